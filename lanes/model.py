@@ -1,0 +1,178 @@
+"""Value objects of the domain: frozen, slotted, comparable, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+
+class Direction(StrEnum):
+    EXPORT = "export"  # Vietnam -> China
+    IMPORT = "import"  # China -> Vietnam
+
+
+class CameraRole(StrEnum):
+    APPROACH = "approach"
+    GATE_IN = "gate_in"
+    LANE_ENTRY = "lane_entry"
+    EXIT = "exit"
+
+
+class LaneKind(StrEnum):
+    STANDARD = "standard"
+    SCANNER = "scanner"
+    INSPECTION = "inspection"
+    HAZMAT = "hazmat"
+
+
+class CustomsStatus(StrEnum):
+    CLEARED = "cleared"
+    PENDING = "pending"
+    INSPECT = "inspect"
+
+
+class Outcome(StrEnum):
+    """What a lane decision tells the truck."""
+
+    ASSIGNED = "assigned"
+    NEEDS_REVIEW = "needs_review"
+    REFUSED = "refused"
+
+
+class MatchOutcome(StrEnum):
+    MATCHED = "matched"
+    AMBIGUOUS = "ambiguous"
+    UNKNOWN = "unknown"
+    MISMATCH = "mismatch"
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    text: str
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class PlateRead:
+    """One camera's reading of one plate, as the domain sees it."""
+
+    event_id: str
+    camera_id: str
+    captured_at: datetime
+    plate_text: str
+    confidence: float
+    candidates: tuple[Candidate, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Camera:
+    camera_id: str
+    gate_id: str
+    direction: Direction
+    role: CameraRole
+
+
+@dataclass(frozen=True, slots=True)
+class Lane:
+    lane_id: str
+    gate_id: str
+    direction: Direction
+    kind: LaneKind
+    service_time: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    gate_id: str
+    name: str
+    cameras: tuple[Camera, ...]
+    lanes: tuple[Lane, ...]
+    # Reads of the same plate at the gate closer than this belong to one visit.
+    visit_window: timedelta = timedelta(minutes=10)
+
+    def camera(self, camera_id: str) -> Camera | None:
+        for camera in self.cameras:
+            if camera.camera_id == camera_id:
+                return camera
+        return None
+
+    def lanes_for(self, direction: Direction) -> tuple[Lane, ...]:
+        return tuple(lane for lane in self.lanes if lane.direction is direction)
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """The electronic declaration of one crossing (plates are stored normalised)."""
+
+    manifest_id: str
+    firm_id: str
+    direction: Direction
+    tractor_plate: str
+    trailer_plate: str | None = None
+    containers: tuple[str, ...] = ()
+    cargo_description: str = ""
+    perishable: bool = False
+    hazmat_class: str | None = None
+    customs_status: CustomsStatus = CustomsStatus.CLEARED
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """One truck's pass through the gate: every read of one plate within the visit window."""
+
+    visit_id: str
+    gate_id: str
+    direction: Direction
+    plate: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+    read_event_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MatchResult:
+    outcome: MatchOutcome
+    manifest: Manifest | None
+    score: float
+    evidence: str
+
+
+@dataclass(frozen=True, slots=True)
+class LaneState:
+    """What the policy knows of one lane: when it is next free and how many trucks wait."""
+
+    lane_id: str
+    free_at: datetime | None
+    queued: int = 0
+    is_open: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    outcome: Outcome
+    lane_id: str | None
+    reason: str
+    expected_start_at: datetime | None = None
+    expected_done_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LaneDecision:
+    decision_id: str
+    visit_id: str
+    gate_id: str
+    plate: str
+    manifest_id: str | None
+    outcome: Outcome
+    match_outcome: MatchOutcome
+    lane_id: str | None
+    reason: str
+    decided_at: datetime
+    read_event_ids: tuple[str, ...]
+    carrier_slot: str | None = None
+    expected_start_at: datetime | None = None
+    expected_done_at: datetime | None = None
+    match_score: float = 0.0

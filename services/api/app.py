@@ -1,0 +1,103 @@
+"""The HTTP API: health and the live lane queues (more routes come with later issues)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from lanes.model import Gate
+from services.api import queries
+from services.api.schemas import ComponentHealth, Health, QueueView
+from services.config import KafkaSettings
+from streams.clients import broker_metadata_ok
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    sessions: async_sessionmaker[AsyncSession]
+    kafka: KafkaSettings
+    bootstrap: str
+    gates: Mapping[str, Gate]
+    default_gate: str
+
+
+def create_app(
+    context: ApiContext | None = None,
+    *,
+    context_factory: Callable[[], Any] | None = None,
+) -> FastAPI:
+    """An app bound to a running system's context (or one built by its lifespan)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if context is not None:
+            app.state.context = context
+            yield
+            return
+        assert context_factory is not None
+        async with context_factory() as built:
+            app.state.context = built
+            yield
+
+    app = FastAPI(
+        title="borderflow",
+        version="0.1.0",
+        summary="Smart-border truck flow orchestration",
+        lifespan=lifespan,
+    )
+
+    def get_context(request: Request) -> ApiContext:
+        ctx: ApiContext = request.app.state.context
+        return ctx
+
+    async def get_session(
+        ctx: Annotated[ApiContext, Depends(get_context)],
+    ) -> AsyncIterator[AsyncSession]:
+        async with ctx.sessions() as session:
+            yield session
+
+    ContextDep = Annotated[ApiContext, Depends(get_context)]
+    SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+    @app.get("/health", response_model=Health, responses={503: {"model": Health}})
+    async def health(ctx: ContextDep, session: SessionDep) -> JSONResponse:
+        broker_ok, broker_detail = await broker_metadata_ok(ctx.kafka, ctx.bootstrap)
+        db_ok, db_detail = await queries.database_ok(session=session)
+        body = Health(
+            status="ok" if broker_ok and db_ok else "degraded",
+            broker=ComponentHealth(ok=broker_ok, detail=broker_detail),
+            database=ComponentHealth(ok=db_ok, detail=db_detail),
+        )
+        return JSONResponse(body.model_dump(mode="json"), status_code=200 if body.status == "ok" else 503)
+
+    @app.get("/v1/queue", response_model=QueueView)
+    async def queue(
+        ctx: ContextDep,
+        session: SessionDep,
+        gate: Annotated[str | None, Query(description="gate id; default: this system's")] = None,
+        at: Annotated[
+            datetime | None,
+            Query(description="ISO 8601 with offset; default: the latest event time seen"),
+        ] = None,
+    ) -> QueueView:
+        gate_id = gate or ctx.default_gate
+        if gate_id not in ctx.gates:
+            raise HTTPException(
+                status_code=404,
+                detail=f"gate: unknown gate {gate_id!r} (known: {', '.join(sorted(ctx.gates))})",
+            )
+        if at is not None and at.tzinfo is None:
+            raise HTTPException(status_code=422, detail="at: needs a UTC offset, e.g. +07:00")
+        as_of = at or await queries.latest_event_time(session=session, gate_id=gate_id)
+        return await queries.queue_view(
+            session=session, gate_id=gate_id, as_of=as_of or datetime.now(UTC)
+        )
+
+    return app

@@ -1,0 +1,83 @@
+"""Read models for the API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.api.schemas import LaneQueue, QueuedTruck, QueueView
+from services.db.tables import DecisionRow, LaneRow, VisitRow
+
+
+async def database_ok(*, session: AsyncSession) -> tuple[bool, str]:
+    try:
+        await session.execute(text("SELECT 1"))
+    except Exception as exc:
+        return False, f"{type(exc).__name__}: {exc}"[:300]
+    return True, session.get_bind().dialect.name
+
+
+async def latest_event_time(*, session: AsyncSession, gate_id: str) -> datetime | None:
+    value = await session.scalar(
+        select(func.max(VisitRow.last_seen_at)).where(VisitRow.gate_id == gate_id)
+    )
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+async def queue_view(*, session: AsyncSession, gate_id: str, as_of: datetime) -> QueueView:
+    """Each lane of the gate with the trucks assigned to it and not yet through at `as_of`."""
+    lanes = (
+        await session.scalars(
+            select(LaneRow).where(LaneRow.gate_id == gate_id).order_by(LaneRow.lane_id)
+        )
+    ).all()
+    rows = (
+        await session.scalars(
+            select(DecisionRow)
+            .where(
+                DecisionRow.gate_id == gate_id,
+                DecisionRow.outcome == "assigned",
+                DecisionRow.expected_done_at > as_of,
+            )
+            .order_by(DecisionRow.expected_start_at, DecisionRow.decision_id)
+        )
+    ).all()
+    by_lane: dict[str, list[QueuedTruck]] = {lane.lane_id: [] for lane in lanes}
+    for row in rows:
+        if row.lane_id in by_lane:
+            by_lane[row.lane_id].append(
+                QueuedTruck(
+                    visit_id=row.visit_id,
+                    decision_id=row.decision_id,
+                    plate=row.plate,
+                    manifest_id=row.manifest_id,
+                    decided_at=row.decided_at,
+                    expected_start_at=row.expected_start_at,
+                    expected_done_at=row.expected_done_at,
+                    reason=row.reason,
+                )
+            )
+    review = await session.scalar(
+        select(func.count())
+        .select_from(DecisionRow)
+        .where(DecisionRow.gate_id == gate_id, DecisionRow.outcome == "needs_review")
+    )
+    return QueueView(
+        gate_id=gate_id,
+        as_of=as_of,
+        lanes=[
+            LaneQueue(
+                lane_id=lane.lane_id,
+                direction=lane.direction,
+                kind=lane.kind,
+                is_open=lane.is_open,
+                trucks=by_lane[lane.lane_id],
+            )
+            for lane in lanes
+        ],
+        needs_review=int(review or 0),
+    )

@@ -1,0 +1,115 @@
+"""The composition root: builds the infrastructure (broker, database, topics, producer) and
+the workers from the settings. Tests and benchmarks use the same functions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from lanes.assignment import SimpleLanePolicy
+from lanes.gates import default_gates
+from lanes.matching import ExactPlateMatcher
+from lanes.model import Gate
+from services.config import Settings
+from services.db import repository as repo
+from services.db.engine import create_engine, session_factory
+from services.db.migrate import migrate
+from services.workers.decider import Decider, GateRead
+from streams.broker import EmbeddedBroker
+from streams.clients import ensure_topics, make_producer
+from streams.runtime import ConsumerRuntime
+from streams.topics import PLATE_READS, all_topics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Infrastructure:
+    settings: Settings
+    bootstrap: str
+    broker: EmbeddedBroker | None
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    producer: AIOKafkaProducer
+    gates: Mapping[str, Gate]
+
+
+async def prepare_database(engine: AsyncEngine, gates: Mapping[str, Gate]) -> None:
+    await migrate(engine)
+    sessions = session_factory(engine)
+    async with sessions() as session, session.begin():
+        for gate in gates.values():
+            await repo.ensure_gate(session=session, gate=gate)
+
+
+@asynccontextmanager
+async def infrastructure(
+    settings: Settings, *, allow_embedded: bool = True
+) -> AsyncIterator[Infrastructure]:
+    """Everything a worker or the API needs, torn down in reverse order on exit."""
+    gates = default_gates()
+    async with AsyncExitStack() as stack:
+        bootstrap = settings.kafka.bootstrap
+        broker = None
+        if bootstrap is None:
+            if not allow_embedded:
+                raise SystemExit(
+                    "BORDERFLOW_KAFKA_BOOTSTRAP is not set: this command joins a running "
+                    "system (start one with `borderflow up` or `borderflow broker`)"
+                )
+            settings.var_dir.mkdir(parents=True, exist_ok=True)
+            broker = EmbeddedBroker(
+                port=settings.kafka.embedded_port, log_path=settings.var_dir / "tansu.log"
+            )
+            await broker.start()
+            stack.push_async_callback(broker.stop)
+            bootstrap = broker.bootstrap
+            log.info("embedded Tansu broker on %s", bootstrap)
+        engine = create_engine(settings.database)
+        stack.push_async_callback(engine.dispose)
+        await prepare_database(engine, gates)
+        await ensure_topics(settings.kafka, bootstrap, all_topics())
+        producer = make_producer(settings.kafka, bootstrap)
+        await producer.start()
+        stack.push_async_callback(producer.stop)
+        yield Infrastructure(
+            settings=settings,
+            bootstrap=bootstrap,
+            broker=broker,
+            engine=engine,
+            sessions=session_factory(engine),
+            producer=producer,
+            gates=gates,
+        )
+
+
+def build_decider(infra: Infrastructure) -> tuple[Decider, ConsumerRuntime[GateRead]]:
+    decider = Decider(
+        sessions=infra.sessions,
+        producer=infra.producer,
+        gates=infra.gates,
+        matcher=ExactPlateMatcher(),
+        policy=SimpleLanePolicy(),
+    )
+
+    async def recreate_topics() -> None:
+        # A broker that restarted empty (the embedded one keeps nothing) needs its topics.
+        await ensure_topics(infra.settings.kafka, infra.bootstrap, all_topics())
+
+    runtime = ConsumerRuntime(
+        settings=infra.settings.kafka,
+        bootstrap=infra.bootstrap,
+        topics=[PLATE_READS.name],
+        group_id=infra.settings.consumer_group,
+        decode=decider.decode,
+        handle=decider.handle,
+        producer=infra.producer,
+        on_idle=decider.idle,
+        on_reconnect=recreate_topics,
+    )
+    return decider, runtime

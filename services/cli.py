@@ -1,0 +1,98 @@
+"""The `borderflow` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from services.config import load_settings
+from services.logs import setup_logging
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="borderflow", description="Smart-border truck flow orchestration."
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="run the whole system: broker, database, workers, API")
+    up.add_argument("--no-simulator", action="store_true", help="wait for real camera events")
+    up.add_argument("--trucks", type=int, default=3000, help="simulated trucks in the day")
+    up.add_argument("--speedup", type=float, default=60.0, help="simulated seconds per second")
+    up.add_argument("--seed", type=int, default=1)
+
+    sub.add_parser("migrate", help="bring the database schema to the latest version")
+
+    broker = sub.add_parser("broker", help="run the embedded Tansu broker alone")
+    broker.add_argument("--port", type=int, default=None, help="default: a free port")
+
+    worker = sub.add_parser("worker", help="run one worker against a running system")
+    worker.add_argument("name", choices=["decider"])
+
+    sub.add_parser("api", help="serve the HTTP API against a running system")
+
+    sim = sub.add_parser("simulate-traffic", help="seed manifests and publish plate reads")
+    sim.add_argument("--trucks", type=int, default=300)
+    sim.add_argument("--speedup", type=float, default=60.0, help="0: as fast as possible")
+    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--noise", type=float, default=0.1, help="share of reads with an OCR error")
+    sim.add_argument("--no-manifests", action="store_true", help="do not seed manifests")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ValidationError as exc:
+        print(f"borderflow: invalid configuration:\n{exc}", file=sys.stderr)
+        return 2
+    setup_logging(settings.log_level, settings.log_format)
+    if args.command == "up":
+        from services.supervisor import main_up
+
+        return main_up(
+            settings,
+            simulator=not args.no_simulator,
+            trucks=args.trucks,
+            speedup=args.speedup,
+            seed=args.seed,
+        )
+    if args.command == "broker":
+        from services.commands import run_broker
+
+        return asyncio.run(run_broker(settings, port=args.port))
+    if args.command == "migrate":
+        from services.commands import run_migrate
+
+        return asyncio.run(run_migrate(settings))
+    if args.command == "worker":
+        from services.commands import run_worker
+
+        return asyncio.run(run_worker(settings, args.name))
+    if args.command == "api":
+        from services.commands import run_api
+
+        return asyncio.run(run_api(settings))
+    if args.command == "simulate-traffic":
+        from services.commands import run_simulate_traffic
+
+        return asyncio.run(
+            run_simulate_traffic(
+                settings,
+                trucks=args.trucks,
+                speedup=args.speedup,
+                seed=args.seed,
+                noise=args.noise,
+                seed_manifests_too=not args.no_manifests,
+            )
+        )
+    raise AssertionError(args.command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

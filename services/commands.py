@@ -1,0 +1,95 @@
+"""Implementations of the single-purpose commands (each joins a running system)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from lanes.gates import default_gates, get_gate
+from services.bootstrap import build_decider, infrastructure, prepare_database
+from services.config import Settings
+from services.db.engine import create_engine
+from services.simulator import plan_summary, plan_traffic, publish_reads, seed_manifests
+from services.supervisor import api_server, install_stop_signals
+from streams.broker import EmbeddedBroker
+
+log = logging.getLogger(__name__)
+
+
+async def run_migrate(settings: Settings) -> int:
+    engine = create_engine(settings.database)
+    try:
+        await prepare_database(engine, default_gates())
+    finally:
+        await engine.dispose()
+    print(f"database {engine.url.render_as_string()} is at the latest schema")
+    return 0
+
+
+async def run_broker(settings: Settings, *, port: int | None) -> int:
+    stop = asyncio.Event()
+    install_stop_signals(stop)
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    broker = EmbeddedBroker(
+        port=settings.kafka.embedded_port if port is None else port,
+        log_path=settings.var_dir / "tansu.log",
+    )
+    await broker.start()
+    try:
+        print(f"BORDERFLOW_KAFKA_BOOTSTRAP={broker.bootstrap}", flush=True)
+        await stop.wait()
+    finally:
+        await broker.stop()
+    return 0
+
+
+async def run_worker(settings: Settings, name: str) -> int:
+    stop = asyncio.Event()
+    install_stop_signals(stop)
+    async with infrastructure(settings, allow_embedded=False) as infra:
+        if name != "decider":
+            raise SystemExit(f"unknown worker {name!r}")
+        decider, runtime = build_decider(infra)
+        log.info("decider worker consuming as group %s", settings.consumer_group)
+        await runtime.run(stop)
+        await decider.publish_outbox()
+    return 0
+
+
+async def run_api(settings: Settings) -> int:
+    stop = asyncio.Event()
+    install_stop_signals(stop)
+    async with infrastructure(settings, allow_embedded=False) as infra:
+        server = api_server(infra)
+        task = asyncio.create_task(server.serve())
+        await stop.wait()
+        server.should_exit = True
+        await task
+    return 0
+
+
+async def run_simulate_traffic(
+    settings: Settings,
+    *,
+    trucks: int,
+    speedup: float,
+    seed: int,
+    noise: float,
+    seed_manifests_too: bool,
+) -> int:
+    stop = asyncio.Event()
+    install_stop_signals(stop)
+    async with infrastructure(settings, allow_embedded=False) as infra:
+        start = datetime.now(UTC).replace(microsecond=0)
+        plan = plan_traffic(
+            gate=get_gate(settings.gate_id), trucks=trucks, start=start, seed=seed, noise=noise
+        )
+        if seed_manifests_too:
+            await seed_manifests(infra.sessions, plan.manifests, now=start)
+        print(f"simulator: {plan_summary(plan)}", flush=True)
+        sent = await publish_reads(
+            infra.producer, plan.reads, speedup=speedup, sim_start=start, stop=stop
+        )
+        print(f"simulator: published {sent} reads", flush=True)
+    return 0

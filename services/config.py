@@ -1,0 +1,87 @@
+"""Settings, one class per concern, built at start-up (never at import).
+
+Every value comes from the environment with the prefix `BORDERFLOW_`; the defaults are the
+embedded ones (Tansu broker started as a child process, SQLite under ./var/).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KafkaSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BORDERFLOW_KAFKA_", extra="ignore")
+
+    # None: start the embedded Tansu broker. Set it to use an external Kafka cluster.
+    bootstrap: str | None = None
+    embedded_port: int = Field(default=0, ge=0, le=65535, description="0: a free port")
+    client_id: str = "borderflow"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: str = "PLAIN"
+    sasl_username: str | None = None
+    sasl_password: str | None = None
+    session_timeout_ms: int = Field(default=10_000, ge=1_000)
+    heartbeat_interval_ms: int = Field(default=3_000, ge=100)
+    fetch_max_wait_ms: int = Field(default=20, ge=0)
+    max_batch: int = Field(default=500, ge=1)
+    linger_ms: int = Field(default=2, ge=0)
+    compression: Literal["none", "gzip", "lz4", "snappy", "zstd"] = "lz4"
+    commit_timeout_s: float = Field(default=10.0, gt=0)
+    request_timeout_s: float = Field(default=15.0, gt=0)
+    # Off by default: the embedded broker does not support InitProducerId. Consumers
+    # deduplicate by event id, so correctness never depends on it.
+    idempotent_producer: bool = False
+
+
+class DatabaseSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BORDERFLOW_DATABASE_", extra="ignore")
+
+    url: str = "sqlite+aiosqlite:///./var/borderflow.db"
+    # PostgreSQL only: the schema (search_path) to use; None keeps the server's default.
+    schema_name: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+    echo: bool = False
+    pool_size: int = Field(default=5, ge=1)
+
+    @field_validator("url")
+    @classmethod
+    def _async_driver(cls, url: str) -> str:
+        if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "BORDERFLOW_DATABASE_URL must use an async driver: "
+                "'sqlite+aiosqlite:///path.db' or 'postgresql+asyncpg://user@host/db'"
+            )
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+
+class ApiSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BORDERFLOW_API_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BORDERFLOW_", extra="ignore")
+
+    gate_id: str = "huu-nghi"
+    consumer_group: str = "borderflow-decider"
+    var_dir: Path = Path("var")
+    log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+
+
+def load_settings() -> Settings:
+    """Build the settings from the environment; call it at start-up."""
+    return Settings()

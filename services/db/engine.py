@@ -1,0 +1,47 @@
+"""Engine and session factory for SQLite (embedded) and PostgreSQL (production)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from services.config import DatabaseSettings
+
+
+def _prepare_sqlite_path(url: str) -> None:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def create_engine(settings: DatabaseSettings, **overrides: Any) -> AsyncEngine:
+    kwargs: dict[str, Any] = {"echo": settings.echo}
+    if settings.is_sqlite:
+        _prepare_sqlite_path(settings.url)
+        kwargs["connect_args"] = {"timeout": 30}
+    else:
+        kwargs.update(pool_size=settings.pool_size, pool_pre_ping=True)
+        if settings.schema_name:
+            kwargs["connect_args"] = {"server_settings": {"search_path": settings.schema_name}}
+    kwargs.update(overrides)
+    engine = create_async_engine(settings.url, **kwargs)
+    if settings.is_sqlite:
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
+    return async_sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,41 @@
+"""Alembic migrations, run at start-up (and by `borderflow migrate`)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+# Several processes may start at once: PostgreSQL serialises them on this advisory lock.
+_ADVISORY_LOCK_ID = 0x626F7264  # "bord"
+
+
+def _config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _upgrade(connection: Connection) -> None:
+    is_pg = connection.dialect.name == "postgresql"
+    if is_pg:
+        connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
+    try:
+        command.upgrade(_config(connection), "head")
+    finally:
+        if is_pg:
+            connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": _ADVISORY_LOCK_ID})
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.run_sync(_upgrade)
+    log.info("database schema at head", extra={"database": engine.url.render_as_string()})

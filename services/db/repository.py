@@ -1,0 +1,241 @@
+"""Queries and writes, one function per need, keyword-only session. Batch-shaped: each
+function issues one statement for a whole consumer batch, not one per event."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, text, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lanes.model import Gate, LaneDecision, LaneState, Manifest
+from lanes.visits import VisitTrack
+from services.db.convert import (
+    decision_values,
+    lane_state_from_row,
+    manifest_from_row,
+    track_from_row,
+)
+from services.db.tables import (
+    DecisionRow,
+    GateRow,
+    LaneRow,
+    ManifestRow,
+    PlateReadRow,
+    PlateTrackRow,
+    VisitRow,
+)
+
+TrackKey = tuple[str, str]
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def is_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+async def begin_write(*, session: AsyncSession, gate_ids: Iterable[str]) -> None:
+    """Take the write locks of a decision batch before reading any state.
+
+    PostgreSQL: lock the gates' rows (sorted, so two workers never deadlock), which
+    serialises decisions per gate across workers. SQLite: BEGIN IMMEDIATE takes the
+    database's write lock up front, so the read-then-write below cannot go stale."""
+    if is_postgres(session):
+        await session.execute(
+            select(GateRow.gate_id)
+            .where(GateRow.gate_id.in_(sorted(set(gate_ids))))
+            .order_by(GateRow.gate_id)
+            .with_for_update()
+        )
+    else:
+        await session.execute(text("BEGIN IMMEDIATE"))
+
+
+async def existing_read_ids(*, session: AsyncSession, event_ids: Sequence[str]) -> set[str]:
+    if not event_ids:
+        return set()
+    rows = await session.scalars(
+        select(PlateReadRow.event_id).where(PlateReadRow.event_id.in_(event_ids))
+    )
+    return set(rows)
+
+
+async def load_tracks(
+    *, session: AsyncSession, keys: Iterable[TrackKey]
+) -> dict[TrackKey, VisitTrack]:
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    rows = await session.scalars(
+        select(PlateTrackRow).where(tuple_(PlateTrackRow.gate_id, PlateTrackRow.plate).in_(wanted))
+    )
+    return {(row.gate_id, row.plate): track_from_row(row) for row in rows}
+
+
+async def manifests_for_plates(*, session: AsyncSession, plates: Iterable[str]) -> list[Manifest]:
+    wanted = sorted({p for p in plates if p})
+    if not wanted:
+        return []
+    rows = await session.scalars(select(ManifestRow).where(ManifestRow.tractor_plate.in_(wanted)))
+    return [manifest_from_row(row) for row in rows]
+
+
+async def lane_states(
+    *, session: AsyncSession, gate_id: str, now: datetime
+) -> dict[str, LaneState]:
+    """Every lane of a gate, with the trucks still expected in it at `now`."""
+    queued = dict(
+        (
+            await session.execute(
+                select(DecisionRow.lane_id, func.count())
+                .where(DecisionRow.gate_id == gate_id, DecisionRow.expected_done_at > now)
+                .group_by(DecisionRow.lane_id)
+            )
+        ).all()
+    )
+    rows = await session.scalars(select(LaneRow).where(LaneRow.gate_id == gate_id))
+    return {row.lane_id: lane_state_from_row(row, queued.get(row.lane_id, 0)) for row in rows}
+
+
+async def insert_reads(*, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        stmt = _insert(session, PlateReadRow).on_conflict_do_nothing(index_elements=["event_id"])
+        await session.execute(stmt, list(rows))
+
+
+async def insert_visits(*, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        await session.execute(_insert(session, VisitRow), list(rows))
+
+
+async def update_visits(*, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Rows of visit_id, first_seen_at, last_seen_at, read_count (bulk update by key)."""
+    if rows:
+        await session.execute(update(VisitRow), list(rows))
+
+
+async def upsert_tracks(*, session: AsyncSession, tracks: Iterable[VisitTrack]) -> None:
+    rows = [
+        {
+            "gate_id": t.gate_id,
+            "plate": t.plate,
+            "visit_id": t.visit_id,
+            "direction": t.direction.value,
+            "first_seen_at": t.first_seen_at,
+            "last_seen_at": t.last_seen_at,
+            "read_count": t.read_count,
+        }
+        for t in tracks
+    ]
+    if not rows:
+        return
+    stmt = _insert(session, PlateTrackRow)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["gate_id", "plate"],
+        set_={
+            c: getattr(stmt.excluded, c)
+            for c in ("visit_id", "direction", "first_seen_at", "last_seen_at", "read_count")
+        },
+    )
+    await session.execute(stmt, rows)
+
+
+async def save_lane_states(*, session: AsyncSession, states: Iterable[LaneState]) -> None:
+    rows = [{"lane_id": s.lane_id, "free_at": s.free_at} for s in states]
+    if rows:
+        await session.execute(update(LaneRow), rows)
+
+
+async def insert_decisions(*, session: AsyncSession, decisions: Sequence[LaneDecision]) -> None:
+    if decisions:
+        stmt = _insert(session, DecisionRow).on_conflict_do_nothing(index_elements=["visit_id"])
+        await session.execute(stmt, [decision_values(d) for d in decisions])
+
+
+async def unpublished_decisions(*, session: AsyncSession, limit: int = 1000) -> list[DecisionRow]:
+    rows = await session.scalars(
+        select(DecisionRow)
+        .where(DecisionRow.published_at.is_(None))
+        .order_by(DecisionRow.decided_at, DecisionRow.decision_id)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def decisions_by_id(*, session: AsyncSession, ids: Sequence[str]) -> list[DecisionRow]:
+    if not ids:
+        return []
+    rows = await session.scalars(select(DecisionRow).where(DecisionRow.decision_id.in_(ids)))
+    by_id = {row.decision_id: row for row in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+async def mark_published(*, session: AsyncSession, ids: Sequence[str], at: datetime) -> None:
+    if ids:
+        await session.execute(
+            update(DecisionRow)
+            .where(DecisionRow.decision_id.in_(ids), DecisionRow.published_at.is_(None))
+            .values(published_at=at)
+        )
+
+
+async def ensure_gate(*, session: AsyncSession, gate: Gate) -> None:
+    """Create the gate and any lane it lacks; an existing lane keeps its live state."""
+    await session.execute(
+        _insert(session, GateRow)
+        .values(gate_id=gate.gate_id, name=gate.name)
+        .on_conflict_do_nothing(index_elements=["gate_id"])
+    )
+    lanes = [
+        {
+            "lane_id": lane.lane_id,
+            "gate_id": gate.gate_id,
+            "direction": lane.direction.value,
+            "kind": lane.kind.value,
+            "service_seconds": int(lane.service_time.total_seconds()),
+            "is_open": True,
+            "free_at": None,
+        }
+        for lane in gate.lanes
+    ]
+    if lanes:
+        stmt = _insert(session, LaneRow).on_conflict_do_nothing(index_elements=["lane_id"])
+        await session.execute(stmt, lanes)
+
+
+async def upsert_manifests(
+    *, session: AsyncSession, manifests: Sequence[Manifest], now: datetime
+) -> None:
+    rows = [
+        {
+            "manifest_id": m.manifest_id,
+            "firm_id": m.firm_id,
+            "direction": m.direction.value,
+            "tractor_plate": m.tractor_plate,
+            "trailer_plate": m.trailer_plate,
+            "containers": list(m.containers),
+            "cargo_description": m.cargo_description,
+            "perishable": m.perishable,
+            "hazmat_class": m.hazmat_class,
+            "customs_status": m.customs_status.value,
+            "window_start": m.window_start,
+            "window_end": m.window_end,
+            "created_at": now,
+        }
+        for m in manifests
+    ]
+    if not rows:
+        return
+    stmt = _insert(session, ManifestRow)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["manifest_id"],
+        set_={c: getattr(stmt.excluded, c) for c in rows[0] if c not in ("manifest_id", "created_at")},
+    )
+    await session.execute(stmt, rows)

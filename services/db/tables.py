@@ -1,0 +1,122 @@
+"""ORM rows (persistence only: API and wire schemas live elsewhere)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.db.types import UTCDateTime
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[str]: JSON}
+
+
+class GateRow(Base):
+    """One row per gate; workers lock it (PostgreSQL) to serialise a gate's decisions."""
+
+    __tablename__ = "gates"
+    gate_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class LaneRow(Base):
+    __tablename__ = "lanes"
+    lane_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    gate_id: Mapped[str] = mapped_column(ForeignKey("gates.gate_id"), index=True)
+    direction: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
+    service_seconds: Mapped[int] = mapped_column(Integer)
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    free_at: Mapped[datetime | None]
+
+
+class ManifestRow(Base):
+    __tablename__ = "manifests"
+    manifest_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    firm_id: Mapped[str] = mapped_column(String(64), index=True)
+    direction: Mapped[str] = mapped_column(String(16))
+    tractor_plate: Mapped[str] = mapped_column(String(32), index=True)
+    trailer_plate: Mapped[str | None] = mapped_column(String(32))
+    containers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    cargo_description: Mapped[str] = mapped_column(Text, default="")
+    perishable: Mapped[bool] = mapped_column(Boolean, default=False)
+    hazmat_class: Mapped[str | None] = mapped_column(String(16))
+    customs_status: Mapped[str] = mapped_column(String(16))
+    window_start: Mapped[datetime | None]
+    window_end: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class PlateReadRow(Base):
+    __tablename__ = "plate_reads"
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    camera_id: Mapped[str] = mapped_column(String(64))
+    gate_id: Mapped[str] = mapped_column(String(64))
+    captured_at: Mapped[datetime]
+    plate_text: Mapped[str] = mapped_column(String(32))
+    plate: Mapped[str] = mapped_column(String(32))
+    confidence: Mapped[float] = mapped_column(Float)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    visit_id: Mapped[str] = mapped_column(String(64), index=True)
+    source_topic: Mapped[str] = mapped_column(String(255))
+    source_partition: Mapped[int] = mapped_column(Integer)
+    source_offset: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime]
+
+
+class VisitRow(Base):
+    __tablename__ = "visits"
+    visit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    gate_id: Mapped[str] = mapped_column(String(64))
+    direction: Mapped[str] = mapped_column(String(16))
+    plate: Mapped[str] = mapped_column(String(32))
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    read_count: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_visits_gate_last_seen", "gate_id", "last_seen_at"),)
+
+
+class PlateTrackRow(Base):
+    """The latest visit of each plate at each gate: the state of visit grouping."""
+
+    __tablename__ = "plate_tracks"
+    gate_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    plate: Mapped[str] = mapped_column(String(32), primary_key=True)
+    visit_id: Mapped[str] = mapped_column(String(64))
+    direction: Mapped[str] = mapped_column(String(16))
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    read_count: Mapped[int] = mapped_column(Integer)
+
+
+class DecisionRow(Base):
+    """A lane decision; `published_at` NULL means still in the outbox."""
+
+    __tablename__ = "lane_decisions"
+    decision_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    visit_id: Mapped[str] = mapped_column(String(64), unique=True)
+    gate_id: Mapped[str] = mapped_column(String(64))
+    plate: Mapped[str] = mapped_column(String(32))
+    manifest_id: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    match_outcome: Mapped[str] = mapped_column(String(16))
+    match_score: Mapped[float] = mapped_column(Float)
+    lane_id: Mapped[str | None] = mapped_column(String(64))
+    carrier_slot: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    decided_at: Mapped[datetime]
+    expected_start_at: Mapped[datetime | None]
+    expected_done_at: Mapped[datetime | None]
+    read_event_ids: Mapped[list[str]] = mapped_column(JSON)
+    published_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_decisions_lane_done", "lane_id", "expected_done_at"),
+        Index("ix_decisions_unpublished", "published_at"),
+        Index("ix_decisions_gate_decided", "gate_id", "decided_at"),
+    )

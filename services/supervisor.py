@@ -1,0 +1,160 @@
+"""`borderflow up`: broker, database, decider, API and simulator in one process.
+
+Ctrl-C (SIGINT) or SIGTERM stops everything in order; the embedded broker dies with us
+even on SIGKILL (PR_SET_PDEATHSIG), so no stray process is left."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import uvicorn
+
+from lanes.gates import get_gate
+from services.api.app import ApiContext, create_app
+from services.bootstrap import Infrastructure, build_decider, infrastructure
+from services.config import Settings
+from services.simulator import plan_summary, plan_traffic, publish_reads, seed_manifests
+from services.workers.decider import Decider
+from streams.runtime import ConsumerRuntime
+
+log = logging.getLogger(__name__)
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:  # the supervisor owns the signals
+        yield
+
+
+def install_stop_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+
+def api_context(infra: Infrastructure) -> ApiContext:
+    return ApiContext(
+        sessions=infra.sessions,
+        kafka=infra.settings.kafka,
+        bootstrap=infra.bootstrap,
+        gates=infra.gates,
+        default_gate=infra.settings.gate_id,
+    )
+
+
+def api_server(infra: Infrastructure) -> _Server:
+    api = infra.settings.api
+    config = uvicorn.Config(
+        create_app(api_context(infra)),
+        host=api.host,
+        port=api.port,
+        log_level="warning",
+        lifespan="on",
+    )
+    return _Server(config)
+
+
+async def _progress(
+    decider: Decider, runtime: ConsumerRuntime[object], stop: asyncio.Event, every: float
+) -> None:
+    started = time.monotonic()
+    last_seen, last_t = 0, started
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every)
+        now = time.monotonic()
+        s = decider.stats
+        rate = (s.reads - last_seen) / max(now - last_t, 1e-9) * 60
+        last_seen, last_t = s.reads, now
+        print(
+            f"[{now - started:6.0f}s] reads {s.reads:6d} ({rate:7.0f}/min)  "
+            f"trucks {s.visits:5d}  assigned {s.decisions['assigned']:5d}  "
+            f"review {s.decisions['needs_review']:4d}  refused {s.decisions['refused']:3d}  "
+            f"published {s.published:5d}  dead-letters {runtime.stats.dead_lettered}",
+            flush=True,
+        )
+
+
+async def run_up(
+    settings: Settings, *, simulator: bool, trucks: int, speedup: float, seed: int
+) -> int:
+    stop = asyncio.Event()
+    install_stop_signals(stop)
+    async with infrastructure(settings) as infra:
+        decider, runtime = build_decider(infra)
+        server = api_server(infra)
+        tasks = [
+            asyncio.create_task(runtime.run(stop), name="decider"),
+            asyncio.create_task(server.serve(), name="api"),
+            asyncio.create_task(_progress(decider, runtime, stop, every=5.0), name="progress"),  # type: ignore[arg-type]
+        ]
+        print(
+            f"borderflow up: broker {infra.bootstrap}"
+            f"{' (embedded Tansu)' if infra.broker else ''}, "
+            f"database {infra.engine.url.render_as_string()}, "
+            f"API http://{settings.api.host}:{settings.api.port} (/health, /v1/queue, /docs)",
+            flush=True,
+        )
+        if simulator:
+            tasks.append(
+                asyncio.create_task(
+                    _simulate(infra, runtime, stop, trucks=trucks, speedup=speedup, seed=seed),
+                    name="simulator",
+                )
+            )
+        else:
+            print("no simulator: waiting for plate reads on borderflow.plate-reads", flush=True)
+        print("Ctrl-C stops everything.", flush=True)
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            if task.done() and task.exception() is not None:
+                log.error("%s failed", task.get_name(), exc_info=task.exception())
+        stop.set()
+        server.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await decider.publish_outbox()
+        print("borderflow stopped cleanly.", flush=True)
+    return 0
+
+
+async def _simulate(
+    infra: Infrastructure,
+    runtime: ConsumerRuntime[object],
+    stop: asyncio.Event,
+    *,
+    trucks: int,
+    speedup: float,
+    seed: int,
+) -> None:
+    gate = get_gate(infra.settings.gate_id)
+    start = datetime.now(UTC).replace(microsecond=0)
+    plan = plan_traffic(gate=gate, trucks=trucks, start=start, seed=seed)
+    await seed_manifests(infra.sessions, plan.manifests, now=start)
+    print(f"simulator: {plan_summary(plan)}; speed-up x{speedup:g}", flush=True)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(runtime.ready.wait(), timeout=30)
+    sent = await publish_reads(
+        infra.producer, plan.reads, speedup=speedup, sim_start=start, stop=stop
+    )
+    print(f"simulator: published {sent} reads; the system keeps running", flush=True)
+
+
+def main_up(
+    settings: Settings, *, simulator: bool, trucks: int, speedup: float, seed: int
+) -> int:
+    try:
+        return asyncio.run(
+            run_up(settings, simulator=simulator, trucks=trucks, speedup=speedup, seed=seed)
+        )
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        sys.stdout.flush()

@@ -1,0 +1,271 @@
+"""The decider worker: plate reads -> visits -> manifest match -> lane -> decision.
+
+One database transaction per consumer batch holds every effect (reads, visits, tracks, lane
+states, decisions); decisions then leave through an outbox (`published_at`), so a crash
+anywhere loses nothing and a redelivered read changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from lanes.assignment import LanePolicy
+from lanes.decide import decide
+from lanes.matching import DictManifestIndex, Matcher
+from lanes.model import Camera, Candidate, Gate, LaneDecision, LaneState, PlateRead, Visit
+from lanes.plates import normalise_plate
+from lanes.visits import Grouping, ReadAtGate, VisitTrack, group_reads
+from services.db import repository as repo
+from services.db.convert import decision_row_to_wire
+from services.db.tables import DecisionRow
+from streams.codec import decode_plate_read, encode
+from streams.errors import InvalidEvent
+from streams.events import LANE_DECISION_TYPE, Envelope, LaneDecisionV1, PlateReadV1
+from streams.runtime import Inbound
+from streams.topics import LANE_DECISIONS
+
+log = logging.getLogger(__name__)
+
+PRODUCER_NAME = "borderflow.decider"
+
+
+@dataclass(frozen=True, slots=True)
+class GateRead:
+    """A valid read resolved to its camera: what the decider handles."""
+
+    wire: PlateReadV1
+    at_gate: ReadAtGate
+
+
+@dataclass
+class DeciderStats:
+    reads: int = 0
+    duplicates: int = 0
+    visits: int = 0
+    decisions: Counter[str] = field(default_factory=Counter)
+    published: int = 0
+
+
+class Decider:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        producer: AIOKafkaProducer,
+        gates: Mapping[str, Gate],
+        matcher: Matcher,
+        policy: LanePolicy,
+        decisions_topic: str = LANE_DECISIONS.name,
+    ) -> None:
+        self.sessions, self.producer = sessions, producer
+        self.gates = dict(gates)
+        self.cameras: dict[str, Camera] = {
+            c.camera_id: c for g in gates.values() for c in g.cameras
+        }
+        self.matcher, self.policy = matcher, policy
+        self.decisions_topic = decisions_topic
+        self.stats = DeciderStats()
+        self._outbox_dirty = True  # drain at start-up: a crash may have left decisions
+
+    # -- decoding (runs in the consumer runtime; InvalidEvent -> dead letter) ----------
+    def decode(self, record: ConsumerRecord) -> GateRead:
+        wire = decode_plate_read(record.value)
+        camera = self.cameras.get(wire.camera_id)
+        if camera is None:
+            raise InvalidEvent(
+                f"camera_id: unknown camera {wire.camera_id!r} "
+                f"(known: {', '.join(sorted(self.cameras)) or 'none'})"
+            )
+        read = PlateRead(
+            event_id=wire.event_id,
+            camera_id=wire.camera_id,
+            captured_at=wire.captured_at,
+            plate_text=wire.plate_text,
+            confidence=wire.confidence,
+            candidates=tuple(Candidate(c.text, c.confidence) for c in wire.candidates),
+        )
+        return GateRead(wire, ReadAtGate(read, camera, normalise_plate(wire.plate_text)))
+
+    # -- handling ------------------------------------------------------------------------
+    async def handle(self, batch: Sequence[Inbound[GateRead]]) -> None:
+        unique: dict[str, Inbound[GateRead]] = {}
+        for item in batch:
+            unique.setdefault(item.event.at_gate.read.event_id, item)
+        async with self.sessions() as session, session.begin():
+            decisions = await self._decide_batch(session, list(unique.values()))
+        if decisions:
+            self._outbox_dirty = True
+        await self.publish_outbox()
+
+    async def _decide_batch(
+        self, session: AsyncSession, batch: list[Inbound[GateRead]]
+    ) -> list[LaneDecision]:
+        gate_ids = {item.event.at_gate.camera.gate_id for item in batch}
+        await repo.begin_write(session=session, gate_ids=gate_ids)
+        existing = await repo.existing_read_ids(
+            session=session, event_ids=[i.event.at_gate.read.event_id for i in batch]
+        )
+        fresh = [i for i in batch if i.event.at_gate.read.event_id not in existing]
+        self.stats.reads += len(fresh)
+        self.stats.duplicates += len(batch) - len(fresh)
+        if not fresh:
+            return []
+        tracks = await repo.load_tracks(
+            session=session,
+            keys={(i.event.at_gate.camera.gate_id, i.event.at_gate.plate) for i in fresh},
+        )
+        decisions: list[LaneDecision] = []
+        visit_of_read: dict[str, str] = {}
+        for gate_id in sorted(gate_ids):
+            gate_reads = [i for i in fresh if i.event.at_gate.camera.gate_id == gate_id]
+            gate = self.gates[gate_id]
+            grouping = group_reads(
+                [i.event.at_gate for i in gate_reads], tracks, window=gate.visit_window
+            )
+            visit_of_read.update(grouping.visit_of_read)
+            decisions += await self._decide_visits(session, gate, grouping)
+            await self._save_visits(session, grouping)
+        await repo.insert_reads(
+            session=session, rows=[_read_row(i, visit_of_read) for i in fresh]
+        )
+        await repo.insert_decisions(session=session, decisions=decisions)
+        return decisions
+
+    async def _decide_visits(
+        self, session: AsyncSession, gate: Gate, grouping: Grouping
+    ) -> list[LaneDecision]:
+        visits = grouping.new_visits
+        if not visits:
+            return []
+        self.stats.visits += len(visits)
+        manifests = await repo.manifests_for_plates(
+            session=session, plates=[v.plate for v in visits]
+        )
+        index = DictManifestIndex(manifests)
+        now = max(v.last_seen_at for v in visits)
+        states: dict[str, LaneState] = await repo.lane_states(
+            session=session, gate_id=gate.gate_id, now=now
+        )
+        before = dict(states)
+        decisions = []
+        for visit in visits:
+            match = self.matcher.match(visit, index, now=visit.last_seen_at)
+            decision, states = decide(
+                visit, match, gate=gate, states=states, policy=self.policy, now=visit.last_seen_at
+            )
+            decisions.append(decision)
+            self.stats.decisions[decision.outcome.value] += 1
+        changed = [s for lane_id, s in states.items() if before.get(lane_id) != s]
+        await repo.save_lane_states(session=session, states=changed)
+        return decisions
+
+    async def _save_visits(self, session: AsyncSession, grouping: Grouping) -> None:
+        await repo.insert_visits(
+            session=session, rows=[_visit_row(v, grouping.tracks) for v in grouping.new_visits]
+        )
+        current = {t.visit_id: t for t in grouping.tracks.values()}
+        await repo.update_visits(
+            session=session,
+            rows=[
+                {
+                    "visit_id": vid,
+                    "first_seen_at": current[vid].first_seen_at,
+                    "last_seen_at": current[vid].last_seen_at,
+                    "read_count": current[vid].read_count,
+                }
+                for vid in sorted(grouping.extended)
+                if vid in current
+            ],
+        )
+        await repo.upsert_tracks(session=session, tracks=grouping.tracks.values())
+
+    # -- outbox -------------------------------------------------------------------------
+    async def publish_outbox(self) -> int:
+        """Publish every decision not yet on Kafka, then mark it published."""
+        if not self._outbox_dirty:
+            return 0
+        total = 0
+        while True:
+            async with self.sessions() as session:
+                rows = await repo.unpublished_decisions(session=session, limit=1000)
+            if not rows:
+                break
+            await self._publish(rows)
+            async with self.sessions() as session, session.begin():
+                await repo.mark_published(
+                    session=session, ids=[r.decision_id for r in rows], at=datetime.now(UTC)
+                )
+            total += len(rows)
+        self.stats.published += total
+        self._outbox_dirty = False
+        return total
+
+    async def idle(self) -> None:
+        await self.publish_outbox()
+
+    async def _publish(self, rows: Sequence[DecisionRow]) -> None:
+        futures = []
+        for row in rows:
+            wire = LaneDecisionV1.model_validate(decision_row_to_wire(row))
+            envelope = Envelope[LaneDecisionV1](
+                event_id=row.decision_id,
+                type=LANE_DECISION_TYPE,
+                version=1,
+                occurred_at=row.decided_at,
+                producer=PRODUCER_NAME,
+                data=wire,
+            )
+            futures.append(
+                await self.producer.send(
+                    self.decisions_topic,
+                    value=encode(envelope),
+                    key=row.visit_id.encode(),
+                    headers=[("event-type", b"lane_decision"), ("event-version", b"1")],
+                )
+            )
+        for future in futures:
+            await future
+
+
+def _read_row(item: Inbound[GateRead], visit_of_read: Mapping[str, str]) -> dict[str, Any]:
+    read = item.event.at_gate
+    return {
+        "event_id": read.read.event_id,
+        "camera_id": read.read.camera_id,
+        "gate_id": read.camera.gate_id,
+        "captured_at": read.read.captured_at,
+        "plate_text": read.read.plate_text,
+        "plate": read.plate,
+        "confidence": read.read.confidence,
+        "payload": item.event.wire.model_dump(mode="json"),
+        "visit_id": visit_of_read[read.read.event_id],
+        "source_topic": item.topic,
+        "source_partition": item.partition,
+        "source_offset": item.offset,
+        "received_at": datetime.now(UTC),
+    }
+
+
+def _visit_row(visit: Visit, tracks: Mapping[tuple[str, str], VisitTrack]) -> dict[str, Any]:
+    track = tracks.get((visit.gate_id, visit.plate))
+    if track is not None and track.visit_id == visit.visit_id:
+        first, last, count = track.first_seen_at, track.last_seen_at, track.read_count
+    else:
+        first, last, count = visit.first_seen_at, visit.last_seen_at, len(visit.read_event_ids)
+    return {
+        "visit_id": visit.visit_id,
+        "gate_id": visit.gate_id,
+        "direction": visit.direction.value,
+        "plate": visit.plate,
+        "first_seen_at": first,
+        "last_seen_at": last,
+        "read_count": count,
+    }

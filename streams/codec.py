@@ -1,0 +1,75 @@
+"""Decoding and encoding of wire events. Every failure is an `InvalidEvent` with a reason
+precise enough to fix the producer (it travels to the dead-letter topic in a header)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from streams.errors import InvalidEvent
+from streams.events import PLATE_READ_TYPE, Envelope, PlateReadV1
+
+SUPPORTED_PLATE_READ_VERSIONS = frozenset({1})
+
+
+def describe_validation_error(exc: ValidationError, *, prefix: str = "") -> str:
+    """`field.path: message` for each error, joined: one line a person can act on."""
+    parts = []
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = ".".join(str(p) for p in err["loc"]) or "(root)"
+        parts.append(f"{prefix}{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def _load_object(value: bytes | None) -> dict[str, Any]:
+    if value is None:
+        raise InvalidEvent("empty message value (tombstone): a plate read needs a JSON body")
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidEvent(f"value is not UTF-8 text (byte {exc.start}): expected JSON") from exc
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidEvent(
+            f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
+    if not isinstance(obj, dict):
+        raise InvalidEvent(f"expected a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+def decode_plate_read(value: bytes | None) -> PlateReadV1:
+    """A plate read from either the envelope or the plain JSON form."""
+    obj = _load_object(value)
+    if "data" in obj and "type" in obj:
+        return _decode_enveloped_read(obj)
+    try:
+        return PlateReadV1.model_validate(obj)
+    except ValidationError as exc:
+        raise InvalidEvent(describe_validation_error(exc)) from exc
+
+
+def _decode_enveloped_read(obj: dict[str, Any]) -> PlateReadV1:
+    if obj.get("type") != PLATE_READ_TYPE:
+        raise InvalidEvent(f"type: expected {PLATE_READ_TYPE!r}, got {obj.get('type')!r}")
+    version = obj.get("version")
+    if version not in SUPPORTED_PLATE_READ_VERSIONS:
+        raise InvalidEvent(
+            f"version: unsupported {PLATE_READ_TYPE} version {version!r} "
+            f"(supported: {sorted(SUPPORTED_PLATE_READ_VERSIONS)})"
+        )
+    data = obj.get("data")
+    if isinstance(data, dict) and "event_id" not in data and "event_id" in obj:
+        obj = {**obj, "data": {**data, "event_id": obj["event_id"]}}
+    try:
+        envelope = Envelope[PlateReadV1].model_validate(obj)
+    except ValidationError as exc:
+        raise InvalidEvent(describe_validation_error(exc)) from exc
+    return envelope.data
+
+
+def encode(model: BaseModel) -> bytes:
+    return model.model_dump_json().encode("utf-8")

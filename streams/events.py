@@ -1,0 +1,81 @@
+"""Versioned wire formats, one model per topic, and the envelope around them.
+
+Everything borderflow produces is enveloped (`Envelope`). Plate reads are also accepted as
+plain JSON (the bare `PlateReadV1` object) so that third-party camera gateways
+(librdkafka, kcat, Java clients) can publish without knowing the envelope.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+EventId = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class Envelope(BaseModel, Generic[T]):
+    """The envelope of every event borderflow produces."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: EventId
+    type: ShortText
+    version: int = Field(ge=1)
+    occurred_at: AwareDatetime
+    producer: ShortText
+    data: T
+
+
+class CandidateV1(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text: Annotated[str, StringConstraints(max_length=32)]
+    confidence: Probability
+
+
+class PlateReadV1(BaseModel):
+    """A camera's read of one plate: topic `borderflow.plate-reads`, key `camera_id`."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    event_id: EventId
+    camera_id: ShortText
+    captured_at: AwareDatetime
+    plate_text: Annotated[str, StringConstraints(max_length=32)]
+    confidence: Probability
+    candidates: list[CandidateV1] = Field(default_factory=list, max_length=20)
+    char_confidences: list[Probability] | None = Field(default=None, max_length=32)
+    bbox: tuple[float, float, float, float] | None = None
+    image_ref: Annotated[str, StringConstraints(max_length=512)] | None = None
+
+
+class LaneDecisionV1(BaseModel):
+    """One decision per truck visit: topic `borderflow.lane-decisions`, key `visit_id`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    decision_id: str
+    visit_id: str
+    gate_id: str
+    plate: str
+    manifest_id: str | None
+    outcome: Literal["assigned", "needs_review", "refused"]
+    match_outcome: str
+    match_score: float
+    lane_id: str | None
+    carrier_slot: str | None
+    reason: str
+    decided_at: datetime
+    expected_start_at: datetime | None
+    expected_done_at: datetime | None
+    read_event_ids: list[str]
+
+
+PLATE_READ_TYPE = "plate_read"
+LANE_DECISION_TYPE = "lane_decision"

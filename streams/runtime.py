@@ -1,0 +1,282 @@
+"""The consumer runtime: at-least-once, idempotent handlers, dead letters, no hang.
+
+For each batch: decode every record (an `InvalidEvent` goes to `<topic>.dlq` with the reason
+and the source coordinates in headers), hand the valid ones to the handler, which makes its
+effects durable, then commit the offsets with a bounded wait. A handler failure is retried
+with backoff; a record that fails alone while the rest of its batch succeeds is dead-lettered.
+The broker going away restarts the consumer with backoff. SIGINT/SIGTERM set `stop`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+
+from services.config import KafkaSettings
+from streams.clients import client_kwargs
+from streams.errors import InvalidEvent
+from streams.topics import dead_letter_topic
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound(Generic[T]):
+    """A decoded record with where it came from."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    event: T
+
+
+Decoder = Callable[[ConsumerRecord], T]
+Handler = Callable[[Sequence[Inbound[T]]], Awaitable[None]]
+
+
+@dataclass
+class RuntimeStats:
+    consumed: int = 0
+    handled: int = 0
+    dead_lettered: int = 0
+    batches: int = 0
+    handler_retries: int = 0
+    reconnects: int = 0
+    commit_failures: int = 0
+    dead_letter_reasons: dict[str, int] = field(default_factory=dict)
+
+
+def dead_letter_headers(
+    record: ConsumerRecord, *, reason: str, group_id: str, error_type: str
+) -> list[tuple[str, bytes]]:
+    headers = [(k, v) for k, v in (record.headers or ()) if not k.startswith("dlq.")]
+    headers += [
+        ("dlq.error", reason.encode()),
+        ("dlq.error.type", error_type.encode()),
+        ("dlq.source.topic", record.topic.encode()),
+        ("dlq.source.partition", str(record.partition).encode()),
+        ("dlq.source.offset", str(record.offset).encode()),
+        ("dlq.consumer.group", group_id.encode()),
+        ("dlq.failed_at", datetime.now(UTC).isoformat().encode()),
+    ]
+    return headers
+
+
+class Backoff:
+    def __init__(self, first: float = 0.2, cap: float = 10.0) -> None:
+        self.first, self.cap, self.current = first, cap, first
+
+    def next(self) -> float:
+        delay, self.current = self.current, min(self.cap, self.current * 2)
+        return delay
+
+    def reset(self) -> None:
+        self.current = self.first
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass
+
+
+class ConsumerRuntime(Generic[T]):
+    def __init__(
+        self,
+        *,
+        settings: KafkaSettings,
+        bootstrap: str,
+        topics: Sequence[str],
+        group_id: str,
+        decode: Decoder[T],
+        handle: Handler[T],
+        producer: AIOKafkaProducer,
+        on_idle: Callable[[], Awaitable[None]] | None = None,
+        on_reconnect: Callable[[], Awaitable[None]] | None = None,
+        batch_attempts: int = 3,
+    ) -> None:
+        self.settings, self.bootstrap = settings, bootstrap
+        self.topics, self.group_id = list(topics), group_id
+        self.decode, self.handle, self.producer = decode, handle, producer
+        self.on_idle, self.on_reconnect = on_idle, on_reconnect
+        self.batch_attempts = batch_attempts
+        self.stats = RuntimeStats()
+        self.ready = asyncio.Event()  # set once partitions are assigned the first time
+
+    def _consumer(self) -> AIOKafkaConsumer:
+        s = self.settings
+        return AIOKafkaConsumer(
+            *self.topics,
+            **client_kwargs(s, self.bootstrap),
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=s.session_timeout_ms,
+            heartbeat_interval_ms=s.heartbeat_interval_ms,
+            fetch_max_wait_ms=s.fetch_max_wait_ms,
+            max_poll_records=s.max_batch,
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = Backoff()
+        while not stop.is_set():
+            consumer = self._consumer()
+            try:
+                async with asyncio.timeout(self.settings.request_timeout_s * 2):
+                    await consumer.start()
+                backoff.reset()
+                await self._consume(consumer, stop)
+            except (KafkaError, TimeoutError, OSError) as exc:
+                self.stats.reconnects += 1
+                delay = backoff.next()
+                log.warning(
+                    "consumer %s lost the broker (%s: %s); retrying in %.1fs",
+                    self.group_id,
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                )
+                await _sleep_or_stop(stop, delay)
+                if self.on_reconnect is not None and not stop.is_set():
+                    try:
+                        await self.on_reconnect()
+                    except Exception:
+                        log.exception("reconnect hook failed")
+            finally:
+                try:
+                    async with asyncio.timeout(10):
+                        await consumer.stop()
+                except Exception:
+                    log.exception("consumer %s did not stop cleanly", self.group_id)
+
+    async def _consume(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            batches = await consumer.getmany(timeout_ms=200, max_records=self.settings.max_batch)
+            if consumer.assignment():
+                self.ready.set()
+            records = [r for part in batches.values() for r in part]
+            if not records:
+                if self.on_idle is not None:
+                    await self.on_idle()
+                continue
+            if not await self._process(records, stop):
+                return  # stopping mid-batch: nothing committed, it will be redelivered
+            offsets = {
+                tp: max(r.offset for r in part) + 1 for tp, part in batches.items() if part
+            }
+            await self._commit(consumer, offsets)
+
+    async def _process(self, records: list[ConsumerRecord], stop: asyncio.Event) -> bool:
+        self.stats.consumed += len(records)
+        self.stats.batches += 1
+        valid: list[Inbound[T]] = []
+        dead: list[tuple[ConsumerRecord, str, str]] = []
+        for record in records:
+            try:
+                event = self.decode(record)
+            except InvalidEvent as exc:
+                dead.append((record, exc.reason, "invalid_event"))
+                continue
+            valid.append(Inbound(record.topic, record.partition, record.offset, record.key, event))
+        by_offset = {(r.topic, r.partition, r.offset): r for r in records}
+        poison = await self._handle_isolating(valid, stop)
+        if poison is None:
+            return False
+        for item, reason in poison:
+            dead.append((by_offset[(item.topic, item.partition, item.offset)], reason, "handler"))
+        await self._dead_letter(dead)
+        self.stats.handled += len(valid) - len(poison)
+        return True
+
+    async def _handle_isolating(
+        self, batch: list[Inbound[T]], stop: asyncio.Event
+    ) -> list[tuple[Inbound[T], str]] | None:
+        """Handle the batch; returns the records that failed alone, or None on stop."""
+        if not batch:
+            return []
+        backoff = Backoff(first=0.1, cap=5.0)
+        attempt = 0
+        while not stop.is_set():
+            attempt += 1
+            try:
+                await self.handle(batch)
+                return []
+            except Exception as exc:
+                self.stats.handler_retries += 1
+                log.warning("handler failed on a batch of %d (%r)", len(batch), exc)
+                if attempt >= self.batch_attempts and len(batch) > 1:
+                    return await self._one_by_one(batch, stop)
+                await _sleep_or_stop(stop, backoff.next())
+        return None
+
+    async def _one_by_one(
+        self, batch: list[Inbound[T]], stop: asyncio.Event
+    ) -> list[tuple[Inbound[T], str]] | None:
+        failures: list[tuple[Inbound[T], str]] = []
+        for item in batch:
+            try:
+                await self.handle([item])
+            except Exception as exc:
+                failures.append((item, f"handler error: {type(exc).__name__}: {exc}"[:1000]))
+        if len(failures) == len(batch):
+            # Everything fails: an outage (database down), not poison. Keep retrying.
+            log.error("every record of the batch fails; retrying, nothing dead-lettered")
+            await _sleep_or_stop(stop, 1.0)
+            return await self._handle_isolating(batch, stop)
+        return failures
+
+    async def _dead_letter(self, dead: list[tuple[ConsumerRecord, str, str]]) -> None:
+        if not dead:
+            return
+        futures = []
+        for record, reason, error_type in dead:
+            log.warning(
+                "dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason
+            )
+            self.stats.dead_lettered += 1
+            self.stats.dead_letter_reasons[error_type] = (
+                self.stats.dead_letter_reasons.get(error_type, 0) + 1
+            )
+            futures.append(
+                await self.producer.send(
+                    dead_letter_topic(record.topic),
+                    value=record.value,
+                    key=record.key,
+                    headers=dead_letter_headers(
+                        record, reason=reason, group_id=self.group_id, error_type=error_type
+                    ),
+                )
+            )
+        async with asyncio.timeout(self.settings.request_timeout_s):
+            await asyncio.gather(*futures)
+
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        try:
+            async with asyncio.timeout(self.settings.commit_timeout_s):
+                await consumer.commit(offsets)
+        except (KafkaError, TimeoutError) as exc:
+            # Effects are durable and idempotent: a redelivery changes nothing.
+            self.stats.commit_failures += 1
+            log.warning("offset commit failed (%s); records may be redelivered", exc)
+            if isinstance(exc, TimeoutError):
+                raise
+
+
+def describe(stats: RuntimeStats) -> dict[str, Any]:
+    return {
+        "consumed": stats.consumed,
+        "handled": stats.handled,
+        "dead_lettered": stats.dead_lettered,
+        "reconnects": stats.reconnects,
+    }

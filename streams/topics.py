@@ -1,0 +1,51 @@
+"""The topics borderflow owns: name, partitions, key and purpose, in one place.
+
+Partition counts are those of the embedded broker and the tests; production counts are
+set in deploy/ (issue 9). Every topic has a dead-letter twin `<topic>.dlq`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    key: str
+    purpose: str
+
+    @property
+    def dlq(self) -> TopicSpec:
+        return TopicSpec(
+            name=dead_letter_topic(self.name),
+            partitions=1,
+            key=self.key,
+            purpose=f"dead letters of {self.name}: original bytes, reason in headers",
+        )
+
+
+def dead_letter_topic(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+PLATE_READS = TopicSpec(
+    name="borderflow.plate-reads",
+    partitions=6,
+    key="camera_id",
+    purpose="plate reads from cameras or plate_recognition/ (enveloped or plain JSON)",
+)
+LANE_DECISIONS = TopicSpec(
+    name="borderflow.lane-decisions",
+    partitions=6,
+    key="visit_id",
+    purpose="one decision per truck visit: lane, review or refusal, with its reason",
+)
+
+SOURCE_TOPICS: tuple[TopicSpec, ...] = (PLATE_READS, LANE_DECISIONS)
+
+
+def all_topics() -> tuple[TopicSpec, ...]:
+    """Every topic to create at start-up, dead-letter topics included."""
+    return SOURCE_TOPICS + tuple(spec.dlq for spec in SOURCE_TOPICS)

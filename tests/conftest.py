@@ -1,0 +1,80 @@
+"""Shared fixtures: the embedded broker (tests/kafka_plugin.py) and real databases.
+
+Database tests run against SQLite and against the PostgreSQL server at 127.0.0.1:5432
+(`BORDERFLOW_TEST_POSTGRES_URL` to point elsewhere), each test in a schema of its own.
+Set BORDERFLOW_TEST_SKIP_POSTGRES=1 to skip PostgreSQL on a machine without it (CI never
+does: there a missing PostgreSQL is a failure)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from lanes.gates import default_gates
+from services.bootstrap import prepare_database
+from services.config import DatabaseSettings
+from services.db.engine import create_engine
+
+pytest_plugins = ["tests.kafka_plugin"]
+
+POSTGRES_URL = os.environ.get(
+    "BORDERFLOW_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("BORDERFLOW_TEST_SKIP_POSTGRES") == "1":
+        skip = pytest.mark.skip(reason="BORDERFLOW_TEST_SKIP_POSTGRES=1")
+        for item in items:
+            if "postgres" in item.keywords:
+                item.add_marker(skip)
+
+
+async def _create_schema(schema: str) -> None:
+    admin = create_async_engine(POSTGRES_URL)
+    try:
+        async with admin.begin() as conn:
+            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    finally:
+        await admin.dispose()
+
+
+async def _drop_schema(schema: str) -> None:
+    admin = create_async_engine(POSTGRES_URL)
+    try:
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    finally:
+        await admin.dispose()
+
+
+@pytest.fixture(
+    params=[pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def database_settings(request: pytest.FixtureRequest, tmp_path: Path) -> DatabaseSettings:
+    """Settings for a fresh, empty database of each kind."""
+    if request.param == "sqlite":
+        return DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'borderflow.db'}")
+    schema = f"bf_test_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_create_schema(schema))
+    request.addfinalizer(lambda: asyncio.run(_drop_schema(schema)))
+    return DatabaseSettings(url=POSTGRES_URL, schema_name=schema)
+
+
+@pytest_asyncio.fixture
+async def engine(database_settings: DatabaseSettings) -> AsyncIterator[AsyncEngine]:
+    """A migrated database with the default gates."""
+    eng = create_engine(database_settings)
+    await prepare_database(eng, default_gates())
+    try:
+        yield eng
+    finally:
+        await eng.dispose()

@@ -1,0 +1,158 @@
+"""Test harness: a fresh embedded broker per test and the real system around it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+
+from lanes.model import CustomsStatus, Direction, Manifest
+from services.bootstrap import Infrastructure, build_decider, infrastructure
+from services.config import DatabaseSettings, KafkaSettings, Settings
+from services.db import repository as repo
+from services.workers.decider import Decider, GateRead
+from streams.broker import EmbeddedBroker
+from streams.runtime import ConsumerRuntime
+
+
+@contextlib.contextmanager
+def fresh_broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
+    broker = EmbeddedBroker(log_path=tmp_path / "tansu.log")
+    broker.start_sync()
+    try:
+        yield broker
+    finally:
+        broker.stop_sync()
+
+
+def make_settings(bootstrap: str, database: DatabaseSettings, var_dir: Path) -> Settings:
+    return Settings(
+        kafka=KafkaSettings(
+            bootstrap=bootstrap,
+            session_timeout_ms=2000,
+            heartbeat_interval_ms=500,
+            fetch_max_wait_ms=20,
+        ),
+        database=database,
+        var_dir=var_dir,
+    )
+
+
+@dataclass
+class Running:
+    infra: Infrastructure
+    decider: Decider
+    runtime: ConsumerRuntime[GateRead]
+    stop: asyncio.Event
+    task: asyncio.Task[None]
+
+
+@contextlib.asynccontextmanager
+async def running_system(settings: Settings) -> AsyncIterator[Running]:
+    async with infrastructure(settings) as infra:
+        decider, runtime = build_decider(infra)
+        stop = asyncio.Event()
+        task = asyncio.create_task(runtime.run(stop))
+        try:
+            await asyncio.wait_for(runtime.ready.wait(), timeout=20)
+            yield Running(infra, decider, runtime, stop, task)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, timeout=20)
+
+
+def manifest(
+    manifest_id: str,
+    plate: str,
+    *,
+    direction: Direction = Direction.EXPORT,
+    customs: CustomsStatus = CustomsStatus.CLEARED,
+    containers: tuple[str, ...] = (),
+    hazmat: str | None = None,
+) -> Manifest:
+    return Manifest(
+        manifest_id=manifest_id,
+        firm_id="firm-01",
+        direction=direction,
+        tractor_plate=plate,
+        containers=containers,
+        customs_status=customs,
+        hazmat_class=hazmat,
+    )
+
+
+async def seed(infra: Infrastructure, *manifests: Manifest, now: datetime) -> None:
+    async with infra.sessions() as session, session.begin():
+        await repo.upsert_manifests(session=session, manifests=list(manifests), now=now)
+
+
+def read(
+    event_id: str,
+    plate_text: str,
+    at: datetime,
+    *,
+    camera: str = "hn-exp-gate-1",
+    confidence: float = 0.93,
+) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "camera_id": camera,
+        "captured_at": at.isoformat(),
+        "plate_text": plate_text,
+        "confidence": confidence,
+    }
+
+
+def envelope(payload: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "event_id": payload["event_id"],
+        "type": "plate_read",
+        "version": 1,
+        "occurred_at": payload["captured_at"],
+        "producer": "test-camera-gateway",
+        "data": payload,
+    }
+
+
+async def collect(
+    bootstrap: str, topic: str, *, expect: int, timeout: float = 20.0
+) -> list[Any]:
+    """Read `topic` from the beginning until `expect` records arrived (or time out)."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+        fetch_max_wait_ms=20,
+    )
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        async with asyncio.timeout(timeout):
+            while len(records) < expect:
+                batch = await consumer.getmany(timeout_ms=200)
+                for part in batch.values():
+                    records.extend(part)
+    except TimeoutError:
+        pass
+    finally:
+        await consumer.stop()
+    return records
+
+
+def decision_payloads(records: list[Any]) -> list[dict[str, Any]]:
+    return [json.loads(r.value)["data"] for r in records]
+
+
+async def wait_until(predicate: Any, *, timeout: float = 20.0, every: float = 0.05) -> None:
+    async with asyncio.timeout(timeout):
+        while not await predicate():
+            await asyncio.sleep(every)

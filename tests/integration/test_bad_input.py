@@ -1,0 +1,103 @@
+"""Bad input loses nothing: every malformed message lands in the dead-letter topic with the
+reason and its source coordinates, and the worker keeps going. A third-party producer
+(librdkafka via confluent-kafka) publishing plain JSON is decided like any camera."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from confluent_kafka import Producer
+
+from services.config import DatabaseSettings
+from streams.topics import LANE_DECISIONS, PLATE_READS, dead_letter_topic
+from tests.integration.harness import (
+    collect,
+    decision_payloads,
+    envelope,
+    fresh_broker,
+    make_settings,
+    manifest,
+    read,
+    running_system,
+    seed,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
+
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+async def test_malformed_messages_go_to_the_dead_letter_topic_with_the_reason(
+    database_settings: DatabaseSettings, tmp_path: Path
+) -> None:
+    bad_schema = read("bad-1", "29H12345", T0) | {"confidence": 1.5}
+    naive_time = read("bad-2", "29H12345", T0) | {"captured_at": "2026-11-23T08:00:00"}
+    unknown_camera = read("bad-3", "29H12345", T0, camera="cam-nowhere")
+    wrong_version = envelope(read("bad-4", "29H12345", T0)) | {"version": 9}
+    cases = [
+        (b"\xff\xfe\x00garbage", "not UTF-8"),
+        (b'{"event_id": "x", ', "invalid JSON"),
+        (b"[1, 2, 3]", "expected a JSON object"),
+        (json.dumps(bad_schema).encode(), "confidence"),
+        (json.dumps(naive_time).encode(), "captured_at"),
+        (json.dumps(unknown_camera).encode(), "unknown camera 'cam-nowhere'"),
+        (json.dumps(wrong_version).encode(), "unsupported plate_read version 9"),
+    ]
+    with fresh_broker(tmp_path) as broker:
+        settings = make_settings(broker.bootstrap, database_settings, tmp_path)
+        async with running_system(settings) as system:
+            await seed(system.infra, manifest("MF-1", "29H12345"), now=T0)
+            producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
+            await producer.start()
+            try:
+                for value, _ in cases:
+                    await producer.send_and_wait(
+                        PLATE_READS.name, value=value, key=b"k", headers=[("trace", b"t-1")]
+                    )
+                good = json.dumps(read("good-1", "29H-123.45", T0)).encode()
+                await producer.send_and_wait(PLATE_READS.name, value=good, key=b"hn-exp-gate-1")
+            finally:
+                await producer.stop()
+
+            dead = await collect(
+                broker.bootstrap, dead_letter_topic(PLATE_READS.name), expect=len(cases)
+            )
+            decisions = decision_payloads(
+                await collect(broker.bootstrap, LANE_DECISIONS.name, expect=1)
+            )
+
+    assert [r.value for r in dead] == [value for value, _ in cases]  # original bytes, in order
+    for record, (_, expected_reason) in zip(dead, cases, strict=True):
+        headers = {k: v.decode() for k, v in record.headers}
+        assert expected_reason in headers["dlq.error"], headers["dlq.error"]
+        assert headers["dlq.source.topic"] == PLATE_READS.name
+        assert int(headers["dlq.source.offset"]) >= 0
+        assert headers["dlq.source.partition"].isdigit()
+        assert headers["trace"] == "t-1"  # the producer's own headers are kept
+        assert record.key == b"k"
+    assert [d["read_event_ids"] for d in decisions] == [["good-1"]]  # the worker kept going
+    assert system.runtime.stats.dead_lettered == len(cases)
+
+
+async def test_plain_json_from_a_librdkafka_producer_is_decided(
+    database_settings: DatabaseSettings, tmp_path: Path
+) -> None:
+    with fresh_broker(tmp_path) as broker:
+        settings = make_settings(broker.bootstrap, database_settings, tmp_path)
+        async with running_system(settings) as system:
+            await seed(system.infra, manifest("MF-9", "12C12345"), now=T0)
+            producer = Producer({"bootstrap.servers": broker.bootstrap, "acks": "all"})
+            payload = read("rdk-1", "12C-123.45", T0, camera="hn-exp-gate-2")
+            payload["candidates"] = [{"text": "12C-123.45", "confidence": 0.9}]
+            producer.produce(PLATE_READS.name, key=b"hn-exp-gate-2", value=json.dumps(payload))
+            assert producer.flush(10) == 0
+            decisions = decision_payloads(
+                await collect(broker.bootstrap, LANE_DECISIONS.name, expect=1)
+            )
+    assert len(decisions) == 1
+    assert decisions[0]["manifest_id"] == "MF-9"
+    assert decisions[0]["outcome"] == "assigned"
