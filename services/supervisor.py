@@ -21,7 +21,7 @@ from services.api.app import ApiContext, create_app
 from services.bootstrap import Infrastructure, build_decider, infrastructure
 from services.config import Settings
 from services.simulator import plan_summary, plan_traffic, publish_reads, seed_manifests
-from services.workers.decider import Decider
+from services.workers.decider import Decider, GateRead
 from streams.runtime import ConsumerRuntime
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def api_server(infra: Infrastructure) -> _Server:
 
 
 async def _progress(
-    decider: Decider, runtime: ConsumerRuntime[object], stop: asyncio.Event, every: float
+    decider: Decider, runtime: ConsumerRuntime[GateRead], stop: asyncio.Event, every: float
 ) -> None:
     started = time.monotonic()
     last_seen, last_t = 0, started
@@ -93,7 +93,7 @@ async def run_up(
         tasks = [
             asyncio.create_task(runtime.run(stop), name="decider"),
             asyncio.create_task(server.serve(), name="api"),
-            asyncio.create_task(_progress(decider, runtime, stop, every=5.0), name="progress"),  # type: ignore[arg-type]
+            asyncio.create_task(_progress(decider, runtime, stop, every=5.0), name="progress"),
         ]
         print(
             f"borderflow up: broker {infra.bootstrap}"
@@ -127,7 +127,7 @@ async def run_up(
 
 async def _simulate(
     infra: Infrastructure,
-    runtime: ConsumerRuntime[object],
+    runtime: ConsumerRuntime[GateRead],
     stop: asyncio.Event,
     *,
     trucks: int,
@@ -147,9 +147,7 @@ async def _simulate(
     print(f"simulator: published {sent} reads; the system keeps running", flush=True)
 
 
-def main_up(
-    settings: Settings, *, simulator: bool, trucks: int, speedup: float, seed: int
-) -> int:
+def main_up(settings: Settings, *, simulator: bool, trucks: int, speedup: float, seed: int) -> int:
     try:
         return asyncio.run(
             run_up(settings, simulator=simulator, trucks=trucks, speedup=speedup, seed=seed)

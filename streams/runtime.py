@@ -10,6 +10,7 @@ The broker going away restarts the consumer with backoff. SIGINT/SIGTERM set `st
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -85,10 +86,8 @@ class Backoff:
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        pass
 
 
 class ConsumerRuntime(Generic[T]):
@@ -172,9 +171,7 @@ class ConsumerRuntime(Generic[T]):
                 continue
             if not await self._process(records, stop):
                 return  # stopping mid-batch: nothing committed, it will be redelivered
-            offsets = {
-                tp: max(r.offset for r in part) + 1 for tp, part in batches.items() if part
-            }
+            offsets = {tp: max(r.offset for r in part) + 1 for tp, part in batches.items() if part}
             await self._commit(consumer, offsets)
 
     async def _process(self, records: list[ConsumerRecord], stop: asyncio.Event) -> bool:
@@ -242,7 +239,11 @@ class ConsumerRuntime(Generic[T]):
         futures = []
         for record, reason, error_type in dead:
             log.warning(
-                "dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason
+                "dead-lettering %s[%d]@%d: %s",
+                record.topic,
+                record.partition,
+                record.offset,
+                reason,
             )
             self.stats.dead_lettered += 1
             self.stats.dead_letter_reasons[error_type] = (

@@ -75,7 +75,9 @@ def create_app(
             broker=ComponentHealth(ok=broker_ok, detail=broker_detail),
             database=ComponentHealth(ok=db_ok, detail=db_detail),
         )
-        return JSONResponse(body.model_dump(mode="json"), status_code=200 if body.status == "ok" else 503)
+        return JSONResponse(
+            body.model_dump(mode="json"), status_code=200 if body.status == "ok" else 503
+        )
 
     @app.get("/v1/queue", response_model=QueueView)
     async def queue(

@@ -236,6 +236,8 @@ async def upsert_manifests(
     stmt = _insert(session, ManifestRow)
     stmt = stmt.on_conflict_do_update(
         index_elements=["manifest_id"],
-        set_={c: getattr(stmt.excluded, c) for c in rows[0] if c not in ("manifest_id", "created_at")},
+        set_={
+            c: getattr(stmt.excluded, c) for c in rows[0] if c not in ("manifest_id", "created_at")
+        },
     )
     await session.execute(stmt, rows)

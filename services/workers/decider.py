@@ -99,6 +99,7 @@ class Decider:
         unique: dict[str, Inbound[GateRead]] = {}
         for item in batch:
             unique.setdefault(item.event.at_gate.read.event_id, item)
+        self.stats.duplicates += len(batch) - len(unique)
         async with self.sessions() as session, session.begin():
             decisions = await self._decide_batch(session, list(unique.values()))
         if decisions:
@@ -133,9 +134,7 @@ class Decider:
             visit_of_read.update(grouping.visit_of_read)
             decisions += await self._decide_visits(session, gate, grouping)
             await self._save_visits(session, grouping)
-        await repo.insert_reads(
-            session=session, rows=[_read_row(i, visit_of_read) for i in fresh]
-        )
+        await repo.insert_reads(session=session, rows=[_read_row(i, visit_of_read) for i in fresh])
         await repo.insert_decisions(session=session, decisions=decisions)
         return decisions
 

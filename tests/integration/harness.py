@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,14 +22,15 @@ from streams.broker import EmbeddedBroker
 from streams.runtime import ConsumerRuntime
 
 
-@contextlib.contextmanager
-def fresh_broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
+@contextlib.asynccontextmanager
+async def fresh_broker(tmp_path: Path) -> AsyncIterator[EmbeddedBroker]:
+    """A broker of the test's own: fixed topic names never see another test's data."""
     broker = EmbeddedBroker(log_path=tmp_path / "tansu.log")
-    broker.start_sync()
+    await broker.start()
     try:
         yield broker
     finally:
-        broker.stop_sync()
+        await broker.stop()
 
 
 def make_settings(bootstrap: str, database: DatabaseSettings, var_dir: Path) -> Settings:
@@ -121,9 +122,7 @@ def envelope(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def collect(
-    bootstrap: str, topic: str, *, expect: int, timeout: float = 20.0
-) -> list[Any]:
+async def collect(bootstrap: str, topic: str, *, expect: int, timeout: float = 20.0) -> list[Any]:
     """Read `topic` from the beginning until `expect` records arrived (or time out)."""
     consumer = AIOKafkaConsumer(
         topic,

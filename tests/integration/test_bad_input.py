@@ -47,7 +47,7 @@ async def test_malformed_messages_go_to_the_dead_letter_topic_with_the_reason(
         (json.dumps(unknown_camera).encode(), "unknown camera 'cam-nowhere'"),
         (json.dumps(wrong_version).encode(), "unsupported plate_read version 9"),
     ]
-    with fresh_broker(tmp_path) as broker:
+    async with fresh_broker(tmp_path) as broker:
         settings = make_settings(broker.bootstrap, database_settings, tmp_path)
         async with running_system(settings) as system:
             await seed(system.infra, manifest("MF-1", "29H12345"), now=T0)
@@ -86,7 +86,7 @@ async def test_malformed_messages_go_to_the_dead_letter_topic_with_the_reason(
 async def test_plain_json_from_a_librdkafka_producer_is_decided(
     database_settings: DatabaseSettings, tmp_path: Path
 ) -> None:
-    with fresh_broker(tmp_path) as broker:
+    async with fresh_broker(tmp_path) as broker:
         settings = make_settings(broker.bootstrap, database_settings, tmp_path)
         async with running_system(settings) as system:
             await seed(system.infra, manifest("MF-9", "12C12345"), now=T0)

@@ -99,7 +99,7 @@ async def test_sigkill_mid_stream_loses_nothing_and_duplicates_nothing(
         return int(reads or 0), int(pending or 0)
 
     log = tmp_path / "worker.log"
-    with fresh_broker(tmp_path) as broker:
+    async with fresh_broker(tmp_path) as broker:
         settings = make_settings(broker.bootstrap, database_settings, tmp_path)
         await ensure_topics(settings.kafka, broker.bootstrap, all_topics())
         env = _env(broker.bootstrap, database_settings)
@@ -129,7 +129,9 @@ async def test_sigkill_mid_stream_loses_nothing_and_duplicates_nothing(
 
     async with sessions() as session:
         read_ids = set(await session.scalars(select(PlateReadRow.event_id)))
-        decisions = list((await session.execute(select(DecisionRow.visit_id, DecisionRow.decision_id))).all())
+        decisions = list(
+            (await session.execute(select(DecisionRow.visit_id, DecisionRow.decision_id))).all()
+        )
         visits = int(await session.scalar(select(func.count()).select_from(VisitRow)) or 0)
     await engine.dispose()
 

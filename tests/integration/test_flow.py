@@ -51,7 +51,7 @@ async def _count(infra, model) -> int:  # type: ignore[no-untyped-def]
 async def test_reads_of_one_truck_become_one_assigned_decision(
     database_settings: DatabaseSettings, tmp_path: Path
 ) -> None:
-    with fresh_broker(tmp_path) as broker:
+    async with fresh_broker(tmp_path) as broker:
         settings = make_settings(broker.bootstrap, database_settings, tmp_path)
         async with running_system(settings) as system:
             await seed(system.infra, manifest("MF-1", "29H12345"), now=T0)
@@ -91,7 +91,7 @@ async def _reads_at_least(infra, n: int) -> bool:  # type: ignore[no-untyped-def
 async def test_outcomes_unknown_pending_inspect_hazmat(
     database_settings: DatabaseSettings, tmp_path: Path
 ) -> None:
-    with fresh_broker(tmp_path) as broker:
+    async with fresh_broker(tmp_path) as broker:
         settings = make_settings(broker.bootstrap, database_settings, tmp_path)
         async with running_system(settings) as system:
             await seed(
@@ -125,7 +125,7 @@ async def test_outcomes_unknown_pending_inspect_hazmat(
 async def test_redelivered_read_changes_nothing(
     database_settings: DatabaseSettings, tmp_path: Path
 ) -> None:
-    with fresh_broker(tmp_path) as broker:
+    async with fresh_broker(tmp_path) as broker:
         settings = make_settings(broker.bootstrap, database_settings, tmp_path)
         async with running_system(settings) as system:
             await seed(system.infra, manifest("MF-1", "29H12345"), now=T0)

@@ -1,0 +1,77 @@
+"""Visit + match -> lane decision: the one place that turns a match into what the truck is told."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+
+from lanes.assignment import LanePolicy, state_of
+from lanes.errors import DomainError
+from lanes.ids import stable_id
+from lanes.model import (
+    Assignment,
+    Gate,
+    LaneDecision,
+    LaneState,
+    MatchOutcome,
+    MatchResult,
+    Outcome,
+    Visit,
+)
+
+
+def decision_id_for(visit_id: str) -> str:
+    """The id of the decision on `visit_id`: `d-<uuid5>` (one decision per visit)."""
+    return stable_id("d", visit_id)
+
+
+def decide(
+    visit: Visit,
+    match: MatchResult,
+    *,
+    gate: Gate,
+    states: Mapping[str, LaneState],
+    policy: LanePolicy,
+    now: datetime,
+) -> tuple[LaneDecision, dict[str, LaneState]]:
+    """Decide the visit's lane; returns the decision and the lane states after it.
+
+    A matched visit goes to the policy with the gate's lanes for its direction; the chosen
+    lane is then busy until the truck is expected done, with one more truck queued. Any other
+    match outcome needs review, with the match evidence as the reason, and changes no lane.
+    """
+    after = dict(states)
+    if match.outcome is MatchOutcome.MATCHED and match.manifest is not None:
+        lanes = {lane.lane_id: lane for lane in gate.lanes_for(visit.direction)}
+        assignment = policy.assign(match.manifest, tuple(lanes.values()), states, now=now)
+        if assignment.outcome is Outcome.ASSIGNED and assignment.lane_id is not None:
+            lane = lanes.get(assignment.lane_id)
+            if lane is None:
+                raise DomainError(
+                    f"policy chose lane {assignment.lane_id!r}, which is not a "
+                    f"{visit.direction} lane of gate {gate.gate_id!r}"
+                )
+            before = state_of(lane, states)
+            after[lane.lane_id] = replace(
+                before, free_at=assignment.expected_done_at, queued=before.queued + 1
+            )
+    else:
+        assignment = Assignment(Outcome.NEEDS_REVIEW, None, match.evidence)
+    decision = LaneDecision(
+        decision_id=decision_id_for(visit.visit_id),
+        visit_id=visit.visit_id,
+        gate_id=visit.gate_id,
+        plate=visit.plate,
+        manifest_id=None if match.manifest is None else match.manifest.manifest_id,
+        outcome=assignment.outcome,
+        match_outcome=match.outcome,
+        lane_id=assignment.lane_id,
+        reason=assignment.reason,
+        decided_at=now,
+        read_event_ids=visit.read_event_ids,
+        expected_start_at=assignment.expected_start_at,
+        expected_done_at=assignment.expected_done_at,
+        match_score=match.score,
+    )
+    return decision, after
