@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return asyncio.run(run_api(settings))
     if args.command == "simulate-traffic":
-        from services.commands import run_simulate_traffic
+        from services.supervisor import run_simulate_traffic
 
         return asyncio.run(
             run_simulate_traffic(

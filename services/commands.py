@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
 
-from lanes.gates import default_gates, get_gate
+from lanes.gates import default_gates
 from services.bootstrap import build_decider, infrastructure, prepare_database
 from services.config import Settings
 from services.db.engine import create_engine
-from services.simulator import plan_summary, plan_traffic, publish_reads, seed_manifests
-from services.supervisor import api_server, install_stop_signals
+from services.serving import api_server, install_stop_signals
 from streams.broker import EmbeddedBroker
 
 log = logging.getLogger(__name__)
@@ -66,30 +64,4 @@ async def run_api(settings: Settings) -> int:
         await stop.wait()
         server.should_exit = True
         await task
-    return 0
-
-
-async def run_simulate_traffic(
-    settings: Settings,
-    *,
-    trucks: int,
-    speedup: float,
-    seed: int,
-    noise: float,
-    seed_manifests_too: bool,
-) -> int:
-    stop = asyncio.Event()
-    install_stop_signals(stop)
-    async with infrastructure(settings, allow_embedded=False) as infra:
-        start = datetime.now(UTC).replace(microsecond=0)
-        plan = plan_traffic(
-            gate=get_gate(settings.gate_id), trucks=trucks, start=start, seed=seed, noise=noise
-        )
-        if seed_manifests_too:
-            await seed_manifests(infra.sessions, plan.manifests, now=start)
-        print(f"simulator: {plan_summary(plan)}", flush=True)
-        sent = await publish_reads(
-            infra.producer, plan.reads, speedup=speedup, sim_start=start, stop=stop
-        )
-        print(f"simulator: published {sent} reads", flush=True)
     return 0

@@ -8,57 +8,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import uvicorn
-
 from lanes.gates import get_gate
-from services.api.app import ApiContext, create_app
 from services.bootstrap import Infrastructure, build_decider, infrastructure
 from services.config import Settings
+from services.serving import api_server, install_stop_signals
 from services.simulator import plan_summary, plan_traffic, publish_reads, seed_manifests
 from services.workers.decider import Decider, GateRead
 from streams.runtime import ConsumerRuntime
 
 log = logging.getLogger(__name__)
-
-
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:  # the supervisor owns the signals
-        yield
-
-
-def install_stop_signals(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-
-
-def api_context(infra: Infrastructure) -> ApiContext:
-    return ApiContext(
-        sessions=infra.sessions,
-        kafka=infra.settings.kafka,
-        bootstrap=infra.bootstrap,
-        gates=infra.gates,
-        default_gate=infra.settings.gate_id,
-    )
-
-
-def api_server(infra: Infrastructure) -> _Server:
-    api = infra.settings.api
-    config = uvicorn.Config(
-        create_app(api_context(infra)),
-        host=api.host,
-        port=api.port,
-        log_level="warning",
-        lifespan="on",
-    )
-    return _Server(config)
 
 
 async def _progress(
@@ -145,6 +107,32 @@ async def _simulate(
         infra.producer, plan.reads, speedup=speedup, sim_start=start, stop=stop
     )
     print(f"simulator: published {sent} reads; the system keeps running", flush=True)
+
+
+async def run_simulate_traffic(
+    settings: Settings,
+    *,
+    trucks: int,
+    speedup: float,
+    seed: int,
+    noise: float,
+    seed_manifests_too: bool,
+) -> int:
+    stop = asyncio.Event()
+    install_stop_signals(stop)
+    async with infrastructure(settings, allow_embedded=False) as infra:
+        start = datetime.now(UTC).replace(microsecond=0)
+        plan = plan_traffic(
+            gate=get_gate(settings.gate_id), trucks=trucks, start=start, seed=seed, noise=noise
+        )
+        if seed_manifests_too:
+            await seed_manifests(infra.sessions, plan.manifests, now=start)
+        print(f"simulator: {plan_summary(plan)}", flush=True)
+        sent = await publish_reads(
+            infra.producer, plan.reads, speedup=speedup, sim_start=start, stop=stop
+        )
+        print(f"simulator: published {sent} reads", flush=True)
+    return 0
 
 
 def main_up(settings: Settings, *, simulator: bool, trucks: int, speedup: float, seed: int) -> int:

@@ -108,6 +108,7 @@ async def test_sigkill_mid_stream_loses_nothing_and_duplicates_nothing(
         try:
             async with asyncio.timeout(60):
                 while (await counts())[0] < len(messages) // 4:
+                    assert first.poll() is None, log.read_text()[-3000:]
                     await asyncio.sleep(0.05)
             first.send_signal(signal.SIGKILL)
             first.wait(10)
@@ -118,6 +119,7 @@ async def test_sigkill_mid_stream_loses_nothing_and_duplicates_nothing(
             try:
                 async with asyncio.timeout(90):
                     while await counts() != (len(messages), 0):
+                        assert second.poll() is None, log.read_text()[-3000:]
                         await asyncio.sleep(0.1)
             finally:
                 second.send_signal(signal.SIGTERM)

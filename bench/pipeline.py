@@ -1,0 +1,318 @@
+"""Benchmark of the whole live path: plate read on Kafka -> decider worker (its own process)
+-> visit, match, lane -> persisted -> decision on Kafka.
+
+Phases, each against the real embedded broker and a real database (PostgreSQL by default):
+  latency   reads offered at 200/s: read-to-decision latency p50/p99, measured from the send
+            of a truck's first read to the arrival of its decision on the decisions topic
+            (a decision leaves the outbox only once persisted);
+  sustained reads offered at 2,000/s: achieved rate, and whether the worker keeps up;
+  capacity  a backlog drained as fast as the worker can: its ceiling in reads/s.
+Targets (issue 2, 2-core machine): >= 2,000 reads/s sustained on PostgreSQL; p99 < 100 ms at
+200 reads/s. Ends with one JSON line of the figures and the targets.
+
+    python bench/pipeline.py [--db postgres|sqlite] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from lanes.gates import default_gates
+from lanes.model import Direction, Manifest
+from services.bootstrap import prepare_database
+from services.config import DatabaseSettings, KafkaSettings
+from services.db import repository as repo
+from services.db.engine import create_engine, session_factory
+from services.db.tables import PlateReadRow
+from streams.broker import EmbeddedBroker
+from streams.clients import ensure_topics
+from streams.topics import LANE_DECISIONS, PLATE_READS, all_topics
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get(
+    "BORDERFLOW_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+CAMERAS = ("hn-exp-approach-1", "hn-exp-gate-1", "hn-exp-gate-2")
+TARGET_READS_PER_S = 2000
+TARGET_P99_MS = 100.0
+
+
+class Traffic:
+    """Trucks of three reads each (approach, gate 1, gate 2), 95% with a manifest."""
+
+    def __init__(self, trucks: int, start: datetime) -> None:
+        self.start = start
+        self.plates = [f"29H{i:06d}" for i in range(trucks)]
+        self.next_truck = 0
+
+    def manifests(self) -> list[Manifest]:
+        return [
+            Manifest(
+                manifest_id=f"MF-{i}",
+                firm_id="firm-01",
+                direction=Direction.EXPORT,
+                tractor_plate=p,
+            )
+            for i, p in enumerate(self.plates)
+            if i % 20 != 0
+        ]
+
+    def reads(self, trucks: int) -> list[tuple[str, str, bytes]]:
+        """(event_id, camera, value) in send order, the reads of 8 trucks interleaved."""
+        out: list[tuple[str, str, bytes]] = []
+        first, self.next_truck = self.next_truck, self.next_truck + trucks
+        for block in range(first, self.next_truck, 8):
+            group = range(block, min(block + 8, self.next_truck))
+            for j, camera in enumerate(CAMERAS):
+                for i in group:
+                    at = self.start + timedelta(seconds=30 * i + 20 * j)
+                    event_id = f"b-{i}-{j}"
+                    body = {
+                        "event_id": event_id,
+                        "camera_id": camera,
+                        "captured_at": at.isoformat(),
+                        "plate_text": self.plates[i],
+                        "confidence": 0.9,
+                    }
+                    out.append((event_id, camera, json.dumps(body).encode()))
+        return out
+
+
+class DecisionWatcher:
+    """Consumes the decisions topic; latency = arrival - send time of the truck's first read."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.consumer = AIOKafkaConsumer(
+            LANE_DECISIONS.name,
+            bootstrap_servers=bootstrap,
+            group_id=None,
+            auto_offset_reset="latest",
+            fetch_max_wait_ms=10,
+            enable_auto_commit=False,
+        )
+        self.sent_at: dict[str, float] = {}
+        self.latencies_ms: list[float] = []
+        self.decisions = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.consumer.start()
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            batches = await self.consumer.getmany(timeout_ms=100)
+            now = time.perf_counter()
+            for records in batches.values():
+                for record in records:
+                    data = json.loads(record.value)["data"]
+                    self.decisions += 1
+                    sent = [self.sent_at[e] for e in data["read_event_ids"] if e in self.sent_at]
+                    if sent:
+                        self.latencies_ms.append((now - min(sent)) * 1000)
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+        await self.consumer.stop()
+
+
+async def publish_paced(
+    producer: AIOKafkaProducer,
+    reads: list[tuple[str, str, bytes]],
+    rate: float,
+    watcher: DecisionWatcher,
+) -> float:
+    """Send at `rate` reads/s (0: as fast as possible); returns the seconds it took."""
+    t0 = time.perf_counter()
+    for n, (event_id, camera, value) in enumerate(reads):
+        if rate:
+            due = t0 + n / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        watcher.sent_at[event_id] = time.perf_counter()
+        await producer.send(PLATE_READS.name, value=value, key=camera.encode())
+    await producer.flush()
+    return time.perf_counter() - t0
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
+
+
+async def run(db_kind: str, quick: bool) -> dict[str, Any]:
+    scale = 0.25 if quick else 1.0
+    tmp = Path(tempfile.mkdtemp(prefix="bf-bench-"))
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    if db_kind == "postgres":
+        admin = create_async_engine(PG_URL)
+        async with admin.begin() as conn:
+            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        db = DatabaseSettings(url=PG_URL, schema_name=schema)
+    else:
+        db = DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp / 'bench.db'}")
+    broker = EmbeddedBroker(log_path=tmp / "tansu.log")
+    await broker.start()
+    engine = create_engine(db)
+    worker: subprocess.Popen[bytes] | None = None
+    watcher = DecisionWatcher(broker.bootstrap)
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=2)
+    try:
+        await prepare_database(engine, default_gates())
+        latency_trucks = int(200 * 20 * scale / 3)
+        sustained_trucks = int(TARGET_READS_PER_S * 20 * scale / 3)
+        capacity_trucks = int(30_000 * scale / 3)
+        traffic = Traffic(
+            1 + latency_trucks + sustained_trucks + capacity_trucks,
+            datetime(2026, 11, 23, 0, 0, tzinfo=UTC),
+        )
+        async with session_factory(engine)() as session, session.begin():
+            await repo.upsert_manifests(
+                session=session, manifests=traffic.manifests(), now=traffic.start
+            )
+        await ensure_topics(KafkaSettings(), broker.bootstrap, all_topics())
+        env = dict(
+            os.environ,
+            BORDERFLOW_KAFKA_BOOTSTRAP=broker.bootstrap,
+            BORDERFLOW_DATABASE_URL=db.url,
+            BORDERFLOW_LOG_LEVEL="WARNING",
+            BORDERFLOW_KAFKA_SESSION_TIMEOUT_MS="6000",
+            BORDERFLOW_KAFKA_HEARTBEAT_INTERVAL_MS="1000",
+        )
+        if db.schema_name:
+            env["BORDERFLOW_DATABASE_SCHEMA_NAME"] = db.schema_name
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "worker", "decider"],
+            env=env,
+            cwd=ROOT,
+            stdout=(tmp / "worker.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        await producer.start()
+        await watcher.start()
+
+        async def persisted() -> int:
+            async with session_factory(engine)() as session:
+                return int(
+                    await session.scalar(select(func.count()).select_from(PlateReadRow)) or 0
+                )
+
+        async def drain(expected: int, timeout: float = 120) -> float:
+            t0 = time.perf_counter()
+            while await persisted() < expected:
+                if time.perf_counter() - t0 > timeout:
+                    raise TimeoutError(f"worker stuck below {expected} reads; see {tmp}")
+                await asyncio.sleep(0.05)
+            return time.perf_counter()
+
+        # warm-up: the worker has joined its group and decided one truck
+        warm = traffic.reads(1)
+        await publish_paced(producer, warm, 0, watcher)
+        await drain(len(warm), timeout=60)
+        total = len(warm)
+
+        results: dict[str, Any] = {}
+        for phase, trucks, rate in (
+            ("latency", latency_trucks, 200),
+            ("sustained", sustained_trucks, TARGET_READS_PER_S),
+        ):
+            reads = traffic.reads(trucks)
+            watcher.latencies_ms.clear()
+            t0 = time.perf_counter()
+            send_s = await publish_paced(producer, reads, rate, watcher)
+            total += len(reads)
+            done = await drain(total)
+            await asyncio.sleep(0.3)
+            elapsed = done - t0
+            results[phase] = {
+                "offered_reads_per_s": rate,
+                "reads": len(reads),
+                "achieved_reads_per_s": round(len(reads) / elapsed, 1),
+                "send_s": round(send_s, 2),
+                "drain_after_send_s": round(elapsed - send_s, 3),
+                "decisions": len(watcher.latencies_ms),
+                "latency_p50_ms": round(pct(watcher.latencies_ms, 50), 1),
+                "latency_p99_ms": round(pct(watcher.latencies_ms, 99), 1),
+                "latency_max_ms": round(max(watcher.latencies_ms, default=float("nan")), 1),
+            }
+            print(f"{phase:9s} {json.dumps(results[phase])}", flush=True)
+
+        # capacity: stop the worker, build a backlog, resume it and time the drain
+        reads = traffic.reads(capacity_trucks)
+        worker.send_signal(signal.SIGSTOP)
+        await publish_paced(producer, reads, 0, watcher)
+        t0 = time.perf_counter()
+        worker.send_signal(signal.SIGCONT)
+        total += len(reads)
+        done = await drain(total)
+        results["capacity"] = {
+            "reads": len(reads),
+            "reads_per_s": round(len(reads) / (done - t0), 1),
+        }
+        print(f"capacity  {json.dumps(results['capacity'])}", flush=True)
+        return results
+    finally:
+        await watcher.stop()
+        await producer.stop()
+        if worker is not None:
+            worker.send_signal(signal.SIGCONT)
+            worker.terminate()
+            worker.wait(30)
+        await engine.dispose()
+        await broker.stop()
+        if db_kind == "postgres":
+            async with admin.begin() as conn:
+                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            await admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument("--quick", action="store_true", help="a quarter of the volume")
+    args = parser.parse_args()
+    results = asyncio.run(run(args.db, args.quick))
+    sustained = results["sustained"]["achieved_reads_per_s"]
+    p99 = results["latency"]["latency_p99_ms"]
+    summary = {
+        "bench": "pipeline",
+        "database": args.db,
+        "machine": f"{platform.machine()} {os.cpu_count()} cpu",
+        "sustained_reads_per_s": sustained,
+        "capacity_reads_per_s": results["capacity"]["reads_per_s"],
+        "latency_at_200_p50_ms": results["latency"]["latency_p50_ms"],
+        "latency_at_200_p99_ms": p99,
+        "latency_at_2000_p99_ms": results["sustained"]["latency_p99_ms"],
+        "targets": {
+            "sustained_reads_per_s_min": TARGET_READS_PER_S,
+            "latency_at_200_p99_ms_max": TARGET_P99_MS,
+        },
+        "meets_targets": sustained >= TARGET_READS_PER_S * 0.98 and p99 < TARGET_P99_MS,
+        "phases": results,
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

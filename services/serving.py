@@ -1,0 +1,47 @@
+"""Serving helpers shared by the commands: signals and the API server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Iterator
+
+import uvicorn
+
+from services.api.app import ApiContext, create_app
+from services.bootstrap import Infrastructure
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:  # the supervisor owns the signals
+        yield
+
+
+def install_stop_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+
+def api_context(infra: Infrastructure) -> ApiContext:
+    return ApiContext(
+        sessions=infra.sessions,
+        kafka=infra.settings.kafka,
+        bootstrap=infra.bootstrap,
+        gates=infra.gates,
+        default_gate=infra.settings.gate_id,
+    )
+
+
+def api_server(infra: Infrastructure) -> _Server:
+    api = infra.settings.api
+    config = uvicorn.Config(
+        create_app(api_context(infra)),
+        host=api.host,
+        port=api.port,
+        log_level="warning",
+        lifespan="on",
+    )
+    return _Server(config)
