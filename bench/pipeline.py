@@ -293,22 +293,28 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a quarter of the volume")
     args = parser.parse_args()
     results = asyncio.run(run(args.db, args.quick))
-    sustained = results["sustained"]["achieved_reads_per_s"]
+    sustained = results["sustained"]
+    capacity = results["capacity"]["reads_per_s"]
     p99 = results["latency"]["latency_p99_ms"]
+    # Kept up: the backlog left when the producer stopped drained in under a second.
+    keeps_up = sustained["drain_after_send_s"] < 1.0
     summary = {
         "bench": "pipeline",
         "database": args.db,
         "machine": f"{platform.machine()} {os.cpu_count()} cpu",
-        "sustained_reads_per_s": sustained,
-        "capacity_reads_per_s": results["capacity"]["reads_per_s"],
+        "sustained_offered_reads_per_s": sustained["offered_reads_per_s"],
+        "sustained_achieved_reads_per_s": sustained["achieved_reads_per_s"],
+        "sustained_keeps_up": keeps_up,
+        "capacity_reads_per_s": capacity,
         "latency_at_200_p50_ms": results["latency"]["latency_p50_ms"],
         "latency_at_200_p99_ms": p99,
-        "latency_at_2000_p99_ms": results["sustained"]["latency_p99_ms"],
+        "latency_at_2000_p50_ms": sustained["latency_p50_ms"],
+        "latency_at_2000_p99_ms": sustained["latency_p99_ms"],
         "targets": {
             "sustained_reads_per_s_min": TARGET_READS_PER_S,
             "latency_at_200_p99_ms_max": TARGET_P99_MS,
         },
-        "meets_targets": sustained >= TARGET_READS_PER_S * 0.98 and p99 < TARGET_P99_MS,
+        "meets_targets": keeps_up and capacity >= TARGET_READS_PER_S and p99 < TARGET_P99_MS,
         "phases": results,
     }
     print(json.dumps(summary))

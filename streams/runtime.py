@@ -90,6 +90,21 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
+async def _stop_quietly(consumer: AIOKafkaConsumer, group_id: str) -> None:
+    """Stop a consumer, bounded. With the broker gone, aiokafka's stop() can raise a
+    CancelledError of its own fetch task: swallow it unless our own task is cancelled."""
+    try:
+        async with asyncio.timeout(10):
+            await consumer.stop()
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        log.warning("consumer %s stopped with its broker gone", group_id)
+    except Exception:
+        log.exception("consumer %s did not stop cleanly", group_id)
+
+
 class ConsumerRuntime(Generic[T]):
     def __init__(
         self,
@@ -153,11 +168,7 @@ class ConsumerRuntime(Generic[T]):
                     except Exception:
                         log.exception("reconnect hook failed")
             finally:
-                try:
-                    async with asyncio.timeout(10):
-                        await consumer.stop()
-                except Exception:
-                    log.exception("consumer %s did not stop cleanly", self.group_id)
+                await _stop_quietly(consumer, self.group_id)
 
     async def _consume(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
         while not stop.is_set():

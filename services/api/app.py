@@ -28,6 +28,22 @@ class ApiContext:
     default_gate: str
 
 
+def get_context(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.context
+    return ctx
+
+
+async def get_session(
+    ctx: Annotated[ApiContext, Depends(get_context)],
+) -> AsyncIterator[AsyncSession]:
+    async with ctx.sessions() as session:
+        yield session
+
+
+ContextDep = Annotated[ApiContext, Depends(get_context)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
 def create_app(
     context: ApiContext | None = None,
     *,
@@ -38,7 +54,6 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if context is not None:
-            app.state.context = context
             yield
             return
         assert context_factory is not None
@@ -52,19 +67,8 @@ def create_app(
         summary="Smart-border truck flow orchestration",
         lifespan=lifespan,
     )
-
-    def get_context(request: Request) -> ApiContext:
-        ctx: ApiContext = request.app.state.context
-        return ctx
-
-    async def get_session(
-        ctx: Annotated[ApiContext, Depends(get_context)],
-    ) -> AsyncIterator[AsyncSession]:
-        async with ctx.sessions() as session:
-            yield session
-
-    ContextDep = Annotated[ApiContext, Depends(get_context)]
-    SessionDep = Annotated[AsyncSession, Depends(get_session)]
+    if context is not None:
+        app.state.context = context
 
     @app.get("/health", response_model=Health, responses={503: {"model": Health}})
     async def health(ctx: ContextDep, session: SessionDep) -> JSONResponse:

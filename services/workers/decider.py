@@ -24,8 +24,7 @@ from lanes.model import Camera, Candidate, Gate, LaneDecision, LaneState, PlateR
 from lanes.plates import normalise_plate
 from lanes.visits import Grouping, ReadAtGate, VisitTrack, group_reads
 from services.db import repository as repo
-from services.db.convert import decision_row_to_wire
-from services.db.tables import DecisionRow
+from services.db.convert import decision_row_to_wire, decision_values
 from streams.codec import decode_plate_read, encode
 from streams.errors import InvalidEvent
 from streams.events import LANE_DECISION_TYPE, Envelope, LaneDecisionV1, PlateReadV1
@@ -102,9 +101,23 @@ class Decider:
         self.stats.duplicates += len(batch) - len(unique)
         async with self.sessions() as session, session.begin():
             decisions = await self._decide_batch(session, list(unique.values()))
-        if decisions:
+        if self._outbox_dirty:  # left over from a crash or a failed publish: oldest first
+            await self.publish_outbox()
+        elif decisions:
+            await self._publish_decided(decisions)
+
+    async def _publish_decided(self, decisions: Sequence[LaneDecision]) -> None:
+        """The batch's decisions, straight from memory (the outbox rows are the fallback)."""
+        try:
+            await self._publish([_wire(decision_values(d)) for d in decisions])
+            async with self.sessions() as session, session.begin():
+                await repo.mark_published(
+                    session=session, ids=[d.decision_id for d in decisions], at=datetime.now(UTC)
+                )
+        except BaseException:
             self._outbox_dirty = True
-        await self.publish_outbox()
+            raise
+        self.stats.published += len(decisions)
 
     async def _decide_batch(
         self, session: AsyncSession, batch: list[Inbound[GateRead]]
@@ -197,7 +210,7 @@ class Decider:
                 rows = await repo.unpublished_decisions(session=session, limit=1000)
             if not rows:
                 break
-            await self._publish(rows)
+            await self._publish([_wire(decision_row_to_wire(row)) for row in rows])
             async with self.sessions() as session, session.begin():
                 await repo.mark_published(
                     session=session, ids=[r.decision_id for r in rows], at=datetime.now(UTC)
@@ -210,15 +223,14 @@ class Decider:
     async def idle(self) -> None:
         await self.publish_outbox()
 
-    async def _publish(self, rows: Sequence[DecisionRow]) -> None:
+    async def _publish(self, wires: Sequence[LaneDecisionV1]) -> None:
         futures = []
-        for row in rows:
-            wire = LaneDecisionV1.model_validate(decision_row_to_wire(row))
+        for wire in wires:
             envelope = Envelope[LaneDecisionV1](
-                event_id=row.decision_id,
+                event_id=wire.decision_id,
                 type=LANE_DECISION_TYPE,
                 version=1,
-                occurred_at=row.decided_at,
+                occurred_at=wire.decided_at,
                 producer=PRODUCER_NAME,
                 data=wire,
             )
@@ -226,12 +238,16 @@ class Decider:
                 await self.producer.send(
                     self.decisions_topic,
                     value=encode(envelope),
-                    key=row.visit_id.encode(),
+                    key=wire.visit_id.encode(),
                     headers=[("event-type", b"lane_decision"), ("event-version", b"1")],
                 )
             )
         for future in futures:
             await future
+
+
+def _wire(values: Mapping[str, Any]) -> LaneDecisionV1:
+    return LaneDecisionV1.model_validate({k: v for k, v in values.items() if k != "published_at"})
 
 
 def _read_row(item: Inbound[GateRead], visit_of_read: Mapping[str, str]) -> dict[str, Any]:
