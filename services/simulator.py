@@ -47,6 +47,7 @@ PRODUCER_NAME = "borderflow.simulator"
 MANIFEST_CHUNK = 500
 DELIVERY_BATCH = 500  # sends in flight before we wait for their delivery reports
 MAX_NAP_S = 0.25  # the longest sleep between two looks at `stop`
+EARLY_S = 0.001  # a read this close to its time goes now (and float rounding cannot spin)
 _ENVELOPE_HEADERS = [("event-type", PLATE_READ_TYPE.encode()), ("event-version", b"1")]
 
 
@@ -109,7 +110,7 @@ async def publish_reads(
     for read in reads:
         if paced:
             due = (read.captured_at - sim_start).total_seconds() / speedup
-            while (delay := due - (clock() - started)) > 0 and not _is_set(stop):
+            while (delay := due - (clock() - started)) > EARLY_S and not _is_set(stop):
                 await sleep(min(delay, MAX_NAP_S))
         if _is_set(stop):
             break

@@ -106,7 +106,10 @@ async def _simulate(
     sent = await publish_reads(
         infra.producer, plan.reads, speedup=speedup, sim_start=start, stop=stop
     )
-    print(f"simulator: published {sent} reads; the system keeps running", flush=True)
+    if stop.is_set():
+        print(f"simulator: stopped after {sent} of {len(plan.reads)} reads", flush=True)
+    else:
+        print(f"simulator: published all {sent} reads; the system keeps running", flush=True)
 
 
 async def run_simulate_traffic(

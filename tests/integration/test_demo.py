@@ -1,0 +1,81 @@
+"""`borderflow up` as a new user runs it (what `make demo` does): decisions flow, /health and
+/v1/queue answer, Ctrl-C stops everything and leaves no broker behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(120)]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str) -> tuple[int, dict[str, object]]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
+    port = _free_port()
+    env = dict(
+        os.environ,
+        BORDERFLOW_API_PORT=str(port),
+        BORDERFLOW_VAR_DIR=str(tmp_path / "var"),
+        BORDERFLOW_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'var' / 'demo.db'}",
+    )
+    log = tmp_path / "up.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "up", "--speedup", "1200", "--trucks", "3000"],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        assigned = 0
+        while time.monotonic() < deadline and assigned == 0:
+            assert proc.poll() is None, log.read_text()
+            time.sleep(0.5)
+            found = re.findall(r"assigned\s+(\d+)", log.read_text())
+            assigned = int(found[-1]) if found else 0
+        assert assigned > 0, f"no decision within 60 s:\n{log.read_text()}"
+        status, health = _get(f"http://127.0.0.1:{port}/health")
+        assert status == 200 and health["status"] == "ok", health
+        status, queue = _get(f"http://127.0.0.1:{port}/v1/queue")
+        assert status == 200
+        assert isinstance(queue["lanes"], list) and len(queue["lanes"]) == 10
+        broker_pid = int(re.findall(r"broker pid (\d+)", log.read_text())[0])
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(30)
+    output = log.read_text()
+    assert code == 0, output
+    assert "borderflow stopped cleanly." in output
+    assert "Traceback" not in output
+    assert not _alive(broker_pid), "the embedded broker outlived `borderflow up`"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.split(")")[-1].split()[0] != "Z"  # a zombie is dead (no init reaps here)
