@@ -116,7 +116,7 @@ class DecisionRow(Base):
     published_at: Mapped[datetime | None]
 
     __table_args__ = (
-        Index("ix_decisions_lane_done", "lane_id", "expected_done_at"),
+        Index("ix_decisions_gate_done", "gate_id", "expected_done_at"),
         Index("ix_decisions_unpublished", "published_at"),
         Index("ix_decisions_gate_decided", "gate_id", "decided_at"),
     )

@@ -110,7 +110,7 @@ def upgrade() -> None:
         sa.Column("read_event_ids", sa.JSON, nullable=False),
         sa.Column("published_at", UTCDateTime(), nullable=True),
     )
-    op.create_index("ix_decisions_lane_done", "lane_decisions", ["lane_id", "expected_done_at"])
+    op.create_index("ix_decisions_gate_done", "lane_decisions", ["gate_id", "expected_done_at"])
     op.create_index("ix_decisions_unpublished", "lane_decisions", ["published_at"])
     op.create_index("ix_decisions_gate_decided", "lane_decisions", ["gate_id", "decided_at"])
 
