@@ -7,9 +7,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, any_, cast, func, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lanes.model import Gate, LaneDecision, LaneState, Manifest
@@ -42,15 +41,6 @@ def is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _in(session: AsyncSession, column: Any, values: Sequence[str]) -> Any:
-    """`column IN values`. On PostgreSQL as one array parameter (`= ANY($1)`), which plans
-    as an index lookup; a list of hundreds of placeholders was planned anew on every call
-    and made these look-ups 10x slower (measured: 41-300 ms per 500-read batch)."""
-    if is_postgres(session):
-        return column == any_(cast(list(values), ARRAY(String)))
-    return column.in_(values)
-
-
 async def begin_write(*, session: AsyncSession, gate_ids: Iterable[str]) -> None:
     """Take the write locks of a decision batch before reading any state.
 
@@ -72,7 +62,7 @@ async def existing_read_ids(*, session: AsyncSession, event_ids: Sequence[str]) 
     if not event_ids:
         return set()
     column = PlateReadRow.event_id
-    return set(await session.scalars(select(column).where(_in(session, column, event_ids))))
+    return set(await session.scalars(select(column).where(column.in_(event_ids))))
 
 
 async def load_tracks(
@@ -87,7 +77,7 @@ async def load_tracks(
         rows = await session.scalars(
             select(PlateTrackRow).where(
                 PlateTrackRow.gate_id == gate_id,
-                _in(session, PlateTrackRow.plate, sorted(plates)),
+                PlateTrackRow.plate.in_(sorted(plates)),
             )
         )
         tracks.update({(row.gate_id, row.plate): track_from_row(row) for row in rows})
@@ -98,9 +88,7 @@ async def manifests_for_plates(*, session: AsyncSession, plates: Iterable[str]) 
     wanted = sorted({p for p in plates if p})
     if not wanted:
         return []
-    rows = await session.scalars(
-        select(ManifestRow).where(_in(session, ManifestRow.tractor_plate, wanted))
-    )
+    rows = await session.scalars(select(ManifestRow).where(ManifestRow.tractor_plate.in_(wanted)))
     return [manifest_from_row(row) for row in rows]
 
 
