@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from lanes.model import CustomsStatus, Direction, Manifest
 from services.bootstrap import Infrastructure, build_decider, infrastructure
@@ -20,6 +20,7 @@ from services.db import repository as repo
 from services.workers.decider import Decider, GateRead
 from streams.broker import EmbeddedBroker
 from streams.runtime import ConsumerRuntime
+from streams.topics import PLATE_READS
 
 
 @contextlib.asynccontextmanager
@@ -120,6 +121,22 @@ def envelope(payload: dict[str, Any]) -> dict[str, Any]:
         "producer": "test-camera-gateway",
         "data": payload,
     }
+
+
+async def publish(bootstrap: str, *messages: tuple[str, bytes]) -> None:
+    """Send (key, value) pairs to the plate-reads topic, each acknowledged."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        for key, value in messages:
+            await producer.send_and_wait(PLATE_READS.name, value=value, key=key.encode())
+    finally:
+        await producer.stop()
+
+
+def as_message(payload: dict[str, Any]) -> tuple[str, bytes]:
+    """A plain-JSON read keyed by its camera."""
+    return str(payload["camera_id"]), json.dumps(payload).encode()
 
 
 async def collect(bootstrap: str, topic: str, *, expect: int, timeout: float = 20.0) -> list[Any]:

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from services.api.app import ApiContext, create_app
 from services.config import DatabaseSettings
 from services.serving import api_context
-from streams.topics import LANE_DECISIONS, PLATE_READS
+from streams.topics import LANE_DECISIONS
 from tests.integration.harness import (
+    as_message,
     collect,
     fresh_broker,
     make_settings,
     manifest,
+    publish,
     read,
     running_system,
     seed,
@@ -39,13 +39,7 @@ async def test_health_and_queue(database_settings: DatabaseSettings, tmp_path: P
         settings = make_settings(broker.bootstrap, database_settings, tmp_path)
         async with running_system(settings) as system:
             await seed(system.infra, manifest("MF-1", "29H12345"), now=T0)
-            producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
-            await producer.start()
-            try:
-                value = json.dumps(read("q-1", "29H12345", T0)).encode()
-                await producer.send_and_wait(PLATE_READS.name, value=value, key=b"hn-exp-gate-1")
-            finally:
-                await producer.stop()
+            await publish(broker.bootstrap, as_message(read("q-1", "29H12345", T0)))
             await collect(broker.bootstrap, LANE_DECISIONS.name, expect=1)
 
             async with _client(api_context(system.infra)) as client:

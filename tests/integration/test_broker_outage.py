@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from services.config import DatabaseSettings
 from streams.broker import EmbeddedBroker
 from streams.clients import ensure_topics
-from streams.topics import LANE_DECISIONS, PLATE_READS, all_topics
+from streams.topics import LANE_DECISIONS, all_topics
 from tests.integration.harness import (
+    as_message,
     collect,
     decision_payloads,
     make_settings,
     manifest,
+    publish,
     read,
     running_system,
     seed,
@@ -27,16 +27,6 @@ from tests.integration.harness import (
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(120)]
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-
-
-async def _send(bootstrap: str, payload: dict[str, object]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    await producer.start()
-    try:
-        value = json.dumps(payload).encode()
-        await producer.send_and_wait(PLATE_READS.name, value=value, key=b"hn-exp-gate-1")
-    finally:
-        await producer.stop()
 
 
 async def test_worker_survives_a_broker_restart(
@@ -52,7 +42,7 @@ async def test_worker_survives_a_broker_restart(
             await seed(
                 system.infra, manifest("MF-1", "29H11111"), manifest("MF-2", "29H22222"), now=T0
             )
-            await _send(broker.bootstrap, read("before", "29H11111", T0))
+            await publish(broker.bootstrap, as_message(read("before", "29H11111", T0)))
             first = await collect(broker.bootstrap, LANE_DECISIONS.name, expect=1)
             assert len(first) == 1
 
@@ -63,7 +53,7 @@ async def test_worker_survives_a_broker_restart(
             await ensure_topics(settings.kafka, second.bootstrap, all_topics())
 
             later = T0 + timedelta(hours=1)
-            await _send(second.bootstrap, read("after", "29H22222", later))
+            await publish(second.bootstrap, as_message(read("after", "29H22222", later)))
             decided = decision_payloads(
                 await collect(second.bootstrap, LANE_DECISIONS.name, expect=1, timeout=60)
             )

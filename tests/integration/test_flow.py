@@ -8,13 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 
 from lanes.model import CustomsStatus, Direction
 from services.config import DatabaseSettings
 from services.db.tables import DecisionRow, PlateReadRow, VisitRow
-from streams.topics import LANE_DECISIONS, PLATE_READS
+from streams.topics import LANE_DECISIONS
 from tests.integration.harness import (
     collect,
     decision_payloads,
@@ -22,6 +21,7 @@ from tests.integration.harness import (
     fresh_broker,
     make_settings,
     manifest,
+    publish,
     read,
     running_system,
     seed,
@@ -31,16 +31,6 @@ from tests.integration.harness import (
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-
-
-async def _send(bootstrap: str, *messages: tuple[str, bytes]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    await producer.start()
-    try:
-        for key, value in messages:
-            await producer.send_and_wait(PLATE_READS.name, value=value, key=key.encode())
-    finally:
-        await producer.stop()
 
 
 async def _count(infra, model) -> int:  # type: ignore[no-untyped-def]
@@ -58,7 +48,7 @@ async def test_reads_of_one_truck_become_one_assigned_decision(
             approach = read("r-1", "29H-123.45", T0, camera="hn-exp-approach-1")
             gate_1 = read("r-2", "29H12345", T0 + timedelta(seconds=40))
             gate_2 = read("r-3", "29h 123.45", T0 + timedelta(seconds=42))
-            await _send(
+            await publish(
                 broker.bootstrap,
                 ("hn-exp-approach-1", json.dumps(envelope(approach)).encode()),
                 ("hn-exp-gate-1", json.dumps(gate_1).encode()),  # plain JSON, no envelope
@@ -109,7 +99,7 @@ async def test_outcomes_unknown_pending_inspect_hazmat(
                 read("h-1", "29H-333.33", T0),
                 read("c-1", "桂A·12345", T0, camera="hn-exp-gate-2"),  # import plate at export
             ]
-            await _send(broker.bootstrap, *[("cam", json.dumps(r).encode()) for r in reads])
+            await publish(broker.bootstrap, *[("cam", json.dumps(r).encode()) for r in reads])
             records = await collect(broker.bootstrap, LANE_DECISIONS.name, expect=5)
             by_plate = {d["plate"]: d for d in decision_payloads(records)}
             assert by_plate["51C99999"]["outcome"] == "needs_review"
@@ -130,9 +120,9 @@ async def test_redelivered_read_changes_nothing(
         async with running_system(settings) as system:
             await seed(system.infra, manifest("MF-1", "29H12345"), now=T0)
             value = json.dumps(read("dup-1", "29H12345", T0)).encode()
-            await _send(broker.bootstrap, ("hn-exp-gate-1", value))
+            await publish(broker.bootstrap, ("hn-exp-gate-1", value))
             await collect(broker.bootstrap, LANE_DECISIONS.name, expect=1)
-            await _send(broker.bootstrap, ("hn-exp-gate-1", value), ("hn-exp-gate-1", value))
+            await publish(broker.bootstrap, ("hn-exp-gate-1", value), ("hn-exp-gate-1", value))
             await wait_until(lambda: _handled(system, 3))
             assert await _count(system.infra, PlateReadRow) == 1
             assert await _count(system.infra, DecisionRow) == 1
