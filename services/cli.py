@@ -23,7 +23,9 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--no-simulator", action="store_true", help="wait for real camera events")
     up.add_argument("--trucks", type=int, default=3000, help="simulated trucks in the day")
     up.add_argument("--speedup", type=float, default=60.0, help="simulated seconds per second")
-    up.add_argument("--seed", type=int, default=1)
+    up.add_argument(
+        "--seed", type=int, default=None, help="default: from the start time (new event ids)"
+    )
 
     sub.add_parser("migrate", help="bring the database schema to the latest version")
 
@@ -38,7 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulate-traffic", help="seed manifests and publish plate reads")
     sim.add_argument("--trucks", type=int, default=300)
     sim.add_argument("--speedup", type=float, default=60.0, help="0: as fast as possible")
-    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument(
+        "--seed", type=int, default=None, help="default: from the start time (new event ids)"
+    )
     sim.add_argument("--noise", type=float, default=0.1, help="share of reads with an OCR error")
     sim.add_argument("--no-manifests", action="store_true", help="do not seed manifests")
     return p

@@ -45,7 +45,7 @@ async def _progress(
 
 
 async def run_up(
-    settings: Settings, *, simulator: bool, trucks: int, speedup: float, seed: int
+    settings: Settings, *, simulator: bool, trucks: int, speedup: float, seed: int | None
 ) -> int:
     stop = asyncio.Event()
     install_stop_signals(stop)
@@ -94,13 +94,14 @@ async def _simulate(
     *,
     trucks: int,
     speedup: float,
-    seed: int,
+    seed: int | None,
 ) -> None:
     gate = get_gate(infra.settings.gate_id)
     start = datetime.now(UTC).replace(microsecond=0)
+    seed = _seed_for(start, seed)
     plan = plan_traffic(gate=gate, trucks=trucks, start=start, seed=seed)
     await seed_manifests(infra.sessions, plan.manifests, now=start)
-    print(f"simulator: {plan_summary(plan)}; speed-up x{speedup:g}", flush=True)
+    print(f"simulator (seed {seed}): {plan_summary(plan)}; speed-up x{speedup:g}", flush=True)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(runtime.ready.wait(), timeout=30)
     sent = await publish_reads(
@@ -117,7 +118,7 @@ async def run_simulate_traffic(
     *,
     trucks: int,
     speedup: float,
-    seed: int,
+    seed: int | None,
     noise: float,
     seed_manifests_too: bool,
 ) -> int:
@@ -125,12 +126,13 @@ async def run_simulate_traffic(
     install_stop_signals(stop)
     async with infrastructure(settings, allow_embedded=False) as infra:
         start = datetime.now(UTC).replace(microsecond=0)
+        seed = _seed_for(start, seed)
         plan = plan_traffic(
             gate=get_gate(settings.gate_id), trucks=trucks, start=start, seed=seed, noise=noise
         )
         if seed_manifests_too:
             await seed_manifests(infra.sessions, plan.manifests, now=start)
-        print(f"simulator: {plan_summary(plan)}", flush=True)
+        print(f"simulator (seed {seed}): {plan_summary(plan)}", flush=True)
         sent = await publish_reads(
             infra.producer, plan.reads, speedup=speedup, sim_start=start, stop=stop
         )
@@ -138,7 +140,15 @@ async def run_simulate_traffic(
     return 0
 
 
-def main_up(settings: Settings, *, simulator: bool, trucks: int, speedup: float, seed: int) -> int:
+def _seed_for(start: datetime, seed: int | None) -> int:
+    """A given seed replays the same traffic (same event ids, which a database that has
+    seen them ignores as duplicates); by default each run gets new traffic."""
+    return seed if seed is not None else int(start.timestamp())
+
+
+def main_up(
+    settings: Settings, *, simulator: bool, trucks: int, speedup: float, seed: int | None
+) -> int:
     try:
         return asyncio.run(
             run_up(settings, simulator=simulator, trucks=trucks, speedup=speedup, seed=seed)
