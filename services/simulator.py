@@ -24,8 +24,8 @@ from lanes.model import Manifest
 from services.db import repository as repo
 from services.simulation.containers import check_digit, is_valid_container
 from services.simulation.plan import SimulatedTruck, TrafficPlan, plan_summary, plan_traffic
-from streams.codec import encode
-from streams.events import PLATE_READ_TYPE, Envelope, PlateReadV1
+from streams.codec import encode, encode_enveloped
+from streams.events import PLATE_READ_TYPE, PlateReadV1
 from streams.topics import PLATE_READS
 
 __all__ = [
@@ -48,7 +48,6 @@ MANIFEST_CHUNK = 500
 DELIVERY_BATCH = 500  # sends in flight before we wait for their delivery reports
 MAX_NAP_S = 0.25  # the longest sleep between two looks at `stop`
 EARLY_S = 0.001  # a read this close to its time goes now (and float rounding cannot spin)
-_ENVELOPE_HEADERS = [("event-type", PLATE_READ_TYPE.encode()), ("event-version", b"1")]
 
 
 async def seed_manifests(
@@ -71,15 +70,13 @@ def is_plain(event_id: str, plain_share: float) -> bool:
 def _message(read: PlateReadV1, plain_share: float) -> tuple[bytes, list[tuple[str, bytes]]]:
     if is_plain(read.event_id, plain_share):
         return encode(read), []
-    envelope = Envelope[PlateReadV1](
+    return encode_enveloped(
+        read,
         event_id=read.event_id,
-        type=PLATE_READ_TYPE,
-        version=1,
+        type_=PLATE_READ_TYPE,
         occurred_at=read.captured_at,
         producer=PRODUCER_NAME,
-        data=read,
     )
-    return encode(envelope), _ENVELOPE_HEADERS
 
 
 async def publish_reads(

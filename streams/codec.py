@@ -4,6 +4,7 @@ precise enough to fix the producer (it travels to the dead-letter topic in a hea
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -73,3 +74,18 @@ def _decode_enveloped_read(obj: dict[str, Any]) -> PlateReadV1:
 
 def encode(model: BaseModel) -> bytes:
     return model.model_dump_json().encode("utf-8")
+
+
+def encode_enveloped(
+    data: BaseModel, *, event_id: str, type_: str, occurred_at: datetime, producer: str
+) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """An event in borderflow's envelope (version 1), with its type in Kafka headers."""
+    envelope = Envelope[Any](
+        event_id=event_id,
+        type=type_,
+        version=1,
+        occurred_at=occurred_at,
+        producer=producer,
+        data=data,
+    )
+    return encode(envelope), [("event-type", type_.encode()), ("event-version", b"1")]

@@ -25,9 +25,9 @@ from lanes.plates import normalise_plate
 from lanes.visits import Grouping, ReadAtGate, VisitTrack, group_reads
 from services.db import repository as repo
 from services.db.convert import decision_row_to_wire, decision_values
-from streams.codec import decode_plate_read, encode
+from streams.codec import decode_plate_read, encode_enveloped
 from streams.errors import InvalidEvent
-from streams.events import LANE_DECISION_TYPE, Envelope, LaneDecisionV1, PlateReadV1
+from streams.events import LANE_DECISION_TYPE, LaneDecisionV1, PlateReadV1
 from streams.runtime import Inbound
 from streams.topics import LANE_DECISIONS
 
@@ -226,20 +226,16 @@ class Decider:
     async def _publish(self, wires: Sequence[LaneDecisionV1]) -> None:
         futures = []
         for wire in wires:
-            envelope = Envelope[LaneDecisionV1](
+            value, headers = encode_enveloped(
+                wire,
                 event_id=wire.decision_id,
-                type=LANE_DECISION_TYPE,
-                version=1,
+                type_=LANE_DECISION_TYPE,
                 occurred_at=wire.decided_at,
                 producer=PRODUCER_NAME,
-                data=wire,
             )
             futures.append(
                 await self.producer.send(
-                    self.decisions_topic,
-                    value=encode(envelope),
-                    key=wire.visit_id.encode(),
-                    headers=[("event-type", b"lane_decision"), ("event-version", b"1")],
+                    self.decisions_topic, value=value, key=wire.visit_id.encode(), headers=headers
                 )
             )
         for future in futures:
