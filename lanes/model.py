@@ -41,10 +41,15 @@ class Outcome(StrEnum):
 
 
 class MatchOutcome(StrEnum):
-    MATCHED = "matched"
-    AMBIGUOUS = "ambiguous"
-    UNKNOWN = "unknown"
-    MISMATCH = "mismatch"
+    """What the matcher made of a visit's reads against the open manifests."""
+
+    MATCHED = "matched"  # one manifest, clear of the runner-up, cleared, in its window
+    AMBIGUOUS = "ambiguous"  # two or more manifests too close to tell apart: never guess
+    UNKNOWN = "unknown"  # no manifest close enough
+    UNREADABLE = "unreadable"  # no read carried any plate text
+    MISMATCH = "mismatch"  # the plate fits, but direction, trailer or a container does not
+    NOT_CLEARED = "not_cleared"  # the manifest's customs status is pending
+    OUTSIDE_WINDOW = "outside_window"  # early or late against the manifest's window
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +68,10 @@ class PlateRead:
     plate_text: str
     confidence: float
     candidates: tuple[Candidate, ...] = ()
+    # one per character of the normalised plate_text, when the camera's OCR gives them
+    char_confidences: tuple[float, ...] | None = None
+    # container numbers a gate OCR portal read on the truck, if any
+    container_numbers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +121,8 @@ class Manifest:
     trailer_plate: str | None = None
     containers: tuple[str, ...] = ()
     cargo_description: str = ""
+    hs_codes: tuple[str, ...] = ()
+    gross_weight_kg: float | None = None
     perishable: bool = False
     hazmat_class: str | None = None
     customs_status: CustomsStatus = CustomsStatus.CLEARED
@@ -133,11 +144,25 @@ class Visit:
 
 
 @dataclass(frozen=True, slots=True)
+class ScoredManifest:
+    """A manifest the matcher weighed: its score in [0, 1] and the reads' closest text."""
+
+    manifest_id: str
+    plate: str
+    score: float
+    closest_read: str
+
+
+@dataclass(frozen=True, slots=True)
 class MatchResult:
+    """`manifest` is the manifest the reads were attributed to, whatever the outcome; None
+    when no single manifest was identified (unknown, ambiguous, unreadable)."""
+
     outcome: MatchOutcome
     manifest: Manifest | None
     score: float
     evidence: str
+    candidates: tuple[ScoredManifest, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     broker.add_argument("--port", type=int, default=None, help="default: a free port")
 
     worker = sub.add_parser("worker", help="run one worker against a running system")
-    worker.add_argument("name", choices=["decider"])
+    worker.add_argument("name", choices=["decider", "manifests"])
 
     sub.add_parser("api", help="serve the HTTP API against a running system")
 
@@ -45,6 +45,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--noise", type=float, default=0.1, help="share of reads with an OCR error")
     sim.add_argument("--no-manifests", action="store_true", help="do not seed manifests")
+
+    firms = sub.add_parser("firms", help="logistics firms and their API keys")
+    firms_sub = firms.add_subparsers(dest="firms_command", required=True)
+    create = firms_sub.add_parser("create", help="register a firm; prints its API key once")
+    create.add_argument("name")
+    create.add_argument("--firm-id", default=None, help="default: derived from the name")
+    firms_sub.add_parser("list", help="firms and their keys (prefixes only)")
+    rotate = firms_sub.add_parser("rotate-key", help="issue a new key; the old ones keep working")
+    rotate.add_argument("firm_id")
+    revoke = firms_sub.add_parser("revoke-key", help="revoke a key by its prefix")
+    revoke.add_argument("prefix")
+
+    manifests = sub.add_parser("manifests", help="electronic manifests")
+    manifests_sub = manifests.add_subparsers(dest="manifests_command", required=True)
+    imp = manifests_sub.add_parser("import", help="bulk import a JSONL file (one per line)")
+    imp.add_argument("file", help="JSONL, one manifest per line; '-' reads stdin")
+
+    match = sub.add_parser(
+        "match", help="match plate reads against manifests, offline (one JSON line per read)"
+    )
+    match.add_argument("--manifests", required=True, help="JSONL, the intake form")
+    match.add_argument("--reads", required=True, help="JSONL, the plate-reads form")
+    match.add_argument("--out", default=None, help="default: standard output")
     return p
 
 
@@ -95,6 +118,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 seed_manifests_too=not args.no_manifests,
             )
         )
+    if args.command == "firms":
+        from services.firms import main_firms
+
+        return asyncio.run(main_firms(settings, args))
+    if args.command == "manifests":
+        from services.manifest_import import main_import
+
+        return asyncio.run(main_import(settings, args.file))
+    if args.command == "match":
+        from services.match_batch import main_match
+
+        return main_match(manifests=args.manifests, reads=args.reads, out=args.out)
     raise AssertionError(args.command)
 
 

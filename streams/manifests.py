@@ -1,0 +1,204 @@
+"""The manifest intake form: one JSON object per manifest, the same on every way in (HTTP
+`POST /v1/manifests`, `borderflow manifests import`, the `borderflow.manifests` topic and
+`borderflow match --manifests`). Refusals name the field and the reason."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from lanes.containers import container_error, normalise_container
+from lanes.model import CustomsStatus, Direction, Manifest
+from lanes.plates import PlateKind, parse_plate
+from streams.errors import InvalidEvent
+
+MANIFEST_TYPE = "manifest"
+MAX_WINDOW = timedelta(days=7)
+
+Identifier = Annotated[
+    str,
+    StringConstraints(
+        min_length=1, max_length=64, strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+    ),
+]
+HsCode = Annotated[str, StringConstraints(pattern=r"^\d{4}(\.?\d{2}){0,3}$")]
+
+
+class CargoV1(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    description: Annotated[str, StringConstraints(max_length=500, strip_whitespace=True)] = ""
+    hs_codes: list[HsCode] = Field(default_factory=list, max_length=50)
+    gross_weight_kg: Annotated[float, Field(gt=0, le=100_000, allow_inf_nan=False)] | None = None
+
+
+class ManifestV1(BaseModel):
+    """A manifest as declared. Plates and container numbers are checked against their rules
+    and stored normalised; `firm_id` may be left out only where the caller's firm is known
+    (HTTP, from the API key)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    manifest_id: Identifier
+    firm_id: Identifier | None = None
+    direction: Direction
+    tractor_plate: str
+    trailer_plate: str | None = None
+    containers: list[str] = Field(default_factory=list, max_length=4)
+    cargo: CargoV1 = Field(default_factory=CargoV1)
+    perishable: bool = False
+    hazmat_class: (
+        Annotated[str, StringConstraints(pattern=r"^[1-9](\.[1-6][A-Z]?)?$", strip_whitespace=True)]
+        | None
+    ) = None
+    customs_status: CustomsStatus
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+
+    @field_validator("tractor_plate")
+    @classmethod
+    def _tractor(cls, value: str) -> str:
+        parsed = parse_plate(value)
+        if not parsed.valid:
+            raise ValueError(f"{value!r} is neither a Vietnamese nor a Chinese plate")
+        if parsed.kind is PlateKind.TRAILER:
+            raise ValueError(f"{value!r} is a trailer's plate, not a tractor's")
+        return parsed.text
+
+    @field_validator("trailer_plate")
+    @classmethod
+    def _trailer(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parsed = parse_plate(value)
+        if not parsed.valid:
+            raise ValueError(f"{value!r} is neither a Vietnamese nor a Chinese plate")
+        if parsed.kind is not PlateKind.TRAILER:
+            raise ValueError(
+                f"{value!r} is a motor vehicle's plate; a trailer's is series R (Vietnam) "
+                "or ends in 挂 (China)"
+            )
+        return parsed.text
+
+    @field_validator("containers")
+    @classmethod
+    def _containers(cls, value: list[str]) -> list[str]:
+        numbers = []
+        for number in value:
+            error = container_error(number)
+            if error is not None:
+                raise ValueError(error)
+            numbers.append(normalise_container(number))
+        if len(set(numbers)) != len(numbers):
+            raise ValueError("a container number is listed twice")
+        return numbers
+
+    @field_validator("window_end")
+    @classmethod
+    def _window(cls, value: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("window_start")
+        if start is None:
+            return value
+        if value <= start:
+            raise ValueError(f"must be after window_start ({start.isoformat()})")
+        if value - start > MAX_WINDOW:
+            raise ValueError(f"the crossing window may span at most {MAX_WINDOW.days} days")
+        return value
+
+    def to_domain(self, *, firm_id: str | None = None) -> Manifest:
+        firm = firm_id or self.firm_id
+        if firm is None:
+            raise InvalidEvent("firm_id: required")
+        return Manifest(
+            manifest_id=self.manifest_id,
+            firm_id=firm,
+            direction=self.direction,
+            tractor_plate=self.tractor_plate,
+            trailer_plate=self.trailer_plate,
+            containers=tuple(self.containers),
+            cargo_description=self.cargo.description,
+            hs_codes=tuple(self.cargo.hs_codes),
+            gross_weight_kg=self.cargo.gross_weight_kg,
+            perishable=self.perishable,
+            hazmat_class=self.hazmat_class,
+            customs_status=self.customs_status,
+            window_start=self.window_start,
+            window_end=self.window_end,
+        )
+
+
+def manifest_to_wire(manifest: Manifest) -> ManifestV1:
+    return ManifestV1(
+        manifest_id=manifest.manifest_id,
+        firm_id=manifest.firm_id,
+        direction=manifest.direction,
+        tractor_plate=manifest.tractor_plate,
+        trailer_plate=manifest.trailer_plate,
+        containers=list(manifest.containers),
+        cargo=CargoV1(
+            description=manifest.cargo_description,
+            hs_codes=list(manifest.hs_codes),
+            gross_weight_kg=manifest.gross_weight_kg,
+        ),
+        perishable=manifest.perishable,
+        hazmat_class=manifest.hazmat_class,
+        customs_status=manifest.customs_status,
+        window_start=manifest.window_start,  # type: ignore[arg-type]
+        window_end=manifest.window_end,  # type: ignore[arg-type]
+    )
+
+
+def describe_errors(exc: ValidationError, *, prefix: str = "") -> str:
+    """`field: reason; field: reason` from a pydantic error, dotted paths, no URLs."""
+    parts = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in error["loc"]) or "manifest"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        parts.append(f"{prefix}{where}: {message}")
+    return "; ".join(parts)
+
+
+class ManifestEnvelopeV1(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    type: Literal["manifest"]
+    version: Literal[1]
+    occurred_at: AwareDatetime
+    producer: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    data: ManifestV1
+
+
+def decode_manifest(raw: bytes | str | None, *, require_firm: bool = True) -> ManifestV1:
+    """A manifest from JSON, bare or enveloped (`type` "manifest"), or InvalidEvent with the
+    field and the reason."""
+    if raw is None:
+        raise InvalidEvent("empty message (no value)")
+    try:
+        obj = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidEvent(f"invalid JSON: {exc}") from exc
+    if not isinstance(obj, dict):
+        raise InvalidEvent(f"expected a JSON object, got {type(obj).__name__}")
+    try:
+        if "data" in obj and "type" in obj:
+            manifest = ManifestEnvelopeV1.model_validate(obj).data
+        else:
+            manifest = ManifestV1.model_validate(obj)
+    except ValidationError as exc:
+        raise InvalidEvent(describe_errors(exc)) from exc
+    if require_firm and manifest.firm_id is None:
+        raise InvalidEvent("firm_id: Field required")
+    return manifest
