@@ -38,8 +38,8 @@ from lanes.gates import default_gates
 from lanes.model import Direction, Manifest
 from services.bootstrap import prepare_database
 from services.config import DatabaseSettings, KafkaSettings
-from services.db import repository as repo
 from services.db.engine import create_engine, session_factory
+from services.db.manifests import upsert_manifests
 from services.db.tables import PlateReadRow
 from streams.broker import EmbeddedBroker
 from streams.clients import ensure_topics
@@ -188,7 +188,7 @@ async def run(db_kind: str, quick: bool, profile_to: str | None) -> dict[str, An
             datetime(2026, 11, 23, 0, 0, tzinfo=UTC),
         )
         async with session_factory(engine)() as session, session.begin():
-            await repo.upsert_manifests(
+            await upsert_manifests(
                 session=session, manifests=traffic.manifests(), now=traffic.start
             )
         await ensure_topics(KafkaSettings(), broker.bootstrap, all_topics())

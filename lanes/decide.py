@@ -73,5 +73,6 @@ def decide(
         expected_start_at=assignment.expected_start_at,
         expected_done_at=assignment.expected_done_at,
         match_score=match.score,
+        match_candidates=match.candidates,
     )
     return decision, after

@@ -1,41 +1,269 @@
-"""Visit -> manifest. The skeleton matches exact plates; fuzzy, OCR-aware matchers come later
-behind the same two ports (`ManifestIndex`, `Matcher`)."""
+"""A visit's plate reads -> the manifest of the truck, tolerating OCR mistakes, never guessing.
+
+Every text a read carries (its plate text and each candidate, with their confidences) is
+priced against each candidate manifest's tractor and trailer plate (`lanes.similarity`); a
+read's cost for a manifest is its cheapest text, and a visit's cost is the mean over its
+readable reads. The truck is the tractor plate: several manifests of one tractor plate are
+one truck with several declarations, told apart by direction and crossing window, never by
+the OCR. The best truck must be close (`MATCH_MAX`) and clear of the runner-up (`MARGIN`),
+otherwise the visit is `unknown` or `ambiguous`. A truck once identified is checked against
+its manifest: direction, trailer and containers (`mismatch`), customs (`not_cleared`) and
+window (`outside_window`).
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Protocol
 
-from lanes.model import Direction, Manifest, MatchOutcome, MatchResult, Visit
-from lanes.plates import normalise_plate
+from lanes.containers import is_valid_container, normalise_container
+from lanes.model import (
+    CustomsStatus,
+    Direction,
+    Manifest,
+    MatchOutcome,
+    MatchResult,
+    PlateRead,
+    ScoredManifest,
+)
+from lanes.plates import PlateKind, may_be_trailer, normalise_plate, parse_plate
+from lanes.similarity import (
+    INDEL,
+    MISSING_INVALID,
+    char_weights,
+    index_keys,
+    plate_cost,
+    query_keys,
+)
+
+MATCH_MAX = 0.7  # the most a visit's mean cost may be for its plate to count as read
+MARGIN = 0.35  # the least the runner-up truck's cost must exceed the best one's by
+FAR = 1.0  # the cost assumed for a truck the index did not propose (at least one edit away)
+READ_CAP = 2.0  # one hopeless read cannot outweigh the others without limit
+CANDIDATE_BASE = 0.25  # the price of believing a read's runner-up text over its top one
+CANDIDATE_SLOPE = 0.3  # ... plus this times ln(top confidence / candidate confidence)
+WRONG_WAY = 0.3  # added to a manifest's cost when it declares the other direction
+OFF_WINDOW = 0.25  # ... and when the read falls outside its crossing window
+OFF_WINDOW_FAR = 0.45  # ... by more than FAR_OFF_WINDOW
+FAR_OFF_WINDOW = timedelta(hours=2)
+TRAILER_CONFIDENT = 0.8  # a trailer read this sure that contradicts the manifest is a mismatch
 
 
 class ManifestIndex(Protocol):
-    def candidates(self, plate: str) -> Sequence[Manifest]: ...
+    def lookup(self, text: str) -> Sequence[Manifest]:
+        """Manifests whose tractor or trailer plate may be `text` (normalised) misread."""
+        ...
 
 
 class Matcher(Protocol):
-    def match(self, visit: Visit, index: ManifestIndex, *, now: datetime) -> MatchResult: ...
+    def match(
+        self,
+        reads: Sequence[PlateRead],
+        *,
+        direction: Direction | None,
+        index: ManifestIndex,
+        now: datetime,
+    ) -> MatchResult: ...
 
 
-class DictManifestIndex:
-    """Manifests indexed by normalised tractor plate; candidates come sorted by manifest_id."""
+class PlateIndex:
+    """Manifests filed under the index keys of their tractor and trailer plates: a look-up is a
+    handful of dict probes, whatever the number of manifests."""
 
-    __slots__ = ("_by_plate",)
+    __slots__ = ("_by_key",)
 
     def __init__(self, manifests: Iterable[Manifest]) -> None:
-        by_plate: dict[str, dict[str, Manifest]] = {}
+        by_key: dict[str, dict[str, Manifest]] = {}
         for manifest in manifests:
-            plate = normalise_plate(manifest.tractor_plate)
-            if plate:
-                by_plate.setdefault(plate, {})[manifest.manifest_id] = manifest
-        self._by_plate: dict[str, tuple[Manifest, ...]] = {
-            plate: tuple(found[m] for m in sorted(found)) for plate, found in by_plate.items()
-        }
+            for plate in (manifest.tractor_plate, manifest.trailer_plate):
+                if plate:
+                    for key in index_keys(normalise_plate(plate)):
+                        by_key.setdefault(key, {})[manifest.manifest_id] = manifest
+        self._by_key = {key: tuple(found.values()) for key, found in by_key.items()}
 
-    def candidates(self, plate: str) -> Sequence[Manifest]:
-        return self._by_plate.get(normalise_plate(plate), ())
+    def lookup(self, text: str) -> Sequence[Manifest]:
+        found: dict[str, Manifest] = {}
+        for key in query_keys(text):
+            for manifest in self._by_key.get(key, ()):
+                found[manifest.manifest_id] = manifest
+        return tuple(found.values())
+
+
+@dataclass(frozen=True, slots=True)
+class _Text:
+    text: str
+    penalty: float
+    weights: list[float] | None  # per character (`char_weights`), None for all 1.0
+
+
+def read_texts(read: PlateRead) -> tuple[_Text, ...]:
+    """The texts a read offers, normalised, each once, with the price of believing it."""
+    top = normalise_plate(read.plate_text)
+    texts: dict[str, _Text] = {}
+    if top:
+        confidences = read.char_confidences
+        if confidences is None and read.confidence > 0:
+            confidences = (read.confidence,) * len(top)
+        texts[top] = _Text(top, 0.0, char_weights(top, confidences))
+    best = max(read.confidence, 1e-6)
+    for candidate in read.candidates:
+        text = normalise_plate(candidate.text)
+        if text and text not in texts:
+            ratio = best / max(candidate.confidence, 1e-6)
+            penalty = CANDIDATE_BASE + CANDIDATE_SLOPE * max(math.log(ratio), 0.0)
+            texts[text] = _Text(text, penalty, None)
+    return tuple(texts.values())
+
+
+def _plate_cost(text: _Text, manifest: Manifest) -> float:
+    best = READ_CAP
+    for plate in (manifest.tractor_plate, manifest.trailer_plate):
+        if not plate:
+            continue
+        # a read one character short pays less for it if it fits no plate format
+        missing = _missing_price(text.text) if len(text.text) < len(plate) else INDEL
+        best = min(best, plate_cost(text.text, plate, missing=missing, weights=text.weights))
+        if best == 0.0:
+            break
+    return text.penalty + best
+
+
+@lru_cache(maxsize=4096)
+def _is_valid(text: str) -> bool:
+    return parse_plate(text).valid
+
+
+def _missing_price(text: str) -> float:
+    return INDEL if _is_valid(text) else MISSING_INVALID
+
+
+def _read_costs(
+    texts: Sequence[_Text], index: ManifestIndex, proposed: dict[str, Manifest], *, alone: bool
+) -> dict[str, tuple[float, str]]:
+    """manifest_id -> (cost, closest text) for each manifest the read's texts propose (and
+    added to `proposed`). A read `alone` skips the texts too dear to match or to stand in the
+    way of a match (a visit's mean needs them all)."""
+    costs: dict[str, tuple[float, str]] = {}
+    bound = MATCH_MAX + MARGIN
+    for text in texts:  # top text first: penalties only grow
+        if alone and text.penalty >= bound:
+            break
+        for manifest in index.lookup(text.text):
+            proposed[manifest.manifest_id] = manifest
+            prior = costs.get(manifest.manifest_id)
+            if prior is not None and prior[0] <= text.penalty:
+                continue
+            cost = min(_plate_cost(text, manifest), READ_CAP)
+            if prior is None or cost < prior[0]:
+                costs[manifest.manifest_id] = (cost, text.text)
+                bound = min(bound, cost + MARGIN)
+    return costs
+
+
+def _unlikely(manifest: Manifest, direction: Direction | None, now: datetime) -> float:
+    """What a manifest for the other direction, or outside its window, adds to the cost: such
+    a truck is less likely to be the one at the gate than a near plate that is expected."""
+    penalty = 0.0
+    if direction is not None and manifest.direction is not direction:
+        penalty += WRONG_WAY
+    if not in_window(manifest, now):
+        far = abs(window_gap(manifest, now)) > FAR_OFF_WINDOW
+        penalty += OFF_WINDOW_FAR if far else OFF_WINDOW
+    return penalty
+
+
+def score_of(cost: float) -> float:
+    return round(math.exp(-cost), 4)
+
+
+class OcrMatcher:
+    """The matcher of the live flow, the batch `borderflow match`, the replay and the bench."""
+
+    __slots__ = ()
+
+    def match(
+        self,
+        reads: Sequence[PlateRead],
+        *,
+        direction: Direction | None,
+        index: ManifestIndex,
+        now: datetime,
+    ) -> MatchResult:
+        readable = [texts for texts in map(read_texts, reads) if texts]
+        if not readable:
+            return MatchResult(MatchOutcome.UNREADABLE, None, 0.0, "no plate text was read")
+        # the tractor's reads identify the truck; its trailer's are checked against it after
+        tractor = [texts for texts in readable if not _is_trailer(texts[0].text)]
+        readable = tractor or readable
+        # a manifest a read's look-ups did not propose is at least one edit from its texts
+        manifests: dict[str, Manifest] = {}
+        alone = len(readable) == 1
+        per_read = [_read_costs(texts, index, manifests, alone=alone) for texts in readable]
+        # per truck (tractor plate): its best manifest's mean cost over the reads
+        trucks: dict[str, tuple[float, str, str]] = {}  # plate -> (cost, manifest_id, text)
+        for manifest_id, manifest in manifests.items():
+            found = [costs.get(manifest_id, (FAR, "")) for costs in per_read]
+            mean = sum(c for c, _ in found) / len(found)
+            entry = (mean + _unlikely(manifest, direction, now), manifest_id, min(found)[1])
+            if manifest.tractor_plate not in trucks or entry < trucks[manifest.tractor_plate]:
+                trucks[manifest.tractor_plate] = entry
+        ranked = sorted((cost, plate, mid, text) for plate, (cost, mid, text) in trucks.items())
+        scored = tuple(
+            ScoredManifest(mid, plate, score_of(cost), text)
+            for cost, plate, mid, text in ranked[:3]
+        )
+        seen = _seen(readable)
+        if not ranked or ranked[0][0] > MATCH_MAX:
+            nearest = "" if not ranked else f"; nearest: {_describe(ranked[0])}"
+            return MatchResult(
+                MatchOutcome.UNKNOWN,
+                None,
+                score_of(ranked[0][0]) if ranked else 0.0,
+                f"no manifest for plate {seen}{nearest}",
+                scored,
+            )
+        best = ranked[0]
+        # with no other truck near, MATCH_MAX alone decides
+        if len(ranked) > 1 and ranked[1][0] - best[0] < MARGIN:
+            close = [r for r in ranked if r[0] - best[0] < MARGIN]
+            return MatchResult(
+                MatchOutcome.AMBIGUOUS,
+                None,
+                score_of(best[0]),
+                f"plate {seen} fits {len(close)} trucks too closely to tell apart: "
+                + "; ".join(_describe(r) for r in close[:3]),
+                scored,
+            )
+        same_truck = [m for m in manifests.values() if m.tractor_plate == best[1]]
+        how = f"plate {seen} -> {best[1]} (score {score_of(best[0]):.2f}, "
+        how += f"runner-up {score_of(ranked[1][0]):.2f})" if len(ranked) > 1 else "no runner-up)"
+        return _check(
+            same_truck,
+            reads,
+            direction=direction,
+            now=now,
+            score=score_of(best[0]),
+            how=how,
+            scored=scored,
+        )
+
+
+def _is_trailer(text: str) -> bool:
+    return may_be_trailer(text) and parse_plate(text).kind is PlateKind.TRAILER
+
+
+def _seen(readable: Sequence[Sequence[_Text]]) -> str:
+    tops = sorted({texts[0].text for texts in readable})
+    return "/".join(tops[:3]) + ("/..." if len(tops) > 3 else "")
+
+
+def _describe(entry: tuple[float, str, str, str]) -> str:
+    cost, plate, manifest_id, _ = entry
+    return f"{manifest_id} ({plate}, score {score_of(cost):.2f})"
 
 
 def in_window(manifest: Manifest, now: datetime) -> bool:
@@ -45,65 +273,94 @@ def in_window(manifest: Manifest, now: datetime) -> bool:
     return manifest.window_end is None or now <= manifest.window_end
 
 
-class ExactPlateMatcher:
-    """The skeleton's matcher: the visit's plate must equal the manifest's tractor plate.
+def window_gap(manifest: Manifest, now: datetime) -> timedelta:
+    """How far `now` lies outside the manifest's window: negative early, positive late."""
+    if manifest.window_start is not None and now < manifest.window_start:
+        return now - manifest.window_start
+    if manifest.window_end is not None and now > manifest.window_end:
+        return now - manifest.window_end
+    return timedelta(0)
 
-    Never guesses: several manifests that fit equally well give AMBIGUOUS, for review.
-    """
 
-    __slots__ = ()
+def _check(
+    same_truck: Sequence[Manifest],
+    reads: Sequence[PlateRead],
+    *,
+    direction: Direction | None,
+    now: datetime,
+    score: float,
+    how: str,
+    scored: tuple[ScoredManifest, ...],
+) -> MatchResult:
+    def result(outcome: MatchOutcome, manifest: Manifest | None, why: str) -> MatchResult:
+        return MatchResult(outcome, manifest, score, f"{how}: {why}", scored)
 
-    def match(self, visit: Visit, index: ManifestIndex, *, now: datetime) -> MatchResult:
-        plate = visit.plate
-        if not plate:
-            return _result(MatchOutcome.UNKNOWN, "plate unreadable")
-        found = sorted(
-            (m for m in index.candidates(plate) if normalise_plate(m.tractor_plate) == plate),
-            key=lambda m: m.manifest_id,
+    ways = [m for m in same_truck if direction is None or m.direction is direction]
+    if not ways:
+        declared = sorted(same_truck, key=lambda m: m.manifest_id)
+        only = declared[0] if len(declared) == 1 else None
+        ids = ", ".join(m.manifest_id for m in declared)
+        return result(
+            MatchOutcome.MISMATCH,
+            only,
+            f"{ids} declare{'s' if only else ''} {declared[0].direction}, "
+            f"but the truck was seen going {direction}",
         )
-        if not found:
-            return _result(MatchOutcome.UNKNOWN, f"no manifest for plate {plate}")
-        same_way = [m for m in found if m.direction is visit.direction]
-        if not same_way:
-            return _mismatch(visit, found)
-        if len(same_way) == 1:
-            return _matched(same_way[0], f"manifest {same_way[0].manifest_id} for plate {plate}")
-        open_now = [m for m in same_way if in_window(m, now)]
-        at = f"{now:%Y-%m-%d %H:%M}"
-        if len(open_now) == 1:
-            return _matched(
-                open_now[0],
-                f"manifest {open_now[0].manifest_id} for plate {plate}: the only one of "
-                f"{len(same_way)} {visit.direction} manifests whose window contains {at}",
-            )
-        pool = open_now or same_way
-        which = "have windows containing" if open_now else "and none has a window containing"
-        many = f"{len(pool)} {visit.direction} manifests for plate {plate}"
-        return _result(MatchOutcome.AMBIGUOUS, f"{many} {which} {at}: {_ids(pool)}")
+    open_now = [m for m in ways if in_window(m, now)]
+    if len(open_now) > 1:
+        ids = ", ".join(sorted(m.manifest_id for m in open_now))
+        return result(MatchOutcome.AMBIGUOUS, None, f"manifests {ids} are all open at {now:%H:%M}")
+    if open_now:
+        manifest = open_now[0]
+    else:
+        by_gap = sorted(ways, key=lambda m: (abs(window_gap(m, now)), m.manifest_id))
+        if len(by_gap) > 1 and abs(window_gap(by_gap[0], now)) == abs(window_gap(by_gap[1], now)):
+            ids = ", ".join(m.manifest_id for m in by_gap[:2])
+            return result(MatchOutcome.AMBIGUOUS, None, f"manifests {ids}, none open now")
+        manifest = by_gap[0]
+    problem = _mismatch(manifest, reads)
+    if problem is not None:
+        return result(MatchOutcome.MISMATCH, manifest, f"{manifest.manifest_id}: {problem}")
+    if manifest.customs_status is CustomsStatus.PENDING:
+        return result(
+            MatchOutcome.NOT_CLEARED, manifest, f"{manifest.manifest_id}: customs status pending"
+        )
+    if not in_window(manifest, now):
+        gap = window_gap(manifest, now)
+        word = "early" if gap < timedelta(0) else "late"
+        return result(
+            MatchOutcome.OUTSIDE_WINDOW,
+            manifest,
+            f"{manifest.manifest_id}: {_duration(abs(gap))} {word} for its window "
+            f"{_when(manifest.window_start)}-{_when(manifest.window_end)}",
+        )
+    return result(MatchOutcome.MATCHED, manifest, f"{manifest.manifest_id} ({manifest.direction})")
 
 
-def _result(outcome: MatchOutcome, evidence: str) -> MatchResult:
-    return MatchResult(outcome=outcome, manifest=None, score=0.0, evidence=evidence)
+def _mismatch(manifest: Manifest, reads: Sequence[PlateRead]) -> str | None:
+    declared = set(manifest.containers)
+    for read in reads:
+        for number in read.container_numbers:
+            text = normalise_container(number)
+            if is_valid_container(text) and text not in declared:
+                listed = ", ".join(manifest.containers) or "none"
+                return f"container {text} read, manifest declares {listed}"
+        text = normalise_plate(read.plate_text)
+        if read.confidence < TRAILER_CONFIDENT or not _is_trailer(text):
+            continue
+        parsed = parse_plate(text)
+        if manifest.trailer_plate is None:
+            return f"trailer {parsed.text} read, manifest declares no trailer"
+        if plate_cost(parsed.text, manifest.trailer_plate, read.char_confidences) >= FAR:
+            return f"trailer {parsed.text} read, manifest declares {manifest.trailer_plate}"
+    return None
 
 
-def _matched(manifest: Manifest, evidence: str) -> MatchResult:
-    return MatchResult(MatchOutcome.MATCHED, manifest, 1.0, f"{evidence} ({manifest.direction})")
+def _duration(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
 
 
-def _mismatch(visit: Visit, found: Sequence[Manifest]) -> MatchResult:
-    declared: Direction = found[0].direction
-    noun = "manifest" if len(found) == 1 else "manifests"
-    verb = "declares" if len(found) == 1 else "declare"
-    return MatchResult(
-        outcome=MatchOutcome.MISMATCH,
-        manifest=found[0] if len(found) == 1 else None,
-        score=0.0,
-        evidence=(
-            f"{noun} {_ids(found)} for plate {visit.plate} {verb} {declared}, "
-            f"but the truck was seen going {visit.direction}"
-        ),
-    )
-
-
-def _ids(manifests: Sequence[Manifest]) -> str:
-    return ", ".join(sorted(m.manifest_id for m in manifests))
+def _when(at: datetime | None) -> str:
+    return "open" if at is None else f"{at:%Y-%m-%d %H:%M}"

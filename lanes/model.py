@@ -201,3 +201,5 @@ class LaneDecision:
     expected_start_at: datetime | None = None
     expected_done_at: datetime | None = None
     match_score: float = 0.0
+    # the manifests the matcher weighed, best first: the evidence a reviewer sees
+    match_candidates: tuple[ScoredManifest, ...] = ()

@@ -41,6 +41,8 @@ class PlateKind(StrEnum):
 CN_PROVINCES = frozenset("京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼")
 CN_TRAILER_MARK = "挂"
 
+_NOT_ASCII_ALNUM = re.compile(r"[^0-9A-Z]+")
+_NOT_ALNUM = re.compile(r"[\W_]+")  # \w is exactly str.isalnum() plus "_"
 _VN = re.compile(r"(\d{2})([A-Z]{1,2})(\d{4,5})")
 _CN_SERIAL = "[A-HJ-NP-Z0-9]"
 _CN = re.compile(rf"([^\x00-\x7f])([A-HJ-NP-Z])({_CN_SERIAL}{{5}})")
@@ -71,8 +73,9 @@ def normalise_plate(text: str) -> str:
     punctuation) go: `桂A·12345` -> `桂A12345`, ` 29h-123.45 ` -> `29H12345`. Text with no
     letter or digit gives "" (an unreadable plate). Idempotent.
     """
-    folded = unicodedata.normalize("NFKC", text).upper()
-    return "".join(ch for ch in folded if ch.isalnum())
+    if text.isascii():  # the common case, an order of magnitude faster
+        return _NOT_ASCII_ALNUM.sub("", text.upper())
+    return _NOT_ALNUM.sub("", unicodedata.normalize("NFKC", text).upper())
 
 
 def parse_plate(text: str) -> ParsedPlate:
@@ -106,6 +109,11 @@ def parse_plate(text: str) -> ParsedPlate:
                 series=found.group(2),
             )
     return ParsedPlate(text=plate, country=Country.UNKNOWN, format=PlateFormat.UNKNOWN)
+
+
+def may_be_trailer(plate: str) -> bool:
+    """A quick test on a normalised plate: False means surely no trailer's plate."""
+    return plate.endswith(CN_TRAILER_MARK) or (len(plate) > 3 and "R" in plate[2:4])
 
 
 def display_plate(text: str) -> str:

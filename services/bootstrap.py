@@ -4,7 +4,7 @@ the workers from the settings. Tests and benchmarks use the same functions."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
@@ -13,17 +13,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from lanes.assignment import SimpleLanePolicy
 from lanes.gates import default_gates
-from lanes.matching import ExactPlateMatcher
+from lanes.matching import OcrMatcher
 from lanes.model import Gate
 from services.config import Settings
 from services.db import repository as repo
 from services.db.engine import create_engine, session_factory
 from services.db.migrate import migrate
 from services.workers.decider import Decider, GateRead
+from services.workers.manifests import ManifestIntake
 from streams.broker import EmbeddedBroker
 from streams.clients import ensure_topics, make_producer
+from streams.manifests import ManifestV1
 from streams.runtime import ConsumerRuntime
-from streams.topics import PLATE_READS, all_topics
+from streams.topics import MANIFESTS, PLATE_READS, all_topics
 
 log = logging.getLogger(__name__)
 
@@ -93,13 +95,9 @@ def build_decider(infra: Infrastructure) -> tuple[Decider, ConsumerRuntime[GateR
         sessions=infra.sessions,
         producer=infra.producer,
         gates=infra.gates,
-        matcher=ExactPlateMatcher(),
+        matcher=OcrMatcher(),
         policy=SimpleLanePolicy(),
     )
-
-    async def recreate_topics() -> None:
-        # A broker that restarted empty (the embedded one keeps nothing) needs its topics.
-        await ensure_topics(infra.settings.kafka, infra.bootstrap, all_topics())
 
     runtime = ConsumerRuntime(
         settings=infra.settings.kafka,
@@ -110,6 +108,37 @@ def build_decider(infra: Infrastructure) -> tuple[Decider, ConsumerRuntime[GateR
         handle=decider.handle,
         producer=infra.producer,
         on_idle=decider.idle,
-        on_reconnect=recreate_topics,
+        on_reconnect=_topics_recreator(infra),
     )
     return decider, runtime
+
+
+def _topics_recreator(infra: Infrastructure) -> Callable[[], Awaitable[None]]:
+    async def recreate_topics() -> None:
+        # A broker that restarted empty (the embedded one keeps nothing) needs its topics.
+        await ensure_topics(infra.settings.kafka, infra.bootstrap, all_topics())
+
+    return recreate_topics
+
+
+def manifests_consumer_group(settings: Settings) -> str:
+    return f"{settings.consumer_group}-manifests"
+
+
+def build_manifest_intake(
+    infra: Infrastructure,
+) -> tuple[ManifestIntake, ConsumerRuntime[ManifestV1]]:
+    """The `borderflow.manifests` worker, in a consumer group of its own."""
+    group = manifests_consumer_group(infra.settings)
+    intake = ManifestIntake(sessions=infra.sessions, producer=infra.producer, group_id=group)
+    runtime = ConsumerRuntime(
+        settings=infra.settings.kafka,
+        bootstrap=infra.bootstrap,
+        topics=[MANIFESTS.name],
+        group_id=group,
+        decode=intake.decode,
+        handle=intake.handle,
+        producer=infra.producer,
+        on_reconnect=_topics_recreator(infra),
+    )
+    return intake, runtime

@@ -6,7 +6,12 @@ import asyncio
 import logging
 
 from lanes.gates import default_gates
-from services.bootstrap import build_decider, infrastructure, prepare_database
+from services.bootstrap import (
+    build_decider,
+    build_manifest_intake,
+    infrastructure,
+    prepare_database,
+)
 from services.config import Settings
 from services.db.engine import create_engine
 from services.serving import api_server, install_stop_signals
@@ -45,9 +50,14 @@ async def run_broker(settings: Settings, *, port: int | None) -> int:
 async def run_worker(settings: Settings, name: str) -> int:
     stop = asyncio.Event()
     install_stop_signals(stop)
+    if name not in ("decider", "manifests"):
+        raise SystemExit(f"unknown worker {name!r}")
     async with infrastructure(settings, allow_embedded=False) as infra:
-        if name != "decider":
-            raise SystemExit(f"unknown worker {name!r}")
+        if name == "manifests":
+            _, intake = build_manifest_intake(infra)
+            log.info("manifest intake worker consuming as group %s", intake.group_id)
+            await intake.run(stop)
+            return 0
         decider, runtime = build_decider(infra)
         log.info("decider worker consuming as group %s", settings.consumer_group)
         await runtime.run(stop)

@@ -21,7 +21,8 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.model import Manifest
-from services.db import repository as repo
+from services.db.manifests import store_manifests
+from services.manifest_intake import tally
 from services.simulation.containers import check_digit, is_valid_container
 from services.simulation.plan import SimulatedTruck, TrafficPlan, plan_summary, plan_traffic
 from streams.codec import encode, encode_enveloped
@@ -44,7 +45,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 PRODUCER_NAME = "borderflow.simulator"
-MANIFEST_CHUNK = 500
 DELIVERY_BATCH = 500  # sends in flight before we wait for their delivery reports
 MAX_NAP_S = 0.25  # the longest sleep between two looks at `stop`
 EARLY_S = 0.001  # a read this close to its time goes now (and float rounding cannot spin)
@@ -53,12 +53,19 @@ EARLY_S = 0.001  # a read this close to its time goes now (and float rounding ca
 async def seed_manifests(
     sessions: async_sessionmaker[AsyncSession], manifests: Sequence[Manifest], *, now: datetime
 ) -> None:
-    """Upsert `manifests` in one transaction, 500 rows per statement."""
+    """Store `manifests` through the intake (source "simulator": versions and plate keys
+    like any other), in one transaction, 500 per statement."""
     async with sessions() as session, session.begin():
-        for i in range(0, len(manifests), MANIFEST_CHUNK):
-            chunk = manifests[i : i + MANIFEST_CHUNK]
-            await repo.upsert_manifests(session=session, manifests=chunk, now=now)
-    log.info("seeded manifests", extra={"manifests": len(manifests)})
+        results = await store_manifests(
+            session=session, manifests=manifests, source="simulator", now=now
+        )
+    counts = tally(results)
+    if counts["refused"]:
+        log.warning("%d simulated manifest(s) refused: their ids are taken", counts["refused"])
+    log.info(
+        "seeded manifests",
+        extra={"manifests": len(manifests), **{f"manifests_{k}": n for k, n in counts.items()}},
+    )
 
 
 def is_plain(event_id: str, plain_share: float) -> bool:

@@ -13,7 +13,12 @@ import time
 from datetime import UTC, datetime
 
 from lanes.gates import get_gate
-from services.bootstrap import Infrastructure, build_decider, infrastructure
+from services.bootstrap import (
+    Infrastructure,
+    build_decider,
+    build_manifest_intake,
+    infrastructure,
+)
 from services.config import Settings
 from services.serving import api_server, install_stop_signals
 from services.simulator import plan_summary, plan_traffic, publish_reads, seed_manifests
@@ -51,9 +56,11 @@ async def run_up(
     install_stop_signals(stop)
     async with infrastructure(settings) as infra:
         decider, runtime = build_decider(infra)
+        _, manifest_runtime = build_manifest_intake(infra)
         server = api_server(infra)
         tasks = [
             asyncio.create_task(runtime.run(stop), name="decider"),
+            asyncio.create_task(manifest_runtime.run(stop), name="manifests"),
             asyncio.create_task(server.serve(), name="api"),
             asyncio.create_task(_progress(decider, runtime, stop, every=5.0), name="progress"),
         ]
@@ -61,7 +68,8 @@ async def run_up(
             f"borderflow up: broker {infra.bootstrap}"
             f"{' (embedded Tansu)' if infra.broker else ''}, "
             f"database {infra.engine.url.render_as_string()}, "
-            f"API http://{settings.api.host}:{settings.api.port} (/health, /v1/queue, /docs)",
+            f"API http://{settings.api.host}:{settings.api.port} (/health, /v1/queue, /docs), "
+            "manifests on borderflow.manifests",
             flush=True,
         )
         if simulator:

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from lanes.model import Candidate, PlateRead
 from streams.errors import InvalidEvent
 from streams.events import PLATE_READ_TYPE, Envelope, PlateReadV1
 
@@ -63,13 +64,32 @@ def _decode_enveloped_read(obj: dict[str, Any]) -> PlateReadV1:
             f"(supported: {sorted(SUPPORTED_PLATE_READ_VERSIONS)})"
         )
     data = obj.get("data")
-    if isinstance(data, dict) and "event_id" not in data and "event_id" in obj:
+    # The envelope's event_id stands in for the read's own when the read carries none
+    # (under either of its names).
+    if isinstance(data, dict) and not {"event_id", "read_id"} & data.keys() and "event_id" in obj:
         obj = {**obj, "data": {**data, "event_id": obj["event_id"]}}
     try:
         envelope = Envelope[PlateReadV1].model_validate(obj)
     except ValidationError as exc:
         raise InvalidEvent(describe_validation_error(exc)) from exc
     return envelope.data
+
+
+def plate_read_from_wire(wire: PlateReadV1) -> PlateRead:
+    """The domain's view of a decoded read: candidates, per-character confidences (of the
+    normalised plate text) and container numbers as tuples."""
+    return PlateRead(
+        event_id=wire.event_id,
+        camera_id=wire.camera_id,
+        captured_at=wire.captured_at,
+        plate_text=wire.plate_text,
+        confidence=wire.confidence,
+        candidates=tuple(Candidate(c.text, c.confidence) for c in wire.candidates),
+        char_confidences=(
+            tuple(wire.char_confidences) if wire.char_confidences is not None else None
+        ),
+        container_numbers=tuple(wire.container_numbers),
+    )
 
 
 def encode(model: BaseModel) -> bytes:

@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 EventId = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+ContainerText = Annotated[str, StringConstraints(max_length=16, strip_whitespace=True)]
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -40,19 +41,38 @@ class CandidateV1(BaseModel):
 
 
 class PlateReadV1(BaseModel):
-    """A camera's read of one plate: topic `borderflow.plate-reads`, key `camera_id`."""
+    """A camera's read of one plate: topic `borderflow.plate-reads`, key `camera_id`.
+
+    `event_id` may arrive as `read_id` (some camera gateways name it so); it is always
+    written back as `event_id`. `char_confidences`, when the camera's OCR gives them, are one
+    per character of the *normalised* `plate_text` (`lanes.plates.normalise_plate`: no
+    separators, upper case), not of the text as printed. `container_numbers` are the
+    container numbers a gate OCR portal read on the truck, as read (not checked here).
+    """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    event_id: EventId
+    event_id: EventId = Field(validation_alias=AliasChoices("event_id", "read_id"))
     camera_id: ShortText
     captured_at: AwareDatetime
     plate_text: Annotated[str, StringConstraints(max_length=32)]
     confidence: Probability
     candidates: list[CandidateV1] = Field(default_factory=list, max_length=20)
     char_confidences: list[Probability] | None = Field(default=None, max_length=32)
+    container_numbers: list[ContainerText] = Field(default_factory=list, max_length=4)
     bbox: tuple[float, float, float, float] | None = None
     image_ref: Annotated[str, StringConstraints(max_length=512)] | None = None
+
+
+class MatchCandidateV1(BaseModel):
+    """A manifest the matcher weighed for a visit, best first."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    manifest_id: str
+    plate: str
+    score: float
+    closest_read: str
 
 
 class LaneDecisionV1(BaseModel):
@@ -68,6 +88,7 @@ class LaneDecisionV1(BaseModel):
     outcome: Literal["assigned", "needs_review", "refused"]
     match_outcome: str
     match_score: float
+    match_candidates: list[MatchCandidateV1] = Field(default_factory=list)
     lane_id: str | None
     carrier_slot: str | None
     reason: str

@@ -155,8 +155,8 @@ def manifest_to_wire(manifest: Manifest) -> ManifestV1:
         perishable=manifest.perishable,
         hazmat_class=manifest.hazmat_class,
         customs_status=manifest.customs_status,
-        window_start=manifest.window_start,  # type: ignore[arg-type]
-        window_end=manifest.window_end,  # type: ignore[arg-type]
+        window_start=manifest.window_start,
+        window_end=manifest.window_end,
     )
 
 

@@ -43,7 +43,14 @@ LANE_DECISIONS = TopicSpec(
     purpose="one decision per truck visit: lane, review or refusal, with its reason",
 )
 
-SOURCE_TOPICS: tuple[TopicSpec, ...] = (PLATE_READS, LANE_DECISIONS)
+MANIFESTS = TopicSpec(
+    name="borderflow.manifests",
+    partitions=3,
+    key="manifest_id",
+    purpose="electronic manifests from firms' systems: the intake form, bare or enveloped",
+)
+
+SOURCE_TOPICS: tuple[TopicSpec, ...] = (PLATE_READS, LANE_DECISIONS, MANIFESTS)
 
 
 def all_topics() -> tuple[TopicSpec, ...]:

@@ -1,4 +1,4 @@
-"""The HTTP API: health and the live lane queues (more routes come with later issues)."""
+"""The HTTP API: health, the live lane queues and manifest intake (more come later)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.model import Gate
 from services.api import queries
+from services.api.manifests import router as manifests_router
+from services.api.problems import install_problem_handlers
+from services.api.review import router as review_router
 from services.api.schemas import ComponentHealth, Health, QueueView
 from services.config import KafkaSettings
 from streams.clients import broker_metadata_ok
@@ -69,6 +72,9 @@ def create_app(
     )
     if context is not None:
         app.state.context = context
+    install_problem_handlers(app)
+    app.include_router(manifests_router)
+    app.include_router(review_router)
 
     @app.get("/health", response_model=Health, responses={503: {"model": Health}})
     async def health(ctx: ContextDep, session: SessionDep) -> JSONResponse:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import TypeAdapter
 
 from lanes.model import (
     CustomsStatus,
@@ -14,7 +17,7 @@ from lanes.model import (
     Manifest,
 )
 from lanes.visits import VisitTrack
-from services.db.tables import DecisionRow, LaneRow, ManifestRow, PlateTrackRow
+from services.db.tables import DecisionRow, LaneRow, ManifestRow, PlateTrackRow, VisitRow
 
 
 def manifest_from_row(row: ManifestRow) -> Manifest:
@@ -26,12 +29,60 @@ def manifest_from_row(row: ManifestRow) -> Manifest:
         trailer_plate=row.trailer_plate,
         containers=tuple(row.containers or ()),
         cargo_description=row.cargo_description,
+        hs_codes=tuple(row.hs_codes or ()),
+        gross_weight_kg=row.gross_weight_kg,
         perishable=row.perishable,
         hazmat_class=row.hazmat_class,
         customs_status=CustomsStatus(row.customs_status),
         window_start=row.window_start,
         window_end=row.window_end,
     )
+
+
+def manifest_values(manifest: Manifest) -> dict[str, Any]:
+    """The `manifests` columns a manifest's content fills (not version, source or times)."""
+    return {
+        "manifest_id": manifest.manifest_id,
+        "firm_id": manifest.firm_id,
+        "direction": manifest.direction.value,
+        "tractor_plate": manifest.tractor_plate,
+        "trailer_plate": manifest.trailer_plate,
+        "containers": list(manifest.containers),
+        "cargo_description": manifest.cargo_description,
+        "hs_codes": list(manifest.hs_codes),
+        "gross_weight_kg": manifest.gross_weight_kg,
+        "perishable": manifest.perishable,
+        "hazmat_class": manifest.hazmat_class,
+        "customs_status": manifest.customs_status.value,
+        "window_start": manifest.window_start,
+        "window_end": manifest.window_end,
+    }
+
+
+_TIME = TypeAdapter(datetime | None)
+
+
+def manifest_payload(manifest: Manifest) -> dict[str, Any]:
+    """The manifest in the intake form's JSON shape (`ManifestV1.model_dump(mode="json")`),
+    built without re-validating: seeded manifests may lack a crossing window."""
+    return {
+        "manifest_id": manifest.manifest_id,
+        "firm_id": manifest.firm_id,
+        "direction": manifest.direction.value,
+        "tractor_plate": manifest.tractor_plate,
+        "trailer_plate": manifest.trailer_plate,
+        "containers": list(manifest.containers),
+        "cargo": {
+            "description": manifest.cargo_description,
+            "hs_codes": list(manifest.hs_codes),
+            "gross_weight_kg": manifest.gross_weight_kg,
+        },
+        "perishable": manifest.perishable,
+        "hazmat_class": manifest.hazmat_class,
+        "customs_status": manifest.customs_status.value,
+        "window_start": _TIME.dump_python(manifest.window_start, mode="json"),
+        "window_end": _TIME.dump_python(manifest.window_end, mode="json"),
+    }
 
 
 def lane_from_row(row: LaneRow) -> Lane:
@@ -48,7 +99,8 @@ def lane_state_from_row(row: LaneRow, queued: int = 0) -> LaneState:
     return LaneState(lane_id=row.lane_id, free_at=row.free_at, queued=queued, is_open=row.is_open)
 
 
-def track_from_row(row: PlateTrackRow) -> VisitTrack:
+def track_from_row(row: PlateTrackRow | VisitRow) -> VisitTrack:
+    """A visit's grouping state, from its plate track or its visit row (same columns)."""
     return VisitTrack(
         gate_id=row.gate_id,
         plate=row.plate,
@@ -70,6 +122,15 @@ def decision_values(decision: LaneDecision) -> dict[str, object]:
         "outcome": decision.outcome.value,
         "match_outcome": decision.match_outcome.value,
         "match_score": decision.match_score,
+        "match_candidates": [
+            {
+                "manifest_id": c.manifest_id,
+                "plate": c.plate,
+                "score": c.score,
+                "closest_read": c.closest_read,
+            }
+            for c in decision.match_candidates
+        ],
         "lane_id": decision.lane_id,
         "carrier_slot": decision.carrier_slot,
         "reason": decision.reason,
@@ -91,6 +152,7 @@ def decision_row_to_wire(row: DecisionRow) -> dict[str, object]:
         "outcome": row.outcome,
         "match_outcome": row.match_outcome,
         "match_score": row.match_score,
+        "match_candidates": list(row.match_candidates or ()),
         "lane_id": row.lane_id,
         "carrier_slot": row.carrier_slot,
         "reason": row.reason,

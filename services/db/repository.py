@@ -213,36 +213,3 @@ async def ensure_gate(*, session: AsyncSession, gate: Gate) -> None:
     if lanes:
         stmt = _insert(session, LaneRow).on_conflict_do_nothing(index_elements=["lane_id"])
         await session.execute(stmt, lanes)
-
-
-async def upsert_manifests(
-    *, session: AsyncSession, manifests: Sequence[Manifest], now: datetime
-) -> None:
-    rows = [
-        {
-            "manifest_id": m.manifest_id,
-            "firm_id": m.firm_id,
-            "direction": m.direction.value,
-            "tractor_plate": m.tractor_plate,
-            "trailer_plate": m.trailer_plate,
-            "containers": list(m.containers),
-            "cargo_description": m.cargo_description,
-            "perishable": m.perishable,
-            "hazmat_class": m.hazmat_class,
-            "customs_status": m.customs_status.value,
-            "window_start": m.window_start,
-            "window_end": m.window_end,
-            "created_at": now,
-        }
-        for m in manifests
-    ]
-    if not rows:
-        return
-    stmt = _insert(session, ManifestRow)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["manifest_id"],
-        set_={
-            c: getattr(stmt.excluded, c) for c in rows[0] if c not in ("manifest_id", "created_at")
-        },
-    )
-    await session.execute(stmt, rows)

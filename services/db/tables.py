@@ -48,7 +48,54 @@ class ManifestRow(Base):
     customs_status: Mapped[str] = mapped_column(String(16))
     window_start: Mapped[datetime | None]
     window_end: Mapped[datetime | None]
+    hs_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    gross_weight_kg: Mapped[float | None] = mapped_column(Float)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    source: Mapped[str] = mapped_column(String(16))  # http, import, topic, simulator
     created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ManifestVersionRow(Base):
+    """Append-only history: every version of every manifest, in its intake (JSON) form."""
+
+    __tablename__ = "manifest_versions"
+    manifest_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    firm_id: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(16))
+    recorded_at: Mapped[datetime]
+
+
+class ManifestPlateKeyRow(Base):
+    """The matcher's candidate index: `lanes.similarity.index_keys` of each manifest's
+    tractor and trailer plates, replaced whenever the plates change."""
+
+    __tablename__ = "manifest_plate_keys"
+    key: Mapped[str] = mapped_column(String(24), primary_key=True)
+    manifest_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(8), primary_key=True)  # tractor, trailer
+
+
+class FirmRow(Base):
+    __tablename__ = "firms"
+    firm_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class ApiKeyRow(Base):
+    """A firm's API key: only a hash is kept. The keys are 32 random bytes, so a fast hash
+    (SHA-256) is right: there is no low-entropy secret for a slow hash to protect."""
+
+    __tablename__ = "api_keys"
+    key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    firm_id: Mapped[str] = mapped_column(ForeignKey("firms.firm_id"), index=True)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))  # SHA-256, hex
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
 
 
 class PlateReadRow(Base):
@@ -106,6 +153,8 @@ class DecisionRow(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     match_outcome: Mapped[str] = mapped_column(String(16))
     match_score: Mapped[float] = mapped_column(Float)
+    # [{manifest_id, plate, score, closest_read}], best first: the review evidence
+    match_candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     lane_id: Mapped[str | None] = mapped_column(String(64))
     carrier_slot: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
@@ -19,13 +19,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.assignment import LanePolicy
 from lanes.decide import decide
-from lanes.matching import DictManifestIndex, Matcher
-from lanes.model import Camera, Candidate, Gate, LaneDecision, LaneState, PlateRead, Visit
+from lanes.matching import Matcher, PlateIndex, read_texts
+from lanes.model import Camera, Gate, LaneDecision, LaneState, PlateRead, Visit
 from lanes.plates import normalise_plate
+from lanes.resolve import resolve_reads
+from lanes.similarity import query_keys
 from lanes.visits import Grouping, ReadAtGate, VisitTrack, group_reads
 from services.db import repository as repo
 from services.db.convert import decision_row_to_wire, decision_values
-from streams.codec import decode_plate_read, encode_enveloped
+from services.db.manifests import manifests_for_keys
+from services.db.visits import recent_visit_tracks
+from streams.codec import decode_plate_read, encode_enveloped, plate_read_from_wire
 from streams.errors import InvalidEvent
 from streams.events import LANE_DECISION_TYPE, LaneDecisionV1, PlateReadV1
 from streams.runtime import Inbound
@@ -34,6 +38,9 @@ from streams.topics import LANE_DECISIONS
 log = logging.getLogger(__name__)
 
 PRODUCER_NAME = "borderflow.decider"
+# How long after its window closed a manifest is still looked up (a late truck is then
+# `outside_window`, not `unknown`).
+MANIFEST_LOOKBACK = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,14 +90,7 @@ class Decider:
                 f"camera_id: unknown camera {wire.camera_id!r} "
                 f"(known: {', '.join(sorted(self.cameras)) or 'none'})"
             )
-        read = PlateRead(
-            event_id=wire.event_id,
-            camera_id=wire.camera_id,
-            captured_at=wire.captured_at,
-            plate_text=wire.plate_text,
-            confidence=wire.confidence,
-            candidates=tuple(Candidate(c.text, c.confidence) for c in wire.candidates),
-        )
+        read = plate_read_from_wire(wire)
         return GateRead(wire, ReadAtGate(read, camera, normalise_plate(wire.plate_text)))
 
     # -- handling ------------------------------------------------------------------------
@@ -132,12 +132,15 @@ class Decider:
         self.stats.duplicates += len(batch) - len(fresh)
         if not fresh:
             return []
+        index = await self._manifest_index(session, fresh)
+        fresh = await self._resolve(session, fresh, index)
         tracks = await repo.load_tracks(
             session=session,
             keys={(i.event.at_gate.camera.gate_id, i.event.at_gate.plate) for i in fresh},
         )
         decisions: list[LaneDecision] = []
         visit_of_read: dict[str, str] = {}
+        reads = {i.event.at_gate.read.event_id: i.event.at_gate.read for i in fresh}
         for gate_id in sorted(gate_ids):
             gate_reads = [i for i in fresh if i.event.at_gate.camera.gate_id == gate_id]
             gate = self.gates[gate_id]
@@ -145,23 +148,67 @@ class Decider:
                 [i.event.at_gate for i in gate_reads], tracks, window=gate.visit_window
             )
             visit_of_read.update(grouping.visit_of_read)
-            decisions += await self._decide_visits(session, gate, grouping)
+            decisions += await self._decide_visits(session, gate, grouping, index, reads)
             await self._save_visits(session, grouping)
         await repo.insert_reads(session=session, rows=[_read_row(i, visit_of_read) for i in fresh])
         await repo.insert_decisions(session=session, decisions=decisions)
         return decisions
 
+    async def _manifest_index(
+        self, session: AsyncSession, batch: Sequence[Inbound[GateRead]]
+    ) -> PlateIndex:
+        """The open manifests any text of the batch's reads may be a misreading of."""
+        keys: set[str] = set()
+        for item in batch:
+            for text in read_texts(item.event.at_gate.read):
+                keys |= query_keys(text.text)
+        oldest = min(i.event.at_gate.read.captured_at for i in batch)
+        return PlateIndex(
+            await manifests_for_keys(
+                session=session, keys=keys, ended_after=oldest - MANIFEST_LOOKBACK
+            )
+        )
+
+    async def _resolve(
+        self, session: AsyncSession, batch: list[Inbound[GateRead]], index: PlateIndex
+    ) -> list[Inbound[GateRead]]:
+        """The batch with each read's plate resolved to its truck (`lanes.resolve`)."""
+        resolved: list[Inbound[GateRead]] = []
+        for gate_id in sorted({i.event.at_gate.camera.gate_id for i in batch}):
+            items = [i for i in batch if i.event.at_gate.camera.gate_id == gate_id]
+            window = self.gates[gate_id].visit_window
+            times = [i.event.at_gate.read.captured_at for i in items]
+            recent = await recent_visit_tracks(
+                session=session,
+                gate_id=gate_id,
+                since=min(times) - window,
+                until=max(times) + window,
+            )
+            found = resolve_reads(
+                [(i.event.at_gate.read, i.event.at_gate.camera) for i in items],
+                matcher=self.matcher,
+                index=index,
+                recent=recent,
+                window=window,
+            )
+            resolved += [
+                replace(i, event=replace(i.event, at_gate=r.at_gate))
+                for i, r in zip(items, found, strict=True)
+            ]
+        return resolved
+
     async def _decide_visits(
-        self, session: AsyncSession, gate: Gate, grouping: Grouping
+        self,
+        session: AsyncSession,
+        gate: Gate,
+        grouping: Grouping,
+        index: PlateIndex,
+        reads: Mapping[str, PlateRead],
     ) -> list[LaneDecision]:
         visits = grouping.new_visits
         if not visits:
             return []
         self.stats.visits += len(visits)
-        manifests = await repo.manifests_for_plates(
-            session=session, plates=[v.plate for v in visits]
-        )
-        index = DictManifestIndex(manifests)
         now = max(v.last_seen_at for v in visits)
         states: dict[str, LaneState] = await repo.lane_states(
             session=session, gate_id=gate.gate_id, now=now
@@ -169,7 +216,12 @@ class Decider:
         before = dict(states)
         decisions = []
         for visit in visits:
-            match = self.matcher.match(visit, index, now=visit.last_seen_at)
+            match = self.matcher.match(
+                [reads[e] for e in visit.read_event_ids],
+                direction=visit.direction,
+                index=index,
+                now=visit.last_seen_at,
+            )
             decision, states = decide(
                 visit, match, gate=gate, states=states, policy=self.policy, now=visit.last_seen_at
             )

@@ -14,11 +14,18 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from lanes.model import CustomsStatus, Direction, Manifest
-from services.bootstrap import Infrastructure, build_decider, infrastructure
+from services.bootstrap import (
+    Infrastructure,
+    build_decider,
+    build_manifest_intake,
+    infrastructure,
+)
 from services.config import DatabaseSettings, KafkaSettings, Settings
-from services.db import repository as repo
+from services.db.manifests import upsert_manifests
 from services.workers.decider import Decider, GateRead
+from services.workers.manifests import ManifestIntake
 from streams.broker import EmbeddedBroker
+from streams.manifests import ManifestV1
 from streams.runtime import ConsumerRuntime
 from streams.topics import PLATE_READS
 
@@ -92,7 +99,7 @@ def manifest(
 
 async def seed(infra: Infrastructure, *manifests: Manifest, now: datetime) -> None:
     async with infra.sessions() as session, session.begin():
-        await repo.upsert_manifests(session=session, manifests=list(manifests), now=now)
+        await upsert_manifests(session=session, manifests=list(manifests), now=now)
 
 
 def read(
@@ -172,3 +179,58 @@ async def wait_until(predicate: Any, *, timeout: float = 20.0, every: float = 0.
     async with asyncio.timeout(timeout):
         while not await predicate():
             await asyncio.sleep(every)
+
+
+# -- manifest intake (issue 3) ---------------------------------------------------------
+
+
+def manifest_form(manifest_id: str, **fields: Any) -> dict[str, Any]:
+    """A valid intake form (`ManifestV1` JSON) for firm-01, with `fields` overriding."""
+    form: dict[str, Any] = {
+        "manifest_id": manifest_id,
+        "firm_id": "firm-01",
+        "direction": "export",
+        "tractor_plate": "29H-123.45",
+        "trailer_plate": "29R-012.34",
+        "containers": ["CSQU3054383"],
+        "cargo": {"description": "dragon fruit", "hs_codes": ["0810.90"], "gross_weight_kg": 18500},
+        "perishable": True,
+        "customs_status": "cleared",
+        "window_start": "2026-11-23T06:00:00+07:00",
+        "window_end": "2026-11-23T18:00:00+07:00",
+    }
+    form.update(fields)
+    return {k: v for k, v in form.items() if v is not None or k == "trailer_plate"}
+
+
+async def publish_to(bootstrap: str, topic: str, *messages: tuple[str, bytes]) -> None:
+    """Send (key, value) pairs to `topic`, each acknowledged."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        for key, value in messages:
+            await producer.send_and_wait(topic, value=value, key=key.encode())
+    finally:
+        await producer.stop()
+
+
+@dataclass
+class RunningIntake:
+    infra: Infrastructure
+    intake: ManifestIntake
+    runtime: ConsumerRuntime[ManifestV1]
+
+
+@contextlib.asynccontextmanager
+async def running_manifest_intake(settings: Settings) -> AsyncIterator[RunningIntake]:
+    """The manifest intake worker alone (no decider), consuming `borderflow.manifests`."""
+    async with infrastructure(settings) as infra:
+        intake, runtime = build_manifest_intake(infra)
+        stop = asyncio.Event()
+        task = asyncio.create_task(runtime.run(stop))
+        try:
+            await asyncio.wait_for(runtime.ready.wait(), timeout=20)
+            yield RunningIntake(infra, intake, runtime)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, timeout=20)

@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from lanes.gates import default_gates
 from services.bootstrap import prepare_database
 from services.config import DatabaseSettings
-from services.db import repository as repo
 from services.db.engine import create_engine, session_factory
+from services.db.manifests import upsert_manifests
 from services.db.tables import DecisionRow, PlateReadRow, VisitRow
 from streams.clients import ensure_topics
 from streams.topics import LANE_DECISIONS, PLATE_READS, all_topics
@@ -76,7 +76,7 @@ async def test_sigkill_mid_stream_loses_nothing_and_duplicates_nothing(
     await prepare_database(engine, default_gates())
     plates = [f"29H{10000 + i}" for i in range(TRUCKS)]
     async with sessions() as session, session.begin():
-        await repo.upsert_manifests(
+        await upsert_manifests(
             session=session,
             manifests=[manifest(f"MF-{i}", p) for i, p in enumerate(plates[: TRUCKS - 50])],
             now=T0,

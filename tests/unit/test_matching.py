@@ -1,111 +1,246 @@
+"""The OCR-tolerant matcher: each outcome, with its evidence, on VN and CN plates."""
+
 from __future__ import annotations
 
-from lanes.matching import DictManifestIndex, ExactPlateMatcher, Matcher
-from lanes.model import Direction, MatchOutcome
-from tests.unit.factories import at, manifest, visit
+from dataclasses import replace
+from datetime import timedelta
 
-MATCHER: Matcher = ExactPlateMatcher()
+import pytest
+
+from lanes.matching import MARGIN, MATCH_MAX, OcrMatcher, PlateIndex, read_texts
+from lanes.model import Candidate, CustomsStatus, Direction, Manifest, MatchOutcome, PlateRead
+from tests.unit.factories import at, manifest
+
+MATCHER = OcrMatcher()
 NOW = at(0)
+EXPORT, IMPORT = Direction.EXPORT, Direction.IMPORT
 
 
-def test_index_is_keyed_by_normalised_tractor_plate() -> None:
-    declared = manifest("M-1", plate="29H-123.45")
-    index = DictManifestIndex([declared, manifest("M-2", plate="桂A12345")])
-
-    assert list(index.candidates("29H12345")) == [declared]
-    assert list(index.candidates("29h 123.45")) == [declared]
-    assert list(index.candidates("51C99999")) == []
-
-
-def test_index_returns_candidates_sorted_by_manifest_id() -> None:
-    index = DictManifestIndex([manifest("M-3"), manifest("M-1"), manifest("M-2")])
-    assert [m.manifest_id for m in index.candidates("29H12345")] == ["M-1", "M-2", "M-3"]
-
-
-def test_one_manifest_for_plate_and_direction_matches() -> None:
-    declared = manifest("M-1")
-    result = MATCHER.match(visit(), DictManifestIndex([declared]), now=NOW)
-
-    assert result.outcome is MatchOutcome.MATCHED
-    assert result.manifest == declared
-    assert result.score == 1.0
-    assert "M-1" in result.evidence
-
-
-def test_no_manifest_is_unknown() -> None:
-    result = MATCHER.match(visit("51C99999"), DictManifestIndex([manifest()]), now=NOW)
-
-    assert result.outcome is MatchOutcome.UNKNOWN
-    assert result.manifest is None
-    assert result.score == 0.0
-    assert result.evidence == "no manifest for plate 51C99999"
-
-
-def test_empty_plate_is_unknown_as_unreadable() -> None:
-    result = MATCHER.match(visit(""), DictManifestIndex([manifest()]), now=NOW)
-
-    assert result.outcome is MatchOutcome.UNKNOWN
-    assert result.evidence == "plate unreadable"
-
-
-def test_manifest_for_the_other_direction_is_a_mismatch() -> None:
-    declared = manifest("M-7", direction=Direction.IMPORT)
-    result = MATCHER.match(
-        visit(direction=Direction.EXPORT), DictManifestIndex([declared]), now=NOW
+def plate_read(
+    text: str,
+    confidence: float = 0.9,
+    *,
+    candidates: tuple[tuple[str, float], ...] = (),
+    chars: tuple[float, ...] | None = None,
+    containers: tuple[str, ...] = (),
+    event_id: str = "r-1",
+) -> PlateRead:
+    return PlateRead(
+        event_id=event_id,
+        camera_id="hn-exp-gate-1",
+        captured_at=NOW,
+        plate_text=text,
+        confidence=confidence,
+        candidates=tuple(Candidate(t, c) for t, c in candidates),
+        char_confidences=chars,
+        container_numbers=containers,
     )
 
-    assert result.outcome is MatchOutcome.MISMATCH
-    assert result.manifest == declared
-    assert result.score == 0.0
-    assert "M-7" in result.evidence
-    assert "import" in result.evidence
-    assert "export" in result.evidence
+
+def match(
+    manifests: list[Manifest], *reads: PlateRead, direction: Direction | None = EXPORT
+) -> tuple[MatchOutcome, str | None, float, str]:
+    result = MATCHER.match(reads, direction=direction, index=PlateIndex(manifests), now=NOW)
+    found = None if result.manifest is None else result.manifest.manifest_id
+    return result.outcome, found, result.score, result.evidence
 
 
-def test_several_manifests_one_in_window_matches_that_one() -> None:
-    past = manifest("M-1", window_start=at(-180), window_end=at(-120))
+@pytest.mark.parametrize(
+    ("declared", "printed", "direction"),
+    [
+        ("29H12345", "29H-123.45", EXPORT),  # VN, five digits
+        ("12C1234", "12C-1234", EXPORT),  # VN, older four digits
+        ("29LD01234", "29LD 012.34", EXPORT),  # VN, two-letter series
+        ("桂A12345", "桂A·12345", IMPORT),  # CN, middle dot
+        ("粤AD12345", "粤A·D12345", IMPORT),  # CN new energy
+        ("桂A12345", "桂A\n12345", IMPORT),  # two-line plate
+    ],
+)
+def test_a_clean_read_of_each_format_matches_with_full_score(
+    declared: str, printed: str, direction: Direction
+) -> None:
+    outcome, found, score, evidence = match(
+        [manifest("M-1", declared, direction), manifest("M-2", "30C99999", direction)],
+        plate_read(printed),
+        direction=direction,
+    )
+    assert (outcome, found, score) == (MatchOutcome.MATCHED, "M-1", 1.0)
+    assert "M-1" in evidence
+
+
+@pytest.mark.parametrize(
+    ("read", "why"),
+    [
+        ("29H-I23.45", "I for 1"),
+        ("29H-123.4S", "S for 5"),
+        ("29H-1B3.45", "B for 8"),
+        ("29H-O23.45", "O for 0"),
+    ],
+)
+def test_a_look_alike_misread_still_matches(read: str, why: str) -> None:
+    declared = manifest("M-1", "29H12345" if "O" not in read else "29H02345")
+    if "B" in read:
+        declared = manifest("M-1", "29H18345")
+    outcome, found, score, _ = match([declared], plate_read(read))
+    assert (outcome, found) == (MatchOutcome.MATCHED, "M-1"), why
+    assert 0.5 < score < 1.0
+
+
+def test_a_lost_or_wrong_province_character_still_matches() -> None:
+    declared = [manifest("M-1", "桂A12345", IMPORT)]
+    assert match(declared, plate_read("A12345"), direction=IMPORT)[:2] == (
+        MatchOutcome.MATCHED,
+        "M-1",
+    )
+    assert match(declared, plate_read("粤A·12345"), direction=IMPORT)[:2] == (
+        MatchOutcome.MATCHED,
+        "M-1",
+    )
+
+
+def test_a_runner_up_candidate_rescues_a_misread() -> None:
+    declared = [manifest("M-1", "29H12345")]
+    lone = plate_read("29H12745", 0.9)
+    rescued = plate_read("29H12745", 0.9, candidates=(("29H12745", 0.9), ("29H12345", 0.6)))
+    assert match(declared, lone)[0] is MatchOutcome.UNKNOWN
+    assert match(declared, rescued)[:2] == (MatchOutcome.MATCHED, "M-1")
+
+
+def test_a_confident_character_is_dearer_to_overrule() -> None:
+    declared = [manifest("M-1", "29H12345")]
+    unsure = plate_read("29H12346", 0.5, chars=(0.99,) * 7 + (0.4,))
+    sure = plate_read("29H12346", 0.99, chars=(0.99,) * 8)
+    assert match(declared, unsure)[:2] == (MatchOutcome.MATCHED, "M-1")
+    assert match(declared, sure)[:2] == (MatchOutcome.UNKNOWN, None)
+
+
+def test_near_twins_one_character_apart_are_ambiguous_never_guessed() -> None:
+    twins = [manifest("M-5", "29H12345"), manifest("M-6", "29H12348")]
+    # an unsure 6 looks as much like the 5 of one twin as like the 8 of the other
+    outcome, found, _, evidence = match(twins, plate_read("29H12346", 0.6))
+    assert (outcome, found) == (MatchOutcome.AMBIGUOUS, None)
+    assert "M-5" in evidence and "M-6" in evidence
+
+
+def test_a_clean_read_of_one_twin_is_clear_of_the_other() -> None:
+    twins = [manifest("M-5", "29H12345"), manifest("M-6", "29H12346")]
+    assert match(twins, plate_read("29H12346"))[:2] == (MatchOutcome.MATCHED, "M-6")
+
+
+def test_no_manifest_close_enough_is_unknown_with_the_nearest_as_evidence() -> None:
+    outcome, found, score, evidence = match([manifest("M-1", "29H12345")], plate_read("29H12999"))
+    assert (outcome, found) == (MatchOutcome.UNKNOWN, None)
+    assert score < 0.5
+    assert "29H12999" in evidence
+
+
+def test_a_truck_without_any_close_manifest_is_unknown() -> None:
+    outcome, found, score, _ = match([manifest("M-1", "29H12345")], plate_read("51C99999"))
+    assert (outcome, found, score) == (MatchOutcome.UNKNOWN, None, 0.0)
+
+
+def test_no_text_is_unreadable() -> None:
+    assert match([manifest()], plate_read(" - "))[:2] == (MatchOutcome.UNREADABLE, None)
+
+
+def test_the_other_direction_is_a_mismatch_naming_the_manifest() -> None:
+    outcome, found, _, evidence = match(
+        [manifest("M-1", "29H12345", IMPORT)], plate_read("29H12345")
+    )
+    assert (outcome, found) == (MatchOutcome.MISMATCH, "M-1")
+    assert "import" in evidence and "export" in evidence
+
+
+def test_a_trailer_other_than_declared_is_a_mismatch() -> None:
+    declared = manifest_with_trailer("29R01234")
+    tractor, trailer = plate_read("29H12345"), plate_read("29R-999.99", event_id="r-2")
+    outcome, found, _, evidence = match([declared], tractor, trailer)
+    assert (outcome, found) == (MatchOutcome.MISMATCH, "M-1")
+    assert "29R99999" in evidence and "29R01234" in evidence
+
+
+def test_a_read_of_the_declared_trailer_identifies_the_truck() -> None:
+    declared = manifest_with_trailer("29R01234")
+    assert match([declared], plate_read("29R-012.34"))[:2] == (MatchOutcome.MATCHED, "M-1")
+
+
+def test_a_container_not_on_the_manifest_is_a_mismatch() -> None:
+    declared = manifest("M-1", "29H12345", containers=("CSQU3054383",))
+    same = plate_read("29H12345", containers=("CSQU 305438 3",))
+    other = plate_read("29H12345", containers=("MSKU0000006",))
+    assert match([declared], same)[:2] == (MatchOutcome.MATCHED, "M-1")
+    outcome, found, _, evidence = match([declared], other)
+    assert (outcome, found) == (MatchOutcome.MISMATCH, "M-1")
+    assert "MSKU0000006" in evidence
+
+
+def test_pending_customs_is_not_cleared_with_the_manifest() -> None:
+    declared = manifest("M-1", customs_status=CustomsStatus.PENDING)
+    assert match([declared], plate_read("29H12345"))[:2] == (MatchOutcome.NOT_CLEARED, "M-1")
+
+
+def test_inspect_status_is_matched_the_lane_policy_routes_it() -> None:
+    declared = manifest("M-1", customs_status=CustomsStatus.INSPECT)
+    assert match([declared], plate_read("29H12345"))[:2] == (MatchOutcome.MATCHED, "M-1")
+
+
+@pytest.mark.parametrize(("start", "end", "word"), [(30, 90, "early"), (-120, -45, "late")])
+def test_early_or_late_is_outside_window_saying_by_how_much(
+    start: int, end: int, word: str
+) -> None:
+    declared = manifest("M-1", window_start=at(start), window_end=at(end))
+    outcome, found, _, evidence = match([declared], plate_read("29H12345"))
+    assert (outcome, found) == (MatchOutcome.OUTSIDE_WINDOW, "M-1")
+    assert f"{min(abs(start), abs(end))} min {word}" in evidence
+
+
+def test_two_declarations_of_one_truck_are_told_apart_by_window() -> None:
+    past = manifest("M-1", window_start=at(-600), window_end=at(-300))
     current = manifest("M-2", window_start=at(-30), window_end=at(30))
-    future = manifest("M-3", window_start=at(120), window_end=None)
-    result = MATCHER.match(visit(), DictManifestIndex([past, current, future]), now=NOW)
-
-    assert result.outcome is MatchOutcome.MATCHED
-    assert result.manifest == current
+    assert match([past, current], plate_read("29H12345"))[:2] == (MatchOutcome.MATCHED, "M-2")
 
 
-def test_window_bounds_are_inclusive_and_none_is_open() -> None:
-    closes_now = manifest("M-1", window_start=None, window_end=NOW)
-    later = manifest("M-2", window_start=at(1), window_end=None)
-    result = MATCHER.match(visit(), DictManifestIndex([closes_now, later]), now=NOW)
-
-    assert result.manifest == closes_now
-
-
-def test_several_manifests_in_window_are_ambiguous_never_guessed() -> None:
-    manifests = [manifest("M-2"), manifest("M-1", window_start=at(-5), window_end=at(5))]
-    result = MATCHER.match(visit(), DictManifestIndex(manifests), now=NOW)
-
-    assert result.outcome is MatchOutcome.AMBIGUOUS
-    assert result.manifest is None
-    assert result.score == 0.0
-    assert result.evidence.endswith("M-1, M-2")
+def test_two_declarations_open_at_once_are_ambiguous() -> None:
+    both = [manifest("M-1"), manifest("M-2")]
+    outcome, found, _, evidence = match(both, plate_read("29H12345"))
+    assert (outcome, found) == (MatchOutcome.AMBIGUOUS, None)
+    assert "M-1" in evidence and "M-2" in evidence
 
 
-def test_several_manifests_none_in_window_are_ambiguous() -> None:
-    manifests = [
-        manifest("M-9", window_end=at(-60)),
-        manifest("M-4", window_start=at(60)),
-        manifest("M-5", direction=Direction.IMPORT),  # other direction: not listed
-    ]
-    result = MATCHER.match(visit(), DictManifestIndex(manifests), now=NOW)
-
-    assert result.outcome is MatchOutcome.AMBIGUOUS
-    assert result.evidence.endswith(": M-4, M-9")
+def test_several_reads_outvote_one_misread() -> None:
+    twins = [manifest("M-5", "29H12345"), manifest("M-6", "29H12346")]
+    reads = [plate_read("29H12345", event_id=f"r-{i}") for i in range(4)]
+    misread = plate_read("29H12346", 0.9, event_id="r-9")
+    assert match(twins, misread)[:2] == (MatchOutcome.MATCHED, "M-6")
+    assert match(twins, *reads, misread)[:2] == (MatchOutcome.MATCHED, "M-5")
 
 
-def test_the_other_direction_does_not_make_a_match_ambiguous() -> None:
-    manifests = [manifest("M-1"), manifest("M-2", direction=Direction.IMPORT)]
-    result = MATCHER.match(visit(), DictManifestIndex(manifests), now=NOW)
+def test_unreadable_reads_do_not_dilute_the_readable_ones() -> None:
+    reads = (plate_read("29H12345"), plate_read("", 0.0, event_id="r-2"))
+    assert match([manifest()], *reads)[:3] == (MatchOutcome.MATCHED, "M-1", 1.0)
 
-    assert result.outcome is MatchOutcome.MATCHED
-    assert result.manifest is not None
-    assert result.manifest.manifest_id == "M-1"
+
+def test_read_texts_dedupe_and_price_runner_ups() -> None:
+    texts = read_texts(
+        plate_read("29h-123.45", 0.8, candidates=(("29H12345", 0.8), ("29H12845", 0.4)))
+    )
+    assert [t.text for t in texts] == ["29H12345", "29H12845"]
+    assert texts[0].penalty == 0.0
+    assert texts[1].penalty > 0.25
+
+
+def test_thresholds_leave_room_for_one_cheap_look_alike() -> None:
+    assert MATCH_MAX > 0.2 and MARGIN > 0
+
+
+def test_the_index_proposes_plates_one_edit_away_and_no_others() -> None:
+    index = PlateIndex([manifest("M-1", "29H12345"), manifest("M-2", "桂A12345", IMPORT)])
+    assert {m.manifest_id for m in index.lookup("29H12845")} == {"M-1"}
+    assert {m.manifest_id for m in index.lookup("29H1234")} == {"M-1"}
+    assert {m.manifest_id for m in index.lookup("A12345")} >= {"M-2"}
+    assert index.lookup("51C99999") == ()
+
+
+def manifest_with_trailer(trailer: str) -> Manifest:
+    base = manifest("M-1", "29H12345", window_start=NOW - timedelta(hours=1))
+    return replace(base, trailer_plate=trailer)

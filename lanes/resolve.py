@@ -1,0 +1,77 @@
+"""Which truck a read is of, before it is grouped into a visit.
+
+Visits group reads by plate, and OCR gives one plate many spellings. So each read is first
+resolved: a read the matcher attributes to a manifest takes that manifest's tractor plate
+(a misread `29H-I23.45` and a clean `29H-123.45` then join one visit); a read it cannot
+attribute joins the one recent visit at its gate and direction whose plate it is a close
+look-alike of, or else keeps its own text (a new visit, for review). Two near-twin trucks in
+one convoy stay apart: a read close to both joins neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from lanes.matching import MARGIN, ManifestIndex, Matcher, read_texts
+from lanes.model import Camera, PlateRead
+from lanes.plates import normalise_plate
+from lanes.similarity import plate_cost
+from lanes.visits import ReadAtGate, VisitTrack
+
+JOIN_MAX = 0.5  # the most an unattributed read may cost against a recent visit's plate
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    at_gate: ReadAtGate
+    how: str  # "manifest", "recent visit" or "own text"
+
+
+def resolve_reads(
+    reads: Sequence[tuple[PlateRead, Camera]],
+    *,
+    matcher: Matcher,
+    index: ManifestIndex,
+    recent: Sequence[VisitTrack],
+    window: timedelta,
+) -> list[Resolved]:
+    """Each read with the plate it is grouped under (see the module's doc)."""
+    resolved = []
+    for read, camera in reads:
+        result = matcher.match(
+            [read], direction=camera.direction, index=index, now=read.captured_at
+        )
+        if result.manifest is not None:
+            plate, how = result.manifest.tractor_plate, "manifest"
+        else:
+            plate, how = _recent_plate(read, camera, recent, window)
+        resolved.append(Resolved(ReadAtGate(read, camera, plate), how))
+    return resolved
+
+
+def _recent_plate(
+    read: PlateRead, camera: Camera, recent: Sequence[VisitTrack], window: timedelta
+) -> tuple[str, str]:
+    text = normalise_plate(read.plate_text)
+    if not text:
+        return text, "own text"
+    weights = read_texts(read)[0].weights  # the top text's, as the matcher weighs it
+    costs = sorted(
+        (plate_cost(text, track.plate, weights=weights), track.plate)
+        for track in recent
+        if track.gate_id == camera.gate_id
+        and track.direction is camera.direction
+        and track.plate
+        and track.covers(read.captured_at, window)
+    )
+    distinct: list[tuple[float, str]] = []
+    for cost, plate in costs:
+        if all(plate != p for _, p in distinct):
+            distinct.append((cost, plate))
+    if not distinct or distinct[0][0] > JOIN_MAX:
+        return text, "own text"
+    if len(distinct) > 1 and distinct[1][0] - distinct[0][0] < MARGIN:
+        return text, "own text"
+    return distinct[0][1], "recent visit"

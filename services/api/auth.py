@@ -1,0 +1,59 @@
+"""Bearer authentication: `Authorization: Bearer <API key>` -> the caller's firm."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.api.problems import ProblemError
+from services.db.firms import lookup_key
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A firm's API key (`borderflow firms create`), as `Bearer bf_...`",
+)
+
+
+def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.context.sessions
+    return sessions
+
+
+SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
+
+
+def _unauthorized(detail: str, *, error: str | None = None) -> ProblemError:
+    challenge = 'Bearer realm="borderflow"'
+    if error is not None:
+        challenge += f', error="{error}"'
+    return ProblemError(401, "unauthorized", detail, headers={"WWW-Authenticate": challenge})
+
+
+async def current_firm(
+    request: Request,
+    sessions: SessionsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """The firm of the presented API key, or 401 saying what is wrong with it."""
+    if credentials is None:
+        if request.headers.get("authorization"):
+            raise _unauthorized(
+                "the Authorization header must be 'Bearer <API key>'", error="invalid_request"
+            )
+        raise _unauthorized("missing API key: send 'Authorization: Bearer <API key>'")
+    async with sessions() as session:
+        match = await lookup_key(session=session, key=credentials.credentials.strip())
+    if match is None:
+        raise _unauthorized("unknown API key", error="invalid_token")
+    if match.revoked_at is not None:
+        raise _unauthorized(
+            f"API key {match.prefix}... was revoked at {match.revoked_at.isoformat()}",
+            error="invalid_token",
+        )
+    return match.firm_id
+
+
+FirmDep = Annotated[str, Depends(current_firm)]

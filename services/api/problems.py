@@ -1,0 +1,139 @@
+"""Errors of the /v1 API as RFC 9457 problem details (`application/problem+json`): type,
+title, status, detail and, for a refused body or query, the fields at fault (dotted paths,
+no pydantic URLs). Other routes (/health, /docs) keep FastAPI's own error bodies."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+_TYPE = "urn:borderflow:problem:"
+_LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """The body of every /v1 error response."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] | None = None
+
+
+class ProblemError(HTTPException):
+    """An HTTP error with a problem type of its own (`urn:borderflow:problem:<slug>`)."""
+
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        detail: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(status_code=status, detail=detail, headers=dict(headers or {}))
+        self.slug = slug
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    type_: str = "about:blank",
+    errors: Sequence[FieldError] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body = Problem(
+        type=type_,
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        errors=list(errors) if errors is not None else None,
+    )
+    return JSONResponse(
+        body.model_dump(mode="json", exclude_none=True),
+        status_code=status,
+        headers=dict(headers or {}),
+        media_type=PROBLEM_JSON,
+    )
+
+
+def _is_v1(request: Request) -> bool:
+    return request.url.path.startswith("/v1/") or request.url.path == "/v1"
+
+
+def field_errors(errors: Sequence[Any]) -> list[FieldError]:
+    out = []
+    for error in errors:
+        loc = [str(p) for p in error.get("loc", ())]
+        if loc and loc[0] in _LOCATIONS:
+            where, loc = loc[0], loc[1:]
+        else:
+            where = "body"
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        if not loc and where == "body":
+            if error.get("type") == "missing":
+                message = "the request has no body: send the manifest as JSON"
+            elif error.get("type") == "model_attributes_type":
+                message = "expected a JSON object (Content-Type: application/json)"
+        out.append(FieldError(field=".".join(loc) or where, message=message))
+    return out
+
+
+async def _on_validation(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    if not _is_v1(request):
+        return await request_validation_exception_handler(request, exc)
+    errors = list(exc.errors())
+    broken = next((e for e in errors if e.get("type") == "json_invalid"), None)
+    if broken is not None:
+        reason = (broken.get("ctx") or {}).get("error", "malformed")
+        where = broken["loc"][-1] if len(broken.get("loc", ())) > 1 else "?"
+        return problem_response(
+            400,
+            f"the request body is not valid JSON: {reason} (at character {where})",
+            type_=_TYPE + "invalid-json",
+        )
+    fields = field_errors(errors)
+    return problem_response(
+        422,
+        "; ".join(f"{e.field}: {e.message}" for e in fields),
+        type_=_TYPE + "invalid-request",
+        errors=fields,
+    )
+
+
+async def _on_http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if not _is_v1(request):
+        return await http_exception_handler(request, exc)
+    slug = getattr(exc, "slug", None)
+    return problem_response(
+        exc.status_code,
+        str(exc.detail),
+        type_=_TYPE + slug if slug else "about:blank",
+        headers=exc.headers,
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)

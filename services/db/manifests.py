@@ -1,0 +1,272 @@
+"""Manifests in the database: versioned writes with their history, the plate-key index the
+matcher searches, and the look-ups of the API. Keyword-only session; batch-shaped: each step
+is one statement for the whole batch, not one per manifest."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lanes.model import Manifest
+from lanes.similarity import index_keys
+from services.db.convert import manifest_from_row, manifest_payload, manifest_values
+from services.db.repository import _insert
+from services.db.tables import ManifestPlateKeyRow, ManifestRow, ManifestVersionRow
+
+SOURCES = frozenset({"http", "import", "topic", "simulator"})
+CHUNK = 500  # manifests per statement (18 columns each: well under both databases' limits)
+KEYS_PER_QUERY = 10_000
+
+
+class StoreStatus(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"  # a new version
+    UNCHANGED = "unchanged"  # the same content again: no new version
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredManifest:
+    manifest: Manifest
+    version: int
+    source: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoreResult:
+    """What became of one submitted manifest; `stored` is None only when refused."""
+
+    manifest_id: str
+    status: StoreStatus
+    stored: StoredManifest | None = None
+    reason: str | None = None
+
+
+def _refused(manifest_id: str, reason: str) -> StoreResult:
+    return StoreResult(manifest_id, StoreStatus.REFUSED, reason=reason)
+
+
+async def store_manifests(
+    *,
+    session: AsyncSession,
+    manifests: Sequence[Manifest],
+    source: str,
+    now: datetime,
+    firm_scope: str | None = None,
+) -> list[StoreResult]:
+    """Create or version `manifests` (one result each, in order) in the caller's transaction.
+
+    A firm never overwrites another firm's manifest: such an id is refused, with a reason
+    that does not name the owner. With `firm_scope` (an authenticated caller), a manifest of
+    any other firm is refused too. Identical content is `unchanged` (no new version), so a
+    redelivery or a re-import is harmless. An id listed twice is stored twice, in order."""
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {sorted(SOURCES)}, got {source!r}")
+    results: list[StoreResult | None] = [None] * len(manifests)
+    rounds: list[list[tuple[int, Manifest]]] = []
+    seen: dict[str, int] = {}
+    for i, m in enumerate(manifests):
+        if firm_scope is not None and m.firm_id != firm_scope:
+            results[i] = _refused(
+                m.manifest_id, f"firm_id: {m.firm_id!r} is not the firm of the caller"
+            )
+            continue
+        n = seen[m.manifest_id] = seen.get(m.manifest_id, -1) + 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append((i, m))
+    for batch in rounds:
+        batch.sort(key=lambda item: item[1].manifest_id)  # one lock order: no deadlock
+        for start in range(0, len(batch), CHUNK):
+            chunk = batch[start : start + CHUNK]
+            stored = await _store_unique(session, [m for _, m in chunk], source, now)
+            for (i, _), result in zip(chunk, stored, strict=True):
+                results[i] = result
+    return [r for r in results if r is not None]
+
+
+async def _store_unique(
+    session: AsyncSession, manifests: Sequence[Manifest], source: str, now: datetime
+) -> list[StoreResult]:
+    """Store manifests of distinct ids (sorted by id)."""
+    table = ManifestRow.__table__
+    # Claim the new ids first, insert-on-conflict: two writers of one new id never collide
+    # (on PostgreSQL the second waits for the first, then finds the row).
+    new_rows = [
+        manifest_values(m) | {"version": 1, "source": source, "created_at": now, "updated_at": now}
+        for m in manifests
+    ]
+    claim = (
+        _insert(session, table)
+        .values(new_rows)
+        .on_conflict_do_nothing(index_elements=["manifest_id"])
+        .returning(table.c.manifest_id)
+    )
+    created = set(await session.scalars(claim))
+    existing = [m.manifest_id for m in manifests if m.manifest_id not in created]
+    current: dict[str, ManifestRow] = {}
+    if existing:
+        rows = await session.scalars(
+            select(ManifestRow)
+            .where(ManifestRow.manifest_id.in_(existing))
+            .order_by(ManifestRow.manifest_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        current = {row.manifest_id: row for row in rows}
+
+    results: list[StoreResult] = []
+    updates: list[dict[str, Any]] = []
+    versions: list[tuple[Manifest, int]] = []
+    rekey: list[Manifest] = []
+    for m in manifests:
+        if m.manifest_id in created:
+            stored = StoredManifest(m, 1, source, created_at=now, updated_at=now)
+            results.append(StoreResult(m.manifest_id, StoreStatus.CREATED, stored))
+            versions.append((m, 1))
+            rekey.append(m)
+            continue
+        row = current[m.manifest_id]
+        if row.firm_id != m.firm_id:
+            results.append(
+                _refused(
+                    m.manifest_id,
+                    f"manifest_id: {m.manifest_id!r} is already taken; choose another id",
+                )
+            )
+            continue
+        before = manifest_from_row(row)
+        if before == m:
+            results.append(StoreResult(m.manifest_id, StoreStatus.UNCHANGED, _from_row(row)))
+            continue
+        version = row.version + 1
+        updates.append(
+            manifest_values(m) | {"version": version, "source": source, "updated_at": now}
+        )
+        versions.append((m, version))
+        if (before.tractor_plate, before.trailer_plate) != (m.tractor_plate, m.trailer_plate):
+            rekey.append(m)
+        stored = StoredManifest(m, version, source, created_at=row.created_at, updated_at=now)
+        results.append(StoreResult(m.manifest_id, StoreStatus.UPDATED, stored))
+
+    if updates:
+        await session.execute(update(ManifestRow), updates)
+    if versions:
+        await session.execute(
+            _insert(session, ManifestVersionRow),
+            [
+                {
+                    "manifest_id": m.manifest_id,
+                    "version": v,
+                    "firm_id": m.firm_id,
+                    "payload": manifest_payload(m),
+                    "source": source,
+                    "recorded_at": now,
+                }
+                for m, v in versions
+            ],
+        )
+    await _replace_plate_keys(session, rekey, fresh=created)
+    return results
+
+
+def plate_key_rows(manifest: Manifest) -> list[dict[str, str]]:
+    """The index rows of a manifest: `index_keys` of its tractor and its trailer plate."""
+    rows = []
+    for role, plate in (("tractor", manifest.tractor_plate), ("trailer", manifest.trailer_plate)):
+        rows += [
+            {"key": key, "manifest_id": manifest.manifest_id, "role": role}
+            for key in sorted(index_keys(plate or ""))
+        ]
+    return rows
+
+
+async def _replace_plate_keys(
+    session: AsyncSession, manifests: Sequence[Manifest], *, fresh: set[str]
+) -> None:
+    stale = sorted({m.manifest_id for m in manifests} - fresh)
+    if stale:
+        await session.execute(
+            delete(ManifestPlateKeyRow).where(ManifestPlateKeyRow.manifest_id.in_(stale))
+        )
+    rows = [row for m in manifests for row in plate_key_rows(m)]
+    if rows:
+        stmt = _insert(session, ManifestPlateKeyRow).on_conflict_do_nothing(
+            index_elements=["key", "manifest_id", "role"]
+        )
+        await session.execute(stmt, rows)
+
+
+async def upsert_manifests(
+    *, session: AsyncSession, manifests: Sequence[Manifest], now: datetime
+) -> None:
+    """Seed manifests (simulator, tests, benchmarks): `store_manifests` with source
+    "simulator"; a refusal (an id of another firm) raises instead of passing unnoticed."""
+    results = await store_manifests(
+        session=session, manifests=manifests, source="simulator", now=now
+    )
+    refused = [f"{r.manifest_id}: {r.reason}" for r in results if r.status is StoreStatus.REFUSED]
+    if refused:
+        raise ValueError(f"{len(refused)} manifest(s) refused: {'; '.join(refused[:5])}")
+
+
+async def manifests_for_keys(
+    *, session: AsyncSession, keys: Iterable[str], ended_after: datetime
+) -> list[Manifest]:
+    """The manifests filed under any of `keys` (tractor or trailer plate) whose window is
+    open-ended or ends at or after `ended_after`, each once, by id. One query (one per
+    10,000 keys: both databases cap the bound parameters of a statement near 32,767)."""
+    wanted = sorted({k for k in keys if k})
+    found: dict[str, Manifest] = {}
+    for start in range(0, len(wanted), KEYS_PER_QUERY):
+        chunk = wanted[start : start + KEYS_PER_QUERY]
+        filed = select(ManifestPlateKeyRow.manifest_id).where(ManifestPlateKeyRow.key.in_(chunk))
+        rows = await session.scalars(
+            select(ManifestRow).where(
+                ManifestRow.manifest_id.in_(filed),
+                or_(ManifestRow.window_end.is_(None), ManifestRow.window_end >= ended_after),
+            )
+        )
+        found.update((row.manifest_id, manifest_from_row(row)) for row in rows)
+    return [found[i] for i in sorted(found)]
+
+
+def _from_row(row: ManifestRow) -> StoredManifest:
+    return StoredManifest(
+        manifest_from_row(row), row.version, row.source, row.created_at, row.updated_at
+    )
+
+
+async def get_manifest(
+    *, session: AsyncSession, firm_id: str, manifest_id: str
+) -> StoredManifest | None:
+    """A firm's manifest; None for a missing id and for another firm's alike."""
+    row = await session.scalar(
+        select(ManifestRow)
+        .where(ManifestRow.manifest_id == manifest_id, ManifestRow.firm_id == firm_id)
+        .execution_options(populate_existing=True)
+    )
+    return None if row is None else _from_row(row)
+
+
+async def list_manifests(
+    *, session: AsyncSession, firm_id: str, limit: int, after: str | None = None
+) -> list[StoredManifest]:
+    """A page of a firm's manifests by id (keyset: the ids after `after`)."""
+    query = select(ManifestRow).where(ManifestRow.firm_id == firm_id)
+    if after is not None:
+        query = query.where(ManifestRow.manifest_id > after)
+    rows = await session.scalars(
+        query.order_by(ManifestRow.manifest_id)
+        .limit(limit)
+        .execution_options(populate_existing=True)
+    )
+    return [_from_row(row) for row in rows]

@@ -1,0 +1,26 @@
+"""Visit look-ups the decider needs beyond the plate-keyed tracks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lanes.visits import VisitTrack
+from services.db.convert import track_from_row
+from services.db.tables import VisitRow
+
+
+async def recent_visit_tracks(
+    *, session: AsyncSession, gate_id: str, since: datetime, until: datetime
+) -> list[VisitTrack]:
+    """The gate's visits seen within [since, until] (an index range on gate_id, last_seen_at)."""
+    rows = await session.scalars(
+        select(VisitRow).where(
+            VisitRow.gate_id == gate_id,
+            VisitRow.last_seen_at >= since,
+            VisitRow.first_seen_at <= until,
+        )
+    )
+    return [track_from_row(row) for row in rows]

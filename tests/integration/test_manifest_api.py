@@ -1,0 +1,191 @@
+"""`/v1/manifests` over HTTP (ASGI transport, real databases): Bearer keys, a firm's own
+manifests only, status codes and RFC 9457 problem bodies."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from lanes.gates import default_gates
+from services.api.app import ApiContext, create_app
+from services.config import KafkaSettings
+from services.db.engine import session_factory
+from services.db.firms import create_firm, revoke_key
+from tests.integration.harness import manifest_form
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+PROBLEM = "application/problem+json"
+
+
+@pytest_asyncio.fixture
+async def keys(engine: AsyncEngine) -> dict[str, str]:
+    """API keys of firm-01, firm-02, and a revoked one of firm-01."""
+    async with session_factory(engine)() as session, session.begin():
+        one = await create_firm(session=session, firm_id="firm-01", name="One", now=T0)
+        two = await create_firm(session=session, firm_id="firm-02", name="Two", now=T0)
+        old = await create_firm(session=session, firm_id="firm-03", name="Old", now=T0)
+        await revoke_key(session=session, prefix=old.prefix, now=T0)
+    return {"one": one.key, "two": two.key, "revoked": old.key}
+
+
+@pytest_asyncio.fixture
+async def client(engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
+    context = ApiContext(
+        sessions=session_factory(engine),
+        kafka=KafkaSettings(bootstrap="127.0.0.1:9"),
+        bootstrap="127.0.0.1:9",
+        gates=default_gates(),
+        default_gate="huu-nghi",
+    )
+    transport = httpx.ASGITransport(app=create_app(context))
+    async with httpx.AsyncClient(transport=transport, base_url="http://borderflow.test") as c:
+        yield c
+
+
+def _auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def _problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["title"] and body["type"] and body["detail"]
+    return body
+
+
+async def test_keys_are_required_and_checked(
+    client: httpx.AsyncClient, keys: dict[str, str]
+) -> None:
+    form = manifest_form("MF-1")
+    missing = await client.post("/v1/manifests", json=form)
+    basic = await client.post("/v1/manifests", json=form, headers={"Authorization": "Basic eDp5"})
+    unknown = await client.post("/v1/manifests", json=form, headers=_auth("bf_" + "x" * 43))
+    revoked = await client.get("/v1/manifests", headers=_auth(keys["revoked"]))
+    for response, words in (
+        (missing, "missing API key"),
+        (basic, "must be 'Bearer <API key>'"),
+        (unknown, "unknown API key"),
+        (revoked, "was revoked"),
+    ):
+        body = _problem(response, 401)
+        assert words in body["detail"]
+        assert response.headers["www-authenticate"].startswith("Bearer")
+    assert 'error="invalid_token"' in revoked.headers["www-authenticate"]
+
+
+async def test_submit_created_updated_unchanged(
+    client: httpx.AsyncClient, keys: dict[str, str]
+) -> None:
+    form = manifest_form("MF-1", firm_id=None)  # the key says which firm
+    created = await client.post("/v1/manifests", json=form, headers=_auth(keys["one"]))
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert (body["status"], body["version"], body["firm_id"]) == ("created", 1, "firm-01")
+    assert body["tractor_plate"] == "29H12345"  # stored normalised
+    assert body["cargo"]["hs_codes"] == ["0810.90"]
+    assert created.headers["location"] == "/v1/manifests/MF-1"
+
+    changed = manifest_form("MF-1", customs_status="pending")
+    updated = await client.post("/v1/manifests", json=changed, headers=_auth(keys["one"]))
+    again = await client.post("/v1/manifests", json=changed, headers=_auth(keys["one"]))
+    assert (updated.status_code, updated.json()["status"], updated.json()["version"]) == (
+        200,
+        "updated",
+        2,
+    )
+    assert (again.status_code, again.json()["status"], again.json()["version"]) == (
+        200,
+        "unchanged",
+        2,
+    )
+
+
+async def test_firms_stay_apart(client: httpx.AsyncClient, keys: dict[str, str]) -> None:
+    await client.post("/v1/manifests", json=manifest_form("MF-1"), headers=_auth(keys["one"]))
+    mismatch = await client.post(
+        "/v1/manifests", json=manifest_form("MF-2"), headers=_auth(keys["two"])
+    )
+    assert "firm_id" in _problem(mismatch, 403)["detail"]
+    taken = await client.post(
+        "/v1/manifests", json=manifest_form("MF-1", firm_id="firm-02"), headers=_auth(keys["two"])
+    )
+    body = _problem(taken, 409)
+    assert "already taken" in body["detail"] and "firm-01" not in taken.text
+
+    theirs = await client.get("/v1/manifests/MF-1", headers=_auth(keys["two"]))
+    missing = await client.get("/v1/manifests/MF-404", headers=_auth(keys["two"]))
+    assert _problem(theirs, 404)["detail"] == "no manifest 'MF-1'"
+    assert _problem(missing, 404)["detail"] == "no manifest 'MF-404'"
+    assert theirs.json()["type"] == missing.json()["type"]
+    mine = await client.get("/v1/manifests/MF-1", headers=_auth(keys["one"]))
+    assert mine.status_code == 200 and mine.json()["version"] == 1
+    assert "status" not in mine.json()
+
+
+async def test_list_pages_with_a_next_cursor(
+    client: httpx.AsyncClient, keys: dict[str, str]
+) -> None:
+    for i in range(5):
+        form = manifest_form(f"MF-{i}", tractor_plate=f"29H1234{i}")
+        assert (
+            await client.post("/v1/manifests", json=form, headers=_auth(keys["one"]))
+        ).is_success
+    seen: list[str] = []
+    params: dict[str, Any] = {"limit": 2}
+    pages = 0
+    while True:
+        page = (await client.get("/v1/manifests", params=params, headers=_auth(keys["one"]))).json()
+        pages += 1
+        seen += [m["manifest_id"] for m in page["items"]]
+        if page["next"] is None:
+            break
+        params["after"] = page["next"]
+    assert seen == [f"MF-{i}" for i in range(5)]
+    assert pages == 3
+    other = await client.get("/v1/manifests", headers=_auth(keys["two"]))
+    assert other.json() == {"items": [], "next": None}
+    too_many = await client.get("/v1/manifests?limit=9999", headers=_auth(keys["one"]))
+    assert _problem(too_many, 422)["errors"][0]["field"] == "limit"
+
+
+async def test_refusals_are_problem_details_with_field_paths(
+    client: httpx.AsyncClient, keys: dict[str, str]
+) -> None:
+    bad = manifest_form(
+        "MF-1",
+        trailer_plate="29H-123.46",
+        containers=["CSQU3054384"],
+        cargo={"gross_weight_kg": -5},
+    )
+    response = await client.post("/v1/manifests", json=bad, headers=_auth(keys["one"]))
+    body = _problem(response, 422)
+    fields = {e["field"]: e["message"] for e in body["errors"]}
+    assert set(fields) == {"trailer_plate", "containers", "cargo.gross_weight_kg"}
+    assert "motor vehicle's plate" in fields["trailer_plate"]
+    assert "check digit" in fields["containers"]
+    assert "pydantic" not in response.text and "Value error" not in response.text
+
+    broken = await client.post(
+        "/v1/manifests",
+        content=b'{"manifest_id": "MF-1",',
+        headers=_auth(keys["one"]) | {"Content-Type": "application/json"},
+    )
+    assert "not valid JSON" in _problem(broken, 400)["detail"]
+    not_object = await client.post("/v1/manifests", json=[1], headers=_auth(keys["one"]))
+    assert "JSON object" in _problem(not_object, 422)["errors"][0]["message"]
+
+
+async def test_health_keeps_its_own_error_shape(client: httpx.AsyncClient) -> None:
+    response = await client.get("/nowhere")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/json"
