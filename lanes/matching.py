@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from lanes.containers import is_valid_container, normalise_container
 from lanes.model import (
@@ -54,8 +53,9 @@ TRAILER_CONFIDENT = 0.8  # a trailer read this sure that contradicts the manifes
 
 
 class ManifestIndex(Protocol):
-    def lookup(self, text: str) -> Sequence[Manifest]:
-        """Manifests whose tractor or trailer plate may be `text` (normalised) misread."""
+    def lookup(self, text: str) -> Sequence[tuple[Manifest, str]]:
+        """(manifest, plate) for each tractor or trailer plate that `text` (normalised) may be
+        a misreading of; a manifest comes once per plate of it that fits."""
         ...
 
 
@@ -77,24 +77,27 @@ class PlateIndex:
     __slots__ = ("_by_key",)
 
     def __init__(self, manifests: Iterable[Manifest]) -> None:
-        by_key: dict[str, dict[str, Manifest]] = {}
+        by_key: dict[str, dict[tuple[str, str], tuple[Manifest, str]]] = {}
         for manifest in manifests:
-            for plate in (manifest.tractor_plate, manifest.trailer_plate):
-                if plate:
-                    for key in index_keys(normalise_plate(plate)):
-                        by_key.setdefault(key, {})[manifest.manifest_id] = manifest
+            for declared in (manifest.tractor_plate, manifest.trailer_plate):
+                if declared:
+                    plate = normalise_plate(declared)
+                    for key in index_keys(plate):
+                        entry = (manifest, plate)
+                        by_key.setdefault(key, {})[manifest.manifest_id, plate] = entry
         self._by_key = {key: tuple(found.values()) for key, found in by_key.items()}
 
-    def lookup(self, text: str) -> Sequence[Manifest]:
-        found: dict[str, Manifest] = {}
-        for key in query_keys(text):
-            for manifest in self._by_key.get(key, ()):
-                found[manifest.manifest_id] = manifest
+    def lookup(self, text: str) -> Sequence[tuple[Manifest, str]]:
+        by_key = self._by_key
+        found = {
+            (hit[0].manifest_id, hit[1]): hit
+            for key in query_keys(text)
+            for hit in by_key.get(key, ())
+        }
         return tuple(found.values())
 
 
-@dataclass(frozen=True, slots=True)
-class _Text:
+class _Text(NamedTuple):
     text: str
     penalty: float
     weights: list[float] | None  # per character (`char_weights`), None for all 1.0
@@ -119,17 +122,10 @@ def read_texts(read: PlateRead) -> tuple[_Text, ...]:
     return tuple(texts.values())
 
 
-def _plate_cost(text: _Text, manifest: Manifest) -> float:
-    best = READ_CAP
-    for plate in (manifest.tractor_plate, manifest.trailer_plate):
-        if not plate:
-            continue
-        # a read one character short pays less for it if it fits no plate format
-        missing = _missing_price(text.text) if len(text.text) < len(plate) else INDEL
-        best = min(best, plate_cost(text.text, plate, missing=missing, weights=text.weights))
-        if best == 0.0:
-            break
-    return text.penalty + best
+def _plate_cost(text: _Text, plate: str) -> float:
+    # a read one character short pays less for it if it fits no plate format
+    missing = _missing_price(text.text) if len(text.text) < len(plate) else INDEL
+    return text.penalty + plate_cost(text.text, plate, missing=missing, weights=text.weights)
 
 
 @lru_cache(maxsize=4096)
@@ -152,12 +148,12 @@ def _read_costs(
     for text in texts:  # top text first: penalties only grow
         if alone and text.penalty >= bound:
             break
-        for manifest in index.lookup(text.text):
+        for manifest, plate in index.lookup(text.text):
             proposed[manifest.manifest_id] = manifest
             prior = costs.get(manifest.manifest_id)
             if prior is not None and prior[0] <= text.penalty:
                 continue
-            cost = min(_plate_cost(text, manifest), READ_CAP)
+            cost = min(_plate_cost(text, plate), READ_CAP)
             if prior is None or cost < prior[0]:
                 costs[manifest.manifest_id] = (cost, text.text)
                 bound = min(bound, cost + MARGIN)

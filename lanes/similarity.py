@@ -162,8 +162,8 @@ def char_weights(read: str, confidences: Sequence[float] | None) -> list[float] 
     1.0) without confidences or with the wrong number of them."""
     if confidences is None or len(confidences) != len(read):
         return None
-    floor, slope = WEIGHT_FLOOR, WEIGHT_SLOPE
-    return [floor + slope * min(max(c, 0.0), 1.0) ** 2 for c in confidences]
+    floor, slope = WEIGHT_FLOOR, WEIGHT_SLOPE  # confidences are in [0, 1] (checked at the wire)
+    return [floor + slope * c * c for c in confidences]
 
 
 def _hamming(read: str, plate: str, weights: Sequence[float] | None) -> float:

@@ -235,9 +235,9 @@ def test_thresholds_leave_room_for_one_cheap_look_alike() -> None:
 
 def test_the_index_proposes_plates_one_edit_away_and_no_others() -> None:
     index = PlateIndex([manifest("M-1", "29H12345"), manifest("M-2", "桂A12345", IMPORT)])
-    assert {m.manifest_id for m in index.lookup("29H12845")} == {"M-1"}
-    assert {m.manifest_id for m in index.lookup("29H1234")} == {"M-1"}
-    assert {m.manifest_id for m in index.lookup("A12345")} >= {"M-2"}
+    assert {m.manifest_id for m, _ in index.lookup("29H12845")} == {"M-1"}
+    assert {m.manifest_id for m, _ in index.lookup("29H1234")} == {"M-1"}
+    assert {m.manifest_id for m, _ in index.lookup("A12345")} >= {"M-2"}
     assert index.lookup("51C99999") == ()
 
 
