@@ -60,6 +60,10 @@ MISSING_INVALID = 0.55  # a character lost from a read that fits no plate format
 PROVINCE_LOST = 0.35  # the Chinese province character not read at all
 PROVINCE_WRONG = 0.45  # another province character read in its place
 
+# The version of `fold` and `index_keys`: keys stored by an older version are rebuilt at
+# start-up (services.db.manifests.rebuild_plate_keys), so bump it with any change to them.
+KEY_SCHEME = 1
+
 # The letter <-> digit look-alike classes, folded for index keys (digit <-> digit look-alikes
 # stay apart: folding them too would merge most serials; one edit is found anyway).
 _FOLD = str.maketrans(

@@ -15,9 +15,11 @@ from lanes.assignment import SimpleLanePolicy
 from lanes.gates import default_gates
 from lanes.matching import OcrMatcher
 from lanes.model import Gate
+from lanes.similarity import KEY_SCHEME
 from services.config import Settings
 from services.db import repository as repo
 from services.db.engine import create_engine, session_factory
+from services.db.manifests import rebuild_plate_keys
 from services.db.migrate import migrate
 from services.workers.decider import Decider, GateRead
 from services.workers.manifests import ManifestIntake
@@ -47,6 +49,10 @@ async def prepare_database(engine: AsyncEngine, gates: Mapping[str, Gate]) -> No
     async with sessions() as session, session.begin():
         for gate in gates.values():
             await repo.ensure_gate(session=session, gate=gate)
+    async with sessions() as session, session.begin():
+        rebuilt = await rebuild_plate_keys(session=session)
+    if rebuilt:
+        log.info("plate keys rebuilt for %d manifests (scheme %s)", rebuilt, KEY_SCHEME)
 
 
 @asynccontextmanager

@@ -130,7 +130,9 @@ class EmbeddedBroker:
             stderr=subprocess.STDOUT,
             # Only prctl/getppid/kill run between fork and exec: safe enough with threads.
             preexec_fn=_die_with_parent(),  # noqa: PLW1509
-            start_new_session=False,
+            # its own session: a terminal's Ctrl-C reaches only us, and we stop the workers
+            # before the broker (PR_SET_PDEATHSIG still kills it if we die first)
+            start_new_session=True,
         )
         _LIVE.add(self)
         log.info("broker pid %s starting on %s", self._proc.pid, self.bootstrap)

@@ -14,14 +14,15 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lanes.model import Manifest
-from lanes.similarity import index_keys
+from lanes.similarity import KEY_SCHEME, index_keys
 from services.db.convert import manifest_from_row, manifest_payload, manifest_values
 from services.db.repository import _insert
-from services.db.tables import ManifestPlateKeyRow, ManifestRow, ManifestVersionRow
+from services.db.tables import ManifestPlateKeyRow, ManifestRow, ManifestVersionRow, MetaRow
 
 SOURCES = frozenset({"http", "import", "topic", "simulator"})
 CHUNK = 500  # manifests per statement (18 columns each: well under both databases' limits)
 KEYS_PER_QUERY = 10_000
+PLATE_KEY_SCHEME = "plate_key_scheme"  # the borderflow_meta row naming the keys' KEY_SCHEME
 
 
 class StoreStatus(StrEnum):
@@ -203,6 +204,43 @@ async def _replace_plate_keys(
             index_elements=["key", "manifest_id", "role"]
         )
         await session.execute(stmt, rows)
+
+
+async def rebuild_plate_keys(*, session: AsyncSession, batch: int = 2_000) -> int | None:
+    """Rebuild every manifest's plate keys if they were built by another `KEY_SCHEME` than
+    this code's (or none is recorded); returns how many manifests, or None when current.
+    On PostgreSQL the scheme row is locked, so concurrent starters rebuild once."""
+    await session.execute(
+        _insert(session, MetaRow)
+        .values(name=PLATE_KEY_SCHEME, value="")
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    query = select(MetaRow).where(MetaRow.name == PLATE_KEY_SCHEME)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    meta = await session.scalar(query)
+    assert meta is not None
+    if meta.value == str(KEY_SCHEME):
+        return None
+    await session.execute(delete(ManifestPlateKeyRow))
+    done, after = 0, ""
+    while True:
+        rows = (
+            await session.scalars(
+                select(ManifestRow)
+                .where(ManifestRow.manifest_id > after)
+                .order_by(ManifestRow.manifest_id)
+                .limit(batch)
+            )
+        ).all()
+        if not rows:
+            break
+        keys = [k for row in rows for k in plate_key_rows(manifest_from_row(row))]
+        if keys:
+            await session.execute(_insert(session, ManifestPlateKeyRow), keys)
+        done, after = done + len(rows), rows[-1].manifest_id
+    meta.value = str(KEY_SCHEME)
+    return done
 
 
 async def upsert_manifests(

@@ -78,6 +78,14 @@ class ManifestPlateKeyRow(Base):
     role: Mapped[str] = mapped_column(String(8), primary_key=True)  # tractor, trailer
 
 
+class MetaRow(Base):
+    """Facts about the stored data that code must check, e.g. the plate-key scheme."""
+
+    __tablename__ = "borderflow_meta"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+
+
 class FirmRow(Base):
     __tablename__ = "firms"
     firm_id: Mapped[str] = mapped_column(String(64), primary_key=True)

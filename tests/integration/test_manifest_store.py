@@ -8,21 +8,23 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lanes.model import CustomsStatus, Direction, Manifest
-from lanes.similarity import fold, index_keys, query_keys
+from lanes.similarity import KEY_SCHEME, fold, index_keys, query_keys
 from services.db.engine import session_factory
 from services.db.manifests import (
+    PLATE_KEY_SCHEME,
     StoreResult,
     StoreStatus,
     get_manifest,
     list_manifests,
     manifests_for_keys,
+    rebuild_plate_keys,
     store_manifests,
 )
-from services.db.tables import ManifestPlateKeyRow, ManifestRow, ManifestVersionRow
+from services.db.tables import ManifestPlateKeyRow, ManifestRow, ManifestVersionRow, MetaRow
 from services.manifest_intake import submit
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
@@ -196,3 +198,23 @@ async def test_two_writers_of_one_new_id_do_not_collide(engine: AsyncEngine) -> 
     both = await asyncio.gather(_store(engine, _m("MF-2")), _store(engine, _m("MF-2")))
     statuses = sorted(r[0].status for r in both)
     assert statuses == [StoreStatus.CREATED, StoreStatus.UNCHANGED]
+
+
+async def test_keys_of_an_older_scheme_are_rebuilt_once(engine: AsyncEngine) -> None:
+    await _store(engine, _m("MF-1"), _m("MF-2", tractor_plate="桂A12345", trailer_plate=None))
+    sessions = session_factory(engine)
+    async with sessions() as session, session.begin():
+        assert await rebuild_plate_keys(session=session) is None  # prepared by the fixture
+        # as if the keys had been built by another version of lanes.similarity
+        await session.execute(delete(ManifestPlateKeyRow))
+        meta = await session.get(MetaRow, PLATE_KEY_SCHEME)
+        assert meta is not None and meta.value == str(KEY_SCHEME)
+        meta.value = "0"
+    async with sessions() as session, session.begin():
+        assert await rebuild_plate_keys(session=session, batch=1) == 2
+    async with sessions() as session, session.begin():
+        assert await rebuild_plate_keys(session=session) is None
+        keys = set(await session.scalars(select(ManifestPlateKeyRow.key)))
+        found = await manifests_for_keys(session=session, keys=query_keys("A12345"), ended_after=T0)
+    assert keys == index_keys("29H12345") | index_keys("29R01234") | index_keys("桂A12345")
+    assert [m.manifest_id for m in found] == ["MF-2"]
