@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 
 
@@ -24,6 +24,32 @@ class LaneKind(StrEnum):
     SCANNER = "scanner"
     INSPECTION = "inspection"
     HAZMAT = "hazmat"
+
+
+class CargoClass(StrEnum):
+    """What a lane may take: a truck's cargo is one or more of these."""
+
+    GENERAL = "general"
+    CONTAINER = "container"
+    PERISHABLE = "perishable"
+    HAZMAT = "hazmat"
+
+
+class CustomsChannel(StrEnum):
+    """Customs risk channel: green passes on documents, yellow is scanned, red inspected."""
+
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+
+
+class BookingStatus(StrEnum):
+    """A truck against its booked crossing slot, when it arrives."""
+
+    ON_TIME = "on_time"
+    EARLY = "early"
+    LATE = "late"  # late, but within the grace period: still holds the slot
+    WALK_IN = "walk_in"  # no booking, or more than the grace period late
 
 
 class CustomsStatus(StrEnum):
@@ -83,12 +109,70 @@ class Camera:
 
 
 @dataclass(frozen=True, slots=True)
+class DailyHours:
+    """Windows of the day in the gate's local time, each [start, end); an end at or before its
+    start runs past midnight. No windows at all: always."""
+
+    windows: tuple[tuple[time, time], ...] = ()
+
+    def contains(self, at: datetime, utc_offset: timedelta) -> bool:
+        if not self.windows:
+            return True
+        local = (at.astimezone(UTC) + utc_offset).time().replace(tzinfo=None)
+        for start, end in self.windows:
+            if start < end:
+                if start <= local < end:
+                    return True
+            elif local >= start or local < end:
+                return True
+        return False
+
+
+ALWAYS = DailyHours()
+
+
+@dataclass(frozen=True, slots=True)
 class Lane:
     lane_id: str
     gate_id: str
     direction: Direction
     kind: LaneKind
-    service_time: timedelta
+    service_time: timedelta  # the mean
+    service_sd: timedelta = timedelta(0)  # lognormal spread around the mean
+    accepts: frozenset[CargoClass] = frozenset(CargoClass)
+    channels: frozenset[CustomsChannel] = frozenset(CustomsChannel)
+    hours: DailyHours = ALWAYS
+
+
+@dataclass(frozen=True, slots=True)
+class TransferYard:
+    """Where a tractor hands its container to the autonomous carriers and leaves."""
+
+    yard_id: str
+    name: str
+    bays: int  # tractors handing over at once
+    handover: timedelta  # mean time a tractor spends at a bay
+    handover_sd: timedelta = timedelta(0)
+    capacity: int = 40  # containers waiting for a carrier, at most
+
+
+@dataclass(frozen=True, slots=True)
+class Carrier:
+    carrier_id: str
+    charging: DailyHours  # when it is on charge (not running)
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierFleet:
+    """Autonomous container carriers on the closed corridor. A round trip takes a container
+    each way (export out, import back) when there is one."""
+
+    carriers: tuple[Carrier, ...]
+    round_trip: timedelta  # mean, loading and unloading included
+    round_trip_sd: timedelta = timedelta(0)
+    containers_per_trip: int = 1
+    hours: DailyHours = ALWAYS  # operating hours
+    yard: TransferYard | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +183,10 @@ class Gate:
     lanes: tuple[Lane, ...]
     # Reads of the same plate at the gate closer than this belong to one visit.
     visit_window: timedelta = timedelta(minutes=10)
+    utc_offset: timedelta = timedelta(hours=7)  # local time, for open hours
+    fleet: CarrierFleet | None = None
+    # from the approach camera to the gate (what a truck spends before any queue)
+    approach_time: timedelta = timedelta(minutes=1)
 
     def camera(self, camera_id: str) -> Camera | None:
         for camera in self.cameras:
@@ -128,6 +216,8 @@ class Manifest:
     customs_status: CustomsStatus = CustomsStatus.CLEARED
     window_start: datetime | None = None
     window_end: datetime | None = None
+    # the risk channel customs gave it; None: green when cleared, red when to inspect
+    customs_channel: CustomsChannel | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +272,8 @@ class Assignment:
     reason: str
     expected_start_at: datetime | None = None
     expected_done_at: datetime | None = None
+    # an autonomous-carrier slot instead of a lane: the tractor hands over at the yard
+    carrier_slot: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,7 +50,15 @@ MANIFESTS = TopicSpec(
     purpose="electronic manifests from firms' systems: the intake form, bare or enveloped",
 )
 
-SOURCE_TOPICS: tuple[TopicSpec, ...] = (PLATE_READS, LANE_DECISIONS, MANIFESTS)
+LANE_EVENTS = TopicSpec(
+    name="borderflow.lane-events",
+    partitions=3,
+    key="gate_id",
+    purpose="what happens at the gate: trucks entering and leaving lanes, lanes opened and "
+    "closed, carriers out of service or back; a gate's events stay in order",
+)
+
+SOURCE_TOPICS: tuple[TopicSpec, ...] = (PLATE_READS, LANE_DECISIONS, MANIFESTS, LANE_EVENTS)
 
 
 def all_topics() -> tuple[TopicSpec, ...]:

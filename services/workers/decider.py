@@ -26,12 +26,12 @@ from lanes.resolve import resolve_reads
 from lanes.similarity import query_keys
 from lanes.visits import Grouping, ReadAtGate, VisitTrack, group_reads
 from services.db import repository as repo
-from services.db.convert import decision_row_to_wire, decision_values
 from services.db.manifests import manifests_for_keys
 from services.db.visits import recent_visit_tracks
-from streams.codec import decode_plate_read, encode_enveloped, plate_read_from_wire
+from services.workers.outbox import DecisionOutbox
+from streams.codec import decode_plate_read, plate_read_from_wire
 from streams.errors import InvalidEvent
-from streams.events import LANE_DECISION_TYPE, LaneDecisionV1, PlateReadV1
+from streams.events import PlateReadV1
 from streams.runtime import Inbound
 from streams.topics import LANE_DECISIONS
 
@@ -79,7 +79,9 @@ class Decider:
         self.matcher, self.policy = matcher, policy
         self.decisions_topic = decisions_topic
         self.stats = DeciderStats()
-        self._outbox_dirty = True  # drain at start-up: a crash may have left decisions
+        self.outbox = DecisionOutbox(
+            sessions=sessions, producer=producer, topic=decisions_topic, producer_name=PRODUCER_NAME
+        )
 
     # -- decoding (runs in the consumer runtime; InvalidEvent -> dead letter) ----------
     def decode(self, record: ConsumerRecord) -> GateRead:
@@ -101,23 +103,8 @@ class Decider:
         self.stats.duplicates += len(batch) - len(unique)
         async with self.sessions() as session, session.begin():
             decisions = await self._decide_batch(session, list(unique.values()))
-        if self._outbox_dirty:  # left over from a crash or a failed publish: oldest first
-            await self.publish_outbox()
-        elif decisions:
-            await self._publish_decided(decisions)
-
-    async def _publish_decided(self, decisions: Sequence[LaneDecision]) -> None:
-        """The batch's decisions, straight from memory (the outbox rows are the fallback)."""
-        try:
-            await self._publish([_wire(decision_values(d)) for d in decisions])
-            async with self.sessions() as session, session.begin():
-                await repo.mark_published(
-                    session=session, ids=[d.decision_id for d in decisions], at=datetime.now(UTC)
-                )
-        except BaseException:
-            self._outbox_dirty = True
-            raise
-        self.stats.published += len(decisions)
+        await self.outbox.send(decisions)
+        self.stats.published = self.outbox.published
 
     async def _decide_batch(
         self, session: AsyncSession, batch: list[Inbound[GateRead]]
@@ -253,49 +240,13 @@ class Decider:
 
     # -- outbox -------------------------------------------------------------------------
     async def publish_outbox(self) -> int:
-        """Publish every decision not yet on Kafka, then mark it published."""
-        if not self._outbox_dirty:
-            return 0
-        total = 0
-        while True:
-            async with self.sessions() as session:
-                rows = await repo.unpublished_decisions(session=session, limit=1000)
-            if not rows:
-                break
-            await self._publish([_wire(decision_row_to_wire(row)) for row in rows])
-            async with self.sessions() as session, session.begin():
-                await repo.mark_published(
-                    session=session, ids=[r.decision_id for r in rows], at=datetime.now(UTC)
-                )
-            total += len(rows)
-        self.stats.published += total
-        self._outbox_dirty = False
-        return total
+        """Publish every decision not yet on Kafka (left by a crash or a failed send)."""
+        sent = await self.outbox.drain()
+        self.stats.published = self.outbox.published
+        return sent
 
     async def idle(self) -> None:
         await self.publish_outbox()
-
-    async def _publish(self, wires: Sequence[LaneDecisionV1]) -> None:
-        futures = []
-        for wire in wires:
-            value, headers = encode_enveloped(
-                wire,
-                event_id=wire.decision_id,
-                type_=LANE_DECISION_TYPE,
-                occurred_at=wire.decided_at,
-                producer=PRODUCER_NAME,
-            )
-            futures.append(
-                await self.producer.send(
-                    self.decisions_topic, value=value, key=wire.visit_id.encode(), headers=headers
-                )
-            )
-        for future in futures:
-            await future
-
-
-def _wire(values: Mapping[str, Any]) -> LaneDecisionV1:
-    return LaneDecisionV1.model_validate({k: v for k, v in values.items() if k != "published_at"})
 
 
 def _read_row(item: Inbound[GateRead], visit_of_read: Mapping[str, str]) -> dict[str, Any]:

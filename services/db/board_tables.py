@@ -1,0 +1,37 @@
+"""Rows of the orchestrator's state: each gate's board (the policy's view of its lanes,
+queues, carriers and yard) and the lane events already applied to it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.db.tables import Base
+
+
+class GateBoardRow(Base):
+    """The gate's board as `lanes.board.Board.to_json()`; written in the transaction that
+    changed it, under the gate's lock."""
+
+    __tablename__ = "gate_boards"
+    gate_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    board: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime]
+    revision: Mapped[int] = mapped_column(Integer, default=0)  # bumped on every write
+
+
+class LaneEventRow(Base):
+    """A lane event applied to a board (event_id: a redelivered one changes nothing)."""
+
+    __tablename__ = "lane_events"
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    gate_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime]
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_lane_events_gate_at", "gate_id", "at"),)

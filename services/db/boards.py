@@ -1,0 +1,80 @@
+"""The orchestrator's state: gate boards, applied lane events, revised decisions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lanes.model import LaneDecision
+from services.db.board_tables import GateBoardRow, LaneEventRow
+from services.db.convert import decision_values
+from services.db.repository import _insert
+from services.db.tables import DecisionRow, LaneRow
+
+
+async def load_board(*, session: AsyncSession, gate_id: str) -> dict[str, Any] | None:
+    """The gate's board as stored (`Board.to_json()`), or None before the first write."""
+    row = await session.get(GateBoardRow, gate_id, populate_existing=True)
+    return None if row is None else dict(row.board)
+
+
+async def save_board(
+    *, session: AsyncSession, gate_id: str, board: dict[str, Any], now: datetime
+) -> None:
+    stmt = _insert(session, GateBoardRow).values(
+        gate_id=gate_id, board=board, updated_at=now, revision=1
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["gate_id"],
+        set_={
+            "board": stmt.excluded.board,
+            "updated_at": stmt.excluded.updated_at,
+            "revision": GateBoardRow.revision + 1,
+        },
+    )
+    await session.execute(stmt)
+
+
+async def new_lane_events(
+    *, session: AsyncSession, rows: Sequence[dict[str, Any]]
+) -> set[str]:
+    """Record lane events; returns the event_ids not seen before (the ones to apply)."""
+    if not rows:
+        return set()
+    ids = [r["event_id"] for r in rows]
+    seen = set(
+        await session.scalars(select(LaneEventRow.event_id).where(LaneEventRow.event_id.in_(ids)))
+    )
+    fresh = [r for r in rows if r["event_id"] not in seen]
+    if fresh:
+        stmt = _insert(session, LaneEventRow).on_conflict_do_nothing(index_elements=["event_id"])
+        await session.execute(stmt, fresh)
+    return {r["event_id"] for r in fresh}
+
+
+async def set_lane_open(*, session: AsyncSession, lane_id: str, is_open: bool) -> None:
+    await session.execute(update(LaneRow).where(LaneRow.lane_id == lane_id).values(is_open=is_open))
+
+
+async def revise_decisions(*, session: AsyncSession, decisions: Sequence[LaneDecision]) -> None:
+    """Replace each visit's decision by its revision (same visit_id, a new decision_id and
+    revision, back in the outbox)."""
+    for decision in decisions:
+        values = decision_values(decision)
+        values.pop("visit_id")
+        await session.execute(
+            update(DecisionRow).where(DecisionRow.visit_id == decision.visit_id).values(**values)
+        )
+
+
+async def decisions_for_visits(
+    *, session: AsyncSession, visit_ids: Sequence[str]
+) -> dict[str, DecisionRow]:
+    if not visit_ids:
+        return {}
+    rows = await session.scalars(select(DecisionRow).where(DecisionRow.visit_id.in_(visit_ids)))
+    return {row.visit_id: row for row in rows}

@@ -1,0 +1,94 @@
+"""The lane-decision outbox, shared by every worker that decides: decisions are written in
+the deciding transaction with `published_at` NULL, published after it commits, then marked.
+A crash or a failed send leaves them NULL, and the next drain (oldest first) sends them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from lanes.model import LaneDecision
+from services.db import repository as repo
+from services.db.convert import decision_row_to_wire, decision_values
+from streams.codec import encode_enveloped
+from streams.events import LANE_DECISION_TYPE, LaneDecisionV1
+
+
+class DecisionOutbox:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        producer: AIOKafkaProducer,
+        topic: str,
+        producer_name: str,
+    ) -> None:
+        self.sessions, self.producer = sessions, producer
+        self.topic, self.producer_name = topic, producer_name
+        self.dirty = True  # drain at start-up: a crash may have left decisions
+        self.published = 0
+
+    async def send(self, decisions: Sequence[LaneDecision]) -> None:
+        """Publish a committed batch's decisions straight from memory, or drain the outbox
+        first if an earlier send failed (so the order stays oldest first)."""
+        if self.dirty:
+            await self.drain()
+            return
+        if not decisions:
+            return
+        try:
+            await self._publish([to_wire(decision_values(d)) for d in decisions])
+            async with self.sessions() as session, session.begin():
+                await repo.mark_published(
+                    session=session, ids=[d.decision_id for d in decisions], at=datetime.now(UTC)
+                )
+        except BaseException:
+            self.dirty = True
+            raise
+        self.published += len(decisions)
+
+    async def drain(self) -> int:
+        """Publish every decision not yet on Kafka, then mark it published."""
+        if not self.dirty:
+            return 0
+        total = 0
+        while True:
+            async with self.sessions() as session:
+                rows = await repo.unpublished_decisions(session=session, limit=1000)
+            if not rows:
+                break
+            await self._publish([to_wire(decision_row_to_wire(row)) for row in rows])
+            async with self.sessions() as session, session.begin():
+                await repo.mark_published(
+                    session=session, ids=[r.decision_id for r in rows], at=datetime.now(UTC)
+                )
+            total += len(rows)
+        self.published += total
+        self.dirty = False
+        return total
+
+    async def _publish(self, wires: Sequence[LaneDecisionV1]) -> None:
+        futures = []
+        for wire in wires:
+            value, headers = encode_enveloped(
+                wire,
+                event_id=wire.decision_id,
+                type_=LANE_DECISION_TYPE,
+                occurred_at=wire.decided_at,
+                producer=self.producer_name,
+            )
+            futures.append(
+                await self.producer.send(
+                    self.topic, value=value, key=wire.visit_id.encode(), headers=headers
+                )
+            )
+        for future in futures:
+            await future
+
+
+def to_wire(values: Mapping[str, Any]) -> LaneDecisionV1:
+    return LaneDecisionV1.model_validate({k: v for k, v in values.items() if k != "published_at"})
