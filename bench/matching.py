@@ -34,10 +34,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from lanes.gates import HUU_NGHI
 from lanes.matching import OcrMatcher, PlateIndex
 from lanes.model import CameraRole, Direction, Manifest, MatchOutcome, MatchResult, PlateRead
 from lanes.plates import normalise_plate
+from services.gate_config import get_gate
 from services.simulation.ocr_errors import LabelledRead, MatchingSet, matching_set
 
 START = datetime(2025, 6, 1, tzinfo=UTC)
@@ -216,7 +216,7 @@ def _cameras() -> dict[Direction, tuple[str, ...]]:
     return {
         d: tuple(
             c.camera_id
-            for c in HUU_NGHI.cameras
+            for c in get_gate("huu-nghi").cameras
             if c.direction is d and c.role is CameraRole.GATE_IN
         )
         for d in Direction

@@ -34,13 +34,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from lanes.gates import default_gates
 from lanes.model import Direction, Manifest
 from services.bootstrap import prepare_database
 from services.config import DatabaseSettings, KafkaSettings
 from services.db.engine import create_engine, session_factory
 from services.db.manifests import upsert_manifests
 from services.db.tables import PlateReadRow
+from services.gate_config import default_gates
 from streams.broker import EmbeddedBroker
 from streams.clients import ensure_topics
 from streams.topics import LANE_DECISIONS, PLATE_READS, all_topics

@@ -7,10 +7,12 @@ from dataclasses import replace
 from datetime import datetime
 
 from lanes.assignment import LanePolicy, state_of
+from lanes.board import Board
 from lanes.errors import DomainError
 from lanes.ids import stable_id
 from lanes.model import (
     Assignment,
+    BookingStatus,
     Gate,
     LaneDecision,
     LaneState,
@@ -19,6 +21,7 @@ from lanes.model import (
     Outcome,
     Visit,
 )
+from lanes.policy import Policy, truck_from_manifest
 
 
 def decision_id_for(visit_id: str) -> str:
@@ -58,7 +61,70 @@ def decide(
             )
     else:
         assignment = Assignment(Outcome.NEEDS_REVIEW, None, match.evidence)
-    decision = LaneDecision(
+    return _decision(visit, match, assignment, now=now), after
+
+
+def decide_with_board(
+    visit: Visit,
+    match: MatchResult,
+    *,
+    gate: Gate,
+    board: Board,
+    policy: Policy,
+    booking: BookingStatus = BookingStatus.WALK_IN,
+    now: datetime,
+) -> tuple[LaneDecision, Board]:
+    """Decide the visit's lane (or carrier slot) on the gate's board; returns the decision
+    and the board with the truck queued where it was sent.
+
+    A matched, cleared visit becomes a Truck (first sighting = the visit's first read, its
+    booking status as given) and goes to the policy; any other match outcome needs review,
+    with the match evidence as the reason, and leaves the board as it was.
+    """
+    manifest = match.manifest
+    truck = None
+    if match.outcome is MatchOutcome.MATCHED and manifest is not None:
+        truck = truck_from_manifest(
+            visit.visit_id, manifest, arrived_at=visit.first_seen_at, booking=booking
+        )
+        if truck is None:
+            assignment = Assignment(
+                Outcome.NEEDS_REVIEW, None, "customs status pending: not cleared"
+            )
+        else:
+            assignment, board = policy.assign(truck, board, gate, now=now)
+            lanes = {lane.lane_id for lane in gate.lanes_for(visit.direction)}
+            if assignment.lane_id is not None and assignment.lane_id not in lanes:
+                raise DomainError(
+                    f"policy chose lane {assignment.lane_id!r}, which is not a "
+                    f"{visit.direction} lane of gate {gate.gate_id!r}"
+                )
+    else:
+        assignment = Assignment(Outcome.NEEDS_REVIEW, None, match.evidence)
+    return _decision(visit, match, assignment, now=now), board
+
+
+def revised_decision(
+    decision: LaneDecision, assignment: Assignment, *, now: datetime
+) -> LaneDecision:
+    """The visit's decision after a re-plan: same decision id and match evidence, the new
+    lane (or carrier slot), reason and expected times, decided at `now`."""
+    return replace(
+        decision,
+        outcome=assignment.outcome,
+        lane_id=assignment.lane_id,
+        carrier_slot=assignment.carrier_slot,
+        reason=assignment.reason,
+        expected_start_at=assignment.expected_start_at,
+        expected_done_at=assignment.expected_done_at,
+        decided_at=now,
+    )
+
+
+def _decision(
+    visit: Visit, match: MatchResult, assignment: Assignment, *, now: datetime
+) -> LaneDecision:
+    return LaneDecision(
         decision_id=decision_id_for(visit.visit_id),
         visit_id=visit.visit_id,
         gate_id=visit.gate_id,
@@ -70,9 +136,9 @@ def decide(
         reason=assignment.reason,
         decided_at=now,
         read_event_ids=visit.read_event_ids,
+        carrier_slot=assignment.carrier_slot,
         expected_start_at=assignment.expected_start_at,
         expected_done_at=assignment.expected_done_at,
         match_score=match.score,
         match_candidates=match.candidates,
     )
-    return decision, after

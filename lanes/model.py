@@ -295,3 +295,5 @@ class LaneDecision:
     match_score: float = 0.0
     # the manifests the matcher weighed, best first: the evidence a reviewer sees
     match_candidates: tuple[ScoredManifest, ...] = ()
+    # 0 for the first decision on a visit; each re-plan (lane closed, carrier out) adds one
+    revision: int = 0

@@ -11,23 +11,25 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from lanes.assignment import SimpleLanePolicy
-from lanes.gates import default_gates
 from lanes.matching import OcrMatcher
 from lanes.model import Gate
+from lanes.policy import OrchestratedPolicy
 from lanes.similarity import KEY_SCHEME
 from services.config import Settings
 from services.db import repository as repo
 from services.db.engine import create_engine, session_factory
 from services.db.manifests import rebuild_plate_keys
 from services.db.migrate import migrate
+from services.gate_config import configured_gates
 from services.workers.decider import Decider, GateRead
 from services.workers.manifests import ManifestIntake
+from services.workers.orchestrator import LaneEventHandler
 from streams.broker import EmbeddedBroker
 from streams.clients import ensure_topics, make_producer
+from streams.lane_events import LaneEventV1
 from streams.manifests import ManifestV1
 from streams.runtime import ConsumerRuntime
-from streams.topics import MANIFESTS, PLATE_READS, all_topics
+from streams.topics import LANE_EVENTS, MANIFESTS, PLATE_READS, all_topics
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +62,7 @@ async def infrastructure(
     settings: Settings, *, allow_embedded: bool = True
 ) -> AsyncIterator[Infrastructure]:
     """Everything a worker or the API needs, torn down in reverse order on exit."""
-    gates = default_gates()
+    gates = configured_gates(settings.gates_dir)
     async with AsyncExitStack() as stack:
         bootstrap = settings.kafka.bootstrap
         broker = None
@@ -102,7 +104,7 @@ def build_decider(infra: Infrastructure) -> tuple[Decider, ConsumerRuntime[GateR
         producer=infra.producer,
         gates=infra.gates,
         matcher=OcrMatcher(),
-        policy=SimpleLanePolicy(),
+        policy=OrchestratedPolicy(),
     )
 
     runtime = ConsumerRuntime(
@@ -125,6 +127,36 @@ def _topics_recreator(infra: Infrastructure) -> Callable[[], Awaitable[None]]:
         await ensure_topics(infra.settings.kafka, infra.bootstrap, all_topics())
 
     return recreate_topics
+
+
+def lane_events_consumer_group(settings: Settings) -> str:
+    return f"{settings.consumer_group}-lane-events"
+
+
+def build_lane_events(
+    infra: Infrastructure,
+) -> tuple[LaneEventHandler, ConsumerRuntime[LaneEventV1]]:
+    """The orchestrator's `borderflow.lane-events` consumer, in a consumer group of its own.
+    It shares the gates' locks and boards with the decider (same policy)."""
+    handler = LaneEventHandler(
+        sessions=infra.sessions,
+        producer=infra.producer,
+        gates=infra.gates,
+        policy=OrchestratedPolicy(),
+        group_id=lane_events_consumer_group(infra.settings),
+    )
+    runtime = ConsumerRuntime(
+        settings=infra.settings.kafka,
+        bootstrap=infra.bootstrap,
+        topics=[LANE_EVENTS.name],
+        group_id=lane_events_consumer_group(infra.settings),
+        decode=handler.decode,
+        handle=handler.handle,
+        producer=infra.producer,
+        on_idle=handler.idle,
+        on_reconnect=_topics_recreator(infra),
+    )
+    return handler, runtime
 
 
 def manifests_consumer_group(settings: Settings) -> str:

@@ -33,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     broker.add_argument("--port", type=int, default=None, help="default: a free port")
 
     worker = sub.add_parser("worker", help="run one worker against a running system")
-    worker.add_argument("name", choices=["decider", "manifests"])
+    worker.add_argument("name", choices=["decider", "manifests", "lane-events"])
 
     sub.add_parser("api", help="serve the HTTP API against a running system")
 
@@ -68,6 +68,19 @@ def _parser() -> argparse.ArgumentParser:
     match.add_argument("--manifests", required=True, help="JSONL, the intake form")
     match.add_argument("--reads", required=True, help="JSONL, the plate-reads form")
     match.add_argument("--out", default=None, help="default: standard output")
+
+    day = sub.add_parser(
+        "simulate",
+        help="simulate a border day under a policy: KPIs as JSON, optionally a chart",
+        description="A discrete-event simulation of one day at a gate. Prints the KPIs as one "
+        "JSON object (with --policy both, both policies, their ratios and the issue's targets); "
+        "with --out DIR also writes DIR/kpis.json (hourly series included) and DIR/day.png.",
+    )
+    day.add_argument("--gate", default="huu-nghi", help="gate id (default: huu-nghi)")
+    day.add_argument("--trucks", type=int, default=3000, help="trucks arriving in the day")
+    day.add_argument("--policy", choices=["fifo", "orchestrated", "both"], default="both")
+    day.add_argument("--seed", type=int, default=1)
+    day.add_argument("--out", default=None, metavar="DIR", help="write kpis.json and day.png")
     return p
 
 
@@ -130,6 +143,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         from services.match_batch import main_match
 
         return main_match(manifests=args.manifests, reads=args.reads, out=args.out)
+    if args.command == "simulate":
+        from services.simulate_cmd import main_simulate
+
+        return main_simulate(
+            gate_id=args.gate,
+            trucks=args.trucks,
+            policy=args.policy,
+            seed=args.seed,
+            out=args.out,
+            gates_dir=settings.gates_dir,
+        )
     raise AssertionError(args.command)
 
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from lanes.gates import default_gates
 from services.bootstrap import (
     build_decider,
+    build_lane_events,
     build_manifest_intake,
     infrastructure,
     prepare_database,
 )
 from services.config import Settings
 from services.db.engine import create_engine
+from services.gate_config import configured_gates
 from services.serving import api_server, install_stop_signals
 from streams.broker import EmbeddedBroker
 
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 async def run_migrate(settings: Settings) -> int:
     engine = create_engine(settings.database)
     try:
-        await prepare_database(engine, default_gates())
+        await prepare_database(engine, configured_gates(settings.gates_dir))
     finally:
         await engine.dispose()
     print(f"database {engine.url.render_as_string()} is at the latest schema")
@@ -50,9 +51,15 @@ async def run_broker(settings: Settings, *, port: int | None) -> int:
 async def run_worker(settings: Settings, name: str) -> int:
     stop = asyncio.Event()
     install_stop_signals(stop)
-    if name not in ("decider", "manifests"):
+    if name not in ("decider", "manifests", "lane-events"):
         raise SystemExit(f"unknown worker {name!r}")
     async with infrastructure(settings, allow_embedded=False) as infra:
+        if name == "lane-events":
+            handler, events = build_lane_events(infra)
+            log.info("lane-event worker consuming as group %s", events.group_id)
+            await events.run(stop)
+            await handler.outbox.drain()
+            return 0
         if name == "manifests":
             _, intake = build_manifest_intake(infra)
             log.info("manifest intake worker consuming as group %s", intake.group_id)

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
+    # BORDERFLOW_GATES_DIR: a folder of gate files (`*.toml`, services/gate_config.py) to run
+    # with in place of the packaged ones (services/gates/); None: the packaged gates.
+    gates_dir: Path | None = None
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)

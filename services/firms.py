@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from lanes.gates import default_gates
 from services.bootstrap import prepare_database
 from services.config import Settings
 from services.db import firms as db
 from services.db.engine import create_engine, session_factory
+from services.gate_config import configured_gates
 
 FIRM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")  # the intake form's identifiers
 
@@ -34,7 +34,7 @@ def firm_id_from_name(name: str) -> str:
 async def main_firms(settings: Settings, args: argparse.Namespace) -> int:
     engine = create_engine(settings.database)
     try:
-        await prepare_database(engine, default_gates())
+        await prepare_database(engine, configured_gates(settings.gates_dir))
         sessions = session_factory(engine)
         now = datetime.now(UTC)
         command = args.firms_command

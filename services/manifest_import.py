@@ -17,11 +17,11 @@ from typing import TextIO
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from lanes.gates import default_gates
 from lanes.model import Manifest
 from services.bootstrap import prepare_database
 from services.config import Settings
 from services.db.engine import create_engine, session_factory
+from services.gate_config import configured_gates
 from services.manifest_intake import StoreStatus, submit, tally
 from streams.errors import InvalidEvent
 from streams.manifests import decode_manifest
@@ -105,7 +105,7 @@ async def main_import(settings: Settings, path: str) -> int:
         return 1
     engine = create_engine(settings.database)
     try:
-        await prepare_database(engine, default_gates())
+        await prepare_database(engine, configured_gates(settings.gates_dir))
         counts = await import_manifests(
             sessions=session_factory(engine),
             lines=_lines(path),

@@ -12,14 +12,15 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from lanes.gates import get_gate
 from services.bootstrap import (
     Infrastructure,
     build_decider,
+    build_lane_events,
     build_manifest_intake,
     infrastructure,
 )
 from services.config import Settings
+from services.gate_config import get_gate
 from services.serving import api_server, install_stop_signals
 from services.simulator import plan_summary, plan_traffic, publish_reads, seed_manifests
 from services.workers.decider import Decider, GateRead
@@ -57,10 +58,12 @@ async def run_up(
     async with infrastructure(settings) as infra:
         decider, runtime = build_decider(infra)
         _, manifest_runtime = build_manifest_intake(infra)
+        _, lane_events_runtime = build_lane_events(infra)
         server = api_server(infra)
         tasks = [
             asyncio.create_task(runtime.run(stop), name="decider"),
             asyncio.create_task(manifest_runtime.run(stop), name="manifests"),
+            asyncio.create_task(lane_events_runtime.run(stop), name="lane-events"),
             asyncio.create_task(server.serve(), name="api"),
             asyncio.create_task(_progress(decider, runtime, stop, every=5.0), name="progress"),
         ]
@@ -69,7 +72,7 @@ async def run_up(
             f"{' (embedded Tansu)' if infra.broker else ''}, "
             f"database {infra.engine.url.render_as_string()}, "
             f"API http://{settings.api.host}:{settings.api.port} (/health, /v1/queue, /docs), "
-            "manifests on borderflow.manifests",
+            "manifests on borderflow.manifests, lane events on borderflow.lane-events",
             flush=True,
         )
         if simulator:
@@ -104,7 +107,7 @@ async def _simulate(
     speedup: float,
     seed: int | None,
 ) -> None:
-    gate = get_gate(infra.settings.gate_id)
+    gate = get_gate(infra.settings.gate_id, infra.gates)
     start = datetime.now(UTC).replace(microsecond=0)
     seed = _seed_for(start, seed)
     plan = plan_traffic(gate=gate, trucks=trucks, start=start, seed=seed)
@@ -136,7 +139,11 @@ async def run_simulate_traffic(
         start = datetime.now(UTC).replace(microsecond=0)
         seed = _seed_for(start, seed)
         plan = plan_traffic(
-            gate=get_gate(settings.gate_id), trucks=trucks, start=start, seed=seed, noise=noise
+            gate=get_gate(settings.gate_id, infra.gates),
+            trucks=trucks,
+            start=start,
+            seed=seed,
+            noise=noise,
         )
         if seed_manifests_too:
             await seed_manifests(infra.sessions, plan.manifests, now=start)

@@ -96,6 +96,7 @@ class LaneDecisionV1(BaseModel):
     expected_start_at: datetime | None
     expected_done_at: datetime | None
     read_event_ids: list[str]
+    revision: int = Field(default=0, description="0 first; each re-plan of the visit adds one")
 
 
 PLATE_READ_TYPE = "plate_read"

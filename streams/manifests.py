@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from lanes.containers import container_error, normalise_container
-from lanes.model import CustomsStatus, Direction, Manifest
+from lanes.model import CustomsChannel, CustomsStatus, Direction, Manifest
 from lanes.plates import PlateKind, parse_plate
 from streams.errors import InvalidEvent
 
@@ -64,6 +64,8 @@ class ManifestV1(BaseModel):
         | None
     ) = None
     customs_status: CustomsStatus
+    # the risk channel customs gave it (green: documents, yellow: scan, red: inspection)
+    customs_channel: CustomsChannel | None = None
     window_start: AwareDatetime
     window_end: AwareDatetime
 
@@ -105,6 +107,17 @@ class ManifestV1(BaseModel):
             raise ValueError("a container number is listed twice")
         return numbers
 
+    @field_validator("customs_channel")
+    @classmethod
+    def _channel(cls, value: CustomsChannel | None, info: ValidationInfo) -> CustomsChannel | None:
+        status = info.data.get("customs_status")
+        if value is CustomsChannel.GREEN and status is CustomsStatus.INSPECT:
+            raise ValueError(
+                "'green' contradicts customs_status 'inspect': a truck to inspect is on the "
+                "yellow (scan) or red (inspection) channel"
+            )
+        return value
+
     @field_validator("window_end")
     @classmethod
     def _window(cls, value: datetime, info: ValidationInfo) -> datetime:
@@ -136,6 +149,7 @@ class ManifestV1(BaseModel):
             customs_status=self.customs_status,
             window_start=self.window_start,
             window_end=self.window_end,
+            customs_channel=self.customs_channel,
         )
 
 
@@ -155,6 +169,7 @@ def manifest_to_wire(manifest: Manifest) -> ManifestV1:
         perishable=manifest.perishable,
         hazmat_class=manifest.hazmat_class,
         customs_status=manifest.customs_status,
+        customs_channel=manifest.customs_channel,
         window_start=manifest.window_start,
         window_end=manifest.window_end,
     )

@@ -18,10 +18,10 @@ import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from lanes.gates import default_gates
 from services.bootstrap import prepare_database
 from services.config import DatabaseSettings
 from services.db.engine import create_engine
+from services.gate_config import default_gates
 
 pytest_plugins = ["tests.kafka_plugin"]
 

@@ -65,6 +65,7 @@ class ManifestView(BaseModel):
     perishable: bool
     hazmat_class: str | None
     customs_status: str
+    customs_channel: Literal["green", "yellow", "red"] | None
     window_start: datetime | None
     window_end: datetime | None
     version: int

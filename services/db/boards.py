@@ -39,9 +39,7 @@ async def save_board(
     await session.execute(stmt)
 
 
-async def new_lane_events(
-    *, session: AsyncSession, rows: Sequence[dict[str, Any]]
-) -> set[str]:
+async def new_lane_events(*, session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[str]:
     """Record lane events; returns the event_ids not seen before (the ones to apply)."""
     if not rows:
         return set()

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from lanes.model import (
+    CustomsChannel,
     CustomsStatus,
     Direction,
     Lane,
@@ -15,6 +16,9 @@ from lanes.model import (
     LaneKind,
     LaneState,
     Manifest,
+    MatchOutcome,
+    Outcome,
+    ScoredManifest,
 )
 from lanes.visits import VisitTrack
 from services.db.tables import DecisionRow, LaneRow, ManifestRow, PlateTrackRow, VisitRow
@@ -36,6 +40,9 @@ def manifest_from_row(row: ManifestRow) -> Manifest:
         customs_status=CustomsStatus(row.customs_status),
         window_start=row.window_start,
         window_end=row.window_end,
+        customs_channel=None
+        if row.customs_channel is None
+        else CustomsChannel(row.customs_channel),
     )
 
 
@@ -54,6 +61,7 @@ def manifest_values(manifest: Manifest) -> dict[str, Any]:
         "perishable": manifest.perishable,
         "hazmat_class": manifest.hazmat_class,
         "customs_status": manifest.customs_status.value,
+        "customs_channel": _channel(manifest),
         "window_start": manifest.window_start,
         "window_end": manifest.window_end,
     }
@@ -80,9 +88,15 @@ def manifest_payload(manifest: Manifest) -> dict[str, Any]:
         "perishable": manifest.perishable,
         "hazmat_class": manifest.hazmat_class,
         "customs_status": manifest.customs_status.value,
+        "customs_channel": _channel(manifest),
         "window_start": _TIME.dump_python(manifest.window_start, mode="json"),
         "window_end": _TIME.dump_python(manifest.window_end, mode="json"),
     }
+
+
+def _channel(manifest: Manifest) -> str | None:
+    channel = manifest.customs_channel
+    return None if channel is None else channel.value
 
 
 def lane_from_row(row: LaneRow) -> Lane:
@@ -138,8 +152,31 @@ def decision_values(decision: LaneDecision) -> dict[str, object]:
         "expected_start_at": decision.expected_start_at,
         "expected_done_at": decision.expected_done_at,
         "read_event_ids": list(decision.read_event_ids),
+        "revision": decision.revision,
         "published_at": None,
     }
+
+
+def decision_from_row(row: DecisionRow) -> LaneDecision:
+    return LaneDecision(
+        decision_id=row.decision_id,
+        visit_id=row.visit_id,
+        gate_id=row.gate_id,
+        plate=row.plate,
+        manifest_id=row.manifest_id,
+        outcome=Outcome(row.outcome),
+        match_outcome=MatchOutcome(row.match_outcome),
+        lane_id=row.lane_id,
+        reason=row.reason,
+        decided_at=row.decided_at,
+        read_event_ids=tuple(row.read_event_ids),
+        carrier_slot=row.carrier_slot,
+        expected_start_at=row.expected_start_at,
+        expected_done_at=row.expected_done_at,
+        match_score=row.match_score,
+        match_candidates=tuple(ScoredManifest(**c) for c in row.match_candidates or ()),
+        revision=row.revision,
+    )
 
 
 def decision_row_to_wire(row: DecisionRow) -> dict[str, object]:
@@ -160,4 +197,5 @@ def decision_row_to_wire(row: DecisionRow) -> dict[str, object]:
         "expected_start_at": row.expected_start_at,
         "expected_done_at": row.expected_done_at,
         "read_event_ids": list(row.read_event_ids),
+        "revision": row.revision,
     }

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -192,11 +192,14 @@ async def mark_published(*, session: AsyncSession, ids: Sequence[str], at: datet
 
 
 async def ensure_gate(*, session: AsyncSession, gate: Gate) -> None:
-    """Create the gate and any lane it lacks; an existing lane keeps its live state."""
+    """Make the stored gate and its lanes what the configuration says: the gate's name, each
+    lane's direction, kind and mean service time (`service_seconds`) are written over; a lane
+    keeps its live state (open, free at); a lane the configuration no longer has is removed."""
+    gate_stmt = _insert(session, GateRow).values(gate_id=gate.gate_id, name=gate.name)
     await session.execute(
-        _insert(session, GateRow)
-        .values(gate_id=gate.gate_id, name=gate.name)
-        .on_conflict_do_nothing(index_elements=["gate_id"])
+        gate_stmt.on_conflict_do_update(
+            index_elements=["gate_id"], set_={"name": gate_stmt.excluded.name}
+        )
     )
     lanes = [
         {
@@ -204,12 +207,22 @@ async def ensure_gate(*, session: AsyncSession, gate: Gate) -> None:
             "gate_id": gate.gate_id,
             "direction": lane.direction.value,
             "kind": lane.kind.value,
-            "service_seconds": int(lane.service_time.total_seconds()),
+            "service_seconds": round(lane.service_time.total_seconds()),
             "is_open": True,
             "free_at": None,
         }
         for lane in gate.lanes
     ]
     if lanes:
-        stmt = _insert(session, LaneRow).on_conflict_do_nothing(index_elements=["lane_id"])
+        stmt = _insert(session, LaneRow)
+        configured = ("gate_id", "direction", "kind", "service_seconds")
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["lane_id"], set_={c: stmt.excluded[c] for c in configured}
+        )
         await session.execute(stmt, lanes)
+    await session.execute(
+        delete(LaneRow).where(
+            LaneRow.gate_id == gate.gate_id,
+            LaneRow.lane_id.not_in([lane.lane_id for lane in gate.lanes]),
+        )
+    )

@@ -46,6 +46,7 @@ class ManifestRow(Base):
     perishable: Mapped[bool] = mapped_column(Boolean, default=False)
     hazmat_class: Mapped[str | None] = mapped_column(String(16))
     customs_status: Mapped[str] = mapped_column(String(16))
+    customs_channel: Mapped[str | None] = mapped_column(String(8))  # green, yellow, red
     window_start: Mapped[datetime | None]
     window_end: Mapped[datetime | None]
     hs_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -170,6 +171,7 @@ class DecisionRow(Base):
     expected_start_at: Mapped[datetime | None]
     expected_done_at: Mapped[datetime | None]
     read_event_ids: Mapped[list[str]] = mapped_column(JSON)
+    revision: Mapped[int] = mapped_column(Integer, default=0)  # re-plans of the visit
     published_at: Mapped[datetime | None]
 
     __table_args__ = (

@@ -17,17 +17,20 @@ from typing import Any
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from lanes.assignment import LanePolicy
-from lanes.decide import decide
+from lanes.decide import decide_with_board
 from lanes.matching import Matcher, PlateIndex, read_texts
-from lanes.model import Camera, Gate, LaneDecision, LaneState, PlateRead, Visit
+from lanes.model import Camera, Gate, LaneDecision, PlateRead, Visit
 from lanes.plates import normalise_plate
+from lanes.policy import Policy
 from lanes.resolve import resolve_reads
+from lanes.settle import settle
 from lanes.similarity import query_keys
 from lanes.visits import Grouping, ReadAtGate, VisitTrack, group_reads
+from services.db import boards
 from services.db import repository as repo
 from services.db.manifests import manifests_for_keys
 from services.db.visits import recent_visit_tracks
+from services.workers.orchestrator import load_board
 from services.workers.outbox import DecisionOutbox
 from streams.codec import decode_plate_read, plate_read_from_wire
 from streams.errors import InvalidEvent
@@ -68,7 +71,7 @@ class Decider:
         producer: AIOKafkaProducer,
         gates: Mapping[str, Gate],
         matcher: Matcher,
-        policy: LanePolicy,
+        policy: Policy,
         decisions_topic: str = LANE_DECISIONS.name,
     ) -> None:
         self.sessions, self.producer = sessions, producer
@@ -196,26 +199,25 @@ class Decider:
         if not visits:
             return []
         self.stats.visits += len(visits)
-        now = max(v.last_seen_at for v in visits)
-        states: dict[str, LaneState] = await repo.lane_states(
-            session=session, gate_id=gate.gate_id, now=now
-        )
-        before = dict(states)
+        board = await load_board(session, gate)
         decisions = []
-        for visit in visits:
+        for visit in sorted(visits, key=lambda v: (v.last_seen_at, v.visit_id)):
+            now = visit.last_seen_at
             match = self.matcher.match(
                 [reads[e] for e in visit.read_event_ids],
                 direction=visit.direction,
                 index=index,
-                now=visit.last_seen_at,
+                now=now,
             )
-            decision, states = decide(
-                visit, match, gate=gate, states=states, policy=self.policy, now=visit.last_seen_at
+            board = settle(board, gate, now=now)
+            decision, board = decide_with_board(
+                visit, match, gate=gate, board=board, policy=self.policy, now=now
             )
             decisions.append(decision)
             self.stats.decisions[decision.outcome.value] += 1
-        changed = [s for lane_id, s in states.items() if before.get(lane_id) != s]
-        await repo.save_lane_states(session=session, states=changed)
+        await boards.save_board(
+            session=session, gate_id=gate.gate_id, board=board.to_json(), now=now
+        )
         return decisions
 
     async def _save_visits(self, session: AsyncSession, grouping: Grouping) -> None:

@@ -17,6 +17,7 @@ from lanes.model import CustomsStatus, Direction, Manifest
 from services.bootstrap import (
     Infrastructure,
     build_decider,
+    build_lane_events,
     build_manifest_intake,
     infrastructure,
 )
@@ -67,14 +68,18 @@ class Running:
 async def running_system(settings: Settings) -> AsyncIterator[Running]:
     async with infrastructure(settings) as infra:
         decider, runtime = build_decider(infra)
+        _, lane_events = build_lane_events(infra)
         stop = asyncio.Event()
         task = asyncio.create_task(runtime.run(stop))
+        events_task = asyncio.create_task(lane_events.run(stop))
         try:
             await asyncio.wait_for(runtime.ready.wait(), timeout=20)
+            await asyncio.wait_for(lane_events.ready.wait(), timeout=20)
             yield Running(infra, decider, runtime, stop, task)
         finally:
             stop.set()
             await asyncio.wait_for(task, timeout=20)
+            await asyncio.wait_for(events_task, timeout=20)
 
 
 def manifest(
@@ -132,13 +137,7 @@ def envelope(payload: dict[str, Any]) -> dict[str, Any]:
 
 async def publish(bootstrap: str, *messages: tuple[str, bytes]) -> None:
     """Send (key, value) pairs to the plate-reads topic, each acknowledged."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    await producer.start()
-    try:
-        for key, value in messages:
-            await producer.send_and_wait(PLATE_READS.name, value=value, key=key.encode())
-    finally:
-        await producer.stop()
+    await publish_to(bootstrap, PLATE_READS.name, *messages)
 
 
 def as_message(payload: dict[str, Any]) -> tuple[str, bytes]:

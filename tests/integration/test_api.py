@@ -62,7 +62,7 @@ async def test_health_and_queue(database_settings: DatabaseSettings, tmp_path: P
     assert view["gate_id"] == "huu-nghi"
     assert datetime.fromisoformat(view["as_of"]) == T0  # the latest event time seen
     lanes = {lane["lane_id"]: lane for lane in view["lanes"]}
-    assert set(lanes) == {f"HN-E{i}" for i in range(1, 6)} | {f"HN-I{i}" for i in range(1, 6)}
+    assert set(lanes) == {f"HN-E{i}" for i in range(1, 13)} | {f"HN-I{i}" for i in range(1, 13)}
     queued = [t for lane in lanes.values() for t in lane["trucks"]]
     assert [t["plate"] for t in queued] == ["29H12345"]
     assert queued[0]["manifest_id"] == "MF-1"

@@ -15,12 +15,12 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 
-from lanes.gates import default_gates
 from services.bootstrap import prepare_database
 from services.config import DatabaseSettings
 from services.db.engine import create_engine, session_factory
 from services.db.manifests import upsert_manifests
 from services.db.tables import DecisionRow, PlateReadRow, VisitRow
+from services.gate_config import default_gates
 from streams.clients import ensure_topics
 from streams.topics import LANE_DECISIONS, PLATE_READS, all_topics
 from tests.integration.harness import collect, fresh_broker, make_settings, manifest, read

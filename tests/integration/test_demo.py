@@ -61,7 +61,7 @@ def test_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
         assert status == 200 and health["status"] == "ok", health
         status, queue = _get(f"http://127.0.0.1:{port}/v1/queue")
         assert status == 200
-        assert isinstance(queue["lanes"], list) and len(queue["lanes"]) == 10
+        assert isinstance(queue["lanes"], list) and len(queue["lanes"]) == 24
         broker_pid = int(re.findall(r"broker pid (\d+)", log.read_text())[0])
     finally:
         proc.send_signal(signal.SIGINT)

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import Connection, select
 
-from lanes.gates import default_gates
 from lanes.similarity import index_keys
 from services.bootstrap import prepare_database
 from services.config import DatabaseSettings
@@ -20,6 +19,7 @@ from services.db.manifests import manifests_for_keys
 from services.db.migrate import _config
 from services.db.tables import ManifestRow, ManifestVersionRow
 from services.db.types import UTCDateTime
+from services.gate_config import default_gates
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from lanes.gates import HUU_NGHI
 from lanes.model import (
     Camera,
     CustomsStatus,
@@ -17,7 +16,9 @@ from lanes.model import (
 )
 from lanes.plates import normalise_plate
 from lanes.visits import ReadAtGate
+from services.gate_config import get_gate
 
+HUU_NGHI = get_gate("huu-nghi")
 T0 = datetime(2025, 6, 1, 10, 0, tzinfo=UTC)
 
 

@@ -4,12 +4,14 @@ stored normalised, and its JSON form is what the history table keeps."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from lanes.model import CustomsStatus, Direction, Manifest
+from lanes.channels import channel_of
+from lanes.model import CustomsChannel, CustomsStatus, Direction, Manifest
 from lanes.similarity import index_keys
 from services.db.convert import manifest_payload
 from services.db.manifests import plate_key_rows
@@ -121,3 +123,61 @@ def test_plate_keys_are_the_index_keys_of_the_tractor_and_the_trailer() -> None:
     assert {r["manifest_id"] for r in rows} == {"MF-2026-0001"}
     no_trailer = plate_key_rows(Manifest("MF-9", "f", Direction.IMPORT, "12C12345"))
     assert {r["role"] for r in no_trailer} == {"tractor"}
+
+
+# --- the customs channel -------------------------------------------------------------------
+
+
+def test_the_customs_channel_is_optional_and_kept() -> None:
+    assert _decode().customs_channel is None
+    m = _decode(customs_channel="yellow")
+    assert m.customs_channel is CustomsChannel.YELLOW
+    assert manifest_to_wire(m).to_domain() == m
+    assert manifest_payload(m) == manifest_to_wire(m).model_dump(mode="json")
+    assert manifest_payload(m)["customs_channel"] == "yellow"
+
+
+@pytest.mark.parametrize(
+    ("status", "channel"),
+    [
+        ("pending", "red"),
+        ("pending", "green"),
+        ("cleared", "red"),
+        ("inspect", "yellow"),
+        ("inspect", "red"),
+    ],
+)
+def test_any_channel_goes_with_any_status_but_one(status: str, channel: str) -> None:
+    m = _decode(customs_status=status, customs_channel=channel)
+    assert (m.customs_status, m.customs_channel) == (CustomsStatus(status), CustomsChannel(channel))
+
+
+def test_an_inspection_on_the_green_channel_is_refused() -> None:
+    message = _refusal(customs_status="inspect", customs_channel="green")
+    assert message == (
+        "customs_channel: 'green' contradicts customs_status 'inspect': a truck to inspect is "
+        "on the yellow (scan) or red (inspection) channel"
+    )
+
+
+def test_an_unknown_channel_is_refused() -> None:
+    message = _refusal(customs_channel="blue")
+    assert message == "customs_channel: Input should be 'green', 'yellow' or 'red'"
+
+
+@pytest.mark.parametrize(
+    ("status", "channel", "expected"),
+    [
+        (CustomsStatus.CLEARED, None, CustomsChannel.GREEN),
+        (CustomsStatus.INSPECT, None, CustomsChannel.RED),
+        (CustomsStatus.PENDING, None, None),
+        (CustomsStatus.CLEARED, CustomsChannel.YELLOW, CustomsChannel.YELLOW),
+        (CustomsStatus.INSPECT, CustomsChannel.YELLOW, CustomsChannel.YELLOW),
+        (CustomsStatus.PENDING, CustomsChannel.RED, CustomsChannel.RED),
+    ],
+)
+def test_the_channel_of_a_manifest_is_its_own_else_what_its_status_implies(
+    status: CustomsStatus, channel: CustomsChannel | None, expected: CustomsChannel | None
+) -> None:
+    m = Manifest("MF-9", "firm-01", Direction.EXPORT, "29H12345", customs_status=status)
+    assert channel_of(replace(m, customs_channel=channel)) is expected

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from lanes.gates import HUU_NGHI
-from lanes.model import Camera, CameraRole, CustomsStatus, Direction, Gate
+from lanes.model import Camera, CameraRole, CustomsChannel, CustomsStatus, Direction, Gate
 from lanes.plates import normalise_plate
+from services.gate_config import get_gate
 from services.simulation.plan import LOCAL_TIME, PEAK_HOURS
 from services.simulation.plates import cn_plate, misread, vn_plate
 from services.simulator import (
@@ -34,6 +34,7 @@ from streams.codec import decode_plate_read
 from streams.events import PlateReadV1
 from streams.topics import PLATE_READS
 
+HUU_NGHI = get_gate("huu-nghi")
 START = datetime(2025, 6, 1, 0, 0, tzinfo=UTC)  # 07:00 in Lang Son
 VN_TRACTOR = re.compile(r"\d{2}(C|H|LD)\d{4,5}")
 VN_TRAILER = re.compile(r"\d{2}R\d{4,5}")
@@ -100,6 +101,22 @@ def test_proportions_are_roughly_right(plan: TrafficPlan) -> None:
 
     noisy = sum(len(t.noisy_read_ids) for t in trucks) / len(plan.reads)
     assert 0.07 <= noisy <= 0.13
+
+
+def test_decided_manifests_carry_a_customs_channel(plan: TrafficPlan) -> None:
+    decided = [m for m in plan.manifests if m.customs_status is not CustomsStatus.PENDING]
+    channels = Counter(m.customs_channel for m in decided)
+    assert 0.76 <= channels[CustomsChannel.GREEN] / len(decided) <= 0.84
+    assert 0.12 <= channels[CustomsChannel.YELLOW] / len(decided) <= 0.18
+    assert 0.03 <= channels[CustomsChannel.RED] / len(decided) <= 0.07
+    assert None not in channels
+    assert all(
+        m.customs_channel is None
+        for m in plan.manifests
+        if m.customs_status is CustomsStatus.PENDING
+    )
+    inspected = {m.customs_channel for m in decided if m.customs_status is CustomsStatus.INSPECT}
+    assert inspected == {CustomsChannel.YELLOW, CustomsChannel.RED}
 
 
 def test_arrivals_peak_in_the_local_daytime(plan: TrafficPlan) -> None:

@@ -1,0 +1,88 @@
+"""From a manifest and a sighting to the Truck the policy weighs: customs channel, cargo
+classes, booking status against a slot."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from lanes.board import Truck
+from lanes.channels import channel_of
+from lanes.model import BookingStatus, CargoClass, CustomsChannel, CustomsStatus, Manifest
+
+# GoSwift (DOMAIN.md): more than 1 h late loses the reservation.
+BOOKING_GRACE = timedelta(hours=1)
+
+
+def customs_channel(manifest: Manifest) -> CustomsChannel | None:
+    """The channel customs gave; else cleared -> green, inspect -> red; pending -> None."""
+    return None if manifest.customs_status is CustomsStatus.PENDING else channel_of(manifest)
+
+
+def cargo_of(manifest: Manifest) -> frozenset[CargoClass]:
+    """Container if it carries any, perishable, hazmat; general when none of these."""
+    found = set()
+    if manifest.containers:
+        found.add(CargoClass.CONTAINER)
+    if manifest.perishable:
+        found.add(CargoClass.PERISHABLE)
+    if manifest.hazmat_class is not None:
+        found.add(CargoClass.HAZMAT)
+    return frozenset(found or {CargoClass.GENERAL})
+
+
+def truck_from_manifest(
+    visit_id: str,
+    manifest: Manifest,
+    *,
+    arrived_at: datetime,
+    booking: BookingStatus = BookingStatus.WALK_IN,
+) -> Truck | None:
+    """The truck the policy weighs; None while customs is pending (not cleared)."""
+    channel = customs_channel(manifest)
+    if channel is None:
+        return None
+    return Truck(
+        visit_id=visit_id,
+        direction=manifest.direction,
+        arrived_at=arrived_at,
+        channel=channel,
+        cargo=cargo_of(manifest),
+        containers=len(manifest.containers),
+        booking=booking,
+        manifest_id=manifest.manifest_id,
+    )
+
+
+def booking_status(
+    slot_start: datetime | None,
+    slot_end: datetime | None,
+    arrived_at: datetime,
+    *,
+    grace: timedelta = BOOKING_GRACE,
+) -> BookingStatus:
+    """On time inside [start, end); early before it; late up to `grace` after its end keeps
+    the slot; later than that, or no slot, is a walk-in."""
+    if slot_start is None or slot_end is None:
+        return BookingStatus.WALK_IN
+    if arrived_at < slot_start:
+        return BookingStatus.EARLY
+    if arrived_at < slot_end:
+        return BookingStatus.ON_TIME
+    if arrived_at < slot_end + grace:
+        return BookingStatus.LATE
+    return BookingStatus.WALK_IN
+
+
+def describe(truck: Truck) -> str:
+    """`green, 1 container, perishable, on-time booking` (for reasons)."""
+    parts = [f"{truck.channel}"]
+    if truck.containers:
+        parts.append(f"{truck.containers} container{'s' if truck.containers != 1 else ''}")
+    parts += [
+        str(c) for c in sorted(truck.cargo) if c not in (CargoClass.CONTAINER, CargoClass.GENERAL)
+    ]
+    parts.append(
+        str(truck.booking).replace("_", "-")
+        + ("" if truck.booking is BookingStatus.WALK_IN else " booking")
+    )
+    return ", ".join(parts)

@@ -1,0 +1,265 @@
+"""Gates from config files: one TOML file a gate, checked on load, turned into `lanes.model`.
+
+The default gate, Huu Nghi - Youyiguan, ships as `services/gates/huu-nghi.toml`; the file
+says where its figures come from and which are assumptions. A bad file is refused with
+every fault named by file, dotted path and reason, e.g.
+`huu-nghi.toml: lanes[3].service.mean_min: Input should be greater than 0`.
+
+A file holds (durations in minutes, hours as local "HH:MM-HH:MM" windows):
+
+    schema_version = 1
+    gate_id = "huu-nghi"
+    name = "Huu Nghi - Youyiguan"
+    utc_offset = "+07:00"
+    visit_window_min = 10
+    approach_time_min = 1
+    cameras = [{ camera_id = "hn-exp-gate-1", direction = "export", role = "gate_in" }]
+
+    [[lanes]]                      # a group of lanes of one kind and direction
+    ids = ["HN-E1", "HN-E2"]
+    direction = "export"
+    kind = "standard"              # standard, scanner, inspection, hazmat
+    accepts = ["general", "container", "perishable"]
+    channels = ["green"]           # customs channels: green, yellow, red
+    service = { distribution = "lognormal", mean_min = 1.5, sd_min = 0.5 }
+    hours = ["00:00-24:00"]        # optional: always open when left out
+
+    [fleet]                        # optional: autonomous carriers and their yard
+    round_trip = { mean_min = 20, sd_min = 3 }
+    containers_per_trip = 1
+    carriers = [{ carrier_id = "AC-1", charging = ["00:00-01:00", "12:00-13:00"] }]
+    [fleet.yard]
+    yard_id = "tan-thanh-yard"
+    name = "Tan Thanh transfer yard"
+    bays = 4
+    handover = { mean_min = 2, sd_min = 0.5 }
+    capacity = 40
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+
+from pydantic import ValidationError
+
+from lanes.errors import UnknownGateError
+from lanes.model import (
+    ALWAYS,
+    Camera,
+    Carrier,
+    CarrierFleet,
+    DailyHours,
+    Gate,
+    Lane,
+    TransferYard,
+)
+from services.gates.schema import (
+    DurationConfig,
+    GateConfig,
+    Problem,
+    check_gate,
+    offset_of,
+    window_of,
+)
+
+__all__ = [
+    "GateConfigError",
+    "configured_gates",
+    "default_gates",
+    "get_gate",
+    "load_gate",
+    "load_gates",
+    "parse_gate",
+]
+
+
+class GateConfigError(ValueError):
+    """A gate file that cannot be used: `source` (the file's name) and each fault found,
+    as (dotted path, reason); the message has one `file: path: reason` line a fault."""
+
+    def __init__(self, source: str, problems: Sequence[Problem]) -> None:
+        self.source = source
+        self.problems = tuple(problems)
+        lines = [
+            f"{source}: {where}: {why}" if where else f"{source}: {why}" for where, why in problems
+        ]
+        super().__init__("\n".join(lines))
+
+
+def parse_gate(text: str | bytes, *, source: str) -> Gate:
+    """The gate a TOML document describes; `source` names it in errors (a file name)."""
+    try:
+        data = tomllib.loads(text.decode("utf-8") if isinstance(text, bytes) else text)
+    except UnicodeDecodeError as exc:
+        raise GateConfigError(source, [("", f"not UTF-8 text: {exc}")]) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise GateConfigError(source, [("", f"invalid TOML: {exc}")]) from exc
+    try:
+        config = GateConfig.model_validate(data)
+    except ValidationError as exc:
+        raise GateConfigError(source, _problems(exc)) from exc
+    problems = check_gate(config)
+    if problems:
+        raise GateConfigError(source, problems)
+    return _to_gate(config)
+
+
+def load_gate(path: str | Path) -> Gate:
+    """The gate of one TOML file; GateConfigError names the file and each fault."""
+    path = Path(path)
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise GateConfigError(path.name, [("", f"cannot read {path}: {exc.strerror}")]) from exc
+    return parse_gate(text, source=path.name)
+
+
+def load_gates(paths: Iterable[str | Path]) -> Mapping[str, Gate]:
+    """The gates of several files, by gate_id (read-only); two files of one gate_id are an
+    error."""
+    gates: dict[str, Gate] = {}
+    origin: dict[str, str] = {}
+    for path in paths:
+        gate = load_gate(path)
+        _add(gates, origin, gate, Path(path).name)
+    return MappingProxyType(gates)
+
+
+@cache
+def default_gates() -> Mapping[str, Gate]:
+    """The gates shipped with borderflow (`services/gates/*.toml`), by gate_id, read-only;
+    loaded once."""
+    folder = resources.files("services.gates")
+    gates: dict[str, Gate] = {}
+    origin: dict[str, str] = {}
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".toml")), key=lambda f: f.name)
+    for file in files:
+        _add(gates, origin, parse_gate(file.read_bytes(), source=file.name), file.name)
+    if not gates:
+        raise GateConfigError("services/gates", [("", "no gate file is packaged")])
+    return MappingProxyType(gates)
+
+
+def configured_gates(gates_dir: Path | None = None) -> Mapping[str, Gate]:
+    """The gates to run with: every `*.toml` in `gates_dir` (`BORDERFLOW_GATES_DIR`) in
+    place of the packaged ones, or the packaged ones when it is None."""
+    if gates_dir is None:
+        return default_gates()
+    if not Path(gates_dir).is_dir():
+        raise GateConfigError(str(gates_dir), [("", "not a folder")])
+    files = sorted(Path(gates_dir).glob("*.toml"))
+    if not files:
+        raise GateConfigError(str(gates_dir), [("", "no *.toml gate file in this folder")])
+    return load_gates(files)
+
+
+def get_gate(gate_id: str, gates: Mapping[str, Gate] | None = None) -> Gate:
+    """The gate `gate_id` among `gates` (the packaged ones when None); raises
+    UnknownGateError (a DomainError) if there is none."""
+    known = default_gates() if gates is None else gates
+    gate = known.get(gate_id)
+    if gate is None:
+        raise UnknownGateError(gate_id, tuple(sorted(known)))
+    return gate
+
+
+def _add(gates: dict[str, Gate], origin: dict[str, str], gate: Gate, source: str) -> None:
+    if gate.gate_id in gates:
+        reason = f"{gate.gate_id!r} is already the gate of {origin[gate.gate_id]}"
+        raise GateConfigError(source, [("gate_id", reason)])
+    gates[gate.gate_id] = gate
+    origin[gate.gate_id] = source
+
+
+def _problems(exc: ValidationError) -> list[Problem]:
+    found = []
+    for error in exc.errors(include_url=False):
+        where = ""
+        for part in error["loc"]:
+            if isinstance(part, int):
+                where += f"[{part}]"
+            else:
+                where += f".{part}" if where else str(part)
+        found.append((where, str(error["msg"]).removeprefix("Value error, ")))
+    return found
+
+
+# --- to the domain -----------------------------------------------------------------------
+
+
+def _minutes(value: float) -> timedelta:
+    return timedelta(minutes=value)
+
+
+def _hours(windows: Sequence[str] | None) -> DailyHours:
+    if windows is None:
+        return ALWAYS
+    parsed = tuple(window_of(w) for w in windows)
+    if any(start == end for start, end in parsed):  # "00:00-24:00": the whole day
+        return ALWAYS
+    return DailyHours(parsed)
+
+
+def _spread(duration: DurationConfig) -> tuple[timedelta, timedelta]:
+    return _minutes(duration.mean_min), _minutes(duration.sd_min)
+
+
+def _to_gate(config: GateConfig) -> Gate:
+    gate_id = config.gate_id
+    lanes = []
+    for group in config.lanes:
+        mean, sd = _spread(group.service)
+        lanes += [
+            Lane(
+                lane_id=lane_id,
+                gate_id=gate_id,
+                direction=group.direction,
+                kind=group.kind,
+                service_time=mean,
+                service_sd=sd,
+                accepts=frozenset(group.accepts),
+                channels=frozenset(group.channels),
+                hours=_hours(group.hours),
+            )
+            for lane_id in group.ids
+        ]
+    fleet = None
+    if config.fleet is not None:
+        f = config.fleet
+        yard = f.yard
+        handover, handover_sd = _spread(yard.handover)
+        round_trip, round_trip_sd = _spread(f.round_trip)
+        fleet = CarrierFleet(
+            carriers=tuple(
+                Carrier(c.carrier_id, DailyHours(tuple(window_of(w) for w in c.charging)))
+                for c in f.carriers
+            ),
+            round_trip=round_trip,
+            round_trip_sd=round_trip_sd,
+            containers_per_trip=f.containers_per_trip,
+            hours=_hours(f.hours),
+            yard=TransferYard(
+                yard_id=yard.yard_id,
+                name=yard.name,
+                bays=yard.bays,
+                handover=handover,
+                handover_sd=handover_sd,
+                capacity=yard.capacity,
+            ),
+        )
+    return Gate(
+        gate_id=gate_id,
+        name=config.name,
+        cameras=tuple(Camera(c.camera_id, gate_id, c.direction, c.role) for c in config.cameras),
+        lanes=tuple(lanes),
+        visit_window=_minutes(config.visit_window_min),
+        utc_offset=offset_of(config.utc_offset),
+        fleet=fleet,
+        approach_time=_minutes(config.approach_time_min),
+    )

@@ -1,0 +1,220 @@
+"""The gate file's schema (pydantic, unknown keys refused, no type coercion) and the checks
+that span several fields (unique ids, a lane for every cleared truck). Durations are minutes,
+hours local "HH:MM-HH:MM" windows."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import time, timedelta
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from lanes.model import CameraRole, CargoClass, CustomsChannel, Direction, LaneKind
+
+Problem = tuple[str, str]  # (dotted path, reason)
+
+_WINDOW = re.compile(r"(\d{2}):(\d{2})-(\d{2}):(\d{2})")
+_OFFSET = re.compile(r"([+-])(\d{2}):(\d{2})")
+_DAY_MIN = 24 * 60
+WHOLE_DAY = "00:00-24:00"
+
+
+def _clock(hours: str, minutes: str, *, end: bool) -> time:
+    h, m = int(hours), int(minutes)
+    if end and (h, m) == (24, 0):
+        return time(0)
+    if h > 23 or m > 59:
+        raise ValueError(f"{hours}:{minutes} is not a time of day (00:00-23:59; 24:00 as an end)")
+    return time(h, m)
+
+
+def window_of(text: str) -> tuple[time, time]:
+    """`"06:00-22:00"` -> (06:00, 22:00); "24:00" only as an end; "00:00-24:00" is the whole
+    day (start == end), any other empty window an error."""
+    match = _WINDOW.fullmatch(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a window 'HH:MM-HH:MM' (e.g. '06:00-22:00')")
+    start = _clock(match[1], match[2], end=False)
+    end = _clock(match[3], match[4], end=True)
+    if start == end and text != WHOLE_DAY:
+        raise ValueError(f"{text!r} is empty; write '00:00-24:00' for the whole day")
+    return start, end
+
+
+def offset_of(text: str) -> timedelta:
+    """`"+07:00"` -> 7 hours; from -12:00 to +14:00."""
+    match = _OFFSET.fullmatch(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a UTC offset '+HH:MM' (e.g. '+07:00')")
+    offset = timedelta(hours=int(match[2]), minutes=int(match[3]))
+    if int(match[3]) > 59 or offset > timedelta(hours=14 if match[1] == "+" else 12):
+        raise ValueError(f"{text!r} is not a UTC offset (-12:00 to +14:00)")
+    return -offset if match[1] == "-" else offset
+
+
+def _window(text: str) -> str:
+    window_of(text)
+    return text
+
+
+def _offset(text: str) -> str:
+    offset_of(text)
+    return text
+
+
+T = TypeVar("T")
+
+
+def _unique(values: list[T]) -> list[T]:
+    seen: set[T] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{str(value)!r} is listed twice")
+        seen.add(value)
+    return values
+
+
+Id = Annotated[
+    str,
+    StringConstraints(
+        strict=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+    ),
+]
+Name = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=200)]
+Minutes = Annotated[float, Field(strict=True, gt=0, le=_DAY_MIN, allow_inf_nan=False)]
+Spread = Annotated[float, Field(strict=True, ge=0, le=_DAY_MIN, allow_inf_nan=False)]
+Count = Annotated[int, Field(strict=True, gt=0)]
+Window = Annotated[str, Field(strict=True), AfterValidator(_window)]
+Hours = Annotated[list[Window], Field(min_length=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DurationConfig(_Strict):
+    """A random duration: lognormal around its mean, `sd_min` 0 for a fixed one."""
+
+    distribution: Literal["lognormal"] = "lognormal"
+    mean_min: Minutes
+    sd_min: Spread = 0.0
+
+
+class CameraConfig(_Strict):
+    camera_id: Id
+    direction: Direction
+    role: CameraRole
+
+
+class LaneGroupConfig(_Strict):
+    """Lanes alike but for their ids: one kind, one direction, the same service and hours."""
+
+    ids: Annotated[list[Id], Field(min_length=1), AfterValidator(_unique)]
+    direction: Direction
+    kind: LaneKind
+    accepts: Annotated[list[CargoClass], Field(min_length=1), AfterValidator(_unique)]
+    channels: Annotated[list[CustomsChannel], Field(min_length=1), AfterValidator(_unique)]
+    service: DurationConfig
+    hours: Hours | None = None  # None: always open
+
+
+class CarrierConfig(_Strict):
+    carrier_id: Id
+    # when it is on charge, not running: required, since no windows at all would read as
+    # "always" (`lanes.model.DailyHours`)
+    charging: Annotated[list[Window], Field(min_length=1)]
+
+
+class YardConfig(_Strict):
+    yard_id: Id
+    name: Name
+    bays: Count
+    handover: DurationConfig
+    capacity: Count
+
+
+class FleetConfig(_Strict):
+    round_trip: DurationConfig
+    containers_per_trip: Count = 1
+    hours: Hours | None = None  # None: always running
+    carriers: Annotated[list[CarrierConfig], Field(min_length=1)]
+    yard: YardConfig
+
+
+class GateConfig(_Strict):
+    schema_version: Literal[1]
+    gate_id: Id
+    name: Name
+    utc_offset: Annotated[str, Field(strict=True), AfterValidator(_offset)]
+    visit_window_min: Minutes
+    approach_time_min: Spread
+    cameras: Annotated[list[CameraConfig], Field(min_length=1)]
+    lanes: Annotated[list[LaneGroupConfig], Field(min_length=1)]
+    fleet: FleetConfig | None = None
+
+
+def check_gate(config: GateConfig) -> list[Problem]:
+    """The faults no single field shows: duplicate ids, a hazmat lane refusing hazmat cargo,
+    a direction without a gate-in camera or without a lane for cleared general cargo."""
+    problems = _duplicates(
+        "camera", ((f"cameras[{i}].camera_id", c.camera_id) for i, c in enumerate(config.cameras))
+    )
+    problems += _duplicates(
+        "lane",
+        (
+            (f"lanes[{i}].ids[{j}]", lane_id)
+            for i, group in enumerate(config.lanes)
+            for j, lane_id in enumerate(group.ids)
+        ),
+    )
+    if config.fleet is not None:
+        carriers = config.fleet.carriers
+        problems += _duplicates(
+            "carrier",
+            ((f"fleet.carriers[{i}].carrier_id", c.carrier_id) for i, c in enumerate(carriers)),
+        )
+        problems += [
+            (f"fleet.carriers[{i}].charging[{j}]", "a carrier cannot be on charge all day")
+            for i, carrier in enumerate(carriers)
+            for j, window in enumerate(carrier.charging)
+            if window == WHOLE_DAY
+        ]
+    for i, group in enumerate(config.lanes):
+        if group.kind is LaneKind.HAZMAT and CargoClass.HAZMAT not in group.accepts:
+            problems.append((f"lanes[{i}].accepts", "a hazmat lane must accept 'hazmat' cargo"))
+    for direction in Direction:
+        problems += _direction_problems(config, direction)
+    return problems
+
+
+def _direction_problems(config: GateConfig, direction: Direction) -> list[Problem]:
+    problems: list[Problem] = []
+    cameras = [c for c in config.cameras if c.direction is direction]
+    if not any(c.role is CameraRole.GATE_IN for c in cameras):
+        problems.append(("cameras", f"no gate_in camera for {direction.value}: none is seen"))
+    if not any(_takes_cleared_general(g) for g in config.lanes if g.direction is direction):
+        problems.append(
+            (
+                "lanes",
+                f"no {direction.value} lane accepts 'general' cargo on the 'green' channel: "
+                "a truck cleared on its documents would have nowhere to go",
+            )
+        )
+    return problems
+
+
+def _takes_cleared_general(group: LaneGroupConfig) -> bool:
+    return CargoClass.GENERAL in group.accepts and CustomsChannel.GREEN in group.channels
+
+
+def _duplicates(what: str, ids: Iterable[tuple[str, str]]) -> list[Problem]:
+    first: dict[str, str] = {}
+    problems: list[Problem] = []
+    for where, value in ids:
+        if value in first:
+            problems.append((where, f"duplicate {what} id {value!r} (first at {first[value]})"))
+        else:
+            first[value] = where
+    return problems

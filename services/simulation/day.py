@@ -1,0 +1,183 @@
+"""The trucks of one simulated border day, for the discrete-event simulation (`des.py`).
+
+Pure and seeded: the same (gate, trucks, seed, day) gives the same trucks, field for field.
+Each truck also carries its own "difficulty": the quantiles at which its service time and
+its handover time are drawn, from a stream of their own, so that two policies replaying the
+day see the same trucks taking the same share of any lane's time distribution.
+
+Assumptions (sources in ../shared/DOMAIN.md; where none is given, the figure is an
+assumption chosen to give the day the shape the issue asks for):
+- Volume: `trucks` is the number of trucks that ARRIVE in the day (default 3,000: the
+  2,500-3,000 trucks/day the Huu Nghi smart gate is reported to aim at, Border Guard
+  newspaper 2025). No-shows come on top: bookings that never arrive.
+- Two daily peaks, 07:00-11:00 and 13:00-17:00 local, carry 70% of arrivals (PEAK_SHARE);
+  the rest is spread over the shoulders (05-07, 11-13, 17-22: twice the night rate) and the
+  night (22-05). Assumption: the issue asks for two peaks carrying most arrivals.
+- Direction: 60% export (Vietnam -> China), as the traffic simulator (services/simulation).
+- Bookings: about half the trucks hold a 1-hour slot (Hamburg's slot length); a slot's hour
+  follows the same daily profile. Of the booked trucks 75% arrive within the slot, 10% up to
+  an hour early, 15% late by up to 90 minutes after its end; a truck more than 60 minutes
+  late loses the slot and is a walk-in (GoSwift: more than 1 h late loses the reservation).
+  8% of bookings are no-shows (US terminals report 30-41% of slots unused; Hamburg's quotas
+  came from no-shows: 8% assumes fees or quotas in force). The rest are walk-ins (GoSwift's
+  "living queue").
+- Cargo: ~30% perishable (fresh fruit: durian, dragon fruit, jackfruit in reefers), ~2%
+  hazmat (never perishable), ~70% containerised (1 container, 10% of those 2).
+- Customs channels: ~80% green, ~15% yellow, ~5% red (the issue's figures).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+from lanes.board import Truck
+from lanes.model import BookingStatus, CargoClass, CustomsChannel, Direction, Gate
+from lanes.policy import booking_status
+
+DEFAULT_TRUCKS = 3000
+DEFAULT_DAY = date(2025, 6, 2)
+PEAKS = ((7, 11), (13, 17))  # local hours [start, end)
+PEAK_SHARE = 0.70
+SHOULDERS = ((5, 7), (11, 13), (17, 22))
+SHOULDER_WEIGHT = 2.0  # relative to a night hour
+EXPORT_SHARE = 0.60
+BOOKED_SHARE = 0.50  # of the trucks planned (arrivals + no-shows): about half arrive booked
+NO_SHOW_SHARE = 0.08  # of bookings
+EARLY_SHARE = 0.10  # of booked arrivals
+LATE_SHARE = 0.15  # of booked arrivals
+EARLY_MAX = timedelta(minutes=60)
+LATE_MAX = timedelta(minutes=90)  # after the slot's end; beyond 60 it is a walk-in
+SLOT = timedelta(hours=1)
+PERISHABLE_SHARE = 0.30
+HAZMAT_SHARE = 0.02
+CONTAINER_SHARE = 0.70
+TWO_CONTAINERS_SHARE = 0.10  # of the containerised trucks
+CHANNELS = ((CustomsChannel.GREEN, 0.80), (CustomsChannel.YELLOW, 0.15), (CustomsChannel.RED, 0.05))
+
+
+@dataclass(frozen=True, slots=True)
+class DayTruck:
+    truck: Truck
+    service_q: float  # quantile of its service time at whatever lane serves it, in (0, 1)
+    handover_q: float  # quantile of its handover time at the yard
+    slot_start: datetime | None = None  # its booked slot, if any
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    start: datetime  # 00:00 local
+    seed: int
+    trucks: tuple[DayTruck, ...]  # by arrival (first sighting)
+    bookings: int
+    no_shows: int
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(days=1)
+
+
+def hour_weights() -> tuple[float, ...]:
+    """Relative arrival rate of each local hour 0-23 (sums to 1)."""
+    peak = {h for a, b in PEAKS for h in range(a, b)}
+    shoulder = {h for a, b in SHOULDERS for h in range(a, b)}
+    off = [SHOULDER_WEIGHT if h in shoulder else 1.0 for h in range(24) if h not in peak]
+    unit = (1 - PEAK_SHARE) / sum(off)
+    per_peak = PEAK_SHARE / len(peak)
+    return tuple(
+        per_peak if h in peak else unit * (SHOULDER_WEIGHT if h in shoulder else 1.0)
+        for h in range(24)
+    )
+
+
+def default_day(
+    gate: Gate, *, trucks: int = DEFAULT_TRUCKS, seed: int = 1, day: date = DEFAULT_DAY
+) -> Day:
+    """`trucks` trucks arriving at `gate` on `day` (local time), seeded."""
+    if trucks < 0:
+        raise ValueError(f"trucks: must be >= 0, got {trucks}")
+    start = datetime.combine(day, time(0), tzinfo=timezone(gate.utc_offset))
+    rng = random.Random(f"borderflow-day:{seed}")
+    weights = hour_weights()
+    hours = range(24)
+    drafts: list[tuple[datetime, Direction, BookingStatus, datetime | None]] = []
+    bookings = no_shows = 0
+    while len(drafts) < trucks:
+        direction = Direction.EXPORT if rng.random() < EXPORT_SHARE else Direction.IMPORT
+        if rng.random() >= BOOKED_SHARE:
+            hour = rng.choices(hours, weights)[0]
+            arrival = start + timedelta(hours=hour, seconds=rng.randrange(3600))
+            drafts.append((arrival, direction, BookingStatus.WALK_IN, None))
+            continue
+        bookings += 1
+        if rng.random() < NO_SHOW_SHARE:
+            no_shows += 1
+            continue
+        while True:
+            slot = start + timedelta(hours=rng.choices(hours, weights)[0])
+            arrival = _booked_arrival(rng, slot)
+            if start <= arrival < start + timedelta(days=1):
+                break
+        drafts.append((arrival, direction, booking_status(slot, slot + SLOT, arrival), slot))
+    drafts.sort(key=lambda d: d[0])
+    quantiles = random.Random(f"borderflow-day:{seed}:difficulty")
+    out = []
+    for n, (arrival, direction, booking, slot_start) in enumerate(drafts, start=1):
+        out.append(
+            DayTruck(
+                truck=_truck(rng, f"sim-{seed}-{n:05d}", direction, arrival, booking),
+                service_q=_quantile(quantiles),
+                handover_q=_quantile(quantiles),
+                slot_start=slot_start,
+            )
+        )
+    return Day(start=start, seed=seed, trucks=tuple(out), bookings=bookings, no_shows=no_shows)
+
+
+def _booked_arrival(rng: random.Random, slot: datetime) -> datetime:
+    draw = rng.random()
+    if draw < EARLY_SHARE:
+        return slot - timedelta(seconds=rng.randrange(1, int(EARLY_MAX.total_seconds())))
+    if draw < EARLY_SHARE + LATE_SHARE:
+        return slot + SLOT + timedelta(seconds=rng.randrange(int(LATE_MAX.total_seconds())))
+    return slot + timedelta(seconds=rng.randrange(int(SLOT.total_seconds())))
+
+
+def _truck(
+    rng: random.Random,
+    visit_id: str,
+    direction: Direction,
+    arrival: datetime,
+    booking: BookingStatus,
+) -> Truck:
+    cargo: set[CargoClass] = set()
+    if rng.random() < HAZMAT_SHARE:
+        cargo.add(CargoClass.HAZMAT)
+    elif rng.random() < PERISHABLE_SHARE / (1 - HAZMAT_SHARE):
+        cargo.add(CargoClass.PERISHABLE)
+    containers = 0
+    if rng.random() < CONTAINER_SHARE:
+        containers = 2 if rng.random() < TWO_CONTAINERS_SHARE else 1
+        cargo.add(CargoClass.CONTAINER)
+    draw = rng.random()
+    channel = CHANNELS[-1][0]
+    for candidate, share in CHANNELS:
+        if draw < share:
+            channel = candidate
+            break
+        draw -= share
+    return Truck(
+        visit_id=visit_id,
+        direction=direction,
+        arrived_at=arrival,
+        channel=channel,
+        cargo=frozenset(cargo or {CargoClass.GENERAL}),
+        containers=containers,
+        booking=booking,
+        manifest_id=f"M-{visit_id}",
+    )
+
+
+def _quantile(rng: random.Random) -> float:
+    return min(max(rng.random(), 1e-6), 1 - 1e-6)

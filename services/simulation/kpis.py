@@ -1,0 +1,168 @@
+"""The KPIs of a simulated day: a JSON-ready dict, deterministic (rounded, sorted keys), so
+that the same seed gives byte-identical JSON.
+
+Dwell: first sighting to leaving the lane, or to the end of the handover at the yard for a
+truck given a carrier slot. Percentiles are nearest-rank. Utilisation: busy time over open
+time within the day (00:00-24:00 local); carriers: time on trips over the day.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from lanes.model import Direction, LaneKind
+from lanes.policy.hours import stretch
+from services.simulation.des import DayRun
+
+SAME_DAY_CUTOFF = timedelta(hours=22)  # trucks arriving before 22:00 must finish that day
+_HOUR = timedelta(hours=1)
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """Nearest-rank percentile of sorted `values` (0 when empty)."""
+    if not values:
+        return 0.0
+    rank = max(1, math.ceil(share * len(values)))
+    return values[rank - 1]
+
+
+def _minutes(delta: timedelta) -> float:
+    return delta.total_seconds() / 60
+
+
+def _r(value: float, digits: int = 2) -> float:
+    return round(value, digits)
+
+
+def _overlap(spans: Sequence[tuple[datetime, datetime]], start: datetime, end: datetime) -> float:
+    """Seconds of `spans` inside [start, end)."""
+    return sum(max(0.0, (min(b, end) - max(a, start)).total_seconds()) for a, b in spans if a < end)
+
+
+def _open_seconds(run: DayRun, lane_id: str, start: datetime, end: datetime) -> float:
+    lane = next(lane for lane in run.gate.lanes if lane.lane_id == lane_id)
+    if not lane.hours.windows:
+        return (end - start).total_seconds()
+    spans = []
+    at = start
+    while at < end:
+        window = stretch(lane.hours, at, run.gate.utc_offset)
+        if window is None:
+            break
+        spans.append(window)
+        at = window[1]
+    return _overlap(spans, start, end)
+
+
+def summarise(run: DayRun) -> dict[str, Any]:
+    """The day's KPIs and the hourly series for the chart."""
+    day = run.day
+    start, midnight = day.start, day.end
+    records = list(run.records.values())
+    dwell = sorted(
+        _minutes(r.done_at - r.truck.arrived_at) for r in records if r.done_at is not None
+    )
+    perishable = sorted(
+        _minutes(r.done_at - r.truck.arrived_at)
+        for r in records
+        if r.done_at is not None and r.truck.perishable
+    )
+    by_midnight = [r for r in records if r.done_at is not None and r.done_at <= midnight]
+    early = [r for r in records if r.truck.arrived_at < start + SAME_DAY_CUTOFF]
+    early_done = [r for r in early if r.done_at is not None and r.done_at <= midnight]
+    lanes: dict[str, float] = {}
+    for lane_id, spans in run.lane_busy.items():
+        opened = _open_seconds(run, lane_id, start, midnight)
+        lanes[lane_id] = _r(_overlap(spans, start, midnight) / opened, 3) if opened else 0.0
+    day_s = (midnight - start).total_seconds()
+    carriers = {
+        carrier_id: _r(_overlap(trips, start, midnight) / day_s, 3)
+        for carrier_id, trips in run.carrier_trips.items()
+    }
+    fleet = _r(sum(carriers.values()) / len(carriers), 3) if carriers else 0.0
+    return {
+        "policy": run.policy,
+        "gate": run.gate.gate_id,
+        "day": start.date().isoformat(),
+        "seed": day.seed,
+        "trucks_arrived": len(records),
+        "bookings": day.bookings,
+        "no_shows": day.no_shows,
+        "trucks_completed": len(by_midnight),
+        "trucks_waiting_at_midnight": len(records) - len(by_midnight),
+        "trucks_never_completed": sum(1 for r in records if r.done_at is None),
+        "arrived_before_22": len(early),
+        "completed_same_day_of_arrived_before_22": len(early_done),
+        "not_completed_same_day_of_arrived_before_22": len(early) - len(early_done),
+        "dwell_min": {
+            "median": _r(percentile(dwell, 0.5)),
+            "p95": _r(percentile(dwell, 0.95)),
+            "max": _r(dwell[-1] if dwell else 0.0),
+        },
+        "perishable_dwell_p95_min": _r(percentile(perishable, 0.95)),
+        "lane_utilisation": lanes,
+        "carrier_utilisation": {**carriers, "fleet": fleet},
+        "containers_moved_by_carrier": run.containers_moved,
+        "trucks_by_carrier_slot": sum(
+            1 for r in records if r.place is not None and r.place not in run.lane_busy
+        ),
+        "longest_queue": {d.value: max(n for _, n in run.queue_changes[d]) for d in Direction},
+        "replanned": run.replanned,
+        "refused": run.refused,
+        "series": _series(run),
+    }
+
+
+def _series(run: DayRun) -> dict[str, Any]:
+    """Hourly, over the day: trucks waiting per direction (max and time-weighted mean),
+    utilisation per direction and lane kind, and of the carrier fleet."""
+    start = run.day.start
+    hours = [(start + n * _HOUR, start + (n + 1) * _HOUR) for n in range(24)]
+    queue_max: dict[str, list[int]] = {}
+    queue_mean: dict[str, list[float]] = {}
+    for direction, changes in run.queue_changes.items():
+        maxima, means = [], []
+        for a, b in hours:
+            level = next((n for t, n in reversed(changes) if t <= a), 0)
+            peak, area, last = level, 0.0, a
+            for t, n in changes:
+                if a < t < b:
+                    area += level * (t - last).total_seconds()
+                    level, last, peak = n, t, max(peak, n)
+            area += level * (b - last).total_seconds()
+            maxima.append(peak)
+            means.append(_r(area / 3600, 2))
+        queue_max[direction.value] = maxima
+        queue_mean[direction.value] = means
+    utilisation: dict[str, list[float]] = {}
+    for direction in Direction:
+        for kind in LaneKind:
+            ids = [
+                lane.lane_id
+                for lane in run.gate.lanes
+                if lane.direction is direction and lane.kind is kind
+            ]
+            if not ids:
+                continue
+            utilisation[f"{direction.value} {kind.value}"] = [
+                _r(sum(_overlap(run.lane_busy[i], a, b) for i in ids) / (3600 * len(ids)), 3)
+                for a, b in hours
+            ]
+    if run.carrier_trips:
+        utilisation["carriers"] = [
+            _r(
+                sum(_overlap(t, a, b) for t in run.carrier_trips.values())
+                / (3600 * len(run.carrier_trips)),
+                3,
+            )
+            for a, b in hours
+        ]
+    return {
+        "hour": list(range(24)),
+        "queue_max": queue_max,
+        "queue_mean": queue_mean,
+        "utilisation": utilisation,
+    }

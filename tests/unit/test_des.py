@@ -1,0 +1,238 @@
+"""The simulated day (services/simulation/day.py) and its discrete-event simulation (des.py)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from lanes.board import Truck
+from lanes.model import (
+    BookingStatus,
+    CargoClass,
+    CustomsChannel,
+    Direction,
+    Gate,
+    Lane,
+    LaneKind,
+)
+from services.gate_config import get_gate
+from services.simulation.day import Day, DayTruck, default_day, hour_weights
+from services.simulation.des import Incident, PolicyName, lognormal, simulate
+from services.simulation.kpis import percentile, summarise
+
+HN = get_gate("huu-nghi")
+MIN = timedelta(minutes=1)
+LOCAL = timezone(timedelta(hours=7))
+START = datetime(2025, 6, 2, tzinfo=LOCAL)
+
+
+def kpi_json(trucks: int, seed: int, policy: PolicyName) -> str:
+    day = default_day(HN, trucks=trucks, seed=seed)
+    return json.dumps(summarise(simulate(HN, day, policy=policy)), sort_keys=True)
+
+
+# -- the day ------------------------------------------------------------------------------
+
+
+def test_the_day_is_seeded() -> None:
+    assert default_day(HN, trucks=200, seed=4) == default_day(HN, trucks=200, seed=4)
+    assert default_day(HN, trucks=200, seed=4) != default_day(HN, trucks=200, seed=5)
+
+
+def test_the_default_day_has_the_shape_of_the_issue() -> None:
+    day = default_day(HN, trucks=3000, seed=1)
+    trucks = [t.truck for t in day.trucks]
+    n = len(trucks)
+
+    def share(count: int) -> float:
+        return count / n
+
+    assert n == 3000
+    assert [t.arrived_at for t in trucks] == sorted(t.arrived_at for t in trucks)
+    assert all(day.start <= t.arrived_at < day.end for t in trucks)
+    peak = sum(1 for t in trucks if t.arrived_at.hour in (7, 8, 9, 10, 13, 14, 15, 16))
+    assert share(peak) == pytest.approx(0.70, abs=0.03)
+    assert share(sum(t.direction is Direction.EXPORT for t in trucks)) == pytest.approx(
+        0.6, abs=0.03
+    )
+    walk_ins = sum(t.booking is BookingStatus.WALK_IN for t in trucks)
+    assert share(walk_ins) == pytest.approx(0.5, abs=0.05)
+    booked = [t for t in day.trucks if t.slot_start is not None]
+    late = sum(t.truck.arrived_at >= t.slot_start + 60 * MIN for t in booked if t.slot_start)
+    assert late / len(booked) == pytest.approx(0.15, abs=0.03)
+    assert day.no_shows / day.bookings == pytest.approx(0.08, abs=0.02)
+    assert share(sum(t.perishable for t in trucks)) == pytest.approx(0.30, abs=0.03)
+    hazmat = [t for t in trucks if CargoClass.HAZMAT in t.cargo]
+    assert share(len(hazmat)) == pytest.approx(0.02, abs=0.01)
+    assert not any(t.perishable for t in hazmat)
+    assert share(sum(t.containers > 0 for t in trucks)) == pytest.approx(0.70, abs=0.03)
+    channels = Counter(t.channel for t in trucks)
+    assert share(channels[CustomsChannel.GREEN]) == pytest.approx(0.80, abs=0.03)
+    assert share(channels[CustomsChannel.YELLOW]) == pytest.approx(0.15, abs=0.03)
+    assert share(channels[CustomsChannel.RED]) == pytest.approx(0.05, abs=0.02)
+    assert sum(hour_weights()) == pytest.approx(1.0)
+
+
+def test_lognormal_quantiles_have_the_mean_and_the_median() -> None:
+    mean, sd = 12 * MIN, 4 * MIN
+    draws = [lognormal(mean, sd, (k + 0.5) / 2000) for k in range(2000)]
+    average = sum(d.total_seconds() for d in draws) / len(draws)
+    assert average == pytest.approx(720, rel=0.01)
+    assert lognormal(mean, sd, 0.5) < mean  # right-skewed: median below the mean
+    assert lognormal(mean, timedelta(0), 0.99) == mean
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert (percentile(values, 0.5), percentile(values, 0.95)) == (50.0, 95.0)
+    assert percentile([], 0.95) == 0.0
+
+
+# -- the run ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("policy", ["fifo", "orchestrated"])
+def test_the_same_seed_gives_byte_identical_kpis(policy: PolicyName) -> None:
+    assert kpi_json(400, 7, policy) == kpi_json(400, 7, policy)
+    assert kpi_json(400, 7, policy) != kpi_json(400, 8, policy)
+
+
+@pytest.mark.parametrize("policy", ["fifo", "orchestrated"])
+def test_trucks_are_conserved(policy: PolicyName) -> None:
+    day = default_day(HN, trucks=600, seed=3)
+    kpis = summarise(simulate(HN, day, policy=policy))
+    assert kpis["trucks_arrived"] == 600
+    assert kpis["trucks_completed"] + kpis["trucks_waiting_at_midnight"] == 600
+    assert kpis["trucks_never_completed"] == 0
+    assert kpis["arrived_before_22"] == (
+        kpis["completed_same_day_of_arrived_before_22"]
+        + kpis["not_completed_same_day_of_arrived_before_22"]
+    )
+    series = kpis["series"]
+    assert len(series["queue_max"]["export"]) == 24
+    assert all(0 <= u <= 1 for u in kpis["lane_utilisation"].values())
+
+
+def test_the_orchestrated_run_uses_carriers_and_fifo_does_not() -> None:
+    day = default_day(HN, trucks=4500, seed=2)
+    orchestrated = summarise(simulate(HN, day, policy="orchestrated"))
+    fifo = summarise(simulate(HN, day, policy="fifo"))
+    assert orchestrated["containers_moved_by_carrier"] > 0
+    assert orchestrated["trucks_by_carrier_slot"] > 0
+    assert fifo["containers_moved_by_carrier"] == fifo["trucks_by_carrier_slot"] == 0
+    assert orchestrated["dwell_min"]["p95"] < fifo["dwell_min"]["p95"]
+
+
+# -- small hand-checked scenarios -----------------------------------------------------------
+
+
+def _lane(lane_id: str, kind: LaneKind, minutes: float, *channels: CustomsChannel) -> Lane:
+    return Lane(
+        lane_id,
+        "tiny",
+        Direction.EXPORT,
+        kind,
+        minutes * MIN,  # sd 0: every service takes exactly the mean
+        accepts=frozenset({CargoClass.GENERAL}),
+        channels=frozenset(channels),
+    )
+
+
+def _day(*arrivals: tuple[str, float, CustomsChannel]) -> Day:
+    trucks = tuple(
+        DayTruck(
+            Truck(
+                visit_id,
+                Direction.EXPORT,
+                START + timedelta(hours=10) + minute * MIN,
+                channel,
+                frozenset({CargoClass.GENERAL}),
+                0,
+                BookingStatus.WALK_IN,
+            ),
+            service_q=0.5,
+            handover_q=0.5,
+        )
+        for visit_id, minute, channel in arrivals
+    )
+    return Day(start=START, seed=0, trucks=trucks, bookings=0, no_shows=0)
+
+
+def _dwell(gate: Gate, day: Day, policy: PolicyName) -> dict[str, float]:
+    run = simulate(gate, day, policy=policy)
+    return {
+        visit_id: (r.done_at - r.truck.arrived_at) / MIN
+        for visit_id, r in run.records.items()
+        if r.done_at is not None
+    }
+
+
+GREEN, RED = CustomsChannel.GREEN, CustomsChannel.RED
+
+
+@pytest.mark.parametrize("policy", ["fifo", "orchestrated"])
+def test_one_lane_by_hand(policy: PolicyName) -> None:
+    gate = Gate("tiny", "tiny", (), (_lane("A", LaneKind.STANDARD, 2, GREEN),), approach_time=MIN)
+    day = _day(("t1", 0, GREEN), ("t2", 0.5, GREEN), ("t3", 10, GREEN))
+
+    dwell = _dwell(gate, day, policy)
+
+    # t1: 1 min approach + 2 min service; t2 reaches the lane at 10:01:30, waits for t1 until
+    # 10:03, done 10:05 (4.5 min after 10:00:30); t3 finds the lane idle: 3 min
+    assert dwell == {"t1": 3.0, "t2": 4.5, "t3": 3.0}
+    kpis = summarise(simulate(gate, day, policy=policy))
+    assert kpis["dwell_min"] == {"median": 3.0, "p95": 4.5, "max": 4.5}
+    assert kpis["longest_queue"]["export"] == 1
+
+
+def test_fifo_blocks_behind_its_head_and_orchestrated_does_not() -> None:
+    gate = Gate(
+        "tiny",
+        "tiny",
+        (),
+        (_lane("A", LaneKind.STANDARD, 2, GREEN), _lane("B", LaneKind.INSPECTION, 12, RED)),
+        approach_time=MIN,
+    )
+    day = _day(("red-1", 0, RED), ("red-2", 0.1, RED), ("green", 0.2, GREEN))
+
+    fifo = _dwell(gate, day, "fifo")
+    orchestrated = _dwell(gate, day, "orchestrated")
+
+    # red-2 waits for the bay until 10:13; in fifo the green truck behind it waits too,
+    # though lane A is idle: it starts at 10:13 and is done at 10:15
+    assert fifo["green"] == pytest.approx(14.8)
+    assert orchestrated["green"] == pytest.approx(3.0)
+    assert fifo["red-2"] == orchestrated["red-2"] == pytest.approx(24.9)
+
+
+def test_a_lane_closed_during_the_day_has_its_queue_replanned() -> None:
+    gate = Gate(
+        "tiny",
+        "tiny",
+        (),
+        (_lane("A", LaneKind.STANDARD, 5, GREEN), _lane("B", LaneKind.STANDARD, 5, GREEN)),
+        approach_time=MIN,
+    )
+    day = _day(*((f"t{n}", n * 0.1, GREEN) for n in range(6)))  # 3 a lane
+    closed = Incident(START + timedelta(hours=10, minutes=2), "lane_closed", "A")
+
+    run = simulate(gate, day, policy="orchestrated", incidents=(closed,))
+
+    assert run.replanned == 2  # t2 and t4 were queued on A; t0 is served there
+    places = {v: r.place for v, r in run.records.items()}
+    assert places == {"t0": "A", "t1": "B", "t2": "B", "t3": "B", "t4": "B", "t5": "B"}
+    assert all(r.done_at is not None for r in run.records.values())
+
+
+def test_an_unknown_policy_is_refused() -> None:
+    with pytest.raises(ValueError, match="policy"):
+        simulate(HN, default_day(HN, trucks=1, seed=1), policy="random")  # type: ignore[arg-type]
+
+
+def test_the_day_starts_at_local_midnight() -> None:
+    day = default_day(HN, trucks=10, seed=1, day=date(2025, 7, 1))
+    assert day.start == datetime(2025, 7, 1, tzinfo=LOCAL)
+    assert day.end - day.start == timedelta(days=1)

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from services.cli import main
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def test_simulate_both_writes_kpis_and_a_chart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "day"
+    args = ["simulate", "--trucks", "150", "--policy", "both", "--seed", "3", "--out", str(out)]
+
+    assert main(args) == 0
+
+    printed = json.loads(capsys.readouterr().out)
+    written = json.loads((out / "kpis.json").read_text(encoding="utf-8"))
+    assert (printed["gate"], printed["seed"], printed["trucks"]) == ("huu-nghi", 3, 150)
+    for policy in ("fifo", "orchestrated"):
+        assert printed[policy]["policy"] == policy
+        assert printed[policy]["trucks_arrived"] == 150
+        assert "series" not in printed[policy]  # the hourly series go to kpis.json only
+        assert len(written[policy]["series"]["queue_max"]["export"]) == 24
+    assert set(printed["ratios"]["orchestrated_over_fifo"]) >= {"dwell_p95", "dwell_median"}
+    assert set(printed["targets"]) == {
+        "all_arrived_before_22_done_same_day",
+        "median_dwell_max_min",
+        "p95_dwell_over_fifo_max",
+        "perishable_p95_max_min",
+    }
+    assert (out / "day.png").read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_simulate_one_policy_prints_its_kpis(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "--trucks", "60", "--policy", "fifo", "--seed", "2"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["policy"] == "fifo"
+    assert printed["trucks_arrived"] == 60
+
+
+def test_simulate_an_unknown_gate_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "--gate", "mong-cai", "--trucks", "10"]) == 2
+    assert "unknown gate 'mong-cai'" in capsys.readouterr().err
