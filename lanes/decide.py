@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime
 
-from lanes.assignment import LanePolicy, state_of
 from lanes.board import Board
 from lanes.errors import DomainError
 from lanes.ids import stable_id
@@ -15,7 +12,6 @@ from lanes.model import (
     BookingStatus,
     Gate,
     LaneDecision,
-    LaneState,
     MatchOutcome,
     MatchResult,
     Outcome,
@@ -27,41 +23,6 @@ from lanes.policy import Policy, truck_from_manifest
 def decision_id_for(visit_id: str) -> str:
     """The id of the decision on `visit_id`: `d-<uuid5>` (one decision per visit)."""
     return stable_id("d", visit_id)
-
-
-def decide(
-    visit: Visit,
-    match: MatchResult,
-    *,
-    gate: Gate,
-    states: Mapping[str, LaneState],
-    policy: LanePolicy,
-    now: datetime,
-) -> tuple[LaneDecision, dict[str, LaneState]]:
-    """Decide the visit's lane; returns the decision and the lane states after it.
-
-    A matched visit goes to the policy with the gate's lanes for its direction; the chosen
-    lane is then busy until the truck is expected done, with one more truck queued. Any other
-    match outcome needs review, with the match evidence as the reason, and changes no lane.
-    """
-    after = dict(states)
-    if match.outcome is MatchOutcome.MATCHED and match.manifest is not None:
-        lanes = {lane.lane_id: lane for lane in gate.lanes_for(visit.direction)}
-        assignment = policy.assign(match.manifest, tuple(lanes.values()), states, now=now)
-        if assignment.outcome is Outcome.ASSIGNED and assignment.lane_id is not None:
-            lane = lanes.get(assignment.lane_id)
-            if lane is None:
-                raise DomainError(
-                    f"policy chose lane {assignment.lane_id!r}, which is not a "
-                    f"{visit.direction} lane of gate {gate.gate_id!r}"
-                )
-            before = state_of(lane, states)
-            after[lane.lane_id] = replace(
-                before, free_at=assignment.expected_done_at, queued=before.queued + 1
-            )
-    else:
-        assignment = Assignment(Outcome.NEEDS_REVIEW, None, match.evidence)
-    return _decision(visit, match, assignment, now=now), after
 
 
 def decide_with_board(
@@ -82,7 +43,6 @@ def decide_with_board(
     with the match evidence as the reason, and leaves the board as it was.
     """
     manifest = match.manifest
-    truck = None
     if match.outcome is MatchOutcome.MATCHED and manifest is not None:
         truck = truck_from_manifest(
             visit.visit_id, manifest, arrived_at=visit.first_seen_at, booking=booking
@@ -102,23 +62,6 @@ def decide_with_board(
     else:
         assignment = Assignment(Outcome.NEEDS_REVIEW, None, match.evidence)
     return _decision(visit, match, assignment, now=now), board
-
-
-def revised_decision(
-    decision: LaneDecision, assignment: Assignment, *, now: datetime
-) -> LaneDecision:
-    """The visit's decision after a re-plan: same decision id and match evidence, the new
-    lane (or carrier slot), reason and expected times, decided at `now`."""
-    return replace(
-        decision,
-        outcome=assignment.outcome,
-        lane_id=assignment.lane_id,
-        carrier_slot=assignment.carrier_slot,
-        reason=assignment.reason,
-        expected_start_at=assignment.expected_start_at,
-        expected_done_at=assignment.expected_done_at,
-        decided_at=now,
-    )
 
 
 def _decision(

@@ -134,7 +134,7 @@ def test_each_direction_has_its_twelve_lanes(gate: Gate, direction: Direction, p
     day = DailyHours(((time(6), time(22)),))
     usual = frozenset({GENERAL, CONTAINER, PERISHABLE})
     expected = (
-        6 * [(LaneKind.STANDARD, 1.5, 0.5, usual, {GREEN}, ALWAYS)]
+        6 * [(LaneKind.STANDARD, 2.5, 0.8, usual, {GREEN}, ALWAYS)]
         + 2 * [(LaneKind.SCANNER, 3, 1, usual, {GREEN, YELLOW}, ALWAYS)]
         + 3 * [(LaneKind.INSPECTION, 12, 4, usual, {GREEN, YELLOW, RED}, day)]
         + [(LaneKind.HAZMAT, 6, 2, {HAZMAT, GENERAL, CONTAINER}, {GREEN, YELLOW, RED}, ALWAYS)]

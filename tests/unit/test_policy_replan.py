@@ -168,3 +168,49 @@ def test_replanning_is_deterministic() -> None:
     board = queue_on(Board.for_gate(HN), "HN-E1", *(truck(f"t{n}", n) for n in range(6)))
     board = board.lane_closed("HN-E1", NOON)
     assert POLICY.replan(board, HN, now=NOON) == POLICY.replan(board, HN, now=NOON)
+
+
+def _two_lanes() -> Gate:
+    lanes = tuple(
+        Lane(
+            lane_id,
+            "tiny",
+            Direction.EXPORT,
+            LaneKind.STANDARD,
+            2 * MIN,
+            accepts=frozenset({CargoClass.GENERAL}),
+            channels=frozenset({CustomsChannel.GREEN}),
+        )
+        for lane_id in ("A", "B")
+    )
+    return Gate("tiny", "tiny", (), lanes, utc_offset=LOCAL)
+
+
+def _waiting_behind(gate: Gate, busy_until: datetime) -> Board:
+    """Lane A serving until `busy_until` with "next" queued; lane B idle (its truck left
+    sooner than planned)."""
+    board = Board.for_gate(gate)
+    board = board.assigned(Queued(truck("slow", -20), busy_until - NOON, NOON, NOON), place="A")
+    board = board.truck_entered("slow", "A", NOON)
+    return board.assigned(Queued(truck("next", -1), 2 * MIN, NOON, NOON), place="A")
+
+
+def test_a_truck_waiting_behind_a_busy_lane_is_called_to_an_idle_one() -> None:
+    gate = _two_lanes()
+    board = _waiting_behind(gate, NOON + 6 * MIN)
+
+    changes, after = POLICY.rebalance(board, gate, now=NOON)
+
+    assert [v for v, _ in changes] == ["next"]
+    assert changes[0][1].lane_id == "B"
+    assert changes[0][1].expected_done_at == NOON + 2 * MIN
+    assert changes[0][1].reason.startswith(
+        "re-planned: lane B is free, done 12:02 instead of 12:08 on A -> green"
+    )
+    assert after.place_of("next") == "B"
+
+
+def test_no_call_forward_for_less_than_a_minute_saved() -> None:
+    gate = _two_lanes()
+    board = _waiting_behind(gate, NOON + 30 * timedelta(seconds=1))  # 12:02:30 on A, 12:02 on B
+    assert POLICY.rebalance(board, gate, now=NOON) == ([], board)

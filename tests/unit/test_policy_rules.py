@@ -176,11 +176,14 @@ def test_green_truck_on_an_idle_gate_takes_a_standard_lane() -> None:
 
     assert assignment.outcome is Outcome.ASSIGNED
     assert assignment.lane_id == "HN-E1"
-    assert (assignment.expected_start_at, assignment.expected_done_at) == (NOON, NOON + 1.5 * MIN)
+    service = HN.lanes[0].service_time  # HN-E1, a standard lane
+    done = NOON + service
+    local = f"{done + HN.utc_offset:%H:%M}"  # reasons speak the gate's local time
+    assert (assignment.expected_start_at, assignment.expected_done_at) == (NOON, done)
     assert assignment.reason == (
         "green, walk-in, priority 2: green channel -> earliest completion -> standard lane "
-        "HN-E1, expected start 12:00 (0 ahead), done 12:01; next best standard lane HN-E2 "
-        "done 12:01"
+        f"HN-E1, expected start 12:00 (0 ahead), done {local}; next best standard lane "
+        f"HN-E2 done {local}"
     )
     assert board.place_of("t1") == "HN-E1"
 
