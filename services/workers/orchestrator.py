@@ -72,8 +72,10 @@ class LaneEventHandler:
             raise InvalidEvent(
                 f"gate_id: unknown gate {event.gate_id!r} (known: {', '.join(sorted(self.gates))})"
             )
-        lanes = {lane.lane_id for lane in gate.lanes}
-        if event.lane_id is not None and event.lane_id not in lanes:
+        places = {lane.lane_id for lane in gate.lanes}
+        if event.kind in {"truck_entered", "truck_left"} and gate.fleet and gate.fleet.yard:
+            places.add(gate.fleet.yard.yard_id)  # a handover bay at the transfer yard
+        if event.lane_id is not None and event.lane_id not in places:
             raise InvalidEvent(f"lane_id: gate {gate.gate_id!r} has no lane {event.lane_id!r}")
         carriers = {c.carrier_id for c in gate.fleet.carriers} if gate.fleet else set()
         if event.carrier_id is not None and event.carrier_id not in carriers:
