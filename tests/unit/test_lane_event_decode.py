@@ -1,0 +1,51 @@
+"""Lane events are checked against the gate before they reach a board."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aiokafka import ConsumerRecord
+
+from services.gate_config import default_gates
+from services.workers.orchestrator import LaneEventHandler
+from streams.errors import InvalidEvent
+
+HANDLER = LaneEventHandler(
+    sessions=None,  # type: ignore[arg-type]  # decode touches neither database nor broker
+    producer=None,  # type: ignore[arg-type]
+    gates=default_gates(),
+    policy=None,  # type: ignore[arg-type]
+    group_id="test",
+)
+
+
+def record(**fields: Any) -> ConsumerRecord:
+    body = {"event_id": "e-1", "gate_id": "huu-nghi", "at": "2026-11-23T10:00:00+07:00"} | fields
+    value = json.dumps(body).encode()
+    return ConsumerRecord("borderflow.lane-events", 0, 0, 0, 0, b"huu-nghi", value, None, 8, 0, ())
+
+
+def test_a_handover_at_the_yard_is_a_place_a_truck_enters() -> None:
+    event = HANDLER.decode(record(kind="truck_entered", visit_id="v-1", lane_id="tan-thanh-yard"))
+    assert event.lane_id == "tan-thanh-yard"
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"kind": "lane_closed", "lane_id": "HN-E99"}, "lane_id: gate 'huu-nghi' has no lane"),
+        ({"kind": "lane_closed", "lane_id": "tan-thanh-yard"}, "lane_id: gate 'huu-nghi' has no"),
+        ({"kind": "carrier_out", "carrier_id": "AC-9"}, "carrier_id: gate 'huu-nghi' has no"),
+        ({"kind": "lane_closed", "lane_id": "HN-E1", "gate_id": "x"}, "gate_id: unknown gate"),
+        ({"kind": "lane_closed"}, "lane_id: required for a lane_closed event"),
+        ({"kind": "lane_melted", "lane_id": "HN-E1"}, "kind: Input should be"),
+    ],
+)
+def test_events_that_do_not_fit_the_gate_are_refused_with_the_field(
+    fields: dict[str, Any], reason: str
+) -> None:
+    with pytest.raises(InvalidEvent) as caught:
+        HANDLER.decode(record(**fields))
+    assert str(caught.value).startswith(reason)
