@@ -66,6 +66,9 @@ class ApiSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    # per API key: `rate_burst` requests at once, then `rate_per_s` a second (429 beyond)
+    rate_per_s: float = Field(default=50.0, gt=0)
+    rate_burst: int = Field(default=100, ge=1)
 
 
 class Settings(BaseSettings):

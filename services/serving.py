@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from services.api.app import ApiContext, create_app
+from services.api.ratelimit import RateLimiter
 from services.bootstrap import Infrastructure
 
 
@@ -32,6 +33,9 @@ def api_context(infra: Infrastructure) -> ApiContext:
         bootstrap=infra.bootstrap,
         gates=infra.gates,
         default_gate=infra.settings.gate_id,
+        limiter=RateLimiter(
+            rate=infra.settings.api.rate_per_s, burst=infra.settings.api.rate_burst
+        ),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from lanes.model import Gate
 from services.api import queries
 from services.api.manifests import router as manifests_router
+from services.api.middleware import RequestIdMiddleware
 from services.api.problems import install_problem_handlers
+from services.api.ratelimit import RateLimiter
 from services.api.review import router as review_router
 from services.api.schemas import ComponentHealth, Health, QueueView
 from services.config import KafkaSettings
@@ -29,6 +31,7 @@ class ApiContext:
     bootstrap: str
     gates: Mapping[str, Gate]
     default_gate: str
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(rate=50.0, burst=100))
 
 
 def get_context(request: Request) -> ApiContext:
@@ -73,6 +76,7 @@ def create_app(
     if context is not None:
         app.state.context = context
     install_problem_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
     app.include_router(manifests_router)
     app.include_router(review_router)
 

@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.problems import ProblemError
+from services.api.ratelimit import RateLimiter
 from services.db.firms import lookup_key
 
 _bearer = HTTPBearer(
@@ -52,6 +53,16 @@ async def current_firm(
         raise _unauthorized(
             f"API key {match.prefix}... was revoked at {match.revoked_at.isoformat()}",
             error="invalid_token",
+        )
+    limiter: RateLimiter = request.app.state.context.limiter
+    wait = limiter.take(match.prefix)
+    if wait is not None:
+        raise ProblemError(
+            429,
+            "rate-limited",
+            f"too many requests for API key {match.prefix}...: at most {limiter.burst} at once "
+            f"and {limiter.rate:g} a second; retry after {wait:.1f} s",
+            headers={"Retry-After": RateLimiter.retry_after(wait)},
         )
     return match.firm_id
 

@@ -1,0 +1,74 @@
+"""Request ids and access logs, as plain ASGI (no per-request task or body copy).
+
+Every request gets an id: the caller's `X-Request-ID` when it is a sane token, else a new
+UUID. It is returned in the `X-Request-ID` response header, put on every log record made
+while the request runs (`request_id`, in the JSON logs), and logged with the method, path,
+status and duration when the response is done."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from contextvars import ContextVar
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+_SANE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+access_log = logging.getLogger("borderflow.access")
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds the current request's id to every record (None outside a request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = REQUEST_ID.get()
+        return True
+
+
+class RequestIdMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = _header(scope, b"x-request-id")
+        request_id = given if given and _SANE.match(given) else str(uuid.uuid4())
+        token = REQUEST_ID.set(request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            access_log.info(
+                "%s %s %s %.1f ms",
+                scope.get("method"),
+                scope.get("path"),
+                status,
+                1000 * (time.perf_counter() - started),
+                extra={"status": status, "path": scope.get("path")},
+            )
+            REQUEST_ID.reset(token)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            text: Any = value.decode("latin-1").strip()
+            return str(text)
+    return None

@@ -1,0 +1,66 @@
+"""API quality on a real database: request ids, per-key rate limits (429 + Retry-After)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.api.app import ApiContext, create_app
+from services.api.ratelimit import RateLimiter
+from services.config import KafkaSettings
+from services.db.engine import session_factory
+from services.db.firms import create_firm
+from services.gate_config import default_gates
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+def _client(engine: AsyncEngine, limiter: RateLimiter) -> httpx.AsyncClient:
+    context = ApiContext(
+        sessions=session_factory(engine),
+        kafka=KafkaSettings(bootstrap="127.0.0.1:9"),
+        bootstrap="127.0.0.1:9",
+        gates=default_gates(),
+        default_gate="huu-nghi",
+        limiter=limiter,
+    )
+    transport = httpx.ASGITransport(app=create_app(context))
+    return httpx.AsyncClient(transport=transport, base_url="http://borderflow.test")
+
+
+async def test_each_key_is_limited_with_retry_after(engine: AsyncEngine) -> None:
+    async with session_factory(engine)() as session, session.begin():
+        one = await create_firm(session=session, firm_id="firm-01", name="One", now=T0)
+        two = await create_firm(session=session, firm_id="firm-02", name="Two", now=T0)
+    async with _client(engine, RateLimiter(rate=0.5, burst=3)) as client:
+        answers = [
+            await client.get("/v1/manifests", headers={"Authorization": f"Bearer {one.key}"})
+            for _ in range(4)
+        ]
+        other = await client.get("/v1/manifests", headers={"Authorization": f"Bearer {two.key}"})
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    limited = answers[-1]
+    assert limited.headers["content-type"].startswith("application/problem+json")
+    assert int(limited.headers["retry-after"]) >= 1
+    assert "too many requests" in limited.json()["detail"]
+    assert other.status_code == 200  # firm-02's key has its own bucket
+
+
+async def test_request_ids_are_kept_or_made_and_logged(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="borderflow.access")
+    async with _client(engine, RateLimiter(rate=10, burst=10)) as client:
+        given = await client.get("/v1/manifests", headers={"X-Request-ID": "gate-7.req-42"})
+        made = await client.get("/v1/manifests", headers={"X-Request-ID": "bad id\twith space"})
+    assert given.headers["x-request-id"] == "gate-7.req-42"
+    assert made.headers["x-request-id"] != "bad id\twith space"
+    assert len(made.headers["x-request-id"]) == 36  # a fresh UUID
+    lines = [r for r in caplog.records if r.name == "borderflow.access"]
+    assert any("GET /v1/manifests 401" in r.getMessage() for r in lines)
