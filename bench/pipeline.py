@@ -203,7 +203,14 @@ async def run(db_kind: str, quick: bool, profile_to: str | None) -> dict[str, An
         if db.schema_name:
             env["BORDERFLOW_DATABASE_SCHEMA_NAME"] = db.schema_name
         worker = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "worker", "decider"],
+            [
+                sys.executable,
+                *(["-m", "cProfile", "-o", profile_to] if profile_to else []),
+                "-m",
+                "services.cli",
+                "worker",
+                "decider",
+            ],
             env=env,
             cwd=ROOT,
             stdout=(tmp / "worker.log").open("wb"),

@@ -14,7 +14,7 @@ window (`outside_window`).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple, Protocol
@@ -33,8 +33,11 @@ from lanes.plates import PlateKind, may_be_trailer, normalise_plate, parse_plate
 from lanes.similarity import (
     INDEL,
     MISSING_INVALID,
+    NEAR_FLOOR,
     char_weights,
+    folded_key,
     index_keys,
+    near_keys,
     plate_cost,
     query_keys,
 )
@@ -56,6 +59,14 @@ class ManifestIndex(Protocol):
     def lookup(self, text: str) -> Sequence[tuple[Manifest, str]]:
         """(manifest, plate) for each tractor or trailer plate that `text` (normalised) may be
         a misreading of; a manifest comes once per plate of it that fits."""
+        ...
+
+    def lookup_folded(self, text: str) -> Sequence[tuple[Manifest, str]]:
+        """The part of `lookup` found by the folded key alone."""
+        ...
+
+    def lookup_near(self, text: str) -> Sequence[tuple[Manifest, str]]:
+        """The part of `lookup` found by the one-deletion keys (one edit further)."""
         ...
 
 
@@ -88,12 +99,17 @@ class PlateIndex:
         self._by_key = {key: tuple(found.values()) for key, found in by_key.items()}
 
     def lookup(self, text: str) -> Sequence[tuple[Manifest, str]]:
+        return self._hits(query_keys(text))
+
+    def lookup_folded(self, text: str) -> Sequence[tuple[Manifest, str]]:
+        return self._by_key.get(folded_key(text), ())
+
+    def lookup_near(self, text: str) -> Sequence[tuple[Manifest, str]]:
+        return self._hits(near_keys(text))
+
+    def _hits(self, keys: Iterable[str]) -> Sequence[tuple[Manifest, str]]:
         by_key = self._by_key
-        found = {
-            (hit[0].manifest_id, hit[1]): hit
-            for key in query_keys(text)
-            for hit in by_key.get(key, ())
-        }
+        found = {(hit[0].manifest_id, hit[1]): hit for key in keys for hit in by_key.get(key, ())}
         return tuple(found.values())
 
 
@@ -138,17 +154,23 @@ def _missing_price(text: str) -> float:
 
 
 def _read_costs(
-    texts: Sequence[_Text], index: ManifestIndex, proposed: dict[str, Manifest], *, alone: bool
+    texts: Sequence[_Text],
+    index: ManifestIndex,
+    proposed: dict[str, Manifest],
+    *,
+    alone: bool,
+    unlikely: Callable[[Manifest], float] = lambda _: 0.0,
 ) -> dict[str, tuple[float, str]]:
     """manifest_id -> (cost, closest text) for each manifest the read's texts propose (and
-    added to `proposed`). A read `alone` skips the texts too dear to match or to stand in the
-    way of a match (a visit's mean needs them all)."""
+    added to `proposed`). A read `alone` skips what cannot change its outcome: the texts too
+    dear to match or to stand in the way of a match, and the plates one edit further (the
+    index's near keys) when even the cheapest of them would be too dear. (A visit's mean
+    needs every cost: a read of a visit looks everything up.)"""
     costs: dict[str, tuple[float, str]] = {}
-    bound = MATCH_MAX + MARGIN
-    for text in texts:  # top text first: penalties only grow
-        if alone and text.penalty >= bound:
-            break
-        for manifest, plate in index.lookup(text.text):
+    bound = [MATCH_MAX + MARGIN]
+
+    def weigh(text: _Text, hits: Sequence[tuple[Manifest, str]]) -> None:
+        for manifest, plate in hits:
             proposed[manifest.manifest_id] = manifest
             prior = costs.get(manifest.manifest_id)
             if prior is not None and prior[0] <= text.penalty:
@@ -156,8 +178,64 @@ def _read_costs(
             cost = min(_plate_cost(text, plate), READ_CAP)
             if prior is None or cost < prior[0]:
                 costs[manifest.manifest_id] = (cost, text.text)
-                bound = min(bound, cost + MARGIN)
+                # what the truck will be ranked by: a rival must come within the margin of it
+                bound[0] = min(bound[0], cost + unlikely(manifest) + MARGIN)
+
+    if not alone:
+        for text in texts:
+            weigh(text, index.lookup(text.text))
+        return costs
+    for text in texts:  # top text first: penalties only grow
+        if text.penalty >= bound[0]:
+            break
+        weigh(text, index.lookup_folded(text.text))
+    for text in texts:
+        if _near_floor(text) < bound[0]:
+            weigh(text, index.lookup_near(text.text))
     return costs
+
+
+def _near_floor(text: _Text) -> float:
+    """The least a plate found only by the text's near keys can cost."""
+    lightest = 1.0 if text.weights is None else min(text.weights, default=1.0)
+    return text.penalty + NEAR_FLOOR * lightest
+
+
+def near_keys_needed(
+    read: PlateRead, index: ManifestIndex, *, direction: Direction | None, now: datetime
+) -> frozenset[str]:
+    """The near keys of `read` worth loading into `index`, given what its folded keys found:
+    what a store-backed index adds in a second look-up (`OcrMatcher.match` on the read alone
+    gives the same answer with them as with every key loaded)."""
+    texts = read_texts(read)
+    found: dict[str, Manifest] = {}
+    costs = _read_costs(texts, _FoldedOnly(index), found, alone=True)
+    best = min(
+        (c + _unlikely(found[m], direction, now) for m, (c, _) in costs.items()),
+        default=READ_CAP + MATCH_MAX,
+    )
+    bound = min(MATCH_MAX + MARGIN, best + MARGIN)
+    keys: set[str] = set()
+    for text in texts:
+        if _near_floor(text) < bound:
+            keys |= near_keys(text.text)
+    return frozenset(keys)
+
+
+class _FoldedOnly:
+    """An index seen through its folded keys only (for `near_keys_needed`)."""
+
+    def __init__(self, index: ManifestIndex) -> None:
+        self._index = index
+
+    def lookup(self, text: str) -> Sequence[tuple[Manifest, str]]:
+        return self._index.lookup_folded(text)
+
+    def lookup_folded(self, text: str) -> Sequence[tuple[Manifest, str]]:
+        return self._index.lookup_folded(text)
+
+    def lookup_near(self, text: str) -> Sequence[tuple[Manifest, str]]:
+        return ()
 
 
 def _unlikely(manifest: Manifest, direction: Direction | None, now: datetime) -> float:
@@ -198,7 +276,16 @@ class OcrMatcher:
         # a manifest a read's look-ups did not propose is at least one edit from its texts
         manifests: dict[str, Manifest] = {}
         alone = len(readable) == 1
-        per_read = [_read_costs(texts, index, manifests, alone=alone) for texts in readable]
+        per_read = [
+            _read_costs(
+                texts,
+                index,
+                manifests,
+                alone=alone,
+                unlikely=lambda m: _unlikely(m, direction, now),
+            )
+            for texts in readable
+        ]
         # per truck (tractor plate): its best manifest's mean cost over the reads
         trucks: dict[str, tuple[float, str, str]] = {}  # plate -> (cost, manifest_id, text)
         for manifest_id, manifest in manifests.items():

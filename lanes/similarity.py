@@ -110,6 +110,21 @@ def query_keys(text: str) -> frozenset[str]:
     return index_keys(text)
 
 
+def folded_key(text: str) -> str:
+    """The first of a read's keys: what finds plates equal to it up to look-alikes (and plates
+    it lacks one character of). The others (`near_keys`) find plates one edit further."""
+    return fold(text)
+
+
+def near_keys(text: str) -> frozenset[str]:
+    return index_keys(text) - {fold(text)}
+
+
+# What any plate found only by `near_keys` costs at least, per unit of the read's lightest
+# character weight: its one edit is not a folded look-alike, so at best a digit look-alike.
+NEAR_FLOOR = 0.45
+
+
 def plate_cost(
     read: str,
     plate: str,

@@ -18,13 +18,13 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.decide import decide_with_board
-from lanes.matching import Matcher, PlateIndex, read_texts
+from lanes.matching import Matcher, PlateIndex, near_keys_needed, read_texts
 from lanes.model import Camera, Gate, LaneDecision, PlateRead, Visit
 from lanes.plates import normalise_plate
 from lanes.policy import Policy
 from lanes.resolve import resolve_reads
 from lanes.settle import settle
-from lanes.similarity import query_keys
+from lanes.similarity import folded_key
 from lanes.visits import Grouping, ReadAtGate, VisitTrack, group_reads
 from services.db import boards
 from services.db import repository as repo
@@ -147,17 +147,24 @@ class Decider:
     async def _manifest_index(
         self, session: AsyncSession, batch: Sequence[Inbound[GateRead]]
     ) -> PlateIndex:
-        """The open manifests any text of the batch's reads may be a misreading of."""
-        keys: set[str] = set()
-        for item in batch:
-            for text in read_texts(item.event.at_gate.read):
-                keys |= query_keys(text.text)
-        oldest = min(i.event.at_gate.read.captured_at for i in batch)
-        return PlateIndex(
-            await manifests_for_keys(
-                session=session, keys=keys, ended_after=oldest - MANIFEST_LOOKBACK
+        """The open manifests any text of the batch's reads may be a misreading of, in two
+        look-ups: by each text's folded key, then by the near keys (one edit further) of the
+        reads for which the first did not settle it (`near_keys_needed`)."""
+        ended_after = min(i.event.at_gate.read.captured_at for i in batch) - MANIFEST_LOOKBACK
+        reads = [i.event.at_gate for i in batch]
+        folded = {folded_key(t.text) for r in reads for t in read_texts(r.read)}
+        found = await manifests_for_keys(session=session, keys=folded, ended_after=ended_after)
+        index = PlateIndex(found)
+        near: set[str] = set()
+        for r in reads:
+            near |= near_keys_needed(
+                r.read, index, direction=r.camera.direction, now=r.read.captured_at
             )
-        )
+        if not near:
+            return index
+        more = await manifests_for_keys(session=session, keys=near, ended_after=ended_after)
+        known = {m.manifest_id for m in found}
+        return PlateIndex([*found, *(m for m in more if m.manifest_id not in known)])
 
     async def _resolve(
         self, session: AsyncSession, batch: list[Inbound[GateRead]], index: PlateIndex
