@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lanes.bookings import BookingRules
 
 
 class Direction(StrEnum):
@@ -187,6 +191,8 @@ class Gate:
     fleet: CarrierFleet | None = None
     # from the approach camera to the gate (what a truck spends before any queue)
     approach_time: timedelta = timedelta(minutes=1)
+    # crossing slots firms may book (lanes/bookings.py); None: the gate takes no bookings
+    booking: BookingRules | None = None
 
     def camera(self, camera_id: str) -> Camera | None:
         for camera in self.cameras:

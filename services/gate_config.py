@@ -34,6 +34,18 @@ A file holds (durations in minutes, hours as local "HH:MM-HH:MM" windows):
     bays = 4
     handover = { mean_min = 2, sd_min = 0.5 }
     capacity = 40
+
+    [booking]                      # optional: crossing slots firms may book
+    slot_min = 60                  # slots tile the day from 00:00 local
+    capacity = { export = 60, import = 40 }   # trucks a slot
+    perishable_share = 0.3         # of each slot, for perishable cargo only
+    horizon_days = 7
+    cutoff_min = 30                # bookings close this long before a slot starts
+    grace_min = 60                 # a truck later than this after its slot loses it
+    hours = ["06:00-22:00"]        # the slots that may be booked
+    [[booking.overrides]]          # optional: other capacities at some hours
+    hours = ["06:00-07:00"]
+    capacity = { export = 40, import = 30 }
 """
 
 from __future__ import annotations
@@ -48,6 +60,7 @@ from types import MappingProxyType
 
 from pydantic import ValidationError
 
+from lanes.bookings import BookingRules, CapacityOverride
 from lanes.errors import UnknownGateError
 from lanes.model import (
     ALWAYS,
@@ -60,6 +73,7 @@ from lanes.model import (
     TransferYard,
 )
 from services.gates.schema import (
+    BookingConfig,
     DurationConfig,
     GateConfig,
     Problem,
@@ -210,6 +224,25 @@ def _spread(duration: DurationConfig) -> tuple[timedelta, timedelta]:
     return _minutes(duration.mean_min), _minutes(duration.sd_min)
 
 
+def _booking(config: BookingConfig | None) -> BookingRules | None:
+    if config is None:
+        return None
+    return BookingRules(
+        slot_length=_minutes(config.slot_min),
+        export_per_slot=config.capacity.export,
+        import_per_slot=config.capacity.import_,
+        overrides=tuple(
+            CapacityOverride(_hours(o.hours), o.capacity.export, o.capacity.import_)
+            for o in config.overrides
+        ),
+        perishable_share=config.perishable_share,
+        horizon=timedelta(days=config.horizon_days),
+        cutoff=_minutes(config.cutoff_min),
+        grace=_minutes(config.grace_min),
+        hours=_hours(config.hours),
+    )
+
+
 def _to_gate(config: GateConfig) -> Gate:
     gate_id = config.gate_id
     lanes = []
@@ -262,4 +295,5 @@ def _to_gate(config: GateConfig) -> Gate:
         utc_offset=offset_of(config.utc_offset),
         fleet=fleet,
         approach_time=_minutes(config.approach_time_min),
+        booking=_booking(config.booking),
     )

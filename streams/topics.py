@@ -58,7 +58,21 @@ LANE_EVENTS = TopicSpec(
     "closed, carriers out of service or back; a gate's events stay in order",
 )
 
-SOURCE_TOPICS: tuple[TopicSpec, ...] = (PLATE_READS, LANE_DECISIONS, MANIFESTS, LANE_EVENTS)
+BOOKINGS = TopicSpec(
+    name="borderflow.bookings",
+    partitions=3,
+    key="booking_id",
+    purpose="every change of a crossing-slot booking: created, rescheduled, cancelled, "
+    "used, no_show, lost_late (streams/bookings.py); a booking's events stay in order",
+)
+
+SOURCE_TOPICS: tuple[TopicSpec, ...] = (
+    PLATE_READS,
+    LANE_DECISIONS,
+    MANIFESTS,
+    LANE_EVENTS,
+    BOOKINGS,
+)
 
 
 def all_topics() -> tuple[TopicSpec, ...]:

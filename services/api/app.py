@@ -14,14 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.model import Gate
 from services.api import queries
+from services.api.bookings import router as bookings_router
 from services.api.manifests import router as manifests_router
 from services.api.middleware import RequestIdMiddleware
 from services.api.problems import install_problem_handlers
 from services.api.ratelimit import RateLimiter
 from services.api.review import router as review_router
 from services.api.schemas import ComponentHealth, Health, QueueView
+from services.api.slots import router as slots_router
 from services.config import KafkaSettings
-from streams.clients import broker_metadata_ok
+from services.workers.booking_outbox import BookingOutbox, running_booking_outbox
+from streams.clients import broker_metadata_ok, make_producer
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,22 @@ ContextDep = Annotated[ApiContext, Depends(get_context)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
+@asynccontextmanager
+async def _booking_outbox(app: FastAPI, ctx: ApiContext) -> AsyncIterator[None]:
+    """Publish booking events from this process: woken after each booking commit, drained at
+    start-up and when idle (services/workers/booking_outbox.py)."""
+    outbox = BookingOutbox(
+        sessions=ctx.sessions,
+        producer=lambda: make_producer(ctx.kafka, ctx.bootstrap, client_suffix="bookings"),
+    )
+    async with running_booking_outbox(outbox):
+        app.state.booking_outbox = outbox
+        try:
+            yield
+        finally:
+            app.state.booking_outbox = None
+
+
 def create_app(
     context: ApiContext | None = None,
     *,
@@ -60,12 +79,14 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if context is not None:
-            yield
+            async with _booking_outbox(app, context):
+                yield
             return
         assert context_factory is not None
         async with context_factory() as built:
             app.state.context = built
-            yield
+            async with _booking_outbox(app, built):
+                yield
 
     app = FastAPI(
         title="borderflow",
@@ -79,6 +100,8 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)
     app.include_router(manifests_router)
     app.include_router(review_router)
+    app.include_router(bookings_router)
+    app.include_router(slots_router)
 
     @app.get("/health", response_model=Health, responses={503: {"model": Health}})
     async def health(ctx: ContextDep, session: SessionDep) -> JSONResponse:

@@ -143,6 +143,42 @@ class FleetConfig(_Strict):
     yard: YardConfig
 
 
+class SlotCapacityConfig(_Strict):
+    export: Annotated[int, Field(strict=True, ge=0)]
+    import_: Annotated[int, Field(strict=True, ge=0, alias="import")]
+
+
+class PartialCapacityConfig(_Strict):
+    export: int | None = Field(default=None, strict=True, ge=0)
+    import_: int | None = Field(default=None, strict=True, ge=0, alias="import")
+
+
+class CapacityOverrideConfig(_Strict):
+    """Capacity per slot for the slots starting inside these local hours."""
+
+    hours: Hours
+    capacity: PartialCapacityConfig
+
+
+def _divides_day(minutes: int) -> int:
+    if _DAY_MIN % minutes:
+        raise ValueError(f"{minutes} min does not divide a day: slots must tile 00:00-24:00")
+    return minutes
+
+
+class BookingConfig(_Strict):
+    """Crossing slots firms may book (`lanes.bookings.BookingRules`)."""
+
+    slot_min: Annotated[int, Field(strict=True, gt=0, le=_DAY_MIN), AfterValidator(_divides_day)]
+    capacity: SlotCapacityConfig
+    overrides: list[CapacityOverrideConfig] = []
+    perishable_share: Annotated[float, Field(strict=True, ge=0, le=1, allow_inf_nan=False)]
+    horizon_days: Annotated[int, Field(strict=True, gt=0, le=366)]
+    cutoff_min: Annotated[int, Field(strict=True, ge=0, le=_DAY_MIN)]
+    grace_min: Annotated[int, Field(strict=True, ge=0, le=_DAY_MIN)]
+    hours: Hours
+
+
 class GateConfig(_Strict):
     schema_version: Literal[1]
     gate_id: Id
@@ -153,6 +189,7 @@ class GateConfig(_Strict):
     cameras: Annotated[list[CameraConfig], Field(min_length=1)]
     lanes: Annotated[list[LaneGroupConfig], Field(min_length=1)]
     fleet: FleetConfig | None = None
+    booking: BookingConfig | None = None
 
 
 def check_gate(config: GateConfig) -> list[Problem]:
@@ -186,6 +223,26 @@ def check_gate(config: GateConfig) -> list[Problem]:
             problems.append((f"lanes[{i}].accepts", "a hazmat lane must accept 'hazmat' cargo"))
     for direction in Direction:
         problems += _direction_problems(config, direction)
+    if config.booking is not None:
+        problems += _booking_problems(config.booking)
+    return problems
+
+
+def _booking_problems(booking: BookingConfig) -> list[Problem]:
+    """Windows that cut a slot in two: slots start every `slot_min` from local midnight."""
+    problems: list[Problem] = []
+    places = [(f"booking.hours[{i}]", w) for i, w in enumerate(booking.hours)]
+    places += [
+        (f"booking.overrides[{i}].hours[{j}]", w)
+        for i, o in enumerate(booking.overrides)
+        for j, w in enumerate(o.hours)
+    ]
+    for where, window in places:
+        for edge in window_of(window):
+            if (edge.hour * 60 + edge.minute) % booking.slot_min:
+                problems.append(
+                    (where, f"{edge:%H:%M} is not a slot boundary ({booking.slot_min}-min slots)")
+                )
     return problems
 
 

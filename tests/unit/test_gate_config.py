@@ -441,3 +441,89 @@ def test_a_carrier_charges_only_in_its_windows() -> None:
     assert night.contains(at_local, offset)
     assert not night.contains(at_local + timedelta(minutes=15), offset)
     assert night.contains(at_local - timedelta(minutes=45), offset)  # 23:30
+
+
+# --- booking rules ([booking]) --------------------------------------------------------------
+
+BOOKING = """
+[booking]
+slot_min = 30
+capacity = { export = 12, import = 8 }
+perishable_share = 0.25
+horizon_days = 3
+cutoff_min = 15
+grace_min = 45
+hours = ["07:00-19:00"]
+
+[[booking.overrides]]
+hours = ["12:00-13:00"]
+capacity = { import = 4 }
+"""
+
+
+def test_the_packaged_gate_takes_hourly_bookings(gate: Gate) -> None:
+    rules = gate.booking
+    assert rules is not None
+    assert rules.slot_length == timedelta(hours=1)
+    assert (rules.export_per_slot, rules.import_per_slot) == (60, 40)
+    assert rules.perishable_share == 0.3
+    assert rules.horizon == timedelta(days=7)
+    assert rules.cutoff == timedelta(minutes=30)
+    assert rules.grace == timedelta(minutes=60)
+    assert rules.hours.windows == ((time(6), time(22)),)
+
+
+def test_a_gate_without_booking_takes_none() -> None:
+    assert parse_gate(SMALL, source="t.toml").booking is None
+
+
+def test_booking_rules_from_the_file() -> None:
+    rules = parse_gate(SMALL + BOOKING, source="t.toml").booking
+    assert rules is not None
+    assert rules.slot_length == timedelta(minutes=30)
+    assert (rules.export_per_slot, rules.import_per_slot) == (12, 8)
+    assert (rules.horizon, rules.cutoff, rules.grace) == (
+        timedelta(days=3),
+        timedelta(minutes=15),
+        timedelta(minutes=45),
+    )
+    [override] = rules.overrides
+    assert (override.export, override.import_) == (None, 4)
+    assert override.hours.windows == ((time(12), time(13)),)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "error"),
+    [
+        ("slot_min = 30", "slot_min = 7", "booking.slot_min: 7 min does not divide a day"),
+        ("slot_min = 30", "slot_min = 0", "booking.slot_min: Input should be greater than 0"),
+        (
+            "export = 12, import = 8",
+            "export = -1, import = 8",
+            "booking.capacity.export: Input should be greater than or equal to 0",
+        ),
+        (
+            "export = 12, import = 8",
+            "export = 12",
+            "booking.capacity.import: Field required",
+        ),
+        (
+            "perishable_share = 0.25",
+            "perishable_share = 1.5",
+            "booking.perishable_share: Input should be less than or equal to 1",
+        ),
+        (
+            'hours = ["07:00-19:00"]',
+            'hours = ["07:15-19:00"]',
+            "booking.hours[0]: 07:15 is not a slot boundary (30-min slots)",
+        ),
+        (
+            'hours = ["12:00-13:00"]',
+            'hours = ["12:00-13:10"]',
+            "booking.overrides[0].hours[0]: 13:10 is not a slot boundary (30-min slots)",
+        ),
+        ("cutoff_min = 15", "cutoff_min = 15\nwalk_ins = true", "booking.walk_ins: Extra inputs"),
+    ],
+)
+def test_each_booking_fault_is_named(old: str, new: str, error: str) -> None:
+    assert _refusal(_changed(SMALL + BOOKING, old, new)).startswith(f"test-gate.toml: {error}")

@@ -1,0 +1,68 @@
+"""HTTP bodies of `/v1/bookings` and `/v1/slots` (wire formats only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from lanes.bookings import BookingState
+from lanes.model import Direction
+
+ManifestId = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=64)]
+GateId = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=64)]
+
+
+class BookingRequest(BaseModel):
+    """Book a manifest into the slot starting at `slot_start` (its end follows from the
+    gate's slot length); direction and cargo come from the manifest."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    manifest_id: ManifestId
+    slot_start: AwareDatetime = Field(description="a slot boundary, ISO 8601 with offset")
+    gate: GateId | None = Field(default=None, description="default: this system's gate")
+
+
+class RescheduleRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    slot_start: AwareDatetime = Field(description="the new slot's start, ISO 8601 with offset")
+
+
+class BookingView(BaseModel):
+    booking_id: str
+    manifest_id: str
+    gate_id: str
+    direction: Direction
+    slot_start: datetime
+    slot_end: datetime
+    perishable: bool
+    status: BookingState
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class BookingPage(BaseModel):
+    items: list[BookingView]
+    next: str | None = Field(description="pass as `after` for the next page; null: no more")
+
+
+class SlotView(BaseModel):
+    slot_start: datetime
+    slot_end: datetime
+    capacity: int = Field(description="trucks the slot takes in this direction")
+    reserved: int = Field(description="of the capacity, kept for perishable cargo")
+    booked: int
+    booked_perishable: int
+    left: int = Field(description="what a perishable load may still take")
+    left_general: int = Field(description="what a non-perishable load may still take")
+
+
+class SlotList(BaseModel):
+    gate_id: str
+    direction: Direction
+    slot_minutes: int
+    slots: list[SlotView]

@@ -1,0 +1,265 @@
+"""`/v1/bookings`: a firm books its own manifests into crossing slots (Bearer API key).
+
+`POST /v1/bookings` needs an `Idempotency-Key` header. The first request with a key is
+answered 201; a retry with the same key and the same body gets the same status and body
+again (201, header `Idempotent-Replayed: true`) without booking twice; the same key with
+another body is a 409. A refused request (4xx) stores nothing under its key, so it may be
+retried with the same key once the cause is gone. Another firm's booking or manifest
+answers 404 exactly as a missing one."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse
+
+from lanes.bookings import BookingState
+from services.api.auth import FirmDep, SessionsDep
+from services.api.booking_schemas import (
+    BookingPage,
+    BookingRequest,
+    BookingView,
+    RescheduleRequest,
+)
+from services.api.problems import FieldError, problem_response
+from services.api.slots import ERRORS, FOUND_ERRORS, PROBLEM, booking_gate
+from services.db import bookings as repo
+
+router = APIRouter(prefix="/v1/bookings", tags=["bookings"])
+
+_TYPE = "urn:borderflow:problem:"
+# kind of refusal -> (status, problem slug)
+_STATUS = {
+    "manifest_not_found": (404, "manifest-not-found"),
+    "booking_not_found": (404, "booking-not-found"),
+    "window": (422, "slot-not-bookable"),
+    "no_bookings": (422, "no-bookings"),
+    "already_booked": (409, "already-booked"),
+    "slot_full": (409, "slot-full"),
+    "not_active": (409, "booking-not-active"),
+}
+_WRITE_ERRORS: dict[int | str, dict[str, Any]] = {**FOUND_ERRORS, 409: PROBLEM}
+
+
+def _refusal(exc: repo.BookingRefused) -> JSONResponse:
+    status, slug = _STATUS[exc.kind]
+    return problem_response(
+        status,
+        f"{exc.field}: {exc.detail}",
+        type_=_TYPE + slug,
+        errors=[FieldError(field=exc.field, message=exc.detail)],
+    )
+
+
+def _view(booking: repo.Booking) -> dict[str, Any]:
+    view = BookingView(
+        booking_id=booking.booking_id,
+        manifest_id=booking.manifest_id,
+        gate_id=booking.gate_id,
+        direction=booking.direction,
+        slot_start=booking.slot_start,
+        slot_end=booking.slot_end,
+        perishable=booking.perishable,
+        status=booking.status,
+        created_at=booking.created_at,
+        updated_at=booking.updated_at,
+        version=booking.version,
+    )
+    return view.model_dump(mode="json")
+
+
+def _location(booking_id: str) -> dict[str, str]:
+    return {"Location": f"/v1/bookings/{quote(booking_id, safe='')}"}
+
+
+def _published(request: Request) -> None:
+    """Wake the booking-event publisher (if this app runs one): a change just committed."""
+    outbox = getattr(request.app.state, "booking_outbox", None)
+    if outbox is not None:
+        outbox.wake()
+
+
+def _hash(body: BookingRequest, gate_id: str) -> str:
+    canonical = body.model_dump(mode="json") | {"gate": gate_id}
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=BookingView,
+    responses={**_WRITE_ERRORS, 400: PROBLEM},
+    summary="Book a slot for one of your manifests (201; a retry with the same key: the same)",
+)
+async def create_booking(
+    request: Request,
+    body: BookingRequest,
+    firm: FirmDep,
+    sessions: SessionsDep,
+    idempotency_key: Annotated[
+        str,
+        Header(
+            min_length=1,
+            max_length=255,
+            description="a key unique to this booking request, reused on retries",
+        ),
+    ],
+) -> JSONResponse:
+    gate = booking_gate(request, body.gate, status=422)
+    digest = _hash(body, gate.gate_id)
+    now = datetime.now(UTC)
+    async with sessions() as session:
+        await repo.begin_booking_write(session=session)
+        earlier = await repo.claim_idempotency_key(
+            session=session, firm_id=firm, key=idempotency_key, request_hash=digest, now=now
+        )
+        if earlier is not None:
+            await session.rollback()
+            if earlier.request_hash != digest or earlier.response is None:
+                return problem_response(
+                    409,
+                    "Idempotency-Key: this key was used with another request body; "
+                    "use a new key for a new request",
+                    type_=_TYPE + "idempotency-key-reused",
+                    errors=[FieldError(field="Idempotency-Key", message="used with another body")],
+                )
+            return JSONResponse(
+                earlier.response,
+                status_code=earlier.status_code,
+                headers=_location(earlier.booking_id or "") | {"Idempotent-Replayed": "true"},
+            )
+        try:
+            booking = await repo.book(
+                session=session,
+                firm_id=firm,
+                manifest_id=body.manifest_id,
+                gate=gate,
+                slot_start=body.slot_start,
+                now=now,
+            )
+        except repo.BookingRefused as exc:
+            await session.rollback()
+            return _refusal(exc)
+        view = _view(booking)
+        await repo.store_idempotent_response(
+            session=session,
+            firm_id=firm,
+            key=idempotency_key,
+            booking_id=booking.booking_id,
+            status_code=201,
+            response=view,
+        )
+        await session.commit()
+    _published(request)
+    return JSONResponse(view, status_code=201, headers=_location(booking.booking_id))
+
+
+@router.get(
+    "",
+    response_model=BookingPage,
+    responses=ERRORS,
+    summary="Your firm's bookings, by id, a page at a time",
+)
+async def list_own_bookings(
+    firm: FirmDep,
+    sessions: SessionsDep,
+    status: Annotated[BookingState | None, Query(description="only bookings in this state")] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="bookings per page")] = 50,
+    after: Annotated[
+        str | None, Query(max_length=64, description="the `next` of the previous page")
+    ] = None,
+) -> BookingPage:
+    async with sessions() as session:
+        page = await repo.list_bookings(
+            session=session, firm_id=firm, limit=limit + 1, after=after, status=status
+        )
+    more = len(page) > limit
+    page = page[:limit]
+    return BookingPage(
+        items=[BookingView.model_validate(_view(b)) for b in page],
+        next=page[-1].booking_id if more else None,
+    )
+
+
+@router.get(
+    "/{booking_id}",
+    response_model=BookingView,
+    responses=FOUND_ERRORS,
+    summary="One of your firm's bookings",
+)
+async def read_booking(booking_id: str, firm: FirmDep, sessions: SessionsDep) -> JSONResponse:
+    async with sessions() as session:
+        booking = await repo.get_booking(session=session, firm_id=firm, booking_id=booking_id)
+    if booking is None:  # another firm's id reads as missing: ids reveal nothing
+        return _refusal(
+            repo.BookingRefused("booking_not_found", "booking_id", f"no booking {booking_id!r}")
+        )
+    return JSONResponse(_view(booking))
+
+
+@router.post(
+    "/{booking_id}/reschedule",
+    response_model=BookingView,
+    responses=_WRITE_ERRORS,
+    summary="Move an active booking to another slot (atomic: the old slot is kept if refused)",
+)
+async def reschedule_booking(
+    request: Request,
+    booking_id: str,
+    body: RescheduleRequest,
+    firm: FirmDep,
+    sessions: SessionsDep,
+) -> JSONResponse:
+    now = datetime.now(UTC)
+    async with sessions() as session:
+        await repo.begin_booking_write(session=session)
+        try:
+            current = await repo.get_booking(session=session, firm_id=firm, booking_id=booking_id)
+            gate = None if current is None else request.app.state.context.gates.get(current.gate_id)
+            if current is None or gate is None:
+                raise repo.BookingRefused(
+                    "booking_not_found", "booking_id", f"no booking {booking_id!r}"
+                )
+            booking = await repo.reschedule(
+                session=session,
+                firm_id=firm,
+                booking_id=booking_id,
+                gate=gate,
+                slot_start=body.slot_start,
+                now=now,
+            )
+        except repo.BookingRefused as exc:
+            await session.rollback()
+            return _refusal(exc)
+        await session.commit()
+    _published(request)
+    return JSONResponse(_view(booking))
+
+
+@router.post(
+    "/{booking_id}/cancel",
+    response_model=BookingView,
+    responses=_WRITE_ERRORS,
+    summary="Cancel a booking and free its place (an already cancelled one: 200, unchanged)",
+)
+async def cancel_booking(
+    request: Request, booking_id: str, firm: FirmDep, sessions: SessionsDep
+) -> JSONResponse:
+    now = datetime.now(UTC)
+    async with sessions() as session:
+        await repo.begin_booking_write(session=session)
+        try:
+            booking = await repo.cancel(
+                session=session, firm_id=firm, booking_id=booking_id, now=now
+            )
+        except repo.BookingRefused as exc:
+            await session.rollback()
+            return _refusal(exc)
+        await session.commit()
+    _published(request)
+    return JSONResponse(_view(booking))

@@ -1,0 +1,115 @@
+"""`GET /v1/slots`: a gate's bookable slots in one direction, with what is left of each."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from lanes.bookings import capacity, slots_between
+from lanes.model import Direction, Gate
+from services.api.auth import FirmDep, SessionsDep
+from services.api.booking_schemas import SlotList, SlotView
+from services.api.problems import Problem, ProblemError
+from services.db.bookings import slot_usage
+
+router = APIRouter(prefix="/v1/slots", tags=["bookings"])
+
+MAX_RANGE = timedelta(days=7)
+PROBLEM = {
+    "model": Problem,
+    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+# every firm route: a bad or missing key, a refused query or body, the key's rate limit
+ERRORS: dict[int | str, dict[str, Any]] = {401: PROBLEM, 422: PROBLEM, 429: PROBLEM}
+FOUND_ERRORS: dict[int | str, dict[str, Any]] = {**ERRORS, 404: PROBLEM}
+
+
+def booking_gate(request: Request, gate_id: str | None, *, status: int = 404) -> Gate:
+    """The gate a request names (this system's by default) if it takes bookings."""
+    ctx = request.app.state.context
+    gate_id = gate_id or ctx.default_gate
+    gate: Gate | None = ctx.gates.get(gate_id)
+    if gate is None:
+        known = ", ".join(sorted(ctx.gates))
+        raise ProblemError(
+            status, "unknown-gate", f"gate: unknown gate {gate_id!r} (known: {known})"
+        )
+    if gate.booking is None:
+        raise ProblemError(422, "no-bookings", f"gate: gate {gate_id!r} takes no bookings")
+    return gate
+
+
+def _aware(name: str, value: datetime | None) -> None:
+    if value is not None and value.tzinfo is None:
+        raise ProblemError(422, "invalid-request", f"{name}: needs a UTC offset, e.g. +07:00")
+
+
+@router.get(
+    "",
+    response_model=SlotList,
+    responses=FOUND_ERRORS,
+    summary="Bookable slots in [from, to) (at most 7 days), with capacity and what is left",
+)
+async def list_slots(
+    request: Request,
+    *,
+    firm: FirmDep,
+    sessions: SessionsDep,
+    direction: Annotated[Direction, Query(description="export or import")],
+    gate: Annotated[str | None, Query(max_length=64, description="default: this gate")] = None,
+    start: Annotated[
+        datetime | None,
+        Query(alias="from", description="ISO 8601 with offset; default: now"),
+    ] = None,
+    end: Annotated[
+        datetime | None,
+        Query(alias="to", description="ISO 8601 with offset; default: `from` + 1 day"),
+    ] = None,
+) -> SlotList:
+    found = booking_gate(request, gate)
+    assert found.booking is not None
+    _aware("from", start)
+    _aware("to", end)
+    start = start or datetime.now(UTC)
+    end = end or start + timedelta(days=1)
+    if end <= start:
+        raise ProblemError(422, "invalid-range", "to: must be after `from`")
+    if end - start > MAX_RANGE:
+        raise ProblemError(
+            422, "invalid-range", "to: at most 7 days after `from`; ask page by page"
+        )
+    rules = found.booking
+    slots = slots_between(start, end, rules=rules, utc_offset=found.utc_offset)
+    async with sessions() as session:
+        usage = await slot_usage(
+            session=session,
+            gate_id=found.gate_id,
+            direction=direction,
+            start=slots[0][0] if slots else start,
+            end=end,
+        )
+    views = []
+    for slot_start, slot_end in slots:
+        cap = capacity(slot_start, direction, rules, found.utc_offset)
+        booked, perishable = usage.get(slot_start, (0, 0))
+        left = max(cap.total - booked, 0)
+        views.append(
+            SlotView(
+                slot_start=slot_start,
+                slot_end=slot_end,
+                capacity=cap.total,
+                reserved=cap.reserved,
+                booked=booked,
+                booked_perishable=perishable,
+                left=left,
+                left_general=max(min(left, cap.general - (booked - perishable)), 0),
+            )
+        )
+    return SlotList(
+        gate_id=found.gate_id,
+        direction=direction,
+        slot_minutes=int(rules.slot_length.total_seconds() // 60),
+        slots=views,
+    )

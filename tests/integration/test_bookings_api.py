@@ -1,0 +1,333 @@
+"""`/v1/bookings` and `/v1/slots` over HTTP (ASGI transport, SQLite and PostgreSQL): a firm's
+own bookings only (another firm's answer 404 exactly like a missing one), idempotent
+retries, each rule's problem+json, and the booking events left in the outbox."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from lanes.bookings import BookingRules
+from lanes.model import Direction, Gate, Manifest
+from services.api.app import ApiContext, create_app
+from services.api.ratelimit import RateLimiter
+from services.config import KafkaSettings
+from services.db.booking_tables import BookingEventRow, BookingRow, SlotCountRow
+from services.db.engine import session_factory
+from services.db.firms import create_firm
+from services.db.manifests import store_manifests
+from services.gate_config import default_gates
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+PROBLEM = "application/problem+json"
+LOCAL = timedelta(hours=7)
+
+
+def local_slot(days: int, hour: int) -> datetime:
+    """The slot at `hour`:00 local (+07:00), `days` after today (real clock: the API's)."""
+    today = (datetime.now(UTC) + LOCAL).date()
+    day = today + timedelta(days=days)
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC) - LOCAL
+
+
+def gates_with(rules: BookingRules | None) -> Mapping[str, Gate]:
+    gate = default_gates()["huu-nghi"]
+    return {"huu-nghi": gate if rules is None else dataclasses.replace(gate, booking=rules)}
+
+
+def make_client(engine: AsyncEngine, gates: Mapping[str, Gate] | None = None) -> httpx.AsyncClient:
+    context = ApiContext(
+        sessions=session_factory(engine),
+        kafka=KafkaSettings(bootstrap="127.0.0.1:9"),
+        bootstrap="127.0.0.1:9",
+        gates=gates or default_gates(),
+        default_gate="huu-nghi",
+        limiter=RateLimiter(rate=10_000.0, burst=10_000),
+    )
+    transport = httpx.ASGITransport(app=create_app(context))
+    return httpx.AsyncClient(transport=transport, base_url="http://borderflow.test")
+
+
+async def add_firms(engine: AsyncEngine, firm_ids: list[str]) -> dict[str, str]:
+    async with session_factory(engine)() as session, session.begin():
+        return {
+            f: (await create_firm(session=session, firm_id=f, name=f, now=T0)).key for f in firm_ids
+        }
+
+
+async def add_manifests(
+    engine: AsyncEngine, firm_id: str, ids: list[str], *, perishable: bool = False
+) -> None:
+    manifests = [
+        Manifest(
+            manifest_id=m,
+            firm_id=firm_id,
+            direction=Direction.EXPORT,
+            tractor_plate="29H12345",
+            perishable=perishable,
+        )
+        for m in ids
+    ]
+    async with session_factory(engine)() as session, session.begin():
+        await store_manifests(session=session, manifests=manifests, source="http", now=T0)
+
+
+def auth(key: str, idem: str | None = None) -> dict[str, str]:
+    headers = {"Authorization": f"Bearer {key}"}
+    if idem is not None:
+        headers["Idempotency-Key"] = idem
+    return headers
+
+
+def problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status and body["title"] and body["type"] and body["detail"]
+    return body
+
+
+@pytest_asyncio.fixture
+async def keys(engine: AsyncEngine) -> dict[str, str]:
+    keys = await add_firms(engine, ["firm-a", "firm-b"])
+    await add_manifests(engine, "firm-a", ["A-1", "A-2", "A-3"])
+    await add_manifests(engine, "firm-a", ["A-P"], perishable=True)
+    await add_manifests(engine, "firm-b", ["B-1"])
+    return {"a": keys["firm-a"], "b": keys["firm-b"]}
+
+
+@pytest_asyncio.fixture
+async def client(engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
+    async with make_client(engine) as c:
+        yield c
+
+
+async def _book(
+    client: httpx.AsyncClient, key: str, manifest_id: str, at: datetime, idem: str
+) -> httpx.Response:
+    return await client.post(
+        "/v1/bookings",
+        json={"manifest_id": manifest_id, "slot_start": at.isoformat()},
+        headers=auth(key, idem),
+    )
+
+
+async def test_book_read_list_reschedule_cancel(
+    client: httpx.AsyncClient, keys: dict[str, str], engine: AsyncEngine
+) -> None:
+    at = local_slot(1, 10)
+    created = await _book(client, keys["a"], "A-1", at, "k-1")
+    assert created.status_code == 201, created.text
+    booking = created.json()
+    assert booking["status"] == "active" and booking["direction"] == "export"
+    assert datetime.fromisoformat(booking["slot_end"]) - at == timedelta(hours=1)
+    assert created.headers["location"] == f"/v1/bookings/{booking['booking_id']}"
+    path = f"/v1/bookings/{booking['booking_id']}"
+    assert (await client.get(path, headers=auth(keys["a"]))).json() == booking
+
+    slots = await client.get(
+        "/v1/slots",
+        params={"direction": "export", "from": at.isoformat(), "to": (at + timedelta(hours=2))},
+        headers=auth(keys["b"]),
+    )
+    assert slots.status_code == 200, slots.text
+    first = slots.json()["slots"][0]
+    assert first["capacity"] == 60 and first["reserved"] == 18
+    assert first["booked"] == 1 and first["left"] == 59 and first["left_general"] == 41
+
+    later = local_slot(1, 12)
+    moved = await client.post(
+        path + "/reschedule", json={"slot_start": later.isoformat()}, headers=auth(keys["a"])
+    )
+    assert moved.status_code == 200, moved.text
+    assert datetime.fromisoformat(moved.json()["slot_start"]) == later
+    assert moved.json()["version"] == 2
+
+    cancelled = await client.post(path + "/cancel", headers=auth(keys["a"]))
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    again = await client.post(path + "/cancel", headers=auth(keys["a"]))
+    assert again.status_code == 200 and again.json() == cancelled.json()
+    refused = await client.post(
+        path + "/reschedule", json={"slot_start": at.isoformat()}, headers=auth(keys["a"])
+    )
+    assert "only an active booking" in problem(refused, 409)["detail"]
+
+    rebooked = await _book(client, keys["a"], "A-1", at, "k-2")
+    assert rebooked.status_code == 201
+    listed = await client.get("/v1/bookings", params={"limit": 1}, headers=auth(keys["a"]))
+    page = listed.json()
+    assert len(page["items"]) == 1 and page["next"] is not None
+    rest = await client.get("/v1/bookings", params={"after": page["next"]}, headers=auth(keys["a"]))
+    assert len(rest.json()["items"]) == 1 and rest.json()["next"] is None
+    active = await client.get("/v1/bookings", params={"status": "active"}, headers=auth(keys["a"]))
+    assert [b["booking_id"] for b in active.json()["items"]] == [rebooked.json()["booking_id"]]
+
+    async with session_factory(engine)() as session:
+        counts = dict(
+            (await session.execute(select(SlotCountRow.slot_start, SlotCountRow.booked))).all()
+        )
+        types = list(await session.scalars(select(BookingEventRow.type)))
+    assert counts == {at: 1, later: 0}
+    assert sorted(types) == sorted(
+        ["booking.created", "booking.rescheduled", "booking.cancelled", "booking.created"]
+    )
+
+
+async def test_firms_never_see_each_others_bookings(
+    client: httpx.AsyncClient, keys: dict[str, str], engine: AsyncEngine
+) -> None:
+    at = local_slot(1, 10)
+    theirs = (await _book(client, keys["b"], "B-1", at, "kb")).json()["booking_id"]
+    missing = "bk_" + "0" * 32
+    for method, suffix, body in (
+        ("GET", "", None),
+        ("POST", "/cancel", None),
+        ("POST", "/reschedule", {"slot_start": local_slot(1, 11).isoformat()}),
+    ):
+        answers = []
+        for booking_id in (theirs, missing):
+            response = await client.request(
+                method, f"/v1/bookings/{booking_id}{suffix}", json=body, headers=auth(keys["a"])
+            )
+            answers.append(problem(response, 404))
+        assert answers[0] == answers[1] | {
+            "detail": answers[1]["detail"].replace(missing, theirs),
+            "errors": [
+                e | {"message": e["message"].replace(missing, theirs)} for e in answers[1]["errors"]
+            ],
+        }
+    listed = await client.get("/v1/bookings", headers=auth(keys["a"]))
+    assert listed.json()["items"] == []
+    # another firm's manifest cannot be booked, and reads as missing
+    other = problem(await _book(client, keys["a"], "B-1", at, "ka"), 404)
+    nothing = problem(await _book(client, keys["a"], "NOPE", at, "kb2"), 404)
+    assert other["detail"].replace("B-1", "NOPE") == nothing["detail"]
+    # B's booking is untouched
+    mine = await client.get(f"/v1/bookings/{theirs}", headers=auth(keys["b"]))
+    assert mine.json()["status"] == "active" and mine.json()["version"] == 1
+    for path in ("/v1/bookings", f"/v1/bookings/{theirs}", "/v1/slots?direction=export"):
+        problem(await client.get(path), 401)
+    problem(await _book(client, "bf_" + "x" * 43, "A-1", at, "kx"), 401)
+
+
+async def test_idempotent_retries(client: httpx.AsyncClient, keys: dict[str, str]) -> None:
+    at = local_slot(2, 9)
+    first = await _book(client, keys["a"], "A-1", at, "same")
+    retry = await _book(client, keys["a"], "A-1", at, "same")
+    assert first.status_code == retry.status_code == 201
+    assert retry.json() == first.json() and retry.headers["idempotent-replayed"] == "true"
+    other = await _book(client, keys["a"], "A-2", at, "same")
+    assert "another request body" in problem(other, 409)["detail"]
+    # the same key of another firm is another key
+    assert (await _book(client, keys["b"], "B-1", at, "same")).status_code == 201
+    # a refused request stores nothing: the key may be used again once fixed
+    bad = await _book(client, keys["a"], "A-2", at + timedelta(minutes=5), "k2")
+    problem(bad, 422)
+    assert (await _book(client, keys["a"], "A-2", at, "k2")).status_code == 201
+    listed = await client.get("/v1/bookings", headers=auth(keys["a"]))
+    assert len(listed.json()["items"]) == 2
+    no_key = await client.post(
+        "/v1/bookings",
+        json={"manifest_id": "A-3", "slot_start": at.isoformat()},
+        headers=auth(keys["a"]),
+    )
+    assert problem(no_key, 422)["errors"][0]["field"] == "idempotency-key"
+
+
+async def test_each_rule_has_its_problem(client: httpx.AsyncClient, keys: dict[str, str]) -> None:
+    now = datetime.now(UTC)
+    cases = [
+        (local_slot(1, 10) + timedelta(minutes=15), 422, "not a slot boundary"),
+        (local_slot(1, 23), 422, "outside the bookable hours"),
+        (local_slot(1, 5), 422, "outside the bookable hours"),
+        (local_slot(9, 10), 422, "beyond the booking horizon of 7 days"),
+        (local_slot(-1, 10), 422, "in the past"),
+    ]
+    soon = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    if (soon - now) < timedelta(minutes=30):
+        cases.append((soon, 422, "past the cut-off"))
+    for i, (at, status, words) in enumerate(cases):
+        body = problem(await _book(client, keys["a"], "A-1", at, f"rule-{i}"), status)
+        assert words in body["detail"], (at, body)
+        assert body["errors"][0]["field"] == "slot_start"
+    naive = await client.post(
+        "/v1/bookings",
+        json={"manifest_id": "A-1", "slot_start": "2026-12-01T10:00:00"},
+        headers=auth(keys["a"], "naive"),
+    )
+    assert problem(naive, 422)["errors"][0]["field"] == "slot_start"
+    unknown_gate = await client.post(
+        "/v1/bookings",
+        json={"manifest_id": "A-1", "slot_start": local_slot(1, 10).isoformat(), "gate": "x"},
+        headers=auth(keys["a"], "gate"),
+    )
+    assert "gate: unknown gate 'x'" in problem(unknown_gate, 422)["detail"]
+
+    at = local_slot(1, 10)
+    assert (await _book(client, keys["a"], "A-1", at, "one")).status_code == 201
+    twice = problem(await _book(client, keys["a"], "A-1", local_slot(1, 11), "two"), 409)
+    assert "already has an active booking" in twice["detail"]
+    assert twice["errors"][0]["field"] == "manifest_id"
+
+    for params, words in (
+        ({"direction": "export", "from": "2026-12-01T10:00:00"}, "from: needs a UTC offset"),
+        (
+            {"direction": "export", "from": at.isoformat(), "to": (at - timedelta(hours=1))},
+            "to: must be after",
+        ),
+        (
+            {"direction": "export", "from": at.isoformat(), "to": (at + timedelta(days=8))},
+            "at most 7 days",
+        ),
+        ({"direction": "sideways"}, "direction"),
+    ):
+        answer = await client.get("/v1/slots", params=params, headers=auth(keys["a"]))
+        assert words in problem(answer, 422)["detail"]
+    unknown = await client.get(
+        "/v1/slots", params={"direction": "export", "gate": "x"}, headers=auth(keys["a"])
+    )
+    problem(unknown, 404)
+
+
+async def test_full_slots_and_the_perishable_reserve(
+    engine: AsyncEngine, keys: dict[str, str]
+) -> None:
+    rules = BookingRules(export_per_slot=3, import_per_slot=3, perishable_share=0.34)
+    async with make_client(engine, gates_with(rules)) as client:
+        at = local_slot(1, 10)
+        assert (await _book(client, keys["a"], "A-1", at, "1")).status_code == 201
+        assert (await _book(client, keys["a"], "A-2", at, "2")).status_code == 201
+        # 1 of 3 is kept for perishables: a third general load is refused
+        full = problem(await _book(client, keys["a"], "A-3", at, "3"), 409)
+        assert "slot full" in full["detail"] and "capacity 3" in full["detail"]
+        assert "1 kept for perishable" in full["detail"]
+        assert (await _book(client, keys["a"], "A-P", at, "4")).status_code == 201
+        problem(await _book(client, keys["b"], "B-1", at, "5"), 409)
+        # a reschedule into a full slot keeps the old slot
+        other = (await _book(client, keys["a"], "A-3", local_slot(1, 11), "6")).json()
+        moved = await client.post(
+            f"/v1/bookings/{other['booking_id']}/reschedule",
+            json={"slot_start": at.isoformat()},
+            headers=auth(keys["a"]),
+        )
+        assert "slot full" in problem(moved, 409)["detail"]
+        kept = await client.get(f"/v1/bookings/{other['booking_id']}", headers=auth(keys["a"]))
+        assert kept.json() == other
+    async with session_factory(engine)() as session:
+        active = await session.scalar(
+            select(func.count()).where(BookingRow.status == "active", BookingRow.slot_start == at)
+        )
+        count = await session.scalar(
+            select(SlotCountRow.booked).where(SlotCountRow.slot_start == at)
+        )
+    assert active == count == 3
