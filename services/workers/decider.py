@@ -17,9 +17,10 @@ from typing import Any
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from lanes.bookings import arrival_status
 from lanes.decide import decide_with_board
 from lanes.matching import Matcher, PlateIndex, near_keys_needed, read_texts
-from lanes.model import Camera, Gate, LaneDecision, PlateRead, Visit
+from lanes.model import BookingStatus, Camera, Gate, LaneDecision, MatchResult, PlateRead, Visit
 from lanes.plates import normalise_plate
 from lanes.policy import Policy
 from lanes.resolve import resolve_reads
@@ -28,6 +29,7 @@ from lanes.similarity import folded_key
 from lanes.visits import Grouping, ReadAtGate, VisitTrack, group_reads
 from services.db import boards
 from services.db import repository as repo
+from services.db.bookings import ACTIVE, BookedSlot, booking_for_arrival, mark_used
 from services.db.manifests import manifests_for_keys
 from services.db.visits import recent_visit_tracks
 from services.workers.orchestrator import load_board
@@ -206,26 +208,69 @@ class Decider:
         if not visits:
             return []
         self.stats.visits += len(visits)
-        board = await load_board(session, gate)
-        decisions = []
-        for visit in sorted(visits, key=lambda v: (v.last_seen_at, v.visit_id)):
-            now = visit.last_seen_at
-            match = self.matcher.match(
+        ordered = sorted(visits, key=lambda v: (v.last_seen_at, v.visit_id))
+        matches = [
+            self.matcher.match(
                 [reads[e] for e in visit.read_event_ids],
                 direction=visit.direction,
                 index=index,
-                now=now,
+                now=visit.last_seen_at,
             )
+            for visit in ordered
+        ]
+        booked = await self._bookings(session, gate, ordered, matches)
+        board = await load_board(session, gate)
+        decisions = []
+        for visit, match in zip(ordered, matches, strict=True):
+            now = visit.last_seen_at
             board = settle(board, gate, now=now)
+            slot = booked.get(match.manifest.manifest_id) if match.manifest else None
+            booking = BookingStatus.WALK_IN
+            if slot is not None and gate.booking is not None and slot.status == ACTIVE:
+                booking = arrival_status(
+                    slot.slot_start, slot.slot_end, visit.first_seen_at, rules=gate.booking
+                )
             decision, board = decide_with_board(
-                visit, match, gate=gate, board=board, policy=self.policy, now=now
+                visit, match, gate=gate, board=board, policy=self.policy, booking=booking, now=now
             )
             decisions.append(decision)
             self.stats.decisions[decision.outcome.value] += 1
         await boards.save_board(
-            session=session, gate_id=gate.gate_id, board=board.to_json(), now=now
+            session=session,
+            gate_id=gate.gate_id,
+            board=board.to_json(),
+            now=ordered[-1].last_seen_at,
         )
+        used = [d.manifest_id for d in decisions if d.manifest_id and d.outcome.value == "assigned"]
+        if used and booked:
+            await mark_used(
+                session=session,
+                manifest_ids=[m for m in used if m in booked],
+                at=ordered[-1].last_seen_at,
+            )
         return decisions
+
+    async def _bookings(
+        self,
+        session: AsyncSession,
+        gate: Gate,
+        visits: Sequence[Visit],
+        matches: Sequence[MatchResult],
+    ) -> Mapping[str, BookedSlot]:
+        """The booked slots of the matched manifests (a booking more than the grace late is
+        marked lost there and then: the truck is a walk-in)."""
+        if gate.booking is None:
+            return {}
+        found: dict[str, BookedSlot] = {}
+        for visit, match in zip(visits, matches, strict=True):  # each at its own arrival
+            if match.manifest is not None:
+                found |= await booking_for_arrival(
+                    session=session,
+                    manifest_ids=[match.manifest.manifest_id],
+                    at=visit.first_seen_at,
+                    grace=gate.booking.grace,
+                )
+        return found
 
     async def _save_visits(self, session: AsyncSession, grouping: Grouping) -> None:
         await repo.insert_visits(

@@ -1,0 +1,74 @@
+"""Bookings in the live flow (real broker and database): a truck on time for its booked slot
+is decided as such (priority) and its booking used; one more than the grace late loses the
+slot and is decided as a walk-in."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from lanes.bookings import BookingState
+from services.config import DatabaseSettings
+from services.db import bookings as repo
+from services.db.booking_tables import BookingRow
+from streams.topics import LANE_DECISIONS
+from tests.integration.harness import (
+    collect,
+    decision_payloads,
+    fresh_broker,
+    make_settings,
+    manifest,
+    publish,
+    read,
+    running_system,
+    seed,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
+
+SLOT = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)  # 10:00-11:00 at the gate (UTC+7)
+
+
+async def test_on_time_bookings_go_first_and_very_late_ones_are_walk_ins(
+    database_settings: DatabaseSettings, tmp_path: Path
+) -> None:
+    async with fresh_broker(tmp_path) as broker:
+        settings = make_settings(broker.bootstrap, database_settings, tmp_path)
+        async with running_system(settings) as system:
+            infra = system.infra
+            await seed(infra, manifest("MF-1", "29H11111"), manifest("MF-2", "29H22222"), now=SLOT)
+            gate = infra.gates["huu-nghi"]
+            async with infra.sessions() as session, session.begin():
+                for manifest_id in ("MF-1", "MF-2"):
+                    await repo.book(
+                        session=session,
+                        firm_id="firm-01",
+                        manifest_id=manifest_id,
+                        gate=gate,
+                        slot_start=SLOT,
+                        now=SLOT - timedelta(days=1),
+                    )
+            on_time = read("r-1", "29H11111", SLOT + timedelta(minutes=20))
+            late = read("r-2", "29H22222", SLOT + timedelta(hours=2, minutes=30))
+            await publish(
+                broker.bootstrap,
+                *(("hn-exp-gate-1", json.dumps(r).encode()) for r in (on_time, late)),
+            )
+            decisions = {
+                d["manifest_id"]: d
+                for d in decision_payloads(
+                    await collect(broker.bootstrap, LANE_DECISIONS.name, expect=2)
+                )
+            }
+            assert decisions["MF-1"]["outcome"] == "assigned"
+            assert "on-time booking" in decisions["MF-1"]["reason"]
+            assert "walk-in" in decisions["MF-2"]["reason"]
+            async with infra.sessions() as session:
+                states = dict(
+                    (await session.execute(select(BookingRow.manifest_id, BookingRow.status))).all()
+                )
+            assert states == {"MF-1": BookingState.USED, "MF-2": BookingState.LOST_LATE}
