@@ -17,7 +17,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from lanes.bookings import arrival_status
+from lanes.bookings import arrival_status, is_lost
 from lanes.decide import decide_with_board
 from lanes.matching import Matcher, PlateIndex, near_keys_needed, read_texts
 from lanes.model import BookingStatus, Camera, Gate, LaneDecision, MatchResult, PlateRead, Visit
@@ -261,13 +261,27 @@ class Decider:
         marked lost there and then: the truck is a walk-in)."""
         if gate.booking is None:
             return {}
-        found: dict[str, BookedSlot] = {}
-        for visit, match in zip(visits, matches, strict=True):  # each at its own arrival
-            if match.manifest is not None:
+        arrivals = {
+            m.manifest.manifest_id: v.first_seen_at
+            for v, m in zip(visits, matches, strict=True)
+            if m.manifest is not None
+        }
+        if not arrivals:
+            return {}
+        # one look-up at the earliest arrival; only a truck past its grace is looked at again
+        # at its own arrival time (which marks its booking lost)
+        found = await booking_for_arrival(
+            session=session,
+            manifest_ids=list(arrivals),
+            at=min(arrivals.values()),
+            grace=gate.booking.grace,
+        )
+        for manifest_id, slot in list(found.items()):
+            if is_lost(slot.slot_end, arrivals[manifest_id], rules=gate.booking):
                 found |= await booking_for_arrival(
                     session=session,
-                    manifest_ids=[match.manifest.manifest_id],
-                    at=visit.first_seen_at,
+                    manifest_ids=[manifest_id],
+                    at=arrivals[manifest_id],
                     grace=gate.booking.grace,
                 )
         return found
