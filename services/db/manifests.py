@@ -266,14 +266,25 @@ async def manifests_for_keys(
     found: dict[str, Manifest] = {}
     for start in range(0, len(wanted), KEYS_PER_QUERY):
         chunk = wanted[start : start + KEYS_PER_QUERY]
-        filed = select(ManifestPlateKeyRow.manifest_id).where(ManifestPlateKeyRow.key.in_(chunk))
-        rows = await session.scalars(
-            select(ManifestRow).where(
-                ManifestRow.manifest_id.in_(filed),
-                or_(ManifestRow.window_end.is_(None), ManifestRow.window_end >= ended_after),
+        # two index look-ups (keys, then primary keys) rather than one semi-join, which the
+        # planner may answer with a scan of every manifest
+        ids = sorted(
+            set(
+                await session.scalars(
+                    select(ManifestPlateKeyRow.manifest_id).where(
+                        ManifestPlateKeyRow.key.in_(chunk)
+                    )
+                )
             )
         )
-        found.update((row.manifest_id, manifest_from_row(row)) for row in rows)
+        for first in range(0, len(ids), KEYS_PER_QUERY):
+            rows = await session.scalars(
+                select(ManifestRow).where(
+                    ManifestRow.manifest_id.in_(ids[first : first + KEYS_PER_QUERY]),
+                    or_(ManifestRow.window_end.is_(None), ManifestRow.window_end >= ended_after),
+                )
+            )
+            found.update((row.manifest_id, manifest_from_row(row)) for row in rows)
     return [found[i] for i in sorted(found)]
 
 
