@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from lanes.matching import MARGIN, ManifestIndex, Matcher, read_texts
-from lanes.model import Camera, PlateRead
+from lanes.model import Camera, MatchResult, PlateRead
 from lanes.plates import normalise_plate
 from lanes.similarity import plate_cost
 from lanes.visits import ReadAtGate, VisitTrack
@@ -27,6 +27,7 @@ JOIN_MAX = 0.5  # the most an unattributed read may cost against a recent visit'
 class Resolved:
     at_gate: ReadAtGate
     how: str  # "manifest", "recent visit" or "own text"
+    match: MatchResult  # the read matched alone (a visit of this one read needs no other)
 
 
 def resolve_reads(
@@ -47,7 +48,7 @@ def resolve_reads(
             plate, how = result.manifest.tractor_plate, "manifest"
         else:
             plate, how = _recent_plate(read, camera, recent, window)
-        resolved.append(Resolved(ReadAtGate(read, camera, plate), how))
+        resolved.append(Resolved(ReadAtGate(read, camera, plate), how, result))
     return resolved
 
 

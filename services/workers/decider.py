@@ -125,6 +125,7 @@ class Decider:
         if not fresh:
             return []
         index = await self._manifest_index(session, fresh)
+        self._alone: dict[str, MatchResult] = {}
         fresh = await self._resolve(session, fresh, index)
         tracks = await repo.load_tracks(
             session=session,
@@ -194,6 +195,7 @@ class Decider:
                 replace(i, event=replace(i.event, at_gate=r.at_gate))
                 for i, r in zip(items, found, strict=True)
             ]
+            self._alone.update((r.at_gate.read.event_id, r.match) for r in found)
         return resolved
 
     async def _decide_visits(
@@ -209,15 +211,7 @@ class Decider:
             return []
         self.stats.visits += len(visits)
         ordered = sorted(visits, key=lambda v: (v.last_seen_at, v.visit_id))
-        matches = [
-            self.matcher.match(
-                [reads[e] for e in visit.read_event_ids],
-                direction=visit.direction,
-                index=index,
-                now=visit.last_seen_at,
-            )
-            for visit in ordered
-        ]
+        matches = [self._match(visit, index, reads) for visit in ordered]
         booked = await self._bookings(session, gate, ordered, matches)
         board = await load_board(session, gate)
         decisions = []
@@ -249,6 +243,23 @@ class Decider:
                 at=ordered[-1].last_seen_at,
             )
         return decisions
+
+    def _match(
+        self, visit: Visit, index: PlateIndex, reads: Mapping[str, PlateRead]
+    ) -> MatchResult:
+        """The visit's reads matched together; a visit of one read reuses that read's match
+        from its resolution (the same read, direction, index and time: the same answer)."""
+        if len(visit.read_event_ids) == 1:
+            (event_id,) = visit.read_event_ids
+            alone = self._alone.get(event_id)
+            if alone is not None and reads[event_id].captured_at == visit.last_seen_at:
+                return alone
+        return self.matcher.match(
+            [reads[e] for e in visit.read_event_ids],
+            direction=visit.direction,
+            index=index,
+            now=visit.last_seen_at,
+        )
 
     async def _bookings(
         self,
