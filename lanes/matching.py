@@ -85,18 +85,29 @@ class PlateIndex:
     """Manifests filed under the index keys of their tractor and trailer plates: a look-up is a
     handful of dict probes, whatever the number of manifests."""
 
-    __slots__ = ("_by_key",)
+    __slots__ = ("_by_key", "_ids")
 
-    def __init__(self, manifests: Iterable[Manifest]) -> None:
-        by_key: dict[str, dict[tuple[str, str], tuple[Manifest, str]]] = {}
+    def __init__(self, manifests: Iterable[Manifest] = ()) -> None:
+        self._by_key: dict[str, list[tuple[Manifest, str]]] = {}
+        self._ids: set[str] = set()
+        self.add(manifests)
+
+    def add(self, manifests: Iterable[Manifest]) -> None:
+        """File more manifests (one already filed, by manifest_id, is skipped)."""
+        by_key, ids = self._by_key, self._ids
         for manifest in manifests:
-            for declared in (manifest.tractor_plate, manifest.trailer_plate):
-                if declared:
-                    plate = normalise_plate(declared)
-                    for key in index_keys(plate):
-                        entry = (manifest, plate)
-                        by_key.setdefault(key, {})[manifest.manifest_id, plate] = entry
-        self._by_key = {key: tuple(found.values()) for key, found in by_key.items()}
+            if manifest.manifest_id in ids:
+                continue
+            ids.add(manifest.manifest_id)
+            plates = {
+                normalise_plate(declared)
+                for declared in (manifest.tractor_plate, manifest.trailer_plate)
+                if declared
+            }
+            for plate in plates:
+                entry = (manifest, plate)
+                for key in index_keys(plate):
+                    by_key.setdefault(key, []).append(entry)
 
     def lookup(self, text: str) -> Sequence[tuple[Manifest, str]]:
         return self._hits(query_keys(text))

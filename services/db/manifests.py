@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -278,13 +278,16 @@ async def manifests_for_keys(
             )
         )
         for first in range(0, len(ids), KEYS_PER_QUERY):
-            rows = await session.scalars(
-                select(ManifestRow).where(
+            # plain rows, not ORM objects: read-only, and a batch may load thousands
+            rows = await session.execute(
+                select(*ManifestRow.__table__.c).where(
                     ManifestRow.manifest_id.in_(ids[first : first + KEYS_PER_QUERY]),
                     or_(ManifestRow.window_end.is_(None), ManifestRow.window_end >= ended_after),
                 )
             )
-            found.update((row.manifest_id, manifest_from_row(row)) for row in rows)
+            found.update(
+                (row.manifest_id, manifest_from_row(cast(ManifestRow, row))) for row in rows
+            )
     return [found[i] for i in sorted(found)]
 
 

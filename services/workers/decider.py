@@ -165,9 +165,8 @@ class Decider:
             )
         if not near:
             return index
-        more = await manifests_for_keys(session=session, keys=near, ended_after=ended_after)
-        known = {m.manifest_id for m in found}
-        return PlateIndex([*found, *(m for m in more if m.manifest_id not in known)])
+        index.add(await manifests_for_keys(session=session, keys=near, ended_after=ended_after))
+        return index
 
     async def _resolve(
         self, session: AsyncSession, batch: list[Inbound[GateRead]], index: PlateIndex
