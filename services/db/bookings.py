@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import CursorResult, Table, func, insert, select, text, update
@@ -303,6 +303,7 @@ async def book(
     if manifest is None:  # another firm's manifest reads as missing
         raise BookingRefused("manifest_not_found", "manifest_id", f"no manifest {manifest_id!r}")
     slot_end = _check(gate, slot_start, now)
+    slot_start = slot_start.astimezone(UTC)  # stored and answered in UTC, like slot_end
     booking = Booking(
         booking_id=f"bk_{uuid.uuid4().hex}",
         firm_id=firm_id,
@@ -446,6 +447,7 @@ async def reschedule(
     if booking.status is not BookingState.ACTIVE:
         raise _not_active(booking, "rescheduled")
     slot_end = _check(gate, slot_start, now)
+    slot_start = slot_start.astimezone(UTC)
     if slot_start == booking.slot_start:
         return booking
     if slot_start < booking.slot_start:
