@@ -12,19 +12,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import CursorResult, Table, func, insert, select, text, update
+from sqlalchemy import CursorResult, Table, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lanes.bookings import BookingState, capacity, check_window, slot_of
 from lanes.model import Direction, Gate
-from lanes.policy.truck import BOOKING_GRACE
 from services.db.booking_tables import (
     BookingEventRow,
     BookingRow,
-    FirmBookingStatsRow,
     IdempotencyKeyRow,
     SlotCountRow,
 )
@@ -34,7 +32,7 @@ from services.db.tables import ManifestRow
 ACTIVE = BookingState.ACTIVE.value
 
 
-def _table(row: type[Any]) -> Table:
+def table_of(row: type[Any]) -> Table:
     return cast(Table, row.__table__)
 
 
@@ -69,7 +67,7 @@ class BookedSlot(NamedTuple):
     status: BookingState  # ACTIVE, or LOST_LATE when the arrival came after the grace
 
 
-def _booking(row: BookingRow) -> Booking:
+def booking_from_row(row: BookingRow) -> Booking:
     return Booking(
         booking_id=row.booking_id,
         firm_id=row.firm_id,
@@ -126,7 +124,7 @@ async def claim_idempotency_key(
 ) -> EarlierRequest | None:
     """None: the key is ours to use now; else the earlier request with this key (a
     concurrent twin waits for the first to commit on PostgreSQL, or to roll back)."""
-    table = _table(IdempotencyKeyRow)
+    table = table_of(IdempotencyKeyRow)
     claimed = await session.scalar(
         _insert(session, table)
         .values(firm_id=firm_id, key=key, request_hash=request_hash, status_code=0, created_at=now)
@@ -154,7 +152,7 @@ async def store_idempotent_response(
     status_code: int,
     response: Mapping[str, Any],
 ) -> None:
-    table = _table(IdempotencyKeyRow)
+    table = table_of(IdempotencyKeyRow)
     await session.execute(
         update(table)
         .where(table.c.firm_id == firm_id, table.c.key == key)
@@ -178,7 +176,7 @@ async def _take(
     PostgreSQL, the database on SQLite)."""
     if total < 1 or (not booking.perishable and general < 1):
         return False
-    t = _table(SlotCountRow)
+    t = table_of(SlotCountRow)
     room = t.c.booked < total
     if not booking.perishable:
         room = room & (t.c.booked - t.c.booked_perishable < general)
@@ -206,7 +204,7 @@ async def _take(
 
 
 async def _release(session: AsyncSession, booking: Booking) -> None:
-    t = _table(SlotCountRow)
+    t = table_of(SlotCountRow)
     await session.execute(
         update(t)
         .where(
@@ -244,7 +242,7 @@ async def slot_usage(
     *, session: AsyncSession, gate_id: str, direction: Direction, start: datetime, end: datetime
 ) -> dict[datetime, tuple[int, int]]:
     """(booked, booked_perishable) of each slot starting in [start, end) with bookings."""
-    t = _table(SlotCountRow)
+    t = table_of(SlotCountRow)
     rows = await session.execute(
         select(t.c.slot_start, t.c.booked, t.c.booked_perishable).where(
             t.c.gate_id == gate_id,
@@ -268,9 +266,9 @@ def _check(gate: Gate, slot_start: datetime, now: datetime) -> datetime:
     return slot_of(slot_start, gate.booking, gate.utc_offset)[1]
 
 
-async def _event(session: AsyncSession, booking: Booking, type_: str, **extra: Any) -> None:
+async def record_event(session: AsyncSession, booking: Booking, type_: str, **extra: Any) -> None:
     await session.execute(
-        insert(_table(BookingEventRow)).values(
+        insert(table_of(BookingEventRow)).values(
             event_id=uuid.uuid4().hex,
             booking_id=booking.booking_id,
             type=type_,
@@ -292,7 +290,7 @@ async def book(
 ) -> Booking:
     """Book the firm's manifest into the slot starting at `slot_start` (direction and cargo
     from the manifest); BookingRefused says why not."""
-    m = _table(ManifestRow)
+    m = table_of(ManifestRow)
     manifest = (
         await session.execute(
             select(m.c.direction, m.c.perishable).where(
@@ -324,7 +322,7 @@ async def book(
         "created_at": now,
         "updated_at": now,
     }
-    table = _table(BookingRow)
+    table = table_of(BookingRow)
     inserted = await session.scalar(
         _insert(session, table).values(values).on_conflict_do_nothing().returning(table.c.version)
     )
@@ -341,7 +339,7 @@ async def book(
             "reschedule or cancel it",
         )
     await _take_or_refuse(session, booking, gate, slot_start)
-    await _event(session, booking, "booking.created")
+    await record_event(session, booking, "booking.created")
     return booking
 
 
@@ -352,7 +350,7 @@ async def get_booking(*, session: AsyncSession, firm_id: str, booking_id: str) -
         .where(BookingRow.booking_id == booking_id, BookingRow.firm_id == firm_id)
         .execution_options(populate_existing=True)
     )
-    return None if row is None else _booking(row)
+    return None if row is None else booking_from_row(row)
 
 
 async def list_bookings(
@@ -370,7 +368,7 @@ async def list_bookings(
     if status is not None:
         query = query.where(BookingRow.status == status.value)
     rows = await session.scalars(query.order_by(BookingRow.booking_id).limit(limit))
-    return [_booking(r) for r in rows]
+    return [booking_from_row(r) for r in rows]
 
 
 async def _locked(session: AsyncSession, firm_id: str, booking_id: str) -> Booking:
@@ -382,7 +380,7 @@ async def _locked(session: AsyncSession, firm_id: str, booking_id: str) -> Booki
     )
     if row is None:
         raise BookingRefused("booking_not_found", "booking_id", f"no booking {booking_id!r}")
-    return _booking(row)
+    return booking_from_row(row)
 
 
 class ConcurrentChange(RuntimeError):
@@ -390,9 +388,9 @@ class ConcurrentChange(RuntimeError):
     lock that the API and begin_write take)."""
 
 
-async def _save(session: AsyncSession, booking: Booking, **changes: Any) -> Booking:
+async def save_booking(session: AsyncSession, booking: Booking, **changes: Any) -> Booking:
     """Write `changes` if the booking is still at the version read (optimistic check)."""
-    t = _table(BookingRow)
+    t = table_of(BookingRow)
     result = await session.execute(
         update(t)
         .where(t.c.booking_id == booking.booking_id, t.c.version == booking.version)
@@ -427,8 +425,10 @@ async def cancel(*, session: AsyncSession, firm_id: str, booking_id: str, now: d
     if booking.status is not BookingState.ACTIVE:
         raise _not_active(booking, "cancelled")
     await _release(session, booking)
-    booking = await _save(session, booking, status=BookingState.CANCELLED.value, updated_at=now)
-    await _event(session, booking, "booking.cancelled")
+    booking = await save_booking(
+        session, booking, status=BookingState.CANCELLED.value, updated_at=now
+    )
+    await record_event(session, booking, "booking.cancelled")
     return booking
 
 
@@ -457,117 +457,11 @@ async def reschedule(
         await _release(session, booking)
         await _take_or_refuse(session, booking, gate, slot_start)
     previous = booking.slot_start.isoformat()
-    booking = await _save(
+    booking = await save_booking(
         session, booking, slot_start=slot_start, slot_end=slot_end, updated_at=now
     )
-    await _event(session, booking, "booking.rescheduled", previous_slot_start=previous)
+    await record_event(session, booking, "booking.rescheduled", previous_slot_start=previous)
     return booking
-
-
-# --- arrivals and no-shows (the decider's worker calls these) ---------------------------------
-
-
-async def _bump_stats(session: AsyncSession, counts: Mapping[str, int], column: str) -> None:
-    t = _table(FirmBookingStatsRow)
-    for firm_id, n in sorted(counts.items()):
-        stmt = _insert(session, t).values(
-            {"firm_id": firm_id, "no_shows": 0, "lost_late": 0} | {column: n}
-        )
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["firm_id"], set_={column: getattr(t.c, column) + n}
-            )
-        )
-
-
-async def _expire(
-    session: AsyncSession, rows: Iterable[BookingRow], state: BookingState, now: datetime
-) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for row in rows:
-        booking = await _save(session, _booking(row), status=state.value, updated_at=now)
-        await _event(session, booking, f"booking.{state.value}")
-        counts[booking.firm_id] = counts.get(booking.firm_id, 0) + 1
-    column = "no_shows" if state is BookingState.NO_SHOW else "lost_late"
-    await _bump_stats(session, counts, column)
-    return counts
-
-
-async def expire_bookings(
-    *, session: AsyncSession, now: datetime, grace: timedelta = BOOKING_GRACE
-) -> dict[str, int]:
-    """Mark active bookings whose slot ended more than `grace` before `now` as no-shows
-    (their capacity is not released: the slot is over) and count them per firm (also added
-    to `firm_booking_stats.no_shows`). Returns {firm_id: no-shows marked now}. On SQLite,
-    call it after `begin_booking_write` (or `repository.begin_write`)."""
-    rows = await session.scalars(
-        select(BookingRow)
-        .where(BookingRow.status == ACTIVE, BookingRow.slot_end < now - grace)
-        .order_by(BookingRow.booking_id)
-        .with_for_update(skip_locked=is_postgres(session))
-    )
-    return await _expire(session, list(rows), BookingState.NO_SHOW, now)
-
-
-async def booking_for_arrival(
-    *,
-    session: AsyncSession,
-    manifest_ids: Iterable[str],
-    at: datetime,
-    grace: timedelta = BOOKING_GRACE,
-) -> dict[str, BookedSlot]:
-    """The active booking of each manifest with one, for a truck arriving at `at`. An
-    arrival more than `grace` after its slot's end loses the slot: that booking is marked
-    `lost_late` (and counted on its firm) and comes back with that status, so the truck is
-    a walk-in and must rebook. Call it in a write transaction (on SQLite, after
-    `repository.begin_write`); PostgreSQL locks the bookings it reads."""
-    wanted = sorted(set(manifest_ids))
-    if not wanted:
-        return {}
-    rows = list(
-        await session.scalars(
-            select(BookingRow)
-            .where(BookingRow.manifest_id.in_(wanted), BookingRow.status == ACTIVE)
-            .order_by(BookingRow.booking_id)
-            .with_for_update()
-        )
-    )
-    late = [r for r in rows if at >= r.slot_end + grace]
-    await _expire(session, late, BookingState.LOST_LATE, at)
-    lost = {r.booking_id for r in late}
-    return {
-        r.manifest_id: BookedSlot(
-            r.slot_start,
-            r.slot_end,
-            BookingState.LOST_LATE if r.booking_id in lost else BookingState.ACTIVE,
-        )
-        for r in rows
-    }
-
-
-async def mark_used(*, session: AsyncSession, manifest_ids: Iterable[str], at: datetime) -> int:
-    """A truck with an active booking crossed: its booking is used. Returns how many."""
-    rows = list(
-        await session.scalars(
-            select(BookingRow)
-            .where(BookingRow.manifest_id.in_(sorted(set(manifest_ids))))
-            .where(BookingRow.status == ACTIVE)
-            .with_for_update()
-        )
-    )
-    for row in rows:
-        booking = await _save(session, _booking(row), status=BookingState.USED.value, updated_at=at)
-        await _event(session, booking, "booking.used")
-    return len(rows)
-
-
-async def firm_no_shows(*, session: AsyncSession, firm_id: str) -> int:
-    found = await session.scalar(
-        select(func.coalesce(FirmBookingStatsRow.no_shows, 0)).where(
-            FirmBookingStatsRow.firm_id == firm_id
-        )
-    )
-    return int(found or 0)
 
 
 # --- the outbox ------------------------------------------------------------------------------
@@ -588,5 +482,5 @@ async def mark_events_published(
 ) -> None:
     ids = sorted(set(event_ids))
     if ids:
-        t = _table(BookingEventRow)
+        t = table_of(BookingEventRow)
         await session.execute(update(t).where(t.c.event_id.in_(ids)).values(published_at=at))

@@ -29,7 +29,8 @@ from lanes.similarity import folded_key
 from lanes.visits import Grouping, ReadAtGate, VisitTrack, group_reads
 from services.db import boards
 from services.db import repository as repo
-from services.db.bookings import ACTIVE, BookedSlot, booking_for_arrival, mark_used
+from services.db.booking_arrivals import booking_for_arrival, mark_used
+from services.db.bookings import ACTIVE, BookedSlot
 from services.db.manifests import manifests_for_keys
 from services.db.visits import recent_visit_tracks
 from services.workers.orchestrator import load_board

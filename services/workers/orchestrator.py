@@ -26,7 +26,7 @@ from lanes.revise import revised_decision
 from lanes.settle import settle
 from services.db import boards as store
 from services.db import repository as repo
-from services.db.bookings import expire_bookings
+from services.db.booking_arrivals import expire_bookings
 from services.db.convert import decision_from_row
 from services.workers.outbox import DecisionOutbox
 from streams.errors import InvalidEvent

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lanes.bookings import BookingState
+from services.db import booking_arrivals as arrivals
 from services.db import bookings as repo
 from services.db.booking_tables import BookingEventRow, SlotCountRow
 from services.db.engine import session_factory
@@ -48,26 +49,30 @@ async def test_arrivals_no_shows_and_used(engine: AsyncEngine) -> None:
 
     end = on_time.slot_end
     async with sessions() as session, session.begin():
-        found = await repo.booking_for_arrival(
+        found = await arrivals.booking_for_arrival(
             session=session, manifest_ids=["A-1", "NOPE"], at=end - timedelta(minutes=5)
         )
         assert found == {"A-1": repo.BookedSlot(on_time.slot_start, end, BookingState.ACTIVE)}
-        assert await repo.mark_used(session=session, manifest_ids=["A-1"], at=end) == 1
+        assert await arrivals.mark_used(session=session, manifest_ids=["A-1"], at=end) == 1
     async with sessions() as session, session.begin():
-        found = await repo.booking_for_arrival(
+        found = await arrivals.booking_for_arrival(
             session=session, manifest_ids=["A-2"], at=end + timedelta(minutes=61)
         )
         assert found["A-2"].status is BookingState.LOST_LATE
     async with sessions() as session, session.begin():  # lost: the truck is a walk-in now
-        assert await repo.booking_for_arrival(session=session, manifest_ids=["A-2"], at=end) == {}
+        assert (
+            await arrivals.booking_for_arrival(session=session, manifest_ids=["A-2"], at=end) == {}
+        )
     async with sessions() as session, session.begin():
-        assert await repo.expire_bookings(session=session, now=end + timedelta(minutes=30)) == {}
-        counts = await repo.expire_bookings(session=session, now=end + timedelta(minutes=61))
+        assert (
+            await arrivals.expire_bookings(session=session, now=end + timedelta(minutes=30)) == {}
+        )
+        counts = await arrivals.expire_bookings(session=session, now=end + timedelta(minutes=61))
     assert counts == {"firm-a": 1, "firm-b": 1}
     async with sessions() as session, session.begin():
-        assert await repo.expire_bookings(session=session, now=end + timedelta(hours=5)) == {}
-        assert await repo.firm_no_shows(session=session, firm_id="firm-a") == 1
-        assert await repo.firm_no_shows(session=session, firm_id="nobody") == 0
+        assert await arrivals.expire_bookings(session=session, now=end + timedelta(hours=5)) == {}
+        assert await arrivals.firm_no_shows(session=session, firm_id="firm-a") == 1
+        assert await arrivals.firm_no_shows(session=session, firm_id="nobody") == 0
         states = {
             b.manifest_id: b.status
             for b in await repo.list_bookings(session=session, firm_id="firm-a", limit=10)

@@ -1,0 +1,131 @@
+"""Bookings at the gate: a truck's arrival against its booking (on time, late within the
+grace, or lost), bookings used, and no-shows marked and counted per firm. The decider and
+the lane-event worker call these, inside their write transactions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lanes.bookings import BookingState
+from lanes.policy.truck import BOOKING_GRACE
+from services.db.booking_tables import BookingRow, FirmBookingStatsRow
+from services.db.bookings import (
+    ACTIVE,
+    BookedSlot,
+    booking_from_row,
+    record_event,
+    save_booking,
+    table_of,
+)
+from services.db.repository import _insert, is_postgres
+
+
+async def _bump_stats(session: AsyncSession, counts: Mapping[str, int], column: str) -> None:
+    t = table_of(FirmBookingStatsRow)
+    for firm_id, n in sorted(counts.items()):
+        stmt = _insert(session, t).values(
+            {"firm_id": firm_id, "no_shows": 0, "lost_late": 0} | {column: n}
+        )
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["firm_id"], set_={column: getattr(t.c, column) + n}
+            )
+        )
+
+
+async def _expire(
+    session: AsyncSession, rows: Iterable[BookingRow], state: BookingState, now: datetime
+) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in rows:
+        booking = await save_booking(
+            session, booking_from_row(row), status=state.value, updated_at=now
+        )
+        await record_event(session, booking, f"booking.{state.value}")
+        counts[booking.firm_id] = counts.get(booking.firm_id, 0) + 1
+    column = "no_shows" if state is BookingState.NO_SHOW else "lost_late"
+    await _bump_stats(session, counts, column)
+    return counts
+
+
+async def expire_bookings(
+    *, session: AsyncSession, now: datetime, grace: timedelta = BOOKING_GRACE
+) -> dict[str, int]:
+    """Mark active bookings whose slot ended more than `grace` before `now` as no-shows
+    (their capacity is not released: the slot is over) and count them per firm (also added
+    to `firm_booking_stats.no_shows`). Returns {firm_id: no-shows marked now}. On SQLite,
+    call it after `begin_booking_write` (or `repository.begin_write`)."""
+    rows = await session.scalars(
+        select(BookingRow)
+        .where(BookingRow.status == ACTIVE, BookingRow.slot_end < now - grace)
+        .order_by(BookingRow.booking_id)
+        .with_for_update(skip_locked=is_postgres(session))
+    )
+    return await _expire(session, list(rows), BookingState.NO_SHOW, now)
+
+
+async def booking_for_arrival(
+    *,
+    session: AsyncSession,
+    manifest_ids: Iterable[str],
+    at: datetime,
+    grace: timedelta = BOOKING_GRACE,
+) -> dict[str, BookedSlot]:
+    """The active booking of each manifest with one, for a truck arriving at `at`. An
+    arrival more than `grace` after its slot's end loses the slot: that booking is marked
+    `lost_late` (and counted on its firm) and comes back with that status, so the truck is
+    a walk-in and must rebook. Call it in a write transaction (on SQLite, after
+    `repository.begin_write`); PostgreSQL locks the bookings it reads."""
+    wanted = sorted(set(manifest_ids))
+    if not wanted:
+        return {}
+    rows = list(
+        await session.scalars(
+            select(BookingRow)
+            .where(BookingRow.manifest_id.in_(wanted), BookingRow.status == ACTIVE)
+            .order_by(BookingRow.booking_id)
+            .with_for_update()
+        )
+    )
+    late = [r for r in rows if at >= r.slot_end + grace]
+    await _expire(session, late, BookingState.LOST_LATE, at)
+    lost = {r.booking_id for r in late}
+    return {
+        r.manifest_id: BookedSlot(
+            r.slot_start,
+            r.slot_end,
+            BookingState.LOST_LATE if r.booking_id in lost else BookingState.ACTIVE,
+        )
+        for r in rows
+    }
+
+
+async def mark_used(*, session: AsyncSession, manifest_ids: Iterable[str], at: datetime) -> int:
+    """A truck with an active booking crossed: its booking is used. Returns how many."""
+    rows = list(
+        await session.scalars(
+            select(BookingRow)
+            .where(BookingRow.manifest_id.in_(sorted(set(manifest_ids))))
+            .where(BookingRow.status == ACTIVE)
+            .with_for_update()
+        )
+    )
+    for row in rows:
+        booking = await save_booking(
+            session, booking_from_row(row), status=BookingState.USED.value, updated_at=at
+        )
+        await record_event(session, booking, "booking.used")
+    return len(rows)
+
+
+async def firm_no_shows(*, session: AsyncSession, firm_id: str) -> int:
+    found = await session.scalar(
+        select(func.coalesce(FirmBookingStatsRow.no_shows, 0)).where(
+            FirmBookingStatsRow.firm_id == firm_id
+        )
+    )
+    return int(found or 0)
