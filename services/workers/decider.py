@@ -109,6 +109,7 @@ class Decider:
         self.stats.duplicates += len(batch) - len(unique)
         async with self.sessions() as session, session.begin():
             decisions = await self._decide_batch(session, list(unique.values()))
+        self.outbox.committed()
         await self.outbox.send(decisions)
         self.stats.published = self.outbox.published
 
@@ -117,6 +118,7 @@ class Decider:
     ) -> list[LaneDecision]:
         gate_ids = {item.event.at_gate.camera.gate_id for item in batch}
         await repo.begin_write(session=session, gate_ids=gate_ids)
+        await self.outbox.mark_sent(session)
         existing = await repo.existing_read_ids(
             session=session, event_ids=[i.event.at_gate.read.event_id for i in batch]
         )

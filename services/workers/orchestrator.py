@@ -92,6 +92,7 @@ class LaneEventHandler:
         self._rejected: list[tuple[LaneEventV1, str]] = []
         async with self.sessions() as session, session.begin():
             revised = await self._apply_batch(session, [item.event for item in batch])
+        self.outbox.committed()
         await self.outbox.send(revised)
         await self._dead_letter(self._rejected)
 
@@ -140,6 +141,7 @@ class LaneEventHandler:
         self, session: AsyncSession, events: Sequence[LaneEventV1]
     ) -> list[LaneDecision]:
         await repo.begin_write(session=session, gate_ids={e.gate_id for e in events})
+        await self.outbox.mark_sent(session)
         now = datetime.now(UTC)
         fresh_ids = await store.new_lane_events(
             session=session, rows=[_row(e, now) for e in events]

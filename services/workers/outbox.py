@@ -31,6 +31,10 @@ class DecisionOutbox:
         self.topic, self.producer_name = topic, producer_name
         self.dirty = True  # drain at start-up: a crash may have left decisions
         self.published = 0
+        # sent but not yet marked: marked in the next deciding transaction (`mark_sent`) or
+        # on idle; a crash before that only re-sends them (same decision_id: deduplicated)
+        self._sent: list[str] = []
+        self._marking = 0
 
     async def send(self, decisions: Sequence[LaneDecision]) -> None:
         """Publish a committed batch's decisions straight from memory, or drain the outbox
@@ -42,17 +46,32 @@ class DecisionOutbox:
             return
         try:
             await self._publish([to_wire(decision_values(d)) for d in decisions])
-            async with self.sessions() as session, session.begin():
-                await repo.mark_published(
-                    session=session, ids=[d.decision_id for d in decisions], at=datetime.now(UTC)
-                )
         except BaseException:
             self.dirty = True
             raise
+        self._sent += [d.decision_id for d in decisions]
         self.published += len(decisions)
 
+    async def mark_sent(self, session: AsyncSession) -> None:
+        """Mark the decisions sent so far as published, in `session`'s transaction (the next
+        batch's: one transaction fewer per batch). They stay listed until `committed()`: a
+        transaction that rolls back marks them again next time."""
+        if self._sent:
+            await repo.mark_published(session=session, ids=self._sent, at=datetime.now(UTC))
+            self._marking = len(self._sent)
+
+    def committed(self) -> None:
+        """The transaction that ran `mark_sent` committed: those marks are done."""
+        del self._sent[: self._marking]
+        self._marking = 0
+
     async def drain(self) -> int:
-        """Publish every decision not yet on Kafka, then mark it published."""
+        """Mark what was sent; then, after a failure or at start-up, publish every decision
+        not yet on Kafka and mark it published."""
+        if self._sent:
+            async with self.sessions() as session, session.begin():
+                await self.mark_sent(session)
+            self.committed()
         if not self.dirty:
             return 0
         total = 0

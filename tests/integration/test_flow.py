@@ -67,11 +67,17 @@ async def test_reads_of_one_truck_become_one_assigned_decision(
             assert set(decision["read_event_ids"]) <= {"r-1", "r-2", "r-3"}
             assert records[0].key == decision["visit_id"].encode()
             assert await _count(system.infra, VisitRow) == 1
+            # the outbox marks a sent decision in the next batch's transaction or when idle
+            await wait_until(lambda: _published(system.infra))
             async with system.infra.sessions() as session:
                 visit = await session.scalar(select(VisitRow))
-                row = await session.scalar(select(DecisionRow))
             assert visit is not None and visit.read_count == 3
-            assert row is not None and row.published_at is not None
+
+
+async def _published(infra) -> bool:  # type: ignore[no-untyped-def]
+    async with infra.sessions() as session:
+        row = await session.scalar(select(DecisionRow))
+    return row is not None and row.published_at is not None
 
 
 async def _reads_at_least(infra, n: int) -> bool:  # type: ignore[no-untyped-def]
