@@ -262,16 +262,6 @@ class MatchResult:
 
 
 @dataclass(frozen=True, slots=True)
-class LaneState:
-    """What the policy knows of one lane: when it is next free and how many trucks wait."""
-
-    lane_id: str
-    free_at: datetime | None
-    queued: int = 0
-    is_open: bool = True
-
-
-@dataclass(frozen=True, slots=True)
 class Assignment:
     outcome: Outcome
     lane_id: str | None

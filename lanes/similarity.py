@@ -54,6 +54,9 @@ for _a, _b, _cost in (
 ):
     _PAIRS[_a, _b] = _PAIRS[_b, _a] = _cost
 
+# every (read, true) look-alike pair, both ways round, in the table's order
+LOOKALIKE_PAIRS: tuple[tuple[str, str], ...] = tuple(_PAIRS)
+
 SUBSTITUTE = 1.0  # any other character for another
 INDEL = 1.0  # a character lost or added
 MISSING_INVALID = 0.55  # a character lost from a read that fits no plate format

@@ -14,7 +14,6 @@ from lanes.model import (
     Lane,
     LaneDecision,
     LaneKind,
-    LaneState,
     Manifest,
     MatchOutcome,
     Outcome,
@@ -72,26 +71,15 @@ _TIME = TypeAdapter(datetime | None)
 
 def manifest_payload(manifest: Manifest) -> dict[str, Any]:
     """The manifest in the intake form's JSON shape (`ManifestV1.model_dump(mode="json")`),
-    built without re-validating: seeded manifests may lack a crossing window."""
-    return {
-        "manifest_id": manifest.manifest_id,
-        "firm_id": manifest.firm_id,
-        "direction": manifest.direction.value,
-        "tractor_plate": manifest.tractor_plate,
-        "trailer_plate": manifest.trailer_plate,
-        "containers": list(manifest.containers),
-        "cargo": {
-            "description": manifest.cargo_description,
-            "hs_codes": list(manifest.hs_codes),
-            "gross_weight_kg": manifest.gross_weight_kg,
-        },
-        "perishable": manifest.perishable,
-        "hazmat_class": manifest.hazmat_class,
-        "customs_status": manifest.customs_status.value,
-        "customs_channel": _channel(manifest),
-        "window_start": _TIME.dump_python(manifest.window_start, mode="json"),
-        "window_end": _TIME.dump_python(manifest.window_end, mode="json"),
+    built from its column values without re-validating: seeded manifests may lack a window."""
+    values = manifest_values(manifest)
+    cargo = {
+        "description": values.pop("cargo_description"),
+        "hs_codes": values.pop("hs_codes"),
+        "gross_weight_kg": values.pop("gross_weight_kg"),
     }
+    times = {k: _TIME.dump_python(values[k], mode="json") for k in ("window_start", "window_end")}
+    return values | {"cargo": cargo} | times
 
 
 def _channel(manifest: Manifest) -> str | None:
@@ -107,10 +95,6 @@ def lane_from_row(row: LaneRow) -> Lane:
         kind=LaneKind(row.kind),
         service_time=timedelta(seconds=row.service_seconds),
     )
-
-
-def lane_state_from_row(row: LaneRow, queued: int = 0) -> LaneState:
-    return LaneState(lane_id=row.lane_id, free_at=row.free_at, queued=queued, is_open=row.is_open)
 
 
 def track_from_row(row: PlateTrackRow | VisitRow) -> VisitTrack:

@@ -7,23 +7,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lanes.model import Gate, LaneDecision, LaneState, Manifest
+from lanes.model import Gate, LaneDecision
 from lanes.visits import VisitTrack
 from services.db.convert import (
     decision_values,
-    lane_state_from_row,
-    manifest_from_row,
     track_from_row,
 )
 from services.db.tables import (
     DecisionRow,
     GateRow,
     LaneRow,
-    ManifestRow,
     PlateReadRow,
     PlateTrackRow,
     VisitRow,
@@ -84,31 +81,6 @@ async def load_tracks(
     return tracks
 
 
-async def manifests_for_plates(*, session: AsyncSession, plates: Iterable[str]) -> list[Manifest]:
-    wanted = sorted({p for p in plates if p})
-    if not wanted:
-        return []
-    rows = await session.scalars(select(ManifestRow).where(ManifestRow.tractor_plate.in_(wanted)))
-    return [manifest_from_row(row) for row in rows]
-
-
-async def lane_states(
-    *, session: AsyncSession, gate_id: str, now: datetime
-) -> dict[str, LaneState]:
-    """Every lane of a gate, with the trucks still expected in it at `now`."""
-    queued = dict(
-        (
-            await session.execute(
-                select(DecisionRow.lane_id, func.count())
-                .where(DecisionRow.gate_id == gate_id, DecisionRow.expected_done_at > now)
-                .group_by(DecisionRow.lane_id)
-            )
-        ).all()
-    )
-    rows = await session.scalars(select(LaneRow).where(LaneRow.gate_id == gate_id))
-    return {row.lane_id: lane_state_from_row(row, queued.get(row.lane_id, 0)) for row in rows}
-
-
 async def insert_reads(*, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     if rows:
         stmt = _insert(session, PlateReadRow).on_conflict_do_nothing(index_elements=["event_id"])
@@ -150,12 +122,6 @@ async def upsert_tracks(*, session: AsyncSession, tracks: Iterable[VisitTrack]) 
         },
     )
     await session.execute(stmt, rows)
-
-
-async def save_lane_states(*, session: AsyncSession, states: Iterable[LaneState]) -> None:
-    rows = [{"lane_id": s.lane_id, "free_at": s.free_at} for s in states]
-    if rows:
-        await session.execute(update(LaneRow), rows)
 
 
 async def insert_decisions(*, session: AsyncSession, decisions: Sequence[LaneDecision]) -> None:

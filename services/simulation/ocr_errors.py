@@ -22,6 +22,7 @@ from enum import StrEnum
 
 from lanes.model import Candidate, CustomsStatus, Direction, Manifest, PlateRead
 from lanes.plates import CN_PROVINCES, normalise_plate, parse_plate
+from lanes.similarity import LOOKALIKE_PAIRS
 from services.simulation.cargo import random_manifest
 from services.simulation.plates import alternatives, cn_plate, vn_plate
 
@@ -34,12 +35,11 @@ class ErrorKind(StrEnum):
     PROVINCE_WRONG = "province_wrong"
 
 
-# The confusions plate OCR makes, symmetric (the pairs of lanes.similarity).
-_PAIRS = "O0 D0 Q0 U0 I1 L1 T1 J1 B8 S5 Z2 G6 A4 T7 83 86 89 80 56 17 OD OQ CG HM HN KX VY EF PR"
+# The confusions plate OCR makes: the matcher's own table (lanes.similarity), which flatters
+# the matcher on look-alike errors (the bench says so).
 LOOKALIKES: dict[str, str] = {}
-for _pair in _PAIRS.split():
-    for _x, _y in ((_pair[0], _pair[1]), (_pair[1], _pair[0])):
-        LOOKALIKES[_x] = LOOKALIKES.get(_x, "") + _y
+for _x, _y in LOOKALIKE_PAIRS:
+    LOOKALIKES[_x] = LOOKALIKES.get(_x, "") + _y
 # Near-twin plates: serials one look-alike digit apart.
 TWIN_DIGITS: dict[str, str] = {
     "3": "8",

@@ -83,7 +83,6 @@ class Decider:
             c.camera_id: c for g in gates.values() for c in g.cameras
         }
         self.matcher, self.policy = matcher, policy
-        self.decisions_topic = decisions_topic
         self.stats = DeciderStats()
         self.outbox = DecisionOutbox(
             sessions=sessions, producer=producer, topic=decisions_topic, producer_name=PRODUCER_NAME

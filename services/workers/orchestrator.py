@@ -62,6 +62,7 @@ class LaneEventHandler:
         self.sessions, self.gates, self.policy = sessions, dict(gates), policy
         self.producer, self.group_id = producer, group_id
         self._expired_at: datetime | None = None
+        self._rejected: list[tuple[LaneEventV1, str]] = []  # this batch's, dead-lettered after
         self.stats = OrchestratorStats()
         self.outbox = DecisionOutbox(
             sessions=sessions, producer=producer, topic=decisions_topic, producer_name=PRODUCER_NAME
@@ -89,7 +90,7 @@ class LaneEventHandler:
     async def handle(self, batch: Sequence[Inbound[LaneEventV1]]) -> None:
         """Apply the batch in one transaction; then publish the revised decisions and
         dead-letter the events that did not fit the board (with the reason)."""
-        self._rejected: list[tuple[LaneEventV1, str]] = []
+        self._rejected = []
         async with self.sessions() as session, session.begin():
             revised = await self._apply_batch(session, [item.event for item in batch])
         self.outbox.committed()
