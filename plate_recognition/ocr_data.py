@@ -1,0 +1,55 @@
+"""OCR training and evaluation crops, cut from seeded synthetic frames the way the detector cuts
+them: the plate's box with jitter (a detector's box is a few pixels off, a little loose or a
+little tight), to grayscale, resized with the model's interpolation. Needs only numpy/OpenCV.
+"""
+
+from __future__ import annotations
+
+import random
+
+import cv2
+import numpy as np
+
+from plate_recognition.alphabet import IMG_HEIGHT, IMG_WIDTH, encode
+from plate_recognition.scenes import render_scene
+
+OCR_SEED_BASE = 2_000_000  # OCR training frames; the detector's and the bench's are elsewhere
+
+
+def jittered_box(
+    rng: random.Random, box: tuple[float, float, float, float], shape: tuple[int, ...]
+) -> tuple[int, int, int, int]:
+    x1, y1, x2, y2 = box
+    w, h = x2 - x1, y2 - y1
+    grow_x, grow_y = rng.uniform(-0.05, 0.10) * w, rng.uniform(-0.08, 0.18) * h
+    shift_x, shift_y = rng.uniform(-0.05, 0.05) * w, rng.uniform(-0.08, 0.08) * h
+    nx1 = int(max(0, x1 - grow_x / 2 + shift_x))
+    ny1 = int(max(0, y1 - grow_y / 2 + shift_y))
+    nx2 = int(min(shape[1], x2 + grow_x / 2 + shift_x))
+    ny2 = int(min(shape[0], y2 + grow_y / 2 + shift_y))
+    return nx1, ny1, max(nx1 + 2, nx2), max(ny1 + 2, ny2)
+
+
+def crop_for_ocr(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """BGR frame + box -> the OCR's input (H, W) uint8, as fast-plate-ocr prepares it."""
+    x1, y1, x2, y2 = box
+    gray = cv2.cvtColor(image[y1:y2, x1:x2], cv2.COLOR_BGR2GRAY)
+    return cv2.resize(gray, (IMG_WIDTH, IMG_HEIGHT), interpolation=cv2.INTER_LINEAR)
+
+
+def make_crops(
+    seeds: range, crops_per_frame: int = 2, jitter_seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(images N x H x W uint8, labels N x slots int64, texts) for the frames of `seeds`."""
+    images: list[np.ndarray] = []
+    labels: list[list[int]] = []
+    texts: list[str] = []
+    for seed in seeds:
+        scene = render_scene(seed)
+        rng = random.Random(seed * 7 + jitter_seed)
+        for _ in range(crops_per_frame):
+            box = jittered_box(rng, scene.box, scene.image.shape)
+            images.append(crop_for_ocr(scene.image, box))
+            labels.append(encode(scene.plate.text))
+            texts.append(scene.plate.text)
+    return np.stack(images), np.asarray(labels, dtype=np.int64), texts

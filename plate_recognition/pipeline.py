@@ -1,0 +1,130 @@
+"""The run-time pipeline: frame -> plate reads, on onnxruntime through fast-alpr.
+
+`fast_alpr.ALPR` gets the project's own detector object (`YoloOnnxDetector`) and an OCR
+built from the project's own model files (`ocr_model_path`/`ocr_config_path` given to
+fast-plate-ocr's recogniser), never the libraries' downloading defaults. The OCR keeps the
+whole slot x alphabet probability matrix, from which the read's per-character confidences,
+alternatives and multi-frame vote come (`plate_recognition.reading`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnxruntime as ort  # type: ignore[import-untyped]
+from fast_alpr import ALPR  # type: ignore[import-untyped]
+from fast_alpr.base import OcrResult  # type: ignore[import-untyped]
+from fast_alpr.default_ocr import DefaultOCR  # type: ignore[import-untyped]
+
+from plate_recognition.detector import YoloOnnxDetector
+from plate_recognition.errors import ModelsMissing, UnreadableImage
+from plate_recognition.reading import PlateReading, reading_from_probs, vote
+
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+DETECTOR_FILE = "plate_detector.onnx"
+OCR_FILE = "plate_ocr.onnx"
+OCR_CONFIG_FILE = "plate_ocr_config.yaml"
+
+
+@dataclass(frozen=True)
+class SlotOcrResult(OcrResult):  # type: ignore[misc]
+    """fast-alpr's OCR result plus the slot x alphabet probabilities."""
+
+    slot_probs: np.ndarray | None = None
+
+
+class SlotProbabilityOCR(DefaultOCR):  # type: ignore[misc]
+    """fast-alpr's default OCR (fast-plate-ocr) on the project's files, keeping the full
+    probability matrix rather than only each slot's best probability."""
+
+    def predict(self, cropped_plate: np.ndarray) -> SlotOcrResult | None:
+        if cropped_plate is None or cropped_plate.size == 0:
+            return None
+        config = self.ocr_model.config
+        gray = cv2.cvtColor(cropped_plate, cv2.COLOR_BGR2GRAY)
+        x = cv2.resize(gray, (config.img_width, config.img_height), interpolation=cv2.INTER_LINEAR)
+        (probs,) = self.ocr_model.model.run(
+            [self.ocr_model.plate_output_name], {"input": x[None, :, :, None]}
+        )
+        slot_probs = np.asarray(probs, dtype=np.float32).reshape(
+            config.max_plate_slots, len(config.alphabet)
+        )
+        best = slot_probs.argmax(axis=1)
+        text = "".join(config.alphabet[i] for i in best).rstrip(config.pad_char)
+        return SlotOcrResult(
+            text=text,
+            confidence=[float(p) for p in slot_probs.max(axis=1)],
+            slot_probs=slot_probs,
+        )
+
+
+def _session_options(threads: int) -> ort.SessionOptions:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    return options
+
+
+class PlateRecognizer:
+    """Frames (BGR arrays or encoded image bytes) -> plate reads, best first."""
+
+    def __init__(
+        self,
+        models_dir: Path = MODELS_DIR,
+        *,
+        threads: int = 1,
+        detection_threshold: float = 0.35,
+    ) -> None:
+        paths = [models_dir / name for name in (DETECTOR_FILE, OCR_FILE, OCR_CONFIG_FILE)]
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing:
+            raise ModelsMissing(f"plate recognition model files missing: {', '.join(missing)}")
+        detector = YoloOnnxDetector(paths[0], conf_threshold=detection_threshold, threads=threads)
+        ocr = SlotProbabilityOCR(
+            hub_ocr_model=None,
+            device="cpu",
+            providers=["CPUExecutionProvider"],
+            sess_options=_session_options(threads),
+            model_path=paths[1],
+            config_path=paths[2],
+        )
+        self.alpr = ALPR(detector=detector, ocr=ocr)
+
+    def read(self, image: np.ndarray) -> list[PlateReading]:
+        """Every plate found in a BGR frame, the most confident detection first."""
+        readings = []
+        for result in self.alpr.predict(image):
+            ocr = result.ocr
+            if not isinstance(ocr, SlotOcrResult) or ocr.slot_probs is None:
+                continue
+            box = result.detection.bounding_box
+            readings.append(
+                reading_from_probs(
+                    ocr.slot_probs,
+                    bbox=(float(box.x1), float(box.y1), float(box.x2), float(box.y2)),
+                    detection_confidence=result.detection.confidence,
+                )
+            )
+        return sorted(readings, key=lambda r: -r.detection_confidence)
+
+    def read_bytes(self, data: bytes) -> list[PlateReading]:
+        return self.read(decode_image(data))
+
+    def read_burst(self, images: Sequence[np.ndarray]) -> PlateReading | None:
+        """Several frames of one vehicle -> one voted read (each frame's best plate)."""
+        best = [found[0] for found in (self.read(image) for image in images) if found]
+        return vote(best) if best else None
+
+
+def decode_image(data: bytes) -> np.ndarray:
+    """Encoded image bytes (JPEG, PNG...) -> BGR array, or UnreadableImage."""
+    if not data:
+        raise UnreadableImage("empty image")
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    if image is None or image.size == 0:
+        raise UnreadableImage(f"the {len(data)} bytes do not decode to an image")
+    return image

@@ -1,0 +1,117 @@
+"""From the OCR's per-slot probabilities to a plate read: the top-1 text, a per-character
+confidence for each character of it, the best alternative texts (a small beam search over
+the slots) and the plate's country. Multi-frame voting averages the slot probabilities of
+several frames of one vehicle before decoding, so one clear frame outvotes a blurred one.
+Pure numpy; no model here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lanes.plates import normalise_plate, parse_plate
+from plate_recognition.alphabet import ALPHABET, PAD
+
+_PAD_INDEX = ALPHABET.index(PAD)
+
+
+@dataclass(frozen=True, slots=True)
+class PlateReading:
+    """One plate's read. `text` is normalised (`lanes.plates.normalise_plate`);
+    `char_confidences` has one value per character of it; `candidates` are the best texts
+    after it, with their probabilities; `bbox` is x1, y1, x2, y2 in frame pixels."""
+
+    text: str
+    confidence: float
+    char_confidences: tuple[float, ...]
+    candidates: tuple[tuple[str, float], ...]
+    country: str
+    bbox: tuple[float, float, float, float]
+    detection_confidence: float
+    slot_probs: np.ndarray = field(repr=False, compare=False)
+    frames: int = 1
+
+
+def _significant(p: float) -> float:
+    """4 significant digits: a plate's probability (a product over slots) can be small, and
+    the matcher compares a candidate's with the top read's, so it must not round to 0."""
+    return float(f"{p:.4g}")
+
+
+def _decode(indices: Sequence[int]) -> str:
+    return "".join(ALPHABET[i] for i in indices if i != _PAD_INDEX)
+
+
+def beam(slot_probs: np.ndarray, width: int = 6, per_slot: int = 3) -> list[tuple[str, float]]:
+    """The most probable distinct texts (pads removed), best first, with probabilities
+    (slots taken as independent)."""
+    top = np.argsort(-slot_probs, axis=1)[:, :per_slot]
+    beams: list[tuple[float, list[int]]] = [(0.0, [])]
+    for slot, choices in enumerate(top):
+        grown = [
+            (score + float(np.log(max(slot_probs[slot, c], 1e-12))), [*path, int(c)])
+            for score, path in beams
+            for c in choices
+        ]
+        grown.sort(key=lambda item: -item[0])
+        beams = grown[: width * 2]
+    texts: dict[str, float] = {}
+    for score, path in beams:
+        text = _decode(path)
+        texts[text] = texts.get(text, 0.0) + float(np.exp(score))
+    ranked = sorted(texts.items(), key=lambda item: -item[1])
+    return ranked[:width]
+
+
+def reading_from_probs(
+    slot_probs: np.ndarray,
+    *,
+    bbox: tuple[float, float, float, float],
+    detection_confidence: float,
+    frames: int = 1,
+    alternatives: int = 4,
+) -> PlateReading:
+    """Decode one plate's slot probabilities (slots x alphabet)."""
+    best = slot_probs.argmax(axis=1)
+    text = normalise_plate(_decode(best.tolist()))
+    char_confidences = tuple(
+        round(float(slot_probs[slot, index]), 4)
+        for slot, index in enumerate(best)
+        if index != _PAD_INDEX
+    )
+    confidence = float(np.prod(slot_probs[np.arange(len(best)), best]))
+    ranked = beam(slot_probs, width=alternatives + 1)
+    candidates = tuple((t, _significant(p)) for t, p in ranked if normalise_plate(t) != text and t)[
+        :alternatives
+    ]
+    return PlateReading(
+        text=text,
+        confidence=_significant(confidence),
+        char_confidences=char_confidences,
+        candidates=candidates,
+        country=str(parse_plate(text).country),
+        bbox=bbox,
+        detection_confidence=round(detection_confidence, 4),
+        slot_probs=slot_probs,
+        frames=frames,
+    )
+
+
+def vote(readings: Sequence[PlateReading]) -> PlateReading:
+    """One read from several frames of the same plate: mean slot probabilities, weighted by
+    each frame's detection confidence; the box of the most confident detection."""
+    if not readings:
+        raise ValueError("vote() needs at least one reading")
+    weights = np.array([max(r.detection_confidence, 1e-3) for r in readings])
+    stacked = np.stack([r.slot_probs for r in readings])
+    mean = np.tensordot(weights / weights.sum(), stacked, axes=1)
+    anchor = max(readings, key=lambda r: r.detection_confidence)
+    return reading_from_probs(
+        mean,
+        bbox=anchor.bbox,
+        detection_confidence=anchor.detection_confidence,
+        frames=sum(r.frames for r in readings),
+    )

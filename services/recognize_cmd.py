@@ -1,0 +1,69 @@
+"""`borderflow recognize IMAGE...`: the plate reads of image files, one JSON line per plate
+(or one voted read with `--vote`), for people checking a camera. Exit status 1 when an
+image cannot be read, 0 otherwise (an image with no plate prints `"plates": []`)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from lanes.plates import display_plate
+from plate_recognition.errors import RecognitionError
+from plate_recognition.pipeline import PlateRecognizer, decode_image
+from plate_recognition.reading import PlateReading
+
+
+def _out(line: str) -> None:
+    print(line)  # noqa: T201 (a terminal front end, like services/cli.py)
+
+
+def _err(line: str) -> None:
+    print(line, file=sys.stderr)  # noqa: T201
+
+
+def reading_json(reading: PlateReading) -> dict[str, Any]:
+    return {
+        "plate": reading.text,
+        "printed": display_plate(reading.text),
+        "country": reading.country,
+        "confidence": reading.confidence,
+        "char_confidences": list(reading.char_confidences),
+        "candidates": [{"text": t, "confidence": p} for t, p in reading.candidates],
+        "bbox": [round(v, 1) for v in reading.bbox],
+        "detection_confidence": reading.detection_confidence,
+        "frames": reading.frames,
+    }
+
+
+def main_recognize(images: Sequence[str], *, vote: bool = False) -> int:
+    try:
+        recognizer = PlateRecognizer()
+    except RecognitionError as exc:
+        _err(f"borderflow recognize: {exc}")
+        return 2
+    status = 0
+    decoded = []
+    for name in images:
+        try:
+            image = decode_image(Path(name).read_bytes())
+        except (OSError, RecognitionError) as exc:
+            _err(f"borderflow recognize: {name}: {exc}")
+            status = 1
+            continue
+        if vote:
+            decoded.append(image)
+            continue
+        plates = [reading_json(r) for r in recognizer.read(image)]
+        _out(json.dumps({"image": name, "plates": plates}, ensure_ascii=False))
+    if vote and decoded:
+        voted = recognizer.read_burst(decoded)
+        _out(
+            json.dumps(
+                {"images": list(images), "plate": reading_json(voted) if voted else None},
+                ensure_ascii=False,
+            )
+        )
+    return status

@@ -1,0 +1,119 @@
+"""The camera-frame wire format: topic `borderflow.camera-frames`, key `camera_id`.
+
+A frame carries its image inline (`jpeg_b64`: base64 of the JPEG bytes, at most 2 MB) or by
+reference (`image_ref`: a path relative to the recognizer's frames folder), exactly one of
+the two. `burst_jpeg_b64` may add up to 7 further inline frames of the same vehicle from
+the same camera (a trigger burst): the recognizer votes over all of them and publishes one
+read. Frames are plain JSON or in borderflow's envelope (type `camera_frame`).
+
+    {"frame_id": "f-1", "camera_id": "hn-exp-gate-1",
+     "captured_at": "2026-11-23T08:00:00+00:00", "jpeg_b64": "/9j/4AAQ..."}
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from streams.codec import describe_validation_error
+from streams.errors import InvalidEvent
+
+CAMERA_FRAME_TYPE = "camera_frame"
+MAX_JPEG_BYTES = 2 * 1024 * 1024
+MAX_B64_CHARS = (MAX_JPEG_BYTES + 2) // 3 * 4
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+Base64Jpeg = Annotated[str, StringConstraints(min_length=4, max_length=MAX_B64_CHARS)]
+
+
+class CameraFrameV1(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    frame_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    camera_id: ShortText
+    captured_at: AwareDatetime
+    jpeg_b64: Base64Jpeg | None = None
+    image_ref: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
+    burst_jpeg_b64: list[Base64Jpeg] = Field(default_factory=list, max_length=7)
+
+    @model_validator(mode="after")
+    def _one_image(self) -> CameraFrameV1:
+        if (self.jpeg_b64 is None) == (self.image_ref is None):
+            raise ValueError("exactly one of jpeg_b64 and image_ref is required")
+        return self
+
+
+def decode_frame(value: bytes | None) -> CameraFrameV1:
+    """A record's frame (plain or enveloped), or InvalidEvent naming what is wrong."""
+    if not value:
+        raise InvalidEvent("empty record: a camera frame is a JSON object")
+    try:
+        obj: Any = json.loads(value)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidEvent(f"not JSON: {exc}") from exc
+    if not isinstance(obj, dict):
+        raise InvalidEvent("a camera frame is a JSON object")
+    if "data" in obj and "type" in obj:
+        if obj["type"] != CAMERA_FRAME_TYPE:
+            raise InvalidEvent(f"envelope type {obj['type']!r} is not {CAMERA_FRAME_TYPE!r}")
+        obj = obj["data"]
+    try:
+        return CameraFrameV1.model_validate(obj)
+    except ValidationError as exc:
+        raise InvalidEvent(describe_validation_error(exc, prefix="camera frame")) from exc
+
+
+def jpeg_bytes(b64: str, *, what: str = "jpeg_b64") -> bytes:
+    """Strict base64 -> bytes that start like a JPEG, or InvalidEvent."""
+    try:
+        raw = base64.b64decode(b64, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidEvent(f"{what} is not valid base64: {exc}") from exc
+    if not raw.startswith(b"\xff\xd8"):
+        raise InvalidEvent(f"{what} is not a JPEG (no SOI marker)")
+    return raw
+
+
+def resolve_ref(image_ref: str, root: Path) -> Path:
+    """The file an `image_ref` names under `root`; never outside it."""
+    ref = PurePosixPath(image_ref.removeprefix("file://"))
+    if ref.is_absolute() or ".." in ref.parts:
+        raise InvalidEvent(
+            f"image_ref {image_ref!r} must be a relative path inside the frames folder"
+        )
+    path = root / Path(*ref.parts)
+    if not path.is_file():
+        raise InvalidEvent(f"image_ref {image_ref!r}: no such file in the frames folder")
+    return path
+
+
+def frame_images(frame: CameraFrameV1, root: Path) -> list[bytes]:
+    """The encoded image bytes of a frame, its burst after it."""
+    if frame.jpeg_b64 is not None:
+        first = jpeg_bytes(frame.jpeg_b64)
+    else:
+        assert frame.image_ref is not None
+        first = resolve_ref(frame.image_ref, root).read_bytes()
+    burst = [jpeg_bytes(b, what=f"burst_jpeg_b64[{i}]") for i, b in enumerate(frame.burst_jpeg_b64)]
+    return [first, *burst]
+
+
+def frame_message(frame: CameraFrameV1) -> tuple[bytes, bytes]:
+    """(key, value) of a plain-JSON frame, for gateways and tests."""
+    return frame.camera_id.encode(), frame.model_dump_json(exclude_none=True).encode()
+
+
+def encode_jpeg_b64(jpeg: bytes) -> str:
+    return base64.b64encode(jpeg).decode("ascii")

@@ -1,0 +1,222 @@
+"""Plate recognition with the committed ONNX models on seeded synthetic frames rendered here
+(issue 8). Every test in this module runs with the network blocked: a code path that tries
+to download anything (a library's default model, say) fails the test."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+from aiokafka import ConsumerRecord
+
+from plate_recognition.errors import ModelsMissing, UnreadableImage
+from plate_recognition.pipeline import MODELS_DIR, PlateRecognizer, decode_image
+from plate_recognition.scenes import render_scene
+from services.recognize_cmd import main_recognize
+from services.workers.recognizer import RecognizerWorker, plate_read_event
+from streams.errors import InvalidEvent
+from streams.frames import CameraFrameV1, frame_message
+
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "", None}
+
+
+class NetworkBlocked(AssertionError):
+    """A code path tried to reach a host other than this machine."""
+
+
+def _is_local(address: Any) -> bool:
+    if isinstance(address, (str, bytes)):  # an AF_UNIX path
+        return True
+    return isinstance(address, tuple) and address[0] in LOCAL_HOSTS
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Refuse every connection and name lookup that is not this machine's."""
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+    real_getaddrinfo = socket.getaddrinfo
+
+    def connect(self: socket.socket, address: Any) -> None:
+        if not _is_local(address):
+            raise NetworkBlocked(f"network access to {address!r} during a recognition test")
+        real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> int:
+        if not _is_local(address):
+            raise NetworkBlocked(f"network access to {address!r} during a recognition test")
+        return real_connect_ex(self, address)
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host not in LOCAL_HOSTS:
+            raise NetworkBlocked(f"name lookup of {host!r} during a recognition test")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    yield
+
+
+pytestmark = pytest.mark.usefixtures("no_network")
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> PlateRecognizer:
+    return PlateRecognizer()
+
+
+def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def test_the_guard_refuses_a_download() -> None:
+    with pytest.raises(NetworkBlocked):
+        urllib.request.urlopen("https://github.com/ankandrew/fast-plate-ocr/releases", timeout=2)
+
+
+def test_models_are_committed_small_and_described() -> None:
+    for name in ("plate_detector.onnx", "plate_ocr.onnx"):
+        size = (MODELS_DIR / name).stat().st_size
+        assert 100_000 < size < 15_000_000, (name, size)
+    card = (MODELS_DIR / "MODEL_CARD.md").read_text()
+    assert "sha256" in card and "AGPL-3.0" in card
+    assert json.loads((MODELS_DIR / "plate_ocr.metrics.json").read_text())["sha256"]
+
+
+def test_missing_models_are_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelsMissing, match=r"plate_detector\.onnx"):
+        PlateRecognizer(tmp_path)
+
+
+CLEAN_SEEDS = range(900_000, 900_024)  # held out: training uses seeds >= 1,000,000
+# What the committed models do on clean frames (7 of these 24 at the time of writing): a
+# regression guard, not the issue's target (the README gives the measured figures).
+EXACT_CLEAN_MIN = 0.25
+
+
+def test_clean_plates_are_found_and_read(recognizer: PlateRecognizer) -> None:
+    found = exact = 0
+    for seed in CLEAN_SEEDS:
+        scene = render_scene(seed, clean=True)
+        reads = recognizer.read(scene.image)
+        if reads and iou(reads[0].bbox, scene.box) >= 0.5:
+            found += 1
+            exact += reads[0].text == scene.plate.text
+            assert len(reads[0].char_confidences) == len(reads[0].text)
+            assert reads[0].country in {"VN", "CN", "unknown"}
+    assert found >= len(CLEAN_SEEDS) - 1, f"found {found}/{len(CLEAN_SEEDS)}"
+    assert exact >= EXACT_CLEAN_MIN * len(CLEAN_SEEDS), f"exact {exact}/{len(CLEAN_SEEDS)}"
+
+
+def test_chinese_plates_are_read_as_chinese_plates(recognizer: PlateRecognizer) -> None:
+    """The committed OCR reads few Chinese serials exactly (see the README); it must still
+    give them the shape of a Chinese plate: province character, letter, serial."""
+    chinese = shaped = 0
+    for seed in range(900_000, 900_048):
+        scene = render_scene(seed, clean=True)
+        if scene.plate.country != "CN":
+            continue
+        chinese += 1
+        reads = recognizer.read(scene.image)
+        shaped += bool(reads) and reads[0].country == "CN"
+    assert chinese >= 15
+    assert shaped >= 0.8 * chinese, f"{shaped}/{chinese}"
+
+
+def test_a_frame_without_a_plate_gives_no_read(recognizer: PlateRecognizer) -> None:
+    empty = np.full((360, 480, 3), 90, dtype=np.uint8)
+    assert recognizer.read(empty) == []
+
+
+def test_a_burst_is_voted_into_one_read(recognizer: PlateRecognizer) -> None:
+    scene = render_scene(900_100, clean=True)
+    single = recognizer.read(scene.image)[0]
+    same = recognizer.read_burst([scene.image, scene.image])
+    assert same is not None and same.frames == 2
+    assert same.text == single.text and same.char_confidences == single.char_confidences
+    blurred = cv2.GaussianBlur(scene.image, (0, 0), 2.5)
+    voted = recognizer.read_burst([scene.image, blurred, np.full_like(scene.image, 90)])
+    assert voted is not None and voted.frames == 2  # the empty frame has no plate to vote
+    assert len(voted.char_confidences) == len(voted.text)
+
+
+def test_undecodable_bytes_are_refused() -> None:
+    with pytest.raises(UnreadableImage, match="do not decode"):
+        decode_image(b"\xff\xd8 this is not really a JPEG")
+    with pytest.raises(UnreadableImage, match="empty"):
+        decode_image(b"")
+
+
+def test_recognize_command_prints_one_json_line_per_image(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scene = render_scene(900_003, clean=True)
+    good, bad = tmp_path / "cam.jpg", tmp_path / "broken.jpg"
+    good.write_bytes(scene.jpeg)
+    bad.write_bytes(b"nope")
+    assert main_recognize([str(good), str(bad)]) == 1
+    out, err = capsys.readouterr()
+    line = json.loads(out.strip())
+    assert line["image"] == str(good)
+    assert line["plates"] and len(line["plates"][0]["char_confidences"]) == len(
+        line["plates"][0]["plate"]
+    )
+    assert "broken.jpg" in err
+    assert main_recognize([str(good), str(good)], vote=True) == 0
+    voted = json.loads(capsys.readouterr().out.strip())
+    assert voted["plate"]["frames"] == 2
+
+
+def _record(value: bytes) -> ConsumerRecord:
+    return ConsumerRecord(
+        topic="borderflow.camera-frames",
+        partition=0,
+        offset=7,
+        timestamp=0,
+        timestamp_type=0,
+        key=b"hn-exp-gate-1",
+        value=value,
+        checksum=None,
+        serialized_key_size=13,
+        serialized_value_size=len(value),
+        headers=(),
+    )
+
+
+def test_the_worker_decodes_frames_and_refuses_undecodable_images(
+    recognizer: PlateRecognizer, tmp_path: Path
+) -> None:
+    worker = RecognizerWorker(recognizer=recognizer, producer=None, frames_dir=tmp_path)  # type: ignore[arg-type]
+    scene = render_scene(900_007, clean=True)
+    good = CameraFrameV1(
+        frame_id="f-7",
+        camera_id="hn-exp-gate-1",
+        captured_at=T0,
+        jpeg_b64=base64.b64encode(scene.jpeg).decode(),
+        burst_jpeg_b64=[base64.b64encode(scene.jpeg).decode()],
+    )
+    decoded = worker.decode(_record(frame_message(good)[1]))
+    assert len(decoded.images) == 2
+    reading = worker.recognise(decoded)
+    assert reading is not None and reading.frames == 2
+    event = plate_read_event(good, reading)
+    assert event.event_id == "f-7/plate" and event.captured_at == T0
+    assert len(event.char_confidences or []) == len(event.plate_text)
+    broken = good.model_copy(update={"burst_jpeg_b64": [base64.b64encode(b"\xff\xd8xx").decode()]})
+    with pytest.raises(InvalidEvent, match=r"frame f-7: burst image 0: .*do not decode"):
+        worker.decode(_record(frame_message(broken)[1]))
