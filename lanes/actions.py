@@ -1,0 +1,168 @@
+"""Controller actions, as the domain sees them: pure checks and their effect on a decision
+and the gate's board. The same policy and board rules as automatic decisions: a truck a
+controller places is placed by `Policy.assign` (pick a manifest, confirm a plate, release),
+or on a lane the rules allow for it (reassign: same direction, open, takes its cargo and
+customs channel). Time is an argument; nothing here reads a clock or a database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from lanes.board import Board, Queued, Truck
+from lanes.errors import DomainError
+from lanes.model import Assignment, Gate, LaneDecision, Manifest, Outcome
+from lanes.policy import Policy, truck_from_manifest
+from lanes.policy.hours import local_hhmm
+from lanes.policy.plan import lane_slot, project_lane
+from lanes.policy.truck import describe
+from lanes.revise import revised_decision
+
+ACTIONS = (
+    "pick_manifest",  # an ambiguous/unknown visit: this manifest is the truck's
+    "confirm_plate",  # a review visit: the plate as the controller reads it
+    "reassign",  # a queued truck to another lane
+    "hold",  # take a queued truck out of its queue (to review)
+    "release",  # a held truck back to the policy
+    "open_lane",
+    "close_lane",
+)
+
+
+class ActionRefused(DomainError):
+    """An action the rules do not allow; the message says why, naming the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    decision: LaneDecision
+    board: Board
+
+
+def _controller_decision(
+    decision: LaneDecision,
+    assignment: Assignment,
+    *,
+    what: str,
+    now: datetime,
+    manifest_id: str | None = None,
+) -> LaneDecision:
+    revised = revised_decision(decision, assignment, now=now)
+    return replace(
+        revised,
+        manifest_id=manifest_id or decision.manifest_id,
+        reason=f"{what} -> {assignment.reason}",
+    )
+
+
+def place_with_manifest(
+    decision: LaneDecision,
+    manifest: Manifest,
+    *,
+    arrived_at: datetime,
+    gate: Gate,
+    board: Board,
+    policy: Policy,
+    what: str,
+    now: datetime,
+) -> Applied:
+    """The visit's truck is the one of `manifest`: the policy places it (pick a manifest,
+    confirm a plate, release a held truck)."""
+    if decision.outcome is Outcome.ASSIGNED and board.place_of(decision.visit_id) is not None:
+        raise ActionRefused(f"visit_id: {decision.visit_id} is already assigned")
+    lanes = gate.lanes_for(manifest.direction)
+    directions = {lane.direction for lane in gate.lanes if decision.lane_id == lane.lane_id}
+    if not lanes:
+        raise ActionRefused(f"manifest_id: gate {gate.gate_id!r} has no {manifest.direction} lane")
+    if directions and manifest.direction not in directions:
+        raise ActionRefused(f"manifest_id: {manifest.manifest_id} is for {manifest.direction}")
+    truck = truck_from_manifest(decision.visit_id, manifest, arrived_at=arrived_at)
+    if truck is None:
+        raise ActionRefused(
+            f"manifest_id: {manifest.manifest_id} is not cleared by customs (status pending)"
+        )
+    assignment, board = policy.assign(truck, board, gate, now=now)
+    return Applied(
+        _controller_decision(
+            decision, assignment, what=what, now=now, manifest_id=manifest.manifest_id
+        ),
+        board,
+    )
+
+
+def queued_truck(board: Board, visit_id: str) -> tuple[str, Queued]:
+    found = board.queued_entry(visit_id)
+    if found is None:
+        if board.place_of(visit_id) is not None:
+            raise ActionRefused(f"visit_id: {visit_id} is in service; it can no longer move")
+        raise ActionRefused(f"visit_id: {visit_id} is not queued at the gate")
+    return found
+
+
+def reassign(
+    decision: LaneDecision,
+    lane_id: str,
+    *,
+    gate: Gate,
+    board: Board,
+    what: str,
+    now: datetime,
+) -> Applied:
+    """The queued truck moved to `lane_id`, if the lane may take it."""
+    place, entry = queued_truck(board, decision.visit_id)
+    truck = entry.truck
+    lane = next((lane for lane in gate.lanes if lane.lane_id == lane_id), None)
+    if lane is None:
+        raise ActionRefused(f"lane_id: gate {gate.gate_id!r} has no lane {lane_id!r}")
+    if lane_id == place:
+        raise ActionRefused(f"lane_id: the truck is already on {lane_id}")
+    _check_lane_takes(lane_id, truck, gate=gate, board=board)
+    board = board.without(truck.visit_id)
+    slot = lane_slot(lane, board.lane(lane_id), truck, now=now, utc_offset=gate.utc_offset)
+    board = board.assigned(Queued(truck, lane.service_time, slot.start, slot.done), place=lane_id)
+    board = board.with_queue(
+        lane_id, project_lane(lane, board.lane(lane_id), now=now, utc_offset=gate.utc_offset)
+    )
+    mine = next(e for e in board.lane(lane_id).queue if e.truck.visit_id == truck.visit_id)
+    reason = (
+        f"{describe(truck)}: {lane.kind} lane {lane_id}, expected start "
+        f"{local_hhmm(mine.expected_start_at, gate.utc_offset)}, done "
+        f"{local_hhmm(mine.expected_done_at, gate.utc_offset)}"
+    )
+    assignment = Assignment(
+        Outcome.ASSIGNED, lane_id, reason, mine.expected_start_at, mine.expected_done_at
+    )
+    return Applied(_controller_decision(decision, assignment, what=what, now=now), board)
+
+
+def _check_lane_takes(lane_id: str, truck: Truck, *, gate: Gate, board: Board) -> None:
+    lane = next(lane for lane in gate.lanes if lane.lane_id == lane_id)
+    if lane.direction is not truck.direction:
+        raise ActionRefused(
+            f"lane_id: {lane_id} is an {lane.direction} lane; the truck is {truck.direction}"
+        )
+    if not board.lane(lane_id).is_open:
+        raise ActionRefused(f"lane_id: {lane_id} is closed")
+    refused = sorted(c.value for c in truck.cargo - lane.accepts)
+    if refused:
+        raise ActionRefused(f"lane_id: {lane_id} does not take {', '.join(refused)} cargo")
+    if truck.channel not in lane.channels:
+        raise ActionRefused(f"lane_id: {lane_id} does not take the {truck.channel} channel")
+
+
+def hold(decision: LaneDecision, *, board: Board, what: str, now: datetime) -> Applied:
+    """The queued truck taken out of its queue; its decision goes back to review."""
+    queued_truck(board, decision.visit_id)
+    assignment = Assignment(Outcome.NEEDS_REVIEW, None, "held until a controller releases it")
+    return Applied(
+        _controller_decision(decision, assignment, what=what, now=now),
+        board.without(decision.visit_id),
+    )
+
+
+def lane_change_allowed(lane_id: str, *, gate: Gate, board: Board, open_it: bool) -> None:
+    """Opening an open lane or closing a closed one is refused (no event for nothing)."""
+    if lane_id not in {lane.lane_id for lane in gate.lanes}:
+        raise ActionRefused(f"lane_id: gate {gate.gate_id!r} has no lane {lane_id!r}")
+    if board.lane(lane_id).is_open is open_it:
+        raise ActionRefused(f"lane_id: {lane_id} is already {'open' if open_it else 'closed'}")

@@ -1,0 +1,136 @@
+"""Control-room login: username + password (scrypt), an HttpOnly SameSite=Strict session
+cookie (Secure when configured), and a per-session CSRF token the page sends back in the
+`X-CSRF-Token` header on every action. A firm's API key (`Authorization: Bearer`) is not a
+session and opens nothing here."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.control.state import RoomDep, room_of
+from services.db.controllers import (
+    SessionInfo,
+    authenticate,
+    close_session,
+    open_session,
+    session_for,
+)
+
+COOKIE = "bf_control"
+CSRF_HEADER = "X-CSRF-Token"
+
+router = APIRouter(prefix="/control/api", tags=["control room"])
+
+
+class Login(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class Me(BaseModel):
+    username: str
+    role: str
+    can_act: bool
+    csrf_token: str
+    expires_at: datetime
+
+
+class NotLoggedIn(Exception):
+    """No live control-room session on the request; the message says why."""
+
+
+async def logged_in(request: Request, sessions: async_sessionmaker[AsyncSession]) -> SessionInfo:
+    """The session of the request's cookie, any role; NotLoggedIn otherwise."""
+    token = request.cookies.get(COOKIE)
+    if not token:
+        raise NotLoggedIn("not logged in")
+    async with sessions() as session:
+        info = await session_for(session=session, token=token, now=datetime.now(UTC))
+    if info is None:
+        raise NotLoggedIn("session expired or logged out")
+    return info
+
+
+async def current_session(request: Request) -> SessionInfo:
+    """The logged-in controller (any role); 401 otherwise."""
+    try:
+        return await logged_in(request, room_of(request).sessions)
+    except NotLoggedIn as exc:
+        raise HTTPException(status_code=401, detail=str(exc)) from None
+
+
+SessionDep = Annotated[SessionInfo, Depends(current_session)]
+
+
+async def acting_session(request: Request, info: SessionDep) -> SessionInfo:
+    """A controller's session, with its CSRF token in the header: what an action needs."""
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not sent or not hmac.compare_digest(sent, info.csrf_token):
+        raise HTTPException(status_code=403, detail=f"{CSRF_HEADER}: missing or wrong")
+    if not info.controller.can_act:
+        raise HTTPException(
+            status_code=403,
+            detail=f"role: {info.controller.username} is a {info.controller.role}; "
+            "only a controller can act",
+        )
+    return info
+
+
+ActorDep = Annotated[SessionInfo, Depends(acting_session)]
+
+
+@router.post("/login", response_model=Me)
+async def login(body: Login, response: Response, room: RoomDep) -> Me:
+    now = datetime.now(UTC)
+    async with room.sessions() as session, session.begin():
+        controller = await authenticate(
+            session=session, username=body.username, password=body.password
+        )
+        if controller is None:
+            raise HTTPException(status_code=401, detail="username or password: not recognised")
+        ttl = timedelta(hours=room.settings.session_hours)
+        token, csrf = await open_session(
+            session=session, username=controller.username, now=now, ttl=ttl
+        )
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=int(ttl.total_seconds()),
+        httponly=True,
+        samesite="strict",
+        secure=room.settings.cookie_secure,
+        path="/control",
+    )
+    return Me(
+        username=controller.username,
+        role=controller.role,
+        can_act=controller.can_act,
+        csrf_token=csrf,
+        expires_at=now + ttl,
+    )
+
+
+@router.post("/logout", status_code=204)
+async def logout(request: Request, response: Response, room: RoomDep) -> None:
+    token = request.cookies.get(COOKIE)
+    if token:
+        async with room.sessions() as session, session.begin():
+            await close_session(session=session, token=token)
+    response.delete_cookie(COOKIE, path="/control")
+
+
+@router.get("/me", response_model=Me)
+async def me(info: SessionDep) -> Me:
+    return Me(
+        username=info.controller.username,
+        role=info.controller.role,
+        can_act=info.controller.can_act,
+        csrf_token=info.csrf_token,
+        expires_at=info.expires_at,
+    )

@@ -1,0 +1,177 @@
+"""The live hub of one API process: learns of changes from Kafka (lane decisions, lane
+events, controller actions: a consumer of its own, no group, from the newest offset),
+rebuilds the changed gate's snapshot once per burst and hands it to every open stream.
+
+A stream's queue holds one item: a page that reads slowly gets the newest snapshot, never a
+backlog. Each snapshot carries `seq` (the SSE event id); a page that reconnects gets the
+current snapshot at once, so it catches up whatever it missed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+
+from services.config import KafkaSettings
+from streams.clients import client_kwargs
+from streams.topics import CONTROLLER_ACTIONS, LANE_DECISIONS, LANE_EVENTS
+
+log = logging.getLogger(__name__)
+
+Builder = Callable[[str], Awaitable[dict[str, Any]]]
+
+
+@dataclass
+class Published:
+    seq: int
+    data: str  # the snapshot as JSON text, serialised once for every stream
+
+
+@dataclass
+class LiveHub:
+    build: Builder
+    gates: Iterable[str]
+    debounce_s: float = 0.05
+    refresh_s: float = 10.0
+    latest: dict[str, Published] = field(default_factory=dict)
+    _streams: dict[str, set[asyncio.Queue[Published]]] = field(default_factory=dict)
+    _dirty: set[str] = field(default_factory=set)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _seq: int = 0
+    listening: bool = False
+
+    def notify(self, gate_id: str) -> None:
+        if gate_id in self._known:
+            self._dirty.add(gate_id)
+            self._wake.set()
+
+    @property
+    def _known(self) -> set[str]:
+        return set(self.gates)
+
+    async def current(self, gate_id: str) -> Published:
+        found = self.latest.get(gate_id)
+        if found is None:
+            found = await self._publish(gate_id)
+        return found
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, gate_id: str) -> AsyncIterator[asyncio.Queue[Published]]:
+        queue: asyncio.Queue[Published] = asyncio.Queue(maxsize=1)
+        self._streams.setdefault(gate_id, set()).add(queue)
+        try:
+            yield queue
+        finally:
+            self._streams[gate_id].discard(queue)
+
+    @property
+    def streams(self) -> int:
+        return sum(len(s) for s in self._streams.values())
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Rebuild dirty gates after each burst (and every `refresh_s` regardless)."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.refresh_s)
+            if stop.is_set():
+                return
+            if not self._wake.is_set():  # periodic refresh of the gates someone watches
+                self._dirty |= {g for g, s in self._streams.items() if s}
+            await asyncio.sleep(self.debounce_s)
+            self._wake.clear()
+            dirty, self._dirty = self._dirty, set()
+            for gate_id in sorted(dirty):
+                if not self._streams.get(gate_id):  # nobody watches: build on demand
+                    self.latest.pop(gate_id, None)
+                    continue
+                try:
+                    await self._publish(gate_id)
+                except Exception:
+                    log.exception("control room: snapshot of %s failed", gate_id)
+                    self._dirty.add(gate_id)
+
+    async def _publish(self, gate_id: str) -> Published:
+        started = time.perf_counter()
+        snapshot = await self.build(gate_id)
+        snapshot["build_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        self._seq += 1
+        snapshot["seq"] = self._seq
+        snapshot["live"] = self.listening
+        published = Published(self._seq, json.dumps(snapshot, separators=(",", ":")))
+        self.latest[gate_id] = published
+        for queue in list(self._streams.get(gate_id, ())):
+            if queue.full():
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    queue.get_nowait()
+            queue.put_nowait(published)
+        return published
+
+
+def gate_of(topic: str, key: bytes | None, value: bytes | None) -> str | None:
+    """The gate a record is about: the key on gate-keyed topics, `data.gate_id` in a
+    lane decision."""
+    if topic != LANE_DECISIONS.name:
+        return None if key is None else key.decode(errors="replace")
+    try:
+        body = json.loads(value or b"")
+        data = body.get("data", body)
+        gate = data.get("gate_id")
+    except (ValueError, AttributeError):
+        return None
+    return gate if isinstance(gate, str) else None
+
+
+async def listen(
+    hub: LiveHub, *, settings: KafkaSettings, bootstrap: str, stop: asyncio.Event
+) -> None:
+    """Feed the hub from Kafka until `stop`; a lost broker is retried with backoff (the
+    hub's periodic refresh keeps the page honest meanwhile: `live` is false)."""
+    delay = 0.2
+    topics = (LANE_DECISIONS.name, LANE_EVENTS.name, CONTROLLER_ACTIONS.name)
+    while not stop.is_set():
+        kwargs = client_kwargs(settings, bootstrap)
+        consumer = AIOKafkaConsumer(
+            *topics,
+            **kwargs,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="latest",
+            fetch_max_wait_ms=20,
+        )
+        try:
+            await consumer.start()
+            hub.listening = True
+            for gate in hub.gates:
+                hub.notify(gate)  # whatever happened while not listening
+            delay = 0.2
+            while not stop.is_set():
+                batch = await consumer.getmany(timeout_ms=200)
+                for records in batch.values():
+                    for record in records:
+                        about = gate_of(record.topic, record.key, record.value)
+                        if about is not None:
+                            hub.notify(about)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("control room: change feed lost (%s); retrying in %.1f s", exc, delay)
+        finally:
+            hub.listening = False
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+        if not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            delay = min(delay * 2, 10.0)
+
+
+def wall_now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,188 @@
+"""The control room's HTTP side: the page and its static files, the gate's state, the live
+stream (Server-Sent Events) and the actions. Mounted by `services/api/app.py`."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from importlib import resources
+from typing import Annotated, Any, Literal
+
+from aiokafka.errors import KafkaError
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field, model_validator
+
+from lanes.actions import ActionRefused
+from services.control import auth
+from services.control.apply import ActionNotFound, apply_action
+from services.control.apply import Request as ActionRequest
+from services.control.auth import ActorDep, SessionDep
+from services.control.state import RoomDep, control_room
+
+router = APIRouter(lifespan=control_room)
+router.include_router(auth.router)
+
+WEB = resources.files("services") / "web"
+STATIC = {"control.js": "text/javascript", "control.css": "text/css"}
+# no inline script or style: the page loads its own two files only
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: http: https:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "pick_manifest": ("visit_id", "manifest_id"),
+    "confirm_plate": ("visit_id", "plate"),
+    "reassign": ("visit_id", "lane_id"),
+    "hold": ("visit_id",),
+    "release": ("visit_id",),
+    "open_lane": ("lane_id",),
+    "close_lane": ("lane_id",),
+}
+
+
+def _web_file(name: str, media_type: str) -> Response:
+    path = WEB / name
+    headers = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"}
+    return FileResponse(str(path), media_type=media_type, headers=headers)
+
+
+@router.get("/", include_in_schema=False)
+async def root() -> RedirectResponse:
+    return RedirectResponse("/control", status_code=307)
+
+
+@router.get("/control", include_in_schema=False)
+async def page() -> Response:
+    return _web_file("control.html", "text/html; charset=utf-8")
+
+
+@router.get("/control/static/{name}", include_in_schema=False)
+async def static(name: str) -> Response:
+    if name not in STATIC:
+        raise HTTPException(status_code=404, detail=f"no static file {name!r}")
+    return _web_file(name, STATIC[name])
+
+
+@router.get("/control/api/state", tags=["control room"])
+async def state(
+    room: RoomDep, _: SessionDep, gate: Annotated[str | None, Query()] = None
+) -> Response:
+    """The gate's current snapshot (what the stream pushes), for a viewer or a controller."""
+    published = await room.hub.current(room.gate(gate).gate_id)
+    return Response(published.data, media_type="application/json")
+
+
+@router.get("/control/api/stream", tags=["control room"])
+async def stream(
+    request: Request, room: RoomDep, _: SessionDep, gate: Annotated[str | None, Query()] = None
+) -> StreamingResponse:
+    """Server-Sent Events: the gate's snapshot at once (`event: state`, `id` its seq), then a
+    new one after every change; a comment every 10 s keeps the line alive. The stream ends
+    after `stream_lifetime_s` with `event: bye`; the page reconnects and catches up."""
+    gate_id = room.gate(gate).gate_id
+    lifetime = room.settings.stream_lifetime_s
+
+    async def events() -> AsyncIterator[str]:
+        ends = time.monotonic() + lifetime
+        async with room.hub.subscribe(gate_id) as queue:
+            current = await room.hub.current(gate_id)
+            yield "retry: 1000\n"
+            yield _event(current.seq, current.data)
+            last = current.seq
+            while (left := ends - time.monotonic()) > 0:
+                try:
+                    item = await asyncio.wait_for(queue.get(), timeout=min(10.0, left))
+                except TimeoutError:
+                    if await request.is_disconnected():
+                        return
+                    yield ": keep-alive\n\n"
+                    continue
+                if item.seq > last:
+                    yield _event(item.seq, item.data)
+                    last = item.seq
+            yield "event: bye\ndata: {}\n\n"
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+def _event(seq: int, data: str) -> str:
+    return f"id: {seq}\nevent: state\ndata: {data}\n\n"
+
+
+class ActionBody(BaseModel):
+    action: Literal[
+        "pick_manifest", "confirm_plate", "reassign", "hold", "release", "open_lane", "close_lane"
+    ]
+    reason: str = Field(min_length=3, max_length=500, description="why: kept in the audit log")
+    gate_id: str | None = None
+    visit_id: str | None = Field(default=None, max_length=64)
+    lane_id: str | None = Field(default=None, max_length=64)
+    manifest_id: str | None = Field(default=None, max_length=64)
+    plate: str | None = Field(default=None, max_length=32)
+
+    @model_validator(mode="after")
+    def _fields_for_action(self) -> ActionBody:
+        missing = [name for name in _NEEDS[self.action] if not getattr(self, name)]
+        if missing:
+            raise ValueError(f"{missing[0]}: required for {self.action}")
+        return self
+
+
+class ActionDone(BaseModel):
+    action_id: str
+    audit_seq: int
+    decision: dict[str, Any] | None
+    lane_event_id: str | None
+
+
+@router.post("/control/api/actions", response_model=ActionDone, tags=["control room"])
+async def act(body: ActionBody, room: RoomDep, actor: ActorDep) -> ActionDone:
+    """Apply an action (controllers only; `X-CSRF-Token` required). 409 when the rules
+    refuse it, with the reason; 404 for a visit or manifest that does not exist."""
+    gate = room.gate(body.gate_id)
+    req = ActionRequest(
+        action=body.action,
+        gate_id=gate.gate_id,
+        actor=actor.controller.username,
+        reason=body.reason.strip(),
+        visit_id=body.visit_id,
+        lane_id=body.lane_id,
+        manifest_id=body.manifest_id,
+        plate=body.plate,
+    )
+    try:
+        done = await apply_action(room, gate, req)
+    except ActionRefused as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from None
+    except ActionNotFound as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    except KafkaError as exc:
+        raise HTTPException(
+            status_code=503, detail=f"broker: unavailable ({type(exc).__name__}); not applied"
+        ) from None
+    room.hub.notify(gate.gate_id)
+    decision = None
+    if done.decision is not None:
+        d = done.decision
+        decision = {
+            "decision_id": d.decision_id,
+            "visit_id": d.visit_id,
+            "outcome": d.outcome.value,
+            "lane_id": d.lane_id,
+            "carrier_slot": d.carrier_slot,
+            "manifest_id": d.manifest_id,
+            "reason": d.reason,
+            "revision": d.revision,
+        }
+    return ActionDone(
+        action_id=done.action_id,
+        audit_seq=done.audit_seq,
+        decision=decision,
+        lane_event_id=done.lane_event_id,
+    )

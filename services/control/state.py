@@ -1,0 +1,122 @@
+"""The control room's running parts in one API process (built by the router's lifespan):
+the live hub and its Kafka feed, a producer for lane events and controller actions, and the
+decision outbox through which an action's revised decision leaves."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from aiokafka import AIOKafkaProducer
+from fastapi import Depends, FastAPI, HTTPException, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from lanes.model import Gate
+from lanes.policy import OrchestratedPolicy, Policy
+from services.control.hub import LiveHub, listen
+from services.control.settings import ControlSettings
+from services.control.snapshot import build_snapshot
+from services.workers.outbox import DecisionOutbox
+from streams.clients import make_producer
+from streams.topics import LANE_DECISIONS
+
+PRODUCER_NAME = "borderflow.control-room"
+
+
+@dataclass
+class ControlRoom:
+    sessions: async_sessionmaker[AsyncSession]
+    gates: Mapping[str, Gate]
+    default_gate: str
+    settings: ControlSettings
+    hub: LiveHub
+    producer: AIOKafkaProducer
+    outbox: DecisionOutbox
+    policy: Policy
+    lock: asyncio.Lock  # one action at a time in this process (the DB locks across them)
+    producer_started: bool = False
+
+    async def producer_ready(self) -> AIOKafkaProducer:
+        """The producer, started on first use: the API starts, and serves the page, while
+        the broker is away; an action then fails (503) rather than the whole API."""
+        if not self.producer_started:
+            await self.producer.start()
+            self.producer_started = True
+        return self.producer
+
+    def gate(self, gate_id: str | None) -> Gate:
+        gid = gate_id or self.default_gate
+        gate = self.gates.get(gid)
+        if gate is None:
+            raise HTTPException(
+                status_code=404,
+                detail=f"gate: unknown gate {gid!r} (known: {', '.join(sorted(self.gates))})",
+            )
+        return gate
+
+
+def room_of(request: Request) -> ControlRoom:
+    room: ControlRoom | None = getattr(request.app.state, "control_room", None)
+    if room is None:
+        raise HTTPException(status_code=503, detail="control room: not started")
+    return room
+
+
+RoomDep = Annotated[ControlRoom, Depends(room_of)]
+
+
+@contextlib.asynccontextmanager
+async def control_room(app: FastAPI) -> AsyncIterator[None]:
+    """The router's lifespan: start the feed, hub and producer; stop them in `finally`."""
+    ctx: Any = app.state.context
+    settings = ControlSettings()
+    sessions: async_sessionmaker[AsyncSession] = ctx.sessions
+    gates: Mapping[str, Gate] = ctx.gates
+
+    async def build(gate_id: str) -> dict[str, Any]:
+        async with sessions() as session:
+            return await build_snapshot(session=session, gate=gates[gate_id], now=datetime.now(UTC))
+
+    hub = LiveHub(
+        build=build,
+        gates=list(gates),
+        debounce_s=settings.debounce_ms / 1000,
+        refresh_s=settings.refresh_s,
+    )
+    producer = make_producer(ctx.kafka, ctx.bootstrap, client_suffix="control-room")
+    outbox = DecisionOutbox(
+        sessions=sessions, producer=producer, topic=LANE_DECISIONS.name, producer_name=PRODUCER_NAME
+    )
+    outbox.dirty = False  # the deciding workers drain the outbox; this one sends its own
+    stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(hub.run(stop), name="control-hub"),
+        asyncio.create_task(
+            listen(hub, settings=ctx.kafka, bootstrap=ctx.bootstrap, stop=stop),
+            name="control-feed",
+        ),
+    ]
+    app.state.control_room = ControlRoom(
+        sessions=sessions,
+        gates=gates,
+        default_gate=ctx.default_gate,
+        settings=settings,
+        hub=hub,
+        producer=producer,
+        outbox=outbox,
+        policy=OrchestratedPolicy(),
+        lock=asyncio.Lock(),
+    )
+    try:
+        yield
+    finally:
+        stop.set()
+        for task in tasks:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, timeout=5)
+        await producer.stop()  # also when never started (aiokafka warns of it otherwise)
+        app.state.control_room = None

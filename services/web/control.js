@@ -1,0 +1,277 @@
+// borderflow control room: vanilla JS, no build step. Every string from the server goes
+// into the page through textContent (never innerHTML).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = { me: null, snap: null, source: null, lastUpdate: null, retry: null, gate: null };
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined) continue;
+    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}
+
+function localTime(iso, withSeconds) {
+  if (!iso || !state.snap) return "";
+  const t = new Date(new Date(iso).getTime() + state.snap.utc_offset_min * 60000);
+  const s = t.toISOString();
+  return withSeconds ? s.slice(11, 19) : s.slice(11, 16);
+}
+
+async function api(path, options) {
+  const opts = Object.assign({ credentials: "same-origin", headers: {} }, options || {});
+  if (opts.body && typeof opts.body !== "string") {
+    opts.body = JSON.stringify(opts.body);
+    opts.headers["Content-Type"] = "application/json";
+  }
+  if (state.me && opts.method && opts.method !== "GET") opts.headers["X-CSRF-Token"] = state.me.csrf_token;
+  const res = await fetch(path, opts);
+  let body = null;
+  try { body = await res.json(); } catch (_) { body = null; }
+  return { ok: res.ok, status: res.status, body };
+}
+
+// -- login --------------------------------------------------------------------------
+async function start() {
+  state.gate = new URLSearchParams(location.search).get("gate");
+  const me = await api("/control/api/me").catch(() => null);
+  if (me && me.ok) return enter(me.body);
+  showLogin();
+}
+
+function showLogin() {
+  $("login").hidden = false; $("room").hidden = true; $("who").hidden = true;
+  setConn("disconnected", "not logged in");
+}
+
+async function login(ev) {
+  ev.preventDefault();
+  $("login-error").textContent = "";
+  const r = await api("/control/api/login", {
+    method: "POST", body: { username: $("login-user").value, password: $("login-pass").value },
+  });
+  if (!r.ok) { $("login-error").textContent = (r.body && r.body.detail) || "login failed"; return; }
+  $("login-pass").value = "";
+  enter(r.body);
+}
+
+function enter(me) {
+  state.me = me;
+  $("login").hidden = true; $("room").hidden = false; $("who").hidden = false;
+  $("who-name").textContent = me.username;
+  $("who-role").textContent = "(" + me.role + ")";
+  document.body.dataset.role = me.role;
+  connect();
+}
+
+async function logout() {
+  await api("/control/api/logout", { method: "POST" });
+  if (state.source) state.source.close();
+  state.me = null; state.source = null;
+  showLogin();
+}
+
+// -- live stream ----------------------------------------------------------------------
+function setConn(kind, text) {
+  const c = $("conn"); c.dataset.state = kind; c.textContent = text;
+  document.body.classList.toggle("stale", kind === "disconnected" && state.snap !== null);
+}
+
+function connect() {
+  clearTimeout(state.retry);
+  if (state.source) state.source.close();
+  const url = "/control/api/stream" + (state.gate ? "?gate=" + encodeURIComponent(state.gate) : "");
+  const es = new EventSource(url);
+  state.source = es;
+  es.addEventListener("state", (ev) => {
+    state.snap = JSON.parse(ev.data);
+    state.lastUpdate = new Date();
+    render();
+    if (state.snap.live) setConn("live", "live");
+    else setConn("connecting", "change feed down: refreshed every few s, last " + state.lastUpdate.toLocaleTimeString());
+  });
+  es.addEventListener("bye", () => { es.close(); connect(); }); // planned: reconnect at once
+  es.onerror = () => {
+    const when = state.lastUpdate ? state.lastUpdate.toLocaleTimeString() : "never";
+    setConn("disconnected", "disconnected – last update at " + when);
+    if (es.readyState === EventSource.CLOSED) {
+      es.close();
+      state.retry = setTimeout(async () => {
+        const me = await api("/control/api/me").catch(() => null);
+        if (me && me.status === 401) return showLogin();
+        connect();
+      }, 1000);
+    }
+  };
+}
+
+// -- rendering -------------------------------------------------------------------------
+function render() {
+  const s = state.snap;
+  $("gate-name").textContent = s.gate_name + " control room";
+  $("clock").textContent = "gate time " + localTime(s.as_of, true);
+  renderKpis(s.kpis, s.needs_review);
+  renderLanes(s.lanes);
+  renderReview(s.review, s.needs_review);
+  renderCarriers(s.carriers);
+  $("recent-items").replaceChildren(...s.recent.slice(0, 12).map((d) =>
+    el("div", { class: "carrier", "data-recent": d.visit_id },
+      el("span", {}, localTime(d.decided_at, true) + " " + d.plate),
+      el("span", {}, d.outcome === "assigned" ? d.place : d.outcome))));
+}
+
+function renderKpis(k, review) {
+  const items = [
+    ["trucks in today", k.trucks_in], ["trucks out", k.trucks_out],
+    ["dwell median", k.dwell_median_min === null ? "–" : k.dwell_median_min + " min"],
+    ["dwell p95", k.dwell_p95_min === null ? "–" : k.dwell_p95_min + " min"],
+    ["waiting now", k.waiting_now], ["need review", review],
+  ];
+  $("kpis").replaceChildren(...items.map(([label, value]) =>
+    el("div", { class: "kpi", "data-kpi": label }, el("b", {}, value), el("span", {}, label))));
+}
+
+const canAct = () => state.me && state.me.can_act;
+
+function renderLanes(lanes) {
+  const cols = lanes.map((lane) => {
+    const head = el("div", { class: "lane-head" },
+      el("div", {}, el("span", { class: "id" }, lane.lane_id), " ",
+        el("span", { class: "state" }, lane.is_open ? "open" : "closed")),
+      el("div", { class: "meta" }, lane.direction + " · " + lane.kind + " · " + lane.service_min + " min"),
+      el("button", {
+        type: "button", "data-action": lane.is_open ? "close_lane" : "open_lane", disabled: !canAct(),
+        onclick: () => ask(lane.is_open ? "close_lane" : "open_lane",
+          (lane.is_open ? "Close " : "Open ") + "lane " + lane.lane_id, { lane_id: lane.lane_id }),
+      }, lane.is_open ? "Close lane" : "Open lane"));
+    const trucks = lane.trucks.map((t) => truckCard(t, lane));
+    if (lane.more) trucks.push(el("div", { class: "why more" }, "+ " + lane.more + " more"));
+    return el("div", { class: "lane" + (lane.is_open ? "" : " closed"), "data-lane": lane.lane_id }, head, trucks);
+  });
+  const out = [];
+  lanes.forEach((lane, i) => {
+    if (i === 0 || lanes[i - 1].direction !== lane.direction) out.push(el("h2", { class: "dir" }, lane.direction));
+    out.push(cols[i]);
+  });
+  $("lanes").replaceChildren(...out);
+}
+
+function truckCard(t, lane) {
+  const flags = [];
+  if (t.perishable) flags.push(el("span", { title: "perishable" }, "perishable"));
+  if (t.hazmat) flags.push(el("span", { title: "hazmat class" }, "hazmat " + t.hazmat));
+  if (t.containers) flags.push(el("span", {}, t.containers + " ctr"));
+  return el("div", {
+    class: "truck ch-" + (t.channel || "none") + (t.in_service ? " serving" : ""),
+    "data-visit": t.visit_id, "data-plate": t.plate, title: t.reason,
+  },
+  el("div", { class: "plate" }, t.plate),
+  el("div", {}, (t.firm_id || "no firm") + (t.channel ? " · " + t.channel : "")),
+  el("div", { class: "flags" }, flags),
+  el("div", { class: "times" }, (t.in_service ? "in service" : "waits " + t.waiting_min + " min") +
+    " · " + t.service_min + " min · " + localTime(t.expected_start_at) + "–" + localTime(t.expected_done_at)),
+  canAct() && !t.in_service ? el("div", { class: "acts" },
+    el("button", { type: "button", "data-action": "hold",
+      onclick: () => ask("hold", "Hold " + t.plate + " (out of " + lane.lane_id + ")", { visit_id: t.visit_id }) }, "Hold"),
+    el("button", { type: "button", "data-action": "reassign",
+      onclick: () => ask("reassign", "Move " + t.plate + " from " + lane.lane_id, { visit_id: t.visit_id }, lane) }, "Move…"),
+  ) : null);
+}
+
+function renderReview(items, total) {
+  $("review-count").textContent = total ? "(" + total + ")" : "";
+  $("review-items").replaceChildren(...items.map((it) => {
+    const cands = it.candidates.length ? el("table", {},
+      el("tr", {}, el("th", {}, "manifest"), el("th", {}, "plate"), el("th", {}, "score"), el("th", {}, "closest read"), el("th", {})),
+      it.candidates.map((c) => el("tr", { "data-candidate": c.manifest_id },
+        el("td", {}, c.manifest_id), el("td", {}, c.plate), el("td", {}, c.score.toFixed(2)),
+        el("td", {}, c.closest_read),
+        el("td", {}, el("button", { type: "button", "data-action": "pick_manifest", disabled: !canAct(),
+          onclick: () => ask("pick_manifest", "Visit " + it.plate + " is manifest " + c.manifest_id,
+            { visit_id: it.visit_id, manifest_id: c.manifest_id }) }, "Pick"))))) : null;
+    const reads = el("table", {},
+      el("tr", {}, el("th", {}, "read"), el("th", {}, "camera"), el("th", {}, "conf."), el("th", {}, "runners-up"), el("th", {}, "image")),
+      it.reads.map((r) => el("tr", {},
+        el("td", {}, r.plate_text || "(unreadable)"), el("td", {}, r.camera_id),
+        el("td", {}, Number(r.confidence).toFixed(2)),
+        el("td", {}, (r.candidates || []).map((c) => (c.text || c.plate_text || "?") + " " + Number(c.confidence || 0).toFixed(2)).join(", ")),
+        el("td", {}, /^(https?:|data:image\/)/.test(r.image_ref || "") ? el("img", { src: r.image_ref, alt: "plate " + r.plate_text }) : (r.image_ref || "")))));
+    return el("div", { class: "item", "data-review": it.visit_id, "data-plate": it.plate },
+      el("div", {},
+        el("div", {}, el("b", {}, it.plate || "(no plate)"), el("span", { class: "outcome" }, it.match_outcome),
+          " · score " + it.match_score.toFixed(2) + " · " + localTime(it.decided_at)),
+        el("div", { class: "why" }, it.reason), cands, reads),
+      el("div", { class: "acts" },
+        el("button", { type: "button", "data-action": "confirm_plate", disabled: !canAct(),
+          onclick: () => ask("confirm_plate", "Confirm or correct the plate of visit " + it.plate,
+            { visit_id: it.visit_id }, null, it.plate) }, "Confirm plate…"),
+        it.manifest_id ? el("button", { type: "button", "data-action": "release", disabled: !canAct(),
+          onclick: () => ask("release", "Release " + it.plate + " (manifest " + it.manifest_id + ") to the policy",
+            { visit_id: it.visit_id }) }, "Release") : null));
+  }));
+}
+
+function renderCarriers(c) {
+  const rows = c.carriers.map((k) => el("div", { class: "carrier" + (k.out_of_service ? " out" : ""), "data-carrier": k.carrier_id },
+    el("span", {}, k.carrier_id), el("span", {}, k.out_of_service ? "out of service"
+      : k.back_at ? "on trip, back " + localTime(k.back_at) + (k.load.length ? " (" + k.load.length + " ctr)" : "") : "at the yard")));
+  const deps = c.departures.slice(0, 8).map((d) => el("div", { class: "carrier" },
+    el("span", {}, d.carrier_id || "?"), el("span", {}, "departs " + localTime(d.departs_at))));
+  const trucks = c.trucks.map((t) => el("div", { class: "carrier", "data-visit": t.visit_id },
+    el("span", {}, t.plate), el("span", {}, t.carrier_slot)));
+  $("carrier-items").replaceChildren(...rows,
+    el("h2", {}, "Next departures"), ...(deps.length ? deps : [el("div", { class: "why" }, "none planned")]),
+    el("h2", {}, "Trucks on carrier slots"), ...(trucks.length ? trucks : [el("div", { class: "why" }, "none")]),
+    el("div", { class: "why" }, c.yard_waiting + " containers waiting at the yard"));
+}
+
+// -- actions ---------------------------------------------------------------------------
+function ask(action, text, fields, fromLane, plate) {
+  const dlg = $("confirm");
+  $("confirm-title").textContent = action.replace("_", " ");
+  $("confirm-text").textContent = text;
+  $("confirm-reason").value = "";
+  const extra = $("confirm-extra-label"), lane = $("confirm-lane"), plateIn = $("confirm-plate");
+  extra.hidden = true; lane.hidden = true; plateIn.hidden = true;
+  if (action === "reassign") {
+    extra.hidden = false; lane.hidden = false; $("confirm-extra-name").textContent = "to lane";
+    lane.replaceChildren(...state.snap.lanes
+      .filter((l) => l.lane_id !== fromLane.lane_id && l.direction === fromLane.direction && l.is_open)
+      .map((l) => el("option", { value: l.lane_id }, l.lane_id + " (" + l.kind + ")")));
+  } else if (action === "confirm_plate") {
+    extra.hidden = false; plateIn.hidden = false; $("confirm-extra-name").textContent = "plate";
+    plateIn.value = plate || "";
+  }
+  dlg.onclose = async () => {
+    if (dlg.returnValue !== "ok") return;
+    const body = Object.assign({ action, reason: $("confirm-reason").value }, fields);
+    if (state.gate) body.gate_id = state.gate;
+    if (action === "reassign") body.lane_id = lane.value;
+    if (action === "confirm_plate") body.plate = plateIn.value;
+    const r = await api("/control/api/actions", { method: "POST", body });
+    const n = $("notice");
+    n.classList.toggle("bad", !r.ok);
+    n.textContent = r.ok ? "done: " + action + (r.body.decision ? " → " + r.body.decision.reason : "")
+      : "refused (" + r.status + "): " + ((r.body && (r.body.detail && (r.body.detail[0] && r.body.detail[0].msg || r.body.detail))) || "error");
+  };
+  dlg.showModal();
+}
+
+setInterval(() => {
+  if (state.snap && $("conn").dataset.state !== "live") document.body.classList.add("stale");
+}, 1000);
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("login-form").addEventListener("submit", login);
+  $("logout").addEventListener("click", logout);
+  start();
+});

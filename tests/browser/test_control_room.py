@@ -1,0 +1,198 @@
+"""The control room end to end in a real headless Chromium against a real system (embedded
+broker, decider and lane-event workers, SQLite, the API on a TCP port): log in, see a truck
+published on `borderflow.plate-reads` appear in its lane within 2 s, resolve a visit in
+review, close a lane and see its queued truck re-planned, be refused as a viewer, and
+survive an API restart with the page reconnecting by itself."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from lanes.model import CustomsStatus
+from services.config import DatabaseSettings
+from tests.browser.live import PASSWORD, add_controllers, free_port, served_api
+from tests.integration.harness import (
+    fresh_broker,
+    make_settings,
+    manifest,
+    publish,
+    read,
+    running_system,
+    seed,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(120)]
+
+INSPECTION = ("HN-E9", "HN-E10", "HN-E11")
+T0 = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)  # 10:00 at the gate: the inspection bays are open
+
+
+async def log_in(page: Page, base: str, username: str) -> None:
+    await page.goto(f"{base}/control")
+    await page.fill("#login-user", username)
+    await page.fill("#login-pass", PASSWORD)
+    await page.click("#login-submit")
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=5000)
+
+
+async def send_read(bootstrap: str, event_id: str, plate: str, second: int) -> float:
+    """Publish a read captured `second` s after T0; returns when it was acknowledged."""
+    payload = read(event_id, plate, T0 + timedelta(seconds=second))
+    await publish(bootstrap, ("hn-exp-gate-1", json.dumps(payload).encode()))
+    return time.monotonic()
+
+
+async def act(page: Page, button: str, reason: str) -> None:
+    await page.locator(button).first.click()
+    await page.fill("#confirm-reason", reason)
+    await page.click("#confirm-ok")
+    await expect(page.locator("#notice")).to_contain_text("done:", timeout=5000)
+
+
+async def test_a_controller_watches_resolves_and_closes_and_a_viewer_is_refused(
+    browser: Browser, shots: Path, tmp_path: Path
+) -> None:
+    database = DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'borderflow.db'}")
+    async with fresh_broker(tmp_path) as broker:
+        settings = make_settings(broker.bootstrap, database, tmp_path)
+        async with running_system(settings) as system:
+            await add_controllers(system.infra)
+            now = T0
+            inspect = CustomsStatus.INSPECT
+            await seed(
+                system.infra,
+                manifest("MF-LIVE", "29H12345"),
+                manifest("MF-TWIN-1", "29H56781"),
+                manifest("MF-TWIN-2", "29H56787"),
+                *(
+                    manifest(f"MF-I{n}", f"29C{n}{n}{n}{n}{n}", customs=inspect)
+                    for n in range(1, 5)
+                ),
+                now=now,
+            )
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            async with served_api(system.infra, port):
+                page = await browser.new_page(viewport={"width": 1600, "height": 1000})
+                await page.goto(f"{base}/control")
+                await page.fill("#login-user", "ana")
+                await page.fill("#login-pass", "wrong password")
+                await page.click("#login-submit")
+                await expect(page.locator("#login-error")).to_contain_text("not recognised")
+                await page.screenshot(path=str(shots / "control-room-login.png"))
+                await log_in(page, base, "ana")
+
+                # a truck published on plate-reads appears in its lane within 2 s
+                sent = await send_read(broker.bootstrap, "r-live", "29H-123.45", 1)
+                truck = page.locator('[data-lane] [data-plate="29H12345"]')
+                await expect(truck).to_be_visible(timeout=2000)
+                assert time.monotonic() - sent <= 2.0
+
+                # a visit the matcher could not decide: pick its manifest
+                await send_read(broker.bootstrap, "r-twin", "29H5678", 2)
+                item = page.locator('[data-review][data-plate="29H5678"]')
+                await expect(item).to_be_visible(timeout=5000)
+                await expect(item.locator('[data-candidate="MF-TWIN-2"]')).to_be_visible()
+                await page.screenshot(path=str(shots / "control-room-review.png"))
+                await act(
+                    page,
+                    '[data-review][data-plate="29H5678"] [data-candidate="MF-TWIN-2"] button',
+                    "trailer plate checked on the camera image",
+                )
+                await expect(item).to_have_count(0, timeout=3000)
+                moved = page.locator('[data-lane] [data-plate="29H5678"]')
+                await expect(moved).to_be_visible(timeout=3000)
+                await expect(moved).to_have_attribute(
+                    "title", re.compile(r"^manifest MF-TWIN-2 picked by ana \(trailer")
+                )
+
+                # four trucks for three inspection bays: one waits; close its bay
+                for n in range(1, 5):
+                    await send_read(broker.bootstrap, f"r-i{n}", f"29C{n}{n}{n}{n}{n}", 2 + n)
+                queued = page.locator('[data-lane] .truck:not(.serving)[data-plate^="29C"]')
+                await expect(queued).to_have_count(1, timeout=5000)
+                plate = await queued.get_attribute("data-plate")
+                lane_el = page.locator(f'[data-lane]:has([data-plate="{plate}"])')
+                lane = await lane_el.get_attribute("data-lane")
+                assert lane in INSPECTION
+                await page.screenshot(path=str(shots / "control-room.png"))
+                await act(page, f'[data-lane="{lane}"] [data-action="close_lane"]', "bay flooded")
+                await expect(page.locator(f'[data-lane="{lane}"]')).to_have_class(
+                    "lane closed", timeout=3000
+                )
+                replanned = page.locator(f'[data-lane] [data-plate="{plate}"]')
+                await expect(replanned).to_have_attribute(
+                    "title", re.compile(f"^re-planned: lane {lane} closed"), timeout=3000
+                )
+                new_lane = await page.locator(
+                    f'[data-lane]:has([data-plate="{plate}"])'
+                ).get_attribute("data-lane")
+                assert new_lane in set(INSPECTION) - {lane}
+                await page.screenshot(path=str(shots / "control-room-lane-closed.png"))
+
+                # hold it: out of its queue, into the review queue
+                await act(page, f'[data-lane] [data-plate="{plate}"] [data-action="hold"]', "seal")
+                await expect(page.locator(f'[data-review][data-plate="{plate}"]')).to_be_visible(
+                    timeout=3000
+                )
+                await expect(page.locator(f'[data-lane] [data-plate="{plate}"]')).to_have_count(0)
+
+                # a viewer sees the same screen, cannot act, and the server refuses it
+                viewer = await browser.new_page(viewport={"width": 1280, "height": 800})
+                await log_in(viewer, base, "vic")
+                await expect(viewer.locator('[data-action="close_lane"]').first).to_be_disabled()
+                refused = await viewer.evaluate(
+                    """async () => {
+                        const me = await (await fetch('/control/api/me')).json();
+                        const r = await fetch('/control/api/actions', {method: 'POST',
+                          headers: {'Content-Type': 'application/json',
+                                    'X-CSRF-Token': me.csrf_token},
+                          body: JSON.stringify({action: 'open_lane', lane_id: 'HN-E1',
+                                                reason: 'trying'})});
+                        return [r.status, (await r.json()).detail];
+                    }"""
+                )
+                assert refused == [403, "role: vic is a viewer; only a controller can act"]
+                await viewer.screenshot(path=str(shots / "control-room-viewer.png"))
+
+
+async def test_the_page_reconnects_after_a_server_restart(
+    browser: Browser, shots: Path, tmp_path: Path
+) -> None:
+    database = DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'borderflow.db'}")
+    async with fresh_broker(tmp_path) as broker:
+        settings = make_settings(broker.bootstrap, database, tmp_path)
+        async with running_system(settings) as system:
+            await add_controllers(system.infra)
+            await seed(
+                system.infra,
+                manifest("MF-1", "29H11111"),
+                manifest("MF-2", "29H22222"),
+                now=T0,
+            )
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            page = await browser.new_page(viewport={"width": 1280, "height": 800})
+            async with served_api(system.infra, port):
+                await log_in(page, base, "ana")
+                await send_read(broker.bootstrap, "r-1", "29H11111", 1)
+                await expect(page.locator('[data-plate="29H11111"]')).to_be_visible(timeout=2000)
+            # the API is down: the page says so and greys the stale board out
+            conn = page.locator("#conn")
+            await expect(conn).to_have_attribute("data-state", "disconnected", timeout=5000)
+            await expect(conn).to_contain_text("last update at")
+            await expect(page.locator("body")).to_have_class("stale")
+            await page.screenshot(path=str(shots / "control-room-disconnected.png"))
+            await send_read(broker.bootstrap, "r-2", "29H22222", 2)  # decided while it is down
+            async with served_api(system.infra, port):
+                await expect(conn).to_have_attribute("data-state", "live", timeout=10000)
+                await expect(page.locator('[data-plate="29H22222"]')).to_be_visible(timeout=3000)
+                await expect(page.locator('[data-plate="29H11111"]')).to_be_visible()
+                await expect(page.locator("body")).not_to_have_class("stale")

@@ -1,0 +1,157 @@
+"""Controller actions in the domain (lanes/actions.py): the same rules as automatic decisions,
+a revision of the decision for every change, and a precise refusal naming the field."""
+
+from __future__ import annotations
+
+import pytest
+
+from lanes.actions import (
+    ActionRefused,
+    hold,
+    lane_change_allowed,
+    place_with_manifest,
+    queued_truck,
+    reassign,
+)
+from lanes.board import Board
+from lanes.decide import decide_with_board
+from lanes.model import CustomsStatus, Direction, LaneDecision, Outcome
+from lanes.policy import OrchestratedPolicy
+from services.gate_config import get_gate
+from tests.unit.factories import at, manifest, matched, visit
+
+HUU_NGHI = get_gate("huu-nghi")
+POLICY = OrchestratedPolicy()
+NOW = at(2)
+
+
+def _busy_gate(trucks: int = 30) -> tuple[list[LaneDecision], Board]:
+    """Export trucks decided one after the other: the later ones wait in queues."""
+    board = Board.for_gate(HUU_NGHI)
+    decisions = []
+    for n in range(trucks):
+        decision, board = decide_with_board(
+            visit(visit_id=f"v-{n}"),
+            matched(manifest(f"M-{n}")),
+            gate=HUU_NGHI,
+            board=board,
+            policy=POLICY,
+            now=at(1),
+        )
+        decisions.append(decision)
+    return decisions, board
+
+
+def _queued(decisions: list[LaneDecision], board: Board) -> LaneDecision:
+    return next(d for d in decisions if board.queued_entry(d.visit_id) is not None)
+
+
+def test_a_queued_truck_moves_to_an_open_lane_of_its_direction_as_a_revision() -> None:
+    decisions, board = _busy_gate()
+    decision = _queued(decisions, board)
+    target = next(
+        lane.lane_id
+        for lane in HUU_NGHI.lanes_for(Direction.EXPORT)
+        if lane.kind == "standard" and lane.lane_id != decision.lane_id
+    )
+    applied = reassign(decision, target, gate=HUU_NGHI, board=board, what="by ana", now=NOW)
+    assert applied.decision.lane_id == target
+    assert applied.decision.revision == decision.revision + 1
+    assert applied.decision.decision_id != decision.decision_id
+    assert applied.decision.reason.startswith("by ana -> ")
+    assert queued_truck(applied.board, decision.visit_id)[0] == target
+    assert applied.board.queued_entry(decision.visit_id) is not None
+
+
+def test_reassignments_the_rules_forbid_are_refused_naming_the_lane() -> None:
+    decisions, board = _busy_gate()
+    decision = _queued(decisions, board)
+    assert decision.lane_id is not None
+    other = next(
+        lane.lane_id
+        for lane in HUU_NGHI.lanes_for(Direction.EXPORT)
+        if lane.kind == "standard" and lane.lane_id != decision.lane_id
+    )
+    closed = board.lane_closed(other, at(1))
+    cases = {
+        "HN-I1": "lane_id: HN-I1 is an import lane; the truck is export",
+        "HN-X9": "lane_id: gate 'huu-nghi' has no lane 'HN-X9'",
+        decision.lane_id: f"lane_id: the truck is already on {decision.lane_id}",
+    }
+    for lane_id, message in cases.items():
+        with pytest.raises(ActionRefused) as refused:
+            reassign(decision, lane_id, gate=HUU_NGHI, board=board, what="x", now=NOW)
+        assert str(refused.value) == message
+    with pytest.raises(ActionRefused) as refused:
+        reassign(decision, other, gate=HUU_NGHI, board=closed, what="x", now=NOW)
+    assert str(refused.value) == f"lane_id: {other} is closed"
+
+
+def test_a_truck_in_service_or_unknown_cannot_move() -> None:
+    decisions, board = _busy_gate()
+    first = decisions[0]
+    assert first.lane_id is not None
+    board = board.truck_entered(first.visit_id, first.lane_id, at(1.5))
+    with pytest.raises(ActionRefused, match="is in service; it can no longer move"):
+        reassign(first, "HN-E3", gate=HUU_NGHI, board=board, what="x", now=NOW)
+    with pytest.raises(ActionRefused, match="is not queued at the gate"):
+        queued_truck(board, "v-nowhere")
+
+
+def test_a_held_truck_leaves_its_queue_and_goes_to_review() -> None:
+    decisions, board = _busy_gate()
+    decision = _queued(decisions, board)
+    applied = hold(decision, board=board, what="held by ana", now=NOW)
+    assert applied.decision.outcome is Outcome.NEEDS_REVIEW
+    assert applied.decision.lane_id is None
+    assert applied.decision.revision == decision.revision + 1
+    assert applied.board.place_of(decision.visit_id) is None
+
+
+def test_picking_a_manifest_places_the_truck_by_the_policy() -> None:
+    board = Board.for_gate(HUU_NGHI)
+    review, board = decide_with_board(
+        visit(visit_id="v-r"),
+        matched(manifest("M-r", customs_status=CustomsStatus.PENDING)),
+        gate=HUU_NGHI,
+        board=board,
+        policy=POLICY,
+        now=at(1),
+    )
+    assert review.outcome is not Outcome.ASSIGNED
+    with pytest.raises(ActionRefused, match="is not cleared by customs"):
+        place_with_manifest(
+            review,
+            manifest("M-r", customs_status=CustomsStatus.PENDING),
+            arrived_at=at(0),
+            gate=HUU_NGHI,
+            board=board,
+            policy=POLICY,
+            what="x",
+            now=NOW,
+        )
+    applied = place_with_manifest(
+        review,
+        manifest("M-2"),
+        arrived_at=at(0),
+        gate=HUU_NGHI,
+        board=board,
+        policy=POLICY,
+        what="picked by ana",
+        now=NOW,
+    )
+    assert applied.decision.outcome is Outcome.ASSIGNED
+    assert applied.decision.manifest_id == "M-2"
+    assert applied.decision.lane_id in {
+        lane.lane_id for lane in HUU_NGHI.lanes_for(Direction.EXPORT)
+    }
+    assert applied.board.place_of("v-r") == applied.decision.lane_id
+
+
+def test_opening_an_open_lane_or_an_unknown_one_is_refused() -> None:
+    board = Board.for_gate(HUU_NGHI)
+    with pytest.raises(ActionRefused, match="lane_id: HN-E1 is already open"):
+        lane_change_allowed("HN-E1", gate=HUU_NGHI, board=board, open_it=True)
+    with pytest.raises(ActionRefused, match="has no lane 'HN-Z1'"):
+        lane_change_allowed("HN-Z1", gate=HUU_NGHI, board=board, open_it=False)
+    lane_change_allowed("HN-E1", gate=HUU_NGHI, board=board, open_it=False)  # allowed
