@@ -1,0 +1,80 @@
+"""`borderflow redrive`: publish an archived range, or a dead-letter topic's records (after
+a fix), back onto a topic, for a new consumer group to read: key, value and headers as they
+were (the `dlq.*` headers dropped), at most `rate` records a second, or only counted with
+`dry_run`."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from services.archive.records import ArchivedRecord
+
+DLQ_HEADER = "dlq."
+
+
+class Sender(Protocol):
+    async def send_and_wait(
+        self,
+        topic: str,
+        value: bytes | None = None,
+        key: bytes | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> Any: ...
+
+
+@dataclass(frozen=True)
+class RedrivePlan:
+    records: tuple[ArchivedRecord, ...]
+    to_topic: str | None  # None: each record back to its source (dlq.source.topic or topic)
+
+
+@dataclass(frozen=True)
+class RedriveResult:
+    sent: int
+    by_topic: dict[str, int]
+    dry_run: bool
+    wall_s: float
+
+
+def target(record: ArchivedRecord, to_topic: str | None) -> str:
+    if to_topic:
+        return to_topic
+    source = dict(record.headers).get("dlq.source.topic")
+    return source.decode() if source else record.topic
+
+
+def clean_headers(record: ArchivedRecord) -> list[tuple[str, bytes]]:
+    return [(k, v) for k, v in record.headers if not k.startswith(DLQ_HEADER)]
+
+
+async def redrive(
+    records: Sequence[ArchivedRecord],
+    *,
+    producer: Sender | None,
+    to_topic: str | None,
+    rate: float | None,
+    dry_run: bool,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+) -> RedriveResult:
+    """Send `records` in order, paced to `rate` a second (None or 0: unpaced)."""
+    started = clock()
+    by_topic: Counter[str] = Counter()
+    for n, record in enumerate(records):
+        topic = target(record, to_topic)
+        if not dry_run:
+            if rate:
+                delay = n / rate - (clock() - started)
+                if delay > 0:
+                    await sleep(delay)
+            assert producer is not None
+            await producer.send_and_wait(
+                topic, value=record.value, key=record.key, headers=clean_headers(record)
+            )
+        by_topic[topic] += 1
+    return RedriveResult(sum(by_topic.values()), dict(by_topic), dry_run, clock() - started)

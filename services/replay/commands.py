@@ -1,0 +1,163 @@
+"""The command-line side of issue 7: `archive export`, `replay`, `redrive` (a terminal front
+end like services/cli.py: it prints to the person at the terminal)."""
+
+# ruff: noqa: T201
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from lanes.errors import DomainError
+from services.archive.export import export_range
+from services.archive.redrive import redrive
+from services.archive.store import records_in_range
+from services.config import Settings
+from services.db.engine import create_engine, session_factory
+from services.gate_config import GateConfigError
+from services.replay.inputs import read_topics
+from services.replay.run import ProgressLine, replay
+from streams.clients import client_kwargs, make_producer
+
+
+def parse_time(raw: str) -> datetime:
+    """ISO 8601; without an offset it is UTC."""
+    try:
+        at = datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not an ISO 8601 time") from exc
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    archive = sub.add_parser("archive", help="the event archive (issue 7)")
+    archive_sub = archive.add_subparsers(dest="archive_command", required=True)
+    export = archive_sub.add_parser("export", help="a time range (event time) to JSONL or Parquet")
+    export.add_argument("--from", dest="start", type=parse_time, required=True)
+    export.add_argument("--to", dest="end", type=parse_time, required=True)
+    export.add_argument("--format", choices=["jsonl", "parquet"], default="jsonl")
+    export.add_argument("--topic", action="append", default=None, help="repeatable; default all")
+    export.add_argument("--out", required=True, help="a file (jsonl) or a folder (parquet)")
+
+    rp = sub.add_parser("replay", help="re-run a recorded range in a sandbox; diff and report")
+    rp.add_argument("--from", dest="start", type=parse_time, required=True)
+    rp.add_argument("--to", dest="end", type=parse_time, required=True)
+    rp.add_argument("--gate", default=None, help="only this gate's events")
+    rp.add_argument("--policy", default=None, help="a what-if TOML file (policy, gate changes)")
+    rp.add_argument("--source", choices=["archive", "kafka"], default="archive")
+    rp.add_argument(
+        "--warm-up",
+        type=float,
+        default=24.0,
+        metavar="HOURS",
+        help="replay the inputs of this many hours before --from first (boards and visits "
+        "as the range found them); their decisions are not part of the result",
+    )
+    rp.add_argument("--out", required=True, help="folder for decisions, diff, KPIs, report")
+
+    rd = sub.add_parser("redrive", help="publish an archived range or a DLQ back onto a topic")
+    rd.add_argument("--from", dest="start", type=parse_time, default=None)
+    rd.add_argument("--to", dest="end", type=parse_time, default=None)
+    rd.add_argument("--topic", default=None, help="with --from/--to: the archived topic")
+    rd.add_argument("--dlq", default=None, help="a dead-letter topic, read from Kafka")
+    rd.add_argument("--to-topic", default=None, help="default: each record's source topic")
+    rd.add_argument("--rate", type=float, default=100.0, help="records a second (0: unpaced)")
+    rd.add_argument("--dry-run", action="store_true")
+
+
+async def main_archive(settings: Settings, args: argparse.Namespace) -> int:
+    engine = create_engine(settings.database)
+    try:
+        count, files = await export_range(
+            session_factory(engine),
+            start=args.start,
+            end=args.end,
+            out=Path(args.out),
+            fmt=args.format,
+            topics=args.topic,
+        )
+    finally:
+        await engine.dispose()
+    print(f"exported {count} records to {', '.join(str(f) for f in files) or args.out}")
+    return 0
+
+
+async def main_replay(settings: Settings, args: argparse.Namespace) -> int:
+    if args.end <= args.start:
+        print("borderflow replay: --to must be after --from", file=sys.stderr)
+        return 2
+    try:
+        outcome = await replay(
+            settings,
+            start=args.start,
+            end=args.end,
+            out=Path(args.out),
+            gate_id=args.gate,
+            policy_file=Path(args.policy) if args.policy else None,
+            source=args.source,
+            progress=ProgressLine(),
+            warm_up=timedelta(hours=args.warm_up),
+        )
+    except (GateConfigError, DomainError) as exc:
+        print(f"borderflow replay: {exc}", file=sys.stderr)
+        return 2
+    print(
+        json.dumps(
+            {
+                "events": outcome.events,
+                "decisions": outcome.decisions,
+                "exact_differences": outcome.exact_differences,
+                "trucks_changed": outcome.trucks_changed,
+                "wall_s": round(outcome.wall_s, 2),
+                "files": [str(f) for f in outcome.files],
+            }
+        )
+    )
+    return 1 if outcome.exact_differences else 0
+
+
+async def main_redrive(settings: Settings, args: argparse.Namespace) -> int:
+    if (args.dlq is None) == (args.start is None or args.end is None):
+        print("borderflow redrive: give either --dlq TOPIC or --from and --to", file=sys.stderr)
+        return 2
+    bootstrap = settings.kafka.bootstrap
+    if bootstrap is None and not (args.dry_run and args.dlq is None):
+        print("borderflow redrive: BORDERFLOW_KAFKA_BOOTSTRAP is not set", file=sys.stderr)
+        return 2
+    if args.dlq is not None:
+        assert bootstrap is not None
+        records = await read_topics(client_kwargs(settings.kafka, bootstrap), [args.dlq])
+    else:
+        engine = create_engine(settings.database)
+        try:
+            async with session_factory(engine)() as session:
+                records = await records_in_range(
+                    session=session,
+                    start=args.start,
+                    end=args.end,
+                    topics=[args.topic] if args.topic else None,
+                )
+        finally:
+            await engine.dispose()
+    producer = (
+        None if args.dry_run or bootstrap is None else make_producer(settings.kafka, bootstrap)
+    )
+    if producer is not None:
+        await producer.start()
+    try:
+        result = await redrive(
+            records,
+            producer=producer,
+            to_topic=args.to_topic,
+            rate=args.rate or None,
+            dry_run=args.dry_run,
+        )
+    finally:
+        if producer is not None:
+            await producer.stop()
+    verb = "would send" if result.dry_run else "sent"
+    print(f"redrive: {verb} {result.sent} records: {json.dumps(result.by_topic, sort_keys=True)}")
+    return 0

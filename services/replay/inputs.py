@@ -1,0 +1,263 @@
+"""What a replay reads: the recorded plate reads and lane events in the batches the live
+workers handled them in, the manifest versions as they arrived, and the decisions that were
+published (to compare with). From the archive, or from the Kafka topics themselves."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from lanes.model import Gate, Manifest
+from services.archive import records as archived
+from services.archive.records import ArchivedRecord
+from services.archive.store import RecordedBatch, batches_in_range, records_in_range
+from services.db.convert import decision_row_to_wire
+from services.db.tables import DecisionRow, ManifestVersionRow
+from services.workers.outbox import to_wire
+from streams.manifests import ManifestV1
+from streams.topics import LANE_DECISIONS, LANE_EVENTS, PLATE_READS
+
+DECIDER, LANE_EVENT_WORKER = "decider", "lane-events"
+INPUT_TOPICS = {PLATE_READS.name: DECIDER, LANE_EVENTS.name: LANE_EVENT_WORKER}
+FALLBACK_BATCH = 500  # records a batch when no batch boundaries were recorded
+QUIET_POLLS = 2  # empty polls past the end offsets before a topic counts as read
+
+
+@dataclass(frozen=True, slots=True)
+class InputBatch:
+    worker: str  # decider or lane-events
+    records: tuple[ArchivedRecord, ...]
+    recorded_at: datetime | None  # when it committed live (None: not recorded)
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestVersion:
+    manifest: Manifest
+    source: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayInputs:
+    batches: tuple[InputBatch, ...]
+    manifests: tuple[ManifestVersion, ...]
+    # the decisions made live (wire form): every one published, plus those the database
+    # holds that were never archived
+    recorded: tuple[dict[str, Any], ...]
+    batches_recorded: bool  # False: boundaries rebuilt from archive order
+
+    @property
+    def events(self) -> int:
+        return sum(len(b.records) for b in self.batches)
+
+
+def assemble(
+    records: Iterable[ArchivedRecord],
+    batches: Sequence[RecordedBatch],
+    manifests: Sequence[ManifestVersion],
+    *,
+    gates: Sequence[Gate] | None = None,
+    fallback_batch: int = FALLBACK_BATCH,
+    decided_from: datetime | None = None,
+) -> ReplayInputs:
+    """The inputs, in the recorded batches when there are any (else archive order in chunks
+    of `fallback_batch`), restricted to `gates` when given; the published decisions from
+    `decided_from` on (earlier inputs are the warm-up)."""
+    cameras = {c.camera_id for g in gates for c in g.cameras} if gates is not None else None
+    gate_ids = {g.gate_id for g in gates} if gates is not None else None
+    by_id: dict[tuple[str, str], ArchivedRecord] = {}
+    ordered: list[ArchivedRecord] = []
+    decisions: dict[str, dict[str, Any]] = {}
+    for record in records:
+        payload = record.payload()
+        if record.topic == LANE_DECISIONS.name:
+            if decided_from is not None and record.event_time < decided_from:
+                continue
+            if payload and (gate_ids is None or payload.get("gate_id") in gate_ids):
+                decisions.setdefault(str(payload.get("decision_id")), payload)
+            continue
+        if record.topic not in INPUT_TOPICS or not _at_gate(record, payload, cameras, gate_ids):
+            continue
+        ordered.append(record)
+        if record.event_id is not None:
+            by_id.setdefault((INPUT_TOPICS[record.topic], record.event_id), record)
+    recorded = tuple(decisions.values())
+    if batches:
+        out = []
+        for batch in batches:
+            found = [
+                by_id[(batch.worker, e)] for e in batch.event_ids if (batch.worker, e) in by_id
+            ]
+            if found:
+                out.append(InputBatch(batch.worker, tuple(found), batch.recorded_at))
+        return ReplayInputs(tuple(out), tuple(manifests), recorded, batches_recorded=True)
+    return ReplayInputs(
+        tuple(_chunks(ordered, fallback_batch)), tuple(manifests), recorded, batches_recorded=False
+    )
+
+
+def _at_gate(
+    record: ArchivedRecord,
+    payload: dict[str, Any] | None,
+    cameras: set[str] | None,
+    gate_ids: set[str] | None,
+) -> bool:
+    if cameras is None or gate_ids is None:
+        return True
+    if payload is None:
+        return False
+    if record.topic == PLATE_READS.name:
+        return payload.get("camera_id") in cameras
+    return payload.get("gate_id") in gate_ids
+
+
+def _chunks(records: Sequence[ArchivedRecord], size: int) -> list[InputBatch]:
+    out: list[InputBatch] = []
+    run: list[ArchivedRecord] = []
+    for record in records:
+        if run and (INPUT_TOPICS[run[0].topic] != INPUT_TOPICS[record.topic] or len(run) >= size):
+            out.append(InputBatch(INPUT_TOPICS[run[0].topic], tuple(run), None))
+            run = []
+        run.append(record)
+    if run:
+        out.append(InputBatch(INPUT_TOPICS[run[0].topic], tuple(run), None))
+    return out
+
+
+async def manifest_versions(*, session: AsyncSession, until: datetime) -> list[ManifestVersion]:
+    """Every manifest version recorded before `until`, in the order they were recorded."""
+    rows = (
+        await session.scalars(
+            select(ManifestVersionRow)
+            .where(ManifestVersionRow.recorded_at < until)
+            .order_by(
+                ManifestVersionRow.recorded_at,
+                ManifestVersionRow.manifest_id,
+                ManifestVersionRow.version,
+            )
+        )
+    ).all()
+    return [
+        ManifestVersion(
+            ManifestV1.model_validate(r.payload).to_domain(firm_id=r.firm_id),
+            r.source,
+            r.recorded_at,
+        )
+        for r in rows
+    ]
+
+
+async def stored_decisions(
+    *, session: AsyncSession, start: datetime, end: datetime, gates: Sequence[Gate] | None
+) -> list[dict[str, Any]]:
+    """The decisions the database holds for [start, end) (each visit's current one), in the
+    wire form they are published in: the record of what was decided even when the archiver
+    stopped before they were published (`borderflow up` publishes the last ones on its way
+    out, and the embedded broker keeps nothing)."""
+    query = select(DecisionRow).where(DecisionRow.decided_at >= start, DecisionRow.decided_at < end)
+    if gates is not None:
+        query = query.where(DecisionRow.gate_id.in_([g.gate_id for g in gates]))
+    rows = (await session.scalars(query.order_by(DecisionRow.decided_at))).all()
+    return [json.loads(to_wire(decision_row_to_wire(r)).model_dump_json()) for r in rows]
+
+
+def with_stored(inputs: ReplayInputs, stored: Sequence[dict[str, Any]]) -> ReplayInputs:
+    """`inputs` with the stored decisions that no archived record holds added."""
+    known = {str(d.get("decision_id")) for d in inputs.recorded}
+    extra = tuple(d for d in stored if str(d["decision_id"]) not in known)
+    return replace(inputs, recorded=inputs.recorded + extra)
+
+
+async def from_archive(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    start: datetime,
+    end: datetime,
+    gates: Sequence[Gate] | None = None,
+    warm_from: datetime | None = None,
+) -> ReplayInputs:
+    """The inputs of [start, end), and those of [warm_from, start) before them as a warm-up
+    (the boards and visits a range starts with are those the earlier events left)."""
+    first = min(start, warm_from or start)
+    topics = [*INPUT_TOPICS, LANE_DECISIONS.name]
+    async with sessions() as session:
+        records = await records_in_range(session=session, start=first, end=end, topics=topics)
+        batches = await batches_in_range(session=session, start=first, end=end)
+        manifests = await manifest_versions(session=session, until=end)
+        stored = await stored_decisions(session=session, start=start, end=end, gates=gates)
+    inputs = assemble(records, batches, manifests, gates=gates, decided_from=start)
+    return with_stored(inputs, stored)
+
+
+async def from_kafka(
+    sessions: async_sessionmaker[AsyncSession],
+    consumer_kwargs: dict[str, Any],
+    *,
+    start: datetime,
+    end: datetime,
+    gates: Sequence[Gate] | None = None,
+    warm_from: datetime | None = None,
+) -> ReplayInputs:
+    """The same inputs read off the topics (as far as the broker still holds them); batch
+    boundaries and manifests still come from the database."""
+    first = min(start, warm_from or start)
+    records = [
+        r
+        for r in await read_topics(consumer_kwargs, [*INPUT_TOPICS, LANE_DECISIONS.name])
+        if first <= r.event_time < end
+    ]
+    async with sessions() as session:
+        batches = await batches_in_range(session=session, start=first, end=end)
+        manifests = await manifest_versions(session=session, until=end)
+        stored = await stored_decisions(session=session, start=start, end=end, gates=gates)
+    inputs = assemble(records, batches, manifests, gates=gates, decided_from=start)
+    return with_stored(inputs, stored)
+
+
+async def read_topics(
+    consumer_kwargs: dict[str, Any], topics: Sequence[str]
+) -> list[ArchivedRecord]:
+    """Every record `topics` hold now (no consumer group, no commit)."""
+    consumer = AIOKafkaConsumer(
+        **consumer_kwargs, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        await consumer.topics()  # metadata for every topic
+        parts = [
+            TopicPartition(t, p)
+            for t in topics
+            for p in sorted(consumer.partitions_for_topic(t) or ())
+        ]
+        if not parts:
+            return []
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        # the broker's end offsets are a floor, not the end (Tansu answers a compressed
+        # batch's base offset): read until two quiet polls past them
+        ends = await consumer.end_offsets(parts)
+        out: list[ArchivedRecord] = []
+        quiet = 0
+        while quiet < QUIET_POLLS:
+            fetched = await consumer.getmany(*parts, timeout_ms=300)
+            for records in fetched.values():
+                out += [archived.from_kafka(r) for r in records]
+            if any(fetched.values()):
+                quiet = 0
+            elif all([await consumer.position(tp) >= ends[tp] for tp in parts]):
+                quiet += 1
+        return out
+    finally:
+        await consumer.stop()
+
+
+def decision_line(data: Mapping[str, Any]) -> str:
+    """A decision as one canonical JSON line (sorted keys): what the decision files hold."""
+    return json.dumps(data, sort_keys=True, ensure_ascii=False)

@@ -1,0 +1,193 @@
+"""The replay's report: one self-contained HTML file (charts as embedded PNG, no external
+asset), recorded and replayed overlaid: queue length per lane over time, the dwell
+distribution, carrier utilisation per hour, and the KPI table."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from lanes.model import Gate
+from services.replay.compare import Decision, _at, latest
+from services.replay.kpis import carrier_utilisation, queue_series
+
+SIDES = (("recorded", "#1f77b4", "-"), ("replayed", "#d62728", "--"))
+MAX_LANE_PANELS = 12
+
+
+def _png(fig: Any) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, metadata={"Software": None})
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def charts(
+    recorded: Sequence[Decision], replayed: Sequence[Decision], *, gate: Gate | None
+) -> dict[str, str]:
+    """Base64 PNGs: `queues`, `dwell`, `carriers`."""
+    sides = {"recorded": recorded, "replayed": replayed}
+    out: dict[str, str] = {}
+    series = {name: queue_series(d) for name, d in sides.items()}
+    lanes = sorted(
+        {lane for s in series.values() for lane, points in s.items() if any(n for _, n in points)}
+    )[:MAX_LANE_PANELS]
+    cols = 3
+    rows = max(1, -(-len(lanes) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(12, 2.4 * rows), squeeze=False, sharex=True)
+    for ax, lane in zip(axes.flat, lanes, strict=False):
+        for name, colour, style in SIDES:
+            points = series[name].get(lane, [])
+            ax.step(
+                [t for t, _ in points],
+                [n for _, n in points],
+                where="post",
+                color=colour,
+                linestyle=style,
+                label=name,
+            )
+        ax.set_title(lane, fontsize=9)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(lanes) :]:
+        ax.set_visible(False)
+    if lanes:
+        axes.flat[0].legend(fontsize=7)
+    fig.suptitle("trucks queued per lane (5-minute ticks, event time UTC)")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    out["queues"] = _png(fig)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    dwells = {
+        name: [
+            (_at(d["expected_done_at"]) - _at(d["decided_at"])).total_seconds() / 60
+            for d in latest(sides[name]).values()
+            if d.get("outcome") == "assigned" and d.get("expected_done_at")
+        ]
+        for name in sides
+    }
+    every = sorted(x for v in dwells.values() for x in v)
+    top = every[int(0.99 * (len(every) - 1))] if every else 1.0  # the 1% beyond: last bin
+    for name, colour, _ in SIDES:
+        if dwells[name]:
+            clipped = [min(x, top) for x in dwells[name]]
+            ax.hist(
+                clipped,
+                bins=40,
+                range=(0, max(top, 1.0)),
+                histtype="step",
+                color=colour,
+                label=name,
+                linewidth=1.5,
+            )
+    ax.set_xlabel("expected dwell, minutes (seen to done; the last bin holds the top 1%)")
+    ax.set_ylabel("trucks")
+    ax.legend()
+    fig.tight_layout()
+    out["dwell"] = _png(fig)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    for name, colour, style in SIDES:
+        hours = carrier_utilisation(sides[name], gate)
+        if hours:
+            xs: list[Any] = [datetime.fromisoformat(h) for h in hours]
+            ax.plot(
+                xs,
+                [v * 100 for v in hours.values()],
+                color=colour,
+                linestyle=style,
+                marker="o",
+                label=name,
+            )
+    ax.set_ylabel("fleet busy, % of the hour")
+    ax.set_ylim(0, 105)
+    ax.legend()
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    out["carriers"] = _png(fig)
+    plt.close(fig)
+    return out
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, dict):
+        return html.escape(", ".join(f"{k} {v}" for k, v in value.items()))
+    return html.escape("-" if value is None else str(value))
+
+
+def render(
+    *,
+    title: str,
+    summary: Mapping[str, Any],
+    comparison: Mapping[str, Mapping[str, Any]],
+    diff: Sequence[Mapping[str, Any]],
+    images: Mapping[str, str],
+    diff_rows: int = 200,
+) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(name)}</td><td>{_cell(v.get('recorded'))}</td>"
+        f"<td>{_cell(v.get('replayed'))}</td><td>{_cell(v.get('change', ''))}</td></tr>"
+        for name, v in comparison.items()
+    )
+    trucks = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{_cell(x)}</td>"
+            for x in (
+                d["plate"],
+                d["seen_at"],
+                ", ".join(d["changed"]),
+                _side(d["recorded"]),
+                _side(d["replayed"]),
+            )
+        )
+        + "</tr>"
+        for d in diff[:diff_rows]
+    )
+    more = (
+        f"<p>... and {len(diff) - diff_rows} more (diff.jsonl).</p>"
+        if len(diff) > diff_rows
+        else ""
+    )
+    facts = "".join(f"<li>{html.escape(k)}: {_cell(v)}</li>" for k, v in summary.items())
+    figures = "".join(
+        f'<h2>{html.escape(caption)}</h2><img alt="{html.escape(caption)}" '
+        f'src="data:image/png;base64,{images[key]}">'
+        for key, caption in (
+            ("queues", "Queue length per lane"),
+            ("dwell", "Dwell distribution"),
+            ("carriers", "Carrier utilisation"),
+        )
+        if key in images
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:3px 8px;font-size:13px}}th{{background:#eee}}
+img{{max-width:100%}}</style></head><body>
+<h1>{html.escape(title)}</h1><ul>{facts}</ul>
+<h2>KPIs</h2><table><tr><th>KPI</th><th>recorded</th><th>replayed</th><th>change</th></tr>{rows}</table>
+{figures}
+<h2>Trucks whose decision changed ({len(diff)})</h2>
+<table><tr><th>plate</th><th>seen</th><th>changed</th><th>recorded</th><th>replayed</th></tr>{trucks}</table>{more}
+</body></html>
+"""
+
+
+def _side(side: Mapping[str, Any] | None) -> str:
+    if side is None:
+        return "no decision"
+    where = side.get("lane_id") or side.get("carrier_slot") or "-"
+    wait = side.get("wait_min")
+    shown = "-" if wait is None else f"{wait:.1f}"
+    return f"{side.get('outcome')} {where} wait {shown} min"

@@ -1,0 +1,227 @@
+"""`borderflow replay`: load the recorded inputs, replay them in the sandbox under the
+recorded or a what-if policy, and write DIR/decisions.jsonl (in the order they were made,
+i.e. the recorded batches' order; byte-identical run to run),
+DIR/diff.jsonl (per truck), DIR/kpis.json and DIR/report.html."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+from services.config import Settings
+from services.db.engine import create_engine, session_factory
+from services.gate_config import configured_gates, get_gate
+from services.replay import compare, kpis, report
+from services.replay.inputs import ReplayInputs, decision_line, from_archive, from_kafka
+from services.replay.sandbox import SandboxResult, run_sandbox
+from services.replay.whatif import WhatIf, load_what_if, recorded
+from streams.clients import client_kwargs
+
+log = logging.getLogger(__name__)
+
+DEFAULT_WARM_UP = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class ReplayOutcome:
+    events: int
+    decisions: int
+    exact_differences: int | None  # against the published decisions (recorded policy only)
+    trucks_changed: int
+    wall_s: float
+    files: tuple[Path, ...]
+
+
+class ProgressLine:
+    """`replay: 1,234/5,678 batches (21%) 3.2 s` on one line of `stream`, at most 5 a second."""
+
+    def __init__(self, stream: TextIO = sys.stderr) -> None:
+        self.stream, self.started, self.last = stream, time.monotonic(), 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - self.last < 0.2:
+            return
+        self.last = now
+        self.stream.write(
+            f"\rreplay: {done:,}/{total:,} batches ({done * 100 // max(total, 1)}%) "
+            f"{now - self.started:.1f} s" + ("\n" if done >= total else "")
+        )
+        self.stream.flush()
+
+
+async def load_inputs(
+    settings: Settings,
+    *,
+    start: datetime,
+    end: datetime,
+    gate_id: str | None,
+    source: str,
+    warm_up: timedelta = timedelta(0),
+) -> ReplayInputs:
+    gates = configured_gates(settings.gates_dir)
+    only = [get_gate(gate_id, gates)] if gate_id else None
+    engine = create_engine(settings.database)
+    warm_from = start - warm_up
+    try:
+        sessions = session_factory(engine)
+        if source == "kafka":
+            if settings.kafka.bootstrap is None:
+                raise SystemExit("--source kafka needs BORDERFLOW_KAFKA_BOOTSTRAP")
+            kwargs = client_kwargs(settings.kafka, settings.kafka.bootstrap)
+            return await from_kafka(
+                sessions, kwargs, start=start, end=end, gates=only, warm_from=warm_from
+            )
+        return await from_archive(sessions, start=start, end=end, gates=only, warm_from=warm_from)
+    finally:
+        await engine.dispose()
+
+
+def in_range(
+    decisions: tuple[dict[str, Any], ...], start: datetime, end: datetime
+) -> tuple[dict[str, Any], ...]:
+    """The decisions made in [start, end) (the warm-up's are not the range's)."""
+    return tuple(d for d in decisions if start <= datetime.fromisoformat(d["decided_at"]) < end)
+
+
+async def replay(
+    settings: Settings,
+    *,
+    start: datetime,
+    end: datetime,
+    out: Path,
+    gate_id: str | None = None,
+    policy_file: Path | None = None,
+    source: str = "archive",
+    progress: ProgressLine | None = None,
+    warm_up: timedelta = DEFAULT_WARM_UP,
+) -> ReplayOutcome:
+    """Replay [start, end) after a warm-up of the `warm_up` before it (exact when the gate
+    was idle at its start, or when it reaches back to the start of the recording)."""
+    started = time.monotonic()
+    gates = configured_gates(settings.gates_dir)
+    scenario: WhatIf = (
+        load_what_if(policy_file, gates, gates_dir=settings.gates_dir)
+        if policy_file is not None
+        else recorded(gates)
+    )
+    inputs = await load_inputs(
+        settings, start=start, end=end, gate_id=gate_id, source=source, warm_up=warm_up
+    )
+    result = await run_sandbox(
+        inputs,
+        gates=scenario.gates,
+        policy=scenario.policy,
+        workdir=out.parent if out.parent.exists() else None,
+        progress=progress,
+    )
+    baseline: tuple[dict[str, Any], ...] = inputs.recorded
+    label = "published decisions"
+    if not baseline:  # nothing published in the range (e.g. a simulated recording)
+        label = "replay under the recorded policy"
+        baseline = (
+            result.decisions
+            if policy_file is None
+            else (await run_sandbox(inputs, gates=gates, policy=recorded(gates).policy)).decisions
+        )
+    baseline = in_range(baseline, start, end)
+    result = replace(result, decisions=in_range(result.decisions, start, end))
+    wall = time.monotonic() - started
+    return write_outputs(
+        out,
+        inputs=inputs,
+        result=result,
+        baseline=baseline,
+        baseline_label=label,
+        scenario=scenario,
+        gate_id=gate_id or settings.gate_id,
+        start=start,
+        end=end,
+        wall_s=wall,
+        exact=policy_file is None and bool(inputs.recorded),
+        warm_up=warm_up,
+    )
+
+
+def write_outputs(
+    out: Path,
+    *,
+    inputs: ReplayInputs,
+    result: SandboxResult,
+    baseline: tuple[dict[str, Any], ...],
+    baseline_label: str,
+    scenario: WhatIf,
+    gate_id: str,
+    start: datetime,
+    end: datetime,
+    wall_s: float,
+    exact: bool,
+    warm_up: timedelta = timedelta(0),
+) -> ReplayOutcome:
+    out.mkdir(parents=True, exist_ok=True)
+    gate = scenario.gates.get(gate_id)
+    decisions = out / "decisions.jsonl"
+    decisions.write_text(
+        "".join(decision_line(d) + "\n" for d in result.decisions),  # in the order made
+        encoding="utf-8",
+    )
+    diff = compare.truck_diff(baseline, result.decisions)
+    diff_file = out / "diff.jsonl"
+    diff_file.write_text("".join(json.dumps(d, sort_keys=True) + "\n" for d in diff))
+    differences = compare.exact_differences(baseline, result.decisions) if exact else None
+    before, after = kpis.kpis(baseline, gate=gate), kpis.kpis(result.decisions, gate=gate)
+    summary = {
+        "range": f"{start.isoformat()} to {end.isoformat()}",
+        "warm-up": f"from {(start - warm_up).isoformat()} (its decisions left out)",
+        "gate": gate_id,
+        "policy": f"{scenario.name} ({scenario.policy_name})",
+        "compared with": baseline_label,
+        "events replayed": inputs.events,
+        "batches": len(inputs.batches),
+        "batch boundaries": "as recorded" if inputs.batches_recorded else "rebuilt (none recorded)",
+        "exact differences": "-" if differences is None else len(differences),
+        "trucks whose decision changed": len(diff),
+        "wall time, s": round(wall_s, 2),
+    }
+    comparison = kpis.comparison(before, after)
+    kpi_file = out / "kpis.json"
+    kpi_file.write_text(
+        json.dumps(
+            {
+                "summary": summary,
+                "recorded": before,
+                "replayed": after,
+                "comparison": comparison,
+                "exact_differences": differences,
+            },
+            indent=2,
+            sort_keys=True,
+        )
+        + "\n"
+    )
+    html_file = out / "report.html"
+    images = report.charts(baseline, result.decisions, gate=gate)
+    html_file.write_text(
+        report.render(
+            title=f"borderflow replay: {scenario.name}",
+            summary=summary,
+            comparison=comparison,
+            diff=diff,
+            images=images,
+        ),
+        encoding="utf-8",
+    )
+    return ReplayOutcome(
+        events=inputs.events,
+        decisions=len(result.decisions),
+        exact_differences=None if differences is None else len(differences),
+        trucks_changed=len(diff),
+        wall_s=wall_s,
+        files=(decisions, diff_file, kpi_file, html_file),
+    )

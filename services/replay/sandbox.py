@@ -1,0 +1,185 @@
+"""The sandbox: a throw-away SQLite database and a recording producer, around the live
+`Decider` and `LaneEventHandler` (the same code, not a copy: only the adapters differ). The
+recorded batches are handled in their recorded order; manifest versions enter the sandbox
+before the first batch that committed after them; the decisions "published" are collected."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, cast
+
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+from sqlalchemy import event
+
+from lanes.matching import OcrMatcher
+from lanes.model import Gate
+from lanes.policy import Policy
+from services.archive.records import ArchivedRecord
+from services.bootstrap import prepare_database
+from services.config import DatabaseSettings
+from services.db.engine import create_engine, session_factory
+from services.db.manifests import store_manifests
+from services.replay.inputs import DECIDER, InputBatch, ManifestVersion, ReplayInputs
+from services.workers.decider import Decider
+from services.workers.orchestrator import LaneEventHandler
+from streams.errors import InvalidEvent
+from streams.runtime import Inbound
+from streams.topics import LANE_DECISIONS
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class RecordingProducer:
+    """Stands in for the Kafka producer: keeps what would have been sent, in order."""
+
+    sent: list[tuple[str, bytes | None, bytes]] = field(default_factory=list)
+
+    async def send(
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> asyncio.Future[None]:
+        self.sent.append((topic, key, value))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    def decisions(self) -> list[dict[str, Any]]:
+        return [
+            dict(json.loads(value)["data"])
+            for topic, _, value in self.sent
+            if topic == LANE_DECISIONS.name
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxResult:
+    decisions: tuple[dict[str, Any], ...]  # in the order they were published
+    dead_letters: int  # records the live decode would have dead-lettered, skipped
+    batches: int
+
+
+def consumer_record(record: ArchivedRecord) -> ConsumerRecord:
+    return ConsumerRecord(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        timestamp=record.timestamp_ms,
+        timestamp_type=0,
+        key=record.key,
+        value=record.value,
+        checksum=None,
+        serialized_key_size=len(record.key or b""),
+        serialized_value_size=len(record.value or b""),
+        headers=list(record.headers),
+    )
+
+
+def _fast_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=MEMORY")
+    cursor.execute("PRAGMA synchronous=OFF")  # a sandbox: nothing to keep after a crash
+    cursor.close()
+
+
+async def run_sandbox(
+    inputs: ReplayInputs,
+    *,
+    gates: Mapping[str, Gate],
+    policy: Policy,
+    workdir: Path | None = None,
+    progress: Progress | None = None,
+) -> SandboxResult:
+    """Replay `inputs` under `gates` and `policy` in a fresh sandbox database."""
+    with tempfile.TemporaryDirectory(prefix="borderflow-replay-", dir=workdir) as tmp:
+        engine = create_engine(DatabaseSettings(url=f"sqlite+aiosqlite:///{Path(tmp) / 'sb.db'}"))
+        event.listen(engine.sync_engine, "connect", _fast_sqlite)
+        try:
+            await prepare_database(engine, gates)
+            return await _replay(
+                inputs,
+                engine_sessions=session_factory(engine),
+                gates=gates,
+                policy=policy,
+                progress=progress,
+            )
+        finally:
+            await engine.dispose()
+
+
+async def _replay(
+    inputs: ReplayInputs,
+    *,
+    engine_sessions: Any,
+    gates: Mapping[str, Gate],
+    policy: Policy,
+    progress: Progress | None,
+) -> SandboxResult:
+    producer = RecordingProducer()
+    kafka = cast(AIOKafkaProducer, producer)  # the outbox only calls send()
+    decider = Decider(
+        sessions=engine_sessions, producer=kafka, gates=gates, matcher=OcrMatcher(), policy=policy
+    )
+    handler = LaneEventHandler(
+        sessions=engine_sessions, producer=kafka, gates=gates, policy=policy, group_id="replay"
+    )
+    manifests = list(inputs.manifests)
+    skipped = 0
+    for done, batch in enumerate(inputs.batches, start=1):
+        manifests = await _store_due(engine_sessions, manifests, until=batch.recorded_at)
+        skipped += await _handle(batch, decider, handler)
+        if progress is not None:
+            progress(done, len(inputs.batches))
+    await decider.publish_outbox()
+    await handler.outbox.drain()
+    return SandboxResult(tuple(producer.decisions()), skipped, len(inputs.batches))
+
+
+async def _store_due(
+    sessions: Any, pending: list[ManifestVersion], *, until: datetime | None
+) -> list[ManifestVersion]:
+    """Store the versions recorded before `until` (all of them when None); the rest wait."""
+    due = [v for v in pending if until is None or v.recorded_at <= until]
+    if not due:
+        return pending
+    async with sessions() as session, session.begin():
+        start = 0
+        while start < len(due):  # one call per recording time, as they were stored
+            at = due[start].recorded_at
+            end = start
+            while end < len(due) and due[end].recorded_at == at:
+                end += 1
+            await store_manifests(
+                session=session,
+                manifests=[v.manifest for v in due[start:end]],
+                source=due[start].source,
+                now=at,
+            )
+            start = end
+    return pending[len(due) :]
+
+
+async def _handle(batch: InputBatch, decider: Decider, handler: LaneEventHandler) -> int:
+    """Decode as the live consumer does (a record it dead-lettered is skipped) and handle."""
+    decode: Callable[[ConsumerRecord], Any] = (
+        decider.decode if batch.worker == DECIDER else handler.decode
+    )
+    items: list[Inbound[Any]] = []
+    for record in batch.records:
+        try:
+            decoded = decode(consumer_record(record))
+        except InvalidEvent:
+            continue
+        items.append(Inbound(record.topic, record.partition, record.offset, record.key, decoded))
+    if items:
+        await (decider.handle(items) if batch.worker == DECIDER else handler.handle(items))
+    return len(batch.records) - len(items)

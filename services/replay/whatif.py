@@ -1,0 +1,115 @@
+"""A what-if file (TOML): the policy to replay with and changes to the gate, e.g.
+
+    policy = "orchestrated"          # the live policy (the only one so far)
+    gate_file = "my-gate.toml"       # optional: a whole gate file (relative to this file)
+    [[lanes]]                        # optional: these lanes take these fields instead
+    ids = ["HN-E6"]
+    accepts = ["perishable"]
+
+Each `[[lanes]]` entry gives the named lanes the fields it sets (the rest from their group;
+every lane keeps its place in the gate's order); the result is checked like any
+gate file, and errors name the what-if file and the field."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from lanes.model import Gate
+from lanes.policy import OrchestratedPolicy, Policy
+from services.gate_config import GateConfigError, gate_from_data
+
+# the live decision policies (the simulation's `fifo` baseline is a queueing discipline of
+# the discrete-event model, not a live policy: it cannot be replayed)
+POLICIES: dict[str, Callable[[], Policy]] = {"orchestrated": OrchestratedPolicy}
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    name: str
+    policy_name: str
+    policy: Policy
+    gates: Mapping[str, Gate]
+
+
+def recorded(gates: Mapping[str, Gate]) -> WhatIf:
+    """The policy and gates the live system runs with."""
+    return WhatIf("recorded policy", "orchestrated", OrchestratedPolicy(), gates)
+
+
+def load_what_if(path: Path, gates: Mapping[str, Gate], *, gates_dir: Path | None) -> WhatIf:
+    source = path.name
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise GateConfigError(source, [("", f"cannot read the what-if file: {exc}")]) from exc
+    name = str(data.get("policy", "orchestrated"))
+    if name not in POLICIES:
+        raise GateConfigError(source, [("policy", f"{name!r} is not one of {sorted(POLICIES)}")])
+    changed = dict(gates)
+    if "gate_file" in data:
+        base = _toml(path.parent / str(data["gate_file"]), source)
+    elif data.get("lanes"):
+        gate_id = str(data.get("gate", next(iter(gates))))
+        base = _packaged_or_dir(gate_id, gates_dir, source)
+    else:
+        base = None
+    if base is not None:
+        for i, override in enumerate(data.get("lanes", [])):
+            _override(base, override, f"{source}: lanes[{i}]")
+        gate = _gate(base, source)
+        changed[gate.gate_id] = gate
+    return WhatIf(path.stem, name, POLICIES[name](), changed)
+
+
+def _toml(path: Path, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise GateConfigError(source, [("gate_file", f"{path}: {exc}")]) from exc
+
+
+def _packaged_or_dir(gate_id: str, gates_dir: Path | None, source: str) -> dict[str, Any]:
+    files = (
+        sorted(gates_dir.glob("*.toml"))
+        if gates_dir is not None
+        else [Path(str(f)) for f in resources.files("services.gates").iterdir()]
+    )
+    for file in files:
+        if file.name.endswith(".toml"):
+            data = _toml(file, source)
+            if data.get("gate_id") == gate_id:
+                return data
+    raise GateConfigError(source, [("gate", f"no gate file for {gate_id!r}")])
+
+
+def _override(data: dict[str, Any], override: Mapping[str, Any], where: str) -> None:
+    """The named lanes take the override's fields; every lane keeps its place in the gate's
+    order (ties between lanes are broken by that order)."""
+    ids = {str(i) for i in override.get("ids", [])}
+    if not ids:
+        raise GateConfigError(where, [("ids", "name at least one lane")])
+    groups: list[dict[str, Any]] = data.get("lanes", [])
+    missing = ids - {i for g in groups for i in g.get("ids", [])}
+    if missing:
+        raise GateConfigError(where, [("ids", f"no lane {sorted(missing)} in the gate")])
+    out: list[dict[str, Any]] = []
+    for group in groups:
+        runs: list[list[str]] = []
+        for lane_id in group.get("ids", []):
+            if runs and (runs[-1][0] in ids) == (lane_id in ids):
+                runs[-1].append(lane_id)
+            else:
+                runs.append([lane_id])
+        for run in runs:
+            fields = {**group, **dict(override)} if run[0] in ids else dict(group)
+            out.append({**fields, "ids": run})
+    data["lanes"] = out
+
+
+def _gate(data: dict[str, Any], source: str) -> Gate:
+    return gate_from_data(data, source)

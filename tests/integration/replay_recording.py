@@ -1,0 +1,153 @@
+"""A short recorded run of the real system (broker, decider, lane-event worker, archiver)
+for the replay tests: simulated trucks, a lane closed and reopened mid-run."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, text
+
+from services.bootstrap import build_archiver
+from services.config import DatabaseSettings
+from services.db.archive_tables import ArchivedEventRow
+from services.db.board_tables import LaneEventRow
+from services.db.tables import DecisionRow
+from services.gate_config import get_gate
+from services.simulator import plan_traffic, publish_reads, seed_manifests
+from streams.codec import encode_enveloped
+from streams.lane_events import LANE_EVENT_TYPE, LaneEventV1
+from streams.topics import LANE_DECISIONS, LANE_EVENTS
+from tests.integration.harness import fresh_broker, make_settings, running_system, wait_until
+
+CARRIERS = ("AC-1", "AC-2", "AC-3")
+START = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)  # 07:00 local
+
+
+@dataclass(frozen=True)
+class Recording:
+    settings: Any
+    start: datetime
+    end: datetime
+    reads: int
+    published: int
+
+
+def lane_event(event_id: str, kind: str, target: str, at: datetime) -> tuple[bytes, bytes]:
+    where = {"carrier_id" if kind.startswith("carrier") else "lane_id": target}
+    event = LaneEventV1.model_validate(
+        {"event_id": event_id, "gate_id": "huu-nghi", "kind": kind, "at": at, **where}
+    )
+    value, _ = encode_enveloped(
+        event, event_id=event_id, type_=LANE_EVENT_TYPE, occurred_at=at, producer="test"
+    )
+    return b"huu-nghi", value
+
+
+async def record_run(
+    tmp_path: Path,
+    database: DatabaseSettings,
+    *,
+    trucks: int = 200,
+    seed: int = 7,
+    while_up: Callable[[Any], Awaitable[None]] | None = None,
+) -> Recording:
+    """Run the system on `trucks` simulated trucks over an hour (sent at x2,000 so the
+    decider sees many small batches), with HN-E1 closed for an hour; returns once every
+    decision is archived. The broker is gone afterwards: the archive is all that is left."""
+    async with fresh_broker(tmp_path) as broker:
+        settings = make_settings(broker.bootstrap, database, tmp_path)
+        async with running_system(settings) as system:
+            infra = system.infra
+            archiver, archiving = build_archiver(infra)
+            task = asyncio.create_task(archiving.run(system.stop))
+            await asyncio.wait_for(archiving.ready.wait(), timeout=20)
+            gate = get_gate("huu-nghi", infra.gates)
+            plan = plan_traffic(
+                gate=gate, trucks=trucks, start=START, seed=seed, span=timedelta(minutes=20)
+            )
+            # stored at the wall-clock time, as `borderflow up` seeds them
+            await seed_manifests(infra.sessions, plan.manifests, now=datetime.now(UTC))
+            half = len(plan.reads) // 2
+            first, second = plan.reads[:half], plan.reads[half:]
+            sent = await publish_reads(infra.producer, first, speedup=300, sim_start=START)
+            await wait_until(lambda: _handled(system, sent), timeout=60)
+            closed_at = first[-1].captured_at + timedelta(seconds=1)
+            back_at = closed_at + timedelta(hours=1)
+            lane = await _busy_lane(infra, closed_at)  # one with a truck queued: re-planned
+            events = [
+                lane_event("le-close", "lane_closed", lane, closed_at),
+                lane_event("le-open", "lane_opened", lane, back_at),
+                *(lane_event(f"le-out-{c}", "carrier_out", c, closed_at) for c in CARRIERS),
+                *(lane_event(f"le-back-{c}", "carrier_back", c, back_at) for c in CARRIERS),
+            ]
+            for key, value in events:
+                await infra.producer.send_and_wait(LANE_EVENTS.name, value=value, key=key)
+            await wait_until(lambda: _applied(infra, len(events)), timeout=30)
+            sim_start = second[0].captured_at
+            sent += await publish_reads(infra.producer, second, speedup=300, sim_start=sim_start)
+            await wait_until(lambda: _handled(system, sent), timeout=60)
+            await system.decider.publish_outbox()
+            published = await _published(infra)
+            await wait_until(lambda: _archived(infra, LANE_DECISIONS.name, published), timeout=30)
+            system.stop.set()
+            await asyncio.wait_for(task, timeout=20)
+            assert archiver.stats.archived > 0
+            if while_up is not None:  # the broker still holds the topics
+                await while_up(settings)
+    return Recording(
+        settings, START - timedelta(hours=1), START + timedelta(days=1), sent, published
+    )
+
+
+async def _busy_lane(infra: Any, at: datetime) -> str:
+    """A lane on which a truck is expected to start after `at` (HN-E1 if none is)."""
+    async with infra.sessions() as session:
+        lane = await session.scalar(
+            select(DecisionRow.lane_id)
+            .where(DecisionRow.expected_start_at > at, DecisionRow.lane_id.is_not(None))
+            .order_by(DecisionRow.expected_start_at.desc())
+            .limit(1)
+        )
+    return str(lane or "HN-E1")
+
+
+async def _applied(infra: Any, count: int) -> bool:
+    async with infra.sessions() as session:
+        found = await session.scalar(select(func.count()).select_from(LaneEventRow))
+    return bool((found or 0) >= count)
+
+
+async def _handled(system: Any, sent: int) -> bool:
+    stats = system.decider.stats
+    return bool(stats.reads + stats.duplicates >= sent)
+
+
+async def _archived(infra: Any, topic: str, count: int) -> bool:
+    """At least `count` distinct events of `topic` archived (a re-sent decision is one)."""
+    async with infra.sessions() as session:
+        found = await session.scalar(
+            select(func.count(func.distinct(ArchivedEventRow.event_id))).where(
+                ArchivedEventRow.topic == topic
+            )
+        )
+    return bool((found or 0) >= count)
+
+
+async def _published(infra: Any) -> int:
+    """Decisions published (first decisions and revisions), as the topic holds them."""
+    async with infra.sessions() as session:
+        rows = await session.execute(
+            text("SELECT count(*), coalesce(sum(revision), 0) FROM lane_decisions")
+        )
+        visits, revisions = rows.one()
+    return int(visits) + int(revisions)
+
+
+def lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]

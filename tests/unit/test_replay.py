@@ -1,0 +1,264 @@
+"""Units of issue 7: reading event ids and times off records, input assembly, the what-if
+file, decision comparison, KPIs, the report and re-drive pacing (fake clock)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.archive.records import ArchivedRecord, identify
+from services.archive.redrive import clean_headers, redrive, target
+from services.archive.store import RecordedBatch
+from services.cli import main
+from services.gate_config import GateConfigError, default_gates
+from services.replay.compare import exact_differences, latest, truck_diff
+from services.replay.inputs import assemble
+from services.replay.kpis import kpis
+from services.replay.report import render
+from services.replay.whatif import load_what_if
+
+T0 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+
+
+def _record(topic: str, offset: int, payload: dict[str, Any] | bytes, **kw: Any) -> ArchivedRecord:
+    value = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    event_id, at = identify(value)
+    return ArchivedRecord(
+        topic=topic,
+        partition=0,
+        offset=offset,
+        timestamp_ms=0,
+        key=b"k",
+        value=value,
+        headers=kw.get("headers", ()),
+        event_id=event_id,
+        event_time=at or T0,
+    )
+
+
+def _read(event_id: str, camera: str = "hn-exp-gate-1") -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "camera_id": camera,
+        "captured_at": T0.isoformat(),
+        "plate_text": "29H12345",
+        "confidence": 0.9,
+    }
+
+
+def _decision(
+    visit: str,
+    lane: str | None,
+    *,
+    revision: int = 0,
+    start_min: float = 1.0,
+    outcome: str = "assigned",
+) -> dict[str, Any]:
+    return {
+        "visit_id": visit,
+        "decision_id": f"d-{visit}-{revision}",
+        "revision": revision,
+        "plate": visit.upper(),
+        "manifest_id": None,
+        "outcome": outcome,
+        "lane_id": lane,
+        "carrier_slot": None,
+        "reason": "green, perishable, walk-in, priority 1: ...",
+        "decided_at": T0.isoformat(),
+        "expected_start_at": (T0 + timedelta(minutes=start_min)).isoformat(),
+        "expected_done_at": (T0 + timedelta(minutes=start_min + 2)).isoformat(),
+    }
+
+
+def test_identify_reads_envelopes_bare_events_and_refuses_nothing() -> None:
+    bare = json.dumps({"read_id": "r-1", "captured_at": "2026-11-24T08:00:00+07:00"}).encode()
+    assert identify(bare) == ("r-1", T0)
+    env = {
+        "event_id": "d-1",
+        "type": "lane_decision",
+        "version": 1,
+        "occurred_at": "2026-11-24T00:00:00Z",
+        "data": {"decided_at": "2026-11-24T01:00:00"},
+    }
+    assert identify(json.dumps(env).encode()) == ("d-1", T0)  # naive: UTC
+    assert identify(b"\xff\x00") == (None, None)
+    assert identify(b"[1, 2]") == (None, None)
+    assert identify(None) == (None, None)
+
+
+def test_assemble_follows_the_recorded_batches_and_filters_by_gate() -> None:
+    records = [
+        _record("borderflow.plate-reads", 0, _read("a")),
+        _record("borderflow.plate-reads", 1, _read("b")),
+        _record("borderflow.plate-reads", 2, _read("c", camera="elsewhere-1")),
+        _record(
+            "borderflow.lane-events",
+            0,
+            {"event_id": "e", "gate_id": "huu-nghi", "at": T0.isoformat()},
+        ),
+        _record(
+            "borderflow.lane-decisions",
+            0,
+            {"decision_id": "d-1", "visit_id": "v", "gate_id": "huu-nghi"},
+        ),
+    ]
+    batches = [
+        RecordedBatch(1, "decider", ("b",), T0, T0, T0),
+        RecordedBatch(2, "lane-events", ("e",), T0, T0, T0),
+        RecordedBatch(3, "decider", ("a", "c", "missing"), T0, T0, T0),
+    ]
+    gate = default_gates()["huu-nghi"]
+    got = assemble(records, batches, [], gates=[gate])
+    assert got.batches_recorded
+    assert [(b.worker, [r.event_id for r in b.records]) for b in got.batches] == [
+        ("decider", ["b"]),
+        ("lane-events", ["e"]),
+        ("decider", ["a"]),
+    ]
+    assert [d["decision_id"] for d in got.recorded] == ["d-1"]
+    rebuilt = assemble(records, [], [], fallback_batch=2)
+    assert not rebuilt.batches_recorded
+    assert [[r.event_id for r in b.records] for b in rebuilt.batches] == [["a", "b"], ["c"], ["e"]]
+
+
+def test_what_if_gives_named_lanes_new_fields_and_keeps_their_order(tmp_path: Path) -> None:
+    policy = tmp_path / "perishable.toml"
+    policy.write_text(
+        'policy = "orchestrated"\n[[lanes]]\nids = ["HN-E3"]\naccepts = ["perishable"]\n'
+    )
+    gates = default_gates()
+    scenario = load_what_if(policy, gates, gates_dir=None)
+    before, after = gates["huu-nghi"].lanes, scenario.gates["huu-nghi"].lanes
+    assert [lane.lane_id for lane in before] == [lane.lane_id for lane in after]
+    changed = [a for b, a in zip(before, after, strict=True) if a != b]
+    assert [lane.lane_id for lane in changed] == ["HN-E3"]
+    assert {str(c) for c in changed[0].accepts} == {"perishable"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('policy = "greedy"\n', "perishable.toml: policy: 'greedy' is not one of"),
+        ('[[lanes]]\nids = ["HN-X9"]\naccepts = ["general"]\n', "lanes[0]: ids: no lane ['HN-X9']"),
+        ('[[lanes]]\nids = ["HN-E1"]\naccepts = ["coal"]\n', "perishable.toml: lanes"),
+    ],
+)
+def test_what_if_errors_name_the_file_and_field(tmp_path: Path, text: str, message: str) -> None:
+    policy = tmp_path / "perishable.toml"
+    policy.write_text(text)
+    with pytest.raises(GateConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        load_what_if(policy, default_gates(), gates_dir=None)
+
+
+def test_exact_differences_name_every_divergence() -> None:
+    a = [_decision("v1", "HN-E1"), _decision("v2", "HN-E2")]
+    assert exact_differences(a, list(reversed(a))) == []
+    b = [_decision("v1", "HN-E3"), _decision("v3", "HN-E2")]
+    assert exact_differences(a, b) == [
+        "visit v1 revision 0: lane_id differ",
+        "visit v2 revision 0: only recorded",
+        "visit v3 revision 0: only replayed",
+    ]
+
+
+def test_truck_diff_compares_each_visits_current_decision() -> None:
+    recorded = [
+        _decision("v1", "HN-E1"),
+        _decision("v1", "HN-E4", revision=1),
+        _decision("v2", "HN-E2"),
+    ]
+    replayed = [_decision("v1", "HN-E4", revision=1), _decision("v2", "HN-E2", start_min=3.5)]
+    assert latest(recorded)["v1"]["lane_id"] == "HN-E4"
+    (row,) = truck_diff(recorded, replayed)
+    assert row["visit_id"] == "v2" and row["changed"] == ["wait_min"]
+    assert (row["recorded"]["wait_min"], row["replayed"]["wait_min"]) == (1.0, 3.5)
+
+
+def test_kpis_count_outcomes_waits_and_lanes() -> None:
+    decisions = [
+        _decision("v1", "HN-E1"),
+        _decision("v2", "HN-E1", start_min=3.0),
+        _decision("v3", None, outcome="needs_review"),
+    ]
+    got = kpis(decisions, gate=default_gates()["huu-nghi"])
+    assert (got["trucks"], got["assigned"], got["needs_review"]) == (3, 2, 1)
+    assert got["wait_min_median"] == 2.0 and got["wait_min_max"] == 3.0
+    assert got["trucks_by_lane"] == {"HN-E1": 2}
+    assert got["perishable_dwell_min_p95"] == 5.0
+
+
+def test_report_is_one_self_contained_page() -> None:
+    page = render(
+        title="t <x>",
+        summary={"gate": "huu-nghi"},
+        comparison={"trucks": {"recorded": 1, "replayed": 2, "change": 1}},
+        diff=[],
+        images={"dwell": "AAAA"},
+    )
+    assert "t &lt;x&gt;" in page and 'src="data:image/png;base64,AAAA"' in page
+    assert "<script" not in page and "http" not in page
+
+
+class _Producer:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes | None, list[tuple[str, bytes]] | None]] = []
+
+    async def send_and_wait(
+        self,
+        topic: str,
+        value: bytes | None = None,
+        key: bytes | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> None:
+        self.sent.append((topic, value, headers))
+
+
+async def test_redrive_paces_drops_dlq_headers_and_dry_runs() -> None:
+    headers = (
+        ("event-type", b"plate_read"),
+        ("dlq.source.topic", b"borderflow.plate-reads"),
+        ("dlq.error", b"camera_id: unknown"),
+    )
+    records = [
+        _record("borderflow.plate-reads.dlq", i, _read(f"r{i}"), headers=headers) for i in range(5)
+    ]
+    assert target(records[0], None) == "borderflow.plate-reads"
+    assert clean_headers(records[0]) == [("event-type", b"plate_read")]
+    now = [0.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    producer = _Producer()
+    result = await redrive(
+        records,
+        producer=producer,
+        to_topic=None,
+        rate=10.0,
+        dry_run=False,
+        clock=lambda: now[0],
+        sleep=sleep,
+    )
+    assert result.sent == 5 and result.by_topic == {"borderflow.plate-reads": 5}
+    assert now[0] == pytest.approx(0.4)  # 5 records at 10/s: the last one 0.4 s after the first
+    assert [h for _, _, h in producer.sent] == [[("event-type", b"plate_read")]] * 5
+    quiet = _Producer()
+    dry = await redrive(records, producer=quiet, to_topic="x", rate=10.0, dry_run=True)
+    assert dry.by_topic == {"x": 5} and quiet.sent == []
+
+
+def test_replay_command_refuses_an_unknown_gate_and_a_bad_range(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BORDERFLOW_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    common = ["replay", "--out", str(tmp_path / "out")]
+    assert main([*common, "--from", "2026-11-24", "--to", "2026-11-25", "--gate", "nowhere"]) == 2
+    assert "unknown gate 'nowhere'" in capsys.readouterr().err
+    assert main([*common, "--from", "2026-11-25", "--to", "2026-11-24"]) == 2
+    assert "--to must be after --from" in capsys.readouterr().err
