@@ -1,0 +1,37 @@
+"""`GET /metrics`: the process's Prometheus metrics (services/metrics.py), with each gate's
+lane queues and review queue read from the database at scrape time (as `/v1/queue` shows
+them, at the gate's latest event time)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import generate_latest
+
+from services.api import queries
+from services.metrics import LANE_QUEUE, REGISTRY, REVIEW_QUEUE
+
+router = APIRouter(tags=["operations"])
+# the classic text format, which every Prometheus version scrapes
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+    summary="Prometheus metrics of this API process and the gates' queue lengths",
+)
+async def metrics(request: Request) -> Response:
+    ctx = request.app.state.context
+    async with ctx.sessions() as session:
+        for gate_id in sorted(ctx.gates):
+            as_of = await queries.latest_event_time(session=session, gate_id=gate_id)
+            view = await queries.queue_view(
+                session=session, gate_id=gate_id, as_of=as_of or datetime.now(UTC)
+            )
+            for lane in view.lanes:
+                LANE_QUEUE.labels(gate_id, lane.lane_id).set(len(lane.trucks))
+            REVIEW_QUEUE.labels(gate_id).set(view.needs_review)
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE)
