@@ -4,20 +4,33 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint fmt bench venv clean
+.PHONY: demo test lint fmt bench venv clean system-deps
+
+# Debian packages the tests need: chromium (browser tests, driven by Playwright with no
+# download) and a CJK font (synthetic Chinese plates). Installed once, when missing.
+SYSTEM_PACKAGES := chromium fonts-wqy-microhei
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,recognition]'
 	touch $(STAMP)
 
 venv: $(STAMP)
 
+system-deps:
+	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi wqy; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing $(SYSTEM_PACKAGES) from Debian"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null \
+	  || (apt-get update -q >/dev/null && \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null); \
+	else echo "missing Debian packages: $(SYSTEM_PACKAGES) (install them as root)" >&2; exit 1; fi
+
 demo: $(STAMP)
 	$(BIN)/borderflow up
 
-test: $(STAMP) lint
+test: $(STAMP) system-deps lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

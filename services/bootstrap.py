@@ -4,9 +4,10 @@ the workers from the settings. Tests and benchmarks use the same functions."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -15,6 +16,8 @@ from lanes.matching import OcrMatcher
 from lanes.model import Gate
 from lanes.policy import OrchestratedPolicy
 from lanes.similarity import KEY_SCHEME
+from services.archive.records import ArchivedRecord
+from services.archive.worker import Archiver, archived_topics
 from services.config import Settings
 from services.db import repository as repo
 from services.db.engine import create_engine, session_factory
@@ -28,9 +31,13 @@ from streams.broker import EmbeddedBroker
 from streams.clients import ensure_topics, make_producer
 from streams.lane_events import LaneEventV1
 from streams.manifests import ManifestV1
-from streams.runtime import ConsumerRuntime
-from streams.topics import LANE_EVENTS, MANIFESTS, PLATE_READS, all_topics
+from streams.runtime import ConsumerRuntime, Decoder, Handler
+from streams.topics import CAMERA_FRAMES, LANE_EVENTS, MANIFESTS, PLATE_READS, all_topics
 
+if TYPE_CHECKING:  # the recognition extra is imported only by the recognizer
+    from services.workers.recognizer import DecodedFrame, RecognizerWorker
+
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
@@ -107,18 +114,39 @@ def build_decider(infra: Infrastructure) -> tuple[Decider, ConsumerRuntime[GateR
         policy=OrchestratedPolicy(),
     )
 
-    runtime = ConsumerRuntime(
-        settings=infra.settings.kafka,
-        bootstrap=infra.bootstrap,
+    runtime = _consumer(
+        infra,
         topics=[PLATE_READS.name],
         group_id=infra.settings.consumer_group,
         decode=decider.decode,
         handle=decider.handle,
-        producer=infra.producer,
         on_idle=decider.idle,
-        on_reconnect=_topics_recreator(infra),
     )
     return decider, runtime
+
+
+def _consumer(
+    infra: Infrastructure,
+    *,
+    topics: Sequence[str],
+    group_id: str,
+    decode: Decoder[T],
+    handle: Handler[T],
+    on_idle: Callable[[], Awaitable[None]] | None = None,
+) -> ConsumerRuntime[T]:
+    """A worker's consumer on the system's broker, producer (dead letters) and settings;
+    after a reconnect it recreates the topics (the embedded broker keeps none)."""
+    return ConsumerRuntime(
+        settings=infra.settings.kafka,
+        bootstrap=infra.bootstrap,
+        topics=topics,
+        group_id=group_id,
+        decode=decode,
+        handle=handle,
+        producer=infra.producer,
+        on_idle=on_idle,
+        on_reconnect=_topics_recreator(infra),
+    )
 
 
 def _topics_recreator(infra: Infrastructure) -> Callable[[], Awaitable[None]]:
@@ -145,18 +173,33 @@ def build_lane_events(
         policy=OrchestratedPolicy(),
         group_id=lane_events_consumer_group(infra.settings),
     )
-    runtime = ConsumerRuntime(
-        settings=infra.settings.kafka,
-        bootstrap=infra.bootstrap,
+    runtime = _consumer(
+        infra,
         topics=[LANE_EVENTS.name],
         group_id=lane_events_consumer_group(infra.settings),
         decode=handler.decode,
         handle=handler.handle,
-        producer=infra.producer,
         on_idle=handler.idle,
-        on_reconnect=_topics_recreator(infra),
     )
     return handler, runtime
+
+
+def archiver_consumer_group(settings: Settings) -> str:
+    return f"{settings.consumer_group}-archiver"
+
+
+def build_archiver(infra: Infrastructure) -> tuple[Archiver, ConsumerRuntime[ArchivedRecord]]:
+    """The event archive's worker (issue 7): every topic, in a consumer group of its own."""
+    archiver = Archiver(sessions=infra.sessions)
+    runtime = _consumer(
+        infra,
+        topics=archived_topics(),
+        group_id=archiver_consumer_group(infra.settings),
+        decode=archiver.decode,
+        handle=archiver.handle,
+        on_idle=archiver.idle,
+    )
+    return archiver, runtime
 
 
 def manifests_consumer_group(settings: Settings) -> str:
@@ -169,14 +212,40 @@ def build_manifest_intake(
     """The `borderflow.manifests` worker, in a consumer group of its own."""
     group = manifests_consumer_group(infra.settings)
     intake = ManifestIntake(sessions=infra.sessions, producer=infra.producer, group_id=group)
-    runtime = ConsumerRuntime(
-        settings=infra.settings.kafka,
-        bootstrap=infra.bootstrap,
+    runtime = _consumer(
+        infra,
         topics=[MANIFESTS.name],
         group_id=group,
         decode=intake.decode,
         handle=intake.handle,
-        producer=infra.producer,
-        on_reconnect=_topics_recreator(infra),
     )
     return intake, runtime
+
+
+def recognizer_consumer_group(settings: Settings) -> str:
+    return f"{settings.consumer_group}-recognizer"
+
+
+def build_recognizer(
+    infra: Infrastructure,
+) -> tuple[RecognizerWorker, ConsumerRuntime[DecodedFrame]]:
+    """The `borderflow.camera-frames` -> `borderflow.plate-reads` worker (issue 8), in a
+    consumer group of its own; image references resolve under `var_dir/frames`."""
+    # imported here: the recognition extra (onnxruntime, OpenCV) is for this worker only
+    from plate_recognition.pipeline import PlateRecognizer  # noqa: PLC0415
+    from services.workers.recognizer import RecognizerWorker  # noqa: PLC0415
+
+    group = recognizer_consumer_group(infra.settings)
+    worker = RecognizerWorker(
+        recognizer=PlateRecognizer(),
+        producer=infra.producer,
+        frames_dir=infra.settings.var_dir / "frames",
+    )
+    runtime = _consumer(
+        infra,
+        topics=[CAMERA_FRAMES.name],
+        group_id=group,
+        decode=worker.decode,
+        handle=worker.handle,
+    )
+    return worker, runtime

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
+from services import audit_cmd
 from services.config import load_settings
 from services.logs import setup_logging
 
@@ -33,7 +34,14 @@ def _parser() -> argparse.ArgumentParser:
     broker.add_argument("--port", type=int, default=None, help="default: a free port")
 
     worker = sub.add_parser("worker", help="run one worker against a running system")
-    worker.add_argument("name", choices=["decider", "manifests", "lane-events"])
+    worker.add_argument(
+        "name",
+        choices=[
+            *("decider", "manifests", "lane-events", "matcher", "orchestrator", "recognizer"),
+            "archiver",
+        ],
+        help="matcher = decider, orchestrator = lane-events (the container image's role names)",
+    )
 
     sub.add_parser("api", help="serve the HTTP API against a running system")
 
@@ -81,6 +89,17 @@ def _parser() -> argparse.ArgumentParser:
     day.add_argument("--policy", choices=["fifo", "orchestrated", "both"], default="both")
     day.add_argument("--seed", type=int, default=1)
     day.add_argument("--out", default=None, metavar="DIR", help="write kpis.json and day.png")
+    audit_cmd.add_parsers(sub)  # controllers, audit (issue 6)
+    recognize = sub.add_parser(
+        "recognize", help="read the number plates of image files (checking a camera)"
+    )
+    recognize.add_argument("images", nargs="+", metavar="IMAGE", help="JPEG or PNG files")
+    recognize.add_argument(
+        "--vote", action="store_true", help="the images are one vehicle: print one voted read"
+    )
+    from services.replay.commands import add_parsers as add_replay_parsers
+
+    add_replay_parsers(sub)  # archive export, replay, redrive (issue 7)
     return p
 
 
@@ -154,6 +173,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             out=args.out,
             gates_dir=settings.gates_dir,
         )
+    if args.command == "recognize":
+        from services.recognize_cmd import main_recognize
+
+        return main_recognize(args.images, vote=args.vote)
+    if args.command == "controllers":
+        return asyncio.run(audit_cmd.main_controllers(settings, args))
+    if args.command == "audit":
+        return asyncio.run(audit_cmd.main_audit(settings, args))
+    if args.command in ("archive", "replay", "redrive"):
+        from services.replay import commands as replay_commands
+
+        run = {
+            "archive": replay_commands.main_archive,
+            "replay": replay_commands.main_replay,
+            "redrive": replay_commands.main_redrive,
+        }[args.command]
+        return asyncio.run(run(settings, args))
     raise AssertionError(args.command)
 
 

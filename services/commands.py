@@ -6,15 +6,18 @@ import asyncio
 import logging
 
 from services.bootstrap import (
+    build_archiver,
     build_decider,
     build_lane_events,
     build_manifest_intake,
+    build_recognizer,
     infrastructure,
     prepare_database,
 )
 from services.config import Settings
 from services.db.engine import create_engine
 from services.gate_config import configured_gates
+from services.metrics import serve_worker_metrics
 from services.serving import api_server, install_stop_signals
 from streams.broker import EmbeddedBroker
 
@@ -48,10 +51,16 @@ async def run_broker(settings: Settings, *, port: int | None) -> int:
     return 0
 
 
+# the role names the container image uses (deploy/), for the workers' own names
+WORKER_ROLES = {"matcher": "decider", "orchestrator": "lane-events"}
+
+
 async def run_worker(settings: Settings, name: str) -> int:
     stop = asyncio.Event()
     install_stop_signals(stop)
-    if name not in ("decider", "manifests", "lane-events"):
+    name = WORKER_ROLES.get(name, name)
+    serve_worker_metrics(settings.metrics_port)
+    if name not in ("decider", "manifests", "lane-events", "recognizer", "archiver"):
         raise SystemExit(f"unknown worker {name!r}")
     async with infrastructure(settings, allow_embedded=False) as infra:
         if name == "lane-events":
@@ -59,6 +68,16 @@ async def run_worker(settings: Settings, name: str) -> int:
             log.info("lane-event worker consuming as group %s", events.group_id)
             await events.run(stop)
             await handler.outbox.drain()
+            return 0
+        if name == "recognizer":
+            _, frames = build_recognizer(infra)
+            log.info("recognizer worker consuming as group %s", frames.group_id)
+            await frames.run(stop)
+            return 0
+        if name == "archiver":  # issue 7: every topic into the event archive
+            _, archiving = build_archiver(infra)
+            log.info("archiver consuming every topic as group %s", archiving.group_id)
+            await archiving.run(stop)
             return 0
         if name == "manifests":
             _, intake = build_manifest_intake(infra)

@@ -35,6 +35,9 @@ class KafkaSettings(BaseSettings):
     # Off by default: the embedded broker does not support InitProducerId. Consumers
     # deduplicate by event id, so correctness never depends on it.
     idempotent_producer: bool = False
+    # Topics a service finds missing are created with this replication factor (production:
+    # 3, as deploy/'s topic job does; the embedded broker has one node).
+    replication_factor: int = Field(default=1, ge=1)
 
 
 class DatabaseSettings(BaseSettings):
@@ -82,6 +85,9 @@ class Settings(BaseSettings):
     # BORDERFLOW_GATES_DIR: a folder of gate files (`*.toml`, services/gate_config.py) to run
     # with in place of the packaged ones (services/gates/); None: the packaged gates.
     gates_dir: Path | None = None
+    # BORDERFLOW_METRICS_PORT: a worker serves Prometheus `/metrics` on this port (the API
+    # serves them on its own port); None: no metrics server.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)

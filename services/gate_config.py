@@ -57,6 +57,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -114,6 +115,11 @@ def parse_gate(text: str | bytes, *, source: str) -> Gate:
         raise GateConfigError(source, [("", f"not UTF-8 text: {exc}")]) from exc
     except tomllib.TOMLDecodeError as exc:
         raise GateConfigError(source, [("", f"invalid TOML: {exc}")]) from exc
+    return gate_from_data(data, source)
+
+
+def gate_from_data(data: dict[str, Any], source: str) -> Gate:
+    """The gate a parsed gate document describes (the gate file's tables as a dict)."""
     try:
         config = GateConfig.model_validate(data)
     except ValidationError as exc:

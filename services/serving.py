@@ -47,5 +47,7 @@ def api_server(infra: Infrastructure) -> _Server:
         port=api.port,
         log_level="warning",
         lifespan="on",
+        # open control-room streams (SSE) must not hold a shutdown for their whole lifetime
+        timeout_graceful_shutdown=2,
     )
     return _Server(config)

@@ -14,12 +14,14 @@ from datetime import UTC, datetime
 
 from services.bootstrap import (
     Infrastructure,
+    build_archiver,
     build_decider,
     build_lane_events,
     build_manifest_intake,
     infrastructure,
 )
 from services.config import Settings
+from services.demo_account import DEMO_USER, ensure_demo_controller
 from services.gate_config import get_gate
 from services.serving import api_server, install_stop_signals
 from services.simulator import plan_summary, plan_traffic, publish_reads, seed_manifests
@@ -59,6 +61,9 @@ async def run_up(
         decider, runtime = build_decider(infra)
         _, manifest_runtime = build_manifest_intake(infra)
         _, lane_events_runtime = build_lane_events(infra)
+        archiver, archiver_runtime = build_archiver(infra)  # issue 7: every event, for replays
+        archive_stop = asyncio.Event()  # the archiver stops last (see below)
+        archiving = asyncio.create_task(archiver_runtime.run(archive_stop), name="archiver")
         server = api_server(infra)
         tasks = [
             asyncio.create_task(runtime.run(stop), name="decider"),
@@ -71,10 +76,16 @@ async def run_up(
             f"borderflow up: broker {infra.bootstrap}"
             f"{' (embedded Tansu)' if infra.broker else ''}, "
             f"database {infra.engine.url.render_as_string()}, "
-            f"API http://{settings.api.host}:{settings.api.port} (/health, /v1/queue, /docs), "
+            f"API http://{settings.api.host}:{settings.api.port} (/control, /health, /docs), "
             "manifests on borderflow.manifests, lane events on borderflow.lane-events",
             flush=True,
         )
+        if simulator and (password := await ensure_demo_controller(infra.sessions)):
+            print(
+                f"control room: http://{settings.api.host}:{settings.api.port}/control "
+                f"(user {DEMO_USER}, password {password}; made once for this database)",
+                flush=True,
+            )
         if simulator:
             tasks.append(
                 asyncio.create_task(
@@ -94,6 +105,8 @@ async def run_up(
         server.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)
         await decider.publish_outbox()
+        await archiver.drain(archive_stop)  # what the others published last is archived too
+        await archiving
         print("borderflow stopped cleanly.", flush=True)
     return 0
 

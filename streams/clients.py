@@ -62,10 +62,13 @@ async def ensure_topics(
     bootstrap: str,
     specs: Iterable[TopicSpec],
     *,
-    replication_factor: int = 1,
+    replication_factor: int | None = None,
     timeout_s: float = 15,
 ) -> None:
-    """Create the topics that are missing, then check that every one is listed."""
+    """Create the topics that are missing, then check that every one is listed.
+    `replication_factor` None: the settings' (BORDERFLOW_KAFKA_REPLICATION_FACTOR)."""
+    if replication_factor is None:
+        replication_factor = settings.replication_factor
     wanted = {spec.name: spec for spec in specs}
     if not wanted:
         return

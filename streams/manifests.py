@@ -27,11 +27,10 @@ from streams.errors import InvalidEvent
 MANIFEST_TYPE = "manifest"
 MAX_WINDOW = timedelta(days=7)
 
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
 Identifier = Annotated[
     str,
-    StringConstraints(
-        min_length=1, max_length=64, strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
-    ),
+    StringConstraints(min_length=1, max_length=64, strip_whitespace=True, pattern=ID_PATTERN),
 ]
 HsCode = Annotated[str, StringConstraints(pattern=r"^\d{4}(\.?\d{2}){0,3}$")]
 

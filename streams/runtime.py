@@ -20,7 +20,9 @@ from typing import Any, Generic, TypeVar
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
+from services import metrics
 from services.config import KafkaSettings
+from services.logs import event_log_fields
 from streams.clients import client_kwargs
 from streams.errors import InvalidEvent
 from streams.topics import dead_letter_topic
@@ -127,6 +129,7 @@ class ConsumerRuntime(Generic[T]):
         self.batch_attempts = batch_attempts
         self.stats = RuntimeStats()
         self.ready = asyncio.Event()  # set once partitions are assigned the first time
+        self._lag_labels: set[tuple[str, str, str]] = set()  # the lag gauges this one set
 
     def _consumer(self) -> AIOKafkaConsumer:
         s = self.settings
@@ -177,6 +180,7 @@ class ConsumerRuntime(Generic[T]):
                 self.ready.set()
             records = [r for part in batches.values() for r in part]
             if not records:
+                self._observe_lag(consumer, {})  # drops the gauges of revoked partitions
                 if self.on_idle is not None:
                     await self.on_idle()
                 continue
@@ -184,9 +188,12 @@ class ConsumerRuntime(Generic[T]):
                 return  # stopping mid-batch: nothing committed, it will be redelivered
             offsets = {tp: max(r.offset for r in part) + 1 for tp, part in batches.items() if part}
             await self._commit(consumer, offsets)
+            self._observe_lag(consumer, offsets)
 
     async def _process(self, records: list[ConsumerRecord], stop: asyncio.Event) -> bool:
         self.stats.consumed += len(records)
+        for record in records:
+            metrics.EVENTS_CONSUMED.labels(record.topic, self.group_id).inc()
         self.stats.batches += 1
         valid: list[Inbound[T]] = []
         dead: list[tuple[ConsumerRecord, str, str]] = []
@@ -255,11 +262,13 @@ class ConsumerRuntime(Generic[T]):
                 record.partition,
                 record.offset,
                 reason,
+                extra=event_log_fields(record, group_id=self.group_id),
             )
             self.stats.dead_lettered += 1
             self.stats.dead_letter_reasons[error_type] = (
                 self.stats.dead_letter_reasons.get(error_type, 0) + 1
             )
+            metrics.EVENTS_DEAD_LETTERED.labels(record.topic, self.group_id, error_type).inc()
             futures.append(
                 await self.producer.send(
                     dead_letter_topic(record.topic),
@@ -272,6 +281,26 @@ class ConsumerRuntime(Generic[T]):
             )
         async with asyncio.timeout(self.settings.request_timeout_s):
             await asyncio.gather(*futures)
+        for record, _, _ in dead:
+            metrics.EVENTS_PRODUCED.labels(dead_letter_topic(record.topic)).inc()
+
+    def _observe_lag(
+        self, consumer: AIOKafkaConsumer, positions: dict[TopicPartition, int]
+    ) -> None:
+        """Lag per partition held: the fetched high watermark minus the next offset to
+        handle. Gauges of partitions no longer held are removed (a rebalance moved them)."""
+        held = set()
+        for tp, position in positions.items():
+            highwater = consumer.highwater(tp)
+            if highwater is None:
+                continue
+            labels = (self.group_id, tp.topic, str(tp.partition))
+            metrics.CONSUMER_LAG.labels(*labels).set(max(0, highwater - position))
+            held.add(labels)
+        assigned = {(self.group_id, tp.topic, str(tp.partition)) for tp in consumer.assignment()}
+        for labels in (self._lag_labels | held) - assigned:
+            metrics.CONSUMER_LAG.remove(*labels)
+        self._lag_labels = (self._lag_labels | held) & assigned
 
     async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
         try:

@@ -66,12 +66,30 @@ BOOKINGS = TopicSpec(
     "used, no_show, lost_late (streams/bookings.py); a booking's events stay in order",
 )
 
+CAMERA_FRAMES = TopicSpec(
+    name="borderflow.camera-frames",
+    partitions=6,
+    key="camera_id",
+    purpose="camera frames for the recognizer: an image reference or inline JPEG bytes, "
+    "camera id and capture time (plate_recognition/, issue 8)",
+)
+
+CONTROLLER_ACTIONS = TopicSpec(
+    name="borderflow.controller-actions",
+    partitions=3,
+    key="gate_id",
+    purpose="what lane controllers did in the control room (confirm a plate, pick a "
+    "manifest, reassign, open or close a lane, hold or release), each with who and why",
+)
+
 SOURCE_TOPICS: tuple[TopicSpec, ...] = (
     PLATE_READS,
     LANE_DECISIONS,
     MANIFESTS,
     LANE_EVENTS,
     BOOKINGS,
+    CAMERA_FRAMES,
+    CONTROLLER_ACTIONS,
 )
 
 

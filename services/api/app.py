@@ -16,13 +16,17 @@ from lanes.model import Gate
 from services.api import queries
 from services.api.bookings import router as bookings_router
 from services.api.manifests import router as manifests_router
+from services.api.metrics import router as metrics_router
 from services.api.middleware import RequestIdMiddleware
 from services.api.problems import install_problem_handlers
 from services.api.ratelimit import RateLimiter
 from services.api.review import router as review_router
 from services.api.schemas import ComponentHealth, Health, QueueView
 from services.api.slots import router as slots_router
+from services.api.staff import staff_session
+from services.api.strict import reject_unknown_query
 from services.config import KafkaSettings
+from services.control.routes import router as control_router
 from services.workers.booking_outbox import BookingOutbox, running_booking_outbox
 from streams.clients import broker_metadata_ok, make_producer
 
@@ -98,10 +102,13 @@ def create_app(
         app.state.context = context
     install_problem_handlers(app)
     app.add_middleware(RequestIdMiddleware)
-    app.include_router(manifests_router)
-    app.include_router(review_router)
-    app.include_router(bookings_router)
-    app.include_router(slots_router)
+    strict = [Depends(reject_unknown_query)]
+    app.include_router(manifests_router, dependencies=strict)
+    app.include_router(review_router, dependencies=[*strict, Depends(staff_session)])
+    app.include_router(bookings_router, dependencies=strict)
+    app.include_router(slots_router, dependencies=strict)
+    app.include_router(metrics_router)
+    app.include_router(control_router)  # the control room (issue 6): page, stream, actions
 
     @app.get("/health", response_model=Health, responses={503: {"model": Health}})
     async def health(ctx: ContextDep, session: SessionDep) -> JSONResponse:
@@ -116,7 +123,11 @@ def create_app(
             body.model_dump(mode="json"), status_code=200 if body.status == "ok" else 503
         )
 
-    @app.get("/v1/queue", response_model=QueueView)
+    @app.get(
+        "/v1/queue",
+        response_model=QueueView,
+        dependencies=[Depends(reject_unknown_query), Depends(staff_session)],
+    )
     async def queue(
         ctx: ContextDep,
         session: SessionDep,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -18,9 +19,13 @@ _bearer = HTTPBearer(
 )
 
 
-def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
-    sessions: async_sessionmaker[AsyncSession] = request.app.state.context.sessions
-    return sessions
+async def get_sessions(request: Request) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on one database connection for the whole request: the key look-up and the
+    route's own transaction(s) share a single pool check-out (and its liveness ping)."""
+    pooled: async_sessionmaker[AsyncSession] = request.app.state.context.sessions
+    engine = pooled.kw["bind"]
+    async with engine.connect() as connection:
+        yield async_sessionmaker(bind=connection, expire_on_commit=False)
 
 
 SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]

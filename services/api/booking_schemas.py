@@ -5,13 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
+from fastapi import Path, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from lanes.bookings import BookingState
 from lanes.model import Direction
+from streams.manifests import ID_PATTERN
 
-ManifestId = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=64)]
-GateId = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=64)]
+ManifestId = Annotated[
+    str, StringConstraints(strict=True, min_length=1, max_length=64, pattern=ID_PATTERN)
+]
+GateId = Annotated[
+    str, StringConstraints(strict=True, min_length=1, max_length=64, pattern=ID_PATTERN)
+]
+# An id in a path or a page cursor: the manifest-id alphabet (no control characters).
+IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
+Cursor = Annotated[
+    str | None,
+    Query(max_length=64, pattern=ID_PATTERN, description="the `next` of the previous page"),
+]
 
 
 class BookingRequest(BaseModel):

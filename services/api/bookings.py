@@ -24,11 +24,14 @@ from services.api.booking_schemas import (
     BookingPage,
     BookingRequest,
     BookingView,
+    Cursor,
+    IdPath,
     RescheduleRequest,
 )
 from services.api.problems import FieldError, problem_response
 from services.api.slots import ERRORS, FOUND_ERRORS, PROBLEM, booking_gate
 from services.db import bookings as repo
+from services.db import idempotency
 
 router = APIRouter(prefix="/v1/bookings", tags=["bookings"])
 
@@ -43,7 +46,7 @@ _STATUS = {
     "slot_full": (409, "slot-full"),
     "not_active": (409, "booking-not-active"),
 }
-_WRITE_ERRORS: dict[int | str, dict[str, Any]] = {**FOUND_ERRORS, 409: PROBLEM}
+_WRITE_ERRORS: dict[int | str, dict[str, Any]] = {**FOUND_ERRORS, 400: PROBLEM, 409: PROBLEM}
 
 
 def _refusal(exc: repo.BookingRefused) -> JSONResponse:
@@ -115,7 +118,7 @@ async def create_booking(
     now = datetime.now(UTC)
     async with sessions() as session:
         await repo.begin_booking_write(session=session)
-        earlier = await repo.claim_idempotency_key(
+        earlier = await idempotency.claim_idempotency_key(
             session=session, firm_id=firm, key=idempotency_key, request_hash=digest, now=now
         )
         if earlier is not None:
@@ -146,7 +149,7 @@ async def create_booking(
             await session.rollback()
             return _refusal(exc)
         view = _view(booking)
-        await repo.store_idempotent_response(
+        await idempotency.store_idempotent_response(
             session=session,
             firm_id=firm,
             key=idempotency_key,
@@ -170,9 +173,7 @@ async def list_own_bookings(
     sessions: SessionsDep,
     status: Annotated[BookingState | None, Query(description="only bookings in this state")] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="bookings per page")] = 50,
-    after: Annotated[
-        str | None, Query(max_length=64, description="the `next` of the previous page")
-    ] = None,
+    after: Cursor = None,
 ) -> BookingPage:
     async with sessions() as session:
         page = await repo.list_bookings(
@@ -192,7 +193,7 @@ async def list_own_bookings(
     responses=FOUND_ERRORS,
     summary="One of your firm's bookings",
 )
-async def read_booking(booking_id: str, firm: FirmDep, sessions: SessionsDep) -> JSONResponse:
+async def read_booking(booking_id: IdPath, firm: FirmDep, sessions: SessionsDep) -> JSONResponse:
     async with sessions() as session:
         booking = await repo.get_booking(session=session, firm_id=firm, booking_id=booking_id)
     if booking is None:  # another firm's id reads as missing: ids reveal nothing
@@ -210,7 +211,7 @@ async def read_booking(booking_id: str, firm: FirmDep, sessions: SessionsDep) ->
 )
 async def reschedule_booking(
     request: Request,
-    booking_id: str,
+    booking_id: IdPath,
     body: RescheduleRequest,
     firm: FirmDep,
     sessions: SessionsDep,
@@ -248,7 +249,7 @@ async def reschedule_booking(
     summary="Cancel a booking and free its place (an already cancelled one: 200, unchanged)",
 )
 async def cancel_booking(
-    request: Request, booking_id: str, firm: FirmDep, sessions: SessionsDep
+    request: Request, booking_id: IdPath, firm: FirmDep, sessions: SessionsDep
 ) -> JSONResponse:
     now = datetime.now(UTC)
     async with sessions() as session:

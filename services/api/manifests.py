@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from services.api.auth import FirmDep, SessionsDep
+from services.api.booking_schemas import Cursor, IdPath
 from services.api.problems import Problem, ProblemError
 from services.api.schemas import ManifestPage, ManifestSubmitted, ManifestView
 from services.db.convert import manifest_payload
@@ -23,7 +24,7 @@ _PROBLEM = {
     "model": Problem,
     "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
 }
-_AUTH_ERRORS: dict[int | str, dict[str, Any]] = {401: _PROBLEM, 422: _PROBLEM}
+_AUTH_ERRORS: dict[int | str, dict[str, Any]] = {401: _PROBLEM, 422: _PROBLEM, 429: _PROBLEM}
 
 
 def _view(stored: StoredManifest) -> dict[str, Any]:
@@ -51,8 +52,9 @@ async def submit_manifest(body: ManifestV1, firm: FirmDep, sessions: SessionsDep
         raise ProblemError(
             403,
             "firm-mismatch",
-            f"firm_id: {body.firm_id!r} is not the firm of this API key ({firm!r}); "
+            f"{body.firm_id!r} is not the firm of this API key ({firm!r}); "
             "leave firm_id out or send your own",
+            field="firm_id",
         )
     [result] = await submit(
         sessions=sessions,
@@ -77,7 +79,7 @@ async def submit_manifest(body: ManifestV1, firm: FirmDep, sessions: SessionsDep
     responses={**_AUTH_ERRORS, 404: _PROBLEM},
     summary="One of your firm's manifests",
 )
-async def read_manifest(manifest_id: str, firm: FirmDep, sessions: SessionsDep) -> ManifestView:
+async def read_manifest(manifest_id: IdPath, firm: FirmDep, sessions: SessionsDep) -> ManifestView:
     async with sessions() as session:
         stored = await get_manifest(session=session, firm_id=firm, manifest_id=manifest_id)
     if stored is None:  # another firm's id reads as missing: ids reveal nothing
@@ -95,9 +97,7 @@ async def list_own_manifests(
     firm: FirmDep,
     sessions: SessionsDep,
     limit: Annotated[int, Query(ge=1, le=500, description="manifests per page")] = 50,
-    after: Annotated[
-        str | None, Query(max_length=64, description="the `next` of the previous page")
-    ] = None,
+    after: Cursor = None,
 ) -> ManifestPage:
     async with sessions() as session:
         page = await list_manifests(session=session, firm_id=firm, limit=limit + 1, after=after)

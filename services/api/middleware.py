@@ -16,6 +16,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.metrics import HTTP_SECONDS
+
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 _SANE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 access_log = logging.getLogger("borderflow.access")
@@ -55,6 +57,10 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            route = getattr(scope.get("route"), "path", "unmatched")  # the template, not ids
+            HTTP_SECONDS.labels(scope.get("method"), route, str(status)).observe(
+                time.perf_counter() - started
+            )
             access_log.info(
                 "%s %s %s %.1f ms",
                 scope.get("method"),

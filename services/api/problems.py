@@ -39,7 +39,8 @@ class Problem(BaseModel):
 
 
 class ProblemError(HTTPException):
-    """An HTTP error with a problem type of its own (`urn:borderflow:problem:<slug>`)."""
+    """An HTTP error with a problem type of its own (`urn:borderflow:problem:<slug>`). With
+    `field`, the detail reads `field: message` and `errors` names the field at fault."""
 
     def __init__(
         self,
@@ -47,10 +48,13 @@ class ProblemError(HTTPException):
         slug: str,
         detail: str,
         *,
+        field: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(status_code=status, detail=detail, headers=dict(headers or {}))
+        text = detail if field is None else f"{field}: {detail}"
+        super().__init__(status_code=status, detail=text, headers=dict(headers or {}))
         self.slug = slug
+        self.errors = None if field is None else [FieldError(field=field, message=detail)]
 
 
 def problem_response(
@@ -107,10 +111,12 @@ async def _on_validation(request: Request, exc: Exception) -> Response:
     if broken is not None:
         reason = (broken.get("ctx") or {}).get("error", "malformed")
         where = broken["loc"][-1] if len(broken.get("loc", ())) > 1 else "?"
+        message = f"not valid JSON: {reason} (at character {where})"
         return problem_response(
             400,
-            f"the request body is not valid JSON: {reason} (at character {where})",
+            f"the request body is {message}",
             type_=_TYPE + "invalid-json",
+            errors=[FieldError(field="body", message=message)],
         )
     fields = field_errors(errors)
     return problem_response(
@@ -126,10 +132,20 @@ async def _on_http(request: Request, exc: Exception) -> Response:
     if not _is_v1(request):
         return await http_exception_handler(request, exc)
     slug = getattr(exc, "slug", None)
+    if slug is None and exc.status_code == 400:
+        # FastAPI's own refusal of a body it cannot decode (e.g. bytes that are not UTF-8).
+        message = f"not readable as JSON ({exc.detail}): send UTF-8 JSON"
+        return problem_response(
+            400,
+            f"the request body is {message}",
+            type_=_TYPE + "invalid-json",
+            errors=[FieldError(field="body", message=message)],
+        )
     return problem_response(
         exc.status_code,
         str(exc.detail),
         type_=_TYPE + slug if slug else "about:blank",
+        errors=getattr(exc, "errors", None),
         headers=exc.headers,
     )
 

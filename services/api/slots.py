@@ -13,6 +13,7 @@ from services.api.auth import FirmDep, SessionsDep
 from services.api.booking_schemas import SlotList, SlotView
 from services.api.problems import Problem, ProblemError
 from services.db.bookings import slot_usage
+from streams.manifests import ID_PATTERN
 
 router = APIRouter(prefix="/v1/slots", tags=["bookings"])
 
@@ -34,16 +35,16 @@ def booking_gate(request: Request, gate_id: str | None, *, status: int = 404) ->
     if gate is None:
         known = ", ".join(sorted(ctx.gates))
         raise ProblemError(
-            status, "unknown-gate", f"gate: unknown gate {gate_id!r} (known: {known})"
+            status, "unknown-gate", f"unknown gate {gate_id!r} (known: {known})", field="gate"
         )
     if gate.booking is None:
-        raise ProblemError(422, "no-bookings", f"gate: gate {gate_id!r} takes no bookings")
+        raise ProblemError(422, "no-bookings", f"gate {gate_id!r} takes no bookings", field="gate")
     return gate
 
 
 def _aware(name: str, value: datetime | None) -> None:
     if value is not None and value.tzinfo is None:
-        raise ProblemError(422, "invalid-request", f"{name}: needs a UTC offset, e.g. +07:00")
+        raise ProblemError(422, "invalid-request", "needs a UTC offset, e.g. +07:00", field=name)
 
 
 @router.get(
@@ -58,7 +59,9 @@ async def list_slots(
     firm: FirmDep,
     sessions: SessionsDep,
     direction: Annotated[Direction, Query(description="export or import")],
-    gate: Annotated[str | None, Query(max_length=64, description="default: this gate")] = None,
+    gate: Annotated[
+        str | None, Query(max_length=64, pattern=ID_PATTERN, description="default: this gate")
+    ] = None,
     start: Annotated[
         datetime | None,
         Query(alias="from", description="ISO 8601 with offset; default: now"),
@@ -75,10 +78,10 @@ async def list_slots(
     start = start or datetime.now(UTC)
     end = end or start + timedelta(days=1)
     if end <= start:
-        raise ProblemError(422, "invalid-range", "to: must be after `from`")
+        raise ProblemError(422, "invalid-range", "must be after `from`", field="to")
     if end - start > MAX_RANGE:
         raise ProblemError(
-            422, "invalid-range", "to: at most 7 days after `from`; ask page by page"
+            422, "invalid-range", "at most 7 days after `from`; ask page by page", field="to"
         )
     rules = found.booking
     slots = slots_between(start, end, rules=rules, utc_offset=found.utc_offset)

@@ -23,7 +23,6 @@ from lanes.model import Direction, Gate
 from services.db.booking_tables import (
     BookingEventRow,
     BookingRow,
-    IdempotencyKeyRow,
     SlotCountRow,
 )
 from services.db.repository import _insert, is_postgres
@@ -104,60 +103,6 @@ async def begin_booking_write(*, session: AsyncSession) -> None:
     instead of failing on a lock upgrade. PostgreSQL: row locks do it; nothing to do."""
     if not is_postgres(session):
         await session.execute(text("BEGIN IMMEDIATE"))
-
-
-# --- idempotency keys ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class EarlierRequest:
-    """What an earlier request with the same idempotency key was, and was answered."""
-
-    request_hash: str
-    booking_id: str | None
-    status_code: int
-    response: dict[str, Any] | None
-
-
-async def claim_idempotency_key(
-    *, session: AsyncSession, firm_id: str, key: str, request_hash: str, now: datetime
-) -> EarlierRequest | None:
-    """None: the key is ours to use now; else the earlier request with this key (a
-    concurrent twin waits for the first to commit on PostgreSQL, or to roll back)."""
-    table = table_of(IdempotencyKeyRow)
-    claimed = await session.scalar(
-        _insert(session, table)
-        .values(firm_id=firm_id, key=key, request_hash=request_hash, status_code=0, created_at=now)
-        .on_conflict_do_nothing(index_elements=["firm_id", "key"])
-        .returning(table.c.key)
-    )
-    if claimed is not None:
-        return None
-    row = (
-        await session.execute(
-            select(
-                table.c.request_hash, table.c.booking_id, table.c.status_code, table.c.response
-            ).where(table.c.firm_id == firm_id, table.c.key == key)
-        )
-    ).one()
-    return EarlierRequest(row.request_hash, row.booking_id, row.status_code, row.response)
-
-
-async def store_idempotent_response(
-    *,
-    session: AsyncSession,
-    firm_id: str,
-    key: str,
-    booking_id: str,
-    status_code: int,
-    response: Mapping[str, Any],
-) -> None:
-    table = table_of(IdempotencyKeyRow)
-    await session.execute(
-        update(table)
-        .where(table.c.firm_id == firm_id, table.c.key == key)
-        .values(booking_id=booking_id, status_code=status_code, response=dict(response))
-    )
 
 
 # --- slots -----------------------------------------------------------------------------------

@@ -131,7 +131,13 @@ async def lookup_key(*, session: AsyncSession, key: str) -> KeyMatch | None:
     """The firm of a presented key, revoked or not; None for a key that is not ours."""
     if not key.startswith(KEY_PREFIX) or len(key) <= PREFIX_LENGTH:
         return None
-    row = await session.scalar(select(ApiKeyRow).where(ApiKeyRow.prefix == key[:PREFIX_LENGTH]))
+    row = (
+        await session.execute(
+            select(
+                ApiKeyRow.firm_id, ApiKeyRow.prefix, ApiKeyRow.key_hash, ApiKeyRow.revoked_at
+            ).where(ApiKeyRow.prefix == key[:PREFIX_LENGTH])
+        )
+    ).first()
     if row is None or not hmac.compare_digest(row.key_hash, key_hash(key)):
         return None
     return KeyMatch(firm_id=row.firm_id, prefix=row.prefix, revoked_at=row.revoked_at)

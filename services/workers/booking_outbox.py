@@ -11,13 +11,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.db.booking_tables import BookingEventRow
 from services.db.bookings import mark_events_published, unpublished_events
+from services.db.idempotency import purge_idempotency_keys
+from services.metrics import EVENTS_PRODUCED
 from streams.bookings import BookingEventV1
 from streams.codec import encode_enveloped
 from streams.topics import BOOKINGS
@@ -25,6 +27,7 @@ from streams.topics import BOOKINGS
 log = logging.getLogger(__name__)
 
 BATCH = 500
+PURGE_EVERY = timedelta(hours=1)
 
 
 class Producer(Protocol):
@@ -52,6 +55,7 @@ class BookingOutbox:
         self.sessions, self.make_producer = sessions, producer
         self.topic, self.producer_name, self.idle_s = topic, producer_name, idle_s
         self.published = 0
+        self._purged_at: datetime | None = None
         self._wake = asyncio.Event()
         self._producer: Producer | None = None
 
@@ -78,7 +82,19 @@ class BookingOutbox:
                 )
             total += len(rows)
         self.published += total
+        await self._purge_old_keys()
         return total
+
+    async def _purge_old_keys(self) -> None:
+        """Hourly: forget idempotency keys past their retention (services.db.idempotency)."""
+        now = datetime.now(UTC)
+        if self._purged_at is not None and now - self._purged_at < PURGE_EVERY:
+            return
+        async with self.sessions() as session, session.begin():
+            purged = await purge_idempotency_keys(session=session, now=now)
+        self._purged_at = now
+        if purged:
+            log.info("idempotency keys past retention purged", extra={"count": purged})
 
     async def _publish(self, producer: Producer, wires: Sequence[BookingEventV1]) -> None:
         futures = []
@@ -97,6 +113,7 @@ class BookingOutbox:
             )
         for future in futures:
             await future
+        EVENTS_PRODUCED.labels(self.topic).inc(len(futures))
 
     async def run(self) -> None:
         """Drain at start, on every wake-up and every `idle_s`; a failure is logged and

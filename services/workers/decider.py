@@ -27,12 +27,14 @@ from lanes.resolve import resolve_reads
 from lanes.settle import settle
 from lanes.similarity import folded_key
 from lanes.visits import Grouping, ReadAtGate, VisitTrack, group_reads
+from services.archive.store import record_batch
 from services.db import boards
 from services.db import repository as repo
 from services.db.booking_arrivals import booking_for_arrival, mark_used
 from services.db.bookings import ACTIVE, BookedSlot
 from services.db.manifests import manifests_for_keys
 from services.db.visits import recent_visit_tracks
+from services.metrics import DECISION_SECONDS, timed
 from services.workers.orchestrator import load_board
 from services.workers.outbox import DecisionOutbox
 from streams.codec import decode_plate_read, plate_read_from_wire
@@ -44,6 +46,7 @@ from streams.topics import LANE_DECISIONS
 log = logging.getLogger(__name__)
 
 PRODUCER_NAME = "borderflow.decider"
+WORKER = "decider"  # the name of its batches in the archive
 # How long after its window closed a manifest is still looked up (a late truck is then
 # `outside_window`, not `unknown`).
 MANIFEST_LOOKBACK = timedelta(days=1)
@@ -101,6 +104,7 @@ class Decider:
         return GateRead(wire, ReadAtGate(read, camera, normalise_plate(wire.plate_text)))
 
     # -- handling ------------------------------------------------------------------------
+    @timed(DECISION_SECONDS)
     async def handle(self, batch: Sequence[Inbound[GateRead]]) -> None:
         unique: dict[str, Inbound[GateRead]] = {}
         for item in batch:
@@ -122,6 +126,12 @@ class Decider:
             session=session, event_ids=[i.event.at_gate.read.event_id for i in batch]
         )
         fresh = [i for i in batch if i.event.at_gate.read.event_id not in existing]
+        await record_batch(  # the replay's input boundaries (services/replay)
+            session=session,
+            worker=WORKER,
+            event_ids=[i.event.at_gate.read.event_id for i in fresh],
+            times=[i.event.at_gate.read.captured_at for i in fresh],
+        )
         self.stats.reads += len(fresh)
         self.stats.duplicates += len(batch) - len(fresh)
         if not fresh:

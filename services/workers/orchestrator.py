@@ -24,6 +24,7 @@ from lanes.model import Assignment, Gate, LaneDecision
 from lanes.policy import Policy
 from lanes.revise import revised_decision
 from lanes.settle import settle
+from services.archive.store import record_batch
 from services.db import boards as store
 from services.db import repository as repo
 from services.db.booking_arrivals import expire_bookings
@@ -37,6 +38,7 @@ from streams.topics import LANE_DECISIONS, LANE_EVENTS
 log = logging.getLogger(__name__)
 
 PRODUCER_NAME = "borderflow.orchestrator"
+WORKER = "lane-events"  # the name of its batches in the archive
 REPLANNING = frozenset({"lane_closed", "carrier_out"})
 
 
@@ -151,6 +153,12 @@ class LaneEventHandler:
             (e for e in events if e.event_id in fresh_ids), key=lambda e: (e.at, e.event_id)
         )
         self.stats.duplicates += len(events) - len(fresh)
+        await record_batch(  # the replay's input boundaries (services/replay)
+            session=session,
+            worker=WORKER,
+            event_ids=list(dict.fromkeys(e.event_id for e in events if e.event_id in fresh_ids)),
+            times=[e.at for e in fresh],
+        )
         revised: list[LaneDecision] = []
         for gate_id in sorted({e.gate_id for e in fresh}):
             gate = self.gates[gate_id]

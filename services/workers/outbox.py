@@ -4,6 +4,8 @@ A crash or a failed send leaves them NULL, and the next drain (oldest first) sen
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -14,8 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from lanes.model import LaneDecision
 from services.db import repository as repo
 from services.db.convert import decision_row_to_wire, decision_values
+from services.metrics import EVENTS_PRODUCED
 from streams.codec import encode_enveloped
 from streams.events import LANE_DECISION_TYPE, LaneDecisionV1
+
+log = logging.getLogger(__name__)
+SWEEP_EVERY_S = 10.0
 
 
 class DecisionOutbox:
@@ -35,6 +41,11 @@ class DecisionOutbox:
         # on idle; a crash before that only re-sends them (same decision_id: deduplicated)
         self._sent: list[str] = []
         self._marking = 0
+        # Orphans: decisions another process committed and died before publishing (scaled
+        # out, nobody restarts in its place). Unpublished at two sweeps SWEEP_EVERY_S apart
+        # is orphaned: a live process marks what it sent within its next batch or idle.
+        self._suspects: set[str] = set()
+        self._swept_at: float | None = None
 
     async def send(self, decisions: Sequence[LaneDecision]) -> None:
         """Publish a committed batch's decisions straight from memory, or drain the outbox
@@ -73,7 +84,7 @@ class DecisionOutbox:
                 await self.mark_sent(session)
             self.committed()
         if not self.dirty:
-            return 0
+            return await self._sweep_orphans()
         total = 0
         while True:
             async with self.sessions() as session:
@@ -89,6 +100,28 @@ class DecisionOutbox:
         self.published += total
         self.dirty = False
         return total
+
+    async def _sweep_orphans(self) -> int:
+        """Publish and mark the decisions left unpublished since the previous sweep (their
+        process died between commit and publish); at most once every SWEEP_EVERY_S."""
+        now = time.monotonic()
+        if self._swept_at is not None and now - self._swept_at < SWEEP_EVERY_S:
+            return 0
+        self._swept_at = now
+        async with self.sessions() as session:
+            rows = await repo.unpublished_decisions(session=session, limit=1000)
+        orphans = [r for r in rows if r.decision_id in self._suspects]
+        self._suspects = {r.decision_id for r in rows} - {r.decision_id for r in orphans}
+        if not orphans:
+            return 0
+        log.warning("publishing %d decisions orphaned by another process", len(orphans))
+        await self._publish([to_wire(decision_row_to_wire(row)) for row in orphans])
+        async with self.sessions() as session, session.begin():
+            await repo.mark_published(
+                session=session, ids=[r.decision_id for r in orphans], at=datetime.now(UTC)
+            )
+        self.published += len(orphans)
+        return len(orphans)
 
     async def _publish(self, wires: Sequence[LaneDecisionV1]) -> None:
         futures = []
@@ -107,6 +140,7 @@ class DecisionOutbox:
             )
         for future in futures:
             await future
+        EVENTS_PRODUCED.labels(self.topic).inc(len(futures))
 
 
 def to_wire(values: Mapping[str, Any]) -> LaneDecisionV1:

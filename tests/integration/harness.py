@@ -7,7 +7,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,8 @@ from services.bootstrap import (
     infrastructure,
 )
 from services.config import DatabaseSettings, KafkaSettings, Settings
+from services.control.auth import COOKIE
+from services.db.controllers import create_controller, open_session
 from services.db.manifests import upsert_manifests
 from services.workers.decider import Decider, GateRead
 from services.workers.manifests import ManifestIntake
@@ -233,3 +235,16 @@ async def running_manifest_intake(settings: Settings) -> AsyncIterator[RunningIn
         finally:
             stop.set()
             await asyncio.wait_for(task, timeout=20)
+
+
+async def staff_cookies(infra: Infrastructure, username: str = "viewer-1") -> dict[str, str]:
+    """A control-room session cookie (a viewer's): what `/v1/queue` and `/v1/review` need."""
+    now = datetime.now(UTC)
+    async with infra.sessions() as session, session.begin():
+        await create_controller(
+            session=session, username=username, role="viewer", password="x" * 12, now=now
+        )
+        token, _ = await open_session(
+            session=session, username=username, now=now, ttl=timedelta(hours=1)
+        )
+    return {COOKIE: token}

@@ -22,6 +22,7 @@ from tests.integration.harness import (
     read,
     running_system,
     seed,
+    staff_cookies,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
@@ -44,6 +45,8 @@ async def test_health_and_queue(database_settings: DatabaseSettings, tmp_path: P
 
             async with _client(api_context(system.infra)) as client:
                 health = await client.get("/health")
+                anonymous = await client.get("/v1/queue")
+                client.cookies.update(await staff_cookies(system.infra))
                 queue = await client.get("/v1/queue")
                 later = await client.get(
                     "/v1/queue", params={"at": (T0 + timedelta(hours=2)).isoformat()}
@@ -57,6 +60,8 @@ async def test_health_and_queue(database_settings: DatabaseSettings, tmp_path: P
     assert body["status"] == "ok"
     assert body["broker"]["ok"] and body["database"]["ok"]
 
+    assert anonymous.status_code == 401  # every firm's trucks: staff only
+    assert "control-room login" in anonymous.json()["detail"]
     assert queue.status_code == 200
     view = queue.json()
     assert view["gate_id"] == "huu-nghi"

@@ -64,3 +64,45 @@ async def test_request_ids_are_kept_or_made_and_logged(
     assert len(made.headers["x-request-id"]) == 36  # a fresh UUID
     lines = [r for r in caplog.records if r.name == "borderflow.access"]
     assert any("GET /v1/manifests 401" in r.getMessage() for r in lines)
+
+
+async def test_unknown_query_parameters_and_odd_ids_are_refused_precisely(
+    engine: AsyncEngine,
+) -> None:
+    async with session_factory(engine)() as session, session.begin():
+        firm = await create_firm(session=session, firm_id="firm-01", name="One", now=T0)
+    headers = {"Authorization": f"Bearer {firm.key}"}
+    async with _client(engine, RateLimiter(rate=10, burst=10)) as client:
+        typo = await client.get("/v1/bookings?limt=5", headers=headers)
+        control = await client.get("/v1/manifests/a%00b", headers=headers)
+        not_utf8 = await client.post(
+            "/v1/manifests",
+            content=b"\xff\xfe{",
+            headers=headers | {"Content-Type": "application/json"},
+        )
+    assert typo.status_code == 422
+    assert typo.json()["errors"] == [
+        {
+            "field": "limt",
+            "message": "unknown query parameter 'limt' "
+            "(this operation takes: after, limit, status)",
+        }
+    ]
+    assert control.status_code == 422
+    assert control.json()["errors"][0]["field"] == "manifest_id"
+    assert not_utf8.status_code == 400
+    assert not_utf8.json()["errors"][0]["field"] == "body"
+
+
+async def test_a_firm_key_opens_no_gate_wide_view(engine: AsyncEngine) -> None:
+    async with session_factory(engine)() as session, session.begin():
+        firm = await create_firm(session=session, firm_id="firm-01", name="One", now=T0)
+    headers = {"Authorization": f"Bearer {firm.key}"}
+    async with _client(engine, RateLimiter(rate=10, burst=10)) as client:
+        answers = [await client.get(path, headers=headers) for path in ("/v1/queue", "/v1/review")]
+        client.cookies.set("bf_control", "forged")
+        forged = await client.get("/v1/review")
+    assert [a.status_code for a in answers] == [401, 401]
+    assert all(a.json()["type"] == "urn:borderflow:problem:unauthorized" for a in answers)
+    assert forged.status_code == 401
+    assert "session expired or logged out" in forged.json()["detail"]

@@ -5,7 +5,7 @@ firm), `mark_used`; and the outbox publisher sending every booking event once, i
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -16,10 +16,17 @@ from services.db import booking_arrivals as arrivals
 from services.db import bookings as repo
 from services.db.booking_tables import BookingEventRow, SlotCountRow
 from services.db.engine import session_factory
+from services.db.idempotency import KEEP, purge_idempotency_keys
 from services.gate_config import default_gates
 from services.workers.booking_outbox import BookingOutbox
 from streams.topics import BOOKINGS
-from tests.integration.test_bookings_api import add_firms, add_manifests, local_slot
+from tests.integration.test_bookings_api import (
+    add_firms,
+    add_manifests,
+    auth,
+    local_slot,
+    make_client,
+)
 
 GATE = default_gates()["huu-nghi"]
 
@@ -158,3 +165,24 @@ async def test_the_outbox_sends_each_event_once_in_order(engine: AsyncEngine) ->
     assert all(e["data"]["event_id"] == e["event_id"] for e in events)
     assert producer.sent[-1][1] == first.booking_id.encode()
     assert events[-1]["data"]["status"] == "cancelled" and events[-1]["data"]["version"] == 2
+
+
+async def test_idempotency_keys_are_forgotten_after_a_day_and_a_retry_stays_safe(
+    engine: AsyncEngine,
+) -> None:
+    keys = await add_firms(engine, ["firm-a"])
+    await add_manifests(engine, "firm-a", ["A-1"])
+    body = {"manifest_id": "A-1", "slot_start": local_slot(1, 10).isoformat()}
+    async with make_client(engine) as client:
+        first = await client.post("/v1/bookings", json=body, headers=auth(keys["firm-a"], "k-1"))
+        sessions = session_factory(engine)
+        later = datetime.now(UTC) + KEEP + timedelta(minutes=1)
+        async with sessions() as session, session.begin():
+            assert await purge_idempotency_keys(session=session, now=datetime.now(UTC)) == 0
+            assert await purge_idempotency_keys(session=session, now=later) == 1
+        retry = await client.post("/v1/bookings", json=body, headers=auth(keys["firm-a"], "k-1"))
+    assert first.status_code == 201
+    # The key is gone, so the retry is a new request; the manifest's one active booking
+    # refuses it and names the booking the first request made.
+    assert retry.status_code == 409
+    assert first.json()["booking_id"] in retry.json()["detail"]

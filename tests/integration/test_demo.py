@@ -25,9 +25,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _get(url: str) -> tuple[int, dict[str, object]]:
+def _get(url: str, cookie: str | None = None) -> tuple[int, dict[str, object]]:
+    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
@@ -59,7 +60,20 @@ def test_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
         assert assigned > 0, f"no decision within 60 s:\n{log.read_text()}"
         status, health = _get(f"http://127.0.0.1:{port}/health")
         assert status == 200 and health["status"] == "ok", health
-        status, queue = _get(f"http://127.0.0.1:{port}/v1/queue")
+        # the demo's control-room account, printed once, logs in; its session opens the
+        # gate-wide queue (staff only)
+        password = re.findall(r"user demo, password (\S+);", log.read_text())[0]
+        login = urllib.request.Request(
+            f"http://127.0.0.1:{port}/control/api/login",
+            data=json.dumps({"username": "demo", "password": password}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(login, timeout=5) as answer:
+            assert json.loads(answer.read())["can_act"] is True
+            cookie = answer.headers["Set-Cookie"].split(";")[0]
+        status, _ = _get(f"http://127.0.0.1:{port}/v1/queue")
+        assert status == 401
+        status, queue = _get(f"http://127.0.0.1:{port}/v1/queue", cookie=cookie)
         assert status == 200
         assert isinstance(queue["lanes"], list) and len(queue["lanes"]) == 24
         broker_pid = int(re.findall(r"broker pid (\d+)", log.read_text())[0])

@@ -28,6 +28,7 @@ from tests.integration.harness import (
     read,
     running_system,
     seed,
+    staff_cookies,
     wait_until,
 )
 
@@ -88,6 +89,7 @@ async def test_misreads_join_their_truck_and_the_undecided_reach_review(
 
             transport = httpx.ASGITransport(app=create_app(api_context(system.infra)))
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                client.cookies.update(await staff_cookies(system.infra))
                 first = (await client.get("/v1/review", params={"limit": 2})).json()
                 rest = (await client.get("/v1/review", params={"before": first["next"]})).json()
             items = first["items"] + rest["items"]
