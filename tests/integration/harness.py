@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -147,8 +147,16 @@ def as_message(payload: dict[str, Any]) -> tuple[str, bytes]:
     return str(payload["camera_id"]), json.dumps(payload).encode()
 
 
-async def collect(bootstrap: str, topic: str, *, expect: int, timeout: float = 20.0) -> list[Any]:
-    """Read `topic` from the beginning until `expect` records arrived (or time out)."""
+async def collect(
+    bootstrap: str,
+    topic: str,
+    *,
+    expect: int = 0,
+    until: Callable[[list[Any]], bool] | None = None,
+    timeout: float = 20.0,
+) -> list[Any]:
+    """Read `topic` from the beginning until `expect` records arrived and `until(records)`
+    holds (or time out)."""
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
@@ -161,7 +169,7 @@ async def collect(bootstrap: str, topic: str, *, expect: int, timeout: float = 2
     records: list[Any] = []
     try:
         async with asyncio.timeout(timeout):
-            while len(records) < expect:
+            while len(records) < expect or (until is not None and not until(records)):
                 batch = await consumer.getmany(timeout_ms=200)
                 for part in batch.values():
                     records.extend(part)
