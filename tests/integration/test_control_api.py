@@ -225,6 +225,7 @@ async def test_roles_csrf_keys_rules_audit_and_kafka(
                 assert kinds == ["reassign", "hold", "release", "close_lane"]
                 (event,) = await collect(broker.bootstrap, LANE_EVENTS.name, expect=1)
                 assert json.loads(event.value)["data"]["actor"] == "ana"
+
                 # the re-plan may revise several trucks of the closed lane, in any order:
                 # read until the queued truck's second revision is there
                 def replanned(records: list[Any]) -> bool:
@@ -234,9 +235,7 @@ async def test_roles_csrf_keys_rules_audit_and_kafka(
                     )
 
                 decisions = decision_payloads(
-                    await collect(
-                        broker.bootstrap, LANE_DECISIONS.name, expect=11, until=replanned
-                    )
+                    await collect(broker.bootstrap, LANE_DECISIONS.name, expect=11, until=replanned)
                 )
                 latest = max(
                     (d for d in decisions if d["visit_id"] == queued["visit_id"]),
