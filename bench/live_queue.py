@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from lanes.model import Direction, Manifest
 from services.bootstrap import prepare_database
 from services.config import DatabaseSettings, KafkaSettings
+from services.control.patch import apply
 from services.db.controllers import create_controller
 from services.db.engine import create_engine, session_factory
 from services.db.manifests import upsert_manifests
@@ -85,8 +86,11 @@ class Client:
     seen_in: ClassVar[dict[str, frozenset[str]]] = {}
     builds_ms: ClassVar[list[float]] = []
 
-    def __init__(self, base: str, order: list[str]) -> None:
+    def __init__(self, base: str, order: list[str], *, verify: bool = False) -> None:
         self.base, self.order = base, order
+        self.verify = verify  # keep the page's state by applying each patch, as the page does
+        self.state: dict[str, Any] | None = None
+        self.out_of_step = 0
         self.seen: dict[str, float] = {}
         self.pending: set[str] = set()
         self.cursor = 0
@@ -100,15 +104,28 @@ class Client:
                 "/control/api/login", json={"username": "bench", "password": PASSWORD}
             )
             r.raise_for_status()
-            seq = ""
+            seq, kind = "", ""
             while not stop.is_set():
                 self.reconnects += 1
                 async with http.stream("GET", "/control/api/stream") as stream:
                     async for line in stream.aiter_lines():
                         if line.startswith("id: "):
                             seq = line[4:]
-                        elif line.startswith("data: ") and len(line) > 20:
+                        elif line.startswith("event: "):
+                            kind = line[7:]
+                        elif line.startswith("data: ") and kind in ("state", "patch"):
                             self._look(seq, line, time.perf_counter())
+                            if self.verify:
+                                self._keep(kind, line[6:])
+
+    def _keep(self, kind: str, data: str) -> None:
+        body = json.loads(data)
+        if kind == "state":
+            self.state = body
+        elif self.state is None or self.state["seq"] != body["base"]:
+            self.out_of_step += 1
+        else:
+            self.state = apply(self.state, body["diff"])
 
     def _look(self, seq: str, data: str, now: float) -> None:
         self.pushes += 1
@@ -206,9 +223,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if db.schema_name:
             env["BORDERFLOW_DATABASE_SCHEMA_NAME"] = db.schema_name
         for role in (["worker", "decider"], ["api"]):
+            profile = (
+                [] if not args.profile else ["-m", "cProfile", "-o", f"{args.profile}.{role[-1]}"]
+            )
             procs.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "services.cli", *role],
+                    [sys.executable, *profile, "-m", "services.cli", *role],
                     env=env,
                     cwd=ROOT,
                     stdout=(tmp / f"{role[-1]}.log").open("wb"),
@@ -229,7 +249,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await producer.start()
         sent: dict[str, float] = {}
         order: list[str] = []
-        clients = [Client(base, order) for _ in range(args.clients)]
+        clients = [Client(base, order, verify=n == 0) for n in range(args.clients)]
         decided: dict[str, float] = {}
         tasks = [asyncio.create_task(c.run(stop)) for c in clients]
         tasks.append(asyncio.create_task(watch_decisions(broker.bootstrap, decided, stop)))
@@ -265,6 +285,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             c.reset()
         took = await publish(warm_trucks, trucks, args.rate)
         await asyncio.sleep(args.drain)  # stragglers
+        # the page state one client built from the patches equals the server's snapshot
+        patches_exact = False
+        async with httpx.AsyncClient(base_url=base) as http:
+            await http.post("/control/api/login", json={"username": "bench", "password": PASSWORD})
+            for _ in range(20):  # until the client holds the seq the server has now
+                current = (await http.get("/control/api/state")).json()
+                kept = clients[0].state or {}
+                if kept.get("seq") == current["seq"]:
+                    patches_exact = clients[0].out_of_step == 0 and kept == current
+                    break
+                await asyncio.sleep(0.2)
         stop.set()
         for t in tasks:
             t.cancel()
@@ -292,7 +323,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "pushes_per_client_per_s": round(
                 sum(c.pushes for c in clients) / max(1, len(clients)) / (took + args.drain), 2
             ),
-            "snapshot_kib_avg": round(
+            "patches_rebuild_the_snapshot": patches_exact,
+            "push_kib_avg": round(
                 sum(c.bytes for c in clients) / max(1, sum(c.pushes for c in clients)) / 1024, 1
             ),
             "reconnects": sum(c.reconnects for c in clients),
@@ -329,6 +361,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--drain", type=float, default=10.0, help="wait for stragglers (s)")
+    parser.add_argument(
+        "--profile", metavar="PREFIX", help="run the decider and the API under cProfile"
+    )
     args = parser.parse_args()
     result = asyncio.run(run(args))
     print(
@@ -337,7 +372,8 @@ def main() -> None:
         f"{result['delay_p50_ms']} ms, p95 {result['delay_p95_ms']} ms, max "
         f"{result['delay_max_ms']} ms; {result['missed']} missed of "
         f"{result['observations'] + result['missed']}; {result['pushes_per_client_per_s']} "
-        f"pushes/s per client, {result['snapshot_kib_avg']} KiB each; of which read -> "
+        f"pushes/s per client, {result['push_kib_avg']} KiB each (patches rebuild the "
+        f"snapshot exactly: {result['patches_rebuild_the_snapshot']}); of which read -> "
         f"decision on Kafka p50 {result['read_to_decision_on_kafka_p50_ms']} ms, p95 "
         f"{result['read_to_decision_on_kafka_p95_ms']} ms (the decider), decision on Kafka -> "
         f"page p50 {result['decision_on_kafka_to_page_p50_ms']} ms, p95 "

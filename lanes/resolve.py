@@ -10,6 +10,8 @@ one convoy stay apart: a read close to both joins neither.
 
 from __future__ import annotations
 
+import heapq
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -59,18 +61,18 @@ def _recent_plate(
     if not text:
         return text, "own text"
     weights = read_texts(read)[0].weights  # the top text's, as the matcher weighs it
-    costs = sorted(
-        (plate_cost(text, track.plate, weights=weights), track.plate)
-        for track in recent
-        if track.gate_id == camera.gate_id
-        and track.direction is camera.direction
-        and track.plate
-        and track.covers(read.captured_at, window)
-    )
-    distinct: list[tuple[float, str]] = []
-    for cost, plate in costs:
-        if all(plate != p for _, p in distinct):
-            distinct.append((cost, plate))
+    cheapest: dict[str, float] = {}  # each distinct recent plate at its lowest cost
+    for track in recent:
+        if (
+            track.gate_id == camera.gate_id
+            and track.direction is camera.direction
+            and track.plate
+            and track.covers(read.captured_at, window)
+        ):
+            cost = plate_cost(text, track.plate, weights=weights)
+            if cost < cheapest.get(track.plate, math.inf):
+                cheapest[track.plate] = cost
+    distinct = heapq.nsmallest(2, ((cost, plate) for plate, cost in cheapest.items()))
     if not distinct or distinct[0][0] > JOIN_MAX:
         return text, "own text"
     if len(distinct) > 1 and distinct[1][0] - distinct[0][0] < MARGIN:

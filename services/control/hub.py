@@ -1,10 +1,13 @@
 """The live hub of one API process: learns of changes from Kafka (lane decisions, lane
 events, controller actions: a consumer of its own, no group, from the newest offset),
-rebuilds the changed gate's snapshot once per burst and hands it to every open stream.
+rebuilds the changed gate's snapshot once per burst and hands it to every open stream,
+with what changed since the gate's previous snapshot (`services.control.patch`).
 
 A stream's queue holds one item: a page that reads slowly gets the newest snapshot, never a
-backlog. Each snapshot carries `seq` (the SSE event id); a page that reconnects gets the
-current snapshot at once, so it catches up whatever it missed."""
+backlog. Each snapshot carries `seq` (the SSE event id); a stream sends the difference when
+its page holds the snapshot it applies to, and the whole snapshot otherwise (at connect,
+after a skipped one). A page that reconnects gets the current snapshot at once, so it
+catches up whatever it missed."""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 
 from services.config import KafkaSettings
+from services.control.patch import diff
 from streams.clients import client_kwargs
 from streams.topics import CONTROLLER_ACTIONS, LANE_DECISIONS, LANE_EVENTS
 
@@ -33,6 +37,8 @@ Builder = Callable[[str], Awaitable[dict[str, Any]]]
 class Published:
     seq: int
     data: str  # the snapshot as JSON text, serialised once for every stream
+    base: int | None = None  # the seq `patch` applies to: the gate's previous snapshot
+    patch: str | None = None  # what changed since `base` (`services.control.patch`), as JSON
 
 
 @dataclass
@@ -42,6 +48,7 @@ class LiveHub:
     debounce_s: float = 0.05
     refresh_s: float = 10.0
     latest: dict[str, Published] = field(default_factory=dict)
+    _snapshots: dict[str, dict[str, Any]] = field(default_factory=dict)  # as last published
     _streams: dict[str, set[asyncio.Queue[Published]]] = field(default_factory=dict)
     _dirty: set[str] = field(default_factory=set)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -91,6 +98,7 @@ class LiveHub:
             for gate_id in sorted(dirty):
                 if not self._streams.get(gate_id):  # nobody watches: build on demand
                     self.latest.pop(gate_id, None)
+                    self._snapshots.pop(gate_id, None)
                     continue
                 try:
                     await self._publish(gate_id)
@@ -105,7 +113,15 @@ class LiveHub:
         self._seq += 1
         snapshot["seq"] = self._seq
         snapshot["live"] = self.listening
+        previous, before = self._snapshots.get(gate_id), self.latest.get(gate_id)
         published = Published(self._seq, json.dumps(snapshot, separators=(",", ":")))
+        if previous is not None and before is not None:
+            published.base = before.seq
+            published.patch = json.dumps(
+                {"base": before.seq, "seq": self._seq, "diff": diff(previous, snapshot)},
+                separators=(",", ":"),
+            )
+        self._snapshots[gate_id] = snapshot
         self.latest[gate_id] = published
         for queue in list(self._streams.get(gate_id, ())):
             if queue.full():

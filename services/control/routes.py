@@ -78,8 +78,10 @@ async def state(
 async def stream(
     request: Request, room: RoomDep, _: SessionDep, gate: Annotated[str | None, Query()] = None
 ) -> StreamingResponse:
-    """Server-Sent Events: the gate's snapshot at once (`event: state`, `id` its seq), then a
-    new one after every change; a comment every 10 s keeps the line alive. The stream ends
+    """Server-Sent Events: the gate's snapshot at once (`event: state`, `id` its seq), then
+    after every change what changed (`event: patch`: `base`, the seq it applies to, `seq`
+    and `diff`, see `services.control.patch`), or the whole snapshot again when the page
+    missed one; a comment every 10 s keeps the line alive. The stream ends
     after `stream_lifetime_s` with `event: bye`; the page reconnects and catches up."""
     gate_id = room.gate(gate).gate_id
     lifetime = room.settings.stream_lifetime_s
@@ -100,7 +102,10 @@ async def stream(
                     yield ": keep-alive\n\n"
                     continue
                 if item.seq > last:
-                    yield _event(item.seq, item.data)
+                    if item.base == last and item.patch is not None:
+                        yield f"id: {item.seq}\nevent: patch\ndata: {item.patch}\n\n"
+                    else:  # the page missed one (or more): the whole snapshot
+                        yield _event(item.seq, item.data)
                     last = item.seq
             yield "event: bye\ndata: {}\n\n"
 

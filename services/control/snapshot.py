@@ -130,7 +130,6 @@ def _truck(row: Any, service: Mapping[str, timedelta], as_of: datetime) -> dict[
         "channel": _channel(row.customs_channel, row.customs_status),
         "carrier_slot": row.carrier_slot,
         "arrived_at": arrived.isoformat(),
-        "waiting_min": round(max(0.0, (as_of - arrived).total_seconds()) / 60, 1),
         "expected_start_at": None if start is None else start.isoformat(),
         "expected_done_at": None if done is None else done.isoformat(),
         "in_service": start is not None and start <= as_of,
@@ -218,6 +217,7 @@ async def _kpis(
 async def _recent(session: AsyncSession, gate_id: str) -> list[dict[str, Any]]:
     rows = await session.execute(
         select(
+            DecisionRow.decision_id,
             DecisionRow.visit_id,
             DecisionRow.plate,
             DecisionRow.outcome,
@@ -231,13 +231,14 @@ async def _recent(session: AsyncSession, gate_id: str) -> list[dict[str, Any]]:
     )
     return [
         {
+            "decision_id": decision_id,
             "visit_id": visit_id,
             "plate": plate,
             "outcome": outcome,
             "place": lane_id or carrier_slot,
             "decided_at": _aware(at).isoformat(),
         }
-        for visit_id, plate, outcome, lane_id, carrier_slot, at in rows
+        for decision_id, visit_id, plate, outcome, lane_id, carrier_slot, at in rows
     ]
 
 

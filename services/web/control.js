@@ -3,7 +3,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { me: null, snap: null, source: null, lastUpdate: null, retry: null, gate: null };
+const state = { me: null, snap: null, source: null, lastUpdate: null, retry: null, gate: null, patches: 0 };
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -99,6 +99,15 @@ function connect() {
     if (state.snap.live) setConn("live", "live");
     else setConn("connecting", "change feed down: refreshed every few s, last " + state.lastUpdate.toLocaleTimeString());
   });
+  es.addEventListener("patch", (ev) => {
+    const p = JSON.parse(ev.data);
+    if (!state.snap || state.snap.seq !== p.base) { connect(); return; } // out of step: start over
+    state.snap = applyPatch(state.snap, p.diff);
+    state.patches += 1;
+    state.lastUpdate = new Date();
+    render();
+    if (state.snap.live) setConn("live", "live");
+  });
   es.addEventListener("bye", () => { es.close(); connect(); }); // planned: reconnect at once
   es.onerror = () => {
     const when = state.lastUpdate ? state.lastUpdate.toLocaleTimeString() : "never";
@@ -112,6 +121,31 @@ function connect() {
       }, 1000);
     }
   };
+}
+
+// what changed since the last snapshot: the same procedure as services/control/patch.py
+function applyPatch(old, p) {
+  if (p === null || p === undefined) return old;
+  if ("$v" in p) return p.$v;
+  if ("$k" in p) {
+    const ids = old.map((item) => item[p.$k]);
+    const byId = new Map(ids.map((id, i) => [id, old[i]]));
+    const out = [];
+    for (const run of p.$ids) {
+      for (const id of Array.isArray(run) ? ids.slice(run[0], run[1]) : [run]) {
+        out.push(Object.prototype.hasOwnProperty.call(p.$d, id) ? applyPatch(byId.get(id), p.$d[id]) : byId.get(id));
+      }
+    }
+    return out;
+  }
+  const result = Object.assign({}, old);
+  for (const [key, part] of Object.entries(p.$d)) result[key] = applyPatch(result[key], part);
+  for (const key of p.$del || []) delete result[key];
+  return result;
+}
+
+function waitingMin(arrivedAt, asOf) {
+  return Math.max(0, (Date.parse(asOf) - Date.parse(arrivedAt)) / 60000).toFixed(1);
 }
 
 // -- rendering -------------------------------------------------------------------------
@@ -177,7 +211,7 @@ function truckCard(t, lane) {
   el("div", { class: "plate" }, t.plate),
   el("div", {}, (t.firm_id || "no firm") + (t.channel ? " · " + t.channel : "")),
   el("div", { class: "flags" }, flags),
-  el("div", { class: "times" }, (t.in_service ? "in service" : "waits " + t.waiting_min + " min") +
+  el("div", { class: "times" }, (t.in_service ? "in service" : "waits " + waitingMin(t.arrived_at, state.snap.as_of) + " min") +
     " · " + t.service_min + " min · " + localTime(t.expected_start_at) + "–" + localTime(t.expected_done_at)),
   canAct() && !t.in_service ? el("div", { class: "acts" },
     el("button", { type: "button", "data-action": "hold",

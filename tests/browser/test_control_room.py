@@ -144,6 +144,17 @@ async def test_a_controller_watches_resolves_and_closes_and_a_viewer_is_refused(
                 )
                 await expect(page.locator(f'[data-lane] [data-plate="{plate}"]')).to_have_count(0)
 
+                # the page kept its state from the stream's patches: it equals the server's
+                # snapshot of the same seq
+                for _ in range(30):
+                    held = json.loads(await page.evaluate("JSON.stringify(state.snap)"))
+                    server = await page.evaluate("fetch('/control/api/state').then(r => r.json())")
+                    if held["seq"] == server["seq"]:
+                        break
+                    await page.wait_for_timeout(100)
+                assert held == server
+                assert await page.evaluate("state.patches") >= 5
+
                 # a viewer sees the same screen, cannot act, and the server refuses it
                 viewer = await browser.new_page(viewport={"width": 1280, "height": 800})
                 await log_in(viewer, base, "vic")
