@@ -6,6 +6,8 @@ session and opens nothing here."""
 from __future__ import annotations
 
 import hmac
+import math
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -85,15 +87,31 @@ async def acting_session(request: Request, info: SessionDep) -> SessionInfo:
 ActorDep = Annotated[SessionInfo, Depends(acting_session)]
 
 
-@router.post("/login", response_model=Me)
-async def login(body: Login, response: Response, room: RoomDep) -> Me:
+@router.post(
+    "/login",
+    response_model=Me,
+    responses={429: {"description": "too many failed logins; see Retry-After"}},
+)
+async def login(body: Login, request: Request, response: Response, room: RoomDep) -> Me:
     now = datetime.now(UTC)
+    tick = time.monotonic()
+    keys = room.login_throttle.keys(body.username, request.client.host if request.client else "?")
+    wait = room.login_throttle.retry_after(keys, tick)
+    if wait > 0:
+        raise HTTPException(
+            status_code=429,
+            detail="username: too many failed logins from this address; "
+            f"try again in {math.ceil(wait)} s",
+            headers={"Retry-After": str(math.ceil(wait))},
+        )
     async with room.sessions() as session, session.begin():
         controller = await authenticate(
             session=session, username=body.username, password=body.password
         )
         if controller is None:
+            room.login_throttle.failed(keys, tick)
             raise HTTPException(status_code=401, detail="username or password: not recognised")
+        room.login_throttle.succeeded(keys)
         ttl = timedelta(hours=room.settings.session_hours)
         token, csrf = await open_session(
             session=session, username=controller.username, now=now, ttl=ttl

@@ -19,3 +19,7 @@ class ControlSettings(BaseSettings):
     stream_lifetime_s: float = 20.0
     # a snapshot is rebuilt at least this often even without an event (clocks move on)
     refresh_s: float = 10.0
+    # failed logins: after this many for one username (or from one address) within the
+    # window, logins for it are refused with 429 until the oldest failure leaves the window
+    login_failures_max: int = 5
+    login_window_s: float = 900.0

@@ -20,6 +20,7 @@ from lanes.policy import OrchestratedPolicy, Policy
 from services.control.hub import LiveHub, listen
 from services.control.settings import ControlSettings
 from services.control.snapshot import build_snapshot
+from services.control.throttle import LoginThrottle
 from services.workers.outbox import DecisionOutbox
 from streams.clients import make_producer
 from streams.topics import LANE_DECISIONS
@@ -38,6 +39,7 @@ class ControlRoom:
     outbox: DecisionOutbox
     policy: Policy
     lock: asyncio.Lock  # one action at a time in this process (the DB locks across them)
+    login_throttle: LoginThrottle
     producer_started: bool = False
 
     async def producer_ready(self) -> AIOKafkaProducer:
@@ -110,6 +112,7 @@ async def control_room(app: FastAPI) -> AsyncIterator[None]:
         outbox=outbox,
         policy=OrchestratedPolicy(),
         lock=asyncio.Lock(),
+        login_throttle=LoginThrottle(settings.login_failures_max, settings.login_window_s),
     )
     try:
         yield

@@ -244,6 +244,20 @@ async def test_roles_csrf_keys_rules_audit_and_kafka(
                 assert latest["revision"] == 2
                 assert latest["reason"].startswith(f"re-planned: lane {other} closed")
 
+                # password guessing is slowed: five failures for an account from one address,
+                # then even the right password waits (429 with Retry-After)
+                for _ in range(5):
+                    r = await client.post(
+                        "/control/api/login", json={"username": "vic", "password": "guess"}
+                    )
+                    assert r.status_code == 401
+                r = await client.post(
+                    "/control/api/login", json={"username": "VIC", "password": PASSWORD}
+                )
+                assert r.status_code == 429
+                assert 890 <= int(r.headers["Retry-After"]) <= 900
+                assert r.json()["detail"].startswith("username: too many failed logins")
+
                 # logging out ends the session on the server, not only in the browser
                 token = client.cookies["bf_control"]
                 assert (await client.post("/control/api/logout")).status_code == 204
