@@ -46,11 +46,13 @@ def _controller_decision(
     what: str,
     now: datetime,
     manifest_id: str | None = None,
+    plate: str | None = None,
 ) -> LaneDecision:
     revised = revised_decision(decision, assignment, now=now)
     return replace(
         revised,
         manifest_id=manifest_id or decision.manifest_id,
+        plate=plate or decision.plate,
         reason=f"{what} -> {assignment.reason}",
     )
 
@@ -65,9 +67,11 @@ def place_with_manifest(
     policy: Policy,
     what: str,
     now: datetime,
+    plate: str | None = None,
 ) -> Applied:
     """The visit's truck is the one of `manifest`: the policy places it (pick a manifest,
-    confirm a plate, release a held truck)."""
+    confirm a plate, release a held truck). `plate`: the plate as the controller read it,
+    which the revised decision carries instead of the camera's."""
     if decision.outcome is Outcome.ASSIGNED and board.place_of(decision.visit_id) is not None:
         raise ActionRefused(f"visit_id: {decision.visit_id} is already assigned")
     lanes = gate.lanes_for(manifest.direction)
@@ -84,7 +88,12 @@ def place_with_manifest(
     assignment, board = policy.assign(truck, board, gate, now=now)
     return Applied(
         _controller_decision(
-            decision, assignment, what=what, now=now, manifest_id=manifest.manifest_id
+            decision,
+            assignment,
+            what=what,
+            now=now,
+            manifest_id=manifest.manifest_id,
+            plate=plate,
         ),
         board,
     )

@@ -288,6 +288,7 @@ async def _apply_to_decision(
         policy=room.policy,
         what=what,
         now=at,
+        plate=normalise_plate(req.plate or "") if req.action == "confirm_plate" else None,
     )
 
 

@@ -146,6 +146,19 @@ def test_picking_a_manifest_places_the_truck_by_the_policy() -> None:
         lane.lane_id for lane in HUU_NGHI.lanes_for(Direction.EXPORT)
     }
     assert applied.board.place_of("v-r") == applied.decision.lane_id
+    assert applied.decision.plate == review.plate  # picking a manifest keeps the camera's
+    confirmed = place_with_manifest(
+        review,
+        manifest("M-2"),
+        arrived_at=at(0),
+        gate=HUU_NGHI,
+        board=board,
+        policy=POLICY,
+        what="plate 29H12345 confirmed by ana",
+        now=NOW,
+        plate="29H12345",
+    )
+    assert confirmed.decision.plate == "29H12345"  # the plate as the controller read it
 
 
 def test_opening_an_open_lane_or_an_unknown_one_is_refused() -> None:
