@@ -14,7 +14,7 @@ PAD = "_"
 ALPHABET = LATIN + PROVINCES + CN_TRAILER_MARK + PAD
 MAX_SLOTS = 10
 IMG_HEIGHT = 48
-IMG_WIDTH = 96
+IMG_WIDTH = 128
 
 
 def encode(text: str) -> list[int]:

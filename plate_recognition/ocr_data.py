@@ -5,6 +5,7 @@ little tight), to grayscale, resized with the model's interpolation. Needs only 
 
 from __future__ import annotations
 
+import multiprocessing
 import random
 
 import cv2
@@ -38,9 +39,20 @@ def crop_for_ocr(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarra
 
 
 def make_crops(
-    seeds: range, crops_per_frame: int = 2, jitter_seed: int = 0
+    seeds: range, crops_per_frame: int = 2, jitter_seed: int = 0, *, workers: int = 1
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(images N x H x W uint8, labels N x slots int64, texts) for the frames of `seeds`."""
+    """(images N x H x W uint8, labels N x slots int64, texts) for the frames of `seeds`;
+    `workers` processes render parts of the range (the result does not depend on it)."""
+    if workers > 1 and len(seeds) >= 2 * workers:
+        step = -(-len(seeds) // workers)
+        parts = [seeds[i : i + step] for i in range(0, len(seeds), step)]
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            done = pool.starmap(make_crops, [(p, crops_per_frame, jitter_seed) for p in parts])
+        return (
+            np.concatenate([d[0] for d in done]),
+            np.concatenate([d[1] for d in done]),
+            [t for d in done for t in d[2]],
+        )
     images: list[np.ndarray] = []
     labels: list[list[int]] = []
     texts: list[str] = []

@@ -32,38 +32,63 @@ def block(cin: int, cout: int) -> nn.Sequential:
     )
 
 
-class PlateOCR(nn.Module):
-    """48 x 96 grayscale -> slots x vocab logits (training) or probabilities (export)."""
+class SlotReader(nn.Module):
+    """One layer of the slots' reading: each slot query attends over the image's feature
+    tokens (cross-attention), then a small feed-forward step; pre-norm, residual."""
 
-    def __init__(self, export: bool = False) -> None:
+    def __init__(self, d: int, heads: int) -> None:
+        super().__init__()
+        self.norm_q = nn.LayerNorm(d)
+        self.norm_kv = nn.LayerNorm(d)
+        self.attend = nn.MultiheadAttention(d, heads, dropout=0.0, batch_first=True)
+        self.norm_ff = nn.LayerNorm(d)
+        self.ff = nn.Sequential(nn.Linear(d, 2 * d), nn.GELU(), nn.Linear(2 * d, d))
+
+    def forward(self, queries: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        kv = self.norm_kv(tokens)
+        read, _ = self.attend(self.norm_q(queries), kv, kv, need_weights=False)
+        queries = queries + read
+        return queries + self.ff(self.norm_ff(queries))
+
+
+class PlateOCR(nn.Module):
+    """IMG_HEIGHT x IMG_WIDTH grayscale -> slots x vocab logits (training) or probabilities
+    (export). A small CNN turns the crop into a grid of feature tokens (6 x 16, each with a
+    learned position); one learned query per character slot reads them by cross-attention,
+    so a slot finds its character wherever the layout puts it (one line or two, shifted by
+    a loose box); one classifier shared by all slots."""
+
+    def __init__(self, export: bool = False, d: int = 128, heads: int = 4, layers: int = 2):
         super().__init__()
         self.export = export
         self.features = nn.Sequential(
-            nn.Conv2d(1, 16, 3, stride=2, padding=1, bias=False),
-            nn.BatchNorm2d(16),
-            nn.ReLU(inplace=True),  # 24 x 48
-            block(16, 32),
-            nn.MaxPool2d(2),  # 12 x 24
+            nn.Conv2d(1, 32, 3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(32),
+            nn.ReLU(inplace=True),  # H/2 x W/2
+            block(32, 32),
+            nn.MaxPool2d(2),  # H/4 x W/4
             block(32, 64),
-            nn.MaxPool2d(2),  # 6 x 12
-            block(64, 96),
-            nn.Conv2d(96, 48, 1),
-            nn.ReLU(inplace=True),
+            block(64, 64),
+            nn.MaxPool2d(2),  # H/8 x W/8
+            block(64, d),
         )
-        self.head = nn.Sequential(
-            nn.Flatten(),
-            nn.Dropout(0.1),
-            nn.Linear(48 * 6 * 12, 320),
-            nn.ReLU(inplace=True),
-            nn.Dropout(0.1),
-            nn.Linear(320, MAX_SLOTS * len(ALPHABET)),
-        )
+        tokens = (IMG_HEIGHT // 8) * (IMG_WIDTH // 8)
+        self.position = nn.Parameter(torch.randn(1, tokens, d) * 0.02)
+        self.queries = nn.Parameter(torch.randn(1, MAX_SLOTS, d) * 0.02)
+        self.readers = nn.ModuleList(SlotReader(d, heads) for _ in range(layers))
+        self.norm = nn.LayerNorm(d)
+        self.classify = nn.Linear(d, len(ALPHABET))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.export:  # uint8 NHWC, as fast-plate-ocr feeds it
             x = x.permute(0, 3, 1, 2).float()
         x = x / 255.0
-        logits = self.head(self.features(x)).view(-1, MAX_SLOTS, len(ALPHABET))
+        grid = self.features(x)  # N x d x h x w
+        tokens = grid.flatten(2).transpose(1, 2) + self.position  # N x hw x d
+        slots = self.queries.expand(x.shape[0], -1, -1)
+        for reader in self.readers:
+            slots = reader(slots, tokens)
+        logits = self.classify(self.norm(slots))  # N x slots x vocab
         return torch.softmax(logits, dim=-1) if self.export else logits
 
 
@@ -84,7 +109,7 @@ def evaluate(model: PlateOCR, images: torch.Tensor, labels: torch.Tensor) -> dic
     model.eval()
     with torch.no_grad():
         pred = torch.cat(
-            [model(images[i : i + 512]).argmax(-1) for i in range(0, len(images), 512)]
+            [model(images[i : i + 512].float()).argmax(-1) for i in range(0, len(images), 512)]
         )
     model.train()
     pad = ALPHABET.index("_")
@@ -146,7 +171,7 @@ def train(
         order = torch.randperm(len(images), generator=gen)
         for i in range(0, len(order) - args.batch + 1, args.batch):
             idx = order[i : i + args.batch]
-            logits = model(augment(images[idx], gen))
+            logits = model(augment(images[idx].float(), gen))
             loss = loss_fn(logits.reshape(-1, len(ALPHABET)), labels[idx].reshape(-1))
             optimiser.zero_grad()
             loss.backward()
@@ -193,12 +218,16 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     started = time.time()
     base = OCR_SEED_BASE + args.seed * 100_000
-    x, y, _ = make_crops(range(base, base + args.frames), args.crops_per_frame)
-    vx, vy, _ = make_crops(range(base + args.frames, base + args.frames + args.val_frames), 1, 99)
+    x, y, _ = make_crops(
+        range(base, base + args.frames), args.crops_per_frame, workers=args.threads
+    )
+    vx, vy, _ = make_crops(
+        range(base + args.frames, base + args.frames + args.val_frames), 1, 99, workers=args.threads
+    )
     log.info("%d train crops, %d val crops in %.0f s", len(x), len(vx), time.time() - started)
-    images = torch.from_numpy(x).float().unsqueeze(1)
+    images = torch.from_numpy(x).unsqueeze(1)  # uint8; a batch is made float when used
     labels = torch.from_numpy(y)
-    val_images = torch.from_numpy(vx).float().unsqueeze(1)
+    val_images = torch.from_numpy(vx).unsqueeze(1)
     val_labels = torch.from_numpy(vy)
     model = PlateOCR()
     if args.init is not None:
