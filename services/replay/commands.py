@@ -12,14 +12,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from lanes.errors import DomainError
-from services.archive.export import export_range
 from services.archive.redrive import redrive
 from services.archive.store import records_in_range
 from services.config import Settings
 from services.db.engine import create_engine, session_factory
 from services.gate_config import GateConfigError
 from services.replay.inputs import read_topics
-from services.replay.run import ProgressLine, replay
 from streams.clients import client_kwargs, make_producer
 
 
@@ -68,7 +66,13 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     rd.add_argument("--dry-run", action="store_true")
 
 
+# export (pyarrow) and replay (matplotlib, for its report) are imported by their commands:
+# every `borderflow` process builds this parser, and they would add ~0.8 s to each start
+
+
 async def main_archive(settings: Settings, args: argparse.Namespace) -> int:
+    from services.archive.export import export_range  # noqa: PLC0415 (see above)
+
     engine = create_engine(settings.database)
     try:
         count, files = await export_range(
@@ -86,6 +90,8 @@ async def main_archive(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def main_replay(settings: Settings, args: argparse.Namespace) -> int:
+    from services.replay.run import ProgressLine, replay  # noqa: PLC0415 (see above)
+
     if args.end <= args.start:
         print("borderflow replay: --to must be after --from", file=sys.stderr)
         return 2
