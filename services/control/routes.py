@@ -4,6 +4,7 @@ stream (Server-Sent Events) and the actions. Mounted by `services/api/app.py`.""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from importlib import resources
@@ -31,6 +32,7 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: http: https:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
+SESSION_RECHECK_S = 5.0  # how often an open stream checks that its session still holds
 _NEEDS: dict[str, tuple[str, ...]] = {
     "pick_manifest": ("visit_id", "manifest_id"),
     "confirm_plate": ("visit_id", "plate"),
@@ -81,21 +83,33 @@ async def stream(
     """Server-Sent Events: the gate's snapshot at once (`event: state`, `id` its seq), then
     after every change what changed (`event: patch`: `base`, the seq it applies to, `seq`
     and `diff`, see `services.control.patch`), or the whole snapshot again when the page
-    missed one; a comment every 10 s keeps the line alive. The stream ends
+    missed one; a comment every 5 s keeps the line alive. The session is checked again every
+    5 s: a disabled or logged-out controller's stream ends (`event: bye`). The stream ends
     after `stream_lifetime_s` with `event: bye`; the page reconnects and catches up."""
     gate_id = room.gate(gate).gate_id
     lifetime = room.settings.stream_lifetime_s
 
     async def events() -> AsyncIterator[str]:
         ends = time.monotonic() + lifetime
+        checked = time.monotonic()
         async with room.hub.subscribe(gate_id) as queue:
             current = await room.hub.current(gate_id)
             yield "retry: 1000\n"
             yield _event(current.seq, current.data)
             last = current.seq
             while (left := ends - time.monotonic()) > 0:
+                if time.monotonic() - checked >= SESSION_RECHECK_S:
+                    # a controller disabled, logged out or expired mid-stream stops seeing
+                    # the board within SESSION_RECHECK_S; the page reconnects and gets a 401
+                    try:
+                        await auth.logged_in(request, room.sessions)
+                    except auth.NotLoggedIn as exc:
+                        yield f"event: bye\ndata: {json.dumps({'reason': str(exc)})}\n\n"
+                        return
+                    checked = time.monotonic()
                 try:
-                    item = await asyncio.wait_for(queue.get(), timeout=min(10.0, left))
+                    wait = min(SESSION_RECHECK_S, left)
+                    item = await asyncio.wait_for(queue.get(), timeout=wait)
                 except TimeoutError:
                     if await request.is_disconnected():
                         return

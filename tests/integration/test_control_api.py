@@ -4,7 +4,9 @@ domain rules on every action, each action on Kafka and in the audit log."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ import pytest
 from lanes.model import CustomsStatus, Direction
 from services.config import DatabaseSettings
 from services.db.audit import verify_chain
+from services.db.controllers import set_disabled
 from services.db.firms import create_firm
 from streams.topics import CONTROLLER_ACTIONS, LANE_DECISIONS, LANE_EVENTS
 from tests.browser.live import PASSWORD, add_controllers, free_port, served_api
@@ -257,6 +260,22 @@ async def test_roles_csrf_keys_rules_audit_and_kafka(
                 assert r.status_code == 429
                 assert 890 <= int(r.headers["Retry-After"]) <= 900
                 assert r.json()["detail"].startswith("username: too many failed logins")
+
+                # a controller disabled mid-stream stops seeing the board within seconds
+                async with client.stream("GET", "/control/api/stream") as stream:
+                    lines = stream.aiter_lines()
+                    assert (await anext(lines)).startswith("retry:")
+                    async with infra.sessions() as session, session.begin():
+                        await set_disabled(session=session, username="ana", disabled=True)
+                    disabled_at = time.monotonic()
+                    async with asyncio.timeout(10):
+                        async for line in lines:
+                            if line == "event: bye":
+                                break
+                    assert time.monotonic() - disabled_at <= 6.5
+                    assert "session expired or logged out" in await anext(lines)
+                async with infra.sessions() as session, session.begin():
+                    await set_disabled(session=session, username="ana", disabled=False)
 
                 # logging out ends the session on the server, not only in the browser
                 token = client.cookies["bf_control"]
