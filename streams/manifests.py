@@ -23,6 +23,7 @@ from lanes.containers import container_error, normalise_container
 from lanes.model import CustomsChannel, CustomsStatus, Direction, Manifest
 from lanes.plates import PlateKind, parse_plate
 from streams.errors import InvalidEvent
+from streams.timestamps import IsoAwareDatetime
 
 MANIFEST_TYPE = "manifest"
 MAX_WINDOW = timedelta(days=7)
@@ -65,8 +66,8 @@ class ManifestV1(BaseModel):
     customs_status: CustomsStatus
     # the risk channel customs gave it (green: documents, yellow: scan, red: inspection)
     customs_channel: CustomsChannel | None = None
-    window_start: AwareDatetime
-    window_end: AwareDatetime
+    window_start: IsoAwareDatetime
+    window_end: IsoAwareDatetime
 
     @field_validator("tractor_plate")
     @classmethod

@@ -29,6 +29,7 @@ from services.config import KafkaSettings
 from services.control.routes import router as control_router
 from services.workers.booking_outbox import BookingOutbox, running_booking_outbox
 from streams.clients import broker_metadata_ok, make_producer
+from streams.timestamps import ISO_ONLY
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,7 @@ def create_app(
         gate: Annotated[str | None, Query(description="gate id; default: this system's")] = None,
         at: Annotated[
             datetime | None,
+            ISO_ONLY,
             Query(description="ISO 8601 with offset; default: the latest event time seen"),
         ] = None,
     ) -> QueueView:

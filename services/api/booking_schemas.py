@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Path, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from lanes.bookings import BookingState
 from lanes.model import Direction
 from streams.manifests import ID_PATTERN
+from streams.timestamps import IsoAwareDatetime
 
 ManifestId = Annotated[
     str, StringConstraints(strict=True, min_length=1, max_length=64, pattern=ID_PATTERN)
@@ -33,14 +34,14 @@ class BookingRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     manifest_id: ManifestId
-    slot_start: AwareDatetime = Field(description="a slot boundary, ISO 8601 with offset")
+    slot_start: IsoAwareDatetime = Field(description="a slot boundary, ISO 8601 with offset")
     gate: GateId | None = Field(default=None, description="default: this system's gate")
 
 
 class RescheduleRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    slot_start: AwareDatetime = Field(description="the new slot's start, ISO 8601 with offset")
+    slot_start: IsoAwareDatetime = Field(description="the new slot's start, ISO 8601 with offset")
 
 
 class BookingView(BaseModel):

@@ -14,6 +14,7 @@ from services.api.booking_schemas import SlotList, SlotView
 from services.api.problems import Problem, ProblemError
 from services.db.bookings import slot_usage
 from streams.manifests import ID_PATTERN
+from streams.timestamps import ISO_ONLY
 
 router = APIRouter(prefix="/v1/slots", tags=["bookings"])
 
@@ -64,10 +65,12 @@ async def list_slots(
     ] = None,
     start: Annotated[
         datetime | None,
+        ISO_ONLY,
         Query(alias="from", description="ISO 8601 with offset; default: now"),
     ] = None,
     end: Annotated[
         datetime | None,
+        ISO_ONLY,
         Query(alias="to", description="ISO 8601 with offset; default: `from` + 1 day"),
     ] = None,
 ) -> SlotList:

@@ -290,6 +290,8 @@ async def test_each_rule_has_its_problem(client: httpx.AsyncClient, keys: dict[s
             "at most 7 days",
         ),
         ({"direction": "sideways"}, "direction"),
+        # numbers are not taken as seconds since 1970: the document says date-time text
+        ({"direction": "export", "from": "0.0"}, "from: must be an ISO 8601 date-time with offset"),
     ):
         answer = await client.get("/v1/slots", params=params, headers=auth(keys["a"]))
         assert words in problem(answer, 422)["detail"]
