@@ -244,15 +244,21 @@ async def test_two_matchers_two_orchestrators_one_of_each_killed(
             publisher = asyncio.create_task(_publish(bootstrap, reads, events, killed=killed))
             matchers, orchestrators = workers[:2], workers[2:]
 
-            async def both_matchers_busy() -> bool:
+            async def both_matchers_busy_one_orchestrator_holding() -> bool:
+                """Both matchers consuming, and one orchestrator holding the gate's lane-event
+                partition (the lag gauge is set once it has fetched from it, and dropped
+                while a rebalance moves it: so this is waited for, not assumed)."""
                 if await count(LaneEventRow) < 2:
                     return False
                 try:
-                    return all(w.consumed(PLATE_READS.name) > 0 for w in matchers)
+                    busy = all(w.consumed(PLATE_READS.name) > 0 for w in matchers)
+                    holding = [w for w in orchestrators if w.lagged_partitions(LANE_EVENTS.name)]
                 except OSError:  # a metrics server not up yet
                     return False
+                return busy and len(holding) == 1
 
-            await _until(both_matchers_busy, workers, timeout=90)
+            # the publisher waits for the kill after a third of the reads: it cannot run out
+            await _until(both_matchers_busy_one_orchestrator_holding, workers, timeout=90)
             assert not publisher.done(), "the kill must land mid-stream"
             holders = [w for w in orchestrators if w.lagged_partitions(LANE_EVENTS.name)]
             assert len(holders) == 1, "one gate: its lane events are on one partition"

@@ -12,6 +12,7 @@ document, never here.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import threading
 import time
@@ -152,7 +153,9 @@ def _check_operation(operation: APIOperation, key: str, mode: GenerationMode) ->
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
         max_examples=EXAMPLES,
-        derandomize=True,  # the same cases on every run: CI is repeatable (seed it to explore)
+        # the same cases on every run, so CI is repeatable; BORDERFLOW_PROPERTY_EXPLORE=1
+        # draws new ones each run (and --hypothesis-seed=N replays a run's)
+        derandomize=not os.environ.get("BORDERFLOW_PROPERTY_EXPLORE"),
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),
