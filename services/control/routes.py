@@ -117,7 +117,7 @@ async def stream(
                     continue
                 if item.seq > last:
                     if item.base == last and item.patch is not None:
-                        yield f"id: {item.seq}\nevent: patch\ndata: {item.patch}\n\n"
+                        yield _event(item.seq, item.patch, kind="patch")
                     else:  # the page missed one (or more): the whole snapshot
                         yield _event(item.seq, item.data)
                     last = item.seq
@@ -130,8 +130,8 @@ async def stream(
     )
 
 
-def _event(seq: int, data: str) -> str:
-    return f"id: {seq}\nevent: state\ndata: {data}\n\n"
+def _event(seq: int, data: str, kind: str = "state") -> str:
+    return f"id: {seq}\nevent: {kind}\ndata: {data}\n\n"
 
 
 class ActionBody(BaseModel):

@@ -7,6 +7,7 @@ import pytest
 
 from lanes.actions import (
     ActionRefused,
+    Applied,
     hold,
     lane_change_allowed,
     place_with_manifest,
@@ -15,7 +16,7 @@ from lanes.actions import (
 )
 from lanes.board import Board
 from lanes.decide import decide_with_board
-from lanes.model import CustomsStatus, Direction, LaneDecision, Outcome
+from lanes.model import CustomsStatus, Direction, LaneDecision, Manifest, Outcome
 from lanes.policy import OrchestratedPolicy
 from services.gate_config import get_gate
 from tests.unit.factories import at, manifest, matched, visit
@@ -119,27 +120,23 @@ def test_picking_a_manifest_places_the_truck_by_the_policy() -> None:
         now=at(1),
     )
     assert review.outcome is not Outcome.ASSIGNED
-    with pytest.raises(ActionRefused, match="is not cleared by customs"):
-        place_with_manifest(
+
+    def place(manifest_: Manifest, what: str, plate: str | None = None) -> Applied:
+        return place_with_manifest(
             review,
-            manifest("M-r", customs_status=CustomsStatus.PENDING),
+            manifest_,
             arrived_at=at(0),
             gate=HUU_NGHI,
             board=board,
             policy=POLICY,
-            what="x",
+            what=what,
             now=NOW,
+            plate=plate,
         )
-    applied = place_with_manifest(
-        review,
-        manifest("M-2"),
-        arrived_at=at(0),
-        gate=HUU_NGHI,
-        board=board,
-        policy=POLICY,
-        what="picked by ana",
-        now=NOW,
-    )
+
+    with pytest.raises(ActionRefused, match="is not cleared by customs"):
+        place(manifest("M-r", customs_status=CustomsStatus.PENDING), "x")
+    applied = place(manifest("M-2"), "picked by ana")
     assert applied.decision.outcome is Outcome.ASSIGNED
     assert applied.decision.manifest_id == "M-2"
     assert applied.decision.lane_id in {
@@ -147,17 +144,7 @@ def test_picking_a_manifest_places_the_truck_by_the_policy() -> None:
     }
     assert applied.board.place_of("v-r") == applied.decision.lane_id
     assert applied.decision.plate == review.plate  # picking a manifest keeps the camera's
-    confirmed = place_with_manifest(
-        review,
-        manifest("M-2"),
-        arrived_at=at(0),
-        gate=HUU_NGHI,
-        board=board,
-        policy=POLICY,
-        what="plate 29H12345 confirmed by ana",
-        now=NOW,
-        plate="29H12345",
-    )
+    confirmed = place(manifest("M-2"), "plate 29H12345 confirmed by ana", plate="29H12345")
     assert confirmed.decision.plate == "29H12345"  # the plate as the controller read it
 
 
