@@ -187,6 +187,8 @@ async def test_a_worker_process_serves_metrics_and_logs_event_ids(
                 return (
                     _value(samples, produced, topic=LANE_DECISIONS.name) >= 1
                     and _value(samples, "borderflow_events_dead_lettered_total") >= 1
+                    # counted once the dead letter's send is acknowledged, after the above
+                    and _value(samples, produced, topic=f"{PLATE_READS.name}.dlq") >= 1
                 )
 
             async with asyncio.timeout(60):
