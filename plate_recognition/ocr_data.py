@@ -1,12 +1,14 @@
 """OCR training and evaluation crops, cut from seeded synthetic frames the way the detector cuts
 them: the plate's box with jitter (a detector's box is a few pixels off, a little loose or a
-little tight), to grayscale, resized with the model's interpolation. Needs only numpy/OpenCV.
+little tight), or the box a detector model actually finds, to grayscale, resized with the
+model's interpolation. Needs only numpy/OpenCV (and onnxruntime for a detector's boxes).
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import random
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -38,29 +40,68 @@ def crop_for_ocr(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarra
     return cv2.resize(gray, (IMG_WIDTH, IMG_HEIGHT), interpolation=cv2.INTER_LINEAR)
 
 
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over union of two x1, y1, x2, y2 boxes."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
 def make_crops(
-    seeds: range, crops_per_frame: int = 2, jitter_seed: int = 0, *, workers: int = 1
+    seeds: range,
+    crops_per_frame: int = 2,
+    jitter_seed: int = 0,
+    *,
+    workers: int = 1,
+    detector: Path | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(images N x H x W uint8, labels N x slots int64, texts) for the frames of `seeds`;
-    `workers` processes render parts of the range (the result does not depend on it)."""
+    `workers` processes render parts of the range (the result does not depend on it).
+    With a `detector` (an ONNX file), each frame's first crop is the box that detector finds
+    for the plate (IoU >= 0.5; a jittered box where it finds none), so the OCR learns the
+    detector's real errors: its boxes are off by more, and differently, than the jitter."""
     if workers > 1 and len(seeds) >= 2 * workers:
         step = -(-len(seeds) // workers)
         parts = [seeds[i : i + step] for i in range(0, len(seeds), step)]
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            done = pool.starmap(make_crops, [(p, crops_per_frame, jitter_seed) for p in parts])
+            done = pool.starmap(
+                _make_crops_part, [(p, crops_per_frame, jitter_seed, detector) for p in parts]
+            )
         return (
             np.concatenate([d[0] for d in done]),
             np.concatenate([d[1] for d in done]),
             [t for d in done for t in d[2]],
         )
+    return _make_crops_part(seeds, crops_per_frame, jitter_seed, detector)
+
+
+def _make_crops_part(
+    seeds: range, crops_per_frame: int, jitter_seed: int, detector: Path | None
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    find = None
+    if detector is not None:
+        from plate_recognition.detector import YoloOnnxDetector  # noqa: PLC0415 (onnxruntime)
+
+        find = YoloOnnxDetector(detector, threads=1).predict
     images: list[np.ndarray] = []
     labels: list[list[int]] = []
     texts: list[str] = []
     for seed in seeds:
         scene = render_scene(seed)
         rng = random.Random(seed * 7 + jitter_seed)
-        for _ in range(crops_per_frame):
+        found: tuple[int, int, int, int] | None = None
+        if find is not None:
+            for hit in find(scene.image):  # the JPEG decoded, as a camera's frame is
+                b = hit.bounding_box
+                if _overlap((b.x1, b.y1, b.x2, b.y2), scene.box) >= 0.5:
+                    found = (b.x1, b.y1, b.x2, b.y2)
+                    break
+        for n in range(crops_per_frame):
             box = jittered_box(rng, scene.box, scene.image.shape)
+            if n == 0 and found is not None:
+                box = found
             images.append(crop_for_ocr(scene.image, box))
             labels.append(encode(scene.plate.text))
             texts.append(scene.plate.text)

@@ -48,6 +48,9 @@ def main() -> None:
     parser.add_argument("--imgsz", type=int, default=320)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--model", default="yolo11n.yaml")
+    parser.add_argument(
+        "--out", type=Path, default=MODELS, help="where the ONNX and its metrics go (a candidate)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     os.environ.setdefault("YOLO_OFFLINE", "1")
@@ -91,8 +94,8 @@ def main() -> None:
     onnx_path = Path(
         model.export(format="onnx", imgsz=args.imgsz, opset=17, simplify=False, dynamic=False)
     )
-    MODELS.mkdir(exist_ok=True)
-    target = MODELS / "plate_detector.onnx"
+    args.out.mkdir(parents=True, exist_ok=True)
+    target = args.out / "plate_detector.onnx"
     shutil.copyfile(onnx_path, target)
     figures = {
         "model": args.model,
@@ -110,7 +113,7 @@ def main() -> None:
         "sha256": hashlib.sha256(target.read_bytes()).hexdigest(),
         "bytes": target.stat().st_size,
     }
-    (MODELS / "plate_detector.metrics.json").write_text(json.dumps(figures, indent=2) + "\n")
+    (args.out / "plate_detector.metrics.json").write_text(json.dumps(figures, indent=2) + "\n")
     log.info("%s", json.dumps(figures))
 
 

@@ -92,6 +92,66 @@ class PlateOCR(nn.Module):
         return torch.softmax(logits, dim=-1) if self.export else logits
 
 
+def state_from_onnx(path: Path, model: PlateOCR, images: torch.Tensor) -> None:
+    """Load an exported OCR (`export_onnx`) back into `model` to fine-tune it: the export fused
+    each convolution with its batch norm and turned linear layers into MatMuls, so the
+    convolutions take the fused weights, and each batch norm is set to pass its fused bias
+    through with the running statistics the data `images` gives (scaled back out by its
+    weight), which leaves the function unchanged and batch statistics near the running ones."""
+    import onnx  # noqa: PLC0415 (the train extra)
+    from onnx import numpy_helper  # noqa: PLC0415
+
+    graph = onnx.load(str(path)).graph
+    weights = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in graph.initializer}
+    state = model.state_dict()
+    for name in state:
+        if name in weights:
+            state[name] = weights[name]
+    convs = [m for m in model.features if isinstance(m, nn.Conv2d)]
+    convs += [m[0] for m in model.features if isinstance(m, nn.Sequential)]
+    convs.sort(key=lambda m: [id(x) for x in model.modules()].index(id(m)))
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    conv_nodes = [n for n in graph.node if n.op_type == "Conv"]
+    linears = [lin for r in model.readers for lin in (r.ff[0], r.ff[2])] + [model.classify]
+    matmuls = [n for n in graph.node if n.op_type == "MatMul" and n.input[1] in weights]
+    if len(conv_nodes) != len(convs) or len(matmuls) != len(linears):
+        raise ValueError(f"{path} does not have this model's layers")
+    names = {id(m): n for n, m in model.named_modules()}
+    biases: list[torch.Tensor] = []
+    for conv, node in zip(convs, conv_nodes, strict=True):
+        state[names[id(conv)] + ".weight"] = weights[node.input[1]]
+        biases.append(weights[node.input[2]])
+    for linear, node in zip(linears, matmuls, strict=True):
+        state[names[id(linear)] + ".weight"] = weights[node.input[1]].T.contiguous()
+    for norm, bias in zip(norms, biases, strict=True):
+        prefix = names[id(norm)]
+        state[prefix + ".weight"] = torch.ones_like(bias)
+        state[prefix + ".bias"] = bias
+        state[prefix + ".running_mean"] = torch.zeros_like(bias)
+        state[prefix + ".running_var"] = torch.full_like(bias, 1 - norm.eps)
+    model.load_state_dict(state)
+    # the statistics of each convolution's output on real crops, with the function unchanged
+    seen: dict[int, torch.Tensor] = {}
+    hooks = [
+        conv.register_forward_hook(lambda m, _i, out: seen.__setitem__(id(m), out.detach()))
+        for conv in convs
+    ]
+    model.eval()
+    with torch.no_grad():
+        model(images.float())
+    for hook in hooks:
+        hook.remove()
+    for conv, norm, bias in zip(convs, norms, biases, strict=True):
+        out = seen[id(conv)]
+        mean, var = out.mean(dim=(0, 2, 3)), out.var(dim=(0, 2, 3)) + norm.eps
+        with torch.no_grad():
+            norm.running_mean.copy_(mean)
+            norm.running_var.copy_(var - norm.eps)
+            norm.weight.copy_(var.sqrt())
+            norm.bias.copy_(bias + mean)
+    model.train()
+
+
 def augment(batch: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """Cheap photometric jitter on uint8-valued float crops: contrast, brightness, inversion-free
     noise. Geometry jitter is already in the crops."""
@@ -210,7 +270,15 @@ def main() -> None:
         help="learning rate follows the --minutes budget (warm-up, cosine), not the epochs",
     )
     parser.add_argument("--out", type=Path, default=MODELS, help="where the model goes")
-    parser.add_argument("--init", type=Path, default=None, help="start from this .pt state")
+    parser.add_argument(
+        "--init", type=Path, default=None, help="start from this .pt state or exported .onnx"
+    )
+    parser.add_argument(
+        "--detector",
+        type=Path,
+        default=None,
+        help="cut each frame's first crop where this detector (.onnx) finds the plate",
+    )
     parser.add_argument("--peak-lr", type=float, default=3e-3)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -219,10 +287,17 @@ def main() -> None:
     started = time.time()
     base = OCR_SEED_BASE + args.seed * 100_000
     x, y, _ = make_crops(
-        range(base, base + args.frames), args.crops_per_frame, workers=args.threads
+        range(base, base + args.frames),
+        args.crops_per_frame,
+        workers=args.threads,
+        detector=args.detector,
     )
     vx, vy, _ = make_crops(
-        range(base + args.frames, base + args.frames + args.val_frames), 1, 99, workers=args.threads
+        range(base + args.frames, base + args.frames + args.val_frames),
+        1,
+        99,
+        workers=args.threads,
+        detector=args.detector,
     )
     log.info("%d train crops, %d val crops in %.0f s", len(x), len(vx), time.time() - started)
     images = torch.from_numpy(x).unsqueeze(1)  # uint8; a batch is made float when used
@@ -230,7 +305,9 @@ def main() -> None:
     val_images = torch.from_numpy(vx).unsqueeze(1)
     val_labels = torch.from_numpy(vy)
     model = PlateOCR()
-    if args.init is not None:
+    if args.init is not None and args.init.suffix == ".onnx":
+        state_from_onnx(args.init, model, images[:2048])
+    elif args.init is not None:
         model.load_state_dict(torch.load(args.init, weights_only=True))
     history = train(model, (images, labels), (val_images, val_labels), args)
     target = export_onnx(model, args.out)

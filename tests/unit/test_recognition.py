@@ -157,6 +157,35 @@ def test_a_burst_is_voted_into_one_read(recognizer: PlateRecognizer) -> None:
     assert len(voted.char_confidences) == len(voted.text)
 
 
+def test_training_crops_are_cut_where_the_detector_finds_the_plate() -> None:
+    """`make_crops(detector=...)`: a frame's first crop is the detector's box for its plate
+    (what the OCR will see at run time), the others stay jittered boxes; the same with two
+    worker processes as with one."""
+    from plate_recognition.detector import YoloOnnxDetector  # noqa: PLC0415
+    from plate_recognition.ocr_data import crop_for_ocr, make_crops  # noqa: PLC0415
+
+    seeds = range(900_200, 900_204)
+    detector = MODELS_DIR / "plate_detector.onnx"
+    plain, _, _ = make_crops(seeds, 2)
+    cut, labels, texts = make_crops(seeds, 2, detector=detector)
+    assert np.array_equal(cut, make_crops(seeds, 2, workers=2, detector=detector)[0])
+    assert labels.shape == (8, 10) and texts[::2] == [render_scene(s).plate.text for s in seeds]
+    find = YoloOnnxDetector(detector)
+    for n, seed in enumerate(seeds):
+        scene = render_scene(seed)
+        box = next(
+            d.bounding_box for d in find.predict(scene.image) if iou(_xyxy(d), scene.box) >= 0.5
+        )
+        expected = crop_for_ocr(scene.image, (box.x1, box.y1, box.x2, box.y2))
+        assert np.array_equal(cut[2 * n], expected)
+        assert np.array_equal(cut[2 * n + 1], plain[2 * n + 1])
+
+
+def _xyxy(detection: Any) -> tuple[float, float, float, float]:
+    b = detection.bounding_box
+    return (b.x1, b.y1, b.x2, b.y2)
+
+
 def test_undecodable_bytes_are_refused() -> None:
     with pytest.raises(UnreadableImage, match="do not decode"):
         decode_image(b"\xff\xd8 this is not really a JPEG")
