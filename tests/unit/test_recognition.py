@@ -123,6 +123,23 @@ def test_clean_plates_are_found_and_read(recognizer: PlateRecognizer) -> None:
     assert exact >= EXACT_CLEAN_MIN * len(CLEAN_SEEDS), f"exact {exact}/{len(CLEAN_SEEDS)}"
 
 
+DEGRADED_SEEDS = range(900_300, 900_360)  # blur, glare, dirt, night, JPEG as in the bench
+
+
+def test_degraded_frames_are_found_and_mostly_read(recognizer: PlateRecognizer) -> None:
+    """Frames with the bench's degradations (60 of these 60 found and read at the time of
+    writing): a guard against a detector whose boxes cut characters off (the OCR read 96.0% of a
+    bench set from the first detector's boxes, 98.6% from the true boxes)."""
+    found = exact = 0
+    for seed in DEGRADED_SEEDS:
+        scene = render_scene(seed, cn_share=0.5)
+        reads = [r for r in recognizer.read(scene.image) if iou(r.bbox, scene.box) >= 0.5]
+        found += bool(reads)
+        exact += bool(reads) and reads[0].text == scene.plate.text
+    assert found >= len(DEGRADED_SEEDS) - 1, f"found {found}/{len(DEGRADED_SEEDS)}"
+    assert exact >= 0.9 * len(DEGRADED_SEEDS), f"exact {exact}/{len(DEGRADED_SEEDS)}"
+
+
 def test_chinese_plates_are_read_as_chinese_plates(recognizer: PlateRecognizer) -> None:
     """Chinese plates (province character, letter, serial, trailer mark) are read as Chinese
     plates, and mostly exactly (19 of these 20 at the time of writing)."""
