@@ -317,6 +317,8 @@ def main() -> None:
         "val_crops": len(vx),
         "epochs_run": len(history),
         "seed": args.seed,
+        "init": None if args.init is None else str(args.init),
+        "detector": None if args.detector is None else str(args.detector),
         "parameters": params,
         "val": history[-1],
         "history": history,
