@@ -40,7 +40,7 @@ from lanes.plates import PlateKind, parse_plate
 from plate_recognition.pipeline import MODELS_DIR, PlateRecognizer, decode_image
 from plate_recognition.plates import cn_plate, vn_plate
 from plate_recognition.reading import PlateReading
-from plate_recognition.scenes import render_scene
+from plate_recognition.scenes import iou, render_scene
 from services.simulation.ocr_errors import matching_set
 
 BENCH_SEED_BASE = 5_000_000  # training used 1.1M+ (detector) and 2.1M+ (OCR)
@@ -52,14 +52,6 @@ TARGETS = {
     "attribution_wrong_max": 0.002,
     "ms_per_frame_p95_max": 50.0,
 }
-
-
-def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def edit_distance(a: str, b: str) -> int:

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from plate_recognition.alphabet import IMG_HEIGHT, IMG_WIDTH, encode
-from plate_recognition.scenes import render_scene
+from plate_recognition.scenes import iou, render_scene
 
 OCR_SEED_BASE = 2_000_000  # OCR training frames; the detector's and the bench's are elsewhere
 
@@ -38,15 +38,6 @@ def crop_for_ocr(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarra
     x1, y1, x2, y2 = box
     gray = cv2.cvtColor(image[y1:y2, x1:x2], cv2.COLOR_BGR2GRAY)
     return cv2.resize(gray, (IMG_WIDTH, IMG_HEIGHT), interpolation=cv2.INTER_LINEAR)
-
-
-def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    """Intersection over union of two x1, y1, x2, y2 boxes."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def make_crops(
@@ -95,7 +86,7 @@ def _make_crops_part(
         if find is not None:
             for hit in find(scene.image):  # the JPEG decoded, as a camera's frame is
                 b = hit.bounding_box
-                if _overlap((b.x1, b.y1, b.x2, b.y2), scene.box) >= 0.5:
+                if iou((b.x1, b.y1, b.x2, b.y2), scene.box) >= 0.5:
                     found = (b.x1, b.y1, b.x2, b.y2)
                     break
         for n in range(crops_per_frame):

@@ -26,6 +26,16 @@ class Scene:
     box: tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels
 
 
+def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over union of two x1, y1, x2, y2 boxes (a detection against a scene's
+    `box`: 0.5 or more counts as found)."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
 def _background(rng: random.Random, w: int, h: int) -> np.ndarray:
     top = np.array([rng.randint(60, 220) for _ in range(3)], dtype=np.float32)
     bottom = np.array([rng.randint(30, 140) for _ in range(3)], dtype=np.float32)

@@ -107,10 +107,9 @@ def state_from_onnx(path: Path, model: PlateOCR, images: torch.Tensor) -> None:
     for name in state:
         if name in weights:
             state[name] = weights[name]
-    convs = [m for m in model.features if isinstance(m, nn.Conv2d)]
-    convs += [m[0] for m in model.features if isinstance(m, nn.Sequential)]
-    convs.sort(key=lambda m: [id(x) for x in model.modules()].index(id(m)))
-    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    # modules() walks the layers in the order they run, as the graph lists its nodes
+    convs = [m for m in model.features.modules() if isinstance(m, nn.Conv2d)]
+    norms = [m for m in model.features.modules() if isinstance(m, nn.BatchNorm2d)]
     conv_nodes = [n for n in graph.node if n.op_type == "Conv"]
     linears = [lin for r in model.readers for lin in (r.ff[0], r.ff[2])] + [model.classify]
     matmuls = [n for n in graph.node if n.op_type == "MatMul" and n.input[1] in weights]

@@ -20,7 +20,7 @@ from aiokafka import ConsumerRecord
 
 from plate_recognition.errors import ModelsMissing, UnreadableImage
 from plate_recognition.pipeline import MODELS_DIR, PlateRecognizer, decode_image
-from plate_recognition.scenes import render_scene
+from plate_recognition.scenes import iou, render_scene
 from services.recognize_cmd import main_recognize
 from services.workers.recognizer import RecognizerWorker, plate_read_event
 from streams.errors import InvalidEvent
@@ -74,14 +74,6 @@ pytestmark = pytest.mark.usefixtures("no_network")
 @pytest.fixture(scope="module")
 def recognizer() -> PlateRecognizer:
     return PlateRecognizer()
-
-
-def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def test_the_guard_refuses_a_download() -> None:
