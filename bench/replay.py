@@ -84,9 +84,7 @@ async def replay_day(db: Path, *, batch: int) -> tuple[int, int, float, float, s
             records = await records_in_range(
                 session=session, start=START - timedelta(days=1), end=START + timedelta(days=2)
             )
-            manifests = await inputs.manifest_versions(
-                session=session, until=START + timedelta(days=2)
-            )
+            manifests = await inputs.manifest_versions(session=session)
     finally:
         await engine.dispose()
     loaded = inputs.assemble(records, [], manifests, fallback_batch=batch)

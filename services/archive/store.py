@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.archive.records import ArchivedRecord, headers_from_json
 from services.db.archive_tables import ArchiveBatchRow, ArchivedEventRow
+from services.db.manifests import visible_version_seq
 
 PAGE = 2_000
 
@@ -25,6 +26,7 @@ class RecordedBatch:
     first_event_at: datetime
     last_event_at: datetime
     recorded_at: datetime
+    manifest_seq: int | None  # the manifest versions it saw: those with seq <= this
 
 
 async def archive(*, session: AsyncSession, records: Sequence[ArchivedRecord]) -> int:
@@ -107,7 +109,8 @@ async def records_in_range(
 async def record_batch(
     *, session: AsyncSession, worker: str, event_ids: Sequence[str], times: Sequence[datetime]
 ) -> None:
-    """Note a deciding worker's batch (call inside the batch's transaction)."""
+    """Note a deciding worker's batch (call inside the batch's transaction, before it reads
+    any manifest): its events and the manifest versions it can see (`manifest_seq`)."""
     if not event_ids:
         return
     session.add(
@@ -116,7 +119,8 @@ async def record_batch(
             event_ids=list(event_ids),
             first_event_at=min(times),
             last_event_at=max(times),
-            recorded_at=datetime.now(UTC),
+            recorded_at=datetime.now(UTC),  # operations only: nothing compares it
+            manifest_seq=await visible_version_seq(session),
         )
     )
     await session.flush()
@@ -141,6 +145,7 @@ async def batches_in_range(
             first_event_at=r.first_event_at,
             last_event_at=r.last_event_at,
             recorded_at=r.recorded_at,
+            manifest_seq=r.manifest_seq,
         )
         for r in rows
     ]

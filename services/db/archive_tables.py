@@ -55,6 +55,9 @@ class ArchiveBatchRow(Base):
     event_ids: Mapped[list[str]] = mapped_column(JSON)
     first_event_at: Mapped[datetime]
     last_event_at: Mapped[datetime]
-    recorded_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]  # wall clock (operations only)
+    # the highest manifest version `seq` visible to the batch: the manifests it was decided
+    # with (None only on rows older than migration 0009 that it could not number)
+    manifest_seq: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (Index("ix_archive_batches_time", "first_event_at"),)

@@ -10,18 +10,19 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lanes.model import Manifest
 from lanes.similarity import KEY_SCHEME, index_keys
 from services.db.convert import manifest_from_row, manifest_payload, manifest_values
-from services.db.repository import _insert
+from services.db.repository import _insert, is_postgres
 from services.db.tables import ManifestPlateKeyRow, ManifestRow, ManifestVersionRow, MetaRow
 
 SOURCES = frozenset({"http", "import", "topic", "simulator"})
 CHUNK = 500  # manifests per statement (18 columns each: well under both databases' limits)
 KEYS_PER_QUERY = 10_000
+_SEQ_LOCK_ID = 0x6D736571  # "mseq": serialises the numbering of manifest versions
 PLATE_KEY_SCHEME = "plate_key_scheme"  # the borderflow_meta row naming the keys' KEY_SCHEME
 
 
@@ -161,6 +162,7 @@ async def _store_unique(
     if updates:
         await session.execute(update(ManifestRow), updates)
     if versions:
+        first = await next_version_seq(session)
         await session.execute(
             _insert(session, ManifestVersionRow),
             [
@@ -171,12 +173,30 @@ async def _store_unique(
                     "payload": manifest_payload(m),
                     "source": source,
                     "recorded_at": now,
+                    "seq": first + i,
                 }
-                for m, v in versions
+                for i, (m, v) in enumerate(versions)
             ],
         )
     await _replace_plate_keys(session, rekey, fresh=created)
     return results
+
+
+async def next_version_seq(session: AsyncSession) -> int:
+    """The first free manifest version `seq`. PostgreSQL: taken under a transaction-scoped
+    advisory lock, so manifest writers commit in `seq` order and any transaction that sees
+    version n sees every version before it (what a decision batch knew is then exactly the
+    versions up to the highest `seq` it saw: `visible_version_seq`). SQLite has one writer
+    at a time."""
+    if is_postgres(session):
+        await session.execute(select(func.pg_advisory_xact_lock(_SEQ_LOCK_ID)))
+    return await visible_version_seq(session) + 1
+
+
+async def visible_version_seq(session: AsyncSession) -> int:
+    """The highest manifest version `seq` this transaction sees (0: none yet)."""
+    found = await session.scalar(select(func.max(ManifestVersionRow.seq)))
+    return int(found or 0)
 
 
 def plate_key_rows(manifest: Manifest) -> list[dict[str, str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.db.types import UTCDateTime
@@ -66,7 +66,12 @@ class ManifestVersionRow(Base):
     firm_id: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     source: Mapped[str] = mapped_column(String(16))
-    recorded_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]  # wall clock: when it was stored (operations only)
+    # the order versions were committed in (services.db.manifests.next_version_seq): what a
+    # decision batch knew is "every version up to its `manifest_seq`", no clock involved
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ux_manifest_versions_seq", "seq", unique=True),)
 
 
 class ManifestPlateKeyRow(Base):

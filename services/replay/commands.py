@@ -117,6 +117,7 @@ async def main_replay(settings: Settings, args: argparse.Namespace) -> int:
                 "decisions": outcome.decisions,
                 "exact_differences": outcome.exact_differences,
                 "trucks_changed": outcome.trucks_changed,
+                "without_manifest_known_now": outcome.without_manifest_known_now,
                 "wall_s": round(outcome.wall_s, 2),
                 "files": [str(f) for f in outcome.files],
             }

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from lanes.plates import normalise_plate
+
 Decision = Mapping[str, Any]
 COMPARED = ("outcome", "lane_id", "carrier_slot", "wait_min")
 
@@ -102,4 +104,19 @@ def ordered(decisions: Sequence[Decision]) -> list[Decision]:
     return sorted(
         decisions,
         key=lambda d: (str(d["decided_at"]), str(d["visit_id"]), int(d.get("revision", 0))),
+    )
+
+
+def without_manifest_known_now(
+    decisions: Iterable[Decision], tractor_plates: Iterable[str]
+) -> list[str]:
+    """The visits whose current decision names no manifest although a manifest for their
+    plate is stored now (`tractor_plates`, normalised): it came after the decision (e.g. an
+    archive into which the manifests were imported later). A replay reproduces what was
+    known then, so these stay undecided; this says how many."""
+    known = set(tractor_plates)
+    return sorted(
+        visit
+        for visit, d in latest(decisions).items()
+        if d.get("manifest_id") is None and normalise_plate(str(d.get("plate", ""))) in known
     )

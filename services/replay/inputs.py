@@ -34,19 +34,25 @@ QUIET_POLLS = 2  # empty polls past the end offsets before a topic counts as rea
 class InputBatch:
     worker: str  # decider or lane-events
     records: tuple[ArchivedRecord, ...]
-    recorded_at: datetime | None  # when it committed live (None: not recorded)
+    recorded_at: datetime | None  # when it committed live (None: not recorded); shown only
+    # the manifest versions it was decided with: `seq` up to this (None: boundaries not
+    # recorded, so neither is what it knew: every version)
+    manifest_seq: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ManifestVersion:
     manifest: Manifest
     source: str
-    recorded_at: datetime
+    recorded_at: datetime  # wall clock, kept for the sandbox's rows; never compared
+    seq: int  # commit order (services.db.manifests.next_version_seq)
 
 
 @dataclass(frozen=True, slots=True)
 class ReplayInputs:
     batches: tuple[InputBatch, ...]
+    # every manifest version stored now, in `seq` order; a batch is given those up to its
+    # `manifest_seq`, so the later ones (imported after the events) are never seen
     manifests: tuple[ManifestVersion, ...]
     # the decisions made live (wire form): every one published, plus those the database
     # holds that were never archived
@@ -96,7 +102,9 @@ def assemble(
                 by_id[(batch.worker, e)] for e in batch.event_ids if (batch.worker, e) in by_id
             ]
             if found:
-                out.append(InputBatch(batch.worker, tuple(found), batch.recorded_at))
+                out.append(
+                    InputBatch(batch.worker, tuple(found), batch.recorded_at, batch.manifest_seq)
+                )
         return ReplayInputs(tuple(out), tuple(manifests), recorded, batches_recorded=True)
     return ReplayInputs(
         tuple(_chunks(ordered, fallback_batch)), tuple(manifests), recorded, batches_recorded=False
@@ -131,16 +139,14 @@ def _chunks(records: Sequence[ArchivedRecord], size: int) -> list[InputBatch]:
     return out
 
 
-async def manifest_versions(*, session: AsyncSession, until: datetime) -> list[ManifestVersion]:
-    """Every manifest version recorded before `until`, in the order they were recorded."""
+async def manifest_versions(*, session: AsyncSession) -> list[ManifestVersion]:
+    """Every manifest version, in the order they were committed (`seq`). Which of them a
+    replayed batch sees is decided by the batch's recorded `manifest_seq`, not by any date:
+    neither the events' (event time) nor the imports' (wall clock) are compared."""
     rows = (
         await session.scalars(
-            select(ManifestVersionRow)
-            .where(ManifestVersionRow.recorded_at < until)
-            .order_by(
-                ManifestVersionRow.recorded_at,
-                ManifestVersionRow.manifest_id,
-                ManifestVersionRow.version,
+            select(ManifestVersionRow).order_by(
+                ManifestVersionRow.seq, ManifestVersionRow.manifest_id, ManifestVersionRow.version
             )
         )
     ).all()
@@ -149,6 +155,7 @@ async def manifest_versions(*, session: AsyncSession, until: datetime) -> list[M
             ManifestV1.model_validate(r.payload).to_domain(firm_id=r.firm_id),
             r.source,
             r.recorded_at,
+            r.seq or 0,
         )
         for r in rows
     ]
@@ -190,7 +197,7 @@ async def from_archive(
     async with sessions() as session:
         records = await records_in_range(session=session, start=first, end=end, topics=topics)
         batches = await batches_in_range(session=session, start=first, end=end)
-        manifests = await manifest_versions(session=session, until=end)
+        manifests = await manifest_versions(session=session)
         stored = await stored_decisions(session=session, start=start, end=end, gates=gates)
     inputs = assemble(records, batches, manifests, gates=gates, decided_from=start)
     return with_stored(inputs, stored)
@@ -215,7 +222,7 @@ async def from_kafka(
     ]
     async with sessions() as session:
         batches = await batches_in_range(session=session, start=first, end=end)
-        manifests = await manifest_versions(session=session, until=end)
+        manifests = await manifest_versions(session=session)
         stored = await stored_decisions(session=session, start=start, end=end, gates=gates)
     inputs = assemble(records, batches, manifests, gates=gates, decided_from=start)
     return with_stored(inputs, stored)

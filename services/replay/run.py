@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from lanes.plates import normalise_plate
 from services.config import Settings
 from services.db.engine import create_engine, session_factory
 from services.gate_config import configured_gates, get_gate
@@ -34,6 +35,9 @@ class ReplayOutcome:
     decisions: int
     exact_differences: int | None  # against the published decisions (recorded policy only)
     trucks_changed: int
+    # trucks decided with no manifest although one for their plate is stored now (it came
+    # after the decision; the replay, like the live run, did not know it)
+    without_manifest_known_now: int
     wall_s: float
     files: tuple[Path, ...]
 
@@ -175,6 +179,9 @@ def write_outputs(
     diff_file = out / "diff.jsonl"
     diff_file.write_text("".join(json.dumps(d, sort_keys=True) + "\n" for d in diff))
     differences = compare.exact_differences(baseline, result.decisions) if exact else None
+    late = compare.without_manifest_known_now(
+        result.decisions, (normalise_plate(v.manifest.tractor_plate) for v in inputs.manifests)
+    )
     before, after = kpis.kpis(baseline, gate=gate), kpis.kpis(result.decisions, gate=gate)
     summary = {
         "range": f"{start.isoformat()} to {end.isoformat()}",
@@ -187,6 +194,7 @@ def write_outputs(
         "batch boundaries": "as recorded" if inputs.batches_recorded else "rebuilt (none recorded)",
         "exact differences": "-" if differences is None else len(differences),
         "trucks whose decision changed": len(diff),
+        "decided without a manifest that exists now": len(late),
         "wall time, s": round(wall_s, 2),
     }
     comparison = kpis.comparison(before, after)
@@ -222,6 +230,7 @@ def write_outputs(
         decisions=len(result.decisions),
         exact_differences=None if differences is None else len(differences),
         trucks_changed=len(diff),
+        without_manifest_known_now=len(late),
         wall_s=wall_s,
         files=(decisions, diff_file, kpi_file, html_file),
     )

@@ -1,7 +1,8 @@
 """The sandbox: a throw-away SQLite database and a recording producer, around the live
 `Decider` and `LaneEventHandler` (the same code, not a copy: only the adapters differ). The
-recorded batches are handled in their recorded order; manifest versions enter the sandbox
-before the first batch that committed after them; the decisions "published" are collected."""
+recorded batches are handled in their recorded order; before each batch, the manifest
+versions it saw live (`seq` up to its recorded `manifest_seq`) enter the sandbox; the
+decisions "published" are collected."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import json
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -135,7 +135,7 @@ async def _replay(
     manifests = list(inputs.manifests)
     skipped = 0
     for done, batch in enumerate(inputs.batches, start=1):
-        manifests = await _store_due(engine_sessions, manifests, until=batch.recorded_at)
+        manifests = await _store_due(engine_sessions, manifests, through=batch.manifest_seq)
         skipped += await _handle(batch, decider, handler)
         if progress is not None:
             progress(done, len(inputs.batches))
@@ -145,10 +145,14 @@ async def _replay(
 
 
 async def _store_due(
-    sessions: Any, pending: list[ManifestVersion], *, until: datetime | None
+    sessions: Any, pending: list[ManifestVersion], *, through: int | None
 ) -> list[ManifestVersion]:
-    """Store the versions recorded before `until` (all of them when None); the rest wait."""
-    due = [v for v in pending if until is None or v.recorded_at <= until]
+    """Store the pending versions (in `seq` order) up to `seq` `through` (all of them when
+    None); the rest wait, and those no batch saw are never stored."""
+    count = 0
+    while count < len(pending) and (through is None or pending[count].seq <= through):
+        count += 1
+    due = pending[:count]
     if not due:
         return pending
     async with sessions() as session, session.begin():

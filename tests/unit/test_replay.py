@@ -107,9 +107,9 @@ def test_assemble_follows_the_recorded_batches_and_filters_by_gate() -> None:
         ),
     ]
     batches = [
-        RecordedBatch(1, "decider", ("b",), T0, T0, T0),
-        RecordedBatch(2, "lane-events", ("e",), T0, T0, T0),
-        RecordedBatch(3, "decider", ("a", "c", "missing"), T0, T0, T0),
+        RecordedBatch(1, "decider", ("b",), T0, T0, T0, 0),
+        RecordedBatch(2, "lane-events", ("e",), T0, T0, T0, 1),
+        RecordedBatch(3, "decider", ("a", "c", "missing"), T0, T0, T0, 1),
     ]
     gate = default_gates()["huu-nghi"]
     got = assemble(records, batches, [], gates=[gate])
