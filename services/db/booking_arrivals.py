@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lanes.bookings import BookingState
@@ -53,15 +53,21 @@ async def _expire(
 
 
 async def expire_bookings(
-    *, session: AsyncSession, now: datetime, grace: timedelta = BOOKING_GRACE
+    *,
+    session: AsyncSession,
+    now: datetime,
+    grace: timedelta = BOOKING_GRACE,
+    gate_id: str | None = None,
 ) -> dict[str, int]:
-    """Mark active bookings whose slot ended more than `grace` before `now` as no-shows
+    """Mark active bookings (of `gate_id`, or of every gate) whose slot ended more than
+    `grace` before `now` (the gate's event time, never the wall clock) as no-shows
     (their capacity is not released: the slot is over) and count them per firm (also added
     to `firm_booking_stats.no_shows`). Returns {firm_id: no-shows marked now}. On SQLite,
     call it after `begin_booking_write` (or `repository.begin_write`)."""
     rows = await session.scalars(
         select(BookingRow)
         .where(BookingRow.status == ACTIVE, BookingRow.slot_end < now - grace)
+        .where(BookingRow.gate_id == gate_id if gate_id is not None else true())
         .order_by(BookingRow.booking_id)
         .with_for_update(skip_locked=is_postgres(session))
     )

@@ -30,7 +30,7 @@ from lanes.visits import Grouping, ReadAtGate, VisitTrack, group_reads
 from services.archive.store import record_batch
 from services.db import boards
 from services.db import repository as repo
-from services.db.booking_arrivals import booking_for_arrival, mark_used
+from services.db.booking_arrivals import booking_for_arrival, expire_bookings, mark_used
 from services.db.bookings import ACTIVE, BookedSlot
 from services.db.manifests import manifests_for_keys
 from services.db.visits import recent_visit_tracks
@@ -157,7 +157,30 @@ class Decider:
             await self._save_visits(session, grouping)
         await repo.insert_reads(session=session, rows=[_read_row(i, visit_of_read) for i in fresh])
         await repo.insert_decisions(session=session, decisions=decisions)
+        await self._expire_no_shows(session, fresh)
         return decisions
+
+    async def _expire_no_shows(
+        self, session: AsyncSession, fresh: Sequence[Inbound[GateRead]]
+    ) -> None:
+        """Bookings whose slot ended more than the gate's grace before the gate's clock
+        become no-shows. The gate's clock is event time, the newest read of this batch at
+        that gate, so a replay marks the same bookings at the same point; it runs after the
+        batch's arrivals, so a truck that came late in this batch is `lost_late`, not a
+        no-show."""
+        latest: dict[str, datetime] = {}
+        for item in fresh:
+            gate_id, at = item.event.at_gate.camera.gate_id, item.event.at_gate.read.captured_at
+            latest[gate_id] = max(at, latest.get(gate_id, at))
+        for gate_id, now in sorted(latest.items()):
+            rules = self.gates[gate_id].booking
+            if rules is None:
+                continue
+            marked = await expire_bookings(
+                session=session, now=now, grace=rules.grace, gate_id=gate_id
+            )
+            if marked:
+                log.info("no-shows marked at %s (gate time %s): %s", gate_id, now, marked)
 
     async def _manifest_index(
         self, session: AsyncSession, batch: Sequence[Inbound[GateRead]]

@@ -27,7 +27,6 @@ from lanes.settle import settle
 from services.archive.store import record_batch
 from services.db import boards as store
 from services.db import repository as repo
-from services.db.booking_arrivals import expire_bookings
 from services.db.convert import decision_from_row
 from services.workers.outbox import DecisionOutbox
 from streams.errors import InvalidEvent
@@ -63,7 +62,6 @@ class LaneEventHandler:
     ) -> None:
         self.sessions, self.gates, self.policy = sessions, dict(gates), policy
         self.producer, self.group_id = producer, group_id
-        self._expired_at: datetime | None = None
         self._rejected: list[tuple[LaneEventV1, str]] = []  # this batch's, dead-lettered after
         self.stats = OrchestratorStats()
         self.outbox = DecisionOutbox(
@@ -124,21 +122,6 @@ class LaneEventHandler:
 
     async def idle(self) -> None:
         await self.outbox.drain()
-        await self.expire_bookings()
-
-    async def expire_bookings(self, *, every_s: float = 60.0) -> dict[str, int]:
-        """At most once a minute: bookings whose slot ended more than the grace ago without
-        their truck become no-shows, counted per firm."""
-        now = datetime.now(UTC)
-        if self._expired_at is not None and (now - self._expired_at).total_seconds() < every_s:
-            return {}
-        self._expired_at = now
-        async with self.sessions() as session, session.begin():
-            await repo.begin_write(session=session, gate_ids=self.gates)
-            marked = await expire_bookings(session=session, now=now)
-        if marked:
-            log.info("no-shows marked: %s", marked)
-        return marked
 
     async def _apply_batch(
         self, session: AsyncSession, events: Sequence[LaneEventV1]

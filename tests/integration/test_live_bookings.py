@@ -72,3 +72,48 @@ async def test_on_time_bookings_go_first_and_very_late_ones_are_walk_ins(
                     (await session.execute(select(BookingRow.manifest_id, BookingRow.status))).all()
                 )
             assert states == {"MF-1": BookingState.USED, "MF-2": BookingState.LOST_LATE}
+
+
+async def test_no_shows_follow_the_gates_clock_not_the_servers(
+    database_settings: DatabaseSettings, tmp_path: Path
+) -> None:
+    """A booking becomes a no-show when the gate's event time (its reads) passes the slot's
+    end plus the grace, whatever the date on the servers: the slot here is long over by the
+    wall clock, but not by the gate's clock until a read after it arrives."""
+    async with fresh_broker(tmp_path) as broker:
+        settings = make_settings(broker.bootstrap, database_settings, tmp_path)
+        async with running_system(settings) as system:
+            infra = system.infra
+            await seed(
+                infra,
+                manifest("MF-1", "29H11111"),
+                manifest("MF-2", "29H22222"),
+                manifest("MF-3", "29H33333"),
+                now=SLOT,
+            )
+            gate = infra.gates["huu-nghi"]
+            async with infra.sessions() as session, session.begin():
+                for manifest_id in ("MF-1", "MF-3"):
+                    await repo.book(
+                        session=session,
+                        firm_id="firm-01",
+                        manifest_id=manifest_id,
+                        gate=gate,
+                        slot_start=SLOT,
+                        now=SLOT - timedelta(days=1),
+                    )
+
+            async def states() -> dict[str, str]:
+                async with infra.sessions() as session:
+                    rows = await session.execute(select(BookingRow.manifest_id, BookingRow.status))
+                    return {str(m): str(s) for m, s in rows.all()}
+
+            on_time = read("r-1", "29H11111", SLOT + timedelta(minutes=20))
+            await publish(broker.bootstrap, ("hn-exp-gate-1", json.dumps(on_time).encode()))
+            await collect(broker.bootstrap, LANE_DECISIONS.name, expect=1)
+            assert await states() == {"MF-1": BookingState.USED, "MF-3": BookingState.ACTIVE}
+
+            later = read("r-2", "29H22222", SLOT + timedelta(hours=3))  # past end + grace
+            await publish(broker.bootstrap, ("hn-exp-gate-1", json.dumps(later).encode()))
+            await collect(broker.bootstrap, LANE_DECISIONS.name, expect=2)
+            assert await states() == {"MF-1": BookingState.USED, "MF-3": BookingState.NO_SHOW}
