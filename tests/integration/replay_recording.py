@@ -56,10 +56,15 @@ async def record_run(
     trucks: int = 200,
     seed: int = 7,
     while_up: Callable[[Any], Awaitable[None]] | None = None,
+    start: datetime = START,
+    manifests_after: bool = False,
 ) -> Recording:
-    """Run the system on `trucks` simulated trucks over an hour (sent at x2,000 so the
+    """Run the system on `trucks` simulated trucks from `start` (event time: any date, past
+    or future, the servers' clock says nothing about it) over an hour (sent at x2,000 so the
     decider sees many small batches), with HN-E1 closed for an hour; returns once every
-    decision is archived. The broker is gone afterwards: the archive is all that is left."""
+    decision is archived. The broker is gone afterwards: the archive is all that is left.
+    `manifests_after`: the manifests are imported only once every truck was decided (an
+    archive completed afterwards)."""
     async with fresh_broker(tmp_path) as broker:
         settings = make_settings(broker.bootstrap, database, tmp_path)
         async with running_system(settings) as system:
@@ -69,13 +74,13 @@ async def record_run(
             await asyncio.wait_for(archiving.ready.wait(), timeout=20)
             gate = get_gate("huu-nghi", infra.gates)
             plan = plan_traffic(
-                gate=gate, trucks=trucks, start=START, seed=seed, span=timedelta(minutes=20)
+                gate=gate, trucks=trucks, start=start, seed=seed, span=timedelta(minutes=20)
             )
-            # stored at the wall-clock time, as `borderflow up` seeds them
-            await seed_manifests(infra.sessions, plan.manifests, now=datetime.now(UTC))
+            if not manifests_after:  # stored at the wall-clock time, as `borderflow up` does
+                await seed_manifests(infra.sessions, plan.manifests, now=datetime.now(UTC))
             half = len(plan.reads) // 2
             first, second = plan.reads[:half], plan.reads[half:]
-            sent = await publish_reads(infra.producer, first, speedup=300, sim_start=START)
+            sent = await publish_reads(infra.producer, first, speedup=300, sim_start=start)
             await wait_until(lambda: _handled(system, sent), timeout=60)
             closed_at = first[-1].captured_at + timedelta(seconds=1)
             back_at = closed_at + timedelta(hours=1)
@@ -92,6 +97,8 @@ async def record_run(
             sim_start = second[0].captured_at
             sent += await publish_reads(infra.producer, second, speedup=300, sim_start=sim_start)
             await wait_until(lambda: _handled(system, sent), timeout=60)
+            if manifests_after:
+                await seed_manifests(infra.sessions, plan.manifests, now=datetime.now(UTC))
             await system.decider.publish_outbox()
             published = await _published(infra)
             await wait_until(lambda: _archived(infra, LANE_DECISIONS.name, published), timeout=30)
@@ -101,7 +108,7 @@ async def record_run(
             if while_up is not None:  # the broker still holds the topics
                 await while_up(settings)
     return Recording(
-        settings, START - timedelta(hours=1), START + timedelta(days=1), sent, published
+        settings, start - timedelta(hours=1), start + timedelta(days=1), sent, published
     )
 
 
