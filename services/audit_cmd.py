@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from services.config import Settings
+from streams import clock
 
 
 def add_parsers(sub: Any) -> None:
@@ -53,7 +54,6 @@ def _password(from_stdin: bool) -> str:
 
 
 async def main_controllers(settings: Settings, args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
 
     from services.db import controllers as db
 
@@ -67,7 +67,7 @@ async def main_controllers(settings: Settings, args: argparse.Namespace) -> int:
                     username=args.username,
                     role=args.role,
                     password=password,
-                    now=datetime.now(UTC),
+                    now=clock.wall_clock(),
                 )
                 print(f"controller {made.username} created ({made.role})")
             elif command == "list":

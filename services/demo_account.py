@@ -6,13 +6,13 @@ has accounts (or a system without the simulator) gets none."""
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.db.control_tables import ControllerRow
 from services.db.controllers import create_controller
+from streams import clock
 
 DEMO_USER = "demo"
 
@@ -28,6 +28,6 @@ async def ensure_demo_controller(sessions: async_sessionmaker[AsyncSession]) -> 
             username=DEMO_USER,
             role="controller",
             password=password,
-            now=datetime.now(UTC),
+            now=clock.wall_clock(),
         )
     return password

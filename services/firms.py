@@ -10,7 +10,7 @@ import re
 import secrets
 import sys
 import unicodedata
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,6 +19,7 @@ from services.config import Settings
 from services.db import firms as db
 from services.db.engine import create_engine, session_factory
 from services.gate_config import configured_gates
+from streams import clock
 
 FIRM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")  # the intake form's identifiers
 
@@ -36,7 +37,7 @@ async def main_firms(settings: Settings, args: argparse.Namespace) -> int:
     try:
         await prepare_database(engine, configured_gates(settings.gates_dir))
         sessions = session_factory(engine)
-        now = datetime.now(UTC)
+        now = clock.wall_clock()
         command = args.firms_command
         if command == "create":
             return await _create(sessions, args.name, args.firm_id, now)

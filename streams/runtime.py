@@ -14,7 +14,6 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -23,6 +22,7 @@ from aiokafka.errors import KafkaError
 from services import metrics
 from services.config import KafkaSettings
 from services.logs import event_log_fields
+from streams import clock
 from streams.clients import client_kwargs
 from streams.errors import InvalidEvent
 from streams.topics import dead_letter_topic
@@ -70,7 +70,7 @@ def dead_letter_headers(
         ("dlq.source.partition", str(record.partition).encode()),
         ("dlq.source.offset", str(record.offset).encode()),
         ("dlq.consumer.group", group_id.encode()),
-        ("dlq.failed_at", datetime.now(UTC).isoformat().encode()),
+        ("dlq.failed_at", clock.wall_clock().isoformat().encode()),
     ]
     return headers
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -28,6 +28,7 @@ from services.api.strict import reject_unknown_query
 from services.config import KafkaSettings
 from services.control.routes import router as control_router
 from services.workers.booking_outbox import BookingOutbox, running_booking_outbox
+from streams import clock
 from streams.clients import broker_metadata_ok, make_producer
 from streams.timestamps import ISO_ONLY
 
@@ -149,7 +150,7 @@ def create_app(
             raise HTTPException(status_code=422, detail="at: needs a UTC offset, e.g. +07:00")
         as_of = at or await queries.latest_event_time(session=session, gate_id=gate_id)
         return await queries.queue_view(
-            session=session, gate_id=gate_id, as_of=as_of or datetime.now(UTC)
+            session=session, gate_id=gate_id, as_of=as_of or clock.wall_clock()
         )
 
     return app

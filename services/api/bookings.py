@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -32,6 +31,7 @@ from services.api.problems import FieldError, problem_response
 from services.api.slots import ERRORS, FOUND_ERRORS, PROBLEM, booking_gate
 from services.db import bookings as repo
 from services.db import idempotency
+from streams import clock
 
 router = APIRouter(prefix="/v1/bookings", tags=["bookings"])
 
@@ -115,7 +115,7 @@ async def create_booking(
 ) -> JSONResponse:
     gate = booking_gate(request, body.gate, status=422)
     digest = _hash(body, gate.gate_id)
-    now = datetime.now(UTC)
+    now = clock.wall_clock()
     async with sessions() as session:
         await repo.begin_booking_write(session=session)
         earlier = await idempotency.claim_idempotency_key(
@@ -216,7 +216,7 @@ async def reschedule_booking(
     firm: FirmDep,
     sessions: SessionsDep,
 ) -> JSONResponse:
-    now = datetime.now(UTC)
+    now = clock.wall_clock()
     async with sessions() as session:
         await repo.begin_booking_write(session=session)
         try:
@@ -251,7 +251,7 @@ async def reschedule_booking(
 async def cancel_booking(
     request: Request, booking_id: IdPath, firm: FirmDep, sessions: SessionsDep
 ) -> JSONResponse:
-    now = datetime.now(UTC)
+    now = clock.wall_clock()
     async with sessions() as session:
         await repo.begin_booking_write(session=session)
         try:

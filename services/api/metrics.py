@@ -4,13 +4,12 @@ them, at the gate's latest event time)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter, Request, Response
 from prometheus_client import generate_latest
 
 from services.api import queries
 from services.metrics import LANE_QUEUE, REGISTRY, REVIEW_QUEUE
+from streams import clock
 
 router = APIRouter(tags=["operations"])
 # the classic text format, which every Prometheus version scrapes
@@ -29,7 +28,7 @@ async def metrics(request: Request) -> Response:
         for gate_id in sorted(ctx.gates):
             as_of = await queries.latest_event_time(session=session, gate_id=gate_id)
             view = await queries.queue_view(
-                session=session, gate_id=gate_id, as_of=as_of or datetime.now(UTC)
+                session=session, gate_id=gate_id, as_of=as_of or clock.wall_clock()
             )
             for lane in view.lanes:
                 LANE_QUEUE.labels(gate_id, lane.lane_id).set(len(lane.trucks))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -13,6 +13,7 @@ from services.api.auth import FirmDep, SessionsDep
 from services.api.booking_schemas import SlotList, SlotView
 from services.api.problems import Problem, ProblemError
 from services.db.bookings import slot_usage
+from streams import clock
 from streams.manifests import ID_PATTERN
 from streams.timestamps import ISO_ONLY
 
@@ -78,7 +79,7 @@ async def list_slots(
     assert found.booking is not None
     _aware("from", start)
     _aware("to", end)
-    start = start or datetime.now(UTC)
+    start = start or clock.wall_clock()
     end = end or start + timedelta(days=1)
     if end <= start:
         raise ProblemError(422, "invalid-range", "must be after `from`", field="to")

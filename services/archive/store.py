@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.archive.records import ArchivedRecord, headers_from_json
 from services.db.archive_tables import ArchiveBatchRow, ArchivedEventRow
 from services.db.manifests import visible_version_seq
+from streams import clock
 
 PAGE = 2_000
 
@@ -33,7 +34,7 @@ async def archive(*, session: AsyncSession, records: Sequence[ArchivedRecord]) -
     """Insert `records`; one already archived (same coordinates) is left as it is."""
     if not records:
         return 0
-    now = datetime.now(UTC)
+    now = clock.wall_clock()
     rows = [
         {
             "topic": r.topic,
@@ -119,7 +120,7 @@ async def record_batch(
             event_ids=list(event_ids),
             first_event_at=min(times),
             last_event_at=max(times),
-            recorded_at=datetime.now(UTC),  # operations only: nothing compares it
+            recorded_at=clock.wall_clock(),  # operations only: nothing compares it
             manifest_seq=await visible_version_seq(session),
         )
     )

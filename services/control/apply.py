@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiokafka.errors import KafkaError
@@ -42,6 +42,7 @@ from services.db.convert import decision_from_row, manifest_from_row
 from services.db.manifests import manifests_for_keys
 from services.db.tables import DecisionRow, ManifestRow, VisitRow
 from services.workers.orchestrator import load_board
+from streams import clock
 from streams.codec import encode_enveloped
 from streams.lane_events import LANE_EVENT_TYPE, LaneEventV1
 from streams.topics import CONTROLLER_ACTIONS, LANE_EVENTS
@@ -95,7 +96,7 @@ class Request:
 
 async def apply_action(room: ControlRoom, gate: Gate, req: Request) -> Done:
     """Apply `req`; raises ActionRefused (409) or ActionNotFound (404)."""
-    recorded = datetime.now(UTC)
+    recorded = clock.wall_clock()
     action_id = f"act-{uuid.uuid4().hex}"
     await room.producer_ready()
     async with room.lock, room.sessions() as session, session.begin():

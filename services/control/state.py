@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from aiokafka import AIOKafkaProducer
@@ -22,6 +21,7 @@ from services.control.settings import ControlSettings
 from services.control.snapshot import build_snapshot
 from services.control.throttle import LoginThrottle
 from services.workers.outbox import DecisionOutbox
+from streams import clock
 from streams.clients import make_producer
 from streams.topics import LANE_DECISIONS
 
@@ -81,7 +81,9 @@ async def control_room(app: FastAPI) -> AsyncIterator[None]:
 
     async def build(gate_id: str) -> dict[str, Any]:
         async with sessions() as session:
-            return await build_snapshot(session=session, gate=gates[gate_id], now=datetime.now(UTC))
+            return await build_snapshot(
+                session=session, gate=gates[gate_id], now=clock.wall_clock()
+            )
 
     hub = LiveHub(
         build=build,

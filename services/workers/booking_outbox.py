@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,6 +20,7 @@ from services.db.booking_tables import BookingEventRow
 from services.db.bookings import mark_events_published, unpublished_events
 from services.db.idempotency import purge_idempotency_keys
 from services.metrics import EVENTS_PRODUCED
+from streams import clock
 from streams.bookings import BookingEventV1
 from streams.codec import encode_enveloped
 from streams.topics import BOOKINGS
@@ -78,7 +79,7 @@ class BookingOutbox:
             await self._publish(self._producer, [to_wire(r) for r in rows])
             async with self.sessions() as session, session.begin():
                 await mark_events_published(
-                    session=session, event_ids=[r.event_id for r in rows], at=datetime.now(UTC)
+                    session=session, event_ids=[r.event_id for r in rows], at=clock.wall_clock()
                 )
             total += len(rows)
         self.published += total
@@ -87,7 +88,7 @@ class BookingOutbox:
 
     async def _purge_old_keys(self) -> None:
         """Hourly: forget idempotency keys past their retention (services.db.idempotency)."""
-        now = datetime.now(UTC)
+        now = clock.wall_clock()
         if self._purged_at is not None and now - self._purged_at < PURGE_EVERY:
             return
         async with self.sessions() as session, session.begin():

@@ -11,7 +11,7 @@ import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
@@ -37,6 +37,7 @@ from services.db.visits import recent_visit_tracks
 from services.metrics import DECISION_SECONDS, timed
 from services.workers.orchestrator import load_board
 from services.workers.outbox import DecisionOutbox
+from streams import clock
 from streams.codec import decode_plate_read, plate_read_from_wire
 from streams.errors import InvalidEvent
 from streams.events import PlateReadV1
@@ -377,7 +378,7 @@ def _read_row(item: Inbound[GateRead], visit_of_read: Mapping[str, str]) -> dict
         "source_topic": item.topic,
         "source_partition": item.partition,
         "source_offset": item.offset,
-        "received_at": datetime.now(UTC),
+        "received_at": clock.wall_clock(),
     }
 
 

@@ -13,7 +13,7 @@ import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
@@ -29,6 +29,7 @@ from services.db import boards as store
 from services.db import repository as repo
 from services.db.convert import decision_from_row
 from services.workers.outbox import DecisionOutbox
+from streams import clock
 from streams.errors import InvalidEvent
 from streams.lane_events import LaneEventV1, decode_lane_event
 from streams.runtime import Inbound
@@ -107,7 +108,7 @@ class LaneEventHandler:
                 ("dlq.error.type", b"rejected"),
                 ("dlq.source.topic", LANE_EVENTS.name.encode()),
                 ("dlq.consumer.group", self.group_id.encode()),
-                ("dlq.failed_at", datetime.now(UTC).isoformat().encode()),
+                ("dlq.failed_at", clock.wall_clock().isoformat().encode()),
             ]
             futures.append(
                 await self.producer.send(
@@ -128,7 +129,7 @@ class LaneEventHandler:
     ) -> list[LaneDecision]:
         await repo.begin_write(session=session, gate_ids={e.gate_id for e in events})
         await self.outbox.mark_sent(session)
-        now = datetime.now(UTC)
+        now = clock.wall_clock()
         fresh_ids = await store.new_lane_events(
             session=session, rows=[_row(e, now) for e in events]
         )

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -17,6 +16,7 @@ from lanes.model import LaneDecision
 from services.db import repository as repo
 from services.db.convert import decision_row_to_wire, decision_values
 from services.metrics import EVENTS_PRODUCED
+from streams import clock
 from streams.codec import encode_enveloped
 from streams.events import LANE_DECISION_TYPE, LaneDecisionV1
 
@@ -68,7 +68,7 @@ class DecisionOutbox:
         batch's: one transaction fewer per batch). They stay listed until `committed()`: a
         transaction that rolls back marks them again next time."""
         if self._sent:
-            await repo.mark_published(session=session, ids=self._sent, at=datetime.now(UTC))
+            await repo.mark_published(session=session, ids=self._sent, at=clock.wall_clock())
             self._marking = len(self._sent)
 
     def committed(self) -> None:
@@ -94,7 +94,7 @@ class DecisionOutbox:
             await self._publish([to_wire(decision_row_to_wire(row)) for row in rows])
             async with self.sessions() as session, session.begin():
                 await repo.mark_published(
-                    session=session, ids=[r.decision_id for r in rows], at=datetime.now(UTC)
+                    session=session, ids=[r.decision_id for r in rows], at=clock.wall_clock()
                 )
             total += len(rows)
         self.published += total
@@ -118,7 +118,7 @@ class DecisionOutbox:
         await self._publish([to_wire(decision_row_to_wire(row)) for row in orphans])
         async with self.sessions() as session, session.begin():
             await repo.mark_published(
-                session=session, ids=[r.decision_id for r in orphans], at=datetime.now(UTC)
+                session=session, ids=[r.decision_id for r in orphans], at=clock.wall_clock()
             )
         self.published += len(orphans)
         return len(orphans)
