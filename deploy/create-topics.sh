@@ -10,6 +10,9 @@ file="${TOPICS_FILE:-/etc/borderflow/topics.txt}"
 rf="${REPLICATION_FACTOR:-3}"
 bin="${KAFKA_BIN:-/opt/kafka/bin}"
 min_isr=$(( rf >= 3 ? 2 : 1 ))  # 2 of 3: one broker may be down, writes still safe
+# = BORDERFLOW_KAFKA_MAX_MESSAGE_BYTES + 65536 (streams/clients.py size_limits): the services
+# dead-letter larger values by reference; producers and consumers are sized to match
+max_bytes="${MAX_MESSAGE_BYTES:-1065536}"
 for attempt in $(seq 1 60); do
   "$bin/kafka-topics.sh" --bootstrap-server "$bootstrap" --list > /dev/null 2>&1 && break
   echo "waiting for Kafka at $bootstrap ($attempt)"; sleep 2
@@ -25,13 +28,13 @@ grep -v '^[[:space:]]*\(#\|$\)' "$file" | while read -r name partitions retentio
         --partitions "$partitions"
     fi
     "$bin/kafka-configs.sh" --bootstrap-server "$bootstrap" --alter --entity-type topics \
-      --entity-name "$name" --add-config "retention.ms=$retention"
+      --entity-name "$name" --add-config "retention.ms=$retention,max.message.bytes=$max_bytes"
   else
     echo "creating $name: $partitions partitions, replication $rf, retention $retention ms"
     "$bin/kafka-topics.sh" --bootstrap-server "$bootstrap" --create --if-not-exists \
       --topic "$name" --partitions "$partitions" --replication-factor "$rf" \
       --config "min.insync.replicas=$min_isr" --config "retention.ms=$retention" \
-      --config compression.type=producer
+      --config compression.type=producer --config "max.message.bytes=$max_bytes"
   fi
 done
 echo "topics ready"

@@ -32,6 +32,12 @@ class KafkaSettings(BaseSettings):
     compression: Literal["none", "gzip", "lz4", "snappy", "zstd"] = "lz4"
     commit_timeout_s: float = Field(default=10.0, gt=0)
     request_timeout_s: float = Field(default=15.0, gt=0)
+    # The largest event value a consumer handles (bytes). A larger one is dead-lettered by
+    # reference (topic, partition, offset, size, reason; `streams.runtime`) and skipped, so
+    # no single record can hold up a partition. Topics are created with max.message.bytes
+    # of this plus FRAME_HEADROOM, producers may send that much, and consumers fetch twice
+    # that per partition (`streams.clients.size_limits`): the three agree.
+    max_message_bytes: int = Field(default=1_000_000, ge=4_096, le=64_000_000)
     # Off by default: the embedded broker does not support InitProducerId. Consumers
     # deduplicate by event id, so correctness never depends on it.
     idempotent_producer: bool = False

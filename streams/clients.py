@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -40,6 +41,27 @@ def client_kwargs(settings: KafkaSettings, bootstrap: str) -> dict[str, Any]:
     return kwargs
 
 
+FRAME_HEADROOM = 65_536  # key, headers and record-batch framing around the largest value
+
+
+@dataclass(frozen=True, slots=True)
+class SizeLimits:
+    """One size rule for the topics, the producers and the consumers (issue 18)."""
+
+    value: int  # the largest value handled; larger ones are dead-lettered by reference
+    topic: int  # the topics' max.message.bytes
+    request: int  # the producers' max_request_size
+    fetch: int  # the consumers' max_partition_fetch_bytes
+
+    def topic_configs(self) -> dict[str, str]:
+        return {"max.message.bytes": str(self.topic)}
+
+
+def size_limits(settings: KafkaSettings) -> SizeLimits:
+    topic = settings.max_message_bytes + FRAME_HEADROOM
+    return SizeLimits(settings.max_message_bytes, topic, topic, 2 * topic)
+
+
 def make_producer(
     settings: KafkaSettings, bootstrap: str, *, client_suffix: str = ""
 ) -> AIOKafkaProducer:
@@ -54,6 +76,7 @@ def make_producer(
         linger_ms=settings.linger_ms,
         enable_idempotence=settings.idempotent_producer,
         max_batch_size=MAX_BATCH_BYTES,
+        max_request_size=size_limits(settings).request,
     )
 
 
@@ -77,7 +100,14 @@ async def ensure_topics(
     try:
         async with asyncio.timeout(timeout_s):
             await admin.start()
-            await _create(admin, bootstrap, wanted, replication_factor, timeout_s)
+            await _create(
+                admin,
+                bootstrap,
+                wanted,
+                replication_factor=replication_factor,
+                timeout_s=timeout_s,
+                configs=size_limits(settings).topic_configs(),
+            )
             while True:
                 # Every topic, never named ones: a Metadata request naming a missing topic
                 # makes Tansu auto-create it with 4 partitions.
@@ -110,10 +140,15 @@ async def _create(
     admin: AIOKafkaAdminClient,
     bootstrap: str,
     wanted: dict[str, TopicSpec],
+    *,
     replication_factor: int,
     timeout_s: float,
+    configs: dict[str, str],
 ) -> None:
-    new = [NewTopic(s.name, s.partitions, replication_factor) for s in wanted.values()]
+    new = [
+        NewTopic(s.name, s.partitions, replication_factor, topic_configs=configs)
+        for s in wanted.values()
+    ]
     response = await admin.create_topics(new, timeout_ms=int(timeout_s * 1000))
     failures = [
         f"{e['topic']}: error {e['error_code']} {e['error_message'] or ''}".strip()

@@ -1,9 +1,11 @@
 """The consumer runtime: at-least-once, idempotent handlers, dead letters, no hang.
 
 For each batch: decode every record (an `InvalidEvent` goes to `<topic>.dlq` with the reason
-and the source coordinates in headers), hand the valid ones to the handler, which makes its
-effects durable, then commit the offsets with a bounded wait. A handler failure is retried
-with backoff; a record that fails alone while the rest of its batch succeeds is dead-lettered.
+and the source coordinates in headers; a value over `max_message_bytes` is never decoded and
+goes there by reference, so no single record holds up its partition), hand the valid ones to
+the handler, which makes its effects durable, then commit the offsets with a bounded wait. A
+handler failure is retried with backoff; a record that fails alone while the rest of its
+batch succeeds is dead-lettered.
 The broker going away restarts the consumer with backoff. SIGINT/SIGTERM set `stop`.
 """
 
@@ -11,19 +13,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 
 from services import metrics
 from services.config import KafkaSettings
 from services.logs import event_log_fields
 from streams import clock
-from streams.clients import client_kwargs
+from streams.clients import client_kwargs, size_limits
 from streams.errors import InvalidEvent
 from streams.topics import dead_letter_topic
 
@@ -73,6 +76,29 @@ def dead_letter_headers(
         ("dlq.failed_at", clock.wall_clock().isoformat().encode()),
     ]
     return headers
+
+
+def by_reference(
+    record: ConsumerRecord, headers: list[tuple[str, bytes]]
+) -> tuple[bytes, bytes | None, list[tuple[str, bytes]]]:
+    """A dead letter that points at the record instead of copying it (too large to copy):
+    a small JSON value with where it is and how big, the `dlq.*` headers, and the key
+    when it is short. The original stays on its topic for its retention."""
+    size = len(record.value or b"")
+    reference = {
+        "reference": {
+            "topic": record.topic,
+            "partition": record.partition,
+            "offset": record.offset,
+            "timestamp_ms": record.timestamp,
+            "size": size,
+        },
+        "reason": next((v.decode() for k, v in headers if k == "dlq.error"), ""),
+    }
+    kept = [(k, v) for k, v in headers if k.startswith("dlq.")]
+    kept += [("dlq.value", b"reference"), ("dlq.original.size", str(size).encode())]
+    key = record.key if record.key is not None and len(record.key) <= 1_024 else None
+    return json.dumps(reference).encode(), key, kept
 
 
 class Backoff:
@@ -143,6 +169,8 @@ class ConsumerRuntime(Generic[T]):
             heartbeat_interval_ms=s.heartbeat_interval_ms,
             fetch_max_wait_ms=s.fetch_max_wait_ms,
             max_poll_records=s.max_batch,
+            max_partition_fetch_bytes=size_limits(s).fetch,
+            fetch_max_bytes=max(52_428_800, 2 * size_limits(s).fetch),
         )
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -197,7 +225,12 @@ class ConsumerRuntime(Generic[T]):
         self.stats.batches += 1
         valid: list[Inbound[T]] = []
         dead: list[tuple[ConsumerRecord, str, str]] = []
+        limit = self.settings.max_message_bytes
         for record in records:
+            size = len(record.value or b"")
+            if size > limit:  # never decoded: dead-lettered by reference, skipped
+                dead.append((record, f"too-large: {size} bytes > {limit}", "too_large"))
+                continue
             try:
                 event = self.decode(record)
             except InvalidEvent as exc:
@@ -269,16 +302,25 @@ class ConsumerRuntime(Generic[T]):
                 self.stats.dead_letter_reasons.get(error_type, 0) + 1
             )
             metrics.EVENTS_DEAD_LETTERED.labels(record.topic, self.group_id, error_type).inc()
-            futures.append(
-                await self.producer.send(
-                    dead_letter_topic(record.topic),
-                    value=record.value,
-                    key=record.key,
-                    headers=dead_letter_headers(
-                        record, reason=reason, group_id=self.group_id, error_type=error_type
-                    ),
-                )
+            headers = dead_letter_headers(
+                record, reason=reason, group_id=self.group_id, error_type=error_type
             )
+            value, key = record.value, record.key
+            if error_type == "too_large":
+                value, key, headers = by_reference(record, headers)
+            try:
+                futures.append(
+                    await self.producer.send(
+                        dead_letter_topic(record.topic), value=value, key=key, headers=headers
+                    )
+                )
+            except MessageSizeTooLargeError:  # big headers or key: the reference fits
+                value, key, headers = by_reference(record, headers)
+                futures.append(
+                    await self.producer.send(
+                        dead_letter_topic(record.topic), value=value, key=key, headers=headers
+                    )
+                )
         async with asyncio.timeout(self.settings.request_timeout_s):
             await asyncio.gather(*futures)
         for record, _, _ in dead:

@@ -101,3 +101,41 @@ async def test_plain_json_from_a_librdkafka_producer_is_decided(
     assert len(decisions) == 1
     assert decisions[0]["manifest_id"] == "MF-9"
     assert decisions[0]["outcome"] == "assigned"
+
+
+async def test_a_value_over_the_size_limit_is_dead_lettered_by_reference_and_skipped(
+    database_settings: DatabaseSettings, tmp_path: Path
+) -> None:
+    """A 1 MiB value (over `max_message_bytes`, under the topics' limit) from a third-party
+    producer, followed on its partition by valid reads: the big one goes to the dead-letter
+    topic as a reference (where it is, how big, why), the reads behind it are decided. It
+    used to fail the dead-letter send (over the producer's request size) and restart the
+    consumer on it forever."""
+    async with fresh_broker(tmp_path) as broker:
+        settings = make_settings(broker.bootstrap, database_settings, tmp_path)
+        async with running_system(settings) as system:
+            await seed(system.infra, manifest("MF-1", "29H12345"), now=T0)
+            producer = Producer(
+                {"bootstrap.servers": broker.bootstrap, "message.max.bytes": 4_000_000}
+            )
+            huge = b"{" + b" " * (2**20 - 2) + b"}"
+            producer.produce(PLATE_READS.name, key=b"hn-exp-gate-1", value=huge)
+            after = read("after-1", "29H-123.45", T0)
+            producer.produce(PLATE_READS.name, key=b"hn-exp-gate-1", value=json.dumps(after))
+            assert producer.flush(10) == 0
+            decisions = decision_payloads(
+                await collect(broker.bootstrap, LANE_DECISIONS.name, expect=1)
+            )
+            dead = await collect(broker.bootstrap, dead_letter_topic(PLATE_READS.name), expect=1)
+    assert [d["read_event_ids"] for d in decisions] == [["after-1"]]
+    assert len(dead) == 1
+    headers = {k: v.decode() for k, v in dead[0].headers}
+    assert headers["dlq.error.type"] == "too_large"
+    assert headers["dlq.value"] == "reference"
+    assert headers["dlq.original.size"] == str(2**20)
+    assert "too-large: 1048576 bytes > 1000000" in headers["dlq.error"]
+    reference = json.loads(dead[0].value)["reference"]
+    assert reference["topic"] == PLATE_READS.name
+    assert reference["size"] == 2**20
+    assert reference["offset"] == int(headers["dlq.source.offset"]) >= 0
+    assert dead[0].key == b"hn-exp-gate-1"
