@@ -47,7 +47,10 @@ class Inbound(Generic[T]):
 
 
 Decoder = Callable[[ConsumerRecord], T]
-Handler = Callable[[Sequence[Inbound[T]]], Awaitable[None]]
+# (record, reason, error type): what a handler found wrong with a record once it had the
+# state to see it (e.g. a conflicting duplicate), dead-lettered after its batch commits
+Rejected = tuple[Inbound[T], str, str]
+Handler = Callable[[Sequence[Inbound[T]]], Awaitable[Sequence[Rejected[T]] | None]]
 
 
 @dataclass
@@ -241,16 +244,17 @@ class ConsumerRuntime(Generic[T]):
         poison = await self._handle_isolating(valid, stop)
         if poison is None:
             return False
-        for item, reason in poison:
-            dead.append((by_offset[(item.topic, item.partition, item.offset)], reason, "handler"))
+        for item, reason, error_type in poison:
+            dead.append((by_offset[(item.topic, item.partition, item.offset)], reason, error_type))
         await self._dead_letter(dead)
         self.stats.handled += len(valid) - len(poison)
         return True
 
     async def _handle_isolating(
         self, batch: list[Inbound[T]], stop: asyncio.Event
-    ) -> list[tuple[Inbound[T], str]] | None:
-        """Handle the batch; returns the records that failed alone, or None on stop."""
+    ) -> list[Rejected[T]] | None:
+        """Handle the batch; returns the records the handler rejected and those that failed
+        alone, or None on stop."""
         if not batch:
             return []
         backoff = Backoff(first=0.1, cap=5.0)
@@ -258,8 +262,7 @@ class ConsumerRuntime(Generic[T]):
         while not stop.is_set():
             attempt += 1
             try:
-                await self.handle(batch)
-                return []
+                return list(await self.handle(batch) or ())
             except Exception as exc:
                 self.stats.handler_retries += 1
                 log.warning("handler failed on a batch of %d (%r)", len(batch), exc)
@@ -270,19 +273,21 @@ class ConsumerRuntime(Generic[T]):
 
     async def _one_by_one(
         self, batch: list[Inbound[T]], stop: asyncio.Event
-    ) -> list[tuple[Inbound[T], str]] | None:
-        failures: list[tuple[Inbound[T], str]] = []
+    ) -> list[Rejected[T]] | None:
+        failures: list[Rejected[T]] = []
+        rejected: list[Rejected[T]] = []
         for item in batch:
             try:
-                await self.handle([item])
+                rejected += await self.handle([item]) or ()
             except Exception as exc:
-                failures.append((item, f"handler error: {type(exc).__name__}: {exc}"[:1000]))
+                reason = f"handler error: {type(exc).__name__}: {exc}"[:1000]
+                failures.append((item, reason, "handler"))
         if len(failures) == len(batch):
             # Everything fails: an outage (database down), not poison. Keep retrying.
             log.error("every record of the batch fails; retrying, nothing dead-lettered")
             await _sleep_or_stop(stop, 1.0)
             return await self._handle_isolating(batch, stop)
-        return failures
+        return rejected + failures
 
     async def _dead_letter(self, dead: list[tuple[ConsumerRecord, str, str]]) -> None:
         if not dead:

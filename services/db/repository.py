@@ -55,11 +55,18 @@ async def begin_write(*, session: AsyncSession, gate_ids: Iterable[str]) -> None
         await session.execute(text("BEGIN IMMEDIATE"))
 
 
-async def existing_read_ids(*, session: AsyncSession, event_ids: Sequence[str]) -> set[str]:
+async def existing_read_payloads(
+    *, session: AsyncSession, event_ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """The stored wire form of each read of `event_ids` already received."""
     if not event_ids:
-        return set()
-    column = PlateReadRow.event_id
-    return set(await session.scalars(select(column).where(column.in_(event_ids))))
+        return {}
+    rows = await session.execute(
+        select(PlateReadRow.event_id, PlateReadRow.payload).where(
+            PlateReadRow.event_id.in_(event_ids)
+        )
+    )
+    return {str(event_id): dict(payload) for event_id, payload in rows.all()}
 
 
 async def load_tracks(

@@ -41,7 +41,7 @@ from streams import clock
 from streams.codec import decode_plate_read, plate_read_from_wire
 from streams.errors import InvalidEvent
 from streams.events import PlateReadV1
-from streams.runtime import Inbound
+from streams.runtime import Inbound, Rejected
 from streams.topics import LANE_DECISIONS
 
 log = logging.getLogger(__name__)
@@ -106,16 +106,23 @@ class Decider:
 
     # -- handling ------------------------------------------------------------------------
     @timed(DECISION_SECONDS)
-    async def handle(self, batch: Sequence[Inbound[GateRead]]) -> None:
+    async def handle(self, batch: Sequence[Inbound[GateRead]]) -> list[Rejected[GateRead]]:
+        """Decide the batch; returns the conflicting duplicates (an `event_id` already seen
+        with other content: a bug or tampering upstream), for the dead-letter topic. An
+        identical re-send changes nothing and is not reported."""
         unique: dict[str, Inbound[GateRead]] = {}
+        self._conflicts: list[Rejected[GateRead]] = []
         for item in batch:
-            unique.setdefault(item.event.at_gate.read.event_id, item)
+            first = unique.setdefault(item.event.at_gate.read.event_id, item)
+            if first is not item and first.event.wire != item.event.wire:
+                self._conflicts.append((item, _conflict_reason(item), "conflicting_duplicate"))
         self.stats.duplicates += len(batch) - len(unique)
         async with self.sessions() as session, session.begin():
             decisions = await self._decide_batch(session, list(unique.values()))
         self.outbox.committed()
         await self.outbox.send(decisions)
         self.stats.published = self.outbox.published
+        return self._conflicts  # counted with the other dead letters, by error type
 
     async def _decide_batch(
         self, session: AsyncSession, batch: list[Inbound[GateRead]]
@@ -123,10 +130,14 @@ class Decider:
         gate_ids = {item.event.at_gate.camera.gate_id for item in batch}
         await repo.begin_write(session=session, gate_ids=gate_ids)
         await self.outbox.mark_sent(session)
-        existing = await repo.existing_read_ids(
+        existing = await repo.existing_read_payloads(
             session=session, event_ids=[i.event.at_gate.read.event_id for i in batch]
         )
         fresh = [i for i in batch if i.event.at_gate.read.event_id not in existing]
+        for item in batch:
+            stored = existing.get(item.event.at_gate.read.event_id)
+            if stored is not None and not _same_read(stored, item.event.wire):
+                self._conflicts.append((item, _conflict_reason(item), "conflicting_duplicate"))
         await record_batch(  # the replay's input boundaries (services/replay)
             session=session,
             worker=WORKER,
@@ -361,6 +372,22 @@ class Decider:
 
     async def idle(self) -> None:
         await self.publish_outbox()
+
+
+def _same_read(stored: Mapping[str, Any], wire: PlateReadV1) -> bool:
+    """The stored read and this one say the same (a re-send), compared as values: the same
+    instant in another offset, or fields in another order, is the same read."""
+    try:
+        return PlateReadV1.model_validate(stored) == wire
+    except ValueError:  # a payload stored by an older version that no longer validates
+        return True
+
+
+def _conflict_reason(item: Inbound[GateRead]) -> str:
+    return (
+        f"conflicting-duplicate: event_id {item.event.at_gate.read.event_id!r} was already "
+        "received with other content (the first one was kept)"
+    )
 
 
 def _read_row(item: Inbound[GateRead], visit_of_read: Mapping[str, str]) -> dict[str, Any]:

@@ -139,3 +139,39 @@ async def test_a_value_over_the_size_limit_is_dead_lettered_by_reference_and_ski
     assert reference["size"] == 2**20
     assert reference["offset"] == int(headers["dlq.source.offset"]) >= 0
     assert dead[0].key == b"hn-exp-gate-1"
+
+
+async def test_a_conflicting_duplicate_is_dead_lettered_an_identical_one_is_not(
+    database_settings: DatabaseSettings, tmp_path: Path
+) -> None:
+    """The same `event_id` again: an identical re-send (another offset for the same instant
+    included) changes nothing, silently; other content is a bug or tampering upstream and
+    goes to the dead-letter topic as `conflicting-duplicate`, the first version kept. Both
+    across batches (against the database) and within one batch."""
+    first = read("dup-1", "29H-123.45", T0)
+    same_instant = first | {"captured_at": "2026-11-23T15:00:00+07:00"}
+    changed = first | {"plate_text": "29H-999.99"}
+    other = read("dup-2", "29H-123.45", T0.replace(minute=1))
+    async with fresh_broker(tmp_path) as broker:
+        settings = make_settings(broker.bootstrap, database_settings, tmp_path)
+        async with running_system(settings) as system:
+            await seed(system.infra, manifest("MF-1", "29H12345"), now=T0)
+            producer = Producer({"bootstrap.servers": broker.bootstrap})
+            producer.produce(PLATE_READS.name, key=b"hn-exp-gate-1", value=json.dumps(first))
+            assert producer.flush(10) == 0
+            await collect(broker.bootstrap, LANE_DECISIONS.name, expect=1)
+            for value in (same_instant, changed, other, changed | {"confidence": 0.5}):
+                producer.produce(PLATE_READS.name, key=b"hn-exp-gate-1", value=json.dumps(value))
+            assert producer.flush(10) == 0
+            dead = await collect(
+                broker.bootstrap, dead_letter_topic(PLATE_READS.name), expect=2, timeout=10
+            )
+            await collect(broker.bootstrap, LANE_DECISIONS.name, expect=1)
+            stats = system.runtime.stats
+    assert len(dead) == 2
+    for record in dead:
+        headers = {k: v.decode() for k, v in record.headers}
+        assert headers["dlq.error.type"] == "conflicting_duplicate"
+        assert headers["dlq.error"].startswith("conflicting-duplicate: event_id 'dup-1'")
+        assert json.loads(record.value)["plate_text"] == "29H-999.99"  # bytes unaltered
+    assert stats.dead_letter_reasons == {"conflicting_duplicate": 2}
