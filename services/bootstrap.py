@@ -24,7 +24,7 @@ from services.db.engine import create_engine, session_factory
 from services.db.manifests import rebuild_plate_keys
 from services.db.migrate import migrate
 from services.gate_config import configured_gates
-from services.workers.decider import Decider, GateRead
+from services.workers.decider import ClockWindow, Decider, GateRead
 from services.workers.manifests import ManifestIntake
 from services.workers.orchestrator import LaneEventHandler
 from streams.broker import EmbeddedBroker
@@ -112,6 +112,9 @@ def build_decider(infra: Infrastructure) -> tuple[Decider, ConsumerRuntime[GateR
         gates=infra.gates,
         matcher=OcrMatcher(),
         policy=OrchestratedPolicy(),
+        clock_window=ClockWindow.of(
+            infra.settings.reads_max_ahead_s, infra.settings.reads_max_behind_s
+        ),
     )
 
     runtime = _consumer(

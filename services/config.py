@@ -95,6 +95,13 @@ class Settings(BaseSettings):
     # serves them on its own port); None: no metrics server.
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
 
+    # The door's sanity check of a camera's clock (issue 18): a read whose captured_at is
+    # more than this ahead of its Kafka record's timestamp (the producer's or the broker's
+    # clock when it was sent) goes to the dead-letter topic as clock-skew. Behind: None
+    # accepts any age (backfills, recorded days); production may set e.g. 86400.
+    reads_max_ahead_s: float = Field(default=300.0, ge=0)
+    reads_max_behind_s: float | None = Field(default=None, ge=0)
+
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)

@@ -61,6 +61,13 @@ HTTP_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
     registry=REGISTRY,
 )
+CAMERA_CLOCK_SKEW = Gauge(
+    "borderflow_camera_clock_skew_seconds",
+    "A camera's last read: captured_at minus its Kafka record's timestamp (positive: the "
+    "camera's clock is ahead); reads beyond the window are dead-lettered as clock-skew",
+    ["camera_id"],
+    registry=REGISTRY,
+)
 LANE_QUEUE = Gauge(
     "borderflow_lane_queue_length",
     "Trucks assigned to a lane and not yet through, at the latest event time (API scrape)",

@@ -120,7 +120,14 @@ async def publish_reads(
             break
         value, headers = _message(read, plain_share)
         pending.append(
-            await producer.send(topic, value=value, key=read.camera_id.encode(), headers=headers)
+            await producer.send(
+                topic,
+                value=value,
+                key=read.camera_id.encode(),
+                headers=headers,
+                # the simulated camera sends at its own (simulated) time, as a real one does
+                timestamp_ms=int(read.captured_at.timestamp() * 1000),
+            )
         )
         sent += 1
         if on_sent is not None:

@@ -10,11 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
+
+from streams.timestamps import IsoAwareDatetime
 
 EventId = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
-Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+# strict: a number, not "0.93" nor true (pydantic would take both); an integer is a number
+Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False, strict=True)]
+StrictNumber = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 ContainerText = Annotated[str, StringConstraints(max_length=16, strip_whitespace=True)]
 
 T = TypeVar("T", bound=BaseModel)
@@ -28,7 +32,7 @@ class Envelope(BaseModel, Generic[T]):
     event_id: EventId
     type: ShortText
     version: int = Field(ge=1)
-    occurred_at: AwareDatetime
+    occurred_at: IsoAwareDatetime
     producer: ShortText
     data: T
 
@@ -54,13 +58,13 @@ class PlateReadV1(BaseModel):
 
     event_id: EventId = Field(validation_alias=AliasChoices("event_id", "read_id"))
     camera_id: ShortText
-    captured_at: AwareDatetime
+    captured_at: IsoAwareDatetime  # ISO 8601 text with offset: no epoch numbers or text
     plate_text: Annotated[str, StringConstraints(max_length=32)]
     confidence: Probability
     candidates: list[CandidateV1] = Field(default_factory=list, max_length=20)
     char_confidences: list[Probability] | None = Field(default=None, max_length=32)
     container_numbers: list[ContainerText] = Field(default_factory=list, max_length=4)
-    bbox: tuple[float, float, float, float] | None = None
+    bbox: tuple[StrictNumber, StrictNumber, StrictNumber, StrictNumber] | None = None
     image_ref: Annotated[str, StringConstraints(max_length=512)] | None = None
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from streams.codec import _load_object, describe_validation_error
 from streams.errors import InvalidEvent
+from streams.timestamps import IsoAwareDatetime
 
 LANE_EVENT_TYPE = "lane_event"
 
@@ -42,7 +43,7 @@ class LaneEventV1(BaseModel):
     event_id: Id
     gate_id: Id
     kind: LaneEventKind
-    at: AwareDatetime
+    at: IsoAwareDatetime
     visit_id: Id | None = None
     lane_id: Id | None = None
     carrier_id: Id | None = None

@@ -11,7 +11,7 @@ import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
@@ -34,7 +34,7 @@ from services.db.booking_arrivals import booking_for_arrival, expire_bookings, m
 from services.db.bookings import ACTIVE, BookedSlot
 from services.db.manifests import manifests_for_keys
 from services.db.visits import recent_visit_tracks
-from services.metrics import DECISION_SECONDS, timed
+from services.metrics import CAMERA_CLOCK_SKEW, DECISION_SECONDS, timed
 from services.workers.orchestrator import load_board
 from services.workers.outbox import DecisionOutbox
 from streams import clock
@@ -61,6 +61,49 @@ class GateRead:
     at_gate: ReadAtGate
 
 
+@dataclass(frozen=True, slots=True)
+class ClockWindow:
+    """How far a read's `captured_at` may be from the clock that sent it (its Kafka record's
+    timestamp: kept with the record, so a replay reaches the same verdict). A sanity check
+    at the door, not a decision: decisions use `captured_at` itself."""
+
+    ahead: timedelta = timedelta(minutes=5)
+    behind: timedelta | None = None  # None: any age
+
+    @classmethod
+    def of(cls, ahead_s: float, behind_s: float | None) -> ClockWindow:
+        return cls(
+            timedelta(seconds=ahead_s), None if behind_s is None else timedelta(seconds=behind_s)
+        )
+
+    def refuses(self, captured_at: datetime, record_ms: int | None) -> str | None:
+        """The reason to refuse the read, or None."""
+        if record_ms is None or record_ms <= 0:  # no timestamp on the record: nothing to check
+            return None
+        sent = datetime.fromtimestamp(record_ms / 1000, tz=UTC)
+        off = captured_at - sent
+        if off > self.ahead:
+            return (
+                f"clock-skew: captured_at {captured_at.isoformat()} is {_span(off)} ahead of "
+                f"the time it was sent ({sent.isoformat()}); allowed: {_span(self.ahead)}"
+            )
+        if self.behind is not None and -off > self.behind:
+            return (
+                f"clock-skew: captured_at {captured_at.isoformat()} is {_span(-off)} behind "
+                f"the time it was sent ({sent.isoformat()}); allowed: {_span(self.behind)}"
+            )
+        return None
+
+
+def _span(delta: timedelta) -> str:
+    seconds = delta.total_seconds()
+    if seconds >= 2 * 86_400:
+        return f"{seconds / 86_400:,.0f} days"
+    if seconds >= 7_200:
+        return f"{seconds / 3_600:,.1f} h"
+    return f"{seconds:,.0f} s"
+
+
 @dataclass
 class DeciderStats:
     reads: int = 0
@@ -80,8 +123,10 @@ class Decider:
         matcher: Matcher,
         policy: Policy,
         decisions_topic: str = LANE_DECISIONS.name,
+        clock_window: ClockWindow | None = None,
     ) -> None:
         self.sessions, self.producer = sessions, producer
+        self.clock_window = clock_window or ClockWindow()
         self.gates = dict(gates)
         self.cameras: dict[str, Camera] = {
             c.camera_id: c for g in gates.values() for c in g.cameras
@@ -100,6 +145,13 @@ class Decider:
             raise InvalidEvent(
                 f"camera_id: unknown camera {wire.camera_id!r} "
                 f"(known: {', '.join(sorted(self.cameras)) or 'none'})"
+            )
+        skew = self.clock_window.refuses(wire.captured_at, record.timestamp)
+        if skew is not None:
+            raise InvalidEvent(skew)
+        if record.timestamp is not None and record.timestamp > 0:
+            CAMERA_CLOCK_SKEW.labels(wire.camera_id).set(
+                wire.captured_at.timestamp() - record.timestamp / 1000
             )
         read = plate_read_from_wire(wire)
         return GateRead(wire, ReadAtGate(read, camera, normalise_plate(wire.plate_text)))

@@ -29,6 +29,7 @@ from tests.integration.harness import (
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+SENT_MS = int(T0.timestamp() * 1000) + 500
 
 
 async def test_malformed_messages_go_to_the_dead_letter_topic_with_the_reason(
@@ -38,6 +39,11 @@ async def test_malformed_messages_go_to_the_dead_letter_topic_with_the_reason(
     naive_time = read("bad-2", "29H12345", T0) | {"captured_at": "2026-11-23T08:00:00"}
     unknown_camera = read("bad-3", "29H12345", T0, camera="cam-nowhere")
     wrong_version = envelope(read("bad-4", "29H12345", T0)) | {"version": 9}
+    epoch_number = read("bad-5", "29H12345", T0) | {"captured_at": 1795420800}
+    epoch_text = read("bad-6", "29H12345", T0) | {"captured_at": "1795420800"}
+    text_confidence = read("bad-7", "29H12345", T0) | {"confidence": "0.93"}
+    bool_confidence = read("bad-8", "29H12345", T0) | {"confidence": True}
+    years_ahead = read("bad-9", "29H12345", T0.replace(year=2036))  # sent at T0
     cases = [
         (b"\xff\xfe\x00garbage", "not UTF-8"),
         (b'{"event_id": "x", ', "invalid JSON"),
@@ -46,6 +52,11 @@ async def test_malformed_messages_go_to_the_dead_letter_topic_with_the_reason(
         (json.dumps(naive_time).encode(), "captured_at"),
         (json.dumps(unknown_camera).encode(), "unknown camera 'cam-nowhere'"),
         (json.dumps(wrong_version).encode(), "unsupported plate_read version 9"),
+        (json.dumps(epoch_number).encode(), "captured_at"),
+        (json.dumps(epoch_text).encode(), "captured_at"),
+        (json.dumps(text_confidence).encode(), "confidence"),
+        (json.dumps(bool_confidence).encode(), "confidence"),
+        (json.dumps(years_ahead).encode(), "clock-skew: captured_at 2036-11-23T08:00:00+00:00"),
     ]
     async with fresh_broker(tmp_path) as broker:
         settings = make_settings(broker.bootstrap, database_settings, tmp_path)
@@ -56,10 +67,16 @@ async def test_malformed_messages_go_to_the_dead_letter_topic_with_the_reason(
             try:
                 for value, _ in cases:
                     await producer.send_and_wait(
-                        PLATE_READS.name, value=value, key=b"k", headers=[("trace", b"t-1")]
+                        PLATE_READS.name,
+                        value=value,
+                        key=b"k",
+                        headers=[("trace", b"t-1")],
+                        timestamp_ms=SENT_MS,  # the camera gateway's clock at T0
                     )
                 good = json.dumps(read("good-1", "29H-123.45", T0)).encode()
-                await producer.send_and_wait(PLATE_READS.name, value=good, key=b"hn-exp-gate-1")
+                await producer.send_and_wait(
+                    PLATE_READS.name, value=good, key=b"hn-exp-gate-1", timestamp_ms=SENT_MS
+                )
             finally:
                 await producer.stop()
 

@@ -309,6 +309,7 @@ class FakeProducer:
     def __init__(self, clock: FakeClock, fail_at: int | None = None) -> None:
         self.clock = clock
         self.sent: list[Sent] = []
+        self.timestamps: list[int | None] = []  # the records' timestamps (ms)
         self.fail_at = fail_at
 
     async def send(
@@ -317,8 +318,10 @@ class FakeProducer:
         value: bytes,
         key: bytes,
         headers: list[tuple[str, bytes]] | None = None,
+        timestamp_ms: int | None = None,
     ) -> asyncio.Future[None]:
         self.sent.append(Sent(topic, key, value, list(headers or []), self.clock.now))
+        self.timestamps.append(timestamp_ms)
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if len(self.sent) == self.fail_at:
             future.set_exception(RuntimeError("delivery failed"))
@@ -344,6 +347,8 @@ async def test_reads_go_out_at_their_scaled_time(small_plan: TrafficPlan) -> Non
         assert due - EARLY_S <= message.at <= due + 1e-9
         assert message.topic == PLATE_READS.name
         assert message.key == read.camera_id.encode()
+    # each record is stamped with the simulated camera's clock (the door's clock check)
+    assert producer.timestamps == [int(r.captured_at.timestamp() * 1000) for r in small_plan.reads]
     assert max(clock.naps) <= MAX_NAP_S
     assert clock.now == pytest.approx(
         1000.0 + (small_plan.reads[-1].captured_at - START).total_seconds() / 60, abs=EARLY_S
