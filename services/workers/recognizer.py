@@ -38,6 +38,9 @@ PRODUCER_NAME = "recognizer"
 class DecodedFrame:
     frame: CameraFrameV1
     images: tuple[np.ndarray, ...]
+    # the frame record's timestamp (the camera's clock when it sent it): the read is sent
+    # with it, so the decider's clock check judges the camera, not this worker's delay
+    sent_ms: int | None = None
 
 
 def plate_read_event(frame: CameraFrameV1, reading: PlateReading) -> PlateReadV1:
@@ -79,7 +82,7 @@ class RecognizerWorker:
             except UnreadableImage as exc:
                 where = "image" if index == 0 else f"burst image {index - 1}"
                 raise InvalidEvent(f"frame {frame.frame_id}: {where}: {exc}") from exc
-        return DecodedFrame(frame=frame, images=tuple(images))
+        return DecodedFrame(frame=frame, images=tuple(images), sent_ms=record.timestamp)
 
     def recognise(self, decoded: DecodedFrame) -> PlateReading | None:
         if len(decoded.images) == 1:
@@ -113,7 +116,13 @@ class RecognizerWorker:
             )
             futures.append(
                 await self.producer.send(
-                    PLATE_READS.name, value=value, key=frame.camera_id.encode(), headers=headers
+                    PLATE_READS.name,
+                    value=value,
+                    key=frame.camera_id.encode(),
+                    headers=headers,
+                    timestamp_ms=item.event.sent_ms
+                    if item.event.sent_ms is not None and item.event.sent_ms > 0
+                    else None,
                 )
             )
             self.stats["read"] += 1
