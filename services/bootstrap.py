@@ -3,6 +3,8 @@ the workers from the settings. Tests and benchmarks use the same functions."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -33,6 +35,7 @@ from streams.lane_events import LaneEventV1
 from streams.manifests import ManifestV1
 from streams.runtime import ConsumerRuntime, Decoder, Handler
 from streams.topics import CAMERA_FRAMES, LANE_EVENTS, MANIFESTS, PLATE_READS, all_topics
+from streams.watch import BrokerWatch
 
 if TYPE_CHECKING:  # the recognition extra is imported only by the recognizer
     from services.workers.recognizer import DecodedFrame, RecognizerWorker
@@ -50,6 +53,7 @@ class Infrastructure:
     sessions: async_sessionmaker[AsyncSession]
     producer: AIOKafkaProducer
     gates: Mapping[str, Gate]
+    watch: BrokerWatch  # this process's view of the broker (streams/watch.py)
 
 
 async def prepare_database(engine: AsyncEngine, gates: Mapping[str, Gate]) -> None:
@@ -94,6 +98,11 @@ async def infrastructure(
         producer = make_producer(settings.kafka, bootstrap)
         await producer.start()
         stack.push_async_callback(producer.stop)
+        watch = BrokerWatch(
+            settings=settings.kafka, bootstrap=bootstrap, producer=producer, topics=all_topics()
+        )
+        watching, stop_watch = await _start_watch(watch)
+        stack.push_async_callback(_stop_watch, watching, stop_watch)
         yield Infrastructure(
             settings=settings,
             bootstrap=bootstrap,
@@ -102,7 +111,20 @@ async def infrastructure(
             sessions=session_factory(engine),
             producer=producer,
             gates=gates,
+            watch=watch,
         )
+
+
+async def _start_watch(watch: BrokerWatch) -> tuple[asyncio.Task[None], asyncio.Event]:
+    await watch.check()  # the cluster as it is now: a later change is a restart
+    stop = asyncio.Event()
+    return asyncio.create_task(watch.run(stop), name="broker-watch"), stop
+
+
+async def _stop_watch(task: asyncio.Task[None], stop: asyncio.Event) -> None:
+    stop.set()
+    with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+        await asyncio.wait_for(task, timeout=5)
 
 
 def build_decider(infra: Infrastructure) -> tuple[Decider, ConsumerRuntime[GateRead]]:
@@ -117,6 +139,7 @@ def build_decider(infra: Infrastructure) -> tuple[Decider, ConsumerRuntime[GateR
         ),
     )
 
+    infra.watch.on_new_cluster(decider.outbox.republish_since)
     runtime = _consumer(
         infra,
         topics=[PLATE_READS.name],
@@ -176,6 +199,7 @@ def build_lane_events(
         policy=OrchestratedPolicy(),
         group_id=lane_events_consumer_group(infra.settings),
     )
+    infra.watch.on_new_cluster(handler.outbox.republish_since)
     runtime = _consumer(
         infra,
         topics=[LANE_EVENTS.name],

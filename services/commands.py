@@ -20,6 +20,8 @@ from services.gate_config import configured_gates
 from services.metrics import serve_worker_metrics
 from services.serving import api_server, install_stop_signals
 from streams.broker import EmbeddedBroker
+from streams.clients import ensure_topics
+from streams.topics import all_topics
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,9 @@ async def run_broker(settings: Settings, *, port: int | None) -> int:
     )
     await broker.start()
     try:
+        # the topics at once, before any client's Metadata request makes the broker
+        # auto-create them with its default partitions (the embedded broker starts empty)
+        await ensure_topics(settings.kafka, broker.bootstrap, all_topics())
         print(f"BORDERFLOW_KAFKA_BOOTSTRAP={broker.bootstrap}", flush=True)
         await stop.wait()
     finally:

@@ -61,6 +61,16 @@ HTTP_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
     registry=REGISTRY,
 )
+BROKER_UP = Gauge(
+    "borderflow_broker_up",
+    "1 while the Kafka broker answers this process's watch (streams/watch.py), 0 when not",
+    registry=REGISTRY,
+)
+BROKER_RESTARTS = Counter(
+    "borderflow_broker_restarts_total",
+    "Times the broker came back as a new, empty cluster (the decisions since were re-sent)",
+    registry=REGISTRY,
+)
 CAMERA_CLOCK_SKEW = Gauge(
     "borderflow_camera_clock_skew_seconds",
     "A camera's last read: captured_at minus its Kafka record's timestamp (positive: the "

@@ -137,6 +137,17 @@ async def insert_decisions(*, session: AsyncSession, decisions: Sequence[LaneDec
         await session.execute(stmt, [decision_values(d) for d in decisions])
 
 
+async def unmark_published_since(*, session: AsyncSession, since: datetime) -> int:
+    """Decisions published at or after `since` (wall clock) become unpublished again."""
+    result = await session.execute(
+        update(DecisionRow)
+        .where(DecisionRow.published_at >= since)
+        .values(published_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def unpublished_decisions(*, session: AsyncSession, limit: int = 1000) -> list[DecisionRow]:
     rows = await session.scalars(
         select(DecisionRow)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -62,6 +63,17 @@ class DecisionOutbox:
             raise
         self._sent += [d.decision_id for d in decisions]
         self.published += len(decisions)
+
+    async def republish_since(self, since: datetime) -> None:
+        """The broker came back empty (`streams.watch.BrokerWatch`): every decision marked
+        published since `since` may be gone with it, and those sent but not yet marked too.
+        Mark them unpublished; the next send or idle drains them again."""
+        async with self.sessions() as session, session.begin():
+            again = await repo.unmark_published_since(session=session, since=since)
+        self._sent.clear()
+        self._marking = 0
+        self.dirty = True
+        log.warning("%d decisions to publish again after the broker's restart", again)
 
     async def mark_sent(self, session: AsyncSession) -> None:
         """Mark the decisions sent so far as published, in `session`'s transaction (the next
