@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint fmt bench venv clean system-deps
+.PHONY: demo test faults lint fmt bench venv clean system-deps
 
 # Debian packages the tests need: chromium (browser tests, driven by Playwright with no
 # download) and a CJK font (synthetic Chinese plates). Installed once, when missing.
@@ -32,6 +32,11 @@ demo: $(STAMP)
 
 test: $(STAMP) system-deps lint
 	$(BIN)/python -m pytest
+
+# The fault suite alone (also part of `make test`): SIGKILLed workers, a rebalance between
+# two deciders, the broker restarted empty, PostgreSQL connections terminated, poison input.
+faults: $(STAMP)
+	$(BIN)/python -m pytest -m faults
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

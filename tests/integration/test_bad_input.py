@@ -26,7 +26,7 @@ from tests.integration.harness import (
     seed,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(90), pytest.mark.faults]
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 SENT_MS = int(T0.timestamp() * 1000) + 500

@@ -28,7 +28,12 @@ from tests.integration.harness import (
     seed,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(120)]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.slow,
+    pytest.mark.timeout(120),
+    pytest.mark.faults,
+]
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

@@ -25,7 +25,12 @@ from streams.clients import ensure_topics
 from streams.topics import LANE_DECISIONS, PLATE_READS, all_topics
 from tests.integration.harness import collect, fresh_broker, make_settings, manifest, read
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(180)]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.slow,
+    pytest.mark.timeout(180),
+    pytest.mark.faults,
+]
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 TRUCKS = 600

@@ -54,7 +54,12 @@ from tests.integration.harness import (
     wait_until,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(240)]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.slow,
+    pytest.mark.timeout(240),
+    pytest.mark.faults,
+]
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # 15:00 at the gate
 TRUCKS = 360
