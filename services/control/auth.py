@@ -26,6 +26,7 @@ from services.db.controllers import (
 
 COOKIE = "bf_control"
 CSRF_HEADER = "X-CSRF-Token"
+COOKIE_PATH = "/"
 
 router = APIRouter(prefix="/control/api", tags=["control room"])
 
@@ -123,7 +124,9 @@ async def login(body: Login, request: Request, response: Response, room: RoomDep
         httponly=True,
         samesite="strict",
         secure=room.settings.cookie_secure,
-        path="/control",
+        # "/": the same session opens the control room and the staff views /v1/queue and
+        # /v1/review (GET only); every action stays behind the X-CSRF-Token check
+        path=COOKIE_PATH,
     )
     return Me(
         username=controller.username,
@@ -140,7 +143,8 @@ async def logout(request: Request, response: Response, room: RoomDep) -> None:
     if token:
         async with room.sessions() as session, session.begin():
             await close_session(session=session, token=token)
-    response.delete_cookie(COOKIE, path="/control")
+    response.delete_cookie(COOKIE, path=COOKIE_PATH)
+    response.delete_cookie(COOKIE, path="/control")  # one set before the path was "/"
 
 
 @router.get("/me", response_model=Me)

@@ -110,7 +110,12 @@ async def test_roles_csrf_keys_rules_audit_and_kafka(
                 )
                 cookie = r.headers["set-cookie"]
                 assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+                assert "Path=/;" in cookie or cookie.rstrip().endswith("Path=/")
                 viewer_csrf = r.json()["csrf_token"]
+                # the client's own cookie jar, as a browser keeps it: the same session opens
+                # the staff views under /v1 (it was set for /control only, so it was not sent)
+                for path in ("/v1/queue", "/v1/review"):
+                    assert (await client.get(path)).status_code == 200, path
                 state = (await client.get("/control/api/state")).json()
                 assert {lane["lane_id"] for lane in state["lanes"]} >= {"HN-E1", "HN-I1"}
                 r = await action(
@@ -280,7 +285,8 @@ async def test_roles_csrf_keys_rules_audit_and_kafka(
                 # logging out ends the session on the server, not only in the browser
                 token = client.cookies["bf_control"]
                 assert (await client.post("/control/api/logout")).status_code == 204
-                client.cookies.set("bf_control", token, path="/control")
+                assert "bf_control" not in client.cookies  # the browser's copy is gone too
+                client.cookies.set("bf_control", token, path="/")
                 r = await client.get("/control/api/state")
                 assert (r.status_code, r.json()["detail"]) == (
                     401,

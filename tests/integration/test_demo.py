@@ -76,6 +76,20 @@ def test_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
         status, queue = _get(f"http://127.0.0.1:{port}/v1/queue", cookie=cookie)
         assert status == 200
         assert isinstance(queue["lanes"], list) and len(queue["lanes"]) == 24
+        # the README's recipe, with curl's own cookie jar (which sends a cookie by its path)
+        jar, base = tmp_path / "jar", f"localhost:{port}"
+        body = json.dumps({"username": "demo", "password": password})
+        login_cmd = ["curl", "-s", "-c", str(jar), "-H", "Content-Type: application/json"]
+        subprocess.run([*login_cmd, "-d", body, f"{base}/control/api/login"], check=True)
+        answer = subprocess.run(
+            ["curl", "-s", "-w", "\n%{http_code}", "-b", str(jar), f"{base}/v1/queue"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        text, code = answer.rsplit("\n", 1)
+        assert code == "200", answer
+        assert len(json.loads(text)["lanes"]) == 24
         broker_pid = int(re.findall(r"broker pid (\d+)", log.read_text())[0])
     finally:
         proc.send_signal(signal.SIGINT)
