@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from lanes.model import Candidate, PlateRead
 from streams.errors import InvalidEvent
 from streams.events import PLATE_READ_TYPE, Envelope, PlateReadV1
+from streams.text import unstorable_text
 
 SUPPORTED_PLATE_READ_VERSIONS = frozenset({1})
 
@@ -40,6 +41,8 @@ def _load_object(value: bytes | None) -> dict[str, Any]:
         ) from exc
     if not isinstance(obj, dict):
         raise InvalidEvent(f"expected a JSON object, got {type(obj).__name__}")
+    if (bad := unstorable_text(obj)) is not None:
+        raise InvalidEvent(bad)
     return obj
 
 

@@ -30,6 +30,7 @@ from pydantic import (
 
 from streams.codec import describe_validation_error
 from streams.errors import InvalidEvent
+from streams.text import unstorable_text
 
 CAMERA_FRAME_TYPE = "camera_frame"
 MAX_JPEG_BYTES = 2 * 1024 * 1024
@@ -65,6 +66,8 @@ def decode_frame(value: bytes | None) -> CameraFrameV1:
         raise InvalidEvent(f"not JSON: {exc}") from exc
     if not isinstance(obj, dict):
         raise InvalidEvent("a camera frame is a JSON object")
+    if (bad := unstorable_text(obj)) is not None:
+        raise InvalidEvent(bad)
     if "data" in obj and "type" in obj:
         if obj["type"] != CAMERA_FRAME_TYPE:
             raise InvalidEvent(f"envelope type {obj['type']!r} is not {CAMERA_FRAME_TYPE!r}")

@@ -23,6 +23,7 @@ from lanes.containers import container_error, normalise_container
 from lanes.model import CustomsChannel, CustomsStatus, Direction, Manifest
 from lanes.plates import PlateKind, parse_plate
 from streams.errors import InvalidEvent
+from streams.text import unstorable_text
 from streams.timestamps import IsoAwareDatetime
 
 MANIFEST_TYPE = "manifest"
@@ -207,6 +208,8 @@ def decode_manifest(raw: bytes | str | None, *, require_firm: bool = True) -> Ma
         raise InvalidEvent(f"invalid JSON: {exc}") from exc
     if not isinstance(obj, dict):
         raise InvalidEvent(f"expected a JSON object, got {type(obj).__name__}")
+    if (bad := unstorable_text(obj)) is not None:
+        raise InvalidEvent(bad)
     try:
         if "data" in obj and "type" in obj:
             manifest = ManifestEnvelopeV1.model_validate(obj).data

@@ -24,7 +24,7 @@ from services.api.review import router as review_router
 from services.api.schemas import ComponentHealth, Health, QueueView
 from services.api.slots import router as slots_router
 from services.api.staff import staff_session
-from services.api.strict import reject_unknown_query
+from services.api.strict import reject_unknown_query, reject_unstorable_text
 from services.config import KafkaSettings
 from services.control.routes import router as control_router
 from services.workers.booking_outbox import BookingOutbox, running_booking_outbox
@@ -99,6 +99,7 @@ def create_app(
         version="0.1.0",
         summary="Smart-border truck flow orchestration",
         lifespan=lifespan,
+        dependencies=[Depends(reject_unstorable_text)],
     )
     if context is not None:
         app.state.context = context

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services.metrics import HTTP_SECONDS
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+SCOPE_KEY = "borderflow.request_id"
 _SANE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 access_log = logging.getLogger("borderflow.access")
 
@@ -42,6 +43,7 @@ class RequestIdMiddleware:
         given = _header(scope, b"x-request-id")
         request_id = given if given and _SANE.match(given) else str(uuid.uuid4())
         token = REQUEST_ID.set(request_id)
+        scope[SCOPE_KEY] = request_id  # for the last-resort error handler, which runs outside
         started = time.perf_counter()
         status = 500
 

@@ -4,6 +4,7 @@ no pydantic URLs). Other routes (/health, /docs) keep FastAPI's own error bodies
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -18,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 _TYPE = "urn:borderflow:problem:"
 _LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
@@ -150,6 +152,26 @@ async def _on_http(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _on_unexpected(request: Request, exc: Exception) -> Response:
+    """The last resort: an error nobody foresaw is logged with its traceback and answered as
+    a problem (500) carrying the request id to quote, never as Starlette's plain text."""
+    request_id = str(request.scope.get("borderflow.request_id") or "-")
+    log.error(
+        "unexpected error on %s %s (request %s)",
+        request.method,
+        request.url.path,
+        request_id,
+        exc_info=exc,
+    )
+    return problem_response(
+        500,
+        f"unexpected error; quote request id {request_id} when reporting it",
+        type_=_TYPE + "internal-error",
+        headers={"X-Request-ID": request_id},
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(Exception, _on_unexpected)

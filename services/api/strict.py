@@ -1,13 +1,17 @@
 """Unknown query parameters are refused, not ignored: `?limt=10` answers a 422 that names
-`limt` and lists the parameters the operation takes, instead of a silent default."""
+`limt` and lists the parameters the operation takes, instead of a silent default. Text that
+cannot be stored (NUL, lone surrogates) is refused on every route, with the field named."""
 
 from __future__ import annotations
+
+import json
 
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from services.api.problems import ProblemError
+from streams.text import unstorable_text
 
 
 def _query_names(dependant: Dependant) -> set[str]:
@@ -39,3 +43,24 @@ async def reject_unknown_query(request: Request) -> None:
             f"unknown query parameter {unknown[0]!r} (this operation takes: {takes})",
             field=unknown[0] or "query",
         )
+
+
+async def reject_unstorable_text(request: Request) -> None:
+    """A JSON body or a query parameter with text no database can store (NUL, a lone
+    surrogate: `streams.text`) is refused with a 422 that names the field, before it can
+    reach the database as a 500. Applied to every route of the app."""
+    for name, value in request.query_params.multi_items():
+        if (bad := unstorable_text(value, name)) is not None:
+            raise ProblemError(422, "invalid-text", bad.split(": ", 1)[1], field=name)
+    if request.method not in {"POST", "PUT", "PATCH"}:
+        return
+    raw = await request.body()  # cached: FastAPI parses the same bytes afterwards
+    if b"\\u" not in raw and b"\x00" not in raw:  # neither escape nor NUL: nothing to find
+        return
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return  # not JSON: the route's own validation answers
+    if (bad := unstorable_text(body)) is not None:
+        field, message = bad.split(": ", 1)
+        raise ProblemError(422, "invalid-text", message, field=field)
