@@ -103,6 +103,6 @@ async def run_api(settings: Settings) -> int:
         server = api_server(infra)
         task = asyncio.create_task(server.serve())
         await stop.wait()
-        server.should_exit = True
+        server.stop()
         await task
     return 0

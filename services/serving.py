@@ -15,9 +15,19 @@ from services.bootstrap import Infrastructure
 
 
 class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, context: ApiContext) -> None:
+        super().__init__(config)
+        self.context = context
+
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:  # the supervisor owns the signals
         yield
+
+    def stop(self) -> None:
+        """Begin a clean stop: open streams end first (they would hold the shutdown until
+        its timeout, then be cancelled mid-response with a traceback)."""
+        self.context.stopping.set()
+        self.should_exit = True
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:
@@ -41,8 +51,9 @@ def api_context(infra: Infrastructure) -> ApiContext:
 
 def api_server(infra: Infrastructure) -> _Server:
     api = infra.settings.api
+    context = api_context(infra)
     config = uvicorn.Config(
-        create_app(api_context(infra)),
+        create_app(context),
         host=api.host,
         port=api.port,
         log_level="warning",
@@ -50,4 +61,4 @@ def api_server(infra: Infrastructure) -> _Server:
         # open control-room streams (SSE) must not hold a shutdown for their whole lifetime
         timeout_graceful_shutdown=2,
     )
-    return _Server(config)
+    return _Server(config, context)

@@ -10,7 +10,7 @@ import contextlib
 import logging
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 
 from services.bootstrap import (
     Infrastructure,
@@ -26,6 +26,7 @@ from services.gate_config import get_gate
 from services.serving import api_server, install_stop_signals
 from services.simulator import plan_summary, plan_traffic, publish_reads, seed_manifests
 from services.workers.decider import Decider, GateRead
+from streams import clock
 from streams.runtime import ConsumerRuntime
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ async def run_up(
             if task.done() and task.exception() is not None:
                 log.error("%s failed", task.get_name(), exc_info=task.exception())
         stop.set()
-        server.should_exit = True
+        server.stop()
         await asyncio.gather(*tasks, return_exceptions=True)
         await decider.publish_outbox()
         await archiver.drain(archive_stop)  # what the others published last is archived too
@@ -121,13 +122,16 @@ async def _simulate(
     seed: int | None,
 ) -> None:
     gate = get_gate(infra.settings.gate_id, infra.gates)
-    start = datetime.now(UTC).replace(microsecond=0)
+    start = clock.wall_clock().replace(microsecond=0)
     seed = _seed_for(start, seed)
     plan = plan_traffic(gate=gate, trucks=trucks, start=start, seed=seed)
     await seed_manifests(infra.sessions, plan.manifests, now=start)
     print(f"simulator (seed {seed}): {plan_summary(plan)}; speed-up x{speedup:g}", flush=True)
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(runtime.ready.wait(), timeout=30)
+    # until the decider holds its partitions, or Ctrl-C: never hold a stop for 30 s here
+    ready, stopping = (asyncio.ensure_future(e.wait()) for e in (runtime.ready, stop))
+    await asyncio.wait({ready, stopping}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+    for waiting in (ready, stopping):
+        waiting.cancel()
     sent = await publish_reads(
         infra.producer, plan.reads, speedup=speedup, sim_start=start, stop=stop
     )
@@ -149,7 +153,7 @@ async def run_simulate_traffic(
     stop = asyncio.Event()
     install_stop_signals(stop)
     async with infrastructure(settings, allow_embedded=False) as infra:
-        start = datetime.now(UTC).replace(microsecond=0)
+        start = clock.wall_clock().replace(microsecond=0)
         seed = _seed_for(start, seed)
         plan = plan_traffic(
             gate=get_gate(settings.gate_id, infra.gates),

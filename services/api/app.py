@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -41,6 +42,9 @@ class ApiContext:
     gates: Mapping[str, Gate]
     default_gate: str
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(rate=50.0, burst=100))
+    # set when the server begins to stop: open streams (control room SSE) say goodbye and
+    # end at once, so the graceful shutdown has no connection left to wait for
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def get_context(request: Request) -> ApiContext:

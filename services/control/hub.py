@@ -86,8 +86,17 @@ class LiveHub:
     async def run(self, stop: asyncio.Event) -> None:
         """Rebuild dirty gates after each burst (and every `refresh_s` regardless)."""
         while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.refresh_s)
+            # a change, the periodic refresh, or the stop: whichever comes first (waiting on
+            # the change alone held a shutdown for the whole refresh period)
+            woken, stopping = (
+                asyncio.ensure_future(self._wake.wait()),
+                asyncio.ensure_future(stop.wait()),
+            )
+            await asyncio.wait(
+                {woken, stopping}, timeout=self.refresh_s, return_when=asyncio.FIRST_COMPLETED
+            )
+            for waiting in (woken, stopping):
+                waiting.cancel()
             if stop.is_set():
                 return
             if not self._wake.is_set():  # periodic refresh of the gates someone watches

@@ -88,6 +88,8 @@ async def stream(
     after `stream_lifetime_s` with `event: bye`; the page reconnects and catches up."""
     gate_id = room.gate(gate).gate_id
     lifetime = room.settings.stream_lifetime_s
+    context = getattr(request.app.state, "context", None)
+    stopping: asyncio.Event = getattr(context, "stopping", None) or asyncio.Event()
 
     async def events() -> AsyncIterator[str]:
         ends = time.monotonic() + lifetime
@@ -107,13 +109,18 @@ async def stream(
                         yield f"event: bye\ndata: {json.dumps({'reason': str(exc)})}\n\n"
                         return
                     checked = time.monotonic()
+                if stopping.is_set():
+                    yield 'event: bye\ndata: {"reason": "server stopping"}\n\n'
+                    return
                 try:
                     wait = min(SESSION_RECHECK_S, left)
-                    item = await asyncio.wait_for(queue.get(), timeout=wait)
+                    item = await _next_or_stop(queue, stopping, wait)
                 except TimeoutError:
                     if await request.is_disconnected():
                         return
                     yield ": keep-alive\n\n"
+                    continue
+                if item is None:  # the server is stopping
                     continue
                 if item.seq > last:
                     if item.base == last and item.patch is not None:
@@ -205,3 +212,25 @@ async def act(body: ActionBody, room: RoomDep, actor: ActorDep) -> ActionDone:
         decision=decision,
         lane_event_id=done.lane_event_id,
     )
+
+
+async def _next_or_stop(
+    queue: asyncio.Queue[Any], stopping: asyncio.Event, wait_s: float
+) -> Any | None:
+    """The queue's next item, or None as soon as `stopping` is set; TimeoutError after
+    `wait_s` with neither."""
+    getting = asyncio.ensure_future(queue.get())
+    waiting = asyncio.ensure_future(stopping.wait())
+    try:
+        done, _ = await asyncio.wait(
+            {getting, waiting}, timeout=wait_s, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        for task in (getting, waiting):
+            if not task.done():
+                task.cancel()
+    if getting in done:
+        return getting.result()
+    if waiting in done:
+        return None
+    raise TimeoutError

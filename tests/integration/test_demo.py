@@ -91,13 +91,29 @@ def test_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
         assert code == "200", answer
         assert len(json.loads(text)["lanes"]) == 24
         broker_pid = int(re.findall(r"broker pid (\d+)", log.read_text())[0])
+        # a control-room page stays open (its event stream) while Ctrl-C comes
+        events = tmp_path / "stream.txt"
+        stream = subprocess.Popen(
+            ["curl", "-s", "-N", "-b", str(jar), f"{base}/control/api/stream"],
+            stdout=events.open("wb"),
+        )
+        deadline = time.monotonic() + 20
+        while "event: state" not in events.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "event: state" in events.read_text()
     finally:
         proc.send_signal(signal.SIGINT)
+        asked = time.monotonic()
         code = proc.wait(30)
+        took = time.monotonic() - asked
     output = log.read_text()
     assert code == 0, output
     assert "borderflow stopped cleanly." in output
-    assert "Traceback" not in output
+    assert "Traceback" not in output and "Exception in ASGI application" not in output
+    # the page is told, and the stop does not wait for its stream (7.6-30 s before)
+    assert stream.wait(10) == 0
+    assert 'event: bye\ndata: {"reason": "server stopping"}' in events.read_text()
+    assert took < 6.0, f"stopping took {took:.1f} s"
     assert not _alive(broker_pid), "the embedded broker outlived `borderflow up`"
 
 
