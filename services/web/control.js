@@ -27,6 +27,12 @@ function localTime(iso, withSeconds) {
   return withSeconds ? s.slice(11, 19) : s.slice(11, 16);
 }
 
+// the gate time (HH:MM:SS, as in the header) of the last state received: not the browser's
+// clock or locale, which may be another time zone and another format
+function lastUpdateAt() {
+  return state.snap && state.lastUpdate ? localTime(state.snap.as_of, true) + " gate time" : "never";
+}
+
 async function api(path, options) {
   const opts = Object.assign({ credentials: "same-origin", headers: {} }, options || {});
   if (opts.body && typeof opts.body !== "string") {
@@ -97,7 +103,7 @@ function connect() {
     state.lastUpdate = new Date();
     render();
     if (state.snap.live) setConn("live", "live");
-    else setConn("connecting", "change feed down: refreshed every few s, last " + state.lastUpdate.toLocaleTimeString());
+    else setConn("connecting", "change feed down: refreshed every few s, last " + lastUpdateAt());
   });
   es.addEventListener("patch", (ev) => {
     const p = JSON.parse(ev.data);
@@ -110,8 +116,7 @@ function connect() {
   });
   es.addEventListener("bye", () => { es.close(); connect(); }); // planned: reconnect at once
   es.onerror = () => {
-    const when = state.lastUpdate ? state.lastUpdate.toLocaleTimeString() : "never";
-    setConn("disconnected", "disconnected – last update at " + when);
+    setConn("disconnected", "disconnected – last update at " + lastUpdateAt());
     if (es.readyState === EventSource.CLOSED) {
       es.close();
       state.retry = setTimeout(async () => {

@@ -190,7 +190,13 @@ async def test_the_page_reconnects_after_a_server_restart(
             )
             port = free_port()
             base = f"http://127.0.0.1:{port}"
-            page = await browser.new_page(viewport={"width": 1280, "height": 800})
+            # a browser in another time zone and locale than the gate: the page must still
+            # speak gate time, HH:MM:SS
+            page = await browser.new_page(
+                viewport={"width": 1280, "height": 800},
+                locale="en-US",
+                timezone_id="America/New_York",
+            )
             async with served_api(system.infra, port):
                 await log_in(page, base, "ana")
                 await send_read(broker.bootstrap, "r-1", "29H11111", 1)
@@ -199,6 +205,10 @@ async def test_the_page_reconnects_after_a_server_restart(
             conn = page.locator("#conn")
             await expect(conn).to_have_attribute("data-state", "disconnected", timeout=5000)
             await expect(conn).to_contain_text("last update at")
+            gate_clock = (await page.locator("#clock").text_content() or "").split()[-1]
+            assert re.fullmatch(r"\d\d:\d\d:\d\d", gate_clock), gate_clock
+            await expect(conn).to_contain_text(f"last update at {gate_clock} gate time")
+            assert not re.search(r"\b[AP]M\b", await conn.text_content() or "")
             await expect(page.locator("body")).to_have_class("stale")
             await page.screenshot(path=str(shots / "control-room-disconnected.png"))
             await send_read(broker.bootstrap, "r-2", "29H22222", 2)  # decided while it is down
