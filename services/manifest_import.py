@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TextIO
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,6 +23,7 @@ from services.config import Settings
 from services.db.engine import create_engine, session_factory
 from services.gate_config import configured_gates
 from services.manifest_intake import StoreStatus, submit, tally
+from streams import clock
 from streams.errors import InvalidEvent
 from streams.manifests import decode_manifest
 
@@ -110,7 +111,7 @@ async def main_import(settings: Settings, path: str) -> int:
             sessions=session_factory(engine),
             lines=_lines(path),
             name=name,
-            now=datetime.now(UTC),
+            now=clock.wall_clock(),
             errors=sys.stderr,
         )
     finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -16,6 +15,7 @@ from services.api.schemas import ManifestPage, ManifestSubmitted, ManifestView
 from services.db.convert import manifest_payload
 from services.db.manifests import StoredManifest, get_manifest, list_manifests
 from services.manifest_intake import StoreStatus, submit
+from streams import clock
 from streams.manifests import ManifestV1
 
 router = APIRouter(prefix="/v1/manifests", tags=["manifests"])
@@ -60,7 +60,7 @@ async def submit_manifest(body: ManifestV1, firm: FirmDep, sessions: SessionsDep
         sessions=sessions,
         manifests=[body.to_domain(firm_id=firm)],
         source="http",
-        now=datetime.now(UTC),
+        now=clock.wall_clock(),
         firm_scope=firm,
     )
     if result.stored is None:

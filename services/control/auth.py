@@ -8,7 +8,7 @@ from __future__ import annotations
 import hmac
 import math
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
@@ -23,10 +23,12 @@ from services.db.controllers import (
     open_session,
     session_for,
 )
+from streams import clock
 
 COOKIE = "bf_control"
 CSRF_HEADER = "X-CSRF-Token"
 COOKIE_PATH = "/"
+OLD_COOKIE_PATH = "/control"  # where it was set before; a browser may still hold one there
 
 router = APIRouter(prefix="/control/api", tags=["control room"])
 
@@ -54,7 +56,7 @@ async def logged_in(request: Request, sessions: async_sessionmaker[AsyncSession]
     if not token:
         raise NotLoggedIn("not logged in")
     async with sessions() as session:
-        info = await session_for(session=session, token=token, now=datetime.now(UTC))
+        info = await session_for(session=session, token=token, now=clock.wall_clock())
     if info is None:
         raise NotLoggedIn("session expired or logged out")
     return info
@@ -94,7 +96,7 @@ ActorDep = Annotated[SessionInfo, Depends(acting_session)]
     responses={429: {"description": "too many failed logins; see Retry-After"}},
 )
 async def login(body: Login, request: Request, response: Response, room: RoomDep) -> Me:
-    now = datetime.now(UTC)
+    now = clock.wall_clock()
     tick = time.monotonic()
     keys = room.login_throttle.keys(body.username, request.client.host if request.client else "?")
     wait = room.login_throttle.retry_after(keys, tick)
@@ -128,6 +130,8 @@ async def login(body: Login, request: Request, response: Response, room: RoomDep
         # /v1/review (GET only); every action stays behind the X-CSRF-Token check
         path=COOKIE_PATH,
     )
+    # a stale copy at the old path would be sent to /control alongside the new one
+    response.delete_cookie(COOKIE, path=OLD_COOKIE_PATH)
     return Me(
         username=controller.username,
         role=controller.role,
@@ -144,7 +148,7 @@ async def logout(request: Request, response: Response, room: RoomDep) -> None:
         async with room.sessions() as session, session.begin():
             await close_session(session=session, token=token)
     response.delete_cookie(COOKIE, path=COOKIE_PATH)
-    response.delete_cookie(COOKIE, path="/control")  # one set before the path was "/"
+    response.delete_cookie(COOKIE, path=OLD_COOKIE_PATH)
 
 
 @router.get("/me", response_model=Me)

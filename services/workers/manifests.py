@@ -13,12 +13,12 @@ import json
 import logging
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.manifest_intake import StoreResult, StoreStatus, submit, tally
+from streams import clock
 from streams.manifests import ManifestV1, decode_manifest
 from streams.runtime import Inbound, dead_letter_headers
 from streams.topics import dead_letter_topic
@@ -60,7 +60,7 @@ class ManifestIntake:
             sessions=self.sessions,
             manifests=[item.event.to_domain() for item in batch],
             source="topic",
-            now=datetime.now(UTC),
+            now=clock.wall_clock(),
         )
         refused = [
             (item, result)
