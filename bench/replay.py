@@ -23,7 +23,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from services.archive.records import ArchivedRecord, identify
 from services.archive.store import archive, records_in_range
 from services.bootstrap import prepare_database
 from services.config import DatabaseSettings
@@ -33,8 +32,7 @@ from services.replay import compare, inputs
 from services.replay.run import ProgressLine
 from services.replay.sandbox import run_sandbox
 from services.replay.whatif import recorded
-from services.simulator import _message, plan_traffic, seed_manifests
-from streams.topics import PLATE_READS
+from services.simulator import archived_reads, plan_traffic, seed_manifests
 
 TARGETS = {"full_day_wall_s_max": 10.0, "events_per_s_min": 50_000}
 START = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)  # 00:00 local at Huu Nghi
@@ -49,23 +47,7 @@ async def record(db: Path, *, trucks: int, seed: int) -> int:
         await prepare_database(engine, gates)
         sessions = session_factory(engine)
         await seed_manifests(sessions, plan.manifests, now=START - timedelta(hours=1))
-        rows = []
-        for offset, read in enumerate(plan.reads):
-            value, headers = _message(read, 0.3)
-            event_id, at = identify(value)
-            rows.append(
-                ArchivedRecord(
-                    topic=PLATE_READS.name,
-                    partition=offset % PLATE_READS.partitions,
-                    offset=offset,
-                    timestamp_ms=int(read.captured_at.timestamp() * 1000),
-                    key=read.camera_id.encode(),
-                    value=value,
-                    headers=tuple(headers),
-                    event_id=event_id,
-                    event_time=at or read.captured_at,
-                )
-            )
+        rows = archived_reads(plan.reads)
         async with sessions() as session, session.begin():
             for i in range(0, len(rows), 2_000):
                 await archive(session=session, records=rows[i : i + 2_000])

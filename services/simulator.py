@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.model import Manifest
+from services.archive.records import ArchivedRecord, identify
 from services.db.manifests import store_manifests
 from services.manifest_intake import tally
 from services.simulation.containers import check_digit, is_valid_container
@@ -147,3 +148,29 @@ async def _delivered(pending: list[asyncio.Future[Any]]) -> None:
     if pending:
         await asyncio.gather(*pending)
         pending.clear()
+
+
+def archived_reads(
+    reads: Sequence[PlateReadV1], *, plain_share: float = 0.3
+) -> list[ArchivedRecord]:
+    """`reads` as the archive would hold them had they been published (their wire bytes,
+    headers and event time; offsets in order): a recording without a live run, for the
+    replay bench and tests."""
+    out = []
+    for offset, read in enumerate(reads):
+        value, headers = _message(read, plain_share)
+        event_id, at = identify(value)
+        out.append(
+            ArchivedRecord(
+                topic=PLATE_READS.name,
+                partition=offset % PLATE_READS.partitions,
+                offset=offset,
+                timestamp_ms=int(read.captured_at.timestamp() * 1000),
+                key=read.camera_id.encode(),
+                value=value,
+                headers=tuple(headers),
+                event_id=event_id,
+                event_time=at or read.captured_at,
+            )
+        )
+    return out

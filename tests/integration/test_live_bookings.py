@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -33,6 +34,20 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 SLOT = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)  # 10:00-11:00 at the gate (UTC+7)
 
 
+async def _book(infra: Any, *manifest_ids: str) -> None:
+    """Book each manifest into SLOT, a day ahead, for firm-01."""
+    async with infra.sessions() as session, session.begin():
+        for manifest_id in manifest_ids:
+            await repo.book(
+                session=session,
+                firm_id="firm-01",
+                manifest_id=manifest_id,
+                gate=infra.gates["huu-nghi"],
+                slot_start=SLOT,
+                now=SLOT - timedelta(days=1),
+            )
+
+
 async def test_on_time_bookings_go_first_and_very_late_ones_are_walk_ins(
     database_settings: DatabaseSettings, tmp_path: Path
 ) -> None:
@@ -41,17 +56,7 @@ async def test_on_time_bookings_go_first_and_very_late_ones_are_walk_ins(
         async with running_system(settings) as system:
             infra = system.infra
             await seed(infra, manifest("MF-1", "29H11111"), manifest("MF-2", "29H22222"), now=SLOT)
-            gate = infra.gates["huu-nghi"]
-            async with infra.sessions() as session, session.begin():
-                for manifest_id in ("MF-1", "MF-2"):
-                    await repo.book(
-                        session=session,
-                        firm_id="firm-01",
-                        manifest_id=manifest_id,
-                        gate=gate,
-                        slot_start=SLOT,
-                        now=SLOT - timedelta(days=1),
-                    )
+            await _book(infra, "MF-1", "MF-2")
             on_time = read("r-1", "29H11111", SLOT + timedelta(minutes=20))
             late = read("r-2", "29H22222", SLOT + timedelta(hours=2, minutes=30))
             await publish(
@@ -91,17 +96,7 @@ async def test_no_shows_follow_the_gates_clock_not_the_servers(
                 manifest("MF-3", "29H33333"),
                 now=SLOT,
             )
-            gate = infra.gates["huu-nghi"]
-            async with infra.sessions() as session, session.begin():
-                for manifest_id in ("MF-1", "MF-3"):
-                    await repo.book(
-                        session=session,
-                        firm_id="firm-01",
-                        manifest_id=manifest_id,
-                        gate=gate,
-                        slot_start=SLOT,
-                        now=SLOT - timedelta(days=1),
-                    )
+            await _book(infra, "MF-1", "MF-3")
 
             async def states() -> dict[str, str]:
                 async with infra.sessions() as session:

@@ -55,18 +55,22 @@ def _with(obj: Any, path: str, value: str) -> Any:
     return {**obj, head: value if not rest else _with(obj[head], rest, value)}
 
 
-@pytest_asyncio.fixture
-async def client(engine: AsyncEngine) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
-    async with session_factory(engine)() as session, session.begin():
-        key = (await create_firm(session=session, firm_id="firm-01", name="One", now=T0)).key
-    context = ApiContext(
+def _context(engine: AsyncEngine) -> ApiContext:
+    """The API's context on `engine`, with no broker behind it (none is needed here)."""
+    return ApiContext(
         sessions=session_factory(engine),
         kafka=KafkaSettings(bootstrap="127.0.0.1:9"),
         bootstrap="127.0.0.1:9",
         gates=default_gates(),
         default_gate="huu-nghi",
     )
-    transport = httpx.ASGITransport(app=create_app(context))
+
+
+@pytest_asyncio.fixture
+async def client(engine: AsyncEngine) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    async with session_factory(engine)() as session, session.begin():
+        key = (await create_firm(session=session, firm_id="firm-01", name="One", now=T0)).key
+    transport = httpx.ASGITransport(app=create_app(_context(engine)))
     async with httpx.AsyncClient(transport=transport, base_url="http://borderflow.test") as c:
         yield c, key
 
@@ -150,14 +154,7 @@ def test_the_topics_decoders_refuse_it() -> None:
 
 async def test_an_unforeseen_error_is_a_problem_with_the_request_id(engine: AsyncEngine) -> None:
     """The last resort: not Starlette's text/plain "Internal Server Error" without an id."""
-    context = ApiContext(
-        sessions=session_factory(engine),
-        kafka=KafkaSettings(bootstrap="127.0.0.1:9"),
-        bootstrap="127.0.0.1:9",
-        gates=default_gates(),
-        default_gate="huu-nghi",
-    )
-    app = create_app(context)
+    app = create_app(_context(engine))
 
     @app.get("/v1/boom")
     async def boom() -> None:

@@ -19,13 +19,11 @@ from pathlib import Path
 import pytest
 
 from lanes.policy import OrchestratedPolicy
-from services.archive.records import ArchivedRecord, identify
 from services.gate_config import default_gates, get_gate
 from services.replay.inputs import ManifestVersion, assemble
 from services.replay.sandbox import run_sandbox
-from services.simulator import _message, plan_traffic
+from services.simulator import archived_reads, plan_traffic
 from streams import clock
-from streams.topics import PLATE_READS
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("lanes", "streams", "services")
@@ -79,23 +77,7 @@ def test_the_source_check_sees_a_wall_clock_read(tmp_path: Path) -> None:
 def _inputs(trucks: int = 150) -> object:
     gates = default_gates()
     plan = plan_traffic(gate=get_gate("huu-nghi", gates), trucks=trucks, start=START, seed=3)
-    records = []
-    for offset, read in enumerate(plan.reads):
-        value, headers = _message(read, 0.3)
-        event_id, at = identify(value)
-        records.append(
-            ArchivedRecord(
-                topic=PLATE_READS.name,
-                partition=offset % PLATE_READS.partitions,
-                offset=offset,
-                timestamp_ms=int(read.captured_at.timestamp() * 1000),
-                key=read.camera_id.encode(),
-                value=value,
-                headers=tuple(headers),
-                event_id=event_id,
-                event_time=at or read.captured_at,
-            )
-        )
+    records = archived_reads(plan.reads)
     versions = [
         ManifestVersion(m, "simulator", START - timedelta(hours=1), seq)
         for seq, m in enumerate(plan.manifests, start=1)
