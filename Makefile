@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test faults lint fmt bench venv clean system-deps
+.PHONY: demo test test-shifted faults lint fmt bench venv clean system-deps
 
 # Debian packages the tests need: chromium (browser tests, driven by Playwright with no
 # download) and a CJK font (synthetic Chinese plates). Installed once, when missing.
@@ -32,6 +32,11 @@ demo: $(STAMP)
 
 test: $(STAMP) system-deps lint
 	$(BIN)/python -m pytest
+
+# The whole suite with every Python process's wall clock a year ahead (time-machine, from
+# tests/clockshift/sitecustomize.py): nothing may depend on today's date (issue 17).
+test-shifted: $(STAMP) system-deps
+	BORDERFLOW_TEST_SHIFT_DAYS=365 PYTHONPATH=tests/clockshift $(BIN)/python -m pytest
 
 # The fault suite alone (also part of `make test`): SIGKILLed workers, a rebalance between
 # two deciders, the broker restarted empty, PostgreSQL connections terminated, poison input.
