@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-shifted faults lint fmt bench venv clean system-deps
+.PHONY: demo test test-fast test-shifted faults lint fmt bench venv clean system-deps
 
 # Debian packages the tests need: chromium (browser tests, driven by Playwright with no
 # download) and a CJK font (synthetic Chinese plates). Installed once, when missing.
@@ -32,6 +32,10 @@ demo: $(STAMP)
 
 test: $(STAMP) system-deps lint
 	$(BIN)/python -m pytest
+
+# The inner loop: the unit and property tests (no broker, no database server), ~25 s here.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest tests/unit -q
 
 # The whole suite with every Python process's wall clock a year ahead (time-machine, from
 # tests/clockshift/sitecustomize.py): nothing may depend on today's date (issue 17).
