@@ -23,6 +23,7 @@ from services.bootstrap import prepare_database
 from services.config import DatabaseSettings
 from services.db.engine import create_engine
 from services.gate_config import default_gates
+from streams import clock
 
 pytest_plugins = ["tests.kafka_plugin"]
 
@@ -40,6 +41,13 @@ def _restore_root_logging() -> Iterator[None]:
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """The wall clock the run sees (a year ahead under `make test-shifted`)."""
+    shift = os.environ.get("BORDERFLOW_TEST_SHIFT_DAYS")
+    now = clock.wall_clock().isoformat(timespec="seconds")
+    return f"servers' clock: {now}" + (f" (shifted {shift} days)" if shift else "")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
