@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.archive.records import ArchivedRecord, headers_from_json
 from services.db.archive_tables import ArchiveBatchRow, ArchivedEventRow
+from services.db.bookings import visible_booking_seq
 from services.db.manifests import visible_version_seq
 from streams import clock
 
@@ -28,6 +29,7 @@ class RecordedBatch:
     last_event_at: datetime
     recorded_at: datetime
     manifest_seq: int | None  # the manifest versions it saw: those with seq <= this
+    booking_seq: int | None = None  # the booking events it saw: those with seq <= this
 
 
 async def archive(*, session: AsyncSession, records: Sequence[ArchivedRecord]) -> int:
@@ -122,6 +124,7 @@ async def record_batch(
             last_event_at=max(times),
             recorded_at=clock.wall_clock(),  # operations only: nothing compares it
             manifest_seq=await visible_version_seq(session),
+            booking_seq=await visible_booking_seq(session),
         )
     )
     await session.flush()
@@ -147,6 +150,7 @@ async def batches_in_range(
             last_event_at=r.last_event_at,
             recorded_at=r.recorded_at,
             manifest_seq=r.manifest_seq,
+            booking_seq=r.booking_seq,
         )
         for r in rows
     ]

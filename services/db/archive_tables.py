@@ -59,5 +59,7 @@ class ArchiveBatchRow(Base):
     # the highest manifest version `seq` visible to the batch: the manifests it was decided
     # with (None only on rows older than migration 0009 that it could not number)
     manifest_seq: Mapped[int | None] = mapped_column(BigInteger)
+    # likewise the highest booking event `seq` visible to it (migration 0010)
+    booking_seq: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (Index("ix_archive_batches_time", "first_event_at"),)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Index, Integer, String, text
+from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.db.tables import Base
@@ -69,13 +69,19 @@ class BookingEventRow(Base):
     """The outbox: written in the changing transaction, published after it commits."""
 
     __tablename__ = "booking_events"
-    __table_args__ = (Index("ix_booking_events_unpublished", "published_at", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_booking_events_unpublished", "published_at", "occurred_at"),
+        Index("ux_booking_events_seq", "seq", unique=True),
+    )
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     booking_id: Mapped[str] = mapped_column(String(64))
     type: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     occurred_at: Mapped[datetime]
     published_at: Mapped[datetime | None]
+    # the order events were written in (PostgreSQL: a sequence, migration 0010; SQLite: the
+    # next number under its single writer): a decision batch saw those up to its booking_seq
+    seq: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class FirmBookingStatsRow(Base):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import CursorResult, Table, insert, select, text, update
+from sqlalchemy import CursorResult, Table, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lanes.bookings import BookingState, capacity, check_window, slot_of
@@ -212,16 +212,23 @@ def _check(gate: Gate, slot_start: datetime, now: datetime) -> datetime:
 
 
 async def record_event(session: AsyncSession, booking: Booking, type_: str, **extra: Any) -> None:
-    await session.execute(
-        insert(table_of(BookingEventRow)).values(
-            event_id=uuid.uuid4().hex,
-            booking_id=booking.booking_id,
-            type=type_,
-            payload=event_payload(booking) | extra,
-            occurred_at=booking.updated_at,
-            published_at=None,
-        )
-    )
+    values: dict[str, Any] = {
+        "event_id": uuid.uuid4().hex,
+        "booking_id": booking.booking_id,
+        "type": type_,
+        "payload": event_payload(booking) | extra,
+        "occurred_at": booking.updated_at,
+        "published_at": None,
+    }
+    if not is_postgres(session):  # PostgreSQL numbers them from its sequence
+        values["seq"] = await visible_booking_seq(session) + 1
+    await session.execute(insert(table_of(BookingEventRow)).values(**values))
+
+
+async def visible_booking_seq(session: AsyncSession) -> int:
+    """The highest booking event `seq` this transaction sees (0: none yet)."""
+    found = await session.scalar(select(func.max(BookingEventRow.seq)))
+    return int(found or 0)
 
 
 async def book(

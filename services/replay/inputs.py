@@ -18,6 +18,7 @@ from lanes.model import Gate, Manifest
 from services.archive import records as archived
 from services.archive.records import ArchivedRecord
 from services.archive.store import RecordedBatch, batches_in_range, records_in_range
+from services.db.booking_tables import BookingEventRow
 from services.db.convert import decision_row_to_wire
 from services.db.tables import DecisionRow, ManifestVersionRow
 from services.workers.outbox import to_wire
@@ -38,6 +39,7 @@ class InputBatch:
     # the manifest versions it was decided with: `seq` up to this (None: boundaries not
     # recorded, so neither is what it knew: every version)
     manifest_seq: int | None = None
+    booking_seq: int | None = None  # likewise for the booking events (None: all)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,19 @@ class ManifestVersion:
     source: str
     recorded_at: datetime  # wall clock, kept for the sandbox's rows; never compared
     seq: int  # commit order (services.db.manifests.next_version_seq)
+
+
+@dataclass(frozen=True, slots=True)
+class BookingChange:
+    """A booking as a firm left it (created, rescheduled, cancelled: what the API did; the
+    decider's own changes, used / lost / no-show, the replay makes again itself)."""
+
+    seq: int
+    payload: dict[str, Any]
+    occurred_at: datetime
+
+
+FIRM_CHANGES = ("booking.created", "booking.rescheduled", "booking.cancelled")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +73,9 @@ class ReplayInputs:
     # holds that were never archived
     recorded: tuple[dict[str, Any], ...]
     batches_recorded: bool  # False: boundaries rebuilt from archive order
+    # every firm change to a booking, in `seq` order; a batch is given those up to its
+    # `booking_seq`
+    bookings: tuple[BookingChange, ...] = ()
 
     @property
     def events(self) -> int:
@@ -103,7 +121,13 @@ def assemble(
             ]
             if found:
                 out.append(
-                    InputBatch(batch.worker, tuple(found), batch.recorded_at, batch.manifest_seq)
+                    InputBatch(
+                        batch.worker,
+                        tuple(found),
+                        batch.recorded_at,
+                        batch.manifest_seq,
+                        batch.booking_seq,
+                    )
                 )
         return ReplayInputs(tuple(out), tuple(manifests), recorded, batches_recorded=True)
     return ReplayInputs(
@@ -161,6 +185,18 @@ async def manifest_versions(*, session: AsyncSession) -> list[ManifestVersion]:
     ]
 
 
+async def booking_changes(*, session: AsyncSession) -> list[BookingChange]:
+    """Every firm change to a booking, in the order written (`seq`)."""
+    rows = (
+        await session.scalars(
+            select(BookingEventRow)
+            .where(BookingEventRow.type.in_(FIRM_CHANGES))
+            .order_by(BookingEventRow.seq, BookingEventRow.event_id)
+        )
+    ).all()
+    return [BookingChange(r.seq or 0, dict(r.payload), r.occurred_at) for r in rows]
+
+
 async def stored_decisions(
     *, session: AsyncSession, start: datetime, end: datetime, gates: Sequence[Gate] | None
 ) -> list[dict[str, Any]]:
@@ -198,9 +234,10 @@ async def from_archive(
         records = await records_in_range(session=session, start=first, end=end, topics=topics)
         batches = await batches_in_range(session=session, start=first, end=end)
         manifests = await manifest_versions(session=session)
+        bookings = await booking_changes(session=session)
         stored = await stored_decisions(session=session, start=start, end=end, gates=gates)
     inputs = assemble(records, batches, manifests, gates=gates, decided_from=start)
-    return with_stored(inputs, stored)
+    return replace(with_stored(inputs, stored), bookings=tuple(bookings))
 
 
 async def from_kafka(
@@ -223,9 +260,10 @@ async def from_kafka(
     async with sessions() as session:
         batches = await batches_in_range(session=session, start=first, end=end)
         manifests = await manifest_versions(session=session)
+        bookings = await booking_changes(session=session)
         stored = await stored_decisions(session=session, start=start, end=end, gates=gates)
     inputs = assemble(records, batches, manifests, gates=gates, decided_from=start)
-    return with_stored(inputs, stored)
+    return replace(with_stored(inputs, stored), bookings=tuple(bookings))
 
 
 async def read_topics(

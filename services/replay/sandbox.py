@@ -11,11 +11,13 @@ import json
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from sqlalchemy import event
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from lanes.matching import OcrMatcher
 from lanes.model import Gate
@@ -23,9 +25,16 @@ from lanes.policy import Policy
 from services.archive.records import ArchivedRecord
 from services.bootstrap import prepare_database
 from services.config import DatabaseSettings
+from services.db.booking_tables import BookingRow
 from services.db.engine import create_engine, session_factory
 from services.db.manifests import store_manifests
-from services.replay.inputs import DECIDER, InputBatch, ManifestVersion, ReplayInputs
+from services.replay.inputs import (
+    DECIDER,
+    BookingChange,
+    InputBatch,
+    ManifestVersion,
+    ReplayInputs,
+)
 from services.workers.decider import Decider
 from services.workers.orchestrator import LaneEventHandler
 from streams.errors import InvalidEvent
@@ -133,9 +142,11 @@ async def _replay(
         sessions=engine_sessions, producer=kafka, gates=gates, policy=policy, group_id="replay"
     )
     manifests = list(inputs.manifests)
+    bookings = list(inputs.bookings)
     skipped = 0
     for done, batch in enumerate(inputs.batches, start=1):
         manifests = await _store_due(engine_sessions, manifests, through=batch.manifest_seq)
+        bookings = await _book_due(engine_sessions, bookings, through=batch.booking_seq)
         skipped += await _handle(batch, decider, handler)
         if progress is not None:
             progress(done, len(inputs.batches))
@@ -170,6 +181,42 @@ async def _store_due(
             )
             start = end
     return pending[len(due) :]
+
+
+async def _book_due(
+    sessions: Any, pending: list[BookingChange], *, through: int | None
+) -> list[BookingChange]:
+    """Apply the firms' booking changes up to `seq` `through` (all when None), as the live
+    batch saw them: each leaves the booking as its event describes it."""
+    count = 0
+    while count < len(pending) and (through is None or pending[count].seq <= through):
+        count += 1
+    if not count:
+        return pending
+    async with sessions() as session, session.begin():
+        for change in pending[:count]:
+            p = change.payload
+            row = {
+                "booking_id": p["booking_id"],
+                "firm_id": p["firm_id"],
+                "manifest_id": p["manifest_id"],
+                "gate_id": p["gate_id"],
+                "direction": p["direction"],
+                "slot_start": datetime.fromisoformat(p["slot_start"]),
+                "slot_end": datetime.fromisoformat(p["slot_end"]),
+                "perishable": bool(p["perishable"]),
+                "status": p["status"],
+                "version": int(p["version"]),
+                "created_at": change.occurred_at,
+                "updated_at": change.occurred_at,
+            }
+            changed = {k: v for k, v in row.items() if k not in {"booking_id", "created_at"}}
+            await session.execute(
+                sqlite_insert(BookingRow)
+                .values(**row)
+                .on_conflict_do_update(index_elements=["booking_id"], set_=changed)
+            )
+    return pending[count:]
 
 
 async def _handle(batch: InputBatch, decider: Decider, handler: LaneEventHandler) -> int:

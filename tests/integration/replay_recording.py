@@ -4,6 +4,7 @@ for the replay tests: simulated trucks, a lane closed and reopened mid-run."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -13,11 +14,13 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
+from lanes.bookings import slot_of
 from services.bootstrap import build_archiver
 from services.config import DatabaseSettings
 from services.db.archive_tables import ArchivedEventRow
 from services.db.board_tables import LaneEventRow
-from services.db.tables import DecisionRow
+from services.db.bookings import BookingRefused, book
+from services.db.tables import DecisionRow, ManifestRow
 from services.gate_config import get_gate
 from services.simulator import plan_traffic, publish_reads, seed_manifests
 from streams.codec import encode_enveloped
@@ -58,13 +61,15 @@ async def record_run(
     while_up: Callable[[Any], Awaitable[None]] | None = None,
     start: datetime = START,
     manifests_after: bool = False,
+    book_every: int = 0,
 ) -> Recording:
     """Run the system on `trucks` simulated trucks from `start` (event time: any date, past
     or future, the servers' clock says nothing about it) over an hour (sent at x2,000 so the
     decider sees many small batches), with HN-E1 closed for an hour; returns once every
     decision is archived. The broker is gone afterwards: the archive is all that is left.
     `manifests_after`: the manifests are imported only once every truck was decided (an
-    archive completed afterwards)."""
+    archive completed afterwards). `book_every` N: every Nth truck with a manifest books the
+    slot of its arrival, the first half's before any read, the second half's mid-run."""
     async with fresh_broker(tmp_path) as broker:
         settings = make_settings(broker.bootstrap, database, tmp_path)
         async with running_system(settings) as system:
@@ -80,8 +85,12 @@ async def record_run(
                 await seed_manifests(infra.sessions, plan.manifests, now=datetime.now(UTC))
             half = len(plan.reads) // 2
             first, second = plan.reads[:half], plan.reads[half:]
+            booked = [t for t in plan.trucks if t.manifest_id][::book_every] if book_every else []
+            split = second[0].captured_at
+            await _book(infra, gate, [t for t in booked if t.arrival < split], start)
             sent = await publish_reads(infra.producer, first, speedup=300, sim_start=start)
             await wait_until(lambda: _handled(system, sent), timeout=60)
+            await _book(infra, gate, [t for t in booked if t.arrival >= split], start)
             closed_at = first[-1].captured_at + timedelta(seconds=1)
             back_at = closed_at + timedelta(hours=1)
             lane = await _busy_lane(infra, closed_at)  # one with a truck queued: re-planned
@@ -110,6 +119,31 @@ async def record_run(
     return Recording(
         settings, start - timedelta(hours=1), start + timedelta(days=1), sent, published
     )
+
+
+async def _book(infra: Any, gate: Any, trucks: list[Any], start: datetime) -> None:
+    """Each truck's firm books the slot of its arrival (refusals, e.g. a full slot, skipped)."""
+    firms = {m.manifest_id: m.firm_id for m in await _manifests(infra)}
+    for truck in trucks:
+        slot_start, _ = slot_of(truck.arrival, gate.booking, gate.utc_offset)
+        # a refusal rolls its transaction back (the caller's duty)
+        with contextlib.suppress(BookingRefused):
+            async with infra.sessions() as session, session.begin():
+                await book(
+                    session=session,
+                    firm_id=firms[truck.manifest_id],
+                    manifest_id=truck.manifest_id,
+                    gate=gate,
+                    slot_start=slot_start,
+                    now=start - timedelta(days=1),
+                )
+
+
+async def _manifests(infra: Any) -> list[Any]:
+    async with infra.sessions() as session:
+        return list(
+            (await session.execute(select(ManifestRow.manifest_id, ManifestRow.firm_id))).all()
+        )
 
 
 async def _busy_lane(infra: Any, at: datetime) -> str:
