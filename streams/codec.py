@@ -39,6 +39,8 @@ def _load_object(value: bytes | None) -> dict[str, Any]:
         raise InvalidEvent(
             f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from exc
+    except RecursionError as exc:  # the parser's own limit: a hostile or broken producer
+        raise InvalidEvent("invalid JSON: nested too deeply") from exc
     if not isinstance(obj, dict):
         raise InvalidEvent(f"expected a JSON object, got {type(obj).__name__}")
     if (bad := unstorable_text(obj)) is not None:

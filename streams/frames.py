@@ -64,6 +64,8 @@ def decode_frame(value: bytes | None) -> CameraFrameV1:
         obj: Any = json.loads(value)
     except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidEvent(f"not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise InvalidEvent("not JSON: nested too deeply") from exc
     if not isinstance(obj, dict):
         raise InvalidEvent("a camera frame is a JSON object")
     if (bad := unstorable_text(obj)) is not None:

@@ -206,6 +206,8 @@ def decode_manifest(raw: bytes | str | None, *, require_firm: bool = True) -> Ma
         obj = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidEvent(f"invalid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise InvalidEvent("invalid JSON: nested too deeply") from exc
     if not isinstance(obj, dict):
         raise InvalidEvent(f"expected a JSON object, got {type(obj).__name__}")
     if (bad := unstorable_text(obj)) is not None:

@@ -20,21 +20,32 @@ def _bad_char(text: str) -> str | None:
     return None
 
 
+def _escaped(text: str) -> str:
+    """`text` with NUL and lone surrogates spelled as escapes: a field name that holds them
+    is named in replies, logs and dead-letter headers, which must encode as UTF-8."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace(_NUL, "\\x00")
+
+
 def unstorable_text(obj: Any, path: str = "") -> str | None:
-    """`field.path: what is wrong` for the first string (value or key) of the decoded JSON
-    `obj` that cannot be stored, or None when all can."""
-    if isinstance(obj, str):
-        found = _bad_char(obj)
-        return None if found is None else f"{path or 'body'}: {found}"
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            where = f"{path}.{key}" if path else str(key)
-            if isinstance(key, str) and (found := _bad_char(key)) is not None:
-                return f"{where}: field name {found}"
-            if (found := unstorable_text(value, where)) is not None:
-                return found
-    elif isinstance(obj, list):
-        for index, item in enumerate(obj):
-            if found := unstorable_text(item, f"{path}.{index}" if path else str(index)):
-                return found
+    """`field.path: what is wrong` for the first string (value or key, in document order) of
+    the decoded JSON `obj` that cannot be stored, or None when all can. Iterative: JSON
+    nested as deep as the parser takes cannot overflow the stack here."""
+    # (path, the field name that leads there or None, the value), the next one last
+    todo: list[tuple[str, str | None, Any]] = [(path, None, obj)]
+    while todo:
+        where, key, item = todo.pop()
+        if key is not None and (found := _bad_char(key)) is not None:
+            return f"{_escaped(where)}: field name {found}"
+        if isinstance(item, str):
+            if (found := _bad_char(item)) is not None:
+                return f"{where or 'body'}: {found}"
+        elif isinstance(item, dict):
+            fields = [
+                (f"{where}.{k}" if where else str(k), k if isinstance(k, str) else None, v)
+                for k, v in item.items()
+            ]
+            todo.extend(reversed(fields))
+        elif isinstance(item, list):
+            items = [(f"{where}.{i}" if where else str(i), None, v) for i, v in enumerate(item)]
+            todo.extend(reversed(items))
     return None

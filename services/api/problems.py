@@ -1,6 +1,8 @@
 """Errors of the /v1 API as RFC 9457 problem details (`application/problem+json`): type,
 title, status, detail and, for a refused body or query, the fields at fault (dotted paths,
-no pydantic URLs). Other routes (/health, /docs) keep FastAPI's own error bodies."""
+no pydantic URLs). Other routes (/health, /docs, the control room's API) keep FastAPI's own
+error bodies, except for a `ProblemError` (its own problem type: e.g. text that cannot be
+stored, refused on every route) and the last-resort 500, which are problems everywhere."""
 
 from __future__ import annotations
 
@@ -131,9 +133,9 @@ async def _on_validation(request: Request, exc: Exception) -> Response:
 
 async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    if not _is_v1(request):
-        return await http_exception_handler(request, exc)
     slug = getattr(exc, "slug", None)
+    if slug is None and not _is_v1(request):
+        return await http_exception_handler(request, exc)
     if slug is None and exc.status_code == 400:
         # FastAPI's own refusal of a body it cannot decode (e.g. bytes that are not UTF-8).
         message = f"not readable as JSON ({exc.detail}): send UTF-8 JSON"

@@ -59,8 +59,8 @@ async def reject_unstorable_text(request: Request) -> None:
         return
     try:
         body = json.loads(raw)
-    except ValueError:
-        return  # not JSON: the route's own validation answers
+    except (ValueError, RecursionError):
+        return  # not JSON, or nested too deep to parse: the route's own parsing answers (400)
     if (bad := unstorable_text(body)) is not None:
         field, message = bad.split(": ", 1)
         raise ProblemError(422, "invalid-text", message, field=field)
