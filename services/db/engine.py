@@ -18,6 +18,12 @@ def _prepare_sqlite_path(url: str) -> None:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
+def application_name(settings: DatabaseSettings) -> str:
+    """What PostgreSQL shows for borderflow's connections: the service, and its schema if any."""
+    name = f"borderflow:{settings.schema_name}" if settings.schema_name else "borderflow"
+    return name[:63]
+
+
 def create_engine(settings: DatabaseSettings, **overrides: Any) -> AsyncEngine:
     kwargs: dict[str, Any] = {"echo": settings.echo}
     if settings.is_sqlite:
@@ -25,8 +31,12 @@ def create_engine(settings: DatabaseSettings, **overrides: Any) -> AsyncEngine:
         kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs.update(pool_size=settings.pool_size, pool_pre_ping=True)
+        # application_name tells the service's connections apart in pg_stat_activity (an
+        # operator's view, and the fault test that terminates only its own system's).
+        server_settings = {"application_name": application_name(settings)}
         if settings.schema_name:
-            kwargs["connect_args"] = {"server_settings": {"search_path": settings.schema_name}}
+            server_settings["search_path"] = settings.schema_name
+        kwargs["connect_args"] = {"server_settings": server_settings}
     kwargs.update(overrides)
     engine = create_async_engine(settings.url, **kwargs)
     if settings.is_sqlite:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.config import DatabaseSettings
+from services.db.engine import application_name
 from services.db.tables import DecisionRow, PlateReadRow
 from streams.topics import LANE_DECISIONS
 from tests.conftest import POSTGRES_URL
@@ -41,8 +42,9 @@ T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 TRUCKS = 30
 
 
-async def _terminate_backends() -> int:
-    """Terminate every other connection to the test database (the suite runs serially)."""
+async def _terminate_backends(database: DatabaseSettings) -> int:
+    """Terminate the system's own connections to the test database (found by their
+    application_name), not those of another suite sharing the server."""
     admin = create_async_engine(POSTGRES_URL)
     try:
         async with admin.begin() as conn:
@@ -50,8 +52,9 @@ async def _terminate_backends() -> int:
                 text(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                     "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                    "AND backend_type = 'client backend'"
-                )
+                    "AND application_name = :name"
+                ),
+                {"name": application_name(database)},
             )
     finally:
         await admin.dispose()
@@ -83,7 +86,7 @@ async def test_connections_terminated_mid_stream_lose_nothing(tmp_path: Path) ->
                         if i % 3 == chunk
                     ]
                     await publish(broker.bootstrap, *messages)
-                    killed += await _terminate_backends()
+                    killed += await _terminate_backends(database)
                     await asyncio.sleep(0.2)  # let the decider meet the dead connections
                 got = await collect(
                     broker.bootstrap, LANE_DECISIONS.name, expect=TRUCKS, timeout=60
