@@ -7,19 +7,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from itertools import pairwise
 
-from lanes.alerts.model import Alert, AlertRules, ManifestVersion, WeighIn, make_alert
-from lanes.alerts.passes import Pass, manifest_as_of
+from lanes.alerts.model import Alert, AlertRules, WeighIn, make_alert
+from lanes.alerts.passes import Declarations, Pass
 from lanes.model import Manifest
 
 
-def swaps(found: Sequence[Pass], versions: Sequence[ManifestVersion]) -> list[Alert]:
+def swaps(found: Sequence[Pass], versions: Declarations) -> list[Alert]:
     """At the OCR portal (gate-in): a trailer plate or container number read that the
     truck's manifest does not declare (`swap`), or containers declared and none read
     (`containers_unread`)."""
     alerts = []
     for p in found:
         portal = p.at_portal()
-        declared = manifest_as_of(p.plate, p.first_at, versions)
+        declared = versions.as_of(p.plate, p.first_at)
         if not portal or declared is None:
             continue
         manifest = declared[0]
@@ -47,13 +47,13 @@ def swaps(found: Sequence[Pass], versions: Sequence[ManifestVersion]) -> list[Al
 
 
 def late_amendments(
-    found: Sequence[Pass], versions: Sequence[ManifestVersion], rules: AlertRules
+    found: Sequence[Pass], versions: Declarations, rules: AlertRules
 ) -> list[Alert]:
     """A manifest whose plates, containers or cargo changed within `amend_window` before its
     truck's arrival (the first read of the pass)."""
     alerts = []
     for p in found:
-        declared = manifest_as_of(p.plate, p.first_at, versions)
+        declared = versions.as_of(p.plate, p.first_at)
         if declared is None:
             continue
         manifest, history = declared
@@ -84,14 +84,14 @@ def late_amendments(
 
 
 def overweight(
-    weighings: Sequence[WeighIn], versions: Sequence[ManifestVersion], rules: AlertRules
+    weighings: Sequence[WeighIn], versions: Declarations, rules: AlertRules
 ) -> list[Alert]:
     """A weigh-in-motion gross weight above the declared one by more than the tolerance."""
     alerts = []
     for w in sorted(weighings, key=lambda w: (w.at, w.event_id)):
         declared = None
         for plate in (w.plate, *w.alternatives):
-            declared = manifest_as_of(plate, w.at, versions)
+            declared = versions.as_of(plate, w.at)
             if declared is not None:
                 break
         if declared is None or declared[0].gross_weight_kg is None:

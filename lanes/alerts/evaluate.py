@@ -7,7 +7,7 @@ from datetime import datetime
 from lanes.alerts.bookings import bursts, no_show_rates, rebook_jumps
 from lanes.alerts.cargo import late_amendments, overweight, swaps
 from lanes.alerts.model import Alert, AlertRules, Observations
-from lanes.alerts.passes import exits, passes
+from lanes.alerts.passes import Declarations, Exits, passes
 from lanes.alerts.plates import clones, lost_trucks
 
 
@@ -19,11 +19,11 @@ def evaluate(
     rules = rules or AlertRules()
     o = observations
     sightings = [s for s in o.sightings if s.at <= now]
-    versions = [v for v in o.manifests if v.received_at <= now]
+    versions = Declarations([v for v in o.manifests if v.received_at <= now])
     weighings = [w for w in o.weighings if w.at <= now]
     changes = [c for c in o.bookings if c.at <= now]
     found = passes(sightings, rules)
-    exit_reads = exits(sightings)
+    exit_reads = Exits(sightings)
     raised = [
         *clones(found, exit_reads, rules),
         *lost_trucks(found, exit_reads, rules, now=now),

@@ -32,6 +32,11 @@ class Pass:
     def event_ids(self) -> tuple[str, ...]:
         return tuple(s.event_id for s in self.sightings)
 
+    @property
+    def texts(self) -> tuple[str, ...]:
+        """Every plate text its reads show: the plate first, then the reads' candidates."""
+        return tuple(dict.fromkeys(t for s in self.sightings for t in (s.plate, *s.alternatives)))
+
     def at_portal(self) -> tuple[Sighting, ...]:
         return tuple(s for s in self.sightings if s.role is CameraRole.GATE_IN)
 
@@ -64,29 +69,60 @@ def passes(sightings: Sequence[Sighting], rules: AlertRules) -> list[Pass]:
     return sorted(found, key=lambda p: (p.first_at, p.plate, p.gate_id))
 
 
-def exits(sightings: Sequence[Sighting]) -> list[Sighting]:
-    return [s for s in ordered(sightings) if s.role is CameraRole.EXIT]
+class Declarations:
+    """Manifest versions indexed by tractor plate, to ask what a plate's manifest said at
+    a time."""
+
+    def __init__(self, versions: Sequence[ManifestVersion]) -> None:
+        key = lambda v: (v.received_at, v.version, v.manifest.manifest_id)  # noqa: E731
+        self._history: dict[str, list[ManifestVersion]] = {}
+        for v in sorted(versions, key=key):
+            self._history.setdefault(v.manifest.manifest_id, []).append(v)
+        self._by_plate: dict[str, list[str]] = {}
+        for manifest_id, history in sorted(self._history.items()):
+            for plate in dict.fromkeys(v.manifest.tractor_plate for v in history):
+                self._by_plate.setdefault(plate, []).append(manifest_id)
+
+    def as_of(
+        self, plate: str, at: datetime
+    ) -> tuple[Manifest, tuple[ManifestVersion, ...]] | None:
+        """The manifest declaring tractor `plate` as it stood at `at` (the one whose window
+        holds `at`, else the nearest window), with its versions received by then."""
+        fits = []
+        for manifest_id in self._by_plate.get(plate, ()):
+            known = [v for v in self._history[manifest_id] if v.received_at <= at]
+            if known and known[-1].manifest.tractor_plate == plate:
+                fits.append(known)
+        if not fits:
+            return None
+
+        def distance(h: list[ManifestVersion]) -> tuple[bool, float, str]:
+            m = h[-1].manifest
+            start, end = m.window_start, m.window_end
+            inside = start is not None and end is not None and start <= at <= end
+            gap = abs((start - at).total_seconds()) if start is not None else float("inf")
+            return (not inside, gap, m.manifest_id)
+
+        best = min(fits, key=distance)
+        return best[-1].manifest, tuple(best)
 
 
-def manifest_as_of(
-    plate: str, at: datetime, versions: Sequence[ManifestVersion]
-) -> tuple[Manifest, tuple[ManifestVersion, ...]] | None:
-    """The manifest declaring tractor `plate` as it stood at `at` (the one whose window holds
-    `at`, else the nearest window), with its versions received by then, oldest first."""
-    history: dict[str, list[ManifestVersion]] = {}
-    for v in sorted(versions, key=lambda v: (v.received_at, v.version, v.manifest.manifest_id)):
-        if v.received_at <= at:
-            history.setdefault(v.manifest.manifest_id, []).append(v)
-    fits = [h for h in history.values() if h[-1].manifest.tractor_plate == plate]
-    if not fits:
-        return None
+class Exits:
+    """Exit-camera reads indexed by every plate text they show."""
 
-    def distance(h: list[ManifestVersion]) -> tuple[bool, float, str]:
-        m = h[-1].manifest
-        start, end = m.window_start, m.window_end
-        inside = start is not None and end is not None and start <= at <= end
-        gap = abs((start - at).total_seconds()) if start is not None else float("inf")
-        return (not inside, gap, m.manifest_id)
+    def __init__(self, sightings: Sequence[Sighting]) -> None:
+        self._at: dict[str, list[tuple[datetime, str]]] = {}
+        for s in ordered(sightings):
+            if s.role is CameraRole.EXIT:
+                for text in dict.fromkeys((s.plate, *s.alternatives)):
+                    self._at.setdefault(text, []).append((s.at, s.event_id))
 
-    best = min(fits, key=distance)
-    return best[-1].manifest, tuple(best)
+    def between(self, texts: Iterable[str], after: datetime, until: datetime) -> list[str]:
+        """Ids of exit reads showing any of `texts` in (after, until]."""
+        found = {
+            event_id
+            for text in texts
+            for at, event_id in self._at.get(text, ())
+            if after < at <= until
+        }
+        return sorted(found)

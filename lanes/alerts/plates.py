@@ -6,15 +6,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from itertools import pairwise
 
-from lanes.alerts.model import Alert, AlertRules, Sighting, make_alert
-from lanes.alerts.passes import Pass
+from lanes.alerts.model import Alert, AlertRules, make_alert
+from lanes.alerts.passes import Exits, Pass
 
 
 def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.0f} min"
 
 
-def clones(found: Sequence[Pass], exit_reads: Sequence[Sighting], rules: AlertRules) -> list[Alert]:
+def clones(found: Sequence[Pass], exit_reads: Exits, rules: AlertRules) -> list[Alert]:
     """A plate in two passes one truck cannot make: at another gate or in the other
     direction sooner than `min_return`, or inbound twice at one gate and direction with no
     exit read of the plate between."""
@@ -27,8 +27,7 @@ def clones(found: Sequence[Pass], exit_reads: Sequence[Sighting], rules: AlertRu
             gap = b.first_at - a.last_at
             same_place = (a.gate_id, a.direction) == (b.gate_id, b.direction)
             if same_place:
-                left = [e for e in exit_reads if e.shows(plate) and a.last_at < e.at <= b.first_at]
-                if left:
+                if exit_reads.between(a.texts, a.last_at, b.first_at):
                     continue
                 why = (
                     f"plate {plate} came in twice at {a.gate_id} ({a.direction}) without "
@@ -57,17 +56,17 @@ def clones(found: Sequence[Pass], exit_reads: Sequence[Sighting], rules: AlertRu
 
 
 def lost_trucks(
-    found: Sequence[Pass], exit_reads: Sequence[Sighting], rules: AlertRules, *, now: datetime
+    found: Sequence[Pass], exit_reads: Exits, rules: AlertRules, *, now: datetime
 ) -> list[Alert]:
-    """A pass with no exit read of its plate within `expected_transit + transit_margin` of
-    its last inbound read, once `now` is past that."""
+    """A pass with no exit read showing its plate (or a candidate of its reads) within
+    `expected_transit + transit_margin` of its last inbound read, once `now` is past that."""
     allowed = rules.expected_transit + rules.transit_margin
     alerts = []
     for p in found:
         due = p.last_at + allowed
         if now < due:
             continue
-        if any(e.shows(p.plate) and p.first_at < e.at <= due for e in exit_reads):
+        if exit_reads.between(p.texts, p.first_at, due):
             continue
         alerts.append(
             make_alert(
