@@ -49,9 +49,9 @@ def main() -> None:
     obs = observations(plan.reads, gate, world)
     now = max(s.at for s in obs.sightings) + timedelta(hours=2)
     started = time.perf_counter()
-    alerts = evaluate(obs, now=now)
+    alerts = evaluate(obs, gate.alert_rules, now=now)  # the gate file's parameters
     wall = time.perf_counter() - started
-    again = evaluate(obs, now=now)
+    again = evaluate(obs, gate.alert_rules, now=now)
 
     raised = {(a.rule, a.subject) for a in alerts}
     touched = {s for i in world.injected for s in i.touches} | {i.subject for i in world.injected}

@@ -109,7 +109,8 @@ class Observations:
 
 @dataclass(frozen=True, slots=True)
 class AlertRules:
-    """The rules' parameters (defaults: ASSUMPTIONS, see the README's risk-alerts section)."""
+    """The rules' parameters (defaults: ASSUMPTIONS, docs/alerts.md; a gate file's `[alerts]`
+    table sets them per gate, services/gate_config.py)."""
 
     # reads of one plate closer than this are one pass (the gate's visit window)
     visit_window: timedelta = timedelta(minutes=10)
