@@ -15,8 +15,10 @@ from lanes.model import Manifest
 def swaps(found: Sequence[Pass], versions: Declarations) -> list[Alert]:
     """At the OCR portal (gate-in): a trailer plate or container number read that the
     truck's manifest does not declare (`swap`), or containers declared and none read
-    (`containers_unread`)."""
+    (`containers_unread`, only at a gate whose portals read containers at all: a gate that
+    sends no container numbers would otherwise flag every container truck)."""
     alerts = []
+    reading = {s.gate_id for p in found for s in p.at_portal() if s.containers}
     for p in found:
         portal = p.at_portal()
         declared = versions.as_of(p.plate, p.first_at)
@@ -36,7 +38,7 @@ def swaps(found: Sequence[Pass], versions: Declarations) -> list[Alert]:
                 f"in manifest {manifest.manifest_id} ({_declared(manifest)})"
             )
             alerts.append(_alert("swap", subject, p, why, evidence, at=portal[-1].at))
-        elif manifest.containers and not containers:
+        elif manifest.containers and not containers and p.gate_id in reading:
             why = (
                 f"{p.plate} at {p.gate_id}: manifest {manifest.manifest_id} declares "
                 f"{', '.join(manifest.containers)} and the portal read no container "

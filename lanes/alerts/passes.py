@@ -112,10 +112,17 @@ class Exits:
 
     def __init__(self, sightings: Sequence[Sighting]) -> None:
         self._at: dict[str, list[tuple[datetime, str]]] = {}
+        self._gates: set[str] = set()
         for s in ordered(sightings):
             if s.role is CameraRole.EXIT:
+                self._gates.add(s.gate_id)
                 for text in dict.fromkeys((s.plate, *s.alternatives)):
                     self._at.setdefault(text, []).append((s.at, s.event_id))
+
+    def read_at(self, gate_id: str) -> bool:
+        """Whether the gate's exit cameras read anything: a gate whose exits are not read
+        (no camera there, or its reads not sent) cannot tell a lost truck from any other."""
+        return gate_id in self._gates
 
     def between(self, texts: Iterable[str], after: datetime, until: datetime) -> list[str]:
         """Ids of exit reads showing any of `texts` in (after, until]."""

@@ -17,7 +17,7 @@ def _minutes(seconds: float) -> str:
 def clones(found: Sequence[Pass], exit_reads: Exits, rules: AlertRules) -> list[Alert]:
     """A plate in two passes one truck cannot make: at another gate or in the other
     direction sooner than `min_return`, or inbound twice at one gate and direction with no
-    exit read of the plate between."""
+    exit read of the plate between (at a gate whose exit cameras are read at all)."""
     by_plate: dict[str, list[Pass]] = {}
     for p in found:
         by_plate.setdefault(p.plate, []).append(p)
@@ -27,6 +27,8 @@ def clones(found: Sequence[Pass], exit_reads: Exits, rules: AlertRules) -> list[
             gap = b.first_at - a.last_at
             same_place = (a.gate_id, a.direction) == (b.gate_id, b.direction)
             if same_place:
+                if not exit_reads.read_at(a.gate_id):
+                    continue
                 if exit_reads.between(a.texts, a.last_at, b.first_at):
                     continue
                 why = (
@@ -59,12 +61,13 @@ def lost_trucks(
     found: Sequence[Pass], exit_reads: Exits, rules: AlertRules, *, now: datetime
 ) -> list[Alert]:
     """A pass with no exit read showing its plate (or a candidate of its reads) within
-    `expected_transit + transit_margin` of its last inbound read, once `now` is past that."""
+    `expected_transit + transit_margin` of its last inbound read, once `now` is past that;
+    only at a gate whose exit cameras are read at all (else every truck would be lost)."""
     allowed = rules.expected_transit + rules.transit_margin
     alerts = []
     for p in found:
         due = p.last_at + allowed
-        if now < due:
+        if now < due or not exit_reads.read_at(p.gate_id):
             continue
         if exit_reads.between(p.texts, p.first_at, due):
             continue

@@ -108,11 +108,17 @@ def test_a_single_stray_read_is_not_a_truck() -> None:
 
 
 def test_a_truck_not_out_in_time_is_lost_once_the_time_is_past() -> None:
-    obs = Observations(sightings=tuple(crossing("t1", 0, exit_after=None)))
+    other = crossing("t0", -200, plate="29H99999")  # the gate's exits are read
+    obs = Observations(sightings=(*other, *crossing("t1", 0, exit_after=None)))
     assert evaluate(obs, now=at(90)) == ()
     (alert,) = evaluate(obs, now=at(91))
     assert (alert.rule, alert.raised_at) == ("lost_truck", at(91))
     assert "no exit camera has read it in 90 min" in alert.explanation
+
+
+def test_no_truck_is_lost_at_a_gate_whose_exits_are_not_read() -> None:
+    obs = Observations(sightings=tuple(crossing("t1", 0, exit_after=None)))
+    assert evaluate(obs, now=at(600)) == ()
 
 
 def test_an_exit_read_under_another_candidate_still_counts() -> None:
@@ -140,8 +146,15 @@ def test_another_trailer_is_a_swap() -> None:
 def test_declared_containers_none_read() -> None:
     sightings = crossing("t1", 0)
     sightings[1] = replace(sightings[1], containers=())
-    (alert,) = evaluate(Observations(tuple(sightings), (V1,)), now=at(600))
+    other = crossing("t0", -30, plate="29H99999")  # the portal reads containers
+    (alert,) = evaluate(Observations((*other, *sightings), (V1,)), now=at(600))
     assert (alert.rule, alert.severity, alert.hold) == ("containers_unread", Severity.MEDIUM, False)
+
+
+def test_no_container_is_missed_at_a_gate_whose_portals_read_none() -> None:
+    sightings = crossing("t1", 0)
+    sightings[1] = replace(sightings[1], containers=())
+    assert evaluate(Observations(tuple(sightings), (V1,)), now=at(600)) == ()
 
 
 def test_plates_or_containers_amended_just_before_arrival() -> None:
