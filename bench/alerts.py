@@ -18,13 +18,12 @@ import argparse
 import json
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from lanes.alerts import RULES, evaluate
-from services.alert_inputs import observations
+from services.alert_inputs import anomalous_day
 from services.gate_config import get_gate
-from services.simulation.anomalies import KINDS, AnomalySpec
-from services.simulator import plan_traffic
+from services.simulation.anomalies import KINDS
 
 TARGETS = {"recall_min": 0.95, "false_per_1000_trucks_max": 1.0}
 START = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)  # 00:00 local at Huu Nghi
@@ -37,17 +36,10 @@ def main() -> None:
     parser.add_argument("--per-kind", type=int, default=20)
     args = parser.parse_args()
     gate = get_gate("huu-nghi")
-    plan = plan_traffic(
-        gate=gate,
-        trucks=args.trucks,
-        start=START,
-        seed=args.seed,
-        anomalies=AnomalySpec(per_kind=args.per_kind),
+    day = anomalous_day(
+        gate, trucks=args.trucks, seed=args.seed, per_kind=args.per_kind, start=START
     )
-    world = plan.anomalies
-    assert world is not None
-    obs = observations(plan.reads, gate, world)
-    now = max(s.at for s in obs.sightings) + timedelta(hours=2)
+    plan, world, obs, now = day.plan, day.world, day.observations, day.now
     started = time.perf_counter()
     alerts = evaluate(obs, gate.alert_rules, now=now)  # the gate file's parameters
     wall = time.perf_counter() - started

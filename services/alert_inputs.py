@@ -7,11 +7,14 @@ as alternatives, so an exit read under another candidate still shows the truck."
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from lanes.alerts import Observations, Sighting
 from lanes.model import Gate
 from lanes.plates import normalise_plate
-from services.simulation.anomalies import AnomalyWorld
+from services.simulation.anomalies import AnomalySpec, AnomalyWorld
+from services.simulation.plan import TrafficPlan, plan_traffic
 from streams.events import PlateReadV1
 
 
@@ -56,3 +59,25 @@ def observations(reads: Sequence[PlateReadV1], gate: Gate, world: AnomalyWorld) 
         weighings=tuple(w.to_domain() for w in world.weighings),
         bookings=world.bookings,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class AnomalousDay:
+    """A simulated day with anomalies injected, as the alert rules see it (the benches')."""
+
+    plan: TrafficPlan
+    world: AnomalyWorld
+    observations: Observations
+    now: datetime  # two hours after the last read: every rule has had its time
+
+
+def anomalous_day(
+    gate: Gate, *, trucks: int, seed: int, per_kind: int, start: datetime
+) -> AnomalousDay:
+    plan = plan_traffic(
+        gate=gate, trucks=trucks, start=start, seed=seed, anomalies=AnomalySpec(per_kind=per_kind)
+    )
+    world = plan.anomalies
+    assert world is not None
+    obs = observations(plan.reads, gate, world)
+    return AnomalousDay(plan, world, obs, max(s.at for s in obs.sightings) + timedelta(hours=2))

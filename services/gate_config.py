@@ -252,7 +252,7 @@ def _booking(config: BookingConfig | None) -> BookingRules | None:
 
 
 # gate file key -> (AlertRules field, unit: None for a plain value)
-_ALERT_KEYS: dict[str, tuple[str, timedelta | None]] = {
+ALERT_KEYS: dict[str, tuple[str, timedelta | None]] = {
     "min_reads": ("min_reads", None),
     "min_return_min": ("min_return", timedelta(minutes=1)),
     "expected_transit_min": ("expected_transit", timedelta(minutes=1)),
@@ -274,7 +274,7 @@ def alert_rules_of(config: AlertsConfig | None, *, visit_window: timedelta) -> A
     given: dict[str, object] = {"visit_window": visit_window}
     if config is not None:
         for key, value in config.model_dump(exclude_none=True).items():
-            name, unit = _ALERT_KEYS[key]
+            name, unit = ALERT_KEYS[key]
             given[name] = value if unit is None else unit * value
     return AlertRules(**given)  # type: ignore[arg-type]
 

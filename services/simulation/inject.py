@@ -80,7 +80,7 @@ def inject(  # noqa: PLR0915 (one pass over the trucks; to split along the kinds
         if t.truck_no in amended and m is not None:
             field = rng.choice(("trailer_plate", "cargo_description"))
             new = (
-                replace(m, trailer_plate=(m.trailer_plate or "00R") + "9")
+                replace(m, trailer_plate=_another_trailer(m.trailer_plate))
                 if field == "trailer_plate"
                 else replace(m, cargo_description="used tyres")
             )
@@ -283,3 +283,13 @@ def _bookings(
             )
         injected.append(Injected("booking_burst", f"key:{key}", (f"key:{key}",), f"{count}"))
     return out
+
+
+def _another_trailer(plate: str | None) -> str:
+    """Another trailer plate of the same form (its last digit moved on by one), so the
+    amended manifest is still a valid intake form; a truck without one gets a Vietnamese
+    semi-trailer plate."""
+    if not plate:
+        return "29R00009"
+    i = max(n for n, c in enumerate(plate) if c.isdigit())
+    return plate[:i] + str((int(plate[i]) + 1) % 10) + plate[i + 1 :]
