@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from lanes.alerts.model import AlertRules
     from lanes.bookings import BookingRules
 
 
@@ -193,6 +194,8 @@ class Gate:
     approach_time: timedelta = timedelta(minutes=1)
     # crossing slots firms may book (lanes/bookings.py); None: the gate takes no bookings
     booking: BookingRules | None = None
+    # the risk-alert rules' parameters (lanes/alerts); None: `AlertRules()`'s defaults
+    alert_rules: AlertRules | None = None
 
     def camera(self, camera_id: str) -> Camera | None:
         for camera in self.cameras:

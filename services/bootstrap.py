@@ -29,13 +29,22 @@ from services.gate_config import configured_gates
 from services.workers.decider import ClockWindow, Decider, GateRead
 from services.workers.manifests import ManifestIntake
 from services.workers.orchestrator import LaneEventHandler
+from services.workers.weighings import WeighingIntake
 from streams.broker import EmbeddedBroker
 from streams.clients import ensure_topics, make_producer
 from streams.lane_events import LaneEventV1
 from streams.manifests import ManifestV1
 from streams.runtime import ConsumerRuntime, Decoder, Handler
-from streams.topics import CAMERA_FRAMES, LANE_EVENTS, MANIFESTS, PLATE_READS, all_topics
+from streams.topics import (
+    CAMERA_FRAMES,
+    LANE_EVENTS,
+    MANIFESTS,
+    PLATE_READS,
+    WEIGH_IN_MOTION,
+    all_topics,
+)
 from streams.watch import BrokerWatch
+from streams.weigh import WeighInMotionV1
 
 if TYPE_CHECKING:  # the recognition extra is imported only by the recognizer
     from services.workers.recognizer import DecodedFrame, RecognizerWorker
@@ -243,6 +252,26 @@ def build_manifest_intake(
         infra,
         topics=[MANIFESTS.name],
         group_id=group,
+        decode=intake.decode,
+        handle=intake.handle,
+    )
+    return intake, runtime
+
+
+def weighings_consumer_group(settings: Settings) -> str:
+    return f"{settings.consumer_group}-weighings"
+
+
+def build_weighing_intake(
+    infra: Infrastructure,
+) -> tuple[WeighingIntake, ConsumerRuntime[WeighInMotionV1]]:
+    """The `borderflow.weigh-in-motion` intake (issue 22), in a consumer group of its own;
+    run with the manifest intake (services/workers/weighings.py says why)."""
+    intake = WeighingIntake(sessions=infra.sessions, gate_ids=list(infra.gates))
+    runtime = _consumer(
+        infra,
+        topics=[WEIGH_IN_MOTION.name],
+        group_id=weighings_consumer_group(infra.settings),
         decode=intake.decode,
         handle=intake.handle,
     )

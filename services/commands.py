@@ -11,6 +11,7 @@ from services.bootstrap import (
     build_lane_events,
     build_manifest_intake,
     build_recognizer,
+    build_weighing_intake,
     infrastructure,
     prepare_database,
 )
@@ -86,8 +87,9 @@ async def run_worker(settings: Settings, name: str) -> int:
             return 0
         if name == "manifests":
             _, intake = build_manifest_intake(infra)
+            _, weighings = build_weighing_intake(infra)  # issue 22: alongside, see its module
             log.info("manifest intake worker consuming as group %s", intake.group_id)
-            await intake.run(stop)
+            await asyncio.gather(intake.run(stop), weighings.run(stop))
             return 0
         decider, runtime = build_decider(infra)
         log.info("decider worker consuming as group %s", settings.consumer_group)

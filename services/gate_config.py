@@ -61,6 +61,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from lanes.alerts import AlertRules
 from lanes.bookings import BookingRules, CapacityOverride
 from lanes.errors import UnknownGateError
 from lanes.model import (
@@ -74,6 +75,7 @@ from lanes.model import (
     TransferYard,
 )
 from services.gates.schema import (
+    AlertsConfig,
     BookingConfig,
     DurationConfig,
     GateConfig,
@@ -249,6 +251,34 @@ def _booking(config: BookingConfig | None) -> BookingRules | None:
     )
 
 
+# gate file key -> (AlertRules field, unit: None for a plain value)
+ALERT_KEYS: dict[str, tuple[str, timedelta | None]] = {
+    "min_reads": ("min_reads", None),
+    "min_return_min": ("min_return", timedelta(minutes=1)),
+    "expected_transit_min": ("expected_transit", timedelta(minutes=1)),
+    "transit_margin_min": ("transit_margin", timedelta(minutes=1)),
+    "amend_window_min": ("amend_window", timedelta(minutes=1)),
+    "weight_tolerance": ("weight_tolerance", None),
+    "weight_tolerance_kg": ("weight_tolerance_kg", None),
+    "no_show_min_bookings": ("no_show_min_bookings", None),
+    "no_show_rate": ("no_show_rate", None),
+    "rebook_window_min": ("rebook_window", timedelta(minutes=1)),
+    "burst_count": ("burst_count", None),
+    "burst_window_s": ("burst_window", timedelta(seconds=1)),
+}
+
+
+def alert_rules_of(config: AlertsConfig | None, *, visit_window: timedelta) -> AlertRules:
+    """The gate file's `[alerts]` table as `AlertRules`: what it leaves out keeps the
+    default; the rules group reads into passes with the gate's own visit window."""
+    given: dict[str, object] = {"visit_window": visit_window}
+    if config is not None:
+        for key, value in config.model_dump(exclude_none=True).items():
+            name, unit = ALERT_KEYS[key]
+            given[name] = value if unit is None else unit * value
+    return AlertRules(**given)  # type: ignore[arg-type]
+
+
 def _to_gate(config: GateConfig) -> Gate:
     gate_id = config.gate_id
     lanes = []
@@ -302,4 +332,5 @@ def _to_gate(config: GateConfig) -> Gate:
         fleet=fleet,
         approach_time=_minutes(config.approach_time_min),
         booking=_booking(config.booking),
+        alert_rules=alert_rules_of(config.alerts, visit_window=_minutes(config.visit_window_min)),
     )

@@ -18,6 +18,7 @@ from services.bootstrap import (
     build_decider,
     build_lane_events,
     build_manifest_intake,
+    build_weighing_intake,
     infrastructure,
 )
 from services.config import Settings
@@ -62,6 +63,7 @@ async def run_up(
         decider, runtime = build_decider(infra)
         _, manifest_runtime = build_manifest_intake(infra)
         _, lane_events_runtime = build_lane_events(infra)
+        _, weighings_runtime = build_weighing_intake(infra)  # issue 22
         archiver, archiver_runtime = build_archiver(infra)  # issue 7: every event, for replays
         archive_stop = asyncio.Event()  # the archiver stops last (see below)
         archiving = asyncio.create_task(archiver_runtime.run(archive_stop), name="archiver")
@@ -70,6 +72,7 @@ async def run_up(
             asyncio.create_task(runtime.run(stop), name="decider"),
             asyncio.create_task(manifest_runtime.run(stop), name="manifests"),
             asyncio.create_task(lane_events_runtime.run(stop), name="lane-events"),
+            asyncio.create_task(weighings_runtime.run(stop), name="weighings"),
             asyncio.create_task(server.serve(), name="api"),
             asyncio.create_task(_progress(decider, runtime, stop, every=5.0), name="progress"),
         ]

@@ -82,6 +82,23 @@ CONTROLLER_ACTIONS = TopicSpec(
     "manifest, reassign, open or close a lane, hold or release), each with who and why",
 )
 
+ALERTS = TopicSpec(
+    name="borderflow.alerts",
+    partitions=3,
+    key="gate_id",
+    purpose="risk alerts for controllers (lanes/alerts, issue 22): raised by the decider's "
+    "alert step, then each change of their status (acknowledged, escalated, dismissed); a "
+    "gate's alerts stay in order",
+)
+
+WEIGH_IN_MOTION = TopicSpec(
+    name="borderflow.weigh-in-motion",
+    partitions=3,
+    key="station_id",
+    purpose="weigh-in-motion stations' measures of passing trucks (streams/weigh.py), bare "
+    "or enveloped; stored by the intake worker for the overweight rule",
+)
+
 SOURCE_TOPICS: tuple[TopicSpec, ...] = (
     PLATE_READS,
     LANE_DECISIONS,
@@ -90,6 +107,8 @@ SOURCE_TOPICS: tuple[TopicSpec, ...] = (
     BOOKINGS,
     CAMERA_FRAMES,
     CONTROLLER_ACTIONS,
+    ALERTS,
+    WEIGH_IN_MOTION,
 )
 
 

@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaConsumer
 from services.config import KafkaSettings
 from services.control.patch import diff
 from streams.clients import client_kwargs
-from streams.topics import CONTROLLER_ACTIONS, LANE_DECISIONS, LANE_EVENTS
+from streams.topics import ALERTS, CONTROLLER_ACTIONS, LANE_DECISIONS, LANE_EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ async def listen(
     """Feed the hub from Kafka until `stop`; a lost broker is retried with backoff (the
     hub's periodic refresh keeps the page honest meanwhile: `live` is false)."""
     delay = 0.2
-    topics = (LANE_DECISIONS.name, LANE_EVENTS.name, CONTROLLER_ACTIONS.name)
+    topics = (LANE_DECISIONS.name, LANE_EVENTS.name, CONTROLLER_ACTIONS.name, ALERTS.name)
     while not stop.is_set():
         kwargs = client_kwargs(settings, bootstrap)
         consumer = AIOKafkaConsumer(

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from lanes.actions import ActionRefused
 from services.control import auth
+from services.control.alerts import router as alerts_router
 from services.control.apply import ActionNotFound, apply_action
 from services.control.apply import Request as ActionRequest
 from services.control.auth import ActorDep, SessionDep
@@ -24,6 +25,7 @@ from services.control.state import RoomDep, control_room
 
 router = APIRouter(lifespan=control_room)
 router.include_router(auth.router)
+router.include_router(alerts_router)  # issue 22: the controllers' alert workflow
 
 WEB = resources.files("services") / "web"
 STATIC = {"control.js": "text/javascript", "control.css": "text/css"}

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lanes.model import Gate
+from services.alerts.store import panel as alert_panel
 from services.api import queries
 from services.api.review import review_page
 from services.db.board_tables import GateBoardRow
@@ -111,6 +112,8 @@ async def build_snapshot(*, session: AsyncSession, gate: Gate, now: datetime) ->
         "review": review.model_dump(mode="json")["items"],
         "needs_review": await _review_count(session, gate_id),
         "recent": await _recent(session, gate_id),
+        # issue 22: the risk alerts, what a controller sees first
+        "alerts": await alert_panel(session=session, gate_id=gate_id, as_of=as_of),
     }
 
 

@@ -179,6 +179,32 @@ class BookingConfig(_Strict):
     hours: Hours
 
 
+Share = Annotated[float, Field(strict=True, ge=0, le=10, allow_inf_nan=False)]
+Seconds = Annotated[float, Field(strict=True, gt=0, le=_DAY_MIN * 60, allow_inf_nan=False)]
+
+
+class AlertsConfig(_Strict):
+    """The risk-alert rules' parameters (`lanes.alerts.AlertRules`); each left out keeps
+    its default. Durations in minutes but `burst_window_s`."""
+
+    min_reads: Count | None = None
+    min_return_min: Minutes | None = None
+    expected_transit_min: Minutes | None = None
+    transit_margin_min: Spread | None = None
+    amend_window_min: Minutes | None = None
+    weight_tolerance: Share | None = None
+    weight_tolerance_kg: Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)] | None = (
+        None
+    )
+    no_show_min_bookings: Count | None = None
+    no_show_rate: Annotated[float, Field(strict=True, gt=0, le=1, allow_inf_nan=False)] | None = (
+        None
+    )
+    rebook_window_min: Minutes | None = None
+    burst_count: Count | None = None
+    burst_window_s: Seconds | None = None
+
+
 class GateConfig(_Strict):
     schema_version: Literal[1]
     gate_id: Id
@@ -190,6 +216,7 @@ class GateConfig(_Strict):
     lanes: Annotated[list[LaneGroupConfig], Field(min_length=1)]
     fleet: FleetConfig | None = None
     booking: BookingConfig | None = None
+    alerts: AlertsConfig | None = None  # None: every rule with its defaults
 
 
 def check_gate(config: GateConfig) -> list[Problem]:

@@ -14,8 +14,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from sqlalchemy import select
+
 from lanes.plates import normalise_plate
 from services.config import Settings
+from services.db.alert_tables import WeighingRow
 from services.db.engine import create_engine, session_factory
 from services.gate_config import configured_gates, get_gate
 from services.replay import compare, kpis, report
@@ -23,6 +26,7 @@ from services.replay.inputs import ReplayInputs, decision_line, from_archive, fr
 from services.replay.sandbox import SandboxResult, run_sandbox
 from services.replay.whatif import WhatIf, load_what_if, recorded
 from streams.clients import client_kwargs
+from streams.weigh import WeighInMotionV1
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +91,33 @@ async def load_inputs(
         await engine.dispose()
 
 
+async def recorded_weighings(
+    settings: Settings, *, start: datetime, end: datetime
+) -> tuple[WeighInMotionV1, ...]:
+    """The weigh-in-motion measures stored for [start - the rules' look-back, end): the
+    overweight rule's input (issue 22), all known to the sandbox from its start."""
+    engine = create_engine(settings.database)
+    try:
+        async with session_factory(engine)() as session:
+            rows = await session.scalars(
+                select(WeighingRow)
+                .where(WeighingRow.captured_at >= start - timedelta(hours=3))
+                .where(WeighingRow.captured_at < end)
+                .order_by(WeighingRow.captured_at, WeighingRow.event_id)
+            )
+            return tuple(WeighInMotionV1.model_validate(r.payload) for r in rows)
+    finally:
+        await engine.dispose()
+
+
+def write_alerts(out: Path, alerts: tuple[dict[str, Any], ...]) -> Path:
+    """DIR/alerts.jsonl: the risk alerts the replay raised, in the order raised."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "alerts.jsonl"
+    path.write_text("".join(json.dumps(a, sort_keys=True) + "\n" for a in alerts), "utf-8")
+    return path
+
+
 def in_range(
     decisions: tuple[dict[str, Any], ...], start: datetime, end: datetime
 ) -> tuple[dict[str, Any], ...]:
@@ -118,13 +149,16 @@ async def replay(
     inputs = await load_inputs(
         settings, start=start, end=end, gate_id=gate_id, source=source, warm_up=warm_up
     )
+    weighings = await recorded_weighings(settings, start=start - warm_up, end=end)
     result = await run_sandbox(
         inputs,
         gates=scenario.gates,
         policy=scenario.policy,
         workdir=out.parent if out.parent.exists() else None,
         progress=progress,
+        weighings=weighings,
     )
+    write_alerts(out, result.alerts)
     baseline: tuple[dict[str, Any], ...] = inputs.recorded
     label = "published decisions"
     if not baseline:  # nothing published in the range (e.g. a simulated recording)

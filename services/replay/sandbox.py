@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -37,9 +37,11 @@ from services.replay.inputs import (
 )
 from services.workers.decider import Decider
 from services.workers.orchestrator import LaneEventHandler
+from services.workers.weighings import WeighingIntake
 from streams.errors import InvalidEvent
 from streams.runtime import Inbound
-from streams.topics import LANE_DECISIONS
+from streams.topics import ALERTS, LANE_DECISIONS
+from streams.weigh import WeighInMotionV1
 
 Progress = Callable[[int, int], None]
 
@@ -62,6 +64,14 @@ class RecordingProducer:
         done.set_result(None)
         return done
 
+    def alerts(self) -> list[dict[str, Any]]:
+        """The alerts raised (issue 22), in the order they were published."""
+        return [
+            dict(json.loads(value)["data"])
+            for topic, _, value in self.sent
+            if topic == ALERTS.name and json.loads(value)["data"]["change"] == "raised"
+        ]
+
     def decisions(self) -> list[dict[str, Any]]:
         return [
             dict(json.loads(value)["data"])
@@ -75,6 +85,7 @@ class SandboxResult:
     decisions: tuple[dict[str, Any], ...]  # in the order they were published
     dead_letters: int  # records the live decode would have dead-lettered, skipped
     batches: int
+    alerts: tuple[dict[str, Any], ...] = ()  # the risk alerts raised (issue 22), in order
 
 
 def consumer_record(record: ArchivedRecord) -> ConsumerRecord:
@@ -107,13 +118,16 @@ async def run_sandbox(
     policy: Policy,
     workdir: Path | None = None,
     progress: Progress | None = None,
+    weighings: Sequence[WeighInMotionV1] = (),
 ) -> SandboxResult:
-    """Replay `inputs` under `gates` and `policy` in a fresh sandbox database."""
+    """Replay `inputs` under `gates` and `policy` in a fresh sandbox database; the
+    weigh-in-motion measures `weighings` are all known from the start (see docs/alerts.md)."""
     with tempfile.TemporaryDirectory(prefix="borderflow-replay-", dir=workdir) as tmp:
         engine = create_engine(DatabaseSettings(url=f"sqlite+aiosqlite:///{Path(tmp) / 'sb.db'}"))
         event.listen(engine.sync_engine, "connect", _fast_sqlite)
         try:
             await prepare_database(engine, gates)
+            await _store_weighings(session_factory(engine), weighings)
             return await _replay(
                 inputs,
                 engine_sessions=session_factory(engine),
@@ -152,7 +166,17 @@ async def _replay(
             progress(done, len(inputs.batches))
     await decider.publish_outbox()
     await handler.outbox.drain()
-    return SandboxResult(tuple(producer.decisions()), skipped, len(inputs.batches))
+    await decider.alert_outbox.drain()
+    return SandboxResult(
+        tuple(producer.decisions()), skipped, len(inputs.batches), tuple(producer.alerts())
+    )
+
+
+async def _store_weighings(sessions: Any, weighings: Sequence[WeighInMotionV1]) -> None:
+    if not weighings:
+        return
+    intake = WeighingIntake(sessions=sessions, gate_ids={w.gate_id for w in weighings})
+    await intake.handle([Inbound("replay", 0, n, None, w) for n, w in enumerate(weighings)])
 
 
 async def _store_due(

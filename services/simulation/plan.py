@@ -13,7 +13,9 @@ from datetime import datetime, timedelta, timezone
 
 from lanes.model import CameraRole, Direction, Gate, Manifest
 from lanes.plates import normalise_plate
+from services.simulation.anomalies import AnomalySpec, AnomalyWorld
 from services.simulation.cargo import random_manifest
+from services.simulation.inject import inject
 from services.simulation.plates import SimPlate, alternatives, cn_plate, misread, vn_plate
 from streams.events import CandidateV1, PlateReadV1
 
@@ -42,6 +44,9 @@ class TrafficPlan:
     manifests: tuple[Manifest, ...]
     reads: tuple[PlateReadV1, ...]  # sorted by (captured_at, event_id)
     trucks: tuple[SimulatedTruck, ...] = ()
+    # with `plan_traffic(anomalies=...)` only: what the alert rules read besides the reads,
+    # and the ground truth of the injected anomalies (services/simulation/anomalies.py)
+    anomalies: AnomalyWorld | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +64,15 @@ def plan_traffic(
     span: timedelta = timedelta(hours=24),
     unknown_share: float = 0.05,
     noise: float = 0.1,
+    anomalies: AnomalySpec | None = None,
 ) -> TrafficPlan:
     """`trucks` trucks arriving over `span` from `start` (peak 07:00-19:00 local time),
     ~60% export; `unknown_share` of them without a manifest; each read 2-5 times, a share
-    `noise` of the reads with one OCR mistake (the true plate then among the candidates)."""
+    `noise` of the reads with one OCR mistake (the true plate then among the candidates).
+
+    `anomalies`: also exit reads, portal container numbers, weighings, bookings and manifest
+    versions, with anomalies of every kind injected (their own random stream: the ordinary
+    part of the plan is the same as without)."""
     _check(trucks=trucks, start=start, span=span, unknown_share=unknown_share, noise=noise)
     rng = random.Random(seed)
     cameras = _cameras(gate)
@@ -107,7 +117,19 @@ def plan_traffic(
             )
         )
     reads.sort(key=lambda r: (r.captured_at, r.event_id))
-    return TrafficPlan(manifests=tuple(manifests), reads=tuple(reads), trucks=tuple(planned))
+    plan = TrafficPlan(manifests=tuple(manifests), reads=tuple(reads), trucks=tuple(planned))
+    if anomalies is None:
+        return plan
+    all_reads, final, world = inject(
+        gate=gate,
+        manifests=plan.manifests,
+        reads=plan.reads,
+        trucks=plan.trucks,
+        spec=anomalies,
+        seed=seed,
+        end=start + span,
+    )
+    return TrafficPlan(manifests=final, reads=all_reads, trucks=plan.trucks, anomalies=world)
 
 
 def plan_summary(plan: TrafficPlan) -> dict[str, int]:

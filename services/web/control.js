@@ -3,7 +3,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { me: null, snap: null, source: null, lastUpdate: null, retry: null, gate: null, patches: 0 };
+const state = { me: null, snap: null, source: null, lastUpdate: null, retry: null, gate: null, patches: 0, openAlerts: new Set() };
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -158,6 +158,7 @@ function render() {
   const s = state.snap;
   $("gate-name").textContent = s.gate_name + " control room";
   $("clock").textContent = "gate time " + localTime(s.as_of, true);
+  renderAlerts(s.alerts || []);
   renderKpis(s.kpis, s.needs_review);
   renderLanes(s.lanes);
   renderReview(s.review, s.needs_review);
@@ -166,6 +167,59 @@ function render() {
     el("div", { class: "carrier", "data-recent": d.visit_id },
       el("span", {}, localTime(d.decided_at, true) + " " + d.plate),
       el("span", {}, d.outcome === "assigned" ? d.place : d.outcome))));
+}
+
+// -- risk alerts (issue 22): first on the page; age in gate time; evidence on a click --
+function ageText(seconds) {
+  if (seconds < 60) return seconds + " s";
+  if (seconds < 3600) return Math.floor(seconds / 60) + " min";
+  return Math.floor(seconds / 3600) + " h " + Math.floor((seconds % 3600) / 60) + " min";
+}
+
+function renderAlerts(alerts) {
+  const open = alerts.filter((a) => a.status === "open").length;
+  $("alert-count").textContent = alerts.length ? "(" + open + " open of " + alerts.length + ")" : "";
+  if (!alerts.length) { $("alert-items").replaceChildren(el("div", { class: "why" }, "no alerts")); return; }
+  $("alert-items").replaceChildren(...alerts.map((a) => {
+    const box = el("details", {
+      class: "alert sev-" + a.severity + " st-" + a.status, "data-alert": a.alert_id,
+      "data-rule": a.rule, "data-status": a.status, open: state.openAlerts.has(a.alert_id),
+    },
+    el("summary", {},
+      el("span", { class: "sev" }, a.severity), " ",
+      el("b", {}, a.rule.replace(/_/g, " ")), " · ", el("span", { class: "subject" }, a.subject),
+      " · ", el("span", { class: "age", title: "raised " + localTime(a.raised_at, true) + " gate time" }, ageText(a.age_s) + " ago"),
+      a.hold ? el("span", { class: "held" }, a.held_visit_id ? " · truck held" : " · holds the truck") : null,
+      a.status !== "open" ? el("span", { class: "status" }, " · " + a.status + (a.status_by ? " by " + a.status_by : "")) : null),
+    el("div", { class: "why" }, a.explanation),
+    el("div", { class: "evidence" }, "evidence: ", a.evidence.join(", ")),
+    el("div", { class: "acts" }, ["acknowledge", "escalate", "dismiss"].map((action) =>
+      el("button", { type: "button", "data-alert-action": action,
+        disabled: !canAct() || (action === "acknowledge" && a.status !== "open") || (action === "escalate" && a.status === "escalated"),
+        onclick: () => askAlert(a, action) }, action[0].toUpperCase() + action.slice(1)))));
+    box.addEventListener("toggle", () => {
+      if (box.open) state.openAlerts.add(a.alert_id); else state.openAlerts.delete(a.alert_id);
+    });
+    return box;
+  }));
+}
+
+function askAlert(a, action) {
+  const dlg = $("confirm");
+  $("confirm-title").textContent = action + " alert";
+  $("confirm-text").textContent = a.rule.replace(/_/g, " ") + " · " + a.subject;
+  $("confirm-reason").value = "";
+  $("confirm-extra-label").hidden = true;
+  dlg.onclose = async () => {
+    if (dlg.returnValue !== "ok") return;
+    const r = await api("/control/api/alerts/" + encodeURIComponent(a.alert_id) + "/" + action,
+      { method: "POST", body: { reason: $("confirm-reason").value } });
+    const n = $("notice");
+    n.classList.toggle("bad", !r.ok);
+    n.textContent = r.ok ? "done: " + action + " " + a.rule + " (audit entry " + r.body.audit_seq + ")"
+      : "refused (" + r.status + "): " + ((r.body && r.body.detail) || "error");
+  };
+  dlg.showModal();
 }
 
 function renderKpis(k, review) {
@@ -182,11 +236,17 @@ function renderKpis(k, review) {
 const canAct = () => state.me && state.me.can_act;
 
 function renderLanes(lanes) {
+  // the trucks waiting longest (not yet in service) across the gate: highlighted
+  const waiting = lanes.flatMap((l) => l.trucks.filter((t) => !t.in_service));
+  waiting.sort((a, b) => Date.parse(a.arrived_at) - Date.parse(b.arrived_at));
+  state.longest = new Set(waiting.slice(0, 3).map((t) => t.visit_id));
   const cols = lanes.map((lane) => {
+    const queued = lane.trucks.filter((t) => !t.in_service).length + (lane.more || 0);
     const head = el("div", { class: "lane-head" },
       el("div", {}, el("span", { class: "id" }, lane.lane_id), " ",
         el("span", { class: "state" }, lane.is_open ? "open" : "closed")),
       el("div", { class: "meta" }, lane.direction + " · " + lane.kind + " · " + lane.service_min + " min"),
+      el("div", { class: "queue", "data-queue": queued }, "queue " + queued),
       el("button", {
         type: "button", "data-action": lane.is_open ? "close_lane" : "open_lane", disabled: !canAct(),
         onclick: () => ask(lane.is_open ? "close_lane" : "open_lane",
@@ -210,7 +270,7 @@ function truckCard(t, lane) {
   if (t.hazmat) flags.push(el("span", { title: "hazmat class" }, "hazmat " + t.hazmat));
   if (t.containers) flags.push(el("span", {}, t.containers + " ctr"));
   return el("div", {
-    class: "truck ch-" + (t.channel || "none") + (t.in_service ? " serving" : ""),
+    class: "truck ch-" + (t.channel || "none") + (t.in_service ? " serving" : "") + (state.longest && state.longest.has(t.visit_id) ? " longest" : ""),
     "data-visit": t.visit_id, "data-plate": t.plate, title: t.reason,
   },
   el("div", { class: "plate" }, t.plate),

@@ -27,6 +27,8 @@ from lanes.resolve import resolve_reads
 from lanes.settle import settle
 from lanes.similarity import folded_key
 from lanes.visits import Grouping, ReadAtGate, VisitTrack, group_reads
+from services.alerts.outbox import AlertOutbox
+from services.alerts.step import AlertStep
 from services.archive.store import record_batch
 from services.db import boards
 from services.db import repository as repo
@@ -136,6 +138,12 @@ class Decider:
         self.outbox = DecisionOutbox(
             sessions=sessions, producer=producer, topic=decisions_topic, producer_name=PRODUCER_NAME
         )
+        # risk alerts (issue 22): a step of each batch, published through their own outbox
+        self.alert_step = AlertStep(gates)
+        self.alert_outbox = AlertOutbox(
+            sessions=sessions, producer=producer, producer_name=PRODUCER_NAME
+        )
+        self._new_alerts = 0
 
     # -- decoding (runs in the consumer runtime; InvalidEvent -> dead letter) ----------
     def decode(self, record: ConsumerRecord) -> GateRead:
@@ -174,6 +182,9 @@ class Decider:
         self.outbox.committed()
         await self.outbox.send(decisions)
         self.stats.published = self.outbox.published
+        if self._new_alerts:
+            self.alert_outbox.dirty = True
+            await self.alert_outbox.drain()
         return self._conflicts  # counted with the other dead letters, by error type
 
     async def _decide_batch(
@@ -198,6 +209,7 @@ class Decider:
         )
         self.stats.reads += len(fresh)
         self.stats.duplicates += len(batch) - len(fresh)
+        self._new_alerts = 0
         if not fresh:
             return []
         index = await self._manifest_index(session, fresh)
@@ -222,7 +234,11 @@ class Decider:
         await repo.insert_reads(session=session, rows=[_read_row(i, visit_of_read) for i in fresh])
         await repo.insert_decisions(session=session, decisions=decisions)
         await self._expire_no_shows(session, fresh)
-        return decisions
+        alerts, held = await self.alert_step.run(
+            session, clocks=_gate_clocks(fresh), decided=decisions
+        )
+        self._new_alerts = len(alerts)
+        return decisions + held
 
     async def _expire_no_shows(
         self, session: AsyncSession, fresh: Sequence[Inbound[GateRead]]
@@ -232,11 +248,7 @@ class Decider:
         that gate, so a replay marks the same bookings at the same point; it runs after the
         batch's arrivals, so a truck that came late in this batch is `lost_late`, not a
         no-show."""
-        latest: dict[str, datetime] = {}
-        for item in fresh:
-            gate_id, at = item.event.at_gate.camera.gate_id, item.event.at_gate.read.captured_at
-            latest[gate_id] = max(at, latest.get(gate_id, at))
-        for gate_id, now in sorted(latest.items()):
+        for gate_id, now in sorted(_gate_clocks(fresh).items()):
             rules = self.gates[gate_id].booking
             if rules is None:
                 continue
@@ -424,6 +436,16 @@ class Decider:
 
     async def idle(self) -> None:
         await self.publish_outbox()
+        await self.alert_outbox.drain()
+
+
+def _gate_clocks(fresh: Sequence[Inbound[GateRead]]) -> dict[str, datetime]:
+    """Each gate's clock after the batch: its newest read's event time."""
+    latest: dict[str, datetime] = {}
+    for item in fresh:
+        gate_id, at = item.event.at_gate.camera.gate_id, item.event.at_gate.read.captured_at
+        latest[gate_id] = max(at, latest.get(gate_id, at))
+    return latest
 
 
 def _same_read(stored: Mapping[str, Any], wire: PlateReadV1) -> bool:

@@ -72,6 +72,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "manifest_id": "MF-1",
         "plate": "29H12345",
     },
+    ("POST", "/control/api/alerts/{alert_id}/{action}"): {"reason": "checked"},  # issue 22
 }
 
 
@@ -151,6 +152,7 @@ async def test_every_string_field_of_every_body(
     tried: list[str] = []
     for (method, template), valid in BODIES.items():
         url = template.replace("{booking_id}", "BK-1")
+        url = url.replace("{alert_id}", "al-1").replace("{action}", "acknowledge")
         for field in _string_fields(valid):
             body = json.dumps(_with(valid, field, BAD[kind]))  # \u escapes, as clients send them
             response = await http.request(method, url, content=body, headers=headers)

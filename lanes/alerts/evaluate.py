@@ -1,0 +1,40 @@
+"""Every rule over one set of observations, up to `now` (event time)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from lanes.alerts.bookings import bursts, no_show_rates, rebook_jumps
+from lanes.alerts.cargo import late_amendments, overweight, swaps
+from lanes.alerts.model import Alert, AlertRules, Observations
+from lanes.alerts.passes import Declarations, Exits, passes
+from lanes.alerts.plates import clones, lost_trucks
+
+
+def evaluate(
+    observations: Observations, rules: AlertRules | None = None, *, now: datetime
+) -> tuple[Alert, ...]:
+    """The alerts `observations` raise by `now`: what happened after `now` is not looked at;
+    one alert per (rule, subject), the first raised; sorted by (raised_at, rule, subject)."""
+    rules = rules or AlertRules()
+    o = observations
+    sightings = [s for s in o.sightings if s.at <= now]
+    versions = Declarations([v for v in o.manifests if v.received_at <= now])
+    weighings = [w for w in o.weighings if w.at <= now]
+    changes = [c for c in o.bookings if c.at <= now]
+    found = passes(sightings, rules)
+    exit_reads = Exits(sightings)
+    raised = [
+        *clones(found, exit_reads, rules),
+        *lost_trucks(found, exit_reads, rules, now=now),
+        *swaps(found, versions),
+        *late_amendments(found, versions, rules),
+        *overweight(weighings, versions, rules),
+        *no_show_rates(changes, rules),
+        *rebook_jumps(changes, rules),
+        *bursts(changes, rules),
+    ]
+    first: dict[tuple[str, str], Alert] = {}
+    for alert in sorted(raised, key=lambda a: (a.raised_at, a.rule, a.subject, a.evidence)):
+        first.setdefault((alert.rule, alert.subject), alert)
+    return tuple(sorted(first.values(), key=lambda a: (a.raised_at, a.rule, a.subject)))

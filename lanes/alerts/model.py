@@ -1,0 +1,178 @@
+"""What the alert rules read (sightings, manifest versions, weighings, booking changes),
+their parameters, and the alert they raise. Frozen values, no I/O, no clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from lanes.ids import stable_id
+from lanes.model import CameraRole, Direction, Manifest
+
+
+class Severity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+# rule id -> (severity, whether the truck is held until a controller looks)
+RULES: dict[str, tuple[Severity, bool]] = {
+    "cloned_plate": (Severity.HIGH, True),
+    "swap": (Severity.HIGH, True),
+    "containers_unread": (Severity.MEDIUM, False),
+    "lost_truck": (Severity.HIGH, False),
+    "late_amendment": (Severity.MEDIUM, True),
+    "overweight": (Severity.MEDIUM, True),
+    "no_show_rate": (Severity.LOW, False),
+    "rebook_jump": (Severity.MEDIUM, False),
+    "booking_burst": (Severity.MEDIUM, False),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """One plate read at a camera, resolved to its normalised plate; `alternatives` are the
+    read's other candidates (normalised), `containers` what an OCR portal read on the truck,
+    `trailer_plates` the trailer plates a rear camera read with it."""
+
+    event_id: str
+    gate_id: str
+    camera_id: str
+    role: CameraRole
+    direction: Direction
+    at: datetime
+    plate: str
+    alternatives: tuple[str, ...] = ()
+    containers: tuple[str, ...] = ()
+    trailer_plates: tuple[str, ...] = ()
+
+    def shows(self, plate: str) -> bool:
+        return plate == self.plate or plate in self.alternatives
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestVersion:
+    """A manifest as it stood from `received_at` (the time that version reached us)."""
+
+    manifest: Manifest
+    version: int
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WeighIn:
+    """A weigh-in-motion station's measure of a passing truck (`streams.weigh`)."""
+
+    event_id: str
+    station_id: str
+    gate_id: str
+    at: datetime
+    plate: str
+    gross_weight_kg: float
+    alternatives: tuple[str, ...] = ()
+
+
+class BookingKind(StrEnum):
+    CREATED = "created"
+    RESCHEDULED = "rescheduled"
+    CANCELLED = "cancelled"
+    USED = "used"
+    NO_SHOW = "no_show"
+    LOST_LATE = "lost_late"
+
+
+@dataclass(frozen=True, slots=True)
+class BookingChange:
+    """One change of a booking; `key_id` is the API key that made it (None: not a firm's
+    request, e.g. a no-show the decider recorded)."""
+
+    event_id: str
+    booking_id: str
+    firm_id: str
+    manifest_id: str
+    gate_id: str
+    kind: BookingKind
+    at: datetime
+    slot_start: datetime
+    key_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Observations:
+    sightings: tuple[Sighting, ...] = ()
+    manifests: tuple[ManifestVersion, ...] = ()
+    weighings: tuple[WeighIn, ...] = ()
+    bookings: tuple[BookingChange, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRules:
+    """The rules' parameters (defaults: ASSUMPTIONS, docs/alerts.md; a gate file's `[alerts]`
+    table sets them per gate, services/gate_config.py)."""
+
+    # reads of one plate closer than this are one pass (the gate's visit window)
+    visit_window: timedelta = timedelta(minutes=10)
+    # a pass needs this many reads to count: one stray misread is not a truck
+    min_reads: int = 2
+    # the same plate at another gate or direction sooner than this: the road does not allow it
+    min_return: timedelta = timedelta(hours=2)
+    # entered and not seen at an exit camera within this plus the margin: lost or stopped
+    expected_transit: timedelta = timedelta(minutes=60)
+    transit_margin: timedelta = timedelta(minutes=30)
+    # plates, trailer, containers or cargo amended this long before arrival, or less
+    amend_window: timedelta = timedelta(minutes=60)
+    # weighed above declared * (1 + share) + kg
+    weight_tolerance: float = 0.15
+    weight_tolerance_kg: float = 500.0
+    # a firm's no-show share of its settled bookings, once it has this many
+    no_show_min_bookings: int = 20
+    no_show_rate: float = 0.35
+    # a booking cancelled and the same manifest booked into an earlier slot within this
+    rebook_window: timedelta = timedelta(minutes=10)
+    # this many bookings created by one key within the window
+    burst_count: int = 20
+    burst_window: timedelta = timedelta(seconds=60)
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A rule's finding: `subject` names what it is about (`plate:...`, `manifest:...`,
+    `firm:...`, `key:...`), `evidence` the ids of the events it rests on, `explanation`
+    says why in words. `raised_at` is event time: when the evidence was complete."""
+
+    alert_id: str
+    rule: str
+    severity: Severity
+    subject: str
+    gate_id: str | None
+    raised_at: datetime
+    explanation: str
+    evidence: tuple[str, ...]
+    hold: bool = False
+
+
+def make_alert(
+    rule: str,
+    subject: str,
+    *,
+    gate_id: str | None,
+    raised_at: datetime,
+    explanation: str,
+    evidence: tuple[str, ...],
+) -> Alert:
+    """An alert with its rule's severity and hold, and an id derived from rule and subject
+    (one open alert per subject and rule: the same id again is the same alert)."""
+    severity, hold = RULES[rule]
+    return Alert(
+        alert_id=stable_id("al", rule, subject),
+        rule=rule,
+        severity=severity,
+        subject=subject,
+        gate_id=gate_id,
+        raised_at=raised_at,
+        explanation=explanation,
+        evidence=evidence,
+        hold=hold,
+    )

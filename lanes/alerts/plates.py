@@ -1,0 +1,90 @@
+"""Rules on where a plate was seen: a cloned plate, a lost or stopped truck."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from itertools import pairwise
+
+from lanes.alerts.model import Alert, AlertRules, make_alert
+from lanes.alerts.passes import Exits, Pass
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min"
+
+
+def clones(found: Sequence[Pass], exit_reads: Exits, rules: AlertRules) -> list[Alert]:
+    """A plate in two passes one truck cannot make: at another gate or in the other
+    direction sooner than `min_return`, or inbound twice at one gate and direction with no
+    exit read of the plate between (at a gate whose exit cameras are read at all)."""
+    by_plate: dict[str, list[Pass]] = {}
+    for p in found:
+        by_plate.setdefault(p.plate, []).append(p)
+    alerts = []
+    for plate, seen in sorted(by_plate.items()):
+        for a, b in pairwise(seen):
+            gap = b.first_at - a.last_at
+            same_place = (a.gate_id, a.direction) == (b.gate_id, b.direction)
+            if same_place:
+                if not exit_reads.read_at(a.gate_id):
+                    continue
+                if exit_reads.between(a.texts, a.last_at, b.first_at):
+                    continue
+                why = (
+                    f"plate {plate} came in twice at {a.gate_id} ({a.direction}) without "
+                    f"leaving: {a.first_at.isoformat()} and {b.first_at.isoformat()}, "
+                    f"no exit read between"
+                )
+            elif gap < rules.min_return:
+                why = (
+                    f"plate {plate} at {a.gate_id} ({a.direction}) at {a.last_at.isoformat()} "
+                    f"and at {b.gate_id} ({b.direction}) {_minutes(gap.total_seconds())} later; "
+                    f"the road needs at least {_minutes(rules.min_return.total_seconds())}"
+                )
+            else:
+                continue
+            alerts.append(
+                make_alert(
+                    "cloned_plate",
+                    f"plate:{plate}",
+                    gate_id=b.gate_id,
+                    raised_at=b.first_at,
+                    explanation=why,
+                    evidence=a.event_ids + b.event_ids,
+                )
+            )
+    return alerts
+
+
+def lost_trucks(
+    found: Sequence[Pass], exit_reads: Exits, rules: AlertRules, *, now: datetime
+) -> list[Alert]:
+    """A pass with no exit read showing its plate (or a candidate of its reads) within
+    `expected_transit + transit_margin` of its last inbound read, once `now` is past that;
+    only at a gate whose exit cameras are read at all (else every truck would be lost)."""
+    allowed = rules.expected_transit + rules.transit_margin
+    alerts = []
+    for p in found:
+        due = p.last_at + allowed
+        if now < due or not exit_reads.read_at(p.gate_id):
+            continue
+        if exit_reads.between(p.texts, p.first_at, due):
+            continue
+        alerts.append(
+            make_alert(
+                "lost_truck",
+                f"plate:{p.plate}",
+                gate_id=p.gate_id,
+                raised_at=due,
+                explanation=(
+                    f"plate {p.plate} entered {p.gate_id} ({p.direction}) at "
+                    f"{p.last_at.isoformat()} and no exit camera has read it in "
+                    f"{_minutes(allowed.total_seconds())} (expected "
+                    f"{_minutes(rules.expected_transit.total_seconds())} plus "
+                    f"{_minutes(rules.transit_margin.total_seconds())} margin)"
+                ),
+                evidence=p.event_ids,
+            )
+        )
+    return alerts

@@ -1,0 +1,186 @@
+"""What the alert rules read, loaded from the database for one gate up to an event-time
+`now`: the gate's plate reads (as the decider resolved them), weighings and booking events
+inside a look-back, and every version of the manifests they name."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lanes.alerts import (
+    AlertRules,
+    BookingChange,
+    BookingKind,
+    ManifestVersion,
+    Observations,
+    Sighting,
+    WeighIn,
+)
+from lanes.model import CustomsChannel, CustomsStatus, Direction, Gate, Manifest
+from lanes.plates import normalise_plate
+from services.db.alert_tables import WeighingRow
+from services.db.booking_tables import BookingEventRow
+from services.db.tables import ManifestRow, ManifestVersionRow, PlateReadRow
+
+# a firm's booking behaviour (no-show rate, rebooking, bursts) is judged over this much of
+# its history; an ASSUMPTION (docs/alerts.md)
+BOOKING_LOOKBACK = timedelta(days=7)
+
+
+def lookback(rules: AlertRules) -> timedelta:
+    """How far back the sightings a rule may need reach: the longest of a clone's return
+    time and a lost truck's allowance, plus two visit windows (a pass spans one)."""
+    return max(rules.min_return, rules.expected_transit + rules.transit_margin) + (
+        2 * rules.visit_window
+    )
+
+
+async def observations(
+    session: AsyncSession, gate: Gate, rules: AlertRules, *, now: datetime
+) -> Observations:
+    since = now - lookback(rules)
+    reads = await session.scalars(
+        select(PlateReadRow)
+        .where(PlateReadRow.gate_id == gate.gate_id)
+        .where(PlateReadRow.captured_at >= since, PlateReadRow.captured_at <= now)
+    )
+    sightings = tuple(s for row in reads if (s := _sighting(row, gate)) is not None)
+    weighed = await session.scalars(
+        select(WeighingRow)
+        .where(WeighingRow.gate_id == gate.gate_id)
+        .where(WeighingRow.captured_at >= since, WeighingRow.captured_at <= now)
+    )
+    weighings = tuple(_weigh_in(row) for row in weighed)
+    changes = await _booking_changes(session, gate.gate_id, since=now - BOOKING_LOOKBACK)
+    plates = {t for s in sightings for t in (s.plate, *s.alternatives)}
+    plates |= {t for w in weighings for t in (w.plate, *w.alternatives)}
+    versions = await _versions(session, plates, {c.manifest_id for c in changes})
+    return Observations(
+        sightings=sightings, manifests=versions, weighings=weighings, bookings=changes
+    )
+
+
+def _sighting(row: PlateReadRow, gate: Gate) -> Sighting | None:
+    camera = gate.camera(row.camera_id)
+    if camera is None:
+        return None
+    payload = row.payload
+    texts = [row.plate, normalise_plate(row.plate_text)]
+    texts += [normalise_plate(str(c.get("text", ""))) for c in payload.get("candidates", [])]
+    alternatives = tuple(t for t in dict.fromkeys(texts) if t and t != row.plate)
+    return Sighting(
+        event_id=row.event_id,
+        gate_id=row.gate_id,
+        camera_id=row.camera_id,
+        role=camera.role,
+        direction=camera.direction,
+        at=row.captured_at,
+        plate=row.plate,
+        alternatives=alternatives,
+        containers=tuple(payload.get("container_numbers", [])),
+    )
+
+
+def _weigh_in(row: WeighingRow) -> WeighIn:
+    return WeighIn(
+        event_id=row.event_id,
+        station_id=row.station_id,
+        gate_id=row.gate_id,
+        at=row.captured_at,
+        plate=row.plate,
+        gross_weight_kg=row.gross_weight_kg,
+        alternatives=tuple(
+            normalise_plate(t) for t in row.payload.get("plate_candidates", []) if t
+        ),
+    )
+
+
+async def _booking_changes(
+    session: AsyncSession, gate_id: str, *, since: datetime
+) -> tuple[BookingChange, ...]:
+    rows = await session.scalars(
+        select(BookingEventRow)
+        .where(BookingEventRow.occurred_at >= since)
+        .order_by(BookingEventRow.occurred_at, BookingEventRow.event_id)
+    )
+    out = []
+    for row in rows:
+        p = row.payload
+        if p.get("gate_id") != gate_id:
+            continue
+        out.append(
+            BookingChange(
+                event_id=row.event_id,
+                booking_id=row.booking_id,
+                firm_id=str(p["firm_id"]),
+                manifest_id=str(p["manifest_id"]),
+                gate_id=gate_id,
+                kind=BookingKind(row.type.removeprefix("booking.")),
+                at=row.occurred_at,
+                slot_start=datetime.fromisoformat(str(p["slot_start"])),
+                # the booking events carry no API key: the firm stands for it (docs/alerts.md)
+                key_id=str(p.get("key_id") or f"firm-{p['firm_id']}"),
+            )
+        )
+    return tuple(out)
+
+
+async def _versions(
+    session: AsyncSession, plates: Iterable[str], manifest_ids: Iterable[str]
+) -> tuple[ManifestVersion, ...]:
+    plates, manifest_ids = sorted(set(plates)), sorted(set(manifest_ids))
+    if not plates and not manifest_ids:
+        return ()
+    ids = await session.scalars(
+        select(ManifestRow.manifest_id).where(
+            or_(ManifestRow.tractor_plate.in_(plates), ManifestRow.manifest_id.in_(manifest_ids))
+        )
+    )
+    wanted = sorted(set(ids))
+    if not wanted:
+        return ()
+    rows = await session.scalars(
+        select(ManifestVersionRow)
+        .where(ManifestVersionRow.manifest_id.in_(wanted))
+        .order_by(ManifestVersionRow.manifest_id, ManifestVersionRow.version)
+    )
+    out = []
+    for row in rows:
+        try:
+            manifest = _manifest(row.payload, row.firm_id)
+        except (KeyError, TypeError, ValueError):  # a version an older release stored
+            continue
+        out.append(ManifestVersion(manifest, row.version, row.recorded_at))
+    return tuple(out)
+
+
+def _manifest(p: dict[str, Any], firm_id: str) -> Manifest:
+    """A stored version (`services.db.convert.manifest_payload`'s shape), not re-validated:
+    seeded manifests may lack what the intake form requires."""
+    cargo = p.get("cargo") or {}
+    channel = p.get("customs_channel")
+    return Manifest(
+        manifest_id=str(p["manifest_id"]),
+        firm_id=firm_id,
+        direction=Direction(p["direction"]),
+        tractor_plate=str(p["tractor_plate"]),
+        trailer_plate=p.get("trailer_plate"),
+        containers=tuple(p.get("containers") or ()),
+        cargo_description=str(cargo.get("description") or ""),
+        hs_codes=tuple(cargo.get("hs_codes") or ()),
+        gross_weight_kg=cargo.get("gross_weight_kg"),
+        perishable=bool(p.get("perishable", False)),
+        hazmat_class=p.get("hazmat_class"),
+        customs_status=CustomsStatus(p.get("customs_status", "cleared")),
+        window_start=_time(p.get("window_start")),
+        window_end=_time(p.get("window_end")),
+        customs_channel=None if channel is None else CustomsChannel(channel),
+    )
+
+
+def _time(value: Any) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(str(value))

@@ -1,0 +1,81 @@
+"""Alerts leave through an outbox: stored with `published_at` NULL in the deciding
+transaction, published on `borderflow.alerts` (key gate_id) after it commits, then marked.
+A crash or a failed send leaves them NULL; the next drain sends them, oldest first."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.alerts import store
+from services.metrics import EVENTS_PRODUCED
+from streams import clock
+from streams.alerts import ALERT_TYPE, AlertV1
+from streams.codec import encode_enveloped
+from streams.topics import ALERTS
+
+log = logging.getLogger(__name__)
+
+
+class AlertOutbox:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        producer: AIOKafkaProducer,
+        producer_name: str,
+        topic: str = ALERTS.name,
+    ) -> None:
+        self.sessions, self.producer = sessions, producer
+        self.producer_name, self.topic = producer_name, topic
+        self.dirty = True  # drain at start-up: a crash may have left some
+        self.published = 0
+
+    async def drain(self) -> int:
+        """Publish every stored alert not yet on Kafka, then mark them."""
+        if not self.dirty:
+            return 0
+        total = 0
+        while True:
+            async with self.sessions() as session:
+                rows = await store.unpublished(session=session, limit=500)
+            if not rows:
+                break
+            futures = [
+                await send_alert(
+                    self.producer, store.to_wire(row), producer_name=self.producer_name
+                )
+                for row in rows
+            ]
+            for future in futures:
+                await future
+            async with self.sessions() as session, session.begin():
+                await store.mark_published(
+                    session=session, ids=[r.alert_id for r in rows], at=clock.wall_clock()
+                )
+            total += len(rows)
+        self.published += total
+        self.dirty = False
+        return total
+
+
+async def send_alert(
+    producer: AIOKafkaProducer, alert: AlertV1, *, producer_name: str, topic: str = ALERTS.name
+) -> asyncio.Future[Any]:
+    """Send one alert event (enveloped, key gate_id); returns the send's future."""
+    value, headers = encode_enveloped(
+        alert,
+        event_id=f"{alert.alert_id}:{alert.change}:{alert.audit_seq or 0}",
+        type_=ALERT_TYPE,
+        occurred_at=alert.raised_at,
+        producer=producer_name,
+    )
+    future: asyncio.Future[Any] = await producer.send(
+        topic, value=value, key=(alert.gate_id or "").encode(), headers=headers
+    )
+    EVENTS_PRODUCED.labels(topic).inc()
+    return future

@@ -1,0 +1,180 @@
+"""The `alerts` table: new alerts in (one row per alert id, i.e. per rule and subject), the
+outbox to `borderflow.alerts`, and the controllers' status changes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lanes.alerts import Alert, Severity
+from services.db.alert_tables import AlertRow
+from streams.alerts import AlertChange, AlertV1
+
+OPEN = "open"
+CLOSED = frozenset({"dismissed"})
+
+
+async def insert_new(
+    *, session: AsyncSession, alerts: Sequence[Alert], now: datetime
+) -> list[Alert]:
+    """Store the alerts not stored yet (by id: one per rule and subject, open or closed);
+    returns those, in the given order."""
+    if not alerts:
+        return []
+    ids = [a.alert_id for a in alerts]
+    known = set(await session.scalars(select(AlertRow.alert_id).where(AlertRow.alert_id.in_(ids))))
+    fresh = [a for a in alerts if a.alert_id not in known]
+    session.add_all(
+        AlertRow(
+            alert_id=a.alert_id,
+            rule=a.rule,
+            severity=a.severity.value,
+            subject=a.subject,
+            gate_id=a.gate_id,
+            raised_at=a.raised_at,
+            explanation=a.explanation,
+            evidence=list(a.evidence),
+            hold=a.hold,
+            held_visit_id=None,
+            status=OPEN,
+            created_at=now,
+        )
+        for a in fresh
+    )
+    await session.flush()
+    return fresh
+
+
+async def set_held(*, session: AsyncSession, alert_id: str, visit_id: str) -> None:
+    await session.execute(
+        update(AlertRow).where(AlertRow.alert_id == alert_id).values(held_visit_id=visit_id)
+    )
+
+
+async def open_hold(
+    *, session: AsyncSession, gate_id: str, subjects: Sequence[str]
+) -> AlertRow | None:
+    """The first open holding alert about any of `subjects` (not dismissed), or None."""
+    rows = await session.scalars(
+        select(AlertRow)
+        .where(AlertRow.gate_id == gate_id, AlertRow.subject.in_(list(subjects)))
+        .where(AlertRow.hold.is_(True), AlertRow.status.not_in(sorted(CLOSED)))
+        .order_by(AlertRow.raised_at, AlertRow.alert_id)
+        .limit(1)
+    )
+    return rows.first()
+
+
+def to_alert(row: AlertRow) -> Alert:
+    return Alert(
+        alert_id=row.alert_id,
+        rule=row.rule,
+        severity=Severity(row.severity),
+        subject=row.subject,
+        gate_id=row.gate_id,
+        raised_at=row.raised_at,
+        explanation=row.explanation,
+        evidence=tuple(row.evidence),
+        hold=row.hold,
+    )
+
+
+async def get_alert(
+    *, session: AsyncSession, alert_id: str, for_update: bool = False
+) -> AlertRow | None:
+    query = select(AlertRow).where(AlertRow.alert_id == alert_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.scalars(query)).first()
+
+
+async def list_alerts(
+    *, session: AsyncSession, gate_id: str, include_closed: bool = False, limit: int = 200
+) -> list[AlertRow]:
+    query = select(AlertRow).where(AlertRow.gate_id == gate_id)
+    if not include_closed:
+        query = query.where(AlertRow.status.not_in(sorted(CLOSED)))
+    rows = await session.scalars(
+        query.order_by(AlertRow.raised_at.desc(), AlertRow.alert_id).limit(limit)
+    )
+    return list(rows)
+
+
+async def unpublished(*, session: AsyncSession, limit: int = 1000) -> list[AlertRow]:
+    rows = await session.scalars(
+        select(AlertRow)
+        .where(AlertRow.published_at.is_(None))
+        .order_by(AlertRow.raised_at, AlertRow.alert_id)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def mark_published(*, session: AsyncSession, ids: Sequence[str], at: datetime) -> None:
+    if ids:
+        await session.execute(
+            update(AlertRow).where(AlertRow.alert_id.in_(list(ids))).values(published_at=at)
+        )
+
+
+def to_wire(
+    row: AlertRow, change: AlertChange = "raised", *, audit_seq: int | None = None
+) -> AlertV1:
+    return AlertV1(
+        alert_id=row.alert_id,
+        change=change,
+        rule=row.rule,
+        severity=row.severity,
+        subject=row.subject,
+        gate_id=row.gate_id,
+        raised_at=row.raised_at,
+        explanation=row.explanation,
+        evidence=list(row.evidence),
+        hold=row.hold,
+        held_visit_id=row.held_visit_id,
+        status=row.status,
+        changed_by=row.status_by if change != "raised" else None,
+        reason=row.status_reason if change != "raised" else None,
+        audit_seq=audit_seq,
+    )
+
+
+def row_json(row: AlertRow) -> dict[str, Any]:
+    """The alert as the control room's API shows it."""
+    return {
+        "alert_id": row.alert_id,
+        "rule": row.rule,
+        "severity": row.severity,
+        "subject": row.subject,
+        "gate_id": row.gate_id,
+        "raised_at": _aware(row.raised_at).isoformat(),
+        "explanation": row.explanation,
+        "evidence": list(row.evidence),
+        "hold": row.hold,
+        "held_visit_id": row.held_visit_id,
+        "status": row.status,
+        "status_by": row.status_by,
+        "status_reason": row.status_reason,
+    }
+
+
+async def panel(
+    *, session: AsyncSession, gate_id: str, as_of: datetime, limit: int = 50
+) -> list[dict[str, Any]]:
+    """The control room's alerts panel: the gate's alerts not dismissed, most severe then
+    newest first, each with its age in gate time (`as_of`, event time) in seconds."""
+    rows = await list_alerts(session=session, gate_id=gate_id, limit=limit)
+    rank = {"high": 0, "medium": 1, "low": 2}
+    rows.sort(key=lambda r: (r.status != OPEN, rank.get(r.severity, 3), -r.raised_at.timestamp()))
+    return [
+        row_json(r) | {"age_s": max(0, round((as_of - _aware(r.raised_at)).total_seconds()))}
+        for r in rows
+    ]
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

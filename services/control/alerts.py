@@ -1,0 +1,134 @@
+"""The controllers' alert workflow (issue 22): list a gate's alerts, and acknowledge,
+escalate or dismiss one. Each change is checked (an unknown alert is 404, a dismissed one
+or the same status again 409, a viewer 403: problem+json all), written with its audit
+entry in one transaction (the hash chain of services/db/audit.py), and announced on
+`borderflow.alerts` before the commit (a send that fails rolls it back: 503)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aiokafka.errors import KafkaError
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from pydantic import BaseModel, Field
+
+from services.alerts import store
+from services.alerts.outbox import send_alert
+from services.api.problems import ProblemError
+from services.control import auth
+from services.control.auth import SessionDep
+from services.control.state import RoomDep
+from services.db.audit import append_entry
+from services.db.controllers import SessionInfo
+from streams import clock
+
+router = APIRouter(tags=["control room"])
+
+PRODUCER_NAME = "borderflow.control-room"
+# the action in the URL -> the status it sets
+STATUS = {"acknowledge": "acknowledged", "escalate": "escalated", "dismiss": "dismissed"}
+AlertId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+
+
+class AlertAction(BaseModel):
+    reason: str = Field(default="", description="why (3-500 characters): kept in the audit log")
+
+
+async def _controller(request: Request, info: SessionDep) -> SessionInfo:
+    """The acting controller (CSRF checked), its refusal as problem+json."""
+    try:
+        return await auth.acting_session(request, info)
+    except HTTPException as exc:
+        raise ProblemError(exc.status_code, "not-allowed", str(exc.detail)) from None
+
+
+ControllerDep = Annotated[SessionInfo, Depends(_controller)]
+
+
+class AlertDone(BaseModel):
+    alert: dict[str, Any]
+    audit_seq: int
+
+
+@router.get("/control/api/alerts")
+async def alerts(
+    room: RoomDep,
+    _: SessionDep,
+    gate: Annotated[str | None, Query()] = None,
+    closed: Annotated[bool, Query(description="dismissed ones too")] = False,
+) -> dict[str, Any]:
+    """The gate's alerts, newest first (open, acknowledged and escalated; `closed=true`
+    adds the dismissed)."""
+    gate_id = room.gate(gate).gate_id
+    async with room.sessions() as session:
+        rows = await store.list_alerts(session=session, gate_id=gate_id, include_closed=closed)
+    return {"gate_id": gate_id, "items": [store.row_json(r) for r in rows]}
+
+
+@router.post("/control/api/alerts/{alert_id}/{action}", response_model=AlertDone)
+async def act_on_alert(
+    alert_id: AlertId,
+    action: str,
+    body: AlertAction,
+    room: RoomDep,
+    actor: ControllerDep,
+) -> AlertDone:
+    """Acknowledge, escalate or dismiss an alert (controllers only; `X-CSRF-Token`); every
+    refusal is problem+json naming the field."""
+    status = STATUS.get(action)
+    if status is None:
+        raise ProblemError(
+            404, "unknown-action", f"{action!r} is not one of {', '.join(STATUS)}", field="action"
+        )
+    reason = body.reason.strip()
+    if not 3 <= len(reason) <= 500:
+        raise ProblemError(422, "invalid-request", "3 to 500 characters: why", field="reason")
+    recorded = clock.wall_clock()
+    producer = await room.producer_ready()
+    async with room.lock, room.sessions() as session, session.begin():
+        row = await store.get_alert(session=session, alert_id=alert_id, for_update=True)
+        if row is None:
+            raise ProblemError(404, "unknown-alert", f"no alert {alert_id!r}", field="alert_id")
+        if row.status in store.CLOSED:
+            raise ProblemError(
+                409, "alert-closed", f"{alert_id} is closed ({row.status})", field="alert_id"
+            )
+        if row.status == status:
+            raise ProblemError(
+                409, "alert-unchanged", f"{alert_id} is {status} already", field="alert_id"
+            )
+        before = row.status
+        row.status, row.status_by = status, actor.controller.username
+        row.status_reason, row.status_at = reason, recorded
+        entry = await append_entry(
+            session=session,
+            actor=actor.controller.username,
+            action=f"alert_{action}",
+            gate_id=row.gate_id or "",
+            target=alert_id,
+            reason=reason,
+            details={
+                "alert_id": alert_id,
+                "rule": row.rule,
+                "subject": row.subject,
+                "severity": row.severity,
+                "before": before,
+                "after": status,
+            },
+            at=recorded,
+        )
+        await session.flush()
+        wire = store.to_wire(row, status, audit_seq=entry.seq)  # type: ignore[arg-type]
+        try:
+            future = await send_alert(producer, wire, producer_name=PRODUCER_NAME)
+            await future
+        except KafkaError as exc:
+            raise ProblemError(
+                503,
+                "broker-unavailable",
+                f"broker: unavailable ({type(exc).__name__}); not applied",
+            ) from None
+        shown = store.row_json(row)
+    if row.gate_id:
+        room.hub.notify(row.gate_id)
+    return AlertDone(alert=shown, audit_seq=entry.seq)

@@ -1,0 +1,35 @@
+"""The alert event on `borderflow.alerts` (key gate_id, issue 22): raised by the decider's
+alert step (`change` "raised"), then one per controller action (acknowledged, escalated,
+dismissed), each carrying the alert as it stands after the change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+ALERT_TYPE = "risk_alert"
+
+AlertStatus = Literal["open", "acknowledged", "escalated", "dismissed"]
+AlertChange = Literal["raised", "acknowledged", "escalated", "dismissed"]
+
+
+class AlertV1(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    alert_id: str
+    change: AlertChange
+    rule: str
+    severity: Literal["low", "medium", "high"]
+    subject: str
+    gate_id: str | None
+    raised_at: datetime  # event time: when the evidence was complete
+    explanation: str
+    evidence: list[str]
+    hold: bool
+    held_visit_id: str | None = None
+    status: AlertStatus
+    changed_by: str | None = None  # the controller, for a workflow change
+    reason: str | None = None
+    audit_seq: int | None = None  # the audit entry of a workflow change
