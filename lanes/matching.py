@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple, Protocol
@@ -265,10 +266,25 @@ def score_of(cost: float) -> float:
     return round(math.exp(-cost), 4)
 
 
+@dataclass(frozen=True, slots=True)
+class MatchRule:
+    """How sure the matcher must be. `evidence` (issue 19) also weighs what a plate string
+    alone does not say; without it the matcher decides as it did before (`BASELINE_RULE`,
+    kept for the robustness bench's baseline)."""
+
+    evidence: bool = True
+
+
+BASELINE_RULE = MatchRule(evidence=False)
+
+
 class OcrMatcher:
     """The matcher of the live flow, the batch `borderflow match`, the replay and the bench."""
 
-    __slots__ = ()
+    __slots__ = ("rule",)
+
+    def __init__(self, rule: MatchRule = MatchRule()) -> None:
+        self.rule = rule
 
     def match(
         self,
