@@ -14,13 +14,14 @@ window (`outside_window`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple, Protocol
 
 from lanes.containers import is_valid_container, normalise_container
+from lanes.evidence import ROWS_SWAPPED, corroboration, fits_format, none_cost, rows_swapped
 from lanes.model import (
     CustomsStatus,
     Direction,
@@ -54,6 +55,18 @@ OFF_WINDOW = 0.25  # ... and when the read falls outside its crossing window
 OFF_WINDOW_FAR = 0.45  # ... by more than FAR_OFF_WINDOW
 FAR_OFF_WINDOW = timedelta(hours=2)
 TRAILER_CONFIDENT = 0.8  # a trailer read this sure that contradicts the manifest is a mismatch
+# Evidence (issue 19): a truck further than MATCH_MAX is still decided when nothing else
+# explains the reads as well (lanes.evidence), up to one arbitrary edit on average, two
+# when a container or the trailer agrees, every rival EVIDENCE_MARGIN behind.
+EVIDENCE_MAX = 1.05
+CORROBORATED_MAX = 2.1
+EVIDENCE_MARGIN = 0.8
+NONE_MARGIN = 0.5  # how far behind "a truck with no manifest" must be, in edit units
+# What "a truck with no manifest" pays for its plate lying this close to an expected
+# manifest's, in edit units: rarer than one OCR error, commoner than two (an assumption; the
+# robustness bench counts the reads of such trucks attributed).
+NONE_PRIOR = 1.2
+WEIGHT_CAP = 1.0  # the most a confident character's weight may reach (issue 19)
 
 
 class ManifestIndex(Protocol):
@@ -131,15 +144,28 @@ class _Text(NamedTuple):
     weights: list[float] | None  # per character (`char_weights`), None for all 1.0
 
 
-def read_texts(read: PlateRead) -> tuple[_Text, ...]:
-    """The texts a read offers, normalised, each once, with the price of believing it."""
+def read_texts(read: PlateRead, *, evidence: bool = True) -> tuple[_Text, ...]:
+    """The texts a read offers, normalised, each once, with the price of believing it. With
+    `evidence` (issue 19), a two-line plate read with its rows swapped also offers them put
+    back in order (`lanes.evidence.rows_swapped`), and a confident character costs no more
+    to overrule than the table says (confidence may lower a price, never raise it: OCR is
+    sometimes confidently wrong)."""
     top = normalise_plate(read.plate_text)
     texts: dict[str, _Text] = {}
     if top:
         confidences = read.char_confidences
+        uniform = confidences is None
         if confidences is None and read.confidence > 0:
             confidences = (read.confidence,) * len(top)
-        texts[top] = _Text(top, 0.0, char_weights(top, confidences))
+        weights = char_weights(top, confidences)
+        if evidence and uniform and weights is not None and not fits_format(top):
+            # one confidence for the whole read says nothing of any one character, and a
+            # read that fits no plate format surely holds a wrong one somewhere
+            weights = [min(w, WEIGHT_CAP) for w in weights]
+        texts[top] = _Text(top, 0.0, weights)
+        fixed = rows_swapped(top) if evidence else None
+        if fixed is not None:
+            texts[fixed] = _Text(fixed, ROWS_SWAPPED, None)
     best = max(read.confidence, 1e-6)
     for candidate in read.candidates:
         text = normalise_plate(candidate.text)
@@ -150,10 +176,12 @@ def read_texts(read: PlateRead) -> tuple[_Text, ...]:
     return tuple(texts.values())
 
 
-def _plate_cost(text: _Text, plate: str) -> float:
+def _plate_cost(text: _Text, plate: str, swaps: bool) -> float:
     # a read one character short pays less for it if it fits no plate format
     missing = _missing_price(text.text) if len(text.text) < len(plate) else INDEL
-    return text.penalty + plate_cost(text.text, plate, missing=missing, weights=text.weights)
+    return text.penalty + plate_cost(
+        text.text, plate, missing=missing, weights=text.weights, swaps=swaps
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -172,6 +200,7 @@ def _read_costs(
     *,
     alone: bool,
     unlikely: Callable[[Manifest], float] = lambda _: 0.0,
+    rule: MatchRule | None = None,
 ) -> dict[str, tuple[float, str]]:
     """manifest_id -> (cost, closest text) for each manifest the read's texts propose (and
     added to `proposed`). A read `alone` skips what cannot change its outcome: the texts too
@@ -179,7 +208,9 @@ def _read_costs(
     index's near keys) when even the cheapest of them would be too dear. (A visit's mean
     needs every cost: a read of a visit looks everything up.)"""
     costs: dict[str, tuple[float, str]] = {}
-    bound = [MATCH_MAX + MARGIN]
+    rule = rule or MatchRule()
+    margin, swaps = rule.margin, rule.evidence
+    bound = [rule.reach]
 
     def weigh(text: _Text, hits: Sequence[tuple[Manifest, str]]) -> None:
         for manifest, plate in hits:
@@ -187,11 +218,11 @@ def _read_costs(
             prior = costs.get(manifest.manifest_id)
             if prior is not None and prior[0] <= text.penalty:
                 continue
-            cost = min(_plate_cost(text, plate), READ_CAP)
+            cost = min(_plate_cost(text, plate, swaps), READ_CAP)
             if prior is None or cost < prior[0]:
                 costs[manifest.manifest_id] = (cost, text.text)
                 # what the truck will be ranked by: a rival must come within the margin of it
-                bound[0] = min(bound[0], cost + unlikely(manifest) + MARGIN)
+                bound[0] = min(bound[0], cost + unlikely(manifest) + margin)
 
     if not alone:
         for text in texts:
@@ -214,19 +245,25 @@ def _near_floor(text: _Text) -> float:
 
 
 def near_keys_needed(
-    read: PlateRead, index: ManifestIndex, *, direction: Direction | None, now: datetime
+    read: PlateRead,
+    index: ManifestIndex,
+    *,
+    direction: Direction | None,
+    now: datetime,
+    rule: MatchRule | None = None,
 ) -> frozenset[str]:
     """The near keys of `read` worth loading into `index`, given what its folded keys found:
     what a store-backed index adds in a second look-up (`OcrMatcher.match` on the read alone
     gives the same answer with them as with every key loaded)."""
-    texts = read_texts(read)
+    rule = rule or MatchRule()
+    texts = read_texts(read, evidence=rule.evidence)
     found: dict[str, Manifest] = {}
-    costs = _read_costs(texts, _FoldedOnly(index), found, alone=True)
+    costs = _read_costs(texts, _FoldedOnly(index), found, alone=True, rule=rule)
     best = min(
         (c + _unlikely(found[m], direction, now) for m, (c, _) in costs.items()),
         default=READ_CAP + MATCH_MAX,
     )
-    bound = min(MATCH_MAX + MARGIN, best + MARGIN)
+    bound = min(rule.reach, best + rule.margin)
     keys: set[str] = set()
     for text in texts:
         if _near_floor(text) < bound:
@@ -269,10 +306,24 @@ def score_of(cost: float) -> float:
 @dataclass(frozen=True, slots=True)
 class MatchRule:
     """How sure the matcher must be. `evidence` (issue 19) also weighs what a plate string
-    alone does not say; without it the matcher decides as it did before (`BASELINE_RULE`,
-    kept for the robustness bench's baseline)."""
+    alone does not say (`lanes.evidence`: the hypothesis of a truck with no manifest, the
+    trailer and containers, rows swapped, transpositions); without it the matcher decides as
+    it did before (`BASELINE_RULE`, kept for the robustness bench's baseline)."""
 
     evidence: bool = True
+
+    @property
+    def margin(self) -> float:
+        """How far behind the best truck a rival must be (what look-ups may skip beyond)."""
+        return EVIDENCE_MARGIN if self.evidence else MARGIN
+
+    @property
+    def reach(self) -> float:
+        """The dearest text or plate a lone read's look-ups need to weigh."""
+        return (CORROBORATED_MAX if self.evidence else MATCH_MAX) + self.margin
+
+
+BASELINE_RULE = MatchRule(evidence=False)
 
 
 BASELINE_RULE = MatchRule(evidence=False)
@@ -294,7 +345,8 @@ class OcrMatcher:
         index: ManifestIndex,
         now: datetime,
     ) -> MatchResult:
-        readable = [texts for texts in map(read_texts, reads) if texts]
+        rule = self.rule
+        readable = [texts for r in reads if (texts := read_texts(r, evidence=rule.evidence))]
         if not readable:
             return MatchResult(MatchOutcome.UNREADABLE, None, 0.0, "no plate text was read")
         # the tractor's reads identify the truck; its trailer's are checked against it after
@@ -310,6 +362,7 @@ class OcrMatcher:
                 manifests,
                 alone=alone,
                 unlikely=lambda m: _unlikely(m, direction, now),
+                rule=rule,
             )
             for texts in readable
         ]
@@ -327,30 +380,43 @@ class OcrMatcher:
             for cost, plate, mid, text in ranked[:3]
         )
         seen = _seen(readable)
-        if not ranked or ranked[0][0] > MATCH_MAX:
+        unknown = not ranked or ranked[0][0] > MATCH_MAX
+        # with no other truck near, MATCH_MAX alone decides
+        ambiguous = not unknown and len(ranked) > 1 and ranked[1][0] - ranked[0][0] < MARGIN
+        because = ""
+        if ranked and rule.evidence:
+            if unknown or ambiguous:
+                sure, because = _weigh(ranked, manifests, reads, readable, direction, now)
+                if sure:
+                    unknown = ambiguous = False
+            else:
+                because = _doubt(ranked[0], manifests, reads, readable, direction, now)
+                unknown = bool(because)
+        if unknown:
             nearest = "" if not ranked else f"; nearest: {_describe(ranked[0])}"
             return MatchResult(
                 MatchOutcome.UNKNOWN,
                 None,
                 score_of(ranked[0][0]) if ranked else 0.0,
-                f"no manifest for plate {seen}{nearest}",
+                f"no manifest for plate {seen}{nearest}{because}",
                 scored,
             )
         best = ranked[0]
-        # with no other truck near, MATCH_MAX alone decides
-        if len(ranked) > 1 and ranked[1][0] - best[0] < MARGIN:
+        if ambiguous:
             close = [r for r in ranked if r[0] - best[0] < MARGIN]
             return MatchResult(
                 MatchOutcome.AMBIGUOUS,
                 None,
                 score_of(best[0]),
                 f"plate {seen} fits {len(close)} trucks too closely to tell apart: "
-                + "; ".join(_describe(r) for r in close[:3]),
+                + "; ".join(_describe(r) for r in close[:3])
+                + because,
                 scored,
             )
         same_truck = [m for m in manifests.values() if m.tractor_plate == best[1]]
         how = f"plate {seen} -> {best[1]} (score {score_of(best[0]):.2f}, "
         how += f"runner-up {score_of(ranked[1][0]):.2f})" if len(ranked) > 1 else "no runner-up)"
+        how += f" {because}" if because else ""
         return _check(
             same_truck,
             reads,
@@ -360,6 +426,81 @@ class OcrMatcher:
             how=how,
             scored=scored,
         )
+
+
+def _weigh(  # noqa: PLR0917 - one private helper of match()
+    ranked: Sequence[tuple[float, str, str, str]],
+    manifests: Mapping[str, Manifest],
+    reads: Sequence[PlateRead],
+    readable: Sequence[Sequence[_Text]],
+    direction: Direction | None,
+    now: datetime,
+) -> tuple[bool, str]:
+    """Whether the evidence beyond the closest plate string settles a truck the plate alone
+    left unknown or ambiguous (`lanes.evidence`), and why, in words."""
+    _, plate, manifest_id, _ = ranked[0]
+    manifest = manifests[manifest_id]
+    if _unlikely(manifest, direction, now) > 0:
+        return False, f"; {manifest_id} is not expected here now (direction or window)"
+    if (problem := _mismatch(manifest, reads)) is not None:
+        return False, f"; {manifest_id} is contradicted: {problem}"
+    support = corroboration(manifest, reads)
+    # each read priced against this plate itself (the ranking assumes FAR for a read that
+    # did not propose it, which a read far from every plate would undercut)
+    exact = _exact(readable, plate)
+    cost = sum(exact) / len(exact)
+    limit = CORROBORATED_MAX if support else EVIDENCE_MAX
+    if cost > limit:
+        edits = "two edits" if support else "one edit"
+        return False, f"; the reads are on average more than {edits} from {manifest_id}"
+    rivals = [r for r in ranked[1:] if r[0] - cost < EVIDENCE_MARGIN]
+    if rivals and (not support or any(corroboration(manifests[r[2]], reads) for r in rivals)):
+        names = ", ".join(r[2] for r in rivals[:3])
+        return False, f"; {manifest_id} is not clearly ahead of {names}"
+    if support:
+        return True, f"[{support}]"
+    doubt = _stranger(manifest_id, readable, sum(exact))
+    if doubt:
+        return False, doubt
+    return True, "[no other truck near, and no plate of their own explains the reads as well]"
+
+
+def _doubt(  # noqa: PLR0917 - one private helper of match()
+    best: tuple[float, str, str, str],
+    manifests: Mapping[str, Manifest],
+    reads: Sequence[PlateRead],
+    readable: Sequence[Sequence[_Text]],
+    direction: Direction | None,
+    now: datetime,
+) -> str:
+    """Why a truck the plate alone settles is doubtful after all (several reads agreeing on
+    another valid plate), or "" when it is not."""
+    if len(readable) == 1:
+        return ""  # one read within MATCH_MAX: the stranger's coincidence costs more
+    _, plate, manifest_id, _ = best
+    manifest = manifests[manifest_id]
+    if corroboration(manifest, reads):
+        return ""
+    total = sum(_exact(readable, plate)) + _unlikely(manifest, direction, now)
+    return _stranger(manifest_id, readable, total)
+
+
+def _exact(readable: Sequence[Sequence[_Text]], plate: str) -> list[float]:
+    return [min(READ_CAP, *(_plate_cost(t, plate, True) for t in texts)) for texts in readable]
+
+
+def _stranger(manifest_id: str, readable: Sequence[Sequence[_Text]], total: float) -> str:
+    """Why "a truck with no manifest" explains the reads (summed cost `total` for the
+    manifest) about as well, in words, or ""."""
+    # in edit units, summed over the reads: each read pays its own errors under either
+    offered = [[(t.text, t.penalty) for t in texts] for texts in readable]
+    stranger = NONE_PRIOR + none_cost(offered, cap=READ_CAP)
+    if stranger - total >= NONE_MARGIN:
+        return ""
+    return (
+        "; the reads spell a valid plate of their own, so a truck with no manifest explains "
+        f"them as well as {manifest_id} does, and no trailer or container read confirms it"
+    )
 
 
 def _is_trailer(text: str) -> bool:

@@ -135,6 +135,7 @@ def plate_cost(
     *,
     missing: float = INDEL,
     weights: Sequence[float] | None = None,
+    swaps: bool = False,
 ) -> float:
     """Weighted edit distance from the declared `plate` to the `read` text (both normalised).
 
@@ -143,6 +144,8 @@ def plate_cost(
     characters apart in length cost `FAR_APART` without further ado.
     `missing` prices a plate character the read lacks (cheaper, `MISSING_INVALID`, when the
     read fits no plate format: then it surely lost something).
+    `swaps` prices two adjacent characters read in each other's place as one edit
+    (`TRANSPOSE`) rather than two substitutions.
     """
     if read == plate:
         return 0.0
@@ -165,6 +168,8 @@ def plate_cost(
         weights = weights[1:] if weights is not None else None
     gap = len(read) - len(plate)
     if gap == 0:
+        if swaps:
+            return head + _hamming_swaps(read, plate, weights)
         return head + _hamming(read, plate, weights)
     if abs(gap) == 1:
         return head + _edit(read, plate, weights, missing)
@@ -199,6 +204,31 @@ def _hamming(read: str, plate: str, weights: Sequence[float] | None) -> float:
         for r, p, w in zip(read, plate, weights, strict=True):
             if r != p:
                 total += pairs.get((r, p), SUBSTITUTE) * w
+    return total
+
+
+TRANSPOSE = 1.0  # two adjacent characters read in each other's place (issue 19)
+
+
+def _hamming_swaps(read: str, plate: str, weights: Sequence[float] | None) -> float:
+    """`_hamming`, with an adjacent transposition priced as one edit when that is cheaper."""
+    total = 0.0
+    pairs = _PAIRS
+    n = len(read)
+    i = 0
+    while i < n:
+        r, p = read[i], plate[i]
+        if r != p:
+            w = 1.0 if weights is None else weights[i]
+            price = pairs.get((r, p), SUBSTITUTE) * w
+            if i + 1 < n and read[i + 1] == p and plate[i + 1] == r:
+                w2 = 1.0 if weights is None else weights[i + 1]
+                if TRANSPOSE * max(w, w2) < price + pairs.get((p, r), SUBSTITUTE) * w2:
+                    total += TRANSPOSE * max(w, w2)
+                    i += 2
+                    continue
+            total += price
+        i += 1
     return total
 
 
