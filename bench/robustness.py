@@ -245,7 +245,7 @@ def main() -> None:
     manifests, trucks, strangers = fleet(
         rng, manifests=args.manifests, strangers=args.manifests // 4, start=START
     )
-    index = PlateIndex(manifests)
+    index = PlateIndex(manifests, complete=True)
     matchers = {"baseline": OcrMatcher(BASELINE_RULE), "matcher": OcrMatcher()}
     per_model: dict[str, dict[str, dict[str, Any]]] = {}
     t_all = time.perf_counter()

@@ -5,7 +5,7 @@ with their rows swapped.
 A read one arbitrary edit from an expected manifest's plate is that truck's read with one
 OCR error, or the clean read of a truck with no manifest whose plate happens to lie one edit
 from it. The second explains the reads at the price of the coincidence when they agree with each
-other on a plate that fits a plate format (`none_cost`, plus `lanes.matching.NONE_PRIOR`):
+other on a plate that fits a plate format (`stranger_plates`, plus `lanes.matching.none_prior`):
 several reads agreeing on another plate outweigh it, one read with one error does not. The
 matcher decides further when that explanation fails (the reads fit no format, or
 disagree), or when something else the truck carries agrees with the manifest: a
@@ -22,11 +22,12 @@ from functools import lru_cache
 from lanes.containers import is_valid_container, normalise_container
 from lanes.model import Manifest, PlateRead
 from lanes.plates import normalise_plate, parse_plate
-from lanes.similarity import plate_cost
+from lanes.similarity import LOOKALIKE_PAIRS, plate_cost
 
-INF = float("inf")
 TRAILER_AGREES = 0.5  # the most a trailer read may cost against the declared trailer plate
 ROWS_SWAPPED = 0.1  # the price of reading a two-line plate's rows in the other order
+ROW_LOST = 1.0  # ... and of reading its bottom row (the serial) alone, the top row lost
+ROW_MIN = 4  # the fewest characters a bottom row read alone must have to count
 
 _VN_SWAPPED = re.compile(r"(\d{4,5})(\d{2}[A-Z]{1,2})")
 _CN_SWAPPED = re.compile(r"([A-HJ-NP-Z0-9]{4,6}挂?)([^\x00-\x7f][A-Z])")
@@ -51,21 +52,30 @@ def fits_format(text: str) -> bool:
     return parse_plate(text).valid
 
 
-def none_cost(reads: Sequence[Sequence[tuple[str, float]]], *, cap: float = INF) -> float:
-    """What the reads cost under "a truck with no manifest", summed (each at most `cap`):
-    each read's texts are (normalised text, price of believing it); the truck's unknown plate
-    is the text of any read that fits a plate format, and each read pays its cheapest text's
-    price and distance to it. Infinity when no text fits a format."""
-    best = INF
-    plates = {text for texts in reads for text, _ in texts if fits_format(text)}
-    for plate in plates:
-        total = 0.0
-        for texts in reads:
-            total += min(cap, *(price + plate_cost(text, plate) for text, price in texts))
-            if total >= best:
-                break
-        best = min(best, total)
-    return best
+_PARTNERS: dict[str, tuple[str, ...]] = {}
+for _read, _true in LOOKALIKE_PAIRS:
+    _PARTNERS[_read] = (*_PARTNERS.get(_read, ()), _true)
+
+
+@lru_cache(maxsize=4096)
+def stranger_plates(texts: tuple[str, ...]) -> tuple[str, ...]:
+    """The plates "a truck with no manifest" may carry given what its reads spell (normalised
+    texts): each text that fits a plate format, then each plate one look-alike or one stray
+    character away from a text that fits none (what a read that fits no format was most
+    likely read from)."""
+    found = dict.fromkeys(t for t in texts if fits_format(t))
+    for text in texts:
+        if text in found:
+            continue
+        for i, ch in enumerate(text):
+            for other in _PARTNERS.get(ch, ()):
+                fixed = text[:i] + other + text[i + 1 :]
+                if fits_format(fixed):
+                    found.setdefault(fixed)
+            dropped = text[:i] + text[i + 1 :]
+            if fits_format(dropped):
+                found.setdefault(dropped)
+    return tuple(found)
 
 
 def corroboration(manifest: Manifest, reads: Sequence[PlateRead]) -> str | None:

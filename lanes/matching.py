@@ -13,6 +13,7 @@ window (`outside_window`).
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,7 +22,14 @@ from functools import lru_cache
 from typing import NamedTuple, Protocol
 
 from lanes.containers import is_valid_container, normalise_container
-from lanes.evidence import ROWS_SWAPPED, corroboration, fits_format, none_cost, rows_swapped
+from lanes.evidence import (
+    ROW_LOST,
+    ROW_MIN,
+    ROWS_SWAPPED,
+    corroboration,
+    rows_swapped,
+    stranger_plates,
+)
 from lanes.model import (
     CustomsStatus,
     Direction,
@@ -55,6 +63,7 @@ OFF_WINDOW = 0.25  # ... and when the read falls outside its crossing window
 OFF_WINDOW_FAR = 0.45  # ... by more than FAR_OFF_WINDOW
 FAR_OFF_WINDOW = timedelta(hours=2)
 TRAILER_CONFIDENT = 0.8  # a trailer read this sure that contradicts the manifest is a mismatch
+TRAILER_OTHER = 1.5  # how far (edits, no confidences) a trailer read must be to contradict
 # Evidence (issue 19): a truck further than MATCH_MAX is still decided when nothing else
 # explains the reads as well (lanes.evidence), up to one arbitrary edit on average, two
 # when a container or the trailer agrees, every rival EVIDENCE_MARGIN behind.
@@ -63,9 +72,18 @@ CORROBORATED_MAX = 2.1
 EVIDENCE_MARGIN = 0.8
 NONE_MARGIN = 0.5  # how far behind "a truck with no manifest" must be, in edit units
 # What "a truck with no manifest" pays for its plate lying this close to an expected
-# manifest's, in edit units: rarer than one OCR error, commoner than two (an assumption; the
-# robustness bench counts the reads of such trucks attributed).
-NONE_PRIOR = 1.2
+# manifest's, in edit units (`none_prior`): the coincidence is likelier the more manifests
+# are expected at this gate, in this direction, now (a small set makes one edit safe). An
+# assumption, not a measurement: NONE_PRIOR_BASE - NONE_PRIOR_SLOPE * log10(expected),
+# between NONE_PRIOR_MIN and NONE_PRIOR_MAX; NONE_PRIOR_MIN, the value before issue 19,
+# when the index cannot say how many are expected (the live decider's index holds only the
+# manifests near the batch's reads). bench/robustness.py and bench/matching.py measure it
+# at about 470 and 3,000 expected manifests per direction.
+NONE_PRIOR_BASE = 2.35
+NONE_PRIOR_SLOPE = 0.5
+NONE_PRIOR_MIN = 1.2
+NONE_PRIOR_MAX = 2.4
+NONE_PRIOR = NONE_PRIOR_MIN
 WEIGHT_CAP = 1.0  # the most a confident character's weight may reach (issue 19)
 
 
@@ -81,6 +99,11 @@ class ManifestIndex(Protocol):
 
     def lookup_near(self, text: str) -> Sequence[tuple[Manifest, str]]:
         """The part of `lookup` found by the one-deletion keys (one edit further)."""
+        ...
+
+    def expected(self, direction: Direction, now: datetime) -> int | None:
+        """How many manifests are expected in `direction` at `now` (their window open), or
+        None when the index does not hold them all (issue 19: `none_prior`)."""
         ...
 
 
@@ -99,11 +122,17 @@ class PlateIndex:
     """Manifests filed under the index keys of their tractor and trailer plates: a look-up is a
     handful of dict probes, whatever the number of manifests."""
 
-    __slots__ = ("_by_key", "_ids")
+    __slots__ = ("_by_key", "_complete", "_ends", "_ids", "_starts")
 
-    def __init__(self, manifests: Iterable[Manifest] = ()) -> None:
+    def __init__(self, manifests: Iterable[Manifest] = (), *, complete: bool = False) -> None:
+        """`complete`: the index holds every manifest that may be expected (the batch match,
+        the benches), so it can say how many are (`expected`); a live index loaded by the
+        batch's keys holds only some."""
         self._by_key: dict[str, list[tuple[Manifest, str]]] = {}
         self._ids: set[str] = set()
+        self._complete = complete
+        self._starts: dict[Direction, list[float]] = {}
+        self._ends: dict[Direction, list[float]] = {}
         self.add(manifests)
 
     def add(self, manifests: Iterable[Manifest]) -> None:
@@ -113,6 +142,16 @@ class PlateIndex:
             if manifest.manifest_id in ids:
                 continue
             ids.add(manifest.manifest_id)
+            if self._complete:
+                start, end = manifest.window_start, manifest.window_end
+                bisect.insort(
+                    self._starts.setdefault(manifest.direction, []),
+                    -math.inf if start is None else start.timestamp(),
+                )
+                bisect.insort(
+                    self._ends.setdefault(manifest.direction, []),
+                    math.inf if end is None else end.timestamp(),
+                )
             plates = {
                 normalise_plate(declared)
                 for declared in (manifest.tractor_plate, manifest.trailer_plate)
@@ -125,6 +164,14 @@ class PlateIndex:
 
     def lookup(self, text: str) -> Sequence[tuple[Manifest, str]]:
         return self._hits(query_keys(text))
+
+    def expected(self, direction: Direction, now: datetime) -> int | None:
+        if not self._complete:
+            return None
+        at = now.timestamp()
+        started = bisect.bisect_right(self._starts.get(direction, ()), at)
+        ended = bisect.bisect_left(self._ends.get(direction, ()), at)
+        return started - ended
 
     def lookup_folded(self, text: str) -> Sequence[tuple[Manifest, str]]:
         return self._by_key.get(folded_key(text), ())
@@ -154,13 +201,13 @@ def read_texts(read: PlateRead, *, evidence: bool = True) -> tuple[_Text, ...]:
     texts: dict[str, _Text] = {}
     if top:
         confidences = read.char_confidences
-        uniform = confidences is None
         if confidences is None and read.confidence > 0:
             confidences = (read.confidence,) * len(top)
         weights = char_weights(top, confidences)
-        if evidence and uniform and weights is not None and not fits_format(top):
-            # one confidence for the whole read says nothing of any one character, and a
-            # read that fits no plate format surely holds a wrong one somewhere
+        if evidence and weights is not None:
+            # a confident character is no dearer to overrule than the table says: OCR is
+            # sometimes confidently wrong (issue 19), and one confidence for the whole read
+            # says nothing of any one character
             weights = [min(w, WEIGHT_CAP) for w in weights]
         texts[top] = _Text(top, 0.0, weights)
         fixed = rows_swapped(top) if evidence else None
@@ -177,11 +224,21 @@ def read_texts(read: PlateRead, *, evidence: bool = True) -> tuple[_Text, ...]:
 
 
 def _plate_cost(text: _Text, plate: str, swaps: bool) -> float:
+    # with `swaps` (the evidence rule), a read of a two-line plate's bottom row alone (the
+    # serial: the top row lost) costs ROW_LOST
+    if swaps and len(plate) - len(text.text) >= 2 and _row_of(text.text, plate):
+        return text.penalty + ROW_LOST
     # a read one character short pays less for it if it fits no plate format
     missing = _missing_price(text.text) if len(text.text) < len(plate) else INDEL
     return text.penalty + plate_cost(
         text.text, plate, missing=missing, weights=text.weights, swaps=swaps
     )
+
+
+def _row_of(text: str, plate: str) -> bool:
+    """Whether `text` is the bottom row of `plate` read alone: its serial, four characters
+    or more, the province and series (two or more characters) lost."""
+    return len(text) >= ROW_MIN and plate.endswith(text) and text.isascii()
 
 
 @lru_cache(maxsize=4096)
@@ -286,6 +343,9 @@ class _FoldedOnly:
     def lookup_near(self, text: str) -> Sequence[tuple[Manifest, str]]:
         return ()
 
+    def expected(self, direction: Direction, now: datetime) -> int | None:
+        return self._index.expected(direction, now)
+
 
 def _unlikely(manifest: Manifest, direction: Direction | None, now: datetime) -> float:
     """What a manifest for the other direction, or outside its window, adds to the cost: such
@@ -297,6 +357,15 @@ def _unlikely(manifest: Manifest, direction: Direction | None, now: datetime) ->
         far = abs(window_gap(manifest, now)) > FAR_OFF_WINDOW
         penalty += OFF_WINDOW_FAR if far else OFF_WINDOW
     return penalty
+
+
+def none_prior(expected: int | None) -> float:
+    """What "a truck with no manifest" pays, in edit units, given how many manifests are
+    expected here now (None: not known)."""
+    if expected is None:
+        return NONE_PRIOR_MIN
+    prior = NONE_PRIOR_BASE - NONE_PRIOR_SLOPE * math.log10(max(expected, 1))
+    return min(NONE_PRIOR_MAX, max(NONE_PRIOR_MIN, prior))
 
 
 def score_of(cost: float) -> float:
@@ -321,9 +390,6 @@ class MatchRule:
     def reach(self) -> float:
         """The dearest text or plate a lone read's look-ups need to weigh."""
         return (CORROBORATED_MAX if self.evidence else MATCH_MAX) + self.margin
-
-
-BASELINE_RULE = MatchRule(evidence=False)
 
 
 BASELINE_RULE = MatchRule(evidence=False)
@@ -385,12 +451,13 @@ class OcrMatcher:
         ambiguous = not unknown and len(ranked) > 1 and ranked[1][0] - ranked[0][0] < MARGIN
         because = ""
         if ranked and rule.evidence:
+            prior = none_prior(None if direction is None else index.expected(direction, now))
             if unknown or ambiguous:
-                sure, because = _weigh(ranked, manifests, reads, readable, direction, now)
+                sure, because = _weigh(ranked, manifests, reads, readable, direction, now, prior)
                 if sure:
                     unknown = ambiguous = False
             else:
-                because = _doubt(ranked[0], manifests, reads, readable, direction, now)
+                because = _doubt(ranked[0], manifests, reads, readable, direction, now, prior)
                 unknown = bool(because)
         if unknown:
             nearest = "" if not ranked else f"; nearest: {_describe(ranked[0])}"
@@ -425,6 +492,7 @@ class OcrMatcher:
             score=score_of(best[0]),
             how=how,
             scored=scored,
+            evidence=rule.evidence,
         )
 
 
@@ -435,9 +503,18 @@ def _weigh(  # noqa: PLR0917 - one private helper of match()
     readable: Sequence[Sequence[_Text]],
     direction: Direction | None,
     now: datetime,
+    prior: float = NONE_PRIOR,
 ) -> tuple[bool, str]:
     """Whether the evidence beyond the closest plate string settles a truck the plate alone
-    left unknown or ambiguous (`lanes.evidence`), and why, in words."""
+    left unknown or ambiguous (`lanes.evidence`), and why, in words.
+
+    Every hypothesis pays the same price for the same read (`_read_cost`), summed over the
+    visit's reads, so that each read is evidence of its own: the best truck, each runner-up
+    truck (plus what makes it unexpected here now), and "a truck with no manifest" (its plate
+    one the reads spell, or one look-alike from one they spell, that no manifest proposed
+    here declares; plus `none_prior`). The best truck must be expected here now, within
+    the allowed cost, `EVIDENCE_MARGIN` ahead of every rival and `NONE_MARGIN` ahead of
+    the stranger."""
     _, plate, manifest_id, _ = ranked[0]
     manifest = manifests[manifest_id]
     if _unlikely(manifest, direction, now) > 0:
@@ -445,21 +522,30 @@ def _weigh(  # noqa: PLR0917 - one private helper of match()
     if (problem := _mismatch(manifest, reads)) is not None:
         return False, f"; {manifest_id} is contradicted: {problem}"
     support = corroboration(manifest, reads)
-    # each read priced against this plate itself (the ranking assumes FAR for a read that
-    # did not propose it, which a read far from every plate would undercut)
-    exact = _exact(readable, plate)
-    cost = sum(exact) / len(exact)
-    limit = CORROBORATED_MAX if support else EVIDENCE_MAX
-    if cost > limit:
+    costs = [_read_cost(texts, plate) for texts in readable]
+    total = sum(costs)
+    # a read far from every plate (another vehicle's, or hopeless) is no evidence for or
+    # against any truck: the limit is on the others, and at least one must be of this truck
+    near = [c for c in costs if c < READ_CAP]
+    limit = (CORROBORATED_MAX if support else EVIDENCE_MAX) * len(near)
+    if not near or sum(near) > limit:
         edits = "two edits" if support else "one edit"
         return False, f"; the reads are on average more than {edits} from {manifest_id}"
-    rivals = [r for r in ranked[1:] if r[0] - cost < EVIDENCE_MARGIN]
-    if rivals and (not support or any(corroboration(manifests[r[2]], reads) for r in rivals)):
-        names = ", ".join(r[2] for r in rivals[:3])
+    rivals = [
+        (entry[2], rival)
+        for entry in ranked[1:4]
+        if (rival := _total(readable, entry[1]) + _unlikely(manifests[entry[2]], direction, now))
+        - total
+        < EVIDENCE_MARGIN
+    ]
+    if rivals and (not support or any(corroboration(manifests[r], reads) for r, _ in rivals)):
+        names = ", ".join(r for r, _ in rivals[:3])
         return False, f"; {manifest_id} is not clearly ahead of {names}"
     if support:
         return True, f"[{support}]"
-    doubt = _stranger(manifest_id, readable, sum(exact))
+    known = {m.tractor_plate for m in manifests.values()}
+    known |= {m.trailer_plate for m in manifests.values() if m.trailer_plate}
+    doubt = _stranger(manifest_id, readable, total, known, prior)
     if doubt:
         return False, doubt
     return True, "[no other truck near, and no plate of their own explains the reads as well]"
@@ -472,6 +558,7 @@ def _doubt(  # noqa: PLR0917 - one private helper of match()
     readable: Sequence[Sequence[_Text]],
     direction: Direction | None,
     now: datetime,
+    prior: float = NONE_PRIOR,
 ) -> str:
     """Why a truck the plate alone settles is doubtful after all (several reads agreeing on
     another valid plate), or "" when it is not."""
@@ -481,26 +568,50 @@ def _doubt(  # noqa: PLR0917 - one private helper of match()
     manifest = manifests[manifest_id]
     if corroboration(manifest, reads):
         return ""
-    total = sum(_exact(readable, plate)) + _unlikely(manifest, direction, now)
-    return _stranger(manifest_id, readable, total)
+    total = _total(readable, plate) + _unlikely(manifest, direction, now)
+    known = {m.tractor_plate for m in manifests.values()}
+    return _stranger(manifest_id, readable, total, known, prior)
 
 
-def _exact(readable: Sequence[Sequence[_Text]], plate: str) -> list[float]:
-    return [min(READ_CAP, *(_plate_cost(t, plate, True) for t in texts)) for texts in readable]
+def _read_cost(texts: Sequence[_Text], plate: str) -> float:
+    """What one read costs under "the truck's plate is `plate`": its cheapest text."""
+    return min(READ_CAP, *(_plate_cost(t, plate, True) for t in texts))
 
 
-def _stranger(manifest_id: str, readable: Sequence[Sequence[_Text]], total: float) -> str:
+def _total(readable: Sequence[Sequence[_Text]], plate: str, bound: float = math.inf) -> float:
+    """The visit's reads' summed cost under `plate` (stops once past `bound`)."""
+    total = 0.0
+    for texts in readable:
+        total += _read_cost(texts, plate)
+        if total > bound:
+            break
+    return total
+
+
+def _stranger(
+    manifest_id: str,
+    readable: Sequence[Sequence[_Text]],
+    total: float,
+    known: set[str],
+    prior: float = NONE_PRIOR,
+) -> str:
     """Why "a truck with no manifest" explains the reads (summed cost `total` for the
-    manifest) about as well, in words, or ""."""
-    # in edit units, summed over the reads: each read pays its own errors under either
-    offered = [[(t.text, t.penalty) for t in texts] for texts in readable]
-    stranger = NONE_PRIOR + none_cost(offered, cap=READ_CAP)
-    if stranger - total >= NONE_MARGIN:
+    manifest) about as well, in words, or "". Its plate is one that fits a plate format and
+    that no manifest proposed here declares: a text the reads offer, or one look-alike or one
+    stray character from one (`lanes.evidence.stranger_plates`)."""
+    bound = total + NONE_MARGIN - prior  # what the stranger's reads must cost less than
+    if bound <= 0:
         return ""
-    return (
-        "; the reads spell a valid plate of their own, so a truck with no manifest explains "
-        f"them as well as {manifest_id} does, and no trailer or container read confirms it"
-    )
+    for plate in stranger_plates(tuple(t.text for texts in readable for t in texts)):
+        if plate in known:
+            continue
+        if _total(readable, plate, bound) < bound:
+            return (
+                f"; the reads spell {plate}, a valid plate of no manifest here, which explains "
+                f"them about as well as {manifest_id} does, and no trailer or container read "
+                "confirms it"
+            )
+    return ""
 
 
 def _is_trailer(text: str) -> bool:
@@ -542,6 +653,7 @@ def _check(
     score: float,
     how: str,
     scored: tuple[ScoredManifest, ...],
+    evidence: bool = True,
 ) -> MatchResult:
     def result(outcome: MatchOutcome, manifest: Manifest | None, why: str) -> MatchResult:
         return MatchResult(outcome, manifest, score, f"{how}: {why}", scored)
@@ -569,7 +681,7 @@ def _check(
             ids = ", ".join(m.manifest_id for m in by_gap[:2])
             return result(MatchOutcome.AMBIGUOUS, None, f"manifests {ids}, none open now")
         manifest = by_gap[0]
-    problem = _mismatch(manifest, reads)
+    problem = _mismatch(manifest, reads, evidence=evidence)
     if problem is not None:
         return result(MatchOutcome.MISMATCH, manifest, f"{manifest.manifest_id}: {problem}")
     if manifest.customs_status is CustomsStatus.PENDING:
@@ -588,7 +700,13 @@ def _check(
     return result(MatchOutcome.MATCHED, manifest, f"{manifest.manifest_id} ({manifest.direction})")
 
 
-def _mismatch(manifest: Manifest, reads: Sequence[PlateRead]) -> str | None:
+def _mismatch(
+    manifest: Manifest, reads: Sequence[PlateRead], *, evidence: bool = True
+) -> str | None:
+    """What the reads show that contradicts `manifest`, in words, or None: a container with a
+    valid check digit it does not declare, or a confident trailer read far from the declared
+    trailer (with `evidence`, issue 19: two edits or more, a transposition one edit; a trailer
+    read one character off is taken as an OCR error, not as another trailer)."""
     declared = set(manifest.containers)
     for read in reads:
         for number in read.container_numbers:
@@ -602,7 +720,11 @@ def _mismatch(manifest: Manifest, reads: Sequence[PlateRead]) -> str | None:
         parsed = parse_plate(text)
         if manifest.trailer_plate is None:
             return f"trailer {parsed.text} read, manifest declares no trailer"
-        if plate_cost(parsed.text, manifest.trailer_plate, read.char_confidences) >= FAR:
+        if evidence:
+            apart = plate_cost(parsed.text, manifest.trailer_plate, swaps=True)
+            if apart >= TRAILER_OTHER:
+                return f"trailer {parsed.text} read, manifest declares {manifest.trailer_plate}"
+        elif plate_cost(parsed.text, manifest.trailer_plate, read.char_confidences) >= FAR:
             return f"trailer {parsed.text} read, manifest declares {manifest.trailer_plate}"
     return None
 
