@@ -9,6 +9,15 @@ the OCR. The best truck must be close (`MATCH_MAX`) and clear of the runner-up (
 otherwise the visit is `unknown` or `ambiguous`. A truck once identified is checked against
 its manifest: direction, trailer and containers (`mismatch`), customs (`not_cleared`) and
 window (`outside_window`).
+
+Issue 19 (`MatchRule(evidence=True)`, the default; `BASELINE_RULE` is the rule before it):
+what the plate alone leaves unknown or ambiguous is weighed further (`_weigh`): the best
+truck must be expected here now (direction, window), not contradicted (trailer, containers),
+within one edit a read on average (two with a declared container or the trailer read),
+`EVIDENCE_MARGIN` ahead of every runner-up and `NONE_MARGIN` ahead of "a truck with no
+manifest" (`none_prior`: dearer the fewer manifests the index expects here now), each
+hypothesis summing the same per-read prices over all the visit's reads. Otherwise the visit
+goes to review with the reason in words.
 """
 
 from __future__ import annotations
