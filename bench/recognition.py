@@ -136,6 +136,9 @@ class Without:
     def lookup_near(self, text: str) -> Sequence[tuple[Manifest, str]]:
         return self._drop(self._index.lookup_near(text))
 
+    def expected(self, direction: Direction, now: datetime) -> int | None:
+        return self._index.expected(direction, now)
+
 
 def attribute_unlisted(
     reads: list[PlateReading | None], truths: list[str], index: PlateIndex, ids: dict[str, str]
@@ -227,7 +230,7 @@ def main() -> None:
     n = len(scenes)
     truths = [s.plate.text for s in scenes]
     manifests, ids = manifests_for(truths, args.manifests, args.seed)
-    index = PlateIndex(manifests)
+    index = PlateIndex(manifests, complete=True)
     single = attribute(reads, truths, index, ids)
     unlisted = attribute_unlisted(reads, truths, index, ids)
     # bursts: 3 frames of one plate (different scenes), voted into one read

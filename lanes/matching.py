@@ -9,17 +9,36 @@ the OCR. The best truck must be close (`MATCH_MAX`) and clear of the runner-up (
 otherwise the visit is `unknown` or `ambiguous`. A truck once identified is checked against
 its manifest: direction, trailer and containers (`mismatch`), customs (`not_cleared`) and
 window (`outside_window`).
+
+Issue 19 (`MatchRule(evidence=True)`, the default; `BASELINE_RULE` is the rule before it):
+what the plate alone leaves unknown or ambiguous is weighed further (`_weigh`): the best
+truck must be expected here now (direction, window), not contradicted (trailer, containers),
+within one edit a read on average (two with a declared container or the trailer read),
+`EVIDENCE_MARGIN` ahead of every runner-up and `NONE_MARGIN` ahead of "a truck with no
+manifest" (`none_prior`: dearer the fewer manifests the index expects here now), each
+hypothesis summing the same per-read prices over all the visit's reads. Otherwise the visit
+goes to review with the reason in words.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple, Protocol
 
 from lanes.containers import is_valid_container, normalise_container
+from lanes.evidence import (
+    ROW_LOST,
+    ROW_MIN,
+    ROWS_SWAPPED,
+    corroboration,
+    rows_swapped,
+    stranger_plates,
+)
 from lanes.model import (
     CustomsStatus,
     Direction,
@@ -53,6 +72,28 @@ OFF_WINDOW = 0.25  # ... and when the read falls outside its crossing window
 OFF_WINDOW_FAR = 0.45  # ... by more than FAR_OFF_WINDOW
 FAR_OFF_WINDOW = timedelta(hours=2)
 TRAILER_CONFIDENT = 0.8  # a trailer read this sure that contradicts the manifest is a mismatch
+TRAILER_OTHER = 1.5  # how far (edits, no confidences) a trailer read must be to contradict
+# Evidence (issue 19): a truck further than MATCH_MAX is still decided when nothing else
+# explains the reads as well (lanes.evidence), up to one arbitrary edit on average, two
+# when a container or the trailer agrees, every rival EVIDENCE_MARGIN behind.
+EVIDENCE_MAX = 1.05
+CORROBORATED_MAX = 2.1
+EVIDENCE_MARGIN = 0.8
+NONE_MARGIN = 0.5  # how far behind "a truck with no manifest" must be, in edit units
+# What "a truck with no manifest" pays for its plate lying this close to an expected
+# manifest's, in edit units (`none_prior`): the coincidence is likelier the more manifests
+# are expected at this gate, in this direction, now (a small set makes one edit safe). An
+# assumption, not a measurement: NONE_PRIOR_BASE - NONE_PRIOR_SLOPE * log10(expected),
+# between NONE_PRIOR_MIN and NONE_PRIOR_MAX; NONE_PRIOR_MIN, the value before issue 19,
+# when the index cannot say how many are expected (the live decider's index holds only the
+# manifests near the batch's reads). bench/robustness.py and bench/matching.py measure it
+# at about 470 and 3,000 expected manifests per direction.
+NONE_PRIOR_BASE = 2.35
+NONE_PRIOR_SLOPE = 0.5
+NONE_PRIOR_MIN = 1.2
+NONE_PRIOR_MAX = 2.4
+NONE_PRIOR = NONE_PRIOR_MIN
+WEIGHT_CAP = 1.0  # the most a confident character's weight may reach (issue 19)
 
 
 class ManifestIndex(Protocol):
@@ -67,6 +108,11 @@ class ManifestIndex(Protocol):
 
     def lookup_near(self, text: str) -> Sequence[tuple[Manifest, str]]:
         """The part of `lookup` found by the one-deletion keys (one edit further)."""
+        ...
+
+    def expected(self, direction: Direction, now: datetime) -> int | None:
+        """How many manifests are expected in `direction` at `now` (their window open), or
+        None when the index does not hold them all (issue 19: `none_prior`)."""
         ...
 
 
@@ -85,11 +131,17 @@ class PlateIndex:
     """Manifests filed under the index keys of their tractor and trailer plates: a look-up is a
     handful of dict probes, whatever the number of manifests."""
 
-    __slots__ = ("_by_key", "_ids")
+    __slots__ = ("_by_key", "_complete", "_ends", "_ids", "_starts")
 
-    def __init__(self, manifests: Iterable[Manifest] = ()) -> None:
+    def __init__(self, manifests: Iterable[Manifest] = (), *, complete: bool = False) -> None:
+        """`complete`: the index holds every manifest that may be expected (the batch match,
+        the benches), so it can say how many are (`expected`); a live index loaded by the
+        batch's keys holds only some."""
         self._by_key: dict[str, list[tuple[Manifest, str]]] = {}
         self._ids: set[str] = set()
+        self._complete = complete
+        self._starts: dict[Direction, list[float]] = {}
+        self._ends: dict[Direction, list[float]] = {}
         self.add(manifests)
 
     def add(self, manifests: Iterable[Manifest]) -> None:
@@ -99,6 +151,16 @@ class PlateIndex:
             if manifest.manifest_id in ids:
                 continue
             ids.add(manifest.manifest_id)
+            if self._complete:
+                start, end = manifest.window_start, manifest.window_end
+                bisect.insort(
+                    self._starts.setdefault(manifest.direction, []),
+                    -math.inf if start is None else start.timestamp(),
+                )
+                bisect.insort(
+                    self._ends.setdefault(manifest.direction, []),
+                    math.inf if end is None else end.timestamp(),
+                )
             plates = {
                 normalise_plate(declared)
                 for declared in (manifest.tractor_plate, manifest.trailer_plate)
@@ -111,6 +173,14 @@ class PlateIndex:
 
     def lookup(self, text: str) -> Sequence[tuple[Manifest, str]]:
         return self._hits(query_keys(text))
+
+    def expected(self, direction: Direction, now: datetime) -> int | None:
+        if not self._complete:
+            return None
+        at = now.timestamp()
+        started = bisect.bisect_right(self._starts.get(direction, ()), at)
+        ended = bisect.bisect_left(self._ends.get(direction, ()), at)
+        return started - ended
 
     def lookup_folded(self, text: str) -> Sequence[tuple[Manifest, str]]:
         return self._by_key.get(folded_key(text), ())
@@ -130,15 +200,28 @@ class _Text(NamedTuple):
     weights: list[float] | None  # per character (`char_weights`), None for all 1.0
 
 
-def read_texts(read: PlateRead) -> tuple[_Text, ...]:
-    """The texts a read offers, normalised, each once, with the price of believing it."""
+def read_texts(read: PlateRead, *, evidence: bool = True) -> tuple[_Text, ...]:
+    """The texts a read offers, normalised, each once, with the price of believing it. With
+    `evidence` (issue 19), a two-line plate read with its rows swapped also offers them put
+    back in order (`lanes.evidence.rows_swapped`), and a confident character costs no more
+    to overrule than the table says (confidence may lower a price, never raise it: OCR is
+    sometimes confidently wrong)."""
     top = normalise_plate(read.plate_text)
     texts: dict[str, _Text] = {}
     if top:
         confidences = read.char_confidences
         if confidences is None and read.confidence > 0:
             confidences = (read.confidence,) * len(top)
-        texts[top] = _Text(top, 0.0, char_weights(top, confidences))
+        weights = char_weights(top, confidences)
+        if evidence and weights is not None:
+            # a confident character is no dearer to overrule than the table says: OCR is
+            # sometimes confidently wrong (issue 19), and one confidence for the whole read
+            # says nothing of any one character
+            weights = [min(w, WEIGHT_CAP) for w in weights]
+        texts[top] = _Text(top, 0.0, weights)
+        fixed = rows_swapped(top) if evidence else None
+        if fixed is not None:
+            texts[fixed] = _Text(fixed, ROWS_SWAPPED, None)
     best = max(read.confidence, 1e-6)
     for candidate in read.candidates:
         text = normalise_plate(candidate.text)
@@ -149,10 +232,22 @@ def read_texts(read: PlateRead) -> tuple[_Text, ...]:
     return tuple(texts.values())
 
 
-def _plate_cost(text: _Text, plate: str) -> float:
+def _plate_cost(text: _Text, plate: str, swaps: bool) -> float:
+    # with `swaps` (the evidence rule), a read of a two-line plate's bottom row alone (the
+    # serial: the top row lost) costs ROW_LOST
+    if swaps and len(plate) - len(text.text) >= 2 and _row_of(text.text, plate):
+        return text.penalty + ROW_LOST
     # a read one character short pays less for it if it fits no plate format
     missing = _missing_price(text.text) if len(text.text) < len(plate) else INDEL
-    return text.penalty + plate_cost(text.text, plate, missing=missing, weights=text.weights)
+    return text.penalty + plate_cost(
+        text.text, plate, missing=missing, weights=text.weights, swaps=swaps
+    )
+
+
+def _row_of(text: str, plate: str) -> bool:
+    """Whether `text` is the bottom row of `plate` read alone: its serial, four characters
+    or more, the province and series (two or more characters) lost."""
+    return len(text) >= ROW_MIN and plate.endswith(text) and text.isascii()
 
 
 @lru_cache(maxsize=4096)
@@ -171,6 +266,7 @@ def _read_costs(
     *,
     alone: bool,
     unlikely: Callable[[Manifest], float] = lambda _: 0.0,
+    rule: MatchRule | None = None,
 ) -> dict[str, tuple[float, str]]:
     """manifest_id -> (cost, closest text) for each manifest the read's texts propose (and
     added to `proposed`). A read `alone` skips what cannot change its outcome: the texts too
@@ -178,7 +274,9 @@ def _read_costs(
     index's near keys) when even the cheapest of them would be too dear. (A visit's mean
     needs every cost: a read of a visit looks everything up.)"""
     costs: dict[str, tuple[float, str]] = {}
-    bound = [MATCH_MAX + MARGIN]
+    rule = rule or MatchRule()
+    margin, swaps = rule.margin, rule.evidence
+    bound = [rule.reach]
 
     def weigh(text: _Text, hits: Sequence[tuple[Manifest, str]]) -> None:
         for manifest, plate in hits:
@@ -186,11 +284,11 @@ def _read_costs(
             prior = costs.get(manifest.manifest_id)
             if prior is not None and prior[0] <= text.penalty:
                 continue
-            cost = min(_plate_cost(text, plate), READ_CAP)
+            cost = min(_plate_cost(text, plate, swaps), READ_CAP)
             if prior is None or cost < prior[0]:
                 costs[manifest.manifest_id] = (cost, text.text)
                 # what the truck will be ranked by: a rival must come within the margin of it
-                bound[0] = min(bound[0], cost + unlikely(manifest) + MARGIN)
+                bound[0] = min(bound[0], cost + unlikely(manifest) + margin)
 
     if not alone:
         for text in texts:
@@ -213,19 +311,25 @@ def _near_floor(text: _Text) -> float:
 
 
 def near_keys_needed(
-    read: PlateRead, index: ManifestIndex, *, direction: Direction | None, now: datetime
+    read: PlateRead,
+    index: ManifestIndex,
+    *,
+    direction: Direction | None,
+    now: datetime,
+    rule: MatchRule | None = None,
 ) -> frozenset[str]:
     """The near keys of `read` worth loading into `index`, given what its folded keys found:
     what a store-backed index adds in a second look-up (`OcrMatcher.match` on the read alone
     gives the same answer with them as with every key loaded)."""
-    texts = read_texts(read)
+    rule = rule or MatchRule()
+    texts = read_texts(read, evidence=rule.evidence)
     found: dict[str, Manifest] = {}
-    costs = _read_costs(texts, _FoldedOnly(index), found, alone=True)
+    costs = _read_costs(texts, _FoldedOnly(index), found, alone=True, rule=rule)
     best = min(
         (c + _unlikely(found[m], direction, now) for m, (c, _) in costs.items()),
         default=READ_CAP + MATCH_MAX,
     )
-    bound = min(MATCH_MAX + MARGIN, best + MARGIN)
+    bound = min(rule.reach, best + rule.margin)
     keys: set[str] = set()
     for text in texts:
         if _near_floor(text) < bound:
@@ -248,6 +352,9 @@ class _FoldedOnly:
     def lookup_near(self, text: str) -> Sequence[tuple[Manifest, str]]:
         return ()
 
+    def expected(self, direction: Direction, now: datetime) -> int | None:
+        return self._index.expected(direction, now)
+
 
 def _unlikely(manifest: Manifest, direction: Direction | None, now: datetime) -> float:
     """What a manifest for the other direction, or outside its window, adds to the cost: such
@@ -261,14 +368,49 @@ def _unlikely(manifest: Manifest, direction: Direction | None, now: datetime) ->
     return penalty
 
 
+def none_prior(expected: int | None) -> float:
+    """What "a truck with no manifest" pays, in edit units, given how many manifests are
+    expected here now (None: not known)."""
+    if expected is None:
+        return NONE_PRIOR_MIN
+    prior = NONE_PRIOR_BASE - NONE_PRIOR_SLOPE * math.log10(max(expected, 1))
+    return min(NONE_PRIOR_MAX, max(NONE_PRIOR_MIN, prior))
+
+
 def score_of(cost: float) -> float:
     return round(math.exp(-cost), 4)
+
+
+@dataclass(frozen=True, slots=True)
+class MatchRule:
+    """How sure the matcher must be. `evidence` (issue 19) also weighs what a plate string
+    alone does not say (`lanes.evidence`: the hypothesis of a truck with no manifest, the
+    trailer and containers, rows swapped, transpositions); without it the matcher decides as
+    it did before (`BASELINE_RULE`, kept for the robustness bench's baseline)."""
+
+    evidence: bool = True
+
+    @property
+    def margin(self) -> float:
+        """How far behind the best truck a rival must be (what look-ups may skip beyond)."""
+        return EVIDENCE_MARGIN if self.evidence else MARGIN
+
+    @property
+    def reach(self) -> float:
+        """The dearest text or plate a lone read's look-ups need to weigh."""
+        return (CORROBORATED_MAX if self.evidence else MATCH_MAX) + self.margin
+
+
+BASELINE_RULE = MatchRule(evidence=False)
 
 
 class OcrMatcher:
     """The matcher of the live flow, the batch `borderflow match`, the replay and the bench."""
 
-    __slots__ = ()
+    __slots__ = ("rule",)
+
+    def __init__(self, rule: MatchRule = MatchRule()) -> None:
+        self.rule = rule
 
     def match(
         self,
@@ -278,7 +420,8 @@ class OcrMatcher:
         index: ManifestIndex,
         now: datetime,
     ) -> MatchResult:
-        readable = [texts for texts in map(read_texts, reads) if texts]
+        rule = self.rule
+        readable = [texts for r in reads if (texts := read_texts(r, evidence=rule.evidence))]
         if not readable:
             return MatchResult(MatchOutcome.UNREADABLE, None, 0.0, "no plate text was read")
         # the tractor's reads identify the truck; its trailer's are checked against it after
@@ -294,6 +437,7 @@ class OcrMatcher:
                 manifests,
                 alone=alone,
                 unlikely=lambda m: _unlikely(m, direction, now),
+                rule=rule,
             )
             for texts in readable
         ]
@@ -311,30 +455,44 @@ class OcrMatcher:
             for cost, plate, mid, text in ranked[:3]
         )
         seen = _seen(readable)
-        if not ranked or ranked[0][0] > MATCH_MAX:
+        unknown = not ranked or ranked[0][0] > MATCH_MAX
+        # with no other truck near, MATCH_MAX alone decides
+        ambiguous = not unknown and len(ranked) > 1 and ranked[1][0] - ranked[0][0] < MARGIN
+        because = ""
+        if ranked and rule.evidence:
+            prior = none_prior(None if direction is None else index.expected(direction, now))
+            if unknown or ambiguous:
+                sure, because = _weigh(ranked, manifests, reads, readable, direction, now, prior)
+                if sure:
+                    unknown = ambiguous = False
+            else:
+                because = _doubt(ranked[0], manifests, reads, readable, direction, now, prior)
+                unknown = bool(because)
+        if unknown:
             nearest = "" if not ranked else f"; nearest: {_describe(ranked[0])}"
             return MatchResult(
                 MatchOutcome.UNKNOWN,
                 None,
                 score_of(ranked[0][0]) if ranked else 0.0,
-                f"no manifest for plate {seen}{nearest}",
+                f"no manifest for plate {seen}{nearest}{because}",
                 scored,
             )
         best = ranked[0]
-        # with no other truck near, MATCH_MAX alone decides
-        if len(ranked) > 1 and ranked[1][0] - best[0] < MARGIN:
+        if ambiguous:
             close = [r for r in ranked if r[0] - best[0] < MARGIN]
             return MatchResult(
                 MatchOutcome.AMBIGUOUS,
                 None,
                 score_of(best[0]),
                 f"plate {seen} fits {len(close)} trucks too closely to tell apart: "
-                + "; ".join(_describe(r) for r in close[:3]),
+                + "; ".join(_describe(r) for r in close[:3])
+                + because,
                 scored,
             )
         same_truck = [m for m in manifests.values() if m.tractor_plate == best[1]]
         how = f"plate {seen} -> {best[1]} (score {score_of(best[0]):.2f}, "
         how += f"runner-up {score_of(ranked[1][0]):.2f})" if len(ranked) > 1 else "no runner-up)"
+        how += f" {because}" if because else ""
         return _check(
             same_truck,
             reads,
@@ -343,7 +501,126 @@ class OcrMatcher:
             score=score_of(best[0]),
             how=how,
             scored=scored,
+            evidence=rule.evidence,
         )
+
+
+def _weigh(  # noqa: PLR0917 - one private helper of match()
+    ranked: Sequence[tuple[float, str, str, str]],
+    manifests: Mapping[str, Manifest],
+    reads: Sequence[PlateRead],
+    readable: Sequence[Sequence[_Text]],
+    direction: Direction | None,
+    now: datetime,
+    prior: float = NONE_PRIOR,
+) -> tuple[bool, str]:
+    """Whether the evidence beyond the closest plate string settles a truck the plate alone
+    left unknown or ambiguous (`lanes.evidence`), and why, in words.
+
+    Every hypothesis pays the same price for the same read (`_read_cost`), summed over the
+    visit's reads, so that each read is evidence of its own: the best truck, each runner-up
+    truck (plus what makes it unexpected here now), and "a truck with no manifest" (its plate
+    one the reads spell, or one look-alike from one they spell, that no manifest proposed
+    here declares; plus `none_prior`). The best truck must be expected here now, within
+    the allowed cost, `EVIDENCE_MARGIN` ahead of every rival and `NONE_MARGIN` ahead of
+    the stranger."""
+    _, plate, manifest_id, _ = ranked[0]
+    manifest = manifests[manifest_id]
+    if _unlikely(manifest, direction, now) > 0:
+        return False, f"; {manifest_id} is not expected here now (direction or window)"
+    if (problem := _mismatch(manifest, reads)) is not None:
+        return False, f"; {manifest_id} is contradicted: {problem}"
+    support = corroboration(manifest, reads)
+    costs = [_read_cost(texts, plate) for texts in readable]
+    total = sum(costs)
+    # a read far from every plate (another vehicle's, or hopeless) is no evidence for or
+    # against any truck: the limit is on the others, and at least one must be of this truck
+    near = [c for c in costs if c < READ_CAP]
+    limit = (CORROBORATED_MAX if support else EVIDENCE_MAX) * len(near)
+    if not near or sum(near) > limit:
+        edits = "two edits" if support else "one edit"
+        return False, f"; the reads are on average more than {edits} from {manifest_id}"
+    rivals = [
+        (entry[2], rival)
+        for entry in ranked[1:4]
+        if (rival := _total(readable, entry[1]) + _unlikely(manifests[entry[2]], direction, now))
+        - total
+        < EVIDENCE_MARGIN
+    ]
+    if rivals and (not support or any(corroboration(manifests[r], reads) for r, _ in rivals)):
+        names = ", ".join(r for r, _ in rivals[:3])
+        return False, f"; {manifest_id} is not clearly ahead of {names}"
+    if support:
+        return True, f"[{support}]"
+    known = {m.tractor_plate for m in manifests.values()}
+    known |= {m.trailer_plate for m in manifests.values() if m.trailer_plate}
+    doubt = _stranger(manifest_id, readable, total, known, prior)
+    if doubt:
+        return False, doubt
+    return True, "[no other truck near, and no plate of their own explains the reads as well]"
+
+
+def _doubt(  # noqa: PLR0917 - one private helper of match()
+    best: tuple[float, str, str, str],
+    manifests: Mapping[str, Manifest],
+    reads: Sequence[PlateRead],
+    readable: Sequence[Sequence[_Text]],
+    direction: Direction | None,
+    now: datetime,
+    prior: float = NONE_PRIOR,
+) -> str:
+    """Why a truck the plate alone settles is doubtful after all (several reads agreeing on
+    another valid plate), or "" when it is not."""
+    if len(readable) == 1:
+        return ""  # one read within MATCH_MAX: the stranger's coincidence costs more
+    _, plate, manifest_id, _ = best
+    manifest = manifests[manifest_id]
+    if corroboration(manifest, reads):
+        return ""
+    total = _total(readable, plate) + _unlikely(manifest, direction, now)
+    known = {m.tractor_plate for m in manifests.values()}
+    return _stranger(manifest_id, readable, total, known, prior)
+
+
+def _read_cost(texts: Sequence[_Text], plate: str) -> float:
+    """What one read costs under "the truck's plate is `plate`": its cheapest text."""
+    return min(READ_CAP, *(_plate_cost(t, plate, True) for t in texts))
+
+
+def _total(readable: Sequence[Sequence[_Text]], plate: str, bound: float = math.inf) -> float:
+    """The visit's reads' summed cost under `plate` (stops once past `bound`)."""
+    total = 0.0
+    for texts in readable:
+        total += _read_cost(texts, plate)
+        if total > bound:
+            break
+    return total
+
+
+def _stranger(
+    manifest_id: str,
+    readable: Sequence[Sequence[_Text]],
+    total: float,
+    known: set[str],
+    prior: float = NONE_PRIOR,
+) -> str:
+    """Why "a truck with no manifest" explains the reads (summed cost `total` for the
+    manifest) about as well, in words, or "". Its plate is one that fits a plate format and
+    that no manifest proposed here declares: a text the reads offer, or one look-alike or one
+    stray character from one (`lanes.evidence.stranger_plates`)."""
+    bound = total + NONE_MARGIN - prior  # what the stranger's reads must cost less than
+    if bound <= 0:
+        return ""
+    for plate in stranger_plates(tuple(t.text for texts in readable for t in texts)):
+        if plate in known:
+            continue
+        if _total(readable, plate, bound) < bound:
+            return (
+                f"; the reads spell {plate}, a valid plate of no manifest here, which explains "
+                f"them about as well as {manifest_id} does, and no trailer or container read "
+                "confirms it"
+            )
+    return ""
 
 
 def _is_trailer(text: str) -> bool:
@@ -385,6 +662,7 @@ def _check(
     score: float,
     how: str,
     scored: tuple[ScoredManifest, ...],
+    evidence: bool = True,
 ) -> MatchResult:
     def result(outcome: MatchOutcome, manifest: Manifest | None, why: str) -> MatchResult:
         return MatchResult(outcome, manifest, score, f"{how}: {why}", scored)
@@ -412,7 +690,7 @@ def _check(
             ids = ", ".join(m.manifest_id for m in by_gap[:2])
             return result(MatchOutcome.AMBIGUOUS, None, f"manifests {ids}, none open now")
         manifest = by_gap[0]
-    problem = _mismatch(manifest, reads)
+    problem = _mismatch(manifest, reads, evidence=evidence)
     if problem is not None:
         return result(MatchOutcome.MISMATCH, manifest, f"{manifest.manifest_id}: {problem}")
     if manifest.customs_status is CustomsStatus.PENDING:
@@ -431,7 +709,13 @@ def _check(
     return result(MatchOutcome.MATCHED, manifest, f"{manifest.manifest_id} ({manifest.direction})")
 
 
-def _mismatch(manifest: Manifest, reads: Sequence[PlateRead]) -> str | None:
+def _mismatch(
+    manifest: Manifest, reads: Sequence[PlateRead], *, evidence: bool = True
+) -> str | None:
+    """What the reads show that contradicts `manifest`, in words, or None: a container with a
+    valid check digit it does not declare, or a confident trailer read far from the declared
+    trailer (with `evidence`, issue 19: two edits or more, a transposition one edit; a trailer
+    read one character off is taken as an OCR error, not as another trailer)."""
     declared = set(manifest.containers)
     for read in reads:
         for number in read.container_numbers:
@@ -445,7 +729,11 @@ def _mismatch(manifest: Manifest, reads: Sequence[PlateRead]) -> str | None:
         parsed = parse_plate(text)
         if manifest.trailer_plate is None:
             return f"trailer {parsed.text} read, manifest declares no trailer"
-        if plate_cost(parsed.text, manifest.trailer_plate, read.char_confidences) >= FAR:
+        if evidence:
+            apart = plate_cost(parsed.text, manifest.trailer_plate, swaps=True)
+            if apart >= TRAILER_OTHER:
+                return f"trailer {parsed.text} read, manifest declares {manifest.trailer_plate}"
+        elif plate_cost(parsed.text, manifest.trailer_plate, read.char_confidences) >= FAR:
             return f"trailer {parsed.text} read, manifest declares {manifest.trailer_plate}"
     return None
 

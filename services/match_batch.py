@@ -37,7 +37,9 @@ def main_match(*, manifests: str, reads: str, out: str | None) -> int:
     try:
         loaded, manifests_ok = load_manifests(manifests, err=sys.stderr)
         with _open_reads(reads) as source, _open_out(out) as sink:
-            counts = match_reads(source, PlateIndex(loaded.values()), name=reads, sink=sink)
+            counts = match_reads(
+                source, PlateIndex(loaded.values(), complete=True), name=reads, sink=sink
+            )
     except OSError as exc:
         sys.stderr.write(f"borderflow match: {exc}\n")
         return 2

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from lanes.matching import MARGIN, MATCH_MAX, OcrMatcher, PlateIndex, read_texts
+from lanes.matching import BASELINE_RULE, MARGIN, MATCH_MAX, OcrMatcher, PlateIndex, read_texts
 from lanes.model import Candidate, CustomsStatus, Direction, Manifest, MatchOutcome, PlateRead
 from tests.unit.factories import at, manifest
 
@@ -100,18 +100,37 @@ def test_a_lost_or_wrong_province_character_still_matches() -> None:
 
 def test_a_runner_up_candidate_rescues_a_misread() -> None:
     declared = [manifest("M-1", "29H12345")]
-    lone = plate_read("29H12745", 0.9)
-    rescued = plate_read("29H12745", 0.9, candidates=(("29H12745", 0.9), ("29H12345", 0.6)))
+    lone = plate_read("29H12775", 0.9)  # two arbitrary edits: never enough alone
+    rescued = plate_read("29H12775", 0.9, candidates=(("29H12775", 0.9), ("29H12345", 0.6)))
     assert match(declared, lone)[0] is MatchOutcome.UNKNOWN
     assert match(declared, rescued)[:2] == (MatchOutcome.MATCHED, "M-1")
 
 
-def test_a_confident_character_is_dearer_to_overrule() -> None:
+def test_one_arbitrary_edit_from_the_only_expected_truck_is_that_truck() -> None:
+    # issue 19: a stranger's plate one edit from an expected manifest's is a rarer
+    # coincidence than one OCR error; a confident character is no dearer to overrule
+    # (OCR is sometimes confidently wrong), an unsure one cheaper
     declared = [manifest("M-1", "29H12345")]
     unsure = plate_read("29H12346", 0.5, chars=(0.99,) * 7 + (0.4,))
     sure = plate_read("29H12346", 0.99, chars=(0.99,) * 8)
     assert match(declared, unsure)[:2] == (MatchOutcome.MATCHED, "M-1")
-    assert match(declared, sure)[:2] == (MatchOutcome.UNKNOWN, None)
+    assert match(declared, sure)[:2] == (MatchOutcome.MATCHED, "M-1")
+
+
+def test_one_edit_between_two_expected_trucks_goes_to_review() -> None:
+    declared = [manifest("M-1", "29H12342"), manifest("M-2", "29H12344")]
+    outcome, found, _, evidence = match(declared, plate_read("29H12343", 0.99))
+    assert (outcome, found) == (MatchOutcome.UNKNOWN, None)
+    assert "not clearly ahead" in evidence
+
+
+def test_the_baseline_rule_keeps_a_confident_character_dearer_to_overrule() -> None:
+    declared = [manifest("M-1", "29H12345")]
+    sure = plate_read("29H12346", 0.99, chars=(0.99,) * 8)
+    result = OcrMatcher(BASELINE_RULE).match(
+        (sure,), direction=EXPORT, index=PlateIndex(declared), now=NOW
+    )
+    assert result.outcome is MatchOutcome.UNKNOWN
 
 
 def test_near_twins_one_character_apart_are_ambiguous_never_guessed() -> None:
