@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from lanes.board import Board, Queued, Truck
+from lanes.board import Board, LaneBoard, Queued, Truck
 from lanes.model import (
     Assignment,
     BookingStatus,
@@ -126,7 +126,7 @@ class OrchestratedPolicy:
             pool = in_hours
         else:  # every place closes before it would be done: the one done first, overrunning
             rule += " (none can finish before it closes)"
-        pool.sort(key=_rank)
+        pool.sort()  # by (done, scarcity, order): the order is unique, the rest never compared
         best = pool[0]
         done, start, chosen = best[0], best[3], best[9]
         trip: Trip | None = None
@@ -136,10 +136,10 @@ class OrchestratedPolicy:
             board = board.with_queue(best[7], queue)
         else:
             lane = chosen.lane
+            state = view.state(board, chosen)
             entry = Queued(truck, lane.service_time, start, done)
-            board = board.assigned(entry, place=lane.lane_id)
-            queue = project_lane(lane, view.state(board, chosen), now=now, utc_offset=offset)
-            board = board.with_queue(lane.lane_id, queue)
+            state = view.project(chosen, _queued(state, entry, key), now)
+            board = _with_lane(board, chosen.n, state)
         reason = (
             f"{self._describe(truck)}, priority {truck.priority + 1}: {rule} -> {best[8]}, "
             f"expected start {_hhmm(start, offset)} ({best[4]} ahead), "
@@ -319,7 +319,14 @@ class OrchestratedPolicy:
             return None  # two lanes rank before it whatever its trips: it cannot show
         refs = [f"{truck.visit_id}/{n + 1}" for n in range(truck.containers)]
         trips = trips_of(
-            board, fleet, queue, refs, now=now, hours=view.fleet_hours, charging=view.charging
+            board,
+            fleet,
+            queue,
+            refs,
+            now=now,
+            hours=view.fleet_hours,
+            charging=view.charging,
+            known=view.departures,
         )
         mine = [trips.get(ref) for ref in refs]
         wait = MAX_PERISHABLE_WAIT if truck.perishable else MAX_CONTAINER_WAIT
@@ -355,8 +362,28 @@ class OrchestratedPolicy:
         return found
 
 
-def _rank(option: _Opt) -> tuple[datetime, int, int]:
-    return option[0], option[1], option[2]
+def _queued(state: LaneBoard, entry: Queued, key: tuple[int, datetime, str]) -> LaneBoard:
+    """The lane with `entry` queued in service order (`Board.assigned` for a lane)."""
+    queue = state.queue
+    at = next((n for n, e in enumerate(queue) if e.truck.key > key), len(queue))
+    return LaneBoard(
+        state.lane_id,
+        state.is_open,
+        state.changed_at,
+        state.serving,
+        (*queue[:at], entry, *queue[at:]),
+    )
+
+
+def _with_lane(board: Board, n: int, state: LaneBoard) -> Board:
+    """`board` with `state` for its lane (at position `n` when the board keeps the gate's
+    order, as `Board.for_gate` makes it)."""
+    lanes = board.lanes
+    if n < len(lanes) and lanes[n].lane_id == state.lane_id:
+        lanes = (*lanes[:n], state, *lanes[n + 1 :])
+    else:
+        lanes = tuple(state if old.lane_id == state.lane_id else old for old in lanes)
+    return Board(board.gate_id, lanes, board.carriers, board.yard)
 
 
 def _hhmm(at: datetime, utc_offset: timedelta) -> str:

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from itertools import pairwise
 
-from lanes.board import Board, LaneBoard, Truck
+from lanes.board import Board, LaneBoard, Queued, Truck
 from lanes.model import (
     ALWAYS,
     CargoClass,
@@ -55,16 +55,28 @@ _Projection = tuple[LaneBoard, list[_Key] | None, datetime, list[datetime], list
 class GateView:
     """One gate's lanes and open hours, and the cached projection of each lane state."""
 
-    __slots__ = ("_candidates", "_projections", "bands", "charging", "fleet_hours", "gate", "lanes")
+    __slots__ = (
+        "_candidates",
+        "_projections",
+        "bands",
+        "charging",
+        "departures",
+        "fleet_hours",
+        "gate",
+        "lanes",
+    )
 
     def __init__(self, gate: Gate) -> None:
         self.gate = gate
         bands: dict[int, Band] = {}
         self.bands = bands  # by id() of a DailyHours of the gate (the gate keeps them alive)
+        shared: dict[DailyHours, Band] = {}  # equal hours share a band (and its answers)
 
         def band(hours: DailyHours) -> Band:
             if id(hours) not in bands:
-                bands[id(hours)] = Band(hours, gate.utc_offset)
+                if hours not in shared:
+                    shared[hours] = Band(hours, gate.utc_offset)
+                bands[id(hours)] = shared[hours]
             return bands[id(hours)]
 
         self.lanes = tuple(
@@ -84,6 +96,7 @@ class GateView:
         self.charging = (
             {} if fleet is None else {c.carrier_id: band(c.charging) for c in fleet.carriers}
         )
+        self.departures: dict[tuple[str, datetime, tzinfo | None], datetime | None] = {}
         self._candidates: dict[
             tuple[Direction, frozenset[CargoClass], CustomsChannel], tuple[LaneInfo, ...]
         ] = {}
@@ -170,6 +183,8 @@ class GateView:
                         ahead += 1
         start, window = info.band.start(cursor)
         done = start + info.lane.service_time
+        if window is None:
+            return start, done, ahead + (serving is not None), waits or start > cursor, False
         return (
             start,
             done,
@@ -177,6 +192,22 @@ class GateView:
             waits or start > cursor,
             window is not None and done > window[1],
         )
+
+    def project(self, info: LaneInfo, state: LaneBoard, now: datetime) -> LaneBoard:
+        """The lane state with its queue's expected times fresh: `plan.project_lane`."""
+        serving = state.serving
+        if serving is None:
+            cursor = now
+        else:
+            until = serving.until
+            cursor = until if until > now else now  # max(now, until)
+        band = info.band
+        queue = []
+        for e in state.queue:
+            start = band.start(cursor)[0]
+            cursor = start + e.service
+            queue.append(Queued(e.truck, e.service, start, cursor, e.carrier_id, e.departs_at))
+        return LaneBoard(state.lane_id, state.is_open, state.changed_at, serving, tuple(queue))
 
     def _projection(
         self, info: LaneInfo, state: LaneBoard, cursor: datetime
