@@ -55,9 +55,10 @@ MAX_PERISHABLE_WAIT = timedelta(minutes=20)
 REBALANCE_GAIN = timedelta(minutes=1)
 _MAX_GATES = 64  # gate views kept (one per gate configuration object)
 
-# An option: (done, scarcity, order, start, ahead, deferred, overruns, place, what, lane info
-# or None for the carrier slot). Ranked by its first three fields, as the reference's rank().
-_Opt = tuple[datetime, int, int, datetime, int, bool, bool, str, str, LaneInfo | None]
+# An option: (done as a POSIX timestamp, scarcity, order, start, ahead, deferred, overruns,
+# place, what, lane info or None for the carrier slot, done). Ranked by its first three fields,
+# as the reference's rank() (the float orders the instants as the datetimes, faster).
+_Opt = tuple[float, int, int, datetime, int, bool, bool, str, str, LaneInfo | None, datetime]
 
 
 class OrchestratedPolicy:
@@ -96,7 +97,7 @@ class OrchestratedPolicy:
             start, done, ahead, deferred, overruns = view.slot(info, state, key, now)
             options.append(
                 (
-                    done,
+                    done.timestamp(),
                     info.scarcity,
                     info.n,
                     start,
@@ -106,6 +107,7 @@ class OrchestratedPolicy:
                     info.lane.lane_id,
                     info.what,
                     info,
+                    done,
                 )
             )
         rule, pool = _rule(truck, options)
@@ -128,7 +130,7 @@ class OrchestratedPolicy:
             rule += " (none can finish before it closes)"
         pool.sort()  # by (done, scarcity, order): the order is unique, the rest never compared
         best = pool[0]
-        done, start, chosen = best[0], best[3], best[9]
+        done, start, chosen = best[10], best[3], best[9]
         trip: Trip | None = None
         if chosen is None:
             assert carrier is not None  # the carrier option comes with its queue and trip
@@ -149,7 +151,7 @@ class OrchestratedPolicy:
             reason += f"; container leaves {_hhmm(trip.departs_at, offset)}"
         if len(pool) > 1:
             runner = pool[1]
-            reason += f"; next best {runner[8]} done {_hhmm(runner[0], offset)}"
+            reason += f"; next best {runner[8]} done {_hhmm(runner[10], offset)}"
         return (
             Assignment(
                 outcome=Outcome.ASSIGNED,
@@ -314,7 +316,8 @@ class OrchestratedPolicy:
         )
         if slot is None:
             return None
-        earlier = sum(1 for o in lanes if not o[6] and o[0] <= slot.done)
+        done = slot.done.timestamp()
+        earlier = sum(1 for o in lanes if not o[6] and o[0] <= done)
         if earlier >= 2:
             return None  # two lanes rank before it whatever its trips: it cannot show
         refs = [f"{truck.visit_id}/{n + 1}" for n in range(truck.containers)]
@@ -341,7 +344,7 @@ class OrchestratedPolicy:
         )
         what = f"carrier slot {first.carrier_id} via yard {yard.yard_id}"
         option: _Opt = (
-            slot.done,
+            done,
             CARRIER_SCARCITY,
             len(gate.lanes),
             slot.start,
@@ -351,6 +354,7 @@ class OrchestratedPolicy:
             yard.yard_id,
             what,
             None,
+            slot.done,
         )
         return option, (queue, first)
 

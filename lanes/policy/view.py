@@ -96,7 +96,7 @@ class GateView:
         self.charging = (
             {} if fleet is None else {c.carrier_id: band(c.charging) for c in fleet.carriers}
         )
-        self.departures: dict[tuple[str, datetime, tzinfo | None], datetime | None] = {}
+        self.departures: dict[tuple[str, float, tzinfo | None], tuple[float, datetime] | None] = {}
         self._candidates: dict[
             tuple[Direction, frozenset[CargoClass], CustomsChannel], tuple[LaneInfo, ...]
         ] = {}
