@@ -89,27 +89,7 @@ class OrchestratedPolicy:
         offset = gate.utc_offset
         candidates = view.candidates(truck)
         key = truck.key
-        options: list[_Opt] = []
-        for info in candidates:
-            state = view.state(board, info)
-            if not state.is_open:
-                continue
-            start, done, ahead, deferred, overruns = view.slot(info, state, key, now)
-            options.append(
-                (
-                    done.timestamp(),
-                    info.scarcity,
-                    info.n,
-                    start,
-                    ahead,
-                    deferred,
-                    overruns,
-                    info.lane.lane_id,
-                    info.what,
-                    info,
-                    done,
-                )
-            )
+        options = _lane_options(view, candidates, board, key, now)
         rule, pool = _rule(truck, options)
         yard = self._carrier(view, truck, board, gate, pool, now=now)
         carrier: tuple[tuple[Queued, ...], Trip] | None = None
@@ -364,6 +344,48 @@ class OrchestratedPolicy:
         if found is None:
             found = self._described[key] = describe(truck)
         return found
+
+
+def _lane_options(
+    view: GateView,
+    candidates: tuple[LaneInfo, ...],
+    board: Board,
+    key: tuple[int, datetime, str],
+    now: datetime,
+) -> list[_Opt]:
+    """Each open candidate lane's option for a truck of service order `key`."""
+    options: list[_Opt] = []
+    idle: dict[tuple[int, timedelta], tuple[float, datetime, bool, bool, datetime]] = {}
+    for info in candidates:
+        state = view.state(board, info)
+        if not state.is_open:
+            continue
+        if state.serving is None and not state.queue:  # idle: same as an idle twin's
+            found = idle.get(info.twins)
+            if found is None:
+                start, done, _, deferred, overruns = view.slot(info, state, key, now)
+                found = idle[info.twins] = (done.timestamp(), start, deferred, overruns, done)
+            stamp, start, deferred, overruns, done = found
+            ahead = 0
+        else:
+            start, done, ahead, deferred, overruns = view.slot(info, state, key, now)
+            stamp = done.timestamp()
+        options.append(
+            (
+                stamp,
+                info.scarcity,
+                info.n,
+                start,
+                ahead,
+                deferred,
+                overruns,
+                info.lane.lane_id,
+                info.what,
+                info,
+                done,
+            )
+        )
+    return options
 
 
 def _queued(state: LaneBoard, entry: Queued, key: tuple[int, datetime, str]) -> LaneBoard:

@@ -44,6 +44,7 @@ class LaneInfo:
     scarcity: int
     what: str  # "standard lane HN-E1"
     inspection: bool
+    twins: tuple[int, timedelta]  # (its band, its service time): idle twins give one slot
 
 
 _Key = tuple[int, datetime, str]
@@ -87,6 +88,7 @@ class GateView:
                 SCARCITY[lane.kind],
                 f"{lane.kind} lane {lane.lane_id}",
                 lane.kind is LaneKind.INSPECTION,
+                (id(band(lane.hours)), lane.service_time),
             )
             for n, lane in enumerate(gate.lanes)
         )
