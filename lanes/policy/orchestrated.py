@@ -13,29 +13,39 @@ time, its open hours: a lane closing before the truck would finish is not eligib
 every place would close first), ties to the least scarce place (standard, scanner, hazmat,
 inspection, then a carrier slot).
 Queues are served by priority (perishable or on time first), then arrival.
+
+Incremental (issue 26, item 3): each lane's expected completions are kept with its state
+(`view.GateView`) and the open hours answered from cached bands (`bands.Band`), so a
+decision costs a lookup per candidate lane; the carrier trips are projected only when the
+carrier slot could be the best or the runner-up, and only up to the truck's own containers.
+The decisions are those of `lanes.policy.reference.ReferencePolicy` (the implementation this
+replaced), exactly: tests/unit/test_policy_equivalence.py, bench/policy.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
-from lanes.board import Board, Queued, Truck
+from lanes.board import Board, LaneBoard, Queued, Truck
 from lanes.model import (
     Assignment,
+    BookingStatus,
     CargoClass,
     CustomsChannel,
     DailyHours,
     Gate,
     Lane,
-    LaneKind,
     Outcome,
 )
 from lanes.policy.hours import local_hhmm, stretch
-from lanes.policy.plan import Slot, Trip, lane_slot, project_lane, project_trips, project_yard
+from lanes.policy.plan import Trip, project_lane, project_yard
+from lanes.policy.trips import trips_of
 from lanes.policy.truck import describe
+from lanes.policy.view import SCARCITY, GateView, LaneInfo
 
-SCARCITY = {LaneKind.STANDARD: 0, LaneKind.SCANNER: 1, LaneKind.HAZMAT: 2, LaneKind.INSPECTION: 3}
+__all__ = ["SCARCITY", "OrchestratedPolicy"]
+
 CARRIER_SCARCITY = 4
 # How long a container may be expected to wait at the yard for its carrier trip: beyond it
 # the truck gets a lane instead. Perishable containers wait less (fruit in reefers).
@@ -43,24 +53,30 @@ MAX_CONTAINER_WAIT = timedelta(minutes=45)
 MAX_PERISHABLE_WAIT = timedelta(minutes=20)
 # A waiting truck is called forward to an idle lane only when that saves at least this much.
 REBALANCE_GAIN = timedelta(minutes=1)
+_MAX_GATES = 64  # gate views kept (one per gate configuration object)
 
-
-@dataclass(frozen=True, slots=True)
-class _Option:
-    place: str  # lane id or yard id
-    what: str  # "standard lane HN-E1", "carrier slot AC-3 at the yard"
-    slot: Slot
-    scarcity: int
-    order: int  # position in the gate's configuration
-    queue: tuple[Queued, ...] | None = None  # the yard's queue with the truck, re-projected
-    trip: Trip | None = None
-
-    def rank(self) -> tuple[datetime, int, int]:
-        return (self.slot.done, self.scarcity, self.order)
+# An option: (done as a POSIX timestamp, scarcity, order, start, ahead, deferred, overruns,
+# place, what, lane info or None for the carrier slot, done). Ranked by its first three fields,
+# as the reference's rank() (the float orders the instants as the datetimes, faster).
+_Opt = tuple[float, int, int, datetime, int, bool, bool, str, str, LaneInfo | None, datetime]
 
 
 class OrchestratedPolicy:
-    __slots__ = ()
+    __slots__ = ("_described", "_views")
+
+    def __init__(self) -> None:
+        self._views: dict[int, GateView] = {}
+        self._described: dict[
+            tuple[CustomsChannel, int, frozenset[CargoClass], BookingStatus], str
+        ] = {}
+
+    def _view(self, gate: Gate) -> GateView:
+        view = self._views.get(id(gate))
+        if view is None or view.gate is not gate:
+            if len(self._views) >= _MAX_GATES:
+                self._views.clear()
+            view = self._views[id(gate)] = GateView(gate)
+        return view
 
     def assign(
         self, truck: Truck, board: Board, gate: Gate, *, now: datetime
@@ -68,66 +84,64 @@ class OrchestratedPolicy:
         """The truck's place and the board with it queued there (by priority, arrival); a
         truck already on the board is moved. Refused, board unchanged but for its removal,
         when no open lane of its direction takes its cargo and channel."""
-        board = board.without(truck.visit_id)
+        view = self._view(gate)
+        board = _without(board, truck.visit_id)
         offset = gate.utc_offset
-        lanes = [
-            (n, lane)
-            for n, lane in enumerate(gate.lanes)
-            if lane.direction is truck.direction
-            and truck.cargo <= lane.accepts
-            and truck.channel in lane.channels
-        ]
-        options: list[_Option] = []
-        for n, lane in lanes:
-            if not board.lane(lane.lane_id).is_open:
-                continue
-            slot = lane_slot(lane, board.lane(lane.lane_id), truck, now=now, utc_offset=offset)
-            what = f"{lane.kind} lane {lane.lane_id}"
-            options.append(_Option(lane.lane_id, what, slot, SCARCITY[lane.kind], n))
-        rule, pool = _rule(truck, options, {lane.lane_id: lane for _, lane in lanes})
-        carrier = self._carrier_option(truck, board, gate, now=now)
-        if carrier is not None:
-            pool.append(carrier)
+        candidates = view.candidates(truck)
+        key = truck.key
+        options = _lane_options(view, candidates, board, key, now)
+        rule, pool = _rule(truck, options)
+        yard = self._carrier(view, truck, board, gate, pool, now=now)
+        carrier: tuple[tuple[Queued, ...], Trip] | None = None
+        if yard is not None:
+            option, carrier = yard
+            pool.append(option)
         if not pool:
-            closed = [lane.lane_id for _, lane in lanes if not board.lane(lane.lane_id).is_open]
+            closed = [
+                info.lane.lane_id for info in candidates if not view.state(board, info).is_open
+            ]
             why = f" (closed: {', '.join(closed)})" if closed else ""
-            reason = f"{describe(truck)}: no open {truck.direction} lane takes it{why}"
+            reason = f"{self._describe(truck)}: no open {truck.direction} lane takes it{why}"
             return Assignment(Outcome.REFUSED, None, reason), board
-        in_hours = [o for o in pool if not o.slot.overruns]
+        in_hours = [o for o in pool if not o[6]]
         if in_hours:
             pool = in_hours
         else:  # every place closes before it would be done: the one done first, overrunning
             rule += " (none can finish before it closes)"
-        pool.sort(key=_Option.rank)
+        pool.sort()  # by (done, scarcity, order): the order is unique, the rest never compared
         best = pool[0]
-        if best.queue is not None:
-            board = board.with_queue(best.place, best.queue)
+        done, start, chosen = best[10], best[3], best[9]
+        trip: Trip | None = None
+        if chosen is None:
+            assert carrier is not None  # the carrier option comes with its queue and trip
+            queue, trip = carrier
+            board = board.with_queue(best[7], queue)
         else:
-            lane = next(lane for _, lane in lanes if lane.lane_id == best.place)
-            entry = Queued(truck, lane.service_time, best.slot.start, best.slot.done)
-            board = board.assigned(entry, place=lane.lane_id)
-            queue = project_lane(lane, board.lane(lane.lane_id), now=now, utc_offset=offset)
-            board = board.with_queue(lane.lane_id, queue)
+            lane = chosen.lane
+            state = view.state(board, chosen)
+            entry = Queued(truck, lane.service_time, start, done)
+            state = view.project(chosen, _queued(state, entry, key), now)
+            board = _with_lane(board, chosen.n, state)
         reason = (
-            f"{describe(truck)}, priority {truck.priority + 1}: {rule} -> {best.what}, "
-            f"expected start {local_hhmm(best.slot.start, offset)} ({best.slot.ahead} ahead), "
-            f"done {local_hhmm(best.slot.done, offset)}"
+            f"{self._describe(truck)}, priority {truck.priority + 1}: {rule} -> {best[8]}, "
+            f"expected start {_hhmm(start, offset)} ({best[4]} ahead), "
+            f"done {_hhmm(done, offset)}"
         )
-        if best.trip is not None:
-            reason += f"; container leaves {local_hhmm(best.trip.departs_at, offset)}"
+        if trip is not None:
+            reason += f"; container leaves {_hhmm(trip.departs_at, offset)}"
         if len(pool) > 1:
             runner = pool[1]
-            reason += f"; next best {runner.what} done {local_hhmm(runner.slot.done, offset)}"
+            reason += f"; next best {runner[8]} done {_hhmm(runner[10], offset)}"
         return (
             Assignment(
                 outcome=Outcome.ASSIGNED,
-                lane_id=None if best.trip else best.place,
+                lane_id=None if trip else best[7],
                 reason=reason,
-                expected_start_at=best.slot.start,
-                expected_done_at=best.slot.done,
+                expected_start_at=start,
+                expected_done_at=done,
                 carrier_slot=None
-                if best.trip is None
-                else f"{best.trip.carrier_id}@{local_hhmm(best.trip.departs_at, offset)}",
+                if trip is None
+                else f"{trip.carrier_id}@{_hhmm(trip.departs_at, offset)}",
             ),
             board,
         )
@@ -241,11 +255,21 @@ class OrchestratedPolicy:
                 break
         return changes, board
 
-    def _carrier_option(
-        self, truck: Truck, board: Board, gate: Gate, *, now: datetime
-    ) -> _Option | None:
+    def _carrier(
+        self,
+        view: GateView,
+        truck: Truck,
+        board: Board,
+        gate: Gate,
+        lanes: list[_Opt],
+        *,
+        now: datetime,
+    ) -> tuple[_Opt, tuple[tuple[Queued, ...], Trip]] | None:
         """A carrier slot for a green container truck: room in the yard, a carrier running
-        now, and every container of the truck expected on a trip soon enough."""
+        now, and every container of the truck expected on a trip soon enough. Its trips are
+        projected only when it could change the decision: when fewer than two lanes within
+        their hours are done no later than it (it would be the best or the runner-up, or the
+        only place within hours); otherwise it is left out, which changes nothing."""
         fleet = gate.fleet
         yard = board.yard
         if (
@@ -259,20 +283,35 @@ class OrchestratedPolicy:
         ):
             return None
         charging = {c.carrier_id: c.charging for c in fleet.carriers}
-        running = [
-            c
-            for c in board.carriers
-            if not c.out_of_service
+        if not any(
+            not c.out_of_service
             and c.carrier_id in charging
             and not _charging(charging[c.carrier_id], now, gate)
-        ]
-        if not running:
+            for c in board.carriers
+        ):
             return None
-        queue, slot = project_yard(board, fleet, now=now, utc_offset=gate.utc_offset, extra=truck)
+        offset = gate.utc_offset
+        queue, slot = project_yard(
+            board, fleet, now=now, utc_offset=offset, extra=truck, fit=view.fit
+        )
         if slot is None:
             return None
-        trips = project_trips(board, fleet, queue, now=now, utc_offset=gate.utc_offset)
-        mine = [trips.get(f"{truck.visit_id}/{n + 1}") for n in range(truck.containers)]
+        done = slot.done.timestamp()
+        earlier = sum(1 for o in lanes if not o[6] and o[0] <= done)
+        if earlier >= 2:
+            return None  # two lanes rank before it whatever its trips: it cannot show
+        refs = [f"{truck.visit_id}/{n + 1}" for n in range(truck.containers)]
+        trips = trips_of(
+            board,
+            fleet,
+            queue,
+            refs,
+            now=now,
+            hours=view.fleet_hours,
+            charging=view.charging,
+            known=view.departures,
+        )
+        mine = [trips.get(ref) for ref in refs]
         wait = MAX_PERISHABLE_WAIT if truck.perishable else MAX_CONTAINER_WAIT
         if any(t is None or t.departs_at > slot.done + wait for t in mine):
             return None
@@ -284,7 +323,112 @@ class OrchestratedPolicy:
             for e in queue
         )
         what = f"carrier slot {first.carrier_id} via yard {yard.yard_id}"
-        return _Option(yard.yard_id, what, slot, CARRIER_SCARCITY, len(gate.lanes), queue, first)
+        option: _Opt = (
+            done,
+            CARRIER_SCARCITY,
+            len(gate.lanes),
+            slot.start,
+            slot.ahead,
+            slot.deferred,
+            slot.overruns,
+            yard.yard_id,
+            what,
+            None,
+            slot.done,
+        )
+        return option, (queue, first)
+
+    def _describe(self, truck: Truck) -> str:
+        key = (truck.channel, truck.containers, truck.cargo, truck.booking)
+        found = self._described.get(key)
+        if found is None:
+            found = self._described[key] = describe(truck)
+        return found
+
+
+def _lane_options(
+    view: GateView,
+    candidates: tuple[LaneInfo, ...],
+    board: Board,
+    key: tuple[int, datetime, str],
+    now: datetime,
+) -> list[_Opt]:
+    """Each open candidate lane's option for a truck of service order `key`."""
+    options: list[_Opt] = []
+    idle: dict[tuple[int, timedelta], tuple[float, datetime, bool, bool, datetime]] = {}
+    for info in candidates:
+        state = view.state(board, info)
+        if not state.is_open:
+            continue
+        if state.serving is None and not state.queue:  # idle: same as an idle twin's
+            found = idle.get(info.twins)
+            if found is None:
+                start, done, _, deferred, overruns = view.slot(info, state, key, now)
+                found = idle[info.twins] = (done.timestamp(), start, deferred, overruns, done)
+            stamp, start, deferred, overruns, done = found
+            ahead = 0
+        else:
+            start, done, ahead, deferred, overruns = view.slot(info, state, key, now)
+            stamp = done.timestamp()
+        options.append(
+            (
+                stamp,
+                info.scarcity,
+                info.n,
+                start,
+                ahead,
+                deferred,
+                overruns,
+                info.lane.lane_id,
+                info.what,
+                info,
+                done,
+            )
+        )
+    return options
+
+
+def _queued(state: LaneBoard, entry: Queued, key: tuple[int, datetime, str]) -> LaneBoard:
+    """The lane with `entry` queued in service order (`Board.assigned` for a lane)."""
+    queue = state.queue
+    at = next((n for n, e in enumerate(queue) if e.truck.key > key), len(queue))
+    return LaneBoard(
+        state.lane_id,
+        state.is_open,
+        state.changed_at,
+        state.serving,
+        (*queue[:at], entry, *queue[at:]),
+    )
+
+
+def _with_lane(board: Board, n: int, state: LaneBoard) -> Board:
+    """`board` with `state` for its lane (at position `n` when the board keeps the gate's
+    order, as `Board.for_gate` makes it)."""
+    lanes = board.lanes
+    if n < len(lanes) and lanes[n].lane_id == state.lane_id:
+        lanes = (*lanes[:n], state, *lanes[n + 1 :])
+    else:
+        lanes = tuple(state if old.lane_id == state.lane_id else old for old in lanes)
+    return Board(board.gate_id, lanes, board.carriers, board.yard)
+
+
+def _hhmm(at: datetime, utc_offset: timedelta) -> str:
+    """`local_hhmm`, without strftime."""
+    local = at.astimezone(UTC) + utc_offset
+    return f"{local.hour:02d}:{local.minute:02d}"
+
+
+def _without(board: Board, visit_id: str) -> Board:
+    """`board.without(visit_id)`; the common case (a truck on no queue) without a copy."""
+    for lane in board.lanes:
+        for entry in lane.queue:
+            if entry.truck.visit_id == visit_id:
+                return board.without(visit_id)
+    if board.yard is not None:
+        for entry in board.yard.queue:
+            if entry.truck.visit_id == visit_id:
+                return board.without(visit_id)
+    return board
 
 
 def _charging(windows: DailyHours, at: datetime, gate: Gate) -> bool:
@@ -292,23 +436,16 @@ def _charging(windows: DailyHours, at: datetime, gate: Gate) -> bool:
     return bool(windows.windows) and windows.contains(at, gate.utc_offset)
 
 
-def _rule(
-    truck: Truck, options: list[_Option], lanes: dict[str, Lane]
-) -> tuple[str, list[_Option]]:
+def _rule(truck: Truck, options: list[_Opt]) -> tuple[str, list[_Opt]]:
     """The rule that applies to the truck and the options it allows."""
     if CargoClass.HAZMAT in truck.cargo:
-        return "hazmat -> lane taking hazmat, earliest completion", list(options)
+        return "hazmat -> lane taking hazmat, earliest completion", options
     if truck.channel is CustomsChannel.RED:
-        bays = [
-            o
-            for o in options
-            if lanes[o.place].kind is LaneKind.INSPECTION
-            and not (o.slot.deferred or o.slot.overruns)
-        ]
+        bays = [o for o in options if o[9] is not None and o[9].inspection and not (o[5] or o[6])]
         if bays:
             return "red channel -> inspection bay, earliest completion", bays
         rule = "red channel, no inspection bay can serve it now -> earliest lane taking red"
-        return rule, list(options)
+        return rule, options
     if truck.channel is CustomsChannel.YELLOW:
-        return "yellow channel -> lane that scans, earliest completion", list(options)
-    return "green channel -> earliest completion", list(options)
+        return "yellow channel -> lane that scans, earliest completion", options
+    return "green channel -> earliest completion", options

@@ -1,17 +1,21 @@
 """Projections: when each queued truck is expected to start and finish on a lane or at a yard
-bay, and which carrier trip is expected to take each container. Expectations use mean
+bay (which carrier trip is expected to take each container: `trips.py`). Expectations use mean
 service times and the board's expected times; they are recomputed, never stored as truth.
 """
 
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from lanes.board import Board, LaneBoard, Queued, Truck
-from lanes.model import CarrierFleet, Direction, Lane
-from lanes.policy.hours import fit, fit_avoiding, stretch
+from lanes.model import CarrierFleet, DailyHours, Lane
+from lanes.policy.hours import fit, stretch
+
+# the signature of hours.fit (a caller may pass an exact, faster equivalent)
+Fit = Callable[[DailyHours, datetime, timedelta, timedelta], datetime | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +81,10 @@ def project_yard(
     now: datetime,
     utc_offset: timedelta,
     extra: Truck | None = None,
+    fit: Fit = fit,
 ) -> tuple[tuple[Queued, ...], Slot | None]:
     """The yard's handover queue with fresh expected times (each truck at the bay free
-    first), and `extra`'s slot."""
+    first), and `extra`'s slot. `fit`: `hours.fit` or an exact equivalent."""
     yard, config = board.yard, fleet.yard
     if yard is None or config is None:
         return (), None
@@ -110,59 +115,3 @@ def project_yard(
 class Trip:
     carrier_id: str
     departs_at: datetime
-
-
-def project_trips(
-    board: Board,
-    fleet: CarrierFleet,
-    handovers: tuple[Queued, ...],
-    *,
-    now: datetime,
-    utc_offset: timedelta,
-) -> dict[str, Trip]:
-    """Which trip is expected to take each container (by ref `visit_id/n`): the containers
-    waiting, at a bay and promised (`handovers`: the projected yard queue), in the order they
-    are ready; each trip leaves with the earliest carrier able to go (running, not charging
-    during the round trip, within operating hours) and takes up to `containers_per_trip` of
-    each direction ready by then. Containers no carrier can take are left out."""
-    yard = board.yard
-    if yard is None:
-        return {}
-    ready: dict[Direction, list[tuple[datetime, str]]] = {d: [] for d in Direction}
-    for c in yard.waiting:
-        ready[c.direction].append((max(now, c.ready_at), c.ref))
-    for entry, done in [(b.entry, max(now, b.until)) for b in yard.bays] + [
-        (e, e.expected_done_at) for e in handovers
-    ]:
-        for n in range(entry.truck.containers):
-            ready[entry.truck.direction].append((done, f"{entry.truck.visit_id}/{n + 1}"))
-    for pending in ready.values():
-        pending.sort(reverse=True)  # pop() gives the earliest
-    charging = {c.carrier_id: c.charging for c in fleet.carriers}
-    free = {
-        c.carrier_id: now if c.back_at is None else max(now, c.back_at)
-        for c in board.carriers
-        if not c.out_of_service and c.carrier_id in charging
-    }
-    trips: dict[str, Trip] = {}
-    while any(ready.values()) and free:
-        first = min(p[-1][0] for p in ready.values() if p)
-        best: tuple[datetime, str] | None = None
-        for carrier_id, at in sorted(free.items(), key=lambda item: (item[1], item[0])):
-            earliest = max(at, first)
-            if best is not None and earliest >= best[0]:
-                break  # the rest are free later still: none can leave sooner
-            go = fit_avoiding(
-                fleet.hours, charging[carrier_id], earliest, fleet.round_trip, utc_offset
-            )
-            if go is not None and (best is None or (go, carrier_id) < best):
-                best = (go, carrier_id)
-        if best is None:
-            break
-        go, carrier_id = best
-        for pending in ready.values():
-            for _ in range(fleet.containers_per_trip):
-                if pending and pending[-1][0] <= go:
-                    trips[pending.pop()[1]] = Trip(carrier_id, go)
-        free[carrier_id] = go + fleet.round_trip
-    return trips
