@@ -403,11 +403,86 @@ def asyncapi_markdown(doc: Schema) -> str:
 # --- the gate file --------------------------------------------------------------------------
 
 
-def gate_file_markdown() -> str:
+# What each gate-file field means. The schema holds the types and limits; the meanings are
+# here, keyed by model and field, and a unit test fails when a schema field has none, so a
+# new field cannot reach the reference undocumented.
+GATE_FIELDS: dict[str, str] = {
+    "GateConfig.schema_version": "the file format's version; only 1 exists",
+    "GateConfig.gate_id": "the gate's id: in events, decisions, settings (BORDERFLOW_GATE_ID)",
+    "GateConfig.name": "the gate's name, for people",
+    "GateConfig.utc_offset": "local time of the gate as '+HH:MM'; every window in the file "
+    "(lane, fleet, booking hours) is in it",
+    "GateConfig.visit_window_min": "reads of one truck at the gate closer together than this "
+    "(event time) are one visit",
+    "GateConfig.approach_time_min": "from the approach camera to the gate, before any queue",
+    "GateConfig.cameras": "every camera whose reads the gate accepts; reads from others are "
+    "dead-lettered as an unknown camera",
+    "GateConfig.lanes": "the lanes, in groups alike but for their ids",
+    "GateConfig.fleet": "the autonomous-carrier fleet and its transfer yard; none: no carrier "
+    "slots are offered",
+    "GateConfig.booking": "the crossing slots firms may book; none: the gate takes no bookings",
+    "BookingConfig.slot_min": "slot length in minutes; slots tile the local day from 00:00",
+    "BookingConfig.capacity": "trucks per slot, per direction",
+    "BookingConfig.overrides": "other capacities for the slots starting inside given hours",
+    "BookingConfig.perishable_share": "share of each slot held back for perishable cargo",
+    "BookingConfig.horizon_days": "how far ahead a slot may be booked",
+    "BookingConfig.cutoff_min": "a slot can no longer be booked or moved this close to its start",
+    "BookingConfig.grace_min": "how late a truck may be and keep its booking (later: a "
+    "walk-in, the booking lost_late); also when a slot's no-shows are counted",
+    "BookingConfig.hours": "local windows the bookable slots lie in",
+    "CameraConfig.camera_id": "the id cameras put in their reads (`camera_id`, the Kafka key)",
+    "CameraConfig.direction": "the direction of the traffic it sees",
+    "CameraConfig.role": "where it stands: approach, gate_in, lane_entry or exit",
+    "CapacityOverrideConfig.hours": "local windows: slots starting inside them take this capacity",
+    "CapacityOverrideConfig.capacity": "the capacity there, per direction (a direction left "
+    "out keeps the default)",
+    "CarrierConfig.carrier_id": "the carrier's id (in decisions' carrier slots, lane events)",
+    "CarrierConfig.charging": "local windows when it is on charge, not running (at least one: "
+    "no windows would read as always)",
+    "DurationConfig.distribution": "the only one so far: lognormal",
+    "DurationConfig.mean_min": "the mean, in minutes",
+    "DurationConfig.sd_min": "the standard deviation, in minutes; 0 for a fixed duration",
+    "FleetConfig.round_trip": "a carrier's trip across the corridor and back",
+    "FleetConfig.containers_per_trip": "containers a carrier takes each way",
+    "FleetConfig.hours": "local windows the fleet runs in; none: always",
+    "FleetConfig.carriers": "the carriers, each with its charging windows",
+    "FleetConfig.yard": "the transfer yard where tractors hand containers over",
+    "LaneGroupConfig.ids": "the lanes' ids, unique in the gate",
+    "LaneGroupConfig.direction": "export or import",
+    "LaneGroupConfig.kind": "standard, scanner, inspection or hazmat",
+    "LaneGroupConfig.accepts": "the cargo classes the lanes take",
+    "LaneGroupConfig.channels": "the customs channels the lanes take (green: documents, "
+    "yellow: scan, red: inspection)",
+    "LaneGroupConfig.service": "how long a truck takes in the lane",
+    "LaneGroupConfig.hours": "local windows the lanes are open; none: always",
+    "PartialCapacityConfig.export": "export trucks per slot; none: the default",
+    "PartialCapacityConfig.import": "import trucks per slot; none: the default",
+    "SlotCapacityConfig.export": "export trucks per slot",
+    "SlotCapacityConfig.import": "import trucks per slot",
+    "YardConfig.yard_id": "the yard's id (a lane event's `lane_id` for trucks in the yard)",
+    "YardConfig.name": "the yard's name, for people",
+    "YardConfig.bays": "handover bays working at once",
+    "YardConfig.handover": "how long handing one container over takes",
+    "YardConfig.capacity": "containers that may wait in the yard for a carrier",
+}
+
+
+def gate_schema() -> tuple[Schema, dict[str, Schema]]:
+    """The gate file's JSON Schema and its definitions, each field with its meaning."""
     from services.gates.schema import GateConfig  # noqa: PLC0415
 
     schema = GateConfig.model_json_schema(ref_template="#/$defs/{model}")
     defs = schema.pop("$defs", {})
+    for model, definition in [("GateConfig", schema), *defs.items()]:
+        for name, prop in definition.get("properties", {}).items():
+            meaning = GATE_FIELDS.get(f"{model}.{name}")
+            if meaning is not None:
+                prop.setdefault("description", meaning)
+    return schema, defs
+
+
+def gate_file_markdown() -> str:
+    schema, defs = gate_schema()
     example = (ROOT / "services" / "gates" / "huu-nghi.toml").read_text(encoding="utf-8")
     lines = [
         GENERATED,

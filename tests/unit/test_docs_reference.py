@@ -74,3 +74,21 @@ def test_a_changed_model_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(gen_reference, "_topic_models", patched)
     after = gen_reference.dump_json(gen_reference.asyncapi_document())
     assert before != after and "lane_hint" in after
+
+
+def test_every_gate_file_field_has_a_meaning() -> None:
+    """A field added to services/gates/schema.py must be explained in GATE_FIELDS."""
+    schema, defs = gen_reference.gate_schema()
+    missing = [
+        f"{model}.{name}"
+        for model, definition in [("GateConfig", schema), *defs.items()]
+        for name, prop in definition.get("properties", {}).items()
+        if not prop.get("description")
+    ]
+    assert missing == [], f"add these to GATE_FIELDS in scripts/gen_reference.py: {missing}"
+    known = {
+        f"{model}.{name}"
+        for model, definition in [("GateConfig", schema), *defs.items()]
+        for name in definition.get("properties", {})
+    }
+    assert set(gen_reference.GATE_FIELDS) <= known, "GATE_FIELDS names a field that is gone"
