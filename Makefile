@@ -51,7 +51,7 @@ faults: $(STAMP)
 # a missing page or include) fails, and `make test` runs it first. The reference pages are
 # generated from the code by `make docs-gen`; a unit test fails when they are stale.
 docs: $(STAMP)
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict  # not --quiet: it hides the warnings strict counts
 
 docs-gen: $(STAMP)
 	$(BIN)/python scripts/gen_reference.py
