@@ -102,7 +102,7 @@ class Worker:
     def scrape(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         """This process's metrics: (sample name, sorted labels) -> value."""
         url = f"http://127.0.0.1:{self.port}/metrics"
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with urllib.request.urlopen(url, timeout=30) as response:  # a hang guard only
             body = response.read().decode()
         return {
             (s.name, tuple(sorted(s.labels.items()))): s.value
