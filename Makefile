@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-fast test-shifted faults lint fmt bench venv clean system-deps
+.PHONY: demo test test-fast test-shifted faults lint fmt bench venv clean system-deps docs docs-gen
 
 # Debian packages the tests need: chromium (browser tests, driven by Playwright with no
 # download) and a CJK font (synthetic Chinese plates). Installed once, when missing.
@@ -30,7 +30,7 @@ system-deps:
 demo: $(STAMP)
 	$(BIN)/borderflow up
 
-test: $(STAMP) system-deps lint
+test: $(STAMP) system-deps lint docs
 	$(BIN)/python -m pytest
 
 # The inner loop: the unit and property tests (no broker, no database server), ~25 s here.
@@ -47,6 +47,15 @@ test-shifted: $(STAMP) system-deps
 faults: $(STAMP)
 	$(BIN)/python -m pytest -m faults
 
+# The docs site (docs/, mkdocs.yml) into site/, offline; strict: any warning (a broken link,
+# a missing page or include) fails, and `make test` runs it first. The reference pages are
+# generated from the code by `make docs-gen`; a unit test fails when they are stale.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict  # not --quiet: it hides the warnings strict counts
+
+docs-gen: $(STAMP)
+	$(BIN)/python scripts/gen_reference.py
+
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
@@ -62,4 +71,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/capacity.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var site .pytest_cache .mypy_cache .ruff_cache

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from lanes.model import CustomsStatus, Direction, Manifest
 from services.bootstrap import (
@@ -147,6 +147,18 @@ def as_message(payload: dict[str, Any]) -> tuple[str, bytes]:
     return str(payload["camera_id"]), json.dumps(payload).encode()
 
 
+def _reader(bootstrap: str, *topics: str) -> AIOKafkaConsumer:
+    """A consumer outside any group, from the beginning, committing nothing."""
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+        fetch_max_wait_ms=20,
+    )
+
+
 async def collect(
     bootstrap: str,
     topic: str,
@@ -157,14 +169,7 @@ async def collect(
 ) -> list[Any]:
     """Read `topic` from the beginning until `expect` records arrived and `until(records)`
     holds (or time out)."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        group_id=None,
-        fetch_max_wait_ms=20,
-    )
+    consumer = _reader(bootstrap, topic)
     await consumer.start()
     records: list[Any] = []
     try:
@@ -175,6 +180,34 @@ async def collect(
                     records.extend(part)
     except TimeoutError:
         pass
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def collect_to_end(bootstrap: str, topic: str, *, timeout: float = 60.0) -> list[Any]:
+    """Every record `topic` holds now: read from the beginning up to each partition's end
+    offset as it is when called. A condition, not a time window: on a loaded machine it
+    waits as long as reading takes (TimeoutError after `timeout`), and a topic that does
+    not exist holds nothing."""
+    consumer = _reader(bootstrap)
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        async with asyncio.timeout(timeout):
+            if topic not in await consumer.topics():
+                return []
+            partitions = consumer.partitions_for_topic(topic) or set()
+            tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            ends = await consumer.end_offsets(tps)
+            behind = list(tps)
+            while behind:
+                batch = await consumer.getmany(*tps, timeout_ms=200)
+                for part in batch.values():
+                    records.extend(part)
+                behind = [tp for tp in behind if await consumer.position(tp) < ends[tp]]
     finally:
         await consumer.stop()
     return records

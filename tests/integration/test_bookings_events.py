@@ -18,7 +18,7 @@ from services.db.engine import session_factory
 from services.gate_config import default_gates
 from streams.clients import ensure_topics
 from streams.topics import BOOKINGS
-from tests.integration.harness import collect, wait_until
+from tests.integration.harness import collect_to_end, wait_until
 from tests.integration.test_bookings_api import add_firms, add_manifests, auth, local_slot
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -66,7 +66,7 @@ async def test_changes_are_published_after_commit(
             return left == 0
 
         await wait_until(all_published, timeout=30)
-    records = await collect(kafka_bootstrap, BOOKINGS.name, expect=10_000, timeout=3)
+    records = await collect_to_end(kafka_bootstrap, BOOKINGS.name)
     ours = [json.loads(r.value) for r in records if r.key == booking_id.encode()]
     assert [e["type"] for e in ours] == ["booking.created", "booking.cancelled"]
     assert [e["data"]["version"] for e in ours] == [1, 2]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -26,6 +25,7 @@ from tests.integration.harness import (
     read,
     running_system,
     seed,
+    wait_until,
 )
 
 pytestmark = [
@@ -56,7 +56,11 @@ async def test_worker_survives_a_broker_restart(
             assert len(first) == 1
 
             await broker.stop()  # the broker dies, and comes back empty on the same port
-            await asyncio.sleep(2)
+
+            async def outage_seen() -> bool:  # awaited, not a fixed pause: a loaded machine
+                return not system.infra.watch.up  # may take longer than any pause to notice
+
+            await wait_until(outage_seen, timeout=30)
             second = EmbeddedBroker(port=port, log_path=tmp_path / "tansu-2.log")
             await second.start()
             await ensure_topics(settings.kafka, second.bootstrap, all_topics())

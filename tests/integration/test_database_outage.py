@@ -4,10 +4,10 @@ and every decision reaches the topic. Part of the fault suite (`make faults`).""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
@@ -29,6 +29,7 @@ from tests.integration.harness import (
     read,
     running_system,
     seed,
+    wait_until,
 )
 
 pytestmark = [
@@ -61,6 +62,11 @@ async def _terminate_backends(database: DatabaseSettings) -> int:
     return int(killed or 0)
 
 
+async def _handled(system: Any, n: int) -> bool:
+    """The decider's runtime handled `n` reads (counted after its transaction committed)."""
+    return bool(system.runtime.stats.handled >= n)
+
+
 async def test_connections_terminated_mid_stream_lose_nothing(tmp_path: Path) -> None:
     schema = f"bf_fault_{uuid.uuid4().hex[:12]}"
     admin = create_async_engine(POSTGRES_URL)
@@ -87,7 +93,10 @@ async def test_connections_terminated_mid_stream_lose_nothing(tmp_path: Path) ->
                     ]
                     await publish(broker.bootstrap, *messages)
                     killed += await _terminate_backends(database)
-                    await asyncio.sleep(0.2)  # let the decider meet the dead connections
+                    # the decider meets the dead connections: this chunk is stored all the same
+                    # (awaited, not a fixed pause, so a loaded machine cannot skip a chunk)
+                    stored = sum(1 for i in range(len(plates)) if i % 3 <= chunk)
+                    await wait_until(lambda n=stored: _handled(system, n), timeout=60)
                 got = await collect(
                     broker.bootstrap, LANE_DECISIONS.name, expect=TRUCKS, timeout=60
                 )

@@ -28,7 +28,7 @@ def _free_port() -> int:
 def _get(url: str, cookie: str | None = None) -> tuple[int, dict[str, object]]:
     request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:
+        with urllib.request.urlopen(request, timeout=30) as response:  # a hang guard only
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
@@ -68,7 +68,9 @@ def test_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
             data=json.dumps({"username": "demo", "password": password}).encode(),
             headers={"Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(login, timeout=5) as answer:
+        # 30 s: a hang guard, not a latency bound (a login's scrypt on a loaded machine under
+        # the demo at x1200 took more than 5 s once)
+        with urllib.request.urlopen(login, timeout=30) as answer:
             assert json.loads(answer.read())["can_act"] is True
             cookie = answer.headers["Set-Cookie"].split(";")[0]
         status, _ = _get(f"http://127.0.0.1:{port}/v1/queue")
@@ -113,7 +115,9 @@ def test_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
     # the page is told, and the stop does not wait for its stream (7.6-30 s before)
     assert stream.wait(10) == 0
     assert 'event: bye\ndata: {"reason": "server stopping"}' in events.read_text()
-    assert took < 6.0, f"stopping took {took:.1f} s"
+    # the server ended the stream itself (the bye above); the bound only catches a stop that
+    # waits out the stream's 20 s lifetime, with room for a loaded machine (6 s left little)
+    assert took < 12.0, f"stopping took {took:.1f} s"
     assert not _alive(broker_pid), "the embedded broker outlived `borderflow up`"
 
 

@@ -16,6 +16,7 @@ from services.db.tables import DecisionRow, PlateReadRow, VisitRow
 from streams.topics import LANE_DECISIONS
 from tests.integration.harness import (
     collect,
+    collect_to_end,
     decision_payloads,
     envelope,
     fresh_broker,
@@ -133,7 +134,7 @@ async def test_redelivered_read_changes_nothing(
             assert await _count(system.infra, PlateReadRow) == 1
             assert await _count(system.infra, DecisionRow) == 1
             assert system.decider.stats.duplicates == 2
-            records = await collect(broker.bootstrap, LANE_DECISIONS.name, expect=2, timeout=1.5)
+            records = await collect_to_end(broker.bootstrap, LANE_DECISIONS.name)
             assert len(records) == 1
 
 

@@ -1,0 +1,94 @@
+"""The committed reference documents (docs/reference/) are what the code gives now: the
+OpenAPI document of the app, the AsyncAPI document of every topic built from the pydantic
+models in streams/, and the gate-file reference from its schema. A route, a model or a gate
+field changed without `make docs-gen` fails here, naming the file (issue 24)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import gen_reference  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def outputs() -> dict[Path, str]:
+    return {path: make() for path, make in gen_reference.outputs().items()}
+
+
+@pytest.mark.parametrize(
+    "name", ["openapi.json", "http-api.md", "asyncapi.json", "event-formats.md", "gate-file.md"]
+)
+def test_committed_reference_matches_the_code(outputs: dict[Path, str], name: str) -> None:
+    path = gen_reference.OUT / name
+    assert path in outputs
+    committed = path.read_text(encoding="utf-8") if path.exists() else ""
+    assert committed == outputs[path], (
+        f"docs/reference/{name} is stale: run `make docs-gen` and commit the result"
+    )
+
+
+def test_asyncapi_names_every_topic_and_every_payload_resolves(
+    outputs: dict[Path, str],
+) -> None:
+    from streams.topics import all_topics  # noqa: PLC0415
+
+    doc = json.loads(outputs[gen_reference.OUT / "asyncapi.json"])
+    assert doc["asyncapi"].startswith("3.")
+    addresses = {channel["address"] for channel in doc["channels"].values()}
+    assert addresses == {spec.name for spec in all_topics()}
+    schemas = doc["components"]["schemas"]
+    for message in doc["components"]["messages"].values():
+        assert message["payload"]["$ref"].rsplit("/", 1)[1] in schemas
+    for operation in doc["operations"].values():
+        assert operation["channel"]["$ref"].rsplit("/", 1)[1] in doc["channels"]
+
+
+def test_openapi_documents_the_firm_operations(outputs: dict[Path, str]) -> None:
+    doc = json.loads(outputs[gen_reference.OUT / "openapi.json"])
+    assert {"/v1/manifests", "/v1/bookings", "/v1/slots", "/health"} <= set(doc["paths"])
+
+
+def test_a_changed_model_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check is not vacuous: a field added to a topic's model changes the document."""
+    from pydantic import create_model  # noqa: PLC0415
+
+    from streams.events import PlateReadV1  # noqa: PLC0415
+
+    before = gen_reference.dump_json(gen_reference.asyncapi_document())
+    changed = create_model("PlateReadV1", __base__=PlateReadV1, lane_hint=(str | None, None))
+    original = gen_reference._topic_models
+
+    def patched() -> list:  # type: ignore[type-arg]
+        return [
+            (spec, title, [changed if m is PlateReadV1 else m for m in models], how)
+            for spec, title, models, how in original()
+        ]
+
+    monkeypatch.setattr(gen_reference, "_topic_models", patched)
+    after = gen_reference.dump_json(gen_reference.asyncapi_document())
+    assert before != after and "lane_hint" in after
+
+
+def test_every_gate_file_field_has_a_meaning() -> None:
+    """A field added to services/gates/schema.py must be explained in GATE_FIELDS."""
+    schema, defs = gen_reference.gate_schema()
+    missing = [
+        f"{model}.{name}"
+        for model, definition in [("GateConfig", schema), *defs.items()]
+        for name, prop in definition.get("properties", {}).items()
+        if not prop.get("description")
+    ]
+    assert missing == [], f"add these to GATE_FIELDS in scripts/gen_reference.py: {missing}"
+    known = {
+        f"{model}.{name}"
+        for model, definition in [("GateConfig", schema), *defs.items()]
+        for name in definition.get("properties", {})
+    }
+    assert set(gen_reference.GATE_FIELDS) <= known, "GATE_FIELDS names a field that is gone"
