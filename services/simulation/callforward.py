@@ -1,0 +1,156 @@
+"""The simulated day under call-forward (issue 23): the orchestrated engine, but a truck first
+sighted at its direction's waiting-area camera waits there (not on the road) until
+`CallForwardPolicy` calls it; it then drives the area's drive time to the gate, where its
+place (lane or carrier slot) was taken for it at the call. A lane serves the first truck
+queued for it that is at the gate (one called but still driving does not hold it up).
+
+The road queue (`DayRun.queue_changes`, as for the other policies: trucks at or on the way
+into the gate's queues, not yet in service) counts the called trucks from their arrival at
+the gate, and the trucks that found the waiting area full (they queue on the road until
+there is room). Drivers are assumed to answer every call at once and drive the mean drive
+time (no recall, no lost place in the simulation: `recalled`, `places_lost` stay 0 unless
+the policy finds a truck overdue). Trucks of a direction without a waiting area are
+assigned at the gate as today.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import datetime, timedelta
+
+from lanes.board import Truck
+from lanes.model import Direction, Gate
+from lanes.policy.callforward import AreaQueue, CallForwardPolicy, PlaceLost, TruckCalled
+from services.simulation.day import Day
+from services.simulation.des import Engine, Incident, PolicyName, TruckRecord, _Ev
+
+TICK = timedelta(seconds=30)  # how often waiting trucks are weighed between other events
+
+
+class CallForwardEngine(Engine):
+    def __init__(
+        self, gate: Gate, day: Day, policy: PolicyName, incidents: tuple[Incident, ...]
+    ) -> None:
+        self.area = AreaQueue()
+        self.callforward = CallForwardPolicy(None)
+        self.present: set[str] = set()
+        self.road: dict[Direction, deque[Truck]] = {d: deque() for d in Direction}
+        self.tick_at: datetime | None = None
+        super().__init__(gate, day, policy, incidents)
+        self.callforward = CallForwardPolicy(self.orchestrated)
+        self.out.area_changes = {d: [(day.start, 0)] for d in Direction}
+
+    def _approach(self, truck: Truck) -> timedelta:
+        if self.gate.waiting_area(truck.direction) is None:
+            return self.gate.approach_time
+        return timedelta(0)  # first sighted at the area's camera
+
+    def _present(self, truck: Truck) -> bool:
+        return truck.visit_id in self.present
+
+    # -- trucks --------------------------------------------------------------------------
+    def _arrive(self, truck: Truck, at: datetime) -> None:
+        area = self.gate.waiting_area(truck.direction)
+        if area is None:
+            self.present.add(truck.visit_id)
+            super()._arrive(truck, at)
+            return
+        self.out.records[truck.visit_id] = TruckRecord(truck, at)
+        if self.area.in_area(truck.direction) >= area.capacity:
+            self.road[truck.direction].append(truck)  # the area is full: it waits on the road
+            self._queue_changed(truck.direction, +1, at)
+        else:
+            self._enter_area(truck, at)
+        self._call(at)
+
+    def _enter_area(self, truck: Truck, at: datetime) -> None:
+        area = self.gate.waiting_area(truck.direction)
+        assert area is not None
+        self.area = self.area.entered(truck, area, at)
+        self._area_changed(truck.direction, at)
+
+    def _area_changed(self, direction: Direction, at: datetime) -> None:
+        self.out.area_changes[direction].append((at, self.area.in_area(direction)))
+
+    def _call(self, at: datetime) -> None:
+        events, self.area, self.board = self.callforward.step(
+            self.area, self.board, self.gate, now=at
+        )
+        for event in events:
+            record = self.out.records[event.visit_id]
+            if isinstance(event, PlaceLost):
+                self.out.places_lost += 1
+                continue
+            assert isinstance(event, TruckCalled)
+            if record.called_at is None:
+                record.called_at = at
+                self._area_changed(record.truck.direction, at)
+            else:
+                self.out.recalled += 1
+            visit_id = event.visit_id
+            self._push(event.due_at, _Ev.HOOK, lambda when, v=visit_id: self._reach(v, when))
+        for direction, road in self.road.items():
+            area = self.gate.waiting_area(direction)
+            while road and area is not None and self.area.in_area(direction) < area.capacity:
+                truck = road.popleft()
+                self._queue_changed(direction, -1, at)
+                self._enter_area(truck, at)
+        if any(w.call is None for w in self.area.waiting) and self.tick_at is None:
+            self.tick_at = at + TICK
+            self._push(self.tick_at, _Ev.HOOK, self._tick)
+
+    def _tick(self, at: datetime) -> None:
+        self.tick_at = None
+        self._call(at)
+
+    def _reach(self, visit_id: str, at: datetime) -> None:
+        """The called truck is at the gate: it joins its place's queue there."""
+        record = self.out.records[visit_id]
+        record.reached_gate_at = at
+        self.area = self.area.left(visit_id)
+        self.present.add(visit_id)
+        self._queue_changed(record.truck.direction, +1, at)
+        place = self.board.place_of(visit_id)
+        if place is not None and place in self.lanes:
+            self._start_lane(place, at)
+        else:
+            self._start_handovers(at)
+
+    def _start_lane(self, lane_id: str, at: datetime) -> None:
+        """As at the gate today, and a free lane whose own trucks are still on their way
+        takes the first truck (service order) at the gate queued for another lane of its
+        direction that it takes (the lane controller waves it over)."""
+        super()._start_lane(lane_id, at)
+        state = self.board.lane(lane_id)
+        lane = self.lanes[lane_id]
+        if (
+            state.serving is not None
+            or not state.is_open
+            or not lane.hours.contains(at, self.offset)
+        ):
+            return
+        here = sorted(
+            (
+                entry.truck
+                for other in self.board.lanes
+                if other.lane_id != lane_id
+                and self.lanes[other.lane_id].direction is lane.direction
+                for entry in other.queue
+                if entry.truck.visit_id in self.present
+                and entry.truck.cargo <= lane.accepts
+                and entry.truck.channel in lane.channels
+            ),
+            key=lambda t: t.key,
+        )
+        if here:
+            self.board = self.board.truck_entered(here[0].visit_id, lane_id, at)
+            self.out.replanned += 1
+            self._serve(here[0], lane, at)
+
+    def _rebalance(self, at: datetime) -> None:
+        super()._rebalance(at)
+        self._call(at)
+
+    def _retry_parked(self, at: datetime) -> None:
+        super()._retry_parked(at)
+        self._call(at)
