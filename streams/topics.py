@@ -82,6 +82,14 @@ CONTROLLER_ACTIONS = TopicSpec(
     "manifest, reassign, open or close a lane, hold or release), each with who and why",
 )
 
+CALLS = TopicSpec(
+    name="borderflow.calls",
+    partitions=3,
+    key="visit_id",
+    purpose="trucks called forward from a waiting area, recalled, or that lost their place "
+    "(issue 23, streams/calls.py); the notifier sends each call once, by call_id",
+)
+
 SOURCE_TOPICS: tuple[TopicSpec, ...] = (
     PLATE_READS,
     LANE_DECISIONS,
@@ -90,6 +98,7 @@ SOURCE_TOPICS: tuple[TopicSpec, ...] = (
     BOOKINGS,
     CAMERA_FRAMES,
     CONTROLLER_ACTIONS,
+    CALLS,
 )
 
 
