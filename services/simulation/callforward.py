@@ -21,6 +21,8 @@ from datetime import datetime, timedelta
 from lanes.board import Truck
 from lanes.model import Direction, Gate
 from lanes.policy.callforward import AreaQueue, CallForwardPolicy, PlaceLost, TruckCalled
+from lanes.policy.orchestrated import REBALANCE_GAIN
+from lanes.policy.plan import project_lane
 from services.simulation.day import Day
 from services.simulation.des import Engine, Incident, PolicyName, TruckRecord, _Ev
 
@@ -119,7 +121,8 @@ class CallForwardEngine(Engine):
     def _start_lane(self, lane_id: str, at: datetime) -> None:
         """As at the gate today, and a free lane whose own trucks are still on their way
         takes the first truck (service order) at the gate queued for another lane of its
-        direction that it takes (the lane controller waves it over)."""
+        direction that it takes and that it would finish sooner (the lane controller waves
+        it over)."""
         super()._start_lane(lane_id, at)
         state = self.board.lane(lane_id)
         lane = self.lanes[lane_id]
@@ -132,13 +135,16 @@ class CallForwardEngine(Engine):
         here = sorted(
             (
                 entry.truck
-                for other in self.board.lanes
+                for other in self.gate.lanes_for(lane.direction)
                 if other.lane_id != lane_id
-                and self.lanes[other.lane_id].direction is lane.direction
-                for entry in other.queue
+                for entry in project_lane(
+                    other, self.board.lane(other.lane_id), now=at, utc_offset=self.offset
+                )
                 if entry.truck.visit_id in self.present
                 and entry.truck.cargo <= lane.accepts
                 and entry.truck.channel in lane.channels
+                # only when it is done sooner here (a scanner's truck is not sent to a bay)
+                and at + lane.service_time + REBALANCE_GAIN <= entry.expected_done_at
             ),
             key=lambda t: t.key,
         )
