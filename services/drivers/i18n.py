@@ -21,6 +21,7 @@ WORDS: dict[str, dict[str, str]] = {
         "by": "Be at the gate by",
         "lost": "You lost your place in the queue",
         "offline": "Connection lost, reconnecting…",
+        "at_gate": "You are at the gate: follow the signs to your lane.",
     },
     "vi": {
         "title": "Xe của bạn tại cửa khẩu",
@@ -36,6 +37,7 @@ WORDS: dict[str, dict[str, str]] = {
         "by": "Có mặt tại cửa khẩu trước",
         "lost": "Bạn đã mất vị trí trong hàng chờ",
         "offline": "Mất kết nối, đang kết nối lại…",
+        "at_gate": "Bạn đã đến cửa khẩu: hãy đi theo biển chỉ dẫn đến làn của bạn.",
     },
     "zh": {
         "title": "您的货车在口岸",
@@ -51,6 +53,7 @@ WORDS: dict[str, dict[str, str]] = {
         "by": "请在此时间前到达口岸",
         "lost": "您已失去队列中的位置",
         "offline": "连接中断，正在重新连接…",
+        "at_gate": "您已到达口岸：请按指示牌前往您的车道。",
     },
 }
 

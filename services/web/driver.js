@@ -17,6 +17,7 @@
     $("waiting").hidden = state.status !== "waiting";
     $("called").hidden = state.status !== "called" && state.status !== "recalled";
     $("lost").hidden = state.status !== "lost";
+    $("at_gate").hidden = state.status !== "at_gate";
     if (state.status === "waiting") {
       $("position").textContent = state.position;
       $("expected").textContent = state.expected_call;
