@@ -8,14 +8,17 @@ The road queue (`DayRun.queue_changes`, as for the other policies: trucks at or 
 into the gate's queues, not yet in service) counts the called trucks from their arrival at
 the gate, and the trucks that found the waiting area full (they queue on the road until
 there is room). Drivers are assumed to answer every call at once and drive the mean drive
-time (no recall, no lost place in the simulation: `recalled`, `places_lost` stay 0 unless
-the policy finds a truck overdue). Trucks of a direction without a waiting area are
-assigned at the gate as today.
+time, unless `DriverResponse` says otherwise (`simulate_callforward`): then a share of
+drivers miss their first call (recalled at its deadline), and a share of those the recall
+too (their place is lost; they never finish). Trucks of a direction without a waiting area
+are assigned at the gate as today.
 """
 
 from __future__ import annotations
 
+import random
 from collections import deque
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from lanes.board import Truck
@@ -24,15 +27,42 @@ from lanes.policy.callforward import AreaQueue, CallForwardPolicy, PlaceLost, Tr
 from lanes.policy.orchestrated import REBALANCE_GAIN
 from lanes.policy.plan import project_lane
 from services.simulation.day import Day
-from services.simulation.des import Engine, Incident, PolicyName, TruckRecord, _Ev
+from services.simulation.des import DayRun, Engine, Incident, PolicyName, TruckRecord, _Ev
 
 TICK = timedelta(seconds=30)  # how often waiting trucks are weighed between other events
 
 
+@dataclass(frozen=True, slots=True)
+class DriverResponse:
+    """How drivers answer calls: `miss_first` of them do not come on the first call; of
+    those, `miss_recall` do not come on the recall either. Drawn per truck, seeded."""
+
+    miss_first: float = 0.0
+    miss_recall: float = 0.0
+
+
+def simulate_callforward(
+    gate: Gate,
+    day: Day,
+    *,
+    response: DriverResponse = DriverResponse(),
+    incidents: tuple[Incident, ...] = (),
+) -> DayRun:
+    """The day under call-forward with drivers answering as `response` says."""
+    return CallForwardEngine(gate, day, "callforward", incidents, response=response).run()
+
+
 class CallForwardEngine(Engine):
     def __init__(
-        self, gate: Gate, day: Day, policy: PolicyName, incidents: tuple[Incident, ...]
+        self,
+        gate: Gate,
+        day: Day,
+        policy: PolicyName,
+        incidents: tuple[Incident, ...],
+        *,
+        response: DriverResponse = DriverResponse(),
     ) -> None:
+        self.response = response
         self.area = AreaQueue()
         self.callforward = CallForwardPolicy(None)
         self.present: set[str] = set()
@@ -82,13 +112,17 @@ class CallForwardEngine(Engine):
             record = self.out.records[event.visit_id]
             if isinstance(event, PlaceLost):
                 self.out.places_lost += 1
+                self.remaining -= 1  # it never finishes
                 continue
             assert isinstance(event, TruckCalled)
-            if record.called_at is None:
+            first = record.called_at is None
+            if first:
                 record.called_at = at
                 self._area_changed(record.truck.direction, at)
             else:
                 self.out.recalled += 1
+            if not self._comes(event.visit_id, first=first):
+                continue
             visit_id = event.visit_id
             self._push(event.due_at, _Ev.HOOK, lambda when, v=visit_id: self._reach(v, when))
         for direction, road in self.road.items():
@@ -97,9 +131,17 @@ class CallForwardEngine(Engine):
                 truck = road.popleft()
                 self._queue_changed(direction, -1, at)
                 self._enter_area(truck, at)
-        if any(w.call is None for w in self.area.waiting) and self.tick_at is None:
+        if self.area.waiting and self.tick_at is None:
             self.tick_at = at + TICK
             self._push(self.tick_at, _Ev.HOOK, self._tick)
+
+    def _comes(self, visit_id: str, *, first: bool) -> bool:
+        """Whether the driver answers this call (the first, or the recall)."""
+        r = self.response
+        if r.miss_first <= 0:
+            return True
+        u = random.Random(f"borderflow-des:{self.day.seed}:driver:{visit_id}").random()
+        return u >= (r.miss_first if first else r.miss_first * r.miss_recall)
 
     def _tick(self, at: datetime) -> None:
         self.tick_at = None

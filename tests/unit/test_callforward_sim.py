@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from lanes.model import Direction
 from services.gate_config import get_gate
+from services.simulation.callforward import DriverResponse, simulate_callforward
 from services.simulation.day import default_day
 from services.simulation.des import simulate
 from services.simulation.kpis import level_percentile, summarise
@@ -75,3 +76,23 @@ def test_the_road_queue_percentile_is_weighted_by_time() -> None:
 
 def test_both_directions_have_an_area() -> None:
     assert {a.direction for a in HN.waiting_areas} == set(Direction)
+
+
+def test_drivers_who_miss_a_call_are_recalled_then_lose_their_place() -> None:
+    day = default_day(HN, trucks=400, seed=3)
+    response = DriverResponse(miss_first=0.1, miss_recall=0.5)
+    run = simulate_callforward(HN, day, response=response)
+    kpis = summarise(run)
+    assert 20 <= kpis["recalled"] <= 70  # about 10% of 400
+    assert 5 <= kpis["places_lost"] <= kpis["recalled"] // 2 + 10
+    assert kpis["trucks_never_completed"] == kpis["places_lost"]
+    recalled_and_came = [
+        r
+        for r in run.records.values()
+        if r.done_at is not None
+        and r.called_at is not None
+        and r.reached_gate_at - r.called_at > HN.waiting_areas[0].drive_time
+    ]
+    assert len(recalled_and_came) == kpis["recalled"] - kpis["places_lost"]
+    again = summarise(simulate_callforward(HN, day, response=response))
+    assert again == kpis
