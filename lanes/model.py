@@ -181,6 +181,25 @@ class CarrierFleet:
 
 
 @dataclass(frozen=True, slots=True)
+class WaitingArea:
+    """Where trucks of one direction wait off the approach road until called forward to the
+    gate (issue 23): read by `camera_id` (or checked in with their booking), `capacity`
+    trucks at most (more wait on the road), `drive_time` from it to the gate. A truck is
+    called when its lane or carrier slot is expected free within `drive_time + call_lead`;
+    one that has not reached the gate `drive_time + arrival_grace` after its call is
+    recalled once, then loses its place."""
+
+    area_id: str
+    name: str
+    direction: Direction
+    camera_id: str
+    capacity: int
+    drive_time: timedelta
+    call_lead: timedelta = timedelta(0)
+    arrival_grace: timedelta = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
 class Gate:
     gate_id: str
     name: str
@@ -196,6 +215,11 @@ class Gate:
     booking: BookingRules | None = None
     # the risk-alert rules' parameters (lanes/alerts); None: `AlertRules()`'s defaults
     alert_rules: AlertRules | None = None
+    # waiting areas trucks are called forward from (at most one a direction; issue 23)
+    waiting_areas: tuple[WaitingArea, ...] = ()
+
+    def waiting_area(self, direction: Direction) -> WaitingArea | None:
+        return next((a for a in self.waiting_areas if a.direction is direction), None)
 
     def camera(self, camera_id: str) -> Camera | None:
         for camera in self.cameras:

@@ -46,6 +46,16 @@ A file holds (durations in minutes, hours as local "HH:MM-HH:MM" windows):
     [[booking.overrides]]          # optional: other capacities at some hours
     hours = ["06:00-07:00"]
     capacity = { export = 40, import = 30 }
+
+    [[waiting_areas]]              # optional: trucks wait here until called (issue 23)
+    area_id = "hn-exp-wait"
+    name = "Export waiting area"
+    direction = "export"
+    camera_id = "hn-exp-approach-1"   # a camera of the same direction
+    capacity = 300                 # trucks; more wait on the road
+    drive_time_min = 5             # from the area to the gate
+    call_lead_min = 0              # call this much before the place is expected free
+    grace_min = 10                 # after drive time: recalled once, then the place is lost
 """
 
 from __future__ import annotations
@@ -73,6 +83,7 @@ from lanes.model import (
     Gate,
     Lane,
     TransferYard,
+    WaitingArea,
 )
 from services.gates.schema import (
     AlertsConfig,
@@ -333,4 +344,17 @@ def _to_gate(config: GateConfig) -> Gate:
         approach_time=_minutes(config.approach_time_min),
         booking=_booking(config.booking),
         alert_rules=alert_rules_of(config.alerts, visit_window=_minutes(config.visit_window_min)),
+        waiting_areas=tuple(
+            WaitingArea(
+                area_id=a.area_id,
+                name=a.name,
+                direction=a.direction,
+                camera_id=a.camera_id,
+                capacity=a.capacity,
+                drive_time=_minutes(a.drive_time_min),
+                call_lead=_minutes(a.call_lead_min),
+                arrival_grace=_minutes(a.grace_min),
+            )
+            for a in config.waiting_areas
+        ),
     )

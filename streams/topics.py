@@ -99,6 +99,14 @@ WEIGH_IN_MOTION = TopicSpec(
     "or enveloped; stored by the intake worker for the overweight rule",
 )
 
+CALLS = TopicSpec(
+    name="borderflow.calls",
+    partitions=3,
+    key="visit_id",
+    purpose="trucks called forward from a waiting area, recalled, or that lost their place "
+    "(issue 23, streams/calls.py); the notifier sends each call once, by call_id",
+)
+
 SOURCE_TOPICS: tuple[TopicSpec, ...] = (
     PLATE_READS,
     LANE_DECISIONS,
@@ -109,6 +117,7 @@ SOURCE_TOPICS: tuple[TopicSpec, ...] = (
     CONTROLLER_ACTIONS,
     ALERTS,
     WEIGH_IN_MOTION,
+    CALLS,
 )
 
 

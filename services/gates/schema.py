@@ -203,6 +203,17 @@ class AlertsConfig(_Strict):
     rebook_window_min: Minutes | None = None
     burst_count: Count | None = None
     burst_window_s: Seconds | None = None
+class WaitingAreaConfig(_Strict):
+    """A waiting area trucks are called forward from (`lanes.model.WaitingArea`)."""
+
+    area_id: Id
+    name: Name
+    direction: Direction
+    camera_id: Id  # one of `cameras`, of the same direction
+    capacity: Count
+    drive_time_min: Minutes
+    call_lead_min: Spread = 0.0
+    grace_min: Minutes = 10.0
 
 
 class GateConfig(_Strict):
@@ -217,6 +228,7 @@ class GateConfig(_Strict):
     fleet: FleetConfig | None = None
     booking: BookingConfig | None = None
     alerts: AlertsConfig | None = None  # None: every rule with its defaults
+    waiting_areas: list[WaitingAreaConfig] = []
 
 
 def check_gate(config: GateConfig) -> list[Problem]:
@@ -252,6 +264,31 @@ def check_gate(config: GateConfig) -> list[Problem]:
         problems += _direction_problems(config, direction)
     if config.booking is not None:
         problems += _booking_problems(config.booking)
+    problems += _waiting_area_problems(config)
+    return problems
+
+
+def _waiting_area_problems(config: GateConfig) -> list[Problem]:
+    """Each area's camera is a camera of its direction; one area a direction."""
+    problems: list[Problem] = []
+    cameras = {c.camera_id: c for c in config.cameras}
+    seen: dict[Direction, int] = {}
+    for i, area in enumerate(config.waiting_areas):
+        camera = cameras.get(area.camera_id)
+        if camera is None:
+            problems.append((f"waiting_areas[{i}].camera_id", f"no camera {area.camera_id!r}"))
+        elif camera.direction is not area.direction:
+            reason = f"camera {area.camera_id!r} is a {camera.direction.value} camera"
+            problems.append((f"waiting_areas[{i}].camera_id", reason))
+        if area.direction in seen:
+            first = seen[area.direction]
+            reason = f"a second {area.direction.value} area (first at waiting_areas[{first}])"
+            problems.append((f"waiting_areas[{i}].direction", reason))
+        seen.setdefault(area.direction, i)
+    problems += _duplicates(
+        "waiting area",
+        ((f"waiting_areas[{i}].area_id", a.area_id) for i, a in enumerate(config.waiting_areas)),
+    )
     return problems
 
 

@@ -35,8 +35,11 @@ from lanes.policy import FifoPolicy, OrchestratedPolicy
 from lanes.policy.hours import fit_avoiding, stretch
 from services.simulation.day import Day, DayTruck
 
-PolicyName = Literal["fifo", "orchestrated"]
+PolicyName = Literal["fifo", "orchestrated", "callforward"]
 POLICIES: tuple[PolicyName, ...] = ("fifo", "orchestrated")
+# `callforward` (issue 23, services/simulation/callforward.py): orchestrated, with trucks
+# waiting in the gate's waiting areas until called; not in POLICIES (today's comparison)
+ALL_POLICIES: tuple[PolicyName, ...] = (*POLICIES, "callforward")
 DRAIN = timedelta(days=1)  # how long after the day the run may go on to finish its trucks
 _NORMAL = NormalDist()
 
@@ -49,6 +52,7 @@ class _Ev(IntEnum):
     CARRIER_BACK = 4
     WAKE = 5
     ARRIVE = 6
+    HOOK = 7  # arg: a callable of the time (a subclass's own events)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,7 @@ class TruckRecord:
     reached_gate_at: datetime
     done_at: datetime | None = None
     place: str | None = None  # lane id, or the yard id for a carrier slot
+    called_at: datetime | None = None  # callforward: first called from the waiting area
 
 
 @dataclass(slots=True)
@@ -83,6 +88,10 @@ class DayRun:
     queue_changes: dict[Direction, list[tuple[datetime, int]]] = field(default_factory=dict)
     replanned: int = 0
     refused: int = 0
+    # callforward: (time, trucks in the waiting area) each time a direction's count changes
+    area_changes: dict[Direction, list[tuple[datetime, int]]] = field(default_factory=dict)
+    recalled: int = 0
+    places_lost: int = 0
 
 
 def lognormal(mean: timedelta, sd: timedelta, quantile: float) -> timedelta:
@@ -103,12 +112,16 @@ def simulate(
     incidents: tuple[Incident, ...] = (),
 ) -> DayRun:
     """Play the day out under `policy`; returns what happened (see `kpis.summarise`)."""
-    if policy not in POLICIES:
-        raise ValueError(f"policy: {policy!r} is not one of {', '.join(POLICIES)}")
-    return _Engine(gate, day, policy, incidents).run()
+    if policy not in ALL_POLICIES:
+        raise ValueError(f"policy: {policy!r} is not one of {', '.join(ALL_POLICIES)}")
+    if policy == "callforward":
+        from services.simulation.callforward import CallForwardEngine  # noqa: PLC0415
+
+        return CallForwardEngine(gate, day, policy, incidents).run()
+    return Engine(gate, day, policy, incidents).run()
 
 
-class _Engine:
+class Engine:
     def __init__(
         self, gate: Gate, day: Day, policy: PolicyName, incidents: tuple[Incident, ...]
     ) -> None:
@@ -136,7 +149,7 @@ class _Engine:
         self.charging = {} if fleet is None else {c.carrier_id: c.charging for c in fleet.carriers}
         self.out.carrier_trips = {carrier_id: [] for carrier_id in self.charging}
         for item in day.trucks:
-            self._push(item.truck.arrived_at + gate.approach_time, _Ev.ARRIVE, item)
+            self._push(item.truck.arrived_at + self._approach(item.truck), _Ev.ARRIVE, item)
         for incident in incidents:
             self._push(incident.at, _Ev.INCIDENT, incident)
         self._schedule_hours()
@@ -167,10 +180,21 @@ class _Engine:
             elif kind == _Ev.HOURS:
                 assert isinstance(arg, tuple)
                 self._hours(arg[0], arg[1], at)
+            elif kind == _Ev.HOOK:
+                assert callable(arg)
+                arg(at)
             else:
                 assert isinstance(arg, Incident)
                 self._incident(arg, at)
         return self.out
+
+    def _approach(self, truck: Truck) -> timedelta:
+        """From first sighting to the event ARRIVE (reaching the gate, here)."""
+        return self.gate.approach_time
+
+    def _present(self, truck: Truck) -> bool:
+        """The truck is at the gate (a queued truck may still be on its way: callforward)."""
+        return True
 
     def _push(self, at: datetime, kind: _Ev, arg: object) -> None:
         self.seq += 1
@@ -218,14 +242,15 @@ class _Engine:
     def _start_lane(self, lane_id: str, at: datetime) -> None:
         state = self.board.lane(lane_id)
         lane = self.lanes[lane_id]
+        here = next((e.truck for e in state.queue if self._present(e.truck)), None)
         if (
             state.serving is not None
-            or not state.queue
+            or here is None
             or not state.is_open
             or not lane.hours.contains(at, self.offset)
         ):
             return
-        truck = state.queue[0].truck
+        truck = here
         self.board = self.board.truck_entered(truck.visit_id, lane_id, at)
         self._serve(truck, lane, at)
 
@@ -259,8 +284,10 @@ class _Engine:
         yard = self.board.yard
         if fleet is None or fleet.yard is None or yard is None:
             return
-        while yard.queue and len(yard.bays) < yard.bay_count:
-            entry = yard.queue[0]
+        while len(yard.bays) < yard.bay_count:
+            entry = next((e for e in yard.queue if self._present(e.truck)), None)
+            if entry is None:
+                return
             held = len(yard.waiting) + sum(b.entry.truck.containers for b in yard.bays)
             if held + entry.truck.containers > yard.capacity or not fleet.hours.contains(
                 at, self.offset

@@ -112,7 +112,72 @@ def summarise(run: DayRun) -> dict[str, Any]:
         "longest_queue": {d.value: max(n for _, n in run.queue_changes[d]) for d in Direction},
         "replanned": run.replanned,
         "refused": run.refused,
+        **callforward_kpis(run),
         "series": _series(run),
+    }
+
+
+def level_percentile(
+    changes: Sequence[tuple[datetime, int]], start: datetime, end: datetime, share: float
+) -> int:
+    """The level a step series (time, level from then on) stays at or under for `share` of
+    [start, end): time-weighted, so a queue of 40 for 3 minutes weighs 3 minutes."""
+    spans: dict[int, float] = {}
+    ordered = sorted(changes, key=lambda c: c[0])
+    level = 0
+    last = start
+    for at, n in ordered:
+        if at > last:
+            spans[level] = spans.get(level, 0.0) + (min(at, end) - last).total_seconds()
+            last = min(at, end)
+        if at >= end:
+            break
+        level = n
+    if end > last:
+        spans[level] = spans.get(level, 0.0) + (end - last).total_seconds()
+    total = sum(spans.values())
+    seen = 0.0
+    for n in sorted(spans):
+        seen += spans[n]
+        if seen >= share * total - 1e-9:
+            return n
+    return 0
+
+
+def callforward_kpis(run: DayRun) -> dict[str, Any]:
+    """Issue 23: the road queue (trucks queued outside any waiting area, per direction:
+    time-weighted p95 over the day and the most at once; the headline p95 is the worse
+    direction's), the waiting areas' occupancy, and the time from call to gate."""
+    start, end = run.day.start, run.day.end
+    road = {
+        d.value: {
+            "p95": level_percentile(changes, start, end, 0.95),
+            "max": max(n for _, n in changes),
+        }
+        for d, changes in run.queue_changes.items()
+    }
+    called = sorted(
+        _minutes(r.reached_gate_at - r.called_at)
+        for r in run.records.values()
+        if r.called_at is not None
+    )
+    area = {
+        d.value: {
+            "p95": level_percentile(changes, start, end, 0.95),
+            "max": max(n for _, n in changes),
+        }
+        for d, changes in run.area_changes.items()
+    }
+    return {
+        "road_queue": {"p95": max(v["p95"] for v in road.values()), "by_direction": road},
+        "waiting_area": area,
+        "call_to_gate_min": {
+            "calls": len(called),
+            "median": _r(percentile(called, 0.5)),
+            "p95": _r(percentile(called, 0.95)),
+        },
+        "recalled": run.recalled,
+        "places_lost": run.places_lost,
     }
 
 

@@ -1,0 +1,298 @@
+"""Call-forward: trucks wait in the waiting area and are called to the gate when their place
+is expected free by the time they drive up (issue 23; GoSwift's "living queue").
+
+Rules, at each step (event time `now`):
+- a called truck not at the gate by its deadline (call + drive time + grace) is RECALLED
+  once (a fresh call, its place kept); not there by the recall's deadline, it LOSES its
+  place, with the reason;
+- then, per direction with a waiting area, the trucks not yet called, in service order
+  (perishable or on time first, then arrival: `Truck.key`, as today), are weighed by the
+  orchestrated policy as if at the gate now; a truck whose place (lane or carrier slot) is
+  expected to start within `drive_time + call_lead` is CALLED and queued there on the board
+  (so the next truck sees the place taken). The road then holds only trucks on their way,
+  and a lane is idle at most the gap between its expected and its actual free time.
+Pure: the area's queue, the board and the time are arguments; the same inputs give the same
+calls. Call ids are stable (`<visit>/call-<n>`): the notifier's idempotency key.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+from lanes.board import Board, Queued, Truck
+from lanes.model import Direction, Gate, Outcome, WaitingArea
+from lanes.policy.hours import local_hhmm
+from lanes.policy.orchestrated import OrchestratedPolicy
+
+# Stop scanning a direction after this many trucks in a row that cannot be called: the
+# places they need are busy, and the trucks behind them mostly need the same ones.
+MAX_MISSES = 6
+
+
+class CallKind(StrEnum):
+    CALL = "call"
+    RECALL = "recall"
+
+
+@dataclass(frozen=True, slots=True)
+class TruckCalled:
+    """A truck called forward from the waiting area (an event: `borderflow.calls`)."""
+
+    call_id: str  # `<visit_id>/call-<n>`: unique, stable, the notification's idempotency key
+    visit_id: str
+    gate_id: str
+    area_id: str
+    kind: CallKind
+    called_at: datetime
+    due_at: datetime  # expected at the gate: call + drive time
+    deadline: datetime  # not at the gate by then: recalled, or the place is lost
+    lane_id: str | None
+    carrier_slot: str | None
+    expected_start_at: datetime | None
+    reason: str
+    manifest_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceLost:
+    """A called truck that did not come, recalled, that did not come again (an event)."""
+
+    visit_id: str
+    gate_id: str
+    area_id: str
+    at: datetime
+    last_call_id: str
+    reason: str
+
+
+CallEvent = TruckCalled | PlaceLost
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """A truck in a waiting area: not called yet, or called (its latest call)."""
+
+    truck: Truck
+    area_id: str
+    entered_at: datetime
+    call: TruckCalled | None = None
+    calls: int = 0
+    first_called_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AreaQueue:
+    """The trucks in the gate's waiting areas, in service order (`Truck.key`)."""
+
+    waiting: tuple[Waiting, ...] = ()
+
+    def entered(self, truck: Truck, area: WaitingArea, at: datetime) -> AreaQueue:
+        """The truck waits in `area` (a truck already there keeps its place)."""
+        if self.find(truck.visit_id) is not None:
+            return self
+        entry = Waiting(truck, area.area_id, at)
+        key = truck.key
+        n = next((i for i, w in enumerate(self.waiting) if w.truck.key > key), len(self.waiting))
+        return AreaQueue((*self.waiting[:n], entry, *self.waiting[n:]))
+
+    def left(self, visit_id: str) -> AreaQueue:
+        """The truck is gone (reached the gate, lost its place, left)."""
+        return AreaQueue(tuple(w for w in self.waiting if w.truck.visit_id != visit_id))
+
+    def find(self, visit_id: str) -> Waiting | None:
+        return next((w for w in self.waiting if w.truck.visit_id == visit_id), None)
+
+    def position(self, visit_id: str) -> int | None:
+        """1 for the next truck of its direction to be called; None once called or absent."""
+        mine = self.find(visit_id)
+        if mine is None or mine.call is not None:
+            return None
+        ahead = [
+            w
+            for w in self.waiting
+            if w.call is None
+            and w.truck.direction is mine.truck.direction
+            and w.truck.key < mine.truck.key
+        ]
+        return len(ahead) + 1
+
+    def uncalled(self, direction: Direction) -> list[Waiting]:
+        return [w for w in self.waiting if w.call is None and w.truck.direction is direction]
+
+    def in_area(self, direction: Direction) -> int:
+        """Trucks of this direction still in the area (not called)."""
+        return len(self.uncalled(direction))
+
+    def _put(self, entry: Waiting) -> AreaQueue:
+        return AreaQueue(
+            tuple(entry if w.truck.visit_id == entry.truck.visit_id else w for w in self.waiting)
+        )
+
+
+class CallForwardPolicy:
+    __slots__ = ("lanes",)
+
+    def __init__(self, lanes: OrchestratedPolicy | None = None) -> None:
+        self.lanes = lanes or OrchestratedPolicy()
+
+    def step(
+        self, queue: AreaQueue, board: Board, gate: Gate, *, now: datetime
+    ) -> tuple[list[CallEvent], AreaQueue, Board]:
+        """Recalls and lost places of the overdue calls, then the new calls; the area's
+        queue and the board after them."""
+        events: list[CallEvent] = []
+        for waiting in queue.waiting:
+            call = waiting.call
+            if call is None or now < call.deadline:
+                continue
+            area = _area(gate, waiting)
+            if waiting.calls >= 2:
+                offset, first = gate.utc_offset, waiting.first_called_at or call.called_at
+                reason = (
+                    f"called at {local_hhmm(first, offset)} and recalled at "
+                    f"{local_hhmm(call.called_at, offset)}, not at the gate by "
+                    f"{local_hhmm(call.deadline, offset)}: place lost"
+                )
+                events.append(
+                    PlaceLost(
+                        waiting.truck.visit_id,
+                        gate.gate_id,
+                        area.area_id,
+                        now,
+                        call.call_id,
+                        reason,
+                    )
+                )
+                queue = queue.left(waiting.truck.visit_id)
+                board = board.without(waiting.truck.visit_id)
+                continue
+            recall = self._call(
+                waiting, board, gate, area, now=now, kind=CallKind.RECALL, due=_due(queue)
+            )
+            if recall is None:  # its place is gone (closed): back in line, uncalled
+                board = board.without(waiting.truck.visit_id)
+                queue = queue._put(replace(waiting, call=None))
+                continue
+            event, board = recall
+            events.append(event)
+            queue = queue._put(replace(waiting, call=event, calls=waiting.calls + 1))
+        for area in gate.waiting_areas:
+            misses = 0
+            due = _due(queue)
+            for waiting in queue.uncalled(area.direction):
+                called = self._call(
+                    waiting, board, gate, area, now=now, kind=CallKind.CALL, due=due
+                )
+                if called is None:
+                    misses += 1
+                    if misses >= MAX_MISSES:
+                        break
+                    continue
+                misses = 0
+                event, board = called
+                events.append(event)
+                due[event.visit_id] = event.due_at
+                queue = queue._put(
+                    replace(waiting, call=event, calls=waiting.calls + 1, first_called_at=now)
+                )
+        return events, queue, board
+
+    def _call(
+        self,
+        waiting: Waiting,
+        board: Board,
+        gate: Gate,
+        area: WaitingArea,
+        *,
+        now: datetime,
+        kind: CallKind,
+        due: Mapping[str, datetime],
+    ) -> tuple[TruckCalled, Board] | None:
+        """The call if the truck's best place is expected free by the time it drives up
+        (always for a recall: its place is kept), with the board holding it there."""
+        truck = waiting.truck
+        weighed = _as_there(board, due, now=now)
+        assignment, after = self.lanes.assign(truck, weighed, gate, now=now)
+        planned = assignment.expected_start_at
+        found = after.queued_entry(truck.visit_id)
+        if assignment.outcome is not Outcome.ASSIGNED or planned is None or found is None:
+            return None
+        arrive = now + area.drive_time
+        if kind is CallKind.CALL and planned > arrive + area.call_lead:
+            return None
+        start = max(planned, arrive)
+        place, entry = found
+        after = board.assigned(entry, place=place)
+        offset = gate.utc_offset
+        place = assignment.lane_id or f"carrier slot {assignment.carrier_slot}"
+        what = "recalled" if kind is CallKind.RECALL else "called"
+        reason = (
+            f"{what} at {local_hhmm(now, offset)}: {place} expected free at "
+            f"{local_hhmm(start, offset)}, at the gate by {local_hhmm(arrive, offset)} "
+            f"({area.drive_time.total_seconds() / 60:g} min drive); {assignment.reason}"
+        )
+        event = TruckCalled(
+            call_id=f"{truck.visit_id}/call-{waiting.calls + 1}",
+            visit_id=truck.visit_id,
+            gate_id=gate.gate_id,
+            area_id=area.area_id,
+            kind=kind,
+            called_at=now,
+            due_at=arrive,
+            deadline=arrive + area.arrival_grace,
+            lane_id=assignment.lane_id,
+            carrier_slot=assignment.carrier_slot,
+            expected_start_at=start,
+            reason=reason,
+            manifest_id=truck.manifest_id,
+        )
+        return event, after
+
+
+def _area(gate: Gate, waiting: Waiting) -> WaitingArea:
+    area = next((a for a in gate.waiting_areas if a.area_id == waiting.area_id), None)
+    if area is None:  # the gate was reconfigured: its direction's area, if any
+        area = gate.waiting_area(waiting.truck.direction)
+    if area is None:
+        raise ValueError(f"gate {gate.gate_id!r} has no waiting area {waiting.area_id!r}")
+    return area
+
+
+def _due(queue: AreaQueue) -> dict[str, datetime]:
+    """When each called truck still on its way is expected at the gate."""
+    return {w.truck.visit_id: w.call.due_at for w in queue.waiting if w.call is not None}
+
+
+def _as_there(board: Board, due: Mapping[str, datetime], *, now: datetime) -> Board:
+    """The board to weigh a call on: a called truck still on its way cannot start before it
+    is at the gate, so its expected time in its place is stretched by the wait for it (the
+    board alone takes every queued truck as there). Mean service times."""
+    if not due:
+        return board
+    for lane in board.lanes:
+        if any(e.truck.visit_id in due for e in lane.queue):
+            free = [now if lane.serving is None else max(now, lane.serving.until)]
+            board = board.with_queue(lane.lane_id, _stretched(lane.queue, free, due))
+    yard = board.yard
+    if yard is not None and any(e.truck.visit_id in due for e in yard.queue):
+        free = [max(now, b.until) for b in yard.bays]
+        free += [now] * (yard.bay_count - len(yard.bays))
+        board = board.with_queue(yard.yard_id, _stretched(yard.queue, free, due))
+    return board
+
+
+def _stretched(
+    queue: tuple[Queued, ...], free: list[datetime], due: Mapping[str, datetime]
+) -> list[Queued]:
+    heapq.heapify(free)
+    out = []
+    for entry in queue:
+        at = heapq.heappop(free)
+        begin = max(at, due.get(entry.truck.visit_id, at))
+        out.append(replace(entry, service=begin - at + entry.service))
+        heapq.heappush(free, begin + entry.service)
+    return out

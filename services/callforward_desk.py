@@ -1,0 +1,83 @@
+"""The call-forward desk (issue 23): the live glue between the waiting areas, the pure
+policy (`lanes.policy.callforward`), the `borderflow.calls` topic and the drivers' pages.
+
+It keeps the areas' queue; it is told when a truck enters an area (a read at the area's
+camera matched to its manifest, or a check-in with its booking) and when a called truck
+reaches the gate; at each step (those, and a timer) it runs the policy against the board
+it is handed (the orchestrator's), publishes every call, recall and lost place, and gives
+the drivers' hub each waiting truck's page data. Event time comes in as arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from aiokafka import AIOKafkaProducer
+
+from lanes.board import Board, Truck
+from lanes.model import Gate
+from lanes.policy.callforward import AreaQueue, CallEvent, CallForwardPolicy, PlaceLost
+from services.drivers.hub import DriverHub
+from services.drivers.view import driver_states, lost_state
+from streams.calls import CallEventV1, call_to_wire, encode_call
+from streams.topics import CALLS
+
+Publish = Callable[[CallEventV1], Awaitable[None]]
+
+
+def kafka_publisher(producer: AIOKafkaProducer, topic: str = CALLS.name) -> Publish:
+    """Each call event to `topic`, keyed by visit id, acknowledged before the next."""
+
+    async def publish(call: CallEventV1) -> None:
+        value, headers = encode_call(call)
+        await producer.send_and_wait(
+            topic, value=value, key=call.visit_id.encode(), headers=headers
+        )
+
+    return publish
+
+
+class CallForwardDesk:
+    def __init__(
+        self,
+        *,
+        gate: Gate,
+        board: Board,
+        publish: Publish,
+        hub: DriverHub | None = None,
+        policy: CallForwardPolicy | None = None,
+    ) -> None:
+        self.gate, self.board, self.publish, self.hub = gate, board, publish, hub
+        self.policy = policy or CallForwardPolicy()
+        self.queue = AreaQueue()
+
+    async def entered(self, truck: Truck, *, at: datetime) -> list[CallEvent]:
+        """The truck waits in its direction's area (none: nothing to do, it goes on)."""
+        area = self.gate.waiting_area(truck.direction)
+        if area is None:
+            return []
+        self.queue = self.queue.entered(truck, area, at)
+        return await self.step(now=at)
+
+    async def reached_gate(self, visit_id: str, *, at: datetime) -> list[CallEvent]:
+        self.queue = self.queue.left(visit_id)
+        if self.hub is not None:
+            self.hub.publish({visit_id: {"status": "at_gate"}})
+        return await self.step(now=at)
+
+    async def step(self, *, now: datetime, board: Board | None = None) -> list[CallEvent]:
+        """Run the policy (on `board` when given: the orchestrator's newest), publish what
+        it decided, then refresh the drivers' pages."""
+        if board is not None:
+            self.board = board
+        events, self.queue, self.board = self.policy.step(
+            self.queue, self.board, self.gate, now=now
+        )
+        for event in events:
+            await self.publish(call_to_wire(event))
+        if self.hub is not None:
+            states = driver_states(self.queue, self.board, self.gate, now=now)
+            states |= {e.visit_id: lost_state(e) for e in events if isinstance(e, PlaceLost)}
+            self.hub.publish(states)
+        return events

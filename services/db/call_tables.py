@@ -1,0 +1,28 @@
+"""ORM rows of call notifications (issue 23): one row a call, by call id, written when the
+call event is consumed and marked when the notifier took it; the call id is the key that
+keeps a call from being sent twice."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.db.tables import Base
+
+
+class CallNotificationRow(Base):
+    __tablename__ = "call_notifications"
+    __table_args__ = (Index("ix_call_notifications_due", "delivered_at", "next_attempt_at"),)
+    call_id: Mapped[str] = mapped_column(String(160), primary_key=True)
+    visit_id: Mapped[str] = mapped_column(String(128))
+    gate_id: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]]  # the call event's data (CallEventV1)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]  # wall clock: retries are operations, not decisions
+    delivered_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]

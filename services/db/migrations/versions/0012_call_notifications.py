@@ -1,0 +1,43 @@
+"""Call notifications (issue 23): one row a call forward from a waiting area, by call id
+(the idempotency key: a call is sent once), with its delivery attempts.
+
+Revision ID: 0012
+Revises: 0010 (0011 is reserved for the alerts branch: re-chain on merge)
+Create Date: 2026-12-04
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from services.db.types import UTCDateTime
+
+revision = "0012"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "call_notifications",
+        sa.Column("call_id", sa.String(160), primary_key=True),
+        sa.Column("visit_id", sa.String(128), nullable=False),
+        sa.Column("gate_id", sa.String(64), nullable=False),
+        sa.Column("type", sa.String(32), nullable=False),
+        sa.Column("payload", sa.JSON, nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("next_attempt_at", UTCDateTime(), nullable=False),
+        sa.Column("delivered_at", UTCDateTime(), nullable=True),
+        sa.Column("last_error", sa.Text, nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+    )
+    op.create_index(
+        "ix_call_notifications_due", "call_notifications", ["delivered_at", "next_attempt_at"]
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_call_notifications_due", table_name="call_notifications")
+    op.drop_table("call_notifications")

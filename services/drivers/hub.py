@@ -1,0 +1,79 @@
+"""The drivers' live hub: the newest page data of every truck in a waiting area, by an
+unguessable token (an HMAC of the visit id under the server's secret: 128 bits, nothing to
+look up or leak) and a short code (8 characters, for the sign at the waiting area); each
+open page's stream gets its own truck's data only, newest first (a queue of one)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
+
+
+@dataclass
+class DriverHub:
+    secret: bytes
+    states: dict[str, str] = field(default_factory=dict)  # visit id -> its data, JSON text
+    _tokens: dict[str, str] = field(default_factory=dict)  # token -> visit id
+    _codes: dict[str, str] = field(default_factory=dict)  # short code -> token
+    _streams: dict[str, set[asyncio.Queue[str]]] = field(default_factory=dict)
+
+    def token_for(self, visit_id: str) -> str:
+        digest = hmac.new(self.secret, f"driver:{visit_id}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
+
+    def code_for(self, visit_id: str) -> str:
+        digest = hmac.new(self.secret, f"code:{visit_id}".encode(), hashlib.sha256).digest()
+        number = int.from_bytes(digest[:8], "big")
+        return "".join(_CODE_ALPHABET[(number >> (5 * i)) & 31] for i in range(8))
+
+    def visit_of(self, token: str) -> str | None:
+        return self._tokens.get(token)
+
+    def token_of_code(self, code: str) -> str | None:
+        return self._codes.get(code.strip().upper())
+
+    def state(self, token: str) -> str | None:
+        visit_id = self._tokens.get(token)
+        return None if visit_id is None else self.states.get(visit_id)
+
+    def publish(self, states: Mapping[str, Mapping[str, Any]], *, keep: bool = True) -> None:
+        """New data for these trucks (others kept when `keep`, e.g. a lost place's page)."""
+        if not keep:
+            for visit_id in set(self.states) - set(states):
+                self._forget(visit_id)
+        for visit_id, data in states.items():
+            text = json.dumps(data, sort_keys=True, ensure_ascii=False)
+            token = self.token_for(visit_id)
+            self._tokens[token] = visit_id
+            self._codes[self.code_for(visit_id)] = token
+            if self.states.get(visit_id) == text:
+                continue
+            self.states[visit_id] = text
+            for queue in self._streams.get(visit_id, ()):
+                if queue.full():
+                    queue.get_nowait()
+                queue.put_nowait(text)
+
+    def _forget(self, visit_id: str) -> None:
+        self.states.pop(visit_id, None)
+        token = self.token_for(visit_id)
+        self._tokens.pop(token, None)
+        self._codes.pop(self.code_for(visit_id), None)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, visit_id: str) -> AsyncIterator[asyncio.Queue[str]]:
+        queue: asyncio.Queue[str] = asyncio.Queue(maxsize=1)
+        self._streams.setdefault(visit_id, set()).add(queue)
+        try:
+            yield queue
+        finally:
+            self._streams[visit_id].discard(queue)

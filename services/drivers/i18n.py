@@ -1,0 +1,76 @@
+"""The page's words in Vietnamese, Chinese and English; the language from `?lang=`, else
+the browser's Accept-Language (first supported, by q), else English."""
+
+from __future__ import annotations
+
+LANGUAGES = ("vi", "zh", "en")
+NAMES = {"vi": "Tiếng Việt", "zh": "中文", "en": "English"}
+
+WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Your truck at the border",
+        "position": "Your place in the queue",
+        "expected": "Expected call at about",
+        "waiting": "Please wait in the waiting area. This page updates by itself.",
+        "called": "Go to the gate now",
+        "recalled": "Reminder: go to the gate now",
+        "lane": "Lane",
+        "slot": "Carrier slot",
+        "way_lane": "Drive to {gate} and follow the signs to lane {lane}.",
+        "way_yard": "Drive to {yard} and hand your container over for carrier slot {slot}.",
+        "by": "Be at the gate by",
+        "lost": "You lost your place in the queue",
+        "offline": "Connection lost, reconnecting…",
+        "at_gate": "You are at the gate: follow the signs to your lane.",
+    },
+    "vi": {
+        "title": "Xe của bạn tại cửa khẩu",
+        "position": "Vị trí của bạn trong hàng chờ",
+        "expected": "Dự kiến được gọi lúc khoảng",
+        "waiting": "Vui lòng chờ tại bãi chờ. Trang này tự cập nhật.",
+        "called": "Hãy đến cửa khẩu ngay",
+        "recalled": "Nhắc lại: hãy đến cửa khẩu ngay",
+        "lane": "Làn",
+        "slot": "Lượt xe tự hành",
+        "way_lane": "Lái xe đến {gate} và đi theo biển chỉ dẫn đến làn {lane}.",
+        "way_yard": "Lái xe đến {yard} và giao container cho lượt xe tự hành {slot}.",
+        "by": "Có mặt tại cửa khẩu trước",
+        "lost": "Bạn đã mất vị trí trong hàng chờ",
+        "offline": "Mất kết nối, đang kết nối lại…",
+        "at_gate": "Bạn đã đến cửa khẩu: hãy đi theo biển chỉ dẫn đến làn của bạn.",
+    },
+    "zh": {
+        "title": "您的货车在口岸",
+        "position": "您在队列中的位置",
+        "expected": "预计叫号时间约为",
+        "waiting": "请在等候区等候。本页面会自动更新。",
+        "called": "请立即前往口岸",
+        "recalled": "提醒：请立即前往口岸",
+        "lane": "车道",
+        "slot": "无人驾驶集卡班次",
+        "way_lane": "请驶往{gate}，按指示牌前往{lane}车道。",
+        "way_yard": "请驶往{yard}，将集装箱交给无人驾驶集卡班次{slot}。",
+        "by": "请在此时间前到达口岸",
+        "lost": "您已失去队列中的位置",
+        "offline": "连接中断，正在重新连接…",
+        "at_gate": "您已到达口岸：请按指示牌前往您的车道。",
+    },
+}
+
+
+def pick_language(lang: str | None, accept_language: str | None) -> str:
+    if lang in LANGUAGES:
+        return lang
+    ranked: list[tuple[float, int, str]] = []
+    for n, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        base = tag.strip().lower().split("-")[0]
+        if base in LANGUAGES and q > 0:
+            ranked.append((-q, n, base))
+    return sorted(ranked)[0][2] if ranked else "en"

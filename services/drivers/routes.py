@@ -1,0 +1,117 @@
+"""The drivers' page routes: `/d/{token}` (the page, in the driver's language), its data
+`/d/{token}/state` and its live stream `/d/{token}/events` (Server-Sent Events, as the
+control room: the data at once, then each change; a comment every 5 s), and `/d/c/{code}`
+(the short code printed at the waiting area: a redirect to the page). An unknown token or
+code is a 404 problem; nothing tells one truck's page from another's but the token."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import (
+    FileResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+
+from services.drivers.hub import DriverHub
+from services.drivers.i18n import LANGUAGES, NAMES, WORDS, pick_language
+
+KEEP_ALIVE_S = 5.0
+WEB = Path(__file__).resolve().parent.parent / "web"
+
+
+def _not_found(what: str) -> JSONResponse:
+    return JSONResponse(
+        {"type": "about:blank", "title": "Not Found", "status": 404, "detail": f"no such {what}"},
+        status_code=404,
+        media_type="application/problem+json",
+    )
+
+
+def drivers_router(hub: DriverHub, *, stream_lifetime_s: float = 300.0) -> APIRouter:
+    router = APIRouter(tags=["drivers"])
+
+    @router.get("/d-static/driver.js", include_in_schema=False)
+    async def script() -> FileResponse:
+        return FileResponse(WEB / "driver.js", media_type="text/javascript")
+
+    @router.get("/d/c/{code}", response_model=None)
+    async def by_code(code: str) -> Response:
+        token = hub.token_of_code(code)
+        if token is None:
+            return _not_found("code")
+        return RedirectResponse(f"/d/{token}", status_code=303)
+
+    @router.get("/d/{token}", response_model=None)
+    async def page(
+        token: str,
+        lang: Annotated[str | None, Query(max_length=8)] = None,
+        accept_language: Annotated[str | None, Header(max_length=500)] = None,
+    ) -> Response:
+        if hub.state(token) is None:
+            return _not_found("truck page")
+        chosen = pick_language(lang, accept_language)
+        template = (WEB / "driver.html").read_text("utf-8")
+        current = ' aria-current="true"'
+        switch = " · ".join(
+            f'<a href="?lang={code}" hreflang="{code}" lang="{code}"'
+            f"{current if code == chosen else ''}>{NAMES[code]}</a>"
+            for code in LANGUAGES
+        )
+        body = (
+            template.replace("{{lang}}", chosen)
+            .replace("{{title}}", html.escape(WORDS[chosen]["title"]))
+            .replace("{{switch}}", switch)
+            .replace("{{words}}", html.escape(json.dumps(WORDS[chosen], ensure_ascii=False)))
+            .replace("{{token}}", html.escape(token))
+        )
+        return Response(
+            body,
+            media_type="text/html; charset=utf-8",
+            headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+        )
+
+    @router.get("/d/{token}/state", response_model=None)
+    async def state(token: str) -> Response:
+        data = hub.state(token)
+        if data is None:
+            return _not_found("truck page")
+        return Response(data, media_type="application/json", headers={"Cache-Control": "no-store"})
+
+    @router.get("/d/{token}/events", response_model=None)
+    async def events(token: str) -> Response:
+        visit_id = hub.visit_of(token)
+        if visit_id is None or hub.state(token) is None:
+            return _not_found("truck page")
+
+        async def stream() -> AsyncIterator[str]:
+            ends = time.monotonic() + stream_lifetime_s
+            async with hub.subscribe(visit_id) as queue:
+                yield "retry: 1000\n"
+                yield f"event: state\ndata: {hub.state(token)}\n\n"
+                while (left := ends - time.monotonic()) > 0:
+                    try:
+                        data = await asyncio.wait_for(queue.get(), min(KEEP_ALIVE_S, left))
+                    except TimeoutError:
+                        yield ": keep-alive\n\n"
+                        continue
+                    yield f"event: state\ndata: {data}\n\n"
+                yield "event: bye\ndata: {}\n\n"
+
+        return StreamingResponse(
+            stream(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    return router

@@ -1,0 +1,66 @@
+"""What a driver's page shows, truck by truck, from the waiting areas' queue and the board:
+only that truck's own facts (position, expected call time, its call), never another's."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from lanes.board import Board
+from lanes.model import Direction, Gate
+from lanes.policy.callforward import AreaQueue, PlaceLost, Waiting
+from lanes.policy.hours import local_hhmm
+
+
+def _headway(gate: Gate, board: Board, direction: Direction, now: datetime) -> timedelta:
+    """Mean time between two calls of a direction when every open lane is busy: the mean
+    service time over the number of open lanes (a rough estimate: no priorities to come)."""
+    lanes = [
+        lane
+        for lane in gate.lanes_for(direction)
+        if board.lane(lane.lane_id).is_open and lane.hours.contains(now, gate.utc_offset)
+    ]
+    if not lanes:
+        return timedelta(minutes=5)
+    mean = sum((lane.service_time for lane in lanes), timedelta(0)) / len(lanes)
+    return mean / len(lanes)
+
+
+def driver_state(
+    waiting: Waiting, queue: AreaQueue, board: Board, gate: Gate, *, now: datetime
+) -> dict[str, Any]:
+    """The page's data for one truck (JSON types only)."""
+    offset = gate.utc_offset
+    call = waiting.call
+    if call is None:
+        position = queue.position(waiting.truck.visit_id) or 1
+        headway = _headway(gate, board, waiting.truck.direction, now)
+        expected = now + headway * (position - 1)
+        return {
+            "status": "waiting",
+            "position": position,
+            "expected_call": local_hhmm(expected, offset),
+        }
+    way = "yard" if call.lane_id is None else "lane"
+    yard = gate.fleet.yard.name if gate.fleet is not None and gate.fleet.yard else ""
+    return {
+        "status": "recalled" if waiting.calls >= 2 else "called",
+        "lane_id": call.lane_id,
+        "carrier_slot": call.carrier_slot,
+        "way": way,
+        "yard": yard if way == "yard" else None,
+        "gate": gate.name,
+        "called_at": local_hhmm(call.called_at, offset),
+        "be_there_by": local_hhmm(call.deadline, offset),
+    }
+
+
+def lost_state(event: PlaceLost) -> dict[str, Any]:
+    return {"status": "lost", "reason": event.reason}
+
+
+def driver_states(
+    queue: AreaQueue, board: Board, gate: Gate, *, now: datetime
+) -> dict[str, dict[str, Any]]:
+    """Every truck in the gate's waiting areas (called or not), by visit id."""
+    return {w.truck.visit_id: driver_state(w, queue, board, gate, now=now) for w in queue.waiting}

@@ -1,0 +1,45 @@
+// The drivers' page: the truck's own data from /d/<token>/events (Server-Sent Events),
+// shown in the page's language. Nothing else is fetched.
+(function () {
+  "use strict";
+  const body = document.body;
+  const token = body.dataset.token;
+  const words = JSON.parse(body.dataset.words);
+  const $ = (id) => document.getElementById(id);
+  for (const el of document.querySelectorAll("[data-w]")) el.textContent = words[el.dataset.w];
+  $("offline").textContent = words.offline;
+
+  function fill(text, values) {
+    return text.replace(/\{(\w+)\}/g, (_, k) => (values[k] == null ? "" : String(values[k])));
+  }
+
+  function show(state) {
+    $("waiting").hidden = state.status !== "waiting";
+    $("called").hidden = state.status !== "called" && state.status !== "recalled";
+    $("lost").hidden = state.status !== "lost";
+    $("at_gate").hidden = state.status !== "at_gate";
+    if (state.status === "waiting") {
+      $("position").textContent = state.position;
+      $("expected").textContent = state.expected_call;
+    } else if (state.status === "called" || state.status === "recalled") {
+      $("go").textContent = words[state.status];
+      const lane = state.way === "lane";
+      $("place-label").textContent = lane ? words.lane : words.slot;
+      $("place").textContent = lane ? state.lane_id : state.carrier_slot;
+      $("way").textContent = fill(lane ? words.way_lane : words.way_yard, {
+        gate: state.gate, lane: state.lane_id, yard: state.yard, slot: state.carrier_slot,
+      });
+      $("by").textContent = state.be_there_by;
+    } else if (state.status === "lost") {
+      $("reason").textContent = state.reason;
+    }
+    body.dataset.status = state.status;
+  }
+
+  const source = new EventSource("/d/" + encodeURIComponent(token) + "/events");
+  source.addEventListener("state", (e) => {
+    $("offline").hidden = true;
+    show(JSON.parse(e.data));
+  });
+  source.onerror = () => { $("offline").hidden = false; };
+})();

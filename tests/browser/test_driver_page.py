@@ -1,0 +1,184 @@
+"""The drivers' page (issue 23) in Debian's chromium at a phone's size: a waiting truck's
+page shows its position, then, within 2 s of the call decision, the call and its lane, in
+Vietnamese and in Chinese (the browser's language); another truck's link never shows this
+truck; an unknown token is a 404."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from playwright.async_api import Browser, Page
+
+from lanes.board import Board, Truck
+from lanes.model import BookingStatus, CargoClass, CustomsChannel, Direction
+from lanes.policy.callforward import AreaQueue, CallForwardPolicy, TruckCalled
+from services.drivers.hub import DriverHub
+from services.drivers.routes import drivers_router
+from services.drivers.view import driver_states
+from services.gate_config import get_gate
+from tests.browser.live import _Server, free_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
+
+HN = get_gate("huu-nghi")
+T0 = datetime(2025, 6, 2, 3, 0, tzinfo=UTC)  # 10:00 local
+PHONE = {"width": 390, "height": 844}
+FIELDS = {"status", "position", "expected_call", "lane_id", "carrier_slot", "way", "yard"}
+FIELDS |= {"gate", "called_at", "be_there_by"}
+
+
+def a_queue(n: int) -> AreaQueue:
+    area = HN.waiting_area(Direction.EXPORT)
+    assert area is not None
+    queue = AreaQueue()
+    for i in range(n):
+        truck = Truck(
+            visit_id=f"visit-{i:03d}",
+            direction=Direction.EXPORT,
+            arrived_at=T0 - timedelta(minutes=30) + timedelta(seconds=i),
+            channel=CustomsChannel.GREEN,
+            cargo=frozenset({CargoClass.GENERAL}),
+            containers=0,
+            booking=BookingStatus.WALK_IN,
+            manifest_id=f"MF-SECRET-{i:03d}",
+        )
+        queue = queue.entered(truck, area, truck.arrived_at)
+    return queue
+
+
+@contextlib.asynccontextmanager
+async def serve(hub: DriverHub) -> AsyncIterator[str]:
+    app = FastAPI()
+    app.include_router(drivers_router(hub, stream_lifetime_s=60))
+    port = free_port()
+    server = _Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                       timeout_graceful_shutdown=1)
+    )  # fmt: skip
+    task = asyncio.create_task(server.serve())
+    try:
+        async with asyncio.timeout(20):
+            while not server.started:
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=20)
+
+
+async def phone(browser: Browser, locale: str) -> Page:
+    context = await browser.new_context(
+        viewport=PHONE, is_mobile=True, has_touch=True, locale=locale
+    )
+    return await context.new_page()
+
+
+@pytest.mark.parametrize(
+    "case",
+    [("vi-VN", "vi", "Hãy đến cửa khẩu ngay", "Làn"), ("zh-CN", "zh", "请立即前往口岸", "车道")],
+    ids=["vi", "zh"],
+)
+async def test_position_then_the_call_and_lane_within_2_s(
+    browser: Browser, case: tuple[str, str, str, str], shots: object
+) -> None:
+    locale, lang, go, lane_word = case
+    hub = DriverHub(secret=b"test secret")
+    queue, board = a_queue(30), Board.for_gate(HN)
+    hub.publish(driver_states(queue, board, HN, now=T0))
+    mine, other = "visit-000", "visit-001"
+    async with serve(hub) as base:
+        page = await phone(browser, locale)
+        reply = await page.goto(f"{base}/d/{hub.token_for(mine)}")
+        assert reply is not None and reply.status == 200
+        assert await page.get_attribute("html", "lang") == lang
+        await page.wait_for_function(
+            "() => document.getElementById('position').textContent === '1'", timeout=5000
+        )
+        assert await page.is_visible("#position")
+        other_page = await phone(browser, locale)
+        await other_page.goto(f"{base}/d/{hub.token_for(other)}")
+        await other_page.wait_for_function(
+            "() => document.getElementById('position').textContent === '2'", timeout=5000
+        )
+
+        events, queue, board = CallForwardPolicy().step(queue, board, HN, now=T0)
+        calls = {e.visit_id: e for e in events if isinstance(e, TruckCalled)}
+        assert mine in calls and calls[mine].lane_id is not None
+        decided = time.monotonic()
+        hub.publish(driver_states(queue, board, HN, now=T0))
+        await page.wait_for_function(
+            "(lane) => document.getElementById('place').textContent === lane",
+            arg=calls[mine].lane_id,
+            timeout=2000,
+        )
+        shown_after = time.monotonic() - decided
+        assert shown_after < 2.0
+        text = await page.inner_text("body")
+        assert go in text and lane_word in text and calls[mine].lane_id in text
+        assert await page.is_hidden("#waiting")
+
+        # another truck's link shows that truck alone: nothing of this one
+        await other_page.wait_for_function(
+            "(s) => document.body.dataset.status === s",
+            arg="called" if other in calls else "waiting",
+            timeout=2000,
+        )
+        other_text = await other_page.inner_text("body")
+        assert mine not in other_text and "MF-SECRET" not in other_text
+        if other in calls:
+            assert await other_page.inner_text("#place") == calls[other].lane_id
+            assert calls[other].lane_id != calls[mine].lane_id
+        async with httpx.AsyncClient() as client:
+            for visit_id in (mine, other):
+                data = (await client.get(f"{base}/d/{hub.token_for(visit_id)}/state")).json()
+                assert set(data) <= FIELDS
+                assert "visit" not in json.dumps(data) and "MF-SECRET" not in json.dumps(data)
+        await page.screenshot(path=f"{shots}/driver-called-{lang}.png")
+
+
+async def test_the_language_can_be_switched_and_english_is_the_fallback(
+    browser: Browser,
+) -> None:
+    hub = DriverHub(secret=b"test secret")
+    hub.publish(driver_states(a_queue(3), Board.for_gate(HN), HN, now=T0))
+    async with serve(hub) as base:
+        page = await phone(browser, "de-DE")
+        await page.goto(f"{base}/d/{hub.token_for('visit-002')}")
+        await page.wait_for_function("() => document.getElementById('position').textContent")
+        assert "Your place in the queue" in await page.inner_text("body")
+        await page.click("a[hreflang=zh]")
+        await page.wait_for_function("() => document.documentElement.lang === 'zh'")
+        await page.wait_for_function(
+            "() => document.getElementById('position').textContent === '3'"
+        )
+        assert "您在队列中的位置" in await page.inner_text("body")
+
+
+async def test_an_unknown_token_or_code_is_a_404(browser: Browser) -> None:
+    hub = DriverHub(secret=b"test secret")
+    hub.publish(driver_states(a_queue(2), Board.for_gate(HN), HN, now=T0))
+    stranger = DriverHub(secret=b"another secret")
+    async with serve(hub) as base:
+        page = await phone(browser, "vi-VN")
+        for token in ("not-a-token", stranger.token_for("visit-000"), "visit-000"):
+            reply = await page.goto(f"{base}/d/{token}")
+            assert reply is not None and reply.status == 404
+        async with httpx.AsyncClient() as client:
+            assert (await client.get(f"{base}/d/nope/events")).status_code == 404
+            assert (await client.get(f"{base}/d/nope/state")).status_code == 404
+            assert (await client.get(f"{base}/d/c/ZZZZZZZZ")).status_code == 404
+            code = hub.code_for("visit-001")
+            moved = await client.get(f"{base}/d/c/{code.lower()}")
+            assert moved.status_code == 303
+            assert moved.headers["location"] == f"/d/{hub.token_for('visit-001')}"

@@ -1,0 +1,142 @@
+"""Calls forward are events and are notified once (issue 23): the policy's calls go to
+`borderflow.calls` on the embedded broker; the call notifier stores them in a real database
+(SQLite and PostgreSQL), keeps retrying while the SMS gateway is down, and once it is up
+every call is delivered exactly once, even when a call is published twice."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from lanes.board import Board, Truck
+from lanes.model import BookingStatus, CargoClass, CustomsChannel, Direction
+from lanes.policy.callforward import AreaQueue, CallForwardPolicy, TruckCalled
+from services.config import KafkaSettings
+from services.db.call_tables import CallNotificationRow
+from services.db.engine import session_factory
+from services.gate_config import get_gate
+from services.notify.sms import FakeSmsSink, SmsNotifier
+from services.workers.call_notifier import CallNotifier
+from streams.calls import call_to_wire, decode_call, encode_call
+from streams.clients import ensure_topics, make_producer
+from streams.errors import InvalidEvent
+from streams.runtime import ConsumerRuntime
+from streams.topics import TopicSpec
+from tests.integration.harness import collect, wait_until
+from tests.kafka_plugin import unique_name
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+
+HN = get_gate("huu-nghi")
+T0 = datetime(2025, 6, 2, 3, 0, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
+
+
+def calls_of_a_morning(n: int) -> list[TruckCalled]:
+    """What the policy calls when `n` trucks wait and every lane is idle."""
+    area = HN.waiting_area(Direction.EXPORT)
+    assert area is not None
+    queue = AreaQueue()
+    for i in range(n):
+        truck = Truck(
+            visit_id=f"v-{i}",
+            direction=Direction.EXPORT,
+            arrived_at=T0 + timedelta(seconds=i),
+            channel=CustomsChannel.GREEN,
+            cargo=frozenset({CargoClass.GENERAL}),
+            containers=0,
+            booking=BookingStatus.WALK_IN,
+        )
+        queue = queue.entered(truck, area, truck.arrived_at)
+    events, _, _ = CallForwardPolicy().step(queue, Board.for_gate(HN), HN, now=T0 + MINUTE)
+    return [e for e in events if isinstance(e, TruckCalled)]
+
+
+async def test_each_call_is_an_event_and_is_sent_once_after_the_gateway_comes_back(
+    engine: AsyncEngine, kafka_settings: KafkaSettings, kafka_bootstrap: str
+) -> None:
+    calls = calls_of_a_morning(4)
+    assert len(calls) == 4
+    topic = TopicSpec(unique_name("borderflow.calls"), 1, "visit_id", "test")
+    await ensure_topics(kafka_settings, kafka_bootstrap, [topic, topic.dlq])
+    producer = make_producer(kafka_settings, kafka_bootstrap)
+    await producer.start()
+    try:
+        for call in [*calls, calls[0]]:  # the first published twice (a producer retry)
+            value, headers = encode_call(call_to_wire(call))
+            await producer.send_and_wait(
+                topic.name, value=value, key=call.visit_id.encode(), headers=headers
+            )
+    finally:
+        await producer.stop()
+
+    sink = FakeSmsSink(down=True)
+    sessions = session_factory(engine)
+    worker = CallNotifier(
+        sessions=sessions,
+        notifier=SmsNotifier(sink, phone_of=lambda visit_id: f"+84-900-{visit_id}"),
+        first_retry_s=0.05,
+        max_retry_s=0.2,
+        lease_s=5,
+    )
+    dlq_producer = make_producer(kafka_settings, kafka_bootstrap)
+    await dlq_producer.start()
+    runtime = ConsumerRuntime(
+        settings=kafka_settings,
+        bootstrap=kafka_bootstrap,
+        topics=[topic.name],
+        group_id=unique_name("call-notifier"),
+        decode=lambda record: decode_call(record.value),
+        handle=worker.handle,
+        producer=dlq_producer,
+        on_idle=worker.deliver_due,
+    )
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(runtime.run(stop)), asyncio.create_task(worker.run(stop))]
+    try:
+
+        async def rows() -> list[CallNotificationRow]:
+            async with sessions() as session:
+                return list(await session.scalars(select(CallNotificationRow)))
+
+        async def retried_while_down() -> bool:
+            found = await rows()
+            return len(found) == 4 and all(r.attempts >= 3 for r in found)
+
+        await wait_until(retried_while_down, timeout=60)
+        assert sink.sent == [] and sink.refused >= 12
+        assert all(r.delivered_at is None and r.last_error for r in await rows())
+
+        sink.down = False
+
+        async def all_delivered() -> bool:
+            return all(r.delivered_at is not None for r in await rows())
+
+        await wait_until(all_delivered, timeout=60)
+        # more rounds of the delivery loop, and the duplicate consumed: nothing more is sent
+        await worker.deliver_due()
+        await asyncio.sleep(0.3)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await dlq_producer.stop()
+    sent = Counter(sms.key for sms in sink.sent)
+    assert sent == Counter({c.call_id: 1 for c in calls})
+    assert all(sms.to.startswith("+84-900-v-") for sms in sink.sent)
+    assert all("Go to the gate now" in sms.text for sms in sink.sent)
+    records = await collect(kafka_bootstrap, topic.name, expect=5, timeout=10)
+    assert sorted({decode_call(r.value).call_id for r in records}) == sorted(
+        c.call_id for c in calls
+    )
+
+
+async def test_a_malformed_call_event_is_refused_with_the_field() -> None:
+    with pytest.raises(InvalidEvent, match="visit_id"):
+        decode_call(b'{"version": 1, "data": {"call_id": "x"}}')
+    with pytest.raises(InvalidEvent, match="not JSON"):
+        decode_call(b"{")

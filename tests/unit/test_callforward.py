@@ -1,0 +1,244 @@
+"""Call-forward (issue 23): the waiting area in the gate file, and CallForwardPolicy: a truck
+is called when its place is expected free by the time it drives up, priorities as today, a
+called truck on its way holds its place, a no-show is recalled once and then loses its place
+with the reason. Event time only."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+
+import pytest
+
+from lanes.board import Board, Truck
+from lanes.model import (
+    BookingStatus,
+    CargoClass,
+    CustomsChannel,
+    Direction,
+    Gate,
+    Lane,
+    LaneKind,
+    WaitingArea,
+)
+from lanes.policy.callforward import (
+    AreaQueue,
+    CallForwardPolicy,
+    CallKind,
+    PlaceLost,
+    TruckCalled,
+)
+from services.gate_config import GateConfigError, get_gate, parse_gate
+
+MIN = timedelta(minutes=1)
+T0 = datetime(2025, 6, 2, 3, 0, tzinfo=UTC)  # 10:00 local (UTC+7)
+POLICY = CallForwardPolicy()
+AREA = WaitingArea(
+    "w-exp", "Export waiting area", Direction.EXPORT, "t-exp-cam", capacity=50,
+    drive_time=5 * MIN, call_lead=0 * MIN, arrival_grace=10 * MIN,
+)  # fmt: skip
+GOODS = frozenset({CargoClass.GENERAL, CargoClass.CONTAINER, CargoClass.PERISHABLE})
+
+
+def gate(lanes: int = 1, minutes: float = 4) -> Gate:
+    return Gate(
+        "tiny",
+        "Tiny gate",
+        cameras=(),
+        lanes=tuple(
+            Lane(
+                f"E{n + 1}",
+                "tiny",
+                Direction.EXPORT,
+                LaneKind.STANDARD,
+                minutes * MIN,
+                accepts=GOODS,
+                channels=frozenset(CustomsChannel),
+            )
+            for n in range(lanes)
+        ),
+        waiting_areas=(AREA,),
+    )
+
+
+def truck(n: int, *, at: datetime = T0, perishable: bool = False, on_time: bool = False) -> Truck:
+    return Truck(
+        visit_id=f"v{n}",
+        direction=Direction.EXPORT,
+        arrived_at=at + n * timedelta(seconds=1),
+        channel=CustomsChannel.GREEN,
+        cargo=frozenset({CargoClass.PERISHABLE if perishable else CargoClass.GENERAL}),
+        containers=0,
+        booking=BookingStatus.ON_TIME if on_time else BookingStatus.WALK_IN,
+        manifest_id=f"m{n}",
+    )
+
+
+def waiting(g: Gate, *trucks: Truck) -> AreaQueue:
+    queue = AreaQueue()
+    for t in trucks:
+        queue = queue.entered(t, AREA, t.arrived_at)
+    return queue
+
+
+def calls(events: list[PlaceLost | TruckCalled]) -> list[TruckCalled]:
+    return [e for e in events if isinstance(e, TruckCalled)]
+
+
+# -- the gate file ----------------------------------------------------------------------
+
+
+def test_the_default_gate_has_a_waiting_area_each_direction() -> None:
+    hn = get_gate("huu-nghi")
+    areas = {a.direction: a for a in hn.waiting_areas}
+    assert set(areas) == set(Direction)
+    for direction, area in areas.items():
+        camera = hn.camera(area.camera_id)
+        assert camera is not None and camera.direction is direction
+        assert area.capacity > 0 and area.drive_time > timedelta(0)
+        assert hn.waiting_area(direction) is area
+
+
+def _with_area(area: str) -> str:
+    text = resources.files("services.gates").joinpath("huu-nghi.toml").read_text("utf-8")
+    head = text.split("[[waiting_areas]]")[0]
+    return head + area
+
+
+def test_a_waiting_area_on_an_unknown_camera_is_refused_with_the_field() -> None:
+    bad = _with_area(
+        '[[waiting_areas]]\narea_id = "a"\nname = "A"\ndirection = "export"\n'
+        'camera_id = "nope"\ncapacity = 10\ndrive_time_min = 5\n'
+    )
+    with pytest.raises(GateConfigError) as caught:
+        parse_gate(bad, source="x.toml")
+    assert "x.toml: waiting_areas[0].camera_id: no camera 'nope'" in str(caught.value)
+
+
+def test_a_waiting_area_on_a_camera_of_the_other_direction_is_refused() -> None:
+    bad = _with_area(
+        '[[waiting_areas]]\narea_id = "a"\nname = "A"\ndirection = "export"\n'
+        'camera_id = "hn-imp-approach-1"\ncapacity = 10\ndrive_time_min = 5\n'
+    )
+    with pytest.raises(GateConfigError, match=r"waiting_areas\[0\].camera_id: .*import camera"):
+        parse_gate(bad, source="x.toml")
+
+
+def test_two_areas_of_one_direction_and_a_zero_capacity_are_refused() -> None:
+    area = (
+        '[[waiting_areas]]\narea_id = "{id}"\nname = "A"\ndirection = "export"\n'
+        'camera_id = "hn-exp-approach-1"\ncapacity = {cap}\ndrive_time_min = 5\n'
+    )
+    with pytest.raises(GateConfigError, match=r"waiting_areas\[1\].direction: a second export"):
+        parse_gate(_with_area(area.format(id="a", cap=5) + area.format(id="b", cap=5)), source="x")
+    with pytest.raises(GateConfigError, match=r"waiting_areas\[0\].capacity"):
+        parse_gate(_with_area(area.format(id="a", cap=0)), source="x")
+
+
+def test_a_gate_file_without_waiting_areas_still_loads() -> None:
+    g = parse_gate(_with_area(""), source="x.toml")
+    assert g.waiting_areas == () and g.waiting_area(Direction.EXPORT) is None
+
+
+# -- the policy -----------------------------------------------------------------------
+
+
+def test_an_idle_lane_calls_the_first_truck_at_once_and_holds_the_lane_for_it() -> None:
+    g = gate(lanes=1)
+    queue = waiting(g, truck(1), truck(2))
+    events, queue, board = POLICY.step(queue, Board.for_gate(g), g, now=T0)
+    [call] = calls(events)
+    assert call.visit_id == "v1" and call.lane_id == "E1" and call.kind is CallKind.CALL
+    assert call.call_id == "v1/call-1"
+    assert call.due_at == T0 + 5 * MIN and call.deadline == T0 + 15 * MIN
+    assert call.expected_start_at == T0 + 5 * MIN  # the lane waits for it, not before
+    assert "E1 expected free at" in call.reason
+    assert board.place_of("v1") == "E1"
+    # v2 would only start after v1 (at the gate at +5, 4 min): not called yet
+    assert queue.position("v2") == 1 and queue.position("v1") is None
+
+
+def test_the_next_truck_is_called_when_the_lane_is_expected_free_by_its_arrival() -> None:
+    g = gate(lanes=1, minutes=4)
+    queue = waiting(g, truck(1), truck(2))
+    _, queue, board = POLICY.step(queue, Board.for_gate(g), g, now=T0)
+    # v1 due at +5, 4 min of service: E1 expected free at +9; v2 drives 5 min
+    events, queue, board = POLICY.step(queue, board, g, now=T0 + 3 * MIN)
+    assert calls(events) == []
+    events, queue, board = POLICY.step(queue, board, g, now=T0 + 4 * MIN)
+    [call] = calls(events)
+    assert call.visit_id == "v2" and call.expected_start_at == T0 + 9 * MIN
+
+
+def test_a_call_lead_calls_earlier() -> None:
+    g = replace(gate(lanes=1, minutes=4), waiting_areas=(replace(AREA, call_lead=2 * MIN),))
+    queue = AreaQueue().entered(truck(1), g.waiting_areas[0], T0)
+    queue = queue.entered(truck(2), g.waiting_areas[0], T0)
+    _, queue, board = POLICY.step(queue, Board.for_gate(g), g, now=T0)
+    events, _, _ = POLICY.step(queue, board, g, now=T0 + 2 * MIN)
+    assert [c.visit_id for c in calls(events)] == ["v2"]
+
+
+def test_perishable_and_on_time_trucks_are_called_first() -> None:
+    g = gate(lanes=1)
+    walk_in = truck(1)
+    fruit = truck(2, perishable=True)
+    booked = truck(3, on_time=True)
+    queue = waiting(g, walk_in, fruit, booked)
+    assert [queue.position(v) for v in ("v2", "v3", "v1")] == [1, 2, 3]
+    events, _, _ = POLICY.step(queue, Board.for_gate(g), g, now=T0)
+    assert [c.visit_id for c in calls(events)] == ["v2"]
+
+
+def test_several_idle_lanes_call_as_many_trucks() -> None:
+    g = gate(lanes=3)
+    queue = waiting(g, *(truck(n) for n in range(1, 6)))
+    events, queue, _ = POLICY.step(queue, Board.for_gate(g), g, now=T0)
+    assert sorted(c.lane_id or "" for c in calls(events)) == ["E1", "E2", "E3"]
+    assert [queue.position(f"v{n}") for n in (4, 5)] == [1, 2]
+
+
+def test_a_truck_not_at_the_gate_in_time_is_recalled_once_then_loses_its_place() -> None:
+    g = gate(lanes=1)
+    queue = waiting(g, truck(1))
+    _, queue, board = POLICY.step(queue, Board.for_gate(g), g, now=T0)
+    events, queue, board = POLICY.step(queue, board, g, now=T0 + 14 * MIN)
+    assert events == []  # before its deadline (+15)
+    events, queue, board = POLICY.step(queue, board, g, now=T0 + 15 * MIN)
+    recall = calls(events)[0]
+    assert (recall.visit_id, recall.kind, recall.call_id) == ("v1", CallKind.RECALL, "v1/call-2")
+    assert recall.deadline == T0 + 30 * MIN and board.place_of("v1") == "E1"
+    events, queue, board = POLICY.step(queue, board, g, now=T0 + 30 * MIN)
+    [lost] = [e for e in events if isinstance(e, PlaceLost)]
+    assert lost.visit_id == "v1" and lost.last_call_id == "v1/call-2"
+    assert "called at 10:00 and recalled at 10:15, not at the gate by 10:30" in lost.reason
+    assert queue.find("v1") is None and board.place_of("v1") is None
+    # the lane it held goes to the next truck
+    queue = queue.entered(truck(2, at=T0 + 30 * MIN), AREA, T0 + 30 * MIN)
+    events, queue, board = POLICY.step(queue, board, g, now=T0 + 30 * MIN)
+    assert [c.visit_id for c in calls(events)] == ["v2"]
+
+
+def test_a_truck_that_reached_the_gate_is_not_recalled() -> None:
+    g = gate(lanes=1)
+    queue = waiting(g, truck(1))
+    _, queue, board = POLICY.step(queue, Board.for_gate(g), g, now=T0)
+    queue = queue.left("v1")  # read at the gate
+    events, _, board = POLICY.step(queue, board, g, now=T0 + 60 * MIN)
+    assert events == [] and board.place_of("v1") == "E1"
+
+
+def test_the_same_inputs_give_the_same_calls_whatever_the_entry_order() -> None:
+    g = gate(lanes=2)
+    trucks = [truck(n, perishable=n % 3 == 0) for n in range(1, 8)]
+    a = POLICY.step(waiting(g, *trucks), Board.for_gate(g), g, now=T0)
+    b = POLICY.step(waiting(g, *reversed(trucks)), Board.for_gate(g), g, now=T0)
+    assert a == b
+
+
+def test_a_direction_without_an_area_calls_nobody() -> None:
+    g = replace(gate(), waiting_areas=())
+    queue = waiting(gate(), truck(1))
+    events, _, _ = POLICY.step(queue, Board.for_gate(g), g, now=T0)
+    assert events == []

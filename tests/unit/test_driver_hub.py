@@ -1,0 +1,61 @@
+"""The drivers' hub and language choice (issue 23): tokens are unguessable and stable per
+secret, a page's stream gets its own truck's data only, the language follows `?lang=`,
+then Accept-Language by q, then English."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.drivers.hub import DriverHub
+from services.drivers.i18n import WORDS, pick_language
+
+
+def test_tokens_and_codes_are_stable_per_secret_and_differ_between_trucks() -> None:
+    hub, other = DriverHub(secret=b"a"), DriverHub(secret=b"b")
+    assert hub.token_for("v1") == hub.token_for("v1") != hub.token_for("v2")
+    assert hub.token_for("v1") != other.token_for("v1")
+    assert len(hub.token_for("v1")) == 22 and "v1" not in hub.token_for("v1")
+    assert len(hub.code_for("v1")) == 8
+
+
+def test_only_published_trucks_have_a_page_and_a_lost_one_is_forgotten_on_request() -> None:
+    hub = DriverHub(secret=b"s")
+    assert hub.state(hub.token_for("v1")) is None
+    hub.publish({"v1": {"status": "waiting", "position": 1}})
+    assert hub.state(hub.token_for("v1")) == '{"position": 1, "status": "waiting"}'
+    assert hub.token_of_code(hub.code_for("v1").lower()) == hub.token_for("v1")
+    hub.publish({"v2": {"status": "waiting", "position": 1}}, keep=False)
+    assert hub.state(hub.token_for("v1")) is None
+
+
+async def test_a_stream_gets_its_own_truck_only_and_the_newest_data() -> None:
+    hub = DriverHub(secret=b"s")
+    hub.publish({"v1": {"position": 3}, "v2": {"position": 4}})
+    async with hub.subscribe("v1") as mine:
+        hub.publish({"v2": {"position": 3}})
+        assert mine.empty()
+        hub.publish({"v1": {"position": 2}})
+        hub.publish({"v1": {"position": 1}})
+        assert mine.get_nowait() == '{"position": 1}' and mine.empty()
+
+
+@pytest.mark.parametrize(
+    ("lang", "header", "chosen"),
+    [
+        ("zh", "vi-VN,vi;q=0.9", "zh"),
+        (None, "vi-VN,vi;q=0.9,en;q=0.5", "vi"),
+        (None, "en;q=0.3, zh-CN;q=0.8", "zh"),
+        (None, "de-DE,fr;q=0.5", "en"),
+        (None, None, "en"),
+        ("xx", "zh-TW", "zh"),
+        (None, "vi;q=0", "en"),
+    ],
+)
+def test_the_language(lang: str | None, header: str | None, chosen: str) -> None:
+    assert pick_language(lang, header) == chosen
+
+
+def test_every_language_has_every_word() -> None:
+    assert {lang: set(words) for lang, words in WORDS.items()} == {
+        lang: set(WORDS["en"]) for lang in WORDS
+    }

@@ -1,0 +1,76 @@
+"""The notifier adapters (issue 23): the webhook posts the call with the call id as the
+idempotency key and reports a refusal or no connection as NotifierDown; the SMS adapter
+texts the driver's phone through the gateway interface; the call event's wire format."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from lanes.policy.callforward import CallKind, PlaceLost, TruckCalled
+from services.notify.port import Notification, NotifierDown, text_of
+from services.notify.sms import FakeSmsSink, SmsNotifier
+from services.notify.webhook import WebhookNotifier
+from streams.calls import call_to_wire, decode_call, encode_call
+
+T0 = datetime(2025, 6, 2, 3, 0, tzinfo=UTC)
+CALL = TruckCalled(
+    call_id="v1/call-1", visit_id="v1", gate_id="huu-nghi", area_id="hn-exp-wait",
+    kind=CallKind.CALL, called_at=T0, due_at=T0 + timedelta(minutes=5),
+    deadline=T0 + timedelta(minutes=15), lane_id="HN-E3", carrier_slot=None,
+    expected_start_at=T0 + timedelta(minutes=5), reason="called", manifest_id="m1",
+)  # fmt: skip
+NOTE = Notification("v1/call-1", "v1", "huu-nghi", "truck.called", "Go", {"lane_id": "HN-E3"})
+
+
+async def test_the_webhook_posts_the_call_with_its_idempotency_key() -> None:
+    seen: list[httpx.Request] = []
+
+    def firm(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(firm)) as client:
+        await WebhookNotifier("https://firm.example/calls", client=client).send(NOTE)
+    assert seen[0].headers["Idempotency-Key"] == "v1/call-1"
+    assert b'"lane_id":"HN-E3"' in seen[0].content
+
+
+@pytest.mark.parametrize("status", [500, 503, 429, 400])
+async def test_a_refusal_is_notifier_down(status: int) -> None:
+    transport = httpx.MockTransport(lambda request: httpx.Response(status))
+    async with httpx.AsyncClient(transport=transport) as client:
+        with pytest.raises(NotifierDown, match=f"HTTP {status}"):
+            await WebhookNotifier("https://firm.example/calls", client=client).send(NOTE)
+
+
+async def test_no_connection_is_notifier_down() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as client:
+        with pytest.raises(NotifierDown, match="ConnectError"):
+            await WebhookNotifier("https://firm.example/calls", client=client).send(NOTE)
+
+
+async def test_the_sms_adapter_texts_the_driver_or_reports_the_gateway_down() -> None:
+    sink = FakeSmsSink(down=True)
+    notifier = SmsNotifier(sink, phone_of=lambda visit_id: "+84-900" if visit_id == "v1" else None)
+    with pytest.raises(NotifierDown):
+        await notifier.send(NOTE)
+    sink.down = False
+    await notifier.send(NOTE)
+    await notifier.send(Notification("v2/call-1", "v2", "huu-nghi", "truck.called", "Go", {}))
+    assert [(s.to, s.key) for s in sink.sent] == [("+84-900", "v1/call-1")]
+
+
+def test_a_call_and_a_lost_place_round_trip_on_the_wire() -> None:
+    wire = call_to_wire(CALL)
+    value, headers = encode_call(wire)
+    assert decode_call(value) == wire and ("event-type", b"truck.called") in headers
+    assert "Go to the gate now, HN-E3" in text_of(wire.model_dump(mode="json"))
+    lost = call_to_wire(PlaceLost("v1", "huu-nghi", "hn-exp-wait", T0, "v1/call-2", "no show"))
+    assert lost.call_id == "v1/call-2/lost" and lost.type == "truck.place_lost"
+    assert decode_call(encode_call(lost)[0]) == lost
