@@ -120,8 +120,22 @@ def sign(message: XBorderMessage, key: SigningKey) -> bytes:
     return json.dumps(envelope, separators=(",", ":")).encode()
 
 
+@dataclass(frozen=True)
+class Verified:
+    """A message whose signature verified, with the key and the exact bytes signed."""
+
+    message: XBorderMessage
+    key_id: str
+    payload: bytes
+
+
 def verify(raw: bytes | None, trusted: TrustedKeys) -> XBorderMessage:
     """The message inside a signed envelope, or `Refused` with the reason."""
+    return verify_signed(raw, trusted).message
+
+
+def verify_signed(raw: bytes | None, trusted: TrustedKeys) -> Verified:
+    """`verify`, keeping the key id and the payload bytes (what the receiver stores)."""
     envelope = _envelope(raw)
     key_id = envelope.get("key_id")
     signature_text = envelope.get("signature")
@@ -153,7 +167,7 @@ def verify(raw: bytes | None, trusted: TrustedKeys) -> XBorderMessage:
             f"from {message.sender.value}",
             "unknown_key",
         )
-    return message
+    return Verified(message, key_id, payload)
 
 
 def _envelope(raw: bytes | None) -> dict[str, Any]:
