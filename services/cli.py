@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from services import audit_cmd
 from services.config import load_settings
 from services.logs import setup_logging
+from services.xborder.cli import add_parsers as xborder_parsers
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,11 +40,14 @@ def _parser() -> argparse.ArgumentParser:
         choices=[
             *("decider", "manifests", "lane-events", "matcher", "orchestrator", "recognizer"),
             "archiver",
+            "link",
         ],
-        help="matcher = decider, orchestrator = lane-events (the container image's role names)",
+        help="matcher = decider, orchestrator = lane-events (the container image's role names); "
+        "link = the cross-border link (BORDERFLOW_XBORDER_*, docs/exchange.md)",
     )
 
     sub.add_parser("api", help="serve the HTTP API against a running system")
+    xborder_parsers(sub)  # the exchange with the other side of the gate (issue 21)
 
     sim = sub.add_parser("simulate-traffic", help="seed manifests and publish plate reads")
     sim.add_argument("--trucks", type=int, default=300)
@@ -129,6 +133,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         from services.commands import run_migrate
 
         return asyncio.run(run_migrate(settings))
+    if args.command == "worker" and args.name == "link":
+        from services.xborder.worker import run_link
+
+        return asyncio.run(run_link(settings))
+    if args.command == "xborder":
+        from lanes.crossings import Side
+        from services.xborder.worker import keygen_lines
+
+        print("\n".join(keygen_lines(Side(args.side), args.key_id)))
+        return 0
     if args.command == "worker":
         from services.commands import run_worker
 

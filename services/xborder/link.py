@@ -159,9 +159,12 @@ class Link:
                     me=self.me,
                     sign=self._sign,
                     now=now,
+                    source=f"{item.topic}:{item.partition}:{item.offset}",
                 )
                 if result.status == "applied":
                     applied.append(verified.message)
+                elif result.status == "redelivered":
+                    self.stats["redelivered"] += 1
                 else:
                     rejected.append((item, result.reason, result.status))
         for message in applied:

@@ -43,7 +43,8 @@ Signer = Callable[[XBorderMessage], bytes]
 
 @dataclass(frozen=True, slots=True)
 class Applied:
-    """What became of one received message: `status` applied, replayed or reordered."""
+    """What became of one received message: `status` applied, redelivered (no-op),
+    replayed or reordered."""
 
     status: str
     reason: str = ""
@@ -148,9 +149,14 @@ async def apply_received(
     me: Side,
     sign: Signer,
     now: datetime,
+    source: str | None = None,
 ) -> Applied:
-    """Apply one verified message of the other side exactly once, or say why not."""
+    """Apply one verified message of the other side exactly once, or say why not. `source`
+    names the record it came in: the same record again (a consumer redelivering after a
+    restart) is `redelivered`, a no-op; the same id in another record is `replayed`."""
     seen = await session.get(XborderInboxRow, message.message_id)
+    if seen is not None and source is not None and seen.source == source:
+        return Applied("redelivered")
     if seen is not None:
         return Applied(
             "replayed",
@@ -183,6 +189,7 @@ async def apply_received(
             event_time=message.event_time,
             received_at=now,
             payload=payload.decode(),
+            source=source,
         )
     )
     if isinstance(message, AckV1):

@@ -47,6 +47,9 @@ class XborderInboxRow(Base):
     event_time: Mapped[datetime]
     received_at: Mapped[datetime]  # wall clock
     payload: Mapped[str] = mapped_column(Text)  # the verified payload, as signed
+    # the record it came in (topic, partition, offset): the same record again is a consumer's
+    # redelivery after a restart, another record with this id is a replay
+    source: Mapped[str | None] = mapped_column(String(300))
 
     __table_args__ = (Index("ux_xborder_inbox_sender_seq", "sender", "sequence", unique=True),)
 

@@ -86,11 +86,15 @@ class GateSide:
             send_batch=200,
         )
 
+    async def ensure_producer(self) -> AIOKafkaProducer:
+        if self.producer is None:
+            self.producer = make_producer(fast_kafka(self.bootstrap), self.bootstrap)
+            await self.producer.start()
+        return self.producer
+
     async def start_link(self, peer: GateSide, *, trusted: TrustedKeys | None = None) -> Link:
         kafka = fast_kafka(self.bootstrap)
-        if self.producer is None:
-            self.producer = make_producer(kafka, self.bootstrap)
-            await self.producer.start()
+        await self.ensure_producer()
         self.stop = asyncio.Event()
         self.link = Link(
             settings=self.settings(peer),
@@ -118,14 +122,14 @@ class GateSide:
         self.task = None
 
     async def publish(self, events: list[LocalCrossingEventV1]) -> None:
-        assert self.producer is not None
+        producer = await self.ensure_producer()
         for event in events:
-            await self.producer.send(
+            await producer.send(
                 OUTBOUND_TOPIC,
                 value=event.model_dump_json().encode(),
                 key=(event.crossing_id or event.event_id).encode(),
             )
-        await self.producer.flush()
+        await producer.flush()
 
     async def taken(self, events: list[LocalCrossingEventV1]) -> bool:
         """Every one of `events` is in the outbox (the link took it)."""

@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.Column("event_time", UTCDateTime(), nullable=False),
         sa.Column("received_at", UTCDateTime(), nullable=False),
         sa.Column("payload", sa.Text, nullable=False),
+        sa.Column("source", sa.String(300), nullable=True),
     )
     op.create_index(
         "ux_xborder_inbox_sender_seq", "xborder_inbox", ["sender", "sequence"], unique=True
