@@ -179,6 +179,16 @@ class BookingConfig(_Strict):
     hours: Hours
 
 
+class CorridorConfig(_Strict):
+    """The other side of the gate (issue 21, services/xborder/corridor.py): which side this
+    gate is, the other side's gate, and how long the road between them takes."""
+
+    side: Literal["VN", "CN"]
+    peer_gate_id: Id
+    expected_transit_min: Minutes
+    margin_min: Spread
+
+
 class GateConfig(_Strict):
     schema_version: Literal[1]
     gate_id: Id
@@ -190,6 +200,7 @@ class GateConfig(_Strict):
     lanes: Annotated[list[LaneGroupConfig], Field(min_length=1)]
     fleet: FleetConfig | None = None
     booking: BookingConfig | None = None
+    corridor: CorridorConfig | None = None  # issue 21: the link to the other side
 
 
 def check_gate(config: GateConfig) -> list[Problem]:

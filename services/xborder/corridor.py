@@ -1,0 +1,51 @@
+"""The corridor of a gate file (`[corridor]`, issue 21): which side the gate is, the other
+side's gate, the expected transit and the margin before a truck is overdue."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import timedelta
+from importlib import resources
+from pathlib import Path
+
+from lanes.crossings import Corridor, Side
+from services.gate_config import gate_from_data
+from services.gates.schema import GateConfig
+
+CN_GATES = "cn"  # services/gates/cn/: the Chinese side's gate files
+
+
+@dataclass(frozen=True, slots=True)
+class GateCorridor:
+    gate_id: str
+    side: Side
+    peer_gate_id: str
+    corridor: Corridor
+
+
+def corridor_of(path: str | Path) -> GateCorridor | None:
+    """The corridor a gate file declares (the file checked whole), None if it has none."""
+    path = Path(path)
+    data = tomllib.loads(path.read_text("utf-8"))
+    gate_from_data(data, path.name)  # every fault of the file named, as on start-up
+    config = GateConfig.model_validate(data).corridor
+    if config is None:
+        return None
+    return GateCorridor(
+        gate_id=str(data["gate_id"]),
+        side=Side(config.side),
+        peer_gate_id=config.peer_gate_id,
+        corridor=Corridor(
+            expected_transit=timedelta(minutes=config.expected_transit_min),
+            margin=timedelta(minutes=config.margin_min),
+        ),
+    )
+
+
+def side_gates_dir(side: Side) -> Path | None:
+    """The gates folder a side runs with: None (the packaged ones) for Vietnam, the
+    packaged `cn/` folder for China."""
+    if side is Side.VN:
+        return None
+    return Path(str(resources.files("services.gates").joinpath(CN_GATES)))
