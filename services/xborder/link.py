@@ -121,13 +121,10 @@ class Link:
 
     async def handle_local(self, batch: Sequence[Inbound[LocalCrossingEventV1]]) -> None:
         now = clock.wall_clock()
-        taken = 0
         async with self.sessions() as session, session.begin():
-            for item in batch:
-                crossing = await xstore.take_local(
-                    session, item.event, me=self.me, sign=self._sign, now=now
-                )
-                taken += crossing is not None
+            unit = xstore.Unit(session, me=self.me, sign=self._sign, now=now)
+            results = await unit.take([item.event for item in batch])
+        taken = sum(r is not None for r in results)
         self.stats["taken"] += taken
         self.stats["taken_again"] += len(batch) - taken
         self._wake.set()
@@ -144,29 +141,27 @@ class Link:
         now = clock.wall_clock()
         rejected: list[Rejected[Received]] = []
         applied: list[XBorderMessage] = []
+        incoming: list[tuple[Inbound[Received], xstore.Incoming]] = []
+        for item in batch:
+            verified, refused = item.event.verified, item.event.refused
+            if verified is None:
+                assert refused is not None
+                rejected.append((item, refused.reason, refused.error_type))
+                continue
+            source = f"{item.topic}:{item.partition}:{item.offset}"
+            incoming.append(
+                (item, xstore.Incoming(verified.message, verified.key_id, verified.payload, source))
+            )
         async with self.sessions() as session, session.begin():
-            for item in batch:
-                verified, refused = item.event.verified, item.event.refused
-                if verified is None:
-                    assert refused is not None
-                    rejected.append((item, refused.reason, refused.error_type))
-                    continue
-                result = await xstore.apply_received(
-                    session,
-                    verified.message,
-                    key_id=verified.key_id,
-                    payload=verified.payload,
-                    me=self.me,
-                    sign=self._sign,
-                    now=now,
-                    source=f"{item.topic}:{item.partition}:{item.offset}",
-                )
-                if result.status == "applied":
-                    applied.append(verified.message)
-                elif result.status == "redelivered":
-                    self.stats["redelivered"] += 1
-                else:
-                    rejected.append((item, result.reason, result.status))
+            unit = xstore.Unit(session, me=self.me, sign=self._sign, now=now)
+            results = await unit.apply([one for _, one in incoming])
+        for (item, one), result in zip(incoming, results, strict=True):
+            if result.status == "applied":
+                applied.append(one.message)
+            elif result.status == "redelivered":
+                self.stats["redelivered"] += 1
+            else:
+                rejected.append((item, result.reason, result.status))
         for message in applied:
             metrics.APPLIED.labels(message.sender.value, message.type).inc()
         self.stats["applied"] += len(applied)

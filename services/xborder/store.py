@@ -62,82 +62,204 @@ async def ensure_counters(session: AsyncSession, *, me: Side) -> None:
         await session.execute(statement)
 
 
-async def _next_sequence(session: AsyncSession, side: Side) -> int:
-    """This side's next sequence number; the counter row's lock serialises senders."""
-    row = await session.get(XborderSequenceRow, (side.value, SENT), with_for_update=True)
-    if row is None:
-        row = XborderSequenceRow(side=side.value, role=SENT, last=0)
-        session.add(row)
-    row.last += 1
-    await session.flush()
-    return row.last
+class Unit:
+    """One transaction's worth of exchange work, in batches: a few statements a batch
+    rather than a few a message (counters locked once, crossings loaded at once)."""
 
+    def __init__(self, session: AsyncSession, *, me: Side, sign: Signer, now: datetime) -> None:
+        self.session, self.me, self.sign, self.now = session, me, sign, now
+        self._counters: dict[tuple[str, str], XborderSequenceRow] = {}
+        self._crossings: dict[str, XborderCrossingRow] = {}
 
-async def _store_outgoing(
-    session: AsyncSession,
-    message: XBorderMessage,
-    *,
-    sign: Signer,
-    now: datetime,
-    source_event_id: str | None,
-) -> None:
-    session.add(
-        XborderOutboxRow(
-            sequence=message.sequence,
+    async def _counter(self, side: Side, role: str) -> XborderSequenceRow:
+        """The counter row, locked for the rest of the transaction (serialises writers)."""
+        key = (side.value, role)
+        if key not in self._counters:
+            row = await self.session.get(XborderSequenceRow, key, with_for_update=True)
+            if row is None:
+                row = XborderSequenceRow(side=side.value, role=role, last=0)
+                self.session.add(row)
+            self._counters[key] = row
+        return self._counters[key]
+
+    async def _next_sequence(self) -> int:
+        row = await self._counter(self.me, SENT)
+        row.last += 1
+        return row.last
+
+    async def _load_crossings(self, ids: set[str]) -> None:
+        wanted = ids - self._crossings.keys()
+        if wanted:
+            query = select(XborderCrossingRow).where(XborderCrossingRow.crossing_id.in_(wanted))
+            for row in (await self.session.scalars(query)).all():
+                self._crossings[row.crossing_id] = row
+
+    def _crossing(self, crossing_id: str, from_side: Side) -> XborderCrossingRow:
+        row = self._crossings.get(crossing_id)
+        if row is None:
+            row = XborderCrossingRow(crossing_id=crossing_id, from_side=from_side.value)
+            self.session.add(row)
+            self._crossings[crossing_id] = row
+        return row
+
+    async def _store_outgoing(self, message: XBorderMessage, source_event_id: str | None) -> None:
+        self.session.add(
+            XborderOutboxRow(
+                sequence=message.sequence,
+                message_id=message.message_id,
+                source_event_id=source_event_id,
+                message_type=message.type,
+                crossing_id=message.crossing_id,
+                envelope=self.sign(message).decode(),
+                event_time=message.event_time,
+                created_at=self.now,
+            )
+        )
+
+    async def take(self, events: Sequence[LocalCrossingEventV1]) -> list[str | None]:
+        """Queue the message of each event; its crossing id, None if taken already."""
+        ids = [e.event_id for e in events]
+        taken = set(
+            await self.session.scalars(
+                select(XborderOutboxRow.source_event_id).where(
+                    XborderOutboxRow.source_event_id.in_(ids)
+                )
+            )
+        )
+        await self._load_crossings({e.crossing_id for e in events if e.crossing_id})
+        awaited = await self._awaited() if any(e.crossing_id is None for e in events) else []
+        results: list[str | None] = []
+        for event in events:
+            if event.event_id in taken:
+                results.append(None)
+                continue
+            taken.add(event.event_id)
+            crossing_id = event.crossing_id or self._crossing_of_entry(event, awaited)
+            message = build_message(
+                event, sender=self.me, sequence=await self._next_sequence(), crossing_id=crossing_id
+            )
+            await self._store_outgoing(message, event.event_id)
+            from_side = self.me if event.kind != "entry" else self.me.other
+            _record(self._crossing(crossing_id, from_side), message)
+            results.append(crossing_id)
+        return results
+
+    async def _awaited(self) -> list[Crossing]:
+        """The crossings the other side announced that have not entered here."""
+        query = select(XborderCrossingRow).where(
+            XborderCrossingRow.from_side == self.me.other.value,
+            XborderCrossingRow.entry_at.is_(None),
+        )
+        rows = (await self.session.scalars(query)).all()
+        for row in rows:
+            self._crossings.setdefault(row.crossing_id, row)
+        return [crossing_of(self._crossings[row.crossing_id]) for row in rows]
+
+    def _crossing_of_entry(self, event: LocalCrossingEventV1, awaited: list[Crossing]) -> str:
+        """The announced crossing this arriving truck belongs to (no longer awaited once
+        matched), else one of its own (an unannounced arrival)."""
+        found = match_entry(event.identity(), awaited)
+        if found is not None:
+            awaited.remove(found)
+            return found.crossing_id
+        return f"{self.me.value}-unannounced-{event.event_id}"
+
+    async def apply(self, received: Sequence[Incoming]) -> list[Applied]:
+        """Apply each verified message of the other side exactly once, or say why not."""
+        ids = [item.message.message_id for item in received]
+        seen = {
+            row.message_id: row
+            for row in (
+                await self.session.scalars(
+                    select(XborderInboxRow).where(XborderInboxRow.message_id.in_(ids))
+                )
+            ).all()
+        }
+        await self._load_crossings({item.message.crossing_id for item in received})
+        acked: list[str] = []
+        results = []
+        for item in received:
+            result = await self._apply_one(item, seen, acked)
+            results.append(result)
+        if acked:
+            await self.session.execute(
+                update(XborderOutboxRow)
+                .where(XborderOutboxRow.message_id.in_(acked))
+                .values(acked_at=self.now)
+            )
+        return results
+
+    async def _apply_one(
+        self, item: Incoming, seen: dict[str, XborderInboxRow], acked: list[str]
+    ) -> Applied:
+        message = item.message
+        before = seen.get(message.message_id)
+        if before is not None and item.source is not None and before.source == item.source:
+            return Applied("redelivered")
+        if before is not None:
+            return Applied(
+                "replayed",
+                f"replayed: message {message.message_id} was applied already "
+                f"(sequence {before.sequence}, received {before.received_at.isoformat()})",
+            )
+        counter = await self._counter(message.sender, RECEIVED)
+        if message.sequence != counter.last + 1:
+            what = "a gap" if message.sequence > counter.last + 1 else "a regression"
+            return Applied(
+                "reordered",
+                f"reordered: sequence {message.sequence} from {message.sender.value} after "
+                f"{counter.last} is {what} (expected {counter.last + 1})",
+            )
+        counter.last = message.sequence
+        row = XborderInboxRow(
             message_id=message.message_id,
-            source_event_id=source_event_id,
+            sender=message.sender.value,
+            sequence=message.sequence,
             message_type=message.type,
             crossing_id=message.crossing_id,
-            envelope=sign(message).decode(),
+            key_id=item.key_id,
             event_time=message.event_time,
-            created_at=now,
+            received_at=self.now,
+            payload=item.payload.decode(),
+            source=item.source,
         )
-    )
+        self.session.add(row)
+        seen[message.message_id] = row
+        if isinstance(message, AckV1):
+            acked.append(message.acked_message_id)
+            return Applied("applied")
+        from_side = message.sender if not isinstance(message, EntryEventV1) else self.me
+        _record(self._crossing(message.crossing_id, from_side), message)
+        ack = AckV1(
+            message_id=message_id_for(self.me, f"ack-{message.message_id}"),
+            sender=self.me,
+            sequence=await self._next_sequence(),
+            event_time=message.event_time,
+            crossing_id=message.crossing_id,
+            acked_message_id=message.message_id,
+            acked_sequence=message.sequence,
+        )
+        await self._store_outgoing(ack, None)
+        return Applied("applied")
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A verified message of the other side, its key, its exact payload bytes, and the
+    record it came in (`topic:partition:offset`)."""
+
+    message: XBorderMessage
+    key_id: str
+    payload: bytes
+    source: str | None = None
 
 
 async def take_local(
-    session: AsyncSession,
-    event: LocalCrossingEventV1,
-    *,
-    me: Side,
-    sign: Signer,
-    now: datetime,
+    session: AsyncSession, event: LocalCrossingEventV1, *, me: Side, sign: Signer, now: datetime
 ) -> str | None:
-    """Queue the message for `event`; returns its crossing id, None if already taken."""
-    taken = await session.scalar(
-        select(XborderOutboxRow.sequence).where(XborderOutboxRow.source_event_id == event.event_id)
-    )
-    if taken is not None:
-        return None
-    crossing_id = event.crossing_id or await _crossing_of_entry(session, event, me=me)
-    message = build_message(
-        event,
-        sender=me,
-        sequence=await _next_sequence(session, me),
-        crossing_id=crossing_id,
-    )
-    await _store_outgoing(session, message, sign=sign, now=now, source_event_id=event.event_id)
-    await _record(session, message, from_side=me if event.kind != "entry" else me.other)
-    return crossing_id
-
-
-async def _crossing_of_entry(
-    session: AsyncSession, event: LocalCrossingEventV1, *, me: Side
-) -> str:
-    """The crossing the other side announced that this arriving truck belongs to, else a
-    crossing of its own (an unannounced arrival)."""
-    rows = (
-        await session.scalars(
-            select(XborderCrossingRow).where(
-                XborderCrossingRow.from_side == me.other.value,
-                XborderCrossingRow.entry_at.is_(None),
-            )
-        )
-    ).all()
-    found = match_entry(event.identity(), [crossing_of(row) for row in rows])
-    if found is not None:
-        return found.crossing_id
-    return f"{me.value}-unannounced-{event.event_id}"
+    """`Unit.take` of one event."""
+    [crossing] = await Unit(session, me=me, sign=sign, now=now).take([event])
+    return crossing
 
 
 async def apply_received(
@@ -151,76 +273,17 @@ async def apply_received(
     now: datetime,
     source: str | None = None,
 ) -> Applied:
-    """Apply one verified message of the other side exactly once, or say why not. `source`
-    names the record it came in: the same record again (a consumer redelivering after a
-    restart) is `redelivered`, a no-op; the same id in another record is `replayed`."""
-    seen = await session.get(XborderInboxRow, message.message_id)
-    if seen is not None and source is not None and seen.source == source:
-        return Applied("redelivered")
-    if seen is not None:
-        return Applied(
-            "replayed",
-            f"replayed: message {message.message_id} was applied already "
-            f"(sequence {seen.sequence}, received {seen.received_at.isoformat()})",
-        )
-    counter = await session.get(
-        XborderSequenceRow, (message.sender.value, RECEIVED), with_for_update=True
-    )
-    last = counter.last if counter is not None else 0
-    if message.sequence != last + 1:
-        what = "a gap" if message.sequence > last + 1 else "a regression"
-        return Applied(
-            "reordered",
-            f"reordered: sequence {message.sequence} from {message.sender.value} after "
-            f"{last} is {what} (expected {last + 1})",
-        )
-    if counter is None:
-        session.add(XborderSequenceRow(side=message.sender.value, role=RECEIVED, last=1))
-    else:
-        counter.last = message.sequence
-    session.add(
-        XborderInboxRow(
-            message_id=message.message_id,
-            sender=message.sender.value,
-            sequence=message.sequence,
-            message_type=message.type,
-            crossing_id=message.crossing_id,
-            key_id=key_id,
-            event_time=message.event_time,
-            received_at=now,
-            payload=payload.decode(),
-            source=source,
-        )
-    )
-    if isinstance(message, AckV1):
-        await session.execute(
-            update(XborderOutboxRow)
-            .where(XborderOutboxRow.message_id == message.acked_message_id)
-            .values(acked_at=now)
-        )
-    else:
-        from_side = message.sender if not isinstance(message, EntryEventV1) else me
-        await _record(session, message, from_side=from_side)
-        ack = AckV1(
-            message_id=message_id_for(me, f"ack-{message.message_id}"),
-            sender=me,
-            sequence=await _next_sequence(session, me),
-            event_time=message.event_time,
-            crossing_id=message.crossing_id,
-            acked_message_id=message.message_id,
-            acked_sequence=message.sequence,
-        )
-        await _store_outgoing(session, ack, sign=sign, now=now, source_event_id=None)
+    """`Unit.apply` of one message. `source` names the record it came in: the same record
+    again (a consumer redelivering after a restart) is `redelivered`, a no-op; the same id
+    in another record is `replayed`."""
+    unit = Unit(session, me=me, sign=sign, now=now)
+    [result] = await unit.apply([Incoming(message, key_id, payload, source)])
     await session.flush()
-    return Applied("applied")
+    return result
 
 
-async def _record(session: AsyncSession, message: XBorderMessage, *, from_side: Side) -> None:
-    """The message's fact on its crossing (created on first sight)."""
-    row = await session.get(XborderCrossingRow, message.crossing_id, with_for_update=True)
-    if row is None:
-        row = XborderCrossingRow(crossing_id=message.crossing_id, from_side=from_side.value)
-        session.add(row)
+def _record(row: XborderCrossingRow, message: XBorderMessage) -> None:
+    """The message's fact on its crossing."""
     if isinstance(message, PreArrivalNoticeV1):
         row.from_gate, row.to_gate = message.from_gate, message.to_gate
         row.direction = message.direction.value
@@ -238,7 +301,6 @@ async def _record(session: AsyncSession, message: XBorderMessage, *, from_side: 
         row.to_gate = message.gate_id
         row.entry_message_id, row.entry_at = message.message_id, message.event_time
         row.entry_truck = _truck(message.identity())
-    await session.flush()
 
 
 def _truck(truck: TruckIdentity) -> dict[str, Any]:
