@@ -138,11 +138,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return asyncio.run(run_link(settings))
     if args.command == "xborder":
-        from lanes.crossings import Side
-        from services.xborder.worker import keygen_lines
+        from services.xborder.cli import main_xborder
 
-        print("\n".join(keygen_lines(Side(args.side), args.key_id)))
-        return 0
+        return main_xborder(settings, args)
     if args.command == "worker":
         from services.commands import run_worker
 

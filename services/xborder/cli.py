@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 from typing import Any
+
+from services.config import Settings
 
 
 def add_parsers(sub: Any) -> None:
@@ -14,3 +17,23 @@ def add_parsers(sub: Any) -> None:
     keygen = xborder_sub.add_parser("keygen", help="a new Ed25519 signing key for one side")
     keygen.add_argument("--side", choices=["VN", "CN"], required=True)
     keygen.add_argument("--key-id", required=True, help="e.g. vn-2026-01")
+    demo = xborder_sub.add_parser(
+        "demo", help="both sides on this machine: two embedded brokers, two databases, links"
+    )
+    demo.add_argument("--trucks", type=int, default=3000, help="trucks a day, each way")
+    demo.add_argument("--speedup", type=float, default=600.0, help="simulated s per second")
+    demo.add_argument("--seed", type=int, default=1)
+
+
+def main_xborder(settings: Settings, args: argparse.Namespace) -> int:
+    if args.xborder_command == "keygen":
+        from lanes.crossings import Side  # noqa: PLC0415
+        from services.xborder.worker import keygen_lines  # noqa: PLC0415
+
+        print("\n".join(keygen_lines(Side(args.side), args.key_id)))
+        return 0
+    from services.xborder.demo import main_demo  # noqa: PLC0415
+
+    return asyncio.run(
+        main_demo(settings, trucks=args.trucks, speedup=args.speedup, seed=args.seed)
+    )

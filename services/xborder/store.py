@@ -68,24 +68,45 @@ class Unit:
 
     def __init__(self, session: AsyncSession, *, me: Side, sign: Signer, now: datetime) -> None:
         self.session, self.me, self.sign, self.now = session, me, sign, now
-        self._counters: dict[tuple[str, str], XborderSequenceRow] = {}
+        self._counters: dict[tuple[str, str], int] = {}
         self._crossings: dict[str, XborderCrossingRow] = {}
 
-    async def _counter(self, side: Side, role: str) -> XborderSequenceRow:
-        """The counter row, locked for the rest of the transaction (serialises writers)."""
+    async def _lock(self, side: Side, role: str) -> int:
+        """The counter's value, read by an UPDATE: the row stays locked (PostgreSQL) or the
+        database's write lock held (SQLite, whose driver runs a plain SELECT outside the
+        transaction) until commit, so no other writer interleaves. Taken before anything
+        else is read."""
         key = (side.value, role)
         if key not in self._counters:
-            row = await self.session.get(XborderSequenceRow, key, with_for_update=True)
-            if row is None:
-                row = XborderSequenceRow(side=side.value, role=role, last=0)
-                self.session.add(row)
-            self._counters[key] = row
+            value = await self._touch(key)
+            if value is None:
+                await ensure_counters(self.session, me=self.me if role == SENT else side.other)
+                value = await self._touch(key)
+            assert value is not None
+            self._counters[key] = value
         return self._counters[key]
 
+    async def _touch(self, key: tuple[str, str]) -> int | None:
+        row = XborderSequenceRow
+        statement = (
+            update(row)
+            .where(row.side == key[0], row.role == key[1])
+            .values(last=row.last)
+            .returning(row.last)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def _write_counters(self) -> None:
+        row = XborderSequenceRow
+        for (side, role), value in self._counters.items():
+            await self.session.execute(
+                update(row).where(row.side == side, row.role == role).values(last=value)
+            )
+
     async def _next_sequence(self) -> int:
-        row = await self._counter(self.me, SENT)
-        row.last += 1
-        return row.last
+        key = (self.me.value, SENT)
+        self._counters[key] = await self._lock(self.me, SENT) + 1
+        return self._counters[key]
 
     async def _load_crossings(self, ids: set[str]) -> None:
         wanted = ids - self._crossings.keys()
@@ -118,6 +139,7 @@ class Unit:
 
     async def take(self, events: Sequence[LocalCrossingEventV1]) -> list[str | None]:
         """Queue the message of each event; its crossing id, None if taken already."""
+        await self._lock(self.me, SENT)
         ids = [e.event_id for e in events]
         taken = set(
             await self.session.scalars(
@@ -142,6 +164,7 @@ class Unit:
             from_side = self.me if event.kind != "entry" else self.me.other
             _record(self._crossing(crossing_id, from_side), message)
             results.append(crossing_id)
+        await self._write_counters()
         return results
 
     async def _awaited(self) -> list[Crossing]:
@@ -166,6 +189,8 @@ class Unit:
 
     async def apply(self, received: Sequence[Incoming]) -> list[Applied]:
         """Apply each verified message of the other side exactly once, or say why not."""
+        await self._lock(self.me.other, RECEIVED)
+        await self._lock(self.me, SENT)
         ids = [item.message.message_id for item in received]
         seen = {
             row.message_id: row
@@ -187,6 +212,7 @@ class Unit:
                 .where(XborderOutboxRow.message_id.in_(acked))
                 .values(acked_at=self.now)
             )
+        await self._write_counters()
         return results
 
     async def _apply_one(
@@ -202,15 +228,15 @@ class Unit:
                 f"replayed: message {message.message_id} was applied already "
                 f"(sequence {before.sequence}, received {before.received_at.isoformat()})",
             )
-        counter = await self._counter(message.sender, RECEIVED)
-        if message.sequence != counter.last + 1:
-            what = "a gap" if message.sequence > counter.last + 1 else "a regression"
+        last = await self._lock(message.sender, RECEIVED)
+        if message.sequence != last + 1:
+            what = "a gap" if message.sequence > last + 1 else "a regression"
             return Applied(
                 "reordered",
                 f"reordered: sequence {message.sequence} from {message.sender.value} after "
-                f"{counter.last} is {what} (expected {counter.last + 1})",
+                f"{last} is {what} (expected {last + 1})",
             )
-        counter.last = message.sequence
+        self._counters[(message.sender.value, RECEIVED)] = message.sequence
         row = XborderInboxRow(
             message_id=message.message_id,
             sender=message.sender.value,

@@ -98,3 +98,36 @@ async def test_the_same_record_again_is_a_redelivery_not_a_replay(engine: AsyncE
     assert (await _apply(engine, _exit(1), "t:0:5")).status == "redelivered"
     assert (await _apply(engine, _exit(1), "t:0:9")).status == "replayed"
     assert await _count(engine, XborderInboxRow) == 1
+
+
+async def test_concurrent_writers_number_without_gaps_or_collisions(engine: AsyncEngine) -> None:
+    """The outbound and the receiving loop of one side write at once (each of them numbers
+    messages: its own, and the acks). SQLite's driver reads outside the transaction, so the
+    counter is read by an UPDATE: before that, the demo lost messages to duplicate numbers."""
+    import asyncio  # noqa: PLC0415
+
+    from tests.integration.xborder_harness import departures  # noqa: PLC0415
+
+    sessions = session_factory(engine)
+    async with sessions() as session, session.begin():
+        await xstore.ensure_counters(session, me=Side.CN)
+    local = departures(Side.CN, 60, start=T0)
+
+    async def take(chunk: list) -> None:  # type: ignore[type-arg]
+        async with sessions() as session, session.begin():
+            unit = xstore.Unit(session, me=Side.CN, sign=lambda m: sign(m, CN), now=T0)
+            await unit.take(chunk)
+
+    async def apply(first: int) -> None:
+        async with sessions() as session, session.begin():
+            unit = xstore.Unit(session, me=Side.CN, sign=lambda m: sign(m, CN), now=T0)
+            incoming = [
+                xstore.Incoming(_exit(n), VN.key_id, b"{}") for n in range(first, first + 10)
+            ]
+            assert {r.status for r in await unit.apply(incoming)} == {"applied"}
+
+    for round_ in range(6):
+        await asyncio.gather(take(local[20 * round_ : 20 * round_ + 20]), apply(10 * round_ + 1))
+    async with sessions() as session:
+        sequences = sorted(await session.scalars(select(XborderOutboxRow.sequence)))
+    assert sequences == list(range(1, 120 + 60 + 1))
