@@ -40,10 +40,8 @@ def _parser() -> argparse.ArgumentParser:
         choices=[
             *("decider", "manifests", "lane-events", "matcher", "orchestrator", "recognizer"),
             "archiver",
-            "link",
         ],
-        help="matcher = decider, orchestrator = lane-events (the container image's role names); "
-        "link = the cross-border link (BORDERFLOW_XBORDER_*, docs/exchange.md)",
+        help="matcher = decider, orchestrator = lane-events (the container image's role names)",
     )
 
     sub.add_parser("api", help="serve the HTTP API against a running system")
@@ -133,10 +131,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         from services.commands import run_migrate
 
         return asyncio.run(run_migrate(settings))
-    if args.command == "worker" and args.name == "link":
-        from services.xborder.worker import run_link
-
-        return asyncio.run(run_link(settings))
     if args.command == "xborder":
         from services.xborder.cli import main_xborder
 

@@ -17,6 +17,9 @@ def add_parsers(sub: Any) -> None:
     keygen = xborder_sub.add_parser("keygen", help="a new Ed25519 signing key for one side")
     keygen.add_argument("--side", choices=["VN", "CN"], required=True)
     keygen.add_argument("--key-id", required=True, help="e.g. vn-2026-01")
+    xborder_sub.add_parser(
+        "link", help="this side's link worker against a running system (BORDERFLOW_XBORDER_*)"
+    )
     demo = xborder_sub.add_parser(
         "demo", help="both sides on this machine: two embedded brokers, two databases, links"
     )
@@ -32,6 +35,10 @@ def main_xborder(settings: Settings, args: argparse.Namespace) -> int:
 
         print("\n".join(keygen_lines(Side(args.side), args.key_id)))
         return 0
+    if args.xborder_command == "link":
+        from services.xborder.worker import run_link  # noqa: PLC0415
+
+        return asyncio.run(run_link(settings))
     from services.xborder.demo import main_demo  # noqa: PLC0415
 
     return asyncio.run(

@@ -1,4 +1,4 @@
-"""`borderflow worker link` (the link worker against a running side) and
+"""`borderflow xborder link` (the link worker against a running side) and
 `borderflow xborder keygen` (a new Ed25519 key pair for one side)."""
 
 from __future__ import annotations

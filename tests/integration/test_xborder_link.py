@@ -14,17 +14,22 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
 from lanes.crossings import AlertKind, Corridor, Side, reconcile
+from services.api.app import ApiContext, create_app
 from services.config import DatabaseSettings
+from services.gate_config import configured_gates
 from services.xborder.config import inbound_topic
+from services.xborder.corridor import side_gates_dir
 from services.xborder.tables import XborderOutboxRow
 from streams.xborder_local import LocalCrossingEventV1
 from streams.xborder_sign import SigningKey
 from tests.conftest import POSTGRES_URL, _create_schema, _drop_schema
+from tests.integration.harness import staff_cookies
 from tests.integration.xborder_harness import (
     DAY,
     GateSide,
@@ -32,6 +37,7 @@ from tests.integration.xborder_harness import (
     dead_letters,
     departures,
     eventually,
+    fast_kafka,
     gate_side,
     restart_broker,
 )
@@ -134,7 +140,39 @@ async def test_a_day_across_a_cut_link(sides: tuple[GateSide, GateSide]) -> None
             assert crossing.exit is not None and crossing.notice is not None
             assert (crossing.entry is not None) != (crossing.crossing_id in overdue)
 
+    await _control_rooms(vn, cn)
     await _refusals(vn, cn)
+
+
+async def _control_rooms(vn: GateSide, cn: GateSide) -> None:
+    """Each side's control room API shows the other side's state and the same alerts."""
+    seen = {}
+    for here, gate_id in ((vn, "huu-nghi"), (cn, "youyiguan")):
+        context = ApiContext(
+            sessions=here.sessions,
+            kafka=fast_kafka(here.bootstrap),
+            bootstrap=here.bootstrap,
+            gates=configured_gates(side_gates_dir(here.side)),
+            default_gate=gate_id,
+        )
+        transport = httpx.ASGITransport(app=create_app(context))
+        async with httpx.AsyncClient(transport=transport, base_url="http://bf.test") as client:
+            anonymous = await client.get("/v1/xborder/state")
+            client.cookies.update(await staff_cookies(context))  # type: ignore[arg-type]
+            response = await client.get("/v1/xborder/state")
+        assert anonymous.status_code == 401
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["link"]["side"] == here.side.value
+        assert body["link"]["waiting"] == 0 and body["link"]["unacked"] == 0
+        states = {c["crossing_id"]: c["state"] for c in body["crossings"]}
+        assert states["VN-x0003"] == states["CN-x0017"] == "in_transit"
+        assert states["VN-x0000"] == "entered"
+        seen[here.side] = sorted((a["kind"], a["crossing_id"]) for a in body["alerts"])
+        mismatch = next(a for a in body["alerts"] if a["crossing_id"] == "VN-x0005")
+        assert mismatch["evidence"]["trailer_plate.seen"] == "29R10505"
+    assert seen[Side.VN] == seen[Side.CN]
+    assert len(seen[Side.VN]) == 6
 
 
 async def _refusals(vn: GateSide, cn: GateSide) -> None:

@@ -1,4 +1,4 @@
-"""SIGKILL a side's link worker (`borderflow worker link`, a process of its own) in the
+"""SIGKILL a side's link worker (`borderflow xborder link`, a process of its own) in the
 middle of a stream of crossings, restart it: nothing lost, nothing applied twice (issue 21).
 Either side: the sender (messages stored but not yet marked sent are sent again; the other
 side refuses a copy it applied as replayed, with no effect) or the receiver (records
@@ -65,7 +65,7 @@ def _env(here: GateSide, peer: GateSide, db: DatabaseSettings) -> dict[str, str]
 
 def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "worker", "link"],
+        [sys.executable, "-m", "services.cli", "xborder", "link"],
         env=env,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
