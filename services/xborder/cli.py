@@ -9,7 +9,14 @@ from typing import Any
 from services.config import Settings
 
 
-def add_parsers(sub: Any) -> None:
+def add_parsers(sub: Any, *, up: argparse.ArgumentParser) -> None:
+    up.add_argument(
+        "--side",
+        choices=["VN", "CN"],
+        default=None,
+        help="one side of the gate: VN runs Huu Nghi, CN runs Youyiguan (its own gate file, "
+        "var/cn); both at once with their link: `borderflow xborder demo`",
+    )
     xborder: argparse.ArgumentParser = sub.add_parser(
         "xborder", help="the exchange with the other side of the gate (docs/exchange.md)"
     )

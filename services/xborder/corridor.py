@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from lanes.crossings import Corridor, Side
+from services.config import DatabaseSettings, Settings
 from services.gate_config import gate_from_data
 from services.gates.schema import GateConfig
 
@@ -49,3 +50,26 @@ def side_gates_dir(side: Side) -> Path | None:
     if side is Side.VN:
         return None
     return Path(str(resources.files("services.gates").joinpath(CN_GATES)))
+
+
+SIDE_GATES = {Side.VN: "huu-nghi", Side.CN: "youyiguan"}
+
+
+def side_settings(settings: Settings, side: str) -> Settings:
+    """The settings of `borderflow up --side`: the side's gate files and gate, and its own
+    database and var folder (var/vn, var/cn) so that both can run on one machine."""
+    which = Side(side)
+    var_dir = settings.var_dir / which.value.lower()
+    database = settings.database
+    if database.url == DatabaseSettings().url:  # the default embedded one: one per side
+        database = database.model_copy(
+            update={"url": f"sqlite+aiosqlite:///{var_dir / 'borderflow.db'}"}
+        )
+    return settings.model_copy(
+        update={
+            "gates_dir": side_gates_dir(which),
+            "gate_id": SIDE_GATES[which],
+            "var_dir": var_dir,
+            "database": database,
+        }
+    )

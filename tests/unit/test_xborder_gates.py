@@ -36,3 +36,17 @@ def test_the_chinese_side_runs_its_own_gate() -> None:
     assert gate.booking is not None and gate.booking.slot_length == timedelta(minutes=30)
     assert set(default_gates()) == {"huu-nghi"}
     assert side_gates_dir(Side.VN) is None
+
+
+def test_up_side_runs_the_sides_gate_in_its_own_folder() -> None:
+    from pathlib import Path as P  # noqa: PLC0415
+
+    from services.config import Settings  # noqa: PLC0415
+    from services.xborder.corridor import side_settings  # noqa: PLC0415
+
+    cn = side_settings(Settings(var_dir=P("var")), "CN")
+    assert cn.gate_id == "youyiguan"
+    assert set(configured_gates(cn.gates_dir)) == {"youyiguan"}
+    assert cn.database.url == "sqlite+aiosqlite:///var/cn/borderflow.db"
+    vn = side_settings(Settings(var_dir=P("var")), "VN")
+    assert (vn.gate_id, vn.gates_dir, vn.var_dir) == ("huu-nghi", None, P("var/vn"))
