@@ -162,6 +162,7 @@ class Link:
                 self.stats["redelivered"] += 1
             else:
                 rejected.append((item, result.reason, result.status))
+        rejected.sort(key=lambda r: (r[0].topic, r[0].partition, r[0].offset))  # record order
         for message in applied:
             metrics.APPLIED.labels(message.sender.value, message.type).inc()
         self.stats["applied"] += len(applied)

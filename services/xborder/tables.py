@@ -88,3 +88,14 @@ class XborderCrossingRow(Base):
     entry_truck: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     __table_args__ = (Index("ix_xborder_crossings_open", "from_side", "entry_at"),)
+
+
+class XborderAlertAckRow(Base):
+    """A controller acknowledged a cross-border alert (audited in the same transaction)."""
+
+    __tablename__ = "xborder_alert_acks"
+    alert_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    acknowledged_by: Mapped[str] = mapped_column(String(64))
+    acknowledged_at: Mapped[datetime]  # wall clock (operations)
+    reason: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON)

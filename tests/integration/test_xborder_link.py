@@ -11,7 +11,7 @@ import base64
 import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -22,6 +22,9 @@ from sqlalchemy import select
 from lanes.crossings import AlertKind, Corridor, Side, reconcile
 from services.api.app import ApiContext, create_app
 from services.config import DatabaseSettings
+from services.control.auth import COOKIE
+from services.db.audit import entries
+from services.db.controllers import create_controller, open_session
 from services.gate_config import configured_gates
 from services.xborder.config import inbound_topic
 from services.xborder.corridor import side_gates_dir
@@ -160,6 +163,8 @@ async def _control_rooms(vn: GateSide, cn: GateSide) -> None:
             anonymous = await client.get("/v1/xborder/state")
             client.cookies.update(await staff_cookies(context))  # type: ignore[arg-type]
             response = await client.get("/v1/xborder/state")
+            if here.side is Side.VN:
+                await _acknowledge(client, here)
         assert anonymous.status_code == 401
         assert response.status_code == 200, response.text
         body = response.json()
@@ -173,6 +178,43 @@ async def _control_rooms(vn: GateSide, cn: GateSide) -> None:
         assert mismatch["evidence"]["trailer_plate.seen"] == "29R10505"
     assert seen[Side.VN] == seen[Side.CN]
     assert len(seen[Side.VN]) == 6
+
+
+async def _acknowledge(client: httpx.AsyncClient, here: GateSide) -> None:
+    """A controller acknowledges an alert, with a reason: stored, shown, audited; once."""
+    url = "/v1/xborder/alerts/overdue:VN-x0003/acknowledge"
+    body = {"reason": "driver called: broke down at the zero line"}
+    as_viewer = await client.post(url, json=body, headers={"X-CSRF-Token": "x"})
+    now = datetime.now(UTC)
+    async with here.sessions() as session, session.begin():
+        await create_controller(
+            session=session, username="ctl-1", role="controller", password="y" * 12, now=now
+        )
+        token, csrf = await open_session(
+            session=session, username="ctl-1", now=now, ttl=timedelta(hours=1)
+        )
+    client.cookies.update({COOKIE: token})
+    done = await client.post(url, json=body, headers={"X-CSRF-Token": csrf})
+    again = await client.post(url, json=body, headers={"X-CSRF-Token": csrf})
+    unknown = await client.post(
+        "/v1/xborder/alerts/overdue:nope/acknowledge", json=body, headers={"X-CSRF-Token": csrf}
+    )
+    assert as_viewer.status_code == 403
+    assert done.status_code == 200, done.text
+    assert done.json()["by"] == "ctl-1"
+    assert again.status_code == 409
+    assert unknown.status_code == 404
+    state = (await client.get("/v1/xborder/state")).json()
+    alert = next(a for a in state["alerts"] if a["alert_id"] == "overdue:VN-x0003")
+    assert alert["acknowledged"]["reason"] == body["reason"]
+    async with here.sessions() as session:
+        [entry] = [e async for e in entries(session=session)]
+    assert (entry.actor, entry.action, entry.target) == (
+        "ctl-1",
+        "acknowledge_xborder_alert",
+        "overdue:VN-x0003",
+    )
+    assert entry.details["exit_message_id"] == "VN:VN-e0003"
 
 
 async def _refusals(vn: GateSide, cn: GateSide) -> None:

@@ -78,9 +78,18 @@ def upgrade() -> None:
         sa.Column("entry_truck", sa.JSON),
     )
     op.create_index("ix_xborder_crossings_open", "xborder_crossings", ["from_side", "entry_at"])
+    op.create_table(
+        "xborder_alert_acks",
+        sa.Column("alert_id", sa.String(200), primary_key=True),
+        sa.Column("acknowledged_by", sa.String(64), nullable=False),
+        sa.Column("acknowledged_at", UTCDateTime(), nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("evidence", sa.JSON, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("xborder_alert_acks")
     op.drop_table("xborder_crossings")
     op.drop_table("xborder_sequences")
     op.drop_table("xborder_inbox")
