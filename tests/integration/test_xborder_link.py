@@ -28,9 +28,9 @@ from services.db.controllers import create_controller, open_session
 from services.gate_config import configured_gates
 from services.xborder.config import inbound_topic
 from services.xborder.corridor import side_gates_dir
-from services.xborder.tables import XborderOutboxRow
+from services.xborder.tables import XborderInboxRow, XborderOutboxRow
 from streams.xborder_local import LocalCrossingEventV1
-from streams.xborder_sign import SigningKey
+from streams.xborder_sign import SigningKey, TrustedKeys
 from tests.conftest import POSTGRES_URL, _create_schema, _drop_schema
 from tests.integration.harness import staff_cookies
 from tests.integration.xborder_harness import (
@@ -250,3 +250,33 @@ async def _refusals(vn: GateSide, cn: GateSide) -> None:
     await _send(vn, departures(Side.VN, N + 1, start=DAY + timedelta(hours=20))[-2:])
     await eventually(lambda: _exchange_settled(vn, cn), what="a message after the refusals")
     assert await cn.inbox_count() == before + 2
+
+
+async def test_key_rotation_without_downtime(sides: tuple[GateSide, GateSide]) -> None:
+    """Vietnam rotates its key: China trusts both, Vietnam switches (messages stored under
+    the old key still verify), China drops the old one; nothing refused on the way."""
+    vn, cn = sides
+    start = DAY + timedelta(hours=8)
+    trucks = departures(Side.VN, 6, start=start)
+    await _send(vn, trucks[:4])
+    await eventually(lambda: _exchange_settled(vn, cn), what="before the rotation")
+    old = vn.key
+    new = SigningKey.generate("vn-2026-02", Side.VN)
+    await cn.stop_link()
+    await cn.start_link(vn, trusted=TrustedKeys.of(old.trusted(), new.trusted()))
+    await vn.stop_link()
+    vn.key = new
+    await vn.start_link(cn)
+    await _send(vn, trucks[4:8])
+    await eventually(lambda: _exchange_settled(vn, cn), what="after the switch")
+    await cn.stop_link()
+    await cn.start_link(vn, trusted=TrustedKeys.of(new.trusted()))
+    await _send(vn, departures(Side.VN, 8, start=start)[12:])
+    await eventually(lambda: _exchange_settled(vn, cn), what="after the old key is dropped")
+    async with cn.sessions() as session:
+        keys = list(
+            await session.scalars(select(XborderInboxRow.key_id).order_by(XborderInboxRow.sequence))
+        )
+    assert keys == ["vn-2026-01"] * 4 + ["vn-2026-02"] * 8
+    assert cn.link is not None
+    assert not [k for k in cn.link.stats if k.startswith("refused_")]
