@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from services import audit_cmd
 from services.config import load_settings
 from services.logs import setup_logging
+from services.xborder.cli import add_parsers as xborder_parsers
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     sub.add_parser("api", help="serve the HTTP API against a running system")
+    xborder_parsers(sub, up=up)  # the other side of the gate (issue 21), `up --side`
 
     sim = sub.add_parser("simulate-traffic", help="seed manifests and publish plate reads")
     sim.add_argument("--trucks", type=int, default=300)
@@ -111,6 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"borderflow: invalid configuration:\n{exc}", file=sys.stderr)
         return 2
     setup_logging(settings.log_level, settings.log_format)
+    if args.command == "up" and args.side is not None:
+        from services.xborder.corridor import side_settings
+
+        settings = side_settings(settings, args.side)
     if args.command == "up":
         from services.supervisor import main_up
 
@@ -129,6 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from services.commands import run_migrate
 
         return asyncio.run(run_migrate(settings))
+    if args.command == "xborder":
+        from services.xborder.cli import main_xborder
+
+        return main_xborder(settings, args)
     if args.command == "worker":
         from services.commands import run_worker
 

@@ -203,6 +203,8 @@ class AlertsConfig(_Strict):
     rebook_window_min: Minutes | None = None
     burst_count: Count | None = None
     burst_window_s: Seconds | None = None
+
+
 class WaitingAreaConfig(_Strict):
     """A waiting area trucks are called forward from (`lanes.model.WaitingArea`)."""
 
@@ -214,6 +216,16 @@ class WaitingAreaConfig(_Strict):
     drive_time_min: Minutes
     call_lead_min: Spread = 0.0
     grace_min: Minutes = 10.0
+
+
+class CorridorConfig(_Strict):
+    """The other side of the gate (issue 21, services/xborder/corridor.py): which side this
+    gate is, the other side's gate, and how long the road between them takes."""
+
+    side: Literal["VN", "CN"]
+    peer_gate_id: Id
+    expected_transit_min: Minutes
+    margin_min: Spread
 
 
 class GateConfig(_Strict):
@@ -229,6 +241,7 @@ class GateConfig(_Strict):
     booking: BookingConfig | None = None
     alerts: AlertsConfig | None = None  # None: every rule with its defaults
     waiting_areas: list[WaitingAreaConfig] = []
+    corridor: CorridorConfig | None = None  # issue 21: the link to the other side
 
 
 def check_gate(config: GateConfig) -> list[Problem]:

@@ -1,0 +1,229 @@
+"""Crossings between the two sides of one gate (issue 21): what one side knows of a truck
+that leaves it for the other side, or arrives from it, and the reconciliation of the two.
+
+A crossing is one truck's passage from one side's gate to the other's. Its facts come from
+both sides: the pre-arrival notice and the exit from the side it leaves, the entry from the
+side it reaches. `reconcile` turns them, up to an event-time `now`, into alerts:
+
+- **overdue**: the truck left one side and has not entered the other within the corridor's
+  expected transit time plus its margin;
+- **mismatch**: it entered with a tractor plate, a trailer plate or containers other than
+  those the side it left announced.
+
+Pure: event time is an argument, the same facts in any order give the same alerts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from lanes.plates import normalise_plate
+
+
+class Side(StrEnum):
+    """The two administrations of the gate."""
+
+    VN = "VN"  # Huu Nghi, Vietnam
+    CN = "CN"  # Youyiguan, China
+
+    @property
+    def other(self) -> Side:
+        return Side.CN if self is Side.VN else Side.VN
+
+
+class ExitMode(StrEnum):
+    ROAD = "road"  # the truck drove across
+    AUTONOMOUS_CARRIER = "autonomous_carrier"  # its container went on a carrier via the yard
+
+
+class AlertKind(StrEnum):
+    OVERDUE = "overdue"
+    MISMATCH = "mismatch"
+
+
+@dataclass(frozen=True, slots=True)
+class TruckIdentity:
+    """What identifies a truck at a gate: plates (normalised) and container numbers."""
+
+    tractor_plate: str
+    trailer_plate: str | None = None
+    containers: tuple[str, ...] = ()
+
+    def normalised(self) -> TruckIdentity:
+        return TruckIdentity(
+            normalise_plate(self.tractor_plate),
+            normalise_plate(self.trailer_plate) if self.trailer_plate else None,
+            tuple(sorted(c.upper() for c in self.containers)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """A side saw the truck: it left (exit) or arrived (entry) at `at`, event time."""
+
+    message_id: str
+    at: datetime
+    truck: TruckIdentity
+
+
+@dataclass(frozen=True, slots=True)
+class Crossing:
+    """Everything known of one crossing. `from_side` is the side the truck leaves."""
+
+    crossing_id: str
+    from_side: Side
+    notice: Sighting | None = None  # the pre-arrival notice's identity and clearance time
+    exit: Sighting | None = None
+    entry: Sighting | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Corridor:
+    """The road between the two gates: how long a crossing takes, and the slack allowed."""
+
+    expected_transit: timedelta
+    margin: timedelta
+
+    @property
+    def deadline_after_exit(self) -> timedelta:
+        return self.expected_transit + self.margin
+
+
+@dataclass(frozen=True, slots=True)
+class CrossingAlert:
+    """One alert of one crossing, with the evidence (message ids, times, identities)."""
+
+    alert_id: str
+    kind: AlertKind
+    crossing_id: str
+    from_side: Side
+    at: datetime  # event time the alert became true
+    explanation: str
+    evidence: tuple[tuple[str, str], ...]
+
+
+def reconcile(
+    crossings: Iterable[Crossing], *, now: datetime, corridor: Corridor
+) -> list[CrossingAlert]:
+    """The alerts true at `now` (event time), sorted by time then id."""
+    alerts: list[CrossingAlert] = []
+    for crossing in crossings:
+        if (overdue := _overdue(crossing, now, corridor)) is not None:
+            alerts.append(overdue)
+        if (mismatch := _mismatch(crossing)) is not None:
+            alerts.append(mismatch)
+    return sorted(alerts, key=lambda a: (a.at, a.alert_id))
+
+
+def _overdue(crossing: Crossing, now: datetime, corridor: Corridor) -> CrossingAlert | None:
+    exit_ = crossing.exit
+    if exit_ is None or crossing.entry is not None:
+        return None
+    deadline = exit_.at + corridor.deadline_after_exit
+    if now <= deadline:
+        return None
+    late = now - exit_.at
+    return CrossingAlert(
+        alert_id=f"overdue:{crossing.crossing_id}",
+        kind=AlertKind.OVERDUE,
+        crossing_id=crossing.crossing_id,
+        from_side=crossing.from_side,
+        at=deadline,
+        explanation=(
+            f"left {crossing.from_side.value} at {exit_.at.isoformat()} and has not entered "
+            f"{crossing.from_side.other.value} after {_minutes(late)} min (expected "
+            f"{_minutes(corridor.expected_transit)} min + {_minutes(corridor.margin)} min margin)"
+        ),
+        evidence=(
+            ("exit_message_id", exit_.message_id),
+            ("exit_at", exit_.at.isoformat()),
+            ("deadline", deadline.isoformat()),
+            ("tractor_plate", exit_.truck.tractor_plate),
+        ),
+    )
+
+
+def _mismatch(crossing: Crossing) -> CrossingAlert | None:
+    entry = crossing.entry
+    announced = crossing.notice or crossing.exit
+    if entry is None or announced is None:
+        return None
+    expected, seen = announced.truck.normalised(), entry.truck.normalised()
+    differences = identity_differences(expected, seen)
+    if not differences:
+        return None
+    evidence: list[tuple[str, str]] = [
+        ("announced_message_id", announced.message_id),
+        ("entry_message_id", entry.message_id),
+    ]
+    for field, want, got in differences:
+        evidence += [(f"{field}.announced", want), (f"{field}.seen", got)]
+    names = ", ".join(field for field, _, _ in differences)
+    return CrossingAlert(
+        alert_id=f"mismatch:{crossing.crossing_id}",
+        kind=AlertKind.MISMATCH,
+        crossing_id=crossing.crossing_id,
+        from_side=crossing.from_side,
+        at=entry.at,
+        explanation=f"entered {crossing.from_side.other.value} with another {names} than announced",
+        evidence=tuple(evidence),
+    )
+
+
+def identity_differences(
+    expected: TruckIdentity, seen: TruckIdentity
+) -> list[tuple[str, str, str]]:
+    """(field, announced, seen) for each identity field that differs (normalised input)."""
+    found = []
+    if expected.tractor_plate != seen.tractor_plate:
+        found.append(("tractor_plate", expected.tractor_plate, seen.tractor_plate))
+    if (expected.trailer_plate or "") != (seen.trailer_plate or ""):
+        found.append(("trailer_plate", expected.trailer_plate or "", seen.trailer_plate or ""))
+    if expected.containers != seen.containers:
+        found.append(("containers", " ".join(expected.containers), " ".join(seen.containers)))
+    return found
+
+
+def match_entry(truck: TruckIdentity, awaited: Sequence[Crossing]) -> Crossing | None:
+    """The crossing an arriving truck most likely belongs to, among those announced by the
+    other side and not yet entered: same tractor plate first, then a shared container, then
+    the same trailer; the earliest exit wins a tie. None: nobody announced it."""
+    seen = truck.normalised()
+    open_ = sorted(
+        (c for c in awaited if c.entry is None and (c.notice or c.exit) is not None),
+        key=lambda c: (_announced_at(c), c.crossing_id),
+    )
+    for same in (_same_tractor, _shares_container, _same_trailer):
+        for crossing in open_:
+            if same(_announced(crossing).truck.normalised(), seen):
+                return crossing
+    return None
+
+
+def _announced(crossing: Crossing) -> Sighting:
+    found = crossing.exit or crossing.notice
+    assert found is not None
+    return found
+
+
+def _announced_at(crossing: Crossing) -> datetime:
+    return _announced(crossing).at
+
+
+def _same_tractor(a: TruckIdentity, b: TruckIdentity) -> bool:
+    return a.tractor_plate == b.tractor_plate
+
+
+def _shares_container(a: TruckIdentity, b: TruckIdentity) -> bool:
+    return bool(set(a.containers) & set(b.containers))
+
+
+def _same_trailer(a: TruckIdentity, b: TruckIdentity) -> bool:
+    return a.trailer_plate is not None and a.trailer_plate == b.trailer_plate
+
+
+def _minutes(delta: timedelta) -> int:
+    return int(delta.total_seconds() // 60)

@@ -1,0 +1,53 @@
+"""The exchange's command-line parsers (imported by services/cli.py; nothing heavy here)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from services.config import Settings
+
+
+def add_parsers(sub: Any, *, up: argparse.ArgumentParser) -> None:
+    up.add_argument(
+        "--side",
+        choices=["VN", "CN"],
+        default=None,
+        help="one side of the gate: VN runs Huu Nghi, CN runs Youyiguan (its own gate file, "
+        "var/cn); both at once with their link: `borderflow xborder demo`",
+    )
+    xborder: argparse.ArgumentParser = sub.add_parser(
+        "xborder", help="the exchange with the other side of the gate (docs/exchange.md)"
+    )
+    xborder_sub = xborder.add_subparsers(dest="xborder_command", required=True)
+    keygen = xborder_sub.add_parser("keygen", help="a new Ed25519 signing key for one side")
+    keygen.add_argument("--side", choices=["VN", "CN"], required=True)
+    keygen.add_argument("--key-id", required=True, help="e.g. vn-2026-01")
+    xborder_sub.add_parser(
+        "link", help="this side's link worker against a running system (BORDERFLOW_XBORDER_*)"
+    )
+    demo = xborder_sub.add_parser(
+        "demo", help="both sides on this machine: two embedded brokers, two databases, links"
+    )
+    demo.add_argument("--trucks", type=int, default=3000, help="trucks a day, each way")
+    demo.add_argument("--speedup", type=float, default=600.0, help="simulated s per second")
+    demo.add_argument("--seed", type=int, default=1)
+
+
+def main_xborder(settings: Settings, args: argparse.Namespace) -> int:
+    if args.xborder_command == "keygen":
+        from lanes.crossings import Side  # noqa: PLC0415
+        from services.xborder.worker import keygen_lines  # noqa: PLC0415
+
+        print("\n".join(keygen_lines(Side(args.side), args.key_id)))
+        return 0
+    if args.xborder_command == "link":
+        from services.xborder.worker import run_link  # noqa: PLC0415
+
+        return asyncio.run(run_link(settings))
+    from services.xborder.demo import main_demo  # noqa: PLC0415
+
+    return asyncio.run(
+        main_demo(settings, trucks=args.trucks, speedup=args.speedup, seed=args.seed)
+    )

@@ -1,0 +1,75 @@
+"""The corridor of a gate file (`[corridor]`, issue 21): which side the gate is, the other
+side's gate, the expected transit and the margin before a truck is overdue."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import timedelta
+from importlib import resources
+from pathlib import Path
+
+from lanes.crossings import Corridor, Side
+from services.config import DatabaseSettings, Settings
+from services.gate_config import gate_from_data
+from services.gates.schema import GateConfig
+
+CN_GATES = "cn"  # services/gates/cn/: the Chinese side's gate files
+
+
+@dataclass(frozen=True, slots=True)
+class GateCorridor:
+    gate_id: str
+    side: Side
+    peer_gate_id: str
+    corridor: Corridor
+
+
+def corridor_of(path: str | Path) -> GateCorridor | None:
+    """The corridor a gate file declares (the file checked whole), None if it has none."""
+    path = Path(path)
+    data = tomllib.loads(path.read_text("utf-8"))
+    gate_from_data(data, path.name)  # every fault of the file named, as on start-up
+    config = GateConfig.model_validate(data).corridor
+    if config is None:
+        return None
+    return GateCorridor(
+        gate_id=str(data["gate_id"]),
+        side=Side(config.side),
+        peer_gate_id=config.peer_gate_id,
+        corridor=Corridor(
+            expected_transit=timedelta(minutes=config.expected_transit_min),
+            margin=timedelta(minutes=config.margin_min),
+        ),
+    )
+
+
+def side_gates_dir(side: Side) -> Path | None:
+    """The gates folder a side runs with: None (the packaged ones) for Vietnam, the
+    packaged `cn/` folder for China."""
+    if side is Side.VN:
+        return None
+    return Path(str(resources.files("services.gates").joinpath(CN_GATES)))
+
+
+SIDE_GATES = {Side.VN: "huu-nghi", Side.CN: "youyiguan"}
+
+
+def side_settings(settings: Settings, side: str) -> Settings:
+    """The settings of `borderflow up --side`: the side's gate files and gate, and its own
+    database and var folder (var/vn, var/cn) so that both can run on one machine."""
+    which = Side(side)
+    var_dir = settings.var_dir / which.value.lower()
+    database = settings.database
+    if database.url == DatabaseSettings().url:  # the default embedded one: one per side
+        database = database.model_copy(
+            update={"url": f"sqlite+aiosqlite:///{var_dir / 'borderflow.db'}"}
+        )
+    return settings.model_copy(
+        update={
+            "gates_dir": side_gates_dir(which),
+            "gate_id": SIDE_GATES[which],
+            "var_dir": var_dir,
+            "database": database,
+        }
+    )

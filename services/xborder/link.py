@@ -1,0 +1,338 @@
+"""The link worker (issue 21): one per side, three loops.
+
+1. **outbound**: this side's crossing events (`borderflow.xborder.outbound`, its own broker)
+   -> the agreement's fields only, signed, stored in the outbox with the next sequence
+   number, in one transaction with the crossing's fact; the Kafka offset is committed after.
+2. **forwarder**: the outbox, in sequence order -> the other side's broker (or a local topic
+   MirrorMaker 2 copies across); a message is marked sent once that broker acknowledged it.
+   The other side down: messages wait in the outbox (store and forward) and the forwarder
+   retries with backoff from the first unsent one; nothing is lost, and a message resent
+   after a crash carries the same id and bytes, so the receiver applies it once.
+3. **receiver**: the other side's messages on this side's broker -> verified (signature,
+   trusted key of that side), checked (not seen before, next in its sender's sequence) and
+   applied with its inbox row and an ack in one transaction; a refusal goes to the topic's
+   dead-letter twin with the reason and counts in `borderflow_xborder_refused`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka.errors import KafkaError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from lanes.crossings import Side
+from services.config import KafkaSettings
+from services.xborder import metrics
+from services.xborder import store as xstore
+from services.xborder.config import OUTBOUND_TOPIC, XborderSettings, inbound_topic
+from streams import clock
+from streams.clients import ensure_topics, make_producer
+from streams.runtime import Backoff, ConsumerRuntime, Inbound, Rejected
+from streams.topics import TopicSpec
+from streams.xborder import XBorderMessage
+from streams.xborder_local import LocalCrossingEventV1, decode_local_event
+from streams.xborder_sign import Refused, TrustedKeys, Verified, sign, verify_signed
+
+log = logging.getLogger(__name__)
+
+
+def local_topics(me: Side) -> list[TopicSpec]:
+    """The topics the link needs on this side's broker, dead-letter twins included."""
+    outbound = TopicSpec(
+        OUTBOUND_TOPIC, 3, "crossing_id", "this side's crossing events for the other side"
+    )
+    inbound = TopicSpec(
+        inbound_topic(me.other), 1, "sender", "the other side's signed messages, in order"
+    )
+    return [outbound, outbound.dlq, inbound, inbound.dlq]
+
+
+def target_topics(topic: str) -> list[TopicSpec]:
+    spec = TopicSpec(topic, 1, "sender", "this side's signed messages for the other side")
+    return [spec, spec.dlq]
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A record of the other side's topic: verified, or refused with the reason."""
+
+    verified: Verified | None
+    refused: Refused | None
+
+
+class Link:
+    def __init__(
+        self,
+        *,
+        settings: XborderSettings,
+        kafka: KafkaSettings,
+        bootstrap: str,
+        sessions: async_sessionmaker[AsyncSession],
+        producer: AIOKafkaProducer,
+        trusted: TrustedKeys | None = None,
+    ) -> None:
+        self.settings, self.kafka, self.bootstrap = settings, kafka, bootstrap
+        self.sessions, self.producer = sessions, producer
+        self.me = settings.side
+        self.key = settings.signing()
+        self.trusted = trusted if trusted is not None else settings.trusted()
+        self.stats: Counter[str] = Counter()
+        self._wake = asyncio.Event()
+        self.outbound: ConsumerRuntime[LocalCrossingEventV1] = ConsumerRuntime(
+            **self._runtime_args("out"),
+            topics=[OUTBOUND_TOPIC],
+            decode=self.decode_local,
+            handle=self.handle_local,
+        )
+        self.inbound: ConsumerRuntime[Received] = ConsumerRuntime(
+            **self._runtime_args("in"),
+            topics=[inbound_topic(self.me.other)],
+            decode=self.decode_received,
+            handle=self.handle_received,
+        )
+
+    def _runtime_args(self, suffix: str) -> dict[str, Any]:
+        return {
+            "settings": self.kafka,
+            "bootstrap": self.bootstrap,
+            "group_id": f"{self.settings.consumer_group}-{self.me.value.lower()}-{suffix}",
+            "producer": self.producer,
+            "on_reconnect": self.ensure_local_topics,
+        }
+
+    def _sign(self, message: XBorderMessage) -> bytes:
+        return sign(message, self.key)
+
+    async def ensure_local_topics(self) -> None:
+        await ensure_topics(self.kafka, self.bootstrap, local_topics(self.me))
+
+    # -- 1. outbound ----------------------------------------------------------------------
+
+    def decode_local(self, record: ConsumerRecord) -> LocalCrossingEventV1:
+        return decode_local_event(record.value)
+
+    async def handle_local(self, batch: Sequence[Inbound[LocalCrossingEventV1]]) -> None:
+        now = clock.wall_clock()
+        async with self.sessions() as session, session.begin():
+            unit = xstore.Unit(session, me=self.me, sign=self._sign, now=now)
+            results = await unit.take([item.event for item in batch])
+        taken = sum(r is not None for r in results)
+        self.stats["taken"] += taken
+        self.stats["taken_again"] += len(batch) - taken
+        self._wake.set()
+
+    # -- 3. receiver ----------------------------------------------------------------------
+
+    def decode_received(self, record: ConsumerRecord) -> Received:
+        try:
+            return Received(verify_signed(record.value, self.trusted), None)
+        except Refused as refused:
+            return Received(None, refused)
+
+    async def handle_received(self, batch: Sequence[Inbound[Received]]) -> list[Rejected[Received]]:
+        now = clock.wall_clock()
+        rejected: list[Rejected[Received]] = []
+        applied: list[XBorderMessage] = []
+        incoming: list[tuple[Inbound[Received], xstore.Incoming]] = []
+        for item in batch:
+            verified, refused = item.event.verified, item.event.refused
+            if verified is None:
+                assert refused is not None
+                rejected.append((item, refused.reason, refused.error_type))
+                continue
+            source = f"{item.topic}:{item.partition}:{item.offset}"
+            incoming.append(
+                (item, xstore.Incoming(verified.message, verified.key_id, verified.payload, source))
+            )
+        async with self.sessions() as session, session.begin():
+            unit = xstore.Unit(session, me=self.me, sign=self._sign, now=now)
+            results = await unit.apply([one for _, one in incoming])
+        for (item, one), result in zip(incoming, results, strict=True):
+            if result.status == "applied":
+                applied.append(one.message)
+            elif result.status == "redelivered":
+                self.stats["redelivered"] += 1
+            else:
+                rejected.append((item, result.reason, result.status))
+        rejected.sort(key=lambda r: (r[0].topic, r[0].partition, r[0].offset))  # record order
+        for message in applied:
+            metrics.APPLIED.labels(message.sender.value, message.type).inc()
+        self.stats["applied"] += len(applied)
+        sender = self.me.other.value
+        for item, reason, error_type in rejected:
+            metrics.REFUSED.labels(sender, error_type).inc()
+            self.stats[f"refused_{error_type}"] += 1
+            log.warning(
+                "ALERT cross-border message refused (%s) at %s[%d]@%d: %s",
+                error_type,
+                item.topic,
+                item.partition,
+                item.offset,
+                reason,
+                extra={"xborder_refusal": error_type, "sender": sender},
+            )
+        if applied:
+            self._wake.set()  # acks to send
+        return rejected
+
+    # -- 2. forwarder ---------------------------------------------------------------------
+
+    async def forward(self, stop: asyncio.Event) -> None:
+        bootstrap = self.settings.peer_bootstrap or self.bootstrap
+        topic = self.settings.target()
+        backoff = Backoff(first=0.2, cap=5.0)
+        producer: AIOKafkaProducer | None = None
+        try:
+            while not stop.is_set():
+                try:
+                    if producer is None:
+                        producer = await self._connect(bootstrap, topic)
+                    sent = await self._send_pending(producer, topic)
+                    backoff.reset()
+                except (KafkaError, TimeoutError, OSError) as exc:
+                    delay = backoff.next()
+                    self.stats["send_failures"] += 1
+                    log.warning(
+                        "cross-border link to %s down (%s: %s); messages wait in the outbox, "
+                        "retrying in %.1fs",
+                        bootstrap,
+                        type(exc).__name__,
+                        exc,
+                        delay,
+                    )
+                    await _stop_producer(producer)
+                    producer = None
+                    await _wait(stop, delay)
+                    continue
+                await self.observe()
+                if not sent:
+                    await _wait(self._wake, self.settings.poll_s)
+                    self._wake.clear()
+        finally:
+            await _stop_producer(producer)
+
+    async def _connect(self, bootstrap: str, topic: str) -> AIOKafkaProducer:
+        producer = make_producer(self.kafka, bootstrap, client_suffix="xborder")
+        try:
+            async with asyncio.timeout(self.kafka.request_timeout_s):
+                await producer.start()
+            await ensure_topics(
+                self.kafka, bootstrap, target_topics(topic), timeout_s=self.kafka.request_timeout_s
+            )
+        except BaseException:
+            await _stop_producer(producer)
+            raise
+        return producer
+
+    async def _send_pending(self, producer: AIOKafkaProducer, topic: str) -> int:
+        """Send the next unsent messages in order; mark sent the acknowledged prefix."""
+        async with self.sessions() as session:
+            rows = await xstore.unsent(session, limit=self.settings.send_batch)
+            batch = [(row.sequence, row.message_id, row.envelope.encode()) for row in rows]
+        if not batch:
+            return 0
+        futures, error = await self._enqueue(producer, topic, batch)
+        if futures:
+            # aiokafka settles each future itself (delivered, or its batch expired after
+            # request_timeout): wait for that rather than abandon batches that may still
+            # land, which would come back later as duplicates of the resent copies
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(3 * self.kafka.request_timeout_s):
+                    await asyncio.wait(futures)
+        done = []
+        for (sequence, _, _), future in zip(batch, futures, strict=False):
+            if not future.done() or future.cancelled() or future.exception() is not None:
+                if error is None:
+                    error = (
+                        future.exception()
+                        if future.done() and not future.cancelled()
+                        else TimeoutError("no acknowledgement")
+                    )
+                break
+            done.append(sequence)
+        if done:
+            async with self.sessions() as session, session.begin():
+                await xstore.mark_sent(session, done, now=clock.wall_clock())
+            metrics.SENT.labels(self.me.value).inc(len(done))
+            self.stats["sent"] += len(done)
+        if error is not None:
+            if isinstance(error, KafkaError | TimeoutError | OSError):
+                raise error
+            raise KafkaError(repr(error))
+        return len(done)
+
+    async def _enqueue(
+        self, producer: AIOKafkaProducer, topic: str, batch: list[tuple[int, str, bytes]]
+    ) -> tuple[list[asyncio.Future[Any]], BaseException | None]:
+        """Hand the batch to the producer in order; stops at the first that cannot be
+        (no metadata from the broker in time)."""
+        key = self.me.value.encode()
+        futures: list[asyncio.Future[Any]] = []
+        try:
+            async with asyncio.timeout(self.kafka.request_timeout_s):
+                for sequence, message_id, envelope in batch:
+                    headers = [
+                        ("xborder-sender", key),
+                        ("xborder-sequence", str(sequence).encode()),
+                        ("xborder-message-id", message_id.encode()),
+                    ]
+                    futures.append(
+                        await producer.send(topic, value=envelope, key=key, headers=headers)
+                    )
+        except (KafkaError, TimeoutError, OSError) as exc:
+            return futures, exc
+        return futures, None
+
+    async def observe(self) -> xstore.LinkState:
+        """The link's lag as metrics: messages waiting and the age of the oldest."""
+        async with self.sessions() as session:
+            state = await xstore.link_state(session, me=self.me)
+        side = self.me.value
+        metrics.PENDING.labels(side).set(state.pending)
+        metrics.UNACKED.labels(side).set(state.unacked)
+        age = 0.0
+        if state.oldest_pending_at is not None:
+            age = max(0.0, (clock.wall_clock() - state.oldest_pending_at).total_seconds())
+        metrics.LAG_SECONDS.labels(side).set(age)
+        return state
+
+    # -- all three ------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        async with self.sessions() as session, session.begin():
+            await xstore.ensure_counters(session, me=self.me)
+        await self.ensure_local_topics()
+        tasks = [
+            asyncio.create_task(self.outbound.run(stop), name="xborder-outbound"),
+            asyncio.create_task(self.inbound.run(stop), name="xborder-inbound"),
+            asyncio.create_task(self.forward(stop), name="xborder-forwarder"),
+        ]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), timeout=seconds)
+
+
+async def _stop_producer(producer: AIOKafkaProducer | None) -> None:
+    if producer is None:
+        return
+    try:
+        async with asyncio.timeout(5):
+            await producer.stop()
+    except Exception:
+        log.warning("cross-border producer did not stop cleanly", exc_info=True)

@@ -1,0 +1,46 @@
+"""The link's Prometheus metrics (the project's registry, services/metrics.py)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+from services.metrics import REGISTRY
+
+REFUSED = Counter(
+    "borderflow_xborder_refused",
+    "Messages of the other side refused and dead-lettered, per reason (unsigned, "
+    "unknown_key, bad_signature, invalid, replayed, reordered): alert on any increase",
+    ["sender", "reason"],
+    registry=REGISTRY,
+)
+APPLIED = Counter(
+    "borderflow_xborder_applied",
+    "Messages of the other side applied (exactly once each), per type",
+    ["sender", "type"],
+    registry=REGISTRY,
+)
+SENT = Counter(
+    "borderflow_xborder_sent",
+    "Signed messages taken by the other side's broker",
+    ["side"],
+    registry=REGISTRY,
+)
+PENDING = Gauge(
+    "borderflow_xborder_pending",
+    "Signed messages stored on this side and not yet taken by the other side's broker",
+    ["side"],
+    registry=REGISTRY,
+)
+LAG_SECONDS = Gauge(
+    "borderflow_xborder_lag_seconds",
+    "Age (wall clock) of the oldest message not yet taken by the other side's broker; 0 "
+    "when none waits",
+    ["side"],
+    registry=REGISTRY,
+)
+UNACKED = Gauge(
+    "borderflow_xborder_unacked",
+    "Messages sent and not yet acknowledged by the other side",
+    ["side"],
+    registry=REGISTRY,
+)

@@ -1,0 +1,233 @@
+"""The control room's view of the other side (issue 21), staff only: `GET
+/v1/xborder/state` (for this side's gate: the link, waiting, unacknowledged, last sequence
+each way; the alerts at the gate clock with their evidence and acknowledgement; the newest
+crossings with both sides' facts) and `POST /v1/xborder/alerts/{alert_id}/acknowledge` (a
+controller, audited)."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, StringConstraints
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lanes.crossings import Crossing, Sighting, reconcile
+from services.api.staff import StaffDep
+from services.control.auth import CSRF_HEADER
+from services.db import repository as repo
+from services.db.audit import append_entry
+from services.xborder import store as xstore
+from services.xborder.corridor import GateCorridor, corridor_of
+from services.xborder.tables import XborderAlertAckRow
+from streams.clock import wall_clock
+
+router = APIRouter(prefix="/v1/xborder", tags=["cross-border"])
+SHOWN = 200
+
+
+class SightingView(BaseModel):
+    message_id: str
+    at: datetime
+    tractor_plate: str
+    trailer_plate: str | None
+    containers: list[str]
+
+
+class CrossingView(BaseModel):
+    crossing_id: str
+    from_side: str
+    state: str  # announced, in_transit, entered
+    notice: SightingView | None
+    exit: SightingView | None
+    entry: SightingView | None
+
+
+class Acknowledgement(BaseModel):
+    by: str
+    at: datetime
+    reason: str
+
+
+class AlertView(BaseModel):
+    alert_id: str
+    kind: str
+    crossing_id: str
+    at: datetime
+    explanation: str
+    evidence: dict[str, str]
+    acknowledged: Acknowledgement | None = None
+
+
+class AcknowledgeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class LinkView(BaseModel):
+    side: str
+    peer_gate_id: str
+    waiting: int
+    unacked: int
+    last_sent: int
+    last_received: int
+
+
+class XborderState(BaseModel):
+    gate_id: str
+    gate_clock: datetime | None
+    link: LinkView
+    alerts: list[AlertView]
+    crossings: list[CrossingView]
+
+
+@cache
+def packaged_corridors() -> dict[str, GateCorridor]:
+    folder = Path(str(resources.files("services.gates")))
+    found = {}
+    for path in sorted([*folder.glob("*.toml"), *folder.glob("cn/*.toml")]):
+        corridor = corridor_of(path)
+        if corridor is not None:
+            found[corridor.gate_id] = corridor
+    return found
+
+
+def _corridor(request: Request) -> tuple[Any, GateCorridor]:
+    ctx: Any = request.app.state.context
+    corridor = packaged_corridors().get(ctx.default_gate)
+    if corridor is None:
+        raise HTTPException(
+            status_code=404, detail=f"gate {ctx.default_gate!r} has no [corridor] in its file"
+        )
+    return ctx, corridor
+
+
+async def _alerts(session: AsyncSession, corridor: GateCorridor) -> tuple[Any, list[Any], Any]:
+    crossings = await xstore.all_crossings(session)
+    clock = max((t for c in crossings for t in _times(c)), default=None)
+    alerts = [] if clock is None else reconcile(crossings, now=clock, corridor=corridor.corridor)
+    return clock, alerts, crossings
+
+
+@router.get("/state", response_model=XborderState)
+async def xborder_state(request: Request) -> XborderState:
+    """This side's view of the crossings between the two sides of its gate."""
+    ctx, corridor = _corridor(request)
+    async with ctx.sessions() as session:
+        link = await xstore.link_state(session, me=corridor.side)
+        clock, alerts, crossings = await _alerts(session, corridor)
+        acks = {
+            row.alert_id: Acknowledgement(
+                by=row.acknowledged_by, at=row.acknowledged_at, reason=row.reason
+            )
+            for row in (await session.scalars(select(XborderAlertAckRow))).all()
+        }
+    newest = sorted(crossings, key=lambda c: max(_times(c)), reverse=True)[:SHOWN]
+    return XborderState(
+        gate_id=corridor.gate_id,
+        gate_clock=clock,
+        link=LinkView(
+            side=corridor.side.value,
+            peer_gate_id=corridor.peer_gate_id,
+            waiting=link.pending,
+            unacked=link.unacked,
+            last_sent=link.last_sent,
+            last_received=link.last_received,
+        ),
+        alerts=[
+            AlertView(
+                alert_id=a.alert_id,
+                kind=a.kind.value,
+                crossing_id=a.crossing_id,
+                at=a.at,
+                explanation=a.explanation,
+                evidence=dict(a.evidence),
+                acknowledged=acks.get(a.alert_id),
+            )
+            for a in alerts
+        ],
+        crossings=[_view(c) for c in newest],
+    )
+
+
+@router.post("/alerts/{alert_id}/acknowledge", response_model=Acknowledgement)
+async def acknowledge(
+    alert_id: str, body: AcknowledgeBody, request: Request, staff: StaffDep
+) -> Acknowledgement:
+    """A controller (not a viewer; `X-CSRF-Token` required) acknowledges an alert raised
+    now, with a reason: stored with the alert's evidence and written to the audit log in
+    one transaction. 404 for an alert not raised, 409 if acknowledged already."""
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not sent or not hmac.compare_digest(sent, staff.csrf_token):
+        raise HTTPException(status_code=403, detail=f"{CSRF_HEADER}: missing or wrong")
+    if not staff.controller.can_act:
+        raise HTTPException(
+            status_code=403, detail=f"role: {staff.controller.role} cannot act; a controller can"
+        )
+    ctx, corridor = _corridor(request)
+    now = wall_clock()
+    async with ctx.sessions() as session, session.begin():
+        await repo.begin_write(session=session, gate_ids=[corridor.gate_id])
+        _, alerts, _ = await _alerts(session, corridor)
+        alert = next((a for a in alerts if a.alert_id == alert_id), None)
+        if alert is None:
+            raise HTTPException(status_code=404, detail=f"alert_id: {alert_id!r} is not raised")
+        if await session.get(XborderAlertAckRow, alert_id) is not None:
+            raise HTTPException(status_code=409, detail=f"{alert_id!r}: acknowledged already")
+        evidence = dict(alert.evidence)
+        session.add(
+            XborderAlertAckRow(
+                alert_id=alert_id,
+                acknowledged_by=staff.controller.username,
+                acknowledged_at=now,
+                reason=body.reason,
+                evidence=evidence,
+            )
+        )
+        await append_entry(
+            session=session,
+            actor=staff.controller.username,
+            action="acknowledge_xborder_alert",
+            gate_id=corridor.gate_id,
+            target=alert_id,
+            reason=body.reason,
+            details={"kind": alert.kind.value, "crossing_id": alert.crossing_id, **evidence},
+            at=now,
+        )
+    return Acknowledgement(by=staff.controller.username, at=now, reason=body.reason)
+
+
+def _times(crossing: Crossing) -> list[datetime]:
+    return [s.at for s in (crossing.notice, crossing.exit, crossing.entry) if s is not None]
+
+
+def _sighting(sighting: Sighting | None) -> SightingView | None:
+    if sighting is None:
+        return None
+    truck = sighting.truck
+    return SightingView(
+        message_id=sighting.message_id,
+        at=sighting.at,
+        tractor_plate=truck.tractor_plate,
+        trailer_plate=truck.trailer_plate,
+        containers=list(truck.containers),
+    )
+
+
+def _view(crossing: Crossing) -> CrossingView:
+    state = "entered" if crossing.entry else "in_transit" if crossing.exit else "announced"
+    return CrossingView(
+        crossing_id=crossing.crossing_id,
+        from_side=crossing.from_side.value,
+        state=state,
+        notice=_sighting(crossing.notice),
+        exit=_sighting(crossing.exit),
+        entry=_sighting(crossing.entry),
+    )

@@ -1,0 +1,420 @@
+"""The exchange's persistence: every function runs inside the caller's transaction, so a
+message's effect, its inbox row and the acknowledgement it triggers commit together.
+
+- `take_local`: one of this side's crossing events -> the signed message in the outbox,
+  with the next sequence number, and the fact on this side's crossing (idempotent by the
+  local event id).
+- `apply_received`: a verified message of the other side -> refused as replayed (its id was
+  applied already) or reordered (not the next sequence of its sender), or applied: crossing
+  fact, inbox row, sequence, and an ack in the outbox (an ack marks ours acknowledged).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lanes.crossings import Crossing, Side, Sighting, TruckIdentity, match_entry
+from services.xborder.tables import (
+    XborderCrossingRow,
+    XborderInboxRow,
+    XborderOutboxRow,
+    XborderSequenceRow,
+)
+from streams.xborder import (
+    AckV1,
+    EntryEventV1,
+    ExitEventV1,
+    PreArrivalNoticeV1,
+    XBorderMessage,
+)
+from streams.xborder_local import LocalCrossingEventV1, build_message, message_id_for
+
+SENT, RECEIVED = "sent", "received"
+Signer = Callable[[XBorderMessage], bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What became of one received message: `status` applied, redelivered (no-op),
+    replayed or reordered."""
+
+    status: str
+    reason: str = ""
+
+
+async def ensure_counters(session: AsyncSession, *, me: Side) -> None:
+    """The two counter rows (sent by this side, received from the other), created before
+    any message so that concurrent transactions lock a row instead of racing to insert."""
+    for side, role in ((me, SENT), (me.other, RECEIVED)):
+        row = {"side": side.value, "role": role, "last": 0}
+        if session.get_bind().dialect.name == "postgresql":
+            statement: Any = pg_insert(XborderSequenceRow).values(row).on_conflict_do_nothing()
+        else:
+            statement = sqlite_insert(XborderSequenceRow).values(row).on_conflict_do_nothing()
+        await session.execute(statement)
+
+
+class Unit:
+    """One transaction's worth of exchange work, in batches: a few statements a batch
+    rather than a few a message (counters locked once, crossings loaded at once)."""
+
+    def __init__(self, session: AsyncSession, *, me: Side, sign: Signer, now: datetime) -> None:
+        self.session, self.me, self.sign, self.now = session, me, sign, now
+        self._counters: dict[tuple[str, str], int] = {}
+        self._crossings: dict[str, XborderCrossingRow] = {}
+
+    async def _lock(self, side: Side, role: str) -> int:
+        """The counter's value, read by an UPDATE: the row stays locked (PostgreSQL) or the
+        database's write lock held (SQLite, whose driver runs a plain SELECT outside the
+        transaction) until commit, so no other writer interleaves. Taken before anything
+        else is read."""
+        key = (side.value, role)
+        if key not in self._counters:
+            value = await self._touch(key)
+            if value is None:
+                await ensure_counters(self.session, me=self.me if role == SENT else side.other)
+                value = await self._touch(key)
+            assert value is not None
+            self._counters[key] = value
+        return self._counters[key]
+
+    async def _touch(self, key: tuple[str, str]) -> int | None:
+        row = XborderSequenceRow
+        statement = (
+            update(row)
+            .where(row.side == key[0], row.role == key[1])
+            .values(last=row.last)
+            .returning(row.last)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def _write_counters(self) -> None:
+        row = XborderSequenceRow
+        for (side, role), value in self._counters.items():
+            await self.session.execute(
+                update(row).where(row.side == side, row.role == role).values(last=value)
+            )
+
+    async def _next_sequence(self) -> int:
+        key = (self.me.value, SENT)
+        self._counters[key] = await self._lock(self.me, SENT) + 1
+        return self._counters[key]
+
+    async def _load_crossings(self, ids: set[str]) -> None:
+        wanted = ids - self._crossings.keys()
+        if wanted:
+            query = select(XborderCrossingRow).where(XborderCrossingRow.crossing_id.in_(wanted))
+            for row in (await self.session.scalars(query)).all():
+                self._crossings[row.crossing_id] = row
+
+    def _crossing(self, crossing_id: str, from_side: Side) -> XborderCrossingRow:
+        row = self._crossings.get(crossing_id)
+        if row is None:
+            row = XborderCrossingRow(crossing_id=crossing_id, from_side=from_side.value)
+            self.session.add(row)
+            self._crossings[crossing_id] = row
+        return row
+
+    async def _store_outgoing(self, message: XBorderMessage, source_event_id: str | None) -> None:
+        self.session.add(
+            XborderOutboxRow(
+                sequence=message.sequence,
+                message_id=message.message_id,
+                source_event_id=source_event_id,
+                message_type=message.type,
+                crossing_id=message.crossing_id,
+                envelope=self.sign(message).decode(),
+                event_time=message.event_time,
+                created_at=self.now,
+            )
+        )
+
+    async def take(self, events: Sequence[LocalCrossingEventV1]) -> list[str | None]:
+        """Queue the message of each event; its crossing id, None if taken already."""
+        await self._lock(self.me, SENT)
+        ids = [e.event_id for e in events]
+        taken = set(
+            await self.session.scalars(
+                select(XborderOutboxRow.source_event_id).where(
+                    XborderOutboxRow.source_event_id.in_(ids)
+                )
+            )
+        )
+        await self._load_crossings({e.crossing_id for e in events if e.crossing_id})
+        awaited = await self._awaited() if any(e.crossing_id is None for e in events) else []
+        results: list[str | None] = []
+        for event in events:
+            if event.event_id in taken:
+                results.append(None)
+                continue
+            taken.add(event.event_id)
+            crossing_id = event.crossing_id or self._crossing_of_entry(event, awaited)
+            message = build_message(
+                event, sender=self.me, sequence=await self._next_sequence(), crossing_id=crossing_id
+            )
+            await self._store_outgoing(message, event.event_id)
+            from_side = self.me if event.kind != "entry" else self.me.other
+            _record(self._crossing(crossing_id, from_side), message)
+            results.append(crossing_id)
+        await self._write_counters()
+        return results
+
+    async def _awaited(self) -> list[Crossing]:
+        """The crossings the other side announced that have not entered here."""
+        query = select(XborderCrossingRow).where(
+            XborderCrossingRow.from_side == self.me.other.value,
+            XborderCrossingRow.entry_at.is_(None),
+        )
+        rows = (await self.session.scalars(query)).all()
+        for row in rows:
+            self._crossings.setdefault(row.crossing_id, row)
+        return [crossing_of(self._crossings[row.crossing_id]) for row in rows]
+
+    def _crossing_of_entry(self, event: LocalCrossingEventV1, awaited: list[Crossing]) -> str:
+        """The announced crossing this arriving truck belongs to (no longer awaited once
+        matched), else one of its own (an unannounced arrival)."""
+        found = match_entry(event.identity(), awaited)
+        if found is not None:
+            awaited.remove(found)
+            return found.crossing_id
+        return f"{self.me.value}-unannounced-{event.event_id}"
+
+    async def apply(self, received: Sequence[Incoming]) -> list[Applied]:
+        """Apply each verified message of the other side exactly once, or say why not."""
+        await self._lock(self.me.other, RECEIVED)
+        await self._lock(self.me, SENT)
+        ids = [item.message.message_id for item in received]
+        seen = {
+            row.message_id: row
+            for row in (
+                await self.session.scalars(
+                    select(XborderInboxRow).where(XborderInboxRow.message_id.in_(ids))
+                )
+            ).all()
+        }
+        await self._load_crossings({item.message.crossing_id for item in received})
+        acked: list[str] = []
+        results = []
+        for item in received:
+            result = await self._apply_one(item, seen, acked)
+            results.append(result)
+        if acked:
+            await self.session.execute(
+                update(XborderOutboxRow)
+                .where(XborderOutboxRow.message_id.in_(acked))
+                .values(acked_at=self.now)
+            )
+        await self._write_counters()
+        return results
+
+    async def _apply_one(
+        self, item: Incoming, seen: dict[str, XborderInboxRow], acked: list[str]
+    ) -> Applied:
+        message = item.message
+        before = seen.get(message.message_id)
+        if before is not None and item.source is not None and before.source == item.source:
+            return Applied("redelivered")
+        if before is not None:
+            return Applied(
+                "replayed",
+                f"replayed: message {message.message_id} was applied already "
+                f"(sequence {before.sequence}, received {before.received_at.isoformat()})",
+            )
+        last = await self._lock(message.sender, RECEIVED)
+        if message.sequence != last + 1:
+            what = "a gap" if message.sequence > last + 1 else "a regression"
+            return Applied(
+                "reordered",
+                f"reordered: sequence {message.sequence} from {message.sender.value} after "
+                f"{last} is {what} (expected {last + 1})",
+            )
+        self._counters[(message.sender.value, RECEIVED)] = message.sequence
+        row = XborderInboxRow(
+            message_id=message.message_id,
+            sender=message.sender.value,
+            sequence=message.sequence,
+            message_type=message.type,
+            crossing_id=message.crossing_id,
+            key_id=item.key_id,
+            event_time=message.event_time,
+            received_at=self.now,
+            payload=item.payload.decode(),
+            source=item.source,
+        )
+        self.session.add(row)
+        seen[message.message_id] = row
+        if isinstance(message, AckV1):
+            acked.append(message.acked_message_id)
+            return Applied("applied")
+        from_side = message.sender if not isinstance(message, EntryEventV1) else self.me
+        _record(self._crossing(message.crossing_id, from_side), message)
+        ack = AckV1(
+            message_id=message_id_for(self.me, f"ack-{message.message_id}"),
+            sender=self.me,
+            sequence=await self._next_sequence(),
+            event_time=message.event_time,
+            crossing_id=message.crossing_id,
+            acked_message_id=message.message_id,
+            acked_sequence=message.sequence,
+        )
+        await self._store_outgoing(ack, None)
+        return Applied("applied")
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A verified message of the other side, its key, its exact payload bytes, and the
+    record it came in (`topic:partition:offset`)."""
+
+    message: XBorderMessage
+    key_id: str
+    payload: bytes
+    source: str | None = None
+
+
+async def take_local(
+    session: AsyncSession, event: LocalCrossingEventV1, *, me: Side, sign: Signer, now: datetime
+) -> str | None:
+    """`Unit.take` of one event."""
+    [crossing] = await Unit(session, me=me, sign=sign, now=now).take([event])
+    return crossing
+
+
+async def apply_received(
+    session: AsyncSession,
+    message: XBorderMessage,
+    *,
+    key_id: str,
+    payload: bytes,
+    me: Side,
+    sign: Signer,
+    now: datetime,
+    source: str | None = None,
+) -> Applied:
+    """`Unit.apply` of one message. `source` names the record it came in: the same record
+    again (a consumer redelivering after a restart) is `redelivered`, a no-op; the same id
+    in another record is `replayed`."""
+    unit = Unit(session, me=me, sign=sign, now=now)
+    [result] = await unit.apply([Incoming(message, key_id, payload, source)])
+    await session.flush()
+    return result
+
+
+def _record(row: XborderCrossingRow, message: XBorderMessage) -> None:
+    """The message's fact on its crossing."""
+    if isinstance(message, PreArrivalNoticeV1):
+        row.from_gate, row.to_gate = message.from_gate, message.to_gate
+        row.direction = message.direction.value
+        row.notice_message_id, row.notice_at = message.message_id, message.event_time
+        row.notice_truck = _truck(message.identity())
+        row.booked_slot_start = message.booked_slot_start
+        row.booked_slot_end = message.booked_slot_end
+    elif isinstance(message, ExitEventV1):
+        row.from_gate, row.to_gate = message.from_gate, message.to_gate
+        row.direction = message.direction.value
+        row.exit_message_id, row.exit_at = message.message_id, message.event_time
+        row.exit_mode = message.mode.value
+        row.exit_truck = _truck(message.identity())
+    elif isinstance(message, EntryEventV1):
+        row.to_gate = message.gate_id
+        row.entry_message_id, row.entry_at = message.message_id, message.event_time
+        row.entry_truck = _truck(message.identity())
+
+
+def _truck(truck: TruckIdentity) -> dict[str, Any]:
+    return {
+        "tractor_plate": truck.tractor_plate,
+        "trailer_plate": truck.trailer_plate,
+        "containers": list(truck.containers),
+    }
+
+
+def _identity(data: dict[str, Any]) -> TruckIdentity:
+    return TruckIdentity(
+        data["tractor_plate"], data.get("trailer_plate"), tuple(data.get("containers") or ())
+    )
+
+
+def _sighting(message_id: str | None, at: datetime | None, truck: Any) -> Sighting | None:
+    if message_id is None or at is None or not isinstance(truck, dict):
+        return None
+    return Sighting(message_id, at, _identity(truck))
+
+
+def crossing_of(row: XborderCrossingRow) -> Crossing:
+    return Crossing(
+        crossing_id=row.crossing_id,
+        from_side=Side(row.from_side),
+        notice=_sighting(row.notice_message_id, row.notice_at, row.notice_truck),
+        exit=_sighting(row.exit_message_id, row.exit_at, row.exit_truck),
+        entry=_sighting(row.entry_message_id, row.entry_at, row.entry_truck),
+    )
+
+
+async def all_crossings(session: AsyncSession) -> list[Crossing]:
+    rows = (await session.scalars(select(XborderCrossingRow))).all()
+    return [crossing_of(row) for row in rows]
+
+
+async def unsent(session: AsyncSession, *, limit: int) -> Sequence[XborderOutboxRow]:
+    """The messages not yet taken by the other side's broker, oldest sequence first."""
+    query = (
+        select(XborderOutboxRow)
+        .where(XborderOutboxRow.sent_at.is_(None))
+        .order_by(XborderOutboxRow.sequence)
+        .limit(limit)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def mark_sent(session: AsyncSession, sequences: Sequence[int], *, now: datetime) -> None:
+    await session.execute(
+        update(XborderOutboxRow)
+        .where(XborderOutboxRow.sequence.in_(list(sequences)))
+        .values(sent_at=now)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LinkState:
+    """What the link's metrics and the control room show."""
+
+    pending: int  # stored, not yet taken by the other side's broker
+    oldest_pending_at: datetime | None  # wall clock when the oldest of them was stored
+    unacked: int  # sent, not yet acknowledged
+    last_sent: int
+    last_received: int
+
+
+async def link_state(session: AsyncSession, *, me: Side) -> LinkState:
+    pending, oldest = (
+        await session.execute(
+            select(func.count(), func.min(XborderOutboxRow.created_at)).where(
+                XborderOutboxRow.sent_at.is_(None)
+            )
+        )
+    ).one()
+    unacked = await session.scalar(
+        select(func.count()).where(
+            XborderOutboxRow.sent_at.is_not(None),
+            XborderOutboxRow.acked_at.is_(None),
+            XborderOutboxRow.message_type != "borderflow.xborder.ack",
+        )
+    )
+    sent = await session.get(XborderSequenceRow, (me.value, SENT))
+    received = await session.get(XborderSequenceRow, (me.other.value, RECEIVED))
+    return LinkState(
+        pending=int(pending),
+        oldest_pending_at=oldest,
+        unacked=int(unacked or 0),
+        last_sent=sent.last if sent else 0,
+        last_received=received.last if received else 0,
+    )

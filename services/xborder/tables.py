@@ -1,0 +1,101 @@
+"""The exchange's rows (migration 0014): what this side sent, what it received and applied,
+the sequence counters, and the crossings both sides' messages describe."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.db.tables import Base
+
+
+class XborderOutboxRow(Base):
+    """A signed message of this side, stored before it is sent (store and forward): sent
+    in `sequence` order, `sent_at` once the other side's broker took it, `acked_at` once
+    the other side acknowledged applying it."""
+
+    __tablename__ = "xborder_outbox"
+    sequence: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    message_id: Mapped[str] = mapped_column(String(160), unique=True)
+    # this side's local event id (None for an ack): a redelivered local event is not re-sent
+    source_event_id: Mapped[str | None] = mapped_column(String(160), unique=True)
+    message_type: Mapped[str] = mapped_column(String(64))
+    crossing_id: Mapped[str] = mapped_column(String(160))
+    envelope: Mapped[str] = mapped_column(Text)  # the signed bytes, as sent
+    event_time: Mapped[datetime]
+    created_at: Mapped[datetime]  # wall clock (operations: the link's lag)
+    sent_at: Mapped[datetime | None]
+    acked_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_xborder_outbox_unsent", "sent_at", "sequence"),)
+
+
+class XborderInboxRow(Base):
+    """A message of the other side applied here: its id is the exactly-once key; written in
+    the transaction of its effect."""
+
+    __tablename__ = "xborder_inbox"
+    message_id: Mapped[str] = mapped_column(String(160), primary_key=True)
+    sender: Mapped[str] = mapped_column(String(8))
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    message_type: Mapped[str] = mapped_column(String(64))
+    crossing_id: Mapped[str] = mapped_column(String(160))
+    key_id: Mapped[str] = mapped_column(String(64))
+    event_time: Mapped[datetime]
+    received_at: Mapped[datetime]  # wall clock
+    payload: Mapped[str] = mapped_column(Text)  # the verified payload, as signed
+    # the record it came in (topic, partition, offset): the same record again is a consumer's
+    # redelivery after a restart, another record with this id is a replay
+    source: Mapped[str | None] = mapped_column(String(300))
+
+    __table_args__ = (Index("ux_xborder_inbox_sender_seq", "sender", "sequence", unique=True),)
+
+
+class XborderSequenceRow(Base):
+    """Per side: the last sequence number this side sent (`role` 'sent', its own side) or
+    applied from the other side ('received')."""
+
+    __tablename__ = "xborder_sequences"
+    side: Mapped[str] = mapped_column(String(8), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    last: Mapped[int] = mapped_column(BigInteger)
+
+
+class XborderCrossingRow(Base):
+    """One truck's crossing as this side knows it: the notice and exit of the side it left,
+    the entry of the side it reached, whichever side each came from."""
+
+    __tablename__ = "xborder_crossings"
+    crossing_id: Mapped[str] = mapped_column(String(160), primary_key=True)
+    from_side: Mapped[str] = mapped_column(String(8))
+    from_gate: Mapped[str | None] = mapped_column(String(64))
+    to_gate: Mapped[str | None] = mapped_column(String(64))
+    direction: Mapped[str | None] = mapped_column(String(16))
+    notice_message_id: Mapped[str | None] = mapped_column(String(160))
+    notice_at: Mapped[datetime | None]
+    notice_truck: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    booked_slot_start: Mapped[datetime | None]
+    booked_slot_end: Mapped[datetime | None]
+    exit_message_id: Mapped[str | None] = mapped_column(String(160))
+    exit_at: Mapped[datetime | None]
+    exit_mode: Mapped[str | None] = mapped_column(String(32))
+    exit_truck: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    entry_message_id: Mapped[str | None] = mapped_column(String(160))
+    entry_at: Mapped[datetime | None]
+    entry_truck: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_xborder_crossings_open", "from_side", "entry_at"),)
+
+
+class XborderAlertAckRow(Base):
+    """A controller acknowledged a cross-border alert (audited in the same transaction)."""
+
+    __tablename__ = "xborder_alert_acks"
+    alert_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    acknowledged_by: Mapped[str] = mapped_column(String(64))
+    acknowledged_at: Mapped[datetime]  # wall clock (operations)
+    reason: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON)

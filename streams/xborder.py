@@ -1,0 +1,181 @@
+"""The cross-border wire format (issue 21): what the two sides of one gate send each other,
+version 1, `borderflow.xborder.*`.
+
+Four message types, each with a header (message id, type, schema version, sending side,
+sequence number per sender, event time, crossing id) and its own fields:
+
+- `pre-arrival-notice`: a cleared truck the other side should expect (plates, containers,
+  cargo classes, hazmat class, perishable, the slot booked on the other side);
+- `exit`: the truck left this side's gate at `event_time`, by road or on an autonomous
+  carrier through the transfer yard;
+- `entry`: a truck announced by the other side entered this side's gate;
+- `ack`: a message of the other side was received and applied.
+
+`ALLOWED_FIELDS` is the data-sharing agreement: the only fields that may cross, per type.
+Every model is strict (`extra="forbid"`), so a receiver refuses a field outside it, and
+`outgoing_payload` refuses to serialise one (tests/unit/test_xborder_fields.py checks both
+and the serialised bytes).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+
+from lanes.crossings import ExitMode, Side, TruckIdentity
+from lanes.model import CargoClass, Direction
+from streams.codec import describe_validation_error
+from streams.errors import InvalidEvent
+from streams.text import unstorable_text
+from streams.timestamps import IsoAwareDatetime
+
+SCHEMA_VERSION = 1
+NOTICE_TYPE: Final = "borderflow.xborder.pre-arrival-notice"
+EXIT_TYPE: Final = "borderflow.xborder.exit"
+ENTRY_TYPE: Final = "borderflow.xborder.entry"
+ACK_TYPE: Final = "borderflow.xborder.ack"
+
+Id = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"),
+]
+Plate = Annotated[str, StringConstraints(min_length=2, max_length=16)]
+Container = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}[UJZ]\d{7}$")]
+HazmatClass = Annotated[str, StringConstraints(pattern=r"^[1-9](\.[1-6][A-Z]?)?$")]
+
+HEADER_FIELDS = frozenset(
+    {"message_id", "type", "schema_version", "sender", "sequence", "event_time", "crossing_id"}
+)
+TRUCK_FIELDS = frozenset({"tractor_plate", "trailer_plate", "containers"})
+
+# The data-sharing agreement: per message type, the only fields that cross. No firm, no
+# manifest id, no cargo description or weights, no API keys, no controller, no notes.
+ALLOWED_FIELDS: dict[str, frozenset[str]] = {
+    NOTICE_TYPE: HEADER_FIELDS
+    | TRUCK_FIELDS
+    | {
+        "from_gate",
+        "to_gate",
+        "direction",
+        "cargo_classes",
+        "hazmat_class",
+        "perishable",
+        "booked_slot_start",
+        "booked_slot_end",
+    },
+    EXIT_TYPE: HEADER_FIELDS | TRUCK_FIELDS | {"from_gate", "to_gate", "direction", "mode"},
+    ENTRY_TYPE: HEADER_FIELDS | TRUCK_FIELDS | {"gate_id"},
+    ACK_TYPE: HEADER_FIELDS | {"acked_message_id", "acked_sequence"},
+}
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+    message_id: Id
+    schema_version: Literal[1] = 1
+    sender: Side
+    sequence: Annotated[int, Field(ge=1, strict=True)]
+    event_time: IsoAwareDatetime
+    crossing_id: Id
+
+
+class _Truck(BaseModel):
+    tractor_plate: Plate
+    trailer_plate: Plate | None = None
+    containers: list[Container] = Field(default_factory=list, max_length=4)
+
+    def identity(self) -> TruckIdentity:
+        return TruckIdentity(self.tractor_plate, self.trailer_plate, tuple(self.containers))
+
+
+class PreArrivalNoticeV1(_Message, _Truck):
+    type: Literal["borderflow.xborder.pre-arrival-notice"] = "borderflow.xborder.pre-arrival-notice"
+    from_gate: Id
+    to_gate: Id
+    direction: Direction
+    cargo_classes: list[CargoClass] = Field(default_factory=list, max_length=4)
+    hazmat_class: HazmatClass | None = None
+    perishable: Annotated[bool, Field(strict=True)] = False
+    booked_slot_start: IsoAwareDatetime | None = None
+    booked_slot_end: IsoAwareDatetime | None = None
+
+
+class ExitEventV1(_Message, _Truck):
+    type: Literal["borderflow.xborder.exit"] = "borderflow.xborder.exit"
+    from_gate: Id
+    to_gate: Id
+    direction: Direction
+    mode: ExitMode
+
+
+class EntryEventV1(_Message, _Truck):
+    type: Literal["borderflow.xborder.entry"] = "borderflow.xborder.entry"
+    gate_id: Id
+
+
+class AckV1(_Message):
+    type: Literal["borderflow.xborder.ack"] = "borderflow.xborder.ack"
+    acked_message_id: Id
+    acked_sequence: Annotated[int, Field(ge=1, strict=True)]
+
+
+XBorderMessage = Annotated[
+    PreArrivalNoticeV1 | ExitEventV1 | EntryEventV1 | AckV1, Field(discriminator="type")
+]
+_ADAPTER: TypeAdapter[XBorderMessage] = TypeAdapter(XBorderMessage)
+MESSAGE_MODELS: dict[str, type[_Message]] = {
+    NOTICE_TYPE: PreArrivalNoticeV1,
+    EXIT_TYPE: ExitEventV1,
+    ENTRY_TYPE: EntryEventV1,
+    ACK_TYPE: AckV1,
+}
+
+
+def outgoing_payload(message: BaseModel) -> bytes:
+    """The bytes that cross for `message`: its JSON with the agreement's fields only, keys
+    sorted. A field outside the allow-list is an error here, before anything is signed."""
+    data = message.model_dump(mode="json")
+    allowed = ALLOWED_FIELDS.get(str(data.get("type")))
+    if allowed is None:
+        raise InvalidEvent(f"type: {data.get('type')!r} may not cross")
+    extra = sorted(set(data) - allowed)
+    if extra:
+        raise InvalidEvent(f"fields outside the data-sharing agreement: {extra}")
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def load_object(raw: bytes | None, *, where: str = "") -> dict[str, Any]:
+    """A JSON object from bytes with only storable text, or InvalidEvent saying why not."""
+    if raw is None:
+        raise InvalidEvent(f"{where}empty message (no value)")
+    try:
+        obj: Any = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidEvent(f"{where}invalid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise InvalidEvent(f"{where}nested too deeply") from exc
+    if not isinstance(obj, dict):
+        raise InvalidEvent(f"{where}expected a JSON object, got {type(obj).__name__}")
+    if (bad := unstorable_text(obj)) is not None:
+        raise InvalidEvent(bad)
+    return obj
+
+
+def decode_message(payload: bytes) -> XBorderMessage:
+    """A message from its (verified) payload bytes, or InvalidEvent naming the field."""
+    obj = load_object(payload, where="payload: ")
+    allowed = ALLOWED_FIELDS.get(str(obj.get("type")))
+    if allowed is not None and (extra := sorted(set(obj) - allowed)):
+        raise InvalidEvent(f"fields outside the data-sharing agreement: {extra}")
+    try:
+        return _ADAPTER.validate_python(obj)
+    except ValidationError as exc:
+        raise InvalidEvent(describe_validation_error(exc, prefix="payload.")) from exc
+
+
+def event_time_of(message: XBorderMessage) -> datetime:
+    return message.event_time

@@ -1,0 +1,189 @@
+"""Signed cross-border messages: Ed25519 over the exact payload bytes (issue 21).
+
+On the wire a message is a small JSON envelope, the payload carried as base64 so that the
+signature covers the very bytes the sender wrote (no canonical JSON to agree on):
+
+    {"format": "borderflow.xborder.signed/1", "key_id": "vn-2026-01",
+     "signature": "<base64 of 64 bytes>", "payload": "<base64 of the message JSON>"}
+
+Each side signs with one current key (`SigningKey`) and trusts a set of the other side's
+public keys by key id (`TrustedKeys`), each bound to the side that may use it: a rotation
+adds the new public key on the receiving side first, then switches the sender to it, then
+drops the old one once nothing signed with it is still in flight. No downtime, because the
+receiver accepts both in between.
+
+`verify` refuses, with a reason and an error type for the dead-letter topic: a value that
+is not such an envelope or carries no signature (`unsigned`), a key id not trusted or not
+the sender's (`unknown_key`), a signature that does not verify (`bad_signature`), a
+payload that is not a valid message (`invalid`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from lanes.crossings import Side
+from streams.errors import InvalidEvent
+from streams.xborder import XBorderMessage, decode_message, outgoing_payload
+
+ENVELOPE_FORMAT = "borderflow.xborder.signed/1"
+
+
+class Refused(InvalidEvent):
+    """A cross-border message the receiver will not apply: `error_type` names the kind
+    (unsigned, unknown_key, bad_signature, invalid, replayed, reordered)."""
+
+    def __init__(self, reason: str, error_type: str) -> None:
+        super().__init__(reason)
+        self.error_type = error_type
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    key_id: str
+    side: Side
+    private: Ed25519PrivateKey = field(repr=False)
+
+    @classmethod
+    def generate(cls, key_id: str, side: Side) -> SigningKey:
+        return cls(key_id, side, Ed25519PrivateKey.generate())
+
+    @classmethod
+    def from_base64(cls, key_id: str, side: Side, raw: str) -> SigningKey:
+        """From the 32-byte raw private key, base64 (how settings carry it)."""
+        return cls(key_id, side, Ed25519PrivateKey.from_private_bytes(_b64decode(raw)))
+
+    def private_base64(self) -> str:
+        from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
+
+        raw = self.private.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+        return base64.b64encode(raw).decode()
+
+    def public_base64(self) -> str:
+        from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
+
+        raw = self.private.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        return base64.b64encode(raw).decode()
+
+    def trusted(self) -> TrustedKey:
+        return TrustedKey(self.key_id, self.side, self.private.public_key())
+
+
+@dataclass(frozen=True)
+class TrustedKey:
+    key_id: str
+    side: Side
+    public: Ed25519PublicKey = field(repr=False)
+
+    @classmethod
+    def from_base64(cls, key_id: str, side: Side, raw: str) -> TrustedKey:
+        return cls(key_id, side, Ed25519PublicKey.from_public_bytes(_b64decode(raw)))
+
+
+@dataclass(frozen=True)
+class TrustedKeys:
+    """The other side's public keys accepted now, by key id (several during a rotation)."""
+
+    keys: Mapping[str, TrustedKey]
+
+    @classmethod
+    def of(cls, *keys: TrustedKey) -> TrustedKeys:
+        return cls({k.key_id: k for k in keys})
+
+
+def sign(message: XBorderMessage, key: SigningKey) -> bytes:
+    """The envelope's bytes for `message`, its payload restricted to the agreement."""
+    if message.sender is not key.side:
+        raise ValueError(f"key {key.key_id} belongs to {key.side}, not to {message.sender}")
+    payload = outgoing_payload(message)
+    signature = key.private.sign(payload)
+    envelope = {
+        "format": ENVELOPE_FORMAT,
+        "key_id": key.key_id,
+        "signature": base64.b64encode(signature).decode(),
+        "payload": base64.b64encode(payload).decode(),
+    }
+    return json.dumps(envelope, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A message whose signature verified, with the key and the exact bytes signed."""
+
+    message: XBorderMessage
+    key_id: str
+    payload: bytes
+
+
+def verify(raw: bytes | None, trusted: TrustedKeys) -> XBorderMessage:
+    """The message inside a signed envelope, or `Refused` with the reason."""
+    return verify_signed(raw, trusted).message
+
+
+def verify_signed(raw: bytes | None, trusted: TrustedKeys) -> Verified:
+    """`verify`, keeping the key id and the payload bytes (what the receiver stores)."""
+    envelope = _envelope(raw)
+    key_id = envelope.get("key_id")
+    signature_text = envelope.get("signature")
+    if not isinstance(signature_text, str) or not signature_text or not isinstance(key_id, str):
+        raise Refused("unsigned: the envelope has no key_id and signature", "unsigned")
+    payload_text = envelope.get("payload")
+    if not isinstance(payload_text, str):
+        raise Refused("invalid: the envelope has no payload", "invalid")
+    key = trusted.keys.get(key_id)
+    if key is None:
+        raise Refused(f"unknown key: {key_id!r} is not a trusted key", "unknown_key")
+    try:
+        signature, payload = _b64decode(signature_text), _b64decode(payload_text)
+    except ValueError as exc:
+        raise Refused(f"bad signature: {exc}", "bad_signature") from exc
+    try:
+        key.public.verify(signature, payload)
+    except InvalidSignature:
+        raise Refused(
+            f"bad signature: the payload does not verify under key {key_id!r}", "bad_signature"
+        ) from None
+    try:
+        message = decode_message(payload)
+    except InvalidEvent as exc:
+        raise Refused(f"invalid: {exc.reason}", "invalid") from exc
+    if message.sender is not key.side:
+        raise Refused(
+            f"unknown key: {key_id!r} is a key of {key.side.value}, the message says it is "
+            f"from {message.sender.value}",
+            "unknown_key",
+        )
+    return Verified(message, key_id, payload)
+
+
+def _envelope(raw: bytes | None) -> dict[str, Any]:
+    if raw is None:
+        raise Refused("unsigned: empty message", "unsigned")
+    try:
+        obj = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise Refused("unsigned: not a signed envelope (invalid JSON)", "unsigned") from None
+    if not isinstance(obj, dict) or obj.get("format") != ENVELOPE_FORMAT:
+        raise Refused(f"unsigned: not a {ENVELOPE_FORMAT} envelope", "unsigned")
+    return obj
+
+
+def _b64decode(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError(f"not base64: {exc}") from exc

@@ -1,0 +1,115 @@
+"""Signatures and refusals of cross-border messages (issue 21): each refusal has its kind."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from lanes.crossings import Side
+from streams.xborder import AckV1, outgoing_payload
+from streams.xborder_sign import Refused, SigningKey, TrustedKey, TrustedKeys, sign, verify
+
+T0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+VN_OLD = SigningKey.generate("vn-2026-01", Side.VN)
+VN_NEW = SigningKey.generate("vn-2026-02", Side.VN)
+CN = SigningKey.generate("cn-2026-01", Side.CN)
+
+
+def _ack(sender: Side = Side.VN, sequence: int = 1) -> AckV1:
+    return AckV1(
+        message_id=f"{sender.value}:ack-{sequence}",
+        sender=sender,
+        sequence=sequence,
+        event_time=T0,
+        crossing_id="x-1",
+        acked_message_id="CN:e-1",
+        acked_sequence=3,
+    )
+
+
+def test_round_trip() -> None:
+    message = verify(sign(_ack(), VN_OLD), TrustedKeys.of(VN_OLD.trusted()))
+    assert message == _ack()
+
+
+def test_rotation_accepts_both_keys_while_both_are_trusted() -> None:
+    during = TrustedKeys.of(VN_OLD.trusted(), VN_NEW.trusted())
+    assert verify(sign(_ack(sequence=1), VN_OLD), during).sequence == 1
+    assert verify(sign(_ack(sequence=2), VN_NEW), during).sequence == 2
+    after = TrustedKeys.of(VN_NEW.trusted())
+    with pytest.raises(Refused) as refused:
+        verify(sign(_ack(sequence=3), VN_OLD), after)
+    assert refused.value.error_type == "unknown_key"
+
+
+def test_keys_travel_as_base64() -> None:
+    copy = SigningKey.from_base64(VN_OLD.key_id, Side.VN, VN_OLD.private_base64())
+    public = TrustedKey.from_base64(VN_OLD.key_id, Side.VN, VN_OLD.public_base64())
+    assert verify(sign(_ack(), copy), TrustedKeys.of(public)) == _ack()
+
+
+def _refusal(raw: bytes | None, trusted: TrustedKeys | None = None) -> Refused:
+    with pytest.raises(Refused) as refused:
+        verify(raw, trusted or TrustedKeys.of(VN_OLD.trusted()))
+    return refused.value
+
+
+def test_tampered_payload_is_a_bad_signature() -> None:
+    envelope = json.loads(sign(_ack(), VN_OLD))
+    payload = json.loads(base64.b64decode(envelope["payload"]))
+    payload["acked_sequence"] = 4
+    envelope["payload"] = base64.b64encode(json.dumps(payload).encode()).decode()
+    refused = _refusal(json.dumps(envelope).encode())
+    assert refused.error_type == "bad_signature"
+    assert "does not verify under key 'vn-2026-01'" in refused.reason
+
+
+def test_unsigned() -> None:
+    assert _refusal(outgoing_payload(_ack())).error_type == "unsigned"
+    envelope = json.loads(sign(_ack(), VN_OLD))
+    del envelope["signature"]
+    assert _refusal(json.dumps(envelope).encode()).error_type == "unsigned"
+    assert _refusal(None).error_type == "unsigned"
+    assert _refusal(b"\xff garbage").error_type == "unsigned"
+
+
+def test_unknown_key() -> None:
+    refused = _refusal(sign(_ack(), SigningKey.generate("vn-rogue", Side.VN)))
+    assert refused.error_type == "unknown_key"
+    assert "'vn-rogue' is not a trusted key" in refused.reason
+
+
+def test_a_key_of_one_side_cannot_sign_for_the_other() -> None:
+    """The Chinese side's own (trusted) key used to pass a message off as Vietnamese."""
+    forged = json.loads(sign(_ack(Side.CN), CN))
+    payload = json.loads(base64.b64decode(forged["payload"]))
+    payload["sender"] = "VN"
+    raw = json.dumps(payload, sort_keys=True).encode()
+    forged["payload"] = base64.b64encode(raw).decode()
+    forged["signature"] = base64.b64encode(CN.private.sign(raw)).decode()
+    refused = _refusal(json.dumps(forged).encode(), TrustedKeys.of(CN.trusted()))
+    assert refused.error_type == "unknown_key"
+    assert "is a key of CN" in refused.reason
+
+
+def test_signed_but_invalid_payload() -> None:
+    raw = b'{"type": "borderflow.xborder.ack", "sender": "VN"}'
+    envelope = {
+        "format": "borderflow.xborder.signed/1",
+        "key_id": VN_OLD.key_id,
+        "signature": base64.b64encode(VN_OLD.private.sign(raw)).decode(),
+        "payload": base64.b64encode(raw).decode(),
+    }
+    refused = _refusal(json.dumps(envelope).encode())
+    assert refused.error_type == "invalid"
+    assert "payload.borderflow.xborder.ack.message_id" in refused.reason or "message_id" in (
+        refused.reason
+    )
+
+
+def test_a_side_cannot_sign_with_the_others_key() -> None:
+    with pytest.raises(ValueError, match="belongs to CN"):
+        sign(_ack(Side.VN), CN)
