@@ -14,7 +14,7 @@ from alembic import op
 from services.db.types import UTCDateTime
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -15,7 +15,7 @@ from alembic import op
 from services.db.types import UTCDateTime
 
 revision = "0014"
-down_revision = "0010"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
