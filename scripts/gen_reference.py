@@ -229,7 +229,10 @@ def _topic_models() -> list[tuple[Any, str, list[type[BaseModel]], str]]:
     from streams.events import Envelope, LaneDecisionV1, PlateReadV1  # noqa: PLC0415
     from streams.frames import CameraFrameV1  # noqa: PLC0415
     from streams.lane_events import LaneEventV1  # noqa: PLC0415
+    from streams.alerts import AlertV1  # noqa: PLC0415
+    from streams.calls import CallEventV1  # noqa: PLC0415
     from streams.manifests import ManifestEnvelopeV1, ManifestV1  # noqa: PLC0415
+    from streams.weigh import WeighInMotionV1  # noqa: PLC0415
 
     return [
         (
@@ -275,6 +278,25 @@ def _topic_models() -> list[tuple[Any, str, list[type[BaseModel]], str]]:
             "controller_action v1",
             [Envelope[ControllerActionV1]],
             "in the envelope (`type` `controller_action`)",
+        ),
+        (
+            topics.ALERTS,
+            "alert v1",
+            [Envelope[AlertV1]],
+            "in the envelope; a raised alert, then each change of its status",
+        ),
+        (
+            topics.WEIGH_IN_MOTION,
+            "weigh_in_motion v1",
+            [WeighInMotionV1, Envelope[WeighInMotionV1]],
+            "bare or in the envelope",
+        ),
+        (
+            topics.CALLS,
+            "call v1",
+            [Envelope[CallEventV1]],
+            "in the envelope (`type` `truck.called`, `truck.recalled` or `truck.place_lost`); "
+            "the envelope's event id is the call id",
         ),
     ]
 
@@ -464,6 +486,48 @@ GATE_FIELDS: dict[str, str] = {
     "YardConfig.bays": "handover bays working at once",
     "YardConfig.handover": "how long handing one container over takes",
     "YardConfig.capacity": "containers that may wait in the yard for a carrier",
+    "GateConfig.alerts": "the risk-alert rules' parameters (issue 22, docs/alerts.md); a key "
+    "left out keeps its default",
+    "GateConfig.waiting_areas": "waiting areas trucks are called forward from (issue 23, "
+    "docs/call-forward.md); at most one a direction",
+    "GateConfig.corridor": "the other side of the gate (issue 21, docs/exchange.md): this "
+    "side, the peer gate and the road between them",
+    "AlertsConfig.min_reads": "reads a pass needs to count (one stray misread is not a truck)",
+    "AlertsConfig.min_return_min": "the same plate at another gate or direction sooner than "
+    "this: the road does not allow it (cloned plate)",
+    "AlertsConfig.expected_transit_min": "time from entering the corridor to an exit camera",
+    "AlertsConfig.transit_margin_min": "added to expected_transit_min before a truck is "
+    "reported lost or stopped",
+    "AlertsConfig.amend_window_min": "a manifest amended (plates, trailer, containers, cargo) "
+    "this long before arrival or less is a late amendment",
+    "AlertsConfig.weight_tolerance": "weighed above declared x (1 + this share) + "
+    "weight_tolerance_kg: overweight",
+    "AlertsConfig.weight_tolerance_kg": "absolute part of the weigh-in-motion tolerance, kg",
+    "AlertsConfig.no_show_min_bookings": "settled bookings a firm needs before its no-show "
+    "rate is judged",
+    "AlertsConfig.no_show_rate": "a firm's no-show share of its settled bookings that raises "
+    "an alert",
+    "AlertsConfig.rebook_window_min": "a booking cancelled and the same manifest booked into "
+    "an earlier slot within this: queue jumping",
+    "AlertsConfig.burst_count": "bookings created by one key within burst_window_s that make "
+    "a burst",
+    "AlertsConfig.burst_window_s": "the burst window, seconds",
+    "CorridorConfig.side": "which side this gate is: VN or CN",
+    "CorridorConfig.peer_gate_id": "the other side's gate id",
+    "CorridorConfig.expected_transit_min": "road time from this side's exit to the other "
+    "side's entry",
+    "CorridorConfig.margin_min": "added to expected_transit_min before a truck not entered on "
+    "the other side raises an alert",
+    "WaitingAreaConfig.area_id": "the waiting area's id",
+    "WaitingAreaConfig.name": "its name, for people",
+    "WaitingAreaConfig.direction": "the direction of the trucks waiting there",
+    "WaitingAreaConfig.camera_id": "the camera that reads trucks arriving there (one of "
+    "`cameras`, of the same direction)",
+    "WaitingAreaConfig.capacity": "trucks it holds; more wait on the road",
+    "WaitingAreaConfig.drive_time_min": "drive from the area to the gate, minutes",
+    "WaitingAreaConfig.call_lead_min": "call this much before the place is expected free",
+    "WaitingAreaConfig.grace_min": "after the drive time: a called truck not at the gate is "
+    "recalled once, then loses its place",
 }
 
 
