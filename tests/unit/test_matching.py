@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 from datetime import timedelta
 
@@ -84,10 +83,7 @@ def test_a_look_alike_misread_still_matches(read: str, why: str) -> None:
         declared = manifest("M-1", "29H18345")
     outcome, found, score, _ = match([declared], plate_read(read))
     assert (outcome, found) == (MatchOutcome.MATCHED, "M-1"), why
-    # the price is the learned one (issue 19: the project's recogniser seldom reads S for a
-    # 5 or B for an 8, lanes/learned_confusion.py), so the score may be below a hand
-    # look-alike's; still one edit's worth at most
-    assert math.exp(-1.1) < score < 1.0
+    assert 0.5 < score < 1.0
 
 
 def test_a_lost_or_wrong_province_character_still_matches() -> None:
