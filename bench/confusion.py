@@ -12,6 +12,8 @@ p proportional to K**-c over the K = 36 characters); the cost of reading r for t
 -log_K p(r | t), between a floor and 1.0 (an arbitrary substitution). Pairs seen fewer than
 `--min-count` times keep the hand price. The floor keeps the matcher's index arithmetic
 sound: 0.15 for the letter/digit look-alikes the index folds, `NEAR_FLOOR` for the others.
+`lanes.similarity` then uses a learned cost only below the hand price, and no lower than
+its LEARNED_FLOOR for a pair the hand table does not call a look-alike (docs/matching.md).
 
 Writes `lanes/learned_confusion.py` (committed; regenerate with this command) and prints the
 counts, the costs that moved, and one JSON line.
@@ -114,7 +116,7 @@ def write_table(path: Path, learned: dict[tuple[str, str], float], meta: dict[st
         + f"--frames {meta['frames']} --seed {meta['seed']}`: do not edit; regenerate.",
         f"{meta['detected']} frames read, {meta['misread']} misread, "
         f"{meta['substitutions']} Latin substitutions counted.",
-        "(read, true) -> cost, used by `lanes.similarity` in place of the hand table's price.",
+        "(read, true) -> cost; `lanes.similarity` takes it where it is below the hand table's.",
         '"""',
         "",
         "LEARNED: dict[tuple[str, str], float] = {",

@@ -37,11 +37,11 @@ _CN_SWAPPED = re.compile(r"([A-HJ-NP-Z0-9]{4,6}挂?)([^\x00-\x7f][A-Z])")
 def rows_swapped(text: str) -> str | None:
     """A normalised read that fits no plate format but does once its two rows are put back
     in order (`34567 12C` -> `12C34567`, `12345桂A` -> `桂A12345`), else None."""
-    if parse_plate(text).valid:
-        return None
     for pattern in (_VN_SWAPPED, _CN_SWAPPED):
         found = pattern.fullmatch(text)
         if found:
+            if parse_plate(text).valid:
+                return None
             fixed = found.group(2) + found.group(1)
             return fixed if parse_plate(fixed).valid else None
     return None
@@ -58,15 +58,18 @@ for _read, _true in LOOKALIKE_PAIRS:
 
 
 @lru_cache(maxsize=4096)
-def stranger_plates(texts: tuple[str, ...]) -> tuple[str, ...]:
-    """The plates "a truck with no manifest" may carry given what its reads spell (normalised
-    texts): each text that fits a plate format, then each plate one look-alike or one stray
-    character away from a text that fits none (what a read that fits no format was most
-    likely read from)."""
-    found = dict.fromkeys(t for t in texts if fits_format(t))
-    for text in texts:
-        if text in found:
+def stranger_plates(reads: tuple[tuple[str, ...], ...]) -> tuple[str, ...]:
+    """The plates "a truck with no manifest" may carry given what its reads spell (each
+    read's normalised texts, top text first): each text that fits a plate format; for a read
+    none of whose texts fits one, each plate one look-alike or one stray character from its
+    top text (what a read that fits no format was most likely read from)."""
+    found: dict[str, None] = {}
+    for texts in reads:
+        fitting = [t for t in texts if fits_format(t)]
+        if fitting:
+            found.update(dict.fromkeys(fitting))
             continue
+        text = texts[0]
         for i, ch in enumerate(text):
             for other in _PARTNERS.get(ch, ()):
                 fixed = text[:i] + other + text[i + 1 :]

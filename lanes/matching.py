@@ -198,14 +198,17 @@ class _Text(NamedTuple):
     text: str
     penalty: float
     weights: list[float] | None  # per character (`char_weights`), None for all 1.0
+    # the same, none above WEIGHT_CAP: what the evidence rule (issue 19) weighs with
+    capped: list[float] | None = None
 
 
 def read_texts(read: PlateRead, *, evidence: bool = True) -> tuple[_Text, ...]:
     """The texts a read offers, normalised, each once, with the price of believing it. With
     `evidence` (issue 19), a two-line plate read with its rows swapped also offers them put
-    back in order (`lanes.evidence.rows_swapped`), and a confident character costs no more
-    to overrule than the table says (confidence may lower a price, never raise it: OCR is
-    sometimes confidently wrong)."""
+    back in order (`lanes.evidence.rows_swapped`), and its weights are also given capped
+    (`capped`): the evidence rule overrules a confident character at no more than the
+    table's price (confidence may lower a price there, never raise it: OCR is sometimes
+    confidently wrong), while the plate-alone rule keeps a confident character dearer."""
     top = normalise_plate(read.plate_text)
     texts: dict[str, _Text] = {}
     if top:
@@ -213,12 +216,10 @@ def read_texts(read: PlateRead, *, evidence: bool = True) -> tuple[_Text, ...]:
         if confidences is None and read.confidence > 0:
             confidences = (read.confidence,) * len(top)
         weights = char_weights(top, confidences)
+        capped = weights
         if evidence and weights is not None:
-            # a confident character is no dearer to overrule than the table says: OCR is
-            # sometimes confidently wrong (issue 19), and one confidence for the whole read
-            # says nothing of any one character
-            weights = [min(w, WEIGHT_CAP) for w in weights]
-        texts[top] = _Text(top, 0.0, weights)
+            capped = [min(w, WEIGHT_CAP) for w in weights]
+        texts[top] = _Text(top, 0.0, weights, capped)
         fixed = rows_swapped(top) if evidence else None
         if fixed is not None:
             texts[fixed] = _Text(fixed, ROWS_SWAPPED, None)
@@ -232,15 +233,16 @@ def read_texts(read: PlateRead, *, evidence: bool = True) -> tuple[_Text, ...]:
     return tuple(texts.values())
 
 
-def _plate_cost(text: _Text, plate: str, swaps: bool) -> float:
+def _plate_cost(text: _Text, plate: str, swaps: bool, *, capped: bool = False) -> float:
     # with `swaps` (the evidence rule), a read of a two-line plate's bottom row alone (the
     # serial: the top row lost) costs ROW_LOST
     if swaps and len(plate) - len(text.text) >= 2 and _row_of(text.text, plate):
         return text.penalty + ROW_LOST
     # a read one character short pays less for it if it fits no plate format
     missing = _missing_price(text.text) if len(text.text) < len(plate) else INDEL
+    weights = text.capped if capped else text.weights
     return text.penalty + plate_cost(
-        text.text, plate, missing=missing, weights=text.weights, swaps=swaps
+        text.text, plate, missing=missing, weights=weights, swaps=swaps
     )
 
 
@@ -288,7 +290,10 @@ def _read_costs(
             if prior is None or cost < prior[0]:
                 costs[manifest.manifest_id] = (cost, text.text)
                 # what the truck will be ranked by: a rival must come within the margin of it
-                bound[0] = min(bound[0], cost + unlikely(manifest) + margin)
+                # (a truck within MATCH_MAX is settled by MARGIN, the plate alone's margin:
+                # when a rival comes that close, `OcrMatcher.match` looks everything up)
+                ranked = cost + unlikely(manifest)
+                bound[0] = min(bound[0], ranked + (MARGIN if ranked <= MATCH_MAX else margin))
 
     if not alone:
         for text in texts:
@@ -325,11 +330,11 @@ def near_keys_needed(
     texts = read_texts(read, evidence=rule.evidence)
     found: dict[str, Manifest] = {}
     costs = _read_costs(texts, _FoldedOnly(index), found, alone=True, rule=rule)
-    best = min(
-        (c + _unlikely(found[m], direction, now) for m, (c, _) in costs.items()),
-        default=READ_CAP + MATCH_MAX,
-    )
-    bound = min(rule.reach, best + rule.margin)
+    ranked = sorted(c + _unlikely(found[m], direction, now) for m, (c, _) in costs.items())
+    best = ranked[0] if ranked else READ_CAP + MATCH_MAX
+    close = len(ranked) > 1 and ranked[1] - best < MARGIN  # ambiguous: every key is needed
+    margin = MARGIN if best <= MATCH_MAX and not close else rule.margin
+    bound = rule.reach if close and rule.evidence else min(rule.reach, best + margin)
     keys: set[str] = set()
     for text in texts:
         if _near_floor(text) < bound:
@@ -430,26 +435,11 @@ class OcrMatcher:
         # a manifest a read's look-ups did not propose is at least one edit from its texts
         manifests: dict[str, Manifest] = {}
         alone = len(readable) == 1
-        per_read = [
-            _read_costs(
-                texts,
-                index,
-                manifests,
-                alone=alone,
-                unlikely=lambda m: _unlikely(m, direction, now),
-                rule=rule,
-            )
-            for texts in readable
-        ]
-        # per truck (tractor plate): its best manifest's mean cost over the reads
-        trucks: dict[str, tuple[float, str, str]] = {}  # plate -> (cost, manifest_id, text)
-        for manifest_id, manifest in manifests.items():
-            found = [costs.get(manifest_id, (FAR, "")) for costs in per_read]
-            mean = sum(c for c, _ in found) / len(found)
-            entry = (mean + _unlikely(manifest, direction, now), manifest_id, min(found)[1])
-            if manifest.tractor_plate not in trucks or entry < trucks[manifest.tractor_plate]:
-                trucks[manifest.tractor_plate] = entry
-        ranked = sorted((cost, plate, mid, text) for plate, (cost, mid, text) in trucks.items())
+        ranked = _rank(readable, index, manifests, direction, now, rule, alone=alone)
+        if alone and rule.evidence and _close(ranked):
+            # a rival within MARGIN: the evidence rule weighs rivals further than the lone
+            # read's pruned look-ups went
+            ranked = _rank(readable, index, manifests, direction, now, rule, alone=False)
         scored = tuple(
             ScoredManifest(mid, plate, score_of(cost), text)
             for cost, plate, mid, text in ranked[:3]
@@ -457,10 +447,14 @@ class OcrMatcher:
         seen = _seen(readable)
         unknown = not ranked or ranked[0][0] > MATCH_MAX
         # with no other truck near, MATCH_MAX alone decides
-        ambiguous = not unknown and len(ranked) > 1 and ranked[1][0] - ranked[0][0] < MARGIN
+        ambiguous = not unknown and _close(ranked)
         because = ""
         if ranked and rule.evidence:
-            prior = none_prior(None if direction is None else index.expected(direction, now))
+
+            def prior() -> float:
+                expected = None if direction is None else index.expected(direction, now)
+                return none_prior(expected)
+
             if unknown or ambiguous:
                 sure, because = _weigh(ranked, manifests, reads, readable, direction, now, prior)
                 if sure:
@@ -505,6 +499,44 @@ class OcrMatcher:
         )
 
 
+def _rank(  # noqa: PLR0917 - one private helper of match()
+    readable: Sequence[Sequence[_Text]],
+    index: ManifestIndex,
+    manifests: dict[str, Manifest],
+    direction: Direction | None,
+    now: datetime,
+    rule: MatchRule,
+    *,
+    alone: bool,
+) -> list[tuple[float, str, str, str]]:
+    """(cost, tractor plate, manifest_id, closest text) per truck, best first: each truck's
+    best manifest's mean cost over the reads (plus what makes it unexpected here now)."""
+    per_read = [
+        _read_costs(
+            texts,
+            index,
+            manifests,
+            alone=alone,
+            unlikely=lambda m: _unlikely(m, direction, now),
+            rule=rule,
+        )
+        for texts in readable
+    ]
+    trucks: dict[str, tuple[float, str, str]] = {}  # plate -> (cost, manifest_id, text)
+    for manifest_id, manifest in manifests.items():
+        found = [costs.get(manifest_id, (FAR, "")) for costs in per_read]
+        mean = sum(c for c, _ in found) / len(found)
+        entry = (mean + _unlikely(manifest, direction, now), manifest_id, min(found)[1])
+        if manifest.tractor_plate not in trucks or entry < trucks[manifest.tractor_plate]:
+            trucks[manifest.tractor_plate] = entry
+    return sorted((cost, plate, mid, text) for plate, (cost, mid, text) in trucks.items())
+
+
+def _close(ranked: Sequence[tuple[float, str, str, str]]) -> bool:
+    """Whether the runner-up truck is within MARGIN of a best truck within MATCH_MAX."""
+    return len(ranked) > 1 and ranked[0][0] <= MATCH_MAX and ranked[1][0] - ranked[0][0] < MARGIN
+
+
 def _weigh(  # noqa: PLR0917 - one private helper of match()
     ranked: Sequence[tuple[float, str, str, str]],
     manifests: Mapping[str, Manifest],
@@ -512,7 +544,7 @@ def _weigh(  # noqa: PLR0917 - one private helper of match()
     readable: Sequence[Sequence[_Text]],
     direction: Direction | None,
     now: datetime,
-    prior: float = NONE_PRIOR,
+    prior: Callable[[], float] = lambda: NONE_PRIOR,
 ) -> tuple[bool, str]:
     """Whether the evidence beyond the closest plate string settles a truck the plate alone
     left unknown or ambiguous (`lanes.evidence`), and why, in words.
@@ -567,7 +599,7 @@ def _doubt(  # noqa: PLR0917 - one private helper of match()
     readable: Sequence[Sequence[_Text]],
     direction: Direction | None,
     now: datetime,
-    prior: float = NONE_PRIOR,
+    prior: Callable[[], float] = lambda: NONE_PRIOR,
 ) -> str:
     """Why a truck the plate alone settles is doubtful after all (several reads agreeing on
     another valid plate), or "" when it is not."""
@@ -584,7 +616,7 @@ def _doubt(  # noqa: PLR0917 - one private helper of match()
 
 def _read_cost(texts: Sequence[_Text], plate: str) -> float:
     """What one read costs under "the truck's plate is `plate`": its cheapest text."""
-    return min(READ_CAP, *(_plate_cost(t, plate, True) for t in texts))
+    return min(READ_CAP, *(_plate_cost(t, plate, True, capped=True) for t in texts))
 
 
 def _total(readable: Sequence[Sequence[_Text]], plate: str, bound: float = math.inf) -> float:
@@ -602,16 +634,16 @@ def _stranger(
     readable: Sequence[Sequence[_Text]],
     total: float,
     known: set[str],
-    prior: float = NONE_PRIOR,
+    prior: Callable[[], float] = lambda: NONE_PRIOR,
 ) -> str:
     """Why "a truck with no manifest" explains the reads (summed cost `total` for the
     manifest) about as well, in words, or "". Its plate is one that fits a plate format and
     that no manifest proposed here declares: a text the reads offer, or one look-alike or one
     stray character from one (`lanes.evidence.stranger_plates`)."""
-    bound = total + NONE_MARGIN - prior  # what the stranger's reads must cost less than
+    bound = total + NONE_MARGIN - prior()  # what the stranger's reads must cost less than
     if bound <= 0:
         return ""
-    for plate in stranger_plates(tuple(t.text for texts in readable for t in texts)):
+    for plate in stranger_plates(tuple(tuple(t.text for t in texts) for texts in readable)):
         if plate in known:
             continue
         if _total(readable, plate, bound) < bound:

@@ -113,8 +113,8 @@ def test_rows_swapped_and_a_lost_top_row() -> None:
 
 
 def test_a_stranger_is_never_given_a_manifests_plate_and_fixes_a_misfit_read() -> None:
-    assert stranger_plates(("29H12345",)) == ("29H12345",)
-    fixed = stranger_plates(("29H1234S",))  # fits no format: S for 5 makes it fit
+    assert stranger_plates((("29H12345",),)) == ("29H12345",)
+    fixed = stranger_plates((("29H1234S",),))  # fits no format: S for 5 makes it fit
     assert "29H12345" in fixed
 
 
