@@ -1,0 +1,111 @@
+"""The carrier slot the orchestrated policy weighs for a green container truck: room in the
+yard, a carrier running, every container of the truck expected on a trip soon enough; its
+trips projected only when the slot could change the decision (`trips.py`)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from lanes.board import Board, Queued, Truck
+from lanes.model import CargoClass, CustomsChannel, DailyHours, Gate
+from lanes.policy.plan import Trip, project_yard
+from lanes.policy.trips import trips_of
+from lanes.policy.view import GateView, LaneInfo
+
+CARRIER_SCARCITY = 4
+# How long a container may be expected to wait at the yard for its carrier trip: beyond it
+# the truck gets a lane instead. Perishable containers wait less (fruit in reefers).
+MAX_CONTAINER_WAIT = timedelta(minutes=45)
+MAX_PERISHABLE_WAIT = timedelta(minutes=20)
+
+# An option: (done as a POSIX timestamp, scarcity, order, start, ahead, deferred, overruns,
+# place, what, lane info or None for the carrier slot, done). Ranked by its first three fields,
+# as the reference's rank() (the float orders the instants as the datetimes, faster).
+Opt = tuple[float, int, int, datetime, int, bool, bool, str, str, LaneInfo | None, datetime]
+
+
+def carrier_option(
+    view: GateView,
+    truck: Truck,
+    board: Board,
+    gate: Gate,
+    lanes: list[Opt],
+    *,
+    now: datetime,
+) -> tuple[Opt, tuple[tuple[Queued, ...], Trip]] | None:
+    """A carrier slot for a green container truck: room in the yard, a carrier running
+    now, and every container of the truck expected on a trip soon enough. Its trips are
+    projected only when it could change the decision: when fewer than two lanes within
+    their hours are done no later than it (it would be the best or the runner-up, or the
+    only place within hours); otherwise it is left out, which changes nothing."""
+    fleet = gate.fleet
+    yard = board.yard
+    if (
+        fleet is None
+        or fleet.yard is None
+        or yard is None
+        or truck.containers == 0
+        or truck.channel is not CustomsChannel.GREEN
+        or CargoClass.HAZMAT in truck.cargo
+        or yard.containers_planned() + truck.containers > yard.capacity
+    ):
+        return None
+    charging = {c.carrier_id: c.charging for c in fleet.carriers}
+    if not any(
+        not c.out_of_service
+        and c.carrier_id in charging
+        and not _charging(charging[c.carrier_id], now, gate)
+        for c in board.carriers
+    ):
+        return None
+    offset = gate.utc_offset
+    queue, slot = project_yard(board, fleet, now=now, utc_offset=offset, extra=truck, fit=view.fit)
+    if slot is None:
+        return None
+    done = slot.done.timestamp()
+    earlier = sum(1 for o in lanes if not o[6] and o[0] <= done)
+    if earlier >= 2:
+        return None  # two lanes rank before it whatever its trips: it cannot show
+    refs = [f"{truck.visit_id}/{n + 1}" for n in range(truck.containers)]
+    trips = trips_of(
+        board,
+        fleet,
+        queue,
+        refs,
+        now=now,
+        hours=view.fleet_hours,
+        charging=view.charging,
+        known=view.departures,
+    )
+    mine = [trips.get(ref) for ref in refs]
+    wait = MAX_PERISHABLE_WAIT if truck.perishable else MAX_CONTAINER_WAIT
+    if any(t is None or t.departs_at > slot.done + wait for t in mine):
+        return None
+    first = min((t for t in mine if t is not None), key=lambda t: t.departs_at)
+    queue = tuple(
+        replace(e, carrier_id=first.carrier_id, departs_at=first.departs_at)
+        if e.truck is truck
+        else e
+        for e in queue
+    )
+    what = f"carrier slot {first.carrier_id} via yard {yard.yard_id}"
+    option: Opt = (
+        done,
+        CARRIER_SCARCITY,
+        len(gate.lanes),
+        slot.start,
+        slot.ahead,
+        slot.deferred,
+        slot.overruns,
+        yard.yard_id,
+        what,
+        None,
+        slot.done,
+    )
+    return option, (queue, first)
+
+
+def _charging(windows: DailyHours, at: datetime, gate: Gate) -> bool:
+    """On charge at `at`; no windows at all means never on charge (not "always")."""
+    return bool(windows.windows) and windows.contains(at, gate.utc_offset)
