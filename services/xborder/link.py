@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +33,8 @@ from services.config import KafkaSettings
 from services.xborder import metrics
 from services.xborder import store as xstore
 from services.xborder.config import OUTBOUND_TOPIC, XborderSettings, inbound_topic
+from services.xborder.corridor import GateCorridor
+from services.xborder.facts import FACT_TOPICS, Fact, FactsPublisher, decode_fact
 from streams import clock
 from streams.clients import ensure_topics, make_producer
 from streams.runtime import Backoff, ConsumerRuntime, Inbound, Rejected
@@ -78,6 +80,7 @@ class Link:
         sessions: async_sessionmaker[AsyncSession],
         producer: AIOKafkaProducer,
         trusted: TrustedKeys | None = None,
+        corridors: Mapping[str, GateCorridor] | None = None,
     ) -> None:
         self.settings, self.kafka, self.bootstrap = settings, kafka, bootstrap
         self.sessions, self.producer = sessions, producer
@@ -98,6 +101,19 @@ class Link:
             decode=self.decode_received,
             handle=self.handle_received,
         )
+        # 0. this side's facts (lane decisions, lane events) -> its crossing events on the
+        # outbound topic (services/xborder/facts.py); off without a gate with a corridor
+        self.facts: ConsumerRuntime[Fact] | None = None
+        if corridors:
+            self.publisher = FactsPublisher(
+                sessions=sessions, producer=producer, corridors=dict(corridors)
+            )
+            self.facts = ConsumerRuntime(
+                **self._runtime_args("facts"),
+                topics=FACT_TOPICS,
+                decode=decode_fact,
+                handle=self.publisher.handle,
+            )
 
     def _runtime_args(self, suffix: str) -> dict[str, Any]:
         return {
@@ -315,6 +331,8 @@ class Link:
             asyncio.create_task(self.inbound.run(stop), name="xborder-inbound"),
             asyncio.create_task(self.forward(stop), name="xborder-forwarder"),
         ]
+        if self.facts is not None:
+            tasks.append(asyncio.create_task(self.facts.run(stop), name="xborder-facts"))
         try:
             await asyncio.gather(*tasks)
         finally:

@@ -1,0 +1,184 @@
+"""The live system publishes its own crossing events (issue 21): no test or demo writes to
+`borderflow.xborder.outbound` here. Each side runs its decider and orchestrator on its own
+broker and database, with its link (the facts loop on); a truck is seen by Vietnam's gate
+cameras, decided, leaves by the exit camera, and is seen by China's cameras:
+
+- Vietnam's decision (assigned, cleared export manifest) becomes a pre-arrival notice that
+  China applies; the `truck_left` lane event becomes the exit; China's decision on the
+  arriving truck becomes an entry tied to Vietnam's crossing, which Vietnam applies;
+- all at event time (the reads' and the lane event's), and once: the same lane event sent
+  again and the decision re-planned publish the same local event ids, taken once.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import select
+
+from lanes.crossings import Crossing, Side
+from lanes.model import Direction
+from services.config import DatabaseSettings, Settings
+from services.db.tables import DecisionRow
+from services.xborder.corridor import side_gates_dir
+from services.xborder.facts import gate_corridors
+from services.xborder.tables import XborderOutboxRow
+from streams.topics import LANE_EVENTS
+from tests.conftest import POSTGRES_URL, _create_schema, _drop_schema
+from tests.integration.harness import (
+    Running,
+    as_message,
+    make_settings,
+    manifest,
+    publish,
+    publish_to,
+    read,
+    running_system,
+    seed,
+)
+from tests.integration.xborder_harness import DAY, GateSide, container, eventually, gate_side
+
+pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.slow]
+
+T = DAY + timedelta(hours=2)  # 09:00 at Huu Nghi (+07:00), 10:00 at Youyiguan (+08:00)
+
+
+def _settings(side: GateSide, database: DatabaseSettings, tmp: Path) -> Settings:
+    settings = make_settings(side.bootstrap, database, tmp / side.side.value.lower())
+    return settings.model_copy(update={"gates_dir": side_gates_dir(side.side)})
+
+
+@pytest_asyncio.fixture
+async def live(
+    tmp_path: Path,
+) -> AsyncIterator[tuple[GateSide, Running, GateSide, Running]]:
+    schemas = [f"bf_test_{uuid.uuid4().hex[:12]}" for _ in range(2)]
+    for schema in schemas:
+        await _create_schema(schema)
+    vn_db, cn_db = (DatabaseSettings(url=POSTGRES_URL, schema_name=s) for s in schemas)
+    try:
+        async with (
+            gate_side(Side.VN, vn_db, tmp_path) as vn,
+            gate_side(Side.CN, cn_db, tmp_path) as cn,
+            running_system(_settings(vn, vn_db, tmp_path)) as vn_run,
+            running_system(_settings(cn, cn_db, tmp_path)) as cn_run,
+        ):
+            await vn.start_link(cn, corridors=gate_corridors(side_gates_dir(Side.VN)))
+            await cn.start_link(vn, corridors=gate_corridors(side_gates_dir(Side.CN)))
+            yield vn, vn_run, cn, cn_run
+    finally:
+        for schema in schemas:
+            await _drop_schema(schema)
+
+
+async def _crossing(side: GateSide, crossing_id: str) -> Crossing | None:
+    return next((c for c in await side.crossings() if c.crossing_id == crossing_id), None)
+
+
+async def _outbox_ids(side: GateSide) -> list[str]:
+    async with side.sessions() as session:
+        return list(await session.scalars(select(XborderOutboxRow.source_event_id)))
+
+
+async def test_the_live_decider_path_publishes_what_the_link_sends(
+    live: tuple[GateSide, Running, GateSide, Running],
+) -> None:
+    vn, vn_run, cn, cn_run = live
+    box = container("VNA", 7)
+    await seed(
+        vn_run.infra,
+        manifest("vn-m-1", "29H10007", direction=Direction.EXPORT, containers=(box,)),
+        # an import into Vietnam: its decision is not a notice to China
+        manifest("vn-m-2", "29H10008", direction=Direction.IMPORT),
+        now=T - timedelta(hours=1),
+    )
+    # China's own declaration of the same arriving truck
+    await seed(
+        cn_run.infra,
+        manifest("cn-m-1", "29H10007", direction=Direction.EXPORT, containers=(box,)),
+        now=T - timedelta(hours=1),
+    )
+    # 1. Vietnam's gate cameras see the truck: decided, assigned -> a notice to China
+    await publish(vn.bootstrap, as_message(read("vn-r-1", "29H10007", T)))
+    await publish(vn.bootstrap, as_message(read("vn-r-2", "29H10008", T, camera="hn-imp-gate-1")))
+
+    async def decided() -> DecisionRow | None:
+        async with vn.sessions() as session:
+            return await session.scalar(
+                select(DecisionRow).where(DecisionRow.manifest_id == "vn-m-1")
+            )
+
+    await eventually(decided, what="Vietnam's decision on the truck", timeout_s=60)
+    decision = await decided()
+    assert decision is not None and decision.outcome == "assigned", decision
+    crossing_id = "VN:huu-nghi:vn-m-1"
+
+    async def announced() -> bool:
+        crossing = await _crossing(cn, crossing_id)
+        return crossing is not None and crossing.notice is not None
+
+    await eventually(announced, what="China applied Vietnam's notice", timeout_s=60)
+    crossing = await _crossing(cn, crossing_id)
+    assert crossing.notice.at == T  # the decision's event time, not the wall clock
+    assert crossing.notice.truck.containers == (box,) and crossing.exit is None
+
+    # 2. into its lane, then the exit camera: truck_left -> the exit (sent twice: taken once)
+    left_at = T + timedelta(minutes=4)
+    entered_lane = {
+        "event_id": "vn-le-0",
+        "gate_id": "huu-nghi",
+        "kind": "truck_entered",
+        "at": (T + timedelta(minutes=1)).isoformat(),
+        "visit_id": decision.visit_id,
+        "lane_id": decision.lane_id,
+    }
+    lane_event = entered_lane | {"event_id": "vn-le-1", "kind": "truck_left"}
+    lane_event |= {"at": left_at.isoformat()}
+    del lane_event["lane_id"]
+    await publish_to(
+        vn.bootstrap, LANE_EVENTS.name, ("huu-nghi", json.dumps(entered_lane).encode())
+    )
+    for _ in range(2):
+        await publish_to(
+            vn.bootstrap, LANE_EVENTS.name, ("huu-nghi", json.dumps(lane_event).encode())
+        )
+
+    async def exited() -> bool:
+        crossing = await _crossing(cn, crossing_id)
+        return crossing is not None and crossing.exit is not None
+
+    await eventually(exited, what="China applied Vietnam's exit", timeout_s=60)
+    assert (await _crossing(cn, crossing_id)).exit.at == left_at
+
+    # 3. China's cameras see it arrive: decided -> the entry, tied to Vietnam's crossing
+    arrived = T + timedelta(minutes=25)
+    await publish(
+        cn.bootstrap, as_message(read("cn-r-1", "29H10007", arrived, camera="yg-exp-gate-1"))
+    )
+
+    async def entered() -> bool:
+        crossing = await _crossing(vn, crossing_id)
+        return crossing is not None and crossing.entry is not None
+
+    await eventually(entered, what="Vietnam applied China's entry", timeout_s=60)
+    assert (await _crossing(vn, crossing_id)).entry.at == arrived
+    assert (await _crossing(cn, crossing_id)).entry is not None
+
+    # once each, by the local event id; the truck entering Vietnam from China (vn-m-2,
+    # unannounced) is an entry of Vietnam's, no notice
+    vn_ids = [i for i in await _outbox_ids(vn) if i]
+    cn_ids = [i for i in await _outbox_ids(cn) if i]
+    visit = decision.visit_id
+    assert sorted(i for i in vn_ids if not i.startswith("entry:")) == [
+        f"exit:{visit}",
+        f"notice:{visit}",
+    ], vn_ids
+    assert len([i for i in vn_ids if i.startswith("entry:")]) == 1, vn_ids
+    assert len(cn_ids) == 1 and cn_ids[0].startswith("entry:"), cn_ids
+    assert vn.link is not None and vn.link.publisher.published >= 3  # the exit twice
