@@ -29,12 +29,14 @@ from aiokafka.errors import KafkaError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.crossings import Side
+from lanes.model import Gate
 from services.config import KafkaSettings
 from services.xborder import metrics
 from services.xborder import store as xstore
 from services.xborder.config import OUTBOUND_TOPIC, XborderSettings, inbound_topic
 from services.xborder.corridor import GateCorridor
 from services.xborder.facts import FACT_TOPICS, Fact, FactsPublisher, decode_fact
+from services.xborder.prior import Prior
 from streams import clock
 from streams.clients import ensure_topics, make_producer
 from streams.runtime import Backoff, ConsumerRuntime, Inbound, Rejected
@@ -81,12 +83,15 @@ class Link:
         producer: AIOKafkaProducer,
         trusted: TrustedKeys | None = None,
         corridors: Mapping[str, GateCorridor] | None = None,
+        gates: Mapping[str, Gate] | None = None,
     ) -> None:
         self.settings, self.kafka, self.bootstrap = settings, kafka, bootstrap
         self.sessions, self.producer = sessions, producer
         self.me = settings.side
         self.key = settings.signing()
         self.trusted = trusted if trusted is not None else settings.trusted()
+        # the other side's notices as a prior for this side's matcher and bookings
+        self.prior = Prior(dict(gates)) if gates else None
         self.stats: Counter[str] = Counter()
         self._wake = asyncio.Event()
         self.outbound: ConsumerRuntime[LocalCrossingEventV1] = ConsumerRuntime(
@@ -169,7 +174,7 @@ class Link:
                 (item, xstore.Incoming(verified.message, verified.key_id, verified.payload, source))
             )
         async with self.sessions() as session, session.begin():
-            unit = xstore.Unit(session, me=self.me, sign=self._sign, now=now)
+            unit = xstore.Unit(session, me=self.me, sign=self._sign, now=now, prior=self.prior)
             results = await unit.apply([one for _, one in incoming])
         for (item, one), result in zip(incoming, results, strict=True):
             if result.status == "applied":

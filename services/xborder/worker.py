@@ -33,6 +33,7 @@ async def run_link(settings: Settings) -> int:
             sessions=infra.sessions,
             producer=infra.producer,
             corridors=gate_corridors(settings.gates_dir),
+            gates=infra.gates,
         )
         log.info(
             "cross-border link of %s: key %s, %d trusted key(s) of %s, sending to %s on %s",

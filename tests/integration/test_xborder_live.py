@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
@@ -25,11 +25,13 @@ from sqlalchemy import select
 from lanes.crossings import Crossing, Side
 from lanes.model import Direction
 from services.config import DatabaseSettings, Settings
-from services.db.tables import DecisionRow
+from services.db.booking_tables import BookingRow
+from services.db.tables import DecisionRow, ManifestRow
 from services.xborder.corridor import side_gates_dir
 from services.xborder.facts import gate_corridors
 from services.xborder.tables import XborderOutboxRow
 from streams.topics import LANE_EVENTS
+from streams.xborder_local import LocalCrossingEventV1
 from tests.conftest import POSTGRES_URL, _create_schema, _drop_schema
 from tests.integration.harness import (
     Running,
@@ -69,8 +71,9 @@ async def live(
             running_system(_settings(vn, vn_db, tmp_path)) as vn_run,
             running_system(_settings(cn, cn_db, tmp_path)) as cn_run,
         ):
-            await vn.start_link(cn, corridors=gate_corridors(side_gates_dir(Side.VN)))
-            await cn.start_link(vn, corridors=gate_corridors(side_gates_dir(Side.CN)))
+            for me, peer, run in ((vn, cn, vn_run), (cn, vn, cn_run)):
+                corridors = gate_corridors(side_gates_dir(me.side))
+                await me.start_link(peer, corridors=corridors, gates=run.infra.gates)
             yield vn, vn_run, cn, cn_run
     finally:
         for schema in schemas:
@@ -182,3 +185,78 @@ async def test_the_live_decider_path_publishes_what_the_link_sends(
     assert len([i for i in vn_ids if i.startswith("entry:")]) == 1, vn_ids
     assert len(cn_ids) == 1 and cn_ids[0].startswith("entry:"), cn_ids
     assert vn.link is not None and vn.link.publisher.published >= 3  # the exit twice
+
+
+async def test_a_notice_is_a_prior_for_the_matcher_and_holds_the_booked_slot(
+    live: tuple[GateSide, Running, GateSide, Running],
+) -> None:
+    """China has no manifest of its own for Vietnam's truck: the notice makes it an expected
+    candidate (an announced manifest), so China's misread of its plate is attributed to it;
+    a notice with a booked slot at Youyiguan books that slot there."""
+    vn, vn_run, cn, _ = live
+    await seed(
+        vn_run.infra,
+        manifest("vn-m-3", "29H10009", direction=Direction.EXPORT),
+        now=T - timedelta(hours=1),
+    )
+    await publish(vn.bootstrap, as_message(read("vn-r-3", "29H10009", T)))
+    announced = "xb-VN:huu-nghi:vn-m-3"
+
+    async def stored() -> bool:
+        async with cn.sessions() as session:
+            row = await session.get(ManifestRow, announced)
+            return row is not None
+
+    await eventually(stored, what="China's announced manifest", timeout_s=60)
+    async with cn.sessions() as session:
+        row = await session.get(ManifestRow, announced)
+        assert row is not None
+        assert (row.source, row.customs_status, row.tractor_plate) == (
+            "xborder",
+            "pending",
+            "29H10009",
+        )
+        assert row.window_start == T
+    # China reads the arriving truck's plate wrong (O for 0): attributed to the announced truck
+    arrived = T + timedelta(minutes=22)
+    await publish(
+        cn.bootstrap, as_message(read("cn-r-3", "29H10O09", arrived, camera="yg-exp-gate-1"))
+    )
+
+    async def decided() -> DecisionRow | None:
+        async with cn.sessions() as session:
+            return await session.scalar(
+                select(DecisionRow).where(DecisionRow.gate_id == "youyiguan")
+            )
+
+    await eventually(decided, what="China's decision on the misread truck", timeout_s=60)
+    decision = await decided()
+    assert decision is not None and decision.manifest_id == announced, decision.__dict__
+
+    # a notice with a slot booked at Youyiguan (12:00-12:30 local): held there
+    slot = T + timedelta(hours=2)
+    notice = LocalCrossingEventV1(
+        event_id="vn-notice-slot",
+        kind="notice",
+        at=T,
+        crossing_id="VN:huu-nghi:vn-m-4",
+        gate_id="huu-nghi",
+        peer_gate_id="youyiguan",
+        direction=Direction.EXPORT,
+        tractor_plate="29H10010",
+        booked_slot_start=slot,
+        booked_slot_end=slot + timedelta(minutes=30),
+    )
+    await vn.publish([notice])
+
+    async def booked() -> BookingRow | None:
+        async with cn.sessions() as session:
+            return await session.scalar(
+                select(BookingRow).where(BookingRow.manifest_id == "xb-VN:huu-nghi:vn-m-4")
+            )
+
+    await eventually(booked, what="China's booking of the announced slot", timeout_s=60)
+    booking = await booked()
+    assert booking is not None
+    assert (booking.gate_id, booking.status, booking.direction) == ("youyiguan", "active", "export")
+    assert booking.slot_start.replace(tzinfo=UTC) == slot

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from lanes.containers import check_digit
 from lanes.crossings import Side
+from lanes.model import Gate
 from services.bootstrap import prepare_database
 from services.config import DatabaseSettings, KafkaSettings
 from services.db.engine import create_engine, session_factory
@@ -99,6 +100,7 @@ class GateSide:
         *,
         trusted: TrustedKeys | None = None,
         corridors: Mapping[str, GateCorridor] | None = None,
+        gates: Mapping[str, Gate] | None = None,
     ) -> Link:
         kafka = fast_kafka(self.bootstrap)
         await self.ensure_producer()
@@ -111,6 +113,7 @@ class GateSide:
             producer=self.producer,
             trusted=trusted,
             corridors=corridors,
+            gates=gates,
         )
         self.task = asyncio.create_task(self.link.run(self.stop))
         await eventually(self._ready, what=f"{self.side} link consumers assigned")
