@@ -27,6 +27,7 @@ router.include_router(auth.router)
 
 WEB = resources.files("services") / "web"
 STATIC = {"control.js": "text/javascript", "control.css": "text/css"}
+STATIC["xborder.js"] = "text/javascript"  # the other side of the gate (issue 21)
 # no inline script or style: the page loads its own two files only
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: http: https:; "

@@ -18,12 +18,14 @@ from collections.abc import AsyncIterator
 from datetime import UTC, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
 from lanes.crossings import Crossing, Side
 from lanes.model import Direction
+from services.api.app import ApiContext, create_app
 from services.config import DatabaseSettings, Settings
 from services.db.booking_tables import BookingRow
 from services.db.tables import DecisionRow, ManifestRow
@@ -43,8 +45,16 @@ from tests.integration.harness import (
     read,
     running_system,
     seed,
+    staff_cookies,
 )
-from tests.integration.xborder_harness import DAY, GateSide, container, eventually, gate_side
+from tests.integration.xborder_harness import (
+    DAY,
+    GateSide,
+    container,
+    eventually,
+    fast_kafka,
+    gate_side,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.slow]
 
@@ -185,6 +195,36 @@ async def test_the_live_decider_path_publishes_what_the_link_sends(
     assert len([i for i in vn_ids if i.startswith("entry:")]) == 1, vn_ids
     assert len(cn_ids) == 1 and cn_ids[0].startswith("entry:"), cn_ids
     assert vn.link is not None and vn.link.publisher.published >= 3  # the exit twice
+    await _control_room_stream(cn, cn_run, crossing_id)
+
+
+async def _control_room_stream(side: GateSide, run: Running, crossing_id: str) -> None:
+    """China's control room: the live stream of the other side's state, and its script."""
+    context = ApiContext(
+        sessions=side.sessions,
+        kafka=fast_kafka(side.bootstrap),
+        bootstrap=side.bootstrap,
+        gates=run.infra.gates,
+        default_gate="youyiguan",
+    )
+    transport = httpx.ASGITransport(app=create_app(context))
+    async with httpx.AsyncClient(transport=transport, base_url="http://bf.test") as client:
+        anonymous = await client.get("/v1/xborder/stream?max_s=1")
+        client.cookies.update(await staff_cookies(context))  # type: ignore[arg-type]
+        streamed = await client.get("/v1/xborder/stream?max_s=1")
+        script = await client.get("/control/static/xborder.js")
+        page = await client.get("/control")
+    assert anonymous.status_code == 401
+    assert streamed.status_code == 200, streamed.text
+    assert streamed.headers["content-type"].startswith("text/event-stream")
+    first, *_ = [b for b in streamed.text.split("\n\n") if b.startswith("event: state")]
+    state = json.loads(first.split("data: ", 1)[1])
+    crossing = next(c for c in state["crossings"] if c["crossing_id"] == crossing_id)
+    assert crossing["state"] == "entered" and crossing["from_side"] == "VN"
+    assert crossing["exit"]["tractor_plate"] == "29H10007"
+    assert streamed.text.rstrip().endswith("event: bye\ndata: {}")
+    assert script.status_code == 200 and "/v1/xborder/stream" in script.text
+    assert 'src="/control/static/xborder.js"' in page.text
 
 
 async def test_a_notice_is_a_prior_for_the_matcher_and_holds_the_booked_slot(
