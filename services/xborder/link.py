@@ -1,4 +1,7 @@
-"""The link worker (issue 21): one per side, three loops.
+"""The link worker (issue 21): one per side, three loops (and a fourth, 0, when this side's
+gate file declares a corridor: this side's lane decisions and lane events -> its crossing
+events on the outbound topic, services/xborder/facts.py; notices applied feed the matcher
+and the bookings here, services/xborder/prior.py).
 
 1. **outbound**: this side's crossing events (`borderflow.xborder.outbound`, its own broker)
    -> the agreement's fields only, signed, stored in the outbox with the next sequence
@@ -109,6 +112,7 @@ class Link:
         # 0. this side's facts (lane decisions, lane events) -> its crossing events on the
         # outbound topic (services/xborder/facts.py); off without a gate with a corridor
         self.facts: ConsumerRuntime[Fact] | None = None
+        corridors = {g: c for g, c in (corridors or {}).items() if c.side is self.me}
         if corridors:
             self.publisher = FactsPublisher(
                 sessions=sessions, producer=producer, corridors=dict(corridors)
