@@ -43,7 +43,7 @@ function xbRender() {
 async function xbAcknowledge(alert) {
   const reason = window.prompt("Acknowledge " + alert.kind + " of " + alert.crossing_id + ": why (kept in the audit log)");
   if (!reason || !reason.trim()) return;
-  const r = await api("/v1/xborder/alerts/" + encodeURIComponent(alert.alert_id) + "/acknowledge",
+  const r = await api("/control/api/xborder/alerts/" + encodeURIComponent(alert.alert_id) + "/acknowledge",
     { method: "POST", body: { reason: reason.trim() } });
   if (!r.ok) $("notice").textContent = (r.body && r.body.detail) || ("acknowledge failed: " + r.status);
 }

@@ -1,7 +1,7 @@
 """The control room's view of the other side (issue 21), staff only: `GET
 /v1/xborder/state` (for this side's gate: the link, waiting, unacknowledged, last sequence
 each way; the alerts at the gate clock with their evidence and acknowledgement; the newest
-crossings with both sides' facts) and `POST /v1/xborder/alerts/{alert_id}/acknowledge` (a
+crossings with both sides' facts) and `POST /control/api/xborder/alerts/{alert_id}/acknowledge` (a
 controller, audited)."""
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ from services.xborder.tables import XborderAlertAckRow
 from streams.clock import wall_clock
 
 router = APIRouter(prefix="/v1/xborder", tags=["cross-border"])
+# a control-room action, with the others under /control/api: no write under /v1 takes the
+# session cookie for a login (tests/integration/test_staff_cookie.py)
+action_router = APIRouter(prefix="/control/api/xborder", tags=["control room"])
 SHOWN = 200
 STREAM_S = 300.0  # one stream's life; the page reconnects
 STREAM_POLL_S = 1.0  # how often the stream looks at the database (a few staff pages)
@@ -199,7 +202,7 @@ async def _state(request: Request) -> XborderState:
     )
 
 
-@router.post("/alerts/{alert_id}/acknowledge", response_model=Acknowledgement)
+@action_router.post("/alerts/{alert_id}/acknowledge", response_model=Acknowledgement)
 async def acknowledge(
     alert_id: str, body: AcknowledgeBody, request: Request, staff: StaffDep
 ) -> Acknowledgement:

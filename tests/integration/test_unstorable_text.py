@@ -72,7 +72,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "manifest_id": "MF-1",
         "plate": "29H12345",
     },
-    ("POST", "/v1/xborder/alerts/{alert_id}/acknowledge"): {"reason": "driver called"},
+    ("POST", "/control/api/xborder/alerts/{alert_id}/acknowledge"): {"reason": "driver called"},
 }
 
 
