@@ -29,6 +29,7 @@ from services.api.strict import reject_unknown_query, reject_unstorable_text
 from services.config import KafkaSettings
 from services.control.routes import router as control_router
 from services.workers.booking_outbox import BookingOutbox, running_booking_outbox
+from services.xborder.routes import action_router as xborder_action_router
 from services.xborder.routes import router as xborder_router
 from streams import clock
 from streams.clients import broker_metadata_ok, make_producer
@@ -119,6 +120,7 @@ def create_app(
     app.include_router(control_router)  # the control room (issue 6): page, stream, actions
     # the other side of the gate (issue 21), for staff
     app.include_router(xborder_router, dependencies=[*strict, Depends(staff_session)])
+    app.include_router(xborder_action_router, dependencies=[*strict, Depends(staff_session)])
 
     @app.get("/health", response_model=Health, responses={503: {"model": Health}})
     async def health(ctx: ContextDep, session: SessionDep) -> JSONResponse:

@@ -29,6 +29,7 @@ router.include_router(alerts_router)  # issue 22: the controllers' alert workflo
 
 WEB = resources.files("services") / "web"
 STATIC = {"control.js": "text/javascript", "control.css": "text/css"}
+STATIC["xborder.js"] = "text/javascript"  # the other side of the gate (issue 21)
 # no inline script or style: the page loads its own two files only
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: http: https:; "

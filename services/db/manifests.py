@@ -19,7 +19,7 @@ from services.db.convert import manifest_from_row, manifest_payload, manifest_va
 from services.db.repository import _insert, is_postgres
 from services.db.tables import ManifestPlateKeyRow, ManifestRow, ManifestVersionRow, MetaRow
 
-SOURCES = frozenset({"http", "import", "topic", "simulator"})
+SOURCES = frozenset({"http", "import", "topic", "simulator", "xborder"})  # xborder: issue 21
 CHUNK = 500  # manifests per statement (18 columns each: well under both databases' limits)
 KEYS_PER_QUERY = 10_000
 _SEQ_LOCK_ID = 0x6D736571  # "mseq": serialises the numbering of manifest versions

@@ -1,4 +1,7 @@
-"""The link worker (issue 21): one per side, three loops.
+"""The link worker (issue 21): one per side, three loops (and a fourth, 0, when this side's
+gate file declares a corridor: this side's lane decisions and lane events -> its crossing
+events on the outbound topic, services/xborder/facts.py; notices applied feed the matcher
+and the bookings here, services/xborder/prior.py).
 
 1. **outbound**: this side's crossing events (`borderflow.xborder.outbound`, its own broker)
    -> the agreement's fields only, signed, stored in the outbox with the next sequence
@@ -20,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,10 +32,14 @@ from aiokafka.errors import KafkaError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.crossings import Side
+from lanes.model import Gate
 from services.config import KafkaSettings
 from services.xborder import metrics
 from services.xborder import store as xstore
 from services.xborder.config import OUTBOUND_TOPIC, XborderSettings, inbound_topic
+from services.xborder.corridor import GateCorridor
+from services.xborder.facts import FACT_TOPICS, Fact, FactsPublisher, decode_fact
+from services.xborder.prior import Prior
 from streams import clock
 from streams.clients import ensure_topics, make_producer
 from streams.runtime import Backoff, ConsumerRuntime, Inbound, Rejected
@@ -78,12 +85,16 @@ class Link:
         sessions: async_sessionmaker[AsyncSession],
         producer: AIOKafkaProducer,
         trusted: TrustedKeys | None = None,
+        corridors: Mapping[str, GateCorridor] | None = None,
+        gates: Mapping[str, Gate] | None = None,
     ) -> None:
         self.settings, self.kafka, self.bootstrap = settings, kafka, bootstrap
         self.sessions, self.producer = sessions, producer
         self.me = settings.side
         self.key = settings.signing()
         self.trusted = trusted if trusted is not None else settings.trusted()
+        # the other side's notices as a prior for this side's matcher and bookings
+        self.prior = Prior(dict(gates)) if gates else None
         self.stats: Counter[str] = Counter()
         self._wake = asyncio.Event()
         self.outbound: ConsumerRuntime[LocalCrossingEventV1] = ConsumerRuntime(
@@ -98,6 +109,20 @@ class Link:
             decode=self.decode_received,
             handle=self.handle_received,
         )
+        # 0. this side's facts (lane decisions, lane events) -> its crossing events on the
+        # outbound topic (services/xborder/facts.py); off without a gate with a corridor
+        self.facts: ConsumerRuntime[Fact] | None = None
+        corridors = {g: c for g, c in (corridors or {}).items() if c.side is self.me}
+        if corridors:
+            self.publisher = FactsPublisher(
+                sessions=sessions, producer=producer, corridors=dict(corridors)
+            )
+            self.facts = ConsumerRuntime(
+                **self._runtime_args("facts"),
+                topics=FACT_TOPICS,
+                decode=decode_fact,
+                handle=self.publisher.handle,
+            )
 
     def _runtime_args(self, suffix: str) -> dict[str, Any]:
         return {
@@ -153,7 +178,7 @@ class Link:
                 (item, xstore.Incoming(verified.message, verified.key_id, verified.payload, source))
             )
         async with self.sessions() as session, session.begin():
-            unit = xstore.Unit(session, me=self.me, sign=self._sign, now=now)
+            unit = xstore.Unit(session, me=self.me, sign=self._sign, now=now, prior=self.prior)
             results = await unit.apply([one for _, one in incoming])
         for (item, one), result in zip(incoming, results, strict=True):
             if result.status == "applied":
@@ -315,6 +340,8 @@ class Link:
             asyncio.create_task(self.inbound.run(stop), name="xborder-inbound"),
             asyncio.create_task(self.forward(stop), name="xborder-forwarder"),
         ]
+        if self.facts is not None:
+            tasks.append(asyncio.create_task(self.facts.run(stop), name="xborder-facts"))
         try:
             await asyncio.gather(*tasks)
         finally:

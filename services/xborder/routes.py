@@ -1,19 +1,23 @@
 """The control room's view of the other side (issue 21), staff only: `GET
 /v1/xborder/state` (for this side's gate: the link, waiting, unacknowledged, last sequence
 each way; the alerts at the gate clock with their evidence and acknowledgement; the newest
-crossings with both sides' facts) and `POST /v1/xborder/alerts/{alert_id}/acknowledge` (a
+crossings with both sides' facts) and `POST /control/api/xborder/alerts/{alert_id}/acknowledge` (a
 controller, audited)."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import time
+from collections.abc import AsyncIterator
 from datetime import datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,7 +33,12 @@ from services.xborder.tables import XborderAlertAckRow
 from streams.clock import wall_clock
 
 router = APIRouter(prefix="/v1/xborder", tags=["cross-border"])
+# a control-room action, with the others under /control/api: no write under /v1 takes the
+# session cookie for a login (tests/integration/test_staff_cookie.py)
+action_router = APIRouter(prefix="/control/api/xborder", tags=["control room"])
 SHOWN = 200
+STREAM_S = 300.0  # one stream's life; the page reconnects
+STREAM_POLL_S = 1.0  # how often the stream looks at the database (a few staff pages)
 
 
 class SightingView(BaseModel):
@@ -119,6 +128,42 @@ async def _alerts(session: AsyncSession, corridor: GateCorridor) -> tuple[Any, l
 @router.get("/state", response_model=XborderState)
 async def xborder_state(request: Request) -> XborderState:
     """This side's view of the crossings between the two sides of its gate."""
+    return await _state(request)
+
+
+@router.get("/stream", response_class=StreamingResponse)
+async def xborder_stream(
+    request: Request, max_s: Annotated[float, Query(ge=1, le=STREAM_S)] = STREAM_S
+) -> StreamingResponse:
+    """The same state, live (Server-Sent Events, as the control room's stream): an `event:
+    state` at once and each time it changes (looked at every STREAM_POLL_S), keep-alives
+    between, `event: bye` after `max_s` (the page reconnects, and its session is checked
+    again then)."""
+    _corridor(request)  # 404 before the stream starts
+
+    async def events() -> AsyncIterator[str]:
+        ends = time.monotonic() + max_s
+        last = ""
+        while time.monotonic() < ends:
+            data = (await _state(request)).model_dump_json()
+            if data != last:
+                yield f"event: state\ndata: {data}\n\n"
+                last = data
+            else:
+                yield ": keep-alive\n\n"
+            if await request.is_disconnected():
+                return
+            await asyncio.sleep(min(STREAM_POLL_S, max(0.0, ends - time.monotonic())))
+        yield "event: bye\ndata: {}\n\n"
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _state(request: Request) -> XborderState:
     ctx, corridor = _corridor(request)
     async with ctx.sessions() as session:
         link = await xstore.link_state(session, me=corridor.side)
@@ -157,7 +202,7 @@ async def xborder_state(request: Request) -> XborderState:
     )
 
 
-@router.post("/alerts/{alert_id}/acknowledge", response_model=Acknowledgement)
+@action_router.post("/alerts/{alert_id}/acknowledge", response_model=Acknowledgement)
 async def acknowledge(
     alert_id: str, body: AcknowledgeBody, request: Request, staff: StaffDep
 ) -> Acknowledgement:

@@ -22,6 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lanes.crossings import Crossing, Side, Sighting, TruckIdentity, match_entry
+from services.xborder.prior import Prior
 from services.xborder.tables import (
     XborderCrossingRow,
     XborderInboxRow,
@@ -66,8 +67,17 @@ class Unit:
     """One transaction's worth of exchange work, in batches: a few statements a batch
     rather than a few a message (counters locked once, crossings loaded at once)."""
 
-    def __init__(self, session: AsyncSession, *, me: Side, sign: Signer, now: datetime) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        *,
+        me: Side,
+        sign: Signer,
+        now: datetime,
+        prior: Prior | None = None,
+    ) -> None:
         self.session, self.me, self.sign, self.now = session, me, sign, now
+        self.prior = prior  # the other side's notices as a prior here (services/xborder/prior.py)
         self._counters: dict[tuple[str, str], int] = {}
         self._crossings: dict[str, XborderCrossingRow] = {}
 
@@ -256,6 +266,8 @@ class Unit:
             return Applied("applied")
         from_side = message.sender if not isinstance(message, EntryEventV1) else self.me
         _record(self._crossing(message.crossing_id, from_side), message)
+        if self.prior is not None and isinstance(message, PreArrivalNoticeV1):
+            await self.prior.apply(self.session, message, now=self.now)
         ack = AckV1(
             message_id=message_id_for(self.me, f"ack-{message.message_id}"),
             sender=self.me,

@@ -12,6 +12,7 @@ from services.config import Settings
 from services.metrics import serve_worker_metrics
 from services.serving import install_stop_signals
 from services.xborder.config import XborderSettings
+from services.xborder.facts import gate_corridors
 from services.xborder.link import Link
 from streams.xborder_sign import SigningKey
 
@@ -31,6 +32,8 @@ async def run_link(settings: Settings) -> int:
             bootstrap=infra.bootstrap,
             sessions=infra.sessions,
             producer=infra.producer,
+            corridors=gate_corridors(settings.gates_dir),
+            gates=infra.gates,
         )
         log.info(
             "cross-border link of %s: key %s, %d trusted key(s) of %s, sending to %s on %s",

@@ -73,7 +73,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "plate": "29H12345",
     },
     ("POST", "/control/api/alerts/{alert_id}/{action}"): {"reason": "checked"},  # issue 22
-    ("POST", "/v1/xborder/alerts/{alert_id}/acknowledge"): {"reason": "driver called"},
+    ("POST", "/control/api/xborder/alerts/{alert_id}/acknowledge"): {"reason": "driver called"},
 }
 
 

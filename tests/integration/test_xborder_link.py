@@ -182,7 +182,7 @@ async def _control_rooms(vn: GateSide, cn: GateSide) -> None:
 
 async def _acknowledge(client: httpx.AsyncClient, here: GateSide) -> None:
     """A controller acknowledges an alert, with a reason: stored, shown, audited; once."""
-    url = "/v1/xborder/alerts/overdue:VN-x0003/acknowledge"
+    url = "/control/api/xborder/alerts/overdue:VN-x0003/acknowledge"
     body = {"reason": "driver called: broke down at the zero line"}
     as_viewer = await client.post(url, json=body, headers={"X-CSRF-Token": "x"})
     now = datetime.now(UTC)
@@ -197,7 +197,9 @@ async def _acknowledge(client: httpx.AsyncClient, here: GateSide) -> None:
     done = await client.post(url, json=body, headers={"X-CSRF-Token": csrf})
     again = await client.post(url, json=body, headers={"X-CSRF-Token": csrf})
     unknown = await client.post(
-        "/v1/xborder/alerts/overdue:nope/acknowledge", json=body, headers={"X-CSRF-Token": csrf}
+        "/control/api/xborder/alerts/overdue:nope/acknowledge",
+        json=body,
+        headers={"X-CSRF-Token": csrf},
     )
     assert as_viewer.status_code == 403
     assert done.status_code == 200, done.text

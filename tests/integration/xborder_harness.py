@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,12 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from lanes.containers import check_digit
 from lanes.crossings import Side
+from lanes.model import Gate
 from services.bootstrap import prepare_database
 from services.config import DatabaseSettings, KafkaSettings
 from services.db.engine import create_engine, session_factory
 from services.gate_config import default_gates
 from services.xborder import store as xstore
 from services.xborder.config import OUTBOUND_TOPIC, XborderSettings
+from services.xborder.corridor import GateCorridor
 from services.xborder.link import Link
 from services.xborder.tables import XborderInboxRow, XborderOutboxRow
 from streams.broker import EmbeddedBroker
@@ -92,7 +94,14 @@ class GateSide:
             await self.producer.start()
         return self.producer
 
-    async def start_link(self, peer: GateSide, *, trusted: TrustedKeys | None = None) -> Link:
+    async def start_link(
+        self,
+        peer: GateSide,
+        *,
+        trusted: TrustedKeys | None = None,
+        corridors: Mapping[str, GateCorridor] | None = None,
+        gates: Mapping[str, Gate] | None = None,
+    ) -> Link:
         kafka = fast_kafka(self.bootstrap)
         await self.ensure_producer()
         self.stop = asyncio.Event()
@@ -103,6 +112,8 @@ class GateSide:
             sessions=self.sessions,
             producer=self.producer,
             trusted=trusted,
+            corridors=corridors,
+            gates=gates,
         )
         self.task = asyncio.create_task(self.link.run(self.stop))
         await eventually(self._ready, what=f"{self.side} link consumers assigned")
@@ -112,7 +123,8 @@ class GateSide:
         assert self.link is not None and self.task is not None
         if self.task.done():
             self.task.result()
-        return self.link.outbound.ready.is_set() and self.link.inbound.ready.is_set()
+        facts = self.link.facts is None or self.link.facts.ready.is_set()
+        return self.link.outbound.ready.is_set() and self.link.inbound.ready.is_set() and facts
 
     async def stop_link(self) -> None:
         self.stop.set()
