@@ -225,12 +225,12 @@ def _topic_models() -> list[tuple[Any, str, list[type[BaseModel]], str]]:
     """(topic spec, message title, payload models, how the payload travels)."""
     from services.control.apply import ControllerActionV1  # noqa: PLC0415
     from streams import topics  # noqa: PLC0415
+    from streams.alerts import AlertV1  # noqa: PLC0415
     from streams.bookings import BookingEventV1  # noqa: PLC0415
+    from streams.calls import CallEventV1  # noqa: PLC0415
     from streams.events import Envelope, LaneDecisionV1, PlateReadV1  # noqa: PLC0415
     from streams.frames import CameraFrameV1  # noqa: PLC0415
     from streams.lane_events import LaneEventV1  # noqa: PLC0415
-    from streams.alerts import AlertV1  # noqa: PLC0415
-    from streams.calls import CallEventV1  # noqa: PLC0415
     from streams.manifests import ManifestEnvelopeV1, ManifestV1  # noqa: PLC0415
     from streams.weigh import WeighInMotionV1  # noqa: PLC0415
 
