@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from services import audit_cmd
 from services.config import load_settings
 from services.logs import setup_logging
+from services.simulation.anomalies import DEMO_ANOMALY_RATE
 from services.xborder.cli import add_parsers as xborder_parsers
 
 
@@ -27,6 +28,14 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--speedup", type=float, default=60.0, help="simulated seconds per second")
     up.add_argument(
         "--seed", type=int, default=None, help="default: from the start time (new event ids)"
+    )
+    up.add_argument(
+        "--anomalies",
+        type=float,
+        default=DEMO_ANOMALY_RATE,
+        metavar="SHARE",
+        help="share of simulated trucks with an injected risk anomaly, spread over the kinds "
+        f"(default {DEMO_ANOMALY_RATE:g}; 0: an ordinary day)",
     )
 
     sub.add_parser("migrate", help="bring the database schema to the latest version")
@@ -126,6 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             trucks=args.trucks,
             speedup=args.speedup,
             seed=args.seed,
+            anomaly_rate=args.anomalies,
         )
     if args.command == "broker":
         from services.commands import run_broker

@@ -20,26 +20,33 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from lanes.alerts import ManifestVersion
 from lanes.model import Manifest
 from services.archive.records import ArchivedRecord, identify
 from services.db.manifests import store_manifests
 from services.manifest_intake import tally
+from services.simulation.anomalies import DEMO_ANOMALY_RATE, KINDS, AnomalySpec
 from services.simulation.containers import check_digit, is_valid_container
 from services.simulation.plan import SimulatedTruck, TrafficPlan, plan_summary, plan_traffic
 from streams.codec import encode, encode_enveloped
 from streams.events import PLATE_READ_TYPE, PlateReadV1
-from streams.topics import PLATE_READS
+from streams.topics import PLATE_READS, WEIGH_IN_MOTION
+from streams.weigh import WeighInMotionV1
 
 __all__ = [
+    "DEMO_ANOMALY_RATE",
     "PRODUCER_NAME",
     "SimulatedTruck",
     "TrafficPlan",
     "check_digit",
+    "demo_anomalies",
     "is_plain",
     "is_valid_container",
     "plan_summary",
     "plan_traffic",
     "publish_reads",
+    "publish_weighings",
+    "seed_manifest_versions",
     "seed_manifests",
 ]
 
@@ -67,6 +74,67 @@ async def seed_manifests(
         "seeded manifests",
         extra={"manifests": len(manifests), **{f"manifests_{k}": n for k, n in counts.items()}},
     )
+
+
+MIN_TRUCKS_FOR_ANOMALIES = 50  # fewer: too few trucks with containers to pick from
+
+
+def demo_anomalies(trucks: int, rate: float) -> AnomalySpec | None:
+    """The anomalies of a demo day of `trucks` trucks: a share `rate` of them, spread over
+    every kind (at least one of each); None (an ordinary day) for `rate` 0 or a small day."""
+    if rate < 0 or rate > 1 or math.isnan(rate):
+        raise ValueError(f"anomaly rate must be in [0, 1], got {rate}")
+    if rate == 0 or trucks < MIN_TRUCKS_FOR_ANOMALIES:
+        return None
+    return AnomalySpec(per_kind=max(1, round(trucks * rate / len(KINDS))))
+
+
+async def seed_manifest_versions(
+    sessions: async_sessionmaker[AsyncSession], versions: Sequence[ManifestVersion]
+) -> None:
+    """Store an anomalous day's manifest versions through the intake, in one transaction:
+    every first version at the earliest first version's time (one batch: thousands of
+    transactions would hold up the demo's start; a first version earlier than simulated
+    changes no rule), then each later version at its own received time (so a late
+    amendment is late: lanes.alerts reads a version from its `received_at`)."""
+    firsts = [v for v in versions if v.version == 1]
+    later = sorted((v for v in versions if v.version > 1), key=lambda v: (v.received_at, v.version))
+    if not firsts:
+        return
+    async with sessions() as session, session.begin():
+        results = await store_manifests(
+            session=session,
+            manifests=[v.manifest for v in firsts],
+            source="simulator",
+            now=min(v.received_at for v in firsts),
+        )
+        for v in later:
+            results += await store_manifests(
+                session=session, manifests=[v.manifest], source="simulator", now=v.received_at
+            )
+    counts = tally(results)
+    log.info(
+        "seeded manifest versions",
+        extra={"versions": len(versions), **{f"manifests_{k}": n for k, n in counts.items()}},
+    )
+
+
+async def publish_weighings(
+    producer: AIOKafkaProducer, weighings: Sequence[WeighInMotionV1]
+) -> int:
+    """Publish `weighings` on borderflow.weigh-in-motion (keyed by station, each
+    acknowledged, at once: the rules read them by event time)."""
+    pending = [
+        await producer.send(
+            WEIGH_IN_MOTION.name,
+            value=w.model_dump_json().encode(),
+            key=w.station_id.encode(),
+            timestamp_ms=int(w.captured_at.timestamp() * 1000),
+        )
+        for w in weighings
+    ]
+    await _delivered(pending)
+    return len(weighings)
 
 
 def is_plain(event_id: str, plain_share: float) -> bool:

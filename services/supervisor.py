@@ -25,12 +25,23 @@ from services.config import Settings
 from services.demo_account import DEMO_USER, ensure_demo_controller
 from services.gate_config import get_gate
 from services.serving import api_server, install_stop_signals
-from services.simulator import plan_summary, plan_traffic, publish_reads, seed_manifests
+from services.simulator import (
+    DEMO_ANOMALY_RATE,
+    demo_anomalies,
+    plan_summary,
+    plan_traffic,
+    publish_reads,
+    publish_weighings,
+    seed_manifest_versions,
+    seed_manifests,
+)
 from services.workers.decider import Decider, GateRead
 from streams import clock
 from streams.runtime import ConsumerRuntime
 
 log = logging.getLogger(__name__)
+
+BOOKING_RULES = frozenset({"no_show_rate", "rebook_jump", "booking_burst"})
 
 
 async def _progress(
@@ -55,7 +66,13 @@ async def _progress(
 
 
 async def run_up(
-    settings: Settings, *, simulator: bool, trucks: int, speedup: float, seed: int | None
+    settings: Settings,
+    *,
+    simulator: bool,
+    trucks: int,
+    speedup: float,
+    seed: int | None,
+    anomaly_rate: float = DEMO_ANOMALY_RATE,
 ) -> int:
     stop = asyncio.Event()
     install_stop_signals(stop)
@@ -93,7 +110,15 @@ async def run_up(
         if simulator:
             tasks.append(
                 asyncio.create_task(
-                    _simulate(infra, runtime, stop, trucks=trucks, speedup=speedup, seed=seed),
+                    _simulate(
+                        infra,
+                        runtime,
+                        stop,
+                        trucks=trucks,
+                        speedup=speedup,
+                        seed=seed,
+                        anomaly_rate=anomaly_rate,
+                    ),
                     name="simulator",
                 )
             )
@@ -123,12 +148,27 @@ async def _simulate(
     trucks: int,
     speedup: float,
     seed: int | None,
+    anomaly_rate: float = DEMO_ANOMALY_RATE,
 ) -> None:
     gate = get_gate(infra.settings.gate_id, infra.gates)
     start = clock.wall_clock().replace(microsecond=0)
     seed = _seed_for(start, seed)
-    plan = plan_traffic(gate=gate, trucks=trucks, start=start, seed=seed)
-    await seed_manifests(infra.sessions, plan.manifests, now=start)
+    spec = demo_anomalies(trucks, anomaly_rate)
+    plan = plan_traffic(gate=gate, trucks=trucks, start=start, seed=seed, anomalies=spec)
+    world = plan.anomalies
+    if world is None:
+        await seed_manifests(infra.sessions, plan.manifests, now=start)
+    else:  # issue 22: what the alert rules read besides the reads, so the panel shows alerts
+        await seed_manifest_versions(infra.sessions, world.manifest_versions)
+        await publish_weighings(infra.producer, world.weighings)
+        # the booking kinds need the firms' booking changes, which the demo does not write
+        fed = [i for i in world.injected if i.rule not in BOOKING_RULES]
+        print(
+            f"simulator: {len(fed)} anomalies injected "
+            f"({', '.join(sorted({i.rule for i in fed}))}), {len(world.weighings)} weighings; "
+            "--anomalies 0 for an ordinary day",
+            flush=True,
+        )
     print(f"simulator (seed {seed}): {plan_summary(plan)}; speed-up x{speedup:g}", flush=True)
     # until the decider holds its partitions, or Ctrl-C: never hold a stop for 30 s here
     ready, stopping = (asyncio.ensure_future(e.wait()) for e in (runtime.ready, stop))
@@ -182,11 +222,24 @@ def _seed_for(start: datetime, seed: int | None) -> int:
 
 
 def main_up(
-    settings: Settings, *, simulator: bool, trucks: int, speedup: float, seed: int | None
+    settings: Settings,
+    *,
+    simulator: bool,
+    trucks: int,
+    speedup: float,
+    seed: int | None,
+    anomaly_rate: float = DEMO_ANOMALY_RATE,
 ) -> int:
     try:
         return asyncio.run(
-            run_up(settings, simulator=simulator, trucks=trucks, speedup=speedup, seed=seed)
+            run_up(
+                settings,
+                simulator=simulator,
+                trucks=trucks,
+                speedup=speedup,
+                seed=seed,
+                anomaly_rate=anomaly_rate,
+            )
         )
     except KeyboardInterrupt:
         return 130

@@ -1,6 +1,7 @@
 """Weigh-in-motion: a station in the approach road weighs each truck as it passes and reads
-its plate (issue 22). Wire format only: not yet a topic nor consumed by a worker; the
-alert bench (bench/alerts.py) feeds these to `lanes.alerts` through `to_domain`.
+its plate (issue 22). Topic `borderflow.weigh-in-motion` (key station_id), stored by
+services/workers/weighings.py for the decider's alert step (the overweight rule); the alert
+bench (bench/alerts.py) feeds these to `lanes.alerts` through `to_domain`.
 
 Strict on the wire: numbers are numbers ("41000" and true are refused), times are ISO 8601
 text with an offset, unknown fields are refused."""

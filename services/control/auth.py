@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.api.problems import ProblemError
 from services.control.state import RoomDep, room_of
 from services.db.controllers import (
     SessionInfo,
@@ -63,11 +64,12 @@ async def logged_in(request: Request, sessions: async_sessionmaker[AsyncSession]
 
 
 async def current_session(request: Request) -> SessionInfo:
-    """The logged-in controller (any role); 401 otherwise."""
+    """The logged-in controller (any role); 401 otherwise, as problem+json (type
+    urn:borderflow:problem:not-logged-in; `detail` the reason, as the page shows it)."""
     try:
         return await logged_in(request, room_of(request).sessions)
     except NotLoggedIn as exc:
-        raise HTTPException(status_code=401, detail=str(exc)) from None
+        raise ProblemError(401, "not-logged-in", str(exc)) from None
 
 
 SessionDep = Annotated[SessionInfo, Depends(current_session)]

@@ -58,6 +58,8 @@ class BookingChange:
     seq: int
     payload: dict[str, Any]
     occurred_at: datetime
+    event_id: str = ""  # the live event's, so the replay's alerts cite the same (issue 22)
+    type: str = ""
 
 
 FIRM_CHANGES = ("booking.created", "booking.rescheduled", "booking.cancelled")
@@ -194,7 +196,9 @@ async def booking_changes(*, session: AsyncSession) -> list[BookingChange]:
             .order_by(BookingEventRow.seq, BookingEventRow.event_id)
         )
     ).all()
-    return [BookingChange(r.seq or 0, dict(r.payload), r.occurred_at) for r in rows]
+    return [
+        BookingChange(r.seq or 0, dict(r.payload), r.occurred_at, r.event_id, r.type) for r in rows
+    ]
 
 
 async def stored_decisions(

@@ -25,7 +25,7 @@ from lanes.policy import Policy
 from services.archive.records import ArchivedRecord
 from services.bootstrap import prepare_database
 from services.config import DatabaseSettings
-from services.db.booking_tables import BookingRow
+from services.db.booking_tables import BookingEventRow, BookingRow
 from services.db.engine import create_engine, session_factory
 from services.db.manifests import store_manifests
 from services.replay.inputs import (
@@ -240,6 +240,20 @@ async def _book_due(
                 .values(**row)
                 .on_conflict_do_update(index_elements=["booking_id"], set_=changed)
             )
+            if change.event_id:  # the firm's change as an event too: the alert rules read them
+                await session.execute(
+                    sqlite_insert(BookingEventRow)
+                    .values(
+                        event_id=change.event_id,
+                        booking_id=p["booking_id"],
+                        type=change.type,
+                        payload=p,
+                        occurred_at=change.occurred_at,
+                        published_at=change.occurred_at,
+                        seq=None,  # the sandbox numbers its own (the decider's no-shows)
+                    )
+                    .on_conflict_do_nothing(index_elements=["event_id"])
+                )
     return pending[count:]
 
 

@@ -40,6 +40,8 @@ KINDS = (
     "booking_burst",
 )
 
+DEMO_ANOMALY_RATE = 0.01  # `borderflow up`: share of the simulated trucks with an anomaly
+
 
 @dataclass(frozen=True, slots=True)
 class AnomalySpec:

@@ -98,6 +98,13 @@ async def test_roles_csrf_keys_rules_audit_and_kafka(
                 bearer = {"Authorization": f"Bearer {key}"}
                 r = await client.get("/control/api/state", headers=bearer)
                 assert (r.status_code, r.json()["detail"]) == (401, "not logged in")
+                # a refusal like every other: problem+json, its own type (issue 22 follow-up)
+                assert r.headers["content-type"] == "application/problem+json"
+                assert r.json()["type"] == "urn:borderflow:problem:not-logged-in"
+                assert r.json()["title"] == "Unauthorized"
+                r = await client.get("/control/api/alerts")
+                assert r.status_code == 401
+                assert r.headers["content-type"] == "application/problem+json"
                 r = await client.post(
                     "/control/api/login", json={"username": "ana", "password": "nope"}
                 )

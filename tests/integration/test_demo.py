@@ -73,6 +73,15 @@ def test_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
         with urllib.request.urlopen(login, timeout=30) as answer:
             assert json.loads(answer.read())["can_act"] is True
             cookie = answer.headers["Set-Cookie"].split(";")[0]
+        # issue 22: the demo's simulator injects anomalies (1% of trucks): alerts come
+        deadline, items = time.monotonic() + 60, []
+        while not items and time.monotonic() < deadline:
+            status, answer = _get(f"http://127.0.0.1:{port}/control/api/alerts", cookie=cookie)
+            assert status == 200, answer
+            items = list(answer["items"])  # type: ignore[call-overload]
+            time.sleep(0.2)
+        assert items, f"no alert within 60 s:\n{log.read_text()}"
+        assert "anomalies injected" in log.read_text()
         status, _ = _get(f"http://127.0.0.1:{port}/v1/queue")
         assert status == 401
         status, queue = _get(f"http://127.0.0.1:{port}/v1/queue", cookie=cookie)

@@ -201,3 +201,55 @@ async def _read_count(infra, event_id: str) -> bool:  # type: ignore[no-untyped-
     from services.db.tables import PlateReadRow  # noqa: PLC0415
 
     return await _count(infra, PlateReadRow, event_id=event_id) == 1
+
+
+async def test_a_burst_of_bookings_raises_an_alert_on_the_gates_clock(
+    database_settings: DatabaseSettings, tmp_path: Path
+) -> None:
+    """20 bookings by one firm within a minute (booking events carry no API key: the firm
+    stands for it) raise `booking_burst` once the gate's clock passes them."""
+    from lanes.bookings import slot_of  # noqa: PLC0415
+    from services.db.bookings import book  # noqa: PLC0415
+
+    async with fresh_broker(tmp_path) as broker:
+        settings = make_settings(broker.bootstrap, database_settings, tmp_path)
+        async with running_system(settings) as system:
+            infra = system.infra
+            gate = infra.gates["huu-nghi"]
+            assert gate.booking is not None
+            plates = [f"29H{n:05d}" for n in range(20)]
+            await seed(
+                infra,
+                *(manifest(f"MF-B{n}", p) for n, p in enumerate(plates)),
+                now=T0 - timedelta(days=1),
+            )
+            slot, _ = slot_of(T0 + timedelta(hours=3), gate.booking, gate.utc_offset)
+            for n in range(20):
+                async with infra.sessions() as session, session.begin():
+                    await book(
+                        session=session,
+                        firm_id="firm-01",
+                        manifest_id=f"MF-B{n}",
+                        gate=gate,
+                        slot_start=slot,
+                        now=T0 - timedelta(minutes=30) + timedelta(seconds=2 * n),
+                    )
+            await publish(
+                broker.bootstrap,
+                _read("b-1", "29H99999", T0, "hn-exp-gate-1"),
+            )
+            records = await collect(
+                broker.bootstrap,
+                ALERTS.name,
+                until=lambda r: any(
+                    json.loads(x.value)["data"]["rule"] == "booking_burst" for x in r
+                ),
+                timeout=30,
+            )
+            (burst,) = [
+                d
+                for d in (json.loads(r.value)["data"] for r in records)
+                if d["rule"] == "booking_burst"
+            ]
+            assert burst["subject"] == "key:firm-firm-01" and not burst["hold"]
+            assert len(burst["evidence"]) == 20
