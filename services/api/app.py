@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ from services.api.staff import staff_session
 from services.api.strict import reject_unknown_query, reject_unstorable_text
 from services.config import KafkaSettings
 from services.control.routes import router as control_router
+from services.drivers.routes import drivers_router
+from services.drivers.store import DbPages
 from services.workers.booking_outbox import BookingOutbox, running_booking_outbox
 from streams import clock
 from streams.clients import broker_metadata_ok, make_producer
@@ -45,6 +48,8 @@ class ApiContext:
     # set when the server begins to stop: open streams (control room SSE) say goodbye and
     # end at once, so the graceful shutdown has no connection left to wait for
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # the key of the drivers' page tokens (issue 23); shared with the call-forward worker
+    drivers_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
 
 def get_context(request: Request) -> ApiContext:
@@ -116,6 +121,8 @@ def create_app(
     app.include_router(slots_router, dependencies=strict)
     app.include_router(metrics_router)
     app.include_router(control_router)  # the control room (issue 6): page, stream, actions
+    # the drivers' pages (issue 23): /d/{token}, served from the database's driver_pages
+    app.include_router(drivers_router(DbPages(lambda: app.state.context.sessions)))
 
     @app.get("/health", response_model=Health, responses={503: {"model": Health}})
     async def health(ctx: ContextDep, session: SessionDep) -> JSONResponse:
