@@ -1,0 +1,100 @@
+"""The call-forward worker live (issue 23), on the embedded broker and a real database
+(SQLite, PostgreSQL): a firm books, a truck is read at the waiting area's camera, the
+worker calls it (an event on the calls topic) and the driver's page from the booking
+answer shows the call and its lane; another truck, not booked, waits behind it on a page
+of its own; a restarted worker resumes the queue from the database and sees the called
+truck reach the gate."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from lanes.model import Direction, Manifest
+from services.callforward_desk import kafka_publisher
+from services.config import KafkaSettings
+from services.db.engine import session_factory
+from services.db.manifests import store_manifests
+from services.drivers.hub import page_token
+from services.gate_config import default_gates
+from services.workers.callforward import CallForwardWorker
+from streams.calls import decode_call
+from streams.clients import ensure_topics, make_producer
+from streams.events import PlateReadV1
+from streams.runtime import Inbound
+from streams.topics import TopicSpec
+from tests.integration.harness import collect
+from tests.integration.test_bookings_api import _book, add_firms, local_slot, make_client
+from tests.kafka_plugin import unique_name
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+
+MIN = timedelta(minutes=1)
+
+
+def read(event_id: str, camera: str, plate: str, at: datetime) -> Inbound[PlateReadV1]:
+    wire = PlateReadV1(
+        event_id=event_id, camera_id=camera, captured_at=at, plate_text=plate, confidence=0.97
+    )
+    return Inbound("borderflow.plate-reads", 0, 0, camera.encode(), wire)
+
+
+async def test_a_truck_read_at_the_waiting_area_is_called_and_its_page_shows_it(
+    engine: AsyncEngine, kafka_settings: KafkaSettings, kafka_bootstrap: str
+) -> None:
+    keys = await add_firms(engine, ["firm-a"])
+    manifests = [
+        Manifest(manifest_id=m, firm_id="firm-a", direction=Direction.EXPORT, tractor_plate=p)
+        for m, p in (("CF-1", "29C11111"), ("CF-2", "29C22222"))
+    ]
+    async with session_factory(engine)() as session, session.begin():
+        await store_manifests(session=session, manifests=manifests, source="http", now=T(0))
+    topic = TopicSpec(unique_name("borderflow.calls"), 1, "visit_id", "test")
+    await ensure_topics(kafka_settings, kafka_bootstrap, [topic])
+    producer = make_producer(kafka_settings, kafka_bootstrap)
+    await producer.start()
+    async with make_client(engine) as client:
+        secret = client._transport.app.state.context.drivers_secret  # type: ignore[attr-defined]
+        booked = (await _book(client, keys["firm-a"], "CF-1", local_slot(1, 10), "k-1")).json()
+        link = booked["driver_page"]
+        assert (await client.get(f"{link}/state")).json() == {"status": "booked"}
+
+        def worker() -> CallForwardWorker:
+            return CallForwardWorker(
+                sessions=session_factory(engine),
+                gates=default_gates(),
+                publish=kafka_publisher(producer, topic.name),
+                secret=secret,
+            )
+
+        try:
+            first = worker()
+            await first.handle([read("r-1", "hn-exp-approach-1", "29C-111.11", T(0))])
+            called = (await client.get(f"{link}/state")).json()
+            assert called["status"] == "called" and called["lane_id"], called
+            page = await client.get(link, headers={"Accept-Language": "zh-CN"})
+            assert page.status_code == 200 and 'lang="zh"' in page.text
+            # a walk-in behind it: its page by its visit (the short code at the area)
+            await first.handle([read("r-2", "hn-exp-approach-1", "29C22222", T(0) + MIN)])
+            walk_in = await client.get(f"/d/{page_token(secret, 'wa-r-2')}/state")
+            assert walk_in.status_code == 200 and walk_in.json()["status"] in {"waiting", "called"}
+            for private in ("CF-1", "29C11111", "wa-r-1", booked["booking_id"], "firm-a"):
+                assert private not in walk_in.text
+
+            second = worker()  # a restart: the queue comes back from the database
+            await second.handle([read("r-3", "hn-exp-gate-1", "29C11111", T(0) + 5 * MIN)])
+            assert (await client.get(f"{link}/state")).json() == {"status": "at_gate"}
+            assert second.stats.at_gate == 1
+        finally:
+            await producer.stop()
+    records = await collect(kafka_bootstrap, topic.name, expect=2, timeout=20)
+    events = [(r.key.decode(), decode_call(r.value).type) for r in records]
+    assert events[0] == ("wa-r-1", "truck.called")
+    assert all(e[1] == "truck.called" for e in events)
+
+
+def T(minutes: int) -> datetime:
+    """Event time: tomorrow 10:00 at the gate (+07:00), in the lanes' opening hours."""
+    return local_slot(1, 10) + minutes * MIN
