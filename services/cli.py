@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
         "name",
         choices=[
             *("decider", "manifests", "lane-events", "matcher", "orchestrator", "recognizer"),
-            "archiver",
+            *("archiver", "callforward", "call-notifier"),
         ],
         help="matcher = decider, orchestrator = lane-events (the container image's role names)",
     )

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from lanes.model import Gate
 from services.api import queries
 from services.api.bookings import router as bookings_router
+from services.api.firm_settings import router as firm_settings_router
 from services.api.manifests import router as manifests_router
 from services.api.metrics import router as metrics_router
 from services.api.middleware import RequestIdMiddleware
@@ -119,6 +120,7 @@ def create_app(
     app.include_router(review_router, dependencies=[*strict, Depends(staff_session)])
     app.include_router(bookings_router, dependencies=strict)
     app.include_router(slots_router, dependencies=strict)
+    app.include_router(firm_settings_router, dependencies=strict)  # issue 23: call webhook
     app.include_router(metrics_router)
     app.include_router(control_router)  # the control room (issue 6): page, stream, actions
     # the drivers' pages (issue 23): /d/{token}, served from the database's driver_pages

@@ -22,3 +22,16 @@ class DriverPageRow(Base):
     state: Mapped[dict[str, Any]]
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime]  # wall clock: an operation, not a decision
+    # the truck it follows now (set by the call-forward worker): the notifier's way in
+    visit_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    # the language the driver last read it in (?lang= or the browser's): the SMS's
+    language: Mapped[str | None] = mapped_column(String(8))
+
+
+class FirmSettingsRow(Base):
+    """A firm's call settings (issue 23): where its calls are POSTed (None: nowhere)."""
+
+    __tablename__ = "firm_settings"
+    firm_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    webhook_url: Mapped[str | None] = mapped_column(String(2000))
+    updated_at: Mapped[datetime]

@@ -73,6 +73,9 @@ def drivers_router(hub: DriverHub | PageSource, *, stream_lifetime_s: float = 30
         if await source.state(token) is None:
             return _not_found("truck page")
         chosen = pick_language(lang, accept_language)
+        remember = getattr(source, "remember_language", None)
+        if remember is not None:
+            await remember(token, chosen)
         template = (WEB / "driver.html").read_text("utf-8")
         current = ' aria-current="true"'
         switch = " · ".join(

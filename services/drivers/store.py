@@ -42,6 +42,14 @@ def booking_page_key(booking_id: str) -> str:
     return f"booking:{booking_id}"
 
 
+async def language_of_visit(session: AsyncSession, visit_id: str) -> str | None:
+    """The language the driver of this truck last read its page in (None: not known)."""
+    found: str | None = await session.scalar(
+        select(DriverPageRow.language).where(DriverPageRow.visit_id == visit_id).limit(1)
+    )
+    return found
+
+
 def _text(data: Mapping[str, Any]) -> str:
     return json.dumps(data, sort_keys=True, ensure_ascii=False)
 
@@ -53,9 +61,12 @@ async def save_pages(
     states: Mapping[str, Mapping[str, Any]],
     now: datetime,
     only_existing: bool = False,
+    visits: Mapping[str, str] | None = None,
 ) -> int:
     """Write these pages' data (by key); a changed page's version goes up. New pages are
-    made unless `only_existing`. Returns the pages changed. The caller commits."""
+    made unless `only_existing`; `visits` (page key -> visit id) records the truck each
+    page follows. Returns the pages changed. The caller commits."""
+    visits = visits or {}
     if not states:
         return 0
     rows = {
@@ -78,10 +89,14 @@ async def save_pages(
                     state=dict(data),
                     version=1,
                     updated_at=now,
+                    visit_id=visits.get(key),
                 )
             )
             changed += 1
-        elif _text(row.state) != _text(data):
+            continue
+        if key in visits and row.visit_id != visits[key]:
+            row.visit_id = visits[key]
+        if _text(row.state) != _text(data):
             await session.execute(
                 update(DriverPageRow)
                 .where(DriverPageRow.token == row.token)
@@ -121,6 +136,17 @@ class DbPages:
     async def state(self, token: str) -> str | None:
         row = await self._row(token)
         return None if row is None else row[0]
+
+    async def remember_language(self, token: str, language: str) -> None:
+        """The language the driver reads the page in: the one its SMS are written in."""
+        async with self._sessions()() as session, session.begin():
+            await session.execute(
+                update(DriverPageRow)
+                .where(
+                    DriverPageRow.token == token, DriverPageRow.language.is_distinct_from(language)
+                )
+                .values(language=language)
+            )
 
     async def token_of_code(self, code: str) -> str | None:
         async with self._sessions()() as session:

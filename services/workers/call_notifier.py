@@ -1,6 +1,7 @@
 """The call notifier (issue 23): consumes `borderflow.calls`, keeps one row a call id
 (`call_notifications`, migration 0012: a call published twice is stored once), and hands
-each row to the notifier until it takes it, with exponential backoff while it is down.
+each row to the notifier until it takes it, with exponential backoff while it is down. The
+text is in the language the driver last read its page in (vi, zh, en), else English.
 
 Never sent twice: a delivery loop claims a due row with a conditional UPDATE (the row's
 next attempt pushed a lease ahead) before sending, so two loops never send one call at
@@ -23,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.db.call_tables import CallNotificationRow
+from services.drivers.store import language_of_visit
 from services.notify.port import Notification, Notifier, NotifierDown, text_of
 from streams import clock
 from streams.calls import CallEventV1
@@ -109,12 +111,13 @@ class CallNotifier:
             row = await session.get(CallNotificationRow, call_id)
             assert row is not None
             attempts, data = row.attempts, dict(row.payload)
+            language = await language_of_visit(session, row.visit_id)
         note = Notification(
             call_id=call_id,
             visit_id=str(data["visit_id"]),
             gate_id=str(data["gate_id"]),
             type=str(data["type"]),
-            text=text_of(data),
+            text=text_of(data, language),
             data=data,
         )
         try:

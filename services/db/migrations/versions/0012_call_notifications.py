@@ -1,6 +1,7 @@
 """Call notifications (issue 23): one row a call forward from a waiting area, by call id
 (the idempotency key: a call is sent once), with its delivery attempts; the drivers'
-pages (one row a page, by token) and the call-forward queue's snapshot (one row a gate).
+pages (one row a page, by token), the call-forward queue's snapshot (one row a gate)
+and the firms' call settings (their webhook URL).
 
 Revision ID: 0012
 Revises: 0010 (0011 is reserved for the alerts branch: re-chain on merge)
@@ -45,6 +46,14 @@ def upgrade() -> None:
         sa.Column("state", sa.JSON, nullable=False),
         sa.Column("version", sa.Integer, nullable=False, server_default="1"),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Column("visit_id", sa.String(128), nullable=True, index=True),
+        sa.Column("language", sa.String(8), nullable=True),
+    )
+    op.create_table(
+        "firm_settings",
+        sa.Column("firm_id", sa.String(64), primary_key=True),
+        sa.Column("webhook_url", sa.String(2000), nullable=True),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
     )
     op.create_table(
         "callforward_queues",
@@ -56,6 +65,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("firm_settings")
     op.drop_table("callforward_queues")
     op.drop_table("driver_pages")
     op.drop_index("ix_call_notifications_due", table_name="call_notifications")
