@@ -230,7 +230,14 @@ class CallForwardWorker:
             state.pages.get(visit_id, visit_id): json.loads(text)
             for visit_id, text in hub.states.items()
         }
-        await save_pages(session=session, secret=self.secret, states=states, now=clock.wall_clock())
+        visits = {state.pages.get(visit_id, visit_id): visit_id for visit_id in hub.states}
+        await save_pages(
+            session=session,
+            secret=self.secret,
+            states=states,
+            now=clock.wall_clock(),
+            visits=visits,
+        )
         hub.publish({}, keep=False)  # written: the next batch writes only what changes
         state.pages = pages
         row = await session.get(CallForwardQueueRow, gate_id)

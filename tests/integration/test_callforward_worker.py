@@ -3,12 +3,14 @@
 worker calls it (an event on the calls topic) and the driver's page from the booking
 answer shows the call and its lane; another truck, not booked, waits behind it on a page
 of its own; a restarted worker resumes the queue from the database and sees the called
-truck reach the gate."""
+truck reach the gate; the notifier posts each call to the firm's webhook (its settings)
+and texts the driver in the language it read its page in."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,6 +21,9 @@ from services.db.engine import session_factory
 from services.db.manifests import store_manifests
 from services.drivers.hub import page_token
 from services.gate_config import default_gates
+from services.notify.routing import CallRouter
+from services.notify.sms import FakeSmsSink
+from services.workers.call_notifier import CallNotifier
 from services.workers.callforward import CallForwardWorker
 from streams.calls import decode_call
 from streams.clients import ensure_topics, make_producer
@@ -26,7 +31,7 @@ from streams.events import PlateReadV1
 from streams.runtime import Inbound
 from streams.topics import TopicSpec
 from tests.integration.harness import collect
-from tests.integration.test_bookings_api import _book, add_firms, local_slot, make_client
+from tests.integration.test_bookings_api import _book, add_firms, auth, local_slot, make_client
 from tests.kafka_plugin import unique_name
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -93,6 +98,39 @@ async def test_a_truck_read_at_the_waiting_area_is_called_and_its_page_shows_it(
     events = [(r.key.decode(), decode_call(r.value).type) for r in records]
     assert events[0] == ("wa-r-1", "truck.called")
     assert all(e[1] == "truck.called" for e in events)
+
+    # the notifier: the firm's webhook (its settings) and the driver's SMS, in zh (the
+    # language the booked driver read the page in), the walk-in's in English
+    posted: list[httpx.Request] = []
+
+    def receiver(request: httpx.Request) -> httpx.Response:
+        posted.append(request)
+        return httpx.Response(204)
+
+    async with make_client(engine) as api:
+        url = "https://firm-a.example/calls"
+        put = await api.put(
+            "/v1/firm/settings", json={"webhook_url": url}, headers=auth(keys["firm-a"])
+        )
+        assert put.status_code == 200, put.text
+        bad = await api.put(
+            "/v1/firm/settings", json={"webhook_url": "ftp://x"}, headers=auth(keys["firm-a"])
+        )
+        assert bad.status_code == 422 and "webhook_url" in bad.text
+    sink = FakeSmsSink()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
+        router = CallRouter(
+            sessions=session_factory(engine), client=client, sms=sink, phone_of=lambda v: v
+        )
+        notifier = CallNotifier(sessions=session_factory(engine), notifier=router)
+        calls = [decode_call(r.value) for r in records]
+        await notifier.handle([Inbound(topic.name, 0, n, None, c) for n, c in enumerate(calls)])
+    texts = {sms.to: sms.text for sms in sink.sent}
+
+    assert "请立即前往口岸" in texts["wa-r-1"]
+    assert texts["wa-r-2"].startswith("borderflow: Go to the gate now")
+    assert [r.headers["Idempotency-Key"] for r in posted] == [calls[0].call_id, calls[1].call_id]
+    assert {str(r.url) for r in posted} == {url}
 
 
 def T(minutes: int) -> datetime:
