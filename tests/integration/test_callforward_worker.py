@@ -8,6 +8,7 @@ and texts the driver in the language it read its page in."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 import httpx
@@ -27,8 +28,9 @@ from services.workers.call_notifier import CallNotifier
 from services.workers.callforward import CallForwardWorker
 from streams.calls import decode_call
 from streams.clients import ensure_topics, make_producer
+from streams.codec import encode
 from streams.events import PlateReadV1
-from streams.runtime import Inbound
+from streams.runtime import ConsumerRuntime, Inbound
 from streams.topics import TopicSpec
 from tests.integration.harness import collect
 from tests.integration.test_bookings_api import _book, add_firms, auth, local_slot, make_client
@@ -136,3 +138,56 @@ async def test_a_truck_read_at_the_waiting_area_is_called_and_its_page_shows_it(
 def T(minutes: int) -> datetime:
     """Event time: tomorrow 10:00 at the gate (+07:00), in the lanes' opening hours."""
     return local_slot(1, 10) + minutes * MIN
+
+
+async def test_through_the_reads_topic_a_read_at_the_area_camera_gets_a_call(
+    engine: AsyncEngine, kafka_settings: KafkaSettings, kafka_bootstrap: str
+) -> None:
+    """The worker as it runs (the consumer runtime on a plate-reads topic): a read at the
+    waiting area's camera; a call event follows on the calls topic, and the truck's page
+    (by its visit: a walk-in) shows the call."""
+    await add_firms(engine, ["firm-w"])
+    walk_in = Manifest(
+        manifest_id="W-1", firm_id="firm-w", direction=Direction.IMPORT, tractor_plate="20C33333"
+    )
+    async with session_factory(engine)() as session, session.begin():
+        await store_manifests(session=session, manifests=[walk_in], source="http", now=T(0))
+    reads = TopicSpec(unique_name("borderflow.plate-reads"), 1, "camera_id", "test")
+    calls = TopicSpec(unique_name("borderflow.calls"), 1, "visit_id", "test")
+    await ensure_topics(kafka_settings, kafka_bootstrap, [reads, reads.dlq, calls])
+    producer = make_producer(kafka_settings, kafka_bootstrap)
+    await producer.start()
+    secret = b"runtime test"
+    worker = CallForwardWorker(
+        sessions=session_factory(engine),
+        gates=default_gates(),
+        publish=kafka_publisher(producer, calls.name),
+        secret=secret,
+    )
+    runtime = ConsumerRuntime(
+        settings=kafka_settings,
+        bootstrap=kafka_bootstrap,
+        topics=[reads.name],
+        group_id=unique_name("callforward"),
+        decode=worker.decode,
+        handle=worker.handle,
+        producer=producer,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(runtime.run(stop))
+    try:
+        wire = read("rt-1", "hn-imp-approach-1", "20C33333", T(0)).event
+        await producer.send_and_wait(reads.name, value=encode(wire), key=b"hn-imp-approach-1")
+        await producer.send_and_wait(reads.name, value=b"{not json", key=b"x")  # dead letter
+        records = await collect(kafka_bootstrap, calls.name, expect=1, timeout=30)
+    finally:
+        stop.set()
+        await task
+        await producer.stop()
+    call = decode_call(records[0].value)
+    assert (call.type, call.visit_id) == ("truck.called", "wa-rt-1") and call.lane_id
+    async with make_client(engine) as client:
+        page = (await client.get(f"/d/{page_token(secret, 'wa-rt-1')}/state")).json()
+    assert page["status"] == "called" and page["lane_id"] == call.lane_id
+    dead = await collect(kafka_bootstrap, reads.dlq.name, expect=1, timeout=20)
+    assert len(dead) == 1
