@@ -6,7 +6,8 @@ of the area's direction, customs-cleared, puts the truck in the area's queue (wi
 booking, when the manifest has an active one: its page is the booking's); a read of a
 queued plate at any other camera of the gate is the truck reaching the gate. Each read
 steps `CallForwardDesk` (the one `CallForwardPolicy`, as the simulation) at the read's
-captured_at (event time only) on the orchestrator's newest board, which publishes calls,
+captured_at (event time only; a read later than one of another camera already weighed is
+taken at the queue's time) on the orchestrator's newest board, which publishes calls,
 recalls and lost places on `borderflow.calls` (keyed by visit id; call ids stable).
 
 After each batch the queue is saved to `callforward_queues` (one row a gate, with the
@@ -107,8 +108,6 @@ class CallForwardWorker:
                 gate = self.gates[camera.gate_id]
                 desk = await self._desk(session, gate)
                 touched.add(gate.gate_id)
-                if desk.stepped_to is not None and read.captured_at < desk.stepped_to:
-                    continue  # older than what the queue was stepped to: already weighed
                 await self._read(session, desk, gate, read, area)
             for gate_id in sorted(touched):
                 await self._save(session, self._desks[gate_id])
@@ -122,7 +121,8 @@ class CallForwardWorker:
         read: PlateReadV1,
         area: WaitingArea | None,
     ) -> None:
-        at, plate = read.captured_at, normalise_plate(read.plate_text)
+        plate = normalise_plate(read.plate_text)
+        at = _step_time(desk, read)
         board = await load_board(session, gate)
         if area is not None:
             if plate in desk.plates:
@@ -160,19 +160,20 @@ class CallForwardWorker:
             if m.direction is area.direction
             and plate in {normalise_plate(m.tractor_plate), normalise_plate(m.trailer_plate or "")}
         ]
+        now = _step_time(desk, read)
         if len(mine) != 1:  # none, or more than one: the gate's decider sorts it out
-            return await desk.desk.step(now=at, board=board)
+            return await desk.desk.step(now=now, board=board)
         manifest = mine[0]
         visit_id = f"wa-{read.event_id}"
         booking_id, status = await self._booking(session, gate, manifest.manifest_id, at)
         truck = truck_from_manifest(visit_id, manifest, arrived_at=at, booking=status)
         if truck is None:  # customs pending: not called yet (a later read tries again)
-            return await desk.desk.step(now=at, board=board)
+            return await desk.desk.step(now=now, board=board)
         desk.plates[plate] = visit_id
         desk.pages[visit_id] = booking_page_key(booking_id) if booking_id else visit_id
         desk.desk.board = board
         self.stats.entered += 1
-        return await desk.desk.entered(truck, at=at)
+        return await desk.desk.entered(truck, at=now)
 
     async def _booking(
         self, session: AsyncSession, gate: Gate, manifest_id: str, at: datetime
@@ -254,6 +255,14 @@ class CallForwardWorker:
             row.snapshot = snapshot
             row.event_time = state.stepped_to
             row.updated_at = clock.wall_clock()
+
+
+def _step_time(desk: _GateDesk, read: PlateReadV1) -> datetime:
+    """The event time to step the queue to: the read's, never before what the queue was
+    already stepped to (reads of other cameras come on other partitions, a little out of
+    order; a late read still counts, at the queue's time)."""
+    at = read.captured_at
+    return at if desk.stepped_to is None else max(at, desk.stepped_to)
 
 
 # -- the queue as JSON (the snapshot) ---------------------------------------------------
