@@ -332,7 +332,11 @@ def build_call_notifier(
     infra: Infrastructure, notifier: Notifier
 ) -> tuple[CallNotifier, ConsumerRuntime[CallEventV1]]:
     """The call notifier (issue 23): `borderflow.calls`, in a consumer group of its own."""
-    worker = CallNotifier(sessions=infra.sessions, notifier=notifier)
+    worker = CallNotifier(
+        sessions=infra.sessions,
+        notifier=notifier,
+        utc_offsets={gate_id: gate.utc_offset for gate_id, gate in infra.gates.items()},
+    )
 
     async def deliver_due() -> None:
         await worker.deliver_due()

@@ -4,8 +4,12 @@ Every adapter passes the call id on as the idempotency key, so a receiver that s
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Protocol
+
+from lanes.policy.hours import local_hhmm
 
 
 class NotifierDown(Exception):
@@ -53,14 +57,21 @@ _TEXTS = {
 }
 
 
-def text_of(data: dict[str, Any], language: str | None = None) -> str:
+def text_of(
+    data: dict[str, Any], language: str | None = None, utc_offset: timedelta | None = None
+) -> str:
     """A short message for the driver, in `language` (vi, zh, en) when known, else English
-    (the place-lost reason stays as the policy wrote it, in English)."""
+    (the place-lost reason stays as the policy wrote it, in English); the deadline as the
+    gate's local HH:MM when its `utc_offset` is given."""
     words = _TEXTS.get(language or "en", _TEXTS["en"])
+    deadline = data.get("deadline")
+    if utc_offset is not None and isinstance(deadline, str):
+        with contextlib.suppress(ValueError):
+            deadline = local_hhmm(datetime.fromisoformat(deadline), utc_offset)
     kind = data.get("type")
     if kind == "truck.place_lost":
         return words["lost"].format(reason=data.get("reason", ""))
     lane, slot = data.get("lane_id"), data.get("carrier_slot")
     place = words["lane"].format(lane=lane) if lane else words["slot"].format(slot=slot)
     template = words["again"] if kind == "truck.recalled" else words["go"]
-    return template.format(place=place, deadline=data.get("deadline"))
+    return template.format(place=place, deadline=deadline)

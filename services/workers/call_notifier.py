@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -43,12 +43,14 @@ class CallNotifier:
         max_retry_s: float = 300.0,
         lease_s: float = 60.0,
         batch: int = 100,
+        utc_offsets: Mapping[str, timedelta] | None = None,
     ) -> None:
         self.sessions, self.notifier = sessions, notifier
         self.first_retry = timedelta(seconds=first_retry_s)
         self.max_retry = timedelta(seconds=max_retry_s)
         self.lease = timedelta(seconds=lease_s)
         self.batch = batch
+        self.utc_offsets = dict(utc_offsets or {})  # gate id -> local time, for the texts
         self.delivered = 0
         self.failures = 0
 
@@ -117,7 +119,7 @@ class CallNotifier:
             visit_id=str(data["visit_id"]),
             gate_id=str(data["gate_id"]),
             type=str(data["type"]),
-            text=text_of(data, language),
+            text=text_of(data, language, self.utc_offsets.get(str(data["gate_id"]))),
             data=data,
         )
         try:

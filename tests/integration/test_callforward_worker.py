@@ -124,13 +124,19 @@ async def test_a_truck_read_at_the_waiting_area_is_called_and_its_page_shows_it(
         router = CallRouter(
             sessions=session_factory(engine), client=client, sms=sink, phone_of=lambda v: v
         )
-        notifier = CallNotifier(sessions=session_factory(engine), notifier=router)
+        notifier = CallNotifier(
+            sessions=session_factory(engine),
+            notifier=router,
+            utc_offsets={"huu-nghi": 7 * 60 * MIN},
+        )
         calls = [decode_call(r.value) for r in records]
         await notifier.handle([Inbound(topic.name, 0, n, None, c) for n, c in enumerate(calls)])
     texts = {sms.to: sms.text for sms in sink.sent}
 
     assert "请立即前往口岸" in texts["wa-r-1"]
     assert texts["wa-r-2"].startswith("borderflow: Go to the gate now")
+    deadline = calls[1].deadline + 7 * 60 * MIN  # the gate's local time (+07:00)
+    assert texts["wa-r-2"].endswith(f"Be there by {deadline:%H:%M}.")
     assert [r.headers["Idempotency-Key"] for r in posted] == [calls[0].call_id, calls[1].call_id]
     assert {str(r.url) for r in posted} == {url}
 
