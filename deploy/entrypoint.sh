@@ -7,7 +7,7 @@ role="${1:-api}"
 case "$role" in
   api) exec borderflow api "$@" ;;
   migrate) exec borderflow migrate "$@" ;;
-  matcher|orchestrator|manifests|decider|lane-events|recognizer|archiver)
+  matcher|orchestrator|manifests|decider|lane-events|recognizer|archiver|callforward|call-notifier)
     exec borderflow worker "$role" "$@" ;;
   borderflow) exec borderflow "$@" ;;
   *) exec borderflow "$role" "$@" ;;

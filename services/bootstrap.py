@@ -11,6 +11,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
+import httpx
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -20,22 +21,32 @@ from lanes.policy import OrchestratedPolicy
 from lanes.similarity import KEY_SCHEME
 from services.archive.records import ArchivedRecord
 from services.archive.worker import Archiver, archived_topics
+from services.callforward_desk import kafka_publisher
 from services.config import Settings
 from services.db import repository as repo
 from services.db.engine import create_engine, session_factory
 from services.db.manifests import rebuild_plate_keys
 from services.db.migrate import migrate
+from services.drivers.store import drivers_secret
 from services.gate_config import configured_gates
+from services.notify.port import Notifier
+from services.notify.routing import CallRouter
+from services.notify.sms import LoggingSmsSink
+from services.workers.call_notifier import CallNotifier
+from services.workers.callforward import CallForwardWorker
 from services.workers.decider import ClockWindow, Decider, GateRead
 from services.workers.manifests import ManifestIntake
 from services.workers.orchestrator import LaneEventHandler
 from services.workers.weighings import WeighingIntake
 from streams.broker import EmbeddedBroker
+from streams.calls import CallEventV1, decode_call
 from streams.clients import ensure_topics, make_producer
+from streams.events import PlateReadV1
 from streams.lane_events import LaneEventV1
 from streams.manifests import ManifestV1
 from streams.runtime import ConsumerRuntime, Decoder, Handler
 from streams.topics import (
+    CALLS,
     CAMERA_FRAMES,
     LANE_EVENTS,
     MANIFESTS,
@@ -303,5 +314,69 @@ def build_recognizer(
         group_id=group,
         decode=worker.decode,
         handle=worker.handle,
+    )
+    return worker, runtime
+
+
+def callforward_consumer_group(settings: Settings) -> str:
+    return f"{settings.consumer_group}-callforward"
+
+
+def build_callforward(
+    infra: Infrastructure,
+) -> tuple[CallForwardWorker, ConsumerRuntime[PlateReadV1]]:
+    """The call-forward worker (issue 23): plate reads, in a consumer group of its own."""
+    worker = CallForwardWorker(
+        sessions=infra.sessions,
+        gates=infra.gates,
+        publish=kafka_publisher(infra.producer),
+        secret=drivers_secret(infra.settings.drivers_secret, infra.settings.var_dir),
+    )
+    runtime = _consumer(
+        infra,
+        topics=[PLATE_READS.name],
+        group_id=callforward_consumer_group(infra.settings),
+        decode=worker.decode,
+        handle=worker.handle,
+    )
+    return worker, runtime
+
+
+def call_notifier_consumer_group(settings: Settings) -> str:
+    return f"{settings.consumer_group}-call-notifier"
+
+
+def demo_call_router(infra: Infrastructure, client: httpx.AsyncClient) -> CallRouter:
+    """The notifier of the demo and of `borderflow worker call-notifier`: the firms'
+    webhooks, and SMS to the local fake sink (no gateway is configured: a driver's phone
+    has no source yet, so each truck gets a stand-in number `fake:<visit id>`)."""
+    return CallRouter(
+        sessions=infra.sessions,
+        client=client,
+        sms=LoggingSmsSink(),
+        phone_of=lambda visit_id: f"fake:{visit_id}",
+    )
+
+
+def build_call_notifier(
+    infra: Infrastructure, notifier: Notifier
+) -> tuple[CallNotifier, ConsumerRuntime[CallEventV1]]:
+    """The call notifier (issue 23): `borderflow.calls`, in a consumer group of its own."""
+    worker = CallNotifier(
+        sessions=infra.sessions,
+        notifier=notifier,
+        utc_offsets={gate_id: gate.utc_offset for gate_id, gate in infra.gates.items()},
+    )
+
+    async def deliver_due() -> None:
+        await worker.deliver_due()
+
+    runtime = _consumer(
+        infra,
+        topics=[CALLS.name],
+        group_id=call_notifier_consumer_group(infra.settings),
+        decode=lambda record: decode_call(record.value),
+        handle=worker.handle,
+        on_idle=deliver_due,
     )
     return worker, runtime

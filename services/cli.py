@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -16,12 +17,8 @@ from services.simulation.anomalies import DEMO_ANOMALY_RATE
 from services.xborder.cli import add_parsers as xborder_parsers
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="borderflow", description="Smart-border truck flow orchestration."
-    )
-    sub = p.add_subparsers(dest="command", required=True)
-
+def _add_up(sub: Any) -> argparse.ArgumentParser:
+    """`borderflow up`: the whole system on embedded defaults (the demo)."""
     up = sub.add_parser("up", help="run the whole system: broker, database, workers, API")
     up.add_argument("--no-simulator", action="store_true", help="wait for real camera events")
     up.add_argument("--trucks", type=int, default=3000, help="simulated trucks in the day")
@@ -37,6 +34,16 @@ def _parser() -> argparse.ArgumentParser:
         help="share of simulated trucks with an injected risk anomaly, spread over the kinds "
         f"(default {DEMO_ANOMALY_RATE:g}; 0: an ordinary day)",
     )
+    return up
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="borderflow", description="Smart-border truck flow orchestration."
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    up = _add_up(sub)
 
     sub.add_parser("migrate", help="bring the database schema to the latest version")
 
@@ -48,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
         "name",
         choices=[
             *("decider", "manifests", "lane-events", "matcher", "orchestrator", "recognizer"),
-            "archiver",
+            *("archiver", "callforward", "call-notifier"),
         ],
         help="matcher = decider, orchestrator = lane-events (the container image's role names)",
     )

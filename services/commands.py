@@ -5,13 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import httpx
+
 from services.bootstrap import (
+    Infrastructure,
     build_archiver,
+    build_call_notifier,
+    build_callforward,
     build_decider,
     build_lane_events,
     build_manifest_intake,
     build_recognizer,
     build_weighing_intake,
+    demo_call_router,
     infrastructure,
     prepare_database,
 )
@@ -66,9 +72,12 @@ async def run_worker(settings: Settings, name: str) -> int:
     install_stop_signals(stop)
     name = WORKER_ROLES.get(name, name)
     serve_worker_metrics(settings.metrics_port)
-    if name not in ("decider", "manifests", "lane-events", "recognizer", "archiver"):
+    known = ("decider", "manifests", "lane-events", "recognizer", "archiver")
+    if name not in (*known, "callforward", "call-notifier"):
         raise SystemExit(f"unknown worker {name!r}")
     async with infrastructure(settings, allow_embedded=False) as infra:
+        if name in ("callforward", "call-notifier"):  # issue 23
+            return await run_call_worker(infra, name, stop)
         if name == "lane-events":
             handler, events = build_lane_events(infra)
             log.info("lane-event worker consuming as group %s", events.group_id)
@@ -95,6 +104,21 @@ async def run_worker(settings: Settings, name: str) -> int:
         log.info("decider worker consuming as group %s", settings.consumer_group)
         await runtime.run(stop)
         await decider.publish_outbox()
+    return 0
+
+
+async def run_call_worker(infra: Infrastructure, name: str, stop: asyncio.Event) -> int:
+    """`callforward`: the waiting areas' queue, calls on borderflow.calls and the drivers'
+    pages; `call-notifier`: each call to the firm's webhook and to the (fake) SMS sink."""
+    if name == "callforward":
+        _, reads = build_callforward(infra)
+        log.info("call-forward worker consuming as group %s", reads.group_id)
+        await reads.run(stop)
+        return 0
+    async with httpx.AsyncClient() as client:
+        notifier, calls = build_call_notifier(infra, demo_call_router(infra, client))
+        log.info("call notifier consuming as group %s", calls.group_id)
+        await asyncio.gather(calls.run(stop), notifier.run(stop))
     return 0
 
 

@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     reads_max_ahead_s: float = Field(default=300.0, ge=0)
     reads_max_behind_s: float | None = Field(default=None, ge=0)
 
+    # BORDERFLOW_DRIVERS_SECRET: the key of the drivers' page tokens (issue 23), shared by the
+    # API and the call-forward worker; None: one made once in var_dir/drivers-secret.
+    drivers_secret: str | None = None
+
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)

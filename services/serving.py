@@ -12,6 +12,7 @@ import uvicorn
 from services.api.app import ApiContext, create_app
 from services.api.ratelimit import RateLimiter
 from services.bootstrap import Infrastructure
+from services.drivers.store import drivers_secret
 
 
 class _Server(uvicorn.Server):
@@ -46,6 +47,7 @@ def api_context(infra: Infrastructure) -> ApiContext:
         limiter=RateLimiter(
             rate=infra.settings.api.rate_per_s, burst=infra.settings.api.rate_burst
         ),
+        drivers_secret=drivers_secret(infra.settings.drivers_secret, infra.settings.var_dir),
     )
 
 

@@ -1,4 +1,5 @@
-"""`borderflow up`: broker, database, decider, API and simulator in one process.
+"""`borderflow up`: broker, database, decider, API and simulator in one process (and the
+call-forward worker and the calls' notifier with the fake SMS sink, issue 23).
 
 Ctrl-C (SIGINT) or SIGTERM stops everything in order; the embedded broker dies with us
 even on SIGKILL (PR_SET_PDEATHSIG), so no stray process is left."""
@@ -12,13 +13,18 @@ import sys
 import time
 from datetime import datetime
 
+import httpx
+
 from services.bootstrap import (
     Infrastructure,
     build_archiver,
+    build_call_notifier,
+    build_callforward,
     build_decider,
     build_lane_events,
     build_manifest_intake,
     build_weighing_intake,
+    demo_call_router,
     infrastructure,
 )
 from services.config import Settings
@@ -85,12 +91,22 @@ async def run_up(
         archive_stop = asyncio.Event()  # the archiver stops last (see below)
         archiving = asyncio.create_task(archiver_runtime.run(archive_stop), name="archiver")
         server = api_server(infra)
+        # issue 23: the waiting areas' calls, the drivers' pages, and the calls' notifier
+        # (the firms' webhooks and the fake SMS sink, which logs each text)
+        _, callforward_runtime = build_callforward(infra)
+        sms_client = httpx.AsyncClient()
+        call_notifier, calls_runtime = build_call_notifier(
+            infra, demo_call_router(infra, sms_client)
+        )
         tasks = [
             asyncio.create_task(runtime.run(stop), name="decider"),
             asyncio.create_task(manifest_runtime.run(stop), name="manifests"),
             asyncio.create_task(lane_events_runtime.run(stop), name="lane-events"),
             asyncio.create_task(weighings_runtime.run(stop), name="weighings"),
             asyncio.create_task(server.serve(), name="api"),
+            asyncio.create_task(callforward_runtime.run(stop), name="callforward"),
+            asyncio.create_task(calls_runtime.run(stop), name="call-notifier"),
+            asyncio.create_task(call_notifier.run(stop), name="call-deliveries"),
             asyncio.create_task(_progress(decider, runtime, stop, every=5.0), name="progress"),
         ]
         print(
@@ -98,7 +114,8 @@ async def run_up(
             f"{' (embedded Tansu)' if infra.broker else ''}, "
             f"database {infra.engine.url.render_as_string()}, "
             f"API http://{settings.api.host}:{settings.api.port} (/control, /health, /docs), "
-            "manifests on borderflow.manifests, lane events on borderflow.lane-events",
+            "manifests on borderflow.manifests, lane events on borderflow.lane-events, "
+            "calls on borderflow.calls (drivers' pages /d/<token>, SMS to the fake sink)",
             flush=True,
         )
         if simulator and (password := await ensure_demo_controller(infra.sessions)):
@@ -134,6 +151,7 @@ async def run_up(
         server.stop()
         await asyncio.gather(*tasks, return_exceptions=True)
         await decider.publish_outbox()
+        await sms_client.aclose()
         await archiver.drain(archive_stop)  # what the others published last is archived too
         await archiving
         print("borderflow stopped cleanly.", flush=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from lanes.model import Gate
 from services.api import queries
 from services.api.bookings import router as bookings_router
+from services.api.firm_settings import router as firm_settings_router
 from services.api.manifests import router as manifests_router
 from services.api.metrics import router as metrics_router
 from services.api.middleware import RequestIdMiddleware
@@ -28,6 +30,8 @@ from services.api.staff import staff_session
 from services.api.strict import reject_unknown_query, reject_unstorable_text
 from services.config import KafkaSettings
 from services.control.routes import router as control_router
+from services.drivers.routes import drivers_router
+from services.drivers.store import DbPages
 from services.workers.booking_outbox import BookingOutbox, running_booking_outbox
 from services.xborder.routes import action_router as xborder_action_router
 from services.xborder.routes import router as xborder_router
@@ -47,6 +51,8 @@ class ApiContext:
     # set when the server begins to stop: open streams (control room SSE) say goodbye and
     # end at once, so the graceful shutdown has no connection left to wait for
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # the key of the drivers' page tokens (issue 23); shared with the call-forward worker
+    drivers_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
 
 def get_context(request: Request) -> ApiContext:
@@ -116,11 +122,14 @@ def create_app(
     app.include_router(review_router, dependencies=[*strict, Depends(staff_session)])
     app.include_router(bookings_router, dependencies=strict)
     app.include_router(slots_router, dependencies=strict)
+    app.include_router(firm_settings_router, dependencies=strict)  # issue 23: call webhook
     app.include_router(metrics_router)
     app.include_router(control_router)  # the control room (issue 6): page, stream, actions
     # the other side of the gate (issue 21), for staff
     app.include_router(xborder_router, dependencies=[*strict, Depends(staff_session)])
     app.include_router(xborder_action_router, dependencies=[*strict, Depends(staff_session)])
+    # the drivers' pages (issue 23): /d/{token}, served from the database's driver_pages
+    app.include_router(drivers_router(DbPages(lambda: app.state.context.sessions)))
 
     @app.get("/health", response_model=Health, responses={503: {"model": Health}})
     async def health(ctx: ContextDep, session: SessionDep) -> JSONResponse:

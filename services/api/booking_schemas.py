@@ -56,6 +56,12 @@ class BookingView(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int
+    driver_page: str | None = Field(
+        default=None,
+        description="the driver's page of this booking (a path on this API, with an "
+        "unguessable token): pass it to the driver; it shows the truck's place in the "
+        "waiting area and its call, in the driver's language, and nothing of other trucks",
+    )
 
 
 class BookingPage(BaseModel):

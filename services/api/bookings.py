@@ -31,6 +31,8 @@ from services.api.problems import FieldError, problem_response
 from services.api.slots import ERRORS, FOUND_ERRORS, PROBLEM, booking_gate
 from services.db import bookings as repo
 from services.db import idempotency
+from services.drivers.hub import page_token
+from services.drivers.store import booking_page_key, save_pages
 from streams import clock
 
 router = APIRouter(prefix="/v1/bookings", tags=["bookings"])
@@ -59,7 +61,12 @@ def _refusal(exc: repo.BookingRefused) -> JSONResponse:
     )
 
 
-def _view(booking: repo.Booking) -> dict[str, Any]:
+def _driver_page(request: Request, booking_id: str) -> str:
+    secret: bytes = request.app.state.context.drivers_secret
+    return f"/d/{page_token(secret, booking_page_key(booking_id))}"
+
+
+def _view(booking: repo.Booking, request: Request) -> dict[str, Any]:
     view = BookingView(
         booking_id=booking.booking_id,
         manifest_id=booking.manifest_id,
@@ -72,6 +79,7 @@ def _view(booking: repo.Booking) -> dict[str, Any]:
         created_at=booking.created_at,
         updated_at=booking.updated_at,
         version=booking.version,
+        driver_page=_driver_page(request, booking.booking_id),
     )
     return view.model_dump(mode="json")
 
@@ -148,7 +156,15 @@ async def create_booking(
         except repo.BookingRefused as exc:
             await session.rollback()
             return _refusal(exc)
-        view = _view(booking)
+        view = _view(booking, request)
+        # the driver's page exists from the booking on ("booked"; the call-forward worker
+        # moves it on when the truck reaches the waiting area)
+        await save_pages(
+            session=session,
+            secret=request.app.state.context.drivers_secret,
+            states={booking_page_key(booking.booking_id): {"status": "booked"}},
+            now=now,
+        )
         await idempotency.store_idempotent_response(
             session=session,
             firm_id=firm,
@@ -168,7 +184,8 @@ async def create_booking(
     responses=ERRORS,
     summary="Your firm's bookings, by id, a page at a time",
 )
-async def list_own_bookings(
+async def list_own_bookings(  # noqa: PLR0917 (FastAPI parameters)
+    request: Request,
     firm: FirmDep,
     sessions: SessionsDep,
     status: Annotated[BookingState | None, Query(description="only bookings in this state")] = None,
@@ -182,7 +199,7 @@ async def list_own_bookings(
     more = len(page) > limit
     page = page[:limit]
     return BookingPage(
-        items=[BookingView.model_validate(_view(b)) for b in page],
+        items=[BookingView.model_validate(_view(b, request)) for b in page],
         next=page[-1].booking_id if more else None,
     )
 
@@ -193,14 +210,16 @@ async def list_own_bookings(
     responses=FOUND_ERRORS,
     summary="One of your firm's bookings",
 )
-async def read_booking(booking_id: IdPath, firm: FirmDep, sessions: SessionsDep) -> JSONResponse:
+async def read_booking(
+    request: Request, booking_id: IdPath, firm: FirmDep, sessions: SessionsDep
+) -> JSONResponse:
     async with sessions() as session:
         booking = await repo.get_booking(session=session, firm_id=firm, booking_id=booking_id)
     if booking is None:  # another firm's id reads as missing: ids reveal nothing
         return _refusal(
             repo.BookingRefused("booking_not_found", "booking_id", f"no booking {booking_id!r}")
         )
-    return JSONResponse(_view(booking))
+    return JSONResponse(_view(booking, request))
 
 
 @router.post(
@@ -239,7 +258,7 @@ async def reschedule_booking(
             return _refusal(exc)
         await session.commit()
     _published(request)
-    return JSONResponse(_view(booking))
+    return JSONResponse(_view(booking, request))
 
 
 @router.post(
@@ -263,4 +282,4 @@ async def cancel_booking(
             return _refusal(exc)
         await session.commit()
     _published(request)
-    return JSONResponse(_view(booking))
+    return JSONResponse(_view(booking, request))

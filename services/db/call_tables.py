@@ -26,3 +26,14 @@ class CallNotificationRow(Base):
     delivered_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class CallForwardQueueRow(Base):
+    """The call-forward worker's queue of a gate (its snapshot after each batch) and the
+    event time it was stepped to: what a restarted worker resumes from."""
+
+    __tablename__ = "callforward_queues"
+    gate_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    snapshot: Mapped[dict[str, Any]]
+    event_time: Mapped[datetime | None]
+    updated_at: Mapped[datetime]

@@ -18,6 +18,19 @@ from typing import Any
 _CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
 
 
+def page_token(secret: bytes, key: str) -> str:
+    """The page's unguessable token: 128 bits of an HMAC of its key under the secret."""
+    digest = hmac.new(secret, f"driver:{key}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
+
+
+def page_code(secret: bytes, key: str) -> str:
+    """The page's short code (8 characters, printed at the waiting area)."""
+    digest = hmac.new(secret, f"code:{key}".encode(), hashlib.sha256).digest()
+    number = int.from_bytes(digest[:8], "big")
+    return "".join(_CODE_ALPHABET[(number >> (5 * i)) & 31] for i in range(8))
+
+
 @dataclass
 class DriverHub:
     secret: bytes
@@ -27,13 +40,10 @@ class DriverHub:
     _streams: dict[str, set[asyncio.Queue[str]]] = field(default_factory=dict)
 
     def token_for(self, visit_id: str) -> str:
-        digest = hmac.new(self.secret, f"driver:{visit_id}".encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
+        return page_token(self.secret, visit_id)
 
     def code_for(self, visit_id: str) -> str:
-        digest = hmac.new(self.secret, f"code:{visit_id}".encode(), hashlib.sha256).digest()
-        number = int.from_bytes(digest[:8], "big")
-        return "".join(_CODE_ALPHABET[(number >> (5 * i)) & 31] for i in range(8))
+        return page_code(self.secret, visit_id)
 
     def visit_of(self, token: str) -> str | None:
         return self._tokens.get(token)

@@ -22,6 +22,7 @@ WORDS: dict[str, dict[str, str]] = {
         "lost": "You lost your place in the queue",
         "offline": "Connection lost, reconnecting…",
         "at_gate": "You are at the gate: follow the signs to your lane.",
+        "booked": "Booked. Drive to the waiting area: this page then shows your place.",
     },
     "vi": {
         "title": "Xe của bạn tại cửa khẩu",
@@ -38,6 +39,7 @@ WORDS: dict[str, dict[str, str]] = {
         "lost": "Bạn đã mất vị trí trong hàng chờ",
         "offline": "Mất kết nối, đang kết nối lại…",
         "at_gate": "Bạn đã đến cửa khẩu: hãy đi theo biển chỉ dẫn đến làn của bạn.",
+        "booked": "Đã đặt lịch. Hãy lái xe đến bãi chờ: trang này sẽ hiện vị trí của bạn.",
     },
     "zh": {
         "title": "您的货车在口岸",
@@ -54,6 +56,7 @@ WORDS: dict[str, dict[str, str]] = {
         "lost": "您已失去队列中的位置",
         "offline": "连接中断，正在重新连接…",
         "at_gate": "您已到达口岸：请按指示牌前往您的车道。",
+        "booked": "已预约。请驶往等候区：届时本页面将显示您的排队位置。",
     },
 }
 

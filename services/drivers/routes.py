@@ -6,13 +6,13 @@ code is a 404 problem; nothing tells one truck's page from another's but the tok
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import html
 import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import (
@@ -25,6 +25,7 @@ from fastapi.responses import (
 
 from services.drivers.hub import DriverHub
 from services.drivers.i18n import LANGUAGES, NAMES, WORDS, pick_language
+from services.drivers.store import HubPages, Watch
 
 KEEP_ALIVE_S = 5.0
 WEB = Path(__file__).resolve().parent.parent / "web"
@@ -38,7 +39,18 @@ def _not_found(what: str) -> JSONResponse:
     )
 
 
-def drivers_router(hub: DriverHub, *, stream_lifetime_s: float = 300.0) -> APIRouter:
+class PageSource(Protocol):
+    """Where the pages' data comes from: the in-process hub, or the database (the app)."""
+
+    async def state(self, token: str) -> str | None: ...
+
+    async def token_of_code(self, code: str) -> str | None: ...
+
+    def watch(self, token: str) -> contextlib.AbstractAsyncContextManager[Watch]: ...
+
+
+def drivers_router(hub: DriverHub | PageSource, *, stream_lifetime_s: float = 300.0) -> APIRouter:
+    source: PageSource = HubPages(hub) if isinstance(hub, DriverHub) else hub
     router = APIRouter(tags=["drivers"])
 
     @router.get("/d-static/driver.js", include_in_schema=False)
@@ -47,7 +59,7 @@ def drivers_router(hub: DriverHub, *, stream_lifetime_s: float = 300.0) -> APIRo
 
     @router.get("/d/c/{code}", response_model=None)
     async def by_code(code: str) -> Response:
-        token = hub.token_of_code(code)
+        token = await source.token_of_code(code)
         if token is None:
             return _not_found("code")
         return RedirectResponse(f"/d/{token}", status_code=303)
@@ -58,9 +70,12 @@ def drivers_router(hub: DriverHub, *, stream_lifetime_s: float = 300.0) -> APIRo
         lang: Annotated[str | None, Query(max_length=8)] = None,
         accept_language: Annotated[str | None, Header(max_length=500)] = None,
     ) -> Response:
-        if hub.state(token) is None:
+        if await source.state(token) is None:
             return _not_found("truck page")
         chosen = pick_language(lang, accept_language)
+        remember = getattr(source, "remember_language", None)
+        if remember is not None:
+            await remember(token, chosen)
         template = (WEB / "driver.html").read_text("utf-8")
         current = ' aria-current="true"'
         switch = " · ".join(
@@ -83,26 +98,25 @@ def drivers_router(hub: DriverHub, *, stream_lifetime_s: float = 300.0) -> APIRo
 
     @router.get("/d/{token}/state", response_model=None)
     async def state(token: str) -> Response:
-        data = hub.state(token)
+        data = await source.state(token)
         if data is None:
             return _not_found("truck page")
         return Response(data, media_type="application/json", headers={"Cache-Control": "no-store"})
 
     @router.get("/d/{token}/events", response_model=None)
     async def events(token: str) -> Response:
-        visit_id = hub.visit_of(token)
-        if visit_id is None or hub.state(token) is None:
+        first = await source.state(token)
+        if first is None:
             return _not_found("truck page")
 
         async def stream() -> AsyncIterator[str]:
             ends = time.monotonic() + stream_lifetime_s
-            async with hub.subscribe(visit_id) as queue:
+            async with source.watch(token) as changed:
                 yield "retry: 1000\n"
-                yield f"event: state\ndata: {hub.state(token)}\n\n"
+                yield f"event: state\ndata: {await source.state(token) or first}\n\n"
                 while (left := ends - time.monotonic()) > 0:
-                    try:
-                        data = await asyncio.wait_for(queue.get(), min(KEEP_ALIVE_S, left))
-                    except TimeoutError:
+                    data = await changed(min(KEEP_ALIVE_S, left))
+                    if data is None:
                         yield ": keep-alive\n\n"
                         continue
                     yield f"event: state\ndata: {data}\n\n"

@@ -4,8 +4,12 @@ Every adapter passes the call id on as the idempotency key, so a receiver that s
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Protocol
+
+from lanes.policy.hours import local_hhmm
 
 
 class NotifierDown(Exception):
@@ -28,11 +32,46 @@ class Notifier(Protocol):
         ...
 
 
-def text_of(data: dict[str, Any]) -> str:
-    """A short message for the driver (English; the drivers' page speaks their language)."""
+_TEXTS = {
+    "en": {
+        "lost": "borderflow: you lost your place in the waiting area: {reason}",
+        "go": "borderflow: Go to the gate now, {place}. Be there by {deadline}.",
+        "again": "borderflow: Reminder: go to the gate now, {place}. Be there by {deadline}.",
+        "lane": "{lane}",
+        "slot": "carrier slot {slot}",
+    },
+    "vi": {
+        "lost": "borderflow: bạn đã mất vị trí trong bãi chờ: {reason}",
+        "go": "borderflow: Hãy đến cửa khẩu ngay, {place}. Có mặt trước {deadline}.",
+        "again": "borderflow: Nhắc lại: hãy đến cửa khẩu ngay, {place}. Có mặt trước {deadline}.",
+        "lane": "làn {lane}",
+        "slot": "lượt xe tự hành {slot}",
+    },
+    "zh": {
+        "lost": "borderflow：您已失去等候区中的位置：{reason}",
+        "go": "borderflow：请立即前往口岸，{place}。请在{deadline}前到达。",
+        "again": "borderflow：提醒：请立即前往口岸，{place}。请在{deadline}前到达。",
+        "lane": "{lane}车道",
+        "slot": "无人驾驶集卡班次{slot}",
+    },
+}
+
+
+def text_of(
+    data: dict[str, Any], language: str | None = None, utc_offset: timedelta | None = None
+) -> str:
+    """A short message for the driver, in `language` (vi, zh, en) when known, else English
+    (the place-lost reason stays as the policy wrote it, in English); the deadline as the
+    gate's local HH:MM when its `utc_offset` is given."""
+    words = _TEXTS.get(language or "en", _TEXTS["en"])
+    deadline = data.get("deadline")
+    if utc_offset is not None and isinstance(deadline, str):
+        with contextlib.suppress(ValueError):
+            deadline = local_hhmm(datetime.fromisoformat(deadline), utc_offset)
     kind = data.get("type")
     if kind == "truck.place_lost":
-        return f"borderflow: you lost your place in the waiting area: {data.get('reason', '')}"
-    place = data.get("lane_id") or f"carrier slot {data.get('carrier_slot')}"
-    word = "Reminder: go" if kind == "truck.recalled" else "Go"
-    return f"borderflow: {word} to the gate now, {place}. Be there by {data.get('deadline')}."
+        return words["lost"].format(reason=data.get("reason", ""))
+    lane, slot = data.get("lane_id"), data.get("carrier_slot")
+    place = words["lane"].format(lane=lane) if lane else words["slot"].format(slot=slot)
+    template = words["again"] if kind == "truck.recalled" else words["go"]
+    return template.format(place=place, deadline=deadline)

@@ -4,6 +4,7 @@ keeps what it was sent, for tests and the demo (it can be put down to test retri
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -57,3 +58,12 @@ class FakeSmsSink:
             self.refused += 1
             raise SmsGatewayDown("fake sink is down")
         self.sent.append(Sms(to, text, key))
+
+
+@dataclass
+class LoggingSmsSink(FakeSmsSink):
+    """The fake sink of the demo: keeps the messages and logs each one."""
+
+    async def send_sms(self, *, to: str, text: str, key: str) -> None:
+        await super().send_sms(to=to, text=text, key=key)
+        logging.getLogger(__name__).info("fake SMS to %s: %s", to, text)

@@ -14,6 +14,7 @@
   }
 
   function show(state) {
+    $("booked").hidden = state.status !== "booked";
     $("waiting").hidden = state.status !== "waiting";
     $("called").hidden = state.status !== "called" && state.status !== "recalled";
     $("lost").hidden = state.status !== "lost";

@@ -1,6 +1,7 @@
 """The call notifier (issue 23): consumes `borderflow.calls`, keeps one row a call id
 (`call_notifications`, migration 0012: a call published twice is stored once), and hands
-each row to the notifier until it takes it, with exponential backoff while it is down.
+each row to the notifier until it takes it, with exponential backoff while it is down. The
+text is in the language the driver last read its page in (vi, zh, en), else English.
 
 Never sent twice: a delivery loop claims a due row with a conditional UPDATE (the row's
 next attempt pushed a lease ahead) before sending, so two loops never send one call at
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -23,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.db.call_tables import CallNotificationRow
+from services.drivers.store import language_of_visit
 from services.notify.port import Notification, Notifier, NotifierDown, text_of
 from streams import clock
 from streams.calls import CallEventV1
@@ -41,12 +43,14 @@ class CallNotifier:
         max_retry_s: float = 300.0,
         lease_s: float = 60.0,
         batch: int = 100,
+        utc_offsets: Mapping[str, timedelta] | None = None,
     ) -> None:
         self.sessions, self.notifier = sessions, notifier
         self.first_retry = timedelta(seconds=first_retry_s)
         self.max_retry = timedelta(seconds=max_retry_s)
         self.lease = timedelta(seconds=lease_s)
         self.batch = batch
+        self.utc_offsets = dict(utc_offsets or {})  # gate id -> local time, for the texts
         self.delivered = 0
         self.failures = 0
 
@@ -109,12 +113,13 @@ class CallNotifier:
             row = await session.get(CallNotificationRow, call_id)
             assert row is not None
             attempts, data = row.attempts, dict(row.payload)
+            language = await language_of_visit(session, row.visit_id)
         note = Notification(
             call_id=call_id,
             visit_id=str(data["visit_id"]),
             gate_id=str(data["gate_id"]),
             type=str(data["type"]),
-            text=text_of(data),
+            text=text_of(data, language, self.utc_offsets.get(str(data["gate_id"]))),
             data=data,
         )
         try:

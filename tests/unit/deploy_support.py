@@ -16,13 +16,15 @@ import yaml
 
 from services.bootstrap import (
     archiver_consumer_group,
+    call_notifier_consumer_group,
+    callforward_consumer_group,
     lane_events_consumer_group,
     manifests_consumer_group,
     recognizer_consumer_group,
 )
 from services.cli import _parser
 from services.config import Settings
-from streams.topics import CAMERA_FRAMES, LANE_EVENTS, MANIFESTS, PLATE_READS
+from streams.topics import CALLS, CAMERA_FRAMES, LANE_EVENTS, MANIFESTS, PLATE_READS
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -36,6 +38,11 @@ OFFICIAL = {
 }
 
 
+# workers that hold state one replica must own (issue 23: each gate's waiting queue): one
+# replica, no autoscaling
+SINGLE_REPLICA = frozenset({"callforward"})
+
+
 def worker_roles() -> dict[str, tuple[str, str | None]]:
     """Worker role -> (consumer group, topic; None: every topic), from the code's own
     definitions."""
@@ -46,6 +53,8 @@ def worker_roles() -> dict[str, tuple[str, str | None]]:
         "manifests": (manifests_consumer_group(settings), MANIFESTS.name),
         "recognizer": (recognizer_consumer_group(settings), CAMERA_FRAMES.name),
         "archiver": (archiver_consumer_group(settings), None),
+        "callforward": (callforward_consumer_group(settings), PLATE_READS.name),
+        "call-notifier": (call_notifier_consumer_group(settings), CALLS.name),
     }
 
 

@@ -18,6 +18,7 @@ from tests.unit.deploy_support import (
     OFFICIAL,
     PROJECT_IMAGES,
     ROOT,
+    SINGLE_REPLICA,
     assert_cli_accepts,
     role_command,
     worker_roles,
@@ -141,6 +142,9 @@ def test_roles_run_commands_the_cli_accepts_and_workers_have_replicas(
         roles[service["command"][0]] = service
     assert {"api", "migrate", *worker_roles()} <= set(roles)
     for role in worker_roles():
+        if role in SINGLE_REPLICA:
+            assert roles[role]["deploy"]["replicas"] == 1, f"{role}: holds state, one replica"
+            continue
         assert roles[role]["deploy"]["replicas"] >= 2, f"{role}: one replica is no scale-out"
         assert roles[role]["environment"]["BORDERFLOW_METRICS_PORT"] == "9100"
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"

@@ -3,7 +3,7 @@ forward), those it applied from the other side (exactly once per message id, in 
 transaction of their effect), the sequence counters, and the crossings.
 
 Revision ID: 0014
-Revises: 0010 (on merge: the newest revision before it, 0013)
+Revises: 0012 (0013 was reserved and not used)
 Create Date: 2026-12-04
 """
 

@@ -1,0 +1,203 @@
+"""The drivers' pages in the database (issue 23): the call-forward worker (or the booking
+API, at booking) writes each page's data by its key; the API serves a page by its token
+and streams it by polling the row's version (every replica, and after a restart, shows
+the same). The secret (BORDERFLOW_DRIVERS_SECRET) makes the tokens: the API and the
+call-forward worker must share it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.db.driver_tables import DriverPageRow
+from services.drivers.hub import DriverHub, page_code, page_token
+
+POLL_S = 0.25
+
+
+def drivers_secret(configured: str | None, var_dir: Path) -> bytes:
+    """The configured secret, else one made once under var_dir (kept across restarts)."""
+    if configured:
+        return configured.encode()
+    path = var_dir / "drivers-secret"
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
+
+
+def booking_page_key(booking_id: str) -> str:
+    return f"booking:{booking_id}"
+
+
+async def language_of_visit(session: AsyncSession, visit_id: str) -> str | None:
+    """The language the driver of this truck last read its page in (None: not known)."""
+    found: str | None = await session.scalar(
+        select(DriverPageRow.language).where(DriverPageRow.visit_id == visit_id).limit(1)
+    )
+    return found
+
+
+def _text(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, sort_keys=True, ensure_ascii=False)
+
+
+async def save_pages(
+    *,
+    session: AsyncSession,
+    secret: bytes,
+    states: Mapping[str, Mapping[str, Any]],
+    now: datetime,
+    only_existing: bool = False,
+    visits: Mapping[str, str] | None = None,
+) -> int:
+    """Write these pages' data (by key); a changed page's version goes up. New pages are
+    made unless `only_existing`; `visits` (page key -> visit id) records the truck each
+    page follows. Returns the pages changed. The caller commits."""
+    visits = visits or {}
+    if not states:
+        return 0
+    rows = {
+        row.page_key: row
+        for row in await session.scalars(
+            select(DriverPageRow).where(DriverPageRow.page_key.in_(list(states)))
+        )
+    }
+    changed = 0
+    for key, data in states.items():
+        row = rows.get(key)
+        if row is None:
+            if only_existing:
+                continue
+            session.add(
+                DriverPageRow(
+                    token=page_token(secret, key),
+                    page_key=key,
+                    code=page_code(secret, key),
+                    state=dict(data),
+                    version=1,
+                    updated_at=now,
+                    visit_id=visits.get(key),
+                )
+            )
+            changed += 1
+            continue
+        if key in visits and row.visit_id != visits[key]:
+            row.visit_id = visits[key]
+        if _text(row.state) != _text(data):
+            await session.execute(
+                update(DriverPageRow)
+                .where(DriverPageRow.token == row.token)
+                .values(state=dict(data), version=DriverPageRow.version + 1, updated_at=now)
+            )
+            changed += 1
+    return changed
+
+
+async def existing_keys(session: AsyncSession, keys: list[str]) -> set[str]:
+    found = await session.scalars(
+        select(DriverPageRow.page_key).where(DriverPageRow.page_key.in_(keys))
+    )
+    return set(found)
+
+
+Watch = Callable[[float], Awaitable[str | None]]
+
+
+class DbPages:
+    """The page source of the API app: rows of `driver_pages`, streamed by polling."""
+
+    def __init__(self, sessions: Callable[[], async_sessionmaker[AsyncSession]]) -> None:
+        self._sessions = sessions  # late-bound: the app's context may be built at start-up
+
+    async def _row(self, token: str) -> tuple[str, int] | None:
+        async with self._sessions()() as session:
+            row = (
+                await session.execute(
+                    select(DriverPageRow.state, DriverPageRow.version).where(
+                        DriverPageRow.token == token
+                    )
+                )
+            ).first()
+        return None if row is None else (_text(row[0]), row[1])
+
+    async def state(self, token: str) -> str | None:
+        row = await self._row(token)
+        return None if row is None else row[0]
+
+    async def remember_language(self, token: str, language: str) -> None:
+        """The language the driver reads the page in: the one its SMS are written in."""
+        async with self._sessions()() as session, session.begin():
+            await session.execute(
+                update(DriverPageRow)
+                .where(
+                    DriverPageRow.token == token, DriverPageRow.language.is_distinct_from(language)
+                )
+                .values(language=language)
+            )
+
+    async def token_of_code(self, code: str) -> str | None:
+        async with self._sessions()() as session:
+            token: str | None = await session.scalar(
+                select(DriverPageRow.token).where(DriverPageRow.code == code.strip().upper())
+            )
+        return token
+
+    @contextlib.asynccontextmanager
+    async def watch(self, token: str) -> AsyncIterator[Watch]:
+        seen = await self._row(token)
+
+        async def changed(within: float) -> str | None:
+            nonlocal seen
+            loop = asyncio.get_running_loop()
+            ends = loop.time() + within
+            while True:
+                row = await self._row(token)
+                if row is not None and (seen is None or row[1] != seen[1]):
+                    seen = row
+                    return row[0]
+                left = ends - loop.time()
+                if left <= 0:
+                    return None
+                await asyncio.sleep(min(POLL_S, left))
+
+        yield changed
+
+
+class HubPages:
+    """The in-process hub as a page source (tests and a single-process demo)."""
+
+    def __init__(self, hub: DriverHub) -> None:
+        self.hub = hub
+
+    async def state(self, token: str) -> str | None:
+        return self.hub.state(token)
+
+    async def token_of_code(self, code: str) -> str | None:
+        return self.hub.token_of_code(code)
+
+    @contextlib.asynccontextmanager
+    async def watch(self, token: str) -> AsyncIterator[Watch]:
+        visit_id = self.hub.visit_of(token)
+        assert visit_id is not None
+        async with self.hub.subscribe(visit_id) as queue:
+
+            async def changed(within: float) -> str | None:
+                try:
+                    return await asyncio.wait_for(queue.get(), within)
+                except TimeoutError:
+                    return None
+
+            yield changed

@@ -1,0 +1,199 @@
+"""The call-forward worker live (issue 23), on the embedded broker and a real database
+(SQLite, PostgreSQL): a firm books, a truck is read at the waiting area's camera, the
+worker calls it (an event on the calls topic) and the driver's page from the booking
+answer shows the call and its lane; another truck, not booked, waits behind it on a page
+of its own; a restarted worker resumes the queue from the database and sees the called
+truck reach the gate; the notifier posts each call to the firm's webhook (its settings)
+and texts the driver in the language it read its page in."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from lanes.model import Direction, Manifest
+from services.callforward_desk import kafka_publisher
+from services.config import KafkaSettings
+from services.db.engine import session_factory
+from services.db.manifests import store_manifests
+from services.drivers.hub import page_token
+from services.gate_config import default_gates
+from services.notify.routing import CallRouter
+from services.notify.sms import FakeSmsSink
+from services.workers.call_notifier import CallNotifier
+from services.workers.callforward import CallForwardWorker
+from streams.calls import decode_call
+from streams.clients import ensure_topics, make_producer
+from streams.codec import encode
+from streams.events import PlateReadV1
+from streams.runtime import ConsumerRuntime, Inbound
+from streams.topics import TopicSpec
+from tests.integration.harness import collect
+from tests.integration.test_bookings_api import _book, add_firms, auth, local_slot, make_client
+from tests.kafka_plugin import unique_name
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+
+MIN = timedelta(minutes=1)
+
+
+def read(event_id: str, camera: str, plate: str, at: datetime) -> Inbound[PlateReadV1]:
+    wire = PlateReadV1(
+        event_id=event_id, camera_id=camera, captured_at=at, plate_text=plate, confidence=0.97
+    )
+    return Inbound("borderflow.plate-reads", 0, 0, camera.encode(), wire)
+
+
+async def test_a_truck_read_at_the_waiting_area_is_called_and_its_page_shows_it(
+    engine: AsyncEngine, kafka_settings: KafkaSettings, kafka_bootstrap: str
+) -> None:
+    keys = await add_firms(engine, ["firm-a"])
+    manifests = [
+        Manifest(manifest_id=m, firm_id="firm-a", direction=Direction.EXPORT, tractor_plate=p)
+        for m, p in (("CF-1", "29C11111"), ("CF-2", "29C22222"))
+    ]
+    async with session_factory(engine)() as session, session.begin():
+        await store_manifests(session=session, manifests=manifests, source="http", now=T(0))
+    topic = TopicSpec(unique_name("borderflow.calls"), 1, "visit_id", "test")
+    await ensure_topics(kafka_settings, kafka_bootstrap, [topic])
+    producer = make_producer(kafka_settings, kafka_bootstrap)
+    await producer.start()
+    async with make_client(engine) as client:
+        secret = client._transport.app.state.context.drivers_secret  # type: ignore[attr-defined]
+        booked = (await _book(client, keys["firm-a"], "CF-1", local_slot(1, 10), "k-1")).json()
+        link = booked["driver_page"]
+        assert (await client.get(f"{link}/state")).json() == {"status": "booked"}
+
+        def worker() -> CallForwardWorker:
+            return CallForwardWorker(
+                sessions=session_factory(engine),
+                gates=default_gates(),
+                publish=kafka_publisher(producer, topic.name),
+                secret=secret,
+            )
+
+        try:
+            first = worker()
+            await first.handle([read("r-1", "hn-exp-approach-1", "29C-111.11", T(0))])
+            called = (await client.get(f"{link}/state")).json()
+            assert called["status"] == "called" and called["lane_id"], called
+            page = await client.get(link, headers={"Accept-Language": "zh-CN"})
+            assert page.status_code == 200 and 'lang="zh"' in page.text
+            # a walk-in behind it: its page by its visit (the short code at the area)
+            await first.handle([read("r-2", "hn-exp-approach-1", "29C22222", T(0) + MIN)])
+            walk_in = await client.get(f"/d/{page_token(secret, 'wa-r-2')}/state")
+            assert walk_in.status_code == 200 and walk_in.json()["status"] in {"waiting", "called"}
+            for private in ("CF-1", "29C11111", "wa-r-1", booked["booking_id"], "firm-a"):
+                assert private not in walk_in.text
+
+            second = worker()  # a restart: the queue comes back from the database
+            await second.handle([read("r-3", "hn-exp-gate-1", "29C11111", T(0) + 5 * MIN)])
+            assert (await client.get(f"{link}/state")).json() == {"status": "at_gate"}
+            assert second.stats.at_gate == 1
+        finally:
+            await producer.stop()
+    records = await collect(kafka_bootstrap, topic.name, expect=2, timeout=20)
+    events = [(r.key.decode(), decode_call(r.value).type) for r in records]
+    assert events[0] == ("wa-r-1", "truck.called")
+    assert all(e[1] == "truck.called" for e in events)
+
+    # the notifier: the firm's webhook (its settings) and the driver's SMS, in zh (the
+    # language the booked driver read the page in), the walk-in's in English
+    posted: list[httpx.Request] = []
+
+    def receiver(request: httpx.Request) -> httpx.Response:
+        posted.append(request)
+        return httpx.Response(204)
+
+    async with make_client(engine) as api:
+        url = "https://firm-a.example/calls"
+        put = await api.put(
+            "/v1/firm/settings", json={"webhook_url": url}, headers=auth(keys["firm-a"])
+        )
+        assert put.status_code == 200, put.text
+        bad = await api.put(
+            "/v1/firm/settings", json={"webhook_url": "ftp://x"}, headers=auth(keys["firm-a"])
+        )
+        assert bad.status_code == 422 and "webhook_url" in bad.text
+    sink = FakeSmsSink()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
+        router = CallRouter(
+            sessions=session_factory(engine), client=client, sms=sink, phone_of=lambda v: v
+        )
+        notifier = CallNotifier(
+            sessions=session_factory(engine),
+            notifier=router,
+            utc_offsets={"huu-nghi": 7 * 60 * MIN},
+        )
+        calls = [decode_call(r.value) for r in records]
+        await notifier.handle([Inbound(topic.name, 0, n, None, c) for n, c in enumerate(calls)])
+    texts = {sms.to: sms.text for sms in sink.sent}
+
+    assert "请立即前往口岸" in texts["wa-r-1"]
+    assert texts["wa-r-2"].startswith("borderflow: Go to the gate now")
+    deadline = calls[1].deadline + 7 * 60 * MIN  # the gate's local time (+07:00)
+    assert texts["wa-r-2"].endswith(f"Be there by {deadline:%H:%M}.")
+    assert [r.headers["Idempotency-Key"] for r in posted] == [calls[0].call_id, calls[1].call_id]
+    assert {str(r.url) for r in posted} == {url}
+
+
+def T(minutes: int) -> datetime:
+    """Event time: tomorrow 10:00 at the gate (+07:00), in the lanes' opening hours."""
+    return local_slot(1, 10) + minutes * MIN
+
+
+async def test_through_the_reads_topic_a_read_at_the_area_camera_gets_a_call(
+    engine: AsyncEngine, kafka_settings: KafkaSettings, kafka_bootstrap: str
+) -> None:
+    """The worker as it runs (the consumer runtime on a plate-reads topic): a read at the
+    waiting area's camera; a call event follows on the calls topic, and the truck's page
+    (by its visit: a walk-in) shows the call."""
+    await add_firms(engine, ["firm-w"])
+    walk_in = Manifest(
+        manifest_id="W-1", firm_id="firm-w", direction=Direction.IMPORT, tractor_plate="20C33333"
+    )
+    async with session_factory(engine)() as session, session.begin():
+        await store_manifests(session=session, manifests=[walk_in], source="http", now=T(0))
+    reads = TopicSpec(unique_name("borderflow.plate-reads"), 1, "camera_id", "test")
+    calls = TopicSpec(unique_name("borderflow.calls"), 1, "visit_id", "test")
+    await ensure_topics(kafka_settings, kafka_bootstrap, [reads, reads.dlq, calls])
+    producer = make_producer(kafka_settings, kafka_bootstrap)
+    await producer.start()
+    secret = b"runtime test"
+    worker = CallForwardWorker(
+        sessions=session_factory(engine),
+        gates=default_gates(),
+        publish=kafka_publisher(producer, calls.name),
+        secret=secret,
+    )
+    runtime = ConsumerRuntime(
+        settings=kafka_settings,
+        bootstrap=kafka_bootstrap,
+        topics=[reads.name],
+        group_id=unique_name("callforward"),
+        decode=worker.decode,
+        handle=worker.handle,
+        producer=producer,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(runtime.run(stop))
+    try:
+        wire = read("rt-1", "hn-imp-approach-1", "20C33333", T(0)).event
+        await producer.send_and_wait(reads.name, value=encode(wire), key=b"hn-imp-approach-1")
+        await producer.send_and_wait(reads.name, value=b"{not json", key=b"x")  # dead letter
+        records = await collect(kafka_bootstrap, calls.name, expect=1, timeout=30)
+    finally:
+        stop.set()
+        await task
+        await producer.stop()
+    call = decode_call(records[0].value)
+    assert (call.type, call.visit_id) == ("truck.called", "wa-rt-1") and call.lane_id
+    async with make_client(engine) as client:
+        page = (await client.get(f"/d/{page_token(secret, 'wa-rt-1')}/state")).json()
+    assert page["status"] == "called" and page["lane_id"] == call.lane_id
+    dead = await collect(kafka_bootstrap, reads.dlq.name, expect=1, timeout=20)
+    assert len(dead) == 1

@@ -1,0 +1,122 @@
+"""The drivers' pages in the real API app (issue 23), as a firm and its driver use them:
+a booking's answer carries its driver's page link; the page loads from the link alone (no
+key), shows "booked", then what the call-forward worker writes (here: its store, as the
+worker does), and its stream's source follows; another booking's link never shows this truck; a bad
+token or code is a 404 problem. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.db.engine import session_factory
+from services.drivers.store import DbPages, booking_page_key, save_pages
+from tests.integration.test_bookings_api import (
+    _book,
+    auth,
+    keys,
+    local_slot,
+    make_client,
+    problem,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+__all__ = ["keys"]  # the fixture, used by the tests below
+
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+@pytest_asyncio.fixture
+async def client(engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
+    async with make_client(engine) as c:  # the app's own (random) drivers' secret
+        yield c
+
+
+async def worker_writes(engine: AsyncEngine, states: dict[str, dict[str, Any]]) -> None:
+    """What the call-forward worker does: the pages (made at booking) get new data."""
+    async with session_factory(engine)() as session, session.begin():
+        changed = await save_pages(
+            session=session, secret=b"unused", states=states, now=T0, only_existing=True
+        )
+    assert changed == len(states)
+
+
+async def test_a_booking_carries_its_drivers_page_which_shows_only_that_truck(
+    client: httpx.AsyncClient, keys: dict[str, str], engine: AsyncEngine
+) -> None:
+    at = local_slot(1, 10)
+    mine = (await _book(client, keys["a"], "A-1", at, "k-1")).json()
+    theirs = (await _book(client, keys["b"], "B-1", at, "k-2")).json()
+    link, other = mine["driver_page"], theirs["driver_page"]
+    assert link.startswith("/d/") and other.startswith("/d/") and link != other
+    assert mine["booking_id"] not in link
+    # the same link on reading the booking, and on a retried create
+    read = await client.get(f"/v1/bookings/{mine['booking_id']}", headers=auth(keys["a"]))
+    assert read.json()["driver_page"] == link
+    again = await _book(client, keys["a"], "A-1", at, "k-1")
+    assert again.json()["driver_page"] == link
+
+    page = await client.get(link, headers={"Accept-Language": "vi-VN,vi;q=0.9"})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert 'lang="vi"' in page.text
+    assert (await client.get(f"{link}/state")).json() == {"status": "booked"}
+
+    # the call-forward worker writes both pages (by booking): each shows its own only
+    await worker_writes(
+        engine,
+        {
+            booking_page_key(mine["booking_id"]): {"status": "waiting", "position": 1},
+            booking_page_key(theirs["booking_id"]): {
+                "status": "called",
+                "lane_id": "EX-2",
+                "way": "lane",
+            },
+        },
+    )
+    assert (await client.get(f"{link}/state")).json() == {"status": "waiting", "position": 1}
+    seen_by_other = (await client.get(f"{other}/state")).text
+    assert "position" not in seen_by_other and "EX-2" in seen_by_other
+    for text in (seen_by_other, (await client.get(other)).text):
+        assert mine["booking_id"] not in text and "A-1" not in text and "firm-a" not in text
+
+
+async def test_the_pages_stream_source_follows_the_workers_writes(
+    client: httpx.AsyncClient, keys: dict[str, str], engine: AsyncEngine
+) -> None:
+    """What `/d/{token}/events` streams (ASGI transport buffers a stream, so the source
+    behind it is watched here): the worker's write reaches an open page within 2 s."""
+    mine = (await _book(client, keys["a"], "A-1", local_slot(1, 10), "k-1")).json()
+    token = mine["driver_page"].removeprefix("/d/")
+    pages = DbPages(lambda: session_factory(engine))
+    assert await pages.state(token) == '{"status": "booked"}'
+    async with pages.watch(token) as changed:
+        assert await changed(0.3) is None  # nothing new yet
+        await worker_writes(
+            engine, {booking_page_key(mine["booking_id"]): {"status": "waiting", "position": 2}}
+        )
+        started = time.monotonic()
+        assert json.loads(await changed(10.0) or "null") == {"status": "waiting", "position": 2}
+        assert time.monotonic() - started < 2.0
+
+
+async def test_a_bad_token_or_code_is_a_404_problem(
+    client: httpx.AsyncClient, keys: dict[str, str]
+) -> None:
+    mine = (await _book(client, keys["a"], "A-1", local_slot(1, 10), "k-1")).json()
+    token = mine["driver_page"].removeprefix("/d/")
+    for path in (
+        f"/d/{token[:-1]}x",
+        "/d/not-a-token",
+        f"/d/{token[:-1]}x/state",
+        f"/d/{token[:-1]}x/events",
+        "/d/c/ZZZZZZZZ",
+    ):
+        problem(await client.get(path), 404)
