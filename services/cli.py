@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -17,7 +16,7 @@ from services.simulation.anomalies import DEMO_ANOMALY_RATE
 from services.xborder.cli import add_parsers as xborder_parsers
 
 
-def _add_up(sub: Any) -> argparse.ArgumentParser:
+def _add_up(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     """`borderflow up`: the whole system on embedded defaults (the demo)."""
     up = sub.add_parser("up", help="run the whole system: broker, database, workers, API")
     up.add_argument("--no-simulator", action="store_true", help="wait for real camera events")
