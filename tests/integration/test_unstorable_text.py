@@ -74,6 +74,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/control/api/alerts/{alert_id}/{action}"): {"reason": "checked"},  # issue 22
     ("POST", "/control/api/xborder/alerts/{alert_id}/acknowledge"): {"reason": "driver called"},
+    ("PUT", "/v1/firm/settings"): {"webhook_url": "https://firm.example/calls"},  # issue 23
 }
 
 
