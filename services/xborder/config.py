@@ -42,6 +42,9 @@ class XborderSettings(BaseSettings):
     trusted_keys: str = "{}"  # JSON: key id -> base64 public key of the other side
     send_batch: int = Field(default=500, ge=1, le=10_000)
     poll_s: float = Field(default=0.2, gt=0)
+    # go-back-N: a message sent this long ago and not acknowledged is resent, with all that
+    # followed it (the other side applies each message id once)
+    resend_after_s: float = Field(default=60.0, gt=0)
     consumer_group: str = "borderflow-xborder"
 
     @field_validator("trusted_keys")

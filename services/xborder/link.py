@@ -25,6 +25,7 @@ import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
@@ -238,11 +239,28 @@ class Link:
                     await _wait(stop, delay)
                     continue
                 await self.observe()
+                if not sent and await self._rewind():
+                    continue
                 if not sent:
                     await _wait(self._wake, self.settings.poll_s)
                     self._wake.clear()
         finally:
             await _stop_producer(producer)
+
+    async def _rewind(self) -> bool:
+        """Resend from the last acknowledged message when one is overdue (go-back-N)."""
+        overdue = clock.wall_clock() - timedelta(seconds=self.settings.resend_after_s)
+        async with self.sessions() as session, session.begin():
+            first = await xstore.rewind_unacknowledged(session, sent_before=overdue)
+        if first is None:
+            return False
+        self.stats["resent_from"] += 1
+        log.warning(
+            "cross-border link: no acknowledgement for %.0fs; resending from sequence %d",
+            self.settings.resend_after_s,
+            first,
+        )
+        return True
 
     async def _connect(self, bootstrap: str, topic: str) -> AIOKafkaProducer:
         producer = make_producer(self.kafka, bootstrap, client_suffix="xborder")

@@ -30,6 +30,7 @@ from services.xborder.tables import (
     XborderSequenceRow,
 )
 from streams.xborder import (
+    ACK_TYPE,
     AckV1,
     EntryEventV1,
     ExitEventV1,
@@ -395,6 +396,34 @@ async def mark_sent(session: AsyncSession, sequences: Sequence[int], *, now: dat
     )
 
 
+async def rewind_unacknowledged(session: AsyncSession, *, sent_before: datetime) -> int | None:
+    """Go-back-N. A message sent before `sent_before` and still not acknowledged was lost on
+    the way (the other side's broker lost what it had taken, or the receiver refused what
+    followed a lost one as reordered): mark everything after the last acknowledged sequence
+    unsent again, to be resent in order. The receiver applies each id once, so a resent
+    message it had applied already has no effect. The first sequence to resend, or None."""
+    stale = await session.scalar(
+        select(func.min(XborderOutboxRow.sequence)).where(
+            XborderOutboxRow.sent_at.is_not(None),
+            XborderOutboxRow.sent_at < sent_before,
+            XborderOutboxRow.acked_at.is_(None),
+            XborderOutboxRow.message_type != ACK_TYPE,
+        )
+    )
+    if stale is None:
+        return None
+    acked = await session.scalar(
+        select(func.max(XborderOutboxRow.sequence)).where(XborderOutboxRow.acked_at.is_not(None))
+    )
+    first = int(acked or 0) + 1
+    await session.execute(
+        update(XborderOutboxRow)
+        .where(XborderOutboxRow.sequence >= first, XborderOutboxRow.sent_at.is_not(None))
+        .values(sent_at=None)
+    )
+    return first
+
+
 @dataclass(frozen=True, slots=True)
 class LinkState:
     """What the link's metrics and the control room show."""
@@ -418,7 +447,7 @@ async def link_state(session: AsyncSession, *, me: Side) -> LinkState:
         select(func.count()).where(
             XborderOutboxRow.sent_at.is_not(None),
             XborderOutboxRow.acked_at.is_(None),
-            XborderOutboxRow.message_type != "borderflow.xborder.ack",
+            XborderOutboxRow.message_type != ACK_TYPE,
         )
     )
     sent = await session.get(XborderSequenceRow, (me.value, SENT))

@@ -86,6 +86,7 @@ class GateSide:
             trusted_keys=json.dumps({peer.key.key_id: peer.key.public_base64()}),
             poll_s=0.05,
             send_batch=200,
+            resend_after_s=10.0,
         )
 
     async def ensure_producer(self) -> AIOKafkaProducer:
