@@ -45,33 +45,50 @@ def latest(decisions: Iterable[Decision]) -> dict[str, Decision]:
     return out
 
 
-def wait_min(decision: Decision) -> float | None:
-    """Expected wait: decided (the truck seen) to expected start, in minutes."""
+def first_seen(decisions: Iterable[Decision]) -> dict[str, datetime]:
+    """Each visit's first decision time: when the truck was seen. A later revision is
+    decided later, so a wait measured from it would differ between two runs that revise a
+    truck at different times although its expected start is the same."""
+    out: dict[str, datetime] = {}
+    for d in decisions:
+        visit, at = str(d["visit_id"]), _at(d["decided_at"])
+        if visit not in out or at < out[visit]:
+            out[visit] = at
+    return out
+
+
+def wait_min(decision: Decision, seen_at: datetime | None = None) -> float | None:
+    """Expected wait in minutes: the truck seen (`seen_at`, its first decision; this
+    decision's own time when not given) to the expected start of `decision`."""
     start = decision.get("expected_start_at")
     if not start:
         return None
-    return (_at(start) - _at(decision["decided_at"])).total_seconds() / 60  # exact: compared
+    since = seen_at if seen_at is not None else _at(decision["decided_at"])
+    return (_at(start) - since).total_seconds() / 60  # exact: compared
 
 
-def truck(decision: Decision) -> dict[str, Any]:
+def truck(decision: Decision, seen_at: datetime | None = None) -> dict[str, Any]:
     return {
         "outcome": decision.get("outcome"),
         "lane_id": decision.get("lane_id"),
         "carrier_slot": decision.get("carrier_slot"),
-        "wait_min": wait_min(decision),
+        "wait_min": wait_min(decision, seen_at),
         "reason": decision.get("reason"),
     }
 
 
 def truck_diff(recorded: Iterable[Decision], replayed: Iterable[Decision]) -> list[dict[str, Any]]:
     """Per truck (visit), where the current decisions differ in outcome, lane, carrier slot
-    or expected wait; in the order the trucks were seen."""
+    or expected wait (seen to expected start, so the same start at a later revision is
+    no difference); in the order the trucks were seen."""
+    recorded, replayed = list(recorded), list(replayed)
     left, right = latest(recorded), latest(replayed)
+    seen_left, seen_right = first_seen(recorded), first_seen(replayed)
     rows: list[dict[str, Any]] = []
     for visit_id in left.keys() | right.keys():
         a, b = left.get(visit_id), right.get(visit_id)
-        before = truck(a) if a is not None else None
-        after = truck(b) if b is not None else None
+        before = truck(a, seen_left[visit_id]) if a is not None else None
+        after = truck(b, seen_right[visit_id]) if b is not None else None
         changed = (
             ["decision"]
             if before is None or after is None

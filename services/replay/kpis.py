@@ -11,7 +11,7 @@ from statistics import median
 from typing import Any
 
 from lanes.model import Gate
-from services.replay.compare import Decision, _at, latest, wait_min
+from services.replay.compare import Decision, _at, first_seen, latest, wait_min
 
 STEP = timedelta(minutes=5)
 
@@ -23,11 +23,12 @@ def _pct(values: list[float], q: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
 
 
-def _dwell(d: Decision) -> float | None:
+def _dwell(d: Decision, seen_at: datetime) -> float | None:
+    """Seen (first decision) to expected done, in minutes."""
     done = d.get("expected_done_at")
     if not done:
         return None
-    return round((_at(done) - _at(d["decided_at"])).total_seconds() / 60, 2)
+    return round((_at(done) - seen_at).total_seconds() / 60, 2)
 
 
 def is_perishable(d: Decision) -> bool:
@@ -39,11 +40,17 @@ def is_perishable(d: Decision) -> bool:
 
 
 def kpis(decisions: Iterable[Decision], *, gate: Gate | None = None) -> dict[str, Any]:
+    decisions = list(decisions)
     current = list(latest(decisions).values())
+    seen = first_seen(decisions)
     assigned = [d for d in current if d.get("outcome") == "assigned"]
-    waits = [w for d in assigned if (w := wait_min(d)) is not None]
-    dwells = [w for d in assigned if (w := _dwell(d)) is not None]
-    perishable = [w for d in assigned if is_perishable(d) and (w := _dwell(d)) is not None]
+    waits = [w for d in assigned if (w := wait_min(d, seen[str(d["visit_id"])])) is not None]
+    dwells = [w for d in assigned if (w := _dwell(d, seen[str(d["visit_id"])])) is not None]
+    perishable = [
+        w
+        for d in assigned
+        if is_perishable(d) and (w := _dwell(d, seen[str(d["visit_id"])])) is not None
+    ]
     outcomes = Counter(str(d.get("outcome")) for d in current)
     carrier = [d for d in assigned if d.get("carrier_slot")]
     return {
