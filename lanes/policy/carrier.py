@@ -25,6 +25,31 @@ MAX_PERISHABLE_WAIT = timedelta(minutes=20)
 Opt = tuple[float, int, int, datetime, int, bool, bool, str, str, LaneInfo | None, datetime]
 
 
+def carrier_eligible(truck: Truck, board: Board, gate: Gate, *, now: datetime) -> bool:
+    """Whether a carrier slot is open to the truck at all: a green container truck without
+    hazardous cargo, room for its containers in the yard, and a carrier running now (in
+    service, not on charge)."""
+    fleet = gate.fleet
+    yard = board.yard
+    if (
+        fleet is None
+        or fleet.yard is None
+        or yard is None
+        or truck.containers == 0
+        or truck.channel is not CustomsChannel.GREEN
+        or CargoClass.HAZMAT in truck.cargo
+        or yard.containers_planned() + truck.containers > yard.capacity
+    ):
+        return False
+    charging = {c.carrier_id: c.charging for c in fleet.carriers}
+    return any(
+        not c.out_of_service
+        and c.carrier_id in charging
+        and not _charging(charging[c.carrier_id], now, gate)
+        for c in board.carriers
+    )
+
+
 def carrier_option(
     view: GateView,
     truck: Truck,
@@ -41,23 +66,7 @@ def carrier_option(
     only place within hours); otherwise it is left out, which changes nothing."""
     fleet = gate.fleet
     yard = board.yard
-    if (
-        fleet is None
-        or fleet.yard is None
-        or yard is None
-        or truck.containers == 0
-        or truck.channel is not CustomsChannel.GREEN
-        or CargoClass.HAZMAT in truck.cargo
-        or yard.containers_planned() + truck.containers > yard.capacity
-    ):
-        return None
-    charging = {c.carrier_id: c.charging for c in fleet.carriers}
-    if not any(
-        not c.out_of_service
-        and c.carrier_id in charging
-        and not _charging(charging[c.carrier_id], now, gate)
-        for c in board.carriers
-    ):
+    if fleet is None or yard is None or not carrier_eligible(truck, board, gate, now=now):
         return None
     offset = gate.utc_offset
     queue, slot = project_yard(board, fleet, now=now, utc_offset=offset, extra=truck, fit=view.fit)

@@ -17,13 +17,13 @@ from lanes.model import (
     CargoClass,
     CarrierFleet,
     CustomsChannel,
-    DailyHours,
     Direction,
     Gate,
     Lane,
     LaneKind,
     Outcome,
 )
+from lanes.policy.carrier import carrier_eligible
 from lanes.policy.hours import fit_avoiding, local_hhmm
 from lanes.policy.orchestrated import (
     CARRIER_SCARCITY,
@@ -130,25 +130,7 @@ class ReferencePolicy(OrchestratedPolicy):
         now, and every container of the truck expected on a trip soon enough."""
         fleet = gate.fleet
         yard = board.yard
-        if (
-            fleet is None
-            or fleet.yard is None
-            or yard is None
-            or truck.containers == 0
-            or truck.channel is not CustomsChannel.GREEN
-            or CargoClass.HAZMAT in truck.cargo
-            or yard.containers_planned() + truck.containers > yard.capacity
-        ):
-            return None
-        charging = {c.carrier_id: c.charging for c in fleet.carriers}
-        running = [
-            c
-            for c in board.carriers
-            if not c.out_of_service
-            and c.carrier_id in charging
-            and not _charging(charging[c.carrier_id], now, gate)
-        ]
-        if not running:
+        if fleet is None or yard is None or not carrier_eligible(truck, board, gate, now=now):
             return None
         queue, slot = project_yard(board, fleet, now=now, utc_offset=gate.utc_offset, extra=truck)
         if slot is None:
@@ -167,11 +149,6 @@ class ReferencePolicy(OrchestratedPolicy):
         )
         what = f"carrier slot {first.carrier_id} via yard {yard.yard_id}"
         return _Option(yard.yard_id, what, slot, CARRIER_SCARCITY, len(gate.lanes), queue, first)
-
-
-def _charging(windows: DailyHours, at: datetime, gate: Gate) -> bool:
-    """On charge at `at`; no windows at all means never on charge (not "always")."""
-    return bool(windows.windows) and windows.contains(at, gate.utc_offset)
 
 
 def _rule(
