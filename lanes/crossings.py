@@ -113,8 +113,8 @@ def reconcile(
     for crossing in crossings:
         if (overdue := _overdue(crossing, now, corridor)) is not None:
             alerts.append(overdue)
-        if (mismatch := _mismatch(crossing)) is not None:
-            alerts.append(mismatch)
+        if (differs := mismatch(crossing)) is not None:
+            alerts.append(differs)
     return sorted(alerts, key=lambda a: (a.at, a.alert_id))
 
 
@@ -146,7 +146,10 @@ def _overdue(crossing: Crossing, now: datetime, corridor: Corridor) -> CrossingA
     )
 
 
-def _mismatch(crossing: Crossing) -> CrossingAlert | None:
+def mismatch(crossing: Crossing) -> CrossingAlert | None:
+    """The mismatch alert of a crossing whose entry differs from what was announced (its
+    notice, or else its exit); None when they agree or either is missing. True or not for
+    good once the crossing is entered, whatever the time: a store can keep it as a flag."""
     entry = crossing.entry
     announced = crossing.notice or crossing.exit
     if entry is None or announced is None:

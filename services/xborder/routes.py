@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lanes.crossings import Crossing, Sighting, reconcile
+from lanes.crossings import Crossing, CrossingAlert, Sighting, reconcile
 from services.api.staff import StaffDep
 from services.control.auth import CSRF_HEADER
 from services.db import repository as repo
@@ -118,11 +118,16 @@ def _corridor(request: Request) -> tuple[Any, GateCorridor]:
     return ctx, corridor
 
 
-async def _alerts(session: AsyncSession, corridor: GateCorridor) -> tuple[Any, list[Any], Any]:
-    crossings = await xstore.all_crossings(session)
-    clock = max((t for c in crossings for t in _times(c)), default=None)
-    alerts = [] if clock is None else reconcile(crossings, now=clock, corridor=corridor.corridor)
-    return clock, alerts, crossings
+async def _alerts(
+    session: AsyncSession, corridor: GateCorridor
+) -> tuple[datetime | None, list[CrossingAlert]]:
+    """The alerts true at the gate clock (the latest event time of any crossing), read from
+    the crossings that can carry one, not from the whole history."""
+    clock = await xstore.gate_clock(session)
+    if clock is None:
+        return None, []
+    candidates = await xstore.alert_candidates(session)
+    return clock, reconcile(candidates, now=clock, corridor=corridor.corridor)
 
 
 @router.get("/state", response_model=XborderState)
@@ -167,14 +172,18 @@ async def _state(request: Request) -> XborderState:
     ctx, corridor = _corridor(request)
     async with ctx.sessions() as session:
         link = await xstore.link_state(session, me=corridor.side)
-        clock, alerts, crossings = await _alerts(session, corridor)
+        clock, alerts = await _alerts(session, corridor)
+        newest = await xstore.newest_crossings(session, limit=SHOWN)
         acks = {
             row.alert_id: Acknowledgement(
                 by=row.acknowledged_by, at=row.acknowledged_at, reason=row.reason
             )
-            for row in (await session.scalars(select(XborderAlertAckRow))).all()
+            for row in await session.scalars(
+                select(XborderAlertAckRow).where(
+                    XborderAlertAckRow.alert_id.in_([a.alert_id for a in alerts])
+                )
+            )
         }
-    newest = sorted(crossings, key=lambda c: max(_times(c)), reverse=True)[:SHOWN]
     return XborderState(
         gate_id=corridor.gate_id,
         gate_clock=clock,
@@ -220,7 +229,7 @@ async def acknowledge(
     now = wall_clock()
     async with ctx.sessions() as session, session.begin():
         await repo.begin_write(session=session, gate_ids=[corridor.gate_id])
-        _, alerts, _ = await _alerts(session, corridor)
+        _, alerts = await _alerts(session, corridor)
         alert = next((a for a in alerts if a.alert_id == alert_id), None)
         if alert is None:
             raise HTTPException(status_code=404, detail=f"alert_id: {alert_id!r} is not raised")
@@ -247,10 +256,6 @@ async def acknowledge(
             at=now,
         )
     return Acknowledgement(by=staff.controller.username, at=now, reason=body.reason)
-
-
-def _times(crossing: Crossing) -> list[datetime]:
-    return [s.at for s in (crossing.notice, crossing.exit, crossing.entry) if s is not None]
 
 
 def _sighting(sighting: Sighting | None) -> SightingView | None:

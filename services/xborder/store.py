@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lanes.crossings import Crossing, Side, Sighting, TruckIdentity, match_entry
+from lanes.crossings import Crossing, Side, Sighting, TruckIdentity, match_entry, mismatch
 from services.xborder.prior import Prior
 from services.xborder.tables import (
     XborderCrossingRow,
@@ -340,6 +340,7 @@ def _record(row: XborderCrossingRow, message: XBorderMessage) -> None:
         row.to_gate = message.gate_id
         row.entry_message_id, row.entry_at = message.message_id, message.event_time
         row.entry_truck = _truck(message.identity())
+    row.last_at, row.mismatch = derived(row)
 
 
 def _truck(truck: TruckIdentity) -> dict[str, Any]:
@@ -362,6 +363,15 @@ def _sighting(message_id: str | None, at: datetime | None, truck: Any) -> Sighti
     return Sighting(message_id, at, _identity(truck))
 
 
+def derived(row: Any) -> tuple[datetime | None, bool]:
+    """What a crossing row keeps besides its facts, from them: its latest event time and
+    whether it is a mismatch (`lanes.crossings.mismatch`). `row` is the ORM row or any
+    object with its columns as attributes (the migration that added the two columns)."""
+    crossing = crossing_of(row)
+    times = [s.at for s in (crossing.notice, crossing.exit, crossing.entry) if s is not None]
+    return max(times, default=None), mismatch(crossing) is not None
+
+
 def crossing_of(row: XborderCrossingRow) -> Crossing:
     return Crossing(
         crossing_id=row.crossing_id,
@@ -373,8 +383,43 @@ def crossing_of(row: XborderCrossingRow) -> Crossing:
 
 
 async def all_crossings(session: AsyncSession) -> list[Crossing]:
+    """Every crossing recorded (the demo's and the tests' summaries; the control room reads
+    the bounded queries below)."""
     rows = (await session.scalars(select(XborderCrossingRow))).all()
     return [crossing_of(row) for row in rows]
+
+
+async def gate_clock(session: AsyncSession) -> datetime | None:
+    """The latest event time of any crossing: the clock alerts are reckoned at."""
+    at: datetime | None = await session.scalar(select(func.max(XborderCrossingRow.last_at)))
+    return at
+
+
+async def alert_candidates(session: AsyncSession) -> list[Crossing]:
+    """The crossings that can carry an alert: left and not entered (overdue, once the
+    corridor's time is up) or entered with a mismatch. Not the history: a crossing entered
+    as announced never raises one again."""
+    row = XborderCrossingRow
+    rows = await session.scalars(
+        select(row).where(
+            or_(
+                and_(row.entry_at.is_(None), row.exit_at.is_not(None)),
+                row.mismatch.is_(True),
+            )
+        )
+    )
+    return [crossing_of(r) for r in rows.all()]
+
+
+async def newest_crossings(session: AsyncSession, *, limit: int) -> list[Crossing]:
+    """The `limit` crossings with the latest events, newest first."""
+    rows = await session.scalars(
+        select(XborderCrossingRow)
+        .where(XborderCrossingRow.last_at.is_not(None))
+        .order_by(XborderCrossingRow.last_at.desc(), XborderCrossingRow.crossing_id)
+        .limit(limit)
+    )
+    return [crossing_of(r) for r in rows.all()]
 
 
 async def unsent(session: AsyncSession, *, limit: int) -> Sequence[XborderOutboxRow]:

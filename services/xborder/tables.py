@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, String, Text
+from sqlalchemy import JSON, BigInteger, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.db.tables import Base
@@ -86,8 +86,16 @@ class XborderCrossingRow(Base):
     entry_message_id: Mapped[str | None] = mapped_column(String(160))
     entry_at: Mapped[datetime | None]
     entry_truck: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # derived from the facts above when one is recorded (store.derived): the latest event
+    # time, and whether the entry differs from what was announced
+    last_at: Mapped[datetime | None]
+    mismatch: Mapped[bool] = mapped_column(default=False, server_default=false())
 
-    __table_args__ = (Index("ix_xborder_crossings_open", "from_side", "entry_at"),)
+    __table_args__ = (
+        Index("ix_xborder_crossings_open", "from_side", "entry_at"),
+        Index("ix_xborder_crossings_last_at", "last_at"),
+        Index("ix_xborder_crossings_mismatch", "mismatch"),
+    )
 
 
 class XborderAlertAckRow(Base):

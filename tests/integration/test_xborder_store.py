@@ -1,10 +1,11 @@
 """The receiver's refusals that need the database (issue 21): a replayed message id, a
 sequence gap and a regression, on SQLite and PostgreSQL; nothing of a refused message is
-stored, and a message applied writes its inbox row, its fact and its ack together."""
+stored, and a message applied writes its inbox row, its fact and its ack together. The
+control room's reads are bounded: the crossings that can carry an alert, not the history."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -15,6 +16,7 @@ from services.db.engine import session_factory
 from services.xborder import store as xstore
 from services.xborder.tables import XborderCrossingRow, XborderInboxRow, XborderOutboxRow
 from streams.xborder import ExitEventV1
+from streams.xborder_local import LocalCrossingEventV1
 from streams.xborder_sign import SigningKey, sign
 
 pytestmark = pytest.mark.integration
@@ -131,3 +133,33 @@ async def test_concurrent_writers_number_without_gaps_or_collisions(engine: Asyn
     async with sessions() as session:
         sequences = sorted(await session.scalars(select(XborderOutboxRow.sequence)))
     assert sequences == list(range(1, 120 + 60 + 1))
+
+
+async def test_the_control_room_reads_the_open_and_mismatched_crossings_not_the_history(
+    engine: AsyncEngine,
+) -> None:
+    """Three trucks left VN; CN saw one enter as announced, one with another plate, one not
+    at all. The alerts are reckoned from the two that can carry one, the gate clock is the
+    latest event, the newest crossings come newest first."""
+    for n in (1, 2, 3):
+        exit_ = _exit(n).model_copy(update={"event_time": T0 + timedelta(minutes=n)})
+        assert (await _apply(engine, exit_)).status == "applied"
+    sessions = session_factory(engine)
+    for n, plate in ((1, "29H12345"), (2, "29H99999")):
+        entry = LocalCrossingEventV1(
+            event_id=f"cn-entry-{n}",
+            kind="entry",
+            at=T0 + timedelta(minutes=30 + n),
+            crossing_id=f"VN-x{n}",
+            gate_id="youyiguan",
+            tractor_plate=plate,
+        )
+        async with sessions() as session, session.begin():
+            await xstore.take_local(session, entry, me=Side.CN, sign=lambda m: sign(m, CN), now=T0)
+    async with sessions() as session:
+        candidates = {c.crossing_id for c in await xstore.alert_candidates(session)}
+        clock = await xstore.gate_clock(session)
+        newest = [c.crossing_id for c in await xstore.newest_crossings(session, limit=2)]
+    assert candidates == {"VN-x2", "VN-x3"}  # mismatched; left and not entered
+    assert clock == T0 + timedelta(minutes=32)
+    assert newest == ["VN-x2", "VN-x1"]
