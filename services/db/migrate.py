@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -22,6 +23,16 @@ def _config(connection: Connection) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
     return config
+
+
+def to_revision(revision: str, *, down: bool = False) -> Callable[[Connection], None]:
+    """A function for `AsyncConnection.run_sync` that upgrades (or downgrades) the
+    database to `revision`: the migration tests step through revisions with it."""
+
+    def run(connection: Connection) -> None:
+        (command.downgrade if down else command.upgrade)(_config(connection), revision)
+
+    return run
 
 
 def _upgrade(connection: Connection) -> None:

@@ -3,13 +3,11 @@ channel (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from sqlalchemy import Connection, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,7 +17,7 @@ from services.config import DatabaseSettings
 from services.db.convert import manifest_from_row
 from services.db.engine import create_engine, session_factory
 from services.db.manifests import store_manifests
-from services.db.migrate import _config
+from services.db.migrate import to_revision as _to
 from services.db.tables import LaneRow, ManifestRow
 from services.db.types import UTCDateTime
 from services.gate_config import default_gates, get_gate
@@ -27,13 +25,6 @@ from services.gate_config import default_gates, get_gate
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-
-
-def _to(revision: str, *, down: bool = False) -> Callable[[Connection], None]:
-    def run(connection: Connection) -> None:
-        (command.downgrade if down else command.upgrade)(_config(connection), revision)
-
-    return run
 
 
 def _columns(connection: Connection) -> set[str]:

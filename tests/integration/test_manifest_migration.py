@@ -3,20 +3,18 @@ version 1, a history row and their plate keys, so the matcher finds them; and it
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 
 from lanes.similarity import index_keys
 from services.bootstrap import prepare_database
 from services.config import DatabaseSettings
 from services.db.engine import create_engine, session_factory
 from services.db.manifests import manifests_for_keys
-from services.db.migrate import _config
+from services.db.migrate import to_revision as _to
 from services.db.tables import ManifestRow, ManifestVersionRow
 from services.db.types import UTCDateTime
 from services.gate_config import default_gates
@@ -24,13 +22,6 @@ from services.gate_config import default_gates
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-
-
-def _to(revision: str, *, down: bool = False) -> Callable[[Connection], None]:
-    def run(connection: Connection) -> None:
-        (command.downgrade if down else command.upgrade)(_config(connection), revision)
-
-    return run
 
 
 async def test_existing_manifests_are_versioned_and_indexed(

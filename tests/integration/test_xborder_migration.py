@@ -4,31 +4,21 @@ current, so the control room's bounded reads find them; and it reverts."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from sqlalchemy import Connection
 
 from services.config import DatabaseSettings
 from services.db.engine import create_engine, session_factory
-from services.db.migrate import _config
+from services.db.migrate import to_revision as _to
 from services.db.types import UTCDateTime
 from services.xborder import store as xstore
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
 T0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
-TRUCK = {"tractor_plate": "29H12345", "trailer_plate": None, "containers": []}
-
-
-def _to(revision: str, *, down: bool = False) -> Callable[[Connection], None]:
-    def run(connection: Connection) -> None:
-        (command.downgrade if down else command.upgrade)(_config(connection), revision)
-
-    return run
+TRUCK: dict[str, object] = {"tractor_plate": "29H12345", "trailer_plate": None, "containers": []}
 
 
 async def test_existing_crossings_get_their_clock_and_mismatch(
