@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from lanes.ids import stable_id
-from lanes.model import CameraRole, Direction, Manifest
+from lanes.values import CameraRole, Direction, Manifest
 
 
 class Severity(StrEnum):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from lanes.alerts.model import AlertRules, ManifestVersion, Sighting
-from lanes.model import CameraRole, Direction, Manifest
+from lanes.values import CameraRole, Direction, Manifest
 
 INBOUND = frozenset({CameraRole.APPROACH, CameraRole.GATE_IN})
 

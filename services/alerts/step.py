@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lanes.alerts import Alert, AlertRules, evaluate
 from lanes.alerts.hold import hold_for
+from lanes.board_json import board_to_json
 from lanes.model import Gate, LaneDecision, Outcome
 from lanes.settle import settle
 from services.alerts import store
@@ -105,7 +106,7 @@ class AlertStep:
         if applied is None:  # through its lane already
             return None
         await boards.save_board(
-            session=session, gate_id=gate.gate_id, board=applied.board.to_json(), now=now
+            session=session, gate_id=gate.gate_id, board=board_to_json(applied.board), now=now
         )
         await boards.revise_decisions(session=session, decisions=[applied.decision])
         await store.set_held(session=session, alert_id=alert.alert_id, visit_id=row.visit_id)

@@ -29,6 +29,7 @@ from lanes.actions import (
     place_with_manifest,
     reassign,
 )
+from lanes.board_json import board_to_json
 from lanes.model import Direction, Gate, LaneDecision, Manifest
 from lanes.plates import normalise_plate
 from lanes.settle import settle
@@ -129,7 +130,7 @@ async def apply_action(room: ControlRoom, gate: Gate, req: Request) -> Done:
             )
             decision, board = applied.decision, applied.board
             await store.save_board(
-                session=session, gate_id=gate.gate_id, board=board.to_json(), now=at
+                session=session, gate_id=gate.gate_id, board=board_to_json(board), now=at
             )
             await store.revise_decisions(session=session, decisions=[decision])
             details |= {

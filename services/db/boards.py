@@ -17,7 +17,7 @@ from services.db.tables import DecisionRow, LaneRow
 
 
 async def load_board(*, session: AsyncSession, gate_id: str) -> dict[str, Any] | None:
-    """The gate's board as stored (`Board.to_json()`), or None before the first write."""
+    """The gate's board as stored (`board_to_json`), or None before the first write."""
     row = await session.get(GateBoardRow, gate_id, populate_existing=True)
     return None if row is None else dict(row.board)
 

@@ -10,8 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lanes.bookings import BookingState
-from lanes.policy.truck import BOOKING_GRACE
+from lanes.bookings import BOOKING_GRACE, BookingState
 from services.db.booking_tables import BookingRow, FirmBookingStatsRow
 from services.db.bookings import (
     ACTIVE,

@@ -17,6 +17,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from lanes.board_json import board_to_json
 from lanes.bookings import arrival_status, is_lost
 from lanes.decide import decide_with_board
 from lanes.matching import Matcher, PlateIndex, near_keys_needed, read_texts
@@ -342,7 +343,7 @@ class Decider:
         await boards.save_board(
             session=session,
             gate_id=gate.gate_id,
-            board=board.to_json(),
+            board=board_to_json(board),
             now=ordered[-1].last_seen_at,
         )
         used = [d.manifest_id for d in decisions if d.manifest_id and d.outcome.value == "assigned"]

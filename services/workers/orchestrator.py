@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.board import Board, BoardError
+from lanes.board_json import board_from_json, board_to_json
 from lanes.model import Assignment, Gate, LaneDecision
 from lanes.policy import Policy
 from lanes.revise import revised_decision
@@ -161,7 +162,7 @@ class LaneEventHandler:
                     )
                 revised += await self._revise(session, plans, event)
             await store.save_board(
-                session=session, gate_id=gate_id, board=board.to_json(), now=fresh[-1].at
+                session=session, gate_id=gate_id, board=board_to_json(board), now=fresh[-1].at
             )
         await store.revise_decisions(session=session, decisions=revised)
         self.stats.replanned += len(revised)
@@ -216,7 +217,7 @@ class LaneEventHandler:
 
 async def load_board(session: AsyncSession, gate: Gate) -> Board:
     stored = await store.load_board(session=session, gate_id=gate.gate_id)
-    return Board.for_gate(gate) if stored is None else Board.from_json(stored)
+    return Board.for_gate(gate) if stored is None else board_from_json(stored)
 
 
 def _row(event: LaneEventV1, now: datetime) -> dict[str, Any]:
