@@ -21,7 +21,7 @@ from lanes.values import (
 )
 
 if TYPE_CHECKING:
-    from lanes.alerts.model import AlertRules
+    from lanes.alert_rules import AlertRules
     from lanes.bookings import BookingRules
 
 __all__ = [

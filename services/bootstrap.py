@@ -22,7 +22,7 @@ from lanes.similarity import KEY_SCHEME
 from services.archive.records import ArchivedRecord
 from services.archive.worker import Archiver, archived_topics
 from services.callforward_desk import kafka_publisher
-from services.config import Settings
+from services.config import DatabaseSettings, Settings
 from services.db import repository as repo
 from services.db.engine import create_engine, session_factory
 from services.db.manifests import rebuild_plate_keys
@@ -69,7 +69,6 @@ class Infrastructure:
     settings: Settings
     bootstrap: str
     broker: EmbeddedBroker | None
-    engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     producer: AIOKafkaProducer
     gates: Mapping[str, Gate]
@@ -86,6 +85,21 @@ async def prepare_database(engine: AsyncEngine, gates: Mapping[str, Gate]) -> No
         rebuilt = await rebuild_plate_keys(session=session)
     if rebuilt:
         log.info("plate keys rebuilt for %d manifests (scheme %s)", rebuilt, KEY_SCHEME)
+
+
+@asynccontextmanager
+async def open_database(
+    settings: DatabaseSettings, *, gates: Mapping[str, Gate] | None = None
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """The one place a process opens the database: the engine built from `settings`,
+    migrated and its gates written when `gates` are given, disposed of on exit."""
+    engine = create_engine(settings)
+    try:
+        if gates is not None:
+            await prepare_database(engine, gates)
+        yield session_factory(engine)
+    finally:
+        await engine.dispose()
 
 
 @asynccontextmanager
@@ -111,9 +125,7 @@ async def infrastructure(
             stack.push_async_callback(broker.stop)
             bootstrap = broker.bootstrap
             log.info("embedded Tansu broker on %s", bootstrap)
-        engine = create_engine(settings.database)
-        stack.push_async_callback(engine.dispose)
-        await prepare_database(engine, gates)
+        sessions = await stack.enter_async_context(open_database(settings.database, gates=gates))
         await ensure_topics(settings.kafka, bootstrap, all_topics())
         producer = make_producer(settings.kafka, bootstrap)
         await producer.start()
@@ -127,8 +139,7 @@ async def infrastructure(
             settings=settings,
             bootstrap=bootstrap,
             broker=broker,
-            engine=engine,
-            sessions=session_factory(engine),
+            sessions=sessions,
             producer=producer,
             gates=gates,
             watch=watch,

@@ -27,9 +27,9 @@ from lanes.settle import settle
 from services.alerts import store
 from services.alerts.observations import observations
 from services.db import boards
+from services.db.boards import load_gate_board
 from services.db.convert import decision_from_row
 from services.db.tables import DecisionRow, VisitRow
-from services.workers.orchestrator import load_board
 from streams import clock
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ class AlertStep:
         row = await _latest_decision(session, gate.gate_id, alert.subject)
         if row is None or row.outcome != Outcome.ASSIGNED.value:
             return None  # not decided yet (held when it is), or in review already
-        board = settle(await load_board(session, gate), gate, now=now)
+        board = settle(await load_gate_board(session, gate), gate, now=now)
         applied = hold_for(decision_from_row(row), alert, board=board, now=now)
         if applied is None:  # through its lane already
             return None

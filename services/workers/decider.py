@@ -28,18 +28,18 @@ from lanes.resolve import resolve_reads
 from lanes.settle import settle
 from lanes.similarity import folded_key
 from lanes.visits import Grouping, ReadAtGate, VisitTrack, group_reads
+from services.adapters.decision_outbox import DecisionOutbox
 from services.alerts.outbox import AlertOutbox
 from services.alerts.step import AlertStep
 from services.archive.store import record_batch
 from services.db import boards
 from services.db import repository as repo
+from services.db.boards import load_gate_board
 from services.db.booking_arrivals import booking_for_arrival, expire_bookings, mark_used
 from services.db.bookings import ACTIVE, BookedSlot
 from services.db.manifests import manifests_for_keys
 from services.db.visits import recent_visit_tracks
 from services.metrics import CAMERA_CLOCK_SKEW, DECISION_SECONDS, timed
-from services.workers.orchestrator import load_board
-from services.workers.outbox import DecisionOutbox
 from streams import clock
 from streams.codec import decode_plate_read, plate_read_from_wire
 from streams.errors import InvalidEvent
@@ -324,7 +324,7 @@ class Decider:
         ordered = sorted(visits, key=lambda v: (v.last_seen_at, v.visit_id))
         matches = [self._match(visit, index, reads) for visit in ordered]
         booked = await self._bookings(session, gate, ordered, matches)
-        board = await load_board(session, gate)
+        board = await load_gate_board(session, gate)
         decisions = []
         for visit, match in zip(ordered, matches, strict=True):
             now = visit.last_seen_at

@@ -12,13 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lanes.bookings import BookingState
+from services.adapters.booking_outbox import BookingOutbox
 from services.db import booking_arrivals as arrivals
 from services.db import bookings as repo
 from services.db.booking_tables import BookingEventRow, SlotCountRow
 from services.db.engine import session_factory
 from services.db.idempotency import KEEP, purge_idempotency_keys
 from services.gate_config import default_gates
-from services.workers.booking_outbox import BookingOutbox
 from streams.topics import BOOKINGS
 from tests.integration.test_bookings_api import (
     add_firms,
