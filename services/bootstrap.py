@@ -9,10 +9,11 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from aiokafka import AIOKafkaProducer
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from lanes.matching import OcrMatcher
@@ -89,11 +90,18 @@ async def prepare_database(engine: AsyncEngine, gates: Mapping[str, Gate]) -> No
 
 @asynccontextmanager
 async def open_database(
-    settings: DatabaseSettings, *, gates: Mapping[str, Gate] | None = None
+    settings: DatabaseSettings,
+    *,
+    gates: Mapping[str, Gate] | None = None,
+    on_connect: Callable[[Any, Any], None] | None = None,
 ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """The one place a process opens the database: the engine built from `settings`,
-    migrated and its gates written when `gates` are given, disposed of on exit."""
+    migrated and its gates written when `gates` are given, disposed of on exit.
+    `on_connect(dbapi_connection, record)` runs on each new connection, after the engine's
+    own set-up (the replay sandbox turns SQLite's journal and fsync off with it)."""
     engine = create_engine(settings)
+    if on_connect is not None:
+        event.listen(engine.sync_engine, "connect", on_connect)
     try:
         if gates is not None:
             await prepare_database(engine, gates)
