@@ -6,7 +6,7 @@ them in a transaction. Every refusal is a `BookingRefused`, with one message per
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from lanes.bookings import BookingState, SlotCapacity, capacity, check_window, slot_of
 from lanes.errors import DomainError
@@ -144,6 +144,26 @@ class Booking:
             updated_at=now,
             version=self.version + 1,
         )
+
+    def lost_at(self, at: datetime, grace: timedelta) -> bool:
+        """A truck arriving at `at` has lost the slot: later than `grace` after its end."""
+        return at >= self.slot_end + grace
+
+    def no_show(self, at: datetime) -> Booking:
+        """No truck came and the slot is over (the place is not released)."""
+        return self._ends(BookingState.NO_SHOW, at)
+
+    def lost_late(self, at: datetime) -> Booking:
+        """The truck came after the grace period: it is a walk-in and must rebook."""
+        return self._ends(BookingState.LOST_LATE, at)
+
+    def used(self, at: datetime) -> Booking:
+        """The truck crossed on this booking."""
+        return self._ends(BookingState.USED, at)
+
+    def _ends(self, state: BookingState, at: datetime) -> Booking:
+        self._require_active(f"marked {state.value}")
+        return replace(self, status=state, updated_at=at, version=self.version + 1)
 
     def _require_active(self, what: str) -> None:
         if self.status is not BookingState.ACTIVE:

@@ -50,14 +50,7 @@ class SqlBookingStore:
         await db.release_place(session=self.session, booking=booking)
 
     async def save(self, before: Booking, after: Booking) -> None:
-        await db.save_booking(
-            self.session,
-            before,
-            status=after.status.value,
-            slot_start=after.slot_start,
-            slot_end=after.slot_end,
-            updated_at=after.updated_at,
-        )
+        await db.save_booking(self.session, before, after)
 
     async def record_event(self, booking: Booking, type_: str, **extra: Any) -> None:
         await db.record_event(self.session, booking, type_, **extra)

@@ -41,9 +41,9 @@ async def _expire(
 ) -> dict[str, int]:
     counts: dict[str, int] = {}
     for row in rows:
-        booking = await save_booking(
-            session, booking_from_row(row), status=state.value, updated_at=now
-        )
+        before = booking_from_row(row)
+        after = before.no_show(now) if state is BookingState.NO_SHOW else before.lost_late(now)
+        booking = await save_booking(session, before, after)
         await record_event(session, booking, f"booking.{state.value}")
         counts[booking.firm_id] = counts.get(booking.firm_id, 0) + 1
     column = "no_shows" if state is BookingState.NO_SHOW else "lost_late"
@@ -96,7 +96,7 @@ async def booking_for_arrival(
             .with_for_update()
         )
     )
-    late = [r for r in rows if at >= r.slot_end + grace]
+    late = [r for r in rows if booking_from_row(r).lost_at(at, grace)]
     await _expire(session, late, BookingState.LOST_LATE, at)
     lost = {r.booking_id for r in late}
     return {
@@ -120,9 +120,8 @@ async def mark_used(*, session: AsyncSession, manifest_ids: Iterable[str], at: d
         )
     )
     for row in rows:
-        booking = await save_booking(
-            session, booking_from_row(row), status=BookingState.USED.value, updated_at=at
-        )
+        before = booking_from_row(row)
+        booking = await save_booking(session, before, before.used(at))
         await record_event(session, booking, "booking.used")
     return len(rows)
 

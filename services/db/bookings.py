@@ -11,8 +11,7 @@ them are services/service_layer/bookings.py. This module only stores what they d
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
@@ -254,24 +253,24 @@ class ConcurrentChange(RuntimeError):
     lock that the API and begin_write take)."""
 
 
-async def save_booking(session: AsyncSession, booking: Booking, **changes: Any) -> Booking:
-    """Write `changes` if the booking is still at the version read (optimistic check)."""
+async def save_booking(session: AsyncSession, before: Booking, after: Booking) -> Booking:
+    """Store `after` (a change the domain made of `before`) if the stored booking is still
+    at `before`'s version (optimistic check); returns `after`."""
     t = table_of(BookingRow)
     result = await session.execute(
         update(t)
-        .where(t.c.booking_id == booking.booking_id, t.c.version == booking.version)
-        .values(**changes, version=t.c.version + 1)
+        .where(t.c.booking_id == before.booking_id, t.c.version == before.version)
+        .values(
+            status=after.status.value,
+            slot_start=after.slot_start,
+            slot_end=after.slot_end,
+            updated_at=after.updated_at,
+            version=t.c.version + 1,
+        )
     )
     if cast(CursorResult[Any], result).rowcount != 1:
-        raise ConcurrentChange(f"booking {booking.booking_id} changed concurrently")
-    return _booking_replace(booking, changes)
-
-
-def _booking_replace(booking: Booking, changes: Mapping[str, Any]) -> Booking:
-    fields = {k: v for k, v in changes.items() if k != "status"}
-    if "status" in changes:
-        fields["status"] = BookingState(changes["status"])
-    return replace(booking, **fields, version=booking.version + 1)
+        raise ConcurrentChange(f"booking {before.booking_id} changed concurrently")
+    return after
 
 
 # --- the outbox ------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ what it returns. Refusals are `BookingRefused`, raised once the transaction is r
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -251,10 +251,10 @@ async def cancel_slot(
     return booking
 
 
-async def _refused_rolls_back(uow: BookingUnitOfWork, step: Any) -> Booking:
+async def _refused_rolls_back(uow: BookingUnitOfWork, step: Awaitable[Booking]) -> Booking:
     """Await `step`; on a refusal, undo whatever the transaction had done, then re-raise."""
     try:
-        booking: Booking = await step
+        booking = await step
     except BookingRefused:
         await uow.rollback()
         raise

@@ -227,3 +227,28 @@ def test_the_gate_takes_no_bookings_without_rules() -> None:
             slot_start=SLOT,
             now=NOW,
         )
+
+
+def test_an_active_booking_ends_used_lost_or_not_shown_and_only_once() -> None:
+    booking = Booking.new(
+        booking_id="bk_1",
+        firm_id="firm-a",
+        manifest_id="A-1",
+        gate=GATE,
+        direction=Direction.EXPORT,
+        perishable=False,
+        slot_start=SLOT,
+        now=NOW,
+    )
+    grace = timedelta(minutes=60)
+
+    assert not booking.lost_at(SLOT + HOUR + grace - timedelta(seconds=1), grace)
+    assert booking.lost_at(SLOT + HOUR + grace, grace)
+    ends = [booking.used(SLOT), booking.lost_late(SLOT + 3 * HOUR), booking.no_show(NOW)]
+    assert [(b.status, b.version) for b in ends] == [
+        (BookingState.USED, 2),
+        (BookingState.LOST_LATE, 2),
+        (BookingState.NO_SHOW, 2),
+    ]
+    with pytest.raises(BookingRefused, match="is used: only an active booking"):
+        ends[0].no_show(NOW)
