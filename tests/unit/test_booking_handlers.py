@@ -77,6 +77,19 @@ async def _booked(
     return result.booking
 
 
+def _new_booking(gate: Gate) -> Booking:
+    return Booking.new(
+        booking_id="bk_1",
+        firm_id="firm-a",
+        manifest_id="A-1",
+        gate=gate,
+        direction=Direction.EXPORT,
+        perishable=False,
+        slot_start=SLOT,
+        now=NOW,
+    )
+
+
 def _events(uow: MemoryBookingUnitOfWork) -> list[str]:
     return [type_ for type_, _, _ in uow.committed.events]
 
@@ -217,29 +230,11 @@ async def test_another_firms_booking_reads_as_missing() -> None:
 def test_the_gate_takes_no_bookings_without_rules() -> None:
     closed: Gate = replace(GATE, booking=None)
     with pytest.raises(BookingRefused, match="takes no bookings"):
-        Booking.new(
-            booking_id="bk_1",
-            firm_id="firm-a",
-            manifest_id="A-1",
-            gate=closed,
-            direction=Direction.EXPORT,
-            perishable=False,
-            slot_start=SLOT,
-            now=NOW,
-        )
+        _new_booking(closed)
 
 
 def test_an_active_booking_ends_used_lost_or_not_shown_and_only_once() -> None:
-    booking = Booking.new(
-        booking_id="bk_1",
-        firm_id="firm-a",
-        manifest_id="A-1",
-        gate=GATE,
-        direction=Direction.EXPORT,
-        perishable=False,
-        slot_start=SLOT,
-        now=NOW,
-    )
+    booking = _new_booking(GATE)
     grace = timedelta(minutes=60)
 
     assert not booking.lost_at(SLOT + HOUR + grace - timedelta(seconds=1), grace)
