@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from lanes.errors import DomainError
 from lanes.model import BookingStatus, CargoClass, CustomsChannel, Direction, Gate
@@ -301,20 +300,6 @@ class Board:
     def carrier_arrived(self, carrier_id: str, at: datetime) -> Board:
         carrier = self.carrier(carrier_id)
         return self._with_carrier(replace(carrier, back_at=None, load=(), changed_at=at))
-
-    # -- JSON ----------------------------------------------------------------------------
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON types only (str, int, bool, None, lists, dicts): a database snapshot."""
-        from lanes.board_json import board_to_json  # noqa: PLC0415 (the codec imports us)
-
-        return board_to_json(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Board:
-        """The board `to_json` wrote; raises BoardError on a malformed snapshot."""
-        from lanes.board_json import board_from_json  # noqa: PLC0415
-
-        return board_from_json(data)
 
     # -- helpers -------------------------------------------------------------------------
     def _queue_of(self, place: str) -> tuple[Queued, ...]:

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 
-from lanes.model import BookingStatus, DailyHours, Direction
-from lanes.policy.truck import booking_status
+from lanes.values import BookingStatus, DailyHours, Direction
 
 BOOKABLE_HOURS = DailyHours(((time(6), time(22)),))
+# GoSwift (DOMAIN.md): more than 1 h late loses the reservation.
+BOOKING_GRACE = timedelta(hours=1)
 
 
 class BookingState(StrEnum):
@@ -191,3 +192,23 @@ def arrival_status(
 def is_lost(slot_end: datetime, at: datetime, *, rules: BookingRules) -> bool:
     """A truck at `at`, or none by `at`, has lost its slot: the grace period is over."""
     return at >= slot_end + rules.grace
+
+
+def booking_status(
+    slot_start: datetime | None,
+    slot_end: datetime | None,
+    arrived_at: datetime,
+    *,
+    grace: timedelta = BOOKING_GRACE,
+) -> BookingStatus:
+    """On time inside [start, end); early before it; late up to `grace` after its end keeps
+    the slot; later than that, or no slot, is a walk-in."""
+    if slot_start is None or slot_end is None:
+        return BookingStatus.WALK_IN
+    if arrived_at < slot_start:
+        return BookingStatus.EARLY
+    if arrived_at < slot_end:
+        return BookingStatus.ON_TIME
+    if arrived_at < slot_end + grace:
+        return BookingStatus.LATE
+    return BookingStatus.WALK_IN

@@ -1,27 +1,57 @@
-"""Value objects of the domain: frozen, slotted, comparable, no I/O."""
+"""Value objects of the domain: frozen, slotted, comparable, no I/O. The basic words
+(directions, states, daily hours, the manifest) live in `lanes.values` and are re-exported
+here."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from lanes.values import (
+    ALWAYS,
+    BookingStatus,
+    CameraRole,
+    CustomsChannel,
+    CustomsStatus,
+    DailyHours,
+    Direction,
+    Manifest,
+)
+
 if TYPE_CHECKING:
-    from lanes.alerts.model import AlertRules
+    from lanes.alert_rules import AlertRules
     from lanes.bookings import BookingRules
 
-
-class Direction(StrEnum):
-    EXPORT = "export"  # Vietnam -> China
-    IMPORT = "import"  # China -> Vietnam
-
-
-class CameraRole(StrEnum):
-    APPROACH = "approach"
-    GATE_IN = "gate_in"
-    LANE_ENTRY = "lane_entry"
-    EXIT = "exit"
+__all__ = [
+    "ALWAYS",
+    "Assignment",
+    "BookingStatus",
+    "Camera",
+    "CameraRole",
+    "Candidate",
+    "CargoClass",
+    "Carrier",
+    "CarrierFleet",
+    "CustomsChannel",
+    "CustomsStatus",
+    "DailyHours",
+    "Direction",
+    "Gate",
+    "Lane",
+    "LaneDecision",
+    "LaneKind",
+    "Manifest",
+    "MatchOutcome",
+    "MatchResult",
+    "Outcome",
+    "PlateRead",
+    "ScoredManifest",
+    "TransferYard",
+    "Visit",
+    "WaitingArea",
+]
 
 
 class LaneKind(StrEnum):
@@ -38,29 +68,6 @@ class CargoClass(StrEnum):
     CONTAINER = "container"
     PERISHABLE = "perishable"
     HAZMAT = "hazmat"
-
-
-class CustomsChannel(StrEnum):
-    """Customs risk channel: green passes on documents, yellow is scanned, red inspected."""
-
-    GREEN = "green"
-    YELLOW = "yellow"
-    RED = "red"
-
-
-class BookingStatus(StrEnum):
-    """A truck against its booked crossing slot, when it arrives."""
-
-    ON_TIME = "on_time"
-    EARLY = "early"
-    LATE = "late"  # late, but within the grace period: still holds the slot
-    WALK_IN = "walk_in"  # no booking, or more than the grace period late
-
-
-class CustomsStatus(StrEnum):
-    CLEARED = "cleared"
-    PENDING = "pending"
-    INSPECT = "inspect"
 
 
 class Outcome(StrEnum):
@@ -111,29 +118,6 @@ class Camera:
     gate_id: str
     direction: Direction
     role: CameraRole
-
-
-@dataclass(frozen=True, slots=True)
-class DailyHours:
-    """Windows of the day in the gate's local time, each [start, end); an end at or before its
-    start runs past midnight. No windows at all: always."""
-
-    windows: tuple[tuple[time, time], ...] = ()
-
-    def contains(self, at: datetime, utc_offset: timedelta) -> bool:
-        if not self.windows:
-            return True
-        local = (at.astimezone(UTC) + utc_offset).time().replace(tzinfo=None)
-        for start, end in self.windows:
-            if start < end:
-                if start <= local < end:
-                    return True
-            elif local >= start or local < end:
-                return True
-        return False
-
-
-ALWAYS = DailyHours()
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,28 +213,6 @@ class Gate:
 
     def lanes_for(self, direction: Direction) -> tuple[Lane, ...]:
         return tuple(lane for lane in self.lanes if lane.direction is direction)
-
-
-@dataclass(frozen=True, slots=True)
-class Manifest:
-    """The electronic declaration of one crossing (plates are stored normalised)."""
-
-    manifest_id: str
-    firm_id: str
-    direction: Direction
-    tractor_plate: str
-    trailer_plate: str | None = None
-    containers: tuple[str, ...] = ()
-    cargo_description: str = ""
-    hs_codes: tuple[str, ...] = ()
-    gross_weight_kg: float | None = None
-    perishable: bool = False
-    hazmat_class: str | None = None
-    customs_status: CustomsStatus = CustomsStatus.CLEARED
-    window_start: datetime | None = None
-    window_end: datetime | None = None
-    # the risk channel customs gave it; None: green when cleared, red when to inspect
-    customs_channel: CustomsChannel | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -124,13 +124,12 @@ class _sessions:
         self.settings = settings
 
     async def __aenter__(self) -> Any:
-        from services.bootstrap import prepare_database
-        from services.db.engine import create_engine, session_factory
+        from services.bootstrap import open_database
         from services.gate_config import configured_gates
 
-        self.engine = create_engine(self.settings.database)
-        await prepare_database(self.engine, configured_gates(self.settings.gates_dir))
-        return session_factory(self.engine)
+        gates = configured_gates(self.settings.gates_dir)
+        self.opened = open_database(self.settings.database, gates=gates)
+        return await self.opened.__aenter__()
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.engine.dispose()
+        await self.opened.__aexit__(None, None, None)

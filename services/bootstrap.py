@@ -9,10 +9,11 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from aiokafka import AIOKafkaProducer
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from lanes.matching import OcrMatcher
@@ -22,7 +23,7 @@ from lanes.similarity import KEY_SCHEME
 from services.archive.records import ArchivedRecord
 from services.archive.worker import Archiver, archived_topics
 from services.callforward_desk import kafka_publisher
-from services.config import Settings
+from services.config import DatabaseSettings, Settings
 from services.db import repository as repo
 from services.db.engine import create_engine, session_factory
 from services.db.manifests import rebuild_plate_keys
@@ -69,7 +70,6 @@ class Infrastructure:
     settings: Settings
     bootstrap: str
     broker: EmbeddedBroker | None
-    engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     producer: AIOKafkaProducer
     gates: Mapping[str, Gate]
@@ -86,6 +86,28 @@ async def prepare_database(engine: AsyncEngine, gates: Mapping[str, Gate]) -> No
         rebuilt = await rebuild_plate_keys(session=session)
     if rebuilt:
         log.info("plate keys rebuilt for %d manifests (scheme %s)", rebuilt, KEY_SCHEME)
+
+
+@asynccontextmanager
+async def open_database(
+    settings: DatabaseSettings,
+    *,
+    gates: Mapping[str, Gate] | None = None,
+    on_connect: Callable[[Any, Any], None] | None = None,
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """The one place a process opens the database: the engine built from `settings`,
+    migrated and its gates written when `gates` are given, disposed of on exit.
+    `on_connect(dbapi_connection, record)` runs on each new connection, after the engine's
+    own set-up (the replay sandbox turns SQLite's journal and fsync off with it)."""
+    engine = create_engine(settings)
+    if on_connect is not None:
+        event.listen(engine.sync_engine, "connect", on_connect)
+    try:
+        if gates is not None:
+            await prepare_database(engine, gates)
+        yield session_factory(engine)
+    finally:
+        await engine.dispose()
 
 
 @asynccontextmanager
@@ -111,9 +133,7 @@ async def infrastructure(
             stack.push_async_callback(broker.stop)
             bootstrap = broker.bootstrap
             log.info("embedded Tansu broker on %s", bootstrap)
-        engine = create_engine(settings.database)
-        stack.push_async_callback(engine.dispose)
-        await prepare_database(engine, gates)
+        sessions = await stack.enter_async_context(open_database(settings.database, gates=gates))
         await ensure_topics(settings.kafka, bootstrap, all_topics())
         producer = make_producer(settings.kafka, bootstrap)
         await producer.start()
@@ -127,8 +147,7 @@ async def infrastructure(
             settings=settings,
             bootstrap=bootstrap,
             broker=broker,
-            engine=engine,
-            sessions=session_factory(engine),
+            sessions=sessions,
             producer=producer,
             gates=gates,
             watch=watch,

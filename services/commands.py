@@ -19,10 +19,10 @@ from services.bootstrap import (
     build_weighing_intake,
     demo_call_router,
     infrastructure,
-    prepare_database,
+    open_database,
 )
 from services.config import Settings
-from services.db.engine import create_engine
+from services.db.engine import display_url
 from services.gate_config import configured_gates
 from services.metrics import serve_worker_metrics
 from services.serving import api_server, install_stop_signals
@@ -34,12 +34,9 @@ log = logging.getLogger(__name__)
 
 
 async def run_migrate(settings: Settings) -> int:
-    engine = create_engine(settings.database)
-    try:
-        await prepare_database(engine, configured_gates(settings.gates_dir))
-    finally:
-        await engine.dispose()
-    print(f"database {engine.url.render_as_string()} is at the latest schema")
+    async with open_database(settings.database, gates=configured_gates(settings.gates_dir)):
+        pass
+    print(f"database {display_url(settings.database)} is at the latest schema")
     return 0
 
 

@@ -14,10 +14,9 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.bootstrap import prepare_database
+from services.bootstrap import open_database
 from services.config import Settings
 from services.db import firms as db
-from services.db.engine import create_engine, session_factory
 from services.gate_config import configured_gates
 from streams import clock
 
@@ -33,10 +32,8 @@ def firm_id_from_name(name: str) -> str:
 
 
 async def main_firms(settings: Settings, args: argparse.Namespace) -> int:
-    engine = create_engine(settings.database)
-    try:
-        await prepare_database(engine, configured_gates(settings.gates_dir))
-        sessions = session_factory(engine)
+    gates = configured_gates(settings.gates_dir)
+    async with open_database(settings.database, gates=gates) as sessions:
         now = clock.wall_clock()
         command = args.firms_command
         if command == "create":
@@ -48,8 +45,6 @@ async def main_firms(settings: Settings, args: argparse.Namespace) -> int:
         if command == "revoke-key":
             return await _revoke(sessions, args.prefix, now)
         raise AssertionError(command)
-    finally:
-        await engine.dispose()
 
 
 def _fail(message: str) -> int:

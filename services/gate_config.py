@@ -61,7 +61,7 @@ A file holds (durations in minutes, hours as local "HH:MM-HH:MM" windows):
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import timedelta
 from functools import cache
 from importlib import resources
@@ -104,6 +104,7 @@ __all__ = [
     "load_gate",
     "load_gates",
     "parse_gate",
+    "require_known_gate",
 ]
 
 
@@ -192,14 +193,20 @@ def configured_gates(gates_dir: Path | None = None) -> Mapping[str, Gate]:
     return load_gates(files)
 
 
+def require_known_gate(gate_id: str, known: Collection[str]) -> None:
+    """The one check of a gate id: raises UnknownGateError (a DomainError, its one message:
+    `unknown gate 'x' (known: a, b)`) unless `gate_id` is among `known`. The edges prefix
+    the field at fault (`gate: ...` on HTTP, `gate_id: ...` in a dead letter)."""
+    if gate_id not in known:
+        raise UnknownGateError(gate_id, tuple(sorted(known)))
+
+
 def get_gate(gate_id: str, gates: Mapping[str, Gate] | None = None) -> Gate:
     """The gate `gate_id` among `gates` (the packaged ones when None); raises
     UnknownGateError (a DomainError) if there is none."""
     known = default_gates() if gates is None else gates
-    gate = known.get(gate_id)
-    if gate is None:
-        raise UnknownGateError(gate_id, tuple(sorted(known)))
-    return gate
+    require_known_gate(gate_id, known)
+    return known[gate_id]
 
 
 def _add(gates: dict[str, Gate], origin: dict[str, str], gate: Gate, source: str) -> None:

@@ -4,35 +4,21 @@ from __future__ import annotations
 
 import json
 import logging
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from services.api.middleware import RequestIdFilter
-
+# the current HTTP request's id, set by the API's middleware (services/api/middleware.py)
+REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
 
 
-def event_log_fields(record: Any, *, group_id: str) -> dict[str, Any]:
-    """A consumed record's coordinates and, when its JSON carries one (bare or enveloped),
-    its `event_id` (or `read_id`): the `extra` of a log line about that record."""
-    fields: dict[str, Any] = {
-        "topic": record.topic,
-        "partition": record.partition,
-        "offset": record.offset,
-        "group": group_id,
-        "event_id": None,
-    }
-    try:
-        obj = json.loads(record.value) if record.value else None
-    except (ValueError, UnicodeDecodeError):
-        return fields
-    for source in (obj, obj.get("data") if isinstance(obj, dict) else None):
-        if isinstance(source, dict):
-            found = source.get("event_id") or source.get("read_id")
-            if isinstance(found, str):
-                fields["event_id"] = found
-                break
-    return fields
+class RequestIdFilter(logging.Filter):
+    """Adds the current request's id to every record (None outside a request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = REQUEST_ID.get()
+        return True
 
 
 class JsonFormatter(logging.Formatter):

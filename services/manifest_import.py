@@ -18,9 +18,8 @@ from typing import TextIO
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.model import Manifest
-from services.bootstrap import prepare_database
+from services.bootstrap import open_database
 from services.config import Settings
-from services.db.engine import create_engine, session_factory
 from services.gate_config import configured_gates
 from services.manifest_intake import StoreStatus, submit, tally
 from streams import clock
@@ -104,17 +103,14 @@ async def main_import(settings: Settings, path: str) -> int:
     if problem is not None:  # fail before touching the database
         print(f"borderflow manifests import: {name}: {problem}", file=sys.stderr)
         return 1
-    engine = create_engine(settings.database)
-    try:
-        await prepare_database(engine, configured_gates(settings.gates_dir))
+    gates = configured_gates(settings.gates_dir)
+    async with open_database(settings.database, gates=gates) as sessions:
         counts = await import_manifests(
-            sessions=session_factory(engine),
+            sessions=sessions,
             lines=_lines(path),
             name=name,
             now=clock.wall_clock(),
             errors=sys.stderr,
         )
-    finally:
-        await engine.dispose()
     print(summary(name, counts))
     return 0 if counts["invalid"] == 0 and counts["refused"] == 0 else 1

@@ -1,4 +1,5 @@
-"""Prometheus metrics: one registry, every metric borderflow exports, defined once.
+"""Prometheus metrics of the services, each defined once, on the one registry of
+`streams.metrics` (which defines the stream runtime's own).
 
 The API serves them at `GET /metrics` (services/api/metrics.py); a worker, which has no HTTP
 server, serves them on `BORDERFLOW_METRICS_PORT` (`serve_worker_metrics`). Label values are
@@ -13,41 +14,13 @@ from collections.abc import Awaitable, Callable
 from typing import ParamSpec, TypeVar
 
 from prometheus_client import (
-    CollectorRegistry,
-    Counter,
     Gauge,
     Histogram,
     start_http_server,
 )
-from prometheus_client.process_collector import ProcessCollector
 
-REGISTRY = CollectorRegistry(auto_describe=True)
-ProcessCollector(registry=REGISTRY)  # CPU, memory, open files of this process
+from streams.metrics import REGISTRY
 
-EVENTS_CONSUMED = Counter(
-    "borderflow_events_consumed",
-    "Records consumed, valid or not, per topic and consumer group",
-    ["topic", "group"],
-    registry=REGISTRY,
-)
-EVENTS_DEAD_LETTERED = Counter(
-    "borderflow_events_dead_lettered",
-    "Records sent to the topic's dead-letter twin, per source topic and kind of failure",
-    ["topic", "group", "error_type"],
-    registry=REGISTRY,
-)
-EVENTS_PRODUCED = Counter(
-    "borderflow_events_produced",
-    "Events published and acknowledged by the broker, per topic",
-    ["topic"],
-    registry=REGISTRY,
-)
-CONSUMER_LAG = Gauge(
-    "borderflow_consumer_lag",
-    "Records behind the partition's high watermark, per partition this process holds",
-    ["group", "topic", "partition"],
-    registry=REGISTRY,
-)
 DECISION_SECONDS = Histogram(
     "borderflow_decision_batch_seconds",
     "Time to decide one consumer batch of plate reads: match, policy and the transaction",
@@ -59,16 +32,6 @@ HTTP_SECONDS = Histogram(
     "API request latency by method, route template and status",
     ["method", "route", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
-    registry=REGISTRY,
-)
-BROKER_UP = Gauge(
-    "borderflow_broker_up",
-    "1 while the Kafka broker answers this process's watch (streams/watch.py), 0 when not",
-    registry=REGISTRY,
-)
-BROKER_RESTARTS = Counter(
-    "borderflow_broker_restarts_total",
-    "Times the broker came back as a new, empty cluster (the decisions since were re-sent)",
     registry=REGISTRY,
 )
 CAMERA_CLOCK_SKEW = Gauge(

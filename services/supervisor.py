@@ -28,6 +28,7 @@ from services.bootstrap import (
     infrastructure,
 )
 from services.config import Settings
+from services.db.engine import display_url
 from services.demo_account import DEMO_USER, ensure_demo_controller
 from services.gate_config import get_gate
 from services.serving import api_server, install_stop_signals
@@ -112,7 +113,7 @@ async def run_up(
         print(
             f"borderflow up: broker {infra.bootstrap}"
             f"{' (embedded Tansu)' if infra.broker else ''}, "
-            f"database {infra.engine.url.render_as_string()}, "
+            f"database {display_url(settings.database)}, "
             f"API http://{settings.api.host}:{settings.api.port} (/control, /health, /docs), "
             "manifests on borderflow.manifests, lane events on borderflow.lane-events, "
             "calls on borderflow.calls (drivers' pages /d/<token>, SMS to the fake sink)",

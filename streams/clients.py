@@ -14,8 +14,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 
-from services.config import KafkaSettings
 from streams.errors import BrokerError
+from streams.settings import KafkaSettings
 from streams.topics import TopicSpec
 
 log = logging.getLogger(__name__)

@@ -22,12 +22,11 @@ from typing import Any, Generic, TypeVar
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 
-from services import metrics
-from services.config import KafkaSettings
-from services.logs import event_log_fields
-from streams import clock
+from streams import clock, metrics
 from streams.clients import client_kwargs, size_limits
 from streams.errors import InvalidEvent
+from streams.log_fields import event_log_fields
+from streams.settings import KafkaSettings
 from streams.topics import dead_letter_topic
 
 log = logging.getLogger(__name__)

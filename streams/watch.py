@@ -22,10 +22,9 @@ from datetime import datetime, timedelta
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from services import metrics
-from services.config import KafkaSettings
-from streams import clock
+from streams import clock, metrics
 from streams.clients import client_kwargs, ensure_topics
+from streams.settings import KafkaSettings
 from streams.topics import TopicSpec
 
 log = logging.getLogger(__name__)

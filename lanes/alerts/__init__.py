@@ -5,11 +5,11 @@
 alerts, in any input order, so a replay raises exactly the alerts the live run raised.
 """
 
+from lanes.alert_rules import AlertRules
 from lanes.alerts.evaluate import evaluate
 from lanes.alerts.model import (
     RULES,
     Alert,
-    AlertRules,
     BookingChange,
     BookingKind,
     ManifestVersion,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from lanes.alerts.model import Alert, AlertRules, BookingChange, BookingKind, make_alert
+from lanes.alert_rules import AlertRules
+from lanes.alerts.model import Alert, BookingChange, BookingKind, make_alert
 
 SETTLED = frozenset({BookingKind.USED, BookingKind.NO_SHOW, BookingKind.LOST_LATE})
 

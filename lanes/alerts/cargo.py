@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from itertools import pairwise
 
-from lanes.alerts.model import Alert, AlertRules, WeighIn, make_alert
+from lanes.alert_rules import AlertRules
+from lanes.alerts.model import Alert, WeighIn, make_alert
 from lanes.alerts.passes import Declarations, Pass
 from lanes.model import Manifest
 

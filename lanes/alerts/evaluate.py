@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from lanes.alert_rules import AlertRules
 from lanes.alerts.bookings import bursts, no_show_rates, rebook_jumps
 from lanes.alerts.cargo import late_amendments, overweight, swaps
-from lanes.alerts.model import Alert, AlertRules, Observations
+from lanes.alerts.model import Alert, Observations
 from lanes.alerts.passes import Declarations, Exits, passes
 from lanes.alerts.plates import clones, lost_trucks
 

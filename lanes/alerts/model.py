@@ -4,11 +4,11 @@ their parameters, and the alert they raise. Frozen values, no I/O, no clock."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 from lanes.ids import stable_id
-from lanes.model import CameraRole, Direction, Manifest
+from lanes.values import CameraRole, Direction, Manifest
 
 
 class Severity(StrEnum):
@@ -105,35 +105,6 @@ class Observations:
     manifests: tuple[ManifestVersion, ...] = ()
     weighings: tuple[WeighIn, ...] = ()
     bookings: tuple[BookingChange, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class AlertRules:
-    """The rules' parameters (defaults: ASSUMPTIONS, docs/alerts.md; a gate file's `[alerts]`
-    table sets them per gate, services/gate_config.py)."""
-
-    # reads of one plate closer than this are one pass (the gate's visit window)
-    visit_window: timedelta = timedelta(minutes=10)
-    # a pass needs this many reads to count: one stray misread is not a truck
-    min_reads: int = 2
-    # the same plate at another gate or direction sooner than this: the road does not allow it
-    min_return: timedelta = timedelta(hours=2)
-    # entered and not seen at an exit camera within this plus the margin: lost or stopped
-    expected_transit: timedelta = timedelta(minutes=60)
-    transit_margin: timedelta = timedelta(minutes=30)
-    # plates, trailer, containers or cargo amended this long before arrival, or less
-    amend_window: timedelta = timedelta(minutes=60)
-    # weighed above declared * (1 + share) + kg
-    weight_tolerance: float = 0.15
-    weight_tolerance_kg: float = 500.0
-    # a firm's no-show share of its settled bookings, once it has this many
-    no_show_min_bookings: int = 20
-    no_show_rate: float = 0.35
-    # a booking cancelled and the same manifest booked into an earlier slot within this
-    rebook_window: timedelta = timedelta(minutes=10)
-    # this many bookings created by one key within the window
-    burst_count: int = 20
-    burst_window: timedelta = timedelta(seconds=60)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from lanes.alerts.model import AlertRules, ManifestVersion, Sighting
-from lanes.model import CameraRole, Direction, Manifest
+from lanes.alert_rules import AlertRules
+from lanes.alerts.model import ManifestVersion, Sighting
+from lanes.values import CameraRole, Direction, Manifest
 
 INBOUND = frozenset({CameraRole.APPROACH, CameraRole.GATE_IN})
 

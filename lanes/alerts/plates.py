@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from itertools import pairwise
 
-from lanes.alerts.model import Alert, AlertRules, make_alert
+from lanes.alert_rules import AlertRules
+from lanes.alerts.model import Alert, make_alert
 from lanes.alerts.passes import Exits, Pass
 
 

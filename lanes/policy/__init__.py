@@ -11,10 +11,11 @@ from datetime import datetime
 from typing import Protocol
 
 from lanes.board import Board, Truck
+from lanes.bookings import booking_status
 from lanes.model import Assignment, Gate
 from lanes.policy.fifo import FifoPolicy
 from lanes.policy.orchestrated import OrchestratedPolicy
-from lanes.policy.truck import booking_status, cargo_of, customs_channel, truck_from_manifest
+from lanes.policy.truck import cargo_of, customs_channel, truck_from_manifest
 
 __all__ = [
     "FifoPolicy",

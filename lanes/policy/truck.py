@@ -3,14 +3,11 @@ classes, booking status against a slot."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from lanes.board import Truck
 from lanes.channels import channel_of
 from lanes.model import BookingStatus, CargoClass, CustomsChannel, CustomsStatus, Manifest
-
-# GoSwift (DOMAIN.md): more than 1 h late loses the reservation.
-BOOKING_GRACE = timedelta(hours=1)
 
 
 def customs_channel(manifest: Manifest) -> CustomsChannel | None:
@@ -51,26 +48,6 @@ def truck_from_manifest(
         booking=booking,
         manifest_id=manifest.manifest_id,
     )
-
-
-def booking_status(
-    slot_start: datetime | None,
-    slot_end: datetime | None,
-    arrived_at: datetime,
-    *,
-    grace: timedelta = BOOKING_GRACE,
-) -> BookingStatus:
-    """On time inside [start, end); early before it; late up to `grace` after its end keeps
-    the slot; later than that, or no slot, is a walk-in."""
-    if slot_start is None or slot_end is None:
-        return BookingStatus.WALK_IN
-    if arrived_at < slot_start:
-        return BookingStatus.EARLY
-    if arrived_at < slot_end:
-        return BookingStatus.ON_TIME
-    if arrived_at < slot_end + grace:
-        return BookingStatus.LATE
-    return BookingStatus.WALK_IN
 
 
 def describe(truck: Truck) -> str:

@@ -12,10 +12,10 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.alerts import store
-from services.metrics import EVENTS_PRODUCED
 from streams import clock
 from streams.alerts import ALERT_TYPE, AlertV1
 from streams.codec import encode_enveloped
+from streams.metrics import EVENTS_PRODUCED
 from streams.topics import ALERTS
 
 log = logging.getLogger(__name__)

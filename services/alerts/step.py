@@ -21,14 +21,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lanes.alerts import Alert, AlertRules, evaluate
 from lanes.alerts.hold import hold_for
+from lanes.board_json import board_to_json
 from lanes.model import Gate, LaneDecision, Outcome
 from lanes.settle import settle
 from services.alerts import store
 from services.alerts.observations import observations
 from services.db import boards
+from services.db.boards import load_gate_board
 from services.db.convert import decision_from_row
 from services.db.tables import DecisionRow, VisitRow
-from services.workers.orchestrator import load_board
 from streams import clock
 
 log = logging.getLogger(__name__)
@@ -100,12 +101,12 @@ class AlertStep:
         row = await _latest_decision(session, gate.gate_id, alert.subject)
         if row is None or row.outcome != Outcome.ASSIGNED.value:
             return None  # not decided yet (held when it is), or in review already
-        board = settle(await load_board(session, gate), gate, now=now)
+        board = settle(await load_gate_board(session, gate), gate, now=now)
         applied = hold_for(decision_from_row(row), alert, board=board, now=now)
         if applied is None:  # through its lane already
             return None
         await boards.save_board(
-            session=session, gate_id=gate.gate_id, board=applied.board.to_json(), now=now
+            session=session, gate_id=gate.gate_id, board=board_to_json(applied.board), now=now
         )
         await boards.revise_decisions(session=session, decisions=[applied.decision])
         await store.set_held(session=session, alert_id=alert.alert_id, visit_id=row.visit_id)

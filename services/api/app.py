@@ -15,13 +15,14 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.model import Gate
+from services.adapters.booking_outbox import BookingOutbox, running_booking_outbox
 from services.api import queries
 from services.api.bookings import router as bookings_router
 from services.api.firm_settings import router as firm_settings_router
 from services.api.manifests import router as manifests_router
 from services.api.metrics import router as metrics_router
 from services.api.middleware import RequestIdMiddleware
-from services.api.problems import install_problem_handlers
+from services.api.problems import gate_or_404, install_problem_handlers
 from services.api.ratelimit import RateLimiter
 from services.api.review import router as review_router
 from services.api.schemas import ComponentHealth, Health, QueueView
@@ -32,7 +33,6 @@ from services.config import KafkaSettings
 from services.control.routes import router as control_router
 from services.drivers.routes import drivers_router
 from services.drivers.store import DbPages
-from services.workers.booking_outbox import BookingOutbox, running_booking_outbox
 from services.xborder.routes import action_router as xborder_action_router
 from services.xborder.routes import router as xborder_router
 from streams import clock
@@ -74,7 +74,7 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 @asynccontextmanager
 async def _booking_outbox(app: FastAPI, ctx: ApiContext) -> AsyncIterator[None]:
     """Publish booking events from this process: woken after each booking commit, drained at
-    start-up and when idle (services/workers/booking_outbox.py)."""
+    start-up and when idle (services/adapters/booking_outbox.py)."""
     outbox = BookingOutbox(
         sessions=ctx.sessions,
         producer=lambda: make_producer(ctx.kafka, ctx.bootstrap, client_suffix="bookings"),
@@ -160,11 +160,7 @@ def create_app(
         ] = None,
     ) -> QueueView:
         gate_id = gate or ctx.default_gate
-        if gate_id not in ctx.gates:
-            raise HTTPException(
-                status_code=404,
-                detail=f"gate: unknown gate {gate_id!r} (known: {', '.join(sorted(ctx.gates))})",
-            )
+        gate_or_404(ctx.gates, gate_id)
         if at is not None and at.tzinfo is None:
             raise HTTPException(status_code=422, detail="at: needs a UTC offset, e.g. +07:00")
         as_of = at or await queries.latest_event_time(session=session, gate_id=gate_id)

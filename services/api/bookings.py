@@ -17,7 +17,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 
+from lanes.booking import Booking, BookingRefused, booking_not_found
 from lanes.bookings import BookingState
+from services.adapters.sql_bookings import SqlBookingUnitOfWork
 from services.api.auth import FirmDep, SessionsDep
 from services.api.booking_schemas import (
     BookingPage,
@@ -30,9 +32,19 @@ from services.api.booking_schemas import (
 from services.api.problems import FieldError, problem_response
 from services.api.slots import ERRORS, FOUND_ERRORS, PROBLEM, booking_gate
 from services.db import bookings as repo
-from services.db import idempotency
 from services.drivers.hub import page_token
-from services.drivers.store import booking_page_key, save_pages
+from services.drivers.store import booking_page_key
+from services.service_layer.bookings import (
+    BookSlot,
+    CancelSlot,
+    IdempotencyKeyReused,
+    Replayed,
+    RescheduleSlot,
+    book_slot,
+    cancel_slot,
+    reschedule_slot,
+)
+from services.service_layer.ports import EventPublisher
 from streams import clock
 
 router = APIRouter(prefix="/v1/bookings", tags=["bookings"])
@@ -51,7 +63,7 @@ _STATUS = {
 _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {**FOUND_ERRORS, 400: PROBLEM, 409: PROBLEM}
 
 
-def _refusal(exc: repo.BookingRefused) -> JSONResponse:
+def _refusal(exc: BookingRefused) -> JSONResponse:
     status, slug = _STATUS[exc.kind]
     return problem_response(
         status,
@@ -66,7 +78,7 @@ def _driver_page(request: Request, booking_id: str) -> str:
     return f"/d/{page_token(secret, booking_page_key(booking_id))}"
 
 
-def _view(booking: repo.Booking, request: Request) -> dict[str, Any]:
+def _view(booking: Booking, request: Request) -> dict[str, Any]:
     view = BookingView(
         booking_id=booking.booking_id,
         manifest_id=booking.manifest_id,
@@ -88,11 +100,19 @@ def _location(booking_id: str) -> dict[str, str]:
     return {"Location": f"/v1/bookings/{quote(booking_id, safe='')}"}
 
 
-def _published(request: Request) -> None:
-    """Wake the booking-event publisher (if this app runs one): a change just committed."""
-    outbox = getattr(request.app.state, "booking_outbox", None)
-    if outbox is not None:
-        outbox.wake()
+class _NoPublisher:
+    def wake(self) -> None:
+        """No booking-event publisher in this app: the outbox keeps the events."""
+
+
+def _publisher(request: Request) -> EventPublisher:
+    """The booking-event publisher this app runs, if any (woken after each change)."""
+    outbox: EventPublisher | None = getattr(request.app.state, "booking_outbox", None)
+    return _NoPublisher() if outbox is None else outbox
+
+
+def _uow(request: Request, sessions: SessionsDep) -> SqlBookingUnitOfWork:
+    return SqlBookingUnitOfWork(sessions, drivers_secret=request.app.state.context.drivers_secret)
 
 
 def _hash(body: BookingRequest, gate_id: str) -> str:
@@ -122,60 +142,43 @@ async def create_booking(
     ],
 ) -> JSONResponse:
     gate = booking_gate(request, body.gate, status=422)
-    digest = _hash(body, gate.gate_id)
-    now = clock.wall_clock()
-    async with sessions() as session:
-        await repo.begin_booking_write(session=session)
-        earlier = await idempotency.claim_idempotency_key(
-            session=session, firm_id=firm, key=idempotency_key, request_hash=digest, now=now
+    cmd = BookSlot(
+        firm_id=firm,
+        manifest_id=body.manifest_id,
+        gate_id=gate.gate_id,
+        slot_start=body.slot_start,
+        idempotency_key=idempotency_key,
+        request_hash=_hash(body, gate.gate_id),
+    )
+    try:
+        result = await book_slot(
+            cmd,
+            uow=_uow(request, sessions),
+            publisher=_publisher(request),
+            gates=request.app.state.context.gates,
+            now=clock.wall_clock(),
+            present=lambda booking: _view(booking, request),
         )
-        if earlier is not None:
-            await session.rollback()
-            if earlier.request_hash != digest or earlier.response is None:
-                return problem_response(
-                    409,
-                    "Idempotency-Key: this key was used with another request body; "
-                    "use a new key for a new request",
-                    type_=_TYPE + "idempotency-key-reused",
-                    errors=[FieldError(field="Idempotency-Key", message="used with another body")],
-                )
-            return JSONResponse(
-                earlier.response,
-                status_code=earlier.status_code,
-                headers=_location(earlier.booking_id or "") | {"Idempotent-Replayed": "true"},
-            )
-        try:
-            booking = await repo.book(
-                session=session,
-                firm_id=firm,
-                manifest_id=body.manifest_id,
-                gate=gate,
-                slot_start=body.slot_start,
-                now=now,
-            )
-        except repo.BookingRefused as exc:
-            await session.rollback()
-            return _refusal(exc)
-        view = _view(booking, request)
-        # the driver's page exists from the booking on ("booked"; the call-forward worker
-        # moves it on when the truck reaches the waiting area)
-        await save_pages(
-            session=session,
-            secret=request.app.state.context.drivers_secret,
-            states={booking_page_key(booking.booking_id): {"status": "booked"}},
-            now=now,
+    except IdempotencyKeyReused:
+        return problem_response(
+            409,
+            "Idempotency-Key: this key was used with another request body; "
+            "use a new key for a new request",
+            type_=_TYPE + "idempotency-key-reused",
+            errors=[FieldError(field="Idempotency-Key", message="used with another body")],
         )
-        await idempotency.store_idempotent_response(
-            session=session,
-            firm_id=firm,
-            key=idempotency_key,
-            booking_id=booking.booking_id,
-            status_code=201,
-            response=view,
+    except BookingRefused as exc:
+        return _refusal(exc)
+    if isinstance(result, Replayed):
+        earlier = result.earlier
+        return JSONResponse(
+            earlier.response,
+            status_code=earlier.status_code,
+            headers=_location(earlier.booking_id or "") | {"Idempotent-Replayed": "true"},
         )
-        await session.commit()
-    _published(request)
-    return JSONResponse(view, status_code=201, headers=_location(booking.booking_id))
+    return JSONResponse(
+        result.answer, status_code=201, headers=_location(result.booking.booking_id)
+    )
 
 
 @router.get(
@@ -216,9 +219,7 @@ async def read_booking(
     async with sessions() as session:
         booking = await repo.get_booking(session=session, firm_id=firm, booking_id=booking_id)
     if booking is None:  # another firm's id reads as missing: ids reveal nothing
-        return _refusal(
-            repo.BookingRefused("booking_not_found", "booking_id", f"no booking {booking_id!r}")
-        )
+        return _refusal(booking_not_found(booking_id))
     return JSONResponse(_view(booking, request))
 
 
@@ -235,29 +236,17 @@ async def reschedule_booking(
     firm: FirmDep,
     sessions: SessionsDep,
 ) -> JSONResponse:
-    now = clock.wall_clock()
-    async with sessions() as session:
-        await repo.begin_booking_write(session=session)
-        try:
-            current = await repo.get_booking(session=session, firm_id=firm, booking_id=booking_id)
-            gate = None if current is None else request.app.state.context.gates.get(current.gate_id)
-            if current is None or gate is None:
-                raise repo.BookingRefused(
-                    "booking_not_found", "booking_id", f"no booking {booking_id!r}"
-                )
-            booking = await repo.reschedule(
-                session=session,
-                firm_id=firm,
-                booking_id=booking_id,
-                gate=gate,
-                slot_start=body.slot_start,
-                now=now,
-            )
-        except repo.BookingRefused as exc:
-            await session.rollback()
-            return _refusal(exc)
-        await session.commit()
-    _published(request)
+    cmd = RescheduleSlot(firm_id=firm, booking_id=booking_id, slot_start=body.slot_start)
+    try:
+        booking = await reschedule_slot(
+            cmd,
+            uow=_uow(request, sessions),
+            publisher=_publisher(request),
+            gates=request.app.state.context.gates,
+            now=clock.wall_clock(),
+        )
+    except BookingRefused as exc:
+        return _refusal(exc)
     return JSONResponse(_view(booking, request))
 
 
@@ -270,16 +259,13 @@ async def reschedule_booking(
 async def cancel_booking(
     request: Request, booking_id: IdPath, firm: FirmDep, sessions: SessionsDep
 ) -> JSONResponse:
-    now = clock.wall_clock()
-    async with sessions() as session:
-        await repo.begin_booking_write(session=session)
-        try:
-            booking = await repo.cancel(
-                session=session, firm_id=firm, booking_id=booking_id, now=now
-            )
-        except repo.BookingRefused as exc:
-            await session.rollback()
-            return _refusal(exc)
-        await session.commit()
-    _published(request)
+    try:
+        booking = await cancel_slot(
+            CancelSlot(firm_id=firm, booking_id=booking_id),
+            uow=_uow(request, sessions),
+            publisher=_publisher(request),
+            now=clock.wall_clock(),
+        )
+    except BookingRefused as exc:
+        return _refusal(exc)
     return JSONResponse(_view(booking, request))

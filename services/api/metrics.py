@@ -8,8 +8,9 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import generate_latest
 
 from services.api import queries
-from services.metrics import LANE_QUEUE, REGISTRY, REVIEW_QUEUE
+from services.metrics import LANE_QUEUE, REVIEW_QUEUE
 from streams import clock
+from streams.metrics import REGISTRY
 
 router = APIRouter(tags=["operations"])
 # the classic text format, which every Prometheus version scrapes

@@ -11,25 +11,16 @@ import logging
 import re
 import time
 import uuid
-from contextvars import ContextVar
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.logs import REQUEST_ID
 from services.metrics import HTTP_SECONDS
 
-REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 SCOPE_KEY = "borderflow.request_id"
 _SANE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 access_log = logging.getLogger("borderflow.access")
-
-
-class RequestIdFilter(logging.Filter):
-    """Adds the current request's id to every record (None outside a request)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = REQUEST_ID.get()
-        return True
 
 
 class RequestIdMiddleware:

@@ -21,10 +21,22 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from lanes.errors import UnknownGateError
+from lanes.model import Gate
+from services.gate_config import get_gate
+
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 _TYPE = "urn:borderflow:problem:"
 _LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
+
+
+def gate_or_404(gates: Mapping[str, Gate], gate_id: str) -> Gate:
+    """The gate `gate_id` names; 404 `gate: unknown gate ...` when no configured gate has it."""
+    try:
+        return get_gate(gate_id, gates)
+    except UnknownGateError as exc:
+        raise HTTPException(status_code=404, detail=f"gate: {exc}") from None
 
 
 class FieldError(BaseModel):

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.api.problems import gate_or_404
 from services.db.tables import DecisionRow, PlateReadRow
 
 router = APIRouter(prefix="/v1", tags=["review"])
@@ -63,11 +64,7 @@ async def review_queue(
     """Visits that need a person, newest first."""
     ctx = request.app.state.context
     gate_id = gate or ctx.default_gate
-    if gate_id not in ctx.gates:
-        raise HTTPException(
-            status_code=404,
-            detail=f"gate: unknown gate {gate_id!r} (known: {', '.join(sorted(ctx.gates))})",
-        )
+    gate_or_404(ctx.gates, gate_id)
     async with ctx.sessions() as session:
         return await review_page(session=session, gate_id=gate_id, limit=limit, before=before)
 

@@ -8,11 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from lanes.bookings import capacity, slots_between
+from lanes.errors import UnknownGateError
 from lanes.model import Direction, Gate
 from services.api.auth import FirmDep, SessionsDep
 from services.api.booking_schemas import SlotList, SlotView
 from services.api.problems import Problem, ProblemError
 from services.db.bookings import slot_usage
+from services.gate_config import get_gate
 from streams import clock
 from streams.manifests import ID_PATTERN
 from streams.timestamps import ISO_ONLY
@@ -33,12 +35,10 @@ def booking_gate(request: Request, gate_id: str | None, *, status: int = 404) ->
     """The gate a request names (this system's by default) if it takes bookings."""
     ctx = request.app.state.context
     gate_id = gate_id or ctx.default_gate
-    gate: Gate | None = ctx.gates.get(gate_id)
-    if gate is None:
-        known = ", ".join(sorted(ctx.gates))
-        raise ProblemError(
-            status, "unknown-gate", f"unknown gate {gate_id!r} (known: {known})", field="gate"
-        )
+    try:
+        gate = get_gate(gate_id, ctx.gates)
+    except UnknownGateError as exc:
+        raise ProblemError(status, "unknown-gate", str(exc), field="gate") from None
     if gate.booking is None:
         raise ProblemError(422, "no-bookings", f"gate {gate_id!r} takes no bookings", field="gate")
     return gate

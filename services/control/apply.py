@@ -29,6 +29,7 @@ from lanes.actions import (
     place_with_manifest,
     reassign,
 )
+from lanes.board_json import board_to_json
 from lanes.model import Direction, Gate, LaneDecision, Manifest
 from lanes.plates import normalise_plate
 from lanes.settle import settle
@@ -38,10 +39,10 @@ from services.control.state import ControlRoom
 from services.db import boards as store
 from services.db import repository as repo
 from services.db.audit import append_entry
+from services.db.boards import load_gate_board
 from services.db.convert import decision_from_row, manifest_from_row
 from services.db.manifests import manifests_for_keys
 from services.db.tables import DecisionRow, ManifestRow, VisitRow
-from services.workers.orchestrator import load_board
 from streams import clock
 from streams.codec import encode_enveloped
 from streams.lane_events import LANE_EVENT_TYPE, LaneEventV1
@@ -103,7 +104,7 @@ async def apply_action(room: ControlRoom, gate: Gate, req: Request) -> Done:
         await repo.begin_write(session=session, gate_ids=[gate.gate_id])
         await room.outbox.mark_sent(session)
         at = await gate_clock(session=session, gate_id=gate.gate_id) or recorded
-        board = settle(await load_board(session, gate), gate, now=at)
+        board = settle(await load_gate_board(session, gate), gate, now=at)
         decision: LaneDecision | None = None
         lane_event: LaneEventV1 | None = None
         details: dict[str, Any] = {"action_id": action_id, "event_time": at.isoformat()}
@@ -129,7 +130,7 @@ async def apply_action(room: ControlRoom, gate: Gate, req: Request) -> Done:
             )
             decision, board = applied.decision, applied.board
             await store.save_board(
-                session=session, gate_id=gate.gate_id, board=board.to_json(), now=at
+                session=session, gate_id=gate.gate_id, board=board_to_json(board), now=at
             )
             await store.revise_decisions(session=session, decisions=[decision])
             details |= {

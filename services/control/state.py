@@ -16,14 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.model import Gate
 from lanes.policy import OrchestratedPolicy, Policy
+from services.adapters.decision_outbox import DecisionOutbox
+from services.api.problems import gate_or_404
 from services.control.hub import LiveHub, listen
 from services.control.settings import ControlSettings
 from services.control.snapshot import build_snapshot
 from services.control.throttle import LoginThrottle
-from services.workers.outbox import DecisionOutbox
 from streams import clock
 from streams.clients import make_producer
-from streams.topics import LANE_DECISIONS
 
 PRODUCER_NAME = "borderflow.control-room"
 
@@ -51,14 +51,7 @@ class ControlRoom:
         return self.producer
 
     def gate(self, gate_id: str | None) -> Gate:
-        gid = gate_id or self.default_gate
-        gate = self.gates.get(gid)
-        if gate is None:
-            raise HTTPException(
-                status_code=404,
-                detail=f"gate: unknown gate {gid!r} (known: {', '.join(sorted(self.gates))})",
-            )
-        return gate
+        return gate_or_404(self.gates, gate_id or self.default_gate)
 
 
 def room_of(request: Request) -> ControlRoom:
@@ -92,10 +85,10 @@ async def control_room(app: FastAPI) -> AsyncIterator[None]:
         refresh_s=settings.refresh_s,
     )
     producer = make_producer(ctx.kafka, ctx.bootstrap, client_suffix="control-room")
+    # the deciding workers drain the outbox; this one sends its own
     outbox = DecisionOutbox(
-        sessions=sessions, producer=producer, topic=LANE_DECISIONS.name, producer_name=PRODUCER_NAME
+        sessions=sessions, producer=producer, producer_name=PRODUCER_NAME, drain_at_start=False
     )
-    outbox.dirty = False  # the deciding workers drain the outbox; this one sends its own
     stop = asyncio.Event()
     tasks = [
         asyncio.create_task(hub.run(stop), name="control-hub"),

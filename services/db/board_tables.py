@@ -13,7 +13,7 @@ from services.db.tables import Base
 
 
 class GateBoardRow(Base):
-    """The gate's board as `lanes.board.Board.to_json()`; written in the transaction that
+    """The gate's board as `lanes.board_json.board_to_json`; written in the transaction that
     changed it, under the gate's lock."""
 
     __tablename__ = "gate_boards"

@@ -9,7 +9,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lanes.model import LaneDecision
+from lanes.board import Board
+from lanes.board_json import board_from_json
+from lanes.model import Gate, LaneDecision
 from services.db.board_tables import GateBoardRow, LaneEventRow
 from services.db.convert import decision_values
 from services.db.repository import _insert
@@ -17,9 +19,15 @@ from services.db.tables import DecisionRow, LaneRow
 
 
 async def load_board(*, session: AsyncSession, gate_id: str) -> dict[str, Any] | None:
-    """The gate's board as stored (`Board.to_json()`), or None before the first write."""
+    """The gate's board as stored (`board_to_json`), or None before the first write."""
     row = await session.get(GateBoardRow, gate_id, populate_existing=True)
     return None if row is None else dict(row.board)
+
+
+async def load_gate_board(session: AsyncSession, gate: Gate) -> Board:
+    """The gate's board as stored, or an empty one before the first write."""
+    stored = await load_board(session=session, gate_id=gate.gate_id)
+    return Board.for_gate(gate) if stored is None else board_from_json(stored)
 
 
 async def save_board(

@@ -10,8 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lanes.bookings import BookingState
-from lanes.policy.truck import BOOKING_GRACE
+from lanes.bookings import BOOKING_GRACE, BookingState
 from services.db.booking_tables import BookingRow, FirmBookingStatsRow
 from services.db.bookings import (
     ACTIVE,
@@ -42,9 +41,9 @@ async def _expire(
 ) -> dict[str, int]:
     counts: dict[str, int] = {}
     for row in rows:
-        booking = await save_booking(
-            session, booking_from_row(row), status=state.value, updated_at=now
-        )
+        before = booking_from_row(row)
+        after = before.no_show(now) if state is BookingState.NO_SHOW else before.lost_late(now)
+        booking = await save_booking(session, before, after)
         await record_event(session, booking, f"booking.{state.value}")
         counts[booking.firm_id] = counts.get(booking.firm_id, 0) + 1
     column = "no_shows" if state is BookingState.NO_SHOW else "lost_late"
@@ -97,7 +96,7 @@ async def booking_for_arrival(
             .with_for_update()
         )
     )
-    late = [r for r in rows if at >= r.slot_end + grace]
+    late = [r for r in rows if booking_from_row(r).lost_at(at, grace)]
     await _expire(session, late, BookingState.LOST_LATE, at)
     lost = {r.booking_id for r in late}
     return {
@@ -121,9 +120,8 @@ async def mark_used(*, session: AsyncSession, manifest_ids: Iterable[str], at: d
         )
     )
     for row in rows:
-        booking = await save_booking(
-            session, booking_from_row(row), status=BookingState.USED.value, updated_at=at
-        )
+        before = booking_from_row(row)
+        booking = await save_booking(session, before, before.used(at))
         await record_event(session, booking, "booking.used")
     return len(rows)
 

@@ -4,22 +4,23 @@ Capacity is never checked then written: a slot is taken by one conditional UPDAT
 `slot_counts` row (`booked < capacity`, and for non-perishable cargo `booked -
 booked_perishable < capacity - reserved`), so concurrent requests cannot overbook on either
 database; one active booking a manifest is a partial unique index. Every change writes a
-booking event to the outbox (`booking_events`) in the same transaction. A refusal raises
-BookingRefused: the caller rolls back, which undoes whatever the request had done."""
+booking event to the outbox (`booking_events`) in the same transaction. The rules (which
+slot, capacity, states) are the domain's (`lanes.booking.Booking`); the use cases that run
+them are services/service_layer/bookings.py. This module only stores what they decide."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import CursorResult, Table, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lanes.bookings import BookingState, capacity, check_window, slot_of
-from lanes.model import Direction, Gate
+from lanes.booking import Booking
+from lanes.bookings import BookingState, SlotCapacity
+from lanes.values import Direction
 from services.db.booking_tables import (
     BookingEventRow,
     BookingRow,
@@ -33,31 +34,6 @@ ACTIVE = BookingState.ACTIVE.value
 
 def table_of(row: type[Any]) -> Table:
     return cast(Table, row.__table__)
-
-
-class BookingRefused(Exception):
-    """An expected refusal: `kind` (manifest_not_found, booking_not_found, window,
-    already_booked, slot_full, not_active, no_bookings), the field at fault and why."""
-
-    def __init__(self, kind: str, field: str, detail: str) -> None:
-        super().__init__(f"{field}: {detail}")
-        self.kind, self.field, self.detail = kind, field, detail
-
-
-@dataclass(frozen=True, slots=True)
-class Booking:
-    booking_id: str
-    firm_id: str
-    manifest_id: str
-    gate_id: str
-    direction: Direction
-    slot_start: datetime
-    slot_end: datetime
-    perishable: bool
-    status: BookingState
-    created_at: datetime
-    updated_at: datetime
-    version: int
 
 
 class BookedSlot(NamedTuple):
@@ -108,17 +84,14 @@ async def begin_booking_write(*, session: AsyncSession) -> None:
 # --- slots -----------------------------------------------------------------------------------
 
 
-async def _take(
-    session: AsyncSession,
-    booking: Booking,
-    slot_start: datetime,
-    total: int,
-    general: int,
+async def take_place(
+    *, session: AsyncSession, booking: Booking, slot_start: datetime, cap: SlotCapacity
 ) -> bool:
     """One place in the slot, or False when it is full: a single upsert whose update runs
     only while there is room (`booked < total`, and for non-perishable cargo `booked -
     booked_perishable < general`), atomic on both databases (the row is locked on
     PostgreSQL, the database on SQLite)."""
+    total, general = cap.total, cap.general
     if total < 1 or (not booking.perishable and general < 1):
         return False
     t = table_of(SlotCountRow)
@@ -148,7 +121,7 @@ async def _take(
     return await session.scalar(stmt) is not None
 
 
-async def _release(session: AsyncSession, booking: Booking) -> None:
+async def release_place(*, session: AsyncSession, booking: Booking) -> None:
     t = table_of(SlotCountRow)
     await session.execute(
         update(t)
@@ -162,25 +135,6 @@ async def _release(session: AsyncSession, booking: Booking) -> None:
             booked_perishable=t.c.booked_perishable - int(booking.perishable),
         )
     )
-
-
-async def _take_or_refuse(
-    session: AsyncSession, booking: Booking, gate: Gate, slot_start: datetime
-) -> None:
-    assert gate.booking is not None
-    cap = capacity(slot_start, booking.direction, gate.booking, gate.utc_offset)
-    if not await _take(session, booking, slot_start, cap.total, cap.general):
-        part = (
-            f"capacity {cap.total}"
-            if booking.perishable
-            else f"capacity {cap.total}, of which {cap.reserved} kept for perishable cargo"
-        )
-        raise BookingRefused(
-            "slot_full",
-            "slot_start",
-            f"slot full: the {booking.direction.value} slot at {slot_start.isoformat()} "
-            f"({part}) has no room left for this manifest; choose another slot",
-        )
 
 
 async def slot_usage(
@@ -200,15 +154,6 @@ async def slot_usage(
 
 
 # --- bookings --------------------------------------------------------------------------------
-
-
-def _check(gate: Gate, slot_start: datetime, now: datetime) -> datetime:
-    if gate.booking is None:
-        raise BookingRefused("no_bookings", "gate", f"gate {gate.gate_id!r} takes no bookings")
-    problems = check_window(slot_start, rules=gate.booking, utc_offset=gate.utc_offset, now=now)
-    if problems:
-        raise BookingRefused("window", problems[0].field, "; ".join(p.reason for p in problems))
-    return slot_of(slot_start, gate.booking, gate.utc_offset)[1]
 
 
 async def record_event(session: AsyncSession, booking: Booking, type_: str, **extra: Any) -> None:
@@ -231,77 +176,57 @@ async def visible_booking_seq(session: AsyncSession) -> int:
     return int(found or 0)
 
 
-async def book(
-    *,
-    session: AsyncSession,
-    firm_id: str,
-    manifest_id: str,
-    gate: Gate,
-    slot_start: datetime,
-    now: datetime,
-) -> Booking:
-    """Book the firm's manifest into the slot starting at `slot_start` (direction and cargo
-    from the manifest); BookingRefused says why not."""
+async def manifest_cargo(
+    *, session: AsyncSession, firm_id: str, manifest_id: str
+) -> tuple[Direction, bool] | None:
+    """The firm's manifest's direction and whether it is perishable; None for a missing
+    one and for another firm's alike."""
     m = table_of(ManifestRow)
-    manifest = (
+    row = (
         await session.execute(
             select(m.c.direction, m.c.perishable).where(
                 m.c.manifest_id == manifest_id, m.c.firm_id == firm_id
             )
         )
     ).first()
-    if manifest is None:  # another firm's manifest reads as missing
-        raise BookingRefused("manifest_not_found", "manifest_id", f"no manifest {manifest_id!r}")
-    slot_end = _check(gate, slot_start, now)
-    slot_start = slot_start.astimezone(UTC)  # stored and answered in UTC, like slot_end
-    booking = Booking(
-        booking_id=f"bk_{uuid.uuid4().hex}",
-        firm_id=firm_id,
-        manifest_id=manifest_id,
-        gate_id=gate.gate_id,
-        direction=Direction(manifest.direction),
-        slot_start=slot_start,
-        slot_end=slot_end,
-        perishable=bool(manifest.perishable),
-        status=BookingState.ACTIVE,
-        created_at=now,
-        updated_at=now,
-        version=1,
-    )
+    return None if row is None else (Direction(row.direction), bool(row.perishable))
+
+
+async def insert_booking(*, session: AsyncSession, booking: Booking) -> bool:
+    """Store a new booking; False when its manifest already has an active one."""
     values = event_payload(booking) | {
-        "slot_start": slot_start,
-        "slot_end": slot_end,
-        "created_at": now,
-        "updated_at": now,
+        "slot_start": booking.slot_start,
+        "slot_end": booking.slot_end,
+        "created_at": booking.created_at,
+        "updated_at": booking.updated_at,
     }
     table = table_of(BookingRow)
     inserted = await session.scalar(
         _insert(session, table).values(values).on_conflict_do_nothing().returning(table.c.version)
     )
-    if inserted is None:
-        existing = await session.scalar(
-            select(BookingRow.booking_id).where(
-                BookingRow.manifest_id == manifest_id, BookingRow.status == ACTIVE
-            )
-        )
-        raise BookingRefused(
-            "already_booked",
-            "manifest_id",
-            f"manifest {manifest_id!r} already has an active booking ({existing}); "
-            "reschedule or cancel it",
-        )
-    await _take_or_refuse(session, booking, gate, slot_start)
-    await record_event(session, booking, "booking.created")
-    return booking
+    return inserted is not None
 
 
-async def get_booking(*, session: AsyncSession, firm_id: str, booking_id: str) -> Booking | None:
-    """A firm's booking; None for a missing id and for another firm's alike."""
-    row = await session.scalar(
-        select(BookingRow)
-        .where(BookingRow.booking_id == booking_id, BookingRow.firm_id == firm_id)
-        .execution_options(populate_existing=True)
+async def active_booking_id(*, session: AsyncSession, manifest_id: str) -> str | None:
+    found: str | None = await session.scalar(
+        select(BookingRow.booking_id).where(
+            BookingRow.manifest_id == manifest_id, BookingRow.status == ACTIVE
+        )
     )
+    return found
+
+
+async def get_booking(
+    *, session: AsyncSession, firm_id: str, booking_id: str, for_update: bool = False
+) -> Booking | None:
+    """A firm's booking (locked for this transaction when `for_update`); None for a missing
+    id and for another firm's alike."""
+    query = select(BookingRow).where(
+        BookingRow.booking_id == booking_id, BookingRow.firm_id == firm_id
+    )
+    if for_update:
+        query = query.with_for_update()
+    row = await session.scalar(query.execution_options(populate_existing=True))
     return None if row is None else booking_from_row(row)
 
 
@@ -323,97 +248,29 @@ async def list_bookings(
     return [booking_from_row(r) for r in rows]
 
 
-async def _locked(session: AsyncSession, firm_id: str, booking_id: str) -> Booking:
-    row = await session.scalar(
-        select(BookingRow)
-        .where(BookingRow.booking_id == booking_id, BookingRow.firm_id == firm_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if row is None:
-        raise BookingRefused("booking_not_found", "booking_id", f"no booking {booking_id!r}")
-    return booking_from_row(row)
-
-
 class ConcurrentChange(RuntimeError):
     """A booking changed between its read and its write (only possible without the write
     lock that the API and begin_write take)."""
 
 
-async def save_booking(session: AsyncSession, booking: Booking, **changes: Any) -> Booking:
-    """Write `changes` if the booking is still at the version read (optimistic check)."""
+async def save_booking(session: AsyncSession, before: Booking, after: Booking) -> Booking:
+    """Store `after` (a change the domain made of `before`) if the stored booking is still
+    at `before`'s version (optimistic check); returns `after`."""
     t = table_of(BookingRow)
     result = await session.execute(
         update(t)
-        .where(t.c.booking_id == booking.booking_id, t.c.version == booking.version)
-        .values(**changes, version=t.c.version + 1)
+        .where(t.c.booking_id == before.booking_id, t.c.version == before.version)
+        .values(
+            status=after.status.value,
+            slot_start=after.slot_start,
+            slot_end=after.slot_end,
+            updated_at=after.updated_at,
+            version=t.c.version + 1,
+        )
     )
     if cast(CursorResult[Any], result).rowcount != 1:
-        raise ConcurrentChange(f"booking {booking.booking_id} changed concurrently")
-    return _booking_replace(booking, changes)
-
-
-def _booking_replace(booking: Booking, changes: Mapping[str, Any]) -> Booking:
-    fields = {k: v for k, v in changes.items() if k != "status"}
-    if "status" in changes:
-        fields["status"] = BookingState(changes["status"])
-    return replace(booking, **fields, version=booking.version + 1)
-
-
-def _not_active(booking: Booking, what: str) -> BookingRefused:
-    return BookingRefused(
-        "not_active",
-        "booking_id",
-        f"booking {booking.booking_id!r} is {booking.status.value}: only an active booking "
-        f"can be {what}",
-    )
-
-
-async def cancel(*, session: AsyncSession, firm_id: str, booking_id: str, now: datetime) -> Booking:
-    """Cancel and release the slot; an already cancelled booking is returned as it is."""
-    booking = await _locked(session, firm_id, booking_id)
-    if booking.status is BookingState.CANCELLED:
-        return booking
-    if booking.status is not BookingState.ACTIVE:
-        raise _not_active(booking, "cancelled")
-    await _release(session, booking)
-    booking = await save_booking(
-        session, booking, status=BookingState.CANCELLED.value, updated_at=now
-    )
-    await record_event(session, booking, "booking.cancelled")
-    return booking
-
-
-async def reschedule(
-    *,
-    session: AsyncSession,
-    firm_id: str,
-    booking_id: str,
-    gate: Gate,
-    slot_start: datetime,
-    now: datetime,
-) -> Booking:
-    """Move an active booking to another slot: take the new one, release the old, in one
-    transaction (slot rows in one order: two crossing reschedules cannot deadlock)."""
-    booking = await _locked(session, firm_id, booking_id)
-    if booking.status is not BookingState.ACTIVE:
-        raise _not_active(booking, "rescheduled")
-    slot_end = _check(gate, slot_start, now)
-    slot_start = slot_start.astimezone(UTC)
-    if slot_start == booking.slot_start:
-        return booking
-    if slot_start < booking.slot_start:
-        await _take_or_refuse(session, booking, gate, slot_start)
-        await _release(session, booking)
-    else:
-        await _release(session, booking)
-        await _take_or_refuse(session, booking, gate, slot_start)
-    previous = booking.slot_start.isoformat()
-    booking = await save_booking(
-        session, booking, slot_start=slot_start, slot_end=slot_end, updated_at=now
-    )
-    await record_event(session, booking, "booking.rescheduled", previous_slot_start=previous)
-    return booking
+        raise ConcurrentChange(f"booking {before.booking_id} changed concurrently")
+    return after
 
 
 # --- the outbox ------------------------------------------------------------------------------

@@ -24,6 +24,11 @@ def application_name(settings: DatabaseSettings) -> str:
     return name[:63]
 
 
+def display_url(settings: DatabaseSettings) -> str:
+    """The database's URL as a person may read it (the password masked)."""
+    return make_url(settings.url).render_as_string()
+
+
 def create_engine(settings: DatabaseSettings, **overrides: Any) -> AsyncEngine:
     kwargs: dict[str, Any] = {"echo": settings.echo}
     if settings.is_sqlite:

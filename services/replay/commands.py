@@ -15,7 +15,6 @@ from lanes.errors import DomainError
 from services.archive.redrive import redrive
 from services.archive.store import records_in_range
 from services.config import Settings
-from services.db.engine import create_engine, session_factory
 from services.gate_config import GateConfigError
 from services.replay.inputs import read_topics
 from streams.clients import client_kwargs, make_producer
@@ -72,19 +71,17 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 async def main_archive(settings: Settings, args: argparse.Namespace) -> int:
     from services.archive.export import export_range  # noqa: PLC0415 (see above)
+    from services.bootstrap import open_database  # noqa: PLC0415 (see above)
 
-    engine = create_engine(settings.database)
-    try:
+    async with open_database(settings.database) as sessions:
         count, files = await export_range(
-            session_factory(engine),
+            sessions,
             start=args.start,
             end=args.end,
             out=Path(args.out),
             fmt=args.format,
             topics=args.topic,
         )
-    finally:
-        await engine.dispose()
     print(f"exported {count} records to {', '.join(str(f) for f in files) or args.out}")
     return 0
 
@@ -127,6 +124,8 @@ async def main_replay(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def main_redrive(settings: Settings, args: argparse.Namespace) -> int:
+    from services.bootstrap import open_database  # noqa: PLC0415 (see above)
+
     if (args.dlq is None) == (args.start is None or args.end is None):
         print("borderflow redrive: give either --dlq TOPIC or --from and --to", file=sys.stderr)
         return 2
@@ -138,17 +137,13 @@ async def main_redrive(settings: Settings, args: argparse.Namespace) -> int:
         assert bootstrap is not None
         records = await read_topics(client_kwargs(settings.kafka, bootstrap), [args.dlq])
     else:
-        engine = create_engine(settings.database)
-        try:
-            async with session_factory(engine)() as session:
-                records = await records_in_range(
-                    session=session,
-                    start=args.start,
-                    end=args.end,
-                    topics=[args.topic] if args.topic else None,
-                )
-        finally:
-            await engine.dispose()
+        async with open_database(settings.database) as sessions, sessions() as session:
+            records = await records_in_range(
+                session=session,
+                start=args.start,
+                end=args.end,
+                topics=[args.topic] if args.topic else None,
+            )
     producer = (
         None if args.dry_run or bootstrap is None else make_producer(settings.kafka, bootstrap)
     )

@@ -15,13 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.model import Gate, Manifest
+from services.adapters.decision_outbox import to_wire
 from services.archive import records as archived
 from services.archive.records import ArchivedRecord
 from services.archive.store import RecordedBatch, batches_in_range, records_in_range
 from services.db.booking_tables import BookingEventRow
 from services.db.convert import decision_row_to_wire
 from services.db.tables import DecisionRow, ManifestVersionRow
-from services.workers.outbox import to_wire
 from streams.manifests import ManifestV1
 from streams.topics import LANE_DECISIONS, LANE_EVENTS, PLATE_READS
 

@@ -17,9 +17,9 @@ from typing import Any, TextIO
 from sqlalchemy import select
 
 from lanes.plates import normalise_plate
+from services.bootstrap import open_database
 from services.config import Settings
 from services.db.alert_tables import WeighingRow
-from services.db.engine import create_engine, session_factory
 from services.gate_config import configured_gates, get_gate
 from services.replay import compare, kpis, report
 from services.replay.inputs import ReplayInputs, decision_line, from_archive, from_kafka
@@ -75,10 +75,8 @@ async def load_inputs(
 ) -> ReplayInputs:
     gates = configured_gates(settings.gates_dir)
     only = [get_gate(gate_id, gates)] if gate_id else None
-    engine = create_engine(settings.database)
     warm_from = start - warm_up
-    try:
-        sessions = session_factory(engine)
+    async with open_database(settings.database) as sessions:
         if source == "kafka":
             if settings.kafka.bootstrap is None:
                 raise SystemExit("--source kafka needs BORDERFLOW_KAFKA_BOOTSTRAP")
@@ -87,8 +85,6 @@ async def load_inputs(
                 sessions, kwargs, start=start, end=end, gates=only, warm_from=warm_from
             )
         return await from_archive(sessions, start=start, end=end, gates=only, warm_from=warm_from)
-    finally:
-        await engine.dispose()
 
 
 async def recorded_weighings(
@@ -96,18 +92,14 @@ async def recorded_weighings(
 ) -> tuple[WeighInMotionV1, ...]:
     """The weigh-in-motion measures stored for [start - the rules' look-back, end): the
     overweight rule's input (issue 22), all known to the sandbox from its start."""
-    engine = create_engine(settings.database)
-    try:
-        async with session_factory(engine)() as session:
-            rows = await session.scalars(
-                select(WeighingRow)
-                .where(WeighingRow.captured_at >= start - timedelta(hours=3))
-                .where(WeighingRow.captured_at < end)
-                .order_by(WeighingRow.captured_at, WeighingRow.event_id)
-            )
-            return tuple(WeighInMotionV1.model_validate(r.payload) for r in rows)
-    finally:
-        await engine.dispose()
+    async with open_database(settings.database) as sessions, sessions() as session:
+        rows = await session.scalars(
+            select(WeighingRow)
+            .where(WeighingRow.captured_at >= start - timedelta(hours=3))
+            .where(WeighingRow.captured_at < end)
+            .order_by(WeighingRow.captured_at, WeighingRow.event_id)
+        )
+        return tuple(WeighInMotionV1.model_validate(r.payload) for r in rows)
 
 
 def write_alerts(out: Path, alerts: tuple[dict[str, Any], ...]) -> Path:

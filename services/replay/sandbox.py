@@ -16,17 +16,15 @@ from pathlib import Path
 from typing import Any, cast
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
-from sqlalchemy import event
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from lanes.matching import OcrMatcher
 from lanes.model import Gate
 from lanes.policy import Policy
 from services.archive.records import ArchivedRecord
-from services.bootstrap import prepare_database
+from services.bootstrap import open_database
 from services.config import DatabaseSettings
 from services.db.booking_tables import BookingEventRow, BookingRow
-from services.db.engine import create_engine, session_factory
 from services.db.manifests import store_manifests
 from services.replay.inputs import (
     DECIDER,
@@ -123,20 +121,12 @@ async def run_sandbox(
     """Replay `inputs` under `gates` and `policy` in a fresh sandbox database; the
     weigh-in-motion measures `weighings` are all known from the start (see docs/alerts.md)."""
     with tempfile.TemporaryDirectory(prefix="borderflow-replay-", dir=workdir) as tmp:
-        engine = create_engine(DatabaseSettings(url=f"sqlite+aiosqlite:///{Path(tmp) / 'sb.db'}"))
-        event.listen(engine.sync_engine, "connect", _fast_sqlite)
-        try:
-            await prepare_database(engine, gates)
-            await _store_weighings(session_factory(engine), weighings)
+        database = DatabaseSettings(url=f"sqlite+aiosqlite:///{Path(tmp) / 'sb.db'}")
+        async with open_database(database, gates=gates, on_connect=_fast_sqlite) as sessions:
+            await _store_weighings(sessions, weighings)
             return await _replay(
-                inputs,
-                engine_sessions=session_factory(engine),
-                gates=gates,
-                policy=policy,
-                progress=progress,
+                inputs, engine_sessions=sessions, gates=gates, policy=policy, progress=progress
             )
-        finally:
-            await engine.dispose()
 
 
 async def _replay(

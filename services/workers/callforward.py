@@ -39,13 +39,13 @@ from lanes.policy.callforward import AreaQueue, CallKind, PlaceLost, TruckCalled
 from lanes.policy.truck import truck_from_manifest
 from lanes.similarity import folded_key
 from services.callforward_desk import CallForwardDesk, Publish
+from services.db.boards import load_gate_board
 from services.db.booking_tables import BookingRow
 from services.db.bookings import ACTIVE
 from services.db.call_tables import CallForwardQueueRow
 from services.db.manifests import manifests_for_keys
 from services.drivers.hub import DriverHub
 from services.drivers.store import booking_page_key, save_pages
-from services.workers.orchestrator import load_board
 from streams import clock
 from streams.codec import decode_plate_read
 from streams.events import PlateReadV1
@@ -123,7 +123,7 @@ class CallForwardWorker:
     ) -> None:
         plate = normalise_plate(read.plate_text)
         at = _step_time(desk, read)
-        board = await load_board(session, gate)
+        board = await load_gate_board(session, gate)
         if area is not None:
             if plate in desk.plates:
                 events = await desk.desk.step(now=at, board=board)
@@ -201,7 +201,7 @@ class CallForwardWorker:
             return found
         hub = DriverHub(self.secret)
         desk = CallForwardDesk(
-            gate=gate, board=await load_board(session, gate), publish=self._publish, hub=hub
+            gate=gate, board=await load_gate_board(session, gate), publish=self._publish, hub=hub
         )
         state = _GateDesk(desk)
         row = await session.get(CallForwardQueueRow, gate.gate_id)

@@ -17,6 +17,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from lanes.board_json import board_to_json
 from lanes.bookings import arrival_status, is_lost
 from lanes.decide import decide_with_board
 from lanes.matching import Matcher, PlateIndex, near_keys_needed, read_texts
@@ -27,18 +28,18 @@ from lanes.resolve import resolve_reads
 from lanes.settle import settle
 from lanes.similarity import folded_key
 from lanes.visits import Grouping, ReadAtGate, VisitTrack, group_reads
+from services.adapters.decision_outbox import DecisionOutbox
 from services.alerts.outbox import AlertOutbox
 from services.alerts.step import AlertStep
 from services.archive.store import record_batch
 from services.db import boards
 from services.db import repository as repo
+from services.db.boards import load_gate_board
 from services.db.booking_arrivals import booking_for_arrival, expire_bookings, mark_used
 from services.db.bookings import ACTIVE, BookedSlot
 from services.db.manifests import manifests_for_keys
 from services.db.visits import recent_visit_tracks
 from services.metrics import CAMERA_CLOCK_SKEW, DECISION_SECONDS, timed
-from services.workers.orchestrator import load_board
-from services.workers.outbox import DecisionOutbox
 from streams import clock
 from streams.codec import decode_plate_read, plate_read_from_wire
 from streams.errors import InvalidEvent
@@ -323,7 +324,7 @@ class Decider:
         ordered = sorted(visits, key=lambda v: (v.last_seen_at, v.visit_id))
         matches = [self._match(visit, index, reads) for visit in ordered]
         booked = await self._bookings(session, gate, ordered, matches)
-        board = await load_board(session, gate)
+        board = await load_gate_board(session, gate)
         decisions = []
         for visit, match in zip(ordered, matches, strict=True):
             now = visit.last_seen_at
@@ -342,7 +343,7 @@ class Decider:
         await boards.save_board(
             session=session,
             gate_id=gate.gate_id,
-            board=board.to_json(),
+            board=board_to_json(board),
             now=ordered[-1].last_seen_at,
         )
         used = [d.manifest_id for d in decisions if d.manifest_id and d.outcome.value == "assigned"]

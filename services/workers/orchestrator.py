@@ -20,15 +20,18 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.board import Board, BoardError
+from lanes.board_json import board_to_json
+from lanes.errors import UnknownGateError
 from lanes.model import Assignment, Gate, LaneDecision
 from lanes.policy import Policy
 from lanes.revise import revised_decision
 from lanes.settle import settle
+from services.adapters.decision_outbox import DecisionOutbox
 from services.archive.store import record_batch
 from services.db import boards as store
 from services.db import repository as repo
 from services.db.convert import decision_from_row
-from services.workers.outbox import DecisionOutbox
+from services.gate_config import get_gate
 from streams import clock
 from streams.errors import InvalidEvent
 from streams.lane_events import LaneEventV1, decode_lane_event
@@ -71,11 +74,10 @@ class LaneEventHandler:
 
     def decode(self, record: ConsumerRecord) -> LaneEventV1:
         event = decode_lane_event(record.value)
-        gate = self.gates.get(event.gate_id)
-        if gate is None:
-            raise InvalidEvent(
-                f"gate_id: unknown gate {event.gate_id!r} (known: {', '.join(sorted(self.gates))})"
-            )
+        try:
+            gate = get_gate(event.gate_id, self.gates)
+        except UnknownGateError as exc:
+            raise InvalidEvent(f"gate_id: {exc}") from None
         places = {lane.lane_id for lane in gate.lanes}
         if event.kind in {"truck_entered", "truck_left"} and gate.fleet and gate.fleet.yard:
             places.add(gate.fleet.yard.yard_id)  # a handover bay at the transfer yard
@@ -146,7 +148,7 @@ class LaneEventHandler:
         revised: list[LaneDecision] = []
         for gate_id in sorted({e.gate_id for e in fresh}):
             gate = self.gates[gate_id]
-            board = await load_board(session, gate)
+            board = await store.load_gate_board(session, gate)
             for event in (e for e in fresh if e.gate_id == gate_id):
                 board = settle(board, gate, now=event.at)
                 try:
@@ -161,7 +163,7 @@ class LaneEventHandler:
                     )
                 revised += await self._revise(session, plans, event)
             await store.save_board(
-                session=session, gate_id=gate_id, board=board.to_json(), now=fresh[-1].at
+                session=session, gate_id=gate_id, board=board_to_json(board), now=fresh[-1].at
             )
         await store.revise_decisions(session=session, decisions=revised)
         self.stats.replanned += len(revised)
@@ -212,11 +214,6 @@ class LaneEventHandler:
                 continue
             revised.append(revised_decision(decision_from_row(row), assignment, now=event.at))
         return revised
-
-
-async def load_board(session: AsyncSession, gate: Gate) -> Board:
-    stored = await store.load_board(session=session, gate_id=gate.gate_id)
-    return Board.for_gate(gate) if stored is None else Board.from_json(stored)
 
 
 def _row(event: LaneEventV1, now: datetime) -> dict[str, Any]:

@@ -14,8 +14,10 @@ from aiokafka import ConsumerRecord
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from lanes.errors import UnknownGateError
 from lanes.plates import normalise_plate
 from services.db.alert_tables import WeighingRow
+from services.gate_config import require_known_gate
 from streams import clock
 from streams.errors import InvalidEvent
 from streams.runtime import Inbound
@@ -31,11 +33,10 @@ class WeighingIntake:
 
     def decode(self, record: ConsumerRecord) -> WeighInMotionV1:
         weighing = decode_weigh_in_motion(record.value)
-        if weighing.gate_id not in self.gate_ids:
-            raise InvalidEvent(
-                f"gate_id: unknown gate {weighing.gate_id!r} "
-                f"(known: {', '.join(sorted(self.gate_ids))})"
-            )
+        try:
+            require_known_gate(weighing.gate_id, self.gate_ids)
+        except UnknownGateError as exc:
+            raise InvalidEvent(f"gate_id: {exc}") from None
         return weighing
 
     async def handle(self, batch: Sequence[Inbound[WeighInMotionV1]]) -> None:

@@ -23,9 +23,8 @@ from aiokafka import AIOKafkaProducer
 
 from lanes.containers import check_digit
 from lanes.crossings import AlertKind, Corridor, Side, reconcile
+from services.bootstrap import open_database
 from services.config import KafkaSettings, Settings
-from services.db.engine import create_engine, session_factory
-from services.db.migrate import migrate
 from services.serving import install_stop_signals
 from services.xborder import store as xstore
 from services.xborder.config import OUTBOUND_TOPIC, XborderSettings
@@ -105,18 +104,15 @@ class Demo:
             broker = EmbeddedBroker(log_path=folder / f"tansu-{side.value.lower()}.log")
             await broker.start()
             stack.push_async_callback(broker.stop)
-            engine = create_engine(
-                self.settings.database.model_copy(
-                    update={"url": f"sqlite+aiosqlite:///{folder / side.value.lower()}.db"}
-                )
+            database = self.settings.database.model_copy(
+                update={"url": f"sqlite+aiosqlite:///{folder / side.value.lower()}.db"}
             )
-            stack.push_async_callback(engine.dispose)
-            await migrate(engine)
+            sessions = await stack.enter_async_context(open_database(database, gates={}))
             kafka = KafkaSettings(bootstrap=broker.bootstrap, session_timeout_ms=2000)
             producer = make_producer(kafka, broker.bootstrap)
             await producer.start()
             stack.push_async_callback(producer.stop)
-            self.sides[side] = DemoSide(side, broker, session_factory(engine), producer)
+            self.sides[side] = DemoSide(side, broker, sessions, producer)
         keys = {s: xstore_keys(s) for s in Side}
         for side, one in self.sides.items():
             peer = self.sides[side.other]

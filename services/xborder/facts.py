@@ -37,9 +37,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from lanes.crossings import ExitMode, Side
 from lanes.model import CustomsStatus, Direction, Manifest
 from lanes.policy.truck import cargo_of
+from services.adapters.decision_outbox import to_wire
 from services.db.convert import decision_row_to_wire, manifest_from_row
 from services.db.tables import DecisionRow, ManifestRow
-from services.workers.outbox import to_wire
 from services.xborder.config import OUTBOUND_TOPIC
 from services.xborder.corridor import GateCorridor, corridor_of
 from streams.codec import _load_object, describe_validation_error

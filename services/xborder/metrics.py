@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge
 
-from services.metrics import REGISTRY
+from streams.metrics import REGISTRY
 
 REFUSED = Counter(
     "borderflow_xborder_refused",

@@ -14,7 +14,7 @@ Applied in the transaction that applies the notice (exactly once with it):
   unknown truck; the decision then follows this side's rules for a pending manifest.
   The matcher itself (lanes/matching.py) is not changed.
 - **Booking.** A notice with a booked slot on this side's gate books that slot for the
-  announced manifest through the booking use case (`services.db.bookings.book`, the
+  announced manifest through the booking use case (`services.service_layer.bookings.book`, the
   gate's booking rules at the notice's event time); a slot the rules refuse is logged with
   the reason and the notice still applies.
 """
@@ -30,12 +30,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lanes.booking import BookingRefused
 from lanes.model import CustomsStatus, Gate, Manifest
 from lanes.plates import normalise_plate
+from services.adapters.sql_bookings import SqlBookingStore
 from services.db.booking_tables import BookingRow
-from services.db.bookings import ACTIVE, BookingRefused, book
+from services.db.bookings import ACTIVE
 from services.db.manifests import store_manifests
 from services.db.tables import ManifestRow
+from services.service_layer.bookings import book
 from streams.xborder import PreArrivalNoticeV1
 
 log = logging.getLogger(__name__)
@@ -104,7 +107,7 @@ class Prior:
         try:
             async with session.begin_nested():  # a refused slot leaves nothing behind
                 booking = await book(
-                    session=session,
+                    SqlBookingStore(session),
                     firm_id=manifest.firm_id,
                     manifest_id=manifest.manifest_id,
                     gate=gate,

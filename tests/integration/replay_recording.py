@@ -14,14 +14,16 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
+from lanes.booking import BookingRefused
 from lanes.bookings import slot_of
+from services.adapters.sql_bookings import SqlBookingStore
 from services.bootstrap import build_archiver
 from services.config import DatabaseSettings
 from services.db.archive_tables import ArchivedEventRow
 from services.db.board_tables import LaneEventRow
-from services.db.bookings import BookingRefused, book
 from services.db.tables import DecisionRow, ManifestRow
 from services.gate_config import get_gate
+from services.service_layer import bookings as use_cases
 from services.simulator import plan_traffic, publish_reads, seed_manifests
 from streams.codec import encode_enveloped
 from streams.lane_events import LANE_EVENT_TYPE, LaneEventV1
@@ -129,8 +131,8 @@ async def _book(infra: Any, gate: Any, trucks: list[Any], start: datetime) -> No
         # a refusal rolls its transaction back (the caller's duty)
         with contextlib.suppress(BookingRefused):
             async with infra.sessions() as session, session.begin():
-                await book(
-                    session=session,
+                await use_cases.book(
+                    SqlBookingStore(session),
                     firm_id=firms[truck.manifest_id],
                     manifest_id=truck.manifest_id,
                     gate=gate,

@@ -12,13 +12,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lanes.bookings import BookingState
+from services.adapters.booking_outbox import BookingOutbox
+from services.adapters.sql_bookings import SqlBookingStore
 from services.db import booking_arrivals as arrivals
 from services.db import bookings as repo
 from services.db.booking_tables import BookingEventRow, SlotCountRow
 from services.db.engine import session_factory
 from services.db.idempotency import KEEP, purge_idempotency_keys
 from services.gate_config import default_gates
-from services.workers.booking_outbox import BookingOutbox
+from services.service_layer import bookings as use_cases
 from streams.topics import BOOKINGS
 from tests.integration.test_bookings_api import (
     add_firms,
@@ -34,8 +36,8 @@ GATE = default_gates()["huu-nghi"]
 async def _book(engine: AsyncEngine, firm: str, manifest_id: str, days: int, hour: int) -> Any:
     at = local_slot(days, hour)
     async with session_factory(engine)() as session, session.begin():
-        return await repo.book(
-            session=session,
+        return await use_cases.book(
+            SqlBookingStore(session),
             firm_id=firm,
             manifest_id=manifest_id,
             gate=GATE,
@@ -141,8 +143,8 @@ async def test_the_outbox_sends_each_event_once_in_order(engine: AsyncEngine) ->
     first = await _book(engine, "firm-a", "A-1", 1, 10)
     second = await _book(engine, "firm-a", "A-2", 1, 11)
     async with session_factory(engine)() as session, session.begin():
-        await repo.cancel(
-            session=session,
+        await use_cases.cancel(
+            SqlBookingStore(session),
             firm_id="firm-a",
             booking_id=first.booking_id,
             now=second.created_at + timedelta(minutes=1),

@@ -209,7 +209,8 @@ async def test_a_burst_of_bookings_raises_an_alert_on_the_gates_clock(
     """20 bookings by one firm within a minute (booking events carry no API key: the firm
     stands for it) raise `booking_burst` once the gate's clock passes them."""
     from lanes.bookings import slot_of  # noqa: PLC0415
-    from services.db.bookings import book  # noqa: PLC0415
+    from services.adapters.sql_bookings import SqlBookingStore  # noqa: PLC0415
+    from services.service_layer import bookings as use_cases  # noqa: PLC0415
 
     async with fresh_broker(tmp_path) as broker:
         settings = make_settings(broker.bootstrap, database_settings, tmp_path)
@@ -226,8 +227,8 @@ async def test_a_burst_of_bookings_raises_an_alert_on_the_gates_clock(
             slot, _ = slot_of(T0 + timedelta(hours=3), gate.booking, gate.utc_offset)
             for n in range(20):
                 async with infra.sessions() as session, session.begin():
-                    await book(
-                        session=session,
+                    await use_cases.book(
+                        SqlBookingStore(session),
                         firm_id="firm-01",
                         manifest_id=f"MF-B{n}",
                         gate=gate,

@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy import select
 
 from lanes.bookings import BookingState
+from services.adapters.sql_bookings import SqlBookingStore
 from services.config import DatabaseSettings
-from services.db import bookings as repo
 from services.db.booking_tables import BookingRow
+from services.service_layer import bookings as use_cases
 from streams.topics import LANE_DECISIONS
 from tests.integration.harness import (
     collect,
@@ -38,8 +39,8 @@ async def _book(infra: Any, *manifest_ids: str) -> None:
     """Book each manifest into SLOT, a day ahead, for firm-01."""
     async with infra.sessions() as session, session.begin():
         for manifest_id in manifest_ids:
-            await repo.book(
-                session=session,
+            await use_cases.book(
+                SqlBookingStore(session),
                 firm_id="firm-01",
                 manifest_id=manifest_id,
                 gate=infra.gates["huu-nghi"],

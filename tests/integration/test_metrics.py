@@ -26,9 +26,9 @@ from services.config import DatabaseSettings
 from services.db.engine import create_engine, session_factory
 from services.db.manifests import upsert_manifests
 from services.gate_config import default_gates
-from services.metrics import REGISTRY
 from services.serving import api_context
 from streams.clients import ensure_topics
+from streams.metrics import REGISTRY
 from streams.topics import LANE_DECISIONS, PLATE_READS, all_topics
 from tests.integration.harness import (
     as_message,

@@ -30,6 +30,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from services.adapters import decision_outbox as outbox
 from services.bootstrap import prepare_database
 from services.config import DatabaseSettings, KafkaSettings
 from services.db.board_tables import LaneEventRow
@@ -37,7 +38,6 @@ from services.db.engine import create_engine, session_factory
 from services.db.manifests import upsert_manifests
 from services.db.tables import DecisionRow, PlateReadRow, VisitRow
 from services.gate_config import default_gates
-from services.workers import outbox
 from streams.clients import ensure_topics
 from streams.topics import LANE_DECISIONS, LANE_EVENTS, PLATE_READS, all_topics
 from tests.conftest import POSTGRES_URL

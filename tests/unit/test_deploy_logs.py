@@ -8,8 +8,8 @@ import json
 import logging
 from types import SimpleNamespace
 
-from services.api.middleware import REQUEST_ID, RequestIdFilter
-from services.logs import JsonFormatter, event_log_fields
+from services.logs import REQUEST_ID, JsonFormatter, RequestIdFilter
+from streams.log_fields import event_log_fields
 
 
 def _record(value: bytes | None) -> SimpleNamespace:

@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.db.booking_tables import BookingEventRow
 from services.db.bookings import mark_events_published, unpublished_events
 from services.db.idempotency import purge_idempotency_keys
-from services.metrics import EVENTS_PRODUCED
 from streams import clock
 from streams.bookings import BookingEventV1
 from streams.codec import encode_enveloped
+from streams.metrics import EVENTS_PRODUCED
 from streams.topics import BOOKINGS
 
 log = logging.getLogger(__name__)

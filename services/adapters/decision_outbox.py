@@ -16,10 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from lanes.model import LaneDecision
 from services.db import repository as repo
 from services.db.convert import decision_row_to_wire, decision_values
-from services.metrics import EVENTS_PRODUCED
 from streams import clock
 from streams.codec import encode_enveloped
 from streams.events import LANE_DECISION_TYPE, LaneDecisionV1
+from streams.metrics import EVENTS_PRODUCED
+from streams.topics import LANE_DECISIONS
 
 log = logging.getLogger(__name__)
 SWEEP_EVERY_S = 10.0
@@ -31,12 +32,15 @@ class DecisionOutbox:
         *,
         sessions: async_sessionmaker[AsyncSession],
         producer: AIOKafkaProducer,
-        topic: str,
         producer_name: str,
+        topic: str = LANE_DECISIONS.name,
+        drain_at_start: bool = True,
     ) -> None:
         self.sessions, self.producer = sessions, producer
         self.topic, self.producer_name = topic, producer_name
-        self.dirty = True  # drain at start-up: a crash may have left decisions
+        # drain at start-up: a crash may have left decisions (the deciding workers do; a
+        # process that only sends its own decisions, the control room, does not)
+        self.dirty = drain_at_start
         self.published = 0
         # sent but not yet marked: marked in the next deciding transaction (`mark_sent`) or
         # on idle; a crash before that only re-sends them (same decision_id: deduplicated)

@@ -1,0 +1,175 @@
+"""A crossing-slot booking, the entity: its states and the rules of each change (a slot
+that may be booked, its capacity, only an active booking moves or is cancelled). Pure: the
+database only stores what these return, the service layer (services/service_layer) runs
+them in a transaction. Every refusal is a `BookingRefused`, with one message per kind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+from lanes.bookings import BookingState, SlotCapacity, capacity, check_window, slot_of
+from lanes.errors import DomainError
+from lanes.model import Gate
+from lanes.values import Direction
+
+
+class BookingRefused(DomainError):
+    """An expected refusal: `kind` (manifest_not_found, booking_not_found, window,
+    already_booked, slot_full, not_active, no_bookings), the field at fault and why."""
+
+    def __init__(self, kind: str, field: str, detail: str) -> None:
+        super().__init__(f"{field}: {detail}")
+        self.kind, self.field, self.detail = kind, field, detail
+
+
+def manifest_not_found(manifest_id: str) -> BookingRefused:
+    """Another firm's manifest reads as missing: ids reveal nothing."""
+    return BookingRefused("manifest_not_found", "manifest_id", f"no manifest {manifest_id!r}")
+
+
+def booking_not_found(booking_id: str) -> BookingRefused:
+    """Another firm's booking reads as missing."""
+    return BookingRefused("booking_not_found", "booking_id", f"no booking {booking_id!r}")
+
+
+def already_booked(manifest_id: str, existing: str | None) -> BookingRefused:
+    return BookingRefused(
+        "already_booked",
+        "manifest_id",
+        f"manifest {manifest_id!r} already has an active booking ({existing}); "
+        "reschedule or cancel it",
+    )
+
+
+def bookable_slot_end(gate: Gate, slot_start: datetime, now: datetime) -> datetime:
+    """The end of the slot starting at `slot_start` if the gate takes bookings and the slot
+    may be booked at `now`; else BookingRefused (no_bookings, or window with every reason)."""
+    if gate.booking is None:
+        raise BookingRefused("no_bookings", "gate", f"gate {gate.gate_id!r} takes no bookings")
+    problems = check_window(slot_start, rules=gate.booking, utc_offset=gate.utc_offset, now=now)
+    if problems:
+        raise BookingRefused("window", problems[0].field, "; ".join(p.reason for p in problems))
+    return slot_of(slot_start, gate.booking, gate.utc_offset)[1]
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    booking_id: str
+    firm_id: str
+    manifest_id: str
+    gate_id: str
+    direction: Direction
+    slot_start: datetime
+    slot_end: datetime
+    perishable: bool
+    status: BookingState
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+    @classmethod
+    def new(
+        cls,
+        *,
+        booking_id: str,
+        firm_id: str,
+        manifest_id: str,
+        gate: Gate,
+        direction: Direction,
+        perishable: bool,
+        slot_start: datetime,
+        now: datetime,
+    ) -> Booking:
+        """An active booking of the slot starting at `slot_start` (stored in UTC), or
+        BookingRefused when that slot may not be booked at `now`."""
+        slot_end = bookable_slot_end(gate, slot_start, now)
+        return cls(
+            booking_id=booking_id,
+            firm_id=firm_id,
+            manifest_id=manifest_id,
+            gate_id=gate.gate_id,
+            direction=direction,
+            slot_start=slot_start.astimezone(UTC),
+            slot_end=slot_end,
+            perishable=perishable,
+            status=BookingState.ACTIVE,
+            created_at=now,
+            updated_at=now,
+            version=1,
+        )
+
+    def capacity_in(self, gate: Gate, slot_start: datetime) -> SlotCapacity:
+        """The capacity this booking's direction has in the slot at `slot_start`."""
+        assert gate.booking is not None
+        return capacity(slot_start, self.direction, gate.booking, gate.utc_offset)
+
+    def slot_full(self, gate: Gate, slot_start: datetime) -> BookingRefused:
+        """The refusal when the slot at `slot_start` has no place left for this booking."""
+        cap = self.capacity_in(gate, slot_start)
+        part = (
+            f"capacity {cap.total}"
+            if self.perishable
+            else f"capacity {cap.total}, of which {cap.reserved} kept for perishable cargo"
+        )
+        return BookingRefused(
+            "slot_full",
+            "slot_start",
+            f"slot full: the {self.direction.value} slot at {slot_start.isoformat()} "
+            f"({part}) has no room left for this manifest; choose another slot",
+        )
+
+    def cancelled(self, now: datetime) -> Booking | None:
+        """The booking cancelled at `now`; None when it already is (nothing to change);
+        BookingRefused when it is no longer active (used, lost, not shown)."""
+        if self.status is BookingState.CANCELLED:
+            return None
+        self._require_active("cancelled")
+        return replace(
+            self, status=BookingState.CANCELLED, updated_at=now, version=self.version + 1
+        )
+
+    def rescheduled(self, gate: Gate, slot_start: datetime, now: datetime) -> Booking | None:
+        """The booking moved to the slot at `slot_start`; None when it is that slot already;
+        BookingRefused when it is not active or the slot may not be booked."""
+        self._require_active("rescheduled")
+        slot_end = bookable_slot_end(gate, slot_start, now)
+        slot_start = slot_start.astimezone(UTC)
+        if slot_start == self.slot_start:
+            return None
+        return replace(
+            self,
+            slot_start=slot_start,
+            slot_end=slot_end,
+            updated_at=now,
+            version=self.version + 1,
+        )
+
+    def lost_at(self, at: datetime, grace: timedelta) -> bool:
+        """A truck arriving at `at` has lost the slot: later than `grace` after its end."""
+        return at >= self.slot_end + grace
+
+    def no_show(self, at: datetime) -> Booking:
+        """No truck came and the slot is over (the place is not released)."""
+        return self._ends(BookingState.NO_SHOW, at)
+
+    def lost_late(self, at: datetime) -> Booking:
+        """The truck came after the grace period: it is a walk-in and must rebook."""
+        return self._ends(BookingState.LOST_LATE, at)
+
+    def used(self, at: datetime) -> Booking:
+        """The truck crossed on this booking."""
+        return self._ends(BookingState.USED, at)
+
+    def _ends(self, state: BookingState, at: datetime) -> Booking:
+        self._require_active(f"marked {state.value}")
+        return replace(self, status=state, updated_at=at, version=self.version + 1)
+
+    def _require_active(self, what: str) -> None:
+        if self.status is not BookingState.ACTIVE:
+            raise BookingRefused(
+                "not_active",
+                "booking_id",
+                f"booking {self.booking_id!r} is {self.status.value}: only an active booking "
+                f"can be {what}",
+            )

@@ -1,0 +1,261 @@
+"""The booking use cases, each written once: book a slot, reschedule it, cancel it.
+
+`book`, `reschedule` and `cancel` run inside a transaction the caller holds (a booking
+store): the HTTP handlers below, the cross-border intake (services/xborder/prior.py) and
+the tests call them. The handlers (`book_slot`, `reschedule_slot`, `cancel_slot`) take a
+command, open the unit of work, keep the HTTP request's idempotency key, commit and wake
+the publisher. The rules are the domain's (`lanes.booking.Booking`); the stores only keep
+what it returns. Refusals are `BookingRefused`, raised once the transaction is rolled back."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from lanes.booking import (
+    Booking,
+    BookingRefused,
+    already_booked,
+    booking_not_found,
+    manifest_not_found,
+)
+from lanes.model import Gate
+from services.service_layer.ports import (
+    BookingStore,
+    BookingUnitOfWork,
+    EarlierRequest,
+    EventPublisher,
+)
+
+# --- commands --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BookSlot:
+    """Book the firm's manifest into the slot starting at `slot_start`. With an idempotency
+    key, a retry with the same `request_hash` gets the first answer again."""
+
+    firm_id: str
+    manifest_id: str
+    gate_id: str
+    slot_start: datetime
+    idempotency_key: str | None = None
+    request_hash: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RescheduleSlot:
+    firm_id: str
+    booking_id: str
+    slot_start: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CancelSlot:
+    firm_id: str
+    booking_id: str
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Booked:
+    booking: Booking
+    answer: dict[str, Any]  # what `present` made of it, kept under the idempotency key
+
+
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """A retry: the earlier request's answer, unchanged."""
+
+    earlier: EarlierRequest
+
+
+class IdempotencyKeyReused(Exception):
+    """The idempotency key was used with another request (or its answer was not kept)."""
+
+
+# --- in the caller's transaction ---------------------------------------------------------------
+
+
+async def book(
+    store: BookingStore,
+    *,
+    firm_id: str,
+    manifest_id: str,
+    gate: Gate,
+    slot_start: datetime,
+    now: datetime,
+    booking_id: str | None = None,
+) -> Booking:
+    """Book the firm's manifest (direction and cargo from it) into the slot at
+    `slot_start`; BookingRefused says why not."""
+    cargo = await store.manifest_cargo(firm_id, manifest_id)
+    if cargo is None:
+        raise manifest_not_found(manifest_id)
+    direction, perishable = cargo
+    booking = Booking.new(
+        booking_id=booking_id or f"bk_{uuid.uuid4().hex}",
+        firm_id=firm_id,
+        manifest_id=manifest_id,
+        gate=gate,
+        direction=direction,
+        perishable=perishable,
+        slot_start=slot_start,
+        now=now,
+    )
+    if not await store.add(booking):
+        raise already_booked(manifest_id, await store.active_booking_id(manifest_id))
+    await _take(store, booking, gate, booking.slot_start)
+    await store.record_event(booking, "booking.created")
+    return booking
+
+
+async def reschedule(
+    store: BookingStore,
+    *,
+    firm_id: str,
+    booking_id: str,
+    gates: Mapping[str, Gate],
+    slot_start: datetime,
+    now: datetime,
+) -> Booking:
+    """Move an active booking to another slot: take the new place, release the old, in one
+    transaction (slot rows in one order: two crossing reschedules cannot deadlock)."""
+    current = await store.get(firm_id, booking_id, for_update=True)
+    gate = None if current is None else gates.get(current.gate_id)
+    if current is None or gate is None:
+        raise booking_not_found(booking_id)
+    moved = current.rescheduled(gate, slot_start, now)
+    if moved is None:
+        return current
+    if moved.slot_start < current.slot_start:
+        await _take(store, current, gate, moved.slot_start)
+        await store.release_place(current)
+    else:
+        await store.release_place(current)
+        await _take(store, current, gate, moved.slot_start)
+    await store.save(current, moved)
+    await store.record_event(
+        moved, "booking.rescheduled", previous_slot_start=current.slot_start.isoformat()
+    )
+    return moved
+
+
+async def cancel(store: BookingStore, *, firm_id: str, booking_id: str, now: datetime) -> Booking:
+    """Cancel and release the place; an already cancelled booking is returned as it is."""
+    current = await store.get(firm_id, booking_id, for_update=True)
+    if current is None:
+        raise booking_not_found(booking_id)
+    cancelled = current.cancelled(now)
+    if cancelled is None:
+        return current
+    await store.release_place(current)
+    await store.save(current, cancelled)
+    await store.record_event(cancelled, "booking.cancelled")
+    return cancelled
+
+
+async def _take(store: BookingStore, booking: Booking, gate: Gate, slot_start: datetime) -> None:
+    if not await store.take_place(booking, slot_start, booking.capacity_in(gate, slot_start)):
+        raise booking.slot_full(gate, slot_start)
+
+
+# --- handlers: one transaction each ----------------------------------------------------------
+
+
+async def book_slot(
+    cmd: BookSlot,
+    *,
+    uow: BookingUnitOfWork,
+    publisher: EventPublisher,
+    gates: Mapping[str, Gate],
+    now: datetime,
+    present: Callable[[Booking], dict[str, Any]],
+) -> Booked | Replayed:
+    """Book, with the driver's page made and the answer (`present`) kept under the
+    idempotency key in the same transaction. A retry gets `Replayed`; a key reused with
+    another request raises IdempotencyKeyReused."""
+    async with uow:
+        if cmd.idempotency_key is not None:
+            earlier = await uow.idempotency.claim(
+                cmd.firm_id, cmd.idempotency_key, cmd.request_hash, now
+            )
+            if earlier is not None:
+                await uow.rollback()
+                if earlier.request_hash != cmd.request_hash or earlier.response is None:
+                    raise IdempotencyKeyReused(cmd.idempotency_key)
+                return Replayed(earlier)
+        booking = await _refused_rolls_back(
+            uow,
+            book(
+                uow.bookings,
+                firm_id=cmd.firm_id,
+                manifest_id=cmd.manifest_id,
+                gate=gates[cmd.gate_id],
+                slot_start=cmd.slot_start,
+                now=now,
+            ),
+        )
+        answer = present(booking)
+        # the driver's page exists from the booking on ("booked"; the call-forward worker
+        # moves it on when the truck reaches the waiting area)
+        await uow.driver_pages.booked(booking.booking_id, now)
+        if cmd.idempotency_key is not None:
+            await uow.idempotency.answer(
+                cmd.firm_id, cmd.idempotency_key, booking.booking_id, 201, answer
+            )
+        await uow.commit()
+    publisher.wake()
+    return Booked(booking, answer)
+
+
+async def reschedule_slot(
+    cmd: RescheduleSlot,
+    *,
+    uow: BookingUnitOfWork,
+    publisher: EventPublisher,
+    gates: Mapping[str, Gate],
+    now: datetime,
+) -> Booking:
+    async with uow:
+        booking = await _refused_rolls_back(
+            uow,
+            reschedule(
+                uow.bookings,
+                firm_id=cmd.firm_id,
+                booking_id=cmd.booking_id,
+                gates=gates,
+                slot_start=cmd.slot_start,
+                now=now,
+            ),
+        )
+        await uow.commit()
+    publisher.wake()
+    return booking
+
+
+async def cancel_slot(
+    cmd: CancelSlot, *, uow: BookingUnitOfWork, publisher: EventPublisher, now: datetime
+) -> Booking:
+    async with uow:
+        booking = await _refused_rolls_back(
+            uow, cancel(uow.bookings, firm_id=cmd.firm_id, booking_id=cmd.booking_id, now=now)
+        )
+        await uow.commit()
+    publisher.wake()
+    return booking
+
+
+async def _refused_rolls_back(uow: BookingUnitOfWork, step: Awaitable[Booking]) -> Booking:
+    """Await `step`; on a refusal, undo whatever the transaction had done, then re-raise."""
+    try:
+        booking = await step
+    except BookingRefused:
+        await uow.rollback()
+        raise
+    return booking
