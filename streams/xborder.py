@@ -47,7 +47,16 @@ Container = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}[UJZ]\d{7}$")]
 HazmatClass = Annotated[str, StringConstraints(pattern=r"^[1-9](\.[1-6][A-Z]?)?$")]
 
 HEADER_FIELDS = frozenset(
-    {"message_id", "type", "schema_version", "sender", "sequence", "event_time", "crossing_id"}
+    {
+        "message_id",
+        "type",
+        "schema_version",
+        "sender",
+        "sequence",
+        "attempt",
+        "event_time",
+        "crossing_id",
+    }
 )
 TRUCK_FIELDS = frozenset({"tractor_plate", "trailer_plate", "containers"})
 
@@ -79,6 +88,11 @@ class _Message(BaseModel):
     schema_version: Literal[1] = 1
     sender: Side
     sequence: Annotated[int, Field(ge=1, strict=True)]
+    # the transmission: 1, one more each time the sender resends the message (go-back-N).
+    # Signed like the rest, so only the sender can raise it: a copy with a higher attempt
+    # is the sender's resend (acknowledged again, no effect), one with the same attempt a
+    # replay (refused). Optional on the wire (1), so a message without it still verifies.
+    attempt: Annotated[int, Field(ge=1, strict=True)] = 1
     event_time: IsoAwareDatetime
     crossing_id: Id
 

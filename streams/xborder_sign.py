@@ -170,6 +170,15 @@ def verify_signed(raw: bytes | None, trusted: TrustedKeys) -> Verified:
     return Verified(message, key_id, payload)
 
 
+def signed_payload(raw: bytes) -> bytes:
+    """The payload bytes inside an envelope, not verified: for a sender reading back its
+    own stored envelopes (to sign a resend anew)."""
+    payload = _envelope(raw).get("payload")
+    if not isinstance(payload, str):
+        raise Refused("invalid: the envelope has no payload", "invalid")
+    return _b64decode(payload)
+
+
 def _envelope(raw: bytes | None) -> dict[str, Any]:
     if raw is None:
         raise Refused("unsigned: empty message", "unsigned")

@@ -10,7 +10,9 @@ and the bookings here, services/xborder/prior.py).
    MirrorMaker 2 copies across); a message is marked sent once that broker acknowledged it.
    The other side down: messages wait in the outbox (store and forward) and the forwarder
    retries with backoff from the first unsent one; nothing is lost, and a message resent
-   after a crash carries the same id and bytes, so the receiver applies it once.
+   after a crash carries the same id and bytes, so the receiver applies it once. A message
+   taken but not acknowledged in time is resent with all that followed it (go-back-N),
+   each signed anew with its next `attempt`: the receiver acknowledges it again.
 3. **receiver**: the other side's messages on this side's broker -> verified (signature,
    trusted key of that side), checked (not seen before, next in its sender's sequence) and
    applied with its inbox row and an ack in one transaction; a refusal goes to the topic's
@@ -50,6 +52,8 @@ from streams.xborder_local import LocalCrossingEventV1, decode_local_event
 from streams.xborder_sign import Refused, TrustedKeys, Verified, sign, verify_signed
 
 log = logging.getLogger(__name__)
+# the longest wait between two resends of messages the other side does not acknowledge
+RESEND_AFTER_CAP_S = 3600.0
 
 
 def local_topics(me: Side) -> list[TopicSpec]:
@@ -98,6 +102,8 @@ class Link:
         self.prior = Prior(dict(gates)) if gates else None
         self.stats: Counter[str] = Counter()
         self._wake = asyncio.Event()
+        self._resend_after = settings.resend_after_s  # doubled while resends bring no ack
+        self._resent_from: int | None = None
         self.outbound: ConsumerRuntime[LocalCrossingEventV1] = ConsumerRuntime(
             **self._runtime_args("out"),
             topics=[OUTBOUND_TOPIC],
@@ -184,8 +190,8 @@ class Link:
         for (item, one), result in zip(incoming, results, strict=True):
             if result.status == "applied":
                 applied.append(one.message)
-            elif result.status == "redelivered":
-                self.stats["redelivered"] += 1
+            elif result.status in ("redelivered", "resent"):
+                self.stats[result.status] += 1
             else:
                 rejected.append((item, result.reason, result.status))
         rejected.sort(key=lambda r: (r[0].topic, r[0].partition, r[0].offset))  # record order
@@ -248,17 +254,31 @@ class Link:
             await _stop_producer(producer)
 
     async def _rewind(self) -> bool:
-        """Resend from the last acknowledged message when one is overdue (go-back-N)."""
-        overdue = clock.wall_clock() - timedelta(seconds=self.settings.resend_after_s)
+        """Resend from the last acknowledged message when one is overdue (go-back-N). The
+        wait doubles after each resend that brought no acknowledgement (the other side's
+        worker down for hours: a resend an hour, not a flood of copies in its broker), and
+        is back to `resend_after_s` once one arrives."""
+        overdue = clock.wall_clock() - timedelta(seconds=self._resend_after)
         async with self.sessions() as session, session.begin():
-            first = await xstore.rewind_unacknowledged(session, sent_before=overdue)
+            first = await xstore.rewind_unacknowledged(
+                session, sent_before=overdue, sign=self._sign
+            )
         if first is None:
             return False
+        waited = self._resend_after
+        if self._resent_from is not None and first <= self._resent_from:
+            cap = max(RESEND_AFTER_CAP_S, self.settings.resend_after_s)
+            self._resend_after = min(2 * self._resend_after, cap)
+        else:
+            self._resend_after = self.settings.resend_after_s
+        self._resent_from = first
         self.stats["resent_from"] += 1
         log.warning(
-            "cross-border link: no acknowledgement for %.0fs; resending from sequence %d",
-            self.settings.resend_after_s,
+            "cross-border link: no acknowledgement for %.0fs; resending from sequence %d "
+            "(next resend after %.0fs without one)",
+            waited,
             first,
+            self._resend_after,
         )
         return True
 

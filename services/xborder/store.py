@@ -36,8 +36,10 @@ from streams.xborder import (
     ExitEventV1,
     PreArrivalNoticeV1,
     XBorderMessage,
+    decode_message,
 )
 from streams.xborder_local import LocalCrossingEventV1, build_message, message_id_for
+from streams.xborder_sign import signed_payload
 
 SENT, RECEIVED = "sent", "received"
 Signer = Callable[[XBorderMessage], bytes]
@@ -45,8 +47,9 @@ Signer = Callable[[XBorderMessage], bytes]
 
 @dataclass(frozen=True, slots=True)
 class Applied:
-    """What became of one received message: `status` applied, redelivered (no-op),
-    replayed or reordered."""
+    """What became of one received message: `status` applied, redelivered (the same
+    record again: a no-op), resent (the sender's later transmission of a message applied
+    here: acknowledged again, no other effect), replayed or reordered (refused)."""
 
     status: str
     reason: str = ""
@@ -233,6 +236,13 @@ class Unit:
         before = seen.get(message.message_id)
         if before is not None and item.source is not None and before.source == item.source:
             return Applied("redelivered")
+        if before is not None and message.attempt > before.attempt:
+            # the sender resent it (its acknowledgement was late or lost): no effect, but
+            # acknowledge it again, or it resends it for ever
+            before.attempt = message.attempt
+            if not isinstance(message, AckV1):
+                await self._acknowledge(message)
+            return Applied("resent")
         if before is not None:
             return Applied(
                 "replayed",
@@ -259,6 +269,7 @@ class Unit:
             received_at=self.now,
             payload=item.payload.decode(),
             source=item.source,
+            attempt=message.attempt,
         )
         self.session.add(row)
         seen[message.message_id] = row
@@ -269,8 +280,15 @@ class Unit:
         _record(self._crossing(message.crossing_id, from_side), message)
         if self.prior is not None and isinstance(message, PreArrivalNoticeV1):
             await self.prior.apply(self.session, message, now=self.now)
+        await self._acknowledge(message)
+        return Applied("applied")
+
+    async def _acknowledge(self, message: XBorderMessage) -> None:
+        """Queue the ack of `message` (of its transmission: a resend's ack has an id of
+        its own, or the other side would refuse it as a replay of the first)."""
+        suffix = "" if message.attempt == 1 else f"-{message.attempt}"
         ack = AckV1(
-            message_id=message_id_for(self.me, f"ack-{message.message_id}"),
+            message_id=message_id_for(self.me, f"ack-{message.message_id}{suffix}"),
             sender=self.me,
             sequence=await self._next_sequence(),
             event_time=message.event_time,
@@ -279,7 +297,6 @@ class Unit:
             acked_sequence=message.sequence,
         )
         await self._store_outgoing(ack, None)
-        return Applied("applied")
 
 
 @dataclass(frozen=True, slots=True)
@@ -441,12 +458,16 @@ async def mark_sent(session: AsyncSession, sequences: Sequence[int], *, now: dat
     )
 
 
-async def rewind_unacknowledged(session: AsyncSession, *, sent_before: datetime) -> int | None:
+async def rewind_unacknowledged(
+    session: AsyncSession, *, sent_before: datetime, sign: Signer
+) -> int | None:
     """Go-back-N. A message sent before `sent_before` and still not acknowledged was lost on
     the way (the other side's broker lost what it had taken, or the receiver refused what
-    followed a lost one as reordered): mark everything after the last acknowledged sequence
-    unsent again, to be resent in order. The receiver applies each id once, so a resent
-    message it had applied already has no effect. The first sequence to resend, or None."""
+    followed a lost one as reordered), or its acknowledgement was: mark everything after the
+    last acknowledged sequence unsent again, each signed anew with its next `attempt`, to
+    be resent in order. The receiver applies each id once: a resent message it had applied
+    already is acknowledged again and has no other effect. The first sequence to resend, or
+    None."""
     stale = await session.scalar(
         select(func.min(XborderOutboxRow.sequence)).where(
             XborderOutboxRow.sent_at.is_not(None),
@@ -461,11 +482,15 @@ async def rewind_unacknowledged(session: AsyncSession, *, sent_before: datetime)
         select(func.max(XborderOutboxRow.sequence)).where(XborderOutboxRow.acked_at.is_not(None))
     )
     first = int(acked or 0) + 1
-    await session.execute(
-        update(XborderOutboxRow)
-        .where(XborderOutboxRow.sequence >= first, XborderOutboxRow.sent_at.is_not(None))
-        .values(sent_at=None)
+    rows = await session.scalars(
+        select(XborderOutboxRow).where(
+            XborderOutboxRow.sequence >= first, XborderOutboxRow.sent_at.is_not(None)
+        )
     )
+    for row in rows:
+        message = decode_message(signed_payload(row.envelope.encode()))
+        row.envelope = sign(message.model_copy(update={"attempt": message.attempt + 1})).decode()
+        row.sent_at = None
     return first
 
 

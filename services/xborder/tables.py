@@ -50,6 +50,8 @@ class XborderInboxRow(Base):
     # the record it came in (topic, partition, offset): the same record again is a consumer's
     # redelivery after a restart, another record with this id is a replay
     source: Mapped[str | None] = mapped_column(String(300))
+    # the highest transmission of it seen (the sender's resends count up, signed)
+    attempt: Mapped[int] = mapped_column(default=1, server_default="1")
 
     __table_args__ = (Index("ux_xborder_inbox_sender_seq", "sender", "sequence", unique=True),)
 

@@ -241,7 +241,11 @@ async def _refusals(vn: GateSide, cn: GateSide) -> None:
     topic = inbound_topic(Side.VN)
     for value in (json.dumps(tampered).encode(), unsigned, replayed, json.dumps(forged).encode()):
         await cn.producer.send_and_wait(topic, value=value, key=b"VN")
-    headers = await dead_letters(cn.bootstrap, f"{topic}.dlq", expect=4)
+    # what followed the messages the restarted broker lost was refused as reordered (a
+    # gap) until the sender resent from the first unacknowledged: not these four
+    headers = await dead_letters(
+        cn.bootstrap, f"{topic}.dlq", expect=4, skip=frozenset({"reordered"})
+    )
     kinds = [h["dlq.error.type"] for h in headers]
     assert kinds == ["bad_signature", "unsigned", "replayed", "unknown_key"]
     assert "does not verify under key 'vn-2026-01'" in headers[0]["dlq.error"]

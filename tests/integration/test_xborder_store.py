@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lanes.crossings import Side
@@ -17,7 +17,7 @@ from services.xborder import store as xstore
 from services.xborder.tables import XborderCrossingRow, XborderInboxRow, XborderOutboxRow
 from streams.xborder import ExitEventV1
 from streams.xborder_local import LocalCrossingEventV1
-from streams.xborder_sign import SigningKey, sign
+from streams.xborder_sign import SigningKey, TrustedKeys, sign, verify
 
 pytestmark = pytest.mark.integration
 
@@ -163,3 +163,65 @@ async def test_the_control_room_reads_the_open_and_mismatched_crossings_not_the_
     assert candidates == {"VN-x2", "VN-x3"}  # mismatched; left and not entered
     assert clock == T0 + timedelta(minutes=32)
     assert newest == ["VN-x2", "VN-x1"]
+
+
+async def test_a_resend_is_acknowledged_again_and_a_replay_of_it_refused(
+    engine: AsyncEngine,
+) -> None:
+    """The sender's later transmission (signed, `attempt` 2) of a message applied here has
+    no effect but a second ack of its own id; the same transmission again is a replay."""
+    assert (await _apply(engine, _exit(1), "t:0:1")).status == "applied"
+    resend = _exit(1).model_copy(update={"attempt": 2})
+    assert (await _apply(engine, resend, "t:0:2")).status == "resent"
+    again = await _apply(engine, resend, "t:0:3")
+    assert again.status == "replayed"
+    first_again = await _apply(engine, _exit(1), "t:0:4")
+    assert first_again.status == "replayed"
+    assert await _count(engine, XborderInboxRow) == 1
+    assert await _count(engine, XborderCrossingRow) == 1
+    async with session_factory(engine)() as session:
+        acks = list(await session.scalars(select(XborderOutboxRow.message_id)))
+    assert len(acks) == len(set(acks)) == 2  # the first ack and the resend's
+
+
+async def test_go_back_n_signs_each_resend_anew_from_the_first_unacknowledged(
+    engine: AsyncEngine,
+) -> None:
+    """Three sent, the first acknowledged: the other two are unsent again, each with its
+    next attempt, signed (the receiver tells a resend from a replay by it)."""
+    sessions = session_factory(engine)
+    async with sessions() as session, session.begin():
+        await xstore.ensure_counters(session, me=Side.VN)
+        for n in (1, 2, 3):
+            event = LocalCrossingEventV1(
+                event_id=f"vn-exit-{n}",
+                kind="exit",
+                at=T0,
+                crossing_id=f"VN-x{n}",
+                gate_id="huu-nghi",
+                peer_gate_id="youyiguan",
+                direction="export",
+                mode="road",
+                tractor_plate="29H12345",
+            )
+            await xstore.take_local(session, event, me=Side.VN, sign=lambda m: sign(m, VN), now=T0)
+        await xstore.mark_sent(session, [1, 2, 3], now=T0)
+        await session.execute(
+            update(XborderOutboxRow).where(XborderOutboxRow.sequence == 1).values(acked_at=T0)
+        )
+    async with sessions() as session, session.begin():
+        first = await xstore.rewind_unacknowledged(
+            session, sent_before=T0 + timedelta(minutes=1), sign=lambda m: sign(m, VN)
+        )
+    assert first == 2
+    async with sessions() as session:
+        rows = {r.sequence: r for r in await session.scalars(select(XborderOutboxRow))}
+    trusted = TrustedKeys.of(VN.trusted())
+    attempts = {n: verify(rows[n].envelope.encode(), trusted).attempt for n in rows}
+    assert attempts == {1: 1, 2: 2, 3: 2}
+    assert [n for n, r in sorted(rows.items()) if r.sent_at is None] == [2, 3]
+    async with sessions() as session, session.begin():  # nothing overdue now
+        assert (
+            await xstore.rewind_unacknowledged(session, sent_before=T0, sign=lambda m: sign(m, VN))
+            is None
+        )

@@ -2,7 +2,8 @@
 time (`last_at`, the gate clock is its maximum and the newest crossings are read by it)
 and whether its entry differs from what was announced (`mismatch`), so the control room
 reads the crossings that can carry an alert (left and not entered, or mismatched) and the
-newest few, not every crossing ever recorded.
+newest few, not every crossing ever recorded. And the highest transmission of each
+message applied (`xborder_inbox.attempt`): the sender's resends are told from replays.
 
 Revision ID: 0015
 Revises: 0014
@@ -31,6 +32,8 @@ def upgrade() -> None:
             sa.Column("mismatch", sa.Boolean, nullable=False, server_default=sa.false())
         )
     _backfill()
+    with op.batch_alter_table("xborder_inbox") as table:
+        table.add_column(sa.Column("attempt", sa.Integer, nullable=False, server_default="1"))
     op.create_index("ix_xborder_crossings_last_at", "xborder_crossings", ["last_at"])
     op.create_index("ix_xborder_crossings_mismatch", "xborder_crossings", ["mismatch"])
 
@@ -62,6 +65,8 @@ def _backfill() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("xborder_inbox") as table:
+        table.drop_column("attempt")
     op.drop_index("ix_xborder_crossings_mismatch", "xborder_crossings")
     op.drop_index("ix_xborder_crossings_last_at", "xborder_crossings")
     with op.batch_alter_table("xborder_crossings") as table:
