@@ -125,8 +125,9 @@ def test_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
     assert stream.wait(10) == 0
     assert 'event: bye\ndata: {"reason": "server stopping"}' in events.read_text()
     # the server ended the stream itself (the bye above); the bound only catches a stop that
-    # waits out the stream's 20 s lifetime, with room for a loaded machine (6 s left little)
-    assert took < 12.0, f"stopping took {took:.1f} s"
+    # waits out the stream's 20 s lifetime, with room for a loaded machine (6 s, then 12 s,
+    # left little)
+    assert took < 18.0, f"stopping took {took:.1f} s"
     assert not _alive(broker_pid), "the embedded broker outlived `borderflow up`"
 
 
