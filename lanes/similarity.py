@@ -114,6 +114,8 @@ def substitution_cost(read: str, true: str) -> float:
 
 def fold(text: str) -> str:
     """`text` (normalised) with look-alikes folded and non-Latin characters dropped."""
+    if text.isascii():  # the common case: no character to drop
+        return text.translate(_FOLD)
     return "".join(ch for ch in text if ch.isascii()).translate(_FOLD)
 
 
