@@ -79,6 +79,25 @@ for (_read, _true), _learned in LEARNED.items():
 SUBSTITUTE = 1.0  # any other character for another
 INDEL = 1.0  # a character lost or added
 MISSING_INVALID = 0.55  # a character lost from a read that fits no plate format
+# Under the evidence rule (issue 19, `swaps`), two adjacent characters read in each other's
+# place cost TRANSPOSE, the price of a same-class look-alike, not an arbitrary edit's 1.0,
+# when the read fits no plate format, and TRANSPOSE_VALID (an arbitrary edit's price) when
+# it is itself a valid plate (the caller says which: `plate_cost(transpose=...)`).
+# An error is cheap only when both counts are small: how many different reads it can make
+# of the true plate (the read is then a likely one), and how many different plates it can
+# make the read from (a truck with no manifest, read right, then seldom carries a plate
+# that close to an expected one by chance). A transposition has about one of each per
+# position, as a look-alike has; an arbitrary substitution about 35 of each. A lost or an
+# extra character is cheap by one count and dear by the other (a lost one: few reads of the
+# plate, but 36 plates per position could have lost it), and stays at 1.0. bench/holdout.py
+# measured 0.40% of trucks with no manifest one transposition from one of 5,000 manifests,
+# against 4.6% one substitution away: cheap for every read, that coincidence doubled the
+# no-manifest reads attributed, because such a truck's clean reads are valid plates.
+# A transposed read that fits no format (`1C245678` for 12C45678) cannot be any truck's
+# plate read right, so only the first count matters. An assumption on the shape of errors,
+# not a figure fitted to one error generator.
+TRANSPOSE = 0.45
+TRANSPOSE_VALID = 1.0
 PROVINCE_LOST = 0.35  # the Chinese province character not read at all
 PROVINCE_WRONG = 0.45  # another province character read in its place
 
@@ -185,6 +204,7 @@ def plate_cost(
     missing: float = INDEL,
     weights: Sequence[float] | None = None,
     swaps: bool = False,
+    transpose: float = TRANSPOSE_VALID,
 ) -> float:
     """Weighted edit distance from the declared `plate` to the `read` text (both normalised).
 
@@ -194,7 +214,8 @@ def plate_cost(
     `missing` prices a plate character the read lacks (cheaper, `MISSING_INVALID`, when the
     read fits no plate format: then it surely lost something).
     `swaps` (the evidence rule) prices two adjacent characters read in each other's place as
-    one edit (`TRANSPOSE`) rather than two substitutions.
+    one edit (`transpose`) rather than two substitutions: `TRANSPOSE_VALID` by default,
+    cheaper (`TRANSPOSE`) when the caller knows that the read fits no plate format.
     """
     if read == plate:
         return 0.0
@@ -218,7 +239,7 @@ def plate_cost(
     gap = len(read) - len(plate)
     if gap == 0:
         if swaps:
-            return head + _hamming_swaps(read, plate, weights)
+            return head + _hamming_swaps(read, plate, weights, transpose)
         return head + _hamming(read, plate, weights)
     if abs(gap) == 1:
         return head + _edit(read, plate, weights, missing)
@@ -256,22 +277,9 @@ def _hamming(read: str, plate: str, weights: Sequence[float] | None) -> float:
     return total
 
 
-# Under the evidence rule (issue 19, `swaps`), two adjacent characters read in each other's
-# place cost TRANSPOSE, the price of a same-class look-alike, not an arbitrary edit's 1.0.
-# An error is cheap only when both counts are small: how many different reads it can make
-# of the true plate (the read is then a likely one), and how many different plates it can
-# make the read from (a truck with no manifest, read right, then seldom carries a plate
-# that close to an expected one by chance). A transposition has about one of each per
-# position, as a look-alike has; an arbitrary substitution about 35 of each. A lost or an
-# extra character is cheap by one count and dear by the other (a lost one: few reads of the
-# plate, but 36 plates per position could have lost it), and stays at 1.0. bench/holdout.py
-# measured 0.40% of trucks with no manifest one transposition from one of 5,000 manifests,
-# against 4.6% one substitution away. An assumption on the shape of errors, not a figure
-# fitted to one error generator.
-TRANSPOSE = 0.45
-
-
-def _hamming_swaps(read: str, plate: str, weights: Sequence[float] | None) -> float:
+def _hamming_swaps(
+    read: str, plate: str, weights: Sequence[float] | None, transpose: float
+) -> float:
     """`_hamming`, with an adjacent transposition priced as one edit when that is cheaper."""
     total = 0.0
     pairs = _PAIRS
@@ -284,8 +292,8 @@ def _hamming_swaps(read: str, plate: str, weights: Sequence[float] | None) -> fl
             price = pairs.get((r, p), SUBSTITUTE) * w
             if i + 1 < n and read[i + 1] == p and plate[i + 1] == r:
                 w2 = 1.0 if weights is None else weights[i + 1]
-                if TRANSPOSE * max(w, w2) < price + pairs.get((p, r), SUBSTITUTE) * w2:
-                    total += TRANSPOSE * max(w, w2)
+                if transpose * max(w, w2) < price + pairs.get((p, r), SUBSTITUTE) * w2:
+                    total += transpose * max(w, w2)
                     i += 2
                     continue
             total += price

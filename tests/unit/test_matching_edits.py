@@ -14,6 +14,7 @@ from lanes.similarity import (
     SERIAL_MARK,
     SUBSTITUTE,
     TRANSPOSE,
+    TRANSPOSE_VALID,
     index_keys,
     near_keys,
     plate_cost,
@@ -50,7 +51,7 @@ def crowd(n: int) -> list[Manifest]:
 @pytest.mark.parametrize(
     ("read", "with_evidence", "plate_alone"),
     [
-        ("12C45768", TRANSPOSE, 2 * SUBSTITUTE),  # two adjacent characters swapped
+        ("12C45768", TRANSPOSE_VALID, 2 * SUBSTITUTE),  # two adjacent characters swapped
         ("12C456708", INDEL, INDEL),  # a stray extra character: about 36 reads of the plate
         ("12C4568", INDEL, INDEL),  # a lost character: about 36 plates could give this read
         ("12C45672", SUBSTITUTE, SUBSTITUTE),  # an arbitrary substitution (2 for 8)
@@ -64,9 +65,17 @@ def test_an_error_costs_less_the_fewer_plates_could_give_the_read(
     assert TRANSPOSE < SUBSTITUTE
 
 
-def test_a_transposed_read_is_attributed_among_many_expected_trucks() -> None:
+def test_a_transposition_is_cheap_only_when_the_caller_says_the_read_fits_no_format() -> None:
+    assert plate_cost("1C245678", "12C45678", swaps=True, transpose=TRANSPOSE) == TRANSPOSE
+    assert plate_cost("1C245678", "12C45678", swaps=True) == pytest.approx(TRANSPOSE_VALID)
+    assert plate_cost("1C245678", "12C45678") == pytest.approx(2 * SUBSTITUTE)
+
+
+def test_a_transposed_read_is_attributed_among_many_expected_trucks_if_no_plate() -> None:
     declared = [manifest("M-1", "12C45678"), *crowd(600)]
-    assert match(declared, plate_read("12C-457.68")) == (MatchOutcome.MATCHED, "M-1")
+    assert match(declared, plate_read("1C2-456.78")) == (MatchOutcome.MATCHED, "M-1")
+    # swapped into a valid plate, it is as likely the plate of a truck with no manifest
+    assert match(declared, plate_read("12C-457.68")) == (MatchOutcome.UNKNOWN, None)
     # an arbitrary substitution giving a valid plate is another truck's plate as likely
     assert match(declared, plate_read("12C-456.72")) == (MatchOutcome.UNKNOWN, None)
 
