@@ -53,6 +53,8 @@ from lanes.similarity import (
     INDEL,
     MISSING_INVALID,
     NEAR_FLOOR,
+    TRANSPOSE,
+    TRANSPOSE_VALID,
     char_weights,
     folded_key,
     index_keys,
@@ -242,7 +244,12 @@ def _plate_cost(text: _Text, plate: str, swaps: bool, *, capped: bool = False) -
     missing = _missing_price(text.text) if len(text.text) < len(plate) else INDEL
     weights = text.capped if capped else text.weights
     return text.penalty + plate_cost(
-        text.text, plate, missing=missing, weights=weights, swaps=swaps
+        text.text,
+        plate,
+        missing=missing,
+        weights=weights,
+        swaps=swaps,
+        transpose=_transpose_price(text.text),
     )
 
 
@@ -259,6 +266,12 @@ def _is_valid(text: str) -> bool:
 
 def _missing_price(text: str) -> float:
     return INDEL if _is_valid(text) else MISSING_INVALID
+
+
+def _transpose_price(text: str) -> float:
+    # a read that is itself a valid plate is as likely the clean read of a truck with no
+    # manifest whose plate lies one transposition from an expected one (issue 19)
+    return TRANSPOSE_VALID if _is_valid(text) else TRANSPOSE
 
 
 def _read_costs(

@@ -9,7 +9,8 @@ confidences, when the camera sends them, make a confident character dearer to ov
 
 `index_keys(plate)` and `query_keys(text)` make candidate search an index look-up: a key is
 the plate with look-alikes folded to one class and non-Latin characters dropped, plus every
-one-character deletion of it. Two texts within one edit (after folding) share a key.
+one-character deletion of it. Two texts within one edit (after folding) share a key. A plate
+is also filed under its serial (marked), which a read of its bottom row alone looks up.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from lanes.learned_confusion import LEARNED
+from lanes.plates import parse_plate
 
 # Look-alike pairs, symmetric, with the cost of reading one for the other.
 _CHEAP = 0.2  # letter <-> digit look-alikes: the serial's format usually gives them away
@@ -77,12 +79,31 @@ for (_read, _true), _learned in LEARNED.items():
 SUBSTITUTE = 1.0  # any other character for another
 INDEL = 1.0  # a character lost or added
 MISSING_INVALID = 0.55  # a character lost from a read that fits no plate format
+# Under the evidence rule (issue 19, `swaps`), two adjacent characters read in each other's
+# place cost TRANSPOSE, the price of a same-class look-alike, not an arbitrary edit's 1.0,
+# when the read fits no plate format, and TRANSPOSE_VALID (an arbitrary edit's price) when
+# it is itself a valid plate (the caller says which: `plate_cost(transpose=...)`).
+# An error is cheap only when both counts are small: how many different reads it can make
+# of the true plate (the read is then a likely one), and how many different plates it can
+# make the read from (a truck with no manifest, read right, then seldom carries a plate
+# that close to an expected one by chance). A transposition has about one of each per
+# position, as a look-alike has; an arbitrary substitution about 35 of each. A lost or an
+# extra character is cheap by one count and dear by the other (a lost one: few reads of the
+# plate, but 36 plates per position could have lost it), and stays at 1.0. bench/holdout.py
+# measured 0.40% of trucks with no manifest one transposition from one of 5,000 manifests,
+# against 4.6% one substitution away: cheap for every read, that coincidence doubled the
+# no-manifest reads attributed, because such a truck's clean reads are valid plates.
+# A transposed read that fits no format (`1C245678` for 12C45678) cannot be any truck's
+# plate read right, so only the first count matters. An assumption on the shape of errors,
+# not a figure fitted to one error generator.
+TRANSPOSE = 0.45
+TRANSPOSE_VALID = 1.0
 PROVINCE_LOST = 0.35  # the Chinese province character not read at all
 PROVINCE_WRONG = 0.45  # another province character read in its place
 
 # The version of `fold` and `index_keys`: keys stored by an older version are rebuilt at
 # start-up (services.db.manifests.rebuild_plate_keys), so bump it with any change to them.
-KEY_SCHEME = 1
+KEY_SCHEME = 2
 
 # The letter <-> digit look-alike classes, folded for index keys (digit <-> digit look-alikes
 # stay apart: folding them too would merge most serials; one edit is found anyway).
@@ -112,22 +133,50 @@ def substitution_cost(read: str, true: str) -> float:
 
 def fold(text: str) -> str:
     """`text` (normalised) with look-alikes folded and non-Latin characters dropped."""
+    if text.isascii():  # the common case: no character to drop
+        return text.translate(_FOLD)
     return "".join(ch for ch in text if ch.isascii()).translate(_FOLD)
 
 
 @lru_cache(maxsize=65_536)
-def index_keys(plate: str) -> frozenset[str]:
-    """The keys a declared plate (normalised) is filed under: its folded form and every
-    one-character deletion of it. Empty for a plate with no Latin character."""
-    folded = fold(plate)
+def _keys(text: str) -> frozenset[str]:
+    folded = fold(text)
     if not folded:
         return frozenset()
     return frozenset((folded, *(folded[:i] + folded[i + 1 :] for i in range(len(folded)))))
 
 
+SERIAL_MARK = "#"  # marks a serial key: it never meets a folded plate or one of its deletions
+
+
+@lru_cache(maxsize=65_536)
+def index_keys(plate: str) -> frozenset[str]:
+    """The keys a declared plate (normalised) is filed under: its folded form, every
+    one-character deletion of it and (scheme 2, issue 19) its serial, the bottom row of a
+    two-line plate, marked (`SERIAL_MARK`), so that a read of that row alone finds it. Empty
+    for a plate with no Latin character."""
+    parsed = parse_plate(plate)
+    if parsed.province is None or parsed.series is None:
+        return _keys(plate)
+    serial = fold(plate[len(parsed.province) + len(parsed.series) :])
+    return _keys(plate) | {SERIAL_MARK + serial}
+
+
 def query_keys(text: str) -> frozenset[str]:
-    """The keys to look a read (normalised) up under; the same set as `index_keys`."""
-    return index_keys(text)
+    """The keys to look a read (normalised) up under: its folded form, every one-character
+    deletion of it (a plate within one edit shares one), and, for a read that may be a
+    serial alone, its serial key."""
+    return _keys(text) | _serial_key(text)
+
+
+def _serial_key(text: str) -> frozenset[str]:
+    """A read of four to six Latin characters may be a two-line plate's bottom row alone."""
+    if SERIAL_MIN <= len(text) <= SERIAL_MAX and text.isascii():
+        return frozenset((SERIAL_MARK + fold(text),))
+    return frozenset()
+
+
+SERIAL_MIN, SERIAL_MAX = 4, 6
 
 
 def folded_key(text: str) -> str:
@@ -137,7 +186,9 @@ def folded_key(text: str) -> str:
 
 
 def near_keys(text: str) -> frozenset[str]:
-    return index_keys(text) - {fold(text)}
+    """The keys of `text` that find plates one edit further than its folded key does (and
+    those whose serial it may be)."""
+    return query_keys(text) - {fold(text)}
 
 
 # What any plate found only by `near_keys` costs at least, per unit of the read's lightest
@@ -153,6 +204,7 @@ def plate_cost(
     missing: float = INDEL,
     weights: Sequence[float] | None = None,
     swaps: bool = False,
+    transpose: float = TRANSPOSE_VALID,
 ) -> float:
     """Weighted edit distance from the declared `plate` to the `read` text (both normalised).
 
@@ -161,8 +213,9 @@ def plate_cost(
     characters apart in length cost `FAR_APART` without further ado.
     `missing` prices a plate character the read lacks (cheaper, `MISSING_INVALID`, when the
     read fits no plate format: then it surely lost something).
-    `swaps` prices two adjacent characters read in each other's place as one edit
-    (`TRANSPOSE`) rather than two substitutions.
+    `swaps` (the evidence rule) prices two adjacent characters read in each other's place as
+    one edit (`transpose`) rather than two substitutions: `TRANSPOSE_VALID` by default,
+    cheaper (`TRANSPOSE`) when the caller knows that the read fits no plate format.
     """
     if read == plate:
         return 0.0
@@ -186,7 +239,7 @@ def plate_cost(
     gap = len(read) - len(plate)
     if gap == 0:
         if swaps:
-            return head + _hamming_swaps(read, plate, weights)
+            return head + _hamming_swaps(read, plate, weights, transpose)
         return head + _hamming(read, plate, weights)
     if abs(gap) == 1:
         return head + _edit(read, plate, weights, missing)
@@ -224,10 +277,9 @@ def _hamming(read: str, plate: str, weights: Sequence[float] | None) -> float:
     return total
 
 
-TRANSPOSE = 1.0  # two adjacent characters read in each other's place (issue 19)
-
-
-def _hamming_swaps(read: str, plate: str, weights: Sequence[float] | None) -> float:
+def _hamming_swaps(
+    read: str, plate: str, weights: Sequence[float] | None, transpose: float
+) -> float:
     """`_hamming`, with an adjacent transposition priced as one edit when that is cheaper."""
     total = 0.0
     pairs = _PAIRS
@@ -240,8 +292,8 @@ def _hamming_swaps(read: str, plate: str, weights: Sequence[float] | None) -> fl
             price = pairs.get((r, p), SUBSTITUTE) * w
             if i + 1 < n and read[i + 1] == p and plate[i + 1] == r:
                 w2 = 1.0 if weights is None else weights[i + 1]
-                if TRANSPOSE * max(w, w2) < price + pairs.get((p, r), SUBSTITUTE) * w2:
-                    total += TRANSPOSE * max(w, w2)
+                if transpose * max(w, w2) < price + pairs.get((p, r), SUBSTITUTE) * w2:
+                    total += transpose * max(w, w2)
                     i += 2
                     continue
             total += price
