@@ -191,6 +191,39 @@ def test_perishable_and_on_time_trucks_are_called_first() -> None:
     assert [c.visit_id for c in calls(events)] == ["v2"]
 
 
+def test_a_perishable_truck_is_not_called_into_the_place_a_called_truck_drives_up_to() -> None:
+    # v1 (a walk-in) is called to the only lane; a perishable truck entering the area after
+    # would go ahead of it on the board (priority), but v1 is already on its way: the lane
+    # is expected free only once v1 is done (+5 at the gate, 4 min), not at once
+    g = gate(lanes=1, minutes=4)
+    _, queue, board = POLICY.step(waiting(g, truck(1)), Board.for_gate(g), g, now=T0)
+    fruit = truck(2, at=T0 + MIN, perishable=True)
+    queue = queue.entered(fruit, AREA, T0 + MIN)
+    events, queue, board = POLICY.step(queue, board, g, now=T0 + MIN)
+    assert calls(events) == []
+    events, _, board = POLICY.step(queue, board, g, now=T0 + 4 * MIN)
+    [call] = calls(events)
+    assert call.visit_id == "v2" and call.expected_start_at == T0 + 9 * MIN
+    # on the board itself the perishable truck keeps its service order
+    assert [e.truck.visit_id for e in board.lane("E1").queue] == ["v2", "v1"]
+
+
+def test_called_trucks_are_weighed_in_the_order_they_reach_the_gate() -> None:
+    # on the board a perishable truck called later (due +7) is ahead of v1 (due +5); the
+    # lane is expected free at +9 (v1 from +5 to +7, then v2 to +9), not at +11 (board
+    # order: v2 from +7, then v1 behind it)
+    g = gate(lanes=1, minutes=2)
+    _, queue, board = POLICY.step(waiting(g, truck(1)), Board.for_gate(g), g, now=T0)
+    fruit = truck(2, at=T0 + MIN, perishable=True)
+    queue = queue.entered(fruit, AREA, T0 + MIN)
+    _, queue, board = POLICY.step(queue, board, g, now=T0 + 2 * MIN)
+    assert queue.find("v2") is not None and queue.find("v2").call is not None  # type: ignore[union-attr]
+    queue = queue.entered(truck(3, at=T0 + 2 * MIN), AREA, T0 + 2 * MIN)
+    events, _, _ = POLICY.step(queue, board, g, now=T0 + 4 * MIN)
+    [call] = calls(events)
+    assert call.visit_id == "v3" and call.expected_start_at == T0 + 9 * MIN
+
+
 def test_several_idle_lanes_call_as_many_trucks() -> None:
     g = gate(lanes=3)
     queue = waiting(g, *(truck(n) for n in range(1, 6)))
