@@ -179,12 +179,13 @@ class CallForwardPolicy:
         for area in gate.waiting_areas:
             missed: set[tuple[object, ...]] = set()
             due = _due(queue)
+            lead = _lead(queue, gate, area)
             for waiting in queue.uncalled(area.direction):
                 needs = _needs(waiting.truck)
                 if needs in missed:
                     continue  # the same places, no freer than for the truck before it
                 called = self._call(
-                    waiting, board, gate, area, now=now, kind=CallKind.CALL, due=due
+                    waiting, board, gate, area, now=now, kind=CallKind.CALL, due=due, lead=lead
                 )
                 if called is None:
                     missed.add(needs)
@@ -207,6 +208,7 @@ class CallForwardPolicy:
         now: datetime,
         kind: CallKind,
         due: Mapping[str, datetime],
+        lead: timedelta = timedelta(0),
     ) -> tuple[TruckCalled, Board] | None:
         """The call if the truck's best place is expected free by the time it drives up
         (always for a recall: its place is kept), with the board holding it there."""
@@ -218,7 +220,7 @@ class CallForwardPolicy:
         if assignment.outcome is not Outcome.ASSIGNED or planned is None or found is None:
             return None
         arrive = now + area.drive_time
-        if kind is CallKind.CALL and planned > arrive + area.call_lead:
+        if kind is CallKind.CALL and planned > arrive + lead:
             return None
         start = max(planned, arrive)
         place, entry = found
@@ -247,6 +249,16 @@ class CallForwardPolicy:
             manifest_id=truck.manifest_id,
         )
         return event, after
+
+
+def _lead(queue: AreaQueue, gate: Gate, area: WaitingArea) -> timedelta:
+    """The area's call lead while it holds at least as many trucks not yet called as its
+    direction has lanes, else none. The lead keeps lanes busy (the next truck is at the
+    barrier when the truck ahead is done early) at the cost of trucks waiting there when it
+    overruns; with fewer trucks waiting than lanes, a lane left idle a moment costs no
+    throughput, and trucks are called to be at the gate when their place is expected free."""
+    backlog = queue.in_area(area.direction) >= len(gate.lanes_for(area.direction))
+    return area.call_lead if backlog else timedelta(0)
 
 
 def _needs(truck: Truck) -> tuple[object, ...]:

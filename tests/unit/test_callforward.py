@@ -180,6 +180,22 @@ def test_a_call_lead_calls_earlier() -> None:
     assert [c.visit_id for c in calls(events)] == ["v2"]
 
 
+def test_the_lead_applies_only_while_as_many_trucks_wait_as_the_direction_has_lanes() -> None:
+    # 2 lanes of 4 min, a 2-minute lead: v1 and v2 called at once (free lanes, at the gate
+    # at +5, done +9); then a truck arriving at +9 is called at +4, or at +2 with the lead
+    g = replace(gate(lanes=2, minutes=4), waiting_areas=(replace(AREA, call_lead=2 * MIN),))
+    area = g.waiting_areas[0]
+    _, queue, board = POLICY.step(waiting(g, truck(1), truck(2)), Board.for_gate(g), g, now=T0)
+    alone = queue.entered(truck(3), area, T0 + MIN)  # 1 truck waiting, 2 lanes: no lead
+    events, _, _ = POLICY.step(alone, board, g, now=T0 + 2 * MIN)
+    assert calls(events) == []
+    events, _, _ = POLICY.step(alone, board, g, now=T0 + 4 * MIN)
+    assert [c.visit_id for c in calls(events)] == ["v3"]
+    backlog = alone.entered(truck(4), area, T0 + MIN)  # 2 waiting, 2 lanes: the lead
+    events, _, _ = POLICY.step(backlog, board, g, now=T0 + 2 * MIN)
+    assert [c.visit_id for c in calls(events)] == ["v3", "v4"]
+
+
 def test_perishable_and_on_time_trucks_are_called_first() -> None:
     g = gate(lanes=1)
     walk_in = truck(1)
