@@ -169,7 +169,8 @@ class WaitingArea:
     """Where trucks of one direction wait off the approach road until called forward to the
     gate (issue 23): read by `camera_id` (or checked in with their booking), `capacity`
     trucks at most (more wait on the road), `drive_time` from it to the gate. A truck is
-    called when its lane or carrier slot is expected free within `drive_time + call_lead`;
+    called when its lane or carrier slot is expected free within `drive_time + call_lead`
+    (the lead only while the area holds as many uncalled trucks as the direction has lanes);
     one that has not reached the gate `drive_time + arrival_grace` after its call is
     recalled once, then loses its place."""
 

@@ -20,17 +20,13 @@ from __future__ import annotations
 import heapq
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from lanes.board import Board, Queued, Truck
-from lanes.model import Direction, Gate, Outcome, WaitingArea
+from lanes.model import BookingStatus, Direction, Gate, Outcome, WaitingArea
 from lanes.policy.hours import local_hhmm
 from lanes.policy.orchestrated import OrchestratedPolicy
-
-# Stop scanning a direction after this many trucks in a row that cannot be called: the
-# places they need are busy, and the trucks behind them mostly need the same ones.
-MAX_MISSES = 6
 
 
 class CallKind(StrEnum):
@@ -181,18 +177,19 @@ class CallForwardPolicy:
             events.append(event)
             queue = queue._put(replace(waiting, call=event, calls=waiting.calls + 1))
         for area in gate.waiting_areas:
-            misses = 0
+            missed: set[tuple[object, ...]] = set()
             due = _due(queue)
+            lead = _lead(queue, gate, area)
             for waiting in queue.uncalled(area.direction):
+                needs = _needs(waiting.truck)
+                if needs in missed:
+                    continue  # the same places, no freer than for the truck before it
                 called = self._call(
-                    waiting, board, gate, area, now=now, kind=CallKind.CALL, due=due
+                    waiting, board, gate, area, now=now, kind=CallKind.CALL, due=due, lead=lead
                 )
                 if called is None:
-                    misses += 1
-                    if misses >= MAX_MISSES:
-                        break
+                    missed.add(needs)
                     continue
-                misses = 0
                 event, board = called
                 events.append(event)
                 due[event.visit_id] = event.due_at
@@ -211,18 +208,19 @@ class CallForwardPolicy:
         now: datetime,
         kind: CallKind,
         due: Mapping[str, datetime],
+        lead: timedelta = timedelta(0),
     ) -> tuple[TruckCalled, Board] | None:
         """The call if the truck's best place is expected free by the time it drives up
         (always for a recall: its place is kept), with the board holding it there."""
         truck = waiting.truck
-        weighed = _as_there(board, due, now=now)
+        weighed = _committed_first(_as_there(board, due, now=now), truck.visit_id)
         assignment, after = self.lanes.assign(truck, weighed, gate, now=now)
         planned = assignment.expected_start_at
         found = after.queued_entry(truck.visit_id)
         if assignment.outcome is not Outcome.ASSIGNED or planned is None or found is None:
             return None
         arrive = now + area.drive_time
-        if kind is CallKind.CALL and planned > arrive + area.call_lead:
+        if kind is CallKind.CALL and planned > arrive + lead:
             return None
         start = max(planned, arrive)
         place, entry = found
@@ -253,6 +251,24 @@ class CallForwardPolicy:
         return event, after
 
 
+def _lead(queue: AreaQueue, gate: Gate, area: WaitingArea) -> timedelta:
+    """The area's call lead while it holds at least as many trucks not yet called as its
+    direction has lanes, else none. The lead keeps lanes busy (the next truck is at the
+    barrier when the truck ahead is done early) at the cost of trucks waiting there when it
+    overruns; with fewer trucks waiting than lanes, a lane left idle a moment costs no
+    throughput, and trucks are called to be at the gate when their place is expected free."""
+    backlog = queue.in_area(area.direction) >= len(gate.lanes_for(area.direction))
+    return area.call_lead if backlog else timedelta(0)
+
+
+def _needs(truck: Truck) -> tuple[object, ...]:
+    """What decides a truck's place when weighed behind every truck already queued: its
+    direction, channel, cargo and containers (not its priority or arrival). A truck that
+    could not be called leaves every truck with the same needs uncalled in this step: the
+    calls made after it only fill places."""
+    return (truck.direction, truck.channel, truck.cargo, truck.containers)
+
+
 def _area(gate: Gate, waiting: Waiting) -> WaitingArea:
     area = next((a for a in gate.waiting_areas if a.area_id == waiting.area_id), None)
     if area is None:  # the gate was reconfigured: its direction's area, if any
@@ -276,21 +292,60 @@ def _as_there(board: Board, due: Mapping[str, datetime], *, now: datetime) -> Bo
     for lane in board.lanes:
         if any(e.truck.visit_id in due for e in lane.queue):
             free = [now if lane.serving is None else max(now, lane.serving.until)]
-            board = board.with_queue(lane.lane_id, _stretched(lane.queue, free, due))
+            board = board.with_queue(lane.lane_id, _stretched(lane.queue, free, due, now))
     yard = board.yard
     if yard is not None and any(e.truck.visit_id in due for e in yard.queue):
         free = [max(now, b.until) for b in yard.bays]
         free += [now] * (yard.bay_count - len(yard.bays))
-        board = board.with_queue(yard.yard_id, _stretched(yard.queue, free, due))
+        board = board.with_queue(yard.yard_id, _stretched(yard.queue, free, due, now))
+    return board
+
+
+# Weighing only: trucks already queued at a place keep their order there and come before
+# the truck being weighed (see `_committed_first`).
+_COMMITTED_SINCE = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _committed_first(board: Board, visit_id: str) -> Board:
+    """The board to weigh a call on, with every truck already queued (at the gate, or called
+    and on its way) ahead of the truck weighed, in its present order. A call is a
+    commitment: the board's service order (priority, then arrival) would put a perishable
+    truck still in the area ahead of a truck called before it, plan it into the place that
+    truck is driving up to, and the two would meet at the barrier. Only the order of the
+    weighing changes: on the board itself the truck called is queued in service order."""
+
+    def first(queue: tuple[Queued, ...]) -> list[Queued]:
+        return [
+            e
+            if e.truck.visit_id == visit_id
+            else replace(
+                e,
+                truck=replace(
+                    e.truck,
+                    booking=BookingStatus.ON_TIME,
+                    arrived_at=_COMMITTED_SINCE + timedelta(seconds=n),
+                ),
+            )
+            for n, e in enumerate(queue)
+        ]
+
+    for lane in board.lanes:
+        if lane.queue:
+            board = board.with_queue(lane.lane_id, first(lane.queue))
+    yard = board.yard
+    if yard is not None and yard.queue:
+        board = board.with_queue(yard.yard_id, first(yard.queue))
     return board
 
 
 def _stretched(
-    queue: tuple[Queued, ...], free: list[datetime], due: Mapping[str, datetime]
+    queue: tuple[Queued, ...], free: list[datetime], due: Mapping[str, datetime], now: datetime
 ) -> list[Queued]:
     heapq.heapify(free)
     out = []
-    for entry in queue:
+    # in the order they will be there: the trucks at the gate, then the called ones by due
+    # time (the board's order would put a perishable truck due later ahead of them)
+    for entry in sorted(queue, key=lambda e: due.get(e.truck.visit_id, now)):
         at = heapq.heappop(free)
         begin = max(at, due.get(entry.truck.visit_id, at))
         out.append(replace(entry, service=begin - at + entry.service))

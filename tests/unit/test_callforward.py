@@ -180,6 +180,22 @@ def test_a_call_lead_calls_earlier() -> None:
     assert [c.visit_id for c in calls(events)] == ["v2"]
 
 
+def test_the_lead_applies_only_while_as_many_trucks_wait_as_the_direction_has_lanes() -> None:
+    # 2 lanes of 4 min, a 2-minute lead: v1 and v2 called at once (free lanes, at the gate
+    # at +5, done +9); then a truck arriving at +9 is called at +4, or at +2 with the lead
+    g = replace(gate(lanes=2, minutes=4), waiting_areas=(replace(AREA, call_lead=2 * MIN),))
+    area = g.waiting_areas[0]
+    _, queue, board = POLICY.step(waiting(g, truck(1), truck(2)), Board.for_gate(g), g, now=T0)
+    alone = queue.entered(truck(3), area, T0 + MIN)  # 1 truck waiting, 2 lanes: no lead
+    events, _, _ = POLICY.step(alone, board, g, now=T0 + 2 * MIN)
+    assert calls(events) == []
+    events, _, _ = POLICY.step(alone, board, g, now=T0 + 4 * MIN)
+    assert [c.visit_id for c in calls(events)] == ["v3"]
+    backlog = alone.entered(truck(4), area, T0 + MIN)  # 2 waiting, 2 lanes: the lead
+    events, _, _ = POLICY.step(backlog, board, g, now=T0 + 2 * MIN)
+    assert [c.visit_id for c in calls(events)] == ["v3", "v4"]
+
+
 def test_perishable_and_on_time_trucks_are_called_first() -> None:
     g = gate(lanes=1)
     walk_in = truck(1)
@@ -189,6 +205,39 @@ def test_perishable_and_on_time_trucks_are_called_first() -> None:
     assert [queue.position(v) for v in ("v2", "v3", "v1")] == [1, 2, 3]
     events, _, _ = POLICY.step(queue, Board.for_gate(g), g, now=T0)
     assert [c.visit_id for c in calls(events)] == ["v2"]
+
+
+def test_a_perishable_truck_is_not_called_into_the_place_a_called_truck_drives_up_to() -> None:
+    # v1 (a walk-in) is called to the only lane; a perishable truck entering the area after
+    # would go ahead of it on the board (priority), but v1 is already on its way: the lane
+    # is expected free only once v1 is done (+5 at the gate, 4 min), not at once
+    g = gate(lanes=1, minutes=4)
+    _, queue, board = POLICY.step(waiting(g, truck(1)), Board.for_gate(g), g, now=T0)
+    fruit = truck(2, at=T0 + MIN, perishable=True)
+    queue = queue.entered(fruit, AREA, T0 + MIN)
+    events, queue, board = POLICY.step(queue, board, g, now=T0 + MIN)
+    assert calls(events) == []
+    events, _, board = POLICY.step(queue, board, g, now=T0 + 4 * MIN)
+    [call] = calls(events)
+    assert call.visit_id == "v2" and call.expected_start_at == T0 + 9 * MIN
+    # on the board itself the perishable truck keeps its service order
+    assert [e.truck.visit_id for e in board.lane("E1").queue] == ["v2", "v1"]
+
+
+def test_called_trucks_are_weighed_in_the_order_they_reach_the_gate() -> None:
+    # on the board a perishable truck called later (due +7) is ahead of v1 (due +5); the
+    # lane is expected free at +9 (v1 from +5 to +7, then v2 to +9), not at +11 (board
+    # order: v2 from +7, then v1 behind it)
+    g = gate(lanes=1, minutes=2)
+    _, queue, board = POLICY.step(waiting(g, truck(1)), Board.for_gate(g), g, now=T0)
+    fruit = truck(2, at=T0 + MIN, perishable=True)
+    queue = queue.entered(fruit, AREA, T0 + MIN)
+    _, queue, board = POLICY.step(queue, board, g, now=T0 + 2 * MIN)
+    assert queue.find("v2") is not None and queue.find("v2").call is not None  # type: ignore[union-attr]
+    queue = queue.entered(truck(3, at=T0 + 2 * MIN), AREA, T0 + 2 * MIN)
+    events, _, _ = POLICY.step(queue, board, g, now=T0 + 4 * MIN)
+    [call] = calls(events)
+    assert call.visit_id == "v3" and call.expected_start_at == T0 + 9 * MIN
 
 
 def test_several_idle_lanes_call_as_many_trucks() -> None:
