@@ -8,12 +8,14 @@ STAMP  := $(VENV)/.installed-stamp
 
 # Debian packages the tests need: chromium (browser tests, driven by Playwright with no
 # download) and the fonts the plate renderers draw with (Latin: DejaVu, Liberation; CJK:
-# WenQuanYi Micro Hei and Zen Hei; Droid Sans Fallback only for the renderer-shift split).
+# WenQuanYi Micro Hei and Zen Hei, Noto Sans CJK; Droid Sans Fallback: the renderer-shift
+# split only).
 # Installed once, when missing.
-SYSTEM_PACKAGES := chromium fonts-wqy-microhei fonts-wqy-zenhei fonts-droid-fallback \
-  fonts-dejavu-core fonts-dejavu-extra fonts-liberation
+SYSTEM_PACKAGES := chromium fonts-wqy-microhei fonts-wqy-zenhei fonts-noto-cjk \
+  fonts-droid-fallback fonts-dejavu-core fonts-dejavu-extra fonts-liberation
 FONT_FILES := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc \
   /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc \
+  /usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc \
   /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf \
   /usr/share/fonts/truetype/dejavu/DejaVuSerifCondensed-Bold.ttf \
   /usr/share/fonts/truetype/liberation/LiberationSansNarrow-Bold.ttf

@@ -11,7 +11,7 @@ fast-plate-ocr prepares a crop.
 `TRAIN_FONTS` are the fonts training may draw; `SHIFT_FONTS` are never trained on and make
 the renderer-shift split (other fonts, other seeds). All are Debian packages installed by
 `make system-deps` (fonts-dejavu, fonts-liberation, fonts-wqy-microhei, fonts-wqy-zenhei,
-fonts-droid-fallback); nothing is downloaded.
+fonts-noto-cjk, fonts-droid-fallback); nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from plate_recognition.plates import (
 _DEJAVU = "/usr/share/fonts/truetype/dejavu/"
 _LIBERATION = "/usr/share/fonts/truetype/liberation/"
 _WQY = "/usr/share/fonts/truetype/wqy/"
+_NOTO = "/usr/share/fonts/opentype/noto/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,12 @@ TRAIN_FONTS = FontSet(
         _LIBERATION + "LiberationSansNarrow-Bold.ttf",
         _LIBERATION + "LiberationSansNarrow-Regular.ttf",
     ),
-    cjk=(_WQY + "wqy-microhei.ttc", _WQY + "wqy-zenhei.ttc"),
+    cjk=(
+        _WQY + "wqy-microhei.ttc",
+        _WQY + "wqy-zenhei.ttc",
+        _NOTO + "NotoSansCJK-Bold.ttc#2",  # the face of Simplified Chinese
+        _NOTO + "NotoSansCJK-Regular.ttc#2",
+    ),
 )
 SHIFT_FONTS = FontSet(
     latin=(
@@ -157,9 +163,10 @@ def _glyph(font_path: str, ch: str, bar_one: bool) -> np.ndarray:
         mask = np.zeros((100, 40), np.float32)
         mask[:, 10:30] = 1.0
         return mask
-    if not Path(font_path).exists():
-        raise FileNotFoundError(f"font {font_path} is missing (make system-deps)")
-    font = ImageFont.truetype(font_path, 100)
+    path, _, face = font_path.partition("#")  # `file#n`: the n-th face of a collection
+    if not Path(path).exists():
+        raise FileNotFoundError(f"font {path} is missing (make system-deps)")
+    font = ImageFont.truetype(path, 100, index=int(face or 0))
     canvas = Image.new("L", (160, 160), 0)
     ImageDraw.Draw(canvas).text((20, 10), ch, font=font, fill=255)
     box = canvas.getbbox() or (0, 0, 160, 160)
