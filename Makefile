@@ -7,8 +7,18 @@ STAMP  := $(VENV)/.installed-stamp
 .PHONY: demo test test-fast test-shifted faults lint fmt bench venv clean system-deps docs docs-gen
 
 # Debian packages the tests need: chromium (browser tests, driven by Playwright with no
-# download) and a CJK font (synthetic Chinese plates). Installed once, when missing.
-SYSTEM_PACKAGES := chromium fonts-wqy-microhei
+# download) and the fonts the plate renderers draw with (Latin: DejaVu, Liberation; CJK:
+# WenQuanYi Micro Hei and Zen Hei, Noto Sans CJK; Droid Sans Fallback: the renderer-shift
+# split only).
+# Installed once, when missing.
+SYSTEM_PACKAGES := chromium fonts-wqy-microhei fonts-wqy-zenhei fonts-noto-cjk \
+  fonts-droid-fallback fonts-dejavu-core fonts-dejavu-extra fonts-liberation
+FONT_FILES := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc \
+  /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc \
+  /usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc \
+  /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf \
+  /usr/share/fonts/truetype/dejavu/DejaVuSerifCondensed-Bold.ttf \
+  /usr/share/fonts/truetype/liberation/LiberationSansNarrow-Bold.ttf
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +29,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 system-deps:
-	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi wqy; then :; \
+	@if [ -x /usr/bin/chromium ] && ls $(FONT_FILES) >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "installing $(SYSTEM_PACKAGES) from Debian"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null \

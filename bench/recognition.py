@@ -2,7 +2,10 @@
 seeded set of synthetic gate-camera frames (Vietnamese and Chinese plates, with blur, glare,
 dirt, night noise and JPEG artefacts as in training, but seeds never trained on).
 
-Figures: detection recall at IoU 0.5; exact top-1 plate reads (of all frames); character
+First the OCR alone on three splits side by side (`ocr_splits`: our renderer's crops, the
+renderer-shift crops, the real photographs of `../shared/real_plates/`): exact reads,
+character accuracy, mean confidence and expected calibration error. Then, end to end,
+figures: detection recall at IoU 0.5; exact top-1 plate reads (of all frames); character
 accuracy (1 - edit distance / length, of all frames); attribution of each frame's single
 read against 5,000 open manifests (the frames' trucks among them) by the project's
 `OcrMatcher`, correct and wrong; wrong attribution of trucks that have no manifest (each
@@ -13,7 +16,7 @@ intra_op_num_threads=1), wall clock and CPU time (the wall clock of a shared mac
 other processes' time; the load average is printed with it). Ends with one JSON line of
 the figures and the issue's targets.
 
-    python bench/recognition.py [--frames 500] [--bursts 100] [--seed 1]
+    python bench/recognition.py [--frames 500] [--bursts 100] [--seed 1] [--splits-only]
 """
 
 from __future__ import annotations
@@ -37,7 +40,16 @@ import cv2
 from lanes.matching import OcrMatcher, PlateIndex
 from lanes.model import Candidate, CustomsStatus, Direction, Manifest, PlateRead
 from lanes.plates import PlateKind, parse_plate
-from plate_recognition.pipeline import MODELS_DIR, PlateRecognizer, decode_image
+from plate_recognition.ocr_eval import (
+    OnnxOcr,
+    edit_distance,
+    own_renderer_crops,
+    real_crops,
+    real_plates_dir,
+    score,
+    shift_crops,
+)
+from plate_recognition.pipeline import MODELS_DIR, OCR_FILE, PlateRecognizer, decode_image
 from plate_recognition.plates import cn_plate, vn_plate
 from plate_recognition.reading import PlateReading
 from plate_recognition.scenes import iou, render_scene
@@ -54,13 +66,28 @@ TARGETS = {
 }
 
 
-def edit_distance(a: str, b: str) -> int:
-    row = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        prev, row[0] = row[0], i
-        for j, cb in enumerate(b, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
-    return row[-1]
+def ocr_splits(models: Path, crops: int, seed: int, real: Path | None) -> dict[str, Any]:
+    """The OCR alone on three splits (issue 25): crops of our own renderer's frames, the
+    renderer-shift crops (the second renderer's held-out fonts and seeds) and the real
+    photographs (validation only: they chose the committed model)."""
+    ocr = OnnxOcr(models / OCR_FILE)
+    splits: dict[str, Any] = {}
+    for name, (images, texts) in (
+        ("own_renderer", own_renderer_crops(crops, seed)),
+        ("renderer_shift", shift_crops(crops, seed)),
+    ):
+        splits[name] = score(ocr.probs(images), texts)
+    if real is not None:
+        images, texts = real_crops(real)
+        splits["real_crops"] = {"source": str(real), **score(ocr.probs(images), texts)}
+    return splits
+
+
+def print_splits(splits: dict[str, Any]) -> None:
+    names = list(splits)
+    print(f"{'OCR split':18s}" + "".join(f"{n:>16s}" for n in names))
+    for figure in ("n", "exact", "char_accuracy", "mean_confidence", "ece"):
+        print(f"{figure:18s}" + "".join(f"{splits[n][figure]:>16}" for n in names))
 
 
 def manifests_for(
@@ -195,8 +222,20 @@ def main() -> None:
     parser.add_argument("--manifests", type=int, default=5_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--models", type=Path, default=MODELS_DIR, help="a candidate model set")
+    parser.add_argument("--split-crops", type=int, default=600, help="crops per synthetic split")
+    parser.add_argument(
+        "--real-plates", type=Path, default=real_plates_dir(), help="real crops (labels.jsonl)"
+    )
+    parser.add_argument(
+        "--splits-only", action="store_true", help="only the OCR's three splits, no frames"
+    )
     args = parser.parse_args()
     cv2.setNumThreads(1)
+    splits = ocr_splits(args.models, args.split_crops, args.seed, args.real_plates)
+    print_splits(splits)
+    if args.splits_only:
+        print(json.dumps({"ocr_splits": splits}, ensure_ascii=False))
+        return
     recognizer = PlateRecognizer(args.models, threads=1)
     base = BENCH_SEED_BASE + args.seed * 100_000
     scenes = [render_scene(base + i, cn_share=0.5) for i in range(args.frames)]
@@ -274,6 +313,7 @@ def main() -> None:
         "cpu_ms_per_frame_p95": round(statistics.quantiles(cpu_times, n=20)[18], 2),
         "load_average_1m": round(os.getloadavg()[0], 2),
         "errors": dict(misses.most_common()),
+        "ocr_splits": splits,
         "cpu": platform.processor() or platform.machine(),
         "cores_visible": os.cpu_count(),
     }

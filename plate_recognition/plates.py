@@ -24,8 +24,8 @@ LATIN_FONTS = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf",
 )
 CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
-_CN_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
-_CN_SERIAL = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+CN_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+CN_SERIAL = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 _VN_TRUCK_SERIES = ("C", "C", "C", "H", "LD", "D", "E", "K")
 
 WHITE = (236, 236, 232)
@@ -68,15 +68,15 @@ def vn_plate(rng: random.Random) -> PlateSpec:
 
 def cn_plate(rng: random.Random) -> PlateSpec:
     province = rng.choice(PROVINCES)
-    letter = rng.choice(_CN_LETTERS)
+    letter = rng.choice(CN_LETTERS)
     roll = rng.random()
     if roll < 0.3:  # trailer, yellow, usually two lines
-        serial = "".join(rng.choice(_CN_SERIAL) for _ in range(4))
+        serial = "".join(rng.choice(CN_SERIAL) for _ in range(4))
         text = f"{province}{letter}{serial}挂"
         if rng.random() < 0.6:
             return PlateSpec(text, "CN", (f"{province}{letter}", f"{serial}挂"), YELLOW, BLACK, 1.9)
         return PlateSpec(text, "CN", (f"{province}{letter}·{serial}挂",), YELLOW, BLACK, 3.14)
-    serial = "".join(rng.choice(_CN_SERIAL) for _ in range(5))
+    serial = "".join(rng.choice(CN_SERIAL) for _ in range(5))
     text = f"{province}{letter}{serial}"
     if roll < 0.6:
         return PlateSpec(text, "CN", (f"{province}{letter}·{serial}",), BLUE, WHITE, 3.14)

@@ -15,14 +15,35 @@ import logging
 import math
 import time
 from pathlib import Path
+from typing import Any
 
+import cv2
+import numpy as np
 import torch
 from torch import nn
 
-from plate_recognition.alphabet import ALPHABET, IMG_HEIGHT, IMG_WIDTH, MAX_SLOTS, plate_config_yaml
+from plate_recognition.alphabet import (
+    ALPHABET,
+    IMG_HEIGHT,
+    IMG_WIDTH,
+    MAX_SLOTS,
+    encode,
+    plate_config_yaml,
+)
 from plate_recognition.ocr_data import OCR_SEED_BASE, make_crops
+from plate_recognition.ocr_eval import (
+    OnnxOcr,
+    decode,
+    own_renderer_crops,
+    real_crops,
+    real_plates_dir,
+    score,
+    shift_crops,
+)
+from plate_recognition.photo_crops import TRAIN_FONTS, render_crop
 
 log = logging.getLogger(__name__)
+PHOTO_SEED_BASE = 3_000_000  # the second renderer's training crops (bench: 5M+, shift: 6M+)
 MODELS = Path(__file__).resolve().parent / "models"
 
 
@@ -78,6 +99,9 @@ class PlateOCR(nn.Module):
         self.readers = nn.ModuleList(SlotReader(d, heads) for _ in range(layers))
         self.norm = nn.LayerNorm(d)
         self.classify = nn.Linear(d, len(ALPHABET))
+        # divides the logits before the exported softmax; fitted after training
+        # (`fit_temperature`) so that the confidence means what it says
+        self.register_buffer("temperature", torch.ones(()))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.export:  # uint8 NHWC, as fast-plate-ocr feeds it
@@ -89,7 +113,7 @@ class PlateOCR(nn.Module):
         for reader in self.readers:
             slots = reader(slots, tokens)
         logits = self.classify(self.norm(slots))  # N x slots x vocab
-        return torch.softmax(logits, dim=-1) if self.export else logits
+        return torch.softmax(logits / self.temperature, dim=-1) if self.export else logits
 
 
 def state_from_onnx(path: Path, model: PlateOCR, images: torch.Tensor) -> None:
@@ -208,15 +232,76 @@ def export_onnx(model: PlateOCR, out: Path = MODELS) -> Path:
     return target
 
 
+def probabilities(model: PlateOCR, images: torch.Tensor, temperature: float = 1.0) -> np.ndarray:
+    """N x 1 x H x W uint8 crops -> N x slots x vocab probabilities (numpy), in eval mode."""
+    model.eval()
+    with torch.no_grad():
+        logits = torch.cat([model(images[i : i + 512].float()) for i in range(0, len(images), 512)])
+    model.train()
+    return torch.softmax(logits / temperature, dim=-1).numpy()
+
+
+def fit_temperature(model: PlateOCR, images: torch.Tensor, texts: list[str]) -> float:
+    """The temperature whose plate confidence (product of the slots' top probabilities) best
+    predicts an exact read on these crops (binary log-loss, grid over 0.3..3)."""
+    best, best_loss = 1.0, math.inf
+    for t in np.exp(np.linspace(np.log(0.3), np.log(3.0), 61)):
+        reads, confidence = decode(probabilities(model, images, float(t)))
+        correct = np.array([r == x for r, x in zip(reads, texts, strict=True)], np.float64)
+        p = np.clip(confidence, 1e-6, 1 - 1e-6)
+        loss = float(-(correct * np.log(p) + (1 - correct) * np.log(1 - p)).mean())
+        if loss < best_loss:
+            best, best_loss = float(t), loss
+    return best
+
+
+class Keeper:
+    """Validates the model during training and keeps the state to export: with `choose`
+    (crops and texts: the real photographs) the one that reads most of them exactly (then
+    the most characters), else the last. Each validation saves `last.pt` and `best.pt`."""
+
+    def __init__(
+        self,
+        val: tuple[torch.Tensor, torch.Tensor],
+        choose: tuple[torch.Tensor, list[str]] | None,
+        out: Path,
+    ) -> None:
+        self.val, self.choose, self.out = val, choose, out
+        self.history: list[dict[str, Any]] = []
+        self.chosen: dict[str, Any] = {}
+        self.state: dict[str, torch.Tensor] = {}
+        self._key: tuple[float, float] | None = None
+        self._started = time.time()
+        out.mkdir(parents=True, exist_ok=True)
+
+    def validate(self, model: PlateOCR, epoch: int, step: int, loss: float) -> None:
+        figures: dict[str, Any] = {"epoch": epoch, "step": step, "loss": round(loss, 4)}
+        figures.update(evaluate(model, *self.val))
+        key = (figures["exact"], figures["char_accuracy"])
+        if self.choose is not None:
+            real = score(probabilities(model, self.choose[0]), self.choose[1])
+            figures["real"] = real
+            key = (real["exact"], real["char_accuracy"])
+        figures["seconds"] = round(time.time() - self._started)
+        self.history.append(figures)
+        log.info("%s", json.dumps(figures, ensure_ascii=False))
+        torch.save(model.state_dict(), self.out / "last.pt")
+        if self.choose is None or self._key is None or key > self._key:
+            self._key, self.chosen = key, figures
+            self.state = {k: v.clone() for k, v in model.state_dict().items()}
+            torch.save(self.state, self.out / "best.pt")
+
+
 def train(
     model: PlateOCR,
     data: tuple[torch.Tensor, torch.Tensor],
     val: tuple[torch.Tensor, torch.Tensor],
     args: argparse.Namespace,
-) -> list[dict[str, float]]:
-    """The training loop; one validation per epoch, stopped by the time budget."""
+    choose: tuple[torch.Tensor, list[str]] | None = None,
+) -> Keeper:
+    """The training loop, stopped by the time budget; a validation every `args.eval_every`
+    batches (and at each epoch's end); -> the `Keeper` with the history and the state kept."""
     images, labels = data
-    val_images, val_labels = val
     optimiser = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
     steps = args.epochs * (len(images) // args.batch)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
@@ -224,8 +309,10 @@ def train(
     )
     loss_fn = nn.CrossEntropyLoss(label_smoothing=0.05)
     gen = torch.Generator().manual_seed(args.seed)
-    train_started, step, history = time.time(), 0, []
-    done = 0.0
+    keeper = Keeper(val, choose, args.out)
+    train_started, step, done = time.time(), 0, 0.0
+    if choose is not None:
+        keeper.validate(model, 0, 0, math.nan)  # where it starts
     for epoch in range(args.epochs):
         order = torch.randperm(len(images), generator=gen)
         for i in range(0, len(order) - args.batch + 1, args.batch):
@@ -242,18 +329,27 @@ def train(
             elif step < steps - 1:
                 schedule.step()
             step += 1
+            if args.eval_every and step % args.eval_every == 0:
+                keeper.validate(model, epoch + 1, step, loss.item())
             if args.time_schedule and done >= 1.0:
                 break
-        figures = evaluate(model, val_images, val_labels)
-        history.append({"epoch": epoch + 1, "loss": round(loss.item(), 4), **figures})
-        log.info("%s %.0f s", json.dumps(history[-1]), time.time() - train_started)
+        if not args.eval_every or step % args.eval_every:
+            keeper.validate(model, epoch + 1, step, loss.item())
         if time.time() - train_started > args.minutes * 60:
             log.info("time budget spent")
             break
-    return history
+    return keeper
 
 
-def main() -> None:
+def photo_crops(seeds: range, old_share: float) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Crops of the second renderer (`photo_crops`, training fonts) for `seeds`."""
+    drawn = [render_crop(seed, TRAIN_FONTS, cn_share=0.5, old_share=old_share) for seed in seeds]
+    texts = [spec.text for _, spec in drawn]
+    labels = np.asarray([encode(t) for t in texts], dtype=np.int64)
+    return np.stack([image for image, _ in drawn]), labels, texts
+
+
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--frames", type=int, default=16_000)
     parser.add_argument("--crops-per-frame", type=int, default=2)
@@ -279,46 +375,108 @@ def main() -> None:
         help="cut each frame's first crop where this detector (.onnx) finds the plate",
     )
     parser.add_argument("--peak-lr", type=float, default=3e-3)
-    args = parser.parse_args()
+    parser.add_argument(
+        "--renderer",
+        choices=("scenes", "photo"),
+        default="scenes",
+        help="scenes: crops of the first renderer's frames; photo: the second renderer's "
+        "crops (`photo_crops`: --frames crops, one each)",
+    )
+    parser.add_argument(
+        "--old-share", type=float, default=0.25, help="photo: plates drawn the first way"
+    )
+    parser.add_argument(
+        "--real-plates",
+        type=Path,
+        default=real_plates_dir(),
+        help="real crops (labels.jsonl) that choose the state kept: validation, never trained on",
+    )
+    parser.add_argument("--eval-every", type=int, default=0, help="batches between validations")
+    parser.add_argument(
+        "--no-choose", action="store_true", help="keep the last state, not the real crops' best"
+    )
+    return parser.parse_args()
+
+
+def crops(
+    args: argparse.Namespace,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """(train crops, their labels, validation crops, their labels, their texts)."""
+    if args.renderer == "photo":
+        base = PHOTO_SEED_BASE + args.seed * 100_000
+        x, y, _ = photo_crops(range(base, base + args.frames), args.old_share)
+        vx, vy, vtexts = photo_crops(
+            range(base + args.frames, base + args.frames + args.val_frames), args.old_share
+        )
+    else:
+        base = OCR_SEED_BASE + args.seed * 100_000
+        x, y, _ = make_crops(
+            range(base, base + args.frames),
+            args.crops_per_frame,
+            workers=args.threads,
+            detector=args.detector,
+        )
+        vx, vy, vtexts = make_crops(
+            range(base + args.frames, base + args.frames + args.val_frames),
+            1,
+            99,
+            workers=args.threads,
+            detector=args.detector,
+        )
+    return x, y, vx, vy, vtexts
+
+
+def main() -> None:
+    args = arguments()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
+    cv2.setNumThreads(1)
     started = time.time()
-    base = OCR_SEED_BASE + args.seed * 100_000
-    x, y, _ = make_crops(
-        range(base, base + args.frames),
-        args.crops_per_frame,
-        workers=args.threads,
-        detector=args.detector,
-    )
-    vx, vy, _ = make_crops(
-        range(base + args.frames, base + args.frames + args.val_frames),
-        1,
-        99,
-        workers=args.threads,
-        detector=args.detector,
-    )
+    x, y, vx, vy, vtexts = crops(args)
     log.info("%d train crops, %d val crops in %.0f s", len(x), len(vx), time.time() - started)
     images = torch.from_numpy(x).unsqueeze(1)  # uint8; a batch is made float when used
     labels = torch.from_numpy(y)
     val_images = torch.from_numpy(vx).unsqueeze(1)
     val_labels = torch.from_numpy(vy)
+    choose = None
+    if args.real_plates is not None and not args.no_choose:
+        rx, rtexts = real_crops(args.real_plates)
+        choose = (torch.from_numpy(rx).unsqueeze(1), rtexts)
     model = PlateOCR()
     if args.init is not None and args.init.suffix == ".onnx":
         state_from_onnx(args.init, model, images[:2048])
     elif args.init is not None:
-        model.load_state_dict(torch.load(args.init, weights_only=True))
-    history = train(model, (images, labels), (val_images, val_labels), args)
+        model.load_state_dict(torch.load(args.init, weights_only=True), strict=False)
+    keeper = train(model, (images, labels), (val_images, val_labels), args, choose)
+    history, chosen = keeper.history, keeper.chosen
+    model.load_state_dict(keeper.state)
+    temperature = fit_temperature(model, val_images, vtexts)
+    model.temperature.fill_(temperature)
     target = export_onnx(model, args.out)
     params = sum(p.numel() for p in model.parameters())
+    ocr = OnnxOcr(target)
+    own, shifted = own_renderer_crops(600), shift_crops(600)
+    splits: dict[str, Any] = {
+        "synthetic_val": score(ocr.probs(vx), vtexts),
+        "own_renderer_600": score(ocr.probs(own[0]), own[1]),
+        "renderer_shift_600": score(ocr.probs(shifted[0]), shifted[1]),
+    }
+    if choose is not None:
+        splits["real_crops_validation"] = score(ocr.probs(rx), choose[1])
     result = {
+        "renderer": args.renderer,
         "train_crops": len(x),
         "val_crops": len(vx),
-        "epochs_run": len(history),
+        "epochs_run": max(h["epoch"] for h in history),
         "seed": args.seed,
         "init": None if args.init is None else str(args.init),
         "detector": None if args.detector is None else str(args.detector),
+        "chosen_on": "real crops (exact, then characters)" if choose is not None else "last",
+        "chosen": chosen,
+        "temperature": round(temperature, 4),
         "parameters": params,
+        "splits": splits,
         "val": history[-1],
         "history": history,
         "train_seconds": round(time.time() - started),
@@ -326,8 +484,10 @@ def main() -> None:
         "bytes": target.stat().st_size,
     }
     torch.save(model.state_dict(), args.out / "plate_ocr.pt")
-    (args.out / "plate_ocr.metrics.json").write_text(json.dumps(result, indent=2) + "\n")
-    log.info("%s", json.dumps(result))
+    (args.out / "plate_ocr.metrics.json").write_text(
+        json.dumps(result, indent=2, ensure_ascii=False) + "\n"
+    )
+    log.info("%s", json.dumps(result["splits"]))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,108 @@
+"""The second plate renderer (camera-like OCR crops) and the OCR's evaluation splits
+(issue 25): what the renderer draws, and the figures the bench reports for each split."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from lanes.plates import PlateFormat, parse_plate
+from plate_recognition.alphabet import ALPHABET, IMG_HEIGHT, IMG_WIDTH, MAX_SLOTS, encode
+from plate_recognition.ocr_eval import (
+    expected_calibration_error,
+    real_crops,
+    real_plates_dir,
+    score,
+)
+from plate_recognition.photo_crops import (
+    GREEN,
+    SHIFT_FONTS,
+    TRAIN_FONTS,
+    random_spec,
+    render_crop,
+)
+
+SEEDS = range(700_000, 700_040)  # below the training seeds
+
+
+def test_a_crop_is_the_ocr_input_and_a_function_of_its_seed() -> None:
+    first, spec = render_crop(SEEDS[0])
+    again, same = render_crop(SEEDS[0])
+    assert first.shape == (IMG_HEIGHT, IMG_WIDTH) and first.dtype == np.uint8
+    assert np.array_equal(first, again) and spec == same
+    assert not np.array_equal(first, render_crop(SEEDS[1])[0])
+    assert first.std() > 5  # not a blank image
+
+
+def test_the_shift_split_draws_fonts_training_never_sees() -> None:
+    for fonts in (TRAIN_FONTS, SHIFT_FONTS):
+        for path in (*fonts.latin, *fonts.cjk):
+            file = path.partition("#")[0]  # `file#n`: a face of a collection
+            assert Path(file).is_file(), f"{file} missing: make system-deps"
+    assert not set(TRAIN_FONTS.latin) & set(SHIFT_FONTS.latin)
+    assert not set(TRAIN_FONTS.cjk) & set(SHIFT_FONTS.cjk)
+    image, spec = render_crop(SEEDS[2], SHIFT_FONTS)
+    assert image.shape == (IMG_HEIGHT, IMG_WIDTH) and encode(spec.text)
+
+
+def test_plates_of_every_kind_are_drawn_with_valid_labels() -> None:
+    import random  # noqa: PLC0415
+
+    rng = random.Random(5)
+    specs = [random_spec(rng, cn_share=0.6) for _ in range(400)]
+    kinds = Counter((s.country, len(s.lines), s.background) for s in specs)
+    assert {country for country, _, _ in kinds} == {"VN", "CN"}
+    assert {lines for _, lines, _ in kinds} == {1, 2}
+    assert any(colour == GREEN for _, _, colour in kinds)
+    formats = Counter(parse_plate(s.text).format for s in specs)
+    assert PlateFormat.UNKNOWN not in formats
+    assert formats[PlateFormat.CN_NEW_ENERGY] > 0
+    assert all(len(s.text) <= MAX_SLOTS for s in specs)
+
+
+def test_expected_calibration_error() -> None:
+    confidence = np.array([0.9, 0.9, 0.1, 0.1])
+    correct = np.array([1.0, 0.0, 0.0, 0.0])
+    # bin 0.9: accuracy 0.5 (gap 0.4); bin 0.1: accuracy 0 (gap 0.1); two each
+    assert expected_calibration_error(confidence, correct) == pytest.approx(0.25)
+    assert expected_calibration_error(np.array([1.0, 1.0]), np.array([1.0, 1.0])) == 0.0
+
+
+def _probs(texts: list[str], p: float = 1.0) -> np.ndarray:
+    out = np.full((len(texts), MAX_SLOTS, len(ALPHABET)), (1 - p) / (len(ALPHABET) - 1))
+    for n, text in enumerate(texts):
+        out[n, np.arange(MAX_SLOTS), encode(text)] = p
+    return out
+
+
+def test_score_counts_exact_reads_and_characters() -> None:
+    figures = score(_probs(["29H12345", "桂A12345"], p=0.9), ["29H12345", "桂A12346"])
+    assert figures["n"] == 2
+    assert figures["exact"] == 0.5
+    assert figures["char_accuracy"] == pytest.approx((1 + 6 / 7) / 2, abs=1e-4)  # 1 of 7 wrong
+    assert figures["mean_confidence"] == pytest.approx(0.9**MAX_SLOTS, abs=1e-3)
+
+
+def test_real_crops_are_read_as_the_pipeline_prepares_a_detection(tmp_path: Path) -> None:
+    rows = []
+    for n, text in enumerate(("皖A12345", "苏E8GK31")):
+        image = np.full((24, 94, 3), 40 + 100 * n, np.uint8)
+        cv2.imwrite(str(tmp_path / f"{n}.jpg"), image)
+        rows.append(json.dumps({"file": f"{n}.jpg", "text": text}, ensure_ascii=False))
+    (tmp_path / "labels.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    images, texts = real_crops(tmp_path)
+    assert images.shape == (2, IMG_HEIGHT, IMG_WIDTH) and images.dtype == np.uint8
+    assert texts == ["皖A12345", "苏E8GK31"]
+    assert images[0].mean() < images[1].mean()
+
+
+def test_the_real_plates_folder_can_be_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BORDERFLOW_REAL_PLATES", str(tmp_path))
+    assert real_plates_dir() == tmp_path
