@@ -60,12 +60,22 @@ class Case:
     errors: int  # of the tractor reads: the single read's count, or the most in a visit
 
 
+def _fleet(
+    model: str, trucks: Sequence[Truck], strangers: Sequence[Truck]
+) -> tuple[Sequence[Truck], Sequence[Truck]]:
+    """The trucks and strangers an error model applies to (Chinese plates only for some)."""
+    if model not in ONLY_CN:
+        return trucks, strangers
+    return (
+        [t for t in trucks if t.plate.country == "CN"],
+        [t for t in strangers if t.plate.country == "CN"],
+    )
+
+
 def read_cases(
     rng: random.Random, model: str, trucks: Sequence[Truck], strangers: Sequence[Truck], n: int
 ) -> list[Case]:
-    if model in ONLY_CN:
-        trucks = [t for t in trucks if t.plate.country == "CN"]
-        strangers = [t for t in strangers if t.plate.country == "CN"]
+    trucks, strangers = _fleet(model, trucks, strangers)
     cases = []
     for k in range(n):
         truck = rng.choice(strangers if rng.random() < 0.15 else trucks)
@@ -87,9 +97,7 @@ def read_cases(
 def truck_cases(
     rng: random.Random, model: str, trucks: Sequence[Truck], strangers: Sequence[Truck], n: int
 ) -> list[Case]:
-    if model in ONLY_CN:
-        trucks = [t for t in trucks if t.plate.country == "CN"]
-        strangers = [t for t in strangers if t.plate.country == "CN"]
+    trucks, strangers = _fleet(model, trucks, strangers)
     cases = []
     for k in range(n):
         truck = rng.choice(strangers if rng.random() < 0.05 else trucks)
