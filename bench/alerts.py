@@ -21,8 +21,8 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from lanes.alerts import RULES, evaluate
-from services.alert_inputs import anomalous_day
-from services.gate_config import get_gate
+from services.gates.loader import get_gate
+from services.simulation.alert_inputs import anomalous_day
 from services.simulation.anomalies import KINDS
 
 TARGETS = {"recall_min": 0.95, "false_per_1000_trucks_max": 1.0}

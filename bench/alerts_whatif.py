@@ -17,9 +17,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from lanes.alerts import Alert, AlertRules, evaluate
-from services.alert_inputs import anomalous_day
-from services.gate_config import ALERT_KEYS, alert_rules_of, get_gate
+from services.gates.loader import ALERT_KEYS, alert_rules_of, get_gate
 from services.gates.schema import AlertsConfig
+from services.simulation.alert_inputs import anomalous_day
 from services.simulation.anomalies import KINDS, AnomalyWorld
 
 START = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)  # bench/alerts.py's day

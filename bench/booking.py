@@ -40,11 +40,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from lanes.model import Direction, Manifest
 from services.bootstrap import prepare_database
-from services.config import DatabaseSettings
 from services.db.engine import create_engine, session_factory
 from services.db.firms import create_firm
 from services.db.manifests import store_manifests
-from services.gate_config import default_gates
+from services.gates.loader import default_gates
+from services.runtime.settings import DatabaseSettings
 
 PG_URL = os.environ.get(
     "BORDERFLOW_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -66,7 +66,7 @@ def app_factory() -> Any:
     what each uvicorn worker serves."""
     from services.api.app import ApiContext, create_app  # noqa: PLC0415
     from services.api.ratelimit import RateLimiter  # noqa: PLC0415
-    from services.config import KafkaSettings  # noqa: PLC0415
+    from services.runtime.settings import KafkaSettings  # noqa: PLC0415
 
     schema = os.environ["BORDERFLOW_BENCH_SCHEMA"]
     engine = create_engine(DatabaseSettings(url=PG_URL, schema_name=schema, pool_size=20))

@@ -25,7 +25,7 @@ from dataclasses import replace
 from typing import Any
 
 from lanes.model import Direction, Gate
-from services.gate_config import get_gate
+from services.gates.loader import get_gate
 from services.simulation.day import default_day
 from services.simulation.des import simulate
 from services.simulation.kpis import summarise

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lanes.model import Gate
-from services.gate_config import get_gate
+from services.gates.loader import get_gate
 from services.simulation.day import default_day
 from services.simulation.des import POLICIES, PolicyName, simulate
 from services.simulation.kpis import summarise

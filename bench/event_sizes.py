@@ -27,9 +27,9 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 
 from services.bootstrap import build_decider, infrastructure
-from services.config import DatabaseSettings, KafkaSettings, Settings
+from services.runtime.settings import DatabaseSettings, KafkaSettings, Settings
 from services.simulation.plan import plan_traffic
-from services.simulator import publish_reads, seed_manifests
+from services.simulation.traffic import publish_reads, seed_manifests
 from streams.topics import LANE_DECISIONS, PLATE_READS
 
 

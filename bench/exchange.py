@@ -42,9 +42,9 @@ sys.path.insert(0, str(ROOT))
 from lanes.containers import check_digit  # noqa: E402
 from lanes.crossings import Side  # noqa: E402
 from services.bootstrap import prepare_database  # noqa: E402
-from services.config import DatabaseSettings, KafkaSettings  # noqa: E402
 from services.db.engine import create_engine, session_factory  # noqa: E402
-from services.gate_config import default_gates  # noqa: E402
+from services.gates.loader import default_gates  # noqa: E402
+from services.runtime.settings import DatabaseSettings, KafkaSettings  # noqa: E402
 from services.xborder.config import OUTBOUND_TOPIC, XborderSettings  # noqa: E402
 from services.xborder.link import Link  # noqa: E402
 from services.xborder.tables import XborderInboxRow  # noqa: E402

@@ -37,7 +37,7 @@ from typing import Any
 from lanes.matching import OcrMatcher, PlateIndex
 from lanes.model import CameraRole, Direction, Manifest, MatchOutcome, MatchResult, PlateRead
 from lanes.plates import normalise_plate
-from services.gate_config import get_gate
+from services.gates.loader import get_gate
 from services.simulation.ocr_errors import LabelledRead, MatchingSet, matching_set
 
 START = datetime(2025, 6, 1, tzinfo=UTC)

@@ -36,11 +36,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from lanes.model import Direction, Manifest
 from services.bootstrap import prepare_database
-from services.config import DatabaseSettings, KafkaSettings
 from services.db.engine import create_engine, session_factory
 from services.db.manifests import upsert_manifests
 from services.db.tables import PlateReadRow
-from services.gate_config import default_gates
+from services.gates.loader import default_gates
+from services.runtime.settings import DatabaseSettings, KafkaSettings
 from streams.broker import EmbeddedBroker
 from streams.clients import ensure_topics
 from streams.topics import LANE_DECISIONS, PLATE_READS, all_topics

@@ -31,7 +31,7 @@ from lanes.board import Board, Truck
 from lanes.model import Assignment, Gate
 from lanes.policy import OrchestratedPolicy
 from lanes.policy.reference import ReferencePolicy
-from services.gate_config import default_gates, get_gate
+from services.gates.loader import default_gates, get_gate
 from services.simulation import des
 from services.simulation.day import default_day
 from services.simulation.des import simulate

@@ -25,14 +25,14 @@ from pathlib import Path
 
 from services.archive.store import archive, records_in_range
 from services.bootstrap import prepare_database
-from services.config import DatabaseSettings
 from services.db.engine import create_engine, session_factory
-from services.gate_config import default_gates, get_gate
+from services.gates.loader import default_gates, get_gate
 from services.replay import compare, inputs
 from services.replay.run import ProgressLine
 from services.replay.sandbox import run_sandbox
 from services.replay.whatif import recorded
-from services.simulator import archived_reads, plan_traffic, seed_manifests
+from services.runtime.settings import DatabaseSettings
+from services.simulation.traffic import archived_reads, plan_traffic, seed_manifests
 
 TARGETS = {"full_day_wall_s_max": 10.0, "events_per_s_min": 50_000}
 START = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)  # 00:00 local at Huu Nghi

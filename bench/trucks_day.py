@@ -34,7 +34,7 @@ from lanes.matching import BASELINE_RULE, OcrMatcher, PlateIndex
 from lanes.model import CustomsStatus, Gate, MatchOutcome, MatchResult, PlateRead, Visit
 from lanes.resolve import resolve_reads
 from lanes.visits import TrackKey, VisitTrack, group_reads
-from services.gate_config import get_gate
+from services.gates.loader import get_gate
 from services.simulation.plan import TrafficPlan, plan_traffic
 from streams.codec import plate_read_from_wire
 

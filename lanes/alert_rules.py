@@ -10,7 +10,7 @@ from datetime import timedelta
 @dataclass(frozen=True, slots=True)
 class AlertRules:
     """The rules' parameters (defaults: ASSUMPTIONS, docs/alerts.md; a gate file's `[alerts]`
-    table sets them per gate, services/gate_config.py)."""
+    table sets them per gate, services/gates/loader.py)."""
 
     # reads of one plate closer than this are one pass (the gate's visit window)
     visit_window: timedelta = timedelta(minutes=10)

@@ -556,7 +556,7 @@ def gate_file_markdown() -> str:
         "A gate is one TOML file: its cameras, lanes, autonomous-carrier fleet and yard, and "
         "its booking rules. The packaged gates are `services/gates/*.toml`; "
         "`BORDERFLOW_GATES_DIR` points at a folder of gate files used instead. Each is loaded "
-        "and checked by `services/gate_config.py` against the schema in "
+        "and checked by `services/gates/loader.py` against the schema in "
         "`services/gates/schema.py` (pydantic, unknown keys refused, no type coercion); every "
         "error names the file and the field, e.g. "
         "`huu-nghi.toml: lanes[3].service.mean_min: Input should be greater than 0`.",

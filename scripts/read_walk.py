@@ -31,9 +31,9 @@ from lanes.model import Manifest
 from lanes.policy import OrchestratedPolicy
 from lanes.values import CustomsStatus, Direction
 from services.bootstrap import open_database
-from services.config import DatabaseSettings
 from services.db.manifests import upsert_manifests
-from services.gate_config import default_gates
+from services.gates.loader import default_gates
+from services.runtime.settings import DatabaseSettings
 from services.workers.decider import Decider
 from streams.runtime import Inbound
 
@@ -48,7 +48,7 @@ RANKS = (
     ("services.adapters", 5),
     ("services.service_layer", 4),
     ("services.db", 3),
-    ("services", 4),  # the other services modules (alerts, archive, gate_config, metrics)
+    ("services", 4),  # the other services modules (alerts, archive, gates, runtime)
     ("streams", 2),
     ("plate_recognition", 1),
     ("lanes", 0),

@@ -1,6 +1,6 @@
 """The process's one Prometheus registry and the metrics of the stream runtime (records
 consumed, dead-lettered, produced, consumer lag, the broker watch). The services define
-theirs on the same registry (`services.metrics`); label values are bounded."""
+theirs on the same registry (`services.runtime.metrics`); label values are bounded."""
 
 from __future__ import annotations
 

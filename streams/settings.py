@@ -1,6 +1,6 @@
 """The Kafka settings every client of the broker reads (`BORDERFLOW_KAFKA_*`), built at
 start-up. Here, below the services, so that the stream runtime needs nothing above it;
-`services.config.Settings` holds one as `kafka`."""
+`services.runtime.settings.Settings` holds one as `kafka`."""
 
 from __future__ import annotations
 

@@ -20,9 +20,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from services.bootstrap import prepare_database
-from services.config import DatabaseSettings
 from services.db.engine import create_engine
-from services.gate_config import default_gates
+from services.gates.loader import default_gates
+from services.runtime.settings import DatabaseSettings
 from streams import clock
 
 pytest_plugins = ["tests.kafka_plugin"]

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from services.config import KafkaSettings
+from services.runtime.settings import KafkaSettings
 from streams.broker import EmbeddedBroker
 
 EXTERNAL_BOOTSTRAP_ENV = "BORDERFLOW_TEST_KAFKA_BOOTSTRAP"

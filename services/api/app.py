@@ -29,10 +29,10 @@ from services.api.schemas import ComponentHealth, Health, QueueView
 from services.api.slots import router as slots_router
 from services.api.staff import staff_session
 from services.api.strict import reject_unknown_query, reject_unstorable_text
-from services.config import KafkaSettings
 from services.control.routes import router as control_router
 from services.drivers.routes import drivers_router
 from services.drivers.store import DbPages
+from services.runtime.settings import KafkaSettings
 from services.xborder.routes import action_router as xborder_action_router
 from services.xborder.routes import router as xborder_router
 from streams import clock

@@ -8,13 +8,13 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from services.adapters.manifest_intake import StoreStatus, submit
 from services.api.auth import FirmDep, SessionsDep
 from services.api.booking_schemas import Cursor, IdPath
 from services.api.problems import Problem, ProblemError
 from services.api.schemas import ManifestPage, ManifestSubmitted, ManifestView
 from services.db.convert import manifest_payload
 from services.db.manifests import StoredManifest, get_manifest, list_manifests
-from services.manifest_intake import StoreStatus, submit
 from streams import clock
 from streams.manifests import ManifestV1
 

@@ -1,4 +1,4 @@
-"""`GET /metrics`: the process's Prometheus metrics (services/metrics.py), with each gate's
+"""`GET /metrics`: the process's Prometheus metrics (services/runtime/metrics.py), with each gate's
 lane queues and review queue read from the database at scrape time (as `/v1/queue` shows
 them, at the gate's latest event time)."""
 
@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import generate_latest
 
 from services.api import queries
-from services.metrics import LANE_QUEUE, REVIEW_QUEUE
+from services.runtime.metrics import LANE_QUEUE, REVIEW_QUEUE
 from streams import clock
 from streams.metrics import REGISTRY
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.logs import REQUEST_ID
-from services.metrics import HTTP_SECONDS
+from services.runtime.logs import REQUEST_ID
+from services.runtime.metrics import HTTP_SECONDS
 
 SCOPE_KEY = "borderflow.request_id"
 _SANE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")

@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lanes.errors import UnknownGateError
 from lanes.model import Gate
-from services.gate_config import get_gate
+from services.gates.loader import get_gate
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"

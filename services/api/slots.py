@@ -14,7 +14,7 @@ from services.api.auth import FirmDep, SessionsDep
 from services.api.booking_schemas import SlotList, SlotView
 from services.api.problems import Problem, ProblemError
 from services.db.bookings import slot_usage
-from services.gate_config import get_gate
+from services.gates.loader import get_gate
 from streams import clock
 from streams.manifests import ID_PATTERN
 from streams.timestamps import ISO_ONLY

@@ -22,8 +22,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
-from services.config import KafkaSettings
 from services.control.patch import diff
+from services.runtime.settings import KafkaSettings
 from streams.clients import client_kwargs
 from streams.topics import ALERTS, CONTROLLER_ACTIONS, LANE_DECISIONS, LANE_EVENTS
 

@@ -9,7 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from services.config import DatabaseSettings
+from services.runtime.settings import DatabaseSettings
 
 
 def _prepare_sqlite_path(url: str) -> None:

@@ -1,2 +1,2 @@
 """The gate files shipped with borderflow (`*.toml`, one a gate) and their schema; loaded by
-`services.gate_config`."""
+`services.gates.loader`."""

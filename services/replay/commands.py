@@ -1,5 +1,5 @@
 """The command-line side of issue 7: `archive export`, `replay`, `redrive` (a terminal front
-end like services/cli.py: it prints to the person at the terminal)."""
+end like services/cli/main.py: it prints to the person at the terminal)."""
 
 # ruff: noqa: T201
 
@@ -14,9 +14,9 @@ from pathlib import Path
 from lanes.errors import DomainError
 from services.archive.redrive import redrive
 from services.archive.store import records_in_range
-from services.config import Settings
-from services.gate_config import GateConfigError
+from services.gates.loader import GateConfigError
 from services.replay.inputs import read_topics
+from services.runtime.settings import Settings
 from streams.clients import client_kwargs, make_producer
 
 

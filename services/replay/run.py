@@ -18,13 +18,13 @@ from sqlalchemy import select
 
 from lanes.plates import normalise_plate
 from services.bootstrap import open_database
-from services.config import Settings
 from services.db.alert_tables import WeighingRow
-from services.gate_config import configured_gates, get_gate
+from services.gates.loader import configured_gates, get_gate
 from services.replay import compare, kpis, report
 from services.replay.inputs import ReplayInputs, decision_line, from_archive, from_kafka
 from services.replay.sandbox import SandboxResult, run_sandbox
 from services.replay.whatif import WhatIf, load_what_if, recorded
+from services.runtime.settings import Settings
 from streams.clients import client_kwargs
 from streams.weigh import WeighInMotionV1
 

@@ -23,7 +23,6 @@ from lanes.model import Gate
 from lanes.policy import Policy
 from services.archive.records import ArchivedRecord
 from services.bootstrap import open_database
-from services.config import DatabaseSettings
 from services.db.booking_tables import BookingEventRow, BookingRow
 from services.db.manifests import store_manifests
 from services.replay.inputs import (
@@ -33,6 +32,7 @@ from services.replay.inputs import (
     ManifestVersion,
     ReplayInputs,
 )
+from services.runtime.settings import DatabaseSettings
 from services.workers.decider import Decider
 from services.workers.orchestrator import LaneEventHandler
 from services.workers.weighings import WeighingIntake

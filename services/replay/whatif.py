@@ -21,7 +21,7 @@ from typing import Any
 
 from lanes.model import Gate
 from lanes.policy import OrchestratedPolicy, Policy
-from services.gate_config import GateConfigError, gate_from_data
+from services.gates.loader import GateConfigError, gate_from_data
 
 # the live decision policies (the simulation's `fifo` baseline is a queueing discipline of
 # the discrete-event model, not a live policy: it cannot be replayed)

@@ -38,12 +38,12 @@ from lanes.plates import normalise_plate
 from lanes.policy.callforward import AreaQueue, CallKind, PlaceLost, TruckCalled, Waiting
 from lanes.policy.truck import truck_from_manifest
 from lanes.similarity import folded_key
-from services.callforward_desk import CallForwardDesk, Publish
 from services.db.boards import load_gate_board
 from services.db.booking_tables import BookingRow
 from services.db.bookings import ACTIVE
 from services.db.call_tables import CallForwardQueueRow
 from services.db.manifests import manifests_for_keys
+from services.drivers.desk import CallForwardDesk, Publish
 from services.drivers.hub import DriverHub
 from services.drivers.store import booking_page_key, save_pages
 from streams import clock

@@ -39,7 +39,7 @@ from services.db.booking_arrivals import booking_for_arrival, expire_bookings, m
 from services.db.bookings import ACTIVE, BookedSlot
 from services.db.manifests import manifests_for_keys
 from services.db.visits import recent_visit_tracks
-from services.metrics import CAMERA_CLOCK_SKEW, DECISION_SECONDS, timed
+from services.runtime.metrics import CAMERA_CLOCK_SKEW, DECISION_SECONDS, timed
 from streams import clock
 from streams.codec import decode_plate_read, plate_read_from_wire
 from streams.errors import InvalidEvent

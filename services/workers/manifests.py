@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.manifest_intake import StoreResult, StoreStatus, submit, tally
+from services.adapters.manifest_intake import StoreResult, StoreStatus, submit, tally
 from streams import clock
 from streams.manifests import ManifestV1, decode_manifest
 from streams.runtime import Inbound, dead_letter_headers

@@ -31,7 +31,7 @@ from services.archive.store import record_batch
 from services.db import boards as store
 from services.db import repository as repo
 from services.db.convert import decision_from_row
-from services.gate_config import get_gate
+from services.gates.loader import get_gate
 from streams import clock
 from streams.errors import InvalidEvent
 from streams.lane_events import LaneEventV1, decode_lane_event

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from lanes.errors import UnknownGateError
 from lanes.plates import normalise_plate
 from services.db.alert_tables import WeighingRow
-from services.gate_config import require_known_gate
+from services.gates.loader import require_known_gate
 from streams import clock
 from streams.errors import InvalidEvent
 from streams.runtime import Inbound

@@ -1,4 +1,4 @@
-"""The exchange's command-line parsers (imported by services/cli.py; nothing heavy here)."""
+"""The exchange's command-line parsers (imported by services/cli/main.py; nothing heavy here)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import asyncio
 from typing import Any
 
-from services.config import Settings
+from services.runtime.settings import Settings
 
 
 def add_parsers(sub: Any, *, up: argparse.ArgumentParser) -> None:

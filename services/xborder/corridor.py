@@ -10,9 +10,9 @@ from importlib import resources
 from pathlib import Path
 
 from lanes.crossings import Corridor, Side
-from services.config import DatabaseSettings, Settings
-from services.gate_config import gate_from_data
+from services.gates.loader import gate_from_data
 from services.gates.schema import GateConfig
+from services.runtime.settings import DatabaseSettings, Settings
 
 CN_GATES = "cn"  # services/gates/cn/: the Chinese side's gate files
 

@@ -24,8 +24,8 @@ from aiokafka import AIOKafkaProducer
 from lanes.containers import check_digit
 from lanes.crossings import AlertKind, Corridor, Side, reconcile
 from services.bootstrap import open_database
-from services.config import KafkaSettings, Settings
-from services.serving import install_stop_signals
+from services.bootstrap.serving import install_stop_signals
+from services.runtime.settings import KafkaSettings, Settings
 from services.xborder import store as xstore
 from services.xborder.config import OUTBOUND_TOPIC, XborderSettings
 from services.xborder.link import Link

@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.crossings import Side
 from lanes.model import Gate
-from services.config import KafkaSettings
+from services.runtime.settings import KafkaSettings
 from services.xborder import metrics
 from services.xborder import store as xstore
 from services.xborder.config import OUTBOUND_TOPIC, XborderSettings, inbound_topic

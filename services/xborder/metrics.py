@@ -1,4 +1,4 @@
-"""The link's Prometheus metrics (the project's registry, services/metrics.py)."""
+"""The link's Prometheus metrics (the project's registry, services/runtime/metrics.py)."""
 
 from __future__ import annotations
 

@@ -8,9 +8,9 @@ import logging
 
 from lanes.crossings import Side
 from services.bootstrap import infrastructure
-from services.config import Settings
-from services.metrics import serve_worker_metrics
-from services.serving import install_stop_signals
+from services.bootstrap.serving import install_stop_signals
+from services.runtime.metrics import serve_worker_metrics
+from services.runtime.settings import Settings
 from services.xborder.config import XborderSettings
 from services.xborder.facts import gate_corridors
 from services.xborder.link import Link

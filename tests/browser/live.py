@@ -14,8 +14,8 @@ import uvicorn
 
 from services.api.app import create_app
 from services.bootstrap import Infrastructure
+from services.bootstrap.serving import api_context
 from services.db.controllers import create_controller
-from services.serving import api_context
 
 PASSWORD = "correct horse battery"
 

@@ -18,9 +18,9 @@ from playwright.async_api import Browser, expect
 from sqlalchemy import select
 
 from lanes.containers import check_digit
-from services.config import DatabaseSettings
 from services.db.audit import verify_chain
 from services.db.control_tables import AuditRow
+from services.runtime.settings import DatabaseSettings
 from tests.browser.live import add_controllers, free_port, served_api
 from tests.browser.test_control_room import log_in
 from tests.integration.harness import (

@@ -16,7 +16,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from lanes.model import CustomsStatus
-from services.config import DatabaseSettings
+from services.runtime.settings import DatabaseSettings
 from tests.browser.live import PASSWORD, add_controllers, free_port, served_api
 from tests.integration.harness import (
     fresh_broker,

@@ -24,7 +24,7 @@ from lanes.policy.callforward import AreaQueue, CallForwardPolicy, TruckCalled
 from services.drivers.hub import DriverHub
 from services.drivers.routes import drivers_router
 from services.drivers.view import driver_states
-from services.gate_config import get_gate
+from services.gates.loader import get_gate
 from tests.browser.live import _Server, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]

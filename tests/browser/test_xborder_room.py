@@ -14,7 +14,7 @@ from playwright.async_api import Browser, Dialog, expect
 from lanes.crossings import ExitMode, Side
 from lanes.model import Direction
 from services.bootstrap import Infrastructure, infrastructure
-from services.config import DatabaseSettings
+from services.runtime.settings import DatabaseSettings
 from services.xborder import store as xstore
 from streams.xborder_local import LocalCrossingEventV1
 from streams.xborder_sign import SigningKey, sign

@@ -21,10 +21,10 @@ from services.bootstrap import (
     build_manifest_intake,
     infrastructure,
 )
-from services.config import DatabaseSettings, KafkaSettings, Settings
 from services.control.auth import COOKIE
 from services.db.controllers import create_controller, open_session
 from services.db.manifests import upsert_manifests
+from services.runtime.settings import DatabaseSettings, KafkaSettings, Settings
 from services.workers.decider import Decider, GateRead
 from services.workers.manifests import ManifestIntake
 from streams.broker import EmbeddedBroker

@@ -18,13 +18,13 @@ from lanes.booking import BookingRefused
 from lanes.bookings import slot_of
 from services.adapters.sql_bookings import SqlBookingStore
 from services.bootstrap import build_archiver
-from services.config import DatabaseSettings
 from services.db.archive_tables import ArchivedEventRow
 from services.db.board_tables import LaneEventRow
 from services.db.tables import DecisionRow, ManifestRow
-from services.gate_config import get_gate
+from services.gates.loader import get_gate
+from services.runtime.settings import DatabaseSettings
 from services.service_layer import bookings as use_cases
-from services.simulator import plan_traffic, publish_reads, seed_manifests
+from services.simulation.traffic import plan_traffic, publish_reads, seed_manifests
 from streams.codec import encode_enveloped
 from streams.lane_events import LANE_EVENT_TYPE, LaneEventV1
 from streams.topics import LANE_DECISIONS, LANE_EVENTS

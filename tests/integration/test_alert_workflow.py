@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy import select
 
 from lanes.containers import check_digit
-from services.config import DatabaseSettings
 from services.db.alert_tables import AlertRow
 from services.db.audit import verify_chain
 from services.db.control_tables import AuditRow
+from services.runtime.settings import DatabaseSettings
 from streams.topics import ALERTS
 from tests.browser.live import PASSWORD, add_controllers, free_port, served_api
 from tests.integration.harness import (

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from services.api.app import ApiContext, create_app
-from services.config import DatabaseSettings
-from services.serving import api_context
+from services.bootstrap.serving import api_context
+from services.runtime.settings import DatabaseSettings
 from streams.topics import LANE_DECISIONS
 from tests.integration.harness import (
     as_message,

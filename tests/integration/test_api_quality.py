@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.api.app import ApiContext, create_app
 from services.api.ratelimit import RateLimiter
-from services.config import KafkaSettings
 from services.db.engine import session_factory
 from services.db.firms import create_firm
-from services.gate_config import default_gates
+from services.gates.loader import default_gates
+from services.runtime.settings import KafkaSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 

@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from services.archive.export import export_range
 from services.archive.store import archive, records_in_range
 from services.bootstrap import build_archiver
-from services.config import DatabaseSettings
 from services.db.archive_tables import ArchivedEventRow
+from services.runtime.settings import DatabaseSettings
 from streams.topics import LANE_DECISIONS, PLATE_READS
 from tests.integration.harness import (
     as_message,

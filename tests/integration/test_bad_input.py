@@ -12,7 +12,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from confluent_kafka import Producer
 
-from services.config import DatabaseSettings
+from services.runtime.settings import DatabaseSettings
 from streams.topics import LANE_DECISIONS, PLATE_READS, dead_letter_topic
 from tests.integration.harness import (
     collect,

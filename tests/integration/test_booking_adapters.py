@@ -25,10 +25,10 @@ from services.adapters.memory_bookings import (
 )
 from services.adapters.sql_bookings import SqlBookingUnitOfWork
 from services.bootstrap import open_database
-from services.config import DatabaseSettings
 from services.db.firms import create_firm
 from services.db.manifests import store_manifests
-from services.gate_config import default_gates
+from services.gates.loader import default_gates
+from services.runtime.settings import DatabaseSettings
 from services.service_layer.bookings import (
     Booked,
     BookSlot,

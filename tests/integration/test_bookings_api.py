@@ -19,12 +19,12 @@ from lanes.bookings import BookingRules
 from lanes.model import Direction, Gate, Manifest
 from services.api.app import ApiContext, create_app
 from services.api.ratelimit import RateLimiter
-from services.config import KafkaSettings
 from services.db.booking_tables import BookingEventRow, BookingRow, SlotCountRow
 from services.db.engine import session_factory
 from services.db.firms import create_firm
 from services.db.manifests import store_manifests
-from services.gate_config import default_gates
+from services.gates.loader import default_gates
+from services.runtime.settings import KafkaSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 

@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.api.app import ApiContext, create_app
 from services.api.ratelimit import RateLimiter
-from services.config import KafkaSettings
 from services.db.booking_tables import BookingEventRow
 from services.db.engine import session_factory
-from services.gate_config import default_gates
+from services.gates.loader import default_gates
+from services.runtime.settings import KafkaSettings
 from streams.clients import ensure_topics
 from streams.topics import BOOKINGS
 from tests.integration.harness import collect_to_end, wait_until

@@ -19,7 +19,7 @@ from services.db import bookings as repo
 from services.db.booking_tables import BookingEventRow, SlotCountRow
 from services.db.engine import session_factory
 from services.db.idempotency import KEEP, purge_idempotency_keys
-from services.gate_config import default_gates
+from services.gates.loader import default_gates
 from services.service_layer import bookings as use_cases
 from streams.topics import BOOKINGS
 from tests.integration.test_bookings_api import (

@@ -14,7 +14,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from services.config import KafkaSettings
+from services.runtime.settings import KafkaSettings
 from streams.broker import EmbeddedBroker
 from streams.clients import broker_metadata_ok, client_kwargs, ensure_topics, make_producer
 from streams.errors import BrokerError

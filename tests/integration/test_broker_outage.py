@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Producer
 
-from services.config import DatabaseSettings
+from services.runtime.settings import DatabaseSettings
 from streams.broker import EmbeddedBroker
 from streams.clients import ensure_topics
 from streams.topics import LANE_DECISIONS, PLATE_READS, all_topics

@@ -16,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from lanes.board import Board, Truck
 from lanes.model import BookingStatus, CargoClass, CustomsChannel, Direction
 from lanes.policy.callforward import AreaQueue, CallForwardPolicy, TruckCalled
-from services.config import KafkaSettings
 from services.db.call_tables import CallNotificationRow
 from services.db.engine import session_factory
-from services.gate_config import get_gate
+from services.gates.loader import get_gate
 from services.notify.sms import FakeSmsSink, SmsNotifier
+from services.runtime.settings import KafkaSettings
 from services.workers.call_notifier import CallNotifier
 from streams.calls import call_to_wire, decode_call, encode_call
 from streams.clients import ensure_topics, make_producer

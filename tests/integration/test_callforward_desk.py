@@ -11,10 +11,10 @@ import pytest
 
 from lanes.board import Board, Truck
 from lanes.model import BookingStatus, CargoClass, CustomsChannel, Direction
-from services.callforward_desk import CallForwardDesk, kafka_publisher
-from services.config import KafkaSettings
+from services.drivers.desk import CallForwardDesk, kafka_publisher
 from services.drivers.hub import DriverHub
-from services.gate_config import get_gate
+from services.gates.loader import get_gate
+from services.runtime.settings import KafkaSettings
 from streams.calls import decode_call
 from streams.clients import ensure_topics, make_producer
 from streams.topics import TopicSpec

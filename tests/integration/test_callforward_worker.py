@@ -16,14 +16,14 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lanes.model import Direction, Manifest
-from services.callforward_desk import kafka_publisher
-from services.config import KafkaSettings
 from services.db.engine import session_factory
 from services.db.manifests import store_manifests
+from services.drivers.desk import kafka_publisher
 from services.drivers.hub import page_token
-from services.gate_config import default_gates
+from services.gates.loader import default_gates
 from services.notify.routing import CallRouter
 from services.notify.sms import FakeSmsSink
+from services.runtime.settings import KafkaSettings
 from services.workers.call_notifier import CallNotifier
 from services.workers.callforward import CallForwardWorker
 from streams.calls import decode_call

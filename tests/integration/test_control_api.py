@@ -15,10 +15,10 @@ import httpx
 import pytest
 
 from lanes.model import CustomsStatus, Direction
-from services.config import DatabaseSettings
 from services.db.audit import verify_chain
 from services.db.controllers import set_disabled
 from services.db.firms import create_firm
+from services.runtime.settings import DatabaseSettings
 from streams.topics import CONTROLLER_ACTIONS, LANE_DECISIONS, LANE_EVENTS
 from tests.browser.live import PASSWORD, add_controllers, free_port, served_api
 from tests.integration.harness import (

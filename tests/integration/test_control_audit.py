@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import delete, update
 
 from services.bootstrap import prepare_database
-from services.cli import main
-from services.config import DatabaseSettings
+from services.cli.main import main
 from services.db.audit import GENESIS, append_entry, entry_hash
 from services.db.control_tables import AuditRow
 from services.db.engine import create_engine, session_factory
-from services.gate_config import default_gates
+from services.gates.loader import default_gates
+from services.runtime.settings import DatabaseSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 

@@ -16,11 +16,11 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 
 from services.bootstrap import prepare_database
-from services.config import DatabaseSettings
 from services.db.engine import create_engine, session_factory
 from services.db.manifests import upsert_manifests
 from services.db.tables import DecisionRow, PlateReadRow, VisitRow
-from services.gate_config import default_gates
+from services.gates.loader import default_gates
+from services.runtime.settings import DatabaseSettings
 from streams.clients import ensure_topics
 from streams.topics import LANE_DECISIONS, PLATE_READS, all_topics
 from tests.integration.harness import (

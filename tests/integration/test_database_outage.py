@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from services.config import DatabaseSettings
 from services.db.engine import application_name
 from services.db.tables import DecisionRow, PlateReadRow
+from services.runtime.settings import DatabaseSettings
 from streams.topics import LANE_DECISIONS
 from tests.conftest import POSTGRES_URL
 from tests.integration.harness import (

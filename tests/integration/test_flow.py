@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from lanes.model import CustomsStatus, Direction
-from services.config import DatabaseSettings
 from services.db.tables import DecisionRow, PlateReadRow, VisitRow
+from services.runtime.settings import DatabaseSettings
 from streams.topics import LANE_DECISIONS
 from tests.integration.harness import (
     collect,

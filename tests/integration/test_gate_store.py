@@ -13,14 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lanes.model import CustomsChannel, Direction, Manifest
 from services.bootstrap import prepare_database
-from services.config import DatabaseSettings
 from services.db.convert import manifest_from_row
 from services.db.engine import create_engine, session_factory
 from services.db.manifests import store_manifests
 from services.db.migrate import to_revision as _to
 from services.db.tables import LaneRow, ManifestRow
 from services.db.types import UTCDateTime
-from services.gate_config import default_gates, get_gate
+from services.gates.loader import default_gates, get_gate
+from services.runtime.settings import DatabaseSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from lanes.model import CustomsStatus
-from services.config import DatabaseSettings
+from services.runtime.settings import DatabaseSettings
 from streams.topics import LANE_DECISIONS, LANE_EVENTS
 from tests.integration.harness import (
     collect,

@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 
 from lanes.containers import check_digit
 from services.bootstrap import build_weighing_intake
-from services.config import DatabaseSettings
 from services.db.alert_tables import AlertRow, WeighingRow
+from services.runtime.settings import DatabaseSettings
 from streams.topics import ALERTS, LANE_DECISIONS, WEIGH_IN_MOTION, dead_letter_topic
 from tests.integration.harness import (
     as_message,

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from lanes.bookings import BookingState
 from services.adapters.sql_bookings import SqlBookingStore
-from services.config import DatabaseSettings
 from services.db.booking_tables import BookingRow
+from services.runtime.settings import DatabaseSettings
 from services.service_layer import bookings as use_cases
 from streams.topics import LANE_DECISIONS
 from tests.integration.harness import (

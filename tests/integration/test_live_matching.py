@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 
 from lanes.model import Direction
 from services.api.app import create_app
-from services.config import DatabaseSettings
+from services.bootstrap.serving import api_context
 from services.db.tables import PlateReadRow, VisitRow
-from services.serving import api_context
+from services.runtime.settings import DatabaseSettings
 from streams.topics import LANE_DECISIONS
 from tests.integration.harness import (
     collect,

@@ -13,10 +13,10 @@ import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.api.app import ApiContext, create_app
-from services.config import KafkaSettings
 from services.db.engine import session_factory
 from services.db.firms import create_firm, revoke_key
-from services.gate_config import default_gates
+from services.gates.loader import default_gates
+from services.runtime.settings import KafkaSettings
 from tests.integration.harness import manifest_form
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]

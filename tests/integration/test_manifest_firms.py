@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from services.config import DatabaseSettings, Settings
+from services.cli.firms import main_firms
 from services.db.engine import create_engine, session_factory
 from services.db.firms import firm_for_key, lookup_key
 from services.db.tables import ApiKeyRow
-from services.firms import main_firms
+from services.runtime.settings import DatabaseSettings, Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from services.config import DatabaseSettings, Settings
+from services.cli.manifest_import import import_manifests, main_import
 from services.db.engine import create_engine, session_factory
 from services.db.tables import ManifestPlateKeyRow, ManifestRow
-from services.manifest_import import import_manifests, main_import
+from services.runtime.settings import DatabaseSettings, Settings
 from tests.integration.harness import manifest_form
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]

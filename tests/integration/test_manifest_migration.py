@@ -11,13 +11,13 @@ from sqlalchemy import select
 
 from lanes.similarity import index_keys
 from services.bootstrap import prepare_database
-from services.config import DatabaseSettings
 from services.db.engine import create_engine, session_factory
 from services.db.manifests import manifests_for_keys
 from services.db.migrate import to_revision as _to
 from services.db.tables import ManifestRow, ManifestVersionRow
 from services.db.types import UTCDateTime
-from services.gate_config import default_gates
+from services.gates.loader import default_gates
+from services.runtime.settings import DatabaseSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 

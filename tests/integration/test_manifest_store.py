@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lanes.model import CustomsStatus, Direction, Manifest
 from lanes.similarity import KEY_SCHEME, fold, index_keys, query_keys
+from services.adapters.manifest_intake import submit
 from services.db.engine import session_factory
 from services.db.manifests import (
     PLATE_KEY_SCHEME,
@@ -25,7 +26,6 @@ from services.db.manifests import (
     store_manifests,
 )
 from services.db.tables import ManifestPlateKeyRow, ManifestRow, ManifestVersionRow, MetaRow
-from services.manifest_intake import submit
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from services.config import DatabaseSettings
 from services.db.manifests import get_manifest
+from services.runtime.settings import DatabaseSettings
 from streams.topics import MANIFESTS, dead_letter_topic
 from tests.integration.harness import (
     collect,

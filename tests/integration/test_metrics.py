@@ -22,11 +22,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.api.app import create_app
 from services.bootstrap import prepare_database
-from services.config import DatabaseSettings
+from services.bootstrap.serving import api_context
 from services.db.engine import create_engine, session_factory
 from services.db.manifests import upsert_manifests
-from services.gate_config import default_gates
-from services.serving import api_context
+from services.gates.loader import default_gates
+from services.runtime.settings import DatabaseSettings
 from streams.clients import ensure_topics
 from streams.metrics import REGISTRY
 from streams.topics import LANE_DECISIONS, PLATE_READS, all_topics

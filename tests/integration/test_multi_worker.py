@@ -32,12 +32,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.adapters import decision_outbox as outbox
 from services.bootstrap import prepare_database
-from services.config import DatabaseSettings, KafkaSettings
 from services.db.board_tables import LaneEventRow
 from services.db.engine import create_engine, session_factory
 from services.db.manifests import upsert_manifests
 from services.db.tables import DecisionRow, PlateReadRow, VisitRow
-from services.gate_config import default_gates
+from services.gates.loader import default_gates
+from services.runtime.settings import DatabaseSettings, KafkaSettings
 from streams.clients import ensure_topics
 from streams.topics import LANE_DECISIONS, LANE_EVENTS, PLATE_READS, all_topics
 from tests.conftest import POSTGRES_URL

@@ -34,11 +34,11 @@ from lanes.model import Direction, Manifest
 from services.api.app import ApiContext, create_app
 from services.api.ratelimit import RateLimiter
 from services.bootstrap import prepare_database
-from services.config import DatabaseSettings, KafkaSettings
 from services.db.engine import create_engine, session_factory
 from services.db.firms import create_firm
 from services.db.manifests import store_manifests
-from services.gate_config import default_gates
+from services.gates.loader import default_gates
+from services.runtime.settings import DatabaseSettings, KafkaSettings
 from tests.conftest import POSTGRES_URL
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.timeout(600)]

@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaProducer
 
 from plate_recognition.scenes import render_scene
 from services.bootstrap import build_recognizer
-from services.config import DatabaseSettings
+from services.runtime.settings import DatabaseSettings
 from streams.frames import CameraFrameV1, frame_message
 from streams.topics import CAMERA_FRAMES, LANE_DECISIONS, PLATE_READS, dead_letter_topic
 from tests.integration.harness import (

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from services.bootstrap import build_archiver
-from services.config import DatabaseSettings
 from services.replay.commands import main_redrive
+from services.runtime.settings import DatabaseSettings
 from streams.topics import PLATE_READS
 from tests.integration.harness import (
     as_message,

@@ -17,15 +17,15 @@ from sqlalchemy import func, insert, select
 
 from lanes.policy import OrchestratedPolicy
 from services.bootstrap import build_archiver, build_weighing_intake
-from services.config import DatabaseSettings
 from services.db.alert_tables import AlertRow, WeighingRow
 from services.db.booking_tables import BookingEventRow
 from services.db.manifests import store_manifests
-from services.gate_config import default_gates, get_gate
+from services.gates.loader import default_gates, get_gate
 from services.replay.inputs import from_archive
 from services.replay.sandbox import run_sandbox
+from services.runtime.settings import DatabaseSettings
 from services.simulation.anomalies import AnomalySpec
-from services.simulator import plan_traffic, publish_reads
+from services.simulation.traffic import plan_traffic, publish_reads
 from streams.topics import WEIGH_IN_MOTION
 from tests.integration.harness import (
     fresh_broker,

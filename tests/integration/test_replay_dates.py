@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from services.config import DatabaseSettings
 from services.replay.compare import latest
 from services.replay.run import replay
+from services.runtime.settings import DatabaseSettings
 from tests.integration.replay_recording import lines, record_run
 from tests.integration.test_replay_whatif import WHAT_IF
 

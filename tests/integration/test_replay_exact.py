@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from lanes.policy import OrchestratedPolicy
-from services.config import DatabaseSettings, Settings
 from services.db.engine import create_engine, session_factory
-from services.gate_config import default_gates
+from services.gates.loader import default_gates
 from services.replay.compare import exact_differences, ordered
 from services.replay.inputs import ReplayInputs, decision_line, from_archive, from_kafka
 from services.replay.sandbox import run_sandbox
+from services.runtime.settings import DatabaseSettings, Settings
 from streams.clients import client_kwargs
 from tests.integration.replay_recording import START, record_run
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from services.config import DatabaseSettings
 from services.replay.compare import latest
 from services.replay.kpis import is_perishable
 from services.replay.run import replay
+from services.runtime.settings import DatabaseSettings
 from tests.integration.replay_recording import lines, record_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(300)]

@@ -15,10 +15,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 
 import services
-from services.config import DatabaseSettings
 from services.db.engine import create_engine
 from services.db.migrate import migrate
 from services.db.tables import Base
+from services.runtime.settings import DatabaseSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 

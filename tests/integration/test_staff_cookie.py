@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from services.bootstrap import infrastructure
-from services.config import DatabaseSettings
 from services.db.controllers import create_controller
+from services.runtime.settings import DatabaseSettings
 from tests.browser.live import PASSWORD, add_controllers, free_port, served_api
 from tests.integration.harness import fresh_broker, make_settings
 

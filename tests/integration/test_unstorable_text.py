@@ -20,12 +20,12 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.api.app import ApiContext, create_app
-from services.config import DatabaseSettings, KafkaSettings, Settings
+from services.cli.manifest_import import import_manifests, main_import
 from services.db.engine import session_factory
 from services.db.firms import create_firm
 from services.db.manifests import get_manifest
-from services.gate_config import default_gates
-from services.manifest_import import import_manifests, main_import
+from services.gates.loader import default_gates
+from services.runtime.settings import DatabaseSettings, KafkaSettings, Settings
 from streams.codec import decode_plate_read
 from streams.errors import InvalidEvent
 from streams.frames import decode_frame

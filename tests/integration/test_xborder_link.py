@@ -21,11 +21,11 @@ from sqlalchemy import select
 
 from lanes.crossings import AlertKind, Corridor, Side, reconcile
 from services.api.app import ApiContext, create_app
-from services.config import DatabaseSettings
 from services.control.auth import COOKIE
 from services.db.audit import entries
 from services.db.controllers import create_controller, open_session
-from services.gate_config import configured_gates
+from services.gates.loader import configured_gates
+from services.runtime.settings import DatabaseSettings
 from services.xborder.config import inbound_topic
 from services.xborder.corridor import side_gates_dir
 from services.xborder.tables import XborderInboxRow, XborderOutboxRow

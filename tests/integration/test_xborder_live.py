@@ -26,9 +26,9 @@ from sqlalchemy import select
 from lanes.crossings import Crossing, Side
 from lanes.model import Direction
 from services.api.app import ApiContext, create_app
-from services.config import DatabaseSettings, Settings
 from services.db.booking_tables import BookingRow
 from services.db.tables import DecisionRow, ManifestRow
+from services.runtime.settings import DatabaseSettings, Settings
 from services.xborder.corridor import side_gates_dir
 from services.xborder.facts import gate_corridors
 from services.xborder.tables import XborderOutboxRow

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from services.config import DatabaseSettings
 from services.db.engine import create_engine, session_factory
 from services.db.migrate import to_revision as _to
 from services.db.types import UTCDateTime
+from services.runtime.settings import DatabaseSettings
 from services.xborder import store as xstore
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]

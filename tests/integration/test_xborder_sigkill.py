@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from lanes.crossings import Side
-from services.config import DatabaseSettings
+from services.runtime.settings import DatabaseSettings
 from services.xborder.link import local_topics
 from streams.clients import ensure_topics
 from streams.xborder_local import LocalCrossingEventV1

@@ -21,9 +21,9 @@ from lanes.containers import check_digit
 from lanes.crossings import Side
 from lanes.model import Gate
 from services.bootstrap import prepare_database
-from services.config import DatabaseSettings, KafkaSettings
 from services.db.engine import create_engine, session_factory
-from services.gate_config import default_gates
+from services.gates.loader import default_gates
+from services.runtime.settings import DatabaseSettings, KafkaSettings
 from services.xborder import store as xstore
 from services.xborder.config import OUTBOUND_TOPIC, XborderSettings
 from services.xborder.corridor import GateCorridor

@@ -22,8 +22,8 @@ from services.bootstrap import (
     manifests_consumer_group,
     recognizer_consumer_group,
 )
-from services.cli import _parser
-from services.config import Settings
+from services.cli.main import _parser
+from services.runtime.settings import Settings
 from streams.topics import CALLS, CAMERA_FRAMES, LANE_EVENTS, MANIFESTS, PLATE_READS
 
 ROOT = Path(__file__).resolve().parents[2]

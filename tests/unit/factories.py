@@ -16,7 +16,7 @@ from lanes.model import (
 )
 from lanes.plates import normalise_plate
 from lanes.visits import ReadAtGate
-from services.gate_config import get_gate
+from services.gates.loader import get_gate
 
 HUU_NGHI = get_gate("huu-nghi")
 T0 = datetime(2025, 6, 1, 10, 0, tzinfo=UTC)

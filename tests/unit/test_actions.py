@@ -18,7 +18,7 @@ from lanes.board import Board
 from lanes.decide import decide_with_board
 from lanes.model import CustomsStatus, Direction, LaneDecision, Manifest, Outcome
 from lanes.policy import OrchestratedPolicy
-from services.gate_config import get_gate
+from services.gates.loader import get_gate
 from tests.unit.factories import at, manifest, matched, visit
 
 HUU_NGHI = get_gate("huu-nghi")

@@ -10,7 +10,7 @@ from importlib import resources
 import pytest
 
 from lanes.alerts import AlertRules
-from services.gate_config import GateConfigError, default_gates, parse_gate
+from services.gates.loader import GateConfigError, default_gates, parse_gate
 
 PACKAGED = resources.files("services.gates").joinpath("huu-nghi.toml").read_text("utf-8")
 

@@ -13,7 +13,7 @@ from lanes.decide import decide_with_board
 from lanes.model import LaneDecision, Outcome
 from lanes.policy import OrchestratedPolicy
 from lanes.settle import settle
-from services.gate_config import get_gate
+from services.gates.loader import get_gate
 from tests.unit.factories import at, manifest, matched, visit
 
 GATE = get_gate("huu-nghi")

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from lanes.alerts import evaluate
-from services.alert_inputs import observations
-from services.gate_config import get_gate
+from services.gates.loader import get_gate
+from services.simulation.alert_inputs import observations
 from services.simulation.anomalies import KINDS, AnomalySpec
-from services.simulator import plan_traffic
+from services.simulation.traffic import plan_traffic
 
 GATE = get_gate("huu-nghi")
 START = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ from lanes.board import Board, BoardError, Container, Queued, Truck
 from lanes.board_json import board_from_json, board_to_json
 from lanes.errors import DomainError
 from lanes.model import BookingStatus, CargoClass, CustomsChannel, Direction
-from services.gate_config import get_gate
+from services.gates.loader import get_gate
 
 GATE = get_gate("huu-nghi")
 T0 = datetime(2025, 6, 2, 3, 0, tzinfo=UTC)  # 10:00 local

@@ -19,7 +19,7 @@ from services.adapters.memory_bookings import (
     MemoryBookingUnitOfWork,
     RecordingPublisher,
 )
-from services.gate_config import default_gates
+from services.gates.loader import default_gates
 from services.service_layer.bookings import (
     Booked,
     BookSlot,

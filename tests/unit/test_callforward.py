@@ -29,7 +29,7 @@ from lanes.policy.callforward import (
     PlaceLost,
     TruckCalled,
 )
-from services.gate_config import GateConfigError, get_gate, parse_gate
+from services.gates.loader import GateConfigError, get_gate, parse_gate
 
 MIN = timedelta(minutes=1)
 T0 = datetime(2025, 6, 2, 3, 0, tzinfo=UTC)  # 10:00 local (UTC+7)

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from lanes.model import Direction
-from services.gate_config import get_gate
+from services.gates.loader import get_gate
 from services.simulation.callforward import DriverResponse, simulate_callforward
 from services.simulation.day import default_day
 from services.simulation.des import simulate

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from lanes.policy import OrchestratedPolicy
-from services.gate_config import default_gates, get_gate
+from services.gates.loader import default_gates, get_gate
 from services.replay.inputs import ManifestVersion, assemble
 from services.replay.sandbox import run_sandbox
-from services.simulator import archived_reads, plan_traffic
+from services.simulation.traffic import archived_reads, plan_traffic
 from streams import clock
 
 ROOT = Path(__file__).resolve().parents[2]

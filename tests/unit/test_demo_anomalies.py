@@ -7,7 +7,7 @@ import math
 import pytest
 
 from services.simulation.anomalies import DEMO_ANOMALY_RATE, KINDS
-from services.simulator import MIN_TRUCKS_FOR_ANOMALIES, demo_anomalies
+from services.simulation.traffic import MIN_TRUCKS_FOR_ANOMALIES, demo_anomalies
 
 
 def test_the_default_share_spreads_over_every_kind() -> None:

@@ -8,7 +8,7 @@ import json
 import logging
 from types import SimpleNamespace
 
-from services.logs import REQUEST_ID, JsonFormatter, RequestIdFilter
+from services.runtime.logs import REQUEST_ID, JsonFormatter, RequestIdFilter
 from streams.log_fields import event_log_fields
 
 

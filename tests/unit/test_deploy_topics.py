@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from services.commands import WORKER_ROLES
-from services.config import KafkaSettings
+from services.cli.commands import WORKER_ROLES
+from services.runtime.settings import KafkaSettings
 from streams.topics import SOURCE_TOPICS, all_topics
 from tests.unit.deploy_support import (
     DEPLOY,

@@ -18,7 +18,7 @@ from lanes.model import (
     Lane,
     LaneKind,
 )
-from services.gate_config import get_gate
+from services.gates.loader import get_gate
 from services.simulation.day import Day, DayTruck, default_day, hour_weights
 from services.simulation.des import Incident, PolicyName, lognormal, simulate
 from services.simulation.kpis import percentile, summarise

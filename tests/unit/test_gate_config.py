@@ -20,7 +20,7 @@ from lanes.model import (
     Gate,
     LaneKind,
 )
-from services.gate_config import (
+from services.gates.loader import (
     GateConfigError,
     configured_gates,
     default_gates,

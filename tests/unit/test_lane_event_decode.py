@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aiokafka import ConsumerRecord
 
-from services.gate_config import default_gates
+from services.gates.loader import default_gates
 from services.workers.orchestrator import LaneEventHandler
 from streams.errors import InvalidEvent
 

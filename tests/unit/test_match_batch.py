@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from services.cli import main
+from services.cli.main import main
 
 WINDOW = {"window_start": "2025-06-01T08:00:00Z", "window_end": "2025-06-01T12:00:00Z"}
 IN_WINDOW = "2025-06-01T10:00:00Z"

@@ -20,7 +20,7 @@ from lanes.model import (
     TransferYard,
 )
 from lanes.policy import OrchestratedPolicy
-from services.gate_config import get_gate
+from services.gates.loader import get_gate
 
 HN = get_gate("huu-nghi")
 POLICY = OrchestratedPolicy()

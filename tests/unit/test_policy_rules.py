@@ -26,7 +26,7 @@ from lanes.model import (
     TransferYard,
 )
 from lanes.policy import OrchestratedPolicy, booking_status, truck_from_manifest
-from services.gate_config import get_gate
+from services.gates.loader import get_gate
 
 HN = get_gate("huu-nghi")
 POLICY = OrchestratedPolicy()

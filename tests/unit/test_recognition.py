@@ -21,7 +21,7 @@ from aiokafka import ConsumerRecord
 from plate_recognition.errors import ModelsMissing, UnreadableImage
 from plate_recognition.pipeline import MODELS_DIR, PlateRecognizer, decode_image
 from plate_recognition.scenes import iou, render_scene
-from services.recognize_cmd import main_recognize
+from services.cli.recognize import main_recognize
 from services.workers.recognizer import RecognizerWorker, plate_read_event
 from streams.errors import InvalidEvent
 from streams.frames import CameraFrameV1, frame_message

@@ -13,8 +13,8 @@ import pytest
 from services.archive.records import ArchivedRecord, identify
 from services.archive.redrive import clean_headers, redrive, target
 from services.archive.store import RecordedBatch
-from services.cli import main
-from services.gate_config import GateConfigError, default_gates
+from services.cli.main import main
+from services.gates.loader import GateConfigError, default_gates
 from services.replay.compare import exact_differences, latest, truck_diff
 from services.replay.inputs import assemble
 from services.replay.kpis import kpis

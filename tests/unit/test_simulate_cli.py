@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from services.cli import main
+from services.cli.main import main
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

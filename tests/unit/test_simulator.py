@@ -15,10 +15,10 @@ import pytest
 
 from lanes.model import Camera, CameraRole, CustomsChannel, CustomsStatus, Direction, Gate
 from lanes.plates import normalise_plate
-from services.gate_config import get_gate
+from services.gates.loader import get_gate
 from services.simulation.plan import LOCAL_TIME, PEAK_HOURS
 from services.simulation.plates import cn_plate, misread, vn_plate
-from services.simulator import (
+from services.simulation.traffic import (
     EARLY_S,
     MAX_NAP_S,
     PRODUCER_NAME,

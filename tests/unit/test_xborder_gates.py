@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 from lanes.crossings import Side
-from services.gate_config import configured_gates, default_gates
+from services.gates.loader import configured_gates, default_gates
 from services.xborder.corridor import corridor_of, side_gates_dir
 
 GATES = Path(str(resources.files("services.gates")))
@@ -41,7 +41,7 @@ def test_the_chinese_side_runs_its_own_gate() -> None:
 def test_up_side_runs_the_sides_gate_in_its_own_folder() -> None:
     from pathlib import Path as P  # noqa: PLC0415
 
-    from services.config import Settings  # noqa: PLC0415
+    from services.runtime.settings import Settings  # noqa: PLC0415
     from services.xborder.corridor import side_settings  # noqa: PLC0415
 
     cn = side_settings(Settings(var_dir=P("var")), "CN")

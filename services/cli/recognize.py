@@ -17,7 +17,7 @@ from plate_recognition.reading import PlateReading
 
 
 def _out(line: str) -> None:
-    print(line)  # noqa: T201 (a terminal front end, like services/cli.py)
+    print(line)  # noqa: T201 (a terminal front end, like services/cli/main.py)
 
 
 def _err(line: str) -> None:

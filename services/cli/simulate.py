@@ -11,7 +11,7 @@ from typing import Any
 
 from lanes.errors import DomainError
 from lanes.model import Gate
-from services.gate_config import GateConfigError, configured_gates, get_gate
+from services.gates.loader import GateConfigError, configured_gates, get_gate
 from services.simulation.day import default_day
 from services.simulation.des import POLICIES, PolicyName, simulate
 from services.simulation.kpis import summarise

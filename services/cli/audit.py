@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from services.config import Settings
+from services.runtime.settings import Settings
 from streams import clock
 
 
@@ -125,7 +125,7 @@ class _sessions:
 
     async def __aenter__(self) -> Any:
         from services.bootstrap import open_database
-        from services.gate_config import configured_gates
+        from services.gates.loader import configured_gates
 
         gates = configured_gates(self.settings.gates_dir)
         self.opened = open_database(self.settings.database, gates=gates)

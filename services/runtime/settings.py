@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
-    # BORDERFLOW_GATES_DIR: a folder of gate files (`*.toml`, services/gate_config.py) to run
+    # BORDERFLOW_GATES_DIR: a folder of gate files (`*.toml`, services/gates/loader.py) to run
     # with in place of the packaged ones (services/gates/); None: the packaged gates.
     gates_dir: Path | None = None
     # BORDERFLOW_METRICS_PORT: a worker serves Prometheus `/metrics` on this port (the API

@@ -22,17 +22,17 @@ from lanes.policy import OrchestratedPolicy
 from lanes.similarity import KEY_SCHEME
 from services.archive.records import ArchivedRecord
 from services.archive.worker import Archiver, archived_topics
-from services.callforward_desk import kafka_publisher
-from services.config import DatabaseSettings, Settings
 from services.db import repository as repo
 from services.db.engine import create_engine, session_factory
 from services.db.manifests import rebuild_plate_keys
 from services.db.migrate import migrate
+from services.drivers.desk import kafka_publisher
 from services.drivers.store import drivers_secret
-from services.gate_config import configured_gates
+from services.gates.loader import configured_gates
 from services.notify.port import Notifier
 from services.notify.routing import CallRouter
 from services.notify.sms import LoggingSmsSink
+from services.runtime.settings import DatabaseSettings, Settings
 from services.workers.call_notifier import CallNotifier
 from services.workers.callforward import CallForwardWorker
 from services.workers.decider import ClockWindow, Decider, GateRead

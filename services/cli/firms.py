@@ -15,9 +15,9 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.bootstrap import open_database
-from services.config import Settings
 from services.db import firms as db
-from services.gate_config import configured_gates
+from services.gates.loader import configured_gates
+from services.runtime.settings import Settings
 from streams import clock
 
 FIRM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")  # the intake form's identifiers

@@ -27,12 +27,12 @@ from services.bootstrap import (
     demo_call_router,
     infrastructure,
 )
-from services.config import Settings
+from services.bootstrap.serving import api_server, install_stop_signals
+from services.cli.demo_account import DEMO_USER, ensure_demo_controller
 from services.db.engine import display_url
-from services.demo_account import DEMO_USER, ensure_demo_controller
-from services.gate_config import get_gate
-from services.serving import api_server, install_stop_signals
-from services.simulator import (
+from services.gates.loader import get_gate
+from services.runtime.settings import Settings
+from services.simulation.traffic import (
     DEMO_ANOMALY_RATE,
     demo_anomalies,
     plan_summary,

@@ -25,7 +25,7 @@ from typing import IO, Any
 
 from lanes.matching import OcrMatcher, PlateIndex
 from lanes.model import Direction, Manifest
-from services.gate_config import default_gates
+from services.gates.loader import default_gates
 from streams.codec import decode_plate_read, plate_read_from_wire
 from streams.errors import InvalidEvent
 from streams.manifests import decode_manifest

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from services import audit_cmd
-from services.config import load_settings
-from services.logs import setup_logging
+from services.cli import audit as audit_cmd
+from services.runtime.logs import setup_logging
+from services.runtime.settings import load_settings
 from services.simulation.anomalies import DEMO_ANOMALY_RATE
 from services.xborder.cli import add_parsers as xborder_parsers
 
@@ -133,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         settings = side_settings(settings, args.side)
     if args.command == "up":
-        from services.supervisor import main_up
+        from services.cli.supervisor import main_up
 
         return main_up(
             settings,
@@ -144,11 +144,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             anomaly_rate=args.anomalies,
         )
     if args.command == "broker":
-        from services.commands import run_broker
+        from services.cli.commands import run_broker
 
         return asyncio.run(run_broker(settings, port=args.port))
     if args.command == "migrate":
-        from services.commands import run_migrate
+        from services.cli.commands import run_migrate
 
         return asyncio.run(run_migrate(settings))
     if args.command == "xborder":
@@ -156,15 +156,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return main_xborder(settings, args)
     if args.command == "worker":
-        from services.commands import run_worker
+        from services.cli.commands import run_worker
 
         return asyncio.run(run_worker(settings, args.name))
     if args.command == "api":
-        from services.commands import run_api
+        from services.cli.commands import run_api
 
         return asyncio.run(run_api(settings))
     if args.command == "simulate-traffic":
-        from services.supervisor import run_simulate_traffic
+        from services.cli.supervisor import run_simulate_traffic
 
         return asyncio.run(
             run_simulate_traffic(
@@ -177,19 +177,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         )
     if args.command == "firms":
-        from services.firms import main_firms
+        from services.cli.firms import main_firms
 
         return asyncio.run(main_firms(settings, args))
     if args.command == "manifests":
-        from services.manifest_import import main_import
+        from services.cli.manifest_import import main_import
 
         return asyncio.run(main_import(settings, args.file))
     if args.command == "match":
-        from services.match_batch import main_match
+        from services.cli.match_batch import main_match
 
         return main_match(manifests=args.manifests, reads=args.reads, out=args.out)
     if args.command == "simulate":
-        from services.simulate_cmd import main_simulate
+        from services.cli.simulate import main_simulate
 
         return main_simulate(
             gate_id=args.gate,
@@ -200,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             gates_dir=settings.gates_dir,
         )
     if args.command == "recognize":
-        from services.recognize_cmd import main_recognize
+        from services.cli.recognize import main_recognize
 
         return main_recognize(args.images, vote=args.vote)
     if args.command == "controllers":

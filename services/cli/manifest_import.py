@@ -18,10 +18,10 @@ from typing import TextIO
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.model import Manifest
+from services.adapters.manifest_intake import StoreStatus, submit, tally
 from services.bootstrap import open_database
-from services.config import Settings
-from services.gate_config import configured_gates
-from services.manifest_intake import StoreStatus, submit, tally
+from services.gates.loader import configured_gates
+from services.runtime.settings import Settings
 from streams import clock
 from streams.errors import InvalidEvent
 from streams.manifests import decode_manifest

@@ -21,11 +21,11 @@ from services.bootstrap import (
     infrastructure,
     open_database,
 )
-from services.config import Settings
+from services.bootstrap.serving import api_server, install_stop_signals
 from services.db.engine import display_url
-from services.gate_config import configured_gates
-from services.metrics import serve_worker_metrics
-from services.serving import api_server, install_stop_signals
+from services.gates.loader import configured_gates
+from services.runtime.metrics import serve_worker_metrics
+from services.runtime.settings import Settings
 from streams.broker import EmbeddedBroker
 from streams.clients import ensure_topics
 from streams.topics import all_topics

@@ -1,0 +1,1 @@
+"""The command line: `borderflow` (`main.py`) and the programs its commands run."""
