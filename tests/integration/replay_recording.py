@@ -24,6 +24,7 @@ from services.db.tables import DecisionRow, ManifestRow
 from services.gates.loader import get_gate
 from services.runtime.settings import DatabaseSettings
 from services.service_layer import bookings as use_cases
+from services.simulation.plan import SimulatedTruck
 from services.simulation.traffic import plan_traffic, publish_reads, seed_manifests
 from streams.codec import encode_enveloped
 from streams.lane_events import LANE_EVENT_TYPE, LaneEventV1
@@ -41,6 +42,7 @@ class Recording:
     end: datetime
     reads: int
     published: int
+    trucks: tuple[SimulatedTruck, ...] = ()  # the plan's ground truth
 
 
 def lane_event(event_id: str, kind: str, target: str, at: datetime) -> tuple[bytes, bytes]:
@@ -119,7 +121,12 @@ async def record_run(
             if while_up is not None:  # the broker still holds the topics
                 await while_up(settings)
     return Recording(
-        settings, start - timedelta(hours=1), start + timedelta(days=1), sent, published
+        settings,
+        start - timedelta(hours=1),
+        start + timedelta(days=1),
+        sent,
+        published,
+        plan.trucks,
     )
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from lanes.plates import normalise_plate
 from services.replay.compare import latest
 from services.replay.run import replay
 from services.runtime.settings import DatabaseSettings
@@ -81,8 +82,21 @@ async def test_manifests_imported_after_the_events(
     assert outcome.exact_differences == 0
     decided = latest(lines(tmp_path / "out" / "decisions.jsonl"))
     assert decided and all(d["manifest_id"] is None for d in decided.values())
-    # every truck but those whose plate no read got right has its manifest stored now
-    assert outcome.without_manifest_known_now >= 0.8 * len(decided)
+    # the count is the visits decided without a manifest whose plate has one stored now
+    plates = {t.plate for t in recording.trucks if t.manifest_id}  # normalised
+    counted = [d for d in decided.values() if normalise_plate(d["plate"]) in plates]
+    assert outcome.without_manifest_known_now == len(counted)
+    # and every truck with a manifest that one read got right is among them, however its
+    # reads fell into batches and visits (that depends on the machine's speed; the plate
+    # texts read do not)
+    read_right = {
+        t.plate
+        for t in recording.trucks
+        if t.manifest_id and set(t.read_ids) - set(t.noisy_read_ids)
+    }
+    assert read_right, "the plan has trucks with a manifest and a clean read"
+    missing = read_right - {normalise_plate(d["plate"]) for d in counted}
+    assert len(missing) <= 0.05 * len(read_right), sorted(missing)
     summary = json.loads((tmp_path / "out" / "kpis.json").read_text())["summary"]
     key = "decided without a manifest that exists now"
     assert summary[key] == outcome.without_manifest_known_now
