@@ -151,7 +151,11 @@ class CallForwardEngine(Engine):
         """The called truck is at the gate: it joins its place's queue there."""
         record = self.out.records[visit_id]
         record.reached_gate_at = at
-        self.area = self.area.left(visit_id)
+        self.area, self.board, moved = self.callforward.at_gate(
+            visit_id, self.area, self.board, self.gate, now=at
+        )
+        if moved is not None:
+            self.out.replanned += 1
         self.present.add(visit_id)
         self._queue_changed(record.truck.direction, +1, at)
         place = self.board.place_of(visit_id)
