@@ -204,12 +204,17 @@ class CallForwardPolicy:
     ) -> tuple[AreaQueue, Board, str | None]:
         """The called truck reached the gate: it leaves the area. When the lane it was
         called to is not free for it now (a truck in it, or one at the gate queued ahead of
-        it) and another lane of its direction is, it goes there: the orchestrated policy's
-        rules choose among the free lanes, as for a truck at the gate today. A lane is free
-        for it when open, idle, nobody at the gate is queued there, and the truck would be
-        done there (mean service time) before that lane's own called trucks drive up: a
-        truck waved in does not make another wait. Returns the queue, the board and the
-        lane it was moved to (None: it keeps its place)."""
+        it: the truck ahead overran, or a lane waved another truck in) and another lane of its
+        direction is, it goes there, as the lane controller would wave it in: a call names a
+        place planned on mean service times, and a truck at a barrier goes before a truck
+        still driving up. A lane is free for it when open, in its hours, idle, taking its
+        cargo and channel, with nobody at the gate queued there; the orchestrated policy's
+        rules choose among the free lanes (as for a truck at the gate today), and it moves
+        only if it is done there no later than it would be in its own place (a green truck
+        is not sent into a 12-minute inspection bay to save a minute). A called truck still
+        driving to the lane it takes goes, on reaching the gate, to a lane free then (this
+        rule again) or waits its turn there. Returns the queue, the board and the lane it was
+        moved to (None: it keeps its place)."""
         due = _due(queue.left(visit_id))
         queue = queue.left(visit_id)
         found = board.queued_entry(visit_id)
@@ -283,7 +288,7 @@ class CallForwardPolicy:
             and lane is not None
             and not lane.hours.contains(start, gate.utc_offset)
         ):
-            return None  # it would wait at the barrier for the lane to open
+            return None  # the lane is out of its hours then: it would wait at the barrier
         place, entry = found
         after = board.assigned(entry, place=place)
         offset = gate.utc_offset
@@ -332,10 +337,10 @@ def _free(
     now: datetime,
     own: bool,
 ) -> bool:
-    """Whether `truck`, at the gate, can enter `lane` now: open, in its hours, idle, and
-    the first truck at the gate queued there (its own lane: `own`), or with nobody at the
-    gate queued there and every called truck queued there due after the truck would be done
-    (another lane, on its mean service time)."""
+    """Whether `truck`, at the gate, can enter `lane` now: open, in its hours, idle, taking
+    its cargo and channel, and the first truck at the gate queued there (its own lane:
+    `own`), or with nobody at the gate queued there (another lane: the trucks queued there
+    are called and still driving, `due`)."""
     state = board.lane(lane.lane_id)
     if not state.is_open or state.serving is not None:
         return False
