@@ -9,8 +9,13 @@ Rules, at each step (event time `now`):
   (perishable or on time first, then arrival: `Truck.key`, as today), are weighed by the
   orchestrated policy as if at the gate now; a truck whose place (lane or carrier slot) is
   expected to start within `drive_time + call_lead` is CALLED and queued there on the board
-  (so the next truck sees the place taken). The road then holds only trucks on their way,
-  and a lane is idle at most the gap between its expected and its actual free time.
+  (so the next truck sees the place taken), unless that lane is out of its hours when the
+  truck would be there (it would wait at the barrier for the lane to open). The road then
+  holds only trucks on their way, and a lane is idle at most the gap between its expected
+  and its actual free time;
+- a called truck that reaches the gate and finds its lane busy takes a lane free then, when
+  it is done there no later (`at_gate`): the call names a place planned on mean times, and
+  a truck at the barrier goes before one still driving up.
 Pure: the area's queue, the board and the time are arguments; the same inputs give the same
 calls. Call ids are stable (`<visit>/call-<n>`): the notifier's idempotency key.
 """

@@ -2,7 +2,9 @@
 sighted at its direction's waiting-area camera waits there (not on the road) until
 `CallForwardPolicy` calls it; it then drives the area's drive time to the gate, where its
 place (lane or carrier slot) was taken for it at the call. A lane serves the first truck
-queued for it that is at the gate (one called but still driving does not hold it up).
+queued for it that is at the gate (one called but still driving does not hold it up); a
+called truck whose lane is busy when it reaches the gate takes a lane free then
+(`CallForwardPolicy.at_gate`, the rule the live desk runs too).
 
 The road queue (`DayRun.queue_changes`, as for the other policies: trucks at or on the way
 into the gate's queues, not yet in service) counts the called trucks from their arrival at
