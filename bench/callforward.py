@@ -12,7 +12,8 @@ area's drive time to the gate (the gate's `approach_time` is set to it for today
 neither policy is given a shorter road. Targets (issue 23): p95 road queue reduced >= 80%
 and p95 dwell <= 1.1x, at both sizes. Ends with one JSON line.
 
-    python bench/callforward.py [--quick] [--seeds N] [--sizes 3000,4500] [--gate ID]
+    python bench/callforward.py [--quick] [--seeds N] [--first-seed S] [--sizes 3000,4500]
+        [--gate ID]
 """
 
 from __future__ import annotations
@@ -64,10 +65,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one seed (the default: 2)")
     parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument("--first-seed", type=int, default=1, help="seeds FIRST..FIRST+N-1")
     parser.add_argument("--sizes", default="3000,4500")
     parser.add_argument("--gate", default="huu-nghi")
     args = parser.parse_args()
-    seeds = list(range(1, (args.seeds or (1 if args.quick else 2)) + 1))
+    count = args.seeds or (1 if args.quick else 2)
+    seeds = list(range(args.first_seed, args.first_seed + count))
     sizes = [int(s) for s in args.sizes.split(",")]
     gate = get_gate(args.gate)
     today = today_gate(gate)

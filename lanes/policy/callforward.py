@@ -9,8 +9,13 @@ Rules, at each step (event time `now`):
   (perishable or on time first, then arrival: `Truck.key`, as today), are weighed by the
   orchestrated policy as if at the gate now; a truck whose place (lane or carrier slot) is
   expected to start within `drive_time + call_lead` is CALLED and queued there on the board
-  (so the next truck sees the place taken). The road then holds only trucks on their way,
-  and a lane is idle at most the gap between its expected and its actual free time.
+  (so the next truck sees the place taken), unless that lane is out of its hours when the
+  truck would be there (it would wait at the barrier for the lane to open). The road then
+  holds only trucks on their way, and a lane is idle at most the gap between its expected
+  and its actual free time;
+- a called truck that reaches the gate and finds its lane busy takes a lane free then, when
+  it is done there no later (`at_gate`): the call names a place planned on mean times, and
+  a truck at the barrier goes before one still driving up.
 Pure: the area's queue, the board and the time are arguments; the same inputs give the same
 calls. Call ids are stable (`<visit>/call-<n>`): the notifier's idempotency key.
 """
@@ -24,9 +29,10 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from lanes.board import Board, Queued, Truck
-from lanes.model import BookingStatus, Direction, Gate, Outcome, WaitingArea
+from lanes.model import BookingStatus, Direction, Gate, Lane, Outcome, WaitingArea
 from lanes.policy.hours import local_hhmm
 from lanes.policy.orchestrated import OrchestratedPolicy
+from lanes.policy.plan import project_lane
 
 
 class CallKind(StrEnum):
@@ -198,6 +204,64 @@ class CallForwardPolicy:
                 )
         return events, queue, board
 
+    def at_gate(
+        self, visit_id: str, queue: AreaQueue, board: Board, gate: Gate, *, now: datetime
+    ) -> tuple[AreaQueue, Board, str | None]:
+        """The called truck reached the gate: it leaves the area. When the lane it was
+        called to is not free for it now (a truck in it, or one at the gate queued ahead of
+        it: the truck ahead overran, or a lane waved another truck in) and another lane of its
+        direction is, it goes there, as the lane controller would wave it in: a call names a
+        place planned on mean service times, and a truck at a barrier goes before a truck
+        still driving up. A lane is free for it when open, in its hours, idle, taking its
+        cargo and channel, with nobody at the gate queued there; the orchestrated policy's
+        rules choose among the free lanes (as for a truck at the gate today), and it moves
+        only if it is done there no later than it would be in its own place (a green truck
+        is not sent into a 12-minute inspection bay to save a minute). A called truck still
+        driving to the lane it takes goes, on reaching the gate, to a lane free then (this
+        rule again) or waits its turn there. Returns the queue, the board and the lane it was
+        moved to (None: it keeps its place)."""
+        due = _due(queue.left(visit_id))
+        queue = queue.left(visit_id)
+        found = board.queued_entry(visit_id)
+        if found is None:
+            return queue, board, None
+        place, entry = found
+        truck = entry.truck
+        lanes = gate.lanes_for(truck.direction)
+        mine = next((lane for lane in lanes if lane.lane_id == place), None)
+        if mine is None or _free(board, gate, mine, truck, due, now=now, own=True):
+            return queue, board, None
+        weigh = replace(board, yard=None)  # a truck at a lane's barrier stays at the lanes
+        free = 0
+        for lane in lanes:
+            if lane is not mine and _free(board, gate, lane, truck, due, now=now, own=False):
+                weigh = weigh.with_queue(lane.lane_id, ())
+                free += 1
+            else:
+                weigh = weigh.lane_closed(lane.lane_id, now)
+        if not free:
+            return queue, board, None
+        assignment, _ = self.lanes.assign(truck, weigh, gate, now=now)
+        lane_id = assignment.lane_id
+        if assignment.outcome is not Outcome.ASSIGNED or lane_id is None:
+            return queue, board, None
+        service = next(lane.service_time for lane in lanes if lane.lane_id == lane_id)
+        here = replace(
+            board.lane(place),
+            queue=tuple(e for e in board.lane(place).queue if e.truck.visit_id not in due),
+        )
+        planned = next(
+            e.expected_done_at
+            for e in project_lane(mine, here, now=now, utc_offset=gate.utc_offset)
+            if e.truck.visit_id == visit_id
+        )
+        if now + service > planned:
+            return queue, board, None
+        moved = replace(
+            entry, service=service, expected_start_at=now, expected_done_at=now + service
+        )
+        return queue, board.assigned(moved, place=lane_id), lane_id
+
     def _call(
         self,
         waiting: Waiting,
@@ -220,9 +284,16 @@ class CallForwardPolicy:
         if assignment.outcome is not Outcome.ASSIGNED or planned is None or found is None:
             return None
         arrive = now + area.drive_time
+        lane = next((ln for ln in gate.lanes if ln.lane_id == assignment.lane_id), None)
         if kind is CallKind.CALL and planned > arrive + lead:
             return None
         start = max(planned, arrive)
+        if (
+            kind is CallKind.CALL
+            and lane is not None
+            and not lane.hours.contains(start, gate.utc_offset)
+        ):
+            return None  # the lane is out of its hours then: it would wait at the barrier
         place, entry = found
         after = board.assigned(entry, place=place)
         offset = gate.utc_offset
@@ -259,6 +330,33 @@ def _lead(queue: AreaQueue, gate: Gate, area: WaitingArea) -> timedelta:
     throughput, and trucks are called to be at the gate when their place is expected free."""
     backlog = queue.in_area(area.direction) >= len(gate.lanes_for(area.direction))
     return area.call_lead if backlog else timedelta(0)
+
+
+def _free(
+    board: Board,
+    gate: Gate,
+    lane: Lane,
+    truck: Truck,
+    due: Mapping[str, datetime],
+    *,
+    now: datetime,
+    own: bool,
+) -> bool:
+    """Whether `truck`, at the gate, can enter `lane` now: open, in its hours, idle, taking
+    its cargo and channel, and the first truck at the gate queued there (its own lane:
+    `own`), or with nobody at the gate queued there (another lane: the trucks queued there
+    are called and still driving, `due`)."""
+    state = board.lane(lane.lane_id)
+    if not state.is_open or state.serving is not None:
+        return False
+    if not lane.hours.contains(now, gate.utc_offset):
+        return False
+    if not (truck.cargo <= lane.accepts and truck.channel in lane.channels):
+        return False
+    if own:
+        here = next((e for e in state.queue if e.truck.visit_id not in due), None)
+        return here is not None and here.truck.visit_id == truck.visit_id
+    return all(e.truck.visit_id in due for e in state.queue)
 
 
 def _needs(truck: Truck) -> tuple[object, ...]:

@@ -61,7 +61,11 @@ class CallForwardDesk:
         return await self.step(now=at)
 
     async def reached_gate(self, visit_id: str, *, at: datetime) -> list[CallEvent]:
-        self.queue = self.queue.left(visit_id)
+        """The called truck is at the gate: it leaves the area, and takes a free lane when
+        the one it was called to is not free (`CallForwardPolicy.at_gate`)."""
+        self.queue, self.board, _ = self.policy.at_gate(
+            visit_id, self.queue, self.board, self.gate, now=at
+        )
         if self.hub is not None:
             self.hub.publish({visit_id: {"status": "at_gate"}})
         return await self.step(now=at)

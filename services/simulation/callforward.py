@@ -2,7 +2,9 @@
 sighted at its direction's waiting-area camera waits there (not on the road) until
 `CallForwardPolicy` calls it; it then drives the area's drive time to the gate, where its
 place (lane or carrier slot) was taken for it at the call. A lane serves the first truck
-queued for it that is at the gate (one called but still driving does not hold it up).
+queued for it that is at the gate (one called but still driving does not hold it up); a
+called truck whose lane is busy when it reaches the gate takes a lane free then
+(`CallForwardPolicy.at_gate`, the rule the live desk runs too).
 
 The road queue (`DayRun.queue_changes`, as for the other policies: trucks at or on the way
 into the gate's queues, not yet in service) counts the called trucks from their arrival at
@@ -151,7 +153,11 @@ class CallForwardEngine(Engine):
         """The called truck is at the gate: it joins its place's queue there."""
         record = self.out.records[visit_id]
         record.reached_gate_at = at
-        self.area = self.area.left(visit_id)
+        self.area, self.board, moved = self.callforward.at_gate(
+            visit_id, self.area, self.board, self.gate, now=at
+        )
+        if moved is not None:
+            self.out.replanned += 1
         self.present.add(visit_id)
         self._queue_changed(record.truck.direction, +1, at)
         place = self.board.place_of(visit_id)

@@ -6,16 +6,17 @@ with the reason. Event time only."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from importlib import resources
 
 import pytest
 
-from lanes.board import Board, Truck
+from lanes.board import Board, Queued, Truck
 from lanes.model import (
     BookingStatus,
     CargoClass,
     CustomsChannel,
+    DailyHours,
     Direction,
     Gate,
     Lane,
@@ -291,3 +292,69 @@ def test_a_direction_without_an_area_calls_nobody() -> None:
     queue = waiting(gate(), truck(1))
     events, _, _ = POLICY.step(queue, Board.for_gate(g), g, now=T0)
     assert events == []
+
+
+def test_a_truck_is_not_called_to_a_lane_out_of_its_hours_when_it_would_be_there() -> None:
+    # the only lane closes at 10:03 local; a truck called at 10:00 is there at 10:05: it
+    # would wait at the barrier all night (the bays at 22:00), so it waits in the area
+    g = gate(lanes=1)
+    g = replace(g, lanes=(replace(g.lanes[0], hours=DailyHours(((time(6), time(10, 3)),))),))
+    events, queue, _ = POLICY.step(waiting(g, truck(1)), Board.for_gate(g), g, now=T0)
+    assert calls(events) == [] and queue.position("v1") == 1
+    open_then = replace(g, lanes=(replace(g.lanes[0], hours=DailyHours(((time(6), time(11)),))),))
+    events, _, _ = POLICY.step(waiting(g, truck(1)), Board.for_gate(g), open_then, now=T0)
+    assert [c.lane_id for c in calls(events)] == ["E1"]
+
+
+def _called_to_both_lanes() -> tuple[Gate, AreaQueue, Board]:
+    """2 lanes of 4 min: v1 called to E1, v2 to E2, both at the gate by +5; then a walk-in
+    x (a truck of no area) takes E1 before v1 is there and overruns."""
+    g = gate(lanes=2, minutes=4)
+    _, queue, board = POLICY.step(waiting(g, truck(1), truck(2)), Board.for_gate(g), g, now=T0)
+    assert (board.place_of("v1"), board.place_of("v2")) == ("E1", "E2")
+    x = truck(9, at=T0 - 10 * MIN)
+    board = board.assigned(Queued(x, 4 * MIN, T0, T0 + 4 * MIN), place="E1")
+    board = board.truck_entered("v9", "E1", T0 + 2 * MIN)
+    return g, queue, board
+
+
+def test_a_truck_at_the_gate_whose_lane_is_busy_takes_a_lane_free_now() -> None:
+    g, queue, board = _called_to_both_lanes()
+    # v1 at the gate at +5: E1 busy (x until +6); E2 idle, its v2 still driving
+    queue, board, moved = POLICY.at_gate("v1", queue, board, g, now=T0 + 5 * MIN)
+    assert moved == "E2" and board.place_of("v1") == "E2"
+    assert queue.find("v1") is None and queue.find("v2") is not None
+    entry = board.queued_entry("v1")
+    assert entry is not None and entry[1].expected_start_at == T0 + 5 * MIN
+    assert board.place_of("v2") == "E2"  # v2 keeps its call; at the gate, E1 may be free
+
+
+def test_a_truck_at_the_gate_whose_lane_is_free_keeps_it() -> None:
+    g = gate(lanes=2, minutes=4)
+    _, queue, board = POLICY.step(waiting(g, truck(1), truck(2)), Board.for_gate(g), g, now=T0)
+    queue, board, moved = POLICY.at_gate("v1", queue, board, g, now=T0 + 5 * MIN)
+    assert moved is None and board.place_of("v1") == "E1" and queue.find("v1") is None
+
+
+def test_a_truck_at_the_gate_does_not_take_a_lane_where_a_truck_at_the_gate_waits() -> None:
+    g, queue, board = _called_to_both_lanes()
+    queue = queue.left("v2")  # v2 is at the gate too, first for E2
+    _, board, moved = POLICY.at_gate("v1", queue, board, g, now=T0 + 5 * MIN)
+    assert moved is None and board.place_of("v1") == "E1"
+
+
+def test_a_truck_at_the_gate_is_not_sent_to_a_slower_lane() -> None:
+    # E2 takes 12 min: done at +17 there, at +10 when E1 is free at +6
+    g, queue, board = _called_to_both_lanes()
+    slow = replace(g, lanes=(g.lanes[0], replace(g.lanes[1], service_time=12 * MIN)))
+    _, board, moved = POLICY.at_gate("v1", queue, board, slow, now=T0 + 5 * MIN)
+    assert moved is None and board.place_of("v1") == "E1"
+
+
+def test_a_truck_at_the_gate_with_no_free_lane_keeps_its_place() -> None:
+    g, queue, board = _called_to_both_lanes()
+    y = truck(8, at=T0 - 10 * MIN)
+    board = board.assigned(Queued(y, 4 * MIN, T0, T0 + 4 * MIN), place="E2")
+    board = board.truck_entered("v8", "E2", T0 + 3 * MIN)
+    _, board, moved = POLICY.at_gate("v1", queue, board, g, now=T0 + 5 * MIN)
+    assert moved is None and board.place_of("v1") == "E1"
