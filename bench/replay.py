@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import platform
 import sys
@@ -100,6 +101,8 @@ def main() -> None:
     print(f"replayed  {events:,} events, {assigned:,} trucks assigned; load {load_s:.2f} s")
     print(f"wall      {wall:.2f} s and {wall2:.2f} s (best {best:.2f} s); {rate:,.0f} events/s")
     print(f"decision files of the two runs byte-identical: {identical}")
+    digest = hashlib.sha256(first.encode()).hexdigest()
+    print(f"decisions {first.count(chr(10)):,} lines, sha256 {digest}")
     passed = {
         "full_day_wall_s": best < TARGETS["full_day_wall_s_max"],
         "events_per_s": rate >= TARGETS["events_per_s_min"],
@@ -114,6 +117,7 @@ def main() -> None:
         "load_s": round(load_s, 3),
         "events_per_s": round(rate),
         "byte_identical": identical,
+        "decisions_sha256": digest,
         "machine": f"{platform.machine()} Python {platform.python_version()}",
     }
     print(
