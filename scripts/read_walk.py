@@ -118,7 +118,7 @@ async def walk() -> Walk:
                     session=session, manifests=[manifest], now=T0 - timedelta(days=1)
                 )
             producer = _Producer()
-            decider = Decider(
+            decider = Decider.on_database(
                 sessions=sessions,
                 producer=producer,  # type: ignore[arg-type]
                 gates={gate.gate_id: gate},

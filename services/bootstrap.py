@@ -167,7 +167,7 @@ async def _stop_watch(task: asyncio.Task[None], stop: asyncio.Event) -> None:
 
 
 def build_decider(infra: Infrastructure) -> tuple[Decider, ConsumerRuntime[GateRead]]:
-    decider = Decider(
+    decider = Decider.on_database(
         sessions=infra.sessions,
         producer=infra.producer,
         gates=infra.gates,
@@ -231,7 +231,7 @@ def build_lane_events(
 ) -> tuple[LaneEventHandler, ConsumerRuntime[LaneEventV1]]:
     """The orchestrator's `borderflow.lane-events` consumer, in a consumer group of its own.
     It shares the gates' locks and boards with the decider (same policy)."""
-    handler = LaneEventHandler(
+    handler = LaneEventHandler.on_database(
         sessions=infra.sessions,
         producer=infra.producer,
         gates=infra.gates,

@@ -10,11 +10,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lanes.bookings import BOOKING_GRACE, BookingState
+from lanes.bookings import BOOKING_GRACE, BookedSlot, BookingState
 from services.db.booking_tables import BookingRow, FirmBookingStatsRow
 from services.db.bookings import (
     ACTIVE,
-    BookedSlot,
     booking_from_row,
     record_event,
     save_booking,

@@ -139,10 +139,10 @@ async def _replay(
 ) -> SandboxResult:
     producer = RecordingProducer()
     kafka = cast(AIOKafkaProducer, producer)  # the outbox only calls send()
-    decider = Decider(
+    decider = Decider.on_database(
         sessions=engine_sessions, producer=kafka, gates=gates, matcher=OcrMatcher(), policy=policy
     )
-    handler = LaneEventHandler(
+    handler = LaneEventHandler.on_database(
         sessions=engine_sessions, producer=kafka, gates=gates, policy=policy, group_id="replay"
     )
     manifests = list(inputs.manifests)
