@@ -30,6 +30,7 @@ from lanes.matching import OcrMatcher
 from lanes.model import Manifest
 from lanes.policy import OrchestratedPolicy
 from lanes.values import CustomsStatus, Direction
+from services.adapters.sql_gate import sql_gate_stores
 from services.bootstrap import open_database
 from services.config import DatabaseSettings
 from services.db.manifests import upsert_manifests
@@ -118,8 +119,8 @@ async def walk() -> Walk:
                     session=session, manifests=[manifest], now=T0 - timedelta(days=1)
                 )
             producer = _Producer()
-            decider = Decider.on_database(
-                sessions=sessions,
+            decider = Decider(
+                stores=sql_gate_stores(sessions),
                 producer=producer,  # type: ignore[arg-type]
                 gates={gate.gate_id: gate},
                 matcher=OcrMatcher(),

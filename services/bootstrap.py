@@ -20,6 +20,7 @@ from lanes.matching import OcrMatcher
 from lanes.model import Gate
 from lanes.policy import OrchestratedPolicy
 from lanes.similarity import KEY_SCHEME
+from services.adapters.sql_gate import sql_gate_stores
 from services.archive.records import ArchivedRecord
 from services.archive.worker import Archiver, archived_topics
 from services.callforward_desk import kafka_publisher
@@ -167,8 +168,8 @@ async def _stop_watch(task: asyncio.Task[None], stop: asyncio.Event) -> None:
 
 
 def build_decider(infra: Infrastructure) -> tuple[Decider, ConsumerRuntime[GateRead]]:
-    decider = Decider.on_database(
-        sessions=infra.sessions,
+    decider = Decider(
+        stores=sql_gate_stores(infra.sessions),
         producer=infra.producer,
         gates=infra.gates,
         matcher=OcrMatcher(),
@@ -231,8 +232,8 @@ def build_lane_events(
 ) -> tuple[LaneEventHandler, ConsumerRuntime[LaneEventV1]]:
     """The orchestrator's `borderflow.lane-events` consumer, in a consumer group of its own.
     It shares the gates' locks and boards with the decider (same policy)."""
-    handler = LaneEventHandler.on_database(
-        sessions=infra.sessions,
+    handler = LaneEventHandler(
+        stores=sql_gate_stores(infra.sessions),
         producer=infra.producer,
         gates=infra.gates,
         policy=OrchestratedPolicy(),

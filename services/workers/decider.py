@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.bookings import BookedSlot, BookingState, arrival_status, is_lost
 from lanes.decide import decide_with_board
@@ -28,7 +27,6 @@ from lanes.settle import settle
 from lanes.similarity import folded_key
 from lanes.visits import Grouping, ReadAtGate, VisitTrack, group_reads
 from services.adapters.decision_outbox import DecisionOutbox
-from services.adapters.sql_gate import sql_gate_stores
 from services.alerts.outbox import AlertOutbox
 from services.alerts.step import AlertStep
 from services.metrics import CAMERA_CLOCK_SKEW, DECISION_SECONDS, timed
@@ -141,29 +139,6 @@ class Decider:
             stores=stores, producer=producer, producer_name=PRODUCER_NAME
         )
         self._new_alerts = 0
-
-    @classmethod
-    def on_database(
-        cls,
-        *,
-        sessions: async_sessionmaker[AsyncSession],
-        producer: AIOKafkaProducer,
-        gates: Mapping[str, Gate],
-        matcher: Matcher,
-        policy: Policy,
-        decisions_topic: str = LANE_DECISIONS.name,
-        clock_window: ClockWindow | None = None,
-    ) -> Decider:
-        """The decider on the database (`services/adapters/sql_gate.py`)."""
-        return cls(
-            stores=sql_gate_stores(sessions),
-            producer=producer,
-            gates=gates,
-            matcher=matcher,
-            policy=policy,
-            decisions_topic=decisions_topic,
-            clock_window=clock_window,
-        )
 
     # -- decoding (runs in the consumer runtime; InvalidEvent -> dead letter) ----------
     def decode(self, record: ConsumerRecord) -> GateRead:

@@ -17,7 +17,6 @@ from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.board import Board, BoardError
 from lanes.errors import UnknownGateError
@@ -26,7 +25,6 @@ from lanes.policy import Policy
 from lanes.revise import revised_decision
 from lanes.settle import settle
 from services.adapters.decision_outbox import DecisionOutbox
-from services.adapters.sql_gate import sql_gate_stores
 from services.gate_config import get_gate
 from services.service_layer.ports import GateStore, GateStores
 from streams import clock
@@ -67,27 +65,6 @@ class LaneEventHandler:
         self.stats = OrchestratorStats()
         self.outbox = DecisionOutbox(
             stores=stores, producer=producer, topic=decisions_topic, producer_name=PRODUCER_NAME
-        )
-
-    @classmethod
-    def on_database(
-        cls,
-        *,
-        sessions: async_sessionmaker[AsyncSession],
-        producer: AIOKafkaProducer,
-        gates: Mapping[str, Gate],
-        policy: Policy,
-        group_id: str,
-        decisions_topic: str = LANE_DECISIONS.name,
-    ) -> LaneEventHandler:
-        """The handler on the database (`services/adapters/sql_gate.py`)."""
-        return cls(
-            stores=sql_gate_stores(sessions),
-            producer=producer,
-            gates=gates,
-            policy=policy,
-            group_id=group_id,
-            decisions_topic=decisions_topic,
         )
 
     def decode(self, record: ConsumerRecord) -> LaneEventV1:
