@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lanes.alert_rules import AlertRules
-from lanes.alerts import Alert, ManifestVersion, Observations
+from lanes.alerts import Alert, ManifestVersion, Observations, Sighting
 from lanes.board import Board
 from lanes.booking import Booking, slots_at_arrival
 from lanes.bookings import BookedSlot, BookingState
@@ -44,6 +44,10 @@ CLOSED_ALERTS = frozenset({"dismissed"})
 
 def utc(at: datetime) -> datetime:
     return at.astimezone(UTC)
+
+
+def _hour(at: datetime) -> int:
+    return int(at.timestamp() // 3600)
 
 
 def _utc_or_none(at: datetime | None) -> datetime | None:
@@ -87,20 +91,27 @@ class MemoryGateData:
     manifests: dict[str, _Manifest] = field(default_factory=dict)
     plate_keys: dict[str, set[str]] = field(default_factory=dict)  # key -> manifest ids
     by_tractor: dict[str, set[str]] = field(default_factory=dict)  # plate -> manifest ids
-    visits: dict[str, dict[str, VisitTrack]] = field(default_factory=dict)  # gate -> id -> visit
-    visit_gates: dict[str, str] = field(default_factory=dict)  # visit id -> gate
+    visits: dict[str, VisitTrack] = field(default_factory=dict)  # visit id -> visit
+    # gate -> hour of last_seen_at -> visit ids: the recent visits without a scan
+    visit_hours: dict[str, dict[int, set[str]]] = field(default_factory=dict)
+    sightings: dict[str, Sighting | None] = field(default_factory=dict)  # by read event_id
     clocks: dict[str, datetime] = field(default_factory=dict)  # gate -> newest last_seen_at
     tracks: dict[TrackKey, VisitTrack] = field(default_factory=dict)
     boards: dict[str, Board] = field(default_factory=dict)
     lane_events: set[str] = field(default_factory=set)
     lanes_open: dict[str, bool] = field(default_factory=dict)
     bookings: dict[str, Booking] = field(default_factory=dict)
+    active_bookings: set[str] = field(default_factory=set)  # booking ids
     booking_events: list[dict[str, Any]] = field(default_factory=list)
+    booking_event_ids: set[str] = field(default_factory=set)
+    # (occurred_at, event_id, index in booking_events), in order
+    booking_event_times: list[tuple[datetime, str, int]] = field(default_factory=list)
     firm_stats: dict[tuple[str, str], int] = field(default_factory=dict)  # (firm, column)
     decisions: dict[str, LaneDecision] = field(default_factory=dict)  # visit_id -> current
     unpublished: set[str] = field(default_factory=set)  # visit ids
     subjects: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # -> visit ids
     alerts: dict[str, _Alert] = field(default_factory=dict)
+    alert_subjects: dict[tuple[str | None, str], list[str]] = field(default_factory=dict)
     weighings: dict[str, list[tuple[datetime, str, dict[str, Any]]]] = field(default_factory=dict)
     batches: int = 0
 
@@ -160,26 +171,37 @@ class MemoryGateData:
         """A firm's booking change, leaving the booking as its event describes it."""
         p = payload
         before = self.bookings.get(str(p["booking_id"]))
-        self.bookings[str(p["booking_id"])] = Booking(
-            booking_id=str(p["booking_id"]),
-            firm_id=str(p["firm_id"]),
-            manifest_id=str(p["manifest_id"]),
-            gate_id=str(p["gate_id"]),
-            direction=Direction(p["direction"]),
-            slot_start=utc(datetime.fromisoformat(p["slot_start"])),
-            slot_end=utc(datetime.fromisoformat(p["slot_end"])),
-            perishable=bool(p["perishable"]),
-            status=BookingState(p["status"]),
-            created_at=utc(occurred_at) if before is None else before.created_at,
-            updated_at=utc(occurred_at),
-            version=int(p["version"]),
+        self._put_booking(
+            Booking(
+                booking_id=str(p["booking_id"]),
+                firm_id=str(p["firm_id"]),
+                manifest_id=str(p["manifest_id"]),
+                gate_id=str(p["gate_id"]),
+                direction=Direction(p["direction"]),
+                slot_start=utc(datetime.fromisoformat(p["slot_start"])),
+                slot_end=utc(datetime.fromisoformat(p["slot_end"])),
+                perishable=bool(p["perishable"]),
+                status=BookingState(p["status"]),
+                created_at=utc(occurred_at) if before is None else before.created_at,
+                updated_at=utc(occurred_at),
+                version=int(p["version"]),
+            )
         )
-        if event_id and event_id not in {e["event_id"] for e in self.booking_events}:
+        if event_id and event_id not in self.booking_event_ids:
             self._booking_event(event_id, str(p["booking_id"]), type_, dict(p), occurred_at)
+
+    def _put_booking(self, booking: Booking) -> None:
+        self.bookings[booking.booking_id] = booking
+        if booking.status is BookingState.ACTIVE:
+            self.active_bookings.add(booking.booking_id)
+        else:
+            self.active_bookings.discard(booking.booking_id)
 
     def _booking_event(
         self, event_id: str, booking_id: str, type_: str, payload: dict[str, Any], at: datetime
     ) -> None:
+        self.booking_event_ids.add(event_id)
+        bisect.insort(self.booking_event_times, (utc(at), event_id, len(self.booking_events)))
         self.booking_events.append(
             {
                 "event_id": event_id,
@@ -249,11 +271,17 @@ class MemoryGateStore:
     async def recent_visits(
         self, gate_id: str, *, since: datetime, until: datetime
     ) -> list[VisitTrack]:
-        return [
-            v
-            for v in self.data.visits.get(gate_id, {}).values()
-            if v.last_seen_at >= since and v.first_seen_at <= until
-        ]
+        hours = self.data.visit_hours.get(gate_id, {})
+        if not hours:
+            return []
+        visits = self.data.visits
+        found = []
+        for hour in range(_hour(since), max(hours) + 1):
+            for visit_id in hours.get(hour, ()):
+                v = visits[visit_id]
+                if v.last_seen_at >= since and v.first_seen_at <= until:
+                    found.append(v)
+        return found
 
     async def tracks(self, keys: Iterable[TrackKey]) -> dict[TrackKey, VisitTrack]:
         tracks = self.data.tracks
@@ -275,10 +303,9 @@ class MemoryGateStore:
 
     async def update_visits(self, rows: Sequence[Mapping[str, Any]]) -> None:
         for row in rows:
-            gate_id = self.data.visit_gates.get(str(row["visit_id"]))
-            if gate_id is None:
+            visit = self.data.visits.get(str(row["visit_id"]))
+            if visit is None:
                 continue
-            visit = self.data.visits[gate_id][str(row["visit_id"])]
             self._put_visit(
                 replace(
                     visit,
@@ -289,8 +316,12 @@ class MemoryGateStore:
             )
 
     def _put_visit(self, visit: VisitTrack) -> None:
-        self.data.visits.setdefault(visit.gate_id, {})[visit.visit_id] = visit
-        self.data.visit_gates[visit.visit_id] = visit.gate_id
+        before = self.data.visits.get(visit.visit_id)
+        hours = self.data.visit_hours.setdefault(visit.gate_id, {})
+        if before is not None:
+            hours[_hour(before.last_seen_at)].discard(visit.visit_id)
+        hours.setdefault(_hour(visit.last_seen_at), set()).add(visit.visit_id)
+        self.data.visits[visit.visit_id] = visit
         clock = self.data.clocks.get(visit.gate_id)
         if clock is None or visit.last_seen_at > clock:
             self.data.clocks[visit.gate_id] = visit.last_seen_at
@@ -345,12 +376,9 @@ class MemoryGateStore:
         return self._expire(rows, BookingState.NO_SHOW, now)
 
     def _active(self, wanted: Any) -> list[Booking]:
+        bookings = self.data.bookings
         return sorted(
-            (
-                b
-                for b in self.data.bookings.values()
-                if b.status is BookingState.ACTIVE and wanted(b)
-            ),
+            (bookings[i] for i in self.data.active_bookings if wanted(bookings[i])),
             key=lambda b: b.booking_id,
         )
 
@@ -371,7 +399,7 @@ class MemoryGateStore:
 
     def _save_booking(self, before: Booking, after: Booking, type_: str) -> None:
         stored = replace(after, version=before.version + 1, updated_at=utc(after.updated_at))
-        self.data.bookings[before.booking_id] = stored
+        self.data._put_booking(stored)
         payload = event_payload(after)
         event_id = f"memory-{len(self.data.booking_events) + 1}"
         self.data._booking_event(event_id, after.booking_id, type_, payload, after.updated_at)
@@ -445,16 +473,19 @@ class MemoryGateStore:
         for at, event_id in times[lo:]:
             if at > now:
                 break
-            row = data.reads[event_id]
-            s = sighting(
-                gate,
-                event_id=event_id,
-                camera_id=row["camera_id"],
-                at=at,
-                plate=row["plate"],
-                plate_text=row["plate_text"],
-                payload=row["payload"],
-            )
+            if event_id in data.sightings:
+                s = data.sightings[event_id]
+            else:
+                row = data.reads[event_id]
+                s = data.sightings[event_id] = sighting(
+                    gate,
+                    event_id=event_id,
+                    camera_id=row["camera_id"],
+                    at=at,
+                    plate=row["plate"],
+                    plate_text=row["plate_text"],
+                    payload=row["payload"],
+                )
             if s is not None:
                 sightings.append(s)
         weighed = data.weighings.get(gate.gate_id, [])
@@ -474,14 +505,12 @@ class MemoryGateStore:
                     payload=payload,
                 )
             )
-        booked_since = now - BOOKING_LOOKBACK
+        first = bisect.bisect_left(data.booking_event_times, (utc(now - BOOKING_LOOKBACK), ""))
         changes = tuple(
             c
-            for e in sorted(
-                (e for e in data.booking_events if e["occurred_at"] >= booked_since),
-                key=lambda e: (e["occurred_at"], e["event_id"]),
-            )
-            if (
+            for _, _, n in data.booking_event_times[first:]
+            if (e := data.booking_events[n])
+            and (
                 c := booking_change(
                     gate.gate_id,
                     event_id=e["event_id"],
@@ -510,17 +539,16 @@ class MemoryGateStore:
         fresh = [a for a in alerts if a.alert_id not in self.data.alerts]
         for a in fresh:
             self.data.alerts[a.alert_id] = _Alert(replace(a, raised_at=utc(a.raised_at)))
+            self.data.alert_subjects.setdefault((a.gate_id, a.subject), []).append(a.alert_id)
         return fresh
 
     async def open_hold(self, gate_id: str, subjects: Sequence[str]) -> Alert | None:
-        wanted = set(subjects)
+        alerts = self.data.alerts
         found = [
             a.alert
-            for a in self.data.alerts.values()
-            if a.alert.gate_id == gate_id
-            and a.alert.subject in wanted
-            and a.alert.hold
-            and a.status not in CLOSED_ALERTS
+            for subject in set(subjects)
+            for alert_id in self.data.alert_subjects.get((gate_id, subject), ())
+            if (a := alerts[alert_id]).alert.hold and a.status not in CLOSED_ALERTS
         ]
         return min(found, key=lambda a: (a.raised_at, a.alert_id), default=None)
 

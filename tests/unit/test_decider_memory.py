@@ -147,7 +147,7 @@ async def test_reads_of_one_truck_are_one_visit_and_an_unknown_plate_goes_to_rev
     )
     outcomes = [(d["plate"], d["outcome"]) for d in producer.decisions()]
     assert outcomes == [(PLATE, "assigned"), ("51D99999", "needs_review")]
-    (visit,) = [v for v in data.visits[GATE.gate_id].values() if v.plate == PLATE]
+    (visit,) = [v for v in data.visits.values() if (v.gate_id, v.plate) == (GATE.gate_id, PLATE)]
     assert visit.read_count == 2
     assert data.clocks[GATE.gate_id] == T0 + timedelta(minutes=3)
 
