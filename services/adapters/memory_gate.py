@@ -112,7 +112,10 @@ class MemoryGateData:
     subjects: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # -> visit ids
     alerts: dict[str, _Alert] = field(default_factory=dict)
     alert_subjects: dict[tuple[str | None, str], list[str]] = field(default_factory=dict)
-    weighings: dict[str, list[tuple[datetime, str, dict[str, Any]]]] = field(default_factory=dict)
+    # per gate, (captured_at, event_id, plate, payload) in order
+    weighings: dict[str, list[tuple[datetime, str, str, dict[str, Any]]]] = field(
+        default_factory=dict
+    )
     batches: int = 0
 
     def stores(self) -> GateStores:
@@ -214,12 +217,10 @@ class MemoryGateData:
 
     def add_weighing(self, w: WeighInMotionV1) -> None:
         rows = self.weighings.setdefault(w.gate_id, [])
-        if any(event_id == w.event_id for _, event_id, _ in rows):
+        if any(row[1] == w.event_id for row in rows):
             return
-        bisect.insort(rows, (utc(w.captured_at), w.event_id, w.model_dump(mode="json")))
-
-    def weighing_plate(self, payload: Mapping[str, Any]) -> str:
-        return normalise_plate(str(payload["plate_text"]))
+        plate = normalise_plate(w.plate_text)
+        bisect.insort(rows, (utc(w.captured_at), w.event_id, plate, w.model_dump(mode="json")))
 
 
 class MemoryGateStore:
@@ -431,21 +432,13 @@ class MemoryGateStore:
         return {v: found[v] for v in visit_ids if v in found}
 
     async def latest_decision(self, gate_id: str, subject: str) -> LaneDecision | None:
-        kind, _, _ = subject.partition(":")
-        if kind not in {"plate", "manifest"}:
+        # the subject's visits at the gate (`_put_decision`; a revision keeps plate and
+        # manifest): the newest decided_at, and among equals the smallest visit_id
+        found = [self.data.decisions[v] for v in self.data.subjects.get((gate_id, subject), ())]
+        if not found:
             return None
-        visits = self.data.subjects.get((gate_id, subject), [])
-        candidates = [self.data.decisions[v] for v in visits]
-        # the newest decided_at; among equals, the smallest visit_id
-        current = [
-            d
-            for d in candidates
-            if (d.plate if kind == "plate" else d.manifest_id) == subject.partition(":")[2]
-        ]
-        if not current:
-            return None
-        newest = max(d.decided_at for d in current)
-        return min((d for d in current if d.decided_at == newest), key=lambda d: d.visit_id)
+        newest = max(d.decided_at for d in found)
+        return min((d for d in found if d.decided_at == newest), key=lambda d: d.visit_id)
 
     async def unpublished_decisions(self, limit: int) -> list[dict[str, Any]]:
         rows = sorted(
@@ -491,7 +484,7 @@ class MemoryGateStore:
         weighed = data.weighings.get(gate.gate_id, [])
         lo = bisect.bisect_left(weighed, (utc(since), ""))
         weighings = []
-        for at, event_id, payload in weighed[lo:]:
+        for at, event_id, plate, payload in weighed[lo:]:
             if at > now:
                 break
             weighings.append(
@@ -500,7 +493,7 @@ class MemoryGateStore:
                     station_id=str(payload["station_id"]),
                     gate_id=gate.gate_id,
                     at=at,
-                    plate=data.weighing_plate(payload),
+                    plate=plate,
                     gross_weight_kg=payload["gross_weight_kg"],
                     payload=payload,
                 )
