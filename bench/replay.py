@@ -1,20 +1,24 @@
 """Benchmark of replay (issue 7): a simulated full day at 3,000 trucks is recorded into an
 event archive (SQLite; every plate read as the simulator publishes it, the manifests as the
-simulator seeds them), then replayed from that archive through the live decision code in a
-sandbox database, as `borderflow replay` does: events/s and wall time. No batch boundaries
-are recorded (no live decider ran), so the reads replay in archive order, 500 a batch (the
-consumer's batch size).
+simulator seeds them), then replayed from that archive through the live decision code with
+the gate's state in memory, as `borderflow replay` does: events/s and wall time, best of
+two runs. With `--database`, the same archive is also replayed twice on the SQLite sandbox
+database (the replay before issue 26 item 4) in the same process, for the ratio, and the
+decision files of the two ways are compared byte for byte. No batch boundaries are recorded
+(no live decider ran), so the reads replay in archive order, `--batch` a batch (500: the
+consumer's batch size; a few reads a batch is what a live recording has).
 
 Targets (issue 7): a full day in under 10 s and >= 50,000 events/s. Ends with one JSON line
 of the figures and the targets.
 
-    python bench/replay.py [--trucks N] [--seed N] [--batch N]
+    python bench/replay.py [--trucks N] [--seed N] [--batch N] [--database]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import platform
 import sys
@@ -56,7 +60,9 @@ async def record(db: Path, *, trucks: int, seed: int) -> int:
         await engine.dispose()
 
 
-async def replay_day(db: Path, *, batch: int) -> tuple[int, int, float, float, str]:
+async def replay_day(
+    db: Path, *, batch: int, database: bool = False
+) -> tuple[int, int, float, float, str]:
     gates = default_gates()
     started = time.perf_counter()
     engine = create_engine(DatabaseSettings(url=f"sqlite+aiosqlite:///{db}"))
@@ -72,7 +78,11 @@ async def replay_day(db: Path, *, batch: int) -> tuple[int, int, float, float, s
     loaded = inputs.assemble(records, [], manifests, fallback_batch=batch)
     load_s = time.perf_counter() - started
     result = await run_sandbox(
-        loaded, gates=gates, policy=recorded(gates).policy, progress=ProgressLine(sys.stderr)
+        loaded,
+        gates=gates,
+        policy=recorded(gates).policy,
+        progress=ProgressLine(sys.stderr),
+        database=database,
     )
     wall = time.perf_counter() - started
     text = "".join(inputs.decision_line(d) + "\n" for d in result.decisions)
@@ -85,6 +95,9 @@ def main() -> None:
     parser.add_argument("--trucks", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--batch", type=int, default=inputs.FALLBACK_BATCH)
+    parser.add_argument(
+        "--database", action="store_true", help="also replay on the SQLite sandbox (the ratio)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "archive.db"
@@ -93,6 +106,10 @@ def main() -> None:
         record_s = time.perf_counter() - t0
         print(f"recorded  {events:,} plate reads of {args.trucks:,} trucks in {record_s:.1f} s")
         runs = [asyncio.run(replay_day(db, batch=args.batch)) for _ in range(2)]
+        on_db = [
+            asyncio.run(replay_day(db, batch=args.batch, database=True))
+            for _ in range(2 if args.database else 0)
+        ]
     (events, assigned, load_s, wall, first), (_, _, _, wall2, second) = runs
     best = min(wall, wall2)
     rate = events / best
@@ -100,6 +117,22 @@ def main() -> None:
     print(f"replayed  {events:,} events, {assigned:,} trucks assigned; load {load_s:.2f} s")
     print(f"wall      {wall:.2f} s and {wall2:.2f} s (best {best:.2f} s); {rate:,.0f} events/s")
     print(f"decision files of the two runs byte-identical: {identical}")
+    digest = hashlib.sha256(first.encode()).hexdigest()
+    print(f"decisions {first.count(chr(10)):,} lines, sha256 {digest}")
+    database: dict[str, object] = {}
+    if on_db:
+        db_best = min(r[3] for r in on_db)
+        same = all(r[4] == first for r in on_db)
+        print(
+            f"database  {on_db[0][3]:.2f} s and {on_db[1][3]:.2f} s (best {db_best:.2f} s); "
+            f"{events / db_best:,.0f} events/s; memory is {db_best / best:.1f}x faster"
+        )
+        print(f"decision files on the database and in memory byte-identical: {same}")
+        database = {
+            "database_wall_s": round(db_best, 3),
+            "database_events_per_s": round(events / db_best),
+            "database_byte_identical": same,
+        }
     passed = {
         "full_day_wall_s": best < TARGETS["full_day_wall_s_max"],
         "events_per_s": rate >= TARGETS["events_per_s_min"],
@@ -114,6 +147,8 @@ def main() -> None:
         "load_s": round(load_s, 3),
         "events_per_s": round(rate),
         "byte_identical": identical,
+        "decisions_sha256": digest,
+        **database,
         "machine": f"{platform.machine()} Python {platform.python_version()}",
     }
     print(

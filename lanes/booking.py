@@ -5,10 +5,18 @@ them in a transaction. Every refusal is a `BookingRefused`, with one message per
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Set
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from lanes.bookings import BookingState, SlotCapacity, capacity, check_window, slot_of
+from lanes.bookings import (
+    BookedSlot,
+    BookingState,
+    SlotCapacity,
+    capacity,
+    check_window,
+    slot_of,
+)
 from lanes.errors import DomainError
 from lanes.model import Gate
 from lanes.values import Direction
@@ -173,3 +181,16 @@ class Booking:
                 f"booking {self.booking_id!r} is {self.status.value}: only an active booking "
                 f"can be {what}",
             )
+
+
+def slots_at_arrival(active: Iterable[Booking], lost: Set[str]) -> dict[str, BookedSlot]:
+    """Each manifest's booked slot as an arriving truck finds it: the bookings in `lost`
+    (their ids) as lost late, the others active."""
+    return {
+        b.manifest_id: BookedSlot(
+            b.slot_start,
+            b.slot_end,
+            BookingState.LOST_LATE if b.booking_id in lost else BookingState.ACTIVE,
+        )
+        for b in active
+    }

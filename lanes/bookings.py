@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from lanes.values import BookingStatus, DailyHours, Direction
 
@@ -23,6 +24,14 @@ class BookingState(StrEnum):
     LOST_LATE = "lost_late"  # the truck came more than the grace period late
     NO_SHOW = "no_show"  # the slot ended more than the grace period ago, no truck
     USED = "used"
+
+
+class BookedSlot(NamedTuple):
+    """A manifest's booked slot as a truck's arrival finds it."""
+
+    slot_start: datetime
+    slot_end: datetime
+    status: BookingState  # ACTIVE, or LOST_LATE when the arrival came after the grace
 
 
 @dataclass(frozen=True, slots=True)

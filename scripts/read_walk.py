@@ -30,6 +30,7 @@ from lanes.matching import OcrMatcher
 from lanes.model import Manifest
 from lanes.policy import OrchestratedPolicy
 from lanes.values import CustomsStatus, Direction
+from services.adapters.sql_gate import sql_gate_stores
 from services.bootstrap import open_database
 from services.db.manifests import upsert_manifests
 from services.gates.loader import default_gates
@@ -119,7 +120,7 @@ async def walk() -> Walk:
                 )
             producer = _Producer()
             decider = Decider(
-                sessions=sessions,
+                stores=sql_gate_stores(sessions),
                 producer=producer,  # type: ignore[arg-type]
                 gates={gate.gate_id: gate},
                 matcher=OcrMatcher(),

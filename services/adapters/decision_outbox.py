@@ -11,11 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.model import LaneDecision
-from services.db import repository as repo
-from services.db.convert import decision_row_to_wire, decision_values
+from services.db.convert import decision_values
+from services.service_layer.ports import GateStore, GateStores
 from streams import clock
 from streams.codec import encode_enveloped
 from streams.events import LANE_DECISION_TYPE, LaneDecisionV1
@@ -30,13 +29,13 @@ class DecisionOutbox:
     def __init__(
         self,
         *,
-        sessions: async_sessionmaker[AsyncSession],
+        stores: GateStores,
         producer: AIOKafkaProducer,
         producer_name: str,
         topic: str = LANE_DECISIONS.name,
         drain_at_start: bool = True,
     ) -> None:
-        self.sessions, self.producer = sessions, producer
+        self.stores, self.producer = stores, producer
         self.topic, self.producer_name = topic, producer_name
         # drain at start-up: a crash may have left decisions (the deciding workers do; a
         # process that only sends its own decisions, the control room, does not)
@@ -72,19 +71,19 @@ class DecisionOutbox:
         """The broker came back empty (`streams.watch.BrokerWatch`): every decision marked
         published since `since` may be gone with it, and those sent but not yet marked too.
         Mark them unpublished; the next send or idle drains them again."""
-        async with self.sessions() as session, session.begin():
-            again = await repo.unmark_published_since(session=session, since=since)
+        async with self.stores() as store:
+            again = await store.unmark_published_since(since)
         self._sent.clear()
         self._marking = 0
         self.dirty = True
         log.warning("%d decisions to publish again after the broker's restart", again)
 
-    async def mark_sent(self, session: AsyncSession) -> None:
-        """Mark the decisions sent so far as published, in `session`'s transaction (the next
+    async def mark_sent(self, store: GateStore) -> None:
+        """Mark the decisions sent so far as published, in `store`'s transaction (the next
         batch's: one transaction fewer per batch). They stay listed until `committed()`: a
         transaction that rolls back marks them again next time."""
         if self._sent:
-            await repo.mark_published(session=session, ids=self._sent, at=clock.wall_clock())
+            await store.mark_published(self._sent, at=clock.wall_clock())
             self._marking = len(self._sent)
 
     def committed(self) -> None:
@@ -96,21 +95,21 @@ class DecisionOutbox:
         """Mark what was sent; then, after a failure or at start-up, publish every decision
         not yet on Kafka and mark it published."""
         if self._sent:
-            async with self.sessions() as session, session.begin():
-                await self.mark_sent(session)
+            async with self.stores() as store:
+                await self.mark_sent(store)
             self.committed()
         if not self.dirty:
             return await self._sweep_orphans()
         total = 0
         while True:
-            async with self.sessions() as session:
-                rows = await repo.unpublished_decisions(session=session, limit=1000)
+            async with self.stores() as store:
+                rows = await store.unpublished_decisions(1000)
             if not rows:
                 break
-            await self._publish([to_wire(decision_row_to_wire(row)) for row in rows])
-            async with self.sessions() as session, session.begin():
-                await repo.mark_published(
-                    session=session, ids=[r.decision_id for r in rows], at=clock.wall_clock()
+            await self._publish([to_wire(row) for row in rows])
+            async with self.stores() as store:
+                await store.mark_published(
+                    [str(r["decision_id"]) for r in rows], at=clock.wall_clock()
                 )
             total += len(rows)
         self.published += total
@@ -124,17 +123,19 @@ class DecisionOutbox:
         if self._swept_at is not None and now - self._swept_at < SWEEP_EVERY_S:
             return 0
         self._swept_at = now
-        async with self.sessions() as session:
-            rows = await repo.unpublished_decisions(session=session, limit=1000)
-        orphans = [r for r in rows if r.decision_id in self._suspects]
-        self._suspects = {r.decision_id for r in rows} - {r.decision_id for r in orphans}
+        async with self.stores() as store:
+            rows = await store.unpublished_decisions(1000)
+        orphans = [r for r in rows if r["decision_id"] in self._suspects]
+        self._suspects = {str(r["decision_id"]) for r in rows} - {
+            str(r["decision_id"]) for r in orphans
+        }
         if not orphans:
             return 0
         log.warning("publishing %d decisions orphaned by another process", len(orphans))
-        await self._publish([to_wire(decision_row_to_wire(row)) for row in orphans])
-        async with self.sessions() as session, session.begin():
-            await repo.mark_published(
-                session=session, ids=[r.decision_id for r in orphans], at=clock.wall_clock()
+        await self._publish([to_wire(row) for row in orphans])
+        async with self.stores() as store:
+            await store.mark_published(
+                [str(r["decision_id"]) for r in orphans], at=clock.wall_clock()
             )
         self.published += len(orphans)
         return len(orphans)

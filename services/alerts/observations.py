@@ -4,7 +4,7 @@ inside a look-back, and every version of the manifests they name."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,13 +48,39 @@ async def observations(
         .where(PlateReadRow.gate_id == gate.gate_id)
         .where(PlateReadRow.captured_at >= since, PlateReadRow.captured_at <= now)
     )
-    sightings = tuple(s for row in reads if (s := _sighting(row, gate)) is not None)
+    sightings = tuple(
+        s
+        for row in reads
+        if (
+            s := sighting(
+                gate,
+                event_id=row.event_id,
+                camera_id=row.camera_id,
+                at=row.captured_at,
+                plate=row.plate,
+                plate_text=row.plate_text,
+                payload=row.payload,
+            )
+        )
+        is not None
+    )
     weighed = await session.scalars(
         select(WeighingRow)
         .where(WeighingRow.gate_id == gate.gate_id)
         .where(WeighingRow.captured_at >= since, WeighingRow.captured_at <= now)
     )
-    weighings = tuple(_weigh_in(row) for row in weighed)
+    weighings = tuple(
+        weigh_in(
+            event_id=row.event_id,
+            station_id=row.station_id,
+            gate_id=row.gate_id,
+            at=row.captured_at,
+            plate=row.plate,
+            gross_weight_kg=row.gross_weight_kg,
+            payload=row.payload,
+        )
+        for row in weighed
+    )
     changes = await _booking_changes(session, gate.gate_id, since=now - BOOKING_LOOKBACK)
     plates = {t for s in sightings for t in (s.plate, *s.alternatives)}
     plates |= {t for w in weighings for t in (w.plate, *w.alternatives)}
@@ -64,38 +90,55 @@ async def observations(
     )
 
 
-def _sighting(row: PlateReadRow, gate: Gate) -> Sighting | None:
-    camera = gate.camera(row.camera_id)
+def sighting(
+    gate: Gate,
+    *,
+    event_id: str,
+    camera_id: str,
+    at: datetime,
+    plate: str,
+    plate_text: str,
+    payload: Mapping[str, Any],
+) -> Sighting | None:
+    """A stored plate read (the `plate_reads` columns) as the rules see it."""
+    camera = gate.camera(camera_id)
     if camera is None:
         return None
-    payload = row.payload
-    texts = [row.plate, normalise_plate(row.plate_text)]
+    texts = [plate, normalise_plate(plate_text)]
     texts += [normalise_plate(str(c.get("text", ""))) for c in payload.get("candidates", [])]
-    alternatives = tuple(t for t in dict.fromkeys(texts) if t and t != row.plate)
+    alternatives = tuple(t for t in dict.fromkeys(texts) if t and t != plate)
     return Sighting(
-        event_id=row.event_id,
-        gate_id=row.gate_id,
-        camera_id=row.camera_id,
+        event_id=event_id,
+        gate_id=gate.gate_id,
+        camera_id=camera_id,
         role=camera.role,
         direction=camera.direction,
-        at=row.captured_at,
-        plate=row.plate,
+        at=at,
+        plate=plate,
         alternatives=alternatives,
         containers=tuple(payload.get("container_numbers", [])),
     )
 
 
-def _weigh_in(row: WeighingRow) -> WeighIn:
+def weigh_in(
+    *,
+    event_id: str,
+    station_id: str,
+    gate_id: str,
+    at: datetime,
+    plate: str,
+    gross_weight_kg: float,
+    payload: Mapping[str, Any],
+) -> WeighIn:
+    """A stored weighing (the `weighings` columns) as the rules see it."""
     return WeighIn(
-        event_id=row.event_id,
-        station_id=row.station_id,
-        gate_id=row.gate_id,
-        at=row.captured_at,
-        plate=row.plate,
-        gross_weight_kg=row.gross_weight_kg,
-        alternatives=tuple(
-            normalise_plate(t) for t in row.payload.get("plate_candidates", []) if t
-        ),
+        event_id=event_id,
+        station_id=station_id,
+        gate_id=gate_id,
+        at=at,
+        plate=plate,
+        gross_weight_kg=gross_weight_kg,
+        alternatives=tuple(normalise_plate(t) for t in payload.get("plate_candidates", []) if t),
     )
 
 
@@ -107,26 +150,48 @@ async def _booking_changes(
         .where(BookingEventRow.occurred_at >= since)
         .order_by(BookingEventRow.occurred_at, BookingEventRow.event_id)
     )
-    out = []
-    for row in rows:
-        p = row.payload
-        if p.get("gate_id") != gate_id:
-            continue
-        out.append(
-            BookingChange(
+    return tuple(
+        change
+        for row in rows
+        if (
+            change := booking_change(
+                gate_id,
                 event_id=row.event_id,
                 booking_id=row.booking_id,
-                firm_id=str(p["firm_id"]),
-                manifest_id=str(p["manifest_id"]),
-                gate_id=gate_id,
-                kind=BookingKind(row.type.removeprefix("booking.")),
+                type_=row.type,
+                payload=row.payload,
                 at=row.occurred_at,
-                slot_start=datetime.fromisoformat(str(p["slot_start"])),
-                # the booking events carry no API key: the firm stands for it (docs/alerts.md)
-                key_id=str(p.get("key_id") or f"firm-{p['firm_id']}"),
             )
         )
-    return tuple(out)
+        is not None
+    )
+
+
+def booking_change(
+    gate_id: str,
+    *,
+    event_id: str,
+    booking_id: str,
+    type_: str,
+    payload: Mapping[str, Any],
+    at: datetime,
+) -> BookingChange | None:
+    """A stored booking event as the rules see it; None for another gate's."""
+    p = payload
+    if p.get("gate_id") != gate_id:
+        return None
+    return BookingChange(
+        event_id=event_id,
+        booking_id=booking_id,
+        firm_id=str(p["firm_id"]),
+        manifest_id=str(p["manifest_id"]),
+        gate_id=gate_id,
+        kind=BookingKind(type_.removeprefix("booking.")),
+        at=at,
+        slot_start=datetime.fromisoformat(str(p["slot_start"])),
+        # the booking events carry no API key: the firm stands for it (docs/alerts.md)
+        key_id=str(p.get("key_id") or f"firm-{p['firm_id']}"),
+    )
 
 
 async def _versions(
@@ -151,14 +216,14 @@ async def _versions(
     out = []
     for row in rows:
         try:
-            manifest = _manifest(row.payload, row.firm_id)
+            manifest = stored_manifest(row.payload, row.firm_id)
         except (KeyError, TypeError, ValueError):  # a version an older release stored
             continue
         out.append(ManifestVersion(manifest, row.version, row.recorded_at))
     return tuple(out)
 
 
-def _manifest(p: dict[str, Any], firm_id: str) -> Manifest:
+def stored_manifest(p: dict[str, Any], firm_id: str) -> Manifest:
     """A stored version (`services.db.convert.manifest_payload`'s shape), not re-validated:
     seeded manifests may lack what the intake form requires."""
     cargo = p.get("cargo") or {}

@@ -9,9 +9,8 @@ import logging
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.alerts import store
+from services.service_layer.ports import GateStores
 from streams import clock
 from streams.alerts import ALERT_TYPE, AlertV1
 from streams.codec import encode_enveloped
@@ -25,12 +24,12 @@ class AlertOutbox:
     def __init__(
         self,
         *,
-        sessions: async_sessionmaker[AsyncSession],
+        stores: GateStores,
         producer: AIOKafkaProducer,
         producer_name: str,
         topic: str = ALERTS.name,
     ) -> None:
-        self.sessions, self.producer = sessions, producer
+        self.stores, self.producer = stores, producer
         self.producer_name, self.topic = producer_name, topic
         self.dirty = True  # drain at start-up: a crash may have left some
         self.published = 0
@@ -41,21 +40,19 @@ class AlertOutbox:
             return 0
         total = 0
         while True:
-            async with self.sessions() as session:
-                rows = await store.unpublished(session=session, limit=500)
+            async with self.stores() as store:
+                rows = await store.unpublished_alerts(500)
             if not rows:
                 break
             futures = [
-                await send_alert(
-                    self.producer, store.to_wire(row), producer_name=self.producer_name
-                )
+                await send_alert(self.producer, AlertV1(**row), producer_name=self.producer_name)
                 for row in rows
             ]
             for future in futures:
                 await future
-            async with self.sessions() as session, session.begin():
-                await store.mark_published(
-                    session=session, ids=[r.alert_id for r in rows], at=clock.wall_clock()
+            async with self.stores() as store:
+                await store.mark_alerts_published(
+                    [str(r["alert_id"]) for r in rows], at=clock.wall_clock()
                 )
             total += len(rows)
         self.published += total

@@ -14,22 +14,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
-
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from datetime import datetime
 
 from lanes.alerts import Alert, AlertRules, evaluate
 from lanes.alerts.hold import hold_for
-from lanes.board_json import board_to_json
 from lanes.model import Gate, LaneDecision, Outcome
 from lanes.settle import settle
-from services.alerts import store
-from services.alerts.observations import observations
-from services.db import boards
-from services.db.boards import load_gate_board
-from services.db.convert import decision_from_row
-from services.db.tables import DecisionRow, VisitRow
+from services.service_layer.ports import GateStore
 from streams import clock
 
 log = logging.getLogger(__name__)
@@ -47,7 +38,7 @@ class AlertStep:
 
     async def run(
         self,
-        session: AsyncSession,
+        store: GateStore,
         *,
         clocks: Mapping[str, datetime],
         decided: Sequence[LaneDecision] = (),
@@ -61,16 +52,16 @@ class AlertStep:
             gate = self.gates[gate_id]
             # the gate's clock never goes back: a batch of older reads (another partition's)
             # is judged at the newest time the gate has seen
-            now = max(batch_now, await _gate_clock(session, gate_id) or batch_now)
+            now = max(batch_now, await store.gate_clock(gate_id) or batch_now)
             found = evaluate(
-                await observations(session, gate, rules_of(gate), now=now), rules_of(gate), now=now
+                await store.observations(gate, rules_of(gate), now=now), rules_of(gate), now=now
             )
             mine = [a for a in found if a.gate_id in (gate_id, None)]
-            fresh = await store.insert_new(session=session, alerts=mine, now=clock.wall_clock())
+            fresh = await store.add_alerts(mine, now=clock.wall_clock())
             held: set[str] = set()
             for alert in fresh:
                 if alert.hold:
-                    decision = await self._hold(session, gate, alert, now=now)
+                    decision = await self._hold(store, gate, alert, now=now)
                     if decision is not None:
                         revised.append(decision)
                         held.add(decision.visit_id)
@@ -80,11 +71,9 @@ class AlertStep:
                 subjects = [f"plate:{d.plate}"] + (
                     [f"manifest:{d.manifest_id}"] if d.manifest_id else []
                 )
-                alert_row = await store.open_hold(
-                    session=session, gate_id=gate_id, subjects=subjects
-                )
-                if alert_row is not None:
-                    decision = await self._hold(session, gate, store.to_alert(alert_row), now=now)
+                open_alert = await store.open_hold(gate_id, subjects)
+                if open_alert is not None:
+                    decision = await self._hold(store, gate, open_alert, now=now)
                     if decision is not None:
                         revised.append(decision)
                         held.add(decision.visit_id)
@@ -94,46 +83,19 @@ class AlertStep:
         return new, revised
 
     async def _hold(
-        self, session: AsyncSession, gate: Gate, alert: Alert, *, now: datetime
+        self, store: GateStore, gate: Gate, alert: Alert, *, now: datetime
     ) -> LaneDecision | None:
         """The truck the alert is about, taken out of its queue back to review; None when
         it has no queued decision (not decided yet, in review already, or gone through)."""
-        row = await _latest_decision(session, gate.gate_id, alert.subject)
-        if row is None or row.outcome != Outcome.ASSIGNED.value:
+        latest = await store.latest_decision(gate.gate_id, alert.subject)
+        if latest is None or latest.outcome is not Outcome.ASSIGNED:
             return None  # not decided yet (held when it is), or in review already
-        board = settle(await load_gate_board(session, gate), gate, now=now)
-        applied = hold_for(decision_from_row(row), alert, board=board, now=now)
+        board = settle(await store.board(gate), gate, now=now)
+        applied = hold_for(latest, alert, board=board, now=now)
         if applied is None:  # through its lane already
             return None
-        await boards.save_board(
-            session=session, gate_id=gate.gate_id, board=board_to_json(applied.board), now=now
-        )
-        await boards.revise_decisions(session=session, decisions=[applied.decision])
-        await store.set_held(session=session, alert_id=alert.alert_id, visit_id=row.visit_id)
-        log.info("truck %s held by alert %s (%s)", row.visit_id, alert.alert_id, alert.rule)
+        await store.save_board(gate.gate_id, applied.board, now=now)
+        await store.revise_decisions([applied.decision])
+        await store.set_held(alert.alert_id, latest.visit_id)
+        log.info("truck %s held by alert %s (%s)", latest.visit_id, alert.alert_id, alert.rule)
         return applied.decision
-
-
-async def _gate_clock(session: AsyncSession, gate_id: str) -> datetime | None:
-    value = await session.scalar(
-        select(func.max(VisitRow.last_seen_at)).where(VisitRow.gate_id == gate_id)
-    )
-    if isinstance(value, datetime) and value.tzinfo is None:  # SQLite drops the zone
-        return value.replace(tzinfo=UTC)
-    return value
-
-
-async def _latest_decision(session: AsyncSession, gate_id: str, subject: str) -> DecisionRow | None:
-    kind, _, value = subject.partition(":")
-    column = {"plate": DecisionRow.plate, "manifest": DecisionRow.manifest_id}.get(kind)
-    if column is None:
-        return None
-    rows: Sequence[DecisionRow] = list(
-        await session.scalars(
-            select(DecisionRow)
-            .where(DecisionRow.gate_id == gate_id, column == value)
-            .order_by(DecisionRow.decided_at.desc(), DecisionRow.visit_id)
-            .limit(1)
-        )
-    )
-    return rows[0] if rows else None

@@ -124,23 +124,27 @@ async def mark_published(*, session: AsyncSession, ids: Sequence[str], at: datet
 def to_wire(
     row: AlertRow, change: AlertChange = "raised", *, audit_seq: int | None = None
 ) -> AlertV1:
-    return AlertV1(
-        alert_id=row.alert_id,
-        change=change,
-        rule=row.rule,
-        severity=row.severity,
-        subject=row.subject,
-        gate_id=row.gate_id,
-        raised_at=row.raised_at,
-        explanation=row.explanation,
-        evidence=list(row.evidence),
-        hold=row.hold,
-        held_visit_id=row.held_visit_id,
-        status=row.status,
-        changed_by=row.status_by if change != "raised" else None,
-        reason=row.status_reason if change != "raised" else None,
-        audit_seq=audit_seq,
-    )
+    return AlertV1(**wire_values(row, change), audit_seq=audit_seq)
+
+
+def wire_values(row: AlertRow, change: AlertChange = "raised") -> dict[str, Any]:
+    """The alert event's fields (`AlertV1`) but `audit_seq`."""
+    return {
+        "alert_id": row.alert_id,
+        "change": change,
+        "rule": row.rule,
+        "severity": row.severity,
+        "subject": row.subject,
+        "gate_id": row.gate_id,
+        "raised_at": row.raised_at,
+        "explanation": row.explanation,
+        "evidence": list(row.evidence),
+        "hold": row.hold,
+        "held_visit_id": row.held_visit_id,
+        "status": row.status,
+        "changed_by": row.status_by if change != "raised" else None,
+        "reason": row.status_reason if change != "raised" else None,
+    }
 
 
 def row_json(row: AlertRow) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from lanes.matching import OcrMatcher
 from lanes.model import Gate
 from lanes.policy import OrchestratedPolicy
 from lanes.similarity import KEY_SCHEME
+from services.adapters.sql_gate import sql_gate_stores
 from services.archive.records import ArchivedRecord
 from services.archive.worker import Archiver, archived_topics
 from services.db import repository as repo
@@ -168,7 +169,7 @@ async def _stop_watch(task: asyncio.Task[None], stop: asyncio.Event) -> None:
 
 def build_decider(infra: Infrastructure) -> tuple[Decider, ConsumerRuntime[GateRead]]:
     decider = Decider(
-        sessions=infra.sessions,
+        stores=sql_gate_stores(infra.sessions),
         producer=infra.producer,
         gates=infra.gates,
         matcher=OcrMatcher(),
@@ -232,7 +233,7 @@ def build_lane_events(
     """The orchestrator's `borderflow.lane-events` consumer, in a consumer group of its own.
     It shares the gates' locks and boards with the decider (same policy)."""
     handler = LaneEventHandler(
-        sessions=infra.sessions,
+        stores=sql_gate_stores(infra.sessions),
         producer=infra.producer,
         gates=infra.gates,
         policy=OrchestratedPolicy(),

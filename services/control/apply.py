@@ -34,6 +34,7 @@ from lanes.model import Direction, Gate, LaneDecision, Manifest
 from lanes.plates import normalise_plate
 from lanes.settle import settle
 from lanes.similarity import folded_key
+from services.adapters.sql_gate import SqlGateStore
 from services.control.snapshot import gate_clock
 from services.control.state import ControlRoom
 from services.db import boards as store
@@ -102,7 +103,7 @@ async def apply_action(room: ControlRoom, gate: Gate, req: Request) -> Done:
     await room.producer_ready()
     async with room.lock, room.sessions() as session, session.begin():
         await repo.begin_write(session=session, gate_ids=[gate.gate_id])
-        await room.outbox.mark_sent(session)
+        await room.outbox.mark_sent(SqlGateStore(session))
         at = await gate_clock(session=session, gate_id=gate.gate_id) or recorded
         board = settle(await load_gate_board(session, gate), gate, now=at)
         decision: LaneDecision | None = None

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from lanes.model import Gate
 from lanes.policy import OrchestratedPolicy, Policy
 from services.adapters.decision_outbox import DecisionOutbox
+from services.adapters.sql_gate import sql_gate_stores
 from services.api.problems import gate_or_404
 from services.control.hub import LiveHub, listen
 from services.control.settings import ControlSettings
@@ -87,7 +88,10 @@ async def control_room(app: FastAPI) -> AsyncIterator[None]:
     producer = make_producer(ctx.kafka, ctx.bootstrap, client_suffix="control-room")
     # the deciding workers drain the outbox; this one sends its own
     outbox = DecisionOutbox(
-        sessions=sessions, producer=producer, producer_name=PRODUCER_NAME, drain_at_start=False
+        stores=sql_gate_stores(sessions),
+        producer=producer,
+        producer_name=PRODUCER_NAME,
+        drain_at_start=False,
     )
     stop = asyncio.Event()
     tasks = [

@@ -84,3 +84,22 @@ async def decisions_for_visits(
         return {}
     rows = await session.scalars(select(DecisionRow).where(DecisionRow.visit_id.in_(visit_ids)))
     return {row.visit_id: row for row in rows}
+
+
+async def latest_decision(
+    *, session: AsyncSession, gate_id: str, subject: str
+) -> DecisionRow | None:
+    """The newest decision at the gate about `plate:...` or `manifest:...`."""
+    kind, _, value = subject.partition(":")
+    column = {"plate": DecisionRow.plate, "manifest": DecisionRow.manifest_id}.get(kind)
+    if column is None:
+        return None
+    rows: Sequence[DecisionRow] = list(
+        await session.scalars(
+            select(DecisionRow)
+            .where(DecisionRow.gate_id == gate_id, column == value)
+            .order_by(DecisionRow.decided_at.desc(), DecisionRow.visit_id)
+            .limit(1)
+        )
+    )
+    return rows[0] if rows else None

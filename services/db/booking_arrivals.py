@@ -10,11 +10,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lanes.bookings import BOOKING_GRACE, BookingState
+from lanes.booking import slots_at_arrival
+from lanes.bookings import BOOKING_GRACE, BookedSlot, BookingState
 from services.db.booking_tables import BookingRow, FirmBookingStatsRow
 from services.db.bookings import (
     ACTIVE,
-    BookedSlot,
     booking_from_row,
     record_event,
     save_booking,
@@ -98,15 +98,7 @@ async def booking_for_arrival(
     )
     late = [r for r in rows if booking_from_row(r).lost_at(at, grace)]
     await _expire(session, late, BookingState.LOST_LATE, at)
-    lost = {r.booking_id for r in late}
-    return {
-        r.manifest_id: BookedSlot(
-            r.slot_start,
-            r.slot_end,
-            BookingState.LOST_LATE if r.booking_id in lost else BookingState.ACTIVE,
-        )
-        for r in rows
-    }
+    return slots_at_arrival((booking_from_row(r) for r in rows), {r.booking_id for r in late})
 
 
 async def mark_used(*, session: AsyncSession, manifest_ids: Iterable[str], at: datetime) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, NamedTuple, cast
+from typing import Any, cast
 
 from sqlalchemy import CursorResult, Table, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,12 +34,6 @@ ACTIVE = BookingState.ACTIVE.value
 
 def table_of(row: type[Any]) -> Table:
     return cast(Table, row.__table__)
-
-
-class BookedSlot(NamedTuple):
-    slot_start: datetime
-    slot_end: datetime
-    status: BookingState  # ACTIVE, or LOST_LATE when the arrival came after the grace
 
 
 def booking_from_row(row: BookingRow) -> Booking:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lanes.visits import VisitTrack
@@ -24,3 +24,13 @@ async def recent_visit_tracks(
         )
     )
     return [track_from_row(row) for row in rows]
+
+
+async def gate_clock(*, session: AsyncSession, gate_id: str) -> datetime | None:
+    """The newest `last_seen_at` of the gate's visits: the gate's event-time clock."""
+    value = await session.scalar(
+        select(func.max(VisitRow.last_seen_at)).where(VisitRow.gate_id == gate_id)
+    )
+    if isinstance(value, datetime) and value.tzinfo is None:  # SQLite drops the zone
+        return value.replace(tzinfo=UTC)
+    return value

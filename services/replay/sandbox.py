@@ -1,8 +1,9 @@
-"""The sandbox: a throw-away SQLite database and a recording producer, around the live
-`Decider` and `LaneEventHandler` (the same code, not a copy: only the adapters differ). The
-recorded batches are handled in their recorded order; before each batch, the manifest
-versions it saw live (`seq` up to its recorded `manifest_seq`) enter the sandbox; the
-decisions "published" are collected."""
+"""The sandbox: the live `Decider` and `LaneEventHandler` (the same code, not a copy: only
+the adapters differ) on the gate's state in memory (or, on request, in a throw-away SQLite
+database) and a recording producer. The recorded batches are handled in their recorded
+order; before each batch, the manifest versions it saw live (`seq` up to its recorded
+`manifest_seq`) and the firms' booking changes enter the sandbox; the decisions
+"published" are collected."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -21,6 +22,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from lanes.matching import OcrMatcher
 from lanes.model import Gate
 from lanes.policy import Policy
+from services.adapters.memory_gate import MemoryGateData
+from services.adapters.sql_gate import sql_gate_stores
 from services.archive.records import ArchivedRecord
 from services.bootstrap import open_database
 from services.db.booking_tables import BookingEventRow, BookingRow
@@ -33,6 +36,7 @@ from services.replay.inputs import (
     ReplayInputs,
 )
 from services.runtime.settings import DatabaseSettings
+from services.service_layer.ports import GateStores
 from services.workers.decider import Decider
 from services.workers.orchestrator import LaneEventHandler
 from services.workers.weighings import WeighingIntake
@@ -42,6 +46,7 @@ from streams.topics import ALERTS, LANE_DECISIONS
 from streams.weigh import WeighInMotionV1
 
 Progress = Callable[[int, int], None]
+Seq = TypeVar("Seq", ManifestVersion, BookingChange)
 
 
 @dataclass
@@ -117,22 +122,54 @@ async def run_sandbox(
     workdir: Path | None = None,
     progress: Progress | None = None,
     weighings: Sequence[WeighInMotionV1] = (),
+    database: bool = False,
 ) -> SandboxResult:
-    """Replay `inputs` under `gates` and `policy` in a fresh sandbox database; the
-    weigh-in-motion measures `weighings` are all known from the start (see docs/alerts.md)."""
+    """Replay `inputs` under `gates` and `policy`: in memory (the gate's state in
+    `MemoryGateData`), or with `database` in a fresh SQLite sandbox database (in `workdir`):
+    the same decisions, byte for byte. The weigh-in-motion measures `weighings` are all
+    known from the start (see docs/alerts.md)."""
+    if not database:
+        data = MemoryGateData()
+        for weighing in weighings:
+            data.add_weighing(weighing)
+        return await _replay(
+            inputs,
+            stores=data.stores(),
+            feed=MemoryFeed(data),
+            gates=gates,
+            policy=policy,
+            progress=progress,
+        )
     with tempfile.TemporaryDirectory(prefix="borderflow-replay-", dir=workdir) as tmp:
-        database = DatabaseSettings(url=f"sqlite+aiosqlite:///{Path(tmp) / 'sb.db'}")
-        async with open_database(database, gates=gates, on_connect=_fast_sqlite) as sessions:
+        database_settings = DatabaseSettings(url=f"sqlite+aiosqlite:///{Path(tmp) / 'sb.db'}")
+        async with open_database(
+            database_settings, gates=gates, on_connect=_fast_sqlite
+        ) as sessions:
             await _store_weighings(sessions, weighings)
             return await _replay(
-                inputs, engine_sessions=sessions, gates=gates, policy=policy, progress=progress
+                inputs,
+                stores=sql_gate_stores(sessions),
+                feed=DatabaseFeed(sessions),
+                gates=gates,
+                policy=policy,
+                progress=progress,
             )
+
+
+class Feed(Protocol):
+    """Puts the recorded manifest versions and the firms' booking changes into the
+    sandbox's state, as the live batch saw them."""
+
+    async def manifests(self, due: Sequence[ManifestVersion]) -> None: ...
+
+    async def bookings(self, due: Sequence[BookingChange]) -> None: ...
 
 
 async def _replay(
     inputs: ReplayInputs,
     *,
-    engine_sessions: Any,
+    stores: GateStores,
+    feed: Feed,
     gates: Mapping[str, Gate],
     policy: Policy,
     progress: Progress | None,
@@ -140,17 +177,21 @@ async def _replay(
     producer = RecordingProducer()
     kafka = cast(AIOKafkaProducer, producer)  # the outbox only calls send()
     decider = Decider(
-        sessions=engine_sessions, producer=kafka, gates=gates, matcher=OcrMatcher(), policy=policy
+        stores=stores, producer=kafka, gates=gates, matcher=OcrMatcher(), policy=policy
     )
     handler = LaneEventHandler(
-        sessions=engine_sessions, producer=kafka, gates=gates, policy=policy, group_id="replay"
+        stores=stores, producer=kafka, gates=gates, policy=policy, group_id="replay"
     )
     manifests = list(inputs.manifests)
     bookings = list(inputs.bookings)
     skipped = 0
     for done, batch in enumerate(inputs.batches, start=1):
-        manifests = await _store_due(engine_sessions, manifests, through=batch.manifest_seq)
-        bookings = await _book_due(engine_sessions, bookings, through=batch.booking_seq)
+        due, manifests = _due(manifests, through=batch.manifest_seq)
+        if due:
+            await feed.manifests(due)
+        changes, bookings = _due(bookings, through=batch.booking_seq)
+        if changes:
+            await feed.bookings(changes)
         skipped += await _handle(batch, decider, handler)
         if progress is not None:
             progress(done, len(inputs.batches))
@@ -162,6 +203,33 @@ async def _replay(
     )
 
 
+def _due(pending: list[Seq], *, through: int | None) -> tuple[list[Seq], list[Seq]]:
+    """The pending changes (in `seq` order) up to `seq` `through` (all of them when None),
+    and the rest, which wait (those no batch saw are never applied)."""
+    count = 0
+    while count < len(pending) and (through is None or pending[count].seq <= through):
+        count += 1
+    return pending[:count], pending[count:]
+
+
+class MemoryFeed:
+    def __init__(self, data: MemoryGateData) -> None:
+        self.data = data
+
+    async def manifests(self, due: Sequence[ManifestVersion]) -> None:
+        for version in due:
+            self.data.store_manifests([version.manifest], now=version.recorded_at)
+
+    async def bookings(self, due: Sequence[BookingChange]) -> None:
+        for change in due:
+            self.data.apply_booking(
+                change.payload,
+                occurred_at=change.occurred_at,
+                event_id=change.event_id or None,
+                type_=change.type,
+            )
+
+
 async def _store_weighings(sessions: Any, weighings: Sequence[WeighInMotionV1]) -> None:
     if not weighings:
         return
@@ -169,82 +237,69 @@ async def _store_weighings(sessions: Any, weighings: Sequence[WeighInMotionV1]) 
     await intake.handle([Inbound("replay", 0, n, None, w) for n, w in enumerate(weighings)])
 
 
-async def _store_due(
-    sessions: Any, pending: list[ManifestVersion], *, through: int | None
-) -> list[ManifestVersion]:
-    """Store the pending versions (in `seq` order) up to `seq` `through` (all of them when
-    None); the rest wait, and those no batch saw are never stored."""
-    count = 0
-    while count < len(pending) and (through is None or pending[count].seq <= through):
-        count += 1
-    due = pending[:count]
-    if not due:
-        return pending
-    async with sessions() as session, session.begin():
-        start = 0
-        while start < len(due):  # one call per recording time, as they were stored
-            at = due[start].recorded_at
-            end = start
-            while end < len(due) and due[end].recorded_at == at:
-                end += 1
-            await store_manifests(
-                session=session,
-                manifests=[v.manifest for v in due[start:end]],
-                source=due[start].source,
-                now=at,
-            )
-            start = end
-    return pending[len(due) :]
+class DatabaseFeed:
+    def __init__(self, sessions: Any) -> None:
+        self.sessions = sessions
 
-
-async def _book_due(
-    sessions: Any, pending: list[BookingChange], *, through: int | None
-) -> list[BookingChange]:
-    """Apply the firms' booking changes up to `seq` `through` (all when None), as the live
-    batch saw them: each leaves the booking as its event describes it."""
-    count = 0
-    while count < len(pending) and (through is None or pending[count].seq <= through):
-        count += 1
-    if not count:
-        return pending
-    async with sessions() as session, session.begin():
-        for change in pending[:count]:
-            p = change.payload
-            row = {
-                "booking_id": p["booking_id"],
-                "firm_id": p["firm_id"],
-                "manifest_id": p["manifest_id"],
-                "gate_id": p["gate_id"],
-                "direction": p["direction"],
-                "slot_start": datetime.fromisoformat(p["slot_start"]),
-                "slot_end": datetime.fromisoformat(p["slot_end"]),
-                "perishable": bool(p["perishable"]),
-                "status": p["status"],
-                "version": int(p["version"]),
-                "created_at": change.occurred_at,
-                "updated_at": change.occurred_at,
-            }
-            changed = {k: v for k, v in row.items() if k not in {"booking_id", "created_at"}}
-            await session.execute(
-                sqlite_insert(BookingRow)
-                .values(**row)
-                .on_conflict_do_update(index_elements=["booking_id"], set_=changed)
-            )
-            if change.event_id:  # the firm's change as an event too: the alert rules read them
-                await session.execute(
-                    sqlite_insert(BookingEventRow)
-                    .values(
-                        event_id=change.event_id,
-                        booking_id=p["booking_id"],
-                        type=change.type,
-                        payload=p,
-                        occurred_at=change.occurred_at,
-                        published_at=change.occurred_at,
-                        seq=None,  # the sandbox numbers its own (the decider's no-shows)
-                    )
-                    .on_conflict_do_nothing(index_elements=["event_id"])
+    async def manifests(self, due: Sequence[ManifestVersion]) -> None:
+        async with self.sessions() as session, session.begin():
+            start = 0
+            while start < len(due):  # one call per recording time, as they were stored
+                at = due[start].recorded_at
+                end = start
+                while end < len(due) and due[end].recorded_at == at:
+                    end += 1
+                await store_manifests(
+                    session=session,
+                    manifests=[v.manifest for v in due[start:end]],
+                    source=due[start].source,
+                    now=at,
                 )
-    return pending[count:]
+                start = end
+
+    async def bookings(self, due: Sequence[BookingChange]) -> None:
+        """Each change leaves the booking as its event describes it."""
+        async with self.sessions() as session, session.begin():
+            for change in due:
+                await _book(session, change)
+
+
+async def _book(session: Any, change: BookingChange) -> None:
+    p = change.payload
+    row = {
+        "booking_id": p["booking_id"],
+        "firm_id": p["firm_id"],
+        "manifest_id": p["manifest_id"],
+        "gate_id": p["gate_id"],
+        "direction": p["direction"],
+        "slot_start": datetime.fromisoformat(p["slot_start"]),
+        "slot_end": datetime.fromisoformat(p["slot_end"]),
+        "perishable": bool(p["perishable"]),
+        "status": p["status"],
+        "version": int(p["version"]),
+        "created_at": change.occurred_at,
+        "updated_at": change.occurred_at,
+    }
+    changed = {k: v for k, v in row.items() if k not in {"booking_id", "created_at"}}
+    await session.execute(
+        sqlite_insert(BookingRow)
+        .values(**row)
+        .on_conflict_do_update(index_elements=["booking_id"], set_=changed)
+    )
+    if change.event_id:  # the firm's change as an event too: the alert rules read them
+        await session.execute(
+            sqlite_insert(BookingEventRow)
+            .values(
+                event_id=change.event_id,
+                booking_id=p["booking_id"],
+                type=change.type,
+                payload=p,
+                occurred_at=change.occurred_at,
+                published_at=change.occurred_at,
+                seq=None,  # the sandbox numbers its own (the decider's no-shows)
+            )
+            .on_conflict_do_nothing(index_elements=["event_id"])
+        )
 
 
 async def _handle(batch: InputBatch, decider: Decider, handler: LaneEventHandler) -> int:

@@ -1,17 +1,25 @@
-"""The ports the booking use cases need: small Protocols, with a SQLAlchemy adapter
-(services/adapters/sql_bookings.py) and an in-memory one (services/adapters/memory_bookings.py)."""
+"""The ports the use cases need: small Protocols, each with a SQLAlchemy adapter and an
+in-memory one: the booking use cases' (services/adapters/sql_bookings.py,
+memory_bookings.py), and the gate's state the deciding workers keep (`GateStore`:
+services/adapters/sql_gate.py, memory_gate.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from lanes.alert_rules import AlertRules
+from lanes.alerts import Alert, Observations
+from lanes.board import Board
 from lanes.booking import Booking
-from lanes.bookings import SlotCapacity
+from lanes.bookings import BookedSlot, SlotCapacity
+from lanes.model import Gate, LaneDecision, Manifest
 from lanes.values import Direction
+from lanes.visits import VisitTrack
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,3 +110,122 @@ class EventPublisher(Protocol):
     """Publishes the events a committed transaction recorded (the booking outbox relay)."""
 
     def wake(self) -> None: ...
+
+
+TrackKey = tuple[str, str]  # (gate_id, plate)
+
+
+class GateStore(Protocol):
+    """A gate's state as the deciding workers read and write it, inside one transaction:
+    the decider (`services/workers/decider.py`), its alert step, the lane-event worker and
+    the outboxes of their decisions and alerts. Two adapters: the database
+    (`services/adapters/sql_gate.py`) and memory (`services/adapters/memory_gate.py`, the
+    unit tests and the replay). Times come back timezone-aware in UTC."""
+
+    # -- the batch -----------------------------------------------------------------------
+    async def lock_gates(self, gate_ids: Iterable[str]) -> None:
+        """Take the gates' write locks before reading any of their state."""
+
+    async def record_batch(
+        self, worker: str, event_ids: Sequence[str], times: Sequence[datetime]
+    ) -> None:
+        """Note a deciding worker's batch for the replay (its events, what it could see)."""
+
+    # -- plate reads ---------------------------------------------------------------------
+    async def stored_reads(self, event_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored wire form of each read of `event_ids` already received."""
+
+    async def add_reads(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Plate reads (the `plate_reads` columns); one already stored is left as it is."""
+
+    # -- manifests -----------------------------------------------------------------------
+    async def manifests_for_keys(
+        self, keys: Iterable[str], *, ended_after: datetime
+    ) -> list[Manifest]:
+        """The manifests filed under any of `keys` whose window is open-ended or ends at or
+        after `ended_after`, each once, by id."""
+
+    # -- visits --------------------------------------------------------------------------
+    async def recent_visits(
+        self, gate_id: str, *, since: datetime, until: datetime
+    ) -> list[VisitTrack]:
+        """The gate's visits seen within [since, until]."""
+
+    async def tracks(self, keys: Iterable[TrackKey]) -> dict[TrackKey, VisitTrack]:
+        """The current visit of each (gate, plate) that has one."""
+
+    async def add_visits(self, rows: Sequence[Mapping[str, Any]]) -> None: ...
+
+    async def update_visits(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Rows of visit_id, first_seen_at, last_seen_at, read_count."""
+
+    async def save_tracks(self, tracks: Iterable[VisitTrack]) -> None: ...
+
+    async def gate_clock(self, gate_id: str) -> datetime | None:
+        """The newest `last_seen_at` of the gate's visits (its event-time clock)."""
+
+    # -- the gate's board and lane events ------------------------------------------------
+    async def board(self, gate: Gate) -> Board:
+        """The gate's board as stored, or an empty one before the first write."""
+
+    async def save_board(self, gate_id: str, board: Board, *, now: datetime) -> None: ...
+
+    async def new_lane_events(self, rows: Sequence[Mapping[str, Any]]) -> set[str]:
+        """Record lane events; returns the event_ids not seen before."""
+
+    async def set_lane_open(self, lane_id: str, *, is_open: bool) -> None: ...
+
+    # -- bookings at the gate ------------------------------------------------------------
+    async def booking_for_arrival(
+        self, manifest_ids: Iterable[str], *, at: datetime, grace: timedelta
+    ) -> dict[str, BookedSlot]:
+        """The active booking of each manifest with one, for a truck arriving at `at`; one
+        more than `grace` late is marked lost (and comes back so)."""
+
+    async def mark_used(self, manifest_ids: Iterable[str], *, at: datetime) -> int: ...
+
+    async def expire_bookings(
+        self, *, gate_id: str, now: datetime, grace: timedelta
+    ) -> dict[str, int]:
+        """Active bookings whose slot ended more than `grace` before `now` become no-shows;
+        returns {firm_id: no-shows marked now}."""
+
+    # -- decisions and their outbox ------------------------------------------------------
+    async def add_decisions(self, decisions: Sequence[LaneDecision]) -> None:
+        """New decisions (one a visit: a visit that has one keeps it), unpublished."""
+
+    async def revise_decisions(self, decisions: Sequence[LaneDecision]) -> None:
+        """Replace each visit's decision by its revision, unpublished again."""
+
+    async def decisions_for_visits(self, visit_ids: Sequence[str]) -> dict[str, LaneDecision]: ...
+
+    async def latest_decision(self, gate_id: str, subject: str) -> LaneDecision | None:
+        """The newest decision at the gate about `plate:...` or `manifest:...`."""
+
+    async def unpublished_decisions(self, limit: int) -> list[dict[str, Any]]:
+        """The oldest decisions not yet published, as their wire values."""
+
+    async def mark_published(self, decision_ids: Sequence[str], *, at: datetime) -> None: ...
+
+    async def unmark_published_since(self, since: datetime) -> int: ...
+
+    # -- risk alerts ---------------------------------------------------------------------
+    async def observations(self, gate: Gate, rules: AlertRules, *, now: datetime) -> Observations:
+        """What the alert rules read for the gate up to `now`."""
+
+    async def add_alerts(self, alerts: Sequence[Alert], *, now: datetime) -> list[Alert]:
+        """Store the alerts not stored yet (by id); returns those, in the given order."""
+
+    async def open_hold(self, gate_id: str, subjects: Sequence[str]) -> Alert | None:
+        """The first open holding alert about any of `subjects`, or None."""
+
+    async def set_held(self, alert_id: str, visit_id: str) -> None: ...
+
+    async def unpublished_alerts(self, limit: int) -> list[dict[str, Any]]:
+        """The oldest alerts not yet published, as their wire values."""
+
+    async def mark_alerts_published(self, alert_ids: Sequence[str], *, at: datetime) -> None: ...
+
+
+# Opens one transaction on the gate's state: committed when the block ends normally.
+GateStores = Callable[[], AbstractAsyncContextManager[GateStore]]

@@ -15,10 +15,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from lanes.board_json import board_to_json
-from lanes.bookings import arrival_status, is_lost
+from lanes.bookings import BookedSlot, BookingState, arrival_status, is_lost
 from lanes.decide import decide_with_board
 from lanes.matching import Matcher, PlateIndex, near_keys_needed, read_texts
 from lanes.model import BookingStatus, Camera, Gate, LaneDecision, MatchResult, PlateRead, Visit
@@ -31,15 +29,8 @@ from lanes.visits import Grouping, ReadAtGate, VisitTrack, group_reads
 from services.adapters.decision_outbox import DecisionOutbox
 from services.alerts.outbox import AlertOutbox
 from services.alerts.step import AlertStep
-from services.archive.store import record_batch
-from services.db import boards
-from services.db import repository as repo
-from services.db.boards import load_gate_board
-from services.db.booking_arrivals import booking_for_arrival, expire_bookings, mark_used
-from services.db.bookings import ACTIVE, BookedSlot
-from services.db.manifests import manifests_for_keys
-from services.db.visits import recent_visit_tracks
 from services.runtime.metrics import CAMERA_CLOCK_SKEW, DECISION_SECONDS, timed
+from services.service_layer.ports import GateStore, GateStores
 from streams import clock
 from streams.codec import decode_plate_read, plate_read_from_wire
 from streams.errors import InvalidEvent
@@ -117,10 +108,13 @@ class DeciderStats:
 
 
 class Decider:
+    """Reads and writes the gate's state through one port (`GateStore`, opened per batch by
+    `stores`); its decisions and alerts leave through the two outboxes on that port."""
+
     def __init__(
         self,
         *,
-        sessions: async_sessionmaker[AsyncSession],
+        stores: GateStores,
         producer: AIOKafkaProducer,
         gates: Mapping[str, Gate],
         matcher: Matcher,
@@ -128,7 +122,7 @@ class Decider:
         decisions_topic: str = LANE_DECISIONS.name,
         clock_window: ClockWindow | None = None,
     ) -> None:
-        self.sessions, self.producer = sessions, producer
+        self.stores, self.producer = stores, producer
         self.clock_window = clock_window or ClockWindow()
         self.gates = dict(gates)
         self.cameras: dict[str, Camera] = {
@@ -137,12 +131,12 @@ class Decider:
         self.matcher, self.policy = matcher, policy
         self.stats = DeciderStats()
         self.outbox = DecisionOutbox(
-            sessions=sessions, producer=producer, topic=decisions_topic, producer_name=PRODUCER_NAME
+            stores=stores, producer=producer, topic=decisions_topic, producer_name=PRODUCER_NAME
         )
         # risk alerts (issue 22): a step of each batch, published through their own outbox
         self.alert_step = AlertStep(gates)
         self.alert_outbox = AlertOutbox(
-            sessions=sessions, producer=producer, producer_name=PRODUCER_NAME
+            stores=stores, producer=producer, producer_name=PRODUCER_NAME
         )
         self._new_alerts = 0
 
@@ -178,8 +172,8 @@ class Decider:
             if first is not item and first.event.wire != item.event.wire:
                 self._conflicts.append((item, _conflict_reason(item), "conflicting_duplicate"))
         self.stats.duplicates += len(batch) - len(unique)
-        async with self.sessions() as session, session.begin():
-            decisions = await self._decide_batch(session, list(unique.values()))
+        async with self.stores() as store:
+            decisions = await self._decide_batch(store, list(unique.values()))
         self.outbox.committed()
         await self.outbox.send(decisions)
         self.stats.published = self.outbox.published
@@ -189,36 +183,32 @@ class Decider:
         return self._conflicts  # counted with the other dead letters, by error type
 
     async def _decide_batch(
-        self, session: AsyncSession, batch: list[Inbound[GateRead]]
+        self, store: GateStore, batch: list[Inbound[GateRead]]
     ) -> list[LaneDecision]:
         gate_ids = {item.event.at_gate.camera.gate_id for item in batch}
-        await repo.begin_write(session=session, gate_ids=gate_ids)
-        await self.outbox.mark_sent(session)
-        existing = await repo.existing_read_payloads(
-            session=session, event_ids=[i.event.at_gate.read.event_id for i in batch]
-        )
+        await store.lock_gates(gate_ids)
+        await self.outbox.mark_sent(store)
+        existing = await store.stored_reads([i.event.at_gate.read.event_id for i in batch])
         fresh = [i for i in batch if i.event.at_gate.read.event_id not in existing]
         for item in batch:
             stored = existing.get(item.event.at_gate.read.event_id)
             if stored is not None and not _same_read(stored, item.event.wire):
                 self._conflicts.append((item, _conflict_reason(item), "conflicting_duplicate"))
-        await record_batch(  # the replay's input boundaries (services/replay)
-            session=session,
-            worker=WORKER,
-            event_ids=[i.event.at_gate.read.event_id for i in fresh],
-            times=[i.event.at_gate.read.captured_at for i in fresh],
+        await store.record_batch(  # the replay's input boundaries (services/replay)
+            WORKER,
+            [i.event.at_gate.read.event_id for i in fresh],
+            [i.event.at_gate.read.captured_at for i in fresh],
         )
         self.stats.reads += len(fresh)
         self.stats.duplicates += len(batch) - len(fresh)
         self._new_alerts = 0
         if not fresh:
             return []
-        index = await self._manifest_index(session, fresh)
+        index = await self._manifest_index(store, fresh)
         self._alone: dict[str, MatchResult] = {}
-        fresh = await self._resolve(session, fresh, index)
-        tracks = await repo.load_tracks(
-            session=session,
-            keys={(i.event.at_gate.camera.gate_id, i.event.at_gate.plate) for i in fresh},
+        fresh = await self._resolve(store, fresh, index)
+        tracks = await store.tracks(
+            {(i.event.at_gate.camera.gate_id, i.event.at_gate.plate) for i in fresh}
         )
         decisions: list[LaneDecision] = []
         visit_of_read: dict[str, str] = {}
@@ -230,20 +220,18 @@ class Decider:
                 [i.event.at_gate for i in gate_reads], tracks, window=gate.visit_window
             )
             visit_of_read.update(grouping.visit_of_read)
-            decisions += await self._decide_visits(session, gate, grouping, index, reads)
-            await self._save_visits(session, grouping)
-        await repo.insert_reads(session=session, rows=[_read_row(i, visit_of_read) for i in fresh])
-        await repo.insert_decisions(session=session, decisions=decisions)
-        await self._expire_no_shows(session, fresh)
+            decisions += await self._decide_visits(store, gate, grouping, index, reads)
+            await self._save_visits(store, grouping)
+        await store.add_reads([_read_row(i, visit_of_read) for i in fresh])
+        await store.add_decisions(decisions)
+        await self._expire_no_shows(store, fresh)
         alerts, held = await self.alert_step.run(
-            session, clocks=_gate_clocks(fresh), decided=decisions
+            store, clocks=_gate_clocks(fresh), decided=decisions
         )
         self._new_alerts = len(alerts)
         return decisions + held
 
-    async def _expire_no_shows(
-        self, session: AsyncSession, fresh: Sequence[Inbound[GateRead]]
-    ) -> None:
+    async def _expire_no_shows(self, store: GateStore, fresh: Sequence[Inbound[GateRead]]) -> None:
         """Bookings whose slot ended more than the gate's grace before the gate's clock
         become no-shows. The gate's clock is event time, the newest read of this batch at
         that gate, so a replay marks the same bookings at the same point; it runs after the
@@ -253,14 +241,12 @@ class Decider:
             rules = self.gates[gate_id].booking
             if rules is None:
                 continue
-            marked = await expire_bookings(
-                session=session, now=now, grace=rules.grace, gate_id=gate_id
-            )
+            marked = await store.expire_bookings(gate_id=gate_id, now=now, grace=rules.grace)
             if marked:
                 log.info("no-shows marked at %s (gate time %s): %s", gate_id, now, marked)
 
     async def _manifest_index(
-        self, session: AsyncSession, batch: Sequence[Inbound[GateRead]]
+        self, store: GateStore, batch: Sequence[Inbound[GateRead]]
     ) -> PlateIndex:
         """The open manifests any text of the batch's reads may be a misreading of, in two
         look-ups: by each text's folded key, then by the near keys (one edit further) of the
@@ -268,7 +254,7 @@ class Decider:
         ended_after = min(i.event.at_gate.read.captured_at for i in batch) - MANIFEST_LOOKBACK
         reads = [i.event.at_gate for i in batch]
         folded = {folded_key(t.text) for r in reads for t in read_texts(r.read)}
-        found = await manifests_for_keys(session=session, keys=folded, ended_after=ended_after)
+        found = await store.manifests_for_keys(folded, ended_after=ended_after)
         index = PlateIndex(found)
         near: set[str] = set()
         for r in reads:
@@ -277,11 +263,11 @@ class Decider:
             )
         if not near:
             return index
-        index.add(await manifests_for_keys(session=session, keys=near, ended_after=ended_after))
+        index.add(await store.manifests_for_keys(near, ended_after=ended_after))
         return index
 
     async def _resolve(
-        self, session: AsyncSession, batch: list[Inbound[GateRead]], index: PlateIndex
+        self, store: GateStore, batch: list[Inbound[GateRead]], index: PlateIndex
     ) -> list[Inbound[GateRead]]:
         """The batch with each read's plate resolved to its truck (`lanes.resolve`)."""
         resolved: list[Inbound[GateRead]] = []
@@ -289,11 +275,8 @@ class Decider:
             items = [i for i in batch if i.event.at_gate.camera.gate_id == gate_id]
             window = self.gates[gate_id].visit_window
             times = [i.event.at_gate.read.captured_at for i in items]
-            recent = await recent_visit_tracks(
-                session=session,
-                gate_id=gate_id,
-                since=min(times) - window,
-                until=max(times) + window,
+            recent = await store.recent_visits(
+                gate_id, since=min(times) - window, until=max(times) + window
             )
             found = resolve_reads(
                 [(i.event.at_gate.read, i.event.at_gate.camera) for i in items],
@@ -311,7 +294,7 @@ class Decider:
 
     async def _decide_visits(
         self,
-        session: AsyncSession,
+        store: GateStore,
         gate: Gate,
         grouping: Grouping,
         index: PlateIndex,
@@ -323,15 +306,15 @@ class Decider:
         self.stats.visits += len(visits)
         ordered = sorted(visits, key=lambda v: (v.last_seen_at, v.visit_id))
         matches = [self._match(visit, index, reads) for visit in ordered]
-        booked = await self._bookings(session, gate, ordered, matches)
-        board = await load_gate_board(session, gate)
+        booked = await self._bookings(store, gate, ordered, matches)
+        board = await store.board(gate)
         decisions = []
         for visit, match in zip(ordered, matches, strict=True):
             now = visit.last_seen_at
             board = settle(board, gate, now=now)
             slot = booked.get(match.manifest.manifest_id) if match.manifest else None
             booking = BookingStatus.WALK_IN
-            if slot is not None and gate.booking is not None and slot.status == ACTIVE:
+            if slot is not None and gate.booking is not None and slot.status == BookingState.ACTIVE:
                 booking = arrival_status(
                     slot.slot_start, slot.slot_end, visit.first_seen_at, rules=gate.booking
                 )
@@ -340,19 +323,10 @@ class Decider:
             )
             decisions.append(decision)
             self.stats.decisions[decision.outcome.value] += 1
-        await boards.save_board(
-            session=session,
-            gate_id=gate.gate_id,
-            board=board_to_json(board),
-            now=ordered[-1].last_seen_at,
-        )
+        await store.save_board(gate.gate_id, board, now=ordered[-1].last_seen_at)
         used = [d.manifest_id for d in decisions if d.manifest_id and d.outcome.value == "assigned"]
         if used and booked:
-            await mark_used(
-                session=session,
-                manifest_ids=[m for m in used if m in booked],
-                at=ordered[-1].last_seen_at,
-            )
+            await store.mark_used([m for m in used if m in booked], at=ordered[-1].last_seen_at)
         return decisions
 
     def _match(
@@ -374,7 +348,7 @@ class Decider:
 
     async def _bookings(
         self,
-        session: AsyncSession,
+        store: GateStore,
         gate: Gate,
         visits: Sequence[Visit],
         matches: Sequence[MatchResult],
@@ -392,30 +366,21 @@ class Decider:
             return {}
         # one look-up at the earliest arrival; only a truck past its grace is looked at again
         # at its own arrival time (which marks its booking lost)
-        found = await booking_for_arrival(
-            session=session,
-            manifest_ids=list(arrivals),
-            at=min(arrivals.values()),
-            grace=gate.booking.grace,
+        found = await store.booking_for_arrival(
+            list(arrivals), at=min(arrivals.values()), grace=gate.booking.grace
         )
         for manifest_id, slot in list(found.items()):
             if is_lost(slot.slot_end, arrivals[manifest_id], rules=gate.booking):
-                found |= await booking_for_arrival(
-                    session=session,
-                    manifest_ids=[manifest_id],
-                    at=arrivals[manifest_id],
-                    grace=gate.booking.grace,
+                found |= await store.booking_for_arrival(
+                    [manifest_id], at=arrivals[manifest_id], grace=gate.booking.grace
                 )
         return found
 
-    async def _save_visits(self, session: AsyncSession, grouping: Grouping) -> None:
-        await repo.insert_visits(
-            session=session, rows=[_visit_row(v, grouping.tracks) for v in grouping.new_visits]
-        )
+    async def _save_visits(self, store: GateStore, grouping: Grouping) -> None:
+        await store.add_visits([_visit_row(v, grouping.tracks) for v in grouping.new_visits])
         current = {t.visit_id: t for t in grouping.tracks.values()}
-        await repo.update_visits(
-            session=session,
-            rows=[
+        await store.update_visits(
+            [
                 {
                     "visit_id": vid,
                     "first_seen_at": current[vid].first_seen_at,
@@ -424,9 +389,9 @@ class Decider:
                 }
                 for vid in sorted(grouping.extended)
                 if vid in current
-            ],
+            ]
         )
-        await repo.upsert_tracks(session=session, tracks=grouping.tracks.values())
+        await store.save_tracks(grouping.tracks.values())
 
     # -- outbox -------------------------------------------------------------------------
     async def publish_outbox(self) -> int:

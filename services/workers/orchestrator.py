@@ -17,21 +17,16 @@ from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.board import Board, BoardError
-from lanes.board_json import board_to_json
 from lanes.errors import UnknownGateError
 from lanes.model import Assignment, Gate, LaneDecision
 from lanes.policy import Policy
 from lanes.revise import revised_decision
 from lanes.settle import settle
 from services.adapters.decision_outbox import DecisionOutbox
-from services.archive.store import record_batch
-from services.db import boards as store
-from services.db import repository as repo
-from services.db.convert import decision_from_row
 from services.gates.loader import get_gate
+from services.service_layer.ports import GateStore, GateStores
 from streams import clock
 from streams.errors import InvalidEvent
 from streams.lane_events import LaneEventV1, decode_lane_event
@@ -57,19 +52,19 @@ class LaneEventHandler:
     def __init__(
         self,
         *,
-        sessions: async_sessionmaker[AsyncSession],
+        stores: GateStores,
         producer: AIOKafkaProducer,
         gates: Mapping[str, Gate],
         policy: Policy,
         group_id: str,
         decisions_topic: str = LANE_DECISIONS.name,
     ) -> None:
-        self.sessions, self.gates, self.policy = sessions, dict(gates), policy
+        self.stores, self.gates, self.policy = stores, dict(gates), policy
         self.producer, self.group_id = producer, group_id
         self._rejected: list[tuple[LaneEventV1, str]] = []  # this batch's, dead-lettered after
         self.stats = OrchestratorStats()
         self.outbox = DecisionOutbox(
-            sessions=sessions, producer=producer, topic=decisions_topic, producer_name=PRODUCER_NAME
+            stores=stores, producer=producer, topic=decisions_topic, producer_name=PRODUCER_NAME
         )
 
     def decode(self, record: ConsumerRecord) -> LaneEventV1:
@@ -94,8 +89,8 @@ class LaneEventHandler:
         """Apply the batch in one transaction; then publish the revised decisions and
         dead-letter the events that did not fit the board (with the reason)."""
         self._rejected = []
-        async with self.sessions() as session, session.begin():
-            revised = await self._apply_batch(session, [item.event for item in batch])
+        async with self.stores() as store:
+            revised = await self._apply_batch(store, [item.event for item in batch])
         self.outbox.committed()
         await self.outbox.send(revised)
         await self._dead_letter(self._rejected)
@@ -127,28 +122,25 @@ class LaneEventHandler:
         await self.outbox.drain()
 
     async def _apply_batch(
-        self, session: AsyncSession, events: Sequence[LaneEventV1]
+        self, store: GateStore, events: Sequence[LaneEventV1]
     ) -> list[LaneDecision]:
-        await repo.begin_write(session=session, gate_ids={e.gate_id for e in events})
-        await self.outbox.mark_sent(session)
+        await store.lock_gates({e.gate_id for e in events})
+        await self.outbox.mark_sent(store)
         now = clock.wall_clock()
-        fresh_ids = await store.new_lane_events(
-            session=session, rows=[_row(e, now) for e in events]
-        )
+        fresh_ids = await store.new_lane_events([_row(e, now) for e in events])
         fresh = sorted(
             (e for e in events if e.event_id in fresh_ids), key=lambda e: (e.at, e.event_id)
         )
         self.stats.duplicates += len(events) - len(fresh)
-        await record_batch(  # the replay's input boundaries (services/replay)
-            session=session,
-            worker=WORKER,
-            event_ids=list(dict.fromkeys(e.event_id for e in events if e.event_id in fresh_ids)),
-            times=[e.at for e in fresh],
+        await store.record_batch(  # the replay's input boundaries (services/replay)
+            WORKER,
+            list(dict.fromkeys(e.event_id for e in events if e.event_id in fresh_ids)),
+            [e.at for e in fresh],
         )
         revised: list[LaneDecision] = []
         for gate_id in sorted({e.gate_id for e in fresh}):
             gate = self.gates[gate_id]
-            board = await store.load_gate_board(session, gate)
+            board = await store.board(gate)
             for event in (e for e in fresh if e.gate_id == gate_id):
                 board = settle(board, gate, now=event.at)
                 try:
@@ -158,14 +150,10 @@ class LaneEventHandler:
                     continue
                 self.stats.events[event.kind] += 1
                 if event.kind in {"lane_closed", "lane_opened"} and event.lane_id:
-                    await store.set_lane_open(
-                        session=session, lane_id=event.lane_id, is_open=event.kind == "lane_opened"
-                    )
-                revised += await self._revise(session, plans, event)
-            await store.save_board(
-                session=session, gate_id=gate_id, board=board_to_json(board), now=fresh[-1].at
-            )
-        await store.revise_decisions(session=session, decisions=revised)
+                    await store.set_lane_open(event.lane_id, is_open=event.kind == "lane_opened")
+                revised += await self._revise(store, plans, event)
+            await store.save_board(gate_id, board, now=fresh[-1].at)
+        await store.revise_decisions(revised)
         self.stats.replanned += len(revised)
         return revised
 
@@ -201,18 +189,18 @@ class LaneEventHandler:
         return board, plans
 
     async def _revise(
-        self, session: AsyncSession, plans: Sequence[tuple[str, Assignment]], event: LaneEventV1
+        self, store: GateStore, plans: Sequence[tuple[str, Assignment]], event: LaneEventV1
     ) -> list[LaneDecision]:
         if not plans:
             return []
-        rows = await store.decisions_for_visits(session=session, visit_ids=[v for v, _ in plans])
+        current = await store.decisions_for_visits([v for v, _ in plans])
         revised = []
         for visit_id, assignment in plans:
-            row = rows.get(visit_id)
-            if row is None:
+            decision = current.get(visit_id)
+            if decision is None:
                 log.warning("re-planned visit %s has no decision; skipped", visit_id)
                 continue
-            revised.append(revised_decision(decision_from_row(row), assignment, now=event.at))
+            revised.append(revised_decision(decision, assignment, now=event.at))
         return revised
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from lanes.bookings import BookingState
+from lanes.bookings import BookedSlot, BookingState
 from services.adapters.booking_outbox import BookingOutbox
 from services.adapters.sql_bookings import SqlBookingStore
 from services.db import booking_arrivals as arrivals
@@ -61,7 +61,7 @@ async def test_arrivals_no_shows_and_used(engine: AsyncEngine) -> None:
         found = await arrivals.booking_for_arrival(
             session=session, manifest_ids=["A-1", "NOPE"], at=end - timedelta(minutes=5)
         )
-        assert found == {"A-1": repo.BookedSlot(on_time.slot_start, end, BookingState.ACTIVE)}
+        assert found == {"A-1": BookedSlot(on_time.slot_start, end, BookingState.ACTIVE)}
         assert await arrivals.mark_used(session=session, manifest_ids=["A-1"], at=end) == 1
     async with sessions() as session, session.begin():
         found = await arrivals.booking_for_arrival(

@@ -13,7 +13,7 @@ from services.workers.orchestrator import LaneEventHandler
 from streams.errors import InvalidEvent
 
 HANDLER = LaneEventHandler(
-    sessions=None,  # type: ignore[arg-type]  # decode touches neither database nor broker
+    stores=None,  # type: ignore[arg-type]  # decode touches neither database nor broker
     producer=None,  # type: ignore[arg-type]
     gates=default_gates(),
     policy=None,  # type: ignore[arg-type]

@@ -1,0 +1,163 @@
+"""The gate's state on the database (`GateStore`, services/service_layer/ports.py): each
+method one of the repository functions, in the caller's session and transaction."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from lanes.alert_rules import AlertRules
+from lanes.alerts import Alert, Observations
+from lanes.board import Board
+from lanes.board_json import board_to_json
+from lanes.bookings import BookedSlot
+from lanes.model import Gate, LaneDecision, Manifest
+from lanes.visits import VisitTrack
+from services.alerts import store as alerts
+from services.alerts.observations import observations
+from services.archive.store import record_batch
+from services.db import boards, booking_arrivals, manifests, visits
+from services.db import repository as repo
+from services.db.convert import decision_from_row, decision_row_to_wire
+from services.service_layer.ports import GateStore, GateStores, TrackKey
+
+
+class SqlGateStore:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def lock_gates(self, gate_ids: Iterable[str]) -> None:
+        await repo.begin_write(session=self.session, gate_ids=gate_ids)
+
+    async def record_batch(
+        self, worker: str, event_ids: Sequence[str], times: Sequence[datetime]
+    ) -> None:
+        await record_batch(session=self.session, worker=worker, event_ids=event_ids, times=times)
+
+    async def stored_reads(self, event_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        return await repo.existing_read_payloads(session=self.session, event_ids=event_ids)
+
+    async def add_reads(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        await repo.insert_reads(session=self.session, rows=rows)
+
+    async def manifests_for_keys(
+        self, keys: Iterable[str], *, ended_after: datetime
+    ) -> list[Manifest]:
+        return await manifests.manifests_for_keys(
+            session=self.session, keys=keys, ended_after=ended_after
+        )
+
+    async def recent_visits(
+        self, gate_id: str, *, since: datetime, until: datetime
+    ) -> list[VisitTrack]:
+        return await visits.recent_visit_tracks(
+            session=self.session, gate_id=gate_id, since=since, until=until
+        )
+
+    async def tracks(self, keys: Iterable[TrackKey]) -> dict[TrackKey, VisitTrack]:
+        return await repo.load_tracks(session=self.session, keys=keys)
+
+    async def add_visits(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        await repo.insert_visits(session=self.session, rows=rows)
+
+    async def update_visits(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        await repo.update_visits(session=self.session, rows=rows)
+
+    async def save_tracks(self, tracks: Iterable[VisitTrack]) -> None:
+        await repo.upsert_tracks(session=self.session, tracks=tracks)
+
+    async def gate_clock(self, gate_id: str) -> datetime | None:
+        return await visits.gate_clock(session=self.session, gate_id=gate_id)
+
+    async def board(self, gate: Gate) -> Board:
+        return await boards.load_gate_board(self.session, gate)
+
+    async def save_board(self, gate_id: str, board: Board, *, now: datetime) -> None:
+        await boards.save_board(
+            session=self.session, gate_id=gate_id, board=board_to_json(board), now=now
+        )
+
+    async def new_lane_events(self, rows: Sequence[Mapping[str, Any]]) -> set[str]:
+        return await boards.new_lane_events(session=self.session, rows=[dict(r) for r in rows])
+
+    async def set_lane_open(self, lane_id: str, *, is_open: bool) -> None:
+        await boards.set_lane_open(session=self.session, lane_id=lane_id, is_open=is_open)
+
+    async def booking_for_arrival(
+        self, manifest_ids: Iterable[str], *, at: datetime, grace: timedelta
+    ) -> dict[str, BookedSlot]:
+        return await booking_arrivals.booking_for_arrival(
+            session=self.session, manifest_ids=manifest_ids, at=at, grace=grace
+        )
+
+    async def mark_used(self, manifest_ids: Iterable[str], *, at: datetime) -> int:
+        return await booking_arrivals.mark_used(
+            session=self.session, manifest_ids=manifest_ids, at=at
+        )
+
+    async def expire_bookings(
+        self, *, gate_id: str, now: datetime, grace: timedelta
+    ) -> dict[str, int]:
+        return await booking_arrivals.expire_bookings(
+            session=self.session, now=now, grace=grace, gate_id=gate_id
+        )
+
+    async def add_decisions(self, decisions: Sequence[LaneDecision]) -> None:
+        await repo.insert_decisions(session=self.session, decisions=decisions)
+
+    async def revise_decisions(self, decisions: Sequence[LaneDecision]) -> None:
+        await boards.revise_decisions(session=self.session, decisions=decisions)
+
+    async def decisions_for_visits(self, visit_ids: Sequence[str]) -> dict[str, LaneDecision]:
+        rows = await boards.decisions_for_visits(session=self.session, visit_ids=visit_ids)
+        return {visit_id: decision_from_row(row) for visit_id, row in rows.items()}
+
+    async def latest_decision(self, gate_id: str, subject: str) -> LaneDecision | None:
+        row = await boards.latest_decision(session=self.session, gate_id=gate_id, subject=subject)
+        return None if row is None else decision_from_row(row)
+
+    async def unpublished_decisions(self, limit: int) -> list[dict[str, Any]]:
+        rows = await repo.unpublished_decisions(session=self.session, limit=limit)
+        return [decision_row_to_wire(row) for row in rows]
+
+    async def mark_published(self, decision_ids: Sequence[str], *, at: datetime) -> None:
+        await repo.mark_published(session=self.session, ids=decision_ids, at=at)
+
+    async def unmark_published_since(self, since: datetime) -> int:
+        return await repo.unmark_published_since(session=self.session, since=since)
+
+    async def observations(self, gate: Gate, rules: AlertRules, *, now: datetime) -> Observations:
+        return await observations(self.session, gate, rules, now=now)
+
+    async def add_alerts(self, alerts_: Sequence[Alert], *, now: datetime) -> list[Alert]:
+        return await alerts.insert_new(session=self.session, alerts=alerts_, now=now)
+
+    async def open_hold(self, gate_id: str, subjects: Sequence[str]) -> Alert | None:
+        row = await alerts.open_hold(session=self.session, gate_id=gate_id, subjects=subjects)
+        return None if row is None else alerts.to_alert(row)
+
+    async def set_held(self, alert_id: str, visit_id: str) -> None:
+        await alerts.set_held(session=self.session, alert_id=alert_id, visit_id=visit_id)
+
+    async def unpublished_alerts(self, limit: int) -> list[dict[str, Any]]:
+        rows = await alerts.unpublished(session=self.session, limit=limit)
+        return [alerts.wire_values(row) for row in rows]
+
+    async def mark_alerts_published(self, alert_ids: Sequence[str], *, at: datetime) -> None:
+        await alerts.mark_published(session=self.session, ids=alert_ids, at=at)
+
+
+def sql_gate_stores(sessions: async_sessionmaker[AsyncSession]) -> GateStores:
+    """Opens a transaction on the database: a `SqlGateStore` in a session that commits when
+    the block ends normally and rolls back when it raises."""
+
+    @asynccontextmanager
+    async def transaction() -> AsyncIterator[GateStore]:
+        async with sessions() as session, session.begin():
+            yield SqlGateStore(session)
+
+    return transaction

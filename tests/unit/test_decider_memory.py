@@ -1,0 +1,201 @@
+"""The decider on the gate's state in memory (services/adapters/memory_gate.py): no
+database, no broker. Then the same simulated input decided on both adapters, the database's
+(SQLite) and memory's: the same decisions, byte for byte."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+
+from lanes.bookings import BookingState
+from lanes.matching import OcrMatcher
+from lanes.model import CustomsStatus, Direction, Manifest
+from lanes.policy import OrchestratedPolicy
+from services.adapters.memory_gate import MemoryGateData
+from services.gates.loader import default_gates, get_gate
+from services.replay.inputs import BookingChange, ManifestVersion, assemble, decision_line
+from services.replay.sandbox import RecordingProducer, run_sandbox
+from services.simulation.traffic import archived_reads, plan_traffic
+from services.workers.decider import Decider
+from streams.runtime import Inbound
+
+T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+GATES = default_gates()
+GATE = get_gate("huu-nghi", GATES)
+CAMERA = next(c for c in GATE.cameras if c.direction is Direction.EXPORT and c.role == "gate_in")
+PLATE = "29H12345"
+
+
+def _booking(booking_id: str, slot_start: datetime, manifest_id: str = "MF-1") -> dict[str, Any]:
+    return {
+        "booking_id": booking_id,
+        "firm_id": "firm-01",
+        "manifest_id": manifest_id,
+        "gate_id": GATE.gate_id,
+        "direction": "export",
+        "slot_start": slot_start.isoformat(),
+        "slot_end": (slot_start + timedelta(hours=1)).isoformat(),
+        "perishable": False,
+        "status": "active",
+        "version": 1,
+    }
+
+
+@pytest.fixture
+def data() -> MemoryGateData:
+    data = MemoryGateData()
+    data.store_manifests(
+        [
+            Manifest(
+                "MF-1", "firm-01", Direction.EXPORT, PLATE, customs_status=CustomsStatus.CLEARED
+            ),
+            Manifest(
+                "MF-2",
+                "firm-01",
+                Direction.EXPORT,
+                "29C88888",
+                customs_status=CustomsStatus.CLEARED,
+            ),
+        ],
+        now=T0 - timedelta(days=1),
+    )
+    return data
+
+
+def _decider(data: MemoryGateData) -> tuple[Decider, RecordingProducer]:
+    producer = RecordingProducer()
+    decider = Decider(
+        stores=data.stores(),
+        producer=cast(AIOKafkaProducer, producer),
+        gates=GATES,
+        matcher=OcrMatcher(),
+        policy=OrchestratedPolicy(),
+    )
+    return decider, producer
+
+
+def _read(decider: Decider, event_id: str, plate: str, at: datetime, **extra: Any) -> Inbound[Any]:
+    body = {
+        "event_id": event_id,
+        "camera_id": CAMERA.camera_id,
+        "captured_at": at.isoformat(),
+        "plate_text": plate,
+        "confidence": 0.93,
+    } | extra
+    record = ConsumerRecord(
+        "borderflow.plate-reads",
+        0,
+        0,
+        int(at.timestamp() * 1000),
+        0,
+        None,
+        json.dumps(body).encode(),
+        None,
+        0,
+        0,
+        (),
+    )
+    return Inbound("borderflow.plate-reads", 0, 0, None, decider.decode(record))
+
+
+async def test_a_manifested_truck_is_assigned_and_its_booking_used(data: MemoryGateData) -> None:
+    data.apply_booking(
+        _booking("B-1", T0 - timedelta(minutes=30)),
+        occurred_at=T0 - timedelta(days=1),
+        event_id="be-1",
+        type_="booking.created",
+    )
+    decider, producer = _decider(data)
+    assert await decider.handle([_read(decider, "r-1", PLATE, T0)]) == []
+    (decision,) = producer.decisions()
+    assert (decision["outcome"], decision["manifest_id"]) == ("assigned", "MF-1")
+    assert decision["lane_id"] is not None
+    assert data.bookings["B-1"].status is BookingState.USED
+    assert [e["type"] for e in data.booking_events] == ["booking.created", "booking.used"]
+    assert data.decisions[decision["visit_id"]].decision_id == decision["decision_id"]
+
+
+async def test_a_read_received_twice_changes_nothing_and_other_content_is_refused(
+    data: MemoryGateData,
+) -> None:
+    decider, producer = _decider(data)
+    await decider.handle([_read(decider, "r-1", PLATE, T0)])
+    before = (len(data.reads), len(data.decisions), len(producer.decisions()))
+    assert await decider.handle([_read(decider, "r-1", PLATE, T0)]) == []
+    conflicts = await decider.handle([_read(decider, "r-1", "29C88888", T0)])
+    assert [reason for _, _, reason in conflicts] == ["conflicting_duplicate"]
+    assert (len(data.reads), len(data.decisions), len(producer.decisions())) == before
+    assert decider.stats.duplicates == 2
+
+
+async def test_reads_of_one_truck_are_one_visit_and_an_unknown_plate_goes_to_review(
+    data: MemoryGateData,
+) -> None:
+    decider, producer = _decider(data)
+    await decider.handle([_read(decider, "r-1", PLATE, T0)])
+    await decider.handle(
+        [
+            _read(decider, "r-2", PLATE, T0 + timedelta(minutes=2)),
+            _read(decider, "r-3", "51D99999", T0 + timedelta(minutes=3)),
+        ]
+    )
+    outcomes = [(d["plate"], d["outcome"]) for d in producer.decisions()]
+    assert outcomes == [(PLATE, "assigned"), ("51D99999", "needs_review")]
+    (visit,) = [v for v in data.visits.values() if (v.gate_id, v.plate) == (GATE.gate_id, PLATE)]
+    assert visit.read_count == 2
+    assert data.clocks[GATE.gate_id] == T0 + timedelta(minutes=3)
+
+
+async def test_a_booking_whose_slot_is_long_over_becomes_a_no_show(data: MemoryGateData) -> None:
+    data.apply_booking(
+        _booking("B-2", T0 - timedelta(hours=5), manifest_id="MF-2"),
+        occurred_at=T0 - timedelta(days=1),
+        event_id="be-2",
+        type_="booking.created",
+    )
+    decider, _ = _decider(data)
+    await decider.handle([_read(decider, "r-1", PLATE, T0)])
+    assert data.bookings["B-2"].status is BookingState.NO_SHOW
+    assert data.firm_stats[("firm-01", "no_shows")] == 1
+
+
+def _simulated(trucks: int, batch: int) -> Any:
+    start = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+    plan = plan_traffic(gate=GATE, trucks=trucks, start=start, seed=5)
+    versions = [
+        ManifestVersion(m, "simulator", start - timedelta(hours=1), seq)
+        for seq, m in enumerate(plan.manifests, start=1)
+    ]
+    # every fourth truck booked, in a slot around its window (some on time, some late,
+    # some never seen: no-shows), so the booking paths run too
+    bookings = []
+    for n, m in enumerate(plan.manifests[::4], start=1):
+        slot = (m.window_start or start).replace(minute=0, second=0, microsecond=0)
+        payload = _booking(f"B-{n}", slot - timedelta(hours=n % 3), manifest_id=m.manifest_id)
+        payload |= {"firm_id": m.firm_id, "direction": m.direction.value}
+        bookings.append(
+            BookingChange(n, payload, start - timedelta(hours=2), f"be-{n}", "booking.created")
+        )
+    inputs = assemble(archived_reads(plan.reads), [], versions, fallback_batch=batch)
+    return replace(inputs, bookings=tuple(bookings))
+
+
+@pytest.mark.parametrize("batch", [7, 200])
+async def test_the_database_and_memory_decide_the_same_byte_for_byte(
+    batch: int, tmp_path: Path
+) -> None:
+    inputs = _simulated(150, batch)
+    policy = OrchestratedPolicy()
+    on_db = await run_sandbox(inputs, gates=GATES, policy=policy, workdir=tmp_path, database=True)
+    in_memory = await run_sandbox(inputs, gates=GATES, policy=policy)
+    lines = [decision_line(d) for d in on_db.decisions]
+    assert len(lines) > 50
+    assert sum(d["outcome"] == "assigned" for d in on_db.decisions) > 50
+    assert [decision_line(d) for d in in_memory.decisions] == lines
+    assert in_memory.alerts == on_db.alerts
