@@ -28,7 +28,7 @@ from services.simulation.plan import SimulatedTruck
 from services.simulation.traffic import plan_traffic, publish_reads, seed_manifests
 from streams.codec import encode_enveloped
 from streams.lane_events import LANE_EVENT_TYPE, LaneEventV1
-from streams.topics import LANE_DECISIONS, LANE_EVENTS
+from streams.topics import LANE_DECISIONS, LANE_EVENTS, PLATE_READS
 from tests.integration.harness import fresh_broker, make_settings, running_system, wait_until
 
 CARRIERS = ("AC-1", "AC-2", "AC-3")
@@ -115,6 +115,11 @@ async def record_run(
             await system.decider.publish_outbox()
             published = await _published(infra)
             await wait_until(lambda: _archived(infra, LANE_DECISIONS.name, published), timeout=30)
+            # every input archived too before the archiver stops (a busy machine's archiver
+            # may still be behind on the reads, and the archive would then lack a batch)
+            read_ids = len({r.event_id for r in plan.reads})
+            await wait_until(lambda: _archived(infra, PLATE_READS.name, read_ids), timeout=60)
+            await wait_until(lambda: _archived(infra, LANE_EVENTS.name, len(events)), timeout=60)
             system.stop.set()
             await asyncio.wait_for(task, timeout=20)
             assert archiver.stats.archived > 0
