@@ -26,16 +26,14 @@ from typing import Any
 
 from aiokafka.structs import ConsumerRecord
 
-from lanes.matching import OcrMatcher
 from lanes.model import Manifest
 from lanes.policy import OrchestratedPolicy
 from lanes.values import CustomsStatus, Direction
 from services.adapters.sql_gate import sql_gate_stores
-from services.bootstrap import open_database
+from services.bootstrap import make_decider, open_database
 from services.db.manifests import upsert_manifests
 from services.gates.loader import default_gates
 from services.runtime.settings import DatabaseSettings
-from services.workers.decider import Decider
 from streams.runtime import Inbound
 
 PACKAGES = ("lanes", "streams", "services", "plate_recognition")
@@ -119,11 +117,10 @@ async def walk() -> Walk:
                     session=session, manifests=[manifest], now=T0 - timedelta(days=1)
                 )
             producer = _Producer()
-            decider = Decider(
+            decider = make_decider(
                 stores=sql_gate_stores(sessions),
                 producer=producer,  # type: ignore[arg-type]
                 gates={gate.gate_id: gate},
-                matcher=OcrMatcher(),
                 policy=OrchestratedPolicy(),
             )
             await decider.handle([])  # start-up work (the outbox's first drain) done before

@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaProducer
 
 from lanes.model import LaneDecision
 from services.db.convert import decision_values
-from services.service_layer.ports import GateStore, GateStores
+from services.ports import GateStore, GateStores
 from streams import clock
 from streams.codec import encode_enveloped
 from streams.events import LANE_DECISION_TYPE, LaneDecisionV1

@@ -14,7 +14,7 @@ from typing import Any, Self
 from lanes.booking import Booking
 from lanes.bookings import BookingState, SlotCapacity
 from lanes.values import Direction
-from services.service_layer.ports import EarlierRequest
+from services.ports import EarlierRequest
 
 SlotKey = tuple[str, Direction, datetime]
 

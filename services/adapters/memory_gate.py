@@ -1,4 +1,4 @@
-"""The gate's state in memory (`GateStore`, services/service_layer/ports.py): for the unit
+"""The gate's state in memory (`GateStore`, services/ports/__init__.py): for the unit
 tests of the deciding workers (no database, no broker) and for the replay, which fills it
 from the recording as it goes (`store_manifests`, `apply_booking`, `add_weighing`).
 
@@ -36,7 +36,7 @@ from services.alerts.observations import (
 )
 from services.db.bookings import event_payload
 from services.db.convert import decision_values, manifest_payload
-from services.service_layer.ports import GateStore, GateStores, TrackKey
+from services.ports import GateStore, GateStores, TrackKey
 from streams.weigh import WeighInMotionV1
 
 CLOSED_ALERTS = frozenset({"dismissed"})

@@ -16,7 +16,7 @@ from lanes.values import Direction
 from services.db import bookings as db
 from services.db import idempotency
 from services.drivers.store import booking_page_key, save_pages
-from services.service_layer.ports import EarlierRequest
+from services.ports import EarlierRequest
 
 
 class SqlBookingStore:

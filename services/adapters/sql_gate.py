@@ -1,4 +1,4 @@
-"""The gate's state on the database (`GateStore`, services/service_layer/ports.py): each
+"""The gate's state on the database (`GateStore`, services/ports/__init__.py): each
 method one of the repository functions, in the caller's session and transaction."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from services.archive.store import record_batch
 from services.db import boards, booking_arrivals, manifests, visits
 from services.db import repository as repo
 from services.db.convert import decision_from_row, decision_row_to_wire
-from services.service_layer.ports import GateStore, GateStores, TrackKey
+from services.ports import GateStore, GateStores, TrackKey
 
 
 class SqlGateStore:

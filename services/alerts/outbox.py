@@ -10,7 +10,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from services.service_layer.ports import GateStores
+from services.ports import GateStores
 from streams import clock
 from streams.alerts import ALERT_TYPE, AlertV1
 from streams.codec import encode_enveloped

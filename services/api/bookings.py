@@ -34,6 +34,7 @@ from services.api.slots import ERRORS, FOUND_ERRORS, PROBLEM, booking_gate
 from services.db import bookings as repo
 from services.drivers.hub import page_token
 from services.drivers.store import booking_page_key
+from services.ports import EventPublisher
 from services.service_layer.bookings import (
     BookSlot,
     CancelSlot,
@@ -44,7 +45,6 @@ from services.service_layer.bookings import (
     cancel_slot,
     reschedule_slot,
 )
-from services.service_layer.ports import EventPublisher
 from streams import clock
 
 router = APIRouter(prefix="/v1/bookings", tags=["bookings"])

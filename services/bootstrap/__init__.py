@@ -16,11 +16,13 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from lanes.matching import OcrMatcher
+from lanes.matching import Matcher, OcrMatcher
 from lanes.model import Gate
-from lanes.policy import OrchestratedPolicy
+from lanes.policy import OrchestratedPolicy, Policy
 from lanes.similarity import KEY_SCHEME
+from services.adapters.decision_outbox import DecisionOutbox
 from services.adapters.sql_gate import sql_gate_stores
+from services.alerts.outbox import AlertOutbox
 from services.archive.records import ArchivedRecord
 from services.archive.worker import Archiver, archived_topics
 from services.db import repository as repo
@@ -33,7 +35,12 @@ from services.gates.loader import configured_gates
 from services.notify.port import Notifier
 from services.notify.routing import CallRouter
 from services.notify.sms import LoggingSmsSink
+from services.ports import GateStores
 from services.runtime.settings import DatabaseSettings, Settings
+from services.service_layer.deciding import DecideReadsHandler
+from services.service_layer.lane_events import ApplyLaneEventsHandler
+from services.workers import decider as decider_worker
+from services.workers import orchestrator
 from services.workers.call_notifier import CallNotifier
 from services.workers.callforward import CallForwardWorker
 from services.workers.decider import ClockWindow, Decider, GateRead
@@ -167,18 +174,74 @@ async def _stop_watch(task: asyncio.Task[None], stop: asyncio.Event) -> None:
         await asyncio.wait_for(task, timeout=5)
 
 
+def decision_outbox(
+    stores: GateStores, producer: AIOKafkaProducer, *, producer_name: str, drain_at_start: bool
+) -> DecisionOutbox:
+    """The one place a decision outbox is built: one per process that decides (the decider,
+    the lane-event worker, the control room, the replay)."""
+    return DecisionOutbox(
+        stores=stores,
+        producer=producer,
+        producer_name=producer_name,
+        drain_at_start=drain_at_start,
+    )
+
+
+def make_decider(
+    *,
+    stores: GateStores,
+    producer: AIOKafkaProducer,
+    gates: Mapping[str, Gate],
+    policy: Policy,
+    matcher: Matcher | None = None,
+    clock_window: ClockWindow | None = None,
+) -> Decider:
+    """The plate reads' consumer and its use case (decide a batch of reads) on the unit of
+    work `stores`, with the decision and alert outboxes they share."""
+    name = decider_worker.PRODUCER_NAME
+    outbox = decision_outbox(stores, producer, producer_name=name, drain_at_start=True)
+    alerts = AlertOutbox(stores=stores, producer=producer, producer_name=name)
+    handler = DecideReadsHandler(
+        uow=stores,
+        decisions=outbox,
+        alerts=alerts,
+        gates=gates,
+        matcher=matcher or OcrMatcher(),
+        policy=policy,
+    )
+    return Decider(
+        decide=handler, outbox=outbox, alert_outbox=alerts, gates=gates, clock_window=clock_window
+    )
+
+
+def make_lane_event_handler(
+    *,
+    stores: GateStores,
+    producer: AIOKafkaProducer,
+    gates: Mapping[str, Gate],
+    policy: Policy,
+    group_id: str,
+) -> LaneEventHandler:
+    """The lane events' consumer and its use case (apply a batch of lane events)."""
+    outbox = decision_outbox(
+        stores, producer, producer_name=orchestrator.PRODUCER_NAME, drain_at_start=True
+    )
+    handler = ApplyLaneEventsHandler(uow=stores, decisions=outbox, gates=gates, policy=policy)
+    return LaneEventHandler(
+        apply=handler, outbox=outbox, producer=producer, gates=gates, group_id=group_id
+    )
+
+
 def build_decider(infra: Infrastructure) -> tuple[Decider, ConsumerRuntime[GateRead]]:
-    decider = Decider(
+    decider = make_decider(
         stores=sql_gate_stores(infra.sessions),
         producer=infra.producer,
         gates=infra.gates,
-        matcher=OcrMatcher(),
         policy=OrchestratedPolicy(),
         clock_window=ClockWindow.of(
             infra.settings.reads_max_ahead_s, infra.settings.reads_max_behind_s
         ),
     )
-
     infra.watch.on_new_cluster(decider.outbox.republish_since)
     runtime = _consumer(
         infra,
@@ -232,7 +295,7 @@ def build_lane_events(
 ) -> tuple[LaneEventHandler, ConsumerRuntime[LaneEventV1]]:
     """The orchestrator's `borderflow.lane-events` consumer, in a consumer group of its own.
     It shares the gates' locks and boards with the decider (same policy)."""
-    handler = LaneEventHandler(
+    handler = make_lane_event_handler(
         stores=sql_gate_stores(infra.sessions),
         producer=infra.producer,
         gates=infra.gates,

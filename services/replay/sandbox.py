@@ -19,15 +19,15 @@ from typing import Any, Protocol, TypeVar, cast
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from lanes.matching import OcrMatcher
 from lanes.model import Gate
 from lanes.policy import Policy
 from services.adapters.memory_gate import MemoryGateData
 from services.adapters.sql_gate import sql_gate_stores
 from services.archive.records import ArchivedRecord
-from services.bootstrap import open_database
+from services.bootstrap import make_decider, make_lane_event_handler, open_database
 from services.db.booking_tables import BookingEventRow, BookingRow
 from services.db.manifests import store_manifests
+from services.ports import GateStores
 from services.replay.inputs import (
     DECIDER,
     BookingChange,
@@ -36,7 +36,6 @@ from services.replay.inputs import (
     ReplayInputs,
 )
 from services.runtime.settings import DatabaseSettings
-from services.service_layer.ports import GateStores
 from services.workers.decider import Decider
 from services.workers.orchestrator import LaneEventHandler
 from services.workers.weighings import WeighingIntake
@@ -176,10 +175,8 @@ async def _replay(
 ) -> SandboxResult:
     producer = RecordingProducer()
     kafka = cast(AIOKafkaProducer, producer)  # the outbox only calls send()
-    decider = Decider(
-        stores=stores, producer=kafka, gates=gates, matcher=OcrMatcher(), policy=policy
-    )
-    handler = LaneEventHandler(
+    decider = make_decider(stores=stores, producer=kafka, gates=gates, policy=policy)
+    handler = make_lane_event_handler(
         stores=stores, producer=kafka, gates=gates, policy=policy, group_id="replay"
     )
     manifests = list(inputs.manifests)

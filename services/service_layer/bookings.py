@@ -23,7 +23,7 @@ from lanes.booking import (
     manifest_not_found,
 )
 from lanes.model import Gate
-from services.service_layer.ports import (
+from services.ports import (
     BookingStore,
     BookingUnitOfWork,
     EarlierRequest,

@@ -28,6 +28,7 @@ from services.bootstrap import open_database
 from services.db.firms import create_firm
 from services.db.manifests import store_manifests
 from services.gates.loader import default_gates
+from services.ports import BookingUnitOfWork
 from services.runtime.settings import DatabaseSettings
 from services.service_layer.bookings import (
     Booked,
@@ -40,7 +41,6 @@ from services.service_layer.bookings import (
     cancel_slot,
     reschedule_slot,
 )
-from services.service_layer.ports import BookingUnitOfWork
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 

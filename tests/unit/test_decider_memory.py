@@ -14,10 +14,10 @@ import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
 from lanes.bookings import BookingState
-from lanes.matching import OcrMatcher
 from lanes.model import CustomsStatus, Direction, Manifest
 from lanes.policy import OrchestratedPolicy
 from services.adapters.memory_gate import MemoryGateData
+from services.bootstrap import make_decider
 from services.gates.loader import default_gates, get_gate
 from services.replay.inputs import BookingChange, ManifestVersion, assemble, decision_line
 from services.replay.sandbox import RecordingProducer, run_sandbox
@@ -70,11 +70,10 @@ def data() -> MemoryGateData:
 
 def _decider(data: MemoryGateData) -> tuple[Decider, RecordingProducer]:
     producer = RecordingProducer()
-    decider = Decider(
+    decider = make_decider(
         stores=data.stores(),
         producer=cast(AIOKafkaProducer, producer),
         gates=GATES,
-        matcher=OcrMatcher(),
         policy=OrchestratedPolicy(),
     )
     return decider, producer

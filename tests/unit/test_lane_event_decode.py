@@ -13,10 +13,10 @@ from services.workers.orchestrator import LaneEventHandler
 from streams.errors import InvalidEvent
 
 HANDLER = LaneEventHandler(
-    stores=None,  # type: ignore[arg-type]  # decode touches neither database nor broker
+    apply=None,  # type: ignore[arg-type]  # decode touches neither database nor broker
+    outbox=None,  # type: ignore[arg-type]
     producer=None,  # type: ignore[arg-type]
     gates=default_gates(),
-    policy=None,  # type: ignore[arg-type]
     group_id="test",
 )
 

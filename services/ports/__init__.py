@@ -1,7 +1,8 @@
-"""The ports the use cases need: small Protocols, each with a SQLAlchemy adapter and an
-in-memory one: the booking use cases' (services/adapters/sql_bookings.py,
-memory_bookings.py), and the gate's state the deciding workers keep (`GateStore`:
-services/adapters/sql_gate.py, memory_gate.py)."""
+"""The ports: small Protocols the use cases (services/service_layer/) call and the adapters
+implement, each with a SQLAlchemy adapter and an in-memory one: the booking use cases'
+(services/adapters/sql_bookings.py, memory_bookings.py), and the gate's state the deciding
+use cases keep (`GateStore`: services/adapters/sql_gate.py, memory_gate.py). A package
+below the adapters, so that neither the use cases nor the adapters import upwards."""
 
 from __future__ import annotations
 
@@ -229,3 +230,34 @@ class GateStore(Protocol):
 
 # Opens one transaction on the gate's state: committed when the block ends normally.
 GateStores = Callable[[], AbstractAsyncContextManager[GateStore]]
+
+
+class DecisionPublisher(Protocol):
+    """The decision outbox (services/adapters/decision_outbox.py), one per process, built
+    in the composition root: decisions are stored unpublished in the deciding transaction,
+    sent after it commits, and marked published in the next one."""
+
+    published: int
+
+    async def mark_sent(self, store: GateStore) -> None:
+        """Mark what was sent since the last batch as published, in `store`'s transaction."""
+
+    def committed(self) -> None:
+        """The transaction that ran `mark_sent` committed."""
+
+    async def send(self, decisions: Sequence[LaneDecision]) -> None:
+        """Publish a committed batch's decisions."""
+
+    async def drain(self) -> int:
+        """Publish every decision not yet published; returns how many."""
+
+    async def republish_since(self, since: datetime) -> None:
+        """The broker came back empty: publish again what was published since `since`."""
+
+
+class AlertPublisher(Protocol):
+    """The alert outbox (services/alerts/outbox.py): `dirty` says there is something to send."""
+
+    dirty: bool
+
+    async def drain(self) -> int: ...

@@ -1,9 +1,10 @@
-"""The decider's alert step: after a batch's decisions, in the same transaction, the rules
-of `lanes.alerts` (the one copy, also used by the simulation bench and the replay) run over
-each gate's observations up to the gate's clock (the batch's newest read there: event
-time). New alerts are stored (one per rule and subject) for the outbox; an alert whose rule
-holds the truck takes the truck's queued decision back to review with the control room's
-own `hold` (lanes.actions), which the decision outbox then publishes as a revision.
+"""The decide-reads use case's alert step (deciding.py): after a batch's decisions, in the
+same transaction, the rules of `lanes.alerts` (the one copy, also used by the simulation
+bench and the replay) run over each gate's observations up to the gate's clock (the
+batch's newest read there: event time). New alerts are stored (one per rule and subject)
+for the outbox; an alert whose rule holds the truck takes the truck's queued decision back
+to review with the control room's own `hold` (lanes.actions), which the decision outbox
+then publishes as a revision.
 
 Why a step of the decider and not a worker of its own: the decider already holds the gate's
 lock, the batch's transaction, the reads resolved to their trucks, and the decisions a hold
@@ -20,8 +21,7 @@ from lanes.alerts import Alert, AlertRules, evaluate
 from lanes.alerts.hold import hold_for
 from lanes.model import Gate, LaneDecision, Outcome
 from lanes.settle import settle
-from services.service_layer.ports import GateStore
-from streams import clock
+from services.ports import GateStore
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +42,12 @@ class AlertStep:
         *,
         clocks: Mapping[str, datetime],
         decided: Sequence[LaneDecision] = (),
+        stored_at: datetime,
     ) -> tuple[list[Alert], list[LaneDecision]]:
         """The new alerts of each gate at its clock, and the decisions their holds revised:
         the trucks of new holding alerts, and the trucks `decided` in this batch that an
-        open holding alert raised earlier is about."""
+        open holding alert raised earlier is about. `stored_at`: the wall clock, kept with
+        the new alerts (operations only)."""
         new: list[Alert] = []
         revised: list[LaneDecision] = []
         for gate_id, batch_now in sorted(clocks.items()):
@@ -57,7 +59,7 @@ class AlertStep:
                 await store.observations(gate, rules_of(gate), now=now), rules_of(gate), now=now
             )
             mine = [a for a in found if a.gate_id in (gate_id, None)]
-            fresh = await store.add_alerts(mine, now=clock.wall_clock())
+            fresh = await store.add_alerts(mine, now=stored_at)
             held: set[str] = set()
             for alert in fresh:
                 if alert.hold:

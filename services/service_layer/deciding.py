@@ -1,0 +1,344 @@
+"""The use case of the plate reads: decide a batch of reads (`DecideReads`).
+
+One transaction on the gate's state (`GateStores`, the unit of work) per batch holds every
+effect: the reads, their visits and tracks, the boards, the decisions, the bookings used or
+not shown, and the risk alerts (`alert_step.py`); the decisions then leave through the
+decision outbox and the alerts through theirs (both ports, built once in the composition
+root). The Kafka consumer (services/workers/decider.py) and the replay call it; a
+redelivered read changes nothing, and its stored form is handed back so that the caller
+can tell a re-send from a conflicting duplicate.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from lanes.bookings import BookedSlot, BookingState, arrival_status, is_lost
+from lanes.decide import decide_with_board
+from lanes.matching import Matcher, PlateIndex, near_keys_needed, read_texts
+from lanes.model import BookingStatus, Gate, LaneDecision, MatchResult, PlateRead, Visit
+from lanes.policy import Policy
+from lanes.resolve import resolve_reads
+from lanes.settle import settle
+from lanes.similarity import folded_key
+from lanes.visits import Grouping, ReadAtGate, VisitTrack, group_reads
+from services.ports import AlertPublisher, DecisionPublisher, GateStore, GateStores
+from services.service_layer.alert_step import AlertStep
+
+log = logging.getLogger(__name__)
+
+WORKER = "decider"  # the name of its batches in the archive
+# How long after its window closed a manifest is still looked up (a late truck is then
+# `outside_window`, not `unknown`).
+MANIFEST_LOOKBACK = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingRead:
+    """A valid read resolved to its camera, with what is stored of it."""
+
+    at_gate: ReadAtGate
+    payload: Mapping[str, Any]  # its wire form, as JSON values
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class DecideReads:
+    """Decide a batch of reads (each `event_id` once). `received_at`: the wall clock, kept
+    with the reads and the alerts (operations only, never a decision)."""
+
+    reads: tuple[IncomingRead, ...]
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReadsDecided:
+    decided: tuple[LaneDecision, ...]  # one per new visit
+    held: tuple[LaneDecision, ...]  # queued decisions a holding alert took back to review
+    stored: Mapping[str, Mapping[str, Any]]  # event_id -> the stored form of a read seen before
+    fresh: int  # reads not seen before
+    visits: int  # new visits
+    alerts: int  # new alerts
+
+
+class DecideReadsHandler:
+    """`DecideReads` -> `ReadsDecided`, on the unit of work `uow`; the decisions leave
+    through `decisions`, the alerts through `alerts`."""
+
+    def __init__(
+        self,
+        *,
+        uow: GateStores,
+        decisions: DecisionPublisher,
+        alerts: AlertPublisher,
+        gates: Mapping[str, Gate],
+        matcher: Matcher,
+        policy: Policy,
+    ) -> None:
+        self.uow, self.decisions, self.alerts = uow, decisions, alerts
+        self.gates = dict(gates)
+        self.matcher, self.policy = matcher, policy
+        self.alert_step = AlertStep(gates)
+
+    async def __call__(self, cmd: DecideReads) -> ReadsDecided:
+        async with self.uow() as store:
+            done = await self._decide(store, cmd)
+        self.decisions.committed()
+        await self.decisions.send(done.decided + done.held)
+        if done.alerts:
+            self.alerts.dirty = True
+            await self.alerts.drain()
+        return done
+
+    async def _decide(self, store: GateStore, cmd: DecideReads) -> ReadsDecided:
+        batch = cmd.reads
+        gate_ids = {r.at_gate.camera.gate_id for r in batch}
+        await store.lock_gates(gate_ids)
+        await self.decisions.mark_sent(store)
+        stored = await store.stored_reads([r.at_gate.read.event_id for r in batch])
+        fresh = [r for r in batch if r.at_gate.read.event_id not in stored]
+        await store.record_batch(  # the replay's input boundaries (services/replay)
+            WORKER,
+            [r.at_gate.read.event_id for r in fresh],
+            [r.at_gate.read.captured_at for r in fresh],
+        )
+        if not fresh:
+            return ReadsDecided((), (), stored, 0, 0, 0)
+        index = await self._manifest_index(store, fresh)
+        fresh, alone = await self._resolve(store, fresh, index)
+        tracks = await store.tracks({(r.at_gate.camera.gate_id, r.at_gate.plate) for r in fresh})
+        decisions: list[LaneDecision] = []
+        visits = 0
+        visit_of_read: dict[str, str] = {}
+        reads = {r.at_gate.read.event_id: r.at_gate.read for r in fresh}
+        for gate_id in sorted(gate_ids):
+            gate = self.gates[gate_id]
+            grouping = group_reads(
+                [r.at_gate for r in fresh if r.at_gate.camera.gate_id == gate_id],
+                tracks,
+                window=gate.visit_window,
+            )
+            visit_of_read.update(grouping.visit_of_read)
+            visits += len(grouping.new_visits)
+            decisions += await self._decide_visits(store, gate, grouping, index, reads, alone=alone)
+            await _save_visits(store, grouping)
+        await store.add_reads([_read_row(r, visit_of_read, cmd.received_at) for r in fresh])
+        await store.add_decisions(decisions)
+        clocks = _gate_clocks(fresh)
+        await self._expire_no_shows(store, clocks)
+        alerts, held = await self.alert_step.run(
+            store, clocks=clocks, decided=decisions, stored_at=cmd.received_at
+        )
+        return ReadsDecided(tuple(decisions), tuple(held), stored, len(fresh), visits, len(alerts))
+
+    async def _expire_no_shows(self, store: GateStore, clocks: Mapping[str, datetime]) -> None:
+        """Bookings whose slot ended more than the gate's grace before the gate's clock
+        become no-shows. The gate's clock is event time, the newest read of this batch at
+        that gate, so a replay marks the same bookings at the same point; it runs after the
+        batch's arrivals, so a truck that came late in this batch is `lost_late`, not a
+        no-show."""
+        for gate_id, now in sorted(clocks.items()):
+            rules = self.gates[gate_id].booking
+            if rules is None:
+                continue
+            marked = await store.expire_bookings(gate_id=gate_id, now=now, grace=rules.grace)
+            if marked:
+                log.info("no-shows marked at %s (gate time %s): %s", gate_id, now, marked)
+
+    async def _manifest_index(self, store: GateStore, batch: Sequence[IncomingRead]) -> PlateIndex:
+        """The open manifests any text of the batch's reads may be a misreading of, in two
+        look-ups: by each text's folded key, then by the near keys (one edit further) of the
+        reads for which the first did not settle it (`near_keys_needed`)."""
+        ended_after = min(r.at_gate.read.captured_at for r in batch) - MANIFEST_LOOKBACK
+        reads = [r.at_gate for r in batch]
+        folded = {folded_key(t.text) for r in reads for t in read_texts(r.read)}
+        index = PlateIndex(await store.manifests_for_keys(folded, ended_after=ended_after))
+        near: set[str] = set()
+        for r in reads:
+            near |= near_keys_needed(
+                r.read, index, direction=r.camera.direction, now=r.read.captured_at
+            )
+        if near:
+            index.add(await store.manifests_for_keys(near, ended_after=ended_after))
+        return index
+
+    async def _resolve(
+        self, store: GateStore, batch: list[IncomingRead], index: PlateIndex
+    ) -> tuple[list[IncomingRead], dict[str, MatchResult]]:
+        """The batch with each read's plate resolved to its truck (`lanes.resolve`), and
+        each read's match on its own."""
+        resolved: list[IncomingRead] = []
+        alone: dict[str, MatchResult] = {}
+        for gate_id in sorted({r.at_gate.camera.gate_id for r in batch}):
+            items = [r for r in batch if r.at_gate.camera.gate_id == gate_id]
+            window = self.gates[gate_id].visit_window
+            times = [r.at_gate.read.captured_at for r in items]
+            recent = await store.recent_visits(
+                gate_id, since=min(times) - window, until=max(times) + window
+            )
+            found = resolve_reads(
+                [(r.at_gate.read, r.at_gate.camera) for r in items],
+                matcher=self.matcher,
+                index=index,
+                recent=recent,
+                window=window,
+            )
+            resolved += [replace(r, at_gate=f.at_gate) for r, f in zip(items, found, strict=True)]
+            alone.update((f.at_gate.read.event_id, f.match) for f in found)
+        return resolved, alone
+
+    async def _decide_visits(
+        self,
+        store: GateStore,
+        gate: Gate,
+        grouping: Grouping,
+        index: PlateIndex,
+        reads: Mapping[str, PlateRead],
+        *,
+        alone: Mapping[str, MatchResult],
+    ) -> list[LaneDecision]:
+        visits = grouping.new_visits
+        if not visits:
+            return []
+        ordered = sorted(visits, key=lambda v: (v.last_seen_at, v.visit_id))
+        matches = [self._match(visit, index, reads, alone) for visit in ordered]
+        booked = await _bookings(store, gate, ordered, matches)
+        board = await store.board(gate)
+        decisions = []
+        for visit, match in zip(ordered, matches, strict=True):
+            now = visit.last_seen_at
+            board = settle(board, gate, now=now)
+            slot = booked.get(match.manifest.manifest_id) if match.manifest else None
+            booking = BookingStatus.WALK_IN
+            if slot is not None and gate.booking is not None and slot.status == BookingState.ACTIVE:
+                booking = arrival_status(
+                    slot.slot_start, slot.slot_end, visit.first_seen_at, rules=gate.booking
+                )
+            decision, board = decide_with_board(
+                visit, match, gate=gate, board=board, policy=self.policy, booking=booking, now=now
+            )
+            decisions.append(decision)
+        await store.save_board(gate.gate_id, board, now=ordered[-1].last_seen_at)
+        used = [d.manifest_id for d in decisions if d.manifest_id and d.outcome.value == "assigned"]
+        if used and booked:
+            await store.mark_used([m for m in used if m in booked], at=ordered[-1].last_seen_at)
+        return decisions
+
+    def _match(
+        self,
+        visit: Visit,
+        index: PlateIndex,
+        reads: Mapping[str, PlateRead],
+        alone: Mapping[str, MatchResult],
+    ) -> MatchResult:
+        """The visit's reads matched together; a visit of one read reuses that read's match
+        from its resolution (the same read, direction, index and time: the same answer)."""
+        if len(visit.read_event_ids) == 1:
+            (event_id,) = visit.read_event_ids
+            match = alone.get(event_id)
+            if match is not None and reads[event_id].captured_at == visit.last_seen_at:
+                return match
+        return self.matcher.match(
+            [reads[e] for e in visit.read_event_ids],
+            direction=visit.direction,
+            index=index,
+            now=visit.last_seen_at,
+        )
+
+
+async def _bookings(
+    store: GateStore, gate: Gate, visits: Sequence[Visit], matches: Sequence[MatchResult]
+) -> Mapping[str, BookedSlot]:
+    """The booked slots of the matched manifests (a booking more than the grace late is
+    marked lost there and then: the truck is a walk-in)."""
+    if gate.booking is None:
+        return {}
+    arrivals = {
+        m.manifest.manifest_id: v.first_seen_at
+        for v, m in zip(visits, matches, strict=True)
+        if m.manifest is not None
+    }
+    if not arrivals:
+        return {}
+    # one look-up at the earliest arrival; only a truck past its grace is looked at again at
+    # its own arrival time (which marks its booking lost)
+    found = await store.booking_for_arrival(
+        list(arrivals), at=min(arrivals.values()), grace=gate.booking.grace
+    )
+    for manifest_id, slot in list(found.items()):
+        if is_lost(slot.slot_end, arrivals[manifest_id], rules=gate.booking):
+            found |= await store.booking_for_arrival(
+                [manifest_id], at=arrivals[manifest_id], grace=gate.booking.grace
+            )
+    return found
+
+
+async def _save_visits(store: GateStore, grouping: Grouping) -> None:
+    await store.add_visits([_visit_row(v, grouping.tracks) for v in grouping.new_visits])
+    current = {t.visit_id: t for t in grouping.tracks.values()}
+    await store.update_visits(
+        [
+            {
+                "visit_id": vid,
+                "first_seen_at": current[vid].first_seen_at,
+                "last_seen_at": current[vid].last_seen_at,
+                "read_count": current[vid].read_count,
+            }
+            for vid in sorted(grouping.extended)
+            if vid in current
+        ]
+    )
+    await store.save_tracks(grouping.tracks.values())
+
+
+def _gate_clocks(fresh: Sequence[IncomingRead]) -> dict[str, datetime]:
+    """Each gate's clock after the batch: its newest read's event time."""
+    latest: dict[str, datetime] = {}
+    for r in fresh:
+        gate_id, at = r.at_gate.camera.gate_id, r.at_gate.read.captured_at
+        latest[gate_id] = max(at, latest.get(gate_id, at))
+    return latest
+
+
+def _read_row(
+    item: IncomingRead, visit_of_read: Mapping[str, str], received_at: datetime
+) -> dict[str, Any]:
+    read = item.at_gate
+    return {
+        "event_id": read.read.event_id,
+        "camera_id": read.read.camera_id,
+        "gate_id": read.camera.gate_id,
+        "captured_at": read.read.captured_at,
+        "plate_text": read.read.plate_text,
+        "plate": read.plate,
+        "confidence": read.read.confidence,
+        "payload": item.payload,
+        "visit_id": visit_of_read[read.read.event_id],
+        "source_topic": item.topic,
+        "source_partition": item.partition,
+        "source_offset": item.offset,
+        "received_at": received_at,
+    }
+
+
+def _visit_row(visit: Visit, tracks: Mapping[tuple[str, str], VisitTrack]) -> dict[str, Any]:
+    track = tracks.get((visit.gate_id, visit.plate))
+    if track is not None and track.visit_id == visit.visit_id:
+        first, last, count = track.first_seen_at, track.last_seen_at, track.read_count
+    else:
+        first, last, count = visit.first_seen_at, visit.last_seen_at, len(visit.read_event_ids)
+    return {
+        "visit_id": visit.visit_id,
+        "gate_id": visit.gate_id,
+        "direction": visit.direction.value,
+        "plate": visit.plate,
+        "first_seen_at": first,
+        "last_seen_at": last,
+        "read_count": count,
+    }
