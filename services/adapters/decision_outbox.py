@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from lanes.model import LaneDecision
 from services.db.convert import decision_values
@@ -66,6 +67,20 @@ class DecisionOutbox:
             raise
         self._sent += [d.decision_id for d in decisions]
         self.published += len(decisions)
+
+    async def publish_now(self, decisions: Sequence[LaneDecision]) -> None:
+        """Send a committed transaction's decisions and mark them published at once (the
+        control room: no later batch may come to mark them). A broker error leaves them
+        unpublished and durable: they leave with the next drain."""
+        if not decisions:
+            return
+        try:
+            await self.send(decisions)
+            await self.drain()
+        except KafkaError as exc:
+            log.warning(
+                "decisions %s not yet published: %s", [d.decision_id for d in decisions], exc
+            )
 
     async def republish_since(self, since: datetime) -> None:
         """The broker came back empty (`streams.watch.BrokerWatch`): every decision marked

@@ -1,5 +1,6 @@
-"""The gate's state on the database (`GateStore`, services/ports/__init__.py): each
-method one of the repository functions, in the caller's session and transaction."""
+"""The gate's state on the database (`GateStore`, and the control room's `ControlStore`,
+services/ports/__init__.py): each method one of the repository functions, in the caller's
+session and transaction."""
 
 from __future__ import annotations
 
@@ -22,8 +23,15 @@ from services.alerts.observations import observations
 from services.archive.store import record_batch
 from services.db import boards, booking_arrivals, manifests, visits
 from services.db import repository as repo
-from services.db.convert import decision_from_row, decision_row_to_wire
-from services.ports import GateStore, GateStores, TrackKey
+from services.db.audit import append_entry
+from services.db.convert import (
+    decision_from_row,
+    decision_row_to_wire,
+    manifest_from_row,
+    track_from_row,
+)
+from services.db.tables import ManifestRow, VisitRow
+from services.ports import AuditEntry, ControlStore, ControlStores, GateStore, GateStores, TrackKey
 
 
 class SqlGateStore:
@@ -149,6 +157,40 @@ class SqlGateStore:
 
     async def mark_alerts_published(self, alert_ids: Sequence[str], *, at: datetime) -> None:
         await alerts.mark_published(session=self.session, ids=alert_ids, at=at)
+
+
+class SqlControlStore(SqlGateStore):
+    async def visit(self, visit_id: str) -> VisitTrack | None:
+        row = await self.session.get(VisitRow, visit_id)
+        return None if row is None else track_from_row(row)
+
+    async def manifest(self, manifest_id: str) -> Manifest | None:
+        row = await self.session.get(ManifestRow, manifest_id)
+        return None if row is None else manifest_from_row(row)
+
+    async def audit(self, entry: AuditEntry) -> int:
+        row = await append_entry(
+            session=self.session,
+            actor=entry.actor,
+            action=entry.action,
+            gate_id=entry.gate_id,
+            target=entry.target,
+            reason=entry.reason,
+            details=entry.details,
+            at=entry.at,
+        )
+        return row.seq
+
+
+def sql_control_stores(sessions: async_sessionmaker[AsyncSession]) -> ControlStores:
+    """A transaction for the control room's actions (`SqlControlStore`), as below."""
+
+    @asynccontextmanager
+    async def transaction() -> AsyncIterator[ControlStore]:
+        async with sessions() as session, session.begin():
+            yield SqlControlStore(session)
+
+    return transaction
 
 
 def sql_gate_stores(sessions: async_sessionmaker[AsyncSession]) -> GateStores:

@@ -21,10 +21,11 @@ from lanes.model import Gate
 from lanes.policy import OrchestratedPolicy, Policy
 from lanes.similarity import KEY_SCHEME
 from services.adapters.decision_outbox import DecisionOutbox
-from services.adapters.sql_gate import sql_gate_stores
+from services.adapters.sql_gate import sql_control_stores, sql_gate_stores
 from services.alerts.outbox import AlertOutbox
 from services.archive.records import ArchivedRecord
 from services.archive.worker import Archiver, archived_topics
+from services.control.state import PRODUCER_NAME as CONTROL_ROOM
 from services.db import repository as repo
 from services.db.engine import create_engine, session_factory
 from services.db.manifests import rebuild_plate_keys
@@ -37,6 +38,7 @@ from services.notify.routing import CallRouter
 from services.notify.sms import LoggingSmsSink
 from services.ports import GateStores
 from services.runtime.settings import DatabaseSettings, Settings
+from services.service_layer.control import ApplyActionHandler
 from services.service_layer.deciding import DecideReadsHandler
 from services.service_layer.lane_events import ApplyLaneEventsHandler
 from services.workers import decider as decider_worker
@@ -230,6 +232,23 @@ def make_lane_event_handler(
     return LaneEventHandler(
         apply=handler, outbox=outbox, producer=producer, gates=gates, group_id=group_id
     )
+
+
+def control_actions(
+    sessions: async_sessionmaker[AsyncSession], gates: Mapping[str, Gate]
+) -> Callable[[AIOKafkaProducer], ApplyActionHandler]:
+    """The control room's actions' use case on the database, given the control room's
+    producer (its lifespan makes one). Its outbox does not drain at start-up: the deciding
+    workers do; it sends its own decisions."""
+
+    def build(producer: AIOKafkaProducer) -> ApplyActionHandler:
+        stores = sql_control_stores(sessions)
+        outbox = decision_outbox(stores, producer, producer_name=CONTROL_ROOM, drain_at_start=False)
+        return ApplyActionHandler(
+            uow=stores, decisions=outbox, gates=gates, policy=OrchestratedPolicy()
+        )
+
+    return build
 
 
 def build_decider(infra: Infrastructure) -> tuple[Decider, ConsumerRuntime[GateRead]]:

@@ -11,7 +11,7 @@ import uvicorn
 
 from services.api.app import ApiContext, create_app
 from services.api.ratelimit import RateLimiter
-from services.bootstrap import Infrastructure
+from services.bootstrap import Infrastructure, control_actions
 from services.drivers.store import drivers_secret
 
 
@@ -48,6 +48,7 @@ def api_context(infra: Infrastructure) -> ApiContext:
             rate=infra.settings.api.rate_per_s, burst=infra.settings.api.rate_burst
         ),
         drivers_secret=drivers_secret(infra.settings.drivers_secret, infra.settings.var_dir),
+        control_actions=control_actions(infra.sessions, infra.gates),
     )
 
 

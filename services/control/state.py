@@ -1,6 +1,7 @@
 """The control room's running parts in one API process (built by the router's lifespan):
 the live hub and its Kafka feed, a producer for lane events and controller actions, and the
-decision outbox through which an action's revised decision leaves."""
+actions' use case (its handler and decision outbox built by the composition root, through
+the API context's `control_actions`)."""
 
 from __future__ import annotations
 
@@ -15,14 +16,12 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.model import Gate
-from lanes.policy import OrchestratedPolicy, Policy
-from services.adapters.decision_outbox import DecisionOutbox
-from services.adapters.sql_gate import sql_gate_stores
 from services.api.problems import gate_or_404
 from services.control.hub import LiveHub, listen
 from services.control.settings import ControlSettings
 from services.control.snapshot import build_snapshot
 from services.control.throttle import LoginThrottle
+from services.service_layer.control import ApplyActionHandler
 from streams import clock
 from streams.clients import make_producer
 
@@ -37,8 +36,7 @@ class ControlRoom:
     settings: ControlSettings
     hub: LiveHub
     producer: AIOKafkaProducer
-    outbox: DecisionOutbox
-    policy: Policy
+    apply: ApplyActionHandler | None  # None: no composition root gave one (actions: 503)
     lock: asyncio.Lock  # one action at a time in this process (the DB locks across them)
     login_throttle: LoginThrottle
     producer_started: bool = False
@@ -86,13 +84,7 @@ async def control_room(app: FastAPI) -> AsyncIterator[None]:
         refresh_s=settings.refresh_s,
     )
     producer = make_producer(ctx.kafka, ctx.bootstrap, client_suffix="control-room")
-    # the deciding workers drain the outbox; this one sends its own
-    outbox = DecisionOutbox(
-        stores=sql_gate_stores(sessions),
-        producer=producer,
-        producer_name=PRODUCER_NAME,
-        drain_at_start=False,
-    )
+    make_actions = ctx.control_actions
     stop = asyncio.Event()
     tasks = [
         asyncio.create_task(hub.run(stop), name="control-hub"),
@@ -108,8 +100,7 @@ async def control_room(app: FastAPI) -> AsyncIterator[None]:
         settings=settings,
         hub=hub,
         producer=producer,
-        outbox=outbox,
-        policy=OrchestratedPolicy(),
+        apply=None if make_actions is None else make_actions(producer),
         lock=asyncio.Lock(),
         login_throttle=LoginThrottle(settings.login_failures_max, settings.login_window_s),
     )

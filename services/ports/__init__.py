@@ -254,6 +254,10 @@ class DecisionPublisher(Protocol):
     async def republish_since(self, since: datetime) -> None:
         """The broker came back empty: publish again what was published since `since`."""
 
+    async def publish_now(self, decisions: Sequence[LaneDecision]) -> None:
+        """Send and mark a committed transaction's decisions at once (a process with no
+        next batch to mark them in); a broker error leaves them to the next drain."""
+
 
 class AlertPublisher(Protocol):
     """The alert outbox (services/alerts/outbox.py): `dirty` says there is something to send."""
@@ -261,3 +265,32 @@ class AlertPublisher(Protocol):
     dirty: bool
 
     async def drain(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """Who did what, where, to what and why; `at`: the wall clock."""
+
+    actor: str
+    action: str
+    gate_id: str
+    target: str
+    reason: str
+    details: Mapping[str, Any]
+    at: datetime
+
+
+class ControlStore(GateStore, Protocol):
+    """The gate's state as the control room's actions read and write it: the deciding
+    workers' (`GateStore`), with the visits and manifests an action names, and the audit
+    log its entry goes to (in the same transaction)."""
+
+    async def visit(self, visit_id: str) -> VisitTrack | None: ...
+
+    async def manifest(self, manifest_id: str) -> Manifest | None: ...
+
+    async def audit(self, entry: AuditEntry) -> int:
+        """Append `entry` to the audit log (the hash chain); returns its `seq`."""
+
+
+ControlStores = Callable[[], AbstractAsyncContextManager[ControlStore]]

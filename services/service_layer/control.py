@@ -1,0 +1,230 @@
+"""The control room's use case: a controller's action (`ApplyAction`: open or close a lane,
+reassign, hold, release, pick a manifest, confirm a plate), checked by the domain
+(`lanes.actions`, the policy), made durable with its audit entry in one transaction on the
+gate's state (`ControlStores`, the unit of work) under the gate's lock (the lock the
+deciding use cases take), announced (`Announcer`: sent before the commit, so a send that
+fails rolls the action and its entry back), and a decision it changed published through
+the decision outbox after the commit. Timed by the gate's clock (the newest read's event
+time), as automatic decisions are, so a replay gives the same board; the audit entry also
+keeps the wall clock (`recorded_at`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from lanes.actions import (
+    ActionRefused,
+    Applied,
+    hold,
+    lane_change_allowed,
+    place_with_manifest,
+    reassign,
+)
+from lanes.board import Board
+from lanes.model import Direction, Gate, LaneDecision, Manifest
+from lanes.plates import normalise_plate
+from lanes.policy import Policy
+from lanes.settle import settle
+from lanes.similarity import folded_key
+from services.ports import AuditEntry, ControlStore, ControlStores, DecisionPublisher
+
+LANE_ACTIONS = ("open_lane", "close_lane")
+MANIFEST_LOOKBACK = timedelta(days=1)  # a plate confirmed: manifests whose window ended since
+
+
+class ActionNotFound(LookupError):
+    """A visit, decision or manifest the action names does not exist (404)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyAction:
+    action: str
+    gate_id: str
+    actor: str
+    reason: str
+    action_id: str
+    recorded_at: datetime  # the wall clock, for the audit entry
+    visit_id: str | None = None
+    lane_id: str | None = None
+    manifest_id: str | None = None
+    plate: str | None = None
+    lane_event_id: str | None = None  # the id of the lane event a lane action makes
+
+
+@dataclass(frozen=True, slots=True)
+class ActionTaken:
+    """What an action did: announced before its transaction commits."""
+
+    cmd: ApplyAction
+    audit_seq: int
+    at: datetime  # the gate's event time it took effect at
+    decision: LaneDecision | None  # the revised decision, when one was made
+    lane_event: str | None  # `lane_opened` / `lane_closed`, for a lane action
+
+
+class Announcer(Protocol):
+    async def __call__(self, taken: ActionTaken) -> None:
+        """Announce the action (and its lane event); raising rolls the action back."""
+
+
+class ApplyActionHandler:
+    def __init__(
+        self,
+        *,
+        uow: ControlStores,
+        decisions: DecisionPublisher,
+        gates: Mapping[str, Gate],
+        policy: Policy,
+    ) -> None:
+        self.uow, self.decisions = uow, decisions
+        self.gates, self.policy = gates, policy
+
+    async def __call__(self, cmd: ApplyAction, *, announce: Announcer) -> ActionTaken:
+        """Raises ActionRefused (the rules say no) or ActionNotFound."""
+        gate = self.gates[cmd.gate_id]
+        async with self.uow() as store:
+            await store.lock_gates([gate.gate_id])
+            await self.decisions.mark_sent(store)
+            at = await store.gate_clock(gate.gate_id) or cmd.recorded_at
+            board = settle(await store.board(gate), gate, now=at)
+            decision: LaneDecision | None = None
+            details: dict[str, Any] = {"action_id": cmd.action_id, "event_time": at.isoformat()}
+            if cmd.action in LANE_ACTIONS:
+                assert cmd.lane_id is not None
+                lane_change_allowed(
+                    cmd.lane_id, gate=gate, board=board, open_it=cmd.action == "open_lane"
+                )
+                details["lane_event_id"] = cmd.lane_event_id
+            else:
+                before = await _decision(store, gate, cmd.visit_id)
+                applied = await self._apply_to_decision(
+                    store, gate, cmd, before, board=board, at=at
+                )
+                decision = applied.decision
+                await store.save_board(gate.gate_id, applied.board, now=at)
+                await store.revise_decisions([decision])
+                details |= {"before": _before(before), "after": _after(decision)}
+            named = {"lane_id": cmd.lane_id, "manifest_id": cmd.manifest_id, "plate": cmd.plate}
+            seq = await store.audit(
+                AuditEntry(
+                    actor=cmd.actor,
+                    action=cmd.action,
+                    gate_id=gate.gate_id,
+                    target=str(cmd.lane_id if cmd.action in LANE_ACTIONS else cmd.visit_id),
+                    reason=cmd.reason,
+                    details=details | {k: v for k, v in named.items() if v},
+                    at=cmd.recorded_at,
+                )
+            )
+            lane_event = None
+            if cmd.action in LANE_ACTIONS:
+                lane_event = "lane_opened" if cmd.action == "open_lane" else "lane_closed"
+            taken = ActionTaken(cmd, seq, at, decision, lane_event)
+            await announce(taken)  # before the commit: a send that fails rolls it back
+        self.decisions.committed()
+        if decision is not None:
+            await self.decisions.publish_now([decision])
+        return taken
+
+    async def _apply_to_decision(
+        self,
+        store: ControlStore,
+        gate: Gate,
+        cmd: ApplyAction,
+        before: LaneDecision,
+        *,
+        board: Board,
+        at: datetime,
+    ) -> Applied:
+        what = {
+            "pick_manifest": f"manifest {cmd.manifest_id} picked by {cmd.actor}",
+            "confirm_plate": f"plate {cmd.plate} confirmed by {cmd.actor}",
+            "reassign": f"reassigned to {cmd.lane_id} by {cmd.actor}",
+            "hold": f"held by {cmd.actor}",
+            "release": f"released by {cmd.actor}",
+        }[cmd.action] + f" ({cmd.reason})"
+        if cmd.action == "reassign":
+            assert cmd.lane_id is not None
+            return reassign(before, cmd.lane_id, gate=gate, board=board, what=what, now=at)
+        if cmd.action == "hold":
+            return hold(before, board=board, what=what, now=at)
+        visit = await store.visit(before.visit_id)
+        assert visit is not None
+        direction = visit.direction
+        if cmd.action == "pick_manifest":
+            manifest = await _manifest(store, cmd.manifest_id)
+        elif cmd.action == "confirm_plate":
+            manifest = await _manifest_by_plate(store, cmd.plate or "", direction, at)
+        else:  # release
+            if before.manifest_id is None:
+                raise ActionRefused(
+                    "visit_id: no manifest attributed to this visit; pick one or confirm the plate"
+                )
+            manifest = await _manifest(store, before.manifest_id)
+        if manifest.direction is not direction:
+            raise ActionRefused(
+                f"manifest_id: {manifest.manifest_id} is for {manifest.direction}; "
+                f"seen at an {direction} camera"
+            )
+        return place_with_manifest(
+            before,
+            manifest,
+            arrived_at=visit.first_seen_at,
+            gate=gate,
+            board=board,
+            policy=self.policy,
+            what=what,
+            now=at,
+            plate=normalise_plate(cmd.plate or "") if cmd.action == "confirm_plate" else None,
+        )
+
+
+def _before(d: LaneDecision) -> dict[str, Any]:
+    return {
+        "decision_id": d.decision_id,
+        "outcome": d.outcome.value,
+        "lane_id": d.lane_id,
+        "manifest_id": d.manifest_id,
+    }
+
+
+def _after(d: LaneDecision) -> dict[str, Any]:
+    return _before(d) | {"carrier_slot": d.carrier_slot, "reason": d.reason}
+
+
+async def _decision(store: ControlStore, gate: Gate, visit_id: str | None) -> LaneDecision:
+    found = (await store.decisions_for_visits([visit_id])).get(visit_id) if visit_id else None
+    if found is None or found.gate_id != gate.gate_id:
+        raise ActionNotFound(f"visit_id: no decided visit {visit_id!r} at gate {gate.gate_id!r}")
+    return found
+
+
+async def _manifest(store: ControlStore, manifest_id: str | None) -> Manifest:
+    found = await store.manifest(manifest_id or "")
+    if found is None:
+        raise ActionNotFound(f"manifest_id: no manifest {manifest_id!r}")
+    return found
+
+
+async def _manifest_by_plate(
+    store: ControlStore, plate: str, direction: Direction, at: datetime
+) -> Manifest:
+    wanted = normalise_plate(plate)
+    if not wanted:
+        raise ActionRefused(f"plate: {plate!r} has no letter or digit")
+    found = [
+        m
+        for m in await store.manifests_for_keys(
+            {folded_key(wanted)}, ended_after=at - MANIFEST_LOOKBACK
+        )
+        if normalise_plate(m.tractor_plate) == wanted and m.direction is direction
+    ]
+    if not found:
+        raise ActionRefused(f"plate: no open {direction} manifest for tractor {wanted}")
+    if len(found) > 1:
+        ids = ", ".join(m.manifest_id for m in found)
+        raise ActionRefused(f"plate: {wanted} is on several manifests ({ids}); pick one")
+    return found[0]

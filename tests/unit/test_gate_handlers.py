@@ -1,0 +1,238 @@
+"""The gate's use cases (services/service_layer/: decide a batch of reads, apply lane
+events, a controller's action) on the in-memory adapters, with a recording outbox: no
+database, no broker. The same handlers run on the database behind the Kafka consumers and
+the control room (tests/integration/test_lane_events.py, test_control_api.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from lanes.actions import ActionRefused
+from lanes.matching import OcrMatcher
+from lanes.model import CustomsStatus, Direction, LaneDecision, Manifest, PlateRead
+from lanes.policy import OrchestratedPolicy
+from lanes.visits import ReadAtGate
+from services.adapters.memory_control import MemoryControlData
+from services.gates.loader import default_gates, get_gate
+from services.ports import GateStore
+from services.service_layer.control import (
+    ActionNotFound,
+    ActionTaken,
+    ApplyAction,
+    ApplyActionHandler,
+)
+from services.service_layer.deciding import (
+    DecideReads,
+    DecideReadsHandler,
+    IncomingRead,
+    ReadsDecided,
+)
+from services.service_layer.lane_events import (
+    ApplyLaneEvents,
+    ApplyLaneEventsHandler,
+    LaneEvent,
+)
+
+T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+WALL = datetime(2030, 1, 1, tzinfo=UTC)  # the servers' clock: kept, never decides
+GATES = default_gates()
+GATE = get_gate("huu-nghi", GATES)
+CAMERA = next(c for c in GATE.cameras if c.direction is Direction.EXPORT and c.role == "gate_in")
+PLATE = "29H12345"
+
+
+class RecordingOutbox:
+    """The decision outbox's port, recording what it was asked to do, in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.sent: list[LaneDecision] = []
+        self.published = 0
+
+    async def mark_sent(self, store: GateStore) -> None:
+        self.calls.append("mark_sent")
+
+    def committed(self) -> None:
+        self.calls.append("committed")
+
+    async def send(self, decisions: Sequence[LaneDecision]) -> None:
+        self.calls.append("send")
+        self.sent += decisions
+
+    async def drain(self) -> int:
+        return 0
+
+    async def republish_since(self, since: datetime) -> None:
+        return None
+
+    async def publish_now(self, decisions: Sequence[LaneDecision]) -> None:
+        self.calls.append("publish_now")
+        self.sent += decisions
+
+
+class RecordingAlerts:
+    def __init__(self) -> None:
+        self.dirty = False
+        self.drained = 0
+
+    async def drain(self) -> int:
+        self.drained += 1
+        self.dirty = False
+        return 0
+
+
+@pytest.fixture
+def data() -> MemoryControlData:
+    data = MemoryControlData()
+    data.gate.store_manifests(
+        [
+            Manifest(
+                "MF-1", "firm-01", Direction.EXPORT, PLATE, customs_status=CustomsStatus.CLEARED
+            )
+        ],
+        now=T0 - timedelta(days=1),
+    )
+    return data
+
+
+def _read(event_id: str, plate: str, at: datetime) -> IncomingRead:
+    read = PlateRead(event_id, CAMERA.camera_id, at, plate, 0.93)
+    payload: dict[str, Any] = {"event_id": event_id, "plate_text": plate}
+    return IncomingRead(ReadAtGate(read, CAMERA, plate), payload, "reads", 0, 0)
+
+
+async def _decide(
+    data: MemoryControlData, *reads: IncomingRead
+) -> tuple[ReadsDecided, RecordingOutbox, RecordingAlerts]:
+    outbox, alerts = RecordingOutbox(), RecordingAlerts()
+    handler = DecideReadsHandler(
+        uow=data.gate.stores(),
+        decisions=outbox,
+        alerts=alerts,
+        gates=GATES,
+        matcher=OcrMatcher(),
+        policy=OrchestratedPolicy(),
+    )
+    return await handler(DecideReads(reads, received_at=WALL)), outbox, alerts
+
+
+async def _queued(data: MemoryControlData) -> LaneDecision:
+    """Four trucks for three inspection bays: the decision of the one that waits."""
+    plates = ["29H11111", "29H22222", "29H33333", "29H44444"]
+    data.gate.store_manifests(
+        [
+            Manifest(
+                f"MF-I{n}", "firm-01", Direction.EXPORT, p, customs_status=CustomsStatus.INSPECT
+            )
+            for n, p in enumerate(plates)
+        ],
+        now=T0 - timedelta(days=1),
+    )
+    done, _, _ = await _decide(data, *(_read(f"r-{n}", p, T0) for n, p in enumerate(plates)))
+    queued = max(done.decided, key=lambda d: d.expected_start_at or T0)
+    assert queued.expected_start_at is not None and queued.expected_start_at > T0
+    return queued
+
+
+async def test_a_read_is_decided_stored_and_published_after_the_commit(
+    data: MemoryControlData,
+) -> None:
+    done, outbox, alerts = await _decide(data, _read("r-1", PLATE, T0))
+    (decision,) = done.decided
+    assert (decision.outcome.value, decision.manifest_id) == ("assigned", "MF-1")
+    assert (done.fresh, done.visits, done.held, done.stored) == (1, 1, (), {})
+    assert outbox.calls == ["mark_sent", "committed", "send"]
+    assert outbox.sent == [decision]
+    assert data.gate.reads["r-1"]["received_at"] == WALL  # kept, never compared
+    assert data.gate.decisions[decision.visit_id] == decision
+    assert alerts.drained == 0  # no new alert: nothing to send
+    # the same read again: recognised by its event_id, handed back stored, nothing decided
+    again, outbox, _ = await _decide(data, _read("r-1", PLATE, T0))
+    assert (again.fresh, again.decided, list(again.stored)) == (0, (), ["r-1"])
+    assert outbox.sent == []
+
+
+async def test_a_lane_closed_re_plans_its_queue_and_a_redelivery_changes_nothing(
+    data: MemoryControlData,
+) -> None:
+    queued = await _queued(data)
+    outbox = RecordingOutbox()
+    handler = ApplyLaneEventsHandler(
+        uow=data.gate.stores(), decisions=outbox, gates=GATES, policy=OrchestratedPolicy()
+    )
+    at = T0 + timedelta(minutes=1)
+    closed = LaneEvent("le-1", GATE.gate_id, "lane_closed", at, {}, 0, lane_id=queued.lane_id)
+    stray = LaneEvent("le-2", GATE.gate_id, "truck_left", at, {}, 1, visit_id="v-x")
+    applied = await handler(ApplyLaneEvents((closed, stray), received_at=WALL))
+    revised = {d.visit_id: d for d in applied.revised}
+    assert revised[queued.visit_id].revision == queued.revision + 1
+    assert revised[queued.visit_id].lane_id != queued.lane_id
+    assert [(e.event_id, why) for e, why in applied.rejected] == [
+        ("le-2", "truck 'v-x' left, but it is in no lane, bay or queue")
+    ]
+    assert (applied.applied["lane_closed"], applied.duplicates) == (1, 0)
+    assert outbox.calls == ["mark_sent", "committed", "send"]
+    assert data.gate.decisions[queued.visit_id] == revised[queued.visit_id]
+    assert data.gate.lanes_open[str(queued.lane_id)] is False
+    again = await handler(ApplyLaneEvents((closed,), received_at=WALL))
+    assert (again.revised, again.duplicates) == ((), 1)
+
+
+async def test_a_controllers_hold_is_audited_announced_before_the_commit_then_published(
+    data: MemoryControlData,
+) -> None:
+    decision = await _queued(data)
+    outbox = RecordingOutbox()
+    handler = ApplyActionHandler(
+        uow=data.stores(), decisions=outbox, gates=GATES, policy=OrchestratedPolicy()
+    )
+    announced: list[ActionTaken] = []
+
+    async def announce(taken: ActionTaken) -> None:
+        assert outbox.calls == ["mark_sent"]  # inside the transaction, before the commit
+        announced.append(taken)
+
+    cmd = ApplyAction(
+        "hold", GATE.gate_id, "ana", "papers", "act-1", WALL, visit_id=decision.visit_id
+    )
+    taken = await handler(cmd, announce=announce)
+    assert taken.decision is not None
+    assert taken.decision.outcome.value == "needs_review"
+    assert (taken.at, taken.audit_seq, taken.lane_event) == (T0, 1, None)  # the gate's clock
+    assert announced == [taken]
+    assert outbox.calls == ["mark_sent", "committed", "publish_now"]
+    (entry,) = data.audit_log
+    assert (entry.action, entry.target, entry.at) == ("hold", decision.visit_id, WALL)
+    assert entry.details["before"]["outcome"] == "assigned"
+    assert entry.details["after"]["outcome"] == "needs_review"
+    assert data.gate.decisions[decision.visit_id] == taken.decision
+
+
+async def test_a_refused_or_unknown_action_keeps_and_announces_nothing(
+    data: MemoryControlData,
+) -> None:
+    await _decide(data, _read("r-1", PLATE, T0))
+    outbox = RecordingOutbox()
+    handler = ApplyActionHandler(
+        uow=data.stores(), decisions=outbox, gates=GATES, policy=OrchestratedPolicy()
+    )
+
+    async def announce(taken: ActionTaken) -> None:
+        raise AssertionError("announced")
+
+    with pytest.raises(ActionNotFound, match="visit_id: no decided visit 'v-none'"):
+        await handler(
+            ApplyAction("hold", GATE.gate_id, "ana", "x", "act-1", WALL, visit_id="v-none"),
+            announce=announce,
+        )
+    with pytest.raises(ActionRefused):
+        await handler(
+            ApplyAction("close_lane", GATE.gate_id, "ana", "x", "act-2", WALL, lane_id="HN-E99"),
+            announce=announce,
+        )
+    assert data.audit_log == []
+    assert "publish_now" not in outbox.calls
