@@ -1,23 +1,25 @@
 """The control room's state in memory (`ControlStore`, services/ports/__init__.py): the
-gate's state of `memory_gate.py` with the audit log as a list, for the unit tests of the
-control room's use case (no database, no broker)."""
+gate's state of `memory_gate.py` with the audit log as a list and the controllers' alert
+changes, for the unit tests of the control room's use cases (no database, no broker)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from lanes.model import Manifest
 from lanes.visits import VisitTrack
 from services.adapters.memory_gate import MemoryGateData, MemoryGateStore
-from services.ports import AuditEntry, ControlStore, ControlStores
+from services.ports import AlertState, AlertViews, AuditEntry, ControlStore, ControlStores
 
 
 @dataclass
 class MemoryControlData:
     gate: MemoryGateData = field(default_factory=MemoryGateData)
     audit_log: list[AuditEntry] = field(default_factory=list)  # entry `seq` = index + 1
+    alert_changes: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> by, why
 
     def stores(self) -> ControlStores:
         @asynccontextmanager
@@ -42,3 +44,36 @@ class MemoryControlStore(MemoryGateStore):
     async def audit(self, entry: AuditEntry) -> int:
         self.control.audit_log.append(entry)
         return len(self.control.audit_log)
+
+    async def alert_state(self, alert_id: str) -> AlertState | None:
+        found = self.data.alerts.get(alert_id)
+        if found is None:
+            return None
+        a = found.alert
+        return AlertState(a.alert_id, a.gate_id, a.rule, a.subject, a.severity.value, found.status)
+
+    async def set_alert_status(
+        self, alert_id: str, *, status: str, by: str, reason: str, at: datetime
+    ) -> None:
+        self.data.alerts[alert_id].status = status
+        self.control.alert_changes[alert_id] = (by, reason)
+
+    async def alert_views(self, alert_id: str, *, change: str) -> AlertViews:
+        state = self.data.alerts[alert_id]
+        a = state.alert
+        by, why = self.control.alert_changes.get(alert_id, (None, None))
+        shown = {
+            "alert_id": a.alert_id,
+            "rule": a.rule,
+            "severity": a.severity.value,
+            "subject": a.subject,
+            "gate_id": a.gate_id,
+            "raised_at": a.raised_at.isoformat(),
+            "explanation": a.explanation,
+            "evidence": list(a.evidence),
+            "hold": a.hold,
+            "held_visit_id": state.held_visit_id,
+            "status": state.status,
+        }
+        wire = shown | {"raised_at": a.raised_at, "change": change, "changed_by": by, "reason": why}
+        return AlertViews(shown | {"status_by": by, "status_reason": why}, wire)

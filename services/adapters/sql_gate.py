@@ -31,7 +31,16 @@ from services.db.convert import (
     track_from_row,
 )
 from services.db.tables import ManifestRow, VisitRow
-from services.ports import AuditEntry, ControlStore, ControlStores, GateStore, GateStores, TrackKey
+from services.ports import (
+    AlertState,
+    AlertViews,
+    AuditEntry,
+    ControlStore,
+    ControlStores,
+    GateStore,
+    GateStores,
+    TrackKey,
+)
 
 
 class SqlGateStore:
@@ -180,6 +189,27 @@ class SqlControlStore(SqlGateStore):
             at=entry.at,
         )
         return row.seq
+
+    async def alert_state(self, alert_id: str) -> AlertState | None:
+        row = await alerts.get_alert(session=self.session, alert_id=alert_id, for_update=True)
+        if row is None:
+            return None
+        return AlertState(
+            row.alert_id, row.gate_id, row.rule, row.subject, row.severity, row.status
+        )
+
+    async def set_alert_status(
+        self, alert_id: str, *, status: str, by: str, reason: str, at: datetime
+    ) -> None:
+        row = await alerts.get_alert(session=self.session, alert_id=alert_id)
+        assert row is not None
+        row.status, row.status_by, row.status_reason, row.status_at = status, by, reason, at
+        await self.session.flush()
+
+    async def alert_views(self, alert_id: str, *, change: str) -> AlertViews:
+        row = await alerts.get_alert(session=self.session, alert_id=alert_id)
+        assert row is not None
+        return AlertViews(alerts.row_json(row), alerts.wire_values(row, change))  # type: ignore[arg-type]
 
 
 def sql_control_stores(sessions: async_sessionmaker[AsyncSession]) -> ControlStores:

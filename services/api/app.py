@@ -34,7 +34,7 @@ from services.control.routes import router as control_router
 from services.drivers.routes import drivers_router
 from services.drivers.store import DbPages
 from services.runtime.settings import KafkaSettings
-from services.service_layer.control import ApplyActionHandler
+from services.service_layer.control import ControlRoomHandlers
 from services.xborder.routes import action_router as xborder_action_router
 from services.xborder.routes import router as xborder_router
 from streams import clock
@@ -55,10 +55,10 @@ class ApiContext:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     # the key of the drivers' page tokens (issue 23); shared with the call-forward worker
     drivers_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
-    # the control room's actions: their handler and decision outbox on the control room's
-    # producer, built by the composition root (services/bootstrap.control_actions); None
-    # (a test's context): the actions answer 503
-    control_actions: Callable[[AIOKafkaProducer], ApplyActionHandler] | None = None
+    # the control room's use cases (actions, alert workflow) and their decision outbox on
+    # the control room's producer, built by the composition root
+    # (services/bootstrap.control_actions); None (a test's context): they answer 503
+    control_actions: Callable[[AIOKafkaProducer], ControlRoomHandlers] | None = None
 
 
 def get_context(request: Request) -> ApiContext:

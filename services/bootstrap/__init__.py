@@ -38,7 +38,11 @@ from services.notify.routing import CallRouter
 from services.notify.sms import LoggingSmsSink
 from services.ports import GateStores
 from services.runtime.settings import DatabaseSettings, Settings
-from services.service_layer.control import ApplyActionHandler
+from services.service_layer.control import (
+    ApplyActionHandler,
+    ChangeAlertStatusHandler,
+    ControlRoomHandlers,
+)
 from services.service_layer.deciding import DecideReadsHandler
 from services.service_layer.lane_events import ApplyLaneEventsHandler
 from services.workers import decider as decider_worker
@@ -236,16 +240,19 @@ def make_lane_event_handler(
 
 def control_actions(
     sessions: async_sessionmaker[AsyncSession], gates: Mapping[str, Gate]
-) -> Callable[[AIOKafkaProducer], ApplyActionHandler]:
-    """The control room's actions' use case on the database, given the control room's
-    producer (its lifespan makes one). Its outbox does not drain at start-up: the deciding
-    workers do; it sends its own decisions."""
+) -> Callable[[AIOKafkaProducer], ControlRoomHandlers]:
+    """The control room's use cases on the database (a controller's action, the alerts'
+    workflow), given the control room's producer (its lifespan makes one). Its outbox does
+    not drain at start-up: the deciding workers do; it sends its own decisions."""
 
-    def build(producer: AIOKafkaProducer) -> ApplyActionHandler:
+    def build(producer: AIOKafkaProducer) -> ControlRoomHandlers:
         stores = sql_control_stores(sessions)
         outbox = decision_outbox(stores, producer, producer_name=CONTROL_ROOM, drain_at_start=False)
-        return ApplyActionHandler(
-            uow=stores, decisions=outbox, gates=gates, policy=OrchestratedPolicy()
+        return ControlRoomHandlers(
+            apply=ApplyActionHandler(
+                uow=stores, decisions=outbox, gates=gates, policy=OrchestratedPolicy()
+            ),
+            change_alert=ChangeAlertStatusHandler(uow=stores),
         )
 
     return build

@@ -1,8 +1,9 @@
 """The controllers' alert workflow (issue 22): list a gate's alerts, and acknowledge,
-escalate or dismiss one. Each change is checked (an unknown alert is 404, a dismissed one
-or the same status again 409, a viewer 403: problem+json all), written with its audit
-entry in one transaction (the hash chain of services/db/audit.py), and announced on
-`borderflow.alerts` before the commit (a send that fails rolls it back: 503)."""
+escalate or dismiss one. A change goes to its use case (services/service_layer/control.py,
+`ChangeAlertStatus`): checked (an unknown alert is 404, a dismissed one or the same status
+again 409; a viewer is 403 here: problem+json all), written with its audit entry in one
+transaction (the hash chain of services/db/audit.py), and announced on `borderflow.alerts`
+before the commit (a send that fails rolls it back: 503)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,14 @@ from services.api.problems import ProblemError
 from services.control import auth
 from services.control.auth import SessionDep
 from services.control.state import RoomDep
-from services.db.audit import append_entry
 from services.db.controllers import SessionInfo
+from services.service_layer.control import (
+    AlertChangeRefused,
+    AlertStatusChanged,
+    ChangeAlertStatus,
+)
 from streams import clock
+from streams.alerts import AlertV1
 
 router = APIRouter(tags=["control room"])
 
@@ -83,42 +89,20 @@ async def act_on_alert(
     reason = body.reason.strip()
     if not 3 <= len(reason) <= 500:
         raise ProblemError(422, "invalid-request", "3 to 500 characters: why", field="reason")
-    recorded = clock.wall_clock()
+    if room.handlers is None:
+        raise ProblemError(503, "not-configured", "control room: actions not configured")
     producer = await room.producer_ready()
-    async with room.lock, room.sessions() as session, session.begin():
-        row = await store.get_alert(session=session, alert_id=alert_id, for_update=True)
-        if row is None:
-            raise ProblemError(404, "unknown-alert", f"no alert {alert_id!r}", field="alert_id")
-        if row.status in store.CLOSED:
-            raise ProblemError(
-                409, "alert-closed", f"{alert_id} is closed ({row.status})", field="alert_id"
-            )
-        if row.status == status:
-            raise ProblemError(
-                409, "alert-unchanged", f"{alert_id} is {status} already", field="alert_id"
-            )
-        before = row.status
-        row.status, row.status_by = status, actor.controller.username
-        row.status_reason, row.status_at = reason, recorded
-        entry = await append_entry(
-            session=session,
-            actor=actor.controller.username,
-            action=f"alert_{action}",
-            gate_id=row.gate_id or "",
-            target=alert_id,
-            reason=reason,
-            details={
-                "alert_id": alert_id,
-                "rule": row.rule,
-                "subject": row.subject,
-                "severity": row.severity,
-                "before": before,
-                "after": status,
-            },
-            at=recorded,
-        )
-        await session.flush()
-        wire = store.to_wire(row, status, audit_seq=entry.seq)  # type: ignore[arg-type]
+    cmd = ChangeAlertStatus(
+        alert_id=alert_id,
+        action=action,
+        status=status,
+        actor=actor.controller.username,
+        reason=reason,
+        recorded_at=clock.wall_clock(),
+    )
+
+    async def announce(changed: AlertStatusChanged) -> None:
+        wire = AlertV1(**changed.views.wire, audit_seq=changed.audit_seq)
         try:
             future = await send_alert(producer, wire, producer_name=PRODUCER_NAME)
             await future
@@ -128,7 +112,13 @@ async def act_on_alert(
                 "broker-unavailable",
                 f"broker: unavailable ({type(exc).__name__}); not applied",
             ) from None
-        shown = store.row_json(row)
-    if row.gate_id:
-        room.hub.notify(row.gate_id)
-    return AlertDone(alert=shown, audit_seq=entry.seq)
+
+    try:
+        async with room.lock:
+            changed = await room.handlers.change_alert(cmd, announce=announce)
+    except AlertChangeRefused as exc:
+        code = 404 if exc.kind == "unknown-alert" else 409
+        raise ProblemError(code, exc.kind, str(exc), field="alert_id") from None
+    if changed.gate_id:
+        room.hub.notify(changed.gate_id)
+    return AlertDone(alert=dict(changed.views.shown), audit_seq=changed.audit_seq)

@@ -71,7 +71,7 @@ class Request:
 
 async def apply_action(room: ControlRoom, gate: Gate, req: Request) -> Done:
     """Apply `req`; raises ActionRefused (409) or ActionNotFound (404)."""
-    if room.apply is None:
+    if room.handlers is None:
         raise HTTPException(status_code=503, detail="control room: actions not configured")
     lane = req.action in ("open_lane", "close_lane")
     cmd = ApplyAction(
@@ -93,7 +93,7 @@ async def apply_action(room: ControlRoom, gate: Gate, req: Request) -> Done:
         await _announce(room, taken)
 
     async with room.lock:
-        taken = await room.apply(cmd, announce=announce)
+        taken = await room.handlers.apply(cmd, announce=announce)
     return Done(cmd.action_id, taken.audit_seq, taken.decision, cmd.lane_event_id)
 
 

@@ -21,7 +21,7 @@ from services.control.hub import LiveHub, listen
 from services.control.settings import ControlSettings
 from services.control.snapshot import build_snapshot
 from services.control.throttle import LoginThrottle
-from services.service_layer.control import ApplyActionHandler
+from services.service_layer.control import ControlRoomHandlers
 from streams import clock
 from streams.clients import make_producer
 
@@ -36,7 +36,7 @@ class ControlRoom:
     settings: ControlSettings
     hub: LiveHub
     producer: AIOKafkaProducer
-    apply: ApplyActionHandler | None  # None: no composition root gave one (actions: 503)
+    handlers: ControlRoomHandlers | None  # None: no composition root gave them (503)
     lock: asyncio.Lock  # one action at a time in this process (the DB locks across them)
     login_throttle: LoginThrottle
     producer_started: bool = False
@@ -100,7 +100,7 @@ async def control_room(app: FastAPI) -> AsyncIterator[None]:
         settings=settings,
         hub=hub,
         producer=producer,
-        apply=None if make_actions is None else make_actions(producer),
+        handlers=None if make_actions is None else make_actions(producer),
         lock=asyncio.Lock(),
         login_throttle=LoginThrottle(settings.login_failures_max, settings.login_window_s),
     )

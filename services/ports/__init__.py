@@ -280,6 +280,27 @@ class AuditEntry:
     at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class AlertState:
+    """A stored alert as the controllers' workflow sees it."""
+
+    alert_id: str
+    gate_id: str | None
+    rule: str
+    subject: str
+    severity: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlertViews:
+    """An alert as the control room's API shows it (`shown`), and its event's fields
+    (`wire`: the `borderflow.alerts` record but its `audit_seq`)."""
+
+    shown: Mapping[str, Any]
+    wire: Mapping[str, Any]
+
+
 class ControlStore(GateStore, Protocol):
     """The gate's state as the control room's actions read and write it: the deciding
     workers' (`GateStore`), with the visits and manifests an action names, and the audit
@@ -291,6 +312,16 @@ class ControlStore(GateStore, Protocol):
 
     async def audit(self, entry: AuditEntry) -> int:
         """Append `entry` to the audit log (the hash chain); returns its `seq`."""
+
+    async def alert_state(self, alert_id: str) -> AlertState | None:
+        """The alert, locked for this transaction; None: no such alert."""
+
+    async def set_alert_status(
+        self, alert_id: str, *, status: str, by: str, reason: str, at: datetime
+    ) -> None: ...
+
+    async def alert_views(self, alert_id: str, *, change: str) -> AlertViews:
+        """The alert as it now stands, shown and as the event of `change`."""
 
 
 ControlStores = Callable[[], AbstractAsyncContextManager[ControlStore]]

@@ -1,4 +1,4 @@
-"""The control room's use case: a controller's action (`ApplyAction`: open or close a lane,
+"""The control room's use cases: a controller's action (`ApplyAction`: open or close a lane,
 reassign, hold, release, pick a manifest, confirm a plate), checked by the domain
 (`lanes.actions`, the policy), made durable with its audit entry in one transaction on the
 gate's state (`ControlStores`, the unit of work) under the gate's lock (the lock the
@@ -29,9 +29,16 @@ from lanes.plates import normalise_plate
 from lanes.policy import Policy
 from lanes.settle import settle
 from lanes.similarity import folded_key
-from services.ports import AuditEntry, ControlStore, ControlStores, DecisionPublisher
+from services.ports import (
+    AlertViews,
+    AuditEntry,
+    ControlStore,
+    ControlStores,
+    DecisionPublisher,
+)
 
 LANE_ACTIONS = ("open_lane", "close_lane")
+CLOSED_ALERTS = frozenset({"dismissed"})  # as services/alerts/store.py CLOSED
 MANIFEST_LOOKBACK = timedelta(days=1)  # a plate confirmed: manifests whose window ended since
 
 
@@ -228,3 +235,97 @@ async def _manifest_by_plate(
         ids = ", ".join(m.manifest_id for m in found)
         raise ActionRefused(f"plate: {wanted} is on several manifests ({ids}); pick one")
     return found[0]
+
+
+# --- the alerts' workflow --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeAlertStatus:
+    """A controller acknowledges, escalates or dismisses an alert (`status`: what `action`
+    sets)."""
+
+    alert_id: str
+    action: str
+    status: str
+    actor: str
+    reason: str
+    recorded_at: datetime  # the wall clock
+
+
+@dataclass(frozen=True, slots=True)
+class AlertStatusChanged:
+    alert_id: str
+    gate_id: str | None
+    audit_seq: int
+    views: AlertViews
+
+
+class AlertChangeRefused(Exception):
+    """`kind`: `unknown-alert` (404), `alert-closed` or `alert-unchanged` (409)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class AlertAnnouncer(Protocol):
+    async def __call__(self, changed: AlertStatusChanged) -> None:
+        """Announce the change; raising rolls it back."""
+
+
+class ChangeAlertStatusHandler:
+    """Check the change, store it with its audit entry (one transaction, the alert locked),
+    announce it before the commit."""
+
+    def __init__(self, *, uow: ControlStores) -> None:
+        self.uow = uow
+
+    async def __call__(
+        self, cmd: ChangeAlertStatus, *, announce: AlertAnnouncer
+    ) -> AlertStatusChanged:
+        async with self.uow() as store:
+            alert = await store.alert_state(cmd.alert_id)
+            if alert is None:
+                raise AlertChangeRefused("unknown-alert", f"no alert {cmd.alert_id!r}")
+            if alert.status in CLOSED_ALERTS:
+                raise AlertChangeRefused(
+                    "alert-closed", f"{cmd.alert_id} is closed ({alert.status})"
+                )
+            if alert.status == cmd.status:
+                raise AlertChangeRefused(
+                    "alert-unchanged", f"{cmd.alert_id} is {cmd.status} already"
+                )
+            await store.set_alert_status(
+                cmd.alert_id, status=cmd.status, by=cmd.actor, reason=cmd.reason, at=cmd.recorded_at
+            )
+            seq = await store.audit(
+                AuditEntry(
+                    actor=cmd.actor,
+                    action=f"alert_{cmd.action}",
+                    gate_id=alert.gate_id or "",
+                    target=cmd.alert_id,
+                    reason=cmd.reason,
+                    details={
+                        "alert_id": cmd.alert_id,
+                        "rule": alert.rule,
+                        "subject": alert.subject,
+                        "severity": alert.severity,
+                        "before": alert.status,
+                        "after": cmd.status,
+                    },
+                    at=cmd.recorded_at,
+                )
+            )
+            views = await store.alert_views(cmd.alert_id, change=cmd.status)
+            changed = AlertStatusChanged(cmd.alert_id, alert.gate_id, seq, views)
+            await announce(changed)  # before the commit: a send that fails rolls it back
+        return changed
+
+
+@dataclass(frozen=True, slots=True)
+class ControlRoomHandlers:
+    """The control room's use cases, as the composition root builds them."""
+
+    apply: ApplyActionHandler
+    change_alert: ChangeAlertStatusHandler

@@ -1,7 +1,8 @@
 """The gate's use cases (services/service_layer/: decide a batch of reads, apply lane
-events, a controller's action) on the in-memory adapters, with a recording outbox: no
-database, no broker. The same handlers run on the database behind the Kafka consumers and
-the control room (tests/integration/test_lane_events.py, test_control_api.py)."""
+events, a controller's action, an alert's status changed) on the in-memory adapters, with
+a recording outbox: no database, no broker. The same handlers run on the database behind
+the Kafka consumers and the control room (tests/integration/test_lane_events.py,
+test_control_api.py, test_alert_workflow.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 
 from lanes.actions import ActionRefused
+from lanes.alerts import Alert, Severity
 from lanes.matching import OcrMatcher
 from lanes.model import CustomsStatus, Direction, LaneDecision, Manifest, PlateRead
 from lanes.policy import OrchestratedPolicy
@@ -22,8 +24,12 @@ from services.ports import GateStore
 from services.service_layer.control import (
     ActionNotFound,
     ActionTaken,
+    AlertChangeRefused,
+    AlertStatusChanged,
     ApplyAction,
     ApplyActionHandler,
+    ChangeAlertStatus,
+    ChangeAlertStatusHandler,
 )
 from services.service_layer.deciding import (
     DecideReads,
@@ -236,3 +242,51 @@ async def test_a_refused_or_unknown_action_keeps_and_announces_nothing(
         )
     assert data.audit_log == []
     assert "publish_now" not in outbox.calls
+
+
+async def test_an_alert_change_is_checked_audited_and_announced_before_the_commit(
+    data: MemoryControlData,
+) -> None:
+    alert = Alert(
+        "a-1",
+        "cloned_plate",
+        Severity.HIGH,
+        f"plate:{PLATE}",
+        GATE.gate_id,
+        T0,
+        "two places",
+        ("r-1",),
+    )
+    async with data.gate.stores()() as store:
+        await store.add_alerts([alert], now=WALL)
+    handler = ChangeAlertStatusHandler(uow=data.stores())
+    announced: list[AlertStatusChanged] = []
+
+    async def announce(changed: AlertStatusChanged) -> None:
+        announced.append(changed)
+
+    def change(action: str, status: str, alert_id: str = "a-1") -> ChangeAlertStatus:
+        return ChangeAlertStatus(alert_id, action, status, "ana", "checked", WALL)
+
+    changed = await handler(change("acknowledge", "acknowledged"), announce=announce)
+    assert announced == [changed]
+    assert changed.audit_seq == 1
+    assert changed.views.wire["change"] == "acknowledged"
+    assert (changed.views.wire["changed_by"], changed.views.wire["reason"]) == ("ana", "checked")
+    assert changed.views.shown["status"] == "acknowledged"
+    assert changed.views.shown["raised_at"] == T0.isoformat()
+    (entry,) = data.audit_log
+    assert (entry.action, entry.target, entry.gate_id) == ("alert_acknowledge", "a-1", GATE.gate_id)
+    assert (entry.details["before"], entry.details["after"]) == ("open", "acknowledged")
+    # refused: the same status again, an unknown alert, any change to a dismissed one
+    for cmd, kind in (
+        (change("acknowledge", "acknowledged"), "alert-unchanged"),
+        (change("dismiss", "dismissed", "a-none"), "unknown-alert"),
+    ):
+        with pytest.raises(AlertChangeRefused) as refused:
+            await handler(cmd, announce=announce)
+        assert refused.value.kind == kind
+    await handler(change("dismiss", "dismissed"), announce=announce)
+    with pytest.raises(AlertChangeRefused, match="a-1 is closed \\(dismissed\\)"):
+        await handler(change("escalate", "escalated"), announce=announce)
+    assert len(announced) == len(data.audit_log) == 2
