@@ -1,18 +1,53 @@
-"""Manifest intake, the one service behind every way in: HTTP (`POST /v1/manifests`), the
-bulk import (`borderflow manifests import`) and the `borderflow.manifests` topic."""
+"""The manifest intake's unit of work on the database (`ManifestStore`: one transaction,
+`services.db.manifests.store_manifests` inside it). The use case is
+`services/service_layer/manifests.py`; the composition root builds it on this adapter."""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from lanes.filing import StoredManifest, StoreResult, StoreStatus
 from lanes.model import Manifest
-from services.db.manifests import StoredManifest, StoreResult, StoreStatus, store_manifests
+from services.db.manifests import store_manifests
+from services.ports import ManifestStore, ManifestStores
 
-__all__ = ["StoreResult", "StoreStatus", "StoredManifest", "submit", "tally"]
+__all__ = ["StoreResult", "StoreStatus", "StoredManifest", "sql_manifest_stores", "submit"]
+
+
+class SqlManifestStore:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def file(
+        self,
+        manifests: Sequence[Manifest],
+        *,
+        source: str,
+        now: datetime,
+        firm_scope: str | None = None,
+    ) -> list[StoreResult]:
+        return await store_manifests(
+            session=self.session,
+            manifests=manifests,
+            source=source,
+            now=now,
+            firm_scope=firm_scope,
+        )
+
+
+def sql_manifest_stores(sessions: async_sessionmaker[AsyncSession]) -> ManifestStores:
+    """Opens a transaction: committed when the block ends normally, rolled back else."""
+
+    @asynccontextmanager
+    async def transaction() -> AsyncIterator[ManifestStore]:
+        async with sessions() as session, session.begin():
+            yield SqlManifestStore(session)
+
+    return transaction
 
 
 async def submit(
@@ -23,18 +58,9 @@ async def submit(
     now: datetime,
     firm_scope: str | None = None,
 ) -> list[StoreResult]:
-    """Store `manifests` in one transaction: one result each, in order (see
-    `services.db.manifests.store_manifests` for created / updated / unchanged / refused)."""
+    """Store `manifests` in one transaction of their own (tests that set up a database
+    with them; the entry points call the use case, `FileManifestsHandler`)."""
     if not manifests:
         return []
-    async with sessions() as session, session.begin():
-        return await store_manifests(
-            session=session, manifests=manifests, source=source, now=now, firm_scope=firm_scope
-        )
-
-
-def tally(results: Iterable[StoreResult]) -> Counter[str]:
-    """How many results of each status (every status present, zero or not)."""
-    counts: Counter[str] = Counter({status.value: 0 for status in StoreStatus})
-    counts.update(r.status.value for r in results)
-    return counts
+    async with sql_manifest_stores(sessions)() as store:
+        return await store.file(manifests, source=source, now=now, firm_scope=firm_scope)

@@ -8,13 +8,15 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from services.adapters.manifest_intake import StoreStatus, submit
+from lanes.filing import StoredManifest, StoreStatus
+from services.adapters.manifest_intake import sql_manifest_stores
 from services.api.auth import FirmDep, SessionsDep
 from services.api.booking_schemas import Cursor, IdPath
 from services.api.problems import Problem, ProblemError
 from services.api.schemas import ManifestPage, ManifestSubmitted, ManifestView
 from services.db.convert import manifest_payload
-from services.db.manifests import StoredManifest, get_manifest, list_manifests
+from services.db.manifests import get_manifest, list_manifests
+from services.service_layer.manifests import FileManifests, FileManifestsHandler
 from streams import clock
 from streams.manifests import ManifestV1
 
@@ -56,12 +58,11 @@ async def submit_manifest(body: ManifestV1, firm: FirmDep, sessions: SessionsDep
             "leave firm_id out or send your own",
             field="firm_id",
         )
-    [result] = await submit(
-        sessions=sessions,
-        manifests=[body.to_domain(firm_id=firm)],
-        source="http",
-        now=clock.wall_clock(),
-        firm_scope=firm,
+    file = FileManifestsHandler(uow=sql_manifest_stores(sessions))
+    [result] = await file(
+        FileManifests(
+            (body.to_domain(firm_id=firm),), source="http", now=clock.wall_clock(), firm_scope=firm
+        )
     )
     if result.stored is None:
         raise ProblemError(409, "manifest-id-taken", result.reason or "refused")

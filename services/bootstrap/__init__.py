@@ -21,6 +21,7 @@ from lanes.model import Gate
 from lanes.policy import OrchestratedPolicy, Policy
 from lanes.similarity import KEY_SCHEME
 from services.adapters.decision_outbox import DecisionOutbox
+from services.adapters.manifest_intake import sql_manifest_stores
 from services.adapters.sql_gate import sql_control_stores, sql_gate_stores
 from services.alerts.outbox import AlertOutbox
 from services.archive.records import ArchivedRecord
@@ -45,6 +46,7 @@ from services.service_layer.control import (
 )
 from services.service_layer.deciding import DecideReadsHandler
 from services.service_layer.lane_events import ApplyLaneEventsHandler
+from services.service_layer.manifests import FileManifestsHandler
 from services.workers import decider as decider_worker
 from services.workers import orchestrator
 from services.workers.call_notifier import CallNotifier
@@ -358,6 +360,12 @@ def build_archiver(infra: Infrastructure) -> tuple[Archiver, ConsumerRuntime[Arc
     return archiver, runtime
 
 
+def file_manifests(sessions: async_sessionmaker[AsyncSession]) -> FileManifestsHandler:
+    """The manifest use case on the database: the `borderflow.manifests` consumer's and
+    the bulk import's (`borderflow manifests import`)."""
+    return FileManifestsHandler(uow=sql_manifest_stores(sessions))
+
+
 def manifests_consumer_group(settings: Settings) -> str:
     return f"{settings.consumer_group}-manifests"
 
@@ -367,7 +375,9 @@ def build_manifest_intake(
 ) -> tuple[ManifestIntake, ConsumerRuntime[ManifestV1]]:
     """The `borderflow.manifests` worker, in a consumer group of its own."""
     group = manifests_consumer_group(infra.settings)
-    intake = ManifestIntake(sessions=infra.sessions, producer=infra.producer, group_id=group)
+    intake = ManifestIntake(
+        file=file_manifests(infra.sessions), producer=infra.producer, group_id=group
+    )
     runtime = _consumer(
         infra,
         topics=[MANIFESTS.name],

@@ -2,7 +2,9 @@
 (`ManifestV1`, `firm_id` required) per line; '-' reads standard input.
 
 A malformed line is reported as `FILE:LINE: field: reason` on stderr and does not stop the
-rest; valid lines are stored 500 to a transaction (source "import"). A summary line closes
+rest; valid lines are filed 500 to a transaction (source "import") by the manifest use case
+(services/service_layer/manifests.py), the one the `borderflow.manifests` consumer and the
+HTTP API call. A summary line closes
 the run on stdout. Exit status 0 when every line was accepted, 1 otherwise."""
 
 # A terminal front end: it talks to a person on stdout and stderr.
@@ -17,11 +19,12 @@ from typing import TextIO
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from lanes.filing import StoreStatus
 from lanes.model import Manifest
-from services.adapters.manifest_intake import StoreStatus, submit, tally
-from services.bootstrap import open_database
+from services.bootstrap import file_manifests, open_database
 from services.gates.loader import configured_gates
 from services.runtime.settings import Settings
+from services.service_layer.manifests import FileManifests, FileManifestsHandler, tally
 from streams import clock
 from streams.errors import InvalidEvent
 from streams.manifests import decode_manifest
@@ -58,15 +61,29 @@ async def import_manifests(
     errors: TextIO,
     batch: int = BATCH,
 ) -> Counter[str]:
-    """Counts of created / updated / unchanged / refused / invalid lines."""
+    """Counts of created / updated / unchanged / refused / invalid lines, filed on the
+    database behind `sessions` (the use case as the composition root builds it)."""
+    return await read_manifests(
+        file_manifests(sessions), lines=lines, name=name, now=now, errors=errors, batch=batch
+    )
+
+
+async def read_manifests(
+    file: FileManifestsHandler,
+    *,
+    lines: Iterable[bytes],
+    name: str,
+    now: datetime,
+    errors: TextIO,
+    batch: int = BATCH,
+) -> Counter[str]:
+    """Decode `lines` and file the valid ones through `file`, `batch` to a transaction."""
     counts = tally(())
     counts["invalid"] = 0
     pending: list[tuple[int, Manifest]] = []
 
     async def flush() -> None:
-        results = await submit(
-            sessions=sessions, manifests=[m for _, m in pending], source="import", now=now
-        )
+        results = await file(FileManifests(tuple(m for _, m in pending), source="import", now=now))
         for (lineno, _), result in zip(pending, results, strict=True):
             if result.status is StoreStatus.REFUSED:
                 print(f"{name}:{lineno}: {result.reason}", file=errors)

@@ -5,14 +5,13 @@ is one statement for the whole batch, not one per manifest."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lanes.filing import StoredManifest, StoreResult, StoreStatus, id_taken, not_the_callers
 from lanes.model import Manifest
 from lanes.similarity import KEY_SCHEME, index_keys
 from services.db.convert import manifest_from_row, manifest_payload, manifest_values
@@ -24,36 +23,6 @@ CHUNK = 500  # manifests per statement (18 columns each: well under both databas
 KEYS_PER_QUERY = 10_000
 _SEQ_LOCK_ID = 0x6D736571  # "mseq": serialises the numbering of manifest versions
 PLATE_KEY_SCHEME = "plate_key_scheme"  # the borderflow_meta row naming the keys' KEY_SCHEME
-
-
-class StoreStatus(StrEnum):
-    CREATED = "created"
-    UPDATED = "updated"  # a new version
-    UNCHANGED = "unchanged"  # the same content again: no new version
-    REFUSED = "refused"
-
-
-@dataclass(frozen=True, slots=True)
-class StoredManifest:
-    manifest: Manifest
-    version: int
-    source: str
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class StoreResult:
-    """What became of one submitted manifest; `stored` is None only when refused."""
-
-    manifest_id: str
-    status: StoreStatus
-    stored: StoredManifest | None = None
-    reason: str | None = None
-
-
-def _refused(manifest_id: str, reason: str) -> StoreResult:
-    return StoreResult(manifest_id, StoreStatus.REFUSED, reason=reason)
 
 
 async def store_manifests(
@@ -77,9 +46,7 @@ async def store_manifests(
     seen: dict[str, int] = {}
     for i, m in enumerate(manifests):
         if firm_scope is not None and m.firm_id != firm_scope:
-            results[i] = _refused(
-                m.manifest_id, f"firm_id: {m.firm_id!r} is not the firm of the caller"
-            )
+            results[i] = not_the_callers(m)
             continue
         n = seen[m.manifest_id] = seen.get(m.manifest_id, -1) + 1
         if n == len(rounds):
@@ -138,12 +105,7 @@ async def _store_unique(
             continue
         row = current[m.manifest_id]
         if row.firm_id != m.firm_id:
-            results.append(
-                _refused(
-                    m.manifest_id,
-                    f"manifest_id: {m.manifest_id!r} is already taken; choose another id",
-                )
-            )
+            results.append(id_taken(m.manifest_id))
             continue
         before = manifest_from_row(row)
         if before == m:

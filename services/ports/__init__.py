@@ -18,6 +18,7 @@ from lanes.alerts import Alert, Observations
 from lanes.board import Board
 from lanes.booking import Booking
 from lanes.bookings import BookedSlot, SlotCapacity
+from lanes.filing import StoreResult
 from lanes.model import Gate, LaneDecision, Manifest
 from lanes.values import Direction
 from lanes.visits import VisitTrack
@@ -325,3 +326,23 @@ class ControlStore(GateStore, Protocol):
 
 
 ControlStores = Callable[[], AbstractAsyncContextManager[ControlStore]]
+
+
+class ManifestStore(Protocol):
+    """The firms' manifests, inside one transaction (the manifest intake's unit of work:
+    `services/adapters/manifest_intake.py`, `memory_manifests.py`)."""
+
+    async def file(
+        self,
+        manifests: Sequence[Manifest],
+        *,
+        source: str,
+        now: datetime,
+        firm_scope: str | None = None,
+    ) -> list[StoreResult]:
+        """Create or version `manifests`, one result each, in order: identical content is
+        unchanged, another firm's id refused (with `firm_scope`, any other firm's)."""
+
+
+# Opens one transaction on the manifests: committed when the block ends normally.
+ManifestStores = Callable[[], AbstractAsyncContextManager[ManifestStore]]

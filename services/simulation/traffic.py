@@ -22,9 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.alerts import ManifestVersion
 from lanes.model import Manifest
-from services.adapters.manifest_intake import tally
 from services.archive.records import ArchivedRecord, identify
 from services.db.manifests import store_manifests
+from services.service_layer.manifests import tally
 from services.simulation.anomalies import DEMO_ANOMALY_RATE, KINDS, AnomalySpec
 from services.simulation.containers import check_digit, is_valid_container
 from services.simulation.plan import SimulatedTruck, TrafficPlan, plan_summary, plan_traffic

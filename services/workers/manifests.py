@@ -1,4 +1,5 @@
-"""The manifest intake worker: `borderflow.manifests` -> the database (source "topic").
+"""The manifest intake worker: `borderflow.manifests` -> the manifest use case
+(`FileManifestsHandler`, source "topic"), built by the composition root.
 
 A record that is not a valid intake form is dead-lettered by the consumer runtime with the
 field and the reason. A valid manifest whose id belongs to another firm is refused: it is
@@ -15,9 +16,9 @@ from collections import Counter, OrderedDict
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.adapters.manifest_intake import StoreResult, StoreStatus, submit, tally
+from lanes.filing import StoreResult, StoreStatus
+from services.service_layer.manifests import FileManifests, FileManifestsHandler, tally
 from streams import clock
 from streams.manifests import ManifestV1, decode_manifest
 from streams.runtime import Inbound, dead_letter_headers
@@ -32,13 +33,13 @@ class ManifestIntake:
     def __init__(
         self,
         *,
-        sessions: async_sessionmaker[AsyncSession],
+        file: FileManifestsHandler,
         producer: AIOKafkaProducer,
         group_id: str,
         publish_timeout_s: float = 15.0,
         remember: int = 20_000,
     ) -> None:
-        self.sessions, self.producer, self.group_id = sessions, producer, group_id
+        self.file, self.producer, self.group_id = file, producer, group_id
         self.publish_timeout_s = publish_timeout_s
         self.stats: Counter[str] = tally(())
         # The original records of decoded manifests, until handled: a refused one is
@@ -56,11 +57,12 @@ class ManifestIntake:
 
     async def handle(self, batch: Sequence[Inbound[ManifestV1]]) -> None:
         """Store the batch in one transaction, then dead-letter the refused ones."""
-        results = await submit(
-            sessions=self.sessions,
-            manifests=[item.event.to_domain() for item in batch],
-            source="topic",
-            now=clock.wall_clock(),
+        results = await self.file(
+            FileManifests(
+                tuple(item.event.to_domain() for item in batch),
+                source="topic",
+                now=clock.wall_clock(),
+            )
         )
         refused = [
             (item, result)

@@ -1,0 +1,56 @@
+"""What became of a manifest filed by a firm: created, a new version, the same again, or
+refused (its id belongs to another firm). The stores (the database's
+`services.db.manifests.store_manifests`, memory's) return these; the manifest use case
+(`services/service_layer/manifests.py`) hands them to its entry points."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from lanes.model import Manifest
+
+
+class StoreStatus(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"  # a new version
+    UNCHANGED = "unchanged"  # the same content again: no new version
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredManifest:
+    manifest: Manifest
+    version: int
+    source: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoreResult:
+    """What became of one submitted manifest; `stored` is None only when refused."""
+
+    manifest_id: str
+    status: StoreStatus
+    stored: StoredManifest | None = None
+    reason: str | None = None
+
+
+def not_the_callers(manifest: Manifest) -> StoreResult:
+    """Refused: an authenticated firm filed a manifest of another firm."""
+    return StoreResult(
+        manifest.manifest_id,
+        StoreStatus.REFUSED,
+        reason=f"firm_id: {manifest.firm_id!r} is not the firm of the caller",
+    )
+
+
+def id_taken(manifest_id: str) -> StoreResult:
+    """Refused: the id is another firm's (the reason does not name the owner)."""
+    return StoreResult(
+        manifest_id,
+        StoreStatus.REFUSED,
+        reason=f"manifest_id: {manifest_id!r} is already taken; choose another id",
+    )

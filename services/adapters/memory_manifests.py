@@ -1,0 +1,66 @@
+"""The manifest intake's unit of work in memory (unit tests of the use case): the same
+results as the database's `store_manifests` for the same inputs, kept in a dict. A
+transaction that raises leaves nothing behind."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from lanes.filing import StoredManifest, StoreResult, StoreStatus, id_taken, not_the_callers
+from lanes.model import Manifest
+from services.ports import ManifestStore, ManifestStores
+
+
+@dataclass
+class MemoryManifests:
+    stored: dict[str, StoredManifest] = field(default_factory=dict)
+    versions: list[StoredManifest] = field(default_factory=list)  # every version, in order
+
+    def stores(self) -> ManifestStores:
+        @asynccontextmanager
+        async def transaction() -> AsyncIterator[ManifestStore]:
+            work = MemoryManifestStore(dict(self.stored))
+            yield work
+            self.stored = work.stored
+            self.versions.extend(work.versions)
+
+        return transaction
+
+
+class MemoryManifestStore:
+    def __init__(self, stored: dict[str, StoredManifest]) -> None:
+        self.stored = stored
+        self.versions: list[StoredManifest] = []
+
+    async def file(
+        self,
+        manifests: Sequence[Manifest],
+        *,
+        source: str,
+        now: datetime,
+        firm_scope: str | None = None,
+    ) -> list[StoreResult]:
+        return [self._one(m, source, now, firm_scope) for m in manifests]
+
+    def _one(self, m: Manifest, source: str, now: datetime, firm_scope: str | None) -> StoreResult:
+        if firm_scope is not None and m.firm_id != firm_scope:
+            return not_the_callers(m)
+        found = self.stored.get(m.manifest_id)
+        if found is None:
+            stored = StoredManifest(m, 1, source, created_at=now, updated_at=now)
+            status = StoreStatus.CREATED
+        elif found.manifest.firm_id != m.firm_id:
+            return id_taken(m.manifest_id)
+        elif found.manifest == m:
+            return StoreResult(m.manifest_id, StoreStatus.UNCHANGED, found)
+        else:
+            stored = replace(
+                found, manifest=m, version=found.version + 1, source=source, updated_at=now
+            )
+            status = StoreStatus.UPDATED
+        self.stored[m.manifest_id] = stored
+        self.versions.append(stored)
+        return StoreResult(m.manifest_id, status, stored)
