@@ -22,6 +22,7 @@ from lanes.policy import OrchestratedPolicy, Policy
 from lanes.similarity import KEY_SCHEME
 from services.adapters.decision_outbox import DecisionOutbox
 from services.adapters.manifest_intake import sql_manifest_stores
+from services.adapters.sql_callforward import sql_callforward_stores
 from services.adapters.sql_gate import sql_control_stores, sql_gate_stores
 from services.alerts.outbox import AlertOutbox
 from services.archive.records import ArchivedRecord
@@ -31,7 +32,7 @@ from services.db import repository as repo
 from services.db.engine import create_engine, session_factory
 from services.db.manifests import rebuild_plate_keys
 from services.db.migrate import migrate
-from services.drivers.desk import kafka_publisher
+from services.drivers.desk import Publish, desk_maker, kafka_publisher
 from services.drivers.store import drivers_secret
 from services.gates.loader import configured_gates
 from services.notify.port import Notifier
@@ -39,6 +40,7 @@ from services.notify.routing import CallRouter
 from services.notify.sms import LoggingSmsSink
 from services.ports import GateStores
 from services.runtime.settings import DatabaseSettings, Settings
+from services.service_layer.callforward import StepWaitingAreasHandler
 from services.service_layer.control import (
     ApplyActionHandler,
     ChangeAlertStatusHandler,
@@ -437,6 +439,22 @@ def build_recognizer(
     return worker, runtime
 
 
+def step_waiting_areas(
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    gates: Mapping[str, Gate],
+    publish: Publish,
+    secret: bytes,
+) -> StepWaitingAreasHandler:
+    """Call-forward's use case on the database, its calls sent with `publish`, its drivers'
+    pages signed with `secret`."""
+    return StepWaitingAreasHandler(
+        uow=sql_callforward_stores(sessions, secret=secret),
+        gates=gates,
+        new_desk=desk_maker(publish, secret),
+    )
+
+
 def callforward_consumer_group(settings: Settings) -> str:
     return f"{settings.consumer_group}-callforward"
 
@@ -445,12 +463,14 @@ def build_callforward(
     infra: Infrastructure,
 ) -> tuple[CallForwardWorker, ConsumerRuntime[PlateReadV1]]:
     """The call-forward worker (issue 23): plate reads, in a consumer group of its own."""
-    worker = CallForwardWorker(
+    secret = drivers_secret(infra.settings.drivers_secret, infra.settings.var_dir)
+    step = step_waiting_areas(
         sessions=infra.sessions,
         gates=infra.gates,
         publish=kafka_publisher(infra.producer),
-        secret=drivers_secret(infra.settings.drivers_secret, infra.settings.var_dir),
+        secret=secret,
     )
+    worker = CallForwardWorker(gates=infra.gates, step=step)
     runtime = _consumer(
         infra,
         topics=[PLATE_READS.name],

@@ -10,8 +10,10 @@ the drivers' hub each waiting truck's page data. Event time comes in as argument
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
@@ -20,6 +22,7 @@ from lanes.model import Gate
 from lanes.policy.callforward import AreaQueue, CallEvent, CallForwardPolicy, PlaceLost
 from services.drivers.hub import DriverHub
 from services.drivers.view import driver_states, lost_state
+from services.ports import NewCallDesk
 from streams.calls import CallEventV1, call_to_wire, encode_call
 from streams.topics import CALLS
 
@@ -36,6 +39,16 @@ def kafka_publisher(producer: AIOKafkaProducer, topic: str = CALLS.name) -> Publ
         )
 
     return publish
+
+
+def desk_maker(publish: Publish, secret: bytes) -> NewCallDesk:
+    """Makes each gate's desk, publishing with `publish`, its pages in a hub of their own
+    signed with `secret` (the call-forward use case's desks)."""
+
+    def new_desk(gate: Gate, board: Board) -> CallForwardDesk:
+        return CallForwardDesk(gate=gate, board=board, publish=publish, hub=DriverHub(secret))
+
+    return new_desk
 
 
 class CallForwardDesk:
@@ -85,3 +98,14 @@ class CallForwardDesk:
             states |= {e.visit_id: lost_state(e) for e in events if isinstance(e, PlaceLost)}
             self.hub.publish(states)
         return events
+
+    def page_states(self) -> dict[str, dict[str, Any]]:
+        """The pages' data by visit id, as refreshed since the last `pages_written`."""
+        if self.hub is None:
+            return {}
+        return {visit_id: json.loads(text) for visit_id, text in self.hub.states.items()}
+
+    def pages_written(self) -> None:
+        """The pages were kept: the hub forgets them (it then holds only what changes)."""
+        if self.hub is not None:
+            self.hub.publish({}, keep=False)

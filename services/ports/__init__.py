@@ -15,11 +15,12 @@ from typing import Any, Protocol, Self
 
 from lanes.alert_rules import AlertRules
 from lanes.alerts import Alert, Observations
-from lanes.board import Board
+from lanes.board import Board, Truck
 from lanes.booking import Booking
 from lanes.bookings import BookedSlot, SlotCapacity
 from lanes.filing import StoreResult
 from lanes.model import Gate, LaneDecision, Manifest
+from lanes.policy.callforward import AreaQueue, CallEvent
 from lanes.values import Direction
 from lanes.visits import VisitTrack
 
@@ -346,3 +347,87 @@ class ManifestStore(Protocol):
 
 # Opens one transaction on the manifests: committed when the block ends normally.
 ManifestStores = Callable[[], AbstractAsyncContextManager[ManifestStore]]
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSnapshot:
+    """A gate's waiting-area queue as call-forward left it after a batch: the queue, the
+    plates of the queued trucks (plate -> visit id), their pages (visit id -> page key)
+    and the event time it was stepped to (what a restarted worker resumes from)."""
+
+    queue: AreaQueue
+    plates: Mapping[str, str]
+    pages: Mapping[str, str]
+    stepped_to: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ArrivingBooking:
+    """A manifest's active booking at a gate, as a truck entering the waiting area finds
+    it; `page_key`: the key of its driver's page."""
+
+    booking_id: str
+    page_key: str
+    slot_start: datetime
+    slot_end: datetime
+
+
+class CallForwardStore(Protocol):
+    """What call-forward reads and writes, inside one transaction
+    (services/adapters/sql_callforward.py, memory_callforward.py)."""
+
+    async def board(self, gate: Gate) -> Board:
+        """The gate's board as the orchestrator stored it (empty before the first write)."""
+
+    async def manifests_for_keys(
+        self, keys: Iterable[str], *, ended_after: datetime
+    ) -> list[Manifest]: ...
+
+    async def active_booking(self, gate_id: str, manifest_id: str) -> ArrivingBooking | None:
+        """The manifest's active booking at the gate, earliest slot first; None: none."""
+
+    async def queue(self, gate_id: str) -> QueueSnapshot | None:
+        """The gate's queue as last saved; None before the first save."""
+
+    async def save_queue(self, gate_id: str, snapshot: QueueSnapshot, *, now: datetime) -> None:
+        """Keep the gate's queue (`now`: the wall clock, kept as the update time)."""
+
+    async def save_pages(
+        self,
+        states: Mapping[str, Mapping[str, Any]],
+        *,
+        visits: Mapping[str, str],
+        now: datetime,
+    ) -> None:
+        """Write the drivers' pages' data by page key (a new page is made); `visits`: page
+        key -> the visit id it follows."""
+
+
+# Opens one transaction on call-forward's state: committed when the block ends normally.
+CallForwardStores = Callable[[], AbstractAsyncContextManager[CallForwardStore]]
+
+
+class CallDesk(Protocol):
+    """A gate's call-forward desk (services/drivers/desk.py): the pure policy
+    (`lanes.policy.callforward`) stepped on a board, each call, recall and lost place
+    published as it is decided, and the drivers' pages refreshed."""
+
+    queue: AreaQueue
+    board: Board
+
+    async def entered(self, truck: Truck, *, at: datetime) -> list[CallEvent]: ...
+
+    async def reached_gate(self, visit_id: str, *, at: datetime) -> list[CallEvent]: ...
+
+    async def step(self, *, now: datetime, board: Board | None = None) -> list[CallEvent]: ...
+
+    def page_states(self) -> dict[str, dict[str, Any]]:
+        """The pages' data by visit id, as refreshed since the last `pages_written`."""
+
+    def pages_written(self) -> None:
+        """The pages were kept: forget them (the next `page_states` holds only the pages
+        refreshed after this)."""
+
+
+# Makes a gate's desk on its board (one per gate, kept by the use case across batches).
+NewCallDesk = Callable[[Gate, Board], CallDesk]

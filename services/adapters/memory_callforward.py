@@ -1,0 +1,79 @@
+"""Call-forward's unit of work in memory (the use case's unit tests): boards, manifests,
+active bookings, the queues and the drivers' pages in dicts. A transaction's writes are
+kept only when it ends normally."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from lanes.board import Board
+from lanes.model import Gate, Manifest
+from lanes.similarity import index_keys
+from services.ports import ArrivingBooking, CallForwardStore, CallForwardStores, QueueSnapshot
+
+
+@dataclass
+class MemoryCallForward:
+    boards: dict[str, Board] = field(default_factory=dict)
+    manifests: list[Manifest] = field(default_factory=list)
+    bookings: dict[tuple[str, str], ArrivingBooking] = field(default_factory=dict)
+    queues: dict[str, QueueSnapshot] = field(default_factory=dict)
+    pages: dict[str, dict[str, Any]] = field(default_factory=dict)  # page key -> data
+    page_visits: dict[str, str] = field(default_factory=dict)  # page key -> visit id
+
+    def stores(self) -> CallForwardStores:
+        @asynccontextmanager
+        async def transaction() -> AsyncIterator[CallForwardStore]:
+            work = MemoryCallForwardStore(self)
+            yield work
+            self.queues.update(work.queues)
+            self.pages.update(work.pages)
+            self.page_visits.update(work.page_visits)
+
+        return transaction
+
+
+class MemoryCallForwardStore:
+    def __init__(self, data: MemoryCallForward) -> None:
+        self.data = data
+        self.queues: dict[str, QueueSnapshot] = {}
+        self.pages: dict[str, dict[str, Any]] = {}
+        self.page_visits: dict[str, str] = {}
+
+    async def board(self, gate: Gate) -> Board:
+        return self.data.boards.get(gate.gate_id) or Board.for_gate(gate)
+
+    async def manifests_for_keys(
+        self, keys: Iterable[str], *, ended_after: datetime
+    ) -> list[Manifest]:
+        wanted = {k for k in keys if k}
+        found = {
+            m.manifest_id: m
+            for m in self.data.manifests
+            if wanted & (set(index_keys(m.tractor_plate)) | set(index_keys(m.trailer_plate or "")))
+            and (m.window_end is None or m.window_end >= ended_after)
+        }
+        return [found[i] for i in sorted(found)]
+
+    async def active_booking(self, gate_id: str, manifest_id: str) -> ArrivingBooking | None:
+        return self.data.bookings.get((gate_id, manifest_id))
+
+    async def queue(self, gate_id: str) -> QueueSnapshot | None:
+        return self.queues.get(gate_id) or self.data.queues.get(gate_id)
+
+    async def save_queue(self, gate_id: str, snapshot: QueueSnapshot, *, now: datetime) -> None:
+        self.queues[gate_id] = snapshot
+
+    async def save_pages(
+        self,
+        states: Mapping[str, Mapping[str, Any]],
+        *,
+        visits: Mapping[str, str],
+        now: datetime,
+    ) -> None:
+        self.pages.update({key: dict(data) for key, data in states.items()})
+        self.page_visits.update(visits)

@@ -1,0 +1,191 @@
+"""Call-forward's unit of work on the database (`CallForwardStore`): the orchestrator's
+boards, the manifests' plate keys, the gate's active bookings, the queue of each gate
+(`callforward_queues`: one row a gate, its snapshot as JSON and the event time it was
+stepped to) and the drivers' pages (`driver_pages`), in one transaction. The use case is
+services/service_layer/callforward.py."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from lanes.board import Board
+from lanes.board_json import _truck_json, _truck_parse
+from lanes.model import Gate, Manifest
+from lanes.policy.callforward import AreaQueue, CallKind, TruckCalled, Waiting
+from services.db.boards import load_gate_board
+from services.db.booking_tables import BookingRow
+from services.db.bookings import ACTIVE
+from services.db.call_tables import CallForwardQueueRow
+from services.db.manifests import manifests_for_keys
+from services.drivers.store import booking_page_key, save_pages
+from services.ports import ArrivingBooking, CallForwardStore, CallForwardStores, QueueSnapshot
+
+
+class SqlCallForwardStore:
+    def __init__(self, session: AsyncSession, secret: bytes) -> None:
+        self.session, self.secret = session, secret
+
+    async def board(self, gate: Gate) -> Board:
+        return await load_gate_board(self.session, gate)
+
+    async def manifests_for_keys(
+        self, keys: Iterable[str], *, ended_after: datetime
+    ) -> list[Manifest]:
+        return await manifests_for_keys(session=self.session, keys=keys, ended_after=ended_after)
+
+    async def active_booking(self, gate_id: str, manifest_id: str) -> ArrivingBooking | None:
+        row = await self.session.scalar(
+            select(BookingRow)
+            .where(
+                BookingRow.manifest_id == manifest_id,
+                BookingRow.gate_id == gate_id,
+                BookingRow.status == ACTIVE,
+            )
+            .order_by(BookingRow.slot_start)
+            .limit(1)
+        )
+        if row is None:
+            return None
+        return ArrivingBooking(
+            booking_id=row.booking_id,
+            page_key=booking_page_key(row.booking_id),
+            slot_start=row.slot_start,
+            slot_end=row.slot_end,
+        )
+
+    async def queue(self, gate_id: str) -> QueueSnapshot | None:
+        row = await self.session.get(CallForwardQueueRow, gate_id)
+        if row is None:
+            return None
+        return QueueSnapshot(
+            queue=queue_from_json(row.snapshot["queue"]),
+            plates=dict(row.snapshot["plates"]),
+            pages=dict(row.snapshot["pages"]),
+            stepped_to=row.event_time,
+        )
+
+    async def save_queue(self, gate_id: str, snapshot: QueueSnapshot, *, now: datetime) -> None:
+        data = {
+            "queue": queue_to_json(snapshot.queue),
+            "plates": dict(snapshot.plates),
+            "pages": dict(snapshot.pages),
+        }
+        row = await self.session.get(CallForwardQueueRow, gate_id)
+        if row is None:
+            self.session.add(
+                CallForwardQueueRow(
+                    gate_id=gate_id, snapshot=data, event_time=snapshot.stepped_to, updated_at=now
+                )
+            )
+        else:
+            row.snapshot = data
+            row.event_time = snapshot.stepped_to
+            row.updated_at = now
+
+    async def save_pages(
+        self,
+        states: Mapping[str, Mapping[str, Any]],
+        *,
+        visits: Mapping[str, str],
+        now: datetime,
+    ) -> None:
+        await save_pages(
+            session=self.session, secret=self.secret, states=states, now=now, visits=visits
+        )
+
+
+def sql_callforward_stores(
+    sessions: async_sessionmaker[AsyncSession], *, secret: bytes
+) -> CallForwardStores:
+    """Opens a transaction: committed when the block ends normally, rolled back else; new
+    drivers' pages are signed with `secret`."""
+
+    @asynccontextmanager
+    async def transaction() -> AsyncIterator[CallForwardStore]:
+        async with sessions() as session, session.begin():
+            yield SqlCallForwardStore(session, secret)
+
+    return transaction
+
+
+# -- the queue as JSON (the snapshot) ---------------------------------------------------
+
+
+def _time(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat()
+
+
+def _parse(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _call_json(c: TruckCalled) -> dict[str, Any]:
+    return {
+        "call_id": c.call_id,
+        "visit_id": c.visit_id,
+        "gate_id": c.gate_id,
+        "area_id": c.area_id,
+        "kind": c.kind.value,
+        "called_at": c.called_at.isoformat(),
+        "due_at": c.due_at.isoformat(),
+        "deadline": c.deadline.isoformat(),
+        "lane_id": c.lane_id,
+        "carrier_slot": c.carrier_slot,
+        "expected_start_at": _time(c.expected_start_at),
+        "reason": c.reason,
+        "manifest_id": c.manifest_id,
+    }
+
+
+def _call_parse(d: dict[str, Any]) -> TruckCalled:
+    return TruckCalled(
+        call_id=d["call_id"],
+        visit_id=d["visit_id"],
+        gate_id=d["gate_id"],
+        area_id=d["area_id"],
+        kind=CallKind(d["kind"]),
+        called_at=datetime.fromisoformat(d["called_at"]),
+        due_at=datetime.fromisoformat(d["due_at"]),
+        deadline=datetime.fromisoformat(d["deadline"]),
+        lane_id=d["lane_id"],
+        carrier_slot=d["carrier_slot"],
+        expected_start_at=_parse(d["expected_start_at"]),
+        reason=d["reason"],
+        manifest_id=d["manifest_id"],
+    )
+
+
+def queue_to_json(queue: AreaQueue) -> list[dict[str, Any]]:
+    return [
+        {
+            "truck": _truck_json(w.truck),
+            "area_id": w.area_id,
+            "entered_at": w.entered_at.isoformat(),
+            "call": None if w.call is None else _call_json(w.call),
+            "calls": w.calls,
+            "first_called_at": _time(w.first_called_at),
+        }
+        for w in queue.waiting
+    ]
+
+
+def queue_from_json(data: list[dict[str, Any]]) -> AreaQueue:
+    return AreaQueue(
+        tuple(
+            Waiting(
+                truck=_truck_parse(d["truck"]),
+                area_id=d["area_id"],
+                entered_at=datetime.fromisoformat(d["entered_at"]),
+                call=None if d["call"] is None else _call_parse(d["call"]),
+                calls=int(d["calls"]),
+                first_called_at=_parse(d["first_called_at"]),
+            )
+            for d in data
+        )
+    )

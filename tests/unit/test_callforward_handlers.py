@@ -1,0 +1,112 @@
+"""Call-forward's use case (services/service_layer/callforward.py) on the in-memory
+adapter, with the live desk (services/drivers/desk.py) publishing to a list: no database,
+no broker. The same handler runs on the database behind the plate-reads consumer
+(tests/integration/test_callforward_worker.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from lanes.model import CustomsStatus, Direction, Manifest
+from services.adapters.memory_callforward import MemoryCallForward
+from services.drivers.desk import desk_maker
+from services.gates.loader import default_gates
+from services.ports import ArrivingBooking
+from services.service_layer.callforward import (
+    AreaRead,
+    StepWaitingAreas,
+    StepWaitingAreasHandler,
+)
+from streams.calls import CallEventV1
+
+T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)  # 10:00 at the gate (+07:00): lanes open
+MIN = timedelta(minutes=1)
+WALL = datetime(2030, 1, 1, tzinfo=UTC)  # the servers' clock: kept, never decides
+GATES = default_gates()
+AREA, GATE_IN = "hn-exp-approach-1", "hn-exp-gate-1"
+
+
+def manifest(manifest_id: str, plate: str, **fields: object) -> Manifest:
+    return Manifest(
+        manifest_id=manifest_id,
+        firm_id="firm-a",
+        direction=Direction.EXPORT,
+        tractor_plate=plate,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def step(*reads: tuple[str, str, str, datetime]) -> StepWaitingAreas:
+    return StepWaitingAreas(tuple(AreaRead(*r) for r in reads), received_at=WALL)
+
+
+def handler(data: MemoryCallForward, sent: list[CallEventV1]) -> StepWaitingAreasHandler:
+    async def publish(call: CallEventV1) -> None:
+        sent.append(call)
+
+    return StepWaitingAreasHandler(
+        uow=data.stores(), gates=GATES, new_desk=desk_maker(publish, b"unit test")
+    )
+
+
+async def test_a_read_at_the_area_camera_calls_the_truck_and_keeps_its_page() -> None:
+    data = MemoryCallForward(manifests=[manifest("CF-1", "29C11111")])
+    sent: list[CallEventV1] = []
+    step_areas = handler(data, sent)
+
+    await step_areas(step(("r-1", AREA, "29C-111.11", T0)))
+
+    assert [(c.type, c.visit_id) for c in sent] == [("truck.called", "wa-r-1")]
+    assert data.pages["wa-r-1"]["status"] == "called"  # a walk-in: its page is its visit's
+    assert data.page_visits == {"wa-r-1": "wa-r-1"}
+    saved = data.queues["huu-nghi"]
+    assert [w.truck.visit_id for w in saved.queue.waiting] == ["wa-r-1"]
+    assert (dict(saved.plates), saved.stepped_to) == ({"29C11111": "wa-r-1"}, T0)
+    assert (step_areas.stats.reads, step_areas.stats.entered) == (1, 1)
+
+
+async def test_a_booked_truck_has_the_bookings_page() -> None:
+    data = MemoryCallForward(manifests=[manifest("CF-1", "29C11111")])
+    data.bookings[("huu-nghi", "CF-1")] = ArrivingBooking(
+        booking_id="bk-1", page_key="booking:bk-1", slot_start=T0, slot_end=T0 + 60 * MIN
+    )
+
+    await handler(data, [])(step(("r-1", AREA, "29C11111", T0)))
+
+    assert data.page_visits == {"booking:bk-1": "wa-r-1"}
+    assert dict(data.queues["huu-nghi"].pages) == {"wa-r-1": "booking:bk-1"}
+
+
+async def test_a_restarted_handler_finds_the_queue_and_the_truck_reaches_the_gate() -> None:
+    data = MemoryCallForward(manifests=[manifest("CF-1", "29C11111")])
+    await handler(data, [])(step(("r-1", AREA, "29C11111", T0)))
+
+    again = handler(data, [])  # a restart: the queue comes back from the store
+    await again(step(("r-2", GATE_IN, "29C11111", T0 + 5 * MIN)))
+
+    assert again.stats.at_gate == 1
+    assert data.pages["wa-r-1"] == {"status": "at_gate"}
+    assert data.queues["huu-nghi"].queue.waiting == ()
+    assert data.queues["huu-nghi"].stepped_to == T0 + 5 * MIN
+
+
+async def test_a_late_read_is_taken_at_the_queues_time() -> None:
+    data = MemoryCallForward(manifests=[manifest("CF-1", "29C11111")])
+    step_areas = handler(data, [])
+    await step_areas(step(("r-1", AREA, "29C11111", T0 + 10 * MIN)))
+    await step_areas(step(("r-0", AREA, "29C99999", T0)))  # no manifest: steps the queue
+    assert data.queues["huu-nghi"].stepped_to == T0 + 10 * MIN
+
+
+async def test_customs_pending_and_unknown_cameras_enter_no_queue() -> None:
+    pending = manifest("CF-9", "29C99999", customs_status=CustomsStatus.PENDING)
+    data = MemoryCallForward(manifests=[pending])
+    sent: list[CallEventV1] = []
+    step_areas = handler(data, sent)
+
+    await step_areas(step(("r-1", "no-such-camera", "29C99999", T0)))
+    assert (step_areas.stats.reads, data.queues) == (0, {})  # no transaction at all
+
+    await step_areas(step(("r-2", AREA, "29C99999", T0)))
+    assert sent == [] and step_areas.stats.entered == 0
+    assert data.queues["huu-nghi"].queue.waiting == ()
