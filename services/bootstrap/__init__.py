@@ -22,8 +22,10 @@ from lanes.policy import OrchestratedPolicy, Policy
 from lanes.similarity import KEY_SCHEME
 from services.adapters.decision_outbox import DecisionOutbox
 from services.adapters.manifest_intake import sql_manifest_stores
+from services.adapters.sql_call_notices import sql_call_notice_stores
 from services.adapters.sql_callforward import sql_callforward_stores
 from services.adapters.sql_gate import sql_control_stores, sql_gate_stores
+from services.adapters.sql_weighings import sql_weighing_stores
 from services.alerts.outbox import AlertOutbox
 from services.archive.records import ArchivedRecord
 from services.archive.worker import Archiver, archived_topics
@@ -40,6 +42,7 @@ from services.notify.routing import CallRouter
 from services.notify.sms import LoggingSmsSink
 from services.ports import GateStores
 from services.runtime.settings import DatabaseSettings, Settings
+from services.service_layer.call_notices import CallNotices
 from services.service_layer.callforward import StepWaitingAreasHandler
 from services.service_layer.control import (
     ApplyActionHandler,
@@ -49,6 +52,7 @@ from services.service_layer.control import (
 from services.service_layer.deciding import DecideReadsHandler
 from services.service_layer.lane_events import ApplyLaneEventsHandler
 from services.service_layer.manifests import FileManifestsHandler
+from services.service_layer.weighings import RecordWeighingsHandler
 from services.workers import decider as decider_worker
 from services.workers import orchestrator
 from services.workers.call_notifier import CallNotifier
@@ -57,6 +61,7 @@ from services.workers.decider import ClockWindow, Decider, GateRead
 from services.workers.manifests import ManifestIntake
 from services.workers.orchestrator import LaneEventHandler
 from services.workers.weighings import WeighingIntake
+from streams import clock
 from streams.broker import EmbeddedBroker
 from streams.calls import CallEventV1, decode_call
 from streams.clients import ensure_topics, make_producer
@@ -399,7 +404,8 @@ def build_weighing_intake(
 ) -> tuple[WeighingIntake, ConsumerRuntime[WeighInMotionV1]]:
     """The `borderflow.weigh-in-motion` intake (issue 22), in a consumer group of its own;
     run with the manifest intake (services/workers/weighings.py says why)."""
-    intake = WeighingIntake(sessions=infra.sessions, gate_ids=list(infra.gates))
+    record = RecordWeighingsHandler(uow=sql_weighing_stores(infra.sessions))
+    intake = WeighingIntake(record=record, gate_ids=list(infra.gates))
     runtime = _consumer(
         infra,
         topics=[WEIGH_IN_MOTION.name],
@@ -501,11 +507,13 @@ def build_call_notifier(
     infra: Infrastructure, notifier: Notifier
 ) -> tuple[CallNotifier, ConsumerRuntime[CallEventV1]]:
     """The call notifier (issue 23): `borderflow.calls`, in a consumer group of its own."""
-    worker = CallNotifier(
-        sessions=infra.sessions,
+    notices = CallNotices(
+        uow=sql_call_notice_stores(infra.sessions),
         notifier=notifier,
+        wall=clock.wall_clock,
         utc_offsets={gate_id: gate.utc_offset for gate_id, gate in infra.gates.items()},
     )
+    worker = CallNotifier(notices=notices)
 
     async def deliver_due() -> None:
         await worker.deliver_due()

@@ -431,3 +431,30 @@ class CallDesk(Protocol):
 
 # Makes a gate's desk on its board (one per gate, kept by the use case across batches).
 NewCallDesk = Callable[[Gate, Board], CallDesk]
+
+
+@dataclass(frozen=True, slots=True)
+class Weighing:
+    """A weigh-in-motion station's measure of a truck; `payload`: its wire form, kept."""
+
+    event_id: str
+    station_id: str
+    gate_id: str
+    captured_at: datetime
+    plate: str
+    gross_weight_kg: float
+    payload: Mapping[str, Any]
+
+
+class WeighingStore(Protocol):
+    """The weighings the alert step reads, inside one transaction
+    (services/adapters/sql_weighings.py, memory_weighings.py)."""
+
+    async def known(self, event_ids: Sequence[str]) -> set[str]:
+        """Those of `event_ids` already stored."""
+
+    async def add(self, weighings: Sequence[Weighing], *, received_at: datetime) -> None: ...
+
+
+# Opens one transaction on the weighings: committed when the block ends normally.
+WeighingStores = Callable[[], AbstractAsyncContextManager[WeighingStore]]

@@ -1,0 +1,75 @@
+"""The call notifier's unit of work in memory (the use cases' unit tests): one record a
+call id, and the drivers' page languages by visit id. Writes are applied at once; each
+method is one step, as the database's statements are."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from services.ports.calls import CallNotice, CallNoticeStore, CallNoticeStores, ClaimedCall
+
+
+@dataclass
+class KeptCall:
+    notice: CallNotice
+    created_at: datetime
+    next_attempt_at: datetime
+    attempts: int = 0
+    delivered_at: datetime | None = None
+    last_error: str | None = None
+
+
+@dataclass
+class MemoryCallNotices:
+    calls: dict[str, KeptCall] = field(default_factory=dict)
+    languages: dict[str, str] = field(default_factory=dict)  # visit id -> page language
+
+    def stores(self) -> CallNoticeStores:
+        @asynccontextmanager
+        async def transaction() -> AsyncIterator[CallNoticeStore]:
+            yield MemoryCallNoticeStore(self)
+
+        return transaction
+
+
+class MemoryCallNoticeStore:
+    def __init__(self, data: MemoryCallNotices) -> None:
+        self.data = data
+
+    async def add(self, notices: Sequence[CallNotice], *, now: datetime) -> None:
+        for notice in notices:
+            self.data.calls.setdefault(notice.call_id, KeptCall(notice, now, now))
+
+    async def due(self, now: datetime, *, limit: int) -> list[str]:
+        due = [
+            (c.created_at, call_id)
+            for call_id, c in self.data.calls.items()
+            if c.delivered_at is None and c.next_attempt_at <= now
+        ]
+        return [call_id for _, call_id in sorted(due)[:limit]]
+
+    async def claim(self, call_id: str, *, now: datetime, until: datetime) -> ClaimedCall | None:
+        kept = self.data.calls.get(call_id)
+        if kept is None or kept.delivered_at is not None or kept.next_attempt_at > now:
+            return None
+        kept.next_attempt_at = until
+        payload: dict[str, Any] = dict(kept.notice.payload)
+        language = self.data.languages.get(kept.notice.visit_id)
+        return ClaimedCall(call_id, kept.attempts, payload, language)
+
+    async def mark(
+        self,
+        call_id: str,
+        *,
+        attempts: int,
+        delivered_at: datetime | None,
+        next_attempt_at: datetime,
+        error: str | None,
+    ) -> None:
+        kept = self.data.calls[call_id]
+        kept.attempts, kept.delivered_at = attempts, delivered_at
+        kept.next_attempt_at, kept.last_error = next_attempt_at, error

@@ -1,0 +1,133 @@
+"""The call notifier's ports. The notifier: send one call's notification, or raise
+NotifierDown to be retried; every adapter (services/notify/) passes the call id on as the
+idempotency key, so a receiver that saw a call (a retry after a lost reply) can drop the
+repeat. The calls kept until delivered (`CallNoticeStore`: services/adapters/
+sql_call_notices.py, memory_call_notices.py). Moved from services/notify/port.py, which
+re-exports the notifier's names."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from lanes.policy.hours import local_hhmm
+
+
+class NotifierDown(Exception):
+    """The notifier could not take the notification now (to be retried with backoff)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    call_id: str  # the idempotency key
+    visit_id: str
+    gate_id: str
+    type: str  # truck.called, truck.recalled, truck.place_lost
+    text: str  # for a person (an SMS)
+    data: dict[str, Any]  # the call event (CallEventV1), for a system
+
+
+class Notifier(Protocol):
+    async def send(self, note: Notification) -> None:
+        """Deliver `note`; raise NotifierDown when it was not taken."""
+        ...
+
+
+_TEXTS = {
+    "en": {
+        "lost": "borderflow: you lost your place in the waiting area: {reason}",
+        "go": "borderflow: Go to the gate now, {place}. Be there by {deadline}.",
+        "again": "borderflow: Reminder: go to the gate now, {place}. Be there by {deadline}.",
+        "lane": "{lane}",
+        "slot": "carrier slot {slot}",
+    },
+    "vi": {
+        "lost": "borderflow: bạn đã mất vị trí trong bãi chờ: {reason}",
+        "go": "borderflow: Hãy đến cửa khẩu ngay, {place}. Có mặt trước {deadline}.",
+        "again": "borderflow: Nhắc lại: hãy đến cửa khẩu ngay, {place}. Có mặt trước {deadline}.",
+        "lane": "làn {lane}",
+        "slot": "lượt xe tự hành {slot}",
+    },
+    "zh": {
+        "lost": "borderflow：您已失去等候区中的位置：{reason}",
+        "go": "borderflow：请立即前往口岸，{place}。请在{deadline}前到达。",
+        "again": "borderflow：提醒：请立即前往口岸，{place}。请在{deadline}前到达。",
+        "lane": "{lane}车道",
+        "slot": "无人驾驶集卡班次{slot}",
+    },
+}
+
+
+def text_of(
+    data: dict[str, Any], language: str | None = None, utc_offset: timedelta | None = None
+) -> str:
+    """A short message for the driver, in `language` (vi, zh, en) when known, else English
+    (the place-lost reason stays as the policy wrote it, in English); the deadline as the
+    gate's local HH:MM when its `utc_offset` is given."""
+    words = _TEXTS.get(language or "en", _TEXTS["en"])
+    deadline = data.get("deadline")
+    if utc_offset is not None and isinstance(deadline, str):
+        with contextlib.suppress(ValueError):
+            deadline = local_hhmm(datetime.fromisoformat(deadline), utc_offset)
+    kind = data.get("type")
+    if kind == "truck.place_lost":
+        return words["lost"].format(reason=data.get("reason", ""))
+    lane, slot = data.get("lane_id"), data.get("carrier_slot")
+    place = words["lane"].format(lane=lane) if lane else words["slot"].format(slot=slot)
+    template = words["again"] if kind == "truck.recalled" else words["go"]
+    return template.format(place=place, deadline=deadline)
+
+
+@dataclass(frozen=True, slots=True)
+class CallNotice:
+    """A call event to notify (`payload`: its wire form, CallEventV1)."""
+
+    call_id: str
+    visit_id: str
+    gate_id: str
+    type: str
+    payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedCall:
+    """A due call claimed for one delivery attempt: its attempts so far, its event and the
+    language the driver last read its page in (None: not known)."""
+
+    call_id: str
+    attempts: int
+    payload: dict[str, Any]
+    language: str | None
+
+
+class CallNoticeStore(Protocol):
+    """The calls to notify, one row a call id, inside one transaction."""
+
+    async def add(self, notices: Sequence[CallNotice], *, now: datetime) -> None:
+        """Keep each call once (a call id already kept is left as it is), due at `now`."""
+
+    async def due(self, now: datetime, *, limit: int) -> list[str]:
+        """The call ids undelivered and due at `now`, oldest first."""
+
+    async def claim(self, call_id: str, *, now: datetime, until: datetime) -> ClaimedCall | None:
+        """Claim the call while it is undelivered and due at `now`, its next attempt pushed
+        to `until` (one conditional update: two loops never claim one call); None: another
+        loop has it, or it was delivered."""
+
+    async def mark(
+        self,
+        call_id: str,
+        *,
+        attempts: int,
+        delivered_at: datetime | None,
+        next_attempt_at: datetime,
+        error: str | None,
+    ) -> None: ...
+
+
+# Opens one transaction on the calls to notify: committed when the block ends normally.
+CallNoticeStores = Callable[[], AbstractAsyncContextManager[CallNoticeStore]]

@@ -1,0 +1,128 @@
+"""The call notifier's use cases (issue 23), written once: keep the calls published on
+`borderflow.calls` (one a call id: a call published twice is kept once), and deliver the
+due ones to the notifier until it takes them, with exponential backoff while it is down.
+The text is in the language the driver last read its page in (vi, zh, en), else English.
+
+Never sent twice: a delivery claims a due call (its next attempt pushed a lease ahead)
+before sending, so two loops never send one call at once, and marks it delivered after
+the notifier took it. A crash between the notifier's reply and the mark would send that
+call again once the lease ends: the notifier's adapters pass the call id as the
+idempotency key for the receiver to drop it. Retry times use the wall clock (`wall`):
+they are operations, not decisions. The `borderflow.calls` consumer
+(services/workers/call_notifier.py) calls these; the composition root builds them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from services.ports.calls import (
+    CallNotice,
+    CallNoticeStores,
+    Notification,
+    Notifier,
+    NotifierDown,
+    text_of,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class KeepCalls:
+    notices: tuple[CallNotice, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Retries:
+    """The first retry's wait, doubled each attempt up to `longest`; `lease`: how long a
+    claimed call is another loop's to leave alone."""
+
+    first: timedelta = timedelta(seconds=2)
+    longest: timedelta = timedelta(seconds=300)
+    lease: timedelta = timedelta(seconds=60)
+
+    def backoff(self, attempts: int) -> timedelta:
+        factor: int = 2 ** min(attempts - 1, 20)
+        return min(self.longest, self.first * factor)
+
+
+class CallNotices:
+    def __init__(
+        self,
+        *,
+        uow: CallNoticeStores,
+        notifier: Notifier,
+        wall: Callable[[], datetime],
+        retries: Retries | None = None,
+        batch: int = 100,
+        utc_offsets: Mapping[str, timedelta] | None = None,
+    ) -> None:
+        self.uow, self.notifier, self.wall = uow, notifier, wall
+        self.retries = retries or Retries()
+        self.batch = batch
+        self.utc_offsets = dict(utc_offsets or {})  # gate id -> local time, for the texts
+        self.delivered = 0
+        self.failures = 0
+
+    async def keep(self, cmd: KeepCalls) -> None:
+        """Keep each call once (by call id), due now."""
+        async with self.uow() as store:
+            await store.add(cmd.notices, now=self.wall())
+
+    async def deliver_due(self) -> int:
+        """Send every due, undelivered call (oldest first); returns how many were taken."""
+        async with self.uow() as store:
+            ids = await store.due(self.wall(), limit=self.batch)
+        taken = 0
+        for call_id in ids:
+            taken += await self._deliver(call_id)
+        return taken
+
+    async def _deliver(self, call_id: str) -> int:
+        now = self.wall()
+        async with self.uow() as store:
+            claimed = await store.claim(call_id, now=now, until=now + self.retries.lease)
+        if claimed is None:
+            return 0  # another loop has it, or it was delivered
+        data, attempts = claimed.payload, claimed.attempts + 1
+        note = Notification(
+            call_id=call_id,
+            visit_id=str(data["visit_id"]),
+            gate_id=str(data["gate_id"]),
+            type=str(data["type"]),
+            text=text_of(data, claimed.language, self.utc_offsets.get(str(data["gate_id"]))),
+            data=data,
+        )
+        try:
+            await self.notifier.send(note)
+        except NotifierDown as exc:
+            self.failures += 1
+            log.warning("call %s not delivered (attempt %d): %s", call_id, attempts, exc)
+            retry_at = self.wall() + self.retries.backoff(attempts)
+            await self._mark(call_id, attempts, None, retry_at, str(exc))
+            return 0
+        done = self.wall()
+        await self._mark(call_id, attempts, done, done, None)
+        self.delivered += 1
+        log.info("call %s delivered after %d attempt(s)", call_id, attempts)
+        return 1
+
+    async def _mark(
+        self,
+        call_id: str,
+        attempts: int,
+        delivered_at: datetime | None,
+        next_attempt_at: datetime,
+        error: str | None,
+    ) -> None:
+        async with self.uow() as store:
+            await store.mark(
+                call_id,
+                attempts=attempts,
+                delivered_at=delivered_at,
+                next_attempt_at=next_attempt_at,
+                error=error,
+            )

@@ -1,0 +1,116 @@
+"""The call notifier's use cases (services/service_layer/call_notices.py) on the in-memory
+adapter, a notifier that records or is down, and a clock the test moves: no database, no
+broker. The same use cases run on the database behind the `borderflow.calls` consumer
+(tests/integration/test_call_notifications.py, test_callforward_worker.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from services.adapters.memory_call_notices import MemoryCallNotices
+from services.ports.calls import CallNotice, Notification, NotifierDown
+from services.service_layer.call_notices import CallNotices, KeepCalls, Retries
+
+WALL = datetime(2030, 1, 1, tzinfo=UTC)
+SEC = timedelta(seconds=1)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = WALL
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class RecordingNotifier:
+    def __init__(self) -> None:
+        self.sent: list[Notification] = []
+        self.down = False
+
+    async def send(self, note: Notification) -> None:
+        if self.down:
+            raise NotifierDown("gateway away")
+        self.sent.append(note)
+
+
+def notice(call_id: str, visit_id: str = "wa-1") -> CallNotice:
+    payload = {
+        "call_id": call_id,
+        "visit_id": visit_id,
+        "gate_id": "huu-nghi",
+        "type": "truck.called",
+        "lane_id": "EXP-1",
+        "deadline": "2026-11-24T03:20:00+00:00",
+    }
+    return CallNotice(call_id, visit_id, "huu-nghi", "truck.called", payload)
+
+
+def make(data: MemoryCallNotices, notifier: RecordingNotifier, clock: Clock) -> CallNotices:
+    return CallNotices(
+        uow=data.stores(),
+        notifier=notifier,
+        wall=clock,
+        retries=Retries(first=2 * SEC, longest=5 * SEC, lease=60 * SEC),
+        utc_offsets={"huu-nghi": timedelta(hours=7)},
+    )
+
+
+async def test_a_call_published_twice_is_sent_once_in_the_drivers_language() -> None:
+    data, notifier, clock = (
+        MemoryCallNotices(languages={"wa-1": "zh"}),
+        RecordingNotifier(),
+        Clock(),
+    )
+    notices = make(data, notifier, clock)
+
+    await notices.keep(KeepCalls((notice("c-1"), notice("c-1"), notice("c-2", "wa-2"))))
+    assert await notices.deliver_due() == 2
+    assert await notices.deliver_due() == 0
+
+    assert [n.call_id for n in notifier.sent] == ["c-1", "c-2"]
+    assert "请立即前往口岸" in notifier.sent[0].text
+    assert notifier.sent[1].text.endswith("Be there by 10:20.")  # the gate's local time
+    assert data.calls["c-1"].delivered_at == WALL and notices.delivered == 2
+
+
+async def test_a_notifier_down_is_retried_with_backoff() -> None:
+    data, notifier, clock = MemoryCallNotices(), RecordingNotifier(), Clock()
+    notices = make(data, notifier, clock)
+    notifier.down = True
+
+    await notices.keep(KeepCalls((notice("c-1"),)))
+    assert await notices.deliver_due() == 0
+    kept = data.calls["c-1"]
+    assert (kept.attempts, kept.next_attempt_at, kept.last_error) == (
+        1,
+        WALL + 2 * SEC,
+        "gateway away",
+    )
+
+    clock.now += SEC  # not due yet
+    assert await notices.deliver_due() == 0 and kept.attempts == 1
+    clock.now += SEC
+    assert await notices.deliver_due() == 0
+    assert (kept.attempts, kept.next_attempt_at) == (2, clock.now + 4 * SEC)
+    clock.now += 4 * SEC
+    await notices.deliver_due()
+    assert kept.next_attempt_at == clock.now + 5 * SEC  # at most `longest`
+
+    notifier.down = False
+    clock.now += 5 * SEC
+    assert await notices.deliver_due() == 1
+    assert (kept.attempts, notices.failures, kept.last_error) == (4, 3, None)
+
+
+async def test_a_claimed_call_is_left_to_the_loop_that_claimed_it() -> None:
+    data, notifier, clock = MemoryCallNotices(), RecordingNotifier(), Clock()
+    notices = make(data, notifier, clock)
+    await notices.keep(KeepCalls((notice("c-1"),)))
+
+    async with data.stores()() as store:  # another loop claims it first
+        assert await store.claim("c-1", now=WALL, until=WALL + 60 * SEC) is not None
+
+    assert await notices.deliver_due() == 0 and notifier.sent == []
+    clock.now += 60 * SEC  # its lease over: due again
+    assert await notices.deliver_due() == 1
