@@ -1,8 +1,11 @@
 """The ports: small Protocols the use cases (services/service_layer/) call and the adapters
 implement, each with a SQLAlchemy adapter and an in-memory one: the booking use cases'
 (services/adapters/sql_bookings.py, memory_bookings.py), and the gate's state the deciding
-use cases keep (`GateStore`: services/adapters/sql_gate.py, memory_gate.py). A package
-below the adapters, so that neither the use cases nor the adapters import upwards."""
+use cases keep (`GateStore`: services/adapters/sql_gate.py, memory_gate.py), the
+manifests (`ManifestStore`), call-forward's state and desk (`CallForwardStore`,
+`CallDesk`), the weighings (`WeighingStore`); the notifier and the calls to notify are in
+`calls.py`. A package below the adapters, so that neither the use cases nor the adapters
+import upwards."""
 
 from __future__ import annotations
 

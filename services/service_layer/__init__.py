@@ -6,5 +6,8 @@ with their ports' adapters (database, or in memory for the unit tests and the re
 So far: the slot bookings (`bookings.py`: the HTTP routes, the cross-border intake),
 deciding a batch of plate reads (`deciding.py`, with `alert_step.py`: the plate reads'
 consumer, the replay), applying lane events (`lane_events.py`: their consumer, the
-replay), and the control room's actions and alert workflow (`control.py`). The other
-workers (intakes, call-forward, notifier, archiver) still run their own transactions."""
+replay), the control room's actions and alert workflow (`control.py`), filing manifests
+(`manifests.py`: the HTTP API, the manifests' consumer, the bulk import), call-forward
+(`callforward.py`), recording weighings (`weighings.py`) and notifying calls
+(`call_notices.py`). The archiver and the cross-border link still run their own
+transactions."""
