@@ -62,7 +62,7 @@ async def record(db: Path, *, trucks: int, seed: int) -> int:
 
 async def replay_day(
     db: Path, *, batch: int, database: bool = False
-) -> tuple[int, int, float, float, str]:
+) -> tuple[int, int, float, float, str, str]:
     gates = default_gates()
     started = time.perf_counter()
     engine = create_engine(DatabaseSettings(url=f"sqlite+aiosqlite:///{db}"))
@@ -87,7 +87,8 @@ async def replay_day(
     wall = time.perf_counter() - started
     text = "".join(inputs.decision_line(d) + "\n" for d in result.decisions)
     assigned = sum(d["outcome"] == "assigned" for d in compare.latest(result.decisions).values())
-    return loaded.events, assigned, load_s, wall, text
+    alerts = "".join(json.dumps(a, sort_keys=True, default=str) + "\n" for a in result.alerts)
+    return loaded.events, assigned, load_s, wall, text, alerts
 
 
 def main() -> None:
@@ -110,24 +111,26 @@ def main() -> None:
             asyncio.run(replay_day(db, batch=args.batch, database=True))
             for _ in range(2 if args.database else 0)
         ]
-    (events, assigned, load_s, wall, first), (_, _, _, wall2, second) = runs
+    (events, assigned, load_s, wall, first, alerts), (_, _, _, wall2, second, alerts2) = runs
     best = min(wall, wall2)
     rate = events / best
-    identical = first == second
+    identical = first == second and alerts == alerts2
     print(f"replayed  {events:,} events, {assigned:,} trucks assigned; load {load_s:.2f} s")
     print(f"wall      {wall:.2f} s and {wall2:.2f} s (best {best:.2f} s); {rate:,.0f} events/s")
-    print(f"decision files of the two runs byte-identical: {identical}")
+    print(f"decision and alert files of the two runs byte-identical: {identical}")
     digest = hashlib.sha256(first.encode()).hexdigest()
+    alerts_digest = hashlib.sha256(alerts.encode()).hexdigest()
     print(f"decisions {first.count(chr(10)):,} lines, sha256 {digest}")
+    print(f"alerts    {alerts.count(chr(10)):,} lines, sha256 {alerts_digest}")
     database: dict[str, object] = {}
     if on_db:
         db_best = min(r[3] for r in on_db)
-        same = all(r[4] == first for r in on_db)
+        same = all(r[4] == first and r[5] == alerts for r in on_db)
         print(
             f"database  {on_db[0][3]:.2f} s and {on_db[1][3]:.2f} s (best {db_best:.2f} s); "
             f"{events / db_best:,.0f} events/s; memory is {db_best / best:.1f}x faster"
         )
-        print(f"decision files on the database and in memory byte-identical: {same}")
+        print(f"decision and alert files on the database and in memory identical: {same}")
         database = {
             "database_wall_s": round(db_best, 3),
             "database_events_per_s": round(events / db_best),
@@ -148,6 +151,7 @@ def main() -> None:
         "events_per_s": round(rate),
         "byte_identical": identical,
         "decisions_sha256": digest,
+        "alerts_sha256": alerts_digest,
         **database,
         "machine": f"{platform.machine()} Python {platform.python_version()}",
     }

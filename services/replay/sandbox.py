@@ -24,6 +24,7 @@ from lanes.model import Gate
 from lanes.policy import Policy
 from services.adapters.memory_gate import MemoryGateData
 from services.adapters.sql_gate import sql_gate_stores
+from services.alerts.step import AlertStep
 from services.archive.records import ArchivedRecord
 from services.bootstrap import open_database
 from services.db.booking_tables import BookingEventRow, BookingRow
@@ -139,6 +140,7 @@ async def run_sandbox(
             gates=gates,
             policy=policy,
             progress=progress,
+            incremental=True,
         )
     with tempfile.TemporaryDirectory(prefix="borderflow-replay-", dir=workdir) as tmp:
         database_settings = DatabaseSettings(url=f"sqlite+aiosqlite:///{Path(tmp) / 'sb.db'}")
@@ -173,12 +175,15 @@ async def _replay(
     gates: Mapping[str, Gate],
     policy: Policy,
     progress: Progress | None,
+    incremental: bool = False,
 ) -> SandboxResult:
     producer = RecordingProducer()
     kafka = cast(AIOKafkaProducer, producer)  # the outbox only calls send()
     decider = Decider(
         stores=stores, producer=kafka, gates=gates, matcher=OcrMatcher(), policy=policy
     )
+    if incremental:  # the memory adapter keeps every alert: the rules judge what changed
+        decider.alert_step = AlertStep(gates, incremental=True)
     handler = LaneEventHandler(
         stores=stores, producer=kafka, gates=gates, policy=policy, group_id="replay"
     )
