@@ -22,7 +22,6 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from itertools import compress
 from operator import attrgetter
 from typing import TypeVar
 
@@ -38,12 +37,17 @@ from lanes.values import CameraRole
 T = TypeVar("T")
 
 
-def _by_id(
-    items: Sequence[T], now: datetime, at: Callable[[T], datetime] = attrgetter("at")
-) -> dict[int, T]:
-    """`items` up to `now` by id() (the loops in C: this runs on every batch)."""
-    kept = list(compress(items, map(now.__ge__, map(at, items))))
-    return dict(zip(map(id, kept), kept, strict=True))
+def _moved(
+    kept: dict[int, T], items: Sequence[T], now: datetime, at: Callable[[T], datetime]
+) -> tuple[list[T], list[T]]:
+    """Makes `kept` (by id()) the `items` up to `now`; returns what left and what came.
+    Only the items `kept` lacks are looked at one by one (this runs on every batch):
+    `now` does not go back between calls, so an item kept stays up to `now`."""
+    given = dict(zip(map(id, items), items, strict=True))
+    gone = [kept.pop(k) for k in kept.keys() - given.keys()]
+    came = [item for k in given.keys() - kept.keys() if at(item := given[k]) <= now]
+    kept.update(zip(map(id, came), came, strict=True))
+    return gone, came
 
 
 class Incremental:
@@ -71,16 +75,16 @@ class Incremental:
         exits_before, reading_before = self._exits.gates(), self._reading()
         dirty: set[str] = set()
         texts: set[str] = set()  # texts of exit reads that came or went
-        window = _by_id(o.sightings, now)
-        old = self._sightings
-        for key in old.keys() - window.keys():
-            self._count(old[key], -1, dirty, texts)
-        for key in window.keys() - old.keys():
-            self._count(window[key], 1, dirty, texts)
-        self._sightings = window
+        gone, came = _moved(self._sightings, o.sightings, now, attrgetter("at"))
+        for s in gone:
+            self._count(s, -1, dirty, texts)
+        for s in came:
+            self._count(s, 1, dirty, texts)
         for text in texts:
             dirty.update(self._texts.get(text, ()))
-        dirty |= self._declared(_by_id(o.manifests, now, at=attrgetter("received_at")))
+        dirty |= self._declared(
+            *_moved(self._versions, o.manifests, now, attrgetter("received_at"))
+        )
         while self._dues and self._dues[0][0] <= now:
             dirty.add(heapq.heappop(self._dues)[1])
         self._recount(dirty, now=now)
@@ -140,12 +144,9 @@ class Incremental:
                 if not plates:
                     del self._texts[text]
 
-    def _declared(self, visible: dict[int, ManifestVersion]) -> set[str]:
-        """Takes the versions received by now; the tractor plates of the manifests whose
+    def _declared(self, gone: list[ManifestVersion], came: list[ManifestVersion]) -> set[str]:
+        """Takes the versions that left and came; the tractor plates of the manifests whose
         versions changed (before and after)."""
-        gone = [self._versions[k] for k in self._versions.keys() - visible.keys()]
-        came = [visible[k] for k in visible.keys() - self._versions.keys()]
-        self._versions = visible
         changed = {v.manifest.manifest_id for v in (*gone, *came)}
         before = {m: self._plates(m) for m in changed}
         for v in gone:
