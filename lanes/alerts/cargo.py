@@ -3,7 +3,7 @@ containers declared but none read, a manifest amended just before arrival, overw
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence, Set
 from datetime import datetime
 from itertools import pairwise
 
@@ -13,13 +13,18 @@ from lanes.alerts.passes import Declarations, Pass
 from lanes.model import Manifest
 
 
-def swaps(found: Sequence[Pass], versions: Declarations) -> list[Alert]:
+def swaps(
+    found: Sequence[Pass], versions: Declarations, *, reading: Set[str] | None = None
+) -> list[Alert]:
     """At the OCR portal (gate-in): a trailer plate or container number read that the
     truck's manifest does not declare (`swap`), or containers declared and none read
     (`containers_unread`, only at a gate whose portals read containers at all: a gate that
-    sends no container numbers would otherwise flag every container truck)."""
+    sends no container numbers would otherwise flag every container truck). `reading`:
+    the gates whose portals read containers, when `found` is not every pass (by default,
+    those `found` shows)."""
     alerts = []
-    reading = {s.gate_id for p in found for s in p.at_portal() if s.containers}
+    if reading is None:
+        reading = portal_containers(found)
     for p in found:
         portal = p.at_portal()
         declared = versions.as_of(p.plate, p.first_at)
@@ -47,6 +52,11 @@ def swaps(found: Sequence[Pass], versions: Declarations) -> list[Alert]:
             )
             alerts.append(_alert("containers_unread", subject, p, why, evidence, at=portal[-1].at))
     return alerts
+
+
+def portal_containers(found: Iterable[Pass]) -> set[str]:
+    """The gates where a pass of `found` had a container number read at the portal."""
+    return {s.gate_id for p in found for s in p.at_portal() if s.containers}
 
 
 def late_amendments(

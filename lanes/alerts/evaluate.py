@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from lanes.alert_rules import AlertRules
@@ -35,6 +36,12 @@ def evaluate(
         *rebook_jumps(changes, rules),
         *bursts(changes, rules),
     ]
+    return first_alerts(raised)
+
+
+def first_alerts(raised: Iterable[Alert]) -> tuple[Alert, ...]:
+    """One alert per (rule, subject), the first raised; sorted by (raised_at, rule,
+    subject)."""
     first: dict[tuple[str, str], Alert] = {}
     for alert in sorted(raised, key=lambda a: (a.raised_at, a.rule, a.subject, a.evidence)):
         first.setdefault((alert.rule, alert.subject), alert)

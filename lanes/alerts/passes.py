@@ -109,16 +109,42 @@ class Declarations:
 
 
 class Exits:
-    """Exit-camera reads indexed by every plate text they show."""
+    """Exit-camera reads indexed by every plate text they show; `add` and `remove` keep it
+    up to date as a window slides (`lanes.alerts.incremental`)."""
 
-    def __init__(self, sightings: Sequence[Sighting]) -> None:
-        self._at: dict[str, list[tuple[datetime, str]]] = {}
-        self._gates: set[str] = set()
-        for s in ordered(sightings):
-            if s.role is CameraRole.EXIT:
-                self._gates.add(s.gate_id)
-                for text in dict.fromkeys((s.plate, *s.alternatives)):
-                    self._at.setdefault(text, []).append((s.at, s.event_id))
+    def __init__(self, sightings: Sequence[Sighting] = ()) -> None:
+        self._at: dict[str, dict[tuple[datetime, str], int]] = {}
+        self._gates: dict[str, int] = {}
+        for s in sightings:
+            self.add(s)
+
+    def add(self, s: Sighting) -> None:
+        """Counts `s` in if it is an exit read (anything else is not an exit)."""
+        if s.role is not CameraRole.EXIT:
+            return
+        self._gates[s.gate_id] = self._gates.get(s.gate_id, 0) + 1
+        for text in dict.fromkeys((s.plate, *s.alternatives)):
+            found = self._at.setdefault(text, {})
+            found[(s.at, s.event_id)] = found.get((s.at, s.event_id), 0) + 1
+
+    def remove(self, s: Sighting) -> None:
+        """Counts out an exit read `add` counted in."""
+        if s.role is not CameraRole.EXIT:
+            return
+        self._gates[s.gate_id] -= 1
+        if not self._gates[s.gate_id]:
+            del self._gates[s.gate_id]
+        for text in dict.fromkeys((s.plate, *s.alternatives)):
+            found = self._at[text]
+            found[(s.at, s.event_id)] -= 1
+            if not found[(s.at, s.event_id)]:
+                del found[(s.at, s.event_id)]
+            if not found:
+                del self._at[text]
+
+    def gates(self) -> frozenset[str]:
+        """The gates whose exit cameras read anything."""
+        return frozenset(self._gates)
 
     def read_at(self, gate_id: str) -> bool:
         """Whether the gate's exit cameras read anything: a gate whose exits are not read

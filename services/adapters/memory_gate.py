@@ -82,6 +82,32 @@ class _Manifest:
 
 
 @dataclass
+class _Window:
+    """One gate's sightings in the alert rules' last look-back, kept as time goes on."""
+
+    since: datetime
+    now: datetime
+    sightings: dict[str, Sighting] = field(default_factory=dict)  # by read event_id
+    texts: dict[str, int] = field(default_factory=dict)  # plate text -> sightings showing it
+    ahead: list[tuple[datetime, str]] = field(default_factory=list)  # read after `now`
+    # manifest id -> the window's texts that are its tractor plate, as of `MemoryGateData.
+    # manifest_changes` == `generation`; the versions last given and the ids they were of
+    named: dict[str, int] = field(default_factory=dict)
+    generation: int = -1
+    given: tuple[int, frozenset[str], tuple[ManifestVersion, ...]] = (-1, frozenset(), ())
+
+    def count(self, text: str, by: int, by_tractor: Mapping[str, set[str]]) -> None:
+        n = self.texts[text] = self.texts.get(text, 0) + by
+        if n == 0:
+            del self.texts[text]
+        if n == (1 if by > 0 else 0):  # the text came into the window or left it
+            for manifest_id in by_tractor.get(text, ()):
+                m = self.named[manifest_id] = self.named.get(manifest_id, 0) + by
+                if m == 0:
+                    del self.named[manifest_id]
+
+
+@dataclass
 class MemoryGateData:
     """What the memory adapter holds: the tables the deciding workers use, as containers."""
 
@@ -116,6 +142,10 @@ class MemoryGateData:
     weighings: dict[str, list[tuple[datetime, str, str, dict[str, Any]]]] = field(
         default_factory=dict
     )
+    # per gate, the alert rules' last window and the reads stored since it was taken
+    windows: dict[str, _Window] = field(default_factory=dict)
+    arrived: dict[str, list[tuple[datetime, str]]] = field(default_factory=dict)
+    manifest_changes: int = 0  # a manifest's version stored, or its plates re-indexed
     batches: int = 0
 
     def stores(self) -> GateStores:
@@ -150,6 +180,7 @@ class MemoryGateData:
                 found.current = m
             found.versions.append(ManifestVersion(stored, version, utc(now)))
             self._index(m)
+            self.manifest_changes += 1
 
     def _index(self, m: Manifest) -> None:
         for plate in (m.tractor_plate, m.trailer_plate):
@@ -248,10 +279,12 @@ class MemoryGateStore:
                 continue
             stored = dict(row) | {"captured_at": utc(row["captured_at"])}
             self.data.reads[event_id] = stored
+            gate_id = str(row["gate_id"])
             bisect.insort(
-                self.data.reads_by_time.setdefault(str(row["gate_id"]), []),
-                (stored["captured_at"], event_id),
+                self.data.reads_by_time.setdefault(gate_id, []), (stored["captured_at"], event_id)
             )
+            if gate_id in self.data.windows:
+                self.data.arrived.setdefault(gate_id, []).append((stored["captured_at"], event_id))
 
     # -- manifests -----------------------------------------------------------------------
     async def manifests_for_keys(
@@ -460,27 +493,8 @@ class MemoryGateStore:
     async def observations(self, gate: Gate, rules: AlertRules, *, now: datetime) -> Observations:
         since = now - lookback(rules)
         data = self.data
-        times = data.reads_by_time.get(gate.gate_id, [])
-        lo = bisect.bisect_left(times, (utc(since), ""))
-        sightings = []
-        for at, event_id in times[lo:]:
-            if at > now:
-                break
-            if event_id in data.sightings:
-                s = data.sightings[event_id]
-            else:
-                row = data.reads[event_id]
-                s = data.sightings[event_id] = sighting(
-                    gate,
-                    event_id=event_id,
-                    camera_id=row["camera_id"],
-                    at=at,
-                    plate=row["plate"],
-                    plate_text=row["plate_text"],
-                    payload=row["payload"],
-                )
-            if s is not None:
-                sightings.append(s)
+        window = self._window(gate, since=utc(since), now=now)
+        sightings = tuple(window.sightings.values())  # in no order: the rules sort them
         weighed = data.weighings.get(gate.gate_id, [])
         lo = bisect.bisect_left(weighed, (utc(since), ""))
         weighings = []
@@ -515,18 +529,81 @@ class MemoryGateStore:
             )
             is not None
         )
-        plates = {t for s in sightings for t in (s.plate, *s.alternatives)}
-        plates |= {t for w in weighings for t in (w.plate, *w.alternatives)}
-        ids: set[str] = {c.manifest_id for c in changes if c.manifest_id in data.manifests}
-        for plate in plates:
-            ids |= data.by_tractor.get(plate, set())
-        versions = tuple(v for i in sorted(ids) for v in data.manifests[i].versions)
+        # the manifests naming a plate the window's reads or the weighings show, and those
+        # of the booking changes
+        ids = set(window.named)
+        ids |= {c.manifest_id for c in changes if c.manifest_id in data.manifests}
+        for w in weighings:
+            for plate in (w.plate, *w.alternatives):
+                ids |= data.by_tractor.get(plate, set())
+        key = frozenset(ids)
+        if window.given[0] != data.manifest_changes or window.given[1] != key:
+            window.given = (
+                data.manifest_changes,
+                key,
+                tuple(v for i in sorted(ids) for v in data.manifests[i].versions),
+            )
+        versions = window.given[2]
         return Observations(
-            sightings=tuple(sightings),
+            sightings=sightings,
             manifests=versions,
             weighings=tuple(weighings),
             bookings=changes,
         )
+
+    def _window(self, gate: Gate, *, since: datetime, now: datetime) -> _Window:
+        """The gate's reads captured in [since, now], as sightings: the last window moved
+        on (reads stored since it was taken come in, those older than `since` go out), or
+        taken afresh when it cannot be (the first time, or a window that went back)."""
+        data = self.data
+        times = data.reads_by_time.get(gate.gate_id, [])
+        window = data.windows.get(gate.gate_id)
+        if window is None or since < window.since or now < window.now:
+            window = data.windows[gate.gate_id] = _Window(since, now)
+            data.arrived.pop(gate.gate_id, None)
+            coming = times[bisect.bisect_left(times, (since, "")) :]
+        else:
+            coming = window.ahead + data.arrived.pop(gate.gate_id, [])
+            going = times[
+                bisect.bisect_left(times, (window.since, "")) : bisect.bisect_left(
+                    times, (since, "")
+                )
+            ]
+            for _, event_id in going:
+                if (s := window.sightings.pop(event_id, None)) is not None:
+                    for text in (s.plate, *s.alternatives):
+                        window.count(text, -1, data.by_tractor)
+            window.since, window.now = since, now
+        window.ahead = []
+        for at, event_id in coming:
+            if at > now:
+                window.ahead.append((at, event_id))
+            elif at >= since and (s := self._sighting(gate, event_id, at)) is not None:
+                window.sightings[event_id] = s
+                for text in (s.plate, *s.alternatives):
+                    window.count(text, 1, data.by_tractor)
+        if window.generation != data.manifest_changes:  # the plates' manifests changed
+            window.generation = data.manifest_changes
+            window.named = {}
+            for text in window.texts:
+                for manifest_id in data.by_tractor.get(text, ()):
+                    window.named[manifest_id] = window.named.get(manifest_id, 0) + 1
+        return window
+
+    def _sighting(self, gate: Gate, event_id: str, at: datetime) -> Sighting | None:
+        data = self.data
+        if event_id not in data.sightings:
+            row = data.reads[event_id]
+            data.sightings[event_id] = sighting(
+                gate,
+                event_id=event_id,
+                camera_id=row["camera_id"],
+                at=at,
+                plate=row["plate"],
+                plate_text=row["plate_text"],
+                payload=row["payload"],
+            )
+        return data.sightings[event_id]
 
     async def add_alerts(self, alerts: Sequence[Alert], *, now: datetime) -> list[Alert]:
         fresh = [a for a in alerts if a.alert_id not in self.data.alerts]

@@ -210,9 +210,12 @@ def make_decider(
     policy: Policy,
     matcher: Matcher | None = None,
     clock_window: ClockWindow | None = None,
+    incremental_alerts: bool = False,
 ) -> Decider:
     """The plate reads' consumer and its use case (decide a batch of reads) on the unit of
-    work `stores`, with the decision and alert outboxes they share."""
+    work `stores`, with the decision and alert outboxes they share. `incremental_alerts`:
+    the alert rules judge only what changed since the last batch (for a store that never
+    rolls back: the replay in memory)."""
     name = decider_worker.PRODUCER_NAME
     outbox = decision_outbox(stores, producer, producer_name=name, drain_at_start=True)
     alerts = AlertOutbox(stores=stores, producer=producer, producer_name=name)
@@ -223,6 +226,7 @@ def make_decider(
         gates=gates,
         matcher=matcher or OcrMatcher(),
         policy=policy,
+        incremental_alerts=incremental_alerts,
     )
     return Decider(
         decide=handler, outbox=outbox, alert_outbox=alerts, gates=gates, clock_window=clock_window

@@ -138,6 +138,7 @@ async def run_sandbox(
             gates=gates,
             policy=policy,
             progress=progress,
+            incremental=True,
         )
     with tempfile.TemporaryDirectory(prefix="borderflow-replay-", dir=workdir) as tmp:
         database_settings = DatabaseSettings(url=f"sqlite+aiosqlite:///{Path(tmp) / 'sb.db'}")
@@ -172,10 +173,14 @@ async def _replay(
     gates: Mapping[str, Gate],
     policy: Policy,
     progress: Progress | None,
+    incremental: bool = False,
 ) -> SandboxResult:
     producer = RecordingProducer()
     kafka = cast(AIOKafkaProducer, producer)  # the outbox only calls send()
-    decider = make_decider(stores=stores, producer=kafka, gates=gates, policy=policy)
+    # the memory adapter keeps every alert: the rules may judge only what changed
+    decider = make_decider(
+        stores=stores, producer=kafka, gates=gates, policy=policy, incremental_alerts=incremental
+    )
     handler = make_lane_event_handler(
         stores=stores, producer=kafka, gates=gates, policy=policy, group_id="replay"
     )

@@ -17,8 +17,9 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from lanes.alerts import Alert, AlertRules, evaluate
+from lanes.alerts import Alert, AlertRules, Observations, evaluate
 from lanes.alerts.hold import hold_for
+from lanes.alerts.incremental import Incremental
 from lanes.model import Gate, LaneDecision, Outcome
 from lanes.settle import settle
 from services.ports import GateStore
@@ -31,10 +32,16 @@ def rules_of(gate: Gate) -> AlertRules:
 
 
 class AlertStep:
-    def __init__(self, gates: Mapping[str, Gate]) -> None:
+    """`incremental`: judge only what changed since the last batch (`lanes.alerts.
+    incremental`: the same new alerts as `evaluate`), for a store that keeps every alert
+    it was given, as the replay's memory adapter does; the live decider, whose batch may
+    roll back after the rules ran, judges the whole look-back every batch."""
+
+    def __init__(self, gates: Mapping[str, Gate], *, incremental: bool = False) -> None:
         self.gates = dict(gates)
         self.raised = 0
         self.held = 0
+        self._incremental: dict[str, Incremental] | None = {} if incremental else None
 
     async def run(
         self,
@@ -55,8 +62,8 @@ class AlertStep:
             # the gate's clock never goes back: a batch of older reads (another partition's)
             # is judged at the newest time the gate has seen
             now = max(batch_now, await store.gate_clock(gate_id) or batch_now)
-            found = evaluate(
-                await store.observations(gate, rules_of(gate), now=now), rules_of(gate), now=now
+            found = self._evaluate(
+                gate, await store.observations(gate, rules_of(gate), now=now), now
             )
             mine = [a for a in found if a.gate_id in (gate_id, None)]
             fresh = await store.add_alerts(mine, now=stored_at)
@@ -83,6 +90,14 @@ class AlertStep:
         self.raised += len(new)
         self.held += len(revised)
         return new, revised
+
+    def _evaluate(self, gate: Gate, observations: Observations, now: datetime) -> tuple[Alert, ...]:
+        if self._incremental is None:
+            return evaluate(observations, rules_of(gate), now=now)
+        judge = self._incremental.get(gate.gate_id)
+        if judge is None:
+            judge = self._incremental[gate.gate_id] = Incremental(rules_of(gate))
+        return judge(observations, now=now)
 
     async def _hold(
         self, store: GateStore, gate: Gate, alert: Alert, *, now: datetime

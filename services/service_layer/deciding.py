@@ -80,11 +80,13 @@ class DecideReadsHandler:
         gates: Mapping[str, Gate],
         matcher: Matcher,
         policy: Policy,
+        incremental_alerts: bool = False,
     ) -> None:
         self.uow, self.decisions, self.alerts = uow, decisions, alerts
         self.gates = dict(gates)
         self.matcher, self.policy = matcher, policy
-        self.alert_step = AlertStep(gates)
+        # incremental: only for a store that never rolls back (the replay in memory)
+        self.alert_step = AlertStep(gates, incremental=incremental_alerts)
 
     async def __call__(self, cmd: DecideReads) -> ReadsDecided:
         async with self.uow() as store:

@@ -21,6 +21,7 @@ from services.bootstrap import make_decider
 from services.gates.loader import default_gates, get_gate
 from services.replay.inputs import BookingChange, ManifestVersion, assemble, decision_line
 from services.replay.sandbox import RecordingProducer, run_sandbox
+from services.simulation.anomalies import AnomalySpec
 from services.simulation.traffic import archived_reads, plan_traffic
 from services.workers.decider import Decider
 from streams.runtime import Inbound
@@ -198,3 +199,45 @@ async def test_the_database_and_memory_decide_the_same_byte_for_byte(
     assert sum(d["outcome"] == "assigned" for d in on_db.decisions) > 50
     assert [decision_line(d) for d in in_memory.decisions] == lines
     assert in_memory.alerts == on_db.alerts
+
+
+@pytest.mark.parametrize("batch", [3, 50])
+async def test_the_replay_in_memory_raises_the_alerts_the_database_raises(
+    batch: int, tmp_path: Path
+) -> None:
+    """A day with anomalies of every kind (exit reads, portal containers, amended manifests,
+    weighings): the memory replay's incremental alert rules against the SQLite sandbox's
+    `evaluate` of the whole look-back on every batch, the same alerts."""
+    start = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+    plan = plan_traffic(
+        gate=GATE,
+        trucks=120,
+        start=start,
+        seed=5,
+        span=timedelta(hours=4),
+        anomalies=AnomalySpec(per_kind=2),
+    )
+    world = plan.anomalies
+    assert world is not None
+    received = sorted(world.manifest_versions, key=lambda v: (v.received_at, v.version))
+    versions = [
+        ManifestVersion(v.manifest, "simulator", v.received_at, seq)
+        for seq, v in enumerate(received, start=1)
+    ]
+    inputs = assemble(archived_reads(plan.reads), [], versions, fallback_batch=batch)
+    policy = OrchestratedPolicy()
+    on_db = await run_sandbox(
+        inputs,
+        gates=GATES,
+        policy=policy,
+        workdir=tmp_path,
+        database=True,
+        weighings=world.weighings,
+    )
+    in_memory = await run_sandbox(inputs, gates=GATES, policy=policy, weighings=world.weighings)
+    assert len(on_db.alerts) >= 6
+    assert {"cloned_plate", "swap", "overweight"} <= {a["rule"] for a in on_db.alerts}
+    assert in_memory.alerts == on_db.alerts
+    assert [decision_line(d) for d in in_memory.decisions] == [
+        decision_line(d) for d in on_db.decisions
+    ]

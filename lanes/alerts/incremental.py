@@ -1,0 +1,194 @@
+"""The alert rules call after call on one gate's observations as event time goes on (the
+decider's alert step in the replay, issue 26 item 4): only the plates whose inputs changed
+since the last call are judged again, not the whole look-back.
+
+`Incremental(rules)(observations, now=...)` gives `evaluate(observations, rules, now=...)`
+less some alerts that an earlier call gave already. Whatever was not given before is given
+exactly as `evaluate` gives it, in its order: the alert step stores only alerts it has not
+stored yet, so it raises the same alerts as with `evaluate`. Why that holds: a plate's
+alerts (a clone, a lost truck, a swap, a late amendment) depend only on its inbound reads
+in the window, the exit reads showing its texts, which gates read exits and containers at
+all, the manifest versions declaring its tractor plate, and `now` for a lost truck's due
+time. A plate none of these changed for gives what it gave on the last call; every alert
+of it was given then. Weighings and booking changes are judged in full on every call.
+
+The objects of `observations` are recognised by identity (the memory adapter gives the
+same `Sighting` and `ManifestVersion` objects call after call); new objects are new
+inputs, which is slower, never wrong. A `now` older than the last call's starts over.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from operator import attrgetter
+from typing import TypeVar
+
+from lanes.alert_rules import AlertRules
+from lanes.alerts.bookings import bursts, no_show_rates, rebook_jumps
+from lanes.alerts.cargo import late_amendments, overweight, portal_containers, swaps
+from lanes.alerts.evaluate import first_alerts
+from lanes.alerts.model import Alert, ManifestVersion, Observations, Sighting
+from lanes.alerts.passes import INBOUND, Declarations, Exits, Pass, passes
+from lanes.alerts.plates import clones, lost_trucks
+from lanes.values import CameraRole
+
+T = TypeVar("T")
+
+
+def _moved(
+    kept: dict[int, T], items: Sequence[T], now: datetime, at: Callable[[T], datetime]
+) -> tuple[list[T], list[T]]:
+    """Makes `kept` (by id()) the `items` up to `now`; returns what left and what came.
+    Only the items `kept` lacks are looked at one by one (this runs on every batch):
+    `now` does not go back between calls, so an item kept stays up to `now`."""
+    given = dict(zip(map(id, items), items, strict=True))
+    gone = [kept.pop(k) for k in kept.keys() - given.keys()]
+    came = [item for k in given.keys() - kept.keys() if at(item := given[k]) <= now]
+    kept.update(zip(map(id, came), came, strict=True))
+    return gone, came
+
+
+class Incremental:
+    def __init__(self, rules: AlertRules | None = None) -> None:
+        self.rules = rules or AlertRules()
+        self._start()
+
+    def _start(self) -> None:
+        self._now: datetime | None = None
+        self._sightings: dict[int, Sighting] = {}  # the last window's, by id()
+        self._inbound: dict[str, dict[int, Sighting]] = {}  # plate -> its inbound reads
+        self._texts: dict[str, dict[str, int]] = {}  # text -> plate -> inbound reads showing it
+        self._exits = Exits()
+        self._versions: dict[int, ManifestVersion] = {}  # received by the last `now`
+        self._history: dict[str, dict[int, ManifestVersion]] = {}  # manifest -> its versions
+        self._tractors: dict[str, set[str]] = {}  # tractor plate -> manifests naming it
+        self._passes: dict[str, list[Pass]] = {}  # plate -> its passes
+        self._portal: dict[str, set[str]] = {}  # plate -> gates its passes read containers at
+        self._dues: list[tuple[datetime, str]] = []  # (a pass's lost-truck due time, plate)
+
+    def __call__(self, observations: Observations, *, now: datetime) -> tuple[Alert, ...]:
+        if self._now is not None and now < self._now:
+            self._start()
+        o, rules = observations, self.rules
+        exits_before, reading_before = self._exits.gates(), self._reading()
+        dirty: set[str] = set()
+        texts: set[str] = set()  # texts of exit reads that came or went
+        gone, came = _moved(self._sightings, o.sightings, now, attrgetter("at"))
+        for s in gone:
+            self._count(s, -1, dirty, texts)
+        for s in came:
+            self._count(s, 1, dirty, texts)
+        for text in texts:
+            dirty.update(self._texts.get(text, ()))
+        dirty |= self._declared(
+            *_moved(self._versions, o.manifests, now, attrgetter("received_at"))
+        )
+        while self._dues and self._dues[0][0] <= now:
+            dirty.add(heapq.heappop(self._dues)[1])
+        self._recount(dirty, now=now)
+        if self._exits.gates() != exits_before or self._reading() != reading_before:
+            everything = set(self._inbound) | set(self._passes)
+            self._recount(everything - dirty, now=now)
+            dirty = everything
+        self._now = now
+
+        found = sorted(
+            (p for plate in dirty for p in self._passes.get(plate, ())),
+            key=lambda p: (p.first_at, p.plate, p.gate_id),
+        )
+        weighings = [w for w in o.weighings if w.at <= now]
+        changes = [c for c in o.bookings if c.at <= now]
+        wanted = dirty | {t for w in weighings for t in (w.plate, *w.alternatives)}
+        ids = {m for plate in wanted for m in self._tractors.get(plate, ())}
+        versions = Declarations([v for m in ids for v in self._history[m].values()])
+        return first_alerts(
+            [
+                *clones(found, self._exits, rules),
+                *lost_trucks(found, self._exits, rules, now=now),
+                *swaps(found, versions, reading=self._reading()),
+                *late_amendments(found, versions, rules),
+                *overweight(weighings, versions, rules),
+                *no_show_rates(changes, rules),
+                *rebook_jumps(changes, rules),
+                *bursts(changes, rules),
+            ]
+        )
+
+    def _count(self, s: Sighting, sign: int, dirty: set[str], texts: set[str]) -> None:
+        """A read into the window (`sign` 1) or out of it (-1)."""
+        shown = dict.fromkeys((s.plate, *s.alternatives))
+        if s.role is CameraRole.EXIT:
+            if sign > 0:
+                self._exits.add(s)
+            else:
+                self._exits.remove(s)
+            texts.update(shown)
+            return
+        if s.role not in INBOUND or not s.plate:
+            return
+        mine = self._inbound.setdefault(s.plate, {})
+        if sign > 0:
+            mine[id(s)] = s
+        else:
+            del mine[id(s)]
+            if not mine:
+                del self._inbound[s.plate]
+        dirty.add(s.plate)
+        for text in shown:
+            plates = self._texts.setdefault(text, {})
+            plates[s.plate] = plates.get(s.plate, 0) + sign
+            if not plates[s.plate]:
+                del plates[s.plate]
+                if not plates:
+                    del self._texts[text]
+
+    def _declared(self, gone: list[ManifestVersion], came: list[ManifestVersion]) -> set[str]:
+        """Takes the versions that left and came; the tractor plates of the manifests whose
+        versions changed (before and after)."""
+        changed = {v.manifest.manifest_id for v in (*gone, *came)}
+        before = {m: self._plates(m) for m in changed}
+        for v in gone:
+            del self._history[v.manifest.manifest_id][id(v)]
+        for v in came:
+            self._history.setdefault(v.manifest.manifest_id, {})[id(v)] = v
+        touched: set[str] = set()
+        for m in changed:
+            after = self._plates(m)
+            if not self._history.get(m, True):
+                del self._history[m]
+            for plate in before[m] - after:
+                self._tractors[plate].discard(m)
+                if not self._tractors[plate]:
+                    del self._tractors[plate]
+            for plate in after:
+                self._tractors.setdefault(plate, set()).add(m)
+            touched |= before[m] | after
+        return touched
+
+    def _plates(self, manifest_id: str) -> set[str]:
+        return {v.manifest.tractor_plate for v in self._history.get(manifest_id, {}).values()}
+
+    def _recount(self, plates: set[str], *, now: datetime) -> None:
+        """The passes of `plates` again, from their inbound reads in the window."""
+        allowed = self.rules.expected_transit + self.rules.transit_margin
+        for plate in plates:
+            mine = self._inbound.get(plate)
+            found = passes(list(mine.values()), self.rules) if mine else []
+            if found:
+                self._passes[plate] = found
+            else:
+                self._passes.pop(plate, None)
+            gates = portal_containers(found)
+            if gates:
+                self._portal[plate] = gates
+            else:
+                self._portal.pop(plate, None)
+            for p in found:
+                if p.last_at + allowed > now:
+                    heapq.heappush(self._dues, (p.last_at + allowed, plate))
+
+    def _reading(self) -> set[str]:
+        """The gates where a pass in the window had a container read at the portal."""
+        return set().union(*self._portal.values())
