@@ -11,11 +11,12 @@ Targets (issue 2, 2-core machine): >= 2,000 reads/s sustained on PostgreSQL; p99
 200 reads/s. Ends with one JSON line of the figures and the targets.
 
 `--history-days N` (issue 26 item 5) measures twice, back to back, each on a fresh schema:
-first on empty tables, then with N simulated days of history inserted before the run
-(services/simulation/history.py: about 3,400 trucks, 12,000 reads and 3,200 manifests a
-day), and prints each figure's ratio with history / without.
+first on empty tables (or `--baseline-days M` days of history), then with N simulated days
+of history inserted before the run (services/simulation/history.py: about 3,400 trucks,
+12,000 reads and 3,200 manifests a day), and prints each figure's ratio with N / without.
 
     python bench/pipeline.py [--db postgres|sqlite] [--quick] [--history-days N]
+        [--baseline-days M] [--history-without-bookings] [--profile-history FILE]
 """
 
 from __future__ import annotations
@@ -168,7 +169,11 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def run(
-    db_kind: str, quick: bool, profile_to: str | None, history_days: int = 0
+    db_kind: str,
+    quick: bool,
+    profile_to: str | None,
+    history_days: int = 0,
+    history_bookings: bool = True,
 ) -> dict[str, Any]:
     scale = 0.25 if quick else 1.0
     tmp = Path(tempfile.mkdtemp(prefix="bf-bench-"))
@@ -196,11 +201,15 @@ async def run(
             1 + latency_trucks + sustained_trucks + capacity_trucks,
             datetime(2026, 11, 23, 0, 0, tzinfo=UTC),
         )
-        history: dict[str, Any] = {"days": history_days}
+        history: dict[str, Any] = {"days": history_days, "bookings": history_bookings}
         if history_days:
             t0 = time.perf_counter()
             filled = await fill_history(
-                engine, gates["huu-nghi"], days=history_days, before=traffic.start
+                engine,
+                gates["huu-nghi"],
+                days=history_days,
+                before=traffic.start,
+                bookings=history_bookings,
             )
             history |= {"fill_s": round(time.perf_counter() - t0, 1), "rows": filled.rows}
             print(f"history   {json.dumps(history)}", flush=True)
@@ -236,7 +245,7 @@ async def run(
         await producer.start()
         await watcher.start()
 
-        async def drain(reads: list[tuple[str, str, bytes]], timeout: float = 120) -> float:
+        async def drain(reads: list[tuple[str, str, bytes]], timeout: float = 600) -> float:
             """Wait until every read of `reads` is persisted. Reads of a camera share a
             partition and are handled in order, so the last read of each camera tells; a
             few primary-key look-ups, not a count(*) that would load the database."""
@@ -363,8 +372,29 @@ def main() -> None:
         metavar="N",
         help="also measure with N simulated days of history in the tables (issue 26 item 5)",
     )
+    parser.add_argument(
+        "--baseline-days",
+        type=int,
+        default=0,
+        metavar="M",
+        help="with --history-days: the first run on M days of history instead of none (M=8 "
+        "covers every look-back: the comparison then shows growth with history alone)",
+    )
+    parser.add_argument(
+        "--history-without-bookings",
+        action="store_true",
+        help="the history without bookings and booking events (their share of the cost)",
+    )
+    parser.add_argument(
+        "--profile-history",
+        metavar="FILE",
+        help="run the worker of the run with history under cProfile",
+    )
     args = parser.parse_args()
-    results = asyncio.run(run(args.db, args.quick, args.profile))
+    bookings = not args.history_without_bookings
+    results = asyncio.run(
+        run(args.db, args.quick, args.profile, args.baseline_days, history_bookings=bookings)
+    )
     found = figures(results)
     capacity, p99 = found["capacity_reads_per_s"], found["latency_at_200_p99_ms"]
     summary: dict[str, Any] = {
@@ -383,13 +413,23 @@ def main() -> None:
     }
     if args.history_days:
         print(f"--- again, with {args.history_days} days of history in the tables", flush=True)
-        with_history = asyncio.run(run(args.db, args.quick, None, args.history_days))
+        with_history = asyncio.run(
+            run(
+                args.db,
+                args.quick,
+                args.profile_history,
+                args.history_days,
+                history_bookings=bookings,
+            )
+        )
         full = figures(with_history)
         ratios = compare(found, full)
         for name, r in ratios.items():
             print(f"{name:32s} {found[name]:>9} -> {full[name]:>9}  x{r['ratio']}", flush=True)
         summary["with_history"] = {
             "days": args.history_days,
+            "baseline_days": args.baseline_days,
+            "bookings": bookings,
             **full,
             "ratio_with_to_without": ratios,
             "within_20_percent": all(r["within_20_percent"] for r in ratios.values()),

@@ -68,10 +68,12 @@ async def fill_history(
     before: datetime,
     trucks_per_day: int = TRUCKS_PER_DAY,
     alert_every: int = 200,
+    bookings: bool = True,
 ) -> HistoryCounts:
     """Insert `days` simulated days ending at `before` (one transaction a day), then ANALYZE
     on PostgreSQL, as autovacuum would have done on a database this size. One truck in
-    `alert_every` has an alert (dismissed)."""
+    `alert_every` has an alert (dismissed). `bookings=False`: no bookings nor booking events
+    (to tell their share of a bench's cost: the alert step reads 7 days of them a batch)."""
     counts = HistoryCounts(days=days)
     seq = 0
     for day in range(days):
@@ -79,7 +81,14 @@ async def fill_history(
         plan = plan_traffic(gate=gate, trucks=trucks_per_day, start=start, seed=10_000 + day)
         async with session_factory(engine)() as session, session.begin():
             seq = await _store_day(
-                session, gate, plan, day=day, seq=seq, alert_every=alert_every, counts=counts
+                session,
+                gate,
+                plan,
+                day=day,
+                seq=seq,
+                alert_every=alert_every,
+                bookings=bookings,
+                counts=counts,
             )
     if engine.dialect.name == "postgresql":
         async with engine.begin() as conn:
@@ -96,6 +105,7 @@ async def _store_day(
     day: int,
     seq: int,
     alert_every: int,
+    bookings: bool,
     counts: HistoryCounts,
 ) -> int:
     by_id = {r.event_id: r for r in plan.reads}
@@ -157,8 +167,10 @@ async def _store_day(
     await _bulk(session, VisitRow, visits)
     await _bulk(session, DecisionRow, decisions)
     await repo.upsert_tracks(session=session, tracks=_latest(tracks))
-    bookings, events = _bookings(plan, gate, seq=seq, postgres=repo.is_postgres(session))
-    await _bulk(session, BookingRow, bookings)
+    booked, events = _bookings(plan, gate, seq=seq, postgres=repo.is_postgres(session))
+    if not bookings:
+        booked, events = [], []
+    await _bulk(session, BookingRow, booked)
     await _bulk(session, BookingEventRow, events)
     alerts = _alerts(plan.trucks[::alert_every], gate.gate_id)
     await _bulk(session, AlertRow, alerts)
@@ -166,7 +178,7 @@ async def _store_day(
         ("plate_reads", reads),
         ("visits", visits),
         ("lane_decisions", decisions),
-        ("bookings", bookings),
+        ("bookings", booked),
         ("booking_events", events),
         ("alerts", alerts),
     ):
