@@ -10,7 +10,13 @@ Phases, each against the real embedded broker and a real database (PostgreSQL by
 Targets (issue 2, 2-core machine): >= 2,000 reads/s sustained on PostgreSQL; p99 < 100 ms at
 200 reads/s. Ends with one JSON line of the figures and the targets.
 
-    python bench/pipeline.py [--db postgres|sqlite] [--quick]
+`--history-days N` (issue 26 item 5) measures twice, back to back, each on a fresh schema:
+first on empty tables (or `--baseline-days M` days of history), then with N simulated days
+of history inserted before the run (services/simulation/history.py: about 3,400 trucks,
+12,000 reads and 3,200 manifests a day), and prints each figure's ratio with N / without.
+
+    python bench/pipeline.py [--db postgres|sqlite] [--quick] [--history-days N]
+        [--baseline-days M] [--history-without-bookings] [--profile-history FILE]
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from services.db.manifests import upsert_manifests
 from services.db.tables import PlateReadRow
 from services.gates.loader import default_gates
 from services.runtime.settings import DatabaseSettings, KafkaSettings
+from services.simulation.history import fill_history
 from streams.broker import EmbeddedBroker
 from streams.clients import ensure_topics
 from streams.topics import LANE_DECISIONS, PLATE_READS, all_topics
@@ -161,7 +168,13 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
 
 
-async def run(db_kind: str, quick: bool, profile_to: str | None) -> dict[str, Any]:
+async def run(
+    db_kind: str,
+    quick: bool,
+    profile_to: str | None,
+    history_days: int = 0,
+    history_bookings: bool = True,
+) -> dict[str, Any]:
     scale = 0.25 if quick else 1.0
     tmp = Path(tempfile.mkdtemp(prefix="bf-bench-"))
     schema = f"bench_{uuid.uuid4().hex[:10]}"
@@ -179,7 +192,8 @@ async def run(db_kind: str, quick: bool, profile_to: str | None) -> dict[str, An
     watcher = DecisionWatcher(broker.bootstrap)
     producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=2)
     try:
-        await prepare_database(engine, default_gates())
+        gates = default_gates()
+        await prepare_database(engine, gates)
         latency_trucks = int(200 * 20 * scale / 3)
         sustained_trucks = int(TARGET_READS_PER_S * 20 * scale / 3)
         capacity_trucks = int(30_000 * scale / 3)
@@ -187,6 +201,18 @@ async def run(db_kind: str, quick: bool, profile_to: str | None) -> dict[str, An
             1 + latency_trucks + sustained_trucks + capacity_trucks,
             datetime(2026, 11, 23, 0, 0, tzinfo=UTC),
         )
+        history: dict[str, Any] = {"days": history_days, "bookings": history_bookings}
+        if history_days:
+            t0 = time.perf_counter()
+            filled = await fill_history(
+                engine,
+                gates["huu-nghi"],
+                days=history_days,
+                before=traffic.start,
+                bookings=history_bookings,
+            )
+            history |= {"fill_s": round(time.perf_counter() - t0, 1), "rows": filled.rows}
+            print(f"history   {json.dumps(history)}", flush=True)
         async with session_factory(engine)() as session, session.begin():
             await upsert_manifests(
                 session=session, manifests=traffic.manifests(), now=traffic.start
@@ -219,7 +245,7 @@ async def run(db_kind: str, quick: bool, profile_to: str | None) -> dict[str, An
         await producer.start()
         await watcher.start()
 
-        async def drain(reads: list[tuple[str, str, bytes]], timeout: float = 120) -> float:
+        async def drain(reads: list[tuple[str, str, bytes]], timeout: float = 600) -> float:
             """Wait until every read of `reads` is persisted. Reads of a camera share a
             partition and are handled in order, so the last read of each camera tells; a
             few primary-key look-ups, not a count(*) that would load the database."""
@@ -244,7 +270,7 @@ async def run(db_kind: str, quick: bool, profile_to: str | None) -> dict[str, An
         await publish_paced(producer, warm, 0, watcher)
         await drain(warm, timeout=60)
 
-        results: dict[str, Any] = {}
+        results: dict[str, Any] = {"history": history}
         for phase, trucks, rate in (
             ("latency", latency_trucks, 200),
             ("sustained", sustained_trucks, TARGET_READS_PER_S),
@@ -297,37 +323,118 @@ async def run(db_kind: str, quick: bool, profile_to: str | None) -> dict[str, An
             await admin.dispose()
 
 
+def figures(results: dict[str, Any]) -> dict[str, Any]:
+    """The headline figures of one measured run."""
+    sustained = results["sustained"]
+    return {
+        "sustained_offered_reads_per_s": sustained["offered_reads_per_s"],
+        "sustained_achieved_reads_per_s": sustained["achieved_reads_per_s"],
+        # kept up: the backlog left when the producer stopped drained in under a second
+        "sustained_keeps_up": sustained["drain_after_send_s"] < 1.0,
+        "capacity_reads_per_s": results["capacity"]["reads_per_s"],
+        "latency_at_200_p50_ms": results["latency"]["latency_p50_ms"],
+        "latency_at_200_p99_ms": results["latency"]["latency_p99_ms"],
+        "latency_at_2000_p50_ms": sustained["latency_p50_ms"],
+        "latency_at_2000_p99_ms": sustained["latency_p99_ms"],
+    }
+
+
+RATIOS = (  # figure, whether higher is better
+    ("capacity_reads_per_s", True),
+    ("sustained_achieved_reads_per_s", True),
+    ("latency_at_200_p50_ms", False),
+    ("latency_at_200_p99_ms", False),
+    ("latency_at_2000_p50_ms", False),
+    ("latency_at_2000_p99_ms", False),
+)
+WITHIN = 0.20  # issue 26: the same figures within 20% with 30 days of history
+
+
+def compare(empty: dict[str, Any], full: dict[str, Any]) -> dict[str, Any]:
+    """Each figure with history / without, and whether it is no more than 20% worse."""
+    out: dict[str, Any] = {}
+    for name, higher_is_better in RATIOS:
+        ratio = full[name] / empty[name] if empty[name] else float("nan")
+        worse = 1 / ratio if higher_is_better else ratio
+        out[name] = {"ratio": round(ratio, 3), "within_20_percent": worse <= 1 + WITHIN}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument("--quick", action="store_true", help="a quarter of the volume")
     parser.add_argument("--profile", metavar="FILE", help="run the worker under cProfile")
+    parser.add_argument(
+        "--history-days",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also measure with N simulated days of history in the tables (issue 26 item 5)",
+    )
+    parser.add_argument(
+        "--baseline-days",
+        type=int,
+        default=0,
+        metavar="M",
+        help="with --history-days: the first run on M days of history instead of none (M=8 "
+        "covers every look-back: the comparison then shows growth with history alone)",
+    )
+    parser.add_argument(
+        "--history-without-bookings",
+        action="store_true",
+        help="the history without bookings and booking events (their share of the cost)",
+    )
+    parser.add_argument(
+        "--profile-history",
+        metavar="FILE",
+        help="run the worker of the run with history under cProfile",
+    )
     args = parser.parse_args()
-    results = asyncio.run(run(args.db, args.quick, args.profile))
-    sustained = results["sustained"]
-    capacity = results["capacity"]["reads_per_s"]
-    p99 = results["latency"]["latency_p99_ms"]
-    # Kept up: the backlog left when the producer stopped drained in under a second.
-    keeps_up = sustained["drain_after_send_s"] < 1.0
-    summary = {
+    bookings = not args.history_without_bookings
+    results = asyncio.run(
+        run(args.db, args.quick, args.profile, args.baseline_days, history_bookings=bookings)
+    )
+    found = figures(results)
+    capacity, p99 = found["capacity_reads_per_s"], found["latency_at_200_p99_ms"]
+    summary: dict[str, Any] = {
         "bench": "pipeline",
         "database": args.db,
         "machine": f"{platform.machine()} {os.cpu_count()} cpu",
-        "sustained_offered_reads_per_s": sustained["offered_reads_per_s"],
-        "sustained_achieved_reads_per_s": sustained["achieved_reads_per_s"],
-        "sustained_keeps_up": keeps_up,
-        "capacity_reads_per_s": capacity,
-        "latency_at_200_p50_ms": results["latency"]["latency_p50_ms"],
-        "latency_at_200_p99_ms": p99,
-        "latency_at_2000_p50_ms": sustained["latency_p50_ms"],
-        "latency_at_2000_p99_ms": sustained["latency_p99_ms"],
+        **found,
         "targets": {
             "sustained_reads_per_s_min": TARGET_READS_PER_S,
             "latency_at_200_p99_ms_max": TARGET_P99_MS,
         },
-        "meets_targets": keeps_up and capacity >= TARGET_READS_PER_S and p99 < TARGET_P99_MS,
+        "meets_targets": found["sustained_keeps_up"]
+        and capacity >= TARGET_READS_PER_S
+        and p99 < TARGET_P99_MS,
         "phases": results,
     }
+    if args.history_days:
+        print(f"--- again, with {args.history_days} days of history in the tables", flush=True)
+        with_history = asyncio.run(
+            run(
+                args.db,
+                args.quick,
+                args.profile_history,
+                args.history_days,
+                history_bookings=bookings,
+            )
+        )
+        full = figures(with_history)
+        ratios = compare(found, full)
+        for name, r in ratios.items():
+            print(f"{name:32s} {found[name]:>9} -> {full[name]:>9}  x{r['ratio']}", flush=True)
+        summary["with_history"] = {
+            "days": args.history_days,
+            "baseline_days": args.baseline_days,
+            "bookings": bookings,
+            **full,
+            "ratio_with_to_without": ratios,
+            "within_20_percent": all(r["within_20_percent"] for r in ratios.values()),
+            "phases": with_history,
+        }
     print(json.dumps(summary))
 
 

@@ -22,6 +22,7 @@ class AlertRow(Base):
     __table_args__ = (
         Index("ix_alerts_gate_raised", "gate_id", "raised_at"),
         Index("ix_alerts_unpublished", "published_at"),
+        Index("ix_alerts_gate_subject", "gate_id", "subject"),  # open holds about a truck
     )
     alert_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     rule: Mapped[str] = mapped_column(String(32))

@@ -72,6 +72,7 @@ class BookingEventRow(Base):
     __table_args__ = (
         Index("ix_booking_events_unpublished", "published_at", "occurred_at"),
         Index("ux_booking_events_seq", "seq", unique=True),
+        Index("ix_booking_events_occurred", "occurred_at"),  # the alert step's look-back
     )
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     booking_id: Mapped[str] = mapped_column(String(64))

@@ -128,6 +128,9 @@ class PlateReadRow(Base):
     source_offset: Mapped[int] = mapped_column(Integer)
     received_at: Mapped[datetime]
 
+    # the alert step's reads of a gate within its look-back (migration 0016)
+    __table_args__ = (Index("ix_plate_reads_gate_captured", "gate_id", "captured_at"),)
+
 
 class VisitRow(Base):
     __tablename__ = "visits"
@@ -183,4 +186,7 @@ class DecisionRow(Base):
         Index("ix_decisions_gate_done", "gate_id", "expected_done_at"),
         Index("ix_decisions_unpublished", "published_at"),
         Index("ix_decisions_gate_decided", "gate_id", "decided_at"),
+        # the latest decision about a plate or a manifest (a holding alert; migration 0016)
+        Index("ix_decisions_gate_plate", "gate_id", "plate", "decided_at"),
+        Index("ix_decisions_gate_manifest", "gate_id", "manifest_id", "decided_at"),
     )
