@@ -77,6 +77,8 @@ def carrier_option(
     if earlier >= 2:
         return None  # two lanes rank before it whatever its trips: it cannot show
     refs = [f"{truck.visit_id}/{n + 1}" for n in range(truck.containers)]
+    wait = MAX_PERISHABLE_WAIT if truck.perishable else MAX_CONTAINER_WAIT
+    latest = slot.done + wait
     trips = trips_of(
         board,
         fleet,
@@ -86,10 +88,11 @@ def carrier_option(
         hours=view.fleet_hours,
         charging=view.charging,
         known=view.departures,
+        mine=(truck.direction, done, truck.containers),
+        limit=latest.timestamp(),  # a trip leaving later would not do
     )
     mine = [trips.get(ref) for ref in refs]
-    wait = MAX_PERISHABLE_WAIT if truck.perishable else MAX_CONTAINER_WAIT
-    if any(t is None or t.departs_at > slot.done + wait for t in mine):
+    if any(t is None or t.departs_at > latest for t in mine):
         return None
     first = min((t for t in mine if t is not None), key=lambda t: t.departs_at)
     queue = tuple(

@@ -15,6 +15,8 @@ from __future__ import annotations
 from bisect import insort
 from collections.abc import Collection, Mapping
 from datetime import datetime, tzinfo
+from heapq import heapreplace
+from math import inf
 
 from lanes.board import Board, Queued, YardBoard
 from lanes.model import CarrierFleet, Direction
@@ -37,15 +39,28 @@ def trips_of(
     hours: Band,
     charging: Mapping[str, Band],
     known: dict[tuple[str, float, tzinfo | None], tuple[float, datetime] | None],
+    mine: tuple[Direction, float, int] | None = None,
+    limit: float = inf,
 ) -> dict[str, Trip]:
     """The trips of the containers `wanted` (refs `visit_id/n`) that a carrier can take;
     `hours`: the fleet's operating hours, `charging`: each carrier's charging windows,
     `known`: the earliest departures already worked out, by (carrier, earliest, its zone),
-    kept from one decision to the next (a carrier's free time recurs until it changes)."""
+    kept from one decision to the next (a carrier's free time recurs until it changes).
+
+    With `limit` (a POSIX timestamp), the trips that would leave after it are not worked
+    out: a wanted container left without a trip would leave after `limit`, if at all. The
+    wanted containers' (direction, ready time, count) `mine` then also bounds their
+    departure before any trip is projected: no trip takes more than `containers_per_trip`
+    of a direction, the containers ready before them leave first, and a carrier makes at
+    most one trip every round trip from when it is free; so when the trip that could take
+    the last of them leaves after `limit` at the earliest, none is worked out."""
     yard = board.yard
     if yard is None:
         return {}
-    queues, free = _ready(board, yard, handovers, charging, now=now)
+    ready, free = _ready(board, yard, handovers, charging, now=now)
+    if mine is not None and limit < inf and free and _earliest(ready, free, mine, fleet) > limit:
+        return {}
+    queues = list(ready.values())
     missing = set(wanted)
     trips: dict[str, Trip] = {}
     round_trip, per_trip = fleet.round_trip, fleet.containers_per_trip
@@ -74,6 +89,8 @@ def trips_of(
         if best is None:
             break
         go_at, carrier_id, leaves = best
+        if go_at > limit:
+            break  # this trip and every later one leave after the limit
         for pending in queues:
             for _ in range(per_trip):
                 if pending and pending[-1][0] <= go_at:
@@ -97,7 +114,7 @@ def _ready(
     charging: Mapping[str, Band],
     *,
     now: datetime,
-) -> tuple[list[list[_Stamped]], list[_Stamped]]:
+) -> tuple[dict[Direction, list[_Stamped]], list[_Stamped]]:
     """The containers of each direction in the order they are ready (the earliest last), and
     the carriers in the order they are free (the earliest first)."""
     stamp = now.timestamp()
@@ -113,8 +130,7 @@ def _ready(
         for n in range(entry.truck.containers):
             ref = f"{entry.truck.visit_id}/{n + 1}"
             ready[entry.truck.direction].append((done.timestamp(), ref, done))
-    queues = list(ready.values())
-    for pending in queues:
+    for pending in ready.values():
         pending.sort(reverse=True)  # pop() gives the earliest
     # (free at, carrier id, the datetime): the order the full projection sorts them in
     free: list[_Stamped] = []
@@ -124,4 +140,30 @@ def _ready(
             at = now if back is None else max(now, back)
             free.append((at.timestamp(), carrier.carrier_id, at))
     free.sort()
-    return queues, free
+    return ready, free
+
+
+def _earliest(
+    ready_by: dict[Direction, list[_Stamped]],
+    free: list[_Stamped],
+    mine: tuple[Direction, float, int],
+    fleet: CarrierFleet,
+) -> float:
+    """A lower bound on when the last of the wanted containers can leave: not before they
+    are ready, nor before the trip that can take the last of them (the containers of their
+    direction ready earlier leave first, at most `containers_per_trip` a trip), and trip k
+    (from 0, in order of departure) leaves no sooner than the k-th earliest of the times
+    each carrier could leave if it left whenever free: its free time plus a whole number of
+    round trips. `ready_by`: each direction's containers, the earliest last."""
+    direction, ready, count = mine
+    before = 0
+    for stamp, _, _ in reversed(ready_by[direction]):
+        if stamp >= ready:
+            break
+        before += 1
+    trips = (before + count - 1) // fleet.containers_per_trip
+    times = [stamp for stamp, _, _ in free]  # sorted: a heap
+    round_trip = fleet.round_trip.total_seconds()
+    for _ in range(trips):
+        heapreplace(times, times[0] + round_trip)
+    return max(ready, times[0])

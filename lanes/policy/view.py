@@ -179,21 +179,16 @@ class GateView:
             else:  # a queue out of service order (never written so): walk it as lane_slot
                 for entry in state.queue:
                     if entry.truck.key < key:
-                        start = info.band.start(cursor)[0]
-                        waits = waits or start > cursor
+                        start, _, _, _, later = info.band.start(cursor)
+                        waits = waits or later
                         cursor = start + entry.service
                         ahead += 1
-        start, window = info.band.start(cursor)
-        done = start + info.lane.service_time
-        if window is None:
-            return start, done, ahead + (serving is not None), waits or start > cursor, False
-        return (
-            start,
-            done,
-            ahead + (serving is not None),
-            waits or start > cursor,
-            window is not None and done > window[1],
-        )
+        start, _, local, end, later = info.band.start(cursor)
+        service = info.lane.service_time
+        ahead += serving is not None
+        if end is None:
+            return start, start + service, ahead, waits or later, False
+        return start, start + service, ahead, waits or later, local + service > end
 
     def project(self, info: LaneInfo, state: LaneBoard, now: datetime) -> LaneBoard:
         """The lane state with its queue's expected times fresh: `plan.project_lane`."""
@@ -231,8 +226,8 @@ class GateView:
         band = info.band
         waits = False
         for entry in state.queue:
-            start = band.start(cursor)[0]
-            waits = waits or start > cursor
+            start, _, _, _, later = band.start(cursor)
+            waits = waits or later
             cursor = start + entry.service
             cursors.append(cursor)
             waited.append(waits)
