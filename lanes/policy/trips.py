@@ -15,7 +15,7 @@ from __future__ import annotations
 from bisect import insort
 from collections.abc import Collection, Mapping
 from datetime import datetime, tzinfo
-from heapq import heapreplace
+from heapq import heapify, heapreplace
 from math import inf
 
 from lanes.board import Board, Queued, YardBoard
@@ -39,7 +39,6 @@ def trips_of(
     hours: Band,
     charging: Mapping[str, Band],
     known: dict[tuple[str, float, tzinfo | None], tuple[float, datetime] | None],
-    mine: tuple[Direction, float, int] | None = None,
     limit: float = inf,
 ) -> dict[str, Trip]:
     """The trips of the containers `wanted` (refs `visit_id/n`) that a carrier can take;
@@ -48,18 +47,11 @@ def trips_of(
     kept from one decision to the next (a carrier's free time recurs until it changes).
 
     With `limit` (a POSIX timestamp), the trips that would leave after it are not worked
-    out: a wanted container left without a trip would leave after `limit`, if at all. The
-    wanted containers' (direction, ready time, count) `mine` then also bounds their
-    departure before any trip is projected: no trip takes more than `containers_per_trip`
-    of a direction, the containers ready before them leave first, and a carrier makes at
-    most one trip every round trip from when it is free; so when the trip that could take
-    the last of them leaves after `limit` at the earliest, none is worked out."""
+    out: a wanted container left without a trip would leave after `limit`, if at all."""
     yard = board.yard
     if yard is None:
         return {}
     ready, free = _ready(board, yard, handovers, charging, now=now)
-    if mine is not None and limit < inf and free and _earliest(ready, free, mine, fleet) > limit:
-        return {}
     queues = list(ready.values())
     missing = set(wanted)
     trips: dict[str, Trip] = {}
@@ -143,27 +135,47 @@ def _ready(
     return ready, free
 
 
-def _earliest(
-    ready_by: dict[Direction, list[_Stamped]],
-    free: list[_Stamped],
-    mine: tuple[Direction, float, int],
+def leaves_after(
+    board: Board,
     fleet: CarrierFleet,
-) -> float:
-    """A lower bound on when the last of the wanted containers can leave: not before they
-    are ready, nor before the trip that can take the last of them (the containers of their
+    handovers: tuple[Queued, ...],
+    charging: Mapping[str, Band],
+    *,
+    mine: Queued,
+    limit: datetime,
+    now: datetime,
+) -> bool:
+    """Whether the last container of `mine` (in `handovers`) is bound to leave after
+    `limit`, if at all, by a lower bound on its trip, without projecting the trips: not
+    before it is ready, nor before the trip that can take it (the containers of its
     direction ready earlier leave first, at most `containers_per_trip` a trip), and trip k
     (from 0, in order of departure) leaves no sooner than the k-th earliest of the times
-    each carrier could leave if it left whenever free: its free time plus a whole number of
-    round trips. `ready_by`: each direction's containers, the earliest last."""
-    direction, ready, count = mine
+    the carriers could leave if each left whenever free: its free time plus a whole number
+    of round trips. As `trips_of` would find it; only far cheaper."""
+    yard = board.yard
+    if yard is None:
+        return False
+    direction, ready = mine.truck.direction, mine.expected_done_at
     before = 0
-    for stamp, _, _ in reversed(ready_by[direction]):
-        if stamp >= ready:
-            break
-        before += 1
-    trips = (before + count - 1) // fleet.containers_per_trip
-    times = [stamp for stamp, _, _ in free]  # sorted: a heap
-    round_trip = fleet.round_trip.total_seconds()
-    for _ in range(trips):
+    if now < ready:  # else nothing is ready before it (all are ready at `now` at the earliest)
+        for c in yard.waiting:
+            if c.direction is direction and c.ready_at < ready:
+                before += 1
+        for b in yard.bays:
+            if b.entry.truck.direction is direction and b.until < ready:
+                before += b.entry.truck.containers
+    for e in handovers:
+        if e.truck.direction is direction and e.expected_done_at < ready:
+            before += e.truck.containers
+    times = [
+        now if c.back_at is None or c.back_at < now else c.back_at
+        for c in board.carriers
+        if not c.out_of_service and c.carrier_id in charging
+    ]
+    if not times:
+        return False
+    heapify(times)
+    round_trip = fleet.round_trip
+    for _ in range((before + mine.truck.containers - 1) // fleet.containers_per_trip):
         heapreplace(times, times[0] + round_trip)
-    return max(ready, times[0])
+    return ready > limit or times[0] > limit
