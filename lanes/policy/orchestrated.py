@@ -25,7 +25,7 @@ replaced), exactly: tests/unit/test_policy_equivalence.py, bench/policy.py.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from lanes.board import Board, LaneBoard, Queued, Truck
 from lanes.model import (
@@ -328,7 +328,11 @@ def _with_lane(board: Board, n: int, state: LaneBoard) -> Board:
 
 
 def _hhmm(at: datetime, utc_offset: timedelta) -> str:
-    """`local_hhmm`, without strftime."""
+    """`local_hhmm`, without strftime; a time already in a zone of the gate's offset (a fixed
+    one) is read as it is."""
+    zone = at.tzinfo
+    if isinstance(zone, timezone) and zone.utcoffset(None) == utc_offset:
+        return f"{at.hour:02d}:{at.minute:02d}"
     local = at.astimezone(UTC) + utc_offset
     return f"{local.hour:02d}:{local.minute:02d}"
 
