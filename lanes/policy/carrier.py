@@ -4,13 +4,14 @@ trips projected only when the slot could change the decision (`trips.py`)."""
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from lanes.board import Board, Queued, Truck
-from lanes.model import CargoClass, CustomsChannel, DailyHours, Gate
-from lanes.policy.plan import Trip, project_yard
-from lanes.policy.trips import trips_of
+from lanes.board import Board, Queued, Truck, YardBoard
+from lanes.model import CargoClass, CarrierFleet, CustomsChannel, DailyHours, Gate
+from lanes.policy.plan import Slot, Trip
+from lanes.policy.trips import leaves_after, trips_of
 from lanes.policy.view import GateView, LaneInfo
 
 CARRIER_SCARCITY = 4
@@ -68,8 +69,7 @@ def carrier_option(
     yard = board.yard
     if fleet is None or yard is None or not carrier_eligible(truck, board, gate, now=now):
         return None
-    offset = gate.utc_offset
-    queue, slot = project_yard(board, fleet, now=now, utc_offset=offset, extra=truck, fit=view.fit)
+    queue, slot = _project_yard(view, yard, fleet, truck, now=now)
     if slot is None:
         return None
     done = slot.done.timestamp()
@@ -77,6 +77,11 @@ def carrier_option(
     if earlier >= 2:
         return None  # two lanes rank before it whatever its trips: it cannot show
     refs = [f"{truck.visit_id}/{n + 1}" for n in range(truck.containers)]
+    wait = MAX_PERISHABLE_WAIT if truck.perishable else MAX_CONTAINER_WAIT
+    latest = slot.done + wait
+    entry = next(e for e in queue if e.truck is truck)
+    if leaves_after(board, fleet, queue, view.charging, mine=entry, limit=latest, now=now):
+        return None  # its trip would leave too late: the slot is not offered
     trips = trips_of(
         board,
         fleet,
@@ -86,10 +91,10 @@ def carrier_option(
         hours=view.fleet_hours,
         charging=view.charging,
         known=view.departures,
+        limit=latest.timestamp(),  # a trip leaving later would not do
     )
     mine = [trips.get(ref) for ref in refs]
-    wait = MAX_PERISHABLE_WAIT if truck.perishable else MAX_CONTAINER_WAIT
-    if any(t is None or t.departs_at > slot.done + wait for t in mine):
+    if any(t is None or t.departs_at > latest for t in mine):
         return None
     first = min((t for t in mine if t is not None), key=lambda t: t.departs_at)
     queue = tuple(
@@ -113,6 +118,40 @@ def carrier_option(
         slot.done,
     )
     return option, (queue, first)
+
+
+def _project_yard(
+    view: GateView, yard: YardBoard, fleet: CarrierFleet, extra: Truck, *, now: datetime
+) -> tuple[tuple[Queued, ...], Slot | None]:
+    """`plan.project_yard(board, fleet, now=now, utc_offset=..., extra=extra)`, exactly:
+    the yard's handover queue with `extra` in it and fresh expected times, and its slot;
+    the fleet's hours from the gate's band, the entries made directly."""
+    config = fleet.yard
+    if config is None:
+        return (), None
+    free = [max(now, b.until) for b in yard.bays] + [now] * (yard.bay_count - len(yard.bays))
+    heapq.heapify(free)
+    queue = list(yard.queue)
+    key = extra.key
+    at = next((n for n, e in enumerate(queue) if e.truck.key > key), len(queue))
+    queue.insert(at, Queued(extra, config.handover, now, now))
+    fit, hours, offset = view.fit, fleet.hours, view.gate.utc_offset
+    out: list[Queued] = []
+    slot: Slot | None = None
+    for n, entry in enumerate(queue):
+        bay_free = heapq.heappop(free) if free else now
+        start = fit(hours, bay_free, entry.service, offset)
+        if start is None:
+            out.extend(queue[n:])
+            break
+        done = start + entry.service
+        heapq.heappush(free, done)
+        if n == at:
+            slot = Slot(start, done, len(yard.bays) + n, deferred=start > bay_free)
+        out.append(
+            Queued(entry.truck, entry.service, start, done, entry.carrier_id, entry.departs_at)
+        )
+    return tuple(out), slot
 
 
 def _charging(windows: DailyHours, at: datetime, gate: Gate) -> bool:

@@ -25,7 +25,7 @@ replaced), exactly: tests/unit/test_policy_equivalence.py, bench/policy.py.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from lanes.board import Board, LaneBoard, Queued, Truck
 from lanes.model import (
@@ -47,7 +47,7 @@ from lanes.policy.carrier import (
 from lanes.policy.hours import local_hhmm, stretch
 from lanes.policy.plan import Trip, project_lane
 from lanes.policy.truck import describe
-from lanes.policy.view import SCARCITY, GateView, LaneInfo
+from lanes.policy.view import SCARCITY, GateView, LaneInfo, LaneSlot
 
 __all__ = [
     "CARRIER_SCARCITY",
@@ -273,7 +273,7 @@ def _lane_options(
 ) -> list[Opt]:
     """Each open candidate lane's option for a truck of service order `key`."""
     options: list[Opt] = []
-    idle: dict[tuple[int, timedelta], tuple[float, datetime, bool, bool, datetime]] = {}
+    idle: dict[tuple[int, timedelta], LaneSlot] = {}
     for info in candidates:
         state = view.state(board, info)
         if not state.is_open:
@@ -281,13 +281,10 @@ def _lane_options(
         if state.serving is None and not state.queue:  # idle: same as an idle twin's
             found = idle.get(info.twins)
             if found is None:
-                start, done, _, deferred, overruns = view.slot(info, state, key, now)
-                found = idle[info.twins] = (done.timestamp(), start, deferred, overruns, done)
-            stamp, start, deferred, overruns, done = found
-            ahead = 0
+                found = idle[info.twins] = view.slot(info, state, key, now)
+            start, done, ahead, deferred, overruns, stamp = found
         else:
-            start, done, ahead, deferred, overruns = view.slot(info, state, key, now)
-            stamp = done.timestamp()
+            start, done, ahead, deferred, overruns, stamp = view.slot(info, state, key, now)
         options.append(
             (
                 stamp,
@@ -331,7 +328,11 @@ def _with_lane(board: Board, n: int, state: LaneBoard) -> Board:
 
 
 def _hhmm(at: datetime, utc_offset: timedelta) -> str:
-    """`local_hhmm`, without strftime."""
+    """`local_hhmm`, without strftime; a time already in a zone of the gate's offset (a fixed
+    one) is read as it is."""
+    zone = at.tzinfo
+    if isinstance(zone, timezone) and zone.utcoffset(None) == utc_offset:
+        return f"{at.hour:02d}:{at.minute:02d}"
     local = at.astimezone(UTC) + utc_offset
     return f"{local.hour:02d}:{local.minute:02d}"
 

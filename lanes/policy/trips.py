@@ -15,6 +15,8 @@ from __future__ import annotations
 from bisect import insort
 from collections.abc import Collection, Mapping
 from datetime import datetime, tzinfo
+from heapq import heapify, heapreplace
+from math import inf
 
 from lanes.board import Board, Queued, YardBoard
 from lanes.model import CarrierFleet, Direction
@@ -37,15 +39,20 @@ def trips_of(
     hours: Band,
     charging: Mapping[str, Band],
     known: dict[tuple[str, float, tzinfo | None], tuple[float, datetime] | None],
+    limit: float = inf,
 ) -> dict[str, Trip]:
     """The trips of the containers `wanted` (refs `visit_id/n`) that a carrier can take;
     `hours`: the fleet's operating hours, `charging`: each carrier's charging windows,
     `known`: the earliest departures already worked out, by (carrier, earliest, its zone),
-    kept from one decision to the next (a carrier's free time recurs until it changes)."""
+    kept from one decision to the next (a carrier's free time recurs until it changes).
+
+    With `limit` (a POSIX timestamp), the trips that would leave after it are not worked
+    out: a wanted container left without a trip would leave after `limit`, if at all."""
     yard = board.yard
     if yard is None:
         return {}
-    queues, free = _ready(board, yard, handovers, charging, now=now)
+    ready, free = _ready(board, yard, handovers, charging, now=now)
+    queues = list(ready.values())
     missing = set(wanted)
     trips: dict[str, Trip] = {}
     round_trip, per_trip = fleet.round_trip, fleet.containers_per_trip
@@ -74,6 +81,8 @@ def trips_of(
         if best is None:
             break
         go_at, carrier_id, leaves = best
+        if go_at > limit:
+            break  # this trip and every later one leave after the limit
         for pending in queues:
             for _ in range(per_trip):
                 if pending and pending[-1][0] <= go_at:
@@ -97,7 +106,7 @@ def _ready(
     charging: Mapping[str, Band],
     *,
     now: datetime,
-) -> tuple[list[list[_Stamped]], list[_Stamped]]:
+) -> tuple[dict[Direction, list[_Stamped]], list[_Stamped]]:
     """The containers of each direction in the order they are ready (the earliest last), and
     the carriers in the order they are free (the earliest first)."""
     stamp = now.timestamp()
@@ -113,8 +122,7 @@ def _ready(
         for n in range(entry.truck.containers):
             ref = f"{entry.truck.visit_id}/{n + 1}"
             ready[entry.truck.direction].append((done.timestamp(), ref, done))
-    queues = list(ready.values())
-    for pending in queues:
+    for pending in ready.values():
         pending.sort(reverse=True)  # pop() gives the earliest
     # (free at, carrier id, the datetime): the order the full projection sorts them in
     free: list[_Stamped] = []
@@ -124,4 +132,50 @@ def _ready(
             at = now if back is None else max(now, back)
             free.append((at.timestamp(), carrier.carrier_id, at))
     free.sort()
-    return queues, free
+    return ready, free
+
+
+def leaves_after(
+    board: Board,
+    fleet: CarrierFleet,
+    handovers: tuple[Queued, ...],
+    charging: Mapping[str, Band],
+    *,
+    mine: Queued,
+    limit: datetime,
+    now: datetime,
+) -> bool:
+    """Whether the last container of `mine` (in `handovers`) is bound to leave after
+    `limit`, if at all, by a lower bound on its trip, without projecting the trips: not
+    before it is ready, nor before the trip that can take it (the containers of its
+    direction ready earlier leave first, at most `containers_per_trip` a trip), and trip k
+    (from 0, in order of departure) leaves no sooner than the k-th earliest of the times
+    the carriers could leave if each left whenever free: its free time plus a whole number
+    of round trips. As `trips_of` would find it; only far cheaper."""
+    yard = board.yard
+    if yard is None:
+        return False
+    direction, ready = mine.truck.direction, mine.expected_done_at
+    before = 0
+    if now < ready:  # else nothing is ready before it (all are ready at `now` at the earliest)
+        for c in yard.waiting:
+            if c.direction is direction and c.ready_at < ready:
+                before += 1
+        for b in yard.bays:
+            if b.entry.truck.direction is direction and b.until < ready:
+                before += b.entry.truck.containers
+    for e in handovers:
+        if e.truck.direction is direction and e.expected_done_at < ready:
+            before += e.truck.containers
+    times = [
+        now if c.back_at is None or c.back_at < now else c.back_at
+        for c in board.carriers
+        if not c.out_of_service and c.carrier_id in charging
+    ]
+    if not times:
+        return False
+    heapify(times)
+    round_trip = fleet.round_trip
+    for _ in range((before + mine.truck.containers - 1) // fleet.containers_per_trip):
+        heapreplace(times, times[0] + round_trip)
+    return ready > limit or times[0] > limit

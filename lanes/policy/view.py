@@ -48,9 +48,13 @@ class LaneInfo:
 
 
 _Key = tuple[int, datetime, str]
+_Keys = list[_Key] | None
+# (start, done, ahead, deferred, overruns, done as a POSIX timestamp)
+LaneSlot = tuple[datetime, datetime, int, bool, bool, float]
 # the LaneBoard, its queue's keys (None: not in service order), the start cursor, the cursor
-# after each prefix of the queue, whether the lane's hours held up that prefix
-_Projection = tuple[LaneBoard, list[_Key] | None, datetime, list[datetime], list[bool]]
+# after each prefix of the queue, whether the lane's hours held up that prefix, the slot
+# after that prefix (once asked)
+_Projection = tuple[LaneBoard, _Keys, datetime, list[datetime], list[bool], list[LaneSlot | None]]
 
 
 class GateView:
@@ -160,40 +164,36 @@ class GateView:
 
     def slot(
         self, info: LaneInfo, state: LaneBoard, key: tuple[int, datetime, str], now: datetime
-    ) -> tuple[datetime, datetime, int, bool, bool]:
-        """(start, done, ahead, deferred, overruns) of a truck of service order `key` on the
-        lane: `plan.lane_slot`'s Slot, from the lane's kept projection."""
+    ) -> LaneSlot:
+        """(start, done, ahead, deferred, overruns, done as a POSIX timestamp) of a truck of
+        service order `key` on the lane: `plan.lane_slot`'s Slot, from the lane's kept
+        projection (and kept with it: the same for every truck with as many ahead)."""
         serving = state.serving
         if serving is None:
+            if not state.queue:  # idle: from `now`
+                return _slot(info, now, 0, False)
             cursor = now
         else:
             until = serving.until
             cursor = until if until > now else now  # max(now, until)
+        keys, cursors, waited, slots = self._projection(info, state, cursor)
+        busy = serving is not None
+        if keys is not None:
+            ahead = bisect_left(keys, key)
+            found = slots[ahead]
+            if found is None:
+                found = slots[ahead] = _slot(info, cursors[ahead], ahead + busy, waited[ahead])
+            return found
+        # a queue out of service order (never written so): walk it as lane_slot
         waits = False
         ahead = 0
-        if state.queue:
-            keys, cursors, waited = self._projection(info, state, cursor)
-            if keys is not None:
-                ahead = bisect_left(keys, key)
-                cursor, waits = cursors[ahead], waited[ahead]
-            else:  # a queue out of service order (never written so): walk it as lane_slot
-                for entry in state.queue:
-                    if entry.truck.key < key:
-                        start = info.band.start(cursor)[0]
-                        waits = waits or start > cursor
-                        cursor = start + entry.service
-                        ahead += 1
-        start, window = info.band.start(cursor)
-        done = start + info.lane.service_time
-        if window is None:
-            return start, done, ahead + (serving is not None), waits or start > cursor, False
-        return (
-            start,
-            done,
-            ahead + (serving is not None),
-            waits or start > cursor,
-            window is not None and done > window[1],
-        )
+        for entry in state.queue:
+            if entry.truck.key < key:
+                start, _, _, _, later = info.band.start(cursor)
+                waits = waits or later
+                cursor = start + entry.service
+                ahead += 1
+        return _slot(info, cursor, ahead + busy, waits)
 
     def project(self, info: LaneInfo, state: LaneBoard, now: datetime) -> LaneBoard:
         """The lane state with its queue's expected times fresh: `plan.project_lane`."""
@@ -213,9 +213,10 @@ class GateView:
 
     def _projection(
         self, info: LaneInfo, state: LaneBoard, cursor: datetime
-    ) -> tuple[list[tuple[int, datetime, str]] | None, list[datetime], list[bool]]:
-        """The queue's keys; the cursor after each prefix and whether the lane's hours held
-        up any truck of it (index k: after the first k trucks)."""
+    ) -> tuple[_Keys, list[datetime], list[bool], list[LaneSlot | None]]:
+        """The queue's keys; the cursor after each prefix, whether the lane's hours held
+        up any truck of it, and the slot after it once asked (index k: after the first k
+        trucks)."""
         kept = self._projections.get(id(state))
         if (
             kept is not None
@@ -223,7 +224,7 @@ class GateView:
             and kept[2] == cursor
             and kept[2].tzinfo is cursor.tzinfo
         ):
-            return kept[1], kept[3], kept[4]
+            return kept[1], kept[3], kept[4], kept[5]
         start_at = cursor
         found = [e.truck.key for e in state.queue]
         keys = None if any(a >= b for a, b in pairwise(found)) else found
@@ -231,12 +232,23 @@ class GateView:
         band = info.band
         waits = False
         for entry in state.queue:
-            start = band.start(cursor)[0]
-            waits = waits or start > cursor
+            start, _, _, _, later = band.start(cursor)
+            waits = waits or later
             cursor = start + entry.service
             cursors.append(cursor)
             waited.append(waits)
         if len(self._projections) >= _MAX_CACHED:
             self._projections.clear()
-        self._projections[id(state)] = (state, keys, start_at, cursors, waited)
-        return keys, cursors, waited
+        slots: list[LaneSlot | None] = [None] * len(cursors)
+        self._projections[id(state)] = (state, keys, start_at, cursors, waited, slots)
+        return keys, cursors, waited, slots
+
+
+def _slot(info: LaneInfo, cursor: datetime, ahead: int, waits: bool) -> LaneSlot:
+    """The slot of a truck due at `cursor` on the lane, with `ahead` before it and `waits`
+    whether the lane's hours held up one of them."""
+    start, _, local, end, later = info.band.start(cursor)
+    service = info.lane.service_time
+    done = start + service
+    overruns = end is not None and local + service > end
+    return start, done, ahead, waits or later, overruns, done.timestamp()
