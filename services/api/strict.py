@@ -1,12 +1,15 @@
 """Unknown query parameters are refused, not ignored: `?limt=10` answers a 422 that names
-`limt` and lists the parameters the operation takes, instead of a silent default. Text that
-cannot be stored (NUL, lone surrogates) is refused on every route, with the field named."""
+`limt` and lists the parameters the operation takes, instead of a silent default; a
+parameter that takes one value, given twice (`?after=a&after=b`), is refused the same way
+instead of the last one winning. Text that cannot be stored (NUL, lone surrogates) is
+refused on every route, with the field named."""
 
 from __future__ import annotations
 
 import json
 
 from fastapi import Request
+from fastapi._compat import field_annotation_is_sequence
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
@@ -14,17 +17,21 @@ from services.api.problems import ProblemError
 from streams.text import unstorable_text
 
 
-def _query_names(dependant: Dependant) -> set[str]:
-    names = {param.alias for param in dependant.query_params}
+def _query_names(dependant: Dependant) -> dict[str, bool]:
+    """Each query parameter's name -> whether it takes several values (a list)."""
+    names = {
+        param.alias: field_annotation_is_sequence(param.field_info.annotation)
+        for param in dependant.query_params
+    }
     for sub in dependant.dependencies:
         names |= _query_names(sub)
     return names
 
 
-def _known(route: APIRoute) -> frozenset[str]:
-    known: frozenset[str] | None = getattr(route, "_borderflow_query_names", None)
+def _known(route: APIRoute) -> dict[str, bool]:
+    known: dict[str, bool] | None = getattr(route, "_borderflow_query_names", None)
     if known is None:
-        known = frozenset(_query_names(route.dependant))
+        known = _query_names(route.dependant)
         route._borderflow_query_names = known  # type: ignore[attr-defined]
     return known
 
@@ -34,7 +41,7 @@ async def reject_unknown_query(request: Request) -> None:
     if not isinstance(route, APIRoute):
         return
     known = _known(route)
-    unknown = sorted(set(request.query_params) - known)
+    unknown = sorted(set(request.query_params) - known.keys())
     if unknown:
         takes = ", ".join(sorted(known)) or "none"
         raise ProblemError(
@@ -43,6 +50,15 @@ async def reject_unknown_query(request: Request) -> None:
             f"unknown query parameter {unknown[0]!r} (this operation takes: {takes})",
             field=unknown[0] or "query",
         )
+    for name in request.query_params:
+        if not known[name] and len(request.query_params.getlist(name)) > 1:
+            raise ProblemError(
+                422,
+                "repeated-parameter",
+                f"query parameter {name!r} takes one value and was given "
+                f"{len(request.query_params.getlist(name))}",
+                field=name,
+            )
 
 
 async def reject_unstorable_text(request: Request) -> None:

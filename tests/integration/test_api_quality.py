@@ -74,6 +74,7 @@ async def test_unknown_query_parameters_and_odd_ids_are_refused_precisely(
     headers = {"Authorization": f"Bearer {firm.key}"}
     async with _client(engine, RateLimiter(rate=10, burst=10)) as client:
         typo = await client.get("/v1/bookings?limt=5", headers=headers)
+        twice = await client.get("/v1/manifests?after=a&after=null", headers=headers)
         control = await client.get("/v1/manifests/a%00b", headers=headers)
         not_utf8 = await client.post(
             "/v1/manifests",
@@ -87,6 +88,12 @@ async def test_unknown_query_parameters_and_odd_ids_are_refused_precisely(
             "message": "unknown query parameter 'limt' "
             "(this operation takes: after, limit, status)",
         }
+    ]
+    # a one-value parameter given twice is refused, not decided by whichever came last
+    assert twice.status_code == 422
+    assert twice.headers["content-type"].startswith("application/problem+json")
+    assert twice.json()["errors"] == [
+        {"field": "after", "message": "query parameter 'after' takes one value and was given 2"}
     ]
     assert control.status_code == 422
     assert control.json()["errors"][0]["field"] == "manifest_id"
