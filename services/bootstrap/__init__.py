@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -42,7 +43,7 @@ from services.notify.routing import CallRouter
 from services.notify.sms import LoggingSmsSink
 from services.ports import GateStores
 from services.runtime.settings import DatabaseSettings, Settings
-from services.service_layer.call_notices import CallNotices
+from services.service_layer.call_notices import CallNotices, Retries
 from services.service_layer.callforward import StepWaitingAreasHandler
 from services.service_layer.control import (
     ApplyActionHandler,
@@ -403,13 +404,22 @@ def weighings_consumer_group(settings: Settings) -> str:
     return f"{settings.consumer_group}-weighings"
 
 
+def make_weighing_intake(
+    *, sessions: async_sessionmaker[AsyncSession], gate_ids: Collection[str]
+) -> WeighingIntake:
+    """The weigh-in-motion intake and its use case (record a batch of weighings) on the
+    database (the live intake's, or the replay's SQLite sandbox)."""
+    return WeighingIntake(
+        record=RecordWeighingsHandler(uow=sql_weighing_stores(sessions)), gate_ids=gate_ids
+    )
+
+
 def build_weighing_intake(
     infra: Infrastructure,
 ) -> tuple[WeighingIntake, ConsumerRuntime[WeighInMotionV1]]:
     """The `borderflow.weigh-in-motion` intake (issue 22), in a consumer group of its own;
     run with the manifest intake (services/workers/weighings.py says why)."""
-    record = RecordWeighingsHandler(uow=sql_weighing_stores(infra.sessions))
-    intake = WeighingIntake(record=record, gate_ids=list(infra.gates))
+    intake = make_weighing_intake(sessions=infra.sessions, gate_ids=list(infra.gates))
     runtime = _consumer(
         infra,
         topics=[WEIGH_IN_MOTION.name],
@@ -465,6 +475,19 @@ def step_waiting_areas(
     )
 
 
+def make_callforward(
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    gates: Mapping[str, Gate],
+    publish: Publish,
+    secret: bytes,
+) -> CallForwardWorker:
+    """The call-forward worker and its use case (`step_waiting_areas`)."""
+    return CallForwardWorker(
+        step=step_waiting_areas(sessions=sessions, gates=gates, publish=publish, secret=secret)
+    )
+
+
 def callforward_consumer_group(settings: Settings) -> str:
     return f"{settings.consumer_group}-callforward"
 
@@ -474,13 +497,12 @@ def build_callforward(
 ) -> tuple[CallForwardWorker, ConsumerRuntime[PlateReadV1]]:
     """The call-forward worker (issue 23): plate reads, in a consumer group of its own."""
     secret = drivers_secret(infra.settings.drivers_secret, infra.settings.var_dir)
-    step = step_waiting_areas(
+    worker = make_callforward(
         sessions=infra.sessions,
         gates=infra.gates,
         publish=kafka_publisher(infra.producer),
         secret=secret,
     )
-    worker = CallForwardWorker(gates=infra.gates, step=step)
     runtime = _consumer(
         infra,
         topics=[PLATE_READS.name],
@@ -507,17 +529,37 @@ def demo_call_router(infra: Infrastructure, client: httpx.AsyncClient) -> CallRo
     )
 
 
+def make_call_notifier(
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    notifier: Notifier,
+    retries: Retries | None = None,
+    batch: int = 100,
+    utc_offsets: Mapping[str, timedelta] | None = None,
+) -> CallNotifier:
+    """The call notifier and its use cases (keep each call once, deliver the due ones with
+    backoff) on the database, sending with `notifier`; `utc_offsets`: gate id -> the local
+    time its texts give."""
+    notices = CallNotices(
+        uow=sql_call_notice_stores(sessions),
+        notifier=notifier,
+        wall=clock.wall_clock,
+        retries=retries,
+        batch=batch,
+        utc_offsets=utc_offsets,
+    )
+    return CallNotifier(notices=notices)
+
+
 def build_call_notifier(
     infra: Infrastructure, notifier: Notifier
 ) -> tuple[CallNotifier, ConsumerRuntime[CallEventV1]]:
     """The call notifier (issue 23): `borderflow.calls`, in a consumer group of its own."""
-    notices = CallNotices(
-        uow=sql_call_notice_stores(infra.sessions),
+    worker = make_call_notifier(
+        sessions=infra.sessions,
         notifier=notifier,
-        wall=clock.wall_clock,
         utc_offsets={gate_id: gate.utc_offset for gate_id, gate in infra.gates.items()},
     )
-    worker = CallNotifier(notices=notices)
 
     async def deliver_due() -> None:
         await worker.deliver_due()

@@ -24,7 +24,12 @@ from lanes.policy import Policy
 from services.adapters.memory_gate import MemoryGateData
 from services.adapters.sql_gate import sql_gate_stores
 from services.archive.records import ArchivedRecord
-from services.bootstrap import make_decider, make_lane_event_handler, open_database
+from services.bootstrap import (
+    make_decider,
+    make_lane_event_handler,
+    make_weighing_intake,
+    open_database,
+)
 from services.db.booking_tables import BookingEventRow, BookingRow
 from services.db.manifests import store_manifests
 from services.ports import GateStores
@@ -38,7 +43,6 @@ from services.replay.inputs import (
 from services.runtime.settings import DatabaseSettings
 from services.workers.decider import Decider
 from services.workers.orchestrator import LaneEventHandler
-from services.workers.weighings import WeighingIntake
 from streams.errors import InvalidEvent
 from streams.runtime import Inbound
 from streams.topics import ALERTS, LANE_DECISIONS
@@ -235,7 +239,7 @@ class MemoryFeed:
 async def _store_weighings(sessions: Any, weighings: Sequence[WeighInMotionV1]) -> None:
     if not weighings:
         return
-    intake = WeighingIntake(sessions=sessions, gate_ids={w.gate_id for w in weighings})
+    intake = make_weighing_intake(sessions=sessions, gate_ids={w.gate_id for w in weighings})
     await intake.handle([Inbound("replay", 0, n, None, w) for n, w in enumerate(weighings)])
 
 

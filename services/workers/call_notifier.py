@@ -8,16 +8,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from collections.abc import Sequence
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from services.adapters.sql_call_notices import sql_call_notice_stores
-from services.notify.port import Notifier
 from services.ports.calls import CallNotice
-from services.service_layer.call_notices import CallNotices, KeepCalls, Retries
-from streams import clock
+from services.service_layer.call_notices import CallNotices, KeepCalls
 from streams.calls import CallEventV1
 from streams.runtime import Inbound
 
@@ -25,36 +19,9 @@ log = logging.getLogger(__name__)
 
 
 class CallNotifier:
-    def __init__(
-        self,
-        *,
-        notices: CallNotices | None = None,
-        sessions: async_sessionmaker[AsyncSession] | None = None,
-        notifier: Notifier | None = None,
-        first_retry_s: float = 2.0,
-        max_retry_s: float = 300.0,
-        lease_s: float = 60.0,
-        batch: int = 100,
-        utc_offsets: Mapping[str, timedelta] | None = None,
-    ) -> None:
-        """`notices`: the use cases, as the composition root builds them. A test that runs
-        the notifier on a database of its own gives `sessions` and `notifier` (and the
-        retry settings) instead: the same use cases are then made on the SQL adapter."""
-        if notices is None:
-            if sessions is None or notifier is None:
-                raise TypeError("CallNotifier needs notices, or sessions and notifier")
-            notices = CallNotices(
-                uow=sql_call_notice_stores(sessions),
-                notifier=notifier,
-                wall=clock.wall_clock,
-                retries=Retries(
-                    first=timedelta(seconds=first_retry_s),
-                    longest=timedelta(seconds=max_retry_s),
-                    lease=timedelta(seconds=lease_s),
-                ),
-                batch=batch,
-                utc_offsets=utc_offsets,
-            )
+    def __init__(self, *, notices: CallNotices) -> None:
+        """`notices`: the use cases, as the composition root builds them
+        (`make_call_notifier`)."""
         self.notices = notices
 
     @property

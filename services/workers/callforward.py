@@ -9,14 +9,10 @@ sent twice."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from aiokafka import ConsumerRecord
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from lanes.model import Gate
-from services.adapters.sql_callforward import sql_callforward_stores
-from services.drivers.desk import Publish, desk_maker
 from services.service_layer.callforward import (
     AreaRead,
     CallForwardStats,
@@ -30,26 +26,8 @@ from streams.runtime import Inbound
 
 
 class CallForwardWorker:
-    def __init__(
-        self,
-        *,
-        gates: Mapping[str, Gate],
-        step: StepWaitingAreasHandler | None = None,
-        sessions: async_sessionmaker[AsyncSession] | None = None,
-        publish: Publish | None = None,
-        secret: bytes | None = None,
-    ) -> None:
-        """`step`: the use case, as the composition root builds it. A test that runs the
-        worker on a database of its own gives `sessions`, `publish` and `secret` instead:
-        the same use case is then made on the SQL adapter here."""
-        if step is None:
-            if sessions is None or publish is None or secret is None:
-                raise TypeError("CallForwardWorker needs step, or sessions, publish and secret")
-            step = StepWaitingAreasHandler(
-                uow=sql_callforward_stores(sessions, secret=secret),
-                gates=gates,
-                new_desk=desk_maker(publish, secret),
-            )
+    def __init__(self, *, step: StepWaitingAreasHandler) -> None:
+        """`step`: the use case, as the composition root builds it (`make_callforward`)."""
         self.step = step
 
     @property

@@ -12,10 +12,8 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from aiokafka import ConsumerRecord
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.errors import UnknownGateError
-from services.adapters.sql_weighings import sql_weighing_stores
 from services.gates.loader import require_known_gate
 from services.ports import Weighing
 from services.service_layer.weighings import RecordWeighings, RecordWeighingsHandler
@@ -26,19 +24,9 @@ from streams.weigh import WeighInMotionV1, decode_weigh_in_motion
 
 
 class WeighingIntake:
-    def __init__(
-        self,
-        *,
-        gate_ids: Collection[str],
-        record: RecordWeighingsHandler | None = None,
-        sessions: async_sessionmaker[AsyncSession] | None = None,
-    ) -> None:
-        """`record`: the use case, as the composition root builds it; given `sessions`
-        instead (the replay's SQLite sandbox), the same use case on the SQL adapter."""
-        if record is None:
-            if sessions is None:
-                raise TypeError("WeighingIntake needs record or sessions")
-            record = RecordWeighingsHandler(uow=sql_weighing_stores(sessions))
+    def __init__(self, *, gate_ids: Collection[str], record: RecordWeighingsHandler) -> None:
+        """`record`: the use case, as the composition root builds it
+        (`make_weighing_intake`)."""
         self.record, self.gate_ids = record, frozenset(gate_ids)
         self.stored = 0
 

@@ -16,12 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from lanes.board import Board, Truck
 from lanes.model import BookingStatus, CargoClass, CustomsChannel, Direction
 from lanes.policy.callforward import AreaQueue, CallForwardPolicy, TruckCalled
+from services.bootstrap import make_call_notifier
 from services.db.call_tables import CallNotificationRow
 from services.db.engine import session_factory
 from services.gates.loader import get_gate
 from services.notify.sms import FakeSmsSink, SmsNotifier
 from services.runtime.settings import KafkaSettings
-from services.workers.call_notifier import CallNotifier
+from services.service_layer.call_notices import Retries
 from streams.calls import call_to_wire, decode_call, encode_call
 from streams.clients import ensure_topics, make_producer
 from streams.errors import InvalidEvent
@@ -77,12 +78,14 @@ async def test_each_call_is_an_event_and_is_sent_once_after_the_gateway_comes_ba
 
     sink = FakeSmsSink(down=True)
     sessions = session_factory(engine)
-    worker = CallNotifier(
+    worker = make_call_notifier(
         sessions=sessions,
         notifier=SmsNotifier(sink, phone_of=lambda visit_id: f"+84-900-{visit_id}"),
-        first_retry_s=0.05,
-        max_retry_s=0.2,
-        lease_s=5,
+        retries=Retries(
+            first=timedelta(seconds=0.05),
+            longest=timedelta(seconds=0.2),
+            lease=timedelta(seconds=5),
+        ),
     )
     dlq_producer = make_producer(kafka_settings, kafka_bootstrap)
     await dlq_producer.start()

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lanes.model import Direction, Manifest
+from services.bootstrap import make_call_notifier, make_callforward
 from services.db.engine import session_factory
 from services.db.manifests import store_manifests
 from services.drivers.desk import kafka_publisher
@@ -24,7 +25,6 @@ from services.gates.loader import default_gates
 from services.notify.routing import CallRouter
 from services.notify.sms import FakeSmsSink
 from services.runtime.settings import KafkaSettings
-from services.workers.call_notifier import CallNotifier
 from services.workers.callforward import CallForwardWorker
 from streams.calls import decode_call
 from streams.clients import ensure_topics, make_producer
@@ -69,7 +69,7 @@ async def test_a_truck_read_at_the_waiting_area_is_called_and_its_page_shows_it(
         assert (await client.get(f"{link}/state")).json() == {"status": "booked"}
 
         def worker() -> CallForwardWorker:
-            return CallForwardWorker(
+            return make_callforward(
                 sessions=session_factory(engine),
                 gates=default_gates(),
                 publish=kafka_publisher(producer, topic.name),
@@ -124,7 +124,7 @@ async def test_a_truck_read_at_the_waiting_area_is_called_and_its_page_shows_it(
         router = CallRouter(
             sessions=session_factory(engine), client=client, sms=sink, phone_of=lambda v: v
         )
-        notifier = CallNotifier(
+        notifier = make_call_notifier(
             sessions=session_factory(engine),
             notifier=router,
             utc_offsets={"huu-nghi": 7 * 60 * MIN},
@@ -164,7 +164,7 @@ async def test_through_the_reads_topic_a_read_at_the_area_camera_gets_a_call(
     producer = make_producer(kafka_settings, kafka_bootstrap)
     await producer.start()
     secret = b"runtime test"
-    worker = CallForwardWorker(
+    worker = make_callforward(
         sessions=session_factory(engine),
         gates=default_gates(),
         publish=kafka_publisher(producer, calls.name),
