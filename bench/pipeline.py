@@ -416,8 +416,8 @@ def figures(results: dict[str, Any]) -> dict[str, Any]:
         "latency_at_2000_p50_ms": sustained["latency_p50_ms"],
         "latency_at_2000_p99_ms": sustained["latency_p99_ms"],
         "broker_ceiling_records_per_s": ceiling,
-        "capacity_to_ceiling": round(results["capacity"]["reads_per_s"] / ceiling, 3),
-        "sustained_achieved_to_ceiling": round(sustained["achieved_reads_per_s"] / ceiling, 3),
+        "capacity_to_ceiling": round(results["capacity"]["reads_per_s"] / ceiling, 4),
+        "sustained_achieved_to_ceiling": round(sustained["achieved_reads_per_s"] / ceiling, 4),
     }
 
 
@@ -459,7 +459,7 @@ def print_ceiling(found: dict[str, Any], ceiling: dict[str, Any]) -> None:
             found["sustained_achieved_to_ceiling"],
         ),
     ):
-        print(f"{name:19s} {found[key]:>9,.0f} reads/s = {share:.3f} of the ceiling", flush=True)
+        print(f"{name:19s} {found[key]:>9,.0f} reads/s = {share:.4f} of the ceiling", flush=True)
 
 
 def main() -> None:
