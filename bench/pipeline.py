@@ -6,7 +6,14 @@ Phases, each against the real embedded broker and a real database (PostgreSQL by
             of a truck's first read to the arrival of its decision on the decisions topic
             (a decision leaves the outbox only once persisted);
   sustained reads offered at 2,000/s: achieved rate, and whether the worker keeps up;
-  capacity  a backlog drained as fast as the worker can: its ceiling in reads/s.
+  capacity  a backlog drained as fast as the worker can: its ceiling in reads/s;
+  ceiling   first, before the worker starts, the broker alone on the same embedded broker:
+            as many records as the capacity phase, of the same encoded reads, produced
+            with the same producer settings to a fresh topic with the read topic's
+            partition count, then consumed by a plain consumer (no handling, no
+            database); produce, consume and end-to-end rates (end-to-end: one record
+            produced and one consumed per read, N / (produce s + consume s)), the median
+            of 3 repeats, and the capacity and achieved rates as a ratio of it (issue 26).
 Targets (issue 2, 2-core machine): >= 2,000 reads/s sustained on PostgreSQL; p99 < 100 ms at
 200 reads/s. Ends with one JSON line of the figures and the targets.
 
@@ -50,7 +57,7 @@ from services.runtime.settings import DatabaseSettings, KafkaSettings
 from services.simulation.history import fill_history
 from streams.broker import EmbeddedBroker
 from streams.clients import ensure_topics
-from streams.topics import LANE_DECISIONS, PLATE_READS, all_topics
+from streams.topics import LANE_DECISIONS, PLATE_READS, TopicSpec, all_topics
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get(
@@ -59,6 +66,7 @@ PG_URL = os.environ.get(
 CAMERAS = ("hn-exp-approach-1", "hn-exp-gate-1", "hn-exp-gate-2")
 TARGET_READS_PER_S = 2000
 TARGET_P99_MS = 100.0
+PRODUCER_SETTINGS: dict[str, Any] = {"linger_ms": 2}  # the bench's and the ceiling's producer
 
 
 class Traffic:
@@ -145,7 +153,8 @@ async def publish_paced(
     producer: AIOKafkaProducer,
     reads: list[tuple[str, str, bytes]],
     rate: float,
-    watcher: DecisionWatcher,
+    watcher: DecisionWatcher | None,
+    topic: str = PLATE_READS.name,
 ) -> float:
     """Send at `rate` reads/s (0: as fast as possible); returns the seconds it took."""
     t0 = time.perf_counter()
@@ -155,10 +164,74 @@ async def publish_paced(
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-        watcher.sent_at[event_id] = time.perf_counter()
-        await producer.send(PLATE_READS.name, value=value, key=camera.encode())
+        if watcher is not None:
+            watcher.sent_at[event_id] = time.perf_counter()
+        await producer.send(topic, value=value, key=camera.encode())
     await producer.flush()
     return time.perf_counter() - t0
+
+
+async def broker_ceiling(
+    bootstrap: str, reads: list[tuple[str, str, bytes]], repeats: int = 3
+) -> dict[str, Any]:
+    """The broker alone, `repeats` times on fresh topics: the median of each rate."""
+    runs = [await ceiling_once(bootstrap, reads) for _ in range(repeats)]
+    n = len(reads)
+    produce = [n / produce_s for produce_s, _ in runs]
+    consume = [n / consume_s for _, consume_s in runs]
+    both = [n / (produce_s + consume_s) for produce_s, consume_s in runs]
+    return {
+        "records": n,
+        "record_bytes_mean": round(sum(len(value) for _, _, value in reads) / n, 1),
+        "partitions": PLATE_READS.partitions,
+        "repeats": repeats,
+        "produce_records_per_s": round(pct(produce, 50), 1),
+        "consume_records_per_s": round(pct(consume, 50), 1),
+        "end_to_end_records_per_s": round(pct(both, 50), 1),
+        "end_to_end_runs": [round(r, 1) for r in both],
+    }
+
+
+async def ceiling_once(
+    bootstrap: str, reads: list[tuple[str, str, bytes]], timeout: float = 120
+) -> tuple[float, float]:
+    """`reads` produced to a fresh topic as the bench produces them, then consumed from the
+    start by a plain consumer that only counts them; (produce s, consume s). Plain Kafka
+    API: the count of records received, never end offsets, tells when every one is back."""
+    spec = TopicSpec(
+        name=f"bench.ceiling-{uuid.uuid4().hex[:8]}",
+        partitions=PLATE_READS.partitions,
+        key=PLATE_READS.key,
+        purpose="the broker-only ceiling of bench/pipeline.py",
+    )
+    await ensure_topics(KafkaSettings(), bootstrap, [spec])
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **PRODUCER_SETTINGS)
+    await producer.start()
+    try:
+        produce_s = await publish_paced(producer, reads, 0, None, topic=spec.name)
+    finally:
+        await producer.stop()
+    consumer = AIOKafkaConsumer(
+        spec.name,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        fetch_max_wait_ms=10,
+    )
+    await consumer.start()
+    received = 0
+    try:
+        t0 = time.perf_counter()
+        while received < len(reads):
+            batches = await consumer.getmany(timeout_ms=100, max_records=10_000)
+            received += sum(len(records) for records in batches.values())
+            if time.perf_counter() - t0 > timeout:
+                raise TimeoutError(f"broker ceiling: {received} of {len(reads)} consumed")
+        consume_s = time.perf_counter() - t0
+    finally:
+        await consumer.stop()
+    return produce_s, consume_s
 
 
 def pct(values: list[float], q: float) -> float:
@@ -190,7 +263,7 @@ async def run(
     engine = create_engine(db)
     worker: subprocess.Popen[bytes] | None = None
     watcher = DecisionWatcher(broker.bootstrap)
-    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=2)
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, **PRODUCER_SETTINGS)
     try:
         gates = default_gates()
         await prepare_database(engine, gates)
@@ -218,6 +291,11 @@ async def run(
                 session=session, manifests=traffic.manifests(), now=traffic.start
             )
         await ensure_topics(KafkaSettings(), broker.bootstrap, all_topics())
+        # the broker-only ceiling, before the worker exists: as many reads as the capacity
+        # phase, of the same traffic (its own plates: the bench's traffic is left untouched)
+        ceiling_reads = Traffic(capacity_trucks, traffic.start).reads(capacity_trucks)
+        ceiling = await broker_ceiling(broker.bootstrap, ceiling_reads)
+        print(f"ceiling   {json.dumps(ceiling)}", flush=True)
         env = dict(
             os.environ,
             BORDERFLOW_KAFKA_BOOTSTRAP=broker.bootstrap,
@@ -270,7 +348,7 @@ async def run(
         await publish_paced(producer, warm, 0, watcher)
         await drain(warm, timeout=60)
 
-        results: dict[str, Any] = {"history": history}
+        results: dict[str, Any] = {"history": history, "broker_ceiling": ceiling}
         for phase, trucks, rate in (
             ("latency", latency_trucks, 200),
             ("sustained", sustained_trucks, TARGET_READS_PER_S),
@@ -326,6 +404,7 @@ async def run(
 def figures(results: dict[str, Any]) -> dict[str, Any]:
     """The headline figures of one measured run."""
     sustained = results["sustained"]
+    ceiling = results["broker_ceiling"]["end_to_end_records_per_s"]
     return {
         "sustained_offered_reads_per_s": sustained["offered_reads_per_s"],
         "sustained_achieved_reads_per_s": sustained["achieved_reads_per_s"],
@@ -336,6 +415,9 @@ def figures(results: dict[str, Any]) -> dict[str, Any]:
         "latency_at_200_p99_ms": results["latency"]["latency_p99_ms"],
         "latency_at_2000_p50_ms": sustained["latency_p50_ms"],
         "latency_at_2000_p99_ms": sustained["latency_p99_ms"],
+        "broker_ceiling_records_per_s": ceiling,
+        "capacity_to_ceiling": round(results["capacity"]["reads_per_s"] / ceiling, 4),
+        "sustained_achieved_to_ceiling": round(sustained["achieved_reads_per_s"] / ceiling, 4),
     }
 
 
@@ -358,6 +440,26 @@ def compare(empty: dict[str, Any], full: dict[str, Any]) -> dict[str, Any]:
         worse = 1 / ratio if higher_is_better else ratio
         out[name] = {"ratio": round(ratio, 3), "within_20_percent": worse <= 1 + WITHIN}
     return out
+
+
+def print_ceiling(found: dict[str, Any], ceiling: dict[str, Any]) -> None:
+    """The worker's rates against the broker-only ceiling of the same run."""
+    print(
+        f"broker alone: produce {ceiling['produce_records_per_s']:,.0f}/s, consume "
+        f"{ceiling['consume_records_per_s']:,.0f}/s, end-to-end "
+        f"{ceiling['end_to_end_records_per_s']:,.0f}/s ({ceiling['records']} records of "
+        f"{ceiling['record_bytes_mean']:.0f} bytes, {ceiling['partitions']} partitions)",
+        flush=True,
+    )
+    for name, key, share in (
+        ("capacity", "capacity_reads_per_s", found["capacity_to_ceiling"]),
+        (
+            "sustained achieved",
+            "sustained_achieved_reads_per_s",
+            found["sustained_achieved_to_ceiling"],
+        ),
+    ):
+        print(f"{name:19s} {found[key]:>9,.0f} reads/s = {share:.4f} of the ceiling", flush=True)
 
 
 def main() -> None:
@@ -396,6 +498,7 @@ def main() -> None:
         run(args.db, args.quick, args.profile, args.baseline_days, history_bookings=bookings)
     )
     found = figures(results)
+    print_ceiling(found, results["broker_ceiling"])
     capacity, p99 = found["capacity_reads_per_s"], found["latency_at_200_p99_ms"]
     summary: dict[str, Any] = {
         "bench": "pipeline",
@@ -423,6 +526,7 @@ def main() -> None:
             )
         )
         full = figures(with_history)
+        print_ceiling(full, with_history["broker_ceiling"])
         ratios = compare(found, full)
         for name, r in ratios.items():
             print(f"{name:32s} {found[name]:>9} -> {full[name]:>9}  x{r['ratio']}", flush=True)
