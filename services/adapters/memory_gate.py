@@ -6,11 +6,20 @@ It answers as the database adapter does, query for query: the same filters, the 
 orders where the database is asked for one, times back in UTC (as `UTCDateTime` gives
 them), a new row ignored where the database ignores a conflict. What it does not have is
 a rollback: a transaction's changes are kept as they are made, so a batch that fails half
-way leaves its first half (the replay stops on an error; the unit tests never raise)."""
+way leaves its first half (the replay stops on an error; the unit tests never raise).
+
+With `keep` (the replay sets it), the state no query can ask for any more is dropped as the
+event-time clock goes on, so that memory stays flat with the days replayed: once an hour of
+a gate's event time, the reads captured more than `keep` before the alert rules' window
+(their sightings and the payload's values; the payload stays, as compact JSON, for
+`stored_reads`, which has no look-back) and the visits last seen before that. A query that
+reaches back past what was dropped raises `DroppedState` rather than answer differently
+from the database."""
 
 from __future__ import annotations
 
 import bisect
+import json
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -40,6 +49,11 @@ from services.ports import GateStore, GateStores, TrackKey
 from streams.weigh import WeighInMotionV1
 
 CLOSED_ALERTS = frozenset({"dismissed"})
+KEEP = timedelta(days=1)  # the replay's margin before the alert window (`MemoryGateData.keep`)
+
+
+class DroppedState(LookupError):
+    """A query reached back before the state `MemoryGateData.keep` dropped."""
 
 
 def utc(at: datetime) -> datetime:
@@ -147,6 +161,11 @@ class MemoryGateData:
     arrived: dict[str, list[tuple[datetime, str]]] = field(default_factory=dict)
     manifest_changes: int = 0  # a manifest's version stored, or its plates re-indexed
     batches: int = 0
+    # with `keep`: per gate, the event time before which reads and visits were dropped
+    # (see the module's note), and the payloads of the reads dropped (compact JSON)
+    keep: timedelta | None = None
+    horizons: dict[str, datetime] = field(default_factory=dict)
+    dropped_reads: dict[str, bytes] = field(default_factory=dict)
 
     def stores(self) -> GateStores:
         """Opens a "transaction" on this data (see the module's note on rollback)."""
@@ -246,12 +265,46 @@ class MemoryGateData:
             }
         )
 
+    def drop_before(self, gate_id: str, horizon: datetime) -> None:
+        """Drop the gate's reads captured before `horizon` (their payload kept compact for
+        `stored_reads`) and its visits last seen before it; at most once an hour of event
+        time (the horizon only moves on)."""
+        before = self.horizons.get(gate_id)
+        if before is not None and _hour(horizon) <= _hour(before):
+            return
+        self.horizons[gate_id] = horizon
+        times = self.reads_by_time.get(gate_id, [])
+        cut = bisect.bisect_left(times, (horizon, ""))
+        for _, event_id in times[:cut]:
+            row = self.reads.pop(event_id)
+            self.sightings.pop(event_id, None)
+            self.dropped_reads[event_id] = _compact(row["payload"])
+        del times[:cut]
+        hours = self.visit_hours.get(gate_id, {})
+        for hour in [h for h in hours if h <= _hour(horizon)]:
+            ids = hours[hour]
+            for visit_id in [v for v in ids if self.visits[v].last_seen_at < horizon]:
+                ids.discard(visit_id)
+                del self.visits[visit_id]
+            if not ids:
+                del hours[hour]
+
+    def reaches(self, gate_id: str, since: datetime, what: str) -> None:
+        """Raise `DroppedState` when a query of the gate from `since` needs dropped state."""
+        horizon = self.horizons.get(gate_id)
+        if horizon is not None and since < horizon:
+            raise DroppedState(f"{what} of {gate_id} since {since}: dropped before {horizon}")
+
     def add_weighing(self, w: WeighInMotionV1) -> None:
         rows = self.weighings.setdefault(w.gate_id, [])
         if any(row[1] == w.event_id for row in rows):
             return
         plate = normalise_plate(w.plate_text)
         bisect.insort(rows, (utc(w.captured_at), w.event_id, plate, w.model_dump(mode="json")))
+
+
+def _compact(payload: Mapping[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 class MemoryGateStore:
@@ -269,17 +322,22 @@ class MemoryGateStore:
 
     # -- plate reads -------------------------------------------------------------------
     async def stored_reads(self, event_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        reads = self.data.reads
-        return {e: dict(reads[e]["payload"]) for e in event_ids if e in reads}
+        reads, dropped = self.data.reads, self.data.dropped_reads
+        found = {e: dict(reads[e]["payload"]) for e in event_ids if e in reads}
+        return found | {e: json.loads(dropped[e]) for e in event_ids if e in dropped}
 
     async def add_reads(self, rows: Sequence[Mapping[str, Any]]) -> None:
         for row in rows:
             event_id = str(row["event_id"])
-            if event_id in self.data.reads:
+            if event_id in self.data.reads or event_id in self.data.dropped_reads:
                 continue
             stored = dict(row) | {"captured_at": utc(row["captured_at"])}
-            self.data.reads[event_id] = stored
             gate_id = str(row["gate_id"])
+            horizon = self.data.horizons.get(gate_id)
+            if horizon is not None and stored["captured_at"] < horizon:  # no window sees it
+                self.data.dropped_reads[event_id] = _compact(row["payload"])
+                continue
+            self.data.reads[event_id] = stored
             bisect.insort(
                 self.data.reads_by_time.setdefault(gate_id, []), (stored["captured_at"], event_id)
             )
@@ -305,6 +363,7 @@ class MemoryGateStore:
     async def recent_visits(
         self, gate_id: str, *, since: datetime, until: datetime
     ) -> list[VisitTrack]:
+        self.data.reaches(gate_id, since, "recent visits")
         hours = self.data.visit_hours.get(gate_id, {})
         if not hours:
             return []
@@ -339,6 +398,9 @@ class MemoryGateStore:
         for row in rows:
             visit = self.data.visits.get(str(row["visit_id"]))
             if visit is None:
+                # a visit first seen after every horizon was never dropped: truly not there
+                for gate_id in self.data.horizons:
+                    self.data.reaches(gate_id, utc(row["first_seen_at"]), "a visit")
                 continue
             self._put_visit(
                 replace(
@@ -493,7 +555,10 @@ class MemoryGateStore:
     async def observations(self, gate: Gate, rules: AlertRules, *, now: datetime) -> Observations:
         since = now - lookback(rules)
         data = self.data
+        data.reaches(gate.gate_id, utc(since), "the alert window")
         window = self._window(gate, since=utc(since), now=now)
+        if data.keep is not None:
+            data.drop_before(gate.gate_id, utc(since) - data.keep)
         sightings = tuple(window.sightings.values())  # in no order: the rules sort them
         weighed = data.weighings.get(gate.gate_id, [])
         lo = bisect.bisect_left(weighed, (utc(since), ""))

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from lanes.model import Gate
 from lanes.policy import Policy
-from services.adapters.memory_gate import MemoryGateData
+from services.adapters.memory_gate import KEEP, MemoryGateData
 from services.adapters.sql_gate import sql_gate_stores
 from services.archive.records import ArchivedRecord
 from services.bootstrap import (
@@ -132,7 +132,7 @@ async def run_sandbox(
     the same decisions, byte for byte. The weigh-in-motion measures `weighings` are all
     known from the start (see docs/alerts.md)."""
     if not database:
-        data = MemoryGateData()
+        data = MemoryGateData(keep=KEEP)  # state no query asks for any more dropped
         for weighing in weighings:
             data.add_weighing(weighing)
         return await _replay(

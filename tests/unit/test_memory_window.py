@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from lanes.alert_rules import AlertRules
 from lanes.alerts import Observations
 from lanes.model import Direction, Manifest
-from services.adapters.memory_gate import MemoryGateData, MemoryGateStore
+from services.adapters.memory_gate import DroppedState, MemoryGateData, MemoryGateStore
 from tests.unit.factories import HUU_NGHI, at
 
 CAMERAS = ["hn-exp-approach-1", "hn-exp-gate-1", "hn-exp-exit-1", "hn-imp-gate-1", "nowhere"]
@@ -73,3 +74,58 @@ async def test_the_moving_window_gives_what_a_fresh_one_gives(seed: int) -> None
         _same(moving, fresh)
         seen += bool(moving.sightings) and bool(moving.manifests)
     assert seen > 60  # mostly not empty
+
+
+@pytest.mark.parametrize("seed", range(4))
+async def test_dropping_old_state_changes_no_answer(seed: int) -> None:
+    """With `keep`, reads and visits older than the window (less `keep`) are dropped as
+    event time goes on: the windows, recent visits and stored reads asked for are what the
+    data that keeps everything gives, and asking before what was dropped raises."""
+    rng = random.Random(seed)
+    rules = AlertRules()
+    full, kept = MemoryGateData(), MemoryGateData(keep=timedelta(hours=3))
+    stores = [MemoryGateStore(full), MemoryGateStore(kept)]
+    gate = HUU_NGHI.gate_id
+    minutes, n = 0.0, 0
+    for step in range(150):
+        rows = []
+        for _ in range(rng.randint(0, 5)):
+            rows.append(_row(n, rng, minutes - rng.uniform(0, 30)))
+            n += 1
+        visits = [
+            {
+                "visit_id": f"v{step}",
+                "gate_id": gate,
+                "plate": rng.choice(PLATES),
+                "direction": "export",
+                "first_seen_at": at(minutes - 5),
+                "last_seen_at": at(minutes),
+                "read_count": 1,
+            }
+        ]
+        for store in stores:
+            await store.add_reads(rows)
+            await store.add_visits(visits)
+        minutes += rng.choice([1.0, 5.0, 20.0, 60.0])
+        since, until = at(minutes - 40), at(minutes + 10)
+        asked = [f"r{rng.randrange(n + 1):04d}" for _ in range(5)]
+        got = []
+        for store in stores:
+            o = await store.observations(HUU_NGHI, rules, now=at(minutes))
+            got.append(
+                (
+                    sorted(o.sightings, key=lambda s: s.event_id),
+                    o.manifests,
+                    sorted(
+                        v.visit_id
+                        for v in await store.recent_visits(gate, since=since, until=until)
+                    ),
+                    await store.stored_reads(asked),
+                )
+            )
+        assert got[0] == got[1]
+    assert kept.horizons and kept.dropped_reads and len(kept.visits) < len(full.visits)
+    with pytest.raises(DroppedState):
+        await stores[1].recent_visits(gate, since=at(0), until=at(minutes))
+    with pytest.raises(DroppedState):
+        await stores[1].observations(HUU_NGHI, rules, now=at(60))
