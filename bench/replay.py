@@ -27,6 +27,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from services.adapters.memory_gate import KEEP
 from services.archive.store import archive, records_in_range
 from services.bootstrap import prepare_database
 from services.db.engine import create_engine, session_factory
@@ -95,6 +96,7 @@ async def replay_day(
         policy=recorded(gates).policy,
         progress=ProgressLine(sys.stderr),
         database=database,
+        keep=KEEP,  # the simulated days hold no read a day late: long runs in bounded state
     )
     wall = time.perf_counter() - started
     text = "".join(inputs.decision_line(d) + "\n" for d in result.decisions)

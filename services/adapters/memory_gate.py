@@ -8,8 +8,9 @@ them), a new row ignored where the database ignores a conflict. What it does not
 a rollback: a transaction's changes are kept as they are made, so a batch that fails half
 way leaves its first half (the replay stops on an error; the unit tests never raise).
 
-With `keep` (the replay sets it), the state no query can ask for any more is dropped as the
-event-time clock goes on, so that memory stays flat with the days replayed: once an hour of
+With `keep` (a long replay sets it: `run_sandbox(keep=...)`), the state no query can ask
+for any more is dropped as the event-time clock goes on, so that memory grows less with the
+days replayed: once an hour of
 a gate's event time, the reads captured more than `keep` before the alert rules' window
 (their sightings and the payload's values; the payload stays, as compact JSON, for
 `stored_reads`, which has no look-back) and the visits last seen before that. A query that

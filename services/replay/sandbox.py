@@ -12,7 +12,7 @@ import json
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast
 
@@ -21,7 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from lanes.model import Gate
 from lanes.policy import Policy
-from services.adapters.memory_gate import KEEP, MemoryGateData
+from services.adapters.memory_gate import MemoryGateData
 from services.adapters.sql_gate import sql_gate_stores
 from services.archive.records import ArchivedRecord
 from services.bootstrap import (
@@ -126,13 +126,17 @@ async def run_sandbox(
     progress: Progress | None = None,
     weighings: Sequence[WeighInMotionV1] = (),
     database: bool = False,
+    keep: timedelta | None = None,
 ) -> SandboxResult:
     """Replay `inputs` under `gates` and `policy`: in memory (the gate's state in
     `MemoryGateData`), or with `database` in a fresh SQLite sandbox database (in `workdir`):
     the same decisions, byte for byte. The weigh-in-motion measures `weighings` are all
-    known from the start (see docs/alerts.md)."""
+    known from the start (see docs/alerts.md). `keep` (in memory only; e.g. `KEEP`): drop
+    the reads and visits older than that before the alert window, for long replays; a read
+    arriving later than that behind the gate's clock then stops the replay (`DroppedState`)
+    instead of being decided on less than the live worker had, so it is off by default."""
     if not database:
-        data = MemoryGateData(keep=KEEP)  # state no query asks for any more dropped
+        data = MemoryGateData(keep=keep)
         for weighing in weighings:
             data.add_weighing(weighing)
         return await _replay(
