@@ -4,16 +4,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.filing import StoredManifest, StoreResult, StoreStatus
 from lanes.model import Manifest
+from services.db.engine import transactions
 from services.db.manifests import store_manifests
-from services.ports import ManifestStore, ManifestStores
+from services.ports import ManifestStores
 
 __all__ = ["StoreResult", "StoreStatus", "StoredManifest", "sql_manifest_stores", "submit"]
 
@@ -41,13 +41,7 @@ class SqlManifestStore:
 
 def sql_manifest_stores(sessions: async_sessionmaker[AsyncSession]) -> ManifestStores:
     """Opens a transaction: committed when the block ends normally, rolled back else."""
-
-    @asynccontextmanager
-    async def transaction() -> AsyncIterator[ManifestStore]:
-        async with sessions() as session, session.begin():
-            yield SqlManifestStore(session)
-
-    return transaction
+    return transactions(sessions, SqlManifestStore)
 
 
 async def submit(

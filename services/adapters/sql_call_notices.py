@@ -4,8 +4,7 @@ services/service_layer/call_notices.py."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -13,8 +12,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.db.call_tables import CallNotificationRow
+from services.db.engine import transactions
 from services.drivers.store import language_of_visit
-from services.ports.calls import CallNotice, CallNoticeStore, CallNoticeStores, ClaimedCall
+from services.ports.calls import CallNotice, CallNoticeStores, ClaimedCall
 
 
 class SqlCallNoticeStore:
@@ -95,10 +95,4 @@ class SqlCallNoticeStore:
 
 def sql_call_notice_stores(sessions: async_sessionmaker[AsyncSession]) -> CallNoticeStores:
     """Opens a transaction: committed when the block ends normally, rolled back else."""
-
-    @asynccontextmanager
-    async def transaction() -> AsyncIterator[CallNoticeStore]:
-        async with sessions() as session, session.begin():
-            yield SqlCallNoticeStore(session)
-
-    return transaction
+    return transactions(sessions, SqlCallNoticeStore)

@@ -6,8 +6,7 @@ services/service_layer/callforward.py."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -22,9 +21,10 @@ from services.db.boards import load_gate_board
 from services.db.booking_tables import BookingRow
 from services.db.bookings import ACTIVE
 from services.db.call_tables import CallForwardQueueRow
+from services.db.engine import transactions
 from services.db.manifests import manifests_for_keys
 from services.drivers.store import booking_page_key, save_pages
-from services.ports import ArrivingBooking, CallForwardStore, CallForwardStores, QueueSnapshot
+from services.ports import ArrivingBooking, CallForwardStores, QueueSnapshot
 
 
 class SqlCallForwardStore:
@@ -105,13 +105,7 @@ def sql_callforward_stores(
 ) -> CallForwardStores:
     """Opens a transaction: committed when the block ends normally, rolled back else; new
     drivers' pages are signed with `secret`."""
-
-    @asynccontextmanager
-    async def transaction() -> AsyncIterator[CallForwardStore]:
-        async with sessions() as session, session.begin():
-            yield SqlCallForwardStore(session, secret)
-
-    return transaction
+    return transactions(sessions, lambda session: SqlCallForwardStore(session, secret))
 
 
 # -- the queue as JSON (the snapshot) ---------------------------------------------------

@@ -4,8 +4,7 @@ session and transaction."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,14 +29,13 @@ from services.db.convert import (
     manifest_from_row,
     track_from_row,
 )
+from services.db.engine import transactions
 from services.db.tables import ManifestRow, VisitRow
 from services.ports import (
     AlertState,
     AlertViews,
     AuditEntry,
-    ControlStore,
     ControlStores,
-    GateStore,
     GateStores,
     TrackKey,
 )
@@ -214,22 +212,10 @@ class SqlControlStore(SqlGateStore):
 
 def sql_control_stores(sessions: async_sessionmaker[AsyncSession]) -> ControlStores:
     """A transaction for the control room's actions (`SqlControlStore`), as below."""
-
-    @asynccontextmanager
-    async def transaction() -> AsyncIterator[ControlStore]:
-        async with sessions() as session, session.begin():
-            yield SqlControlStore(session)
-
-    return transaction
+    return transactions(sessions, SqlControlStore)
 
 
 def sql_gate_stores(sessions: async_sessionmaker[AsyncSession]) -> GateStores:
     """Opens a transaction on the database: a `SqlGateStore` in a session that commits when
     the block ends normally and rolls back when it raises."""
-
-    @asynccontextmanager
-    async def transaction() -> AsyncIterator[GateStore]:
-        async with sessions() as session, session.begin():
-            yield SqlGateStore(session)
-
-    return transaction
+    return transactions(sessions, SqlGateStore)

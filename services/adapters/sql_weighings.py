@@ -3,15 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.db.alert_tables import WeighingRow
-from services.ports import Weighing, WeighingStore, WeighingStores
+from services.db.engine import transactions
+from services.ports import Weighing, WeighingStores
 
 
 class SqlWeighingStore:
@@ -43,10 +43,4 @@ class SqlWeighingStore:
 
 def sql_weighing_stores(sessions: async_sessionmaker[AsyncSession]) -> WeighingStores:
     """Opens a transaction: committed when the block ends normally, rolled back else."""
-
-    @asynccontextmanager
-    async def transaction() -> AsyncIterator[WeighingStore]:
-        async with sessions() as session, session.begin():
-            yield SqlWeighingStore(session)
-
-    return transaction
+    return transactions(sessions, SqlWeighingStore)

@@ -51,12 +51,12 @@ async def reject_unknown_query(request: Request) -> None:
             field=unknown[0] or "query",
         )
     for name in request.query_params:
-        if not known[name] and len(request.query_params.getlist(name)) > 1:
+        given = len(request.query_params.getlist(name))
+        if given > 1 and not known[name]:
             raise ProblemError(
                 422,
                 "repeated-parameter",
-                f"query parameter {name!r} takes one value and was given "
-                f"{len(request.query_params.getlist(name))}",
+                f"query parameter {name!r} takes one value and was given {given}",
                 field=name,
             )
 

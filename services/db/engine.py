@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from services.runtime.settings import DatabaseSettings
 
@@ -60,3 +67,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+S = TypeVar("S")
+
+
+def transactions(
+    sessions: async_sessionmaker[AsyncSession], store: Callable[[AsyncSession], S]
+) -> Callable[[], AbstractAsyncContextManager[S]]:
+    """A unit of work on the database: each use opens a session and a transaction, hands
+    `store(session)` to the block, commits when it ends normally and rolls back when it
+    raises (the SQL adapters of the ports in services/ports)."""
+
+    @asynccontextmanager
+    async def transaction() -> AsyncIterator[S]:
+        async with sessions() as session, session.begin():
+            yield store(session)
+
+    return transaction
