@@ -79,19 +79,28 @@ class PlateOCR(nn.Module):
     so a slot finds its character wherever the layout puts it (one line or two, shifted by
     a loose box); one classifier shared by all slots."""
 
-    def __init__(self, export: bool = False, d: int = 128, heads: int = 4, layers: int = 2):
+    def __init__(
+        self,
+        export: bool = False,
+        d: int = 128,
+        heads: int = 4,
+        layers: int = 2,
+        widths: tuple[int, int, int, int] = (32, 32, 64, 64),
+    ):
         super().__init__()
         self.export = export
+        self.shape: dict[str, Any] = {"d": d, "heads": heads, "layers": layers, "widths": widths}
+        w1, w2, w3, w4 = widths
         self.features = nn.Sequential(
-            nn.Conv2d(1, 32, 3, stride=2, padding=1, bias=False),
-            nn.BatchNorm2d(32),
+            nn.Conv2d(1, w1, 3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(w1),
             nn.ReLU(inplace=True),  # H/2 x W/2
-            block(32, 32),
+            block(w1, w2),
             nn.MaxPool2d(2),  # H/4 x W/4
-            block(32, 64),
-            block(64, 64),
+            block(w2, w3),
+            block(w3, w4),
             nn.MaxPool2d(2),  # H/8 x W/8
-            block(64, d),
+            block(w4, d),
         )
         tokens = (IMG_HEIGHT // 8) * (IMG_WIDTH // 8)
         self.position = nn.Parameter(torch.randn(1, tokens, d) * 0.02)
@@ -212,7 +221,7 @@ def time_lr(done: float, peak: float = 3e-3) -> float:
 
 def export_onnx(model: PlateOCR, out: Path = MODELS) -> Path:
     """The fast-plate-ocr format: uint8 NHWC `input`, softmax `plate`; the config beside it."""
-    export = PlateOCR(export=True)
+    export = PlateOCR(export=True, **model.shape)
     export.load_state_dict(model.state_dict())
     export.eval()
     out.mkdir(parents=True, exist_ok=True)
