@@ -17,6 +17,7 @@ fonts-noto-cjk, fonts-droid-fallback); nothing is downloaded.
 from __future__ import annotations
 
 import random
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -157,12 +158,14 @@ def _layout(spec: PlateSpec, rng: random.Random) -> Layout:
 
 
 @lru_cache(maxsize=4096)
-def _glyph(font_path: str, ch: str, bar_one: bool) -> np.ndarray:
+def _glyph(font_path: str, ch: str, bar_one: bool, flat_three: bool = False) -> np.ndarray:
     """One character as a tight float mask (ink 1.0), drawn large."""
     if bar_one and ch == "1":  # GA 36's 1 is a plain bar
         mask = np.zeros((100, 40), np.float32)
         mask[:, 10:30] = 1.0
         return mask
+    if flat_three and ch == "3":
+        return _flat_three(_glyph(font_path, "3", False))
     path, _, face = font_path.partition("#")  # `file#n`: the n-th face of a collection
     if not Path(path).exists():
         raise FileNotFoundError(f"font {path} is missing (make system-deps)")
@@ -171,6 +174,19 @@ def _glyph(font_path: str, ch: str, bar_one: bool) -> np.ndarray:
     ImageDraw.Draw(canvas).text((20, 10), ch, font=font, fill=255)
     box = canvas.getbbox() or (0, 0, 160, 160)
     return np.asarray(canvas.crop(box), dtype=np.float32) / 255.0
+
+
+def _flat_three(three: np.ndarray) -> np.ndarray:
+    """GA 36's 3, with a flat top: a bar, a diagonal down to the middle, the font's own lower
+    bowl (the fonts here all draw a round top, which a model then reads as 5)."""
+    h, w = three.shape
+    ink = three[h // 2 :].sum(axis=1)  # the stroke's thickness: ink across the bowl's rows
+    t = max(2, round(float(np.median(ink[ink > 0])) / 2)) if (ink > 0).any() else max(2, w // 6)
+    mask = np.zeros_like(three)
+    mask[round(h * 0.45) :] = three[round(h * 0.45) :]
+    mask[:t] = 1.0
+    cv2.line(mask, (w - 1 - t // 2, t), (round(w * 0.3), round(h * 0.47)), 1.0, t)
+    return mask
 
 
 def _jitter(colour: tuple[int, int, int], rng: random.Random, amount: int) -> np.ndarray:
@@ -213,6 +229,9 @@ def draw_plate(
     latin = rng.choice(fonts.latin)
     cjk = rng.choice(fonts.cjk)
     bar_one = rng.random() < 0.6
+    # GA 36 draws a flat-topped 3; half the training plates do (a hash of the text, not a draw
+    # of `rng`, so every other choice of a seed, and the held-out fonts' split, is unchanged)
+    flat_three = fonts is TRAIN_FONTS and zlib.crc32(spec.text.encode()) % 2 == 0
     bold = rng.choice((0, 0, 1, 2))
     for chars, top, ch_h, ch_w in layout.lines:
         gap = ch_w * rng.uniform(0.18, 0.32)
@@ -221,7 +240,7 @@ def draw_plate(
         x = (layout.width - total) / 2 + rng.uniform(-0.03, 0.03) * layout.width
         y0 = top + rng.uniform(-4, 4)
         for i, ch in enumerate(chars):
-            mask = _glyph(cjk if ord(ch) > 0x7F else latin, ch, bar_one)
+            mask = _glyph(cjk if ord(ch) > 0x7F else latin, ch, bar_one, flat_three)
             cw = ch_w * (rng.uniform(0.35, 0.5) if ch == "1" and not bar_one else 1.0)
             cw = min(cw, ch_w * mask.shape[1] / mask.shape[0] * 2.4)  # never wider than the font
             cx = x + ch_w / 2

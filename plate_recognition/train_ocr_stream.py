@@ -38,7 +38,13 @@ from plate_recognition.alphabet import ALPHABET, encode
 from plate_recognition.ocr_data import make_crops
 from plate_recognition.ocr_eval import own_renderer_crops, real_crops, real_plates_dir, shift_crops
 from plate_recognition.photo_crops import TRAIN_FONTS, render_crop
-from plate_recognition.train_ocr import PlateOCR, export_onnx, fit_temperature, time_lr
+from plate_recognition.train_ocr import (
+    PlateOCR,
+    export_onnx,
+    fit_temperature,
+    state_from_onnx,
+    time_lr,
+)
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +185,10 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--eval-every", type=int, default=400)
     parser.add_argument("--val", type=int, default=600, help="crops per synthetic split")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=1, help="the trainer's CPU threads")
+    parser.add_argument(
+        "--init", type=Path, default=None, help="start from this .pt state or exported .onnx"
+    )
     parser.add_argument("--out", type=Path, required=True)
     return parser.parse_args()
 
@@ -192,6 +202,7 @@ def main() -> None:  # noqa: PLR0915 (one run, read top to bottom)
     # the renderers' processes are forked before anything touches the accelerator
     pool = multiprocessing.get_context("fork").Pool(args.workers)
     torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.backends.cuda.matmul.allow_tf32 = True
     torch.backends.cudnn.allow_tf32 = True
@@ -257,7 +268,12 @@ def main() -> None:  # noqa: PLR0915 (one run, read top to bottom)
 
     widths = tuple(int(w) for w in args.widths.split(","))
     shape = {"d": args.d, "heads": args.heads, "layers": args.layers, "widths": widths}
-    model = PlateOCR(**shape).to(device)  # type: ignore[arg-type]
+    model = PlateOCR(**shape)  # type: ignore[arg-type]
+    if args.init is not None and args.init.suffix == ".onnx":
+        state_from_onnx(args.init, model, crops.images[:2048].cpu())
+    elif args.init is not None:
+        model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=True))
+    model = model.to(device)
     ema = PlateOCR(**shape).to(device)  # type: ignore[arg-type]
     ema.load_state_dict(model.state_dict())
     params = sum(p.numel() for p in model.parameters())
@@ -288,6 +304,8 @@ def main() -> None:  # noqa: PLR0915 (one run, read top to bottom)
                 torch.save(net.state_dict(), args.out / "best.pt")
 
     loss_value = math.nan
+    if args.init is not None:
+        validate(loss_value)  # where it starts
     while True:
         done = min(1.0, (time.time() - train_started) / (args.minutes * 60))
         for group in optimiser.param_groups:

@@ -50,6 +50,20 @@ def test_the_shift_split_draws_fonts_training_never_sees() -> None:
     assert image.shape == (IMG_HEIGHT, IMG_WIDTH) and encode(spec.text)
 
 
+def test_a_flat_topped_three_is_drawn_for_training_only() -> None:
+    """GA 36's 3 has a flat top (the fonts' round one reads as 5): a full bar on top, the
+    font's lower bowl kept; other characters unchanged."""
+    from plate_recognition.photo_crops import _glyph  # noqa: PLC0415 (a private helper)
+
+    font = TRAIN_FONTS.latin[0]
+    round_three, flat = _glyph(font, "3", False), _glyph(font, "3", False, True)
+    assert flat.shape == round_three.shape
+    assert flat[:2].min() == 1.0 and round_three[:2].mean() < 0.9
+    h = flat.shape[0]
+    assert np.array_equal(flat[round(h * 0.6) :], round_three[round(h * 0.6) :])
+    assert np.array_equal(_glyph(font, "5", False, True), _glyph(font, "5", False))
+
+
 def test_plates_of_every_kind_are_drawn_with_valid_labels() -> None:
     import random  # noqa: PLC0415
 
