@@ -1,12 +1,15 @@
-"""The full-frame detector's geometry and decoding (issue 25): the pass's input size, the
-closer look's window, non-maximum suppression and the decoding of the size-free heads.
+"""The full-frame detector's geometry and decoding (issue 25): the pass's input size and
+its resize, the closer look's window, non-maximum suppression and the decoding of the
+size-free heads.
 Deterministic, no model (the model-level checks are in test_recognition)."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
+from plate_recognition.frame_detector import shrink
 from plate_recognition.heads import BINS, decode
 from plate_recognition.tiling import box_iou, nms, pass_shape, window_around
 
@@ -97,3 +100,17 @@ def test_decode_threshold_and_empty() -> None:
     outputs[1][0, 0, 0, 0] = 0.1  # sigmoid 0.525
     assert len(decode(outputs, conf=0.5)[0]) == 1
     assert len(decode(outputs, conf=0.6)[0]) == 0
+
+
+def test_shrink_is_close_to_an_area_resize() -> None:
+    rng = np.random.default_rng(7)
+    small = rng.integers(0, 256, (270, 480, 3), dtype=np.uint8)
+    image = cv2.resize(small, (1920, 1080), interpolation=cv2.INTER_CUBIC)  # smooth-ish
+    image[500:540, 900:1100] = 255  # a bright plate-sized bar: must survive the shrink
+    got = shrink(image, 512, 288).astype(np.float32)
+    want = cv2.resize(image, (512, 288), interpolation=cv2.INTER_AREA).astype(np.float32)
+    assert got.shape == (288, 512, 3)
+    assert np.abs(got - want).mean() < 2.0
+    assert np.array_equal(
+        shrink(small, 240, 135), cv2.resize(small, (240, 135), interpolation=cv2.INTER_AREA)
+    )
