@@ -1,12 +1,15 @@
-"""The committed detector made size-free (issue 25): `plate_detector.onnx` takes 256 x 256
-only (its ultralytics export baked the attention block's reshapes and the 1,344 anchors of
-that size into constants). This rewrites it, same weights, into `plate_detector_heads.onnx`:
-any height and width that are multiples of 32, and the raw outputs of the three heads (box
+"""A detector export made size-free (issue 25): `plate_detector.onnx` takes 256 x 256 only
+(ultralytics' export baked the attention block's reshapes and the 1,344 anchors of that
+size into constants). This rewrites such an export, same weights, into a model of any
+height and width that are multiples of 32, whose outputs are the raw heads (box
 distributions and class logits per stride) instead of decoded boxes, which
-`plate_recognition.heads` decodes for whatever grid the frame gives. Needs `onnx` (the
-`train` extra); run once after each detector export:
+`plate_recognition.heads` decodes for whatever grid the frame gives.
+`train_frame_detector` runs it on its export (`plate_frame_detector.onnx`); by hand, on the
+256 px detector (how its weights were measured on whole frames, docs/recognition.md):
 
-    python -m plate_recognition.heads_export
+    python -m plate_recognition.heads_export   # -> plate_recognition/runs/plate_detector_heads.onnx
+
+Needs `onnx` (the `train` extra).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from pathlib import Path
 
 MODELS = Path(__file__).resolve().parent / "models"
 SOURCE = MODELS / "plate_detector.onnx"
-TARGET = MODELS / "plate_detector_heads.onnx"
+TARGET = MODELS.parent / "runs" / "plate_detector_heads.onnx"
 ATTN = "/model.10/m/m.0/attn"
 ATTN_INPUT = "/model.10/Split_output_1"  # the attention block's input: B x C x H x W
 # per stride 8, 16, 32: (box distribution conv, class logit conv)

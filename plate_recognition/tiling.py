@@ -1,13 +1,11 @@
 """Pure geometry of the full-frame detector (issue 25), no model: how large the frame goes
-into the network, which windows of the frame a second look covers, and how the boxes of
-several passes merge (non-maximum suppression). Boxes are x1, y1, x2, y2 float arrays.
+into the network, and which of the overlapping boxes it gives are kept (non-maximum
+suppression). Boxes are x1, y1, x2, y2 float arrays.
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-Window = tuple[int, int, int, int]  # x1, y1, x2, y2 in frame pixels
 
 
 def pass_shape(h: int, w: int, longest: int, multiple: int = 32) -> tuple[float, int, int]:
@@ -46,21 +44,3 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> list[int
         overlap = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
         order = rest[overlap <= iou_threshold]
     return kept
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> float:
-    ix = max(0.0, float(min(a[2], b[2]) - max(a[0], b[0])))
-    iy = max(0.0, float(min(a[3], b[3]) - max(a[1], b[1])))
-    inter = ix * iy
-    union = float((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1])) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def window_around(box: np.ndarray, h: int, w: int, context: float, side: int) -> Window:
-    """A square window of the frame centred on `box`, `context` times the box's width (at
-    least `side` / 2 px, at most the frame), moved inside the frame rather than cut."""
-    size = int(min(max(context * float(box[2] - box[0]), side / 2), h, w))
-    cx, cy = float(box[0] + box[2]) / 2, float(box[1] + box[3]) / 2
-    x1 = int(min(max(0.0, cx - size / 2), w - size))
-    y1 = int(min(max(0.0, cy - size / 2), h - size))
-    return x1, y1, x1 + size, y1 + size

@@ -1,6 +1,5 @@
 """The full-frame detector's geometry and decoding (issue 25): the pass's input size and
-its resize, the closer look's window, non-maximum suppression and the decoding of the
-size-free heads.
+its resize, non-maximum suppression and the decoding of the size-free heads.
 Deterministic, no model (the model-level checks are in test_recognition)."""
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ import pytest
 
 from plate_recognition.frame_detector import shrink
 from plate_recognition.heads import BINS, decode
-from plate_recognition.tiling import box_iou, nms, pass_shape, window_around
+from plate_recognition.tiling import nms, pass_shape
 
 
 @pytest.mark.parametrize(
@@ -29,13 +28,6 @@ def test_pass_shape(h: int, w: int, longest: int, expected: tuple[float, int, in
     assert (ih, iw) == expected[1:]
     assert ih % 32 == 0 and iw % 32 == 0
     assert ih >= round(h * scale) and iw >= round(w * scale)
-
-
-def test_box_iou() -> None:
-    a = np.array([0, 0, 10, 10], np.float32)
-    assert box_iou(a, a) == 1.0
-    assert box_iou(a, np.array([5, 0, 15, 10], np.float32)) == pytest.approx(50 / 150)
-    assert box_iou(a, np.array([20, 20, 30, 30], np.float32)) == 0.0
 
 
 def test_nms_keeps_the_best_of_each_cluster_best_first() -> None:
@@ -57,19 +49,6 @@ def test_nms_keeps_the_best_of_each_cluster_best_first() -> None:
 def test_nms_breaks_equal_scores_by_index() -> None:
     boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11]], np.float32)
     assert nms(boxes, np.array([0.5, 0.5], np.float32), 0.3) == [0]
-
-
-def test_window_around_is_square_inside_the_frame_and_holds_the_box() -> None:
-    h, w = 1080, 1920
-    for box in ([900, 800, 1100, 860], [0, 0, 90, 20], [1850, 1050, 1919, 1079]):
-        b = np.array(box, np.float32)
-        x1, y1, x2, y2 = window_around(b, h, w, context=3.0, side=256)
-        assert x2 - x1 == y2 - y1 >= 128
-        assert x1 >= 0 and y1 >= 0 and x2 <= w and y2 <= h
-        assert x1 <= b[0] and y1 <= b[1] and b[2] <= x2 and b[3] <= y2
-    # wider than the frame allows: the frame's height, moved back inside at the right edge
-    huge = np.array([0, 0, 5000, 50], np.float32)
-    assert window_around(huge, h, w, 3.0, 256) == (840, 0, 1920, 1080)
 
 
 def _heads(h: int, w: int) -> list[np.ndarray]:
