@@ -15,11 +15,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import onnxruntime as ort  # type: ignore[import-untyped]
 from fast_alpr.base import BaseDetector  # type: ignore[import-untyped]
 from open_image_models.detection.core.base import BoundingBox, DetectionResult
 
-from plate_recognition.detector import YoloOnnxDetector
+from plate_recognition.detector import YoloOnnxDetector, cpu_session
 from plate_recognition.heads import decode
 from plate_recognition.tiling import nms, pass_shape
 
@@ -46,12 +45,7 @@ class FrameDetector(BaseDetector):  # type: ignore[misc]
         small_limit: int = 640,
         threads: int = 1,
     ) -> None:
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(
-            str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        self._session = cpu_session(model_path, threads)
         self.small = small
         self.longest = longest
         self.small_limit = small_limit
