@@ -13,6 +13,16 @@ from fast_alpr.base import BaseDetector  # type: ignore[import-untyped]
 from open_image_models.detection.core.base import BoundingBox, DetectionResult
 
 
+def cpu_session(model_path: str | Path, threads: int) -> ort.InferenceSession:
+    """An onnxruntime session on the CPU with `threads` intra-op threads (one per core)."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(
+        str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
+    )
+
+
 class YoloOnnxDetector(BaseDetector):  # type: ignore[misc]
     """A one-class ("plate") YOLO detector exported by `plate_recognition.train_detector`."""
 
@@ -24,12 +34,7 @@ class YoloOnnxDetector(BaseDetector):  # type: ignore[misc]
         iou_threshold: float = 0.5,
         threads: int = 1,
     ) -> None:
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(
-            str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        self._session = cpu_session(model_path, threads)
         shape = self._session.get_inputs()[0].shape
         self._input_name = self._session.get_inputs()[0].name
         self.size = int(shape[2])

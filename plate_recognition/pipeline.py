@@ -22,10 +22,12 @@ from fast_alpr.default_ocr import DefaultOCR  # type: ignore[import-untyped]
 
 from plate_recognition.detector import YoloOnnxDetector
 from plate_recognition.errors import ModelsMissing, UnreadableImage
+from plate_recognition.frame_detector import FrameDetector
 from plate_recognition.reading import PlateReading, reading_from_probs, vote
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DETECTOR_FILE = "plate_detector.onnx"
+FRAME_DETECTOR_FILE = "plate_frame_detector.onnx"  # size-free, for frames over 640 px
 OCR_FILE = "plate_ocr.onnx"
 OCR_CONFIG_FILE = "plate_ocr_config.yaml"
 
@@ -70,7 +72,9 @@ def _session_options(threads: int) -> ort.SessionOptions:
 
 
 class PlateRecognizer:
-    """Frames (BGR arrays or encoded image bytes) -> plate reads, best first."""
+    """Frames (BGR arrays or encoded image bytes) -> plate reads, best first. Frames up to
+    640 px go to the 256 px detector; larger ones (camera frames, 720p and 1080p) to the
+    full-frame detector (`FrameDetector`) when its model is in `models_dir`."""
 
     def __init__(
         self,
@@ -83,7 +87,11 @@ class PlateRecognizer:
         missing = [str(p) for p in paths if not p.is_file()]
         if missing:
             raise ModelsMissing(f"plate recognition model files missing: {', '.join(missing)}")
-        detector = YoloOnnxDetector(paths[0], conf_threshold=detection_threshold, threads=threads)
+        detector: YoloOnnxDetector | FrameDetector = YoloOnnxDetector(
+            paths[0], conf_threshold=detection_threshold, threads=threads
+        )
+        if (models_dir / FRAME_DETECTOR_FILE).is_file():
+            detector = FrameDetector(models_dir / FRAME_DETECTOR_FILE, detector, threads=threads)
         ocr = SlotProbabilityOCR(
             hub_ocr_model=None,
             device="cpu",

@@ -39,34 +39,22 @@ def write_split(root: Path, split: str, seeds: range) -> None:
         (labels / f"{seed}.txt").write_text(f"0 {cx:.6f} {cy:.6f} {bw:.6f} {bh:.6f}\n")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--train", type=int, default=400)
-    parser.add_argument("--val", type=int, default=100)
-    parser.add_argument("--epochs", type=int, default=25)
-    parser.add_argument("--hours", type=float, default=0.4, help="wall-clock budget")
-    parser.add_argument("--imgsz", type=int, default=320)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--model", default="yolo11n.yaml")
-    parser.add_argument(
-        "--out", type=Path, default=MODELS, help="where the ONNX and its metrics go (a candidate)"
+def write_data_yaml(data: Path) -> None:
+    (data / "data.yaml").write_text(
+        f"path: {data}\ntrain: images/train\nval: images/val\nnames:\n  0: plate\n"
     )
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+
+
+def train_and_export(
+    args: argparse.Namespace, data: Path, name: str
+) -> tuple[Path, dict[str, float]]:
+    """`args.model` trained from scratch on `data` (`args.epochs`, `args.hours`,
+    `args.imgsz`, `args.seed`) into `runs/<name>`, validated and exported to ONNX at
+    `args.imgsz`. -> (the ONNX file, its validation figures)."""
     os.environ.setdefault("YOLO_OFFLINE", "1")
     os.environ.setdefault("YOLO_CONFIG_DIR", str(RUNS / "yolo-config"))
     from ultralytics import YOLO  # noqa: PLC0415 (the train extra; reads YOLO_* env at import)
 
-    started = time.time()
-    data = RUNS / "detector-data"
-    shutil.rmtree(data, ignore_errors=True)
-    base = TRAIN_SEED_BASE + args.seed * 100_000
-    write_split(data, "train", range(base, base + args.train))
-    write_split(data, "val", range(base + args.train, base + args.train + args.val))
-    (data / "data.yaml").write_text(
-        f"path: {data}\ntrain: images/train\nval: images/val\nnames:\n  0: plate\n"
-    )
-    log.info("data written in %.0f s", time.time() - started)
     model = YOLO(args.model)
     model.train(
         data=str(data / "data.yaml"),
@@ -82,7 +70,7 @@ def main() -> None:
         amp=False,
         plots=False,
         project=str(RUNS),
-        name="detector",
+        name=name,
         exist_ok=True,
         fliplr=0.0,
         mosaic=0.5,
@@ -94,10 +82,41 @@ def main() -> None:
     onnx_path = Path(
         model.export(format="onnx", imgsz=args.imgsz, opset=17, simplify=False, dynamic=False)
     )
+    return onnx_path, {
+        "map50": float(metrics.box.map50),
+        "map50_95": float(metrics.box.map),
+        "precision": float(metrics.box.mp),
+        "recall": float(metrics.box.mr),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--train", type=int, default=400)
+    parser.add_argument("--val", type=int, default=100)
+    parser.add_argument("--epochs", type=int, default=25)
+    parser.add_argument("--hours", type=float, default=0.4, help="wall-clock budget")
+    parser.add_argument("--imgsz", type=int, default=320)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--model", default="yolo11n.yaml")
+    parser.add_argument(
+        "--out", type=Path, default=MODELS, help="where the ONNX and its metrics go (a candidate)"
+    )
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    started = time.time()
+    data = RUNS / "detector-data"
+    shutil.rmtree(data, ignore_errors=True)
+    base = TRAIN_SEED_BASE + args.seed * 100_000
+    write_split(data, "train", range(base, base + args.train))
+    write_split(data, "val", range(base + args.train, base + args.train + args.val))
+    write_data_yaml(data)
+    log.info("data written in %.0f s", time.time() - started)
+    onnx_path, metrics = train_and_export(args, data, "detector")
     args.out.mkdir(parents=True, exist_ok=True)
     target = args.out / "plate_detector.onnx"
     shutil.copyfile(onnx_path, target)
-    figures = {
+    figures: dict[str, object] = {
         "model": args.model,
         "imgsz": args.imgsz,
         "train_frames": args.train,
@@ -105,10 +124,7 @@ def main() -> None:
         "epochs_budget": args.epochs,
         "hours_budget": args.hours,
         "seed": args.seed,
-        "map50": float(metrics.box.map50),
-        "map50_95": float(metrics.box.map),
-        "precision": float(metrics.box.mp),
-        "recall": float(metrics.box.mr),
+        **metrics,
         "train_seconds": round(time.time() - started),
         "sha256": hashlib.sha256(target.read_bytes()).hexdigest(),
         "bytes": target.stat().st_size,
