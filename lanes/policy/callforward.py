@@ -10,7 +10,12 @@ Rules, at each step (event time `now`):
   orchestrated policy as if at the gate now; a truck whose place (lane or carrier slot) is
   expected to start within `drive_time + call_lead` is CALLED and queued there on the board
   (so the next truck sees the place taken), unless that lane is out of its hours when the
-  truck would be there (it would wait at the barrier for the lane to open). The road then
+  truck would be there (it would wait at the barrier for the lane to open). While the area
+  holds fewer uncalled trucks than lanes, a truck is weighed on the least scarce kind of lane
+  that takes it (`callplaces.own_kind`: scanners and the hazmat lane kept for the trucks that
+  need them); with a backlog, on every place, and the lead calls it early only while fewer
+  than `BARRIER_BUFFER` trucks are expected at the barriers of that kind of lane when it
+  arrives (`callplaces.at_barrier`: the lead is spent on the pool, not on each lane). The road then
   holds only trucks on their way, and a lane is idle at most the gap between its expected
   and its actual free time;
 - a called truck that reaches the gate and finds its lane busy takes a lane free then, when
@@ -30,6 +35,7 @@ from enum import StrEnum
 
 from lanes.board import Board, Queued, Truck
 from lanes.model import BookingStatus, Direction, Gate, Lane, Outcome, WaitingArea
+from lanes.policy.callplaces import BARRIER_BUFFER, at_barrier, own_kind
 from lanes.policy.hours import local_hhmm
 from lanes.policy.orchestrated import OrchestratedPolicy
 from lanes.policy.plan import project_lane
@@ -278,6 +284,8 @@ class CallForwardPolicy:
         (always for a recall: its place is kept), with the board holding it there."""
         truck = waiting.truck
         weighed = _committed_first(_as_there(board, due, now=now), truck.visit_id)
+        if kind is CallKind.CALL and lead == timedelta(0):  # no backlog: its own kind of lane
+            weighed = own_kind(weighed, gate, truck, now=now)
         assignment, after = self.lanes.assign(truck, weighed, gate, now=now)
         planned = assignment.expected_start_at
         found = after.queued_entry(truck.visit_id)
@@ -287,6 +295,14 @@ class CallForwardPolicy:
         lane = next((ln for ln in gate.lanes if ln.lane_id == assignment.lane_id), None)
         if kind is CallKind.CALL and planned > arrive + lead:
             return None
+        if (
+            kind is CallKind.CALL
+            and planned > arrive
+            and lane is not None
+            and at_barrier(after, gate, lane, due, now=now, at=arrive, besides=truck.visit_id)
+            >= BARRIER_BUFFER
+        ):
+            return None  # called early, it would wait at a barrier behind enough trucks
         start = max(planned, arrive)
         if (
             kind is CallKind.CALL
