@@ -30,7 +30,7 @@ from __future__ import annotations
 import bisect
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -60,31 +60,29 @@ def _key(c: BookingChange) -> tuple[datetime, str]:
 
 
 def to_judge(
-    effective: Sequence[BookingChange], changed: Iterable[BookingChange]
+    effective: Sequence[BookingChange],
+    changed: Iterable[BookingChange],
+    links: Mapping[str | None, Counter[str]],
 ) -> tuple[BookingChange, ...]:
     """The changes of `effective` of every firm with a change in `changed`, and of every
-    firm sharing an API key with one of those (until no more join): each firm's and each
-    key's changes are then complete, as the booking rules group them."""
+    firm sharing an API key with one of those (until no more join; `links`: the firms of
+    each key, over the kept changes): each firm's and each key's changes are then
+    complete, as the booking rules group them."""
     firms = {c.firm_id for c in changed}
     if not firms:
         return ()
-    by_firm: dict[str, list[BookingChange]] = {}
-    by_key: dict[str | None, list[BookingChange]] = {}
-    for c in effective:
-        by_firm.setdefault(c.firm_id, []).append(c)
-        by_key.setdefault(c.key_id, []).append(c)
-    keys: set[str | None] = set()
+    keys_of: dict[str, set[str | None]] = {}
+    for key, named in links.items():
+        if len(named) > 1:  # a key of one firm brings no other
+            for firm in named:
+                keys_of.setdefault(firm, set()).add(key)
     todo = list(firms)
     while todo:
-        firm = todo.pop()
-        for c in by_firm.get(firm, ()):
-            if c.key_id in keys:
-                continue
-            keys.add(c.key_id)
-            for other in by_key[c.key_id]:
-                if other.firm_id not in firms:
-                    firms.add(other.firm_id)
-                    todo.append(other.firm_id)
+        for key in keys_of.get(todo.pop(), ()):
+            for other in links[key]:
+                if other not in firms:
+                    firms.add(other)
+                    todo.append(other)
     return tuple(c for c in effective if c.firm_id in firms)
 
 
@@ -102,6 +100,7 @@ class GateBookings:
     named: Counter[str] = field(default_factory=Counter)
     plates: dict[str, set[str]] = field(default_factory=dict)
     by_plate: dict[str, set[str]] = field(default_factory=dict)
+    links: dict[str | None, Counter[str]] = field(default_factory=dict)
     judged: tuple[datetime, datetime] | None = None
 
     def window(self, since: datetime) -> list[BookingChange]:
@@ -172,7 +171,7 @@ class KeptBookings:
             old_since, old_now = kept.judged
             changed += kept.between(min(old_since, since), max(old_since, since))
             changed += kept.between(min(old_now, now), max(old_now, now))
-        judged = to_judge(kept.between(since, now), changed)
+        judged = to_judge(kept.between(since, now), changed, kept.links)
         self._evict(kept, since)
         kept.judged = (since, now)
         return tuple(kept.window(since)), judged, kept
@@ -232,6 +231,7 @@ class KeptBookings:
         new = sorted({c.manifest_id for c in arrived} - kept.plates.keys())
         for c in arrived:
             kept.named[c.manifest_id] += 1
+            kept.links.setdefault(c.key_id, Counter())[c.firm_id] += 1
         rows = await session.execute(
             select(
                 ManifestVersionRow.manifest_id, ManifestVersionRow.payload, ManifestVersionRow.seq
@@ -257,6 +257,12 @@ class KeptBookings:
         cut = bisect.bisect_left(kept.changes, (since, ""), key=_key)
         for c in kept.changes[:cut]:
             kept.ids.discard(c.event_id)
+            firms = kept.links[c.key_id]
+            firms[c.firm_id] -= 1
+            if firms[c.firm_id] <= 0:
+                del firms[c.firm_id]
+                if not firms:
+                    del kept.links[c.key_id]
             kept.named[c.manifest_id] -= 1
             if kept.named[c.manifest_id] <= 0:
                 del kept.named[c.manifest_id]
