@@ -33,6 +33,7 @@ import asyncio
 import json
 import os
 import platform
+import re
 import signal
 import subprocess
 import sys
@@ -383,6 +384,8 @@ async def run(
         results["capacity"] = {
             "reads": len(reads),
             "reads_per_s": round(len(reads) / (done - t0), 1),
+            # the worker's peak resident set over the whole run (one gate's traffic)
+            "worker_peak_rss_mib": peak_rss_mib(worker.pid),
         }
         print(f"capacity  {json.dumps(results['capacity'])}", flush=True)
         return results
@@ -401,6 +404,16 @@ async def run(
             await admin.dispose()
 
 
+def peak_rss_mib(pid: int) -> float | None:
+    """A live process's peak resident set (`VmHWM`, Linux); None where /proc lacks it."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return None if found is None else round(int(found.group(1)) / 1024, 1)
+
+
 def figures(results: dict[str, Any]) -> dict[str, Any]:
     """The headline figures of one measured run."""
     sustained = results["sustained"]
@@ -411,6 +424,7 @@ def figures(results: dict[str, Any]) -> dict[str, Any]:
         # kept up: the backlog left when the producer stopped drained in under a second
         "sustained_keeps_up": sustained["drain_after_send_s"] < 1.0,
         "capacity_reads_per_s": results["capacity"]["reads_per_s"],
+        "worker_peak_rss_mib": results["capacity"].get("worker_peak_rss_mib"),
         "latency_at_200_p50_ms": results["latency"]["latency_p50_ms"],
         "latency_at_200_p99_ms": results["latency"]["latency_p99_ms"],
         "latency_at_2000_p50_ms": sustained["latency_p50_ms"],

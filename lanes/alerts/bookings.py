@@ -20,6 +20,7 @@ def no_show_rates(changes: Sequence[BookingChange], rules: AlertRules) -> list[A
     `no_show_min_bookings` and of which at least `no_show_rate` were no-shows; raised at the
     settlement that took it over."""
     settled: dict[str, list[BookingChange]] = {}
+    no_shows: dict[str, int] = {}  # of the firm's settled so far (counted, not re-listed)
     alerts = []
     flagged: set[str] = set()
     for c in _ordered(changes):
@@ -27,9 +28,10 @@ def no_show_rates(changes: Sequence[BookingChange], rules: AlertRules) -> list[A
             continue
         seen = settled.setdefault(c.firm_id, [])
         seen.append(c)
-        missed = [s for s in seen if s.kind is BookingKind.NO_SHOW]
-        if len(seen) < rules.no_show_min_bookings or len(missed) < rules.no_show_rate * len(seen):
+        n = no_shows[c.firm_id] = no_shows.get(c.firm_id, 0) + (c.kind is BookingKind.NO_SHOW)
+        if len(seen) < rules.no_show_min_bookings or n < rules.no_show_rate * len(seen):
             continue
+        missed = [s for s in seen if s.kind is BookingKind.NO_SHOW]
         flagged.add(c.firm_id)
         alerts.append(
             make_alert(

@@ -18,6 +18,7 @@ from lanes.bookings import BookedSlot
 from lanes.model import Gate, LaneDecision, Manifest
 from lanes.visits import VisitTrack
 from services.alerts import store as alerts
+from services.alerts.kept import KeptBookings
 from services.alerts.observations import observations
 from services.archive.store import record_batch
 from services.db import boards, booking_arrivals, manifests, visits
@@ -42,8 +43,12 @@ from services.ports import (
 
 
 class SqlGateStore:
-    def __init__(self, session: AsyncSession) -> None:
+    """`kept`: the worker's booking look-back (`services.alerts.kept`), None to read it in
+    full on every batch."""
+
+    def __init__(self, session: AsyncSession, kept: KeptBookings | None = None) -> None:
         self.session = session
+        self.kept = kept
 
     async def lock_gates(self, gate_ids: Iterable[str]) -> None:
         await repo.begin_write(session=self.session, gate_ids=gate_ids)
@@ -146,7 +151,9 @@ class SqlGateStore:
         return await repo.unmark_published_since(session=self.session, since=since)
 
     async def observations(self, gate: Gate, rules: AlertRules, *, now: datetime) -> Observations:
-        return await observations(self.session, gate, rules, now=now)
+        if self.kept is None:
+            return await observations(self.session, gate, rules, now=now)
+        return await self.kept.observations(self.session, gate, rules, now=now)
 
     async def add_alerts(self, alerts_: Sequence[Alert], *, now: datetime) -> list[Alert]:
         return await alerts.insert_new(session=self.session, alerts=alerts_, now=now)
@@ -217,5 +224,9 @@ def sql_control_stores(sessions: async_sessionmaker[AsyncSession]) -> ControlSto
 
 def sql_gate_stores(sessions: async_sessionmaker[AsyncSession]) -> GateStores:
     """Opens a transaction on the database: a `SqlGateStore` in a session that commits when
-    the block ends normally and rolls back when it raises."""
-    return transactions(sessions, SqlGateStore)
+    the block ends normally and rolls back when it raises. The stores of one factory (one
+    worker) share a `KeptBookings`, forgotten when a transaction does not commit."""
+    kept = KeptBookings()
+    return transactions(
+        sessions, lambda session: SqlGateStore(session, kept), on_rollback=kept.forget
+    )

@@ -42,6 +42,22 @@ def lookback(rules: AlertRules) -> timedelta:
 async def observations(
     session: AsyncSession, gate: Gate, rules: AlertRules, *, now: datetime
 ) -> Observations:
+    """Everything the rules read, in full (the live worker keeps the booking look-back:
+    `services.alerts.kept`)."""
+    sightings, weighings = await window(session, gate, rules, now=now)
+    changes = await loaded_changes(session, gate.gate_id, since=now - BOOKING_LOOKBACK)
+    versions = await manifest_versions(
+        session, plates_of(sightings, weighings), {c.manifest_id for c in changes}
+    )
+    return Observations(
+        sightings=sightings, manifests=versions, weighings=weighings, bookings=changes
+    )
+
+
+async def window(
+    session: AsyncSession, gate: Gate, rules: AlertRules, *, now: datetime
+) -> tuple[tuple[Sighting, ...], tuple[WeighIn, ...]]:
+    """The gate's plate reads and weighings in the rules' look-back up to `now`."""
     since = now - lookback(rules)
     reads = await session.scalars(
         select(PlateReadRow)
@@ -81,13 +97,13 @@ async def observations(
         )
         for row in weighed
     )
-    changes = await _booking_changes(session, gate.gate_id, since=now - BOOKING_LOOKBACK)
+    return sightings, weighings
+
+
+def plates_of(sightings: Iterable[Sighting], weighings: Iterable[WeighIn]) -> set[str]:
+    """Every plate text the reads and weighings show: those the rules ask manifests about."""
     plates = {t for s in sightings for t in (s.plate, *s.alternatives)}
-    plates |= {t for w in weighings for t in (w.plate, *w.alternatives)}
-    versions = await _versions(session, plates, {c.manifest_id for c in changes})
-    return Observations(
-        sightings=sightings, manifests=versions, weighings=weighings, bookings=changes
-    )
+    return plates | {t for w in weighings for t in (w.plate, *w.alternatives)}
 
 
 def sighting(
@@ -142,7 +158,7 @@ def weigh_in(
     )
 
 
-async def _booking_changes(
+async def loaded_changes(
     session: AsyncSession, gate_id: str, *, since: datetime
 ) -> tuple[BookingChange, ...]:
     rows = await session.scalars(
@@ -150,20 +166,18 @@ async def _booking_changes(
         .where(BookingEventRow.occurred_at >= since)
         .order_by(BookingEventRow.occurred_at, BookingEventRow.event_id)
     )
-    return tuple(
-        change
-        for row in rows
-        if (
-            change := booking_change(
-                gate_id,
-                event_id=row.event_id,
-                booking_id=row.booking_id,
-                type_=row.type,
-                payload=row.payload,
-                at=row.occurred_at,
-            )
-        )
-        is not None
+    return tuple(c for row in rows if (c := row_change(gate_id, row)) is not None)
+
+
+def row_change(gate_id: str, row: BookingEventRow) -> BookingChange | None:
+    """A `booking_events` row as the rules see it; None for another gate's."""
+    return booking_change(
+        gate_id,
+        event_id=row.event_id,
+        booking_id=row.booking_id,
+        type_=row.type,
+        payload=row.payload,
+        at=row.occurred_at,
     )
 
 
@@ -194,7 +208,7 @@ def booking_change(
     )
 
 
-async def _versions(
+async def manifest_versions(
     session: AsyncSession, plates: Iterable[str], manifest_ids: Iterable[str]
 ) -> tuple[ManifestVersion, ...]:
     plates, manifest_ids = sorted(set(plates)), sorted(set(manifest_ids))

@@ -73,15 +73,24 @@ S = TypeVar("S")
 
 
 def transactions(
-    sessions: async_sessionmaker[AsyncSession], store: Callable[[AsyncSession], S]
+    sessions: async_sessionmaker[AsyncSession],
+    store: Callable[[AsyncSession], S],
+    *,
+    on_rollback: Callable[[], None] | None = None,
 ) -> Callable[[], AbstractAsyncContextManager[S]]:
     """A unit of work on the database: each use opens a session and a transaction, hands
     `store(session)` to the block, commits when it ends normally and rolls back when it
-    raises (the SQL adapters of the ports in services/ports)."""
+    raises (the SQL adapters of the ports in services/ports); `on_rollback` is called when
+    the block or the commit raises (state kept beside the database must be dropped)."""
 
     @asynccontextmanager
     async def transaction() -> AsyncIterator[S]:
-        async with sessions() as session, session.begin():
-            yield store(session)
+        try:
+            async with sessions() as session, session.begin():
+                yield store(session)
+        except BaseException:
+            if on_rollback is not None:
+                on_rollback()
+            raise
 
     return transaction
