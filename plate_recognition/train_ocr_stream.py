@@ -72,9 +72,12 @@ def _render(task: tuple[str, int, int, float]) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-def _tasks(scene_share: float, old_share: float):  # type: ignore[no-untyped-def]
-    """Chunks in a fixed order: the scene chunks interleaved at `scene_share` of the crops."""
-    photo, scene, owed = PHOTO_BASE, SCENE_BASE, 0.0
+def _tasks(scene_share: float, old_share: float, seed: int):  # type: ignore[no-untyped-def]
+    """Chunks in a fixed order: the scene chunks interleaved at `scene_share` of the crops;
+    each run seed starts further into the seeds (a run that continues another draws new
+    crops)."""
+    photo = PHOTO_BASE + (seed - 1) * 200_000
+    scene, owed = SCENE_BASE + (seed - 1) * 100_000, 0.0
     while photo < PHOTO_END:
         owed += scene_share
         if owed >= 1.0 and scene < SCENE_END:
@@ -246,7 +249,9 @@ def main() -> None:  # noqa: PLR0915 (one run, read top to bottom)
     stop = threading.Event()
 
     def feed() -> None:
-        for part in pool.imap(_render, _tasks(args.scene_share, args.old_share), chunksize=1):
+        for part in pool.imap(
+            _render, _tasks(args.scene_share, args.old_share, args.seed), chunksize=1
+        ):
             if stop.is_set():
                 break
             arrived.put(part)
