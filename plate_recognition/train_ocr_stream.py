@@ -17,6 +17,7 @@ the odd-numbered 150 only report it, so the figure reported is not the maximum c
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import math
@@ -349,8 +350,10 @@ def main() -> None:  # noqa: PLR0915 (one run, read top to bottom)
     vx, vy = splits["photo_val"]
     texts = ["".join(ALPHABET[i] for i in row if ALPHABET[i] != "_") for row in vy.cpu().tolist()]
     temperature = fit_temperature(kept, vx.cpu(), texts)
-    export_onnx(kept, args.out)
+    target = export_onnx(kept, args.out)
     result = {
+        "sha256": hashlib.sha256(target.read_bytes()).hexdigest(),
+        "bytes": target.stat().st_size,
         "shape": shape,
         "parameters": params,
         "steps": step,
