@@ -31,3 +31,23 @@ def revised_decision(
         expected_done_at=assignment.expected_done_at,
         revision=revision,
     )
+
+
+def changes_anything(decision: LaneDecision, assignment: Assignment) -> bool:
+    """Whether `assignment` tells the truck something its current `decision` does not: an
+    outcome, a lane, a carrier slot or an expected start or end of its own. A re-plan that
+    puts a truck back where it was expected anyway (a bay closed for the night that the truck
+    was already waiting to open) is no news, and gets no revision."""
+    return (
+        decision.outcome,
+        decision.lane_id,
+        decision.carrier_slot,
+        decision.expected_start_at,
+        decision.expected_done_at,
+    ) != (
+        assignment.outcome,
+        assignment.lane_id,
+        assignment.carrier_slot,
+        assignment.expected_start_at,
+        assignment.expected_done_at,
+    )

@@ -21,7 +21,7 @@ from typing import Any
 from lanes.board import Board, BoardError
 from lanes.model import Assignment, Gate, LaneDecision
 from lanes.policy import Policy
-from lanes.revise import revised_decision
+from lanes.revise import changes_anything, revised_decision
 from lanes.settle import settle
 from services.ports import DecisionPublisher, GateStore, GateStores
 
@@ -95,6 +95,7 @@ class ApplyLaneEventsHandler:
             [e.at for e in fresh],
         )
         revised: list[LaneDecision] = []
+        latest: dict[str, LaneDecision] = {}  # visit -> its decision revised in this batch
         rejected: list[tuple[LaneEvent, str]] = []
         applied: Counter[str] = Counter()
         for gate_id in sorted({e.gate_id for e in fresh}):
@@ -110,7 +111,7 @@ class ApplyLaneEventsHandler:
                 applied[event.kind] += 1
                 if event.kind in {"lane_closed", "lane_opened"} and event.lane_id:
                     await store.set_lane_open(event.lane_id, is_open=event.kind == "lane_opened")
-                revised += await _revise(store, plans, event)
+                revised += await _revise(store, plans, event, latest)
             await store.save_board(gate_id, board, now=fresh[-1].at)
         await store.revise_decisions(revised)
         return LaneEventsApplied(tuple(revised), tuple(rejected), applied, len(events) - len(fresh))
@@ -148,18 +149,28 @@ class ApplyLaneEventsHandler:
 
 
 async def _revise(
-    store: GateStore, plans: Sequence[tuple[str, Assignment]], event: LaneEvent
+    store: GateStore,
+    plans: Sequence[tuple[str, Assignment]],
+    event: LaneEvent,
+    latest: dict[str, LaneDecision],
 ) -> list[LaneDecision]:
+    """The revised decisions of `plans`, each the next revision of the visit's latest
+    decision: one revised earlier in the batch (`latest`, updated) or else the stored one,
+    so two events of a batch that re-plan a truck give it two revisions, never one twice. A
+    plan that changes nothing the truck was told is dropped."""
     if not plans:
         return []
-    current = await store.decisions_for_visits([v for v, _ in plans])
+    current = await store.decisions_for_visits([v for v, _ in plans if v not in latest])
     revised = []
     for visit_id, assignment in plans:
-        decision = current.get(visit_id)
+        decision = latest.get(visit_id) or current.get(visit_id)
         if decision is None:
             log.warning("re-planned visit %s has no decision; skipped", visit_id)
             continue
-        revised.append(revised_decision(decision, assignment, now=event.at))
+        if not changes_anything(decision, assignment):
+            continue
+        latest[visit_id] = revision = revised_decision(decision, assignment, now=event.at)
+        revised.append(revision)
     return revised
 
 

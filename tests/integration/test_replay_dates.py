@@ -38,6 +38,9 @@ def _hour(at: datetime) -> datetime:
 # each a function of the servers' clock at run time, so "today" is today whenever it runs
 DATES: dict[str, Callable[[datetime], datetime]] = {
     "past": lambda now: datetime(2025, 3, 1, 1, 0, tzinfo=UTC),
+    # midnight local: the inspection bays are closed for the night, so the lane closure and
+    # the carrier outages re-plan trucks waiting for 06:00 (what "today" met at 00:00 local)
+    "past-night": lambda now: datetime(2025, 3, 1, 17, 0, tzinfo=UTC),
     "today": lambda now: _hour(now) - timedelta(hours=1),
     "future": lambda now: _hour(now) + timedelta(days=400),
 }

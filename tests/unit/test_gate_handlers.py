@@ -290,3 +290,48 @@ async def test_an_alert_change_is_checked_audited_and_announced_before_the_commi
     with pytest.raises(AlertChangeRefused, match="a-1 is closed \\(dismissed\\)"):
         await handler(change("escalate", "escalated"), announce=announce)
     assert len(announced) == len(data.audit_log) == 2
+
+
+async def test_a_batch_that_re_plans_a_truck_twice_gives_it_two_revisions_and_no_news_none(
+    data: MemoryControlData,
+) -> None:
+    """At night (00:02 local) a red perishable truck waits for an inspection bay to open at
+    06:00. A bay closure and three carrier outages arrive in one batch: the closure moves it
+    (revision 1); the outages re-plan the bays closed for the night again, which puts it
+    back where it was already expected and is no news (no revision 1 twice, no revision 2
+    saying the same thing: the replay of a recorded night found both)."""
+    night = datetime(2026, 11, 24, 17, 2, tzinfo=UTC)
+    data.gate.store_manifests(
+        [
+            Manifest(
+                "MF-R",
+                "firm-01",
+                Direction.EXPORT,
+                "29H55555",
+                perishable=True,
+                customs_status=CustomsStatus.INSPECT,
+            )
+        ],
+        now=night - timedelta(days=1),
+    )
+    done, _, _ = await _decide(data, _read("r-night", "29H55555", night))
+    (first,) = done.decided
+    assert first.expected_start_at == datetime(2026, 11, 24, 23, 0, tzinfo=UTC)  # 06:00 local
+    at = night + timedelta(minutes=7)
+    events = [LaneEvent("le-close", GATE.gate_id, "lane_closed", at, {}, 0, lane_id=first.lane_id)]
+    events += [
+        LaneEvent(f"le-out-{n}", GATE.gate_id, "carrier_out", at, {}, n, carrier_id=f"AC-{n}")
+        for n in (1, 2, 3)
+    ]
+    handler = ApplyLaneEventsHandler(
+        uow=data.gate.stores(),
+        decisions=RecordingOutbox(),
+        gates=GATES,
+        policy=OrchestratedPolicy(),
+    )
+    applied = await handler(ApplyLaneEvents(tuple(events), received_at=WALL))
+    (moved,) = applied.revised
+    assert (moved.visit_id, moved.revision) == (first.visit_id, 1)
+    assert moved.lane_id not in (None, first.lane_id)
+    assert moved.reason.startswith(f"re-planned: lane {first.lane_id} closed at 00:09")
+    assert data.gate.decisions[first.visit_id] == moved
