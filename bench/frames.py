@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from plate_recognition.camera_frames import RESOLUTIONS, render_frame
-from plate_recognition.ocr_eval import edit_distance
+from plate_recognition.ocr_eval import misread_kind, read_score
 from plate_recognition.pipeline import MODELS_DIR, PlateRecognizer
 from plate_recognition.scenes import iou
 
@@ -75,10 +75,11 @@ def run(recognizer: PlateRecognizer, resolution: str, frames: int, base: int) ->
         lights_found[frame.lighting] += 1
         found += 1
         truth = frame.plate.text
-        exact += hit.text == truth
-        chars += max(0.0, 1 - edit_distance(hit.text, truth) / len(truth))
-        if hit.text != truth:
-            misses[f"misread {frame.plate.country} {len(frame.plate.lines)}-line"] += 1
+        right, score = read_score(hit.text, truth)
+        exact += right
+        chars += score
+        if not right:
+            misses[misread_kind(frame.plate.country, len(frame.plate.lines))] += 1
     return {
         "frames": frames,
         "size": "x".join(map(str, RESOLUTIONS[resolution])),

@@ -42,8 +42,9 @@ from lanes.model import Candidate, CustomsStatus, Direction, Manifest, PlateRead
 from lanes.plates import PlateKind, parse_plate
 from plate_recognition.ocr_eval import (
     OnnxOcr,
-    edit_distance,
+    misread_kind,
     own_renderer_crops,
+    read_score,
     real_crops,
     real_plates_dir,
     score,
@@ -262,10 +263,11 @@ def main() -> None:
             continue
         found += 1
         truth = scene.plate.text
-        exact += hit.text == truth
-        char_score += max(0.0, 1 - edit_distance(hit.text, truth) / len(truth))
-        if hit.text != truth:
-            misses[f"misread {scene.plate.country} {len(scene.plate.lines)}-line"] += 1
+        right, score = read_score(hit.text, truth)
+        exact += right
+        char_score += score
+        if not right:
+            misses[misread_kind(scene.plate.country, len(scene.plate.lines))] += 1
     n = len(scenes)
     truths = [s.plate.text for s in scenes]
     manifests, ids = manifests_for(truths, args.manifests, args.seed)

@@ -84,6 +84,16 @@ def edit_distance(a: str, b: str) -> int:
     return row[-1]
 
 
+def read_score(read: str, truth: str) -> tuple[bool, float]:
+    """(exact, character score: 1 - edits / length, at least 0) of one read of `truth`."""
+    return read == truth, max(0.0, 1 - edit_distance(read, truth) / len(truth))
+
+
+def misread_kind(country: str, lines: int) -> str:
+    """The benches' name for a misread plate: by country and number of lines."""
+    return f"misread {country} {lines}-line"
+
+
 def decode(probs: np.ndarray) -> tuple[list[str], np.ndarray]:
     """N x slots x vocab probabilities -> texts and plate confidences."""
     best = probs.argmax(axis=2)

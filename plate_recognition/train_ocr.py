@@ -198,18 +198,17 @@ def augment(batch: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
 
 def evaluate(model: PlateOCR, images: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
-    model.eval()
-    with torch.no_grad():
-        pred = torch.cat(
-            [model(images[i : i + 512].float()).argmax(-1) for i in range(0, len(images), 512)]
-        )
-    model.train()
-    pad = ALPHABET.index("_")
-    real = labels != pad
-    return {
-        "exact": float((pred == labels).all(dim=1).float().mean()),
-        "char_accuracy": float(((pred == labels) & real).sum() / real.sum()),
-    }
+    exact, chars = read_figures(softmax_in_chunks(model, images), labels)
+    return {"exact": exact, "char_accuracy": chars}
+
+
+def read_figures(probs: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
+    """(exact reads, characters right among the real slots) of N x slots x vocab
+    probabilities against N x slots labels."""
+    pred = probs.argmax(-1)
+    real = labels != ALPHABET.index("_")
+    exact = float((pred == labels).all(dim=1).float().mean())
+    return exact, float(((pred == labels) & real).sum() / real.sum())
 
 
 def time_lr(done: float, peak: float = 3e-3) -> float:
@@ -241,13 +240,26 @@ def export_onnx(model: PlateOCR, out: Path = MODELS) -> Path:
     return target
 
 
-def probabilities(model: PlateOCR, images: torch.Tensor, temperature: float = 1.0) -> np.ndarray:
-    """N x 1 x H x W uint8 crops -> N x slots x vocab probabilities (numpy), in eval mode."""
+def softmax_in_chunks(
+    model: nn.Module, images: torch.Tensor, temperature: float = 1.0, chunk: int = 512
+) -> torch.Tensor:
+    """N x 1 x H x W uint8 crops -> N x slots x vocab probabilities, on the crops' device,
+    in eval mode (the model is put back in training mode after)."""
     model.eval()
     with torch.no_grad():
-        logits = torch.cat([model(images[i : i + 512].float()) for i in range(0, len(images), 512)])
+        out = torch.cat(
+            [
+                torch.softmax(model(images[i : i + chunk].float()) / temperature, dim=-1)
+                for i in range(0, len(images), chunk)
+            ]
+        )
     model.train()
-    return torch.softmax(logits / temperature, dim=-1).numpy()
+    return out
+
+
+def probabilities(model: PlateOCR, images: torch.Tensor, temperature: float = 1.0) -> np.ndarray:
+    """`softmax_in_chunks` as numpy, on the CPU."""
+    return softmax_in_chunks(model, images, temperature).cpu().numpy()
 
 
 def fit_temperature(model: PlateOCR, images: torch.Tensor, texts: list[str]) -> float:

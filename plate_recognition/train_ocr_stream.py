@@ -43,6 +43,8 @@ from plate_recognition.train_ocr import (
     PlateOCR,
     export_onnx,
     fit_temperature,
+    read_figures,
+    softmax_in_chunks,
     state_from_onnx,
     time_lr,
 )
@@ -148,27 +150,9 @@ def jitter(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return ((v + noise).clamp(0, 1) * 255.0).contiguous()
 
 
-def predict(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
-    """-> N x slots x vocab probabilities, eval mode, in chunks."""
-    model.eval()
-    with torch.no_grad():
-        out = torch.cat(
-            [
-                torch.softmax(model(images[i : i + 1024].float()), dim=-1)
-                for i in range(0, len(images), 1024)
-            ]
-        )
-    model.train()
-    return out
-
-
 def figures(probs: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
-    pred = probs.argmax(-1)
-    real = labels != ALPHABET.index("_")
-    return {
-        "exact": round(float((pred == labels).all(dim=1).float().mean()), 4),
-        "chars": round(float(((pred == labels) & real).sum() / real.sum()), 4),
-    }
+    exact, chars = read_figures(probs, labels)
+    return {"exact": round(exact, 4), "chars": round(chars, 4)}
 
 
 def arguments() -> argparse.Namespace:
@@ -296,7 +280,7 @@ def main() -> None:  # noqa: PLR0915 (one run, read top to bottom)
         for name, net in (("raw", model), ("ema", ema)):
             row: dict[str, Any] = {"step": step, "weights": name, "loss": round(loss, 4)}
             for split, (x, y) in splits.items():
-                row[split] = figures(predict(net, x), y)
+                row[split] = figures(softmax_in_chunks(net, x, chunk=1024), y)
             row["crops_seen"] = crops.written
             row["seconds"] = round(time.time() - train_started)
             history.append(row)
