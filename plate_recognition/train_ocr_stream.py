@@ -36,13 +36,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from plate_recognition.alphabet import ALPHABET, encode
+from plate_recognition.calibrate_ocr import calibrate_onnx
 from plate_recognition.ocr_data import make_crops
 from plate_recognition.ocr_eval import own_renderer_crops, real_crops, real_plates_dir, shift_crops
 from plate_recognition.photo_crops import TRAIN_FONTS, render_crop
 from plate_recognition.train_ocr import (
     PlateOCR,
     export_onnx,
-    fit_temperature,
     read_figures,
     softmax_in_chunks,
     state_from_onnx,
@@ -328,13 +328,12 @@ def main() -> None:  # noqa: PLR0915 (one run, read top to bottom)
     torch.save(model.state_dict(), args.out / "last.pt")
     torch.save(ema.state_dict(), args.out / "last_ema.pt")
 
-    # the kept state, exported (on the CPU) with its temperature fitted on the photo split
+    # the kept state, exported (on the CPU), its temperature fitted on the real crops'
+    # choosing half when there are real crops (`calibrate_ocr`), else left at 1.0
     kept = PlateOCR(**shape)  # type: ignore[arg-type]
     kept.load_state_dict(torch.load(args.out / "best.pt", map_location="cpu"))
-    vx, vy = splits["photo_val"]
-    texts = ["".join(ALPHABET[i] for i in row if ALPHABET[i] != "_") for row in vy.cpu().tolist()]
-    temperature = fit_temperature(kept, vx.cpu(), texts)
     target = export_onnx(kept, args.out)
+    calibrated = calibrate_onnx(target, rx, rtexts) if root is not None else None
     result = {
         "sha256": hashlib.sha256(target.read_bytes()).hexdigest(),
         "bytes": target.stat().st_size,
@@ -350,7 +349,7 @@ def main() -> None:  # noqa: PLR0915 (one run, read top to bottom)
         "args": {k: str(v) for k, v in vars(args).items()},
         "chosen_on": "real_choose exact (even-numbered 150 real crops), then own_renderer",
         "chosen": best,
-        "temperature_fitted_on_photo_val": round(temperature, 4),
+        "calibration": calibrated,
         "history": history,
     }
     (args.out / "stream.metrics.json").write_text(json.dumps(result, indent=1) + "\n")
