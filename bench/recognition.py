@@ -42,13 +42,14 @@ from lanes.model import Candidate, CustomsStatus, Direction, Manifest, PlateRead
 from lanes.plates import PlateKind, parse_plate
 from plate_recognition.ocr_eval import (
     OnnxOcr,
+    by_kind,
     misread_kind,
-    own_renderer_crops,
+    own_renderer_split,
     read_score,
     real_crops,
     real_plates_dir,
     score,
-    shift_crops,
+    shift_split,
 )
 from plate_recognition.pipeline import MODELS_DIR, OCR_FILE, PlateRecognizer, decode_image
 from plate_recognition.plates import cn_plate, vn_plate
@@ -73,11 +74,12 @@ def ocr_splits(models: Path, crops: int, seed: int, real: Path | None) -> dict[s
     photographs (validation only: they chose the committed model)."""
     ocr = OnnxOcr(models / OCR_FILE)
     splits: dict[str, Any] = {}
-    for name, (images, texts) in (
-        ("own_renderer", own_renderer_crops(crops, seed)),
-        ("renderer_shift", shift_crops(crops, seed)),
+    for name, (images, texts, kinds) in (
+        ("own_renderer", own_renderer_split(crops, seed)),
+        ("renderer_shift", shift_split(crops, seed)),
     ):
-        splits[name] = score(ocr.probs(images), texts)
+        probs = ocr.probs(images)
+        splits[name] = {**score(probs, texts), "by_kind": by_kind(probs, texts, kinds)}
     if real is not None:
         images, texts = real_crops(real)
         splits["real_crops"] = {"source": str(real), **score(ocr.probs(images), texts)}
@@ -89,6 +91,9 @@ def print_splits(splits: dict[str, Any]) -> None:
     print(f"{'OCR split':18s}" + "".join(f"{n:>16s}" for n in names))
     for figure in ("n", "exact", "char_accuracy", "mean_confidence", "ece"):
         print(f"{figure:18s}" + "".join(f"{splits[n][figure]:>16}" for n in names))
+    for name in names:
+        for kind, found in splits[name].get("by_kind", {}).items():
+            print(f"  {name} {kind:20s} n={found['n']:<4d} exact={found['exact']}")
 
 
 def manifests_for(

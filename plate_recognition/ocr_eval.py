@@ -20,12 +20,14 @@ import numpy as np
 
 from plate_recognition.alphabet import ALPHABET, IMG_HEIGHT, IMG_WIDTH, PAD
 from plate_recognition.ocr_data import crop_for_ocr, jittered_box
-from plate_recognition.photo_crops import SHIFT_FONTS, render_crop
+from plate_recognition.photo_crops import GREEN, SHIFT_FONTS, render_crop
+from plate_recognition.plates import BLUE, WHITE, YELLOW, PlateSpec
 from plate_recognition.scenes import render_scene
 
 SPLIT_SEED_BASE = 5_000_000  # the bench's seeds: never trained on
 SHIFT_SEED_BASE = 6_000_000
 _PAD_INDEX = ALPHABET.index(PAD)
+_COLOURS = {BLUE: "blue", YELLOW: "yellow", WHITE: "white", GREEN: "green"}
 
 
 def real_plates_dir() -> Path | None:
@@ -58,21 +60,53 @@ def real_crops(root: Path) -> tuple[np.ndarray, list[str]]:
 def own_renderer_crops(n: int, seed: int = 1) -> tuple[np.ndarray, list[str]]:
     """Crops of the first renderer's frames (`scenes.render_scene`, bench seeds), each cut at
     a jittered box as a detector would."""
-    images, texts = [], []
+    images, texts, _ = own_renderer_split(n, seed)
+    return images, texts
+
+
+def own_renderer_split(n: int, seed: int = 1) -> tuple[np.ndarray, list[str], list[str]]:
+    """`own_renderer_crops`, with each plate's kind (`plate_kind`)."""
+    images, texts, kinds = [], [], []
     base = SPLIT_SEED_BASE + seed * 100_000
     for i in range(n):
         scene = render_scene(base + i, cn_share=0.5)
         box = jittered_box(random.Random(base + i), scene.box, scene.image.shape)
         images.append(crop_for_ocr(scene.image, box))
         texts.append(scene.plate.text)
-    return np.stack(images), texts
+        kinds.append(plate_kind(scene.plate))
+    return np.stack(images), texts, kinds
 
 
 def shift_crops(n: int, seed: int = 1) -> tuple[np.ndarray, list[str]]:
     """Crops of the second renderer drawn with the fonts training never sees."""
+    images, texts, _ = shift_split(n, seed)
+    return images, texts
+
+
+def shift_split(n: int, seed: int = 1) -> tuple[np.ndarray, list[str], list[str]]:
+    """`shift_crops`, with each plate's kind (`plate_kind`)."""
     base = SHIFT_SEED_BASE + seed * 100_000
     drawn = [render_crop(base + i, SHIFT_FONTS, cn_share=0.5) for i in range(n)]
-    return np.stack([d[0] for d in drawn]), [d[1].text for d in drawn]
+    return (
+        np.stack([d[0] for d in drawn]),
+        [d[1].text for d in drawn],
+        [plate_kind(d[1]) for d in drawn],
+    )
+
+
+def plate_kind(spec: PlateSpec) -> str:
+    """Country, number of lines and colour: "CN 2-line yellow"."""
+    return f"{spec.country} {len(spec.lines)}-line {_COLOURS.get(spec.background, 'other')}"
+
+
+def by_kind(probs: np.ndarray, texts: list[str], kinds: list[str]) -> dict[str, dict[str, Any]]:
+    """Exact reads per plate kind, and over all two-line plates ("2-line")."""
+    reads, _ = decode(probs)
+    groups: dict[str, list[bool]] = {}
+    for read, text, kind in zip(reads, texts, kinds, strict=True):
+        for group in (kind, "2-line") if " 2-line " in kind else (kind,):
+            groups.setdefault(group, []).append(read == text)
+    return {k: {"n": len(v), "exact": round(sum(v) / len(v), 4)} for k, v in sorted(groups.items())}
 
 
 def edit_distance(a: str, b: str) -> int:
