@@ -57,6 +57,9 @@ def run(recognizer: PlateRecognizer, resolution: str, frames: int, base: int) ->
     misses: Counter[str] = Counter()
     lights: Counter[str] = Counter()
     lights_found: Counter[str] = Counter()
+    drawn: Counter[str] = Counter()
+    drawn_found: Counter[str] = Counter()
+    drawn_exact: Counter[str] = Counter()
     for i in range(frames):
         frame = render_frame(base + i, resolution)
         t0 = time.perf_counter()
@@ -69,14 +72,17 @@ def run(recognizer: PlateRecognizer, resolution: str, frames: int, base: int) ->
         hit = next((r for r in reads if iou(r.bbox, frame.box) >= 0.5), None)
         false_pos += sum(iou(r.bbox, frame.box) < 0.5 for r in reads)
         lights[frame.lighting] += 1
+        drawn[frame.drawn_by] += 1
         if hit is None:
             misses[f"not detected ({frame.lighting})"] += 1
             continue
         lights_found[frame.lighting] += 1
+        drawn_found[frame.drawn_by] += 1
         found += 1
         truth = frame.plate.text
         right, score = read_score(hit.text, truth)
         exact += right
+        drawn_exact[frame.drawn_by] += right
         chars += score
         if not right:
             misses[misread_kind(frame.plate.country, len(frame.plate.lines))] += 1
@@ -89,6 +95,16 @@ def run(recognizer: PlateRecognizer, resolution: str, frames: int, base: int) ->
         "char_accuracy": round(chars / frames, 4),
         "false_positives_per_frame": round(false_pos / frames, 3),
         "detection_by_lighting": {k: round(lights_found[k] / v, 3) for k, v in lights.items()},
+        # the plates drawn with the fonts the OCR never trains on are the frames' renderer
+        # shift (the frame detector's training frames include those fonts)
+        "by_drawer": {
+            k: {
+                "frames": v,
+                "detection": round(drawn_found[k] / v, 3),
+                "exact": round(drawn_exact[k] / v, 3),
+            }
+            for k, v in sorted(drawn.items())
+        },
         "ms_p50": round(statistics.median(wall), 2),
         "ms_p95": p95(wall),
         "cpu_ms_p50": round(statistics.median(cpu), 2),

@@ -44,19 +44,24 @@ class CameraFrame:
     box: tuple[float, float, float, float]  # the plate, x1, y1, x2, y2 in pixels
     lighting: str  # "day", "night" or "ir"
     distractors: tuple[Box, ...]  # boards of text that are not plates
+    # who drew the plate: "first renderer", "training fonts" or "shift fonts" (the fonts the
+    # OCR never trains on; the frame detector's training frames include them)
+    drawn_by: str = "training fonts"
 
 
-def _plate_image(rng: random.Random, width: float) -> tuple[np.ndarray, PlateSpec]:
-    """The plate, RGB float32, about `width` * 1.3 px wide (warped down later)."""
+def _plate_image(rng: random.Random, width: float) -> tuple[np.ndarray, PlateSpec, str]:
+    """The plate, RGB float32, about `width` * 1.3 px wide (warped down later), its spec and
+    who drew it (`CameraFrame.drawn_by`)."""
     roll = rng.random()
     if roll < 0.25:
         spec = random_plate(rng, 0.5)
         height = max(24, round(width * 1.3 / spec.aspect))
-        return render_plate(spec, rng, height=height).astype(np.float32), spec
+        return render_plate(spec, rng, height=height).astype(np.float32), spec, "first renderer"
     fonts = SHIFT_FONTS if roll < 0.45 else TRAIN_FONTS
     spec = random_spec(rng, 0.5)
     mm = 520.0 if spec.country == "VN" and len(spec.lines) == 1 else 440.0
-    return draw_plate(spec, rng, fonts, scale=width * 1.3 / mm), spec
+    drawn_by = "shift fonts" if fonts is SHIFT_FONTS else "training fonts"
+    return draw_plate(spec, rng, fonts, scale=width * 1.3 / mm), spec, drawn_by
 
 
 def _truck(rng: random.Random, img: np.ndarray, plate_w: float) -> tuple[float, float]:
@@ -193,7 +198,7 @@ def render_frame(seed: int, resolution: str = "1080p") -> CameraFrame:
     gate(rng, img)
     for _ in range(rng.randint(0, 2)):
         side_vehicle(rng, img)
-    plate, spec = _plate_image(rng, plate_w)
+    plate, spec, drawn_by = _plate_image(rng, plate_w)
     centre = _truck(rng, img, plate_w)
     box = _place(rng, img, plate, centre, plate_w)
     avoid = (int(box[0]), int(box[1]), int(box[2]), int(box[3]))
@@ -213,4 +218,4 @@ def render_frame(seed: int, resolution: str = "1080p") -> CameraFrame:
         raise RuntimeError("JPEG encoding failed")
     jpeg = buf.tobytes()
     decoded = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-    return CameraFrame(decoded, jpeg, spec, box, lighting, tuple(boards))
+    return CameraFrame(decoded, jpeg, spec, box, lighting, tuple(boards), drawn_by)
