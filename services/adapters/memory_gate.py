@@ -678,7 +678,7 @@ class MemoryGateStore:
             self.data.alert_subjects.setdefault((a.gate_id, a.subject), []).append(a.alert_id)
         return fresh
 
-    async def open_hold(self, gate_id: str, subjects: Sequence[str]) -> Alert | None:
+    async def open_holds(self, gate_id: str, subjects: Sequence[str]) -> list[Alert]:
         alerts = self.data.alerts
         found = [
             a.alert
@@ -686,7 +686,7 @@ class MemoryGateStore:
             for alert_id in self.data.alert_subjects.get((gate_id, subject), ())
             if (a := alerts[alert_id]).alert.hold and a.status not in CLOSED_ALERTS
         ]
-        return min(found, key=lambda a: (a.raised_at, a.alert_id), default=None)
+        return sorted(found, key=lambda a: (a.raised_at, a.alert_id))
 
     async def set_held(self, alert_id: str, visit_id: str) -> None:
         self.data.alerts[alert_id].held_visit_id = visit_id

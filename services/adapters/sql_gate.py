@@ -158,9 +158,9 @@ class SqlGateStore:
     async def add_alerts(self, alerts_: Sequence[Alert], *, now: datetime) -> list[Alert]:
         return await alerts.insert_new(session=self.session, alerts=alerts_, now=now)
 
-    async def open_hold(self, gate_id: str, subjects: Sequence[str]) -> Alert | None:
-        row = await alerts.open_hold(session=self.session, gate_id=gate_id, subjects=subjects)
-        return None if row is None else alerts.to_alert(row)
+    async def open_holds(self, gate_id: str, subjects: Sequence[str]) -> list[Alert]:
+        rows = await alerts.open_holds(session=self.session, gate_id=gate_id, subjects=subjects)
+        return [alerts.to_alert(row) for row in rows]
 
     async def set_held(self, alert_id: str, visit_id: str) -> None:
         await alerts.set_held(session=self.session, alert_id=alert_id, visit_id=visit_id)

@@ -55,18 +55,20 @@ async def set_held(*, session: AsyncSession, alert_id: str, visit_id: str) -> No
     )
 
 
-async def open_hold(
+async def open_holds(
     *, session: AsyncSession, gate_id: str, subjects: Sequence[str]
-) -> AlertRow | None:
-    """The first open holding alert about any of `subjects` (not dismissed), or None."""
+) -> list[AlertRow]:
+    """The open holding alerts (not dismissed) about any of `subjects`, oldest first: one
+    statement for a batch's trucks."""
+    if not subjects:
+        return []
     rows = await session.scalars(
         select(AlertRow)
-        .where(AlertRow.gate_id == gate_id, AlertRow.subject.in_(list(subjects)))
+        .where(AlertRow.gate_id == gate_id, AlertRow.subject.in_(sorted(set(subjects))))
         .where(AlertRow.hold.is_(True), AlertRow.status.not_in(sorted(CLOSED)))
         .order_by(AlertRow.raised_at, AlertRow.alert_id)
-        .limit(1)
     )
-    return rows.first()
+    return list(rows)
 
 
 def to_alert(row: AlertRow) -> Alert:

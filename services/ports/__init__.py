@@ -222,8 +222,9 @@ class GateStore(Protocol):
     async def add_alerts(self, alerts: Sequence[Alert], *, now: datetime) -> list[Alert]:
         """Store the alerts not stored yet (by id); returns those, in the given order."""
 
-    async def open_hold(self, gate_id: str, subjects: Sequence[str]) -> Alert | None:
-        """The first open holding alert about any of `subjects`, or None."""
+    async def open_holds(self, gate_id: str, subjects: Sequence[str]) -> list[Alert]:
+        """The open holding alerts about any of `subjects`, oldest first (raised_at, then
+        alert_id)."""
 
     async def set_held(self, alert_id: str, visit_id: str) -> None: ...
 

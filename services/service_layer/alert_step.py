@@ -76,13 +76,14 @@ class AlertStep:
                     if decision is not None:
                         revised.append(decision)
                         held.add(decision.visit_id)
-            for d in decided:
-                if d.gate_id != gate_id or d.visit_id in held:
+            waiting = [d for d in decided if d.gate_id == gate_id and d.visit_id not in held]
+            subjects = {d.visit_id: _subjects(d) for d in waiting}
+            holds = await store.open_holds(gate_id, [s for v in subjects.values() for s in v])
+            for d in waiting:
+                if d.visit_id in held:
                     continue
-                subjects = [f"plate:{d.plate}"] + (
-                    [f"manifest:{d.manifest_id}"] if d.manifest_id else []
-                )
-                open_alert = await store.open_hold(gate_id, subjects)
+                # the oldest open holding alert about the truck (holding it leaves it open)
+                open_alert = next((a for a in holds if a.subject in subjects[d.visit_id]), None)
                 if open_alert is not None:
                     decision = await self._hold(store, gate, open_alert, now=now)
                     if decision is not None:
@@ -118,3 +119,9 @@ class AlertStep:
         await store.set_held(alert.alert_id, latest.visit_id)
         log.info("truck %s held by alert %s (%s)", latest.visit_id, alert.alert_id, alert.rule)
         return applied.decision
+
+
+def _subjects(decision: LaneDecision) -> tuple[str, ...]:
+    """What an alert about the decided truck is about: its plate, and its manifest if any."""
+    plate = f"plate:{decision.plate}"
+    return (plate, f"manifest:{decision.manifest_id}") if decision.manifest_id else (plate,)

@@ -251,7 +251,7 @@ async def test_the_lane_event_worker_and_alert_lookups_read_no_history(engine: A
             await store.latest_decision(GATE.gate_id, f"plate:{plate}")
             await store.latest_decision(GATE.gate_id, "plate:51D99999")
             await store.latest_decision(GATE.gate_id, f"manifest:{manifest_id}")
-            await store.open_hold(GATE.gate_id, [f"plate:{plate}", "manifest:MF-none"])
+            await store.open_holds(GATE.gate_id, [f"plate:{plate}", "manifest:MF-none"])
             await store.unpublished_decisions(100)
             await store.unpublished_alerts(100)
             await store.expire_bookings(gate_id=GATE.gate_id, now=T0, grace=timedelta(hours=1))

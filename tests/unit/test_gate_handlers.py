@@ -335,3 +335,46 @@ async def test_a_batch_that_re_plans_a_truck_twice_gives_it_two_revisions_and_no
     assert moved.lane_id not in (None, first.lane_id)
     assert moved.reason.startswith(f"re-planned: lane {first.lane_id} closed at 00:09")
     assert data.gate.decisions[first.visit_id] == moved
+
+
+async def test_a_truck_decided_while_an_older_holding_alert_names_it_is_held_by_the_oldest(
+    data: MemoryControlData,
+) -> None:
+    """Two open holding alerts about one truck (its plate, its manifest) and none about
+    another, raised before their reads: the batch's one look-up of open holds holds the
+    first truck once, by the older alert, and leaves the other alone."""
+    data.gate.store_manifests(
+        [Manifest("MF-2", "firm-01", Direction.EXPORT, "29H67890")], now=T0 - timedelta(days=1)
+    )
+    older = Alert(
+        "a-old",
+        "watchlist",
+        Severity.HIGH,
+        f"plate:{PLATE}",
+        GATE.gate_id,
+        T0 - timedelta(hours=1),
+        "x",
+        (),
+        True,
+    )
+    newer = Alert(
+        "a-new",
+        "watchlist",
+        Severity.HIGH,
+        "manifest:MF-1",
+        GATE.gate_id,
+        T0 - timedelta(minutes=1),
+        "y",
+        (),
+        True,
+    )
+    async with data.gate.stores()() as store:
+        await store.add_alerts([newer, older], now=WALL)
+    done, _, _ = await _decide(data, _read("r-1", PLATE, T0), _read("r-2", "29H67890", T0))
+    (held,) = done.held
+    decided = {d.plate: d for d in done.decided}
+    assert held.visit_id == decided[PLATE].visit_id
+    assert held.outcome.value == "needs_review"
+    assert data.gate.alerts["a-old"].held_visit_id == held.visit_id
+    assert data.gate.alerts["a-new"].held_visit_id is None
+    assert data.gate.decisions[decided["29H67890"].visit_id] == decided["29H67890"]
