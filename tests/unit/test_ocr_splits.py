@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 
 from lanes.plates import PlateFormat, parse_plate
 from plate_recognition.alphabet import ALPHABET, IMG_HEIGHT, IMG_WIDTH, MAX_SLOTS, encode
+from plate_recognition.calibrate_ocr import fit, tempered
 from plate_recognition.ocr_eval import (
     expected_calibration_error,
     real_crops,
@@ -120,3 +122,40 @@ def test_the_real_plates_folder_can_be_named(
 ) -> None:
     monkeypatch.setenv("BORDERFLOW_REAL_PLATES", str(tmp_path))
     assert real_plates_dir() == tmp_path
+
+
+def _one_hot_reads(texts: list[str], sharpness: float, rng: np.random.Generator) -> np.ndarray:
+    """Probabilities of an OCR that reads `texts`: softmax of logits favouring each text's
+    symbols by `sharpness`, with noise."""
+    logits = rng.normal(0.0, 1.0, (len(texts), MAX_SLOTS, len(ALPHABET)))
+    for n, text in enumerate(texts):
+        for slot, symbol in enumerate(encode(text)):
+            logits[n, slot, symbol] += sharpness
+    e = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def test_tempering_the_probabilities_is_dividing_the_logits() -> None:
+    rng = np.random.default_rng(1)
+    logits = rng.normal(0.0, 3.0, (4, MAX_SLOTS, len(ALPHABET)))
+    probs = np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)
+    for t in (0.5, 1.0, 2.0):
+        expected = np.exp(logits / t) / np.exp(logits / t).sum(axis=-1, keepdims=True)
+        assert np.allclose(tempered(probs, t), expected, atol=1e-9)
+
+
+def test_the_fitted_temperature_makes_an_under_confident_reader_calibrated() -> None:
+    """A reader right on 60% of plates but with flat probabilities (mean confidence far
+    below 0.6) gets a temperature under 1, and its calibration error falls."""
+    rng = np.random.default_rng(2)
+    truth = [random_spec(random.Random(s), 0.5).text for s in SEEDS]
+    texts = [t if n % 5 < 3 else t[::-1] for n, t in enumerate(truth)]  # 60% read right
+    probs = _one_hot_reads(texts * 5, 7.0, rng)
+    labels = truth * 5
+    before = score(probs, labels)
+    t = fit(probs, labels)
+    after = score(tempered(probs, t), labels)
+    assert before["exact"] == after["exact"]  # the reads do not change
+    assert before["mean_confidence"] < 0.45 and t < 1.0
+    assert after["ece"] < before["ece"] / 2
+    assert abs(after["mean_confidence"] - after["exact"]) < 0.1
