@@ -38,13 +38,13 @@ def tempered(probs: np.ndarray, temperature: float) -> np.ndarray:
     return q / q.sum(axis=-1, keepdims=True)
 
 
-def fit(probs: np.ndarray, texts: list[str]) -> float:
+def fit(probs: np.ndarray, texts: list[str], grid: np.ndarray = GRID) -> float:
     """The temperature (on top of the model's) whose plate confidence best predicts an
-    exact read: binary log-loss over `GRID`."""
+    exact read: binary log-loss over `grid`."""
     reads, _ = decode(probs)
     exact = np.array([r == t for r, t in zip(reads, texts, strict=True)], np.float64)
     best, best_loss = 1.0, float("inf")
-    for t in GRID:
+    for t in grid:
         p = np.clip(decode(tempered(probs, float(t)))[1], 1e-6, 1 - 1e-6)
         loss = float(-(exact * np.log(p) + (1 - exact) * np.log(1 - p)).mean())
         if loss < best_loss:

@@ -154,7 +154,7 @@ def score(probs: np.ndarray, texts: list[str]) -> dict[str, Any]:
     """Exact, character accuracy, mean confidence and ECE of N reads against their texts."""
     reads, confidence = decode(probs)
     correct = np.array([r == t for r, t in zip(reads, texts, strict=True)], dtype=np.float64)
-    chars = [max(0.0, 1 - edit_distance(r, t) / len(t)) for r, t in zip(reads, texts, strict=True)]
+    chars = [read_score(r, t)[1] for r, t in zip(reads, texts, strict=True)]
     return {
         "n": len(texts),
         "exact": round(float(correct.mean()), 4),

@@ -30,10 +30,10 @@ from plate_recognition.alphabet import (
     encode,
     plate_config_yaml,
 )
+from plate_recognition.calibrate_ocr import fit
 from plate_recognition.ocr_data import OCR_SEED_BASE, make_crops
 from plate_recognition.ocr_eval import (
     OnnxOcr,
-    decode,
     own_renderer_crops,
     real_crops,
     real_plates_dir,
@@ -264,16 +264,9 @@ def probabilities(model: PlateOCR, images: torch.Tensor, temperature: float = 1.
 
 def fit_temperature(model: PlateOCR, images: torch.Tensor, texts: list[str]) -> float:
     """The temperature whose plate confidence (product of the slots' top probabilities) best
-    predicts an exact read on these crops (binary log-loss, grid over 0.3..3)."""
-    best, best_loss = 1.0, math.inf
-    for t in np.exp(np.linspace(np.log(0.3), np.log(3.0), 61)):
-        reads, confidence = decode(probabilities(model, images, float(t)))
-        correct = np.array([r == x for r, x in zip(reads, texts, strict=True)], np.float64)
-        p = np.clip(confidence, 1e-6, 1 - 1e-6)
-        loss = float(-(correct * np.log(p) + (1 - correct) * np.log(1 - p)).mean())
-        if loss < best_loss:
-            best, best_loss = float(t), loss
-    return best
+    predicts an exact read on these crops (`calibrate_ocr.fit`, 61 temperatures over 0.3..3)."""
+    grid = np.exp(np.linspace(np.log(0.3), np.log(3.0), 61))
+    return fit(probabilities(model, images), texts, grid)
 
 
 class Keeper:
