@@ -49,6 +49,7 @@ class SqlGateStore:
     def __init__(self, session: AsyncSession, kept: KeptBookings | None = None) -> None:
         self.session = session
         self.kept = kept
+        self._added: list[Mapping[str, Any]] = []  # the reads this transaction inserted
 
     async def lock_gates(self, gate_ids: Iterable[str]) -> None:
         await repo.begin_write(session=self.session, gate_ids=gate_ids)
@@ -63,6 +64,7 @@ class SqlGateStore:
 
     async def add_reads(self, rows: Sequence[Mapping[str, Any]]) -> None:
         await repo.insert_reads(session=self.session, rows=rows)
+        self._added += rows
 
     async def manifests_for_keys(
         self, keys: Iterable[str], *, ended_after: datetime
@@ -153,7 +155,7 @@ class SqlGateStore:
     async def observations(self, gate: Gate, rules: AlertRules, *, now: datetime) -> Observations:
         if self.kept is None:
             return await observations(self.session, gate, rules, now=now)
-        return await self.kept.observations(self.session, gate, rules, now=now)
+        return await self.kept.observations(self.session, gate, rules, now=now, added=self._added)
 
     async def add_alerts(self, alerts_: Sequence[Alert], *, now: datetime) -> list[Alert]:
         return await alerts.insert_new(session=self.session, alerts=alerts_, now=now)

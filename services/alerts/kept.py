@@ -33,6 +33,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,13 +41,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lanes.alert_rules import AlertRules
 from lanes.alerts import BookingChange, Observations
 from lanes.model import Gate
+from services.alerts.kept_window import KeptReads, KeptVersions
 from services.alerts.observations import (
     BOOKING_LOOKBACK,
     loaded_changes,
-    manifest_versions,
+    lookback,
     plates_of,
     row_change,
-    window,
+    weighings_window,
 )
 from services.db.booking_tables import BookingEventRow
 from services.db.tables import ManifestVersionRow
@@ -128,26 +130,39 @@ class KeptBookings:
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._gates: dict[str, GateBookings] = {}
         self._clock = clock
+        self.reads = KeptReads()
+        self.versions = KeptVersions()
 
     def forget(self) -> None:
         """A batch rolled back: what it read into the kept state may not exist."""
         self._gates.clear()
+        self.reads.forget()
+        self.versions.forget()
 
     def kept(self, gate_id: str) -> GateBookings | None:
         return self._gates.get(gate_id)
 
     async def observations(
-        self, session: AsyncSession, gate: Gate, rules: AlertRules, *, now: datetime
+        self,
+        session: AsyncSession,
+        gate: Gate,
+        rules: AlertRules,
+        *,
+        now: datetime,
+        added: Sequence[Mapping[str, Any]] = (),
     ) -> Observations:
-        """What the rules must judge at `now` (the module's docstring): the full read's
-        sightings and weighings, the booking changes of the firms whose window changed, and
-        the manifest versions the rules can ask about."""
-        sightings, weighings = await window(session, gate, rules, now=now)
+        """What the rules must judge at `now` (the module's docstring): the look-back's
+        sightings (kept: `kept_window.KeptReads`; `added`, the rows this transaction
+        inserted) and weighings, the booking changes of the firms whose window changed,
+        and the manifest versions the rules can ask about (`kept_window.KeptVersions`)."""
+        since = now - lookback(rules)
+        sightings = await self.reads.sightings(session, gate, since=since, now=now, added=added)
+        weighings = await weighings_window(session, gate, since=since, now=now)
         plates = plates_of(sightings, weighings)
         _, judged, kept = await self.changes(
             session, gate.gate_id, since=now - BOOKING_LOOKBACK, now=now
         )
-        versions = await manifest_versions(session, plates, kept.booked_naming(plates))
+        versions = await self.versions.versions(session, plates, kept.booked_naming(plates))
         return Observations(
             sightings=sightings, manifests=versions, weighings=weighings, bookings=judged
         )

@@ -4,8 +4,8 @@ inside a look-back, and every version of the manifests they name."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -64,28 +64,37 @@ async def window(
         .where(PlateReadRow.gate_id == gate.gate_id)
         .where(PlateReadRow.captured_at >= since, PlateReadRow.captured_at <= now)
     )
-    sightings = tuple(
-        s
-        for row in reads
-        if (
-            s := sighting(
-                gate,
-                event_id=row.event_id,
-                camera_id=row.camera_id,
-                at=row.captured_at,
-                plate=row.plate,
-                plate_text=row.plate_text,
-                payload=row.payload,
-            )
-        )
-        is not None
+    seen = (s for row in reads if (s := row_sighting(gate, row)) is not None)
+    sightings = tuple(sorted(seen, key=lambda s: (s.at, s.event_id)))
+    return sightings, await weighings_window(session, gate, since=since, now=now)
+
+
+def row_sighting(gate: Gate, row: PlateReadRow | Mapping[str, Any]) -> Sighting | None:
+    """A `plate_reads` row (an ORM row, or the values inserted) as the rules see it."""
+    get: Callable[[str], Any] = (
+        row.__getitem__ if isinstance(row, Mapping) else row.__getattribute__
     )
+    return sighting(
+        gate,
+        event_id=get("event_id"),
+        camera_id=get("camera_id"),
+        at=get("captured_at").astimezone(UTC),
+        plate=get("plate"),
+        plate_text=get("plate_text"),
+        payload=get("payload"),
+    )
+
+
+async def weighings_window(
+    session: AsyncSession, gate: Gate, *, since: datetime, now: datetime
+) -> tuple[WeighIn, ...]:
+    """The gate's weighings with `since <= captured_at <= now`."""
     weighed = await session.scalars(
         select(WeighingRow)
         .where(WeighingRow.gate_id == gate.gate_id)
         .where(WeighingRow.captured_at >= since, WeighingRow.captured_at <= now)
     )
-    weighings = tuple(
+    return tuple(
         weigh_in(
             event_id=row.event_id,
             station_id=row.station_id,
@@ -97,7 +106,6 @@ async def window(
         )
         for row in weighed
     )
-    return sightings, weighings
 
 
 def plates_of(sightings: Iterable[Sighting], weighings: Iterable[WeighIn]) -> set[str]:

@@ -35,9 +35,10 @@ class AlertStep:
     """`incremental`: judge only what changed since the last batch (`lanes.alerts.
     incremental`: the same new alerts as `evaluate`), for a store that keeps every alert
     it was given, as the replay's memory adapter does; the live decider, whose batch may
-    roll back after the rules ran, judges the whole look-back of reads every batch, and of
-    the booking changes those of the firms whose week changed (the SQL adapter's
-    `services.alerts.kept`, forgotten on a rollback)."""
+    roll back after the rules ran, judges the whole look-back of reads every batch (kept in
+    the worker, not read again: `services.alerts.kept_window`), and of the booking changes
+    those of the firms whose week changed (the SQL adapter's `services.alerts.kept`; both
+    forgotten on a rollback)."""
 
     def __init__(self, gates: Mapping[str, Gate], *, incremental: bool = False) -> None:
         self.gates = dict(gates)
