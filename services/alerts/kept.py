@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lanes.alert_rules import AlertRules
 from lanes.alerts import BookingChange, Observations
 from lanes.model import Gate
-from services.alerts.kept_window import KeptReads, KeptVersions
+from services.alerts.kept_window import KeptReads, KeptVersions, VersionTail
 from services.alerts.observations import (
     BOOKING_LOOKBACK,
     loaded_changes,
@@ -159,8 +159,9 @@ class KeptBookings:
         sightings = await self.reads.sightings(session, gate, since=since, now=now, added=added)
         weighings = await weighings_window(session, gate, since=since, now=now)
         plates = plates_of(sightings, weighings)
+        tail = await self.versions.tail(session)
         _, judged, kept = await self.changes(
-            session, gate.gate_id, since=now - BOOKING_LOOKBACK, now=now
+            session, gate.gate_id, since=now - BOOKING_LOOKBACK, now=now, versions=tail
         )
         versions = await self.versions.versions(session, plates, kept.booked_naming(plates))
         return Observations(
@@ -168,17 +169,25 @@ class KeptBookings:
         )
 
     async def changes(
-        self, session: AsyncSession, gate_id: str, *, since: datetime, now: datetime
+        self,
+        session: AsyncSession,
+        gate_id: str,
+        *,
+        since: datetime,
+        now: datetime,
+        versions: tuple[int, Sequence[VersionTail]] | None = None,
     ) -> tuple[tuple[BookingChange, ...], tuple[BookingChange, ...], GateBookings]:
         """(every kept change from `since` on, as the full read gives them; those the rules
-        must judge at `now`; the gate's kept state, current)."""
+        must judge at `now`; the gate's kept state, current). `versions`: the manifest
+        versions this batch read already (`KeptVersions.tail`: after which `seq`, and
+        which), used instead of reading them again when they cover the gate's."""
         kept = self._gates.get(gate_id)
         if kept is None or since < kept.floor:
             kept = self._gates[gate_id] = await self._load(session, gate_id, since=since)
             arrived: list[BookingChange] = list(kept.changes)
         else:
             arrived = await self._tail(session, gate_id, kept)
-        await self._track_manifests(session, kept, arrived)
+        await self._track_manifests(session, kept, arrived, versions)
         changed = [c for c in arrived if since <= c.at <= now]
         if kept.judged is None:
             changed = kept.between(since, now)
@@ -239,7 +248,11 @@ class KeptBookings:
         return arrived
 
     async def _track_manifests(
-        self, session: AsyncSession, kept: GateBookings, arrived: Sequence[BookingChange]
+        self,
+        session: AsyncSession,
+        kept: GateBookings,
+        arrived: Sequence[BookingChange],
+        versions: tuple[int, Sequence[VersionTail]] | None = None,
     ) -> None:
         """The tractor plates of every version of the manifests the kept changes name: of a
         newly named manifest from its versions, of the others from the versions since."""
@@ -247,23 +260,28 @@ class KeptBookings:
         for c in arrived:
             kept.named[c.manifest_id] += 1
             kept.links.setdefault(c.key_id, Counter())[c.firm_id] += 1
-        rows = await session.execute(
-            select(
-                ManifestVersionRow.manifest_id, ManifestVersionRow.payload, ManifestVersionRow.seq
-            ).where(ManifestVersionRow.seq > kept.version_seq)
-        )
-        later = list(rows)
+        if versions is not None and versions[0] <= kept.version_seq:
+            later = [r for r in versions[1] if r.seq > kept.version_seq]
+        else:
+            rows = await session.execute(
+                select(
+                    ManifestVersionRow.manifest_id,
+                    ManifestVersionRow.payload,
+                    ManifestVersionRow.seq,
+                ).where(ManifestVersionRow.seq > kept.version_seq)
+            )
+            later = [VersionTail(*r) for r in rows]
         kept.version_seq = max([kept.version_seq, *(r.seq for r in later)])
         for manifest_id in new:
             kept.plates[manifest_id] = set()
         for start in range(0, len(new), 1000):
             chunk = new[start : start + 1000]
-            versions = await session.execute(
+            named = await session.execute(
                 select(ManifestVersionRow.manifest_id, ManifestVersionRow.payload).where(
                     ManifestVersionRow.manifest_id.in_(chunk)
                 )
             )
-            for manifest_id, payload in versions:
+            for manifest_id, payload in named:
                 kept.add_plates(manifest_id, (payload or {}).get("tractor_plate"))
         for manifest_id, payload, _ in later:
             kept.add_plates(manifest_id, (payload or {}).get("tractor_plate"))

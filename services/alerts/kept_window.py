@@ -28,7 +28,7 @@ import bisect
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +39,12 @@ from services.alerts.observations import row_sighting, stored_manifest
 from services.db.tables import ManifestRow, ManifestVersionRow, PlateReadRow
 
 IDS_PER_QUERY = 10_000  # both databases cap a statement's bound parameters near 32,767
+
+
+class VersionTail(NamedTuple):
+    manifest_id: str
+    payload: dict[str, Any] | None
+    seq: int
 
 
 @dataclass
@@ -164,8 +170,7 @@ class KeptVersions:
     ) -> tuple[ManifestVersion, ...]:
         """As `observations.manifest_versions`: every version, by manifest id then version,
         of the manifests whose tractor plate is one of `plates` or whose id is one of
-        `manifest_ids`."""
-        await self._tail(session)
+        `manifest_ids`. The batch's `tail` has run first."""
         plates, ids = set(plates), set(manifest_ids)
         missing = sorted(plates - self._by_plate.keys())
         for p in missing:
@@ -202,16 +207,24 @@ class KeptVersions:
         self._keep(plates, wanted)
         return tuple(v for m in sorted(wanted) for v in self._versions[m])
 
-    async def _tail(self, session: AsyncSession) -> None:
-        """Forget what the versions written since the last batch change."""
+    async def tail(self, session: AsyncSession) -> tuple[int, list[VersionTail]]:
+        """Forget what the versions written since the last batch change; returns the `seq`
+        they were read after and the versions (manifest id, payload, seq), which the
+        booking look-back uses too (one statement a batch for both)."""
         if self._seq is None:
             self._seq = int(await session.scalar(select(func.max(ManifestVersionRow.seq))) or 0)
-            return
-        rows = await session.execute(
-            select(
-                ManifestVersionRow.manifest_id, ManifestVersionRow.payload, ManifestVersionRow.seq
-            ).where(ManifestVersionRow.seq > self._seq)
-        )
+            return self._seq, []
+        after = self._seq
+        rows = [
+            VersionTail(manifest_id, payload, seq)
+            for manifest_id, payload, seq in await session.execute(
+                select(
+                    ManifestVersionRow.manifest_id,
+                    ManifestVersionRow.payload,
+                    ManifestVersionRow.seq,
+                ).where(ManifestVersionRow.seq > after)
+            )
+        ]
         for manifest_id, payload, seq in rows:
             self._seq = max(self._seq, seq)
             self._versions.pop(manifest_id, None)
@@ -221,6 +234,7 @@ class KeptVersions:
             if isinstance(plate, str):
                 for m in self._by_plate.pop(plate, ()):
                     self._plates_of.get(m, set()).discard(plate)
+        return after, rows
 
     def _keep(self, plates: set[str], wanted: set[str]) -> None:
         """Only what this batch asked about (the next asks about nearly the same)."""

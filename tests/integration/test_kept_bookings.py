@@ -197,11 +197,16 @@ async def test_the_kept_look_back_gives_what_the_full_read_gives(engine: AsyncEn
         assert kept_window == await loaded_changes(session, GATE.gate_id, since=since)
 
 
-async def test_the_booked_manifests_kept_answer_as_all_of_them(engine: AsyncEngine) -> None:
+@pytest.mark.parametrize("shared_tail", [False, True], ids=["own-tail", "shared-tail"])
+async def test_the_booked_manifests_kept_answer_as_all_of_them(
+    engine: AsyncEngine, shared_tail: bool
+) -> None:
     """Of the booked manifests, only those some version of which names a plate of the
     window are handed to the rules: `Declarations.as_of` gives the same for every plate,
     including a tractor plate amended away (an older version named it) and a manifest
-    amended after the gate was loaded."""
+    amended after the gate was loaded; whether the look-back reads the versions since the
+    last batch itself or takes those the batch read for the alert step's manifests
+    (`KeptVersions.tail`, as `KeptBookings.observations` does)."""
     sessions = session_factory(engine)
     kept = KeptBookings()
     firm, at = "f1", T0 + timedelta(hours=5)
@@ -223,8 +228,13 @@ async def test_the_booked_manifests_kept_answer_as_all_of_them(engine: AsyncEngi
 
     async def compare() -> None:
         async with sessions() as session, session.begin():
+            tail = await kept.versions.tail(session) if shared_tail else None
             _, _, state = await kept.changes(
-                session, GATE.gate_id, since=at - BOOKING_LOOKBACK, now=at + timedelta(hours=1)
+                session,
+                GATE.gate_id,
+                since=at - BOOKING_LOOKBACK,
+                now=at + timedelta(hours=1),
+                versions=tail,
             )
             booked = {m.manifest_id for m in manifests[:30]}
             named = state.booked_naming(plates)
