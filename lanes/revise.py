@@ -44,7 +44,13 @@ def changes_anything(decision: LaneDecision, assignment: Assignment) -> bool:
         decision.carrier_slot,
         decision.expected_start_at,
         decision.expected_done_at,
-    ) != (
+    ) != tells(assignment)
+
+
+def tells(assignment: Assignment) -> tuple[object, ...]:
+    """What an assignment tells its truck (`changes_anything` compares it): the simulation
+    keeps it per truck to count only the re-plans that are news, as the live path revises."""
+    return (
         assignment.outcome,
         assignment.lane_id,
         assignment.carrier_slot,

@@ -30,9 +30,10 @@ from statistics import NormalDist
 from typing import Literal
 
 from lanes.board import Board, Queued, Truck
-from lanes.model import Direction, Gate, Lane, Outcome
+from lanes.model import Assignment, Direction, Gate, Lane, Outcome
 from lanes.policy import FifoPolicy, OrchestratedPolicy
 from lanes.policy.hours import fit_avoiding, stretch
+from lanes.revise import tells
 from services.simulation.day import Day, DayTruck
 
 PolicyName = Literal["fifo", "orchestrated", "callforward"]
@@ -86,6 +87,9 @@ class DayRun:
     containers_moved: int = 0
     # (time, trucks waiting) each time the count of a direction changes
     queue_changes: dict[Direction, list[tuple[datetime, int]]] = field(default_factory=dict)
+    # re-plans that told a truck something new (lanes.revise.tells), as the live path
+    # revises; a call-forward run also counts each re-plan of a called truck, and each truck
+    # moved at the gate or waved over to a free lane
     replanned: int = 0
     refused: int = 0
     # callforward: (time, trucks in the waiting area) each time a direction's count changes
@@ -139,6 +143,9 @@ class Engine:
         self.heap: list[tuple[datetime, int, int, object]] = []
         self.seq = 0
         self.parked: list[Truck] = []  # orchestrated: no open lane takes them now
+        # orchestrated: what each truck was last told (lanes.revise.tells), so that a re-plan
+        # is counted only when it is news, as the live path gives a revision only then
+        self.told: dict[str, tuple[object, ...]] = {}
         self.queues: dict[Direction, deque[Truck]] = {d: deque() for d in Direction}  # fifo
         self.aside: dict[Direction, list[Truck]] = {d: [] for d in Direction}  # fifo
         self.carrier_rng = random.Random(f"borderflow-des:{day.seed}:carriers")
@@ -229,6 +236,7 @@ class Engine:
 
     def _assign(self, truck: Truck, at: datetime) -> bool:
         assignment, self.board = self.orchestrated.assign(truck, self.board, self.gate, now=at)
+        self.told[truck.visit_id] = tells(assignment)
         if assignment.outcome is not Outcome.ASSIGNED:
             self.out.refused += 1
             self.parked.append(truck)
@@ -384,7 +392,7 @@ class Engine:
 
     def _replan(self, at: datetime) -> None:
         changes, self.board = self.orchestrated.replan(self.board, self.gate, now=at)
-        self.out.replanned += len(changes)
+        self._count_news(changes)
         for visit_id, assignment in changes:
             if assignment.outcome is not Outcome.ASSIGNED:
                 self.parked.append(self.out.records[visit_id].truck)
@@ -392,9 +400,16 @@ class Engine:
                 self._start_lane(assignment.lane_id, at)
         self._start_handovers(at)
 
+    def _count_news(self, changes: list[tuple[str, Assignment]]) -> None:
+        for visit_id, assignment in changes:
+            now_told = tells(assignment)
+            if self.told.get(visit_id) != now_told:
+                self.told[visit_id] = now_told
+                self.out.replanned += 1
+
     def _rebalance(self, at: datetime) -> None:
         changes, self.board = self.orchestrated.rebalance(self.board, self.gate, now=at)
-        self.out.replanned += len(changes)
+        self._count_news(changes)
         for _, assignment in changes:
             if assignment.lane_id is not None:
                 self._start_lane(assignment.lane_id, at)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
@@ -13,6 +14,7 @@ from lanes.model import (
     BookingStatus,
     CargoClass,
     CustomsChannel,
+    DailyHours,
     Direction,
     Gate,
     Lane,
@@ -225,6 +227,24 @@ def test_a_lane_closed_during_the_day_has_its_queue_replanned() -> None:
     places = {v: r.place for v, r in run.records.items()}
     assert places == {"t0": "A", "t1": "B", "t2": "B", "t3": "B", "t4": "B", "t5": "B"}
     assert all(r.done_at is not None for r in run.records.values())
+
+
+def test_a_re_plan_that_tells_a_truck_nothing_new_is_not_counted() -> None:
+    """As the live path gives no revision for it (lanes.revise.changes_anything): a red
+    truck waiting for its only lane to open at 11:00 is re-planned when another lane
+    closes, back to the same lane at the same time: no news, not a re-plan."""
+    bay = replace(_lane("A", LaneKind.STANDARD, 5, RED), hours=DailyHours(((time(11), time(22)),)))
+    gate = Gate(
+        "tiny", "tiny", (), (bay, _lane("B", LaneKind.STANDARD, 5, GREEN)), approach_time=MIN
+    )
+    day = _day(("t0", 0, RED), ("t1", 1, GREEN))
+    closed = Incident(START + timedelta(hours=10, minutes=30), "lane_closed", "B")
+
+    run = simulate(gate, day, policy="orchestrated", incidents=(closed,))
+
+    assert run.replanned == 0
+    assert run.records["t0"].place == "A"
+    assert run.records["t0"].done_at == START + timedelta(hours=11, minutes=5)
 
 
 def test_an_unknown_policy_is_refused() -> None:
