@@ -10,7 +10,10 @@ alerts (a clone, a lost truck, a swap, a late amendment) depend only on its inbo
 in the window, the exit reads showing its texts, which gates read exits and containers at
 all, the manifest versions declaring its tractor plate, and `now` for a lost truck's due
 time. A plate none of these changed for gives what it gave on the last call; every alert
-of it was given then. Weighings and booking changes are judged in full on every call.
+of it was given then. A weighing's alert (overweight) depends only on it and on the
+manifest versions declaring its texts: it is judged when it comes and again when the versions
+of a manifest naming one of its texts change. Booking changes are judged in full on every
+call.
 
 The objects of `observations` are recognised by identity (the memory adapter gives the
 same `Sighting` and `ManifestVersion` objects call after call); new objects are new
@@ -29,7 +32,7 @@ from lanes.alert_rules import AlertRules
 from lanes.alerts.bookings import bursts, no_show_rates, rebook_jumps
 from lanes.alerts.cargo import late_amendments, overweight, portal_containers, swaps
 from lanes.alerts.evaluate import first_alerts
-from lanes.alerts.model import Alert, ManifestVersion, Observations, Sighting
+from lanes.alerts.model import Alert, ManifestVersion, Observations, Sighting, WeighIn
 from lanes.alerts.passes import INBOUND, Declarations, Exits, Pass, passes
 from lanes.alerts.plates import clones, lost_trucks
 from lanes.values import CameraRole
@@ -67,6 +70,7 @@ class Incremental:
         self._passes: dict[str, list[Pass]] = {}  # plate -> its passes
         self._portal: dict[str, set[str]] = {}  # plate -> gates its passes read containers at
         self._dues: list[tuple[datetime, str]] = []  # (a pass's lost-truck due time, plate)
+        self._weighings: dict[int, WeighIn] = {}  # the last window's, by id()
 
     def __call__(self, observations: Observations, *, now: datetime) -> tuple[Alert, ...]:
         if self._now is not None and now < self._now:
@@ -82,9 +86,10 @@ class Incremental:
             self._count(s, 1, dirty, texts)
         for text in texts:
             dirty.update(self._texts.get(text, ()))
-        dirty |= self._declared(
+        declared = self._declared(
             *_moved(self._versions, o.manifests, now, attrgetter("received_at"))
         )
+        dirty |= declared
         while self._dues and self._dues[0][0] <= now:
             dirty.add(heapq.heappop(self._dues)[1])
         self._recount(dirty, now=now)
@@ -98,7 +103,15 @@ class Incremental:
             (p for plate in dirty for p in self._passes.get(plate, ())),
             key=lambda p: (p.first_at, p.plate, p.gate_id),
         )
-        weighings = [w for w in o.weighings if w.at <= now]
+        # a weighing's alert depends on it and on the manifests declaring its texts then:
+        # judged when it comes, and again when those manifests' versions change
+        _, came_weighed = _moved(self._weighings, o.weighings, now, attrgetter("at"))
+        fresh = {id(w) for w in came_weighed}
+        weighings = [
+            w
+            for w in self._weighings.values()
+            if id(w) in fresh or not declared.isdisjoint((w.plate, *w.alternatives))
+        ]
         changes = [c for c in o.bookings if c.at <= now]
         wanted = dirty | {t for w in weighings for t in (w.plate, *w.alternatives)}
         ids = {m for plate in wanted for m in self._tractors.get(plate, ())}

@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lanes.alert_rules import AlertRules
-from lanes.alerts import Alert, ManifestVersion, Observations, Sighting
+from lanes.alerts import Alert, ManifestVersion, Observations, Sighting, WeighIn
 from lanes.board import Board
 from lanes.booking import Booking, slots_at_arrival
 from lanes.bookings import BookedSlot, BookingState
@@ -157,6 +157,9 @@ class MemoryGateData:
     weighings: dict[str, list[tuple[datetime, str, str, dict[str, Any]]]] = field(
         default_factory=dict
     )
+    weighing_ids: set[str] = field(default_factory=set)
+    # each weighing as the rules see it, made once: the incremental rules know it by identity
+    weigh_ins: dict[str, WeighIn] = field(default_factory=dict)
     # per gate, the alert rules' last window and the reads stored since it was taken
     windows: dict[str, _Window] = field(default_factory=dict)
     arrived: dict[str, list[tuple[datetime, str]]] = field(default_factory=dict)
@@ -298,8 +301,9 @@ class MemoryGateData:
 
     def add_weighing(self, w: WeighInMotionV1) -> None:
         rows = self.weighings.setdefault(w.gate_id, [])
-        if any(row[1] == w.event_id for row in rows):
+        if w.event_id in self.weighing_ids:
             return
+        self.weighing_ids.add(w.event_id)
         plate = normalise_plate(w.plate_text)
         bisect.insort(rows, (utc(w.captured_at), w.event_id, plate, w.model_dump(mode="json")))
 
@@ -567,8 +571,9 @@ class MemoryGateStore:
         for at, event_id, plate, payload in weighed[lo:]:
             if at > now:
                 break
-            weighings.append(
-                weigh_in(
+            seen = data.weigh_ins.get(event_id)
+            if seen is None:
+                seen = data.weigh_ins[event_id] = weigh_in(
                     event_id=event_id,
                     station_id=str(payload["station_id"]),
                     gate_id=gate.gate_id,
@@ -577,7 +582,7 @@ class MemoryGateStore:
                     gross_weight_kg=payload["gross_weight_kg"],
                     payload=payload,
                 )
-            )
+            weighings.append(seen)
         first = bisect.bisect_left(data.booking_event_times, (utc(now - BOOKING_LOOKBACK), ""))
         changes = tuple(
             c

@@ -89,8 +89,16 @@ def _day(rng: random.Random, *, exits: bool, containers: bool) -> tuple[list[Sig
                 cargo_description=rng.choice(["durian", "rice"]),
             )
     weighings = [
-        WeighIn(f"w{n}", "wim-1", GATE, at(rng.uniform(0, 600)), rng.choice(plates), 25_000.0)
-        for n in range(rng.randint(0, 6))
+        WeighIn(
+            f"w{n}",
+            "wim-1",
+            GATE,
+            at(rng.uniform(0, 600)),
+            rng.choice(plates),
+            rng.choice([19_000.0, 25_000.0]),
+            alternatives=tuple(rng.sample(plates, rng.choice([0, 0, 1, 2]))),
+        )
+        for n in range(rng.randint(0, 12))
     ]
     bookings = [
         BookingChange(
