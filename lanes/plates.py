@@ -15,6 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 
 class Country(StrEnum):
@@ -66,6 +67,9 @@ class ParsedPlate:
         return self.format is not PlateFormat.UNKNOWN
 
 
+# a pure function called about 20 times a read (each text and candidate, by the matcher,
+# the resolution and the alert rules), on few distinct texts: kept for the last 65,536
+@lru_cache(maxsize=65_536)
 def normalise_plate(text: str) -> str:
     """NFKC, upper case, letters and digits only (CJK kept).
 
