@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lanes.alerts import ManifestVersion, Sighting
 from lanes.model import Gate
-from services.alerts.observations import row_sighting, stored_manifest
+from services.alerts.observations import row_sighting, row_version
 from services.db.tables import ManifestRow, ManifestVersionRow, PlateReadRow
 
 IDS_PER_QUERY = 10_000  # both databases cap a statement's bound parameters near 32,767
@@ -155,14 +155,11 @@ class KeptVersions:
     def __init__(self) -> None:
         self._seq: int | None = None
         self._by_plate: dict[str, frozenset[str]] = {}  # tractor plate now -> manifests
-        self._plates_of: dict[str, set[str]] = {}  # manifest -> plates kept naming it
         self._versions: dict[str, tuple[ManifestVersion, ...]] = {}
-        self.queries = 0  # plates or manifests looked up: for tests
 
     def forget(self) -> None:
         self._seq = None
         self._by_plate.clear()
-        self._plates_of.clear()
         self._versions.clear()
 
     async def versions(
@@ -176,7 +173,6 @@ class KeptVersions:
         for p in missing:
             self._by_plate[p] = frozenset()
         for start in range(0, len(missing), IDS_PER_QUERY):
-            self.queries += 1
             rows = await session.execute(
                 select(ManifestRow.manifest_id, ManifestRow.tractor_plate).where(
                     ManifestRow.tractor_plate.in_(missing[start : start + IDS_PER_QUERY])
@@ -189,20 +185,14 @@ class KeptVersions:
         unknown = sorted(wanted - self._versions.keys())
         found: dict[str, list[ManifestVersion]] = {m: [] for m in unknown}
         for start in range(0, len(unknown), IDS_PER_QUERY):
-            self.queries += 1
             stored = await session.scalars(
                 select(ManifestVersionRow)
                 .where(ManifestVersionRow.manifest_id.in_(unknown[start : start + IDS_PER_QUERY]))
                 .order_by(ManifestVersionRow.manifest_id, ManifestVersionRow.version)
             )
             for row in stored:
-                try:
-                    manifest = stored_manifest(row.payload, row.firm_id)
-                except (KeyError, TypeError, ValueError):  # a version an older release stored
-                    continue
-                found[row.manifest_id].append(
-                    ManifestVersion(manifest, row.version, row.recorded_at)
-                )
+                if (version := row_version(row)) is not None:
+                    found[row.manifest_id].append(version)
         self._versions.update((m, tuple(v)) for m, v in found.items())
         self._keep(plates, wanted)
         return tuple(v for m in sorted(wanted) for v in self._versions[m])
@@ -228,12 +218,13 @@ class KeptVersions:
         for manifest_id, payload, seq in rows:
             self._seq = max(self._seq, seq)
             self._versions.pop(manifest_id, None)
-            for p in self._plates_of.pop(manifest_id, ()):
-                self._by_plate.pop(p, None)
+            # the plates it was kept under, and the one it names now, are asked again
+            stale = {p for p, named in self._by_plate.items() if manifest_id in named}
             plate = (payload or {}).get("tractor_plate")
             if isinstance(plate, str):
-                for m in self._by_plate.pop(plate, ()):
-                    self._plates_of.get(m, set()).discard(plate)
+                stale.add(plate)
+            for p in stale:
+                self._by_plate.pop(p, None)
         return after, rows
 
     def _keep(self, plates: set[str], wanted: set[str]) -> None:
@@ -242,7 +233,3 @@ class KeptVersions:
             del self._by_plate[p]
         for m in self._versions.keys() - wanted:
             del self._versions[m]
-        self._plates_of = {}
-        for p, named in self._by_plate.items():
-            for m in named:
-                self._plates_of.setdefault(m, set()).add(p)

@@ -235,14 +235,17 @@ async def manifest_versions(
         .where(ManifestVersionRow.manifest_id.in_(wanted))
         .order_by(ManifestVersionRow.manifest_id, ManifestVersionRow.version)
     )
-    out = []
-    for row in rows:
-        try:
-            manifest = stored_manifest(row.payload, row.firm_id)
-        except (KeyError, TypeError, ValueError):  # a version an older release stored
-            continue
-        out.append(ManifestVersion(manifest, row.version, row.recorded_at))
-    return tuple(out)
+    return tuple(v for row in rows if (v := row_version(row)) is not None)
+
+
+def row_version(row: ManifestVersionRow) -> ManifestVersion | None:
+    """A `manifest_versions` row as the rules see it; None for a version an older release
+    stored that no longer reads."""
+    try:
+        manifest = stored_manifest(row.payload, row.firm_id)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return ManifestVersion(manifest, row.version, row.recorded_at)
 
 
 def stored_manifest(p: dict[str, Any], firm_id: str) -> Manifest:
