@@ -153,11 +153,8 @@ class MemoryGateData:
     subjects: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # -> visit ids
     alerts: dict[str, _Alert] = field(default_factory=dict)
     alert_subjects: dict[tuple[str | None, str], list[str]] = field(default_factory=dict)
-    # per gate, (captured_at, event_id, plate, payload) in order
-    weighings: dict[str, list[tuple[datetime, str, str, dict[str, Any]]]] = field(
-        default_factory=dict
-    )
-    weighing_ids: set[str] = field(default_factory=set)
+    # per gate, (captured_at, event_id) in order
+    weighings: dict[str, list[tuple[datetime, str]]] = field(default_factory=dict)
     # each weighing as the rules see it, made once: the incremental rules know it by identity
     weigh_ins: dict[str, WeighIn] = field(default_factory=dict)
     # per gate, the alert rules' last window and the reads stored since it was taken
@@ -300,12 +297,19 @@ class MemoryGateData:
             raise DroppedState(f"{what} of {gate_id} since {since}: dropped before {horizon}")
 
     def add_weighing(self, w: WeighInMotionV1) -> None:
-        rows = self.weighings.setdefault(w.gate_id, [])
-        if w.event_id in self.weighing_ids:
+        if w.event_id in self.weigh_ins:
             return
-        self.weighing_ids.add(w.event_id)
-        plate = normalise_plate(w.plate_text)
-        bisect.insort(rows, (utc(w.captured_at), w.event_id, plate, w.model_dump(mode="json")))
+        at, payload = utc(w.captured_at), w.model_dump(mode="json")
+        self.weigh_ins[w.event_id] = weigh_in(
+            event_id=w.event_id,
+            station_id=str(payload["station_id"]),
+            gate_id=w.gate_id,
+            at=at,
+            plate=normalise_plate(w.plate_text),
+            gross_weight_kg=payload["gross_weight_kg"],
+            payload=payload,
+        )
+        bisect.insort(self.weighings.setdefault(w.gate_id, []), (at, w.event_id))
 
 
 def _compact(payload: Mapping[str, Any]) -> bytes:
@@ -568,21 +572,10 @@ class MemoryGateStore:
         weighed = data.weighings.get(gate.gate_id, [])
         lo = bisect.bisect_left(weighed, (utc(since), ""))
         weighings = []
-        for at, event_id, plate, payload in weighed[lo:]:
+        for at, event_id in weighed[lo:]:
             if at > now:
                 break
-            seen = data.weigh_ins.get(event_id)
-            if seen is None:
-                seen = data.weigh_ins[event_id] = weigh_in(
-                    event_id=event_id,
-                    station_id=str(payload["station_id"]),
-                    gate_id=gate.gate_id,
-                    at=at,
-                    plate=plate,
-                    gross_weight_kg=payload["gross_weight_kg"],
-                    payload=payload,
-                )
-            weighings.append(seen)
+            weighings.append(data.weigh_ins[event_id])
         first = bisect.bisect_left(data.booking_event_times, (utc(now - BOOKING_LOOKBACK), ""))
         changes = tuple(
             c
