@@ -1,10 +1,14 @@
 """Call-forward's use case (issue 23), written once: step the waiting areas on a batch of
 plate reads.
 
-A read at a waiting area's camera (the area's `camera` in the gate file) of a plate filed
-on an open manifest of the area's direction, customs-cleared, puts the truck in the area's
-queue (with its booking, when the manifest has an active one: its page is the booking's);
-a read of a queued plate at any other camera of the gate is the truck reaching the gate.
+A read at a waiting area's camera (the area's `camera` in the gate file) that the decider's
+matcher (`lanes.matching`, the same OCR-tolerant rules and margins) attributes to one open
+manifest of the area's direction, customs-cleared, puts the truck in the area's queue (with
+its booking, when the manifest has an active one: its page is the booking's); a read at any
+other camera of the gate that names a queued truck's plate, or that the matcher attributes
+to a queued truck's manifest, is the truck reaching the gate. A read the matcher cannot
+attribute (unknown, ambiguous) queues nobody: the gate's decider and its review desk take
+that truck as today.
 Each read steps the gate's desk (`CallDesk`: the one `CallForwardPolicy`, as the
 simulation) at the read's captured_at (event time only; a read later than one of another
 camera already taken is taken at the queue's time) on the orchestrator's newest board; the
@@ -24,24 +28,27 @@ from datetime import datetime, timedelta
 
 from lanes.board import Board
 from lanes.bookings import arrival_status
-from lanes.model import BookingStatus, Camera, Gate, WaitingArea
+from lanes.matching import Matcher, OcrMatcher, PlateIndex, read_texts
+from lanes.model import (
+    BookingStatus,
+    Camera,
+    Direction,
+    Gate,
+    Manifest,
+    MatchOutcome,
+    PlateRead,
+    WaitingArea,
+)
 from lanes.plates import normalise_plate
 from lanes.policy.callforward import CallEvent, PlaceLost
 from lanes.policy.truck import truck_from_manifest
-from lanes.similarity import folded_key
+from lanes.similarity import query_keys
 from services.ports import CallDesk, CallForwardStore, CallForwardStores, NewCallDesk, QueueSnapshot
 
 MANIFEST_LOOKBACK = timedelta(days=2)
-
-
-@dataclass(frozen=True, slots=True)
-class AreaRead:
-    """One plate read, as call-forward needs it."""
-
-    event_id: str
-    camera_id: str
-    plate_text: str
-    captured_at: datetime
+# What names a truck's manifest, whatever else the matcher found wrong with the truck there
+# (its window, its customs status: `truck_from_manifest` still keeps a pending truck out)
+_NAMED = frozenset({MatchOutcome.MATCHED, MatchOutcome.OUTSIDE_WINDOW, MatchOutcome.NOT_CLEARED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +57,7 @@ class StepWaitingAreas:
     `received_at`: the wall clock, kept as the pages' and the queue's update time; it
     decides nothing."""
 
-    reads: tuple[AreaRead, ...]
+    reads: tuple[PlateRead, ...]
     received_at: datetime
 
 
@@ -75,9 +82,16 @@ class StepWaitingAreasHandler:
     queued trucks); the store has them after each batch."""
 
     def __init__(
-        self, *, uow: CallForwardStores, gates: Mapping[str, Gate], new_desk: NewCallDesk
+        self,
+        *,
+        uow: CallForwardStores,
+        gates: Mapping[str, Gate],
+        new_desk: NewCallDesk,
+        matcher: Matcher | None = None,
     ) -> None:
+        """`matcher`: the decider's (the composition root gives both the same)."""
         self.uow, self.gates, self.new_desk = uow, gates, new_desk
+        self.matcher = matcher or OcrMatcher()
         self.stats = CallForwardStats()
         self._desks: dict[str, _GateDesk] = {}
         self._cameras: dict[str, tuple[Camera, WaitingArea | None]] = {}
@@ -101,7 +115,7 @@ class StepWaitingAreasHandler:
                 gate = self.gates[camera.gate_id]
                 desk = await self._desk(store, gate)
                 touched.add(gate.gate_id)
-                await self._read(store, desk, gate, read, area)
+                await self._read(store, desk, gate, read, (camera, area))
             for gate_id in sorted(touched):
                 await self._save(store, gate_id, now=cmd.received_at)
 
@@ -110,9 +124,10 @@ class StepWaitingAreasHandler:
         store: CallForwardStore,
         desk: _GateDesk,
         gate: Gate,
-        read: AreaRead,
-        area: WaitingArea | None,
+        read: PlateRead,
+        where: tuple[Camera, WaitingArea | None],
     ) -> None:
+        camera, area = where
         plate = normalise_plate(read.plate_text)
         at = _step_time(desk, read)
         board = await store.board(gate)
@@ -121,7 +136,8 @@ class StepWaitingAreasHandler:
                 events = await desk.desk.step(now=at, board=board)
             else:
                 events = await self._entered(store, desk, gate, area, read, board)
-        elif (visit_id := desk.plates.pop(plate, None)) is not None:
+        elif (visit_id := await self._queued(store, desk, camera.direction, read)) is not None:
+            desk.plates = {p: v for p, v in desk.plates.items() if v != visit_id}
             desk.desk.board = board
             events = await desk.desk.reached_gate(visit_id, at=at)
             self.stats.at_gate += 1
@@ -139,23 +155,17 @@ class StepWaitingAreasHandler:
         desk: _GateDesk,
         gate: Gate,
         area: WaitingArea,
-        read: AreaRead,
+        read: PlateRead,
         board: Board,
     ) -> list[CallEvent]:
-        at, plate = read.captured_at, normalise_plate(read.plate_text)
-        found = await store.manifests_for_keys(
-            {folded_key(plate)}, ended_after=at - MANIFEST_LOOKBACK
-        )
-        mine = [
-            m
-            for m in found
-            if m.direction is area.direction
-            and plate in {normalise_plate(m.tractor_plate), normalise_plate(m.trailer_plate or "")}
-        ]
+        at = read.captured_at
+        manifest = await self._named(store, read, area.direction)
         now = _step_time(desk, read)
-        if len(mine) != 1:  # none, or more than one: the gate's decider sorts it out
+        if manifest is None or _visit_of(desk, manifest) is not None:
+            # nobody's, or two trucks too close to tell (the gate's decider sorts it out), or
+            # a truck already queued read again (perhaps misread otherwise)
             return await desk.desk.step(now=now, board=board)
-        manifest = mine[0]
+        plate = normalise_plate(manifest.tractor_plate)
         visit_id = f"wa-{read.event_id}"
         page_key, status = await self._booking(store, gate, manifest.manifest_id, at)
         truck = truck_from_manifest(visit_id, manifest, arrived_at=at, booking=status)
@@ -166,6 +176,42 @@ class StepWaitingAreasHandler:
         desk.desk.board = board
         self.stats.entered += 1
         return await desk.desk.entered(truck, at=now)
+
+    async def _named(
+        self, store: CallForwardStore, read: PlateRead, direction: Direction
+    ) -> Manifest | None:
+        """The open manifest the read names, as the decider's matcher would attribute a visit
+        of this one read (OCR errors, the read's alternatives and confidences weighed the
+        same way); None when it names none, or two too close to tell apart."""
+        keys = {k for text in read_texts(read) for k in query_keys(text.text)}
+        if not keys:
+            return None
+        found = await store.manifests_for_keys(
+            keys, ended_after=read.captured_at - MANIFEST_LOOKBACK
+        )
+        if not found:
+            return None
+        result = self.matcher.match(
+            [read], direction=direction, index=PlateIndex(found), now=read.captured_at
+        )
+        if result.outcome not in _NAMED or result.manifest is None:
+            return None
+        return result.manifest if result.manifest.direction is direction else None
+
+    async def _queued(
+        self, store: CallForwardStore, desk: _GateDesk, direction: Direction, read: PlateRead
+    ) -> str | None:
+        """The queued truck a read at one of the gate's other cameras is: its plate as
+        queued, or the manifest the matcher attributes the read to (a misread at the gate's
+        camera still lets the truck reach the gate, rather than be recalled and lose its
+        place while it stands there)."""
+        visit_id = desk.plates.get(normalise_plate(read.plate_text))
+        if visit_id is not None:
+            return visit_id
+        if not any(w.truck.direction is direction for w in desk.desk.queue.waiting):
+            return None
+        manifest = await self._named(store, read, direction)
+        return None if manifest is None else _visit_of(desk, manifest)
 
     async def _booking(
         self, store: CallForwardStore, gate: Gate, manifest_id: str, at: datetime
@@ -216,7 +262,19 @@ class StepWaitingAreasHandler:
         await store.save_queue(gate_id, snapshot, now=now)
 
 
-def _step_time(desk: _GateDesk, read: AreaRead) -> datetime:
+def _visit_of(desk: _GateDesk, manifest: Manifest) -> str | None:
+    """The queued truck of this manifest, if any."""
+    return next(
+        (
+            w.truck.visit_id
+            for w in desk.desk.queue.waiting
+            if w.truck.manifest_id == manifest.manifest_id
+        ),
+        None,
+    )
+
+
+def _step_time(desk: _GateDesk, read: PlateRead) -> datetime:
     """The event time to step the queue to: the read's, never before what the queue was
     already stepped to (reads of other cameras come on other partitions, a little out of
     order; a late read still counts, at the queue's time)."""

@@ -14,13 +14,12 @@ from collections.abc import Sequence
 from aiokafka import ConsumerRecord
 
 from services.service_layer.callforward import (
-    AreaRead,
     CallForwardStats,
     StepWaitingAreas,
     StepWaitingAreasHandler,
 )
 from streams import clock
-from streams.codec import decode_plate_read
+from streams.codec import decode_plate_read, plate_read_from_wire
 from streams.events import PlateReadV1
 from streams.runtime import Inbound
 
@@ -38,8 +37,5 @@ class CallForwardWorker:
         return decode_plate_read(record.value)  # malformed: the runtime dead-letters it
 
     async def handle(self, batch: Sequence[Inbound[PlateReadV1]]) -> None:
-        reads = tuple(
-            AreaRead(r.event_id, r.camera_id, r.plate_text, r.captured_at)
-            for r in (item.event for item in batch)
-        )
+        reads = tuple(plate_read_from_wire(item.event) for item in batch)
         await self.step(StepWaitingAreas(reads, received_at=clock.wall_clock()))

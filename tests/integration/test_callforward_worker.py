@@ -9,6 +9,7 @@ and texts the driver in the language it read its page in."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import datetime, timedelta
 
 import httpx
@@ -28,7 +29,6 @@ from services.runtime.settings import KafkaSettings
 from services.workers.callforward import CallForwardWorker
 from streams.calls import decode_call
 from streams.clients import ensure_topics, make_producer
-from streams.codec import encode
 from streams.events import PlateReadV1
 from streams.runtime import ConsumerRuntime, Inbound
 from streams.topics import TopicSpec
@@ -150,8 +150,9 @@ async def test_through_the_reads_topic_a_read_at_the_area_camera_gets_a_call(
     engine: AsyncEngine, kafka_settings: KafkaSettings, kafka_bootstrap: str
 ) -> None:
     """The worker as it runs (the consumer runtime on a plate-reads topic): a read at the
-    waiting area's camera; a call event follows on the calls topic, and the truck's page
-    (by its visit: a walk-in) shows the call."""
+    waiting area's camera, sent as a third-party client sends it (bare JSON) and misread
+    (one digit: the decider's matcher still names the truck); a call event follows on the
+    calls topic, and the truck's page (by its visit: a walk-in) shows the call."""
     await add_firms(engine, ["firm-w"])
     walk_in = Manifest(
         manifest_id="W-1", firm_id="firm-w", direction=Direction.IMPORT, tractor_plate="20C33333"
@@ -182,8 +183,15 @@ async def test_through_the_reads_topic_a_read_at_the_area_camera_gets_a_call(
     stop = asyncio.Event()
     task = asyncio.create_task(runtime.run(stop))
     try:
-        wire = read("rt-1", "hn-imp-approach-1", "20C33333", T(0)).event
-        await producer.send_and_wait(reads.name, value=encode(wire), key=b"hn-imp-approach-1")
+        bare = {
+            "event_id": "rt-1",
+            "camera_id": "hn-imp-approach-1",
+            "captured_at": T(0).isoformat(),
+            "plate_text": "20C-333.83",
+            "confidence": 0.9,
+        }
+        value = json.dumps(bare).encode()
+        await producer.send_and_wait(reads.name, value=value, key=b"hn-imp-approach-1")
         await producer.send_and_wait(reads.name, value=b"{not json", key=b"x")  # dead letter
         records = await collect(kafka_bootstrap, calls.name, expect=1, timeout=30)
     finally:

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from lanes.model import CustomsStatus, Direction, Manifest
+from lanes.model import CustomsStatus, Direction, Manifest, PlateRead
 from services.adapters.memory_callforward import MemoryCallForward
 from services.drivers.desk import desk_maker
 from services.gates.loader import default_gates
 from services.ports import ArrivingBooking
 from services.service_layer.callforward import (
-    AreaRead,
     StepWaitingAreas,
     StepWaitingAreasHandler,
 )
@@ -37,7 +36,11 @@ def manifest(manifest_id: str, plate: str, **fields: object) -> Manifest:
 
 
 def step(*reads: tuple[str, str, str, datetime]) -> StepWaitingAreas:
-    return StepWaitingAreas(tuple(AreaRead(*r) for r in reads), received_at=WALL)
+    """Reads as (event id, camera, plate text, captured at), read with confidence 0.9."""
+    return StepWaitingAreas(
+        tuple(PlateRead(e, camera, at, text, 0.9) for e, camera, text, at in reads),
+        received_at=WALL,
+    )
 
 
 def handler(data: MemoryCallForward, sent: list[CallEventV1]) -> StepWaitingAreasHandler:
@@ -110,3 +113,60 @@ async def test_customs_pending_and_unknown_cameras_enter_no_queue() -> None:
     await step_areas(step(("r-2", AREA, "29C99999", T0)))
     assert sent == [] and step_areas.stats.entered == 0
     assert data.queues["huu-nghi"].queue.waiting == ()
+
+
+async def test_a_misread_at_the_area_camera_queues_the_truck_the_matcher_names() -> None:
+    """The decider's matcher, not an exact look-up: one digit misread (1 -> 7) still names
+    CF-1's truck, which is queued under its manifest's plate; read again, misread otherwise,
+    it is not queued twice."""
+    data = MemoryCallForward(manifests=[manifest("CF-1", "29C11111")])
+    sent: list[CallEventV1] = []
+    step_areas = handler(data, sent)
+
+    await step_areas(step(("r-1", AREA, "29C11711", T0)))
+    await step_areas(step(("r-2", AREA, "29C1111", T0 + MIN)))  # a character lost
+
+    saved = data.queues["huu-nghi"]
+    assert [w.truck.manifest_id for w in saved.queue.waiting] == ["CF-1"]
+    assert dict(saved.plates) == {"29C11111": "wa-r-1"}
+    assert [(c.type, c.visit_id) for c in sent] == [("truck.called", "wa-r-1")]
+    assert step_areas.stats.entered == 1
+
+
+async def test_a_read_two_trucks_are_too_close_for_queues_neither() -> None:
+    """Two open manifests one digit apart each way from the read: ambiguous, never a guess;
+    the gate's decider and its review desk take that truck."""
+    data = MemoryCallForward(manifests=[manifest("CF-1", "29C11111"), manifest("CF-2", "29C11171")])
+    sent: list[CallEventV1] = []
+    step_areas = handler(data, sent)
+
+    await step_areas(step(("r-1", AREA, "29C11141", T0)))
+
+    assert (sent, step_areas.stats.entered) == ([], 0)
+    assert data.queues["huu-nghi"].queue.waiting == ()
+
+
+async def test_a_misread_at_the_gate_camera_is_the_queued_truck_reaching_the_gate() -> None:
+    """Before, only the exact plate counted at the gate: a truck misread there stood at the
+    barrier while its call ran out, was recalled, then lost its place."""
+    data = MemoryCallForward(manifests=[manifest("CF-1", "29C11111")])
+    step_areas = handler(data, [])
+    await step_areas(step(("r-1", AREA, "29C11111", T0)))
+
+    await step_areas(step(("r-2", GATE_IN, "29C11117", T0 + 5 * MIN)))
+
+    assert step_areas.stats.at_gate == 1
+    assert data.pages["wa-r-1"] == {"status": "at_gate"}
+    assert data.queues["huu-nghi"].queue.waiting == ()
+    assert dict(data.queues["huu-nghi"].plates) == {}
+
+
+async def test_a_read_at_the_gate_of_a_truck_nobody_queued_reaches_nothing() -> None:
+    data = MemoryCallForward(manifests=[manifest("CF-1", "29C11111"), manifest("CF-2", "51D22222")])
+    step_areas = handler(data, [])
+    await step_areas(step(("r-1", AREA, "29C11111", T0)))
+
+    await step_areas(step(("r-2", GATE_IN, "51D22222", T0 + MIN)))
+
+    assert step_areas.stats.at_gate == 0
+    assert [w.truck.manifest_id for w in data.queues["huu-nghi"].queue.waiting] == ["CF-1"]
