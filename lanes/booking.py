@@ -24,7 +24,8 @@ from lanes.values import Direction
 
 class BookingRefused(DomainError):
     """An expected refusal: `kind` (manifest_not_found, booking_not_found, window,
-    already_booked, slot_full, not_active, no_bookings), the field at fault and why."""
+    already_booked, slot_full, not_active, no_bookings, no_waiting_area), the field at fault
+    and why."""
 
     def __init__(self, kind: str, field: str, detail: str) -> None:
         super().__init__(f"{field}: {detail}")
@@ -152,6 +153,19 @@ class Booking:
             updated_at=now,
             version=self.version + 1,
         )
+
+    def check_in(self, gate: Gate) -> None:
+        """Refuses a check-in at the waiting area (BookingRefused) unless the booking is
+        active and the gate has a waiting area for its direction; a check-in changes
+        nothing of the booking (its truck waits in the area: call-forward's queue)."""
+        self._require_active("checked in")
+        if gate.waiting_area(self.direction) is None:
+            raise BookingRefused(
+                "no_waiting_area",
+                "booking_id",
+                f"gate {gate.gate_id!r} has no waiting area for {self.direction.value}: "
+                f"its trucks drive to the gate, there is nothing to check in to",
+            )
 
     def lost_at(self, at: datetime, grace: timedelta) -> bool:
         """A truck arriving at `at` has lost the slot: later than `grace` after its end."""

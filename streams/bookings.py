@@ -16,13 +16,15 @@ BookingEventType = Literal[
     "booking.used",
     "booking.no_show",
     "booking.lost_late",
+    "booking.checked_in",
 ]
 BOOKING_EVENT_TYPES: tuple[str, ...] = get_args(BookingEventType)
 
 
 class BookingEventV1(BaseModel):
     """The booking as it is after the change (`previous_slot_start`: a reschedule's old
-    slot)."""
+    slot). `booking.checked_in` changes nothing of the booking (same `version`): its truck
+    is in the gate's waiting area since `occurred_at`, and call-forward queues it there."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from lanes.model import Candidate, PlateRead
+from streams.bookings import BookingEventV1
 from streams.errors import InvalidEvent
 from streams.events import PLATE_READ_TYPE, Envelope, PlateReadV1
 from streams.text import unstorable_text
@@ -20,6 +21,7 @@ SUPPORTED_PLATE_READ_VERSIONS = frozenset({1})
 # Parametrised once: pydantic keeps its generic parametrisations only weakly, and building
 # one again costs a schema build (~3 ms) on every read decoded and event encoded.
 _READ_ENVELOPE = Envelope[PlateReadV1]
+_BOOKING_ENVELOPE = Envelope[BookingEventV1]
 _ANY_ENVELOPE = Envelope[Any]
 
 
@@ -64,6 +66,23 @@ def decode_plate_read(value: bytes | None) -> PlateReadV1:
         return _decode_enveloped_read(obj)
     try:
         return PlateReadV1.model_validate(obj)
+    except ValidationError as exc:
+        raise InvalidEvent(describe_validation_error(exc)) from exc
+
+
+def decode_booking_event(value: bytes | None) -> BookingEventV1:
+    """A booking event of `borderflow.bookings`: in borderflow's envelope (version 1), as
+    the booking outbox sends it, or its plain JSON form."""
+    obj = _load_object(value)
+    try:
+        if "data" in obj and "type" in obj:
+            if obj.get("version") != 1:
+                version = obj.get("version")
+                raise InvalidEvent(
+                    f"version: unsupported booking event version {version!r} (supported: [1])"
+                )
+            return _BOOKING_ENVELOPE.model_validate(obj).data
+        return BookingEventV1.model_validate(obj)
     except ValidationError as exc:
         raise InvalidEvent(describe_validation_error(exc)) from exc
 

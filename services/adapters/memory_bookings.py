@@ -80,8 +80,11 @@ class MemoryBookingStore:
             raise RuntimeError(f"booking {before.booking_id} changed concurrently")
         self.data.bookings[after.booking_id] = replace(after, version=before.version + 1)
 
-    async def record_event(self, booking: Booking, type_: str, **extra: Any) -> None:
-        self.data.events.append((type_, booking.booking_id, dict(extra)))
+    async def record_event(
+        self, booking: Booking, type_: str, *, occurred_at: datetime | None = None, **extra: Any
+    ) -> None:
+        at = {} if occurred_at is None else {"occurred_at": occurred_at}
+        self.data.events.append((type_, booking.booking_id, dict(extra) | at))
 
 
 class MemoryIdempotencyKeys:

@@ -59,6 +59,16 @@ class MemoryCallForwardStore:
         }
         return [found[i] for i in sorted(found)]
 
+    async def manifest(self, firm_id: str, manifest_id: str) -> Manifest | None:
+        return next(
+            (
+                m
+                for m in self.data.manifests
+                if m.manifest_id == manifest_id and m.firm_id == firm_id
+            ),
+            None,
+        )
+
     async def active_booking(self, gate_id: str, manifest_id: str) -> ArrivingBooking | None:
         return self.data.bookings.get((gate_id, manifest_id))
 

@@ -52,8 +52,10 @@ class SqlBookingStore:
     async def save(self, before: Booking, after: Booking) -> None:
         await db.save_booking(self.session, before, after)
 
-    async def record_event(self, booking: Booking, type_: str, **extra: Any) -> None:
-        await db.record_event(self.session, booking, type_, **extra)
+    async def record_event(
+        self, booking: Booking, type_: str, *, occurred_at: datetime | None = None, **extra: Any
+    ) -> None:
+        await db.record_event(self.session, booking, type_, occurred_at=occurred_at, **extra)
 
 
 class SqlIdempotencyKeys:

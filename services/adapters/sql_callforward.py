@@ -22,7 +22,7 @@ from services.db.booking_tables import BookingRow
 from services.db.bookings import ACTIVE
 from services.db.call_tables import CallForwardQueueRow
 from services.db.engine import transactions
-from services.db.manifests import manifests_for_keys
+from services.db.manifests import get_manifest, manifests_for_keys
 from services.drivers.store import booking_page_key, save_pages
 from services.ports import ArrivingBooking, CallForwardStores, QueueSnapshot
 
@@ -38,6 +38,10 @@ class SqlCallForwardStore:
         self, keys: Iterable[str], *, ended_after: datetime
     ) -> list[Manifest]:
         return await manifests_for_keys(session=self.session, keys=keys, ended_after=ended_after)
+
+    async def manifest(self, firm_id: str, manifest_id: str) -> Manifest | None:
+        found = await get_manifest(session=self.session, firm_id=firm_id, manifest_id=manifest_id)
+        return None if found is None else found.manifest
 
     async def active_booking(self, gate_id: str, manifest_id: str) -> ArrivingBooking | None:
         row = await self.session.scalar(

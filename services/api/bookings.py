@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -38,11 +39,13 @@ from services.ports import EventPublisher
 from services.service_layer.bookings import (
     BookSlot,
     CancelSlot,
+    CheckIn,
     IdempotencyKeyReused,
     Replayed,
     RescheduleSlot,
     book_slot,
     cancel_slot,
+    check_in_slot,
     reschedule_slot,
 )
 from streams import clock
@@ -59,6 +62,7 @@ _STATUS = {
     "already_booked": (409, "already-booked"),
     "slot_full": (409, "slot-full"),
     "not_active": (409, "booking-not-active"),
+    "no_waiting_area": (422, "no-waiting-area"),
 }
 _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {**FOUND_ERRORS, 400: PROBLEM, 409: PROBLEM}
 
@@ -71,6 +75,15 @@ def _refusal(exc: BookingRefused) -> JSONResponse:
         type_=_TYPE + slug,
         errors=[FieldError(field=exc.field, message=exc.detail)],
     )
+
+
+async def _answer(request: Request, change: Awaitable[Booking]) -> JSONResponse:
+    """The booking after `change` (a use case's handler), or the refusal's problem."""
+    try:
+        booking = await change
+    except BookingRefused as exc:
+        return _refusal(exc)
+    return JSONResponse(_view(booking, request))
 
 
 def _driver_page(request: Request, booking_id: str) -> str:
@@ -237,17 +250,16 @@ async def reschedule_booking(
     sessions: SessionsDep,
 ) -> JSONResponse:
     cmd = RescheduleSlot(firm_id=firm, booking_id=booking_id, slot_start=body.slot_start)
-    try:
-        booking = await reschedule_slot(
+    return await _answer(
+        request,
+        reschedule_slot(
             cmd,
             uow=_uow(request, sessions),
             publisher=_publisher(request),
             gates=request.app.state.context.gates,
             now=clock.wall_clock(),
-        )
-    except BookingRefused as exc:
-        return _refusal(exc)
-    return JSONResponse(_view(booking, request))
+        ),
+    )
 
 
 @router.post(
@@ -259,13 +271,39 @@ async def reschedule_booking(
 async def cancel_booking(
     request: Request, booking_id: IdPath, firm: FirmDep, sessions: SessionsDep
 ) -> JSONResponse:
-    try:
-        booking = await cancel_slot(
+    return await _answer(
+        request,
+        cancel_slot(
             CancelSlot(firm_id=firm, booking_id=booking_id),
             uow=_uow(request, sessions),
             publisher=_publisher(request),
             now=clock.wall_clock(),
-        )
-    except BookingRefused as exc:
-        return _refusal(exc)
-    return JSONResponse(_view(booking, request))
+        ),
+    )
+
+
+@router.post(
+    "/{booking_id}/check-in",
+    response_model=BookingView,
+    responses=_WRITE_ERRORS,
+    summary="The booked truck is in the gate's waiting area: queue it to be called forward",
+)
+async def check_in_booking(
+    request: Request, booking_id: IdPath, firm: FirmDep, sessions: SessionsDep
+) -> JSONResponse:
+    """Issue 23: the firm's system (or its driver, through it) says the truck is in the
+    gate's waiting area. A `booking.checked_in` event goes out on `borderflow.bookings`; the
+    call-forward worker queues the truck there, as when the area's camera reads it, and the
+    driver's page then shows its place and its call. The booking is returned unchanged; a
+    second check-in is harmless (the truck is queued once). Refused: a booking that is not
+    active (409), a gate with no waiting area for its direction (422)."""
+    return await _answer(
+        request,
+        check_in_slot(
+            CheckIn(firm_id=firm, booking_id=booking_id),
+            uow=_uow(request, sessions),
+            publisher=_publisher(request),
+            gates=request.app.state.context.gates,
+            now=clock.wall_clock(),
+        ),
+    )

@@ -57,7 +57,7 @@ from services.service_layer.weighings import RecordWeighingsHandler
 from services.workers import decider as decider_worker
 from services.workers import orchestrator
 from services.workers.call_notifier import CallNotifier
-from services.workers.callforward import CallForwardWorker
+from services.workers.callforward import CallForwardWorker, Consumed
 from services.workers.decider import ClockWindow, Decider, GateRead
 from services.workers.manifests import ManifestIntake
 from services.workers.orchestrator import LaneEventHandler
@@ -66,11 +66,11 @@ from streams import clock
 from streams.broker import EmbeddedBroker
 from streams.calls import CallEventV1, decode_call
 from streams.clients import ensure_topics, make_producer
-from streams.events import PlateReadV1
 from streams.lane_events import LaneEventV1
 from streams.manifests import ManifestV1
 from streams.runtime import ConsumerRuntime, Decoder, Handler
 from streams.topics import (
+    BOOKINGS,
     CALLS,
     CAMERA_FRAMES,
     LANE_EVENTS,
@@ -481,10 +481,13 @@ def make_callforward(
     gates: Mapping[str, Gate],
     publish: Publish,
     secret: bytes,
+    bookings_topic: str = BOOKINGS.name,
 ) -> CallForwardWorker:
-    """The call-forward worker and its use case (`step_waiting_areas`)."""
+    """The call-forward worker and its use case (`step_waiting_areas`); `bookings_topic`:
+    where its check-ins come from."""
     return CallForwardWorker(
-        step=step_waiting_areas(sessions=sessions, gates=gates, publish=publish, secret=secret)
+        step=step_waiting_areas(sessions=sessions, gates=gates, publish=publish, secret=secret),
+        bookings_topic=bookings_topic,
     )
 
 
@@ -494,8 +497,9 @@ def callforward_consumer_group(settings: Settings) -> str:
 
 def build_callforward(
     infra: Infrastructure,
-) -> tuple[CallForwardWorker, ConsumerRuntime[PlateReadV1]]:
-    """The call-forward worker (issue 23): plate reads, in a consumer group of its own."""
+) -> tuple[CallForwardWorker, ConsumerRuntime[Consumed]]:
+    """The call-forward worker (issue 23): plate reads and booking events (check-ins), in
+    a consumer group of its own."""
     secret = drivers_secret(infra.settings.drivers_secret, infra.settings.var_dir)
     worker = make_callforward(
         sessions=infra.sessions,
@@ -505,7 +509,7 @@ def build_callforward(
     )
     runtime = _consumer(
         infra,
-        topics=[PLATE_READS.name],
+        topics=[PLATE_READS.name, BOOKINGS.name],
         group_id=callforward_consumer_group(infra.settings),
         decode=worker.decode,
         handle=worker.handle,

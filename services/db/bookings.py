@@ -150,13 +150,20 @@ async def slot_usage(
 # --- bookings --------------------------------------------------------------------------------
 
 
-async def record_event(session: AsyncSession, booking: Booking, type_: str, **extra: Any) -> None:
+async def record_event(
+    session: AsyncSession,
+    booking: Booking,
+    type_: str,
+    *,
+    occurred_at: datetime | None = None,
+    **extra: Any,
+) -> None:
     values: dict[str, Any] = {
         "event_id": uuid.uuid4().hex,
         "booking_id": booking.booking_id,
         "type": type_,
         "payload": event_payload(booking) | extra,
-        "occurred_at": booking.updated_at,
+        "occurred_at": booking.updated_at if occurred_at is None else occurred_at,
         "published_at": None,
     }
     if not is_postgres(session):  # PostgreSQL numbers them from its sequence

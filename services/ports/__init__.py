@@ -64,7 +64,11 @@ class BookingStore(Protocol):
     async def save(self, before: Booking, after: Booking) -> None:
         """Write `after` if the stored booking is still `before` (its version)."""
 
-    async def record_event(self, booking: Booking, type_: str, **extra: Any) -> None:
+    async def record_event(
+        self, booking: Booking, type_: str, *, occurred_at: datetime | None = None, **extra: Any
+    ) -> None:
+        """An event of the booking for the outbox; `occurred_at` defaults to its
+        `updated_at` (the change's time)."""
         """A booking event, into the outbox of this transaction."""
 
 
@@ -389,6 +393,9 @@ class CallForwardStore(Protocol):
 
     async def active_booking(self, gate_id: str, manifest_id: str) -> ArrivingBooking | None:
         """The manifest's active booking at the gate, earliest slot first; None: none."""
+
+    async def manifest(self, firm_id: str, manifest_id: str) -> Manifest | None:
+        """The firm's manifest; None when there is none."""
 
     async def queue(self, gate_id: str) -> QueueSnapshot | None:
         """The gate's queue as last saved; None before the first save."""

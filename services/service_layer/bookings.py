@@ -1,4 +1,5 @@
-"""The booking use cases, each written once: book a slot, reschedule it, cancel it.
+"""The booking use cases, each written once: book a slot, reschedule it, cancel it, check
+its truck in at the gate's waiting area.
 
 `book`, `reschedule` and `cancel` run inside a transaction the caller holds (a booking
 store): the HTTP handlers below, the cross-border intake (services/xborder/prior.py) and
@@ -55,6 +56,15 @@ class RescheduleSlot:
 
 @dataclass(frozen=True, slots=True)
 class CancelSlot:
+    firm_id: str
+    booking_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckIn:
+    """The booking's truck is in the gate's waiting area (issue 23): call-forward queues it
+    there, as it does a truck read at the area's camera."""
+
     firm_id: str
     booking_id: str
 
@@ -160,6 +170,26 @@ async def cancel(store: BookingStore, *, firm_id: str, booking_id: str, now: dat
     return cancelled
 
 
+async def check_in(
+    store: BookingStore,
+    *,
+    firm_id: str,
+    booking_id: str,
+    gates: Mapping[str, Gate],
+    now: datetime,
+) -> Booking:
+    """Record the check-in (`booking.checked_in`, at `now`: the event's time, which the
+    call-forward worker queues the truck at); the booking itself is unchanged. Each
+    check-in is an event; the worker queues a truck once."""
+    current = await store.get(firm_id, booking_id, for_update=True)
+    gate = None if current is None else gates.get(current.gate_id)
+    if current is None or gate is None:
+        raise booking_not_found(booking_id)
+    current.check_in(gate)
+    await store.record_event(current, "booking.checked_in", occurred_at=now)
+    return current
+
+
 async def _take(store: BookingStore, booking: Booking, gate: Gate, slot_start: datetime) -> None:
     if not await store.take_place(booking, slot_start, booking.capacity_in(gate, slot_start)):
         raise booking.slot_full(gate, slot_start)
@@ -222,30 +252,56 @@ async def reschedule_slot(
     gates: Mapping[str, Gate],
     now: datetime,
 ) -> Booking:
-    async with uow:
-        booking = await _refused_rolls_back(
-            uow,
-            reschedule(
-                uow.bookings,
-                firm_id=cmd.firm_id,
-                booking_id=cmd.booking_id,
-                gates=gates,
-                slot_start=cmd.slot_start,
-                now=now,
-            ),
-        )
-        await uow.commit()
-    publisher.wake()
-    return booking
+    return await _changing(
+        uow,
+        publisher,
+        lambda store: reschedule(
+            store,
+            firm_id=cmd.firm_id,
+            booking_id=cmd.booking_id,
+            gates=gates,
+            slot_start=cmd.slot_start,
+            now=now,
+        ),
+    )
 
 
 async def cancel_slot(
     cmd: CancelSlot, *, uow: BookingUnitOfWork, publisher: EventPublisher, now: datetime
 ) -> Booking:
+    return await _changing(
+        uow,
+        publisher,
+        lambda store: cancel(store, firm_id=cmd.firm_id, booking_id=cmd.booking_id, now=now),
+    )
+
+
+async def check_in_slot(
+    cmd: CheckIn,
+    *,
+    uow: BookingUnitOfWork,
+    publisher: EventPublisher,
+    gates: Mapping[str, Gate],
+    now: datetime,
+) -> Booking:
+    return await _changing(
+        uow,
+        publisher,
+        lambda store: check_in(
+            store, firm_id=cmd.firm_id, booking_id=cmd.booking_id, gates=gates, now=now
+        ),
+    )
+
+
+async def _changing(
+    uow: BookingUnitOfWork,
+    publisher: EventPublisher,
+    step: Callable[[BookingStore], Awaitable[Booking]],
+) -> Booking:
+    """One transaction around `step` on the unit of work's booking store: committed, then
+    the publisher woken; a refusal rolls it back and is re-raised."""
     async with uow:
-        booking = await _refused_rolls_back(
-            uow, cancel(uow.bookings, firm_id=cmd.firm_id, booking_id=cmd.booking_id, now=now)
-        )
+        booking = await _refused_rolls_back(uow, step(uow.bookings))
         await uow.commit()
     publisher.wake()
     return booking

@@ -8,7 +8,8 @@ its booking, when the manifest has an active one: its page is the booking's); a 
 other camera of the gate that names a queued truck's plate, or that the matcher attributes
 to a queued truck's manifest, is the truck reaching the gate. A read the matcher cannot
 attribute (unknown, ambiguous) queues nobody: the gate's decider and its review desk take
-that truck as today.
+that truck as today. A booking's check-in (`booking.checked_in`: the firm says its truck is
+in the area) queues the truck as a read at the area's camera would, at the check-in's time.
 Each read steps the gate's desk (`CallDesk`: the one `CallForwardPolicy`, as the
 simulation) at the read's captured_at (event time only; a read later than one of another
 camera already taken is taken at the queue's time) on the orchestrator's newest board; the
@@ -52,18 +53,33 @@ _NAMED = frozenset({MatchOutcome.MATCHED, MatchOutcome.OUTSIDE_WINDOW, MatchOutc
 
 
 @dataclass(frozen=True, slots=True)
+class CheckedIn:
+    """A booked truck checked in at its gate's waiting area (a `booking.checked_in` event),
+    at `at`."""
+
+    event_id: str
+    booking_id: str
+    firm_id: str
+    manifest_id: str
+    gate_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class StepWaitingAreas:
-    """Step the waiting areas on `reads` (any order: taken by captured_at, then event id).
-    `received_at`: the wall clock, kept as the pages' and the queue's update time; it
-    decides nothing."""
+    """Step the waiting areas on `reads` and `check_ins` (any order: taken by their event
+    time, then event id). `received_at`: the wall clock, kept as the pages' and the queue's
+    update time; it decides nothing."""
 
     reads: tuple[PlateRead, ...]
     received_at: datetime
+    check_ins: tuple[CheckedIn, ...] = ()
 
 
 @dataclass
 class CallForwardStats:
     reads: int = 0
+    check_ins: int = 0
     entered: int = 0
     at_gate: int = 0
     events: int = 0
@@ -101,21 +117,27 @@ class StepWaitingAreasHandler:
                 self._cameras[camera.camera_id] = (camera, areas.get(camera.camera_id))
 
     async def __call__(self, cmd: StepWaitingAreas) -> None:
-        reads = sorted(
-            (r for r in cmd.reads if r.camera_id in self._cameras),
-            key=lambda r: (r.captured_at, r.event_id),
-        )
+        reads = [r for r in cmd.reads if r.camera_id in self._cameras]
+        check_ins = [c for c in cmd.check_ins if c.gate_id in self.gates]
         self.stats.reads += len(reads)
-        if not reads:
+        self.stats.check_ins += len(check_ins)
+        items: list[PlateRead | CheckedIn] = [*reads, *check_ins]
+        if not items:
             return
+        items.sort(key=lambda i: (_time(i), i.event_id))
         async with self.uow() as store:
             touched: set[str] = set()
-            for read in reads:
-                camera, area = self._cameras[read.camera_id]
-                gate = self.gates[camera.gate_id]
-                desk = await self._desk(store, gate)
+            for item in items:
+                if isinstance(item, CheckedIn):
+                    gate = self.gates[item.gate_id]
+                    desk = await self._desk(store, gate)
+                    await self._checked_in(store, desk, gate, item)
+                else:
+                    camera, area = self._cameras[item.camera_id]
+                    gate = self.gates[camera.gate_id]
+                    desk = await self._desk(store, gate)
+                    await self._read(store, desk, gate, item, (camera, area))
                 touched.add(gate.gate_id)
-                await self._read(store, desk, gate, read, (camera, area))
             for gate_id in sorted(touched):
                 await self._save(store, gate_id, now=cmd.received_at)
 
@@ -129,7 +151,7 @@ class StepWaitingAreasHandler:
     ) -> None:
         camera, area = where
         plate = normalise_plate(read.plate_text)
-        at = _step_time(desk, read)
+        at = _step_time(desk, read.captured_at)
         board = await store.board(gate)
         if area is not None:
             if plate in desk.plates:
@@ -143,6 +165,10 @@ class StepWaitingAreasHandler:
             self.stats.at_gate += 1
         else:
             events = await desk.desk.step(now=at, board=board)
+        self._after(desk, events, at)
+
+    def _after(self, desk: _GateDesk, events: list[CallEvent], at: datetime) -> None:
+        """What a step decided: a truck that lost its place is no longer queued."""
         for event in events:
             if isinstance(event, PlaceLost):
                 desk.plates = {p: v for p, v in desk.plates.items() if v != event.visit_id}
@@ -158,15 +184,47 @@ class StepWaitingAreasHandler:
         read: PlateRead,
         board: Board,
     ) -> list[CallEvent]:
-        at = read.captured_at
         manifest = await self._named(store, read, area.direction)
-        now = _step_time(desk, read)
-        if manifest is None or _visit_of(desk, manifest) is not None:
-            # nobody's, or two trucks too close to tell (the gate's decider sorts it out), or
-            # a truck already queued read again (perhaps misread otherwise)
+        if manifest is None:
+            # nobody's, or two trucks too close to tell (the gate's decider sorts it out)
+            return await desk.desk.step(now=_step_time(desk, read.captured_at), board=board)
+        arrival = (read.event_id, read.captured_at)
+        return await self._enter(store, desk, gate, area, manifest, arrival, board)
+
+    async def _checked_in(
+        self, store: CallForwardStore, desk: _GateDesk, gate: Gate, check_in: CheckedIn
+    ) -> None:
+        """A booked truck checked in at the area: queued as if the area's camera read it."""
+        board = await store.board(gate)
+        manifest = await store.manifest(check_in.firm_id, check_in.manifest_id)
+        area = None if manifest is None else gate.waiting_area(manifest.direction)
+        if manifest is None or area is None:
+            events = await desk.desk.step(now=_step_time(desk, check_in.at), board=board)
+        else:
+            events = await self._enter(
+                store, desk, gate, area, manifest, (check_in.event_id, check_in.at), board
+            )
+        self._after(desk, events, _step_time(desk, check_in.at))
+
+    async def _enter(  # noqa: PLR0917 (one arrival's whole context)
+        self,
+        store: CallForwardStore,
+        desk: _GateDesk,
+        gate: Gate,
+        area: WaitingArea,
+        manifest: Manifest,
+        arrival: tuple[str, datetime],
+        board: Board,
+    ) -> list[CallEvent]:
+        """The manifest's truck is in the area since `arrival` (the event's id and time):
+        queued, unless it already is (read again, perhaps misread otherwise, or checked in
+        and read) or its customs are pending (a later read tries again)."""
+        event_id, at = arrival
+        now = _step_time(desk, at)
+        if _visit_of(desk, manifest) is not None:
             return await desk.desk.step(now=now, board=board)
         plate = normalise_plate(manifest.tractor_plate)
-        visit_id = f"wa-{read.event_id}"
+        visit_id = f"wa-{event_id}"
         page_key, status = await self._booking(store, gate, manifest.manifest_id, at)
         truck = truck_from_manifest(visit_id, manifest, arrived_at=at, booking=status)
         if truck is None:  # customs pending: not called yet (a later read tries again)
@@ -274,9 +332,12 @@ def _visit_of(desk: _GateDesk, manifest: Manifest) -> str | None:
     )
 
 
-def _step_time(desk: _GateDesk, read: PlateRead) -> datetime:
-    """The event time to step the queue to: the read's, never before what the queue was
-    already stepped to (reads of other cameras come on other partitions, a little out of
-    order; a late read still counts, at the queue's time)."""
-    at = read.captured_at
+def _step_time(desk: _GateDesk, at: datetime) -> datetime:
+    """The event time to step the queue to: the read's or the check-in's (`at`), never
+    before what the queue was already stepped to (reads of other cameras come on other
+    partitions, a little out of order; a late read still counts, at the queue's time)."""
     return at if desk.stepped_to is None else max(at, desk.stepped_to)
+
+
+def _time(item: PlateRead | CheckedIn) -> datetime:
+    return item.at if isinstance(item, CheckedIn) else item.captured_at

@@ -1,7 +1,9 @@
 """The call-forward worker (issue 23): `borderflow worker callforward`.
 
-It reads `borderflow.plate-reads` in a consumer group of its own and hands each batch to
-call-forward's use case (`StepWaitingAreasHandler`, services/service_layer/callforward.py,
+It reads `borderflow.plate-reads` and `borderflow.bookings` (its `booking.checked_in`
+events: a booked truck checked in at the waiting area; the other booking events are not
+call-forward's) in a consumer group of its own and hands each batch to call-forward's use
+case (`StepWaitingAreasHandler`, services/service_layer/callforward.py,
 which says what a read does), built by the composition root on the database; the
 consumer's offsets are committed after the batch's transaction. A batch replayed after a
 crash republishes its calls with the same call ids, which the notifier keeps from being
@@ -10,32 +12,62 @@ sent twice."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC
 
 from aiokafka import ConsumerRecord
 
 from services.service_layer.callforward import (
     CallForwardStats,
+    CheckedIn,
     StepWaitingAreas,
     StepWaitingAreasHandler,
 )
 from streams import clock
-from streams.codec import decode_plate_read, plate_read_from_wire
+from streams.bookings import BookingEventV1
+from streams.codec import decode_booking_event, decode_plate_read, plate_read_from_wire
 from streams.events import PlateReadV1
 from streams.runtime import Inbound
+from streams.topics import BOOKINGS
+
+Consumed = PlateReadV1 | BookingEventV1
 
 
 class CallForwardWorker:
-    def __init__(self, *, step: StepWaitingAreasHandler) -> None:
-        """`step`: the use case, as the composition root builds it (`make_callforward`)."""
+    def __init__(
+        self, *, step: StepWaitingAreasHandler, bookings_topic: str = BOOKINGS.name
+    ) -> None:
+        """`step`: the use case, as the composition root builds it (`make_callforward`);
+        `bookings_topic`: where the booking events come from (every other topic it reads
+        carries plate reads)."""
         self.step = step
+        self.bookings_topic = bookings_topic
 
     @property
     def stats(self) -> CallForwardStats:
         return self.step.stats
 
-    def decode(self, record: ConsumerRecord) -> PlateReadV1:
-        return decode_plate_read(record.value)  # malformed: the runtime dead-letters it
+    def decode(self, record: ConsumerRecord) -> Consumed:
+        # malformed: the runtime dead-letters it
+        if record.topic == self.bookings_topic:
+            return decode_booking_event(record.value)
+        return decode_plate_read(record.value)
 
-    async def handle(self, batch: Sequence[Inbound[PlateReadV1]]) -> None:
-        reads = tuple(plate_read_from_wire(item.event) for item in batch)
-        await self.step(StepWaitingAreas(reads, received_at=clock.wall_clock()))
+    async def handle(self, batch: Sequence[Inbound[Consumed]]) -> None:
+        events = [item.event for item in batch]
+        reads = tuple(plate_read_from_wire(e) for e in events if isinstance(e, PlateReadV1))
+        check_ins = tuple(
+            CheckedIn(
+                event_id=e.event_id,
+                booking_id=e.booking_id,
+                firm_id=e.firm_id,
+                manifest_id=e.manifest_id,
+                gate_id=e.gate_id,
+                # the outbox's own events are aware; a naive time is taken as UTC
+                at=e.occurred_at if e.occurred_at.tzinfo else e.occurred_at.replace(tzinfo=UTC),
+            )
+            for e in events
+            if isinstance(e, BookingEventV1) and e.type == "booking.checked_in"
+        )
+        await self.step(
+            StepWaitingAreas(reads, received_at=clock.wall_clock(), check_ins=check_ins)
+        )

@@ -4,7 +4,8 @@ worker calls it (an event on the calls topic) and the driver's page from the boo
 answer shows the call and its lane; another truck, not booked, waits behind it on a page
 of its own; a restarted worker resumes the queue from the database and sees the called
 truck reach the gate; the notifier posts each call to the firm's webhook (its settings)
-and texts the driver in the language it read its page in."""
+and texts the driver in the language it read its page in; a booking checked in through the
+HTTP API is queued and called with no camera read."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lanes.model import Direction, Manifest
+from services.adapters.booking_outbox import BookingOutbox
 from services.bootstrap import make_call_notifier, make_callforward
 from services.db.engine import session_factory
 from services.db.manifests import store_manifests
@@ -26,14 +29,21 @@ from services.gates.loader import default_gates
 from services.notify.routing import CallRouter
 from services.notify.sms import FakeSmsSink
 from services.runtime.settings import KafkaSettings
-from services.workers.callforward import CallForwardWorker
+from services.workers.callforward import CallForwardWorker, Consumed
 from streams.calls import decode_call
 from streams.clients import ensure_topics, make_producer
 from streams.events import PlateReadV1
 from streams.runtime import ConsumerRuntime, Inbound
 from streams.topics import TopicSpec
 from tests.integration.harness import collect
-from tests.integration.test_bookings_api import _book, add_firms, auth, local_slot, make_client
+from tests.integration.test_bookings_api import (
+    _book,
+    add_firms,
+    auth,
+    local_slot,
+    make_client,
+    problem,
+)
 from tests.kafka_plugin import unique_name
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -141,6 +151,25 @@ async def test_a_truck_read_at_the_waiting_area_is_called_and_its_page_shows_it(
     assert {str(r.url) for r in posted} == {url}
 
 
+def _runtime(
+    worker: CallForwardWorker,
+    topics: list[str],
+    settings: KafkaSettings,
+    bootstrap: str,
+    producer: AIOKafkaProducer,
+) -> ConsumerRuntime[Consumed]:
+    """The worker as it runs: the consumer runtime on `topics`, in a group of its own."""
+    return ConsumerRuntime(
+        settings=settings,
+        bootstrap=bootstrap,
+        topics=topics,
+        group_id=unique_name("callforward"),
+        decode=worker.decode,
+        handle=worker.handle,
+        producer=producer,
+    )
+
+
 def T(minutes: int) -> datetime:
     """Event time: tomorrow 10:00 at the gate (+07:00), in the lanes' opening hours."""
     return local_slot(1, 10) + minutes * MIN
@@ -171,15 +200,7 @@ async def test_through_the_reads_topic_a_read_at_the_area_camera_gets_a_call(
         publish=kafka_publisher(producer, calls.name),
         secret=secret,
     )
-    runtime = ConsumerRuntime(
-        settings=kafka_settings,
-        bootstrap=kafka_bootstrap,
-        topics=[reads.name],
-        group_id=unique_name("callforward"),
-        decode=worker.decode,
-        handle=worker.handle,
-        producer=producer,
-    )
+    runtime = _runtime(worker, [reads.name], kafka_settings, kafka_bootstrap, producer)
     stop = asyncio.Event()
     task = asyncio.create_task(runtime.run(stop))
     try:
@@ -205,3 +226,68 @@ async def test_through_the_reads_topic_a_read_at_the_area_camera_gets_a_call(
     assert page["status"] == "called" and page["lane_id"] == call.lane_id
     dead = await collect(kafka_bootstrap, reads.dlq.name, expect=1, timeout=20)
     assert len(dead) == 1
+
+
+async def test_a_booking_checked_in_through_the_api_is_queued_and_called(
+    engine: AsyncEngine, kafka_settings: KafkaSettings, kafka_bootstrap: str
+) -> None:
+    """Issue 23: "checked in with its booking". The firm checks its truck in through the
+    HTTP API; the booking outbox sends `booking.checked_in` (enveloped) on the bookings
+    topic; the worker, as it runs (the consumer runtime on the plate-reads and bookings
+    topics), queues the truck and calls it, with no camera read at all; the driver's page
+    from the booking answer shows the call. Another firm's check-in reads as missing, a
+    cancelled booking's is refused."""
+    keys = await add_firms(engine, ["firm-c", "firm-d"])
+    truck = Manifest(
+        manifest_id="CK-1", firm_id="firm-c", direction=Direction.EXPORT, tractor_plate="29C44444"
+    )
+    async with session_factory(engine)() as session, session.begin():
+        await store_manifests(session=session, manifests=[truck], source="http", now=T(0))
+    reads = TopicSpec(unique_name("borderflow.plate-reads"), 1, "camera_id", "test")
+    bookings = TopicSpec(unique_name("borderflow.bookings"), 1, "booking_id", "test")
+    calls = TopicSpec(unique_name("borderflow.calls"), 1, "visit_id", "test")
+    topics = [reads, reads.dlq, bookings, bookings.dlq, calls]
+    await ensure_topics(kafka_settings, kafka_bootstrap, topics)
+    producer = make_producer(kafka_settings, kafka_bootstrap)
+    await producer.start()
+    outbox = BookingOutbox(
+        sessions=session_factory(engine), producer=lambda: producer, topic=bookings.name
+    )
+    async with make_client(engine) as client:
+        secret = client._transport.app.state.context.drivers_secret  # type: ignore[attr-defined]
+        booked = (await _book(client, keys["firm-c"], "CK-1", local_slot(1, 10), "k-c")).json()
+        path = f"/v1/bookings/{booked['booking_id']}/check-in"
+        checked = await client.post(path, headers=auth(keys["firm-c"]))
+        assert checked.status_code == 200, checked.text
+        assert checked.json()["version"] == booked["version"] == 1  # the booking unchanged
+        assert problem(await client.post(path, headers=auth(keys["firm-d"])), 404)
+        worker = make_callforward(
+            sessions=session_factory(engine),
+            gates=default_gates(),
+            publish=kafka_publisher(producer, calls.name),
+            secret=secret,
+            bookings_topic=bookings.name,
+        )
+        both = [reads.name, bookings.name]
+        runtime = _runtime(worker, both, kafka_settings, kafka_bootstrap, producer)
+        stop = asyncio.Event()
+        task = asyncio.create_task(runtime.run(stop))
+        try:
+            assert await outbox.drain() == 2  # booking.created, booking.checked_in
+            records = await collect(kafka_bootstrap, calls.name, expect=1, timeout=30)
+        finally:
+            stop.set()
+            await task
+        call = decode_call(records[0].value)
+        assert call.type == "truck.called" and call.lane_id and call.manifest_id == "CK-1"
+        page = (await client.get(f"{booked['driver_page']}/state")).json()
+        assert page["status"] == "called" and page["lane_id"] == call.lane_id
+        assert (worker.stats.check_ins, worker.stats.entered, worker.stats.reads) == (1, 1, 0)
+
+        cancelled = await client.post(
+            f"/v1/bookings/{booked['booking_id']}/cancel", headers=auth(keys["firm-c"])
+        )
+        assert cancelled.status_code == 200, cancelled.text
+        refused = problem(await client.post(path, headers=auth(keys["firm-c"])), 409)
+        assert "only an active booking can be checked in" in refused["detail"]
+    await producer.stop()

@@ -186,7 +186,7 @@ def test_firm_api_matches_its_openapi_document(api_base: str) -> None:
     operations = [
         result.ok() for result in loaded.include(path_regex=FIRM_PATHS).get_all_operations()
     ]
-    assert len(operations) == 9
+    assert len(operations) == 10
     failures: list[str] = []
     for operation in operations:
         # Schema-valid requests, then schema-invalid ones (which must all be refused).
@@ -215,5 +215,6 @@ def test_the_document_covers_every_firm_operation(api_base: str) -> None:
         ("GET", "/v1/bookings/{booking_id}"),
         ("POST", "/v1/bookings/{booking_id}/reschedule"),
         ("POST", "/v1/bookings/{booking_id}/cancel"),
+        ("POST", "/v1/bookings/{booking_id}/check-in"),
         ("GET", "/v1/slots"),
     }

@@ -24,11 +24,13 @@ from services.service_layer.bookings import (
     Booked,
     BookSlot,
     CancelSlot,
+    CheckIn,
     IdempotencyKeyReused,
     Replayed,
     RescheduleSlot,
     book_slot,
     cancel_slot,
+    check_in_slot,
     reschedule_slot,
 )
 
@@ -225,6 +227,39 @@ async def test_another_firms_booking_reads_as_missing() -> None:
 
     assert refused.value.kind == "booking_not_found"
     assert uow.committed.bookings[booking.booking_id].status is BookingState.ACTIVE
+
+
+async def test_a_check_in_is_an_event_at_its_time_and_changes_nothing_of_the_booking() -> None:
+    """Issue 23: the truck is in the waiting area; only an active booking of a gate with a
+    waiting area for its direction checks in; another firm's reads as missing."""
+    uow, publisher = _system()
+    booking = await _booked(uow, publisher)
+    at = SLOT - 10 * timedelta(minutes=1)
+    cmd = CheckIn("firm-a", booking.booking_id)
+
+    checked = await check_in_slot(cmd, uow=uow, publisher=publisher, gates=GATES, now=at)
+
+    assert checked == booking == uow.committed.bookings[booking.booking_id]
+    assert uow.committed.events[-1] == (
+        "booking.checked_in",
+        booking.booking_id,
+        {"occurred_at": at},
+    )
+    with pytest.raises(BookingRefused) as missing:
+        await check_in_slot(
+            CheckIn("firm-b", booking.booking_id), uow=uow, publisher=publisher, gates=GATES, now=at
+        )
+    assert missing.value.kind == "booking_not_found"
+    no_area = {GATE.gate_id: replace(GATE, waiting_areas=())}
+    with pytest.raises(BookingRefused, match="no waiting area") as refused:
+        await check_in_slot(cmd, uow=uow, publisher=publisher, gates=no_area, now=at)
+    assert refused.value.kind == "no_waiting_area"
+    await cancel_slot(
+        CancelSlot("firm-a", booking.booking_id), uow=uow, publisher=publisher, now=at
+    )
+    with pytest.raises(BookingRefused, match="only an active booking can be checked in"):
+        await check_in_slot(cmd, uow=uow, publisher=publisher, gates=GATES, now=at)
+    assert _events(uow) == ["booking.created", "booking.checked_in", "booking.cancelled"]
 
 
 def test_the_gate_takes_no_bookings_without_rules() -> None:

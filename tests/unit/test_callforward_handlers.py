@@ -13,6 +13,7 @@ from services.drivers.desk import desk_maker
 from services.gates.loader import default_gates
 from services.ports import ArrivingBooking
 from services.service_layer.callforward import (
+    CheckedIn,
     StepWaitingAreas,
     StepWaitingAreasHandler,
 )
@@ -170,3 +171,45 @@ async def test_a_read_at_the_gate_of_a_truck_nobody_queued_reaches_nothing() -> 
 
     assert step_areas.stats.at_gate == 0
     assert [w.truck.manifest_id for w in data.queues["huu-nghi"].queue.waiting] == ["CF-1"]
+
+
+async def test_a_booking_checked_in_queues_its_truck_once_and_it_reaches_the_gate() -> None:
+    """Issue 23: "read at the waiting area's camera, or checked in with its booking". The
+    check-in queues the truck at its time, with the booking's page; the area camera reading
+    it afterwards does not queue it again; its read at the gate is it reaching the gate."""
+    data = MemoryCallForward(manifests=[manifest("CF-1", "29C11111")])
+    data.bookings[("huu-nghi", "CF-1")] = ArrivingBooking(
+        booking_id="bk-1", page_key="booking:bk-1", slot_start=T0, slot_end=T0 + 60 * MIN
+    )
+    sent: list[CallEventV1] = []
+    step_areas = handler(data, sent)
+    check_in = CheckedIn("ev-1", "bk-1", "firm-a", "CF-1", "huu-nghi", T0)
+
+    await step_areas(StepWaitingAreas((), received_at=WALL, check_ins=(check_in,)))
+    await step_areas(step(("r-1", AREA, "29C11111", T0 + MIN)))
+
+    saved = data.queues["huu-nghi"]
+    assert [w.truck.visit_id for w in saved.queue.waiting] == ["wa-ev-1"]
+    assert saved.queue.waiting[0].entered_at == T0
+    assert data.page_visits == {"booking:bk-1": "wa-ev-1"}
+    assert [(c.type, c.visit_id) for c in sent] == [("truck.called", "wa-ev-1")]
+    assert (step_areas.stats.check_ins, step_areas.stats.entered) == (1, 1)
+
+    await step_areas(step(("r-2", GATE_IN, "29C11111", T0 + 6 * MIN)))
+    assert step_areas.stats.at_gate == 1
+    assert data.pages["booking:bk-1"] == {"status": "at_gate"}
+
+
+async def test_a_check_in_of_another_firms_or_a_missing_manifest_queues_nothing() -> None:
+    data = MemoryCallForward(manifests=[manifest("CF-1", "29C11111")])
+    sent: list[CallEventV1] = []
+    step_areas = handler(data, sent)
+    other_firm = CheckedIn("ev-1", "bk-1", "firm-b", "CF-1", "huu-nghi", T0)
+    missing = CheckedIn("ev-2", "bk-2", "firm-a", "CF-404", "huu-nghi", T0)
+    no_gate = CheckedIn("ev-3", "bk-3", "firm-a", "CF-1", "no-such-gate", T0)
+
+    check_ins = (other_firm, missing, no_gate)
+    await step_areas(StepWaitingAreas((), received_at=WALL, check_ins=check_ins))
+
+    assert (sent, step_areas.stats.entered, step_areas.stats.check_ins) == ([], 0, 2)
+    assert data.queues["huu-nghi"].queue.waiting == ()
