@@ -482,12 +482,14 @@ def make_callforward(
     publish: Publish,
     secret: bytes,
     bookings_topic: str = BOOKINGS.name,
+    lane_events_topic: str = LANE_EVENTS.name,
 ) -> CallForwardWorker:
-    """The call-forward worker and its use case (`step_waiting_areas`); `bookings_topic`:
-    where its check-ins come from."""
+    """The call-forward worker and its use case (`step_waiting_areas`); `bookings_topic`,
+    `lane_events_topic`: where its check-ins and its gates' lane events come from."""
     return CallForwardWorker(
         step=step_waiting_areas(sessions=sessions, gates=gates, publish=publish, secret=secret),
         bookings_topic=bookings_topic,
+        lane_events_topic=lane_events_topic,
     )
 
 
@@ -498,8 +500,8 @@ def callforward_consumer_group(settings: Settings) -> str:
 def build_callforward(
     infra: Infrastructure,
 ) -> tuple[CallForwardWorker, ConsumerRuntime[Consumed]]:
-    """The call-forward worker (issue 23): plate reads and booking events (check-ins), in
-    a consumer group of its own."""
+    """The call-forward worker (issue 23): plate reads, booking events (check-ins) and lane
+    events (its gates' time between reads), in a consumer group of its own."""
     secret = drivers_secret(infra.settings.drivers_secret, infra.settings.var_dir)
     worker = make_callforward(
         sessions=infra.sessions,
@@ -509,7 +511,7 @@ def build_callforward(
     )
     runtime = _consumer(
         infra,
-        topics=[PLATE_READS.name, BOOKINGS.name],
+        topics=[PLATE_READS.name, BOOKINGS.name, LANE_EVENTS.name],
         group_id=callforward_consumer_group(infra.settings),
         decode=worker.decode,
         handle=worker.handle,

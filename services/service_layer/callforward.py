@@ -10,6 +10,7 @@ to a queued truck's manifest, is the truck reaching the gate. A read the matcher
 attribute (unknown, ambiguous) queues nobody: the gate's decider and its review desk take
 that truck as today. A booking's check-in (`booking.checked_in`: the firm says its truck is
 in the area) queues the truck as a read at the area's camera would, at the check-in's time.
+A lane event of the gate steps its queue to the event's time (`GateTime`).
 Each read steps the gate's desk (`CallDesk`: the one `CallForwardPolicy`, as the
 simulation) at the read's captured_at (event time only; a read later than one of another
 camera already taken is taken at the queue's time) on the orchestrator's newest board; the
@@ -66,20 +67,34 @@ class CheckedIn:
 
 
 @dataclass(frozen=True, slots=True)
+class GateTime:
+    """Something happened at the gate at `at` (a lane event: a truck entered or left a
+    lane, a lane opened or closed): the gate's queue is stepped to that time, so a lane
+    freed calls the next truck, and a call overdue is recalled, without waiting for a plate
+    read."""
+
+    event_id: str
+    gate_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class StepWaitingAreas:
-    """Step the waiting areas on `reads` and `check_ins` (any order: taken by their event
-    time, then event id). `received_at`: the wall clock, kept as the pages' and the queue's
-    update time; it decides nothing."""
+    """Step the waiting areas on `reads`, `check_ins` and `gate_times` (any order: taken by
+    their event time, then event id). `received_at`: the wall clock, kept as the pages' and
+    the queue's update time; it decides nothing."""
 
     reads: tuple[PlateRead, ...]
     received_at: datetime
     check_ins: tuple[CheckedIn, ...] = ()
+    gate_times: tuple[GateTime, ...] = ()
 
 
 @dataclass
 class CallForwardStats:
     reads: int = 0
     check_ins: int = 0
+    gate_times: int = 0
     entered: int = 0
     at_gate: int = 0
     events: int = 0
@@ -119,9 +134,11 @@ class StepWaitingAreasHandler:
     async def __call__(self, cmd: StepWaitingAreas) -> None:
         reads = [r for r in cmd.reads if r.camera_id in self._cameras]
         check_ins = [c for c in cmd.check_ins if c.gate_id in self.gates]
+        times = [t for t in cmd.gate_times if t.gate_id in self.gates]
         self.stats.reads += len(reads)
         self.stats.check_ins += len(check_ins)
-        items: list[PlateRead | CheckedIn] = [*reads, *check_ins]
+        self.stats.gate_times += len(times)
+        items: list[PlateRead | CheckedIn | GateTime] = [*reads, *check_ins, *times]
         if not items:
             return
         items.sort(key=lambda i: (_time(i), i.event_id))
@@ -132,6 +149,12 @@ class StepWaitingAreasHandler:
                     gate = self.gates[item.gate_id]
                     desk = await self._desk(store, gate)
                     await self._checked_in(store, desk, gate, item)
+                elif isinstance(item, GateTime):
+                    gate = self.gates[item.gate_id]
+                    desk = await self._desk(store, gate)
+                    at = _step_time(desk, item.at)
+                    events = await desk.desk.step(now=at, board=await store.board(gate))
+                    self._after(desk, events, at)
                 else:
                     camera, area = self._cameras[item.camera_id]
                     gate = self.gates[camera.gate_id]
@@ -339,5 +362,5 @@ def _step_time(desk: _GateDesk, at: datetime) -> datetime:
     return at if desk.stepped_to is None else max(at, desk.stepped_to)
 
 
-def _time(item: PlateRead | CheckedIn) -> datetime:
-    return item.at if isinstance(item, CheckedIn) else item.captured_at
+def _time(item: PlateRead | CheckedIn | GateTime) -> datetime:
+    return item.captured_at if isinstance(item, PlateRead) else item.at

@@ -1,8 +1,10 @@
 """The call-forward worker (issue 23): `borderflow worker callforward`.
 
-It reads `borderflow.plate-reads` and `borderflow.bookings` (its `booking.checked_in`
-events: a booked truck checked in at the waiting area; the other booking events are not
-call-forward's) in a consumer group of its own and hands each batch to call-forward's use
+It reads `borderflow.plate-reads`, `borderflow.bookings` (its `booking.checked_in` events:
+a booked truck checked in at the waiting area; the other booking events are not
+call-forward's) and `borderflow.lane-events` (each steps its gate's queue to its time: a
+lane freed calls the next truck, an overdue call is recalled, between plate reads) in a
+consumer group of its own and hands each batch to call-forward's use
 case (`StepWaitingAreasHandler`, services/service_layer/callforward.py,
 which says what a read does), built by the composition root on the database; the
 consumer's offsets are committed after the batch's transaction. A batch replayed after a
@@ -19,6 +21,7 @@ from aiokafka import ConsumerRecord
 from services.service_layer.callforward import (
     CallForwardStats,
     CheckedIn,
+    GateTime,
     StepWaitingAreas,
     StepWaitingAreasHandler,
 )
@@ -26,21 +29,26 @@ from streams import clock
 from streams.bookings import BookingEventV1
 from streams.codec import decode_booking_event, decode_plate_read, plate_read_from_wire
 from streams.events import PlateReadV1
+from streams.lane_events import LaneEventV1, decode_lane_event
 from streams.runtime import Inbound
-from streams.topics import BOOKINGS
+from streams.topics import BOOKINGS, LANE_EVENTS
 
-Consumed = PlateReadV1 | BookingEventV1
+Consumed = PlateReadV1 | BookingEventV1 | LaneEventV1
 
 
 class CallForwardWorker:
     def __init__(
-        self, *, step: StepWaitingAreasHandler, bookings_topic: str = BOOKINGS.name
+        self,
+        *,
+        step: StepWaitingAreasHandler,
+        bookings_topic: str = BOOKINGS.name,
+        lane_events_topic: str = LANE_EVENTS.name,
     ) -> None:
         """`step`: the use case, as the composition root builds it (`make_callforward`);
-        `bookings_topic`: where the booking events come from (every other topic it reads
-        carries plate reads)."""
+        `bookings_topic`, `lane_events_topic`: where the booking and lane events come from
+        (every other topic it reads carries plate reads)."""
         self.step = step
-        self.bookings_topic = bookings_topic
+        self.bookings_topic, self.lane_events_topic = bookings_topic, lane_events_topic
 
     @property
     def stats(self) -> CallForwardStats:
@@ -50,6 +58,8 @@ class CallForwardWorker:
         # malformed: the runtime dead-letters it
         if record.topic == self.bookings_topic:
             return decode_booking_event(record.value)
+        if record.topic == self.lane_events_topic:
+            return decode_lane_event(record.value)
         return decode_plate_read(record.value)
 
     async def handle(self, batch: Sequence[Inbound[Consumed]]) -> None:
@@ -68,6 +78,11 @@ class CallForwardWorker:
             for e in events
             if isinstance(e, BookingEventV1) and e.type == "booking.checked_in"
         )
+        times = tuple(
+            GateTime(e.event_id, e.gate_id, e.at) for e in events if isinstance(e, LaneEventV1)
+        )
         await self.step(
-            StepWaitingAreas(reads, received_at=clock.wall_clock(), check_ins=check_ins)
+            StepWaitingAreas(
+                reads, received_at=clock.wall_clock(), check_ins=check_ins, gate_times=times
+            )
         )

@@ -233,10 +233,10 @@ async def test_a_booking_checked_in_through_the_api_is_queued_and_called(
 ) -> None:
     """Issue 23: "checked in with its booking". The firm checks its truck in through the
     HTTP API; the booking outbox sends `booking.checked_in` (enveloped) on the bookings
-    topic; the worker, as it runs (the consumer runtime on the plate-reads and bookings
-    topics), queues the truck and calls it, with no camera read at all; the driver's page
-    from the booking answer shows the call. Another firm's check-in reads as missing, a
-    cancelled booking's is refused."""
+    topic; the worker, as it runs (the consumer runtime on the plate-reads, bookings and
+    lane-events topics), queues the truck and calls it, with no camera read at all; a lane
+    event past the call's deadline recalls it; the driver's page from the booking answer
+    follows. Another firm's check-in reads as missing, a cancelled booking's is refused."""
     keys = await add_firms(engine, ["firm-c", "firm-d"])
     truck = Manifest(
         manifest_id="CK-1", firm_id="firm-c", direction=Direction.EXPORT, tractor_plate="29C44444"
@@ -245,49 +245,70 @@ async def test_a_booking_checked_in_through_the_api_is_queued_and_called(
         await store_manifests(session=session, manifests=[truck], source="http", now=T(0))
     reads = TopicSpec(unique_name("borderflow.plate-reads"), 1, "camera_id", "test")
     bookings = TopicSpec(unique_name("borderflow.bookings"), 1, "booking_id", "test")
+    lanes = TopicSpec(unique_name("borderflow.lane-events"), 1, "gate_id", "test")
     calls = TopicSpec(unique_name("borderflow.calls"), 1, "visit_id", "test")
-    topics = [reads, reads.dlq, bookings, bookings.dlq, calls]
+    topics = [reads, reads.dlq, bookings, bookings.dlq, lanes, lanes.dlq, calls]
     await ensure_topics(kafka_settings, kafka_bootstrap, topics)
     producer = make_producer(kafka_settings, kafka_bootstrap)
     await producer.start()
     outbox = BookingOutbox(
         sessions=session_factory(engine), producer=lambda: producer, topic=bookings.name
     )
-    async with make_client(engine) as client:
-        secret = client._transport.app.state.context.drivers_secret  # type: ignore[attr-defined]
-        booked = (await _book(client, keys["firm-c"], "CK-1", local_slot(1, 10), "k-c")).json()
-        path = f"/v1/bookings/{booked['booking_id']}/check-in"
-        checked = await client.post(path, headers=auth(keys["firm-c"]))
-        assert checked.status_code == 200, checked.text
-        assert checked.json()["version"] == booked["version"] == 1  # the booking unchanged
-        assert problem(await client.post(path, headers=auth(keys["firm-d"])), 404)
-        worker = make_callforward(
-            sessions=session_factory(engine),
-            gates=default_gates(),
-            publish=kafka_publisher(producer, calls.name),
-            secret=secret,
-            bookings_topic=bookings.name,
-        )
-        both = [reads.name, bookings.name]
-        runtime = _runtime(worker, both, kafka_settings, kafka_bootstrap, producer)
-        stop = asyncio.Event()
-        task = asyncio.create_task(runtime.run(stop))
-        try:
-            assert await outbox.drain() == 2  # booking.created, booking.checked_in
-            records = await collect(kafka_bootstrap, calls.name, expect=1, timeout=30)
-        finally:
-            stop.set()
-            await task
-        call = decode_call(records[0].value)
-        assert call.type == "truck.called" and call.lane_id and call.manifest_id == "CK-1"
-        page = (await client.get(f"{booked['driver_page']}/state")).json()
-        assert page["status"] == "called" and page["lane_id"] == call.lane_id
-        assert (worker.stats.check_ins, worker.stats.entered, worker.stats.reads) == (1, 1, 0)
+    try:
+        async with make_client(engine) as client:
+            secret = client._transport.app.state.context.drivers_secret  # type: ignore[attr-defined]
+            booked = (await _book(client, keys["firm-c"], "CK-1", local_slot(1, 10), "k-c")).json()
+            path = f"/v1/bookings/{booked['booking_id']}/check-in"
+            checked = await client.post(path, headers=auth(keys["firm-c"]))
+            assert checked.status_code == 200, checked.text
+            assert checked.json()["version"] == booked["version"] == 1  # the booking unchanged
+            assert problem(await client.post(path, headers=auth(keys["firm-d"])), 404)
+            worker = make_callforward(
+                sessions=session_factory(engine),
+                gates=default_gates(),
+                publish=kafka_publisher(producer, calls.name),
+                secret=secret,
+                bookings_topic=bookings.name,
+                lane_events_topic=lanes.name,
+            )
+            three = [reads.name, bookings.name, lanes.name]
+            runtime = _runtime(worker, three, kafka_settings, kafka_bootstrap, producer)
+            stop = asyncio.Event()
+            task = asyncio.create_task(runtime.run(stop))
+            try:
+                assert await outbox.drain() == 2  # booking.created, booking.checked_in
+                records = await collect(kafka_bootstrap, calls.name, expect=1, timeout=30)
+                call = decode_call(records[0].value)
+                # no plate read comes: a lane event past the call's deadline (bare JSON, as a
+                # lane controller's system sends it) steps the queue, and the truck is recalled
+                lane_event = {
+                    "event_id": "le-1",
+                    "gate_id": "huu-nghi",
+                    "kind": "lane_opened",
+                    "lane_id": "HN-E1",
+                    "at": (call.deadline + MIN).isoformat(),
+                }
+                value = json.dumps(lane_event).encode()
+                await producer.send_and_wait(lanes.name, value=value, key=b"huu-nghi")
+                records = await collect(kafka_bootstrap, calls.name, expect=2, timeout=30)
+            finally:
+                stop.set()
+                await task
+            assert [decode_call(r.value).type for r in records] == [
+                "truck.called",
+                "truck.recalled",
+            ]
+            assert call.type == "truck.called" and call.lane_id and call.manifest_id == "CK-1"
+            page = (await client.get(f"{booked['driver_page']}/state")).json()
+            assert page["status"] == "recalled" and page["lane_id"] == call.lane_id, page
+            stats = worker.stats
+            assert (stats.check_ins, stats.entered, stats.reads, stats.gate_times) == (1, 1, 0, 1)
 
-        cancelled = await client.post(
-            f"/v1/bookings/{booked['booking_id']}/cancel", headers=auth(keys["firm-c"])
-        )
-        assert cancelled.status_code == 200, cancelled.text
-        refused = problem(await client.post(path, headers=auth(keys["firm-c"])), 409)
-        assert "only an active booking can be checked in" in refused["detail"]
-    await producer.stop()
+            cancelled = await client.post(
+                f"/v1/bookings/{booked['booking_id']}/cancel", headers=auth(keys["firm-c"])
+            )
+            assert cancelled.status_code == 200, cancelled.text
+            refused = problem(await client.post(path, headers=auth(keys["firm-c"])), 409)
+            assert "only an active booking can be checked in" in refused["detail"]
+    finally:
+        await producer.stop()

@@ -14,6 +14,7 @@ from services.gates.loader import default_gates
 from services.ports import ArrivingBooking
 from services.service_layer.callforward import (
     CheckedIn,
+    GateTime,
     StepWaitingAreas,
     StepWaitingAreasHandler,
 )
@@ -213,3 +214,28 @@ async def test_a_check_in_of_another_firms_or_a_missing_manifest_queues_nothing(
 
     assert (sent, step_areas.stats.entered, step_areas.stats.check_ins) == ([], 0, 2)
     assert data.queues["huu-nghi"].queue.waiting == ()
+
+
+async def test_the_gates_lane_events_step_its_queue_between_reads() -> None:
+    """A called truck that does not come is recalled at its deadline and loses its place at
+    the recall's, when only lane events (a `GateTime` each) come: before, nothing stepped
+    the queue until the next plate read. Another gate's time steps nothing here."""
+    data = MemoryCallForward(manifests=[manifest("CF-1", "29C11111")])
+    sent: list[CallEventV1] = []
+    step_areas = handler(data, sent)
+    await step_areas(step(("r-1", AREA, "29C11111", T0)))  # called: due +5, deadline +15
+
+    def times(*at: tuple[str, str, datetime]) -> StepWaitingAreas:
+        return StepWaitingAreas((), received_at=WALL, gate_times=tuple(GateTime(*t) for t in at))
+
+    await step_areas(times(("le-1", "huu-nghi", T0 + 14 * MIN)))
+    assert [c.type for c in sent] == ["truck.called"]
+    await step_areas(times(("le-2", "no-such-gate", T0 + 40 * MIN)))
+    await step_areas(times(("le-3", "huu-nghi", T0 + 16 * MIN)))
+    assert [c.type for c in sent] == ["truck.called", "truck.recalled"]
+    await step_areas(times(("le-4", "huu-nghi", T0 + 32 * MIN)))
+
+    assert [c.type for c in sent] == ["truck.called", "truck.recalled", "truck.place_lost"]
+    assert data.queues["huu-nghi"].queue.waiting == ()
+    assert data.queues["huu-nghi"].stepped_to == T0 + 32 * MIN
+    assert step_areas.stats.gate_times == 3
