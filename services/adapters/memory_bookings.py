@@ -60,6 +60,10 @@ class MemoryBookingStore:
         found = self.data.bookings.get(booking_id)
         return found if found is not None and found.firm_id == firm_id else None
 
+    async def firm_of(self, booking_id: str) -> str | None:
+        found = self.data.bookings.get(booking_id)
+        return None if found is None else found.firm_id
+
     async def take_place(self, booking: Booking, slot_start: datetime, cap: SlotCapacity) -> bool:
         used = self.data.places.setdefault((booking.gate_id, booking.direction, slot_start), [0, 0])
         booked, perishable = used

@@ -41,6 +41,9 @@ class SqlBookingStore:
             session=self.session, firm_id=firm_id, booking_id=booking_id, for_update=for_update
         )
 
+    async def firm_of(self, booking_id: str) -> str | None:
+        return await db.booking_firm(session=self.session, booking_id=booking_id)
+
     async def take_place(self, booking: Booking, slot_start: datetime, cap: SlotCapacity) -> bool:
         return await db.take_place(
             session=self.session, booking=booking, slot_start=slot_start, cap=cap

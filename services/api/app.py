@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from lanes.model import Gate
 from services.adapters.booking_outbox import BookingOutbox, running_booking_outbox
 from services.api import queries
+from services.api.bookings import check_in_from_page
 from services.api.bookings import router as bookings_router
 from services.api.firm_settings import router as firm_settings_router
 from services.api.manifests import router as manifests_router
@@ -135,7 +136,9 @@ def create_app(
     app.include_router(xborder_router, dependencies=[*strict, Depends(staff_session)])
     app.include_router(xborder_action_router, dependencies=[*strict, Depends(staff_session)])
     # the drivers' pages (issue 23): /d/{token}, served from the database's driver_pages
-    app.include_router(drivers_router(DbPages(lambda: app.state.context.sessions)))
+    app.include_router(
+        drivers_router(DbPages(lambda: app.state.context.sessions), check_in=check_in_from_page)
+    )
 
     @app.get("/health", response_model=Health, responses={503: {"model": Health}})
     async def health(ctx: ContextDep, session: SessionDep) -> JSONResponse:

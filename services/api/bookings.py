@@ -307,3 +307,21 @@ async def check_in_booking(
             now=clock.wall_clock(),
         ),
     )
+
+
+async def check_in_from_page(request: Request, booking_id: str) -> JSONResponse:
+    """The driver's page's check-in (`POST /d/{token}/check-in`, services/drivers/routes.py):
+    the same use case as the firm's route, for the booking the page belongs to. It answers
+    `{"checked_in": true}` and nothing of the booking (the page shows what call-forward
+    makes of it), or the refusal's problem."""
+    try:
+        await check_in_slot(
+            CheckIn(firm_id=None, booking_id=booking_id),
+            uow=_uow(request, request.app.state.context.sessions),
+            publisher=_publisher(request),
+            gates=request.app.state.context.gates,
+            now=clock.wall_clock(),
+        )
+    except BookingRefused as exc:
+        return _refusal(exc)
+    return JSONResponse({"checked_in": True}, headers={"Cache-Control": "no-store"})

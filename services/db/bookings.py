@@ -231,6 +231,15 @@ async def get_booking(
     return None if row is None else booking_from_row(row)
 
 
+async def booking_firm(*, session: AsyncSession, booking_id: str) -> str | None:
+    """The firm that holds the booking; None for a missing id (the driver's page knows the
+    booking only, its link being the driver's credential)."""
+    firm: str | None = await session.scalar(
+        select(BookingRow.firm_id).where(BookingRow.booking_id == booking_id)
+    )
+    return firm
+
+
 async def list_bookings(
     *,
     session: AsyncSession,

@@ -23,6 +23,9 @@ WORDS: dict[str, dict[str, str]] = {
         "offline": "Connection lost, reconnecting…",
         "at_gate": "You are at the gate: follow the signs to your lane.",
         "booked": "Booked. Drive to the waiting area: this page then shows your place.",
+        "check_in": "I am in the waiting area",
+        "checked_in": "Checked in: your place in the queue shows here in a moment.",
+        "check_in_failed": "Check-in refused:",
     },
     "vi": {
         "title": "Xe của bạn tại cửa khẩu",
@@ -40,6 +43,9 @@ WORDS: dict[str, dict[str, str]] = {
         "offline": "Mất kết nối, đang kết nối lại…",
         "at_gate": "Bạn đã đến cửa khẩu: hãy đi theo biển chỉ dẫn đến làn của bạn.",
         "booked": "Đã đặt lịch. Hãy lái xe đến bãi chờ: trang này sẽ hiện vị trí của bạn.",
+        "check_in": "Tôi đã ở bãi chờ",
+        "checked_in": "Đã báo có mặt: vị trí của bạn trong hàng chờ sẽ hiện ở đây trong giây lát.",
+        "check_in_failed": "Không báo có mặt được:",
     },
     "zh": {
         "title": "您的货车在口岸",
@@ -57,6 +63,9 @@ WORDS: dict[str, dict[str, str]] = {
         "offline": "连接中断，正在重新连接…",
         "at_gate": "您已到达口岸：请按指示牌前往您的车道。",
         "booked": "已预约。请驶往等候区：届时本页面将显示您的排队位置。",
+        "check_in": "我已到达等候区",
+        "checked_in": "已签到：您的排队位置稍后将显示在此。",
+        "check_in_failed": "签到未成功：",
     },
 }
 

@@ -1,7 +1,9 @@
 """The drivers' page routes: `/d/{token}` (the page, in the driver's language), its data
 `/d/{token}/state` and its live stream `/d/{token}/events` (Server-Sent Events, as the
-control room: the data at once, then each change; a comment every 5 s), and `/d/c/{code}`
-(the short code printed at the waiting area: a redirect to the page). An unknown token or
+control room: the data at once, then each change; a comment every 5 s), `/d/c/{code}`
+(the short code printed at the waiting area: a redirect to the page) and, for a booking's
+page, `POST /d/{token}/check-in` (the driver is in the waiting area: the booking's check-in,
+when the app is given one). An unknown token or
 code is a 404 problem; nothing tells one truck's page from another's but the token."""
 
 from __future__ import annotations
@@ -10,11 +12,11 @@ import contextlib
 import html
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Protocol
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import (
     FileResponse,
     JSONResponse,
@@ -25,7 +27,7 @@ from fastapi.responses import (
 
 from services.drivers.hub import DriverHub
 from services.drivers.i18n import LANGUAGES, NAMES, WORDS, pick_language
-from services.drivers.store import HubPages, Watch
+from services.drivers.store import BOOKING_PAGE, HubPages, Watch
 
 KEEP_ALIVE_S = 5.0
 WEB = Path(__file__).resolve().parent.parent / "web"
@@ -49,9 +51,30 @@ class PageSource(Protocol):
     def watch(self, token: str) -> contextlib.AbstractAsyncContextManager[Watch]: ...
 
 
-def drivers_router(hub: DriverHub | PageSource, *, stream_lifetime_s: float = 300.0) -> APIRouter:
+# The booking's check-in, by booking id: the response to send (services/api/bookings.py)
+CheckInBooking = Callable[[Request, str], Awaitable[Response]]
+
+
+def drivers_router(
+    hub: DriverHub | PageSource,
+    *,
+    stream_lifetime_s: float = 300.0,
+    check_in: CheckInBooking | None = None,
+) -> APIRouter:
+    """The pages' routes on `hub`; `check_in`: the booking's check-in, which a booking's
+    page then offers (a page source that knows page keys is needed for it)."""
     source: PageSource = HubPages(hub) if isinstance(hub, DriverHub) else hub
     router = APIRouter(tags=["drivers"])
+    page_key = getattr(source, "page_key", None)
+    if check_in is not None and page_key is not None:
+
+        @router.post("/d/{token}/check-in", response_model=None)
+        async def checked_in(request: Request, token: str) -> Response:
+            """The driver says the truck is in the waiting area (a booking's page only)."""
+            key = await page_key(token)
+            if key is None or not key.startswith(BOOKING_PAGE):
+                return _not_found("booking page")
+            return await check_in(request, key.removeprefix(BOOKING_PAGE))
 
     @router.get("/d-static/driver.js", include_in_schema=False)
     async def script() -> FileResponse:

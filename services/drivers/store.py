@@ -38,8 +38,11 @@ def drivers_secret(configured: str | None, var_dir: Path) -> bytes:
     return path.read_text().strip().encode()
 
 
+BOOKING_PAGE = "booking:"  # a booking's page key is this and its booking id
+
+
 def booking_page_key(booking_id: str) -> str:
-    return f"booking:{booking_id}"
+    return f"{BOOKING_PAGE}{booking_id}"
 
 
 async def language_of_visit(session: AsyncSession, visit_id: str) -> str | None:
@@ -136,6 +139,15 @@ class DbPages:
     async def state(self, token: str) -> str | None:
         row = await self._row(token)
         return None if row is None else row[0]
+
+    async def page_key(self, token: str) -> str | None:
+        """The page's key (`booking:<id>` for a booking's page, the visit id for a
+        walk-in's); None for an unknown token."""
+        async with self._sessions()() as session:
+            key: str | None = await session.scalar(
+                select(DriverPageRow.page_key).where(DriverPageRow.token == token)
+            )
+        return key
 
     async def remember_language(self, token: str, language: str) -> None:
         """The language the driver reads the page in: the one its SMS are written in."""

@@ -64,6 +64,9 @@ class BookingStore(Protocol):
     async def save(self, before: Booking, after: Booking) -> None:
         """Write `after` if the stored booking is still `before` (its version)."""
 
+    async def firm_of(self, booking_id: str) -> str | None:
+        """The firm holding the booking; None when there is none."""
+
     async def record_event(
         self, booking: Booking, type_: str, *, occurred_at: datetime | None = None, **extra: Any
     ) -> None:

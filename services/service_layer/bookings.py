@@ -63,9 +63,10 @@ class CancelSlot:
 @dataclass(frozen=True, slots=True)
 class CheckIn:
     """The booking's truck is in the gate's waiting area (issue 23): call-forward queues it
-    there, as it does a truck read at the area's camera."""
+    there, as it does a truck read at the area's camera. `firm_id` None: from the driver's
+    page, whose unguessable link is the driver's credential for this one booking."""
 
-    firm_id: str
+    firm_id: str | None
     booking_id: str
 
 
@@ -173,15 +174,17 @@ async def cancel(store: BookingStore, *, firm_id: str, booking_id: str, now: dat
 async def check_in(
     store: BookingStore,
     *,
-    firm_id: str,
+    firm_id: str | None,
     booking_id: str,
     gates: Mapping[str, Gate],
     now: datetime,
 ) -> Booking:
     """Record the check-in (`booking.checked_in`, at `now`: the event's time, which the
     call-forward worker queues the truck at); the booking itself is unchanged. Each
-    check-in is an event; the worker queues a truck once."""
-    current = await store.get(firm_id, booking_id, for_update=True)
+    check-in is an event; the worker queues a truck once. `firm_id` None: the booking's
+    own firm (the driver's page)."""
+    firm_id = firm_id or await store.firm_of(booking_id)
+    current = None if firm_id is None else await store.get(firm_id, booking_id, for_update=True)
     gate = None if current is None else gates.get(current.gate_id)
     if current is None or gate is None:
         raise booking_not_found(booking_id)

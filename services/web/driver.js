@@ -1,5 +1,6 @@
 // The drivers' page: the truck's own data from /d/<token>/events (Server-Sent Events),
-// shown in the page's language. Nothing else is fetched.
+// shown in the page's language; a booked truck's driver may check in at the waiting area
+// (POST /d/<token>/check-in). Nothing else is fetched.
 (function () {
   "use strict";
   const body = document.body;
@@ -36,6 +37,28 @@
     }
     body.dataset.status = state.status;
   }
+
+  $("check-in").addEventListener("click", async () => {
+    const button = $("check-in");
+    const result = $("check-in-result");
+    button.disabled = true;
+    try {
+      const answer = await fetch("/d/" + encodeURIComponent(token) + "/check-in", {
+        method: "POST",
+      });
+      if (answer.ok) {
+        result.textContent = words.checked_in;
+      } else {
+        const problem = await answer.json().catch(() => ({}));
+        result.textContent = words.check_in_failed + " " + (problem.detail || answer.status);
+        button.disabled = false;
+      }
+    } catch (e) {
+      result.textContent = words.offline;
+      button.disabled = false;
+    }
+    result.hidden = false;
+  });
 
   const source = new EventSource("/d/" + encodeURIComponent(token) + "/events");
   source.addEventListener("state", (e) => {

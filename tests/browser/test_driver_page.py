@@ -1,7 +1,7 @@
 """The drivers' page (issue 23) in Debian's chromium at a phone's size: a waiting truck's
 page shows its position, then, within 2 s of the call decision, the call and its lane, in
 Vietnamese and in Chinese (the browser's language); another truck's link never shows this
-truck; an unknown token is a 404."""
+truck; an unknown token is a 404; a booked driver checks in from the phone and is called."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -21,11 +22,16 @@ from playwright.async_api import Browser, Page
 from lanes.board import Board, Truck
 from lanes.model import BookingStatus, CargoClass, CustomsChannel, Direction
 from lanes.policy.callforward import AreaQueue, CallForwardPolicy, TruckCalled
+from services.bootstrap import build_callforward, infrastructure
+from services.db.firms import create_firm
 from services.drivers.hub import DriverHub
 from services.drivers.routes import drivers_router
 from services.drivers.view import driver_states
 from services.gates.loader import get_gate
-from tests.browser.live import _Server, free_port
+from services.runtime.settings import DatabaseSettings
+from tests.browser.live import _Server, free_port, served_api
+from tests.integration.harness import fresh_broker, make_settings, manifest, seed
+from tests.integration.test_bookings_api import local_slot
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -182,3 +188,56 @@ async def test_an_unknown_token_or_code_is_a_404(browser: Browser) -> None:
             moved = await client.get(f"{base}/d/c/{code.lower()}")
             assert moved.status_code == 303
             assert moved.headers["location"] == f"/d/{hub.token_for('visit-001')}"
+
+
+async def test_a_driver_checks_in_from_the_phone_and_the_page_shows_the_call(
+    browser: Browser, tmp_path: Path, shots: object
+) -> None:
+    """Issue 23, "checked in with its booking", as the driver does it: the real system (the
+    embedded broker, SQLite, the API with its booking outbox on a TCP port, the call-forward
+    worker's consumer). A firm books over HTTP; the driver opens the booking's page on a
+    phone in Chinese, taps "I am in the waiting area"; the page then shows the call and the
+    lane, with no camera read at all."""
+    database = DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'borderflow.db'}")
+    async with fresh_broker(tmp_path) as broker:
+        settings = make_settings(broker.bootstrap, database, tmp_path)
+        async with infrastructure(settings) as infra:
+            async with infra.sessions() as session, session.begin():
+                key = (await create_firm(session=session, firm_id="firm-01", name="F", now=T0)).key
+            await seed(infra, manifest("CK-1", "29C55555"), now=T0)
+            _, runtime = build_callforward(infra)
+            stop = asyncio.Event()
+            task = asyncio.create_task(runtime.run(stop))
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            try:
+                await asyncio.wait_for(runtime.ready.wait(), timeout=20)
+                async with served_api(infra, port), httpx.AsyncClient(base_url=base) as api:
+                    booked = await api.post(
+                        "/v1/bookings",
+                        json={"manifest_id": "CK-1", "slot_start": local_slot(1, 10).isoformat()},
+                        headers={"Authorization": f"Bearer {key}", "Idempotency-Key": "ck-1"},
+                    )
+                    assert booked.status_code == 201, booked.text
+                    page = await phone(browser, "zh-CN")
+                    await page.goto(base + booked.json()["driver_page"])
+                    await page.wait_for_function(
+                        "() => document.body.dataset.status === 'booked'", timeout=10_000
+                    )
+                    await page.get_by_role("button", name="我已到达等候区").click()
+                    await page.wait_for_function(
+                        "() => document.getElementById('check-in-result').textContent !== ''",
+                        timeout=10_000,
+                    )
+                    tapped = time.monotonic()
+                    await page.wait_for_function(
+                        "() => document.body.dataset.status === 'called'", timeout=30_000
+                    )
+                    print(f"call shown {time.monotonic() - tapped:.2f} s after the tap")
+                    lane = await page.inner_text("#place")
+                    assert lane.startswith("HN-E"), lane
+                    assert "请立即前往口岸" in await page.inner_text("body")
+                    await page.screenshot(path=f"{shots}/driver-checked-in-zh.png")
+            finally:
+                stop.set()
+                await asyncio.wait_for(task, timeout=20)

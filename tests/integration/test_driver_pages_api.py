@@ -2,7 +2,8 @@
 a booking's answer carries its driver's page link; the page loads from the link alone (no
 key), shows "booked", then what the call-forward worker writes (here: its store, as the
 worker does), and its stream's source follows; another booking's link never shows this truck; a bad
-token or code is a 404 problem. SQLite and PostgreSQL."""
+token or code is a 404 problem; the driver checks the truck in from the page. SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.db.engine import session_factory
@@ -120,3 +122,33 @@ async def test_a_bad_token_or_code_is_a_404_problem(
         "/d/c/ZZZZZZZZ",
     ):
         problem(await client.get(path), 404)
+
+
+async def test_the_driver_checks_in_from_the_page_with_the_link_alone(
+    client: httpx.AsyncClient, keys: dict[str, str], engine: AsyncEngine
+) -> None:
+    """Issue 23: "checked in with its booking", from the driver's phone: the booked page
+    offers the check-in; posting it (the link is the only credential) records the
+    booking's `booking.checked_in` event, as the firm's route does; a bad token is a 404,
+    a cancelled booking's check-in a 409 problem."""
+    mine = (await _book(client, keys["a"], "A-1", local_slot(1, 10), "k-1")).json()
+    link = mine["driver_page"]
+    page = await client.get(link, headers={"Accept-Language": "vi"})
+    assert 'id="check-in"' in page.text and "Tôi đã ở bãi chờ" in page.text
+
+    checked = await client.post(f"{link}/check-in")
+
+    assert checked.status_code == 200 and checked.json() == {"checked_in": True}
+    async with session_factory(engine)() as session:
+        types = (
+            await session.execute(
+                sql("SELECT type FROM booking_events WHERE booking_id = :b ORDER BY seq"),
+                {"b": mine["booking_id"]},
+            )
+        ).scalars()
+        assert list(types) == ["booking.created", "booking.checked_in"]
+    problem(await client.post(f"{link[:-1]}x/check-in"), 404)
+    cancel = await client.post(f"/v1/bookings/{mine['booking_id']}/cancel", headers=auth(keys["a"]))
+    assert cancel.status_code == 200
+    refused = problem(await client.post(f"{link}/check-in"), 409)
+    assert "only an active booking can be checked in" in refused["detail"]
