@@ -29,6 +29,7 @@ class BookingData:
     events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     keys: dict[tuple[str, str], EarlierRequest] = field(default_factory=dict)
     pages: dict[str, str] = field(default_factory=dict)
+    phones: dict[str, str] = field(default_factory=dict)  # booking id -> the driver's mobile
 
 
 class MemoryBookingStore:
@@ -116,8 +117,10 @@ class MemoryDriverPages:
     def __init__(self, data: BookingData) -> None:
         self.data = data
 
-    async def booked(self, booking_id: str, now: datetime) -> None:
+    async def booked(self, booking_id: str, now: datetime, *, phone: str | None = None) -> None:
         self.data.pages[booking_id] = "booked"
+        if phone is not None:
+            self.data.phones[booking_id] = phone
 
 
 class MemoryBookingUnitOfWork:

@@ -8,6 +8,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.booking import Booking
@@ -15,6 +16,7 @@ from lanes.bookings import SlotCapacity
 from lanes.values import Direction
 from services.db import bookings as db
 from services.db import idempotency
+from services.db.driver_tables import DriverPageRow
 from services.drivers.store import booking_page_key, save_pages
 from services.ports import EarlierRequest
 
@@ -94,13 +96,15 @@ class SqlDriverPages:
     def __init__(self, session: AsyncSession, secret: bytes) -> None:
         self.session, self.secret = session, secret
 
-    async def booked(self, booking_id: str, now: datetime) -> None:
+    async def booked(self, booking_id: str, now: datetime, *, phone: str | None = None) -> None:
+        key = booking_page_key(booking_id)
         await save_pages(
-            session=self.session,
-            secret=self.secret,
-            states={booking_page_key(booking_id): {"status": "booked"}},
-            now=now,
+            session=self.session, secret=self.secret, states={key: {"status": "booked"}}, now=now
         )
+        if phone is not None:
+            await self.session.execute(
+                update(DriverPageRow).where(DriverPageRow.page_key == key).values(phone=phone)
+            )
 
 
 class SqlBookingUnitOfWork:

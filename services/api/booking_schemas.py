@@ -20,6 +20,8 @@ GateId = Annotated[
     str, StringConstraints(strict=True, min_length=1, max_length=64, pattern=ID_PATTERN)
 ]
 # An id in a path or a page cursor: the manifest-id alphabet (no control characters).
+# E.164: a plus, a country code, at most 15 digits in all
+DriverPhone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
 IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 Cursor = Annotated[
     str | None,
@@ -36,6 +38,12 @@ class BookingRequest(BaseModel):
     manifest_id: ManifestId
     slot_start: IsoAwareDatetime = Field(description="a slot boundary, ISO 8601 with offset")
     gate: GateId | None = Field(default=None, description="default: this system's gate")
+    driver_phone: DriverPhone | None = Field(
+        default=None,
+        description="the driver's mobile number in E.164 (+84..., +86...): each call forward "
+        "from the waiting area is also sent there by SMS; kept with the driver's page, never "
+        "published on Kafka",
+    )
 
 
 class RescheduleRequest(BaseModel):

@@ -129,7 +129,9 @@ def _uow(request: Request, sessions: SessionsDep) -> SqlBookingUnitOfWork:
 
 
 def _hash(body: BookingRequest, gate_id: str) -> str:
-    canonical = body.model_dump(mode="json") | {"gate": gate_id}
+    # without the phone when none is given: the hash of a request made before it existed
+    unset = {"driver_phone"} if body.driver_phone is None else set()
+    canonical = body.model_dump(mode="json", exclude=unset) | {"gate": gate_id}
     return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
@@ -162,6 +164,7 @@ async def create_booking(
         slot_start=body.slot_start,
         idempotency_key=idempotency_key,
         request_hash=_hash(body, gate.gate_id),
+        driver_phone=body.driver_phone,
     )
     try:
         result = await book_slot(

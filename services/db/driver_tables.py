@@ -26,6 +26,8 @@ class DriverPageRow(Base):
     visit_id: Mapped[str | None] = mapped_column(String(128), index=True)
     # the language the driver last read it in (?lang= or the browser's): the SMS's
     language: Mapped[str | None] = mapped_column(String(8))
+    # the driver's mobile (E.164), given with the booking: where the call's SMS goes
+    phone: Mapped[str | None] = mapped_column(String(16))
 
 
 class FirmSettingsRow(Base):

@@ -1,7 +1,8 @@
 """The calls' notifier as the worker runs it (issue 23): each call goes to the firm's
 webhook (the URL in the firm's settings, `firm_settings.webhook_url`, set with
 `PUT /v1/firm/settings`; the firm is the manifest's) and, when the driver's phone is
-known, as an SMS through the gateway. Either refusing: the whole notification is retried
+known (given with the booking, kept with its driver's page; else `phone_of`), as an SMS
+through the gateway. Either refusing: the whole notification is retried
 (each receiver gets the call id as its idempotency key and drops a repeat)."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.db.driver_tables import FirmSettingsRow
+from services.db.driver_tables import DriverPageRow, FirmSettingsRow
 from services.db.tables import ManifestRow
 from services.notify.port import Notification
 from services.notify.sms import SmsGateway, SmsNotifier
@@ -29,7 +30,18 @@ class CallRouter:
         phone_of: Callable[[str], str | None] = lambda _visit_id: None,
     ) -> None:
         self.sessions, self.client = sessions, client
-        self.sms = None if sms is None else SmsNotifier(sms, phone_of)
+        self.gateway, self.phone_of = sms, phone_of
+
+    async def phone(self, visit_id: str) -> str | None:
+        """The driver's mobile: the one given with the booking of the page that follows this
+        truck, else `phone_of` (the demo's stand-in)."""
+        async with self.sessions() as session:
+            given: str | None = await session.scalar(
+                select(DriverPageRow.phone).where(
+                    DriverPageRow.visit_id == visit_id, DriverPageRow.phone.is_not(None)
+                )
+            )
+        return given or self.phone_of(visit_id)
 
     async def webhook_of(self, manifest_id: str | None) -> str | None:
         if not manifest_id:
@@ -46,5 +58,6 @@ class CallRouter:
         url = await self.webhook_of(note.data.get("manifest_id"))
         if url:
             await WebhookNotifier(url, client=self.client).send(note)
-        if self.sms is not None:
-            await self.sms.send(note)
+        if self.gateway is not None:
+            phone = await self.phone(note.visit_id)
+            await SmsNotifier(self.gateway, lambda _visit_id: phone).send(note)

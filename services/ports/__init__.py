@@ -88,8 +88,9 @@ class IdempotencyKeys(Protocol):
 
 
 class DriverPages(Protocol):
-    async def booked(self, booking_id: str, now: datetime) -> None:
-        """The driver's page of a new booking ("booked")."""
+    async def booked(self, booking_id: str, now: datetime, *, phone: str | None = None) -> None:
+        """The driver's page of a new booking ("booked"), with the driver's mobile when the
+        firm gave it."""
 
 
 class BookingUnitOfWork(Protocol):

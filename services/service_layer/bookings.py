@@ -45,6 +45,7 @@ class BookSlot:
     slot_start: datetime
     idempotency_key: str | None = None
     request_hash: str = ""
+    driver_phone: str | None = None  # E.164: the call's SMS goes there
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +238,7 @@ async def book_slot(
         answer = present(booking)
         # the driver's page exists from the booking on ("booked"; the call-forward worker
         # moves it on when the truck reaches the waiting area)
-        await uow.driver_pages.booked(booking.booking_id, now)
+        await uow.driver_pages.booked(booking.booking_id, now, phone=cmd.driver_phone)
         if cmd.idempotency_key is not None:
             await uow.idempotency.answer(
                 cmd.firm_id, cmd.idempotency_key, booking.booking_id, 201, answer

@@ -4,7 +4,8 @@ worker calls it (an event on the calls topic) and the driver's page from the boo
 answer shows the call and its lane; another truck, not booked, waits behind it on a page
 of its own; a restarted worker resumes the queue from the database and sees the called
 truck reach the gate; the notifier posts each call to the firm's webhook (its settings)
-and texts the driver in the language it read its page in; a booking checked in through the
+and texts the driver (at the mobile given with the booking) in the language it read its
+page in; a booking checked in through the
 HTTP API is queued and called with no camera read."""
 
 from __future__ import annotations
@@ -74,7 +75,17 @@ async def test_a_truck_read_at_the_waiting_area_is_called_and_its_page_shows_it(
     await producer.start()
     async with make_client(engine) as client:
         secret = client._transport.app.state.context.drivers_secret  # type: ignore[attr-defined]
-        booked = (await _book(client, keys["firm-a"], "CF-1", local_slot(1, 10), "k-1")).json()
+        booked = (
+            await client.post(
+                "/v1/bookings",
+                json={
+                    "manifest_id": "CF-1",
+                    "slot_start": local_slot(1, 10).isoformat(),
+                    "driver_phone": "+8613800138000",
+                },
+                headers=auth(keys["firm-a"], "k-1"),
+            )
+        ).json()
         link = booked["driver_page"]
         assert (await client.get(f"{link}/state")).json() == {"status": "booked"}
 
@@ -143,7 +154,9 @@ async def test_a_truck_read_at_the_waiting_area_is_called_and_its_page_shows_it(
         await notifier.handle([Inbound(topic.name, 0, n, None, c) for n, c in enumerate(calls)])
     texts = {sms.to: sms.text for sms in sink.sent}
 
-    assert "请立即前往口岸" in texts["wa-r-1"]
+    # the booked driver's mobile, given with the booking; the walk-in's stand-in (`phone_of`)
+    assert set(texts) == {"+8613800138000", "wa-r-2"}
+    assert "请立即前往口岸" in texts["+8613800138000"]
     assert texts["wa-r-2"].startswith("borderflow: Go to the gate now")
     deadline = calls[1].deadline + 7 * 60 * MIN  # the gate's local time (+07:00)
     assert texts["wa-r-2"].endswith(f"Be there by {deadline:%H:%M}.")

@@ -152,3 +152,19 @@ async def test_the_driver_checks_in_from_the_page_with_the_link_alone(
     assert cancel.status_code == 200
     refused = problem(await client.post(f"{link}/check-in"), 409)
     assert "only an active booking can be checked in" in refused["detail"]
+
+
+async def test_a_drivers_mobile_not_in_e164_is_refused_naming_the_field(
+    client: httpx.AsyncClient, keys: dict[str, str]
+) -> None:
+    body = {"manifest_id": "A-1", "slot_start": local_slot(1, 10).isoformat()}
+    for phone in ("0912345678", "+84 912 345 678", "+0912345678", "+8491234567890123"):
+        refused = await client.post(
+            "/v1/bookings", json=body | {"driver_phone": phone}, headers=auth(keys["a"], phone)
+        )
+        assert "driver_phone" in problem(refused, 422)["detail"]
+    booked = await client.post(
+        "/v1/bookings", json=body | {"driver_phone": "+84912345678"}, headers=auth(keys["a"], "k")
+    )
+    assert booked.status_code == 201, booked.text
+    assert "+84912345678" not in booked.text  # kept with the page, not shown back
