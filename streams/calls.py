@@ -49,6 +49,7 @@ def call_to_wire(event: TruckCalled | PlaceLost) -> CallEventV1:
             area_id=event.area_id,
             type="truck.place_lost",
             occurred_at=event.at,
+            deadline=event.deadline,
             reason=event.reason,
         )
     return CallEventV1(

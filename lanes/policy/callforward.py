@@ -75,6 +75,7 @@ class PlaceLost:
     at: datetime
     last_call_id: str
     reason: str
+    deadline: datetime | None = None  # the recall's, missed: what the driver is told in words
 
 
 CallEvent = TruckCalled | PlaceLost
@@ -173,6 +174,7 @@ class CallForwardPolicy:
                         now,
                         call.call_id,
                         reason,
+                        call.deadline,
                     )
                 )
                 queue = queue.left(waiting.truck.visit_id)

@@ -95,7 +95,10 @@ class CallForwardDesk:
             await self.publish(call_to_wire(event))
         if self.hub is not None:
             states = driver_states(self.queue, self.board, self.gate, now=now)
-            states |= {e.visit_id: lost_state(e) for e in events if isinstance(e, PlaceLost)}
+            offset = self.gate.utc_offset
+            states |= {
+                e.visit_id: lost_state(e, offset) for e in events if isinstance(e, PlaceLost)
+            }
             self.hub.publish(states)
         return events
 

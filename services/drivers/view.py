@@ -55,8 +55,13 @@ def driver_state(
     }
 
 
-def lost_state(event: PlaceLost) -> dict[str, Any]:
-    return {"status": "lost", "reason": event.reason}
+def lost_state(event: PlaceLost, utc_offset: timedelta) -> dict[str, Any]:
+    """The page of a truck that lost its place: the deadline it missed (local HH:MM), which
+    the page words in its language, and the policy's reason (English) for one without."""
+    state: dict[str, Any] = {"status": "lost", "reason": event.reason}
+    if event.deadline is not None:
+        state["missed"] = local_hhmm(event.deadline, utc_offset)
+    return state
 
 
 def driver_states(

@@ -40,6 +40,8 @@ class Notifier(Protocol):
 _TEXTS = {
     "en": {
         "lost": "borderflow: you lost your place in the waiting area: {reason}",
+        "lost_by": "borderflow: you were called twice and were not at the gate by {deadline}: "
+        "you lost your place in the waiting area.",
         "go": "borderflow: Go to the gate now, {place}. Be there by {deadline}.",
         "again": "borderflow: Reminder: go to the gate now, {place}. Be there by {deadline}.",
         "lane": "{lane}",
@@ -47,6 +49,8 @@ _TEXTS = {
     },
     "vi": {
         "lost": "borderflow: bạn đã mất vị trí trong bãi chờ: {reason}",
+        "lost_by": "borderflow: bạn đã được gọi hai lần nhưng không có mặt tại cửa khẩu trước "
+        "{deadline}: bạn đã mất vị trí trong bãi chờ.",
         "go": "borderflow: Hãy đến cửa khẩu ngay, {place}. Có mặt trước {deadline}.",
         "again": "borderflow: Nhắc lại: hãy đến cửa khẩu ngay, {place}. Có mặt trước {deadline}.",
         "lane": "làn {lane}",
@@ -54,6 +58,8 @@ _TEXTS = {
     },
     "zh": {
         "lost": "borderflow：您已失去等候区中的位置：{reason}",
+        "lost_by": "borderflow：您已被叫号两次，但未在{deadline}前到达口岸："
+        "您已失去等候区中的位置。",
         "go": "borderflow：请立即前往口岸，{place}。请在{deadline}前到达。",
         "again": "borderflow：提醒：请立即前往口岸，{place}。请在{deadline}前到达。",
         "lane": "{lane}车道",
@@ -65,9 +71,9 @@ _TEXTS = {
 def text_of(
     data: dict[str, Any], language: str | None = None, utc_offset: timedelta | None = None
 ) -> str:
-    """A short message for the driver, in `language` (vi, zh, en) when known, else English
-    (the place-lost reason stays as the policy wrote it, in English); the deadline as the
-    gate's local HH:MM when its `utc_offset` is given."""
+    """A short message for the driver, in `language` (vi, zh, en) when known, else English;
+    the deadline as the gate's local HH:MM when its `utc_offset` is given. A lost place is
+    told by the deadline it missed (an event without one: the policy's reason, in English)."""
     words = _TEXTS.get(language or "en", _TEXTS["en"])
     deadline = data.get("deadline")
     if utc_offset is not None and isinstance(deadline, str):
@@ -75,6 +81,8 @@ def text_of(
             deadline = local_hhmm(datetime.fromisoformat(deadline), utc_offset)
     kind = data.get("type")
     if kind == "truck.place_lost":
+        if deadline:
+            return words["lost_by"].format(deadline=deadline)
         return words["lost"].format(reason=data.get("reason", ""))
     lane, slot = data.get("lane_id"), data.get("carrier_slot")
     place = words["lane"].format(lane=lane) if lane else words["slot"].format(slot=slot)

@@ -33,7 +33,9 @@
       });
       $("by").textContent = state.be_there_by;
     } else if (state.status === "lost") {
-      $("reason").textContent = state.reason;
+      // the missed deadline in the page's words; the policy's reason (English) otherwise
+      $("reason").textContent = state.missed ? fill(words.missed, { by: state.missed })
+        : state.reason;
     }
     body.dataset.status = state.status;
   }

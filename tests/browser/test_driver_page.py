@@ -21,12 +21,12 @@ from playwright.async_api import Browser, Page
 
 from lanes.board import Board, Truck
 from lanes.model import BookingStatus, CargoClass, CustomsChannel, Direction
-from lanes.policy.callforward import AreaQueue, CallForwardPolicy, TruckCalled
+from lanes.policy.callforward import AreaQueue, CallForwardPolicy, PlaceLost, TruckCalled
 from services.bootstrap import build_callforward, infrastructure
 from services.db.firms import create_firm
 from services.drivers.hub import DriverHub
 from services.drivers.routes import drivers_router
-from services.drivers.view import driver_states
+from services.drivers.view import driver_states, lost_state
 from services.gates.loader import get_gate
 from services.runtime.settings import DatabaseSettings
 from tests.browser.live import _Server, free_port, served_api
@@ -169,6 +169,24 @@ async def test_the_language_can_be_switched_and_english_is_the_fallback(
             "() => document.getElementById('position').textContent === '3'"
         )
         assert "您在队列中的位置" in await page.inner_text("body")
+
+
+async def test_a_lost_place_is_told_in_the_drivers_language(browser: Browser) -> None:
+    """The policy's reason is English; the page words the deadline missed in its own
+    language (Vietnamese here) and shows no English reason."""
+    hub = DriverHub(secret=b"test secret")
+    missed = T0 + timedelta(minutes=30)
+    lost = PlaceLost("visit-009", "huu-nghi", "hn-exp-wait", missed, "visit-009/call-2",
+                     "called at 10:00 and recalled at 10:15, not at the gate by 10:30: place lost",
+                     missed)  # fmt: skip
+    hub.publish({"visit-009": lost_state(lost, HN.utc_offset)})
+    async with serve(hub) as base:
+        page = await phone(browser, "vi-VN")
+        await page.goto(f"{base}/d/{hub.token_for('visit-009')}")
+        await page.wait_for_function("() => document.body.dataset.status === 'lost'")
+        text = await page.inner_text("body")
+        assert "Bạn đã mất vị trí trong hàng chờ" in text
+        assert "không có mặt tại cửa khẩu trước 10:30" in text and "recalled" not in text
 
 
 async def test_an_unknown_token_or_code_is_a_404(browser: Browser) -> None:

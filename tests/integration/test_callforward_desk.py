@@ -11,6 +11,7 @@ import pytest
 
 from lanes.board import Board, Truck
 from lanes.model import BookingStatus, CargoClass, CustomsChannel, Direction
+from lanes.policy.hours import local_hhmm
 from services.drivers.desk import CallForwardDesk, kafka_publisher
 from services.drivers.hub import DriverHub
 from services.gates.loader import get_gate
@@ -65,6 +66,7 @@ async def test_calls_recalls_and_a_lost_place_are_events_and_reach_the_page(
         await desk.step(now=deadline + 15 * MIN)
         lost = json.loads(hub.state(hub.token_for("desk-1")) or "{}")
         assert lost["status"] == "lost" and "place lost" in lost["reason"]
+        assert lost["missed"] == local_hhmm(deadline + 15 * MIN, HN.utc_offset)
     finally:
         await producer.stop()
     records = await collect(kafka_bootstrap, topic.name, expect=4, timeout=20)

@@ -263,6 +263,7 @@ def test_a_truck_not_at_the_gate_in_time_is_recalled_once_then_loses_its_place()
     [lost] = [e for e in events if isinstance(e, PlaceLost)]
     assert lost.visit_id == "v1" and lost.last_call_id == "v1/call-2"
     assert "called at 10:00 and recalled at 10:15, not at the gate by 10:30" in lost.reason
+    assert lost.deadline == T0 + 30 * MIN  # the recall's, missed
     assert queue.find("v1") is None and board.place_of("v1") is None
     # the lane it held goes to the next truck
     queue = queue.entered(truck(2, at=T0 + 30 * MIN), AREA, T0 + 30 * MIN)

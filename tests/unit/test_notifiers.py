@@ -74,3 +74,19 @@ def test_a_call_and_a_lost_place_round_trip_on_the_wire() -> None:
     lost = call_to_wire(PlaceLost("v1", "huu-nghi", "hn-exp-wait", T0, "v1/call-2", "no show"))
     assert lost.call_id == "v1/call-2/lost" and lost.type == "truck.place_lost"
     assert decode_call(encode_call(lost)[0]) == lost
+
+
+def test_a_lost_place_is_told_in_the_drivers_language_by_the_deadline_missed() -> None:
+    """The policy's reason is English; the SMS says the missed deadline in the driver's
+    words (the gate's local time). An event without the deadline keeps the reason."""
+    missed = T0 + timedelta(minutes=30)
+    lost = PlaceLost("v1", "huu-nghi", "hn-exp-wait", T0, "v1/call-2", "no show", missed)
+    data = call_to_wire(lost).model_dump(mode="json")
+    local = f"{(missed + timedelta(hours=7)):%H:%M}"
+    texts = {lang: text_of(data, lang, timedelta(hours=7)) for lang in ("vi", "zh", "en")}
+    assert f"không có mặt tại cửa khẩu trước {local}" in texts["vi"]
+    assert f"未在{local}前到达口岸" in texts["zh"]
+    assert f"not at the gate by {local}" in texts["en"]
+    assert all("no show" not in text for text in texts.values())
+    old = call_to_wire(PlaceLost("v1", "huu-nghi", "hn-exp-wait", T0, "v1/call-2", "no show"))
+    assert text_of(old.model_dump(mode="json"), "vi").endswith("no show")
