@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.db.booking_tables import BookingEventRow
 from services.db.bookings import mark_events_published, unpublished_events
 from services.db.idempotency import purge_idempotency_keys
+from services.drivers.store import purge_pages
 from streams import clock
 from streams.bookings import BookingEventV1
 from streams.codec import encode_enveloped
@@ -87,15 +88,19 @@ class BookingOutbox:
         return total
 
     async def _purge_old_keys(self) -> None:
-        """Hourly: forget idempotency keys past their retention (services.db.idempotency)."""
+        """Hourly: forget idempotency keys past their retention (services.db.idempotency)
+        and the drivers' pages past theirs (services.drivers.store.PAGE_KEEP)."""
         now = clock.wall_clock()
         if self._purged_at is not None and now - self._purged_at < PURGE_EVERY:
             return
         async with self.sessions() as session, session.begin():
             purged = await purge_idempotency_keys(session=session, now=now)
+            pages = await purge_pages(session=session, now=now)
         self._purged_at = now
         if purged:
             log.info("idempotency keys past retention purged", extra={"count": purged})
+        if pages:
+            log.info("drivers' pages past retention purged", extra={"count": pages})
 
     async def _publish(self, producer: Producer, wires: Sequence[BookingEventV1]) -> None:
         futures = []

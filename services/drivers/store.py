@@ -12,11 +12,11 @@ import json
 import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.db.driver_tables import DriverPageRow
@@ -39,6 +39,17 @@ def drivers_secret(configured: str | None, var_dir: Path) -> bytes:
 
 
 BOOKING_PAGE = "booking:"  # a booking's page key is this and its booking id
+# A page not written for this long is over (a booking is at most 7 days ahead, a call a few
+# hours): its row, its token and short code are dropped (a wall-clock retention).
+PAGE_KEEP = timedelta(days=30)
+
+
+async def purge_pages(*, session: AsyncSession, now: datetime) -> int:
+    """Drop the pages not written for PAGE_KEEP (their links then answer 404); how many."""
+    result = await session.execute(
+        delete(DriverPageRow).where(DriverPageRow.updated_at < now - PAGE_KEEP)
+    )
+    return int(result.rowcount) if isinstance(result, CursorResult) else 0
 
 
 def booking_page_key(booking_id: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -20,7 +20,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.db.engine import session_factory
-from services.drivers.store import DbPages, booking_page_key, save_pages
+from services.drivers.store import PAGE_KEEP, DbPages, booking_page_key, purge_pages, save_pages
 from tests.integration.test_bookings_api import (
     _book,
     auth,
@@ -168,3 +168,26 @@ async def test_a_drivers_mobile_not_in_e164_is_refused_naming_the_field(
     )
     assert booked.status_code == 201, booked.text
     assert "+84912345678" not in booked.text  # kept with the page, not shown back
+
+
+async def test_pages_not_written_for_30_days_are_dropped(
+    client: httpx.AsyncClient, keys: dict[str, str], engine: AsyncEngine
+) -> None:
+    """The page list does not grow for ever: the booking outbox's hourly purge drops the
+    pages not written for PAGE_KEEP (30 days; a wall-clock retention); their links then
+    answer 404. A page written since is kept."""
+    old = (await _book(client, keys["a"], "A-1", local_slot(1, 10), "k-1")).json()
+    later = datetime.now(UTC) + PAGE_KEEP + timedelta(hours=1)
+    async with session_factory(engine)() as session, session.begin():
+        await save_pages(
+            session=session,
+            secret=b"unused",
+            states={booking_page_key("bk-recent"): {"status": "booked"}},
+            now=later - timedelta(days=1),
+        )
+    async with session_factory(engine)() as session, session.begin():
+        assert await purge_pages(session=session, now=later) == 1
+    problem(await client.get(f"{old['driver_page']}/state"), 404)
+    async with session_factory(engine)() as session:
+        kept = await session.execute(sql("SELECT page_key FROM driver_pages"))
+        assert list(kept.scalars()) == [booking_page_key("bk-recent")]
