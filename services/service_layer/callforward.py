@@ -45,12 +45,16 @@ from lanes.plates import normalise_plate
 from lanes.policy.callforward import CallEvent, PlaceLost
 from lanes.policy.truck import truck_from_manifest
 from lanes.similarity import query_keys
+from lanes.values import CameraRole
 from services.ports import CallDesk, CallForwardStore, CallForwardStores, NewCallDesk, QueueSnapshot
 
 MANIFEST_LOOKBACK = timedelta(days=2)
 # What names a truck's manifest, whatever else the matcher found wrong with the truck there
 # (its window, its customs status: `truck_from_manifest` still keeps a pending truck out)
 _NAMED = frozenset({MatchOutcome.MATCHED, MatchOutcome.OUTSIDE_WINDOW, MatchOutcome.NOT_CLEARED})
+# The cameras whose misread of a queued truck is still looked up (the matcher): the truck
+# is at the gate, or entering a lane
+_AT_GATE = frozenset({CameraRole.GATE_IN, CameraRole.LANE_ENTRY})
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +185,7 @@ class StepWaitingAreasHandler:
                 events = await desk.desk.step(now=at, board=board)
             else:
                 events = await self._entered(store, desk, gate, area, read, board)
-        elif (visit_id := await self._queued(store, desk, camera.direction, read)) is not None:
+        elif (visit_id := await self._queued(store, desk, camera, read)) is not None:
             desk.plates = {p: v for p, v in desk.plates.items() if v != visit_id}
             desk.desk.board = board
             events = await desk.desk.reached_gate(visit_id, at=at)
@@ -280,7 +284,7 @@ class StepWaitingAreasHandler:
         return result.manifest if result.manifest.direction is direction else None
 
     async def _queued(
-        self, store: CallForwardStore, desk: _GateDesk, direction: Direction, read: PlateRead
+        self, store: CallForwardStore, desk: _GateDesk, camera: Camera, read: PlateRead
     ) -> str | None:
         """The queued truck a read at one of the gate's other cameras is: its plate as
         queued, or the manifest the matcher attributes the read to (a misread at the gate's
@@ -289,9 +293,11 @@ class StepWaitingAreasHandler:
         visit_id = desk.plates.get(normalise_plate(read.plate_text))
         if visit_id is not None:
             return visit_id
-        if not any(w.truck.direction is direction for w in desk.desk.queue.waiting):
-            return None
-        manifest = await self._named(store, read, direction)
+        if camera.role not in _AT_GATE or not any(
+            w.truck.direction is camera.direction for w in desk.desk.queue.waiting
+        ):
+            return None  # the exit's reads are of trucks past the gate: not looked up
+        manifest = await self._named(store, read, camera.direction)
         return None if manifest is None else _visit_of(desk, manifest)
 
     async def _booking(

@@ -155,6 +155,8 @@ async def test_a_misread_at_the_gate_camera_is_the_queued_truck_reaching_the_gat
     step_areas = handler(data, [])
     await step_areas(step(("r-1", AREA, "29C11111", T0)))
 
+    await step_areas(step(("r-x", "hn-exp-exit-1", "29C11117", T0 + 4 * MIN)))
+    assert step_areas.stats.at_gate == 0  # the exit's misreads are not looked up
     await step_areas(step(("r-2", GATE_IN, "29C11117", T0 + 5 * MIN)))
 
     assert step_areas.stats.at_gate == 1
