@@ -483,13 +483,16 @@ def make_callforward(
     secret: bytes,
     bookings_topic: str = BOOKINGS.name,
     lane_events_topic: str = LANE_EVENTS.name,
+    clock_window: ClockWindow | None = None,
 ) -> CallForwardWorker:
     """The call-forward worker and its use case (`step_waiting_areas`); `bookings_topic`,
-    `lane_events_topic`: where its check-ins and its gates' lane events come from."""
+    `lane_events_topic`: where its check-ins and its gates' lane events come from;
+    `clock_window`: how far ahead of its record a read or lane event may be."""
     return CallForwardWorker(
         step=step_waiting_areas(sessions=sessions, gates=gates, publish=publish, secret=secret),
         bookings_topic=bookings_topic,
         lane_events_topic=lane_events_topic,
+        clock_window=clock_window,
     )
 
 
@@ -508,6 +511,8 @@ def build_callforward(
         gates=infra.gates,
         publish=kafka_publisher(infra.producer),
         secret=secret,
+        # the decider's door: a read too far ahead would move the queue's clock ahead
+        clock_window=ClockWindow.of(infra.settings.reads_max_ahead_s, None),
     )
     runtime = _consumer(
         infra,

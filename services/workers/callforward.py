@@ -13,7 +13,9 @@ sent twice."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC
 
 from aiokafka import ConsumerRecord
@@ -25,6 +27,7 @@ from services.service_layer.callforward import (
     StepWaitingAreas,
     StepWaitingAreasHandler,
 )
+from services.workers.decider import ClockWindow
 from streams import clock
 from streams.bookings import BookingEventV1
 from streams.codec import decode_booking_event, decode_plate_read, plate_read_from_wire
@@ -33,7 +36,20 @@ from streams.lane_events import LaneEventV1, decode_lane_event
 from streams.runtime import Inbound
 from streams.topics import BOOKINGS, LANE_EVENTS
 
-Consumed = PlateReadV1 | BookingEventV1 | LaneEventV1
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class OutOfClock:
+    """A read or lane event whose time is further ahead of the record's timestamp than the
+    clock window allows (`ClockWindow`, as the decider's door): it would move the queue's
+    clock ahead and make every later read late. Skipped, not dead-lettered here: the
+    decider dead-letters such a read with this reason."""
+
+    reason: str
+
+
+Consumed = PlateReadV1 | BookingEventV1 | LaneEventV1 | OutOfClock
 
 
 class CallForwardWorker:
@@ -43,12 +59,15 @@ class CallForwardWorker:
         step: StepWaitingAreasHandler,
         bookings_topic: str = BOOKINGS.name,
         lane_events_topic: str = LANE_EVENTS.name,
+        clock_window: ClockWindow | None = None,
     ) -> None:
         """`step`: the use case, as the composition root builds it (`make_callforward`);
         `bookings_topic`, `lane_events_topic`: where the booking and lane events come from
-        (every other topic it reads carries plate reads)."""
+        (every other topic it reads carries plate reads); `clock_window`: the decider's."""
         self.step = step
         self.bookings_topic, self.lane_events_topic = bookings_topic, lane_events_topic
+        self.clock_window = clock_window or ClockWindow()
+        self.out_of_clock = 0
 
     @property
     def stats(self) -> CallForwardStats:
@@ -58,12 +77,21 @@ class CallForwardWorker:
         # malformed: the runtime dead-letters it
         if record.topic == self.bookings_topic:
             return decode_booking_event(record.value)
+        event: PlateReadV1 | LaneEventV1
         if record.topic == self.lane_events_topic:
-            return decode_lane_event(record.value)
-        return decode_plate_read(record.value)
+            event = decode_lane_event(record.value)
+            at = event.at
+        else:
+            event = decode_plate_read(record.value)
+            at = event.captured_at
+        skew = self.clock_window.refuses(at, record.timestamp)
+        return event if skew is None else OutOfClock(skew)
 
     async def handle(self, batch: Sequence[Inbound[Consumed]]) -> None:
         events = [item.event for item in batch]
+        for skipped in (e for e in events if isinstance(e, OutOfClock)):
+            self.out_of_clock += 1
+            log.warning("call-forward skips an event: %s", skipped.reason)
         reads = tuple(plate_read_from_wire(e) for e in events if isinstance(e, PlateReadV1))
         check_ins = tuple(
             CheckedIn(

@@ -5,7 +5,10 @@ no broker. The same handler runs on the database behind the plate-reads consumer
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+
+from aiokafka import ConsumerRecord
 
 from lanes.model import CustomsStatus, Direction, Manifest, PlateRead
 from services.adapters.memory_callforward import MemoryCallForward
@@ -18,7 +21,10 @@ from services.service_layer.callforward import (
     StepWaitingAreas,
     StepWaitingAreasHandler,
 )
+from services.workers.callforward import CallForwardWorker, OutOfClock
 from streams.calls import CallEventV1
+from streams.runtime import Inbound
+from streams.topics import LANE_EVENTS, PLATE_READS
 
 T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)  # 10:00 at the gate (+07:00): lanes open
 MIN = timedelta(minutes=1)
@@ -241,3 +247,31 @@ async def test_the_gates_lane_events_step_its_queue_between_reads() -> None:
     assert data.queues["huu-nghi"].queue.waiting == ()
     assert data.queues["huu-nghi"].stepped_to == T0 + 32 * MIN
     assert step_areas.stats.gate_times == 3
+
+
+async def test_a_read_or_lane_event_far_ahead_of_its_record_is_skipped() -> None:
+    """The decider's clock window at call-forward's door: a read (or lane event) stamped a
+    day ahead of its Kafka record would move the queue's clock a day ahead, and every later
+    read would be late, every call overdue. It is skipped (the decider dead-letters the
+    read); one within the window is taken."""
+    data = MemoryCallForward(manifests=[manifest("CF-1", "29C11111")])
+    sent: list[CallEventV1] = []
+    worker = CallForwardWorker(step=handler(data, sent))
+    sent_ms = int(T0.timestamp() * 1000)
+
+    def record(topic: str, value: dict[str, object], ms: int = sent_ms) -> ConsumerRecord:
+        body = json.dumps(value).encode()
+        return ConsumerRecord(topic, 0, 0, ms, 0, None, body, None, 0, len(body), [])
+
+    read = {"event_id": "r-1", "camera_id": AREA, "plate_text": "29C11111", "confidence": 0.9}
+    ahead = record(PLATE_READS.name, read | {"captured_at": (T0 + 24 * 60 * MIN).isoformat()})
+    lane = {"event_id": "le-1", "gate_id": "huu-nghi", "kind": "lane_opened", "lane_id": "HN-E1"}
+    lane_ahead = record(LANE_EVENTS.name, lane | {"at": (T0 + 24 * 60 * MIN).isoformat()})
+    events = [worker.decode(r) for r in (ahead, lane_ahead)]
+    assert all(isinstance(e, OutOfClock) and "clock-skew" in e.reason for e in events)
+    await worker.handle([Inbound("t", 0, n, None, e) for n, e in enumerate(events)])
+    assert (worker.out_of_clock, data.queues, sent) == (2, {}, [])
+
+    fine = worker.decode(record(PLATE_READS.name, read | {"captured_at": T0.isoformat()}))
+    await worker.handle([Inbound("t", 0, 2, None, fine)])
+    assert data.queues["huu-nghi"].stepped_to == T0 and len(sent) == 1
