@@ -156,6 +156,8 @@ class StepWaitingAreasHandler:
                 elif isinstance(item, GateTime):
                     gate = self.gates[item.gate_id]
                     desk = await self._desk(store, gate)
+                    if not desk.desk.queue.waiting:
+                        continue  # nobody waits: nothing to step, nothing to save
                     at = _step_time(desk, item.at)
                     events = await desk.desk.step(now=at, board=await store.board(gate))
                     self._after(desk, events, at)
@@ -163,6 +165,8 @@ class StepWaitingAreasHandler:
                     camera, area = self._cameras[item.camera_id]
                     gate = self.gates[camera.gate_id]
                     desk = await self._desk(store, gate)
+                    if area is None and not desk.desk.queue.waiting:
+                        continue  # a read at the gate, and nobody queued: nothing to do
                     await self._read(store, desk, gate, item, (camera, area))
                 touched.add(gate.gate_id)
             for gate_id in sorted(touched):

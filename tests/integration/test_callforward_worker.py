@@ -225,7 +225,12 @@ async def test_through_the_reads_topic_a_read_at_the_area_camera_gets_a_call(
             "confidence": 0.9,
         }
         value = json.dumps(bare).encode()
-        await producer.send_and_wait(reads.name, value=value, key=b"hn-imp-approach-1")
+        # sent by a camera whose clock says T(0) (a read far ahead of its record's time is
+        # skipped, as the decider dead-letters it)
+        sent_ms = int(T(0).timestamp() * 1000)
+        await producer.send_and_wait(
+            reads.name, value=value, key=b"hn-imp-approach-1", timestamp_ms=sent_ms
+        )
         await producer.send_and_wait(reads.name, value=b"{not json", key=b"x")  # dead letter
         records = await collect(kafka_bootstrap, calls.name, expect=1, timeout=30)
     finally:
@@ -302,7 +307,10 @@ async def test_a_booking_checked_in_through_the_api_is_queued_and_called(
                     "at": (call.deadline + MIN).isoformat(),
                 }
                 value = json.dumps(lane_event).encode()
-                await producer.send_and_wait(lanes.name, value=value, key=b"huu-nghi")
+                sent_ms = int((call.deadline + MIN).timestamp() * 1000)  # the sender's clock
+                await producer.send_and_wait(
+                    lanes.name, value=value, key=b"huu-nghi", timestamp_ms=sent_ms
+                )
                 records = await collect(kafka_bootstrap, calls.name, expect=2, timeout=30)
             finally:
                 stop.set()
