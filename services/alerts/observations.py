@@ -189,6 +189,10 @@ def row_change(gate_id: str, row: BookingEventRow) -> BookingChange | None:
     )
 
 
+# the booking events the rules weigh: every change of a booking (`BookingKind`)
+_CHANGES = frozenset(f"booking.{kind.value}" for kind in BookingKind)
+
+
 def booking_change(
     gate_id: str,
     *,
@@ -198,9 +202,11 @@ def booking_change(
     payload: Mapping[str, Any],
     at: datetime,
 ) -> BookingChange | None:
-    """A stored booking event as the rules see it; None for another gate's."""
+    """A stored booking event as the rules see it; None for another gate's, and for an
+    event that is not a change of the booking (`booking.checked_in`: the truck is in the
+    waiting area; the rules weigh changes only)."""
     p = payload
-    if p.get("gate_id") != gate_id:
+    if p.get("gate_id") != gate_id or type_ not in _CHANGES:
         return None
     return BookingChange(
         event_id=event_id,

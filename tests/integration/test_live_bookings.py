@@ -1,6 +1,6 @@
 """Bookings in the live flow (real broker and database): a truck on time for its booked slot
-is decided as such (priority) and its booking used; one more than the grace late loses the
-slot and is decided as a walk-in."""
+is decided as such (priority) and its booking used, its check-in at the waiting area beside;
+one more than the grace late loses the slot and is decided as a walk-in."""
 
 from __future__ import annotations
 
@@ -49,6 +49,13 @@ async def _book(infra: Any, *manifest_ids: str) -> None:
             )
 
 
+async def _booking_id(session: Any, manifest_id: str) -> str:
+    found: str = await session.scalar(
+        select(BookingRow.booking_id).where(BookingRow.manifest_id == manifest_id)
+    )
+    return found
+
+
 async def test_on_time_bookings_go_first_and_very_late_ones_are_walk_ins(
     database_settings: DatabaseSettings, tmp_path: Path
 ) -> None:
@@ -58,6 +65,16 @@ async def test_on_time_bookings_go_first_and_very_late_ones_are_walk_ins(
             infra = system.infra
             await seed(infra, manifest("MF-1", "29H11111"), manifest("MF-2", "29H22222"), now=SLOT)
             await _book(infra, "MF-1", "MF-2")
+            # a check-in (issue 23) is a booking event the alert rules do not weigh: it must
+            # not stop the decider (it did, for a day's look-back: "not a valid BookingKind")
+            async with infra.sessions() as session, session.begin():
+                await use_cases.check_in(
+                    SqlBookingStore(session),
+                    firm_id="firm-01",
+                    booking_id=await _booking_id(session, "MF-1"),
+                    gates=infra.gates,
+                    now=SLOT + timedelta(minutes=10),
+                )
             on_time = read("r-1", "29H11111", SLOT + timedelta(minutes=20))
             late = read("r-2", "29H22222", SLOT + timedelta(hours=2, minutes=30))
             await publish(
