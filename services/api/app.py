@@ -27,7 +27,7 @@ from services.api.middleware import RequestIdMiddleware
 from services.api.problems import gate_or_404, install_problem_handlers
 from services.api.ratelimit import RateLimiter
 from services.api.review import router as review_router
-from services.api.schemas import ComponentHealth, Health, QueueView
+from services.api.schemas import ComponentHealth, Health, QueueView, WaitingAreaView
 from services.api.slots import router as slots_router
 from services.api.staff import staff_session
 from services.api.strict import reject_unknown_query, reject_unstorable_text
@@ -176,5 +176,22 @@ def create_app(
         return await queries.queue_view(
             session=session, gate_id=gate_id, as_of=as_of or clock.wall_clock()
         )
+
+    @app.get(
+        "/v1/waiting-area",
+        response_model=WaitingAreaView,
+        dependencies=[Depends(reject_unknown_query), Depends(staff_session)],
+        summary="The trucks in the gate's waiting areas (call-forward), and their calls",
+    )
+    async def waiting_area(
+        ctx: ContextDep,
+        session: SessionDep,
+        gate: Annotated[str | None, Query(description="gate id; default: this system's")] = None,
+    ) -> WaitingAreaView:
+        """Issue 23, for the lane controllers: the queue off the road, as the call-forward
+        worker saved it after its last batch (event time `stepped_to`)."""
+        gate_id = gate or ctx.default_gate
+        gate_or_404(ctx.gates, gate_id)
+        return await queries.waiting_area_view(session=session, gate_id=gate_id)
 
     return app

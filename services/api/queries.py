@@ -7,7 +7,16 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.api.schemas import LaneQueue, QueuedTruck, QueueView
+from services.adapters.sql_callforward import queue_from_json
+from services.api.schemas import (
+    LaneQueue,
+    QueuedTruck,
+    QueueView,
+    WaitingAreaView,
+    WaitingCall,
+    WaitingTruck,
+)
+from services.db.call_tables import CallForwardQueueRow
 from services.db.tables import DecisionRow, LaneRow, VisitRow
 
 
@@ -81,3 +90,43 @@ async def queue_view(*, session: AsyncSession, gate_id: str, as_of: datetime) ->
         ],
         needs_review=int(review or 0),
     )
+
+
+async def waiting_area_view(*, session: AsyncSession, gate_id: str) -> WaitingAreaView:
+    """The gate's waiting areas as call-forward saved them after its last batch (empty
+    before its first): each truck in service order, its position in its direction's line
+    while not called, its latest call once called."""
+    row = await session.get(CallForwardQueueRow, gate_id)
+    if row is None:
+        return WaitingAreaView(gate_id=gate_id, stepped_to=None, trucks=[])
+    queue = queue_from_json(row.snapshot["queue"])
+    plates = {visit: plate for plate, visit in row.snapshot["plates"].items()}
+    trucks = []
+    for waiting in queue.waiting:
+        truck, call = waiting.truck, waiting.call
+        trucks.append(
+            WaitingTruck(
+                visit_id=truck.visit_id,
+                manifest_id=truck.manifest_id,
+                plate=plates.get(truck.visit_id),
+                direction=truck.direction.value,
+                area_id=waiting.area_id,
+                entered_at=waiting.entered_at,
+                booking=truck.booking.value,
+                channel=truck.channel.value,
+                position=queue.position(truck.visit_id),
+                call=None
+                if call is None
+                else WaitingCall(
+                    call_id=call.call_id,
+                    kind=call.kind.value,
+                    lane_id=call.lane_id,
+                    carrier_slot=call.carrier_slot,
+                    called_at=call.called_at,
+                    due_at=call.due_at,
+                    deadline=call.deadline,
+                    calls=waiting.calls,
+                ),
+            )
+        )
+    return WaitingAreaView(gate_id=gate_id, stepped_to=row.event_time, trucks=trucks)

@@ -46,6 +46,41 @@ class QueueView(BaseModel):
     needs_review: int
 
 
+class WaitingCall(BaseModel):
+    """A waiting truck's latest call (`recall`: the second, after the first ran out)."""
+
+    call_id: str
+    kind: str
+    lane_id: str | None
+    carrier_slot: str | None
+    called_at: datetime
+    due_at: datetime
+    deadline: datetime
+    calls: int
+
+
+class WaitingTruck(BaseModel):
+    visit_id: str
+    manifest_id: str | None
+    plate: str | None
+    direction: str
+    area_id: str
+    entered_at: datetime
+    booking: str
+    channel: str
+    position: int | None = Field(description="in its direction's line, not called yet")
+    call: WaitingCall | None
+
+
+class WaitingAreaView(BaseModel):
+    """The gate's waiting areas as the call-forward worker left them: the trucks not yet at
+    the gate, in service order, and the event time the queue was stepped to."""
+
+    gate_id: str
+    stepped_to: datetime | None
+    trucks: list[WaitingTruck]
+
+
 class CargoView(BaseModel):
     description: str
     hs_codes: list[str]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from lanes.model import Direction, Manifest
 from services.adapters.booking_outbox import BookingOutbox
 from services.bootstrap import make_call_notifier, make_callforward
+from services.control.auth import COOKIE
+from services.db.controllers import create_controller, open_session
 from services.db.engine import session_factory
 from services.db.manifests import store_manifests
 from services.drivers.desk import kafka_publisher
@@ -110,6 +112,16 @@ async def test_a_truck_read_at_the_waiting_area_is_called_and_its_page_shows_it(
             assert walk_in.status_code == 200 and walk_in.json()["status"] in {"waiting", "called"}
             for private in ("CF-1", "29C11111", "wa-r-1", booked["booking_id"], "firm-a"):
                 assert private not in walk_in.text
+            # the lane controllers' view of the area (a staff session; anonymous: 401)
+            assert (await client.get("/v1/waiting-area")).status_code == 401
+            staff = await _staff_cookie(engine)
+            area = (await client.get("/v1/waiting-area", headers=staff)).json()
+            assert area["gate_id"] == "huu-nghi" and area["stepped_to"]
+            trucks = {t["visit_id"]: t for t in area["trucks"]}
+            assert trucks["wa-r-1"]["plate"] == "29C11111"
+            assert trucks["wa-r-1"]["call"]["lane_id"] == called["lane_id"]
+            assert trucks["wa-r-1"]["position"] is None  # called: out of the line
+            assert set(trucks) == {"wa-r-1", "wa-r-2"}
 
             second = worker()  # a restart: the queue comes back from the database
             await second.handle([read("r-3", "hn-exp-gate-1", "29C11111", T(0) + 5 * MIN)])
@@ -162,6 +174,19 @@ async def test_a_truck_read_at_the_waiting_area_is_called_and_its_page_shows_it(
     assert texts["wa-r-2"].endswith(f"Be there by {deadline:%H:%M}.")
     assert [r.headers["Idempotency-Key"] for r in posted] == [calls[0].call_id, calls[1].call_id]
     assert {str(r.url) for r in posted} == {url}
+
+
+async def _staff_cookie(engine: AsyncEngine) -> dict[str, str]:
+    """A viewer's control-room session cookie, as a header: what the gate-wide views need."""
+    now = datetime.now(UTC)
+    async with session_factory(engine)() as session, session.begin():
+        await create_controller(
+            session=session, username="viewer-cf", role="viewer", password="x" * 12, now=now
+        )
+        token, _ = await open_session(
+            session=session, username="viewer-cf", now=now, ttl=timedelta(hours=1)
+        )
+    return {"Cookie": f"{COOKIE}={token}"}
 
 
 def _runtime(
