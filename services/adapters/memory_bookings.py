@@ -61,6 +61,14 @@ class MemoryBookingStore:
         found = self.data.bookings.get(booking_id)
         return found if found is not None and found.firm_id == firm_id else None
 
+    async def last_check_in(self, booking_id: str) -> datetime | None:
+        times = [
+            extra["occurred_at"]
+            for type_, booked, extra in self.data.events
+            if booked == booking_id and type_ == "booking.checked_in"
+        ]
+        return max(times, default=None)
+
     async def firm_of(self, booking_id: str) -> str | None:
         found = self.data.bookings.get(booking_id)
         return None if found is None else found.firm_id

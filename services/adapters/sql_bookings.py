@@ -46,6 +46,11 @@ class SqlBookingStore:
     async def firm_of(self, booking_id: str) -> str | None:
         return await db.booking_firm(session=self.session, booking_id=booking_id)
 
+    async def last_check_in(self, booking_id: str) -> datetime | None:
+        return await db.last_event_at(
+            session=self.session, booking_id=booking_id, type_="booking.checked_in"
+        )
+
     async def take_place(self, booking: Booking, slot_start: datetime, cap: SlotCapacity) -> bool:
         return await db.take_place(
             session=self.session, booking=booking, slot_start=slot_start, cap=cap

@@ -231,6 +231,16 @@ async def get_booking(
     return None if row is None else booking_from_row(row)
 
 
+async def last_event_at(*, session: AsyncSession, booking_id: str, type_: str) -> datetime | None:
+    """When the booking's latest event of `type_` happened; None: it has none."""
+    found: datetime | None = await session.scalar(
+        select(func.max(BookingEventRow.occurred_at)).where(
+            BookingEventRow.booking_id == booking_id, BookingEventRow.type == type_
+        )
+    )
+    return found
+
+
 async def booking_firm(*, session: AsyncSession, booking_id: str) -> str | None:
     """The firm that holds the booking; None for a missing id (the driver's page knows the
     booking only, its link being the driver's credential)."""

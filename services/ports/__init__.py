@@ -67,6 +67,9 @@ class BookingStore(Protocol):
     async def firm_of(self, booking_id: str) -> str | None:
         """The firm holding the booking; None when there is none."""
 
+    async def last_check_in(self, booking_id: str) -> datetime | None:
+        """When the booking's truck last checked in (its latest `booking.checked_in`)."""
+
     async def record_event(
         self, booking: Booking, type_: str, *, occurred_at: datetime | None = None, **extra: Any
     ) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from lanes.booking import (
@@ -30,6 +30,9 @@ from services.ports import (
     EarlierRequest,
     EventPublisher,
 )
+
+# A check-in this soon after the last one records nothing more
+CHECK_IN_REPEAT = timedelta(minutes=5)
 
 # --- commands --------------------------------------------------------------------------------
 
@@ -181,16 +184,20 @@ async def check_in(
     now: datetime,
 ) -> Booking:
     """Record the check-in (`booking.checked_in`, at `now`: the event's time, which the
-    call-forward worker queues the truck at); the booking itself is unchanged. Each
-    check-in is an event; the worker queues a truck once. `firm_id` None: the booking's
-    own firm (the driver's page)."""
+    call-forward worker queues the truck at); the booking itself is unchanged. A check-in
+    within CHECK_IN_REPEAT of the last one records nothing more (a double tap, a retry,
+    a page hammered: one event); a later one does (a truck that lost its place may check
+    in again), and the worker queues a truck once. `firm_id` None: the booking's own firm
+    (the driver's page)."""
     firm_id = firm_id or await store.firm_of(booking_id)
     current = None if firm_id is None else await store.get(firm_id, booking_id, for_update=True)
     gate = None if current is None else gates.get(current.gate_id)
     if current is None or gate is None:
         raise booking_not_found(booking_id)
     current.check_in(gate)
-    await store.record_event(current, "booking.checked_in", occurred_at=now)
+    last = await store.last_check_in(booking_id)
+    if last is None or not now - CHECK_IN_REPEAT < last <= now:
+        await store.record_event(current, "booking.checked_in", occurred_at=now)
     return current
 
 

@@ -245,6 +245,13 @@ async def test_a_check_in_is_an_event_at_its_time_and_changes_nothing_of_the_boo
         booking.booking_id,
         {"occurred_at": at},
     )
+    # a double tap (within CHECK_IN_REPEAT) records nothing more; a later check-in does
+    for again in (at + timedelta(seconds=2), at + 4 * timedelta(minutes=1)):
+        await check_in_slot(cmd, uow=uow, publisher=publisher, gates=GATES, now=again)
+    assert _events(uow) == ["booking.created", "booking.checked_in"]
+    later = at + 6 * timedelta(minutes=1)
+    await check_in_slot(cmd, uow=uow, publisher=publisher, gates=GATES, now=later)
+    assert uow.committed.events[-1][2] == {"occurred_at": later}
     with pytest.raises(BookingRefused) as missing:
         await check_in_slot(
             CheckIn("firm-b", booking.booking_id), uow=uow, publisher=publisher, gates=GATES, now=at
@@ -259,7 +266,12 @@ async def test_a_check_in_is_an_event_at_its_time_and_changes_nothing_of_the_boo
     )
     with pytest.raises(BookingRefused, match="only an active booking can be checked in"):
         await check_in_slot(cmd, uow=uow, publisher=publisher, gates=GATES, now=at)
-    assert _events(uow) == ["booking.created", "booking.checked_in", "booking.cancelled"]
+    assert _events(uow) == [
+        "booking.created",
+        "booking.checked_in",
+        "booking.checked_in",
+        "booking.cancelled",
+    ]
 
 
 def test_the_gate_takes_no_bookings_without_rules() -> None:
