@@ -340,6 +340,32 @@ class CallForwardPolicy:
         return event, after
 
 
+def with_calls(board: Board, previous: Board, queue: AreaQueue, gate: Gate) -> Board:
+    """`board` (the orchestrator's newest: it knows nothing of the calls) with every called
+    truck still on its way queued at the place it was called to, as on `previous` (the
+    board the calls were made on), or, where `previous` no longer has it (a restart: the
+    queue comes back, its board does not), at the call's lane from its expected start on
+    the lane's mean service. Without this, a truck entering after a new board was taken is
+    weighed as if the trucks called before it were not coming, and two are called to one
+    place."""
+    lanes = {lane.lane_id: lane for lane in gate.lanes}
+    yard = None if board.yard is None else board.yard.yard_id
+    for waiting in queue.waiting:
+        call = waiting.call
+        visit_id = waiting.truck.visit_id
+        if call is None or board.queued_entry(visit_id) is not None:
+            continue
+        found = previous.queued_entry(visit_id)
+        if found is not None and (found[0] in lanes or found[0] == yard):
+            board = board.assigned(found[1], place=found[0])
+        elif call.lane_id in lanes and call.expected_start_at is not None:
+            service = lanes[call.lane_id].service_time
+            start = call.expected_start_at
+            entry = Queued(waiting.truck, service, start, start + service)
+            board = board.assigned(entry, place=call.lane_id)
+    return board
+
+
 def _lead(queue: AreaQueue, gate: Gate, area: WaitingArea) -> timedelta:
     """The area's call lead while it holds at least as many trucks not yet called as its
     direction has lanes, else none. The lead keeps lanes busy (the next truck is at the

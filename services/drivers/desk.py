@@ -19,7 +19,13 @@ from aiokafka import AIOKafkaProducer
 
 from lanes.board import Board, Truck
 from lanes.model import Gate
-from lanes.policy.callforward import AreaQueue, CallEvent, CallForwardPolicy, PlaceLost
+from lanes.policy.callforward import (
+    AreaQueue,
+    CallEvent,
+    CallForwardPolicy,
+    PlaceLost,
+    with_calls,
+)
 from services.drivers.hub import DriverHub
 from services.drivers.view import driver_states, lost_state
 from services.ports import NewCallDesk
@@ -65,6 +71,11 @@ class CallForwardDesk:
         self.policy = policy or CallForwardPolicy()
         self.queue = AreaQueue()
 
+    def use_board(self, board: Board) -> None:
+        """Take the orchestrator's newest board, keeping the places of the trucks called and
+        still on their way (`with_calls`)."""
+        self.board = with_calls(board, self.board, self.queue, self.gate)
+
     async def entered(self, truck: Truck, *, at: datetime) -> list[CallEvent]:
         """The truck waits in its direction's area (none: nothing to do, it goes on)."""
         area = self.gate.waiting_area(truck.direction)
@@ -87,7 +98,7 @@ class CallForwardDesk:
         """Run the policy (on `board` when given: the orchestrator's newest), publish what
         it decided, then refresh the drivers' pages."""
         if board is not None:
-            self.board = board
+            self.use_board(board)
         events, self.queue, self.board = self.policy.step(
             self.queue, self.board, self.gate, now=now
         )

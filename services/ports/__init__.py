@@ -433,6 +433,9 @@ class CallDesk(Protocol):
     queue: AreaQueue
     board: Board
 
+    def use_board(self, board: Board) -> None:
+        """Take the orchestrator's newest board, keeping the called trucks' places."""
+
     async def entered(self, truck: Truck, *, at: datetime) -> list[CallEvent]: ...
 
     async def reached_gate(self, visit_id: str, *, at: datetime) -> list[CallEvent]: ...

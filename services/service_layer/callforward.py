@@ -191,7 +191,7 @@ class StepWaitingAreasHandler:
                 events = await self._entered(store, desk, gate, area, read, board)
         elif (visit_id := await self._queued(store, desk, camera, read)) is not None:
             desk.plates = {p: v for p, v in desk.plates.items() if v != visit_id}
-            desk.desk.board = board
+            desk.desk.use_board(board)
             events = await desk.desk.reached_gate(visit_id, at=at)
             self.stats.at_gate += 1
         else:
@@ -262,7 +262,7 @@ class StepWaitingAreasHandler:
             return await desk.desk.step(now=now, board=board)
         desk.plates[plate] = visit_id
         desk.pages[visit_id] = page_key or visit_id
-        desk.desk.board = board
+        desk.desk.use_board(board)
         self.stats.entered += 1
         return await desk.desk.entered(truck, at=now)
 

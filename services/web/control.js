@@ -3,7 +3,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { me: null, snap: null, source: null, lastUpdate: null, retry: null, gate: null, patches: 0, openAlerts: new Set() };
+const state = { me: null, snap: null, source: null, lastUpdate: null, retry: null, gate: null, patches: 0, openAlerts: new Set(), waitingTimer: null, waiting: null };
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -77,11 +77,13 @@ function enter(me) {
   $("who-role").textContent = "(" + me.role + ")";
   document.body.dataset.role = me.role;
   connect();
+  pollWaiting();
 }
 
 async function logout() {
   await api("/control/api/logout", { method: "POST" });
   if (state.source) state.source.close();
+  clearTimeout(state.waitingTimer);
   state.me = null; state.source = null;
   showLogin();
 }
@@ -163,6 +165,7 @@ function render() {
   renderLanes(s.lanes);
   renderReview(s.review, s.needs_review);
   renderCarriers(s.carriers);
+  if (state.waiting) renderWaiting(state.waiting);  // its times need the gate's offset
   $("recent-items").replaceChildren(...s.recent.slice(0, 12).map((d) =>
     el("div", { class: "carrier", "data-recent": d.visit_id },
       el("span", {}, localTime(d.decided_at, true) + " " + d.plate),
@@ -331,6 +334,31 @@ function renderCarriers(c) {
     el("h2", {}, "Next departures"), ...(deps.length ? deps : [el("div", { class: "why" }, "none planned")]),
     el("h2", {}, "Trucks on carrier slots"), ...(trucks.length ? trucks : [el("div", { class: "why" }, "none")]),
     el("div", { class: "why" }, c.yard_waiting + " containers waiting at the yard"));
+}
+
+// -- the waiting areas (issue 23): /v1/waiting-area, polled every 3 s while logged in ----
+async function pollWaiting() {
+  clearTimeout(state.waitingTimer);
+  if (!state.me) return;
+  const q = state.gate ? "?gate=" + encodeURIComponent(state.gate) : "";
+  const r = await api("/v1/waiting-area" + q).catch(() => null);
+  if (r && r.ok) { state.waiting = r.body; renderWaiting(r.body); }
+  state.waitingTimer = setTimeout(pollWaiting, 3000);
+}
+
+function renderWaiting(area) {
+  const called = area.trucks.filter((t) => t.call).length;
+  $("waiting-count").textContent = area.trucks.length
+    ? "(" + area.trucks.length + ", " + called + " called)" : "";
+  const rows = area.trucks.map((t) => el("div", { class: "carrier", "data-waiting": t.visit_id },
+    el("span", {}, (t.plate || "?") + " " + t.direction),
+    el("span", {}, t.call
+      ? (t.call.kind === "recall" ? "recalled to " : "called to ")
+        + (t.call.lane_id || "carrier slot " + t.call.carrier_slot)
+        + ", due " + localTime(t.call.due_at)
+      : "in line #" + t.position + " since " + localTime(t.entered_at))));
+  $("waiting-items").replaceChildren(
+    ...(rows.length ? rows : [el("div", { class: "why" }, "nobody waiting")]));
 }
 
 // -- actions ---------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from tests.integration.harness import fresh_broker, make_settings
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
 README = Path(__file__).parents[2] / "README.md"
-STAFF_VIEWS = ("/v1/queue", "/v1/review")
+STAFF_VIEWS = ("/v1/queue", "/v1/review", "/v1/waiting-area")
 
 
 @asynccontextmanager

@@ -275,3 +275,21 @@ async def test_a_read_or_lane_event_far_ahead_of_its_record_is_skipped() -> None
     fine = worker.decode(record(PLATE_READS.name, read | {"captured_at": T0.isoformat()}))
     await worker.handle([Inbound("t", 0, 2, None, fine)])
     assert data.queues["huu-nghi"].stepped_to == T0 and len(sent) == 1
+
+
+async def test_trucks_called_in_turn_get_their_own_places_even_after_a_restart() -> None:
+    """Each read takes the orchestrator's newest board, which knows nothing of the calls:
+    the calls' places are kept on it (`with_calls`), so two trucks entering at once are not
+    both called to HN-E1 (they were, in the live worker, while the simulation kept one
+    board); after a restart the places come back from the saved calls."""
+    data = MemoryCallForward(
+        manifests=[manifest(f"CF-{n}", f"29C{n}{n}{n}{n}{n}") for n in (1, 2, 3)]
+    )
+    sent: list[CallEventV1] = []
+    await handler(data, sent)(step(("r-1", AREA, "29C11111", T0), ("r-2", AREA, "29C22222", T0)))
+    lanes = [c.lane_id for c in sent]
+    assert len(lanes) == 2 and len(set(lanes)) == 2, lanes
+
+    again = handler(data, sent)  # a restart: the queue comes back, the board is the store's
+    await again(step(("r-3", AREA, "29C33333", T0)))
+    assert len(sent) == 3 and sent[2].lane_id not in lanes, [c.lane_id for c in sent]
