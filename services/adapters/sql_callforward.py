@@ -27,6 +27,19 @@ from services.drivers.store import booking_page_key, save_pages
 from services.ports import ArrivingBooking, CallForwardStores, QueueSnapshot
 
 
+async def load_queue(session: AsyncSession, gate_id: str) -> QueueSnapshot | None:
+    """The gate's queue as call-forward saved it last; None before its first save."""
+    row = await session.get(CallForwardQueueRow, gate_id)
+    if row is None:
+        return None
+    return QueueSnapshot(
+        queue=queue_from_json(row.snapshot["queue"]),
+        plates=dict(row.snapshot["plates"]),
+        pages=dict(row.snapshot["pages"]),
+        stepped_to=row.event_time,
+    )
+
+
 class SqlCallForwardStore:
     def __init__(self, session: AsyncSession, secret: bytes) -> None:
         self.session, self.secret = session, secret
@@ -64,15 +77,7 @@ class SqlCallForwardStore:
         )
 
     async def queue(self, gate_id: str) -> QueueSnapshot | None:
-        row = await self.session.get(CallForwardQueueRow, gate_id)
-        if row is None:
-            return None
-        return QueueSnapshot(
-            queue=queue_from_json(row.snapshot["queue"]),
-            plates=dict(row.snapshot["plates"]),
-            pages=dict(row.snapshot["pages"]),
-            stepped_to=row.event_time,
-        )
+        return await load_queue(self.session, gate_id)
 
     async def save_queue(self, gate_id: str, snapshot: QueueSnapshot, *, now: datetime) -> None:
         data = {

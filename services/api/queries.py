@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.adapters.sql_callforward import queue_from_json
+from services.adapters.sql_callforward import load_queue
 from services.api.schemas import (
     LaneQueue,
     QueuedTruck,
@@ -16,7 +16,6 @@ from services.api.schemas import (
     WaitingCall,
     WaitingTruck,
 )
-from services.db.call_tables import CallForwardQueueRow
 from services.db.tables import DecisionRow, LaneRow, VisitRow
 
 
@@ -96,11 +95,11 @@ async def waiting_area_view(*, session: AsyncSession, gate_id: str) -> WaitingAr
     """The gate's waiting areas as call-forward saved them after its last batch (empty
     before its first): each truck in service order, its position in its direction's line
     while not called, its latest call once called."""
-    row = await session.get(CallForwardQueueRow, gate_id)
-    if row is None:
+    saved = await load_queue(session, gate_id)
+    if saved is None:
         return WaitingAreaView(gate_id=gate_id, stepped_to=None, trucks=[])
-    queue = queue_from_json(row.snapshot["queue"])
-    plates = {visit: plate for plate, visit in row.snapshot["plates"].items()}
+    queue = saved.queue
+    plates = {visit: plate for plate, visit in saved.plates.items()}
     trucks = []
     for waiting in queue.waiting:
         truck, call = waiting.truck, waiting.call
@@ -129,4 +128,4 @@ async def waiting_area_view(*, session: AsyncSession, gate_id: str) -> WaitingAr
                 ),
             )
         )
-    return WaitingAreaView(gate_id=gate_id, stepped_to=row.event_time, trucks=trucks)
+    return WaitingAreaView(gate_id=gate_id, stepped_to=saved.stepped_to, trucks=trucks)

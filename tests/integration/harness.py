@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.model import CustomsStatus, Direction, Manifest
 from services.bootstrap import (
@@ -280,8 +281,15 @@ async def running_manifest_intake(settings: Settings) -> AsyncIterator[RunningIn
 
 async def staff_cookies(infra: Infrastructure, username: str = "viewer-1") -> dict[str, str]:
     """A control-room session cookie (a viewer's): what `/v1/queue` and `/v1/review` need."""
+    return await staff_cookies_on(infra.sessions, username)
+
+
+async def staff_cookies_on(
+    sessions: async_sessionmaker[AsyncSession], username: str = "viewer-1"
+) -> dict[str, str]:
+    """`staff_cookies` on a database's sessions alone (no running system)."""
     now = datetime.now(UTC)
-    async with infra.sessions() as session, session.begin():
+    async with sessions() as session, session.begin():
         await create_controller(
             session=session, username=username, role="viewer", password="x" * 12, now=now
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -22,8 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from lanes.model import Direction, Manifest
 from services.adapters.booking_outbox import BookingOutbox
 from services.bootstrap import make_call_notifier, make_callforward
-from services.control.auth import COOKIE
-from services.db.controllers import create_controller, open_session
 from services.db.engine import session_factory
 from services.db.manifests import store_manifests
 from services.drivers.desk import kafka_publisher
@@ -38,7 +36,7 @@ from streams.clients import ensure_topics, make_producer
 from streams.events import PlateReadV1
 from streams.runtime import ConsumerRuntime, Inbound
 from streams.topics import TopicSpec
-from tests.integration.harness import collect
+from tests.integration.harness import collect, staff_cookies_on
 from tests.integration.test_bookings_api import (
     _book,
     add_firms,
@@ -178,15 +176,8 @@ async def test_a_truck_read_at_the_waiting_area_is_called_and_its_page_shows_it(
 
 async def _staff_cookie(engine: AsyncEngine) -> dict[str, str]:
     """A viewer's control-room session cookie, as a header: what the gate-wide views need."""
-    now = datetime.now(UTC)
-    async with session_factory(engine)() as session, session.begin():
-        await create_controller(
-            session=session, username="viewer-cf", role="viewer", password="x" * 12, now=now
-        )
-        token, _ = await open_session(
-            session=session, username="viewer-cf", now=now, ttl=timedelta(hours=1)
-        )
-    return {"Cookie": f"{COOKIE}={token}"}
+    cookies = await staff_cookies_on(session_factory(engine), "viewer-cf")
+    return {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
 
 
 def _runtime(
