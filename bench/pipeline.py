@@ -65,8 +65,11 @@ PG_URL = os.environ.get(
     "BORDERFLOW_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 CAMERAS = ("hn-exp-approach-1", "hn-exp-gate-1", "hn-exp-gate-2")
+# issue 26's "Done when": 2,000 reads/s sustained, capacity >= 5,000 reads/s, p99
+# read-to-decision <= 50 ms at 200 reads/s (issue 4's were 2,000 and < 100 ms)
 TARGET_READS_PER_S = 2000
-TARGET_P99_MS = 100.0
+TARGET_CAPACITY_READS_PER_S = 5000
+TARGET_P99_MS = 50.0
 PRODUCER_SETTINGS: dict[str, Any] = {"linger_ms": 2}  # the bench's and the ceiling's producer
 
 
@@ -521,11 +524,12 @@ def main() -> None:
         **found,
         "targets": {
             "sustained_reads_per_s_min": TARGET_READS_PER_S,
+            "capacity_reads_per_s_min": TARGET_CAPACITY_READS_PER_S,
             "latency_at_200_p99_ms_max": TARGET_P99_MS,
         },
         "meets_targets": found["sustained_keeps_up"]
-        and capacity >= TARGET_READS_PER_S
-        and p99 < TARGET_P99_MS,
+        and capacity >= TARGET_CAPACITY_READS_PER_S
+        and p99 <= TARGET_P99_MS,
         "phases": results,
     }
     if args.history_days:

@@ -17,7 +17,8 @@ from lanes.model import (
     Outcome,
     Visit,
 )
-from lanes.policy import Policy, truck_from_manifest
+from lanes.policy import OrchestratedPolicy, Policy, truck_from_manifest
+from lanes.policy.callforward import CalledPlace, assign_called
 
 
 def decision_id_for(visit_id: str) -> str:
@@ -34,13 +35,17 @@ def decide_with_board(
     policy: Policy,
     booking: BookingStatus = BookingStatus.WALK_IN,
     now: datetime,
+    called: CalledPlace | None = None,
 ) -> tuple[LaneDecision, Board]:
     """Decide the visit's lane (or carrier slot) on the gate's board; returns the decision
     and the board with the truck queued where it was sent.
 
     A matched, cleared visit becomes a Truck (first sighting = the visit's first read, its
     booking status as given) and goes to the policy; any other match outcome needs review,
-    with the match evidence as the reason, and leaves the board as it was.
+    with the match evidence as the reason, and leaves the board as it was. A truck called
+    forward from the waiting area (`called`, its manifest's call, holding now) goes where
+    the call sent it (`assign_called`), when the policy is the orchestrated one, the policy
+    the calls are made by; another policy (a what-if) places it as any truck.
     """
     manifest = match.manifest
     if match.outcome is MatchOutcome.MATCHED and manifest is not None:
@@ -52,7 +57,10 @@ def decide_with_board(
                 Outcome.NEEDS_REVIEW, None, "customs status pending: not cleared"
             )
         else:
-            assignment, board = policy.assign(truck, board, gate, now=now)
+            placed = None
+            if called is not None and isinstance(policy, OrchestratedPolicy) and called.holds(now):
+                placed = assign_called(called, truck, board, gate, now=now, lanes=policy)
+            assignment, board = placed or policy.assign(truck, board, gate, now=now)
             lanes = {lane.lane_id for lane in gate.lanes_for(visit.direction)}
             if assignment.lane_id is not None and assignment.lane_id not in lanes:
                 raise DomainError(

@@ -20,7 +20,9 @@ Rules, at each step (event time `now`):
   and its actual free time;
 - a called truck that reaches the gate and finds its lane busy takes a lane free then, when
   it is done there no later (`at_gate`): the call names a place planned on mean times, and
-  a truck at the barrier goes before one still driving up.
+  a truck at the barrier goes before one still driving up. The gate's decider places a
+  called truck by the same rule (`assign_called`): the gate tells the driver the lane the
+  call named, or the free lane `at_gate` waves it to.
 Pure: the area's queue, the board and the time are arguments; the same inputs give the same
 calls. Call ids are stable (`<visit>/call-<n>`): the notifier's idempotency key.
 """
@@ -34,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from lanes.board import Board, Queued, Truck
-from lanes.model import BookingStatus, Direction, Gate, Lane, Outcome, WaitingArea
+from lanes.model import Assignment, BookingStatus, Direction, Gate, Lane, Outcome, WaitingArea
 from lanes.policy.callplaces import BARRIER_BUFFER, at_barrier, own_kind
 from lanes.policy.hours import local_hhmm
 from lanes.policy.orchestrated import OrchestratedPolicy
@@ -338,6 +340,73 @@ class CallForwardPolicy:
             manifest_id=truck.manifest_id,
         )
         return event, after
+
+
+# How long after its deadline a call still names the truck's lane at the gate: a truck a
+# little late is still the one called (call-forward recalls it, or its place is lost and the
+# call is withdrawn).
+CALL_HOLDS_PAST_DEADLINE = timedelta(minutes=30)
+
+
+@dataclass(frozen=True, slots=True)
+class CalledPlace:
+    """A truck's latest call, as the gate's decider is told it: the manifest's truck was
+    called at `called_at` to lane `lane_id` (`call_id`), due at the gate by `deadline`."""
+
+    manifest_id: str
+    lane_id: str
+    call_id: str
+    called_at: datetime
+    deadline: datetime
+
+    def holds(self, at: datetime) -> bool:
+        """Whether a truck of this manifest reaching the gate at `at` is the one called."""
+        return self.called_at <= at <= self.deadline + CALL_HOLDS_PAST_DEADLINE
+
+
+def assign_called(
+    place: CalledPlace,
+    truck: Truck,
+    board: Board,
+    gate: Gate,
+    *,
+    now: datetime,
+    lanes: OrchestratedPolicy,
+) -> tuple[Assignment, Board] | None:
+    """Where the gate sends a called truck that reached it (the decider, issue 23): the lane
+    the call named, queued there in service order as `lanes` (the policy) plans it, unless
+    that lane is not free for it and another lane of its direction is, where `at_gate` (the
+    simulation's rule) waves it. The driver's page and SMS named the lane; the gate names
+    the same, or says why not. None when the call's lane no longer takes the truck (closed
+    since, not of its direction, not its cargo or channel): the policy places it as any
+    truck at the gate."""
+    ours = gate.lanes_for(truck.direction)
+    if not any(lane.lane_id == place.lane_id for lane in ours):
+        return None
+    weigh = replace(board, yard=None)
+    for lane in ours:
+        if lane.lane_id != place.lane_id:
+            weigh = weigh.lane_closed(lane.lane_id, now)
+    assignment, after = lanes.assign(truck, weigh, gate, now=now)
+    found = after.queued_entry(truck.visit_id)
+    if assignment.outcome is not Outcome.ASSIGNED or found is None:
+        return None
+    board = board.assigned(found[1], place=place.lane_id)
+    offset = gate.utc_offset
+    called = f"called at {local_hhmm(place.called_at, offset)} to {place.lane_id}"
+    _, moved_board, moved = CallForwardPolicy(lanes).at_gate(
+        truck.visit_id, AreaQueue(), board, gate, now=now
+    )
+    entry = moved_board.queued_entry(truck.visit_id) if moved is not None else None
+    if moved is None or entry is None:
+        return replace(assignment, reason=f"{called}: {assignment.reason}"), board
+    start, done = entry[1].expected_start_at, entry[1].expected_done_at
+    reason = (
+        f"{called}, which is not free (a truck in it, or queued at the gate ahead); "
+        f"{moved} is free: waved there, expected start {local_hhmm(start, offset)}, "
+        f"done {local_hhmm(done, offset)}"
+    )
+    return Assignment(Outcome.ASSIGNED, moved, reason, start, done), moved_board
 
 
 def with_calls(board: Board, previous: Board, queue: AreaQueue, gate: Gate) -> Board:

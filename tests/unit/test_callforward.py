@@ -12,7 +12,9 @@ from importlib import resources
 import pytest
 
 from lanes.board import Board, Queued, Truck
+from lanes.decide import decide_with_board
 from lanes.model import (
+    Assignment,
     BookingStatus,
     CargoClass,
     CustomsChannel,
@@ -21,15 +23,23 @@ from lanes.model import (
     Gate,
     Lane,
     LaneKind,
+    Manifest,
+    MatchOutcome,
+    MatchResult,
+    Visit,
     WaitingArea,
 )
+from lanes.policy import OrchestratedPolicy, Policy
 from lanes.policy.callforward import (
     AreaQueue,
+    CalledPlace,
     CallForwardPolicy,
     CallKind,
     PlaceLost,
     TruckCalled,
+    assign_called,
 )
+from lanes.values import CustomsStatus
 from services.gates.loader import GateConfigError, get_gate, parse_gate
 
 MIN = timedelta(minutes=1)
@@ -359,3 +369,107 @@ def test_a_truck_at_the_gate_with_no_free_lane_keeps_its_place() -> None:
     board = board.truck_entered("v8", "E2", T0 + 3 * MIN)
     _, board, moved = POLICY.at_gate("v1", queue, board, g, now=T0 + 5 * MIN)
     assert moved is None and board.place_of("v1") == "E1"
+
+
+# -- the gate's decider places a called truck where the call sent it (assign_called) ------
+
+
+def _called(lane: str, at: datetime = T0) -> CalledPlace:
+    return CalledPlace("m1", lane, "wa-1/call-1", at, at + 15 * MIN)
+
+
+def test_the_gate_sends_a_called_truck_to_the_lane_it_was_called_to() -> None:
+    # two idle lanes: the policy alone takes E1 (the first); the call named E2
+    g = gate(lanes=2)
+    board = Board.for_gate(g)
+    alone, _ = OrchestratedPolicy().assign(truck(1), board, g, now=T0 + 5 * MIN)
+    assert alone.lane_id == "E1"
+    placed = assign_called(
+        _called("E2"), truck(1), board, g, now=T0 + 5 * MIN, lanes=OrchestratedPolicy()
+    )
+    assert placed is not None
+    assignment, after = placed
+    assert assignment.lane_id == "E2" and after.place_of("v1") == "E2"
+    assert assignment.reason.startswith("called at 10:00 to E2: ")
+    assert assignment.expected_start_at == T0 + 5 * MIN
+
+
+def test_a_called_truck_whose_lane_is_busy_is_waved_to_a_free_one_as_at_gate() -> None:
+    g = gate(lanes=2, minutes=4)
+    x = truck(9, at=T0 - 10 * MIN)
+    board = Board.for_gate(g).assigned(Queued(x, 4 * MIN, T0, T0 + 4 * MIN), place="E2")
+    board = board.truck_entered("v9", "E2", T0 + 3 * MIN)  # E2 busy until +7
+    placed = assign_called(
+        _called("E2"), truck(1), board, g, now=T0 + 5 * MIN, lanes=OrchestratedPolicy()
+    )
+    assert placed is not None
+    assignment, after = placed
+    assert assignment.lane_id == "E1" and after.place_of("v1") == "E1"
+    assert "called at 10:00 to E2, which is not free" in assignment.reason
+    # no free lane: it waits for E2, the lane it was called to
+    y = truck(8, at=T0 - 10 * MIN)
+    board = board.assigned(Queued(y, 4 * MIN, T0, T0 + 4 * MIN), place="E1")
+    board = board.truck_entered("v8", "E1", T0 + 4 * MIN)
+    placed = assign_called(
+        _called("E2"), truck(1), board, g, now=T0 + 5 * MIN, lanes=OrchestratedPolicy()
+    )
+    assert placed is not None and placed[0].lane_id == "E2"
+    assert placed[0].expected_start_at == T0 + 7 * MIN
+
+
+def test_a_call_to_a_lane_closed_since_or_unknown_leaves_the_truck_to_the_policy() -> None:
+    g = gate(lanes=2)
+    closed = Board.for_gate(g).lane_closed("E2", T0 + MIN)
+    lanes = OrchestratedPolicy()
+    assert assign_called(_called("E2"), truck(1), closed, g, now=T0 + 5 * MIN, lanes=lanes) is None
+    board = Board.for_gate(g)
+    assert assign_called(_called("I9"), truck(1), board, g, now=T0 + 5 * MIN, lanes=lanes) is None
+
+
+def test_the_decision_of_a_called_truck_names_its_lane_while_the_call_holds() -> None:
+    g = gate(lanes=2)
+    manifest = Manifest(
+        "m1", "firm", Direction.EXPORT, "29H12345", customs_status=CustomsStatus.CLEARED
+    )
+    visit = Visit("v1", "tiny", Direction.EXPORT, "29H12345", T0 + 5 * MIN, T0 + 5 * MIN, ("r1",))
+    match = MatchResult(MatchOutcome.MATCHED, manifest, 1.0, "exact")
+    board = Board.for_gate(g)
+
+    def lane(called: CalledPlace | None, now: datetime, policy: Policy) -> str | None:
+        decision, _ = decide_with_board(
+            replace(visit, first_seen_at=now, last_seen_at=now),
+            match,
+            gate=g,
+            board=board,
+            policy=policy,
+            now=now,
+            called=called,
+        )
+        return decision.lane_id
+
+    orchestrated = OrchestratedPolicy()
+    assert lane(None, T0 + 5 * MIN, orchestrated) == "E1"
+    assert lane(_called("E2"), T0 + 5 * MIN, orchestrated) == "E2"
+    # called after the truck was seen, or long past its deadline: not this truck's call
+    assert lane(_called("E2", at=T0 + 6 * MIN), T0 + 5 * MIN, orchestrated) == "E1"
+    assert lane(_called("E2"), T0 + 50 * MIN, orchestrated) == "E1"
+    # a what-if of another policy places it by that policy
+    assert lane(_called("E2"), T0 + 5 * MIN, _Another()) == "E1"
+
+
+class _Another:
+    """A policy other than the orchestrated one (it places trucks as the orchestrated one
+    would, but is not it)."""
+
+    def __init__(self) -> None:
+        self.inner = OrchestratedPolicy()
+
+    def assign(
+        self, truck: Truck, board: Board, gate: Gate, *, now: datetime
+    ) -> tuple[Assignment, Board]:
+        return self.inner.assign(truck, board, gate, now=now)
+
+    def replan(
+        self, board: Board, gate: Gate, *, now: datetime
+    ) -> tuple[list[tuple[str, Assignment]], Board]:
+        return self.inner.replan(board, gate, now=now)
