@@ -4,7 +4,7 @@ kept only when it ends normally."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,7 +12,9 @@ from typing import Any
 
 from lanes.board import Board
 from lanes.model import Gate, Manifest
+from lanes.policy.callforward import CalledPlace
 from lanes.similarity import index_keys
+from services.db.called import called_after
 from services.ports import ArrivingBooking, CallForwardStore, CallForwardStores, QueueSnapshot
 
 
@@ -24,6 +26,8 @@ class MemoryCallForward:
     queues: dict[str, QueueSnapshot] = field(default_factory=dict)
     pages: dict[str, dict[str, Any]] = field(default_factory=dict)  # page key -> data
     page_visits: dict[str, str] = field(default_factory=dict)  # page key -> visit id
+    # gate -> manifest id -> (its latest call, arrived): what the gate's decider is told
+    called: dict[str, dict[str, tuple[CalledPlace, bool]]] = field(default_factory=dict)
 
     def stores(self) -> CallForwardStores:
         @asynccontextmanager
@@ -77,6 +81,22 @@ class MemoryCallForwardStore:
 
     async def save_queue(self, gate_id: str, snapshot: QueueSnapshot, *, now: datetime) -> None:
         self.queues[gate_id] = snapshot
+
+    async def save_called(
+        self,
+        gate_id: str,
+        calls: Sequence[CalledPlace],
+        *,
+        arrived: Iterable[str],
+        purge_before: datetime | None,
+        now: datetime,
+    ) -> None:
+        """`called_after`, as the database's (written at once: the unit tests of the use case
+        do not roll back)."""
+        kept = self.data.called.get(gate_id, {})
+        self.data.called[gate_id] = called_after(
+            kept, calls, arrived=arrived, purge_before=purge_before
+        )
 
     async def save_pages(
         self,

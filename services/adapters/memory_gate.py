@@ -34,6 +34,7 @@ from lanes.booking import Booking, slots_at_arrival
 from lanes.bookings import BookedSlot, BookingState
 from lanes.model import Direction, Gate, LaneDecision, Manifest
 from lanes.plates import normalise_plate
+from lanes.policy.callforward import CALL_HOLDS_PAST_DEADLINE, CalledPlace
 from lanes.similarity import index_keys
 from lanes.visits import VisitTrack
 from services.alerts.observations import (
@@ -167,6 +168,8 @@ class MemoryGateData:
     keep: timedelta | None = None
     horizons: dict[str, datetime] = field(default_factory=dict)
     dropped_reads: dict[str, bytes] = field(default_factory=dict)
+    # by gate, the calls call-forward made (the replay: those the recorded batch was told)
+    called: dict[str, list[CalledPlace]] = field(default_factory=dict)
 
     def stores(self) -> GateStores:
         """Opens a "transaction" on this data (see the module's note on rollback)."""
@@ -328,6 +331,16 @@ class MemoryGateStore:
     ) -> None:
         if event_ids:
             self.data.batches += 1
+
+    async def called_places(
+        self, gate_id: str, *, since: datetime, until: datetime
+    ) -> list[CalledPlace]:
+        earliest = since - CALL_HOLDS_PAST_DEADLINE
+        return [
+            p
+            for p in self.data.called.get(gate_id, [])
+            if p.deadline >= earliest and p.called_at <= until
+        ]
 
     # -- plate reads -------------------------------------------------------------------
     async def stored_reads(self, event_ids: Sequence[str]) -> dict[str, dict[str, Any]]:

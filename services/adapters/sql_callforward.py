@@ -6,7 +6,7 @@ services/service_layer/callforward.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from lanes.board import Board
 from lanes.board_json import _truck_json, _truck_parse
 from lanes.model import Gate, Manifest
-from lanes.policy.callforward import AreaQueue, CallKind, TruckCalled, Waiting
+from lanes.policy.callforward import AreaQueue, CalledPlace, CallKind, TruckCalled, Waiting
 from services.db.boards import load_gate_board
 from services.db.booking_tables import BookingRow
 from services.db.bookings import ACTIVE
 from services.db.call_tables import CallForwardQueueRow
+from services.db.called import save_called
 from services.db.engine import transactions
 from services.db.manifests import get_manifest, manifests_for_keys
 from services.drivers.store import booking_page_key, save_pages
@@ -96,6 +97,24 @@ class SqlCallForwardStore:
             row.snapshot = data
             row.event_time = snapshot.stepped_to
             row.updated_at = now
+
+    async def save_called(
+        self,
+        gate_id: str,
+        calls: Sequence[CalledPlace],
+        *,
+        arrived: Iterable[str],
+        purge_before: datetime | None,
+        now: datetime,
+    ) -> None:
+        await save_called(
+            session=self.session,
+            gate_id=gate_id,
+            calls=calls,
+            arrived=arrived,
+            purge_before=purge_before,
+            now=now,
+        )
 
     async def save_pages(
         self,

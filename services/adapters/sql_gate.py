@@ -16,14 +16,17 @@ from lanes.board import Board
 from lanes.board_json import board_to_json
 from lanes.bookings import BookedSlot
 from lanes.model import Gate, LaneDecision, Manifest
+from lanes.policy.callforward import CalledPlace
 from lanes.visits import VisitTrack
 from services.alerts import store as alerts
 from services.alerts.kept import KeptBookings
 from services.alerts.observations import observations
 from services.archive.store import record_batch
-from services.db import boards, booking_arrivals, manifests, visits
+from services.db import boards, booking_arrivals, called, manifests, visits
 from services.db import repository as repo
+from services.db.archive_tables import ArchiveBatchRow
 from services.db.audit import append_entry
+from services.db.called import calls_json
 from services.db.convert import (
     decision_from_row,
     decision_row_to_wire,
@@ -50,6 +53,7 @@ class SqlGateStore:
         self.session = session
         self.kept = kept
         self._added: list[Mapping[str, Any]] = []  # the reads this transaction inserted
+        self._batch: ArchiveBatchRow | None = None  # the batch this transaction recorded
 
     async def lock_gates(self, gate_ids: Iterable[str]) -> None:
         await repo.begin_write(session=self.session, gate_ids=gate_ids)
@@ -57,7 +61,19 @@ class SqlGateStore:
     async def record_batch(
         self, worker: str, event_ids: Sequence[str], times: Sequence[datetime]
     ) -> None:
-        await record_batch(session=self.session, worker=worker, event_ids=event_ids, times=times)
+        self._batch = await record_batch(
+            session=self.session, worker=worker, event_ids=event_ids, times=times
+        )
+
+    async def called_places(
+        self, gate_id: str, *, since: datetime, until: datetime
+    ) -> list[CalledPlace]:
+        found = await called.called_places(
+            session=self.session, gate_id=gate_id, since=since, until=until
+        )
+        if found and self._batch is not None:
+            self._batch.calls = {**(self._batch.calls or {}), **calls_json({gate_id: found})}
+        return found
 
     async def stored_reads(self, event_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         return await repo.existing_read_payloads(session=self.session, event_ids=event_ids)

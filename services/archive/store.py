@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,6 +31,8 @@ class RecordedBatch:
     recorded_at: datetime
     manifest_seq: int | None  # the manifest versions it saw: those with seq <= this
     booking_seq: int | None = None  # the booking events it saw: those with seq <= this
+    # the calls it was told of, by gate (`services.db.called.calls_json`; None: none)
+    calls: dict[str, Any] | None = None
 
 
 async def archive(*, session: AsyncSession, records: Sequence[ArchivedRecord]) -> int:
@@ -111,23 +114,25 @@ async def records_in_range(
 
 async def record_batch(
     *, session: AsyncSession, worker: str, event_ids: Sequence[str], times: Sequence[datetime]
-) -> None:
+) -> ArchiveBatchRow | None:
     """Note a deciding worker's batch (call inside the batch's transaction, before it reads
-    any manifest): its events and the manifest versions it can see (`manifest_seq`)."""
+    any manifest): its events and the manifest versions it can see (`manifest_seq`). The
+    row (None for a batch of no events) takes what else the batch is told (`calls`) until
+    the transaction commits."""
     if not event_ids:
-        return
-    session.add(
-        ArchiveBatchRow(
-            worker=worker,
-            event_ids=list(event_ids),
-            first_event_at=min(times),
-            last_event_at=max(times),
-            recorded_at=clock.wall_clock(),  # operations only: nothing compares it
-            manifest_seq=await visible_version_seq(session),
-            booking_seq=await visible_booking_seq(session),
-        )
+        return None
+    row = ArchiveBatchRow(
+        worker=worker,
+        event_ids=list(event_ids),
+        first_event_at=min(times),
+        last_event_at=max(times),
+        recorded_at=clock.wall_clock(),  # operations only: nothing compares it
+        manifest_seq=await visible_version_seq(session),
+        booking_seq=await visible_booking_seq(session),
     )
+    session.add(row)
     await session.flush()
+    return row
 
 
 async def batches_in_range(
@@ -151,6 +156,7 @@ async def batches_in_range(
             recorded_at=r.recorded_at,
             manifest_seq=r.manifest_seq,
             booking_seq=r.booking_seq,
+            calls=r.calls,
         )
         for r in rows
     ]

@@ -61,5 +61,8 @@ class ArchiveBatchRow(Base):
     manifest_seq: Mapped[int | None] = mapped_column(BigInteger)
     # likewise the highest booking event `seq` visible to it (migration 0010)
     booking_seq: Mapped[int | None] = mapped_column(BigInteger)
+    # the calls it was told of, by gate (`services.archive.store.calls_json`; migration 0018):
+    # None when it asked for none
+    calls: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     __table_args__ = (Index("ix_archive_batches_time", "first_event_at"),)

@@ -37,3 +37,23 @@ class CallForwardQueueRow(Base):
     snapshot: Mapped[dict[str, Any]]
     event_time: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+
+
+class CalledPlaceRow(Base):
+    """A truck's latest call (issue 23), by gate and manifest, as call-forward made it: the
+    gate's decider sends the truck where it was called (`lanes.policy.callforward`
+    `assign_called`). Written by the call-forward worker with its queue; a call whose truck
+    reached the gate is kept (`arrived`) until its deadline is an hour behind the queue's
+    event time (the decider may take the gate's read after call-forward did); a call
+    withdrawn (the place lost, the lane closed) is deleted."""
+
+    __tablename__ = "called_places"
+    __table_args__ = (Index("ix_called_places_deadline", "gate_id", "deadline"),)
+    gate_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    manifest_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(160))
+    lane_id: Mapped[str] = mapped_column(String(64))
+    called_at: Mapped[datetime]
+    deadline: Mapped[datetime]
+    arrived: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime]  # wall clock (operations only)

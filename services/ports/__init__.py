@@ -23,7 +23,7 @@ from lanes.booking import Booking
 from lanes.bookings import BookedSlot, SlotCapacity
 from lanes.filing import StoreResult
 from lanes.model import Gate, LaneDecision, Manifest
-from lanes.policy.callforward import AreaQueue, CallEvent
+from lanes.policy.callforward import AreaQueue, CalledPlace, CallEvent
 from lanes.values import Direction
 from lanes.visits import VisitTrack
 
@@ -177,6 +177,14 @@ class GateStore(Protocol):
         """Rows of visit_id, first_seen_at, last_seen_at, read_count."""
 
     async def save_tracks(self, tracks: Iterable[VisitTrack]) -> None: ...
+
+    # -- calls (issue 23) ------------------------------------------------------------------
+    async def called_places(
+        self, gate_id: str, *, since: datetime, until: datetime
+    ) -> list[CalledPlace]:
+        """The gate's calls (call-forward's, each manifest's latest) that may name a truck
+        reaching the gate within [since, until], by manifest; the batch's record keeps
+        what it was told, so the replay is told the same."""
 
     async def gate_clock(self, gate_id: str) -> datetime | None:
         """The newest `last_seen_at` of the gate's visits (its event-time clock)."""
@@ -409,6 +417,20 @@ class CallForwardStore(Protocol):
 
     async def save_queue(self, gate_id: str, snapshot: QueueSnapshot, *, now: datetime) -> None:
         """Keep the gate's queue (`now`: the wall clock, kept as the update time)."""
+
+    async def save_called(
+        self,
+        gate_id: str,
+        calls: Sequence[CalledPlace],
+        *,
+        arrived: Iterable[str],
+        purge_before: datetime | None,
+        now: datetime,
+    ) -> None:
+        """Tell the gate's decider the calls (`services.db.called.save_called`): `calls`,
+        the trucks called and on their way; `arrived`, the manifests whose truck reached the
+        gate (their calls kept a while: the decider may take that read later); every other
+        call withdrawn; calls whose deadline is before `purge_before` forgotten."""
 
     async def save_pages(
         self,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -15,11 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.model import Gate, Manifest
+from lanes.policy.callforward import CalledPlace
 from services.adapters.decision_outbox import to_wire
 from services.archive import records as archived
 from services.archive.records import ArchivedRecord
 from services.archive.store import RecordedBatch, batches_in_range, records_in_range
 from services.db.booking_tables import BookingEventRow
+from services.db.called import calls_parse
 from services.db.convert import decision_row_to_wire
 from services.db.tables import DecisionRow, ManifestVersionRow
 from streams.manifests import ManifestV1
@@ -40,6 +42,9 @@ class InputBatch:
     # recorded, so neither is what it knew: every version)
     manifest_seq: int | None = None
     booking_seq: int | None = None  # likewise for the booking events (None: all)
+    # the calls call-forward had made that the batch was told of, by gate (issue 23; none
+    # when the boundaries were not recorded)
+    calls: Mapping[str, Sequence[CalledPlace]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +134,7 @@ def assemble(
                         batch.recorded_at,
                         batch.manifest_seq,
                         batch.booking_seq,
+                        calls_parse(batch.calls),
                     )
                 )
         return ReplayInputs(tuple(out), tuple(manifests), recorded, batches_recorded=True)

@@ -12,7 +12,7 @@ import json
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast
 
@@ -21,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from lanes.model import Gate
 from lanes.policy import Policy
+from lanes.policy.callforward import CalledPlace
 from services.adapters.memory_gate import MemoryGateData
 from services.adapters.sql_gate import sql_gate_stores
 from services.archive.records import ArchivedRecord
@@ -31,6 +32,7 @@ from services.bootstrap import (
     open_database,
 )
 from services.db.booking_tables import BookingEventRow, BookingRow
+from services.db.called import replace_called
 from services.db.manifests import store_manifests
 from services.ports import GateStores
 from services.replay.inputs import (
@@ -172,6 +174,9 @@ class Feed(Protocol):
 
     async def bookings(self, due: Sequence[BookingChange]) -> None: ...
 
+    async def calls(self, calls: Mapping[str, Sequence[CalledPlace]]) -> None:
+        """The calls the recorded batch was told of (issue 23), in place of any before."""
+
 
 async def _replay(
     inputs: ReplayInputs,
@@ -202,6 +207,7 @@ async def _replay(
         changes, bookings = _due(bookings, through=batch.booking_seq)
         if changes:
             await feed.bookings(changes)
+        await feed.calls(batch.calls)
         skipped += await _handle(batch, decider, handler)
         if progress is not None:
             progress(done, len(inputs.batches))
@@ -226,6 +232,9 @@ class MemoryFeed:
     def __init__(self, data: MemoryGateData) -> None:
         self.data = data
 
+    async def calls(self, calls: Mapping[str, Sequence[CalledPlace]]) -> None:
+        self.data.called = {gate_id: list(places) for gate_id, places in calls.items()}
+
     async def manifests(self, due: Sequence[ManifestVersion]) -> None:
         for version in due:
             self.data.store_manifests([version.manifest], now=version.recorded_at)
@@ -247,9 +256,21 @@ async def _store_weighings(sessions: Any, weighings: Sequence[WeighInMotionV1]) 
     await intake.handle([Inbound("replay", 0, n, None, w) for n, w in enumerate(weighings)])
 
 
+_SANDBOX_TIME = datetime(2000, 1, 1, tzinfo=UTC)  # `updated_at` of the sandbox's calls
+
+
 class DatabaseFeed:
     def __init__(self, sessions: Any) -> None:
         self.sessions = sessions
+        self._calls: Mapping[str, Sequence[CalledPlace]] = {}
+
+    async def calls(self, calls: Mapping[str, Sequence[CalledPlace]]) -> None:
+        if calls == self._calls:
+            return  # most batches: none, as before
+        async with self.sessions() as session, session.begin():
+            # the recorded batch's own wall clock is not known here; nothing compares it
+            await replace_called(session=session, calls=calls, now=_SANDBOX_TIME)
+        self._calls = calls
 
     async def manifests(self, due: Sequence[ManifestVersion]) -> None:
         async with self.sessions() as session, session.begin():

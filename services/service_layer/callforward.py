@@ -18,7 +18,10 @@ desk publishes calls, recalls and lost places as it decides them.
 
 After the batch the queue of each gate it touched and every page it touched are saved in
 the same transaction (`CallForwardStore`); a handler made afresh (a restart) reloads the
-queue from there. Reads at cameras of no gate are not call-forward's (the decider
+queue from there. So are the calls, for the gate's decider (`save_called`): each called
+truck's latest call, kept after the truck reached the gate (the decider may take that read
+after this worker did) until its deadline is `CALLED_KEEP` behind the queue, withdrawn when
+its place is lost; the decider sends a called truck where its call sent it. Reads at cameras of no gate are not call-forward's (the decider
 dead-letters them). The Kafka consumer (services/workers/callforward.py) calls it; the
 composition root builds it on the database (services/bootstrap)."""
 
@@ -42,13 +45,22 @@ from lanes.model import (
     WaitingArea,
 )
 from lanes.plates import normalise_plate
-from lanes.policy.callforward import CallEvent, PlaceLost
+from lanes.policy.callforward import (
+    CALL_HOLDS_PAST_DEADLINE,
+    CalledPlace,
+    CallEvent,
+    PlaceLost,
+    TruckCalled,
+)
 from lanes.policy.truck import truck_from_manifest
 from lanes.similarity import query_keys
 from lanes.values import CameraRole
 from services.ports import CallDesk, CallForwardStore, CallForwardStores, NewCallDesk, QueueSnapshot
 
 MANIFEST_LOOKBACK = timedelta(days=2)
+# How long (event time) after its deadline a call whose truck reached the gate is kept for
+# the gate's decider, which may take the gate's read after this worker did
+CALLED_KEEP = 2 * CALL_HOLDS_PAST_DEADLINE
 # What names a truck's manifest, whatever else the matcher found wrong with the truck there
 # (its window, its customs status: `truck_from_manifest` still keeps a pending truck out)
 _NAMED = frozenset({MatchOutcome.MATCHED, MatchOutcome.OUTSIDE_WINDOW, MatchOutcome.NOT_CLEARED})
@@ -110,6 +122,7 @@ class _GateDesk:
     plates: dict[str, str] = field(default_factory=dict)  # plate -> visit id, queued trucks
     pages: dict[str, str] = field(default_factory=dict)  # visit id -> page key
     stepped_to: datetime | None = None
+    arrived: set[str] = field(default_factory=set)  # manifests at the gate since the save
 
 
 class StepWaitingAreasHandler:
@@ -191,6 +204,9 @@ class StepWaitingAreasHandler:
                 events = await self._entered(store, desk, gate, area, read, board)
         elif (visit_id := await self._queued(store, desk, camera, read)) is not None:
             desk.plates = {p: v for p, v in desk.plates.items() if v != visit_id}
+            reached = desk.desk.queue.find(visit_id)
+            if reached is not None and reached.truck.manifest_id is not None:
+                desk.arrived.add(reached.truck.manifest_id)
             desk.desk.use_board(board)
             events = await desk.desk.reached_gate(visit_id, at=at)
             self.stats.at_gate += 1
@@ -351,6 +367,18 @@ class StepWaitingAreasHandler:
         desk.pages_written()  # written: the next batch writes only what changes
         state.pages = pages
         await store.save_queue(gate_id, snapshot, now=now)
+        calls = [
+            CalledPlace(w.truck.manifest_id, w.call.lane_id, w.call.call_id, *_times(w.call))
+            for w in desk.queue.waiting
+            if w.call is not None and w.call.lane_id is not None and w.truck.manifest_id
+        ]
+        keep = None if state.stepped_to is None else state.stepped_to - CALLED_KEEP
+        await store.save_called(gate_id, calls, arrived=state.arrived, purge_before=keep, now=now)
+        state.arrived = set()
+
+
+def _times(call: TruckCalled) -> tuple[datetime, datetime]:
+    return call.called_at, call.deadline
 
 
 def _visit_of(desk: _GateDesk, manifest: Manifest) -> str | None:

@@ -22,6 +22,7 @@ from lanes.decide import decide_with_board
 from lanes.matching import Matcher, PlateIndex, near_keys_needed, read_texts
 from lanes.model import BookingStatus, Gate, LaneDecision, MatchResult, PlateRead, Visit
 from lanes.policy import Policy
+from lanes.policy.callforward import CalledPlace
 from lanes.resolve import resolve_reads
 from lanes.settle import settle
 from lanes.similarity import folded_key
@@ -211,6 +212,7 @@ class DecideReadsHandler:
         ordered = sorted(visits, key=lambda v: (v.last_seen_at, v.visit_id))
         matches = [self._match(visit, index, reads, alone) for visit in ordered]
         booked = await _bookings(store, gate, ordered, matches)
+        called = await _calls(store, gate, ordered, matches)
         board = await store.board(gate)
         decisions = []
         for visit, match in zip(ordered, matches, strict=True):
@@ -223,7 +225,14 @@ class DecideReadsHandler:
                     slot.slot_start, slot.slot_end, visit.first_seen_at, rules=gate.booking
                 )
             decision, board = decide_with_board(
-                visit, match, gate=gate, board=board, policy=self.policy, booking=booking, now=now
+                visit,
+                match,
+                gate=gate,
+                board=board,
+                policy=self.policy,
+                booking=booking,
+                now=now,
+                called=called.get(match.manifest.manifest_id) if match.manifest else None,
             )
             decisions.append(decision)
         await store.save_board(gate.gate_id, board, now=ordered[-1].last_seen_at)
@@ -279,6 +288,22 @@ async def _bookings(
                 [manifest_id], at=arrivals[manifest_id], grace=gate.booking.grace
             )
     return found
+
+
+async def _calls(
+    store: GateStore, gate: Gate, visits: Sequence[Visit], matches: Sequence[MatchResult]
+) -> Mapping[str, CalledPlace]:
+    """The calls of the matched manifests' trucks, when the gate calls trucks forward from a
+    waiting area (issue 23): a called truck goes where the call sent it."""
+    if not gate.waiting_areas or not any(m.manifest is not None for m in matches):
+        return {}
+    found = await store.called_places(
+        gate.gate_id,
+        since=min(v.first_seen_at for v in visits),
+        until=max(v.last_seen_at for v in visits),
+    )
+    wanted = {m.manifest.manifest_id for m in matches if m.manifest is not None}
+    return {p.manifest_id: p for p in found if p.manifest_id in wanted}
 
 
 async def _save_visits(store: GateStore, grouping: Grouping) -> None:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import cast
 
 import httpx
 import pytest
@@ -20,8 +22,11 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lanes.model import Direction, Manifest
+from lanes.policy import OrchestratedPolicy
 from services.adapters.booking_outbox import BookingOutbox
-from services.bootstrap import make_call_notifier, make_callforward
+from services.adapters.sql_gate import sql_gate_stores
+from services.archive.store import batches_in_range
+from services.bootstrap import make_call_notifier, make_callforward, make_decider
 from services.db.engine import session_factory
 from services.db.manifests import store_manifests
 from services.drivers.desk import kafka_publisher
@@ -29,13 +34,16 @@ from services.drivers.hub import page_token
 from services.gates.loader import default_gates
 from services.notify.routing import CallRouter
 from services.notify.sms import FakeSmsSink
+from services.replay.inputs import ManifestVersion, assemble, booking_changes, decision_line
+from services.replay.sandbox import RecordingProducer, consumer_record, run_sandbox
 from services.runtime.settings import KafkaSettings
+from services.simulation.traffic import archived_reads
 from services.workers.callforward import CallForwardWorker, Consumed
 from streams.calls import decode_call
 from streams.clients import ensure_topics, make_producer
 from streams.events import PlateReadV1
 from streams.runtime import ConsumerRuntime, Inbound
-from streams.topics import TopicSpec
+from streams.topics import PLATE_READS, TopicSpec
 from tests.integration.harness import collect, staff_cookies_on
 from tests.integration.test_bookings_api import (
     _book,
@@ -122,9 +130,13 @@ async def test_a_truck_read_at_the_waiting_area_is_called_and_its_page_shows_it(
             assert set(trucks) == {"wa-r-1", "wa-r-2"}
 
             second = worker()  # a restart: the queue comes back from the database
-            await second.handle([read("r-3", "hn-exp-gate-1", "29C11111", T(0) + 5 * MIN)])
+            at_gate = read("r-3", "hn-exp-gate-1", "29C11111", T(0) + 5 * MIN)
+            await second.handle([at_gate])
             assert (await client.get(f"{link}/state")).json() == {"status": "at_gate"}
             assert second.stats.at_gate == 1
+            # the gate's decider takes the same read after call-forward did: it sends the
+            # truck to the lane it was called to, and records the call it was told of
+            await _decided_as_called(engine, at_gate.event, called["lane_id"], manifests)
         finally:
             await producer.stop()
     records = await collect(kafka_bootstrap, topic.name, expect=2, timeout=20)
@@ -172,6 +184,42 @@ async def test_a_truck_read_at_the_waiting_area_is_called_and_its_page_shows_it(
     assert texts["wa-r-2"].endswith(f"Be there by {deadline:%H:%M}.")
     assert [r.headers["Idempotency-Key"] for r in posted] == [calls[0].call_id, calls[1].call_id]
     assert {str(r.url) for r in posted} == {url}
+
+
+async def _decided_as_called(
+    engine: AsyncEngine, wire: PlateReadV1, lane_id: str, manifests: list[Manifest]
+) -> None:
+    """The gate's decider (its own process live; here on the same database) decides the
+    read: the truck goes to `lane_id`, the lane of its call; the batch's record holds the
+    call, and the replay of that recording decides the same, byte for byte."""
+    gates = default_gates()
+    producer = RecordingProducer()
+    decider = make_decider(
+        stores=sql_gate_stores(session_factory(engine)),
+        producer=cast(AIOKafkaProducer, producer),
+        gates=gates,
+        policy=OrchestratedPolicy(),
+    )
+    (record,) = archived_reads([wire])
+    await decider.handle(
+        [Inbound(PLATE_READS.name, 0, 0, None, decider.decode(consumer_record(record)))]
+    )
+    (decision,) = producer.decisions()
+    assert (decision["manifest_id"], decision["lane_id"]) == ("CF-1", lane_id)
+    assert decision["reason"].startswith("called at ")
+    async with session_factory(engine)() as session:
+        batches = await batches_in_range(
+            session=session, start=wire.captured_at, end=wire.captured_at + MIN
+        )
+        bookings = await booking_changes(session=session)
+    # the manifests as stored (the test's have no window: not a wire form the loader reads)
+    versions = [ManifestVersion(m, "http", T(0), n) for n, m in enumerate(manifests, start=1)]
+    (batch,) = batches
+    assert batch.calls is not None and batch.calls["huu-nghi"][0]["lane_id"] == lane_id
+    inputs = replace(assemble([record], batches, versions), bookings=tuple(bookings))
+    replayed = await run_sandbox(inputs, gates=gates, policy=OrchestratedPolicy())
+    got, want = [decision_line(d) for d in replayed.decisions], [decision_line(decision)]
+    assert got == want, "\n".join(got + want)
 
 
 async def _staff_cookie(engine: AsyncEngine) -> dict[str, str]:

@@ -293,3 +293,41 @@ async def test_trucks_called_in_turn_get_their_own_places_even_after_a_restart()
     again = handler(data, sent)  # a restart: the queue comes back, the board is the store's
     await again(step(("r-3", AREA, "29C33333", T0)))
     assert len(sent) == 3 and sent[2].lane_id not in lanes, [c.lane_id for c in sent]
+
+
+async def test_the_gates_decider_is_told_each_call_kept_past_arrival_and_not_after_a_loss() -> None:
+    """The calls written for the gate's decider (`save_called`): a call, then its recall
+    (the latest replaces it), withdrawn when the place is lost; a truck that reached the
+    gate keeps its call (the decider may take the gate's read after this worker), until
+    its deadline is `CALLED_KEEP` behind the queue's time."""
+    data = MemoryCallForward(manifests=[manifest("CF-1", "29C11111"), manifest("CF-2", "29C22222")])
+    sent: list[CallEventV1] = []
+    step_areas = handler(data, sent)
+
+    def told() -> dict[str, tuple[str, str, bool]]:
+        return {
+            m: (c.lane_id, c.call_id, arrived)
+            for m, (c, arrived) in data.called["huu-nghi"].items()
+        }
+
+    await step_areas(step(("r-1", AREA, "29C11111", T0)))
+    (call,) = sent
+    assert call.lane_id is not None
+    assert told() == {"CF-1": (call.lane_id, "wa-r-1/call-1", False)}
+    place = data.called["huu-nghi"]["CF-1"][0]
+    assert (place.called_at, place.deadline) == (T0, T0 + 15 * MIN)
+
+    await step_areas(step(("r-2", AREA, "29C22222", T0 + MIN)))
+    await step_areas(step(("r-3", GATE_IN, "29C11111", T0 + 5 * MIN)))  # CF-1 at the gate
+    assert told()["CF-1"] == (call.lane_id, "wa-r-1/call-1", True)
+    assert told()["CF-2"][2] is False
+
+    # CF-2 never comes: recalled (its latest call replaces the first), then its place lost
+    await step_areas(step(("r-4", AREA, "29C99999", T0 + 17 * MIN)))
+    assert told()["CF-2"][1] == "wa-r-2/call-2"
+    await step_areas(step(("r-5", AREA, "29C99999", T0 + 33 * MIN)))
+    assert [c.type for c in sent][-1] == "truck.place_lost"
+    assert set(told()) == {"CF-1"}
+    # an hour after CF-1's deadline, its call is forgotten
+    await step_areas(step(("r-6", AREA, "29C99999", T0 + 76 * MIN)))
+    assert told() == {}

@@ -5,6 +5,7 @@ database, no broker. Then the same simulated input decided on both adapters, the
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 from lanes.bookings import BookingState
 from lanes.model import CustomsStatus, Direction, Manifest
 from lanes.policy import OrchestratedPolicy
+from lanes.policy.callforward import CalledPlace
 from services.adapters.memory_gate import MemoryGateData
 from services.bootstrap import make_decider
 from services.gates.loader import default_gates, get_gate
@@ -31,6 +33,7 @@ GATES = default_gates()
 GATE = get_gate("huu-nghi", GATES)
 CAMERA = next(c for c in GATE.cameras if c.direction is Direction.EXPORT and c.role == "gate_in")
 PLATE = "29H12345"
+MIN = timedelta(minutes=1)
 
 
 def _booking(booking_id: str, slot_start: datetime, manifest_id: str = "MF-1") -> dict[str, Any]:
@@ -241,3 +244,59 @@ async def test_the_replay_in_memory_raises_the_alerts_the_database_raises(
     assert [decision_line(d) for d in in_memory.decisions] == [
         decision_line(d) for d in on_db.decisions
     ]
+
+
+async def test_a_called_truck_is_sent_to_the_lane_it_was_called_to(data: MemoryGateData) -> None:
+    """Issue 23: the gate tells a truck called forward from the waiting area the lane its
+    call named (its driver's page and SMS named it), not the lane the policy alone picks."""
+    decider, producer = _decider(data)
+    await decider.handle([_read(decider, "r-0", "29C88888", T0 - timedelta(minutes=1))])
+    (alone,) = producer.decisions()
+    assert alone["lane_id"] == "HN-E1"  # idle lanes: the policy takes the first
+    data.called["huu-nghi"] = [
+        CalledPlace("MF-1", "HN-E4", "wa-1/call-1", T0 - timedelta(minutes=5), T0 + MIN * 10)
+    ]
+    await decider.handle([_read(decider, "r-1", PLATE, T0)])
+    decision = producer.decisions()[-1]
+    assert (decision["manifest_id"], decision["lane_id"]) == ("MF-1", "HN-E4")
+    assert decision["reason"].startswith("called at 09:55 to HN-E4: ")
+
+
+def _called_elsewhere(decisions: Sequence[dict[str, Any]]) -> dict[str, list[CalledPlace]]:
+    """A call for every other truck assigned a standard lane, to the next standard lane of
+    its direction, made 5 minutes before it reached the gate."""
+    standard = [lane.lane_id for lane in GATE.lanes if lane.kind.value == "standard"]
+    calls = []
+    for d in [d for d in decisions if d["lane_id"] in standard][::2]:
+        lanes = [lane for lane in standard if lane[:4] == d["lane_id"][:4]]
+        other = lanes[(lanes.index(d["lane_id"]) + 1) % len(lanes)]
+        at = datetime.fromisoformat(d["decided_at"])
+        made, due = at - 5 * MIN, at + 10 * MIN
+        calls.append(CalledPlace(d["manifest_id"], other, f"c-{d['manifest_id']}", made, due))
+    return {GATE.gate_id: calls}
+
+
+@pytest.mark.parametrize("batch", [7, 200])
+async def test_the_replay_gives_each_batch_the_calls_it_was_told_on_both_adapters(
+    batch: int, tmp_path: Path
+) -> None:
+    """The calls a live batch was told of (recorded with it, `InputBatch.calls`) reach the
+    replay's decider, in memory and on the database: the called trucks go where they were
+    called, the same decisions byte for byte on both."""
+    inputs = _simulated(150, batch)
+    policy = OrchestratedPolicy()
+    before = await run_sandbox(inputs, gates=GATES, policy=policy)
+    calls = _called_elsewhere(before.decisions)
+    assert len(calls[GATE.gate_id]) >= 5
+    told = replace(inputs, batches=tuple(replace(b, calls=calls) for b in inputs.batches))
+    on_db = await run_sandbox(told, gates=GATES, policy=policy, workdir=tmp_path, database=True)
+    in_memory = await run_sandbox(told, gates=GATES, policy=policy)
+    lines = [decision_line(d) for d in on_db.decisions]
+    assert [decision_line(d) for d in in_memory.decisions] == lines
+    by_manifest = {d["manifest_id"]: d for d in in_memory.decisions}
+    sent = [by_manifest[c.manifest_id] for c in calls[GATE.gate_id]]
+    assert all(d["reason"].startswith("called at") for d in sent)
+    assert (
+        sum(d["lane_id"] == c.lane_id for d, c in zip(sent, calls[GATE.gate_id], strict=True)) >= 3
+    )
+    assert lines != [decision_line(d) for d in before.decisions]
