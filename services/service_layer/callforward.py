@@ -22,8 +22,9 @@ queue from there. So are the calls, for the gate's decider (`save_called`): each
 truck's latest call, kept after the truck reached the gate (the decider may take that read
 after this worker did) until its deadline is `CALLED_KEEP` behind the queue, withdrawn when
 its place is lost; the decider sends a called truck where its call sent it. Reads at
-cameras of no gate are not call-forward's (the decider dead-letters them). The Kafka consumer (services/workers/callforward.py) calls it; the
-composition root builds it on the database (services/bootstrap)."""
+cameras of no gate are not call-forward's (the decider dead-letters them). The Kafka
+consumer (services/workers/callforward.py) calls it; the composition root builds it on the
+database (services/bootstrap)."""
 
 from __future__ import annotations
 
