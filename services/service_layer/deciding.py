@@ -20,8 +20,16 @@ from typing import Any
 from lanes.bookings import BookedSlot, BookingState, arrival_status, is_lost
 from lanes.decide import decide_with_board
 from lanes.matching import Matcher, PlateIndex, near_keys_needed, read_texts
-from lanes.model import BookingStatus, Gate, LaneDecision, MatchResult, PlateRead, Visit
-from lanes.policy import Policy
+from lanes.model import (
+    BookingStatus,
+    Gate,
+    LaneDecision,
+    MatchOutcome,
+    MatchResult,
+    PlateRead,
+    Visit,
+)
+from lanes.policy import Policy, customs_channel
 from lanes.policy.callforward import CalledPlace
 from lanes.resolve import resolve_reads
 from lanes.settle import settle
@@ -122,15 +130,16 @@ class DecideReadsHandler:
         reads = {r.at_gate.read.event_id: r.at_gate.read for r in fresh}
         for gate_id in sorted(gate_ids):
             gate = self.gates[gate_id]
-            grouping = group_reads(
-                [r.at_gate for r in fresh if r.at_gate.camera.gate_id == gate_id],
-                tracks,
-                window=gate.visit_window,
-            )
+            here = [r.at_gate for r in fresh if r.at_gate.camera.gate_id == gate_id]
+            grouping = group_reads(here, tracks, window=gate.visit_window)
             visit_of_read.update(grouping.visit_of_read)
             visits += len(grouping.new_visits)
-            decisions += await self._decide_visits(store, gate, grouping, index, reads, alone=alone)
+            visits_now = [*grouping.new_visits, *await _called_up(store, gate, grouping, here)]
+            decisions += await self._decide_visits(
+                store, gate, visits_now, index, reads, alone=alone
+            )
             await _save_visits(store, grouping)
+
         await store.add_reads([_read_row(r, visit_of_read, cmd.received_at) for r in fresh])
         await store.add_decisions(decisions)
         clocks = _gate_clocks(fresh)
@@ -200,17 +209,22 @@ class DecideReadsHandler:
         self,
         store: GateStore,
         gate: Gate,
-        grouping: Grouping,
+        visits: Sequence[Visit],
         index: PlateIndex,
         reads: Mapping[str, PlateRead],
         *,
         alone: Mapping[str, MatchResult],
     ) -> list[LaneDecision]:
-        visits = grouping.new_visits
+        """The visits' decisions, but for the trucks that wait in a waiting area to be
+        called (`_waits`): decided when read at the gate."""
         if not visits:
             return []
         ordered = sorted(visits, key=lambda v: (v.last_seen_at, v.visit_id))
-        matches = [self._match(visit, index, reads, alone) for visit in ordered]
+        matched = [(v, self._match(v, index, reads, alone)) for v in ordered]
+        matched = [(v, m) for v, m in matched if not _waits(gate, v, m, reads)]
+        if not matched:
+            return []
+        ordered, matches = [v for v, _ in matched], [m for _, m in matched]
         booked = await _bookings(store, gate, ordered, matches)
         called = await _calls(store, gate, ordered, matches)
         board = await store.board(gate)
@@ -288,6 +302,64 @@ async def _bookings(
                 [manifest_id], at=arrivals[manifest_id], grace=gate.booking.grace
             )
     return found
+
+
+def _waits(gate: Gate, visit: Visit, match: MatchResult, reads: Mapping[str, PlateRead]) -> bool:
+    """Whether the visit is a truck waiting in a waiting area to be called forward (issue
+    23): seen only at an area's camera (this batch's reads of it), matched to a manifest its
+    customs let through, at a gate that calls trucks forward. Call-forward queues and calls it; the
+    gate decides it when it is read at the gate, where its call is honoured (`_calls`).
+    Until then it holds no place on the board: a truck planned as if at the gate while it
+    waits would fill the lanes' plans (the board takes every queued truck to go through as
+    planned) and make call-forward's calls wait behind trucks that are not there. A truck
+    that needs review (unknown, ambiguous, customs pending, ...) is decided at once, as
+    before: the lane controllers can settle it while it waits."""
+    if not gate.waiting_areas or match.outcome is not MatchOutcome.MATCHED:
+        return False
+    if match.manifest is None or customs_channel(match.manifest) is None:
+        return False  # customs pending: review
+    areas = {a.camera_id for a in gate.waiting_areas}
+    cameras = {reads[e].camera_id for e in visit.read_event_ids if e in reads}
+    return bool(cameras) and cameras <= areas
+
+
+async def _called_up(
+    store: GateStore, gate: Gate, grouping: Grouping, batch: Sequence[ReadAtGate]
+) -> list[Visit]:
+    """The visits a waiting truck opened at its area's camera (not decided then: `_waits`)
+    that this batch reads at another camera of the gate (within the visit window: a truck
+    called soon after it entered), as visits of those reads, first seen in the area."""
+    if not gate.waiting_areas:
+        return []
+    areas = {a.camera_id for a in gate.waiting_areas}
+    new = {v.visit_id for v in grouping.new_visits}
+    at_gate: dict[str, list[ReadAtGate]] = {}
+    for r in batch:
+        visit_id = grouping.visit_of_read[r.read.event_id]
+        if r.camera.camera_id not in areas and visit_id not in new:
+            at_gate.setdefault(visit_id, []).append(r)
+    if not at_gate:
+        return []
+    decided = await store.decisions_for_visits(sorted(at_gate))
+    tracks = {t.visit_id: t for t in grouping.tracks.values()}
+    out = []
+    for visit_id, found in sorted(at_gate.items()):
+        track = tracks.get(visit_id)
+        if visit_id in decided or track is None:
+            continue
+        found.sort(key=lambda r: (r.read.captured_at, r.read.event_id))
+        out.append(
+            Visit(
+                visit_id,
+                track.gate_id,
+                track.direction,
+                track.plate,
+                track.first_seen_at,
+                found[-1].read.captured_at,
+                tuple(r.read.event_id for r in found),
+            )
+        )
+    return out
 
 
 async def _calls(

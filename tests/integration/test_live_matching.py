@@ -52,8 +52,10 @@ async def test_misreads_join_their_truck_and_the_undecided_reach_review(
                 now=T0,
             )
             sent = [
-                # one truck: a look-alike misread at the approach, clean at the gate
-                read("a-1", "29H-I23.45", T0, camera="hn-exp-approach-1", confidence=0.7),
+                # one truck: a look-alike misread at one gate portal, clean at the other
+                # (a truck read only at the waiting area's camera waits there undecided:
+                # test_decider_memory.py)
+                read("a-1", "29H-I23.45", T0, camera="hn-exp-gate-2", confidence=0.7),
                 read("a-2", "29H-123.45", T0 + timedelta(seconds=50)),
                 # an unsure 6 between the twins 29H55555 and 29H55558
                 read("b-1", "29H55556", T0 + timedelta(minutes=1), confidence=0.4),

@@ -300,3 +300,42 @@ async def test_the_replay_gives_each_batch_the_calls_it_was_told_on_both_adapter
         sum(d["lane_id"] == c.lane_id for d, c in zip(sent, calls[GATE.gate_id], strict=True)) >= 3
     )
     assert lines != [decision_line(d) for d in before.decisions]
+
+
+async def test_a_truck_waiting_in_the_area_is_decided_at_the_gate_where_its_call_sent_it(
+    data: MemoryGateData,
+) -> None:
+    """At a gate with waiting areas, a matched truck read only at the area's camera is not
+    decided (it waits to be called, and holds no place on the board); read at the gate
+    (here within the visit window: one visit), it is decided then, at the lane of its call.
+    Without a call, at the gate, the policy places it. A truck with no manifest read at the
+    area goes to review at once."""
+    decider, producer = _decider(data)
+    area = "hn-exp-approach-1"
+    await decider.handle([_read(decider, "a-1", PLATE, T0, camera_id=area)])
+    await decider.handle([_read(decider, "a-2", "29C88888", T0 + MIN, camera_id=area)])
+    assert producer.decisions() == []
+    assert data.boards.get("huu-nghi") is None or not any(
+        lane.queue or lane.serving for lane in data.boards["huu-nghi"].lanes
+    )
+    await decider.handle([_read(decider, "a-3", "51D99999", T0 + MIN, camera_id=area)])
+    (review,) = producer.decisions()
+    assert review["outcome"] == "needs_review"
+
+    data.called["huu-nghi"] = [
+        CalledPlace("MF-1", "HN-E4", "wa-1/call-1", T0 + 2 * MIN, T0 + 17 * MIN)
+    ]
+    await decider.handle([_read(decider, "g-1", PLATE, T0 + 7 * MIN)])
+    called = producer.decisions()[-1]
+    assert (called["manifest_id"], called["lane_id"], called["revision"]) == ("MF-1", "HN-E4", 0)
+    assert called["reason"].startswith("called at 10:02 to HN-E4: ")
+    assert called["read_event_ids"] == ["g-1"]
+    assert called["decided_at"] == "2026-11-24T03:07:00Z"
+    # read again at the gate: decided already, nothing more
+    await decider.handle([_read(decider, "g-1b", PLATE, T0 + 8 * MIN)])
+    assert producer.decisions()[-1] == called
+    # not called (yet): at the gate, the policy places it
+    await decider.handle([_read(decider, "g-2", "29C88888", T0 + 9 * MIN)])
+    walked = producer.decisions()[-1]
+    assert walked["manifest_id"] == "MF-2" and walked["lane_id"] is not None
+    assert not walked["reason"].startswith("called")
