@@ -115,7 +115,9 @@ class Walk:
 
 async def walk() -> Walk:
     gate = default_gates()["huu-nghi"]
-    camera = next(c for c in gate.cameras if c.direction is Direction.EXPORT)
+    camera = next(
+        c for c in gate.cameras if c.direction is Direction.EXPORT and c.role == "gate_in"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         settings = DatabaseSettings(url=f"sqlite+aiosqlite:///{Path(tmp) / 'walk.db'}")
         async with open_database(settings, gates={gate.gate_id: gate}) as sessions:

@@ -139,7 +139,6 @@ class DecideReadsHandler:
                 store, gate, visits_now, index, reads, alone=alone
             )
             await _save_visits(store, grouping)
-
         await store.add_reads([_read_row(r, visit_of_read, cmd.received_at) for r in fresh])
         await store.add_decisions(decisions)
         clocks = _gate_clocks(fresh)
