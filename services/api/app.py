@@ -192,6 +192,8 @@ def create_app(
         worker saved it after its last batch (event time `stepped_to`)."""
         gate_id = gate or ctx.default_gate
         gate_or_404(ctx.gates, gate_id)
-        return await queries.waiting_area_view(session=session, gate_id=gate_id)
+        return await queries.waiting_area_view(
+            session=session, gate_id=gate_id, secret=ctx.drivers_secret
+        )
 
     return app

@@ -17,6 +17,7 @@ from services.api.schemas import (
     WaitingTruck,
 )
 from services.db.tables import DecisionRow, LaneRow, VisitRow
+from services.drivers.hub import page_code
 
 
 async def database_ok(*, session: AsyncSession) -> tuple[bool, str]:
@@ -91,10 +92,13 @@ async def queue_view(*, session: AsyncSession, gate_id: str, as_of: datetime) ->
     )
 
 
-async def waiting_area_view(*, session: AsyncSession, gate_id: str) -> WaitingAreaView:
+async def waiting_area_view(
+    *, session: AsyncSession, gate_id: str, secret: bytes
+) -> WaitingAreaView:
     """The gate's waiting areas as call-forward saved them after its last batch (empty
     before its first): each truck in service order, its position in its direction's line
-    while not called, its latest call once called."""
+    while not called, its latest call once called, and its driver's page's short code
+    (under the pages' `secret`)."""
     saved = await load_queue(session, gate_id)
     if saved is None:
         return WaitingAreaView(gate_id=gate_id, stepped_to=None, trucks=[])
@@ -114,6 +118,7 @@ async def waiting_area_view(*, session: AsyncSession, gate_id: str) -> WaitingAr
                 booking=truck.booking.value,
                 channel=truck.channel.value,
                 position=queue.position(truck.visit_id),
+                short_code=page_code(secret, saved.pages.get(truck.visit_id, truck.visit_id)),
                 call=None
                 if call is None
                 else WaitingCall(

@@ -70,6 +70,10 @@ class WaitingTruck(BaseModel):
     channel: str
     position: int | None = Field(description="in its direction's line, not called yet")
     call: WaitingCall | None
+    short_code: str = Field(
+        description="the 8-character code of the driver's page (/d/c/{code}), for the "
+        "area's staff to print or tell the driver: a truck not booked has no other link"
+    )
 
 
 class WaitingAreaView(BaseModel):

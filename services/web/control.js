@@ -352,6 +352,7 @@ function renderWaiting(area) {
     ? "(" + area.trucks.length + ", " + called + " called)" : "";
   const rows = area.trucks.map((t) => el("div", { class: "carrier", "data-waiting": t.visit_id },
     el("span", {}, (t.plate || "?") + " " + t.direction),
+    el("span", { class: "code", title: "driver's page code: /d/c/" + t.short_code }, t.short_code),
     el("span", {}, t.call
       ? (t.call.kind === "recall" ? "recalled to " : "called to ")
         + (t.call.lane_id || "carrier slot " + t.call.carrier_slot)

@@ -64,6 +64,8 @@ async def test_the_waiting_area_panel_shows_the_queued_trucks_and_their_calls(
                 first = page.locator('[data-waiting="wa-p-1"]')
                 await expect(first).to_contain_text("29C61111", timeout=10_000)
                 await expect(first).to_contain_text(re.compile(r"called to HN-E\d+"))
+                # the driver's page code, for the area's staff to give a walk-in's driver
+                await expect(first.locator(".code")).to_have_text(re.compile(r"^[2-9A-Z]{8}$"))
                 await expect(page.locator('[data-waiting="wa-p-2"]')).to_contain_text("29C62222")
                 await expect(page.locator("#waiting-count")).to_contain_text("2")
                 await page.screenshot(path=f"{shots}/control-room-waiting-area.png")

@@ -128,6 +128,13 @@ async def test_a_truck_read_at_the_waiting_area_is_called_and_its_page_shows_it(
             assert trucks["wa-r-1"]["call"]["lane_id"] == called["lane_id"]
             assert trucks["wa-r-1"]["position"] is None  # called: out of the line
             assert set(trucks) == {"wa-r-1", "wa-r-2"}
+            # the walk-in's driver has no link: the area's staff give the short code, which
+            # opens its page (and only its own)
+            code = trucks["wa-r-2"]["short_code"]
+            assert len(code) == 8 and code != trucks["wa-r-1"]["short_code"]
+            opened = await client.get(f"/d/c/{code.lower()}", follow_redirects=False)
+            assert opened.status_code == 303
+            assert opened.headers["location"] == f"/d/{page_token(secret, 'wa-r-2')}"
 
             second = worker()  # a restart: the queue comes back from the database
             at_gate = read("r-3", "hn-exp-gate-1", "29C11111", T(0) + 5 * MIN)
