@@ -267,6 +267,11 @@ class ConsumerRuntime(Generic[T]):
                 log.warning("handler failed on a batch of %d (%r)", len(batch), exc)
                 if attempt >= self.batch_attempts and len(batch) > 1:
                     return await self._one_by_one(batch, stop)
+                if attempt >= self.batch_attempts and not is_outage(exc):
+                    # one record that fails for a reason no retry mends (its data, or a bug
+                    # it meets): dead-lettered with the reason, not retried for ever while
+                    # the partition behind it waits (redrive puts it back once fixed)
+                    return [(batch[0], _reason(exc), "handler")]
                 await _sleep_or_stop(stop, backoff.next())
         return None
 
@@ -275,14 +280,16 @@ class ConsumerRuntime(Generic[T]):
     ) -> list[Rejected[T]] | None:
         failures: list[Rejected[T]] = []
         rejected: list[Rejected[T]] = []
+        outages = 0
         for item in batch:
             try:
                 rejected += await self.handle([item]) or ()
             except Exception as exc:
-                reason = f"handler error: {type(exc).__name__}: {exc}"[:1000]
-                failures.append((item, reason, "handler"))
-        if len(failures) == len(batch):
-            # Everything fails: an outage (database down), not poison. Keep retrying.
+                failures.append((item, _reason(exc), "handler"))
+                outages += is_outage(exc)
+        if len(failures) == len(batch) and outages:
+            # Everything fails, and not for its data: an outage (database down), not poison.
+            # Keep retrying.
             log.error("every record of the batch fails; retrying, nothing dead-lettered")
             await _sleep_or_stop(stop, 1.0)
             return await self._handle_isolating(batch, stop)
@@ -358,6 +365,52 @@ class ConsumerRuntime(Generic[T]):
             log.warning("offset commit failed (%s); records may be redelivered", exc)
             if isinstance(exc, TimeoutError):
                 raise
+
+
+# Errors that say the database or the broker is away (by class name, so that this layer
+# needs no database driver): a batch failing with one is retried, never dead-lettered.
+_OUTAGE_NAMES = frozenset(
+    {
+        "OperationalError",
+        "InterfaceError",
+        "DisconnectionError",
+        "TimeoutError",
+        "PoolTimeoutError",
+        "ConnectionDoesNotExistError",
+        "CannotConnectNowError",
+        "TooManyConnectionsError",
+        "PostgresConnectionError",
+        "ConnectionFailureError",
+        "AdminShutdownError",
+        "CrashShutdownError",
+        "InternalClientError",
+        "SerializationError",
+        "DeadlockDetectedError",
+        "LockNotAvailableError",
+        "QueryCanceledError",
+    }
+)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether `exc`, or what caused it, is the database or the broker being away (a
+    connection refused, lost or timed out, a database locked) rather than the record's data
+    or a bug: then retrying mends it."""
+    seen: set[int] = set()
+    found: BaseException | None = exc
+    while found is not None and id(found) not in seen:
+        seen.add(id(found))
+        if isinstance(found, OSError | TimeoutError | KafkaError):
+            return True
+        if type(found).__name__ in _OUTAGE_NAMES:
+            return True
+        orig = getattr(found, "orig", None)  # a database driver's error, wrapped
+        found = orig if isinstance(orig, BaseException) else (found.__cause__ or found.__context__)
+    return False
+
+
+def _reason(exc: BaseException) -> str:
+    return f"handler error: {type(exc).__name__}: {exc}"[:1000]
 
 
 def describe(stats: RuntimeStats) -> dict[str, Any]:

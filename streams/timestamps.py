@@ -6,10 +6,10 @@ message (found by the schemathesis run: `/v1/slots?from=0.0` was answered 200)."
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BeforeValidator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([Tt ]|$)")
 
@@ -21,5 +21,27 @@ def iso_text(value: object) -> object:
     raise ValueError("must be an ISO 8601 date-time with offset, e.g. 2026-11-24T08:00:00+07:00")
 
 
+# The instants borderflow takes: anything outside is a broken clock or a typing error, and
+# year 1 or 9999 with an offset does not even convert to UTC (an OverflowError in the
+# database driver stopped the decider's partition on one such read, retried for ever).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def in_range(value: datetime | None) -> datetime | None:
+    """`value` unchanged if it lies in [2000-01-01, 2200-01-01) UTC (or has no offset, which
+    the caller refuses with its own message); ValueError otherwise."""
+    if value is None or value.tzinfo is None:
+        return value
+    try:
+        ok = EARLIEST <= value.astimezone(UTC) < LATEST
+    except OverflowError:
+        ok = False
+    if not ok:
+        raise ValueError("must be between 2000-01-01 and 2199-12-31 (UTC)")
+    return value
+
+
 ISO_ONLY = BeforeValidator(iso_text)
-IsoAwareDatetime = Annotated[AwareDatetime, ISO_ONLY]
+IN_RANGE = AfterValidator(in_range)
+IsoAwareDatetime = Annotated[AwareDatetime, ISO_ONLY, IN_RANGE]

@@ -40,7 +40,7 @@ from services.xborder.routes import action_router as xborder_action_router
 from services.xborder.routes import router as xborder_router
 from streams import clock
 from streams.clients import broker_metadata_ok, make_producer
-from streams.timestamps import ISO_ONLY
+from streams.timestamps import IN_RANGE, ISO_ONLY
 
 
 @dataclass(frozen=True)
@@ -165,6 +165,7 @@ def create_app(
         at: Annotated[
             datetime | None,
             ISO_ONLY,
+            IN_RANGE,
             Query(description="ISO 8601 with offset; default: the latest event time seen"),
         ] = None,
     ) -> QueueView:

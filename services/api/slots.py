@@ -17,7 +17,7 @@ from services.db.bookings import slot_usage
 from services.gates.loader import get_gate
 from streams import clock
 from streams.manifests import ID_PATTERN
-from streams.timestamps import ISO_ONLY
+from streams.timestamps import IN_RANGE, ISO_ONLY
 
 router = APIRouter(prefix="/v1/slots", tags=["bookings"])
 
@@ -67,11 +67,13 @@ async def list_slots(
     start: Annotated[
         datetime | None,
         ISO_ONLY,
+        IN_RANGE,
         Query(alias="from", description="ISO 8601 with offset; default: now"),
     ] = None,
     end: Annotated[
         datetime | None,
         ISO_ONLY,
+        IN_RANGE,
         Query(alias="to", description="ISO 8601 with offset; default: `from` + 1 day"),
     ] = None,
 ) -> SlotList:

@@ -11,6 +11,8 @@ from typing import Any
 
 from aiokafka import ConsumerRecord
 
+from streams.timestamps import in_range
+
 # the payload fields that carry an event's time, most specific first
 TIME_FIELDS = ("captured_at", "at", "decided_at", "occurred_at", "failed_at")
 ID_FIELDS = ("event_id", "read_id", "decision_id", "booking_event_id")
@@ -94,6 +96,11 @@ def _time(raw: Any) -> datetime | None:
         return None
     try:
         at = datetime.fromisoformat(raw)
-    except ValueError:
+        at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    except (ValueError, OverflowError):  # year 1 at +07:00 has no UTC: the broker's time
         return None
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    try:
+        in_range(at)
+    except ValueError:
+        return None  # a broken clock: archived at the broker's time, as a record without one
+    return at

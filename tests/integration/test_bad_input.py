@@ -44,6 +44,9 @@ async def test_malformed_messages_go_to_the_dead_letter_topic_with_the_reason(
     text_confidence = read("bad-7", "29H12345", T0) | {"confidence": "0.93"}
     bool_confidence = read("bad-8", "29H12345", T0) | {"confidence": True}
     years_ahead = read("bad-9", "29H12345", T0.replace(year=2036))  # sent at T0
+    # year 1 at +07:00 does not even convert to UTC: it stopped the decider's partition
+    year_one = read("bad-10", "29H12345", T0) | {"captured_at": "0001-01-01T00:00:00+07:00"}
+    epoch = read("bad-11", "29H12345", T0) | {"captured_at": "1970-01-01T00:00:00Z"}
     cases = [
         (b"\xff\xfe\x00garbage", "not UTF-8"),
         (b'{"event_id": "x", ', "invalid JSON"),
@@ -57,6 +60,8 @@ async def test_malformed_messages_go_to_the_dead_letter_topic_with_the_reason(
         (json.dumps(text_confidence).encode(), "confidence"),
         (json.dumps(bool_confidence).encode(), "confidence"),
         (json.dumps(years_ahead).encode(), "clock-skew: captured_at 2036-11-23T08:00:00+00:00"),
+        (json.dumps(year_one).encode(), "captured_at"),
+        (json.dumps(epoch).encode(), "captured_at"),
     ]
     async with fresh_broker(tmp_path) as broker:
         settings = make_settings(broker.bootstrap, database_settings, tmp_path)

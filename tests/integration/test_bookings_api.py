@@ -333,3 +333,32 @@ async def test_full_slots_and_the_perishable_reserve(
             select(SlotCountRow.booked).where(SlotCountRow.slot_start == at)
         )
     assert active == count == 3
+
+
+@pytest.mark.parametrize(
+    "at", ["0001-01-01T00:00:00+07:00", "9999-12-31T20:00:00-12:00", "1970-01-01T00:00:00Z"]
+)
+async def test_instants_out_of_range_are_422_naming_the_field_never_500(
+    client: httpx.AsyncClient, keys: dict[str, str], at: str
+) -> None:
+    """Found by a stranger's try: year 1 or 9999 with an offset does not convert to UTC and
+    was a 500 (OverflowError in the driver) on manifests, slots, bookings and reschedules."""
+    booked = await client.post(
+        "/v1/bookings", json={"manifest_id": "A-1", "slot_start": at}, headers=auth(keys["a"], "x")
+    )
+    assert booked.status_code == 422 and "slot_start" in booked.text, booked.text
+    slots = await client.get(
+        "/v1/slots", params={"direction": "export", "from": at}, headers=auth(keys["a"])
+    )
+    assert slots.status_code == 422 and "from" in slots.text, slots.text
+    form = {
+        "manifest_id": "A-9",
+        "direction": "export",
+        "tractor_plate": "29H12399",
+        "customs_status": "cleared",
+        "window_start": at,
+        "window_end": "2026-12-06T12:00:00+07:00",
+    }
+    filed = await client.post("/v1/manifests", json=form, headers=auth(keys["a"]))
+    assert filed.status_code == 422 and "window_start" in filed.text, filed.text
+    assert filed.headers["content-type"].startswith("application/problem+json")
