@@ -272,6 +272,27 @@ class CallForwardPolicy:
         )
         return queue, board.assigned(moved, place=lane_id), lane_id
 
+    def withdraw(
+        self,
+        visit_id: str,
+        queue: AreaQueue,
+        board: Board,
+        gate: Gate,
+        *,
+        now: datetime,
+        reason: str,
+    ) -> tuple[PlaceLost | None, AreaQueue, Board]:
+        """The truck is no longer to be called (its booking cancelled): it leaves the area's
+        queue and gives up the place it was called to, as a lost place with `reason`; None
+        when it is not queued."""
+        waiting = queue.find(visit_id)
+        if waiting is None:
+            return None, queue, board
+        last = waiting.call.call_id if waiting.call is not None else f"{visit_id}/withdrawn"
+        area = _area(gate, waiting)
+        event = PlaceLost(visit_id, gate.gate_id, area.area_id, now, last, reason)
+        return event, queue.left(visit_id), board.without(visit_id)
+
     def _call(
         self,
         waiting: Waiting,

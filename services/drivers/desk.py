@@ -94,6 +94,19 @@ class CallForwardDesk:
             self.hub.publish({visit_id: {"status": "at_gate"}})
         return await self.step(now=at)
 
+    async def withdrawn(self, visit_id: str, *, at: datetime, reason: str) -> list[CallEvent]:
+        """The truck is no longer to be called (`CallForwardPolicy.withdraw`): its place is
+        given up, with the reason, and the queue steps on."""
+        lost, self.queue, self.board = self.policy.withdraw(
+            visit_id, self.queue, self.board, self.gate, now=at, reason=reason
+        )
+        if lost is None:
+            return await self.step(now=at)
+        await self.publish(call_to_wire(lost))
+        if self.hub is not None:
+            self.hub.publish({visit_id: lost_state(lost, self.gate.utc_offset)})
+        return [lost, *await self.step(now=at)]
+
     async def step(self, *, now: datetime, board: Board | None = None) -> list[CallEvent]:
         """Run the policy (on `board` when given: the orchestrator's newest), publish what
         it decided, then refresh the drivers' pages."""

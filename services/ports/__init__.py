@@ -464,6 +464,9 @@ class CallDesk(Protocol):
 
     async def step(self, *, now: datetime, board: Board | None = None) -> list[CallEvent]: ...
 
+    async def withdrawn(self, visit_id: str, *, at: datetime, reason: str) -> list[CallEvent]:
+        """The truck is no longer to be called: its place given up, with the reason."""
+
     def page_states(self) -> dict[str, dict[str, Any]]:
         """The pages' data by visit id, as refreshed since the last `pages_written`."""
 

@@ -84,6 +84,19 @@ class CheckedIn:
 
 
 @dataclass(frozen=True, slots=True)
+class BookingCancelled:
+    """A firm cancelled a booking (a `booking.cancelled` event) at `at`: its truck, if
+    queued, is no longer to be called."""
+
+    event_id: str
+    booking_id: str
+    firm_id: str
+    manifest_id: str
+    gate_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class GateTime:
     """Something happened at the gate at `at` (a lane event: a truck entered or left a
     lane, a lane opened or closed): the gate's queue is stepped to that time, so a lane
@@ -105,6 +118,7 @@ class StepWaitingAreas:
     received_at: datetime
     check_ins: tuple[CheckedIn, ...] = ()
     gate_times: tuple[GateTime, ...] = ()
+    cancelled: tuple[BookingCancelled, ...] = ()
 
 
 @dataclass
@@ -153,10 +167,16 @@ class StepWaitingAreasHandler:
         reads = [r for r in cmd.reads if r.camera_id in self._cameras]
         check_ins = [c for c in cmd.check_ins if c.gate_id in self.gates]
         times = [t for t in cmd.gate_times if t.gate_id in self.gates]
+        cancelled = [c for c in cmd.cancelled if c.gate_id in self.gates]
         self.stats.reads += len(reads)
         self.stats.check_ins += len(check_ins)
         self.stats.gate_times += len(times)
-        items: list[PlateRead | CheckedIn | GateTime] = [*reads, *check_ins, *times]
+        items: list[PlateRead | CheckedIn | GateTime | BookingCancelled] = [
+            *reads,
+            *check_ins,
+            *times,
+            *cancelled,
+        ]
         if not items:
             return
         items.sort(key=lambda i: (_time(i), i.event_id))
@@ -167,6 +187,18 @@ class StepWaitingAreasHandler:
                     gate = self.gates[item.gate_id]
                     desk = await self._desk(store, gate)
                     await self._checked_in(store, desk, gate, item)
+                elif isinstance(item, BookingCancelled):
+                    gate = self.gates[item.gate_id]
+                    desk = await self._desk(store, gate)
+                    queued = _visit_of_manifest(desk, item.manifest_id)
+                    if queued is None:
+                        continue  # not in the area: nothing to withdraw
+                    at = _step_time(desk, item.at)
+                    desk.plates = {p: v for p, v in desk.plates.items() if v != queued}
+                    events = await desk.desk.withdrawn(
+                        queued, at=at, reason="booking cancelled by the firm: not called"
+                    )
+                    self._after(desk, events, at)
                 elif isinstance(item, GateTime):
                     gate = self.gates[item.gate_id]
                     desk = await self._desk(store, gate)
@@ -384,12 +416,12 @@ def _times(call: TruckCalled) -> tuple[datetime, datetime]:
 
 def _visit_of(desk: _GateDesk, manifest: Manifest) -> str | None:
     """The queued truck of this manifest, if any."""
+    return _visit_of_manifest(desk, manifest.manifest_id)
+
+
+def _visit_of_manifest(desk: _GateDesk, manifest_id: str) -> str | None:
     return next(
-        (
-            w.truck.visit_id
-            for w in desk.desk.queue.waiting
-            if w.truck.manifest_id == manifest.manifest_id
-        ),
+        (w.truck.visit_id for w in desk.desk.queue.waiting if w.truck.manifest_id == manifest_id),
         None,
     )
 
@@ -401,5 +433,5 @@ def _step_time(desk: _GateDesk, at: datetime) -> datetime:
     return at if desk.stepped_to is None else max(at, desk.stepped_to)
 
 
-def _time(item: PlateRead | CheckedIn | GateTime) -> datetime:
+def _time(item: PlateRead | CheckedIn | GateTime | BookingCancelled) -> datetime:
     return item.captured_at if isinstance(item, PlateRead) else item.at

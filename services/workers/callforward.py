@@ -21,6 +21,7 @@ from datetime import UTC
 from aiokafka import ConsumerRecord
 
 from services.service_layer.callforward import (
+    BookingCancelled,
     CallForwardStats,
     CheckedIn,
     GateTime,
@@ -106,11 +107,27 @@ class CallForwardWorker:
             for e in events
             if isinstance(e, BookingEventV1) and e.type == "booking.checked_in"
         )
+        cancelled = tuple(
+            BookingCancelled(
+                event_id=e.event_id,
+                booking_id=e.booking_id,
+                firm_id=e.firm_id,
+                manifest_id=e.manifest_id,
+                gate_id=e.gate_id,
+                at=e.occurred_at if e.occurred_at.tzinfo else e.occurred_at.replace(tzinfo=UTC),
+            )
+            for e in events
+            if isinstance(e, BookingEventV1) and e.type == "booking.cancelled"
+        )
         times = tuple(
             GateTime(e.event_id, e.gate_id, e.at) for e in events if isinstance(e, LaneEventV1)
         )
         await self.step(
             StepWaitingAreas(
-                reads, received_at=clock.wall_clock(), check_ins=check_ins, gate_times=times
+                reads,
+                received_at=clock.wall_clock(),
+                check_ins=check_ins,
+                gate_times=times,
+                cancelled=cancelled,
             )
         )

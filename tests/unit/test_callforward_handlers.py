@@ -16,6 +16,7 @@ from services.drivers.desk import desk_maker
 from services.gates.loader import default_gates
 from services.ports import ArrivingBooking
 from services.service_layer.callforward import (
+    BookingCancelled,
     CheckedIn,
     GateTime,
     StepWaitingAreas,
@@ -331,3 +332,33 @@ async def test_the_gates_decider_is_told_each_call_kept_past_arrival_and_not_aft
     # an hour after CF-1's deadline, its call is forgotten
     await step_areas(step(("r-6", AREA, "29C99999", T0 + 76 * MIN)))
     assert told() == {}
+
+
+async def test_a_cancelled_bookings_truck_is_withdrawn_from_the_queue_and_not_recalled() -> None:
+    """Found by a stranger's try: a booking checked in, then cancelled, kept its truck in
+    the queue, holding its lane, and recalled it by SMS. Now the cancellation withdraws it:
+    a lost place with the reason (on the calls topic and its page), its call withdrawn for
+    the gate's decider, and nothing more sent for it."""
+    data = MemoryCallForward(manifests=[manifest("CF-1", "29C11111")])
+    data.bookings[("huu-nghi", "CF-1")] = ArrivingBooking(
+        booking_id="bk-1", page_key="booking:bk-1", slot_start=T0, slot_end=T0 + 60 * MIN
+    )
+    sent: list[CallEventV1] = []
+    step_areas = handler(data, sent)
+    check_in = CheckedIn("ev-1", "bk-1", "firm-a", "CF-1", "huu-nghi", T0)
+    await step_areas(StepWaitingAreas((), received_at=WALL, check_ins=(check_in,)))
+    assert [c.type for c in sent] == ["truck.called"]
+    assert set(data.called["huu-nghi"]) == {"CF-1"}
+
+    cancel = BookingCancelled("ev-2", "bk-1", "firm-a", "CF-1", "huu-nghi", T0 + 2 * MIN)
+    other = BookingCancelled("ev-3", "bk-9", "firm-a", "CF-9", "huu-nghi", T0 + 2 * MIN)
+    await step_areas(StepWaitingAreas((), received_at=WALL, cancelled=(cancel, other)))
+
+    assert [c.type for c in sent] == ["truck.called", "truck.place_lost"]
+    assert "booking cancelled" in (sent[-1].reason or "")
+    assert data.queues["huu-nghi"].queue.waiting == ()
+    assert data.pages["booking:bk-1"]["status"] == "lost"
+    assert data.called["huu-nghi"] == {}
+    # its deadline passes: nothing recalled
+    await step_areas(step(("r-9", AREA, "29C99999", T0 + 20 * MIN)))
+    assert [c.type for c in sent] == ["truck.called", "truck.place_lost"]
