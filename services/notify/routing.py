@@ -15,9 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.db.driver_tables import DriverPageRow, FirmSettingsRow
 from services.db.tables import ManifestRow
-from services.notify.port import Notification
+from services.notify.port import Notification, NotifierDown
 from services.notify.sms import SmsGateway, SmsNotifier
 from services.notify.webhook import WebhookNotifier
+
+DONE_KEPT = 10_000  # (call, channel) pairs remembered as sent
 
 
 class CallRouter:
@@ -31,6 +33,7 @@ class CallRouter:
     ) -> None:
         self.sessions, self.client = sessions, client
         self.gateway, self.phone_of = sms, phone_of
+        self._done: dict[tuple[str, str], None] = {}  # (call id, channel) sent, oldest first
 
     async def phone(self, visit_id: str) -> str | None:
         """The driver's mobile: the one given with the booking of the page that follows this
@@ -55,9 +58,32 @@ class CallRouter:
         return url
 
     async def send(self, note: Notification) -> None:
-        url = await self.webhook_of(note.data.get("manifest_id"))
-        if url:
-            await WebhookNotifier(url, client=self.client).send(note)
-        if self.gateway is not None:
+        """Each channel is tried, whatever the other does: a firm's webhook that fails does
+        not keep the driver's SMS from going (found by a stranger's try: it did). A channel
+        that took the call is not sent it again when the call is retried for the other, in
+        this process (`_done`; after a restart the retry may send it again: the webhook's
+        Idempotency-Key lets the firm drop it)."""
+        failed: NotifierDown | None = None
+        for channel in ("webhook", "sms"):
+            key = (note.call_id, channel)
+            if key in self._done:
+                continue
+            try:
+                await self._send(channel, note)
+            except NotifierDown as exc:
+                failed = failed or exc
+                continue
+            self._done[key] = None
+            while len(self._done) > DONE_KEPT:
+                self._done.pop(next(iter(self._done)))
+        if failed is not None:
+            raise failed
+
+    async def _send(self, channel: str, note: Notification) -> None:
+        if channel == "webhook":
+            url = await self.webhook_of(note.data.get("manifest_id"))
+            if url:
+                await WebhookNotifier(url, client=self.client).send(note)
+        elif self.gateway is not None:
             phone = await self.phone(note.visit_id)
             await SmsNotifier(self.gateway, lambda _visit_id: phone).send(note)
