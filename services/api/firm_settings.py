@@ -4,10 +4,11 @@ retried until a 2xx). Bearer API key; a firm sees and sets only its own."""
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints
 
 from services.api.auth import FirmDep, SessionsDep
 from services.db.driver_tables import FirmSettingsRow
@@ -15,7 +16,26 @@ from streams import clock
 
 router = APIRouter(prefix="/v1/firm", tags=["firm"])
 
-WebhookUrl = Annotated[HttpUrl, UrlConstraints(max_length=2000)]
+
+def public_host(url: HttpUrl) -> HttpUrl:
+    """`url` unchanged if its host may be outside the gate's own network; ValueError for
+    `localhost` and for an address literal that is loopback, private, link-local, reserved,
+    multicast or unspecified: the server POSTs there, so a firm must not point it at the
+    gate's own services (found by a stranger's try: http://127.0.0.1 was taken). A name
+    that resolves to such an address is not caught here (it is resolved at each send)."""
+    host = (url.host or "").strip("[]").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        raise ValueError("must not point at this server (localhost)")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return url  # a name
+    if not address.is_global or address.is_multicast:
+        raise ValueError(f"must be a public address, not {address}")
+    return url
+
+
+WebhookUrl = Annotated[HttpUrl, UrlConstraints(max_length=2000), AfterValidator(public_host)]
 
 
 class FirmSettings(BaseModel):
@@ -23,7 +43,8 @@ class FirmSettings(BaseModel):
 
     webhook_url: WebhookUrl | None = Field(
         default=None,
-        description="http(s) URL your calls are POSTed to; null: none",
+        description="http(s) URL your calls are POSTed to, on a public host (not localhost "
+        "nor a private, loopback or link-local address); null: none",
     )
 
 

@@ -169,6 +169,13 @@ async def test_a_truck_read_at_the_waiting_area_is_called_and_its_page_shows_it(
             "/v1/firm/settings", json={"webhook_url": "ftp://x"}, headers=auth(keys["firm-a"])
         )
         assert bad.status_code == 422 and "webhook_url" in bad.text
+        # the server POSTs there: never at the gate's own network
+        for inside in ("http://127.0.0.1:8765/hook", "http://localhost/x", "http://10.1.2.3/",
+                       "http://[::1]/", "http://169.254.169.254/latest"):  # fmt: skip
+            refused = await api.put(
+                "/v1/firm/settings", json={"webhook_url": inside}, headers=auth(keys["firm-a"])
+            )
+            assert refused.status_code == 422 and "webhook_url" in refused.text, inside
     sink = FakeSmsSink()
     async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
         router = CallRouter(
