@@ -32,6 +32,7 @@ from services.workers.decider import ClockWindow
 from streams import clock
 from streams.bookings import BookingEventV1
 from streams.codec import decode_booking_event, decode_plate_read, plate_read_from_wire
+from streams.errors import InvalidEvent
 from streams.events import PlateReadV1
 from streams.lane_events import LaneEventV1, decode_lane_event
 from streams.runtime import Inbound
@@ -50,7 +51,17 @@ class OutOfClock:
     reason: str
 
 
-Consumed = PlateReadV1 | BookingEventV1 | LaneEventV1 | OutOfClock
+@dataclass(frozen=True, slots=True)
+class Malformed:
+    """A record that does not decode. Skipped, not dead-lettered here: every topic this
+    worker reads has an owner that dead-letters it (the decider, the lane-event worker,
+    the booking outbox's readers); a second copy in the dead-letter topic would be
+    redriven twice (found by a stranger's try: each bad read was dead-lettered twice)."""
+
+    reason: str
+
+
+Consumed = PlateReadV1 | BookingEventV1 | LaneEventV1 | OutOfClock | Malformed
 
 
 class CallForwardWorker:
@@ -69,13 +80,19 @@ class CallForwardWorker:
         self.bookings_topic, self.lane_events_topic = bookings_topic, lane_events_topic
         self.clock_window = clock_window or ClockWindow()
         self.out_of_clock = 0
+        self.malformed = 0
 
     @property
     def stats(self) -> CallForwardStats:
         return self.step.stats
 
     def decode(self, record: ConsumerRecord) -> Consumed:
-        # malformed: the runtime dead-letters it
+        try:
+            return self._decode(record)
+        except InvalidEvent as exc:
+            return Malformed(f"{record.topic}[{record.partition}]@{record.offset}: {exc}")
+
+    def _decode(self, record: ConsumerRecord) -> Consumed:
         if record.topic == self.bookings_topic:
             return decode_booking_event(record.value)
         event: PlateReadV1 | LaneEventV1
@@ -93,6 +110,11 @@ class CallForwardWorker:
         for skipped in (e for e in events if isinstance(e, OutOfClock)):
             self.out_of_clock += 1
             log.warning("call-forward skips an event: %s", skipped.reason)
+        for bad in (e for e in events if isinstance(e, Malformed)):
+            self.malformed += 1
+            log.warning(
+                "call-forward skips a malformed record (its owner dead-letters it): %s", bad.reason
+            )
         reads = tuple(plate_read_from_wire(e) for e in events if isinstance(e, PlateReadV1))
         check_ins = tuple(
             CheckedIn(
