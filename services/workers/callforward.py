@@ -53,10 +53,11 @@ class OutOfClock:
 
 @dataclass(frozen=True, slots=True)
 class Malformed:
-    """A record that does not decode. Skipped, not dead-lettered here: every topic this
-    worker reads has an owner that dead-letters it (the decider, the lane-event worker,
-    the booking outbox's readers); a second copy in the dead-letter topic would be
-    redriven twice (found by a stranger's try: each bad read was dead-lettered twice)."""
+    """A plate read or lane event that does not decode. Skipped, not dead-lettered here:
+    the decider and the lane-event worker, those topics' owners, dead-letter it; a second
+    copy in the dead-letter topic would be redriven twice (found by a stranger's try: each
+    bad read was dead-lettered twice). A malformed booking event is dead-lettered here,
+    this worker being that topic's only reader."""
 
     reason: str
 
@@ -87,14 +88,14 @@ class CallForwardWorker:
         return self.step.stats
 
     def decode(self, record: ConsumerRecord) -> Consumed:
+        if record.topic == self.bookings_topic:
+            return decode_booking_event(record.value)  # its only reader: dead-lettered here
         try:
             return self._decode(record)
         except InvalidEvent as exc:
             return Malformed(f"{record.topic}[{record.partition}]@{record.offset}: {exc}")
 
     def _decode(self, record: ConsumerRecord) -> Consumed:
-        if record.topic == self.bookings_topic:
-            return decode_booking_event(record.value)
         event: PlateReadV1 | LaneEventV1
         if record.topic == self.lane_events_topic:
             event = decode_lane_event(record.value)

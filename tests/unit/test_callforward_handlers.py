@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from aiokafka import ConsumerRecord
 
 from lanes.model import CustomsStatus, Direction, Manifest, PlateRead
@@ -22,10 +23,11 @@ from services.service_layer.callforward import (
     StepWaitingAreas,
     StepWaitingAreasHandler,
 )
-from services.workers.callforward import CallForwardWorker, OutOfClock
+from services.workers.callforward import CallForwardWorker, Malformed, OutOfClock
 from streams.calls import CallEventV1
+from streams.errors import InvalidEvent
 from streams.runtime import Inbound
-from streams.topics import LANE_EVENTS, PLATE_READS
+from streams.topics import BOOKINGS, LANE_EVENTS, PLATE_READS
 
 T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)  # 10:00 at the gate (+07:00): lanes open
 MIN = timedelta(minutes=1)
@@ -362,3 +364,20 @@ async def test_a_cancelled_bookings_truck_is_withdrawn_from_the_queue_and_not_re
     # its deadline passes: nothing recalled
     await step_areas(step(("r-9", AREA, "29C99999", T0 + 20 * MIN)))
     assert [c.type for c in sent] == ["truck.called", "truck.place_lost"]
+
+
+def test_a_malformed_read_or_lane_event_is_skipped_a_malformed_booking_event_refused() -> None:
+    """One copy of a bad record in the dead letters: the decider and the lane-event worker
+    dead-letter malformed reads and lane events, so call-forward skips them (`Malformed`);
+    it is the bookings topic's only reader, so a malformed booking event is refused here
+    (the runtime dead-letters it)."""
+    worker = CallForwardWorker(step=handler(MemoryCallForward(), []))
+
+    def record(topic: str, body: bytes) -> ConsumerRecord:
+        return ConsumerRecord(topic, 0, 7, 0, 0, None, body, None, 0, len(body), [])
+
+    for topic in (PLATE_READS.name, LANE_EVENTS.name):
+        found = worker.decode(record(topic, b"{not json"))
+        assert isinstance(found, Malformed) and f"{topic}[0]@7" in found.reason
+    with pytest.raises(InvalidEvent):
+        worker.decode(record(BOOKINGS.name, b"{not json"))
