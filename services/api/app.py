@@ -23,7 +23,7 @@ from services.api.bookings import router as bookings_router
 from services.api.firm_settings import router as firm_settings_router
 from services.api.manifests import router as manifests_router
 from services.api.metrics import router as metrics_router
-from services.api.middleware import RequestIdMiddleware
+from services.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from services.api.problems import gate_or_404, install_problem_handlers
 from services.api.ratelimit import RateLimiter
 from services.api.review import router as review_router
@@ -123,6 +123,7 @@ def create_app(
     if context is not None:
         app.state.context = context
     install_problem_handlers(app)
+    app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(RequestIdMiddleware)
     strict = [Depends(reject_unknown_query)]
     app.include_router(manifests_router, dependencies=strict)

@@ -362,3 +362,29 @@ async def test_instants_out_of_range_are_422_naming_the_field_never_500(
     filed = await client.post("/v1/manifests", json=form, headers=auth(keys["a"]))
     assert filed.status_code == 422 and "window_start" in filed.text, filed.text
     assert filed.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_body_over_a_mebibyte_is_413_before_anything_reads_it(
+    client: httpx.AsyncClient, keys: dict[str, str]
+) -> None:
+    """Found by a stranger's try: 100 MB bodies were taken and parsed, and a 5 MB login body
+    came back in a 10 MB error. By its Content-Length, or as it streams in."""
+    big = b'{"manifest_id": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    for path in ("/v1/manifests", "/control/api/login", "/v1/bookings"):
+        answer = await client.post(
+            path, content=big, headers={**auth(keys["a"]), "Content-Type": "application/json"}
+        )
+        assert answer.status_code == 413, (path, answer.status_code)
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert len(answer.content) < 1000
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(40):
+            yield b"x" * 65536
+
+    streamed = await client.post(
+        "/v1/manifests",
+        content=chunks(),
+        headers={**auth(keys["a"]), "Content-Type": "application/json"},
+    )
+    assert streamed.status_code == 413
