@@ -118,9 +118,15 @@ def field_errors(errors: Sequence[Any]) -> list[FieldError]:
     return out
 
 
+# Beside /v1, the control room's and the drivers' JSON routes answer an invalid request as
+# a problem too (found by a stranger's try: a login body that did not validate came back in
+# FastAPI's own form, the input echoed back)
+_PROBLEM_PREFIXES = ("/control/api/", "/d/")
+
+
 async def _on_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    if not _is_v1(request):
+    if not (_is_v1(request) or request.url.path.startswith(_PROBLEM_PREFIXES)):
         return await request_validation_exception_handler(request, exc)
     errors = list(exc.errors())
     broken = next((e for e in errors if e.get("type") == "json_invalid"), None)

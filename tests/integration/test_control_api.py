@@ -133,6 +133,14 @@ async def test_roles_csrf_keys_rules_audit_and_kafka(
                     "role: vic is a viewer; only a controller can act",
                 )
 
+                # a body that does not validate: a problem naming the field, without the
+                # input echoed back (found by a stranger's try)
+                r = await client.post("/control/api/login", json={"username": "x" * 5000})
+                assert r.status_code == 422, r.text
+                assert r.headers["content-type"] == "application/problem+json"
+                assert "password" in {e["field"] for e in r.json()["errors"]}
+                assert "x" * 100 not in r.text
+
                 csrf = await login(client, "ana")
                 r = await client.post(
                     "/control/api/actions",
