@@ -36,7 +36,7 @@ def gate_or_404(gates: Mapping[str, Gate], gate_id: str) -> Gate:
     try:
         return get_gate(gate_id, gates)
     except UnknownGateError as exc:
-        raise HTTPException(status_code=404, detail=f"gate: {exc}") from None
+        raise ProblemError(404, "unknown-gate", str(exc), field="gate") from None
 
 
 class FieldError(BaseModel):

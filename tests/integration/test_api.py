@@ -75,6 +75,7 @@ async def test_health_and_queue(database_settings: DatabaseSettings, tmp_path: P
     assert all(not lane["trucks"] for lane in later.json()["lanes"])  # through by then
     assert unknown_gate.status_code == 404
     assert "unknown gate 'nowhere'" in unknown_gate.json()["detail"]
+    assert unknown_gate.json()["errors"][0]["field"] == "gate"  # names the field
     assert naive.status_code == 422
     assert "offset" in naive.json()["detail"]
     assert bad_time.status_code == 422
