@@ -17,6 +17,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
+from typing import TypeVar
 
 from aiokafka import ConsumerRecord
 
@@ -117,31 +118,8 @@ class CallForwardWorker:
                 "call-forward skips a malformed record (its owner dead-letters it): %s", bad.reason
             )
         reads = tuple(plate_read_from_wire(e) for e in events if isinstance(e, PlateReadV1))
-        check_ins = tuple(
-            CheckedIn(
-                event_id=e.event_id,
-                booking_id=e.booking_id,
-                firm_id=e.firm_id,
-                manifest_id=e.manifest_id,
-                gate_id=e.gate_id,
-                # the outbox's own events are aware; a naive time is taken as UTC
-                at=e.occurred_at if e.occurred_at.tzinfo else e.occurred_at.replace(tzinfo=UTC),
-            )
-            for e in events
-            if isinstance(e, BookingEventV1) and e.type == "booking.checked_in"
-        )
-        cancelled = tuple(
-            BookingCancelled(
-                event_id=e.event_id,
-                booking_id=e.booking_id,
-                firm_id=e.firm_id,
-                manifest_id=e.manifest_id,
-                gate_id=e.gate_id,
-                at=e.occurred_at if e.occurred_at.tzinfo else e.occurred_at.replace(tzinfo=UTC),
-            )
-            for e in events
-            if isinstance(e, BookingEventV1) and e.type == "booking.cancelled"
-        )
+        check_ins = _booking_items(events, "booking.checked_in", CheckedIn)
+        cancelled = _booking_items(events, "booking.cancelled", BookingCancelled)
         times = tuple(
             GateTime(e.event_id, e.gate_id, e.at) for e in events if isinstance(e, LaneEventV1)
         )
@@ -154,3 +132,23 @@ class CallForwardWorker:
                 cancelled=cancelled,
             )
         )
+
+
+_Item = TypeVar("_Item", CheckedIn, BookingCancelled)
+
+
+def _booking_items(events: Sequence[Consumed], type_: str, item: type[_Item]) -> tuple[_Item, ...]:
+    """The booking events of `type_`, as the use case's `item`s (the outbox's own events are
+    aware; a naive time is taken as UTC)."""
+    return tuple(
+        item(
+            e.event_id,
+            e.booking_id,
+            e.firm_id,
+            e.manifest_id,
+            e.gate_id,
+            e.occurred_at if e.occurred_at.tzinfo else e.occurred_at.replace(tzinfo=UTC),
+        )
+        for e in events
+        if isinstance(e, BookingEventV1) and e.type == type_
+    )
