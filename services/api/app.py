@@ -24,7 +24,12 @@ from services.api.firm_settings import router as firm_settings_router
 from services.api.manifests import router as manifests_router
 from services.api.metrics import router as metrics_router
 from services.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from services.api.problems import gate_or_404, install_problem_handlers
+from services.api.problems import (
+    document_body_errors,
+    gate_or_404,
+    install_problem_handlers,
+    problems,
+)
 from services.api.ratelimit import RateLimiter
 from services.api.review import router as review_router
 from services.api.schemas import ComponentHealth, Health, QueueView, WaitingAreaView
@@ -127,15 +132,21 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)
     strict = [Depends(reject_unknown_query)]
     app.include_router(manifests_router, dependencies=strict)
-    app.include_router(review_router, dependencies=[*strict, Depends(staff_session)])
+    app.include_router(
+        review_router, dependencies=[*strict, Depends(staff_session)], responses=problems(401)
+    )
     app.include_router(bookings_router, dependencies=strict)
     app.include_router(slots_router, dependencies=strict)
-    app.include_router(firm_settings_router, dependencies=strict)  # issue 23: call webhook
+    # issue 23: the firm's call webhook
+    app.include_router(firm_settings_router, dependencies=strict, responses=problems(401, 429))
     app.include_router(metrics_router)
     app.include_router(control_router)  # the control room (issue 6): page, stream, actions
     # the other side of the gate (issue 21), for staff
-    app.include_router(xborder_router, dependencies=[*strict, Depends(staff_session)])
-    app.include_router(xborder_action_router, dependencies=[*strict, Depends(staff_session)])
+    staff = [*strict, Depends(staff_session)]
+    app.include_router(xborder_router, dependencies=staff, responses=problems(401, 404))
+    app.include_router(
+        xborder_action_router, dependencies=staff, responses=problems(401, 403, 404, 409)
+    )
     # the drivers' pages (issue 23): /d/{token}, served from the database's driver_pages
     app.include_router(
         drivers_router(DbPages(lambda: app.state.context.sessions), check_in=check_in_from_page)
@@ -158,6 +169,7 @@ def create_app(
         "/v1/queue",
         response_model=QueueView,
         dependencies=[Depends(reject_unknown_query), Depends(staff_session)],
+        responses=problems(401, 404),
     )
     async def queue(
         ctx: ContextDep,
@@ -183,6 +195,7 @@ def create_app(
         "/v1/waiting-area",
         response_model=WaitingAreaView,
         dependencies=[Depends(reject_unknown_query), Depends(staff_session)],
+        responses=problems(401, 404),
         summary="The trucks in the gate's waiting areas (call-forward), and their calls",
     )
     async def waiting_area(
@@ -198,4 +211,10 @@ def create_app(
             session=session, gate_id=gate_id, secret=ctx.drivers_secret
         )
 
+    default_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        return document_body_errors(default_openapi())
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -86,6 +86,12 @@ class SlotView(BaseModel):
     booked_perishable: int
     left: int = Field(description="what a perishable load may still take")
     left_general: int = Field(description="what a non-perishable load may still take")
+    closes_at: datetime = Field(description="bookings for the slot close then (the cut-off)")
+    open: bool = Field(
+        description="bookings for the slot are open now: it is within the booking horizon "
+        "and `closes_at` has not passed; a booking for a slot that is not open is refused, "
+        "whatever `left` says"
+    )
 
 
 class SlotList(BaseModel):

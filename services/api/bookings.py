@@ -40,6 +40,7 @@ from services.service_layer.bookings import (
     BookSlot,
     CancelSlot,
     CheckIn,
+    CheckInDone,
     IdempotencyKeyReused,
     Replayed,
     RescheduleSlot,
@@ -300,16 +301,17 @@ async def check_in_booking(
     driver's page then shows its place and its call. The booking is returned unchanged; a
     second check-in is harmless (the truck is queued once). Refused: a booking that is not
     active (409), a gate with no waiting area for its direction (422)."""
-    return await _answer(
-        request,
-        check_in_slot(
+    try:
+        done = await check_in_slot(
             CheckIn(firm_id=firm, booking_id=booking_id),
             uow=_uow(request, sessions),
             publisher=_publisher(request),
             gates=request.app.state.context.gates,
             now=clock.wall_clock(),
-        ),
-    )
+        )
+    except BookingRefused as exc:
+        return _refusal(exc)
+    return JSONResponse(_view(done.booking, request), headers=_check_in_headers(done))
 
 
 async def check_in_from_page(request: Request, booking_id: str) -> JSONResponse:
@@ -318,7 +320,7 @@ async def check_in_from_page(request: Request, booking_id: str) -> JSONResponse:
     `{"checked_in": true}` and nothing of the booking (the page shows what call-forward
     makes of it), or the refusal's problem."""
     try:
-        await check_in_slot(
+        done = await check_in_slot(
             CheckIn(firm_id=None, booking_id=booking_id),
             uow=_uow(request, request.app.state.context.sessions),
             publisher=_publisher(request),
@@ -327,4 +329,15 @@ async def check_in_from_page(request: Request, booking_id: str) -> JSONResponse:
         )
     except BookingRefused as exc:
         return _refusal(exc)
-    return JSONResponse({"checked_in": True}, headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        {"checked_in": True, "recorded": done.recorded, "at": done.at.isoformat()},
+        headers={"Cache-Control": "no-store"} | _check_in_headers(done),
+    )
+
+
+def _check_in_headers(done: CheckInDone) -> dict[str, str]:
+    """A repeat within the repeat window (found by a stranger's try: a second check-in
+    answered yes while nothing was recorded) says which check-in stands."""
+    if done.recorded:
+        return {}
+    return {"Check-In-Repeated": done.at.isoformat()}

@@ -12,7 +12,7 @@ from lanes.filing import StoredManifest, StoreStatus
 from services.adapters.manifest_intake import sql_manifest_stores
 from services.api.auth import FirmDep, SessionsDep
 from services.api.booking_schemas import Cursor, IdPath
-from services.api.problems import Problem, ProblemError
+from services.api.problems import PROBLEM_RESPONSE, ProblemError
 from services.api.schemas import ManifestPage, ManifestSubmitted, ManifestView
 from services.db.convert import manifest_payload
 from services.db.manifests import get_manifest, list_manifests
@@ -22,10 +22,7 @@ from streams.manifests import ManifestV1
 
 router = APIRouter(prefix="/v1/manifests", tags=["manifests"])
 
-_PROBLEM = {
-    "model": Problem,
-    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
-}
+_PROBLEM = PROBLEM_RESPONSE
 _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {401: _PROBLEM, 422: _PROBLEM, 429: _PROBLEM}
 
 

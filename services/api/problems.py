@@ -1,8 +1,8 @@
-"""Errors of the /v1 API as RFC 9457 problem details (`application/problem+json`): type,
-title, status, detail and, for a refused body or query, the fields at fault (dotted paths,
-no pydantic URLs). Other routes (/health, /docs, the control room's API) keep FastAPI's own
-error bodies, except for a `ProblemError` (its own problem type: e.g. text that cannot be
-stored, refused on every route) and the last-resort 500, which are problems everywhere."""
+"""Errors as RFC 9457 problem details (`application/problem+json`), on every route: type,
+title, status, detail and, for a refused body, query or header, the fields at fault (dotted
+paths, no pydantic URLs, never the input echoed back). An unknown route is a 404 problem,
+a body of a type that is not JSON a 415 naming `Content-Type`, and an error nobody foresaw a
+500 problem with the request id to quote."""
 
 from __future__ import annotations
 
@@ -12,10 +12,6 @@ from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.exception_handlers import (
-    http_exception_handler,
-    request_validation_exception_handler,
-)
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
@@ -52,6 +48,36 @@ class Problem(BaseModel):
     status: int
     detail: str
     errors: list[FieldError] | None = None
+
+
+# An error answer in the OpenAPI document: a problem (`responses=problems(401, 404)`)
+PROBLEM_RESPONSE: dict[str, Any] = {
+    "model": Problem,
+    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` of a route that may answer these statuses as problems."""
+    return dict.fromkeys(statuses, PROBLEM_RESPONSE)
+
+
+def document_body_errors(schema: dict[str, Any]) -> dict[str, Any]:
+    """Every operation that takes a body may also answer 413 (over 1 MiB) and 415 (not
+    JSON): added to `schema` (an OpenAPI document) where a route did not say so itself."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                answers = operation.setdefault("responses", {})
+                for status in ("413", "415"):
+                    answers.setdefault(
+                        status,
+                        {
+                            "description": HTTPStatus(int(status)).phrase,
+                            "content": PROBLEM_RESPONSE["content"],
+                        },
+                    )
+    return schema
 
 
 class ProblemError(HTTPException):
@@ -96,10 +122,6 @@ def problem_response(
     )
 
 
-def _is_v1(request: Request) -> bool:
-    return request.url.path.startswith("/v1/") or request.url.path == "/v1"
-
-
 def field_errors(errors: Sequence[Any]) -> list[FieldError]:
     out = []
     for error in errors:
@@ -118,17 +140,34 @@ def field_errors(errors: Sequence[Any]) -> list[FieldError]:
     return out
 
 
-# Beside /v1, the control room's and the drivers' JSON routes answer an invalid request as
-# a problem too (found by a stranger's try: a login body that did not validate came back in
-# FastAPI's own form, the input echoed back)
-_PROBLEM_PREFIXES = ("/control/api/", "/d/")
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
 
 
 async def _on_validation(request: Request, exc: Exception) -> Response:
+    # Every route answers an invalid request as a problem (found by a stranger's try: a
+    # login body that did not validate came back in FastAPI's own form, the input echoed)
     assert isinstance(exc, RequestValidationError)
-    if not (_is_v1(request) or request.url.path.startswith(_PROBLEM_PREFIXES)):
-        return await request_validation_exception_handler(request, exc)
     errors = list(exc.errors())
+    content_type = request.headers.get("content-type")
+    if (
+        content_type is not None
+        and not _is_json(content_type)
+        and any(e.get("loc", ("",))[0] == "body" for e in errors)
+    ):
+        # A body sent as text/plain, a form, XML...: FastAPI does not parse it as JSON, so
+        # its fields all read as missing; the type is what is wrong (found by a stranger)
+        media = content_type.split(";", 1)[0].strip()[:100] or "(empty)"
+        message = f"{media} is not accepted: send the body as application/json"
+        return problem_response(
+            415,
+            message,
+            type_=_TYPE + "unsupported-media-type",
+            errors=[FieldError(field="Content-Type", message=message)],
+        )
     broken = next((e for e in errors if e.get("type") == "json_invalid"), None)
     if broken is not None:
         reason = (broken.get("ctx") or {}).get("error", "malformed")
@@ -152,8 +191,6 @@ async def _on_validation(request: Request, exc: Exception) -> Response:
 async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     slug = getattr(exc, "slug", None)
-    if slug is None and not _is_v1(request):
-        return await http_exception_handler(request, exc)
     if slug is None and exc.status_code == 400:
         # FastAPI's own refusal of a body it cannot decode (e.g. bytes that are not UTF-8).
         message = f"not readable as JSON ({exc.detail}): send UTF-8 JSON"
@@ -163,9 +200,18 @@ async def _on_http(request: Request, exc: Exception) -> Response:
             type_=_TYPE + "invalid-json",
             errors=[FieldError(field="body", message=message)],
         )
+    detail = str(exc.detail)
+    if (
+        slug is None
+        and exc.status_code in {404, 405}
+        and detail == HTTPStatus(exc.status_code).phrase
+    ):
+        # Starlette's own answer for a route or a method that does not exist
+        what = "no such route" if exc.status_code == 404 else "method not allowed on this route"
+        detail = f"{what}: {request.method} {request.url.path[:200]}"
     return problem_response(
         exc.status_code,
-        str(exc.detail),
+        detail,
         type_=_TYPE + slug if slug else "about:blank",
         errors=getattr(exc, "errors", None),
         headers=exc.headers,

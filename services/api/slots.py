@@ -7,12 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from lanes.bookings import capacity, slots_between
+from lanes.bookings import capacity, check_window, slots_between
 from lanes.errors import UnknownGateError
 from lanes.model import Direction, Gate
 from services.api.auth import FirmDep, SessionsDep
 from services.api.booking_schemas import SlotList, SlotView
-from services.api.problems import Problem, ProblemError
+from services.api.problems import PROBLEM_RESPONSE, ProblemError
 from services.db.bookings import slot_usage
 from services.gates.loader import get_gate
 from streams import clock
@@ -22,10 +22,7 @@ from streams.timestamps import IN_RANGE, ISO_ONLY
 router = APIRouter(prefix="/v1/slots", tags=["bookings"])
 
 MAX_RANGE = timedelta(days=7)
-PROBLEM = {
-    "model": Problem,
-    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
-}
+PROBLEM = PROBLEM_RESPONSE
 # every firm route: a bad or missing key, a refused query or body, the key's rate limit
 ERRORS: dict[int | str, dict[str, Any]] = {401: PROBLEM, 422: PROBLEM, 429: PROBLEM}
 FOUND_ERRORS: dict[int | str, dict[str, Any]] = {**ERRORS, 404: PROBLEM}
@@ -81,7 +78,7 @@ async def list_slots(
     assert found.booking is not None
     _aware("from", start)
     _aware("to", end)
-    start = start or clock.wall_clock()
+    start = start or clock.wall_clock()  # what to list: from now, by default
     end = end or start + timedelta(days=1)
     if end <= start:
         raise ProblemError(422, "invalid-range", "must be after `from`", field="to")
@@ -90,6 +87,7 @@ async def list_slots(
             422, "invalid-range", "at most 7 days after `from`; ask page by page", field="to"
         )
     rules = found.booking
+    now = clock.wall_clock()  # when bookings close is an operational question: wall clock
     slots = slots_between(start, end, rules=rules, utc_offset=found.utc_offset)
     async with sessions() as session:
         usage = await slot_usage(
@@ -114,6 +112,11 @@ async def list_slots(
                 booked_perishable=perishable,
                 left=left,
                 left_general=max(min(left, cap.general - (booked - perishable)), 0),
+                closes_at=slot_start - rules.cutoff,
+                # the booking rule's own check: one copy of when a slot can be booked
+                open=not check_window(
+                    slot_start, rules=rules, utc_offset=found.utc_offset, now=now
+                ),
             )
         )
     return SlotList(

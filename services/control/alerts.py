@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from services.alerts import store
 from services.alerts.outbox import send_alert
-from services.api.problems import ProblemError
+from services.api.problems import ProblemError, problems
 from services.control import auth
 from services.control.auth import SessionDep
 from services.control.state import RoomDep
@@ -56,7 +56,7 @@ class AlertDone(BaseModel):
     audit_seq: int
 
 
-@router.get("/control/api/alerts")
+@router.get("/control/api/alerts", responses=problems(401, 404, 503))
 async def alerts(
     room: RoomDep,
     _: SessionDep,
@@ -71,7 +71,11 @@ async def alerts(
     return {"gate_id": gate_id, "items": [store.row_json(r) for r in rows]}
 
 
-@router.post("/control/api/alerts/{alert_id}/{action}", response_model=AlertDone)
+@router.post(
+    "/control/api/alerts/{alert_id}/{action}",
+    response_model=AlertDone,
+    responses=problems(401, 403, 404, 409, 503),
+)
 async def act_on_alert(
     alert_id: AlertId,
     action: str,

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.api.problems import ProblemError
+from services.api.problems import PROBLEM_RESPONSE, ProblemError, problems
 from services.control.state import RoomDep, room_of
 from services.db.controllers import (
     SessionInfo,
@@ -95,7 +95,8 @@ ActorDep = Annotated[SessionInfo, Depends(acting_session)]
 @router.post(
     "/login",
     response_model=Me,
-    responses={429: {"description": "too many failed logins; see Retry-After"}},
+    responses=problems(401, 503)
+    | {429: PROBLEM_RESPONSE | {"description": "too many failed logins; see Retry-After"}},
 )
 async def login(body: Login, request: Request, response: Response, room: RoomDep) -> Me:
     now = clock.wall_clock()
@@ -143,7 +144,7 @@ async def login(body: Login, request: Request, response: Response, room: RoomDep
     )
 
 
-@router.post("/logout", status_code=204)
+@router.post("/logout", status_code=204, responses=problems(503))
 async def logout(request: Request, response: Response, room: RoomDep) -> None:
     token = request.cookies.get(COOKIE)
     if token:
@@ -153,7 +154,7 @@ async def logout(request: Request, response: Response, room: RoomDep) -> None:
     response.delete_cookie(COOKIE, path=OLD_COOKIE_PATH)
 
 
-@router.get("/me", response_model=Me)
+@router.get("/me", response_model=Me, responses=problems(401))
 async def me(info: SessionDep) -> Me:
     return Me(
         username=info.controller.username,

@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response, Streamin
 from pydantic import BaseModel, Field, model_validator
 
 from lanes.actions import ActionRefused
+from services.api.problems import problems
 from services.control import auth
 from services.control.alerts import router as alerts_router
 from services.control.apply import ActionNotFound, apply_action
@@ -70,7 +71,7 @@ async def static(name: str) -> Response:
     return _web_file(name, STATIC[name])
 
 
-@router.get("/control/api/state", tags=["control room"])
+@router.get("/control/api/state", tags=["control room"], responses=problems(401, 404, 503))
 async def state(
     room: RoomDep, _: SessionDep, gate: Annotated[str | None, Query()] = None
 ) -> Response:
@@ -79,7 +80,7 @@ async def state(
     return Response(published.data, media_type="application/json")
 
 
-@router.get("/control/api/stream", tags=["control room"])
+@router.get("/control/api/stream", tags=["control room"], responses=problems(401, 404, 503))
 async def stream(
     request: Request, room: RoomDep, _: SessionDep, gate: Annotated[str | None, Query()] = None
 ) -> StreamingResponse:
@@ -170,7 +171,12 @@ class ActionDone(BaseModel):
     lane_event_id: str | None
 
 
-@router.post("/control/api/actions", response_model=ActionDone, tags=["control room"])
+@router.post(
+    "/control/api/actions",
+    response_model=ActionDone,
+    tags=["control room"],
+    responses=problems(401, 403, 404, 409, 503),
+)
 async def act(body: ActionBody, room: RoomDep, actor: ActorDep) -> ActionDone:
     """Apply an action (controllers only; `X-CSRF-Token` required). 409 when the rules
     refuse it, with the reason; 404 for a visit or manifest that does not exist."""

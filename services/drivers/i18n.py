@@ -27,6 +27,7 @@ WORDS: dict[str, dict[str, str]] = {
         "check_in": "I am in the waiting area",
         "checked_in": "Checked in: your place in the queue shows here in a moment.",
         "check_in_failed": "Check-in refused:",
+        "checked_in_already": "You checked in a few minutes ago; that check-in stands.",
     },
     "vi": {
         "title": "Xe của bạn tại cửa khẩu",
@@ -48,6 +49,7 @@ WORDS: dict[str, dict[str, str]] = {
         "check_in": "Tôi đã ở bãi chờ",
         "checked_in": "Đã báo có mặt: vị trí của bạn trong hàng chờ sẽ hiện ở đây trong giây lát.",
         "check_in_failed": "Không báo có mặt được:",
+        "checked_in_already": "Bạn đã báo có mặt cách đây vài phút; lần báo đó vẫn có hiệu lực.",
     },
     "zh": {
         "title": "您的货车在口岸",
@@ -69,6 +71,7 @@ WORDS: dict[str, dict[str, str]] = {
         "check_in": "我已到达等候区",
         "checked_in": "已签到：您的排队位置稍后将显示在此。",
         "check_in_failed": "签到未成功：",
+        "checked_in_already": "您几分钟前已签到，该签到仍然有效。",
     },
 }
 

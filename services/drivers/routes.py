@@ -14,11 +14,12 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import (
     FileResponse,
+    HTMLResponse,
     JSONResponse,
     RedirectResponse,
     Response,
@@ -53,6 +54,12 @@ class PageSource(Protocol):
 
 # The booking's check-in, by booking id: the response to send (services/api/bookings.py)
 CheckInBooking = Callable[[Request, str], Awaitable[Response]]
+# The problems these routes answer, in the OpenAPI document (the schema is the API's Problem)
+_PROBLEM: dict[str, Any] = {
+    "description": "a problem (application/problem+json)",
+    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+CHECKED_IN_EXAMPLE = {"checked_in": True, "recorded": True, "at": "2026-12-05T08:00:00Z"}
 
 
 def drivers_router(
@@ -68,7 +75,18 @@ def drivers_router(
     page_key = getattr(source, "page_key", None)
     if check_in is not None and page_key is not None:
 
-        @router.post("/d/{token}/check-in", response_model=None)
+        @router.post(
+            "/d/{token}/check-in",
+            response_model=None,
+            responses={
+                200: {
+                    "description": "checked in (`recorded` false: a check-in less than "
+                    "5 minutes before stands, and this one added nothing)",
+                    "content": {"application/json": {"example": CHECKED_IN_EXAMPLE}},
+                },
+                **dict.fromkeys((404, 409, 422), _PROBLEM),
+            },
+        )
         async def checked_in(request: Request, token: str) -> Response:
             """The driver says the truck is in the waiting area (a booking's page only)."""
             key = await page_key(token)
@@ -80,14 +98,30 @@ def drivers_router(
     async def script() -> FileResponse:
         return FileResponse(WEB / "driver.js", media_type="text/javascript")
 
-    @router.get("/d/c/{code}", response_model=None)
+    @router.get(
+        "/d/c/{code}",
+        response_model=None,
+        status_code=303,
+        responses={
+            303: {"description": "to the truck's page (`Location: /d/{token}`)"},
+            404: _PROBLEM,
+        },
+    )
     async def by_code(code: str) -> Response:
         token = await source.token_of_code(code)
         if token is None:
             return _not_found("code")
         return RedirectResponse(f"/d/{token}", status_code=303)
 
-    @router.get("/d/{token}", response_model=None)
+    @router.get(
+        "/d/{token}",
+        response_model=None,
+        response_class=HTMLResponse,
+        responses={
+            200: {"description": "the truck's page (HTML), in the driver's language"},
+            404: _PROBLEM,
+        },
+    )
     async def page(
         token: str,
         lang: Annotated[str | None, Query(max_length=8)] = None,
@@ -119,14 +153,33 @@ def drivers_router(
             headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
         )
 
-    @router.get("/d/{token}/state", response_model=None)
+    @router.get(
+        "/d/{token}/state",
+        response_model=None,
+        responses={
+            200: {"description": "the page's data (JSON; see the drivers' docs)"},
+            404: _PROBLEM,
+        },
+    )
     async def state(token: str) -> Response:
         data = await source.state(token)
         if data is None:
             return _not_found("truck page")
         return Response(data, media_type="application/json", headers={"Cache-Control": "no-store"})
 
-    @router.get("/d/{token}/events", response_model=None)
+    @router.get(
+        "/d/{token}/events",
+        response_model=None,
+        response_class=StreamingResponse,
+        responses={
+            200: {
+                "description": "Server-Sent Events: `state` at once and on each change, "
+                "`bye` at the end",
+                "content": {"text/event-stream": {}},
+            },
+            404: _PROBLEM,
+        },
+    )
     async def events(token: str) -> Response:
         first = await source.state(token)
         if first is None:

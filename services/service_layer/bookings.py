@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from lanes.booking import (
     Booking,
@@ -74,6 +74,8 @@ class CheckIn:
     booking_id: str
 
 
+T = TypeVar("T")
+
 # --- results ---------------------------------------------------------------------------------
 
 
@@ -81,6 +83,16 @@ class CheckIn:
 class Booked:
     booking: Booking
     answer: dict[str, Any]  # what `present` made of it, kept under the idempotency key
+
+
+@dataclass(frozen=True, slots=True)
+class CheckInDone:
+    """`recorded` False: a check-in less than CHECK_IN_REPEAT earlier stands (`at`, its
+    time), and this one added nothing; the answer says so rather than a bare yes."""
+
+    booking: Booking
+    recorded: bool
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +194,7 @@ async def check_in(
     booking_id: str,
     gates: Mapping[str, Gate],
     now: datetime,
-) -> Booking:
+) -> CheckInDone:
     """Record the check-in (`booking.checked_in`, at `now`: the event's time, which the
     call-forward worker queues the truck at); the booking itself is unchanged. A check-in
     within CHECK_IN_REPEAT of the last one records nothing more (a double tap, a retry,
@@ -196,9 +208,10 @@ async def check_in(
         raise booking_not_found(booking_id)
     current.check_in(gate)
     last = await store.last_check_in(booking_id)
-    if last is None or not now - CHECK_IN_REPEAT < last <= now:
-        await store.record_event(current, "booking.checked_in", occurred_at=now)
-    return current
+    if last is not None and now - CHECK_IN_REPEAT < last <= now:
+        return CheckInDone(current, recorded=False, at=last)
+    await store.record_event(current, "booking.checked_in", occurred_at=now)
+    return CheckInDone(current, recorded=True, at=now)
 
 
 async def _take(store: BookingStore, booking: Booking, gate: Gate, slot_start: datetime) -> None:
@@ -294,7 +307,7 @@ async def check_in_slot(
     publisher: EventPublisher,
     gates: Mapping[str, Gate],
     now: datetime,
-) -> Booking:
+) -> CheckInDone:
     return await _changing(
         uow,
         publisher,
@@ -307,8 +320,8 @@ async def check_in_slot(
 async def _changing(
     uow: BookingUnitOfWork,
     publisher: EventPublisher,
-    step: Callable[[BookingStore], Awaitable[Booking]],
-) -> Booking:
+    step: Callable[[BookingStore], Awaitable[T]],
+) -> T:
     """One transaction around `step` on the unit of work's booking store: committed, then
     the publisher woken; a refusal rolls it back and is re-raised."""
     async with uow:
@@ -318,7 +331,7 @@ async def _changing(
     return booking
 
 
-async def _refused_rolls_back(uow: BookingUnitOfWork, step: Awaitable[Booking]) -> Booking:
+async def _refused_rolls_back(uow: BookingUnitOfWork, step: Awaitable[T]) -> T:
     """Await `step`; on a refusal, undo whatever the transaction had done, then re-raise."""
     try:
         booking = await step

@@ -49,7 +49,8 @@
         method: "POST",
       });
       if (answer.ok) {
-        result.textContent = words.checked_in;
+        const done = await answer.json().catch(() => ({}));
+        result.textContent = done.recorded === false ? words.checked_in_already : words.checked_in;
       } else {
         const problem = await answer.json().catch(() => ({}));
         result.textContent = words.check_in_failed + " " + (problem.detail || answer.status);

@@ -113,3 +113,37 @@ async def test_a_firm_key_opens_no_gate_wide_view(engine: AsyncEngine) -> None:
     assert all(a.json()["type"] == "urn:borderflow:problem:unauthorized" for a in answers)
     assert forged.status_code == 401
     assert "session expired or logged out" in forged.json()["detail"]
+
+
+async def test_wrong_content_type_and_unknown_routes_are_problems(engine: AsyncEngine) -> None:
+    """Found by a stranger's try: a JSON body sent as text/plain was a 422 saying every field
+    was missing, and an unknown route (under /d/ too) answered FastAPI's plain JSON."""
+    async with session_factory(engine)() as session, session.begin():
+        firm = await create_firm(session=session, firm_id="firm-01", name="One", now=T0)
+    headers = {"Authorization": f"Bearer {firm.key}"}
+    async with _client(engine, RateLimiter(rate=10, burst=10)) as client:
+        as_text = await client.post(
+            "/v1/manifests",
+            content=b'{"manifest_id": "M-1"}',
+            headers=headers | {"Content-Type": "text/plain"},
+        )
+        as_form = await client.post("/v1/manifests", data={"manifest_id": "M-1"}, headers=headers)
+        as_problem_json = await client.post(
+            "/v1/manifests",
+            content=b"{}",
+            headers=headers | {"Content-Type": "application/merge-patch+json"},
+        )
+        unknown = [await client.get(path) for path in ("/nowhere", "/d/x/y/z", "/v1/nowhere")]
+        wrong_method = await client.delete("/v1/manifests", headers=headers)
+    for answer in (as_text, as_form):
+        assert answer.status_code == 415
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert answer.json()["errors"][0]["field"] == "Content-Type"
+        assert "application/json" in answer.json()["detail"]
+    assert as_problem_json.status_code == 422  # a JSON type: the fields are what is wrong
+    for answer in unknown:
+        assert answer.status_code == 404
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert answer.json()["detail"].startswith("no such route: GET /")
+    assert wrong_method.status_code == 405
+    assert wrong_method.headers["content-type"].startswith("application/problem+json")

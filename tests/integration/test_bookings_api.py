@@ -144,6 +144,17 @@ async def test_book_read_list_reschedule_cancel(
     first = slots.json()["slots"][0]
     assert first["capacity"] == 60 and first["reserved"] == 18
     assert first["booked"] == 1 and first["left"] == 59 and first["left_general"] == 41
+    assert first["open"] is True
+    assert datetime.fromisoformat(first["closes_at"]) < at
+    # a slot already begun is listed as it was, but not as open (found by a stranger's try:
+    # past slots were listed with places left, and booking one was refused)
+    past = await client.get(
+        "/v1/slots",
+        params={"direction": "export", "from": (at - timedelta(days=2)).isoformat()},
+        headers=auth(keys["b"]),
+    )
+    assert past.status_code == 200, past.text
+    assert past.json()["slots"] and not any(s["open"] for s in past.json()["slots"][:3])
 
     later = local_slot(1, 12)
     moved = await client.post(

@@ -139,8 +139,12 @@ async def test_the_driver_checks_in_from_the_page_with_the_link_alone(
     checked = await client.post(f"{link}/check-in")
     again = await client.post(f"{link}/check-in")  # a double tap: one event
 
-    assert checked.status_code == 200 and checked.json() == {"checked_in": True}
+    assert checked.status_code == 200
+    assert checked.json() | {"at": "-"} == {"checked_in": True, "recorded": True, "at": "-"}
+    # the repeat says that nothing more was recorded, and which check-in stands
     assert again.status_code == 200
+    assert again.json() == {"checked_in": True, "recorded": False, "at": checked.json()["at"]}
+    assert again.headers["check-in-repeated"] == checked.json()["at"]
     async with session_factory(engine)() as session:
         types = (
             await session.execute(

@@ -185,7 +185,9 @@ async def test_refusals_are_problem_details_with_field_paths(
     assert "JSON object" in _problem(not_object, 422)["errors"][0]["message"]
 
 
-async def test_health_keeps_its_own_error_shape(client: httpx.AsyncClient) -> None:
+async def test_an_unknown_route_is_a_problem_too(client: httpx.AsyncClient) -> None:
+    """Outside /v1 as well (it was FastAPI's `{"detail": "Not Found"}` until 2026-12-05)."""
     response = await client.get("/nowhere")
     assert response.status_code == 404
-    assert response.headers["content-type"] == "application/json"
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"] == "no such route: GET /nowhere"

@@ -239,15 +239,18 @@ async def test_a_check_in_is_an_event_at_its_time_and_changes_nothing_of_the_boo
 
     checked = await check_in_slot(cmd, uow=uow, publisher=publisher, gates=GATES, now=at)
 
-    assert checked == booking == uow.committed.bookings[booking.booking_id]
+    assert checked.booking == booking == uow.committed.bookings[booking.booking_id]
+    assert checked.recorded and checked.at == at
     assert uow.committed.events[-1] == (
         "booking.checked_in",
         booking.booking_id,
         {"occurred_at": at},
     )
     # a double tap (within CHECK_IN_REPEAT) records nothing more; a later check-in does
+    # (and says so, naming the check-in that stands: it answered a bare yes before)
     for again in (at + timedelta(seconds=2), at + 4 * timedelta(minutes=1)):
-        await check_in_slot(cmd, uow=uow, publisher=publisher, gates=GATES, now=again)
+        repeat = await check_in_slot(cmd, uow=uow, publisher=publisher, gates=GATES, now=again)
+        assert not repeat.recorded and repeat.at == at
     assert _events(uow) == ["booking.created", "booking.checked_in"]
     later = at + 6 * timedelta(minutes=1)
     await check_in_slot(cmd, uow=uow, publisher=publisher, gates=GATES, now=later)

@@ -55,6 +55,35 @@ def test_openapi_documents_the_firm_operations(outputs: dict[Path, str]) -> None
     assert {"/v1/manifests", "/v1/bookings", "/v1/slots", "/health"} <= set(doc["paths"])
 
 
+def test_openapi_says_what_each_route_answers(outputs: dict[Path, str]) -> None:
+    """Found by a stranger's try: the driver's page was documented as JSON (it is HTML), its
+    short code as a 200 (a 303), and routes that refuse a login or a key had no 401."""
+    paths = json.loads(outputs[gen_reference.OUT / "openapi.json"])["paths"]
+
+    def answers(method: str, path: str) -> dict[str, dict[str, object]]:
+        return paths[path][method]["responses"]
+
+    assert "text/html" in answers("get", "/d/{token}")["200"]["content"]
+    assert "text/event-stream" in answers("get", "/d/{token}/events")["200"]["content"]
+    assert set(answers("get", "/d/c/{code}")) == {"303", "404", "422"}
+    for method, path in [
+        ("get", "/v1/queue"),
+        ("get", "/v1/waiting-area"),
+        ("get", "/v1/review"),
+        ("get", "/v1/firm/settings"),
+        ("get", "/control/api/state"),
+        ("post", "/control/api/actions"),
+        ("get", "/control/api/me"),
+        ("get", "/v1/xborder/state"),
+    ]:
+        assert "401" in answers(method, path), (method, path)
+    assert {"404", "409"} <= set(answers("post", "/control/api/actions"))
+    bodies = [(m, p) for p, ops in paths.items() for m, op in ops.items() if "requestBody" in op]
+    assert len(bodies) >= 8
+    for method, path in bodies:  # over 1 MiB, or not JSON
+        assert {"413", "415"} <= set(answers(method, path)), (method, path)
+
+
 def test_a_changed_model_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     """The check is not vacuous: a field added to a topic's model changes the document."""
     from pydantic import create_model  # noqa: PLC0415
