@@ -26,16 +26,11 @@ from typing import Any
 import numpy as np
 
 from plate_recognition.ocr_eval import OnnxOcr, decode, real_crops, real_plates_dir, score
+from plate_recognition.views import ONE_VIEW, tempered
 
 log = logging.getLogger(__name__)
 
 GRID = np.exp(np.linspace(np.log(0.3), np.log(3.0), 121))  # temperatures tried
-
-
-def tempered(probs: np.ndarray, temperature: float) -> np.ndarray:
-    """softmax(logits / t) from softmax(logits): p ** (1 / t), normalised per slot."""
-    q = np.power(np.clip(probs, 1e-30, 1.0), 1.0 / temperature)
-    return q / q.sum(axis=-1, keepdims=True)
 
 
 def fit(probs: np.ndarray, texts: list[str], grid: np.ndarray = GRID) -> float:
@@ -65,7 +60,7 @@ def calibrate_onnx(path: Path, images: np.ndarray, texts: list[str]) -> dict[str
             for half, start in (("even", 0), ("odd", 1))
         }
 
-    before_ocr = OnnxOcr(path)
+    before_ocr = OnnxOcr(path, views=ONE_VIEW)  # the graph's own temperature, one view
     before = halves(before_ocr)
     factor = fit(before_ocr.probs(images[0::2]), texts[0::2])
     model = onnx.load(str(path))
@@ -73,7 +68,11 @@ def calibrate_onnx(path: Path, images: np.ndarray, texts: list[str]) -> dict[str
     temperature = float(numpy_helper.to_array(constant)) * factor
     constant.CopyFrom(numpy_helper.from_array(np.array(temperature, np.float32), "temperature"))
     onnx.save(model, str(path))
-    return {"temperature": round(temperature, 4), "before": before, "after": halves(OnnxOcr(path))}
+    return {
+        "temperature": round(temperature, 4),
+        "before": before,
+        "after": halves(OnnxOcr(path, views=ONE_VIEW)),
+    }
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from plate_recognition.ocr_data import crop_for_ocr, jittered_box
 from plate_recognition.photo_crops import GREEN, SHIFT_FONTS, render_crop
 from plate_recognition.plates import BLUE, WHITE, YELLOW, PlateSpec
 from plate_recognition.scenes import render_scene
+from plate_recognition.views import Views, load_views
 
 SPLIT_SEED_BASE = 5_000_000  # the bench's seeds: never trained on
 SHIFT_SEED_BASE = 6_000_000
@@ -165,18 +166,24 @@ def score(probs: np.ndarray, texts: list[str]) -> dict[str, Any]:
 
 
 class OnnxOcr:
-    """An exported OCR (fast-plate-ocr format) on one onnxruntime thread."""
+    """An exported OCR (fast-plate-ocr format) on one onnxruntime thread, reading each crop
+    in `views` (default: those fitted beside the model, as the run-time pipeline reads)."""
 
-    def __init__(self, path: Path, threads: int = 1) -> None:
+    def __init__(self, path: Path, threads: int = 1, *, views: Views | None = None) -> None:
         import onnxruntime as ort  # type: ignore[import-untyped]  # noqa: PLC0415
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.views = load_views(path.parent) if views is None else views
 
     def probs(self, images: np.ndarray) -> np.ndarray:
-        """N x 48 x 128 uint8 -> N x slots x vocab."""
+        """N x 48 x 128 uint8 -> N x slots x vocab, from every view of each crop."""
+        return self.views.read(self.raw_probs, images)
+
+    def raw_probs(self, images: np.ndarray) -> np.ndarray:
+        """N x 48 x 128 uint8 -> N x slots x vocab: the model on the images as given."""
         if images.shape[1:] != (IMG_HEIGHT, IMG_WIDTH):
             raise ValueError(f"crops must be {IMG_HEIGHT} x {IMG_WIDTH}, not {images.shape[1:]}")
         out = [

@@ -24,6 +24,7 @@ from plate_recognition.detector import YoloOnnxDetector
 from plate_recognition.errors import ModelsMissing, UnreadableImage
 from plate_recognition.frame_detector import FrameDetector
 from plate_recognition.reading import PlateReading, reading_from_probs, vote
+from plate_recognition.views import ONE_VIEW, Views, load_views
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DETECTOR_FILE = "plate_detector.onnx"
@@ -41,7 +42,16 @@ class SlotOcrResult(OcrResult):  # type: ignore[misc]
 
 class SlotProbabilityOCR(DefaultOCR):  # type: ignore[misc]
     """fast-alpr's default OCR (fast-plate-ocr) on the project's files, keeping the full
-    probability matrix rather than only each slot's best probability."""
+    probability matrix rather than only each slot's best probability, and reading each crop
+    in the views fitted beside the model (`plate_recognition.views`)."""
+
+    views: Views = ONE_VIEW
+
+    def _run(self, images: np.ndarray) -> np.ndarray:
+        (probs,) = self.ocr_model.model.run(
+            [self.ocr_model.plate_output_name], {"input": images[:, :, :, None]}
+        )
+        return np.asarray(probs, dtype=np.float32)
 
     def predict(self, cropped_plate: np.ndarray) -> SlotOcrResult | None:
         if cropped_plate is None or cropped_plate.size == 0:
@@ -49,9 +59,7 @@ class SlotProbabilityOCR(DefaultOCR):  # type: ignore[misc]
         config = self.ocr_model.config
         gray = cv2.cvtColor(cropped_plate, cv2.COLOR_BGR2GRAY)
         x = cv2.resize(gray, (config.img_width, config.img_height), interpolation=cv2.INTER_LINEAR)
-        (probs,) = self.ocr_model.model.run(
-            [self.ocr_model.plate_output_name], {"input": x[None, :, :, None]}
-        )
+        probs = self.views.read(self._run, x[None])
         slot_probs = np.asarray(probs, dtype=np.float32).reshape(
             config.max_plate_slots, len(config.alphabet)
         )
@@ -100,6 +108,7 @@ class PlateRecognizer:
             model_path=paths[1],
             config_path=paths[2],
         )
+        ocr.views = load_views(models_dir)
         self.alpr = ALPR(detector=detector, ocr=ocr)
 
     def read(self, image: np.ndarray) -> list[PlateReading]:

@@ -41,6 +41,7 @@ from plate_recognition.ocr_eval import (
     shift_crops,
 )
 from plate_recognition.photo_crops import TRAIN_FONTS, render_crop
+from plate_recognition.views import ONE_VIEW
 
 log = logging.getLogger(__name__)
 PHOTO_SEED_BASE = 3_000_000  # the second renderer's training crops (bench: 5M+, shift: 6M+)
@@ -469,7 +470,7 @@ def main() -> None:
     model.temperature.fill_(temperature)
     target = export_onnx(model, args.out)
     params = sum(p.numel() for p in model.parameters())
-    ocr = OnnxOcr(target)
+    ocr = OnnxOcr(target, views=ONE_VIEW)  # the new model alone (views are fitted after)
     own, shifted = own_renderer_crops(600), shift_crops(600)
     splits: dict[str, Any] = {
         "synthetic_val": score(ocr.probs(vx), vtexts),

@@ -14,7 +14,7 @@ import pytest
 
 from lanes.plates import PlateFormat, parse_plate
 from plate_recognition.alphabet import ALPHABET, IMG_HEIGHT, IMG_WIDTH, MAX_SLOTS, encode
-from plate_recognition.calibrate_ocr import fit, tempered
+from plate_recognition.calibrate_ocr import fit
 from plate_recognition.ocr_eval import (
     expected_calibration_error,
     real_crops,
@@ -28,6 +28,7 @@ from plate_recognition.photo_crops import (
     random_spec,
     render_crop,
 )
+from plate_recognition.views import tempered
 
 SEEDS = range(700_000, 700_040)  # below the training seeds
 
