@@ -72,6 +72,35 @@ async def _progress(
         )
 
 
+async def supervise(
+    stop: asyncio.Event, tasks: list[asyncio.Task[object]], *, may_end: frozenset[str]
+) -> list[str]:
+    """Wait for `stop`, or for one of `tasks` to fail or to end on its own (a task named in
+    `may_end`, the simulator, may finish its work; the others run until stopped); returns
+    why, nothing for a stop. A worker that dies is never left dead while the rest go on:
+    the caller stops everything and exits non-zero, so whatever runs the process (systemd,
+    Kubernetes, a shell) sees it and restarts it."""
+    stopper = asyncio.create_task(stop.wait(), name="stop")
+    pending: set[asyncio.Task[object]] = set(tasks)
+    problems: list[str] = []
+    try:
+        while not stop.is_set() and not problems and pending:
+            done, _ = await asyncio.wait({stopper, *pending}, return_when=asyncio.FIRST_COMPLETED)
+            for task in done - {stopper}:
+                pending.discard(task)
+                name = task.get_name()
+                if task.cancelled():
+                    problems.append(f"{name} was cancelled")
+                elif (exc := task.exception()) is not None:
+                    log.error("%s failed", name, exc_info=exc)
+                    problems.append(f"{name} failed: {type(exc).__name__}: {exc}")
+                elif name not in may_end and not stop.is_set():
+                    problems.append(f"{name} ended on its own")
+    finally:
+        stopper.cancel()
+    return problems
+
+
 async def run_up(
     settings: Settings,
     *,
@@ -143,18 +172,20 @@ async def run_up(
         else:
             print("no simulator: waiting for plate reads on borderflow.plate-reads", flush=True)
         print("Ctrl-C stops everything.", flush=True)
-        stopper = asyncio.create_task(stop.wait())
-        await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
-        for task in tasks:
-            if task.done() and task.exception() is not None:
-                log.error("%s failed", task.get_name(), exc_info=task.exception())
+        # the archiver is watched too: a dead archiver would lose the replays' input
+        # silently (found by a stranger's try: it died on a read and nobody saw)
+        problems = await supervise(stop, [archiving, *tasks], may_end=frozenset({"simulator"}))
         stop.set()
         server.stop()
         await asyncio.gather(*tasks, return_exceptions=True)
         await decider.publish_outbox()
         await sms_client.aclose()
-        await archiver.drain(archive_stop)  # what the others published last is archived too
-        await archiving
+        if not archiving.done():
+            await archiver.drain(archive_stop)  # what the others published last is archived
+        await asyncio.gather(archiving, return_exceptions=True)
+        if problems:
+            print(f"borderflow stopped: {'; '.join(problems)}", file=sys.stderr, flush=True)
+            return 1
         print("borderflow stopped cleanly.", flush=True)
     return 0
 
