@@ -119,6 +119,13 @@ class Camera:
     direction: Direction
     role: CameraRole
 
+    @property
+    def sees_arrivals(self) -> bool:
+        """Whether a truck read here may be arriving, to be given a lane: every camera but
+        the exit's. A truck read only at the exit has been through the gate; it is recorded
+        (the alert rules count its passes), never decided again."""
+        return self.role is not CameraRole.EXIT
+
 
 @dataclass(frozen=True, slots=True)
 class Lane:

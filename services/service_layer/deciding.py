@@ -216,6 +216,7 @@ class DecideReadsHandler:
     ) -> list[LaneDecision]:
         """The visits' decisions, but for the trucks that wait in a waiting area to be
         called (`_waits`): decided when read at the gate."""
+        visits = [v for v in visits if _arriving(gate, v, reads)]
         if not visits:
             return []
         ordered = sorted(visits, key=lambda v: (v.last_seen_at, v.visit_id))
@@ -303,6 +304,15 @@ async def _bookings(
     return found
 
 
+def _arriving(gate: Gate, visit: Visit, reads: Mapping[str, PlateRead]) -> bool:
+    """Whether the visit may be a truck arriving (`Camera.sees_arrivals`): not one read only
+    at the exit. Until 2026-12-05 every truck leaving opened a visit at the exit camera
+    (its gate visit long closed) and was given a lane again: half the demo's decisions,
+    phantom trucks on the board, a second review item for each truck needing one."""
+    cameras = [gate.camera(reads[e].camera_id) for e in visit.read_event_ids if e in reads]
+    return not cameras or any(c is None or c.sees_arrivals for c in cameras)
+
+
 def _waits(gate: Gate, visit: Visit, match: MatchResult, reads: Mapping[str, PlateRead]) -> bool:
     """Whether the visit is a truck waiting in a waiting area to be called forward (issue
     23): seen only at an area's camera (this batch's reads of it), matched to a manifest its
@@ -335,6 +345,8 @@ async def _called_up(
     at_gate: dict[str, list[ReadAtGate]] = {}
     for r in batch:
         visit_id = grouping.visit_of_read[r.read.event_id]
+        if not r.camera.sees_arrivals:
+            continue  # an exit read calls nobody up (nor decides anybody: `_arriving`)
         if r.camera.camera_id not in areas and visit_id not in new:
             at_gate.setdefault(visit_id, []).append(r)
     if not at_gate:

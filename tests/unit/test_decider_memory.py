@@ -124,6 +124,32 @@ async def test_a_manifested_truck_is_assigned_and_its_booking_used(data: MemoryG
     assert data.decisions[decision["visit_id"]].decision_id == decision["decision_id"]
 
 
+async def test_a_truck_read_at_the_exit_after_its_visit_is_recorded_not_decided_again(
+    data: MemoryGateData,
+) -> None:
+    """Until 2026-12-05 each truck leaving opened a new visit at the exit camera (its gate
+    visit closed 10 minutes after its last read) and was given a lane again: half of the
+    demo's decisions, phantom trucks on the board, and an unknown truck's second review
+    item. An exit read is stored (the alert rules count passes); it decides nobody, a
+    second one neither, nor does an unknown plate seen only there."""
+    exit_camera = next(
+        c for c in GATE.cameras if c.direction is Direction.EXPORT and c.role == "exit"
+    )
+    decider, producer = _decider(data)
+    await decider.handle([_read(decider, "r-1", PLATE, T0)])
+    leaving = [
+        _read(decider, "r-2", PLATE, T0 + 30 * MIN, camera_id=exit_camera.camera_id),
+        _read(decider, "r-3", "51D99999", T0 + 31 * MIN, camera_id=exit_camera.camera_id),
+    ]
+    await decider.handle(leaving)
+    again = _read(decider, "r-4", PLATE, T0 + 32 * MIN, camera_id=exit_camera.camera_id)
+    await decider.handle([again])
+    (decision,) = producer.decisions()
+    assert decision["read_event_ids"] == ["r-1"]
+    assert {"r-2", "r-3", "r-4"} <= set(data.reads)
+    assert len(data.decisions) == 1
+
+
 async def test_a_read_received_twice_changes_nothing_and_other_content_is_refused(
     data: MemoryGateData,
 ) -> None:
