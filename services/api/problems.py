@@ -133,7 +133,7 @@ def field_errors(errors: Sequence[Any]) -> list[FieldError]:
         message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
         if not loc and where == "body":
             if error.get("type") == "missing":
-                message = "the request has no body: send the manifest as JSON"
+                message = "the request has no body: send it as JSON"
             elif error.get("type") == "model_attributes_type":
                 message = "expected a JSON object (Content-Type: application/json)"
         out.append(FieldError(field=".".join(loc) or where, message=message))

@@ -47,8 +47,15 @@ def add_parsers(sub: Any) -> None:
 def _password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\n")
-    first = getpass.getpass("password: ")
-    if getpass.getpass("again: ") != first:
+    try:
+        first = getpass.getpass("password: ")
+        again = getpass.getpass("again: ")
+    except EOFError:  # Ctrl-D, or no terminal (found by a stranger's try: a traceback)
+        raise ValueError(
+            "password: none given (the input ended); type it at the prompt, "
+            "or pipe it in with --password-stdin"
+        ) from None
+    if again != first:
         raise ValueError("password: the two entries differ")
     return first
 
@@ -115,7 +122,8 @@ def _write(out: str, lines: list[str]) -> None:
     text = "".join(line + "\n" for line in lines)
     if out == "-":
         sys.stdout.write(text)
-    else:
+    else:  # its folder is made, as `archive export` does (a traceback before 2026-12-05)
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(text, encoding="utf-8")
 
 

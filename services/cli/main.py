@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -15,12 +16,16 @@ from services.runtime.settings import load_settings
 from services.simulation.anomalies import DEMO_ANOMALY_RATE
 from services.xborder.cli import add_parsers as xborder_parsers
 
+log = logging.getLogger(__name__)
+
 
 def _add_up(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     """`borderflow up`: the whole system on embedded defaults (the demo)."""
     up = sub.add_parser("up", help="run the whole system: broker, database, workers, API")
     up.add_argument("--no-simulator", action="store_true", help="wait for real camera events")
-    up.add_argument("--trucks", type=int, default=3000, help="simulated trucks in the day")
+    up.add_argument(
+        "--trucks", type=_at_least_one, default=3000, help="simulated trucks in the day"
+    )
     up.add_argument("--speedup", type=float, default=60.0, help="simulated seconds per second")
     up.add_argument(
         "--seed", type=int, default=None, help="default: from the start time (new event ids)"
@@ -120,8 +125,30 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _at_least_one(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} trucks: give 1 or more")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except OSError as exc:
+        # a file or folder the person named that cannot be written or read (found by a
+        # stranger's try: tracebacks for `--out` in a missing folder, on a folder, ...)
+        log.debug("%s", args.command, exc_info=exc)
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"borderflow {args.command}: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings()
     except ValidationError as exc:

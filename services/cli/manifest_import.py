@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from lanes.filing import StoreStatus
 from lanes.model import Manifest
 from services.bootstrap import file_manifests, open_database
+from services.db.engine import display_url
 from services.gates.loader import configured_gates
 from services.runtime.settings import Settings
 from services.service_layer.manifests import FileManifests, FileManifestsHandler, tally
@@ -129,5 +130,7 @@ async def main_import(settings: Settings, path: str) -> int:
             now=clock.wall_clock(),
             errors=sys.stderr,
         )
-    print(summary(name, counts))
+    # which database they went to (found by a stranger's try: run from another folder, the
+    # import filled a new ./var/borderflow.db there and said only "14 created")
+    print(f"{summary(name, counts)} (database {display_url(settings.database)})")
     return 0 if counts["invalid"] == 0 and counts["refused"] == 0 else 1

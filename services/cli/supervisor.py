@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import sys
 import time
 from collections.abc import Sequence
@@ -294,6 +295,18 @@ def _seed_for(start: datetime, seed: int | None) -> int:
     return seed if seed is not None else int(start.timestamp())
 
 
+def _port_taken(host: str, port: int) -> str | None:
+    """Why the API could not listen on `host:port` now (None: it could)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
 def main_up(
     settings: Settings,
     *,
@@ -303,6 +316,16 @@ def main_up(
     seed: int | None,
     anomaly_rate: float = DEMO_ANOMALY_RATE,
 ) -> int:
+    taken = _port_taken(settings.api.host, settings.api.port)
+    if taken is not None:
+        # before anything starts (found by a stranger's try: the API failed to bind after
+        # the workers had started, and the process ended in two tracebacks, status 3)
+        print(
+            f"borderflow up: cannot serve the API on {settings.api.host}:{settings.api.port} "
+            f"({taken}); is another borderflow running? BORDERFLOW_API_PORT chooses another",
+            file=sys.stderr,
+        )
+        return 1
     try:
         return asyncio.run(
             run_up(

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from lanes.actions import ActionRefused
 from services.api.problems import problems
@@ -149,7 +149,10 @@ class ActionBody(BaseModel):
     action: Literal[
         "pick_manifest", "confirm_plate", "reassign", "hold", "release", "open_lane", "close_lane"
     ]
-    reason: str = Field(min_length=3, max_length=500, description="why: kept in the audit log")
+    # blanks around it do not count (found by a stranger's try: "   " was audited as "")
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)
+    ] = Field(description="why: kept in the audit log")
     gate_id: str | None = None
     visit_id: str | None = Field(default=None, max_length=64)
     lane_id: str | None = Field(default=None, max_length=64)

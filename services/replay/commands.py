@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from lanes.errors import DomainError
@@ -18,15 +18,23 @@ from services.gates.loader import GateConfigError
 from services.replay.inputs import read_topics
 from services.runtime.settings import Settings
 from streams.clients import client_kwargs, make_producer
+from streams.topics import all_topics
 
 
 def parse_time(raw: str) -> datetime:
-    """ISO 8601; without an offset it is UTC."""
+    """ISO 8601 with its UTC offset. A time without one is refused, not taken as UTC (found
+    by a stranger's try: an analyst typing the gate's local time, UTC+7, got a range seven
+    hours off, and a bare date was taken as midnight UTC), as the HTTP API refuses it."""
     try:
         at = datetime.fromisoformat(raw)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{raw!r} is not an ISO 8601 time") from exc
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+    if at.tzinfo is None:
+        raise argparse.ArgumentTypeError(
+            f"{raw!r} has no UTC offset: write it with one, e.g. 2026-11-24T00:00:00+07:00 "
+            "(the Huu Nghi gate's local time) or 2026-11-24T00:00:00Z"
+        )
+    return at
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -73,12 +81,32 @@ async def main_archive(settings: Settings, args: argparse.Namespace) -> int:
     from services.archive.export import export_range  # noqa: PLC0415 (see above)
     from services.bootstrap import open_database  # noqa: PLC0415 (see above)
 
+    if args.end <= args.start:
+        print("borderflow archive export: --to must be after --from", file=sys.stderr)
+        return 2
+    unknown = sorted(set(args.topic or ()) - {spec.name for spec in all_topics()})
+    if unknown:
+        known = ", ".join(sorted(spec.name for spec in all_topics()))
+        print(
+            f"borderflow archive export: --topic {', '.join(unknown)}: no such topic "
+            f"(the archived topics: {known})",
+            file=sys.stderr,
+        )
+        return 2
+    out = Path(args.out)
+    if args.format == "jsonl" and out.is_dir():  # noqa: ASYNC240 (before any work)
+        print(
+            f"borderflow archive export: --out {out} is a folder; JSONL goes to a file "
+            "(e.g. --out day.jsonl), Parquet to a folder",
+            file=sys.stderr,
+        )
+        return 2
     async with open_database(settings.database) as sessions:
         count, files = await export_range(
             sessions,
             start=args.start,
             end=args.end,
-            out=Path(args.out),
+            out=out,
             fmt=args.format,
             topics=args.topic,
         )
@@ -91,6 +119,12 @@ async def main_replay(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.end <= args.start:
         print("borderflow replay: --to must be after --from", file=sys.stderr)
+        return 2
+    if args.warm_up < 0:
+        print("borderflow replay: --warm-up must be 0 or more hours", file=sys.stderr)
+        return 2
+    if Path(args.out).exists() and not Path(args.out).is_dir():  # noqa: ASYNC240
+        print(f"borderflow replay: --out {args.out} is a file; give a folder", file=sys.stderr)
         return 2
     try:
         outcome = await replay(

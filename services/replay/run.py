@@ -258,5 +258,5 @@ def write_outputs(
         trucks_changed=len(diff),
         without_manifest_known_now=len(late),
         wall_s=wall_s,
-        files=(decisions, diff_file, kpi_file, html_file),
+        files=(decisions, out / "alerts.jsonl", diff_file, kpi_file, html_file),
     )

@@ -26,6 +26,9 @@ from services.gates.loader import GateConfigError, gate_from_data
 # the live decision policies (the simulation's `fifo` baseline is a queueing discipline of
 # the discrete-event model, not a live policy: it cannot be replayed)
 POLICIES: dict[str, Callable[[], Policy]] = {"orchestrated": OrchestratedPolicy}
+# what a what-if file may say (found by a stranger's try: `[[lane]]` or any misspelt key was
+# ignored, and the what-if ran as the recorded day, "0 trucks changed")
+KEYS = frozenset({"policy", "gate_file", "gate", "lanes"})
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,20 @@ def load_what_if(path: Path, gates: Mapping[str, Gate], *, gates_dir: Path | Non
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise GateConfigError(source, [("", f"cannot read the what-if file: {exc}")]) from exc
+    unknown = sorted(set(data) - KEYS)
+    if unknown:
+        raise GateConfigError(
+            source,
+            [
+                (key, f"unknown key (a what-if file takes: {', '.join(sorted(KEYS))})")
+                for key in unknown
+            ],
+        )
+    lanes = data.get("lanes", [])
+    if not isinstance(lanes, list) or not all(isinstance(entry, dict) for entry in lanes):
+        raise GateConfigError(
+            source, [("lanes", "an array of tables: write each entry as [[lanes]], not [lanes]")]
+        )
     name = str(data.get("policy", "orchestrated"))
     if name not in POLICIES:
         raise GateConfigError(source, [("policy", f"{name!r} is not one of {sorted(POLICIES)}")])

@@ -155,6 +155,13 @@ async def test_roles_csrf_keys_rules_audit_and_kafka(
                 )
                 assert r.status_code == 422
                 assert "lane_id: required for reassign" in r.text
+                # blanks are no reason (found by a stranger's try: audited as "")
+                for blank in ("   ", "\n\t\n", "  a "):
+                    r = await action(
+                        client, csrf, action="hold", visit_id=green["visit_id"], reason=blank
+                    )
+                    assert r.status_code == 422, (blank, r.text)
+                    assert r.json()["errors"][0]["field"] == "reason"
 
                 # the domain's rules: no illegal lane, no truck that is not there
                 refusals = [

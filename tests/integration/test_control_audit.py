@@ -80,8 +80,10 @@ def test_an_edited_or_deleted_entry_is_named_by_verify(
     assert code == 0 and out.startswith("audit log OK: 5 entries, head entry 5 hash ")
 
     # the export holds every entry with its hash, and the chain checks out from the file alone
-    export = tmp_path / "audit.jsonl"
+    export = tmp_path / "new" / "folder" / "audit.jsonl"  # its folder is made
     assert main(["audit", "export", "--out", str(export)]) == 0
+    assert main(["audit", "export", "--out", str(tmp_path)]) == 2  # a folder: no traceback
+    assert "Is a directory" in capsys.readouterr().err
     lines = [json.loads(line) for line in export.read_text(encoding="utf-8").splitlines()]
     assert [e["seq"] for e in lines] == [1, 2, 3, 4, 5]
     assert lines[0]["prev_hash"] == GENESIS and lines[2]["reason"] == "reason 3: 雨 flooding"
@@ -125,6 +127,10 @@ def test_controller_accounts_from_the_command_line(
     monkeypatch.setattr("sys.stdin", io.StringIO("a long passphrase\n"))
     assert main(["controllers", "create", "ana", "--password-stdin"]) == 1
     assert "username: 'ana' exists" in capsys.readouterr().err
+    # no terminal and no --password-stdin (or Ctrl-D at the prompt): a message, no traceback
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": (_ for _ in ()).throw(EOFError))
+    assert main(["controllers", "create", "eve"]) == 1
+    assert "password: none given (the input ended)" in capsys.readouterr().err
     assert main(["controllers", "set-role", "ana", "viewer"]) == 0
     assert main(["controllers", "disable", "ana"]) == 0
     capsys.readouterr()

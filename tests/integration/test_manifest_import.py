@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from services.cli.manifest_import import import_manifests, main_import
-from services.db.engine import create_engine, session_factory
+from services.db.engine import create_engine, display_url, session_factory
 from services.db.tables import ManifestPlateKeyRow, ManifestRow
 from services.runtime.settings import DatabaseSettings, Settings
 from tests.integration.harness import manifest_form
@@ -62,7 +62,8 @@ async def test_good_lines_are_stored_and_bad_ones_named(
     out, err = capsys.readouterr()
 
     assert status == 1
-    assert out.strip() == (f"{path}: 3 created, 0 updated, 1 unchanged, 1 refused, 4 invalid"), out
+    counts = f"{path}: 3 created, 0 updated, 1 unchanged, 1 refused, 4 invalid"
+    assert out.strip() == f"{counts} (database {display_url(database_settings)})", out
     problems = err.strip().splitlines()
     assert problems[0].startswith(f"{path}:3: invalid JSON")
     assert problems[1].startswith(f"{path}:4: tractor_plate: 'ABC'")

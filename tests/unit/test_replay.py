@@ -145,6 +145,10 @@ def test_what_if_gives_named_lanes_new_fields_and_keeps_their_order(tmp_path: Pa
         ('policy = "greedy"\n', "perishable.toml: policy: 'greedy' is not one of"),
         ('[[lanes]]\nids = ["HN-X9"]\naccepts = ["general"]\n', "lanes[0]: ids: no lane ['HN-X9']"),
         ('[[lanes]]\nids = ["HN-E1"]\naccepts = ["coal"]\n', "perishable.toml: lanes"),
+        # a misspelt key or table was ignored: the what-if ran as the recorded day
+        ('[[lane]]\nids = ["HN-E1"]\naccepts = ["perishable"]\n', "lane: unknown key"),
+        ("bogus = 1\n", "bogus: unknown key .a what-if file takes: gate, gate_file"),
+        ('[lanes]\nids = ["HN-E1"]\n', "lanes: an array of tables: write each entry as"),
     ],
 )
 def test_what_if_errors_name_the_file_and_field(tmp_path: Path, text: str, message: str) -> None:
@@ -258,7 +262,41 @@ def test_replay_command_refuses_an_unknown_gate_and_a_bad_range(
 ) -> None:
     monkeypatch.setenv("BORDERFLOW_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
     common = ["replay", "--out", str(tmp_path / "out")]
-    assert main([*common, "--from", "2026-11-24", "--to", "2026-11-25", "--gate", "nowhere"]) == 2
+    day, next_day = "2026-11-24T00:00:00+07:00", "2026-11-25T00:00:00+07:00"
+    assert main([*common, "--from", day, "--to", next_day, "--gate", "nowhere"]) == 2
     assert "unknown gate 'nowhere'" in capsys.readouterr().err
-    assert main([*common, "--from", "2026-11-25", "--to", "2026-11-24"]) == 2
+    assert main([*common, "--from", next_day, "--to", day]) == 2
     assert "--to must be after --from" in capsys.readouterr().err
+    assert main([*common, "--from", day, "--to", next_day, "--warm-up", "-3"]) == 2
+    assert "--warm-up must be 0 or more hours" in capsys.readouterr().err
+    a_file = tmp_path / "day.jsonl"
+    a_file.write_text("")
+    assert main(["replay", "--out", str(a_file), "--from", day, "--to", next_day]) == 2
+    assert "is a file; give a folder" in capsys.readouterr().err
+
+
+def test_times_without_an_offset_are_refused_not_taken_as_utc(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Found by a stranger's try: an analyst typing the gate's local time (UTC+7) got a
+    range seven hours off, silently."""
+    for naive in ("2026-11-24T09:00:00", "2026-11-24"):
+        with pytest.raises(SystemExit) as exited:
+            main(["replay", "--out", "x", "--from", naive, "--to", "2026-11-25T00:00:00Z"])
+        assert exited.value.code == 2
+        assert "has no UTC offset" in capsys.readouterr().err
+
+
+def test_archive_export_refuses_what_would_export_nothing_or_fail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BORDERFLOW_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    day, next_day = "2026-11-24T00:00:00Z", "2026-11-25T00:00:00Z"
+    export = ["archive", "export", "--out", str(tmp_path / "day.jsonl")]
+    assert main([*export, "--from", next_day, "--to", day]) == 2
+    assert "--to must be after --from" in capsys.readouterr().err
+    assert main([*export, "--from", day, "--to", next_day, "--topic", "no.such.topic"]) == 2
+    assert "no.such.topic: no such topic" in capsys.readouterr().err
+    to_folder = ["archive", "export", "--out", str(tmp_path), "--from", day, "--to", next_day]
+    assert main(to_folder) == 2
+    assert "is a folder; JSONL goes to a file" in capsys.readouterr().err

@@ -5,8 +5,14 @@ simulator may finish its work; a stop is not a problem."""
 from __future__ import annotations
 
 import asyncio
+import socket
+from pathlib import Path
 
-from services.cli.supervisor import supervise
+import pytest
+
+from services.cli.main import main as cli_main
+from services.cli.supervisor import _port_taken, main_up, supervise
+from services.runtime.settings import ApiSettings, Settings
 
 SIM = frozenset({"simulator"})
 
@@ -49,3 +55,28 @@ async def test_a_stop_ends_the_wait_with_no_problem() -> None:
     stop.set()
     assert await asyncio.wait_for(waiting, timeout=5) == []
     await asyncio.gather(*tasks)
+
+
+def test_up_refuses_a_taken_port_before_starting_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by a stranger's try: the API failed to bind after the workers had started, and
+    `borderflow up` ended in two tracebacks with status 3."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        assert _port_taken("127.0.0.1", port) is not None
+        settings = Settings(api=ApiSettings(port=port), var_dir=tmp_path)
+        code = main_up(settings, simulator=False, trucks=1, speedup=1.0, seed=None)
+    assert code == 1
+    assert f"cannot serve the API on 127.0.0.1:{port}" in capsys.readouterr().err
+    assert not (tmp_path / "borderflow.db").exists()  # nothing was started
+    assert _port_taken("127.0.0.1", port) is None
+
+
+def test_up_wants_at_least_one_truck(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli_main(["up", "--trucks", "-5"])
+    assert exited.value.code == 2
+    assert "-5 trucks: give 1 or more" in capsys.readouterr().err
