@@ -149,11 +149,21 @@ async def main_replay(settings: Settings, args: argparse.Namespace) -> int:
                 "exact_differences": outcome.exact_differences,
                 "trucks_changed": outcome.trucks_changed,
                 "without_manifest_known_now": outcome.without_manifest_known_now,
+                "controllers_not_replayed": outcome.controllers,
                 "wall_s": round(outcome.wall_s, 2),
                 "files": [str(f) for f in outcome.files],
             }
         )
     )
+    if outcome.exact_differences and any(outcome.controllers.values()):
+        print(
+            "borderflow replay: the lane controllers acted in this range "
+            f"({outcome.controllers['actions']} control-room actions, "
+            f"{outcome.controllers['alerts_acted_on']} alerts acted on); the replay does "
+            "not do their actions again, so decisions after them can differ "
+            "(docs/replay.md, Limits)",
+            file=sys.stderr,
+        )
     return 1 if outcome.exact_differences else 0
 
 
