@@ -122,7 +122,7 @@ class DecideReadsHandler:
         if not fresh:
             return ReadsDecided((), (), stored, 0, 0, 0)
         index = await self._manifest_index(store, fresh)
-        fresh, alone = await self._resolve(store, fresh, index)
+        fresh, alone, recent = await self._resolve(store, fresh, index)
         tracks = await store.tracks({(r.at_gate.camera.gate_id, r.at_gate.plate) for r in fresh})
         decisions: list[LaneDecision] = []
         visits = 0
@@ -131,7 +131,9 @@ class DecideReadsHandler:
         for gate_id in sorted(gate_ids):
             gate = self.gates[gate_id]
             here = [r.at_gate for r in fresh if r.at_gate.camera.gate_id == gate_id]
-            grouping = group_reads(here, tracks, window=gate.visit_window)
+            grouping = group_reads(
+                here, tracks, window=gate.visit_window, recent=recent.get(gate_id, ())
+            )
             visit_of_read.update(grouping.visit_of_read)
             visits += len(grouping.new_visits)
             visits_now = [*grouping.new_visits, *await _called_up(store, gate, grouping, here)]
@@ -181,16 +183,18 @@ class DecideReadsHandler:
 
     async def _resolve(
         self, store: GateStore, batch: list[IncomingRead], index: PlateIndex
-    ) -> tuple[list[IncomingRead], dict[str, MatchResult]]:
-        """The batch with each read's plate resolved to its truck (`lanes.resolve`), and
-        each read's match on its own."""
+    ) -> tuple[list[IncomingRead], dict[str, MatchResult], dict[str, list[VisitTrack]]]:
+        """The batch with each read's plate resolved to its truck (`lanes.resolve`), each
+        read's match on its own, and each gate's visits near the batch's times (which late
+        reads may join: `group_reads`)."""
         resolved: list[IncomingRead] = []
         alone: dict[str, MatchResult] = {}
+        near: dict[str, list[VisitTrack]] = {}
         for gate_id in sorted({r.at_gate.camera.gate_id for r in batch}):
             items = [r for r in batch if r.at_gate.camera.gate_id == gate_id]
             window = self.gates[gate_id].visit_window
             times = [r.at_gate.read.captured_at for r in items]
-            recent = await store.recent_visits(
+            recent = near[gate_id] = await store.recent_visits(
                 gate_id, since=min(times) - window, until=max(times) + window
             )
             found = resolve_reads(
@@ -202,7 +206,7 @@ class DecideReadsHandler:
             )
             resolved += [replace(r, at_gate=f.at_gate) for r, f in zip(items, found, strict=True)]
             alone.update((f.at_gate.read.event_id, f.match) for f in found)
-        return resolved, alone
+        return resolved, alone, near
 
     async def _decide_visits(
         self,
@@ -352,7 +356,7 @@ async def _called_up(
     if not at_gate:
         return []
     decided = await store.decisions_for_visits(sorted(at_gate))
-    tracks = {t.visit_id: t for t in grouping.tracks.values()}
+    tracks = {**grouping.extended_tracks, **{t.visit_id: t for t in grouping.tracks.values()}}
     out = []
     for visit_id, found in sorted(at_gate.items()):
         track = tracks.get(visit_id)
@@ -391,17 +395,17 @@ async def _calls(
 
 async def _save_visits(store: GateStore, grouping: Grouping) -> None:
     await store.add_visits([_visit_row(v, grouping.tracks) for v in grouping.new_visits])
-    current = {t.visit_id: t for t in grouping.tracks.values()}
+    extended = grouping.extended_tracks  # the current tracks and older visits late reads joined
     await store.update_visits(
         [
             {
                 "visit_id": vid,
-                "first_seen_at": current[vid].first_seen_at,
-                "last_seen_at": current[vid].last_seen_at,
-                "read_count": current[vid].read_count,
+                "first_seen_at": extended[vid].first_seen_at,
+                "last_seen_at": extended[vid].last_seen_at,
+                "read_count": extended[vid].read_count,
             }
             for vid in sorted(grouping.extended)
-            if vid in current
+            if vid in extended
         ]
     )
     await store.save_tracks(grouping.tracks.values())

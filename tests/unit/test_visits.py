@@ -64,6 +64,27 @@ def test_late_read_from_another_camera_extends_the_known_visit_backwards() -> No
     assert grouping.tracks[KEY] == track("v-known", first=0, last=5, count=2)
 
 
+def test_a_late_read_joins_the_older_visit_it_belongs_to_not_a_third() -> None:
+    """Cameras sit on different partitions: a truck's gate read (10:30) may be handled
+    after its exit read (10:50) opened a newer visit, the key's track. With the track alone
+    the gate read opened a third visit, decided again; the gate's recent visits let it join
+    the one it belongs to (10:25-10:26), which is saved with its new times."""
+    older = track("v-arrival", first=25, last=26, count=2)
+    newer = track("v-exit", first=50, last=50)
+    late = read("gate", "29H12345", 30, "hn-exp-gate-2")
+
+    grouping = group_reads([late], {KEY: newer}, window=WINDOW, recent=[older, newer])
+
+    assert grouping.new_visits == ()
+    assert grouping.visit_of_read == {"gate": "v-arrival"}
+    assert grouping.extended == {"v-arrival": ("gate",)}
+    assert grouping.extended_tracks["v-arrival"] == track("v-arrival", 25, 30, count=3)
+    assert grouping.tracks[KEY] == newer  # the newest visit stays the key's track
+    # without the recent visits: a third visit, as before
+    alone = group_reads([late], {KEY: newer}, window=WINDOW)
+    assert len(alone.new_visits) == 1
+
+
 def test_read_at_the_window_edge_joins() -> None:
     grouping = group_reads([read("r-2", minutes=15)], {KEY: track("v-1", 0, 5)}, window=WINDOW)
     assert grouping.extended == {"v-1": ("r-2",)}
