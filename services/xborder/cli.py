@@ -4,9 +4,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 from typing import Any
 
 from services.runtime.settings import Settings
+
+_KEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def _key_id(raw: str) -> str:
+    """A key id as it travels in headers and the trusted-keys list: letters, digits, `.`,
+    `_`, `-`, 1-64 of them (found by a stranger's try: an empty id and one with spaces and
+    slashes were accepted)."""
+    if not _KEY_ID.fullmatch(raw):
+        raise argparse.ArgumentTypeError(
+            f"{raw!r}: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    return raw
 
 
 def add_parsers(sub: Any, *, up: argparse.ArgumentParser) -> None:
@@ -23,7 +37,7 @@ def add_parsers(sub: Any, *, up: argparse.ArgumentParser) -> None:
     xborder_sub = xborder.add_subparsers(dest="xborder_command", required=True)
     keygen = xborder_sub.add_parser("keygen", help="a new Ed25519 signing key for one side")
     keygen.add_argument("--side", choices=["VN", "CN"], required=True)
-    keygen.add_argument("--key-id", required=True, help="e.g. vn-2026-01")
+    keygen.add_argument("--key-id", required=True, type=_key_id, help="e.g. vn-2026-01")
     xborder_sub.add_parser(
         "link", help="this side's link worker against a running system (BORDERFLOW_XBORDER_*)"
     )

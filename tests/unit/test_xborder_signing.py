@@ -113,3 +113,19 @@ def test_signed_but_invalid_payload() -> None:
 def test_a_side_cannot_sign_with_the_others_key() -> None:
     with pytest.raises(ValueError, match="belongs to CN"):
         sign(_ack(Side.VN), CN)
+
+
+def test_keygen_refuses_a_key_id_that_would_not_travel(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Found by a stranger's try: an empty key id and one with spaces and slashes were
+    accepted; the id travels in headers and in the trusted-keys list."""
+    from services.cli.main import main  # noqa: PLC0415
+
+    for bad in ("", "bad key id with spaces/../"):
+        with pytest.raises(SystemExit) as exited:
+            main(["xborder", "keygen", "--side", "VN", "--key-id", bad])
+        assert exited.value.code == 2
+        assert "1-64 letters, digits" in capsys.readouterr().err
+    assert main(["xborder", "keygen", "--side", "VN", "--key-id", "vn-2026.01"]) == 0
+    assert "BORDERFLOW_XBORDER_SIGNING_KEY_ID=vn-2026.01" in capsys.readouterr().out
