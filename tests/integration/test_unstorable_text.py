@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.api.app import ApiContext, create_app
 from services.cli.manifest_import import import_manifests, main_import
-from services.db.engine import session_factory
+from services.db.engine import display_url, session_factory
 from services.db.firms import create_firm
 from services.db.manifests import get_manifest
 from services.gates.loader import default_gates
@@ -226,7 +226,8 @@ async def test_the_import_file_names_the_line_and_the_field(
     status = await main_import(Settings(database=database_settings, var_dir=tmp_path), str(path))
     out, err = capsys.readouterr()
     assert status == 1
-    assert out.strip() == f"{path}: 1 created, 0 updated, 0 unchanged, 0 refused, 3 invalid"
+    counts = f"{path}: 1 created, 0 updated, 0 unchanged, 0 refused, 3 invalid"
+    assert out.strip() == f"{counts} (database {display_url(database_settings)})"
     problems = err.strip().splitlines()
     assert problems[0].startswith(f"{path}:2: cargo.description: {REASON[kind]}"), problems
     assert problems[1].startswith(f"{path}:3: manifest_id: contains a lone surrogate"), problems
