@@ -117,6 +117,10 @@ async def test_a_controller_watches_resolves_and_closes_and_a_viewer_is_refused(
                 # four trucks for three inspection bays: one waits; close its bay
                 for n in range(1, 5):
                     await send_read(broker.bootstrap, f"r-i{n}", f"29C{n}{n}{n}{n}{n}", 2 + n)
+                # all four on the board first: one read handled alone may show a truck
+                # queued that the next ones' re-plan puts in service (a flake under load)
+                shown = page.locator('[data-lane] .truck[data-plate^="29C"]')
+                await expect(shown).to_have_count(4, timeout=5000)
                 queued = page.locator('[data-lane] .truck:not(.serving)[data-plate^="29C"]')
                 await expect(queued).to_have_count(1, timeout=5000)
                 plate = await queued.get_attribute("data-plate")
