@@ -159,18 +159,27 @@ async def test_no_orphan_when_the_parent_dies(ending: str) -> None:
         "broker = EmbeddedBroker()\n"
         "broker.start_sync()\n"
         "print(broker.pid, flush=True)\n"
-        f"time.sleep({60 if ending == 'sigkill' else 0})\n"
+        "sys.stdin.readline()\n"  # until told: it exited before the check once, under load
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     child = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", script, cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE
+        sys.executable,
+        "-c",
+        script,
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.PIPE,
     )
     try:
-        assert child.stdout is not None
+        assert child.stdout is not None and child.stdin is not None
         tansu = int(await asyncio.wait_for(child.stdout.readline(), 10))
         assert _alive(tansu)
         if ending == "sigkill":
             child.kill()
+        else:  # a normal exit, now that the broker is seen alive
+            child.stdin.write(b"\n")
+            await child.stdin.drain()
         await asyncio.wait_for(child.wait(), 10)
         assert await _gone_within(tansu, 5), f"tansu pid {tansu} outlived its parent"
     finally:
