@@ -158,14 +158,23 @@ def _layout(spec: PlateSpec, rng: random.Random) -> Layout:
 
 
 @lru_cache(maxsize=4096)
-def _glyph(font_path: str, ch: str, bar_one: bool, flat_three: bool = False) -> np.ndarray:
-    """One character as a tight float mask (ink 1.0), drawn large."""
+def _glyph(
+    font_path: str, ch: str, bar_one: bool, flat_three: bool = False, ga36: int = 0
+) -> np.ndarray:
+    """One character as a tight float mask (ink 1.0), drawn large. `ga36` (1-3) draws M, Q and G
+    as GA 36 does (`_ga36_m`, `_ga36_q`, `_ga36_g`), the M's V in one of three depths."""
     if bar_one and ch == "1":  # GA 36's 1 is a plain bar
         mask = np.zeros((100, 40), np.float32)
         mask[:, 10:30] = 1.0
         return mask
     if flat_three and ch == "3":
         return _flat_three(_glyph(font_path, "3", False))
+    if ga36 and ch == "M":
+        return _ga36_m(_glyph(font_path, "M", False), 0.46 + 0.08 * ga36)
+    if ga36 and ch == "Q":
+        return _ga36_q(_glyph(font_path, "O", False))
+    if ga36 and ch == "G":
+        return _ga36_g(_glyph(font_path, "O", False))
     path, _, face = font_path.partition("#")  # `file#n`: the n-th face of a collection
     if not Path(path).exists():
         raise FileNotFoundError(f"font {path} is missing (make system-deps)")
@@ -186,6 +195,57 @@ def _flat_three(three: np.ndarray) -> np.ndarray:
     mask[round(h * 0.45) :] = three[round(h * 0.45) :]
     mask[:t] = 1.0
     cv2.line(mask, (w - 1 - t // 2, t), (round(w * 0.3), round(h * 0.47)), 1.0, t)
+    return mask
+
+
+def _stroke(mask: np.ndarray) -> int:
+    """A glyph's stroke thickness in pixels: the first run of ink from the left across its
+    lower rows (an M's or an O's left stroke)."""
+    h, w = mask.shape
+    runs = []
+    for row in mask[round(h * 0.6) : round(h * 0.85)] > 0.5:
+        ink = np.flatnonzero(row)
+        if len(ink):
+            gaps = np.flatnonzero(np.diff(ink) > 1)
+            runs.append((ink[gaps[0]] if len(gaps) else ink[-1]) - ink[0] + 1)
+    return max(2, round(float(np.median(runs)))) if runs else max(2, w // 6)
+
+
+def _ga36_m(m: np.ndarray, depth: float) -> np.ndarray:
+    """GA 36's M: two upright stems and a V between them whose point stops at `depth` of the
+    height (about half way), drawn thinner than the stems. The fonts here draw the V to the
+    baseline or near it; on real plates, small and blurred, the short V was read as H."""
+    h, w = m.shape
+    t = _stroke(m)
+    mask = np.zeros_like(m)
+    mask[:, :t] = 1.0
+    mask[:, w - t :] = 1.0
+    v = max(2, round(t * 0.8))
+    tip = (w // 2, round(h * depth))
+    cv2.line(mask, (t // 2, v // 2), tip, 1.0, v)
+    cv2.line(mask, (w - 1 - t // 2, v // 2), tip, 1.0, v)
+    return mask
+
+
+def _ga36_q(o: np.ndarray) -> np.ndarray:
+    """GA 36's Q: the O with a short tail inside its lower right (the fonts here draw a long
+    tail below the bowl; on real plates the Q was read as 0)."""
+    h, w = o.shape
+    t = _stroke(o)
+    mask = o.copy()
+    cv2.line(mask, (round(w * 0.55), round(h * 0.68)), (w - 1 - t // 3, h - 1 - t // 3), 1.0, t)
+    return mask
+
+
+def _ga36_g(o: np.ndarray) -> np.ndarray:
+    """GA 36's G: the O opened on its upper right and a bar from its right side in to the
+    middle at half height (the fonts here draw a spur or a short bar; on real plates, small,
+    the G was read as 6)."""
+    h, w = o.shape
+    t = _stroke(o)
+    mask = o.copy()
+    mask[round(h * 0.24) : round(h * 0.5) - t // 2, w - round(t * 1.6) :] = 0.0
+    mask[round(h * 0.5) - t // 2 : round(h * 0.5) + (t + 1) // 2, round(w * 0.5) :] = 1.0
     return mask
 
 
@@ -232,6 +292,9 @@ def draw_plate(
     # GA 36 draws a flat-topped 3; half the training plates do (a hash of the text, not a draw
     # of `rng`, so every other choice of a seed, and the held-out fonts' split, is unchanged)
     flat_three = fonts is TRAIN_FONTS and zlib.crc32(spec.text.encode()) % 2 == 0
+    # GA 36's M, Q and G on half the training plates, by another hash of the text (2026-12-05)
+    ga36 = zlib.crc32(b"ga36:" + spec.text.encode()) % 6
+    ga36 = ga36 if fonts is TRAIN_FONTS and spec.country == "CN" and ga36 <= 3 else 0
     bold = rng.choice((0, 0, 1, 2))
     for chars, top, ch_h, ch_w in layout.lines:
         gap = ch_w * rng.uniform(0.18, 0.32)
@@ -240,7 +303,7 @@ def draw_plate(
         x = (layout.width - total) / 2 + rng.uniform(-0.03, 0.03) * layout.width
         y0 = top + rng.uniform(-4, 4)
         for i, ch in enumerate(chars):
-            mask = _glyph(cjk if ord(ch) > 0x7F else latin, ch, bar_one, flat_three)
+            mask = _glyph(cjk if ord(ch) > 0x7F else latin, ch, bar_one, flat_three, ga36)
             cw = ch_w * (rng.uniform(0.35, 0.5) if ch == "1" and not bar_one else 1.0)
             cw = min(cw, ch_w * mask.shape[1] / mask.shape[0] * 2.4)  # never wider than the font
             cx = x + ch_w / 2

@@ -67,6 +67,31 @@ def test_a_flat_topped_three_is_drawn_for_training_only() -> None:
     assert np.array_equal(_glyph(font, "5", False, True), _glyph(font, "5", False))
 
 
+@pytest.mark.parametrize("font", TRAIN_FONTS.latin)
+def test_ga36_m_g_and_q_are_drawn_as_the_standard_draws_them(font: str) -> None:
+    """GA 36's M stops its V half way down (the fonts' reach the baseline: real plates' M
+    was read as H), its G is an O opened at the upper right with a bar to the middle (read
+    as 6), its Q an O with a short tail inside (read as 0); other characters unchanged."""
+    from plate_recognition.photo_crops import _glyph  # noqa: PLC0415 (a private helper)
+
+    for depth in (1, 2, 3):
+        m = _glyph(font, "M", False, False, depth)
+        h, w = m.shape
+        middle = m[:, w // 2 - 1 : w // 2 + 2].max(axis=1)
+        tip = int(np.flatnonzero(middle > 0.5).max())
+        assert 0.5 * h <= tip <= 0.8 * h  # the V's point, not the baseline
+        assert m[-3:, w // 2].max() == 0.0  # nothing between the stems at the bottom
+        assert m[:, :2].min() == 1.0 and m[:, -2:].min() == 1.0  # the two stems, full height
+    g, o = _glyph(font, "G", False, False, 1), _glyph(font, "O", False)
+    assert g.shape == o.shape
+    h, w = g.shape
+    assert g[round(h * 0.27) : round(h * 0.35), -2:].max() == 0.0  # open at the upper right
+    assert g[round(h * 0.5), round(w * 0.55) :].min() == 1.0  # the bar in to the middle
+    q = _glyph(font, "Q", False, False, 1)
+    assert q.shape == o.shape and q.sum() > o.sum()  # the O and its tail, inside its box
+    assert np.array_equal(_glyph(font, "H", False, False, 2), _glyph(font, "H", False))
+
+
 def test_plates_of_every_kind_are_drawn_with_valid_labels() -> None:
     import random  # noqa: PLC0415
 
