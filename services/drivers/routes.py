@@ -1,6 +1,7 @@
 """The drivers' page routes: `/d/{token}` (the page, in the driver's language), its data
 `/d/{token}/state` and its live stream `/d/{token}/events` (Server-Sent Events, as the
-control room: the data at once, then each change; a comment every 5 s), `/d/c/{code}`
+control room: the data at once, then each change; a comment every 5 s; `bye` at once when
+the server begins to stop), `/d/c/{code}`
 (the short code printed at the waiting area: a redirect to the page) and, for a booking's
 page, `POST /d/{token}/check-in` (the driver is in the waiting area: the booking's check-in,
 when the app is given one). An unknown token or
@@ -8,6 +9,7 @@ code is a 404 problem; nothing tells one truck's page from another's but the tok
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import html
 import json
@@ -180,23 +182,32 @@ def drivers_router(
             404: _PROBLEM,
         },
     )
-    async def events(token: str) -> Response:
+    async def events(request: Request, token: str) -> Response:
         first = await source.state(token)
         if first is None:
             return _not_found("truck page")
+        # set when the server begins to stop (the API's context, as the control room's
+        # stream reads it): an open page must not hold the shutdown until it is cancelled
+        context = getattr(request.app.state, "context", None)
+        stopping: asyncio.Event = getattr(context, "stopping", None) or asyncio.Event()
 
         async def stream() -> AsyncIterator[str]:
             ends = time.monotonic() + stream_lifetime_s
             async with source.watch(token) as changed:
                 yield "retry: 1000\n"
                 yield f"event: state\ndata: {await source.state(token) or first}\n\n"
-                while (left := ends - time.monotonic()) > 0:
-                    data = await changed(min(KEEP_ALIVE_S, left))
+                while (left := ends - time.monotonic()) > 0 and not stopping.is_set():
+                    data = await _changed_or_stop(changed, stopping, min(KEEP_ALIVE_S, left))
+                    if stopping.is_set():
+                        break
                     if data is None:
                         yield ": keep-alive\n\n"
                         continue
                     yield f"event: state\ndata: {data}\n\n"
-                yield "event: bye\ndata: {}\n\n"
+                if stopping.is_set():
+                    yield 'event: bye\ndata: {"reason": "server stopping"}\n\n'
+                else:
+                    yield "event: bye\ndata: {}\n\n"
 
         return StreamingResponse(
             stream(),
@@ -205,3 +216,16 @@ def drivers_router(
         )
 
     return router
+
+
+async def _changed_or_stop(changed: Watch, stopping: asyncio.Event, within: float) -> str | None:
+    """The page's next data within `within` seconds, or None at once when `stopping` is set."""
+    getting = asyncio.ensure_future(changed(within))
+    waiting = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait({getting, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (getting, waiting):
+            if not task.done():
+                task.cancel()
+    return getting.result() if getting.done() and not getting.cancelled() else None
