@@ -130,6 +130,10 @@ class MemoryDriverPages:
         if phone is not None:
             self.data.phones[booking_id] = phone
 
+    async def cancelled(self, booking_id: str, now: datetime) -> None:
+        if self.data.pages.get(booking_id) == "booked":
+            self.data.pages[booking_id] = "cancelled"
+
 
 class MemoryBookingUnitOfWork:
     bookings: MemoryBookingStore

@@ -8,7 +8,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.booking import Booking
@@ -110,6 +110,19 @@ class SqlDriverPages:
             await self.session.execute(
                 update(DriverPageRow).where(DriverPageRow.page_key == key).values(phone=phone)
             )
+
+    async def cancelled(self, booking_id: str, now: datetime) -> None:
+        key = booking_page_key(booking_id)
+        row = await self.session.scalar(select(DriverPageRow).where(DriverPageRow.page_key == key))
+        if row is None or row.state.get("status") != "booked":
+            return  # no page, or the truck is queued: the call-forward worker words it
+        await save_pages(
+            session=self.session,
+            secret=self.secret,
+            states={key: {"status": "cancelled"}},
+            now=now,
+            only_existing=True,
+        )
 
 
 class SqlBookingUnitOfWork:

@@ -95,6 +95,11 @@ class DriverPages(Protocol):
         """The driver's page of a new booking ("booked"), with the driver's mobile when the
         firm gave it."""
 
+    async def cancelled(self, booking_id: str, now: datetime) -> None:
+        """The page of a cancelled booking says so ("cancelled") while it still says
+        "booked"; a truck already queued has its lost place worded by the call-forward
+        worker."""
+
 
 class BookingUnitOfWork(Protocol):
     """One transaction of the booking use cases: nothing is kept unless `commit` is called

@@ -293,11 +293,13 @@ async def reschedule_slot(
 async def cancel_slot(
     cmd: CancelSlot, *, uow: BookingUnitOfWork, publisher: EventPublisher, now: datetime
 ) -> Booking:
-    return await _changing(
-        uow,
-        publisher,
-        lambda store: cancel(store, firm_id=cmd.firm_id, booking_id=cmd.booking_id, now=now),
-    )
+    async def step(store: BookingStore) -> Booking:
+        cancelled = await cancel(store, firm_id=cmd.firm_id, booking_id=cmd.booking_id, now=now)
+        # the driver's page stops telling the driver to drive to the waiting area
+        await uow.driver_pages.cancelled(cancelled.booking_id, now)
+        return cancelled
+
+    return await _changing(uow, publisher, step)
 
 
 async def check_in_slot(

@@ -20,6 +20,7 @@
     $("called").hidden = state.status !== "called" && state.status !== "recalled";
     $("lost").hidden = state.status !== "lost";
     $("at_gate").hidden = state.status !== "at_gate";
+    $("cancelled").hidden = state.status !== "cancelled";
     if (state.status === "waiting") {
       $("position").textContent = state.position;
       $("expected").textContent = state.expected_call;

@@ -197,3 +197,28 @@ async def test_pages_not_written_for_30_days_are_dropped(
     async with session_factory(engine)() as session:
         kept = await session.execute(sql("SELECT page_key FROM driver_pages"))
         assert list(kept.scalars()) == [booking_page_key("bk-recent")]
+
+
+async def test_a_cancelled_bookings_page_says_so_and_a_queued_trucks_is_left_to_the_worker(
+    client: httpx.AsyncClient, keys: dict[str, str], engine: AsyncEngine
+) -> None:
+    """Before, a cancelled booking's page went on saying "booked: drive to the waiting
+    area" with its check-in button, in the driver's language; a page the call-forward
+    worker has written (the truck queued) is the worker's to word (its lost place)."""
+    booked = (await _book(client, keys["a"], "A-1", local_slot(1, 10), "k-1")).json()
+    queued = (await _book(client, keys["a"], "A-2", local_slot(1, 10), "k-2")).json()
+    await worker_writes(
+        engine, {booking_page_key(queued["booking_id"]): {"status": "waiting", "position": 1}}
+    )
+    for booking in (booked, queued):
+        cancel = await client.post(
+            f"/v1/bookings/{booking['booking_id']}/cancel", headers=auth(keys["a"])
+        )
+        assert cancel.status_code == 200, cancel.text
+
+    link = booked["driver_page"]
+    assert (await client.get(f"{link}/state")).json() == {"status": "cancelled"}
+    page = await client.get(link, headers={"Accept-Language": "vi"})
+    assert 'id="cancelled"' in page.text and "Lịch đặt này đã bị hủy" in page.text
+    waiting = (await client.get(f"{queued['driver_page']}/state")).json()
+    assert waiting == {"status": "waiting", "position": 1}

@@ -297,3 +297,16 @@ def test_an_active_booking_ends_used_lost_or_not_shown_and_only_once() -> None:
     ]
     with pytest.raises(BookingRefused, match="is used: only an active booking"):
         ends[0].no_show(NOW)
+
+
+async def test_a_cancelled_booking_s_page_stops_saying_booked() -> None:
+    """Before, the driver's page of a cancelled booking went on saying "Booked. Drive to the
+    waiting area" (with its check-in button): only a queued truck's page was changed."""
+    uow, publisher = _system()
+    booking = await _booked(uow, publisher)
+
+    await cancel_slot(
+        CancelSlot("firm-a", booking.booking_id), uow=uow, publisher=publisher, now=NOW
+    )
+
+    assert uow.committed.pages == {booking.booking_id: "cancelled"}
