@@ -61,8 +61,9 @@ async def submit_manifest(body: ManifestV1, firm: FirmDep, sessions: SessionsDep
             (body.to_domain(firm_id=firm),), source="http", now=clock.wall_clock(), firm_scope=firm
         )
     )
-    if result.stored is None:
-        raise ProblemError(409, "manifest-id-taken", result.reason or "refused")
+    if result.stored is None:  # the reason reads "manifest_id: ..." (the use case's words)
+        reason = (result.reason or "refused").removeprefix("manifest_id: ")
+        raise ProblemError(409, "manifest-id-taken", reason, field="manifest_id")
     view = ManifestSubmitted.model_validate(_view(result.stored) | {"status": result.status})
     return JSONResponse(
         view.model_dump(mode="json"),
@@ -81,7 +82,9 @@ async def read_manifest(manifest_id: IdPath, firm: FirmDep, sessions: SessionsDe
     async with sessions() as session:
         stored = await get_manifest(session=session, firm_id=firm, manifest_id=manifest_id)
     if stored is None:  # another firm's id reads as missing: ids reveal nothing
-        raise ProblemError(404, "manifest-not-found", f"no manifest {manifest_id!r}")
+        raise ProblemError(
+            404, "manifest-not-found", f"no manifest {manifest_id!r}", field="manifest_id"
+        )
     return ManifestView.model_validate(_view(stored))
 
 

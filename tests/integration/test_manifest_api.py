@@ -121,11 +121,15 @@ async def test_firms_stay_apart(client: httpx.AsyncClient, keys: dict[str, str])
     )
     body = _problem(taken, 409)
     assert "already taken" in body["detail"] and "firm-01" not in taken.text
+    # every problem names the field at fault (these two named none until 2026-12-05)
+    assert body["detail"] == "manifest_id: 'MF-1' is already taken; choose another id"
+    assert [e["field"] for e in body["errors"]] == ["manifest_id"]
 
     theirs = await client.get("/v1/manifests/MF-1", headers=_auth(keys["two"]))
     missing = await client.get("/v1/manifests/MF-404", headers=_auth(keys["two"]))
-    assert _problem(theirs, 404)["detail"] == "no manifest 'MF-1'"
-    assert _problem(missing, 404)["detail"] == "no manifest 'MF-404'"
+    assert _problem(theirs, 404)["detail"] == "manifest_id: no manifest 'MF-1'"
+    assert _problem(missing, 404)["detail"] == "manifest_id: no manifest 'MF-404'"
+    assert theirs.json()["errors"] == [{"field": "manifest_id", "message": "no manifest 'MF-1'"}]
     assert theirs.json()["type"] == missing.json()["type"]
     mine = await client.get("/v1/manifests/MF-1", headers=_auth(keys["one"]))
     assert mine.status_code == 200 and mine.json()["version"] == 1
