@@ -44,7 +44,8 @@ async def test_a_stream_still_follows_its_truck_until_the_server_stops() -> None
 
     def later() -> None:
         hub.publish({"v1": {"status": "waiting", "position": 1}})
-        asyncio.get_running_loop().call_later(0.3, stopping.set)
+        # the stream hands the change on within one loop turn; 2 s leaves a loaded machine room
+        asyncio.get_running_loop().call_later(2.0, stopping.set)
 
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         asyncio.get_running_loop().call_later(0.3, later)
