@@ -12,10 +12,17 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([Tt ]|$)")
+# a date-time whose `+07:00` came through a URL query unescaped: `+` there reads as a space
+_PLUS_AS_SPACE = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)? (\d{2}:?\d{2})$")
 
 
 def iso_text(value: object) -> object:
     """`value` unchanged if it is a datetime or ISO 8601 text; ValueError otherwise."""
+    if isinstance(value, str) and (lost := _PLUS_AS_SPACE.match(value)):
+        raise ValueError(
+            "has a space where the offset's '+' belongs (in a URL query '+' reads as a "
+            f"space: send it as %2B{lost.group(3)})"
+        )
     if isinstance(value, datetime) or (isinstance(value, str) and _ISO_DATE.match(value)):
         return value
     raise ValueError("must be an ISO 8601 date-time with offset, e.g. 2026-11-24T08:00:00+07:00")
