@@ -196,7 +196,7 @@ class StepWaitingAreasHandler:
                     at = _step_time(desk, item.at)
                     desk.plates = {p: v for p, v in desk.plates.items() if v != queued}
                     events = await desk.desk.withdrawn(
-                        queued, at=at, reason="booking cancelled by the firm: not called"
+                        queued, at=at, reason="booking cancelled by the firm: its place withdrawn"
                     )
                     self._after(desk, events, at)
                 elif isinstance(item, GateTime):

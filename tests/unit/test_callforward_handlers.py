@@ -358,6 +358,7 @@ async def test_a_cancelled_bookings_truck_is_withdrawn_from_the_queue_and_not_re
 
     assert [c.type for c in sent] == ["truck.called", "truck.place_lost"]
     assert "booking cancelled" in (sent[-1].reason or "")
+    assert "not called" not in (sent[-1].reason or "")  # it was called (a stranger's try)
     assert data.queues["huu-nghi"].queue.waiting == ()
     assert data.pages["booking:bk-1"]["status"] == "lost"
     assert data.called["huu-nghi"] == {}
