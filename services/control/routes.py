@@ -23,6 +23,7 @@ from services.control.apply import ActionNotFound, apply_action
 from services.control.apply import Request as ActionRequest
 from services.control.auth import ActorDep, SessionDep
 from services.control.state import RoomDep, control_room
+from services.runtime.stopping import unless_stopping
 
 router = APIRouter(lifespan=control_room)
 router.include_router(auth.router)
@@ -118,7 +119,7 @@ async def stream(
                     return
                 try:
                     wait = min(SESSION_RECHECK_S, left)
-                    item = await _next_or_stop(queue, stopping, wait)
+                    item = await unless_stopping(queue.get(), stopping, wait)
                 except TimeoutError:
                     if await request.is_disconnected():
                         return
@@ -224,25 +225,3 @@ async def act(body: ActionBody, room: RoomDep, actor: ActorDep) -> ActionDone:
         decision=decision,
         lane_event_id=done.lane_event_id,
     )
-
-
-async def _next_or_stop(
-    queue: asyncio.Queue[Any], stopping: asyncio.Event, wait_s: float
-) -> Any | None:
-    """The queue's next item, or None as soon as `stopping` is set; TimeoutError after
-    `wait_s` with neither."""
-    getting = asyncio.ensure_future(queue.get())
-    waiting = asyncio.ensure_future(stopping.wait())
-    try:
-        done, _ = await asyncio.wait(
-            {getting, waiting}, timeout=wait_s, return_when=asyncio.FIRST_COMPLETED
-        )
-    finally:
-        for task in (getting, waiting):
-            if not task.done():
-                task.cancel()
-    if getting in done:
-        return getting.result()
-    if waiting in done:
-        return None
-    raise TimeoutError

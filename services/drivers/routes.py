@@ -31,6 +31,7 @@ from fastapi.responses import (
 from services.drivers.hub import DriverHub
 from services.drivers.i18n import LANGUAGES, NAMES, WORDS, pick_language
 from services.drivers.store import BOOKING_PAGE, HubPages, Watch
+from services.runtime.stopping import unless_stopping
 
 KEEP_ALIVE_S = 5.0
 WEB = Path(__file__).resolve().parent.parent / "web"
@@ -197,7 +198,7 @@ def drivers_router(
                 yield "retry: 1000\n"
                 yield f"event: state\ndata: {await source.state(token) or first}\n\n"
                 while (left := ends - time.monotonic()) > 0 and not stopping.is_set():
-                    data = await _changed_or_stop(changed, stopping, min(KEEP_ALIVE_S, left))
+                    data = await unless_stopping(changed(min(KEEP_ALIVE_S, left)), stopping)
                     if stopping.is_set():
                         break
                     if data is None:
@@ -216,16 +217,3 @@ def drivers_router(
         )
 
     return router
-
-
-async def _changed_or_stop(changed: Watch, stopping: asyncio.Event, within: float) -> str | None:
-    """The page's next data within `within` seconds, or None at once when `stopping` is set."""
-    getting = asyncio.ensure_future(changed(within))
-    waiting = asyncio.ensure_future(stopping.wait())
-    try:
-        await asyncio.wait({getting, waiting}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (getting, waiting):
-            if not task.done():
-                task.cancel()
-    return getting.result() if getting.done() and not getting.cancelled() else None
