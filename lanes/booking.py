@@ -25,11 +25,14 @@ from lanes.values import Direction
 class BookingRefused(DomainError):
     """An expected refusal: `kind` (manifest_not_found, booking_not_found, window,
     already_booked, slot_full, not_active, no_bookings, no_waiting_area), the field at fault
-    and why."""
+    and why; `state`: for not_active, the state the booking is in (the driver's page words
+    its refusal by it)."""
 
-    def __init__(self, kind: str, field: str, detail: str) -> None:
+    def __init__(
+        self, kind: str, field: str, detail: str, *, state: BookingState | None = None
+    ) -> None:
         super().__init__(f"{field}: {detail}")
-        self.kind, self.field, self.detail = kind, field, detail
+        self.kind, self.field, self.detail, self.state = kind, field, detail, state
 
 
 def manifest_not_found(manifest_id: str) -> BookingRefused:
@@ -194,6 +197,7 @@ class Booking:
                 "booking_id",
                 f"booking {self.booking_id!r} is {self.status.value}: only an active booking "
                 f"can be {what}",
+                state=self.status,
             )
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.booking import Booking
@@ -16,8 +16,9 @@ from lanes.bookings import SlotCapacity
 from lanes.values import Direction
 from services.db import bookings as db
 from services.db import idempotency
+from services.db.driver_pages import booking_page_key, end_booking_pages
 from services.db.driver_tables import DriverPageRow
-from services.drivers.store import booking_page_key, save_pages
+from services.drivers.store import save_pages
 from services.ports import EarlierRequest
 
 
@@ -112,16 +113,9 @@ class SqlDriverPages:
             )
 
     async def cancelled(self, booking_id: str, now: datetime) -> None:
-        key = booking_page_key(booking_id)
-        row = await self.session.scalar(select(DriverPageRow).where(DriverPageRow.page_key == key))
-        if row is None or row.state.get("status") != "booked":
-            return  # no page, or the truck is queued: the call-forward worker words it
-        await save_pages(
-            session=self.session,
-            secret=self.secret,
-            states={key: {"status": "cancelled"}},
-            now=now,
-            only_existing=True,
+        # a queued truck's page is left to the call-forward worker, which words its lost place
+        await end_booking_pages(
+            session=self.session, booking_ids=[booking_id], status="cancelled", written_at=now
         )
 
 

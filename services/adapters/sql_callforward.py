@@ -22,9 +22,10 @@ from services.db.booking_tables import BookingRow
 from services.db.bookings import ACTIVE
 from services.db.call_tables import CallForwardQueueRow
 from services.db.called import save_called
+from services.db.driver_pages import booking_page_key
 from services.db.engine import transactions
 from services.db.manifests import get_manifest, manifests_for_keys
-from services.drivers.store import booking_page_key, save_pages
+from services.drivers.store import save_pages
 from services.ports import ArrivingBooking, CallForwardStores, QueueSnapshot
 
 

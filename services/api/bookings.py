@@ -33,8 +33,9 @@ from services.api.booking_schemas import (
 from services.api.problems import FieldError, problem_response
 from services.api.slots import ERRORS, FOUND_ERRORS, PROBLEM, booking_gate
 from services.db import bookings as repo
+from services.db.driver_pages import booking_page_key
 from services.drivers.hub import page_token
-from services.drivers.store import booking_page_key
+from services.drivers.i18n import WORDS, pick_language
 from services.ports import EventPublisher
 from services.service_layer.bookings import (
     BookSlot,
@@ -68,13 +69,38 @@ _STATUS = {
 _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {**FOUND_ERRORS, 400: PROBLEM, 409: PROBLEM}
 
 
-def _refusal(exc: BookingRefused) -> JSONResponse:
+def _refusal(
+    exc: BookingRefused,
+    *,
+    extensions: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     status, slug = _STATUS[exc.kind]
     return problem_response(
         status,
         f"{exc.field}: {exc.detail}",
         type_=_TYPE + slug,
         errors=[FieldError(field=exc.field, message=exc.detail)],
+        extensions=extensions,
+        headers=headers,
+    )
+
+
+def _page_refusal(request: Request, exc: BookingRefused) -> JSONResponse:
+    """The problem of a refused check-in from the driver's page, as the firm's route
+    answers it, with `message`: what the page says of the booking's state (ended,
+    cancelled), in the page's language (`?lang=`, else Accept-Language), for the page to
+    show instead of the English detail."""
+    language = pick_language(
+        request.query_params.get("lang"), request.headers.get("accept-language")
+    )
+    message = None if exc.state is None else WORDS[language].get(exc.state.value)
+    if message is None:
+        return _refusal(exc)
+    return _refusal(
+        exc,
+        extensions={"message": message},
+        headers={"Content-Language": language, "Vary": "Accept-Language"},
     )
 
 
@@ -318,7 +344,7 @@ async def check_in_from_page(request: Request, booking_id: str) -> JSONResponse:
     """The driver's page's check-in (`POST /d/{token}/check-in`, services/drivers/routes.py):
     the same use case as the firm's route, for the booking the page belongs to. It answers
     `{"checked_in": true}` and nothing of the booking (the page shows what call-forward
-    makes of it), or the refusal's problem."""
+    makes of it), or the refusal's problem (with the page's words for an ended booking)."""
     try:
         done = await check_in_slot(
             CheckIn(firm_id=None, booking_id=booking_id),
@@ -328,7 +354,7 @@ async def check_in_from_page(request: Request, booking_id: str) -> JSONResponse:
             now=clock.wall_clock(),
         )
     except BookingRefused as exc:
-        return _refusal(exc)
+        return _page_refusal(request, exc)
     return JSONResponse(
         {"checked_in": True, "recorded": done.recorded, "at": done.at.isoformat()},
         headers={"Cache-Control": "no-store"} | _check_in_headers(done),

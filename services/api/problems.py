@@ -106,7 +106,9 @@ def problem_response(
     type_: str = "about:blank",
     errors: Sequence[FieldError] | None = None,
     headers: Mapping[str, str] | None = None,
+    extensions: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
+    """`extensions`: members added to the problem (RFC 9457 3.2), after the standard ones."""
     body = Problem(
         type=type_,
         title=HTTPStatus(status).phrase,
@@ -115,7 +117,7 @@ def problem_response(
         errors=list(errors) if errors is not None else None,
     )
     return JSONResponse(
-        body.model_dump(mode="json", exclude_none=True),
+        body.model_dump(mode="json", exclude_none=True) | dict(extensions or {}),
         status_code=status,
         headers=dict(headers or {}),
         media_type=PROBLEM_JSON,

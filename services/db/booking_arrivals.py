@@ -20,6 +20,7 @@ from services.db.bookings import (
     save_booking,
     table_of,
 )
+from services.db.driver_pages import end_booking_pages
 from services.db.repository import _insert, is_postgres
 
 
@@ -40,12 +41,16 @@ async def _expire(
     session: AsyncSession, rows: Iterable[BookingRow], state: BookingState, now: datetime
 ) -> dict[str, int]:
     counts: dict[str, int] = {}
+    ended: list[str] = []
     for row in rows:
         before = booking_from_row(row)
+        ended.append(before.booking_id)
         after = before.no_show(now) if state is BookingState.NO_SHOW else before.lost_late(now)
         booking = await save_booking(session, before, after)
         await record_event(session, booking, f"booking.{state.value}")
         counts[booking.firm_id] = counts.get(booking.firm_id, 0) + 1
+    # its driver's page stops saying "booked" (drive to the waiting area, check in)
+    await end_booking_pages(session=session, booking_ids=ended, status=state.value)
     column = "no_shows" if state is BookingState.NO_SHOW else "lost_late"
     await _bump_stats(session, counts, column)
     return counts
@@ -111,11 +116,16 @@ async def mark_used(*, session: AsyncSession, manifest_ids: Iterable[str], at: d
             .with_for_update()
         )
     )
-    for row in rows:
-        before = booking_from_row(row)
+    used = [booking_from_row(row) for row in rows]
+    for before in used:
         booking = await save_booking(session, before, before.used(at))
         await record_event(session, booking, "booking.used")
-    return len(rows)
+    # a page still "booked" (the truck came straight to the gate) says so; a page the
+    # call-forward worker wrote (called, at the gate) is its own
+    await end_booking_pages(
+        session=session, booking_ids=[b.booking_id for b in used], status="used"
+    )
+    return len(used)
 
 
 async def firm_no_shows(*, session: AsyncSession, firm_id: str) -> int:

@@ -29,6 +29,19 @@ WORDS: dict[str, dict[str, str]] = {
         "check_in_failed": "Check-in refused:",
         "checked_in_already": "You checked in a few minutes ago; that check-in stands.",
         "cancelled": "This booking was cancelled. Do not drive to the gate for it: ask your firm.",
+        "no_show": (
+            "Your booked slot is over and no truck came: this booking has lapsed. Do not drive "
+            "to the gate for it: ask your firm for a new booking."
+        ),
+        "lost_late": (
+            "Your truck came after its booked slot and the grace time: this booking no longer "
+            "holds. At the gate your truck goes as one without a booking; ask your firm to "
+            "book again next time."
+        ),
+        "used": (
+            "This booking has been used at the gate: follow the signs to your lane. "
+            "Nothing more to do on this page."
+        ),
     },
     "vi": {
         "title": "Xe của bạn tại cửa khẩu",
@@ -54,6 +67,19 @@ WORDS: dict[str, dict[str, str]] = {
         "cancelled": (
             "Lịch đặt này đã bị hủy. Đừng đến cửa khẩu theo lịch này: hãy hỏi doanh nghiệp của bạn."
         ),
+        "no_show": (
+            "Khung giờ bạn đặt đã qua mà xe không đến: lịch đặt này đã hết hiệu lực. Đừng đến "
+            "cửa khẩu theo lịch này: hãy nhờ doanh nghiệp của bạn đặt lịch mới."
+        ),
+        "lost_late": (
+            "Xe của bạn đến sau khung giờ đã đặt và thời gian cho phép: lịch đặt này không còn "
+            "hiệu lực. Tại cửa khẩu, xe của bạn được xử lý như xe không đặt lịch; lần sau hãy "
+            "nhờ doanh nghiệp của bạn đặt lịch mới."
+        ),
+        "used": (
+            "Lịch đặt này đã được dùng tại cửa khẩu: hãy đi theo biển chỉ dẫn đến làn của bạn. "
+            "Không cần làm gì thêm trên trang này."
+        ),
     },
     "zh": {
         "title": "您的货车在口岸",
@@ -77,6 +103,14 @@ WORDS: dict[str, dict[str, str]] = {
         "check_in_failed": "签到未成功：",
         "checked_in_already": "您几分钟前已签到，该签到仍然有效。",
         "cancelled": "此预约已取消。请勿为此预约前往口岸：请联系您的公司。",
+        "no_show": (
+            "您预约的时段已过，车辆未到：此预约已失效。请勿为此预约前往口岸：请联系您的公司重新预约。"
+        ),
+        "lost_late": (
+            "您的货车在预约时段及宽限时间之后才到达：此预约已失效。在口岸，您的货车将按未预约车辆处理；"
+            "下次请联系您的公司重新预约。"
+        ),
+        "used": "此预约已在口岸使用：请按指示牌前往您的车道。本页面无需再做任何操作。",
     },
 }
 

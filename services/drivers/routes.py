@@ -28,9 +28,10 @@ from fastapi.responses import (
     StreamingResponse,
 )
 
+from services.db.driver_pages import BOOKING_PAGE
 from services.drivers.hub import DriverHub
 from services.drivers.i18n import LANGUAGES, NAMES, WORDS, pick_language
-from services.drivers.store import BOOKING_PAGE, HubPages, Watch
+from services.drivers.store import HubPages, Watch
 from services.runtime.stopping import unless_stopping
 
 KEEP_ALIVE_S = 5.0

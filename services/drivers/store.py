@@ -38,7 +38,6 @@ def drivers_secret(configured: str | None, var_dir: Path) -> bytes:
     return path.read_text().strip().encode()
 
 
-BOOKING_PAGE = "booking:"  # a booking's page key is this and its booking id
 # A page not written for this long is over (a booking is at most 7 days ahead, a call a few
 # hours): its row, its token and short code are dropped (a wall-clock retention).
 PAGE_KEEP = timedelta(days=30)
@@ -50,10 +49,6 @@ async def purge_pages(*, session: AsyncSession, now: datetime) -> int:
         delete(DriverPageRow).where(DriverPageRow.updated_at < now - PAGE_KEEP)
     )
     return int(result.rowcount) if isinstance(result, CursorResult) else 0
-
-
-def booking_page_key(booking_id: str) -> str:
-    return f"{BOOKING_PAGE}{booking_id}"
 
 
 async def language_of_visit(session: AsyncSession, visit_id: str) -> str | None:

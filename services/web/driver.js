@@ -20,7 +20,10 @@
     $("called").hidden = state.status !== "called" && state.status !== "recalled";
     $("lost").hidden = state.status !== "lost";
     $("at_gate").hidden = state.status !== "at_gate";
-    $("cancelled").hidden = state.status !== "cancelled";
+    // how a booking ended (the firm cancelled it, the gate used it, lost it or saw no truck)
+    for (const ended of ["cancelled", "no_show", "lost_late", "used"]) {
+      $(ended).hidden = state.status !== ended;
+    }
     if (state.status === "waiting") {
       $("position").textContent = state.position;
       $("expected").textContent = state.expected_call;
@@ -46,15 +49,16 @@
     const result = $("check-in-result");
     button.disabled = true;
     try {
-      const answer = await fetch("/d/" + encodeURIComponent(token) + "/check-in", {
-        method: "POST",
-      });
+      const answer = await fetch("/d/" + encodeURIComponent(token) + "/check-in?lang="
+        + encodeURIComponent(document.documentElement.lang), { method: "POST" });
       if (answer.ok) {
         const done = await answer.json().catch(() => ({}));
         result.textContent = done.recorded === false ? words.checked_in_already : words.checked_in;
       } else {
         const problem = await answer.json().catch(() => ({}));
-        result.textContent = words.check_in_failed + " " + (problem.detail || answer.status);
+        // `message`: the page's own words for a booking that ended (the API's detail is English)
+        result.textContent = words.check_in_failed + " "
+          + (problem.message || problem.detail || answer.status);
         button.disabled = false;
       }
     } catch (e) {

@@ -19,8 +19,10 @@ import pytest_asyncio
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.db import booking_arrivals as arrivals
+from services.db.driver_pages import booking_page_key
 from services.db.engine import session_factory
-from services.drivers.store import PAGE_KEEP, DbPages, booking_page_key, purge_pages, save_pages
+from services.drivers.store import PAGE_KEEP, DbPages, purge_pages, save_pages
 from tests.integration.test_bookings_api import (
     _book,
     auth,
@@ -222,3 +224,58 @@ async def test_a_cancelled_bookings_page_says_so_and_a_queued_trucks_is_left_to_
     assert 'id="cancelled"' in page.text and "Lịch đặt này đã bị hủy" in page.text
     waiting = (await client.get(f"{queued['driver_page']}/state")).json()
     assert waiting == {"status": "waiting", "position": 1}
+
+
+async def test_a_bookings_page_follows_it_used_lost_late_or_not_shown(
+    client: httpx.AsyncClient, keys: dict[str, str], engine: AsyncEngine
+) -> None:
+    """Before, a booking the gate ended (used by its truck, lost by a truck more than the
+    grace late, not shown) left its page saying "booked: drive to the waiting area" with
+    its check-in button, and a tap on it showed the API's English 409. The page now says
+    so, in the transaction that ends the booking (here: the decider's calls, as it makes
+    them), in the driver's language, and the check-in's refusal carries the page's words;
+    a page the call-forward worker wrote (the truck queued, at the gate) stays its."""
+    at = local_slot(1, 10)
+    made = {m: (await _book(client, keys["a"], m, at, f"k-{m}")).json() for m in ("A-1", "A-2")}
+    made |= {m: (await _book(client, keys["a"], m, at, f"k-{m}")).json() for m in ("A-3", "A-P")}
+    made["B-1"] = (await _book(client, keys["b"], "B-1", at, "k-B-1")).json()
+    await worker_writes(
+        engine,
+        {
+            booking_page_key(made["A-P"]["booking_id"]): {"status": "at_gate"},
+            booking_page_key(made["B-1"]["booking_id"]): {"status": "waiting", "position": 1},
+        },
+    )
+    end = datetime.fromisoformat(made["A-1"]["slot_end"])
+    async with session_factory(engine)() as session, session.begin():  # the decider's batch
+        await arrivals.booking_for_arrival(
+            session=session, manifest_ids=["A-2"], at=end + timedelta(minutes=61)
+        )
+        assert await arrivals.mark_used(session=session, manifest_ids=["A-1", "A-P"], at=end) == 2
+        await arrivals.expire_bookings(session=session, now=end + timedelta(minutes=61))
+
+    async def state(manifest: str) -> dict[str, Any]:
+        answer = await client.get(f"{made[manifest]['driver_page']}/state")
+        return dict(answer.json())
+
+    assert await state("A-1") == {"status": "used"}
+    assert await state("A-2") == {"status": "lost_late"}
+    assert await state("A-3") == {"status": "no_show"}
+    assert await state("A-P") == {"status": "at_gate"}  # the worker's: kept
+    assert await state("B-1") == {"status": "waiting", "position": 1}  # the worker's: kept
+
+    page = await client.get(made["A-3"]["driver_page"], headers={"Accept-Language": "zh-CN"})
+    assert 'id="no_show"' in page.text and "您预约的时段已过" in page.text
+    refused = await client.post(
+        f"{made['A-3']['driver_page']}/check-in", headers={"Accept-Language": "zh-CN,zh;q=0.9"}
+    )
+    body = problem(refused, 409)
+    assert "only an active booking can be checked in" in body["detail"]  # the API's, as before
+    assert body["message"].startswith("您预约的时段已过")
+    assert refused.headers["content-language"] == "zh"
+    for manifest, lang, words in (
+        ("A-1", "vi", "Lịch đặt này đã được dùng"),
+        ("A-2", "en", "Your truck came after its booked slot"),
+    ):
+        refused = await client.post(f"{made[manifest]['driver_page']}/check-in?lang={lang}")
+        assert problem(refused, 409)["message"].startswith(words)
