@@ -8,6 +8,11 @@ NAMES = {"vi": "Tiếng Việt", "zh": "中文", "en": "English"}
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {
+        "not_found": "This link is not valid, or no longer valid",
+        "not_found_what": (
+            "Ask your firm for a new link to your truck's page, or use the code printed at "
+            "the waiting area."
+        ),
         "title": "Your truck at the border",
         "position": "Your place in the queue",
         "expected": "Expected call at about",
@@ -44,6 +49,11 @@ WORDS: dict[str, dict[str, str]] = {
         ),
     },
     "vi": {
+        "not_found": "Liên kết này không hợp lệ hoặc không còn hiệu lực",
+        "not_found_what": (
+            "Hãy nhờ doanh nghiệp của bạn gửi liên kết mới đến trang xe của bạn, hoặc dùng mã "
+            "in tại bãi chờ."
+        ),
         "title": "Xe của bạn tại cửa khẩu",
         "position": "Vị trí của bạn trong hàng chờ",
         "expected": "Dự kiến được gọi lúc khoảng",
@@ -82,6 +92,8 @@ WORDS: dict[str, dict[str, str]] = {
         ),
     },
     "zh": {
+        "not_found": "此链接无效或已失效",
+        "not_found_what": "请向您的公司索取您货车页面的新链接，或使用等候区张贴的代码。",
         "title": "您的货车在口岸",
         "position": "您在队列中的位置",
         "expected": "预计叫号时间约为",

@@ -5,7 +5,9 @@ the server begins to stop), `/d/c/{code}`
 (the short code printed at the waiting area: a redirect to the page) and, for a booking's
 page, `POST /d/{token}/check-in` (the driver is in the waiting area: the booking's check-in,
 when the app is given one). An unknown token or
-code is a 404 problem; nothing tells one truck's page from another's but the token."""
+code is a 404 problem, or, for the page and the code opened in a browser (a request
+preferring HTML), a 404 page in the browser's language (`not_found.py`); nothing tells one
+truck's page from another's but the token."""
 
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from fastapi.responses import (
 from services.db.driver_pages import BOOKING_PAGE
 from services.drivers.hub import DriverHub
 from services.drivers.i18n import LANGUAGES, NAMES, WORDS, pick_language
+from services.drivers.not_found import not_found_page, prefers_html
 from services.drivers.store import HubPages, Watch
 from services.runtime.stopping import unless_stopping
 
@@ -38,7 +41,14 @@ KEEP_ALIVE_S = 5.0
 WEB = Path(__file__).resolve().parent.parent / "web"
 
 
-def _not_found(what: str) -> JSONResponse:
+def _not_found(what: str, browser: Request | None = None) -> Response:
+    """The 404 problem; to `browser` (a link opened on a phone: a request preferring HTML),
+    a page in its language saying what to do instead."""
+    if browser is not None and prefers_html(browser.headers.get("accept")):
+        language = pick_language(
+            browser.query_params.get("lang"), browser.headers.get("accept-language")
+        )
+        return not_found_page(language)
     return JSONResponse(
         {"type": "about:blank", "title": "Not Found", "status": 404, "detail": f"no such {what}"},
         status_code=404,
@@ -62,6 +72,12 @@ CheckInBooking = Callable[[Request, str], Awaitable[Response]]
 _PROBLEM: dict[str, Any] = {
     "description": "a problem (application/problem+json)",
     "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+# A link or code not found: the problem, or a page for a browser (`not_found.py`)
+_GONE: dict[str, Any] = {
+    "description": "no such page or code: a problem; to a request preferring text/html (a "
+    "browser), a page in its language saying what to do",
+    "content": {**_PROBLEM["content"], "text/html": {}},
 }
 CHECKED_IN_EXAMPLE = {"checked_in": True, "recorded": True, "at": "2026-12-05T08:00:00Z"}
 
@@ -108,13 +124,13 @@ def drivers_router(
         status_code=303,
         responses={
             303: {"description": "to the truck's page (`Location: /d/{token}`)"},
-            404: _PROBLEM,
+            404: _GONE,
         },
     )
-    async def by_code(code: str) -> Response:
+    async def by_code(code: str, request: Request) -> Response:
         token = await source.token_of_code(code)
         if token is None:
-            return _not_found("code")
+            return _not_found("code", request)
         return RedirectResponse(f"/d/{token}", status_code=303)
 
     @router.get(
@@ -123,16 +139,17 @@ def drivers_router(
         response_class=HTMLResponse,
         responses={
             200: {"description": "the truck's page (HTML), in the driver's language"},
-            404: _PROBLEM,
+            404: _GONE,
         },
     )
     async def page(
         token: str,
+        request: Request,
         lang: Annotated[str | None, Query(max_length=8)] = None,
         accept_language: Annotated[str | None, Header(max_length=500)] = None,
     ) -> Response:
         if await source.state(token) is None:
-            return _not_found("truck page")
+            return _not_found("truck page", request)
         chosen = pick_language(lang, accept_language)
         remember = getattr(source, "remember_language", None)
         if remember is not None:

@@ -198,6 +198,12 @@ async def test_an_unknown_token_or_code_is_a_404(browser: Browser) -> None:
         for token in ("not-a-token", stranger.token_for("visit-000"), "visit-000"):
             reply = await page.goto(f"{base}/d/{token}")
             assert reply is not None and reply.status == 404
+            # the phone's browser gets a page in its language, not the JSON problem
+            assert reply.headers["content-type"].startswith("text/html")
+            assert "Liên kết này không hợp lệ" in await page.inner_text("body")
+        reply = await page.goto(f"{base}/d/c/ZZZZZZZZ")
+        assert reply is not None and reply.status == 404
+        assert "mã in tại bãi chờ" in await page.inner_text("body")
         async with httpx.AsyncClient() as client:
             assert (await client.get(f"{base}/d/nope/events")).status_code == 404
             assert (await client.get(f"{base}/d/nope/state")).status_code == 404

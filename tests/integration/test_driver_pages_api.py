@@ -279,3 +279,53 @@ async def test_a_bookings_page_follows_it_used_lost_late_or_not_shown(
     ):
         refused = await client.post(f"{made[manifest]['driver_page']}/check-in?lang={lang}")
         assert problem(refused, 409)["message"].startswith(words)
+
+
+# What phone browsers send when the driver opens a link (navigation requests)
+CHROME_VI = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,"
+    "image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
+    "Accept-Language": "vi-VN,vi;q=0.9,en-US;q=0.8,en;q=0.7",
+}
+FIREFOX_ZH = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "zh-CN,zh;q=0.8,zh-TW;q=0.7,zh-HK;q=0.5,en-US;q=0.3,en;q=0.2",
+}
+SAFARI_EN = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "en-GB,en;q=0.9",
+}
+
+
+async def test_a_bad_link_or_code_opened_in_a_browser_is_a_page_in_its_language(
+    client: httpx.AsyncClient, keys: dict[str, str]
+) -> None:
+    """Before, a wrong or expired link or short code opened on a phone showed the raw
+    English JSON problem. A request that prefers HTML gets a small 404 page in the
+    browser's language saying what to do; an API client's answer is the problem as
+    before."""
+    mine = (await _book(client, keys["a"], "A-1", local_slot(1, 10), "k-1")).json()
+    bad = f"{mine['driver_page'][:-1]}x"
+    for path in (bad, "/d/c/ZZZZZZZZ"):
+        for headers, lang, words in (
+            (CHROME_VI, "vi", "Liên kết này không hợp lệ"),
+            (FIREFOX_ZH, "zh", "此链接无效"),
+            (SAFARI_EN, "en", "This link is not valid"),
+        ):
+            answer = await client.get(path, headers=headers)
+            assert answer.status_code == 404, answer.text
+            assert answer.headers["content-type"].startswith("text/html")
+            assert answer.headers["content-language"] == lang
+            assert f'<html lang="{lang}">' in answer.text and words in answer.text
+            assert "{{" not in answer.text and "no such" not in answer.text
+    for accept in (
+        "application/json",
+        "*/*",
+        "application/problem+json",
+        "application/json, text/html;q=0.5",
+        "application/json, text/html",
+    ):
+        for path in (bad, "/d/c/ZZZZZZZZ"):
+            problem(await client.get(path, headers={"Accept": accept}), 404)
+    # the good link and code still answer as before
+    assert (await client.get(mine["driver_page"], headers=CHROME_VI)).status_code == 200

@@ -1,0 +1,72 @@
+"""A wrong or expired driver's link or short code opened in a browser: a small 404 page in
+the browser's language (what to do), rather than the API's JSON problem, which an API
+client (one that does not prefer HTML) still gets."""
+
+from __future__ import annotations
+
+import html
+
+from fastapi.responses import Response
+
+from services.drivers.i18n import WORDS
+
+_JSON = frozenset({"application/json", "application/problem+json"})
+
+_PAGE = """<!doctype html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>{title}</title>
+<style>body {{ font: 18px/1.4 system-ui, sans-serif; margin: 0; padding: 1rem; }}</style>
+</head>
+<body>
+<h1>{title}</h1>
+<p>{what}</p>
+</body>
+</html>
+"""
+
+
+def prefers_html(accept: str | None) -> bool:
+    """Whether the Accept header lists text/html (q > 0) before application/json (or its
+    problem form), or lists it and no JSON: a browser's navigation does, an API client
+    (`application/json`, `*/*`, none) does not."""
+    ranked: dict[str, tuple[float, int]] = {}
+    for n, part in enumerate((accept or "").split(",")):
+        media, _, params = part.partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        ranked.setdefault(media.strip().lower(), (-q, n))
+    page = ranked.get("text/html")
+    if page is None or page[0] >= 0:
+        return False
+    return all(page < rank for media, rank in ranked.items() if media in _JSON)
+
+
+def not_found_page(language: str) -> Response:
+    """The 404 page, in `language` (one of LANGUAGES)."""
+    words = WORDS[language]
+    body = _PAGE.format(
+        lang=language,
+        title=html.escape(words["not_found"]),
+        what=html.escape(words["not_found_what"]),
+    )
+    return Response(
+        body,
+        status_code=404,
+        media_type="text/html; charset=utf-8",
+        headers={
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+            "Content-Language": language,
+            "Vary": "Accept, Accept-Language",
+        },
+    )
