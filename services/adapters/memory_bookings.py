@@ -30,6 +30,8 @@ class BookingData:
     keys: dict[tuple[str, str], EarlierRequest] = field(default_factory=dict)
     pages: dict[str, str] = field(default_factory=dict)
     phones: dict[str, str] = field(default_factory=dict)  # booking id -> the driver's mobile
+    # booking id -> the slot its page shows (gate local time)
+    page_slots: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
 
 
 class MemoryBookingStore:
@@ -125,10 +127,23 @@ class MemoryDriverPages:
     def __init__(self, data: BookingData) -> None:
         self.data = data
 
-    async def booked(self, booking_id: str, now: datetime, *, phone: str | None = None) -> None:
+    async def booked(
+        self,
+        booking_id: str,
+        now: datetime,
+        *,
+        phone: str | None = None,
+        slot: tuple[datetime, datetime] | None = None,
+    ) -> None:
         self.data.pages[booking_id] = "booked"
         if phone is not None:
             self.data.phones[booking_id] = phone
+        if slot is not None:
+            self.data.page_slots[booking_id] = slot
+
+    async def moved(self, booking_id: str, slot: tuple[datetime, datetime], now: datetime) -> None:
+        if self.data.pages.get(booking_id) == "booked":
+            self.data.page_slots[booking_id] = slot
 
     async def cancelled(self, booking_id: str, now: datetime) -> None:
         if self.data.pages.get(booking_id) == "booked":

@@ -8,7 +8,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.booking import Booking
@@ -19,6 +19,7 @@ from services.db import idempotency
 from services.db.driver_pages import booking_page_key, end_booking_pages
 from services.db.driver_tables import DriverPageRow
 from services.drivers.store import save_pages
+from services.drivers.view import booked_state
 from services.ports import EarlierRequest
 
 
@@ -102,15 +103,35 @@ class SqlDriverPages:
     def __init__(self, session: AsyncSession, secret: bytes) -> None:
         self.session, self.secret = session, secret
 
-    async def booked(self, booking_id: str, now: datetime, *, phone: str | None = None) -> None:
+    async def booked(
+        self,
+        booking_id: str,
+        now: datetime,
+        *,
+        phone: str | None = None,
+        slot: tuple[datetime, datetime] | None = None,
+    ) -> None:
         key = booking_page_key(booking_id)
         await save_pages(
-            session=self.session, secret=self.secret, states={key: {"status": "booked"}}, now=now
+            session=self.session, secret=self.secret, states={key: booked_state(slot)}, now=now
         )
         if phone is not None:
             await self.session.execute(
                 update(DriverPageRow).where(DriverPageRow.page_key == key).values(phone=phone)
             )
+
+    async def moved(self, booking_id: str, slot: tuple[datetime, datetime], now: datetime) -> None:
+        key = booking_page_key(booking_id)
+        row = await self.session.scalar(select(DriverPageRow).where(DriverPageRow.page_key == key))
+        if row is None or row.state.get("status") != "booked":
+            return  # no page, or the truck is queued: the call-forward worker's page
+        await save_pages(
+            session=self.session,
+            secret=self.secret,
+            states={key: booked_state(slot)},
+            now=now,
+            only_existing=True,
+        )
 
     async def cancelled(self, booking_id: str, now: datetime) -> None:
         # a queued truck's page is left to the call-forward worker, which words its lost place

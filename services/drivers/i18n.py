@@ -8,6 +8,9 @@ NAMES = {"vi": "Tiếng Việt", "zh": "中文", "en": "English"}
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {
+        "booked_slot": "Your slot: {date}, {time} (local time at the gate)",
+        "date": "{d} {mon} {y}",
+        "months": "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec",
         "not_found": "This link is not valid, or no longer valid",
         "not_found_what": (
             "Ask your firm for a new link to your truck's page, or use the code printed at "
@@ -49,6 +52,9 @@ WORDS: dict[str, dict[str, str]] = {
         ),
     },
     "vi": {
+        "booked_slot": "Khung giờ của bạn: {time} ngày {date} (giờ địa phương tại cửa khẩu)",
+        "date": "{d}/{m}/{y}",
+        "months": "1 2 3 4 5 6 7 8 9 10 11 12",
         "not_found": "Liên kết này không hợp lệ hoặc không còn hiệu lực",
         "not_found_what": (
             "Hãy nhờ doanh nghiệp của bạn gửi liên kết mới đến trang xe của bạn, hoặc dùng mã "
@@ -92,6 +98,9 @@ WORDS: dict[str, dict[str, str]] = {
         ),
     },
     "zh": {
+        "booked_slot": "您的时段：{date} {time}（口岸当地时间）",
+        "date": "{y}年{m}月{d}日",
+        "months": "1 2 3 4 5 6 7 8 9 10 11 12",
         "not_found": "此链接无效或已失效",
         "not_found_what": "请向您的公司索取您货车页面的新链接，或使用等候区张贴的代码。",
         "title": "您的货车在口岸",

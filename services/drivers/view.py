@@ -55,6 +55,16 @@ def driver_state(
     }
 
 
+def booked_state(slot: tuple[datetime, datetime] | None) -> dict[str, Any]:
+    """A booked truck's page: "booked", with its slot's start and end as ISO times in the
+    gate's local time (`slot`, already in it: the page shows the date and the times as
+    written, never in the phone's or the server's zone)."""
+    if slot is None:
+        return {"status": "booked"}
+    start, end = slot
+    return {"status": "booked", "slot_start": start.isoformat(), "slot_end": end.isoformat()}
+
+
 def lost_state(event: PlaceLost, utc_offset: timedelta) -> dict[str, Any]:
     """The page of a truck that lost its place: the deadline it missed (local HH:MM), which
     the page words in its language, and the policy's reason (English) for one without."""

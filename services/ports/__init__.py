@@ -91,9 +91,21 @@ class IdempotencyKeys(Protocol):
 
 
 class DriverPages(Protocol):
-    async def booked(self, booking_id: str, now: datetime, *, phone: str | None = None) -> None:
+    async def booked(
+        self,
+        booking_id: str,
+        now: datetime,
+        *,
+        phone: str | None = None,
+        slot: tuple[datetime, datetime] | None = None,
+    ) -> None:
         """The driver's page of a new booking ("booked"), with the driver's mobile when the
-        firm gave it."""
+        firm gave it and the booked slot's start and end in the gate's local time (their
+        offset is the gate's: the page shows them as they are)."""
+
+    async def moved(self, booking_id: str, slot: tuple[datetime, datetime], now: datetime) -> None:
+        """A rescheduled booking's page shows its new slot (gate local time) while it still
+        says "booked"."""
 
     async def cancelled(self, booking_id: str, now: datetime) -> None:
         """The page of a cancelled booking says so ("cancelled") while it still says

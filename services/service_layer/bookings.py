@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 from lanes.booking import (
@@ -214,6 +214,12 @@ async def check_in(
     return CheckInDone(current, recorded=True, at=now)
 
 
+def _local_slot(booking: Booking, gate: Gate) -> tuple[datetime, datetime]:
+    """The booking's slot in the gate's local time (its gate file's UTC offset)."""
+    local = timezone(gate.utc_offset)
+    return booking.slot_start.astimezone(local), booking.slot_end.astimezone(local)
+
+
 async def _take(store: BookingStore, booking: Booking, gate: Gate, slot_start: datetime) -> None:
     if not await store.take_place(booking, slot_start, booking.capacity_in(gate, slot_start)):
         raise booking.slot_full(gate, slot_start)
@@ -258,7 +264,12 @@ async def book_slot(
         answer = present(booking)
         # the driver's page exists from the booking on ("booked"; the call-forward worker
         # moves it on when the truck reaches the waiting area)
-        await uow.driver_pages.booked(booking.booking_id, now, phone=cmd.driver_phone)
+        await uow.driver_pages.booked(
+            booking.booking_id,
+            now,
+            phone=cmd.driver_phone,
+            slot=_local_slot(booking, gates[cmd.gate_id]),
+        )
         if cmd.idempotency_key is not None:
             await uow.idempotency.answer(
                 cmd.firm_id, cmd.idempotency_key, booking.booking_id, 201, answer
@@ -276,18 +287,22 @@ async def reschedule_slot(
     gates: Mapping[str, Gate],
     now: datetime,
 ) -> Booking:
-    return await _changing(
-        uow,
-        publisher,
-        lambda store: reschedule(
+    async def step(store: BookingStore) -> Booking:
+        moved = await reschedule(
             store,
             firm_id=cmd.firm_id,
             booking_id=cmd.booking_id,
             gates=gates,
             slot_start=cmd.slot_start,
             now=now,
-        ),
-    )
+        )
+        # a page still "booked" shows the new slot
+        await uow.driver_pages.moved(
+            moved.booking_id, _local_slot(moved, gates[moved.gate_id]), now
+        )
+        return moved
+
+    return await _changing(uow, publisher, step)
 
 
 async def cancel_slot(

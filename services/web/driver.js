@@ -14,6 +14,16 @@
     return text.replace(/\{(\w+)\}/g, (_, k) => (values[k] == null ? "" : String(values[k])));
   }
 
+  // The booked slot, as the server wrote it: ISO times in the gate's local time, shown as
+  // written (never moved into the phone's zone), in the page's words
+  function slotText(start, end) {
+    const [y, m, d] = start.slice(0, 10).split("-").map(Number);
+    const mon = (words.months || "").split(" ")[m - 1] || m;
+    const date = fill(words.date, { y: y, m: m, d: d, mon: mon });
+    const time = start.slice(11, 16) + (end ? "–" + end.slice(11, 16) : "");
+    return fill(words.booked_slot, { date: date, time: time });
+  }
+
   function show(state) {
     $("booked").hidden = state.status !== "booked";
     $("waiting").hidden = state.status !== "waiting";
@@ -23,6 +33,10 @@
     // how a booking ended (the firm cancelled it, the gate used it, lost it or saw no truck)
     for (const ended of ["cancelled", "no_show", "lost_late", "used"]) {
       $(ended).hidden = state.status !== ended;
+    }
+    if (state.status === "booked") {
+      $("booked-slot").hidden = !state.slot_start;
+      if (state.slot_start) $("booked-slot").textContent = slotText(state.slot_start, state.slot_end);
     }
     if (state.status === "waiting") {
       $("position").textContent = state.position;

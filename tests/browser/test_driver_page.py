@@ -10,7 +10,7 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
@@ -26,7 +26,7 @@ from services.bootstrap import build_callforward, infrastructure
 from services.db.firms import create_firm
 from services.drivers.hub import DriverHub
 from services.drivers.routes import drivers_router
-from services.drivers.view import driver_states, lost_state
+from services.drivers.view import booked_state, driver_states, lost_state
 from services.gates.loader import get_gate
 from services.runtime.settings import DatabaseSettings
 from tests.browser.live import _Server, free_port, served_api
@@ -187,6 +187,33 @@ async def test_a_lost_place_is_told_in_the_drivers_language(browser: Browser) ->
         text = await page.inner_text("body")
         assert "Bạn đã mất vị trí trong hàng chờ" in text
         assert "không có mặt tại cửa khẩu trước 10:30" in text and "recalled" not in text
+
+
+@pytest.mark.parametrize(
+    ("locale", "shown"),
+    [
+        ("zh-CN", "您的时段：2026年11月24日 10:00–11:00（口岸当地时间）"),
+        ("vi-VN", "Khung giờ của bạn: 10:00–11:00 ngày 24/11/2026"),
+        ("en-GB", "Your slot: 24 Nov 2026, 10:00–11:00 (local time at the gate)"),
+    ],
+)
+async def test_a_booked_page_shows_its_slot_in_the_gates_time(
+    browser: Browser, locale: str, shown: str
+) -> None:
+    """The booked slot (03:00-04:00 UTC: 10:00-11:00 at Huu Nghi, UTC+7) as the gate
+    tells it, in the page's language, on a phone whose own zone is New York's."""
+    hub = DriverHub(secret=b"test secret")
+    gate_time = timezone(HN.utc_offset)
+    start = datetime(2026, 11, 24, 3, 0, tzinfo=UTC).astimezone(gate_time)
+    hub.publish({"visit-b": booked_state((start, start + timedelta(hours=1)))})
+    async with serve(hub) as base:
+        context = await browser.new_context(
+            viewport=PHONE, is_mobile=True, locale=locale, timezone_id="America/New_York"
+        )
+        page = await context.new_page()
+        await page.goto(f"{base}/d/{hub.token_for('visit-b')}")
+        await page.wait_for_function("() => document.body.dataset.status === 'booked'")
+        assert shown in await page.inner_text("#booked-slot")
 
 
 async def test_an_unknown_token_or_code_is_a_404(browser: Browser) -> None:

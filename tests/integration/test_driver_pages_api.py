@@ -23,6 +23,7 @@ from services.db import booking_arrivals as arrivals
 from services.db.driver_pages import booking_page_key
 from services.db.engine import session_factory
 from services.drivers.store import PAGE_KEEP, DbPages, purge_pages, save_pages
+from streams import clock
 from tests.integration.test_bookings_api import (
     _book,
     auth,
@@ -71,7 +72,11 @@ async def test_a_booking_carries_its_drivers_page_which_shows_only_that_truck(
     page = await client.get(link, headers={"Accept-Language": "vi-VN,vi;q=0.9"})
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert 'lang="vi"' in page.text
-    assert (await client.get(f"{link}/state")).json() == {"status": "booked"}
+    booked = (await client.get(f"{link}/state")).json()
+    assert booked["status"] == "booked"
+    start = datetime.fromisoformat(booked["slot_start"])  # the gate's time: UTC+7
+    assert start == datetime.fromisoformat(mine["slot_start"])
+    assert start.utcoffset() == timedelta(hours=7)
 
     # the call-forward worker writes both pages (by booking): each shows its own only
     await worker_writes(
@@ -100,7 +105,7 @@ async def test_the_pages_stream_source_follows_the_workers_writes(
     mine = (await _book(client, keys["a"], "A-1", local_slot(1, 10), "k-1")).json()
     token = mine["driver_page"].removeprefix("/d/")
     pages = DbPages(lambda: session_factory(engine))
-    assert await pages.state(token) == '{"status": "booked"}'
+    assert json.loads(await pages.state(token) or "null")["status"] == "booked"
     async with pages.watch(token) as changed:
         assert await changed(0.3) is None  # nothing new yet
         await worker_writes(
@@ -329,3 +334,35 @@ async def test_a_bad_link_or_code_opened_in_a_browser_is_a_page_in_its_language(
             problem(await client.get(path, headers={"Accept": accept}), 404)
     # the good link and code still answer as before
     assert (await client.get(mine["driver_page"], headers=CHROME_VI)).status_code == 200
+
+
+async def test_a_booked_page_holds_its_slot_in_the_gates_local_time(
+    client: httpx.AsyncClient, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before, the page of a booked truck did not say when its slot is. Its data holds the
+    slot's start and end in the gate's local time (Huu Nghi: UTC+7), made with the booking
+    and moved with a reschedule while the page still says "booked". The API's clock is
+    fixed: nothing here depends on today's date."""
+    monkeypatch.setattr(clock, "wall_clock", lambda: datetime(2026, 11, 23, 1, 0, tzinfo=UTC))
+    slot = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)  # 10:00 at the gate
+    booked = await _book(client, keys["a"], "A-1", slot, "k-1")
+    assert booked.status_code == 201, booked.text
+    link, booking_id = booked.json()["driver_page"], booked.json()["booking_id"]
+    assert (await client.get(f"{link}/state")).json() == {
+        "status": "booked",
+        "slot_start": "2026-11-24T10:00:00+07:00",
+        "slot_end": "2026-11-24T11:00:00+07:00",
+    }
+    moved = await client.post(
+        f"/v1/bookings/{booking_id}/reschedule",
+        json={"slot_start": "2026-11-24T14:00:00+07:00"},
+        headers=auth(keys["a"]),
+    )
+    assert moved.status_code == 200, moved.text
+    state = (await client.get(f"{link}/state")).json()
+    assert (state["slot_start"], state["slot_end"]) == (
+        "2026-11-24T14:00:00+07:00",
+        "2026-11-24T15:00:00+07:00",
+    )
+    page = await client.get(link, headers={"Accept-Language": "zh-CN"})
+    assert 'id="booked-slot"' in page.text and "口岸当地时间" in page.text

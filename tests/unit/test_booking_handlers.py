@@ -5,7 +5,7 @@ database, no broker. The same handlers run on the database behind /v1/bookings
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -310,3 +310,29 @@ async def test_a_cancelled_booking_s_page_stops_saying_booked() -> None:
     )
 
     assert uow.committed.pages == {booking.booking_id: "cancelled"}
+
+
+async def test_a_booked_page_holds_the_slot_in_the_gates_time_and_follows_a_reschedule() -> None:
+    """Before, the driver's page had no slot: it could not say when to come. The page gets
+    the slot in the gate's local time (UTC+7 at Huu Nghi), and a reschedule moves it."""
+    uow, publisher = _system()
+    booking = await _booked(uow, publisher)
+    gate_time = timezone(timedelta(hours=7))
+    assert uow.committed.page_slots[booking.booking_id] == (
+        datetime(2026, 11, 24, 10, 0, tzinfo=gate_time),
+        datetime(2026, 11, 24, 11, 0, tzinfo=gate_time),
+    )
+    (start, end) = uow.committed.page_slots[booking.booking_id]
+    assert start.utcoffset() == end.utcoffset() == timedelta(hours=7)
+
+    await reschedule_slot(
+        RescheduleSlot("firm-a", booking.booking_id, SLOT + 4 * HOUR),
+        uow=uow,
+        publisher=publisher,
+        gates=GATES,
+        now=NOW,
+    )
+
+    assert uow.committed.page_slots[booking.booking_id][0].isoformat() == (
+        "2026-11-24T14:00:00+07:00"
+    )
