@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.db.driver_tables import DriverPageRow
@@ -37,15 +37,23 @@ async def end_booking_pages(
     if not keys:
         return 0
     rows = await session.execute(
-        select(DriverPageRow.token, DriverPageRow.state).where(DriverPageRow.page_key.in_(keys))
+        select(DriverPageRow.token, DriverPageRow.state, DriverPageRow.version).where(
+            DriverPageRow.page_key.in_(keys)
+        )
     )
-    booked = sorted(token for token, state in rows if state.get("status") == "booked")
+    booked = sorted(
+        (token, version) for token, state, version in rows if state.get("status") == "booked"
+    )
     if not booked:
         return 0
     written = {} if written_at is None else {"updated_at": written_at}
-    await session.execute(
+    # each page only at the version read: one the call-forward worker wrote meanwhile (its
+    # truck checked in or called) is its own, not overwritten
+    changed = await session.execute(
         update(DriverPageRow)
-        .where(DriverPageRow.token.in_(booked))
+        .where(
+            or_(*(and_(DriverPageRow.token == t, DriverPageRow.version == v) for t, v in booked))
+        )
         .values(state={"status": status}, version=DriverPageRow.version + 1, **written)
     )
-    return len(booked)
+    return int(changed.rowcount) if isinstance(changed, CursorResult) else 0
