@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +33,33 @@ class RecordedBatch:
     booking_seq: int | None = None  # the booking events it saw: those with seq <= this
     # the calls it was told of, by gate (`services.db.called.calls_json`; None: none)
     calls: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveExtent:
+    """What the archive holds: how many records, and the event times of the first and last."""
+
+    events: int
+    first: datetime | None
+    last: datetime | None
+
+
+async def archive_extent(*, session: AsyncSession) -> ArchiveExtent | None:
+    """The archive's extent; None when the database has no archive table at all (a database
+    never migrated: a new file, or not the live system's)."""
+    name = ArchivedEventRow.__tablename__
+    present = await session.run_sync(lambda s: inspect(s.connection()).has_table(name))
+    if not present:
+        return None
+    time = ArchivedEventRow.event_time
+    count, first, last = (
+        await session.execute(select(func.count(), func.min(time), func.max(time)))
+    ).one()
+    return ArchiveExtent(int(count), _utc(first), _utc(last))
+
+
+def _utc(at: datetime | None) -> datetime | None:
+    return at if at is None or at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 async def archive(*, session: AsyncSession, records: Sequence[ArchivedRecord]) -> int:

@@ -14,8 +14,9 @@ from pathlib import Path
 from lanes.errors import DomainError
 from services.archive.redrive import redrive
 from services.archive.store import records_in_range
-from services.gates.loader import GateConfigError
+from services.gates.loader import GateConfigError, configured_gates, require_known_gate
 from services.replay.inputs import read_topics
+from services.replay.preflight import archive_problem
 from services.runtime.settings import Settings
 from streams.clients import client_kwargs, make_producer
 from streams.topics import all_topics
@@ -101,6 +102,10 @@ async def main_archive(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    problem = await archive_problem(settings.database)
+    if problem:
+        print(f"borderflow archive export: {problem}", file=sys.stderr)
+        return 2
     async with open_database(settings.database) as sessions:
         count, files = await export_range(
             sessions,
@@ -127,6 +132,13 @@ async def main_replay(settings: Settings, args: argparse.Namespace) -> int:
         print(f"borderflow replay: --out {args.out} is a file; give a folder", file=sys.stderr)
         return 2
     try:
+        if args.gate is not None:  # named before a missing archive (which needs no gate)
+            require_known_gate(args.gate, configured_gates(settings.gates_dir))
+        if args.source == "archive":
+            problem = await archive_problem(settings.database)
+            if problem:
+                print(f"borderflow replay: {problem}; nothing written", file=sys.stderr)
+                return 2
         outcome = await replay(
             settings,
             start=args.start,
@@ -181,6 +193,10 @@ async def main_redrive(settings: Settings, args: argparse.Namespace) -> int:
         assert bootstrap is not None
         records = await read_topics(client_kwargs(settings.kafka, bootstrap), [args.dlq])
     else:
+        problem = await archive_problem(settings.database)
+        if problem:
+            print(f"borderflow redrive: {problem}", file=sys.stderr)
+            return 2
         async with open_database(settings.database) as sessions, sessions() as session:
             records = await records_in_range(
                 session=session,
