@@ -58,6 +58,13 @@ async def archive_extent(*, session: AsyncSession) -> ArchiveExtent | None:
     return ArchiveExtent(int(count), _utc(first), _utc(last))
 
 
+async def count_in_range(*, session: AsyncSession, start: datetime, end: datetime) -> int:
+    """The records whose event time is in [start, end)."""
+    time = ArchivedEventRow.event_time
+    query = select(func.count()).where(time >= start, time < end)
+    return int(await session.scalar(query) or 0)
+
+
 def _utc(at: datetime | None) -> datetime | None:
     return at if at is None or at.tzinfo is not None else at.replace(tzinfo=UTC)
 

@@ -102,7 +102,9 @@ async def main_archive(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    problem = await archive_problem(settings.database)
+    problem = await archive_problem(
+        settings.database, start=args.start, end=args.end, need_events=False
+    )
     if problem:
         print(f"borderflow archive export: {problem}", file=sys.stderr)
         return 2
@@ -135,7 +137,9 @@ async def main_replay(settings: Settings, args: argparse.Namespace) -> int:
         if args.gate is not None:  # named before a missing archive (which needs no gate)
             require_known_gate(args.gate, configured_gates(settings.gates_dir))
         if args.source == "archive":
-            problem = await archive_problem(settings.database)
+            problem = await archive_problem(
+                settings.database, start=args.start, end=args.end, need_events=True
+            )
             if problem:
                 print(f"borderflow replay: {problem}; nothing written", file=sys.stderr)
                 return 2
@@ -193,7 +197,9 @@ async def main_redrive(settings: Settings, args: argparse.Namespace) -> int:
         assert bootstrap is not None
         records = await read_topics(client_kwargs(settings.kafka, bootstrap), [args.dlq])
     else:
-        problem = await archive_problem(settings.database)
+        problem = await archive_problem(
+            settings.database, start=args.start, end=args.end, need_events=False
+        )
         if problem:
             print(f"borderflow redrive: {problem}", file=sys.stderr)
             return 2

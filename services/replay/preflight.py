@@ -1,15 +1,17 @@
-"""Before `archive export`, `replay` and `redrive --from` read the archive: is there one?
-Found by a stranger's try: a database without the archive (the default
-`./var/borderflow.db` is relative to the folder one runs in) gave a Python traceback and
-left a new, empty database file behind."""
+"""Before `archive export`, `replay` and `redrive --from` read the archive: is there one,
+and does it hold anything in the range? Found by a stranger's try: a database without the
+archive (the default `./var/borderflow.db` is relative to the folder one runs in) gave a
+Python traceback and left a new, empty database file behind, and a replay of a range with
+nothing archived wrote empty files and exited 0, saying nothing."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from services.archive.store import archive_extent
+from services.archive.store import archive_extent, count_in_range
 from services.db.engine import display_url
 from services.runtime.settings import DatabaseSettings
 
@@ -19,8 +21,12 @@ _WHERE = (
 )
 
 
-async def archive_problem(settings: DatabaseSettings) -> str | None:
-    """What is wrong with reading the archive, in words; None if nothing."""
+async def archive_problem(
+    settings: DatabaseSettings, *, start: datetime, end: datetime, need_events: bool
+) -> str | None:
+    """What is wrong with reading [start, end) off the archive, in words; None if nothing.
+    `need_events`: a range holding no record is a problem too (a replay of it decides
+    nothing)."""
     from services.bootstrap import open_database  # noqa: PLC0415 (the CLI's lazy imports)
 
     url = display_url(settings)
@@ -34,7 +40,15 @@ async def archive_problem(settings: DatabaseSettings) -> str | None:
                 f"{url} holds no event archive (no event_archive table: `borderflow up` "
                 f"never ran on it); {_WHERE}"
             )
-    return None
+        if not need_events or await count_in_range(session=session, start=start, end=end):
+            return None
+    held = (
+        "the archive is empty"
+        if extent.first is None or extent.last is None
+        else f"the archive holds {extent.events} records from {_iso(extent.first)} "
+        f"to {_iso(extent.last)}"
+    )
+    return f"nothing archived from {_iso(start)} to {_iso(end)} (event time); {held}"
 
 
 def _missing_sqlite_file(settings: DatabaseSettings) -> Path | None:
@@ -43,3 +57,7 @@ def _missing_sqlite_file(settings: DatabaseSettings) -> Path | None:
         return None
     path = Path(database).expanduser().resolve()
     return None if path.exists() else path
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
