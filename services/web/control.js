@@ -43,8 +43,12 @@ async function api(path, options) {
   const res = await fetch(path, opts);
   let body = null;
   try { body = await res.json(); } catch (_) { body = null; }
+  // the session ended under the page (expired, logged out in another tab): back to the login
+  if (res.status === 401 && state.me && path !== "/control/api/login") showLogin(SESSION_ENDED);
   return { ok: res.ok, status: res.status, body };
 }
+
+const SESSION_ENDED = "Your session has ended (expired, or logged out in another tab). Log in again.";
 
 // -- login --------------------------------------------------------------------------
 async function start() {
@@ -54,8 +58,14 @@ async function start() {
   showLogin();
 }
 
-function showLogin() {
+// `reason`: why a page that was logged in is shown the login (nothing on a first visit).
+// Everything that polls or streams stops: it would only be refused (401) again and again.
+function showLogin(reason) {
+  clearTimeout(state.retry); clearTimeout(state.waitingTimer);
+  if (state.source) state.source.close();
+  state.me = null; state.source = null;
   $("login").hidden = false; $("room").hidden = true; $("who").hidden = true;
+  $("login-error").textContent = reason || "";
   setConn("disconnected", "not logged in");
 }
 
@@ -82,9 +92,6 @@ function enter(me) {
 
 async function logout() {
   await api("/control/api/logout", { method: "POST" });
-  if (state.source) state.source.close();
-  clearTimeout(state.waitingTimer);
-  state.me = null; state.source = null;
   showLogin();
 }
 
@@ -123,7 +130,7 @@ function connect() {
       es.close();
       state.retry = setTimeout(async () => {
         const me = await api("/control/api/me").catch(() => null);
-        if (me && me.status === 401) return showLogin();
+        if (me && me.status === 401) return showLogin(SESSION_ENDED);
         connect();
       }, 1000);
     }
