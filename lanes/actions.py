@@ -11,7 +11,16 @@ from datetime import datetime
 
 from lanes.board import Board, Queued, Truck
 from lanes.errors import DomainError
-from lanes.model import Assignment, Gate, LaneDecision, Manifest, Outcome
+from lanes.model import (
+    Assignment,
+    CargoClass,
+    CustomsChannel,
+    Gate,
+    Lane,
+    LaneDecision,
+    Manifest,
+    Outcome,
+)
 from lanes.policy import Policy, truck_from_manifest
 from lanes.policy.hours import local_hhmm
 from lanes.policy.plan import lane_slot, project_lane
@@ -152,11 +161,36 @@ def _check_lane_takes(lane_id: str, truck: Truck, *, gate: Gate, board: Board) -
         )
     if not board.lane(lane_id).is_open:
         raise ActionRefused(f"lane_id: {lane_id} is closed")
-    refused = sorted(c.value for c in truck.cargo - lane.accepts)
+    refusal = cargo_refusal(lane, cargo=truck.cargo, channel=truck.channel)
+    if refusal is not None:
+        raise ActionRefused(f"lane_id: {refusal}")
+
+
+def cargo_refusal(
+    lane: Lane, *, cargo: frozenset[CargoClass], channel: CustomsChannel
+) -> str | None:
+    """Why `lane` does not take a truck of this cargo and customs channel; None if it does."""
+    refused = sorted(c.value for c in cargo - lane.accepts)
     if refused:
-        raise ActionRefused(f"lane_id: {lane_id} does not take {', '.join(refused)} cargo")
-    if truck.channel not in lane.channels:
-        raise ActionRefused(f"lane_id: {lane_id} does not take the {truck.channel} channel")
+        return f"{lane.lane_id} does not take {', '.join(refused)} cargo"
+    if channel not in lane.channels:
+        return f"{lane.lane_id} does not take the {channel} channel"
+    return None
+
+
+def lanes_to_move_to(
+    place: str, *, gate: Gate, cargo: frozenset[CargoClass], channel: CustomsChannel
+) -> tuple[str, ...]:
+    """The lanes of the gate a truck queued on `place` may be moved to as far as the gate
+    file goes (direction, cargo, channel); whether each is open is the board's."""
+    here = next(lane for lane in gate.lanes if lane.lane_id == place)
+    return tuple(
+        lane.lane_id
+        for lane in gate.lanes
+        if lane.lane_id != place
+        and lane.direction is here.direction
+        and cargo_refusal(lane, cargo=cargo, channel=channel) is None
+    )
 
 
 def hold(decision: LaneDecision, *, board: Board, what: str, now: datetime) -> Applied:

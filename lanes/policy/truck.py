@@ -17,12 +17,23 @@ def customs_channel(manifest: Manifest) -> CustomsChannel | None:
 
 def cargo_of(manifest: Manifest) -> frozenset[CargoClass]:
     """Container if it carries any, perishable, hazmat; general when none of these."""
+    return cargo_classes(
+        containers=len(manifest.containers),
+        perishable=manifest.perishable,
+        hazmat_class=manifest.hazmat_class,
+    )
+
+
+def cargo_classes(
+    *, containers: int, perishable: bool, hazmat_class: str | None
+) -> frozenset[CargoClass]:
+    """`cargo_of` from the manifest's fields (a stored row has no Manifest)."""
     found = set()
-    if manifest.containers:
+    if containers:
         found.add(CargoClass.CONTAINER)
-    if manifest.perishable:
+    if perishable:
         found.add(CargoClass.PERISHABLE)
-    if manifest.hazmat_class is not None:
+    if hazmat_class is not None:
         found.add(CargoClass.HAZMAT)
     return frozenset(found or {CargoClass.GENERAL})
 

@@ -12,7 +12,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lanes.model import Gate
+from lanes.actions import lanes_to_move_to
+from lanes.model import CustomsChannel, Gate
+from lanes.policy.truck import cargo_classes
 from services.alerts.store import panel as alert_panel
 from services.api import queries
 from services.api.review import review_page
@@ -80,7 +82,7 @@ async def build_snapshot(*, session: AsyncSession, gate: Gate, now: datetime) ->
         if row.lane_id in by_lane:
             counts[row.lane_id] += 1
             if counts[row.lane_id] <= LANE_LIMIT:
-                by_lane[row.lane_id].append(_truck(row, service, as_of))
+                by_lane[row.lane_id].append(_truck(row, service, as_of) | _moves(row, gate))
         elif row.carrier_slot:
             on_carriers.append(_truck(row, service, as_of))
     review = await review_page(session=session, gate_id=gate_id, limit=REVIEW_LIMIT, before=None)
@@ -144,6 +146,22 @@ def _truck(row: Any, service: Mapping[str, timedelta], as_of: datetime) -> dict[
         else row.reason[:REASON_CHARS] + "…",
         "revision": row.revision,
     }
+
+
+def _moves(row: Any, gate: Gate) -> dict[str, list[str]]:
+    """`moves_to`: the lanes the gate file lets a controller move this queued truck to (its
+    direction, cargo and channel: the page's "Move…" offers those of them that are open);
+    none for a truck without a manifest or a channel."""
+    channel = _channel(row.customs_channel, row.customs_status)
+    if row.firm_id is None or channel is None:
+        return {"moves_to": []}
+    cargo = cargo_classes(
+        containers=len(row.containers or ()),
+        perishable=bool(row.perishable),
+        hazmat_class=row.hazmat_class,
+    )
+    lanes = lanes_to_move_to(row.lane_id, gate=gate, cargo=cargo, channel=CustomsChannel(channel))
+    return {"moves_to": list(lanes)}
 
 
 def _channel(channel: str | None, status: str | None) -> str | None:

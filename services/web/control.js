@@ -292,7 +292,7 @@ function truckCard(t, lane) {
     el("button", { type: "button", "data-action": "hold",
       onclick: () => ask("hold", "Hold " + t.plate + " (out of " + lane.lane_id + ")", { visit_id: t.visit_id }) }, "Hold"),
     el("button", { type: "button", "data-action": "reassign",
-      onclick: () => ask("reassign", "Move " + t.plate + " from " + lane.lane_id, { visit_id: t.visit_id }, lane) }, "Move…"),
+      onclick: () => ask("reassign", "Move " + t.plate + " from " + lane.lane_id, { visit_id: t.visit_id }, t) }, "Move…"),
   ) : null);
 }
 
@@ -370,7 +370,7 @@ function renderWaiting(area) {
 }
 
 // -- actions ---------------------------------------------------------------------------
-function ask(action, text, fields, fromLane, plate) {
+function ask(action, text, fields, truck, plate) {
   const dlg = $("confirm");
   $("confirm-title").textContent = action.replace("_", " ");
   $("confirm-text").textContent = text;
@@ -379,9 +379,10 @@ function ask(action, text, fields, fromLane, plate) {
   extra.hidden = true; lane.hidden = true; plateIn.hidden = true;
   if (action === "reassign") {
     extra.hidden = false; lane.hidden = false; $("confirm-extra-name").textContent = "to lane";
-    lane.replaceChildren(...state.snap.lanes
-      .filter((l) => l.lane_id !== fromLane.lane_id && l.direction === fromLane.direction && l.is_open)
-      .map((l) => el("option", { value: l.lane_id }, l.lane_id + " (" + l.kind + ")")));
+    // only the open lanes that take its cargo and customs channel (the server's moves_to)
+    const to = state.snap.lanes.filter((l) => (truck.moves_to || []).includes(l.lane_id) && l.is_open);
+    lane.replaceChildren(...to.map((l) => el("option", { value: l.lane_id }, l.lane_id + " (" + l.kind + ")")));
+    if (!to.length) $("confirm-text").textContent = text + ": no other open lane takes it";
   } else if (action === "confirm_plate") {
     extra.hidden = false; plateIn.hidden = false; $("confirm-extra-name").textContent = "plate";
     plateIn.value = plate || "";

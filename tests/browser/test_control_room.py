@@ -142,6 +142,17 @@ async def test_a_controller_watches_resolves_and_closes_and_a_viewer_is_refused(
                 assert new_lane in set(INSPECTION) - {lane}
                 await page.screenshot(path=str(shots / "control-room-lane-closed.png"))
 
+                # "Move…" offers only the open lanes that take its cargo and red channel: the
+                # inspection bay left and the hazmat lane, not the standard and scanner lanes
+                # (a stranger's try: it offered every open export lane, the first refused)
+                move = f'[data-lane] [data-plate="{plate}"] [data-action="reassign"]'
+                await page.locator(move).click()
+                options = page.locator("#confirm-lane option")
+                await expect(options).to_have_count(2, timeout=3000)
+                offered = set(await options.evaluate_all("os => os.map(o => o.value)"))
+                assert offered == (set(INSPECTION) - {lane, new_lane}) | {"HN-E12"}, offered
+                await page.click("#confirm-cancel")
+
                 # hold it: out of its queue, into the review queue
                 await act(page, f'[data-lane] [data-plate="{plate}"] [data-action="hold"]', "seal")
                 await expect(page.locator(f'[data-review][data-plate="{plate}"]')).to_be_visible(

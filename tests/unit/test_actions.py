@@ -10,6 +10,7 @@ from lanes.actions import (
     Applied,
     hold,
     lane_change_allowed,
+    lanes_to_move_to,
     place_with_manifest,
     queued_truck,
     reassign,
@@ -155,3 +156,22 @@ def test_opening_an_open_lane_or_an_unknown_one_is_refused() -> None:
     with pytest.raises(ActionRefused, match="has no lane 'HN-Z1'"):
         lane_change_allowed("HN-Z1", gate=HUU_NGHI, board=board, open_it=False)
     lane_change_allowed("HN-E1", gate=HUU_NGHI, board=board, open_it=False)  # allowed
+
+
+def test_the_lanes_offered_for_a_move_are_those_reassign_accepts() -> None:
+    """The control room's "Move…" lists `lanes_to_move_to` (a stranger's try: it offered
+    every open lane of the direction, and the first one was refused): on an open board they
+    are exactly the lanes `reassign` does not refuse."""
+    decisions, board = _busy_gate()
+    decision = _queued(decisions, board)
+    place, entry = queued_truck(board, decision.visit_id)
+    truck = entry.truck
+    accepted = set()
+    for lane in HUU_NGHI.lanes:
+        try:
+            reassign(decision, lane.lane_id, gate=HUU_NGHI, board=board, what="by ana", now=NOW)
+        except ActionRefused:
+            continue
+        accepted.add(lane.lane_id)
+    offered = lanes_to_move_to(place, gate=HUU_NGHI, cargo=truck.cargo, channel=truck.channel)
+    assert set(offered) == accepted and place not in offered
