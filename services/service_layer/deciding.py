@@ -72,7 +72,7 @@ class ReadsDecided:
     held: tuple[LaneDecision, ...]  # queued decisions a holding alert took back to review
     stored: Mapping[str, Mapping[str, Any]]  # event_id -> the stored form of a read seen before
     fresh: int  # reads not seen before
-    visits: int  # new visits
+    visits: int  # new visits of trucks arriving (the progress line's "trucks")
     alerts: int  # new alerts
 
 
@@ -135,7 +135,8 @@ class DecideReadsHandler:
                 here, tracks, window=gate.visit_window, recent=recent.get(gate_id, ())
             )
             visit_of_read.update(grouping.visit_of_read)
-            visits += len(grouping.new_visits)
+            # trucks: not the visits a truck's exit reads open as it leaves (`_arriving`)
+            visits += sum(_arriving(gate, v, reads) for v in grouping.new_visits)
             visits_now = [*grouping.new_visits, *await _called_up(store, gate, grouping, here)]
             decisions += await self._decide_visits(
                 store, gate, visits_now, index, reads, alone=alone
