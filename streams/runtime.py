@@ -7,10 +7,6 @@ the handler, which makes its effects durable, then commit the offsets with a bou
 handler failure is retried with backoff; a record that fails alone while the rest of its
 batch succeeds is dead-lettered.
 The broker going away restarts the consumer with backoff. SIGINT/SIGTERM set `stop`.
-
-A consumer whose decisions follow event time over several partitions may ask for their
-alignment (`Alignment`): when it is behind, a partition that has run ahead of the others is
-paused until they catch up, so that it reads its topics in step, in event time.
 """
 
 from __future__ import annotations
@@ -19,9 +15,8 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Collection, Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -37,7 +32,6 @@ from streams.topics import dead_letter_topic
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +61,6 @@ class RuntimeStats:
     handler_retries: int = 0
     reconnects: int = 0
     commit_failures: int = 0
-    aligned_pauses: int = 0  # partitions paused for running ahead in event time (`Alignment`)
     dead_letter_reasons: dict[str, int] = field(default_factory=dict)
 
 
@@ -122,41 +115,6 @@ class Backoff:
         self.current = self.first
 
 
-@dataclass(frozen=True, slots=True)
-class Alignment:
-    """Event-time alignment of the partitions one consumer holds (what Flink calls watermark
-    alignment). A consumer that is behind fetches its partitions unevenly: one partition's
-    next hour may be handled before another's next minute, and a decision made at the
-    hour's time does not know the minute's events (call-forward called trucks whose gate
-    read sat unread on another partition). With an alignment, after each batch, a
-    partition whose latest event is more than `drift` ahead of the earliest latest event
-    among the partitions with records left to read is paused until they catch up; while a
-    partition held has not been read yet (just assigned), the others wait for its first
-    records, or for a fetch that brings nothing. A consumer that is not behind pauses
-    nothing.
-
-    `time_of`: a decoded event's time, or None for one that takes no part (an event on
-    another clock, such as a firm's booking, or one that did not decode); a partition
-    none of whose events has a time is never paused and never holds the others back."""
-
-    drift: timedelta
-    time_of: Callable[[Any], datetime | None]
-
-
-def partitions_ahead(
-    latest: Mapping[K, datetime], waiting: Collection[K], drift: timedelta
-) -> set[K]:
-    """The partitions to pause: those whose `latest` event time is more than `drift` after
-    the earliest latest time among the `waiting` ones (records left to read); none while no
-    waiting partition has a time. The earliest waiting partition is never paused, so the
-    consumer always has one to read."""
-    times = [latest[k] for k in waiting if k in latest]
-    if not times:
-        return set()
-    bound = min(times) + drift
-    return {k for k, t in latest.items() if t > bound}
-
-
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
@@ -191,7 +149,6 @@ class ConsumerRuntime(Generic[T]):
         on_idle: Callable[[], Awaitable[None]] | None = None,
         on_reconnect: Callable[[], Awaitable[None]] | None = None,
         batch_attempts: int = 3,
-        alignment: Alignment | None = None,
     ) -> None:
         self.settings, self.bootstrap = settings, bootstrap
         self.topics, self.group_id = list(topics), group_id
@@ -201,11 +158,6 @@ class ConsumerRuntime(Generic[T]):
         self.stats = RuntimeStats()
         self.ready = asyncio.Event()  # set once partitions are assigned the first time
         self._lag_labels: set[tuple[str, str, str]] = set()  # the lag gauges this one set
-        self.alignment = alignment
-        self._latest: dict[TopicPartition, datetime] = {}  # each partition's latest event time
-        self._next: dict[TopicPartition, int] = {}  # each partition's next offset to handle
-        # partitions that gave nothing while others were paused: not waited for until they do
-        self._dry: set[TopicPartition] = set()
 
     def _consumer(self) -> AIOKafkaConsumer:
         s = self.settings
@@ -259,7 +211,6 @@ class ConsumerRuntime(Generic[T]):
             records = [r for part in batches.values() for r in part]
             if not records:
                 self._observe_lag(consumer, {})  # drops the gauges of revoked partitions
-                self._unblock(consumer)
                 if self.on_idle is not None:
                     await self.on_idle()
                 continue
@@ -268,7 +219,6 @@ class ConsumerRuntime(Generic[T]):
             offsets = {tp: max(r.offset for r in part) + 1 for tp, part in batches.items() if part}
             await self._commit(consumer, offsets)
             self._observe_lag(consumer, offsets)
-            self._align(consumer, offsets)
 
     async def _process(self, records: list[ConsumerRecord], stop: asyncio.Event) -> bool:
         self.stats.consumed += len(records)
@@ -289,7 +239,6 @@ class ConsumerRuntime(Generic[T]):
                 dead.append((record, exc.reason, "invalid_event"))
                 continue
             valid.append(Inbound(record.topic, record.partition, record.offset, record.key, event))
-            self._saw(record, event)
         by_offset = {(r.topic, r.partition, r.offset): r for r in records}
         poison = await self._handle_isolating(valid, stop)
         if poison is None:
@@ -405,54 +354,6 @@ class ConsumerRuntime(Generic[T]):
         for labels in (self._lag_labels | held) - assigned:
             metrics.CONSUMER_LAG.remove(*labels)
         self._lag_labels = (self._lag_labels | held) & assigned
-
-    def _saw(self, record: ConsumerRecord, event: T) -> None:
-        if self.alignment is None:
-            return
-        at = self.alignment.time_of(event)
-        tp = TopicPartition(record.topic, record.partition)
-        if at is not None and (tp not in self._latest or at > self._latest[tp]):
-            self._latest[tp] = at
-
-    def _align(self, consumer: AIOKafkaConsumer, positions: dict[TopicPartition, int]) -> None:
-        """After a batch: pause the partitions ahead in event time (`Alignment`), resume
-        those no longer ahead."""
-        if self.alignment is None:
-            return
-        assigned = consumer.assignment()
-        self._next.update(positions)
-        self._dry -= set(positions)
-        for held in (self._latest, self._next):
-            for tp in [tp for tp in held if tp not in assigned]:  # revoked
-                del held[tp]
-        self._dry &= assigned
-        waiting = set()
-        for tp, position in self._next.items():
-            highwater = consumer.highwater(tp)
-            if tp not in self._dry and highwater is not None and highwater > position:
-                waiting.add(tp)
-        if assigned - set(self._next) - self._dry:
-            # partitions not read yet: where they stand is unknown until their first records
-            # (or an empty fetch: `_unblock`), so those that have a time wait for them
-            ahead = set(self._latest)
-        else:
-            ahead = partitions_ahead(self._latest, waiting, self.alignment.drift)
-        paused = consumer.paused()
-        if paused - ahead:
-            consumer.resume(*(paused - ahead))
-        if ahead - paused:
-            consumer.pause(*(ahead - paused))
-            self.stats.aligned_pauses += len(ahead - paused)
-
-    def _unblock(self, consumer: AIOKafkaConsumer) -> None:
-        """A fetch that gave nothing while partitions were paused: the partitions waited for
-        have nothing to give after all (their high watermark counts records the consumer
-        never sees, such as transaction markers), so they are not waited for until they
-        give a record again, and every partition is resumed."""
-        paused = consumer.paused() if self.alignment is not None else set()
-        if paused:
-            self._dry |= consumer.assignment() - paused
-            consumer.resume(*paused)
 
     async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
         try:

@@ -68,7 +68,7 @@ from streams.calls import CallEventV1, decode_call
 from streams.clients import ensure_topics, make_producer
 from streams.lane_events import LaneEventV1
 from streams.manifests import ManifestV1
-from streams.runtime import Alignment, ConsumerRuntime, Decoder, Handler
+from streams.runtime import ConsumerRuntime, Decoder, Handler
 from streams.topics import (
     BOOKINGS,
     CALLS,
@@ -86,9 +86,6 @@ if TYPE_CHECKING:  # the recognition extra is imported only by the recognizer
     from services.workers.recognizer import DecodedFrame, RecognizerWorker
 
 T = TypeVar("T")
-# how far ahead in event time one of call-forward's partitions may read of the others while
-# it is behind (`streams.runtime.Alignment`): a read or lane event a minute apart
-CALLFORWARD_DRIFT = timedelta(minutes=1)
 log = logging.getLogger(__name__)
 
 
@@ -305,11 +302,9 @@ def _consumer(
     decode: Decoder[T],
     handle: Handler[T],
     on_idle: Callable[[], Awaitable[None]] | None = None,
-    alignment: Alignment | None = None,
 ) -> ConsumerRuntime[T]:
     """A worker's consumer on the system's broker, producer (dead letters) and settings;
-    after a reconnect it recreates the topics (the embedded broker keeps none);
-    `alignment`: its partitions read in step in event time."""
+    after a reconnect it recreates the topics (the embedded broker keeps none)."""
     return ConsumerRuntime(
         settings=infra.settings.kafka,
         bootstrap=infra.bootstrap,
@@ -320,7 +315,6 @@ def _consumer(
         producer=infra.producer,
         on_idle=on_idle,
         on_reconnect=_topics_recreator(infra),
-        alignment=alignment,
     )
 
 
@@ -526,7 +520,6 @@ def build_callforward(
         group_id=callforward_consumer_group(infra.settings),
         decode=worker.decode,
         handle=worker.handle,
-        alignment=Alignment(CALLFORWARD_DRIFT, worker.event_time),
     )
     return worker, runtime
 

@@ -7,19 +7,16 @@ lane freed calls the next truck, an overdue call is recalled, between plate read
 consumer group of its own and hands each batch to call-forward's use
 case (`StepWaitingAreasHandler`, services/service_layer/callforward.py,
 which says what a read does), built by the composition root on the database; the
-consumer's offsets are committed after the batch's transaction. Its partitions are read in
-step in event time (`event_time`, `streams.runtime.Alignment`): a worker behind its topics
-would otherwise step a gate's queue to a lane event's time before it had read the gate's
-reads of an earlier time on another partition, and call trucks already gone. A batch
-replayed after a crash republishes its calls with the same call ids, which the notifier
-keeps from being sent twice."""
+consumer's offsets are committed after the batch's transaction. A batch replayed after a
+crash republishes its calls with the same call ids, which the notifier keeps from being
+sent twice."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import TypeVar
 
 from aiokafka import ConsumerRecord
@@ -90,17 +87,6 @@ class CallForwardWorker:
     @property
     def stats(self) -> CallForwardStats:
         return self.step.stats
-
-    @staticmethod
-    def event_time(event: Consumed) -> datetime | None:
-        """The event time its partition is aligned by (`streams.runtime.Alignment`): a
-        read's capture, a lane event's time. A booking event's time is the firm's action, on
-        another clock than the gate's: it takes no part."""
-        if isinstance(event, PlateReadV1):
-            return event.captured_at
-        if isinstance(event, LaneEventV1):
-            return event.at
-        return None
 
     def decode(self, record: ConsumerRecord) -> Consumed:
         if record.topic == self.bookings_topic:
