@@ -49,7 +49,7 @@ def from_kafka(record: ConsumerRecord) -> ArchivedRecord:
     """Any record, bytes that are not JSON included: the archive keeps everything."""
     headers = tuple((k, bytes(v or b"")) for k, v in (record.headers or ()))
     event_id, event_time = identify(record.value)
-    fallback = datetime.fromtimestamp(record.timestamp / 1000, tz=UTC)
+    fallback = _broker_time(record.timestamp)
     return ArchivedRecord(
         topic=record.topic,
         partition=record.partition,
@@ -61,6 +61,15 @@ def from_kafka(record: ConsumerRecord) -> ArchivedRecord:
         event_id=event_id,
         event_time=event_time or fallback,
     )
+
+
+def _broker_time(ms: int) -> datetime:
+    """The record's own timestamp; one past year 9999 (a producer sending micro- or
+    nanoseconds as milliseconds) is archived as a record without one (-1 ms)."""
+    try:
+        return datetime.fromtimestamp(ms / 1000, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return datetime.fromtimestamp(-1 / 1000, tz=UTC)
 
 
 def identify(value: bytes | None) -> tuple[str | None, datetime | None]:

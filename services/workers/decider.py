@@ -60,7 +60,18 @@ class ClockWindow:
         """The reason to refuse the read, or None."""
         if record_ms is None or record_ms <= 0:  # no timestamp on the record: nothing to check
             return None
-        sent = datetime.fromtimestamp(record_ms / 1000, tz=UTC)
+        try:
+            sent = datetime.fromtimestamp(record_ms / 1000, tz=UTC)
+        except (ValueError, OverflowError, OSError):
+            # past year 9999 (a producer sending micro- or nanoseconds as milliseconds): the
+            # read is behind it by more than any window
+            if self.behind is None:
+                return None
+            return (
+                f"clock-skew: captured_at {captured_at.isoformat()} is behind the time it was "
+                f"sent (record timestamp {record_ms} ms, past year 9999: micro- or nanoseconds "
+                f"sent as milliseconds?); allowed: {_span(self.behind)}"
+            )
         off = captured_at - sent
         if off > self.ahead:
             return (

@@ -30,3 +30,15 @@ def test_behind_is_accepted_unless_a_limit_is_set() -> None:
 def test_a_record_without_a_timestamp_is_not_checked() -> None:
     assert ClockWindow().refuses(SENT.replace(year=2036), None) is None
     assert ClockWindow().refuses(SENT.replace(year=2036), -1) is None
+
+
+def test_a_timestamp_past_year_9999_is_a_time_far_ahead_not_a_crash() -> None:
+    """A producer that sends microseconds (or nanoseconds) as the record's milliseconds: its
+    timestamp is past year 9999, which stopped the decider and the call-forward worker
+    (ValueError: year 58898 is out of range) on every restart. The read is behind it."""
+    micros = SENT_MS * 1000
+    assert ClockWindow().refuses(SENT, micros) is None
+    assert ClockWindow().refuses(SENT, SENT_MS * 1_000_000) is None
+    reason = ClockWindow.of(300, 86_400).refuses(SENT, micros)
+    assert reason is not None and reason.startswith("clock-skew: captured_at 2026-11-23")
+    assert f"record timestamp {micros} ms, past year 9999" in reason
