@@ -247,9 +247,7 @@ def make_lane_event_handler(
         stores, producer, producer_name=orchestrator.PRODUCER_NAME, drain_at_start=True
     )
     handler = ApplyLaneEventsHandler(uow=stores, decisions=outbox, gates=gates, policy=policy)
-    return LaneEventHandler(
-        apply=handler, outbox=outbox, producer=producer, gates=gates, group_id=group_id
-    )
+    return LaneEventHandler(apply=handler, outbox=outbox, gates=gates, group_id=group_id)
 
 
 def control_actions(

@@ -1,8 +1,9 @@
 """The orchestrator's lane-event side: the `borderflow.lane-events` consumer. It decodes
 and checks each event (the gate, lane and carrier it names exist: else dead-lettered),
 hands each batch to the lane-events use case (services/service_layer/lane_events.py: the
-board changed, stranded trucks re-planned, one transaction per batch), then dead-letters
-the events that did not fit the board.
+board changed, stranded trucks re-planned, one transaction per batch), and returns the
+events that did not fit the board for the consumer runtime to dead-letter (the original
+record, its headers and its coordinates, as every dead letter).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka import ConsumerRecord
 
 from lanes.errors import UnknownGateError
 from lanes.model import Gate
@@ -26,8 +27,7 @@ from services.service_layer.lane_events import (
 from streams import clock
 from streams.errors import InvalidEvent
 from streams.lane_events import LaneEventV1, decode_lane_event
-from streams.runtime import Inbound
-from streams.topics import LANE_EVENTS
+from streams.runtime import Inbound, Rejected
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +51,11 @@ class LaneEventHandler:
         *,
         apply: ApplyLaneEventsHandler,
         outbox: DecisionPublisher,
-        producer: AIOKafkaProducer,
         gates: Mapping[str, Gate],
         group_id: str,
     ) -> None:
         self.apply, self.outbox = apply, outbox
-        self.gates, self.producer, self.group_id = dict(gates), producer, group_id
+        self.gates, self.group_id = dict(gates), group_id
         self.stats = OrchestratorStats()
 
     def decode(self, record: ConsumerRecord) -> LaneEventV1:
@@ -77,9 +76,11 @@ class LaneEventHandler:
             )
         return event
 
-    async def handle(self, batch: Sequence[Inbound[LaneEventV1]]) -> None:
+    async def handle(self, batch: Sequence[Inbound[LaneEventV1]]) -> list[Rejected[LaneEventV1]]:
         """Apply the batch (one transaction, the revised decisions published after it);
-        then dead-letter the events that did not fit the board (with the reason)."""
+        returns the events that did not fit the board, with the reason, to be dead-lettered
+        as they came (until 2026-12-05 this worker sent them itself, re-serialised, without
+        the record's headers, partition or offset)."""
         wires = [item.event for item in batch]
         done = await self.apply(
             ApplyLaneEvents(
@@ -90,30 +91,11 @@ class LaneEventHandler:
         self.stats.events.update(done.applied)
         self.stats.duplicates += done.duplicates
         self.stats.replanned += len(done.revised)
-        await self._dead_letter([(wires[e.position], why) for e, why in done.rejected])
-
-    async def _dead_letter(self, rejected: Sequence[tuple[LaneEventV1, str]]) -> None:
-        futures = []
-        for event, reason in rejected:
-            log.warning("lane event %s rejected: %s", event.event_id, reason)
-            self.stats.rejected += 1
-            headers = [
-                ("dlq.error", reason.encode()),
-                ("dlq.error.type", b"rejected"),
-                ("dlq.source.topic", LANE_EVENTS.name.encode()),
-                ("dlq.consumer.group", self.group_id.encode()),
-                ("dlq.failed_at", clock.wall_clock().isoformat().encode()),
-            ]
-            futures.append(
-                await self.producer.send(
-                    LANE_EVENTS.dlq.name,
-                    value=event.model_dump_json().encode(),
-                    key=event.gate_id.encode(),
-                    headers=headers,
-                )
-            )
-        for future in futures:
-            await future
+        rejected = [(batch[e.position], why, "rejected") for e, why in done.rejected]
+        for item, why, _ in rejected:
+            log.warning("lane event %s rejected (%s): %s", item.event.event_id, self.group_id, why)
+        self.stats.rejected += len(rejected)
+        return rejected
 
     async def idle(self) -> None:
         await self.outbox.drain()

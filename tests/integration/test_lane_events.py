@@ -68,6 +68,8 @@ async def test_a_closed_lane_re_plans_its_queue_and_bad_events_are_dead_lettered
             closed = queued["lane_id"]
 
             close_at = T0 + timedelta(minutes=1)
+            # fits no board: dead-lettered as it came, like the events that do not decode
+            nobody = lane_event("e-3", "truck_left", close_at, visit_id="v-nobody")
             await publish_to(
                 broker.bootstrap,
                 LANE_EVENTS.name,
@@ -75,7 +77,7 @@ async def test_a_closed_lane_re_plans_its_queue_and_bad_events_are_dead_lettered
                 ("huu-nghi", lane_event("e-1", "lane_closed", close_at, lane_id=closed)),
                 ("huu-nghi", b"{not json"),
                 ("huu-nghi", lane_event("e-2", "lane_closed", close_at)),  # no lane_id
-                ("huu-nghi", lane_event("e-3", "truck_left", close_at, visit_id="v-nobody")),
+                ("huu-nghi", nobody),
             )
             records = await collect(broker.bootstrap, LANE_DECISIONS.name, expect=5)
             revised = [d for d in decision_payloads(records) if d["revision"] == 1]
@@ -91,3 +93,9 @@ async def test_a_closed_lane_re_plans_its_queue_and_bad_events_are_dead_lettered
             assert reasons[0].startswith("invalid JSON")
             assert reasons[1] == "lane_id: required for a lane_closed event"
             assert "v-nobody" in reasons[2]
+            (rejected,) = [r for r in dead if b"v-nobody" in dict(r.headers)["dlq.error"]]
+            headers = dict(rejected.headers)
+            assert rejected.value == nobody  # byte for byte (it was re-serialised)
+            assert headers["dlq.error.type"] == b"rejected"
+            assert headers["dlq.source.topic"] == LANE_EVENTS.name.encode()
+            assert {"dlq.source.partition", "dlq.source.offset"} <= set(headers)

@@ -15,7 +15,6 @@ from streams.errors import InvalidEvent
 HANDLER = LaneEventHandler(
     apply=None,  # type: ignore[arg-type]  # decode touches neither database nor broker
     outbox=None,  # type: ignore[arg-type]
-    producer=None,  # type: ignore[arg-type]
     gates=default_gates(),
     group_id="test",
 )
