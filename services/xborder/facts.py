@@ -55,6 +55,21 @@ log = logging.getLogger(__name__)
 Fact = LaneDecisionV1 | LaneEventV1
 
 
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A lane event that does not decode. Skipped here, not dead-lettered: the lane-event
+    worker, that topic's owner, dead-letters it, and a second copy in the dead-letter topic
+    would be redriven twice (found by a stranger's try: each bad lane event was
+    dead-lettered again by this loop, as call-forward did with bad reads). A malformed lane
+    decision is dead-lettered here, this loop being that topic's only consumer group that
+    decodes it."""
+
+    reason: str
+
+
+Consumed = Fact | Skipped
+
+
 def outgoing_direction(side: Side) -> Direction:
     """The direction of a truck leaving `side` for the other one."""
     return Direction.EXPORT if side is Side.VN else Direction.IMPORT
@@ -164,10 +179,13 @@ def gate_corridors(gates_dir: Path | None) -> dict[str, GateCorridor]:
     return found
 
 
-def decode_fact(record: ConsumerRecord) -> Fact:
+def decode_fact(record: ConsumerRecord) -> Consumed:
     """A lane decision (enveloped, as the outbox publishes it) or a lane event."""
     if record.topic == LANE_EVENTS.name:
-        return decode_lane_event(record.value)
+        try:
+            return decode_lane_event(record.value)
+        except InvalidEvent as exc:
+            return Skipped(f"{record.topic}[{record.partition}]@{record.offset}: {exc}")
     obj = _load_object(record.value)
     data = obj.get("data") if "data" in obj and "type" in obj else obj
     try:
@@ -191,8 +209,14 @@ class FactsPublisher:
     topic: str = OUTBOUND_TOPIC
     published: int = 0
 
-    async def handle(self, batch: Sequence[Inbound[Fact]]) -> None:
-        facts = [i.event for i in batch if i.event.gate_id in self.corridors]
+    async def handle(self, batch: Sequence[Inbound[Consumed]]) -> None:
+        for skipped in (i.event for i in batch if isinstance(i.event, Skipped)):
+            log.debug("facts skip a malformed lane event (its owner dead-letters it): %s", skipped)
+        facts = [
+            i.event
+            for i in batch
+            if not isinstance(i.event, Skipped) and i.event.gate_id in self.corridors
+        ]
         if not facts:
             return
         async with self.sessions() as session:

@@ -41,7 +41,7 @@ from services.xborder import metrics
 from services.xborder import store as xstore
 from services.xborder.config import OUTBOUND_TOPIC, XborderSettings, inbound_topic
 from services.xborder.corridor import GateCorridor
-from services.xborder.facts import FACT_TOPICS, Fact, FactsPublisher, decode_fact
+from services.xborder.facts import FACT_TOPICS, Consumed, FactsPublisher, decode_fact
 from services.xborder.prior import Prior
 from streams import clock
 from streams.clients import ensure_topics, make_producer
@@ -118,7 +118,7 @@ class Link:
         )
         # 0. this side's facts (lane decisions, lane events) -> its crossing events on the
         # outbound topic (services/xborder/facts.py); off without a gate with a corridor
-        self.facts: ConsumerRuntime[Fact] | None = None
+        self.facts: ConsumerRuntime[Consumed] | None = None
         corridors = {g: c for g, c in (corridors or {}).items() if c.side is self.me}
         if corridors:
             self.publisher = FactsPublisher(

@@ -5,12 +5,25 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from aiokafka import ConsumerRecord
+
 from lanes.crossings import ExitMode, Side
 from lanes.model import CustomsStatus, Direction, Manifest
 from services.xborder.corridor import side_gates_dir
-from services.xborder.facts import events_of_decision, exit_of, gate_corridors
+from services.xborder.facts import (
+    FactsPublisher,
+    Skipped,
+    decode_fact,
+    events_of_decision,
+    exit_of,
+    gate_corridors,
+)
+from streams.errors import InvalidEvent
 from streams.events import LaneDecisionV1
 from streams.lane_events import LaneEventV1
+from streams.runtime import Inbound
+from streams.topics import LANE_DECISIONS, LANE_EVENTS
 
 AT = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 VN = gate_corridors(None)["huu-nghi"]
@@ -94,3 +107,20 @@ def test_truck_left_is_the_exit_at_the_event_time_by_road_or_carrier() -> None:
     assert exit_of(left, None, None, VN) is None
     entered = left.model_copy(update={"kind": "truck_entered", "lane_id": "exp-1"})
     assert exit_of(entered, _decision(), _manifest(Direction.EXPORT), VN) is None
+
+
+def _record(topic: str, value: bytes) -> ConsumerRecord:
+    return ConsumerRecord(topic, 1, 7, 0, 0, b"huu-nghi", value, None, 8, len(value), ())
+
+
+async def test_a_malformed_lane_event_is_left_to_its_owner_to_dead_letter() -> None:
+    """The lane-event worker dead-letters a lane event that does not decode; this loop,
+    reading the same topic, dead-lettered it again (two copies, redriven twice)."""
+    skipped = decode_fact(_record(LANE_EVENTS.name, b"garbage"))
+    assert isinstance(skipped, Skipped)
+    assert skipped.reason.startswith("borderflow.lane-events[1]@7: invalid JSON")
+    publisher = FactsPublisher(sessions=None, producer=None, corridors={})  # type: ignore[arg-type]
+    await publisher.handle([Inbound(LANE_EVENTS.name, 1, 7, b"huu-nghi", skipped)])
+    assert publisher.published == 0
+    with pytest.raises(InvalidEvent):  # a lane decision's only decoding reader: dead-lettered
+        decode_fact(_record(LANE_DECISIONS.name, b"garbage"))
