@@ -45,6 +45,10 @@ Id = Annotated[
 Plate = Annotated[str, StringConstraints(min_length=2, max_length=16)]
 Container = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}[UJZ]\d{7}$")]
 HazmatClass = Annotated[str, StringConstraints(pattern=r"^[1-9](\.[1-6][A-Z]?)?$")]
+# what the database columns hold (BIGINT sequences, INTEGER attempt): a larger number from
+# the other side is an invalid message naming its field, not a driver's OverflowError
+SequenceNumber = Annotated[int, Field(ge=1, le=2**63 - 1, strict=True)]
+Attempt = Annotated[int, Field(ge=1, le=2**31 - 1, strict=True)]
 
 HEADER_FIELDS = frozenset(
     {
@@ -87,12 +91,12 @@ class _Message(BaseModel):
     message_id: Id
     schema_version: Literal[1] = 1
     sender: Side
-    sequence: Annotated[int, Field(ge=1, strict=True)]
+    sequence: SequenceNumber
     # the transmission: 1, one more each time the sender resends the message (go-back-N).
     # Signed like the rest, so only the sender can raise it: a copy with a higher attempt
     # is the sender's resend (acknowledged again, no effect), one with the same attempt a
     # replay (refused). Optional on the wire (1), so a message without it still verifies.
-    attempt: Annotated[int, Field(ge=1, strict=True)] = 1
+    attempt: Attempt = 1
     event_time: IsoAwareDatetime
     crossing_id: Id
 
@@ -134,7 +138,7 @@ class EntryEventV1(_Message, _Truck):
 class AckV1(_Message):
     type: Literal["borderflow.xborder.ack"] = "borderflow.xborder.ack"
     acked_message_id: Id
-    acked_sequence: Annotated[int, Field(ge=1, strict=True)]
+    acked_sequence: SequenceNumber
 
 
 XBorderMessage = Annotated[

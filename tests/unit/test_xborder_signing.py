@@ -129,3 +129,27 @@ def test_keygen_refuses_a_key_id_that_would_not_travel(
         assert "1-64 letters, digits" in capsys.readouterr().err
     assert main(["xborder", "keygen", "--side", "VN", "--key-id", "vn-2026.01"]) == 0
     assert "BORDERFLOW_XBORDER_SIGNING_KEY_ID=vn-2026.01" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("sequence", 2**63), ("attempt", 2**31), ("acked_sequence", 10**20)]
+)
+def test_a_number_past_what_the_database_holds_is_invalid_naming_it(field: str, value: int) -> None:
+    """Signed by the other side's trusted key, but with a number no column holds: refused as
+    `invalid` naming the field (it was applied, and the database driver's OverflowError
+    dead-lettered it as a handler error, or retried it, found by a stranger's try)."""
+    payload = json.loads(outgoing_payload(_ack(Side.CN, 4))) | {field: value}
+    raw = json.dumps(payload).encode()
+    envelope = {
+        "format": "borderflow.xborder.signed/1",
+        "key_id": CN.key_id,
+        "signature": base64.b64encode(CN.private.sign(raw)).decode(),
+        "payload": base64.b64encode(raw).decode(),
+    }
+    trusted = TrustedKeys.of(CN.trusted())
+    with pytest.raises(Refused) as refused:
+        verify(json.dumps(envelope).encode(), trusted)
+    assert refused.value.error_type == "invalid"
+    assert f"payload.borderflow.xborder.ack.{field}: Input should be less than" in str(
+        refused.value.reason
+    )
