@@ -107,7 +107,13 @@ def _packaged_or_dir(gate_id: str, gates_dir: Path | None, source: str) -> dict[
 def _override(data: dict[str, Any], override: Mapping[str, Any], where: str) -> None:
     """The named lanes take the override's fields; every lane keeps its place in the gate's
     order (ties between lanes are broken by that order)."""
-    ids = {str(i) for i in override.get("ids", [])}
+    raw = override.get("ids", [])
+    if not isinstance(raw, list) or not all(isinstance(i, str) for i in raw):
+        # a number was a TypeError traceback; a string was taken letter by letter
+        raise GateConfigError(
+            where, [("ids", f'an array of lane ids, e.g. ids = ["HN-E1"] (got {raw!r})')]
+        )
+    ids = set(raw)
     if not ids:
         raise GateConfigError(where, [("ids", "name at least one lane")])
     groups: list[dict[str, Any]] = data.get("lanes", [])

@@ -149,6 +149,14 @@ def test_what_if_gives_named_lanes_new_fields_and_keeps_their_order(tmp_path: Pa
         ('[[lane]]\nids = ["HN-E1"]\naccepts = ["perishable"]\n', "lane: unknown key"),
         ("bogus = 1\n", "bogus: unknown key .a what-if file takes: gate, gate_file"),
         ('[lanes]\nids = ["HN-E1"]\n', "lanes: an array of tables: write each entry as"),
+        # ids of the wrong type: a number was a TypeError traceback, a string was taken
+        # letter by letter ("no lane ['-', '1', 'E', 'H', 'N']")
+        ("[[lanes]]\nids = 5\n", "lanes[0]: ids: an array of lane ids"),
+        (
+            '[[lanes]]\nids = "HN-E1"\n',
+            "lanes[0]: ids: an array of lane ids, e.g. .* .got 'HN-E1'.",
+        ),
+        ("[[lanes]]\nids = [1, 2]\n", "lanes[0]: ids: an array of lane ids"),
     ],
 )
 def test_what_if_errors_name_the_file_and_field(tmp_path: Path, text: str, message: str) -> None:
