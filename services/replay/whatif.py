@@ -49,7 +49,20 @@ def load_what_if(path: Path, gates: Mapping[str, Gate], *, gates_dir: Path | Non
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise GateConfigError(source, [("", f"cannot read the what-if file: {exc}")]) from exc
+        raise GateConfigError(
+            source, [("", f"cannot read the what-if file as TOML: {exc}")]
+        ) from exc
+    if not data:  # an empty file ran as the recorded policy, "0 trucks changed"
+        raise GateConfigError(
+            source,
+            [
+                (
+                    "",
+                    "the what-if file is empty: give policy, lanes or gate_file (without "
+                    "--policy the replay runs the recorded policy)",
+                )
+            ],
+        )
     unknown = sorted(set(data) - KEYS)
     if unknown:
         raise GateConfigError(
@@ -67,6 +80,10 @@ def load_what_if(path: Path, gates: Mapping[str, Gate], *, gates_dir: Path | Non
     name = str(data.get("policy", "orchestrated"))
     if name not in POLICIES:
         raise GateConfigError(source, [("policy", f"{name!r} is not one of {sorted(POLICIES)}")])
+    if "gate" in data and str(data["gate"]) not in gates:  # was ignored without [[lanes]]
+        raise GateConfigError(
+            source, [("gate", f"no gate {str(data['gate'])!r} (known: {', '.join(gates)})")]
+        )
     changed = dict(gates)
     if "gate_file" in data:
         base = _toml(path.parent / str(data["gate_file"]), source)

@@ -157,6 +157,11 @@ def test_what_if_gives_named_lanes_new_fields_and_keeps_their_order(tmp_path: Pa
             "lanes[0]: ids: an array of lane ids, e.g. .* .got 'HN-E1'.",
         ),
         ("[[lanes]]\nids = [1, 2]\n", "lanes[0]: ids: an array of lane ids"),
+        # these ran as the recorded policy and said nothing
+        ("", "perishable.toml: the what-if file is empty: give policy, lanes or gate_file"),
+        ('gate = "nowhere"\n', "perishable.toml: gate: no gate 'nowhere' .known: huu-nghi"),
+        # a JSON or YAML file: say that it must be TOML
+        ('{"policy": "orchestrated"}\n', "cannot read the what-if file as TOML: "),
     ],
 )
 def test_what_if_errors_name_the_file_and_field(tmp_path: Path, text: str, message: str) -> None:
