@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from lanes.errors import UnknownGateError
 from lanes.model import Gate
@@ -203,6 +204,7 @@ async def _on_http(request: Request, exc: Exception) -> Response:
             errors=[FieldError(field="body", message=message)],
         )
     detail = str(exc.detail)
+    headers = exc.headers
     if (
         slug is None
         and exc.status_code in {404, 405}
@@ -211,13 +213,30 @@ async def _on_http(request: Request, exc: Exception) -> Response:
         # Starlette's own answer for a route or a method that does not exist
         what = "no such route" if exc.status_code == 404 else "method not allowed on this route"
         detail = f"{what}: {request.method} {request.url.path[:200]}"
+        if exc.status_code == 405 and (allowed := _allowed_methods(request)):
+            headers = {**(headers or {}), "Allow": allowed}
     return problem_response(
         exc.status_code,
         detail,
         type_=_TYPE + slug if slug else "about:blank",
         errors=getattr(exc, "errors", None),
-        headers=exc.headers,
+        headers=headers,
     )
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the path takes, for a 405's `Allow` (Starlette names only the methods of
+    the first route on the path: `POST` for `/v1/bookings`, which takes GET too). Each
+    method is tried on the routes as a request would be, included routers and all."""
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    )
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> Response:

@@ -147,3 +147,5 @@ async def test_wrong_content_type_and_unknown_routes_are_problems(engine: AsyncE
         assert answer.json()["detail"].startswith("no such route: GET /")
     assert wrong_method.status_code == 405
     assert wrong_method.headers["content-type"].startswith("application/problem+json")
+    # every method the path takes (Starlette named only its first route's: 'POST' here)
+    assert wrong_method.headers["allow"] == "GET, POST"
