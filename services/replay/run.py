@@ -141,10 +141,11 @@ def write_alerts(out: Path, alerts: tuple[dict[str, Any], ...]) -> Path:
 
 
 def in_range(
-    decisions: tuple[dict[str, Any], ...], start: datetime, end: datetime
+    decisions: tuple[dict[str, Any], ...], start: datetime, end: datetime, *, at: str = "decided_at"
 ) -> tuple[dict[str, Any], ...]:
-    """The decisions made in [start, end) (the warm-up's are not the range's)."""
-    return tuple(d for d in decisions if start <= datetime.fromisoformat(d["decided_at"]) < end)
+    """The decisions made (alerts raised: `at="raised_at"`) in [start, end); the warm-up's
+    are not the range's."""
+    return tuple(d for d in decisions if start <= datetime.fromisoformat(d[at]) < end)
 
 
 async def replay(
@@ -180,7 +181,6 @@ async def replay(
         progress=progress,
         weighings=weighings,
     )
-    write_alerts(out, result.alerts)
     baseline: tuple[dict[str, Any], ...] = inputs.recorded
     label = "published decisions"
     if not baseline:  # nothing published in the range (e.g. a simulated recording)
@@ -231,6 +231,8 @@ def write_outputs(
     warm_up: timedelta = timedelta(0),
 ) -> ReplayOutcome:
     out.mkdir(parents=True, exist_ok=True)
+    # the range's alerts, as its decisions (found by a stranger's try: the warm-up's too)
+    write_alerts(out, in_range(result.alerts, start, end, at="raised_at"))
     gate = scenario.gates.get(gate_id)
     decisions = out / "decisions.jsonl"
     decisions.write_text(

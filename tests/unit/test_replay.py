@@ -16,10 +16,12 @@ from services.archive.store import RecordedBatch
 from services.cli.main import main
 from services.gates.loader import GateConfigError, default_gates
 from services.replay.compare import exact_differences, latest, truck_diff
-from services.replay.inputs import assemble
+from services.replay.inputs import ReplayInputs, assemble
 from services.replay.kpis import kpis
 from services.replay.report import render
-from services.replay.whatif import load_what_if
+from services.replay.run import write_outputs
+from services.replay.sandbox import SandboxResult
+from services.replay.whatif import load_what_if, recorded
 
 T0 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 
@@ -218,6 +220,37 @@ def test_report_is_one_self_contained_page() -> None:
     )
     assert "t &lt;x&gt;" in page and 'src="data:image/png;base64,AAAA"' in page
     assert "<script" not in page and "http" not in page
+
+
+def test_the_alerts_written_are_the_ranges_not_the_warm_ups(tmp_path: Path) -> None:
+    """Found by a stranger's try: a replay of 21:00-03:00 local wrote all 21 alerts of the
+    day to alerts.jsonl, the 24 h warm-up's included, while its decisions were the range's."""
+    start, end = T0, T0 + timedelta(hours=6)
+
+    def alert(alert_id: str, at: datetime) -> dict[str, Any]:
+        return {"alert_id": alert_id, "raised_at": at.isoformat().replace("+00:00", "Z")}
+
+    alerts = (
+        alert("al-warm-up", start - timedelta(hours=3)),
+        alert("al-in-range", start + timedelta(hours=1)),
+        alert("al-after", end + timedelta(minutes=1)),
+    )
+    write_outputs(
+        tmp_path,
+        inputs=ReplayInputs(batches=(), manifests=(), recorded=(), batches_recorded=True),
+        result=SandboxResult(decisions=(), dead_letters=0, batches=0, alerts=alerts),
+        baseline=(),
+        baseline_label="published decisions",
+        scenario=recorded(default_gates()),
+        gate_id="huu-nghi",
+        start=start,
+        end=end,
+        wall_s=0.0,
+        exact=True,
+        warm_up=timedelta(hours=24),
+    )
+    written = (tmp_path / "alerts.jsonl").read_text().splitlines()
+    assert [json.loads(line)["alert_id"] for line in written] == ["al-in-range"]
 
 
 class _Producer:
