@@ -24,6 +24,36 @@ SIDES = (("recorded", "#1f77b4", "-"), ("replayed", "#d62728", "--"))
 MAX_LANE_PANELS = 12
 
 
+def queue_panels(
+    series: Mapping[str, Mapping[str, Sequence[tuple[datetime, int]]]],
+    *,
+    gate: Gate | None,
+    limit: int = MAX_LANE_PANELS,
+) -> tuple[list[str], list[str]]:
+    """The lanes drawn (in the gate's order) and those left out: of the lanes with a queue
+    on either side, first those whose queue differs between the sides, then the most
+    queued. (Found by a stranger's try: the first 12 in text order were drawn, HN-E10
+    before HN-E2, and a 13th and 14th lane were dropped without a word.)"""
+    queued = {
+        lane for s in series.values() for lane, points in s.items() if any(n for _, n in points)
+    }
+
+    def differs(lane: str) -> bool:
+        sides = [list(s.get(lane, [])) for s in series.values()]
+        return any(side != sides[0] for side in sides)
+
+    def most(lane: str) -> int:
+        return max((sum(n for _, n in s.get(lane, [])) for s in series.values()), default=0)
+
+    ranked = sorted(queued, key=lambda lane: (not differs(lane), -most(lane), lane))
+    order = {lane.lane_id: i for i, lane in enumerate(gate.lanes)} if gate is not None else {}
+
+    def in_gate_order(lanes: list[str]) -> list[str]:
+        return sorted(lanes, key=lambda lane: (order.get(lane, len(order)), lane))
+
+    return in_gate_order(ranked[:limit]), in_gate_order(ranked[limit:])
+
+
 def _png(fig: Any) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90, metadata={"Software": None})
@@ -37,9 +67,7 @@ def charts(
     sides = {"recorded": recorded, "replayed": replayed}
     out: dict[str, str] = {}
     series = {name: queue_series(d) for name, d in sides.items()}
-    lanes = sorted(
-        {lane for s in series.values() for lane, points in s.items() if any(n for _, n in points)}
-    )[:MAX_LANE_PANELS]
+    lanes, left_out = queue_panels(series, gate=gate)
     cols = 3
     rows = max(1, -(-len(lanes) // cols))
     fig, axes = plt.subplots(rows, cols, figsize=(12, 2.4 * rows), squeeze=False, sharex=True)
@@ -60,7 +88,10 @@ def charts(
         ax.set_visible(False)
     if lanes:
         axes.flat[0].legend(fontsize=7)
-    fig.suptitle("trucks queued per lane (5-minute ticks, event time UTC)")
+    title = "trucks queued per lane (5-minute ticks, event time UTC)"
+    if left_out:
+        title += f"\nnot drawn ({MAX_LANE_PANELS} panels at most): {', '.join(left_out)}"
+    fig.suptitle(title)
     fig.autofmt_xdate()
     fig.tight_layout()
     out["queues"] = _png(fig)

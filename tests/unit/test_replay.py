@@ -18,7 +18,7 @@ from services.gates.loader import GateConfigError, default_gates
 from services.replay.compare import exact_differences, latest, truck_diff
 from services.replay.inputs import ReplayInputs, assemble
 from services.replay.kpis import kpis
-from services.replay.report import render
+from services.replay.report import MAX_LANE_PANELS, queue_panels, render
 from services.replay.run import write_outputs
 from services.replay.sandbox import SandboxResult
 from services.replay.whatif import load_what_if, recorded
@@ -251,6 +251,29 @@ def test_the_alerts_written_are_the_ranges_not_the_warm_ups(tmp_path: Path) -> N
     )
     written = (tmp_path / "alerts.jsonl").read_text().splitlines()
     assert [json.loads(line)["alert_id"] for line in written] == ["al-in-range"]
+
+
+def test_the_queue_panels_keep_the_lanes_that_differ_and_name_those_left_out() -> None:
+    """Found by a stranger's try: a what-if with 14 lanes queueing drew the first 12 in text
+    order (HN-E10 before HN-E2) and dropped HN-I8 and HN-I9 without a word."""
+    gate = default_gates()["huu-nghi"]
+    lanes = [lane.lane_id for lane in gate.lanes if lane.lane_id != "HN-E1"]
+    assert len(lanes) > MAX_LANE_PANELS + 1
+
+    def queue(n: int) -> list[tuple[datetime, int]]:
+        return [(T0, n), (T0 + timedelta(minutes=5), 0)]
+
+    recorded_side = {lane: queue(1 + i) for i, lane in enumerate(lanes)}
+    replayed_side = {**recorded_side, "HN-E2": queue(50), "HN-E1": queue(1)}
+    drawn, left_out = queue_panels(
+        {"recorded": recorded_side, "replayed": replayed_side}, gate=gate
+    )
+    assert len(drawn) == MAX_LANE_PANELS and len(drawn) + len(left_out) == len(lanes) + 1
+    # the two that differ first, then the most queued; drawn in the gate's order
+    assert {"HN-E1", "HN-E2"} <= set(drawn)
+    order = [lane.lane_id for lane in gate.lanes]
+    assert drawn == sorted(drawn, key=order.index)
+    assert set(left_out) == set(lanes[: len(left_out) + 1]) - {"HN-E2"}
 
 
 class _Producer:
