@@ -155,6 +155,10 @@ async def test_roles_csrf_keys_rules_audit_and_kafka(
                 )
                 assert r.status_code == 422
                 assert "lane_id: required for reassign" in r.text
+                # the field at fault, not `body` (as every 4xx names it)
+                assert r.json()["errors"] == [
+                    {"field": "lane_id", "message": "required for reassign"}
+                ]
                 # blanks are no reason (found by a stranger's try: audited as "")
                 for blank in ("   ", "\n\t\n", "  a "):
                     r = await action(
@@ -217,6 +221,8 @@ async def test_roles_csrf_keys_rules_audit_and_kafka(
                 for body, status, detail in refusals:
                     r = await action(client, csrf, reason="testing the rules", **body)
                     assert (r.status_code, r.json()["detail"]) == (status, detail), body
+                    field, message = detail.split(": ", 1)  # named in errors[] too
+                    assert r.json()["errors"] == [{"field": field, "message": message}], body
 
                 # actions that apply: each a revised decision in the live flow
                 other = next(x for x in ("HN-E9", "HN-E10", "HN-E11") if x != queued["lane_id"])
