@@ -163,7 +163,33 @@ function waitingMin(arrivedAt, asOf) {
 }
 
 // -- rendering -------------------------------------------------------------------------
+// Each render draws the panels afresh, so the focused element goes with its old panel: it is
+// named by its keyed ancestors (alert, lane, truck, review item, candidate) and its action,
+// and the same element of the new panels takes the focus back (found by a stranger's try:
+// the focus fell to the page on every update, and a keyboard user could press nothing).
+const FOCUS_KEYS = ["data-alert", "data-lane", "data-visit", "data-review", "data-candidate"];
+
+function focusedKey() {
+  const e = document.activeElement;
+  if (!e || !$("room").contains(e)) return null;
+  const parts = [];
+  for (let n = e.parentElement; n && n !== $("room"); n = n.parentElement) {
+    const key = FOCUS_KEYS.find((k) => n.hasAttribute(k));
+    if (key) parts.unshift("[" + key + '="' + CSS.escape(n.getAttribute(key)) + '"]');
+  }
+  const own = ["data-alert-action", "data-action"].find((k) => e.hasAttribute(k));
+  parts.push(own ? "[" + own + '="' + CSS.escape(e.getAttribute(own)) + '"]' : e.tagName.toLowerCase());
+  return parts.length > 1 ? parts.join(" ") : null;
+}
+
 function render() {
+  const focused = focusedKey();
+  drawRoom();
+  const again = focused && document.activeElement === document.body ? document.querySelector(focused) : null;
+  if (again) again.focus({ preventScroll: true });
+}
+
+function drawRoom() {
   const s = state.snap;
   $("gate-name").textContent = s.gate_name + " control room";
   $("clock").textContent = "gate time " + localTime(s.as_of, true);

@@ -1,0 +1,53 @@
+"""A control-room button reached with the keyboard keeps the focus when the room is drawn
+again. Found by a stranger's try as a lane controller: the page draws every panel afresh on
+each state or patch from its stream (several a second at a busy gate), and the focused
+button went with its old panel, so the focus fell back to the page and Tab started over at
+its top: a controller tabbing to "Close lane" or "Hold" could not press it.
+
+The test draws the room again itself (`render()`, what each state and patch does), so it
+does not wait on the stream's timing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from tests.browser.live import PASSWORD
+from tests.integration.test_staff_cookie import api_on_a_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(90)]
+
+FOCUSED = """() => {
+  const e = document.activeElement;
+  const lane = e.closest("[data-lane]");
+  return [e.tagName, lane ? lane.dataset.lane : null, e.dataset.action || null];
+}"""
+
+
+async def test_the_focused_button_keeps_the_focus_when_the_room_is_drawn_again(
+    browser: Browser, tmp_path: Path
+) -> None:
+    async with api_on_a_port(tmp_path) as port:
+        page = await browser.new_page(viewport={"width": 1280, "height": 720})
+        await page.goto(f"http://127.0.0.1:{port}/control")
+        await page.fill("#login-user", "ana")
+        await page.fill("#login-pass", PASSWORD)
+        await page.press("#login-pass", "Enter")
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=10000)
+
+        button = page.locator("[data-lane='HN-E3'] [data-action='close_lane']")
+        await button.focus()
+        assert await page.evaluate(FOCUSED) == ["BUTTON", "HN-E3", "close_lane"]
+        await page.evaluate("render()")  # what each state or patch from the stream does
+        assert await page.evaluate(FOCUSED) == ["BUTTON", "HN-E3", "close_lane"]
+
+        # Tab goes on from there, and Enter presses the button the controller is on
+        await page.keyboard.press("Tab")
+        await page.evaluate("render()")
+        assert await page.evaluate(FOCUSED) == ["BUTTON", "HN-E4", "close_lane"]
+        await page.keyboard.press("Enter")
+        await expect(page.locator("#confirm")).to_be_visible()
+        await expect(page.locator("#confirm-text")).to_have_text("Close lane HN-E4")
+        await page.close()
