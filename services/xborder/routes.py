@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lanes.crossings import Crossing, CrossingAlert, Sighting, reconcile
+from services.api.problems import ProblemError
 from services.api.staff import StaffDep
 from services.control.auth import CSRF_HEADER
 from services.db import repository as repo
@@ -232,9 +233,13 @@ async def acknowledge(
         _, alerts = await _alerts(session, corridor)
         alert = next((a for a in alerts if a.alert_id == alert_id), None)
         if alert is None:
-            raise HTTPException(status_code=404, detail=f"alert_id: {alert_id!r} is not raised")
+            raise ProblemError(
+                404, "unknown-alert", f"{alert_id!r} is not raised", field="alert_id"
+            )
         if await session.get(XborderAlertAckRow, alert_id) is not None:
-            raise HTTPException(status_code=409, detail=f"{alert_id!r}: acknowledged already")
+            raise ProblemError(
+                409, "already-acknowledged", f"{alert_id!r} acknowledged already", field="alert_id"
+            )
         evidence = dict(alert.evidence)
         session.add(
             XborderAlertAckRow(

@@ -206,6 +206,13 @@ async def _acknowledge(client: httpx.AsyncClient, here: GateSide) -> None:
     assert done.json()["by"] == "ctl-1"
     assert again.status_code == 409
     assert unknown.status_code == 404
+    # both name the alert in errors[], as every 4xx names its field (found by a stranger)
+    assert again.json()["errors"] == [
+        {"field": "alert_id", "message": "'overdue:VN-x0003' acknowledged already"}
+    ]
+    assert unknown.json()["errors"] == [
+        {"field": "alert_id", "message": "'overdue:nope' is not raised"}
+    ]
     state = (await client.get("/v1/xborder/state")).json()
     alert = next(a for a in state["alerts"] if a["alert_id"] == "overdue:VN-x0003")
     assert alert["acknowledged"]["reason"] == body["reason"]
