@@ -435,5 +435,8 @@ setInterval(() => {
 document.addEventListener("DOMContentLoaded", () => {
   $("login-form").addEventListener("submit", login);
   $("logout").addEventListener("click", logout);
+  // not a submit button: Enter in the reason field submits with the form's first submit
+  // button, which was Cancel, and the action was dropped without a word
+  $("confirm-cancel").addEventListener("click", () => $("confirm").close("cancel"));
   start();
 });

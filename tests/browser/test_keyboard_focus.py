@@ -2,7 +2,8 @@
 again. Found by a stranger's try as a lane controller: the page draws every panel afresh on
 each state or patch from its stream (several a second at a busy gate), and the focused
 button went with its old panel, so the focus fell back to the page and Tab started over at
-its top: a controller tabbing to "Close lane" or "Hold" could not press it.
+its top: a controller tabbing to "Close lane" or "Hold" could not press it. And Enter in the
+dialog's reason field cancelled the action: the form's first submit button was Cancel.
 
 The test draws the room again itself (`render()`, what each state and patch does), so it
 does not wait on the stream's timing."""
@@ -50,4 +51,17 @@ async def test_the_focused_button_keeps_the_focus_when_the_room_is_drawn_again(
         await page.keyboard.press("Enter")
         await expect(page.locator("#confirm")).to_be_visible()
         await expect(page.locator("#confirm-text")).to_have_text("Close lane HN-E4")
+        # the reason typed, Enter applies it (it was the first button's: Cancel, silently)
+        await page.keyboard.type("bay crew short")
+        await page.keyboard.press("Enter")
+        await expect(page.locator("#notice")).to_contain_text("done: close_lane", timeout=10000)
+        # and Cancel still cancels: no action is sent
+        sent: list[str] = []
+        page.on("request", lambda r: sent.append(r.url) if r.method == "POST" else None)
+        await page.locator("[data-lane='HN-E5'] [data-action='close_lane']").click()
+        await page.fill("#confirm-reason", "not this one")
+        await page.click("#confirm-cancel")
+        await expect(page.locator("#confirm")).to_be_hidden()
+        await page.wait_for_timeout(300)
+        assert sent == []
         await page.close()
