@@ -324,6 +324,10 @@ function truckCard(t, lane) {
 
 function renderReview(items, total) {
   $("review-count").textContent = total ? "(" + total + ")" : "";
+  // the snapshot holds the newest 50: say so, or the oldest (waiting longest) go unseen
+  const more = total > items.length ? el("p", { class: "why more", id: "review-more" },
+    "The newest " + items.length + " are listed; " + (total - items.length)
+      + " older visits in review are not (GET /v1/review pages through them all).") : null;
   $("review-items").replaceChildren(...items.map((it) => {
     const cands = it.candidates.length ? el("table", {},
       el("tr", {}, el("th", {}, "manifest"), el("th", {}, "plate"), el("th", {}, "score"), el("th", {}, "closest read"), el("th", {})),
@@ -352,7 +356,7 @@ function renderReview(items, total) {
         it.manifest_id ? el("button", { type: "button", "data-action": "release", disabled: !canAct(),
           onclick: () => ask("release", "Release " + it.plate + " (manifest " + it.manifest_id + ") to the policy",
             { visit_id: it.visit_id }) }, "Release") : null));
-  }));
+  }), ...(more ? [more] : []));
 }
 
 function renderCarriers(c) {
