@@ -26,13 +26,13 @@ def _add_up(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argpars
     up.add_argument(
         "--trucks", type=_at_least_one, default=3000, help="simulated trucks in the day"
     )
-    up.add_argument("--speedup", type=float, default=60.0, help="simulated seconds per second")
+    up.add_argument("--speedup", type=_speedup, default=60.0, help="simulated seconds per second")
     up.add_argument(
         "--seed", type=int, default=None, help="default: from the start time (new event ids)"
     )
     up.add_argument(
         "--anomalies",
-        type=float,
+        type=_share,
         default=DEMO_ANOMALY_RATE,
         metavar="SHARE",
         help="share of simulated trucks with an injected risk anomaly, spread over the kinds "
@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sim = sub.add_parser("simulate-traffic", help="seed manifests and publish plate reads")
     sim.add_argument("--trucks", type=int, default=300)
-    sim.add_argument("--speedup", type=float, default=60.0, help="0: as fast as possible")
+    sim.add_argument("--speedup", type=_speedup, default=60.0, help="0: as fast as possible")
     sim.add_argument(
         "--seed", type=int, default=None, help="default: from the start time (new event ids)"
     )
@@ -132,6 +132,32 @@ def _at_least_one(raw: str) -> int:
         raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} trucks: give 1 or more")
+    return value
+
+
+def _number(raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a number") from None
+
+
+def _speedup(raw: str) -> float:
+    """Simulated seconds per second: 0 (or inf) publishes unpaced, as fast as it can; a
+    negative one or NaN was taken and failed once everything had started (found by a
+    stranger's try: the simulator's traceback after the broker, database and API)."""
+    value = _number(raw)
+    if not value >= 0:  # NaN too
+        raise argparse.ArgumentTypeError(f"--speedup {raw}: give 0 (no pacing) or more")
+    return value
+
+
+def _share(raw: str) -> float:
+    """A share of the simulated trucks, 0 to 1 (checked by the simulator only once
+    everything had started, found by a stranger's try: `--anomalies 2`)."""
+    value = _number(raw)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"--anomalies {raw}: a share, from 0 to 1")
     return value
 
 

@@ -80,3 +80,26 @@ def test_up_wants_at_least_one_truck(capsys: pytest.CaptureFixture[str]) -> None
         cli_main(["up", "--trucks", "-5"])
     assert exited.value.code == 2
     assert "-5 trucks: give 1 or more" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["up", "--speedup", "-1"], "--speedup -1: give 0 (no pacing) or more"),
+        (["up", "--speedup", "nan"], "--speedup nan: give 0 (no pacing) or more"),
+        (["up", "--speedup", "fast"], "'fast' is not a number"),
+        (["simulate-traffic", "--speedup", "-60"], "--speedup -60: give 0 (no pacing) or more"),
+        (["up", "--anomalies", "2"], "--anomalies 2: a share, from 0 to 1"),
+        (["up", "--anomalies", "-0.1"], "--anomalies -0.1: a share, from 0 to 1"),
+    ],
+)
+def test_up_refuses_a_speedup_or_share_it_cannot_run(
+    args: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by a stranger's try: `borderflow up --anomalies 2` (or `--speedup -1`) started
+    the broker, the database and the API, then stopped with the simulator's traceback
+    (ValueError: anomaly rate must be in [0, 1]); `--speedup nan` ran unpaced."""
+    with pytest.raises(SystemExit) as exited:
+        cli_main(args)
+    assert exited.value.code == 2
+    assert said in capsys.readouterr().err
