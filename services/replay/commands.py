@@ -16,7 +16,7 @@ from services.archive.redrive import redrive
 from services.archive.store import records_in_range
 from services.gates.loader import GateConfigError, configured_gates, require_known_gate
 from services.replay.inputs import read_topics
-from services.replay.preflight import archive_problem
+from services.replay.preflight import archive_problem, warm_up_note
 from services.runtime.settings import Settings
 from streams.clients import client_kwargs, make_producer
 from streams.topics import all_topics
@@ -171,6 +171,12 @@ async def main_replay(settings: Settings, args: argparse.Namespace) -> int:
             }
         )
     )
+    if outcome.exact_differences and args.source == "archive":
+        note = await warm_up_note(
+            settings.database, start=args.start, warm_up=timedelta(hours=args.warm_up)
+        )
+        if note:
+            print(f"borderflow replay: {note}", file=sys.stderr)
     if outcome.exact_differences and any(outcome.controllers.values()):
         print(
             "borderflow replay: the lane controllers acted in this range "

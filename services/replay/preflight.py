@@ -6,7 +6,8 @@ nothing archived wrote empty files and exited 0, saying nothing."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import math
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -49,6 +50,30 @@ async def archive_problem(
         f"to {_iso(extent.last)}"
     )
     return f"nothing archived from {_iso(start)} to {_iso(end)} (event time); {held}"
+
+
+async def warm_up_note(
+    settings: DatabaseSettings, *, start: datetime, warm_up: timedelta
+) -> str | None:
+    """Why a replay may differ from the live run: its warm-up began after the archive's
+    first event, so it started without the boards and visits the live run had then
+    (docs/replay.md, Limits); None when the warm-up reaches back to the first event.
+    Found by a stranger's try: `--warm-up 0` mid-day gave 277 differences and no word."""
+    from services.bootstrap import open_database  # noqa: PLC0415 (the CLI's lazy imports)
+
+    async with open_database(settings) as sessions, sessions() as session:
+        extent = await archive_extent(session=session)
+    first = None if extent is None else extent.first
+    warm_from = start - warm_up
+    if first is None or warm_from <= first:
+        return None
+    hours = math.ceil((start - first).total_seconds() / 3600)
+    return (
+        f"the warm-up began at {_iso(warm_from)}, after the archive's first event "
+        f"({_iso(first)}): the replay started without the boards and visits the live run "
+        "had then, so its decisions can differ unless the gate was idle then "
+        f"(docs/replay.md, Limits); --warm-up {hours} reaches back to it"
+    )
 
 
 def _missing_sqlite_file(settings: DatabaseSettings) -> Path | None:

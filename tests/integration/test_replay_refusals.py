@@ -16,6 +16,7 @@ from services.archive.records import ArchivedRecord
 from services.archive.store import archive
 from services.bootstrap import open_database
 from services.cli.main import main
+from services.replay.run import ReplayOutcome
 from services.runtime.settings import DatabaseSettings
 
 pytestmark = [pytest.mark.integration]
@@ -71,16 +72,52 @@ def test_a_replay_of_a_range_with_nothing_archived_says_what_the_archive_holds(
     assert not out.exists()
 
 
-async def _archive_one(settings: DatabaseSettings, at: datetime) -> None:
+def test_differences_after_a_warm_up_shorter_than_the_recording_say_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by a stranger's try: `--warm-up 0` on a range in the middle of a recorded day
+    gave "exact_differences": 277 and exit 1, and nothing said that the replay began
+    without the boards and visits the live run had then (docs/replay.md, Limits)."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'borderflow.db'}"
+    monkeypatch.setenv("BORDERFLOW_DATABASE_URL", url)
+    assert main(["migrate"]) == 0
+    settings = DatabaseSettings(url=url)
+    asyncio.run(_archive_one(settings, datetime(2026, 11, 24, 3, tzinfo=UTC)))
+    asyncio.run(_archive_one(settings, datetime(2026, 11, 24, 10, tzinfo=UTC), offset=1))
+    differing = ReplayOutcome(
+        events=1, decisions=1, exact_differences=5, trucks_changed=1,
+        without_manifest_known_now=0, wall_s=0.0, files=(),
+        controllers={"actions": 0, "alerts_acted_on": 0},
+    )  # fmt: skip
+
+    async def replayed(*args: object, **kwargs: object) -> ReplayOutcome:
+        return differing
+
+    monkeypatch.setattr("services.replay.run.replay", replayed)
+    out = ["--out", str(tmp_path / "out"), "--to", "2026-11-25T00:00:00Z"]
+    assert main(["replay", *out, "--from", "2026-11-24T09:30:00Z", "--warm-up", "2"]) == 1
+    err = capsys.readouterr().err
+    assert (
+        "the warm-up began at 2026-11-24T07:30:00Z, after the archive's first event "
+        "(2026-11-24T03:00:00Z)" in err
+    ), err
+    assert "--warm-up 7 reaches back to it" in err, err
+
+    # a warm-up from the start of the recording: the differences are not the warm-up's
+    assert main(["replay", *out, "--from", "2026-11-24T09:30:00Z", "--warm-up", "7"]) == 1
+    assert "warm-up" not in capsys.readouterr().err
+
+
+async def _archive_one(settings: DatabaseSettings, at: datetime, *, offset: int = 0) -> None:
     record = ArchivedRecord(
         topic="borderflow.plate-reads",
         partition=0,
-        offset=0,
+        offset=offset,
         timestamp_ms=int(at.timestamp() * 1000),
         key=b"hn-exp-gate-1",
         value=b"{}",
         headers=(),
-        event_id="r-1",
+        event_id=f"r-{offset + 1}",
         event_time=at,
     )
     async with open_database(settings) as sessions, sessions.begin() as session:
