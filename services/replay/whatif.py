@@ -96,6 +96,18 @@ def load_what_if(path: Path, gates: Mapping[str, Gate], *, gates_dir: Path | Non
         for i, override in enumerate(data.get("lanes", [])):
             _override(base, override, f"{source}: lanes[{i}]")
         gate = _gate(base, source)
+        if gate.gate_id not in gates:  # its events were never recorded: 0 trucks changed
+            raise GateConfigError(
+                source,
+                [
+                    (
+                        "gate_file",
+                        f"gate_id {gate.gate_id!r} is not a gate of this system (known: "
+                        f"{', '.join(gates)}); a what-if changes a gate whose events were "
+                        "recorded",
+                    )
+                ],
+            )
         changed[gate.gate_id] = gate
     return WhatIf(path.stem, name, POLICIES[name](), changed)
 

@@ -173,6 +173,21 @@ def test_what_if_errors_name_the_file_and_field(tmp_path: Path, text: str, messa
         load_what_if(policy, default_gates(), gates_dir=None)
 
 
+def test_a_what_ifs_gate_file_of_a_gate_that_was_not_recorded_is_refused(
+    tmp_path: Path,
+) -> None:
+    """Found by a stranger's try: a gate file copied with another gate_id ran as the
+    recorded day, "0 trucks changed" (the replayed gate was not the one changed)."""
+    text = (Path(__file__).parents[2] / "services/gates/huu-nghi.toml").read_text(encoding="utf-8")
+    other = text.replace('gate_id = "huu-nghi"', 'gate_id = "lang-son-2"')
+    assert other != text
+    (tmp_path / "other.toml").write_text(other, encoding="utf-8")
+    policy = tmp_path / "whatif.toml"
+    policy.write_text('gate_file = "other.toml"\n')
+    with pytest.raises(GateConfigError, match=r"whatif\.toml: gate_file: gate_id 'lang-son-2' is"):
+        load_what_if(policy, default_gates(), gates_dir=None)
+
+
 def test_exact_differences_name_every_divergence() -> None:
     a = [_decision("v1", "HN-E1"), _decision("v2", "HN-E2")]
     assert exact_differences(a, list(reversed(a))) == []
