@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from services.cli import audit as audit_cmd
+from services.cli.args import trucks
 from services.runtime.logs import setup_logging
 from services.runtime.settings import load_settings
 from services.simulation.anomalies import DEMO_ANOMALY_RATE
@@ -23,9 +24,7 @@ def _add_up(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argpars
     """`borderflow up`: the whole system on embedded defaults (the demo)."""
     up = sub.add_parser("up", help="run the whole system: broker, database, workers, API")
     up.add_argument("--no-simulator", action="store_true", help="wait for real camera events")
-    up.add_argument(
-        "--trucks", type=_at_least_one, default=3000, help="simulated trucks in the day"
-    )
+    up.add_argument("--trucks", type=trucks, default=3000, help="simulated trucks in the day")
     up.add_argument("--speedup", type=_speedup, default=60.0, help="simulated seconds per second")
     up.add_argument(
         "--seed", type=int, default=None, help="default: from the start time (new event ids)"
@@ -123,16 +122,6 @@ def _parser() -> argparse.ArgumentParser:
 
     add_replay_parsers(sub)  # archive export, replay, redrive (issue 7)
     return p
-
-
-def _at_least_one(raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} trucks: give 1 or more")
-    return value
 
 
 def _number(raw: str) -> float:

@@ -91,6 +91,10 @@ def test_up_wants_at_least_one_truck(capsys: pytest.CaptureFixture[str]) -> None
         (["simulate-traffic", "--speedup", "-60"], "--speedup -60: give 0 (no pacing) or more"),
         (["up", "--anomalies", "2"], "--anomalies 2: a share, from 0 to 1"),
         (["up", "--anomalies", "-0.1"], "--anomalies -0.1: a share, from 0 to 1"),
+        (["xborder", "demo", "--speedup", "0"], "--speedup 0: give a number above 0"),
+        (["xborder", "demo", "--speedup", "-5"], "--speedup -5: give a number above 0"),
+        (["xborder", "demo", "--speedup", "inf"], "--speedup inf: give a number above 0"),
+        (["xborder", "demo", "--trucks", "0"], "0 trucks: give 1 or more"),
     ],
 )
 def test_up_refuses_a_speedup_or_share_it_cannot_run(
@@ -98,7 +102,8 @@ def test_up_refuses_a_speedup_or_share_it_cannot_run(
 ) -> None:
     """Found by a stranger's try: `borderflow up --anomalies 2` (or `--speedup -1`) started
     the broker, the database and the API, then stopped with the simulator's traceback
-    (ValueError: anomaly rate must be in [0, 1]); `--speedup nan` ran unpaced."""
+    (ValueError: anomaly rate must be in [0, 1]); `--speedup nan` ran unpaced. The two
+    sides' demo ran with its clock frozen (0) or backwards (-5: a flood of messages)."""
     with pytest.raises(SystemExit) as exited:
         cli_main(args)
     assert exited.value.code == 2
