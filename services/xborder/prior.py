@@ -3,10 +3,12 @@ across is a strong prior for the matcher, and its booked slot is held on this si
 
 Applied in the transaction that applies the notice (exactly once with it):
 
-- **Expected candidate.** Unless this side already has an open manifest of its own for the
-  announced tractor plate and direction (then the truck is a candidate already), the notice
-  becomes an *announced manifest* (`xb-<crossing id>`, firm `xborder-<sender>`, source
-  `xborder`, customs `pending`: this side's customs have not cleared it) with the announced
+- **Expected candidate.** For a notice bound for one of this side's gates whose tractor
+  plate has text once normalised, and unless this side already has an open manifest of its
+  own for the announced tractor plate and direction (then the truck is a candidate
+  already), the notice becomes an *announced manifest* (`xb-<crossing id>`, firm
+  `xborder-<sender>`, source `xborder`, customs `pending`: this side's customs have not
+  cleared it) with the announced
   tractor, trailer, containers, hazmat and perishable, open from the notice's event time to
   `HOLD` after it (or after its booked slot's end). It goes through `store_manifests`, so
   it is in the plate-key index the decider's matcher looks up: a read of the announced
@@ -91,11 +93,21 @@ class Prior:
         self, session: AsyncSession, notice: PreArrivalNoticeV1, *, now: datetime
     ) -> Announced:
         manifest = announced_manifest(notice)
+        gate = self.gates.get(notice.to_gate)
+        if gate is None or not manifest.tractor_plate:
+            # not a truck this side can expect: bound for a gate it does not run, or with
+            # a plate that is no text once normalised (`??`): no prior (the notice applies)
+            log.warning(
+                "announced truck %s: no prior (to_gate %r, tractor plate %r)",
+                notice.crossing_id,
+                notice.to_gate,
+                notice.tractor_plate,
+            )
+            return Announced(None, None)
         if await _own_manifest(session, manifest):
             return Announced(None, None)
         await store_manifests(session=session, manifests=[manifest], source=SOURCE, now=now)
-        gate = self.gates.get(notice.to_gate)
-        if notice.booked_slot_start is None or gate is None or gate.booking is None:
+        if notice.booked_slot_start is None or gate.booking is None:
             return Announced(manifest.manifest_id, None)
         held = await session.scalar(
             select(BookingRow.booking_id).where(
