@@ -165,6 +165,10 @@ def create_app(
             body.model_dump(mode="json"), status_code=200 if body.status == "ok" else 503
         )
 
+    # HEAD too, as uptime monitors and `curl -I` probe it: the same status, no body (the
+    # server drops it); it was a 405 `allow: GET` (found by a stranger's try)
+    app.add_api_route("/health", health, methods=["HEAD"], include_in_schema=False)
+
     @app.get(
         "/v1/queue",
         response_model=QueueView,

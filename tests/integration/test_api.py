@@ -45,6 +45,8 @@ async def test_health_and_queue(database_settings: DatabaseSettings, tmp_path: P
 
             async with _client(api_context(system.infra)) as client:
                 health = await client.get("/health")
+                # as monitors probe it (`curl -I`): was 405, `allow: GET`
+                probed = await client.head("/health")
                 anonymous = await client.get("/v1/queue")
                 client.cookies.update(await staff_cookies(system.infra))
                 queue = await client.get("/v1/queue")
@@ -56,6 +58,7 @@ async def test_health_and_queue(database_settings: DatabaseSettings, tmp_path: P
                 bad_time = await client.get("/v1/queue", params={"at": "yesterday"})
 
     assert health.status_code == 200, health.text
+    assert probed.status_code == 200, probed.text
     body = health.json()
     assert body["status"] == "ok"
     assert body["broker"]["ok"] and body["database"]["ok"]
@@ -91,7 +94,8 @@ async def test_health_reports_a_dead_broker(
             await broker.stop()
             async with _client(context) as client:
                 health = await client.get("/health")
-    assert health.status_code == 503
+                probed = await client.head("/health")  # the same answer, no body
+    assert health.status_code == probed.status_code == 503
     body = health.json()
     assert body["status"] == "degraded"
     assert not body["broker"]["ok"]
