@@ -464,6 +464,9 @@ class MemoryGateStore:
         self.data.lane_events |= fresh
         return fresh
 
+    async def forget_lane_events(self, event_ids: Sequence[str]) -> None:
+        self.data.lane_events -= set(event_ids)
+
     async def set_lane_open(self, lane_id: str, *, is_open: bool) -> None:
         self.data.lanes_open[lane_id] = is_open
 

@@ -122,6 +122,9 @@ class SqlGateStore:
     async def new_lane_events(self, rows: Sequence[Mapping[str, Any]]) -> set[str]:
         return await boards.new_lane_events(session=self.session, rows=[dict(r) for r in rows])
 
+    async def forget_lane_events(self, event_ids: Sequence[str]) -> None:
+        await boards.forget_lane_events(session=self.session, event_ids=event_ids)
+
     async def set_lane_open(self, lane_id: str, *, is_open: bool) -> None:
         await boards.set_lane_open(session=self.session, lane_id=lane_id, is_open=is_open)
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lanes.board import Board
@@ -60,6 +60,14 @@ async def new_lane_events(*, session: AsyncSession, rows: Sequence[dict[str, Any
         stmt = _insert(session, LaneEventRow).on_conflict_do_nothing(index_elements=["event_id"])
         await session.execute(stmt, fresh)
     return {r["event_id"] for r in fresh}
+
+
+async def forget_lane_events(*, session: AsyncSession, event_ids: Sequence[str]) -> None:
+    """Unrecord these lane events (not applied): a later send of one is new again."""
+    if event_ids:
+        await session.execute(
+            delete(LaneEventRow).where(LaneEventRow.event_id.in_(sorted(set(event_ids))))
+        )
 
 
 async def set_lane_open(*, session: AsyncSession, lane_id: str, is_open: bool) -> None:

@@ -215,6 +215,10 @@ class GateStore(Protocol):
     async def new_lane_events(self, rows: Sequence[Mapping[str, Any]]) -> set[str]:
         """Record lane events; returns the event_ids not seen before."""
 
+    async def forget_lane_events(self, event_ids: Sequence[str]) -> None:
+        """Unrecord lane events that were not applied (the board refused them): sent again
+        (a redrive of their dead letters), they are applied then, not taken as seen."""
+
     async def set_lane_open(self, lane_id: str, *, is_open: bool) -> None: ...
 
     # -- bookings at the gate ------------------------------------------------------------

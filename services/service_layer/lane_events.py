@@ -98,6 +98,7 @@ class ApplyLaneEventsHandler:
         latest: dict[str, LaneDecision] = {}  # visit -> its decision revised in this batch
         rejected: list[tuple[LaneEvent, str]] = []
         applied: Counter[str] = Counter()
+        took: set[str] = set()  # the event ids applied (a batch may hold one twice)
         for gate_id in sorted({e.gate_id for e in fresh}):
             gate = self.gates[gate_id]
             board = await store.board(gate)
@@ -109,10 +110,16 @@ class ApplyLaneEventsHandler:
                     rejected.append((event, str(exc)))
                     continue
                 applied[event.kind] += 1
+                took.add(event.event_id)
                 if event.kind in {"lane_closed", "lane_opened"} and event.lane_id:
                     await store.set_lane_open(event.lane_id, is_open=event.kind == "lane_opened")
                 revised += await _revise(store, plans, event, latest)
             await store.save_board(gate_id, board, now=fresh[-1].at)
+        # a refused event is dead-lettered, not seen: its redrive (a truck's entry that came
+        # before its decision, sent again once the decision is there) is applied then
+        await store.forget_lane_events(
+            sorted({e.event_id for e, _ in rejected if e.event_id not in took})
+        )
         await store.revise_decisions(revised)
         return LaneEventsApplied(tuple(revised), tuple(rejected), applied, len(events) - len(fresh))
 

@@ -17,7 +17,7 @@ from lanes.alerts import Alert, Severity
 from lanes.matching import OcrMatcher
 from lanes.model import CustomsStatus, Direction, LaneDecision, Manifest, PlateRead
 from lanes.policy import OrchestratedPolicy
-from lanes.visits import ReadAtGate
+from lanes.visits import ReadAtGate, visit_id_for
 from services.adapters.memory_control import MemoryControlData
 from services.gates.loader import default_gates, get_gate
 from services.ports import GateStore
@@ -378,3 +378,31 @@ async def test_a_truck_decided_while_an_older_holding_alert_names_it_is_held_by_
     assert data.gate.alerts["a-old"].held_visit_id == held.visit_id
     assert data.gate.alerts["a-new"].held_visit_id is None
     assert data.gate.decisions[decided["29H67890"].visit_id] == decided["29H67890"]
+
+
+async def test_a_lane_event_refused_before_its_truck_is_decided_is_applied_when_sent_again(
+    data: MemoryControlData,
+) -> None:
+    """The board refuses a truck's event that came before the truck's decision (lane events
+    and reads are separate topics); its dead letter, redriven once the truck is decided, is
+    applied, not dropped as a duplicate (until 2026-12-05 the refused event was recorded as
+    seen, so a redrive could never apply it)."""
+    handler = ApplyLaneEventsHandler(
+        uow=data.gate.stores(),
+        decisions=RecordingOutbox(),
+        gates=GATES,
+        policy=OrchestratedPolicy(),
+    )
+    visit_id = visit_id_for(GATE.gate_id, "r-1")
+    early = LaneEvent(
+        "le-9", GATE.gate_id, "truck_left", T0 + timedelta(seconds=10), {}, 0, visit_id=visit_id
+    )
+    refused = await handler(ApplyLaneEvents((early,), received_at=WALL))
+    assert [e.event_id for e, _ in refused.rejected] == ["le-9"]
+    done, _, _ = await _decide(data, _read("r-1", PLATE, T0))
+    assert done.decided[0].visit_id == visit_id
+    again = await handler(ApplyLaneEvents((early,), received_at=WALL))
+    assert (again.rejected, again.duplicates, again.applied["truck_left"]) == ((), 0, 1)
+    # applied, it is seen: a redelivery changes nothing
+    third = await handler(ApplyLaneEvents((early,), received_at=WALL))
+    assert (third.duplicates, third.applied["truck_left"]) == (1, 0)
