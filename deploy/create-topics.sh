@@ -18,7 +18,9 @@ for attempt in $(seq 1 60); do
   echo "waiting for Kafka at $bootstrap ($attempt)"; sleep 2
 done
 existing="$("$bin/kafka-topics.sh" --bootstrap-server "$bootstrap" --list)"
-grep -v '^[[:space:]]*\(#\|$\)' "$file" | while read -r name partitions retention; do
+grep -v '^[[:space:]]*\(#\|$\)' "$file" | while read -r name partitions retention timestamps; do
+  # the records' timestamp type when the table gives one (LogAppendTime: the broker's clock)
+  ts="${timestamps:+,message.timestamp.type=$timestamps}"
   if grep -qx "$name" <<< "$existing"; then
     have="$("$bin/kafka-topics.sh" --bootstrap-server "$bootstrap" --describe --topic "$name" \
       | grep -c 'Partition: ')"
@@ -28,13 +30,14 @@ grep -v '^[[:space:]]*\(#\|$\)' "$file" | while read -r name partitions retentio
         --partitions "$partitions"
     fi
     "$bin/kafka-configs.sh" --bootstrap-server "$bootstrap" --alter --entity-type topics \
-      --entity-name "$name" --add-config "retention.ms=$retention,max.message.bytes=$max_bytes"
+      --entity-name "$name" --add-config "retention.ms=$retention,max.message.bytes=$max_bytes$ts"
   else
     echo "creating $name: $partitions partitions, replication $rf, retention $retention ms"
     "$bin/kafka-topics.sh" --bootstrap-server "$bootstrap" --create --if-not-exists \
       --topic "$name" --partitions "$partitions" --replication-factor "$rf" \
       --config "min.insync.replicas=$min_isr" --config "retention.ms=$retention" \
-      --config compression.type=producer --config "max.message.bytes=$max_bytes"
+      --config compression.type=producer --config "max.message.bytes=$max_bytes" \
+      ${timestamps:+--config "message.timestamp.type=$timestamps"}
   fi
 done
 echo "topics ready"

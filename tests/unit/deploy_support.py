@@ -60,13 +60,19 @@ def worker_roles() -> dict[str, tuple[str, str | None]]:
 
 def production_topics() -> dict[str, tuple[int, int]]:
     """deploy/topics.txt: name -> (partitions, retention ms)."""
-    topics: dict[str, tuple[int, int]] = {}
+    return {name: (p, r) for name, (p, r, _) in production_topic_rows().items()}
+
+
+def production_topic_rows() -> dict[str, tuple[int, int, str | None]]:
+    """deploy/topics.txt: name -> (partitions, retention ms, timestamp type or None)."""
+    topics: dict[str, tuple[int, int, str | None]] = {}
     for line in (DEPLOY / "topics.txt").read_text().splitlines():
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        name, partitions, retention = line.split()
+        name, partitions, retention, *rest = line.split()
         assert name not in topics, f"{name} declared twice"
-        topics[name] = (int(partitions), int(retention))
+        assert len(rest) <= 1, f"{name}: name, partitions, retention and a timestamp type"
+        topics[name] = (int(partitions), int(retention), rest[0] if rest else None)
     return topics
 
 

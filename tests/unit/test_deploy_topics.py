@@ -16,6 +16,7 @@ from tests.unit.deploy_support import (
     K8S,
     cli_choices,
     load_yaml_docs,
+    production_topic_rows,
     production_topics,
     worker_roles,
 )
@@ -35,6 +36,20 @@ def test_every_topic_of_the_code_is_declared_with_partitions_and_retention() -> 
         assert retention == -1 or retention >= DAY_MS, f"{name}: under a day of retention"
     for spec in SOURCE_TOPICS:
         assert declared[spec.dlq.name][1] >= DAY_MS * 7, "dead letters wait a week for a person"
+
+
+def test_the_clock_checked_reads_carry_the_brokers_time_in_production() -> None:
+    """The decider and call-forward dead-letter a read captured more than a few minutes after
+    its record's timestamp (`ClockWindow`). In production that timestamp is the broker's
+    (LogAppendTime), not the producer's: a camera whose clock runs days ahead, stamping its
+    records from the same clock, would otherwise pass and move the gate's event clock on, and
+    every booking before it would expire as a no-show (found by a stranger's try, 2026-12-05).
+    The script sets the type when it creates the topic and on every release."""
+    rows = production_topic_rows()
+    assert rows["borderflow.plate-reads"][2] == "LogAppendTime"
+    assert {t for _, _, t in rows.values()} <= {None, "CreateTime", "LogAppendTime"}
+    script = (DEPLOY / "create-topics.sh").read_text()
+    assert script.count("message.timestamp.type=$timestamps") == 2  # created, and altered
 
 
 def test_compose_and_kubernetes_read_that_table() -> None:
