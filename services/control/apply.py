@@ -134,9 +134,19 @@ async def _announce(room: ControlRoom, taken: ActionTaken) -> None:
 async def _send(  # noqa: PLR0917
     room: ControlRoom, topic: str, body: BaseModel, type_: str, event_id: str, taken: ActionTaken
 ) -> None:
-    """One record, keyed by the gate, timed by the action's event time."""
+    """One record, keyed by the gate, timed by the action's event time: the record's
+    timestamp too (the workers that read a lane event refuse one whose `at` is minutes ahead
+    of its record's timestamp; under `borderflow up --speedup` the gate's event time runs
+    ahead of the wall clock, and a lane closed from the control room was skipped by
+    call-forward until 2026-12-05)."""
     value, headers = encode_enveloped(
         body, event_id=event_id, type_=type_, occurred_at=taken.at, producer=PRODUCER_NAME
     )
     key = taken.cmd.gate_id.encode()
-    await room.producer.send_and_wait(topic, value=value, key=key, headers=headers)
+    await room.producer.send_and_wait(
+        topic,
+        value=value,
+        key=key,
+        headers=headers,
+        timestamp_ms=int(taken.at.timestamp() * 1000),
+    )

@@ -261,6 +261,10 @@ async def test_roles_csrf_keys_rules_audit_and_kafka(
                 assert kinds == ["reassign", "hold", "release", "close_lane"]
                 (event,) = await collect(broker.bootstrap, LANE_EVENTS.name, expect=1)
                 assert json.loads(event.value)["data"]["actor"] == "ana"
+                # timed by the gate's event time, the record too: the lane-event worker and
+                # call-forward refuse an event minutes ahead of its record's timestamp
+                at = datetime.fromisoformat(json.loads(event.value)["data"]["at"])
+                assert event.timestamp == int(at.timestamp() * 1000)
 
                 # the re-plan may revise several trucks of the closed lane, in any order:
                 # read until the queued truck's second revision is there
