@@ -241,17 +241,13 @@ def make_lane_event_handler(
     gates: Mapping[str, Gate],
     policy: Policy,
     group_id: str,
-    clock_window: ClockWindow | None = None,
 ) -> LaneEventHandler:
-    """The lane events' consumer and its use case (apply a batch of lane events);
-    `clock_window`: how far ahead of its record an event may be."""
+    """The lane events' consumer and its use case (apply a batch of lane events)."""
     outbox = decision_outbox(
         stores, producer, producer_name=orchestrator.PRODUCER_NAME, drain_at_start=True
     )
     handler = ApplyLaneEventsHandler(uow=stores, decisions=outbox, gates=gates, policy=policy)
-    return LaneEventHandler(
-        apply=handler, outbox=outbox, gates=gates, group_id=group_id, clock_window=clock_window
-    )
+    return LaneEventHandler(apply=handler, outbox=outbox, gates=gates, group_id=group_id)
 
 
 def control_actions(
@@ -343,8 +339,6 @@ def build_lane_events(
         gates=infra.gates,
         policy=OrchestratedPolicy(),
         group_id=lane_events_consumer_group(infra.settings),
-        # as call-forward judges the same events: one it skips is not applied here either
-        clock_window=ClockWindow.of(infra.settings.reads_max_ahead_s, None),
     )
     infra.watch.on_new_cluster(handler.outbox.republish_since)
     runtime = _consumer(

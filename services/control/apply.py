@@ -135,10 +135,10 @@ async def _send(  # noqa: PLR0917
     room: ControlRoom, topic: str, body: BaseModel, type_: str, event_id: str, taken: ActionTaken
 ) -> None:
     """One record, keyed by the gate, timed by the action's event time: the record's
-    timestamp too (the workers that read a lane event refuse one whose `at` is minutes ahead
-    of its record's timestamp; under `borderflow up --speedup` the gate's event time runs
-    ahead of the wall clock, and a lane closed from the control room was skipped by
-    call-forward until 2026-12-05)."""
+    timestamp too (call-forward skips a lane event whose `at` is minutes ahead of its
+    record's timestamp; under `borderflow up --speedup` the gate's event time runs ahead of
+    the wall clock, and a lane closed from the control room was skipped by call-forward
+    until 2026-12-05)."""
     value, headers = encode_enveloped(
         body, event_id=event_id, type_=type_, occurred_at=taken.at, producer=PRODUCER_NAME
     )

@@ -24,7 +24,6 @@ from services.service_layer.lane_events import (
     ApplyLaneEventsHandler,
     LaneEvent,
 )
-from services.workers.decider import ClockWindow
 from streams import clock
 from streams.errors import InvalidEvent
 from streams.lane_events import LaneEventV1, decode_lane_event
@@ -54,14 +53,9 @@ class LaneEventHandler:
         outbox: DecisionPublisher,
         gates: Mapping[str, Gate],
         group_id: str,
-        clock_window: ClockWindow | None = None,
     ) -> None:
-        """`clock_window`: how far ahead of its record's timestamp an event's `at` may be
-        (the decider's reads and call-forward's lane events have the same check: an event
-        call-forward skips is not applied to the board here either)."""
         self.apply, self.outbox = apply, outbox
         self.gates, self.group_id = dict(gates), group_id
-        self.clock_window = clock_window or ClockWindow()
         self.stats = OrchestratorStats()
 
     def decode(self, record: ConsumerRecord) -> LaneEventV1:
@@ -80,9 +74,6 @@ class LaneEventHandler:
             raise InvalidEvent(
                 f"carrier_id: gate {gate.gate_id!r} has no carrier {event.carrier_id!r}"
             )
-        skew = self.clock_window.refuses(event.at, record.timestamp)
-        if skew is not None:
-            raise InvalidEvent(skew.replace("captured_at", "at", 1))
         return event
 
     async def handle(self, batch: Sequence[Inbound[LaneEventV1]]) -> list[Rejected[LaneEventV1]]:
