@@ -19,9 +19,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from lanes.errors import UnknownGateError
 from lanes.model import Gate
 from lanes.policy import OrchestratedPolicy, Policy
-from services.gates.loader import GateConfigError, gate_from_data
+from services.gates.loader import GateConfigError, gate_from_data, require_known_gate
 
 # the live decision policies (the simulation's `fifo` baseline is a queueing discipline of
 # the discrete-event model, not a live policy: it cannot be replayed)
@@ -80,10 +81,8 @@ def load_what_if(path: Path, gates: Mapping[str, Gate], *, gates_dir: Path | Non
     name = str(data.get("policy", "orchestrated"))
     if name not in POLICIES:
         raise GateConfigError(source, [("policy", f"{name!r} is not one of {sorted(POLICIES)}")])
-    if "gate" in data and str(data["gate"]) not in gates:  # was ignored without [[lanes]]
-        raise GateConfigError(
-            source, [("gate", f"no gate {str(data['gate'])!r} (known: {', '.join(gates)})")]
-        )
+    if "gate" in data:  # an unknown one was ignored without [[lanes]]
+        _known_gate(str(data["gate"]), gates, source, "gate")
     changed = dict(gates)
     if "gate_file" in data:
         base = _toml(path.parent / str(data["gate_file"]), source)
@@ -96,18 +95,8 @@ def load_what_if(path: Path, gates: Mapping[str, Gate], *, gates_dir: Path | Non
         for i, override in enumerate(data.get("lanes", [])):
             _override(base, override, f"{source}: lanes[{i}]")
         gate = _gate(base, source)
-        if gate.gate_id not in gates:  # its events were never recorded: 0 trucks changed
-            raise GateConfigError(
-                source,
-                [
-                    (
-                        "gate_file",
-                        f"gate_id {gate.gate_id!r} is not a gate of this system (known: "
-                        f"{', '.join(gates)}); a what-if changes a gate whose events were "
-                        "recorded",
-                    )
-                ],
-            )
+        # a gate whose events were never recorded: it ran, "0 trucks changed"
+        _known_gate(gate.gate_id, gates, source, "gate_file")
         changed[gate.gate_id] = gate
     return WhatIf(path.stem, name, POLICIES[name](), changed)
 
@@ -131,6 +120,15 @@ def _packaged_or_dir(gate_id: str, gates_dir: Path | None, source: str) -> dict[
             if data.get("gate_id") == gate_id:
                 return data
     raise GateConfigError(source, [("gate", f"no gate file for {gate_id!r}")])
+
+
+def _known_gate(gate_id: str, gates: Mapping[str, Gate], source: str, field: str) -> None:
+    """The gate loader's one check of a gate id, as a refusal of the what-if file's `field`
+    (a what-if changes a gate of this system, whose events were recorded)."""
+    try:
+        require_known_gate(gate_id, gates)
+    except UnknownGateError as exc:
+        raise GateConfigError(source, [(field, str(exc))]) from None
 
 
 def _override(data: dict[str, Any], override: Mapping[str, Any], where: str) -> None:

@@ -161,7 +161,7 @@ def test_what_if_gives_named_lanes_new_fields_and_keeps_their_order(tmp_path: Pa
         ("[[lanes]]\nids = [1, 2]\n", "lanes[0]: ids: an array of lane ids"),
         # these ran as the recorded policy and said nothing
         ("", "perishable.toml: the what-if file is empty: give policy, lanes or gate_file"),
-        ('gate = "nowhere"\n', "perishable.toml: gate: no gate 'nowhere' .known: huu-nghi"),
+        ('gate = "nowhere"\n', "perishable.toml: gate: unknown gate 'nowhere' .known: huu-nghi"),
         # a JSON or YAML file: say that it must be TOML
         ('{"policy": "orchestrated"}\n', "cannot read the what-if file as TOML: "),
     ],
@@ -184,7 +184,9 @@ def test_a_what_ifs_gate_file_of_a_gate_that_was_not_recorded_is_refused(
     (tmp_path / "other.toml").write_text(other, encoding="utf-8")
     policy = tmp_path / "whatif.toml"
     policy.write_text('gate_file = "other.toml"\n')
-    with pytest.raises(GateConfigError, match=r"whatif\.toml: gate_file: gate_id 'lang-son-2' is"):
+    with pytest.raises(
+        GateConfigError, match=r"whatif\.toml: gate_file: unknown gate 'lang-son-2' \(known: "
+    ):
         load_what_if(policy, default_gates(), gates_dir=None)
 
 
