@@ -15,3 +15,11 @@ def trucks(raw: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} trucks: give 1 or more")
     return value
+
+
+def number(raw: str) -> float:
+    """A number (`inf` and `nan` parse: the caller's own check says what it takes)."""
+    try:
+        return float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a number") from None

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from services.cli import audit as audit_cmd
-from services.cli.args import trucks
+from services.cli.args import number, trucks
 from services.runtime.logs import setup_logging
 from services.runtime.settings import load_settings
 from services.simulation.anomalies import DEMO_ANOMALY_RATE
@@ -124,18 +124,11 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _number(raw: str) -> float:
-    try:
-        return float(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{raw!r} is not a number") from None
-
-
 def _speedup(raw: str) -> float:
     """Simulated seconds per second: 0 (or inf) publishes unpaced, as fast as it can; a
     negative one or NaN was taken and failed once everything had started (found by a
     stranger's try: the simulator's traceback after the broker, database and API)."""
-    value = _number(raw)
+    value = number(raw)
     if not value >= 0:  # NaN too
         raise argparse.ArgumentTypeError(f"--speedup {raw}: give 0 (no pacing) or more")
     return value
@@ -144,7 +137,7 @@ def _speedup(raw: str) -> float:
 def _share(raw: str) -> float:
     """A share of the simulated trucks, 0 to 1 (checked by the simulator only once
     everything had started, found by a stranger's try: `--anomalies 2`)."""
-    value = _number(raw)
+    value = number(raw)
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"--anomalies {raw}: a share, from 0 to 1")
     return value

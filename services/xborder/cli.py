@@ -8,7 +8,7 @@ import math
 import re
 from typing import Any
 
-from services.cli.args import trucks
+from services.cli.args import number, trucks
 from services.runtime.settings import Settings
 
 _KEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -29,10 +29,7 @@ def _speedup(raw: str) -> float:
     """Simulated seconds per second, above 0 and finite: the demo's gate clock runs at it
     (found by a stranger's try: 0 froze the clock and sent nothing, -5 ran it backwards
     and sent thousands of messages at once)."""
-    try:
-        value = float(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{raw!r} is not a number") from None
+    value = number(raw)
     if not 0 < value < math.inf:  # NaN too
         raise argparse.ArgumentTypeError(f"--speedup {raw}: give a number above 0")
     return value
