@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import unicodedata
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,14 @@ def page_token(secret: bytes, key: str) -> str:
     """The page's unguessable token: 128 bits of an HMAC of its key under the secret."""
     digest = hmac.new(secret, f"driver:{key}".encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
+
+
+def normal_code(typed: str) -> str:
+    """A short code as typed by a driver (lower case, grouped with spaces or hyphens, as
+    `ab12 cd34` or `AB12-CD34`, or in a Chinese input method's full-width letters) in the
+    form it is stored in: ASCII upper case, letters and digits only."""
+    folded = unicodedata.normalize("NFKC", typed).upper()
+    return "".join(ch for ch in folded if ch.isascii() and ch.isalnum())
 
 
 def page_code(secret: bytes, key: str) -> str:
@@ -49,7 +58,7 @@ class DriverHub:
         return self._tokens.get(token)
 
     def token_of_code(self, code: str) -> str | None:
-        return self._codes.get(code.strip().upper())
+        return self._codes.get(normal_code(code))
 
     def state(self, token: str) -> str | None:
         visit_id = self._tokens.get(token)

@@ -20,7 +20,7 @@ from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.db.driver_tables import DriverPageRow
-from services.drivers.hub import DriverHub, page_code, page_token
+from services.drivers.hub import DriverHub, normal_code, page_code, page_token
 
 POLL_S = 0.25
 
@@ -169,7 +169,7 @@ class DbPages:
     async def token_of_code(self, code: str) -> str | None:
         async with self._sessions()() as session:
             token: str | None = await session.scalar(
-                select(DriverPageRow.token).where(DriverPageRow.code == code.strip().upper())
+                select(DriverPageRow.token).where(DriverPageRow.code == normal_code(code))
             )
         return token
 

@@ -366,3 +366,32 @@ async def test_a_booked_page_holds_its_slot_in_the_gates_local_time(
     )
     page = await client.get(link, headers={"Accept-Language": "zh-CN"})
     assert 'id="booked-slot"' in page.text and "口岸当地时间" in page.text
+
+
+async def test_the_short_code_is_found_however_the_driver_types_it(
+    client: httpx.AsyncClient, keys: dict[str, str], engine: AsyncEngine
+) -> None:
+    """The code printed at the waiting area, typed on a phone: in lower case, in two groups
+    with a space or a hyphen, or in a Chinese input method's full-width letters. Before,
+    only surrounding spaces and lower case were forgiven: `ab12 cd34` was a 404."""
+    mine = (await _book(client, keys["a"], "A-1", local_slot(1, 10), "k-1")).json()
+    async with engine.connect() as connection:
+        code = (
+            await connection.execute(
+                sql("SELECT code FROM driver_pages WHERE page_key = :key"),
+                {"key": booking_page_key(mine["booking_id"])},
+            )
+        ).scalar_one()
+    wide = "".join(chr(ord(ch) + 0xFEE0) for ch in code.lower())  # ａｂ１２...
+    for typed in (
+        code,
+        code.lower(),
+        f" {code[:4].lower()} {code[4:].lower()} ",
+        f"{code[:4]}-{code[4:]}",
+        wide,
+    ):
+        answer = await client.get(f"/d/c/{typed}", headers=CHROME_VI)
+        assert answer.status_code == 303, (typed, answer.text)
+        assert answer.headers["location"] == mine["driver_page"]
+    for wrong in (code[:-1], f"{code}2", "ZZZZ ZZZZ", "--", "%20"):
+        assert (await client.get(f"/d/c/{wrong}", headers=CHROME_VI)).status_code == 404
