@@ -1,6 +1,10 @@
 """The review queue: visits the machine could not decide, with the evidence a controller
 needs to decide them (reads with their candidates, the manifests weighed and their scores).
-Controllers' accounts and actions come with the control room (issue 6)."""
+Controllers' accounts and actions come with the control room (issue 6).
+
+A queue: the truck waiting longest first (by its visit's first read; until 2026-12-05 the
+newest decision came first, and the truck waiting longest was at the bottom, or past the
+control room's 50)."""
 
 from __future__ import annotations
 
@@ -9,11 +13,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.problems import gate_or_404
-from services.db.tables import DecisionRow, PlateReadRow
+from services.db.tables import DecisionRow, PlateReadRow, VisitRow
 
 router = APIRouter(prefix="/v1", tags=["review"])
 
@@ -45,13 +49,16 @@ class ReviewItem(BaseModel):
     manifest_id: str | None = Field(description="set when the reads were attributed to one")
     reason: str
     decided_at: datetime
+    arrived_at: datetime = Field(
+        description="the visit's first read (the decision's time if none): it waits since"
+    )
     candidates: list[WeighedManifest]
     reads: list[ReviewRead]
 
 
 class ReviewPage(BaseModel):
     items: list[ReviewItem]
-    next: str | None = Field(description="pass as `before` for the next (older) page")
+    next: str | None = Field(description="pass as `after` for the next page (newer arrivals)")
 
 
 @router.get("/review", response_model=ReviewPage)
@@ -59,42 +66,46 @@ async def review_queue(
     request: Request,
     gate: Annotated[str | None, Query(description="gate id; default: this system's")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: Annotated[str | None, Query(description="the `next` of the previous page")] = None,
+    after: Annotated[str | None, Query(description="the `next` of the previous page")] = None,
+    before: Annotated[
+        str | None, Query(description="refused: the queue lists oldest first; page with `after`")
+    ] = None,
 ) -> ReviewPage:
-    """Visits that need a person, newest first."""
+    """Visits that need a person, the one waiting longest first."""
     ctx = request.app.state.context
     gate_id = gate or ctx.default_gate
     gate_or_404(ctx.gates, gate_id)
+    if before is not None:  # the cursor of the newest-first order: paging it would loop
+        raise HTTPException(
+            status_code=422,
+            detail="before: the review queue lists the longest waiting first; page with `after`",
+        )
     async with ctx.sessions() as session:
-        return await review_page(session=session, gate_id=gate_id, limit=limit, before=before)
+        return await review_page(session=session, gate_id=gate_id, limit=limit, after=after)
 
 
 async def review_page(
-    *, session: AsyncSession, gate_id: str, limit: int, before: str | None
+    *, session: AsyncSession, gate_id: str, limit: int, after: str | None
 ) -> ReviewPage:
-    query = select(DecisionRow).where(
-        DecisionRow.gate_id == gate_id, DecisionRow.outcome == "needs_review"
+    """The visits in review, the one that arrived first first (`after`: a page's `next`)."""
+    arrived = func.coalesce(VisitRow.first_seen_at, DecisionRow.decided_at)
+    query = (
+        select(DecisionRow, arrived)
+        .outerjoin(VisitRow, VisitRow.visit_id == DecisionRow.visit_id)
+        .where(DecisionRow.gate_id == gate_id, DecisionRow.outcome == "needs_review")
     )
-    if before is not None:
-        at, _, decision_id = before.partition("|")
+    if after is not None:
+        at, _, decision_id = after.partition("|")
         try:
             cursor = datetime.fromisoformat(at)
         except ValueError:
-            raise HTTPException(
-                status_code=422, detail=f"before: not a cursor: {before!r}"
-            ) from None
-        query = query.where(
-            tuple_(DecisionRow.decided_at, DecisionRow.decision_id) < (cursor, decision_id)
-        )
+            raise HTTPException(status_code=422, detail=f"after: not a cursor: {after!r}") from None
+        query = query.where(tuple_(arrived, DecisionRow.decision_id) > (cursor, decision_id))
     rows = (
-        await session.scalars(
-            query.order_by(DecisionRow.decided_at.desc(), DecisionRow.decision_id.desc()).limit(
-                limit + 1
-            )
-        )
+        await session.execute(query.order_by(arrived, DecisionRow.decision_id).limit(limit + 1))
     ).all()
     page, more = rows[:limit], len(rows) > limit
-    reads = await _reads(session=session, visit_ids=[r.visit_id for r in page])
+    reads = await _reads(session=session, visit_ids=[r.visit_id for r, _ in page])
     items = [
         ReviewItem(
             visit_id=row.visit_id,
@@ -106,13 +117,14 @@ async def review_page(
             manifest_id=row.manifest_id,
             reason=row.reason,
             decided_at=row.decided_at,
+            arrived_at=arrived_at,
             candidates=[WeighedManifest.model_validate(c) for c in row.match_candidates or ()],
             reads=reads.get(row.visit_id, []),
         )
-        for row in page
+        for row, arrived_at in page
     ]
     last = page[-1] if page and more else None
-    following = None if last is None else f"{last.decided_at.isoformat()}|{last.decision_id}"
+    following = None if last is None else f"{last[1].isoformat()}|{last[0].decision_id}"
     return ReviewPage(items=items, next=following)
 
 

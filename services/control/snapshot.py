@@ -85,7 +85,7 @@ async def build_snapshot(*, session: AsyncSession, gate: Gate, now: datetime) ->
                 by_lane[row.lane_id].append(_truck(row, service, as_of) | _moves(row, gate))
         elif row.carrier_slot:
             on_carriers.append(_truck(row, service, as_of))
-    review = await review_page(session=session, gate_id=gate_id, limit=REVIEW_LIMIT, before=None)
+    review = await review_page(session=session, gate_id=gate_id, limit=REVIEW_LIMIT, after=None)
     return {
         "gate_id": gate_id,
         "gate_name": gate.name,

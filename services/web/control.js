@@ -324,10 +324,12 @@ function truckCard(t, lane) {
 
 function renderReview(items, total) {
   $("review-count").textContent = total ? "(" + total + ")" : "";
-  // the snapshot holds the newest 50: say so, or the oldest (waiting longest) go unseen
+  // the server lists the truck waiting longest first, and holds 50: say how many newer
+  // arrivals are not listed (until 2026-12-05 it held the newest, and the longest waiting
+  // were at the bottom or not there at all)
   const more = total > items.length ? el("p", { class: "why more", id: "review-more" },
-    "The newest " + items.length + " are listed; " + (total - items.length)
-      + " older visits in review are not (GET /v1/review pages through them all).") : null;
+    "The " + items.length + " waiting longest are listed; " + (total - items.length)
+      + " newer visits in review are not (GET /v1/review pages through them all).") : null;
   $("review-items").replaceChildren(...items.map((it) => {
     const cands = it.candidates.length ? el("table", {},
       el("tr", {}, el("th", {}, "manifest"), el("th", {}, "plate"), el("th", {}, "score"), el("th", {}, "closest read"), el("th", {})),
@@ -347,6 +349,8 @@ function renderReview(items, total) {
     return el("div", { class: "item", "data-review": it.visit_id, "data-plate": it.plate },
       el("div", {},
         el("div", {}, el("b", {}, it.plate || "(no plate)"), el("span", { class: "outcome" }, it.match_outcome),
+          " · ", el("span", { class: "waits", title: "arrived " + localTime(it.arrived_at) + " gate time" },
+            "waits " + waitingMin(it.arrived_at, state.snap.as_of) + " min"),
           " · score " + it.match_score.toFixed(2) + " · " + localTime(it.decided_at)),
         el("div", { class: "why" }, it.reason), cands, reads),
       el("div", { class: "acts" },

@@ -1,7 +1,8 @@
 """The review queue says how many of its visits it does not list. Found by a stranger's try
 as a lane controller on a demo day: the panel's heading said "Review queue (344)" and "need
 review 344", and it listed 50 visits (the snapshot's newest 50) with nothing after the
-50th, so the 294 older visits, those waiting longest, were nowhere and nothing said so.
+50th, so the 294 older visits, those waiting longest, were nowhere and nothing said so. (The
+snapshot now holds the 50 waiting longest: tests/browser/test_review_order.py.)
 
 The test hands the page a snapshot with fewer review items than visits in review (what the
 server sends past 50) and draws it (`render()`, what each state and patch does)."""
@@ -19,8 +20,8 @@ from tests.integration.test_staff_cookie import api_on_a_port
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(90)]
 
 ITEM = """{visit_id: "v-1", plate: "29H12345", match_outcome: "unknown", match_score: 0,
-  decided_at: "2026-11-23T03:00:00Z", reason: "no manifest for plate 29H12345",
-  candidates: [], reads: [], manifest_id: null}"""
+  decided_at: "2026-11-23T03:00:00Z", arrived_at: "2026-11-23T02:58:00Z",
+  reason: "no manifest for plate 29H12345", candidates: [], reads: [], manifest_id: null}"""
 
 
 async def test_the_review_queue_says_how_many_visits_it_does_not_list(
@@ -36,7 +37,7 @@ async def test_the_review_queue_says_how_many_visits_it_does_not_list(
         await expect(page.locator("#review-count")).to_have_text("(344)")
         await expect(page.locator("[data-review]")).to_have_count(1)
         await expect(page.locator("#review-more")).to_have_text(
-            "The newest 1 are listed; 343 older visits in review are not "
+            "The 1 waiting longest are listed; 343 newer visits in review are not "
             "(GET /v1/review pages through them all)."
         )
 

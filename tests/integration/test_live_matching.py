@@ -93,10 +93,10 @@ async def test_misreads_join_their_truck_and_the_undecided_reach_review(
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
                 client.cookies.update(await staff_cookies(system.infra))
                 first = (await client.get("/v1/review", params={"limit": 2})).json()
-                rest = (await client.get("/v1/review", params={"before": first["next"]})).json()
+                rest = (await client.get("/v1/review", params={"after": first["next"]})).json()
             items = first["items"] + rest["items"]
-            assert [i["match_outcome"] for i in items] == ["mismatch", "unknown", "ambiguous"]
-            ambiguous = items[2]
+            assert [i["match_outcome"] for i in items] == ["ambiguous", "unknown", "mismatch"]
+            ambiguous = items[0]
             assert ambiguous["reads"][0]["plate_text"] == "29H55556"
             assert {c["manifest_id"] for c in ambiguous["candidates"]} == {"MF-5", "MF-6"}
             assert "MF-5" in ambiguous["reason"] and "MF-6" in ambiguous["reason"]

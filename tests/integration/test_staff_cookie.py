@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.bootstrap import infrastructure
+from services.bootstrap import Infrastructure, infrastructure
 from services.db.controllers import create_controller
 from services.runtime.settings import DatabaseSettings
 from tests.browser.live import PASSWORD, add_controllers, free_port, served_api
@@ -30,9 +30,11 @@ STAFF_VIEWS = ("/v1/queue", "/v1/review", "/v1/waiting-area")
 
 
 @asynccontextmanager
-async def api_on_a_port(tmp_path: Path) -> AsyncIterator[str]:
+async def api_on_a_port(
+    tmp_path: Path, seed: Callable[[Infrastructure], Awaitable[None]] | None = None
+) -> AsyncIterator[str]:
     """The API served on 127.0.0.1 (SQLite, the embedded broker), with `ana` and `vic` and a
-    `demo` controller, all with PASSWORD; yields the port."""
+    `demo` controller, all with PASSWORD, and what `seed` writes first; yields the port."""
     database = DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'borderflow.db'}")
     async with (
         fresh_broker(tmp_path) as broker,
@@ -47,6 +49,8 @@ async def api_on_a_port(tmp_path: Path) -> AsyncIterator[str]:
                 password=PASSWORD,
                 now=datetime.now(UTC),
             )
+        if seed is not None:
+            await seed(infra)
         port = free_port()
         async with served_api(infra, port):
             yield str(port)
