@@ -61,7 +61,11 @@ def main() -> None:
     gate = get_gate("huu-nghi")
     base = gate.alert_rules or AlertRules()
     changes = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}
-    what_if = alert_rules_of(AlertsConfig.model_validate(changes), visit_window=gate.visit_window)
+    what_if = alert_rules_of(
+        AlertsConfig.model_validate(changes),
+        visit_window=gate.visit_window,
+        utc_offset=gate.utc_offset,
+    )
     # the keys not set keep the gate's values, not the defaults
     fields = [ALERT_KEYS[k][0] for k in changes]
     what_if = replace(base, **{f: getattr(what_if, f) for f in fields})

@@ -34,3 +34,6 @@ class AlertRules:
     # this many bookings created by one key within the window
     burst_count: int = 20
     burst_window: timedelta = timedelta(seconds=60)
+    # the gate's local time (its gate file's `utc_offset`), for the times the explanations
+    # name (lanes/alerts/wording.py)
+    utc_offset: timedelta = timedelta(0)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from lanes.alert_rules import AlertRules
 from lanes.alerts.model import Alert, BookingChange, BookingKind, make_alert
+from lanes.alerts.wording import gate_time, zone
 
 SETTLED = frozenset({BookingKind.USED, BookingKind.NO_SHOW, BookingKind.LOST_LATE})
 
@@ -77,8 +78,9 @@ def rebook_jumps(changes: Sequence[BookingChange], rules: AlertRules) -> list[Al
                     raised_at=c.at,
                     explanation=(
                         f"firm {c.firm_id} cancelled booking {old.booking_id} "
-                        f"(slot {old.slot_start.isoformat()}) and booked {c.booking_id} "
-                        f"{ahead:.0f} min earlier (slot {c.slot_start.isoformat()}) "
+                        f"(slot {gate_time(old.slot_start, day_of=c.at, rules=rules)}) and "
+                        f"booked {c.booking_id} {ahead:.0f} min earlier (slot "
+                        f"{gate_time(c.slot_start, day_of=c.at, rules=rules)}, {zone(rules)}) "
                         f"{(c.at - old.at).total_seconds():.0f} s later, for manifest "
                         f"{c.manifest_id}"
                     ),

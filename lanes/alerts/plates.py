@@ -9,6 +9,7 @@ from itertools import pairwise
 from lanes.alert_rules import AlertRules
 from lanes.alerts.model import Alert, make_alert
 from lanes.alerts.passes import Exits, Pass
+from lanes.alerts.wording import gate_time, zone
 
 
 def _minutes(seconds: float) -> str:
@@ -34,12 +35,14 @@ def clones(found: Sequence[Pass], exit_reads: Exits, rules: AlertRules) -> list[
                     continue
                 why = (
                     f"plate {plate} came in twice at {a.gate_id} ({a.direction}) without "
-                    f"leaving: {a.first_at.isoformat()} and {b.first_at.isoformat()}, "
+                    f"leaving: {gate_time(a.first_at, day_of=b.first_at, rules=rules)} and "
+                    f"{gate_time(b.first_at, day_of=b.first_at, rules=rules)} ({zone(rules)}), "
                     f"no exit read between"
                 )
             elif gap < rules.min_return:
                 why = (
-                    f"plate {plate} at {a.gate_id} ({a.direction}) at {a.last_at.isoformat()} "
+                    f"plate {plate} at {a.gate_id} ({a.direction}) at "
+                    f"{gate_time(a.last_at, day_of=b.first_at, rules=rules)} ({zone(rules)}) "
                     f"and at {b.gate_id} ({b.direction}) {_minutes(gap.total_seconds())} later; "
                     f"the road needs at least {_minutes(rules.min_return.total_seconds())}"
                 )
@@ -80,7 +83,8 @@ def lost_trucks(
                 raised_at=due,
                 explanation=(
                     f"plate {p.plate} entered {p.gate_id} ({p.direction}) at "
-                    f"{p.last_at.isoformat()} and no exit camera has read it in "
+                    f"{gate_time(p.last_at, day_of=due, rules=rules)} ({zone(rules)}) and no "
+                    f"exit camera has read it in "
                     f"{_minutes(allowed.total_seconds())} (expected "
                     f"{_minutes(rules.expected_transit.total_seconds())} plus "
                     f"{_minutes(rules.transit_margin.total_seconds())} margin)"

@@ -286,10 +286,13 @@ ALERT_KEYS: dict[str, tuple[str, timedelta | None]] = {
 }
 
 
-def alert_rules_of(config: AlertsConfig | None, *, visit_window: timedelta) -> AlertRules:
+def alert_rules_of(
+    config: AlertsConfig | None, *, visit_window: timedelta, utc_offset: timedelta
+) -> AlertRules:
     """The gate file's `[alerts]` table as `AlertRules`: what it leaves out keeps the
-    default; the rules group reads into passes with the gate's own visit window."""
-    given: dict[str, object] = {"visit_window": visit_window}
+    default; the rules group reads into passes with the gate's own visit window, and name
+    times in the gate's local time."""
+    given: dict[str, object] = {"visit_window": visit_window, "utc_offset": utc_offset}
     if config is not None:
         for key, value in config.model_dump(exclude_none=True).items():
             name, unit = ALERT_KEYS[key]
@@ -350,7 +353,11 @@ def _to_gate(config: GateConfig) -> Gate:
         fleet=fleet,
         approach_time=_minutes(config.approach_time_min),
         booking=_booking(config.booking),
-        alert_rules=alert_rules_of(config.alerts, visit_window=_minutes(config.visit_window_min)),
+        alert_rules=alert_rules_of(
+            config.alerts,
+            visit_window=_minutes(config.visit_window_min),
+            utc_offset=offset_of(config.utc_offset),
+        ),
         waiting_areas=tuple(
             WaitingArea(
                 area_id=a.area_id,

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 def rules_of(gate: Gate) -> AlertRules:
-    return gate.alert_rules or AlertRules()
+    return gate.alert_rules or AlertRules(utc_offset=gate.utc_offset)
 
 
 class AlertStep:

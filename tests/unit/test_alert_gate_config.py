@@ -12,6 +12,7 @@ import pytest
 from lanes.alerts import AlertRules
 from services.gates.loader import GateConfigError, default_gates, parse_gate
 
+HUU_NGHI = timedelta(hours=7)  # the gate file's utc_offset: the explanations' clock
 PACKAGED = resources.files("services.gates").joinpath("huu-nghi.toml").read_text("utf-8")
 
 
@@ -20,13 +21,13 @@ def _without_alerts(text: str) -> str:
 
 
 def test_the_packaged_gate_writes_out_the_defaults() -> None:
-    assert default_gates()["huu-nghi"].alert_rules == AlertRules()
+    assert default_gates()["huu-nghi"].alert_rules == AlertRules(utc_offset=HUU_NGHI)
 
 
 def test_a_gate_without_the_table_gets_the_defaults_with_its_visit_window() -> None:
     text = _without_alerts(PACKAGED).replace("visit_window_min = 10", "visit_window_min = 7")
     rules = parse_gate(text, source="g.toml").alert_rules
-    assert rules == AlertRules(visit_window=timedelta(minutes=7))
+    assert rules == AlertRules(visit_window=timedelta(minutes=7), utc_offset=HUU_NGHI)
 
 
 def test_a_key_left_out_keeps_its_default() -> None:
@@ -35,7 +36,9 @@ def test_a_key_left_out_keeps_its_default() -> None:
     )
     rules = parse_gate(text, source="g.toml").alert_rules
     assert rules == AlertRules(
-        expected_transit=timedelta(minutes=45), burst_window=timedelta(seconds=30)
+        expected_transit=timedelta(minutes=45),
+        burst_window=timedelta(seconds=30),
+        utc_offset=HUU_NGHI,
     )
 
 

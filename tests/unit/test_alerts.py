@@ -261,3 +261,26 @@ def test_parameters_change_the_verdict() -> None:
     obs = Observations(sightings=tuple(crossing("t1", 0, exit_after=None)))
     patient = AlertRules(expected_transit=timedelta(hours=12))
     assert evaluate(obs, patient, now=at(600)) == ()
+
+
+def test_explanations_name_times_on_the_gate_s_clock() -> None:
+    """A controller at Huu Nghi (UTC+07:00) reads the gate's clock, not ISO UTC (a tester
+    read "2025-06-01T10:01:00+00:00" for a truck that entered at 17:01): the time, the date
+    only when it is not the alert's local day, and the zone named."""
+    hanoi = AlertRules(utc_offset=timedelta(hours=7))
+    other = crossing("t0", -200, plate="29H99999")  # the gate's exits are read
+    (lost,) = evaluate(
+        Observations(sightings=(*other, *crossing("t1", 0, exit_after=None))), hanoi, now=at(91)
+    )
+    assert "entered huu-nghi (export) at 17:01 (UTC+07:00) and no exit" in lost.explanation
+    twice = Observations(sightings=(*crossing("t1", 0, exit_after=None), *crossing("t2", 20)))
+    clone = next(a for a in evaluate(twice, hanoi, now=at(60)) if a.rule == "cloned_plate")
+    assert "without leaving: 17:00 and 17:20 (UTC+07:00)" in clone.explanation
+    cancel = booking(1, BookingKind.CANCELLED, 0)  # its slot: 03:00 the next day, local
+    earlier = booking(2, BookingKind.CREATED, 1, manifest_id="MF-1", slot_start=at(300))
+    (jump,) = evaluate(Observations(bookings=(cancel, earlier)), hanoi, now=at(10))
+    assert "(slot 2025-06-02 03:00) and booked b-2 300 min earlier (slot 22:00, UTC+07:00)" in (
+        jump.explanation
+    )
+    for alert in (lost, clone, jump):
+        assert "+00:00" not in alert.explanation, alert.explanation
