@@ -38,6 +38,8 @@ class CallEventV1(BaseModel):
     expected_start_at: IsoAwareDatetime | None = None
     manifest_id: EventId | None = None
     reason: str = Field(max_length=2000)
+    # a lost place taken back because the truck's booking was cancelled (not a missed call)
+    withdrawn: bool = False
 
 
 def call_to_wire(event: TruckCalled | PlaceLost) -> CallEventV1:
@@ -51,6 +53,7 @@ def call_to_wire(event: TruckCalled | PlaceLost) -> CallEventV1:
             occurred_at=event.at,
             deadline=event.deadline,
             reason=event.reason,
+            withdrawn=event.withdrawn,
         )
     return CallEventV1(
         call_id=event.call_id,

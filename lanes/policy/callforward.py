@@ -78,6 +78,7 @@ class PlaceLost:
     last_call_id: str
     reason: str
     deadline: datetime | None = None  # the recall's, missed: what the driver is told in words
+    withdrawn: bool = False  # taken out of the queue (its booking cancelled), not missed
 
 
 CallEvent = TruckCalled | PlaceLost
@@ -290,7 +291,7 @@ class CallForwardPolicy:
             return None, queue, board
         last = waiting.call.call_id if waiting.call is not None else f"{visit_id}/withdrawn"
         area = _area(gate, waiting)
-        event = PlaceLost(visit_id, gate.gate_id, area.area_id, now, last, reason)
+        event = PlaceLost(visit_id, gate.gate_id, area.area_id, now, last, reason, withdrawn=True)
         return event, queue.left(visit_id), board.without(visit_id)
 
     def _call(

@@ -67,7 +67,10 @@ def booked_state(slot: tuple[datetime, datetime] | None) -> dict[str, Any]:
 
 def lost_state(event: PlaceLost, utc_offset: timedelta) -> dict[str, Any]:
     """The page of a truck that lost its place: the deadline it missed (local HH:MM), which
-    the page words in its language, and the policy's reason (English) for one without."""
+    the page words in its language, and the policy's reason (English) for one without; a
+    truck withdrawn because its booking was cancelled: the booking's "cancelled" page."""
+    if event.withdrawn:
+        return {"status": "cancelled"}
     state: dict[str, Any] = {"status": "lost", "reason": event.reason}
     if event.deadline is not None:
         state["missed"] = local_hhmm(event.deadline, utc_offset)

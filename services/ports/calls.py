@@ -40,6 +40,8 @@ class Notifier(Protocol):
 _TEXTS = {
     "en": {
         "lost": "borderflow: you lost your place in the waiting area: {reason}",
+        "cancelled": "borderflow: your booking was cancelled: do not drive to the gate for it; "
+        "ask your firm.",
         "lost_by": "borderflow: you were called twice and were not at the gate by {deadline}: "
         "you lost your place in the waiting area.",
         "go": "borderflow: Go to the gate now, {place}. Be there by {deadline}.",
@@ -49,6 +51,8 @@ _TEXTS = {
     },
     "vi": {
         "lost": "borderflow: bạn đã mất vị trí trong bãi chờ: {reason}",
+        "cancelled": "borderflow: lịch đặt của bạn đã bị hủy: đừng đến cửa khẩu theo lịch này; "
+        "hãy hỏi doanh nghiệp của bạn.",
         "lost_by": "borderflow: bạn đã được gọi hai lần nhưng không có mặt tại cửa khẩu trước "
         "{deadline}: bạn đã mất vị trí trong bãi chờ.",
         "go": "borderflow: Hãy đến cửa khẩu ngay, {place}. Có mặt trước {deadline}.",
@@ -58,6 +62,7 @@ _TEXTS = {
     },
     "zh": {
         "lost": "borderflow：您已失去等候区中的位置：{reason}",
+        "cancelled": "borderflow：您的预约已取消：请勿为此预约前往口岸；请联系您的公司。",
         "lost_by": "borderflow：您已被叫号两次，但未在{deadline}前到达口岸："
         "您已失去等候区中的位置。",
         "go": "borderflow：请立即前往口岸，{place}。请在{deadline}前到达。",
@@ -73,7 +78,8 @@ def text_of(
 ) -> str:
     """A short message for the driver, in `language` (vi, zh, en) when known, else English;
     the deadline as the gate's local HH:MM when its `utc_offset` is given. A lost place is
-    told by the deadline it missed (an event without one: the policy's reason, in English)."""
+    told by the deadline it missed (an event without one: the policy's reason, in English);
+    a place withdrawn because the booking was cancelled, as that."""
     words = _TEXTS.get(language or "en", _TEXTS["en"])
     deadline = data.get("deadline")
     if utc_offset is not None and isinstance(deadline, str):
@@ -81,6 +87,8 @@ def text_of(
             deadline = local_hhmm(datetime.fromisoformat(deadline), utc_offset)
     kind = data.get("type")
     if kind == "truck.place_lost":
+        if data.get("withdrawn"):
+            return words["cancelled"]
         if deadline:
             return words["lost_by"].format(deadline=deadline)
         return words["lost"].format(reason=data.get("reason", ""))

@@ -190,6 +190,36 @@ async def test_a_lost_place_is_told_in_the_drivers_language(browser: Browser) ->
 
 
 @pytest.mark.parametrize(
+    ("locale", "words"),
+    [("vi-VN", "Lịch đặt này đã bị hủy"), ("zh-CN", "此预约已取消"), ("en-GB", "This booking was")],
+)
+async def test_a_truck_withdrawn_for_its_cancelled_booking_is_told_so(
+    browser: Browser, locale: str, words: str
+) -> None:
+    """The firm cancels the booking of a truck already called: the policy withdraws it.
+    Before, its page said "you lost your place" with the policy's English reason ("booking
+    cancelled by the firm: its place withdrawn") whatever the driver's language; it now
+    shows the booking's cancelled card, in the driver's language, and no English reason."""
+    hub = DriverHub(secret=b"test secret")
+    queue, board = a_queue(1), Board.for_gate(HN)
+    _, queue, board = CallForwardPolicy().step(queue, board, HN, now=T0)
+    assert queue.waiting[0].call is not None  # called
+    lost, _, _ = CallForwardPolicy().withdraw(
+        "visit-000", queue, board, HN, now=T0 + timedelta(minutes=1),
+        reason="booking cancelled by the firm: its place withdrawn",
+    )  # fmt: skip
+    assert lost is not None
+    hub.publish({"visit-000": lost_state(lost, HN.utc_offset)})
+    async with serve(hub) as base:
+        page = await phone(browser, locale)
+        await page.goto(f"{base}/d/{hub.token_for('visit-000')}")
+        await page.wait_for_function("() => document.body.dataset.status === 'cancelled'")
+        text = await page.inner_text("body")
+        assert words in text
+        assert "withdrawn" not in text and "by the firm" not in text
+
+
+@pytest.mark.parametrize(
     ("locale", "shown"),
     [
         ("zh-CN", "您的时段：2026年11月24日 10:00–11:00（口岸当地时间）"),

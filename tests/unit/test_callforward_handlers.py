@@ -360,7 +360,8 @@ async def test_a_cancelled_bookings_truck_is_withdrawn_from_the_queue_and_not_re
     assert "booking cancelled" in (sent[-1].reason or "")
     assert "not called" not in (sent[-1].reason or "")  # it was called (a stranger's try)
     assert data.queues["huu-nghi"].queue.waiting == ()
-    assert data.pages["booking:bk-1"]["status"] == "lost"
+    assert sent[-1].withdrawn  # told as a cancellation, in the driver's words (SMS, page)
+    assert data.pages["booking:bk-1"] == {"status": "cancelled"}
     assert data.called["huu-nghi"] == {}
     # its deadline passes: nothing recalled
     await step_areas(step(("r-9", AREA, "29C99999", T0 + 20 * MIN)))

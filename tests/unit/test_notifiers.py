@@ -90,3 +90,23 @@ def test_a_lost_place_is_told_in_the_drivers_language_by_the_deadline_missed() -
     assert all("no show" not in text for text in texts.values())
     old = call_to_wire(PlaceLost("v1", "huu-nghi", "hn-exp-wait", T0, "v1/call-2", "no show"))
     assert text_of(old.model_dump(mode="json"), "vi").endswith("no show")
+
+
+def test_a_place_withdrawn_for_a_cancelled_booking_is_told_as_that_in_the_drivers_language() -> (
+    None
+):
+    """Before, a queued truck whose booking the firm cancelled was texted "you lost your
+    place" followed by the policy's English reason, whatever the driver's language."""
+    lost = PlaceLost(
+        "v1", "huu-nghi", "hn-exp-wait", T0, "v1/call-1", "booking cancelled", withdrawn=True
+    )
+    wire = call_to_wire(lost)
+    assert wire.withdrawn and decode_call(encode_call(wire)[0]) == wire
+    data = wire.model_dump(mode="json")
+    texts = {lang: text_of(data, lang, timedelta(hours=7)) for lang in ("vi", "zh", "en")}
+    assert "lịch đặt của bạn đã bị hủy" in texts["vi"]
+    assert "您的预约已取消" in texts["zh"]
+    assert "your booking was cancelled" in texts["en"]
+    assert all(
+        "booking cancelled" not in text and "mất vị trí" not in text for text in texts.values()
+    )
