@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from lanes.alert_rules import AlertRules
+from lanes.policy.hours import zone_name
 
 
 def _local(at: datetime, utc_offset: timedelta) -> datetime:
@@ -23,9 +24,5 @@ def gate_time(at: datetime, *, day_of: datetime, rules: AlertRules) -> str:
 
 
 def zone(rules: AlertRules) -> str:
-    """The gate's zone as its offset from UTC: `UTC+07:00`, `UTC-03:30`, `UTC`."""
-    minutes = int(rules.utc_offset.total_seconds() // 60)
-    if minutes == 0:
-        return "UTC"
-    sign = "+" if minutes > 0 else "-"
-    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    """The gate's zone as its offset from UTC: `UTC+07:00`."""
+    return zone_name(rules.utc_offset)

@@ -1,6 +1,8 @@
 """The replay's report: one self-contained HTML file (charts as embedded PNG, no external
 asset), recorded and replayed overlaid: queue length per lane over time, the dwell
-distribution, carrier utilisation per hour, and the KPI table."""
+distribution, carrier utilisation per hour, and the KPI table. Times a person reads (the
+charts' axes, the trucks' "seen") are on the gate's clock, its zone named; the JSON files
+beside it keep ISO 8601 UTC (until 2026-12-05 the charts were in UTC)."""
 
 from __future__ import annotations
 
@@ -8,15 +10,17 @@ import base64
 import html
 import io
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 
 from lanes.model import Gate
+from lanes.policy.hours import zone_name
 from services.replay.compare import Decision, _at, latest
 from services.replay.kpis import carrier_utilisation, queue_series
 
@@ -54,19 +58,32 @@ def queue_panels(
     return in_gate_order(ranked[:limit]), in_gate_order(ranked[limit:])
 
 
+def on_gate_clock(at: datetime, utc_offset: timedelta) -> datetime:
+    """`at` as the gate's wall clock shows it (naive: matplotlib would draw an aware
+    datetime in UTC)."""
+    return (at.astimezone(UTC) + utc_offset).replace(tzinfo=None)
+
+
+def _time_axis(ax: Any, utc_offset: timedelta) -> None:
+    locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+    ax.set_xlabel(f"gate time ({zone_name(utc_offset)})", fontsize=8)
+
+
 def _png(fig: Any) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90, metadata={"Software": None})
     return base64.b64encode(buffer.getvalue()).decode()
 
 
-def charts(
-    recorded: Sequence[Decision], replayed: Sequence[Decision], *, gate: Gate | None
-) -> dict[str, str]:
-    """Base64 PNGs: `queues`, `dwell`, `carriers`."""
-    sides = {"recorded": recorded, "replayed": replayed}
-    out: dict[str, str] = {}
-    series = {name: queue_series(d) for name, d in sides.items()}
+def _queue_chart(
+    series: Mapping[str, Mapping[str, Sequence[tuple[datetime, int]]]],
+    *,
+    gate: Gate | None,
+    offset: timedelta,
+) -> str:
+    """Queue length per lane, a panel a lane, on the gate's clock."""
     lanes, left_out = queue_panels(series, gate=gate)
     cols = 3
     rows = max(1, -(-len(lanes) // cols))
@@ -75,7 +92,7 @@ def charts(
         for name, colour, style in SIDES:
             points = series[name].get(lane, [])
             ax.step(
-                [t for t, _ in points],
+                [on_gate_clock(t, offset) for t, _ in points],
                 [n for _, n in points],
                 where="post",
                 color=colour,
@@ -84,18 +101,30 @@ def charts(
             )
         ax.set_title(lane, fontsize=9)
         ax.tick_params(labelsize=7)
+        _time_axis(ax, offset)
     for ax in list(axes.flat)[len(lanes) :]:
         ax.set_visible(False)
     if lanes:
         axes.flat[0].legend(fontsize=7)
-    title = "trucks queued per lane (5-minute ticks, event time UTC)"
+    title = f"trucks queued per lane (5-minute ticks, gate time {zone_name(offset)})"
     if left_out:
         title += f"\nnot drawn ({MAX_LANE_PANELS} panels at most): {', '.join(left_out)}"
     fig.suptitle(title)
-    fig.autofmt_xdate()
     fig.tight_layout()
-    out["queues"] = _png(fig)
+    png = _png(fig)
     plt.close(fig)
+    return png
+
+
+def charts(
+    recorded: Sequence[Decision], replayed: Sequence[Decision], *, gate: Gate | None
+) -> dict[str, str]:
+    """Base64 PNGs: `queues`, `dwell`, `carriers`."""
+    sides = {"recorded": recorded, "replayed": replayed}
+    offset = gate.utc_offset if gate is not None else timedelta(0)
+    out: dict[str, str] = {}
+    series = {name: queue_series(d) for name, d in sides.items()}
+    out["queues"] = _queue_chart(series, gate=gate, offset=offset)
 
     fig, ax = plt.subplots(figsize=(8, 3.2))
     dwells = {
@@ -132,7 +161,7 @@ def charts(
     for name, colour, style in SIDES:
         hours = carrier_utilisation(sides[name], gate)
         if hours:
-            xs: list[Any] = [datetime.fromisoformat(h) for h in hours]
+            xs: list[Any] = [on_gate_clock(datetime.fromisoformat(h), offset) for h in hours]
             ax.plot(
                 xs,
                 [v * 100 for v in hours.values()],
@@ -145,7 +174,7 @@ def charts(
     ax.set_ylim(0, 105)
     if ax.get_legend_handles_labels()[0]:  # no carrier used (e.g. no truck assigned)
         ax.legend()
-    fig.autofmt_xdate()
+        _time_axis(ax, offset)
     fig.tight_layout()
     out["carriers"] = _png(fig)
     plt.close(fig)
@@ -166,7 +195,9 @@ def render(
     diff: Sequence[Mapping[str, Any]],
     images: Mapping[str, str],
     diff_rows: int = 200,
+    utc_offset: timedelta = timedelta(0),
 ) -> str:
+    """The page; `utc_offset`: the gate's, for the times a person reads."""
     rows = "".join(
         f"<tr><td>{html.escape(name)}</td><td>{_cell(v.get('recorded'))}</td>"
         f"<td>{_cell(v.get('replayed'))}</td><td>{_cell(v.get('change', ''))}</td></tr>"
@@ -178,7 +209,7 @@ def render(
             f"<td>{_cell(x)}</td>"
             for x in (
                 d["plate"],
-                d["seen_at"],
+                _seen(d["seen_at"], utc_offset),
                 ", ".join(d["changed"]),
                 _side(d["recorded"]),
                 _side(d["replayed"]),
@@ -192,6 +223,7 @@ def render(
         if len(diff) > diff_rows
         else ""
     )
+    seen = f"<th>seen ({zone_name(utc_offset)})</th>"
     facts = "".join(f"<li>{html.escape(k)}: {_cell(v)}</li>" for k, v in summary.items())
     figures = "".join(
         f'<h2>{html.escape(caption)}</h2><img alt="{html.escape(caption)}" '
@@ -212,7 +244,7 @@ img{{max-width:100%}}</style></head><body>
 <h2>KPIs</h2><table><tr><th>KPI</th><th>recorded</th><th>replayed</th><th>change</th></tr>{rows}</table>
 {figures}
 <h2>Trucks whose decision changed ({len(diff)})</h2>
-<table><tr><th>plate</th><th>seen</th><th>changed</th><th>recorded</th><th>replayed</th></tr>{trucks}</table>{more}
+<table><tr><th>plate</th>{seen}<th>changed</th><th>recorded</th><th>replayed</th></tr>{trucks}</table>{more}
 </body></html>
 """
 
@@ -224,3 +256,7 @@ def _side(side: Mapping[str, Any] | None) -> str:
     wait = side.get("wait_min")
     shown = "-" if wait is None else f"{wait:.1f}"
     return f"{side.get('outcome')} {where} wait {shown} min"
+
+
+def _seen(at: str | None, utc_offset: timedelta) -> str | None:
+    return None if not at else f"{on_gate_clock(_at(at), utc_offset):%Y-%m-%d %H:%M}"

@@ -286,6 +286,7 @@ def write_outputs(
             comparison=comparison,
             diff=diff,
             images=images,
+            utc_offset=gate.utc_offset if gate is not None else timedelta(0),
         ),
         encoding="utf-8",
     )

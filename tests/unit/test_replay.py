@@ -15,6 +15,7 @@ from services.archive.redrive import clean_headers, redrive, target
 from services.archive.store import RecordedBatch
 from services.cli.main import main
 from services.gates.loader import GateConfigError, default_gates
+from services.replay import report
 from services.replay.compare import exact_differences, latest, truck_diff
 from services.replay.inputs import ReplayInputs, assemble
 from services.replay.kpis import kpis
@@ -237,6 +238,24 @@ def test_report_is_one_self_contained_page() -> None:
     )
     assert "t &lt;x&gt;" in page and 'src="data:image/png;base64,AAAA"' in page
     assert "<script" not in page and "http" not in page
+
+
+def test_the_report_reads_in_the_gate_s_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An analyst at Huu Nghi (UTC+07:00) reads the charts and the trucks' times on the
+    gate's clock (a tester found the charts in UTC: a truck seen at 08:00 drawn at 01:00)."""
+    figures: list[Any] = []
+    monkeypatch.setattr(report, "_png", lambda fig: figures.append(fig) or "")
+    decisions = [_decision("v1", "HN-E1", start_min=30)]
+    report.charts(decisions, decisions, gate=default_gates()["huu-nghi"])
+    queues = figures[0].axes[0]
+    assert queues.lines[0].get_xdata()[0] == datetime(2026, 11, 24, 8, 0)  # T0: 01:00 UTC
+    assert queues.get_xlabel() == "gate time (UTC+07:00)"
+    assert "UTC+07:00" in figures[0].texts[0].get_text()  # the title names the zone
+    diff = truck_diff(decisions, [_decision("v1", "HN-E2", start_min=30)])
+    page = render(
+        title="t", summary={}, comparison={}, diff=diff, images={}, utc_offset=timedelta(hours=7)
+    )
+    assert "<th>seen (UTC+07:00)</th>" in page and "<td>2026-11-24 08:00</td>" in page
 
 
 def test_the_alerts_written_are_the_ranges_not_the_warm_ups(tmp_path: Path) -> None:
