@@ -17,9 +17,16 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.problems import gate_or_404
-from services.db.tables import DecisionRow, PlateReadRow, VisitRow
+from services.db.tables import DecisionRow, ManifestRow, PlateReadRow, VisitRow
 
 router = APIRouter(prefix="/v1", tags=["review"])
+
+
+CUSTOMS_STATUS = Field(
+    default=None,
+    description="the manifest's customs status now (`pending`: it cannot be placed yet); "
+    "null when no such manifest is stored",
+)
 
 
 class WeighedManifest(BaseModel):
@@ -27,6 +34,7 @@ class WeighedManifest(BaseModel):
     plate: str
     score: float
     closest_read: str
+    customs_status: str | None = CUSTOMS_STATUS
 
 
 class ReviewRead(BaseModel):
@@ -47,6 +55,7 @@ class ReviewItem(BaseModel):
     match_outcome: str
     match_score: float
     manifest_id: str | None = Field(description="set when the reads were attributed to one")
+    customs_status: str | None = CUSTOMS_STATUS
     reason: str
     decided_at: datetime
     arrived_at: datetime = Field(
@@ -106,6 +115,15 @@ async def review_page(
     ).all()
     page, more = rows[:limit], len(rows) > limit
     reads = await _reads(session=session, visit_ids=[r.visit_id for r, _ in page])
+    customs = await _customs(
+        session=session,
+        manifest_ids={
+            m
+            for row, _ in page
+            for m in (row.manifest_id, *(c["manifest_id"] for c in row.match_candidates or ()))
+            if m
+        },
+    )
     items = [
         ReviewItem(
             visit_id=row.visit_id,
@@ -115,10 +133,16 @@ async def review_page(
             match_outcome=row.match_outcome,
             match_score=row.match_score,
             manifest_id=row.manifest_id,
+            customs_status=customs.get(row.manifest_id or ""),
             reason=row.reason,
             decided_at=row.decided_at,
             arrived_at=arrived_at,
-            candidates=[WeighedManifest.model_validate(c) for c in row.match_candidates or ()],
+            candidates=[
+                WeighedManifest.model_validate(
+                    c | {"customs_status": customs.get(c["manifest_id"])}
+                )
+                for c in row.match_candidates or ()
+            ],
             reads=reads.get(row.visit_id, []),
         )
         for row, arrived_at in page
@@ -126,6 +150,20 @@ async def review_page(
     last = page[-1] if page and more else None
     following = None if last is None else f"{last[1].isoformat()}|{last[0].decision_id}"
     return ReviewPage(items=items, next=following)
+
+
+async def _customs(*, session: AsyncSession, manifest_ids: set[str]) -> dict[str, str]:
+    """Each stored manifest's customs status now: a controller cannot place a truck whose
+    clearance is pending (`lanes.actions.place_with_manifest` refuses it), so the control
+    room does not offer it."""
+    if not manifest_ids:
+        return {}
+    rows = await session.execute(
+        select(ManifestRow.manifest_id, ManifestRow.customs_status).where(
+            ManifestRow.manifest_id.in_(sorted(manifest_ids))
+        )
+    )
+    return {manifest_id: status for manifest_id, status in rows}
 
 
 async def _reads(*, session: AsyncSession, visit_ids: list[str]) -> dict[str, list[ReviewRead]]:

@@ -322,6 +322,12 @@ function truckCard(t, lane) {
   ) : null);
 }
 
+// a manifest whose customs clearance is pending cannot be placed (the domain refuses it,
+// lanes/actions.py): Pick and Release are disabled with the reason, not offered to fail
+function pendingWhy(status) {
+  return status === "pending" ? "customs clearance pending: the gate cannot place this truck yet" : null;
+}
+
 function renderReview(items, total) {
   $("review-count").textContent = total ? "(" + total + ")" : "";
   // the server lists the truck waiting longest first, and holds 50: say how many newer
@@ -336,9 +342,11 @@ function renderReview(items, total) {
       it.candidates.map((c) => el("tr", { "data-candidate": c.manifest_id },
         el("td", {}, c.manifest_id), el("td", {}, c.plate), el("td", {}, c.score.toFixed(2)),
         el("td", {}, c.closest_read),
-        el("td", {}, el("button", { type: "button", "data-action": "pick_manifest", disabled: !canAct(),
+        el("td", {}, el("button", { type: "button", "data-action": "pick_manifest",
+          disabled: !canAct() || c.customs_status === "pending", title: pendingWhy(c.customs_status),
           onclick: () => ask("pick_manifest", "Visit " + it.plate + " is manifest " + c.manifest_id,
-            { visit_id: it.visit_id, manifest_id: c.manifest_id }) }, "Pick"))))) : null;
+            { visit_id: it.visit_id, manifest_id: c.manifest_id }) }, "Pick"),
+          c.customs_status === "pending" ? el("span", { class: "why pending" }, " customs pending") : null)))) : null;
     const reads = el("table", {},
       el("tr", {}, el("th", {}, "read"), el("th", {}, "camera"), el("th", {}, "conf."), el("th", {}, "runners-up"), el("th", {}, "image")),
       it.reads.map((r) => el("tr", {},
@@ -357,9 +365,11 @@ function renderReview(items, total) {
         el("button", { type: "button", "data-action": "confirm_plate", disabled: !canAct(),
           onclick: () => ask("confirm_plate", "Confirm or correct the plate of visit " + it.plate,
             { visit_id: it.visit_id }, null, it.plate) }, "Confirm plate…"),
-        it.manifest_id ? el("button", { type: "button", "data-action": "release", disabled: !canAct(),
+        it.manifest_id ? el("button", { type: "button", "data-action": "release",
+          disabled: !canAct() || it.customs_status === "pending", title: pendingWhy(it.customs_status),
           onclick: () => ask("release", "Release " + it.plate + " (manifest " + it.manifest_id + ") to the policy",
-            { visit_id: it.visit_id }) }, "Release") : null));
+            { visit_id: it.visit_id }) }, "Release") : null,
+        it.manifest_id && it.customs_status === "pending" ? el("span", { class: "why pending" }, "customs pending") : null));
   }), ...(more ? [more] : []));
 }
 

@@ -28,37 +28,57 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(
 VISITS = (("29H10001", 50, 3), ("29H10002", 20, 19), ("29H10003", 5, 4))
 
 
+def in_review(
+    plate: str,
+    *,
+    arrived: datetime,
+    decided: datetime,
+    clock: datetime,
+    manifest_id: str | None = None,
+    candidates: tuple[str, ...] = (),
+) -> tuple[VisitRow, DecisionRow]:
+    """A visit in review as the decider leaves one; `clock`: its last read (the gate's
+    clock is the newest), `candidates`: the manifests weighed."""
+    visit = VisitRow(
+        visit_id=f"v-{plate}",
+        gate_id="huu-nghi",
+        direction="export",
+        plate=plate,
+        first_seen_at=arrived,
+        last_seen_at=clock,
+        read_count=2,
+    )
+    weighed = [
+        {"manifest_id": m, "plate": plate, "score": 0.8, "closest_read": plate} for m in candidates
+    ]
+    decision = DecisionRow(
+        decision_id=f"d-{plate}",
+        visit_id=f"v-{plate}",
+        gate_id="huu-nghi",
+        plate=plate,
+        manifest_id=manifest_id,
+        outcome="needs_review",
+        match_outcome="ambiguous" if candidates else "unknown",
+        match_score=0.8 if candidates else 0.0,
+        match_candidates=weighed,
+        reason=f"no manifest for plate {plate}",
+        decided_at=decided,
+        read_event_ids=[],
+        published_at=decided,
+    )
+    return visit, decision
+
+
 async def three_in_review(infra: Infrastructure) -> None:
     now = datetime.now(UTC)
     async with infra.sessions() as session, session.begin():
         for plate, arrived, decided in VISITS:
-            at = now - timedelta(minutes=arrived)
-            session.add(
-                VisitRow(
-                    visit_id=f"v-{plate}",
-                    gate_id="huu-nghi",
-                    direction="export",
-                    plate=plate,
-                    first_seen_at=at,
-                    last_seen_at=now - timedelta(minutes=1),  # the gate's clock
-                    read_count=2,
-                )
-            )
-            session.add(
-                DecisionRow(
-                    decision_id=f"d-{plate}",
-                    visit_id=f"v-{plate}",
-                    gate_id="huu-nghi",
-                    plate=plate,
-                    manifest_id=None,
-                    outcome="needs_review",
-                    match_outcome="unknown",
-                    match_score=0.0,
-                    match_candidates=[],
-                    reason=f"no manifest for plate {plate}",
-                    decided_at=now - timedelta(minutes=decided),
-                    read_event_ids=[],
-                    published_at=now,
+            session.add_all(
+                in_review(
+                    plate,
+                    arrived=now - timedelta(minutes=arrived),
+                    decided=now - timedelta(minutes=decided),
+                    clock=now - timedelta(minutes=1),
                 )
             )
 
