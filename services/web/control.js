@@ -240,6 +240,16 @@ function renderAlerts(alerts) {
   }));
 }
 
+// the panel folded to its heading (its count still shows) or open; the list scrolls inside
+// a bounded height either way, so the board stays on the screen (until 2026-12-05 thirty
+// alerts pushed the lanes below a 1280x720 screen)
+function toggleAlerts() {
+  const items = $("alert-items"), button = $("alerts-toggle");
+  items.hidden = !items.hidden;
+  button.setAttribute("aria-expanded", String(!items.hidden));
+  button.textContent = items.hidden ? "Show" : "Hide";
+}
+
 function askAlert(a, action) {
   const dlg = $("confirm");
   $("confirm-title").textContent = action + " alert";
@@ -456,5 +466,6 @@ document.addEventListener("DOMContentLoaded", () => {
   // not a submit button: Enter in the reason field submits with the form's first submit
   // button, which was Cancel, and the action was dropped without a word
   $("confirm-cancel").addEventListener("click", () => $("confirm").close("cancel"));
+  $("alerts-toggle").addEventListener("click", toggleAlerts);
   start();
 });
