@@ -195,5 +195,31 @@ def decode_message(payload: bytes) -> XBorderMessage:
         raise InvalidEvent(describe_validation_error(exc, prefix="payload.")) from exc
 
 
+class MessageHeader(BaseModel):
+    """The header of a signed message that is not a valid message (a type or version this
+    side does not know, a field out of range or outside the agreement): what its place in
+    its sender's sequence needs, so that it is counted as received (and refused) rather
+    than holding back every message after it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", strict=False)
+
+    message_id: Id
+    type: Annotated[str, StringConstraints(max_length=64)] = ""
+    sender: Side
+    sequence: SequenceNumber
+    attempt: Attempt = 1
+    event_time: IsoAwareDatetime
+    crossing_id: Id
+
+
+def decode_header(payload: bytes) -> MessageHeader | None:
+    """The header of a payload that `decode_message` refused, or None if the header itself
+    is not readable (then the message has no place in the sequence)."""
+    try:
+        return MessageHeader.model_validate(load_object(payload))
+    except (InvalidEvent, ValidationError):
+        return None
+
+
 def event_time_of(message: XBorderMessage) -> datetime:
     return message.event_time

@@ -32,18 +32,34 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from lanes.crossings import Side
 from streams.errors import InvalidEvent
-from streams.xborder import XBorderMessage, decode_message, outgoing_payload
+from streams.xborder import (
+    MessageHeader,
+    XBorderMessage,
+    decode_header,
+    decode_message,
+    outgoing_payload,
+)
 
 ENVELOPE_FORMAT = "borderflow.xborder.signed/1"
 
 
 class Refused(InvalidEvent):
     """A cross-border message the receiver will not apply: `error_type` names the kind
-    (unsigned, unknown_key, bad_signature, invalid, replayed, reordered)."""
+    (unsigned, unknown_key, bad_signature, invalid, replayed, reordered). An `invalid` one
+    whose signature verified and whose header is readable carries that header and the key
+    that signed it: the sender did send it, so it takes its place in the sender's sequence."""
 
-    def __init__(self, reason: str, error_type: str) -> None:
+    def __init__(
+        self,
+        reason: str,
+        error_type: str,
+        *,
+        header: MessageHeader | None = None,
+        key_id: str | None = None,
+    ) -> None:
         super().__init__(reason)
         self.error_type = error_type
+        self.header, self.key_id = header, key_id
 
 
 @dataclass(frozen=True)
@@ -109,7 +125,13 @@ def sign(message: XBorderMessage, key: SigningKey) -> bytes:
     """The envelope's bytes for `message`, its payload restricted to the agreement."""
     if message.sender is not key.side:
         raise ValueError(f"key {key.key_id} belongs to {key.side}, not to {message.sender}")
-    payload = outgoing_payload(message)
+    return sign_payload(outgoing_payload(message), key)
+
+
+def sign_payload(payload: bytes, key: SigningKey) -> bytes:
+    """The envelope of `payload` signed with `key`, the bytes as they are: `sign` checks a
+    message against the agreement first; this is what a sender of another version (or a
+    test acting as one) puts on the wire."""
     signature = key.private.sign(payload)
     envelope = {
         "format": ENVELOPE_FORMAT,
@@ -160,7 +182,10 @@ def verify_signed(raw: bytes | None, trusted: TrustedKeys) -> Verified:
     try:
         message = decode_message(payload)
     except InvalidEvent as exc:
-        raise Refused(f"invalid: {exc.reason}", "invalid") from exc
+        header = decode_header(payload)
+        if header is not None and header.sender is not key.side:
+            header = None  # not the key's side: no place in anybody's sequence
+        raise Refused(f"invalid: {exc.reason}", "invalid", header=header, key_id=key_id) from exc
     if message.sender is not key.side:
         raise Refused(
             f"unknown key: {key_id!r} is a key of {key.side.value}, the message says it is "

@@ -16,7 +16,9 @@ and the bookings here, services/xborder/prior.py).
 3. **receiver**: the other side's messages on this side's broker -> verified (signature,
    trusted key of that side), checked (not seen before, next in its sender's sequence) and
    applied with its inbox row and an ack in one transaction; a refusal goes to the topic's
-   dead-letter twin with the reason and counts in `borderflow_xborder_refused`.
+   dead-letter twin with the reason and counts in `borderflow_xborder_refused`. A signed
+   message that is not valid is refused so too, but takes its place in the sequence (inbox
+   row with the refusal, ack): the messages after it are applied.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from streams import clock
 from streams.clients import ensure_topics, make_producer
 from streams.runtime import Backoff, ConsumerRuntime, Inbound, Rejected
 from streams.topics import TopicSpec
-from streams.xborder import XBorderMessage
+from streams.xborder import MessageHeader, XBorderMessage
 from streams.xborder_local import LocalCrossingEventV1, decode_local_event
 from streams.xborder_sign import Refused, TrustedKeys, Verified, sign, verify_signed
 
@@ -176,20 +178,30 @@ class Link:
         incoming: list[tuple[Inbound[Received], xstore.Incoming]] = []
         for item in batch:
             verified, refused = item.event.verified, item.event.refused
-            if verified is None:
+            source = f"{item.topic}:{item.partition}:{item.offset}"
+            if verified is not None:
+                one = xstore.Incoming(verified.message, verified.key_id, verified.payload, source)
+            elif refused is not None and refused.header is not None and refused.key_id:
+                # signed by the sender but not valid: refused, in its place in the sequence
+                one = xstore.Incoming(
+                    refused.header, refused.key_id, b"", source, refusal=refused.reason
+                )
+            else:
                 assert refused is not None
                 rejected.append((item, refused.reason, refused.error_type))
                 continue
-            source = f"{item.topic}:{item.partition}:{item.offset}"
-            incoming.append(
-                (item, xstore.Incoming(verified.message, verified.key_id, verified.payload, source))
-            )
+            incoming.append((item, one))
         async with self.sessions() as session, session.begin():
             unit = xstore.Unit(session, me=self.me, sign=self._sign, now=now, prior=self.prior)
             results = await unit.apply([one for _, one in incoming])
+        counted = False  # an invalid message counted in the sequence: its ack to send
         for (item, one), result in zip(incoming, results, strict=True):
             if result.status == "applied":
+                assert not isinstance(one.message, MessageHeader)
                 applied.append(one.message)
+            elif result.status == "invalid":
+                counted = True
+                rejected.append((item, result.reason, result.status))
             elif result.status in ("redelivered", "resent"):
                 self.stats[result.status] += 1
             else:
@@ -211,7 +223,7 @@ class Link:
                 reason,
                 extra={"xborder_refusal": error_type, "sender": sender},
             )
-        if applied:
+        if applied or counted:
             self._wake.set()  # acks to send
         return rejected
 

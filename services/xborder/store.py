@@ -6,7 +6,10 @@ message's effect, its inbox row and the acknowledgement it triggers commit toget
   local event id).
 - `apply_received`: a verified message of the other side -> refused as replayed (its id was
   applied already) or reordered (not the next sequence of its sender), or applied: crossing
-  fact, inbox row, sequence, and an ack in the outbox (an ack marks ours acknowledged).
+  fact, inbox row, sequence, and an ack in the outbox (an ack marks ours acknowledged). A
+  signed message that is not valid (`invalid`, its header readable) takes its place in the
+  sequence the same way, with no effect: an inbox row with the refusal, and an ack, so the
+  messages after it are applied and the sender stops resending what can never be applied.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from streams.xborder import (
     AckV1,
     EntryEventV1,
     ExitEventV1,
+    MessageHeader,
     PreArrivalNoticeV1,
     XBorderMessage,
     decode_message,
@@ -49,10 +53,14 @@ Signer = Callable[[XBorderMessage], bytes]
 class Applied:
     """What became of one received message: `status` applied, redelivered (the same
     record again: a no-op), resent (the sender's later transmission of a message applied
-    here: acknowledged again, no other effect), replayed or reordered (refused)."""
+    here: acknowledged again, no other effect), replayed or reordered (refused), or invalid
+    (refused, but counted as received in its sender's sequence and acknowledged)."""
 
     status: str
     reason: str = ""
+
+
+Header = XBorderMessage | MessageHeader  # what the sequence checks need of a message
 
 
 async def ensure_counters(session: AsyncSession, *, me: Side) -> None:
@@ -240,7 +248,7 @@ class Unit:
             # the sender resent it (its acknowledgement was late or lost): no effect, but
             # acknowledge it again, or it resends it for ever
             before.attempt = message.attempt
-            if not isinstance(message, AckV1):
+            if message.type != ACK_TYPE:
                 await self._acknowledge(message)
             return Applied("resent")
         if before is not None:
@@ -267,12 +275,23 @@ class Unit:
             key_id=item.key_id,
             event_time=message.event_time,
             received_at=self.now,
-            payload=item.payload.decode(),
+            # a refused payload is not kept (it may carry what the agreement does not let
+            # cross); its dead letter has it
+            payload="" if item.refusal is not None else item.payload.decode(),
             source=item.source,
             attempt=message.attempt,
+            refusal=item.refusal,
         )
         self.session.add(row)
         seen[message.message_id] = row
+        if item.refusal is not None:
+            # signed by the sender, so it is its message number `sequence`: received, with
+            # no effect, and acknowledged (an ack is not), so what follows it is applied and
+            # the sender does not resend it for ever
+            if message.type != ACK_TYPE:
+                await self._acknowledge(message)
+            return Applied("invalid", item.refusal)
+        assert not isinstance(message, MessageHeader)  # a header comes with its refusal
         if isinstance(message, AckV1):
             acked.append(message.acked_message_id)
             return Applied("applied")
@@ -283,7 +302,7 @@ class Unit:
         await self._acknowledge(message)
         return Applied("applied")
 
-    async def _acknowledge(self, message: XBorderMessage) -> None:
+    async def _acknowledge(self, message: Header) -> None:
         """Queue the ack of `message` (of its transmission: a resend's ack has an id of
         its own, or the other side would refuse it as a replay of the first)."""
         suffix = "" if message.attempt == 1 else f"-{message.attempt}"
@@ -302,12 +321,14 @@ class Unit:
 @dataclass(frozen=True, slots=True)
 class Incoming:
     """A verified message of the other side, its key, its exact payload bytes, and the
-    record it came in (`topic:partition:offset`)."""
+    record it came in (`topic:partition:offset`); or, with `refusal`, only the header of a
+    signed message that is not valid, and why."""
 
-    message: XBorderMessage
+    message: Header
     key_id: str
     payload: bytes
     source: str | None = None
+    refusal: str | None = None
 
 
 async def take_local(
@@ -320,7 +341,7 @@ async def take_local(
 
 async def apply_received(
     session: AsyncSession,
-    message: XBorderMessage,
+    message: Header,
     *,
     key_id: str,
     payload: bytes,
@@ -328,12 +349,14 @@ async def apply_received(
     sign: Signer,
     now: datetime,
     source: str | None = None,
+    refusal: str | None = None,
 ) -> Applied:
     """`Unit.apply` of one message. `source` names the record it came in: the same record
     again (a consumer redelivering after a restart) is `redelivered`, a no-op; the same id
-    in another record is `replayed`."""
+    in another record is `replayed`. `refusal`: why the signed message is not valid (its
+    header only, in `message`)."""
     unit = Unit(session, me=me, sign=sign, now=now)
-    [result] = await unit.apply([Incoming(message, key_id, payload, source)])
+    [result] = await unit.apply([Incoming(message, key_id, payload, source, refusal)])
     await session.flush()
     return result
 

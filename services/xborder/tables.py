@@ -34,8 +34,9 @@ class XborderOutboxRow(Base):
 
 
 class XborderInboxRow(Base):
-    """A message of the other side applied here: its id is the exactly-once key; written in
-    the transaction of its effect."""
+    """A message of the other side applied here (or, with `refusal`, received and refused
+    as not valid): its id is the exactly-once key; written in the transaction of its
+    effect."""
 
     __tablename__ = "xborder_inbox"
     message_id: Mapped[str] = mapped_column(String(160), primary_key=True)
@@ -52,6 +53,9 @@ class XborderInboxRow(Base):
     source: Mapped[str | None] = mapped_column(String(300))
     # the highest transmission of it seen (the sender's resends count up, signed)
     attempt: Mapped[int] = mapped_column(default=1, server_default="1")
+    # why a signed message that is not valid was refused (it took its place in the sequence
+    # with no effect, acknowledged; payload not kept); None: applied (migration 0019)
+    refusal: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ux_xborder_inbox_sender_seq", "sender", "sequence", unique=True),)
 

@@ -10,7 +10,15 @@ import pytest
 
 from lanes.crossings import Side
 from streams.xborder import AckV1, outgoing_payload
-from streams.xborder_sign import Refused, SigningKey, TrustedKey, TrustedKeys, sign, verify
+from streams.xborder_sign import (
+    Refused,
+    SigningKey,
+    TrustedKey,
+    TrustedKeys,
+    sign,
+    sign_payload,
+    verify,
+)
 
 T0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 VN_OLD = SigningKey.generate("vn-2026-01", Side.VN)
@@ -153,3 +161,28 @@ def test_a_number_past_what_the_database_holds_is_invalid_naming_it(field: str, 
     assert f"payload.borderflow.xborder.ack.{field}: Input should be less than" in str(
         refused.value.reason
     )
+
+
+def _signed(payload: dict[str, object], key: SigningKey = VN_OLD) -> bytes:
+    return sign_payload(json.dumps(payload).encode(), key)
+
+
+def test_a_signed_message_that_is_not_valid_keeps_its_place_in_the_sequence() -> None:
+    """Signed by the sender's key but of a type this side does not know (a later agreement):
+    refused as invalid, with the header the receiver needs to count it as received (else
+    every message after it is refused as reordered, for ever)."""
+    payload = json.loads(outgoing_payload(_ack(sequence=7))) | {
+        "type": "borderflow.xborder.customs-hold"
+    }
+    refused = _refusal(_signed(payload))
+    assert refused.error_type == "invalid"
+    assert refused.header is not None and refused.key_id == VN_OLD.key_id
+    assert (refused.header.sender, refused.header.sequence) == (Side.VN, 7)
+    assert refused.header.message_id == "VN:ack-7"
+    # no readable header, or signed by a key of the other side: no place in a sequence
+    headless = {k: v for k, v in payload.items() if k != "sequence"}
+    assert _refusal(_signed(headless)).header is None
+    as_cn = _refusal(_signed(payload | {"sender": "CN"}))
+    assert as_cn.error_type == "invalid" and as_cn.header is None
+    # an unsigned or tampered one never carries one
+    assert _refusal(base64.b64decode(json.loads(_signed(payload))["payload"])).header is None
