@@ -8,6 +8,7 @@ NAMES = {"vi": "Tiếng Việt", "zh": "中文", "en": "English"}
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {
+        "gate_time": "{time} (local time at the gate, {zone})",
         "booked_slot": "Your slot: {date}, {time} (local time at the gate)",
         "date": "{d} {mon} {y}",
         "months": "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec",
@@ -52,6 +53,7 @@ WORDS: dict[str, dict[str, str]] = {
         ),
     },
     "vi": {
+        "gate_time": "{time} (giờ địa phương tại cửa khẩu, {zone})",
         "booked_slot": "Khung giờ của bạn: {time} ngày {date} (giờ địa phương tại cửa khẩu)",
         "date": "{d}/{m}/{y}",
         "months": "1 2 3 4 5 6 7 8 9 10 11 12",
@@ -98,6 +100,7 @@ WORDS: dict[str, dict[str, str]] = {
         ),
     },
     "zh": {
+        "gate_time": "{time}（口岸当地时间，{zone}）",
         "booked_slot": "您的时段：{date} {time}（口岸当地时间）",
         "date": "{y}年{m}月{d}日",
         "months": "1 2 3 4 5 6 7 8 9 10 11 12",

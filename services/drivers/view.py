@@ -9,7 +9,7 @@ from typing import Any
 from lanes.board import Board
 from lanes.model import Direction, Gate
 from lanes.policy.callforward import AreaQueue, PlaceLost, Waiting
-from lanes.policy.hours import local_hhmm
+from lanes.policy.hours import local_hhmm, zone_name
 
 
 def _headway(gate: Gate, board: Board, direction: Direction, now: datetime) -> timedelta:
@@ -29,7 +29,8 @@ def _headway(gate: Gate, board: Board, direction: Direction, now: datetime) -> t
 def driver_state(
     waiting: Waiting, queue: AreaQueue, board: Board, gate: Gate, *, now: datetime
 ) -> dict[str, Any]:
-    """The page's data for one truck (JSON types only)."""
+    """The page's data for one truck (JSON types only); its times are the gate's local
+    HH:MM, `zone` the gate's offset (`UTC+07:00`), which the page shows with each."""
     offset = gate.utc_offset
     call = waiting.call
     if call is None:
@@ -40,6 +41,7 @@ def driver_state(
             "status": "waiting",
             "position": position,
             "expected_call": local_hhmm(expected, offset),
+            "zone": zone_name(offset),
         }
     way = "yard" if call.lane_id is None else "lane"
     yard = gate.fleet.yard.name if gate.fleet is not None and gate.fleet.yard else ""
@@ -52,6 +54,7 @@ def driver_state(
         "gate": gate.name,
         "called_at": local_hhmm(call.called_at, offset),
         "be_there_by": local_hhmm(call.deadline, offset),
+        "zone": zone_name(offset),
     }
 
 
@@ -74,6 +77,7 @@ def lost_state(event: PlaceLost, utc_offset: timedelta) -> dict[str, Any]:
     state: dict[str, Any] = {"status": "lost", "reason": event.reason}
     if event.deadline is not None:
         state["missed"] = local_hhmm(event.deadline, utc_offset)
+        state["zone"] = zone_name(utc_offset)
     return state
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from lanes.policy.hours import local_hhmm
+from lanes.policy.hours import local_hhmm, zone_name
 
 
 class NotifierDown(Exception):
@@ -39,6 +39,7 @@ class Notifier(Protocol):
 
 _TEXTS = {
     "en": {
+        "at": "{time} ({zone})",
         "lost": "borderflow: you lost your place in the waiting area: {reason}",
         "cancelled": "borderflow: your booking was cancelled: do not drive to the gate for it; "
         "ask your firm.",
@@ -50,6 +51,7 @@ _TEXTS = {
         "slot": "carrier slot {slot}",
     },
     "vi": {
+        "at": "{time} ({zone})",
         "lost": "borderflow: bạn đã mất vị trí trong bãi chờ: {reason}",
         "cancelled": "borderflow: lịch đặt của bạn đã bị hủy: đừng đến cửa khẩu theo lịch này; "
         "hãy hỏi doanh nghiệp của bạn.",
@@ -61,6 +63,7 @@ _TEXTS = {
         "slot": "lượt xe tự hành {slot}",
     },
     "zh": {
+        "at": "{time}（{zone}）",
         "lost": "borderflow：您已失去等候区中的位置：{reason}",
         "cancelled": "borderflow：您的预约已取消：请勿为此预约前往口岸；请联系您的公司。",
         "lost_by": "borderflow：您已被叫号两次，但未在{deadline}前到达口岸："
@@ -77,14 +80,18 @@ def text_of(
     data: dict[str, Any], language: str | None = None, utc_offset: timedelta | None = None
 ) -> str:
     """A short message for the driver, in `language` (vi, zh, en) when known, else English;
-    the deadline as the gate's local HH:MM when its `utc_offset` is given. A lost place is
+    the deadline as the gate's local HH:MM and its zone (`10:30 (UTC+07:00)`: a Chinese
+    driver's phone at Huu Nghi is an hour ahead) when its `utc_offset` is given. A lost place is
     told by the deadline it missed (an event without one: the policy's reason, in English);
     a place withdrawn because the booking was cancelled, as that."""
     words = _TEXTS.get(language or "en", _TEXTS["en"])
     deadline = data.get("deadline")
     if utc_offset is not None and isinstance(deadline, str):
         with contextlib.suppress(ValueError):
-            deadline = local_hhmm(datetime.fromisoformat(deadline), utc_offset)
+            deadline = words["at"].format(
+                time=local_hhmm(datetime.fromisoformat(deadline), utc_offset),
+                zone=zone_name(utc_offset),
+            )
     kind = data.get("type")
     if kind == "truck.place_lost":
         if data.get("withdrawn"):

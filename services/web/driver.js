@@ -24,6 +24,12 @@
     return fill(words.booked_slot, { date: date, time: time });
   }
 
+  // a time of the gate (HH:MM, its local time) with its zone, as a phone in another zone
+  // (a Chinese driver's, UTC+8, at Huu Nghi, UTC+7) must not read it as its own
+  function gateTime(hhmm, state) {
+    return state.zone ? fill(words.gate_time, { time: hhmm, zone: state.zone }) : hhmm;
+  }
+
   function show(state) {
     $("booked").hidden = state.status !== "booked";
     $("waiting").hidden = state.status !== "waiting";
@@ -40,7 +46,7 @@
     }
     if (state.status === "waiting") {
       $("position").textContent = state.position;
-      $("expected").textContent = state.expected_call;
+      $("expected").textContent = gateTime(state.expected_call, state);
     } else if (state.status === "called" || state.status === "recalled") {
       $("go").textContent = words[state.status];
       const lane = state.way === "lane";
@@ -49,11 +55,11 @@
       $("way").textContent = fill(lane ? words.way_lane : words.way_yard, {
         gate: state.gate, lane: state.lane_id, yard: state.yard, slot: state.carrier_slot,
       });
-      $("by").textContent = state.be_there_by;
+      $("by").textContent = gateTime(state.be_there_by, state);
     } else if (state.status === "lost") {
       // the missed deadline in the page's words; the policy's reason (English) otherwise
-      $("reason").textContent = state.missed ? fill(words.missed, { by: state.missed })
-        : state.reason;
+      $("reason").textContent = state.missed
+        ? fill(words.missed, { by: gateTime(state.missed, state) }) : state.reason;
     }
     body.dataset.status = state.status;
   }

@@ -39,7 +39,7 @@ HN = get_gate("huu-nghi")
 T0 = datetime(2025, 6, 2, 3, 0, tzinfo=UTC)  # 10:00 local
 PHONE = {"width": 390, "height": 844}
 FIELDS = {"status", "position", "expected_call", "lane_id", "carrier_slot", "way", "yard"}
-FIELDS |= {"gate", "called_at", "be_there_by"}
+FIELDS |= {"gate", "called_at", "be_there_by", "zone"}
 
 
 def a_queue(n: int) -> AreaQueue:
@@ -187,6 +187,47 @@ async def test_a_lost_place_is_told_in_the_drivers_language(browser: Browser) ->
         text = await page.inner_text("body")
         assert "Bạn đã mất vị trí trong hàng chờ" in text
         assert "không có mặt tại cửa khẩu trước 10:30" in text and "recalled" not in text
+
+
+@pytest.mark.parametrize(
+    ("locale", "zoned"),
+    [
+        ("zh-CN", "{t}（口岸当地时间，UTC+07:00）"),
+        ("vi-VN", "{t} (giờ địa phương tại cửa khẩu, UTC+07:00)"),
+        ("en-GB", "{t} (local time at the gate, UTC+07:00)"),
+    ],
+)
+async def test_the_times_shown_name_the_gates_zone(
+    browser: Browser, locale: str, zoned: str
+) -> None:
+    """Huu Nghi is UTC+7; a Chinese driver's phone (here Shanghai's zone, UTC+8) reads
+    "10:00" as its own time, an hour off. Before, the expected call, the time to be at the
+    gate by and a missed deadline were bare HH:MM; each now names the gate's zone."""
+    hub = DriverHub(secret=b"test secret")
+    queue, board = a_queue(3), Board.for_gate(HN)
+    hub.publish(driver_states(queue, board, HN, now=T0))
+    lost = PlaceLost("visit-009", "huu-nghi", "hn-exp-wait", T0, "visit-009/call-2",
+                     "not at the gate", T0 + timedelta(minutes=30))  # fmt: skip
+    hub.publish({"visit-009": lost_state(lost, HN.utc_offset)})
+    async with serve(hub) as base:
+        context = await browser.new_context(
+            viewport=PHONE, is_mobile=True, locale=locale, timezone_id="Asia/Shanghai"
+        )
+        page = await context.new_page()
+        await page.goto(f"{base}/d/{hub.token_for('visit-002')}")
+        await page.wait_for_function("() => document.body.dataset.status === 'waiting'")
+        expected = json.loads(hub.state(hub.token_for("visit-002")) or "{}")["expected_call"]
+        assert await page.inner_text("#expected") == zoned.format(t=expected)
+
+        _, queue, board = CallForwardPolicy().step(queue, board, HN, now=T0)
+        hub.publish(driver_states(queue, board, HN, now=T0))
+        await page.wait_for_function("() => document.body.dataset.status === 'called'")
+        by = json.loads(hub.state(hub.token_for("visit-002")) or "{}")["be_there_by"]
+        assert await page.inner_text("#by") == zoned.format(t=by)
+
+        await page.goto(f"{base}/d/{hub.token_for('visit-009')}")
+        await page.wait_for_function("() => document.body.dataset.status === 'lost'")
+        assert zoned.format(t="10:30") in await page.inner_text("#reason")
 
 
 @pytest.mark.parametrize(

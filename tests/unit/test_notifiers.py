@@ -84,9 +84,9 @@ def test_a_lost_place_is_told_in_the_drivers_language_by_the_deadline_missed() -
     data = call_to_wire(lost).model_dump(mode="json")
     local = f"{(missed + timedelta(hours=7)):%H:%M}"
     texts = {lang: text_of(data, lang, timedelta(hours=7)) for lang in ("vi", "zh", "en")}
-    assert f"không có mặt tại cửa khẩu trước {local}" in texts["vi"]
-    assert f"未在{local}前到达口岸" in texts["zh"]
-    assert f"not at the gate by {local}" in texts["en"]
+    assert f"không có mặt tại cửa khẩu trước {local} (UTC+07:00)" in texts["vi"]
+    assert f"未在{local}（UTC+07:00）前到达口岸" in texts["zh"]
+    assert f"not at the gate by {local} (UTC+07:00)" in texts["en"]
     assert all("no show" not in text for text in texts.values())
     old = call_to_wire(PlaceLost("v1", "huu-nghi", "hn-exp-wait", T0, "v1/call-2", "no show"))
     assert text_of(old.model_dump(mode="json"), "vi").endswith("no show")
