@@ -1,7 +1,7 @@
 """What became of a manifest filed by a firm: created, a new version, the same again, or
-refused (its id belongs to another firm, or it names a firm that does not exist). The
-stores (the database's `services.db.manifests.store_manifests`, memory's) return these; the
-manifest use case (`services/service_layer/manifests.py`) hands them to its entry points."""
+refused (its id belongs to another firm). The stores (the database's
+`services.db.manifests.store_manifests`, memory's) return these; the manifest use case
+(`services/service_layer/manifests.py`) hands them to its entry points."""
 
 from __future__ import annotations
 
@@ -53,15 +53,4 @@ def id_taken(manifest_id: str) -> StoreResult:
         manifest_id,
         StoreStatus.REFUSED,
         reason=f"manifest_id: {manifest_id!r} is already taken; choose another id",
-    )
-
-
-def unknown_firm(manifest: Manifest) -> StoreResult:
-    """Refused: the manifest names a firm that is not registered (`borderflow firms create`).
-    Stored, it would claim its manifest id for a firm nobody can sign in as (a typo of a
-    firm id in a firm's system), and the real firm's manifest would then be refused."""
-    return StoreResult(
-        manifest.manifest_id,
-        StoreStatus.REFUSED,
-        reason=f"firm_id: {manifest.firm_id!r} is not a registered firm",
     )

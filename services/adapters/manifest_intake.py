@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from lanes.filing import StoredManifest, StoreResult, StoreStatus
 from lanes.model import Manifest
 from services.db.engine import transactions
-from services.db.firms import known_firms
 from services.db.manifests import store_manifests
 from services.ports import ManifestStores
 
@@ -38,9 +37,6 @@ class SqlManifestStore:
             now=now,
             firm_scope=firm_scope,
         )
-
-    async def known_firms(self, firm_ids: Iterable[str]) -> set[str]:
-        return await known_firms(session=self.session, firm_ids=firm_ids)
 
 
 def sql_manifest_stores(sessions: async_sessionmaker[AsyncSession]) -> ManifestStores:

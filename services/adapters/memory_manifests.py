@@ -4,7 +4,7 @@ transaction that raises leaves nothing behind."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -18,12 +18,11 @@ from services.ports import ManifestStore, ManifestStores
 class MemoryManifests:
     stored: dict[str, StoredManifest] = field(default_factory=dict)
     versions: list[StoredManifest] = field(default_factory=list)  # every version, in order
-    firms: frozenset[str] = frozenset()  # the registered firms
 
     def stores(self) -> ManifestStores:
         @asynccontextmanager
         async def transaction() -> AsyncIterator[ManifestStore]:
-            work = MemoryManifestStore(dict(self.stored), self.firms)
+            work = MemoryManifestStore(dict(self.stored))
             yield work
             self.stored = work.stored
             self.versions.extend(work.versions)
@@ -32,8 +31,8 @@ class MemoryManifests:
 
 
 class MemoryManifestStore:
-    def __init__(self, stored: dict[str, StoredManifest], firms: frozenset[str]) -> None:
-        self.stored, self.firms = stored, firms
+    def __init__(self, stored: dict[str, StoredManifest]) -> None:
+        self.stored = stored
         self.versions: list[StoredManifest] = []
 
     async def file(
@@ -45,9 +44,6 @@ class MemoryManifestStore:
         firm_scope: str | None = None,
     ) -> list[StoreResult]:
         return [self._one(m, source, now, firm_scope) for m in manifests]
-
-    async def known_firms(self, firm_ids: Iterable[str]) -> set[str]:
-        return set(firm_ids) & self.firms
 
     def _one(self, m: Manifest, source: str, now: datetime, firm_scope: str | None) -> StoreResult:
         if firm_scope is not None and m.firm_id != firm_scope:

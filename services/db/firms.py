@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -115,15 +114,6 @@ async def revoke_key(*, session: AsyncSession, prefix: str, now: datetime) -> st
         .returning(ApiKeyRow.firm_id)
     )
     return firm_id
-
-
-async def known_firms(*, session: AsyncSession, firm_ids: Iterable[str]) -> set[str]:
-    """Those of `firm_ids` that are firms (one query)."""
-    wanted = set(firm_ids)
-    if not wanted:
-        return set()
-    found = await session.scalars(select(FirmRow.firm_id).where(FirmRow.firm_id.in_(wanted)))
-    return set(found)
 
 
 async def list_firms(*, session: AsyncSession) -> list[FirmInfo]:

@@ -388,9 +388,6 @@ class ManifestStore(Protocol):
         """Create or version `manifests`, one result each, in order: identical content is
         unchanged, another firm's id refused (with `firm_scope`, any other firm's)."""
 
-    async def known_firms(self, firm_ids: Iterable[str]) -> set[str]:
-        """Those of `firm_ids` that are registered firms."""
-
 
 # Opens one transaction on the manifests: committed when the block ends normally.
 ManifestStores = Callable[[], AbstractAsyncContextManager[ManifestStore]]

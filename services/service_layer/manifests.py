@@ -4,11 +4,8 @@ Every way a manifest comes in calls it: the HTTP API (`POST /v1/manifests`, sour
 "http"), the `borderflow.manifests` consumer (services/workers/manifests.py, "topic") and
 the bulk import (`borderflow manifests import`, services/cli/manifest_import.py, "import").
 What each entry point does with a refused one is its own: a 409, a dead letter, a line on
-stderr. A manifest naming a firm that is not registered is refused here, once for every
-entry point (`lanes.filing.unknown_firm`: the HTTP API's firm is its key's, so it always
-is; a topic record or an import line can name any). The rules of filing (versions,
-another firm's id) are the store's (`ManifestStore.file`); the results are the domain's
-(`lanes.filing`)."""
+stderr. The rules of filing (versions, another firm's id) are the store's
+(`ManifestStore.file`); the results are the domain's (`lanes.filing`)."""
 
 from __future__ import annotations
 
@@ -17,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from lanes.filing import StoreResult, StoreStatus, unknown_firm
+from lanes.filing import StoreResult, StoreStatus
 from lanes.model import Manifest
 from services.ports import ManifestStores
 
@@ -42,25 +39,9 @@ class FileManifestsHandler:
         if not cmd.manifests:
             return []
         async with self.uow() as store:
-            known = await store.known_firms({m.firm_id for m in cmd.manifests})
-            # another firm's manifest under `firm_scope` is the store's refusal, which does
-            # not tell the caller whether that firm exists
-            unknown = [
-                m.firm_id not in known and cmd.firm_scope in (None, m.firm_id)
-                for m in cmd.manifests
-            ]
-            filed = iter(
-                await store.file(
-                    [m for m, out in zip(cmd.manifests, unknown, strict=True) if not out],
-                    source=cmd.source,
-                    now=cmd.now,
-                    firm_scope=cmd.firm_scope,
-                )
+            return await store.file(
+                cmd.manifests, source=cmd.source, now=cmd.now, firm_scope=cmd.firm_scope
             )
-            return [
-                unknown_firm(m) if out else next(filed)
-                for m, out in zip(cmd.manifests, unknown, strict=True)
-            ]
 
 
 def tally(results: Iterable[StoreResult]) -> Counter[str]:

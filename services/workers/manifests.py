@@ -2,8 +2,7 @@
 (`FileManifestsHandler`, source "topic"), built by the composition root.
 
 A record that is not a valid intake form is dead-lettered by the consumer runtime with the
-field and the reason. A valid manifest whose id belongs to another firm, or that names a
-firm not registered (the use case's one check, as for the HTTP API), is refused: it is
+field and the reason. A valid manifest whose id belongs to another firm is refused: it is
 logged (WARNING, with its event id) and sent to `borderflow.manifests.dlq` with the reason
 in `dlq.error`, never dropped in silence. A redelivered manifest is `unchanged`: no effect.
 """

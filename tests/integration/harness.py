@@ -21,13 +21,10 @@ from services.bootstrap import (
     build_lane_events,
     build_manifest_intake,
     infrastructure,
-    open_database,
 )
 from services.control.auth import COOKIE
 from services.db.controllers import create_controller, open_session
-from services.db.firms import create_firm
 from services.db.manifests import upsert_manifests
-from services.gates.loader import default_gates
 from services.runtime.settings import DatabaseSettings, KafkaSettings, Settings
 from services.workers.decider import Decider, GateRead
 from services.workers.manifests import ManifestIntake
@@ -111,20 +108,6 @@ def manifest(
 async def seed(infra: Infrastructure, *manifests: Manifest, now: datetime) -> None:
     async with infra.sessions() as session, session.begin():
         await upsert_manifests(session=session, manifests=list(manifests), now=now)
-
-
-async def register_firms(sessions: async_sessionmaker[AsyncSession], *firm_ids: str) -> None:
-    """`borderflow firms create` for each of `firm_ids`: a manifest from the topic or an
-    import names its firm, and one that is not registered is refused."""
-    async with sessions() as session, session.begin():
-        for firm_id in firm_ids:
-            await create_firm(session=session, firm_id=firm_id, name=firm_id, now=datetime.now(UTC))
-
-
-async def register_firms_in(database: DatabaseSettings, *firm_ids: str) -> None:
-    """`register_firms` on a database not opened yet (migrated first)."""
-    async with open_database(database, gates=default_gates()) as sessions:
-        await register_firms(sessions, *firm_ids)
 
 
 def read(

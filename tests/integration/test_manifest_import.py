@@ -16,7 +16,7 @@ from services.cli.manifest_import import import_manifests, main_import
 from services.db.engine import create_engine, display_url, session_factory
 from services.db.tables import ManifestPlateKeyRow, ManifestRow
 from services.runtime.settings import DatabaseSettings, Settings
-from tests.integration.harness import manifest_form, register_firms_in
+from tests.integration.harness import manifest_form
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
@@ -57,7 +57,6 @@ async def test_good_lines_are_stored_and_bad_ones_named(
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     settings = Settings(database=database_settings, var_dir=tmp_path)
-    await register_firms_in(database_settings, "firm-01", "firm-02")
 
     status = await main_import(settings, str(path))
     out, err = capsys.readouterr()
@@ -87,7 +86,6 @@ async def test_a_clean_file_exits_zero_and_a_reimport_changes_nothing(
     settings = Settings(database=database_settings, var_dir=tmp_path)
     file = tmp_path / "day.jsonl"
     file.write_bytes(b"\xef\xbb\xbf" + data)  # a BOM, as spreadsheet exports write it
-    await register_firms_in(database_settings, "firm-01")
 
     assert await main_import(settings, str(file)) == 0
     assert "5 created" in capsys.readouterr().out

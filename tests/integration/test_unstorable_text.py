@@ -40,8 +40,6 @@ from tests.integration.harness import (
     manifest,
     manifest_form,
     read,
-    register_firms,
-    register_firms_in,
     running_manifest_intake,
     running_system,
     seed,
@@ -225,7 +223,6 @@ async def test_the_import_file_names_the_line_and_the_field(
     ]
     path = tmp_path / "day.jsonl"
     path.write_bytes(b"\n".join(lines) + b"\n")
-    await register_firms_in(database_settings, "firm-01")
     status = await main_import(Settings(database=database_settings, var_dir=tmp_path), str(path))
     out, err = capsys.readouterr()
     assert status == 1
@@ -242,7 +239,6 @@ async def test_the_import_function_names_the_field(engine: AsyncEngine) -> None:
     good = json.dumps(manifest_form("MF-1")).encode()
     bad = json.dumps(manifest_form("MF-2", cargo={"description": "rice\x00sugar"})).encode()
     errors = io.StringIO()
-    await register_firms(session_factory(engine), "firm-01")
     counts = await import_manifests(
         sessions=session_factory(engine), lines=[good, bad], name="day.jsonl", now=T0, errors=errors
     )
@@ -295,7 +291,6 @@ async def test_the_topics_dead_letter_it_and_keep_going(
         settings = make_settings(broker.bootstrap, database_settings, tmp_path)
         async with running_system(settings) as system, running_manifest_intake(settings) as intake:
             await seed(system.infra, manifest("MF-1", "29H12345"), now=T0)
-            await register_firms(system.infra.sessions, "firm-01")
             producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
             await producer.start()
             try:

@@ -21,7 +21,6 @@ from services.ports import ManifestStore
 from services.service_layer.manifests import FileManifests, FileManifestsHandler, tally
 
 T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
-FIRMS = frozenset({"firm-a", "firm-b", "firm-z"})  # registered (`borderflow firms create`)
 
 
 def manifest(manifest_id: str, firm_id: str = "firm-a", plate: str = "29H12345") -> Manifest:
@@ -31,7 +30,7 @@ def manifest(manifest_id: str, firm_id: str = "firm-a", plate: str = "29H12345")
 
 
 async def test_created_then_unchanged_then_a_new_version() -> None:
-    data = MemoryManifests(firms=FIRMS)
+    data = MemoryManifests()
     file = FileManifestsHandler(uow=data.stores())
     first = await file(FileManifests((manifest("M-1"),), source="topic", now=T0))
     again = await file(FileManifests((manifest("M-1"),), source="import", now=T0))
@@ -50,7 +49,7 @@ async def test_created_then_unchanged_then_a_new_version() -> None:
 
 
 async def test_another_firms_id_and_the_callers_scope_are_refused_in_order() -> None:
-    data = MemoryManifests(firms=FIRMS)
+    data = MemoryManifests()
     file = FileManifestsHandler(uow=data.stores())
     await file(FileManifests((manifest("M-1"),), source="topic", now=T0))
 
@@ -75,49 +74,8 @@ async def test_another_firms_id_and_the_callers_scope_are_refused_in_order() -> 
     assert tally(results + scoped) == {"created": 1, "updated": 0, "unchanged": 0, "refused": 2}
 
 
-async def test_a_manifest_of_a_firm_not_registered_is_refused_by_every_entry_point() -> None:
-    """One check, in the use case: the topic's and the import's manifests name their firm;
-    one naming no registered firm is refused with the field, and stores nothing."""
-    data = MemoryManifests(firms=FIRMS)
-    file = FileManifestsHandler(uow=data.stores())
-    results = await file(
-        FileManifests(
-            (manifest("M-1", firm_id="firm-typo"), manifest("M-2"), manifest("M-3", "firm-typo")),
-            source="topic",
-            now=T0,
-        )
-    )
-    [imported] = await file(FileManifests((manifest("M-4", "nobody"),), source="import", now=T0))
-
-    assert [(r.manifest_id, r.status) for r in results] == [
-        ("M-1", StoreStatus.REFUSED),
-        ("M-2", StoreStatus.CREATED),
-        ("M-3", StoreStatus.REFUSED),
-    ]
-    assert results[0].reason == "firm_id: 'firm-typo' is not a registered firm"
-    assert imported.reason == "firm_id: 'nobody' is not a registered firm"
-    assert sorted(data.stored) == ["M-2"]
-
-
-async def test_an_authenticated_firm_does_not_learn_whether_another_firm_exists() -> None:
-    data = MemoryManifests(firms=FIRMS)
-    file = FileManifestsHandler(uow=data.stores())
-    scoped = await file(
-        FileManifests(
-            (manifest("M-1", "firm-b"), manifest("M-2", "nobody")),
-            source="http",
-            now=T0,
-            firm_scope="firm-a",
-        )
-    )
-    assert [r.reason for r in scoped] == [
-        "firm_id: 'firm-b' is not the firm of the caller",
-        "firm_id: 'nobody' is not the firm of the caller",
-    ]
-
-
 async def test_a_transaction_that_fails_keeps_nothing() -> None:
-    data = MemoryManifests(firms=FIRMS)
+    data = MemoryManifests()
     with pytest.raises(RuntimeError):
         async with data.stores()() as store:
             await store.file([manifest("M-1")], source="topic", now=T0)
@@ -127,7 +85,7 @@ async def test_a_transaction_that_fails_keeps_nothing() -> None:
 
 async def test_an_empty_batch_opens_no_transaction() -> None:
     opened: list[int] = []
-    data = MemoryManifests(firms=FIRMS)
+    data = MemoryManifests()
 
     def stores() -> AbstractAsyncContextManager[ManifestStore]:
         opened.append(1)
@@ -158,7 +116,7 @@ def _line(manifest_id: str, **fields: Any) -> bytes:
 async def test_the_bulk_import_files_through_the_handler() -> None:
     """The CLI's reading of a JSONL file (invalid lines reported, valid ones filed in
     batches) on the in-memory store."""
-    data = MemoryManifests(firms=FIRMS)
+    data = MemoryManifests()
     await FileManifestsHandler(uow=data.stores())(
         FileManifests((manifest("TAKEN", firm_id="firm-z"),), source="http", now=T0)
     )
