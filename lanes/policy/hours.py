@@ -5,6 +5,7 @@ job of a given length fits in one open stretch. Pure; local time is UTC plus the
 from __future__ import annotations
 
 from bisect import bisect_right
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
@@ -62,6 +63,29 @@ def stretch(hours: DailyHours, at: datetime, utc_offset: timedelta) -> Interval 
     intervals, ends = _merged(hours, (at.astimezone(UTC) + utc_offset).date(), utc_offset)
     n = bisect_right(ends, at)
     return intervals[n] if n < len(intervals) else None
+
+
+@dataclass(frozen=True, slots=True)
+class HoursNow:
+    """A lane's hours as a controller reads them at a time: `windows` as in the gate file
+    (`06:00-22:00`, local; none: open at all hours), whether `at` is within them, and when
+    that changes next (None: never, within the horizon)."""
+
+    windows: tuple[str, ...]
+    in_hours: bool
+    changes_at: datetime | None
+
+
+def hours_now(hours: DailyHours, at: datetime, utc_offset: timedelta) -> HoursNow:
+    """`hours` at `at`: open or closed by its hours, and until when."""
+    windows = tuple(f"{start:%H:%M}-{end:%H:%M}" for start, end in hours.windows)
+    if not hours.windows:
+        return HoursNow(windows, in_hours=True, changes_at=None)
+    found = stretch(hours, at, utc_offset)
+    if found is None:
+        return HoursNow(windows, in_hours=False, changes_at=None)
+    begin, end = found
+    return HoursNow(windows, in_hours=begin <= at, changes_at=end if begin <= at else begin)
 
 
 def fit(

@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lanes.actions import lanes_to_move_to
-from lanes.model import CustomsChannel, Gate
+from lanes.model import ALWAYS, CustomsChannel, DailyHours, Gate
+from lanes.policy.hours import hours_now
 from lanes.policy.truck import cargo_classes
 from services.alerts.store import panel as alert_panel
 from services.api import queries
@@ -72,6 +73,7 @@ async def build_snapshot(*, session: AsyncSession, gate: Gate, now: datetime) ->
         .order_by(DecisionRow.expected_start_at, DecisionRow.decision_id)
     )
     service = {lane.lane_id: lane.service_time for lane in gate.lanes}
+    hours = {lane.lane_id: lane.hours for lane in gate.lanes}
     by_lane: dict[str, list[dict[str, Any]]] = {lane.lane_id: [] for lane in lanes}
     counts: dict[str, int] = dict.fromkeys(by_lane, 0)
     waiting = 0
@@ -101,6 +103,7 @@ async def build_snapshot(*, session: AsyncSession, gate: Gate, now: datetime) ->
                 "service_min": round(lane.service_seconds / 60, 1),
                 "trucks": by_lane[lane.lane_id],
                 "more": max(0, counts[lane.lane_id] - LANE_LIMIT),
+                "hours": _hours(hours.get(lane.lane_id, ALWAYS), as_of, gate),
             }
             for lane in sorted(lanes, key=_lane_order)
         ],
@@ -145,6 +148,17 @@ def _truck(row: Any, service: Mapping[str, timedelta], as_of: datetime) -> dict[
         if len(row.reason) <= REASON_CHARS
         else row.reason[:REASON_CHARS] + "…",
         "revision": row.revision,
+    }
+
+
+def _hours(hours: DailyHours, as_of: datetime, gate: Gate) -> dict[str, Any]:
+    """The lane's open hours from the gate file (`windows`, local; none: at all hours),
+    whether the gate's clock is within them, and when that changes (UTC)."""
+    now = hours_now(hours, as_of, gate.utc_offset)
+    return {
+        "windows": list(now.windows),
+        "in_hours": now.in_hours,
+        "changes_at": None if now.changes_at is None else now.changes_at.isoformat(),
     }
 
 

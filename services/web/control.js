@@ -292,6 +292,7 @@ function renderLanes(lanes) {
       el("div", {}, el("span", { class: "id" }, lane.lane_id), " ",
         el("span", { class: "state" }, lane.is_open ? "open" : "closed")),
       el("div", { class: "meta" }, lane.direction + " · " + lane.kind + " · " + lane.service_min + " min"),
+      el("div", { class: "hours", "data-in-hours": String(!lane.hours || lane.hours.in_hours) }, hoursText(lane.hours)),
       el("div", { class: "queue", "data-queue": queued }, "queue " + queued),
       el("button", {
         type: "button", "data-action": lane.is_open ? "close_lane" : "open_lane", disabled: !canAct(),
@@ -300,7 +301,8 @@ function renderLanes(lanes) {
       }, lane.is_open ? "Close lane" : "Open lane"));
     const trucks = lane.trucks.map((t) => truckCard(t, lane));
     if (lane.more) trucks.push(el("div", { class: "why more" }, "+ " + lane.more + " more"));
-    return el("div", { class: "lane" + (lane.is_open ? "" : " closed"), "data-lane": lane.lane_id }, head, trucks);
+    const offHours = lane.hours && !lane.hours.in_hours ? " off-hours" : "";
+    return el("div", { class: "lane" + (lane.is_open ? "" : " closed") + offHours, "data-lane": lane.lane_id }, head, trucks);
   });
   const out = [];
   lanes.forEach((lane, i) => {
@@ -308,6 +310,15 @@ function renderLanes(lanes) {
     out.push(cols[i]);
   });
   $("lanes").replaceChildren(...out);
+}
+
+// the lane's open hours from the gate file, in gate time: within them until when, or closed
+// by its hours until when (its trucks wait for its hours: the policy plans them so)
+function hoursText(h) {
+  if (!h || !h.windows.length) return "hours 24 h";
+  const windows = h.windows.join(", ");
+  if (h.in_hours) return "hours " + windows + (h.changes_at ? " · until " + localTime(h.changes_at) : "");
+  return "closed by hours (" + windows + ")" + (h.changes_at ? " · opens " + localTime(h.changes_at) : "");
 }
 
 function truckCard(t, lane) {
