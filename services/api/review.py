@@ -77,18 +77,24 @@ async def review_queue(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     after: Annotated[str | None, Query(description="the `next` of the previous page")] = None,
     before: Annotated[
-        str | None, Query(description="refused: the queue lists oldest first; page with `after`")
+        str | None,
+        Query(
+            description="the old name of `after` (deprecated): the `next` of the previous page, "
+            "which now continues the oldest-first order"
+        ),
     ] = None,
 ) -> ReviewPage:
     """Visits that need a person, the one waiting longest first."""
     ctx = request.app.state.context
     gate_id = gate or ctx.default_gate
     gate_or_404(ctx.gates, gate_id)
-    if before is not None:  # the cursor of the newest-first order: paging it would loop
+    if before is not None and after is not None and before != after:
         raise HTTPException(
-            status_code=422,
-            detail="before: the review queue lists the longest waiting first; page with `after`",
+            status_code=422, detail="before: the old name of `after`; give one cursor, not two"
         )
+    # a client written when the queue listed newest first passes each page's `next` as
+    # `before`: the cursor is opaque, so it pages the queue as it is now (no loop, no repeat)
+    after = after if after is not None else before
     async with ctx.sessions() as session:
         return await review_page(session=session, gate_id=gate_id, limit=limit, after=after)
 
