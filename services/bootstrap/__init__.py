@@ -485,7 +485,7 @@ def make_callforward(
 ) -> CallForwardWorker:
     """The call-forward worker and its use case (`step_waiting_areas`); `bookings_topic`,
     `lane_events_topic`: where its check-ins and its gates' lane events come from;
-    `clock_window`: how far ahead of its record a read or lane event may be."""
+    `clock_window`: how far ahead of its record a plate read may be."""
     return CallForwardWorker(
         step=step_waiting_areas(sessions=sessions, gates=gates, publish=publish, secret=secret),
         bookings_topic=bookings_topic,

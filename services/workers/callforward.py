@@ -44,10 +44,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class OutOfClock:
-    """A read or lane event whose time is further ahead of the record's timestamp than the
+    """A plate read whose `captured_at` is further ahead of the record's timestamp than the
     clock window allows (`ClockWindow`, as the decider's door): it would move the queue's
     clock ahead and make every later read late. Skipped, not dead-lettered here: the
-    decider dead-letters such a read with this reason."""
+    decider dead-letters such a read with this reason. Not a lane event: the lane-event
+    worker applies one at its `at` whatever its record's time (the lane-events topic keeps
+    the producer's time), and so does this worker, so the two never disagree on it."""
 
     reason: str
 
@@ -77,7 +79,8 @@ class CallForwardWorker:
     ) -> None:
         """`step`: the use case, as the composition root builds it (`make_callforward`);
         `bookings_topic`, `lane_events_topic`: where the booking and lane events come from
-        (every other topic it reads carries plate reads); `clock_window`: the decider's."""
+        (every other topic it reads carries plate reads); `clock_window`: the decider's,
+        for the plate reads."""
         self.step = step
         self.bookings_topic, self.lane_events_topic = bookings_topic, lane_events_topic
         self.clock_window = clock_window or ClockWindow()
@@ -97,15 +100,14 @@ class CallForwardWorker:
             return Malformed(f"{record.topic}[{record.partition}]@{record.offset}: {exc}")
 
     def _decode(self, record: ConsumerRecord) -> Consumed:
-        event: PlateReadV1 | LaneEventV1
         if record.topic == self.lane_events_topic:
-            event = decode_lane_event(record.value)
-            at = event.at
-        else:
-            event = decode_plate_read(record.value)
-            at = event.captured_at
-        skew = self.clock_window.refuses(at, record.timestamp)
-        return event if skew is None else OutOfClock(skew)
+            # taken at its `at`, whatever its record's timestamp, as the lane-event worker
+            # applies it to the board this worker reads (`decode_lane_event` is both
+            # workers' one judge of a lane event's time; the clock window is the reads')
+            return decode_lane_event(record.value)
+        read = decode_plate_read(record.value)
+        skew = self.clock_window.refuses(read.captured_at, record.timestamp)
+        return read if skew is None else OutOfClock(skew)
 
     async def handle(self, batch: Sequence[Inbound[Consumed]]) -> None:
         events = [item.event for item in batch]

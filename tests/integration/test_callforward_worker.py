@@ -26,7 +26,12 @@ from lanes.policy import OrchestratedPolicy
 from services.adapters.booking_outbox import BookingOutbox
 from services.adapters.sql_gate import sql_gate_stores
 from services.archive.store import batches_in_range
-from services.bootstrap import make_call_notifier, make_callforward, make_decider
+from services.bootstrap import (
+    make_call_notifier,
+    make_callforward,
+    make_decider,
+    make_lane_event_handler,
+)
 from services.db.engine import session_factory
 from services.db.manifests import store_manifests
 from services.drivers.desk import kafka_publisher
@@ -266,6 +271,16 @@ def T(minutes: int) -> datetime:
     return local_slot(1, 10) + minutes * MIN
 
 
+async def _walk_in(engine: AsyncEngine) -> None:
+    """Firm W's manifest W-1, an import truck 20C33333 with no booking (a walk-in)."""
+    await add_firms(engine, ["firm-w"])
+    walk_in = Manifest(
+        manifest_id="W-1", firm_id="firm-w", direction=Direction.IMPORT, tractor_plate="20C33333"
+    )
+    async with session_factory(engine)() as session, session.begin():
+        await store_manifests(session=session, manifests=[walk_in], source="http", now=T(0))
+
+
 async def test_through_the_reads_topic_a_read_at_the_area_camera_gets_a_call(
     engine: AsyncEngine, kafka_settings: KafkaSettings, kafka_bootstrap: str
 ) -> None:
@@ -273,12 +288,7 @@ async def test_through_the_reads_topic_a_read_at_the_area_camera_gets_a_call(
     waiting area's camera, sent as a third-party client sends it (bare JSON) and misread
     (one digit: the decider's matcher still names the truck); a call event follows on the
     calls topic, and the truck's page (by its visit: a walk-in) shows the call."""
-    await add_firms(engine, ["firm-w"])
-    walk_in = Manifest(
-        manifest_id="W-1", firm_id="firm-w", direction=Direction.IMPORT, tractor_plate="20C33333"
-    )
-    async with session_factory(engine)() as session, session.begin():
-        await store_manifests(session=session, manifests=[walk_in], source="http", now=T(0))
+    await _walk_in(engine)
     reads = TopicSpec(unique_name("borderflow.plate-reads"), 1, "camera_id", "test")
     calls = TopicSpec(unique_name("borderflow.calls"), 1, "visit_id", "test")
     await ensure_topics(kafka_settings, kafka_bootstrap, [reads, reads.dlq, calls])
@@ -414,3 +424,86 @@ async def test_a_booking_checked_in_through_the_api_is_queued_and_called(
             assert "only an active booking can be checked in" in refused["detail"]
     finally:
         await producer.stop()
+
+
+async def test_a_lane_event_ahead_of_its_record_steps_the_queue_as_it_changes_the_board(
+    engine: AsyncEngine, kafka_settings: KafkaSettings, kafka_bootstrap: str
+) -> None:
+    """Both readers of the lane events as they run, on one topic: a third-party client (a
+    bare aiokafka producer, the record stamped by its wall clock) sends a lane event whose
+    `at` is tomorrow, 20 minutes after a truck was called (its deadline: +15). The
+    lane-event worker applies it to the board, and call-forward steps its queue to it: the
+    truck is recalled. Before, call-forward skipped it as clock-skew (more than 5 minutes
+    ahead of its record) while the board took it: no recall until the next plate read."""
+    await _walk_in(engine)
+    reads = TopicSpec(unique_name("borderflow.plate-reads"), 1, "camera_id", "test")
+    lanes = TopicSpec(unique_name("borderflow.lane-events"), 1, "gate_id", "test")
+    calls = TopicSpec(unique_name("borderflow.calls"), 1, "visit_id", "test")
+    await ensure_topics(kafka_settings, kafka_bootstrap, [reads, lanes, lanes.dlq, calls])
+    producer = make_producer(kafka_settings, kafka_bootstrap)
+    await producer.start()
+    worker = make_callforward(
+        sessions=session_factory(engine),
+        gates=default_gates(),
+        publish=kafka_publisher(producer, calls.name),
+        secret=b"runtime test",
+        lane_events_topic=lanes.name,
+    )
+    board = make_lane_event_handler(
+        stores=sql_gate_stores(session_factory(engine)),
+        producer=producer,
+        gates=default_gates(),
+        policy=OrchestratedPolicy(),
+        group_id=unique_name("lane-events"),
+    )
+    runtimes = [
+        _runtime(worker, [reads.name, lanes.name], kafka_settings, kafka_bootstrap, producer),
+        ConsumerRuntime(
+            settings=kafka_settings,
+            bootstrap=kafka_bootstrap,
+            topics=[lanes.name],
+            group_id=board.group_id,
+            decode=board.decode,
+            handle=board.handle,
+            producer=producer,
+        ),
+    ]
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(r.run(stop)) for r in runtimes]
+    client = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await client.start()
+    try:
+        at_area = {
+            "event_id": "rt-1",
+            "camera_id": "hn-imp-approach-1",
+            "captured_at": T(0).isoformat(),
+            "plate_text": "20C33333",
+            "confidence": 0.9,
+        }
+        await client.send_and_wait(
+            reads.name,
+            value=json.dumps(at_area).encode(),
+            key=b"hn-imp-approach-1",
+            timestamp_ms=int(T(0).timestamp() * 1000),
+        )
+        await collect(kafka_bootstrap, calls.name, expect=1, timeout=30)
+        opened = {
+            "event_id": "le-ahead",
+            "gate_id": "huu-nghi",
+            "kind": "lane_opened",
+            "lane_id": "HN-I1",
+            "at": T(20).isoformat(),
+        }
+        # the record's timestamp: the client's wall clock, today (its `at` is tomorrow)
+        await client.send_and_wait(lanes.name, value=json.dumps(opened).encode(), key=b"huu-nghi")
+        records = await collect(kafka_bootstrap, calls.name, expect=2, timeout=30)
+        async with asyncio.timeout(30):
+            while board.stats.events["lane_opened"] < 1:  # applied (waits for the count)
+                await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+        await client.stop()
+        await producer.stop()
+    assert [decode_call(r.value).type for r in records] == ["truck.called", "truck.recalled"]
+    assert worker.out_of_clock == 0 and runtimes[1].stats.dead_lettered == 0

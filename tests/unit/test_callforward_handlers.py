@@ -24,8 +24,10 @@ from services.service_layer.callforward import (
     StepWaitingAreasHandler,
 )
 from services.workers.callforward import CallForwardWorker, Malformed, OutOfClock
+from services.workers.orchestrator import LaneEventHandler
 from streams.calls import CallEventV1
 from streams.errors import InvalidEvent
+from streams.lane_events import LaneEventV1
 from streams.runtime import Inbound
 from streams.topics import BOOKINGS, LANE_EVENTS, PLATE_READS
 
@@ -252,32 +254,63 @@ async def test_the_gates_lane_events_step_its_queue_between_reads() -> None:
     assert step_areas.stats.gate_times == 3
 
 
-async def test_a_read_or_lane_event_far_ahead_of_its_record_is_skipped() -> None:
-    """The decider's clock window at call-forward's door: a read (or lane event) stamped a
-    day ahead of its Kafka record would move the queue's clock a day ahead, and every later
-    read would be late, every call overdue. It is skipped (the decider dead-letters the
-    read); one within the window is taken."""
+def _record(topic: str, value: dict[str, object], ms: int) -> ConsumerRecord:
+    body = json.dumps(value).encode()
+    return ConsumerRecord(topic, 0, 0, ms, 0, None, body, None, 0, len(body), [])
+
+
+async def test_a_read_far_ahead_of_its_record_is_skipped() -> None:
+    """The decider's clock window at call-forward's door: a read stamped a day ahead of its
+    Kafka record would move the queue's clock a day ahead, and every later read would be
+    late, every call overdue. It is skipped (the decider dead-letters it); one within the
+    window is taken."""
     data = MemoryCallForward(manifests=[manifest("CF-1", "29C11111")])
     sent: list[CallEventV1] = []
     worker = CallForwardWorker(step=handler(data, sent))
     sent_ms = int(T0.timestamp() * 1000)
-
-    def record(topic: str, value: dict[str, object], ms: int = sent_ms) -> ConsumerRecord:
-        body = json.dumps(value).encode()
-        return ConsumerRecord(topic, 0, 0, ms, 0, None, body, None, 0, len(body), [])
-
     read = {"event_id": "r-1", "camera_id": AREA, "plate_text": "29C11111", "confidence": 0.9}
-    ahead = record(PLATE_READS.name, read | {"captured_at": (T0 + 24 * 60 * MIN).isoformat()})
-    lane = {"event_id": "le-1", "gate_id": "huu-nghi", "kind": "lane_opened", "lane_id": "HN-E1"}
-    lane_ahead = record(LANE_EVENTS.name, lane | {"at": (T0 + 24 * 60 * MIN).isoformat()})
-    events = [worker.decode(r) for r in (ahead, lane_ahead)]
-    assert all(isinstance(e, OutOfClock) and "clock-skew" in e.reason for e in events)
-    await worker.handle([Inbound("t", 0, n, None, e) for n, e in enumerate(events)])
-    assert (worker.out_of_clock, data.queues, sent) == (2, {}, [])
+    ahead = _record(
+        PLATE_READS.name, read | {"captured_at": (T0 + 24 * 60 * MIN).isoformat()}, sent_ms
+    )
+    event = worker.decode(ahead)
+    assert isinstance(event, OutOfClock) and "clock-skew: captured_at" in event.reason
+    await worker.handle([Inbound("t", 0, 0, None, event)])
+    assert (worker.out_of_clock, data.queues, sent) == (1, {}, [])
 
-    fine = worker.decode(record(PLATE_READS.name, read | {"captured_at": T0.isoformat()}))
+    fine = worker.decode(_record(PLATE_READS.name, read | {"captured_at": T0.isoformat()}, sent_ms))
     await worker.handle([Inbound("t", 0, 2, None, fine)])
     assert data.queues["huu-nghi"].stepped_to == T0 and len(sent) == 1
+
+
+async def test_a_lane_event_far_ahead_of_its_record_is_taken_at_its_time_as_on_the_board() -> None:
+    """One rule for a lane event's time, in its two readers: the lane-event worker applies
+    it to the board at its `at` whatever its record's timestamp (the lane-events topic keeps
+    the producer's time; refusing it there was tried and reverted, db9ed8d), and
+    call-forward steps its queue to that same `at`. Before, call-forward skipped it as
+    clock-skew while the board, which call-forward reads its lanes from, was settled to it:
+    the queue stayed behind the board it planned on."""
+    data = MemoryCallForward(manifests=[manifest("CF-1", "29C11111")])
+    sent: list[CallEventV1] = []
+    worker = CallForwardWorker(step=handler(data, sent))
+    board = LaneEventHandler(
+        apply=None,  # type: ignore[arg-type]  # decode touches neither database nor broker
+        outbox=None,  # type: ignore[arg-type]
+        gates=GATES,
+        group_id="test",
+    )
+    sent_ms = int(T0.timestamp() * 1000)
+    await worker.step(step(("r-1", AREA, "29C11111", T0)))  # called: deadline +15
+    later = T0 + 20 * MIN  # past its deadline; 20 minutes ahead of its record (window: 5)
+    lane = {"event_id": "le-1", "gate_id": "huu-nghi", "kind": "lane_opened", "lane_id": "HN-E1"}
+    record = _record(LANE_EVENTS.name, lane | {"at": later.isoformat()}, sent_ms)
+
+    applied, stepped = board.decode(record), worker.decode(record)
+    assert applied == stepped and isinstance(stepped, LaneEventV1) and stepped.at == later
+    await worker.handle([Inbound(LANE_EVENTS.name, 0, 0, None, stepped)])
+
+    assert worker.out_of_clock == 0
+    assert data.queues["huu-nghi"].stepped_to == later
+    assert [c.type for c in sent] == ["truck.called", "truck.recalled"]
 
 
 async def test_trucks_called_in_turn_get_their_own_places_even_after_a_restart() -> None:
