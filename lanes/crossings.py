@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from lanes.plates import normalise_plate
+from lanes.policy.hours import zone_name
 
 
 class Side(StrEnum):
@@ -82,10 +83,13 @@ class Crossing:
 
 @dataclass(frozen=True, slots=True)
 class Corridor:
-    """The road between the two gates: how long a crossing takes, and the slack allowed."""
+    """The road between the two gates: how long a crossing takes, and the slack allowed;
+    `utc_offset`: the clock of the gate whose controllers read the alerts (their
+    explanations name times on it; the evidence keeps ISO UTC)."""
 
     expected_transit: timedelta
     margin: timedelta
+    utc_offset: timedelta = timedelta(0)
 
     @property
     def deadline_after_exit(self) -> timedelta:
@@ -133,7 +137,8 @@ def _overdue(crossing: Crossing, now: datetime, corridor: Corridor) -> CrossingA
         from_side=crossing.from_side,
         at=deadline,
         explanation=(
-            f"left {crossing.from_side.value} at {exit_.at.isoformat()} and has not entered "
+            f"left {crossing.from_side.value} at {_gate_time(exit_.at, deadline, corridor)} "
+            f"and has not entered "
             f"{crossing.from_side.other.value} after {_minutes(late)} min (expected "
             f"{_minutes(corridor.expected_transit)} min + {_minutes(corridor.margin)} min margin)"
         ),
@@ -144,6 +149,14 @@ def _overdue(crossing: Crossing, now: datetime, corridor: Corridor) -> CrossingA
             ("tractor_plate", exit_.truck.tractor_plate),
         ),
     )
+
+
+def _gate_time(at: datetime, day_of: datetime, corridor: Corridor) -> str:
+    """`at` on the reading gate's clock, its zone named: `10:14 (UTC+07:00)`, with the date
+    when its local day is not that of `day_of`."""
+    local, day = (t.astimezone(UTC) + corridor.utc_offset for t in (at, day_of))
+    shown = f"{local:%H:%M}" if local.date() == day.date() else f"{local:%Y-%m-%d %H:%M}"
+    return f"{shown} ({zone_name(corridor.utc_offset)})"
 
 
 def mismatch(crossing: Crossing) -> CrossingAlert | None:

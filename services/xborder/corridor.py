@@ -29,7 +29,7 @@ def corridor_of(path: str | Path) -> GateCorridor | None:
     """The corridor a gate file declares (the file checked whole), None if it has none."""
     path = Path(path)
     data = tomllib.loads(path.read_text("utf-8"))
-    gate_from_data(data, path.name)  # every fault of the file named, as on start-up
+    gate = gate_from_data(data, path.name)  # every fault of the file named, as on start-up
     config = GateConfig.model_validate(data).corridor
     if config is None:
         return None
@@ -40,6 +40,7 @@ def corridor_of(path: str | Path) -> GateCorridor | None:
         corridor=Corridor(
             expected_transit=timedelta(minutes=config.expected_transit_min),
             margin=timedelta(minutes=config.margin_min),
+            utc_offset=gate.utc_offset,
         ),
     )
 

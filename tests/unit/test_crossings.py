@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from lanes.crossings import (
@@ -50,6 +51,28 @@ def test_overdue_only_after_expected_plus_margin() -> None:
     assert alert.at == T0 + timedelta(minutes=60)
     assert dict(alert.evidence)["exit_message_id"] == "VN:e-a"
     assert "has not entered CN after 61 min" in alert.explanation
+    assert f"left VN at {T0.isoformat()}" not in alert.explanation  # not ISO UTC for people
+    assert dict(alert.evidence)["exit_at"] == T0.isoformat()  # the evidence keeps it
+
+
+def test_an_overdue_truck_s_exit_is_told_on_the_reading_gate_s_clock() -> None:
+    """Found by a tester: the other side's panel said 'left VN at 2025-06-02T01:00:00+00:00'
+    to controllers at a gate 7 or 8 hours ahead of UTC."""
+    pending = [_crossing("a")]
+    now = T0 + timedelta(minutes=61)
+    for hours, shown in ((7, "UTC+07:00"), (8, "UTC+08:00")):
+        corridor = replace(CORRIDOR, utc_offset=timedelta(hours=hours))
+        [alert] = reconcile(pending, now=now, corridor=corridor)
+        local = (T0.astimezone(UTC) + timedelta(hours=hours)).strftime("%H:%M")
+        assert alert.explanation.startswith(f"left VN at {local} ({shown}) and has not entered")
+    # left at 23:40 at the gate, overdue after midnight: the exit's date is said
+    exit_at = datetime(2026, 11, 24, 16, 40, tzinfo=UTC)  # 23:40 at UTC+07:00
+    crossing = Crossing(
+        crossing_id="b", from_side=Side.VN, notice=None, exit=Sighting("VN:e-b", exit_at, TRUCK)
+    )
+    vn = replace(CORRIDOR, utc_offset=timedelta(hours=7))
+    [alert] = reconcile([crossing], now=exit_at + timedelta(minutes=61), corridor=vn)
+    assert alert.explanation.startswith("left VN at 2026-11-24 23:40 (UTC+07:00) and")
 
 
 def test_mismatch_names_each_field_with_evidence() -> None:
