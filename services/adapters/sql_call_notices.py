@@ -46,7 +46,11 @@ class SqlCallNoticeStore:
                     CallNotificationRow.delivered_at.is_(None),
                     CallNotificationRow.next_attempt_at <= now,
                 )
-                .order_by(CallNotificationRow.created_at, CallNotificationRow.call_id)
+                .order_by(
+                    CallNotificationRow.attempts,
+                    CallNotificationRow.created_at,
+                    CallNotificationRow.call_id,
+                )
                 .limit(limit)
             )
         )

@@ -13,6 +13,7 @@ they are operations, not decisions. The `borderflow.calls` consumer
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -58,11 +59,12 @@ class CallNotices:
         wall: Callable[[], datetime],
         retries: Retries | None = None,
         batch: int = 100,
+        parallel: int = 8,
         utc_offsets: Mapping[str, timedelta] | None = None,
     ) -> None:
         self.uow, self.notifier, self.wall = uow, notifier, wall
         self.retries = retries or Retries()
-        self.batch = batch
+        self.batch, self.parallel = batch, parallel
         self.utc_offsets = dict(utc_offsets or {})  # gate id -> local time, for the texts
         self.delivered = 0
         self.failures = 0
@@ -73,13 +75,22 @@ class CallNotices:
             await store.add(cmd.notices, now=self.wall())
 
     async def deliver_due(self) -> int:
-        """Send every due, undelivered call (oldest first); returns how many were taken."""
+        """Send every due, undelivered call (those never tried first), `parallel` at once:
+        a receiver that hangs to its timeout (a firm's webhook) holds its own calls only,
+        not every driver's call behind them (found by a stranger's try: one by one, a dead
+        webhook's retries, 5 s each, kept new calls' SMS waiting minutes, and with more
+        retries due than `batch` never sent them). Returns how many were taken."""
         async with self.uow() as store:
             ids = await store.due(self.wall(), limit=self.batch)
-        taken = 0
-        for call_id in ids:
-            taken += await self._deliver(call_id)
-        return taken
+        if not ids:
+            return 0
+        gate = asyncio.Semaphore(self.parallel)
+
+        async def one(call_id: str) -> int:
+            async with gate:
+                return await self._deliver(call_id)
+
+        return sum(await asyncio.gather(*(one(call_id) for call_id in ids)))
 
     async def _deliver(self, call_id: str) -> int:
         now = self.wall()

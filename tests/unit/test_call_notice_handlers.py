@@ -5,6 +5,7 @@ broker. The same use cases run on the database behind the `borderflow.calls` con
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from services.adapters.memory_call_notices import MemoryCallNotices
@@ -115,3 +116,55 @@ async def test_a_claimed_call_is_left_to_the_loop_that_claimed_it() -> None:
     assert await notices.deliver_due() == 0 and notifier.sent == []
     clock.now += 60 * SEC  # its lease over: due again
     assert await notices.deliver_due() == 1
+
+
+class HangingWebhook:
+    """A firm's webhook that is down for the calls in `dead`: it refuses them at first,
+    then (`hang`) takes them only once `release` is set, as a receiver that hangs until
+    the client's timeout; every other call is taken at once."""
+
+    def __init__(self, dead: set[str]) -> None:
+        self.dead, self.hang = dead, False
+        self.release, self.fresh_sent = asyncio.Event(), asyncio.Event()
+        self.sent: list[str] = []
+
+    async def send(self, note: Notification) -> None:
+        if note.call_id in self.dead:
+            if not self.hang:
+                raise NotifierDown("webhook: HTTP 503")
+            await self.release.wait()
+        self.sent.append(note.call_id)
+        if note.call_id not in self.dead:
+            self.fresh_sent.set()
+
+
+async def test_a_hanging_webhook_does_not_hold_back_the_calls_after_it() -> None:
+    """Found by a stranger's try: deliveries went one by one, oldest first, `batch` at a
+    time, so a firm's webhook hanging to its timeout held every later call (another
+    driver's SMS) behind its retries, and with `batch` or more of them due, for ever. A
+    fresh call is now tried first, and the due calls in parallel."""
+    dead = {"old-1", "old-2", "old-3"}
+    data, notifier, clock = MemoryCallNotices(), HangingWebhook(dead), Clock()
+    notices = CallNotices(
+        uow=data.stores(),
+        notifier=notifier,
+        wall=clock,
+        retries=Retries(first=2 * SEC, longest=5 * SEC, lease=60 * SEC),
+        batch=2,
+    )
+    await notices.keep(KeepCalls(tuple(notice(c, f"wa-{c}") for c in sorted(dead))))
+    await notices.deliver_due()  # refused: retried later
+    await notices.deliver_due()
+    clock.now += 10 * SEC  # the retries are due; the webhook now hangs on them
+    notifier.hang = True
+    await notices.keep(KeepCalls((notice("fresh", "wa-fresh"),)))
+
+    delivering = asyncio.create_task(notices.deliver_due())
+    try:
+        async with asyncio.timeout(10):  # a deadline on the condition, not a sleep
+            await notifier.fresh_sent.wait()
+    finally:
+        notifier.release.set()
+        await delivering
+    assert notifier.sent[0] == "fresh"
+    assert data.calls["fresh"].delivered_at is not None
