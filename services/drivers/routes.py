@@ -1,8 +1,9 @@
 """The drivers' page routes: `/d/{token}` (the page, in the driver's language), its data
 `/d/{token}/state` and its live stream `/d/{token}/events` (Server-Sent Events, as the
-control room: the data at once, then each change; a comment every 5 s; `bye` at once when
-the server begins to stop), `/d/c/{code}`
-(the short code printed at the waiting area: a redirect to the page) and, for a booking's
+control room: the data at once, then each change; an `alive` event every 5 s, which the
+page watches to reopen a stream gone silent; `bye` at once when the server begins to
+stop), `/d/c/{code}` (the short code printed at the waiting area: a redirect to the page)
+and, for a booking's
 page, `POST /d/{token}/check-in` (the driver is in the waiting area: the booking's check-in,
 when the app is given one). An unknown token or
 code is a 404 problem, or, for the page and the code opened in a browser (a request
@@ -87,9 +88,13 @@ def drivers_router(
     *,
     stream_lifetime_s: float = 300.0,
     check_in: CheckInBooking | None = None,
+    keep_alive_s: float = KEEP_ALIVE_S,
 ) -> APIRouter:
     """The pages' routes on `hub`; `check_in`: the booking's check-in, which a booking's
-    page then offers (a page source that knows page keys is needed for it)."""
+    page then offers (a page source that knows page keys is needed for it). The stream
+    sends an `alive` event every `keep_alive_s` with nothing new, which the page, told the
+    period, watches: a stream silent for three periods (a phone's connection dead without
+    a word, a proxy holding it) is reopened, not trusted."""
     source: PageSource = HubPages(hub) if isinstance(hub, DriverHub) else hub
     router = APIRouter(tags=["drivers"])
     page_key = getattr(source, "page_key", None)
@@ -167,6 +172,7 @@ def drivers_router(
             .replace("{{switch}}", switch)
             .replace("{{words}}", html.escape(json.dumps(WORDS[chosen], ensure_ascii=False)))
             .replace("{{token}}", html.escape(token))
+            .replace("{{alive}}", f"{keep_alive_s:g}")
         )
         return Response(
             body,
@@ -195,7 +201,7 @@ def drivers_router(
         responses={
             200: {
                 "description": "Server-Sent Events: `state` at once and on each change, "
-                "`bye` at the end",
+                "`alive` every 5 s with nothing new, `bye` at the end",
                 "content": {"text/event-stream": {}},
             },
             404: _PROBLEM,
@@ -216,11 +222,12 @@ def drivers_router(
                 yield "retry: 1000\n"
                 yield f"event: state\ndata: {await source.state(token) or first}\n\n"
                 while (left := ends - time.monotonic()) > 0 and not stopping.is_set():
-                    data = await unless_stopping(changed(min(KEEP_ALIVE_S, left)), stopping)
+                    data = await unless_stopping(changed(min(keep_alive_s, left)), stopping)
                     if stopping.is_set():
                         break
                     if data is None:
-                        yield ": keep-alive\n\n"
+                        # an event, not a comment: the page sees it, and knows the line is up
+                        yield "event: alive\ndata: {}\n\n"
                         continue
                     yield f"event: state\ndata: {data}\n\n"
                 if stopping.is_set():

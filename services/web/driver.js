@@ -88,10 +88,33 @@
     result.hidden = false;
   });
 
-  const source = new EventSource("/d/" + encodeURIComponent(token) + "/events");
-  source.addEventListener("state", (e) => {
-    $("offline").hidden = true;
-    show(JSON.parse(e.data));
-  });
-  source.onerror = () => { $("offline").hidden = false; };
+  // The stream: the data at once, then each change, and an `alive` event every few seconds
+  // with nothing new. A stream silent for three of those (a phone's connection dead without
+  // a word: EventSource itself would wait for ever, the page showing old data as current)
+  // says so and is opened again.
+  const aliveMs = (Number(body.dataset.aliveS) || 5) * 1000;
+  let source = null;
+  let heard = Date.now();
+  function listen() {
+    if (source) source.close();
+    heard = Date.now();
+    source = new EventSource("/d/" + encodeURIComponent(token) + "/events");
+    source.addEventListener("state", (e) => {
+      heard = Date.now();
+      $("offline").hidden = true;
+      show(JSON.parse(e.data));
+    });
+    source.addEventListener("alive", () => {
+      heard = Date.now();
+      $("offline").hidden = true;
+    });
+    source.onerror = () => { $("offline").hidden = false; };
+  }
+  listen();
+  setInterval(() => {
+    if (Date.now() - heard > 3 * aliveMs) {
+      $("offline").hidden = false;
+      listen();
+    }
+  }, Math.min(1000, aliveMs));
 })();

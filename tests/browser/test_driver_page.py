@@ -25,7 +25,8 @@ from lanes.policy.callforward import AreaQueue, CallForwardPolicy, PlaceLost, Tr
 from services.bootstrap import build_callforward, infrastructure
 from services.db.firms import create_firm
 from services.drivers.hub import DriverHub
-from services.drivers.routes import drivers_router
+from services.drivers.routes import KEEP_ALIVE_S, PageSource, drivers_router
+from services.drivers.store import HubPages, Watch
 from services.drivers.view import booked_state, driver_states, lost_state
 from services.gates.loader import get_gate
 from services.runtime.settings import DatabaseSettings
@@ -62,9 +63,11 @@ def a_queue(n: int) -> AreaQueue:
 
 
 @contextlib.asynccontextmanager
-async def serve(hub: DriverHub) -> AsyncIterator[str]:
+async def serve(
+    hub: DriverHub | PageSource, *, keep_alive_s: float = KEEP_ALIVE_S
+) -> AsyncIterator[str]:
     app = FastAPI()
-    app.include_router(drivers_router(hub, stream_lifetime_s=60))
+    app.include_router(drivers_router(hub, stream_lifetime_s=60, keep_alive_s=keep_alive_s))
     port = free_port()
     server = _Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
@@ -83,9 +86,9 @@ async def serve(hub: DriverHub) -> AsyncIterator[str]:
         await asyncio.wait_for(task, timeout=20)
 
 
-async def phone(browser: Browser, locale: str) -> Page:
+async def phone(browser: Browser, locale: str, timezone_id: str | None = None) -> Page:
     context = await browser.new_context(
-        viewport=PHONE, is_mobile=True, has_touch=True, locale=locale
+        viewport=PHONE, is_mobile=True, has_touch=True, locale=locale, timezone_id=timezone_id
     )
     return await context.new_page()
 
@@ -210,10 +213,7 @@ async def test_the_times_shown_name_the_gates_zone(
                      "not at the gate", T0 + timedelta(minutes=30))  # fmt: skip
     hub.publish({"visit-009": lost_state(lost, HN.utc_offset)})
     async with serve(hub) as base:
-        context = await browser.new_context(
-            viewport=PHONE, is_mobile=True, locale=locale, timezone_id="Asia/Shanghai"
-        )
-        page = await context.new_page()
+        page = await phone(browser, locale, "Asia/Shanghai")
         await page.goto(f"{base}/d/{hub.token_for('visit-002')}")
         await page.wait_for_function("() => document.body.dataset.status === 'waiting'")
         expected = json.loads(hub.state(hub.token_for("visit-002")) or "{}")["expected_call"]
@@ -363,3 +363,50 @@ async def test_a_driver_checks_in_from_the_phone_and_the_page_shows_the_call(
             finally:
                 stop.set()
                 await asyncio.wait_for(task, timeout=20)
+
+
+class SilentFirstStream(HubPages):
+    """The hub's pages, but the first stream opened goes silent after its first data and
+    stays open: a phone's connection dead without a word (a network change, a proxy
+    holding it), which neither side closes."""
+
+    def __init__(self, hub: DriverHub) -> None:
+        super().__init__(hub)
+        self.opened = 0
+
+    @contextlib.asynccontextmanager
+    async def watch(self, token: str) -> AsyncIterator[Watch]:
+        self.opened += 1
+        if self.opened > 1:
+            async with super().watch(token) as changed:
+                yield changed
+            return
+
+        async def silent(within: float) -> str | None:
+            await asyncio.Event().wait()  # never: no data, no keep-alive
+            return None
+
+        yield silent
+
+
+async def test_a_stream_gone_silent_is_reopened_not_trusted(browser: Browser) -> None:
+    """Before, the page trusted its stream for ever: the keep-alives were SSE comments,
+    which a page cannot see, so a connection dead without a word left the old data on
+    the screen as current, with no "connection lost". The stream now sends an `alive`
+    event, and a page that hears nothing for three periods says so and reconnects."""
+    hub = DriverHub(secret=b"test secret")
+    queue, board = a_queue(1), Board.for_gate(HN)
+    hub.publish(driver_states(queue, board, HN, now=T0 - timedelta(minutes=10)))
+    source = SilentFirstStream(hub)
+    async with serve(source, keep_alive_s=0.5) as base:
+        page = await phone(browser, "vi-VN")
+        await page.goto(f"{base}/d/{hub.token_for('visit-000')}")
+        await page.wait_for_function("() => document.body.dataset.status === 'waiting'")
+        _, queue, board = CallForwardPolicy().step(queue, board, HN, now=T0)
+        hub.publish(driver_states(queue, board, HN, now=T0))  # the call, on a dead line
+        await page.wait_for_function(
+            "() => document.body.dataset.status === 'called'", timeout=20_000
+        )
+        assert source.opened >= 2
+        await page.wait_for_function("() => document.getElementById('offline').hidden")
+        assert "Hãy đến cửa khẩu ngay" in await page.inner_text("body")
