@@ -565,7 +565,8 @@ def gate_file_markdown() -> str:
         "`utc_offset` (`24:00` only as an end; `00:00-24:00` is the whole day; a window that "
         "ends at or before its start runs past midnight).",
         "",
-        "Checks that span fields (`check_gate`): camera, lane and carrier ids are unique; a "
+        "Checks that span fields (`check_gate`): camera, lane and carrier ids are unique, and "
+        "the yard's id is not a lane's (a lane event's `lane_id` names either); a "
         "carrier cannot be on charge all day; a hazmat lane accepts `hazmat` cargo; each "
         "direction has a `gate_in` camera and a lane taking `general` cargo on the `green` "
         "channel; booking windows start and end on slot boundaries.",

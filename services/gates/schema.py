@@ -245,8 +245,9 @@ class GateConfig(_Strict):
 
 
 def check_gate(config: GateConfig) -> list[Problem]:
-    """The faults no single field shows: duplicate ids, a hazmat lane refusing hazmat cargo,
-    a direction without a gate-in camera or without a lane for cleared general cargo."""
+    """The faults no single field shows: duplicate ids (the yard's among the lanes'), a hazmat
+    lane refusing hazmat cargo, a direction without a gate-in camera or without a lane for
+    cleared general cargo."""
     problems = _duplicates(
         "camera", ((f"cameras[{i}].camera_id", c.camera_id) for i, c in enumerate(config.cameras))
     )
@@ -259,6 +260,7 @@ def check_gate(config: GateConfig) -> list[Problem]:
         ),
     )
     if config.fleet is not None:
+        problems += _yard_id_problems(config)
         carriers = config.fleet.carriers
         problems += _duplicates(
             "carrier",
@@ -279,6 +281,22 @@ def check_gate(config: GateConfig) -> list[Problem]:
         problems += _booking_problems(config.booking)
     problems += _waiting_area_problems(config)
     return problems
+
+
+def _yard_id_problems(config: GateConfig) -> list[Problem]:
+    """The yard's id is not a lane's: a lane event's `lane_id` names either."""
+    assert config.fleet is not None
+    yard_id = config.fleet.yard.yard_id
+    return [
+        (
+            "fleet.yard.yard_id",
+            f"{yard_id!r} is also a lane id (lanes[{i}].ids[{j}]): "
+            "a lane event's lane_id names a lane or the yard",
+        )
+        for i, group in enumerate(config.lanes)
+        for j, lane_id in enumerate(group.ids)
+        if lane_id == yard_id
+    ][:1]
 
 
 def _waiting_area_problems(config: GateConfig) -> list[Problem]:

@@ -527,3 +527,14 @@ def test_booking_rules_from_the_file() -> None:
 )
 def test_each_booking_fault_is_named(old: str, new: str, error: str) -> None:
     assert _refusal(_changed(SMALL + BOOKING, old, new)).startswith(f"test-gate.toml: {error}")
+
+
+def test_the_yard_id_is_not_a_lane_id() -> None:
+    """A lane event's `lane_id` names a lane or the yard, so one id for both would make the
+    yard a lane on the board (found by a stranger's try: the simulation then failed on an
+    assertion, a traceback)."""
+    text = _changed(SMALL, 'yard_id = "yard"', 'yard_id = "T-E2"')
+    assert _refusal(text) == (
+        "test-gate.toml: fleet.yard.yard_id: 'T-E2' is also a lane id (lanes[0].ids[1]): "
+        "a lane event's lane_id names a lane or the yard"
+    )
