@@ -3,7 +3,8 @@ that the same seed gives byte-identical JSON.
 
 Dwell: first sighting to leaving the lane, or to the end of the handover at the yard for a
 truck given a carrier slot. Percentiles are nearest-rank. Utilisation: busy time over open
-time within the day (00:00-24:00 local); carriers: time on trips over the day.
+time within the day (00:00-24:00 local), open time that counts the overtime of a truck
+still in service when the lane's hours end; carriers: time on trips over the day.
 """
 
 from __future__ import annotations
@@ -42,7 +43,20 @@ def _overlap(spans: Sequence[tuple[datetime, datetime]], start: datetime, end: d
     return sum(max(0.0, (min(b, end) - max(a, start)).total_seconds()) for a, b in spans if a < end)
 
 
-def _open_seconds(run: DayRun, lane_id: str, start: datetime, end: datetime) -> float:
+def _union(spans: Sequence[tuple[datetime, datetime]], start: datetime, end: datetime) -> float:
+    """Seconds inside [start, end) covered by at least one of `spans`."""
+    covered, reach = 0.0, start
+    for a, b in sorted(spans):
+        begin, until = max(a, reach), min(b, end)
+        if until > begin:
+            covered += (until - begin).total_seconds()
+            reach = until
+    return covered
+
+
+def _working_seconds(run: DayRun, lane_id: str, start: datetime, end: datetime) -> float:
+    """The time the lane was open, or working past its hours (a truck in service when they
+    end is finished there), inside [start, end)."""
     lane = next(lane for lane in run.gate.lanes if lane.lane_id == lane_id)
     if not lane.hours.windows:
         return (end - start).total_seconds()
@@ -54,7 +68,7 @@ def _open_seconds(run: DayRun, lane_id: str, start: datetime, end: datetime) -> 
             break
         spans.append(window)
         at = window[1]
-    return _overlap(spans, start, end)
+    return _union([*spans, *run.lane_busy[lane_id]], start, end)
 
 
 def summarise(run: DayRun) -> dict[str, Any]:
@@ -75,7 +89,7 @@ def summarise(run: DayRun) -> dict[str, Any]:
     early_done = [r for r in early if r.done_at is not None and r.done_at <= midnight]
     lanes: dict[str, float] = {}
     for lane_id, spans in run.lane_busy.items():
-        opened = _open_seconds(run, lane_id, start, midnight)
+        opened = _working_seconds(run, lane_id, start, midnight)
         lanes[lane_id] = _r(_overlap(spans, start, midnight) / opened, 3) if opened else 0.0
     day_s = (midnight - start).total_seconds()
     carriers = {

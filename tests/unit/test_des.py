@@ -256,3 +256,26 @@ def test_the_day_starts_at_local_midnight() -> None:
     day = default_day(HN, trucks=10, seed=1, day=date(2025, 7, 1))
     assert day.start == datetime(2025, 7, 1, tzinfo=LOCAL)
     assert day.end - day.start == timedelta(days=1)
+
+
+@pytest.mark.parametrize("policy", ["fifo", "orchestrated"])
+def test_a_lane_working_past_its_hours_is_not_busy_more_than_all_the_time(
+    policy: PolicyName,
+) -> None:
+    """A truck whose service overruns the lane's closing is finished there: the lane's
+    utilisation counts that overtime against the time it was open or working, never above 1
+    (found by a stranger's try: a bay open 06:00-22:00 showed 1.006)."""
+    lane = replace(
+        _lane("A", LaneKind.STANDARD, 2, GREEN),
+        service_sd=MIN,
+        hours=DailyHours(((time(10), time(10, 4)),)),
+    )
+    gate = Gate("tiny", "tiny", (), (lane,), approach_time=MIN)
+    slow = replace(_day(("t0", -1, GREEN)).trucks[0], service_q=0.99)  # about 4.6 min
+    day = replace(_day(), trucks=(slow,))
+
+    run = simulate(gate, day, policy=policy)
+
+    done = run.records["t0"].done_at
+    assert done is not None and done > START + timedelta(hours=10, minutes=4)
+    assert summarise(run)["lane_utilisation"] == {"A": 1.0}
