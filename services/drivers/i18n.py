@@ -8,6 +8,10 @@ NAMES = {"vi": "Tiếng Việt", "zh": "中文", "en": "English"}
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {
+        "last_call": (
+            "This is your last call: if you are not at the gate by then, you lose your place "
+            "in the queue."
+        ),
         "gate_time": "{time} (local time at the gate, {zone})",
         "booked_slot": "Your slot: {date}, {time} (local time at the gate)",
         "date": "{d} {mon} {y}",
@@ -53,6 +57,10 @@ WORDS: dict[str, dict[str, str]] = {
         ),
     },
     "vi": {
+        "last_call": (
+            "Đây là lần gọi cuối: nếu bạn không có mặt tại cửa khẩu trước giờ đó, bạn sẽ mất "
+            "vị trí trong hàng chờ."
+        ),
         "gate_time": "{time} (giờ địa phương tại cửa khẩu, {zone})",
         "booked_slot": "Khung giờ của bạn: {time} ngày {date} (giờ địa phương tại cửa khẩu)",
         "date": "{d}/{m}/{y}",
@@ -100,6 +108,7 @@ WORDS: dict[str, dict[str, str]] = {
         ),
     },
     "zh": {
+        "last_call": "这是最后一次叫号：如未在此时间前到达口岸，您将失去队列中的位置。",
         "gate_time": "{time}（口岸当地时间，{zone}）",
         "booked_slot": "您的时段：{date} {time}（口岸当地时间）",
         "date": "{y}年{m}月{d}日",

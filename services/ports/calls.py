@@ -46,7 +46,8 @@ _TEXTS = {
         "lost_by": "borderflow: you were called twice and were not at the gate by {deadline}: "
         "you lost your place in the waiting area.",
         "go": "borderflow: Go to the gate now, {place}. Be there by {deadline}.",
-        "again": "borderflow: Reminder: go to the gate now, {place}. Be there by {deadline}.",
+        "again": "borderflow: Reminder: go to the gate now, {place}. Be there by {deadline}. "
+        "Last call: after that you lose your place.",
         "lane": "{lane}",
         "slot": "carrier slot {slot}",
     },
@@ -58,7 +59,8 @@ _TEXTS = {
         "lost_by": "borderflow: bạn đã được gọi hai lần nhưng không có mặt tại cửa khẩu trước "
         "{deadline}: bạn đã mất vị trí trong bãi chờ.",
         "go": "borderflow: Hãy đến cửa khẩu ngay, {place}. Có mặt trước {deadline}.",
-        "again": "borderflow: Nhắc lại: hãy đến cửa khẩu ngay, {place}. Có mặt trước {deadline}.",
+        "again": "borderflow: Nhắc lại: hãy đến cửa khẩu ngay, {place}. Có mặt trước {deadline}. "
+        "Lần gọi cuối: quá giờ đó bạn mất vị trí.",
         "lane": "làn {lane}",
         "slot": "lượt xe tự hành {slot}",
     },
@@ -69,7 +71,8 @@ _TEXTS = {
         "lost_by": "borderflow：您已被叫号两次，但未在{deadline}前到达口岸："
         "您已失去等候区中的位置。",
         "go": "borderflow：请立即前往口岸，{place}。请在{deadline}前到达。",
-        "again": "borderflow：提醒：请立即前往口岸，{place}。请在{deadline}前到达。",
+        "again": "borderflow：提醒：请立即前往口岸，{place}。请在{deadline}前到达。"
+        "最后一次叫号：逾时将失去排队位置。",
         "lane": "{lane}车道",
         "slot": "无人驾驶集卡班次{slot}",
     },

@@ -49,6 +49,8 @@
       $("expected").textContent = gateTime(state.expected_call, state);
     } else if (state.status === "called" || state.status === "recalled") {
       $("go").textContent = words[state.status];
+      // a recall is the last call: missing it loses the place (the driver is told so now)
+      $("last-call").hidden = state.status !== "recalled";
       const lane = state.way === "lane";
       $("place-label").textContent = lane ? words.lane : words.slot;
       $("place").textContent = lane ? state.lane_id : state.carrier_slot;

@@ -21,7 +21,13 @@ from playwright.async_api import Browser, Page
 
 from lanes.board import Board, Truck
 from lanes.model import BookingStatus, CargoClass, CustomsChannel, Direction
-from lanes.policy.callforward import AreaQueue, CallForwardPolicy, PlaceLost, TruckCalled
+from lanes.policy.callforward import (
+    AreaQueue,
+    CallForwardPolicy,
+    CallKind,
+    PlaceLost,
+    TruckCalled,
+)
 from services.bootstrap import build_callforward, infrastructure
 from services.db.firms import create_firm
 from services.drivers.hub import DriverHub
@@ -410,3 +416,34 @@ async def test_a_stream_gone_silent_is_reopened_not_trusted(browser: Browser) ->
         assert source.opened >= 2
         await page.wait_for_function("() => document.getElementById('offline').hidden")
         assert "Hãy đến cửa khẩu ngay" in await page.inner_text("body")
+
+
+@pytest.mark.parametrize(
+    ("locale", "last"),
+    [
+        ("vi-VN", "Đây là lần gọi cuối"),
+        ("zh-CN", "这是最后一次叫号"),
+        ("en-GB", "This is your last call"),
+    ],
+)
+async def test_a_recall_says_it_is_the_last_call(browser: Browser, locale: str, last: str) -> None:
+    """A truck not at the gate by its call's deadline is recalled once, then loses its
+    place. Before, the recalled page said "Reminder: go to the gate now" and a time, and
+    nothing of what missing it costs; it now says it is the last call (a first call
+    does not)."""
+    hub = DriverHub(secret=b"test secret")
+    policy, queue, board = CallForwardPolicy(), a_queue(1), Board.for_gate(HN)
+    _, queue, board = policy.step(queue, board, HN, now=T0)
+    hub.publish(driver_states(queue, board, HN, now=T0))
+    async with serve(hub) as base:
+        page = await phone(browser, locale)
+        await page.goto(f"{base}/d/{hub.token_for('visit-000')}")
+        await page.wait_for_function("() => document.body.dataset.status === 'called'")
+        assert last not in await page.inner_text("body")
+        call = queue.waiting[0].call
+        assert call is not None
+        events, queue, board = policy.step(queue, board, HN, now=call.deadline)
+        assert [e.kind for e in events if isinstance(e, TruckCalled)] == [CallKind.RECALL]
+        hub.publish(driver_states(queue, board, HN, now=call.deadline))
+        await page.wait_for_function("() => document.body.dataset.status === 'recalled'")
+        assert last in await page.inner_text("#called")

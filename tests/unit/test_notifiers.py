@@ -4,6 +4,7 @@ texts the driver's phone through the gateway interface; the call event's wire fo
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -110,3 +111,15 @@ def test_a_place_withdrawn_for_a_cancelled_booking_is_told_as_that_in_the_driver
     assert all(
         "booking cancelled" not in text and "mất vị trí" not in text for text in texts.values()
     )
+
+
+def test_a_recall_is_texted_as_the_last_call() -> None:
+    """Before, the recall's SMS was the call's with "Reminder": nothing said that missing
+    it loses the place."""
+    recall = replace(CALL, call_id="v1/call-2", kind=CallKind.RECALL)
+    data = call_to_wire(recall).model_dump(mode="json")
+    texts = {lang: text_of(data, lang, timedelta(hours=7)) for lang in ("vi", "zh", "en")}
+    assert texts["en"].endswith("Last call: after that you lose your place.")
+    assert "Lần gọi cuối" in texts["vi"] and "最后一次叫号" in texts["zh"]
+    first = text_of(call_to_wire(CALL).model_dump(mode="json"), "en", timedelta(hours=7))
+    assert "Last call" not in first
