@@ -123,3 +123,21 @@ def test_a_recall_is_texted_as_the_last_call() -> None:
     assert "Lần gọi cuối" in texts["vi"] and "最后一次叫号" in texts["zh"]
     first = text_of(call_to_wire(CALL).model_dump(mode="json"), "en", timedelta(hours=7))
     assert "Last call" not in first
+
+
+async def test_a_redirect_is_not_followed_and_says_where_it_points() -> None:
+    """The firm's URL is checked to be public when set; where it redirects to is not (a
+    redirect to the gate's own network would be followed unseen). Before, a 308 was
+    logged as a bare "HTTP 308" (a client made to follow redirects would have followed
+    it); now it is never followed, and the log names where it points."""
+    seen: list[httpx.Request] = []
+
+    def moved(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(308, headers={"Location": "http://10.0.0.5/calls"})
+
+    transport = httpx.MockTransport(moved)
+    async with httpx.AsyncClient(transport=transport, follow_redirects=True) as client:
+        with pytest.raises(NotifierDown, match=r"308 to http://10\.0\.0\.5/calls: redirects"):
+            await WebhookNotifier("https://firm.example/calls", client=client).send(NOTE)
+    assert [str(r.url) for r in seen] == ["https://firm.example/calls"]
