@@ -114,6 +114,7 @@ class CallForwardEngine(Engine):
             record = self.out.records[event.visit_id]
             if isinstance(event, PlaceLost):
                 self.out.places_lost += 1
+                self.out.lost.add(event.visit_id)
                 self.remaining -= 1  # it never finishes
                 continue
             assert isinstance(event, TruckCalled)

@@ -96,6 +96,7 @@ class DayRun:
     area_changes: dict[Direction, list[tuple[datetime, int]]] = field(default_factory=dict)
     recalled: int = 0
     places_lost: int = 0
+    lost: set[str] = field(default_factory=set)  # callforward: the visits that lost their place
 
 
 def lognormal(mean: timedelta, sd: timedelta, quantile: float) -> timedelta:

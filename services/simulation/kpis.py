@@ -10,13 +10,15 @@ still in service when the lane's hours end; carriers: time on trips over the day
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from lanes.model import Direction, LaneKind
+from lanes.policy import FifoPolicy
 from lanes.policy.hours import stretch
-from services.simulation.des import DayRun
+from services.simulation.des import DRAIN, DayRun
 
 SAME_DAY_CUTOFF = timedelta(hours=22)  # trucks arriving before 22:00 must finish that day
 _HOUR = timedelta(hours=1)
@@ -108,6 +110,7 @@ def summarise(run: DayRun) -> dict[str, Any]:
         "trucks_completed": len(by_midnight),
         "trucks_waiting_at_midnight": len(records) - len(by_midnight),
         "trucks_never_completed": sum(1 for r in records if r.done_at is None),
+        "trucks_never_completed_why": never_completed_why(run),
         "arrived_before_22": len(early),
         "completed_same_day_of_arrived_before_22": len(early_done),
         "not_completed_same_day_of_arrived_before_22": len(early) - len(early_done),
@@ -129,6 +132,28 @@ def summarise(run: DayRun) -> dict[str, Any]:
         **callforward_kpis(run),
         "series": _series(run),
     }
+
+
+def never_completed_why(run: DayRun) -> dict[str, int]:
+    """The trucks not done when the run stopped (`DRAIN` after the day), counted by why: the
+    gate has no lane for their direction, channel and cargo (a gate file's choice: no lane
+    for red trucks, or for hazmat), they lost their place (call-forward), or they were still
+    waiting."""
+    why: Counter[str] = Counter()
+    takes = FifoPolicy().takes
+    stopped = f"still waiting when the run stopped, {DRAIN / _HOUR:g} h after the day"
+    for record in run.records.values():
+        truck = record.truck
+        if record.done_at is not None:
+            continue
+        if truck.visit_id in run.lost:
+            why["place lost: called, recalled and not at the gate"] += 1
+        elif not any(takes(lane, truck) for lane in run.gate.lanes):
+            cargo = "+".join(sorted(c.value for c in truck.cargo))
+            why[f"no {truck.direction.value} lane takes {truck.channel.value} {cargo} cargo"] += 1
+        else:
+            why[stopped] += 1
+    return dict(sorted(why.items()))
 
 
 def level_percentile(

@@ -279,3 +279,23 @@ def test_a_lane_working_past_its_hours_is_not_busy_more_than_all_the_time(
     done = run.records["t0"].done_at
     assert done is not None and done > START + timedelta(hours=10, minutes=4)
     assert summarise(run)["lane_utilisation"] == {"A": 1.0}
+
+
+@pytest.mark.parametrize("policy", ["fifo", "orchestrated"])
+def test_each_truck_never_completed_is_counted_with_why(policy: PolicyName) -> None:
+    """A gate file with no lane for red trucks (a stranger's own gate) leaves them undone:
+    the KPIs say so, by what the gate lacks, apart from the trucks still queued when the run
+    stopped (a day after the day), so every truck is done or counted with its reason."""
+    slow = replace(_lane("A", LaneKind.STANDARD, 20 * 60, GREEN), service_sd=timedelta(0))
+    gate = Gate("tiny", "tiny", (), (slow,), approach_time=MIN)
+    day = _day(("g1", 0, GREEN), ("g2", 1, GREEN), ("g3", 2, GREEN), ("red", 3, RED))
+
+    kpis = summarise(simulate(gate, day, policy=policy))
+
+    # g1 is done at 06:01 the next day; g2 would be at 02:01 the day after, when the run has
+    # stopped (midnight), g3 still queued behind it
+    assert kpis["trucks_never_completed"] == 3
+    assert kpis["trucks_never_completed_why"] == {
+        "no export lane takes red general cargo": 1,
+        "still waiting when the run stopped, 24 h after the day": 2,
+    }
