@@ -59,7 +59,7 @@ class MemoryCallNoticeStore:
         kept.next_attempt_at = until
         payload: dict[str, Any] = dict(kept.notice.payload)
         language = self.data.languages.get(kept.notice.visit_id)
-        return ClaimedCall(call_id, kept.attempts, payload, language)
+        return ClaimedCall(call_id, kept.attempts, payload, language, kept.created_at)
 
     async def mark(
         self,

@@ -74,6 +74,7 @@ class SqlCallNoticeStore:
             attempts=row.attempts,
             payload=dict(row.payload),
             language=await language_of_visit(self.session, row.visit_id),
+            kept_at=row.created_at,
         )
 
     async def mark(

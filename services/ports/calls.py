@@ -128,6 +128,7 @@ class ClaimedCall:
     attempts: int
     payload: dict[str, Any]
     language: str | None
+    kept_at: datetime | None = None  # when the call was kept (wall clock)
 
 
 class CallNoticeStore(Protocol):

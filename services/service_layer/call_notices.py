@@ -17,7 +17,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from services.ports.calls import (
     CallNotice,
@@ -30,6 +30,9 @@ from services.ports.calls import (
 
 log = logging.getLogger(__name__)
 
+# the next attempt of a call given up: never (the row keeps its attempts and last error)
+GIVEN_UP = datetime(9999, 12, 31, tzinfo=UTC)
+
 
 @dataclass(frozen=True, slots=True)
 class KeepCalls:
@@ -39,11 +42,15 @@ class KeepCalls:
 @dataclass(frozen=True, slots=True)
 class Retries:
     """The first retry's wait, doubled each attempt up to `longest`; `lease`: how long a
-    claimed call is another loop's to leave alone."""
+    claimed call is another loop's to leave alone; `give_up`: a call not taken this long
+    after it was kept is over (a call's deadline is minutes after it): it is not tried
+    again (before, a firm's dead webhook had its calls retried every 5 minutes for ever,
+    a backlog growing by each of its calls, which every later call waited behind)."""
 
     first: timedelta = timedelta(seconds=2)
     longest: timedelta = timedelta(seconds=300)
     lease: timedelta = timedelta(seconds=60)
+    give_up: timedelta = timedelta(hours=1)
 
     def backoff(self, attempts: int) -> timedelta:
         factor: int = 2 ** min(attempts - 1, 20)
@@ -68,6 +75,7 @@ class CallNotices:
         self.utc_offsets = dict(utc_offsets or {})  # gate id -> local time, for the texts
         self.delivered = 0
         self.failures = 0
+        self.given_up = 0
 
     async def keep(self, cmd: KeepCalls) -> None:
         """Keep each call once (by call id), due now."""
@@ -111,6 +119,15 @@ class CallNotices:
             await self.notifier.send(note)
         except NotifierDown as exc:
             self.failures += 1
+            kept = claimed.kept_at
+            if kept is not None and self.wall() - kept >= self.retries.give_up:
+                self.given_up += 1
+                log.error(
+                    "call %s given up after %d attempt(s) since %s: %s",
+                    call_id, attempts, kept.isoformat(), exc,
+                )  # fmt: skip
+                await self._mark(call_id, attempts, None, GIVEN_UP, f"given up: {exc}")
+                return 0
             log.warning("call %s not delivered (attempt %d): %s", call_id, attempts, exc)
             retry_at = self.wall() + self.retries.backoff(attempts)
             await self._mark(call_id, attempts, None, retry_at, str(exc))

@@ -21,9 +21,10 @@ from services.db.call_tables import CallNotificationRow
 from services.db.engine import session_factory
 from services.gates.loader import get_gate
 from services.notify.sms import FakeSmsSink, SmsNotifier
+from services.ports.calls import CallNotice
 from services.runtime.settings import KafkaSettings
-from services.service_layer.call_notices import Retries
-from streams.calls import call_to_wire, decode_call, encode_call
+from services.service_layer.call_notices import GIVEN_UP, KeepCalls, Retries
+from streams.calls import CallEventV1, call_to_wire, decode_call, encode_call
 from streams.clients import ensure_topics, make_producer
 from streams.errors import InvalidEvent
 from streams.runtime import ConsumerRuntime
@@ -143,3 +144,33 @@ async def test_a_malformed_call_event_is_refused_with_the_field() -> None:
         decode_call(b'{"version": 1, "data": {"call_id": "x"}}')
     with pytest.raises(InvalidEvent, match="not JSON"):
         decode_call(b"{")
+
+
+def call_notice_of(wire: CallEventV1) -> CallNotice:
+    payload = wire.model_dump(mode="json")
+    return CallNotice(wire.call_id, wire.visit_id, wire.gate_id, wire.type, payload)
+
+
+async def test_a_call_given_up_is_kept_so_and_not_tried_again(engine: AsyncEngine) -> None:
+    """On the database: a call not taken by the time it is given up keeps its attempts
+    and error, and its next attempt is never (GIVEN_UP, a date the column holds); the
+    calls kept after it are still delivered."""
+    sessions = session_factory(engine)
+    sink = FakeSmsSink(down=True)
+    worker = make_call_notifier(
+        sessions=sessions,
+        notifier=SmsNotifier(sink, phone_of=lambda visit_id: f"+84-900-{visit_id}"),
+        retries=Retries(give_up=timedelta(0)),  # the first refusal gives it up
+    )
+    first, second = calls_of_a_morning(2)
+    notice = call_notice_of(call_to_wire(first))
+    await worker.notices.keep(KeepCalls((notice,)))
+    assert await worker.deliver_due() == 0
+    async with sessions() as session:
+        row = await session.get(CallNotificationRow, first.call_id)
+    assert row is not None and row.delivered_at is None and row.attempts == 1
+    assert row.next_attempt_at == GIVEN_UP and (row.last_error or "").startswith("given up")
+    sink.down = False
+    await worker.notices.keep(KeepCalls((call_notice_of(call_to_wire(second)),)))
+    assert await worker.deliver_due() == 1
+    assert [sms.key for sms in sink.sent] == [second.call_id]

@@ -168,3 +168,27 @@ async def test_a_hanging_webhook_does_not_hold_back_the_calls_after_it() -> None
         await delivering
     assert notifier.sent[0] == "fresh"
     assert data.calls["fresh"].delivered_at is not None
+
+
+async def test_a_call_not_taken_within_an_hour_is_given_up() -> None:
+    """A call's deadline is minutes after it. Before, a receiver that never took it (a
+    firm's webhook gone for good) had it retried every 5 minutes for ever: each of that
+    firm's calls added to a backlog that the later calls waited behind."""
+    data, notifier, clock = MemoryCallNotices(), RecordingNotifier(), Clock()
+    notices = make(data, notifier, clock)
+    notifier.down = True
+    await notices.keep(KeepCalls((notice("c-1"),)))
+    tried = 0
+    while data.calls["c-1"].next_attempt_at < WALL + timedelta(days=1):
+        clock.now = max(clock.now, data.calls["c-1"].next_attempt_at)
+        await notices.deliver_due()
+        tried += 1
+        assert tried < 2_000, "never given up"
+    assert clock.now - WALL >= timedelta(hours=1) > clock.now - WALL - 5 * SEC
+    assert notices.given_up == 1 and data.calls["c-1"].delivered_at is None
+    assert (data.calls["c-1"].last_error or "").startswith("given up: gateway away")
+    clock.now += timedelta(days=2)
+    notifier.down = False
+    await notices.keep(KeepCalls((notice("c-2", "wa-2"),)))
+    assert await notices.deliver_due() == 1  # the fresh call; the given-up one stays so
+    assert [n.call_id for n in notifier.sent] == ["c-2"]
