@@ -121,15 +121,43 @@ class GateConfigError(ValueError):
         super().__init__("\n".join(lines))
 
 
+BOM = "\ufeff"
+
+
 def parse_gate(text: str | bytes, *, source: str) -> Gate:
     """The gate a TOML document describes; `source` names it in errors (a file name)."""
+    return gate_from_data(gate_document(text, source=source), source)
+
+
+def gate_document(text: str | bytes, *, source: str) -> dict[str, Any]:
+    """The tables of a gate file's text, not yet checked: UTF-8 (a leading byte-order mark,
+    which Windows editors write, skipped) and TOML, else GateConfigError naming where."""
+    if isinstance(text, bytes):
+        raw = text
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw.count(b"\n", 0, exc.start) + 1
+            column = exc.start - raw.rfind(b"\n", 0, exc.start)
+            reason = (
+                f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at line {line}, column "
+                f"{column}: save the file as UTF-8"
+            )
+            raise GateConfigError(source, [("", reason)]) from exc
     try:
-        data = tomllib.loads(text.decode("utf-8") if isinstance(text, bytes) else text)
-    except UnicodeDecodeError as exc:
-        raise GateConfigError(source, [("", f"not UTF-8 text: {exc}")]) from exc
+        return tomllib.loads(text.removeprefix(BOM))
     except tomllib.TOMLDecodeError as exc:
         raise GateConfigError(source, [("", f"invalid TOML: {exc}")]) from exc
-    return gate_from_data(data, source)
+
+
+def read_gate_document(path: str | Path) -> dict[str, Any]:
+    """`gate_document` of a file; GateConfigError names the file when it cannot be read."""
+    path = Path(path)
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise GateConfigError(path.name, [("", f"cannot read {path}: {exc.strerror}")]) from exc
+    return gate_document(text, source=path.name)
 
 
 def gate_from_data(data: dict[str, Any], source: str) -> Gate:
@@ -146,12 +174,7 @@ def gate_from_data(data: dict[str, Any], source: str) -> Gate:
 
 def load_gate(path: str | Path) -> Gate:
     """The gate of one TOML file; GateConfigError names the file and each fault."""
-    path = Path(path)
-    try:
-        text = path.read_bytes()
-    except OSError as exc:
-        raise GateConfigError(path.name, [("", f"cannot read {path}: {exc.strerror}")]) from exc
-    return parse_gate(text, source=path.name)
+    return gate_from_data(read_gate_document(path), Path(path).name)
 
 
 def load_gates(paths: Iterable[str | Path]) -> Mapping[str, Gate]:

@@ -3,14 +3,13 @@ side's gate, the expected transit and the margin before a truck is overdue."""
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 
 from lanes.crossings import Corridor, Side
-from services.gates.loader import gate_from_data
+from services.gates.loader import gate_from_data, read_gate_document
 from services.gates.schema import GateConfig
 from services.runtime.settings import DatabaseSettings, Settings
 
@@ -28,7 +27,7 @@ class GateCorridor:
 def corridor_of(path: str | Path) -> GateCorridor | None:
     """The corridor a gate file declares (the file checked whole), None if it has none."""
     path = Path(path)
-    data = tomllib.loads(path.read_text("utf-8"))
+    data = read_gate_document(path)
     gate = gate_from_data(data, path.name)  # every fault of the file named, as on start-up
     config = GateConfig.model_validate(data).corridor
     if config is None:
