@@ -149,8 +149,11 @@ WORDS: dict[str, dict[str, str]] = {
 
 
 def pick_language(lang: str | None, accept_language: str | None) -> str:
-    if lang in LANGUAGES:
-        return lang
+    """`lang` (a language tag in any case: `vi`, `ZH-cn`) when one of LANGUAGES, else the
+    first of Accept-Language's by q, else English: an unknown `lang` is passed over."""
+    asked = (lang or "").strip().lower().split("-")[0]
+    if asked in LANGUAGES:
+        return asked
     ranked: list[tuple[float, int, str]] = []
     for n, part in enumerate((accept_language or "").split(",")):
         tag, _, params = part.strip().partition(";")

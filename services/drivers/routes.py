@@ -150,7 +150,9 @@ def drivers_router(
     async def page(
         token: str,
         request: Request,
-        lang: Annotated[str | None, Query(max_length=8)] = None,
+        # any text: one not a language of the page is passed over (a link edited by hand
+        # or cut short must still open the page), not a 422 in JSON on a phone
+        lang: Annotated[str | None, Query(max_length=500)] = None,
         accept_language: Annotated[str | None, Header(max_length=500)] = None,
     ) -> Response:
         if await source.state(token) is None:

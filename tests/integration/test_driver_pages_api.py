@@ -395,3 +395,24 @@ async def test_the_short_code_is_found_however_the_driver_types_it(
         assert answer.headers["location"] == mine["driver_page"]
     for wrong in (code[:-1], f"{code}2", "ZZZZ ZZZZ", "--", "%20"):
         assert (await client.get(f"/d/c/{wrong}", headers=CHROME_VI)).status_code == 404
+
+
+async def test_the_pages_lang_is_taken_in_any_case_and_an_unknown_one_passed_over(
+    client: httpx.AsyncClient, keys: dict[str, str]
+) -> None:
+    """`?lang=` as a person or another system writes it: `ZH-cn`, `VI`; an unknown or
+    long one (`vietnamese`) is passed over for the browser's language. Before, `ZH-cn`
+    was passed over and `vietnamese` was a 422 problem in English JSON on the phone."""
+    link = (await _book(client, keys["a"], "A-1", local_slot(1, 10), "k-1")).json()["driver_page"]
+    for query, accept_language, lang in (
+        ("ZH-cn", "vi-VN", "zh"),
+        ("VI", "zh-CN", "vi"),
+        ("vietnamese", "zh-CN", "zh"),
+        ("fr", "vi", "vi"),
+        ("x" * 200, "", "en"),
+    ):
+        page = await client.get(
+            link, params={"lang": query}, headers={**CHROME_VI, "Accept-Language": accept_language}
+        )
+        assert page.status_code == 200, (query, page.text)
+        assert f'<html lang="{lang}">' in page.text, query
