@@ -22,7 +22,12 @@ from typing import Any
 from lanes.errors import UnknownGateError
 from lanes.model import Gate
 from lanes.policy import OrchestratedPolicy, Policy
-from services.gates.loader import GateConfigError, gate_from_data, require_known_gate
+from services.gates.loader import (
+    GateConfigError,
+    gate_document,
+    gate_from_data,
+    require_known_gate,
+)
 
 # the live decision policies (the simulation's `fifo` baseline is a queueing discipline of
 # the discrete-event model, not a live policy: it cannot be replayed)
@@ -85,7 +90,9 @@ def load_what_if(path: Path, gates: Mapping[str, Gate], *, gates_dir: Path | Non
         _known_gate(str(data["gate"]), gates, source, "gate")
     changed = dict(gates)
     if "gate_file" in data:
-        base = _toml(path.parent / str(data["gate_file"]), source)
+        gate_path = path.parent / str(data["gate_file"])
+        base = _toml(gate_path, source)
+        _check_gate_file(base, gate_path.name, source)
     elif data.get("lanes"):
         gate_id = str(data.get("gate", next(iter(gates))))
         base = _packaged_or_dir(gate_id, gates_dir, source)
@@ -102,10 +109,33 @@ def load_what_if(path: Path, gates: Mapping[str, Gate], *, gates_dir: Path | Non
 
 
 def _toml(path: Path, source: str) -> dict[str, Any]:
+    """A gate file's document (read as the gate loader reads one: UTF-8, a byte-order mark
+    skipped); a fault is the what-if's `gate_file`, naming the gate file."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return gate_document(path.read_bytes(), source=path.name)
+    except OSError as exc:
         raise GateConfigError(source, [("gate_file", f"{path}: {exc}")]) from exc
+    except GateConfigError as exc:
+        raise _in_gate_file(exc, source) from exc
+
+
+def _check_gate_file(data: dict[str, Any], name: str, source: str) -> None:
+    """The gate file's own faults, before any `[[lanes]]` change: named in the gate file,
+    not as fields of the what-if file (found by a stranger's try)."""
+    try:
+        gate_from_data(data, name)
+    except GateConfigError as exc:
+        raise _in_gate_file(exc, source) from exc
+
+
+def _in_gate_file(exc: GateConfigError, source: str) -> GateConfigError:
+    return GateConfigError(
+        source,
+        [
+            ("gate_file", f"{exc.source}: {where}: {why}" if where else f"{exc.source}: {why}")
+            for where, why in exc.problems
+        ],
+    )
 
 
 def _packaged_or_dir(gate_id: str, gates_dir: Path | None, source: str) -> dict[str, Any]:

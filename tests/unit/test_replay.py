@@ -191,6 +191,30 @@ def test_a_what_ifs_gate_file_of_a_gate_that_was_not_recorded_is_refused(
         load_what_if(policy, default_gates(), gates_dir=None)
 
 
+def test_a_fault_in_a_what_ifs_gate_file_names_that_file(tmp_path: Path) -> None:
+    """Found by a stranger's try: a bad window in the gate file was reported as the what-if
+    file's `lanes[0].hours[0]` (a what-if with no lanes), and a gate file saved with a
+    byte-order mark as 'Invalid statement (at line 1, column 1)'."""
+    text = (Path(__file__).parents[2] / "services/gates/huu-nghi.toml").read_text(encoding="utf-8")
+    bad = text.replace('hours = ["06:00-22:00"]', 'hours = ["24h"]', 1)
+    assert bad != text
+    (tmp_path / "bad-gate.toml").write_text(bad, encoding="utf-8")
+    policy = tmp_path / "whatif.toml"
+    policy.write_text('gate_file = "bad-gate.toml"\n')
+    with pytest.raises(GateConfigError) as caught:
+        load_what_if(policy, default_gates(), gates_dir=None)
+    assert str(caught.value) == (
+        "whatif.toml: gate_file: bad-gate.toml: lanes[2].hours[0]: '24h' is not a window "
+        "'HH:MM-HH:MM' (e.g. '06:00-22:00')"
+    )
+    (tmp_path / "bom.toml").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    policy.write_text('gate_file = "bom.toml"\n')
+    assert (
+        load_what_if(policy, default_gates(), gates_dir=None).gates["huu-nghi"]
+        == (default_gates()["huu-nghi"])
+    )
+
+
 def test_exact_differences_name_every_divergence() -> None:
     a = [_decision("v1", "HN-E1"), _decision("v2", "HN-E2")]
     assert exact_differences(a, list(reversed(a))) == []
