@@ -44,13 +44,13 @@ class MemoryCallNoticeStore:
         for notice in notices:
             self.data.calls.setdefault(notice.call_id, KeptCall(notice, now, now))
 
-    async def due(self, now: datetime, *, limit: int) -> list[str]:
+    async def due(self, now: datetime, *, limit: int) -> list[tuple[str, str]]:
         due = [
-            (c.attempts, c.created_at, call_id)
+            (c.attempts, c.created_at, call_id, c.notice.visit_id)
             for call_id, c in self.data.calls.items()
             if c.delivered_at is None and c.next_attempt_at <= now
         ]
-        return [call_id for *_, call_id in sorted(due)[:limit]]
+        return [(call_id, visit_id) for *_, call_id, visit_id in sorted(due)[:limit]]
 
     async def claim(self, call_id: str, *, now: datetime, until: datetime) -> ClaimedCall | None:
         kept = self.data.calls.get(call_id)

@@ -38,10 +38,11 @@ class SqlCallNoticeStore:
             statement = insert(CallNotificationRow).values(**row)
             await self.session.execute(statement.on_conflict_do_nothing(index_elements=["call_id"]))
 
-    async def due(self, now: datetime, *, limit: int) -> list[str]:
-        return list(
-            await self.session.scalars(
-                select(CallNotificationRow.call_id)
+    async def due(self, now: datetime, *, limit: int) -> list[tuple[str, str]]:
+        return [
+            (call_id, visit_id)
+            for call_id, visit_id in await self.session.execute(
+                select(CallNotificationRow.call_id, CallNotificationRow.visit_id)
                 .where(
                     CallNotificationRow.delivered_at.is_(None),
                     CallNotificationRow.next_attempt_at <= now,
@@ -53,7 +54,7 @@ class SqlCallNoticeStore:
                 )
                 .limit(limit)
             )
-        )
+        ]
 
     async def claim(self, call_id: str, *, now: datetime, until: datetime) -> ClaimedCall | None:
         claimed = await self.session.execute(

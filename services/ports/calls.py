@@ -137,10 +137,10 @@ class CallNoticeStore(Protocol):
     async def add(self, notices: Sequence[CallNotice], *, now: datetime) -> None:
         """Keep each call once (a call id already kept is left as it is), due at `now`."""
 
-    async def due(self, now: datetime, *, limit: int) -> list[str]:
-        """The call ids undelivered and due at `now`: those never tried first (a fresh call
-        is not queued behind the retries of a receiver that is down), then the fewest
-        attempts, then the oldest."""
+    async def due(self, now: datetime, *, limit: int) -> list[tuple[str, str]]:
+        """The calls undelivered and due at `now`, as (call id, visit id): those never
+        tried first (a fresh call is not queued behind the retries of a receiver that is
+        down), then the fewest attempts, then the oldest."""
 
     async def claim(self, call_id: str, *, now: datetime, until: datetime) -> ClaimedCall | None:
         """Claim the call while it is undelivered and due at `now`, its next attempt pushed

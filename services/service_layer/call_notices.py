@@ -87,18 +87,24 @@ class CallNotices:
         a receiver that hangs to its timeout (a firm's webhook) holds its own calls only,
         not every driver's call behind them (found by a stranger's try: one by one, a dead
         webhook's retries, 5 s each, kept new calls' SMS waiting minutes, and with more
-        retries due than `batch` never sent them). Returns how many were taken."""
+        retries due than `batch` never sent them). One truck's calls go one after the
+        other, in that order (its call before its recall or lost place); different trucks'
+        in no given order. Returns how many were taken."""
         async with self.uow() as store:
-            ids = await store.due(self.wall(), limit=self.batch)
-        if not ids:
-            return 0
+            due = await store.due(self.wall(), limit=self.batch)
+        trucks: dict[str, list[str]] = {}
+        for call_id, visit_id in due:
+            trucks.setdefault(visit_id, []).append(call_id)
         gate = asyncio.Semaphore(self.parallel)
 
-        async def one(call_id: str) -> int:
-            async with gate:
-                return await self._deliver(call_id)
+        async def in_turn(call_ids: list[str]) -> int:
+            taken = 0
+            for call_id in call_ids:
+                async with gate:
+                    taken += await self._deliver(call_id)
+            return taken
 
-        return sum(await asyncio.gather(*(one(call_id) for call_id in ids)))
+        return sum(await asyncio.gather(*(in_turn(ids) for ids in trucks.values())))
 
     async def _deliver(self, call_id: str) -> int:
         now = self.wall()

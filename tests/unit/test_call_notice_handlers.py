@@ -192,3 +192,29 @@ async def test_a_call_not_taken_within_an_hour_is_given_up() -> None:
     await notices.keep(KeepCalls((notice("c-2", "wa-2"),)))
     assert await notices.deliver_due() == 1  # the fresh call; the given-up one stays so
     assert [n.call_id for n in notifier.sent] == ["c-2"]
+
+
+async def test_one_trucks_calls_are_sent_in_their_order() -> None:
+    """Calls are sent in parallel, but one truck's call, recall and lost place reach the
+    firm and the driver in that order, each after the one before it was taken."""
+    data, clock = MemoryCallNotices(), Clock()
+    order: list[str] = []
+    first_sent = asyncio.Event()
+
+    class SlowFirst(RecordingNotifier):
+        async def send(self, note: Notification) -> None:
+            if note.call_id == "wa-1/call-1":
+                await asyncio.sleep(0)  # yield: a parallel send of its recall would overtake
+                first_sent.set()
+            elif note.visit_id == "wa-1":
+                assert first_sent.is_set(), f"{note.call_id} before wa-1/call-1"
+            order.append(note.call_id)
+
+    notices = make(data, SlowFirst(), clock)
+    kept = [notice("wa-1/call-1"), notice("wa-2/call-1", "wa-2"), notice("wa-1/call-2")]
+    for one in kept:  # kept one after the other: created in this order
+        await notices.keep(KeepCalls((one,)))
+        clock.now += SEC
+    assert await notices.deliver_due() == 3
+    mine = [c for c in order if c.startswith("wa-1/")]
+    assert mine == ["wa-1/call-1", "wa-1/call-2"] and "wa-2/call-1" in order
