@@ -299,7 +299,10 @@ async def test_roles_csrf_keys_rules_audit_and_kafka(
                 assert r.json()["detail"].startswith("username: too many failed logins")
 
                 # a controller disabled mid-stream stops seeing the board within seconds
-                async with client.stream("GET", "/control/api/stream") as stream:
+                # the server writes a line every 5 s (a keep-alive): httpx's default 5 s read
+                # timeout would race it on a busy machine (it did, under a loaded CI run)
+                slow = httpx.Timeout(10.0, read=60.0)
+                async with client.stream("GET", "/control/api/stream", timeout=slow) as stream:
                     lines = stream.aiter_lines()
                     assert (await anext(lines)).startswith("retry:")
                     async with infra.sessions() as session, session.begin():
