@@ -37,7 +37,7 @@ from services.db.manifests import rebuild_plate_keys
 from services.db.migrate import migrate
 from services.drivers.desk import Publish, desk_maker, kafka_publisher
 from services.drivers.store import drivers_secret
-from services.gates.loader import configured_gates
+from services.gates.loader import configured_gates, require_default_gate
 from services.notify.port import Notifier
 from services.notify.routing import CallRouter
 from services.notify.sms import LoggingSmsSink
@@ -140,6 +140,7 @@ async def infrastructure(
 ) -> AsyncIterator[Infrastructure]:
     """Everything a worker or the API needs, torn down in reverse order on exit."""
     gates = configured_gates(settings.gates_dir)
+    require_default_gate(settings.gate_id, gates, settings.gates_dir)
     async with AsyncExitStack() as stack:
         bootstrap = settings.kafka.bootstrap
         broker = None

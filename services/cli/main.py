@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from services.cli import audit as audit_cmd
 from services.cli.args import number, trucks
+from services.gates.loader import GateConfigError
 from services.runtime.logs import setup_logging
 from services.runtime.settings import load_settings
 from services.simulation.anomalies import DEMO_ANOMALY_RATE
@@ -153,6 +154,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.debug("%s", args.command, exc_info=exc)
         where = f": {exc.filename}" if exc.filename else ""
         print(f"borderflow {args.command}: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
+    except GateConfigError as exc:
+        # a gate file or the default gate of the system, before anything starts (found by a
+        # stranger's try: `borderflow up` on a folder holding a broken gate file ended in a
+        # traceback)
+        print(f"borderflow {args.command}: {exc}", file=sys.stderr)
         return 2
 
 

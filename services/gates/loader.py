@@ -104,6 +104,7 @@ __all__ = [
     "load_gate",
     "load_gates",
     "parse_gate",
+    "require_default_gate",
     "require_known_gate",
 ]
 
@@ -214,6 +215,21 @@ def configured_gates(gates_dir: Path | None = None) -> Mapping[str, Gate]:
     if not files:
         raise GateConfigError(str(gates_dir), [("", "no *.toml gate file in this folder")])
     return load_gates(files)
+
+
+def require_default_gate(
+    gate_id: str, gates: Mapping[str, Gate], gates_dir: Path | None = None
+) -> None:
+    """The system's default gate (`BORDERFLOW_GATE_ID`) is one of the gates it runs with
+    (`configured_gates(gates_dir)`), checked at start-up: else GateConfigError naming the
+    setting (a system on a folder of a person's own gate files ran with a default gate it
+    did not have)."""
+    try:
+        require_known_gate(gate_id, gates)
+    except UnknownGateError as exc:
+        where = f"in {gates_dir}" if gates_dir is not None else "packaged with borderflow"
+        reason = f"{exc}: no gate file {where} has this gate_id"
+        raise GateConfigError("BORDERFLOW_GATE_ID", [("", reason)]) from None
 
 
 def require_known_gate(gate_id: str, known: Collection[str]) -> None:

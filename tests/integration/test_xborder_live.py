@@ -29,7 +29,7 @@ from services.api.app import ApiContext, create_app
 from services.db.booking_tables import BookingRow
 from services.db.tables import DecisionRow, ManifestRow
 from services.runtime.settings import DatabaseSettings, Settings
-from services.xborder.corridor import side_gates_dir
+from services.xborder.corridor import SIDE_GATES, side_gates_dir
 from services.xborder.facts import gate_corridors
 from services.xborder.tables import XborderOutboxRow
 from streams.topics import LANE_EVENTS
@@ -63,7 +63,10 @@ T = DAY + timedelta(hours=2)  # 09:00 at Huu Nghi (+07:00), 10:00 at Youyiguan (
 
 def _settings(side: GateSide, database: DatabaseSettings, tmp: Path) -> Settings:
     settings = make_settings(side.bootstrap, database, tmp / side.side.value.lower())
-    return settings.model_copy(update={"gates_dir": side_gates_dir(side.side)})
+    # as `borderflow up --side` (side_settings): the side's gate files and its gate
+    return settings.model_copy(
+        update={"gates_dir": side_gates_dir(side.side), "gate_id": SIDE_GATES[side.side]}
+    )
 
 
 @pytest_asyncio.fixture

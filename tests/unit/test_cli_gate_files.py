@@ -1,0 +1,60 @@
+"""`borderflow up` (and every command that starts the system) with a person's own gate
+files: a file that cannot be used, or a default gate that none of them is, stops it before
+anything starts, with the file, the field and the reason, not a traceback (found by a
+stranger's try)."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from services.cli.main import main
+
+GATE = (Path(__file__).parents[2] / "services/gates/huu-nghi.toml").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def own_gates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "gates"
+    folder.mkdir()
+    (folder / "lang-son.toml").write_text(
+        GATE.replace('gate_id = "huu-nghi"', 'gate_id = "lang-son"'), encoding="utf-8"
+    )
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    monkeypatch.setenv("BORDERFLOW_GATES_DIR", str(folder))
+    monkeypatch.setenv("BORDERFLOW_GATE_ID", "lang-son")
+    monkeypatch.setenv("BORDERFLOW_API_PORT", str(port))
+    monkeypatch.setenv("BORDERFLOW_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/bf.db")
+    monkeypatch.setenv("BORDERFLOW_VAR_DIR", str(tmp_path / "var"))
+    return folder
+
+
+def test_a_gate_file_that_cannot_be_used_stops_up_with_its_name(
+    own_gates: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (own_gates / "broken.toml").write_text("gate_id = \n", encoding="utf-8")
+
+    assert main(["up", "--no-simulator"]) == 2
+
+    err = capsys.readouterr().err
+    assert err.startswith("borderflow up: broken.toml: invalid TOML: ")
+    assert "Traceback" not in err
+    assert not (own_gates.parent / "bf.db").exists()
+
+
+def test_a_default_gate_that_no_gate_file_has_stops_up(
+    own_gates: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BORDERFLOW_GATE_ID", "huu-nghi")  # the packaged gate, not in the folder
+
+    assert main(["up", "--no-simulator"]) == 2
+
+    assert capsys.readouterr().err == (
+        "borderflow up: BORDERFLOW_GATE_ID: unknown gate 'huu-nghi' (known: lang-son): "
+        f"no gate file in {own_gates} has this gate_id\n"
+    )
+    assert not (own_gates.parent / "bf.db").exists()
