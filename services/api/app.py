@@ -41,6 +41,7 @@ from services.drivers.routes import drivers_router
 from services.drivers.store import DbPages
 from services.runtime.settings import KafkaSettings
 from services.service_layer.control import ControlRoomHandlers
+from services.xborder.corridor import GateCorridor
 from services.xborder.routes import action_router as xborder_action_router
 from services.xborder.routes import router as xborder_router
 from streams import clock
@@ -65,6 +66,9 @@ class ApiContext:
     # the control room's producer, built by the composition root
     # (services/bootstrap.control_actions); None (a test's context): they answer 503
     control_actions: Callable[[AIOKafkaProducer], ControlRoomHandlers] | None = None
+    # the `[corridor]` of each gate file the system runs with (issue 21; its
+    # BORDERFLOW_GATES_DIR), by gate id; None (a test's context): the packaged gate files'
+    corridors: Mapping[str, GateCorridor] | None = None
 
 
 def get_context(request: Request) -> ApiContext:

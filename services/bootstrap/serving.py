@@ -13,6 +13,7 @@ from services.api.app import ApiContext, create_app
 from services.api.ratelimit import RateLimiter
 from services.bootstrap import Infrastructure, control_actions
 from services.drivers.store import drivers_secret
+from services.xborder.facts import gate_corridors
 
 
 class _Server(uvicorn.Server):
@@ -49,6 +50,7 @@ def api_context(infra: Infrastructure) -> ApiContext:
         ),
         drivers_secret=drivers_secret(infra.settings.drivers_secret, infra.settings.var_dir),
         control_actions=control_actions(infra.sessions, infra.gates),
+        corridors=gate_corridors(infra.settings.gates_dir),
     )
 
 

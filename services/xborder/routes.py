@@ -110,8 +110,11 @@ def packaged_corridors() -> dict[str, GateCorridor]:
 
 
 def _corridor(request: Request) -> tuple[Any, GateCorridor]:
+    """The corridor of this side's gate, from the gate files the system runs with (its
+    `BORDERFLOW_GATES_DIR`; the packaged ones for a context built without them)."""
     ctx: Any = request.app.state.context
-    corridor = packaged_corridors().get(ctx.default_gate)
+    corridors = packaged_corridors() if ctx.corridors is None else ctx.corridors
+    corridor = corridors.get(ctx.default_gate)
     if corridor is None:
         raise HTTPException(
             status_code=404, detail=f"gate {ctx.default_gate!r} has no [corridor] in its file"

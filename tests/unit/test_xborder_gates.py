@@ -6,10 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
+from types import SimpleNamespace
 
 from lanes.crossings import Side
 from services.gates.loader import configured_gates, default_gates
 from services.xborder.corridor import corridor_of, side_gates_dir
+from services.xborder.facts import gate_corridors
+from services.xborder.routes import _corridor
 
 GATES = Path(str(resources.files("services.gates")))
 
@@ -50,3 +53,19 @@ def test_up_side_runs_the_sides_gate_in_its_own_folder() -> None:
     assert cn.database.url == "sqlite+aiosqlite:///var/cn/borderflow.db"
     vn = side_settings(Settings(var_dir=P("var")), "VN")
     assert (vn.gate_id, vn.gates_dir, vn.var_dir) == ("huu-nghi", None, P("var/vn"))
+
+
+def test_the_api_serves_the_corridor_of_the_gate_files_it_runs_with(tmp_path: Path) -> None:
+    """Found by a stranger's try: with BORDERFLOW_GATES_DIR on a person's own gate file that
+    has a [corridor], GET /v1/xborder/state answered 404 "gate 'lang-son' has no [corridor]
+    in its file": the API read the packaged gate files' corridors only."""
+    text = (GATES / "huu-nghi.toml").read_text(encoding="utf-8")
+    (tmp_path / "lang-son.toml").write_text(
+        text.replace('gate_id = "huu-nghi"', 'gate_id = "lang-son"'), encoding="utf-8"
+    )
+    context = SimpleNamespace(default_gate="lang-son", corridors=gate_corridors(tmp_path))
+    request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(context=context)))
+
+    _, corridor = _corridor(request)  # type: ignore[arg-type]
+
+    assert (corridor.gate_id, corridor.peer_gate_id) == ("lang-son", "youyiguan")
