@@ -14,7 +14,8 @@ assumption chosen to give the day the shape the issue asks for):
   the rest is spread over the shoulders (05-07, 11-13, 17-22: twice the night rate) and the
   night (22-05). Assumption: the issue asks for two peaks carrying most arrivals.
 - Direction: 60% export (Vietnam -> China), as the traffic simulator (services/simulation).
-- Bookings: about half the trucks hold a 1-hour slot (Hamburg's slot length); a slot's hour
+- Bookings: about half the trucks hold a 1-hour slot (Hamburg's slot length) at a gate that
+  takes bookings (its gate file's [booking]; without one, every truck walks in); a slot's hour
   follows the same daily profile. Of the booked trucks 75% arrive within the slot, 10% up to
   an hour early, 15% late by up to 90 minutes after its end; a truck more than 60 minutes
   late loses the slot and is a walk-in (GoSwift: more than 1 h late loses the reservation).
@@ -105,7 +106,7 @@ def default_day(
     bookings = no_shows = 0
     while len(drafts) < trucks:
         direction = Direction.EXPORT if rng.random() < EXPORT_SHARE else Direction.IMPORT
-        if rng.random() >= BOOKED_SHARE:
+        if gate.booking is None or rng.random() >= BOOKED_SHARE:  # no [booking]: walk-ins
             hour = rng.choices(hours, weights)[0]
             arrival = start + timedelta(hours=hour, seconds=rng.randrange(3600))
             drafts.append((arrival, direction, BookingStatus.WALK_IN, None))

@@ -299,3 +299,19 @@ def test_each_truck_never_completed_is_counted_with_why(policy: PolicyName) -> N
         "no export lane takes red general cargo": 1,
         "still waiting when the run stopped, 24 h after the day": 2,
     }
+
+
+def test_a_gate_that_takes_no_bookings_has_walk_ins_only() -> None:
+    """A gate file without [booking] takes no bookings: its simulated day had half its trucks
+    on booked slots, served first, and counted bookings and no-shows (found by a stranger's
+    try on their own gate file)."""
+    gate = replace(HN, booking=None)
+
+    day = default_day(gate, trucks=300, seed=1)
+
+    assert (day.bookings, day.no_shows) == (0, 0)
+    assert {t.truck.booking for t in day.trucks} == {BookingStatus.WALK_IN}
+    assert all(t.slot_start is None for t in day.trucks)
+    assert len(day.trucks) == 300
+    kpis = summarise(simulate(gate, day, policy="orchestrated"))
+    assert (kpis["bookings"], kpis["no_shows"], kpis["trucks_arrived"]) == (0, 0, 300)
