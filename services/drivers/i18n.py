@@ -8,6 +8,13 @@ NAMES = {"vi": "Tiếng Việt", "zh": "中文", "en": "English"}
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {
+        "code_title": "Open your truck's page",
+        "code_label": "The code printed at the waiting area (8 letters and digits)",
+        "code_open": "Open my truck's page",
+        "code_wrong": (
+            "No truck has this code. Check the code printed at the waiting area and type it "
+            "again, or ask the area's staff."
+        ),
         "last_call": (
             "This is your last call: if you are not at the gate by then, you lose your place "
             "in the queue."
@@ -57,6 +64,13 @@ WORDS: dict[str, dict[str, str]] = {
         ),
     },
     "vi": {
+        "code_title": "Mở trang xe của bạn",
+        "code_label": "Mã in tại bãi chờ (8 chữ cái và chữ số)",
+        "code_open": "Mở trang xe của tôi",
+        "code_wrong": (
+            "Không có xe nào có mã này. Hãy kiểm tra mã in tại bãi chờ và nhập lại, hoặc hỏi "
+            "nhân viên bãi chờ."
+        ),
         "last_call": (
             "Đây là lần gọi cuối: nếu bạn không có mặt tại cửa khẩu trước giờ đó, bạn sẽ mất "
             "vị trí trong hàng chờ."
@@ -108,6 +122,12 @@ WORDS: dict[str, dict[str, str]] = {
         ),
     },
     "zh": {
+        "code_title": "打开您货车的页面",
+        "code_label": "等候区张贴的代码（8位字母和数字）",
+        "code_open": "打开我的货车页面",
+        "code_wrong": (
+            "没有货车使用此代码。请核对等候区张贴的代码后重新输入，或询问等候区工作人员。"
+        ),
         "last_call": "这是最后一次叫号：如未在此时间前到达口岸，您将失去队列中的位置。",
         "gate_time": "{time}（口岸当地时间，{zone}）",
         "booked_slot": "您的时段：{date} {time}（口岸当地时间）",
@@ -167,3 +187,14 @@ def pick_language(lang: str | None, accept_language: str | None) -> str:
         if base in LANGUAGES and q > 0:
             ranked.append((-q, n, base))
     return sorted(ranked)[0][2] if ranked else "en"
+
+
+def language_links(chosen: str, base: str = "") -> str:
+    """The links at the top of a driver's page to read it in another language (`chosen`'s
+    marked as the current one); `base`: the path they go to (the same page when empty)."""
+    current = ' aria-current="true"'
+    return " · ".join(
+        f'<a href="{base}?lang={code}" hreflang="{code}" lang="{code}"'
+        f"{current if code == chosen else ''}>{NAMES[code]}</a>"
+        for code in LANGUAGES
+    )

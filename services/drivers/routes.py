@@ -2,8 +2,8 @@
 `/d/{token}/state` and its live stream `/d/{token}/events` (Server-Sent Events, as the
 control room: the data at once, then each change; an `alive` event every 5 s, which the
 page watches to reopen a stream gone silent; `bye` at once when the server begins to
-stop), `/d/c/{code}` (the short code printed at the waiting area: a redirect to the page)
-and, for a booking's
+stop), `/d/c/{code}` (the short code printed at the waiting area: a redirect to the page),
+`/d` (a form to type that code into, `code_form.py`) and, for a booking's
 page, `POST /d/{token}/check-in` (the driver is in the waiting area: the booking's check-in,
 when the app is given one). An unknown token or
 code is a 404 problem, or, for the page and the code opened in a browser (a request
@@ -32,8 +32,9 @@ from fastapi.responses import (
 )
 
 from services.db.driver_pages import BOOKING_PAGE
+from services.drivers.code_form import add_code_form
 from services.drivers.hub import DriverHub
-from services.drivers.i18n import LANGUAGES, NAMES, WORDS, pick_language
+from services.drivers.i18n import WORDS, language_links, pick_language
 from services.drivers.not_found import not_found_page, prefers_html
 from services.drivers.store import HubPages, Watch
 from services.runtime.stopping import unless_stopping
@@ -123,6 +124,8 @@ def drivers_router(
     async def script() -> FileResponse:
         return FileResponse(WEB / "driver.js", media_type="text/javascript")
 
+    add_code_form(router, source.token_of_code)
+
     @router.get(
         "/d/c/{code}",
         response_model=None,
@@ -162,12 +165,7 @@ def drivers_router(
         if remember is not None:
             await remember(token, chosen)
         template = (WEB / "driver.html").read_text("utf-8")
-        current = ' aria-current="true"'
-        switch = " · ".join(
-            f'<a href="?lang={code}" hreflang="{code}" lang="{code}"'
-            f"{current if code == chosen else ''}>{NAMES[code]}</a>"
-            for code in LANGUAGES
-        )
+        switch = language_links(chosen)
         body = (
             template.replace("{{lang}}", chosen)
             .replace("{{title}}", html.escape(WORDS[chosen]["title"]))

@@ -318,6 +318,56 @@ async def test_an_unknown_token_or_code_is_a_404(browser: Browser) -> None:
             assert moved.headers["location"] == f"/d/{hub.token_for('visit-001')}"
 
 
+async def test_a_driver_types_the_code_into_a_form_in_their_language(browser: Browser) -> None:
+    """Before, a driver with only the code printed at the waiting area had to type
+    `/d/c/CODE` into the address bar. `/d` is a form in the driver's language: the code as
+    typed (lower case, a hyphen, full-width letters) opens the truck's page; a wrong one is
+    said on the same form, in that language. No JavaScript is needed for it."""
+    hub = DriverHub(secret=b"test secret")
+    hub.publish(driver_states(a_queue(3), Board.for_gate(HN), HN, now=T0))
+    code = hub.code_for("visit-001")
+    async with serve(hub) as base:
+        context = await browser.new_context(
+            viewport=PHONE, is_mobile=True, has_touch=True, locale="vi-VN",
+            java_script_enabled=False,
+        )  # fmt: skip
+        page = await context.new_page()
+        reply = await page.goto(f"{base}/d")
+        assert reply is not None and reply.status == 200
+        assert await page.inner_text("h1") == "Mở trang xe của bạn"
+        await page.fill("#code", "ZZZZ-ZZZZ")
+        async with page.expect_navigation() as wrong:
+            await page.get_by_role("button", name="Mở trang xe của tôi").click()
+        answer = await wrong.value
+        assert answer is not None and answer.status == 404
+        assert "Không có xe nào có mã này" in await page.inner_text("#wrong")
+        assert await page.input_value("#code") == "ZZZZ-ZZZZ"  # kept, to correct
+        await page.fill("#code", f"{code[:4].lower()}-{code[4:].lower()}")
+        await page.get_by_role("button", name="Mở trang xe của tôi").click()
+        await page.wait_for_url(f"{base}/d/{hub.token_for('visit-001')}")
+        # in Chinese, switched on the form, a code in full-width letters: the page opens
+        # in Chinese and shows the truck's place
+        page = await phone(browser, "vi-VN")
+        await page.goto(f"{base}/d")
+        await page.click("a[hreflang=zh]")
+        assert await page.inner_text("h1") == "打开您货车的页面"
+        full_width = "".join(chr(ord(ch) + 0xFEE0) for ch in code)
+        await page.fill("#code", f"{full_width[:4]}　{full_width[4:]}")
+        await page.get_by_role("button", name="打开我的货车页面").click()
+        await page.wait_for_function(
+            "() => document.getElementById('position').textContent === '2'"
+        )
+        assert page.url == f"{base}/d/{hub.token_for('visit-001')}?lang=zh"
+        assert "您在队列中的位置" in await page.inner_text("body")
+        # a code never given, typed in Chinese: said in Chinese, nothing of any other truck
+        await page.goto(f"{base}/d?lang=zh&code=22222222")
+        assert "没有货车使用此代码" in await page.inner_text("#wrong")
+        async with httpx.AsyncClient() as client:
+            for typed in ("", "x" * 10_000, "%00", "ZZZZZZZZ"):
+                got = await client.get(f"{base}/d", params={"code": typed})
+                assert got.status_code == 404 and "text/html" in got.headers["content-type"]
+
+
 async def test_a_driver_checks_in_from_the_phone_and_the_page_shows_the_call(
     browser: Browser, tmp_path: Path, shots: object
 ) -> None:

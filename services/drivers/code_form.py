@@ -1,0 +1,120 @@
+"""`GET /d`: the form a driver types the short code into (the code printed at the waiting
+area, or told by the area's staff), in the page's language (`?lang=`, else the browser's
+Accept-Language), switchable as the page is. `GET /d?code=...` (the form sent, no
+JavaScript needed) looks the code up as `/d/c/{code}` does (any case, spaces, hyphens,
+full-width letters): found, a redirect to the truck's page; not found, the same form again
+with a message in the driver's language (404), which says nothing of any other truck."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from services.drivers.hub import normal_code
+from services.drivers.i18n import LANGUAGES, WORDS, language_links, pick_language
+
+CODE_LENGTH = 8
+# longer than any code typed with spaces, hyphens and full-width letters: not looked up
+_MOST_TYPED = 64
+
+_FORM = """<!doctype html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>{title}</title>
+<style>
+  body {{ font: 18px/1.4 system-ui, sans-serif; margin: 0; padding: 1rem; color: #111; }}
+  h1 {{ font-size: 1.3rem; margin: 0 0 1rem; }}
+  nav {{ font-size: .9rem; margin-bottom: 1rem; }}
+  nav a[aria-current] {{ font-weight: bold; text-decoration: none; color: #111; }}
+  label {{ display: block; margin-bottom: .4rem; }}
+  input {{ font: inherit; font-size: 1.5rem; letter-spacing: .15rem; width: 100%;
+          box-sizing: border-box; padding: .5rem; text-transform: uppercase; }}
+  button {{ font: inherit; padding: .7rem 1rem; border-radius: .5rem; margin-top: 1rem;
+           border: 2px solid #0a7d2c; background: #0a7d2c; color: #fff; width: 100%; }}
+  #wrong {{ color: #b00020; font-weight: bold; }}
+</style>
+</head>
+<body>
+<nav>{switch}</nav>
+<h1>{title}</h1>
+<form method="get" action="/d">
+{wrong}<label for="code">{label}</label>
+<input id="code" name="code" value="{typed}" autocomplete="off" autocapitalize="characters"
+       spellcheck="false" required maxlength="{most}"{invalid}>
+{keep_lang}<button type="submit">{open}</button>
+</form>
+</body>
+</html>
+"""
+
+TokenOfCode = Callable[[str], Awaitable[str | None]]
+
+
+def code_form(language: str, *, chosen: str | None, typed: str = "", wrong: bool = False) -> str:
+    """The form in `language`; `chosen`: the language asked for by `?lang=` (kept by the
+    form); `wrong`: the code typed found no truck (said, the typed text kept to correct)."""
+    words = WORDS[language]
+    switch = language_links(language, "/d")
+    message = f'<p id="wrong" role="alert">{html.escape(words["code_wrong"])}</p>\n'
+    return _FORM.format(
+        lang=language,
+        title=html.escape(words["code_title"]),
+        switch=switch,
+        label=html.escape(words["code_label"]),
+        open=html.escape(words["code_open"]),
+        typed=html.escape(typed[:_MOST_TYPED]),
+        most=_MOST_TYPED,
+        wrong=message if wrong else "",
+        invalid=' aria-invalid="true" aria-describedby="wrong"' if wrong else "",
+        keep_lang=f'<input type="hidden" name="lang" value="{chosen}">\n' if chosen else "",
+    )
+
+
+def add_code_form(router: APIRouter, token_of_code: TokenOfCode) -> None:
+    """`GET /d` on `router`, looking codes up with `token_of_code`."""
+
+    @router.get(
+        "/d",
+        response_model=None,
+        response_class=HTMLResponse,
+        responses={
+            200: {"description": "the form (HTML), in the driver's language"},
+            303: {"description": "the code found: to the truck's page (`Location: /d/{token}`)"},
+            404: {
+                "description": "no truck has this code: the form again, saying so",
+                "content": {"text/html": {}},
+            },
+        },
+    )
+    async def code_page(
+        code: Annotated[str | None, Query(description="the short code, as typed")] = None,
+        # any text: one not a language of the page is passed over, as on the page
+        lang: Annotated[str | None, Query(max_length=500)] = None,
+        accept_language: Annotated[str | None, Header(max_length=500)] = None,
+    ) -> Response:
+        """The driver types the code printed at the waiting area; it opens the truck's page."""
+        language = pick_language(lang, accept_language)
+        # the language asked for by the link (kept by the form and on the page it opens)
+        chosen = language if (lang or "").strip().lower().split("-")[0] in LANGUAGES else None
+        headers = {
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+            "Content-Language": language,
+            "Vary": "Accept-Language",
+        }
+        if code is None:
+            return HTMLResponse(code_form(language, chosen=chosen), headers=headers)
+        normal = normal_code(code) if len(code) <= _MOST_TYPED else ""
+        token = await token_of_code(normal) if len(normal) == CODE_LENGTH else None
+        if token is None:
+            body = code_form(language, chosen=chosen, typed=code, wrong=True)
+            return HTMLResponse(body, status_code=404, headers=headers)
+        where = f"/d/{token}" + (f"?lang={chosen}" if chosen else "")
+        return RedirectResponse(where, status_code=303, headers={"Cache-Control": "no-store"})
