@@ -522,7 +522,7 @@ GATE_FIELDS: dict[str, str] = {
     "WaitingAreaConfig.name": "its name, for people",
     "WaitingAreaConfig.direction": "the direction of the trucks waiting there",
     "WaitingAreaConfig.camera_id": "the camera that reads trucks arriving there (one of "
-    "`cameras`, of the same direction)",
+    "`cameras`: an `approach` camera of the same direction)",
     "WaitingAreaConfig.capacity": "trucks it holds; more wait on the road",
     "WaitingAreaConfig.drive_time_min": "drive from the area to the gate, minutes",
     "WaitingAreaConfig.call_lead_min": "call this much before the place is expected free",

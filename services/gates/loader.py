@@ -51,7 +51,7 @@ A file holds (durations in minutes, hours as local "HH:MM-HH:MM" windows):
     area_id = "hn-exp-wait"
     name = "Export waiting area"
     direction = "export"
-    camera_id = "hn-exp-approach-1"   # a camera of the same direction
+    camera_id = "hn-exp-approach-1"   # an approach camera of the same direction
     capacity = 300                 # trucks; more wait on the road
     drive_time_min = 5             # from the area to the gate
     call_lead_min = 0              # call this much before the place is expected free

@@ -211,7 +211,7 @@ class WaitingAreaConfig(_Strict):
     area_id: Id
     name: Name
     direction: Direction
-    camera_id: Id  # one of `cameras`, of the same direction
+    camera_id: Id  # one of `cameras`: an approach camera of the same direction
     capacity: Count
     drive_time_min: Minutes
     call_lead_min: Spread = 0.0
@@ -300,7 +300,7 @@ def _yard_id_problems(config: GateConfig) -> list[Problem]:
 
 
 def _waiting_area_problems(config: GateConfig) -> list[Problem]:
-    """Each area's camera is a camera of its direction; one area a direction."""
+    """Each area's camera is an approach camera of its direction; one area a direction."""
     problems: list[Problem] = []
     cameras = {c.camera_id: c for c in config.cameras}
     seen: dict[Direction, int] = {}
@@ -310,6 +310,14 @@ def _waiting_area_problems(config: GateConfig) -> list[Problem]:
             problems.append((f"waiting_areas[{i}].camera_id", f"no camera {area.camera_id!r}"))
         elif camera.direction is not area.direction:
             reason = f"camera {area.camera_id!r} is a {camera.direction.value} camera"
+            problems.append((f"waiting_areas[{i}].camera_id", reason))
+        elif camera.role is not CameraRole.APPROACH:
+            # a read there is a truck waiting, decided when another camera of the gate reads
+            # it: at a gate-in camera it would never be, at the exit never queued
+            reason = (
+                f"camera {area.camera_id!r} is a {camera.role.value} camera: a waiting area's "
+                "camera is an approach camera, ahead of the gate"
+            )
             problems.append((f"waiting_areas[{i}].camera_id", reason))
         if area.direction in seen:
             first = seen[area.direction]

@@ -136,6 +136,27 @@ def test_a_waiting_area_on_a_camera_of_the_other_direction_is_refused() -> None:
         parse_gate(bad, source="x.toml")
 
 
+@pytest.mark.parametrize(
+    ("camera", "role"),
+    [("hn-exp-gate-1", "gate_in"), ("hn-exp-lane-1", "lane_entry"), ("hn-exp-exit-1", "exit")],
+)
+def test_a_waiting_area_on_a_camera_at_the_gate_is_refused(camera: str, role: str) -> None:
+    """A read at an area's camera is a truck waiting there (not decided: the gate decides it
+    when another camera of the gate reads it); at a gate-in camera it would wait and never
+    be decided, at the exit it would never be queued. Taken until 2026-12-05 (a stranger's
+    own gate file put its area at the gate's camera)."""
+    bad = _with_area(
+        '[[waiting_areas]]\narea_id = "a"\nname = "A"\ndirection = "export"\n'
+        f'camera_id = "{camera}"\ncapacity = 10\ndrive_time_min = 5\n'
+    )
+    with pytest.raises(GateConfigError) as caught:
+        parse_gate(bad, source="x.toml")
+    assert str(caught.value) == (
+        f"x.toml: waiting_areas[0].camera_id: camera {camera!r} is a {role} camera: a waiting "
+        "area's camera is an approach camera, ahead of the gate"
+    )
+
+
 def test_two_areas_of_one_direction_and_a_zero_capacity_are_refused() -> None:
     area = (
         '[[waiting_areas]]\narea_id = "{id}"\nname = "A"\ndirection = "export"\n'
