@@ -91,7 +91,7 @@ class DayRun:
     # revises; a call-forward run also counts each re-plan of a called truck, and each truck
     # moved at the gate or waved over to a free lane
     replanned: int = 0
-    refused: int = 0
+    refused: int = 0  # trucks refused at least once (no open lane took them), not the tries
     # callforward: (time, trucks in the waiting area) each time a direction's count changes
     area_changes: dict[Direction, list[tuple[datetime, int]]] = field(default_factory=dict)
     recalled: int = 0
@@ -144,6 +144,7 @@ class Engine:
         self.heap: list[tuple[datetime, int, int, object]] = []
         self.seq = 0
         self.parked: list[Truck] = []  # orchestrated: no open lane takes them now
+        self.refused: set[str] = set()  # orchestrated: the visits refused at least once
         # orchestrated: what each truck was last told (lanes.revise.tells), so that a re-plan
         # is counted only when it is news, as the live path gives a revision only then
         self.told: dict[str, tuple[object, ...]] = {}
@@ -239,7 +240,9 @@ class Engine:
         assignment, self.board = self.orchestrated.assign(truck, self.board, self.gate, now=at)
         self.told[truck.visit_id] = tells(assignment)
         if assignment.outcome is not Outcome.ASSIGNED:
-            self.out.refused += 1
+            if truck.visit_id not in self.refused:  # tried again at each opening: one truck
+                self.refused.add(truck.visit_id)
+                self.out.refused += 1
             self.parked.append(truck)
             return False
         if assignment.lane_id is not None:

@@ -315,3 +315,18 @@ def test_a_gate_that_takes_no_bookings_has_walk_ins_only() -> None:
     assert len(day.trucks) == 300
     kpis = summarise(simulate(gate, day, policy="orchestrated"))
     assert (kpis["bookings"], kpis["no_shows"], kpis["trucks_arrived"]) == (0, 0, 300)
+
+
+def test_refused_counts_trucks_not_retries() -> None:
+    """A truck no lane takes is tried again each time a lane opens: `refused` counted every
+    try, and a stranger's gate file showed 1,297 refused of 1,000 trucks."""
+    day_lane = replace(
+        _lane("A", LaneKind.STANDARD, 2, GREEN), hours=DailyHours(((time(6), time(22)),))
+    )
+    gate = Gate("tiny", "tiny", (), (day_lane,), approach_time=MIN)
+    day = _day(("red", 0, RED), ("green", 1, GREEN))
+
+    kpis = summarise(simulate(gate, day, policy="orchestrated"))
+
+    assert kpis["refused"] == 1
+    assert kpis["trucks_never_completed_why"] == {"no export lane takes red general cargo": 1}
