@@ -62,6 +62,9 @@ class ApiContext:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     # the key of the drivers' page tokens (issue 23); shared with the call-forward worker
     drivers_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    # BORDERFLOW_PUBLIC_URL: the base of the absolute links given out (a booking's
+    # driver_page); None: the request's own base URL
+    public_url: str | None = None
     # the control room's use cases (actions, alert workflow) and their decision outbox on
     # the control room's producer, built by the composition root
     # (services/bootstrap.control_actions); None (a test's context): they answer 503

@@ -66,9 +66,11 @@ class BookingView(BaseModel):
     version: int
     driver_page: str | None = Field(
         default=None,
-        description="the driver's page of this booking (a path on this API, with an "
-        "unguessable token): pass it to the driver; it shows the truck's place in the "
-        "waiting area and its call, in the driver's language, and nothing of other trucks",
+        description="the driver's page of this booking, an absolute URL with an unguessable "
+        "token (under the system's public URL, else this request's base URL; before "
+        "2026-12-05 late a path, `/d/...`): pass it to the driver as it is (e.g. by SMS); it "
+        "shows the truck's place in the waiting area and its call, in the driver's language, "
+        "and nothing of other trucks",
     )
 
 

@@ -114,8 +114,13 @@ async def _answer(request: Request, change: Awaitable[Booking]) -> JSONResponse:
 
 
 def _driver_page(request: Request, booking_id: str) -> str:
-    secret: bytes = request.app.state.context.drivers_secret
-    return f"/d/{page_token(secret, booking_page_key(booking_id))}"
+    """The driver's page, absolute (a firm's system texts it on as it is): under
+    BORDERFLOW_PUBLIC_URL, else under this request's base URL (its Host; the scheme
+    X-Forwarded-Proto gives when the proxy is one uvicorn trusts, FORWARDED_ALLOW_IPS)."""
+    context = request.app.state.context
+    secret: bytes = context.drivers_secret
+    base: str = context.public_url or str(request.base_url).rstrip("/")
+    return f"{base}/d/{page_token(secret, booking_page_key(booking_id))}"
 
 
 def _view(booking: Booking, request: Request) -> dict[str, Any]:

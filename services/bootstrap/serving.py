@@ -49,6 +49,7 @@ def api_context(infra: Infrastructure) -> ApiContext:
             rate=infra.settings.api.rate_per_s, burst=infra.settings.api.rate_burst
         ),
         drivers_secret=drivers_secret(infra.settings.drivers_secret, infra.settings.var_dir),
+        public_url=infra.settings.public_url,
         control_actions=control_actions(infra.sessions, infra.gates),
         corridors=gate_corridors(infra.settings.gates_dir),
     )

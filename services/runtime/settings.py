@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -77,10 +78,27 @@ class Settings(BaseSettings):
     # BORDERFLOW_DRIVERS_SECRET: the key of the drivers' page tokens (issue 23), shared by the
     # API and the call-forward worker; None: one made once in var_dir/drivers-secret.
     drivers_secret: str | None = None
+    # BORDERFLOW_PUBLIC_URL: where drivers' phones reach this system (`https://border.example`,
+    # a path allowed): the base of the absolute links it gives out (a booking's
+    # `driver_page`); None: the base URL of the request that asked for the link.
+    public_url: str | None = None
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        """http(s), a host, no query or fragment; kept without its trailing slash."""
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("an http(s) URL with a host, e.g. https://border.example")
+        if parts.query or parts.fragment:
+            raise ValueError("no query or fragment: the links' paths are added to it")
+        return value.strip().rstrip("/")
 
 
 def load_settings() -> Settings:

@@ -398,7 +398,9 @@ async def test_a_driver_checks_in_from_the_phone_and_the_page_shows_the_call(
                     )
                     assert booked.status_code == 201, booked.text
                     page = await phone(browser, "zh-CN")
-                    await page.goto(base + booked.json()["driver_page"])
+                    # absolute: the API's own base URL (no public URL configured)
+                    assert booked.json()["driver_page"].startswith(f"{base}/d/")
+                    await page.goto(booked.json()["driver_page"])
                     await page.wait_for_function(
                         "() => document.body.dataset.status === 'booked'", timeout=10_000
                     )

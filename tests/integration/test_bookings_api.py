@@ -45,7 +45,9 @@ def gates_with(rules: BookingRules | None) -> Mapping[str, Gate]:
     return {"huu-nghi": gate if rules is None else dataclasses.replace(gate, booking=rules)}
 
 
-def make_client(engine: AsyncEngine, gates: Mapping[str, Gate] | None = None) -> httpx.AsyncClient:
+def make_client(
+    engine: AsyncEngine, gates: Mapping[str, Gate] | None = None, *, public_url: str | None = None
+) -> httpx.AsyncClient:
     context = ApiContext(
         sessions=session_factory(engine),
         kafka=KafkaSettings(bootstrap="127.0.0.1:9"),
@@ -53,6 +55,7 @@ def make_client(engine: AsyncEngine, gates: Mapping[str, Gate] | None = None) ->
         gates=gates or default_gates(),
         default_gate="huu-nghi",
         limiter=RateLimiter(rate=10_000.0, burst=10_000),
+        public_url=public_url,
     )
     transport = httpx.ASGITransport(app=create_app(context))
     return httpx.AsyncClient(transport=transport, base_url="http://borderflow.test")

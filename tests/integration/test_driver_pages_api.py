@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from pydantic import ValidationError
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -23,6 +24,7 @@ from services.db import booking_arrivals as arrivals
 from services.db.driver_pages import booking_page_key
 from services.db.engine import session_factory
 from services.drivers.store import PAGE_KEEP, DbPages, purge_pages, save_pages
+from services.runtime.settings import Settings
 from streams import clock
 from tests.integration.test_bookings_api import (
     _book,
@@ -54,6 +56,32 @@ async def worker_writes(engine: AsyncEngine, states: dict[str, dict[str, Any]]) 
     assert changed == len(states)
 
 
+@pytest.mark.parametrize("configured", ["https://border.example/trucks/", "http://10.0.0.5:8080"])
+async def test_the_drivers_page_is_under_the_configured_public_url(
+    engine: AsyncEngine, keys: dict[str, str], configured: str
+) -> None:
+    """Before, `driver_page` was a path (`/d/...`), which a firm's system texting it to the
+    driver had to complete with a host it had to know. It is absolute: under
+    BORDERFLOW_PUBLIC_URL when set (a proxy's public name), else the request's base URL."""
+    at = local_slot(1, 10)
+    async with make_client(engine, public_url=Settings(public_url=configured).public_url) as c:
+        made = (await _book(c, keys["a"], "A-1", at, "k-public")).json()
+        link = made["driver_page"]
+        assert link.startswith(configured.rstrip("/") + "/d/"), link
+        token = link.removeprefix(configured.rstrip("/") + "/d/")
+        assert (await c.get(f"/d/{token}/state")).json()["status"] == "booked"
+        read = await c.get(f"/v1/bookings/{made['booking_id']}", headers=auth(keys["a"]))
+        assert read.json()["driver_page"] == link
+
+
+@pytest.mark.parametrize(
+    "bad", ["border.example", "ftp://border.example", "https://b.example/?a=1"]
+)
+def test_a_public_url_that_cannot_be_a_links_base_is_refused(bad: str) -> None:
+    with pytest.raises(ValidationError, match="public_url"):
+        Settings(public_url=bad)
+
+
 async def test_a_booking_carries_its_drivers_page_which_shows_only_that_truck(
     client: httpx.AsyncClient, keys: dict[str, str], engine: AsyncEngine
 ) -> None:
@@ -61,7 +89,9 @@ async def test_a_booking_carries_its_drivers_page_which_shows_only_that_truck(
     mine = (await _book(client, keys["a"], "A-1", at, "k-1")).json()
     theirs = (await _book(client, keys["b"], "B-1", at, "k-2")).json()
     link, other = mine["driver_page"], theirs["driver_page"]
-    assert link.startswith("/d/") and other.startswith("/d/") and link != other
+    # absolute (a firm's system texts it on as it is): here under the request's base URL
+    base = "http://borderflow.test/d/"
+    assert link.startswith(base) and other.startswith(base) and link != other
     assert mine["booking_id"] not in link
     # the same link on reading the booking, and on a retried create
     read = await client.get(f"/v1/bookings/{mine['booking_id']}", headers=auth(keys["a"]))
@@ -103,7 +133,7 @@ async def test_the_pages_stream_source_follows_the_workers_writes(
     """What `/d/{token}/events` streams (ASGI transport buffers a stream, so the source
     behind it is watched here): the worker's write reaches an open page within 2 s."""
     mine = (await _book(client, keys["a"], "A-1", local_slot(1, 10), "k-1")).json()
-    token = mine["driver_page"].removeprefix("/d/")
+    token = mine["driver_page"].removeprefix("http://borderflow.test/d/")
     pages = DbPages(lambda: session_factory(engine))
     assert json.loads(await pages.state(token) or "null")["status"] == "booked"
     async with pages.watch(token) as changed:
@@ -120,7 +150,7 @@ async def test_a_bad_token_or_code_is_a_404_problem(
     client: httpx.AsyncClient, keys: dict[str, str]
 ) -> None:
     mine = (await _book(client, keys["a"], "A-1", local_slot(1, 10), "k-1")).json()
-    token = mine["driver_page"].removeprefix("/d/")
+    token = mine["driver_page"].removeprefix("http://borderflow.test/d/")
     for path in (
         f"/d/{token[:-1]}x",
         "/d/not-a-token",
@@ -392,7 +422,7 @@ async def test_the_short_code_is_found_however_the_driver_types_it(
     ):
         answer = await client.get(f"/d/c/{typed}", headers=CHROME_VI)
         assert answer.status_code == 303, (typed, answer.text)
-        assert answer.headers["location"] == mine["driver_page"]
+        assert answer.headers["location"] == httpx.URL(mine["driver_page"]).path
     for wrong in (code[:-1], f"{code}2", "ZZZZ ZZZZ", "--", "%20"):
         assert (await client.get(f"/d/c/{wrong}", headers=CHROME_VI)).status_code == 404
 
