@@ -566,7 +566,9 @@ def gate_file_markdown() -> str:
         "ends at or before its start runs past midnight).",
         "",
         "Checks that span fields (`check_gate`): camera, lane and carrier ids are unique, and "
-        "the yard's id is not a lane's (a lane event's `lane_id` names either); a "
+        "the yard's id is not a lane's (a lane event's `lane_id` names either); the gate files a "
+        "system runs with share no camera id and no lane id (a read names its camera only, "
+        "a lane is stored by its id); a "
         "carrier cannot be on charge all day; a hazmat lane accepts `hazmat` cargo; each "
         "direction has a `gate_in` camera and a lane taking `general` cargo on the `green` "
         "channel; booking windows start and end on slot boundaries.",

@@ -252,8 +252,37 @@ def _add(gates: dict[str, Gate], origin: dict[str, str], gate: Gate, source: str
     if gate.gate_id in gates:
         reason = f"{gate.gate_id!r} is already the gate of {origin[gate.gate_id]}"
         raise GateConfigError(source, [("gate_id", reason)])
+    problems = _shared_ids(gates, origin, gate)
+    if problems:
+        raise GateConfigError(source, problems)
     gates[gate.gate_id] = gate
     origin[gate.gate_id] = source
+
+
+def _shared_ids(gates: Mapping[str, Gate], origin: Mapping[str, str], gate: Gate) -> list[Problem]:
+    """A camera or lane id of `gate` that another gate has: a read names its camera only,
+    and a lane is stored by its id alone (`lanes` table), so each names one gate."""
+    cameras = {c.camera_id: g for g in gates.values() for c in g.cameras}
+    lanes = {lane.lane_id: g for g in gates.values() for lane in g.lanes}
+    why = "camera and lane ids are unique across the gates a system runs"
+    problems: list[Problem] = []
+    for i, camera in enumerate(gate.cameras):
+        other = cameras.get(camera.camera_id)
+        if other is not None:
+            reason = (
+                f"{camera.camera_id!r} is already a camera of gate {other.gate_id!r} "
+                f"({origin[other.gate_id]}): {why}"
+            )
+            problems.append((f"cameras[{i}].camera_id", reason))
+    for lane in gate.lanes:
+        other = lanes.get(lane.lane_id)
+        if other is not None:
+            reason = (
+                f"lane id {lane.lane_id!r} is already a lane of gate {other.gate_id!r} "
+                f"({origin[other.gate_id]}): {why}"
+            )
+            problems.append(("lanes", reason))
+    return problems
 
 
 def _problems(exc: ValidationError) -> list[Problem]:

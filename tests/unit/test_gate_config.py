@@ -555,3 +555,28 @@ def test_a_byte_that_is_not_utf8_is_named_by_line_and_column() -> None:
     assert str(caught.value) == (
         "test-gate.toml: not UTF-8 text: byte 0xe9 at line 4, column 12: save the file as UTF-8"
     )
+
+
+def test_two_gates_of_one_system_share_no_camera_and_no_lane(tmp_path: Path) -> None:
+    """A read names its camera only, and a lane is stored by its id alone: a second gate
+    file copied from the first with a new gate_id was taken, and its cameras' reads and its
+    lanes' rows went to one gate or the other (found by a stranger's try)."""
+    (tmp_path / "a.toml").write_text(SMALL, encoding="utf-8")
+    copy = _changed(SMALL, 'gate_id = "test-gate"', 'gate_id = "other-gate"')
+    (tmp_path / "b.toml").write_text(copy, encoding="utf-8")
+    with pytest.raises(GateConfigError) as caught:
+        configured_gates(tmp_path)
+    lines = str(caught.value).splitlines()
+    assert lines[0] == (
+        "b.toml: cameras[0].camera_id: 't-exp-gate-1' is already a camera of gate 'test-gate' "
+        "(a.toml): camera and lane ids are unique across the gates a system runs"
+    )
+    assert lines[2] == (
+        "b.toml: lanes: lane id 'T-E1' is already a lane of gate 'test-gate' (a.toml): camera "
+        "and lane ids are unique across the gates a system runs"
+    )
+    assert len(lines) == 5  # two cameras, three lanes
+
+    renamed = copy.replace('"t-', '"o-').replace('"T-', '"O-')
+    (tmp_path / "b.toml").write_text(renamed, encoding="utf-8")
+    assert sorted(configured_gates(tmp_path)) == ["other-gate", "test-gate"]
