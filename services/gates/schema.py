@@ -272,6 +272,11 @@ def check_gate(config: GateConfig) -> list[Problem]:
             for j, window in enumerate(carrier.charging)
             if window == WHOLE_DAY
         ]
+        problems += [
+            (f"fleet.carriers[{i}].charging", "a carrier cannot be on charge all day")
+            for i, carrier in enumerate(carriers)
+            if WHOLE_DAY not in carrier.charging and _covers_day(carrier.charging)
+        ]
     for i, group in enumerate(config.lanes):
         if group.kind is LaneKind.HAZMAT and CargoClass.HAZMAT not in group.accepts:
             problems.append((f"lanes[{i}].accepts", "a hazmat lane must accept 'hazmat' cargo"))
@@ -297,6 +302,18 @@ def _yard_id_problems(config: GateConfig) -> list[Problem]:
         for j, lane_id in enumerate(group.ids)
         if lane_id == yard_id
     ][:1]
+
+
+def _covers_day(windows: Iterable[str]) -> bool:
+    """Whether local windows cover every minute of the day between them."""
+    covered: set[int] = set()
+    for window in windows:
+        start, end = window_of(window)
+        first, last = start.hour * 60 + start.minute, end.hour * 60 + end.minute
+        if last <= first:  # past midnight
+            last += _DAY_MIN
+        covered.update(m % _DAY_MIN for m in range(first, last))
+    return len(covered) == _DAY_MIN
 
 
 def _waiting_area_problems(config: GateConfig) -> list[Problem]:
