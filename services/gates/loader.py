@@ -286,16 +286,53 @@ def _shared_ids(gates: Mapping[str, Gate], origin: Mapping[str, str], gate: Gate
 
 
 def _problems(exc: ValidationError) -> list[Problem]:
+    errors = exc.errors(include_url=False)
+    misplaced = _misplaced(errors)
     found = []
-    for error in exc.errors(include_url=False):
-        where = ""
-        for part in error["loc"]:
-            if isinstance(part, int):
-                where += f"[{part}]"
-            else:
-                where += f".{part}" if where else str(part)
+    for n, error in enumerate(errors):
+        if n in misplaced.values():
+            continue  # told with the key it belongs to
+        where = _dotted(error["loc"])
+        if n in misplaced:
+            loc = errors[misplaced[n]]["loc"][:-1]
+            table = _dotted(loc)
+            table = f"[{table}]" if all(isinstance(p, str) for p in loc) else table
+            found.append(
+                (
+                    where,
+                    f"missing at the top level, found under {table}: a top-level key goes "
+                    "before the file's first [table] or [[array]] header",
+                )
+            )
+            continue
         found.append((where, str(error["msg"]).removeprefix("Value error, ")))
     return found
+
+
+def _dotted(loc: Sequence[int | str]) -> str:
+    where = ""
+    for part in loc:
+        if isinstance(part, int):
+            where += f"[{part}]"
+        else:
+            where += f".{part}" if where else str(part)
+    return where
+
+
+def _misplaced(errors: Sequence[Any]) -> dict[int, int]:
+    """A required top-level key missing, and the same key refused as unknown inside a table:
+    written after a [table] header, TOML put it in that table. Index of the missing error ->
+    index of the unknown one."""
+    extra = {
+        e["loc"][-1]: n
+        for n, e in enumerate(errors)
+        if e["type"] == "extra_forbidden" and len(e["loc"]) > 1
+    }
+    return {
+        n: extra[e["loc"][0]]
+        for n, e in enumerate(errors)
+        if e["type"] == "missing" and len(e["loc"]) == 1 and e["loc"][0] in extra
+    }
 
 
 # --- to the domain -----------------------------------------------------------------------

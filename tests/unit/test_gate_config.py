@@ -591,3 +591,14 @@ def test_a_carrier_on_charge_all_day_in_several_windows_is_refused() -> None:
     )
     night = _changed(SMALL, '["02:00-03:00"]', '["12:00-00:00", "00:00-12:00"]')
     assert "fleet.carriers[0].charging: a carrier cannot be" in _refusal(night)
+
+
+def test_a_top_level_key_written_under_a_table_is_named_with_the_table() -> None:
+    """TOML puts a key written after a [table] header into that table: `utc_offset` added at
+    the end of the file read as 'utc_offset: Field required' and 'fleet.yard.utc_offset:
+    Extra inputs are not permitted' (found by a stranger's try)."""
+    text = _changed(SMALL, 'utc_offset = "+07:00"\n', "") + 'utc_offset = "+07:00"\n'
+    assert _refusal(text) == (
+        "test-gate.toml: utc_offset: missing at the top level, found under [fleet.yard]: a "
+        "top-level key goes before the file's first [table] or [[array]] header"
+    )
