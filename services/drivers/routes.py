@@ -1,14 +1,14 @@
 """The drivers' page routes: `/d/{token}` (the page, in the driver's language), its data
 `/d/{token}/state` and its live stream `/d/{token}/events` (Server-Sent Events, as the
 control room: the data at once, then each change; an `alive` event every 5 s, which the
-page watches to reopen a stream gone silent; `bye` at once when the server begins to
-stop), `/d/c/{code}` (the short code printed at the waiting area: a redirect to the page),
-`/d` (a form to type that code into, `code_form.py`) and, for a booking's
-page, `POST /d/{token}/check-in` (the driver is in the waiting area: the booking's check-in,
-when the app is given one). An unknown token or
-code is a 404 problem, or, for the page and the code opened in a browser (a request
-preferring HTML), a 404 page in the browser's language (`not_found.py`); nothing tells one
-truck's page from another's but the token."""
+page watches to reopen a stream gone silent; `gone` when the page no longer exists, after
+which the page stops reopening it; `bye` at once when the server begins to stop),
+`/d/c/{code}` (the short code printed at the waiting area: a redirect to the page), `/d` (a
+form to type that code into, `code_form.py`) and, for a booking's page,
+`POST /d/{token}/check-in` (the driver is in the waiting area: the booking's check-in, when
+the app is given one). An unknown token or code is a 404 problem, or, for the page and the
+code opened in a browser (a request preferring HTML), a 404 page in the browser's language
+(`not_found.py`); nothing tells one truck's page from another's but the token."""
 
 from __future__ import annotations
 
@@ -201,7 +201,8 @@ def drivers_router(
         responses={
             200: {
                 "description": "Server-Sent Events: `state` at once and on each change, "
-                "`alive` every 5 s with nothing new, `bye` at the end",
+                "`alive` every 5 s with nothing new, `gone` (and the end) when the page "
+                "no longer exists, `bye` at the end",
                 "content": {"text/event-stream": {}},
             },
             404: _PROBLEM,
@@ -226,6 +227,11 @@ def drivers_router(
                     if stopping.is_set():
                         break
                     if data is None:
+                        if await source.state(token) is None:
+                            # the page is gone (pruned, its booking deleted): said, and the
+                            # stream ends; the page stops asking (a reopened stream is a 404)
+                            yield "event: gone\ndata: {}\n\n"
+                            return
                         # an event, not a comment: the page sees it, and knows the line is up
                         yield "event: alive\ndata: {}\n\n"
                         continue

@@ -97,6 +97,28 @@
   const aliveMs = (Number(body.dataset.aliveS) || 5) * 1000;
   let source = null;
   let heard = Date.now();
+  let watching = null;
+  // The link no longer leads to a page (the visit pruned, the booking deleted): said in the
+  // page's words, in place of the old data, and the stream is not opened again.
+  function gone() {
+    if (source) source.close();
+    clearInterval(watching);
+    for (const section of document.querySelectorAll("section")) section.hidden = true;
+    $("offline").hidden = true;
+    $("gone").hidden = false;
+    body.dataset.status = "gone";
+  }
+  // A stream refused (EventSource closes itself on any answer but 200): a 404 is a page gone;
+  // anything else (a server error, no answer) is tried again as a connection lost.
+  async function refused() {
+    try {
+      const answer = await fetch("/d/" + encodeURIComponent(token) + "/state",
+        { cache: "no-store" });
+      if (answer.status === 404) gone();
+    } catch (e) {
+      // no answer: offline, reopened by the watch below
+    }
+  }
   function listen() {
     if (source) source.close();
     heard = Date.now();
@@ -110,10 +132,15 @@
       heard = Date.now();
       $("offline").hidden = true;
     });
-    source.onerror = () => { $("offline").hidden = false; };
+    source.addEventListener("gone", gone);
+    source.onerror = () => {
+      if (body.dataset.status === "gone") return;
+      $("offline").hidden = false;
+      if (source.readyState === EventSource.CLOSED) refused();
+    };
   }
   listen();
-  setInterval(() => {
+  watching = setInterval(() => {
     if (Date.now() - heard > 3 * aliveMs) {
       $("offline").hidden = false;
       listen();

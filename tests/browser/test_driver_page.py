@@ -499,3 +499,63 @@ async def test_a_recall_says_it_is_the_last_call(browser: Browser, locale: str, 
         hub.publish(driver_states(queue, board, HN, now=call.deadline))
         await page.wait_for_function("() => document.body.dataset.status === 'recalled'")
         assert last in await page.inner_text("#called")
+
+
+async def _events_opened(page: Page) -> list[str]:
+    """The page's stream requests, as they are made."""
+    opened: list[str] = []
+    page.on("request", lambda r: opened.append(r.url) if r.url.endswith("/events") else None)
+    return opened
+
+
+@pytest.mark.parametrize(
+    ("locale", "said"),
+    [
+        ("vi-VN", "Liên kết này không hợp lệ hoặc không còn hiệu lực"),
+        ("zh-CN", "此链接无效或已失效"),
+    ],
+    ids=["vi", "zh"],
+)
+async def test_a_page_gone_while_open_says_so_and_stops(
+    browser: Browser, locale: str, said: str
+) -> None:
+    """Before, a page whose truck's page was dropped while it was open (the visit pruned,
+    the booking deleted) kept the old data on the screen and, once its stream was refused
+    with a 404, said "reconnecting" for ever. The open stream now says `gone`, and the page
+    says the link is no longer valid, in the driver's language, and stops."""
+    hub = DriverHub(secret=b"test secret")
+    hub.publish(driver_states(a_queue(2), Board.for_gate(HN), HN, now=T0))
+    async with serve(hub, keep_alive_s=0.5) as base:
+        page = await phone(browser, locale)
+        await page.goto(f"{base}/d/{hub.token_for('visit-001')}")
+        await page.wait_for_function("() => document.body.dataset.status === 'waiting'")
+        hub.publish({}, keep=False)  # the pages dropped, the stream still open
+        await page.wait_for_function(
+            "() => document.body.dataset.status === 'gone'", timeout=10_000
+        )
+        assert said in await page.inner_text("#gone")
+        assert await page.is_hidden("#waiting") and await page.is_hidden("#offline")
+
+
+async def test_a_stream_refused_with_a_404_stops_reconnecting(browser: Browser) -> None:
+    """The stream reopened after a silent line (or a server restart) is answered 404: the
+    page was dropped meanwhile. Before, the page said "connection lost, reconnecting" and
+    tried again for ever; it now says the link is no longer valid and tries no more."""
+    hub = DriverHub(secret=b"test secret")
+    hub.publish(driver_states(a_queue(1), Board.for_gate(HN), HN, now=T0))
+    source = SilentFirstStream(hub)  # the first stream never says anything more
+    async with serve(source, keep_alive_s=0.5) as base:
+        page = await phone(browser, "vi-VN")
+        opened = await _events_opened(page)
+        await page.goto(f"{base}/d/{hub.token_for('visit-000')}")
+        await page.wait_for_function("() => document.body.dataset.status === 'waiting'")
+        hub.publish({}, keep=False)
+        await page.wait_for_function(
+            "() => document.body.dataset.status === 'gone'", timeout=20_000
+        )
+        assert "Liên kết này không hợp lệ" in await page.inner_text("#gone")
+        assert await page.is_hidden("#offline")
+        tries = len(opened)
+        # four keep-alive periods later (a reconnect is due after three): no new try
+        await page.wait_for_timeout(2_000)
+        assert len(opened) == tries and await page.is_hidden("#offline")
