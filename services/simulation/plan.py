@@ -19,8 +19,7 @@ from services.simulation.inject import inject
 from services.simulation.plates import SimPlate, alternatives, cn_plate, misread, vn_plate
 from streams.events import CandidateV1, PlateReadV1
 
-LOCAL_TIME = timezone(timedelta(hours=7), "ICT")  # Lang Son; Guangxi is UTC+8
-PEAK_HOURS = range(7, 19)  # 07:00-19:00 local: most trucks
+PEAK_HOURS = range(7, 19)  # 07:00-19:00 on the gate's clock (its utc_offset): most trucks
 OFF_PEAK_WEIGHT = 0.35  # relative arrival rate outside the peak
 EXPORT_SHARE = 0.6
 TRAILER_SHARE = 0.85
@@ -77,7 +76,8 @@ def plan_traffic(
     rng = random.Random(seed)
     cameras = _cameras(gate)
     directions = tuple(cameras)
-    offsets = sorted(_arrival_offset(rng, start, span) for _ in range(trucks))
+    local = timezone(gate.utc_offset)
+    offsets = sorted(_arrival_offset(rng, start, span, local) for _ in range(trucks))
     used_plates: set[str] = set()
     manifests: list[Manifest] = []
     reads: list[PlateReadV1] = []
@@ -176,12 +176,15 @@ def _cameras(gate: Gate) -> dict[Direction, _Cameras]:
     return found
 
 
-def _arrival_offset(rng: random.Random, start: datetime, span: timedelta) -> timedelta:
-    """An arrival time in [0, span), off-peak hours thinned out (rejection sampling)."""
+def _arrival_offset(
+    rng: random.Random, start: datetime, span: timedelta, local: timezone
+) -> timedelta:
+    """An arrival time in [0, span), off-peak hours (on the gate's clock, `local`) thinned
+    out (rejection sampling)."""
     span_ms = max(1, span // timedelta(milliseconds=1))
     while True:
         offset = timedelta(milliseconds=rng.randrange(span_ms))
-        if (start + offset).astimezone(LOCAL_TIME).hour in PEAK_HOURS:
+        if (start + offset).astimezone(local).hour in PEAK_HOURS:
             return offset
         if rng.random() < OFF_PEAK_WEIGHT:
             return offset
