@@ -33,8 +33,9 @@ from services.bootstrap import (
 from services.bootstrap.serving import api_server, install_stop_signals
 from services.cli.demo_account import DEMO_USER, ensure_demo_controller
 from services.db.engine import display_url
-from services.gates.loader import get_gate
+from services.gates.loader import configured_gates, get_gate, require_default_gate
 from services.runtime.settings import Settings
+from services.simulation.plan import check_traffic_gate
 from services.simulation.traffic import (
     DEMO_ANOMALY_RATE,
     demo_anomalies,
@@ -316,6 +317,14 @@ def main_up(
     seed: int | None,
     anomaly_rate: float = DEMO_ANOMALY_RATE,
 ) -> int:
+    if simulator:  # before anything starts (found by a stranger's try: a traceback after)
+        gates = configured_gates(settings.gates_dir)
+        require_default_gate(settings.gate_id, gates, settings.gates_dir)
+        try:
+            check_traffic_gate(gates[settings.gate_id])
+        except ValueError as exc:
+            print(f"borderflow up: {exc}", file=sys.stderr)
+            return 2
     taken = _port_taken(settings.api.host, settings.api.port)
     if taken is not None:
         # before anything starts (found by a stranger's try: the API failed to bind after

@@ -171,9 +171,17 @@ def _cameras(gate: Gate) -> dict[Direction, _Cameras]:
             found[direction] = _Cameras(approach, gate_in)
     if not found:
         raise ValueError(
-            f"gate {gate.gate_id!r} has no direction with approach and gate-in cameras"
+            f"gate {gate.gate_id!r} has no direction with approach and gate-in cameras: the "
+            "traffic simulator reads each truck at both (add an approach camera to the gate "
+            "file's cameras, or run `borderflow up --no-simulator`)"
         )
     return found
+
+
+def check_traffic_gate(gate: Gate) -> None:
+    """Raises ValueError when the traffic simulator cannot drive `gate` (no direction with
+    an approach and a gate-in camera), so that `borderflow up` says so before it starts."""
+    _cameras(gate)
 
 
 def _arrival_offset(

@@ -58,3 +58,25 @@ def test_a_default_gate_that_no_gate_file_has_stops_up(
         f"no gate file in {own_gates} has this gate_id\n"
     )
     assert not (own_gates.parent / "bf.db").exists()
+
+
+def test_a_gate_the_traffic_simulator_cannot_drive_stops_up_before_it_starts(
+    own_gates: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The simulator reads each truck at an approach and a gate-in camera: on a gate file
+    without approach cameras `borderflow up` started broker, database and API, then ended
+    in the simulator's traceback (found by a stranger's try)."""
+    text = (own_gates / "lang-son.toml").read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if 'role = "approach"' not in line]
+    lines = [line for line in lines if "[[waiting_areas]]" not in line]
+    text = "\n".join(lines).split("area_id =")[0].rsplit("\n", 1)[0] + "\n"
+    (own_gates / "lang-son.toml").write_text(text, encoding="utf-8")
+
+    assert main(["up", "--trucks", "10"]) == 2
+
+    assert capsys.readouterr().err == (
+        "borderflow up: gate 'lang-son' has no direction with approach and gate-in cameras: "
+        "the traffic simulator reads each truck at both (add an approach camera to the gate "
+        "file's cameras, or run `borderflow up --no-simulator`)\n"
+    )
+    assert not (own_gates.parent / "bf.db").exists()
