@@ -571,7 +571,8 @@ def gate_file_markdown() -> str:
         "a lane is stored by its id); a "
         "carrier cannot be on charge all day; a hazmat lane accepts `hazmat` cargo; each "
         "direction has a `gate_in` camera and a lane taking `general` cargo on the `green` "
-        "channel; booking windows start and end on slot boundaries.",
+        "channel (a gate serving one direction only is not supported); booking windows start "
+        "and end on slot boundaries.",
         "",
         "## GateConfig (the file) { #gateconfig }",
         "",
