@@ -12,6 +12,7 @@ gate file, and errors name the what-if file and the field."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -99,9 +100,11 @@ def load_what_if(path: Path, gates: Mapping[str, Gate], *, gates_dir: Path | Non
     else:
         base = None
     if base is not None:
+        # which of the what-if's [[lanes]] entries last changed each lane group, if any
+        origins: list[int | None] = [None] * len(base.get("lanes", []))
         for i, override in enumerate(data.get("lanes", [])):
-            _override(base, override, f"{source}: lanes[{i}]")
-        gate = _gate(base, source)
+            origins = _override(base, override, f"{source}: lanes[{i}]", i, origins)
+        gate = _gate(base, source, origins)
         # a gate whose events were never recorded: it ran, "0 trucks changed"
         _known_gate(gate.gate_id, gates, source, "gate_file")
         changed[gate.gate_id] = gate
@@ -161,9 +164,16 @@ def _known_gate(gate_id: str, gates: Mapping[str, Gate], source: str, field: str
         raise GateConfigError(source, [(field, str(exc))]) from None
 
 
-def _override(data: dict[str, Any], override: Mapping[str, Any], where: str) -> None:
+def _override(
+    data: dict[str, Any],
+    override: Mapping[str, Any],
+    where: str,
+    entry: int,
+    origins: list[int | None],
+) -> list[int | None]:
     """The named lanes take the override's fields; every lane keeps its place in the gate's
-    order (ties between lanes are broken by that order)."""
+    order (ties between lanes are broken by that order). Returns, for each lane group now,
+    the what-if entry that last changed it (`entry` for this one's), from `origins`."""
     raw = override.get("ids", [])
     if not isinstance(raw, list) or not all(isinstance(i, str) for i in raw):
         # a number was a TypeError traceback; a string was taken letter by letter
@@ -178,7 +188,8 @@ def _override(data: dict[str, Any], override: Mapping[str, Any], where: str) -> 
     if missing:
         raise GateConfigError(where, [("ids", f"no lane {sorted(missing)} in the gate")])
     out: list[dict[str, Any]] = []
-    for group in groups:
+    out_origins: list[int | None] = []
+    for group, origin in zip(groups, origins, strict=True):
         runs: list[list[str]] = []
         for lane_id in group.get("ids", []):
             if runs and (runs[-1][0] in ids) == (lane_id in ids):
@@ -186,10 +197,30 @@ def _override(data: dict[str, Any], override: Mapping[str, Any], where: str) -> 
             else:
                 runs.append([lane_id])
         for run in runs:
-            fields = {**group, **dict(override)} if run[0] in ids else dict(group)
+            changed = run[0] in ids
+            fields = {**group, **dict(override)} if changed else dict(group)
             out.append({**fields, "ids": run})
+            out_origins.append(entry if changed else origin)
     data["lanes"] = out
+    return out_origins
 
 
-def _gate(data: dict[str, Any], source: str) -> Gate:
-    return gate_from_data(data, source)
+# a lane group's path: its index, `.ids` (an index in it dropped: the runs differ), the rest
+_GROUP = re.compile(r"lanes\[(\d+)\](?:(\.ids)(?:\[\d+\])?)?(.*)")
+
+
+def _gate(data: dict[str, Any], source: str, origins: list[int | None]) -> Gate:
+    """The changed gate; a fault in a lane group a [[lanes]] entry changed is named by that
+    entry (`lanes[i]` of the what-if file), not by the group's place in the changed gate."""
+    try:
+        return gate_from_data(data, source)
+    except GateConfigError as exc:
+        problems = []
+        for where, why in exc.problems:
+            match = _GROUP.fullmatch(where)
+            entry = None if match is None else origins[int(match[1])]
+            named = where
+            if match is not None and entry is not None:
+                named = f"lanes[{entry}]{match[2] or ''}{match[3]}"
+            problems.append((named, why))
+        raise GateConfigError(source, problems) from exc

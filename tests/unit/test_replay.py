@@ -215,6 +215,34 @@ def test_a_fault_in_a_what_ifs_gate_file_names_that_file(tmp_path: Path) -> None
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '[[lanes]]\nids = ["HN-E3"]\nkind = "hazmat"\n',
+            "perishable.toml: lanes[0].accepts: a hazmat lane must accept 'hazmat' cargo",
+        ),
+        (
+            '[[lanes]]\nids = ["HN-E1"]\naccepts = ["general"]\n\n'
+            '[[lanes]]\nids = ["HN-I4"]\nhours = ["25:00-06:00"]\n',
+            "perishable.toml: lanes[1].hours[0]: 25:00 is not a time of day (00:00-23:59; "
+            "24:00 as an end)",
+        ),
+    ],
+)
+def test_a_fault_of_a_lanes_change_names_the_what_ifs_own_entry(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    """A change splits the gate's lane groups, and its fault was named by the changed gate's
+    group (`lanes[1]`, `lanes[8]`) rather than by the what-if's own [[lanes]] entry (found by
+    a stranger's try: a what-if of one entry told of lanes[1])."""
+    policy = tmp_path / "perishable.toml"
+    policy.write_text(text)
+    with pytest.raises(GateConfigError) as caught:
+        load_what_if(policy, default_gates(), gates_dir=None)
+    assert str(caught.value) == message
+
+
 def test_exact_differences_name_every_divergence() -> None:
     a = [_decision("v1", "HN-E1"), _decision("v2", "HN-E2")]
     assert exact_differences(a, list(reversed(a))) == []
