@@ -8,6 +8,11 @@ NAMES = {"vi": "Tiếng Việt", "zh": "中文", "en": "English"}
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {
+        "as_of": "(estimated at {time})",
+        "late": (
+            "Later than estimated: you have not been called yet. Keep waiting; this page "
+            "changes as soon as you are called."
+        ),
         "code_title": "Open your truck's page",
         "code_label": "The code printed at the waiting area (8 letters and digits)",
         "code_open": "Open my truck's page",
@@ -64,6 +69,11 @@ WORDS: dict[str, dict[str, str]] = {
         ),
     },
     "vi": {
+        "as_of": "(ước tính lúc {time})",
+        "late": (
+            "Đã quá thời gian ước tính: bạn chưa được gọi. Hãy tiếp tục chờ; trang này sẽ "
+            "thay đổi ngay khi bạn được gọi."
+        ),
         "code_title": "Mở trang xe của bạn",
         "code_label": "Mã in tại bãi chờ (8 chữ cái và chữ số)",
         "code_open": "Mở trang xe của tôi",
@@ -122,6 +132,8 @@ WORDS: dict[str, dict[str, str]] = {
         ),
     },
     "zh": {
+        "as_of": "（{time}时的估算）",
+        "late": "已超过预计时间：您尚未被叫号。请继续等候；一旦叫号，本页面会立即更新。",
         "code_title": "打开您货车的页面",
         "code_label": "等候区张贴的代码（8位字母和数字）",
         "code_open": "打开我的货车页面",

@@ -3,7 +3,7 @@ only that truck's own facts (position, expected call time, its call), never anot
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from lanes.board import Board
@@ -30,17 +30,26 @@ def driver_state(
     waiting: Waiting, queue: AreaQueue, board: Board, gate: Gate, *, now: datetime
 ) -> dict[str, Any]:
     """The page's data for one truck (JSON types only); its times are the gate's local
-    HH:MM, `zone` the gate's offset (`UTC+07:00`), which the page shows with each."""
+    HH:MM, `zone` the gate's offset (`UTC+07:00`), which the page shows with each; a
+    waiting truck's also `as_of` (when the estimate was made) and `expected_at` (ISO)."""
     offset = gate.utc_offset
     call = waiting.call
     if call is None:
         position = queue.position(waiting.truck.visit_id) or 1
         headway = _headway(gate, board, waiting.truck.direction, now)
         expected = now + headway * (position - 1)
+        # the estimate is made when the queue is stepped, which may be long before the page
+        # is read: its time (`as_of`), and the expected call in full to the minute (ISO, the
+        # gate's offset), by which the page says when it is past (a minute's change: as
+        # often as `expected_call` changes, no more rewrites of the page)
         return {
             "status": "waiting",
             "position": position,
             "expected_call": local_hhmm(expected, offset),
+            "expected_at": (
+                expected.astimezone(timezone(offset)).replace(second=0, microsecond=0).isoformat()
+            ),
+            "as_of": local_hhmm(now, offset),
             "zone": zone_name(offset),
         }
     way = "yard" if call.lane_id is None else "lane"

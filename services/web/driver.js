@@ -9,6 +9,7 @@
   const $ = (id) => document.getElementById(id);
   for (const el of document.querySelectorAll("[data-w]")) el.textContent = words[el.dataset.w];
   $("offline").textContent = words.offline;
+  $("late").textContent = words.late;
 
   function fill(text, values) {
     return text.replace(/\{(\w+)\}/g, (_, k) => (values[k] == null ? "" : String(values[k])));
@@ -30,6 +31,7 @@
     return state.zone ? fill(words.gate_time, { time: hhmm, zone: state.zone }) : hhmm;
   }
 
+  let shown = null; // the data on the screen
   function show(state) {
     $("booked").hidden = state.status !== "booked";
     $("waiting").hidden = state.status !== "waiting";
@@ -44,9 +46,11 @@
       $("booked-slot").hidden = !state.slot_start;
       if (state.slot_start) $("booked-slot").textContent = slotText(state.slot_start, state.slot_end);
     }
+    shown = state;
     if (state.status === "waiting") {
       $("position").textContent = state.position;
       $("expected").textContent = gateTime(state.expected_call, state);
+      $("as-of").textContent = state.as_of ? fill(words.as_of, { time: state.as_of }) : "";
     } else if (state.status === "called" || state.status === "recalled") {
       $("go").textContent = words[state.status];
       // a recall is the last call: missing it loses the place (the driver is told so now)
@@ -64,6 +68,15 @@
         ? fill(words.missed, { by: gateTime(state.missed, state) }) : state.reason;
     }
     body.dataset.status = state.status;
+    late();
+  }
+
+  // The estimate is made when the queue moves, and nothing may move for a while: past the
+  // expected call's minute (by the phone's clock), the page says the call is later than
+  // estimated rather than show a time gone by as if it were to come.
+  function late() {
+    const at = shown && shown.status === "waiting" ? Date.parse(shown.expected_at) : NaN;
+    $("late").hidden = !(Date.now() >= at + 60000);
   }
 
   $("check-in").addEventListener("click", async () => {
@@ -141,6 +154,7 @@
   }
   listen();
   watching = setInterval(() => {
+    late();
     if (Date.now() - heard > 3 * aliveMs) {
       $("offline").hidden = false;
       listen();

@@ -46,7 +46,7 @@ HN = get_gate("huu-nghi")
 T0 = datetime(2025, 6, 2, 3, 0, tzinfo=UTC)  # 10:00 local
 PHONE = {"width": 390, "height": 844}
 FIELDS = {"status", "position", "expected_call", "lane_id", "carrier_slot", "way", "yard"}
-FIELDS |= {"gate", "called_at", "be_there_by", "zone"}
+FIELDS |= {"gate", "called_at", "be_there_by", "zone", "expected_at", "as_of"}
 
 
 def a_queue(n: int) -> AreaQueue:
@@ -559,3 +559,33 @@ async def test_a_stream_refused_with_a_404_stops_reconnecting(browser: Browser) 
         # four keep-alive periods later (a reconnect is due after three): no new try
         await page.wait_for_timeout(2_000)
         assert len(opened) == tries and await page.is_hidden("#offline")
+
+
+async def test_an_expected_call_time_gone_by_is_said_to_be_late(browser: Browser) -> None:
+    """With no event the queue is not stepped, and before, "expected call at about 10:12"
+    stayed on the screen after 10:12 as if it were to come. The page now says when the
+    estimate was made, and past the expected minute (the phone's clock, faked here: no
+    dependence on today's date) that the call is later than estimated; a new estimate
+    clears it."""
+    hub = DriverHub(secret=b"test secret")
+    queue, board = a_queue(30), Board.for_gate(HN)
+    hub.publish(driver_states(queue, board, HN, now=T0))
+    data = json.loads(hub.state(hub.token_for("visit-029")) or "{}")
+    expected = datetime.fromisoformat(data["expected_at"])
+    assert expected > T0 + timedelta(minutes=2) and data["as_of"] == "10:00"
+    async with serve(hub) as base:
+        page = await phone(browser, "vi-VN")
+        await page.clock.set_fixed_time(T0 + timedelta(minutes=1))
+        await page.goto(f"{base}/d/{hub.token_for('visit-029')}")
+        await page.wait_for_function("() => document.body.dataset.status === 'waiting'")
+        assert await page.inner_text("#as-of") == "(ước tính lúc 10:00)"
+        assert await page.is_hidden("#late")
+        await page.clock.set_fixed_time(expected + timedelta(minutes=2))  # nothing moved
+        await page.wait_for_function("() => !document.getElementById('late').hidden")
+        assert "Đã quá thời gian ước tính: bạn chưa được gọi" in await page.inner_text("#late")
+        later = expected + timedelta(minutes=2)
+        hub.publish(driver_states(queue, board, HN, now=later))  # a new estimate
+        await page.wait_for_function("() => document.getElementById('late').hidden")
+        assert (
+            await page.inner_text("#as-of") == f"(ước tính lúc {later:%H:%M})"
+        )  # expected_at: the gate's time
