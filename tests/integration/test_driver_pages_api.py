@@ -423,8 +423,14 @@ async def test_the_short_code_is_found_however_the_driver_types_it(
         answer = await client.get(f"/d/c/{typed}", headers=CHROME_VI)
         assert answer.status_code == 303, (typed, answer.text)
         assert answer.headers["location"] == httpx.URL(mine["driver_page"]).path
+        # the same, typed into the form at /d (the app's own page source: the database)
+        sent = await client.get("/d", params={"code": typed}, headers=CHROME_VI)
+        assert sent.status_code == 303, (typed, sent.text)
+        assert sent.headers["location"] == httpx.URL(mine["driver_page"]).path
     for wrong in (code[:-1], f"{code}2", "ZZZZ ZZZZ", "--", "%20"):
         assert (await client.get(f"/d/c/{wrong}", headers=CHROME_VI)).status_code == 404
+        sent = await client.get("/d", params={"code": wrong}, headers=CHROME_VI)
+        assert sent.status_code == 404 and "Không có xe nào có mã này" in sent.text
 
 
 async def test_the_pages_lang_is_taken_in_any_case_and_an_unknown_one_passed_over(
