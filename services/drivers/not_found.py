@@ -1,6 +1,7 @@
 """A wrong or expired driver's link or short code opened in a browser: a small 404 page in
-the browser's language (what to do), rather than the API's JSON problem, which an API
-client (one that does not prefer HTML) still gets."""
+the browser's language (what to do, and a link to the form to type the code into, `/d`),
+rather than the API's JSON problem, which an API client (one that does not prefer HTML)
+still gets."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ _PAGE = """<!doctype html>
 <body>
 <h1>{title}</h1>
 <p>{what}</p>
+<p><a href="/d?lang={lang}">{type_code}</a></p>
 </body>
 </html>
 """
@@ -58,6 +60,7 @@ def not_found_page(language: str) -> Response:
         lang=language,
         title=html.escape(words["not_found"]),
         what=html.escape(words["not_found_what"]),
+        type_code=html.escape(words["code_title"]),  # the form to type the code into
     )
     return Response(
         body,

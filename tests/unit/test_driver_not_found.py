@@ -36,3 +36,9 @@ def test_the_page_is_a_404_in_the_language_asked() -> None:
     page = not_found_page("vi")
     assert page.status_code == 404 and page.headers["content-language"] == "vi"
     assert '<html lang="vi">' in bytes(page.body).decode()
+
+
+def test_the_page_leads_to_the_form_to_type_the_code_into() -> None:
+    """It says to use the code printed at the waiting area; it links to where to type it
+    (`/d`), in the same language."""
+    assert '<a href="/d?lang=zh">打开您货车的页面</a>' in bytes(not_found_page("zh").body).decode()
