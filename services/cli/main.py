@@ -106,7 +106,12 @@ def _parser() -> argparse.ArgumentParser:
         "JSON object (with --policy both, both policies, their ratios and the issue's targets); "
         "with --out DIR also writes DIR/kpis.json (hourly series included) and DIR/day.png.",
     )
-    day.add_argument("--gate", default="huu-nghi", help="gate id (default: huu-nghi)")
+    day.add_argument(
+        "--gate",
+        default="huu-nghi",
+        help="gate id (default: huu-nghi); gates of your own: BORDERFLOW_GATES_DIR, a folder "
+        "of gate files",
+    )
     day.add_argument("--trucks", type=int, default=3000, help="trucks arriving in the day")
     day.add_argument("--policy", choices=["fifo", "orchestrated", "both"], default="both")
     day.add_argument("--seed", type=int, default=1)

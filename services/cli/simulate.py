@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lanes.errors import DomainError
+from lanes.errors import DomainError, UnknownGateError
 from lanes.model import Gate
 from services.gates.loader import GateConfigError, configured_gates, get_gate
 from services.simulation.day import default_day
@@ -98,7 +98,13 @@ def main_simulate(
     try:
         gate = get_gate(gate_id, configured_gates(gates_dir))
     except (DomainError, GateConfigError) as exc:
-        sys.stderr.write(f"borderflow simulate: {exc}\n")
+        hint = ""
+        if isinstance(exc, UnknownGateError) and gates_dir is None:
+            hint = (
+                "; to simulate a gate of your own, put its file in a folder and set "
+                "BORDERFLOW_GATES_DIR to that folder"
+            )
+        sys.stderr.write(f"borderflow simulate: {exc}{hint}\n")
         return 2
     if trucks < 0:
         sys.stderr.write(f"borderflow simulate: --trucks must be >= 0, got {trucks}\n")

@@ -46,3 +46,15 @@ def test_simulate_one_policy_prints_its_kpis(capsys: pytest.CaptureFixture[str])
 def test_simulate_an_unknown_gate_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "--gate", "mong-cai", "--trucks", "10"]) == 2
     assert "unknown gate 'mong-cai'" in capsys.readouterr().err
+
+
+def test_an_unknown_gate_says_where_a_person_s_own_gate_files_go(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A stranger who wrote their own gate file and ran `borderflow simulate --gate theirs`
+    was told only the packaged gates' ids."""
+    assert main(["simulate", "--gate", "mong-cai", "--trucks", "10"]) == 2
+    assert capsys.readouterr().err == (
+        "borderflow simulate: unknown gate 'mong-cai' (known: huu-nghi); to simulate a gate "
+        "of your own, put its file in a folder and set BORDERFLOW_GATES_DIR to that folder\n"
+    )
