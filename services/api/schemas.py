@@ -3,10 +3,10 @@ manifest request body is the intake form itself, `streams.manifests.ManifestV1`.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 
 class ComponentHealth(BaseModel):
@@ -109,6 +109,13 @@ class ManifestView(BaseModel):
     window_end: datetime | None
     version: int
     updated_at: datetime
+
+    @field_validator("window_start", "window_end", "updated_at")
+    @classmethod
+    def _in_utc(cls, at: datetime | None) -> datetime | None:
+        """In UTC, as the database gives them back: the answer to a submission (built from
+        the form, at the offset it was sent with) reads as the GET of the same manifest."""
+        return None if at is None or at.tzinfo is None else at.astimezone(UTC)
 
 
 class ManifestSubmitted(ManifestView):

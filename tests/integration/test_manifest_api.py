@@ -110,6 +110,23 @@ async def test_submit_created_updated_unchanged(
     )
 
 
+async def test_the_answer_to_a_submission_reads_as_the_stored_manifest(
+    client: httpx.AsyncClient, keys: dict[str, str]
+) -> None:
+    """The 201 and 200 answers give the times in UTC, as GET does (found by a stranger's
+    try, 2026-12-05: a window sent at +07:00 came back at +07:00 from POST and in UTC from
+    GET, two spellings of one stored manifest)."""
+    form = manifest_form("MF-1", firm_id=None)  # window 06:00-18:00 +07:00
+    created = await client.post("/v1/manifests", json=form, headers=_auth(keys["one"]))
+    changed = manifest_form("MF-1", firm_id=None, customs_status="pending")
+    updated = await client.post("/v1/manifests", json=changed, headers=_auth(keys["one"]))
+    read = await client.get("/v1/manifests/MF-1", headers=_auth(keys["one"]))
+    assert (created.status_code, updated.status_code, read.status_code) == (201, 200, 200)
+    assert created.json()["window_start"] == "2026-11-22T23:00:00Z"
+    assert created.json()["window_end"] == "2026-11-23T11:00:00Z"
+    assert {k: v for k, v in updated.json().items() if k != "status"} == read.json()
+
+
 async def test_firms_stay_apart(client: httpx.AsyncClient, keys: dict[str, str]) -> None:
     await client.post("/v1/manifests", json=manifest_form("MF-1"), headers=_auth(keys["one"]))
     mismatch = await client.post(
