@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -361,7 +362,7 @@ async def check_in_from_page(request: Request, booking_id: str) -> JSONResponse:
     except BookingRefused as exc:
         return _page_refusal(request, exc)
     return JSONResponse(
-        {"checked_in": True, "recorded": done.recorded, "at": done.at.isoformat()},
+        {"checked_in": True, "recorded": done.recorded, "at": _utc_text(done.at)},
         headers={"Cache-Control": "no-store"} | _check_in_headers(done),
     )
 
@@ -371,4 +372,10 @@ def _check_in_headers(done: CheckInDone) -> dict[str, str]:
     answered yes while nothing was recorded) says which check-in stands."""
     if done.recorded:
         return {}
-    return {"Check-In-Repeated": done.at.isoformat()}
+    return {"Check-In-Repeated": _utc_text(done.at)}
+
+
+def _utc_text(at: datetime) -> str:
+    """UTC, spelt as the API's other times are (`2026-12-05T08:00:00Z`, pydantic's form; the
+    OpenAPI example's). `isoformat()` spelt it `+00:00` (found by a stranger's try)."""
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")

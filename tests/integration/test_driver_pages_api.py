@@ -182,6 +182,9 @@ async def test_the_driver_checks_in_from_the_page_with_the_link_alone(
     assert again.status_code == 200
     assert again.json() == {"checked_in": True, "recorded": False, "at": checked.json()["at"]}
     assert again.headers["check-in-repeated"] == checked.json()["at"]
+    # in UTC spelt as every other time of the API and as the OpenAPI example
+    # ("2026-12-05T08:00:00Z"); it was "...+00:00" until 2026-12-05
+    assert checked.json()["at"].endswith("Z") and "+" not in checked.json()["at"]
     async with session_factory(engine)() as session:
         types = (
             await session.execute(
