@@ -6,7 +6,9 @@ First the OCR alone on three splits side by side (`ocr_splits`: our renderer's c
 renderer-shift crops, the real photographs of `../shared/real_plates/`): exact reads,
 character accuracy, mean confidence and expected calibration error; on the real crops also
 what matching makes of the reads (attributed right, wrong, or wrongly when the truck has
-no manifest), against 5,000 manifests among which each real plate has one. Then, end to end,
+no manifest), against 5,000 manifests among which each real plate has one, and the real
+photographs as files handed to the product (`borderflow recognize`: the detector decides
+where the plate is, or that the image is one). Then, end to end,
 figures: detection recall at IoU 0.5; exact top-1 plate reads (of all frames); character
 accuracy (1 - edit distance / length, of all frames); attribution of each frame's single
 read against 5,000 open manifests (the frames' trucks among them) by the project's
@@ -102,7 +104,23 @@ def ocr_splits(
             **attribute(reads, texts, index, ids),
             "wrong_no_manifest": attribute_unlisted(reads, texts, index, ids),
         }
+        splits["real_crops"]["recognizer"] = recognizer_on_files(models, real)
     return splits
+
+
+def recognizer_on_files(models: Path, real: Path) -> dict[str, Any]:
+    """The real photographs as a user hands them to the product (`borderflow recognize`,
+    `PlateRecognizer.read_bytes`): each file decoded and read, the detector deciding where
+    the plate is (or that the image is one, `pipeline.is_plate_crop`); its best read scored."""
+    recognizer = PlateRecognizer(models)
+    found = exact = 0
+    rows = [json.loads(line) for line in (real / "labels.jsonl").read_text("utf-8").splitlines()]
+    for row in rows:
+        reads = recognizer.read_bytes((real / row["file"]).read_bytes())
+        found += bool(reads)
+        exact += bool(reads) and reads[0].text == row["text"]
+    n = max(1, len(rows))
+    return {"n": len(rows), "found": round(found / n, 4), "exact": round(exact / n, 4)}
 
 
 def print_splits(splits: dict[str, Any]) -> None:
@@ -115,6 +133,8 @@ def print_splits(splits: dict[str, Any]) -> None:
             print(f"  {name} {kind:20s} n={found['n']:<4d} exact={found['exact']}")
     if "attribution" in splits.get("real_crops", {}):
         print(f"  real_crops matched to manifests: {splits['real_crops']['attribution']}")
+    if "recognizer" in splits.get("real_crops", {}):
+        print(f"  real_crops through the recognizer: {splits['real_crops']['recognizer']}")
 
 
 def manifests_for(
