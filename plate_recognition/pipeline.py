@@ -164,7 +164,7 @@ class PlateRecognizer:
 # scenes a plate covers 1-9% of the frame; in the 300 real crops the detector's boxes, when it
 # finds one, cover 14-59% (they cut into the characters).
 CROP_ASPECT = (1.2, 7.0)
-CROP_MAX_HEIGHT = 400
+CROP_MAX_HEIGHT = 600
 CROP_MAX_SCENE_WIDTH = 320
 CROP_WIDE = 2.2
 CROP_BOX_SHARE = 0.12

@@ -294,6 +294,8 @@ def test_a_scene_is_not_taken_for_a_plate_crop() -> None:
     assert not is_plate_crop(480, 360, [])  # a small scene with no plate: nothing to read
     assert is_plate_crop(480, 360, [(20, 30, 460, 330)])  # a close two-line plate, 76%
     assert is_plate_crop(600, 150, [])  # a one-line plate photographed close
+    assert is_plate_crop(1880, 480, [])  # the same from a phone's camera
+    assert not is_plate_crop(1280, 720, [])  # a 720p camera frame
     assert not is_plate_crop(1920, 1080, [])  # a camera frame, nothing found: nothing
     assert not is_plate_crop(24, 94, [])  # taller than wide: not a plate
     assert not is_plate_crop(900, 100, [])  # 9 : 1, a strip, not a plate
