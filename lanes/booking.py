@@ -15,6 +15,7 @@ from lanes.bookings import (
     SlotCapacity,
     capacity,
     check_window,
+    local_when,
     slot_of,
 )
 from lanes.errors import DomainError
@@ -127,7 +128,8 @@ class Booking:
         return BookingRefused(
             "slot_full",
             "slot_start",
-            f"slot full: the {self.direction.value} slot at {slot_start.isoformat()} "
+            f"slot full: the {self.direction.value} slot at "
+            f"{local_when(slot_start, gate.utc_offset)} "
             f"({part}) has no room left for this manifest; choose another slot",
         )
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from typing import NamedTuple
 
-from lanes.values import BookingStatus, DailyHours, Direction
+from lanes.values import BookingStatus, DailyHours, Direction, zone_name
 
 BOOKABLE_HOURS = DailyHours(((time(6), time(22)),))
 # GoSwift (DOMAIN.md): more than 1 h late loses the reservation.
@@ -79,6 +79,12 @@ def _local(at: datetime, utc_offset: timedelta) -> datetime:
     return at.astimezone(UTC).replace(tzinfo=None) + utc_offset
 
 
+def local_when(at: datetime, utc_offset: timedelta) -> str:
+    """`at` as a firm's person reads it in a refusal: the gate's local date and time with
+    its offset, `2026-11-24 08:00 local (UTC+07:00)` (the request's own fields keep ISO)."""
+    return f"{_local(at, utc_offset):%Y-%m-%d %H:%M} local ({zone_name(utc_offset)})"
+
+
 def slot_of(at: datetime, rules: BookingRules, utc_offset: timedelta) -> tuple[datetime, datetime]:
     """The slot [start, end) holding `at` (UTC), slots counted from local midnight."""
     local = _local(at, utc_offset)
@@ -135,7 +141,7 @@ def check_window(
                 field_name,
                 f"{local:%H:%M:%S} local is not a slot boundary: slots are {minutes} min "
                 f"from 00:00 local (the slot holding it starts at "
-                f"{_local(start, utc_offset):%H:%M} local, {start.isoformat()})",
+                f"{local_when(start, utc_offset)})",
             )
         )
     elif not is_bookable_hour(slot_start, rules, utc_offset):
@@ -149,7 +155,9 @@ def check_window(
     closes = slot_start - rules.cutoff
     if slot_start <= now:
         problems.append(
-            SlotProblem(field_name, f"the slot starts in the past ({slot_start.isoformat()})")
+            SlotProblem(
+                field_name, f"the slot starts in the past ({local_when(slot_start, utc_offset)})"
+            )
         )
     elif now >= closes:
         cutoff_min = int(rules.cutoff.total_seconds() // 60)
@@ -157,7 +165,7 @@ def check_window(
             SlotProblem(
                 field_name,
                 f"past the cut-off: bookings close {cutoff_min} min before the slot starts "
-                f"(closed at {closes.isoformat()})",
+                f"(closed at {local_when(closes, utc_offset)})",
             )
         )
     elif slot_start > now + rules.horizon:
@@ -165,7 +173,7 @@ def check_window(
             SlotProblem(
                 field_name,
                 f"beyond the booking horizon of {rules.horizon.days} days "
-                f"(book up to {(now + rules.horizon).isoformat()})",
+                f"(book up to {local_when(now + rules.horizon, utc_offset)})",
             )
         )
     return problems

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from lanes.plates import normalise_plate
-from lanes.policy.hours import zone_name
+from lanes.values import zone_name
 
 
 class Side(StrEnum):

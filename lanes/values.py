@@ -87,3 +87,12 @@ class Manifest:
     window_end: datetime | None = None
     # the risk channel customs gave it; None: green when cleared, red when to inspect
     customs_channel: CustomsChannel | None = None
+
+
+def zone_name(utc_offset: timedelta) -> str:
+    """The gate's zone as its offset from UTC, for people: `UTC+07:00`, `UTC-03:30`, `UTC`."""
+    minutes = int(utc_offset.total_seconds() // 60)
+    if minutes == 0:
+        return "UTC"
+    sign = "+" if minutes > 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"

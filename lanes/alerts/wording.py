@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from lanes.alert_rules import AlertRules
-from lanes.policy.hours import zone_name
+from lanes.values import zone_name
 
 
 def _local(at: datetime, utc_offset: timedelta) -> datetime:

@@ -124,12 +124,3 @@ def fit_avoiding(
 def local_hhmm(at: datetime, utc_offset: timedelta) -> str:
     """`at` in the gate's local time, as HH:MM (for reasons a person reads)."""
     return f"{at.astimezone(UTC) + utc_offset:%H:%M}"
-
-
-def zone_name(utc_offset: timedelta) -> str:
-    """The gate's zone as its offset from UTC, for people: `UTC+07:00`, `UTC-03:30`, `UTC`."""
-    minutes = int(utc_offset.total_seconds() // 60)
-    if minutes == 0:
-        return "UTC"
-    sign = "+" if minutes > 0 else "-"
-    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"

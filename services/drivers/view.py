@@ -9,7 +9,8 @@ from typing import Any
 from lanes.board import Board
 from lanes.model import Direction, Gate
 from lanes.policy.callforward import AreaQueue, PlaceLost, Waiting
-from lanes.policy.hours import local_hhmm, zone_name
+from lanes.policy.hours import local_hhmm
+from lanes.values import zone_name
 
 
 def _headway(gate: Gate, board: Board, direction: Direction, now: datetime) -> timedelta:

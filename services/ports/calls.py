@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from lanes.policy.hours import local_hhmm, zone_name
+from lanes.policy.hours import local_hhmm
+from lanes.values import zone_name
 
 
 class NotifierDown(Exception):

@@ -20,7 +20,7 @@ import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 
 from lanes.model import Gate
-from lanes.policy.hours import zone_name
+from lanes.values import zone_name
 from services.replay.compare import Decision, _at, latest
 from services.replay.kpis import carrier_utilisation, queue_series
 

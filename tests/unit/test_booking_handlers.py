@@ -142,6 +142,7 @@ async def test_one_active_booking_a_manifest_and_a_full_slot_is_refused() -> Non
         await _book(uow, publisher, "A-2")
 
     assert (again.value.kind, full.value.kind) == ("already_booked", "slot_full")
+    assert "slot at 2026-11-24 10:00 local (UTC+07:00)" in str(full.value)  # the gate's clock
     assert list(uow.committed.bookings) == [first.booking_id]
 
 

@@ -52,11 +52,13 @@ def test_capacity_per_direction_with_overrides_and_the_reserve() -> None:
     ("at", "words"),
     [
         (local(24, 10, 30), "10:30:00 local is not a slot boundary"),
+        (local(24, 10, 30), "starts at 2026-11-24 10:00 local (UTC+07:00))"),
         (local(24, 22), "outside the bookable hours (06:00-22:00 local)"),
         (local(24, 5), "outside the bookable hours"),
         (local(30, 10), "beyond the booking horizon of 7 days"),
+        (local(30, 10), "(book up to 2026-11-30 08:00 local (UTC+07:00))"),
         (local(23, 8, 0), "the slot starts in the past"),
-        (local(23, 7), "the slot starts in the past"),
+        (local(23, 7), "the slot starts in the past (2026-11-23 07:00 local (UTC+07:00))"),
     ],
 )
 def test_each_reason_a_window_is_refused(at: datetime, words: str) -> None:
@@ -68,6 +70,8 @@ def test_the_cut_off() -> None:
     now = local(24, 9, 31)
     [problem] = check_window(local(24, 10), rules=RULES, utc_offset=OFFSET, now=now)
     assert "past the cut-off: bookings close 30 min before" in problem.reason
+    # a firm's person reads the gate's clock, not ISO UTC (found by a stranger's try)
+    assert "(closed at 2026-11-24 09:30 local (UTC+07:00))" in problem.reason
     assert check_window(local(24, 10), rules=RULES, utc_offset=OFFSET, now=local(24, 9, 29)) == []
 
 
