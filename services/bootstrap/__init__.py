@@ -40,7 +40,7 @@ from services.drivers.store import drivers_secret
 from services.gates.loader import configured_gates, require_default_gate
 from services.notify.port import Notifier
 from services.notify.routing import CallRouter
-from services.notify.sms import LoggingSmsSink
+from services.notify.sms import STAND_IN, LoggingSmsSink
 from services.ports import GateStores
 from services.runtime.settings import DatabaseSettings, Settings
 from services.service_layer.call_notices import CallNotices, Retries
@@ -535,7 +535,7 @@ def demo_call_router(infra: Infrastructure, client: httpx.AsyncClient) -> CallRo
         sessions=infra.sessions,
         client=client,
         sms=LoggingSmsSink(),
-        phone_of=lambda visit_id: f"fake:{visit_id}",
+        phone_of=lambda visit_id: f"{STAND_IN}{visit_id}",
     )
 
 

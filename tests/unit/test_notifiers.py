@@ -4,6 +4,7 @@ texts the driver's phone through the gateway interface; the call event's wire fo
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +13,7 @@ import pytest
 
 from lanes.policy.callforward import CallKind, PlaceLost, TruckCalled
 from services.notify.port import Notification, NotifierDown, text_of
-from services.notify.sms import FakeSmsSink, SmsNotifier
+from services.notify.sms import STAND_IN, FakeSmsSink, LoggingSmsSink, SmsNotifier
 from services.notify.webhook import WebhookNotifier
 from streams.calls import call_to_wire, decode_call, encode_call
 
@@ -65,6 +66,20 @@ async def test_the_sms_adapter_texts_the_driver_or_reports_the_gateway_down() ->
     await notifier.send(NOTE)
     await notifier.send(Notification("v2/call-1", "v2", "huu-nghi", "truck.called", "Go", {}))
     assert [(s.to, s.key) for s in sink.sent] == [("+84-900", "v1/call-1")]
+
+
+async def test_the_demo_sink_shows_a_booked_phone_s_sms_not_every_stand_in(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Found following the README: every simulated truck of `make demo` has a stand-in
+    number, and each of its texts was logged at INFO, burying the demo's progress lines and
+    the one SMS a person trying the demo looks for (their own booking's phone)."""
+    sink = LoggingSmsSink()
+    with caplog.at_level(logging.INFO, logger="services.notify.sms"):
+        await sink.send_sms(to=f"{STAND_IN}visit-7", text="Go to lane 3", key="visit-7/call-1")
+        await sink.send_sms(to="+84912345678", text="Go to lane 4", key="b-1/call-1")
+    assert [r.getMessage() for r in caplog.records] == ["fake SMS to +84912345678: Go to lane 4"]
+    assert len(sink.sent) == 2  # both kept
 
 
 def test_a_call_and_a_lost_place_round_trip_on_the_wire() -> None:
