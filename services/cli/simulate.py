@@ -54,7 +54,7 @@ def targets(orch: dict[str, Any], fifo: dict[str, Any]) -> dict[str, Any]:
     median = orch["dwell_min"]["median"]
     perishable = orch["perishable_dwell_p95_min"]
     ratio = _ratio(orch["dwell_min"]["p95"], fifo["dwell_min"]["p95"])
-    return {
+    found = {
         "all_arrived_before_22_done_same_day": {"value": not_done, "met": not_done == 0},
         "median_dwell_max_min": {
             "target": MEDIAN_DWELL_MAX_MIN,
@@ -72,6 +72,12 @@ def targets(orch: dict[str, Any], fifo: dict[str, Any]) -> dict[str, Any]:
             "met": perishable <= PERISHABLE_P95_MAX_MIN,
         },
     }
+    if not orch["trucks_completed"] or not fifo["trucks_completed"]:
+        # a day with no truck through says nothing of them: neither met nor missed
+        for name, target in found.items():
+            if name != "all_arrived_before_22_done_same_day" or not orch["arrived_before_22"]:
+                found[name] = {**target, "met": None, "why": "no truck completed the day"}
+    return found
 
 
 def _ratio(a: float, b: float) -> float | None:

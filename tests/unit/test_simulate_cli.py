@@ -58,3 +58,14 @@ def test_an_unknown_gate_says_where_a_person_s_own_gate_files_go(
         "borderflow simulate: unknown gate 'mong-cai' (known: huu-nghi); to simulate a gate "
         "of your own, put its file in a folder and set BORDERFLOW_GATES_DIR to that folder\n"
     )
+
+
+def test_a_day_with_no_truck_meets_no_target_and_misses_none(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Found by a stranger's try: `simulate --trucks 0 --policy both` said the median and
+    perishable dwell targets were met (a median of nothing is 0) and the p95 one missed."""
+    assert main(["simulate", "--trucks", "0", "--policy", "both", "--seed", "3"]) == 0
+    targets = json.loads(capsys.readouterr().out)["targets"]
+    assert {name: t["met"] for name, t in targets.items()} == dict.fromkeys(targets)
+    assert {t["why"] for t in targets.values()} == {"no truck completed the day"}
