@@ -52,6 +52,7 @@ class LiveHub:
     _dirty: set[str] = field(default_factory=set)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _seq: int = 0
+    _built: dict[str, float] = field(default_factory=dict)  # monotonic time of each snapshot
     listening: bool = False
 
     def notify(self, gate_id: str) -> None:
@@ -64,8 +65,17 @@ class LiveHub:
         return set(self.gates)
 
     async def current(self, gate_id: str) -> Published:
+        """The gate's snapshot: the one published, unless nobody streams the gate and it is
+        `refresh_s` old or more (the periodic refresh rebuilds only the gates someone
+        streams, and plate reads that change no decision, an exit read say, notify nothing:
+        a client polling `GET /control/api/state` saw the first snapshot for ever)."""
         found = self.latest.get(gate_id)
-        if found is None:
+        stale = (
+            found is not None
+            and not self._streams.get(gate_id)
+            and time.monotonic() - self._built.get(gate_id, 0.0) >= self.refresh_s
+        )
+        if found is None or stale:
             found = await self._publish(gate_id)
         return found
 
@@ -131,6 +141,7 @@ class LiveHub:
             )
         self._snapshots[gate_id] = snapshot
         self.latest[gate_id] = published
+        self._built[gate_id] = time.monotonic()
         for queue in list(self._streams.get(gate_id, ())):
             if queue.full():
                 with contextlib.suppress(asyncio.QueueEmpty):
