@@ -202,14 +202,25 @@ def decode_manifest(raw: bytes | str | None, *, require_firm: bool = True) -> Ma
     field and the reason."""
     if raw is None:
         raise InvalidEvent("empty message (no value)")
+    if isinstance(raw, bytes):
+        # UTF-8 only (a leading BOM allowed, as before), as the topic's contract says:
+        # json.loads would take bytes for UTF-16 or UTF-32 by their first bytes, and refuse
+        # other bytes with that codec's error ("'utf-16-le' codec can't decode ...")
+        try:
+            raw = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InvalidEvent(
+                f"value is not UTF-8 text (byte {exc.start}: {raw[exc.start : exc.start + 1]!r}):"
+                " send the manifest as UTF-8 JSON"
+            ) from exc
     try:
         obj = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except json.JSONDecodeError as exc:
         raise InvalidEvent(f"invalid JSON: {exc}") from exc
     except RecursionError as exc:
         raise InvalidEvent("invalid JSON: nested too deeply") from exc
     if not isinstance(obj, dict):
-        raise InvalidEvent(f"expected a JSON object, got {type(obj).__name__}")
+        raise InvalidEvent(f"expected a JSON object, got {_json_kind(obj)}")
     if (bad := unstorable_text(obj)) is not None:
         raise InvalidEvent(bad)
     try:
@@ -222,3 +233,16 @@ def decode_manifest(raw: bytes | str | None, *, require_firm: bool = True) -> Ma
     if require_firm and manifest.firm_id is None:
         raise InvalidEvent("firm_id: Field required")
     return manifest
+
+
+def _json_kind(value: object) -> str:
+    """What JSON calls the value's type (the producer's word, not Python's)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array"

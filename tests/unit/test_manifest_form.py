@@ -181,3 +181,33 @@ def test_the_channel_of_a_manifest_is_its_own_else_what_its_status_implies(
 ) -> None:
     m = Manifest("MF-9", "firm-01", Direction.EXPORT, "29H12345", customs_status=status)
     assert channel_of(replace(m, customs_channel=channel)) is expected
+
+
+def test_a_value_that_is_not_utf8_is_refused_as_such() -> None:
+    # bytes that start as UTF-16's byte-order mark were decoded as UTF-16 and refused with
+    # "'utf-16-le' codec can't decode byte 0x38 ...", and a whole UTF-16 manifest was taken
+    with pytest.raises(InvalidEvent) as caught:
+        decode_manifest(b"\xff\xfe not utf8")
+    assert caught.value.reason == (
+        "value is not UTF-8 text (byte 0: b'\\xff'): send the manifest as UTF-8 JSON"
+    )
+    with pytest.raises(InvalidEvent, match="not UTF-8"):
+        decode_manifest(json.dumps(FORM).encode("utf-16"))
+    with pytest.raises(InvalidEvent, match="not UTF-8"):
+        decode_manifest(json.dumps(FORM).encode("utf-32"))
+
+
+def test_utf8_with_or_without_a_byte_order_mark_is_read() -> None:
+    text = json.dumps(FORM, ensure_ascii=False)
+    assert decode_manifest(text.encode()) == decode_manifest(b"\xef\xbb\xbf" + text.encode())
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [(b"null", "null"), (b"[1, 2]", "an array"), (b'"x"', "a string"), (b"3", "a number")],
+)
+def test_a_value_that_is_not_an_object_is_named_as_json_names_it(value: bytes, kind: str) -> None:
+    # it said "got NoneType", "got list": Python's names
+    with pytest.raises(InvalidEvent) as caught:
+        decode_manifest(value)
+    assert caught.value.reason == f"expected a JSON object, got {kind}"
