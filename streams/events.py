@@ -7,12 +7,11 @@ plain JSON (the bare `PlateReadV1` object) so that third-party camera gateways
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
 
-from streams.timestamps import IsoAwareDatetime
+from streams.timestamps import IsoAwareDatetime, UtcDatetime
 
 EventId = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
@@ -96,9 +95,11 @@ class LaneDecisionV1(BaseModel):
     lane_id: str | None
     carrier_slot: str | None
     reason: str
-    decided_at: datetime
-    expected_start_at: datetime | None
-    expected_done_at: datetime | None
+    # in UTC, whatever offset the visit's reads carried: sent from memory or again from the
+    # database (the outbox), a decision is the same bytes
+    decided_at: UtcDatetime
+    expected_start_at: UtcDatetime | None
+    expected_done_at: UtcDatetime | None
     read_event_ids: list[str]
     revision: int = Field(default=0, description="0 first; each re-plan of the visit adds one")
 

@@ -52,3 +52,15 @@ def in_range(value: datetime | None) -> datetime | None:
 ISO_ONLY = BeforeValidator(iso_text)
 IN_RANGE = AfterValidator(in_range)
 IsoAwareDatetime = Annotated[AwareDatetime, ISO_ONLY, IN_RANGE]
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """`value` at UTC (an aware one; a naive one or None unchanged): what borderflow sends
+    is spelt in UTC whatever offset the event it came from was sent at."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(UTC)
+
+
+# a time borderflow produces: written out in UTC (`...Z`)
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
