@@ -81,8 +81,10 @@ def place_with_manifest(
     """The visit's truck is the one of `manifest`: the policy places it (pick a manifest,
     confirm a plate, release a held truck). `plate`: the plate as the controller read it,
     which the revised decision carries instead of the camera's."""
-    if decision.outcome is Outcome.ASSIGNED and board.place_of(decision.visit_id) is not None:
-        raise ActionRefused(f"visit_id: {decision.visit_id} is already assigned")
+    if decision.outcome is Outcome.ASSIGNED:
+        # whether or not its truck is still on the board: one served already has gone
+        # through its lane, and placing it again would call its driver back
+        raise ActionRefused(f"visit_id: {decision.visit_id} {already_assigned(decision)}")
     lanes = gate.lanes_for(manifest.direction)
     directions = {lane.direction for lane in gate.lanes if decision.lane_id == lane.lane_id}
     if not lanes:
@@ -106,6 +108,14 @@ def place_with_manifest(
         ),
         board,
     )
+
+
+def already_assigned(decision: LaneDecision) -> str:
+    """Why an assigned visit cannot be placed again, as the other controller needs it: the
+    truck, where it went, and who or what placed it (`released by ana (...)`)."""
+    where = decision.lane_id or f"carrier slot {decision.carrier_slot}"
+    by = decision.reason.split(" -> ", 1)[0] if decision.revision else "decided by the policy"
+    return f"({decision.plate or 'no plate'}) is already assigned to {where}: {by}"
 
 
 def queued_truck(board: Board, visit_id: str) -> tuple[str, Queued]:

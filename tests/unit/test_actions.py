@@ -175,3 +175,44 @@ def test_the_lanes_offered_for_a_move_are_those_reassign_accepts() -> None:
         accepted.add(lane.lane_id)
     offered = lanes_to_move_to(place, gate=HUU_NGHI, cargo=truck.cargo, channel=truck.channel)
     assert set(offered) == accepted and place not in offered
+
+
+def test_an_assigned_truck_is_not_placed_again_once_served() -> None:
+    """Two controllers released the same held truck (found in the control room): the
+    second release came after the first one's truck had been served and had left the board,
+    and it placed the truck on a lane again, a second 'assigned' revision for a truck that
+    had gone through. Now an assigned visit is refused whether its truck is on the board or
+    not, and the refusal says where it went and who placed it."""
+    board = Board.for_gate(HUU_NGHI)
+    review, board = decide_with_board(
+        visit(visit_id="v-h"),
+        matched(manifest("M-h", customs_status=CustomsStatus.PENDING)),
+        gate=HUU_NGHI,
+        board=board,
+        policy=POLICY,
+        now=at(1),
+    )
+
+    def release(decision: LaneDecision, board: Board, who: str) -> Applied:
+        return place_with_manifest(
+            decision,
+            manifest("M-h"),
+            arrived_at=at(0),
+            gate=HUU_NGHI,
+            board=board,
+            policy=POLICY,
+            what=f"released by {who} (checked)",
+            now=NOW,
+        )
+
+    first = release(review, board, "ana")
+    assert first.decision.outcome is Outcome.ASSIGNED
+    served = Board.for_gate(HUU_NGHI)  # its truck went through its lane: on the board no more
+    assert served.place_of("v-h") is None
+    for after in (first.board, served):
+        with pytest.raises(ActionRefused) as refused:
+            release(first.decision, after, "bob")
+        assert str(refused.value) == (
+            f"visit_id: v-h ({first.decision.plate}) is already assigned to "
+            f"{first.decision.lane_id}: released by ana (checked)"
+        )
