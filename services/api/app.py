@@ -37,6 +37,7 @@ from services.api.slots import router as slots_router
 from services.api.staff import staff_session
 from services.api.strict import reject_unknown_query, reject_unstorable_text
 from services.control.routes import router as control_router
+from services.drivers.guard import CodeGuard
 from services.drivers.routes import drivers_router
 from services.drivers.store import DbPages
 from services.runtime.settings import KafkaSettings
@@ -62,6 +63,9 @@ class ApiContext:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     # the key of the drivers' page tokens (issue 23); shared with the call-forward worker
     drivers_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    # the limit on the drivers' short codes not found, per client address and in all
+    # (services/drivers/guard.py; BORDERFLOW_DRIVERS_CODE_*)
+    code_guard: CodeGuard = field(default_factory=CodeGuard)
     # BORDERFLOW_PUBLIC_URL: the base of the absolute links given out (a booking's
     # driver_page); None: the request's own base URL
     public_url: str | None = None
@@ -156,7 +160,11 @@ def create_app(
     )
     # the drivers' pages (issue 23): /d/{token}, served from the database's driver_pages
     app.include_router(
-        drivers_router(DbPages(lambda: app.state.context.sessions), check_in=check_in_from_page)
+        drivers_router(
+            DbPages(lambda: app.state.context.sessions),
+            check_in=check_in_from_page,
+            code_guard=lambda: app.state.context.code_guard,
+        )
     )
 
     @app.get("/health", response_model=Health, responses={503: {"model": Health}})

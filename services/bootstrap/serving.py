@@ -12,6 +12,7 @@ import uvicorn
 from services.api.app import ApiContext, create_app
 from services.api.ratelimit import RateLimiter
 from services.bootstrap import Infrastructure, control_actions
+from services.drivers.guard import CodeGuard
 from services.drivers.store import drivers_secret
 from services.xborder.facts import gate_corridors
 
@@ -50,6 +51,12 @@ def api_context(infra: Infrastructure) -> ApiContext:
         ),
         drivers_secret=drivers_secret(infra.settings.drivers_secret, infra.settings.var_dir),
         public_url=infra.settings.public_url,
+        code_guard=CodeGuard(
+            burst=infra.settings.drivers.code_failures_burst,
+            per_min=infra.settings.drivers.code_failures_per_min,
+            total_burst=infra.settings.drivers.code_failures_total_burst,
+            total_per_min=infra.settings.drivers.code_failures_total_per_min,
+        ),
         control_actions=control_actions(infra.sessions, infra.gates),
         corridors=gate_corridors(infra.settings.gates_dir),
     )

@@ -3,17 +3,21 @@ area, or told by the area's staff), in the page's language (`?lang=`, else the b
 Accept-Language), switchable as the page is. `GET /d?code=...` (the form sent, no
 JavaScript needed) looks the code up as `/d/c/{code}` does (any case, spaces, hyphens,
 full-width letters): found, a redirect to the truck's page; not found, the same form again
-with a message in the driver's language (404), which says nothing of any other truck."""
+with a message in the driver's language (404), which says nothing of any other truck. Too
+many codes not found from the driver's address (`guard.py`): the form again, saying in the
+driver's language how long to wait (429, `Retry-After`), the code not looked up."""
 
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from services.drivers.guard import CodeGuard
 from services.drivers.hub import normal_code
 from services.drivers.i18n import LANGUAGES, WORDS, language_links, pick_language
 
@@ -57,12 +61,28 @@ _FORM = """<!doctype html>
 TokenOfCode = Callable[[str], Awaitable[str | None]]
 
 
-def code_form(language: str, *, chosen: str | None, typed: str = "", wrong: bool = False) -> str:
+def retry_after(wait_s: float) -> str:
+    """`Retry-After`: whole seconds, at least 1."""
+    return str(max(1, math.ceil(wait_s)))
+
+
+def code_form(
+    language: str,
+    *,
+    chosen: str | None,
+    typed: str = "",
+    wrong: bool = False,
+    wait_s: float | None = None,
+) -> str:
     """The form in `language`; `chosen`: the language asked for by `?lang=` (kept by the
-    form); `wrong`: the code typed found no truck (said, the typed text kept to correct)."""
+    form); `wrong`: the code typed found no truck (said, the typed text kept to correct);
+    `wait_s`: too many codes not found from this address, the seconds to wait (said)."""
     words = WORDS[language]
     switch = language_links(language, "/d")
-    message = f'<p id="wrong" role="alert">{html.escape(words["code_wrong"])}</p>\n'
+    said = words["code_wrong"]
+    if wait_s is not None:
+        wrong, said = True, words["code_wait"].format(minutes=max(1, math.ceil(wait_s / 60)))
+    message = f'<p id="wrong" role="alert">{html.escape(said)}</p>\n'
     return _FORM.format(
         lang=language,
         title=html.escape(words["code_title"]),
@@ -77,8 +97,16 @@ def code_form(language: str, *, chosen: str | None, typed: str = "", wrong: bool
     )
 
 
-def add_code_form(router: APIRouter, token_of_code: TokenOfCode) -> None:
-    """`GET /d` on `router`, looking codes up with `token_of_code`."""
+def client_address(request: Request) -> str:
+    """The request's client: the socket's peer, or, from a proxy uvicorn trusts (its
+    `FORWARDED_ALLOW_IPS`, 127.0.0.1 by default), the client `X-Forwarded-For` names."""
+    return request.client.host if request.client else "unknown"
+
+
+def add_code_form(
+    router: APIRouter, token_of_code: TokenOfCode, guard: Callable[[], CodeGuard]
+) -> None:
+    """`GET /d` on `router`, looking codes up with `token_of_code`, as `guard` allows."""
 
     @router.get(
         "/d",
@@ -91,9 +119,15 @@ def add_code_form(router: APIRouter, token_of_code: TokenOfCode) -> None:
                 "description": "no truck has this code: the form again, saying so",
                 "content": {"text/html": {}},
             },
+            429: {
+                "description": "too many codes not found from this address: the form again, "
+                "saying how long to wait (`Retry-After`)",
+                "content": {"text/html": {}},
+            },
         },
     )
     async def code_page(
+        request: Request,
         code: Annotated[str | None, Query(description="the short code, as typed")] = None,
         # any text: one not a language of the page is passed over, as on the page
         lang: Annotated[str | None, Query(max_length=500)] = None,
@@ -111,9 +145,16 @@ def add_code_form(router: APIRouter, token_of_code: TokenOfCode) -> None:
         }
         if code is None:
             return HTMLResponse(code_form(language, chosen=chosen), headers=headers)
+        limits, address = guard(), client_address(request)
+        wait = limits.wait(address)
+        if wait > 0:
+            body = code_form(language, chosen=chosen, typed=code, wait_s=wait)
+            headers["Retry-After"] = retry_after(wait)
+            return HTMLResponse(body, status_code=429, headers=headers)
         normal = normal_code(code) if len(code) <= _MOST_TYPED else ""
         token = await token_of_code(normal) if len(normal) == CODE_LENGTH else None
         if token is None:
+            limits.failed(address)
             body = code_form(language, chosen=chosen, typed=code, wrong=True)
             return HTMLResponse(body, status_code=404, headers=headers)
         where = f"/d/{token}" + (f"?lang={chosen}" if chosen else "")

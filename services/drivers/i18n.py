@@ -20,6 +20,10 @@ WORDS: dict[str, dict[str, str]] = {
             "No truck has this code. Check the code printed at the waiting area and type it "
             "again, or ask the area's staff."
         ),
+        "code_wait": (
+            "Too many wrong codes from this connection. Wait {minutes} min, then type the "
+            "code again, or ask the area's staff."
+        ),
         "last_call": (
             "This is your last call: if you are not at the gate by then, you lose your place "
             "in the queue."
@@ -81,6 +85,10 @@ WORDS: dict[str, dict[str, str]] = {
             "Không có xe nào có mã này. Hãy kiểm tra mã in tại bãi chờ và nhập lại, hoặc hỏi "
             "nhân viên bãi chờ."
         ),
+        "code_wait": (
+            "Đã nhập sai mã quá nhiều lần từ kết nối này. Hãy đợi {minutes} phút rồi nhập lại "
+            "mã, hoặc hỏi nhân viên bãi chờ."
+        ),
         "last_call": (
             "Đây là lần gọi cuối: nếu bạn không có mặt tại cửa khẩu trước giờ đó, bạn sẽ mất "
             "vị trí trong hàng chờ."
@@ -139,6 +147,10 @@ WORDS: dict[str, dict[str, str]] = {
         "code_open": "打开我的货车页面",
         "code_wrong": (
             "没有货车使用此代码。请核对等候区张贴的代码后重新输入，或询问等候区工作人员。"
+        ),
+        "code_wait": (
+            "此网络连接输入错误代码的次数过多。请等待{minutes}分钟后重新输入代码，"
+            "或询问等候区工作人员。"
         ),
         "last_call": "这是最后一次叫号：如未在此时间前到达口岸，您将失去队列中的位置。",
         "gate_time": "{time}（口岸当地时间，{zone}）",

@@ -4,11 +4,13 @@ control room: the data at once, then each change; an `alive` event every 5 s, wh
 page watches to reopen a stream gone silent; `gone` when the page no longer exists, after
 which the page stops reopening it; `bye` at once when the server begins to stop),
 `/d/c/{code}` (the short code printed at the waiting area: a redirect to the page), `/d` (a
-form to type that code into, `code_form.py`) and, for a booking's page,
-`POST /d/{token}/check-in` (the driver is in the waiting area: the booking's check-in, when
-the app is given one). An unknown token or code is a 404 problem, or, for the page and the
-code opened in a browser (a request preferring HTML), a 404 page in the browser's language
-(`not_found.py`); nothing tells one truck's page from another's but the token."""
+form to type that code into, `code_form.py`), both limited in the codes not found from one
+address (`guard.py`: a 429, to a browser the form saying how long to wait) and, for a
+booking's page, `POST /d/{token}/check-in` (the driver is in the waiting area: the
+booking's check-in, when the app is given one). An unknown token or code is a 404
+problem, or, for the page and the code opened in a browser (a request preferring HTML), a
+404 page in the browser's language (`not_found.py`); nothing tells one truck's page from
+another's but the token."""
 
 from __future__ import annotations
 
@@ -32,7 +34,8 @@ from fastapi.responses import (
 )
 
 from services.db.driver_pages import BOOKING_PAGE
-from services.drivers.code_form import add_code_form
+from services.drivers.code_form import add_code_form, client_address, code_form, retry_after
+from services.drivers.guard import CodeGuard
 from services.drivers.hub import DriverHub
 from services.drivers.i18n import WORDS, language_links, pick_language
 from services.drivers.not_found import not_found_page, prefers_html
@@ -41,6 +44,31 @@ from services.runtime.stopping import unless_stopping
 
 KEEP_ALIVE_S = 5.0
 WEB = Path(__file__).resolve().parent.parent / "web"
+
+
+def _too_many(wait_s: float, request: Request) -> Response:
+    """Too many codes not found from the request's address: a 429 problem, or, to a browser,
+    the code form saying in its language how long to wait; `Retry-After` either way."""
+    headers = {"Retry-After": retry_after(wait_s), "Cache-Control": "no-store"}
+    if prefers_html(request.headers.get("accept")):
+        language = pick_language(
+            request.query_params.get("lang"), request.headers.get("accept-language")
+        )
+        body = code_form(language, chosen=None, wait_s=wait_s)
+        headers |= {"Content-Language": language, "Referrer-Policy": "no-referrer"}
+        return HTMLResponse(body, status_code=429, headers=headers)
+    detail = f"too many codes not found from this address; retry after {headers['Retry-After']} s"
+    return JSONResponse(
+        {
+            "type": "urn:borderflow:problem:rate-limited",
+            "title": "Too Many Requests",
+            "status": 429,
+            "detail": detail,
+        },
+        status_code=429,
+        media_type="application/problem+json",
+        headers=headers,
+    )
 
 
 def _not_found(what: str, browser: Request | None = None) -> Response:
@@ -84,18 +112,52 @@ _GONE: dict[str, Any] = {
 CHECKED_IN_EXAMPLE = {"checked_in": True, "recorded": True, "at": "2026-12-05T08:00:00Z"}
 
 
+def _add_by_code(router: APIRouter, source: PageSource, guard: Callable[[], CodeGuard]) -> None:
+    """`GET /d/c/{code}` on `router`: a redirect to the page of the truck with the code, as
+    `guard` allows."""
+
+    @router.get(
+        "/d/c/{code}",
+        response_model=None,
+        status_code=303,
+        responses={
+            303: {"description": "to the truck's page (`Location: /d/{token}`)"},
+            404: _GONE,
+            429: {
+                "description": "too many codes not found from this address (`Retry-After`): "
+                "a problem; to a browser, the code form saying how long to wait",
+                "content": {**_PROBLEM["content"], "text/html": {}},
+            },
+        },
+    )
+    async def by_code(code: str, request: Request) -> Response:
+        limits, address = guard(), client_address(request)
+        wait = limits.wait(address)
+        if wait > 0:
+            return _too_many(wait, request)
+        token = await source.token_of_code(code)
+        if token is None:
+            limits.failed(address)
+            return _not_found("code", request)
+        return RedirectResponse(f"/d/{token}", status_code=303)
+
+
 def drivers_router(
     hub: DriverHub | PageSource,
     *,
     stream_lifetime_s: float = 300.0,
     check_in: CheckInBooking | None = None,
     keep_alive_s: float = KEEP_ALIVE_S,
+    code_guard: Callable[[], CodeGuard] | None = None,
 ) -> APIRouter:
     """The pages' routes on `hub`; `check_in`: the booking's check-in, which a booking's
     page then offers (a page source that knows page keys is needed for it). The stream
     sends an `alive` event every `keep_alive_s` with nothing new, which the page, told the
     period, watches: a stream silent for three periods (a phone's connection dead without
-    a word, a proxy holding it) is reopened, not trusted."""
+    a word, a proxy holding it) is reopened, not trusted. `code_guard`: the limit on codes
+    not found (the app's, from its context); None: one of this router's, with the defaults."""
+    own = CodeGuard()
+    guard: Callable[[], CodeGuard] = code_guard or (lambda: own)
     source: PageSource = HubPages(hub) if isinstance(hub, DriverHub) else hub
     router = APIRouter(tags=["drivers"])
     page_key = getattr(source, "page_key", None)
@@ -124,22 +186,8 @@ def drivers_router(
     async def script() -> FileResponse:
         return FileResponse(WEB / "driver.js", media_type="text/javascript")
 
-    add_code_form(router, source.token_of_code)
-
-    @router.get(
-        "/d/c/{code}",
-        response_model=None,
-        status_code=303,
-        responses={
-            303: {"description": "to the truck's page (`Location: /d/{token}`)"},
-            404: _GONE,
-        },
-    )
-    async def by_code(code: str, request: Request) -> Response:
-        token = await source.token_of_code(code)
-        if token is None:
-            return _not_found("code", request)
-        return RedirectResponse(f"/d/{token}", status_code=303)
+    add_code_form(router, source.token_of_code, guard)
+    _add_by_code(router, source, guard)
 
     @router.get(
         "/d/{token}",

@@ -16,7 +16,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from streams.settings import KafkaSettings
 
 # KafkaSettings lives with the stream runtime (streams/settings.py) and is re-exported here
-__all__ = ["ApiSettings", "DatabaseSettings", "KafkaSettings", "Settings", "load_settings"]
+__all__ = [
+    "ApiSettings",
+    "DatabaseSettings",
+    "DriversSettings",
+    "KafkaSettings",
+    "Settings",
+    "load_settings",
+]
 
 
 class DatabaseSettings(BaseSettings):
@@ -53,6 +60,19 @@ class ApiSettings(BaseSettings):
     rate_burst: int = Field(default=100, ge=1)
 
 
+class DriversSettings(BaseSettings):
+    """The drivers' short codes (services/drivers/guard.py): codes not found, limited per
+    client address (`code_failures_burst` at once, then `code_failures_per_min` a minute)
+    and from all addresses together (`code_failures_total_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="BORDERFLOW_DRIVERS_", extra="ignore")
+
+    code_failures_burst: int = Field(default=10, ge=1)
+    code_failures_per_min: float = Field(default=1.0, gt=0)
+    code_failures_total_burst: int = Field(default=100, ge=1)
+    code_failures_total_per_min: float = Field(default=30.0, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BORDERFLOW_", extra="ignore")
 
@@ -86,6 +106,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    drivers: DriversSettings = Field(default_factory=DriversSettings)
 
     @field_validator("public_url")
     @classmethod
