@@ -40,7 +40,12 @@ async function api(path, options) {
     opts.headers["Content-Type"] = "application/json";
   }
   if (state.me && opts.method && opts.method !== "GET") opts.headers["X-CSRF-Token"] = state.me.csrf_token;
-  const res = await fetch(path, opts);
+  let res;
+  try { res = await fetch(path, opts); } catch (_) {
+    // the server could not be reached (stopped, restarting, the network down): nothing was
+    // done, and the page says so (until 2026-12-05 Apply and Log in said nothing at all)
+    return { ok: false, status: 0, body: { detail: UNREACHABLE } };
+  }
   let body = null;
   try { body = await res.json(); } catch (_) { body = null; }
   // the session ended under the page (expired, logged out in another tab): back to the login
@@ -49,6 +54,14 @@ async function api(path, options) {
 }
 
 const SESSION_ENDED = "Your session has ended (expired, or logged out in another tab). Log in again.";
+const UNREACHABLE = "the server could not be reached (connection lost); nothing was done, try again when it is back";
+
+// what the notice says of an action that was not done: refused by the server, or never sent
+function notDone(r) {
+  const d = r.body && r.body.detail;
+  const detail = (Array.isArray(d) ? d[0] && d[0].msg : d) || "error";
+  return r.status ? "refused (" + r.status + "): " + detail : "not applied: " + detail;
+}
 
 // -- login --------------------------------------------------------------------------
 async function start() {
@@ -263,7 +276,7 @@ function askAlert(a, action) {
     const n = $("notice");
     n.classList.toggle("bad", !r.ok);
     n.textContent = r.ok ? "done: " + action + " " + a.rule + " (audit entry " + r.body.audit_seq + ")"
-      : "refused (" + r.status + "): " + ((r.body && r.body.detail) || "error");
+      : notDone(r);
   };
   dlg.showModal();
 }
@@ -462,7 +475,7 @@ function ask(action, text, fields, truck, plate) {
     const n = $("notice");
     n.classList.toggle("bad", !r.ok);
     n.textContent = r.ok ? "done: " + action + (r.body.decision ? " → " + r.body.decision.reason : "")
-      : "refused (" + r.status + "): " + ((r.body && (r.body.detail && (r.body.detail[0] && r.body.detail[0].msg || r.body.detail))) || "error");
+      : notDone(r);
   };
   dlg.showModal();
 }
