@@ -136,12 +136,18 @@ def check_window(
     minutes = int(rules.slot_length.total_seconds() // 60)
     if not is_aligned(slot_start, rules, utc_offset):
         start = slot_of(slot_start, rules, utc_offset)[0]
+        # a fraction of a second is said: "10:00:00 local is not a slot boundary" read as
+        # if the time named were one
+        said = f"{local:%H:%M:%S}"
+        if local.microsecond:
+            said += f".{local.microsecond:06d}".rstrip("0")
+        fraction = " (a slot starts on the second: no fraction of a second)"
         problems.append(
             SlotProblem(
                 field_name,
-                f"{local:%H:%M:%S} local is not a slot boundary: slots are {minutes} min "
+                f"{said} local is not a slot boundary: slots are {minutes} min "
                 f"from 00:00 local (the slot holding it starts at "
-                f"{local_when(start, utc_offset)})",
+                f"{local_when(start, utc_offset)}){fraction if local.microsecond else ''}",
             )
         )
     elif not is_bookable_hour(slot_start, rules, utc_offset):

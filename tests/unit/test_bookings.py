@@ -66,6 +66,20 @@ def test_each_reason_a_window_is_refused(at: datetime, words: str) -> None:
     assert problem.field == "slot_start" and words in problem.reason
 
 
+@pytest.mark.parametrize(
+    ("fraction", "said"),
+    [(timedelta(milliseconds=500), "10:00:00.5"), (timedelta(microseconds=7), "10:00:00.000007")],
+)
+def test_a_start_off_the_boundary_by_a_fraction_of_a_second_says_the_fraction(
+    fraction: timedelta, said: str
+) -> None:
+    # "slot_start": "...T03:00:00.5Z" was told "10:00:00 local is not a slot boundary ...
+    # (the slot holding it starts at ... 10:00 local)": the time it named looked aligned
+    [problem] = check_window(local(24, 10) + fraction, rules=RULES, utc_offset=OFFSET, now=NOW)
+    assert problem.reason.startswith(f"{said} local is not a slot boundary:")
+    assert "no fraction of a second" in problem.reason
+
+
 def test_the_cut_off() -> None:
     now = local(24, 9, 31)
     [problem] = check_window(local(24, 10), rules=RULES, utc_offset=OFFSET, now=now)
