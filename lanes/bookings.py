@@ -9,7 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from typing import NamedTuple
 
-from lanes.values import BookingStatus, DailyHours, Direction, zone_name
+from lanes.values import BookingStatus, DailyHours, Direction, gate_clock
 
 BOOKABLE_HOURS = DailyHours(((time(6), time(22)),))
 # GoSwift (DOMAIN.md): more than 1 h late loses the reservation.
@@ -82,7 +82,7 @@ def _local(at: datetime, utc_offset: timedelta) -> datetime:
 def local_when(at: datetime, utc_offset: timedelta) -> str:
     """`at` as a firm's person reads it in a refusal: the gate's local date and time with
     its offset, `2026-11-24 08:00 local (UTC+07:00)` (the request's own fields keep ISO)."""
-    return f"{_local(at, utc_offset):%Y-%m-%d %H:%M} local ({zone_name(utc_offset)})"
+    return gate_clock(at, utc_offset, zone="local")
 
 
 def slot_of(at: datetime, rules: BookingRules, utc_offset: timedelta) -> tuple[datetime, datetime]:

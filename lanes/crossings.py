@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from lanes.plates import normalise_plate
-from lanes.values import zone_name
+from lanes.values import gate_clock
 
 
 class Side(StrEnum):
@@ -154,9 +154,7 @@ def _overdue(crossing: Crossing, now: datetime, corridor: Corridor) -> CrossingA
 def _gate_time(at: datetime, day_of: datetime, corridor: Corridor) -> str:
     """`at` on the reading gate's clock, its zone named: `10:14 (UTC+07:00)`, with the date
     when its local day is not that of `day_of`."""
-    local, day = (t.astimezone(UTC) + corridor.utc_offset for t in (at, day_of))
-    shown = f"{local:%H:%M}" if local.date() == day.date() else f"{local:%Y-%m-%d %H:%M}"
-    return f"{shown} ({zone_name(corridor.utc_offset)})"
+    return gate_clock(at, corridor.utc_offset, day_of=day_of, zone="named")
 
 
 def mismatch(crossing: Crossing) -> CrossingAlert | None:

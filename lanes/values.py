@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
+from typing import Literal
 
 
 class Direction(StrEnum):
@@ -96,3 +97,24 @@ def zone_name(utc_offset: timedelta) -> str:
         return "UTC"
     sign = "+" if minutes > 0 else "-"
     return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def gate_clock(
+    at: datetime,
+    utc_offset: timedelta,
+    *,
+    day_of: datetime | None = None,
+    zone: Literal["", "named", "local"] = "",
+) -> str:
+    """`at` on the gate's clock (its `utc_offset`), for people: `10:14` when `day_of` is given
+    and `at` is on its local day, else `2026-11-24 10:14`; `zone`: "named" adds
+    ` (UTC+07:00)`, "local" adds ` local (UTC+07:00)`. The one way of the alerts, the
+    crossings and the booking refusals to tell a time."""
+    local = at.astimezone(UTC) + utc_offset
+    same_day = day_of is not None and local.date() == (day_of.astimezone(UTC) + utc_offset).date()
+    shown = f"{local:%H:%M}" if same_day else f"{local:%Y-%m-%d %H:%M}"
+    if zone == "named":
+        return f"{shown} ({zone_name(utc_offset)})"
+    if zone == "local":
+        return f"{shown} local ({zone_name(utc_offset)})"
+    return shown

@@ -4,23 +4,16 @@ once (`UTC+07:00`). The alert's machine-readable times (`raised_at`) stay UTC da
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from lanes.alert_rules import AlertRules
-from lanes.values import zone_name
-
-
-def _local(at: datetime, utc_offset: timedelta) -> datetime:
-    return at.astimezone(UTC) + utc_offset
+from lanes.values import gate_clock, zone_name
 
 
 def gate_time(at: datetime, *, day_of: datetime, rules: AlertRules) -> str:
     """`at` on the gate's clock: `17:01`, or `2025-06-02 03:00` when its local day is not
     that of `day_of` (the alert's time)."""
-    local = _local(at, rules.utc_offset)
-    if local.date() == _local(day_of, rules.utc_offset).date():
-        return f"{local:%H:%M}"
-    return f"{local:%Y-%m-%d %H:%M}"
+    return gate_clock(at, rules.utc_offset, day_of=day_of)
 
 
 def zone(rules: AlertRules) -> str:
