@@ -30,7 +30,8 @@ def describe_validation_error(exc: ValidationError, *, prefix: str = "") -> str:
     parts = []
     for err in exc.errors(include_url=False, include_input=False):
         loc = ".".join(str(p) for p in err["loc"]) or "(root)"
-        parts.append(f"{prefix}{loc}: {err['msg']}")
+        # pydantic prefixes a validator's own message with "Value error, ": not for people
+        parts.append(f"{prefix}{loc}: {str(err['msg']).removeprefix('Value error, ')}")
     return "; ".join(parts)
 
 

@@ -122,3 +122,13 @@ def test_plate_read_from_wire_keeps_absent_char_confidences_absent() -> None:
     assert read.char_confidences is None
     assert read.candidates == ()
     assert read.container_numbers == ()
+
+
+@pytest.mark.parametrize("captured_at", [1796511269, "1796511269", "20261205T225534Z"])
+def test_a_refused_timestamp_reason_has_no_pydantic_prefix(captured_at: object) -> None:
+    # the dead letter's dlq.error read "captured_at: Value error, must be an ISO 8601 ..."
+    with pytest.raises(InvalidEvent) as caught:
+        decode_plate_read(json.dumps(_body(captured_at=captured_at)).encode())
+    assert caught.value.reason == (
+        "captured_at: must be an ISO 8601 date-time with offset, e.g. 2026-11-24T08:00:00+07:00"
+    )
