@@ -20,33 +20,21 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from services.drivers.guard import CodeGuard
 from services.drivers.hub import normal_code
 from services.drivers.i18n import LANGUAGES, WORDS, language_links, pick_language
+from services.drivers.shell import small_page
 
 CODE_LENGTH = 8
 # longer than any code typed with spaces, hyphens and full-width letters: not looked up
 _MOST_TYPED = 64
 
-_FORM = """<!doctype html>
-<html lang="{lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>{title}</title>
-<style>
-  body {{ font: 18px/1.4 system-ui, sans-serif; margin: 0; padding: 1rem; color: #111; }}
-  h1 {{ font-size: 1.3rem; margin: 0 0 1rem; }}
-  nav {{ font-size: .9rem; margin-bottom: 1rem; }}
-  nav a[aria-current] {{ font-weight: bold; text-decoration: none; color: #111; }}
-  label {{ display: block; margin-bottom: .4rem; }}
-  input {{ font: inherit; font-size: 1.5rem; letter-spacing: .15rem; width: 100%;
-          box-sizing: border-box; padding: .5rem; text-transform: uppercase; }}
-  button {{ font: inherit; padding: .7rem 1rem; border-radius: .5rem; margin-top: 1rem;
-           border: 2px solid #0a7d2c; background: #0a7d2c; color: #fff; width: 100%; }}
-  #wrong {{ color: #b00020; font-weight: bold; }}
-</style>
-</head>
-<body>
-<nav>{switch}</nav>
+# the form's own rules, in the drivers' small pages' shell (`shell.py`)
+_STYLE = """  label { display: block; margin-bottom: .4rem; }
+  input { font: inherit; font-size: 1.5rem; letter-spacing: .15rem; width: 100%;
+          box-sizing: border-box; padding: .5rem; text-transform: uppercase; }
+  button { font: inherit; padding: .7rem 1rem; border-radius: .5rem; margin-top: 1rem;
+           border: 2px solid #0a7d2c; background: #0a7d2c; color: #fff; width: 100%; }
+  #wrong { color: #b00020; font-weight: bold; }
+"""
+_FORM = """<nav>{switch}</nav>
 <h1>{title}</h1>
 <form method="get" action="/d">
 {wrong}<label for="code">{label}</label>
@@ -54,8 +42,6 @@ _FORM = """<!doctype html>
        spellcheck="false" required maxlength="{most}"{invalid}>
 {keep_lang}<button type="submit">{open}</button>
 </form>
-</body>
-</html>
 """
 
 TokenOfCode = Callable[[str], Awaitable[str | None]]
@@ -83,8 +69,7 @@ def code_form(
     if wait_s is not None:
         wrong, said = True, words["code_wait"].format(minutes=max(1, math.ceil(wait_s / 60)))
     message = f'<p id="wrong" role="alert">{html.escape(said)}</p>\n'
-    return _FORM.format(
-        lang=language,
+    form = _FORM.format(
         title=html.escape(words["code_title"]),
         switch=switch,
         label=html.escape(words["code_label"]),
@@ -95,6 +80,7 @@ def code_form(
         invalid=' aria-invalid="true" aria-describedby="wrong"' if wrong else "",
         keep_lang=f'<input type="hidden" name="lang" value="{chosen}">\n' if chosen else "",
     )
+    return small_page(language, words["code_title"], form, style=_STYLE)
 
 
 def client_address(request: Request) -> str:

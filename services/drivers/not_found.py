@@ -10,24 +10,13 @@ import html
 from fastapi.responses import Response
 
 from services.drivers.i18n import WORDS
+from services.drivers.shell import small_page
 
 _JSON = frozenset({"application/json", "application/problem+json"})
 
-_PAGE = """<!doctype html>
-<html lang="{lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>{title}</title>
-<style>body {{ font: 18px/1.4 system-ui, sans-serif; margin: 0; padding: 1rem; }}</style>
-</head>
-<body>
-<h1>{title}</h1>
+_PAGE = """<h1>{title}</h1>
 <p>{what}</p>
 <p><a href="/d?lang={lang}">{type_code}</a></p>
-</body>
-</html>
 """
 
 
@@ -62,8 +51,9 @@ def not_found_page(language: str) -> Response:
         what=html.escape(words["not_found_what"]),
         type_code=html.escape(words["code_title"]),  # the form to type the code into
     )
+    page = small_page(language, words["not_found"], body)
     return Response(
-        body,
+        page,
         status_code=404,
         media_type="text/html; charset=utf-8",
         headers={
