@@ -192,14 +192,26 @@ function focusedKey() {
   }
   const own = ["data-alert-action", "data-action"].find((k) => e.hasAttribute(k));
   parts.push(own ? "[" + own + '="' + CSS.escape(e.getAttribute(own)) + '"]' : e.tagName.toLowerCase());
-  return parts.length > 1 ? parts.join(" ") : null;
+  return parts.length > 1 ? parts : null;
+}
+
+// the focus back on the element `parts` names when it fell to the page; if that element is
+// gone (the lane closed: its "Close lane" is now "Open lane"), on the first button of its
+// keyed panel (until 2026-12-05 the focus fell to the page after every action's dialog,
+// and a keyboard user started again from the top)
+function refocus(parts) {
+  const now = document.activeElement;  // the page, or left in the dialog just closed
+  if (!parts || (now && now !== document.body && !now.closest("dialog:not([open])"))) return;
+  const exact = document.querySelector(parts.join(" "));
+  const panel = exact ? null : document.querySelector(parts.slice(0, -1).join(" "));
+  const again = exact || (panel && panel.querySelector("button:not([disabled]), summary"));
+  if (again) again.focus({ preventScroll: true });
 }
 
 function render() {
   const focused = focusedKey();
   drawRoom();
-  const again = focused && document.activeElement === document.body ? document.querySelector(focused) : null;
-  if (again) again.focus({ preventScroll: true });
+  refocus(focused);
 }
 
 function drawRoom() {
@@ -264,12 +276,13 @@ function toggleAlerts() {
 }
 
 function askAlert(a, action) {
-  const dlg = $("confirm");
+  const dlg = $("confirm"), opener = focusedKey();
   $("confirm-title").textContent = action + " alert";
   $("confirm-text").textContent = a.rule.replace(/_/g, " ") + " · " + a.subject;
   $("confirm-reason").value = "";
   $("confirm-extra-label").hidden = true;
   dlg.onclose = async () => {
+    refocus(opener);  // the button that opened it may have been drawn again meanwhile
     if (dlg.returnValue !== "ok") return;
     const r = await api("/control/api/alerts/" + encodeURIComponent(a.alert_id) + "/" + action,
       { method: "POST", body: { reason: $("confirm-reason").value } });
@@ -449,7 +462,7 @@ function renderWaiting(area) {
 
 // -- actions ---------------------------------------------------------------------------
 function ask(action, text, fields, truck, plate) {
-  const dlg = $("confirm");
+  const dlg = $("confirm"), opener = focusedKey();
   $("confirm-title").textContent = action.replace("_", " ");
   $("confirm-text").textContent = text;
   $("confirm-reason").value = "";
@@ -466,6 +479,7 @@ function ask(action, text, fields, truck, plate) {
     plateIn.value = plate || "";
   }
   dlg.onclose = async () => {
+    refocus(opener);
     if (dlg.returnValue !== "ok") return;
     const body = Object.assign({ action, reason: $("confirm-reason").value }, fields);
     if (state.gate) body.gate_id = state.gate;

@@ -65,3 +65,45 @@ async def test_the_focused_button_keeps_the_focus_when_the_room_is_drawn_again(
         await page.wait_for_timeout(300)
         assert sent == []
         await page.close()
+
+
+async def test_after_an_actions_dialog_the_focus_is_back_on_its_lane(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """Found as a keyboard-only controller: after Enter applied a lane's closure, the focus
+    fell to the page (the button that opened the dialog had been drawn again meanwhile, and
+    once the lane closed its "Close lane" was an "Open lane"), so Tab started over at the
+    top. Now it is back on the same lane's button, whatever was drawn meanwhile. (This
+    system has no lane-event worker: the lane closes when the test draws it closed.)"""
+    async with api_on_a_port(tmp_path) as port:
+        page = await browser.new_page(viewport={"width": 1280, "height": 720})
+        await page.goto(f"http://127.0.0.1:{port}/control")
+        await page.fill("#login-user", "ana")
+        await page.fill("#login-pass", PASSWORD)
+        await page.press("#login-pass", "Enter")
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=10000)
+        lane = page.locator("[data-lane='HN-E6']")
+
+        await lane.locator("[data-action='close_lane']").focus()
+        await page.keyboard.press("Enter")
+        await expect(page.locator("#confirm")).to_be_visible()
+        await page.evaluate("render()")  # an update under the dialog: its opener drawn again
+        await page.keyboard.type("bay crew short")
+        await page.keyboard.press("Enter")
+        await expect(page.locator("#notice")).to_contain_text("done: close_lane", timeout=10000)
+        await expect(lane.locator("[data-action='close_lane']")).to_be_focused()
+
+        # the lane drawn closed (what the stream's patch does once the closure is applied):
+        # its button is now "Open lane", and it has the focus
+        await page.evaluate(
+            "state.snap.lanes.find((l) => l.lane_id === 'HN-E6').is_open = false; render()"
+        )
+        await expect(lane.locator("[data-action='open_lane']")).to_be_focused()
+        await page.keyboard.press("Enter")
+        await expect(page.locator("#confirm-text")).to_have_text("Open lane HN-E6")
+
+        await page.evaluate("render()")  # Escape: back on it too
+        await page.keyboard.press("Escape")
+        await expect(page.locator("#confirm")).to_be_hidden()
+        await expect(lane.locator("[data-action='open_lane']")).to_be_focused()
+        await page.close()
