@@ -76,6 +76,8 @@ async function start() {
 function showLogin(reason) {
   clearTimeout(state.retry); clearTimeout(state.waitingTimer);
   if (state.source) state.source.close();
+  // an action's dialog left open would stay above the login, its Apply refused (401)
+  if ($("confirm").open) $("confirm").close("cancel");
   state.me = null; state.source = null;
   $("login").hidden = false; $("room").hidden = true; $("who").hidden = true;
   $("login-error").textContent = reason || "";

@@ -56,3 +56,26 @@ async def test_a_page_logged_out_elsewhere_says_so_and_stops_asking(
         await expect(page.locator("#login-error")).to_have_text("")
         assert refused == [], refused
         await context.close()
+
+
+async def test_an_actions_dialog_open_when_the_session_ends_goes_with_the_room(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """Found as a lane controller whose session expired while the dialog of a lane's
+    closure was open: the page went back to the login behind it, and the dialog stayed on
+    top of the login, its Apply bound to be refused."""
+    async with api_on_a_port(tmp_path) as port:
+        base = f"http://127.0.0.1:{port}"
+        context = await browser.new_context()
+        page = await context.new_page()
+        await _log_in(page, base)
+        await page.locator("[data-lane='HN-E2'] [data-action='close_lane']").click()
+        await expect(page.locator("#confirm")).to_be_visible()
+        await page.fill("#confirm-reason", "half typed")
+        logout = await context.request.post(f"{base}/control/api/logout")  # the same cookie
+        assert logout.status == 204
+        await expect(page.locator("#login")).to_be_visible(timeout=30000)
+        await expect(page.locator("#confirm")).to_be_hidden()
+        await expect(page.locator("#login-user")).to_be_visible()  # usable: nothing above it
+        await page.fill("#login-user", "ana")
+        await context.close()
