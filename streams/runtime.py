@@ -2,7 +2,9 @@
 
 For each batch: decode every record (an `InvalidEvent` goes to `<topic>.dlq` with the reason
 and the source coordinates in headers; a value over `max_message_bytes` is never decoded and
-goes there by reference, so no single record holds up its partition), hand the valid ones to
+goes there by reference, so no single record holds up its partition; only by the consumers
+that write the topic's dead letters, `dead_letters_of`: a side reader of a topic, the
+archiver or call-forward, skips it, else each group wrote its own copy), hand the valid ones to
 the handler, which makes its effects durable, then commit the offsets with a bounded wait. A
 handler failure is retried with backoff; a record that fails alone while the rest of its
 batch succeeds is dead-lettered.
@@ -15,7 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -61,6 +63,7 @@ class RuntimeStats:
     handler_retries: int = 0
     reconnects: int = 0
     commit_failures: int = 0
+    skipped_too_large: int = 0  # too large, on a topic whose dead letters another group writes
     dead_letter_reasons: dict[str, int] = field(default_factory=dict)
 
 
@@ -149,8 +152,13 @@ class ConsumerRuntime(Generic[T]):
         on_idle: Callable[[], Awaitable[None]] | None = None,
         on_reconnect: Callable[[], Awaitable[None]] | None = None,
         batch_attempts: int = 3,
+        dead_letters_of: Collection[str] | None = None,
     ) -> None:
+        """`dead_letters_of`: the topics whose too-large records this consumer dead-letters
+        (None: every topic it reads); another topic's are skipped, its own reader's dead
+        letter stands for them (one dead letter per record, not one per consumer group)."""
         self.settings, self.bootstrap = settings, bootstrap
+        self.dead_letters_of = None if dead_letters_of is None else frozenset(dead_letters_of)
         self.topics, self.group_id = list(topics), group_id
         self.decode, self.handle, self.producer = decode, handle, producer
         self.on_idle, self.on_reconnect = on_idle, on_reconnect
@@ -231,7 +239,20 @@ class ConsumerRuntime(Generic[T]):
         for record in records:
             size = len(record.value or b"")
             if size > limit:  # never decoded: dead-lettered by reference, skipped
-                dead.append((record, f"too-large: {size} bytes > {limit}", "too_large"))
+                if self.dead_letters_of is None or record.topic in self.dead_letters_of:
+                    dead.append((record, f"too-large: {size} bytes > {limit}", "too_large"))
+                else:
+                    self.stats.skipped_too_large += 1
+                    log.info(
+                        "%s skips %s[%d]@%d: too large (%d bytes > %d), dead-lettered by "
+                        "the topic's reader",
+                        self.group_id,
+                        record.topic,
+                        record.partition,
+                        record.offset,
+                        size,
+                        limit,
+                    )
                 continue
             try:
                 event = self.decode(record)

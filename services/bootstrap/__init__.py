@@ -301,9 +301,11 @@ def _consumer(
     decode: Decoder[T],
     handle: Handler[T],
     on_idle: Callable[[], Awaitable[None]] | None = None,
+    dead_letters_of: Collection[str] | None = None,
 ) -> ConsumerRuntime[T]:
     """A worker's consumer on the system's broker, producer (dead letters) and settings;
-    after a reconnect it recreates the topics (the embedded broker keeps none)."""
+    after a reconnect it recreates the topics (the embedded broker keeps none).
+    `dead_letters_of`: the topics whose too-large records it dead-letters (None: all)."""
     return ConsumerRuntime(
         settings=infra.settings.kafka,
         bootstrap=infra.bootstrap,
@@ -314,7 +316,18 @@ def _consumer(
         producer=infra.producer,
         on_idle=on_idle,
         on_reconnect=_topics_recreator(infra),
+        dead_letters_of=dead_letters_of,
     )
+
+
+# The topics a worker of their own reads and dead-letters (decider, manifest intake,
+# lane-event worker, weighings, call-forward for bookings, call notifier): a side reader
+# (the archiver; call-forward on reads and lane events) leaves a too-large record of these
+# to that worker, so that it gets one dead letter, not one per consumer group (a 1.5 MB plate
+# read got three: decider, call-forward, archiver).
+READ_BY_THEIR_WORKER = frozenset(
+    t.name for t in (PLATE_READS, MANIFESTS, LANE_EVENTS, WEIGH_IN_MOTION, BOOKINGS, CALLS)
+)
 
 
 def _topics_recreator(infra: Infrastructure) -> Callable[[], Awaitable[None]]:
@@ -367,6 +380,7 @@ def build_archiver(infra: Infrastructure) -> tuple[Archiver, ConsumerRuntime[Arc
         decode=archiver.decode,
         handle=archiver.handle,
         on_idle=archiver.idle,
+        dead_letters_of=set(archived_topics()) - READ_BY_THEIR_WORKER,
     )
     return archiver, runtime
 
@@ -519,6 +533,7 @@ def build_callforward(
         group_id=callforward_consumer_group(infra.settings),
         decode=worker.decode,
         handle=worker.handle,
+        dead_letters_of=[BOOKINGS.name],  # its only reader; the others have their worker
     )
     return worker, runtime
 
