@@ -92,6 +92,7 @@ class Unit:
         self.prior = prior  # the other side's notices as a prior here (services/xborder/prior.py)
         self._counters: dict[tuple[str, str], int] = {}
         self._crossings: dict[str, XborderCrossingRow] = {}
+        self._sent: dict[str, int] = {}  # this side's message id -> sequence (acks' checks)
 
     async def _lock(self, side: Side, role: str) -> int:
         """The counter's value, read by an UPDATE: the row stays locked (PostgreSQL) or the
@@ -136,6 +137,31 @@ class Unit:
             query = select(XborderCrossingRow).where(XborderCrossingRow.crossing_id.in_(wanted))
             for row in (await self.session.scalars(query)).all():
                 self._crossings[row.crossing_id] = row
+
+    async def _load_sent(self, ids: set[str]) -> None:
+        """The sequence of each of this side's messages named by an ack in the batch."""
+        if ids:
+            query = select(XborderOutboxRow.message_id, XborderOutboxRow.sequence).where(
+                XborderOutboxRow.message_id.in_(ids)
+            )
+            self._sent.update({mid: seq for mid, seq in (await self.session.execute(query)).all()})
+
+    def _ack_refusal(self, ack: AckV1) -> str | None:
+        """Why an ack cannot acknowledge anything here: it names a message this side never
+        sent, or one of its messages under another sequence (a peer that builds its acks
+        wrong would otherwise be answered by silence, and our message resent for ever)."""
+        sent = self._sent.get(ack.acked_message_id)
+        if sent is None:
+            return (
+                f"invalid: acked_message_id {ack.acked_message_id!r} is no message "
+                f"{self.me.value} sent"
+            )
+        if sent != ack.acked_sequence:
+            return (
+                f"invalid: acked_sequence {ack.acked_sequence} is not the sequence of "
+                f"{ack.acked_message_id} ({sent})"
+            )
+        return None
 
     def _crossing(self, crossing_id: str, from_side: Side) -> XborderCrossingRow:
         row = self._crossings.get(crossing_id)
@@ -223,6 +249,9 @@ class Unit:
             ).all()
         }
         await self._load_crossings({item.message.crossing_id for item in received})
+        await self._load_sent(
+            {m.acked_message_id for m in (i.message for i in received) if isinstance(m, AckV1)}
+        )
         acked: list[str] = []
         results = []
         for item in received:
@@ -266,6 +295,9 @@ class Unit:
                 f"{last} is {what} (expected {last + 1})",
             )
         self._counters[(message.sender.value, RECEIVED)] = message.sequence
+        refusal = item.refusal
+        if refusal is None and isinstance(message, AckV1):
+            refusal = self._ack_refusal(message)
         row = XborderInboxRow(
             message_id=message.message_id,
             sender=message.sender.value,
@@ -277,20 +309,20 @@ class Unit:
             received_at=self.now,
             # a refused payload is not kept (it may carry what the agreement does not let
             # cross); its dead letter has it
-            payload="" if item.refusal is not None else item.payload.decode(),
+            payload="" if refusal is not None else item.payload.decode(),
             source=item.source,
             attempt=message.attempt,
-            refusal=item.refusal,
+            refusal=refusal,
         )
         self.session.add(row)
         seen[message.message_id] = row
-        if item.refusal is not None:
+        if refusal is not None:
             # signed by the sender, so it is its message number `sequence`: received, with
             # no effect, and acknowledged (an ack is not), so what follows it is applied and
             # the sender does not resend it for ever
             if message.type != ACK_TYPE:
                 await self._acknowledge(message)
-            return Applied("invalid", item.refusal)
+            return Applied("invalid", refusal)
         assert not isinstance(message, MessageHeader)  # a header comes with its refusal
         if isinstance(message, AckV1):
             acked.append(message.acked_message_id)

@@ -15,7 +15,7 @@ from lanes.crossings import Side
 from services.db.engine import session_factory
 from services.xborder import store as xstore
 from services.xborder.tables import XborderCrossingRow, XborderInboxRow, XborderOutboxRow
-from streams.xborder import ExitEventV1
+from streams.xborder import AckV1, ExitEventV1
 from streams.xborder_local import LocalCrossingEventV1
 from streams.xborder_sign import SigningKey, TrustedKeys, sign, verify
 
@@ -42,7 +42,7 @@ def _exit(sequence: int, message_id: str | None = None) -> ExitEventV1:
 
 
 async def _apply(
-    engine: AsyncEngine, message: ExitEventV1, source: str | None = None
+    engine: AsyncEngine, message: ExitEventV1 | AckV1, source: str | None = None
 ) -> xstore.Applied:
     sessions = session_factory(engine)
     async with sessions() as session, session.begin():
@@ -225,3 +225,56 @@ async def test_go_back_n_signs_each_resend_anew_from_the_first_unacknowledged(
             await xstore.rewind_unacknowledged(session, sent_before=T0, sign=lambda m: sign(m, VN))
             is None
         )
+
+
+async def test_an_ack_of_no_message_sent_is_refused_in_its_place(engine: AsyncEngine) -> None:
+    """An ack that names a message this side never sent, or one of its messages under
+    another sequence, acknowledges nothing: refused as invalid, saying which field is
+    wrong, in its place (the next message is applied). It was applied in silence: a peer
+    building its acks wrong never learnt it, and our message was resent for ever."""
+    sessions = session_factory(engine)
+    async with sessions() as session, session.begin():
+        await xstore.ensure_counters(session, me=Side.CN)
+        event = LocalCrossingEventV1(
+            event_id="cn-exit-1",
+            kind="exit",
+            at=T0,
+            crossing_id="CN-x1",
+            gate_id="youyiguan",
+            peer_gate_id="huu-nghi",
+            direction="import",
+            mode="road",
+            tractor_plate="GuiA12345",
+        )
+        await xstore.take_local(session, event, me=Side.CN, sign=lambda m: sign(m, CN), now=T0)
+        ours = (await session.scalars(select(XborderOutboxRow))).one()
+
+    def ack(sequence: int, acked_id: str, acked_sequence: int) -> AckV1:
+        return AckV1(
+            message_id=f"VN:ack-{sequence}",
+            sender=Side.VN,
+            sequence=sequence,
+            event_time=T0,
+            crossing_id="CN-x1",
+            acked_message_id=acked_id,
+            acked_sequence=acked_sequence,
+        )
+
+    unknown = await _apply(engine, ack(1, "cn-exit-1", ours.sequence))
+    assert unknown.status == "invalid"
+    assert unknown.reason == "invalid: acked_message_id 'cn-exit-1' is no message CN sent"
+    wrong = await _apply(engine, ack(2, ours.message_id, 7))
+    assert wrong.status == "invalid"
+    assert wrong.reason == (
+        f"invalid: acked_sequence 7 is not the sequence of {ours.message_id} ({ours.sequence})"
+    )
+    async with sessions() as session:
+        row = await session.get(XborderOutboxRow, ours.sequence)
+        assert row is not None and row.acked_at is None
+    assert (await _apply(engine, ack(3, ours.message_id, ours.sequence))).status == "applied"
+    async with sessions() as session:
+        row = await session.get(XborderOutboxRow, ours.sequence)
+        assert row is not None and row.acked_at is not None
+        refusals = list(await session.scalars(select(XborderInboxRow.refusal)))
+    assert sorted(r is None for r in refusals) == [False, False, True]
+    assert await _count(engine, XborderOutboxRow) == 1  # an ack is not acknowledged
