@@ -27,6 +27,12 @@ function localTime(iso, withSeconds) {
   return withSeconds ? s.slice(11, 19) : s.slice(11, 16);
 }
 
+// the gate's offset as the API's refusals spell it: "UTC+07:00", "UTC-03:30"
+function utcOffset(minutes) {
+  const m = Math.abs(minutes), pad = (n) => String(n).padStart(2, "0");
+  return "UTC" + (minutes < 0 ? "-" : "+") + pad(Math.floor(m / 60)) + ":" + pad(m % 60);
+}
+
 // the gate time (HH:MM:SS, as in the header) of the last state received: not the browser's
 // clock or locale, which may be another time zone and another format
 function lastUpdateAt() {
@@ -220,6 +226,8 @@ function drawRoom() {
   const s = state.snap;
   $("gate-name").textContent = s.gate_name + " control room";
   $("clock").textContent = "gate time " + localTime(s.as_of, true);
+  // which zone: a browser elsewhere (or set to another zone) cannot tell it from the times
+  $("clock-zone").textContent = utcOffset(s.utc_offset_min);
   renderAlerts(s.alerts || []);
   renderKpis(s.kpis, s.needs_review);
   renderLanes(s.lanes);
