@@ -25,7 +25,7 @@ from services.api.manifests import router as manifests_router
 from services.api.metrics import router as metrics_router
 from services.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from services.api.problems import (
-    document_body_errors,
+    document_problems,
     gate_or_404,
     install_problem_handlers,
     problems,
@@ -233,7 +233,7 @@ def create_app(
     default_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
-        return document_body_errors(default_openapi())
+        return document_problems(default_openapi())
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app

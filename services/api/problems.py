@@ -6,6 +6,7 @@ a body of a type that is not JSON a 415 naming `Content-Type`, and an error nobo
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
@@ -63,21 +64,40 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return dict.fromkeys(statuses, PROBLEM_RESPONSE)
 
 
-def document_body_errors(schema: dict[str, Any]) -> dict[str, Any]:
-    """Every operation that takes a body may also answer 413 (over 1 MiB) and 415 (not
-    JSON): added to `schema` (an OpenAPI document) where a route did not say so itself."""
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """What every route answers that FastAPI does not document itself, added to `schema` (an
+    OpenAPI document): an operation that takes a body may also answer 400 (not valid JSON),
+    413 (over 1 MiB) and 415 (not JSON); and a 422 is a problem (`application/problem+json`),
+    not FastAPI's `HTTPValidationError` as `application/json` (found by a schema-driven
+    client: schemathesis flagged every 422 and 400 as undocumented); a problem answer is
+    documented as `application/problem+json` only, as it is sent."""
+    problem = {"content": PROBLEM_RESPONSE["content"]}
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
-            if isinstance(operation, dict) and "requestBody" in operation:
-                answers = operation.setdefault("responses", {})
-                for status in ("413", "415"):
+            if not isinstance(operation, dict):
+                continue
+            answers = operation.setdefault("responses", {})
+            if "422" in answers:
+                answers["422"] = {"description": answers["422"]["description"], **problem}
+            for answer in answers.values():
+                # a route's `problems(...)` answer: FastAPI adds the model as JSON beside it
+                content = answer.get("content", {})
+                if PROBLEM_JSON in content:
+                    content.pop("application/json", None)
+            if "requestBody" in operation:
+                for status in ("400", "413", "415"):
                     answers.setdefault(
-                        status,
-                        {
-                            "description": HTTPStatus(int(status)).phrase,
-                            "content": PROBLEM_RESPONSE["content"],
-                        },
+                        status, {"description": HTTPStatus(int(status)).phrase, **problem}
                     )
+    # FastAPI's own validation-error models, no longer referenced: dropped
+    schemas = schema.get("components", {}).get("schemas", {})
+    fastapi_own = {"HTTPValidationError", "ValidationError"}
+    rest = json.dumps(
+        [schema.get("paths", {}), {k: v for k, v in schemas.items() if k not in fastapi_own}]
+    )
+    if not any(f'"#/components/schemas/{name}"' in rest for name in fastapi_own):
+        for name in fastapi_own:
+            schemas.pop(name, None)
     return schema
 
 

@@ -122,3 +122,21 @@ def test_every_gate_file_field_has_a_meaning() -> None:
         for name in definition.get("properties", {})
     }
     assert set(gen_reference.GATE_FIELDS) <= known, "GATE_FIELDS names a field that is gone"
+
+
+def test_openapi_documents_every_refusal_as_a_problem(outputs: dict[Path, str]) -> None:
+    """Found by a schema-driven client (schemathesis): each 422 was documented as FastAPI's
+    `HTTPValidationError` in `application/json` while the API answers a problem, and the 400
+    of a body that is not JSON was undocumented on every operation taking a body."""
+    doc = json.loads(outputs[gen_reference.OUT / "openapi.json"])
+    checked = 0
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            for status, answer in operation["responses"].items():
+                if status.startswith("4") and "content" in answer:
+                    assert "application/json" not in answer["content"], (method, path, status)
+                    checked += 1
+            if "requestBody" in operation:
+                assert "400" in operation["responses"], (method, path)
+    assert checked >= 50
+    assert "HTTPValidationError" not in doc["components"]["schemas"]
