@@ -1,5 +1,6 @@
 """`borderflow archive export`: a time range of the archive to JSONL (one record a line) or
-Parquet (one file a day, `events-YYYY-MM-DD.parquet`, via pyarrow)."""
+Parquet (one file a day, `events-YYYY-MM-DD.parquet`, via pyarrow): the days of the clock
+`--from` was written in (`+07:00`: the Huu Nghi gate's days; `Z`: UTC days)."""
 
 from __future__ import annotations
 
@@ -53,7 +54,10 @@ async def export_range(
     topics: Sequence[str] | None = None,
 ) -> tuple[int, list[Path]]:
     """Write the records of [start, end) to `out` (a file for JSONL, a folder for Parquet);
-    returns the count and the files written."""
+    returns the count and the files written. Parquet files are cut at the midnights of
+    `start`'s UTC offset, and named by that day: an analyst who asks for a gate's local day
+    gets one file of that day (cut at UTC midnight, the Huu Nghi day 00:00-24:00 +07:00
+    came as two files, one named for the day before)."""
     if fmt not in FORMATS:
         raise ValueError(f"format: {fmt!r} is not one of {', '.join(FORMATS)}")
     async with sessions() as session:
@@ -68,8 +72,10 @@ async def export_range(
                     count += 1
             return count, [out]
         by_day: dict[str, list[ArchivedRecord]] = {}
+        clock = start.tzinfo
         async for record in iter_range(session=session, start=start, end=end, topics=topics):
-            by_day.setdefault(record.event_time.date().isoformat(), []).append(record)
+            day = record.event_time.astimezone(clock).date().isoformat()
+            by_day.setdefault(day, []).append(record)
     out.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 (once, after the reads)
     files = [
         write_parquet(records, out / f"events-{day}.parquet")
