@@ -56,7 +56,24 @@ async function api(path, options) {
   try { body = await res.json(); } catch (_) { body = null; }
   // the session ended under the page (expired, logged out in another tab): back to the login
   if (res.status === 401 && state.me && path !== "/control/api/login") showLogin(SESSION_ENDED);
+  if (res.status === 403 && state.me && body && String(body.detail).startsWith("X-CSRF-Token")) {
+    body.detail = await sessionChanged();
+  }
   return { ok: res.ok, status: res.status, body };
+}
+
+// The browser's cookie is another session than the page's: someone logged in in another tab
+// (the same account, or another at a shared desk), and the page's CSRF token is the old
+// session's. The page takes the browser's session and says so; the action is not done (until
+// 2026-12-05 the page went on showing the first account, every action refused with
+// "X-CSRF-Token: missing or wrong").
+async function sessionChanged() {
+  const was = state.me.username;
+  const me = await api("/control/api/me");
+  if (!me.ok) return (me.body && me.body.detail) || "not logged in";
+  enter(me.body);
+  const who = me.body.username === was ? "again as " + was : "as " + me.body.username + " (this page was " + was + "'s)";
+  return "another tab of this browser logged in " + who + "; the page now shows that session. Nothing was done: look and try again";
 }
 
 const SESSION_ENDED = "Your session has ended (expired, or logged out in another tab). Log in again.";
