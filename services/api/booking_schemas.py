@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Path, Query
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from lanes.bookings import BookingState
 from lanes.model import Direction
@@ -21,7 +22,21 @@ GateId = Annotated[
 ]
 # An id in a path or a page cursor: the manifest-id alphabet (no control characters).
 # E.164: a plus, a country code, at most 15 digits in all
-DriverPhone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
+E164 = r"^\+[1-9][0-9]{6,14}$"
+
+
+def _e164(value: object) -> object:
+    """A number not in E.164 is refused saying what E.164 is, not with the pattern's regex
+    ('String should match pattern ...' was all a firm sending '0912345678' was told)."""
+    if isinstance(value, str) and re.fullmatch(E164, value) is None:
+        raise ValueError(
+            f"{value!r} is not an E.164 number: '+', the country code, then the number, "
+            "digits only, no spaces or leading 0 (e.g. +84912345678, +8613812345678)"
+        )
+    return value
+
+
+DriverPhone = Annotated[str, BeforeValidator(_e164), StringConstraints(pattern=E164)]
 IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 Cursor = Annotated[
     str | None,

@@ -208,7 +208,17 @@ async def test_a_drivers_mobile_not_in_e164_is_refused_naming_the_field(
         refused = await client.post(
             "/v1/bookings", json=body | {"driver_phone": phone}, headers=auth(keys["a"], phone)
         )
-        assert "driver_phone" in problem(refused, 422)["detail"]
+        said = problem(refused, 422)
+        assert "driver_phone" in said["detail"]
+        # what E.164 is, not the regex ("String should match pattern '^\\+[1-9]...'")
+        assert said["errors"] == [
+            {
+                "field": "driver_phone",
+                "message": f"{phone!r} is not an E.164 number: '+', the country code, then "
+                "the number, digits only, no spaces or leading 0 (e.g. +84912345678, "
+                "+8613812345678)",
+            }
+        ]
     booked = await client.post(
         "/v1/bookings", json=body | {"driver_phone": "+84912345678"}, headers=auth(keys["a"], "k")
     )
