@@ -363,6 +363,10 @@ function renderLanes(lanes) {
     out.push(cols[i]);
   });
   $("lanes").replaceChildren(...out);
+  // a row for each direction's lanes on a wide screen (the CSS falls back to 7.4rem columns)
+  const perDirection = {};
+  for (const lane of lanes) perDirection[lane.direction] = (perDirection[lane.direction] || 0) + 1;
+  $("lanes").style.setProperty("--per-row", String(Math.max(1, ...Object.values(perDirection))));
 }
 
 // the lane's open hours from the gate file, in gate time: within them until when, or closed
