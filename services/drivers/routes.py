@@ -41,8 +41,17 @@ from services.drivers.i18n import WORDS, language_links, pick_language
 from services.drivers.not_found import not_found_page, prefers_html
 from services.drivers.store import HubPages, Watch
 from services.runtime.stopping import unless_stopping
+from streams import clock
 
 KEEP_ALIVE_S = 5.0
+
+
+def _server_time() -> str:
+    """The server's clock, for the page to tell how far the phone's is off (its late line
+    is read on the server's time, not on a phone minutes off): `{"server_time": ISO}`."""
+    return json.dumps({"server_time": clock.wall_clock().isoformat(timespec="milliseconds")})
+
+
 WEB = Path(__file__).resolve().parent.parent / "web"
 
 
@@ -140,6 +149,68 @@ def _add_by_code(router: APIRouter, source: PageSource, guard: Callable[[], Code
             limits.failed(address)
             return _not_found("code", request)
         return RedirectResponse(f"/d/{token}", status_code=303)
+
+
+def _add_events(
+    router: APIRouter, source: PageSource, *, stream_lifetime_s: float, keep_alive_s: float
+) -> None:
+    """`GET /d/{token}/events` on `router`: the page's live stream."""
+
+    @router.get(
+        "/d/{token}/events",
+        response_model=None,
+        response_class=StreamingResponse,
+        responses={
+            200: {
+                "description": "Server-Sent Events: `state` at once and on each change, "
+                "each followed by `clock` (the server's time, `server_time`), `alive` every "
+                "5 s with nothing new (with `server_time` too), `gone` (and the end) when "
+                "the page no longer exists, `bye` at the end",
+                "content": {"text/event-stream": {}},
+            },
+            404: _PROBLEM,
+        },
+    )
+    async def events(request: Request, token: str) -> Response:
+        first = await source.state(token)
+        if first is None:
+            return _not_found("truck page")
+        # set when the server begins to stop (the API's context, as the control room's
+        # stream reads it): an open page must not hold the shutdown until it is cancelled
+        context = getattr(request.app.state, "context", None)
+        stopping: asyncio.Event = getattr(context, "stopping", None) or asyncio.Event()
+
+        async def stream() -> AsyncIterator[str]:
+            ends = time.monotonic() + stream_lifetime_s
+            async with source.watch(token) as changed:
+                yield "retry: 1000\n"
+                yield f"event: state\ndata: {await source.state(token) or first}\n\n"
+                yield f"event: clock\ndata: {_server_time()}\n\n"
+                while (left := ends - time.monotonic()) > 0 and not stopping.is_set():
+                    data = await unless_stopping(changed(min(keep_alive_s, left)), stopping)
+                    if stopping.is_set():
+                        break
+                    if data is None:
+                        if await source.state(token) is None:
+                            # the page is gone (pruned, its booking deleted): said, and the
+                            # stream ends; the page stops asking (a reopened stream is a 404)
+                            yield "event: gone\ndata: {}\n\n"
+                            return
+                        # an event, not a comment: the page sees it, and knows the line is up
+                        yield f"event: alive\ndata: {_server_time()}\n\n"
+                        continue
+                    yield f"event: state\ndata: {data}\n\n"
+                    yield f"event: clock\ndata: {_server_time()}\n\n"
+                if stopping.is_set():
+                    yield 'event: bye\ndata: {"reason": "server stopping"}\n\n'
+                else:
+                    yield "event: bye\ndata: {}\n\n"
+
+        return StreamingResponse(
+            stream(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
 
 
 def drivers_router(
@@ -242,57 +313,5 @@ def drivers_router(
             return _not_found("truck page")
         return Response(data, media_type="application/json", headers={"Cache-Control": "no-store"})
 
-    @router.get(
-        "/d/{token}/events",
-        response_model=None,
-        response_class=StreamingResponse,
-        responses={
-            200: {
-                "description": "Server-Sent Events: `state` at once and on each change, "
-                "`alive` every 5 s with nothing new, `gone` (and the end) when the page "
-                "no longer exists, `bye` at the end",
-                "content": {"text/event-stream": {}},
-            },
-            404: _PROBLEM,
-        },
-    )
-    async def events(request: Request, token: str) -> Response:
-        first = await source.state(token)
-        if first is None:
-            return _not_found("truck page")
-        # set when the server begins to stop (the API's context, as the control room's
-        # stream reads it): an open page must not hold the shutdown until it is cancelled
-        context = getattr(request.app.state, "context", None)
-        stopping: asyncio.Event = getattr(context, "stopping", None) or asyncio.Event()
-
-        async def stream() -> AsyncIterator[str]:
-            ends = time.monotonic() + stream_lifetime_s
-            async with source.watch(token) as changed:
-                yield "retry: 1000\n"
-                yield f"event: state\ndata: {await source.state(token) or first}\n\n"
-                while (left := ends - time.monotonic()) > 0 and not stopping.is_set():
-                    data = await unless_stopping(changed(min(keep_alive_s, left)), stopping)
-                    if stopping.is_set():
-                        break
-                    if data is None:
-                        if await source.state(token) is None:
-                            # the page is gone (pruned, its booking deleted): said, and the
-                            # stream ends; the page stops asking (a reopened stream is a 404)
-                            yield "event: gone\ndata: {}\n\n"
-                            return
-                        # an event, not a comment: the page sees it, and knows the line is up
-                        yield "event: alive\ndata: {}\n\n"
-                        continue
-                    yield f"event: state\ndata: {data}\n\n"
-                if stopping.is_set():
-                    yield 'event: bye\ndata: {"reason": "server stopping"}\n\n'
-                else:
-                    yield "event: bye\ndata: {}\n\n"
-
-        return StreamingResponse(
-            stream(),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-        )
-
+    _add_events(router, source, stream_lifetime_s=stream_lifetime_s, keep_alive_s=keep_alive_s)
     return router

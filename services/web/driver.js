@@ -31,6 +31,20 @@
     return state.zone ? fill(words.gate_time, { time: hhmm, zone: state.zone }) : hhmm;
   }
 
+  // The phone's clock may be minutes off (set by hand, another zone's time typed in as
+  // local): the server sends its own time after each change and with each keep-alive, and
+  // the page reads "now" as the phone's clock moved by the difference last heard (none
+  // heard yet, on the state just opened: nothing is said late until the server's time is).
+  let skewMs = null;
+  function heardServer(data) {
+    const at = Date.parse(data && data.server_time);
+    if (!Number.isNaN(at)) skewMs = at - Date.now();
+    late();
+  }
+  function serverNow() {
+    return skewMs === null ? NaN : Date.now() + skewMs;
+  }
+
   let shown = null; // the data on the screen
   function show(state) {
     $("booked").hidden = state.status !== "booked";
@@ -72,11 +86,11 @@
   }
 
   // The estimate is made when the queue moves, and nothing may move for a while: past the
-  // expected call's minute (by the phone's clock), the page says the call is later than
-  // estimated rather than show a time gone by as if it were to come.
+  // expected call's minute (by the server's clock, as last heard), the page says the call
+  // is later than estimated rather than show a time gone by as if it were to come.
   function late() {
     const at = shown && shown.status === "waiting" ? Date.parse(shown.expected_at) : NaN;
-    $("late").hidden = !(Date.now() >= at + 60000);
+    $("late").hidden = !(serverNow() >= at + 60000);
   }
 
   $("check-in").addEventListener("click", async () => {
@@ -141,10 +155,12 @@
       $("offline").hidden = true;
       show(JSON.parse(e.data));
     });
-    source.addEventListener("alive", () => {
+    source.addEventListener("alive", (e) => {
       heard = Date.now();
       $("offline").hidden = true;
+      heardServer(JSON.parse(e.data || "{}"));
     });
+    source.addEventListener("clock", (e) => heardServer(JSON.parse(e.data)));
     source.addEventListener("gone", gone);
     source.onerror = () => {
       if (body.dataset.status === "gone") return;

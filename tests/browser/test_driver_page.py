@@ -36,6 +36,7 @@ from services.drivers.store import HubPages, Watch
 from services.drivers.view import booked_state, driver_states, lost_state
 from services.gates.loader import get_gate
 from services.runtime.settings import DatabaseSettings
+from streams import clock
 from tests.browser.live import _Server, free_port, served_api
 from tests.integration.harness import fresh_broker, make_settings, manifest, seed
 from tests.integration.test_bookings_api import local_slot
@@ -561,27 +562,40 @@ async def test_a_stream_refused_with_a_404_stops_reconnecting(browser: Browser) 
         assert len(opened) == tries and await page.is_hidden("#offline")
 
 
-async def test_an_expected_call_time_gone_by_is_said_to_be_late(browser: Browser) -> None:
+@pytest.mark.parametrize("phone_off", [timedelta(minutes=25), timedelta(minutes=-40)])
+async def test_an_expected_call_time_gone_by_is_said_to_be_late_on_the_servers_clock(
+    browser: Browser, monkeypatch: pytest.MonkeyPatch, phone_off: timedelta
+) -> None:
     """With no event the queue is not stepped, and before, "expected call at about 10:12"
-    stayed on the screen after 10:12 as if it were to come. The page now says when the
-    estimate was made, and past the expected minute (the phone's clock, faked here: no
-    dependence on today's date) that the call is later than estimated; a new estimate
-    clears it."""
+    stayed on the screen after 10:12 as if it were to come. The page says when the estimate
+    was made, and past the expected minute that the call is later than estimated; a new
+    estimate clears it. "Past" is on the server's clock, which the stream sends (`clock`
+    after each state, `alive`): before, it was the phone's, and a phone 25 minutes fast said
+    "late" at once, one 40 minutes slow never did. Both clocks are faked here (the server's
+    `streams.clock.wall_clock`, the phone's by Playwright): no dependence on today's date."""
+    server = [T0 + timedelta(minutes=1)]
+    monkeypatch.setattr(clock, "wall_clock", lambda: server[0])
     hub = DriverHub(secret=b"test secret")
     queue, board = a_queue(30), Board.for_gate(HN)
     hub.publish(driver_states(queue, board, HN, now=T0))
     data = json.loads(hub.state(hub.token_for("visit-029")) or "{}")
     expected = datetime.fromisoformat(data["expected_at"])
     assert expected > T0 + timedelta(minutes=2) and data["as_of"] == "10:00"
-    async with serve(hub) as base:
+    # the phone's clock alone: the fast one says late from the start, the slow one never
+    phone_at = {"start": server[0] + phone_off, "late": expected + timedelta(minutes=2) + phone_off}
+    assert (phone_at["start"] >= expected + timedelta(minutes=1)) is (phone_off > timedelta(0))
+    assert phone_at["late"] < expected + timedelta(minutes=1) or phone_off > timedelta(0)
+    async with serve(hub, keep_alive_s=0.3) as base:
         page = await phone(browser, "vi-VN")
-        await page.clock.set_fixed_time(T0 + timedelta(minutes=1))
+        await page.clock.set_fixed_time(server[0] + phone_off)
         await page.goto(f"{base}/d/{hub.token_for('visit-029')}")
         await page.wait_for_function("() => document.body.dataset.status === 'waiting'")
         assert await page.inner_text("#as-of") == "(ước tính lúc 10:00)"
+        # a few keep-alives heard (each with the server's time): not late by the server
+        await page.wait_for_timeout(1_000)
         assert await page.is_hidden("#late")
-        await page.clock.set_fixed_time(expected + timedelta(minutes=2))  # nothing moved
-        await page.wait_for_function("() => !document.getElementById('late').hidden")
+        server[0] = expected + timedelta(minutes=2)  # nothing moved; the phone's clock stays
+        await page.wait_for_function("() => !document.getElementById('late').hidden", timeout=5_000)
         assert "Đã quá thời gian ước tính: bạn chưa được gọi" in await page.inner_text("#late")
         later = expected + timedelta(minutes=2)
         hub.publish(driver_states(queue, board, HN, now=later))  # a new estimate
