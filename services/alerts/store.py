@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lanes.alerts import Alert, Severity
@@ -171,15 +171,39 @@ def row_json(row: AlertRow) -> dict[str, Any]:
 async def panel(
     *, session: AsyncSession, gate_id: str, as_of: datetime, limit: int = 50
 ) -> list[dict[str, Any]]:
-    """The control room's alerts panel: the gate's alerts not dismissed, most severe then
-    newest first, each with its age in gate time (`as_of`, event time) in seconds."""
-    rows = await list_alerts(session=session, gate_id=gate_id, limit=limit)
-    rank = {"high": 0, "medium": 1, "low": 2}
-    rows.sort(key=lambda r: (r.status != OPEN, rank.get(r.severity, 3), -r.raised_at.timestamp()))
+    """The control room's alerts panel: the gate's alerts not dismissed, open ones first, most
+    severe then newest first, each with its age in gate time (`as_of`, event time) in
+    seconds. The `limit` first in that order: until 2026-12-05 the `limit` newest were
+    taken, then sorted, and an older open high alert (a cloned plate holding its truck) left
+    the panel under 50 newer ones, acknowledged or medium."""
+    rank = case({"high": 0, "medium": 1, "low": 2}, value=AlertRow.severity, else_=3)
+    rows = await session.scalars(
+        select(AlertRow)
+        .where(AlertRow.gate_id == gate_id, AlertRow.status.not_in(sorted(CLOSED)))
+        .order_by(
+            case((AlertRow.status == OPEN, 0), else_=1),
+            rank,
+            AlertRow.raised_at.desc(),
+            AlertRow.alert_id,
+        )
+        .limit(limit)
+    )
     return [
         row_json(r) | {"age_s": max(0, round((as_of - _aware(r.raised_at)).total_seconds()))}
         for r in rows
     ]
+
+
+async def panel_counts(*, session: AsyncSession, gate_id: str) -> dict[str, int]:
+    """How many alerts the panel stands for, listed or not: `open`, and `total` (not
+    dismissed)."""
+    rows = await session.execute(
+        select(AlertRow.status, func.count())
+        .where(AlertRow.gate_id == gate_id, AlertRow.status.not_in(sorted(CLOSED)))
+        .group_by(AlertRow.status)
+    )
+    by_status = {status: int(n) for status, n in rows.tuples()}
+    return {"open": by_status.get(OPEN, 0), "total": sum(by_status.values())}
 
 
 def _aware(at: datetime) -> datetime:

@@ -17,6 +17,7 @@ from lanes.model import ALWAYS, CustomsChannel, DailyHours, Gate
 from lanes.policy.hours import hours_now
 from lanes.policy.truck import cargo_classes
 from services.alerts.store import panel as alert_panel
+from services.alerts.store import panel_counts as alert_counts
 from services.api import queries
 from services.api.review import review_page
 from services.db.board_tables import GateBoardRow
@@ -119,6 +120,8 @@ async def build_snapshot(*, session: AsyncSession, gate: Gate, now: datetime) ->
         "recent": await _recent(session, gate_id),
         # issue 22: the risk alerts, what a controller sees first
         "alerts": await alert_panel(session=session, gate_id=gate_id, as_of=as_of),
+        # how many there are, the 50 listed or not: `open`, `total` (not dismissed)
+        "alert_counts": await alert_counts(session=session, gate_id=gate_id),
     }
 
 

@@ -245,7 +245,7 @@ function drawRoom() {
   $("clock").textContent = "gate time " + localTime(s.as_of, true);
   // which zone: a browser elsewhere (or set to another zone) cannot tell it from the times
   $("clock-zone").textContent = utcOffset(s.utc_offset_min);
-  renderAlerts(s.alerts || []);
+  renderAlerts(s.alerts || [], s.alert_counts);
   renderKpis(s.kpis, s.needs_review);
   renderLanes(s.lanes);
   renderReview(s.review, s.needs_review);
@@ -264,9 +264,14 @@ function ageText(seconds) {
   return Math.floor(seconds / 3600) + " h " + Math.floor((seconds % 3600) / 60) + " min";
 }
 
-function renderAlerts(alerts) {
-  const open = alerts.filter((a) => a.status === "open").length;
-  $("alert-count").textContent = alerts.length ? "(" + open + " open of " + alerts.length + ")" : "";
+// `counts`: how many there are, listed or not (the server lists the 50 most urgent: open
+// first, most severe, newest); until 2026-12-05 the count was the list's, "50 open of 50"
+// with 118 open
+function renderAlerts(alerts, counts) {
+  const open = counts ? counts.open : alerts.filter((a) => a.status === "open").length;
+  const total = counts ? counts.total : alerts.length;
+  $("alert-count").textContent = total ? "(" + open + " open of " + total
+    + (total > alerts.length ? "; the " + alerts.length + " most urgent listed" : "") + ")" : "";
   if (!alerts.length) { $("alert-items").replaceChildren(el("div", { class: "why" }, "no alerts")); return; }
   $("alert-items").replaceChildren(...alerts.map((a) => {
     const box = el("details", {

@@ -32,6 +32,7 @@ async def test_the_alerts_panel_leaves_the_board_on_a_1280x720_screen(
         page = await browser.new_page(viewport={"width": 1280, "height": 720})
         await log_in(page, f"http://127.0.0.1:{port}", "ana")
         await page.evaluate(f"state.snap.alerts = {ALERTS}")
+        await page.evaluate("state.snap.alert_counts = {open: 30, total: 30}")
         await page.evaluate("render()")
         await expect(page.locator("[data-alert]")).to_have_count(30)
         await expect(page.locator("#alert-count")).to_have_text("(30 open of 30)")
