@@ -35,7 +35,28 @@ def public_host(url: HttpUrl) -> HttpUrl:
     return url
 
 
-WebhookUrl = Annotated[HttpUrl, UrlConstraints(max_length=2000), AfterValidator(public_host)]
+MOST_URL_CHARS = 2000
+
+
+def stored_length(url: HttpUrl) -> HttpUrl:
+    """`url` if its normalised form (what is stored and answered) is at most 2,000
+    characters: the limit on the text sent is not enough, as normalising can lengthen it (a
+    path added, an international name in punycode). Found by a schema-driven client: a
+    1,999-character URL was taken, stored as 2,001, and every later GET answered 500."""
+    if len(text := str(url)) > MOST_URL_CHARS:
+        raise ValueError(
+            f"is {len(text)} characters once normalised (scheme and host in lower case, "
+            f"international names in punycode, a '/' path): at most {MOST_URL_CHARS}"
+        )
+    return url
+
+
+WebhookUrl = Annotated[
+    HttpUrl,
+    UrlConstraints(max_length=MOST_URL_CHARS),
+    AfterValidator(stored_length),
+    AfterValidator(public_host),
+]
 
 
 class FirmSettings(BaseModel):
@@ -48,15 +69,26 @@ class FirmSettings(BaseModel):
     )
 
 
-@router.get("/settings", response_model=FirmSettings, summary="Your firm's call settings")
-async def read_settings(firm: FirmDep, sessions: SessionsDep) -> FirmSettings:
+class FirmSettingsView(BaseModel):
+    """The settings as stored: a URL taken under older rules is answered as it is, for the
+    firm to replace it, not refused on the way out (that was a 500 on every GET)."""
+
+    webhook_url: str | None = Field(
+        default=None, description="the http(s) URL your calls are POSTed to; null: none"
+    )
+
+
+@router.get("/settings", response_model=FirmSettingsView, summary="Your firm's call settings")
+async def read_settings(firm: FirmDep, sessions: SessionsDep) -> FirmSettingsView:
     async with sessions() as session:
         row = await session.get(FirmSettingsRow, firm)
-    return FirmSettings.model_validate({"webhook_url": row.webhook_url if row else None})
+    return FirmSettingsView(webhook_url=row.webhook_url if row else None)
 
 
-@router.put("/settings", response_model=FirmSettings, summary="Set your firm's call settings")
-async def write_settings(body: FirmSettings, firm: FirmDep, sessions: SessionsDep) -> FirmSettings:
+@router.put("/settings", response_model=FirmSettingsView, summary="Set your firm's call settings")
+async def write_settings(
+    body: FirmSettings, firm: FirmDep, sessions: SessionsDep
+) -> FirmSettingsView:
     url = None if body.webhook_url is None else str(body.webhook_url)
     async with sessions() as session, session.begin():
         row = await session.get(FirmSettingsRow, firm)
@@ -66,4 +98,4 @@ async def write_settings(body: FirmSettings, firm: FirmDep, sessions: SessionsDe
             )
         else:
             row.webhook_url, row.updated_at = url, clock.wall_clock()
-    return body
+    return FirmSettingsView(webhook_url=url)
