@@ -144,7 +144,7 @@ def create_app(
     strict = [Depends(reject_unknown_query)]
     app.include_router(manifests_router, dependencies=strict)
     app.include_router(
-        review_router, dependencies=[*strict, Depends(staff_session)], responses=problems(401)
+        review_router, dependencies=[*strict, Depends(staff_session)], responses=problems(401, 404)
     )
     app.include_router(bookings_router, dependencies=strict)
     app.include_router(slots_router, dependencies=strict)

@@ -140,3 +140,18 @@ def test_openapi_documents_every_refusal_as_a_problem(outputs: dict[Path, str]) 
                 assert "400" in operation["responses"], (method, path)
     assert checked >= 50
     assert "HTTPValidationError" not in doc["components"]["schemas"]
+
+
+def test_every_operation_taking_a_gate_documents_its_404(outputs: dict[Path, str]) -> None:
+    """Found by schemathesis: GET /v1/review answered an unknown gate with an undocumented
+    404 (every route checks its `gate` against the configured gates)."""
+    paths = json.loads(outputs[gen_reference.OUT / "openapi.json"])["paths"]
+    taking = [
+        (method, path)
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+        if "gate" in {p["name"] for p in operation.get("parameters", [])}
+    ]
+    assert len(taking) >= 4
+    for method, path in taking:
+        assert "404" in paths[path][method]["responses"], (method, path)
