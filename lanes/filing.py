@@ -54,3 +54,18 @@ def id_taken(manifest_id: str) -> StoreResult:
         StoreStatus.REFUSED,
         reason=f"manifest_id: {manifest_id!r} is already taken; choose another id",
     )
+
+
+def booked_for_its_direction(manifest: Manifest, booking_id: str) -> StoreResult:
+    """Refused: the amendment changes the direction of a manifest that holds an active
+    booking, whose slot was taken in the old direction's capacity (and which the truck
+    would use at the gate whatever its direction)."""
+    return StoreResult(
+        manifest.manifest_id,
+        StoreStatus.REFUSED,
+        reason=(
+            f"direction: manifest {manifest.manifest_id!r} holds booking {booking_id!r}, "
+            f"a slot for the other direction: cancel it (POST /v1/bookings/{booking_id}/cancel) "
+            f"before changing the direction to {manifest.direction.value!r}, then book again"
+        ),
+    )

@@ -9,7 +9,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from lanes.filing import StoredManifest, StoreResult, StoreStatus, id_taken, not_the_callers
+from lanes.filing import (
+    StoredManifest,
+    StoreResult,
+    StoreStatus,
+    booked_for_its_direction,
+    id_taken,
+    not_the_callers,
+)
 from lanes.model import Manifest
 from services.ports import ManifestStore, ManifestStores
 
@@ -18,11 +25,13 @@ from services.ports import ManifestStore, ManifestStores
 class MemoryManifests:
     stored: dict[str, StoredManifest] = field(default_factory=dict)
     versions: list[StoredManifest] = field(default_factory=list)  # every version, in order
+    # manifest id -> its active booking (the bookings' store is another; tests set it)
+    active_bookings: dict[str, str] = field(default_factory=dict)
 
     def stores(self) -> ManifestStores:
         @asynccontextmanager
         async def transaction() -> AsyncIterator[ManifestStore]:
-            work = MemoryManifestStore(dict(self.stored))
+            work = MemoryManifestStore(dict(self.stored), self.active_bookings)
             yield work
             self.stored = work.stored
             self.versions.extend(work.versions)
@@ -31,8 +40,11 @@ class MemoryManifests:
 
 
 class MemoryManifestStore:
-    def __init__(self, stored: dict[str, StoredManifest]) -> None:
+    def __init__(
+        self, stored: dict[str, StoredManifest], active_bookings: dict[str, str] | None = None
+    ) -> None:
         self.stored = stored
+        self.active_bookings = active_bookings or {}
         self.versions: list[StoredManifest] = []
 
     async def file(
@@ -56,6 +68,8 @@ class MemoryManifestStore:
             return id_taken(m.manifest_id)
         elif found.manifest == m:
             return StoreResult(m.manifest_id, StoreStatus.UNCHANGED, found)
+        elif found.manifest.direction != m.direction and m.manifest_id in self.active_bookings:
+            return booked_for_its_direction(m, self.active_bookings[m.manifest_id])
         else:
             stored = replace(
                 found, manifest=m, version=found.version + 1, source=source, updated_at=now

@@ -61,8 +61,13 @@ async def submit_manifest(body: ManifestV1, firm: FirmDep, sessions: SessionsDep
             (body.to_domain(firm_id=firm),), source="http", now=clock.wall_clock(), firm_scope=firm
         )
     )
-    if result.stored is None:  # the reason reads "manifest_id: ..." (the use case's words)
-        reason = (result.reason or "refused").removeprefix("manifest_id: ")
+    if result.stored is None:  # the reason reads "field: ..." (the use case's words)
+        reason = result.reason or "refused"
+        if reason.startswith("direction: "):
+            raise ProblemError(
+                409, "manifest-booked", reason.removeprefix("direction: "), field="direction"
+            )
+        reason = reason.removeprefix("manifest_id: ")
         raise ProblemError(409, "manifest-id-taken", reason, field="manifest_id")
     view = ManifestSubmitted.model_validate(_view(result.stored) | {"status": result.status})
     return JSONResponse(

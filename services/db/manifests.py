@@ -11,9 +11,18 @@ from typing import Any, cast
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lanes.filing import StoredManifest, StoreResult, StoreStatus, id_taken, not_the_callers
+from lanes.bookings import BookingState
+from lanes.filing import (
+    StoredManifest,
+    StoreResult,
+    StoreStatus,
+    booked_for_its_direction,
+    id_taken,
+    not_the_callers,
+)
 from lanes.model import Manifest
 from lanes.similarity import KEY_SCHEME, index_keys
+from services.db.booking_tables import BookingRow
 from services.db.convert import manifest_from_row, manifest_payload, manifest_values
 from services.db.repository import _insert, is_postgres
 from services.db.tables import ManifestPlateKeyRow, ManifestRow, ManifestVersionRow, MetaRow
@@ -92,6 +101,7 @@ async def _store_unique(
         )
         current = {row.manifest_id: row for row in rows}
 
+    booked = await _booked_turning(session, manifests, current)
     results: list[StoreResult] = []
     updates: list[dict[str, Any]] = []
     versions: list[tuple[Manifest, int]] = []
@@ -110,6 +120,9 @@ async def _store_unique(
         before = manifest_from_row(row)
         if before == m:
             results.append(StoreResult(m.manifest_id, StoreStatus.UNCHANGED, _from_row(row)))
+            continue
+        if m.manifest_id in booked:
+            results.append(booked_for_its_direction(m, booked[m.manifest_id]))
             continue
         version = row.version + 1
         updates.append(
@@ -142,6 +155,28 @@ async def _store_unique(
         )
     await _replace_plate_keys(session, rekey, fresh=created)
     return results
+
+
+async def _booked_turning(
+    session: AsyncSession, manifests: Sequence[Manifest], current: dict[str, ManifestRow]
+) -> dict[str, str]:
+    """manifest id -> its active booking, for the amendments (of the same firm) that change
+    the direction of a manifest holding one: those are refused."""
+    turning = [
+        m.manifest_id
+        for m in manifests
+        if (row := current.get(m.manifest_id)) is not None
+        and row.firm_id == m.firm_id
+        and row.direction != m.direction.value
+    ]
+    if not turning:
+        return {}
+    rows = await session.execute(
+        select(BookingRow.manifest_id, BookingRow.booking_id).where(
+            BookingRow.manifest_id.in_(turning), BookingRow.status == BookingState.ACTIVE.value
+        )
+    )
+    return {manifest_id: booking_id for manifest_id, booking_id in rows.all()}
 
 
 async def next_version_seq(session: AsyncSession) -> int:

@@ -409,3 +409,42 @@ async def test_a_body_over_a_mebibyte_is_413_before_anything_reads_it(
         headers={**auth(keys["a"]), "Content-Type": "application/json"},
     )
     assert streamed.status_code == 413
+
+
+async def test_a_booked_manifest_keeps_its_direction_until_its_booking_is_cancelled(
+    client: httpx.AsyncClient, keys: dict[str, str]
+) -> None:
+    """An amendment turning a booked export manifest into an import one was 200 'updated'
+    and left its booking in an export slot (counted in the export capacity, used at the gate
+    by the truck whatever its direction), with nothing said to the firm."""
+    at = local_slot(1, 10)
+    booking = (await _book(client, keys["a"], "A-1", at, "turn-1")).json()
+    form = {
+        "manifest_id": "A-1",
+        "tractor_plate": "29H-123.45",
+        "customs_status": "cleared",
+        "window_start": (at - timedelta(hours=2)).isoformat(),
+        "window_end": (at + timedelta(hours=2)).isoformat(),
+    }
+    turned = await client.post(
+        "/v1/manifests", json=form | {"direction": "import"}, headers=auth(keys["a"])
+    )
+    body = problem(turned, 409)
+    assert body["type"] == "urn:borderflow:problem:manifest-booked"
+    assert [e["field"] for e in body["errors"]] == ["direction"]
+    assert booking["booking_id"] in body["detail"] and "cancel it" in body["detail"]
+    kept = await client.get("/v1/manifests/A-1", headers=auth(keys["a"]))
+    assert kept.json()["direction"] == "export" and kept.json()["version"] == 1
+    # any other amendment of a booked manifest is as before
+    amended = await client.post(
+        "/v1/manifests", json=form | {"direction": "export"}, headers=auth(keys["a"])
+    )
+    assert amended.status_code == 200 and amended.json()["status"] == "updated", amended.text
+    cancel = await client.post(
+        f"/v1/bookings/{booking['booking_id']}/cancel", headers=auth(keys["a"])
+    )
+    assert cancel.status_code == 200
+    turned = await client.post(
+        "/v1/manifests", json=form | {"direction": "import"}, headers=auth(keys["a"])
+    )
+    assert turned.status_code == 200 and turned.json()["direction"] == "import", turned.text

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -145,3 +146,19 @@ async def test_the_bulk_import_files_through_the_handler() -> None:
     assert problems[0].startswith("f.jsonl:2: invalid JSON")
     assert problems[1] == "f.jsonl:4: manifest_id: 'TAKEN' is already taken; choose another id"
     assert sorted(data.stored) == ["M-1", "M-2", "TAKEN"]
+
+
+async def test_a_booked_manifests_direction_change_is_refused_naming_its_booking() -> None:
+    # the topic's and the import's view (the HTTP API's: test_bookings_api.py); the same
+    # rule as the database's store
+    data = MemoryManifests()
+    file = FileManifestsHandler(uow=data.stores())
+    await file(FileManifests((manifest("M-1"), manifest("M-2")), source="topic", now=T0))
+    data.active_bookings["M-1"] = "bk_1"
+    turned = [replace(manifest(m), direction=Direction.IMPORT) for m in ("M-1", "M-2")]
+    results = await file(FileManifests(tuple(turned), source="topic", now=T0))
+    assert [r.status for r in results] == [StoreStatus.REFUSED, StoreStatus.UPDATED]
+    assert (results[0].reason or "").startswith(
+        "direction: manifest 'M-1' holds booking 'bk_1', a slot for the other direction"
+    )
+    assert data.stored["M-1"].manifest.direction is Direction.EXPORT
