@@ -163,6 +163,27 @@ class Unit:
             )
         return None
 
+    def _origin_refusal(self, message: XBorderMessage) -> str | None:
+        """Why the other side's fact cannot be recorded on the crossing it names: a side
+        reports the notice and exit of a truck leaving it and the entry of a truck arriving
+        from here, never the facts of the other direction (an exit of CN recorded on a truck
+        leaving VN replaced VN's own exit; an entry of CN on a truck leaving CN marked it
+        entered here, and its overdue alert went away)."""
+        row = self._crossings.get(message.crossing_id)
+        if row is None:
+            return None
+        arriving = isinstance(message, EntryEventV1)
+        leaving = message.sender.other if arriving else message.sender
+        if row.from_side == leaving.value:
+            return None
+        sender, kind = message.sender.value, message.type.rsplit(".", 1)[-1]
+        can = f"arriving from {self.me.value}" if arriving else f"leaving {sender}"
+        article = "an" if kind[0] in "aeiou" else "a"
+        return (
+            f"invalid: crossing_id {message.crossing_id!r} is a truck leaving "
+            f"{row.from_side}: {article} {kind} from {sender} can only be of a truck {can}"
+        )
+
     def _crossing(self, crossing_id: str, from_side: Side) -> XborderCrossingRow:
         row = self._crossings.get(crossing_id)
         if row is None:
@@ -298,6 +319,8 @@ class Unit:
         refusal = item.refusal
         if refusal is None and isinstance(message, AckV1):
             refusal = self._ack_refusal(message)
+        elif refusal is None and not isinstance(message, MessageHeader):
+            refusal = self._origin_refusal(message)
         row = XborderInboxRow(
             message_id=message.message_id,
             sender=message.sender.value,

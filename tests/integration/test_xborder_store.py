@@ -15,7 +15,7 @@ from lanes.crossings import Side
 from services.db.engine import session_factory
 from services.xborder import store as xstore
 from services.xborder.tables import XborderCrossingRow, XborderInboxRow, XborderOutboxRow
-from streams.xborder import AckV1, ExitEventV1
+from streams.xborder import AckV1, EntryEventV1, ExitEventV1
 from streams.xborder_local import LocalCrossingEventV1
 from streams.xborder_sign import SigningKey, TrustedKeys, sign, verify
 
@@ -42,7 +42,7 @@ def _exit(sequence: int, message_id: str | None = None) -> ExitEventV1:
 
 
 async def _apply(
-    engine: AsyncEngine, message: ExitEventV1 | AckV1, source: str | None = None
+    engine: AsyncEngine, message: ExitEventV1 | EntryEventV1 | AckV1, source: str | None = None
 ) -> xstore.Applied:
     sessions = session_factory(engine)
     async with sessions() as session, session.begin():
@@ -278,3 +278,60 @@ async def test_an_ack_of_no_message_sent_is_refused_in_its_place(engine: AsyncEn
         refusals = list(await session.scalars(select(XborderInboxRow.refusal)))
     assert sorted(r is None for r in refusals) == [False, False, True]
     assert await _count(engine, XborderOutboxRow) == 1  # an ack is not acknowledged
+
+
+async def test_the_other_side_reports_only_its_own_direction_of_a_crossing(
+    engine: AsyncEngine,
+) -> None:
+    """Vietnam reports the exit of a truck leaving Vietnam and the entry of a truck arriving
+    from China, not the reverse: an exit of Vietnam naming China's own crossing replaced
+    China's exit with Vietnam's; an entry of Vietnam naming its own truck marked it
+    entered in China (its overdue alert gone). Each is refused as invalid in its place,
+    the crossing untouched, and the next message applied."""
+    sessions = session_factory(engine)
+    async with sessions() as session, session.begin():
+        await xstore.ensure_counters(session, me=Side.CN)
+        event = LocalCrossingEventV1(
+            event_id="cn-exit-1",
+            kind="exit",
+            at=T0,
+            crossing_id="CN-x1",
+            gate_id="youyiguan",
+            peer_gate_id="huu-nghi",
+            direction="import",
+            mode="road",
+            tractor_plate="GuiA12345",
+        )
+        await xstore.take_local(session, event, me=Side.CN, sign=lambda m: sign(m, CN), now=T0)
+
+    hijack = await _apply(engine, _exit(1).model_copy(update={"crossing_id": "CN-x1"}))
+    assert (hijack.status, hijack.reason) == (
+        "invalid",
+        "invalid: crossing_id 'CN-x1' is a truck leaving CN: an exit from VN can only be of "
+        "a truck leaving VN",
+    )
+    assert (await _apply(engine, _exit(2))).status == "applied"  # VN-x2, leaving VN
+
+    def entry(sequence: int, crossing_id: str) -> EntryEventV1:
+        return EntryEventV1(
+            message_id=f"VN:in-{sequence}",
+            sender=Side.VN,
+            sequence=sequence,
+            event_time=T0 + timedelta(minutes=20),
+            crossing_id=crossing_id,
+            gate_id="huu-nghi",
+            tractor_plate="GuiA12345",
+        )
+
+    own = await _apply(engine, entry(3, "VN-x2"))
+    assert (own.status, own.reason) == (
+        "invalid",
+        "invalid: crossing_id 'VN-x2' is a truck leaving VN: an entry from VN can only be of "
+        "a truck arriving from CN",
+    )
+    assert (await _apply(engine, entry(4, "CN-x1"))).status == "applied"
+    async with sessions() as session:
+        rows = {r.crossing_id: r for r in await session.scalars(select(XborderCrossingRow))}
+    assert rows["CN-x1"].exit_message_id == "CN:cn-exit-1"
+    assert rows["CN-x1"].entry_message_id == "VN:in-4"
+    assert rows["VN-x2"].exit_message_id == "VN:e-2" and rows["VN-x2"].entry_at is None
