@@ -209,10 +209,15 @@ def decode_manifest(raw: bytes | str | None, *, require_firm: bool = True) -> Ma
         try:
             raw = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise InvalidEvent(
-                f"value is not UTF-8 text (byte {exc.start}: {raw[exc.start : exc.start + 1]!r}):"
-                " send the manifest as UTF-8 JSON"
-            ) from exc
+            try:
+                # a lone surrogate written raw (CESU-8, a careless exporter): decoded, so
+                # the check of unstorable text below names the field that holds it
+                raw = raw.decode("utf-8-sig", "surrogatepass")
+            except UnicodeDecodeError:
+                raise InvalidEvent(
+                    f"value is not UTF-8 text (byte {exc.start}: "
+                    f"{raw[exc.start : exc.start + 1]!r}): send the manifest as UTF-8 JSON"
+                ) from exc
     try:
         obj = json.loads(raw)
     except json.JSONDecodeError as exc:
