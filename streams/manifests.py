@@ -45,19 +45,57 @@ class CargoV1(BaseModel):
     gross_weight_kg: Annotated[float, Field(gt=0, le=100_000, allow_inf_nan=False)] | None = None
 
 
+# The rules the schema cannot say exactly (a pattern would be stricter or looser than the
+# check: plates and containers are normalised first, a container has a check digit, a
+# window's bounds are instants in UTC), said in the fields' descriptions of the OpenAPI
+# document instead (found by a schema-driven client: schema-valid manifests were refused).
+_PLATE = (
+    "a Vietnamese plate (province 01-99, 1-2 letters, 4-5 digits, e.g. 29H12345 or "
+    "'29H-123.45') or a Chinese one (province character, a letter, 5 letters or digits, "
+    "no I or O, e.g. 桂A12345; new-energy D or F and 5 more); spaces, dots and dashes are "
+    "dropped and letters upper-cased before the check; stored so"
+)
+_WHEN = "ISO 8601 with offset, between 2000-01-01 and 2199-12-31 (UTC)"
+EXAMPLE: dict[str, object] = {
+    "manifest_id": "MF-2026-0001",
+    "direction": "export",
+    "tractor_plate": "29H12345",
+    "trailer_plate": "29R01234",
+    "containers": ["CSQU3054383"],
+    "cargo": {"description": "dragon fruit", "hs_codes": ["0810.90"], "gross_weight_kg": 18500},
+    "perishable": True,
+    "customs_status": "cleared",
+    "customs_channel": "green",
+    "window_start": "2026-12-07T06:00:00+07:00",
+    "window_end": "2026-12-07T18:00:00+07:00",
+}
+
+
 class ManifestV1(BaseModel):
     """A manifest as declared. Plates and container numbers are checked against their rules
     and stored normalised; `firm_id` may be left out only where the caller's firm is known
     (HTTP, from the API key)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", json_schema_extra={"examples": [EXAMPLE]}
+    )
 
     manifest_id: Identifier
     firm_id: Identifier | None = None
     direction: Direction
-    tractor_plate: str
-    trailer_plate: str | None = None
-    containers: list[str] = Field(default_factory=list, max_length=4)
+    tractor_plate: str = Field(description=f"the tractor's plate: {_PLATE}; not a trailer's")
+    trailer_plate: str | None = Field(
+        default=None,
+        description=f"the trailer's plate, if any: {_PLATE}, a trailer's (series R in Vietnam, "
+        "e.g. 29R01234; ending in 挂 in China); empty or null: none",
+    )
+    containers: list[str] = Field(
+        default_factory=list,
+        max_length=4,
+        description="ISO 6346 container numbers (owner code, category U, J or Z, 6 digits, "
+        "the check digit: 11 characters once spaces and dashes are dropped, e.g. CSQU3054383), "
+        "each at most once; stored upper-case without separators",
+    )
     cargo: CargoV1 = Field(default_factory=CargoV1)
     perishable: bool = False
     hazmat_class: (
@@ -66,9 +104,13 @@ class ManifestV1(BaseModel):
     ) = None
     customs_status: CustomsStatus
     # the risk channel customs gave it (green: documents, yellow: scan, red: inspection)
-    customs_channel: CustomsChannel | None = None
-    window_start: IsoAwareDatetime
-    window_end: IsoAwareDatetime
+    customs_channel: CustomsChannel | None = Field(
+        default=None, description="not 'green' when customs_status is 'inspect'"
+    )
+    window_start: IsoAwareDatetime = Field(description=f"the crossing window's start: {_WHEN}")
+    window_end: IsoAwareDatetime = Field(
+        description=f"after window_start, at most 7 days after it: {_WHEN}"
+    )
 
     @field_validator("tractor_plate")
     @classmethod
@@ -203,20 +245,21 @@ def decode_manifest(raw: bytes | str | None, *, require_firm: bool = True) -> Ma
     if raw is None:
         raise InvalidEvent("empty message (no value)")
     if isinstance(raw, bytes):
+        data = raw
         # UTF-8 only (a leading BOM allowed, as before), as the topic's contract says:
         # json.loads would take bytes for UTF-16 or UTF-32 by their first bytes, and refuse
         # other bytes with that codec's error ("'utf-16-le' codec can't decode ...")
         try:
-            raw = raw.decode("utf-8-sig")
+            raw = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             try:
                 # a lone surrogate written raw (CESU-8, a careless exporter): decoded, so
                 # the check of unstorable text below names the field that holds it
-                raw = raw.decode("utf-8-sig", "surrogatepass")
+                raw = data.decode("utf-8-sig", "surrogatepass")
             except UnicodeDecodeError:
                 raise InvalidEvent(
                     f"value is not UTF-8 text (byte {exc.start}: "
-                    f"{raw[exc.start : exc.start + 1]!r}): send the manifest as UTF-8 JSON"
+                    f"{data[exc.start : exc.start + 1]!r}): send the manifest as UTF-8 JSON"
                 ) from exc
     try:
         obj = json.loads(raw)
