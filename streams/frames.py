@@ -19,7 +19,6 @@ from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -31,6 +30,7 @@ from pydantic import (
 from streams.codec import describe_validation_error
 from streams.errors import InvalidEvent
 from streams.text import unstorable_text
+from streams.timestamps import IsoAwareDatetime
 
 CAMERA_FRAME_TYPE = "camera_frame"
 MAX_JPEG_BYTES = 2 * 1024 * 1024
@@ -44,7 +44,7 @@ class CameraFrameV1(BaseModel):
 
     frame_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     camera_id: ShortText
-    captured_at: AwareDatetime
+    captured_at: IsoAwareDatetime  # ISO 8601 text with offset, 2000-2199: not epoch seconds
     jpeg_b64: Base64Jpeg | None = None
     image_ref: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
     burst_jpeg_b64: list[Base64Jpeg] = Field(default_factory=list, max_length=7)
@@ -61,8 +61,12 @@ def decode_frame(value: bytes | None) -> CameraFrameV1:
     if not value:
         raise InvalidEvent("empty record: a camera frame is a JSON object")
     try:
-        obj: Any = json.loads(value)
-    except (UnicodeDecodeError, ValueError) as exc:
+        text = value.decode("utf-8")  # as the topic's contract says: not UTF-16 by its BOM
+    except UnicodeDecodeError as exc:
+        raise InvalidEvent(f"value is not UTF-8 text (byte {exc.start}): expected JSON") from exc
+    try:
+        obj: Any = json.loads(text)
+    except ValueError as exc:
         raise InvalidEvent(f"not JSON: {exc}") from exc
     except RecursionError as exc:
         raise InvalidEvent("not JSON: nested too deeply") from exc
@@ -77,7 +81,9 @@ def decode_frame(value: bytes | None) -> CameraFrameV1:
     try:
         return CameraFrameV1.model_validate(obj)
     except ValidationError as exc:
-        raise InvalidEvent(describe_validation_error(exc, prefix="camera frame")) from exc
+        # the field first, as every dead letter says it ("camera framecaptured_at: ..." was
+        # the reason, the prefix glued to the field)
+        raise InvalidEvent(describe_validation_error(exc)) from exc
 
 
 def jpeg_bytes(b64: str, *, what: str = "jpeg_b64") -> bytes:

@@ -124,6 +124,34 @@ def test_invalid_frames_are_refused_with_the_reason(value: bytes, reason: str) -
 
 
 @pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        # the field was glued to a prefix: "camera framecaptured_at: Input should have ..."
+        (
+            frame_json(jpeg_b64="AAAA", captured_at="2026-11-23T08:00:00"),
+            "captured_at: Input should have timezone info",
+        ),
+        # epoch seconds were taken (as 1970 + n), a year-1 instant too (no UTC form)
+        (
+            frame_json(jpeg_b64="AAAA", captured_at=1796511269),
+            "captured_at: must be an ISO 8601 date-time with offset, e.g. "
+            "2026-11-24T08:00:00+07:00",
+        ),
+        (
+            frame_json(jpeg_b64="AAAA", captured_at="0001-01-01T00:00:00+07:00"),
+            "captured_at: must be between 2000-01-01 and 2199-12-31 (UTC)",
+        ),
+        # decoded as UTF-16 by its first bytes: "not JSON: 'utf-16-le' codec can't ..."
+        (b"\xff\xfe{}", "value is not UTF-8 text (byte 0): expected JSON"),
+    ],
+)
+def test_a_frames_refusal_names_the_field_first(value: bytes, reason: str) -> None:
+    with pytest.raises(InvalidEvent) as caught:
+        decode_frame(value)
+    assert caught.value.reason == reason
+
+
+@pytest.mark.parametrize(
     ("fields", "reason"),
     [
         ({"jpeg_b64": "@@@@"}, "not valid base64"),
