@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.problems import ProblemError
-from services.control.auth import NotLoggedIn, logged_in
+from services.control.auth import NotLoggedIn, logged_in, not_stored
 from services.db.controllers import SessionInfo
 
 
@@ -24,7 +24,8 @@ def _refused(detail: str) -> ProblemError:
     )
 
 
-async def staff_session(request: Request) -> SessionInfo:
+async def staff_session(request: Request, response: Response) -> SessionInfo:
+    not_stored(response)  # the browser keeps no copy for Back after a logout
     sessions: async_sessionmaker[AsyncSession] = request.app.state.context.sessions
     try:
         return await logged_in(request, sessions)

@@ -63,9 +63,21 @@ async def logged_in(request: Request, sessions: async_sessionmaker[AsyncSession]
     return info
 
 
-async def current_session(request: Request) -> SessionInfo:
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def not_stored(response: Response) -> None:
+    """What a session reads is not kept by the browser: Back or Forward after logging out
+    showed the cached answer (the gate-wide queue, the page's `me` with its CSRF token)
+    until 2026-12-05."""
+    response.headers.update(NO_STORE)
+
+
+async def current_session(request: Request, response: Response) -> SessionInfo:
     """The logged-in controller (any role); 401 otherwise, as problem+json (type
-    urn:borderflow:problem:not-logged-in; `detail` the reason, as the page shows it)."""
+    urn:borderflow:problem:not-logged-in; `detail` the reason, as the page shows it).
+    Its answer is not stored by the browser."""
+    not_stored(response)
     try:
         return await logged_in(request, room_of(request).sessions)
     except NotLoggedIn as exc:
@@ -110,6 +122,7 @@ async def login(body: Login, request: Request, response: Response, room: RoomDep
             f"try again in {math.ceil(wait)} s",
             headers={"Retry-After": str(math.ceil(wait))},
         )
+    not_stored(response)
     async with room.sessions() as session, session.begin():
         controller = await authenticate(
             session=session, username=body.username, password=body.password

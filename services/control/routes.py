@@ -78,7 +78,7 @@ async def state(
 ) -> Response:
     """The gate's current snapshot (what the stream pushes), for a viewer or a controller."""
     published = await room.hub.current(room.gate(gate).gate_id)
-    return Response(published.data, media_type="application/json")
+    return Response(published.data, media_type="application/json", headers=auth.NO_STORE)
 
 
 @router.get("/control/api/stream", tags=["control room"], responses=problems(401, 404, 503))
