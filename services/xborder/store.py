@@ -32,6 +32,7 @@ from services.xborder.tables import (
     XborderOutboxRow,
     XborderSequenceRow,
 )
+from streams.errors import InvalidEvent
 from streams.xborder import (
     ACK_TYPE,
     AckV1,
@@ -295,6 +296,14 @@ class Unit:
         if before is not None and item.source is not None and before.source == item.source:
             return Applied("redelivered")
         if before is not None and message.attempt > before.attempt:
+            changed = _changed_fields(before.payload, item.payload)
+            if changed:
+                return Applied(
+                    "replayed",
+                    f"replayed: message {message.message_id} was applied already (sequence "
+                    f"{before.sequence}) with other {', '.join(changed)}: a resend carries the "
+                    "same fact; a correction is a new message with an id of its own",
+                )
             # the sender resent it (its acknowledgement was late or lost): no effect, but
             # acknowledge it again, or it resends it for ever
             before.attempt = message.attempt
@@ -414,6 +423,19 @@ async def apply_received(
     [result] = await unit.apply([Incoming(message, key_id, payload, source, refusal)])
     await session.flush()
     return result
+
+
+def _changed_fields(applied: str, resent: bytes) -> list[str]:
+    """The fields in which a resend differs from the message applied under its id (none
+    when either payload is not kept: a message refused in its place)."""
+    if not applied or not resent:
+        return []
+    try:
+        before = decode_message(applied.encode()).model_dump(mode="json", exclude={"attempt"})
+        after = decode_message(resent).model_dump(mode="json", exclude={"attempt"})
+    except InvalidEvent:  # not a payload of ours to compare (the tests' stand-ins)
+        return []
+    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
 
 
 def _record(row: XborderCrossingRow, message: XBorderMessage) -> None:

@@ -15,7 +15,7 @@ from lanes.crossings import Side
 from services.db.engine import session_factory
 from services.xborder import store as xstore
 from services.xborder.tables import XborderCrossingRow, XborderInboxRow, XborderOutboxRow
-from streams.xborder import AckV1, EntryEventV1, ExitEventV1
+from streams.xborder import AckV1, EntryEventV1, ExitEventV1, outgoing_payload
 from streams.xborder_local import LocalCrossingEventV1
 from streams.xborder_sign import SigningKey, TrustedKeys, sign, verify
 
@@ -51,7 +51,7 @@ async def _apply(
             session,
             message,
             key_id=VN.key_id,
-            payload=b"{}",
+            payload=outgoing_payload(message),
             me=Side.CN,
             sign=lambda m: sign(m, CN),
             now=T0,
@@ -335,3 +335,28 @@ async def test_the_other_side_reports_only_its_own_direction_of_a_crossing(
     assert rows["CN-x1"].exit_message_id == "CN:cn-exit-1"
     assert rows["CN-x1"].entry_message_id == "VN:in-4"
     assert rows["VN-x2"].exit_message_id == "VN:e-2" and rows["VN-x2"].entry_at is None
+
+
+async def test_a_resend_with_other_content_is_refused_not_acknowledged(
+    engine: AsyncEngine,
+) -> None:
+    """A peer "correcting" a message by resending its id with a higher attempt and another
+    plate was acknowledged again and the change dropped in silence: it believed the
+    correction applied. Refused as a replay naming the fields, no effect, no ack; the
+    same fact resent is acknowledged again as before."""
+    assert (await _apply(engine, _exit(1), "t:0:1")).status == "applied"
+    corrected = _exit(1).model_copy(update={"attempt": 2, "tractor_plate": "29H99999"})
+    refused = await _apply(engine, corrected, "t:0:2")
+    assert (refused.status, refused.reason) == (
+        "replayed",
+        "replayed: message VN:e-1 was applied already (sequence 1) with other tractor_plate: "
+        "a resend carries the same fact; a correction is a new message with an id of its own",
+    )
+    assert await _count(engine, XborderOutboxRow) == 1  # the first ack only
+    same = _exit(1).model_copy(update={"attempt": 3})
+    assert (await _apply(engine, same, "t:0:3")).status == "resent"
+    async with session_factory(engine)() as session:
+        row = await session.get(XborderCrossingRow, "VN-x1")
+        assert row is not None and row.exit_truck is not None
+        assert row.exit_truck["tractor_plate"] == "29H12345"
+    assert await _count(engine, XborderOutboxRow) == 2
