@@ -18,6 +18,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic.config import JsonDict
 
 from lanes.containers import container_error, normalise_container
 from lanes.model import CustomsChannel, CustomsStatus, Direction, Manifest
@@ -56,7 +57,7 @@ _PLATE = (
     "dropped and letters upper-cased before the check; stored so"
 )
 _WHEN = "ISO 8601 with offset, between 2000-01-01 and 2199-12-31 (UTC)"
-EXAMPLE: dict[str, object] = {
+EXAMPLE: JsonDict = {
     "manifest_id": "MF-2026-0001",
     "direction": "export",
     "tractor_plate": "29H12345",

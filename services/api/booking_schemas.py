@@ -38,21 +38,47 @@ def _e164(value: object) -> object:
 
 DriverPhone = Annotated[str, BeforeValidator(_e164), StringConstraints(pattern=E164)]
 IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
+ManifestIdPath = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=ID_PATTERN, examples=["MF-2026-0001"])
+]
 Cursor = Annotated[
     str | None,
     Query(max_length=64, pattern=ID_PATTERN, description="the `next` of the previous page"),
 ]
 
 
+# What the schema cannot say of a slot (it depends on the gate and on the time of asking),
+# said to the reader: a schema-driven client's slot_start was refused with nothing to go by
+SLOT_START = (
+    "the start of one of the gate's slots, ISO 8601 with offset: on a slot boundary of the "
+    "gate's local day (at huu-nghi hourly, 06:00 to 21:00 at +07:00) and open for booking "
+    "(at most 7 days ahead, until 30 min before it starts): `GET /v1/slots` lists them "
+    "with `open`"
+)
+
+
 class BookingRequest(BaseModel):
     """Book a manifest into the slot starting at `slot_start` (its end follows from the
     gate's slot length); direction and cargo come from the manifest."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "manifest_id": "MF-2026-0001",
+                    "slot_start": "2026-12-07T09:00:00+07:00",
+                    "driver_phone": "+84912345678",
+                }
+            ]
+        },
+    )
 
-    manifest_id: ManifestId
-    slot_start: IsoAwareDatetime = Field(description="a slot boundary, ISO 8601 with offset")
-    gate: GateId | None = Field(default=None, description="default: this system's gate")
+    manifest_id: ManifestId = Field(description="one of your firm's manifests")
+    slot_start: IsoAwareDatetime = Field(description=SLOT_START)
+    gate: GateId | None = Field(
+        default=None, description="one of the system's gates (huu-nghi); default: this system's"
+    )
     driver_phone: DriverPhone | None = Field(
         default=None,
         description="the driver's mobile number in E.164 (+84..., +86...): each call forward "
@@ -62,9 +88,12 @@ class BookingRequest(BaseModel):
 
 
 class RescheduleRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"slot_start": "2026-12-07T10:00:00+07:00"}]},
+    )
 
-    slot_start: IsoAwareDatetime = Field(description="the new slot's start, ISO 8601 with offset")
+    slot_start: IsoAwareDatetime = Field(description=f"the new slot: {SLOT_START}")
 
 
 class BookingView(BaseModel):

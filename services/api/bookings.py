@@ -31,7 +31,7 @@ from services.api.booking_schemas import (
     IdPath,
     RescheduleRequest,
 )
-from services.api.problems import FieldError, problem_response
+from services.api.problems import FieldError, link, links, problem_response
 from services.api.slots import ERRORS, FOUND_ERRORS, PROBLEM, booking_gate
 from services.db import bookings as repo
 from services.db.driver_pages import booking_page_key
@@ -68,6 +68,20 @@ _STATUS = {
     "no_waiting_area": (422, "no-waiting-area"),
 }
 _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {**FOUND_ERRORS, 400: PROBLEM, 409: PROBLEM}
+_BOOKING = "/v1/bookings/{booking_id}"
+_ID = "$response.body#/booking_id"
+# the workflow, for a reader and a stateful client: what may follow a booking
+_BOOKED_LINKS = links(
+    201,
+    GetBooking=link(_BOOKING, "get", "the booking as it stands", booking_id=_ID),
+    RescheduleBooking=link(
+        _BOOKING + "/reschedule", "post", "move it to another slot", booking_id=_ID
+    ),
+    CancelBooking=link(_BOOKING + "/cancel", "post", "cancel it", booking_id=_ID),
+    CheckInBooking=link(
+        _BOOKING + "/check-in", "post", "the truck is in the waiting area", booking_id=_ID
+    ),
+)
 
 
 def _refusal(
@@ -174,6 +188,7 @@ def _hash(body: BookingRequest, gate_id: str) -> str:
     response_model=BookingView,
     responses={**_WRITE_ERRORS, 400: PROBLEM},
     summary="Book a slot for one of your manifests (201; a retry with the same key: the same)",
+    openapi_extra=_BOOKED_LINKS,
 )
 async def create_booking(
     request: Request,
@@ -186,6 +201,7 @@ async def create_booking(
             min_length=1,
             max_length=255,
             description="a key unique to this booking request, reused on retries",
+            examples=["b7e4c1d2-booking-MF-2026-0001"],
         ),
     ],
 ) -> JSONResponse:

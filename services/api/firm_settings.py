@@ -60,12 +60,19 @@ WebhookUrl = Annotated[
 
 
 class FirmSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"webhook_url": "https://tms.example.com/borderflow/calls"}]
+        },
+    )
 
     webhook_url: WebhookUrl | None = Field(
         default=None,
         description="http(s) URL your calls are POSTed to, on a public host (not localhost "
-        "nor a private, loopback or link-local address); null: none",
+        "nor a private, loopback or link-local address), at most 2,000 characters as sent "
+        "and once normalised (scheme and host lower-cased, international names in punycode, "
+        "'/' for an empty path); null: none",
     )
 
 

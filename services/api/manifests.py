@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse
 from lanes.filing import StoredManifest, StoreStatus
 from services.adapters.manifest_intake import sql_manifest_stores
 from services.api.auth import FirmDep, SessionsDep
-from services.api.booking_schemas import Cursor, IdPath
-from services.api.problems import PROBLEM_RESPONSE, ProblemError
+from services.api.booking_schemas import Cursor, ManifestIdPath
+from services.api.problems import PROBLEM_RESPONSE, ProblemError, link, links
 from services.api.schemas import ManifestPage, ManifestSubmitted, ManifestView
 from services.db.convert import manifest_payload
 from services.db.manifests import get_manifest, list_manifests
@@ -24,6 +24,23 @@ router = APIRouter(prefix="/v1/manifests", tags=["manifests"])
 
 _PROBLEM = PROBLEM_RESPONSE
 _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {401: _PROBLEM, 422: _PROBLEM, 429: _PROBLEM}
+# the workflow, for a reader and a stateful client: a manifest, then its booking
+_SUBMITTED_LINKS = links(
+    201,
+    200,
+    GetManifest=link(
+        "/v1/manifests/{manifest_id}",
+        "get",
+        "the manifest as stored",
+        manifest_id="$response.body#/manifest_id",
+    ),
+    BookManifest=link(
+        "/v1/bookings",
+        "post",
+        "book a slot for it (`slot_start` a slot `GET /v1/slots` lists as open)",
+        requestBody={"manifest_id": "$response.body#/manifest_id"},
+    ),
+)
 
 
 def _view(stored: StoredManifest) -> dict[str, Any]:
@@ -45,6 +62,7 @@ def _view(stored: StoredManifest) -> dict[str, Any]:
         409: _PROBLEM,
     },
     summary="Submit a manifest (created: 201; a new version or the same again: 200)",
+    openapi_extra=_SUBMITTED_LINKS,
 )
 async def submit_manifest(body: ManifestV1, firm: FirmDep, sessions: SessionsDep) -> JSONResponse:
     if body.firm_id is not None and body.firm_id != firm:
@@ -83,7 +101,9 @@ async def submit_manifest(body: ManifestV1, firm: FirmDep, sessions: SessionsDep
     responses={**_AUTH_ERRORS, 404: _PROBLEM},
     summary="One of your firm's manifests",
 )
-async def read_manifest(manifest_id: IdPath, firm: FirmDep, sessions: SessionsDep) -> ManifestView:
+async def read_manifest(
+    manifest_id: ManifestIdPath, firm: FirmDep, sessions: SessionsDep
+) -> ManifestView:
     async with sessions() as session:
         stored = await get_manifest(session=session, firm_id=firm, manifest_id=manifest_id)
     if stored is None:  # another firm's id reads as missing: ids reveal nothing

@@ -64,6 +64,26 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return dict.fromkeys(statuses, PROBLEM_RESPONSE)
 
 
+def link(path: str, method: str, description: str, **values: object) -> dict[str, Any]:
+    """An OpenAPI link to the operation `method` `path`: each of `values` (a parameter's
+    name, or `requestBody`) taken from this answer (a runtime expression such as
+    `$response.body#/booking_id`), so a reader or a stateful client sees the workflow."""
+    pointer = path.replace("~", "~0").replace("/", "~1")
+    body = values.pop("requestBody", None)
+    return {
+        "operationRef": f"#/paths/{pointer}/{method}",
+        "description": description,
+        **({"parameters": values} if values else {}),
+        **({"requestBody": body} if body is not None else {}),
+    }
+
+
+def links(*statuses: int, **to: dict[str, Any]) -> dict[str, Any]:
+    """A route's `openapi_extra` adding the links `to` (name -> `link(...)`) to the answers
+    of `statuses`."""
+    return {"responses": {str(status): {"links": to} for status in statuses}}
+
+
 def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
     """What every route answers that FastAPI does not document itself, added to `schema` (an
     OpenAPI document): an operation that takes a body may also answer 400 (not valid JSON),

@@ -57,7 +57,7 @@ async def list_slots(
     *,
     firm: FirmDep,
     sessions: SessionsDep,
-    direction: Annotated[Direction, Query(description="export or import")],
+    direction: Annotated[Direction, Query(description="export or import", examples=["export"])],
     gate: Annotated[
         str | None, Query(max_length=64, pattern=ID_PATTERN, description="default: this gate")
     ] = None,
@@ -65,13 +65,23 @@ async def list_slots(
         datetime | None,
         ISO_ONLY,
         IN_RANGE,
-        Query(alias="from", description="ISO 8601 with offset; default: now"),
+        Query(
+            alias="from",
+            description="ISO 8601 with offset, between 2000-01-01 and 2199-12-31 (UTC); "
+            "default: now",
+            examples=["2026-12-07T00:00:00+07:00"],
+        ),
     ] = None,
     end: Annotated[
         datetime | None,
         ISO_ONLY,
         IN_RANGE,
-        Query(alias="to", description="ISO 8601 with offset; default: `from` + 1 day"),
+        Query(
+            alias="to",
+            description="ISO 8601 with offset, after `from` and at most 7 days after it, "
+            "between 2000-01-01 and 2199-12-31 (UTC); default: `from` + 1 day",
+            examples=["2026-12-08T00:00:00+07:00"],
+        ),
     ] = None,
 ) -> SlotList:
     found = booking_gate(request, gate)

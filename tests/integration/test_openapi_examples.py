@@ -1,0 +1,143 @@
+"""The OpenAPI document's examples and links, sent to the app as a firm's generated client
+would: each request body's example and each parameter's, in the order the document's links
+lead (a manifest, then its booking, then what may follow a booking), every answer a 2xx. A
+schema-driven client (schemathesis) found schema-valid requests refused and nothing in the
+document saying why; the examples must stay requests the API takes, so they cannot rot."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.api.app import create_app
+from streams import clock
+from tests.integration.test_bookings_api import add_firms, make_client
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+
+# 08:00 at the gate (+07:00), two days before the examples' slots: open for booking then
+NOW = datetime(2026, 12, 5, 1, 0, tzinfo=UTC)
+FIRM_PATHS = ("/v1/manifests", "/v1/bookings", "/v1/slots", "/v1/firm")
+# a firm's system's calls, in the order the links lead
+FLOW = [
+    ("post", "/v1/manifests"),
+    ("get", "/v1/manifests/{manifest_id}"),
+    ("get", "/v1/slots"),
+    ("post", "/v1/bookings"),
+    ("get", "/v1/bookings/{booking_id}"),
+    ("post", "/v1/bookings/{booking_id}/reschedule"),
+    ("post", "/v1/bookings/{booking_id}/check-in"),
+    ("post", "/v1/bookings/{booking_id}/cancel"),
+    ("put", "/v1/firm/settings"),
+]
+
+
+def _resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        node: Any = document
+        for part in schema["$ref"].removeprefix("#/").split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        schema = node
+    return schema
+
+
+def _example(schema: dict[str, Any]) -> Any:
+    return schema["examples"][0] if schema.get("examples") else None
+
+
+def _evaluate(expression: Any, answer: httpx.Response) -> Any:
+    """A link's value: `$response.body#/pointer` read from `answer`, or nested ones."""
+    if isinstance(expression, dict):
+        return {k: _evaluate(v, answer) for k, v in expression.items()}
+    if isinstance(expression, str) and expression.startswith("$response.body#/"):
+        node = answer.json()
+        for part in expression.removeprefix("$response.body#/").split("/"):
+            node = node[part]
+        return node
+    return expression
+
+
+def _target(document: dict[str, Any], ref: str) -> tuple[str, str]:
+    path, method = ref.removeprefix("#/paths/").rsplit("/", 1)
+    path = path.replace("~1", "/").replace("~0", "~")
+    assert method in document["paths"][path], f"link to a missing operation {ref}"
+    return method, path
+
+
+def _request(
+    document: dict[str, Any],
+    method: str,
+    path: str,
+    linked: dict[str, Any],
+) -> tuple[str, dict[str, str], dict[str, str], Any]:
+    """URL, query, headers and body of the operation from its examples and `linked` (the
+    values links gave it: parameters by name, `requestBody` merged over the example)."""
+    operation = document["paths"][path][method]
+    query: dict[str, str] = {}
+    headers: dict[str, str] = {}
+    for parameter in operation.get("parameters", []):
+        name = parameter["name"]
+        value = linked.get(name, _example(parameter["schema"]))
+        if value is None:
+            assert not parameter.get("required"), f"{method} {path}: {name} has no example"
+            continue
+        if parameter["in"] == "path":
+            path = path.replace("{" + name + "}", str(value))
+        elif parameter["in"] == "query":
+            query[name] = str(value)
+        else:
+            headers[name] = str(value)
+    body = None
+    if "requestBody" in operation:
+        schema = operation["requestBody"]["content"]["application/json"]["schema"]
+        body = _example(_resolve(document, schema))
+        assert body is not None, f"{method} {path}: the request body has no example"
+        body = body | linked.get("requestBody", {})
+    return path, query, headers, body
+
+
+async def test_every_documented_example_is_taken(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(clock, "wall_clock", lambda: NOW)
+    key = (await add_firms(engine, ["firm-a"]))["firm-a"]
+    async with make_client(engine) as client:
+        document = (await client.get("/openapi.json")).json()
+        linked: dict[tuple[str, str], dict[str, Any]] = {}
+        for method, path in FLOW:
+            url, query, headers, body = _request(
+                document, method, path, linked.get((method, path), {})
+            )
+            answer = await client.request(
+                method,
+                url,
+                params=query,
+                json=body,
+                headers=headers | {"Authorization": f"Bearer {key}"},
+            )
+            assert answer.is_success, f"{method.upper()} {url}: {answer.text}"
+            documented = document["paths"][path][method]["responses"][str(answer.status_code)]
+            for link in documented.get("links", {}).values():
+                values = {
+                    name: _evaluate(expression, answer)
+                    for name, expression in link.get("parameters", {}).items()
+                }
+                if "requestBody" in link:
+                    values["requestBody"] = _evaluate(link["requestBody"], answer)
+                linked.setdefault(_target(document, link["operationRef"]), {}).update(values)
+        # the links lead from a manifest to its booking and from a booking to what follows
+        assert set(linked) == set(FLOW[1:2] + FLOW[3:8])
+
+
+def test_every_firm_request_body_has_an_example() -> None:
+    document = create_app().openapi()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if path.startswith(FIRM_PATHS) and "requestBody" in operation:
+                schema = operation["requestBody"]["content"]["application/json"]["schema"]
+                assert _example(_resolve(document, schema)), f"{method} {path}"
+                assert (method, path) in FLOW, f"{method} {path}: not sent by the test above"
