@@ -38,9 +38,12 @@ EXIT_TYPE: Final = "borderflow.xborder.exit"
 ENTRY_TYPE: Final = "borderflow.xborder.entry"
 ACK_TYPE: Final = "borderflow.xborder.ack"
 
+MESSAGE_ID_MAX = 128  # an id's length on the wire (message, crossing, gate)
 Id = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"),
+    StringConstraints(
+        min_length=1, max_length=MESSAGE_ID_MAX, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+    ),
 ]
 Plate = Annotated[str, StringConstraints(min_length=2, max_length=16)]
 Container = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}[UJZ]\d{7}$")]

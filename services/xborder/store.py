@@ -14,6 +14,7 @@ message's effect, its inbox row and the acknowledgement it triggers commit toget
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +36,7 @@ from services.xborder.tables import (
 from streams.errors import InvalidEvent
 from streams.xborder import (
     ACK_TYPE,
+    MESSAGE_ID_MAX,
     AckV1,
     EntryEventV1,
     ExitEventV1,
@@ -369,9 +371,8 @@ class Unit:
     async def _acknowledge(self, message: Header) -> None:
         """Queue the ack of `message` (of its transmission: a resend's ack has an id of
         its own, or the other side would refuse it as a replay of the first)."""
-        suffix = "" if message.attempt == 1 else f"-{message.attempt}"
         ack = AckV1(
-            message_id=message_id_for(self.me, f"ack-{message.message_id}{suffix}"),
+            message_id=ack_message_id(self.me, message.message_id, message.attempt),
             sender=self.me,
             sequence=await self._next_sequence(),
             event_time=message.event_time,
@@ -380,6 +381,19 @@ class Unit:
             acked_sequence=message.sequence,
         )
         await self._store_outgoing(ack, None)
+
+
+def ack_message_id(me: Side, acked_id: str, attempt: int) -> str:
+    """The id of this side's ack of `acked_id` (of its transmission `attempt`):
+    `VN:ack-<id>[-<attempt>]`, or `VN:ack-<sha256 of the id, 40 hex>[-<attempt>]` when that
+    is longer than a message id may be (128): the other side's id may use all 128, and the
+    ack built from it failed validation in the receiver's transaction, for ever."""
+    suffix = "" if attempt == 1 else f"-{attempt}"
+    plain = message_id_for(me, f"ack-{acked_id}{suffix}")
+    if len(plain) <= MESSAGE_ID_MAX:
+        return plain
+    digest = hashlib.sha256(acked_id.encode()).hexdigest()[:40]
+    return message_id_for(me, f"ack-{digest}{suffix}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -360,3 +360,25 @@ async def test_a_resend_with_other_content_is_refused_not_acknowledged(
         assert row is not None and row.exit_truck is not None
         assert row.exit_truck["tractor_plate"] == "29H12345"
     assert await _count(engine, XborderOutboxRow) == 2
+
+
+async def test_a_message_id_of_the_longest_allowed_is_acknowledged(engine: AsyncEngine) -> None:
+    """The agreement lets a message id be 128 characters; the ack's id was built as
+    `CN:ack-<id>`, longer, and failed validation inside the receiving transaction: the
+    message was dead-lettered as a handler error, every later one refused as a gap, and
+    the sender's resends failed the same way, for ever. The ack's id is hashed when the
+    plain one would be too long, one per transmission."""
+    longest = "VN:" + "x" * 125
+    assert (await _apply(engine, _exit(1, message_id=longest), "t:0:1")).status == "applied"
+    resend = _exit(1, message_id=longest).model_copy(update={"attempt": 2})
+    assert (await _apply(engine, resend, "t:0:2")).status == "resent"
+    assert (await _apply(engine, _exit(2), "t:0:3")).status == "applied"
+    async with session_factory(engine)() as session:
+        rows = list(await session.scalars(select(XborderOutboxRow).order_by("sequence")))
+    trusted = TrustedKeys.of(CN.trusted())
+    acks = [verify(r.envelope.encode(), trusted) for r in rows]
+    assert [a.acked_message_id for a in acks] == [longest, longest, "VN:e-2"]  # type: ignore[union-attr]
+    ids = [a.message_id for a in acks]
+    assert len(set(ids)) == 3 and all(len(i) <= 128 for i in ids)
+    assert ids[0].startswith("CN:ack-") and ids[1].endswith("-2")
+    assert ids[2] == "CN:ack-VN:e-2"  # a short id stays as it was
