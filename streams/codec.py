@@ -63,7 +63,9 @@ def _load_object(value: bytes | None) -> dict[str, Any]:
 def decode_plate_read(value: bytes | None) -> PlateReadV1:
     """A plate read from either the envelope or the plain JSON form."""
     obj = _load_object(value)
-    if "data" in obj and "type" in obj:
+    # an envelope that lost its data is still one: told "data: Field required", not that
+    # camera_id, captured_at, plate_text and confidence are missing (a bare read's fields)
+    if ("data" in obj and "type" in obj) or obj.get("type") == PLATE_READ_TYPE:
         return _decode_enveloped_read(obj)
     try:
         return PlateReadV1.model_validate(obj)

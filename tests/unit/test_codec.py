@@ -132,3 +132,18 @@ def test_a_refused_timestamp_reason_has_no_pydantic_prefix(captured_at: object) 
     assert caught.value.reason == (
         "captured_at: must be an ISO 8601 date-time with offset, e.g. 2026-11-24T08:00:00+07:00"
     )
+
+
+def test_an_envelope_without_its_data_is_told_so() -> None:
+    # it was read as a bare read: "camera_id: Field required; captured_at: Field required;
+    # plate_text: Field required; confidence: Field required"
+    envelope = {
+        "event_id": "env-1",
+        "type": "plate_read",
+        "version": 1,
+        "occurred_at": AT,
+        "producer": "gateway",
+    }
+    with pytest.raises(InvalidEvent) as caught:
+        decode_plate_read(json.dumps(envelope).encode())
+    assert caught.value.reason == "data: Field required"
