@@ -12,12 +12,14 @@ from typing import Annotated, Any
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
 
 from services.alerts import store
 from services.alerts.outbox import send_alert
 from services.api.problems import ProblemError, problems
 from services.control import auth
 from services.control.auth import SessionDep
+from services.control.busy import busy_problem, is_busy
 from services.control.state import RoomDep
 from services.db.controllers import SessionInfo
 from services.service_layer.control import (
@@ -123,6 +125,10 @@ async def act_on_alert(
     except AlertChangeRefused as exc:
         code = 404 if exc.kind == "unknown-alert" else 409
         raise ProblemError(code, exc.kind, str(exc), field="alert_id") from None
+    except OperationalError as exc:
+        if not is_busy(exc):
+            raise
+        raise busy_problem() from None
     if changed.gate_id:
         room.hub.notify(changed.gate_id)
     return AlertDone(alert=dict(changed.views.shown), audit_seq=changed.audit_seq)

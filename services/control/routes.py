@@ -14,6 +14,7 @@ from aiokafka.errors import KafkaError
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator
+from sqlalchemy.exc import OperationalError
 
 from lanes.actions import ActionRefused
 from services.api.problems import ProblemError, problems
@@ -22,6 +23,7 @@ from services.control.alerts import router as alerts_router
 from services.control.apply import ActionNotFound, apply_action
 from services.control.apply import Request as ActionRequest
 from services.control.auth import ActorDep, SessionDep
+from services.control.busy import busy_problem, is_busy
 from services.control.state import RoomDep, control_room
 from services.runtime.stopping import unless_stopping
 
@@ -216,6 +218,10 @@ async def act(body: ActionBody, room: RoomDep, actor: ActorDep) -> ActionDone:
         raise HTTPException(
             status_code=503, detail=f"broker: unavailable ({type(exc).__name__}); not applied"
         ) from None
+    except OperationalError as exc:
+        if not is_busy(exc):
+            raise
+        raise busy_problem() from None
     room.hub.notify(gate.gate_id)
     decision = None
     if done.decision is not None:
