@@ -21,6 +21,7 @@ from services.api import queries
 from services.api.bookings import check_in_from_page
 from services.api.bookings import router as bookings_router
 from services.api.firm_settings import router as firm_settings_router
+from services.api.gate_enum import document_gates
 from services.api.manifests import router as manifests_router
 from services.api.metrics import router as metrics_router
 from services.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
@@ -40,6 +41,7 @@ from services.control.routes import router as control_router
 from services.drivers.guard import CodeGuard
 from services.drivers.routes import drivers_router
 from services.drivers.store import DbPages
+from services.gates.loader import default_gates
 from services.runtime.settings import KafkaSettings
 from services.service_layer.control import ControlRoomHandlers
 from services.xborder.corridor import GateCorridor
@@ -233,7 +235,10 @@ def create_app(
     default_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
-        return document_problems(default_openapi())
+        # the running system's gates; the packaged ones where none is bound (the reference)
+        context: ApiContext | None = getattr(app.state, "context", None)
+        gates = default_gates() if context is None else context.gates
+        return document_gates(document_problems(default_openapi()), gates)
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app

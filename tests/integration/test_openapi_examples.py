@@ -6,6 +6,7 @@ document saying why; the examples must stay requests the API takes, so they cann
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.api.app import create_app
+from services.gates.loader import default_gates
 from streams import clock
 from tests.integration.test_bookings_api import add_firms, make_client
 
@@ -141,3 +143,41 @@ def test_every_firm_request_body_has_an_example() -> None:
                 schema = operation["requestBody"]["content"]["application/json"]["schema"]
                 assert _example(_resolve(document, schema)), f"{method} {path}"
                 assert (method, path) in FLOW, f"{method} {path}: not sent by the test above"
+
+
+async def test_each_gate_parameter_lists_the_gates_it_takes(engine: AsyncEngine) -> None:
+    """The document says which gates the running system takes (`gate: "0"` was schema-valid
+    and refused): all its gates, or those taking bookings where a booking's gate is meant."""
+    huu_nghi = default_gates()["huu-nghi"]
+    gates = {
+        "huu-nghi": huu_nghi,
+        "tan-thanh": dataclasses.replace(huu_nghi, gate_id="tan-thanh", booking=None),
+    }
+    key = (await add_firms(engine, ["firm-a"]))["firm-a"]
+    async with make_client(engine, gates) as client:
+        document = (await client.get("/openapi.json")).json()
+        listed = {}
+        for path, operations in document["paths"].items():
+            for operation in operations.values():
+                for parameter in operation.get("parameters", []):
+                    if parameter["name"] == "gate":
+                        [string] = [s for s in parameter["schema"]["anyOf"] if "enum" in s]
+                        listed[path] = string["enum"]
+        booking = document["components"]["schemas"]["BookingRequest"]["properties"]["gate"]
+        [string] = [s for s in booking["anyOf"] if "enum" in s]
+        assert string["enum"] == ["huu-nghi"]
+        assert listed["/v1/slots"] == ["huu-nghi"]
+        assert listed["/v1/queue"] == listed["/v1/review"] == ["huu-nghi", "tan-thanh"]
+        # and what is listed is taken
+        answer = await client.get(
+            "/v1/slots",
+            params={"direction": "export", "gate": listed["/v1/slots"][0]},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert answer.status_code == 200, answer.text
+        refused = await client.get(
+            "/v1/slots",
+            params={"direction": "export", "gate": "tan-thanh"},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert refused.status_code == 422, refused.text
