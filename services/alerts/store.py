@@ -202,7 +202,7 @@ async def panel_counts(*, session: AsyncSession, gate_id: str) -> dict[str, int]
         .where(AlertRow.gate_id == gate_id, AlertRow.status.not_in(sorted(CLOSED)))
         .group_by(AlertRow.status)
     )
-    by_status = {status: int(n) for status, n in rows.tuples()}
+    by_status = {str(status): int(n) for status, n in rows.all()}
     return {"open": by_status.get(OPEN, 0), "total": sum(by_status.values())}
 
 
