@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import math
 import re
+import sys
 from typing import Any
 
 from services.cli.args import number, trucks
@@ -69,9 +70,15 @@ def main_xborder(settings: Settings, args: argparse.Namespace) -> int:
         print("\n".join(keygen_lines(Side(args.side), args.key_id)))
         return 0
     if args.xborder_command == "link":
+        from services.xborder.config import LinkSettingsError, load_link_settings  # noqa: PLC0415
         from services.xborder.worker import run_link  # noqa: PLC0415
 
-        return asyncio.run(run_link(settings))
+        try:
+            xsettings = load_link_settings()
+        except LinkSettingsError as exc:
+            print(f"borderflow xborder link: invalid configuration: {exc}", file=sys.stderr)
+            return 2
+        return asyncio.run(run_link(settings, xsettings))
     from services.xborder.demo import main_demo  # noqa: PLC0415
 
     return asyncio.run(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lanes.crossings import Side
@@ -50,9 +50,13 @@ class XborderSettings(BaseSettings):
     @field_validator("trusted_keys")
     @classmethod
     def _json_object(cls, value: str) -> str:
-        obj = json.loads(value)
+        wanted = 'a JSON object of key id -> base64 Ed25519 public key, {"cn-2026-01": "..."}'
+        try:
+            obj = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not JSON ({exc}): {wanted}") from None
         if not isinstance(obj, dict) or not all(isinstance(v, str) for v in obj.values()):
-            raise ValueError("a JSON object of key id -> base64 Ed25519 public key")
+            raise ValueError(wanted)
         return value
 
     def signing(self) -> SigningKey:
@@ -70,3 +74,45 @@ class XborderSettings(BaseSettings):
 
     def target(self) -> str:
         return self.target_topic or inbound_topic(self.side)
+
+
+class LinkSettingsError(ValueError):
+    """A link setting that cannot be used, naming the variable (never a secret's value)."""
+
+
+def load_link_settings() -> XborderSettings:
+    """The link's settings from the environment, their keys read, or `LinkSettingsError`
+    naming the variable and the key id: a key pasted wrong (not base64, not 32 bytes) or
+    missing stopped `borderflow xborder link` with a traceback that named neither (found
+    by a stranger configuring the other side from docs/exchange.md)."""
+    prefix = "BORDERFLOW_XBORDER_"
+    try:
+        settings = XborderSettings()
+    except ValidationError as exc:
+        problems = [
+            f"{prefix}{'.'.join(str(p) for p in e['loc']).upper()}: "
+            f"{e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        ]
+        raise LinkSettingsError("; ".join(problems)) from None
+    try:
+        settings.signing()
+    except ValueError as exc:
+        raise LinkSettingsError(f"{prefix}SIGNING_KEY: {_key_problem(exc)}") from None
+    for key_id, raw in json.loads(settings.trusted_keys).items():
+        try:
+            TrustedKey.from_base64(key_id, settings.side.other, raw)
+        except ValueError as exc:
+            raise LinkSettingsError(
+                f"{prefix}TRUSTED_KEYS: key {key_id!r}: {_key_problem(exc)}"
+            ) from None
+    return settings
+
+
+def _key_problem(exc: ValueError) -> str:
+    text = str(exc)
+    if "SIGNING_KEY_ID" in text:
+        return "BORDERFLOW_XBORDER_SIGNING_KEY_ID and _SIGNING_KEY are both required"
+    if text.startswith("not base64"):
+        return f"not base64 ({text.removeprefix('not base64: ')})"
+    return f"not an Ed25519 key: {text} (base64 of the 32 raw bytes)"

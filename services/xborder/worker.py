@@ -19,9 +19,9 @@ from streams.xborder_sign import SigningKey
 log = logging.getLogger(__name__)
 
 
-async def run_link(settings: Settings) -> int:
+async def run_link(settings: Settings, xsettings: XborderSettings | None = None) -> int:
     """The link of this side (`BORDERFLOW_XBORDER_*`) until SIGINT/SIGTERM."""
-    xsettings = XborderSettings()
+    xsettings = xsettings if xsettings is not None else XborderSettings()
     stop = asyncio.Event()
     install_stop_signals(stop)
     serve_worker_metrics(settings.metrics_port)
