@@ -118,6 +118,20 @@ def already_assigned(decision: LaneDecision) -> str:
     return f"({decision.plate or 'no plate'}) is already assigned to {where}: {by}"
 
 
+def in_a_queue(decision: LaneDecision) -> None:
+    """A visit in review or refused is in no queue: the refusal says so and why (a second
+    controller holding or moving a truck another has just held was told only 'is not
+    queued at the gate')."""
+    if decision.outcome is Outcome.ASSIGNED:
+        return
+    state = "in review" if decision.outcome is Outcome.NEEDS_REVIEW else "refused"
+    why = decision.reason.split(" -> ", 1)[0] if decision.revision else "decided so by the gate"
+    raise ActionRefused(
+        f"visit_id: {decision.visit_id} ({decision.plate or 'no plate'}) is {state}, "
+        f"not in a queue: {why}"
+    )
+
+
 def queued_truck(board: Board, visit_id: str) -> tuple[str, Queued]:
     found = board.queued_entry(visit_id)
     if found is None:
@@ -137,6 +151,7 @@ def reassign(
     now: datetime,
 ) -> Applied:
     """The queued truck moved to `lane_id`, if the lane may take it."""
+    in_a_queue(decision)
     place, entry = queued_truck(board, decision.visit_id)
     truck = entry.truck
     lane = next((lane for lane in gate.lanes if lane.lane_id == lane_id), None)
@@ -205,6 +220,7 @@ def lanes_to_move_to(
 
 def hold(decision: LaneDecision, *, board: Board, what: str, now: datetime) -> Applied:
     """The queued truck taken out of its queue; its decision goes back to review."""
+    in_a_queue(decision)
     queued_truck(board, decision.visit_id)
     assignment = Assignment(Outcome.NEEDS_REVIEW, None, "held until a controller releases it")
     return Applied(

@@ -216,3 +216,21 @@ def test_an_assigned_truck_is_not_placed_again_once_served() -> None:
             f"visit_id: v-h ({first.decision.plate}) is already assigned to "
             f"{first.decision.lane_id}: released by ana (checked)"
         )
+
+
+def test_a_truck_held_by_one_controller_is_refused_to_the_next_saying_why() -> None:
+    """Two controllers held the same queued truck at once: the second was told only
+    'is not queued at the gate'. Now: in review, and who held it."""
+    decisions, board = _busy_gate()
+    decision = _queued(decisions, board)
+    held = hold(decision, board=board, what="held by ana (seal broken)", now=NOW)
+    why = (
+        f"visit_id: {decision.visit_id} ({decision.plate}) is in review, not in a queue: "
+        "held by ana (seal broken)"
+    )
+    with pytest.raises(ActionRefused) as refused:
+        hold(held.decision, board=held.board, what="held by bob (x)", now=NOW)
+    assert str(refused.value) == why
+    with pytest.raises(ActionRefused) as refused:
+        reassign(held.decision, "HN-E2", gate=HUU_NGHI, board=held.board, what="by bob", now=NOW)
+    assert str(refused.value) == why
