@@ -29,7 +29,12 @@ def parse_time(raw: str) -> datetime:
     try:
         at = datetime.fromisoformat(raw)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{raw!r} is not an ISO 8601 time") from exc
+        why = str(exc)
+        if why.startswith("Invalid isoformat string"):
+            raise argparse.ArgumentTypeError(f"{raw!r} is not an ISO 8601 time") from exc
+        # written right, but no such time: say which part (found by a stranger's try:
+        # 2027-02-29, a leap day in a year without one, was "not an ISO 8601 time")
+        raise argparse.ArgumentTypeError(f"{raw!r} is no such time: {why}") from exc
     if at.tzinfo is None:
         raise argparse.ArgumentTypeError(
             f"{raw!r} has no UTC offset: write it with one, e.g. 2026-11-24T00:00:00+07:00 "

@@ -457,3 +457,22 @@ def test_archive_export_refuses_what_would_export_nothing_or_fail(
     to_folder = ["archive", "export", "--out", str(tmp_path), "--from", day, "--to", next_day]
     assert main(to_folder) == 2
     assert "is a folder; JSONL goes to a file" in capsys.readouterr().err
+
+
+def test_a_time_written_right_that_does_not_exist_says_why(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """2027-02-29 (2027 has no leap day) and month 13 were "not an ISO 8601 time", which
+    they are; what is wrong is the day or the month. Garbage is still not ISO 8601."""
+    for raw, said in (
+        ("2027-02-29T00:00:00+07:00", "is no such time: day is out of range for month"),
+        ("2028-13-01T00:00:00+07:00", "is no such time: month must be in 1..12"),
+        ("yesterday", "is not an ISO 8601 time"),
+    ):
+        with pytest.raises(SystemExit) as exited:
+            main(["replay", "--out", "x", "--from", raw, "--to", "2028-03-01T00:00:00Z"])
+        assert exited.value.code == 2
+        assert f"argument --from: {raw!r} {said}" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # the leap day of a leap year is a time: --to is checked
+        main(["replay", "--out", "x", "--from", "2028-02-29T00:00:00+07:00", "--to", "x"])
+    assert "argument --to: 'x' is not an ISO 8601 time" in capsys.readouterr().err
