@@ -57,6 +57,12 @@ _PLATE = (
     "dropped and letters upper-cased before the check; stored so"
 )
 _WHEN = "ISO 8601 with offset, between 2000-01-01 and 2199-12-31 (UTC)"
+# `_channel`'s rule said in JSON Schema, exactly: a manifest whose customs_status is
+# "inspect" has a customs_channel other than "green" (or none); schema-valid before, refused
+NOT_GREEN_IF_INSPECT: JsonDict = {
+    "if": {"properties": {"customs_status": {"const": "inspect"}}, "required": ["customs_status"]},
+    "then": {"properties": {"customs_channel": {"not": {"const": "green"}}}},
+}
 EXAMPLE: JsonDict = {
     "manifest_id": "MF-2026-0001",
     "direction": "export",
@@ -78,7 +84,9 @@ class ManifestV1(BaseModel):
     (HTTP, from the API key)."""
 
     model_config = ConfigDict(
-        frozen=True, extra="forbid", json_schema_extra={"examples": [EXAMPLE]}
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={"examples": [EXAMPLE], **NOT_GREEN_IF_INSPECT},
     )
 
     manifest_id: Identifier

@@ -11,12 +11,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import jsonschema
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.api.app import create_app
 from services.gates.loader import default_gates
 from streams import clock
+from streams.manifests import EXAMPLE as MANIFEST_EXAMPLE
 from tests.integration.test_bookings_api import add_firms, make_client
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -181,3 +183,25 @@ async def test_each_gate_parameter_lists_the_gates_it_takes(engine: AsyncEngine)
             headers={"Authorization": f"Bearer {key}"},
         )
         assert refused.status_code == 422, refused.text
+
+
+@pytest.mark.parametrize(
+    ("status", "channel"),
+    [("inspect", "green"), ("inspect", "red"), ("inspect", None), ("pending", "green")],
+)
+async def test_the_schema_says_which_customs_channel_a_status_takes(
+    engine: AsyncEngine, status: str, channel: str | None
+) -> None:
+    """A manifest to inspect on the green channel was valid by the document and refused
+    (schemathesis: a schema-valid request rejected); the schema now says it as `_channel`
+    checks it: valid by the schema exactly when the API takes it."""
+    key = (await add_firms(engine, ["firm-a"]))["firm-a"]
+    async with make_client(engine) as client:
+        document = (await client.get("/openapi.json")).json()
+        schema = {"$ref": "#/components/schemas/ManifestV1", "components": document["components"]}
+        manifest = dict(MANIFEST_EXAMPLE) | {"customs_status": status, "customs_channel": channel}
+        valid = jsonschema.Draft202012Validator(schema).is_valid(manifest)
+        answer = await client.post(
+            "/v1/manifests", json=manifest, headers={"Authorization": f"Bearer {key}"}
+        )
+        assert answer.is_success == valid, answer.text
