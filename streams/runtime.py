@@ -64,6 +64,7 @@ class RuntimeStats:
     reconnects: int = 0
     commit_failures: int = 0
     skipped_too_large: int = 0  # too large, on a topic whose dead letters another group writes
+    idle_failures: int = 0  # the idle step (an outbox drain) failed; tried again
     dead_letter_reasons: dict[str, int] = field(default_factory=dict)
 
 
@@ -166,6 +167,7 @@ class ConsumerRuntime(Generic[T]):
         self.stats = RuntimeStats()
         self.ready = asyncio.Event()  # set once partitions are assigned the first time
         self._lag_labels: set[tuple[str, str, str]] = set()  # the lag gauges this one set
+        self._idle_backoff = Backoff(first=0.2, cap=5.0)
 
     def _consumer(self) -> AIOKafkaConsumer:
         s = self.settings
@@ -220,13 +222,29 @@ class ConsumerRuntime(Generic[T]):
             if not records:
                 self._observe_lag(consumer, {})  # drops the gauges of revoked partitions
                 if self.on_idle is not None:
-                    await self.on_idle()
+                    await self._idle(stop)
                 continue
             if not await self._process(records, stop):
                 return  # stopping mid-batch: nothing committed, it will be redelivered
             offsets = {tp: max(r.offset for r in part) + 1 for tp, part in batches.items() if part}
             await self._commit(consumer, offsets)
             self._observe_lag(consumer, offsets)
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        """The idle step (the decision outbox's drain, a delivery round), tried again after a
+        pause when it fails, as a failed batch is: SQLite busy past its timeout under a
+        loaded gate stopped the lane-event worker, and `borderflow up` with it (the control
+        room gone), until 2026-12-05."""
+        assert self.on_idle is not None
+        try:
+            await self.on_idle()
+        except Exception as exc:
+            self.stats.idle_failures += 1
+            delay = self._idle_backoff.next()
+            log.warning("idle step of %s failed (%r); again in %.1fs", self.group_id, exc, delay)
+            await _sleep_or_stop(stop, delay)
+        else:
+            self._idle_backoff.reset()
 
     async def _process(self, records: list[ConsumerRecord], stop: asyncio.Event) -> bool:
         self.stats.consumed += len(records)
