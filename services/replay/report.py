@@ -64,8 +64,14 @@ def on_gate_clock(at: datetime, utc_offset: timedelta) -> datetime:
     return (at.astimezone(UTC) + utc_offset).replace(tzinfo=None)
 
 
+# the time labels a lane's panel (a third of the page wide) has room for: with the default
+# (hourly over an evening and a night, 12 labels) they ran into one another, "19:0020:00"
+# (found replaying a recorded New Year's Eve of a gate at UTC-05:00)
+MAX_TIME_TICKS = 6
+
+
 def _time_axis(ax: Any, utc_offset: timedelta) -> None:
-    locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
+    locator = mdates.AutoDateLocator(maxticks=MAX_TIME_TICKS)  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
     ax.set_xlabel(f"gate time ({zone_name(utc_offset)})", fontsize=8)

@@ -476,3 +476,24 @@ def test_a_time_written_right_that_does_not_exist_says_why(
     with pytest.raises(SystemExit):  # the leap day of a leap year is a time: --to is checked
         main(["replay", "--out", "x", "--from", "2028-02-29T00:00:00+07:00", "--to", "x"])
     assert "argument --to: 'x' is not an ISO 8601 time" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("hours", [6, 11, 24, 48])
+def test_a_lane_panel_has_room_for_its_time_labels(hours: int) -> None:
+    """A panel a third of the page wide over 19:00 to 06:00 had twelve hourly labels run
+    into one another ("19:0020:0021:00"); six at most, whatever the range."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    offset = timedelta(hours=-5)
+    start = datetime(2028, 1, 1, 0, 30, tzinfo=UTC)
+    times = [
+        report.on_gate_clock(start + timedelta(minutes=5 * n), offset) for n in range(12 * hours)
+    ]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 2.4), sharex=True)
+    axes[0].step(times, [n % 3 for n in range(len(times))], where="post")
+    report._time_axis(axes[0], offset)
+    fig.canvas.draw()
+    low, high = axes[0].get_xlim()
+    shown = [t for t in axes[0].xaxis.get_majorticklocs() if low <= t <= high]
+    plt.close(fig)
+    assert 2 <= len(shown) <= report.MAX_TIME_TICKS
