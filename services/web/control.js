@@ -313,6 +313,7 @@ function askAlert(a, action) {
   $("confirm-text").textContent = a.rule.replace(/_/g, " ") + " · " + a.subject;
   $("confirm-reason").value = "";
   $("confirm-extra-label").hidden = true;
+  $("confirm-ok").disabled = false;
   dlg.onclose = async () => {
     refocus(opener);  // the button that opened it may have been drawn again meanwhile
     if (dlg.returnValue !== "ok") return;
@@ -504,12 +505,14 @@ function ask(action, text, fields, truck, plate) {
   $("confirm-reason").value = "";
   const extra = $("confirm-extra-label"), lane = $("confirm-lane"), plateIn = $("confirm-plate");
   extra.hidden = true; lane.hidden = true; plateIn.hidden = true;
+  $("confirm-ok").disabled = false;
   if (action === "reassign") {
     extra.hidden = false; lane.hidden = false; $("confirm-extra-name").textContent = "to lane";
     // only the open lanes that take its cargo and customs channel (the server's moves_to)
     const to = state.snap.lanes.filter((l) => (truck.moves_to || []).includes(l.lane_id) && l.is_open);
     lane.replaceChildren(...to.map((l) => el("option", { value: l.lane_id }, l.lane_id + " (" + l.kind + ")")));
-    if (!to.length) $("confirm-text").textContent = text + ": no other open lane takes it";
+    // nowhere to go: nothing to apply (Apply sent no lane, and earned a 422)
+    if (!to.length) { $("confirm-text").textContent = text + ": no other open lane takes it"; $("confirm-ok").disabled = true; }
   } else if (action === "confirm_plate") {
     extra.hidden = false; plateIn.hidden = false; $("confirm-extra-name").textContent = "plate";
     plateIn.value = plate || "";
