@@ -227,7 +227,9 @@ function focusedKey() {
 function refocus(parts) {
   const now = document.activeElement;  // the page, or left in the dialog just closed
   if (!parts || (now && now !== document.body && !now.closest("dialog:not([open])"))) return;
-  const exact = document.querySelector(parts.join(" "));
+  // an element now disabled (the alert just acknowledged: its Acknowledge) takes no focus
+  const found = document.querySelector(parts.join(" "));
+  const exact = found && !found.disabled ? found : null;
   const panel = exact ? null : document.querySelector(parts.slice(0, -1).join(" "));
   const again = exact || (panel && panel.querySelector("button:not([disabled]), summary"));
   if (again) again.focus({ preventScroll: true });

@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(
 T0 = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 
 
-def _alert(alert_id: str, *, severity: str, status: str, raised_at: datetime) -> AlertRow:
+def alert_row(alert_id: str, *, severity: str, status: str, raised_at: datetime) -> AlertRow:
     return AlertRow(
         alert_id=alert_id,
         rule="cloned_plate" if severity == "high" else "overweight",
@@ -45,9 +45,9 @@ def _alert(alert_id: str, *, severity: str, status: str, raised_at: datetime) ->
 
 async def an_old_high_alert_and_many_newer(infra: Infrastructure) -> None:
     async with infra.sessions() as session, session.begin():
-        session.add(_alert("al-old-high", severity="high", status="open", raised_at=T0))
+        session.add(alert_row("al-old-high", severity="high", status="open", raised_at=T0))
         session.add_all(
-            _alert(
+            alert_row(
                 f"al-{n:02}",
                 severity="medium",
                 status="acknowledged" if n < 5 else "open",
@@ -55,7 +55,7 @@ async def an_old_high_alert_and_many_newer(infra: Infrastructure) -> None:
             )
             for n in range(55)
         )
-        session.add(_alert("al-gone", severity="high", status="dismissed", raised_at=T0))
+        session.add(alert_row("al-gone", severity="high", status="dismissed", raised_at=T0))
 
 
 async def test_the_panel_lists_the_most_urgent_and_counts_them_all(

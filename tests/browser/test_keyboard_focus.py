@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, expect
 
+from services.bootstrap import Infrastructure
 from tests.browser.live import PASSWORD
+from tests.browser.test_alerts_most_urgent import T0, alert_row
 from tests.integration.test_staff_cookie import api_on_a_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(90)]
@@ -106,4 +108,35 @@ async def test_after_an_actions_dialog_the_focus_is_back_on_its_lane(
         await page.keyboard.press("Escape")
         await expect(page.locator("#confirm")).to_be_hidden()
         await expect(lane.locator("[data-action='open_lane']")).to_be_focused()
+        await page.close()
+
+
+async def _an_open_alert(infra: Infrastructure) -> None:
+    async with infra.sessions() as session, session.begin():
+        session.add(alert_row("al-kbd", severity="high", status="open", raised_at=T0))
+
+
+async def test_after_acknowledging_an_alert_by_keyboard_the_focus_stays_on_it(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """The alert acknowledged, its Acknowledge is disabled and can take no focus: the focus
+    goes to the same alert (its summary), not to the page."""
+    async with api_on_a_port(tmp_path, seed=_an_open_alert) as port:
+        page = await browser.new_page(viewport={"width": 1280, "height": 720})
+        await page.goto(f"http://127.0.0.1:{port}/control")
+        await page.fill("#login-user", "ana")
+        await page.fill("#login-pass", PASSWORD)
+        await page.press("#login-pass", "Enter")
+        alert = page.locator('[data-alert="al-kbd"]')
+        await alert.locator("summary").focus()
+        await page.keyboard.press("Enter")  # open it
+        acknowledge = alert.locator('[data-alert-action="acknowledge"]')
+        await acknowledge.focus()
+        await page.keyboard.press("Enter")
+        await page.keyboard.type("seen on camera")
+        await page.keyboard.press("Enter")
+        await expect(page.locator("#notice")).to_contain_text("done: acknowledge", timeout=10000)
+        await expect(alert).to_have_attribute("data-status", "acknowledged", timeout=10000)
+        await expect(acknowledge).to_be_disabled()
+        await expect(alert.locator("summary")).to_be_focused()
         await page.close()
