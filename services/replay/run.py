@@ -259,7 +259,8 @@ def write_outputs(
         "exact differences": "-" if differences is None else len(differences),
         "trucks whose decision changed": len(diff),
         "decided without a manifest that exists now": len(late),
-        "wall time, s": round(wall_s, 2),
+        # not the run's wall time: it is on the printed summary (wall_s), and here it made
+        # kpis.json and report.html differ between two runs of the same replay
     }
     comparison = kpis.comparison(before, after)
     kpi_file = out / "kpis.json"

@@ -497,3 +497,34 @@ def test_a_lane_panel_has_room_for_its_time_labels(hours: int) -> None:
     shown = [t for t in axes[0].xaxis.get_majorticklocs() if low <= t <= high]
     plt.close(fig)
     assert 2 <= len(shown) <= report.MAX_TIME_TICKS
+
+
+def test_two_runs_of_a_replay_write_the_same_bytes(tmp_path: Path) -> None:
+    """Every file a replay writes is byte-identical run to run: kpis.json and report.html
+    carried the run's wall time ("wall time, s": 9.28, then 6.01), so an analyst's diff of
+    two runs of the same day showed a change. It is on the printed summary only."""
+    decisions = (_decision("v1", "HN-E1", start_min=30), _decision("v2", "HN-E2", start_min=40))
+    written = []
+    for run, wall_s in (("a", 9.28), ("b", 6.01)):
+        write_outputs(
+            tmp_path / run,
+            inputs=ReplayInputs(batches=(), manifests=(), recorded=(), batches_recorded=True),
+            result=SandboxResult(decisions=decisions, dead_letters=0, batches=1, alerts=()),
+            baseline=decisions,
+            baseline_label="published decisions",
+            scenario=recorded(default_gates()),
+            gate_id="huu-nghi",
+            start=T0,
+            end=T0 + timedelta(hours=6),
+            wall_s=wall_s,
+            exact=True,
+        )
+        written.append({f.name: f.read_bytes() for f in sorted((tmp_path / run).iterdir())})
+    assert set(written[0]) == {
+        "alerts.jsonl",
+        "decisions.jsonl",
+        "diff.jsonl",
+        "kpis.json",
+        "report.html",
+    }
+    assert written[0] == written[1]
