@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from aiokafka import AIOKafkaProducer
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,6 +26,7 @@ from services.api.manifests import router as manifests_router
 from services.api.metrics import router as metrics_router
 from services.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from services.api.problems import (
+    ProblemError,
     document_problems,
     gate_or_404,
     install_problem_handlers,
@@ -206,7 +207,9 @@ def create_app(
         gate_id = gate or ctx.default_gate
         gate_or_404(ctx.gates, gate_id)
         if at is not None and at.tzinfo is None:
-            raise HTTPException(status_code=422, detail="at: needs a UTC offset, e.g. +07:00")
+            raise ProblemError(
+                422, "invalid-request", "needs a UTC offset, e.g. +07:00", field="at"
+            )
         as_of = at or await queries.latest_event_time(session=session, gate_id=gate_id)
         return await queries.queue_view(
             session=session, gate_id=gate_id, as_of=as_of or clock.wall_clock()

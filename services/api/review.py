@@ -11,13 +11,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.api.problems import gate_or_404
+from services.api.problems import ProblemError, gate_or_404
 from services.db.tables import DecisionRow, ManifestRow, PlateReadRow, VisitRow
+from streams.timestamps import in_range
 
 router = APIRouter(prefix="/v1", tags=["review"])
 
@@ -89,18 +90,42 @@ async def review_queue(
     gate_id = gate or ctx.default_gate
     gate_or_404(ctx.gates, gate_id)
     if before is not None and after is not None and before != after:
-        raise HTTPException(
-            status_code=422, detail="before: the old name of `after`; give one cursor, not two"
+        raise ProblemError(
+            422,
+            "invalid-cursor",
+            "the old name of `after`; give one cursor, not two",
+            field="before",
         )
     # a client written when the queue listed newest first passes each page's `next` as
     # `before`: the cursor is opaque, so it pages the queue as it is now (no loop, no repeat)
-    after = after if after is not None else before
+    cursor = None
+    if after is not None or before is not None:
+        cursor = _cursor(*(("after", after) if after is not None else ("before", before)))
     async with ctx.sessions() as session:
-        return await review_page(session=session, gate_id=gate_id, limit=limit, after=after)
+        return await review_page(session=session, gate_id=gate_id, limit=limit, after=cursor)
+
+
+def _cursor(name: str, text: str | None) -> tuple[datetime, str]:
+    """A page's `next` (`<arrival, ISO 8601>|<decision id>`) read back, or a 422 problem
+    naming the parameter (it was a bare 422 naming none, `after` even for `before`)."""
+    at, _, decision_id = (text or "").partition("|")
+    try:
+        arrived = in_range(datetime.fromisoformat(at))
+    except ValueError:
+        arrived = None
+    # without an offset it was a 500: the database stores aware datetimes only
+    if arrived is None or arrived.tzinfo is None or not decision_id:
+        raise ProblemError(
+            422,
+            "invalid-cursor",
+            f"not a cursor: {(text or '')[:80]!r} (pass a page's `next` as it is)",
+            field=name,
+        )
+    return arrived, decision_id
 
 
 async def review_page(
-    *, session: AsyncSession, gate_id: str, limit: int, after: str | None
+    *, session: AsyncSession, gate_id: str, limit: int, after: tuple[datetime, str] | None
 ) -> ReviewPage:
     """The visits in review, the one that arrived first first (`after`: a page's `next`)."""
     arrived = func.coalesce(VisitRow.first_seen_at, DecisionRow.decided_at)
@@ -110,12 +135,7 @@ async def review_page(
         .where(DecisionRow.gate_id == gate_id, DecisionRow.outcome == "needs_review")
     )
     if after is not None:
-        at, _, decision_id = after.partition("|")
-        try:
-            cursor = datetime.fromisoformat(at)
-        except ValueError:
-            raise HTTPException(status_code=422, detail=f"after: not a cursor: {after!r}") from None
-        query = query.where(tuple_(arrived, DecisionRow.decision_id) > (cursor, decision_id))
+        query = query.where(tuple_(arrived, DecisionRow.decision_id) > after)
     rows = (
         await session.execute(query.order_by(arrived, DecisionRow.decision_id).limit(limit + 1))
     ).all()

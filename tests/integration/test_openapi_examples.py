@@ -15,8 +15,11 @@ import jsonschema
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.api.app import create_app
+from services.api.app import ApiContext, create_app
+from services.api.staff import staff_session
+from services.db.engine import session_factory
 from services.gates.loader import default_gates
+from services.runtime.settings import KafkaSettings
 from streams import clock
 from streams.manifests import EXAMPLE as MANIFEST_EXAMPLE
 from tests.integration.test_bookings_api import add_firms, make_client
@@ -205,3 +208,56 @@ async def test_the_schema_says_which_customs_channel_a_status_takes(
             "/v1/manifests", json=manifest, headers={"Authorization": f"Bearer {key}"}
         )
         assert answer.is_success == valid, answer.text
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("after=", "after"),
+        ("before=", "before"),
+        ("after=yesterday|d-1", "after"),
+        ("after=2026-12-05T08:00:00%2B07:00", "after"),
+        ("after=0001-01-01T00:00:00%2B05:00|d-1", "after"),
+        ("after=a|d-1&before=b|d-1", "before"),
+        ("after=2026-12-05T01:00:00|d-1", "after"),  # no offset: it was a 500
+    ],
+)
+async def test_a_review_cursor_that_is_none_is_a_problem_naming_it(
+    engine: AsyncEngine, query: str, field: str
+) -> None:
+    """schemathesis: `GET /v1/review?after=` answered a bare 422 (`about:blank`, no field
+    named; `after` even for a `before`), where every other refusal names its field; a
+    cursor without an offset was a 500."""
+    async with _staff_client(engine) as client:
+        answer = await client.get(f"/v1/review?{query}")
+        assert answer.status_code == 422, answer.text
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        problem = answer.json()
+        assert problem["type"] == "urn:borderflow:problem:invalid-cursor"
+        assert [e["field"] for e in problem["errors"]] == [field]
+        # a cursor as the page gives it pages on
+        page = await client.get("/v1/review", params={"after": "2026-12-05T01:00:00+00:00|d-1"})
+        assert page.status_code == 200, page.text
+
+
+async def test_a_queue_time_without_offset_is_a_problem_naming_it(engine: AsyncEngine) -> None:
+    async with _staff_client(engine) as client:
+        answer = await client.get("/v1/queue", params={"at": "2026-12-05T08:00:00"})
+        assert answer.status_code == 422, answer.text
+        assert [e["field"] for e in answer.json()["errors"]] == ["at"]
+
+
+def _staff_client(engine: AsyncEngine) -> httpx.AsyncClient:
+    """The app with the staff session taken as given (the views' own checks are tested)."""
+    app = create_app(
+        ApiContext(
+            sessions=session_factory(engine),
+            kafka=KafkaSettings(bootstrap="127.0.0.1:9"),
+            bootstrap="127.0.0.1:9",
+            gates=default_gates(),
+            default_gate="huu-nghi",
+        )
+    )
+    app.dependency_overrides[staff_session] = lambda: None
+    transport = httpx.ASGITransport(app=app)
+    return httpx.AsyncClient(transport=transport, base_url="http://borderflow.test")
