@@ -13,7 +13,14 @@ from typing import Annotated, Any, Literal
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
-from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 from sqlalchemy.exc import OperationalError
 
 from lanes.actions import ActionRefused
@@ -148,7 +155,27 @@ def _event(seq: int, data: str, kind: str = "state") -> str:
     return f"id: {seq}\nevent: {kind}\ndata: {data}\n\n"
 
 
+def _needs_in_json_schema() -> dict[str, Any]:
+    """`_NEEDS` said in JSON Schema, as `_needed_by_the_action` checks it: each field an
+    action needs is a non-empty string (a schema-driven client sent pick_manifest with
+    `visit_id: ""`, valid by the document, and got a 422)."""
+    return {
+        "allOf": [
+            {
+                "if": {"properties": {"action": {"const": action}}, "required": ["action"]},
+                "then": {
+                    "required": list(fields),
+                    "properties": {f: {"type": "string", "minLength": 1} for f in fields},
+                },
+            }
+            for action, fields in _NEEDS.items()
+        ]
+    }
+
+
 class ActionBody(BaseModel):
+    model_config = ConfigDict(json_schema_extra=_needs_in_json_schema())
+
     action: Literal[
         "pick_manifest", "confirm_plate", "reassign", "hold", "release", "open_lane", "close_lane"
     ]
