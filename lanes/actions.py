@@ -229,9 +229,32 @@ def hold(decision: LaneDecision, *, board: Board, what: str, now: datetime) -> A
     )
 
 
-def lane_change_allowed(lane_id: str, *, gate: Gate, board: Board, open_it: bool) -> None:
-    """Opening an open lane or closing a closed one is refused (no event for nothing)."""
+@dataclass(frozen=True, slots=True)
+class PendingLaneChange:
+    """A lane opened or closed by a controller, its lane event not yet applied to the board
+    (the lane-event worker applies it a moment later): `by`, e.g. 'ana (crew short)'."""
+
+    opens: bool
+    by: str
+
+
+def lane_change_allowed(
+    lane_id: str,
+    *,
+    gate: Gate,
+    board: Board,
+    open_it: bool,
+    pending: PendingLaneChange | None = None,
+) -> None:
+    """Opening an open lane or closing a closed one is refused (no event for nothing); a lane
+    a controller is opening or closing counts as done (two controllers closing one lane
+    were both 'done', two closures audited and sent, until 2026-12-05)."""
     if lane_id not in {lane.lane_id for lane in gate.lanes}:
         raise ActionRefused(f"lane_id: gate {gate.gate_id!r} has no lane {lane_id!r}")
+    if pending is not None:
+        if pending.opens is open_it:
+            done = "opened" if open_it else "closed"
+            raise ActionRefused(f"lane_id: {lane_id} is already being {done} by {pending.by}")
+        return
     if board.lane(lane_id).is_open is open_it:
         raise ActionRefused(f"lane_id: {lane_id} is already {'open' if open_it else 'closed'}")

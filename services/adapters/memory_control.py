@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from lanes.actions import PendingLaneChange
 from lanes.model import Manifest
 from lanes.visits import VisitTrack
 from services.adapters.memory_gate import MemoryGateData, MemoryGateStore
@@ -44,6 +45,22 @@ class MemoryControlStore(MemoryGateStore):
     async def audit(self, entry: AuditEntry) -> int:
         self.control.audit_log.append(entry)
         return len(self.control.audit_log)
+
+    async def pending_lane_change(
+        self, gate_id: str, lane_id: str, *, since: datetime
+    ) -> PendingLaneChange | None:
+        for entry in reversed(self.control.audit_log):
+            if entry.action in ("open_lane", "close_lane") and (entry.gate_id, entry.target) == (
+                gate_id,
+                lane_id,
+            ):
+                event_id = entry.details.get("lane_event_id")
+                if entry.at < since or not event_id or event_id in self.data.lane_events:
+                    return None
+                return PendingLaneChange(
+                    entry.action == "open_lane", f"{entry.actor} ({entry.reason})"
+                )
+        return None
 
     async def alert_state(self, alert_id: str) -> AlertState | None:
         found = self.data.alerts.get(alert_id)

@@ -8,8 +8,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from lanes.actions import PendingLaneChange
 from lanes.alert_rules import AlertRules
 from lanes.alerts import Alert, Observations
 from lanes.board import Board
@@ -26,7 +28,9 @@ from services.db import boards, booking_arrivals, called, manifests, visits
 from services.db import repository as repo
 from services.db.archive_tables import ArchiveBatchRow
 from services.db.audit import append_entry
+from services.db.board_tables import LaneEventRow
 from services.db.called import calls_json
+from services.db.control_tables import AuditRow
 from services.db.convert import (
     decision_from_row,
     decision_row_to_wire,
@@ -215,6 +219,27 @@ class SqlControlStore(SqlGateStore):
             at=entry.at,
         )
         return row.seq
+
+    async def pending_lane_change(
+        self, gate_id: str, lane_id: str, *, since: datetime
+    ) -> PendingLaneChange | None:
+        row = await self.session.scalar(
+            select(AuditRow)
+            .where(
+                AuditRow.gate_id == gate_id,
+                AuditRow.target == lane_id,
+                AuditRow.action.in_(("open_lane", "close_lane")),
+                AuditRow.at >= since,
+            )
+            .order_by(AuditRow.seq.desc())
+            .limit(1)
+        )
+        event_id = None if row is None else row.details.get("lane_event_id")
+        if row is None or not event_id:
+            return None
+        if await self.session.get(LaneEventRow, event_id) is not None:
+            return None  # applied: the board says
+        return PendingLaneChange(row.action == "open_lane", f"{row.actor} ({row.reason})")
 
     async def alert_state(self, alert_id: str) -> AlertState | None:
         row = await alerts.get_alert(session=self.session, alert_id=alert_id, for_update=True)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from lanes.actions import PendingLaneChange
 from lanes.alert_rules import AlertRules
 from lanes.alerts import Alert, Observations
 from lanes.board import Board, Truck
@@ -358,6 +359,12 @@ class ControlStore(GateStore, Protocol):
 
     async def audit(self, entry: AuditEntry) -> int:
         """Append `entry` to the audit log (the hash chain); returns its `seq`."""
+
+    async def pending_lane_change(
+        self, gate_id: str, lane_id: str, *, since: datetime
+    ) -> PendingLaneChange | None:
+        """The newest lane action on `lane_id` audited since `since` (wall clock) whose lane
+        event the board has not applied yet; None if there is none."""
 
     async def alert_state(self, alert_id: str) -> AlertState | None:
         """The alert, locked for this transaction; None: no such alert."""

@@ -39,7 +39,10 @@ from services.ports import (
 
 LANE_ACTIONS = ("open_lane", "close_lane")
 CLOSED_ALERTS = frozenset({"dismissed"})  # as services/alerts/store.py CLOSED
-MANIFEST_LOOKBACK = timedelta(days=1)  # a plate confirmed: manifests whose window ended since
+MANIFEST_LOOKBACK = timedelta(days=1)
+# a controller's lane event not applied by then (refused by the lane-event worker) no longer
+# stands for the lane's state: the board does
+LANE_EVENT_PENDING = timedelta(seconds=60)  # a plate confirmed: manifests whose window ended since
 
 
 class ActionNotFound(LookupError):
@@ -101,8 +104,15 @@ class ApplyActionHandler:
             details: dict[str, Any] = {"action_id": cmd.action_id, "event_time": at.isoformat()}
             if cmd.action in LANE_ACTIONS:
                 assert cmd.lane_id is not None
+                pending = await store.pending_lane_change(
+                    gate.gate_id, cmd.lane_id, since=cmd.recorded_at - LANE_EVENT_PENDING
+                )
                 lane_change_allowed(
-                    cmd.lane_id, gate=gate, board=board, open_it=cmd.action == "open_lane"
+                    cmd.lane_id,
+                    gate=gate,
+                    board=board,
+                    open_it=cmd.action == "open_lane",
+                    pending=pending,
                 )
                 details["lane_event_id"] = cmd.lane_event_id
             else:

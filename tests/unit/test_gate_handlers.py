@@ -406,3 +406,43 @@ async def test_a_lane_event_refused_before_its_truck_is_decided_is_applied_when_
     # applied, it is seen: a redelivery changes nothing
     third = await handler(ApplyLaneEvents((early,), received_at=WALL))
     assert (third.duplicates, third.applied["truck_left"]) == (1, 0)
+
+
+async def test_a_lane_being_closed_by_one_controller_is_refused_to_the_next(
+    data: MemoryControlData,
+) -> None:
+    """Two controllers closed the same lane one after the other in the control room: the
+    first's lane event was not yet applied to the board (the lane-event worker applies it
+    a moment later), so the second was 'done' too, a second closure audited and sent, and
+    an 'Open lane' meanwhile was refused as 'already open'."""
+    handler = ApplyActionHandler(
+        uow=data.stores(), decisions=RecordingOutbox(), gates=GATES, policy=OrchestratedPolicy()
+    )
+
+    async def announce(taken: ActionTaken) -> None:
+        pass
+
+    def lane(action: str, who: str, n: int) -> ApplyAction:
+        return ApplyAction(
+            action,
+            GATE.gate_id,
+            who,
+            "crew short",
+            f"act-{n}",
+            WALL,
+            lane_id="HN-E5",
+            lane_event_id=f"ctl-{n}",
+        )
+
+    await handler(lane("close_lane", "ana", 1), announce=announce)
+    with pytest.raises(ActionRefused) as refused:
+        await handler(lane("close_lane", "bob", 2), announce=announce)
+    assert str(refused.value) == "lane_id: HN-E5 is already being closed by ana (crew short)"
+    assert [e.actor for e in data.audit_log] == ["ana"]
+    # reopening the lane being closed is allowed: its event follows the closure's
+    reopened = await handler(lane("open_lane", "bob", 3), announce=announce)
+    assert reopened.lane_event == "lane_opened"
+
+    data.gate.lane_events |= {"ctl-1", "ctl-3"}  # both applied: the board says again
+    with pytest.raises(ActionRefused, match="lane_id: HN-E5 is already open"):
+        await handler(lane("open_lane", "ana", 4), announce=announce)
