@@ -382,14 +382,19 @@ class ConsumerRuntime(Generic[T]):
         """Lag per partition held: the fetched high watermark minus the next offset to
         handle. Gauges of partitions no longer held are removed (a rebalance moved them)."""
         held = set()
+        now_assigned = consumer.assignment()
         for tp, position in positions.items():
+            if tp not in now_assigned:
+                # revoked by a rebalance since the fetch (a worker of the group died or
+                # joined): aiokafka's highwater() asserts on it, which stopped the worker
+                continue
             highwater = consumer.highwater(tp)
             if highwater is None:
                 continue
             labels = (self.group_id, tp.topic, str(tp.partition))
             metrics.CONSUMER_LAG.labels(*labels).set(max(0, highwater - position))
             held.add(labels)
-        assigned = {(self.group_id, tp.topic, str(tp.partition)) for tp in consumer.assignment()}
+        assigned = {(self.group_id, tp.topic, str(tp.partition)) for tp in now_assigned}
         for labels in (self._lag_labels | held) - assigned:
             metrics.CONSUMER_LAG.remove(*labels)
         self._lag_labels = (self._lag_labels | held) & assigned
