@@ -201,7 +201,10 @@ def create_app(
             datetime | None,
             ISO_ONLY,
             IN_RANGE,
-            Query(description="ISO 8601 with offset; default: the latest event time seen"),
+            Query(
+                description="ISO 8601 with offset, between 2000-01-01 and 2199-12-31 (UTC); "
+                "default: the latest event time seen"
+            ),
         ] = None,
     ) -> QueueView:
         gate_id = gate or ctx.default_gate

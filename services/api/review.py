@@ -76,7 +76,10 @@ async def review_queue(
     request: Request,
     gate: Annotated[str | None, Query(description="gate id; default: this system's")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    after: Annotated[str | None, Query(description="the `next` of the previous page")] = None,
+    after: Annotated[
+        str | None,
+        Query(description="the `next` of the previous page, as it is (opaque); nothing else"),
+    ] = None,
     before: Annotated[
         str | None,
         Query(

@@ -182,7 +182,10 @@ class ActionBody(BaseModel):
     # blanks around it do not count (found by a stranger's try: "   " was audited as "")
     reason: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)
-    ] = Field(description="why: kept in the audit log")
+    ] = Field(
+        description="why: kept in the audit log; 3 to 500 characters once the blanks "
+        "around it are dropped"
+    )
     gate_id: str | None = None
     # validated when left out too, so that a field the action needs is named when missing
     visit_id: str | None = Field(default=None, max_length=64, validate_default=True)
