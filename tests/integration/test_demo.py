@@ -115,7 +115,7 @@ def test_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         asked = time.monotonic()
-        code = proc.wait(30)
+        code = proc.wait(90)
         took = time.monotonic() - asked
     output = log.read_text()
     assert code == 0, f"exit {code} after {took:.1f} s\n{output}"
