@@ -60,7 +60,7 @@ from tests.integration.test_bookings_api import (
 )
 from tests.kafka_plugin import unique_name
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 MIN = timedelta(minutes=1)
 
@@ -151,7 +151,7 @@ async def test_a_truck_read_at_the_waiting_area_is_called_and_its_page_shows_it(
             await _decided_as_called(engine, at_gate.event, called["lane_id"], manifests)
         finally:
             await producer.stop()
-    records = await collect(kafka_bootstrap, topic.name, expect=2, timeout=20)
+    records = await collect(kafka_bootstrap, topic.name, expect=2, timeout=60)
     events = [(r.key.decode(), decode_call(r.value).type) for r in records]
     assert events[0] == ("wa-r-1", "truck.called")
     assert all(e[1] == "truck.called" for e in events)
@@ -324,8 +324,8 @@ async def test_through_the_reads_topic_a_read_at_the_area_camera_gets_a_call(
         )
         # malformed: skipped here, dead-lettered once, by the decider (its owner)
         await producer.send_and_wait(reads.name, value=b"{not json", key=b"x")
-        records = await collect(kafka_bootstrap, calls.name, expect=1, timeout=30)
-        async with asyncio.timeout(30):
+        records = await collect(kafka_bootstrap, calls.name, expect=1, timeout=60)
+        async with asyncio.timeout(60):
             while worker.malformed < 1:  # consumed (not timing: waits for the count)
                 await asyncio.sleep(0.05)
     finally:
@@ -389,7 +389,7 @@ async def test_a_booking_checked_in_through_the_api_is_queued_and_called(
             task = asyncio.create_task(runtime.run(stop))
             try:
                 assert await outbox.drain() == 2  # booking.created, booking.checked_in
-                records = await collect(kafka_bootstrap, calls.name, expect=1, timeout=30)
+                records = await collect(kafka_bootstrap, calls.name, expect=1, timeout=60)
                 call = decode_call(records[0].value)
                 # no plate read comes: a lane event past the call's deadline (bare JSON, as a
                 # lane controller's system sends it) steps the queue, and the truck is recalled
@@ -405,7 +405,7 @@ async def test_a_booking_checked_in_through_the_api_is_queued_and_called(
                 await producer.send_and_wait(
                     lanes.name, value=value, key=b"huu-nghi", timestamp_ms=sent_ms
                 )
-                records = await collect(kafka_bootstrap, calls.name, expect=2, timeout=30)
+                records = await collect(kafka_bootstrap, calls.name, expect=2, timeout=60)
             finally:
                 stop.set()
                 await task
@@ -489,7 +489,7 @@ async def test_a_lane_event_ahead_of_its_record_steps_the_queue_as_it_changes_th
             key=b"hn-imp-approach-1",
             timestamp_ms=int(T(0).timestamp() * 1000),
         )
-        await collect(kafka_bootstrap, calls.name, expect=1, timeout=30)
+        await collect(kafka_bootstrap, calls.name, expect=1, timeout=60)
         opened = {
             "event_id": "le-ahead",
             "gate_id": "huu-nghi",
@@ -499,8 +499,8 @@ async def test_a_lane_event_ahead_of_its_record_steps_the_queue_as_it_changes_th
         }
         # the record's timestamp: the client's wall clock, today (its `at` is tomorrow)
         await client.send_and_wait(lanes.name, value=json.dumps(opened).encode(), key=b"huu-nghi")
-        records = await collect(kafka_bootstrap, calls.name, expect=2, timeout=30)
-        async with asyncio.timeout(30):
+        records = await collect(kafka_bootstrap, calls.name, expect=2, timeout=60)
+        async with asyncio.timeout(60):
             while board.stats.events["lane_opened"] < 1:  # applied (waits for the count)
                 await asyncio.sleep(0.05)
     finally:
