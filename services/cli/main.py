@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import date
 
 from pydantic import ValidationError
 
@@ -115,6 +116,14 @@ def _parser() -> argparse.ArgumentParser:
     day.add_argument("--trucks", type=int, default=3000, help="trucks arriving in the day")
     day.add_argument("--policy", choices=["fifo", "orchestrated", "both"], default="both")
     day.add_argument("--seed", type=int, default=1)
+    day.add_argument(
+        "--day",
+        type=_sim_day,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the local day simulated (default 2025-06-02): the arrivals are the same on "
+        "every day for a seed, the times and the report follow it",
+    )
     day.add_argument("--out", default=None, metavar="DIR", help="write kpis.json and day.png")
     audit_cmd.add_parsers(sub)  # controllers, audit (issue 6)
     recognize = sub.add_parser(
@@ -128,6 +137,18 @@ def _parser() -> argparse.ArgumentParser:
 
     add_replay_parsers(sub)  # archive export, replay, redrive (issue 7)
     return p
+
+
+def _sim_day(text: str) -> date:
+    """A local day `YYYY-MM-DD` inside the range every time in borderflow takes (2000-2199,
+    in UTC: the first and the last day are left out, a gate's offset would cross them)."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day YYYY-MM-DD: {exc}") from None
+    if not date(2000, 1, 2) <= day <= date(2199, 12, 30):
+        raise argparse.ArgumentTypeError(f"{text!r}: must be between 2000-01-02 and 2199-12-30")
+    return day
 
 
 def _speedup(raw: str) -> float:
@@ -245,6 +266,7 @@ def _run(args: argparse.Namespace) -> int:
             seed=args.seed,
             out=args.out,
             gates_dir=settings.gates_dir,
+            day=args.day,
         )
     if args.command == "recognize":
         from services.cli.recognize import main_recognize

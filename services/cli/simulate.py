@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from lanes.errors import DomainError, UnknownGateError
 from lanes.model import Gate
 from services.gates.loader import GateConfigError, configured_gates, get_gate
-from services.simulation.day import default_day
+from services.simulation.day import DEFAULT_DAY, default_day
 from services.simulation.des import POLICIES, PolicyName, simulate
 from services.simulation.kpis import summarise
 
@@ -23,12 +24,17 @@ P95_RATIO_MAX = 0.5  # orchestrated p95 dwell over fifo's, in the same run
 
 
 def run_day(
-    gate: Gate, *, trucks: int, seed: int, policies: tuple[PolicyName, ...]
+    gate: Gate,
+    *,
+    trucks: int,
+    seed: int,
+    policies: tuple[PolicyName, ...],
+    day: date = DEFAULT_DAY,
 ) -> dict[str, Any]:
     """The KPIs of each policy on the same day; with both, their ratios and the targets."""
-    day = default_day(gate, trucks=trucks, seed=seed)
+    simulated = default_day(gate, trucks=trucks, seed=seed, day=day)
     kpis: dict[str, dict[str, Any]] = {
-        policy: summarise(simulate(gate, day, policy=policy)) for policy in policies
+        policy: summarise(simulate(gate, simulated, policy=policy)) for policy in policies
     }
     if len(policies) == 1:
         return kpis[policies[0]]
@@ -100,6 +106,7 @@ def main_simulate(
     seed: int,
     out: str | None,
     gates_dir: Path | None = None,
+    day: date | None = None,
 ) -> int:
     try:
         gate = get_gate(gate_id, configured_gates(gates_dir))
@@ -119,7 +126,7 @@ def main_simulate(
     if not policies:
         sys.stderr.write(f"borderflow simulate: unknown policy {policy!r}\n")
         return 2
-    result = run_day(gate, trucks=trucks, seed=seed, policies=policies)
+    result = run_day(gate, trucks=trucks, seed=seed, policies=policies, day=day or DEFAULT_DAY)
     if out is not None:
         from services.simulation.chart import render_day  # noqa: PLC0415 (matplotlib is slow to import)
 
@@ -130,7 +137,7 @@ def main_simulate(
         by_policy: dict[str, dict[str, Any]] = (
             {p: result[p] for p in policies} if len(policies) > 1 else {policies[0]: result}
         )
-        title = f"{gate.name}: {trucks} trucks, seed {seed}"
+        title = f"{gate.name}, {(day or DEFAULT_DAY).isoformat()}: {trucks} trucks, seed {seed}"
         render_day(by_policy, folder / "day.png", title=title)
     sys.stdout.write(json.dumps(_without_series(result), sort_keys=True) + "\n")
     return 0

@@ -69,3 +69,20 @@ def test_a_day_with_no_truck_meets_no_target_and_misses_none(
     targets = json.loads(capsys.readouterr().out)["targets"]
     assert {name: t["met"] for name, t in targets.items()} == dict.fromkeys(targets)
     assert {t["why"] for t in targets.values()} == {"no truck completed the day"}
+
+
+def test_an_analyst_chooses_the_day_simulated(capsys: pytest.CaptureFixture[str]) -> None:
+    """The day was always 2025-06-02 (an analyst comparing with a recording of another day,
+    a leap day or a new year's eve, could not say which); the same arrivals on any day."""
+    args = ["simulate", "--trucks", "40", "--policy", "orchestrated", "--seed", "4"]
+    assert main([*args, "--day", "2028-02-29"]) == 0
+    leap = json.loads(capsys.readouterr().out)
+    assert main(args) == 0
+    default = json.loads(capsys.readouterr().out)
+    assert (leap["day"], default["day"]) == ("2028-02-29", "2025-06-02")
+    assert leap["dwell_min"] == default["dwell_min"]
+    assert leap["trucks_completed"] == default["trucks_completed"] == 40
+    for wrong, why in [("2027-02-29", "day is out of range"), ("1999-12-31", "between")]:
+        with pytest.raises(SystemExit):
+            main([*args, "--day", wrong])
+        assert why in capsys.readouterr().err
