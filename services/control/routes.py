@@ -81,6 +81,15 @@ async def static(name: str) -> Response:
     return _web_file(name, STATIC[name])
 
 
+@router.get("/favicon.ico", include_in_schema=False)
+async def favicon() -> Response:
+    """The site's icon (an SVG, which browsers take at this address): every page of the
+    control room and the drivers' pages asked for it and logged a 404 in the console."""
+    answer = _web_file("favicon.svg", "image/svg+xml")
+    answer.headers["Cache-Control"] = "public, max-age=86400"
+    return answer
+
+
 @router.get("/control/api/state", tags=["control room"], responses=problems(401, 404, 503))
 async def state(
     room: RoomDep, _: SessionDep, gate: Annotated[str | None, Query()] = None
