@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from lanes.bookings import capacity, check_window, slots_between
+from lanes.bookings import capacity, check_window, slot_of, slots_between
 from lanes.errors import UnknownGateError
 from lanes.model import Direction, Gate
 from services.api.auth import FirmDep, SessionsDep
@@ -50,7 +50,10 @@ def _aware(name: str, value: datetime | None) -> None:
     "",
     response_model=SlotList,
     responses=FOUND_ERRORS,
-    summary="Bookable slots in [from, to) (at most 7 days), with capacity and what is left",
+    summary="The slots overlapping [from, to) (at most 7 days), with capacity and what is left",
+    description="Each slot in the bookable hours that overlaps [from, to): the slot in "
+    "progress at `from` is listed too. `open` says whether it can be booked now: a slot "
+    "that has begun, or whose cut-off (`closes_at`) has passed, is listed with `open` false.",
 )
 async def list_slots(
     request: Request,
@@ -98,7 +101,10 @@ async def list_slots(
         )
     rules = found.booking
     now = clock.wall_clock()  # when bookings close is an operational question: wall clock
-    slots = slots_between(start, end, rules=rules, utc_offset=found.utc_offset)
+    # from the slot holding `from`: a client listing from 09:30 sees the 09:00 slot, open or
+    # not by the booking rule (one that has begun is not), rather than no word of it
+    first = slot_of(start, rules, found.utc_offset)[0]
+    slots = slots_between(first, end, rules=rules, utc_offset=found.utc_offset)
     async with sessions() as session:
         usage = await slot_usage(
             session=session,
