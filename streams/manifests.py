@@ -95,8 +95,9 @@ class ManifestV1(BaseModel):
     tractor_plate: str = Field(description=f"the tractor's plate: {_PLATE}; not a trailer's")
     trailer_plate: str | None = Field(
         default=None,
-        description=f"the trailer's plate, if any: {_PLATE}, a trailer's (series R in Vietnam, "
-        "e.g. 29R01234; ending in 挂 in China); empty or null: none",
+        description="the trailer's plate, if any, a trailer's: series R in Vietnam (e.g. "
+        f"29R01234), ending in 挂 in China; read as a tractor's is: {_PLATE}; empty or null: "
+        "none",
     )
     containers: list[str] = Field(
         default_factory=list,
