@@ -56,6 +56,17 @@ def id_taken(manifest_id: str) -> StoreResult:
     )
 
 
+def booked_change(before: Manifest, after: Manifest) -> str | None:
+    """The field of an amendment that a booking's capacity accounting counts (`direction`:
+    the capacity its slot was taken in; `perishable`: the reserved share), None when the
+    amendment changes neither: only then may a booked manifest take it."""
+    if before.direction != after.direction:
+        return "direction"
+    if before.perishable != after.perishable:
+        return "perishable"
+    return None
+
+
 def booked_for_its_direction(manifest: Manifest, booking_id: str) -> StoreResult:
     """Refused: the amendment changes the direction of a manifest that holds an active
     booking, whose slot was taken in the old direction's capacity (and which the truck
@@ -69,3 +80,28 @@ def booked_for_its_direction(manifest: Manifest, booking_id: str) -> StoreResult
             f"before changing the direction to {manifest.direction.value!r}, then book again"
         ),
     )
+
+
+def booked_for_its_cargo(manifest: Manifest, booking_id: str) -> StoreResult:
+    """Refused: the amendment changes whether a booked manifest's cargo is perishable; its
+    place was counted as the other kind in its slot (the perishable share, or the general
+    places), so the slot's counts would drift from its bookings."""
+    now, was = ("perishable", "general") if manifest.perishable else ("general", "perishable")
+    return StoreResult(
+        manifest.manifest_id,
+        StoreStatus.REFUSED,
+        reason=(
+            f"perishable: manifest {manifest.manifest_id!r} holds booking {booking_id!r}, "
+            f"a place counted as {was} cargo in its slot: cancel it "
+            f"(POST /v1/bookings/{booking_id}/cancel) before making its cargo {now} "
+            f"(perishable {str(manifest.perishable).lower()}), then book again"
+        ),
+    )
+
+
+def booked_refusal(manifest: Manifest, booking_id: str, field: str) -> StoreResult:
+    """The refusal of an amendment changing `field` (of `booked_change`) of a booked
+    manifest."""
+    if field == "direction":
+        return booked_for_its_direction(manifest, booking_id)
+    return booked_for_its_cargo(manifest, booking_id)

@@ -13,7 +13,8 @@ from lanes.filing import (
     StoredManifest,
     StoreResult,
     StoreStatus,
-    booked_for_its_direction,
+    booked_change,
+    booked_refusal,
     id_taken,
     not_the_callers,
 )
@@ -68,8 +69,10 @@ class MemoryManifestStore:
             return id_taken(m.manifest_id)
         elif found.manifest == m:
             return StoreResult(m.manifest_id, StoreStatus.UNCHANGED, found)
-        elif found.manifest.direction != m.direction and m.manifest_id in self.active_bookings:
-            return booked_for_its_direction(m, self.active_bookings[m.manifest_id])
+        elif m.manifest_id in self.active_bookings and (
+            changed := booked_change(found.manifest, m)
+        ):
+            return booked_refusal(m, self.active_bookings[m.manifest_id], changed)
         else:
             stored = replace(
                 found, manifest=m, version=found.version + 1, source=source, updated_at=now

@@ -81,10 +81,11 @@ async def submit_manifest(body: ManifestV1, firm: FirmDep, sessions: SessionsDep
     )
     if result.stored is None:  # the reason reads "field: ..." (the use case's words)
         reason = result.reason or "refused"
-        if reason.startswith("direction: "):
-            raise ProblemError(
-                409, "manifest-booked", reason.removeprefix("direction: "), field="direction"
-            )
+        for booked in ("direction", "perishable"):  # lanes.filing.booked_change's fields
+            if reason.startswith(f"{booked}: "):
+                raise ProblemError(
+                    409, "manifest-booked", reason.removeprefix(f"{booked}: "), field=booked
+                )
         reason = reason.removeprefix("manifest_id: ")
         raise ProblemError(409, "manifest-id-taken", reason, field="manifest_id")
     view = ManifestSubmitted.model_validate(_view(result.stored) | {"status": result.status})

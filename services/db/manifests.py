@@ -16,7 +16,8 @@ from lanes.filing import (
     StoredManifest,
     StoreResult,
     StoreStatus,
-    booked_for_its_direction,
+    booked_change,
+    booked_refusal,
     id_taken,
     not_the_callers,
 )
@@ -121,8 +122,8 @@ async def _store_unique(
         if before == m:
             results.append(StoreResult(m.manifest_id, StoreStatus.UNCHANGED, _from_row(row)))
             continue
-        if m.manifest_id in booked:
-            results.append(booked_for_its_direction(m, booked[m.manifest_id]))
+        if m.manifest_id in booked and (field := booked_change(before, m)) is not None:
+            results.append(booked_refusal(m, booked[m.manifest_id], field))
             continue
         version = row.version + 1
         updates.append(
@@ -161,13 +162,14 @@ async def _booked_turning(
     session: AsyncSession, manifests: Sequence[Manifest], current: dict[str, ManifestRow]
 ) -> dict[str, str]:
     """manifest id -> its active booking, for the amendments (of the same firm) that change
-    the direction of a manifest holding one: those are refused."""
+    what a booking's capacity accounting counts (`booked_change`: the direction, whether the
+    cargo is perishable) of a manifest holding one: those are refused."""
     turning = [
         m.manifest_id
         for m in manifests
         if (row := current.get(m.manifest_id)) is not None
         and row.firm_id == m.firm_id
-        and row.direction != m.direction.value
+        and booked_change(manifest_from_row(row), m) is not None
     ]
     if not turning:
         return {}

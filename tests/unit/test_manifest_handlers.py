@@ -162,3 +162,23 @@ async def test_a_booked_manifests_direction_change_is_refused_naming_its_booking
         "direction: manifest 'M-1' holds booking 'bk_1', a slot for the other direction"
     )
     assert data.stored["M-1"].manifest.direction is Direction.EXPORT
+
+
+async def test_a_booked_manifests_perishable_change_is_refused_naming_its_booking() -> None:
+    # the topic's and the import's view (the HTTP API's: test_booked_manifest_cargo.py): the
+    # booking counted the place as general cargo, so the slot's counts would drift
+    data = MemoryManifests()
+    file = FileManifestsHandler(uow=data.stores())
+    await file(FileManifests((manifest("M-1"), manifest("M-2")), source="topic", now=T0))
+    data.active_bookings["M-1"] = "bk_1"
+    data.active_bookings["M-2"] = "bk_2"
+    amended = [
+        replace(manifest("M-1"), perishable=True),
+        replace(manifest("M-2"), cargo_description="apples"),
+    ]
+    results = await file(FileManifests(tuple(amended), source="import", now=T0))
+    assert [r.status for r in results] == [StoreStatus.REFUSED, StoreStatus.UPDATED]
+    assert (results[0].reason or "").startswith(
+        "perishable: manifest 'M-1' holds booking 'bk_1', a place counted as general cargo"
+    )
+    assert data.stored["M-1"].manifest.perishable is False
