@@ -10,7 +10,9 @@ side it reaches. `reconcile` turns them, up to an event-time `now`, into alerts:
 - **mismatch**: it entered with a tractor plate, a trailer plate or containers other than
   those the side it left announced.
 
-Pure: event time is an argument, the same facts in any order give the same alerts.
+Pure: event time is an argument, the same facts in any order give the same alerts. The
+event time the alerts are reckoned at, `crossings_clock`, is confirmed by two crossings,
+so one crossing dated wrong by the other side cannot move it.
 """
 
 from __future__ import annotations
@@ -107,6 +109,22 @@ class CrossingAlert:
     at: datetime  # event time the alert became true
     explanation: str
     evidence: tuple[tuple[str, str], ...]
+
+
+# how many crossings must have reached an event time before the alerts are reckoned at it
+CLOCK_WITNESSES = 2
+
+
+def crossings_clock(latest: Iterable[datetime]) -> datetime | None:
+    """The event time alerts are reckoned at, from each crossing's latest event time: the
+    second latest of them (the only one when there is one), never the latest alone. One
+    crossing dated wrong (a peer's exit dated years ahead) would otherwise carry the clock
+    with it, for good, as it only moves forward: every truck in transit overdue, and every
+    later one at once. A time is the clock once a second crossing has reached it; a clock
+    a few minutes off on one side moves the alerts by those minutes at most, since the
+    clock is always the time of a fact."""
+    times = sorted(latest, reverse=True)[:CLOCK_WITNESSES]
+    return times[-1] if times else None
 
 
 def reconcile(

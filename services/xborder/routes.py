@@ -125,7 +125,8 @@ def _corridor(request: Request) -> tuple[Any, GateCorridor]:
 async def _alerts(
     session: AsyncSession, corridor: GateCorridor
 ) -> tuple[datetime | None, list[CrossingAlert]]:
-    """The alerts true at the gate clock (the latest event time of any crossing), read from
+    """The alerts true at the gate clock (the second latest event time of the crossings: one
+    crossing dated wrong cannot move it, `lanes.crossings.crossings_clock`), read from
     the crossings that can carry one, not from the whole history."""
     clock = await xstore.gate_clock(session)
     if clock is None:

@@ -25,7 +25,16 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lanes.crossings import Crossing, Side, Sighting, TruckIdentity, match_entry, mismatch
+from lanes.crossings import (
+    CLOCK_WITNESSES,
+    Crossing,
+    Side,
+    Sighting,
+    TruckIdentity,
+    crossings_clock,
+    match_entry,
+    mismatch,
+)
 from services.xborder.prior import Prior
 from services.xborder.tables import (
     XborderCrossingRow,
@@ -521,9 +530,17 @@ async def all_crossings(session: AsyncSession) -> list[Crossing]:
 
 
 async def gate_clock(session: AsyncSession) -> datetime | None:
-    """The latest event time of any crossing: the clock alerts are reckoned at."""
-    at: datetime | None = await session.scalar(select(func.max(XborderCrossingRow.last_at)))
-    return at
+    """The clock alerts are reckoned at: `lanes.crossings.crossings_clock` of the crossings'
+    latest event times (the second latest; one crossing dated wrong cannot move it), read
+    by index."""
+    row = XborderCrossingRow
+    latest = await session.scalars(
+        select(row.last_at)
+        .where(row.last_at.is_not(None))
+        .order_by(row.last_at.desc())
+        .limit(CLOCK_WITNESSES)
+    )
+    return crossings_clock(at for at in latest.all() if at is not None)
 
 
 async def alert_candidates(session: AsyncSession) -> list[Crossing]:

@@ -58,7 +58,9 @@ async def test_the_other_side_live_with_the_acknowledge_action(
     ):
         await add_controllers(infra)
         await _take(infra, _exit(1, T))
-        await _take(infra, _exit(2, T + timedelta(hours=2)))  # the gate clock: b1 overdue
+        await _take(infra, _exit(2, T + timedelta(hours=2)))
+        # two crossings at 04:00 and after: the gate clock is 04:00, b1 overdue
+        await _take(infra, _exit(3, T + timedelta(hours=2, minutes=1)))
         port = free_port()
         async with served_api(infra, port):
             context = await browser.new_context()
@@ -68,14 +70,14 @@ async def test_the_other_side_live_with_the_acknowledge_action(
             await page.fill("#login-pass", PASSWORD)
             await page.click("#login-submit")
             rows = page.locator("#xborder-crossings tr")
-            await expect(rows).to_have_count(2, timeout=10_000)
+            await expect(rows).to_have_count(3, timeout=10_000)
             await expect(page.locator('[data-crossing="VN-b1"]')).to_contain_text("in transit")
             alert = page.locator('[data-alert="overdue:VN-b1"]')
             await expect(alert).to_contain_text("overdue")
 
-            # live: a third truck leaves while the page is open
-            await _take(infra, _exit(3, T + timedelta(hours=2, minutes=5)))
-            await expect(rows).to_have_count(3, timeout=10_000)
+            # live: a fourth truck leaves while the page is open
+            await _take(infra, _exit(4, T + timedelta(hours=2, minutes=5)))
+            await expect(rows).to_have_count(4, timeout=10_000)
 
             async def answer(dialog: Dialog) -> None:
                 await dialog.accept("driver called: broke down at the zero line")
