@@ -5,12 +5,14 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -31,9 +33,30 @@ MANIFEST_TYPE = "manifest"
 MAX_WINDOW = timedelta(days=7)
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+# what an id may hold, said in words: a refusal that quoted ID_PATTERN told a firm nothing
+ID_WORDS = (
+    "an id is 1 to 64 characters: letters (A-Z, a-z), digits and . _ : - only, starting "
+    "with a letter or a digit, no spaces inside (blanks around it are dropped)"
+)
+
+
+def normalise_id(value: object) -> object:
+    """An id as a client sent it (a manifest's in a body, a path, a query, a topic's event),
+    with the blanks around it dropped, as `POST /v1/manifests` always did; one not of the
+    id alphabet is refused in words (`ID_WORDS`). Not a string: left to the type's check."""
+    if not isinstance(value, str):
+        return value
+    value = value.strip()
+    if value and re.fullmatch(ID_PATTERN, value) is None:
+        raise ValueError(ID_WORDS)
+    return value
+
+
 Identifier = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=64, strip_whitespace=True, pattern=ID_PATTERN),
+    StringConstraints(min_length=1, max_length=64, pattern=ID_PATTERN),
+    # after the constraints, so it runs before them and the schema keeps the pattern
+    BeforeValidator(normalise_id),
 ]
 HsCode = Annotated[str, StringConstraints(pattern=r"^\d{4}(\.?\d{2}){0,3}$")]
 

@@ -11,11 +11,15 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 
 from lanes.bookings import BookingState
 from lanes.model import Direction
-from streams.manifests import ID_PATTERN
+from streams.manifests import ID_PATTERN, normalise_id
 from streams.timestamps import IsoAwareDatetime
 
+# a manifest id, wherever a firm sends one: the blanks around it dropped, as the manifest's
+# own intake does (" MF-1 " was refused on a booking, with the regex for a reason)
 ManifestId = Annotated[
-    str, StringConstraints(strict=True, min_length=1, max_length=64, pattern=ID_PATTERN)
+    str,
+    StringConstraints(strict=True, min_length=1, max_length=64, pattern=ID_PATTERN),
+    BeforeValidator(normalise_id),  # last: it runs first, the schema keeps the pattern
 ]
 GateId = Annotated[
     str, StringConstraints(strict=True, min_length=1, max_length=64, pattern=ID_PATTERN)
@@ -39,7 +43,9 @@ def _e164(value: object) -> object:
 DriverPhone = Annotated[str, BeforeValidator(_e164), StringConstraints(pattern=E164)]
 IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 ManifestIdPath = Annotated[
-    str, Path(min_length=1, max_length=64, pattern=ID_PATTERN, examples=["MF-2026-0001"])
+    str,
+    Path(min_length=1, max_length=64, pattern=ID_PATTERN, examples=["MF-2026-0001"]),
+    BeforeValidator(normalise_id),
 ]
 Cursor = Annotated[
     str | None,

@@ -22,6 +22,7 @@ from starlette.routing import Match
 from lanes.errors import UnknownGateError
 from lanes.model import Gate
 from services.gates.loader import get_gate
+from streams.manifests import ID_PATTERN, ID_WORDS
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -174,6 +175,13 @@ def field_errors(errors: Sequence[Any]) -> list[FieldError]:
         else:
             where = "body"
         message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        if (
+            error.get("type") == "string_pattern_mismatch"
+            and (error.get("ctx") or {}).get("pattern") == ID_PATTERN
+        ):
+            # an id (a booking's in a path, a page cursor, a gate): said in words, not as
+            # the regex ("String should match pattern '^[A-Za-z0-9]...'")
+            message = ID_WORDS
         if not loc and where == "body":
             if error.get("type") == "missing":
                 message = "the request has no body: send it as JSON"

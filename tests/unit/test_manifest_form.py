@@ -79,7 +79,7 @@ def test_a_chinese_tractor_and_trailer_are_accepted() -> None:
         ({"firm_id": ...}, "firm_id", "required"),
         ({"window_start": "2026-11-23T06:00:00"}, "window_start", "timezone"),
         ({"cargo": {"gross_weight_kg": -1}}, "cargo.gross_weight_kg", "greater than 0"),
-        ({"manifest_id": "MF 1"}, "manifest_id", "pattern"),
+        ({"manifest_id": "MF 1"}, "manifest_id", "letters (A-Z, a-z), digits and . _ : - only"),
     ],
 )
 def test_each_refusal_names_the_field_and_the_reason(
