@@ -45,6 +45,7 @@ class ExitMode(StrEnum):
 class AlertKind(StrEnum):
     OVERDUE = "overdue"
     MISMATCH = "mismatch"
+    DATED_AHEAD = "dated_ahead"  # a fact dated well after the gate clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +114,9 @@ class CrossingAlert:
 
 # how many crossings must have reached an event time before the alerts are reckoned at it
 CLOCK_WITNESSES = 2
+# a fact dated this long after the gate clock is told to the controllers: a date its side
+# got wrong, or the first truck after a closure of more than a day (until a second comes)
+DATED_AHEAD_AFTER = timedelta(days=1)
 
 
 def crossings_clock(latest: Iterable[datetime]) -> datetime | None:
@@ -137,6 +141,8 @@ def reconcile(
             alerts.append(overdue)
         if (differs := mismatch(crossing)) is not None:
             alerts.append(differs)
+        if (ahead := dated_ahead(crossing, now)) is not None:
+            alerts.append(ahead)
     return sorted(alerts, key=lambda a: (a.at, a.alert_id))
 
 
@@ -165,6 +171,38 @@ def _overdue(crossing: Crossing, now: datetime, corridor: Corridor) -> CrossingA
             ("exit_at", exit_.at.isoformat()),
             ("deadline", deadline.isoformat()),
             ("tractor_plate", exit_.truck.tractor_plate),
+        ),
+    )
+
+
+def dated_ahead(crossing: Crossing, now: datetime) -> CrossingAlert | None:
+    """The alert of a crossing with a fact dated more than DATED_AHEAD_AFTER after `now`
+    (the gate clock, which it does not move: `crossings_clock`), naming the latest such
+    fact and the side that reported it; its overdue alert cannot come before that date."""
+    facts = (("notice", crossing.notice), ("exit", crossing.exit), ("entry", crossing.entry))
+    ahead = [(n, s) for n, s in facts if s is not None and s.at > now + DATED_AHEAD_AFTER]
+    if not ahead:
+        return None
+    name, sighting = max(ahead, key=lambda fact: fact[1].at)
+    side = crossing.from_side.other if name == "entry" else crossing.from_side
+    days = (sighting.at - now).total_seconds() / 86400
+    return CrossingAlert(
+        alert_id=f"dated_ahead:{crossing.crossing_id}",
+        kind=AlertKind.DATED_AHEAD,
+        crossing_id=crossing.crossing_id,
+        from_side=crossing.from_side,
+        at=now,
+        explanation=(
+            f"{name}_at {sighting.at.isoformat()} from {side.value} is {days:.1f} days after "
+            f"the gate clock ({now.isoformat()}): a date {side.value} got wrong, or the first "
+            "truck after a closure; the clock does not follow it until a second crossing "
+            "does, and this crossing cannot be overdue before that date"
+        ),
+        evidence=(
+            (f"{name}_message_id", sighting.message_id),
+            (f"{name}_at", sighting.at.isoformat()),
+            ("reported_by", side.value),
+            ("gate_clock", now.isoformat()),
         ),
     )
 

@@ -127,12 +127,15 @@ async def _alerts(
 ) -> tuple[datetime | None, list[CrossingAlert]]:
     """The alerts true at the gate clock (the second latest event time of the crossings: one
     crossing dated wrong cannot move it, `lanes.crossings.crossings_clock`), read from
-    the crossings that can carry one, not from the whole history."""
+    the crossings that can carry one (and those dated well after the clock, which carry a
+    `dated_ahead` alert), not from the whole history."""
     clock = await xstore.gate_clock(session)
     if clock is None:
         return None, []
-    candidates = await xstore.alert_candidates(session)
-    return clock, reconcile(candidates, now=clock, corridor=corridor.corridor)
+    candidates = {c.crossing_id: c for c in await xstore.alert_candidates(session)}
+    for crossing in await xstore.dated_ahead(session, clock=clock):
+        candidates.setdefault(crossing.crossing_id, crossing)
+    return clock, reconcile(candidates.values(), now=clock, corridor=corridor.corridor)
 
 
 @router.get("/state", response_model=XborderState)

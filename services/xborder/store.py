@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lanes.crossings import (
     CLOCK_WITNESSES,
+    DATED_AHEAD_AFTER,
     Crossing,
     Side,
     Sighting,
@@ -556,6 +557,14 @@ async def alert_candidates(session: AsyncSession) -> list[Crossing]:
             )
         )
     )
+    return [crossing_of(r) for r in rows.all()]
+
+
+async def dated_ahead(session: AsyncSession, *, clock: datetime) -> list[Crossing]:
+    """The crossings with a fact dated more than DATED_AHEAD_AFTER after the gate clock
+    (they carry a `dated_ahead` alert), read by index."""
+    row = XborderCrossingRow
+    rows = await session.scalars(select(row).where(row.last_at > clock + DATED_AHEAD_AFTER))
     return [crossing_of(r) for r in rows.all()]
 
 

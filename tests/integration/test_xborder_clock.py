@@ -3,7 +3,8 @@
 in transit showed overdue 'after 2103905 min', and every later exit was overdue at once, for
 good. Now the alerts are reckoned at a clock two crossings confirm
 (lanes.crossings.crossings_clock): the wrong exit is recorded (it takes its place, the link
-goes on), the clock stays the morning's. A Chinese clock a few minutes off is accepted and
+goes on), the clock stays the morning's, and the controllers are told of the date (a
+`dated_ahead` alert). A Chinese clock a few minutes off is accepted and
 moves the clock by those minutes at most. Through the control room's API, on SQLite and
 PostgreSQL."""
 
@@ -155,8 +156,14 @@ async def test_a_date_years_ahead_from_the_other_side_raises_no_false_overdue_al
     # the latest crossing but the one dated 2030: VN-x9 left at 09:30
     assert datetime.fromisoformat(body["gate_clock"]) == _minutes(90)
     alerts = [(a["kind"], a["crossing_id"]) for a in body["alerts"]]
-    assert alerts == [("overdue", "VN-x0")]  # the one truck that never arrived, truly late
+    # the one truck that never arrived, truly late; and China's date, for the controllers
+    assert alerts == [("overdue", "VN-x0"), ("dated_ahead", "CN-2030")]
     assert "after 90 min" in body["alerts"][0]["explanation"]
+    wrong = body["alerts"][1]
+    assert wrong["explanation"].startswith(
+        "exit_at 2030-12-06T09:00:00+00:00 from CN is 1462.0 days after the gate clock"
+    )
+    assert wrong["evidence"]["exit_message_id"] == "CN:exit-2030"
     shown = {c["crossing_id"]: c["state"] for c in body["crossings"]}
     assert shown["CN-2030"] == "in_transit"  # recorded as China reported it, for the record
     assert shown["VN-x7"] == shown["VN-x8"] == shown["VN-x9"] == "in_transit"
