@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.api.problems import ProblemError
+from services.api.problems import FieldError, ProblemError
 from services.api.ratelimit import RateLimiter
 from services.db.firms import lookup_key
 
@@ -35,7 +35,10 @@ def _unauthorized(detail: str, *, error: str | None = None) -> ProblemError:
     challenge = 'Bearer realm="borderflow"'
     if error is not None:
         challenge += f', error="{error}"'
-    return ProblemError(401, "unauthorized", detail, headers={"WWW-Authenticate": challenge})
+    refused = ProblemError(401, "unauthorized", detail, headers={"WWW-Authenticate": challenge})
+    # the header at fault in `errors`, as every 4xx names its field; the detail as it was
+    refused.errors = [FieldError(field="Authorization", message=detail)]
+    return refused
 
 
 async def current_firm(

@@ -115,12 +115,14 @@ class BodyLimitMiddleware:
             await self.app(scope, counting, watching)
 
     async def _too_large(self, send: Send) -> None:
+        message = f"over {self.limit} bytes"
         body = json.dumps(
             {
-                "type": "about:blank",
+                "type": "urn:borderflow:problem:body-too-large",
                 "title": "Content Too Large",
                 "status": 413,
-                "detail": f"the request body is over {self.limit} bytes",
+                "detail": f"the request body is {message}",
+                "errors": [{"field": "body", "message": message}],
             }
         ).encode()
         await send(

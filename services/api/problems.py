@@ -261,8 +261,21 @@ async def _on_http(request: Request, exc: Exception) -> Response:
         # Starlette's own answer for a route or a method that does not exist
         what = "no such route" if exc.status_code == 404 else "method not allowed on this route"
         detail = f"{what}: {request.method} {request.url.path[:200]}"
-        if exc.status_code == 405 and (allowed := _allowed_methods(request)):
-            headers = {**(headers or {}), "Allow": allowed}
+        if exc.status_code == 405:
+            allowed = _allowed_methods(request)
+            if allowed:
+                headers = {**(headers or {}), "Allow": allowed}
+            # the method at fault, named as every refused field is
+            takes = f"; this route takes {allowed}" if allowed else ""
+            return problem_response(
+                405,
+                detail,
+                type_=_TYPE + "method-not-allowed",
+                errors=[
+                    FieldError(field="method", message=f"{request.method} is not allowed{takes}")
+                ],
+                headers=headers,
+            )
     return problem_response(
         exc.status_code,
         detail,
