@@ -36,7 +36,7 @@ ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
 # what an id may hold, said in words: a refusal that quoted ID_PATTERN told a firm nothing
 ID_WORDS = (
     "an id is 1 to 64 characters: letters (A-Z, a-z), digits and . _ : - only, starting "
-    "with a letter or a digit, no spaces inside (blanks around it are dropped)"
+    "with a letter or a digit, no spaces"
 )
 
 
