@@ -181,13 +181,17 @@ async def manifest_cargo(
     *, session: AsyncSession, firm_id: str, manifest_id: str
 ) -> tuple[Direction, bool] | None:
     """The firm's manifest's direction and whether it is perishable; None for a missing
-    one and for another firm's alike."""
+    one and for another firm's alike. PostgreSQL: the row is read FOR SHARE, so a booking
+    waits for an amendment in progress (which holds it FOR UPDATE and refuses to change
+    what a booking counts once one is active); read unlocked, a booking counted the old
+    cargo while the amendment, seeing no booking yet, was taken. SQLite: the write lock is
+    taken up front, the two cannot interleave."""
     m = table_of(ManifestRow)
     row = (
         await session.execute(
-            select(m.c.direction, m.c.perishable).where(
-                m.c.manifest_id == manifest_id, m.c.firm_id == firm_id
-            )
+            select(m.c.direction, m.c.perishable)
+            .where(m.c.manifest_id == manifest_id, m.c.firm_id == firm_id)
+            .with_for_update(read=True)
         )
     ).first()
     return None if row is None else (Direction(row.direction), bool(row.perishable))
