@@ -65,13 +65,16 @@ async def current_firm(
     limiter: RateLimiter = request.app.state.context.limiter
     wait = limiter.take(match.prefix)
     if wait is not None:
-        raise ProblemError(
+        limited = ProblemError(
             429,
             "rate-limited",
             f"too many requests for API key {match.prefix}...: at most {limiter.burst} at once "
             f"and {limiter.rate:g} a second; retry after {wait:.1f} s",
             headers={"Retry-After": RateLimiter.retry_after(wait)},
         )
+        # the key over its rate named, as the header it came in (no `errors` until then)
+        limited.errors = [FieldError(field="Authorization", message="this key is over its rate")]
+        raise limited
     return match.firm_id
 
 

@@ -261,6 +261,15 @@ async def _on_http(request: Request, exc: Exception) -> Response:
         # Starlette's own answer for a route or a method that does not exist
         what = "no such route" if exc.status_code == 404 else "method not allowed on this route"
         detail = f"{what}: {request.method} {request.url.path[:200]}"
+        if exc.status_code == 404:
+            # typed, the path at fault named (was about:blank); the detail as it was
+            return problem_response(
+                404,
+                detail,
+                type_=_TYPE + "no-such-route",
+                errors=[FieldError(field="path", message="no route has this path")],
+                headers=headers,
+            )
         if exc.status_code == 405:
             allowed = _allowed_methods(request)
             if allowed:

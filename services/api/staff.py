@@ -10,18 +10,20 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.api.problems import ProblemError
-from services.control.auth import NotLoggedIn, logged_in, not_stored
+from services.api.problems import FieldError, ProblemError
+from services.control.auth import COOKIE, NotLoggedIn, logged_in, not_stored
 from services.db.controllers import SessionInfo
 
 
 def _refused(detail: str) -> ProblemError:
-    return ProblemError(
+    refused = ProblemError(
         401,
         "unauthorized",
         f"{detail}: the gate-wide views need a control-room login (POST /control/api/login)",
         headers={"WWW-Authenticate": 'Cookie realm="borderflow-control"'},
     )
+    refused.errors = [FieldError(field=COOKIE, message=detail)]  # the session cookie
+    return refused
 
 
 async def staff_session(request: Request, response: Response) -> SessionInfo:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from aiokafka.errors import KafkaError
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 
@@ -43,11 +43,9 @@ class AlertAction(BaseModel):
 
 
 async def _controller(request: Request, info: SessionDep) -> SessionInfo:
-    """The acting controller (CSRF checked), its refusal as problem+json."""
-    try:
-        return await auth.acting_session(request, info)
-    except HTTPException as exc:
-        raise ProblemError(exc.status_code, "not-allowed", str(exc.detail)) from None
+    """The acting controller (CSRF checked); its refusal a not-allowed problem naming the
+    header or the role (`auth.acting_session`)."""
+    return await auth.acting_session(request, info)
 
 
 ControllerDep = Annotated[SessionInfo, Depends(_controller)]

@@ -13,10 +13,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from fastapi import HTTPException
 from pydantic import BaseModel
 
 from lanes.model import Gate, LaneDecision
+from services.api.problems import ProblemError
 from services.control.state import PRODUCER_NAME, ControlRoom
 from services.service_layer.control import ActionNotFound, ActionTaken, ApplyAction
 from streams import clock
@@ -72,7 +72,7 @@ class Request:
 async def apply_action(room: ControlRoom, gate: Gate, req: Request) -> Done:
     """Apply `req`; raises ActionRefused (409) or ActionNotFound (404)."""
     if room.handlers is None:
-        raise HTTPException(status_code=503, detail="control room: actions not configured")
+        raise ProblemError(503, "not-configured", "control room: actions not configured")
     lane = req.action in ("open_lane", "close_lane")
     cmd = ApplyAction(
         action=req.action,

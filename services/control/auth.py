@@ -11,7 +11,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -92,13 +92,16 @@ SessionDep = Annotated[SessionInfo, Depends(current_session)]
 async def acting_session(request: Request, info: SessionDep) -> SessionInfo:
     """A controller's session, with its CSRF token in the header: what an action needs."""
     sent = request.headers.get(CSRF_HEADER, "")
+    # problems typed not-allowed naming the header or the role (were about:blank, no
+    # `errors`); the details as they were ("X-CSRF-Token: missing or wrong", "role: ...")
     if not sent or not hmac.compare_digest(sent, info.csrf_token):
-        raise HTTPException(status_code=403, detail=f"{CSRF_HEADER}: missing or wrong")
+        raise ProblemError(403, "not-allowed", "missing or wrong", field=CSRF_HEADER)
     if not info.controller.can_act:
-        raise HTTPException(
-            status_code=403,
-            detail=f"role: {info.controller.username} is a {info.controller.role}; "
-            "only a controller can act",
+        raise ProblemError(
+            403,
+            "not-allowed",
+            f"{info.controller.username} is a {info.controller.role}; only a controller can act",
+            field="role",
         )
     return info
 

@@ -11,7 +11,7 @@ from importlib import resources
 from typing import Annotated, Any, Literal
 
 from aiokafka.errors import KafkaError
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import (
     BaseModel,
@@ -24,7 +24,7 @@ from pydantic import (
 from sqlalchemy.exc import OperationalError
 
 from lanes.actions import ActionRefused
-from services.api.problems import ProblemError, problems
+from services.api.problems import FieldError, ProblemError, problems
 from services.control import auth
 from services.control.alerts import router as alerts_router
 from services.control.apply import ActionNotFound, apply_action
@@ -77,7 +77,9 @@ async def page() -> Response:
 @router.get("/control/static/{name}", include_in_schema=False)
 async def static(name: str) -> Response:
     if name not in STATIC:
-        raise HTTPException(status_code=404, detail=f"no static file {name!r}")
+        refused = ProblemError(404, "not-found", f"no static file {name!r}")
+        refused.errors = [FieldError(field="name", message="no such static file")]
+        raise refused
     return _web_file(name, STATIC[name])
 
 
@@ -254,8 +256,8 @@ async def act(body: ActionBody, room: RoomDep, actor: ActorDep) -> ActionDone:
     except ActionNotFound as exc:
         raise _naming_its_field(404, "not-found", exc) from None
     except KafkaError as exc:
-        raise HTTPException(
-            status_code=503, detail=f"broker: unavailable ({type(exc).__name__}); not applied"
+        raise ProblemError(
+            503, "broker-unavailable", f"broker: unavailable ({type(exc).__name__}); not applied"
         ) from None
     except OperationalError as exc:
         if not is_busy(exc):

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from aiokafka import AIOKafkaProducer
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.model import Gate
-from services.api.problems import gate_or_404
+from services.api.problems import ProblemError, gate_or_404
 from services.control.hub import LiveHub, listen
 from services.control.settings import ControlSettings
 from services.control.snapshot import build_snapshot
@@ -56,7 +56,7 @@ class ControlRoom:
 def room_of(request: Request) -> ControlRoom:
     room: ControlRoom | None = getattr(request.app.state, "control_room", None)
     if room is None:
-        raise HTTPException(status_code=503, detail="control room: not started")
+        raise ProblemError(503, "not-started", "control room: not started")
     return room
 
 

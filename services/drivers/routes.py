@@ -73,6 +73,8 @@ def _too_many(wait_s: float, request: Request) -> Response:
             "title": "Too Many Requests",
             "status": 429,
             "detail": detail,
+            # the code at fault, as every refusal names its field (the detail as it was)
+            "errors": [{"field": "code", "message": "too many codes not found; wait"}],
         },
         status_code=429,
         media_type="application/problem+json",
@@ -88,8 +90,16 @@ def _not_found(what: str, browser: Request | None = None) -> Response:
             browser.query_params.get("lang"), browser.headers.get("accept-language")
         )
         return not_found_page(language)
+    # typed, naming the path's parameter at fault (the token, or the code); was about:blank
+    field = "code" if what == "code" else "token"
     return JSONResponse(
-        {"type": "about:blank", "title": "Not Found", "status": 404, "detail": f"no such {what}"},
+        {
+            "type": "urn:borderflow:problem:not-found",
+            "title": "Not Found",
+            "status": 404,
+            "detail": f"no such {what}",
+            "errors": [{"field": field, "message": f"no such {what}"}],
+        },
         status_code=404,
         media_type="application/problem+json",
     )

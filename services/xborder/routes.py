@@ -16,14 +16,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lanes.crossings import Crossing, CrossingAlert, Sighting, reconcile
-from services.api.problems import ProblemError
+from services.api.problems import FieldError, ProblemError
 from services.api.staff import StaffDep
 from services.control.auth import CSRF_HEADER
 from services.db import repository as repo
@@ -116,9 +116,11 @@ def _corridor(request: Request) -> tuple[Any, GateCorridor]:
     corridors = packaged_corridors() if ctx.corridors is None else ctx.corridors
     corridor = corridors.get(ctx.default_gate)
     if corridor is None:
-        raise HTTPException(
-            status_code=404, detail=f"gate {ctx.default_gate!r} has no [corridor] in its file"
+        refused = ProblemError(
+            404, "no-corridor", f"gate {ctx.default_gate!r} has no [corridor] in its file"
         )
+        refused.errors = [FieldError(field="gate", message="has no [corridor] in its file")]
+        raise refused
     return ctx, corridor
 
 
@@ -228,10 +230,13 @@ async def acknowledge(
     one transaction. 404 for an alert not raised, 409 if acknowledged already."""
     sent = request.headers.get(CSRF_HEADER, "")
     if not sent or not hmac.compare_digest(sent, staff.csrf_token):
-        raise HTTPException(status_code=403, detail=f"{CSRF_HEADER}: missing or wrong")
+        raise ProblemError(403, "not-allowed", "missing or wrong", field=CSRF_HEADER)
     if not staff.controller.can_act:
-        raise HTTPException(
-            status_code=403, detail=f"role: {staff.controller.role} cannot act; a controller can"
+        raise ProblemError(
+            403,
+            "not-allowed",
+            f"{staff.controller.role} cannot act; a controller can",
+            field="role",
         )
     ctx, corridor = _corridor(request)
     now = wall_clock()
