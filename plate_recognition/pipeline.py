@@ -21,8 +21,9 @@ from fast_alpr.base import OcrResult  # type: ignore[import-untyped]
 from fast_alpr.default_ocr import DefaultOCR  # type: ignore[import-untyped]
 
 from plate_recognition.detector import YoloOnnxDetector
-from plate_recognition.errors import ModelsMissing, UnreadableImage
+from plate_recognition.errors import ModelsMissing
 from plate_recognition.frame_detector import FrameDetector
+from plate_recognition.images import decode_image
 from plate_recognition.reading import PlateReading, reading_from_probs, vote
 from plate_recognition.views import ONE_VIEW, Views, load_views
 
@@ -185,13 +186,3 @@ def is_plate_crop(
         return False
     x1, y1, x2, y2 = boxes[0]
     return (x2 - x1) * (y2 - y1) >= CROP_BOX_SHARE * width * height
-
-
-def decode_image(data: bytes) -> np.ndarray:
-    """Encoded image bytes (JPEG, PNG...) -> BGR array, or UnreadableImage."""
-    if not data:
-        raise UnreadableImage("empty image")
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
-    if image is None or image.size == 0:
-        raise UnreadableImage(f"the {len(data)} bytes do not decode to an image")
-    return image

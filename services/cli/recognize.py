@@ -12,7 +12,8 @@ from typing import Any
 
 from lanes.plates import display_plate
 from plate_recognition.errors import RecognitionError
-from plate_recognition.pipeline import PlateRecognizer, decode_image
+from plate_recognition.images import decode_image
+from plate_recognition.pipeline import PlateRecognizer
 from plate_recognition.reading import PlateReading
 
 

@@ -20,7 +20,8 @@ import numpy as np
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
 from plate_recognition.errors import UnreadableImage
-from plate_recognition.pipeline import PlateRecognizer, decode_image
+from plate_recognition.images import decode_image
+from plate_recognition.pipeline import PlateRecognizer
 from plate_recognition.reading import PlateReading
 from streams.codec import encode_enveloped
 from streams.errors import InvalidEvent

@@ -19,7 +19,8 @@ import pytest
 from aiokafka import ConsumerRecord
 
 from plate_recognition.errors import ModelsMissing, UnreadableImage
-from plate_recognition.pipeline import MODELS_DIR, PlateRecognizer, decode_image
+from plate_recognition.images import decode_image
+from plate_recognition.pipeline import MODELS_DIR, PlateRecognizer
 from plate_recognition.scenes import iou, render_scene
 from services.cli.recognize import main_recognize
 from services.workers.recognizer import RecognizerWorker, plate_read_event
