@@ -54,6 +54,8 @@ async function api(path, options) {
   }
   let body = null;
   try { body = await res.json(); } catch (_) { body = null; }
+  // the server's clock, read from its Date header: the session's end is the server's time
+  if (res.ok && (path === "/control/api/me" || path === "/control/api/login")) noteExpiry(res, body);
   // the session ended under the page (expired, logged out in another tab): back to the login
   if (res.status === 401 && state.me && path !== "/control/api/login") showLogin(SESSION_ENDED);
   if (res.status === 403 && state.me && body && String(body.detail).startsWith("X-CSRF-Token")) {
@@ -99,9 +101,12 @@ async function start() {
 function showLogin(reason) {
   clearTimeout(state.retry); clearTimeout(state.waitingTimer);
   if (state.source) state.source.close();
-  // an action's dialog left open would stay above the login, its Apply refused (401)
-  if ($("confirm").open) $("confirm").close("cancel");
-  state.me = null; state.source = null;
+  // an action's dialog left open would stay above the login, its Apply refused (401); the
+  // text typed in it is kept and the dialog comes back after the login (session.js below)
+  if ($("confirm").open) { keepDraft(); $("confirm").close("cancel"); }
+  if ($("relogin").open) $("relogin").close();
+  state.me = null; state.source = null; state.expiresAt = null;
+  showSessionEnd();
   $("login").hidden = false; $("room").hidden = true; $("who").hidden = true;
   $("login-error").textContent = reason || "";
   setConn("disconnected", "not logged in");
@@ -124,6 +129,7 @@ function enter(me) {
   $("who-name").textContent = me.username;
   $("who-role").textContent = "(" + me.role + ")";
   document.body.dataset.role = me.role;
+  showSessionEnd();
   connect();
   pollWaiting();
 }
@@ -149,6 +155,7 @@ function connect() {
     state.snap = JSON.parse(ev.data);
     state.lastUpdate = new Date();
     render();
+    restoreDraft();  // a dialog the session's end took, with its text, once the room is drawn
     if (state.snap.live) setConn("live", "live");
     else setConn("connecting", "change feed down: refreshed every few s, last " + lastUpdateAt());
   });
@@ -311,6 +318,7 @@ function toggleAlerts() {
 
 function askAlert(a, action) {
   const dlg = $("confirm"), opener = focusedKey();
+  state.dialog = { kind: "alert", action, alert_id: a.alert_id };
   $("confirm-title").textContent = action + " alert";
   $("confirm-text").textContent = a.rule.replace(/_/g, " ") + " · " + a.subject;
   $("confirm-reason").value = "";
@@ -502,6 +510,7 @@ function renderWaiting(area) {
 // -- actions ---------------------------------------------------------------------------
 function ask(action, text, fields, truck, plate) {
   const dlg = $("confirm"), opener = focusedKey();
+  state.dialog = { kind: "action", action, fields };
   $("confirm-title").textContent = action.replace("_", " ");
   $("confirm-text").textContent = text;
   $("confirm-reason").value = "";
@@ -545,6 +554,128 @@ document.addEventListener("DOMContentLoaded", () => {
   // not a submit button: Enter in the reason field submits with the form's first submit
   // button, which was Cancel, and the action was dropped without a word
   $("confirm-cancel").addEventListener("click", () => $("confirm").close("cancel"));
+  for (const b of document.querySelectorAll("[data-relogin]")) b.addEventListener("click", openRelogin);
+  $("relogin-form").addEventListener("submit", relogin);
+  $("relogin-cancel").addEventListener("click", () => $("relogin").close());
+  setInterval(showSessionEnd, 15000);
   $("alerts-toggle").addEventListener("click", toggleAlerts);
   start();
 });
+
+// -- the session's end (12 h after login by default) ---------------------------------------
+// Shown in the header in the browser's own clock ("session until 14:05": operational time,
+// not gate time), and from 15 minutes before, a notice that blocks nothing, with a button
+// that logs in again in a small dialog without leaving the page: an action's dialog stays
+// open, its text with it. The time left is reckoned from the server's clock (its `Date`
+// header when `me` or the login answered, and `expires_at`), so a browser whose clock is
+// off by hours still warns 15 minutes before; only the time since is the browser's.
+const WARN_MS = 15 * 60000;
+
+function noteExpiry(res, me) {
+  const server = Date.parse(res.headers.get("Date") || "");
+  // the Date header has whole seconds: the skew is known to a second, enough for minutes
+  state.skew = Number.isNaN(server) ? 0 : server - Date.now();
+  state.expiresAt = me && me.expires_at ? Date.parse(me.expires_at) : null;
+  showSessionEnd();
+}
+
+function sessionLeftMs() {
+  return state.expiresAt === null || state.expiresAt === undefined ? null
+    : state.expiresAt - (Date.now() + (state.skew || 0));
+}
+
+function showSessionEnd() {
+  const left = state.me ? sessionLeftMs() : null;
+  const until = $("session-until"), warn = $("session-warning");
+  if (left === null) { until.hidden = true; warn.hidden = true; $("confirm-session").hidden = true; return; }
+  // the end in the browser's clock: the server's instant less the skew
+  const end = new Date(state.expiresAt - (state.skew || 0));
+  const pad = (n) => String(n).padStart(2, "0");
+  until.hidden = false;
+  until.textContent = "session until " + pad(end.getHours()) + ":" + pad(end.getMinutes());
+  until.title = "your login ends then (this browser's clock); log in again before to keep working";
+  const soon = left <= WARN_MS;
+  const text = left > 0 ? "Your session ends in " + Math.max(1, Math.ceil(left / 60000)) + " min: log in again to continue"
+    : "Your session has ended: log in again to continue";
+  for (const [box, msg] of [[warn, $("session-warning-text")], [$("confirm-session"), $("confirm-session-text")]]) {
+    box.hidden = !soon;
+    msg.textContent = soon ? text : "";
+  }
+}
+
+function openRelogin() {
+  $("relogin-user").value = state.me ? state.me.username : "";
+  $("relogin-pass").value = "";
+  $("relogin-error").textContent = "";
+  $("relogin").showModal();  // above an action's dialog, which stays open under it
+  $("relogin-pass").focus();
+}
+
+async function relogin(ev) {
+  ev.preventDefault();
+  $("relogin-error").textContent = "";
+  const was = state.me && state.me.username;
+  const r = await api("/control/api/login", {
+    method: "POST", body: { username: $("relogin-user").value, password: $("relogin-pass").value },
+  });
+  $("relogin-pass").value = "";
+  if (!r.ok) { $("relogin-error").textContent = (r.body && r.body.detail) || "login failed"; return; }
+  $("relogin").close();
+  if (!state.me || r.body.username !== was) { enter(r.body); return; }  // another account: the room anew
+  state.me = r.body;  // the new session's CSRF token; the stream goes on (the cookie is sent anew)
+  connect();
+  showSessionEnd();
+}
+
+// the dialog open when the session ended, and its text: kept for this tab only
+// (sessionStorage, never the password), and opened again once this tab logs in again
+const DRAFT = "borderflow.control.draft";
+
+function keepDraft() {
+  const d = state.dialog, reason = $("confirm-reason").value;
+  if (!d || !reason.trim()) return;
+  const draft = Object.assign({}, d, { reason, title: $("confirm-text").textContent });
+  if (d.action === "confirm_plate") draft.plate = $("confirm-plate").value;
+  if (d.action === "reassign") draft.lane = $("confirm-lane").value;
+  try { sessionStorage.setItem(DRAFT, JSON.stringify(draft)); } catch (_) { state.draft = draft; }
+  state.draft = draft;
+}
+
+function takeDraft() {
+  let draft = state.draft || null;
+  try { draft = JSON.parse(sessionStorage.getItem(DRAFT) || "null") || draft; } catch (_) { /* kept in memory */ }
+  try { sessionStorage.removeItem(DRAFT); } catch (_) { /* none */ }
+  state.draft = null;
+  return draft;
+}
+
+// the same action on the same target, from the room as it is now; gone, the page says so
+function restoreDraft() {
+  if (!state.me || !state.snap || $("confirm").open) return;
+  const d = takeDraft();
+  if (!d) return;
+  const s = state.snap, f = d.fields || {};
+  const lane = f.lane_id && s.lanes.find((l) => l.lane_id === f.lane_id);
+  const truck = f.visit_id && s.lanes.flatMap((l) => l.trucks.map((t) => [t, l])).find(([t]) => t.visit_id === f.visit_id);
+  const item = f.visit_id && (s.review || []).find((it) => it.visit_id === f.visit_id);
+  const alert = d.alert_id && (s.alerts || []).find((a) => a.alert_id === d.alert_id);
+  let opened = false;
+  if (d.kind === "alert" && alert) { askAlert(alert, d.action); opened = true; }
+  else if (d.kind === "action" && (d.action === "close_lane" || d.action === "open_lane") && lane
+    && lane.is_open === (d.action === "close_lane")) { ask(d.action, d.title, f); opened = true; }
+  else if (d.kind === "action" && (d.action === "hold" || d.action === "reassign") && truck && !truck[0].in_service) {
+    ask(d.action, d.title, f, truck[0]); opened = true;
+    if (d.action === "reassign" && d.lane) $("confirm-lane").value = d.lane;
+  } else if (d.kind === "action" && ["confirm_plate", "release", "pick_manifest"].includes(d.action) && item) {
+    ask(d.action, d.title, f, null, d.plate); opened = true;
+  }
+  const n = $("notice");
+  if (opened) {
+    $("confirm-reason").value = d.reason;
+    n.classList.remove("bad");
+    n.textContent = "your session had ended: the " + d.action.replace(/_/g, " ") + " dialog is back with what you typed";
+  } else {
+    n.classList.add("bad");
+    n.textContent = "your session had ended while you wrote: " + d.title + " is gone or already done; what you typed: " + d.reason;
+  }
+}
