@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -33,6 +34,7 @@ from services.control.auth import ActorDep, SessionDep
 from services.control.busy import busy_problem, is_busy
 from services.control.state import RoomDep, control_room
 from services.runtime.stopping import unless_stopping
+from streams.manifests import normalise_id
 
 router = APIRouter(lifespan=control_room)
 router.include_router(auth.router)
@@ -201,7 +203,10 @@ class ActionBody(BaseModel):
     # validated when left out too, so that a field the action needs is named when missing
     visit_id: str | None = Field(default=None, max_length=64, validate_default=True)
     lane_id: str | None = Field(default=None, max_length=64, validate_default=True)
-    manifest_id: str | None = Field(default=None, max_length=64, validate_default=True)
+    # read as the firm API reads it (streams.manifests.normalise_id): " MF-1 " is MF-1
+    manifest_id: Annotated[str | None, BeforeValidator(normalise_id)] = Field(
+        default=None, max_length=64, validate_default=True
+    )
     plate: str | None = Field(default=None, max_length=32, validate_default=True)
 
     @field_validator("visit_id", "lane_id", "manifest_id", "plate")
