@@ -10,12 +10,13 @@ today's date or the wall clock."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from streams import clock
 from tests.browser.live import PASSWORD
 from tests.browser.test_session_ended import _log_in
 from tests.integration.test_staff_cookie import api_on_a_port
@@ -72,16 +73,17 @@ async def test_the_session_end_is_shown_and_warned_of_and_a_new_login_keeps_the_
 
 
 async def test_a_reason_typed_when_the_session_ends_comes_back_after_the_login(
-    browser: Browser, tmp_path: Path
+    browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    ahead = [timedelta(0)]  # the server's clock (served in this process), moved on below
+    monkeypatch.setattr(clock, "wall_clock", lambda: datetime.now(UTC) + ahead[0])
     async with api_on_a_port(tmp_path) as port:
         base = f"http://127.0.0.1:{port}"
         page = await _room(browser, base)
         await page.locator(CLOSE_E2).click()
         await page.fill("#confirm-reason", "crew short at E2")
-        # the session ends under the page (its cookie's session closed, as an expiry does)
-        ended = await page.context.request.post(f"{base}/control/api/logout")
-        assert ended.status == 204
+        # the session expires under the page: 12 h and a minute later on the server's clock
+        ahead[0] = timedelta(hours=12, minutes=1)
         await expect(page.locator("#login")).to_be_visible(timeout=30000)
         await expect(page.locator("#confirm")).to_be_hidden()
 
