@@ -130,7 +130,9 @@ class PlateRecognizer:
                 )
             )
         readings.sort(key=lambda r: -r.detection_confidence)
-        if is_plate_crop(image.shape[1], image.shape[0], [r.bbox for r in readings]):
+        if is_plate_crop(image.shape[1], image.shape[0], [r.bbox for r in readings]) and (
+            readings or has_contrast(image)
+        ):
             whole = self._read_whole(image, readings[0].detection_confidence if readings else 0.0)
             if not readings or whole.confidence >= readings[0].confidence:
                 return [whole]
@@ -186,3 +188,14 @@ def is_plate_crop(
         return False
     x1, y1, x2, y2 = boxes[0]
     return (x2 - x1) * (y2 - y1) >= CROP_BOX_SHARE * width * height
+
+
+# A plate's characters stand out from its ground: the 300 real crops' grey levels spread
+# 11 or more (standard deviation), a blank or one-colour image 0-1. Below this, an image
+# with no box found holds no plate, and reading it whole would invent one (a grey 94 x 24
+# image read '62D2222').
+CROP_MIN_CONTRAST = 3.0
+
+
+def has_contrast(image: np.ndarray) -> bool:
+    return float(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).std()) >= CROP_MIN_CONTRAST

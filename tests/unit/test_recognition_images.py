@@ -13,6 +13,8 @@ from PIL import Image
 
 from plate_recognition.errors import UnreadableImage
 from plate_recognition.images import MAX_IMAGE_PIXELS, decode_image
+from plate_recognition.pipeline import PlateRecognizer, has_contrast
+from plate_recognition.scenes import render_scene
 
 
 def _png_claiming(width: int, height: int, rows: int | None = None) -> bytes:
@@ -65,3 +67,33 @@ def test_the_same_pixels_decode_the_same_whatever_the_lossless_container(fmt: st
     out = io.BytesIO()
     Image.fromarray(pixels).save(out, fmt, **({"lossless": True} if fmt == "WEBP" else {}))
     assert np.array_equal(decode_image(out.getvalue())[:, :, ::-1], pixels)
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> PlateRecognizer:
+    return PlateRecognizer()
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "bgr"),
+    [
+        (94, 24, (128, 128, 128)),
+        (20, 10, (128, 128, 128)),
+        (94, 24, (255, 255, 255)),
+        (300, 100, (200, 60, 20)),
+    ],
+)
+def test_a_blank_image_shaped_like_a_plate_reads_no_plate(
+    recognizer: PlateRecognizer, width: int, height: int, bgr: tuple[int, int, int]
+) -> None:
+    blank = np.full((height, width, 3), bgr, dtype=np.uint8)
+    assert recognizer.read(blank) == []
+
+
+def test_a_plate_crop_of_low_contrast_is_still_read(recognizer: PlateRecognizer) -> None:
+    scene = render_scene(900_003, clean=True)
+    x1, y1, x2, y2 = (int(v) for v in scene.box)
+    plate = scene.image[y1:y2, x1:x2]
+    faint = (plate.astype(np.float32) * 0.25 + 96).astype(np.uint8)  # a quarter of the contrast
+    assert has_contrast(faint)
+    assert len(recognizer.read(faint)) == 1
