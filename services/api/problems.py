@@ -285,13 +285,24 @@ async def _on_http(request: Request, exc: Exception) -> Response:
                 ],
                 headers=headers,
             )
+    # an HTTPException raised without a type of its own (a library's, one added later) is
+    # typed by its status (`urn:borderflow:problem:forbidden`), never about:blank
     return problem_response(
         exc.status_code,
         detail,
-        type_=_TYPE + slug if slug else "about:blank",
+        type_=_TYPE + (slug or _status_slug(exc.status_code)),
         errors=getattr(exc, "errors", None),
         headers=headers,
     )
+
+
+def _status_slug(status: int) -> str:
+    """`forbidden`, `service-unavailable`: the status's phrase as a slug."""
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        return f"status-{status}"
+    return "-".join(phrase.lower().replace("'", "").split())
 
 
 def _allowed_methods(request: Request) -> str:
