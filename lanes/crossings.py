@@ -141,7 +141,7 @@ def reconcile(
             alerts.append(overdue)
         if (differs := mismatch(crossing)) is not None:
             alerts.append(differs)
-        if (ahead := dated_ahead(crossing, now)) is not None:
+        if (ahead := dated_ahead(crossing, now, corridor)) is not None:
             alerts.append(ahead)
     return sorted(alerts, key=lambda a: (a.at, a.alert_id))
 
@@ -175,10 +175,11 @@ def _overdue(crossing: Crossing, now: datetime, corridor: Corridor) -> CrossingA
     )
 
 
-def dated_ahead(crossing: Crossing, now: datetime) -> CrossingAlert | None:
+def dated_ahead(crossing: Crossing, now: datetime, corridor: Corridor) -> CrossingAlert | None:
     """The alert of a crossing with a fact dated more than DATED_AHEAD_AFTER after `now`
     (the gate clock, which it does not move: `crossings_clock`), naming the latest such
-    fact and the side that reported it; its overdue alert cannot come before that date."""
+    fact and the side that reported it; its overdue alert cannot come before that date.
+    Times told on the reading gate's clock, as the other alerts' (the evidence keeps ISO)."""
     facts = (("notice", crossing.notice), ("exit", crossing.exit), ("entry", crossing.entry))
     ahead = [(n, s) for n, s in facts if s is not None and s.at > now + DATED_AHEAD_AFTER]
     if not ahead:
@@ -193,8 +194,10 @@ def dated_ahead(crossing: Crossing, now: datetime) -> CrossingAlert | None:
         from_side=crossing.from_side,
         at=now,
         explanation=(
-            f"{name}_at {sighting.at.isoformat()} from {side.value} is {days:.1f} days after "
-            f"the gate clock ({now.isoformat()}): a date {side.value} got wrong, or the first "
+            f"{name} at {gate_clock(sighting.at, corridor.utc_offset, zone='named')} from "
+            f"{side.value} is {days:.1f} days after the gate clock "
+            f"({gate_clock(now, corridor.utc_offset, zone='named')}): a date {side.value} got "
+            "wrong, or the first "
             "truck after a closure; the clock does not follow it until a second crossing "
             "does, and this crossing cannot be overdue before that date"
         ),

@@ -161,8 +161,10 @@ async def test_a_date_years_ahead_from_the_other_side_raises_no_false_overdue_al
     assert "after 90 min" in body["alerts"][0]["explanation"]
     wrong = body["alerts"][1]
     assert wrong["explanation"].startswith(
-        "exit_at 2030-12-06T09:00:00+00:00 from CN is 1462.0 days after the gate clock"
-    )
+        "exit at 2030-12-06 16:00 (UTC+07:00) from CN is 1462.0 days after the gate clock "
+        "(2026-12-05 "
+    )  # on the gate's clock with its zone, as every alert's explanation (ISO in the evidence)
+    assert wrong["evidence"]["exit_at"] == "2030-12-06T09:00:00+00:00"
     assert wrong["evidence"]["exit_message_id"] == "CN:exit-2030"
     shown = {c["crossing_id"]: c["state"] for c in body["crossings"]}
     assert shown["CN-2030"] == "in_transit"  # recorded as China reported it, for the record
