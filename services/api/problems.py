@@ -15,7 +15,8 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -39,18 +40,67 @@ def gate_or_404(gates: Mapping[str, Gate], gate_id: str) -> Gate:
 
 
 class FieldError(BaseModel):
-    field: str
-    message: str
+    field: str = Field(
+        description="what is at fault: a body field (dotted: `cargo.hs_codes.0`), a query or "
+        "path parameter, a header (`Authorization`), a cookie, or `body`"
+    )
+    message: str = Field(description="what is wrong with it, in words")
+
+
+# every problem's `type`: `urn:borderflow:problem:<slug>`, never about:blank (RFC 9457's
+# default, which the schema showed as the default until 2026-12-06 though none was sent)
+PROBLEM_TYPE = r"^urn:borderflow:problem:[a-z0-9]+(-[a-z0-9]+)*$"
+
+
+_FULL = (
+    "slot full: the export slot at 2026-12-07 09:00 local (UTC+07:00) (capacity 60, of which "
+    "18 kept for perishable cargo) has no room left for this manifest; choose another slot"
+)
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
 
 
 class Problem(BaseModel):
-    """The body of every /v1 error response."""
+    """The body of every error response (RFC 9457 `application/problem+json`)."""
 
-    type: str = "about:blank"
-    title: str
-    status: int
-    detail: str
-    errors: list[FieldError] | None = None
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "urn:borderflow:problem:slot-full",
+                    "title": "Conflict",
+                    "status": 409,
+                    "detail": f"slot_start: {_FULL}",
+                    "errors": [{"field": "slot_start", "message": _FULL}],
+                },
+                {
+                    "type": "urn:borderflow:problem:not-started",
+                    "title": "Service Unavailable",
+                    "status": 503,
+                    "detail": "control room: not started",
+                },
+            ]
+        }
+    )
+
+    type: str = Field(
+        pattern=PROBLEM_TYPE,
+        description="the kind of refusal, `urn:borderflow:problem:<slug>` (`slot-full`, "
+        "`invalid-request`, `unauthorized`, ...: docs/http-api.md lists them); one without a "
+        "kind of its own is typed by its status (`urn:borderflow:problem:forbidden`). Never "
+        "`about:blank`: switch on it",
+        examples=["urn:borderflow:problem:slot-full"],
+    )
+    title: str = Field(description="the status's phrase (`Conflict`)")
+    status: int = Field(ge=400, le=599, description="the HTTP status, as answered")
+    detail: str = Field(description="what happened, in words: `field: message` when a field is")
+    errors: list[FieldError] | SkipJsonSchema[None] = Field(
+        default=None,
+        description="each field at fault; left out when nothing the client sent is (a 503, a 500)",
+        json_schema_extra=_no_default,
+    )
 
 
 # An error answer in the OpenAPI document: a problem (`responses=problems(401, 404)`)
@@ -145,7 +195,7 @@ def problem_response(
     status: int,
     detail: str,
     *,
-    type_: str = "about:blank",
+    type_: str,
     errors: Sequence[FieldError] | None = None,
     headers: Mapping[str, str] | None = None,
     extensions: Mapping[str, Any] | None = None,
