@@ -33,6 +33,7 @@ ACTIONS = (
     "reassign",  # a queued truck to another lane
     "hold",  # take a queued truck out of its queue (to review)
     "release",  # a held truck back to the policy
+    "turn_away",  # a visit in review refused entry (no declaration, seal broken, ...)
     "open_lane",
     "close_lane",
 )
@@ -85,6 +86,12 @@ def place_with_manifest(
         # whether or not its truck is still on the board: one served already has gone
         # through its lane, and placing it again would call its driver back
         raise ActionRefused(f"visit_id: {decision.visit_id} {already_assigned(decision)}")
+    if turned_away(decision):
+        raise ActionRefused(
+            f"visit_id: {decision.visit_id} ({decision.plate or 'no plate'}) was "
+            f"{decision.reason.split(' -> ', 1)[0]}; a truck that comes back later than the "
+            "gate's visit window after its last read is a new visit, decided again"
+        )
     lanes = gate.lanes_for(manifest.direction)
     directions = {lane.direction for lane in gate.lanes if decision.lane_id == lane.lane_id}
     if not lanes:
@@ -227,6 +234,35 @@ def hold(decision: LaneDecision, *, board: Board, what: str, now: datetime) -> A
         _controller_decision(decision, assignment, what=what, now=now),
         board.without(decision.visit_id),
     )
+
+
+NOT_ADMITTED = "not admitted at the gate"
+
+
+def turned_away(decision: LaneDecision) -> bool:
+    """Whether a controller turned the visit away (`turn_away`): final, unlike a policy's
+    refusal (no open lane takes the truck), which a pick or a release may place later."""
+    return decision.outcome is Outcome.REFUSED and decision.reason.endswith(f"-> {NOT_ADMITTED}")
+
+
+def turn_away(decision: LaneDecision, *, board: Board, what: str, now: datetime) -> Applied:
+    """A visit in review refused entry: its decision becomes `refused`, so it leaves the
+    review queue with the controller's reason (a truck with no declaration sent back to
+    the parking, a truck held for a broken seal handed to customs). Only a visit in review:
+    a queued truck is held first (out of its lane, audited), then turned away; a truck in
+    service has passed the barrier."""
+    if decision.outcome is Outcome.ASSIGNED:
+        queued = board.queued_entry(decision.visit_id) is not None
+        then = "hold it first, then turn it away" if queued else "it can no longer be turned away"
+        raise ActionRefused(f"visit_id: {decision.visit_id} {already_assigned(decision)}; {then}")
+    if decision.outcome is Outcome.REFUSED:
+        why = decision.reason.split(" -> ", 1)[0] if decision.revision else "refused by the gate"
+        raise ActionRefused(
+            f"visit_id: {decision.visit_id} ({decision.plate or 'no plate'}) is already "
+            f"refused: {why}"
+        )
+    assignment = Assignment(Outcome.REFUSED, None, NOT_ADMITTED)
+    return Applied(_controller_decision(decision, assignment, what=what, now=now), board)
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,7 +79,8 @@ CONTROLLER_ACTIONS = TopicSpec(
     partitions=3,
     key="gate_id",
     purpose="what lane controllers did in the control room (confirm a plate, pick a "
-    "manifest, reassign, open or close a lane, hold or release), each with who and why",
+    "manifest, reassign, open or close a lane, hold or release a truck, turn a truck "
+    "away), each with who and why",
 )
 
 ALERTS = TopicSpec(

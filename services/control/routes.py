@@ -55,6 +55,7 @@ _NEEDS: dict[str, tuple[str, ...]] = {
     "reassign": ("visit_id", "lane_id"),
     "hold": ("visit_id",),
     "release": ("visit_id",),
+    "turn_away": ("visit_id",),
     "open_lane": ("lane_id",),
     "close_lane": ("lane_id",),
 }
@@ -190,7 +191,14 @@ class ActionBody(BaseModel):
     model_config = ConfigDict(json_schema_extra=_needs_in_json_schema())
 
     action: Literal[
-        "pick_manifest", "confirm_plate", "reassign", "hold", "release", "open_lane", "close_lane"
+        "pick_manifest",
+        "confirm_plate",
+        "reassign",
+        "hold",
+        "release",
+        "turn_away",
+        "open_lane",
+        "close_lane",
     ]
     # blanks around it do not count (found by a stranger's try: "   " was audited as "")
     reason: Annotated[

@@ -22,6 +22,7 @@ from lanes.actions import (
     lane_change_allowed,
     place_with_manifest,
     reassign,
+    turn_away,
 )
 from lanes.board import Board
 from lanes.model import Direction, Gate, LaneDecision, Manifest
@@ -162,12 +163,15 @@ class ApplyActionHandler:
             "reassign": f"reassigned to {cmd.lane_id} by {cmd.actor}",
             "hold": f"held by {cmd.actor}",
             "release": f"released by {cmd.actor}",
+            "turn_away": f"turned away by {cmd.actor}",
         }[cmd.action] + f" ({cmd.reason})"
         if cmd.action == "reassign":
             assert cmd.lane_id is not None
             return reassign(before, cmd.lane_id, gate=gate, board=board, what=what, now=at)
         if cmd.action == "hold":
             return hold(before, board=board, what=what, now=at)
+        if cmd.action == "turn_away":
+            return turn_away(before, board=board, what=what, now=at)
         visit = await store.visit(before.visit_id)
         assert visit is not None
         direction = visit.direction

@@ -463,7 +463,11 @@ function renderReview(items, total) {
           disabled: !canAct() || it.customs_status === "pending", title: pendingWhy(it.customs_status),
           onclick: () => ask("release", "Release " + it.plate + " (manifest " + it.manifest_id + ") to the policy",
             { visit_id: it.visit_id }) }, "Release") : null,
-        it.manifest_id && it.customs_status === "pending" ? el("span", { class: "why pending" }, "customs pending") : null));
+        it.manifest_id && it.customs_status === "pending" ? el("span", { class: "why pending" }, "customs pending") : null,
+        el("button", { type: "button", "data-action": "turn_away", disabled: !canAct(),
+          title: "refuse entry: the visit leaves review with your reason",
+          onclick: () => ask("turn_away", "Turn away " + (it.plate || "visit " + it.visit_id) + " (refuse entry)",
+            { visit_id: it.visit_id }) }, "Turn away…")));
   }), ...(more ? [more] : []));
 }
 
@@ -666,7 +670,7 @@ function restoreDraft() {
   else if (d.kind === "action" && (d.action === "hold" || d.action === "reassign") && truck && !truck[0].in_service) {
     ask(d.action, d.title, f, truck[0]); opened = true;
     if (d.action === "reassign" && d.lane) $("confirm-lane").value = d.lane;
-  } else if (d.kind === "action" && ["confirm_plate", "release", "pick_manifest"].includes(d.action) && item) {
+  } else if (d.kind === "action" && ["confirm_plate", "release", "pick_manifest", "turn_away"].includes(d.action) && item) {
     ask(d.action, d.title, f, null, d.plate); opened = true;
   }
   const n = $("notice");

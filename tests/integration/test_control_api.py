@@ -255,10 +255,29 @@ async def test_roles_csrf_keys_rules_audit_and_kafka(
                 )
                 assert r.status_code == 200 and r.json()["lane_event_id"].startswith("ctl-")
 
+                # the truck the machine could not match, refused entry: out of review
+                r = await action(
+                    client,
+                    csrf,
+                    action="turn_away",
+                    visit_id=review["visit_id"],
+                    reason="no declaration: sent to the parking",
+                )
+                assert r.status_code == 200, r.text
+                refused = r.json()["decision"]
+                assert (refused["outcome"], refused["lane_id"]) == ("refused", None)
+                assert refused["reason"].startswith("turned away by ana (no declaration")
+                listed = (await client.get("/v1/review")).json()
+                assert review["visit_id"] not in json.dumps(listed)
+                r = await action(
+                    client, csrf, action="turn_away", visit_id=green["visit_id"], reason="no papers"
+                )
+                assert r.status_code == 409 and "is already assigned to" in r.json()["detail"]
+
                 # every action on the topics, and the close re-plans through the orchestrator
-                acts = await collect(broker.bootstrap, CONTROLLER_ACTIONS.name, expect=4)
+                acts = await collect(broker.bootstrap, CONTROLLER_ACTIONS.name, expect=5)
                 kinds = [json.loads(a.value)["data"]["action"] for a in acts]
-                assert kinds == ["reassign", "hold", "release", "close_lane"]
+                assert kinds == ["reassign", "hold", "release", "close_lane", "turn_away"]
                 (event,) = await collect(broker.bootstrap, LANE_EVENTS.name, expect=1)
                 assert json.loads(event.value)["data"]["actor"] == "ana"
                 # timed by the gate's event time, the record too: call-forward skips an
@@ -332,4 +351,4 @@ async def test_roles_csrf_keys_rules_audit_and_kafka(
 
             async with infra.sessions() as session:
                 verdict = await verify_chain(session=session)
-            assert verdict.ok and verdict.entries == 4  # refusals are not actions
+            assert verdict.ok and verdict.entries == 5  # refusals are not actions

@@ -218,6 +218,48 @@ async def test_a_controllers_hold_is_audited_announced_before_the_commit_then_pu
     assert data.gate.decisions[decision.visit_id] == taken.decision
 
 
+async def test_a_truck_in_review_is_turned_away_and_leaves_review_a_queued_one_is_held_first(
+    data: MemoryControlData,
+) -> None:
+    """A controller refuses entry to a truck (no declaration, a broken seal): the visit in
+    review gets a `refused` revision with the reason, audited and published; a truck still
+    in a queue is refused the action (hold it first), and turning away twice is refused
+    naming who did it first. Until 2026-12-06 there was no such action: a truck with no
+    manifest stayed in the review queue for good."""
+    decision = await _queued(data)
+    handler = ApplyActionHandler(
+        uow=data.stores(), decisions=RecordingOutbox(), gates=GATES, policy=OrchestratedPolicy()
+    )
+
+    async def announce(taken: ActionTaken) -> None:
+        return None
+
+    def action(kind: str, reason: str, n: int) -> ApplyAction:
+        return ApplyAction(
+            kind, GATE.gate_id, "ana", reason, f"act-{n}", WALL, visit_id=decision.visit_id
+        )
+
+    with pytest.raises(ActionRefused, match="is already assigned to .*hold it first"):
+        await handler(action("turn_away", "no papers", 1), announce=announce)
+    await handler(action("hold", "seal broken", 2), announce=announce)
+    taken = await handler(
+        action("turn_away", "seal broken: handed to customs", 3), announce=announce
+    )
+    assert taken.decision is not None
+    assert taken.decision.outcome.value == "refused"
+    assert taken.decision.lane_id is None and taken.decision.revision == 2
+    assert taken.decision.reason == (
+        "turned away by ana (seal broken: handed to customs) -> not admitted at the gate"
+    )
+    assert data.gate.decisions[decision.visit_id] == taken.decision
+    assert [e.action for e in data.audit_log] == ["hold", "turn_away"]
+    assert data.audit_log[-1].details["after"]["outcome"] == "refused"
+    with pytest.raises(ActionRefused, match="is already refused: turned away by ana"):
+        await handler(action("turn_away", "again", 4), announce=announce)
+    with pytest.raises(ActionRefused, match="was turned away by ana .*a new visit"):
+        await handler(action("release", "changed my mind", 5), announce=announce)
+
+
 async def test_a_refused_or_unknown_action_keeps_and_announces_nothing(
     data: MemoryControlData,
 ) -> None:
