@@ -159,6 +159,15 @@ async def test_a_controller_watches_resolves_and_closes_and_a_viewer_is_refused(
                     timeout=3000
                 )
                 await expect(page.locator(f'[data-lane] [data-plate="{plate}"]')).to_have_count(0)
+                # then turn it away (refuse entry): out of review, in no lane
+                await act(
+                    page,
+                    f'[data-review][data-plate="{plate}"] [data-action="turn_away"]',
+                    "seal broken: handed to customs",
+                )
+                gone = page.locator(f'[data-review][data-plate="{plate}"]')
+                await expect(gone).to_have_count(0, timeout=3000)
+                await expect(page.locator(f'[data-lane] [data-plate="{plate}"]')).to_have_count(0)
 
                 # the page kept its state from the stream's patches: it equals the server's
                 # snapshot of the same seq
