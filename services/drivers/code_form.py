@@ -143,5 +143,6 @@ def add_code_form(
             limits.failed(address)
             body = code_form(language, chosen=chosen, typed=code, wrong=True)
             return HTMLResponse(body, status_code=404, headers=headers)
+        limits.found(address, normal)
         where = f"/d/{token}" + (f"?lang={chosen}" if chosen else "")
         return RedirectResponse(where, status_code=303, headers={"Cache-Control": "no-store"})

@@ -9,8 +9,14 @@ address's next lookup (429) until a token is back. All addresses together have a
 empty, an address that failed within the time its own bucket takes to fill again is
 refused too, so a distributed guess makes one try per address in that time. An address
 with no recent failure is always looked up: a driver typing the code right is never held
-back by others' failures. A found code spends nothing, and gives nothing back (a truck's
-own code, typed between guesses, must not buy more guesses).
+back by others' failures. A found code spends nothing, and gives back the address's last
+failure (and the total's), once per code in the time an empty bucket takes to fill: a
+driver's typo before their own code costs nothing in the end, so the drivers on one shared
+address (a carrier's NAT, the waiting area's Wi-Fi) who each type wrong then right never
+empty its bucket together; a truck's own code typed between guesses buys one guess in that
+time, no more. A guesser on that address who keeps its bucket empty still holds its drivers
+back (their lookups are refused unread: looking them up would tell the guesser which of its
+guesses are right); see docs/call-forward.md.
 
 The buckets live in this API process (each replica limits its own share, as the API keys'
 limiter), on the monotonic clock (operational time, injected by tests)."""
@@ -44,6 +50,7 @@ class CodeGuard:
     clock: Callable[[], float] = time.monotonic
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
     _total: _Bucket | None = None
+    _given_back: dict[str, float] = field(default_factory=dict)  # code -> when it last gave
 
     def __post_init__(self) -> None:
         if self.burst < 1 or self.total_burst < 1 or self.per_min <= 0 or self.total_per_min <= 0:
@@ -95,6 +102,26 @@ class CodeGuard:
         bucket.failed_at = now
         total = self._total_bucket(now)
         total.tokens = max(0.0, total.tokens - 1.0)
+
+    def found(self, address: str, code: str) -> None:
+        """A lookup for `address` found the truck with `code` (a live code: a guesser knows
+        few): the address's last failure and the total's are given back, unless this code
+        gave one back within the time an empty bucket takes to fill."""
+        now = self.clock()
+        bucket = self._buckets.get(client_key(address))
+        given = self._given_back.get(code)
+        if bucket is None or (given is not None and now - given < self._refill_s):
+            return
+        self._fill(bucket, self.burst, self.per_min, now)
+        if bucket.tokens >= self.burst:
+            return  # nothing spent to give back: the code keeps its turn
+        if len(self._given_back) >= MOST_ADDRESSES:
+            for old in [c for c, at in self._given_back.items() if now - at >= self._refill_s]:
+                del self._given_back[old]
+        self._given_back[code] = now
+        bucket.tokens = min(float(self.burst), bucket.tokens + 1.0)
+        total = self._total_bucket(now)
+        total.tokens = min(float(self.total_burst), total.tokens + 1.0)
 
     def _forget(self, now: float) -> None:
         for key in [k for k, b in self._buckets.items() if b.failed_at + self._refill_s <= now]:

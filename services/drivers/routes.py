@@ -36,7 +36,7 @@ from fastapi.responses import (
 from services.db.driver_pages import BOOKING_PAGE
 from services.drivers.code_form import add_code_form, client_address, code_form, retry_after
 from services.drivers.guard import CodeGuard
-from services.drivers.hub import DriverHub
+from services.drivers.hub import DriverHub, normal_code
 from services.drivers.i18n import WORDS, language_links, pick_language
 from services.drivers.not_found import not_found_page, prefers_html
 from services.drivers.store import HubPages, Watch
@@ -158,6 +158,7 @@ def _add_by_code(router: APIRouter, source: PageSource, guard: Callable[[], Code
         if token is None:
             limits.failed(address)
             return _not_found("code", request)
+        limits.found(address, normal_code(code))
         return RedirectResponse(f"/d/{token}", status_code=303)
 
 

@@ -182,3 +182,39 @@ async def test_behind_a_trusted_proxy_the_forwarded_client_counts_and_else_the_p
         assert (await same.get(f"/d/c/{code}")).status_code == 429
     async with phone(app, "2001:db8:1:3::1") as next_net:
         assert (await next_net.get(f"/d/c/{code}")).status_code == 303
+
+
+async def test_drivers_on_one_wifi_each_typing_wrong_then_right_are_not_locked_out(
+    engine: AsyncEngine, tick: Tick
+) -> None:
+    """The waiting area's Wi-Fi (or a carrier's NAT) is one address for all its drivers.
+    Before, each driver's typo before their own code spent the address's allowance for
+    good (a code found gave nothing back): with an allowance of 3, the third driver who
+    typed one character wrong then right was refused (429) for their own, right code, and
+    every driver after them on that Wi-Fi too. A code found now gives the address's last
+    failure back, once per code in the time an empty bucket takes to fill (3 min here), so
+    a truck's own code typed between guesses buys a guesser no more than one guess."""
+    pages = {f"v-{n}": {"status": "queued"} for n in range(6)}
+    async with session_factory(engine)() as session, session.begin():
+        await save_pages(session=session, secret=SECRET, states=pages, now=T0)
+    codes = [page_code(SECRET, key) for key in pages]
+    app = app_with(engine, CodeGuard(burst=3, per_min=1.0, clock=tick))
+    async with phone(app, "100.64.0.1") as wifi:
+        for n, code in enumerate(codes):
+            typo = ("Z" if code[-1] != "Z" else "Y") + code[1:]
+            assert (
+                await wifi.get("/d", params={"code": typo}, headers=CHROME_VI)
+            ).status_code == 404
+            found = await wifi.get(f"/d/c/{code.lower()}")
+            assert found.status_code == 303, f"driver {n}: {found.status_code}"
+            assert found.headers["location"] == f"/d/{page_token(SECRET, f'v-{n}')}"
+        # a guesser on the same Wi-Fi: its misses are counted as before; a code it knows,
+        # typed again between guesses, gives nothing more back within the 3 minutes
+        for wrong in WRONG[:3]:
+            assert (await wifi.get(f"/d/c/{wrong}")).status_code == 404
+        assert (await wifi.get(f"/d/c/{WRONG[3]}")).status_code == 429
+        tick.now += 60.0
+        assert (await wifi.get(f"/d/c/{codes[0]}")).status_code == 303
+        assert (await wifi.get(f"/d/c/{WRONG[3]}")).status_code == 404
+        assert (await wifi.get(f"/d/c/{WRONG[4]}")).status_code == 429
+        assert (await wifi.get(f"/d/c/{codes[1]}")).status_code == 429  # not looked up
