@@ -34,7 +34,7 @@ from services.control.auth import ActorDep, SessionDep
 from services.control.busy import busy_problem, is_busy
 from services.control.state import RoomDep, control_room
 from services.runtime.stopping import unless_stopping
-from streams.manifests import normalise_id
+from streams.manifests import ID_PATTERN, normalise_id
 
 router = APIRouter(lifespan=control_room)
 router.include_router(auth.router)
@@ -59,6 +59,11 @@ _NEEDS: dict[str, tuple[str, ...]] = {
     "open_lane": ("lane_id",),
     "close_lane": ("lane_id",),
 }
+
+
+# An action's manifest id as the document states it: the id alphabet, or nothing (blanks
+# only are nothing: `_needed_by_the_action` names it when the action needs one)
+_ID_OR_NOTHING = f"^(?:{ID_PATTERN.removeprefix('^').removesuffix('$')})?$"
 
 
 def _web_file(name: str, media_type: str) -> Response:
@@ -213,7 +218,12 @@ class ActionBody(BaseModel):
     lane_id: str | None = Field(default=None, max_length=64, validate_default=True)
     # read as the firm API reads it (streams.manifests.normalise_id): " MF-1 " is MF-1
     manifest_id: Annotated[str | None, BeforeValidator(normalise_id)] = Field(
-        default=None, max_length=64, validate_default=True
+        default=None,
+        max_length=64,
+        pattern=_ID_OR_NOTHING,  # the document says it too (it allowed any 64 characters)
+        validate_default=True,
+        description="a manifest id (1 to 64 characters: letters, digits and . _ : -, starting "
+        "with a letter or a digit); the blanks around it are dropped",
     )
     plate: str | None = Field(default=None, max_length=32, validate_default=True)
 
