@@ -238,11 +238,16 @@ class ActionBody(BaseModel):
 
 def _naming_its_field(status: int, slug: str, exc: Exception) -> ProblemError:
     """The rules' refusal as a problem with the field it names (`lane_id: ...`) in
-    `errors`, as every 4xx of the API has it; the detail is the message unchanged."""
+    `errors`, as every 4xx of the API has it; the detail is the message unchanged. A
+    refusal naming no field of the body refuses the action itself: `errors` names `action`
+    (it had none: a client reading `errors` was told nothing; every refusal of the rules
+    names its field, tests/unit/test_action_refusal_fields.py keeps it so)."""
     field, sep, message = str(exc).partition(": ")
-    if sep and field.isidentifier():
+    if sep and field in ActionBody.model_fields:
         return ProblemError(status, slug, message, field=field)
-    return ProblemError(status, slug, str(exc))
+    refused = ProblemError(status, slug, str(exc))
+    refused.errors = [FieldError(field="action", message=str(exc))]
+    return refused
 
 
 class ActionDone(BaseModel):
