@@ -4,7 +4,6 @@ notification's idempotency key: a call is sent to the driver and the firm once."
 
 from __future__ import annotations
 
-import json
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -13,6 +12,7 @@ from lanes.policy.callforward import CallKind, PlaceLost, TruckCalled
 from streams.codec import describe_validation_error, encode_enveloped
 from streams.errors import InvalidEvent
 from streams.events import EventId, ShortText
+from streams.jsonbody import load_object
 from streams.timestamps import IsoAwareDatetime
 
 CallType = Literal["truck.called", "truck.recalled", "truck.place_lost"]
@@ -84,11 +84,8 @@ def encode_call(
 
 def decode_call(value: bytes | None) -> CallEventV1:
     """An enveloped call event; anything else is an InvalidEvent (to the dead letters)."""
-    try:
-        obj = json.loads(value or b"")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidEvent(f"not JSON: {exc}") from exc
-    if not isinstance(obj, dict) or not isinstance(obj.get("data"), dict):
+    obj = load_object(value, what="a call event")
+    if not isinstance(obj.get("data"), dict):
         raise InvalidEvent("data: a call event is enveloped (an object with 'data')")
     if obj.get("version") != 1:
         raise InvalidEvent(f"version: unsupported call version {obj.get('version')!r}")

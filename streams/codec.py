@@ -3,7 +3,6 @@ precise enough to fix the producer (it travels to the dead-letter topic in a hea
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +12,7 @@ from lanes.model import Candidate, PlateRead
 from streams.bookings import BookingEventV1
 from streams.errors import InvalidEvent
 from streams.events import PLATE_READ_TYPE, Envelope, PlateReadV1
-from streams.text import unstorable_text
+from streams.jsonbody import load_object
 
 SUPPORTED_PLATE_READ_VERSIONS = frozenset({1})
 
@@ -35,34 +34,9 @@ def describe_validation_error(exc: ValidationError, *, prefix: str = "") -> str:
     return "; ".join(parts)
 
 
-def _load_object(value: bytes | None) -> dict[str, Any]:
-    if value is None:
-        raise InvalidEvent("empty message value (tombstone): a plate read needs a JSON body")
-    try:
-        text = value.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidEvent(f"value is not UTF-8 text (byte {exc.start}): expected JSON") from exc
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidEvent(
-            f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from exc
-    except RecursionError as exc:  # the parser's own limit: a hostile or broken producer
-        raise InvalidEvent("invalid JSON: nested too deeply") from exc
-    if not isinstance(obj, dict):
-        raise InvalidEvent(f"expected a JSON object, got {type(obj).__name__}")
-    # NUL and lone surrogates reach a decoded string only through a \u escape (the UTF-8
-    # decoding refuses surrogates, the parser raw control characters): without one in the
-    # text there is nothing to look for
-    if "\\u" in text and (bad := unstorable_text(obj)) is not None:
-        raise InvalidEvent(bad)
-    return obj
-
-
 def decode_plate_read(value: bytes | None) -> PlateReadV1:
     """A plate read from either the envelope or the plain JSON form."""
-    obj = _load_object(value)
+    obj = load_object(value, what="a plate read")
     # an envelope that lost its data is still one: told "data: Field required", not that
     # camera_id, captured_at, plate_text and confidence are missing (a bare read's fields)
     if ("data" in obj and "type" in obj) or obj.get("type") == PLATE_READ_TYPE:
@@ -76,7 +50,7 @@ def decode_plate_read(value: bytes | None) -> PlateReadV1:
 def decode_booking_event(value: bytes | None) -> BookingEventV1:
     """A booking event of `borderflow.bookings`: in borderflow's envelope (version 1), as
     the booking outbox sends it, or its plain JSON form."""
-    obj = _load_object(value)
+    obj = load_object(value, what="a booking event")
     try:
         if "data" in obj and "type" in obj:
             if obj.get("version") != 1:

@@ -8,8 +8,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
-from streams.codec import _load_object, describe_validation_error
+from streams.codec import describe_validation_error
 from streams.errors import InvalidEvent
+from streams.jsonbody import load_object
 from streams.timestamps import IsoAwareDatetime
 
 LANE_EVENT_TYPE = "lane_event"
@@ -52,7 +53,7 @@ class LaneEventV1(BaseModel):
 
 
 def decode_lane_event(value: bytes | None) -> LaneEventV1:
-    obj = _load_object(value)
+    obj = load_object(value, what="a lane event")
     if "data" in obj and "type" in obj:
         if obj.get("type") != LANE_EVENT_TYPE:
             raise InvalidEvent(f"type: expected {LANE_EVENT_TYPE!r}, got {obj.get('type')!r}")

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
@@ -26,7 +25,7 @@ from lanes.containers import container_error, normalise_container
 from lanes.model import CustomsChannel, CustomsStatus, Direction, Manifest
 from lanes.plates import PlateKind, parse_plate
 from streams.errors import InvalidEvent
-from streams.text import unstorable_text
+from streams.jsonbody import load_object
 from streams.timestamps import IsoAwareDatetime
 
 MANIFEST_TYPE = "manifest"
@@ -275,35 +274,7 @@ class ManifestEnvelopeV1(BaseModel):
 def decode_manifest(raw: bytes | str | None, *, require_firm: bool = True) -> ManifestV1:
     """A manifest from JSON, bare or enveloped (`type` "manifest"), or InvalidEvent with the
     field and the reason."""
-    if raw is None:
-        raise InvalidEvent("empty message (no value)")
-    if isinstance(raw, bytes):
-        data = raw
-        # UTF-8 only (a leading BOM allowed, as before), as the topic's contract says:
-        # json.loads would take bytes for UTF-16 or UTF-32 by their first bytes, and refuse
-        # other bytes with that codec's error ("'utf-16-le' codec can't decode ...")
-        try:
-            raw = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            try:
-                # a lone surrogate written raw (CESU-8, a careless exporter): decoded, so
-                # the check of unstorable text below names the field that holds it
-                raw = data.decode("utf-8-sig", "surrogatepass")
-            except UnicodeDecodeError:
-                raise InvalidEvent(
-                    f"value is not UTF-8 text (byte {exc.start}: "
-                    f"{data[exc.start : exc.start + 1]!r}): send the manifest as UTF-8 JSON"
-                ) from exc
-    try:
-        obj = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise InvalidEvent(f"invalid JSON: {exc}") from exc
-    except RecursionError as exc:
-        raise InvalidEvent("invalid JSON: nested too deeply") from exc
-    if not isinstance(obj, dict):
-        raise InvalidEvent(f"expected a JSON object, got {_json_kind(obj)}")
-    if (bad := unstorable_text(obj)) is not None:
-        raise InvalidEvent(bad)
+    obj = load_object(raw, what="a manifest")
     try:
         if "data" in obj and "type" in obj:
             manifest = ManifestEnvelopeV1.model_validate(obj).data
@@ -314,16 +285,3 @@ def decode_manifest(raw: bytes | str | None, *, require_firm: bool = True) -> Ma
     if require_firm and manifest.firm_id is None:
         raise InvalidEvent("firm_id: Field required")
     return manifest
-
-
-def _json_kind(value: object) -> str:
-    """What JSON calls the value's type (the producer's word, not Python's)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return "an array"

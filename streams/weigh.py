@@ -14,9 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from lanes.alerts import WeighIn
 from lanes.plates import normalise_plate
-from streams.codec import _load_object, describe_validation_error
+from streams.codec import describe_validation_error
 from streams.errors import InvalidEvent
 from streams.events import EventId, ShortText
+from streams.jsonbody import load_object
 from streams.text import unstorable_text
 from streams.timestamps import IsoAwareDatetime
 
@@ -58,7 +59,7 @@ class WeighInMotionV1(BaseModel):
 def decode_weigh_in_motion(value: bytes | None) -> WeighInMotionV1:
     """A bare or enveloped (`type` "weigh_in_motion", version 1) weighing; InvalidEvent
     naming the field otherwise."""
-    obj = _load_object(value)
+    obj = load_object(value, what="a weighing")
     if "data" in obj and "type" in obj:
         if obj.get("type") != WEIGH_IN_MOTION_TYPE:
             raise InvalidEvent(f"type: expected {WEIGH_IN_MOTION_TYPE!r}, got {obj.get('type')!r}")

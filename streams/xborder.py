@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
@@ -29,7 +29,7 @@ from lanes.crossings import ExitMode, Side, TruckIdentity
 from lanes.model import CargoClass, Direction
 from streams.codec import describe_validation_error
 from streams.errors import InvalidEvent
-from streams.text import unstorable_text
+from streams.jsonbody import load_object
 from streams.timestamps import IsoAwareDatetime
 
 SCHEMA_VERSION = 1
@@ -169,26 +169,9 @@ def outgoing_payload(message: BaseModel) -> bytes:
     return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def load_object(raw: bytes | None, *, where: str = "") -> dict[str, Any]:
-    """A JSON object from bytes with only storable text, or InvalidEvent saying why not."""
-    if raw is None:
-        raise InvalidEvent(f"{where}empty message (no value)")
-    try:
-        obj: Any = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidEvent(f"{where}invalid JSON: {exc}") from exc
-    except RecursionError as exc:
-        raise InvalidEvent(f"{where}nested too deeply") from exc
-    if not isinstance(obj, dict):
-        raise InvalidEvent(f"{where}expected a JSON object, got {type(obj).__name__}")
-    if (bad := unstorable_text(obj)) is not None:
-        raise InvalidEvent(bad)
-    return obj
-
-
 def decode_message(payload: bytes) -> XBorderMessage:
     """A message from its (verified) payload bytes, or InvalidEvent naming the field."""
-    obj = load_object(payload, where="payload: ")
+    obj = load_object(payload, what="a message", where="payload: ")
     allowed = ALLOWED_FIELDS.get(str(obj.get("type")))
     if allowed is not None and (extra := sorted(set(obj) - allowed)):
         raise InvalidEvent(f"fields outside the data-sharing agreement: {extra}")
@@ -219,7 +202,7 @@ def decode_header(payload: bytes) -> MessageHeader | None:
     """The header of a payload that `decode_message` refused, or None if the header itself
     is not readable (then the message has no place in the sequence)."""
     try:
-        return MessageHeader.model_validate(load_object(payload))
+        return MessageHeader.model_validate(load_object(payload, what="a message"))
     except (InvalidEvent, ValidationError):
         return None
 

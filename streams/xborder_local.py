@@ -17,6 +17,7 @@ from lanes.crossings import ExitMode, Side, TruckIdentity
 from lanes.model import CargoClass, Direction
 from streams.codec import describe_validation_error
 from streams.errors import InvalidEvent
+from streams.jsonbody import load_object
 from streams.timestamps import IsoAwareDatetime
 from streams.xborder import (
     Container,
@@ -27,7 +28,6 @@ from streams.xborder import (
     Plate,
     PreArrivalNoticeV1,
     XBorderMessage,
-    load_object,
 )
 
 LocalKind = Literal["notice", "exit", "entry"]
@@ -69,7 +69,7 @@ class LocalCrossingEventV1(BaseModel):
 
 
 def decode_local_event(raw: bytes | None) -> LocalCrossingEventV1:
-    obj = load_object(raw)
+    obj = load_object(raw, what="a crossing event")
     try:
         event = LocalCrossingEventV1.model_validate(obj)
     except ValidationError as exc:

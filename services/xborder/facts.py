@@ -42,9 +42,10 @@ from services.db.convert import decision_row_to_wire, manifest_from_row
 from services.db.tables import DecisionRow, ManifestRow
 from services.xborder.config import OUTBOUND_TOPIC
 from services.xborder.corridor import GateCorridor, corridor_of
-from streams.codec import _load_object, describe_validation_error
+from streams.codec import describe_validation_error
 from streams.errors import InvalidEvent
 from streams.events import LaneDecisionV1
+from streams.jsonbody import load_object
 from streams.lane_events import LaneEventV1, decode_lane_event
 from streams.runtime import Inbound
 from streams.topics import LANE_DECISIONS, LANE_EVENTS
@@ -186,7 +187,7 @@ def decode_fact(record: ConsumerRecord) -> Consumed:
             return decode_lane_event(record.value)
         except InvalidEvent as exc:
             return Skipped(f"{record.topic}[{record.partition}]@{record.offset}: {exc}")
-    obj = _load_object(record.value)
+    obj = load_object(record.value, what="a lane decision")
     data = obj.get("data") if "data" in obj and "type" in obj else obj
     try:
         return LaneDecisionV1.model_validate(data)

@@ -189,7 +189,7 @@ def test_a_value_that_is_not_utf8_is_refused_as_such() -> None:
     with pytest.raises(InvalidEvent) as caught:
         decode_manifest(b"\xff\xfe not utf8")
     assert caught.value.reason == (
-        "value is not UTF-8 text (byte 0: b'\\xff'): send the manifest as UTF-8 JSON"
+        "value is not UTF-8 text (byte 0: b'\\xff'): send a manifest as UTF-8 JSON"
     )
     with pytest.raises(InvalidEvent, match="not UTF-8"):
         decode_manifest(json.dumps(FORM).encode("utf-16"))
