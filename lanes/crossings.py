@@ -46,6 +46,7 @@ class AlertKind(StrEnum):
     OVERDUE = "overdue"
     MISMATCH = "mismatch"
     DATED_AHEAD = "dated_ahead"  # a fact dated well after the gate clock
+    CLOCK_SKEW = "clock_skew"  # the two sides' clocks disagree (lanes/crossing_clocks.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +113,26 @@ class CrossingAlert:
     evidence: tuple[tuple[str, str], ...]
 
 
+@dataclass(frozen=True, slots=True)
+class ClockSkew:
+    """How far CN's clock runs from VN's (`offset` = CN's minus VN's), estimated from trucks
+    that crossed both ways (`lanes.crossing_clocks.estimate_skew`): the alerts take each
+    side's times on its own clock, the other side's moved by it."""
+
+    offset: timedelta
+    transit_from: tuple[tuple[Side, timedelta], ...] = ()  # median exit-to-entry, per side left
+    pairs: int = 0  # crossings each way it is estimated from (the fewer of the two)
+
+    def shift(self, side: Side) -> timedelta:
+        """What to add to a time on VN's clock to have it on `side`'s."""
+        return self.offset if side is Side.CN else timedelta(0)
+
+    def words(self) -> str:
+        """`CN's clock appears 3 h 00 min ahead of VN's`."""
+        way = "ahead of" if self.offset > timedelta(0) else "behind"
+        return f"CN's clock appears {_duration(abs(self.offset))} {way} VN's"
+
+
 # how many crossings must have reached an event time before the alerts are reckoned at it
 CLOCK_WITNESSES = 2
 # a fact dated this long after the gate clock is told to the controllers: a date its side
@@ -132,24 +153,34 @@ def crossings_clock(latest: Iterable[datetime]) -> datetime | None:
 
 
 def reconcile(
-    crossings: Iterable[Crossing], *, now: datetime, corridor: Corridor
+    crossings: Iterable[Crossing],
+    *,
+    now: datetime,
+    corridor: Corridor,
+    skew: ClockSkew | None = None,
 ) -> list[CrossingAlert]:
-    """The alerts true at `now` (event time), sorted by time then id."""
+    """The alerts true at `now` (event time), sorted by time then id. With a `skew`, `now`
+    is on VN's clock, and each fact is judged on the clock of the side that reported it
+    (`now` moved by the skew for CN's), never on the other side's."""
     alerts: list[CrossingAlert] = []
     for crossing in crossings:
-        if (overdue := _overdue(crossing, now, corridor)) is not None:
+        if (overdue := _overdue(crossing, now, corridor, skew)) is not None:
             alerts.append(overdue)
         if (differs := mismatch(crossing)) is not None:
             alerts.append(differs)
-        if (ahead := dated_ahead(crossing, now, corridor)) is not None:
+        if (ahead := dated_ahead(crossing, now, corridor, skew)) is not None:
             alerts.append(ahead)
     return sorted(alerts, key=lambda a: (a.at, a.alert_id))
 
 
-def _overdue(crossing: Crossing, now: datetime, corridor: Corridor) -> CrossingAlert | None:
+def _overdue(
+    crossing: Crossing, vn_now: datetime, corridor: Corridor, skew: ClockSkew | None
+) -> CrossingAlert | None:
     exit_ = crossing.exit
     if exit_ is None or crossing.entry is not None:
         return None
+    side = crossing.from_side
+    now = vn_now + skew.shift(side) if skew else vn_now  # on the clock of the exit's side
     deadline = exit_.at + corridor.deadline_after_exit
     if now <= deadline:
         return None
@@ -165,6 +196,7 @@ def _overdue(crossing: Crossing, now: datetime, corridor: Corridor) -> CrossingA
             f"and has not entered "
             f"{crossing.from_side.other.value} after {_minutes(late)} min (expected "
             f"{_minutes(corridor.expected_transit)} min + {_minutes(corridor.margin)} min margin)"
+            f"{_clock_used(side, now, corridor, skew)}"
         ),
         evidence=(
             ("exit_message_id", exit_.message_id),
@@ -175,17 +207,27 @@ def _overdue(crossing: Crossing, now: datetime, corridor: Corridor) -> CrossingA
     )
 
 
-def dated_ahead(crossing: Crossing, now: datetime, corridor: Corridor) -> CrossingAlert | None:
+def dated_ahead(
+    crossing: Crossing, vn_now: datetime, corridor: Corridor, skew: ClockSkew | None = None
+) -> CrossingAlert | None:
     """The alert of a crossing with a fact dated more than DATED_AHEAD_AFTER after `now`
-    (the gate clock, which it does not move: `crossings_clock`), naming the latest such
-    fact and the side that reported it; its overdue alert cannot come before that date.
-    Times told on the reading gate's clock, as the other alerts' (the evidence keeps ISO)."""
+    (the gate clock, which it does not move: `crossings_clock`; with a `skew`, on the clock
+    of the side that reported the fact), naming the latest such fact and the side that
+    reported it; its overdue alert cannot come before that date. Times told on the reading
+    gate's clock, as the other alerts' (the evidence keeps ISO)."""
+
+    def reporter(name: str) -> Side:
+        return crossing.from_side.other if name == "entry" else crossing.from_side
+
+    def clock_of(name: str) -> datetime:
+        return vn_now + skew.shift(reporter(name)) if skew else vn_now
+
     facts = (("notice", crossing.notice), ("exit", crossing.exit), ("entry", crossing.entry))
-    ahead = [(n, s) for n, s in facts if s is not None and s.at > now + DATED_AHEAD_AFTER]
+    ahead = [(n, s) for n, s in facts if s is not None and s.at > clock_of(n) + DATED_AHEAD_AFTER]
     if not ahead:
         return None
-    name, sighting = max(ahead, key=lambda fact: fact[1].at)
-    side = crossing.from_side.other if name == "entry" else crossing.from_side
+    name, sighting = max(ahead, key=lambda fact: fact[1].at - clock_of(fact[0]))
+    side, now = reporter(name), clock_of(name)
     days = (sighting.at - now).total_seconds() / 86400
     return CrossingAlert(
         alert_id=f"dated_ahead:{crossing.crossing_id}",
@@ -208,6 +250,23 @@ def dated_ahead(crossing: Crossing, now: datetime, corridor: Corridor) -> Crossi
             ("gate_clock", now.isoformat()),
         ),
     )
+
+
+def _clock_used(side: Side, now: datetime, corridor: Corridor, skew: ClockSkew | None) -> str:
+    """The clause an overdue alert ends with: the clock it was reckoned at, and whose."""
+    said = f"; reckoned at {_gate_time(now, now, corridor)}"
+    if skew is None:
+        return f"{said}, the second latest crossing time of either side"
+    return (
+        f"{said} on {side.value}'s clock, the second latest crossing time with "
+        f"{side.other.value}'s times moved {_duration(abs(skew.offset))} ({skew.words()})"
+    )
+
+
+def _duration(delta: timedelta) -> str:
+    """`3 h 00 min`, `45 min`."""
+    hours, minutes = divmod(_minutes(delta), 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
 
 
 def _gate_time(at: datetime, day_of: datetime, corridor: Corridor) -> str:

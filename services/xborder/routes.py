@@ -10,7 +10,7 @@ import asyncio
 import hmac
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -22,7 +22,8 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lanes.crossings import Crossing, CrossingAlert, Sighting, reconcile
+from lanes.crossing_clocks import alerts
+from lanes.crossings import Crossing, CrossingAlert, Sighting
 from services.api.problems import FieldError, ProblemError
 from services.api.staff import StaffDep
 from services.control.auth import CSRF_HEADER
@@ -128,16 +129,20 @@ async def _alerts(
     session: AsyncSession, corridor: GateCorridor
 ) -> tuple[datetime | None, list[CrossingAlert]]:
     """The alerts true at the gate clock (the second latest event time of the crossings: one
-    crossing dated wrong cannot move it, `lanes.crossings.crossings_clock`), read from
-    the crossings that can carry one (and those dated well after the clock, which carry a
-    `dated_ahead` alert), not from the whole history."""
-    clock = await xstore.gate_clock(session)
+    crossing dated wrong cannot move it, `lanes.crossings.crossings_clock`; with the two
+    sides' clocks hours apart, each truck judged on its own side's, and the skew an alert,
+    `lanes.crossing_clocks`), read from the crossings that can carry one (and those dated
+    well after the clock, which carry a `dated_ahead` alert), not from the whole history.
+    The clock returned is on this side's."""
+    clock = await xstore.clock_of_alerts(session)
     if clock is None:
         return None, []
     candidates = {c.crossing_id: c for c in await xstore.alert_candidates(session)}
-    for crossing in await xstore.dated_ahead(session, clock=clock):
+    slack = abs(clock.skew.offset) if clock.skew else timedelta(0)
+    for crossing in await xstore.dated_ahead(session, clock=clock.at, slack=slack):
         candidates.setdefault(crossing.crossing_id, crossing)
-    return clock, reconcile(candidates.values(), now=clock, corridor=corridor.corridor)
+    found = alerts(candidates.values(), clock=clock, corridor=corridor.corridor)
+    return clock.on(corridor.side), found
 
 
 @router.get("/state", response_model=XborderState)

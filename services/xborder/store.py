@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lanes.crossing_clocks import SKEW_WINDOW, AlertsClock, alerts_clock, estimate_skew
 from lanes.crossings import (
     CLOCK_WITNESSES,
     DATED_AHEAD_AFTER,
@@ -560,11 +561,39 @@ async def alert_candidates(session: AsyncSession) -> list[Crossing]:
     return [crossing_of(r) for r in rows.all()]
 
 
-async def dated_ahead(session: AsyncSession, *, clock: datetime) -> list[Crossing]:
-    """The crossings with a fact dated more than DATED_AHEAD_AFTER after the gate clock
-    (they carry a `dated_ahead` alert), read by index."""
+async def clock_of_alerts(session: AsyncSession) -> AlertsClock | None:
+    """The clock the alerts are reckoned at (`lanes.crossing_clocks`): the two sides' skew
+    estimated from the latest crossings each way, and with none, `gate_clock`; with one,
+    the second latest crossing time on VN's clock, of the crossings within the skew of
+    `gate_clock` (no other can be among the two latest once moved by it). By index."""
     row = XborderCrossingRow
-    rows = await session.scalars(select(row).where(row.last_at > clock + DATED_AHEAD_AFTER))
+    pairs = []
+    for side, by in ((Side.VN, row.exit_at), (Side.CN, row.entry_at)):
+        found = await session.scalars(
+            select(row)
+            .where(row.from_side == side.value, row.exit_at.is_not(None))
+            .where(row.entry_at.is_not(None))
+            .order_by(by.desc())
+            .limit(SKEW_WINDOW)
+        )
+        pairs += [crossing_of(r) for r in found.all()]
+    skew = estimate_skew(pairs)
+    stamped = await gate_clock(session)
+    if stamped is None or skew is None:
+        return None if stamped is None else AlertsClock(stamped)
+    near = await session.scalars(select(row).where(row.last_at >= stamped - abs(skew.offset)))
+    return alerts_clock([crossing_of(r) for r in near.all()], skew)
+
+
+async def dated_ahead(
+    session: AsyncSession, *, clock: datetime, slack: timedelta = timedelta(0)
+) -> list[Crossing]:
+    """The crossings with a fact dated more than DATED_AHEAD_AFTER after the gate clock
+    (they carry a `dated_ahead` alert), read by index; `slack`: the two sides' skew, a
+    fact being judged on its own side's clock."""
+    row = XborderCrossingRow
+    bound = clock + DATED_AHEAD_AFTER - slack
+    rows = await session.scalars(select(row).where(row.last_at > bound))
     return [crossing_of(r) for r in rows.all()]
 
 

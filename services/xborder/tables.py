@@ -99,6 +99,7 @@ class XborderCrossingRow(Base):
 
     __table_args__ = (
         Index("ix_xborder_crossings_open", "from_side", "entry_at"),
+        Index("ix_xborder_crossings_left", "from_side", "exit_at"),  # the clocks' estimate
         Index("ix_xborder_crossings_last_at", "last_at"),
         Index("ix_xborder_crossings_mismatch", "mismatch"),
     )
