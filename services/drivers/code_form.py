@@ -19,7 +19,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.drivers.guard import CodeGuard
 from services.drivers.hub import normal_code
-from services.drivers.i18n import LANGUAGES, WORDS, language_links, pick_language
+from services.drivers.i18n import (
+    CHOSEN_COOKIE,
+    WORDS,
+    asked_language,
+    language_links,
+    pick_language,
+)
 from services.drivers.shell import small_page
 
 CODE_LENGTH = 8
@@ -83,6 +89,31 @@ def code_form(
     return small_page(language, words["code_title"], form, style=_STYLE)
 
 
+# how long the phone keeps the language chosen: as long as a page is kept (PAGE_KEEP)
+CHOICE_KEPT_S = 30 * 24 * 3600
+
+
+def request_language(request: Request) -> str:
+    """The language of a drivers' page asked for by `request`: `?lang=`, else the one kept
+    from the driver's last choice, else Accept-Language's, else English."""
+    return pick_language(
+        request.query_params.get("lang"),
+        request.headers.get("accept-language"),
+        request.cookies.get(CHOSEN_COOKIE),
+    )
+
+
+def keep_choice(response: Response, lang: str | None) -> Response:
+    """`response`, keeping on the phone the language `lang` (`?lang=`) when it is one of the
+    pages': chosen with the links, it outlasts the link (an SMS's link has none)."""
+    asked = asked_language(lang)
+    if asked is not None and len(lang or "") <= 100:
+        response.set_cookie(
+            CHOSEN_COOKIE, asked, max_age=CHOICE_KEPT_S, path="/d", samesite="lax", httponly=True
+        )
+    return response
+
+
 def client_address(request: Request) -> str:
     """The request's client: the socket's peer, or, from a proxy uvicorn trusts (its
     `FORWARDED_ALLOW_IPS`, 127.0.0.1 by default), the client `X-Forwarded-For` names."""
@@ -120,9 +151,9 @@ def add_code_form(
         accept_language: Annotated[str | None, Header(max_length=500)] = None,
     ) -> Response:
         """The driver types the code printed at the waiting area; it opens the truck's page."""
-        language = pick_language(lang, accept_language)
+        language = pick_language(lang, accept_language, request.cookies.get(CHOSEN_COOKIE))
         # the language asked for by the link (kept by the form and on the page it opens)
-        chosen = language if (lang or "").strip().lower().split("-")[0] in LANGUAGES else None
+        chosen = asked_language(lang)
         headers = {
             "Cache-Control": "no-store",
             "Referrer-Policy": "no-referrer",
@@ -130,7 +161,9 @@ def add_code_form(
             "Vary": "Accept-Language",
         }
         if code is None:
-            return HTMLResponse(code_form(language, chosen=chosen), headers=headers)
+            return keep_choice(
+                HTMLResponse(code_form(language, chosen=chosen), headers=headers), lang
+            )
         limits, address = guard(), client_address(request)
         wait = limits.wait(address)
         if wait > 0:

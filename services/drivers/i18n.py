@@ -1,5 +1,6 @@
 """The page's words in Vietnamese, Chinese and English; the language from `?lang=`, else
-the browser's Accept-Language (first supported, by q), else English."""
+the one the driver chose last with the page's links (the `bf_lang` cookie), else the
+browser's Accept-Language (first supported, by q), else English."""
 
 from __future__ import annotations
 
@@ -192,11 +193,24 @@ WORDS: dict[str, dict[str, str]] = {
 }
 
 
-def pick_language(lang: str | None, accept_language: str | None) -> str:
-    """`lang` (a language tag in any case: `vi`, `ZH-cn`) when one of LANGUAGES, else the
-    first of Accept-Language's by q, else English: an unknown `lang` is passed over."""
+# The language a driver chose (a link `?lang=`), kept by the phone for the drivers' pages
+# (path /d): the page opened again from a link without it (the SMS's, the firm's) stays in
+# it, on a phone set to another language, and so do the SMS, written in the page's last
+CHOSEN_COOKIE = "bf_lang"
+
+
+def asked_language(lang: str | None) -> str | None:
+    """`lang` (a language tag in any case: `vi`, `ZH-cn`) as one of LANGUAGES, or None."""
     asked = (lang or "").strip().lower().split("-")[0]
-    if asked in LANGUAGES:
+    return asked if asked in LANGUAGES else None
+
+
+def pick_language(lang: str | None, accept_language: str | None, chosen: str | None = None) -> str:
+    """`lang` when one of LANGUAGES, else `chosen` (the language kept from the driver's last
+    choice), else the first of Accept-Language's by q, else English: an unknown `lang` is
+    passed over."""
+    asked = asked_language(lang) or asked_language(chosen)
+    if asked is not None:
         return asked
     ranked: list[tuple[float, int, str]] = []
     for n, part in enumerate((accept_language or "").split(",")):

@@ -34,10 +34,17 @@ from fastapi.responses import (
 )
 
 from services.db.driver_pages import BOOKING_PAGE
-from services.drivers.code_form import add_code_form, client_address, code_form, retry_after
+from services.drivers.code_form import (
+    add_code_form,
+    client_address,
+    code_form,
+    keep_choice,
+    request_language,
+    retry_after,
+)
 from services.drivers.guard import CodeGuard
 from services.drivers.hub import DriverHub, normal_code
-from services.drivers.i18n import WORDS, language_links, pick_language
+from services.drivers.i18n import CHOSEN_COOKIE, WORDS, language_links, pick_language
 from services.drivers.not_found import not_found_page, prefers_html
 from services.drivers.store import HubPages, Watch
 from services.runtime.stopping import unless_stopping
@@ -60,9 +67,7 @@ def _too_many(wait_s: float, request: Request) -> Response:
     the code form saying in its language how long to wait; `Retry-After` either way."""
     headers = {"Retry-After": retry_after(wait_s), "Cache-Control": "no-store"}
     if prefers_html(request.headers.get("accept")):
-        language = pick_language(
-            request.query_params.get("lang"), request.headers.get("accept-language")
-        )
+        language = request_language(request)
         body = code_form(language, chosen=None, wait_s=wait_s)
         headers |= {"Content-Language": language, "Referrer-Policy": "no-referrer"}
         return HTMLResponse(body, status_code=429, headers=headers)
@@ -86,9 +91,7 @@ def _not_found(what: str, browser: Request | None = None) -> Response:
     """The 404 problem; to `browser` (a link opened on a phone: a request preferring HTML),
     a page in its language saying what to do instead."""
     if browser is not None and prefers_html(browser.headers.get("accept")):
-        language = pick_language(
-            browser.query_params.get("lang"), browser.headers.get("accept-language")
-        )
+        language = request_language(browser)
         return not_found_page(language)
     # typed, naming the path's parameter at fault (the token, or the code); was about:blank
     field = "code" if what == "code" else "token"
@@ -290,7 +293,7 @@ def drivers_router(
     ) -> Response:
         if await source.state(token) is None:
             return _not_found("truck page", request)
-        chosen = pick_language(lang, accept_language)
+        chosen = pick_language(lang, accept_language, request.cookies.get(CHOSEN_COOKIE))
         remember = getattr(source, "remember_language", None)
         if remember is not None:
             await remember(token, chosen)
@@ -304,11 +307,12 @@ def drivers_router(
             .replace("{{token}}", html.escape(token))
             .replace("{{alive}}", f"{keep_alive_s:g}")
         )
-        return Response(
+        response = Response(
             body,
             media_type="text/html; charset=utf-8",
             headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
         )
+        return keep_choice(response, lang)
 
     @router.get(
         "/d/{token}/state",
