@@ -1,10 +1,11 @@
 """The camera-frame wire format: topic `borderflow.camera-frames`, key `camera_id`.
 
 A frame carries its image inline (`jpeg_b64`: base64 of the JPEG bytes, at most 2 MB) or by
-reference (`image_ref`: a path relative to the recognizer's frames folder), exactly one of
-the two. `burst_jpeg_b64` may add up to 7 further inline frames of the same vehicle from
-the same camera (a trigger burst): the recognizer votes over all of them and publishes one
-read. Frames are plain JSON or in borderflow's envelope (type `camera_frame`).
+reference (`image_ref`: a path relative to the recognizer's frames folder, never leading out
+of it, by `..` or by a link), exactly one of the two. `burst_jpeg_b64` may add up to 7
+further inline frames of the same vehicle from the same camera (a trigger burst): the
+recognizer votes over all of them and publishes one read. Frames are plain JSON or in
+borderflow's envelope (type `camera_frame`).
 
     {"frame_id": "f-1", "camera_id": "hn-exp-gate-1",
      "captured_at": "2026-11-23T08:00:00+00:00", "jpeg_b64": "/9j/4AAQ..."}
@@ -97,17 +98,49 @@ def jpeg_bytes(b64: str, *, what: str = "jpeg_b64") -> bytes:
     return raw
 
 
+# A referenced frame is read whole into memory: bounded as an inline one is, more loosely (a
+# 50-megapixel TIFF, the most the recognizer reads, is 150 MB uncompressed).
+MAX_REF_BYTES = 256 * 1024 * 1024
+
+
 def resolve_ref(image_ref: str, root: Path) -> Path:
-    """The file an `image_ref` names under `root`; never outside it."""
+    """The file an `image_ref` names under `root`; never outside it, by `..` or by a link."""
     ref = PurePosixPath(image_ref.removeprefix("file://"))
     if ref.is_absolute() or ".." in ref.parts:
         raise InvalidEvent(
             f"image_ref {image_ref!r} must be a relative path inside the frames folder"
         )
-    path = root / Path(*ref.parts)
-    if not path.is_file():
+    try:
+        folder = root.resolve()
+        path = (folder / Path(*ref.parts)).resolve()
+        inside = path.is_relative_to(folder)
+        is_file = inside and path.is_file()
+    except OSError as exc:  # a name too long
+        raise InvalidEvent(f"image_ref {image_ref!r}: cannot be looked up: {exc.strerror}") from exc
+    except RuntimeError as exc:  # Python 3.11's word for a loop of links
+        raise InvalidEvent(f"image_ref {image_ref!r}: a loop of links") from exc
+    if not inside:
+        raise InvalidEvent(
+            f"image_ref {image_ref!r} is a link that leads outside the frames folder"
+        )
+    if not is_file:
         raise InvalidEvent(f"image_ref {image_ref!r}: no such file in the frames folder")
     return path
+
+
+def read_ref(image_ref: str, root: Path) -> bytes:
+    """The bytes of the file an `image_ref` names, or InvalidEvent saying why not."""
+    path = resolve_ref(image_ref, root)
+    try:
+        size = path.stat().st_size
+        if size > MAX_REF_BYTES:
+            raise InvalidEvent(
+                f"image_ref {image_ref!r}: {size} bytes, more than a frame "
+                f"({MAX_REF_BYTES // (1024 * 1024)} MiB)"
+            )
+        return path.read_bytes()
+    except OSError as exc:  # not readable by this worker, removed meanwhile
+        raise InvalidEvent(f"image_ref {image_ref!r}: cannot be read: {exc.strerror}") from exc
 
 
 def frame_images(frame: CameraFrameV1, root: Path) -> list[bytes]:
@@ -116,7 +149,7 @@ def frame_images(frame: CameraFrameV1, root: Path) -> list[bytes]:
         first = jpeg_bytes(frame.jpeg_b64)
     else:
         assert frame.image_ref is not None
-        first = resolve_ref(frame.image_ref, root).read_bytes()
+        first = read_ref(frame.image_ref, root)
     burst = [jpeg_bytes(b, what=f"burst_jpeg_b64[{i}]") for i, b in enumerate(frame.burst_jpeg_b64)]
     return [first, *burst]
 

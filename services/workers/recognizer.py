@@ -76,8 +76,12 @@ class RecognizerWorker:
     def decode(self, record: ConsumerRecord) -> DecodedFrame:
         """A valid frame with its decoded images, or InvalidEvent (-> dead letter)."""
         frame = decode_frame(record.value)
+        try:
+            encoded = frame_images(frame, self.frames_dir)
+        except InvalidEvent as exc:  # its image cannot be had: named with the frame
+            raise InvalidEvent(f"frame {frame.frame_id}: {exc.reason}") from exc
         images = []
-        for index, data in enumerate(frame_images(frame, self.frames_dir)):
+        for index, data in enumerate(encoded):
             try:
                 images.append(decode_image(data))
             except UnreadableImage as exc:
