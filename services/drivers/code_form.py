@@ -34,7 +34,7 @@ _MOST_TYPED = 64
 
 # the form's own rules, in the drivers' small pages' shell (`shell.py`)
 _STYLE = """  label { display: block; margin-bottom: .4rem; }
-  input { font: inherit; font-size: 1.5rem; letter-spacing: .15rem; width: 100%;
+  input { font: inherit; font-size: min(1.5rem, 10vw); letter-spacing: .1em; width: 100%;
           box-sizing: border-box; padding: .5rem; text-transform: uppercase; }
   button { font: inherit; padding: .7rem 1rem; border-radius: .5rem; margin-top: 1rem;
            border: 2px solid #0a7d2c; background: #0a7d2c; color: #fff; width: 100%; }

@@ -3,13 +3,19 @@ another language than theirs, on a narrow screen with large text. Debian's chrom
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from playwright.async_api import Browser
 
 from lanes.board import Board
+from lanes.policy.callforward import CallForwardPolicy
 from services.drivers.hub import DriverHub
 from services.drivers.store import HubPages
 from services.drivers.view import driver_states
 from tests.browser.test_driver_page import HN, PHONE, T0, a_queue, serve
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
 
 class Remembered(HubPages):
@@ -66,3 +72,76 @@ async def test_a_language_chosen_on_the_page_outlasts_the_link(browser: Browser)
         other = await browser.new_page(locale="en-US")
         await other.goto(f"{base}/d/{token}")
         assert await other.get_attribute("html", "lang") == "en"
+
+
+# Every element of a shown card that reaches past the card's inner edge, or past the screen
+OVERFLOWING = """() => {
+  const out = [];
+  if (document.documentElement.scrollWidth > window.innerWidth) out.push("page");
+  for (const card of document.querySelectorAll("section:not([hidden])")) {
+    const edge = card.getBoundingClientRect().right - card.clientLeft;
+    for (const el of card.querySelectorAll("*")) {
+      if (el.offsetParent === null) continue;
+      for (const box of el.getClientRects()) {
+        if (box.right > edge + 0.5) out.push(el.id || el.tagName);
+      }
+    }
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("locale", ["vi-VN", "zh-CN"])
+async def test_a_320_px_phone_with_text_at_200_percent_cuts_nothing_off(
+    browser: Browser, locale: str, shots: Path
+) -> None:
+    """A cheap phone 320 px wide, its text at 200% (as a page zoomed so: 160 CSS px). Before,
+    the time to be at the gate, "10:15 (giờ địa phương tại cửa khẩu, UTC+07:00)", ran past
+    its card's edge ("UTC+07:00)" has no place to break), and the lane's name, in 3rem
+    type, broke in two lines ("HN-" above "E1"). Now long words break where they must, and
+    the lane's name is sized to the screen and kept on one line."""
+    hub = DriverHub(secret=b"test secret")
+    queue, board = a_queue(4), Board.for_gate(HN)
+    waiting = driver_states(queue, board, HN, now=T0)
+    _, queue, board = CallForwardPolicy().step(queue, board, HN, now=T0)
+    called = driver_states(queue, board, HN, now=T0)
+    recalled = dict(called["visit-000"], status="recalled")
+    hub.publish({"waiting": waiting["visit-003"], "called": called["visit-000"]})
+    hub.publish({"recalled": recalled})
+    async with serve(hub) as base:
+        context = await browser.new_context(
+            viewport={"width": 160, "height": 600}, is_mobile=True, has_touch=True, locale=locale
+        )
+        page = await context.new_page()
+        for key in ("waiting", "called", "recalled"):
+            await page.goto(f"{base}/d/{hub.token_for(key)}")
+            await page.wait_for_function("(s) => document.body.dataset.status === s", arg=key)
+            await page.screenshot(path=f"{shots}/driver-160px-{locale}-{key}.png", full_page=True)
+            assert await page.evaluate(OVERFLOWING) == [], key
+            if key != "waiting":
+                place = await page.evaluate(
+                    "() => { const p = document.getElementById('place');"
+                    " return [p.getClientRects().length, p.textContent]; }"
+                )
+                assert place == [1, called["visit-000"]["lane_id"]]
+
+
+async def test_a_code_typed_on_a_320_px_phone_with_text_at_200_percent_is_seen_whole(
+    browser: Browser,
+) -> None:
+    """The form at /d on the same phone: before, the field showed 6 of the 8 characters
+    typed (1.5rem type, spaced), so a driver could not check the code before sending it."""
+    hub = DriverHub(secret=b"test secret")
+    async with serve(hub) as base:
+        context = await browser.new_context(
+            viewport={"width": 160, "height": 600}, is_mobile=True, locale="vi-VN"
+        )
+        page = await context.new_page()
+        await page.goto(f"{base}/d")
+        await page.fill("#code", "AB12 CD34")
+        seen = await page.evaluate(
+            "() => { const f = document.getElementById('code');"
+            " return [f.scrollWidth, f.clientWidth]; }"
+        )
+        assert seen[0] <= seen[1], seen
+        assert await page.evaluate(OVERFLOWING.replace("section:not([hidden])", "form")) == []
