@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka import codec as aiokafka_codec
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
@@ -39,6 +40,40 @@ def client_kwargs(settings: KafkaSettings, bootstrap: str) -> dict[str, Any]:
             kwargs["sasl_plain_username"] = settings.sasl_username
             kwargs["sasl_plain_password"] = settings.sasl_password
     return kwargs
+
+
+def consumer_kwargs(settings: KafkaSettings, bootstrap: str) -> dict[str, Any]:
+    """`client_kwargs` for a consumer: it reads committed records only. A transactional
+    producer (Kafka Connect, a Java gateway with exactly-once on) leaves the records of an
+    aborted transaction in the log; aiokafka's default, read_uncommitted, hands them over
+    as if sent, and a worker acted on them (until 2026-12-06). Without transactions
+    read_committed reads the same records."""
+    return client_kwargs(settings, bootstrap) | {"isolation_level": "read_committed"}
+
+
+# The codecs a standard producer may compress its batches with (Java's, librdkafka's,
+# Kafka Connect's compression.type). aiokafka reads gzip itself, the others through cramjam.
+CODECS = {
+    "gzip": aiokafka_codec.has_gzip,
+    "snappy": aiokafka_codec.has_snappy,
+    "lz4": aiokafka_codec.has_lz4,
+    "zstd": aiokafka_codec.has_zstd,
+}
+
+
+def require_codecs() -> None:
+    """BrokerError unless every codec of `CODECS` can be read. A batch in a codec whose
+    library is missing cannot be read at all: aiokafka raises on every fetch of its
+    partition, which the consumer took for a lost broker and retried for ever, the records
+    behind it never read and never dead-lettered (found 2026-12-06)."""
+    missing = [name for name, available in CODECS.items() if not available()]
+    if missing:
+        raise BrokerError(
+            f"cannot read record batches compressed with {', '.join(missing)}: the codec "
+            "library (cramjam, a dependency of borderflow) is not installed, and one such "
+            "batch from a producer would stop its partition; install borderflow with its "
+            "dependencies"
+        )
 
 
 FRAME_HEADROOM = 65_536  # key, headers and record-batch framing around the largest value

@@ -24,7 +24,7 @@ from aiokafka import AIOKafkaConsumer
 
 from services.control.patch import diff
 from services.runtime.settings import KafkaSettings
-from streams.clients import client_kwargs
+from streams.clients import consumer_kwargs
 from streams.topics import ALERTS, CONTROLLER_ACTIONS, LANE_DECISIONS, LANE_EVENTS
 
 log = logging.getLogger(__name__)
@@ -172,7 +172,7 @@ async def listen(
     delay = 0.2
     topics = (LANE_DECISIONS.name, LANE_EVENTS.name, CONTROLLER_ACTIONS.name, ALERTS.name)
     while not stop.is_set():
-        kwargs = client_kwargs(settings, bootstrap)
+        kwargs = consumer_kwargs(settings, bootstrap)
         consumer = AIOKafkaConsumer(
             *topics,
             **kwargs,

@@ -18,7 +18,7 @@ from services.gates.loader import GateConfigError, configured_gates, require_kno
 from services.replay.inputs import read_topics
 from services.replay.preflight import archive_problem, warm_up_note
 from services.runtime.settings import Settings
-from streams.clients import client_kwargs, make_producer
+from streams.clients import consumer_kwargs, make_producer
 from streams.topics import all_topics
 
 
@@ -206,7 +206,7 @@ async def main_redrive(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     if args.dlq is not None:
         assert bootstrap is not None
-        records = await read_topics(client_kwargs(settings.kafka, bootstrap), [args.dlq])
+        records = await read_topics(consumer_kwargs(settings.kafka, bootstrap), [args.dlq])
     else:
         problem = await archive_problem(
             settings.database, start=args.start, end=args.end, need_events=False

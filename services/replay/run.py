@@ -26,7 +26,7 @@ from services.replay.inputs import ReplayInputs, decision_line, from_archive, fr
 from services.replay.sandbox import SandboxResult, run_sandbox
 from services.replay.whatif import WhatIf, load_what_if, recorded
 from services.runtime.settings import Settings
-from streams.clients import client_kwargs
+from streams.clients import consumer_kwargs
 from streams.topics import CONTROLLER_ACTIONS
 from streams.weigh import WeighInMotionV1
 
@@ -85,7 +85,7 @@ async def load_inputs(
         if source == "kafka":
             if settings.kafka.bootstrap is None:
                 raise SystemExit("--source kafka needs BORDERFLOW_KAFKA_BOOTSTRAP")
-            kwargs = client_kwargs(settings.kafka, settings.kafka.bootstrap)
+            kwargs = consumer_kwargs(settings.kafka, settings.kafka.bootstrap)
             return await from_kafka(
                 sessions, kwargs, start=start, end=end, gates=only, warm_from=warm_from
             )
