@@ -20,7 +20,7 @@ from open_image_models.detection.core.base import BoundingBox, DetectionResult
 
 from plate_recognition.detector import YoloOnnxDetector, cpu_session
 from plate_recognition.heads import decode
-from plate_recognition.tiling import nms, pass_shape
+from plate_recognition.tiling import nms, pass_shape, scaled_side
 
 
 def shrink(image: np.ndarray, w: int, h: int) -> np.ndarray:
@@ -55,7 +55,7 @@ class FrameDetector(BaseDetector):  # type: ignore[misc]
         if max(h, w) <= self.small_limit:
             return list(self.small.predict(frame))
         scale, ih, iw = pass_shape(h, w, self.longest)
-        sh, sw = round(h * scale), round(w * scale)
+        sh, sw = scaled_side(h, scale), scaled_side(w, scale)
         canvas = np.full((ih, iw, 3), 114, np.uint8)
         canvas[:sh, :sw] = shrink(frame, sw, sh)
         blob = cv2.cvtColor(canvas, cv2.COLOR_BGR2RGB).transpose(2, 0, 1)[None]

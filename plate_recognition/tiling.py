@@ -13,9 +13,14 @@ def pass_shape(h: int, w: int, longest: int, multiple: int = 32) -> tuple[float,
     side rounded up to `multiple` for the network's strides. -> (scale, height, width) of
     the network's input; the scaled frame sits at its top-left, the rest padded."""
     scale = min(1.0, longest / max(h, w))
-    ih = -(-round(h * scale) // multiple) * multiple
-    iw = -(-round(w * scale) // multiple) * multiple
+    ih = -(-scaled_side(h, scale) // multiple) * multiple
+    iw = -(-scaled_side(w, scale) // multiple) * multiple
     return scale, ih, iw
+
+
+def scaled_side(side: int, scale: float) -> int:
+    """A side of the frame scaled, never to 0 px (a strip 1 px high scaled by 0.1)."""
+    return max(1, round(side * scale))
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> list[int]:

@@ -20,6 +20,10 @@ from plate_recognition.tiling import nms, pass_shape
         (720, 1280, 512, (0.4, 288, 512)),
         (1160, 720, 512, (512 / 1160, 512, 320)),  # portrait: 318 px wide, padded to 320
         (360, 480, 512, (1.0, 384, 480)),  # never enlarged
+        # a line a pixel high (a scanner's strip, a broken header): it scaled to 0 rows, an
+        # empty input the network refused
+        (1, 5000, 512, (512 / 5000, 32, 512)),
+        (5000, 1, 512, (512 / 5000, 512, 32)),
     ],
 )
 def test_pass_shape(h: int, w: int, longest: int, expected: tuple[float, int, int]) -> None:

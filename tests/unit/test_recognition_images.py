@@ -97,3 +97,13 @@ def test_a_plate_crop_of_low_contrast_is_still_read(recognizer: PlateRecognizer)
     faint = (plate.astype(np.float32) * 0.25 + 96).astype(np.uint8)  # a quarter of the contrast
     assert has_contrast(faint)
     assert len(recognizer.read(faint)) == 1
+
+
+@pytest.mark.parametrize(("width", "height"), [(5000, 1), (1, 5000), (1100, 1), (3000, 2)])
+def test_an_image_a_line_high_reads_no_plate(
+    recognizer: PlateRecognizer, width: int, height: int
+) -> None:
+    """It raised cv2.error (resize to 0 rows) out of 'borderflow recognize', a traceback
+    and the images after it unread, and out of the worker's handler."""
+    line = np.random.default_rng(1).integers(0, 255, (height, width, 3), dtype=np.uint8)
+    assert recognizer.read(line) == []
