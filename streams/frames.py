@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
@@ -30,7 +29,7 @@ from pydantic import (
 
 from streams.codec import describe_validation_error
 from streams.errors import InvalidEvent
-from streams.text import unstorable_text
+from streams.jsonbody import load_object
 from streams.timestamps import IsoAwareDatetime
 
 CAMERA_FRAME_TYPE = "camera_frame"
@@ -59,22 +58,7 @@ class CameraFrameV1(BaseModel):
 
 def decode_frame(value: bytes | None) -> CameraFrameV1:
     """A record's frame (plain or enveloped), or InvalidEvent naming what is wrong."""
-    if not value:
-        raise InvalidEvent("empty record: a camera frame is a JSON object")
-    try:
-        text = value.decode("utf-8")  # as the topic's contract says: not UTF-16 by its BOM
-    except UnicodeDecodeError as exc:
-        raise InvalidEvent(f"value is not UTF-8 text (byte {exc.start}): expected JSON") from exc
-    try:
-        obj: Any = json.loads(text)
-    except ValueError as exc:
-        raise InvalidEvent(f"not JSON: {exc}") from exc
-    except RecursionError as exc:
-        raise InvalidEvent("not JSON: nested too deeply") from exc
-    if not isinstance(obj, dict):
-        raise InvalidEvent("a camera frame is a JSON object")
-    if (bad := unstorable_text(obj)) is not None:
-        raise InvalidEvent(bad)
+    obj: Any = load_object(value, what="a camera frame")
     if "data" in obj and "type" in obj:
         if obj["type"] != CAMERA_FRAME_TYPE:
             raise InvalidEvent(f"envelope type {obj['type']!r} is not {CAMERA_FRAME_TYPE!r}")

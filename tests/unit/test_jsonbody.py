@@ -14,6 +14,7 @@ import pytest
 from streams.calls import decode_call
 from streams.codec import decode_booking_event, decode_plate_read
 from streams.errors import InvalidEvent
+from streams.frames import decode_frame
 from streams.lane_events import decode_lane_event
 from streams.manifests import decode_manifest
 from streams.weigh import decode_weigh_in_motion
@@ -27,6 +28,7 @@ DECODERS: dict[str, Callable[[bytes | None], Any]] = {
     "a weighing": decode_weigh_in_motion,
     "a call event": decode_call,
     "a crossing event": decode_local_event,
+    "a camera frame": decode_frame,
 }
 
 READ = {

@@ -111,8 +111,8 @@ def test_a_frame_carries_inline_jpeg_or_a_reference(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("value", "reason"),
     [
-        (b"", "empty record"),
-        (b"{", "not JSON"),
+        (b"", "empty message value: a camera frame needs a JSON body"),
+        (b"{", "invalid JSON"),
         (frame_json(), "exactly one of jpeg_b64 and image_ref"),
         (frame_json(jpeg_b64="AAAA", image_ref="a.jpg"), "exactly one of"),
         (frame_json(jpeg_b64="AAAA", captured_at="2026-11-23T08:00:00"), "captured_at"),
@@ -142,7 +142,10 @@ def test_invalid_frames_are_refused_with_the_reason(value: bytes, reason: str) -
             "captured_at: must be between 2000-01-01 and 2199-12-31 (UTC)",
         ),
         # decoded as UTF-16 by its first bytes: "not JSON: 'utf-16-le' codec can't ..."
-        (b"\xff\xfe{}", "value is not UTF-8 text (byte 0): expected JSON"),
+        (
+            b"\xff\xfe{}",
+            "value is not UTF-8 text (byte 0: b'\\xff'): send a camera frame as UTF-8 JSON",
+        ),
     ],
 )
 def test_a_frames_refusal_names_the_field_first(value: bytes, reason: str) -> None:
