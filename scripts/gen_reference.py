@@ -217,7 +217,10 @@ KAFKA_BINDING = "0.5.0"
 DLQ_HEADERS = (
     "`dlq.error` (the reason, naming the field), `dlq.error.type`, `dlq.source.topic`, "
     "`dlq.source.partition`, `dlq.source.offset`, `dlq.consumer.group`, `dlq.failed_at`; "
-    "the value and the other headers are the original record's, byte for byte"
+    "the value and the other headers are the original record's, byte for byte; a record "
+    "with neither key nor value, or a value over BORDERFLOW_KAFKA_MAX_MESSAGE_BYTES, is "
+    "dead-lettered by reference instead (header `dlq.value` `reference`; the value "
+    '`{"reference": {"topic", "partition", "offset", "timestamp_ms", "size"}, "reason"}`)'
 )
 
 
@@ -368,7 +371,10 @@ def asyncapi_document() -> Schema:
             "version": "0.1.0",
             "description": "Every Kafka topic borderflow reads or writes, and its dead-letter "
             "twin. Generated from the pydantic models in streams/ by scripts/gen_reference.py. "
-            "Keys and values are UTF-8 JSON; timestamps are ISO 8601 text with an offset.",
+            "Keys and values are UTF-8 JSON; timestamps are ISO 8601 text with an offset. "
+            "Any producer's record batches are read, compressed with gzip, snappy, lz4 or zstd "
+            "or not; consumers read committed records only (isolation level read_committed): "
+            "the records of a transaction its producer aborted are never acted on.",
         },
         "defaultContentType": "application/json",
         "servers": {

@@ -47,7 +47,10 @@ MANIFESTS = TopicSpec(
     name="borderflow.manifests",
     partitions=3,
     key="manifest_id",
-    purpose="electronic manifests from firms' systems: the intake form, bare or enveloped",
+    purpose="electronic manifests from firms' systems: the intake form, bare or enveloped; "
+    "each record keyed by its manifest_id as stored (the blanks around it dropped), which "
+    "keeps a manifest's versions in order on one partition: a record keyed otherwise, or "
+    "not at all, is dead-lettered (`key: ...`)",
 )
 
 LANE_EVENTS = TopicSpec(

@@ -1,8 +1,9 @@
 """The manifest intake worker: `borderflow.manifests` -> the manifest use case
 (`FileManifestsHandler`, source "topic"), built by the composition root.
 
-A record that is not a valid intake form is dead-lettered by the consumer runtime with the
-field and the reason. A valid manifest whose id belongs to another firm is refused: it is
+A record that is not a valid intake form, or not keyed by its manifest_id (the key keeps a
+manifest's versions in order on one partition), is dead-lettered by the consumer runtime
+with the field and the reason. A valid manifest whose id belongs to another firm is refused: it is
 logged (WARNING, with its event id) and sent to `borderflow.manifests.dlq` with the reason
 in `dlq.error`, never dropped in silence. A redelivered manifest is `unchanged`: no effect.
 """
@@ -20,6 +21,7 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 from lanes.filing import StoreResult, StoreStatus
 from services.service_layer.manifests import FileManifests, FileManifestsHandler, tally
 from streams import clock
+from streams.errors import InvalidEvent
 from streams.manifests import ManifestV1, decode_manifest
 from streams.runtime import Inbound, dead_letter_headers
 from streams.topics import dead_letter_topic
@@ -48,8 +50,10 @@ class ManifestIntake:
         self._remember = remember
 
     def decode(self, record: ConsumerRecord) -> ManifestV1:
-        """The intake form of a record, or InvalidEvent (-> dead letter) naming the field."""
+        """The intake form of a record, or InvalidEvent (-> dead letter) naming the field
+        (`key` for a record not keyed by its manifest_id)."""
         manifest = decode_manifest(record.value, require_firm=True)
+        check_key(record.key, manifest)
         self._records[(record.topic, record.partition, record.offset)] = record
         while len(self._records) > self._remember:
             self._records.popitem(last=False)
@@ -104,6 +108,27 @@ class ManifestIntake:
         if futures:
             async with asyncio.timeout(self.publish_timeout_s):
                 await asyncio.gather(*futures)
+
+
+def check_key(key: bytes | None, manifest: ManifestV1) -> None:
+    """InvalidEvent unless a record's key is its manifest's id, as stored (the blanks
+    around it dropped). A manifest's versions are filed in the order its partition gives
+    them, and only the key puts them on one partition: keyed by the firm, or by nothing
+    (Kafka Connect's default), two versions could land on two partitions and the older be
+    filed after the newer, in silence (until 2026-12-06)."""
+    wanted = manifest.manifest_id
+    fix = (
+        f"key each manifest's record by its manifest_id ({wanted!r}), so that its versions "
+        "stay in order on one partition"
+    )
+    if key is None:
+        raise InvalidEvent(f"key: the record has none; {fix}")
+    try:
+        text = key.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidEvent(f"key: not UTF-8 text ({key[:64]!r}); {fix}") from None
+    if text != wanted:
+        raise InvalidEvent(f"key: {text[:128]!r} is not the manifest_id; {fix}")
 
 
 def _stand_in(item: Inbound[ManifestV1]) -> ConsumerRecord:

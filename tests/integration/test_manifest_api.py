@@ -3,6 +3,7 @@ manifests only, status codes and RFC 9457 problem bodies."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,8 @@ from services.db.engine import session_factory
 from services.db.firms import create_firm, revoke_key
 from services.gates.loader import default_gates
 from services.runtime.settings import KafkaSettings
+from streams.errors import InvalidEvent
+from streams.manifests import decode_manifest
 from tests.integration.harness import manifest_form
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
@@ -212,3 +215,55 @@ async def test_an_unknown_route_is_a_problem_too(client: httpx.AsyncClient) -> N
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["detail"] == "no such route: GET /nowhere"
+
+
+REFUSED = "refused"
+PERISHABLE = [
+    *[(given, True) for given in ("yes", "y", "TRUE", "on", "1", 1)],
+    *[(given, False) for given in ("no", "N", "false", "off", "0", 0)],
+    *[(given, REFUSED) for given in ("nein", "N/A", "", " no ", None, 2, 0.5)],
+]
+WEIGHT = [("18500", 18500.0), ("1.85e4", 18500.0), ("18,500", REFUSED), ("18 500 kg", REFUSED)]
+
+
+def _on_the_topic(form: dict[str, Any], field: str) -> object:
+    """What the `borderflow.manifests` worker's decoder reads `field` as."""
+    try:
+        manifest = decode_manifest(json.dumps(form).encode())
+    except InvalidEvent as exc:
+        assert exc.reason.startswith(f"{field}: "), exc.reason
+        return REFUSED
+    return manifest.cargo.gross_weight_kg if "." in field else getattr(manifest, field)
+
+
+async def _over_http(
+    client: httpx.AsyncClient, key: str, form: dict[str, Any], field: str
+) -> object:
+    response = await client.post("/v1/manifests", json=form, headers=_auth(key))
+    if response.status_code == 422:
+        assert [e["field"] for e in response.json()["errors"]] == [field], response.text
+        return REFUSED
+    assert response.status_code == 201, response.text
+    stored = response.json()
+    return stored["cargo"]["gross_weight_kg"] if "." in field else stored[field]
+
+
+async def test_a_spelling_is_read_alike_over_http_and_on_the_topic(
+    client: httpx.AsyncClient, keys: dict[str, str]
+) -> None:
+    """A manifest system's spelling of a boolean or a number (`"perishable": "N"`,
+    `"gross_weight_kg": "18500"`) is read by `POST /v1/manifests` as by the topic's
+    decoder: as it says, or refused naming the field, never guessed (a "no" read as true
+    would hold a perishable place for general cargo)."""
+    found = []
+    for n, (given, _) in enumerate(PERISHABLE):
+        form = manifest_form(f"MF-P{n}") | {"perishable": given}
+        over_http = await _over_http(client, keys["one"], form, "perishable")
+        found.append((given, _on_the_topic(form, "perishable"), over_http))
+    for n, (given, _) in enumerate(WEIGHT):
+        form = manifest_form(f"MF-W{n}")
+        form["cargo"] = form["cargo"] | {"gross_weight_kg": given}
+        field = "cargo.gross_weight_kg"
+        over_http = await _over_http(client, keys["one"], form, field)
+        found.append((given, _on_the_topic(form, field), over_http))
+    assert found == [(given, wanted, wanted) for given, wanted in [*PERISHABLE, *WEIGHT]]
