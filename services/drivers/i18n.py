@@ -199,6 +199,21 @@ WORDS: dict[str, dict[str, str]] = {
 CHOSEN_COOKIE = "bf_lang"
 
 
+# A mobile's country calling code (E.164) and the page's language spoken there: Viet Nam;
+# China, Hong Kong, Macao, Taiwan (the page's Chinese is Simplified, readable in all four)
+PHONE_LANGUAGES = {"+84": "vi", "+86": "zh", "+852": "zh", "+853": "zh", "+886": "zh"}
+
+
+def language_of_phone(phone: str | None) -> str | None:
+    """The language of the country of `phone` (E.164, `+84...`), or None: not one of
+    PHONE_LANGUAGES (a stand-in number, another country's)."""
+    number = (phone or "").replace(" ", "")
+    for prefix, language in PHONE_LANGUAGES.items():
+        if number.startswith(prefix):
+            return language
+    return None
+
+
 def asked_language(lang: str | None) -> str | None:
     """`lang` (a language tag in any case: `vi`, `ZH-cn`) as one of LANGUAGES, or None."""
     asked = (lang or "").strip().lower().split("-")[0]

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.db.driver_tables import DriverPageRow
 from services.drivers.hub import DriverHub, normal_code, page_code, page_token
+from services.drivers.i18n import language_of_phone
 
 POLL_S = 0.25
 
@@ -52,11 +53,18 @@ async def purge_pages(*, session: AsyncSession, now: datetime) -> int:
 
 
 async def language_of_visit(session: AsyncSession, visit_id: str) -> str | None:
-    """The language the driver of this truck last read its page in (None: not known)."""
-    found: str | None = await session.scalar(
-        select(DriverPageRow.language).where(DriverPageRow.visit_id == visit_id).limit(1)
-    )
-    return found
+    """The language the driver of this truck last read its page in; else, the page never
+    read (a driver texted before opening any link), the language of the country of the
+    mobile given with its booking (`+84`: Vietnamese, `+86`: Chinese); None: not known."""
+    pages = (
+        await session.execute(
+            select(DriverPageRow.language, DriverPageRow.phone).where(
+                DriverPageRow.visit_id == visit_id
+            )
+        )
+    ).all()
+    read = next((language for language, _ in pages if language), None)
+    return read or next((language_of_phone(phone) for _, phone in pages if phone), None)
 
 
 def _text(data: Mapping[str, Any]) -> str:

@@ -10,7 +10,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lanes.board import Board, Truck
@@ -18,7 +18,9 @@ from lanes.model import BookingStatus, CargoClass, CustomsChannel, Direction
 from lanes.policy.callforward import AreaQueue, CallForwardPolicy, TruckCalled
 from services.bootstrap import make_call_notifier
 from services.db.call_tables import CallNotificationRow
+from services.db.driver_tables import DriverPageRow
 from services.db.engine import session_factory
+from services.drivers.store import save_pages
 from services.gates.loader import get_gate
 from services.notify.sms import FakeSmsSink, SmsNotifier
 from services.ports.calls import CallNotice
@@ -174,3 +176,47 @@ async def test_a_call_given_up_is_kept_so_and_not_tried_again(engine: AsyncEngin
     await worker.notices.keep(KeepCalls((call_notice_of(call_to_wire(second)),)))
     assert await worker.deliver_due() == 1
     assert [sms.key for sms in sink.sent] == [second.call_id]
+
+
+async def test_a_driver_who_never_opened_the_page_is_texted_in_the_language_of_their_mobile(
+    engine: AsyncEngine,
+) -> None:
+    """The SMS is in the language the driver last read the page in; before, a driver who
+    had not opened it yet (the call's SMS is often the first they hear) was texted in
+    English, a Vietnamese driver at +84 and a Chinese one at +86 alike. Now, the page never
+    read, the text is in the language of the country of the mobile given with the booking;
+    a page read still decides (a driver at +84 who reads it in Chinese is texted in
+    Chinese); a number of no country known (a stand-in) still gets English."""
+    sessions = session_factory(engine)
+    calls = calls_of_a_morning(4)
+    pages = {
+        "v-0": ("+84912345678", None),
+        "v-1": ("+8613800138000", None),
+        "v-2": ("+84912345679", "zh"),
+        "v-3": ("fake:v-3", None),
+    }
+    async with sessions() as session, session.begin():
+        await save_pages(
+            session=session,
+            secret=b"s",
+            states={f"booking:{v}": {"status": "booked"} for v in pages},
+            now=T0,
+            visits={f"booking:{v}": v for v in pages},
+        )
+        for visit_id, (phone, language) in pages.items():
+            await session.execute(
+                update(DriverPageRow)
+                .where(DriverPageRow.visit_id == visit_id)
+                .values(phone=phone, language=language)
+            )
+    sink = FakeSmsSink()
+    worker = make_call_notifier(
+        sessions=sessions, notifier=SmsNotifier(sink, phone_of=lambda visit_id: visit_id)
+    )
+    await worker.notices.keep(KeepCalls(tuple(call_notice_of(call_to_wire(c)) for c in calls)))
+    assert await worker.deliver_due() == 4
+    texts = {sms.to: sms.text for sms in sink.sent}
+    assert texts["v-0"].startswith("borderflow: Hãy đến cửa khẩu ngay"), texts
+    assert texts["v-1"].startswith("borderflow：请立即前往口岸"), texts
+    assert texts["v-2"].startswith("borderflow：请立即前往口岸"), texts
+    assert texts["v-3"].startswith("borderflow: Go to the gate now"), texts
