@@ -11,8 +11,10 @@ and the bookings here, services/xborder/prior.py).
    The other side down: messages wait in the outbox (store and forward) and the forwarder
    retries with backoff from the first unsent one; nothing is lost, and a message resent
    after a crash carries the same id and bytes, so the receiver applies it once. A message
-   taken but not acknowledged in time is resent with all that followed it (go-back-N),
-   each signed anew with its next `attempt`: the receiver acknowledges it again.
+   taken but not acknowledged in time is resent with what came between it and the last
+   acknowledged one, and the acks the other side lacks when it resends its own (bounded
+   go-back-N, `store.rewind_unacknowledged`), each signed anew with its next `attempt`:
+   the receiver acknowledges it again.
 3. **receiver**: the other side's messages on this side's broker -> verified (signature,
    trusted key of that side), checked (not seen before, next in its sender's sequence) and
    applied with its inbox row and an ack in one transaction; a refusal goes to the topic's
@@ -106,6 +108,9 @@ class Link:
         self._wake = asyncio.Event()
         self._resend_after = settings.resend_after_s  # doubled while resends bring no ack
         self._resent_from: int | None = None
+        # the lowest sequence of the other side's resends since our last rewind: it lacks
+        # our acks of them (store.rewind_unacknowledged)
+        self._peer_resent: int | None = None
         self.outbound: ConsumerRuntime[LocalCrossingEventV1] = ConsumerRuntime(
             **self._runtime_args("out"),
             topics=[OUTBOUND_TOPIC],
@@ -204,6 +209,10 @@ class Link:
                 rejected.append((item, result.reason, result.status))
             elif result.status in ("redelivered", "resent"):
                 self.stats[result.status] += 1
+                if result.status == "resent":
+                    counted = True  # acknowledged again, and ours it lacks to resend
+                    sequence = one.message.sequence
+                    self._peer_resent = min(self._peer_resent or sequence, sequence)
             else:
                 rejected.append((item, result.reason, result.status))
         rejected.sort(key=lambda r: (r[0].topic, r[0].partition, r[0].offset))  # record order
@@ -266,14 +275,16 @@ class Link:
             await _stop_producer(producer)
 
     async def _rewind(self) -> bool:
-        """Resend from the last acknowledged message when one is overdue (go-back-N). The
+        """Resend from the last acknowledged message up to the last one overdue, and what
+        the other side lacks when it resent its own (`store.rewind_unacknowledged`). The
         wait doubles after each resend that brought no acknowledgement (the other side's
         worker down for hours: a resend an hour, not a flood of copies in its broker), and
         is back to `resend_after_s` once one arrives."""
         overdue = clock.wall_clock() - timedelta(seconds=self._resend_after)
+        peer_resent, self._peer_resent = self._peer_resent, None
         async with self.sessions() as session, session.begin():
             first = await xstore.rewind_unacknowledged(
-                session, sent_before=overdue, sign=self._sign
+                session, sent_before=overdue, sign=self._sign, peer_resent_from=peer_resent
             )
         if first is None:
             return False

@@ -628,39 +628,87 @@ async def mark_sent(session: AsyncSession, sequences: Sequence[int], *, now: dat
 
 
 async def rewind_unacknowledged(
-    session: AsyncSession, *, sent_before: datetime, sign: Signer
+    session: AsyncSession,
+    *,
+    sent_before: datetime,
+    sign: Signer,
+    peer_resent_from: int | None = None,
 ) -> int | None:
-    """Go-back-N. A message sent before `sent_before` and still not acknowledged was lost on
-    the way (the other side's broker lost what it had taken, or the receiver refused what
-    followed a lost one as reordered), or its acknowledgement was: mark everything after the
-    last acknowledged sequence unsent again, each signed anew with its next `attempt`, to
-    be resent in order. The receiver applies each id once: a resent message it had applied
-    already is acknowledged again and has no other effect. The first sequence to resend, or
-    None."""
-    stale = await session.scalar(
-        select(func.min(XborderOutboxRow.sequence)).where(
-            XborderOutboxRow.sent_at.is_not(None),
-            XborderOutboxRow.sent_at < sent_before,
-            XborderOutboxRow.acked_at.is_(None),
-            XborderOutboxRow.message_type != ACK_TYPE,
+    """Resend what the other side may lack, each message signed anew with its next
+    `attempt` and marked unsent, to be resent in order. The other side applies a sender's
+    messages in sequence only, so it holds every message up to one it acknowledged, and
+    lacks at most what follows; the receiver applies each id once (a resent message it had
+    applied is acknowledged again and has no other effect). Two windows:
+
+    - a message sent before `sent_before` and not acknowledged was lost on the way (the
+      other side's broker lost what it had taken, or the receiver refused what followed a
+      lost one as reordered), or its acknowledgement was: the messages after the last
+      acknowledged one up to the last such message. The acks that follow it are not
+      (nothing acknowledges an ack: until 2026-12-06 one notice not acknowledged in time
+      was resent with every ack sent since, about 2,000 in the case reported);
+    - the other side resent its messages from its sequence `peer_resent_from` (its
+      go-back-N: it holds no ack of ours for them, as far as it knows): every message of
+      ours it may lack, from the one after our ack of its message before (which it had,
+      as it resent nothing before) to our last.
+
+    The first sequence to resend, or None."""
+    out = XborderOutboxRow
+    acked = await session.scalar(select(func.max(out.sequence)).where(out.acked_at.is_not(None)))
+    held = int(acked or 0)  # the other side holds all of ours up to it
+    late = (
+        await session.execute(
+            select(func.max(out.sequence)).where(
+                out.sequence > held,
+                out.sent_at.is_not(None),
+                out.sent_at < sent_before,
+                out.acked_at.is_(None),
+                out.message_type != ACK_TYPE,
+            )
         )
-    )
-    if stale is None:
+    ).scalar_one_or_none()
+    windows = [(held + 1, int(late))] if late is not None else []
+    if peer_resent_from is not None:
+        had = await _our_ack_of(session, before=peer_resent_from)
+        last = await session.scalar(select(func.max(out.sequence)).where(out.sent_at.is_not(None)))
+        if last is not None:
+            windows.append((max(held, had) + 1, int(last)))
+    if not windows:
         return None
-    acked = await session.scalar(
-        select(func.max(XborderOutboxRow.sequence)).where(XborderOutboxRow.acked_at.is_not(None))
-    )
-    first = int(acked or 0) + 1
+    first, last_one = min(w[0] for w in windows), max(w[1] for w in windows)
     rows = await session.scalars(
-        select(XborderOutboxRow).where(
-            XborderOutboxRow.sequence >= first, XborderOutboxRow.sent_at.is_not(None)
-        )
+        select(out).where(out.sequence >= first, out.sequence <= last_one, out.sent_at.is_not(None))
     )
+    resent = None
     for row in rows:
+        if not any(lo <= row.sequence <= hi for lo, hi in windows):
+            continue
         message = decode_message(signed_payload(row.envelope.encode()))
         row.envelope = sign(message.model_copy(update={"attempt": message.attempt + 1})).decode()
         row.sent_at = None
-    return first
+        resent = row.sequence if resent is None else min(resent, row.sequence)
+    return resent
+
+
+async def _our_ack_of(session: AsyncSession, *, before: int) -> int:
+    """The sequence of our first ack of the other side's latest message (not an ack) before
+    its sequence `before`; 0 when there is none."""
+    inbox = XborderInboxRow
+    theirs = (
+        await session.execute(
+            select(inbox.message_id, inbox.sender, inbox.attempt)
+            .where(inbox.sequence < before, inbox.message_type != ACK_TYPE)
+            .order_by(inbox.sequence.desc())
+            .limit(1)
+        )
+    ).first()
+    if theirs is None:
+        return 0
+    me = Side(theirs.sender).other
+    ids = [ack_message_id(me, theirs.message_id, a) for a in range(1, theirs.attempt + 1)]
+    ours = await session.scalar(
+        select(func.min(XborderOutboxRow.sequence)).where(XborderOutboxRow.message_id.in_(ids))
+    )
+    return int(ours or 0)
 
 
 @dataclass(frozen=True, slots=True)

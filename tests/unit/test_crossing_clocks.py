@@ -18,6 +18,7 @@ from lanes.crossings import (
     AlertKind,
     Corridor,
     Crossing,
+    CrossingAlert,
     Side,
     Sighting,
     TruckIdentity,
@@ -64,11 +65,11 @@ def _day(cn_skew: timedelta) -> list[Crossing]:
     return found
 
 
-def _overdue(found: list) -> set[str]:
+def _overdue(found: list[CrossingAlert]) -> set[str]:
     return {a.crossing_id for a in found if a.kind is AlertKind.OVERDUE}
 
 
-def _as_stamped(crossings: list[Crossing]) -> list:
+def _as_stamped(crossings: list[Crossing]) -> list[CrossingAlert]:
     """The rule until 2026-12-06: the second latest crossing time of the facts as stamped."""
     latest = [max(s.at for s in (c.exit, c.entry) if s is not None) for c in crossings]
     clock = crossings_clock(latest)
