@@ -41,7 +41,8 @@ function xbRender() {
 }
 
 async function xbAcknowledge(alert) {
-  const reason = window.prompt("Acknowledge " + alert.kind + " of " + alert.crossing_id + ": why (kept in the audit log)");
+  const about = alert.crossing_id || "the two sides' clocks";  // clock_skew: of no crossing
+  const reason = window.prompt("Acknowledge " + alert.kind + " of " + about + ": why (kept in the audit log)");
   if (!reason || !reason.trim()) return;
   const r = await api("/control/api/xborder/alerts/" + encodeURIComponent(alert.alert_id) + "/acknowledge",
     { method: "POST", body: { reason: reason.trim() } });
