@@ -239,4 +239,9 @@ async def main_redrive(settings: Settings, args: argparse.Namespace) -> int:
             await producer.stop()
     verb = "would send" if result.dry_run else "sent"
     print(f"redrive: {verb} {result.sent} records: {json.dumps(result.by_topic, sort_keys=True)}")
+    if result.skipped:
+        print(
+            f"redrive: skipped {result.skipped} with neither key nor value (nothing to send)",
+            file=sys.stderr,
+        )
     return 0

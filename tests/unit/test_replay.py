@@ -4,6 +4,7 @@ file, decision comparison, KPIs, the report and re-drive pacing (fake clock)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -412,6 +413,31 @@ async def test_redrive_paces_drops_dlq_headers_and_dry_runs() -> None:
     quiet = _Producer()
     dry = await redrive(records, producer=quiet, to_topic="x", rate=10.0, dry_run=True)
     assert dry.by_topic == {"x": 5} and quiet.sent == []
+
+
+async def test_redrive_skips_a_record_with_neither_key_nor_value() -> None:
+    """A keyless tombstone in an archived range: aiokafka refuses to send it (its
+    AssertionError stopped `borderflow redrive` there, the records after it unsent); it is
+    skipped and counted, the others sent."""
+
+    class AiokafkaLike(_Producer):
+        async def send_and_wait(
+            self,
+            topic: str,
+            value: bytes | None = None,
+            key: bytes | None = None,
+            headers: list[tuple[str, bytes]] | None = None,
+        ) -> None:
+            assert not (value is None and key is None), "Need at least one: key or value"
+            await super().send_and_wait(topic, value, key, headers)
+
+    topic = "borderflow.plate-reads"
+    empty = replace(_record(topic, 1, b""), key=None, value=None)
+    records = [_record(topic, 0, _read("r0")), empty, _record(topic, 2, _read("r2"))]
+    producer = AiokafkaLike()
+    result = await redrive(records, producer=producer, to_topic=None, rate=None, dry_run=False)
+    assert (result.sent, result.skipped) == (2, 1)
+    assert [value for _, value, _ in producer.sent] == [records[0].value, records[2].value]
 
 
 def test_replay_command_refuses_an_unknown_gate_and_a_bad_range(
