@@ -102,6 +102,15 @@ class RescheduleRequest(BaseModel):
     slot_start: IsoAwareDatetime = Field(description=f"the new slot: {SLOT_START}")
 
 
+# A member is refused, not ignored: cancel and check-in ignored any body, so a client
+# sending `{"reason": "..."}` believed it was used (found by a client's eye)
+class EmptyBody(BaseModel):
+    """Nothing: the operation takes no body (leave it out, or send `{}` or `null`); a
+    member is refused with a 422 naming it."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{}]})
+
+
 class BookingView(BaseModel):
     booking_id: str
     manifest_id: str

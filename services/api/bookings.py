@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from lanes.booking import Booking, BookingRefused, booking_not_found
@@ -28,6 +28,7 @@ from services.api.booking_schemas import (
     BookingRequest,
     BookingView,
     Cursor,
+    EmptyBody,
     IdPath,
     RescheduleRequest,
 )
@@ -82,6 +83,16 @@ _BOOKED_LINKS = links(
         _BOOKING + "/check-in", "post", "the truck is in the waiting area", booking_id=_ID
     ),
 )
+
+
+# cancel and check-in take no body: left out, `{}` or `null`; a member is a 422 naming it
+NoBody = Annotated[
+    EmptyBody | None,
+    Body(
+        description="none: leave it out or send `{}`; a member is refused (422 naming it)",
+        examples=[{}],
+    ),
+]
 
 
 def _refusal(
@@ -321,7 +332,11 @@ async def reschedule_booking(
     summary="Cancel a booking and free its place (an already cancelled one: 200, unchanged)",
 )
 async def cancel_booking(
-    request: Request, booking_id: IdPath, firm: FirmDep, sessions: SessionsDep
+    request: Request,
+    booking_id: IdPath,
+    firm: FirmDep,
+    sessions: SessionsDep,
+    no_body: NoBody = None,
 ) -> JSONResponse:
     return await _answer(
         request,
@@ -341,7 +356,11 @@ async def cancel_booking(
     summary="The booked truck is in the gate's waiting area: queue it to be called forward",
 )
 async def check_in_booking(
-    request: Request, booking_id: IdPath, firm: FirmDep, sessions: SessionsDep
+    request: Request,
+    booking_id: IdPath,
+    firm: FirmDep,
+    sessions: SessionsDep,
+    no_body: NoBody = None,
 ) -> JSONResponse:
     """Issue 23: the firm's system (or its driver, through it) says the truck is in the
     gate's waiting area. A `booking.checked_in` event goes out on `borderflow.bookings`; the
