@@ -144,8 +144,8 @@ def test_one_way_traffic_or_too_few_trucks_tell_no_skew() -> None:
 
 
 def test_the_clock_is_put_right_once_china_is() -> None:
-    """China sets its clock right: the latest trucks each way carry no skew, the alert
-    goes; the estimate rests on the latest SKEW_WINDOW crossings each way."""
+    """China sets its clock right: 5 trucks each way later (the median of the latest
+    SKEW_WINDOW, 9), the skew and its alert are gone; 4 are not enough."""
     wrong = _day(timedelta(hours=3))
     later = [
         Crossing(
@@ -154,8 +154,10 @@ def test_the_clock_is_put_right_once_china_is() -> None:
             exit=Sighting("x", NOW + timedelta(minutes=n), TRUCK),
             entry=Sighting("e", NOW + timedelta(minutes=n + 20), TRUCK),
         )
-        for n in range(10)
+        for n in range(5)
         for side in Side
     ]
     assert estimate_skew([*wrong, *later]) is None
+    four = [c for c in later if not c.crossing_id.endswith("-r4")]
+    assert estimate_skew([*wrong, *four]) is not None
     assert AlertsClock(NOW).on(Side.CN) == NOW
