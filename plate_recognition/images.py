@@ -71,7 +71,10 @@ def _has_alpha(image: Image.Image) -> bool:
 
 
 def _on_mean_colour(rgba: np.ndarray) -> np.ndarray:
-    """RGBA -> RGB, each pixel over the mean colour of the opaque ones (white if none)."""
+    """RGBA -> RGB, each pixel over the mean colour of the opaque ones (white if none); an
+    image with no pixel seen through (a screenshot's RGBA) as it is, with no arithmetic."""
+    if int(rgba[:, :, 3].min()) == 255:
+        return np.ascontiguousarray(rgba[:, :, :3])
     alpha = rgba[:, :, 3:].astype(np.float32) / 255.0
     rgb = rgba[:, :, :3].astype(np.float32)
     weight = float(alpha.sum())

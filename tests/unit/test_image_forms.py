@@ -177,3 +177,9 @@ def test_16_bit_grey_is_read_as_its_8_bit_grey() -> None:
 def test_what_is_not_an_image_read_is_refused_with_the_reason(data: bytes, reason: str) -> None:
     with pytest.raises(UnreadableImage, match=reason):
         decode_image(data)
+
+
+def test_an_opaque_rgba_is_its_rgb_exactly() -> None:
+    """A screenshot's RGBA with every pixel opaque: its colours as they are."""
+    rgba = np.dstack([_plate_like(), np.full((40, 120), 255, dtype=np.uint8)])
+    assert np.array_equal(_rgb(_encode(Image.fromarray(rgba), "PNG")), _plate_like())
