@@ -32,7 +32,7 @@ from services.archive.records import ArchivedRecord
 from services.archive.worker import Archiver, archived_topics
 from services.control.state import PRODUCER_NAME as CONTROL_ROOM
 from services.db import repository as repo
-from services.db.engine import create_engine, session_factory
+from services.db.engine import create_engine, reach_database, session_factory
 from services.db.manifests import rebuild_plate_keys
 from services.db.migrate import migrate
 from services.drivers.desk import Publish, desk_maker, kafka_publisher
@@ -42,6 +42,7 @@ from services.notify.port import Notifier
 from services.notify.routing import CallRouter
 from services.notify.sms import STAND_IN, LoggingSmsSink
 from services.ports import GateStores
+from services.runtime.setting_errors import SettingError
 from services.runtime.settings import DatabaseSettings, Settings
 from services.service_layer.call_notices import CallNotices, Retries
 from services.service_layer.callforward import StepWaitingAreasHandler
@@ -66,6 +67,7 @@ from streams import clock
 from streams.broker import EmbeddedBroker
 from streams.calls import CallEventV1, decode_call
 from streams.clients import ensure_topics, make_producer
+from streams.errors import BrokerError
 from streams.lane_events import LaneEventV1
 from streams.manifests import ManifestV1
 from streams.runtime import ConsumerRuntime, Decoder, Handler
@@ -127,6 +129,7 @@ async def open_database(
     if on_connect is not None:
         event.listen(engine.sync_engine, "connect", on_connect)
     try:
+        await reach_database(engine, settings)
         if gates is not None:
             await prepare_database(engine, gates)
         yield session_factory(engine)
@@ -159,7 +162,14 @@ async def infrastructure(
             bootstrap = broker.bootstrap
             log.info("embedded Tansu broker on %s", bootstrap)
         sessions = await stack.enter_async_context(open_database(settings.database, gates=gates))
-        await ensure_topics(settings.kafka, bootstrap, all_topics())
+        try:
+            await ensure_topics(settings.kafka, bootstrap, all_topics())
+        except BrokerError as exc:
+            if broker is not None:
+                raise
+            # an external broker that does not answer at start: the process exits (status
+            # 2) and whatever runs it starts it again (was a traceback)
+            raise SettingError(f"BORDERFLOW_KAFKA_BOOTSTRAP={bootstrap}: {exc}") from exc
         producer = make_producer(settings.kafka, bootstrap)
         await producer.start()
         stack.push_async_callback(producer.stop)

@@ -21,10 +21,16 @@ from services.bootstrap import (
     infrastructure,
     open_database,
 )
-from services.bootstrap.serving import api_server, install_stop_signals
+from services.bootstrap.serving import (
+    api_server,
+    install_stop_signals,
+    port_taken,
+    publish_left,
+)
 from services.db.engine import display_url
 from services.gates.loader import configured_gates
 from services.runtime.metrics import serve_worker_metrics
+from services.runtime.setting_errors import SettingError
 from services.runtime.settings import Settings
 from streams.broker import EmbeddedBroker
 from streams.clients import ensure_topics
@@ -79,7 +85,7 @@ async def run_worker(settings: Settings, name: str) -> int:
             handler, events = build_lane_events(infra)
             log.info("lane-event worker consuming as group %s", events.group_id)
             await events.run(stop)
-            await handler.outbox.drain()
+            await publish_left("decisions", handler.outbox.drain, settings.kafka.request_timeout_s)
             return 0
         if name == "recognizer":
             _, frames = build_recognizer(infra)
@@ -100,7 +106,7 @@ async def run_worker(settings: Settings, name: str) -> int:
         decider, runtime = build_decider(infra)
         log.info("decider worker consuming as group %s", settings.consumer_group)
         await runtime.run(stop)
-        await decider.publish_outbox()
+        await publish_left("decisions", decider.publish_outbox, settings.kafka.request_timeout_s)
     return 0
 
 
@@ -120,6 +126,12 @@ async def run_call_worker(infra: Infrastructure, name: str, stop: asyncio.Event)
 
 
 async def run_api(settings: Settings) -> int:
+    host, port = settings.api.host, settings.api.port
+    if (taken := port_taken(host, port)) is not None:  # was uvicorn's traceback, status 3
+        raise SettingError(
+            f"BORDERFLOW_API_PORT={port}: cannot serve the API on {host}:{port} ({taken}); "
+            "BORDERFLOW_API_HOST and BORDERFLOW_API_PORT choose where"
+        )
     stop = asyncio.Event()
     install_stop_signals(stop)
     async with infrastructure(settings, allow_embedded=False) as infra:

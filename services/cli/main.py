@@ -15,7 +15,8 @@ from services.cli import audit as audit_cmd
 from services.cli.args import number, trucks
 from services.gates.loader import GateConfigError
 from services.runtime.logs import setup_logging
-from services.runtime.settings import load_settings
+from services.runtime.setting_errors import SettingError, setting_errors
+from services.runtime.settings import SETTINGS_CLASSES, load_settings
 from services.simulation.anomalies import DEMO_ANOMALY_RATE
 from services.xborder.cli import add_parsers as xborder_parsers
 
@@ -50,12 +51,32 @@ def _parser() -> argparse.ArgumentParser:
 
     up = _add_up(sub)
 
-    sub.add_parser("migrate", help="bring the database schema to the latest version")
+    sub.add_parser(
+        "migrate",
+        help="bring the database schema to the latest version",
+        description="Bring the database at BORDERFLOW_DATABASE_URL to the latest schema and "
+        "write the gates of the gate files; at the latest already, it changes nothing. Every "
+        "worker and the API do the same at start-up (one at a time on PostgreSQL).",
+    )
 
-    broker = sub.add_parser("broker", help="run the embedded Tansu broker alone")
+    broker = sub.add_parser(
+        "broker",
+        help="run the embedded Tansu broker alone",
+        description="The embedded Tansu broker alone, for development: it prints "
+        "BORDERFLOW_KAFKA_BOOTSTRAP=host:port for the workers and the API, and keeps "
+        "nothing across a restart (production: Apache Kafka).",
+    )
     broker.add_argument("--port", type=int, default=None, help="default: a free port")
 
-    worker = sub.add_parser("worker", help="run one worker against a running system")
+    worker = sub.add_parser(
+        "worker",
+        help="run one worker against a running system",
+        description="One worker joining a running system: needs BORDERFLOW_KAFKA_BOOTSTRAP "
+        "(the broker) and BORDERFLOW_DATABASE_URL (the system's database); "
+        "BORDERFLOW_METRICS_PORT serves its /metrics. A broker or database not answering at "
+        "start, or a setting refused: one line naming the setting, status 2. SIGTERM or "
+        "SIGINT: it stops after its batch, status 0.",
+    )
     worker.add_argument(
         "name",
         choices=[
@@ -65,7 +86,15 @@ def _parser() -> argparse.ArgumentParser:
         help="matcher = decider, orchestrator = lane-events (the container image's role names)",
     )
 
-    sub.add_parser("api", help="serve the HTTP API against a running system")
+    sub.add_parser(
+        "api",
+        help="serve the HTTP API against a running system",
+        description="The HTTP API and control room of a running system, on "
+        "BORDERFLOW_API_HOST:BORDERFLOW_API_PORT (/health, /metrics, /docs): needs "
+        "BORDERFLOW_KAFKA_BOOTSTRAP and BORDERFLOW_DATABASE_URL. A broker or database not "
+        "answering at start, a port taken or a setting refused: one line naming the "
+        "setting, status 2. SIGTERM or SIGINT: it stops, status 0.",
+    )
     xborder_parsers(sub, up=up)  # the other side of the gate (issue 21), `up --side`
 
     sim = sub.add_parser("simulate-traffic", help="seed manifests and publish plate reads")
@@ -181,6 +210,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f": {exc.filename}" if exc.filename else ""
         print(f"borderflow {args.command}: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
+    except SettingError as exc:  # the database, broker or a port a setting names
+        print(f"borderflow {args.command}: {exc}", file=sys.stderr)
+        return 2
     except GateConfigError as exc:
         # a gate file or the default gate of the system, before anything starts (found by a
         # stranger's try: `borderflow up` on a folder holding a broken gate file ended in a
@@ -193,7 +225,9 @@ def _run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings()
     except ValidationError as exc:
-        print(f"borderflow: invalid configuration:\n{exc}", file=sys.stderr)
+        # one line per setting refused, naming its variable (was pydantic's dump)
+        for line in setting_errors(exc, SETTINGS_CLASSES):
+            print(f"borderflow {args.command}: {line}", file=sys.stderr)
         return 2
     setup_logging(settings.log_level, settings.log_format)
     if args.command == "up" and args.side is not None:

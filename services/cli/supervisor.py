@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 import sys
 import time
 from collections.abc import Sequence
@@ -30,7 +29,12 @@ from services.bootstrap import (
     demo_call_router,
     infrastructure,
 )
-from services.bootstrap.serving import api_server, install_stop_signals
+from services.bootstrap.serving import (
+    api_server,
+    install_stop_signals,
+    port_taken,
+    publish_left,
+)
 from services.cli.demo_account import DEMO_USER, ensure_demo_controller
 from services.db.engine import display_url
 from services.gates.loader import configured_gates, get_gate, require_default_gate
@@ -203,7 +207,7 @@ async def run_up(
         stop.set()
         server.stop()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await decider.publish_outbox()
+        await publish_left("decisions", decider.publish_outbox, settings.kafka.request_timeout_s)
         await sms_client.aclose()
         if not archiving.done():
             await archiver.drain(archive_stop)  # what the others published last is archived
@@ -296,18 +300,6 @@ def _seed_for(start: datetime, seed: int | None) -> int:
     return seed if seed is not None else int(start.timestamp())
 
 
-def _port_taken(host: str, port: int) -> str | None:
-    """Why the API could not listen on `host:port` now (None: it could)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            return exc.strerror or str(exc)
-    return None
-
-
 def main_up(
     settings: Settings,
     *,
@@ -325,7 +317,7 @@ def main_up(
         except ValueError as exc:
             print(f"borderflow up: {exc}", file=sys.stderr)
             return 2
-    taken = _port_taken(settings.api.host, settings.api.port)
+    taken = port_taken(settings.api.host, settings.api.port)
     if taken is not None:
         # before anything starts (found by a stranger's try: the API failed to bind after
         # the workers had started, and the process ended in two tracebacks, status 3)

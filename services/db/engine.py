@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from services.runtime.setting_errors import SettingError
 from services.runtime.settings import DatabaseSettings
 
 
@@ -34,6 +36,23 @@ def application_name(settings: DatabaseSettings) -> str:
 def display_url(settings: DatabaseSettings) -> str:
     """The database's URL as a person may read it (the password masked)."""
     return make_url(settings.url).render_as_string()
+
+
+async def reach_database(engine: AsyncEngine, settings: DatabaseSettings) -> None:
+    """One connection, or a SettingError naming BORDERFLOW_DATABASE_URL and the server's
+    reason: a database or role that does not exist, a host not found or not answering, a
+    password refused (each was a traceback from the first query, or the bare reason)."""
+    try:
+        async with engine.connect():
+            pass
+    except (OSError, SQLAlchemyError) as exc:
+        cause: BaseException = exc
+        if isinstance(exc, DBAPIError) and exc.orig is not None:
+            cause = exc.orig.__cause__ or exc.orig  # the driver's own error, not its wrapper
+        why = (cause.strerror if isinstance(cause, OSError) else None) or str(cause)
+        raise SettingError(
+            f"BORDERFLOW_DATABASE_URL={display_url(settings)}: cannot connect: {why}"
+        ) from exc
 
 
 def create_engine(settings: DatabaseSettings, **overrides: Any) -> AsyncEngine:

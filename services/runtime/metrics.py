@@ -19,6 +19,7 @@ from prometheus_client import (
     start_http_server,
 )
 
+from services.runtime.setting_errors import SettingError
 from streams.metrics import REGISTRY
 
 DECISION_SECONDS = Histogram(
@@ -77,5 +78,12 @@ def timed(histogram: Histogram) -> Callable[[Callable[P, Awaitable[R]]], Callabl
 
 def serve_worker_metrics(port: int | None, host: str = "0.0.0.0") -> None:
     """Serve `/metrics` from a background thread (workers have no HTTP server). None: off."""
-    if port is not None:
+    if port is None:
+        return
+    try:
         start_http_server(port, addr=host, registry=REGISTRY)
+    except OSError as exc:  # was the bare reason, 'Address already in use'
+        raise SettingError(
+            f"BORDERFLOW_METRICS_PORT={port}: cannot serve /metrics on {host}:{port} "
+            f"({exc.strerror or exc})"
+        ) from exc

@@ -25,6 +25,8 @@ __all__ = [
     "load_settings",
 ]
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
 
 class DatabaseSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BORDERFLOW_DATABASE_", extra="ignore")
@@ -40,7 +42,7 @@ class DatabaseSettings(BaseSettings):
     def _async_driver(cls, url: str) -> str:
         if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError(
-                "BORDERFLOW_DATABASE_URL must use an async driver: "
+                "must use an async driver: "
                 "'sqlite+aiosqlite:///path.db' or 'postgresql+asyncpg://user@host/db'"
             )
         return url
@@ -77,7 +79,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BORDERFLOW_", extra="ignore")
 
     gate_id: str = "huu-nghi"
-    consumer_group: str = "borderflow-decider"
+    consumer_group: str = Field(default="borderflow-decider", min_length=1)
     var_dir: Path = Path("var")
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
@@ -108,6 +110,27 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     drivers: DriversSettings = Field(default_factory=DriversSettings)
 
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        """A level logging knows (`LOUD` ended every command in a traceback)."""
+        if value.strip().upper() not in LOG_LEVELS:
+            raise ValueError(f"one of {', '.join(LOG_LEVELS)}")
+        return value.strip().upper()
+
+    @field_validator("drivers_secret")
+    @classmethod
+    def _drivers_secret(cls, value: str | None) -> str | None:
+        """Set means given: an empty one was taken for unset, and each process made its own
+        secret in its var dir, so the links the call-forward worker made did not open on
+        an API on another machine."""
+        if value is not None and not value.strip():
+            raise ValueError(
+                "empty; give the same secret to the API and the call-forward worker, or "
+                "unset it to have one made in $BORDERFLOW_VAR_DIR/drivers-secret"
+            )
+        return value
+
     @field_validator("public_url")
     @classmethod
     def _public_url(cls, value: str | None) -> str | None:
@@ -120,6 +143,16 @@ class Settings(BaseSettings):
         if parts.query or parts.fragment:
             raise ValueError("no query or fragment: the links' paths are added to it")
         return value.strip().rstrip("/")
+
+
+# every settings class, by the name a refusal of it is given (services.runtime.setting_errors)
+SETTINGS_CLASSES: list[type[BaseSettings]] = [
+    Settings,
+    KafkaSettings,
+    DatabaseSettings,
+    ApiSettings,
+    DriversSettings,
+]
 
 
 def load_settings() -> Settings:

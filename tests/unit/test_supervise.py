@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from services.bootstrap.serving import port_taken
 from services.cli.main import main as cli_main
-from services.cli.supervisor import _port_taken, main_up, supervise
+from services.cli.supervisor import main_up, supervise
 from services.runtime.settings import ApiSettings, Settings
 
 SIM = frozenset({"simulator"})
@@ -66,13 +67,13 @@ def test_up_refuses_a_taken_port_before_starting_anything(
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        assert _port_taken("127.0.0.1", port) is not None
+        assert port_taken("127.0.0.1", port) is not None
         settings = Settings(api=ApiSettings(port=port), var_dir=tmp_path)
         code = main_up(settings, simulator=False, trucks=1, speedup=1.0, seed=None)
     assert code == 1
     assert f"cannot serve the API on 127.0.0.1:{port}" in capsys.readouterr().err
     assert not (tmp_path / "borderflow.db").exists()  # nothing was started
-    assert _port_taken("127.0.0.1", port) is None
+    assert port_taken("127.0.0.1", port) is None
 
 
 def test_up_wants_at_least_one_truck(capsys: pytest.CaptureFixture[str]) -> None:
