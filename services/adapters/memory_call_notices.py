@@ -21,6 +21,7 @@ class KeptCall:
     attempts: int = 0
     delivered_at: datetime | None = None
     last_error: str | None = None
+    sent: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -59,7 +60,9 @@ class MemoryCallNoticeStore:
         kept.next_attempt_at = until
         payload: dict[str, Any] = dict(kept.notice.payload)
         language = self.data.languages.get(kept.notice.visit_id)
-        return ClaimedCall(call_id, kept.attempts, payload, language, kept.created_at)
+        return ClaimedCall(
+            call_id, kept.attempts, payload, language, kept.created_at, sent=kept.sent
+        )
 
     async def mark(
         self,
@@ -69,7 +72,9 @@ class MemoryCallNoticeStore:
         delivered_at: datetime | None,
         next_attempt_at: datetime,
         error: str | None,
+        sent: frozenset[str] = frozenset(),
     ) -> None:
         kept = self.data.calls[call_id]
+        kept.sent = sent
         kept.attempts, kept.delivered_at = attempts, delivered_at
         kept.next_attempt_at, kept.last_error = next_attempt_at, error

@@ -76,6 +76,7 @@ class SqlCallNoticeStore:
             payload=dict(row.payload),
             language=await language_of_visit(self.session, row.visit_id),
             kept_at=row.created_at,
+            sent=frozenset(filter(None, (row.sent or "").split(","))),
         )
 
     async def mark(
@@ -86,6 +87,7 @@ class SqlCallNoticeStore:
         delivered_at: datetime | None,
         next_attempt_at: datetime,
         error: str | None,
+        sent: frozenset[str] = frozenset(),
     ) -> None:
         await self.session.execute(
             update(CallNotificationRow)
@@ -95,6 +97,7 @@ class SqlCallNoticeStore:
                 delivered_at=delivered_at,
                 next_attempt_at=next_attempt_at,
                 last_error=error,
+                sent=",".join(sorted(sent)) or None,
             )
         )
 

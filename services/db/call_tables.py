@@ -25,6 +25,8 @@ class CallNotificationRow(Base):
     next_attempt_at: Mapped[datetime]  # wall clock: retries are operations, not decisions
     delivered_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # the channels that took the call while another is retried (comma separated; 0021)
+    sent: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
 
 

@@ -60,24 +60,29 @@ class CallRouter:
     async def send(self, note: Notification) -> None:
         """Each channel is tried, whatever the other does: a firm's webhook that fails does
         not keep the driver's SMS from going (found by a stranger's try: it did). A channel
-        that took the call is not sent it again when the call is retried for the other, in
-        this process (`_done`; after a restart the retry may send it again: the webhook's
-        Idempotency-Key lets the firm drop it)."""
+        that took the call is not sent it again when the call is retried for the other: the
+        refusal names the channels that took it (`NotifierDown.sent`), which the call keeps
+        (`call_notifications.sent`) and its retry brings back (`note.sent`), so a notifier
+        restarted in between does not send them again either (before, only this process
+        remembered them, `_done`: the driver got the SMS twice)."""
         failed: NotifierDown | None = None
+        sent = set(note.sent)
         for channel in ("webhook", "sms"):
             key = (note.call_id, channel)
-            if key in self._done:
+            if key in self._done or channel in note.sent:
+                sent.add(channel)
                 continue
             try:
                 await self._send(channel, note)
             except NotifierDown as exc:
                 failed = failed or exc
                 continue
+            sent.add(channel)
             self._done[key] = None
             while len(self._done) > DONE_KEPT:
                 self._done.pop(next(iter(self._done)))
         if failed is not None:
-            raise failed
+            raise NotifierDown(str(failed), sent=frozenset(sent)) from failed
 
     async def _send(self, channel: str, note: Notification) -> None:
         if channel == "webhook":

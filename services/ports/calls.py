@@ -19,7 +19,12 @@ from lanes.values import zone_name
 
 
 class NotifierDown(Exception):
-    """The notifier could not take the notification now (to be retried with backoff)."""
+    """The notifier could not take the notification now (to be retried with backoff);
+    `sent`: the channels that took it all the same (not to be sent it again)."""
+
+    def __init__(self, *args: object, sent: frozenset[str] = frozenset()) -> None:
+        super().__init__(*args)
+        self.sent = sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +35,7 @@ class Notification:
     type: str  # truck.called, truck.recalled, truck.place_lost
     text: str  # for a person (an SMS)
     data: dict[str, Any]  # the call event (CallEventV1), for a system
+    sent: frozenset[str] = frozenset()  # channels that took it on an earlier attempt
 
 
 class Notifier(Protocol):
@@ -130,6 +136,7 @@ class ClaimedCall:
     payload: dict[str, Any]
     language: str | None
     kept_at: datetime | None = None  # when the call was kept (wall clock)
+    sent: frozenset[str] = frozenset()  # the channels that took it on an earlier attempt
 
 
 class CallNoticeStore(Protocol):
@@ -156,6 +163,7 @@ class CallNoticeStore(Protocol):
         delivered_at: datetime | None,
         next_attempt_at: datetime,
         error: str | None,
+        sent: frozenset[str] = frozenset(),
     ) -> None: ...
 
 

@@ -120,6 +120,7 @@ class CallNotices:
             type=str(data["type"]),
             text=text_of(data, claimed.language, self.utc_offsets.get(str(data["gate_id"]))),
             data=data,
+            sent=claimed.sent,
         )
         try:
             await self.notifier.send(note)
@@ -132,14 +133,25 @@ class CallNotices:
                     "call %s given up after %d attempt(s) since %s: %s",
                     call_id, attempts, kept.isoformat(), exc,
                 )  # fmt: skip
-                await self._mark(call_id, attempts, None, GIVEN_UP, f"given up: {exc}")
+                await self._mark(
+                    call_id,
+                    attempts,
+                    None,
+                    GIVEN_UP,
+                    f"given up: {exc}",
+                    sent=claimed.sent | exc.sent,
+                )
                 return 0
             log.warning("call %s not delivered (attempt %d): %s", call_id, attempts, exc)
             retry_at = self.wall() + self.retries.backoff(attempts)
-            await self._mark(call_id, attempts, None, retry_at, str(exc))
+            # the channels that took it are kept with the call: a notifier restarted before
+            # the retry does not send them it again (before, they were in its memory only)
+            await self._mark(
+                call_id, attempts, None, retry_at, str(exc), sent=claimed.sent | exc.sent
+            )
             return 0
         done = self.wall()
-        await self._mark(call_id, attempts, done, done, None)
+        await self._mark(call_id, attempts, done, done, None, sent=claimed.sent)
         self.delivered += 1
         log.info("call %s delivered after %d attempt(s)", call_id, attempts)
         return 1
@@ -151,6 +163,8 @@ class CallNotices:
         delivered_at: datetime | None,
         next_attempt_at: datetime,
         error: str | None,
+        *,
+        sent: frozenset[str] = frozenset(),
     ) -> None:
         async with self.uow() as store:
             await store.mark(
@@ -159,4 +173,5 @@ class CallNotices:
                 delivered_at=delivered_at,
                 next_attempt_at=next_attempt_at,
                 error=error,
+                sent=sent,
             )

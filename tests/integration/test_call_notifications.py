@@ -9,6 +9,7 @@ import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -22,6 +23,7 @@ from services.db.driver_tables import DriverPageRow
 from services.db.engine import session_factory
 from services.drivers.store import save_pages
 from services.gates.loader import get_gate
+from services.notify.routing import CallRouter
 from services.notify.sms import FakeSmsSink, SmsNotifier
 from services.ports.calls import CallNotice
 from services.runtime.settings import KafkaSettings
@@ -220,3 +222,52 @@ async def test_a_driver_who_never_opened_the_page_is_texted_in_the_language_of_t
     assert texts["v-1"].startswith("borderflow：请立即前往口岸"), texts
     assert texts["v-2"].startswith("borderflow：请立即前往口岸"), texts
     assert texts["v-3"].startswith("borderflow: Go to the gate now"), texts
+
+
+class _Firm(CallRouter):
+    """The router with a firm's webhook and the driver's mobile given."""
+
+    async def webhook_of(self, manifest_id: str | None) -> str | None:
+        return "https://firm.example/calls"
+
+    async def phone(self, visit_id: str) -> str | None:
+        return "+84912345678"
+
+
+async def test_a_notifier_restarted_between_the_sms_and_the_webhook_texts_the_driver_once(
+    engine: AsyncEngine,
+) -> None:
+    """The firm's webhook refuses a call the driver's SMS took; the notifier restarts; the
+    webhook takes the retry. Before, the channels that took a call were remembered in the
+    notifier's memory only, and the restarted one sent the driver the SMS again (a real
+    SMS gateway does not drop a repeat by the idempotency key). They are now kept with the
+    call (`call_notifications.sent`)."""
+    sessions = session_factory(engine)
+    (call,) = calls_of_a_morning(1)
+    firm_up = False
+    posted: list[str] = []
+
+    def receiver(request: httpx.Request) -> httpx.Response:
+        posted.append(request.headers["Idempotency-Key"])
+        return httpx.Response(204 if firm_up else 500)
+
+    sink = FakeSmsSink()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
+        for run in range(2):  # the notifier, then the same restarted (a new process's state)
+            worker = make_call_notifier(
+                sessions=sessions,
+                notifier=_Firm(sessions=sessions, client=client, sms=sink),
+                retries=Retries(first=timedelta(0)),
+            )
+            if run == 0:
+                await worker.notices.keep(KeepCalls((call_notice_of(call_to_wire(call)),)))
+                assert await worker.deliver_due() == 0  # the webhook refused it
+                assert [sms.key for sms in sink.sent] == [call.call_id]
+                firm_up = True
+            else:
+                assert await worker.deliver_due() == 1
+    assert posted == [call.call_id] * 2
+    assert [sms.key for sms in sink.sent] == [call.call_id]  # once, across the restart
+    async with sessions() as session:
+        row = await session.get(CallNotificationRow, call.call_id)
+    assert row is not None and row.delivered_at is not None and row.sent == "sms"
