@@ -104,6 +104,8 @@ def place_with_manifest(
             f"manifest_id: {manifest.manifest_id} is not cleared by customs (status pending)"
         )
     assignment, board = policy.assign(truck, board, gate, now=now)
+    if assignment.outcome is Outcome.REFUSED:  # it stays in review, as it was
+        raise ActionRefused(f"visit_id: {assignment.reason}; open one first")
     return Applied(
         _controller_decision(
             decision,

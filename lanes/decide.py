@@ -61,6 +61,7 @@ def decide_with_board(
             if called is not None and isinstance(policy, OrchestratedPolicy) and called.holds(now):
                 placed = assign_called(called, truck, board, gate, now=now, lanes=policy)
             assignment, board = placed or policy.assign(truck, board, gate, now=now)
+            assignment = for_a_controller(assignment)
             lanes = {lane.lane_id for lane in gate.lanes_for(visit.direction)}
             if assignment.lane_id is not None and assignment.lane_id not in lanes:
                 raise DomainError(
@@ -70,6 +71,24 @@ def decide_with_board(
     else:
         assignment = Assignment(Outcome.NEEDS_REVIEW, None, match.evidence)
     return _decision(visit, match, assignment, now=now), board
+
+
+def for_a_controller(assignment: Assignment) -> Assignment:
+    """A truck the policy refused (no open lane of its direction takes it: the hazmat lane
+    closed, every inspection bay closed) waits in the review queue for a controller, who
+    opens a lane that takes it and releases it, or turns it away (lanes/actions.py). Until
+    2026-12-06 the live decision was `refused` and nothing ever came back to it: the truck
+    stood at the gate, in no queue and in no list of the control room, and reopening the
+    lane left it there. The policy itself still says `refused` (the simulation counts it and
+    tries the truck again, as a lane controller would)."""
+    if assignment.outcome is not Outcome.REFUSED:
+        return assignment
+    return Assignment(
+        Outcome.NEEDS_REVIEW,
+        None,
+        f"{assignment.reason}: waits for a controller to open a lane that takes it and "
+        "release it, or to turn it away",
+    )
 
 
 def _decision(

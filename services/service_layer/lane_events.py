@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from lanes.board import Board, BoardError
+from lanes.decide import for_a_controller
 from lanes.model import Assignment, Gate, LaneDecision
 from lanes.policy import Policy
 from lanes.revise import changes_anything, revised_decision
@@ -169,7 +170,8 @@ async def _revise(
         return []
     current = await store.decisions_for_visits([v for v, _ in plans if v not in latest])
     revised = []
-    for visit_id, assignment in plans:
+    for visit_id, planned in plans:
+        assignment = for_a_controller(planned)
         decision = latest.get(visit_id) or current.get(visit_id)
         if decision is None:
             log.warning("re-planned visit %s has no decision; skipped", visit_id)

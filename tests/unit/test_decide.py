@@ -103,7 +103,9 @@ def test_mismatch_keeps_the_manifest_id_for_review() -> None:
     assert decision.manifest_id == "M-7"
 
 
-def test_a_policy_refusal_changes_no_lane() -> None:
+def test_a_truck_no_open_lane_takes_waits_in_review_and_changes_no_lane() -> None:
+    """The hazmat lane closed: the hazmat truck goes to the review queue, where a controller
+    sees it, with why (it was `refused`, listed nowhere, and never placed again)."""
     board = Board.for_gate(HUU_NGHI).lane_closed("HN-E12", NOW)
     decision, after = decide_with_board(
         visit(),
@@ -113,7 +115,9 @@ def test_a_policy_refusal_changes_no_lane() -> None:
         policy=POLICY,
         now=NOW,
     )
-    assert decision.outcome is Outcome.REFUSED
+    assert decision.outcome is Outcome.NEEDS_REVIEW
+    assert "no open export lane takes it (closed: HN-E12)" in decision.reason
+    assert decision.reason.endswith("release it, or to turn it away")
     assert decision.manifest_id == "M-1"
     assert after == board
 

@@ -239,7 +239,7 @@ async def test_a_truck_in_review_is_turned_away_and_leaves_review_a_queued_one_i
             kind, GATE.gate_id, "ana", reason, f"act-{n}", WALL, visit_id=decision.visit_id
         )
 
-    with pytest.raises(ActionRefused, match="is already assigned to .*hold it first"):
+    with pytest.raises(ActionRefused, match=r"is already assigned to .*hold it first"):
         await handler(action("turn_away", "no papers", 1), announce=announce)
     await handler(action("hold", "seal broken", 2), announce=announce)
     taken = await handler(
@@ -256,8 +256,64 @@ async def test_a_truck_in_review_is_turned_away_and_leaves_review_a_queued_one_i
     assert data.audit_log[-1].details["after"]["outcome"] == "refused"
     with pytest.raises(ActionRefused, match="is already refused: turned away by ana"):
         await handler(action("turn_away", "again", 4), announce=announce)
-    with pytest.raises(ActionRefused, match="was turned away by ana .*a new visit"):
+    with pytest.raises(ActionRefused, match=r"was turned away by ana .*a new visit"):
         await handler(action("release", "changed my mind", 5), announce=announce)
+
+
+async def test_a_truck_no_open_lane_takes_waits_in_review_until_its_lane_opens_and_a_release(
+    data: MemoryControlData,
+) -> None:
+    """The hazmat lane closed under its queued hazmat truck: the re-plan finds no other lane
+    and the truck goes to review with why (it was `refused`, and nothing ever came back to
+    it); a release while the lane is still closed is refused and changes nothing; once the
+    lane is open again, the release places it there."""
+    data.gate.store_manifests(
+        [
+            Manifest(
+                f"MF-HZ{n}", "firm-01", Direction.EXPORT, f"29H8888{n}", hazmat_class="2.1",
+                customs_status=CustomsStatus.CLEARED,
+            )
+            for n in (1, 2)
+        ],
+        now=T0 - timedelta(days=1),
+    )  # fmt: skip
+    done, _, _ = await _decide(data, _read("r-hz1", "29H88881", T0), _read("r-hz2", "29H88882", T0))
+    queued = max(done.decided, key=lambda d: d.expected_start_at or T0)  # behind the other
+    assert (queued.outcome.value, queued.lane_id) == ("assigned", "HN-E12")
+    assert queued.expected_start_at is not None and queued.expected_start_at > T0
+    events = ApplyLaneEventsHandler(
+        uow=data.gate.stores(),
+        decisions=RecordingOutbox(),
+        gates=GATES,
+        policy=OrchestratedPolicy(),
+    )
+    actions = ApplyActionHandler(
+        uow=data.stores(), decisions=RecordingOutbox(), gates=GATES, policy=OrchestratedPolicy()
+    )
+
+    async def announce(taken: ActionTaken) -> None:
+        return None
+
+    def lane(kind: str, n: int) -> LaneEvent:
+        at = T0 + timedelta(minutes=n)
+        return LaneEvent(f"le-{n}", GATE.gate_id, kind, at, {}, 0, lane_id="HN-E12")
+
+    def release(n: int) -> ApplyAction:
+        return ApplyAction(
+            "release", GATE.gate_id, "ana", "lane open", f"act-{n}", WALL, visit_id=queued.visit_id
+        )
+
+    closed = await events(ApplyLaneEvents((lane("lane_closed", 1),), received_at=WALL))
+    (waiting,) = closed.revised
+    assert (waiting.outcome.value, waiting.lane_id) == ("needs_review", None)
+    assert "no open export lane takes it (closed: HN-E12)" in waiting.reason
+    with pytest.raises(ActionRefused, match=r"visit_id: .*no open export lane takes it"):
+        await actions(release(1), announce=announce)
+    assert data.gate.decisions[queued.visit_id] == waiting
+    await events(ApplyLaneEvents((lane("lane_opened", 2),), received_at=WALL))
+    taken = await actions(release(2), announce=announce)
+    assert taken.decision is not None
+    assert (taken.decision.outcome.value, taken.decision.lane_id) == ("assigned", "HN-E12")
 
 
 async def test_a_refused_or_unknown_action_keeps_and_announces_nothing(
