@@ -18,6 +18,9 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from confluent_kafka import Producer
 
+from services.archive.records import ArchivedRecord
+from services.archive.store import records_in_range
+from services.bootstrap import build_archiver
 from services.db.manifests import get_manifest
 from services.runtime.settings import DatabaseSettings
 from streams.topics import LANE_DECISIONS, MANIFESTS, PLATE_READS, dead_letter_topic
@@ -138,11 +141,15 @@ async def test_records_of_any_shape_are_decided_or_dead_lettered(
 ) -> None:
     """Headers, no key, a key that is not UTF-8: decided. No value (a tombstone, as Kafka
     Connect sends for a deletion) and an empty value: dead-lettered with the reason. The
-    read behind them on the same partition is decided: nothing stalls."""
+    read behind them on the same partition is decided: nothing stalls. The archiver keeps
+    every one as it came."""
     good = [read(f"shape-{i}", f"29H5432{i}", T0) for i in range(3)]
     async with fresh_broker(tmp_path) as broker:
         settings = make_settings(broker.bootstrap, database_settings, tmp_path)
         async with running_system(settings) as system:
+            _, archiving = build_archiver(system.infra)
+            archiver = asyncio.create_task(archiving.run(system.stop))
+            await asyncio.wait_for(archiving.ready.wait(), timeout=20)
             await seed(
                 system.infra,
                 *(manifest(f"MF-{i}", f"29H5432{i}") for i in range(3)),
@@ -178,6 +185,25 @@ async def test_records_of_any_shape_are_decided_or_dead_lettered(
                 await collect(broker.bootstrap, LANE_DECISIONS.name, expect=3)
             )
             dead = await collect(broker.bootstrap, dead_letter_topic(PLATE_READS.name), expect=3)
+
+            async def archived() -> list[ArchivedRecord]:
+                async with system.infra.sessions() as session:
+                    found = await records_in_range(
+                        session=session,
+                        start=datetime(1969, 1, 1, tzinfo=UTC),
+                        end=datetime(2200, 1, 1, tzinfo=UTC),
+                        topics=[PLATE_READS.name],
+                    )
+                return list(found)
+
+            async def all_archived() -> bool:
+                return len(await archived()) >= len(shapes)
+
+            await wait_until(all_archived, timeout=30)
+            kept = sorted(await archived(), key=lambda r: r.offset)
+            system.stop.set()
+            await asyncio.wait_for(archiver, timeout=20)
+    assert [(r.key, r.value) for r in kept] == [(key, value) for key, value, _ in shapes]
     assert sorted(d["read_event_ids"][0] for d in decisions) == ["shape-0", "shape-1", "shape-2"]
     reasons = [dict(r.headers)["dlq.error"].decode() for r in dead]
     assert len(dead) == 3, reasons
