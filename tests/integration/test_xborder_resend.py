@@ -10,22 +10,25 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lanes.crossings import Side
-from services.db.engine import session_factory
-from services.runtime.settings import KafkaSettings
+from services.bootstrap import prepare_database
+from services.db.engine import create_engine, session_factory
+from services.gates.loader import default_gates
+from services.runtime.settings import DatabaseSettings, KafkaSettings
 from services.xborder import store as xstore
-from services.xborder.config import XborderSettings
+from services.xborder.config import XborderSettings, inbound_topic
 from services.xborder.link import Link, Received
 from services.xborder.tables import XborderOutboxRow
 from streams import clock
 from streams.runtime import Inbound
 from streams.xborder import ExitEventV1, XBorderMessage
-from streams.xborder_sign import TrustedKeys, sign, verify, verify_signed
+from streams.xborder_sign import SigningKey, TrustedKeys, sign, verify, verify_signed
 from tests.integration.test_xborder_clock import CN, T0, VN, Vietnam
 
 pytestmark = pytest.mark.integration
@@ -124,18 +127,7 @@ async def test_the_link_resends_what_the_other_side_lacks_when_it_resends(
     link's next rewind resends our acks from our ack of its 25th on (and the new ack)."""
     china = await _vietnam(engine)
     monkeypatch.setattr(clock, "wall_clock", lambda: T0)  # nothing of ours overdue
-    link = Link(
-        settings=XborderSettings(
-            side=Side.VN,
-            signing_key_id=VN.key_id,
-            signing_key=VN.private_base64(),
-            trusted_keys=json.dumps({CN.key_id: CN.public_base64()}),
-        ),
-        kafka=KafkaSettings(bootstrap="127.0.0.1:1"),
-        bootstrap="127.0.0.1:1",
-        sessions=session_factory(engine),
-        producer=None,  # nothing is sent here
-    )
+    link = _link(engine, VN, CN)
     assert not await link._rewind()
     again = china[24].model_copy(update={"attempt": 2})
     received = Received(verify_signed(sign(again, CN), TrustedKeys.of(CN.trusted())), None)
@@ -151,3 +143,72 @@ async def test_the_link_resends_what_the_other_side_lacks_when_it_resends(
         )
     assert unsent == list(range(26, CHINA + 3))  # our acks of its 25th.., the new ack
     assert not await link._rewind()  # once
+
+
+def _link(engine: AsyncEngine, me: SigningKey, peer: SigningKey) -> Link:
+    """A side's link worker on `engine`, its broker never reached (the tests carry its
+    messages)."""
+    return Link(
+        settings=XborderSettings(
+            side=me.side,
+            signing_key_id=me.key_id,
+            signing_key=me.private_base64(),
+            trusted_keys=json.dumps({peer.key_id: peer.public_base64()}),
+        ),
+        kafka=KafkaSettings(bootstrap="127.0.0.1:1"),
+        bootstrap="127.0.0.1:1",
+        sessions=session_factory(engine),
+        producer=None,  # nothing is sent here
+    )
+
+
+class Wire:
+    """Carries one side's unsent messages to the other's receiver, as its forwarder and
+    the other side's broker would, losing those asked to."""
+
+    def __init__(self) -> None:
+        self.offset = 0
+
+    async def carry(self, src: Link, dst: Link, *, lose: frozenset[int] = frozenset()) -> None:
+        async with src.sessions() as session, session.begin():
+            rows = await xstore.unsent(session, limit=100)
+            batch = [(row.sequence, row.envelope.encode()) for row in rows]
+            await xstore.mark_sent(session, [n for n, _ in batch], now=clock.wall_clock())
+        items = []
+        for sequence, envelope in batch:
+            self.offset += 1
+            if sequence not in lose:
+                received = Received(verify_signed(envelope, dst.trusted), None)
+                items.append(Inbound(inbound_topic(src.me), 0, self.offset, None, received))
+        await dst.handle_received(items)
+
+
+async def test_an_ack_lost_by_a_side_that_sends_only_acks_is_resent(
+    engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """China sends only acks; its first is lost on the way. Vietnam refuses the second as
+    reordered, and resends its exits; China acknowledges them again, behind the lost ack,
+    and until 2026-12-06 resent nothing (only a message of its own not acknowledged
+    started a resend): Vietnam refused every later ack of China's, and resent its exits
+    every hour, for ever. Now Vietnam's resend makes China resend its acks."""
+    cn_engine = create_engine(DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'cn.db'}"))
+    await prepare_database(cn_engine, default_gates())
+    now = [T0]
+    monkeypatch.setattr(clock, "wall_clock", lambda: now[0])
+    await Vietnam(engine).exit(1, T0)
+    await Vietnam(engine).exit(2, T0)
+    vietnam, china, wire = _link(engine, VN, CN), _link(cn_engine, CN, VN), Wire()
+    try:
+        await wire.carry(vietnam, china)  # both applied, an ack of each queued
+        await wire.carry(china, vietnam, lose=frozenset({1}))
+        assert vietnam.stats["refused_reordered"] == 1
+        for _ in range(3):  # a minute on each time, and everything carried
+            now[0] += timedelta(minutes=2)
+            for side in (vietnam, china):
+                await side._rewind()
+            await wire.carry(vietnam, china)
+            await wire.carry(china, vietnam)
+        async with vietnam.sessions() as session:
+            assert (await xstore.link_state(session, me=Side.VN)).unacked == 0
+    finally:
+        await cn_engine.dispose()
