@@ -109,7 +109,20 @@ async def state(
     return Response(published.data, media_type="application/json", headers=auth.NO_STORE)
 
 
-@router.get("/control/api/stream", tags=["control room"], responses=problems(401, 404, 503))
+@router.get(
+    "/control/api/stream",
+    tags=["control room"],
+    response_class=StreamingResponse,
+    # an event stream, not JSON (the document said application/json, any value)
+    responses={
+        200: {
+            "description": "Server-Sent Events: `state` (the snapshot), then `patch` after "
+            "each change, keep-alive comments, `bye` at the end",
+            "content": {"text/event-stream": {}},
+        },
+        **problems(401, 404, 503),
+    },
+)
 async def stream(
     request: Request, room: RoomDep, _: SessionDep, gate: Annotated[str | None, Query()] = None
 ) -> StreamingResponse:
