@@ -8,6 +8,7 @@ archiver or call-forward, skips it, else each group wrote its own copy), hand th
 the handler, which makes its effects durable, then commit the offsets with a bounded wait. A
 handler failure is retried with backoff; a record that fails alone while the rest of its
 batch succeeds is dead-lettered.
+A record the client cannot parse is stepped past, dead-lettered (streams/unreadable.py).
 The broker going away restarts the consumer with backoff. SIGINT/SIGTERM set `stop`.
 """
 
@@ -30,6 +31,7 @@ from streams.errors import InvalidEvent
 from streams.log_fields import event_log_fields
 from streams.settings import KafkaSettings
 from streams.topics import dead_letter_topic
+from streams.unreadable import UNREADABLE, salvage
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +218,15 @@ class ConsumerRuntime(Generic[T]):
 
     async def _consume(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            batches = await consumer.getmany(timeout_ms=200, max_records=self.settings.max_batch)
+            try:
+                batches = await consumer.getmany(
+                    timeout_ms=200, max_records=self.settings.max_batch
+                )
+            except UNREADABLE as exc:  # a record aiokafka cannot parse: streams/unreadable.py
+                log.warning("consumer %s met a record it cannot read (%r)", self.group_id, exc)
+                if not await self._salvage(consumer, stop):
+                    return
+                continue
             if consumer.assignment():
                 self.ready.set()
             records = [r for part in batches.values() for r in part]
@@ -230,6 +240,20 @@ class ConsumerRuntime(Generic[T]):
             offsets = {tp: max(r.offset for r in part) + 1 for tp, part in batches.items() if part}
             await self._commit(consumer, offsets)
             self._observe_lag(consumer, offsets)
+
+    async def _salvage(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> bool:
+        async def process(records: list[ConsumerRecord]) -> bool:
+            return await self._process(records, stop)
+
+        async def dead_letter(record: ConsumerRecord, reason: str) -> None:
+            await self._dead_letter([(record, reason, "unreadable")])
+
+        async def commit(offsets: dict[TopicPartition, int]) -> None:
+            await self._commit(consumer, offsets)
+
+        return await salvage(
+            consumer, process=process, dead_letter=dead_letter, commit=commit, stop=stop
+        )
 
     async def _idle(self, stop: asyncio.Event) -> None:
         """The idle step (the decision outbox's drain, a delivery round), tried again after a

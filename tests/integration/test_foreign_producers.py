@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -307,3 +309,84 @@ async def test_a_manifest_not_keyed_by_its_id_is_dead_lettered_naming_the_key(
         wanted = str(form["manifest_id"]).strip()
         assert f"key each manifest's record by its manifest_id ({wanted!r})" in reason
     assert {dict(r.headers)["dlq.error.type"] for r in dead} == {b"invalid_event"}
+
+
+# A Go gateway's record whose header key is not UTF-8 (Go's clients take any bytes for one):
+# written by aiokafka's pure-Python record builder, told the key's bytes are b"\xff\xfe".
+# argv: bootstrap, topic, then JSON [[partition, [value, ...]], ...]: one batch a list.
+_GO_LIKE_PRODUCER = r"""
+import asyncio, json, sys
+from aiokafka import AIOKafkaProducer
+
+class RawKey(str):
+    def encode(self, *args, **kwargs):
+        return b"\xff\xfe"
+
+async def main():
+    producer = AIOKafkaProducer(bootstrap_servers=sys.argv[1], linger_ms=50)
+    await producer.start()
+    try:
+        for partition, values in json.loads(sys.argv[3]):
+            sent = []
+            for value in values:
+                poisoned = value.startswith("poison:")
+                headers = [(RawKey("xx"), b"v")] if poisoned else []
+                body = value.removeprefix("poison:").encode()
+                sent.append(await producer.send(
+                    sys.argv[2], body, key=b"hn-exp-gate-1", partition=partition,
+                    headers=headers, timestamp_ms=int(sys.argv[4]),
+                ))
+            await asyncio.gather(*sent)
+    finally:
+        await producer.stop()
+
+asyncio.run(main())
+"""
+
+
+async def test_a_record_the_client_cannot_parse_is_dead_lettered_and_the_rest_decided(
+    database_settings: DatabaseSettings, tmp_path: Path
+) -> None:
+    """A header key that is not UTF-8 made aiokafka raise on every fetch of its partition
+    (UnicodeDecodeError), which stopped the decider, and again on every restart. Now the
+    record, and the one behind it in its batch (aiokafka parses a batch from its start),
+    are dead-lettered by reference with the reason, and every other read is decided."""
+    reads = [read(f"go-{i}", f"29H6543{i}", T0) for i in range(5)]
+    plan = [
+        [0, [json.dumps(reads[0])]],
+        [0, [f"poison:{json.dumps(reads[1])}", json.dumps(reads[2])]],  # one batch
+        [0, [json.dumps(reads[3])]],
+        [1, [json.dumps(reads[4])]],
+    ]
+    async with fresh_broker(tmp_path) as broker:
+        settings = make_settings(broker.bootstrap, database_settings, tmp_path)
+        async with running_system(settings) as system:
+            await seed(
+                system.infra,
+                *(manifest(f"MF-{i}", f"29H6543{i}") for i in range(5)),
+                now=T0,
+            )
+            sent = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-c",
+                _GO_LIKE_PRODUCER,
+                broker.bootstrap,
+                PLATE_READS.name,
+                json.dumps(plan),
+                str(SENT_MS),
+                env=os.environ | {"AIOKAFKA_NO_EXTENSIONS": "1"},
+            )
+            assert await asyncio.wait_for(sent.wait(), timeout=60) == 0
+            decisions = decision_payloads(
+                await collect(broker.bootstrap, LANE_DECISIONS.name, expect=3)
+            )
+            dead = await collect(broker.bootstrap, dead_letter_topic(PLATE_READS.name), expect=2)
+            assert not system.task.done()  # the decider kept going
+    assert sorted(d["read_event_ids"][0] for d in decisions) == ["go-0", "go-3", "go-4"]
+    where = [json.loads(r.value)["reference"] for r in dead]
+    assert [(w["partition"], w["offset"]) for w in where] == [(0, 1), (0, 2)]
+    for record in dead:
+        headers = dict(record.headers)
+        assert headers["dlq.error.type"] == b"unreadable"
+        assert headers["dlq.error"].startswith(b"unreadable: "), headers["dlq.error"]
+        assert headers["dlq.value"] == b"reference"
