@@ -30,9 +30,9 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
     summary="Prometheus metrics of this API process and the gates' queue lengths",
 )
 async def metrics(request: Request) -> Response:
-    """The queue gauges are left out while the database is away (never served stale); the
-    rest is served all the same. Before, the scrape answered 500 then, and Prometheus lost
-    every metric of the process (broker_up, API latency) when they were wanted most."""
+    # The queue gauges are left out while the database is away (never served stale); the
+    # rest is served all the same. Before, the scrape answered 500 then, and Prometheus lost
+    # every metric of the process (broker_up, API latency) when they were wanted most.
     try:
         await _read_queues(request.app.state.context)
     except Exception as exc:
