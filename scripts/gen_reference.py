@@ -569,7 +569,8 @@ def gate_file_markdown() -> str:
         "",
         'Durations are minutes; hours are local windows `"HH:MM-HH:MM"` in the gate\'s '
         "`utc_offset` (`24:00` only as an end; `00:00-24:00` is the whole day; a window that "
-        "ends at or before its start runs past midnight).",
+        "ends at or before its start runs past midnight; windows that overlap or touch are one "
+        "open stretch).",
         "",
         "Checks that span fields (`check_gate`): camera, lane and carrier ids are unique, and "
         "the yard's id is not a lane's (a lane event's `lane_id` names either); the gate files a "
@@ -578,7 +579,11 @@ def gate_file_markdown() -> str:
         "carrier cannot be on charge all day; a hazmat lane accepts `hazmat` cargo; each "
         "direction has a `gate_in` camera and a lane taking `general` cargo on the `green` "
         "channel (a gate serving one direction only is not supported); booking windows start "
-        "and end on slot boundaries.",
+        "and end on slot boundaries. Hours that hold their work (`services/gates/fits.py`, the "
+        "policy's own rule): each lane group has an open stretch as long as its mean service "
+        "(a truck is sent to a lane only when it would be done before the lane closes), the "
+        "fleet's hours one as long as the mean round trip and the yard handover, and each "
+        "carrier's charging leaves a gap in them as long as the round trip.",
         "",
         "## GateConfig (the file) { #gateconfig }",
         "",

@@ -3,7 +3,9 @@
 The default gate, Huu Nghi - Youyiguan, ships as `services/gates/huu-nghi.toml`; the file
 says where its figures come from and which are assumptions. A bad file is refused with
 every fault named by file, dotted path and reason, e.g.
-`huu-nghi.toml: lanes[3].service.mean_min: Input should be greater than 0`.
+`huu-nghi.toml: lanes[3].service.mean_min: Input should be greater than 0`; hours that never
+hold their work (a lane open no stretch as long as its mean service) too
+(`services/gates/fits.py`).
 
 A file holds (durations in minutes, hours as local "HH:MM-HH:MM" windows):
 
@@ -85,6 +87,7 @@ from lanes.model import (
     TransferYard,
     WaitingArea,
 )
+from services.gates.fits import fit_problems
 from services.gates.schema import (
     AlertsConfig,
     BookingConfig,
@@ -170,7 +173,11 @@ def gate_from_data(data: dict[str, Any], source: str) -> Gate:
     problems = check_gate(config)
     if problems:
         raise GateConfigError(source, problems)
-    return _to_gate(config)
+    gate = _to_gate(config)
+    problems = fit_problems(config, gate)  # hours that never hold their work
+    if problems:
+        raise GateConfigError(source, problems)
+    return gate
 
 
 def load_gate(path: str | Path) -> Gate:
