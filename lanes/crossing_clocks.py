@@ -51,10 +51,13 @@ SKEW_WINDOW = 9
 SKEW_AFTER = timedelta(minutes=30)
 
 
-def estimate_skew(crossings: Iterable[Crossing]) -> ClockSkew | None:
+def estimate_skew(
+    crossings: Iterable[Crossing], *, expected_transit: timedelta | None = None
+) -> ClockSkew | None:
     """CN's clock against VN's, from the crossings with an exit and an entry (the latest
     SKEW_WINDOW each way by VN's stamp, its exit or its entry, are enough): None with
-    fewer than SKEW_PAIRS each way, or when the clocks agree within SKEW_AFTER."""
+    fewer than SKEW_PAIRS each way (but see `_one_way`, given the `expected_transit`), or
+    when the clocks agree within SKEW_AFTER."""
     transits: dict[Side, list[tuple[datetime, timedelta]]] = {Side.VN: [], Side.CN: []}
     for crossing in crossings:
         exit_, entry = crossing.exit, crossing.entry
@@ -69,12 +72,27 @@ def estimate_skew(crossings: Iterable[Crossing]) -> ClockSkew | None:
     }
     pairs = min(len(found) for found in latest.values())
     if pairs < SKEW_PAIRS:
-        return None
+        return None if expected_transit is None else _one_way(latest, expected_transit)
     from_vn, from_cn = median_low(latest[Side.VN]), median_low(latest[Side.CN])
     offset = timedelta(minutes=round((from_vn - from_cn).total_seconds() / 120))
     if abs(offset) < SKEW_AFTER:
         return None
     return ClockSkew(offset, ((Side.VN, from_vn), (Side.CN, from_cn)), pairs)
+
+
+def _one_way(latest: dict[Side, list[timedelta]], expected: timedelta) -> ClockSkew | None:
+    """Trucks one way only (or too few the other way): a slow road and a clock cannot be
+    told apart, but no road runs backwards. A median transit SKEW_AFTER or more below zero
+    (the trucks entered before they left) is the clocks' skew, taken as that plus the
+    `expected` transit: seen from VN to CN it is the true transit plus CN's offset, from CN
+    to VN the true transit minus it."""
+    for side, found in latest.items():
+        if len(found) < SKEW_PAIRS or (median := median_low(found)) > -SKEW_AFTER:
+            continue
+        offset = median - expected if side is Side.VN else expected - median
+        minutes = timedelta(minutes=round(offset.total_seconds() / 60))
+        return ClockSkew(minutes, ((side, median),), len(found))
+    return None
 
 
 def on_vn_clock(crossing: Crossing, skew: ClockSkew | None) -> datetime | None:
@@ -126,8 +144,24 @@ def alerts(
 def skew_alert(skew: ClockSkew, now: datetime, corridor: Corridor) -> CrossingAlert:
     """The controllers' alert of the two clocks' disagreement, with what it rests on."""
     way = "ahead" if skew.offset > timedelta(0) else "behind"
-    medians = dict(skew.transit_from)
     expected = _minutes(corridor.expected_transit)
+    took = " and ".join(
+        f"{_minutes(median)} min from {side.value}'s exit to {side.other.value}'s entry"
+        for side, median in skew.transit_from
+    )
+    if len(skew.transit_from) == 2:
+        seen = f"the latest {skew.pairs} trucks each way took a median {took} (expected "
+        seen += f"{expected} min)"
+        counted = ("pairs_each_way", str(skew.pairs))
+    else:
+        side = skew.transit_from[0][0]
+        seen = f"the latest {skew.pairs} trucks from {side.value} took a median {took}, and "
+        seen += f"no road runs backwards (taken with the {expected} min expected for it)"
+        counted = (f"pairs_from_{side.value.lower()}", str(skew.pairs))
+    medians = tuple(
+        (f"median_transit_from_{side.value.lower()}_minutes", str(_minutes(median)))
+        for side, median in skew.transit_from
+    )
     return CrossingAlert(
         alert_id=f"clock_skew:CN-{way}",
         kind=AlertKind.CLOCK_SKEW,
@@ -135,19 +169,15 @@ def skew_alert(skew: ClockSkew, now: datetime, corridor: Corridor) -> CrossingAl
         from_side=Side.CN,
         at=now,
         explanation=(
-            f"{skew.words()}: the latest {skew.pairs} trucks each way took a median "
-            f"{_minutes(medians[Side.VN])} min from VN's exit to CN's entry and "
-            f"{_minutes(medians[Side.CN])} min from CN's exit to VN's entry (expected "
-            f"{expected} min); the overdue alerts judge each truck on the clock of the side "
-            f"it left, CN's times moved by the offset, until the clocks agree within "
-            f"{_minutes(SKEW_AFTER)} min (VN's clock: "
+            f"{skew.words()}: {seen}; the overdue alerts judge each truck on the clock of "
+            f"the side it left, CN's times moved by the offset, until the clocks agree "
+            f"within {_minutes(SKEW_AFTER)} min (VN's clock: "
             f"{gate_clock(now, corridor.utc_offset, zone='named')})"
         ),
         evidence=(
             ("offset_minutes", str(_minutes(skew.offset))),
-            ("median_transit_from_vn_minutes", str(_minutes(medians[Side.VN]))),
-            ("median_transit_from_cn_minutes", str(_minutes(medians[Side.CN]))),
-            ("pairs_each_way", str(skew.pairs)),
+            *medians,
+            counted,
             ("vn_clock", now.isoformat()),
         ),
     )

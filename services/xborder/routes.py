@@ -134,7 +134,8 @@ async def _alerts(
     `lanes.crossing_clocks`), read from the crossings that can carry one (and those dated
     well after the clock, which carry a `dated_ahead` alert), not from the whole history.
     The clock returned is on this side's."""
-    clock = await xstore.clock_of_alerts(session)
+    expected = corridor.corridor.expected_transit
+    clock = await xstore.clock_of_alerts(session, expected_transit=expected)
     if clock is None:
         return None, []
     candidates = {c.crossing_id: c for c in await xstore.alert_candidates(session)}

@@ -561,9 +561,12 @@ async def alert_candidates(session: AsyncSession) -> list[Crossing]:
     return [crossing_of(r) for r in rows.all()]
 
 
-async def clock_of_alerts(session: AsyncSession) -> AlertsClock | None:
+async def clock_of_alerts(
+    session: AsyncSession, *, expected_transit: timedelta | None = None
+) -> AlertsClock | None:
     """The clock the alerts are reckoned at (`lanes.crossing_clocks`): the two sides' skew
-    estimated from the latest crossings each way, and with none, `gate_clock`; with one,
+    estimated from the latest crossings each way (or one way, given the corridor's
+    `expected_transit`), and with none, `gate_clock`; with one,
     the second latest crossing time on VN's clock, of the crossings within the skew of
     `gate_clock` (no other can be among the two latest once moved by it). By index."""
     row = XborderCrossingRow
@@ -577,7 +580,7 @@ async def clock_of_alerts(session: AsyncSession) -> AlertsClock | None:
             .limit(SKEW_WINDOW)
         )
         pairs += [crossing_of(r) for r in found.all()]
-    skew = estimate_skew(pairs)
+    skew = estimate_skew(pairs, expected_transit=expected_transit)
     stamped = await gate_clock(session)
     if stamped is None or skew is None:
         return None if stamped is None else AlertsClock(stamped)

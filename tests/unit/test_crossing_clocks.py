@@ -136,6 +136,7 @@ def test_one_way_traffic_or_too_few_trucks_tell_no_skew() -> None:
     crossings = _day(timedelta(hours=3))
     from_vn = [c for c in crossings if c.from_side is Side.VN]
     assert estimate_skew(from_vn) is None
+    assert estimate_skew(from_vn, expected_transit=CORRIDOR.expected_transit) is None
     entered = [c for c in crossings if c.entry is not None]
     few = [c for c in entered if c.from_side is Side.VN][:2] + [
         c for c in entered if c.from_side is Side.CN
@@ -161,3 +162,30 @@ def test_the_clock_is_put_right_once_china_is() -> None:
     four = [c for c in later if not c.crossing_id.endswith("-r4")]
     assert estimate_skew([*wrong, *four]) is not None
     assert AlertsClock(NOW).on(Side.CN) == NOW
+
+
+@pytest.mark.parametrize(
+    ("skew", "one_way"),
+    # the trucks that entered before they left: China's leaving it 3 h ahead, Vietnam's
+    # leaving it 2 h behind
+    [(timedelta(hours=3), Side.CN), (timedelta(hours=-2), Side.VN)],
+)
+def test_trucks_one_way_that_enter_before_they_leave_tell_the_skew(
+    skew: timedelta, one_way: Side
+) -> None:
+    """No road runs backwards: a median transit below -SKEW_AFTER one way is the skew,
+    taken with the corridor's expected transit (the trucks here take just that), and the
+    trucks of that side are judged on its own clock."""
+    crossings = [c for c in _day(skew) if c.from_side is one_way]
+    assert estimate_skew(crossings) is None  # not without the expected transit
+    found = estimate_skew(crossings, expected_transit=CORRIDOR.expected_transit)
+    assert found is not None and found.offset == skew
+    clock = alerts_clock(crossings, found)
+    assert clock is not None
+    raised = alerts(crossings, clock=clock, corridor=CORRIDOR)
+    assert _overdue(raised) == {f"{one_way.value}-late"}
+    [told] = [a for a in raised if a.kind is AlertKind.CLOCK_SKEW]
+    assert "no road runs backwards (taken with the 20 min expected for it)" in told.explanation
+    evidence = dict(told.evidence)
+    assert evidence[f"pairs_from_{one_way.value.lower()}"] == "9"
+    assert int(evidence[f"median_transit_from_{one_way.value.lower()}_minutes"]) < -30
