@@ -58,7 +58,8 @@ LANE_EVENTS = TopicSpec(
     partitions=3,
     key="gate_id",
     purpose="what happens at the gate: trucks entering and leaving lanes, lanes opened and "
-    "closed, carriers out of service or back; a gate's events stay in order",
+    "closed, carriers out of service or back; a gate's events stay in order: each record "
+    "keyed by its gate_id, else dead-lettered (`key: ...`)",
 )
 
 BOOKINGS = TopicSpec(

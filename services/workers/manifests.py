@@ -22,6 +22,7 @@ from lanes.filing import StoreResult, StoreStatus
 from services.service_layer.manifests import FileManifests, FileManifestsHandler, tally
 from streams import clock
 from streams.errors import InvalidEvent
+from streams.keys import key_refusal
 from streams.manifests import ManifestV1, decode_manifest
 from streams.runtime import Inbound, dead_letter_headers
 from streams.topics import dead_letter_topic
@@ -112,23 +113,18 @@ class ManifestIntake:
 
 def check_key(key: bytes | None, manifest: ManifestV1) -> None:
     """InvalidEvent unless a record's key is its manifest's id, as stored (the blanks
-    around it dropped). A manifest's versions are filed in the order its partition gives
-    them, and only the key puts them on one partition: keyed by the firm, or by nothing
-    (Kafka Connect's default), two versions could land on two partitions and the older be
-    filed after the newer, in silence (until 2026-12-06)."""
-    wanted = manifest.manifest_id
-    fix = (
-        f"key each manifest's record by its manifest_id ({wanted!r}), so that its versions "
-        "stay in order on one partition"
+    around it dropped): only the key keeps a manifest's versions on one partition, in the
+    order they are filed (until 2026-12-06 an older version could be filed after the newer
+    one, in silence)."""
+    refusal = key_refusal(
+        key,
+        record="manifest's record",
+        field="manifest_id",
+        wanted=manifest.manifest_id,
+        keeps="its versions",
     )
-    if key is None:
-        raise InvalidEvent(f"key: the record has none; {fix}")
-    try:
-        text = key.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidEvent(f"key: not UTF-8 text ({key[:64]!r}); {fix}") from None
-    if text != wanted:
-        raise InvalidEvent(f"key: {text[:128]!r} is not the manifest_id; {fix}")
+    if refusal is not None:
+        raise InvalidEvent(refusal)
 
 
 def _stand_in(item: Inbound[ManifestV1]) -> ConsumerRecord:

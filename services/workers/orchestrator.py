@@ -1,7 +1,8 @@
 """The orchestrator's lane-event side: the `borderflow.lane-events` consumer. It decodes
-and checks each event (the gate, lane and carrier it names exist: else dead-lettered),
-hands each batch to the lane-events use case (services/service_layer/lane_events.py: the
-board changed, stranded trucks re-planned, one transaction per batch), and returns the
+and checks each event (the gate, lane and carrier it names exist, the record is keyed by
+its gate_id: else dead-lettered), hands each batch to the lane-events use case
+(services/service_layer/lane_events.py: the board changed, stranded trucks re-planned, one
+transaction per batch), and returns the
 events that did not fit the board for the consumer runtime to dead-letter (the original
 record, its headers and its coordinates, as every dead letter).
 """
@@ -26,6 +27,7 @@ from services.service_layer.lane_events import (
 )
 from streams import clock
 from streams.errors import InvalidEvent
+from streams.keys import key_refusal
 from streams.lane_events import LaneEventV1, decode_lane_event
 from streams.runtime import Inbound, Rejected
 
@@ -64,6 +66,17 @@ class LaneEventHandler:
             gate = get_gate(event.gate_id, self.gates)
         except UnknownGateError as exc:
             raise InvalidEvent(f"gate_id: {exc}") from None
+        # a gate's events are applied to its board in their order, which only the key keeps
+        # (until 2026-12-06 one keyed by its lane, or by nothing, could overtake another)
+        refusal = key_refusal(
+            record.key,
+            record="lane event's record",
+            field="gate_id",
+            wanted=event.gate_id,
+            keeps="a gate's events",
+        )
+        if refusal is not None:
+            raise InvalidEvent(refusal)
         places = {lane.lane_id for lane in gate.lanes}
         if event.kind in {"truck_entered", "truck_left"} and gate.fleet and gate.fleet.yard:
             places.add(gate.fleet.yard.yard_id)  # a handover bay at the transfer yard

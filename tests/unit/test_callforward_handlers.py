@@ -256,7 +256,8 @@ async def test_the_gates_lane_events_step_its_queue_between_reads() -> None:
 
 def _record(topic: str, value: dict[str, object], ms: int) -> ConsumerRecord:
     body = json.dumps(value).encode()
-    return ConsumerRecord(topic, 0, 0, ms, 0, None, body, None, 0, len(body), [])
+    key = str(value["gate_id"]).encode() if "gate_id" in value else None  # a lane event's
+    return ConsumerRecord(topic, 0, 0, ms, 0, key, body, None, 0, len(body), [])
 
 
 async def test_a_read_far_ahead_of_its_record_is_skipped() -> None:

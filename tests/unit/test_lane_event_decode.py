@@ -20,10 +20,10 @@ HANDLER = LaneEventHandler(
 )
 
 
-def record(**fields: Any) -> ConsumerRecord:
+def record(key: bytes | None = b"huu-nghi", **fields: Any) -> ConsumerRecord:
     body = {"event_id": "e-1", "gate_id": "huu-nghi", "at": "2026-11-23T10:00:00+07:00"} | fields
     value = json.dumps(body).encode()
-    return ConsumerRecord("borderflow.lane-events", 0, 0, 0, 0, b"huu-nghi", value, None, 8, 0, ())
+    return ConsumerRecord("borderflow.lane-events", 0, 0, 0, 0, key, value, None, 8, 0, ())
 
 
 def test_a_handover_at_the_yard_is_a_place_a_truck_enters() -> None:
@@ -48,3 +48,26 @@ def test_events_that_do_not_fit_the_gate_are_refused_with_the_field(
     with pytest.raises(InvalidEvent) as caught:
         HANDLER.decode(record(**fields))
     assert str(caught.value).startswith(reason)
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        (b"HN-E1", "key: 'HN-E1' is not the gate_id; key each lane event's record by its "),
+        (None, "key: the record has none; key each lane event's record by its gate_id "),
+        (b"\xffhuu", "key: not UTF-8 text"),
+        (b" huu-nghi", "key: ' huu-nghi' is not the gate_id"),
+    ],
+)
+def test_an_event_not_keyed_by_its_gate_is_refused_naming_the_key(
+    key: bytes | None, reason: str
+) -> None:
+    """A lane controller's system keying by lane, or by nothing, put a gate's events on
+    several partitions, where a lane_opened could overtake the lane_closed before it and
+    leave the lane shut on the board (the board applies them in the order they come)."""
+    with pytest.raises(InvalidEvent) as caught:
+        HANDLER.decode(record(key, kind="lane_closed", lane_id="HN-E1"))
+    assert str(caught.value).startswith(reason)
+    assert "('huu-nghi'), so that a gate's events stay in order on one partition" in str(
+        caught.value
+    )
