@@ -150,6 +150,11 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
             answers = operation.setdefault("responses", {})
             if "422" in answers:
                 answers["422"] = {"description": answers["422"]["description"], **problem}
+            else:
+                # every route refuses a query parameter no database can store (NUL, a lone
+                # surrogate: services/api/strict.py), and a firm's route one it does not take:
+                # `/v1/firm/settings?x=1` answered a 422 its operation did not document
+                answers["422"] = {"description": _UNPROCESSABLE, **problem}
             for answer in answers.values():
                 # a route's `problems(...)` answer: FastAPI adds the model as JSON beside it
                 content = answer.get("content", {})
@@ -170,6 +175,12 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
         for name in fastapi_own:
             schemas.pop(name, None)
     return schema
+
+
+_UNPROCESSABLE = (
+    "a query parameter refused: one the operation does not take, or text no database can "
+    "store (NUL, a lone surrogate), naming it"
+)
 
 
 class ProblemError(HTTPException):

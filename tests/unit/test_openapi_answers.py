@@ -31,3 +31,14 @@ def test_an_event_stream_is_documented_as_one() -> None:
     for method, path, status, answer in _answers():
         if path in STREAMS and status == "200":
             assert set(answer["content"]) == {"text/event-stream"}, (method, path)
+
+
+def test_every_operation_documents_the_422_of_a_query_it_refuses() -> None:
+    """Every route refuses text no database can store in a query (a NUL), and a firm's
+    route a parameter it does not take: `GET /v1/firm/settings?x=1`, `/health?q=%00` and
+    `/control/api/me?q=%00` answered a 422 their operations did not document."""
+    for method, path, status, answer in _answers():
+        if status == "422":
+            assert set(answer["content"]) == {"application/problem+json"}, (method, path)
+    documented = {(m, p) for m, p, status, _ in _answers() if status == "422"}
+    assert documented == {(m, p) for m, p, _, _ in _answers()}
