@@ -18,7 +18,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.drivers.guard import CodeGuard
-from services.drivers.hub import normal_code
+from services.drivers.hub import could_be_code, normal_code
 from services.drivers.i18n import (
     CHOSEN_COOKIE,
     WORDS,
@@ -28,7 +28,6 @@ from services.drivers.i18n import (
 )
 from services.drivers.shell import small_page
 
-CODE_LENGTH = 8
 # longer than any code typed with spaces, hyphens and full-width letters: not looked up
 _MOST_TYPED = 64
 
@@ -65,13 +64,15 @@ def code_form(
     typed: str = "",
     wrong: bool = False,
     wait_s: float | None = None,
+    misshapen: bool = False,
 ) -> str:
     """The form in `language`; `chosen`: the language asked for by `?lang=` (kept by the
     form); `wrong`: the code typed found no truck (said, the typed text kept to correct);
     `wait_s`: too many codes not found from this address, the seconds to wait (said)."""
     words = WORDS[language]
     switch = language_links(language, "/d")
-    said = words["code_wrong"]
+    said = words["code_shape"] if misshapen else words["code_wrong"]
+    wrong = wrong or misshapen
     if wait_s is not None:
         wrong, said = True, words["code_wait"].format(minutes=max(1, math.ceil(wait_s / 60)))
     message = f'<p id="wrong" role="alert">{html.escape(said)}</p>\n'
@@ -164,14 +165,19 @@ def add_code_form(
             return keep_choice(
                 HTMLResponse(code_form(language, chosen=chosen), headers=headers), lang
             )
+        normal = normal_code(code) if len(code) <= _MOST_TYPED else ""
+        if not could_be_code(normal):
+            # no code has this shape: said so, and not looked up nor counted (a guesser
+            # learns nothing from it; a driver's slip costs no try)
+            body = code_form(language, chosen=chosen, typed=code, misshapen=True)
+            return HTMLResponse(body, status_code=404, headers=headers)
         limits, address = guard(), client_address(request)
         wait = limits.wait(address)
         if wait > 0:
             body = code_form(language, chosen=chosen, typed=code, wait_s=wait)
             headers["Retry-After"] = retry_after(wait)
             return HTMLResponse(body, status_code=429, headers=headers)
-        normal = normal_code(code) if len(code) <= _MOST_TYPED else ""
-        token = await token_of_code(normal) if len(normal) == CODE_LENGTH else None
+        token = await token_of_code(normal)
         if token is None:
             limits.failed(address)
             body = code_form(language, chosen=chosen, typed=code, wrong=True)

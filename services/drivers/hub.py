@@ -33,6 +33,12 @@ def normal_code(typed: str) -> str:
     return "".join(ch for ch in folded if ch.isascii() and ch.isalnum())
 
 
+def could_be_code(normal: str) -> bool:
+    """Whether `normal` (a code typed, `normal_code`) has a code's shape: 8 characters of
+    the codes' alphabet. One that has not is no code, and looking it up could find none."""
+    return len(normal) == 8 and all(ch in _CODE_ALPHABET for ch in normal)
+
+
 def page_code(secret: bytes, key: str) -> str:
     """The page's short code (8 characters, printed at the waiting area)."""
     digest = hmac.new(secret, f"code:{key}".encode(), hashlib.sha256).digest()

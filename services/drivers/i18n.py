@@ -21,6 +21,10 @@ WORDS: dict[str, dict[str, str]] = {
             "No truck has this code. Check the code printed at the waiting area and type it "
             "again, or ask the area's staff."
         ),
+        "code_shape": (
+            "A code has 8 characters: letters, and the digits 2 to 9 (no 0, O, 1 or I). "
+            "Check the code printed at the waiting area and type it again."
+        ),
         "code_wait": (
             "Too many wrong codes from this connection. Wait {minutes} min, then type the "
             "code again, or ask the area's staff."
@@ -86,6 +90,10 @@ WORDS: dict[str, dict[str, str]] = {
             "Không có xe nào có mã này. Hãy kiểm tra mã in tại bãi chờ và nhập lại, hoặc hỏi "
             "nhân viên bãi chờ."
         ),
+        "code_shape": (
+            "Mã gồm 8 ký tự: chữ cái và chữ số từ 2 đến 9 (không có 0, O, 1 hay I). Hãy kiểm "
+            "tra mã in tại bãi chờ và nhập lại."
+        ),
         "code_wait": (
             "Đã nhập sai mã quá nhiều lần từ kết nối này. Hãy đợi {minutes} phút rồi nhập lại "
             "mã, hoặc hỏi nhân viên bãi chờ."
@@ -148,6 +156,9 @@ WORDS: dict[str, dict[str, str]] = {
         "code_open": "打开我的货车页面",
         "code_wrong": (
             "没有货车使用此代码。请核对等候区张贴的代码后重新输入，或询问等候区工作人员。"
+        ),
+        "code_shape": (
+            "代码由8个字符组成：字母及数字2至9（不含0、O、1和I）。请核对等候区张贴的代码后重新输入。"
         ),
         "code_wait": (
             "此网络连接输入错误代码的次数过多。请等待{minutes}分钟后重新输入代码，"

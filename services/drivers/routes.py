@@ -43,7 +43,7 @@ from services.drivers.code_form import (
     retry_after,
 )
 from services.drivers.guard import CodeGuard
-from services.drivers.hub import DriverHub, normal_code
+from services.drivers.hub import DriverHub, could_be_code, normal_code
 from services.drivers.i18n import CHOSEN_COOKIE, WORDS, language_links, pick_language
 from services.drivers.not_found import not_found_page, prefers_html
 from services.drivers.store import HubPages, Watch
@@ -153,6 +153,8 @@ def _add_by_code(router: APIRouter, source: PageSource, guard: Callable[[], Code
         },
     )
     async def by_code(code: str, request: Request) -> Response:
+        if len(code) > 64 or not could_be_code(normal_code(code)):
+            return _not_found("code", request)  # no code has its shape: not counted
         limits, address = guard(), client_address(request)
         wait = limits.wait(address)
         if wait > 0:

@@ -218,3 +218,31 @@ async def test_drivers_on_one_wifi_each_typing_wrong_then_right_are_not_locked_o
         assert (await wifi.get(f"/d/c/{WRONG[3]}")).status_code == 404
         assert (await wifi.get(f"/d/c/{WRONG[4]}")).status_code == 429
         assert (await wifi.get(f"/d/c/{codes[1]}")).status_code == 429  # not looked up
+
+
+async def test_a_code_no_code_could_be_is_said_so_and_costs_no_try(
+    engine: AsyncEngine, tick: Tick
+) -> None:
+    """A code has 8 characters of an alphabet with no 0, O, 1 or I. Before, a code typed
+    short, long or with one of those (a driver reading the printed O as a zero) was looked
+    up and counted as a wrong code like a guess: a driver could spend the address's whole
+    allowance (and their Wi-Fi's drivers') without ever typing anything a code could be,
+    and was told only that no truck had it. Now such a code is not looked up nor counted,
+    and the form says what a code is made of, in the driver's language; a guesser learns
+    nothing from it (no code has that shape)."""
+    code, page = await a_walk_in(engine)
+    app = app_with(engine, CodeGuard(burst=2, per_min=1.0, clock=tick))
+    shapes = ["ZZZZZZZ", "ZZZZZZZZZ", "ZZZZZZZ0", "ZZZZZZZO", "ZZZZZZZ1", "ZZZZZZZI", "ZZZZ+ZZZ"]
+    async with phone(app, "100.64.0.2") as driver:
+        for typed in shapes:
+            form = await driver.get("/d", params={"code": typed}, headers=CHROME_VI)
+            assert form.status_code == 404, typed
+            assert "Mã gồm 8 ký tự" in form.text and "không có 0, O, 1 hay I" in form.text
+            assert (await driver.get(f"/d/c/{typed}")).status_code == 404
+        found = await driver.get("/d", params={"code": code}, headers=CHROME_VI)
+        assert found.status_code == 303 and found.headers["location"] == page
+        # a code of the right shape that no truck has is counted, as before
+        for wrong in WRONG[:2]:
+            sent = await driver.get("/d", params={"code": wrong}, headers=CHROME_VI)
+            assert sent.status_code == 404 and "Không có xe nào có mã này" in sent.text
+        assert (await driver.get(f"/d/c/{WRONG[2]}")).status_code == 429
