@@ -650,9 +650,11 @@ async def rewind_unacknowledged(
       (nothing acknowledges an ack: until 2026-12-06 one notice not acknowledged in time
       was resent with every ack sent since, about 2,000 in the case reported);
     - the other side resent its messages from its sequence `peer_resent_from` (its
-      go-back-N: it holds no ack of ours for them, as far as it knows): every message of
-      ours it may lack, from the one after our ack of its message before (which it had,
-      as it resent nothing before) to our last.
+      go-back-N: it holds no ack of ours for them, as far as it knows): every ack of ours
+      it may lack, from the one after our ack of its message before (which it had, as it
+      resent nothing before) to our last (a message of ours among them not acknowledged
+      goes in the first window once overdue: sent sooner it would bring only a second
+      ack).
 
     The first sequence to resend, or None."""
     out = XborderOutboxRow
@@ -669,12 +671,13 @@ async def rewind_unacknowledged(
             )
         )
     ).scalar_one_or_none()
-    windows = [(held + 1, int(late))] if late is not None else []
+    # (first, last, acks only)
+    windows = [(held + 1, int(late), False)] if late is not None else []
     if peer_resent_from is not None:
         had = await _our_ack_of(session, before=peer_resent_from)
         last = await session.scalar(select(func.max(out.sequence)).where(out.sent_at.is_not(None)))
         if last is not None:
-            windows.append((max(held, had) + 1, int(last)))
+            windows.append((max(held, had) + 1, int(last), True))
     if not windows:
         return None
     first, last_one = min(w[0] for w in windows), max(w[1] for w in windows)
@@ -683,7 +686,8 @@ async def rewind_unacknowledged(
     )
     resent = None
     for row in rows:
-        if not any(lo <= row.sequence <= hi for lo, hi in windows):
+        is_ack = row.message_type == ACK_TYPE
+        if not any(lo <= row.sequence <= hi and (is_ack or not acks) for lo, hi, acks in windows):
             continue
         message = decode_message(signed_payload(row.envelope.encode()))
         row.envelope = sign(message.model_copy(update={"attempt": message.attempt + 1})).decode()

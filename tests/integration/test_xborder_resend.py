@@ -120,6 +120,20 @@ async def test_the_other_sides_resend_brings_the_acks_it_lacks(engine: AsyncEngi
     assert await _rewind(engine, peer_resent_from=1) == list(range(2, CHINA + 2))
 
 
+async def test_the_other_sides_resend_brings_no_early_copy_of_our_messages(
+    engine: AsyncEngine,
+) -> None:
+    """Our exit, sent a moment ago and not yet acknowledged, is not among what China's
+    resend brings: only our acks (a copy of the exit would bring China's second ack of it,
+    nothing else; overdue, it goes in its own window)."""
+    await _vietnam(engine)
+    async with session_factory(engine)() as session, session.begin():
+        await session.execute(
+            update(XborderOutboxRow).where(XborderOutboxRow.sequence == 1).values(sent_at=LATER)
+        )
+    assert await _rewind(engine, peer_resent_from=1) == list(range(2, CHINA + 2))
+
+
 async def test_the_link_resends_what_the_other_side_lacks_when_it_resends(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
