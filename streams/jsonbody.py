@@ -53,6 +53,13 @@ def load_object(raw: bytes | str | None, *, what: str, where: str = "") -> dict[
         raise InvalidEvent(f"{where}invalid JSON: nested too deeply") from exc
     if not isinstance(obj, dict):
         raise InvalidEvent(f"{where}expected a JSON object, got {json_kind(obj)}")
+    if obj.keys() == {"schema", "payload"}:
+        # Kafka Connect's JsonConverter, schemas.enable=true (its default): said so, where
+        # it was a list of every field missing (or nothing of schema and payload at all)
+        raise InvalidEvent(
+            f"{where}a Kafka Connect JSON envelope (schema and payload), not {what}: send "
+            "the event itself (value.converter.schemas.enable=false)"
+        )
     # NUL and lone surrogates reach a decoded string only through a \u escape (the parser
     # refuses raw control characters) or the lenient decoding above: without either there
     # is nothing to look for (the plate reads' hot path)

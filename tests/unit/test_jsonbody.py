@@ -53,6 +53,13 @@ READ = {
         (b"null", "expected a JSON object, got null"),
         (b"[" * 100_000, "invalid JSON: nested too deeply"),
         (b'{"a": "x\\u0000y"}', "a: "),
+        # Kafka Connect's JsonConverter with its default schemas.enable=true: the manifests
+        # were refused listing every field as missing, the plate reads without a word of it
+        (
+            b'{"schema": {"type": "struct", "fields": []}, "payload": {"a": 1}}',
+            "a Kafka Connect JSON envelope (schema and payload), not {what}: send the event "
+            "itself (value.converter.schemas.enable=false)",
+        ),
     ],
 )
 def test_the_same_fault_is_refused_in_the_same_words_on_every_topic(
