@@ -61,6 +61,7 @@ WORDS: dict[str, dict[str, str]] = {
         "check_in": "I am in the waiting area",
         "checked_in": "Checked in: your place in the queue shows here in a moment.",
         "check_in_failed": "Check-in refused:",
+        "check_in_ask": "ask your firm or the waiting area's staff.",
         "checked_in_already": "You checked in a few minutes ago; that check-in stands.",
         "cancelled": "This booking was cancelled. Do not drive to the gate for it: ask your firm.",
         "no_show": (
@@ -130,6 +131,7 @@ WORDS: dict[str, dict[str, str]] = {
         "check_in": "Tôi đã ở bãi chờ",
         "checked_in": "Đã báo có mặt: vị trí của bạn trong hàng chờ sẽ hiện ở đây trong giây lát.",
         "check_in_failed": "Không báo có mặt được:",
+        "check_in_ask": "hãy hỏi doanh nghiệp của bạn hoặc nhân viên bãi chờ.",
         "checked_in_already": "Bạn đã báo có mặt cách đây vài phút; lần báo đó vẫn có hiệu lực.",
         "cancelled": (
             "Lịch đặt này đã bị hủy. Đừng đến cửa khẩu theo lịch này: hãy hỏi doanh nghiệp của bạn."
@@ -190,6 +192,7 @@ WORDS: dict[str, dict[str, str]] = {
         "check_in": "我已到达等候区",
         "checked_in": "已签到：您的排队位置稍后将显示在此。",
         "check_in_failed": "签到未成功：",
+        "check_in_ask": "请联系您的公司或等候区工作人员。",
         "checked_in_already": "您几分钟前已签到，该签到仍然有效。",
         "cancelled": "此预约已取消。请勿为此预约前往口岸：请联系您的公司。",
         "no_show": (

@@ -105,9 +105,12 @@
         result.textContent = done.recorded === false ? words.checked_in_already : words.checked_in;
       } else {
         const problem = await answer.json().catch(() => ({}));
-        // `message`: the page's own words for a booking that ended (the API's detail is English)
-        result.textContent = words.check_in_failed + " "
-          + (problem.message || problem.detail || answer.status);
+        // `message`: the page's own words for a booking that ended; any other refusal (the
+        // API's detail is English, a server error has none) says whom to ask, in the
+        // page's words
+        // (no space after a full-width colon: "签到未成功：请…")
+        const gap = /[\u3000-\uffef]$/.test(words.check_in_failed) ? "" : " ";
+        result.textContent = words.check_in_failed + gap + (problem.message || words.check_in_ask);
         button.disabled = false;
       }
     } catch (e) {

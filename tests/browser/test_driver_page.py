@@ -31,7 +31,7 @@ from lanes.policy.callforward import (
 from services.bootstrap import build_callforward, infrastructure
 from services.db.firms import create_firm
 from services.drivers.hub import DriverHub
-from services.drivers.routes import KEEP_ALIVE_S, PageSource, drivers_router
+from services.drivers.routes import KEEP_ALIVE_S, CheckInBooking, PageSource, drivers_router
 from services.drivers.store import HubPages, Watch
 from services.drivers.view import booked_state, driver_states, lost_state
 from services.gates.loader import get_gate
@@ -71,10 +71,15 @@ def a_queue(n: int) -> AreaQueue:
 
 @contextlib.asynccontextmanager
 async def serve(
-    hub: DriverHub | PageSource, *, keep_alive_s: float = KEEP_ALIVE_S
+    hub: DriverHub | PageSource,
+    *,
+    keep_alive_s: float = KEEP_ALIVE_S,
+    check_in: CheckInBooking | None = None,
 ) -> AsyncIterator[str]:
     app = FastAPI()
-    app.include_router(drivers_router(hub, stream_lifetime_s=60, keep_alive_s=keep_alive_s))
+    app.include_router(
+        drivers_router(hub, stream_lifetime_s=60, keep_alive_s=keep_alive_s, check_in=check_in)
+    )
     port = free_port()
     server = _Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",

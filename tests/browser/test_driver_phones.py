@@ -6,13 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
 from playwright.async_api import Browser
 
 from lanes.board import Board
 from lanes.policy.callforward import CallForwardPolicy
+from services.db.driver_pages import BOOKING_PAGE
 from services.drivers.hub import DriverHub
 from services.drivers.store import HubPages
-from services.drivers.view import driver_states
+from services.drivers.view import booked_state, driver_states
 from tests.browser.test_driver_page import HN, PHONE, T0, a_queue, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
@@ -145,3 +148,47 @@ async def test_a_code_typed_on_a_320_px_phone_with_text_at_200_percent_is_seen_w
         )
         assert seen[0] <= seen[1], seen
         assert await page.evaluate(OVERFLOWING.replace("section:not([hidden])", "form")) == []
+
+
+class Booked(HubPages):
+    """The hub's pages as a booking's (for its check-in button)."""
+
+    async def page_key(self, token: str) -> str | None:
+        visit_id = self.hub.visit_of(token)
+        return None if visit_id is None else f"{BOOKING_PAGE}{visit_id}"
+
+
+@pytest.mark.parametrize(
+    ("locale", "said"),
+    [
+        ("vi-VN", "Không báo có mặt được: hãy hỏi doanh nghiệp của bạn hoặc nhân viên bãi chờ."),
+        ("zh-CN", "签到未成功：请联系您的公司或等候区工作人员。"),
+    ],
+)
+async def test_a_check_in_refused_for_a_reason_the_page_has_no_words_for_is_told_in_its_language(
+    browser: Browser, locale: str, said: str
+) -> None:
+    """A check-in refused other than for the booking's end (a gate with no waiting area for
+    its direction, the booking gone, a server error): before, the page showed the API's
+    detail, in English ("booking_id: gate 'x' has no waiting area for export: ...") or the
+    bare status ("500"), on a page in Vietnamese or Chinese. It now says whom to ask, in
+    the page's words."""
+    hub = DriverHub(secret=b"test secret")
+    hub.publish({"b-1": booked_state(None)})
+
+    async def check_in(request: Request, booking_id: str) -> Response:
+        return JSONResponse(
+            {"type": "urn:borderflow:problem:booking-refused", "title": "Conflict",
+             "status": 409, "detail": "booking_id: gate 'x' has no waiting area for export"},
+            status_code=409,
+            media_type="application/problem+json",
+        )  # fmt: skip
+
+    async with serve(Booked(hub), check_in=check_in) as base:
+        page = await browser.new_page(locale=locale)
+        await page.goto(f"{base}/d/{hub.token_for('b-1')}")
+        await page.wait_for_function("() => document.body.dataset.status === 'booked'")
+        await page.click("#check-in")
+        await page.wait_for_function("() => !document.getElementById('check-in-result').hidden")
+        shown = await page.inner_text("#check-in-result")
+        assert shown == said and "gate" not in shown and "booking" not in shown
