@@ -24,6 +24,14 @@ EVENTS_DEAD_LETTERED = Counter(
     registry=REGISTRY,
 )
 
+EVENTS_MISKEYED = Counter(
+    "borderflow_events_miskeyed",
+    "Records taken although not keyed by the field the topic is keyed by (no key, another "
+    "key): their order against the same thing's other records is then the producer's",
+    ["topic", "group"],
+    registry=REGISTRY,
+)
+
 EVENTS_PRODUCED = Counter(
     "borderflow_events_produced",
     "Events published and acknowledged by the broker, per topic",

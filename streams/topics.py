@@ -49,8 +49,8 @@ MANIFESTS = TopicSpec(
     key="manifest_id",
     purpose="electronic manifests from firms' systems: the intake form, bare or enveloped; "
     "each record keyed by its manifest_id as stored (the blanks around it dropped), which "
-    "keeps a manifest's versions in order on one partition: a record keyed otherwise, or "
-    "not at all, is dead-lettered (`key: ...`)",
+    "keeps a manifest's versions in order on one partition (a record keyed otherwise, or "
+    "not at all, is filed all the same and counted in borderflow_events_miskeyed)",
 )
 
 LANE_EVENTS = TopicSpec(
@@ -58,8 +58,9 @@ LANE_EVENTS = TopicSpec(
     partitions=3,
     key="gate_id",
     purpose="what happens at the gate: trucks entering and leaving lanes, lanes opened and "
-    "closed, carriers out of service or back; a gate's events stay in order: each record "
-    "keyed by its gate_id, else dead-lettered (`key: ...`)",
+    "closed, carriers out of service or back; a gate's events stay in order when each "
+    "record is keyed by its gate_id (one keyed otherwise is applied all the same and "
+    "counted in borderflow_events_miskeyed)",
 )
 
 BOOKINGS = TopicSpec(

@@ -1,11 +1,12 @@
 """The manifest intake worker: `borderflow.manifests` -> the manifest use case
 (`FileManifestsHandler`, source "topic"), built by the composition root.
 
-A record that is not a valid intake form, or not keyed by its manifest_id (the key keeps a
-manifest's versions in order on one partition), is dead-lettered by the consumer runtime
-with the field and the reason. A valid manifest whose id belongs to another firm is refused: it is
-logged (WARNING, with its event id) and sent to `borderflow.manifests.dlq` with the reason
-in `dlq.error`, never dropped in silence. A redelivered manifest is `unchanged`: no effect.
+A record that is not a valid intake form is dead-lettered by the consumer runtime with the
+field and the reason; one not keyed by its manifest_id (the key keeps a manifest's versions
+in order on one partition) is filed, counted and told in the log (streams/keys.py). A
+valid manifest whose id belongs to another firm is refused: it is logged (WARNING, with its
+event id) and sent to `borderflow.manifests.dlq` with the reason in `dlq.error`, never
+dropped in silence. A redelivered manifest is `unchanged`: no effect.
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 from lanes.filing import StoreResult, StoreStatus
 from services.service_layer.manifests import FileManifests, FileManifestsHandler, tally
 from streams import clock
-from streams.errors import InvalidEvent
-from streams.keys import key_refusal
+from streams.keys import key_mismatch, note_mismatch
 from streams.manifests import ManifestV1, decode_manifest
 from streams.runtime import Inbound, dead_letter_headers
 from streams.topics import dead_letter_topic
@@ -54,7 +54,8 @@ class ManifestIntake:
         """The intake form of a record, or InvalidEvent (-> dead letter) naming the field
         (`key` for a record not keyed by its manifest_id)."""
         manifest = decode_manifest(record.value, require_firm=True)
-        check_key(record.key, manifest)
+        if (mismatch := manifest_key_mismatch(record.key, manifest)) is not None:
+            note_mismatch(record.topic, self.group_id, mismatch)
         self._records[(record.topic, record.partition, record.offset)] = record
         while len(self._records) > self._remember:
             self._records.popitem(last=False)
@@ -111,20 +112,17 @@ class ManifestIntake:
                 await asyncio.gather(*futures)
 
 
-def check_key(key: bytes | None, manifest: ManifestV1) -> None:
-    """InvalidEvent unless a record's key is its manifest's id, as stored (the blanks
-    around it dropped): only the key keeps a manifest's versions on one partition, in the
-    order they are filed (until 2026-12-06 an older version could be filed after the newer
-    one, in silence)."""
-    refusal = key_refusal(
+def manifest_key_mismatch(key: bytes | None, manifest: ManifestV1) -> str | None:
+    """Why a record's key is not its manifest's id as stored (the blanks around it dropped),
+    or None: only that key keeps a manifest's versions on one partition, in the order they
+    are filed. The record is taken all the same (streams/keys.py)."""
+    return key_mismatch(
         key,
         record="manifest's record",
         field="manifest_id",
         wanted=manifest.manifest_id,
         keeps="its versions",
     )
-    if refusal is not None:
-        raise InvalidEvent(refusal)
 
 
 def _stand_in(item: Inbound[ManifestV1]) -> ConsumerRecord:

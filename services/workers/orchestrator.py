@@ -27,7 +27,7 @@ from services.service_layer.lane_events import (
 )
 from streams import clock
 from streams.errors import InvalidEvent
-from streams.keys import key_refusal
+from streams.keys import key_mismatch, note_mismatch
 from streams.lane_events import LaneEventV1, decode_lane_event
 from streams.runtime import Inbound, Rejected
 
@@ -66,17 +66,17 @@ class LaneEventHandler:
             gate = get_gate(event.gate_id, self.gates)
         except UnknownGateError as exc:
             raise InvalidEvent(f"gate_id: {exc}") from None
-        # a gate's events are applied to its board in their order, which only the key keeps
-        # (until 2026-12-06 one keyed by its lane, or by nothing, could overtake another)
-        refusal = key_refusal(
+        # a gate's events are applied to its board in their order, which only the key keeps:
+        # one keyed otherwise is taken, counted and told (streams/keys.py)
+        mismatch = key_mismatch(
             record.key,
             record="lane event's record",
             field="gate_id",
             wanted=event.gate_id,
             keeps="a gate's events",
         )
-        if refusal is not None:
-            raise InvalidEvent(refusal)
+        if mismatch is not None:
+            note_mismatch(record.topic, self.group_id, mismatch)
         places = {lane.lane_id for lane in gate.lanes}
         if event.kind in {"truck_entered", "truck_left"} and gate.fleet and gate.fleet.yard:
             places.add(gate.fleet.yard.yard_id)  # a handover bay at the transfer yard

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -10,7 +11,9 @@ from aiokafka import ConsumerRecord
 
 from services.gates.loader import default_gates
 from services.workers.orchestrator import LaneEventHandler
+from streams import keys
 from streams.errors import InvalidEvent
+from streams.metrics import EVENTS_MISKEYED
 
 HANDLER = LaneEventHandler(
     apply=None,  # type: ignore[arg-type]  # decode touches neither database nor broker
@@ -59,15 +62,29 @@ def test_events_that_do_not_fit_the_gate_are_refused_with_the_field(
         (b" huu-nghi", "key: ' huu-nghi' is not the gate_id"),
     ],
 )
-def test_an_event_not_keyed_by_its_gate_is_refused_naming_the_key(
-    key: bytes | None, reason: str
+def test_an_event_not_keyed_by_its_gate_is_taken_counted_and_told(
+    key: bytes | None, reason: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A lane controller's system keying by lane, or by nothing, put a gate's events on
-    several partitions, where a lane_opened could overtake the lane_closed before it and
-    leave the lane shut on the board (the board applies them in the order they come)."""
-    with pytest.raises(InvalidEvent) as caught:
-        HANDLER.decode(record(key, kind="lane_closed", lane_id="HN-E1"))
-    assert str(caught.value).startswith(reason)
-    assert "('huu-nghi'), so that a gate's events stay in order on one partition" in str(
-        caught.value
-    )
+    """A lane controller's system keying by lane, or a script sending bare JSON with no key,
+    may put a gate's events on several partitions, where a lane_opened could overtake the
+    lane_closed before it: the event is applied all the same (a key is the producer's
+    choice, and refusing it refused every bare client's event), counted per topic, and the
+    log says what to fix, at most once a minute a topic."""
+    keys._warned.clear()
+    counter = EVENTS_MISKEYED.labels("borderflow.lane-events", "test")
+    before = counter._value.get()
+    with caplog.at_level(logging.WARNING, logger="streams.keys"):
+        for _ in range(3):
+            event = HANDLER.decode(record(key, kind="lane_closed", lane_id="HN-E1"))
+    assert event.lane_id == "HN-E1"
+    assert counter._value.get() == before + 3
+    (told,) = [r.getMessage() for r in caplog.records]
+    assert told.startswith(f"borderflow.lane-events: record taken, but {reason}")
+    assert "('huu-nghi'), so that a gate's events stay in order on one partition" in told
+
+
+def test_an_event_keyed_by_its_gate_is_not_counted() -> None:
+    counter = EVENTS_MISKEYED.labels("borderflow.lane-events", "test")
+    before = counter._value.get()
+    HANDLER.decode(record(kind="lane_closed", lane_id="HN-E1"))
+    assert counter._value.get() == before
