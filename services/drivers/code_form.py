@@ -106,7 +106,7 @@ def request_language(request: Request) -> str:
 
 def keep_choice(response: Response, lang: str | None) -> Response:
     """`response`, keeping on the phone the language `lang` (`?lang=`) when it is one of the
-    pages': chosen with the links, it outlasts the link (an SMS's link has none)."""
+    pages': chosen with the links, it outlasts the link (the firm's, opened again, has none)."""
     asked = asked_language(lang)
     if asked is not None and len(lang or "") <= 100:
         response.set_cookie(

@@ -208,7 +208,7 @@ WORDS: dict[str, dict[str, str]] = {
 
 
 # The language a driver chose (a link `?lang=`), kept by the phone for the drivers' pages
-# (path /d): the page opened again from a link without it (the SMS's, the firm's) stays in
+# (path /d): the page opened again from a link without it (the firm's) stays in
 # it, on a phone set to another language, and so do the SMS, written in the page's last
 CHOSEN_COOKIE = "bf_lang"
 

@@ -35,8 +35,8 @@ class Remembered(HubPages):
 
 async def test_a_language_chosen_on_the_page_outlasts_the_link(browser: Browser) -> None:
     """A Vietnamese driver's phone is set to English. Before, the language chosen with the
-    page's links lived in the link alone (`?lang=vi`): the page opened again from the SMS's
-    or the firm's link was English again, and, the SMS being written in the language the
+    page's links lived in the link alone (`?lang=vi`): the page opened again from the firm's
+    link (the SMS carries none) was English again, and, the SMS being written in the language the
     page was last read in, the next SMS came in English too. The choice is now kept by the
     phone (a cookie on /d) and beats Accept-Language; a link's `?lang=` still beats it."""
     hub = DriverHub(secret=b"test secret")
@@ -54,7 +54,7 @@ async def test_a_language_chosen_on_the_page_outlasts_the_link(browser: Browser)
         await page.wait_for_function("() => document.documentElement.lang === 'vi'")
         await page.reload()
         assert await page.get_attribute("html", "lang") == "vi"
-        # the SMS's link, again, on the phone set to English
+        # the firm's link, again, on the phone set to English
         await page.goto(f"{base}/d/{token}")
         assert await page.get_attribute("html", "lang") == "vi"
         await page.wait_for_function("() => document.getElementById('position').textContent")
