@@ -243,13 +243,15 @@ def pick_language(lang: str | None, accept_language: str | None, chosen: str | N
         return asked
     ranked: list[tuple[float, int, str]] = []
     for n, part in enumerate((accept_language or "").split(",")):
-        tag, _, params = part.strip().partition(";")
+        tag, *params = part.strip().split(";")
         q = 1.0
-        if params.strip().startswith("q="):
-            try:
-                q = float(params.strip()[2:])
-            except ValueError:
-                q = 0.0
+        for param in params:  # the weight, among any others, its name in any case
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value.strip())
+                except ValueError:
+                    q = 0.0
         base = tag.strip().lower().split("-")[0]
         if base in LANGUAGES and q > 0:
             ranked.append((-q, n, base))

@@ -49,6 +49,17 @@ async def test_a_stream_gets_its_own_truck_only_and_the_newest_data() -> None:
         (None, None, "en"),
         ("xx", "zh-TW", "zh"),
         (None, "vi;q=0", "en"),
+        # as phones and browsers send it
+        (None, "zh-Hans-CN", "zh"),
+        (None, "zh-HK,zh-Hant;q=0.9", "zh"),  # Simplified, the page's only Chinese
+        (None, "fr;q=1, zh;q=0.8", "zh"),
+        (None, "*", "en"),
+        (None, "", "en"),
+        (None, ";;,q=,vi;q=abc", "en"),  # malformed: nothing taken from it
+        # the weight among other parameters, its name in any case (RFC 9110): before, a q
+        # not first, or written Q, was read as no weight at all (1)
+        (None, "zh;level=1;q=0.1, vi;q=0.5", "vi"),
+        (None, "vi;Q=0.1, zh;q=0.5", "zh"),
     ],
 )
 def test_the_language(lang: str | None, header: str | None, chosen: str) -> None:
