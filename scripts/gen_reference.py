@@ -564,8 +564,9 @@ def gate_file_markdown() -> str:
         "`BORDERFLOW_GATES_DIR` points at a folder of gate files used instead. Each is loaded "
         "and checked by `services/gates/loader.py` against the schema in "
         "`services/gates/schema.py` (pydantic, unknown keys refused, no type coercion); every "
-        "error names the file and the field, e.g. "
-        "`huu-nghi.toml: lanes[3].service.mean_min: Input should be greater than 0`.",
+        "error names the file, the line and the field, e.g. "
+        "`huu-nghi.toml:87: lanes[3].service.mean_min: Input should be greater than 0` (the "
+        "line of the field or of the table holding it; none for a top-level key left out).",
         "",
         'Durations are minutes; hours are local windows `"HH:MM-HH:MM"` in the gate\'s '
         "`utc_offset` (`24:00` only as an end; `00:00-24:00` is the whole day; a window that "

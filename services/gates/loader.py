@@ -2,8 +2,9 @@
 
 The default gate, Huu Nghi - Youyiguan, ships as `services/gates/huu-nghi.toml`; the file
 says where its figures come from and which are assumptions. A bad file is refused with
-every fault named by file, dotted path and reason, e.g.
-`huu-nghi.toml: lanes[3].service.mean_min: Input should be greater than 0`; hours that never
+every fault named by file, line, dotted path and reason, e.g.
+`huu-nghi.toml:87: lanes[3].service.mean_min: Input should be greater than 0` (the line of
+the field, or of the table holding it: `services/gates/lines.py`); hours that never
 hold their work (a lane open no stretch as long as its mean service) too
 (`services/gates/fits.py`).
 
@@ -88,6 +89,7 @@ from lanes.model import (
     WaitingArea,
 )
 from services.gates.fits import fit_problems
+from services.gates.lines import line_of
 from services.gates.schema import (
     AlertsConfig,
     BookingConfig,
@@ -114,23 +116,45 @@ __all__ = [
 
 class GateConfigError(ValueError):
     """A gate file that cannot be used: `source` (the file's name) and each fault found,
-    as (dotted path, reason); the message has one `file: path: reason` line a fault."""
+    as (dotted path, reason), with the line the field is written on when known; the
+    message has one `file:line: path: reason` line a fault (`file: path: reason` when no
+    line is known, e.g. a key left out)."""
 
-    def __init__(self, source: str, problems: Sequence[Problem]) -> None:
+    def __init__(
+        self, source: str, problems: Sequence[Problem], lines: Sequence[int | None] = ()
+    ) -> None:
         self.source = source
         self.problems = tuple(problems)
-        lines = [
-            f"{source}: {where}: {why}" if where else f"{source}: {why}" for where, why in problems
+        self.lines = tuple(lines) or (None,) * len(self.problems)
+        said = [
+            f"{source}{'' if line is None else f':{line}'}: {where + ': ' if where else ''}{why}"
+            for (where, why), line in zip(self.problems, self.lines, strict=True)
         ]
-        super().__init__("\n".join(lines))
+        super().__init__("\n".join(said))
+
+    def placed(self, text: str) -> GateConfigError:
+        """The same faults, each with the line of its field in `text` (the file's)."""
+        return GateConfigError(
+            self.source, self.problems, [line_of(text, where) for where, _ in self.problems]
+        )
 
 
 BOM = "\ufeff"
 
 
 def parse_gate(text: str | bytes, *, source: str) -> Gate:
-    """The gate a TOML document describes; `source` names it in errors (a file name)."""
-    return gate_from_data(gate_document(text, source=source), source)
+    """The gate a TOML document describes; `source` names it in errors (a file name), with
+    the line of each field at fault."""
+    data = gate_document(text, source=source)
+    try:
+        return gate_from_data(data, source)
+    except GateConfigError as exc:
+        raise exc.placed(_decoded(text)) from exc
+
+
+def _decoded(text: str | bytes) -> str:
+    """The text of a document `gate_document` has read (so UTF-8)."""
+    return text.decode("utf-8") if isinstance(text, bytes) else text
 
 
 def gate_document(text: str | bytes, *, source: str) -> dict[str, Any]:
@@ -157,11 +181,14 @@ def gate_document(text: str | bytes, *, source: str) -> dict[str, Any]:
 def read_gate_document(path: str | Path) -> dict[str, Any]:
     """`gate_document` of a file; GateConfigError names the file when it cannot be read."""
     path = Path(path)
+    return gate_document(_read(path), source=path.name)
+
+
+def _read(path: Path) -> bytes:
     try:
-        text = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise GateConfigError(path.name, [("", f"cannot read {path}: {exc.strerror}")]) from exc
-    return gate_document(text, source=path.name)
 
 
 def gate_from_data(data: dict[str, Any], source: str) -> Gate:
@@ -181,8 +208,10 @@ def gate_from_data(data: dict[str, Any], source: str) -> Gate:
 
 
 def load_gate(path: str | Path) -> Gate:
-    """The gate of one TOML file; GateConfigError names the file and each fault."""
-    return gate_from_data(read_gate_document(path), Path(path).name)
+    """The gate of one TOML file; GateConfigError names the file, and each fault with its
+    line."""
+    path = Path(path)
+    return parse_gate(_read(path), source=path.name)
 
 
 def load_gates(paths: Iterable[str | Path]) -> Mapping[str, Gate]:

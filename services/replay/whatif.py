@@ -27,6 +27,7 @@ from services.gates.loader import (
     GateConfigError,
     gate_document,
     gate_from_data,
+    parse_gate,
     require_known_gate,
 )
 
@@ -93,7 +94,7 @@ def load_what_if(path: Path, gates: Mapping[str, Gate], *, gates_dir: Path | Non
     if "gate_file" in data:
         gate_path = path.parent / str(data["gate_file"])
         base = _toml(gate_path, source)
-        _check_gate_file(base, gate_path.name, source)
+        _check_gate_file(gate_path, source)
     elif data.get("lanes"):
         gate_id = str(data.get("gate", next(iter(gates))))
         base = _packaged_or_dir(gate_id, gates_dir, source)
@@ -122,23 +123,19 @@ def _toml(path: Path, source: str) -> dict[str, Any]:
         raise _in_gate_file(exc, source) from exc
 
 
-def _check_gate_file(data: dict[str, Any], name: str, source: str) -> None:
+def _check_gate_file(path: Path, source: str) -> None:
     """The gate file's own faults, before any `[[lanes]]` change: named in the gate file,
-    not as fields of the what-if file (found by a stranger's try)."""
+    with their lines there, not as fields of the what-if file (found by a stranger's try)."""
     try:
-        gate_from_data(data, name)
+        parse_gate(path.read_bytes(), source=path.name)
     except GateConfigError as exc:
         raise _in_gate_file(exc, source) from exc
 
 
 def _in_gate_file(exc: GateConfigError, source: str) -> GateConfigError:
-    return GateConfigError(
-        source,
-        [
-            ("gate_file", f"{exc.source}: {where}: {why}" if where else f"{exc.source}: {why}")
-            for where, why in exc.problems
-        ],
-    )
+    """The gate file's faults as the what-if's `gate_file`, each said as the gate file's
+    own error says it (`my-gate.toml:12: lanes[2].hours[0]: ...`)."""
+    return GateConfigError(source, [("gate_file", said) for said in str(exc).splitlines()])
 
 
 def _packaged_or_dir(gate_id: str, gates_dir: Path | None, source: str) -> dict[str, Any]:

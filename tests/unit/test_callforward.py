@@ -124,7 +124,8 @@ def test_a_waiting_area_on_an_unknown_camera_is_refused_with_the_field() -> None
     )
     with pytest.raises(GateConfigError) as caught:
         parse_gate(bad, source="x.toml")
-    assert "x.toml: waiting_areas[0].camera_id: no camera 'nope'" in str(caught.value)
+    line = bad.splitlines().index('camera_id = "nope"') + 1
+    assert f"x.toml:{line}: waiting_areas[0].camera_id: no camera 'nope'" in str(caught.value)
 
 
 def test_a_waiting_area_on_a_camera_of_the_other_direction_is_refused() -> None:
@@ -151,9 +152,10 @@ def test_a_waiting_area_on_a_camera_at_the_gate_is_refused(camera: str, role: st
     )
     with pytest.raises(GateConfigError) as caught:
         parse_gate(bad, source="x.toml")
+    line = bad.splitlines().index(f'camera_id = "{camera}"') + 1
     assert str(caught.value) == (
-        f"x.toml: waiting_areas[0].camera_id: camera {camera!r} is a {role} camera: a waiting "
-        "area's camera is an approach camera, ahead of the gate"
+        f"x.toml:{line}: waiting_areas[0].camera_id: camera {camera!r} is a {role} camera: a "
+        "waiting area's camera is an approach camera, ahead of the gate"
     )
 
 

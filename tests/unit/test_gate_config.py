@@ -3,6 +3,7 @@ every fault of a file is refused with the file, the dotted path of the field and
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
@@ -88,10 +89,25 @@ def _changed(text: str, old: str, new: str) -> str:
 
 
 def _refusal(text: str, source: str = "test-gate.toml") -> str:
+    """The refusal's message, each `file:N: field: reason` line checked to point N at the
+    line of `text` where the field (or the table holding it) is written, and given without
+    N (so the tests below read the field and the reason)."""
     with pytest.raises(GateConfigError) as caught:
         parse_gate(text, source=source)
     assert isinstance(caught.value, ValueError)
-    return str(caught.value)
+    written = text.splitlines()
+    said = []
+    for line in str(caught.value).splitlines():
+        placed = re.match(rf"{re.escape(source)}:(\d+): ([^ ]+): ", line)
+        if placed is None:
+            said.append(line)
+            continue
+        at = written[int(placed[1]) - 1]
+        # a field, its table, or an element of an array (`carriers` -> `{ carrier_id = ...`)
+        names = [name.rstrip("s") for name in re.findall(r"[a-z_]+", placed[2])]
+        assert any(name in at for name in names), f"{line!r} points at {at!r}"
+        said.append(line.replace(f":{placed[1]}:", ":", 1))
+    return "\n".join(said)
 
 
 # --- the packaged gate ---------------------------------------------------------------------

@@ -204,9 +204,10 @@ def test_a_fault_in_a_what_ifs_gate_file_names_that_file(tmp_path: Path) -> None
     policy.write_text('gate_file = "bad-gate.toml"\n')
     with pytest.raises(GateConfigError) as caught:
         load_what_if(policy, default_gates(), gates_dir=None)
+    line = bad.splitlines().index('hours = ["24h"]') + 1  # the gate file's line
     assert str(caught.value) == (
-        "whatif.toml: gate_file: bad-gate.toml: lanes[2].hours[0]: '24h' is not a window "
-        "'HH:MM-HH:MM' (e.g. '06:00-22:00')"
+        f"whatif.toml: gate_file: bad-gate.toml:{line}: lanes[2].hours[0]: '24h' is not a "
+        "window 'HH:MM-HH:MM' (e.g. '06:00-22:00')"
     )
     (tmp_path / "bom.toml").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
     policy.write_text('gate_file = "bom.toml"\n')
