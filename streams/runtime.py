@@ -66,6 +66,7 @@ class RuntimeStats:
     reconnects: int = 0
     commit_failures: int = 0
     skipped_too_large: int = 0  # too large, on a topic whose dead letters another group writes
+    skipped_unreadable: int = 0  # the same, for a record the client cannot parse
     idle_failures: int = 0  # the idle step (an outbox drain) failed; tried again
     dead_letter_reasons: dict[str, int] = field(default_factory=dict)
 
@@ -246,7 +247,17 @@ class ConsumerRuntime(Generic[T]):
             return await self._process(records, stop)
 
         async def dead_letter(record: ConsumerRecord, reason: str) -> None:
-            await self._dead_letter([(record, reason, "unreadable")])
+            if self.dead_letters_of is None or record.topic in self.dead_letters_of:
+                await self._dead_letter([(record, reason, "unreadable")])
+            else:  # one dead letter a record, by the topic's reader, as for a too-large one
+                self.stats.skipped_unreadable += 1
+                log.info(
+                    "%s skips %s[%d]@%d: unreadable, dead-lettered by the topic's reader",
+                    self.group_id,
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                )
 
         async def commit(offsets: dict[TopicPartition, int]) -> None:
             await self._commit(consumer, offsets)

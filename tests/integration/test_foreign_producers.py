@@ -29,6 +29,7 @@ from streams.metrics import EVENTS_MISKEYED
 from streams.topics import LANE_DECISIONS, MANIFESTS, PLATE_READS, dead_letter_topic
 from tests.integration.harness import (
     collect,
+    collect_to_end,
     decision_payloads,
     fresh_broker,
     make_settings,
@@ -189,21 +190,11 @@ async def test_records_of_any_shape_are_decided_or_dead_lettered(
             )
             dead = await collect(broker.bootstrap, dead_letter_topic(PLATE_READS.name), expect=3)
 
-            async def archived() -> list[ArchivedRecord]:
-                async with system.infra.sessions() as session:
-                    found = await records_in_range(
-                        session=session,
-                        start=datetime(1969, 1, 1, tzinfo=UTC),
-                        end=datetime(2200, 1, 1, tzinfo=UTC),
-                        topics=[PLATE_READS.name],
-                    )
-                return list(found)
-
             async def all_archived() -> bool:
-                return len(await archived()) >= len(shapes)
+                return len(await _archived_reads(system.infra)) >= len(shapes)
 
             await wait_until(all_archived, timeout=30)
-            kept = sorted(await archived(), key=lambda r: r.offset)
+            kept = sorted(await _archived_reads(system.infra), key=lambda r: r.offset)
             system.stop.set()
             await asyncio.wait_for(archiver, timeout=20)
     assert [(r.key, r.value) for r in kept] == [(key, value) for key, value, _ in shapes]
@@ -345,7 +336,8 @@ async def test_a_record_the_client_cannot_parse_is_dead_lettered_and_the_rest_de
     """A header key that is not UTF-8 made aiokafka raise on every fetch of its partition
     (UnicodeDecodeError), which stopped the decider, and again on every restart. Now the
     record, and the one behind it in its batch (aiokafka parses a batch from its start),
-    are dead-lettered by reference with the reason, and every other read is decided."""
+    are dead-lettered by reference with the reason, and every other read is decided. The
+    archiver, which also reads the topic, skips them: one dead letter a record."""
     reads = [read(f"go-{i}", f"29H6543{i}", T0) for i in range(5)]
     plan = [
         [0, [json.dumps(reads[0])]],
@@ -356,6 +348,9 @@ async def test_a_record_the_client_cannot_parse_is_dead_lettered_and_the_rest_de
     async with fresh_broker(tmp_path) as broker:
         settings = make_settings(broker.bootstrap, database_settings, tmp_path)
         async with running_system(settings) as system:
+            _, archiving = build_archiver(system.infra)
+            archiver = asyncio.create_task(archiving.run(system.stop))
+            await asyncio.wait_for(archiving.ready.wait(), timeout=20)
             await seed(
                 system.infra,
                 *(manifest(f"MF-{i}", f"29H6543{i}") for i in range(5)),
@@ -377,7 +372,19 @@ async def test_a_record_the_client_cannot_parse_is_dead_lettered_and_the_rest_de
             )
             dead = await collect(broker.bootstrap, dead_letter_topic(PLATE_READS.name), expect=2)
             assert not system.task.done()  # the decider kept going
+
+            async def archived_past_them() -> bool:  # go-3 lies behind them on partition 0
+                offsets = sorted(r.offset for r in await _archived_reads(system.infra))
+                return archiving.stats.skipped_unreadable == 2 and offsets == [0, 0, 3]
+
+            await wait_until(archived_past_them, timeout=30)
+            everything = await collect_to_end(broker.bootstrap, dead_letter_topic(PLATE_READS.name))
+            kept = await _archived_reads(system.infra)
+            system.stop.set()
+            await asyncio.wait_for(archiver, timeout=20)
+    assert len(everything) == 2  # the decider's: none of the archiver's own
     assert sorted(d["read_event_ids"][0] for d in decisions) == ["go-0", "go-3", "go-4"]
+    assert sorted(r.offset for r in kept) == [0, 0, 3]  # go-0, go-3, and go-4 on partition 1
     where = [json.loads(r.value)["reference"] for r in dead]
     assert [(w["partition"], w["offset"]) for w in where] == [(0, 1), (0, 2)]
     for record in dead:
@@ -385,3 +392,15 @@ async def test_a_record_the_client_cannot_parse_is_dead_lettered_and_the_rest_de
         assert headers["dlq.error.type"] == b"unreadable"
         assert headers["dlq.error"].startswith(b"unreadable: "), headers["dlq.error"]
         assert headers["dlq.value"] == b"reference"
+
+
+async def _archived_reads(infra: Any) -> list[ArchivedRecord]:
+    async with infra.sessions() as session:
+        return list(
+            await records_in_range(
+                session=session,
+                start=datetime(1969, 1, 1, tzinfo=UTC),
+                end=datetime(2200, 1, 1, tzinfo=UTC),
+                topics=[PLATE_READS.name],
+            )
+        )
