@@ -22,6 +22,7 @@ from services.api.bookings import check_in_from_page
 from services.api.bookings import router as bookings_router
 from services.api.firm_settings import router as firm_settings_router
 from services.api.gate_enum import document_gates
+from services.api.headers import document_headers
 from services.api.manifests import router as manifests_router
 from services.api.metrics import router as metrics_router
 from services.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
@@ -244,7 +245,7 @@ def create_app(
         # the running system's gates; the packaged ones where none is bound (the reference)
         context: ApiContext | None = getattr(app.state, "context", None)
         gates = default_gates() if context is None else context.gates
-        return document_gates(document_problems(default_openapi()), gates)
+        return document_headers(document_gates(document_problems(default_openapi()), gates))
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -103,6 +103,18 @@ class Problem(BaseModel):
     )
 
 
+class PageProblem(Problem):
+    """A check-in from a driver's page refused: a problem, with the page's own words."""
+
+    message: str | SkipJsonSchema[None] = Field(
+        default=None,
+        description="what the page says of the booking's state (ended, cancelled), in the "
+        "page's language (`?lang=`, else Accept-Language): for the page to show instead of "
+        "the English detail",
+        json_schema_extra=_no_default,
+    )
+
+
 # An error answer in the OpenAPI document: a problem (`responses=problems(401, 404)`)
 PROBLEM_RESPONSE: dict[str, Any] = {
     "model": Problem,
@@ -165,8 +177,14 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
                     answers.setdefault(
                         status, {"description": HTTPStatus(int(status)).phrase, **problem}
                     )
-    # FastAPI's own validation-error models, no longer referenced: dropped
     schemas = schema.get("components", {}).get("schemas", {})
+    if '"#/components/schemas/PageProblem"' in json.dumps(schema.get("paths", {})):
+        # the drivers' page check-in's 409 (services/drivers/routes.py names it by its $ref:
+        # the drivers' package does not import the API's)
+        page = PageProblem.model_json_schema(ref_template="#/components/schemas/{model}")
+        page.pop("$defs", None)
+        schemas["PageProblem"] = page
+    # FastAPI's own validation-error models, no longer referenced: dropped
     fastapi_own = {"HTTPValidationError", "ValidationError"}
     rest = json.dumps(
         [schema.get("paths", {}), {k: v for k, v in schemas.items() if k not in fastapi_own}]

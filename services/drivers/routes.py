@@ -46,6 +46,7 @@ from services.drivers.guard import CodeGuard
 from services.drivers.hub import DriverHub, could_be_code, normal_code
 from services.drivers.i18n import CHOSEN_COOKIE, WORDS, language_links, pick_language
 from services.drivers.not_found import not_found_page, prefers_html
+from services.drivers.schemas import DriverPageState, PageCheckIn
 from services.drivers.store import HubPages, Watch
 from services.runtime.stopping import unless_stopping
 from streams import clock
@@ -131,7 +132,6 @@ _GONE: dict[str, Any] = {
     "browser), a page in its language saying what to do",
     "content": {**_PROBLEM["content"], "text/html": {}},
 }
-CHECKED_IN_EXAMPLE = {"checked_in": True, "recorded": True, "at": "2026-12-05T08:00:00Z"}
 
 
 def _add_by_code(router: APIRouter, source: PageSource, guard: Callable[[], CodeGuard]) -> None:
@@ -141,6 +141,7 @@ def _add_by_code(router: APIRouter, source: PageSource, guard: Callable[[], Code
     @router.get(
         "/d/c/{code}",
         response_model=None,
+        response_class=RedirectResponse,  # a redirect, no JSON (the document said JSON)
         status_code=303,
         responses={
             303: {"description": "to the truck's page (`Location: /d/{token}`)"},
@@ -257,9 +258,19 @@ def drivers_router(
                 200: {
                     "description": "checked in (`recorded` false: a check-in less than "
                     "5 minutes before stands, and this one added nothing)",
-                    "content": {"application/json": {"example": CHECKED_IN_EXAMPLE}},
+                    "model": PageCheckIn,
                 },
-                **dict.fromkeys((404, 409, 422), _PROBLEM),
+                409: {
+                    "description": "the booking is not active: a problem with the page's "
+                    "words (`message`)",
+                    # the API's PageProblem (services/api/problems.py), named by its $ref
+                    "content": {
+                        "application/problem+json": {
+                            "schema": {"$ref": "#/components/schemas/PageProblem"}
+                        }
+                    },
+                },
+                **dict.fromkeys((404, 422), _PROBLEM),
             },
         )
         async def checked_in(request: Request, token: str) -> Response:
@@ -320,7 +331,10 @@ def drivers_router(
         "/d/{token}/state",
         response_model=None,
         responses={
-            200: {"description": "the page's data (JSON; see the drivers' docs)"},
+            200: {
+                "description": "the page's data: its shape follows `status`",
+                "model": DriverPageState,
+            },
             404: _PROBLEM,
         },
     )
