@@ -152,7 +152,18 @@ async def xborder_state(request: Request) -> XborderState:
     return await _state(request)
 
 
-@router.get("/stream", response_class=StreamingResponse)
+@router.get(
+    "/stream",
+    response_class=StreamingResponse,
+    # an event stream (the document gave the answer no content type at all)
+    responses={
+        200: {
+            "description": "Server-Sent Events: `state` (as `GET /v1/xborder/state` "
+            "answers it) at once and on each change, keep-alive comments, `bye` at the end",
+            "content": {"text/event-stream": {}},
+        }
+    },
+)
 async def xborder_stream(
     request: Request, max_s: Annotated[float, Query(ge=1, le=STREAM_S)] = STREAM_S
 ) -> StreamingResponse:
