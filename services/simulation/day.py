@@ -14,11 +14,16 @@ assumption chosen to give the day the shape the issue asks for):
   the rest is spread over the shoulders (05-07, 11-13, 17-22: twice the night rate) and the
   night (22-05). Assumption: the issue asks for two peaks carrying most arrivals.
 - Direction: 60% export (Vietnam -> China), as the traffic simulator (services/simulation).
-- Bookings: about half the trucks hold a 1-hour slot (Hamburg's slot length) at a gate that
-  takes bookings (its gate file's [booking]; without one, every truck walks in); a slot's hour
-  follows the same daily profile. Of the booked trucks 75% arrive within the slot, 10% up to
-  an hour early, 15% late by up to 90 minutes after its end; a truck more than 60 minutes
-  late loses the slot and is a walk-in (GoSwift: more than 1 h late loses the reservation).
+- Bookings: about half the trucks hold a slot at a gate that takes bookings (its gate
+  file's [booking]; without one, every truck walks in): a slot of the file's `slot_min`
+  (Huu Nghi: 1 hour, Hamburg's slot length), the one holding an hour drawn from the same
+  daily profile. Of the booked trucks 75% arrive within the slot, 10% up to an hour early,
+  15% late by up to 90 minutes after its end; a truck later than the file's `grace_min`
+  (Huu Nghi: 60 minutes; GoSwift: more than 1 h late loses the reservation) loses the slot
+  and is a walk-in, as the live decider judges it (`lanes.bookings.arrival_status`). Until
+  2026-12-06 every gate's day had 1-hour slots and a 60-minute grace, whatever its file
+  said (Youyiguan's 30-minute slots and grace among them). The file's booking hours and
+  capacities are not followed: slots are drawn at any hour, however many a slot holds.
   8% of bookings are no-shows (US terminals report 30-41% of slots unused; Hamburg's quotas
   came from no-shows: 8% assumes fees or quotas in force). The rest are walk-ins (GoSwift's
   "living queue").
@@ -34,8 +39,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 from lanes.board import Truck
+from lanes.bookings import BookingRules, arrival_status, slot_of
 from lanes.model import BookingStatus, CargoClass, CustomsChannel, Direction, Gate
-from lanes.policy import booking_status
 
 DEFAULT_TRUCKS = 3000
 DEFAULT_DAY = date(2025, 6, 2)
@@ -50,7 +55,6 @@ EARLY_SHARE = 0.10  # of booked arrivals
 LATE_SHARE = 0.15  # of booked arrivals
 EARLY_MAX = timedelta(minutes=60)
 LATE_MAX = timedelta(minutes=90)  # after the slot's end; beyond 60 it is a walk-in
-SLOT = timedelta(hours=1)
 PERISHABLE_SHARE = 0.30
 HAZMAT_SHARE = 0.02
 CONTAINER_SHARE = 0.70
@@ -115,12 +119,14 @@ def default_day(
         if rng.random() < NO_SHOW_SHARE:
             no_shows += 1
             continue
+        rules = gate.booking
         while True:
-            slot = start + timedelta(hours=rng.choices(hours, weights)[0])
-            arrival = _booked_arrival(rng, slot)
+            slot = _slot_holding(start, timedelta(hours=rng.choices(hours, weights)[0]), rules)
+            arrival = _booked_arrival(rng, slot, rules.slot_length)
             if start <= arrival < start + timedelta(days=1):
                 break
-        drafts.append((arrival, direction, booking_status(slot, slot + SLOT, arrival), slot))
+        status = arrival_status(slot, slot + rules.slot_length, arrival, rules=rules)
+        drafts.append((arrival, direction, status, slot))
     drafts.sort(key=lambda d: d[0])
     quantiles = random.Random(f"borderflow-day:{seed}:difficulty")
     out = []
@@ -136,13 +142,21 @@ def default_day(
     return Day(start=start, seed=seed, trucks=tuple(out), bookings=bookings, no_shows=no_shows)
 
 
-def _booked_arrival(rng: random.Random, slot: datetime) -> datetime:
+def _slot_holding(start: datetime, at: timedelta, rules: BookingRules) -> datetime:
+    """The start of the gate's slot (`lanes.bookings.slot_of`) holding `at` after local
+    midnight `start`, on `start`'s clock."""
+    offset = start.utcoffset()
+    assert offset is not None
+    return slot_of(start + at, rules, offset)[0].astimezone(start.tzinfo)
+
+
+def _booked_arrival(rng: random.Random, slot: datetime, length: timedelta) -> datetime:
     draw = rng.random()
     if draw < EARLY_SHARE:
         return slot - timedelta(seconds=rng.randrange(1, int(EARLY_MAX.total_seconds())))
     if draw < EARLY_SHARE + LATE_SHARE:
-        return slot + SLOT + timedelta(seconds=rng.randrange(int(LATE_MAX.total_seconds())))
-    return slot + timedelta(seconds=rng.randrange(int(SLOT.total_seconds())))
+        return slot + length + timedelta(seconds=rng.randrange(int(LATE_MAX.total_seconds())))
+    return slot + timedelta(seconds=rng.randrange(int(length.total_seconds())))
 
 
 def _truck(
