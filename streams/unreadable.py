@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
@@ -65,18 +65,20 @@ async def salvage(
     dead_letter: DeadLetter,
     commit: Commit,
     stop: asyncio.Event,
+    start: Mapping[TopicPartition, int] | None = None,
     idle_polls: int = 5,
 ) -> bool:
-    """Every assigned partition from its committed offset until caught up (its high
-    watermark, or `idle_polls` empty polls), one record at a time. False: stopped; what is
-    not committed is read again as usual. A partition revoked meanwhile is left to its new
-    owner."""
+    """Every assigned partition from its committed offset (a consumer without a group:
+    from `start`, what its reader already has; the beginning for a partition not in it)
+    until caught up (its high watermark, or `idle_polls` empty polls), one record at a time.
+    False: stopped; what is not committed is read again as usual. A partition revoked
+    meanwhile is left to its new owner."""
     for tp in sorted(consumer.assignment()):
-        committed = await consumer.committed(tp)
-        if committed is None:
+        offset = start.get(tp) if start is not None else await consumer.committed(tp)
+        if offset is None:
             await consumer.seek_to_beginning(tp)
         else:
-            consumer.seek(tp, committed)
+            consumer.seek(tp, offset)
     for tp in sorted(consumer.assignment()):
         empty = 0
         while empty < idle_polls and tp in consumer.assignment():

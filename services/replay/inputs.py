@@ -4,13 +4,15 @@ published (to compare with). From the archive, or from the Kafka topics themselv
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,8 +28,11 @@ from services.db.convert import decision_row_to_wire
 from services.db.tables import DecisionRow, ManifestVersionRow
 from streams.manifests import ManifestV1
 from streams.topics import LANE_DECISIONS, LANE_EVENTS, PLATE_READS
+from streams.unreadable import UNREADABLE, salvage
 
 DECIDER, LANE_EVENT_WORKER = "decider", "lane-events"
+log = logging.getLogger(__name__)
+
 INPUT_TOPICS = {PLATE_READS.name: DECIDER, LANE_EVENTS.name: LANE_EVENT_WORKER}
 FALLBACK_BATCH = 500  # records a batch when no batch boundaries were recorded
 QUIET_POLLS = 2  # empty polls past the end offsets before a topic counts as read
@@ -299,11 +304,38 @@ async def read_topics(
         # batch's base offset): read until two quiet polls past them
         ends = await consumer.end_offsets(parts)
         out: list[ArchivedRecord] = []
+        have: dict[TopicPartition, int] = {}  # the next offset to read, a partition
+
+        async def take(records: list[ConsumerRecord]) -> bool:
+            out.extend(archived.from_kafka(r) for r in records)
+            return True
+
+        async def skip(record: ConsumerRecord, reason: str) -> None:
+            log.warning(
+                "skipping %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason
+            )
+
+        async def taken(offsets: dict[TopicPartition, int]) -> None:
+            have.update(offsets)
+
         quiet = 0
         while quiet < QUIET_POLLS:
-            fetched = await consumer.getmany(*parts, timeout_ms=300)
-            for records in fetched.values():
+            try:
+                fetched = await consumer.getmany(*parts, timeout_ms=300)
+            except UNREADABLE:  # a record the client cannot parse: stepped past, told
+                await salvage(
+                    consumer,
+                    process=take,
+                    dead_letter=skip,
+                    commit=taken,
+                    stop=asyncio.Event(),
+                    start=dict(have),
+                )
+                continue
+            for tp, records in fetched.items():
                 out += [archived.from_kafka(r) for r in records]
+                if records:
+                    have[tp] = records[-1].offset + 1
             if any(fetched.values()):
                 quiet = 0
             elif all([await consumer.position(tp) >= ends[tp] for tp in parts]):

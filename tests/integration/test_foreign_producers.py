@@ -24,7 +24,9 @@ from services.archive.records import ArchivedRecord
 from services.archive.store import records_in_range
 from services.bootstrap import build_archiver
 from services.db.manifests import get_manifest
-from services.runtime.settings import DatabaseSettings
+from services.replay.inputs import read_topics
+from services.runtime.settings import DatabaseSettings, KafkaSettings
+from streams.clients import consumer_kwargs
 from streams.metrics import EVENTS_MISKEYED
 from streams.topics import LANE_DECISIONS, MANIFESTS, PLATE_READS, dead_letter_topic
 from tests.integration.harness import (
@@ -356,17 +358,7 @@ async def test_a_record_the_client_cannot_parse_is_dead_lettered_and_the_rest_de
                 *(manifest(f"MF-{i}", f"29H6543{i}") for i in range(5)),
                 now=T0,
             )
-            sent = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-c",
-                _GO_LIKE_PRODUCER,
-                broker.bootstrap,
-                PLATE_READS.name,
-                json.dumps(plan),
-                str(SENT_MS),
-                env=os.environ | {"AIOKAFKA_NO_EXTENSIONS": "1"},
-            )
-            assert await asyncio.wait_for(sent.wait(), timeout=60) == 0
+            await _send_go_like(broker.bootstrap, plan)
             decisions = decision_payloads(
                 await collect(broker.bootstrap, LANE_DECISIONS.name, expect=3)
             )
@@ -404,3 +396,42 @@ async def _archived_reads(infra: Any) -> list[ArchivedRecord]:
                 topics=[PLATE_READS.name],
             )
         )
+
+
+async def _send_go_like(bootstrap: str, plan: list[list[Any]]) -> None:
+    """`plan` to the plate reads by `_GO_LIKE_PRODUCER`, in a process of its own (aiokafka's
+    pure-Python records there, its C ones here)."""
+    sent = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _GO_LIKE_PRODUCER,
+        bootstrap,
+        PLATE_READS.name,
+        json.dumps(plan),
+        str(SENT_MS),
+        env=os.environ | {"AIOKAFKA_NO_EXTENSIONS": "1"},
+    )
+    assert await asyncio.wait_for(sent.wait(), timeout=60) == 0
+
+
+async def test_replay_and_redrive_read_past_a_record_the_client_cannot_parse(
+    tmp_path: Path,
+) -> None:
+    """`borderflow replay --source kafka` and `borderflow redrive --dlq` read a topic
+    through `read_topics`: an unreadable record (and the one behind it in its batch) is
+    skipped with a warning, the others read; it raised UnicodeDecodeError out of the
+    command before."""
+    plan = [
+        [0, ["a"]],
+        [0, ["poison:b", "c"]],  # one batch: c cannot be read either
+        [0, ["d"]],
+        [1, ["e"]],
+    ]
+    async with fresh_broker(tmp_path) as broker:
+        await _send_go_like(broker.bootstrap, plan)
+        settings = KafkaSettings(bootstrap=broker.bootstrap, fetch_max_wait_ms=20)
+        records = await asyncio.wait_for(
+            read_topics(consumer_kwargs(settings, broker.bootstrap), [PLATE_READS.name]),
+            timeout=60,
+        )
+    assert sorted(r.value or b"" for r in records) == [b"a", b"d", b"e"]
