@@ -369,6 +369,15 @@ def _booking_problems(booking: BookingConfig) -> list[Problem]:
 def _direction_problems(config: GateConfig, direction: Direction) -> list[Problem]:
     problems: list[Problem] = []
     cameras = [c for c in config.cameras if c.direction is direction]
+    if not cameras and not any(g.direction is direction for g in config.lanes):
+        # a one-way crossing: said once, as what it is, not as a forgotten camera and lane
+        reason = (
+            f"no {direction.value} camera and no {direction.value} lane: a gate serves both "
+            f"directions, export and import (a one-way crossing is not supported: give "
+            f"{direction.value} a gate_in camera and a lane for general cargo on the green "
+            "channel)"
+        )
+        return [("lanes", reason)]
     if not any(c.role is CameraRole.GATE_IN for c in cameras):
         problems.append(("cameras", f"no gate_in camera for {direction.value}: none is seen"))
     if not any(_takes_cleared_general(g) for g in config.lanes if g.direction is direction):

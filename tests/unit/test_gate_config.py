@@ -400,6 +400,19 @@ def test_each_direction_needs_a_gate_in_camera() -> None:
     assert _refusal(text) == "test-gate.toml: cameras: no gate_in camera for import: none is seen"
 
 
+def test_a_one_way_gate_is_refused_in_one_line_that_says_why() -> None:
+    """An analyst's import-only crossing was told 'cameras: no gate_in camera for export: none
+    is seen' and 'lanes: no export lane accepts ...', as if a camera had been forgotten."""
+    camera = '  { camera_id = "t-exp-gate-1", direction = "export", role = "gate_in" },\n'
+    lanes = SMALL[SMALL.index("[[lanes]]") : SMALL.index("[[lanes]]", SMALL.index("[[lanes]]") + 1)]
+    text = _changed(_changed(SMALL, camera, ""), lanes, "")
+    assert _refusal(text) == (
+        "test-gate.toml: lanes: no export camera and no export lane: a gate serves both "
+        "directions, export and import (a one-way crossing is not supported: give export a "
+        "gate_in camera and a lane for general cargo on the green channel)"
+    )
+
+
 def test_a_hazmat_lane_takes_hazmat_cargo() -> None:
     text = _changed(SMALL, 'kind = "standard"', 'kind = "hazmat"')
     assert (
