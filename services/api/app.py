@@ -26,6 +26,7 @@ from services.api.headers import document_headers
 from services.api.manifests import router as manifests_router
 from services.api.metrics import router as metrics_router
 from services.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from services.api.problem_types import document_problem_types
 from services.api.problems import (
     ProblemError,
     document_problems,
@@ -245,7 +246,8 @@ def create_app(
         # the running system's gates; the packaged ones where none is bound (the reference)
         context: ApiContext | None = getattr(app.state, "context", None)
         gates = default_gates() if context is None else context.gates
-        return document_headers(document_gates(document_problems(default_openapi()), gates))
+        document = document_gates(document_problems(default_openapi()), gates)
+        return document_problem_types(document_headers(document))
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app

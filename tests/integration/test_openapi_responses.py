@@ -77,6 +77,9 @@ class Contract:
         if media not in content:
             self.failures.append(f"{where}: {media} not documented ({sorted(content)})")
             return answer
+        listed = response.get("x-problem-types")
+        if listed is not None and answer.json().get("type") not in listed:
+            self.failures.append(f"{where}: type {answer.json().get('type')} not listed")
         schema = content[media].get("schema")
         if media.endswith("json"):
             if not schema:  # a typed client gets an untyped blob: say what it holds
@@ -167,6 +170,10 @@ async def _firm_calls(client: httpx.AsyncClient, contract: Contract, key: str) -
     booked = c(await client.post("/v1/bookings", json=booking, headers=h | _key("k-1")))
     c(await client.post("/v1/bookings", json=booking, headers=h | _key("k-1")))  # replayed
     c(await client.post("/v1/bookings", json=booking, headers=h | _key("k-2")))  # 409
+    c(await client.post("/v1/bookings", json=booking | {"gate": "nope"}, headers=h | _key("k-1")))
+    c(await client.post("/v1/bookings", json=booking | {"gate": "nope"}, headers=h | _key("k-5")))
+    turned = manifest | {"direction": "import"}  # booked: 409 manifest-booked
+    c(await client.post("/v1/manifests", json=turned, headers=h))
     wrong = booking | {"slot_start": "2026-12-07T09:30:00+07:00"}
     c(await client.post("/v1/bookings", json=wrong, headers=h | _key("k-3")))  # 422
     unknown = booking | {"manifest_id": "NOPE-1"}

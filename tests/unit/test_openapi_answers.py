@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.api.app import create_app
+from services.api.problem_types import FIRM_PATHS
 
 DOCUMENT = create_app(context_factory=lambda: None).openapi()
 STREAMS = {"/control/api/stream", "/v1/xborder/stream", "/d/{token}/events"}
@@ -64,3 +65,16 @@ def test_a_redirect_has_no_json_body() -> None:
         if status.startswith("3"):
             assert "content" not in answer, (method, path, status)
             assert answer["headers"]["Location"]["required"], (method, path, status)
+
+
+def test_each_firm_refusal_lists_its_problem_types() -> None:
+    """A client generated from the document can switch on a refusal's `type` knowing every
+    case: each problem answer of a firm's operation lists its types (it gave statuses only)."""
+    firm = [a for a in _answers() if a[1].startswith(FIRM_PATHS)]
+    assert len(firm) > 50
+    for method, path, status, answer in firm:
+        if "application/problem+json" in answer.get("content", {}):
+            listed = answer["x-problem-types"]
+            assert listed, (method, path, status)
+            assert all(t.startswith("urn:borderflow:problem:") for t in listed)
+            assert all(t.rsplit(":", 1)[1] in answer["description"] for t in listed)
