@@ -89,7 +89,7 @@ from lanes.model import (
     WaitingArea,
 )
 from services.gates.fits import fit_problems
-from services.gates.lines import line_of
+from services.gates.lines import field_lines, placed
 from services.gates.schema import (
     AlertsConfig,
     BookingConfig,
@@ -134,8 +134,9 @@ class GateConfigError(ValueError):
 
     def placed(self, text: str) -> GateConfigError:
         """The same faults, each with the line of its field in `text` (the file's)."""
+        lines = field_lines(text)
         return GateConfigError(
-            self.source, self.problems, [line_of(text, where) for where, _ in self.problems]
+            self.source, self.problems, [placed(lines, where) for where, _ in self.problems]
         )
 
 
