@@ -328,15 +328,34 @@ class ConsumerRuntime(Generic[T]):
         self, batch: list[Inbound[T]], stop: asyncio.Event
     ) -> list[Rejected[T]] | None:
         """Handle the batch; returns the records the handler rejected and those that failed
-        alone, or None on stop."""
-        if not batch:
-            return []
+        alone for their data, or None on stop. The records that fail for an outage (the
+        database or the broker away) are tried again until it ends, never dead-lettered for
+        it: all of them, or those tried before an outage ended half-way through the batch
+        (those were dead-lettered until 2026-12-06). A loop, not a recursion: an outage of
+        some minutes recursed past Python's limit."""
+        found: list[Rejected[T]] = []
+        while batch:
+            tried = await self._attempt(batch, stop)
+            if tried is None:
+                return None
+            rejected, batch = tried
+            found += rejected
+            if batch:
+                log.error("%d records fail for an outage; retrying, none dead-lettered", len(batch))
+                await _sleep_or_stop(stop, 1.0)
+        return found
+
+    async def _attempt(
+        self, batch: list[Inbound[T]], stop: asyncio.Event
+    ) -> tuple[list[Rejected[T]], list[Inbound[T]]] | None:
+        """The batch's attempts, then each record alone: (rejected or failed for their data,
+        failed for an outage), or None on stop."""
         backoff = Backoff(first=0.1, cap=5.0)
         attempt = 0
         while not stop.is_set():
             attempt += 1
             try:
-                return list(await self.handle(batch) or ())
+                return list(await self.handle(batch) or ()), []
             except Exception as exc:
                 self.stats.handler_retries += 1
                 log.warning("handler failed on a batch of %d (%r)", len(batch), exc)
@@ -346,16 +365,16 @@ class ConsumerRuntime(Generic[T]):
                     # one record that fails for a reason no retry mends (its data, or a bug
                     # it meets): dead-lettered with the reason, not retried for ever while
                     # the partition behind it waits (redrive puts it back once fixed)
-                    return [(batch[0], _reason(exc), "handler")]
+                    return [(batch[0], _reason(exc), "handler")], []
                 await _sleep_or_stop(stop, backoff.next())
         return None
 
     async def _one_by_one(
         self, batch: list[Inbound[T]], stop: asyncio.Event
-    ) -> list[Rejected[T]] | None:
+    ) -> tuple[list[Rejected[T]], list[Inbound[T]]] | None:
         failures: list[Rejected[T]] = []
         rejected: list[Rejected[T]] = []
-        outages = 0
+        outaged: list[Inbound[T]] = []
         for item in batch:
             if stop.is_set():
                 # stopping: the batch is abandoned, nothing committed, redelivered; going on
@@ -365,15 +384,11 @@ class ConsumerRuntime(Generic[T]):
             try:
                 rejected += await self.handle([item]) or ()
             except Exception as exc:
-                failures.append((item, _reason(exc), "handler"))
-                outages += is_outage(exc)
-        if len(failures) == len(batch) and outages:
-            # Everything fails, and not for its data: an outage (database down), not poison.
-            # Keep retrying.
-            log.error("every record of the batch fails; retrying, nothing dead-lettered")
-            await _sleep_or_stop(stop, 1.0)
-            return await self._handle_isolating(batch, stop)
-        return rejected + failures
+                if is_outage(exc):  # not for its data: tried again, never dead-lettered
+                    outaged.append(item)
+                else:
+                    failures.append((item, _reason(exc), "handler"))
+        return rejected + failures, outaged
 
     async def _dead_letter(self, dead: list[tuple[ConsumerRecord, str, str]]) -> None:
         if not dead:
