@@ -20,6 +20,7 @@ from fast_alpr import ALPR  # type: ignore[import-untyped]
 from fast_alpr.base import OcrResult  # type: ignore[import-untyped]
 from fast_alpr.default_ocr import DefaultOCR  # type: ignore[import-untyped]
 
+from plate_recognition.crops import MIN_CROP_CONFIDENCE, big_enough, from_canvas, on_canvas
 from plate_recognition.detector import YoloOnnxDetector
 from plate_recognition.errors import ModelsMissing
 from plate_recognition.frame_detector import FrameDetector
@@ -115,13 +116,18 @@ class PlateRecognizer:
     def read(self, image: np.ndarray) -> list[PlateReading]:
         """Every plate found in a BGR frame, the most confident detection first. An image
         that is itself a plate (`is_plate_crop`: a photograph cut to the plate, as plate
-        datasets and other systems' crops are) is read whole, as one plate."""
+        datasets and other systems' crops are, tightly or with margins) is read as one plate.
+        An image or a box too small to hold a readable plate (`crops.big_enough`) is none."""
+        if not big_enough(image.shape[1], image.shape[0]):
+            return []
         readings = []
         for result in self.alpr.predict(image):
             ocr = result.ocr
+            box = result.detection.bounding_box
             if not isinstance(ocr, SlotOcrResult) or ocr.slot_probs is None:
                 continue
-            box = result.detection.bounding_box
+            if not big_enough(box.x2 - box.x1, box.y2 - box.y1):
+                continue
             readings.append(
                 reading_from_probs(
                     ocr.slot_probs,
@@ -133,18 +139,35 @@ class PlateRecognizer:
         if is_plate_crop(image.shape[1], image.shape[0], [r.bbox for r in readings]) and (
             readings or has_contrast(image)
         ):
-            whole = self._read_whole(image, readings[0].detection_confidence if readings else 0.0)
-            if not readings or whole.confidence >= readings[0].confidence:
-                return [whole]
-            return readings[:1]  # the plate's box reads it better than the whole image
+            return self._read_crop(image, readings[:1])
         return readings
 
-    def _read_whole(self, image: np.ndarray, detection_confidence: float) -> PlateReading:
-        ocr = self.alpr.ocr.predict(image)
-        height, width = image.shape[:2]
+    def _read_crop(self, image: np.ndarray, found: list[PlateReading]) -> list[PlateReading]:
+        """A plate photograph, as cut: the most confident of its read whole, of the box the
+        detector found in it as it is (`found`), and of the box found in it laid on a canvas
+        at a scene's scale (`crops.on_canvas`: loose crops); under `MIN_CROP_CONFIDENCE`,
+        none (what the OCR reads of an image too small or unclear to hold a plate)."""
+        detector = self.alpr.detector
+        small = detector.small if isinstance(detector, FrameDetector) else detector
+        canvas, scale, left, top = on_canvas(image, small.size)
+        for detection in small.predict(canvas)[:1]:
+            b = detection.bounding_box
+            box = from_canvas((b.x1, b.y1, b.x2, b.y2), scale, left, top, image.shape)
+            if box is not None:
+                found.append(self._read_box(image, box, detection.confidence))
+        vouched = found[0].detection_confidence if found else 0.0
+        whole = self._read_box(image, (0, 0, image.shape[1], image.shape[0]), vouched)
+        best = max([whole, *found], key=lambda r: r.confidence)  # ties: the whole image
+        return [best] if best.confidence >= MIN_CROP_CONFIDENCE else []
+
+    def _read_box(
+        self, image: np.ndarray, box: tuple[int, int, int, int], detection_confidence: float
+    ) -> PlateReading:
+        x1, y1, x2, y2 = box
+        ocr = self.alpr.ocr.predict(np.ascontiguousarray(image[y1:y2, x1:x2]))
         return reading_from_probs(
             ocr.slot_probs,
-            bbox=(0.0, 0.0, float(width), float(height)),
+            bbox=(float(x1), float(y1), float(x2), float(y2)),
             detection_confidence=detection_confidence,
         )
 

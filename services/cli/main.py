@@ -20,6 +20,10 @@ from services.runtime.settings import SETTINGS_CLASSES, load_settings
 from services.simulation.anomalies import DEMO_ANOMALY_RATE
 from services.xborder.cli import add_parsers as xborder_parsers
 
+# The image forms `borderflow recognize` reads (plate_recognition.images.READ_FORMATS, not
+# imported here: the recognition extra may not be installed for the other commands).
+RECOGNIZE_FORMATS = "JPEG, PNG, WebP, BMP, TIFF, GIF or AVIF"
+
 log = logging.getLogger(__name__)
 
 
@@ -156,9 +160,20 @@ def _parser() -> argparse.ArgumentParser:
     day.add_argument("--out", default=None, metavar="DIR", help="write kpis.json and day.png")
     audit_cmd.add_parsers(sub)  # controllers, audit (issue 6)
     recognize = sub.add_parser(
-        "recognize", help="read the number plates of image files (checking a camera)"
+        "recognize",
+        help="read the number plates of image files (checking a camera)",
+        description="One JSON line per image, its plates best first; an image with no plate"
+        " that can be read (none found, the image or plate too small, or a read near"
+        ' confidence 0) prints "plates": []. An image that cannot be read is one line on'
+        " stderr, the others still read (exit status 1).",
     )
-    recognize.add_argument("images", nargs="+", metavar="IMAGE", help="JPEG or PNG files")
+    recognize.add_argument(
+        "images",
+        nargs="+",
+        metavar="IMAGE",
+        help=f"image files in {RECOGNIZE_FORMATS}: camera frames, or photographs of a plate"
+        " cut to it (tightly or with margins); a TIFF's first page, an animation's first frame",
+    )
     recognize.add_argument(
         "--vote", action="store_true", help="the images are one vehicle: print one voted read"
     )

@@ -280,7 +280,8 @@ def test_an_image_cut_to_its_plate_is_read_whole(recognizer: PlateRecognizer) ->
         crop = np.ascontiguousarray(scene.image[y1:y2, x1:x2])
         reads = recognizer.read(crop)
         assert len(reads) == 1, seed  # one plate: the image
-        assert reads[0].bbox == (0.0, 0.0, float(x2 - x1), float(y2 - y1))
+        # the image, or the box the detector finds in it when that reads more confidently
+        assert iou(reads[0].bbox, (0, 0, x2 - x1, y2 - y1)) >= 0.7, (seed, reads[0].bbox)
         exact += reads[0].text == scene.plate.text
     assert exact >= 0.8 * len(CROP_SEEDS), f"exact {exact}/{len(CROP_SEEDS)}"
 
