@@ -16,6 +16,7 @@ from services.api.schemas import (
     WaitingCall,
     WaitingTruck,
 )
+from services.db.driver_tables import DriverPageRow
 from services.db.tables import DecisionRow, LaneRow, VisitRow
 from services.drivers.hub import page_code
 
@@ -104,9 +105,21 @@ async def waiting_area_view(
         return WaitingAreaView(gate_id=gate_id, stepped_to=None, trucks=[])
     queue = saved.queue
     plates = {visit: plate for plate, visit in saved.plates.items()}
+    keys = {
+        w.truck.visit_id: saved.pages.get(w.truck.visit_id, w.truck.visit_id) for w in queue.waiting
+    }
+    # the code each page was given, as stored: one given before the codes lost their vowels
+    # (2026-12-06) is still its code, and the slip printed from here must say it
+    rows = await session.execute(
+        select(DriverPageRow.page_key, DriverPageRow.code).where(
+            DriverPageRow.page_key.in_(list(keys.values()))
+        )
+    )
+    given = {page_key: code for page_key, code in rows.tuples()}
     trucks = []
     for waiting in queue.waiting:
         truck, call = waiting.truck, waiting.call
+        key = keys[truck.visit_id]
         trucks.append(
             WaitingTruck(
                 visit_id=truck.visit_id,
@@ -118,7 +131,7 @@ async def waiting_area_view(
                 booking=truck.booking.value,
                 channel=truck.channel.value,
                 position=queue.position(truck.visit_id),
-                short_code=page_code(secret, saved.pages.get(truck.visit_id, truck.visit_id)),
+                short_code=given.get(key) or page_code(secret, key),
                 call=None
                 if call is None
                 else WaitingCall(

@@ -16,7 +16,17 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
+# A code's letters and digits. No 0/O or 1/I (read one for the other off a printed slip),
+# and since 2026-12-06 no vowel (A E I O U Y), D or W: a Vietnamese phone keyboard types
+# Telex, where a vowel followed by S, F, R, X or J takes a tone mark ("AS" -> "Á"), "AA",
+# "EE", "OO" and "DD" become "Â", "Ê", "Ô" and "Đ", and "W" becomes "Ư"; or VNI, where a
+# digit after a vowel (or D) is the mark ("A2" -> "À", "D9" -> "Đ"). A code with a vowel
+# typed there reached the server as letters no code has. Without vowels, D or W nothing in
+# a code can be composed. 26 symbols: 26^8, about 2 x 10^11 codes.
+_CODE_ALPHABET = "23456789BCFGHJKLMNPQRSTVXZ"
+# the alphabet of the codes handed out before (32 symbols, 5 bits each): a page made then
+# keeps its code (stored with it), so a code typed is one if it is made of these
+_EARLIER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
 def page_token(secret: bytes, key: str) -> str:
@@ -36,14 +46,15 @@ def normal_code(typed: str) -> str:
 def could_be_code(normal: str) -> bool:
     """Whether `normal` (a code typed, `normal_code`) has a code's shape: 8 characters of
     the codes' alphabet. One that has not is no code, and looking it up could find none."""
-    return len(normal) == 8 and all(ch in _CODE_ALPHABET for ch in normal)
+    return len(normal) == 8 and all(ch in _EARLIER_ALPHABET for ch in normal)
 
 
 def page_code(secret: bytes, key: str) -> str:
-    """The page's short code (8 characters, printed at the waiting area)."""
+    """The page's short code (8 characters, printed at the waiting area): no character a
+    Vietnamese keyboard's Telex or VNI input could compose into another."""
     digest = hmac.new(secret, f"code:{key}".encode(), hashlib.sha256).digest()
-    number = int.from_bytes(digest[:8], "big")
-    return "".join(_CODE_ALPHABET[(number >> (5 * i)) & 31] for i in range(8))
+    number, size = int.from_bytes(digest[:8], "big"), len(_CODE_ALPHABET)
+    return "".join(_CODE_ALPHABET[(number // size**i) % size] for i in range(8))
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.drivers.hub import DriverHub
+from services.drivers.hub import DriverHub, could_be_code
 from services.drivers.i18n import WORDS, pick_language
 
 
@@ -16,6 +16,33 @@ def test_tokens_and_codes_are_stable_per_secret_and_differ_between_trucks() -> N
     assert hub.token_for("v1") != other.token_for("v1")
     assert len(hub.token_for("v1")) == 22 and "v1" not in hub.token_for("v1")
     assert len(hub.code_for("v1")) == 8
+
+
+# What a Vietnamese phone keyboard composes from keys typed (Telex, and VNI's digits): a
+# code that contains any of these pairs reaches the server as other letters.
+TELEX = {
+    **{f"{v}{k}": "x" for v in "AEIOUY" for k in "SFRXJ"},  # a vowel takes a tone mark
+    **{p: "x" for p in ("AA", "EE", "OO", "DD", "AW", "OW", "UW")},  # Â Ê Ô Đ Ă Ơ Ư
+    **{f"{v}{d}": "x" for v in "AEIOUYD" for d in "123456789"},  # VNI
+}
+
+
+def composed_by_a_vietnamese_keyboard(code: str) -> bool:
+    return "W" in code or any(pair in code for pair in TELEX)
+
+
+def test_no_code_can_be_changed_by_a_vietnamese_keyboard() -> None:
+    """Drivers type the code on phones set to Vietnamese, whose keyboards compose Telex
+    ('AS' -> 'Á', 'DD' -> 'Đ', 'W' -> 'Ư') or VNI ('A2' -> 'À'): the codes have no vowel,
+    no D and no W, so nothing typed can be composed (before 2026-12-06 about a third of
+    the codes could be). Every code is still one of the codes' shape, and the 26 symbols
+    are all used."""
+    hub = DriverHub(secret=b"s")
+    codes = [hub.code_for(f"v{n}") for n in range(3000)]
+    assert not [c for c in codes if composed_by_a_vietnamese_keyboard(c)]
+    assert all(could_be_code(c) for c in codes)
+    assert len(set(codes)) == len(codes)
+    assert set("".join(codes)) == set("23456789BCFGHJKLMNPQRSTVXZ")
 
 
 def test_only_published_trucks_have_a_page_and_a_lost_one_is_forgotten_on_request() -> None:
