@@ -111,7 +111,14 @@ class EmptyBody(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{}]})
 
 
+# every field of an answer is sent (`driver_page` always): required in the document, so a
+# generated client does not type it optional
+_ALWAYS_SENT = ConfigDict(json_schema_serialization_defaults_required=True)
+
+
 class BookingView(BaseModel):
+    model_config = _ALWAYS_SENT
+
     booking_id: str
     manifest_id: str
     gate_id: str

@@ -80,6 +80,9 @@ class FirmSettingsView(BaseModel):
     """The settings as stored: a URL taken under older rules is answered as it is, for the
     firm to replace it, not refused on the way out (that was a 500 on every GET)."""
 
+    # always sent (null: none): required in the document, as a client reads it
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     webhook_url: str | None = Field(
         default=None, description="the http(s) URL your calls are POSTed to; null: none"
     )

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,7 +30,13 @@ CUSTOMS_STATUS = Field(
 )
 
 
+# every field is sent, `customs_status` as null when unknown: required in the document
+_ALWAYS_SENT = ConfigDict(json_schema_serialization_defaults_required=True)
+
+
 class WeighedManifest(BaseModel):
+    model_config = _ALWAYS_SENT
+
     manifest_id: str
     plate: str
     score: float
@@ -49,6 +55,8 @@ class ReviewRead(BaseModel):
 
 
 class ReviewItem(BaseModel):
+    model_config = _ALWAYS_SENT
+
     visit_id: str
     decision_id: str
     gate_id: str

@@ -67,6 +67,9 @@ class Acknowledgement(BaseModel):
 
 
 class AlertView(BaseModel):
+    # `acknowledged` is always sent (null: not yet): required in the document
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     alert_id: str
     kind: str
     crossing_id: str

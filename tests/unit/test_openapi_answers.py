@@ -5,6 +5,8 @@ other side's, `/v1/xborder/stream`, had no content type at all)."""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from services.api.app import create_app
@@ -78,3 +80,37 @@ def test_each_firm_refusal_lists_its_problem_types() -> None:
             assert listed, (method, path, status)
             assert all(t.startswith("urn:borderflow:problem:") for t in listed)
             assert all(t.rsplit(":", 1)[1] in answer["description"] for t in listed)
+
+
+def test_a_member_always_sent_is_required() -> None:
+    """A generated client types a member the schema leaves optional as one that may be
+    missing: a booking's `driver_page`, a firm's `webhook_url`, an xborder alert's
+    `acknowledged`, a review item's `customs_status` were optional in the document, and the
+    API sends each every time (null when none). Only the driver's page's data leaves
+    members out (a booked page without its slot, a lost place without its deadline)."""
+    schemas = DOCUMENT["components"]["schemas"]
+    answered: set[str] = set()
+    todo = [
+        ref.rsplit("/", 1)[1]
+        for _, _, status, answer in _answers()
+        if status.startswith("2")
+        for ref in re.findall(r'"\$ref": "([^"]+)"', json.dumps(answer))
+    ]
+    while todo:
+        name = todo.pop()
+        if name not in answered:
+            answered.add(name)
+            todo += [
+                r.rsplit("/", 1)[1]
+                for r in re.findall(r'"\$ref": "([^"]+)"', json.dumps(schemas[name]))
+            ]
+    optional = {
+        (name, member)
+        for name in answered
+        for member in schemas[name].get("properties", {})
+        if member not in schemas[name].get("required", [])
+    }
+    assert optional == {
+        ("BookedPage", "slot_start"), ("BookedPage", "slot_end"),
+        ("LostPage", "missed"), ("LostPage", "zone"),
+    }  # fmt: skip
