@@ -55,6 +55,12 @@ class EmbeddedBroker:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
 
+    @property
+    def returncode(self) -> int | None:
+        """The broker process's exit status once it has exited (None: running, or never
+        started); -9 when it was killed with SIGKILL."""
+        return self._proc.poll() if self._proc is not None else None
+
     async def start(self, *, timeout_s: float = 15.0) -> None:
         """Launch the broker (from this thread) and wait until it answers as itself."""
         if self._proc is not None:

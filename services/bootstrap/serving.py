@@ -17,6 +17,8 @@ from services.bootstrap import Infrastructure, control_actions
 from services.drivers.guard import CodeGuard
 from services.drivers.store import drivers_secret
 from services.xborder.facts import gate_corridors
+from streams.broker import EmbeddedBroker
+from streams.errors import BrokerError
 from streams.runtime import is_outage
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,21 @@ async def publish_left(what: str, drain: Callable[[], Awaitable[object]], within
         if not is_outage(exc):
             raise
         log.warning("%s left in the outbox, published at the next start (%r)", what, exc)
+
+
+async def watch_broker(broker: EmbeddedBroker, stop: asyncio.Event, every_s: float = 1.0) -> None:
+    """Returns at `stop`; raises BrokerError when the embedded broker's process exits on its
+    own (killed, crashed) before: it keeps nothing and nobody starts it again. Until
+    2026-12-06 `borderflow up` and `borderflow broker` went on without it, the workers
+    retrying it for ever and the API answering 503, with nothing for a supervisor to see."""
+    while not stop.is_set():
+        if (code := broker.returncode) is not None:
+            raise BrokerError(
+                f"the embedded broker on {broker.bootstrap} exited with status {code}; "
+                "it kept its topics in memory only"
+            )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every_s)
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 
 import httpx
 
@@ -26,6 +27,7 @@ from services.bootstrap.serving import (
     install_stop_signals,
     port_taken,
     publish_left,
+    watch_broker,
 )
 from services.db.engine import display_url
 from services.gates.loader import configured_gates
@@ -34,6 +36,7 @@ from services.runtime.setting_errors import SettingError
 from services.runtime.settings import Settings
 from streams.broker import EmbeddedBroker
 from streams.clients import ensure_topics
+from streams.errors import BrokerError
 from streams.topics import all_topics
 
 log = logging.getLogger(__name__)
@@ -60,7 +63,10 @@ async def run_broker(settings: Settings, *, port: int | None) -> int:
         # auto-create them with its default partitions (the embedded broker starts empty)
         await ensure_topics(settings.kafka, broker.bootstrap, all_topics())
         print(f"BORDERFLOW_KAFKA_BOOTSTRAP={broker.bootstrap}", flush=True)
-        await stop.wait()
+        await watch_broker(broker, stop)
+    except BrokerError as exc:
+        print(f"borderflow broker: {exc}", file=sys.stderr, flush=True)
+        return 1
     finally:
         await broker.stop()
     return 0

@@ -34,6 +34,7 @@ from services.bootstrap.serving import (
     install_stop_signals,
     port_taken,
     publish_left,
+    watch_broker,
 )
 from services.cli.demo_account import DEMO_USER, ensure_demo_controller
 from services.db.engine import display_url
@@ -183,6 +184,8 @@ async def run_up(
                 f"(user {DEMO_USER}, password {password}; made once for this database)",
                 flush=True,
             )
+        if infra.broker is not None:  # the embedded one: up stops if it dies
+            tasks.append(asyncio.create_task(watch_broker(infra.broker, stop), name="broker"))
         if simulator:
             tasks.append(
                 asyncio.create_task(
