@@ -172,10 +172,10 @@ async def infrastructure(
             raise SettingError(f"BORDERFLOW_KAFKA_BOOTSTRAP={bootstrap}: {exc}") from exc
         producer = make_producer(settings.kafka, bootstrap)
         await producer.start()
-        stack.push_async_callback(producer.stop)
         watch = BrokerWatch(
             settings=settings.kafka, bootstrap=bootstrap, producer=producer, topics=all_topics()
         )
+        stack.push_async_callback(_stop_producer, producer, watch)
         watching, stop_watch = await _start_watch(watch)
         stack.push_async_callback(_stop_watch, watching, stop_watch)
         yield Infrastructure(
@@ -193,6 +193,19 @@ async def _start_watch(watch: BrokerWatch) -> tuple[asyncio.Task[None], asyncio.
     await watch.check()  # the cluster as it is now: a later change is a restart
     stop = asyncio.Event()
     return asyncio.create_task(watch.run(stop), name="broker-watch"), stop
+
+
+async def _stop_producer(producer: AIOKafkaProducer, watch: BrokerWatch) -> None:
+    """With the broker away (its watch says so), what the producer still holds cannot be
+    sent: its stop is given 1 s, not the request timeout (15 s) it waited for the pending
+    sends to fail, which `borderflow up` whose broker had died spent after its stop line."""
+    if watch.up:
+        await producer.stop()
+        return
+    try:
+        await asyncio.wait_for(producer.stop(), timeout=1.0)
+    except TimeoutError:
+        log.warning("producer stopped with sends pending: the broker is away")
 
 
 async def _stop_watch(task: asyncio.Task[None], stop: asyncio.Event) -> None:

@@ -52,11 +52,21 @@ def port_taken(host: str, port: int) -> str | None:
     return None
 
 
-async def publish_left(what: str, drain: Callable[[], Awaitable[object]], within_s: float) -> None:
+async def publish_left(
+    what: str,
+    drain: Callable[[], Awaitable[object]],
+    within_s: float,
+    *,
+    broker_up: bool = True,
+) -> None:
     """At a stop, publish what an outbox still holds, within `within_s`; with the broker or
     the database away it stays in the outbox, and the next start (or a live peer's sweep)
-    publishes it. Before, `borderflow up` stopped after its broker died ended in a traceback
-    from this last drain, status 1, instead of its stop line."""
+    publishes it: at once when the broker's watch says it is away (`broker_up` False), not
+    after `within_s`. Before, `borderflow up` stopped after its broker died ended in a
+    traceback from this last drain, status 1, instead of its stop line."""
+    if not broker_up:
+        log.warning("%s left in the outbox, published at the next start: broker away", what)
+        return
     try:
         async with asyncio.timeout(within_s):
             await drain()

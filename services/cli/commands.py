@@ -91,7 +91,12 @@ async def run_worker(settings: Settings, name: str) -> int:
             handler, events = build_lane_events(infra)
             log.info("lane-event worker consuming as group %s", events.group_id)
             await events.run(stop)
-            await publish_left("decisions", handler.outbox.drain, settings.kafka.request_timeout_s)
+            await publish_left(
+                "decisions",
+                handler.outbox.drain,
+                settings.kafka.request_timeout_s,
+                broker_up=infra.watch.up,
+            )
             return 0
         if name == "recognizer":
             _, frames = build_recognizer(infra)
@@ -112,7 +117,12 @@ async def run_worker(settings: Settings, name: str) -> int:
         decider, runtime = build_decider(infra)
         log.info("decider worker consuming as group %s", settings.consumer_group)
         await runtime.run(stop)
-        await publish_left("decisions", decider.publish_outbox, settings.kafka.request_timeout_s)
+        await publish_left(
+            "decisions",
+            decider.publish_outbox,
+            settings.kafka.request_timeout_s,
+            broker_up=infra.watch.up,
+        )
     return 0
 
 

@@ -210,10 +210,17 @@ async def run_up(
         stop.set()
         server.stop()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await publish_left("decisions", decider.publish_outbox, settings.kafka.request_timeout_s)
+        await publish_left(
+            "decisions",
+            decider.publish_outbox,
+            settings.kafka.request_timeout_s,
+            broker_up=infra.watch.up,
+        )
         await sms_client.aclose()
-        if not archiving.done():
+        if not archiving.done() and infra.watch.up:
             await archiver.drain(archive_stop)  # what the others published last is archived
+        # with the broker away, at once: it waited its 10 s for a poll that could not come
+        archive_stop.set()
         await asyncio.gather(archiving, return_exceptions=True)
         if problems:
             print(f"borderflow stopped: {'; '.join(problems)}", file=sys.stderr, flush=True)
