@@ -22,7 +22,8 @@ def public_host(url: HttpUrl) -> HttpUrl:
     `localhost` and for an address literal that is loopback, private, link-local, reserved,
     multicast or unspecified: the server POSTs there, so a firm must not point it at the
     gate's own services (found by a stranger's try: http://127.0.0.1 was taken). A name
-    that resolves to such an address is not caught here (it is resolved at each send)."""
+    that resolves to such an address is not caught here: the notifier checks every address
+    it resolves to at each send (`services/notify/webhook.py`)."""
     host = (url.host or "").strip("[]").lower().rstrip(".")
     if host == "localhost" or host.endswith(".localhost"):
         raise ValueError("must not point at this server (localhost)")

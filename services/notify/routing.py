@@ -17,7 +17,7 @@ from services.db.driver_tables import DriverPageRow, FirmSettingsRow
 from services.db.tables import ManifestRow
 from services.notify.port import Notification, NotifierDown
 from services.notify.sms import SmsGateway, SmsNotifier
-from services.notify.webhook import WebhookNotifier
+from services.notify.webhook import Resolve, WebhookNotifier, resolve_host
 
 DONE_KEPT = 10_000  # (call, channel) pairs remembered as sent
 
@@ -30,8 +30,9 @@ class CallRouter:
         client: httpx.AsyncClient,
         sms: SmsGateway | None = None,
         phone_of: Callable[[str], str | None] = lambda _visit_id: None,
+        resolve: Resolve = resolve_host,  # the webhooks' names (a test's stands in)
     ) -> None:
-        self.sessions, self.client = sessions, client
+        self.sessions, self.client, self.resolve = sessions, client, resolve
         self.gateway, self.phone_of = sms, phone_of
         self._done: dict[tuple[str, str], None] = {}  # (call id, channel) sent, oldest first
 
@@ -88,7 +89,7 @@ class CallRouter:
         if channel == "webhook":
             url = await self.webhook_of(note.data.get("manifest_id"))
             if url:
-                await WebhookNotifier(url, client=self.client).send(note)
+                await WebhookNotifier(url, client=self.client, resolve=self.resolve).send(note)
         elif self.gateway is not None:
             phone = await self.phone(note.visit_id)
             await SmsNotifier(self.gateway, lambda _visit_id: phone).send(note)

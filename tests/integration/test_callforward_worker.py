@@ -156,7 +156,9 @@ async def test_a_truck_read_at_the_waiting_area_is_called_and_its_page_shows_it(
             second = worker()  # a restart: the queue comes back from the database
             at_gate = read("r-3", "hn-exp-gate-1", "29C11111", T(0) + 5 * MIN)
             await second.handle([at_gate])
-            assert (await client.get(f"{link}/state")).json() == {"status": "at_gate"}
+            reached = (await client.get(f"{link}/state")).json()
+            assert (reached["status"], reached["zone"]) == ("at_gate", "UTC+07:00")
+            assert reached["reached_at"].endswith("+07:00")
             assert second.stats.at_gate == 1
             # the gate's decider takes the same read after call-forward did: it sends the
             # truck to the lane it was called to, and records the call it was told of
@@ -196,7 +198,11 @@ async def test_a_truck_read_at_the_waiting_area_is_called_and_its_page_shows_it(
     sink = FakeSmsSink()
     async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
         router = CallRouter(
-            sessions=session_factory(engine), client=client, sms=sink, phone_of=lambda v: v
+            sessions=session_factory(engine),
+            client=client,
+            sms=sink,
+            phone_of=lambda v: v,
+            resolve=_firm_a_dns,
         )
         notifier = make_call_notifier(
             sessions=session_factory(engine),
@@ -217,7 +223,15 @@ async def test_a_truck_read_at_the_waiting_area_is_called_and_its_page_shows_it(
     assert sorted(r.headers["Idempotency-Key"] for r in posted) == sorted(
         [calls[0].call_id, calls[1].call_id]
     )
-    assert {str(r.url) for r in posted} == {url}
+    # to the address the name resolved to (checked public), under the firm's name
+    assert {(str(r.url), r.headers["Host"]) for r in posted} == {
+        ("https://93.184.215.14/calls", "firm-a.example")
+    }
+
+
+async def _firm_a_dns(host: str, port: int) -> list[str]:
+    assert (host, port) == ("firm-a.example", 443)
+    return ["93.184.215.14"]
 
 
 async def _decided_as_called(

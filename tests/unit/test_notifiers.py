@@ -25,6 +25,13 @@ CALL = TruckCalled(
     expected_start_at=T0 + timedelta(minutes=5), reason="called", manifest_id="m1",
 )  # fmt: skip
 NOTE = Notification("v1/call-1", "v1", "huu-nghi", "truck.called", "Go", {"lane_id": "HN-E3"})
+FIRM_URL = "https://firm.example/calls"
+FIRM_ADDRESS = "93.184.215.14"  # a public address firm.example stands for here
+
+
+async def FIRM_DNS(host: str, port: int) -> list[str]:
+    assert (host, port) == ("firm.example", 443)
+    return [FIRM_ADDRESS]
 
 
 async def test_the_webhook_posts_the_call_with_its_idempotency_key() -> None:
@@ -35,8 +42,12 @@ async def test_the_webhook_posts_the_call_with_its_idempotency_key() -> None:
         return httpx.Response(204)
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(firm)) as client:
-        await WebhookNotifier("https://firm.example/calls", client=client).send(NOTE)
+        await WebhookNotifier(FIRM_URL, client=client, resolve=FIRM_DNS).send(NOTE)
     assert seen[0].headers["Idempotency-Key"] == "v1/call-1"
+    # sent to the address checked, under the firm's name (Host, and the TLS name)
+    assert str(seen[0].url) == f"https://{FIRM_ADDRESS}/calls"
+    assert seen[0].headers["Host"] == "firm.example"
+    assert seen[0].extensions["sni_hostname"] == "firm.example"
     assert b'"lane_id":"HN-E3"' in seen[0].content
 
 
@@ -45,7 +56,7 @@ async def test_a_refusal_is_notifier_down(status: int) -> None:
     transport = httpx.MockTransport(lambda request: httpx.Response(status))
     async with httpx.AsyncClient(transport=transport) as client:
         with pytest.raises(NotifierDown, match=f"HTTP {status}"):
-            await WebhookNotifier("https://firm.example/calls", client=client).send(NOTE)
+            await WebhookNotifier(FIRM_URL, client=client, resolve=FIRM_DNS).send(NOTE)
 
 
 async def test_no_connection_is_notifier_down() -> None:
@@ -54,7 +65,7 @@ async def test_no_connection_is_notifier_down() -> None:
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as client:
         with pytest.raises(NotifierDown, match="ConnectError"):
-            await WebhookNotifier("https://firm.example/calls", client=client).send(NOTE)
+            await WebhookNotifier(FIRM_URL, client=client, resolve=FIRM_DNS).send(NOTE)
 
 
 async def test_the_sms_adapter_texts_the_driver_or_reports_the_gateway_down() -> None:
@@ -154,5 +165,69 @@ async def test_a_redirect_is_not_followed_and_says_where_it_points() -> None:
     transport = httpx.MockTransport(moved)
     async with httpx.AsyncClient(transport=transport, follow_redirects=True) as client:
         with pytest.raises(NotifierDown, match=r"308 to http://10\.0\.0\.5/calls: redirects"):
-            await WebhookNotifier("https://firm.example/calls", client=client).send(NOTE)
-    assert [str(r.url) for r in seen] == ["https://firm.example/calls"]
+            await WebhookNotifier(FIRM_URL, client=client, resolve=FIRM_DNS).send(NOTE)
+    assert [(str(r.url), r.headers["Host"]) for r in seen] == [
+        (f"https://{FIRM_ADDRESS}/calls", "firm.example")
+    ]
+
+
+@pytest.mark.parametrize(
+    "addresses",
+    [
+        ["127.0.0.1"],
+        ["169.254.169.254"],  # a cloud's metadata service
+        ["10.0.0.5"],
+        ["::1"],
+        ["::ffff:127.0.0.1"],
+        ["fe80::1%eth0"],
+        ["93.184.215.14", "192.168.1.10"],  # one public, one inside: refused
+    ],
+)
+async def test_a_name_that_resolves_inside_the_gate_is_not_posted_to(addresses: list[str]) -> None:
+    """The firm's URL is checked when set only if it is an address literal: a name (one's
+    own domain pointed at 127.0.0.1, 169.254.169.254, the database's host) was taken and
+    resolved at each send, and the notifier POSTed the call there (found by a security
+    review: a name resolving to 127.0.0.1 got the POST on the gate's own port). Now every
+    address the name resolves to must be public, or nothing is sent."""
+    seen: list[httpx.Request] = []
+
+    def anyone(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    async def dns(host: str, port: int) -> list[str]:
+        return addresses
+
+    notifier_url = "http://inside.firm.example:5432/calls"
+    async with httpx.AsyncClient(transport=httpx.MockTransport(anyone)) as client:
+        notifier = WebhookNotifier(notifier_url, client=client, resolve=dns)
+        with pytest.raises(NotifierDown, match="not a public address: nothing sent"):
+            await notifier.send(NOTE)
+    assert seen == []
+
+
+async def test_a_name_that_does_not_resolve_is_notifier_down() -> None:
+    async def nowhere(host: str, port: int) -> list[str]:
+        raise OSError("Name or service not known")
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(204))) as c:
+        with pytest.raises(NotifierDown, match="does not resolve"):
+            await WebhookNotifier(FIRM_URL, client=c, resolve=nowhere).send(NOTE)
+
+
+async def test_the_address_checked_is_the_one_posted_to() -> None:
+    """DNS rebinding: a name asked twice may answer a public address, then 127.0.0.1. The
+    name is resolved once per send and the POST goes to that address."""
+    answers = iter([["93.184.215.14"], ["127.0.0.1"]])
+    seen: list[httpx.Request] = []
+
+    async def rebinding(host: str, port: int) -> list[str]:
+        return next(answers)
+
+    def firm(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(firm)) as client:
+        await WebhookNotifier(FIRM_URL, client=client, resolve=rebinding).send(NOTE)
+    assert [r.url.host for r in seen] == ["93.184.215.14"]
