@@ -27,7 +27,7 @@ from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 
 from streams import clock, metrics
 from streams.clients import consumer_kwargs, require_codecs, size_limits
-from streams.errors import InvalidEvent
+from streams.errors import BrokerError, InvalidEvent
 from streams.log_fields import event_log_fields
 from streams.settings import KafkaSettings
 from streams.topics import dead_letter_topic
@@ -212,8 +212,15 @@ class ConsumerRuntime(Generic[T]):
                 if self.on_reconnect is not None and not stop.is_set():
                     try:
                         await self.on_reconnect()
-                    except Exception:
-                        log.exception("reconnect hook failed")
+                    except Exception as exc:
+                        if not isinstance(exc, BrokerError):
+                            log.exception("reconnect hook of %s failed", self.group_id)
+                        else:  # the broker still away: one line, not a traceback a retry
+                            log.warning(
+                                "reconnect hook of %s failed, the broker still away (%s)",
+                                self.group_id,
+                                exc,
+                            )
             finally:
                 await _stop_quietly(consumer, self.group_id)
 
