@@ -27,7 +27,7 @@ from lanes.policy.callforward import (
     with_calls,
 )
 from services.drivers.hub import DriverHub
-from services.drivers.view import driver_states, lost_state
+from services.drivers.view import at_gate_state, driver_states, lost_state
 from services.ports import NewCallDesk
 from streams.calls import CallEventV1, call_to_wire, encode_call
 from streams.topics import CALLS
@@ -91,7 +91,7 @@ class CallForwardDesk:
             visit_id, self.queue, self.board, self.gate, now=at
         )
         if self.hub is not None:
-            self.hub.publish({visit_id: {"status": "at_gate"}})
+            self.hub.publish({visit_id: at_gate_state(at, self.gate.utc_offset)})
         return await self.step(now=at)
 
     async def withdrawn(self, visit_id: str, *, at: datetime, reason: str) -> list[CallEvent]:

@@ -75,17 +75,27 @@ class LostPage(_Page):
     zone: str | SkipJsonSchema[None] = _absent("the gate's offset, with `missed`")
 
 
-class EndedPage(_Page):
-    """At the gate, or the booking ended: cancelled, not shown, lost for being late, used."""
+class AtGatePage(_Page):
+    """The called truck reached the gate."""
 
-    status: Literal["at_gate", "cancelled", "no_show", "lost_late", "used"]
+    status: Literal["at_gate"]
+    reached_at: str | SkipJsonSchema[None] = _absent(
+        f"when, {_ISO}, to the minute (left out on a page written before 2026-12-06)"
+    )
+    zone: str | SkipJsonSchema[None] = _absent("the gate's offset, with `reached_at`")
+
+
+class EndedPage(_Page):
+    """The booking ended: cancelled, not shown, lost for being late, used."""
+
+    status: Literal["cancelled", "no_show", "lost_late", "used"]
 
 
 class DriverPageState(RootModel[Any]):
     """A driver's page's data: its shape follows `status`."""
 
     root: Annotated[
-        BookedPage | WaitingPage | CalledPage | LostPage | EndedPage,
+        BookedPage | WaitingPage | CalledPage | LostPage | AtGatePage | EndedPage,
         Field(discriminator="status"),
     ]
 

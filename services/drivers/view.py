@@ -96,3 +96,11 @@ def driver_states(
 ) -> dict[str, dict[str, Any]]:
     """Every truck in the gate's waiting areas (called or not), by visit id."""
     return {w.truck.visit_id: driver_state(w, queue, board, gate, now=now) for w in queue.waiting}
+
+
+def at_gate_state(at: datetime, offset: timedelta) -> dict[str, Any]:
+    """A truck that reached the gate: when (`reached_at`, ISO at the gate's offset, to the
+    minute), so that the page opened again later says when it was, not that it is there
+    now (until 2026-12-06 a walk-in's page said "You are at the gate" for its 30 days)."""
+    local = at.astimezone(timezone(offset)).replace(second=0, microsecond=0)
+    return {"status": "at_gate", "reached_at": local.isoformat(), "zone": zone_name(offset)}

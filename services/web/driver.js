@@ -25,6 +25,14 @@
     return fill(words.booked_slot, { date: date, time: time });
   }
 
+  // when the truck reached the gate: an ISO time at the gate's offset, shown as written
+  function reachedText(iso, state) {
+    const [y, m, d] = iso.slice(0, 10).split("-").map(Number);
+    const mon = (words.months || "").split(" ")[m - 1] || m;
+    const date = fill(words.date, { y: y, m: m, d: d, mon: mon });
+    return fill(words.at_gate_since, { date: date, time: gateTime(iso.slice(11, 16), state) });
+  }
+
   // a time of the gate (HH:MM, its local time) with its zone, as a phone in another zone
   // (a Chinese driver's, UTC+8, at Huu Nghi, UTC+7) must not read it as its own
   function gateTime(hhmm, state) {
@@ -55,6 +63,11 @@
     // how a booking ended (the firm cancelled it, the gate used it, lost it or saw no truck)
     for (const ended of ["cancelled", "no_show", "lost_late", "used"]) {
       $(ended).hidden = state.status !== ended;
+    }
+    if (state.status === "at_gate") {
+      // when it was (the page opened again the next day says so, not "you are there")
+      $("at-gate-since").hidden = !state.reached_at;
+      if (state.reached_at) $("at-gate-since").textContent = reachedText(state.reached_at, state);
     }
     if (state.status === "booked") {
       $("booked-slot").hidden = !state.slot_start;

@@ -60,7 +60,11 @@ async def test_calls_recalls_and_a_lost_place_are_events_and_reach_the_page(
         assert page["status"] == "called" and page["lane_id"]
         await desk.entered(truck(2), at=T0 + MIN)
         await desk.reached_gate("desk-2", at=T0 + 6 * MIN)
-        assert json.loads(hub.state(hub.token_for("desk-2")) or "{}") == {"status": "at_gate"}
+        assert json.loads(hub.state(hub.token_for("desk-2")) or "{}") == {
+            "status": "at_gate",
+            "reached_at": "2025-06-02T10:06:00+07:00",
+            "zone": "UTC+07:00",
+        }
         deadline = T0 + 15 * MIN  # desk-1: called at T0, 5 min drive, 10 min grace
         await desk.step(now=deadline)
         await desk.step(now=deadline + 15 * MIN)

@@ -101,7 +101,12 @@ async def test_a_restarted_handler_finds_the_queue_and_the_truck_reaches_the_gat
     await again(step(("r-2", GATE_IN, "29C11111", T0 + 5 * MIN)))
 
     assert again.stats.at_gate == 1
-    assert data.pages["wa-r-1"] == {"status": "at_gate"}
+    # when, at the gate's offset: opened again the next day, the page says when it was
+    assert data.pages["wa-r-1"] == {
+        "status": "at_gate",
+        "reached_at": "2026-11-24T10:05:00+07:00",
+        "zone": "UTC+07:00",
+    }
     assert data.queues["huu-nghi"].queue.waiting == ()
     assert data.queues["huu-nghi"].stepped_to == T0 + 5 * MIN
 
@@ -171,7 +176,11 @@ async def test_a_misread_at_the_gate_camera_is_the_queued_truck_reaching_the_gat
     await step_areas(step(("r-2", GATE_IN, "29C11117", T0 + 5 * MIN)))
 
     assert step_areas.stats.at_gate == 1
-    assert data.pages["wa-r-1"] == {"status": "at_gate"}
+    assert data.pages["wa-r-1"] == {
+        "status": "at_gate",
+        "reached_at": "2026-11-24T10:05:00+07:00",
+        "zone": "UTC+07:00",
+    }
     assert data.queues["huu-nghi"].queue.waiting == ()
     assert dict(data.queues["huu-nghi"].plates) == {}
 
@@ -211,7 +220,11 @@ async def test_a_booking_checked_in_queues_its_truck_once_and_it_reaches_the_gat
 
     await step_areas(step(("r-2", GATE_IN, "29C11111", T0 + 6 * MIN)))
     assert step_areas.stats.at_gate == 1
-    assert data.pages["booking:bk-1"] == {"status": "at_gate"}
+    assert data.pages["booking:bk-1"] == {
+        "status": "at_gate",
+        "reached_at": "2026-11-24T10:06:00+07:00",
+        "zone": "UTC+07:00",
+    }
 
 
 async def test_a_check_in_of_another_firms_or_a_missing_manifest_queues_nothing() -> None:

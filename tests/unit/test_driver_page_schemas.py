@@ -15,7 +15,7 @@ import pytest
 from lanes.board import Board
 from lanes.policy.callforward import AreaQueue, CallKind, PlaceLost, TruckCalled
 from services.api.app import create_app
-from services.drivers.view import booked_state, driver_states, lost_state
+from services.drivers.view import at_gate_state, booked_state, driver_states, lost_state
 from services.gates.loader import get_gate
 from tests.unit.test_callforward import AREA, T0, gate, truck
 
@@ -58,7 +58,8 @@ def _states() -> list[dict[str, Any]]:
         lost_state(lost, SEVEN),
         lost_state(replace(lost, deadline=T0), SEVEN),
         lost_state(replace(lost, withdrawn=True), SEVEN),
-        {"status": "at_gate"},  # services/drivers/desk.py
+        at_gate_state(T0 + timedelta(seconds=59), SEVEN),  # services/drivers/desk.py
+        {"status": "at_gate"},  # a page written before 2026-12-06
         *({"status": s} for s in ("cancelled", "no_show", "lost_late", "used")),  # db
     ]
     return states
