@@ -50,6 +50,8 @@ async def reach_database(engine: AsyncEngine, settings: DatabaseSettings) -> Non
         if isinstance(exc, DBAPIError) and exc.orig is not None:
             cause = exc.orig.__cause__ or exc.orig  # the driver's own error, not its wrapper
         why = (cause.strerror if isinstance(cause, OSError) else None) or str(cause)
+        if not why:  # a connection timed out (no answer from the host) says nothing
+            why = f"{type(cause).__name__}: no answer"
         raise SettingError(
             f"BORDERFLOW_DATABASE_URL={display_url(settings)}: cannot connect: {why}"
         ) from exc
