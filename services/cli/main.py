@@ -49,7 +49,13 @@ def _add_up(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argpars
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="borderflow", description="Smart-border truck flow orchestration."
+        prog="borderflow",
+        description="Smart-border truck flow orchestration.",
+        epilog="Settings are environment variables (BORDERFLOW_*, docs/configuration.md): the "
+        "commands that keep data use the database of BORDERFLOW_DATABASE_URL (default: "
+        "SQLite under ./var); those that join a running system (worker, api, "
+        "simulate-traffic, redrive) need BORDERFLOW_KAFKA_BOOTSTRAP too. `up` runs "
+        "everything with an embedded broker. Each command has its own --help.",
     )
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -101,7 +107,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     xborder_parsers(sub, up=up)  # the other side of the gate (issue 21), `up --side`
 
-    sim = sub.add_parser("simulate-traffic", help="seed manifests and publish plate reads")
+    sim = sub.add_parser(
+        "simulate-traffic",
+        help="seed manifests and publish plate reads",
+        description="Seed the simulated day's manifests in the database of "
+        "BORDERFLOW_DATABASE_URL and publish its plate reads to the running system's "
+        "broker, BORDERFLOW_KAFKA_BOOTSTRAP.",
+    )
     sim.add_argument("--trucks", type=int, default=300)
     sim.add_argument("--speedup", type=_speedup, default=60.0, help="0: as fast as possible")
     sim.add_argument(
@@ -110,7 +122,12 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--noise", type=float, default=0.1, help="share of reads with an OCR error")
     sim.add_argument("--no-manifests", action="store_true", help="do not seed manifests")
 
-    firms = sub.add_parser("firms", help="logistics firms and their API keys")
+    firms = sub.add_parser(
+        "firms",
+        help="logistics firms and their API keys",
+        description="Logistics firms and their API keys, in the database of "
+        "BORDERFLOW_DATABASE_URL (the API's).",
+    )
     firms_sub = firms.add_subparsers(dest="firms_command", required=True)
     create = firms_sub.add_parser("create", help="register a firm; prints its API key once")
     create.add_argument("name")
@@ -121,7 +138,11 @@ def _parser() -> argparse.ArgumentParser:
     revoke = firms_sub.add_parser("revoke-key", help="revoke a key by its prefix")
     revoke.add_argument("prefix")
 
-    manifests = sub.add_parser("manifests", help="electronic manifests")
+    manifests = sub.add_parser(
+        "manifests",
+        help="electronic manifests",
+        description="Electronic manifests, filed in the database of BORDERFLOW_DATABASE_URL.",
+    )
     manifests_sub = manifests.add_subparsers(dest="manifests_command", required=True)
     imp = manifests_sub.add_parser("import", help="bulk import a JSONL file (one per line)")
     imp.add_argument("file", help="JSONL, one manifest per line; '-' reads stdin")
