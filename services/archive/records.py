@@ -26,12 +26,14 @@ class ArchivedRecord:
     timestamp_ms: int
     key: bytes | None
     value: bytes | None
-    headers: tuple[tuple[str, bytes], ...]
+    # a header's value as sent: null (None) stays null (it was archived as b"" until
+    # 2026-12-06, and a redrive sent an empty value where the producer had sent none)
+    headers: tuple[tuple[str, bytes | None], ...]
     event_id: str | None
     event_time: datetime
 
-    def json_headers(self) -> list[list[str]]:
-        return [[k, base64.b64encode(v).decode()] for k, v in self.headers]
+    def json_headers(self) -> list[list[str | None]]:
+        return [[k, None if v is None else base64.b64encode(v).decode()] for k, v in self.headers]
 
     def payload(self) -> dict[str, Any] | None:
         """The value as a JSON object (the envelope's `data` when enveloped), else None."""
@@ -41,13 +43,13 @@ class ArchivedRecord:
         return obj
 
 
-def headers_from_json(raw: list[Any]) -> tuple[tuple[str, bytes], ...]:
-    return tuple((str(k), base64.b64decode(v)) for k, v in raw)
+def headers_from_json(raw: list[Any]) -> tuple[tuple[str, bytes | None], ...]:
+    return tuple((str(k), None if v is None else base64.b64decode(v)) for k, v in raw)
 
 
 def from_kafka(record: ConsumerRecord) -> ArchivedRecord:
     """Any record, bytes that are not JSON included: the archive keeps everything."""
-    headers = tuple((k, bytes(v or b"")) for k, v in (record.headers or ()))
+    headers = tuple((k, None if v is None else bytes(v)) for k, v in (record.headers or ()))
     event_id, event_time = identify(record.value)
     fallback = _broker_time(record.timestamp)
     return ArchivedRecord(

@@ -23,7 +23,7 @@ class Sender(Protocol):
         topic: str,
         value: bytes | None = None,
         key: bytes | None = None,
-        headers: list[tuple[str, bytes]] | None = None,
+        headers: list[tuple[str, bytes | None]] | None = None,
     ) -> Any: ...
 
 
@@ -51,7 +51,7 @@ def target(record: ArchivedRecord, to_topic: str | None) -> str:
     return source.decode() if source else record.topic
 
 
-def clean_headers(record: ArchivedRecord) -> list[tuple[str, bytes]]:
+def clean_headers(record: ArchivedRecord) -> list[tuple[str, bytes | None]]:
     return [(k, v) for k, v in record.headers if not k.startswith(DLQ_HEADER)]
 
 

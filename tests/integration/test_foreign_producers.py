@@ -200,6 +200,13 @@ async def test_records_of_any_shape_are_decided_or_dead_lettered(
             system.stop.set()
             await asyncio.wait_for(archiver, timeout=20)
     assert [(r.key, r.value) for r in kept] == [(key, value) for key, value, _ in shapes]
+    # headers as sent, a null value null (archived as b"" until 2026-12-06: a redrive from
+    # the archive then sent an empty value where the producer had sent none)
+    assert kept[0].headers == (
+        ("traceparent", b"00-abc-01"),
+        ("binary", b"\xff\x00"),
+        ("empty", None),
+    )
     assert sorted(d["read_event_ids"][0] for d in decisions) == ["shape-0", "shape-1", "shape-2"]
     reasons = [dict(r.headers)["dlq.error"].decode() for r in dead]
     assert len(dead) == 3, reasons
