@@ -26,6 +26,7 @@ from services.api.headers import document_headers
 from services.api.manifests import router as manifests_router
 from services.api.metrics import router as metrics_router
 from services.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from services.api.page_headers import PageHeadersMiddleware
 from services.api.problem_types import document_problem_types
 from services.api.problems import (
     ProblemError,
@@ -146,6 +147,7 @@ def create_app(
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(PageHeadersMiddleware)  # CSP, framing, nosniff (page_headers.py)
     strict = [Depends(reject_unknown_query)]
     app.include_router(manifests_router, dependencies=strict)
     app.include_router(
