@@ -297,9 +297,13 @@ class Link:
         self._resent_from = first
         self.stats["resent_from"] += 1
         log.warning(
-            "cross-border link: no acknowledgement for %.0fs; resending from sequence %d "
-            "(next resend after %.0fs without one)",
-            waited,
+            "cross-border link: %s; resending from sequence %d (next resend after %.0fs "
+            "without an acknowledgement)",
+            (
+                f"the other side resent from its sequence {peer_resent}: it may lack our acks"
+                if peer_resent is not None
+                else f"no acknowledgement for {waited:.0f}s"
+            ),
             first,
             self._resend_after,
         )
