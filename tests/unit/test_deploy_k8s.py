@@ -135,3 +135,12 @@ def test_keda_scales_each_worker_on_its_own_group_and_topic_within_the_partition
 def test_the_topics_config_map_is_the_files_the_compose_job_mounts() -> None:
     render = runpy.run_path(str(K8S / "render_topics.py"))["render"]
     assert (K8S / "topics.yaml").read_text() == render(), "run deploy/k8s/render_topics.py"
+
+
+def test_the_control_rooms_session_cookie_is_secure_in_production(docs: list[Doc]) -> None:
+    """The API's pods set BORDERFLOW_CONTROL_COOKIE_SECURE (a security review found them on
+    its default, false: the control room's session cookie went without `Secure`, so a
+    browser sent it over plain HTTP too, where anyone on the path could take the session)."""
+    api = _container(_of(docs, "Deployment")["borderflow-api"])
+    env = {e["name"]: e.get("value") for e in api.get("env", [])}
+    assert env.get("BORDERFLOW_CONTROL_COOKIE_SECURE") == "true"
