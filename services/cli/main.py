@@ -168,7 +168,14 @@ def _parser() -> argparse.ArgumentParser:
         "of gate files",
     )
     day.add_argument("--trucks", type=int, default=3000, help="trucks arriving in the day")
-    day.add_argument("--policy", choices=["fifo", "orchestrated", "both"], default="both")
+    day.add_argument(
+        "--policy",
+        choices=["fifo", "orchestrated", "both", "callforward"],
+        default="both",
+        help="both: fifo and orchestrated, their ratios and the targets; callforward: the "
+        "orchestrated lanes with trucks waiting in the gate file's waiting areas and called "
+        "forward (docs/call-forward.md), its KPIs adding road_queue and call_to_gate_min",
+    )
     day.add_argument("--seed", type=int, default=1)
     day.add_argument(
         "--day",

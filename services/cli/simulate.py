@@ -14,7 +14,7 @@ from lanes.errors import DomainError, UnknownGateError
 from lanes.model import Gate
 from services.gates.loader import GateConfigError, configured_gates, get_gate
 from services.simulation.day import DEFAULT_DAY, default_day
-from services.simulation.des import POLICIES, PolicyName, simulate
+from services.simulation.des import ALL_POLICIES, POLICIES, PolicyName, simulate
 from services.simulation.kpis import summarise
 
 # The "Done when" figures, on the default gate at 3,000 trucks a day.
@@ -122,7 +122,7 @@ def main_simulate(
     if trucks < 0:
         sys.stderr.write(f"borderflow simulate: --trucks must be >= 0, got {trucks}\n")
         return 2
-    policies = POLICIES if policy == "both" else tuple(p for p in POLICIES if p == policy)
+    policies = POLICIES if policy == "both" else tuple(p for p in ALL_POLICIES if p == policy)
     if not policies:
         sys.stderr.write(f"borderflow simulate: unknown policy {policy!r}\n")
         return 2

@@ -43,6 +43,21 @@ def test_simulate_one_policy_prints_its_kpis(capsys: pytest.CaptureFixture[str])
     assert printed["trucks_arrived"] == 60
 
 
+def test_an_analyst_simulates_call_forward_from_the_command_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The call-forward day (issue 23: trucks wait in the gate file's waiting areas and
+    are called forward) was reachable from Python only (bench/callforward.py); the command
+    line offered fifo, orchestrated and both."""
+    args = ["simulate", "--trucks", "60", "--policy", "callforward", "--seed", "2"]
+    assert main([*args, "--out", str(tmp_path)]) == 0
+    kpis = json.loads(capsys.readouterr().out)
+    assert kpis["policy"] == "callforward" and kpis["trucks_completed"] == 60
+    assert {"road_queue", "call_to_gate_min", "waiting_area", "places_lost"} <= set(kpis)
+    assert kpis["call_to_gate_min"]["calls"] == 60
+    assert (tmp_path / "day.png").stat().st_size > 0
+
+
 def test_simulate_an_unknown_gate_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "--gate", "mong-cai", "--trucks", "10"]) == 2
     assert "unknown gate 'mong-cai'" in capsys.readouterr().err
