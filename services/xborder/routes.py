@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -26,7 +27,7 @@ from lanes.crossing_clocks import alerts
 from lanes.crossings import Crossing, CrossingAlert, Sighting
 from services.api.problems import FieldError, ProblemError
 from services.api.staff import StaffDep
-from services.control.auth import CSRF_HEADER
+from services.control.auth import CSRF_HEADER, NotLoggedIn, logged_in
 from services.db import repository as repo
 from services.db.audit import append_entry
 from services.xborder import store as xstore
@@ -173,13 +174,21 @@ async def xborder_stream(
     """The same state, live (Server-Sent Events, as the control room's stream): an `event:
     state` at once and each time it changes (looked at every STREAM_POLL_S), keep-alives
     between, `event: bye` after `max_s` (the page reconnects, and its session is checked
-    again then)."""
+    again then). The session is checked again at each look: a controller logged out,
+    disabled or with a new password stops seeing the other side at once (`event: bye`
+    with the reason); it saw it until `max_s` ran out, up to 5 minutes, until 2026-12-06."""
     _corridor(request)  # 404 before the stream starts
+    sessions = request.app.state.context.sessions
 
     async def events() -> AsyncIterator[str]:
         ends = time.monotonic() + max_s
         last = ""
         while time.monotonic() < ends:
+            try:
+                await logged_in(request, sessions)
+            except NotLoggedIn as exc:
+                yield f"event: bye\ndata: {json.dumps({'reason': str(exc)})}\n\n"
+                return
             data = (await _state(request)).model_dump_json()
             if data != last:
                 yield f"event: state\ndata: {data}\n\n"
