@@ -22,6 +22,7 @@ import httpx
 from services.notify.port import Notification, NotifierDown
 
 Resolve = Callable[[str, int], Awaitable[list[str]]]
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # the well-known prefix (RFC 6052)
 
 
 async def resolve_host(host: str, port: int) -> list[str]:
@@ -32,11 +33,16 @@ async def resolve_host(host: str, port: int) -> list[str]:
 
 def public_address(text: str) -> bool:
     """Whether an address may be outside the gate's own network (the rule the firm's URL
-    is held to when set, `services/api/firm_settings.public_host`); an IPv4 address written
-    as IPv6 (`::ffff:127.0.0.1`) is judged as the IPv4 one."""
+    is held to when set, `services/api/firm_settings.public_host`); an IPv4 address carried
+    in IPv6 (mapped `::ffff:127.0.0.1`, NAT64 `64:ff9b::7f00:1`, 6to4 `2002:7f00:1::`) is
+    judged as the IPv4 one."""
     address = ipaddress.ip_address(text.split("%", 1)[0])
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in _NAT64:
+            return public_address(str(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)))
+        inner = address.ipv4_mapped or address.sixtofour
+        if inner is not None:
+            return public_address(str(inner))
     return address.is_global and not address.is_multicast
 
 

@@ -180,6 +180,8 @@ async def test_a_redirect_is_not_followed_and_says_where_it_points() -> None:
         ["::1"],
         ["::ffff:127.0.0.1"],
         ["fe80::1%eth0"],
+        ["64:ff9b::7f00:1"],  # NAT64 of 127.0.0.1
+        ["2002:a9fe:a9fe::1"],  # 6to4 of 169.254.169.254
         ["93.184.215.14", "192.168.1.10"],  # one public, one inside: refused
     ],
 )
