@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 
 PRODUCER_NAME = "borderflow.simulator"
 DELIVERY_BATCH = 500  # sends in flight before we wait for their delivery reports
+YIELD_EVERY = 50  # unpaced sends between two turns given to the other tasks
 MAX_NAP_S = 0.25  # the longest sleep between two looks at `stop`
 EARLY_S = 0.001  # a read this close to its time goes now (and float rounding cannot spin)
 
@@ -201,6 +202,11 @@ async def publish_reads(
         sent += 1
         if on_sent is not None:
             on_sent(sent)
+        if not paced and sent % YIELD_EVERY == 0:
+            # a send with room in the buffer never suspends: unpaced, this loop held the
+            # event loop for seconds on a loaded machine (`up --speedup 0`: heartbeats, the
+            # broker watch and Ctrl-C waited on it)
+            await asyncio.sleep(0)
         if len(pending) >= DELIVERY_BATCH:
             await _delivered(pending)
     await _delivered(pending)
