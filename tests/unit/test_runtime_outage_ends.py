@@ -9,14 +9,12 @@ ConnectionRefusedError')."""
 from __future__ import annotations
 
 import asyncio
-from typing import cast
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from sqlalchemy.exc import OperationalError
 
-from streams.runtime import ConsumerRuntime, Inbound
-from streams.settings import KafkaSettings
+from streams.runtime import Inbound
+from tests.unit.test_runtime_poison import runtime as runtime_of
 
 
 async def test_records_failed_for_an_outage_that_ends_mid_batch_are_not_dead_lettered() -> None:
@@ -32,15 +30,7 @@ async def test_records_failed_for_an_outage_that_ends_mid_batch_are_not_dead_let
             raise ValueError("not a plate")  # its data: dead-lettered, as before
         handled.extend(item.event for item in batch)
 
-    runtime: ConsumerRuntime[str] = ConsumerRuntime(
-        settings=KafkaSettings(),
-        bootstrap="unused:9092",
-        topics=["t"],
-        group_id="g",
-        decode=lambda record: "x",
-        handle=handle,
-        producer=cast(AIOKafkaProducer, None),
-    )
+    runtime = runtime_of(handle)
     names = [f"r{n}" for n in range(8)] + ["poison"]
     batch = [Inbound("t", 0, n, None, name) for n, name in enumerate(names)]
     async with asyncio.timeout(60):  # a hang guard only
@@ -67,15 +57,7 @@ async def test_a_long_outage_is_waited_out_in_a_loop(monkeypatch: pytest.MonkeyP
             rounds -= len(batch) == 1  # one round: the two records alone fail
             raise OperationalError("INSERT ...", {}, ConnectionRefusedError("refused"))
 
-    runtime: ConsumerRuntime[str] = ConsumerRuntime(
-        settings=KafkaSettings(),
-        bootstrap="unused:9092",
-        topics=["t"],
-        group_id="g",
-        decode=lambda record: "x",
-        handle=handle,
-        producer=cast(AIOKafkaProducer, None),
-    )
+    runtime = runtime_of(handle)
     batch = [Inbound("t", 0, n, None, f"r{n}") for n in range(2)]
     async with asyncio.timeout(120):  # a hang guard only
         assert await runtime._handle_isolating(batch, asyncio.Event()) == []

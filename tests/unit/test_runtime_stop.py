@@ -7,13 +7,11 @@ after Ctrl-C (a batch of 500 decided one by one), and minutes when each try was 
 from __future__ import annotations
 
 import asyncio
-from typing import cast
 
-from aiokafka import AIOKafkaProducer
 from sqlalchemy.exc import OperationalError
 
-from streams.runtime import ConsumerRuntime, Inbound
-from streams.settings import KafkaSettings
+from streams.runtime import Inbound
+from tests.unit.test_runtime_poison import runtime as runtime_of
 
 
 async def test_a_stop_abandons_a_batch_tried_one_record_at_a_time() -> None:
@@ -26,15 +24,7 @@ async def test_a_stop_abandons_a_batch_tried_one_record_at_a_time() -> None:
             stop.set()  # the signal arrives while the first record is tried alone
         raise OperationalError("INSERT ...", {}, ConnectionResetError("terminated"))
 
-    runtime: ConsumerRuntime[str] = ConsumerRuntime(
-        settings=KafkaSettings(),
-        bootstrap="unused:9092",
-        topics=["t"],
-        group_id="g",
-        decode=lambda record: "x",
-        handle=handle,
-        producer=cast(AIOKafkaProducer, None),
-    )
+    runtime = runtime_of(handle)
     batch = [Inbound("t", 0, n, None, f"r{n}") for n in range(500)]
     async with asyncio.timeout(60):  # a hang guard only
         found = await runtime._handle_isolating(batch, stop)
