@@ -9,11 +9,14 @@ stored yet, so it raises the same alerts as with `evaluate`. Why that holds: a p
 alerts (a clone, a lost truck, a swap, a late amendment) depend only on its inbound reads
 in the window, the exit reads showing its texts, which gates read exits and containers at
 all, the manifest versions declaring its tractor plate, and `now` for a lost truck's due
-time. A plate none of these changed for gives what it gave on the last call; every alert
-of it was given then. A weighing's alert (overweight) depends only on it and on the
-manifest versions declaring its texts: it is judged when it comes and again when the versions
-of a manifest naming one of its texts change. Booking changes are judged in full on every
-call.
+time; and for a lost truck, the exit reads that may be its plate misread and whether an
+inbound read of another plate with a pass shows one of their texts (`Exits.near`): every
+plate is judged again when an inbound read comes to a plate one of whose reads shows a
+text an exit read shows. A plate none of these changed for gives what it gave on the last
+call; every alert of it was given then. A weighing's alert (overweight) depends only on
+it and on the manifest versions declaring its texts: it is judged when it comes and again
+when the versions of a manifest naming one of its texts change. Booking changes are judged
+in full on every call.
 
 The objects of `observations` are recognised by identity (the memory adapter gives the
 same `Sighting` and `ManifestVersion` objects call after call); new objects are new
@@ -71,6 +74,8 @@ class Incremental:
         self._portal: dict[str, set[str]] = {}  # plate -> gates its passes read containers at
         self._dues: list[tuple[datetime, str]] = []  # (a pass's lost-truck due time, plate)
         self._weighings: dict[int, WeighIn] = {}  # the last window's, by id()
+        # an inbound read came to a plate one of whose reads shows a text an exit read shows
+        self._explained = False
 
     def __call__(self, observations: Observations, *, now: datetime) -> tuple[Alert, ...]:
         if self._now is not None and now < self._now:
@@ -86,6 +91,9 @@ class Incremental:
             self._count(s, 1, dirty, texts)
         for text in texts:
             dirty.update(self._texts.get(text, ()))
+        if self._explained:  # an exit read that stood for a misread truck may no longer
+            dirty.update(self._passes)
+            self._explained = False
         declared = self._declared(
             *_moved(self._versions, o.manifests, now, attrgetter("received_at"))
         )
@@ -119,7 +127,14 @@ class Incremental:
         return first_alerts(
             [
                 *clones(found, self._exits, rules),
-                *lost_trucks(found, self._exits, rules, now=now),
+                *lost_trucks(
+                    found,
+                    self._exits,
+                    rules,
+                    now=now,
+                    shown_by=self._texts,
+                    trucks=self._passes,
+                ),
                 *swaps(found, versions, reading=self._reading()),
                 *late_amendments(found, versions, rules),
                 *overweight(weighings, versions, rules),
@@ -149,6 +164,10 @@ class Incremental:
             if not mine:
                 del self._inbound[s.plate]
         dirty.add(s.plate)
+        if sign > 0 and any(
+            self._exits.shows(t) for r in mine.values() for t in (r.plate, *r.alternatives)
+        ):
+            self._explained = True
         for text in shown:
             plates = self._texts.setdefault(text, {})
             plates[s.plate] = plates.get(s.plate, 0) + sign

@@ -3,15 +3,34 @@ within the visit window are one pass; exit-camera reads stay apart, as exits."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from lanes.alert_rules import AlertRules
 from lanes.alerts.model import ManifestVersion, Sighting
+from lanes.evidence import ROW_MIN, rows_swapped
+from lanes.similarity import FAR_APART, TRANSPOSE, plate_cost
 from lanes.values import CameraRole, Direction, Manifest
 
 INBOUND = frozenset({CameraRole.APPROACH, CameraRole.GATE_IN})
+# An exit read this close to a plate (`lanes.similarity.plate_cost`, adjacent characters
+# swapped as one mistake: below two arbitrary mistakes) may be that truck leaving, misread
+NEAR_EXIT = FAR_APART
+
+
+def could_be(text: str, plate: str) -> bool:
+    """Whether an exit read's `text` may be `plate` misread, as the matcher's evidence
+    rule reads a plate: within `NEAR_EXIT`, its two rows in the other order, or its bottom
+    row alone (the top row lost); or, a pass's plate being itself a row read alone (every
+    read of a truck without a manifest lost a row), the whole plate read at the exit."""
+    if len(plate) - len(text) >= 2:
+        return len(text) >= ROW_MIN and text.isascii() and plate.endswith(text)
+    if len(text) - len(plate) >= 2:
+        return text.startswith(plate) or text.endswith(plate)
+    fixed = rows_swapped(text) or text
+    return plate_cost(fixed, plate, swaps=True, transpose=TRANSPOSE) < NEAR_EXIT
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +134,8 @@ class Exits:
     def __init__(self, sightings: Sequence[Sighting] = ()) -> None:
         self._at: dict[str, dict[tuple[datetime, str], int]] = {}
         self._gates: dict[str, int] = {}
+        # per gate, its exit reads in (at, event_id) order, each with every text it shows
+        self._timeline: dict[str, list[tuple[datetime, str, tuple[str, ...]]]] = {}
         for s in sightings:
             self.add(s)
 
@@ -123,7 +144,9 @@ class Exits:
         if s.role is not CameraRole.EXIT:
             return
         self._gates[s.gate_id] = self._gates.get(s.gate_id, 0) + 1
-        for text in dict.fromkeys((s.plate, *s.alternatives)):
+        texts = tuple(dict.fromkeys((s.plate, *s.alternatives)))
+        insort(self._timeline.setdefault(s.gate_id, []), (s.at, s.event_id, texts))
+        for text in texts:
             found = self._at.setdefault(text, {})
             found[(s.at, s.event_id)] = found.get((s.at, s.event_id), 0) + 1
 
@@ -134,6 +157,10 @@ class Exits:
         self._gates[s.gate_id] -= 1
         if not self._gates[s.gate_id]:
             del self._gates[s.gate_id]
+        timeline = self._timeline[s.gate_id]
+        del timeline[bisect_left(timeline, (s.at, s.event_id, ()))]
+        if not timeline:
+            del self._timeline[s.gate_id]
         for text in dict.fromkeys((s.plate, *s.alternatives)):
             found = self._at[text]
             found[(s.at, s.event_id)] -= 1
@@ -141,6 +168,10 @@ class Exits:
                 del found[(s.at, s.event_id)]
             if not found:
                 del self._at[text]
+
+    def shows(self, text: str) -> bool:
+        """Whether an exit read shows `text`."""
+        return text in self._at
 
     def gates(self) -> frozenset[str]:
         """The gates whose exit cameras read anything."""
@@ -160,3 +191,30 @@ class Exits:
             if after < at <= until
         }
         return sorted(found)
+
+    def near(
+        self,
+        plate: str,
+        gate_id: str,
+        after: datetime,
+        until: datetime,
+        *,
+        shown_by: Mapping[str, Iterable[str]],
+        trucks: Container[str],
+    ) -> list[str]:
+        """Ids of exit reads at `gate_id` in (after, until] that may be `plate` misread
+        (`could_be`) and are no other truck's: they show no text that an inbound read of
+        another plate with a pass (`trucks`) shows (`shown_by`: text -> the plates of the
+        inbound reads showing it). Such an exit read is one the matcher could not
+        attribute (a truck without a manifest, or a mistake too costly), so an exit read
+        of another truck never stands for this one."""
+        timeline = self._timeline.get(gate_id, [])
+        found = []
+        for at, event_id, texts in timeline[bisect_right(timeline, (after, "\uffff")) :]:
+            if at > until:
+                break
+            if any(q != plate and q in trucks for t in texts for q in shown_by.get(t, ())):
+                continue
+            if any(could_be(t, plate) for t in texts):
+                found.append(event_id)
+        return found

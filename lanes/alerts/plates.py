@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from datetime import datetime
 from itertools import pairwise
 
@@ -62,11 +62,20 @@ def clones(found: Sequence[Pass], exit_reads: Exits, rules: AlertRules) -> list[
 
 
 def lost_trucks(
-    found: Sequence[Pass], exit_reads: Exits, rules: AlertRules, *, now: datetime
+    found: Sequence[Pass],
+    exit_reads: Exits,
+    rules: AlertRules,
+    *,
+    now: datetime,
+    shown_by: Mapping[str, Iterable[str]],
+    trucks: Container[str],
 ) -> list[Alert]:
     """A pass with no exit read showing its plate (or a candidate of its reads) within
     `expected_transit + transit_margin` of its last inbound read, once `now` is past that;
-    only at a gate whose exit cameras are read at all (else every truck would be lost)."""
+    only at a gate whose exit cameras are read at all (else every truck would be lost).
+    An exit read that may be its plate misread and is no other truck's is its exit
+    (`Exits.near`: `shown_by`, text -> plates of the window's inbound reads showing it;
+    `trucks`, the plates with a pass in the window)."""
     allowed = rules.expected_transit + rules.transit_margin
     alerts = []
     for p in found:
@@ -74,6 +83,8 @@ def lost_trucks(
         if now < due or not exit_reads.read_at(p.gate_id):
             continue
         if exit_reads.between(p.texts, p.first_at, due):
+            continue
+        if exit_reads.near(p.plate, p.gate_id, p.first_at, due, shown_by=shown_by, trucks=trucks):
             continue
         alerts.append(
             make_alert(

@@ -127,6 +127,41 @@ def test_an_exit_read_under_another_candidate_still_counts() -> None:
     assert rules_of(Observations(sightings=tuple(sightings))) == []
 
 
+def test_an_exit_read_misread_beyond_the_matcher_still_counts() -> None:
+    # holdout OCR noise (bench/alerts_noise.py): the truck's one exit read came out with two
+    # characters transposed, its rows swapped, its top row lost, or one character wrong
+    # and no candidate, so the matcher attributed it to nothing; each was a lost truck
+    for misread in ("29H12354", "1234529H", "12345", "29H17345"):
+        sightings = crossing("t1", 0, exit_after=None)
+        sightings.append(seen("x", 40, "hn-exp-exit-1", misread))
+        assert rules_of(Observations(sightings=tuple(sightings))) == [], misread
+
+
+def test_an_exit_read_of_a_row_alone_counts_though_an_inbound_read_lost_it_too() -> None:
+    # a truck without a manifest: one inbound read and the exit read lost the top row alike;
+    # the stray inbound read is no other truck, so the exit read is still this truck's
+    sightings = crossing("t1", 0, exit_after=None)
+    sightings.append(seen("t1-a2", 0.5, "hn-exp-approach-1", "12345"))
+    sightings.append(seen("x", 40, "hn-exp-exit-1", "12345"))
+    assert rules_of(Observations(sightings=tuple(sightings))) == []
+
+
+def test_another_trucks_exit_read_near_the_plate_does_not_stand_for_it() -> None:
+    # 29H12346 came in and was read leaving, exactly: that exit is its own, not the exit of
+    # 29H12345, one character away, which never left
+    sightings = [
+        *crossing("t1", 0, exit_after=None),
+        *crossing("t2", 5, plate="29H12346"),
+    ]
+    assert rules_of(Observations(sightings=tuple(sightings))) == [("lost_truck", f"plate:{PLATE}")]
+
+
+def test_an_exit_read_far_from_the_plate_is_not_its_exit() -> None:
+    sightings = crossing("t1", 0, exit_after=None)
+    sightings.append(seen("x", 40, "hn-exp-exit-1", "29H19375"))  # two characters wrong
+    assert rules_of(Observations(sightings=tuple(sightings))) == [("lost_truck", f"plate:{PLATE}")]
+
+
 def test_a_container_not_declared_is_a_swap() -> None:
     sightings = crossing("t1", 0)
     sightings[1] = replace(sightings[1], containers=("TGHU7654321",))

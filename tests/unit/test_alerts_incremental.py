@@ -179,3 +179,26 @@ def test_an_older_now_starts_over() -> None:
     o = Observations(sightings=(read, replace(read, event_id="r2", at=at(1))))
     assert judge(o, now=at(600)) == evaluate(o, rules, now=at(600))
     assert judge(o, now=at(5)) == evaluate(o, rules, now=at(5))
+
+
+def test_an_exit_read_that_turns_out_anothers_no_longer_stands_for_a_misread_truck() -> None:
+    # 29H12346's exit read came first; until its inbound reads came late, it could be
+    # 29H12345 misread (lanes.alerts.passes.Exits.near), which then had left
+    def read(event_id: str, minutes: float, camera: int, plate: str) -> Sighting:
+        camera_id, role, direction = CAMERAS[camera]
+        return Sighting(event_id, GATE, camera_id, role, direction, at(minutes), plate)
+
+    rules = AlertRules()
+    early = (
+        read("l-a", 0, 0, "29H12345"),
+        read("l-g", 1, 1, "29H12345"),
+        read("x-x", 40, 3, "29H12346"),
+    )
+    late = (read("x-a", 30, 0, "29H12346"), read("x-g", 31, 1, "29H12346"))
+    judge = Incremental(rules)
+    first = Observations(sightings=early)
+    assert judge(first, now=at(95)) == evaluate(first, rules, now=at(95)) == ()
+    then = Observations(sightings=early + late)
+    (alert,) = evaluate(then, rules, now=at(100))
+    assert (alert.rule, alert.subject) == ("lost_truck", "plate:29H12345")
+    assert judge(then, now=at(100)) == (alert,)
