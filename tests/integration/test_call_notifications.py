@@ -224,6 +224,12 @@ async def test_a_driver_who_never_opened_the_page_is_texted_in_the_language_of_t
     assert texts["v-3"].startswith("borderflow: Go to the gate now"), texts
 
 
+async def _public(host: str, port: int) -> list[str]:
+    """The firm's name as DNS would answer it (no network in the tests): a public address."""
+    assert (host, port) == ("firm.example", 443)
+    return ["93.184.215.14"]
+
+
 class _Firm(CallRouter):
     """The router with a firm's webhook and the driver's mobile given."""
 
@@ -256,7 +262,7 @@ async def test_a_notifier_restarted_between_the_sms_and_the_webhook_texts_the_dr
         for run in range(2):  # the notifier, then the same restarted (a new process's state)
             worker = make_call_notifier(
                 sessions=sessions,
-                notifier=_Firm(sessions=sessions, client=client, sms=sink),
+                notifier=_Firm(sessions=sessions, client=client, sms=sink, resolve=_public),
                 retries=Retries(first=timedelta(0)),
             )
             if run == 0:

@@ -25,6 +25,12 @@ class _Router(CallRouter):
         return "+84912345678"
 
 
+async def _public(host: str, port: int) -> list[str]:
+    """The firm's name as DNS would answer it (no network in the tests): a public address."""
+    assert (host, port) == ("firm.example", 443)
+    return ["93.184.215.14"]
+
+
 NOTE = Notification(
     "wa-1/call-1", "wa-1", "huu-nghi", "truck.called", "Go to the gate now, HN-E3.",
     {"manifest_id": "MF-1", "call_id": "wa-1/call-1"},
@@ -41,7 +47,7 @@ async def test_a_failing_webhook_does_not_keep_the_sms_and_nothing_is_sent_twice
 
     sink = FakeSmsSink()
     async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
-        router = _Router(sessions=cast(Any, None), client=client, sms=sink)
+        router = _Router(sessions=cast(Any, None), client=client, sms=sink, resolve=_public)
         with pytest.raises(NotifierDown):
             await router.send(NOTE)  # the webhook fails: retried later
         assert [s.to for s in sink.sent] == ["+84912345678"]  # the driver has the call
@@ -62,7 +68,7 @@ async def test_the_sms_gateway_down_does_not_keep_the_webhook() -> None:
 
     sink = FakeSmsSink(down=True)
     async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as client:
-        router = _Router(sessions=cast(Any, None), client=client, sms=sink)
+        router = _Router(sessions=cast(Any, None), client=client, sms=sink, resolve=_public)
         with pytest.raises(NotifierDown):
             await router.send(NOTE)
         sink.down = False
