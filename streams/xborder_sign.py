@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from lanes.crossings import Side
 from streams.errors import InvalidEvent
+from streams.jsonbody import load_object
 from streams.xborder import (
     MessageHeader,
     XBorderMessage,
@@ -205,13 +206,13 @@ def signed_payload(raw: bytes) -> bytes:
 
 
 def _envelope(raw: bytes | None) -> dict[str, Any]:
-    if raw is None:
+    if not raw:
         raise Refused("unsigned: empty message", "unsigned")
-    try:
-        obj = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise Refused("unsigned: not a signed envelope (invalid JSON)", "unsigned") from None
-    if not isinstance(obj, dict) or obj.get("format") != ENVELOPE_FORMAT:
+    try:  # the one decoder of every topic (a byte-order mark taken, the same words)
+        obj = load_object(raw, what="a signed envelope")
+    except InvalidEvent as exc:
+        raise Refused(f"unsigned: not a signed envelope ({exc})", "unsigned") from None
+    if obj.get("format") != ENVELOPE_FORMAT:
         raise Refused(f"unsigned: not a {ENVELOPE_FORMAT} envelope", "unsigned")
     return obj
 

@@ -84,6 +84,17 @@ def test_unsigned() -> None:
     assert _refusal(b"\xff garbage").error_type == "unsigned"
 
 
+def test_unsigned_says_why_as_every_topic_does() -> None:
+    # the envelope is read by the one decoder of every topic (streams/jsonbody.py): until
+    # 2026-12-06 it parsed JSON itself and said "invalid JSON" whatever the fault
+    assert "got an array" in _refusal(b"[1, 2]").reason
+    assert "line 1 column 2" in _refusal(b"{,}").reason
+    assert "byte 0" in _refusal(b"\xff garbage").reason
+    assert _refusal(b"").reason == "unsigned: empty message"
+    # a byte-order mark, as Windows tools write it, is taken: the signature decides
+    assert verify(b"\xef\xbb\xbf" + sign(_ack(), VN_OLD), TrustedKeys.of(VN_OLD.trusted()))
+
+
 def test_unknown_key() -> None:
     refused = _refusal(sign(_ack(), SigningKey.generate("vn-rogue", Side.VN)))
     assert refused.error_type == "unknown_key"
