@@ -40,8 +40,9 @@ system-deps:
 demo: $(STAMP)
 	$(BIN)/borderflow up
 
+# --durations: the CI log names the slowest tests (the suite runs near CI's 20-minute budget)
 test: $(STAMP) system-deps lint docs
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=25
 
 # The inner loop: the unit and property tests (no broker, no database server), ~25 s here.
 test-fast: $(STAMP)
