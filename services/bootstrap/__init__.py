@@ -137,13 +137,23 @@ async def open_database(
         await engine.dispose()
 
 
+def system_gates(settings: Settings) -> Mapping[str, Gate]:
+    """The gates this system runs with (`BORDERFLOW_GATES_DIR`'s files, else the packaged
+    ones), its default gate (`BORDERFLOW_GATE_ID`) checked to be one of them: every command
+    that starts the system (`up`, `migrate`, each worker, the API) takes its gates here, so
+    an unknown default gate stops each at start-up with the same GateConfigError (one line
+    naming the variable and the known gates; `migrate` took it and migrated)."""
+    gates = configured_gates(settings.gates_dir)
+    require_default_gate(settings.gate_id, gates, settings.gates_dir)
+    return gates
+
+
 @asynccontextmanager
 async def infrastructure(
     settings: Settings, *, allow_embedded: bool = True
 ) -> AsyncIterator[Infrastructure]:
     """Everything a worker or the API needs, torn down in reverse order on exit."""
-    gates = configured_gates(settings.gates_dir)
-    require_default_gate(settings.gate_id, gates, settings.gates_dir)
+    gates = system_gates(settings)
     async with AsyncExitStack() as stack:
         bootstrap = settings.kafka.bootstrap
         broker = None

@@ -21,6 +21,7 @@ from services.bootstrap import (
     demo_call_router,
     infrastructure,
     open_database,
+    system_gates,
 )
 from services.bootstrap.serving import (
     api_server,
@@ -30,7 +31,6 @@ from services.bootstrap.serving import (
     watch_broker,
 )
 from services.db.engine import display_url
-from services.gates.loader import configured_gates
 from services.runtime.metrics import serve_worker_metrics
 from services.runtime.setting_errors import SettingError
 from services.runtime.settings import Settings
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 
 async def run_migrate(settings: Settings) -> int:
-    async with open_database(settings.database, gates=configured_gates(settings.gates_dir)):
+    async with open_database(settings.database, gates=system_gates(settings)):
         pass
     print(f"database {display_url(settings.database)} is at the latest schema")
     return 0

@@ -28,6 +28,7 @@ from services.bootstrap import (
     build_weighing_intake,
     demo_call_router,
     infrastructure,
+    system_gates,
 )
 from services.bootstrap.serving import (
     api_server,
@@ -38,7 +39,7 @@ from services.bootstrap.serving import (
 )
 from services.cli.demo_account import DEMO_USER, ensure_demo_controller
 from services.db.engine import display_url
-from services.gates.loader import configured_gates, get_gate, require_default_gate
+from services.gates.loader import get_gate
 from services.runtime.settings import Settings
 from services.simulation.plan import check_traffic_gate
 from services.simulation.traffic import (
@@ -319,9 +320,8 @@ def main_up(
     seed: int | None,
     anomaly_rate: float = DEMO_ANOMALY_RATE,
 ) -> int:
+    gates = system_gates(settings)  # before anything starts, simulator or not
     if simulator:  # before anything starts (found by a stranger's try: a traceback after)
-        gates = configured_gates(settings.gates_dir)
-        require_default_gate(settings.gate_id, gates, settings.gates_dir)
         try:
             check_traffic_gate(gates[settings.gate_id])
         except ValueError as exc:

@@ -80,3 +80,29 @@ def test_a_gate_the_traffic_simulator_cannot_drive_stops_up_before_it_starts(
         "file's cameras, or run `borderflow up --no-simulator`)\n"
     )
     assert not (own_gates.parent / "bf.db").exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["migrate"], ["up", "--no-simulator"], ["up"], ["api"], ["worker", "decider"]],
+    ids=" ".join,
+)
+def test_every_command_that_starts_the_system_refuses_an_unknown_default_gate_alike(
+    command: list[str],
+    own_gates: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`migrate` took a BORDERFLOW_GATE_ID no gate file has and migrated the database,
+    where `up`, the workers and the API refused it: now each refuses it before anything
+    starts (no database made), with one line and the known gates, status 2."""
+    monkeypatch.setenv("BORDERFLOW_GATE_ID", "nowhere")
+    monkeypatch.setenv("BORDERFLOW_KAFKA_BOOTSTRAP", "127.0.0.1:9")  # never reached
+
+    assert main(command) == 2
+
+    assert capsys.readouterr().err == (
+        f"borderflow {command[0]}: BORDERFLOW_GATE_ID: unknown gate 'nowhere' (known: "
+        f"lang-son): no gate file in {own_gates} has this gate_id\n"
+    )
+    assert not (own_gates.parent / "bf.db").exists()
