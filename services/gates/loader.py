@@ -6,7 +6,9 @@ every fault named by file, line, dotted path and reason, e.g.
 `huu-nghi.toml:87: lanes[3].service.mean_min: Input should be greater than 0` (the line of
 the field, or of the table holding it: `services/gates/lines.py`); hours that never
 hold their work (a lane open no stretch as long as its mean service) too
-(`services/gates/fits.py`).
+(`services/gates/fits.py`), and hours listed twice: a window overlapping or repeating
+another of its list, two capacity overrides of one direction at one hour
+(`services/gates/overlaps.py`).
 
 A file holds (durations in minutes, hours as local "HH:MM-HH:MM" windows):
 
@@ -90,6 +92,7 @@ from lanes.model import (
 )
 from services.gates.fits import fit_problems
 from services.gates.lines import field_lines, placed
+from services.gates.overlaps import overlap_problems
 from services.gates.schema import (
     AlertsConfig,
     BookingConfig,
@@ -198,7 +201,7 @@ def gate_from_data(data: dict[str, Any], source: str) -> Gate:
         config = GateConfig.model_validate(data)
     except ValidationError as exc:
         raise GateConfigError(source, _problems(exc)) from exc
-    problems = check_gate(config)
+    problems = check_gate(config) + overlap_problems(config)  # hours listed twice: refused
     if problems:
         raise GateConfigError(source, problems)
     gate = _to_gate(config)

@@ -613,8 +613,9 @@ def test_two_gates_of_one_system_share_no_camera_and_no_lane(tmp_path: Path) -> 
 
 def test_a_carrier_on_charge_all_day_in_several_windows_is_refused() -> None:
     """'00:00-24:00' was refused, but windows that cover the day between them were taken,
-    and the carrier never ran (found by a stranger's try)."""
-    text = _changed(SMALL, '["02:00-03:00"]', '["00:00-12:00", "11:00-24:00"]')
+    and the carrier never ran (found by a stranger's try). Windows that touch: overlapping
+    ones are refused as such (test_gate_hours_overlap.py)."""
+    text = _changed(SMALL, '["02:00-03:00"]', '["00:00-12:00", "12:00-24:00"]')
     assert _refusal(text) == (
         "test-gate.toml: fleet.carriers[0].charging: a carrier cannot be on charge all day"
     )
