@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from services.cli import audit as audit_cmd
 from services.cli.args import number, trucks
+from services.control.settings import ControlSettings
 from services.gates.loader import GateConfigError
 from services.runtime.logs import setup_logging
 from services.runtime.setting_errors import SettingError, setting_errors
@@ -267,9 +268,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings()
+        # the control room's too, built again by the API's lifespan: a value refused there
+        # (an image source that is not an origin) ended the API's start in a traceback
+        ControlSettings()
     except ValidationError as exc:
         # one line per setting refused, naming its variable (was pydantic's dump)
-        for line in setting_errors(exc, SETTINGS_CLASSES):
+        for line in setting_errors(exc, [*SETTINGS_CLASSES, ControlSettings]):
             print(f"borderflow {args.command}: {line}", file=sys.stderr)
         return 2
     setup_logging(settings.log_level, settings.log_format)

@@ -6,13 +6,20 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from html import escape
 from importlib import resources
 from typing import Annotated, Any, Literal
 
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -32,7 +39,7 @@ from services.control.apply import ActionNotFound, apply_action
 from services.control.apply import Request as ActionRequest
 from services.control.auth import ActorDep, SessionDep
 from services.control.busy import busy_problem, is_busy
-from services.control.state import RoomDep, control_room
+from services.control.state import ControlRoom, RoomDep, control_room
 from services.runtime.stopping import unless_stopping
 from streams.manifests import ID_PATTERN, normalise_id
 
@@ -43,11 +50,24 @@ router.include_router(alerts_router)  # issue 22: the controllers' alert workflo
 WEB = resources.files("services") / "web"
 STATIC = {"control.js": "text/javascript", "control.css": "text/css"}
 STATIC["xborder.js"] = "text/javascript"  # the other side of the gate (issue 21)
-# no inline script or style: the page loads its own two files only
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: http: https:; "
-    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-)
+
+
+def control_csp(image_sources: Sequence[str] = ()) -> str:
+    """The page's Content-Security-Policy: no inline script or style, its own files only;
+    images from itself, data: and `image_sources` (BORDERFLOW_CONTROL_IMAGE_SOURCES, origins
+    checked by services/control/settings.py). It allowed images from any http(s) URL, so a
+    plate read's image_ref (anyone producing plate reads writes it) made every controller's
+    browser fetch whatever URL it named (found by a security review)."""
+    images = " ".join(("'self'", "data:", *image_sources))
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        f"img-src {images}; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    )
+
+
+CSP = control_csp()  # no image source configured, and the page's files
+IMAGE_SOURCES_META = '<meta name="bf-image-sources" content="">'
 SESSION_RECHECK_S = 5.0  # how often an open stream checks that its session still holds
 _NEEDS: dict[str, tuple[str, ...]] = {
     "pick_manifest": ("visit_id", "manifest_id"),
@@ -72,14 +92,26 @@ def _web_file(name: str, media_type: str) -> Response:
     return FileResponse(str(path), media_type=media_type, headers=headers)
 
 
+def _image_sources(request: Request) -> tuple[str, ...]:
+    """The configured image origins; none before the control room has started."""
+    room: ControlRoom | None = getattr(request.app.state, "control_room", None)
+    return () if room is None else room.settings.image_sources
+
+
 @router.get("/", include_in_schema=False)
 async def root() -> RedirectResponse:
     return RedirectResponse("/control", status_code=307)
 
 
 @router.get("/control", include_in_schema=False)
-async def page() -> Response:
-    return _web_file("control.html", "text/html; charset=utf-8")
+async def page(request: Request) -> Response:
+    """The page, its CSP's img-src and the image origins its script shows images from
+    (the `bf-image-sources` meta) from the same settings: an image_ref elsewhere is a link."""
+    sources = _image_sources(request)
+    html = (WEB / "control.html").read_text(encoding="utf-8")
+    meta = IMAGE_SOURCES_META.replace('content=""', f'content="{escape(" ".join(sources))}"')
+    headers = {"Content-Security-Policy": control_csp(sources), "X-Content-Type-Options": "nosniff"}
+    return HTMLResponse(html.replace(IMAGE_SOURCES_META, meta), headers=headers)
 
 
 @router.get("/control/static/{name}", include_in_schema=False)

@@ -20,6 +20,29 @@ function el(tag, attrs, ...children) {
   return node;
 }
 
+// Camera images come from the page's own origin, data: and the origins the server allows
+// (BORDERFLOW_CONTROL_IMAGE_SOURCES: the page's bf-image-sources meta and its CSP img-src).
+// A plate read's image_ref is written by whoever produces plate reads: one elsewhere is
+// shown as a link, never fetched by the page (it was, from any http(s) URL).
+const IMAGE_SOURCES = (document.querySelector('meta[name="bf-image-sources"]')?.content || "")
+  .split(/\s+/).filter(Boolean);
+
+function imageAllowed(ref) {
+  if (/^data:image\//.test(ref)) return true;
+  if (!/^https?:\/\//i.test(ref)) return false;
+  let origin;
+  try { origin = new URL(ref).origin; } catch (_) { return false; }
+  return origin === location.origin || IMAGE_SOURCES.includes(origin);
+}
+
+function cameraImage(ref, plate) {
+  if (!ref) return "";
+  if (imageAllowed(ref)) return el("img", { src: ref, alt: "plate " + plate });
+  if (!/^https?:\/\//i.test(ref)) return ref;
+  return el("a", { href: ref, class: "image-link", rel: "noopener noreferrer", target: "_blank",
+    title: "not from an image source this control room allows: not loaded" }, ref);
+}
+
 function localTime(iso, withSeconds) {
   if (!iso || !state.snap) return "";
   const t = new Date(new Date(iso).getTime() + state.snap.utc_offset_min * 60000);
@@ -447,7 +470,7 @@ function renderReview(items, total) {
         el("td", {}, r.plate_text || "(unreadable)"), el("td", {}, r.camera_id),
         el("td", {}, Number(r.confidence).toFixed(2)),
         el("td", {}, (r.candidates || []).map((c) => (c.text || c.plate_text || "?") + " " + Number(c.confidence || 0).toFixed(2)).join(", ")),
-        el("td", {}, /^(https?:|data:image\/)/.test(r.image_ref || "") ? el("img", { src: r.image_ref, alt: "plate " + r.plate_text }) : (r.image_ref || "")))));
+        el("td", {}, cameraImage(r.image_ref, r.plate_text)))));
     return el("div", { class: "item", "data-review": it.visit_id, "data-plate": it.plate },
       el("div", {},
         el("div", {}, el("b", {}, it.plate || "(no plate)"), el("span", { class: "outcome" }, it.match_outcome),
