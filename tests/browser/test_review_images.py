@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -61,7 +61,7 @@ async def image_server() -> AsyncIterator[tuple[str, list[str]]]:
         await server.wait_closed()
 
 
-def reads_with_images(*refs: str) -> object:
+def reads_with_images(*refs: str) -> Callable[[Infrastructure], Awaitable[None]]:
     async def seed(infra: Infrastructure) -> None:
         now = datetime.now(UTC)
         async with infra.sessions() as session, session.begin():
