@@ -66,6 +66,16 @@ class SlotCapacity:
         """What non-perishable cargo may take."""
         return self.total - self.reserved
 
+    def has_room(self, booked: int, booked_perishable: int, *, perishable: bool) -> bool:
+        """Whether one more booking fits in a slot holding `booked` (of which
+        `booked_perishable` for perishable cargo): a place of the total, and for other cargo
+        one of the general share, the reserved one kept for perishables. The one rule of a
+        slot's room: the in-memory store and the simulated day ask it; the database's
+        upsert (`services/db/bookings.take_place`) writes it as its WHERE clause."""
+        if booked >= self.total:
+            return False
+        return perishable or booked - booked_perishable < self.general
+
 
 @dataclass(frozen=True, slots=True)
 class SlotProblem:

@@ -78,7 +78,7 @@ class MemoryBookingStore:
     async def take_place(self, booking: Booking, slot_start: datetime, cap: SlotCapacity) -> bool:
         used = self.data.places.setdefault((booking.gate_id, booking.direction, slot_start), [0, 0])
         booked, perishable = used
-        if booked >= cap.total or (not booking.perishable and booked - perishable >= cap.general):
+        if not cap.has_room(booked, perishable, perishable=booking.perishable):
             return False
         used[0] += 1
         used[1] += int(booking.perishable)

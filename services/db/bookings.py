@@ -83,8 +83,8 @@ async def take_place(
 ) -> bool:
     """One place in the slot, or False when it is full: a single upsert whose update runs
     only while there is room (`booked < total`, and for non-perishable cargo `booked -
-    booked_perishable < general`), atomic on both databases (the row is locked on
-    PostgreSQL, the database on SQLite)."""
+    booked_perishable < general`: `SlotCapacity.has_room`, the domain's rule, in SQL), atomic
+    on both databases (the row is locked on PostgreSQL, the database on SQLite)."""
     total, general = cap.total, cap.general
     if total < 1 or (not booking.perishable and general < 1):
         return False

@@ -107,6 +107,7 @@ def summarise(run: DayRun) -> dict[str, Any]:
         "trucks_arrived": len(records),
         "bookings": day.bookings,
         "no_shows": day.no_shows,
+        "bookings_refused": day.bookings_refused,
         "trucks_completed": len(by_midnight),
         "trucks_waiting_at_midnight": len(records) - len(by_midnight),
         "trucks_never_completed": sum(1 for r in records if r.done_at is None),
