@@ -18,6 +18,14 @@ time, no more. A guesser on that address who keeps its bucket empty still holds 
 back (their lookups are refused unread: looking them up would tell the guesser which of its
 guesses are right); see docs/call-forward.md.
 
+A refused address may still open a page with the code and the truck's plate together
+(`pair_wait`, `pair_failed`): a pair names one truck, so a guess of one hits with odds of
+one in 26^8 whatever the number of live codes (a code alone hits any of them), and its wrong
+pairs have buckets of their own, per address (`pair_burst`, then `pair_per_min`) and in all
+(`pair_total_*`), larger than the codes' as they are worth that much less to a guesser: a
+guesser who keeps the address's code bucket empty no longer holds its drivers back, unless
+it also sends more wrong pairs than `pair_per_min` for as long as it means to.
+
 The buckets live in this API process (each replica limits its own share, as the API keys'
 limiter), on the monotonic clock (operational time, injected by tests)."""
 
@@ -47,13 +55,22 @@ class CodeGuard:
     per_min: float = 1.0  # then this many a minute
     total_burst: int = 100  # all addresses together
     total_per_min: float = 30.0
+    # wrong code-and-plate pairs from an address whose codes are refused, and in all
+    pair_burst: int = 20
+    pair_per_min: float = 10.0
+    pair_total_burst: int = 600
+    pair_total_per_min: float = 300.0
     clock: Callable[[], float] = time.monotonic
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
     _total: _Bucket | None = None
+    _pairs: dict[str, _Bucket] = field(default_factory=dict)
+    _pair_total: _Bucket | None = None
     _given_back: dict[str, float] = field(default_factory=dict)  # code -> when it last gave
 
     def __post_init__(self) -> None:
-        if self.burst < 1 or self.total_burst < 1 or self.per_min <= 0 or self.total_per_min <= 0:
+        bursts = (self.burst, self.total_burst, self.pair_burst, self.pair_total_burst)
+        rates = (self.per_min, self.total_per_min, self.pair_per_min, self.pair_total_per_min)
+        if min(bursts) < 1 or min(rates) <= 0:
             raise ValueError("code lookup limits: bursts >= 1 and rates > 0")
 
     @property
@@ -122,6 +139,44 @@ class CodeGuard:
         bucket.tokens = min(float(self.burst), bucket.tokens + 1.0)
         total = self._total_bucket(now)
         total.tokens = min(float(self.total_burst), total.tokens + 1.0)
+
+    def pair_wait(self, address: str) -> float:
+        """Seconds before a code with a plate may be looked up for `address` (0: now)."""
+        now = self.clock()
+        bucket = self._pairs.get(client_key(address))
+        if bucket is not None:
+            self._fill(bucket, self.pair_burst, self.pair_per_min, now)
+            if bucket.tokens < 1.0:
+                return (1.0 - bucket.tokens) * 60.0 / self.pair_per_min
+        total = self._pair_total_bucket(now)
+        if total.tokens < 1.0:
+            return (1.0 - total.tokens) * 60.0 / self.pair_total_per_min
+        return 0.0
+
+    def pair_failed(self, address: str) -> None:
+        """A code with a plate looked up for `address` found no truck with both."""
+        now = self.clock()
+        key = client_key(address)
+        bucket = self._pairs.get(key)
+        if bucket is None:
+            if len(self._pairs) >= MOST_ADDRESSES:
+                refill_s = self.pair_burst * 60.0 / self.pair_per_min
+                for old in [k for k, b in self._pairs.items() if b.failed_at + refill_s <= now]:
+                    del self._pairs[old]
+                for old in list(self._pairs)[: len(self._pairs) - MOST_ADDRESSES * 9 // 10]:
+                    del self._pairs[old]
+            bucket = self._pairs[key] = _Bucket(float(self.pair_burst), now, now)
+        self._fill(bucket, self.pair_burst, self.pair_per_min, now)
+        bucket.tokens = max(0.0, bucket.tokens - 1.0)
+        bucket.failed_at = now
+        total = self._pair_total_bucket(now)
+        total.tokens = max(0.0, total.tokens - 1.0)
+
+    def _pair_total_bucket(self, now: float) -> _Bucket:
+        if self._pair_total is None:
+            self._pair_total = _Bucket(float(self.pair_total_burst), now, now)
+        self._fill(self._pair_total, self.pair_total_burst, self.pair_total_per_min, now)
+        return self._pair_total
 
     def _forget(self, now: float) -> None:
         for key in [k for k, b in self._buckets.items() if b.failed_at + self._refill_s <= now]:

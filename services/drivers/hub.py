@@ -16,6 +16,8 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from lanes.plates import normalise_plate
+
 # A code's letters and digits. No 0/O or 1/I (read one for the other off a printed slip),
 # and since 2026-12-06 no vowel (A E I O U Y), D or W: a Vietnamese phone keyboard types
 # Telex, where a vowel followed by S, F, R, X or J takes a tone mark ("AS" -> "Á"), "AA",
@@ -41,6 +43,17 @@ def normal_code(typed: str) -> str:
     form it is stored in: ASCII upper case, letters and digits only."""
     folded = unicodedata.normalize("NFKC", typed).upper()
     return "".join(ch for ch in folded if ch.isascii() and ch.isalnum())
+
+
+def normal_plate(typed: str) -> str:
+    """A plate as typed by a driver on a phone in the form the gate stores plates in
+    (`lanes.plates.normalise_plate`: `29h-123.45` -> `29H12345`, `桂A·12345` -> `桂A12345`),
+    with what a Vietnamese keyboard composed taken back apart: a tone mark or a hat dropped
+    (`Á`, `Â` -> `A`) and `Đ` read as `D` (Telex `DD`, VNI `D9`: a plate `29LD-...`)."""
+    bare = "".join(
+        ch for ch in unicodedata.normalize("NFKD", typed) if not unicodedata.combining(ch)
+    )
+    return normalise_plate(bare.replace("Đ", "D").replace("đ", "d"))
 
 
 def could_be_code(normal: str) -> bool:

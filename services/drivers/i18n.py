@@ -29,6 +29,16 @@ WORDS: dict[str, dict[str, str]] = {
             "Too many wrong codes from this connection. Wait {minutes} min, then type the "
             "code again, or ask the area's staff."
         ),
+        "code_plate_wait": (
+            "Too many wrong codes from this connection (the waiting area's Wi-Fi is one "
+            "connection for all its phones). To open your page now, type your code and your "
+            "truck's plate; or wait {minutes} min, or ask the area's staff."
+        ),
+        "plate_label": "Your truck's plate (the tractor's or the trailer's)",
+        "plate_wrong": (
+            "No truck has this code with this plate. Check both and type them again, or ask "
+            "the area's staff."
+        ),
         "last_call": (
             "This is your last call: if you are not at the gate by then, you lose your place "
             "in the queue."
@@ -100,6 +110,16 @@ WORDS: dict[str, dict[str, str]] = {
             "Đã nhập sai mã quá nhiều lần từ kết nối này. Hãy đợi {minutes} phút rồi nhập lại "
             "mã, hoặc hỏi nhân viên bãi chờ."
         ),
+        "code_plate_wait": (
+            "Đã nhập sai mã quá nhiều lần từ kết nối này (Wi-Fi của bãi chờ là một kết nối "
+            "chung cho mọi điện thoại). Để mở trang ngay, hãy nhập mã và biển số xe của bạn; "
+            "hoặc đợi {minutes} phút, hoặc hỏi nhân viên bãi chờ."
+        ),
+        "plate_label": "Biển số xe của bạn (đầu kéo hoặc rơ-moóc)",
+        "plate_wrong": (
+            "Không có xe nào có mã này với biển số này. Hãy kiểm tra cả hai và nhập lại, hoặc "
+            "hỏi nhân viên bãi chờ."
+        ),
         "last_call": (
             "Đây là lần gọi cuối: nếu bạn không có mặt tại cửa khẩu trước giờ đó, bạn sẽ mất "
             "vị trí trong hàng chờ."
@@ -167,6 +187,14 @@ WORDS: dict[str, dict[str, str]] = {
         "code_wait": (
             "此网络连接输入错误代码的次数过多。请等待{minutes}分钟后重新输入代码，"
             "或询问等候区工作人员。"
+        ),
+        "code_plate_wait": (
+            "此网络连接输入错误代码的次数过多（等候区的Wi-Fi是所有手机共用的一个连接）。"
+            "如需立即打开页面，请输入代码和您的车牌号；或等待{minutes}分钟，或询问等候区工作人员。"
+        ),
+        "plate_label": "您的车牌号（牵引车或挂车）",
+        "plate_wrong": (
+            "没有货车同时使用此代码和此车牌号。请核对两者后重新输入，或询问等候区工作人员。"
         ),
         "last_call": "这是最后一次叫号：如未在此时间前到达口岸，您将失去队列中的位置。",
         "gate_time": "{time}（口岸当地时间，{zone}）",

@@ -63,13 +63,15 @@ def _server_time() -> str:
 WEB = Path(__file__).resolve().parent.parent / "web"
 
 
-def _too_many(wait_s: float, request: Request) -> Response:
+def _too_many(wait_s: float, request: Request, code: str, *, plates: bool) -> Response:
     """Too many codes not found from the request's address: a 429 problem, or, to a browser,
-    the code form saying in its language how long to wait; `Retry-After` either way."""
+    the code form saying in its language how long to wait, with `code` typed in and, where
+    the page source knows `plates`, asking for the truck's plate; `Retry-After` either way."""
     headers = {"Retry-After": retry_after(wait_s), "Cache-Control": "no-store"}
     if prefers_html(request.headers.get("accept")):
         language = request_language(request)
-        body = code_form(language, chosen=None, wait_s=wait_s)
+        asked = "" if plates else None
+        body = code_form(language, chosen=None, typed=code, wait_s=wait_s, plate=asked)
         headers |= {"Content-Language": language, "Referrer-Policy": "no-referrer"}
         return HTMLResponse(body, status_code=429, headers=headers)
     detail = f"too many codes not found from this address; retry after {headers['Retry-After']} s"
@@ -159,7 +161,8 @@ def _add_by_code(router: APIRouter, source: PageSource, guard: Callable[[], Code
         limits, address = guard(), client_address(request)
         wait = limits.wait(address)
         if wait > 0:
-            return _too_many(wait, request)
+            plates = getattr(source, "plates_of_code", None) is not None
+            return _too_many(wait, request, code, plates=plates)
         token = await source.token_of_code(code)
         if token is None:
             limits.failed(address)
@@ -284,7 +287,7 @@ def drivers_router(
     async def script() -> FileResponse:
         return FileResponse(WEB / "driver.js", media_type="text/javascript")
 
-    add_code_form(router, source.token_of_code, guard)
+    add_code_form(router, source.token_of_code, guard, getattr(source, "plates_of_code", None))
     _add_by_code(router, source, guard)
 
     @router.get(

@@ -16,10 +16,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
+from lanes.plates import normalise_plate
+from services.db.booking_tables import BookingRow
+from services.db.driver_pages import BOOKING_PAGE
 from services.db.driver_tables import DriverPageRow
+from services.db.tables import ManifestRow, VisitRow
 from services.drivers.hub import DriverHub, normal_code, page_code, page_token
 from services.drivers.i18n import language_of_phone
 
@@ -180,6 +185,37 @@ class DbPages:
                 select(DriverPageRow.token).where(DriverPageRow.code == normal_code(code))
             )
         return token
+
+    async def plates_of_code(self, code: str) -> tuple[str, frozenset[str]] | None:
+        """The token of the page with this code and the plates of its truck, normalised (a
+        booking's manifest's tractor and trailer plates; the plate of the visit it follows,
+        a walk-in's or a queued booking's); None: no page has the code. One statement
+        whether the code is a page's or not (nothing to time apart but index lookups)."""
+        booking, followed, walk_in = aliased(BookingRow), aliased(VisitRow), aliased(VisitRow)
+        manifest = aliased(ManifestRow)
+        query = (
+            select(
+                DriverPageRow.token,
+                manifest.tractor_plate,
+                manifest.trailer_plate,
+                followed.plate,
+                walk_in.plate,
+            )
+            .outerjoin(
+                booking,
+                booking.booking_id == func.substr(DriverPageRow.page_key, len(BOOKING_PAGE) + 1),
+            )
+            .outerjoin(manifest, manifest.manifest_id == booking.manifest_id)
+            .outerjoin(followed, followed.visit_id == DriverPageRow.visit_id)
+            .outerjoin(walk_in, walk_in.visit_id == DriverPageRow.page_key)
+            .where(DriverPageRow.code == normal_code(code))
+        )
+        async with self._sessions()() as session:
+            rows = (await session.execute(query)).all()
+        if not rows:
+            return None
+        plates = {normalise_plate(plate) for row in rows for plate in row[1:] if plate}
+        return rows[0][0], frozenset(plates)
 
     @contextlib.asynccontextmanager
     async def watch(self, token: str) -> AsyncIterator[Watch]:

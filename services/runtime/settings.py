@@ -65,7 +65,8 @@ class ApiSettings(BaseSettings):
 class DriversSettings(BaseSettings):
     """The drivers' short codes (services/drivers/guard.py): codes not found, limited per
     client address (`code_failures_burst` at once, then `code_failures_per_min` a minute)
-    and from all addresses together (`code_failures_total_*`)."""
+    and from all addresses together (`code_failures_total_*`); from an address so refused,
+    a code with the truck's plate, its wrong pairs limited the same way (`plate_failures_*`)."""
 
     model_config = SettingsConfigDict(env_prefix="BORDERFLOW_DRIVERS_", extra="ignore")
 
@@ -73,6 +74,10 @@ class DriversSettings(BaseSettings):
     code_failures_per_min: float = Field(default=1.0, gt=0)
     code_failures_total_burst: int = Field(default=100, ge=1)
     code_failures_total_per_min: float = Field(default=30.0, gt=0)
+    plate_failures_burst: int = Field(default=20, ge=1)
+    plate_failures_per_min: float = Field(default=10.0, gt=0)
+    plate_failures_total_burst: int = Field(default=600, ge=1)
+    plate_failures_total_per_min: float = Field(default=300.0, gt=0)
 
 
 class Settings(BaseSettings):

@@ -150,6 +150,43 @@ async def test_a_code_typed_on_a_320_px_phone_with_text_at_200_percent_is_seen_w
         assert await page.evaluate(OVERFLOWING.replace("section:not([hidden])", "form")) == []
 
 
+class Plated(HubPages):
+    """The hub's pages knowing each truck's plate (as the database's do: its manifest's)."""
+
+    async def plates_of_code(self, code: str) -> tuple[str, frozenset[str]] | None:
+        token = self.hub.token_of_code(code)
+        return None if token is None else (token, frozenset({"29C12345"}))
+
+
+async def test_a_driver_on_a_wifi_a_guesser_spent_opens_the_page_with_the_plate(
+    browser: Browser, shots: Path
+) -> None:
+    """Ten wrong codes from the phone's address (a guesser on the waiting area's Wi-Fi, one
+    address for all its phones): the driver's own code is refused, and the form asks for
+    the truck's plate, its two fields and its words whole on the 320 px phone at 200% (in
+    Vietnamese, the longer words); the code with the plate, typed as on the truck, opens the
+    page (services/drivers/code_form.py; before, the driver could only wait)."""
+    hub = DriverHub(secret=b"test secret")
+    hub.publish({"v-1": {"status": "queued", "position": 1}})
+    code = hub.code_for("v-1")
+    async with serve(Plated(hub)) as base:
+        context = await browser.new_context(
+            viewport={"width": 160, "height": 600}, is_mobile=True, locale="vi-VN"
+        )
+        page = await context.new_page()
+        for last in "23456789BC":
+            missed = await page.request.get(f"{base}/d/c/ZZZZZZZ{last}")
+            assert missed.status == 404
+        refused = await page.goto(f"{base}/d?code={code}")
+        assert refused is not None and refused.status == 429
+        assert await page.input_value("#code") == code
+        await page.screenshot(path=f"{shots}/driver-160px-vi-VN-plate.png", full_page=True)
+        assert await page.evaluate(OVERFLOWING.replace("section:not([hidden])", "form")) == []
+        await page.fill("#plate", "29c-123.45")
+        await page.click("button[type=submit]")
+        await page.wait_for_url(f"{base}/d/{hub.token_for('v-1')}")
+
+
 class Booked(HubPages):
     """The hub's pages as a booking's (for its check-in button)."""
 

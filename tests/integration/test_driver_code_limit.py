@@ -104,7 +104,9 @@ async def test_codes_not_found_from_one_address_are_refused_then_allowed_again(
             assert page_429.status_code == 429 and page_429.headers["retry-after"] == "60"
             assert page_429.headers["content-type"].startswith("text/html")
             assert '<html lang="vi">' in page_429.text
-            assert "Hãy đợi 1 phút" in page_429.text and 'name="code"' in page_429.text
+            assert "đợi 1 phút" in page_429.text and 'name="code"' in page_429.text
+            # and the truck's plate asked for, with which the code is looked up
+            assert 'name="plate"' in page_429.text  # (test_driver_code_plate.py)
         # a driver at another address is not held back by these failures
         found = await driver.get(f"/d/c/{code}")
         assert found.status_code == 303 and found.headers["location"] == page

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.drivers.hub import DriverHub, could_be_code
+from services.drivers.hub import DriverHub, could_be_code, normal_plate
 from services.drivers.i18n import WORDS, pick_language
 
 
@@ -97,3 +97,20 @@ def test_every_language_has_every_word() -> None:
     assert {lang: set(words) for lang, words in WORDS.items()} == {
         lang: set(WORDS["en"]) for lang in WORDS
     }
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("29c-123.45", "29C12345"),
+        ("29 LD 012.34", "29LD01234"),
+        ("29LĐ-012.34", "29LD01234"),  # Telex DD, VNI D9: the plate's D composed into Đ
+        ("29Ĉ-123.45", "29C12345"),  # a mark a keyboard put on a letter, dropped
+        ("桂A·12345", "桂A12345"),
+        ("ｇｕｉ２９Ｃ", "GUI29C"),  # full-width, as a Chinese input method types
+    ],
+)
+def test_a_plate_typed_on_a_phone_is_read_as_the_gate_stores_it(typed: str, stored: str) -> None:
+    """The truck's plate asked for with the code from a refused address (code_form.py) is
+    compared in the gate's normal form; a Vietnamese keyboard's compositions taken apart."""
+    assert normal_plate(typed) == stored
