@@ -14,6 +14,12 @@ time), and the JPEG decode apart. Ends with one JSON line of the figures and the
 targets.
 
     python bench/frames.py [--frames 150] [--seed 1] [--resolutions 1080p,720p,portrait]
+
+`--two-plates N` adds N frames a landscape resolution holding two trucks' plates
+(`plate_recognition.two_plate_frames`, seeds from 5,500,000): of their 2N plates, how many
+the detector found, how many the recognizer worker publishes (`reading.frame_plates`) and
+how many of those read exactly, against one read per frame (the most confident detection,
+as the worker published until 2026-12-06), and the reads published that are no plate.
 """
 
 from __future__ import annotations
@@ -34,9 +40,12 @@ import numpy as np
 from plate_recognition.camera_frames import RESOLUTIONS, render_frame
 from plate_recognition.ocr_eval import misread_kind, read_score
 from plate_recognition.pipeline import MODELS_DIR, PlateRecognizer
+from plate_recognition.reading import frame_plates
 from plate_recognition.scenes import iou
+from plate_recognition.two_plate_frames import TWO_PLATE_RESOLUTIONS, render_two_plate_frame
 
 BENCH_SEED_BASE = 5_000_000  # the frame detector trains on 3,100,000+
+TWO_PLATE_SEED_BASE = 5_500_000
 TARGETS = {
     "detection_min": 0.95,
     "exact_min": 0.85,
@@ -114,12 +123,67 @@ def run(recognizer: PlateRecognizer, resolution: str, frames: int, base: int) ->
     }
 
 
+def run_two_plates(
+    recognizer: PlateRecognizer, resolution: str, frames: int, base: int
+) -> dict[str, Any]:
+    """Frames holding two plates: per plate, found (a detection at IoU >= 0.5), published
+    (`frame_plates`, as the worker does) and read exactly; the same for the first read
+    alone (one read per frame); published reads that are no plate; ms per frame."""
+    count: Counter[str] = Counter()
+    cpu: list[float] = []
+    for i in range(frames):
+        frame = render_two_plate_frame(base + i, resolution)
+        c0 = time.process_time()
+        reads = recognizer.read(frame.image)
+        published = frame_plates(reads)
+        cpu.append((time.process_time() - c0) * 1000)
+        count["published_not_a_plate"] += sum(
+            max(iou(r.bbox, box) for box in frame.boxes) < 0.5 for r in published
+        )
+        both = both_exact = True
+        for k, (plate, box) in enumerate(zip(frame.plates, frame.boxes, strict=True)):
+            which = "near" if k == 0 else "behind"
+            on = [r for r in reads if iou(r.bbox, box) >= 0.5]
+            out = [r for r in published if iou(r.bbox, box) >= 0.5]
+            count[f"{which}_found"] += bool(on)
+            count[f"{which}_published"] += bool(out)
+            count[f"{which}_exact"] += any(r.text == plate.text for r in out)
+            count["first_read_only_exact"] += bool(
+                reads[:1] and iou(reads[0].bbox, box) >= 0.5 and reads[0].text == plate.text
+            )
+            both &= bool(out)
+            both_exact &= any(r.text == plate.text for r in out)
+        count["frames_both_published"] += both
+        count["frames_both_exact"] += both_exact
+    plates = 2 * frames
+    return {
+        "frames": frames,
+        "seeds": f"{base}..{base + frames - 1}",
+        "plates": plates,
+        "found": count["near_found"] + count["behind_found"],
+        "published": count["near_published"] + count["behind_published"],
+        "exact": count["near_exact"] + count["behind_exact"],
+        "exact_first_read_only": count["first_read_only_exact"],
+        **{k: v for k, v in sorted(count.items()) if k.startswith(("near", "behind", "frames"))},
+        "published_not_a_plate": count["published_not_a_plate"],
+        "cpu_ms_p50": round(statistics.median(cpu), 2),
+        "cpu_ms_p95": p95(cpu),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=150, help="frames per resolution")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--resolutions", default="1080p,720p,portrait")
     parser.add_argument("--models", type=Path, default=MODELS_DIR, help="a candidate model set")
+    parser.add_argument(
+        "--two-plates",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also N frames holding two trucks' plates per landscape resolution",
+    )
     args = parser.parse_args()
     cv2.setNumThreads(1)
     recognizer = PlateRecognizer(args.models, threads=1)
@@ -129,6 +193,11 @@ def main() -> None:
         base = BENCH_SEED_BASE + args.seed * 100_000 + k * 10_000
         figures[resolution] = run(recognizer, resolution, args.frames, base)
         print(f"{resolution:9s} " + "  ".join(f"{k}={v}" for k, v in figures[resolution].items()))
+        if args.two_plates and resolution in TWO_PLATE_RESOLUTIONS:
+            base = TWO_PLATE_SEED_BASE + (args.seed - 1) * 100_000 + k * 10_000
+            two = run_two_plates(recognizer, resolution, args.two_plates, base)
+            figures[f"{resolution}_two_plates"] = two
+            print(f"{resolution:9s} two plates: " + "  ".join(f"{k}={v}" for k, v in two.items()))
     figures["load_average_1m"] = round(os.getloadavg()[0], 2)
     figures["cpu"] = platform.processor() or platform.machine()
     figures["cores_visible"] = os.cpu_count()

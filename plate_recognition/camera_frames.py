@@ -13,6 +13,7 @@ or the first (`plates.render_plate`). Pure function of the seed; evaluation seed
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -49,7 +50,7 @@ class CameraFrame:
     drawn_by: str = "training fonts"
 
 
-def _plate_image(rng: random.Random, width: float) -> tuple[np.ndarray, PlateSpec, str]:
+def plate_image(rng: random.Random, width: float) -> tuple[np.ndarray, PlateSpec, str]:
     """The plate, RGB float32, about `width` * 1.3 px wide (warped down later), its spec and
     who drew it (`CameraFrame.drawn_by`)."""
     roll = rng.random()
@@ -65,12 +66,24 @@ def _plate_image(rng: random.Random, width: float) -> tuple[np.ndarray, PlateSpe
 
 
 def _truck(rng: random.Random, img: np.ndarray, plate_w: float) -> tuple[float, float]:
-    """A truck's front (cab, windscreen, grille, lights, bumper, its owner's name painted on);
-    -> where its plate's centre goes."""
+    """A truck's front somewhere in the lane; -> where its plate's centre goes."""
     h, w = img.shape[:2]
     tw = plate_w * rng.uniform(4.5, 6.0)
     cx = rng.uniform(0.25, 0.75) * w
     bumper_y = rng.uniform(0.55, 0.88) * h
+    return truck_front(rng, img, plate_w, tw, (cx, bumper_y))
+
+
+def truck_front(
+    rng: random.Random,
+    img: np.ndarray,
+    plate_w: float,
+    tw: float,
+    at: tuple[float, float],
+) -> tuple[float, float]:
+    """A truck's front `tw` px wide, centred on `at` = (x, bumper's y): cab, windscreen,
+    grille, lights, bumper, its owner's name painted on; -> where its plate's centre goes."""
+    cx, bumper_y = at
     top = bumper_y - tw * rng.uniform(0.9, 1.4)
     x1, x2 = int(cx - tw / 2), int(cx + tw / 2)
     body = colour(rng, 20, 235)
@@ -115,7 +128,7 @@ def _truck(rng: random.Random, img: np.ndarray, plate_w: float) -> tuple[float, 
     return cx + rng.uniform(-0.15, 0.15) * tw, bumper_y + plate_w * 0.18
 
 
-def _place(
+def place_plate(
     rng: random.Random,
     img: np.ndarray,
     plate: np.ndarray,
@@ -157,10 +170,12 @@ def _place(
     )
 
 
-def _light(rng: random.Random, img: np.ndarray, box: tuple[float, ...]) -> tuple[np.ndarray, str]:
-    """Day, night or infrared; the plate's own lamp or retro-reflection kept brighter."""
-    x1, y1, x2, y2 = (int(v) for v in box)
-    plate = img[y1:y2, x1:x2].copy()
+def light(
+    rng: random.Random, img: np.ndarray, boxes: Sequence[tuple[float, ...]]
+) -> tuple[np.ndarray, str]:
+    """Day, night or infrared; each plate's own lamp or retro-reflection kept brighter."""
+    cut = [tuple(int(v) for v in box) for box in boxes]
+    plates = [img[y1:y2, x1:x2].copy() for x1, y1, x2, y2 in cut]
     roll = rng.random()
     if roll < 0.55:
         out = img * rng.uniform(0.6, 1.25) + rng.uniform(-30, 25)
@@ -175,13 +190,15 @@ def _light(rng: random.Random, img: np.ndarray, box: tuple[float, ...]) -> tuple
     if roll < 0.8:
         dark = rng.uniform(0.12, 0.35)
         out = img * dark
-        out[y1:y2, x1:x2] = plate * rng.uniform(0.45, 0.9)
+        for (x1, y1, x2, y2), plate in zip(cut, plates, strict=True):
+            out[y1:y2, x1:x2] = plate * rng.uniform(0.45, 0.9)
         lighting = "night"
     else:
         grey = img @ np.array([0.3, 0.5, 0.2], np.float32)
         out = np.repeat((grey * rng.uniform(0.3, 0.6))[..., None], 3, axis=2)
-        lit = plate @ np.array([0.3, 0.5, 0.2], np.float32)
-        out[y1:y2, x1:x2] = np.clip(lit * rng.uniform(1.0, 1.4) + 20, 0, 255)[..., None]
+        for (x1, y1, x2, y2), plate in zip(cut, plates, strict=True):
+            lit = plate @ np.array([0.3, 0.5, 0.2], np.float32)
+            out[y1:y2, x1:x2] = np.clip(lit * rng.uniform(1.0, 1.4) + 20, 0, 255)[..., None]
         lighting = "ir"
     sigma = rng.uniform(3, 12)
     noise = np.random.default_rng(rng.randint(0, 2**31)).normal(0, sigma, img.shape[:2])
@@ -198,12 +215,19 @@ def render_frame(seed: int, resolution: str = "1080p") -> CameraFrame:
     gate(rng, img)
     for _ in range(rng.randint(0, 2)):
         side_vehicle(rng, img)
-    plate, spec, drawn_by = _plate_image(rng, plate_w)
+    plate, spec, drawn_by = plate_image(rng, plate_w)
     centre = _truck(rng, img, plate_w)
-    box = _place(rng, img, plate, centre, plate_w)
+    box = place_plate(rng, img, plate, centre, plate_w)
     avoid = (int(box[0]), int(box[1]), int(box[2]), int(box[3]))
-    boards = distractors(rng, img, scale * rng.uniform(1.0, 2.0), avoid, rng.randint(3, 8))
-    img, lighting = _light(rng, img, box)
+    boards = distractors(rng, img, scale * rng.uniform(1.0, 2.0), [avoid], rng.randint(3, 8))
+    img, lighting = light(rng, img, [box])
+    decoded, jpeg = finish(rng, img, scale)
+    return CameraFrame(decoded, jpeg, spec, box, lighting, tuple(boards), drawn_by)
+
+
+def finish(rng: random.Random, img: np.ndarray, scale: float) -> tuple[np.ndarray, bytes]:
+    """The camera's blur (none, focus or motion along the lane) and JPEG; -> the JPEG
+    decoded (BGR) and its bytes."""
     blur = rng.random()
     if blur < 0.3:
         img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.5, 1.6) * scale + 0.3)
@@ -217,5 +241,4 @@ def render_frame(seed: int, resolution: str = "1080p") -> CameraFrame:
     if not ok:
         raise RuntimeError("JPEG encoding failed")
     jpeg = buf.tobytes()
-    decoded = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-    return CameraFrame(decoded, jpeg, spec, box, lighting, tuple(boards), drawn_by)
+    return cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR), jpeg

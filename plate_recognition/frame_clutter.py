@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import string
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -147,10 +148,10 @@ def paste(img: np.ndarray, patch: np.ndarray, x: int, y: int) -> Box | None:
 
 
 def distractors(
-    rng: random.Random, img: np.ndarray, scale: float, avoid: Box, count: int
+    rng: random.Random, img: np.ndarray, scale: float, avoid: Sequence[Box], count: int
 ) -> list[Box]:
     """`count` boards of text that are not plates, some of a plate's size and shape, none
-    over `avoid` (the plate); -> their boxes."""
+    over any box of `avoid` (the plates); -> their boxes."""
     h, w = img.shape[:2]
     drawn: list[Box] = []
     for _ in range(count * 3):
@@ -166,9 +167,10 @@ def distractors(
         board = text_board(rng, distractor_text(rng), height, bg, ink)
         bh, bw = board.shape[:2]
         x, y = rng.randint(-bw // 4, w - bw * 3 // 4), rng.randint(0, h - bh)
-        ix = min(x + bw, avoid[2]) - max(x, avoid[0])
-        iy = min(y + bh, avoid[3]) - max(y, avoid[1])
-        if ix > -10 and iy > -10:
+        if any(
+            min(x + bw, a[2]) - max(x, a[0]) > -10 and min(y + bh, a[3]) - max(y, a[1]) > -10
+            for a in avoid
+        ):
             continue
         box = paste(img, board.astype(np.float32), x, y)
         if box is not None:

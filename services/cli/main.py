@@ -191,7 +191,9 @@ def _parser() -> argparse.ArgumentParser:
     recognize = sub.add_parser(
         "recognize",
         help="read the number plates of image files (checking a camera)",
-        description="One JSON line per image, its plates best first; an image with no plate"
+        description="One JSON line per image, each distinct plate in it best first (those the"
+        " recognizer worker publishes: past the first, only reads of a plate's format);"
+        " an image with no plate"
         " that can be read (none found, the image or plate too small, or a read near"
         ' confidence 0) prints "plates": []. An image that cannot be read is one line on'
         " stderr, the others still read (exit status 1).",

@@ -1,5 +1,7 @@
-"""`borderflow recognize IMAGE...`: the plate reads of image files, one JSON line per plate
-(or one voted read with `--vote`), for people checking a camera. Exit status 1 when an
+"""`borderflow recognize IMAGE...`: the plate reads of image files, one JSON line per image
+holding each distinct plate found in it, as the recognizer worker publishes them
+(`plate_recognition.reading.frame_plates`), or one voted read with `--vote`, for people
+checking a camera. Exit status 1 when an
 image cannot be read, 0 otherwise (an image with no plate prints `"plates": []`)."""
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from lanes.plates import display_plate
 from plate_recognition.errors import RecognitionError
 from plate_recognition.images import decode_image
 from plate_recognition.pipeline import PlateRecognizer
-from plate_recognition.reading import PlateReading
+from plate_recognition.reading import PlateReading, frame_plates
 
 
 def _out(line: str) -> None:
@@ -57,7 +59,7 @@ def main_recognize(images: Sequence[str], *, vote: bool = False) -> int:
         if vote:
             decoded.append(image)
             continue
-        plates = [reading_json(r) for r in recognizer.read(image)]
+        plates = [reading_json(r) for r in frame_plates(recognizer.read(image))]
         _out(json.dumps({"image": name, "plates": plates}, ensure_ascii=False))
     if vote and decoded:
         voted = recognizer.read_burst(decoded)

@@ -125,7 +125,7 @@ def test_the_worker_publishes_nothing_for_an_image_too_small(
         jpeg_b64="AA==",
     )
     noise = np.random.default_rng(3).integers(0, 256, (3, 11, 3), dtype=np.uint8)
-    assert worker.recognise(DecodedFrame(frame=frame, images=(noise,))) is None
+    assert worker.recognise(DecodedFrame(frame=frame, images=(noise,))) == []
 
 
 def test_recognize_help_names_every_image_form_read() -> None:

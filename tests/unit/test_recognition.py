@@ -253,8 +253,8 @@ def test_the_worker_decodes_frames_and_refuses_undecodable_images(
     )
     decoded = worker.decode(_record(frame_message(good)[1]))
     assert len(decoded.images) == 2
-    reading = worker.recognise(decoded)
-    assert reading is not None and reading.frames == 2
+    (reading,) = worker.recognise(decoded)
+    assert reading.frames == 2
     event = plate_read_event(good, reading)
     assert event.event_id == "f-7/plate" and event.captured_at == T0
     assert len(event.char_confidences or []) == len(event.plate_text)
