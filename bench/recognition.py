@@ -111,16 +111,26 @@ def ocr_splits(
 def recognizer_on_files(models: Path, real: Path) -> dict[str, Any]:
     """The real photographs as a user hands them to the product (`borderflow recognize`,
     `PlateRecognizer.read_bytes`): each file decoded and read, the detector deciding where
-    the plate is (or that the image is one, `pipeline.is_plate_crop`); its best read scored."""
+    the plate is (or that the image is one, `pipeline.is_plate_crop`); its best read scored.
+    `exact_upside_down`: each file turned 180 degrees with no orientation tag, as a phone's
+    photograph sent without its EXIF is (0 until 2026-12-06)."""
     recognizer = PlateRecognizer(models)
-    found = exact = 0
+    found = exact = turned = 0
     rows = [json.loads(line) for line in (real / "labels.jsonl").read_text("utf-8").splitlines()]
     for row in rows:
-        reads = recognizer.read_bytes((real / row["file"]).read_bytes())
+        image = decode_image((real / row["file"]).read_bytes())
+        reads = recognizer.read(image)
         found += bool(reads)
         exact += bool(reads) and reads[0].text == row["text"]
+        upside_down = recognizer.read(cv2.rotate(image, cv2.ROTATE_180))
+        turned += bool(upside_down) and upside_down[0].text == row["text"]
     n = max(1, len(rows))
-    return {"n": len(rows), "found": round(found / n, 4), "exact": round(exact / n, 4)}
+    return {
+        "n": len(rows),
+        "found": round(found / n, 4),
+        "exact": round(exact / n, 4),
+        "exact_upside_down": round(turned / n, 4),
+    }
 
 
 def print_splits(splits: dict[str, Any]) -> None:

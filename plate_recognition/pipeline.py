@@ -35,6 +35,20 @@ OCR_FILE = "plate_ocr.onnx"
 OCR_CONFIG_FILE = "plate_ocr_config.yaml"
 
 
+# A read less confident than this is also tried turned 180 degrees (a picture upside down
+# with no orientation tag: a phone's photograph sent without its EXIF, a camera mounted the
+# other way up), first in one view, then, if that one is more confident, in all the views,
+# and the more confident read is kept. Upside down, the real crops read at confidence
+# 0.07 median (0.23 at the 90th percentile), upright 0.79; 0.5 leaves every upright read of
+# the real crops, 300 rendered crops and 40 frames as it was, and turned, the real crops
+# read 216 of the 221 they read upright (docs/recognition.md, 2026-12-06).
+UPSIDE_DOWN_BELOW = 0.5
+
+
+def _plate_confidence(slot_probs: np.ndarray) -> float:
+    return float(np.prod(slot_probs.max(axis=1)))
+
+
 @dataclass(frozen=True)
 class SlotOcrResult(OcrResult):  # type: ignore[misc]
     """fast-alpr's OCR result plus the slot x alphabet probabilities."""
@@ -48,6 +62,14 @@ class SlotProbabilityOCR(DefaultOCR):  # type: ignore[misc]
     in the views fitted beside the model (`plate_recognition.views`)."""
 
     views: Views = ONE_VIEW
+    upside_down_below: float = UPSIDE_DOWN_BELOW
+
+    def _slot_probs(self, x: np.ndarray, views: Views | None = None) -> np.ndarray:
+        config = self.ocr_model.config
+        probs = (views or self.views).read(self._run, x[None])
+        return np.asarray(probs, dtype=np.float32).reshape(
+            config.max_plate_slots, len(config.alphabet)
+        )
 
     def _run(self, images: np.ndarray) -> np.ndarray:
         (probs,) = self.ocr_model.model.run(
@@ -61,10 +83,14 @@ class SlotProbabilityOCR(DefaultOCR):  # type: ignore[misc]
         config = self.ocr_model.config
         gray = cv2.cvtColor(cropped_plate, cv2.COLOR_BGR2GRAY)
         x = cv2.resize(gray, (config.img_width, config.img_height), interpolation=cv2.INTER_LINEAR)
-        probs = self.views.read(self._run, x[None])
-        slot_probs = np.asarray(probs, dtype=np.float32).reshape(
-            config.max_plate_slots, len(config.alphabet)
-        )
+        slot_probs = self._slot_probs(x)
+        confidence = _plate_confidence(slot_probs)
+        if confidence < self.upside_down_below:
+            turned = np.ascontiguousarray(x[::-1, ::-1])
+            if _plate_confidence(self._slot_probs(turned, ONE_VIEW)) > confidence:
+                upside_down = self._slot_probs(turned)
+                if _plate_confidence(upside_down) > confidence:
+                    slot_probs = upside_down
         best = slot_probs.argmax(axis=1)
         text = "".join(config.alphabet[i] for i in best).rstrip(config.pad_char)
         return SlotOcrResult(
