@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lanes.plates import Country, normalise_plate, parse_plate
+from lanes.plates import Country, PlateKind, normalise_plate, parse_plate
 from plate_recognition.alphabet import ALPHABET, PAD
 
 _PAD_INDEX = ALPHABET.index(PAD)
@@ -131,7 +131,8 @@ def frame_plates(readings: Sequence[PlateReading]) -> list[PlateReading]:
     """The distinct plates of one frame from its reads, most confident detection first
     (`PlateRecognizer.read`): the first read with a text, as it is, then each further read
     that reads as another plate (a text of a known plate format, read with confidence
-    `FURTHER_PLATE_MIN_CONFIDENCE` or more, not the text of a plate already kept)."""
+    `FURTHER_PLATE_MIN_CONFIDENCE` or more, not the text of a plate already kept), unless
+    it or the first is a trailer's plate."""
     kept: list[PlateReading] = []
     for reading in readings:
         if not reading.text or any(k.text == reading.text for k in kept):
@@ -139,7 +140,18 @@ def frame_plates(readings: Sequence[PlateReading]) -> list[PlateReading]:
         if kept and (
             reading.confidence < FURTHER_PLATE_MIN_CONFIDENCE
             or parse_plate(reading.text).country == Country.UNKNOWN
+            or _trailer(reading.text)
+            or _trailer(kept[0].text)
         ):
             continue
         kept.append(reading)
     return kept
+
+
+def _trailer(text: str) -> bool:
+    """A trailer's plate (`29R01234`, `桂A1234挂`): in a frame with another plate it is most
+    likely its tractor's trailer, the same truck. The visits are grouped by plate and the
+    matcher prices a read against a manifest's trailer plate too, so published apart the
+    two plates opened two visits of one manifest, each decided (found 2026-12-06, before
+    release): with a trailer's plate in it, a frame gives its first read only, as before."""
+    return parse_plate(text).kind is PlateKind.TRAILER

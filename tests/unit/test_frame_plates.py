@@ -151,6 +151,18 @@ def test_the_first_read_is_kept_as_before_and_further_ones_must_read_as_plates()
     assert frame_plates([]) == []
 
 
+def test_a_trailer_plate_in_a_frame_gives_no_second_read() -> None:
+    """A tractor and its trailer in one frame are one truck: published apart, the trailer's
+    plate opened a visit of its own that the matcher gave the same manifest (it weighs a
+    manifest's trailer plate), so one truck had two decisions. Either way round, the frame
+    gives its first read only, as before 2026-12-06."""
+    tractor = _reading("29H12345", 0.9)
+    for trailer in ("29R01234", "桂A1234挂"):
+        assert frame_plates([tractor, _reading(trailer, 0.9, 200)]) == [tractor]
+        first = _reading(trailer, 0.9)
+        assert frame_plates([first, _reading("29H12345", 0.9, 200)]) == [first]
+
+
 def test_a_long_frame_id_still_gives_valid_distinct_read_ids() -> None:
     """A frame id of 123 to 128 characters (CameraFrameV1 takes 128) made a read id over
     the event id's 128, so the read failed validation in the worker, the batch was retried
