@@ -10,11 +10,12 @@ Rules, at each step (event time `now`):
   orchestrated policy as if at the gate now; a truck whose place (lane or carrier slot) is
   expected to start within `drive_time + call_lead` is CALLED and queued there on the board
   (so the next truck sees the place taken), unless that lane is out of its hours when the
-  truck would be there (it would wait at the barrier for the lane to open). While the area
-  holds fewer uncalled trucks than lanes, a truck is weighed on the least scarce kind of lane
+  truck would be there (it would wait at the barrier for the lane to open). While fewer
+  trucks wait to be called for its kind of lane than that kind has open lanes
+  (`callplaces.lane_kind`, `backlogged`), a truck is weighed on the least scarce kind of lane
   that takes it (`callplaces.own_kind`: scanners and the hazmat lane kept for the trucks that
-  need them); with a backlog, on every place, and the lead calls it early only while fewer
-  than `BARRIER_BUFFER` trucks are expected at the barriers of that kind of lane when it
+  need them); with a backlog there, on every place, and the lead calls it early only while
+  fewer than `BARRIER_BUFFER` trucks are expected at the barriers of that kind of lane when it
   arrives (`callplaces.at_barrier`: the lead is spent on the pool, not on each lane). The road then
   holds only trucks on their way, and a lane is idle at most the gap between its expected
   and its actual free time;
@@ -36,8 +37,23 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from lanes.board import Board, Queued, Truck
-from lanes.model import Assignment, BookingStatus, Direction, Gate, Lane, Outcome, WaitingArea
-from lanes.policy.callplaces import BARRIER_BUFFER, at_barrier, own_kind
+from lanes.model import (
+    Assignment,
+    BookingStatus,
+    Direction,
+    Gate,
+    Lane,
+    LaneKind,
+    Outcome,
+    WaitingArea,
+)
+from lanes.policy.callplaces import (
+    BARRIER_BUFFER,
+    at_barrier,
+    backlogged,
+    lane_kind,
+    own_kind,
+)
 from lanes.policy.hours import local_hhmm
 from lanes.policy.orchestrated import OrchestratedPolicy
 from lanes.policy.plan import project_lane
@@ -196,11 +212,14 @@ class CallForwardPolicy:
         for area in gate.waiting_areas:
             missed: set[tuple[object, ...]] = set()
             due = _due(queue)
-            lead = _lead(queue, gate, area)
-            for waiting in queue.uncalled(area.direction):
+            uncalled = queue.uncalled(area.direction)
+            kinds = {w.truck.visit_id: lane_kind(w.truck, board, gate, now=now) for w in uncalled}
+            backlog = backlogged(kinds.values(), board, gate, area.direction, now=now)
+            for waiting in uncalled:
                 needs = _needs(waiting.truck)
                 if needs in missed:
                     continue  # the same places, no freer than for the truck before it
+                lead = _lead(area, kinds[waiting.truck.visit_id], backlog)
                 called = self._call(
                     waiting, board, gate, area, now=now, kind=CallKind.CALL, due=due, lead=lead
                 )
@@ -457,14 +476,17 @@ def with_calls(board: Board, previous: Board, queue: AreaQueue, gate: Gate) -> B
     return board
 
 
-def _lead(queue: AreaQueue, gate: Gate, area: WaitingArea) -> timedelta:
-    """The area's call lead while it holds at least as many trucks not yet called as its
-    direction has lanes, else none. The lead keeps lanes busy (the next truck is at the
+def _lead(area: WaitingArea, kind: LaneKind | None, backlog: frozenset[LaneKind]) -> timedelta:
+    """The area's call lead for a truck for lanes of `kind` while that kind has a backlog (at
+    least as many trucks waiting to be called for it as it has open lanes:
+    `callplaces.backlogged`), else none. The lead keeps lanes busy (the next truck is at the
     barrier when the truck ahead is done early) at the cost of trucks waiting there when it
-    overruns; with fewer trucks waiting than lanes, a lane left idle a moment costs no
-    throughput, and trucks are called to be at the gate when their place is expected free."""
-    backlog = queue.in_area(area.direction) >= len(gate.lanes_for(area.direction))
-    return area.call_lead if backlog else timedelta(0)
+    overruns; with fewer trucks waiting for a kind of lane than it has lanes, a lane left
+    idle a moment costs no throughput, and trucks are called to be at the gate when their
+    place is expected free. Until 2026-12-06 the backlog was the area's trucks of every kind
+    against the direction's lanes of every kind (12 at Huu Nghi), so at the start of a peak
+    the standard lanes, with a backlog of green trucks already, had no lead."""
+    return area.call_lead if kind is not None and kind in backlog else timedelta(0)
 
 
 def _free(

@@ -7,6 +7,13 @@ the barriers (issue 23). Pure: the board, the gate and the time are arguments.
   (the inspection bays first). The scarcer lanes are then kept for the trucks that need them:
   a green truck called to a scanner takes the place a yellow truck in the area waits for, and
   a yellow truck called to the hazmat lane takes 6 minutes there instead of 3 at a scanner.
+- `lane_kind`, `backlogged`: the call lead (a truck called to be at the gate a little before
+  its place is expected free) applies to a truck while the trucks waiting to be called for
+  its kind of lane are at least as many as the open lanes of that kind (a backlog there), not
+  while the area holds as many trucks as the direction has lanes of every kind: at the start
+  of a peak the standard lanes have a backlog of green trucks long before the area holds 12
+  (3 inspection bays and a hazmat lane among them), and without the lead each of them idled
+  while the truck called to it drove up whenever the truck ahead was done early.
 - `at_barrier`: the trucks expected to wait at the barriers of the lanes of one kind of a
   direction at a time: at the gate (or called and due by then) but not yet started. The
   call lead (a truck called to be there before its lane is free, so that the lane does not
@@ -17,11 +24,12 @@ the barriers (issue 23). Pure: the board, the gate and the time are arguments.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from lanes.board import Board, Truck
-from lanes.model import CustomsChannel, Gate, Lane
+from lanes.model import CustomsChannel, Direction, Gate, Lane, LaneKind
 from lanes.policy.plan import project_lane
 from lanes.policy.view import SCARCITY
 
@@ -50,6 +58,45 @@ def own_kind(board: Board, gate: Gate, truck: Truck, *, now: datetime) -> Board:
         if SCARCITY[lane.kind] != least:
             board = board.lane_closed(lane.lane_id, now)
     return board
+
+
+def lane_kind(truck: Truck, board: Board, gate: Gate, *, now: datetime) -> LaneKind | None:
+    """The kind of lane a waiting truck is for: the least scarce kind among the lanes open and
+    in their hours now that take it (green: standard; yellow: scanner; hazmat cargo: hazmat),
+    for a red truck the scarcest (the inspection bays, which the orchestrated rule takes
+    first); None when no open lane takes it."""
+    kinds = {
+        lane.kind
+        for lane in gate.lanes_for(truck.direction)
+        if truck.cargo <= lane.accepts
+        and truck.channel in lane.channels
+        and board.lane(lane.lane_id).is_open
+        and lane.hours.contains(now, gate.utc_offset)
+    }
+    if not kinds:
+        return None
+    pick = max if truck.channel is CustomsChannel.RED else min
+    return pick(kinds, key=SCARCITY.__getitem__)
+
+
+def backlogged(
+    kinds: Iterable[LaneKind | None],
+    board: Board,
+    gate: Gate,
+    direction: Direction,
+    *,
+    now: datetime,
+) -> frozenset[LaneKind]:
+    """The kinds of lane of `direction` with a backlog: `kinds` (the `lane_kind` of each truck
+    waiting to be called) names a kind at least as often as it has lanes open and in their
+    hours now."""
+    lanes = Counter(
+        lane.kind
+        for lane in gate.lanes_for(direction)
+        if board.lane(lane.lane_id).is_open and lane.hours.contains(now, gate.utc_offset)
+    )
+    waiting = Counter(kinds)
+    return frozenset(kind for kind, count in lanes.items() if waiting[kind] >= count)
 
 
 def at_barrier(

@@ -18,7 +18,13 @@ from lanes.model import (
     LaneKind,
 )
 from lanes.policy.callforward import AreaQueue, CallForwardPolicy, TruckCalled
-from lanes.policy.callplaces import BARRIER_BUFFER, at_barrier, own_kind
+from lanes.policy.callplaces import (
+    BARRIER_BUFFER,
+    at_barrier,
+    backlogged,
+    lane_kind,
+    own_kind,
+)
 from tests.unit.test_callforward import AREA, GOODS, MIN, T0
 
 POLICY = CallForwardPolicy()
@@ -135,3 +141,51 @@ def test_at_barrier_counts_trucks_there_and_not_started() -> None:
     assert at_barrier(board, g, STANDARD, {}, now=T0, at=at, besides="v9") == 2
     assert at_barrier(board, g, STANDARD, {"v4": T0 + 10 * MIN}, now=T0, at=at, besides="v9") == 1
     assert at_barrier(board, g, STANDARD, {}, now=T0, at=at, besides="v3") == 1
+
+
+BAY = Lane(
+    "B1", "tiny", Direction.EXPORT, LaneKind.INSPECTION, 12 * MIN, accepts=GOODS,
+    channels=frozenset({GREEN, YELLOW, RED}),
+)  # fmt: skip
+
+
+def test_a_truck_waiting_for_a_busy_kind_of_lane_is_called_with_the_lead() -> None:
+    # one standard lane (4 min) and two inspection bays, a 2-minute lead: v1 is called to the
+    # idle E1 (at the gate at +5, done +9); v2, green, waits alone for E1. The standard lane
+    # has a backlog (1 truck waiting, 1 lane), so v2 is called at +2 with the lead and is at
+    # the barrier at +7: if v1 is done early, at +8, v2 takes E1 then. Before (2026-12-06)
+    # the backlog was the area's trucks against the direction's 3 lanes (1 < 3: no lead):
+    # v2 was called at +4, at the gate at +9, and E1, free at +8, stood idle for a minute.
+    g = gate(STANDARD, BAY, replace(BAY, lane_id="B2"), lead=2 * MIN)
+    area = g.waiting_areas[0]
+    queue = AreaQueue().entered(truck(1), area, T0)
+    events, queue, board = POLICY.step(queue, Board.for_gate(g), g, now=T0)
+    assert called(events) == [("v1", "E1")]
+    queue = queue.entered(truck(2, at=T0 + MIN), area, T0 + MIN)
+    events, queue, board = POLICY.step(queue, board, g, now=T0 + 2 * MIN)
+    [call] = [e for e in events if isinstance(e, TruckCalled)]
+    assert (call.visit_id, call.lane_id) == ("v2", "E1")
+    assert call.due_at == T0 + 7 * MIN and call.expected_start_at == T0 + 9 * MIN
+
+
+def test_the_backlog_is_counted_per_kind_of_lane() -> None:
+    # two standard lanes and two bays: three red trucks wait for the bays (a backlog there),
+    # one green truck for the two standard lanes (none there): the green truck gets no lead
+    # from the red trucks' backlog, as it did when the area's 4 trucks were weighed against
+    # the direction's 4 lanes
+    g = gate(STANDARD, replace(STANDARD, lane_id="E3"), BAY, replace(BAY, lane_id="B2"))
+    board = Board.for_gate(g)
+    kinds = [lane_kind(t, board, g, now=T0) for t in (truck(1, RED), truck(2, RED), truck(3))]
+    assert kinds == [LaneKind.INSPECTION, LaneKind.INSPECTION, LaneKind.STANDARD]
+    assert backlogged([*kinds, LaneKind.INSPECTION], board, g, Direction.EXPORT, now=T0) == {
+        LaneKind.INSPECTION
+    }
+    assert backlogged([*kinds, LaneKind.STANDARD], board, g, Direction.EXPORT, now=T0) == {
+        LaneKind.INSPECTION,
+        LaneKind.STANDARD,
+    }
+    # the bays closed (out of their hours, or closed by a controller): red trucks are for
+    # the scarcest kind still open that takes them, and a closed kind has no backlog
+    closed = board.lane_closed("B1", T0).lane_closed("B2", T0)
+    assert lane_kind(truck(1, RED), closed, g, now=T0) is None
+    assert backlogged(kinds, closed, g, Direction.EXPORT, now=T0) == frozenset()
