@@ -22,8 +22,21 @@ from functools import lru_cache
 from lanes.containers import is_valid_container, normalise_container
 from lanes.model import Manifest, PlateRead
 from lanes.plates import normalise_plate, parse_plate
-from lanes.similarity import LOOKALIKE_PAIRS, plate_cost
+from lanes.similarity import (
+    INDEL,
+    LOOKALIKE_PAIRS,
+    MISSING_INVALID,
+    TRANSPOSE,
+    TRANSPOSE_VALID,
+    plate_cost,
+)
 
+# The matcher's bounds the risk alerts price exit reads by too (lanes.alerts.passes, which
+# may not import lanes.matching): the least the runner-up truck's cost must exceed the best
+# one's by, and the most a truck's reads may cost on average when its trailer or a
+# container agrees (lanes.matching's evidence rule)
+MARGIN = 0.35
+CORROBORATED_MAX = 2.1
 TRAILER_AGREES = 0.5  # the most a trailer read may cost against the declared trailer plate
 ROWS_SWAPPED = 0.1  # the price of reading a two-line plate's rows in the other order
 ROW_LOST = 1.0  # ... and of reading its bottom row (the serial) alone, the top row lost
@@ -50,6 +63,58 @@ def rows_swapped(text: str) -> str | None:
 @lru_cache(maxsize=4096)
 def fits_format(text: str) -> bool:
     return parse_plate(text).valid
+
+
+def read_price(
+    text: str,
+    plate: str,
+    *,
+    swaps: bool,
+    penalty: float = 0.0,
+    weights: Sequence[float] | None = None,
+    far: bool = False,
+) -> float:
+    """What a read's `text` (normalised; `penalty` the price of believing it, `weights` per
+    character) costs under "the truck's plate is `plate`", as the matcher prices it. With
+    `swaps` (the evidence rule), a read of a two-line plate's bottom row alone (the serial:
+    the top row lost) costs ROW_LOST, and a transposition is one edit (cheaper when the read
+    fits no format); a read one character short pays less for it if it fits no plate
+    format. `far`: see `lanes.similarity.plate_cost`."""
+    if swaps and len(plate) - len(text) >= 2 and row_of(text, plate):
+        return penalty + ROW_LOST
+    missing = (INDEL if fits_format(text) else MISSING_INVALID) if len(text) < len(plate) else INDEL
+    return penalty + plate_cost(
+        text,
+        plate,
+        missing=missing,
+        weights=weights,
+        swaps=swaps,
+        # a read that is itself a valid plate is as likely the clean read of a truck with no
+        # manifest whose plate lies one transposition from an expected one (issue 19)
+        transpose=TRANSPOSE_VALID if fits_format(text) else TRANSPOSE,
+        far=far,
+    )
+
+
+def row_of(text: str, plate: str) -> bool:
+    """Whether `text` is the bottom row of `plate` read alone: its serial, four characters
+    or more, the province and series (two or more characters) lost."""
+    return len(text) >= ROW_MIN and plate.endswith(text) and text.isascii()
+
+
+@lru_cache(maxsize=65_536)
+def text_cost(text: str, plate: str) -> float:
+    """What a read spelling `text` (normalised; no confidences, no runner-up) costs under
+    "the truck's plate is `plate`", priced as the matcher's evidence rule prices one read
+    (`read_price`, its rows put back in order at ROWS_SWAPPED), but every distance priced
+    edit by edit: neither the matcher's cap on one read (`lanes.matching.READ_CAP`) nor
+    `FAR_APART`, so that two mistakes still cost less than three (the risk alerts' exit
+    reads, `lanes.alerts.passes`)."""
+    cost = read_price(text, plate, swaps=True, far=True)
+    fixed = rows_swapped(text)
+    if fixed is not None:
+        cost = min(cost, read_price(fixed, plate, swaps=True, penalty=ROWS_SWAPPED, far=True))
+    return cost
 
 
 _PARTNERS: dict[str, tuple[str, ...]] = {}

@@ -27,15 +27,15 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import NamedTuple, Protocol
 
 from lanes.containers import is_valid_container, normalise_container
 from lanes.evidence import (
-    ROW_LOST,
-    ROW_MIN,
+    CORROBORATED_MAX,
+    MARGIN,
     ROWS_SWAPPED,
     corroboration,
+    read_price,
     rows_swapped,
     stranger_plates,
 )
@@ -50,11 +50,7 @@ from lanes.model import (
 )
 from lanes.plates import PlateKind, may_be_trailer, normalise_plate, parse_plate
 from lanes.similarity import (
-    INDEL,
-    MISSING_INVALID,
     NEAR_FLOOR,
-    TRANSPOSE,
-    TRANSPOSE_VALID,
     char_weights,
     folded_key,
     index_keys,
@@ -64,7 +60,6 @@ from lanes.similarity import (
 )
 
 MATCH_MAX = 0.7  # the most a visit's mean cost may be for its plate to count as read
-MARGIN = 0.35  # the least the runner-up truck's cost must exceed the best one's by
 FAR = 1.0  # the cost assumed for a truck the index did not propose (at least one edit away)
 READ_CAP = 2.0  # one hopeless read cannot outweigh the others without limit
 CANDIDATE_BASE = 0.25  # the price of believing a read's runner-up text over its top one
@@ -78,8 +73,9 @@ TRAILER_OTHER = 1.5  # how far (edits, no confidences) a trailer read must be to
 # Evidence (issue 19): a truck further than MATCH_MAX is still decided when nothing else
 # explains the reads as well (lanes.evidence), up to one arbitrary edit on average, two
 # when a container or the trailer agrees, every rival EVIDENCE_MARGIN behind.
+# (CORROBORATED_MAX and MARGIN, the plate alone's runner-up margin, are defined in
+# lanes.evidence, with the price of a read, so that the risk alerts price by them too)
 EVIDENCE_MAX = 1.05
-CORROBORATED_MAX = 2.1
 EVIDENCE_MARGIN = 0.8
 NONE_MARGIN = 0.5  # how far behind "a truck with no manifest" must be, in edit units
 # What "a truck with no manifest" pays for its plate lying this close to an expected
@@ -235,43 +231,17 @@ def read_texts(read: PlateRead, *, evidence: bool = True) -> tuple[_Text, ...]:
     return tuple(texts.values())
 
 
-def _plate_cost(text: _Text, plate: str, swaps: bool, *, capped: bool = False) -> float:
-    # with `swaps` (the evidence rule), a read of a two-line plate's bottom row alone (the
-    # serial: the top row lost) costs ROW_LOST
-    if swaps and len(plate) - len(text.text) >= 2 and _row_of(text.text, plate):
-        return text.penalty + ROW_LOST
-    # a read one character short pays less for it if it fits no plate format
-    missing = _missing_price(text.text) if len(text.text) < len(plate) else INDEL
-    weights = text.capped if capped else text.weights
-    return text.penalty + plate_cost(
+def _plate_cost(
+    text: _Text, plate: str, swaps: bool, *, capped: bool = False, far: bool = False
+) -> float:
+    return read_price(
         text.text,
         plate,
-        missing=missing,
-        weights=weights,
         swaps=swaps,
-        transpose=_transpose_price(text.text),
+        penalty=text.penalty,
+        weights=text.capped if capped else text.weights,
+        far=far,
     )
-
-
-def _row_of(text: str, plate: str) -> bool:
-    """Whether `text` is the bottom row of `plate` read alone: its serial, four characters
-    or more, the province and series (two or more characters) lost."""
-    return len(text) >= ROW_MIN and plate.endswith(text) and text.isascii()
-
-
-@lru_cache(maxsize=4096)
-def _is_valid(text: str) -> bool:
-    return parse_plate(text).valid
-
-
-def _missing_price(text: str) -> float:
-    return INDEL if _is_valid(text) else MISSING_INVALID
-
-
-def _transpose_price(text: str) -> float:
-    # a read that is itself a valid plate is as likely the clean read of a truck with no
-    # manifest whose plate lies one transposition from an expected one (issue 19)
-    return TRANSPOSE_VALID if _is_valid(text) else TRANSPOSE
 
 
 def _read_costs(

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from lanes.matching import MARGIN, ManifestIndex, Matcher, read_texts
+from lanes.evidence import MARGIN
+from lanes.matching import ManifestIndex, Matcher, read_texts
 from lanes.model import Camera, MatchResult, PlateRead
 from lanes.plates import normalise_plate
 from lanes.similarity import plate_cost

@@ -205,6 +205,7 @@ def plate_cost(
     weights: Sequence[float] | None = None,
     swaps: bool = False,
     transpose: float = TRANSPOSE_VALID,
+    far: bool = False,
 ) -> float:
     """Weighted edit distance from the declared `plate` to the `read` text (both normalised).
 
@@ -216,6 +217,9 @@ def plate_cost(
     `swaps` (the evidence rule) prices two adjacent characters read in each other's place as
     one edit (`transpose`) rather than two substitutions: `TRANSPOSE_VALID` by default,
     cheaper (`TRANSPOSE`) when the caller knows that the read fits no plate format.
+    `far` prices texts two or more characters apart in length edit by edit too (the
+    cheapest alignment, each lost character at `missing`, each extra one at `INDEL`), for a
+    caller that must tell two mistakes from three (`lanes.matching.text_cost`).
     """
     if read == plate:
         return 0.0
@@ -243,6 +247,8 @@ def plate_cost(
         return head + _hamming(read, plate, weights)
     if abs(gap) == 1:
         return head + _edit(read, plate, weights, missing)
+    if far:
+        return head + _align(read, plate, weights, missing, transpose if swaps else None)
     return head + FAR_APART
 
 
@@ -324,3 +330,39 @@ def _edit(read: str, plate: str, weights: Sequence[float] | None, missing: float
     # long_[k] is the character only the longer text has
     gap = [missing] * (n + 1) if short is read else [INDEL * w[k] for k in range(n + 1)]
     return min(prefix[k] + gap[k] + suffix[k] for k in range(n + 1))
+
+
+def _align(
+    read: str,
+    plate: str,
+    weights: Sequence[float] | None,
+    missing: float,
+    transpose: float | None,
+) -> float:
+    """The cheapest alignment of any two texts, at the prices of `_edit` (a plate character
+    lost at `missing`, an extra read character at `INDEL` weighted, substitutions from the
+    table) and, with `transpose`, two adjacent characters read in each other's place at
+    that price: O(len(read) * len(plate)), for texts two or more characters apart."""
+    w = weights if weights is not None else [1.0] * len(read)
+    previous = [missing * j for j in range(len(plate) + 1)]
+    before: list[float] = []
+    for i, r in enumerate(read, 1):
+        row = [previous[0] + INDEL * w[i - 1]]
+        for j, p in enumerate(plate, 1):
+            best = min(
+                previous[j] + INDEL * w[i - 1],  # an extra read character
+                row[j - 1] + missing,  # a plate character lost
+                previous[j - 1] + (0.0 if r == p else substitution_cost(r, p) * w[i - 1]),
+            )
+            if (
+                transpose is not None
+                and i > 1
+                and j > 1
+                and r == plate[j - 2]
+                and read[i - 2] == p
+                and r != p
+            ):
+                best = min(best, before[j - 2] + transpose * max(w[i - 1], w[i - 2]))
+            row.append(best)
+        before, previous = previous, row
+    return previous[-1]

@@ -9,7 +9,7 @@ from lanes.alert_rules import AlertRules
 from lanes.alerts.bookings import bursts, no_show_rates, rebook_jumps
 from lanes.alerts.cargo import late_amendments, overweight, swaps
 from lanes.alerts.model import Alert, Observations
-from lanes.alerts.passes import INBOUND, Declarations, Exits, passes
+from lanes.alerts.passes import Declarations, Exits, Trucks, passes
 from lanes.alerts.plates import clones, lost_trucks
 
 
@@ -26,15 +26,10 @@ def evaluate(
     changes = [c for c in o.bookings if c.at <= now]
     found = passes(sightings, rules)
     exit_reads = Exits(sightings)
-    shown_by: dict[str, set[str]] = {}
-    for s in sightings:
-        if s.role in INBOUND and s.plate:
-            for t in (s.plate, *s.alternatives):
-                shown_by.setdefault(t, set()).add(s.plate)
-    trucks = {p.plate for p in found}
+    trucks = Trucks(found, rules.expected_transit + rules.transit_margin)
     raised = [
-        *clones(found, exit_reads, rules),
-        *lost_trucks(found, exit_reads, rules, now=now, shown_by=shown_by, trucks=trucks),
+        *clones(found, exit_reads, rules, versions),
+        *lost_trucks(found, exit_reads, rules, now=now, trucks=trucks),
         *swaps(found, versions),
         *late_amendments(found, versions, rules),
         *overweight(weighings, versions, rules),

@@ -9,13 +9,13 @@ stored yet, so it raises the same alerts as with `evaluate`. Why that holds: a p
 alerts (a clone, a lost truck, a swap, a late amendment) depend only on its inbound reads
 in the window, the exit reads showing its texts, which gates read exits and containers at
 all, the manifest versions declaring its tractor plate, and `now` for a lost truck's due
-time; and for a lost truck, the exit reads that may be its plate misread and whether an
-inbound read of another plate with a pass shows one of their texts (`Exits.near`): every
-plate is judged again when an inbound read comes to a plate one of whose reads shows a
-text an exit read shows. A plate none of these changed for gives what it gave on the last
-call; every alert of it was given then. A weighing's alert (overweight) depends only on
-it and on the manifest versions declaring its texts: it is judged when it comes and again
-when the versions of a manifest naming one of its texts change. Booking changes are judged
+time; and for a lost truck, the exit reads that may be its plate misread and the other
+passes open at their times (`Exits.misread`): a truck already due out is judged again when
+a pass that was open while it was (at its gate) came, went or changed. A plate none of
+these changed for gives what it gave on the last call; every alert of it was given then.
+A weighing's alert (overweight) depends only on it and on the manifest versions declaring
+its texts: it is judged when it comes and again when the versions of a manifest naming one
+of its texts change. Booking changes are judged
 in full on every call.
 
 The objects of `observations` are recognised by identity (the memory adapter gives the
@@ -36,7 +36,7 @@ from lanes.alerts.bookings import bursts, no_show_rates, rebook_jumps
 from lanes.alerts.cargo import late_amendments, overweight, portal_containers, swaps
 from lanes.alerts.evaluate import first_alerts
 from lanes.alerts.model import Alert, ManifestVersion, Observations, Sighting, WeighIn
-from lanes.alerts.passes import INBOUND, Declarations, Exits, Pass, passes
+from lanes.alerts.passes import INBOUND, Declarations, Exits, Pass, Trucks, passes
 from lanes.alerts.plates import clones, lost_trucks
 from lanes.values import CameraRole
 
@@ -74,8 +74,9 @@ class Incremental:
         self._portal: dict[str, set[str]] = {}  # plate -> gates its passes read containers at
         self._dues: list[tuple[datetime, str]] = []  # (a pass's lost-truck due time, plate)
         self._weighings: dict[int, WeighIn] = {}  # the last window's, by id()
-        # an inbound read came to a plate one of whose reads shows a text an exit read shows
-        self._explained = False
+        # (gate, from, to): when a pass that came, went or changed was open (entered, not
+        # yet due out): an exit read then may stand for another truck now (`Exits.misread`)
+        self._changed: list[tuple[str, datetime, datetime]] = []
 
     def __call__(self, observations: Observations, *, now: datetime) -> tuple[Alert, ...]:
         if self._now is not None and now < self._now:
@@ -91,9 +92,6 @@ class Incremental:
             self._count(s, 1, dirty, texts)
         for text in texts:
             dirty.update(self._texts.get(text, ()))
-        if self._explained:  # an exit read that stood for a misread truck may no longer
-            dirty.update(self._passes)
-            self._explained = False
         declared = self._declared(
             *_moved(self._versions, o.manifests, now, attrgetter("received_at"))
         )
@@ -111,6 +109,20 @@ class Incremental:
             (p for plate in dirty for p in self._passes.get(plate, ())),
             key=lambda p: (p.first_at, p.plate, p.gate_id),
         )
+        # a truck already due out whose exit read may now stand for a pass that changed
+        allowed = rules.expected_transit + rules.transit_margin
+        everyone = [p for mine in self._passes.values() for p in mine]
+        judged = [
+            p
+            for p in everyone
+            if p.plate not in dirty
+            and p.last_at + allowed <= now
+            and any(
+                g == p.gate_id and start <= p.last_at + allowed and p.first_at <= end
+                for g, start, end in self._changed
+            )
+        ]
+        self._changed = []
         # a weighing's alert depends on it and on the manifests declaring its texts then:
         # judged when it comes, and again when those manifests' versions change
         _, came_weighed = _moved(self._weighings, o.weighings, now, attrgetter("at"))
@@ -126,14 +138,9 @@ class Incremental:
         versions = Declarations([v for m in ids for v in self._history[m].values()])
         return first_alerts(
             [
-                *clones(found, self._exits, rules),
+                *clones(found, self._exits, rules, versions),
                 *lost_trucks(
-                    found,
-                    self._exits,
-                    rules,
-                    now=now,
-                    shown_by=self._texts,
-                    trucks=self._passes,
+                    [*found, *judged], self._exits, rules, now=now, trucks=Trucks(everyone, allowed)
                 ),
                 *swaps(found, versions, reading=self._reading()),
                 *late_amendments(found, versions, rules),
@@ -164,10 +171,6 @@ class Incremental:
             if not mine:
                 del self._inbound[s.plate]
         dirty.add(s.plate)
-        if sign > 0 and any(
-            self._exits.shows(t) for r in mine.values() for t in (r.plate, *r.alternatives)
-        ):
-            self._explained = True
         for text in shown:
             plates = self._texts.setdefault(text, {})
             plates[s.plate] = plates.get(s.plate, 0) + sign
@@ -208,6 +211,12 @@ class Incremental:
         for plate in plates:
             mine = self._inbound.get(plate)
             found = passes(list(mine.values()), self.rules) if mine else []
+            before = self._passes.get(plate, [])
+            if found != before:
+                self._changed.extend(
+                    (p.gate_id, p.first_at, p.last_at + allowed)
+                    for p in {*before, *found} - ({*before} & {*found})
+                )
             if found:
                 self._passes[plate] = found
             else:

@@ -1,36 +1,38 @@
 """Sightings -> passes: a plate's inbound reads (approach, gate-in) at one gate and direction
-within the visit window are one pass; exit-camera reads stay apart, as exits."""
+within the visit window are one pass; exit-camera reads stay apart, as exits, and an exit
+read that shows no pass's text stands for the one pass open then that it may be, misread
+(`Exits.misread`)."""
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from lanes.alert_rules import AlertRules
 from lanes.alerts.model import ManifestVersion, Sighting
-from lanes.evidence import ROW_MIN, rows_swapped
-from lanes.similarity import FAR_APART, TRANSPOSE, plate_cost
+from lanes.evidence import CORROBORATED_MAX, MARGIN, text_cost
 from lanes.values import CameraRole, Direction, Manifest
 
 INBOUND = frozenset({CameraRole.APPROACH, CameraRole.GATE_IN})
-# An exit read this close to a plate (`lanes.similarity.plate_cost`, adjacent characters
-# swapped as one mistake: below two arbitrary mistakes) may be that truck leaving, misread
-NEAR_EXIT = FAR_APART
+# An exit read that shows no text of a pass stands for the pass whose plate it may be,
+# misread, when that is the only pass it may be: priced as the matcher prices one read
+# (`lanes.evidence.text_cost`), within what the evidence rule accepts when something else
+# agrees (CORROBORATED_MAX, two edits: here the truck was due at the exit then), and every
+# other pass open at its time further by the matcher's ambiguity bound (MARGIN). Chosen on
+# bench/holdout.py's TUNING error models (bench/alerts_noise.py; docs/alerts.md): a reach of
+# one edit (EVIDENCE_MAX) left 4x the false lost trucks of the rule before; EVIDENCE_MARGIN
+# (0.8) for the rivals, 2-10x those of MARGIN, at the same recall.
+EXIT_REACH = CORROBORATED_MAX
+EXIT_MARGIN = MARGIN
 
 
-def could_be(text: str, plate: str) -> bool:
-    """Whether an exit read's `text` may be `plate` misread, as the matcher's evidence
-    rule reads a plate: within `NEAR_EXIT`, its two rows in the other order, or its bottom
-    row alone (the top row lost); or, a pass's plate being itself a row read alone (every
-    read of a truck without a manifest lost a row), the whole plate read at the exit."""
-    if len(plate) - len(text) >= 2:
-        return len(text) >= ROW_MIN and text.isascii() and plate.endswith(text)
-    if len(text) - len(plate) >= 2:
-        return text.startswith(plate) or text.endswith(plate)
-    fixed = rows_swapped(text) or text
-    return plate_cost(fixed, plate, swaps=True, transpose=TRANSPOSE) < NEAR_EXIT
+def exit_cost(texts: Iterable[str], plate: str) -> float:
+    """What an exit read showing `texts` costs under "it is the truck of `plate`": its
+    cheapest text, priced either way round (a pass's plate may itself be a read's own text,
+    a row read alone, when the matcher attributed none of its reads)."""
+    return min(min(text_cost(t, plate), text_cost(plate, t)) for t in texts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +104,10 @@ class Declarations:
         for manifest_id, history in sorted(self._history.items()):
             for plate in dict.fromkeys(v.manifest.tractor_plate for v in history):
                 self._by_plate.setdefault(plate, []).append(manifest_id)
+
+    def declares(self, plate: str) -> bool:
+        """Whether a manifest version names `plate` as its tractor's."""
+        return plate in self._by_plate
 
     def as_of(
         self, plate: str, at: datetime
@@ -192,29 +198,58 @@ class Exits:
         }
         return sorted(found)
 
-    def near(
-        self,
-        plate: str,
-        gate_id: str,
-        after: datetime,
-        until: datetime,
-        *,
-        shown_by: Mapping[str, Iterable[str]],
-        trucks: Container[str],
-    ) -> list[str]:
-        """Ids of exit reads at `gate_id` in (after, until] that may be `plate` misread
-        (`could_be`) and are no other truck's: they show no text that an inbound read of
-        another plate with a pass (`trucks`) shows (`shown_by`: text -> the plates of the
-        inbound reads showing it). Such an exit read is one the matcher could not
-        attribute (a truck without a manifest, or a mistake too costly), so an exit read
-        of another truck never stands for this one."""
-        timeline = self._timeline.get(gate_id, [])
+    def misread(self, p: Pass, until: datetime, trucks: Trucks) -> list[str]:
+        """Ids of exit reads at `p`'s gate in (p.first_at, until] that stand for `p` misread:
+        within `EXIT_REACH` of its plate (`exit_cost`), and every other pass open then
+        (`trucks`) further by `EXIT_MARGIN` and none of its texts shown. Another truck's
+        exit read is then seldom taken for this one, however it was misread: it is nearer
+        to its own truck, which was open at the exit then too."""
+        timeline = self._timeline.get(p.gate_id, [])
         found = []
-        for at, event_id, texts in timeline[bisect_right(timeline, (after, "\uffff")) :]:
+        for at, event_id, texts in timeline[bisect_right(timeline, (p.first_at, "\uffff")) :]:
             if at > until:
                 break
-            if any(q != plate and q in trucks for t in texts for q in shown_by.get(t, ())):
+            mine = exit_cost(texts, p.plate)
+            if mine > EXIT_REACH:
                 continue
-            if any(could_be(t, plate) for t in texts):
+            if all(
+                q.plate == p.plate
+                or (
+                    set(texts).isdisjoint(q.texts)
+                    and exit_cost(texts, q.plate) >= mine + EXIT_MARGIN
+                )
+                for q in trucks.open_at(p.gate_id, at)
+            ):
                 found.append(event_id)
         return found
+
+
+class Trucks:
+    """The passes of a window by gate, to ask which trucks were between the gate and the
+    exit (entered, not yet due out: `expected_transit + transit_margin` after their last
+    inbound read) at a time."""
+
+    def __init__(self, found: Iterable[Pass], allowed: timedelta) -> None:
+        self._allowed = allowed
+        self._by_gate: dict[str, list[tuple[datetime, str, Pass]]] = {}
+        self._firsts: dict[str, list[datetime]] = {}
+        self._longest = timedelta(0)
+        for p in found:
+            self._by_gate.setdefault(p.gate_id, []).append((p.first_at, p.plate, p))
+            self._longest = max(self._longest, p.last_at - p.first_at)
+        for gate_id, entries in self._by_gate.items():
+            entries.sort(key=lambda e: (e[0], e[1]))
+            self._firsts[gate_id] = [e[0] for e in entries]
+
+    def open_at(self, gate_id: str, at: datetime) -> Iterable[Pass]:
+        """The passes at `gate_id` that entered before `at` and were due out at `at` or
+        later."""
+        entries = self._by_gate.get(gate_id, [])
+        earliest = at - self._allowed - self._longest
+        i = bisect_left(self._firsts.get(gate_id, []), at)
+        for k in range(i - 1, -1, -1):
+            first_at, _, p = entries[k]
+            if first_at < earliest:
+                break
+            if p.last_at + self._allowed >= at:
+                yield p

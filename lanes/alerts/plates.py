@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from itertools import pairwise
 
 from lanes.alert_rules import AlertRules
 from lanes.alerts.model import Alert, make_alert
-from lanes.alerts.passes import Exits, Pass
+from lanes.alerts.passes import Declarations, Exits, Pass, Trucks
 from lanes.alerts.wording import gate_time, zone
+from lanes.evidence import fits_format
 
 
 def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.0f} min"
 
 
-def clones(found: Sequence[Pass], exit_reads: Exits, rules: AlertRules) -> list[Alert]:
+def clones(
+    found: Sequence[Pass], exit_reads: Exits, rules: AlertRules, versions: Declarations
+) -> list[Alert]:
     """A plate in two passes one truck cannot make: at another gate or in the other
     direction sooner than `min_return`, or inbound twice at one gate and direction with no
-    exit read of the plate between (at a gate whose exit cameras are read at all)."""
+    exit read of the plate between (at a gate whose exit cameras are read at all). Only a
+    plate that names one truck: one that fits a plate format or that a manifest declares.
+    A text that fits none (a row read alone, `12C`) is a misread that many trucks' plates
+    give (the matcher prices it so: `lanes.evidence`), so two passes under it may well be
+    two trucks."""
     by_plate: dict[str, list[Pass]] = {}
     for p in found:
-        by_plate.setdefault(p.plate, []).append(p)
+        if fits_format(p.plate) or versions.declares(p.plate):
+            by_plate.setdefault(p.plate, []).append(p)
     alerts = []
     for plate, seen in sorted(by_plate.items()):
         for a, b in pairwise(seen):
@@ -62,20 +70,13 @@ def clones(found: Sequence[Pass], exit_reads: Exits, rules: AlertRules) -> list[
 
 
 def lost_trucks(
-    found: Sequence[Pass],
-    exit_reads: Exits,
-    rules: AlertRules,
-    *,
-    now: datetime,
-    shown_by: Mapping[str, Iterable[str]],
-    trucks: Container[str],
+    found: Sequence[Pass], exit_reads: Exits, rules: AlertRules, *, now: datetime, trucks: Trucks
 ) -> list[Alert]:
     """A pass with no exit read showing its plate (or a candidate of its reads) within
     `expected_transit + transit_margin` of its last inbound read, once `now` is past that;
     only at a gate whose exit cameras are read at all (else every truck would be lost).
-    An exit read that may be its plate misread and is no other truck's is its exit
-    (`Exits.near`: `shown_by`, text -> plates of the window's inbound reads showing it;
-    `trucks`, the plates with a pass in the window)."""
+    An exit read that may be its plate misread and may be no other truck open then is its
+    exit (`Exits.misread`; `trucks`, every pass of the window)."""
     allowed = rules.expected_transit + rules.transit_margin
     alerts = []
     for p in found:
@@ -84,7 +85,7 @@ def lost_trucks(
             continue
         if exit_reads.between(p.texts, p.first_at, due):
             continue
-        if exit_reads.near(p.plate, p.gate_id, p.first_at, due, shown_by=shown_by, trucks=trucks):
+        if exit_reads.misread(p, due, trucks):
             continue
         alerts.append(
             make_alert(

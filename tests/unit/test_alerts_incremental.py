@@ -202,3 +202,28 @@ def test_an_exit_read_that_turns_out_anothers_no_longer_stands_for_a_misread_tru
     (alert,) = evaluate(then, rules, now=at(100))
     assert (alert.rule, alert.subject) == ("lost_truck", "plate:29H12345")
     assert judge(then, now=at(100)) == (alert,)
+
+
+def test_a_pass_that_came_late_takes_a_misread_exit_back_from_a_truck_already_judged() -> None:
+    # 29H12395, read leaving at 40, stood for 29H12345 (one character off, no other truck
+    # open then: lanes.alerts.passes.Exits.misread) when 29H12345 was judged at 91; then the
+    # reads of 29H12375, in at 10, came late: the exit read may be either truck's now, and
+    # 29H12345 is lost. The truck already judged is judged again
+    def read(event_id: str, minutes: float, camera: int, plate: str) -> Sighting:
+        camera_id, role, direction = CAMERAS[camera]
+        return Sighting(event_id, GATE, camera_id, role, direction, at(minutes), plate)
+
+    rules = AlertRules()
+    early = (
+        read("l-a", 0, 0, "29H12345"),
+        read("l-g", 1, 1, "29H12345"),
+        read("x-x", 40, 3, "29H12395"),
+    )
+    late = (read("o-a", 10, 0, "29H12375"), read("o-g", 11, 1, "29H12375"))
+    judge = Incremental(rules)
+    first = Observations(sightings=early)
+    assert judge(first, now=at(95)) == evaluate(first, rules, now=at(95)) == ()
+    then = Observations(sightings=early + late)
+    (alert,) = evaluate(then, rules, now=at(100))
+    assert (alert.rule, alert.subject) == ("lost_truck", "plate:29H12345")
+    assert judge(then, now=at(100)) == (alert,)

@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from lanes.matching import BASELINE_RULE, MARGIN, MATCH_MAX, OcrMatcher, PlateIndex, read_texts
+from lanes.evidence import MARGIN
+from lanes.matching import BASELINE_RULE, MATCH_MAX, OcrMatcher, PlateIndex, read_texts
 from lanes.model import Candidate, CustomsStatus, Direction, Manifest, MatchOutcome, PlateRead
 from tests.unit.factories import at, manifest
 

@@ -9,9 +9,11 @@ from hypothesis import strategies as st
 import lanes.learned_confusion as generated
 from lanes.learned_confusion import LEARNED
 from lanes.similarity import (
+    FAR_APART,
     HAND_PAIRS,
     INDEL,
     LEARNED_FLOOR,
+    MISSING_INVALID,
     PROVINCE_LOST,
     PROVINCE_WRONG,
     SUBSTITUTE,
@@ -35,6 +37,38 @@ from lanes.similarity import (
 )
 def test_costs(read: str, plate: str, cost: float) -> None:
     assert plate_cost(read, plate) == pytest.approx(cost)
+
+
+def test_far_prices_texts_two_or_more_apart_edit_by_edit() -> None:
+    # the matcher's shortcut prices every such pair alike; the risk alerts (far=True) must
+    # tell an exit read two characters short of a plate from one of another truck
+    assert plate_cost("29H245", "29H12345") == FAR_APART == plate_cost("15C999", "29H12345")
+    two_lost = plate_cost("29H245", "29H12345", far=True, missing=MISSING_INVALID)
+    assert two_lost == pytest.approx(2 * MISSING_INVALID)
+    assert plate_cost("29H1234567", "29H12345", far=True) == pytest.approx(2 * INDEL)
+    assert plate_cost("B772", "桂B77925", far=True) == pytest.approx(PROVINCE_LOST + 2 * INDEL)
+    assert plate_cost("15C999", "29H12345", far=True) > 2 * SUBSTITUTE
+    # look-alikes and transpositions keep their prices
+    assert plate_cost("29HI245", "29H1234567", far=True) == pytest.approx(
+        substitution_cost("I", "1") + 3 * INDEL
+    )
+    assert plate_cost("29H21345", "29H2134567", far=True, swaps=True, transpose=0.45) == (
+        pytest.approx(2 * INDEL)
+    )
+    assert plate_cost("29H213", "29H12345", far=True, swaps=True, transpose=0.45) == (
+        pytest.approx(0.45 + 2 * INDEL)
+    )
+
+
+@given(st.text("0123456789", min_size=5, max_size=5), st.data())
+def test_far_prices_two_lost_characters_as_two(serial: str, data: st.DataObject) -> None:
+    plate = "29H" + serial
+    first, second = sorted(
+        data.draw(st.sets(st.integers(0, len(plate) - 1), min_size=2, max_size=2))
+    )
+    read = plate[:first] + plate[first + 1 : second] + plate[second + 1 :]
+    assert plate_cost(read, plate, far=True) <= 2 * INDEL + 1e-9
+    assert plate_cost(plate, read, far=True) <= 2 * INDEL + 1e-9
 
 
 @pytest.mark.parametrize(
