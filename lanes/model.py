@@ -177,7 +177,8 @@ class WaitingArea:
     gate (issue 23): read by `camera_id` (or checked in with their booking), `capacity`
     trucks at most (more wait on the road), `drive_time` from it to the gate. A truck is
     called when its lane or carrier slot is expected free within `drive_time + call_lead`
-    (the lead only while the area holds as many uncalled trucks as the direction has lanes);
+    (the lead only while as many trucks wait uncalled for the truck's kind of lane as that
+    kind has open lanes: `lanes.policy.callplaces.backlogged`);
     one that has not reached the gate `drive_time + arrival_grace` after its call is
     recalled once, then loses its place."""
 
