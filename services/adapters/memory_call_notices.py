@@ -1,5 +1,5 @@
 """The call notifier's unit of work in memory (the use cases' unit tests): one record a
-call id, and the drivers' page languages by visit id. Writes are applied at once; each
+call id, and the drivers' page languages and codes by visit id. Writes are applied at once; each
 method is one step, as the database's statements are."""
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class KeptCall:
 class MemoryCallNotices:
     calls: dict[str, KeptCall] = field(default_factory=dict)
     languages: dict[str, str] = field(default_factory=dict)  # visit id -> page language
+    codes: dict[str, str] = field(default_factory=dict)  # visit id -> its page's code
 
     def stores(self) -> CallNoticeStores:
         @asynccontextmanager
@@ -61,7 +62,13 @@ class MemoryCallNoticeStore:
         payload: dict[str, Any] = dict(kept.notice.payload)
         language = self.data.languages.get(kept.notice.visit_id)
         return ClaimedCall(
-            call_id, kept.attempts, payload, language, kept.created_at, sent=kept.sent
+            call_id,
+            kept.attempts,
+            payload,
+            language,
+            kept.created_at,
+            sent=kept.sent,
+            code=self.data.codes.get(kept.notice.visit_id),
         )
 
     async def mark(

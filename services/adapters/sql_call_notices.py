@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.db.call_tables import CallNotificationRow
 from services.db.engine import transactions
-from services.drivers.store import language_of_visit
+from services.drivers.store import code_of_visit, language_of_visit
 from services.ports.calls import CallNotice, CallNoticeStores, ClaimedCall
 
 
@@ -77,6 +77,7 @@ class SqlCallNoticeStore:
             language=await language_of_visit(self.session, row.visit_id),
             kept_at=row.created_at,
             sent=frozenset(filter(None, (row.sent or "").split(","))),
+            code=await code_of_visit(self.session, row.visit_id),
         )
 
     async def mark(

@@ -594,10 +594,12 @@ def make_call_notifier(
     retries: Retries | None = None,
     batch: int = 100,
     utc_offsets: Mapping[str, timedelta] | None = None,
+    public_url: str | None = None,
 ) -> CallNotifier:
     """The call notifier and its use cases (keep each call once, deliver the due ones with
     backoff) on the database, sending with `notifier`; `utc_offsets`: gate id -> the local
-    time its texts give."""
+    time its texts give; `public_url`: the drivers' pages' base (BORDERFLOW_PUBLIC_URL) for
+    the link a call's SMS gives, None: the code and the path `/d`."""
     notices = CallNotices(
         uow=sql_call_notice_stores(sessions),
         notifier=notifier,
@@ -605,6 +607,7 @@ def make_call_notifier(
         retries=retries,
         batch=batch,
         utc_offsets=utc_offsets,
+        public_url=public_url,
     )
     return CallNotifier(notices=notices)
 
@@ -617,6 +620,7 @@ def build_call_notifier(
         sessions=infra.sessions,
         notifier=notifier,
         utc_offsets={gate_id: gate.utc_offset for gate_id, gate in infra.gates.items()},
+        public_url=infra.settings.public_url,
     )
 
     async def deliver_due() -> None:

@@ -72,6 +72,19 @@ async def language_of_visit(session: AsyncSession, visit_id: str) -> str | None:
     return read or next((language_of_phone(phone) for _, phone in pages if phone), None)
 
 
+async def code_of_visit(session: AsyncSession, visit_id: str) -> str | None:
+    """The short code of the page that follows this truck (the last written, should two);
+    None: no page follows it. By the truck's own visit id only: another truck's code is
+    never given."""
+    code: str | None = await session.scalar(
+        select(DriverPageRow.code)
+        .where(DriverPageRow.visit_id == visit_id)
+        .order_by(DriverPageRow.updated_at.desc(), DriverPageRow.token)
+        .limit(1)
+    )
+    return code
+
+
 def _text(data: Mapping[str, Any]) -> str:
     return json.dumps(data, sort_keys=True, ensure_ascii=False)
 

@@ -57,6 +57,8 @@ _TEXTS = {
         "Last call: after that you lose your place.",
         "lane": "{lane}",
         "slot": "carrier slot {slot}",
+        "code": " Your page: code {code} at /d",
+        "link": " Your page: {link}",
     },
     "vi": {
         "at": "{time} ({zone})",
@@ -70,6 +72,11 @@ _TEXTS = {
         "Lần gọi cuối: quá giờ đó bạn mất vị trí.",
         "lane": "làn {lane}",
         "slot": "lượt xe tự hành {slot}",
+        # with the page's code or link: shorter, so that one lane's call with its code is
+        # one SMS segment (70 characters in UCS-2; today's words take 78 alone)
+        "go_page": "borderflow: Đến {place} trước {deadline}.",
+        "code": " Mã {code} tại /d",
+        "link": " {link}",
     },
     "zh": {
         "at": "{time}（{zone}）",
@@ -82,18 +89,28 @@ _TEXTS = {
         "最后一次叫号：逾时将失去排队位置。",
         "lane": "{lane}车道",
         "slot": "无人驾驶集卡班次{slot}",
+        "code": "查看页面：/d 输入码{code}",
+        "link": "页面：{link}",
     },
 }
 
 
 def text_of(
-    data: dict[str, Any], language: str | None = None, utc_offset: timedelta | None = None
+    data: dict[str, Any],
+    language: str | None = None,
+    utc_offset: timedelta | None = None,
+    *,
+    code: str | None = None,
+    base_url: str | None = None,
 ) -> str:
     """A short message for the driver, in `language` (vi, zh, en) when known, else English;
     the deadline as the gate's local HH:MM and its zone (`10:30 (UTC+07:00)`: a Chinese
     driver's phone at Huu Nghi is an hour ahead) when its `utc_offset` is given. A lost place is
     told by the deadline it missed (an event without one: the policy's reason, in English);
-    a place withdrawn because the booking was cancelled, as that."""
+    a place withdrawn because the booking was cancelled, as that. A call ends with what opens
+    the truck's page when its `code` is given: the link `<base_url>/d/c/<code>` when the
+    drivers' pages' public base URL is known, else the code and the path `/d`. A recall and
+    a lost place do not repeat it (the call's SMS has it; it would cost each a segment)."""
     words = _TEXTS.get(language or "en", _TEXTS["en"])
     deadline = data.get("deadline")
     if utc_offset is not None and isinstance(deadline, str):
@@ -111,8 +128,15 @@ def text_of(
         return words["lost"].format(reason=data.get("reason", ""))
     lane, slot = data.get("lane_id"), data.get("carrier_slot")
     place = words["lane"].format(lane=lane) if lane else words["slot"].format(slot=slot)
-    template = words["again"] if kind == "truck.recalled" else words["go"]
-    return template.format(place=place, deadline=deadline)
+    if kind == "truck.recalled" or not code:
+        template = words["again"] if kind == "truck.recalled" else words["go"]
+        return template.format(place=place, deadline=deadline)
+    # a lane's call in the shorter words where a language has them (a carrier slot's: as before)
+    go = words.get("go_page", words["go"]) if lane else words["go"]
+    text = go.format(place=place, deadline=deadline)
+    if base_url:
+        return text + words["link"].format(link=f"{base_url}/d/c/{code}")
+    return text + words["code"].format(code=code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,8 +152,8 @@ class CallNotice:
 
 @dataclass(frozen=True, slots=True)
 class ClaimedCall:
-    """A due call claimed for one delivery attempt: its attempts so far, its event and the
-    language the driver last read its page in (None: not known)."""
+    """A due call claimed for one delivery attempt: its attempts so far, its event, the
+    language the driver last read its page in (None: not known) and its page's code."""
 
     call_id: str
     attempts: int
@@ -137,6 +161,7 @@ class ClaimedCall:
     language: str | None
     kept_at: datetime | None = None  # when the call was kept (wall clock)
     sent: frozenset[str] = frozenset()  # the channels that took it on an earlier attempt
+    code: str | None = None  # the short code of the page that follows this truck (None: none)
 
 
 class CallNoticeStore(Protocol):

@@ -1,7 +1,9 @@
 """The call notifier's use cases (issue 23), written once: keep the calls published on
 `borderflow.calls` (one a call id: a call published twice is kept once), and deliver the
 due ones to the notifier until it takes them, with exponential backoff while it is down.
-The text is in the language the driver last read its page in (vi, zh, en), else English.
+The text is in the language the driver last read its page in (vi, zh, en), else English;
+a call ends with what opens the truck's own page (its code, and the link when the public
+URL is known), looked up by the call's visit id when the call is claimed.
 
 Never sent twice: a delivery claims a due call (its next attempt pushed a lease ahead)
 before sending, so two loops never send one call at once, and marks it delivered after
@@ -68,11 +70,14 @@ class CallNotices:
         batch: int = 100,
         parallel: int = 8,
         utc_offsets: Mapping[str, timedelta] | None = None,
+        public_url: str | None = None,
     ) -> None:
         self.uow, self.notifier, self.wall = uow, notifier, wall
         self.retries = retries or Retries()
         self.batch, self.parallel = batch, parallel
         self.utc_offsets = dict(utc_offsets or {})  # gate id -> local time, for the texts
+        # where drivers' phones reach the pages (BORDERFLOW_PUBLIC_URL): the SMS's link
+        self.public_url = public_url
         self.delivered = 0
         self.failures = 0
         self.given_up = 0
@@ -118,7 +123,13 @@ class CallNotices:
             visit_id=str(data["visit_id"]),
             gate_id=str(data["gate_id"]),
             type=str(data["type"]),
-            text=text_of(data, claimed.language, self.utc_offsets.get(str(data["gate_id"]))),
+            text=text_of(
+                data,
+                claimed.language,
+                self.utc_offsets.get(str(data["gate_id"])),
+                code=claimed.code,
+                base_url=self.public_url,
+            ),
             data=data,
             sent=claimed.sent,
         )

@@ -218,7 +218,7 @@ async def test_a_driver_who_never_opened_the_page_is_texted_in_the_language_of_t
     await worker.notices.keep(KeepCalls(tuple(call_notice_of(call_to_wire(c)) for c in calls)))
     assert await worker.deliver_due() == 4
     texts = {sms.to: sms.text for sms in sink.sent}
-    assert texts["v-0"].startswith("borderflow: Hãy đến cửa khẩu ngay"), texts
+    assert texts["v-0"].startswith("borderflow: Đến làn"), texts  # with its page's code
     assert texts["v-1"].startswith("borderflow：请立即前往口岸"), texts
     assert texts["v-2"].startswith("borderflow：请立即前往口岸"), texts
     assert texts["v-3"].startswith("borderflow: Go to the gate now"), texts
@@ -277,3 +277,45 @@ async def test_a_notifier_restarted_between_the_sms_and_the_webhook_texts_the_dr
     async with sessions() as session:
         row = await session.get(CallNotificationRow, call.call_id)
     assert row is not None and row.delivered_at is not None and row.sent == "sms"
+
+
+async def test_each_call_is_texted_its_own_trucks_code_and_link(engine: AsyncEngine) -> None:
+    """On the database: the SMS of a call carries the code of the page that follows that
+    truck (`driver_pages.visit_id`), as the link under the public URL, and never another
+    truck's; a truck no page follows (a walk-in not written yet) is texted as before.
+    Before, no SMS said how to open the page."""
+    sessions = session_factory(engine)
+    calls = calls_of_a_morning(3)
+    followed = {"v-0": "booking:b-0", "v-1": "v-1"}  # a booked truck's page, a walk-in's
+    async with sessions() as session, session.begin():
+        await save_pages(
+            session=session,
+            secret=b"s",
+            states={key: {"status": "waiting"} for key in followed.values()},
+            now=T0,
+            visits={key: visit for visit, key in followed.items()},
+        )
+        await session.execute(
+            update(DriverPageRow).where(DriverPageRow.visit_id == "v-0").values(language="vi")
+        )
+        codes = {
+            row.visit_id: row.code
+            for row in await session.scalars(select(DriverPageRow))
+            if row.visit_id is not None
+        }
+    assert set(codes) == {"v-0", "v-1"} and len(set(codes.values())) == 2
+    sink = FakeSmsSink()
+    worker = make_call_notifier(
+        sessions=sessions,
+        notifier=SmsNotifier(sink, phone_of=lambda visit_id: visit_id),
+        utc_offsets={"huu-nghi": HN.utc_offset},
+        public_url="https://border.example/gate",
+    )
+    await worker.notices.keep(KeepCalls(tuple(call_notice_of(call_to_wire(c)) for c in calls)))
+    assert await worker.deliver_due() == 3
+    texts = {sms.to: sms.text for sms in sink.sent}
+    for visit, code in codes.items():
+        assert texts[visit].endswith(f" https://border.example/gate/d/c/{code}"), texts
+        assert all(other not in texts[visit] for other in codes.values() if other != code)
+    assert texts["v-0"].startswith("borderflow: Đến làn"), texts
+    assert "/d" not in texts["v-2"] and texts["v-2"].startswith("borderflow: Go to the gate now")

@@ -218,7 +218,11 @@ async def test_a_truck_read_at_the_waiting_area_is_called_and_its_page_shows_it(
     assert "请立即前往口岸" in texts["+8613800138000"]
     assert texts["wa-r-2"].startswith("borderflow: Go to the gate now")
     deadline = calls[1].deadline + 7 * 60 * MIN  # the gate's local time (+07:00), named
-    assert texts["wa-r-2"].endswith(f"Be there by {deadline:%H:%M} (UTC+07:00).")
+    # and how to open its page: the code stored with it (the one the area's view shows)
+    assert texts["wa-r-2"].endswith(
+        f"Be there by {deadline:%H:%M} (UTC+07:00). Your page: code AEDW2345 at /d"
+    )
+    assert texts["+8613800138000"].endswith(f"查看页面：/d 输入码{given['wa-r-1']}")
     # each call once (two trucks' calls are sent at once, in no given order)
     assert sorted(r.headers["Idempotency-Key"] for r in posted) == sorted(
         [calls[0].call_id, calls[1].call_id]
