@@ -19,6 +19,7 @@ from lanes.model import (
 )
 from lanes.policy import OrchestratedPolicy, Policy, truck_from_manifest
 from lanes.policy.callforward import CalledPlace, assign_called
+from lanes.values import gate_clock
 
 
 def decision_id_for(visit_id: str) -> str:
@@ -36,6 +37,7 @@ def decide_with_board(
     booking: BookingStatus = BookingStatus.WALK_IN,
     now: datetime,
     called: CalledPlace | None = None,
+    earlier: LaneDecision | None = None,
 ) -> tuple[LaneDecision, Board]:
     """Decide the visit's lane (or carrier slot) on the gate's board; returns the decision
     and the board with the truck queued where it was sent.
@@ -46,9 +48,16 @@ def decide_with_board(
     forward from the waiting area (`called`, its manifest's call, holding now) goes where
     the call sent it (`assign_called`), when the policy is the orchestrated one, the policy
     the calls are made by; another policy (a what-if) places it as any truck.
+
+    `earlier`: the gate's newest decision on the matched manifest, if any. A manifest is one
+    truck's crossing: when another visit of the gate was already matched to it, this visit
+    needs review (`given_before`) and leaves the board as it was.
     """
     manifest = match.manifest
-    if match.outcome is MatchOutcome.MATCHED and manifest is not None:
+    twice = given_before(visit, match, earlier, gate=gate, now=now)
+    if twice is not None:
+        assignment = Assignment(Outcome.NEEDS_REVIEW, None, twice)
+    elif match.outcome is MatchOutcome.MATCHED and manifest is not None:
         truck = truck_from_manifest(
             visit.visit_id, manifest, arrived_at=visit.first_seen_at, booking=booking
         )
@@ -71,6 +80,41 @@ def decide_with_board(
     else:
         assignment = Assignment(Outcome.NEEDS_REVIEW, None, match.evidence)
     return _decision(visit, match, assignment, now=now), board
+
+
+def given_before(
+    visit: Visit,
+    match: MatchResult,
+    earlier: LaneDecision | None,
+    *,
+    gate: Gate,
+    now: datetime,
+) -> str | None:
+    """Why the visit needs review when its manifest was already matched at the gate to
+    another visit (`earlier`, the newest decision on the manifest there), else None.
+
+    Visits group reads by plate and time (`lanes.visits`): a truck read again after the
+    visit window (at the lane-entry camera after 10 minutes in a queue, standing at the
+    barrier, or a rear camera's trailer plate then) opens a second visit, and the matcher
+    gives it the same manifest. Until 2026-12-06 that visit was given a lane too: one truck,
+    two decisions on the topic, two places on the board. The second visit goes to review,
+    not joined to the first: a controller tells the same truck read again (dismiss it) from
+    a second truck with the same plates (a cloned plate), which the reads cannot; its lane
+    stays the first decision's. An earlier decision whose match was not a truck identified
+    (unknown, ambiguous) gives nothing: the manifest was never given."""
+    manifest = match.manifest
+    if match.outcome is not MatchOutcome.MATCHED or manifest is None or earlier is None:
+        return None
+    if earlier.visit_id == visit.visit_id or earlier.match_outcome is not MatchOutcome.MATCHED:
+        return None
+    if earlier.manifest_id != manifest.manifest_id:
+        return None
+    place = earlier.lane_id or earlier.carrier_slot or earlier.outcome.value.replace("_", " ")
+    at = gate_clock(earlier.decided_at, gate.utc_offset, day_of=now)
+    return (
+        f"manifest {manifest.manifest_id} already given to visit {earlier.visit_id} at {at} "
+        f"({place}): the same truck read again, or another truck with its plates"
+    )
 
 
 def for_a_controller(assignment: Assignment) -> Assignment:

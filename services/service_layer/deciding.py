@@ -232,6 +232,7 @@ class DecideReadsHandler:
         ordered, matches = [v for v, _ in matched], [m for _, m in matched]
         booked = await _bookings(store, gate, ordered, matches)
         called = await _calls(store, gate, ordered, matches)
+        earlier = await _earlier(store, gate, matches)
         board = await store.board(gate)
         decisions = []
         for visit, match in zip(ordered, matches, strict=True):
@@ -252,8 +253,11 @@ class DecideReadsHandler:
                 booking=booking,
                 now=now,
                 called=called.get(match.manifest.manifest_id) if match.manifest else None,
+                earlier=earlier.get(match.manifest.manifest_id) if match.manifest else None,
             )
             decisions.append(decision)
+            if decision.manifest_id is not None:
+                earlier[decision.manifest_id] = decision  # a second visit in this batch
         await store.save_board(gate.gate_id, board, now=ordered[-1].last_seen_at)
         used = [d.manifest_id for d in decisions if d.manifest_id and d.outcome.value == "assigned"]
         if used and booked:
@@ -306,6 +310,26 @@ async def _bookings(
             found |= await store.booking_for_arrival(
                 [manifest_id], at=arrivals[manifest_id], grace=gate.booking.grace
             )
+    return found
+
+
+async def _earlier(
+    store: GateStore, gate: Gate, matches: Sequence[MatchResult]
+) -> dict[str, LaneDecision]:
+    """The gate's newest decision on each manifest matched (one truck, one decision:
+    `lanes.decide.given_before`)."""
+    wanted = sorted(
+        {
+            m.manifest.manifest_id
+            for m in matches
+            if m.manifest and m.outcome is MatchOutcome.MATCHED
+        }
+    )
+    found = {}
+    for manifest_id in wanted:
+        decision = await store.latest_decision(gate.gate_id, f"manifest:{manifest_id}")
+        if decision is not None:
+            found[manifest_id] = decision
     return found
 
 
