@@ -560,6 +560,12 @@ class MemoryGateStore:
         newest = max(d.decided_at for d in found)
         return min((d for d in found if d.decided_at == newest), key=lambda d: d.visit_id)
 
+    async def latest_decisions(
+        self, gate_id: str, manifest_ids: Sequence[str]
+    ) -> dict[str, LaneDecision]:
+        found = {m: await self.latest_decision(gate_id, f"manifest:{m}") for m in manifest_ids}
+        return {m: d for m, d in found.items() if d is not None}
+
     async def unpublished_decisions(self, limit: int) -> list[dict[str, Any]]:
         rows = sorted(
             (self.data.decisions[v] for v in self.data.unpublished),

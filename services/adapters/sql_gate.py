@@ -165,6 +165,14 @@ class SqlGateStore:
         row = await boards.latest_decision(session=self.session, gate_id=gate_id, subject=subject)
         return None if row is None else decision_from_row(row)
 
+    async def latest_decisions(
+        self, gate_id: str, manifest_ids: Sequence[str]
+    ) -> dict[str, LaneDecision]:
+        rows = await boards.latest_decisions(
+            session=self.session, gate_id=gate_id, manifest_ids=manifest_ids
+        )
+        return {manifest_id: decision_from_row(row) for manifest_id, row in rows.items()}
+
     async def unpublished_decisions(self, limit: int) -> list[dict[str, Any]]:
         rows = await repo.unpublished_decisions(session=self.session, limit=limit)
         return [decision_row_to_wire(row) for row in rows]

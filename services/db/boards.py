@@ -94,6 +94,24 @@ async def decisions_for_visits(
     return {row.visit_id: row for row in rows}
 
 
+async def latest_decisions(
+    *, session: AsyncSession, gate_id: str, manifest_ids: Sequence[str]
+) -> dict[str, DecisionRow]:
+    """The newest decision at the gate on each manifest (`latest_decision`'s order)."""
+    if not manifest_ids:
+        return {}
+    rows = await session.scalars(
+        select(DecisionRow)
+        .where(DecisionRow.gate_id == gate_id, DecisionRow.manifest_id.in_(sorted(manifest_ids)))
+        .order_by(DecisionRow.decided_at.desc(), DecisionRow.visit_id)
+    )
+    found: dict[str, DecisionRow] = {}
+    for row in rows:
+        if row.manifest_id is not None:
+            found.setdefault(row.manifest_id, row)
+    return found
+
+
 async def latest_decision(
     *, session: AsyncSession, gate_id: str, subject: str
 ) -> DecisionRow | None:

@@ -249,6 +249,11 @@ class GateStore(Protocol):
     async def latest_decision(self, gate_id: str, subject: str) -> LaneDecision | None:
         """The newest decision at the gate about `plate:...` or `manifest:...`."""
 
+    async def latest_decisions(
+        self, gate_id: str, manifest_ids: Sequence[str]
+    ) -> dict[str, LaneDecision]:
+        """`latest_decision` of each manifest, in one look-up: those with a decision."""
+
     async def unpublished_decisions(self, limit: int) -> list[dict[str, Any]]:
         """The oldest decisions not yet published, as their wire values."""
 

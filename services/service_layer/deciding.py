@@ -325,12 +325,7 @@ async def _earlier(
             if m.manifest and m.outcome is MatchOutcome.MATCHED
         }
     )
-    found = {}
-    for manifest_id in wanted:
-        decision = await store.latest_decision(gate.gate_id, f"manifest:{manifest_id}")
-        if decision is not None:
-            found[manifest_id] = decision
-    return found
+    return await store.latest_decisions(gate.gate_id, wanted) if wanted else {}
 
 
 def _arriving(gate: Gate, visit: Visit, reads: Mapping[str, PlateRead]) -> bool:

@@ -251,11 +251,13 @@ async def test_the_lane_event_worker_and_alert_lookups_read_no_history(engine: A
             await store.latest_decision(GATE.gate_id, f"plate:{plate}")
             await store.latest_decision(GATE.gate_id, "plate:51D99999")
             await store.latest_decision(GATE.gate_id, f"manifest:{manifest_id}")
+            found = await store.latest_decisions(GATE.gate_id, [manifest_id, "MF-none"])
             await store.open_holds(GATE.gate_id, [f"plate:{plate}", "manifest:MF-none"])
             await store.unpublished_decisions(100)
             await store.unpublished_alerts(100)
             await store.expire_bookings(gate_id=GATE.gate_id, now=T0, grace=timedelta(hours=1))
-    assert len(sent) >= 9
+    assert len(sent) >= 10
+    assert list(found) == [manifest_id]
     found = await overreaching(engine, sent)
     assert found == [], "\n".join(found)
 
