@@ -38,14 +38,29 @@ class CallRouter:
 
     async def phone(self, visit_id: str) -> str | None:
         """The driver's mobile: the one given with the booking of the page that follows this
-        truck, else `phone_of` (the demo's stand-in)."""
+        truck, else `phone_of` (the demo's stand-in).
+
+        No page following the truck yet, and no stand-in: the SMS is tried again
+        (`NotifierDown`). The call-forward worker publishes a call as it decides it, and
+        links the truck's page to its visit in the transaction it commits after the batch:
+        a notifier quick enough took the call before, found no mobile and marked the call
+        delivered, so a booked driver called the moment they entered the area was never
+        texted (found 2026-12-06). Every truck the policy calls has a page (a booking's,
+        or a walk-in's made as it enters the area), so a retry finds it."""
         async with self.sessions() as session:
-            given: str | None = await session.scalar(
-                select(DriverPageRow.phone).where(
-                    DriverPageRow.visit_id == visit_id, DriverPageRow.phone.is_not(None)
+            phones = (
+                await session.scalars(
+                    select(DriverPageRow.phone).where(DriverPageRow.visit_id == visit_id)
                 )
+            ).all()
+        given = next((p for p in phones if p), None)
+        fallback = given or self.phone_of(visit_id)
+        if fallback is None and not phones:
+            raise NotifierDown(
+                f"no driver's page follows {visit_id} yet (the batch that called it is not "
+                "committed): the SMS is tried again"
             )
-        return given or self.phone_of(visit_id)
+        return fallback
 
     async def webhook_of(self, manifest_id: str | None) -> str | None:
         if not manifest_id:

@@ -319,3 +319,46 @@ async def test_each_call_is_texted_its_own_trucks_code_and_link(engine: AsyncEng
         assert all(other not in texts[visit] for other in codes.values() if other != code)
     assert texts["v-0"].startswith("borderflow: Đến làn"), texts
     assert "/d" not in texts["v-2"] and texts["v-2"].startswith("borderflow: Go to the gate now")
+
+
+async def test_a_call_taken_before_its_page_is_linked_is_texted_once_the_page_is(
+    engine: AsyncEngine,
+) -> None:
+    """The call-forward worker publishes a call as it decides it and links the truck's page
+    (the booking's, with the driver's mobile) to the visit when its batch commits. A
+    notifier that took the call in between found no mobile and marked the call delivered:
+    the driver was never texted. Now the SMS is tried again until the page follows the
+    truck, and then sent once."""
+    sessions = session_factory(engine)
+    call = calls_of_a_morning(1)[0]
+    async with sessions() as session, session.begin():  # booked: no visit yet
+        await save_pages(
+            session=session, secret=b"s", states={"booking:b-0": {"status": "booked"}}, now=T0
+        )
+        await session.execute(
+            update(DriverPageRow)
+            .where(DriverPageRow.page_key == "booking:b-0")
+            .values(phone="+84912345678")
+        )
+    sink = FakeSmsSink()
+    client = httpx.AsyncClient()  # no firm's webhook: the SMS alone
+    worker = make_call_notifier(
+        sessions=sessions,
+        notifier=CallRouter(sessions=sessions, client=client, sms=sink),
+        retries=Retries(first=timedelta(0)),  # tried again at once
+    )
+    await worker.notices.keep(KeepCalls((call_notice_of(call_to_wire(call)),)))
+    assert await worker.deliver_due() == 0  # the page not linked yet: tried again
+    assert sink.sent == []
+    async with sessions() as session, session.begin():  # the worker's batch commits
+        await save_pages(
+            session=session,
+            secret=b"s",
+            states={"booking:b-0": {"status": "waiting"}},
+            now=T0,
+            visits={"booking:b-0": call.visit_id},
+        )
+    assert await worker.deliver_due() == 1
+    assert await worker.deliver_due() == 0
+    await client.aclose()
+    assert [s.to for s in sink.sent] == ["+84912345678"]
