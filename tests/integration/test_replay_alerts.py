@@ -91,7 +91,7 @@ async def test_a_replay_raises_exactly_the_recorded_alerts(
                 return (n or 0) >= len({w.event_id for w in world.weighings})
 
             await wait_until(weighed, timeout=60)
-            sent = await publish_reads(infra.producer, plan.reads, speedup=600, sim_start=START)
+            sent = await publish_reads(infra.producer, plan.reads, speedup=3600, sim_start=START)
 
             async def handled() -> bool:
                 s = system.decider.stats
