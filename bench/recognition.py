@@ -342,7 +342,7 @@ def main() -> None:
             render_scene(base + 50_000 + 3 * i + k, plate=first.plate).image for k in range(2)
         ]
         voted = recognizer.read_burst(frames)
-        burst_reads.append(voted)
+        burst_reads.append(voted[0] if voted else None)
         burst_truths.append(first.plate.text)
         burst_exact_single += reads[i] is not None and reads[i].text == first.plate.text
     burst = attribute(burst_reads, burst_truths, index, ids) if args.bursts else {}

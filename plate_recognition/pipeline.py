@@ -25,7 +25,7 @@ from plate_recognition.detector import YoloOnnxDetector
 from plate_recognition.errors import ModelsMissing
 from plate_recognition.frame_detector import FrameDetector
 from plate_recognition.images import decode_image
-from plate_recognition.reading import PlateReading, reading_from_probs, vote
+from plate_recognition.reading import PlateReading, burst_plates, reading_from_probs
 from plate_recognition.views import ONE_VIEW, Views, load_views
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
@@ -200,10 +200,10 @@ class PlateRecognizer:
     def read_bytes(self, data: bytes) -> list[PlateReading]:
         return self.read(decode_image(data))
 
-    def read_burst(self, images: Sequence[np.ndarray]) -> PlateReading | None:
-        """Several frames of one vehicle -> one voted read (each frame's best plate)."""
-        best = [found[0] for found in (self.read(image) for image in images) if found]
-        return vote(best) if best else None
+    def read_burst(self, images: Sequence[np.ndarray]) -> list[PlateReading]:
+        """A trigger burst's frames -> its plates (`reading.burst_plates`): each frame's best
+        plate, grouped by plate and voted; one read for a burst of one vehicle."""
+        return burst_plates([found[0] for found in (self.read(image) for image in images) if found])
 
 
 # An image is taken for a plate cut out of a photograph (a crop, as plate datasets and other

@@ -155,3 +155,57 @@ def _trailer(text: str) -> bool:
     two plates opened two visits of one manifest, each decided (found 2026-12-06, before
     release): with a trailer's plate in it, a frame gives its first read only, as before."""
     return parse_plate(text).kind is PlateKind.TRAILER
+
+
+# Two frames of one trigger burst read the same plate when their texts are this many edits
+# apart or fewer (a blurred frame misreads a character or two; the vote then outvotes it).
+# Two trucks' plates differ in more: a camera's burst that caught the next truck behind the
+# first gives two plates, not one text voted out of both.
+BURST_SAME_PLATE_EDITS = 2
+
+
+def edits(a: str, b: str) -> int:
+    """Levenshtein distance: characters inserted, deleted or replaced to turn `a` into `b`."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def burst_plates(readings: Sequence[PlateReading]) -> list[PlateReading]:
+    """The plates of a trigger burst from each frame's best read: the frames are grouped by
+    plate, each group voted into one read (`vote`), the group seen in the most frames first
+    (then the most confidently read); then, as for the plates of one frame
+    (`frame_plates`), a further plate must read as a plate and not be a trailer's.
+
+    A read at `FURTHER_PLATE_MIN_CONFIDENCE` or more starts a group of its own unless its
+    text is `BURST_SAME_PLATE_EDITS` edits or fewer from a group's first (most confident
+    detection first); a read under it (a blurred frame) joins the group nearest its text,
+    where it votes as it always did. So a burst of one vehicle gives its one voted read, as
+    a camera's burst promises, and one that caught a second truck gives that truck's read
+    too, instead of a text voted out of both plates. A frame that read no text votes for
+    none."""
+    texts = [r for r in readings if r.text]
+    sure = [r for r in texts if r.confidence >= FURTHER_PLATE_MIN_CONFIDENCE]
+    groups: list[list[PlateReading]] = []
+    for reading in sorted(sure, key=lambda r: -r.detection_confidence):
+        group = next(
+            (g for g in groups if edits(g[0].text, reading.text) <= BURST_SAME_PLATE_EDITS), None
+        )
+        if group is None:
+            groups.append([reading])
+        else:
+            group.append(reading)
+    for reading in sorted(
+        (r for r in texts if r.confidence < FURTHER_PLATE_MIN_CONFIDENCE),
+        key=lambda r: -r.detection_confidence,
+    ):
+        if groups:
+            min(groups, key=lambda g: edits(g[0].text, reading.text)).append(reading)
+        else:
+            groups.append([reading])
+    groups.sort(key=lambda g: (-len(g), -sum(r.confidence for r in g)))
+    return frame_plates([vote(g) for g in groups])

@@ -4,8 +4,9 @@ A frame carries its image inline (`jpeg_b64`: base64 of the JPEG bytes, at most 
 reference (`image_ref`: a path relative to the recognizer's frames folder, never leading out
 of it, by `..` or by a link), exactly one of the two. `burst_jpeg_b64` may add up to 7
 further inline frames of the same vehicle from the same camera (a trigger burst): the
-recognizer votes over all of them and publishes one read. Frames are plain JSON or in
-borderflow's envelope (type `camera_frame`).
+recognizer votes over all of them and publishes one read (a burst that also caught the
+truck behind publishes that truck's read too, each plate voted on its own frames). Frames
+are plain JSON or in borderflow's envelope (type `camera_frame`).
 
     {"frame_id": "f-1", "camera_id": "hn-exp-gate-1",
      "captured_at": "2026-11-23T08:00:00+00:00", "jpeg_b64": "/9j/4AAQ..."}

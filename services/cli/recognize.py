@@ -1,7 +1,8 @@
 """`borderflow recognize IMAGE...`: the plate reads of image files, one JSON line per image
 holding each distinct plate found in it, as the recognizer worker publishes them
-(`plate_recognition.reading.frame_plates`), or one voted read with `--vote`, for people
-checking a camera. Exit status 1 when an
+(`plate_recognition.reading.frame_plates`), or one voted read with `--vote` (`"plate"`;
+`"plates"` adds a second truck's read when the frames show one), for people checking a
+camera. Exit status 1 when an
 image cannot be read, 0 otherwise (an image with no plate prints `"plates": []`)."""
 
 from __future__ import annotations
@@ -62,10 +63,12 @@ def main_recognize(images: Sequence[str], *, vote: bool = False) -> int:
         plates = [reading_json(r) for r in frame_plates(recognizer.read(image))]
         _out(json.dumps({"image": name, "plates": plates}, ensure_ascii=False))
     if vote and decoded:
-        voted = recognizer.read_burst(decoded)
+        voted = [reading_json(r) for r in recognizer.read_burst(decoded)]
+        # "plate": the burst's vehicle; "plates": each plate the frames show (a second
+        # truck caught by the burst too), the first being "plate"
         _out(
             json.dumps(
-                {"images": list(images), "plate": reading_json(voted) if voted else None},
+                {"images": list(images), "plate": voted[0] if voted else None, "plates": voted},
                 ensure_ascii=False,
             )
         )

@@ -3,7 +3,8 @@
 Each frame becomes one enveloped `PlateReadV1` per distinct plate found in it
 (`plate_recognition.reading.frame_plates`: two trucks in view, or a truck and its trailer,
 give two reads, each with its own box and confidence, the same camera and time); a burst
-of frames of one vehicle is voted into one read. Each read is keyed by its camera and
+of frames of one vehicle is voted into one read (a burst that caught a second truck gives
+its read too, `plate_recognition.reading.burst_plates`). Each read is keyed by its camera and
 carries the per-character confidences and alternative texts for the matcher; its event id
 is derived from the frame's (`read_event_id`), so a redelivered frame publishes the same
 ids. A record that is not a valid frame, or whose image does not decode, is dead-lettered
@@ -109,11 +110,11 @@ class RecognizerWorker:
         return DecodedFrame(frame=frame, images=tuple(images), sent_ms=record.timestamp)
 
     def recognise(self, decoded: DecodedFrame) -> list[PlateReading]:
-        """The frame's plates, most confident detection first (a burst: its one voted read)."""
+        """The frame's plates, most confident detection first (a burst: each plate's voted
+        read, `PlateRecognizer.read_burst`)."""
         if len(decoded.images) == 1:
             return frame_plates(self.recognizer.read(decoded.images[0]))
-        voted = self.recognizer.read_burst(decoded.images)
-        return [voted] if voted is not None and voted.text else []
+        return self.recognizer.read_burst(decoded.images)
 
     async def handle(self, batch: Sequence[Inbound[DecodedFrame]]) -> None:
         """Recognise each frame (in a worker thread: CPU-bound), then publish the reads and

@@ -158,13 +158,34 @@ def test_a_frame_without_a_plate_gives_no_read(recognizer: PlateRecognizer) -> N
 def test_a_burst_is_voted_into_one_read(recognizer: PlateRecognizer) -> None:
     scene = render_scene(900_100, clean=True)
     single = recognizer.read(scene.image)[0]
-    same = recognizer.read_burst([scene.image, scene.image])
-    assert same is not None and same.frames == 2
+    (same,) = recognizer.read_burst([scene.image, scene.image])
+    assert same.frames == 2
     assert same.text == single.text and same.char_confidences == single.char_confidences
     blurred = cv2.GaussianBlur(scene.image, (0, 0), 2.5)
-    voted = recognizer.read_burst([scene.image, blurred, np.full_like(scene.image, 90)])
-    assert voted is not None and voted.frames == 2  # the empty frame has no plate to vote
+    (voted,) = recognizer.read_burst([scene.image, blurred, np.full_like(scene.image, 90)])
+    assert voted.frames == 2  # the empty frame has no plate to vote
     assert len(voted.char_confidences) == len(voted.text)
+    assert recognizer.read_burst([np.full_like(scene.image, 90)] * 2) == []
+
+
+def test_a_burst_that_caught_the_next_truck_reads_both_plates(
+    recognizer: PlateRecognizer,
+) -> None:
+    """A camera's trigger burst is meant to hold one vehicle; one that also caught the truck
+    behind gave a text voted out of both plates (the mean of their slot probabilities):
+    each plate is now voted on its own frames. Two frames of each truck, each truck drawn in
+    two scenes (seeds chosen with no trailer plate: a trailer's plate is its tractor's)."""
+    first, second = render_scene(7_500_003, cn_share=0.5), render_scene(7_600_003, cn_share=0.5)
+    assert (first.plate.text, second.plate.text) == ("云HYZ7RS", "浙N2UR6Y")
+    frames = [
+        first.image,
+        render_scene(7_700_003, plate=first.plate).image,
+        second.image,
+        render_scene(7_800_003, plate=second.plate).image,
+    ]
+    reads = recognizer.read_burst(frames)
+    assert sorted(r.text for r in reads) == sorted([first.plate.text, second.plate.text])
+    assert [r.frames for r in reads] == [2, 2]
 
 
 def test_training_crops_are_cut_where_the_detector_finds_the_plate() -> None:
@@ -220,7 +241,7 @@ def test_recognize_command_prints_one_json_line_per_image(
     assert "broken.jpg" in err
     assert main_recognize([str(good), str(good)], vote=True) == 0
     voted = json.loads(capsys.readouterr().out.strip())
-    assert voted["plate"]["frames"] == 2
+    assert voted["plate"]["frames"] == 2 and voted["plates"] == [voted["plate"]]
 
 
 def _record(value: bytes) -> ConsumerRecord:
