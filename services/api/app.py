@@ -40,7 +40,11 @@ from services.api.review import router as review_router
 from services.api.schemas import ComponentHealth, Health, QueueView, WaitingAreaView
 from services.api.slots import router as slots_router
 from services.api.staff import staff_session
-from services.api.strict import reject_unknown_query, reject_unstorable_text
+from services.api.strict import (
+    reject_repeated_members,
+    reject_unknown_query,
+    reject_unstorable_text,
+)
 from services.control.routes import router as control_router
 from services.drivers.guard import CodeGuard
 from services.drivers.routes import drivers_router
@@ -140,7 +144,7 @@ def create_app(
         version="0.1.0",
         summary="Smart-border truck flow orchestration",
         lifespan=lifespan,
-        dependencies=[Depends(reject_unstorable_text)],
+        dependencies=[Depends(reject_unstorable_text), Depends(reject_repeated_members)],
     )
     if context is not None:
         app.state.context = context

@@ -16,7 +16,13 @@ _ANY: dict[str, tuple[str, ...]] = {
     "401": ("unauthorized",),
     "413": ("body-too-large",),
     "415": ("unsupported-media-type",),
-    "422": ("invalid-request", "invalid-text", "unknown-parameter", "repeated-parameter"),
+    "422": (
+        "invalid-request",
+        "invalid-text",
+        "unknown-parameter",
+        "repeated-parameter",
+        "repeated-member",
+    ),
     "429": ("rate-limited",),
 }
 _BOOKING = "/v1/bookings/{booking_id}"

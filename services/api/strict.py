@@ -1,12 +1,15 @@
 """Unknown query parameters are refused, not ignored: `?limt=10` answers a 422 that names
 `limt` and lists the parameters the operation takes, instead of a silent default; a
 parameter that takes one value, given twice (`?after=a&after=b`), is refused the same way
-instead of the last one winning. Text that cannot be stored (NUL, lone surrogates) is
-refused on every route, with the field named."""
+instead of the last one winning; so is a JSON body's member given twice in one object
+(`{"manifest_id": "A-1", "manifest_id": "A-2"}`: parsers disagree on which counts, so a
+gateway or a client library may have read the other). Text that cannot be stored (NUL, lone
+surrogates) is refused on every route, with the field named."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from fastapi import Request
 from fastapi._compat import field_annotation_is_sequence
@@ -80,3 +83,60 @@ async def reject_unstorable_text(request: Request) -> None:
     if (bad := unstorable_text(body)) is not None:
         field, message = bad.split(": ", 1)
         raise ProblemError(422, "invalid-text", message, field=field)
+
+
+class _Members(list[tuple[str, Any]]):
+    """A JSON object's members as sent, every one kept (json.loads' `object_pairs_hook`)."""
+
+
+def _first_repeat(value: Any, path: str) -> tuple[str, int] | None:
+    if isinstance(value, _Members):
+        counts: dict[str, int] = {}
+        for name, _ in value:
+            counts[name] = counts.get(name, 0) + 1
+        for name, count in counts.items():
+            if count > 1:
+                return (f"{path}.{name}" if path else name), count
+        items = [(f"{path}.{name}" if path else name, member) for name, member in value]
+    elif isinstance(value, list):
+        items = [
+            (f"{path}.{index}" if path else str(index), item) for index, item in enumerate(value)
+        ]
+    else:
+        return None
+    for where, item in items:
+        if (found := _first_repeat(item, where)) is not None:
+            return found
+    return None
+
+
+def repeated_member(raw: bytes | str) -> tuple[str, int] | None:
+    """The first member of `raw` (JSON) given more than once in one object, as a dotted path
+    (`cargo.description`, a list's item by its index, as the refusals name fields), with
+    how many times; None when there is none, or when `raw` is not JSON or is nested too
+    deep to walk (the route's own parsing answers it)."""
+    try:
+        return _first_repeat(json.loads(raw, object_pairs_hook=_Members), "")
+    except (ValueError, RecursionError):
+        return None
+
+
+async def reject_repeated_members(request: Request) -> None:
+    """A JSON body with a member given twice in one object is refused with a 422 naming it
+    (`repeated-member`), on every route, instead of the last one winning silently."""
+    if request.method not in {"POST", "PUT", "PATCH"}:
+        return
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/json" and not (
+        media.startswith("application/") and media.endswith("+json")
+    ):
+        return  # not read as JSON: the route answers (415, or no body taken)
+    raw = await request.body()  # cached: FastAPI parses the same bytes afterwards
+    if (found := repeated_member(raw)) is not None:
+        field, count = found
+        raise ProblemError(
+            422,
+            "repeated-member",
+            f"given {count} times in one JSON object; send each member once",
+            field=field,
+        )
