@@ -348,10 +348,17 @@ def _background(rng: random.Random, w: int, h: int) -> np.ndarray:
     return img
 
 
-def _camera(rng: random.Random, plate: np.ndarray, tilt: float = 0.0) -> np.ndarray:
+def _camera(
+    rng: random.Random,
+    plate: np.ndarray,
+    tilt: float = 0.0,
+    slope: tuple[float, float] = (0.0, 0.0),
+) -> np.ndarray:
     """Seen by a camera and cut by a detector: a BGR uint8 crop of the plate. `tilt` (radians)
-    turns the plate further than the +-5 degrees drawn here, and the crop is then cut around
-    the turned plate's bounding box, as a detector's box is (`tilted`)."""
+    turns the plate further than the +-5 degrees drawn here; `slope` (the slope of its
+    horizontal edges, the right side's height change: `sloped`) sees it from above and the side
+    with its verticals upright. With either, the crop is cut around the plate's bounding box,
+    as a detector's box is."""
     ph, pw = plate.shape[:2]
     # the crop's margins around the plate, as a fraction of its size (negative: cut into it)
     left, right = rng.uniform(-0.05, 0.1), rng.uniform(-0.05, 0.1)
@@ -365,10 +372,12 @@ def _camera(rng: random.Random, plate: np.ndarray, tilt: float = 0.0) -> np.ndar
     for sx, sy in ((0, 0), (1, 0), (1, 1), (0, 1)):
         dx = (sx - 0.5) * pw + rng.uniform(-j, j) * pw + shear * (sy - 0.5) * ph
         dy = (sy - 0.5) * ph + rng.uniform(-j, j) * ph
+        if slope != (0.0, 0.0):  # seen from above and the side: verticals stay upright
+            dy = dy * (1 + slope[1] * (sx - 0.5) * 2) + slope[0] * (sx - 0.5) * pw
         turned.append(
             (dx * np.cos(angle) - dy * np.sin(angle), dx * np.sin(angle) + dy * np.cos(angle))
         )
-    if tilt:  # the box around the turned plate, with the margins
+    if tilt or slope != (0.0, 0.0):  # the box around the turned plate, with the margins
         xs, ys = [x for x, _ in turned], [y for _, y in turned]
         bw, bh = max(xs) - min(xs), max(ys) - min(ys)
         x0, y0 = min(xs) - left * bw, min(ys) - top * bh
@@ -399,6 +408,24 @@ def tilted(seed: int, share: float) -> float:
     if rng.random() >= share:
         return 0.0
     return float(np.deg2rad(rng.choice((-1, 1)) * rng.uniform(5, 14)))
+
+
+def sloped(seed: int, share: float) -> tuple[float, float]:
+    """The perspective of crop `seed`'s plate seen by a camera above and to the side of the
+    lane with no roll: (the slope of the plate's horizontal edges, 5-14 degrees either way, as a
+    tangent; the height change of the right side against the left, up to 10% either way, the
+    nearer side taller) on `share` of the seeds, else (0, 0).
+    A camera's roll turns the characters with the plate (`tilted`); a camera's height and
+    offset slope the plate's top and bottom while its verticals stay upright (sloped real
+    crops have their characters' verticals near upright, not turned with the line). Drawn
+    from its own generator, like `tilted`."""
+    if share <= 0:
+        return (0.0, 0.0)
+    rng = random.Random(f"slope:{seed}")
+    if rng.random() >= share:
+        return (0.0, 0.0)
+    k = rng.choice((-1, 1)) * float(np.tan(np.deg2rad(rng.uniform(5, 14))))
+    return (k, rng.uniform(-0.1, 0.1))
 
 
 def _degrade(rng: random.Random, img: np.ndarray) -> np.ndarray:
@@ -453,10 +480,13 @@ def render_crop_bgr(
     cn_share: float = 0.6,
     old_share: float = 0.0,
     tilt_share: float = 0.0,
+    *,
+    slope_share: float = 0.0,
 ) -> tuple[np.ndarray, PlateSpec]:
     """One seeded crop as the camera gives it (BGR uint8, its own size) and its plate;
     `old_share` of the plates are drawn by the first renderer (`plates.render_plate`),
-    `tilt_share` are turned 5-14 degrees more (`tilted`)."""
+    `tilt_share` are turned 5-14 degrees more (`tilted`), `slope_share` seen from above and
+    the side (`sloped`)."""
     rng = random.Random(seed)
     spec = random_spec(rng, cn_share)
     if fonts is TRAIN_FONTS and rng.random() < old_share:  # the first renderer's plate
@@ -464,7 +494,7 @@ def render_crop_bgr(
         plate = render_plate(spec, rng, height=rng.choice((48, 64, 80))).astype(np.float32)
     else:
         plate = draw_plate(spec, rng, fonts, scale=rng.uniform(0.35, 0.6))
-    return _camera(rng, plate, tilted(seed, tilt_share)), spec
+    return _camera(rng, plate, tilted(seed, tilt_share), sloped(seed, slope_share)), spec
 
 
 def render_crop(
@@ -473,8 +503,12 @@ def render_crop(
     cn_share: float = 0.6,
     old_share: float = 0.0,
     tilt_share: float = 0.0,
+    *,
+    slope_share: float = 0.0,
 ) -> tuple[np.ndarray, PlateSpec]:
     """One seeded crop: (the OCR's input, 48 x 128 uint8 grayscale; the plate)."""
-    crop, spec = render_crop_bgr(seed, fonts, cn_share, old_share, tilt_share)
+    crop, spec = render_crop_bgr(
+        seed, fonts, cn_share, old_share, tilt_share, slope_share=slope_share
+    )
     gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
     return cv2.resize(gray, (IMG_WIDTH, IMG_HEIGHT), interpolation=cv2.INTER_LINEAR), spec

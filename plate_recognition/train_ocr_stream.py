@@ -60,13 +60,20 @@ SCENE_END = 2_990_000
 CHUNK = 128
 
 
-def _render(task: tuple[str, int, int, float, float]) -> tuple[np.ndarray, np.ndarray]:
-    """One chunk of crops: ("photo", first seed, count, old share, tilt share) or ("scene",
-    first frame, frames, 0, 0) with two crops per frame."""
-    kind, start, n, old_share, tilt_share = task
+def _render(task: tuple[str, int, int, float, float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """One chunk of crops: ("photo", first seed, count, old share, tilt share, slope share) or
+    ("scene", first frame, frames, 0, 0, 0) with two crops per frame."""
+    kind, start, n, old_share, tilt_share, slope_share = task
     if kind == "photo":
         drawn = [
-            render_crop(seed, TRAIN_FONTS, cn_share=0.5, old_share=old_share, tilt_share=tilt_share)
+            render_crop(
+                seed,
+                TRAIN_FONTS,
+                cn_share=0.5,
+                old_share=old_share,
+                tilt_share=tilt_share,
+                slope_share=slope_share,
+            )
             for seed in range(start, start + n)
         ]
         images = np.stack([image for image, _ in drawn])
@@ -76,7 +83,13 @@ def _render(task: tuple[str, int, int, float, float]) -> tuple[np.ndarray, np.nd
     return images, labels
 
 
-def _tasks(scene_share: float, old_share: float, seed: int, tilt_share: float = 0.0):  # type: ignore[no-untyped-def]
+def _tasks(  # type: ignore[no-untyped-def]
+    scene_share: float,
+    old_share: float,
+    seed: int,
+    tilt_share: float = 0.0,
+    slope_share: float = 0.0,
+):
     """Chunks in a fixed order: the scene chunks interleaved at `scene_share` of the crops;
     each run seed starts further into the seeds (a run that continues another draws new
     crops)."""
@@ -86,10 +99,10 @@ def _tasks(scene_share: float, old_share: float, seed: int, tilt_share: float = 
         owed += scene_share
         if owed >= 1.0 and scene < SCENE_END:
             owed -= 1.0
-            yield ("scene", scene, CHUNK // 2, 0.0, 0.0)
+            yield ("scene", scene, CHUNK // 2, 0.0, 0.0, 0.0)
             scene += CHUNK // 2
         else:
-            yield ("photo", photo, CHUNK, old_share, tilt_share)
+            yield ("photo", photo, CHUNK, old_share, tilt_share, slope_share)
             photo += CHUNK
 
 
@@ -210,6 +223,14 @@ def arguments() -> argparse.Namespace:
         help="share of the second renderer's crops turned 5-14 degrees more "
         "(`photo_crops.tilted`); 0 before 2026-12-05's night run",
     )
+    parser.add_argument(
+        "--slope-share",
+        type=float,
+        default=0.0,
+        help="share of the second renderer's crops seen from above and the side, their "
+        "edges sloped 5-14 degrees with the verticals upright (`photo_crops.sloped`); "
+        "0 before 2026-12-06",
+    )
     parser.add_argument("--threads", type=int, default=1, help="the trainer's CPU threads")
     parser.add_argument(
         "--init", type=Path, default=None, help="start from this .pt state or exported .onnx"
@@ -233,7 +254,14 @@ def main() -> None:  # noqa: PLR0915 (one run, read top to bottom)
     torch.backends.cudnn.allow_tf32 = True
     # validation first, rendered by the same workers
     val_tasks = [
-        ("photo", PHOTO_VAL + i, min(CHUNK, args.val - i), args.old_share, args.tilt_share)
+        (
+            "photo",
+            PHOTO_VAL + i,
+            min(CHUNK, args.val - i),
+            args.old_share,
+            args.tilt_share,
+            args.slope_share,
+        )
         for i in range(0, args.val, CHUNK)
     ]
     val_parts = pool.map(_render, val_tasks)
@@ -273,7 +301,7 @@ def main() -> None:  # noqa: PLR0915 (one run, read top to bottom)
     def feed() -> None:
         for part in pool.imap(
             _render,
-            _tasks(args.scene_share, args.old_share, args.seed, args.tilt_share),
+            _tasks(args.scene_share, args.old_share, args.seed, args.tilt_share, args.slope_share),
             chunksize=1,
         ):
             if stop.is_set():

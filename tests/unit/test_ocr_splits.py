@@ -27,6 +27,7 @@ from plate_recognition.photo_crops import (
     TRAIN_FONTS,
     random_spec,
     render_crop,
+    sloped,
     tilted,
 )
 from plate_recognition.views import tempered
@@ -126,6 +127,56 @@ def test_a_tilt_share_turns_that_share_of_the_plates_further() -> None:
     tilt = [abs(_text_angle(render_crop(s, cn_share=1.0, tilt_share=1.0)[0])) for s in turned]
     assert np.median(plain) <= 4 and np.median(tilt) >= 6
     assert np.mean(np.array(tilt) > np.array(plain)) > 0.6
+
+
+def test_a_slope_share_sees_that_share_of_the_plates_from_above_and_the_side() -> None:
+    """A camera above and beside the lane, with no roll, slopes a plate's top and bottom while
+    its verticals stay upright: with `slope_share`, that share of the crops slope 5-14 degrees
+    with upright verticals (a turn, `tilted`, leans them); without it every crop is as before."""
+    from plate_recognition.photo_crops import _camera  # noqa: PLC0415 (a private helper)
+
+    seeds = range(700_100, 700_400)
+    slopes = [sloped(seed, 0.3) for seed in seeds]
+    degrees = np.degrees(np.arctan([k for k, _ in slopes]))
+    assert 0.2 < np.mean(degrees != 0) < 0.4
+    assert all(5 <= abs(d) <= 14 for d in degrees if d)
+    assert {np.sign(d) for d in degrees if d} == {-1.0, 1.0}
+    assert all(abs(f) <= 0.1 for _, f in slopes)
+    assert not any(k or f for seed in seeds for k, f in [sloped(seed, 0.0)])
+    assert np.array_equal(render_crop(SEEDS[3])[0], render_crop(SEEDS[3], slope_share=0.0)[0])
+    some = [s for s in range(700_100, 700_200) if sloped(s, 1.0)[0]][:12]
+    line = [abs(_text_angle(render_crop(s, cn_share=1.0, slope_share=1.0)[0])) for s in some]
+    assert np.median(line) >= 6
+    # upright bars on a plate lean as the plain crop's do when sloped, further when turned
+    bars = np.full((70, 220, 3), 40.0, np.float32)
+    bars[10:60, 10:210:20] = 230.0
+    sloped_lean, turned_lean = [], []
+    for seed in range(12):
+        angle = np.deg2rad(random.Random(seed).uniform(9, 12))
+        plain = _lean(_camera(random.Random(seed), bars))
+        slope = _lean(_camera(random.Random(seed), bars, slope=(np.tan(angle), 0.0)))
+        sloped_lean.append(abs(slope - plain))
+        turned_lean.append(abs(_lean(_camera(random.Random(seed), bars, tilt=angle)) - plain))
+    assert np.median(sloped_lean) <= 2 and np.median(turned_lean) >= 6
+
+
+def _lean(crop: np.ndarray) -> float:
+    """The lean of a crop's vertical strokes in degrees: the horizontal shear that makes the
+    column profile of its middle rows sharpest."""
+    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    h, w = gray.shape
+    best = (-1.0, 0.0)
+    for a in np.arange(-24.0, 24.5, 2.0):
+        k = np.tan(np.deg2rad(a))
+        sheared = cv2.warpAffine(
+            gray,
+            np.float32([[1, k, -k * h / 2], [0, 1, 0]]),
+            (w, h),
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+        edges = float((np.diff(sheared[h // 4 : 3 * h // 4].mean(axis=0)) ** 2).sum())
+        best = max(best, (edges, float(a)))
+    return best[1]
 
 
 def test_plates_of_every_kind_are_drawn_with_valid_labels() -> None:
