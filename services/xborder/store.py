@@ -37,6 +37,7 @@ from lanes.crossings import (
     match_entry,
     mismatch,
 )
+from services.xborder.facts import outgoing_direction
 from services.xborder.prior import Prior
 from services.xborder.tables import (
     XborderCrossingRow,
@@ -182,17 +183,28 @@ class Unit:
         reports the notice and exit of a truck leaving it and the entry of a truck arriving
         from here, never the facts of the other direction (an exit of CN recorded on a truck
         leaving VN replaced VN's own exit; an entry of CN on a truck leaving CN marked it
-        entered here, and its overdue alert went away)."""
+        entered here, and its overdue alert went away). A notice or exit names its truck's
+        `direction` too (the corridor's: export is VN -> CN on both sides): one of the other
+        direction is refused on a crossing not known here as well (it was recorded as the
+        sender's, going the wrong way, and the crossing's real facts refused after it)."""
+        arriving = isinstance(message, EntryEventV1)
+        sender, kind = message.sender.value, message.type.rsplit(".", 1)[-1]
+        article = "an" if kind[0] in "aeiou" else "a"
+        if isinstance(message, PreArrivalNoticeV1 | ExitEventV1):
+            outgoing = outgoing_direction(message.sender)
+            if message.direction is not outgoing:
+                return (
+                    f"invalid: direction {message.direction.value!r} is a truck leaving "
+                    f"{message.sender.other.value}: {article} {kind} from {sender} can only "
+                    f"be of a truck leaving {sender} (direction {outgoing.value!r})"
+                )
         row = self._crossings.get(message.crossing_id)
         if row is None:
             return None
-        arriving = isinstance(message, EntryEventV1)
         leaving = message.sender.other if arriving else message.sender
         if row.from_side == leaving.value:
             return None
-        sender, kind = message.sender.value, message.type.rsplit(".", 1)[-1]
         can = f"arriving from {self.me.value}" if arriving else f"leaving {sender}"
-        article = "an" if kind[0] in "aeiou" else "a"
         return (
             f"invalid: crossing_id {message.crossing_id!r} is a truck leaving "
             f"{row.from_side}: {article} {kind} from {sender} can only be of a truck {can}"

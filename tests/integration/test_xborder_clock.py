@@ -98,7 +98,7 @@ class Vietnam:
             crossing_id=f"CN-{name}",
             from_gate="youyiguan",
             to_gate="huu-nghi",
-            direction=Direction.EXPORT,
+            direction=Direction.IMPORT,  # the corridor's: China -> Vietnam
             tractor_plate="GUIA12345",
             mode=ExitMode.ROAD,
         )

@@ -15,7 +15,7 @@ from lanes.crossings import Side
 from services.db.engine import session_factory
 from services.xborder import store as xstore
 from services.xborder.tables import XborderCrossingRow, XborderInboxRow, XborderOutboxRow
-from streams.xborder import AckV1, EntryEventV1, ExitEventV1, outgoing_payload
+from streams.xborder import AckV1, EntryEventV1, ExitEventV1, PreArrivalNoticeV1, outgoing_payload
 from streams.xborder_local import LocalCrossingEventV1
 from streams.xborder_sign import SigningKey, TrustedKeys, sign, verify
 
@@ -42,7 +42,9 @@ def _exit(sequence: int, message_id: str | None = None) -> ExitEventV1:
 
 
 async def _apply(
-    engine: AsyncEngine, message: ExitEventV1 | EntryEventV1 | AckV1, source: str | None = None
+    engine: AsyncEngine,
+    message: ExitEventV1 | EntryEventV1 | AckV1 | PreArrivalNoticeV1,
+    source: str | None = None,
 ) -> xstore.Applied:
     sessions = session_factory(engine)
     async with sessions() as session, session.begin():
@@ -383,3 +385,41 @@ async def test_a_message_id_of_the_longest_allowed_is_acknowledged(engine: Async
     assert len(set(ids)) == 3 and all(len(i) <= 128 for i in ids)
     assert ids[0].startswith("CN:ack-") and ids[1].endswith("-2")
     assert ids[2] == "CN:ack-VN:e-2"  # a short id stays as it was
+
+
+async def test_a_notice_or_exit_of_the_other_direction_is_refused_on_a_new_crossing(
+    engine: AsyncEngine,
+) -> None:
+    """`direction` keeps the corridor's meaning on both sides (export: Vietnam -> China),
+    so Vietnam's notice or exit is of a truck going `export`. One going `import` (leaving
+    China) on a crossing this side did not know yet was applied: the crossing recorded as
+    Vietnam's, going the wrong way (with a prior, an announced manifest for this side's
+    outgoing lane), and China's own notice and Vietnam's entry of that truck refused after
+    it (found by a stranger sending China's notices by hand). Refused as invalid in its
+    place, nothing recorded, and the next message applied."""
+    notice = PreArrivalNoticeV1(
+        message_id="VN:n-1",
+        sender=Side.VN,
+        sequence=1,
+        event_time=T0,
+        crossing_id="CN:youyiguan:M7",
+        tractor_plate="GuiA12345",
+        from_gate="youyiguan",
+        to_gate="huu-nghi",
+        direction="import",  # type: ignore[arg-type]
+    )
+    wrong = await _apply(engine, notice)
+    assert (wrong.status, wrong.reason) == (
+        "invalid",
+        "invalid: direction 'import' is a truck leaving CN: a pre-arrival-notice from VN can "
+        "only be of a truck leaving VN (direction 'export')",
+    )
+    backwards = ExitEventV1.model_validate({**_exit(2).model_dump(), "direction": "import"})
+    assert (await _apply(engine, backwards)).reason == (
+        "invalid: direction 'import' is a truck leaving CN: an exit from VN can only be of "
+        "a truck leaving VN (direction 'export')"
+    )
+    assert (await _apply(engine, _exit(3))).status == "applied"
+    async with session_factory(engine)() as session:
+        crossings = set(await session.scalars(select(XborderCrossingRow.crossing_id)))
+    assert crossings == {"VN-x3"}
