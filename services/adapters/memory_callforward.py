@@ -1,6 +1,6 @@
 """Call-forward's unit of work in memory (the use case's unit tests): boards, manifests,
-active bookings, the queues and the drivers' pages in dicts. A transaction's writes are
-kept only when it ends normally."""
+active bookings, the queues, the drivers' pages and the calls' outbox in dicts. A
+transaction's writes (but the called places') are kept only when it ends normally."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from typing import Any
 
 from lanes.board import Board
 from lanes.model import Gate, Manifest
-from lanes.policy.callforward import CalledPlace
+from lanes.policy.callforward import CalledPlace, CallEvent
 from lanes.similarity import index_keys
 from services.db.called import called_after
 from services.ports import ArrivingBooking, CallForwardStore, CallForwardStores, QueueSnapshot
+from streams.calls import call_to_wire
 
 
 @dataclass
@@ -28,6 +29,8 @@ class MemoryCallForward:
     page_visits: dict[str, str] = field(default_factory=dict)  # page key -> visit id
     # gate -> manifest id -> (its latest call, arrived): what the gate's decider is told
     called: dict[str, dict[str, tuple[CalledPlace, bool]]] = field(default_factory=dict)
+    # the calls' outbox, in the order written: call id -> [its wire data, published at]
+    calls: dict[str, list[Any]] = field(default_factory=dict)
 
     def stores(self) -> CallForwardStores:
         @asynccontextmanager
@@ -37,6 +40,13 @@ class MemoryCallForward:
             self.queues.update(work.queues)
             self.pages.update(work.pages)
             self.page_visits.update(work.page_visits)
+            for call_id, entry in work.calls.items():
+                self.calls.setdefault(call_id, entry)
+            for call_id, at in work.published.items():
+                if call_id in self.calls:
+                    self.calls[call_id][1] = at
+            for call_id in work.purged:
+                self.calls.pop(call_id, None)
 
         return transaction
 
@@ -47,6 +57,9 @@ class MemoryCallForwardStore:
         self.queues: dict[str, QueueSnapshot] = {}
         self.pages: dict[str, dict[str, Any]] = {}
         self.page_visits: dict[str, str] = {}
+        self.calls: dict[str, list[Any]] = {}
+        self.published: dict[str, datetime | None] = {}
+        self.purged: set[str] = set()
 
     async def board(self, gate: Gate) -> Board:
         return self.data.boards.get(gate.gate_id) or Board.for_gate(gate)
@@ -107,3 +120,25 @@ class MemoryCallForwardStore:
     ) -> None:
         self.pages.update({key: dict(data) for key, data in states.items()})
         self.page_visits.update(visits)
+
+    async def add_calls(self, calls: Sequence[CallEvent], *, now: datetime) -> None:
+        for call in calls:
+            wire = call_to_wire(call)
+            if wire.call_id not in self.data.calls:
+                self.calls.setdefault(wire.call_id, [wire.model_dump(mode="json"), None])
+
+    async def unpublished_calls(self, limit: int) -> list[dict[str, Any]]:
+        return [dict(data) for data, at in self.data.calls.values() if at is None][:limit]
+
+    async def mark_calls_published(self, call_ids: Sequence[str], *, at: datetime) -> None:
+        self.published.update(dict.fromkeys(call_ids, at))
+
+    async def unmark_calls_published_since(self, since: datetime) -> int:
+        again = [i for i, (_, at) in self.data.calls.items() if at is not None and at >= since]
+        self.published.update(dict.fromkeys(again))
+        return len(again)
+
+    async def purge_published_calls(self, before: datetime) -> int:
+        old = {i for i, (_, at) in self.data.calls.items() if at is not None and at < before}
+        self.purged |= old
+        return len(old)

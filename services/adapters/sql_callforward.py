@@ -1,8 +1,8 @@
 """Call-forward's unit of work on the database (`CallForwardStore`): the orchestrator's
 boards, the manifests' plate keys, the gate's active bookings, the queue of each gate
 (`callforward_queues`: one row a gate, its snapshot as JSON and the event time it was
-stepped to) and the drivers' pages (`driver_pages`), in one transaction. The use case is
-services/service_layer/callforward.py."""
+stepped to), the drivers' pages (`driver_pages`) and the calls' outbox (`call_events`), in
+one transaction. The use case is services/service_layer/callforward.py."""
 
 from __future__ import annotations
 
@@ -10,23 +10,31 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.board import Board
 from lanes.board_json import _truck_json, _truck_parse
 from lanes.model import Gate, Manifest
-from lanes.policy.callforward import AreaQueue, CalledPlace, CallKind, TruckCalled, Waiting
+from lanes.policy.callforward import (
+    AreaQueue,
+    CalledPlace,
+    CallEvent,
+    CallKind,
+    TruckCalled,
+    Waiting,
+)
 from services.db.boards import load_gate_board
 from services.db.booking_tables import BookingRow
 from services.db.bookings import ACTIVE
-from services.db.call_tables import CallForwardQueueRow
+from services.db.call_tables import CallEventRow, CallForwardQueueRow
 from services.db.called import save_called
 from services.db.driver_pages import booking_page_key
 from services.db.engine import transactions
 from services.db.manifests import get_manifest, manifests_for_keys
 from services.drivers.store import save_pages
 from services.ports import ArrivingBooking, CallForwardStores, QueueSnapshot
+from streams.calls import call_to_wire
 
 
 async def load_queue(session: AsyncSession, gate_id: str) -> QueueSnapshot | None:
@@ -127,6 +135,59 @@ class SqlCallForwardStore:
         await save_pages(
             session=self.session, secret=self.secret, states=states, now=now, visits=visits
         )
+
+    async def add_calls(self, calls: Sequence[CallEvent], *, now: datetime) -> None:
+        wires = [call_to_wire(c) for c in calls]
+        if not wires:
+            return
+        have = set(
+            await self.session.scalars(
+                select(CallEventRow.call_id).where(
+                    CallEventRow.call_id.in_([w.call_id for w in wires])
+                )
+            )
+        )
+        rows = [
+            {
+                "call_id": w.call_id,
+                "visit_id": w.visit_id,
+                "payload": w.model_dump(mode="json"),
+                "created_at": now,
+                "published_at": None,
+            }
+            for w in wires
+            if w.call_id not in have
+        ]
+        for row in rows:  # one by one: `seq` follows the order decided, on both databases
+            await self.session.execute(insert(CallEventRow).values(row))
+
+    async def unpublished_calls(self, limit: int) -> list[dict[str, Any]]:
+        payloads = await self.session.scalars(
+            select(CallEventRow.payload)
+            .where(CallEventRow.published_at.is_(None))
+            .order_by(CallEventRow.seq)
+            .limit(limit)
+        )
+        return [dict(p) for p in payloads]
+
+    async def mark_calls_published(self, call_ids: Sequence[str], *, at: datetime) -> None:
+        ids = sorted(set(call_ids))
+        if ids:
+            await self.session.execute(
+                update(CallEventRow).where(CallEventRow.call_id.in_(ids)).values(published_at=at)
+            )
+
+    async def unmark_calls_published_since(self, since: datetime) -> int:
+        result = await self.session.execute(
+            update(CallEventRow).where(CallEventRow.published_at >= since).values(published_at=None)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def purge_published_calls(self, before: datetime) -> int:
+        result = await self.session.execute(
+            delete(CallEventRow).where(CallEventRow.published_at < before)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
 
 def sql_callforward_stores(

@@ -21,6 +21,7 @@ from lanes.matching import Matcher, OcrMatcher
 from lanes.model import Gate
 from lanes.policy import OrchestratedPolicy, Policy
 from lanes.similarity import KEY_SCHEME
+from services.adapters.call_outbox import CallOutbox, Publish, kafka_publisher
 from services.adapters.decision_outbox import DecisionOutbox
 from services.adapters.manifest_intake import sql_manifest_stores
 from services.adapters.sql_call_notices import sql_call_notice_stores
@@ -35,7 +36,7 @@ from services.db import repository as repo
 from services.db.engine import create_engine, reach_database, session_factory
 from services.db.manifests import rebuild_plate_keys
 from services.db.migrate import migrate
-from services.drivers.desk import Publish, desk_maker, kafka_publisher
+from services.drivers.desk import desk_maker
 from services.drivers.store import drivers_secret
 from services.gates.loader import configured_gates, require_default_gate
 from services.notify.port import Notifier
@@ -512,12 +513,15 @@ def step_waiting_areas(
     publish: Publish,
     secret: bytes,
 ) -> StepWaitingAreasHandler:
-    """Call-forward's use case on the database, its calls sent with `publish`, its drivers'
-    pages signed with `secret`."""
+    """Call-forward's use case on the database, its calls written to the calls' outbox in
+    each batch's transaction and sent with `publish` once it commits, its drivers' pages
+    signed with `secret`."""
+    stores = sql_callforward_stores(sessions, secret=secret)
     return StepWaitingAreasHandler(
-        uow=sql_callforward_stores(sessions, secret=secret),
+        uow=stores,
         gates=gates,
-        new_desk=desk_maker(publish, secret),
+        new_desk=desk_maker(secret),
+        calls=CallOutbox(stores=stores, publish=publish),
     )
 
 
@@ -560,12 +564,14 @@ def build_callforward(
         # the decider's door: a read too far ahead would move the queue's clock ahead
         clock_window=ClockWindow.of(infra.settings.reads_max_ahead_s, None),
     )
+    infra.watch.on_new_cluster(worker.step.calls.republish_since)
     runtime = _consumer(
         infra,
         topics=[PLATE_READS.name, BOOKINGS.name, LANE_EVENTS.name],
         group_id=callforward_consumer_group(infra.settings),
         decode=worker.decode,
         handle=worker.handle,
+        on_idle=worker.idle,  # the calls' outbox: marks, and what a failure left
         dead_letters_of=[BOOKINGS.name],  # its only reader; the others have their worker
     )
     return worker, runtime

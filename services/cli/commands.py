@@ -130,9 +130,15 @@ async def run_call_worker(infra: Infrastructure, name: str, stop: asyncio.Event)
     """`callforward`: the waiting areas' queue, calls on borderflow.calls and the drivers'
     pages; `call-notifier`: each call to the firm's webhook and to the (fake) SMS sink."""
     if name == "callforward":
-        _, reads = build_callforward(infra)
+        worker, reads = build_callforward(infra)
         log.info("call-forward worker consuming as group %s", reads.group_id)
         await reads.run(stop)
+        await publish_left(
+            "calls",
+            worker.step.calls.drain,
+            infra.settings.kafka.request_timeout_s,
+            broker_up=infra.watch.up,
+        )
         return 0
     async with httpx.AsyncClient() as client:
         notifier, calls = build_call_notifier(infra, demo_call_router(infra, client))

@@ -139,7 +139,7 @@ async def run_up(
         server = api_server(infra)
         # issue 23: the waiting areas' calls, the drivers' pages, and the calls' notifier
         # (the firms' webhooks and the fake SMS sink, which logs each text)
-        _, callforward_runtime = build_callforward(infra)
+        callforward, callforward_runtime = build_callforward(infra)
         sms_client = httpx.AsyncClient()
         call_notifier, calls_runtime = build_call_notifier(
             infra, demo_call_router(infra, sms_client)
@@ -214,6 +214,12 @@ async def run_up(
         await publish_left(
             "decisions",
             decider.publish_outbox,
+            settings.kafka.request_timeout_s,
+            broker_up=infra.watch.up,
+        )
+        await publish_left(
+            "calls",
+            callforward.step.calls.drain,
             settings.kafka.request_timeout_s,
             broker_up=infra.watch.up,
         )

@@ -1,6 +1,8 @@
-"""ORM rows of call notifications (issue 23): one row a call, by call id, written when the
-call event is consumed and marked when the notifier took it; the call id is the key that
-keeps a call from being sent twice."""
+"""ORM rows of the calls (issue 23): the call-forward worker's outbox (`call_events`: each
+call event written in the batch's transaction, published after it commits), its queues and
+the called places; and the notifier's rows (`call_notifications`: one row a call, by call
+id, written when the call event is consumed and marked when the notifier took it; the call
+id is the key that keeps a call from being sent twice)."""
 
 from __future__ import annotations
 
@@ -28,6 +30,22 @@ class CallNotificationRow(Base):
     # the channels that took the call while another is retried (comma separated; 0021)
     sent: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
+
+
+class CallEventRow(Base):
+    """The calls' outbox (migration 0022): each call, recall and lost place the call-forward
+    worker decided, written in its batch's transaction with `published_at` NULL, published
+    on `borderflow.calls` after that transaction commits (oldest `seq` first), then marked;
+    a published row is purged after `services.adapters.call_outbox.PUBLISHED_KEEP`."""
+
+    __tablename__ = "call_events"
+    __table_args__ = (Index("ix_call_events_unpublished", "published_at", "seq"),)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(String(160), unique=True)
+    visit_id: Mapped[str] = mapped_column(String(128))  # the record's key
+    payload: Mapped[dict[str, Any]]  # the call event's data (CallEventV1), as published
+    created_at: Mapped[datetime]  # wall clock (operations only)
+    published_at: Mapped[datetime | None]
 
 
 class CallForwardQueueRow(Base):

@@ -1,21 +1,21 @@
 """The call-forward desk (issue 23): the live glue between the waiting areas, the pure
-policy (`lanes.policy.callforward`), the `borderflow.calls` topic and the drivers' pages.
+policy (`lanes.policy.callforward`) and the drivers' pages.
 
 It keeps the areas' queue; it is told when a truck enters an area (a read at the area's
 camera matched to its manifest, or a check-in with its booking) and when a called truck
 reaches the gate; at each step (those, and a timer) it runs the policy against the board
-it is handed (the orchestrator's), publishes every call, recall and lost place, and gives
-the drivers' hub each waiting truck's page data. Event time comes in as arguments.
+it is handed (the orchestrator's), returns every call, recall and lost place it decided,
+and gives the drivers' hub each waiting truck's page data. It publishes nothing: the use
+case (services/service_layer/callforward.py) writes the calls in its batch's transaction
+and they go to `borderflow.calls` once it commits (services/adapters/call_outbox.py). Event
+time comes in as arguments.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
-
-from aiokafka import AIOKafkaProducer
 
 from lanes.board import Board, Truck
 from lanes.model import Gate
@@ -29,30 +29,14 @@ from lanes.policy.callforward import (
 from services.drivers.hub import DriverHub
 from services.drivers.view import at_gate_state, driver_states, lost_state
 from services.ports import NewCallDesk
-from streams.calls import CallEventV1, call_to_wire, encode_call
-from streams.topics import CALLS
-
-Publish = Callable[[CallEventV1], Awaitable[None]]
 
 
-def kafka_publisher(producer: AIOKafkaProducer, topic: str = CALLS.name) -> Publish:
-    """Each call event to `topic`, keyed by visit id, acknowledged before the next."""
-
-    async def publish(call: CallEventV1) -> None:
-        value, headers = encode_call(call)
-        await producer.send_and_wait(
-            topic, value=value, key=call.visit_id.encode(), headers=headers
-        )
-
-    return publish
-
-
-def desk_maker(publish: Publish, secret: bytes) -> NewCallDesk:
-    """Makes each gate's desk, publishing with `publish`, its pages in a hub of their own
-    signed with `secret` (the call-forward use case's desks)."""
+def desk_maker(secret: bytes) -> NewCallDesk:
+    """Makes each gate's desk, its pages in a hub of their own signed with `secret` (the
+    call-forward use case's desks)."""
 
     def new_desk(gate: Gate, board: Board) -> CallForwardDesk:
-        return CallForwardDesk(gate=gate, board=board, publish=publish, hub=DriverHub(secret))
+        return CallForwardDesk(gate=gate, board=board, hub=DriverHub(secret))
 
     return new_desk
 
@@ -63,11 +47,10 @@ class CallForwardDesk:
         *,
         gate: Gate,
         board: Board,
-        publish: Publish,
         hub: DriverHub | None = None,
         policy: CallForwardPolicy | None = None,
     ) -> None:
-        self.gate, self.board, self.publish, self.hub = gate, board, publish, hub
+        self.gate, self.board, self.hub = gate, board, hub
         self.policy = policy or CallForwardPolicy()
         self.queue = AreaQueue()
 
@@ -102,21 +85,18 @@ class CallForwardDesk:
         )
         if lost is None:
             return await self.step(now=at)
-        await self.publish(call_to_wire(lost))
         if self.hub is not None:
             self.hub.publish({visit_id: lost_state(lost, self.gate.utc_offset)})
         return [lost, *await self.step(now=at)]
 
     async def step(self, *, now: datetime, board: Board | None = None) -> list[CallEvent]:
-        """Run the policy (on `board` when given: the orchestrator's newest), publish what
-        it decided, then refresh the drivers' pages."""
+        """Run the policy (on `board` when given: the orchestrator's newest) and refresh the
+        drivers' pages; returns what it decided."""
         if board is not None:
             self.use_board(board)
         events, self.queue, self.board = self.policy.step(
             self.queue, self.board, self.gate, now=now
         )
-        for event in events:
-            await self.publish(call_to_wire(event))
         if self.hub is not None:
             states = driver_states(self.queue, self.board, self.gate, now=now)
             offset = self.gate.utc_offset

@@ -41,12 +41,13 @@ class CallRouter:
         truck, else `phone_of` (the demo's stand-in).
 
         No page following the truck yet, and no stand-in: the SMS is tried again
-        (`NotifierDown`). The call-forward worker publishes a call as it decides it, and
-        links the truck's page to its visit in the transaction it commits after the batch:
-        a notifier quick enough took the call before, found no mobile and marked the call
-        delivered, so a booked driver called the moment they entered the area was never
-        texted (found 2026-12-06). Every truck the policy calls has a page (a booking's,
-        or a walk-in's made as it enters the area), so a retry finds it."""
+        (`NotifierDown`). The call-forward worker published a call as it decided it, before
+        the transaction that links the truck's page to its visit committed: a notifier
+        quick enough took the call before, found no mobile and marked the call delivered,
+        so a booked driver called the moment they entered the area was never texted (found
+        2026-12-06). Its calls now leave through an outbox, after that commit; the retry
+        stays for a call no page follows for another reason. Every truck the policy calls
+        has a page (a booking's, or a walk-in's made as it enters the area)."""
         async with self.sessions() as session:
             phones = (
                 await session.scalars(

@@ -2,10 +2,10 @@
 implement, each with a SQLAlchemy adapter and an in-memory one: the booking use cases'
 (services/adapters/sql_bookings.py, memory_bookings.py), and the gate's state the deciding
 use cases keep (`GateStore`: services/adapters/sql_gate.py, memory_gate.py), the
-manifests (`ManifestStore`), call-forward's state and desk (`CallForwardStore`,
-`CallDesk`), the weighings (`WeighingStore`); the notifier and the calls to notify are in
-`calls.py`. A package below the adapters, so that neither the use cases nor the adapters
-import upwards."""
+manifests (`ManifestStore`), call-forward's state, desk and outbox (`CallForwardStore`,
+`CallDesk`, `CallPublisher`), the weighings (`WeighingStore`); the notifier and the calls to
+notify are in `calls.py`. A package below the adapters, so that neither the use cases nor
+the adapters import upwards."""
 
 from __future__ import annotations
 
@@ -475,15 +475,52 @@ class CallForwardStore(Protocol):
         """Write the drivers' pages' data by page key (a new page is made); `visits`: page
         key -> the visit id it follows."""
 
+    async def add_calls(self, calls: Sequence[CallEvent], *, now: datetime) -> None:
+        """Put the calls, recalls and lost places decided in this transaction in the calls'
+        outbox, unpublished, in their order (a call id already there is not added again)."""
+
+    async def unpublished_calls(self, limit: int) -> list[dict[str, Any]]:
+        """The outbox's unpublished call events (their wire data), oldest first."""
+
+    async def mark_calls_published(self, call_ids: Sequence[str], *, at: datetime) -> None: ...
+
+    async def unmark_calls_published_since(self, since: datetime) -> int:
+        """Mark the calls published since `since` unpublished again; returns how many."""
+
+    async def purge_published_calls(self, before: datetime) -> int:
+        """Forget the calls published before `before`; returns how many."""
+
 
 # Opens one transaction on call-forward's state: committed when the block ends normally.
 CallForwardStores = Callable[[], AbstractAsyncContextManager[CallForwardStore]]
 
 
+class CallPublisher(Protocol):
+    """The calls' outbox (services/adapters/call_outbox.py): calls are stored unpublished in
+    the batch's transaction (`CallForwardStore.add_calls`), sent after it commits, and
+    marked published in the next one (as the decisions: `DecisionPublisher`)."""
+
+    async def mark_sent(self, store: CallForwardStore) -> None:
+        """Mark what was sent since the last batch as published, in `store`'s transaction."""
+
+    def committed(self) -> None:
+        """The transaction that ran `mark_sent` committed."""
+
+    async def send(self, calls: Sequence[CallEvent]) -> None:
+        """Publish a committed batch's calls, in their order."""
+
+    async def drain(self) -> int:
+        """Publish every call not yet published; returns how many."""
+
+    async def republish_since(self, since: datetime) -> None:
+        """The broker came back empty: publish again what was published since `since`."""
+
+
 class CallDesk(Protocol):
     """A gate's call-forward desk (services/drivers/desk.py): the pure policy
     (`lanes.policy.callforward`) stepped on a board, each call, recall and lost place
-    published as it is decided, and the drivers' pages refreshed."""
+    returned as it is decided (the use case puts them in the calls' outbox, published once
+    its batch commits), and the drivers' pages refreshed."""
 
     queue: AreaQueue
     board: Board

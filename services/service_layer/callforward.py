@@ -14,22 +14,27 @@ A lane event of the gate steps its queue to the event's time (`GateTime`).
 Each read steps the gate's desk (`CallDesk`: the one `CallForwardPolicy`, as the
 simulation) at the read's captured_at (event time only; a read later than one of another
 camera already taken is taken at the queue's time) on the orchestrator's newest board; the
-desk publishes calls, recalls and lost places as it decides them.
+desk returns the calls, recalls and lost places it decides.
 
-After the batch the queue of each gate it touched and every page it touched are saved in
-the same transaction (`CallForwardStore`); a handler made afresh (a restart) reloads the
-queue from there. So are the calls, for the gate's decider (`save_called`): each called
-truck's latest call, kept after the truck reached the gate (the decider may take that read
-after this worker did) until its deadline is `CALLED_KEEP` behind the queue, withdrawn when
-its place is lost; the decider sends a called truck where its call sent it. Reads at
-cameras of no gate are not call-forward's (the decider dead-letters them). The Kafka
-consumer (services/workers/callforward.py) calls it; the composition root builds it on the
-database (services/bootstrap)."""
+After the batch the queue of each gate it touched, every page it touched and the calls it
+decided (the calls' outbox) are saved in the same transaction (`CallForwardStore`); the
+calls are published on `borderflow.calls` once it commits (`CallPublisher`), so a call is
+never out before the queue that made it and the page that follows its truck are saved. A
+batch that fails (its transaction rolled back, or the commit refused) published nothing,
+and the desks it touched are dropped: the runtime's retry reloads them from the store
+rather than step again on a queue that was never saved. A handler made afresh (a restart)
+reloads the queue from there too. The called places are saved with them, for the gate's
+decider (`save_called`): each called truck's latest call, kept after the truck reached the
+gate (the decider may take that read after this worker did) until its deadline is
+`CALLED_KEEP` behind the queue, withdrawn when its place is lost; the decider sends a called
+truck where its call sent it. Reads at cameras of no gate are not call-forward's (the
+decider dead-letters them). The Kafka consumer (services/workers/callforward.py) calls it;
+the composition root builds it on the database (services/bootstrap)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from lanes.board import Board
@@ -56,7 +61,14 @@ from lanes.policy.callforward import (
 from lanes.policy.truck import truck_from_manifest
 from lanes.similarity import query_keys
 from lanes.values import CameraRole
-from services.ports import CallDesk, CallForwardStore, CallForwardStores, NewCallDesk, QueueSnapshot
+from services.ports import (
+    CallDesk,
+    CallForwardStore,
+    CallForwardStores,
+    CallPublisher,
+    NewCallDesk,
+    QueueSnapshot,
+)
 
 MANIFEST_LOOKBACK = timedelta(days=2)
 # How long (event time) after its deadline a call whose truck reached the gate is kept for
@@ -138,11 +150,13 @@ class _GateDesk:
     pages: dict[str, str] = field(default_factory=dict)  # visit id -> page key
     stepped_to: datetime | None = None
     arrived: set[str] = field(default_factory=set)  # manifests at the gate since the save
+    decided: list[CallEvent] = field(default_factory=list)  # calls since the save, in order
 
 
 class StepWaitingAreasHandler:
     """Keeps each gate's desk across batches (its queue, the plates and pages of the
-    queued trucks); the store has them after each batch."""
+    queued trucks); the store has them after each batch, and the calls leave through
+    `calls` once it committed."""
 
     def __init__(
         self,
@@ -150,10 +164,12 @@ class StepWaitingAreasHandler:
         uow: CallForwardStores,
         gates: Mapping[str, Gate],
         new_desk: NewCallDesk,
+        calls: CallPublisher,
         matcher: Matcher | None = None,
     ) -> None:
-        """`matcher`: the decider's (the composition root gives both the same)."""
-        self.uow, self.gates, self.new_desk = uow, gates, new_desk
+        """`calls`: the calls' outbox; `matcher`: the decider's (the composition root gives
+        both the same)."""
+        self.uow, self.gates, self.new_desk, self.calls = uow, gates, new_desk, calls
         self.matcher = matcher or OcrMatcher()
         self.stats = CallForwardStats()
         self._desks: dict[str, _GateDesk] = {}
@@ -168,6 +184,7 @@ class StepWaitingAreasHandler:
         check_ins = [c for c in cmd.check_ins if c.gate_id in self.gates]
         times = [t for t in cmd.gate_times if t.gate_id in self.gates]
         cancelled = [c for c in cmd.cancelled if c.gate_id in self.gates]
+        before = replace(self.stats)
         self.stats.reads += len(reads)
         self.stats.check_ins += len(check_ins)
         self.stats.gate_times += len(times)
@@ -180,7 +197,29 @@ class StepWaitingAreasHandler:
         if not items:
             return
         items.sort(key=lambda i: (_time(i), i.event_id))
+        gate_ids = {self._cameras[r.camera_id][0].gate_id for r in reads}
+        gate_ids |= {c.gate_id for c in check_ins} | {t.gate_id for t in times}
+        gate_ids |= {c.gate_id for c in cancelled}
+        try:
+            decided = await self._step(items, now=cmd.received_at)
+        except BaseException:
+            # rolled back (or its commit refused): the desks it stepped hold a queue never
+            # saved; the retry reloads them from the store, and counts its items once
+            for gate_id in gate_ids:
+                self._desks.pop(gate_id, None)
+            self.stats = before
+            raise
+        self.calls.committed()
+        await self.calls.send(decided)
+
+    async def _step(
+        self, items: list[PlateRead | CheckedIn | GateTime | BookingCancelled], *, now: datetime
+    ) -> list[CallEvent]:
+        """One transaction: the items stepped, each touched gate's queue, pages and calls
+        saved; returns the calls, in the order decided."""
+        decided: list[CallEvent] = []
         async with self.uow() as store:
+            await self.calls.mark_sent(store)
             touched: set[str] = set()
             for item in items:
                 if isinstance(item, CheckedIn):
@@ -216,7 +255,8 @@ class StepWaitingAreasHandler:
                     await self._read(store, desk, gate, item, (camera, area))
                 touched.add(gate.gate_id)
             for gate_id in sorted(touched):
-                await self._save(store, gate_id, now=cmd.received_at)
+                decided += await self._save(store, gate_id, now=now)
+        return decided
 
     async def _read(
         self,
@@ -252,6 +292,7 @@ class StepWaitingAreasHandler:
         for event in events:
             if isinstance(event, PlaceLost):
                 desk.plates = {p: v for p, v in desk.plates.items() if v != event.visit_id}
+        desk.decided += events
         self.stats.events += len(events)
         desk.stepped_to = at
 
@@ -380,7 +421,10 @@ class StepWaitingAreasHandler:
         self._desks[gate.gate_id] = state
         return state
 
-    async def _save(self, store: CallForwardStore, gate_id: str, *, now: datetime) -> None:
+    async def _save(
+        self, store: CallForwardStore, gate_id: str, *, now: datetime
+    ) -> list[CallEvent]:
+        """Write the gate's queue, pages, called places and calls; returns the calls."""
         state = self._desks[gate_id]
         desk = state.desk
         queued = {w.truck.visit_id for w in desk.queue.waiting}
@@ -408,6 +452,9 @@ class StepWaitingAreasHandler:
         keep = None if state.stepped_to is None else state.stepped_to - CALLED_KEEP
         await store.save_called(gate_id, calls, arrived=state.arrived, purge_before=keep, now=now)
         state.arrived = set()
+        decided, state.decided = state.decided, []
+        await store.add_calls(decided, now=now)
+        return decided
 
 
 def _times(call: TruckCalled) -> tuple[datetime, datetime]:

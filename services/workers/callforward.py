@@ -6,10 +6,12 @@ call-forward's) and `borderflow.lane-events` (each steps its gate's queue to its
 lane freed calls the next truck, an overdue call is recalled, between plate reads) in a
 consumer group of its own and hands each batch to call-forward's use
 case (`StepWaitingAreasHandler`, services/service_layer/callforward.py,
-which says what a read does), built by the composition root on the database; the
-consumer's offsets are committed after the batch's transaction. A batch replayed after a
-crash republishes its calls with the same call ids, which the notifier keeps from being
-sent twice."""
+which says what a read does), built by the composition root on the database; the calls
+it decides are written in the batch's transaction and published on `borderflow.calls`
+after it commits (the calls' outbox, services/adapters/call_outbox.py), and the consumer's
+offsets are committed after that. When idle it marks the calls sent and publishes those a
+failure or a crash left; a call sent twice has the same call id, which the notifier keeps
+from being sent twice."""
 
 from __future__ import annotations
 
@@ -90,6 +92,11 @@ class CallForwardWorker:
     @property
     def stats(self) -> CallForwardStats:
         return self.step.stats
+
+    async def idle(self) -> None:
+        """Between batches: the calls sent are marked, and those left unpublished (a
+        failed send, a crash) are published."""
+        await self.step.calls.drain()
 
     def decode(self, record: ConsumerRecord) -> Consumed:
         if record.topic == self.bookings_topic:

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from lanes.model import Direction, Manifest
 from lanes.policy import OrchestratedPolicy
 from services.adapters.booking_outbox import BookingOutbox
+from services.adapters.call_outbox import kafka_publisher
 from services.adapters.sql_gate import sql_gate_stores
 from services.archive.store import batches_in_range
 from services.bootstrap import (
@@ -35,7 +36,6 @@ from services.bootstrap import (
 )
 from services.db.engine import session_factory
 from services.db.manifests import store_manifests
-from services.drivers.desk import kafka_publisher
 from services.drivers.hub import page_token
 from services.gates.loader import default_gates
 from services.notify.routing import CallRouter

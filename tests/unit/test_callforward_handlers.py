@@ -6,16 +6,19 @@ no broker. The same handler runs on the database behind the plate-reads consumer
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiokafka import ConsumerRecord
 
 from lanes.model import CustomsStatus, Direction, Manifest, PlateRead
+from services.adapters.call_outbox import CallOutbox
 from services.adapters.memory_callforward import MemoryCallForward
 from services.drivers.desk import desk_maker
 from services.gates.loader import default_gates
-from services.ports import ArrivingBooking
+from services.ports import ArrivingBooking, CallForwardStore, CallForwardStores
 from services.service_layer.callforward import (
     BookingCancelled,
     CheckedIn,
@@ -56,12 +59,33 @@ def step(*reads: tuple[str, str, str, datetime]) -> StepWaitingAreas:
     )
 
 
-def handler(data: MemoryCallForward, sent: list[CallEventV1]) -> StepWaitingAreasHandler:
+def commit_refused_once(stores: CallForwardStores) -> CallForwardStores:
+    """The batch's transaction, whose first commit fails after the whole batch was done
+    (the database gone, a serialization failure): it rolls back."""
+    refused: list[bool] = []
+
+    @asynccontextmanager
+    async def transaction() -> AsyncIterator[CallForwardStore]:
+        async with stores() as store:
+            yield store
+            if not refused:
+                refused.append(True)
+                raise RuntimeError("commit refused")
+
+    return transaction
+
+
+def handler(
+    data: MemoryCallForward, sent: list[CallEventV1], *, refuse_once: bool = False
+) -> StepWaitingAreasHandler:
     async def publish(call: CallEventV1) -> None:
         sent.append(call)
 
     return StepWaitingAreasHandler(
-        uow=data.stores(), gates=GATES, new_desk=desk_maker(publish, b"unit test")
+        uow=commit_refused_once(data.stores()) if refuse_once else data.stores(),
+        gates=GATES,
+        new_desk=desk_maker(b"unit test"),
+        calls=CallOutbox(stores=data.stores(), publish=publish),
     )
 
 
@@ -109,6 +133,27 @@ async def test_a_restarted_handler_finds_the_queue_and_the_truck_reaches_the_gat
     }
     assert data.queues["huu-nghi"].queue.waiting == ()
     assert data.queues["huu-nghi"].stepped_to == T0 + 5 * MIN
+
+
+async def test_a_failed_batch_publishes_nothing_and_leaves_nothing_for_the_next() -> None:
+    """A batch whose commit fails after the desk queued and called a truck publishes no
+    call, and leaves no queue in memory: the next batch (another truck's; the runtime
+    dead-letters a record that fails alone, and its redrive queues it later) saves a queue
+    without the first truck. Before, its call was out, and the next batch stepped the desk
+    the failed one had left and saved the first truck as queued and called."""
+    data = MemoryCallForward(manifests=[manifest("CF-1", "29C11111"), manifest("CF-2", "29C22222")])
+    sent: list[CallEventV1] = []
+    step_areas = handler(data, sent, refuse_once=True)
+
+    with pytest.raises(RuntimeError, match="commit refused"):
+        await step_areas(step(("r-1", AREA, "29C11111", T0)))
+    assert (sent, data.queues, data.calls, data.pages) == ([], {}, {}, {})
+
+    await step_areas(step(("r-2", AREA, "29C22222", T0 + MIN)))
+    assert [w.truck.visit_id for w in data.queues["huu-nghi"].queue.waiting] == ["wa-r-2"]
+    assert [(c.type, c.visit_id) for c in sent] == [("truck.called", "wa-r-2")]
+    assert list(data.calls) == ["wa-r-2/call-1"] and set(data.pages) == {"wa-r-2"}
+    assert (step_areas.stats.reads, step_areas.stats.entered) == (1, 1)
 
 
 async def test_a_late_read_is_taken_at_the_queues_time() -> None:

@@ -94,6 +94,7 @@ def test_the_archiver_and_call_forward_leave_the_topics_of_other_workers_to_them
             producer=None,
             sessions=None,
             gates=configured_gates(),
+            watch=SimpleNamespace(on_new_cluster=lambda hook: None),  # call-forward's outbox
         ),
     )
     _, archiving = build_archiver(infra)

@@ -1,0 +1,137 @@
+"""The calls' outbox (issue 23), as the decisions' (decision_outbox.py): the call-forward use
+case writes each call, recall and lost place in its batch's transaction
+(`CallForwardStore.add_calls`: table `call_events`, `published_at` NULL), this sends them on
+`borderflow.calls` after that transaction commits, in the order decided, and marks them
+published in the next batch's transaction (or when idle). A batch rolled back sent nothing;
+a crash or a failed send leaves them unpublished, and the next drain (at start-up, after a
+failure, oldest first) sends them. The record is the one the desk sent before 2026-12-06
+(`kafka_publisher`: enveloped, key visit id, event id the call id): the notifier keeps a
+call sent twice once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
+
+from aiokafka import AIOKafkaProducer
+
+from lanes.policy.callforward import CallEvent
+from services.ports import CallForwardStore, CallForwardStores
+from streams import clock
+from streams.calls import CallEventV1, call_to_wire, encode_call
+from streams.metrics import EVENTS_PRODUCED
+from streams.topics import CALLS
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[CallEventV1], Awaitable[None]]
+BATCH = 500
+# A published call is kept this long (the notifier stores its own copy), then purged
+PUBLISHED_KEEP = timedelta(days=2)
+PURGE_EVERY = timedelta(hours=1)
+
+
+def kafka_publisher(producer: AIOKafkaProducer, topic: str = CALLS.name) -> Publish:
+    """Each call event to `topic`, keyed by visit id, acknowledged before the next (one
+    truck's call, recall and lost place stay in their order)."""
+
+    async def publish(call: CallEventV1) -> None:
+        value, headers = encode_call(call)
+        await producer.send_and_wait(
+            topic, value=value, key=call.visit_id.encode(), headers=headers
+        )
+        EVENTS_PRODUCED.labels(topic).inc()
+
+    return publish
+
+
+class CallOutbox:
+    def __init__(
+        self, *, stores: CallForwardStores, publish: Publish, drain_at_start: bool = True
+    ) -> None:
+        """`stores`: the outbox's transactions (drain, marks); `publish`: one call event to
+        the topic (`kafka_publisher`)."""
+        self.stores, self.publish = stores, publish
+        self.dirty = drain_at_start  # a crash may have left calls committed, unpublished
+        self.published = 0
+        # sent, not yet marked: marked in the next batch's transaction (`mark_sent`) or when
+        # idle; a crash before that only sends them again (same call id: kept once)
+        self._sent: list[str] = []
+        self._marking = 0
+        self._purged_at: datetime | None = None
+
+    async def send(self, calls: Sequence[CallEvent]) -> None:
+        """Publish a committed batch's calls from memory, in their order, or drain the
+        outbox first if an earlier send failed (so the order stays oldest first)."""
+        if self.dirty:
+            await self.drain()
+            return
+        wires = [call_to_wire(c) for c in calls]
+        try:
+            for wire in wires:
+                await self.publish(wire)
+                self._sent.append(wire.call_id)
+        except BaseException:
+            self.dirty = True
+            raise
+        self.published += len(wires)
+
+    async def mark_sent(self, store: CallForwardStore) -> None:
+        """Mark the calls sent so far as published, in `store`'s transaction (the next
+        batch's). They stay listed until `committed()`: a rollback marks them next time."""
+        if self._sent:
+            await store.mark_calls_published(self._sent, at=clock.wall_clock())
+            self._marking = len(self._sent)
+
+    def committed(self) -> None:
+        """The transaction that ran `mark_sent` committed: those marks are done."""
+        del self._sent[: self._marking]
+        self._marking = 0
+
+    async def drain(self) -> int:
+        """Mark what was sent; then, after a failure or at start-up, publish every call not
+        yet on Kafka, oldest first, and mark it; hourly, purge the old published ones."""
+        if self._sent:
+            async with self.stores() as store:
+                await self.mark_sent(store)
+            self.committed()
+        await self._purge()
+        if not self.dirty:
+            return 0
+        total = 0
+        while True:
+            async with self.stores() as store:
+                rows = await store.unpublished_calls(BATCH)
+            if not rows:
+                break
+            wires = [CallEventV1.model_validate(row) for row in rows]
+            for wire in wires:
+                await self.publish(wire)
+            async with self.stores() as store:
+                await store.mark_calls_published([w.call_id for w in wires], at=clock.wall_clock())
+            total += len(wires)
+        self.published += total
+        self.dirty = False
+        return total
+
+    async def republish_since(self, since: datetime) -> None:
+        """The broker came back empty (`streams.watch.BrokerWatch`): the calls marked
+        published since `since`, and those sent not yet marked, may be gone with it. Mark
+        them unpublished; the next send or idle drains them again."""
+        async with self.stores() as store:
+            again = await store.unmark_calls_published_since(since)
+        self._sent.clear()
+        self._marking = 0
+        self.dirty = True
+        log.warning("%d calls to publish again after the broker's restart", again)
+
+    async def _purge(self) -> None:
+        now = clock.wall_clock()
+        if self._purged_at is not None and now - self._purged_at < PURGE_EVERY:
+            return
+        async with self.stores() as store:
+            purged = await store.purge_published_calls(now - PUBLISHED_KEEP)
+        self._purged_at = now
+        if purged:
+            log.info("published calls past retention purged", extra={"count": purged})

@@ -1,0 +1,127 @@
+"""The calls leave through an outbox (issue 23: "each call is an event on borderflow.calls,
+retried, never sent twice for the same call"), on a real database (SQLite, PostgreSQL), no
+broker: the call-forward worker writes each call in its batch's transaction (`call_events`)
+and publishes it once that transaction has committed. Until 2026-12-06 the desk published a
+call as it decided it, inside the transaction: a batch rolled back had its call out for a
+queue never saved, and a notifier quick enough found no page following the truck."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from lanes.model import Direction, Manifest
+from services.adapters.call_outbox import CallOutbox
+from services.adapters.sql_callforward import sql_callforward_stores
+from services.bootstrap import make_callforward
+from services.db.call_tables import CallEventRow, CallForwardQueueRow
+from services.db.driver_tables import DriverPageRow
+from services.db.engine import session_factory
+from services.db.manifests import store_manifests
+from services.drivers.desk import desk_maker
+from services.gates.loader import default_gates
+from services.notify.routing import CallRouter
+from services.notify.sms import FakeSmsSink
+from services.service_layer.callforward import StepWaitingAreasHandler
+from services.workers.callforward import CallForwardWorker
+from streams.calls import CallEventV1
+from streams.events import PlateReadV1
+from streams.runtime import Inbound
+from tests.integration.test_bookings_api import add_firms
+from tests.unit.test_callforward_handlers import commit_refused_once
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+
+T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)  # 10:00 at Huu Nghi (+07:00): lanes open
+AREA = "hn-imp-approach-1"
+
+
+def read(event_id: str, plate: str) -> list[Inbound[PlateReadV1]]:
+    wire = PlateReadV1(
+        event_id=event_id, camera_id=AREA, captured_at=T0, plate_text=plate, confidence=0.97
+    )
+    return [Inbound("borderflow.plate-reads", 0, 0, AREA.encode(), wire)]
+
+
+async def walk_in(engine: AsyncEngine) -> None:
+    """Firm W's import truck 20C33333, no booking: called as it enters the area."""
+    await add_firms(engine, ["firm-w"])
+    truck = Manifest(
+        manifest_id="W-1", firm_id="firm-w", direction=Direction.IMPORT, tractor_plate="20C33333"
+    )
+    async with session_factory(engine)() as session, session.begin():
+        await store_manifests(session=session, manifests=[truck], source="http", now=T0)
+
+
+async def test_a_batch_rolled_back_after_its_call_publishes_it_only_when_retried(
+    engine: AsyncEngine,
+) -> None:
+    """The desk calls the truck, then the batch's commit fails: nothing is published and
+    nothing is kept. The runtime's retry (the same worker) calls it again, publishes the
+    call once, and the outbox marks it published; it is not sent again."""
+    await walk_in(engine)
+    sessions = session_factory(engine)
+    stores = sql_callforward_stores(sessions, secret=b"outbox test")
+    sent: list[CallEventV1] = []
+
+    async def publish(call: CallEventV1) -> None:
+        sent.append(call)
+
+    worker = CallForwardWorker(
+        step=StepWaitingAreasHandler(
+            uow=commit_refused_once(stores),
+            gates=default_gates(),
+            new_desk=desk_maker(b"outbox test"),
+            calls=CallOutbox(stores=stores, publish=publish),
+        )
+    )
+    with pytest.raises(RuntimeError, match="commit refused"):
+        await worker.handle(read("r-1", "20C33333"))
+    assert sent == []  # before: the call, for a queue that was rolled back
+    async with sessions() as session:
+        for table in (CallEventRow, CallForwardQueueRow, DriverPageRow):
+            assert (await session.scalars(select(table))).all() == []
+
+    await worker.handle(read("r-1", "20C33333"))  # the retry
+    assert [(c.type, c.call_id) for c in sent] == [("truck.called", "wa-r-1/call-1")]
+    assert (worker.stats.reads, worker.stats.entered) == (1, 1)  # counted once
+    await worker.idle()  # marks what was sent
+    await worker.handle(read("r-2", "20C33333"))  # read again: already queued and called
+    await worker.idle()
+    assert len(sent) == 1
+    async with sessions() as session:
+        (row,) = (await session.scalars(select(CallEventRow))).all()
+        page = await session.scalar(select(DriverPageRow).where(DriverPageRow.visit_id == "wa-r-1"))
+    assert row.call_id == "wa-r-1/call-1" and row.published_at is not None
+    assert CallEventV1.model_validate(row.payload) == sent[0]
+    assert page is not None and page.state["status"] == "called"
+
+
+async def test_a_call_is_on_the_topic_only_once_its_page_is_committed(engine: AsyncEngine) -> None:
+    """What the notifier does with a call as it takes it (`CallRouter.phone`: the page that
+    follows the truck) finds the page, asked from its own connection the moment the call
+    is published. Before, the call went out before the batch that made the page committed
+    (the notifier's retry, bc56c73, covered for it)."""
+    await walk_in(engine)
+    sessions = session_factory(engine)
+    seen: list[tuple[str, bool]] = []
+    async with httpx.AsyncClient() as client:
+        router = CallRouter(sessions=sessions, client=client, sms=FakeSmsSink())
+
+        async def publish(call: CallEventV1) -> None:
+            await router.phone(call.visit_id)  # NotifierDown: no page follows it yet
+            async with sessions() as session:
+                stored = await session.scalar(
+                    select(CallEventRow.call_id).where(CallEventRow.call_id == call.call_id)
+                )
+            seen.append((call.call_id, stored is not None))
+
+        worker = make_callforward(
+            sessions=sessions, gates=default_gates(), publish=publish, secret=b"outbox test"
+        )
+        await worker.handle(read("r-1", "20C-333.33"))
+    assert seen == [("wa-r-1/call-1", True)]
