@@ -265,10 +265,13 @@ def asked_language(lang: str | None) -> str | None:
     return asked if asked in LANGUAGES else None
 
 
-def pick_language(lang: str | None, accept_language: str | None, chosen: str | None = None) -> str:
-    """`lang` when one of LANGUAGES, else `chosen` (the language kept from the driver's last
-    choice), else the first of Accept-Language's by q, else English: an unknown `lang` is
-    passed over."""
+def said_language(
+    lang: str | None, accept_language: str | None, chosen: str | None = None
+) -> str | None:
+    """The page's language the reader named: `lang` when one of LANGUAGES, else `chosen`
+    (the language kept from the driver's last choice), else the first of Accept-Language's
+    by q that is one of LANGUAGES; None when nothing names one (no Accept-Language, as a
+    messenger's link preview or a script sends, or one of other languages only)."""
     asked = asked_language(lang) or asked_language(chosen)
     if asked is not None:
         return asked
@@ -286,7 +289,14 @@ def pick_language(lang: str | None, accept_language: str | None, chosen: str | N
         base = tag.strip().lower().split("-")[0]
         if base in LANGUAGES and q > 0:
             ranked.append((-q, n, base))
-    return sorted(ranked)[0][2] if ranked else "en"
+    return sorted(ranked)[0][2] if ranked else None
+
+
+def pick_language(lang: str | None, accept_language: str | None, chosen: str | None = None) -> str:
+    """`lang` when one of LANGUAGES, else `chosen` (the language kept from the driver's last
+    choice), else the first of Accept-Language's by q, else English: an unknown `lang` is
+    passed over."""
+    return said_language(lang, accept_language, chosen) or "en"
 
 
 def language_links(chosen: str, base: str = "") -> str:

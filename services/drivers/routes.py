@@ -44,7 +44,7 @@ from services.drivers.code_form import (
 )
 from services.drivers.guard import CodeGuard
 from services.drivers.hub import DriverHub, could_be_code, normal_code
-from services.drivers.i18n import CHOSEN_COOKIE, WORDS, language_links, pick_language
+from services.drivers.i18n import CHOSEN_COOKIE, WORDS, language_links, said_language
 from services.drivers.not_found import not_found_page, prefers_html
 from services.drivers.schemas import DriverPageState, PageCheckIn
 from services.drivers.store import HubPages, Watch
@@ -309,10 +309,14 @@ def drivers_router(
     ) -> Response:
         if await source.state(token) is None:
             return _not_found("truck page", request)
-        chosen = pick_language(lang, accept_language, request.cookies.get(CHOSEN_COOKIE))
+        said = said_language(lang, accept_language, request.cookies.get(CHOSEN_COOKIE))
+        chosen = said or "en"
         remember = getattr(source, "remember_language", None)
-        if remember is not None:
-            await remember(token, chosen)
+        if remember is not None and said is not None:
+            # the language the SMS are written in: only one the reader named; a request
+            # naming none (a messenger's link preview, a script) is shown English and
+            # leaves the driver's (or the mobile's country's) as it was
+            await remember(token, said)
         template = (WEB / "driver.html").read_text("utf-8")
         switch = language_links(chosen)
         body = (
