@@ -82,6 +82,33 @@ def decide_with_board(
     return _decision(visit, match, assignment, now=now), board
 
 
+def read_again(
+    visit: Visit, match: MatchResult, earlier: LaneDecision | None, *, board: Board
+) -> bool:
+    """Whether the visit is the truck the manifest was given to, read again while it is still
+    at the gate: the visit matched the manifest that `earlier` (another visit of the gate,
+    matched) sent to a lane or a carrier slot, and the truck of that visit is still in
+    that place on the board (queued or in service, the board settled to the visit's time).
+    Such a visit is given no decision: the truck keeps the one it has.
+
+    A truck queued longer than the visit window between two cameras (the approach camera
+    and the gate's, a road queue; the gate's and the lane's, a lane queue) is read again
+    after the window; until 2026-12-06 its second visit went to review (`given_before`), one
+    review item for every truck that queued long, the busiest hours the most. A visit of
+    the manifest once its truck has left the board (done, or past its expected time) still
+    goes to review: a re-entry, or another truck with its plates. Two trucks with one
+    plate at the gate at once are the cloned-plate alert's (`lanes.alerts`), which counts
+    every sighting."""
+    manifest = match.manifest
+    if match.outcome is not MatchOutcome.MATCHED or manifest is None or earlier is None:
+        return False
+    if earlier.visit_id == visit.visit_id or earlier.match_outcome is not MatchOutcome.MATCHED:
+        return False
+    if earlier.manifest_id != manifest.manifest_id or earlier.outcome is not Outcome.ASSIGNED:
+        return False
+    return board.place_of(earlier.visit_id) is not None
+
+
 def given_before(
     visit: Visit,
     match: MatchResult,

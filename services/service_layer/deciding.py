@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from lanes.bookings import BookedSlot, BookingState, arrival_status, is_lost
-from lanes.decide import decide_with_board
+from lanes.decide import decide_with_board, read_again
 from lanes.matching import Matcher, PlateIndex, near_keys_needed, read_texts
 from lanes.model import (
     BookingStatus,
@@ -238,6 +238,9 @@ class DecideReadsHandler:
         for visit, match in zip(ordered, matches, strict=True):
             now = visit.last_seen_at
             board = settle(board, gate, now=now)
+            prior = earlier.get(match.manifest.manifest_id) if match.manifest else None
+            if read_again(visit, match, prior, board=board):
+                continue  # the truck given the manifest, read again at the gate: no new decision
             slot = booked.get(match.manifest.manifest_id) if match.manifest else None
             booking = BookingStatus.WALK_IN
             if slot is not None and gate.booking is not None and slot.status == BookingState.ACTIVE:
@@ -253,7 +256,7 @@ class DecideReadsHandler:
                 booking=booking,
                 now=now,
                 called=called.get(match.manifest.manifest_id) if match.manifest else None,
-                earlier=earlier.get(match.manifest.manifest_id) if match.manifest else None,
+                earlier=prior,
             )
             decisions.append(decision)
             if decision.manifest_id is not None:

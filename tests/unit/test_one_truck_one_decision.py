@@ -11,7 +11,7 @@ until `lanes.decide.given_before`.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -116,3 +116,46 @@ async def test_two_visits_of_one_manifest_in_one_batch_give_one_lane() -> None:
         [[("r1", "29H-123.45", 0, EXPORT_GATE), ("r2", "29R-012.34", 15 * 60, EXPORT_LANE)]]
     )
     assert _given(decisions) == [("assigned", "MF-VN"), ("needs_review", "MF-VN")]
+
+
+def _queue_ahead(count: int) -> list[Manifest]:
+    """`count` cleared export trucks (plates far apart: none a misreading of another)."""
+    return [
+        Manifest(
+            f"MF-Q{n:03d}",
+            "firm-03",
+            Direction.EXPORT,
+            f"{15 + n % 80}C{(n * 7919) % 100_000:05d}",
+            customs_status=CustomsStatus.CLEARED,
+        )
+        for n in range(count)
+    ]
+
+
+async def _queued_then_read_again(ahead: int, after: timedelta) -> list[dict[str, Any]]:
+    data = MemoryGateData()
+    queue = _queue_ahead(ahead)
+    data.store_manifests([VN, *queue], now=T0 - timedelta(days=1))
+    decider, producer = _decider(data)
+    await decider.handle(
+        [
+            _read(decider, f"q{n}", m.tractor_plate, T0 - timedelta(seconds=60 - n % 60))
+            for n, m in enumerate(queue)
+        ]
+    )
+    await decider.handle([_read(decider, "r1", "29H-123.45", T0, camera_id=EXPORT_GATE)])
+    await decider.handle([_read(decider, "r2", "29H-123.45", T0 + after, camera_id=EXPORT_LANE)])
+    return [d for d in producer.decisions() if d["manifest_id"] == "MF-VN"]
+
+
+async def test_a_truck_read_again_while_still_queued_for_its_lane_keeps_its_decision() -> None:
+    """A truck queued longer than the visit window is read at the lane-entry camera after
+    the window: while the board still holds it in its lane's queue, that is the same truck,
+    not a second one for review (until 2026-12-06 each such truck was a review item); once
+    the board has it done, a visit of its manifest is reviewed as before."""
+    (first,) = await _queued_then_read_again(120, timedelta(minutes=11))
+    assert first["outcome"] == "assigned"
+    done = datetime.fromisoformat(first["expected_done_at"])
+    assert done - datetime.fromisoformat(first["decided_at"]) > timedelta(minutes=12)
+    first, again = await _queued_then_read_again(120, done - T0 + timedelta(minutes=5))
+    assert (again["outcome"], again["manifest_id"]) == ("needs_review", "MF-VN")
