@@ -121,11 +121,14 @@ class MemoryCallForwardStore:
         self.pages.update({key: dict(data) for key, data in states.items()})
         self.page_visits.update(visits)
 
-    async def add_calls(self, calls: Sequence[CallEvent], *, now: datetime) -> None:
+    async def add_calls(self, calls: Sequence[CallEvent], *, now: datetime) -> list[CallEvent]:
+        added = []
         for call in calls:
             wire = call_to_wire(call)
-            if wire.call_id not in self.data.calls:
-                self.calls.setdefault(wire.call_id, [wire.model_dump(mode="json"), None])
+            if wire.call_id not in self.data.calls and wire.call_id not in self.calls:
+                self.calls[wire.call_id] = [wire.model_dump(mode="json"), None]
+                added.append(call)
+        return added
 
     async def unpublished_calls(self, limit: int) -> list[dict[str, Any]]:
         return [dict(data) for data, at in self.data.calls.values() if at is None][:limit]

@@ -136,10 +136,10 @@ class SqlCallForwardStore:
             session=self.session, secret=self.secret, states=states, now=now, visits=visits
         )
 
-    async def add_calls(self, calls: Sequence[CallEvent], *, now: datetime) -> None:
+    async def add_calls(self, calls: Sequence[CallEvent], *, now: datetime) -> list[CallEvent]:
         wires = [call_to_wire(c) for c in calls]
         if not wires:
-            return
+            return []
         have = set(
             await self.session.scalars(
                 select(CallEventRow.call_id).where(
@@ -147,19 +147,22 @@ class SqlCallForwardStore:
                 )
             )
         )
-        rows = [
-            {
-                "call_id": w.call_id,
-                "visit_id": w.visit_id,
-                "payload": w.model_dump(mode="json"),
-                "created_at": now,
-                "published_at": None,
-            }
-            for w in wires
-            if w.call_id not in have
-        ]
-        for row in rows:  # one by one: `seq` follows the order decided, on both databases
-            await self.session.execute(insert(CallEventRow).values(row))
+        added: list[CallEvent] = []
+        for call, wire in zip(calls, wires, strict=True):  # one by one: `seq` in their order
+            if wire.call_id in have:
+                continue
+            have.add(wire.call_id)
+            await self.session.execute(
+                insert(CallEventRow).values(
+                    call_id=wire.call_id,
+                    visit_id=wire.visit_id,
+                    payload=wire.model_dump(mode="json"),
+                    created_at=now,
+                    published_at=None,
+                )
+            )
+            added.append(call)
+        return added
 
     async def unpublished_calls(self, limit: int) -> list[dict[str, Any]]:
         payloads = await self.session.scalars(

@@ -475,9 +475,10 @@ class CallForwardStore(Protocol):
         """Write the drivers' pages' data by page key (a new page is made); `visits`: page
         key -> the visit id it follows."""
 
-    async def add_calls(self, calls: Sequence[CallEvent], *, now: datetime) -> None:
+    async def add_calls(self, calls: Sequence[CallEvent], *, now: datetime) -> list[CallEvent]:
         """Put the calls, recalls and lost places decided in this transaction in the calls'
-        outbox, unpublished, in their order (a call id already there is not added again)."""
+        outbox, unpublished, in their order; a call id already there is not added again (a
+        batch stepped again). Returns those added."""
 
     async def unpublished_calls(self, limit: int) -> list[dict[str, Any]]:
         """The outbox's unpublished call events (their wire data), oldest first."""

@@ -424,7 +424,8 @@ class StepWaitingAreasHandler:
     async def _save(
         self, store: CallForwardStore, gate_id: str, *, now: datetime
     ) -> list[CallEvent]:
-        """Write the gate's queue, pages, called places and calls; returns the calls."""
+        """Write the gate's queue, pages, called places and calls; returns the calls added
+        (a call id already in the outbox is not sent again)."""
         state = self._desks[gate_id]
         desk = state.desk
         queued = {w.truck.visit_id for w in desk.queue.waiting}
@@ -453,8 +454,7 @@ class StepWaitingAreasHandler:
         await store.save_called(gate_id, calls, arrived=state.arrived, purge_before=keep, now=now)
         state.arrived = set()
         decided, state.decided = state.decided, []
-        await store.add_calls(decided, now=now)
-        return decided
+        return await store.add_calls(decided, now=now)
 
 
 def _times(call: TruckCalled) -> tuple[datetime, datetime]:

@@ -7,7 +7,7 @@ queue never saved, and a notifier quick enough found no page following the truck
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -38,13 +38,16 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)  # 10:00 at Huu Nghi (+07:00): lanes open
 AREA = "hn-imp-approach-1"
+MIN = timedelta(minutes=1)
 
 
-def read(event_id: str, plate: str) -> list[Inbound[PlateReadV1]]:
+def read(
+    event_id: str, plate: str, camera: str = AREA, at: datetime = T0
+) -> list[Inbound[PlateReadV1]]:
     wire = PlateReadV1(
-        event_id=event_id, camera_id=AREA, captured_at=T0, plate_text=plate, confidence=0.97
+        event_id=event_id, camera_id=camera, captured_at=at, plate_text=plate, confidence=0.97
     )
-    return [Inbound("borderflow.plate-reads", 0, 0, AREA.encode(), wire)]
+    return [Inbound("borderflow.plate-reads", 0, 0, camera.encode(), wire)]
 
 
 async def walk_in(engine: AsyncEngine) -> None:
@@ -57,12 +60,15 @@ async def walk_in(engine: AsyncEngine) -> None:
         await store_manifests(session=session, manifests=[truck], source="http", now=T0)
 
 
-async def test_a_batch_rolled_back_after_its_call_publishes_it_only_when_retried(
+async def test_a_batch_rolled_back_after_its_call_publishes_it_once_when_retried(
     engine: AsyncEngine,
 ) -> None:
-    """The desk calls the truck, then the batch's commit fails: nothing is published and
-    nothing is kept. The runtime's retry (the same worker) calls it again, publishes the
-    call once, and the outbox marks it published; it is not sent again."""
+    """The desk calls the truck as it enters the area, and sees it reach the gate, then the
+    batch's commit fails: nothing is published and nothing is kept. The runtime's retry
+    (the same worker) calls it again, publishes the call once, and the outbox marks it
+    published. That batch redelivered (its offsets not committed: the broker away, a
+    crash) is stepped again: the truck is queued and called again under the same call id,
+    which the outbox already has: not sent again."""
     await walk_in(engine)
     sessions = session_factory(engine)
     stores = sql_callforward_stores(sessions, secret=b"outbox test")
@@ -79,18 +85,20 @@ async def test_a_batch_rolled_back_after_its_call_publishes_it_only_when_retried
             calls=CallOutbox(stores=stores, publish=publish),
         )
     )
+    batch = read("r-1", "20C33333") + read("r-2", "20C33333", "hn-imp-gate-1", T0 + 5 * MIN)
     with pytest.raises(RuntimeError, match="commit refused"):
-        await worker.handle(read("r-1", "20C33333"))
+        await worker.handle(batch)
     assert sent == []  # before: the call, for a queue that was rolled back
     async with sessions() as session:
         for table in (CallEventRow, CallForwardQueueRow, DriverPageRow):
             assert (await session.scalars(select(table))).all() == []
 
-    await worker.handle(read("r-1", "20C33333"))  # the retry
+    await worker.handle(batch)  # the retry
     assert [(c.type, c.call_id) for c in sent] == [("truck.called", "wa-r-1/call-1")]
-    assert (worker.stats.reads, worker.stats.entered) == (1, 1)  # counted once
+    stats = worker.stats
+    assert (stats.reads, stats.entered, stats.at_gate) == (2, 1, 1)  # counted once
     await worker.idle()  # marks what was sent
-    await worker.handle(read("r-2", "20C33333"))  # read again: already queued and called
+    await worker.handle(batch)  # redelivered
     await worker.idle()
     assert len(sent) == 1
     async with sessions() as session:
@@ -98,7 +106,7 @@ async def test_a_batch_rolled_back_after_its_call_publishes_it_only_when_retried
         page = await session.scalar(select(DriverPageRow).where(DriverPageRow.visit_id == "wa-r-1"))
     assert row.call_id == "wa-r-1/call-1" and row.published_at is not None
     assert CallEventV1.model_validate(row.payload) == sent[0]
-    assert page is not None and page.state["status"] == "called"
+    assert page is not None and page.state["status"] == "at_gate"
 
 
 async def test_a_call_is_on_the_topic_only_once_its_page_is_committed(engine: AsyncEngine) -> None:

@@ -156,6 +156,50 @@ async def test_a_failed_batch_publishes_nothing_and_leaves_nothing_for_the_next(
     assert (step_areas.stats.reads, step_areas.stats.entered) == (1, 1)
 
 
+async def test_a_batch_stepped_again_sends_no_call_twice() -> None:
+    """A committed batch redelivered (its offsets not committed: the broker away, a crash)
+    is stepped again: the truck enters, is called and reaches the gate again, its call
+    decided again under the same call id. The outbox has that id: not sent again (before,
+    the desk published it a second time)."""
+    data = MemoryCallForward(manifests=[manifest("CF-1", "29C11111")])
+    sent: list[CallEventV1] = []
+    step_areas = handler(data, sent)
+    batch = step(("r-1", AREA, "29C11111", T0), ("r-2", GATE_IN, "29C11111", T0 + 5 * MIN))
+    await step_areas(batch)
+    await step_areas(batch)
+    assert [c.call_id for c in sent] == ["wa-r-1/call-1"]
+
+
+async def test_a_call_not_sent_after_the_commit_goes_at_the_next_idle_step() -> None:
+    """The broker refuses the send after the batch committed: the batch does not fail (the
+    runtime would step it again), the call stays in the outbox, and the worker's idle step
+    sends it, once."""
+    data = MemoryCallForward(manifests=[manifest("CF-1", "29C11111")])
+    sent: list[CallEventV1] = []
+    refused: list[str] = []
+
+    async def publish(call: CallEventV1) -> None:
+        if not refused:  # the first send
+            refused.append(call.call_id)
+            raise ConnectionError("broker away")
+        sent.append(call)
+
+    worker = CallForwardWorker(
+        step=StepWaitingAreasHandler(
+            uow=data.stores(),
+            gates=GATES,
+            new_desk=desk_maker(b"unit test"),
+            calls=CallOutbox(stores=data.stores(), publish=publish),
+        )
+    )
+    await worker.step(step(("r-1", AREA, "29C11111", T0)))
+    assert (refused, sent, data.calls["wa-r-1/call-1"][1]) == (["wa-r-1/call-1"], [], None)
+    await worker.idle()
+    await worker.idle()
+    assert [c.call_id for c in sent] == ["wa-r-1/call-1"]
+    assert data.calls["wa-r-1/call-1"][1] is not None  # marked
+
+
 async def test_a_late_read_is_taken_at_the_queues_time() -> None:
     data = MemoryCallForward(manifests=[manifest("CF-1", "29C11111")])
     step_areas = handler(data, [])
