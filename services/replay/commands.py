@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from lanes.errors import DomainError
@@ -40,6 +41,10 @@ def parse_time(raw: str) -> datetime:
             f"{raw!r} has no UTC offset: write it with one, e.g. 2026-11-24T00:00:00+07:00 "
             "(the Huu Nghi gate's local time) or 2026-11-24T00:00:00Z"
         )
+    try:  # the archive keeps UTC: 0001-01-01T00:00:00+07:00 failed in the database driver
+        at.astimezone(UTC)
+    except OverflowError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is no time in UTC (years 1 to 9999)") from None
     return at
 
 
@@ -132,8 +137,17 @@ async def main_replay(settings: Settings, args: argparse.Namespace) -> int:
     if args.end <= args.start:
         print("borderflow replay: --to must be after --from", file=sys.stderr)
         return 2
-    if args.warm_up < 0:
+    if not (args.warm_up >= 0 and math.isfinite(args.warm_up)):  # nan, inf: a traceback
         print("borderflow replay: --warm-up must be 0 or more hours", file=sys.stderr)
+        return 2
+    try:
+        args.start.astimezone(UTC) - timedelta(hours=args.warm_up)
+    except OverflowError:
+        print(
+            f"borderflow replay: --warm-up {args.warm_up:g} hours before "
+            f"{args.start.isoformat()} is before the year 1",
+            file=sys.stderr,
+        )
         return 2
     if Path(args.out).exists() and not Path(args.out).is_dir():  # noqa: ASYNC240
         print(f"borderflow replay: --out {args.out} is a file; give a folder", file=sys.stderr)
@@ -199,6 +213,12 @@ async def main_redrive(settings: Settings, args: argparse.Namespace) -> int:
 
     if (args.dlq is None) == (args.start is None or args.end is None):
         print("borderflow redrive: give either --dlq TOPIC or --from and --to", file=sys.stderr)
+        return 2
+    if not (args.rate >= 0 and math.isfinite(args.rate)):  # nan, -1: sent unpaced
+        print(
+            "borderflow redrive: --rate must be 0 (unpaced) or more records a second",
+            file=sys.stderr,
+        )
         return 2
     bootstrap = settings.kafka.bootstrap
     if bootstrap is None and not (args.dry_run and args.dlq is None):
