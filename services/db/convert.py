@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -80,6 +81,31 @@ def manifest_payload(manifest: Manifest) -> dict[str, Any]:
     }
     times = {k: _TIME.dump_python(values[k], mode="json") for k in ("window_start", "window_end")}
     return values | {"cargo": cargo} | times
+
+
+def manifest_from_payload(payload: Mapping[str, Any], *, firm_id: str) -> Manifest:
+    """The manifest a version's `payload` (`manifest_payload`) holds, as stored and as the
+    live system used it: not through the intake's rules again, which it may not pass (an
+    announced manifest of the other side's notice, a version stored before a rule)."""
+    cargo = payload.get("cargo") or {}
+    channel = payload.get("customs_channel")
+    return Manifest(
+        manifest_id=payload["manifest_id"],
+        firm_id=firm_id,
+        direction=Direction(payload["direction"]),
+        tractor_plate=payload["tractor_plate"],
+        trailer_plate=payload.get("trailer_plate"),
+        containers=tuple(payload.get("containers") or ()),
+        cargo_description=cargo.get("description", ""),
+        hs_codes=tuple(cargo.get("hs_codes") or ()),
+        gross_weight_kg=cargo.get("gross_weight_kg"),
+        perishable=bool(payload.get("perishable", False)),
+        hazmat_class=payload.get("hazmat_class"),
+        customs_status=CustomsStatus(payload["customs_status"]),
+        window_start=_TIME.validate_python(payload.get("window_start")),
+        window_end=_TIME.validate_python(payload.get("window_end")),
+        customs_channel=None if channel is None else CustomsChannel(channel),
+    )
 
 
 def _channel(manifest: Manifest) -> str | None:

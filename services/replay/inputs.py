@@ -24,9 +24,8 @@ from services.archive.records import ArchivedRecord
 from services.archive.store import RecordedBatch, batches_in_range, records_in_range
 from services.db.booking_tables import BookingEventRow
 from services.db.called import calls_parse
-from services.db.convert import decision_row_to_wire
+from services.db.convert import decision_row_to_wire, manifest_from_payload
 from services.db.tables import DecisionRow, ManifestVersionRow
-from streams.manifests import ManifestV1
 from streams.topics import LANE_DECISIONS, LANE_EVENTS, PLATE_READS
 from streams.unreadable import UNREADABLE, salvage
 
@@ -189,7 +188,8 @@ async def manifest_versions(*, session: AsyncSession) -> list[ManifestVersion]:
     ).all()
     return [
         ManifestVersion(
-            ManifestV1.model_validate(r.payload).to_domain(firm_id=r.firm_id),
+            # as stored and used live, not re-validated: the intake's rules may refuse it
+            manifest_from_payload(r.payload, firm_id=r.firm_id),
             r.source,
             r.recorded_at,
             r.seq or 0,
