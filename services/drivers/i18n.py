@@ -44,7 +44,7 @@ WORDS: dict[str, dict[str, str]] = {
             "in the queue."
         ),
         "gate_time": "{time} (local time at the gate, {zone})",
-        "booked_slot": "Your slot: {date}, {time} (local time at the gate)",
+        "booked_slot": "Your slot: {date}, {time} (local time at the gate, {zone})",
         "date": "{d} {mon} {y}",
         "months": "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec",
         "not_found": "This link is not valid, or no longer valid",
@@ -125,7 +125,9 @@ WORDS: dict[str, dict[str, str]] = {
             "vị trí trong hàng chờ."
         ),
         "gate_time": "{time} (giờ địa phương tại cửa khẩu, {zone})",
-        "booked_slot": "Khung giờ của bạn: {time} ngày {date} (giờ địa phương tại cửa khẩu)",
+        "booked_slot": (
+            "Khung giờ của bạn: {time} ngày {date} (giờ địa phương tại cửa khẩu, {zone})"
+        ),
         "date": "{d}/{m}/{y}",
         "months": "1 2 3 4 5 6 7 8 9 10 11 12",
         "not_found": "Liên kết này không hợp lệ hoặc không còn hiệu lực",
@@ -198,7 +200,7 @@ WORDS: dict[str, dict[str, str]] = {
         ),
         "last_call": "这是最后一次叫号：如未在此时间前到达口岸，您将失去队列中的位置。",
         "gate_time": "{time}（口岸当地时间，{zone}）",
-        "booked_slot": "您的时段：{date} {time}（口岸当地时间）",
+        "booked_slot": "您的时段：{date} {time}（口岸当地时间，{zone}）",
         "date": "{y}年{m}月{d}日",
         "months": "1 2 3 4 5 6 7 8 9 10 11 12",
         "not_found": "此链接无效或已失效",

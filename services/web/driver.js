@@ -22,7 +22,16 @@
     const mon = (words.months || "").split(" ")[m - 1] || m;
     const date = fill(words.date, { y: y, m: m, d: d, mon: mon });
     const time = start.slice(11, 16) + (end ? "–" + end.slice(11, 16) : "");
-    return fill(words.booked_slot, { date: date, time: time });
+    return fill(words.booked_slot, { date: date, time: time, zone: isoZone(start) });
+  }
+
+  // the zone of an ISO time written at the gate's offset, named as the server names the
+  // gate's zone (lanes.values.zone_name: UTC+07:00, UTC-03:30, UTC), so that the slot, as
+  // every other time the page tells, is not read in the phone's own zone
+  function isoZone(iso) {
+    const offset = /([+-])(\d\d):?(\d\d)$/.exec(iso);
+    if (!offset || (offset[2] === "00" && offset[3] === "00")) return "UTC";
+    return "UTC" + offset[1] + offset[2] + ":" + offset[3];
   }
 
   // when the truck reached the gate: an ISO time at the gate's offset, shown as written

@@ -3,6 +3,7 @@ another language than theirs, on a narrow screen with large text. Debian's chrom
 
 from __future__ import annotations
 
+from datetime import timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -111,17 +112,20 @@ async def test_a_320_px_phone_with_text_at_200_percent_cuts_nothing_off(
     recalled = dict(called["visit-000"], status="recalled")
     hub.publish({"waiting": waiting["visit-003"], "called": called["visit-000"]})
     hub.publish({"recalled": recalled})
+    # the booked slot with its zone (since 2026-12-06), "(giờ địa phương tại cửa khẩu, UTC+07:00)"
+    start = T0.astimezone(timezone(HN.utc_offset))
+    hub.publish({"booked": booked_state((start, start + timedelta(hours=1)))})
     async with serve(hub) as base:
         context = await browser.new_context(
             viewport={"width": 160, "height": 600}, is_mobile=True, has_touch=True, locale=locale
         )
         page = await context.new_page()
-        for key in ("waiting", "called", "recalled"):
+        for key in ("waiting", "called", "recalled", "booked"):
             await page.goto(f"{base}/d/{hub.token_for(key)}")
             await page.wait_for_function("(s) => document.body.dataset.status === s", arg=key)
             await page.screenshot(path=f"{shots}/driver-160px-{locale}-{key}.png", full_page=True)
             assert await page.evaluate(OVERFLOWING) == [], key
-            if key != "waiting":
+            if key in {"called", "recalled"}:
                 place = await page.evaluate(
                     "() => { const p = document.getElementById('place');"
                     " return [p.getClientRects().length, p.textContent]; }"
