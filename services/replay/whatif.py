@@ -90,11 +90,27 @@ def load_what_if(path: Path, gates: Mapping[str, Gate], *, gates_dir: Path | Non
         raise GateConfigError(source, [("policy", f"{name!r} is not one of {sorted(POLICIES)}")])
     if "gate" in data:  # an unknown one was ignored without [[lanes]]
         _known_gate(str(data["gate"]), gates, source, "gate")
+        if not data.get("lanes") and "gate_file" not in data:  # it ran as recorded
+            raise GateConfigError(
+                source,
+                [("gate", "names the gate whose [[lanes]] change: with none, nothing changes")],
+            )
     changed = dict(gates)
     if "gate_file" in data:
         gate_path = path.parent / str(data["gate_file"])
         base = _toml(gate_path, source)
         _check_gate_file(gate_path, source)
+        if "gate" in data and str(data["gate"]) != base.get("gate_id"):  # it was ignored
+            raise GateConfigError(
+                source,
+                [
+                    (
+                        "gate",
+                        f"{str(data['gate'])!r}, but gate_file {gate_path.name} is of "
+                        f"{base.get('gate_id')!r}: the gate file's gate is the one changed",
+                    )
+                ],
+            )
     elif data.get("lanes"):
         gate_id = str(data.get("gate", next(iter(gates))))
         base = _packaged_or_dir(gate_id, gates_dir, source)
@@ -184,6 +200,17 @@ def _override(
     missing = ids - {i for g in groups for i in g.get("ids", [])}
     if missing:
         raise GateConfigError(where, [("ids", f"no lane {sorted(missing)} in the gate")])
+    if not set(override) - {"ids"}:  # it ran as the recorded day, "0 trucks changed"
+        raise GateConfigError(
+            where,
+            [
+                (
+                    "",
+                    "changes nothing: give the fields these lanes take instead (accepts, "
+                    "channels, hours, service, kind, ...)",
+                )
+            ],
+        )
     out: list[dict[str, Any]] = []
     out_origins: list[int | None] = []
     for group, origin in zip(groups, origins, strict=True):
