@@ -55,6 +55,46 @@ def already_booked(manifest_id: str, existing: str | None) -> BookingRefused:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ManifestTerms:
+    """What a booking takes from its manifest: the direction whose capacity its slot is
+    counted in, whether its place is of the perishable share, and the crossing window (a
+    missing bound: open on that side) its slot must lie in."""
+
+    direction: Direction
+    perishable: bool
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+
+    def check_slot(
+        self, manifest_id: str, gate: Gate, slot_start: datetime, slot_end: datetime
+    ) -> None:
+        """Refuses (BookingRefused, kind window, field slot_start) a slot wholly outside
+        the manifest's crossing window: one that ends by the time the window opens, or
+        starts when it has closed. The matcher judges a truck against that window
+        (`lanes.matching.in_window`): a truck arriving on time for such a slot is matched
+        `outside_window` and goes to review, slot or not, so such a slot is never what the
+        firm means to book. Until 2026-12-06 it was booked (201). A slot across a bound is
+        taken: the truck can arrive on time for both (an announced truck's window opens
+        when its notice was sent, within its booked slot: `services.xborder.prior`)."""
+        before = self.window_start is not None and slot_end <= self.window_start
+        after = self.window_end is not None and slot_start >= self.window_end
+        if not (before or after):
+            return
+        offset = gate.utc_offset
+        opens = "open" if self.window_start is None else local_when(self.window_start, offset)
+        closes = "open" if self.window_end is None else local_when(self.window_end, offset)
+        raise BookingRefused(
+            "window",
+            "slot_start",
+            f"the slot {local_when(slot_start, offset)} to {local_when(slot_end, offset)} "
+            f"lies outside manifest {manifest_id!r}'s crossing window ({opens} to "
+            f"{closes}): its truck, on time for the slot, would be outside its window at the "
+            "gate and sent to review; choose a slot within the window, or amend the "
+            "manifest's window_start/window_end first",
+        )
+
+
 def bookable_slot_end(gate: Gate, slot_start: datetime, now: datetime) -> datetime:
     """The end of the slot starting at `slot_start` if the gate takes bookings and the slot
     may be booked at `now`; else BookingRefused (no_bookings, or window with every reason)."""

@@ -11,7 +11,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
-from lanes.booking import Booking
+from lanes.booking import Booking, ManifestTerms
 from lanes.bookings import BookingState, SlotCapacity
 from lanes.values import Direction
 from services.ports import EarlierRequest
@@ -23,7 +23,7 @@ SlotKey = tuple[str, Direction, datetime]
 class BookingData:
     """What the in-memory stores hold (the tables, as plain containers)."""
 
-    manifests: dict[tuple[str, str], tuple[Direction, bool]] = field(default_factory=dict)
+    manifests: dict[tuple[str, str], ManifestTerms] = field(default_factory=dict)
     bookings: dict[str, Booking] = field(default_factory=dict)
     places: dict[SlotKey, list[int]] = field(default_factory=dict)  # [booked, perishable]
     events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
@@ -38,7 +38,7 @@ class MemoryBookingStore:
     def __init__(self, data: BookingData) -> None:
         self.data = data
 
-    async def manifest_cargo(self, firm_id: str, manifest_id: str) -> tuple[Direction, bool] | None:
+    async def manifest_cargo(self, firm_id: str, manifest_id: str) -> ManifestTerms | None:
         return self.data.manifests.get((firm_id, manifest_id))
 
     async def add(self, booking: Booking) -> bool:

@@ -11,9 +11,8 @@ from typing import Any, Self
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from lanes.booking import Booking
+from lanes.booking import Booking, ManifestTerms
 from lanes.bookings import SlotCapacity
-from lanes.values import Direction
 from services.db import bookings as db
 from services.db import idempotency
 from services.db.driver_pages import booking_page_key, end_booking_pages
@@ -27,7 +26,7 @@ class SqlBookingStore:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def manifest_cargo(self, firm_id: str, manifest_id: str) -> tuple[Direction, bool] | None:
+    async def manifest_cargo(self, firm_id: str, manifest_id: str) -> ManifestTerms | None:
         return await db.manifest_cargo(
             session=self.session, firm_id=firm_id, manifest_id=manifest_id
         )

@@ -18,7 +18,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Table, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lanes.booking import Booking
+from lanes.booking import Booking, ManifestTerms
 from lanes.bookings import BookingState, SlotCapacity
 from lanes.values import Direction
 from services.db.booking_tables import (
@@ -179,22 +179,26 @@ async def visible_booking_seq(session: AsyncSession) -> int:
 
 async def manifest_cargo(
     *, session: AsyncSession, firm_id: str, manifest_id: str
-) -> tuple[Direction, bool] | None:
-    """The firm's manifest's direction and whether it is perishable; None for a missing
-    one and for another firm's alike. PostgreSQL: the row is read FOR SHARE, so a booking
-    waits for an amendment in progress (which holds it FOR UPDATE and refuses to change
-    what a booking counts once one is active); read unlocked, a booking counted the old
-    cargo while the amendment, seeing no booking yet, was taken. SQLite: the write lock is
-    taken up front, the two cannot interleave."""
+) -> ManifestTerms | None:
+    """The firm's manifest's direction, whether it is perishable and its crossing window;
+    None for a missing one and for another firm's alike. PostgreSQL: the row is read FOR
+    SHARE, so a booking waits for an amendment in progress (which holds it FOR UPDATE and
+    refuses to change what a booking counts once one is active); read unlocked, a booking
+    counted the old cargo while the amendment, seeing no booking yet, was taken. SQLite:
+    the write lock is taken up front, the two cannot interleave."""
     m = table_of(ManifestRow)
     row = (
         await session.execute(
-            select(m.c.direction, m.c.perishable)
+            select(m.c.direction, m.c.perishable, m.c.window_start, m.c.window_end)
             .where(m.c.manifest_id == manifest_id, m.c.firm_id == firm_id)
             .with_for_update(read=True)
         )
     ).first()
-    return None if row is None else (Direction(row.direction), bool(row.perishable))
+    if row is None:
+        return None
+    return ManifestTerms(
+        Direction(row.direction), bool(row.perishable), row.window_start, row.window_end
+    )
 
 
 async def insert_booking(*, session: AsyncSession, booking: Booking) -> bool:

@@ -20,12 +20,11 @@ from lanes.actions import PendingLaneChange
 from lanes.alert_rules import AlertRules
 from lanes.alerts import Alert, Observations
 from lanes.board import Board, Truck
-from lanes.booking import Booking
+from lanes.booking import Booking, ManifestTerms
 from lanes.bookings import BookedSlot, SlotCapacity
 from lanes.filing import StoreResult
 from lanes.model import Gate, LaneDecision, Manifest
 from lanes.policy.callforward import AreaQueue, CalledPlace, CallEvent
-from lanes.values import Direction
 from lanes.visits import VisitTrack
 
 
@@ -42,8 +41,9 @@ class EarlierRequest:
 class BookingStore(Protocol):
     """Bookings, slot places and the booking events, inside one transaction."""
 
-    async def manifest_cargo(self, firm_id: str, manifest_id: str) -> tuple[Direction, bool] | None:
-        """The firm's manifest's direction and whether it is perishable; None: no such one."""
+    async def manifest_cargo(self, firm_id: str, manifest_id: str) -> ManifestTerms | None:
+        """What a booking takes from the firm's manifest (direction, perishable, crossing
+        window); None: no such one."""
 
     async def add(self, booking: Booking) -> bool:
         """Store a new booking; False when its manifest already has an active one."""

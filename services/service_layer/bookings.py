@@ -121,20 +121,20 @@ async def book(
 ) -> Booking:
     """Book the firm's manifest (direction and cargo from it) into the slot at
     `slot_start`; BookingRefused says why not."""
-    cargo = await store.manifest_cargo(firm_id, manifest_id)
-    if cargo is None:
+    terms = await store.manifest_cargo(firm_id, manifest_id)
+    if terms is None:
         raise manifest_not_found(manifest_id)
-    direction, perishable = cargo
     booking = Booking.new(
         booking_id=booking_id or f"bk_{uuid.uuid4().hex}",
         firm_id=firm_id,
         manifest_id=manifest_id,
         gate=gate,
-        direction=direction,
-        perishable=perishable,
+        direction=terms.direction,
+        perishable=terms.perishable,
         slot_start=slot_start,
         now=now,
     )
+    terms.check_slot(manifest_id, gate, booking.slot_start, booking.slot_end)
     if not await store.add(booking):
         raise already_booked(manifest_id, await store.active_booking_id(manifest_id))
     await _take(store, booking, gate, booking.slot_start)
@@ -160,6 +160,9 @@ async def reschedule(
     moved = current.rescheduled(gate, slot_start, now)
     if moved is None:
         return current
+    terms = await store.manifest_cargo(firm_id, current.manifest_id)
+    if terms is not None:
+        terms.check_slot(current.manifest_id, gate, moved.slot_start, moved.slot_end)
     if moved.slot_start < current.slot_start:
         await _take(store, current, gate, moved.slot_start)
         await store.release_place(current)

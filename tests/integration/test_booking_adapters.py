@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from lanes.booking import Booking, BookingRefused
+from lanes.booking import Booking, BookingRefused, ManifestTerms
 from lanes.bookings import BookingRules, BookingState
 from lanes.model import Manifest
 from lanes.values import Direction
@@ -96,7 +96,7 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         data = BookingData()
         for firm, manifests in OWNED.items():
             for m in manifests:
-                data.manifests[(firm, m)] = (Direction.EXPORT, False)
+                data.manifests[(firm, m)] = ManifestTerms(Direction.EXPORT, False)
         yield Backend(MemoryBookingUnitOfWork(data), RecordingPublisher())
         return
     settings = DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'bookings.db'}")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from lanes.booking import Booking, BookingRefused
+from lanes.booking import Booking, BookingRefused, ManifestTerms
 from lanes.bookings import BookingRules, BookingState
 from lanes.model import Gate
 from lanes.values import Direction
@@ -51,7 +51,7 @@ def _present(booking: Booking) -> dict[str, Any]:
 def _system() -> tuple[MemoryBookingUnitOfWork, RecordingPublisher]:
     data = BookingData()
     for firm, manifest in (("firm-a", "A-1"), ("firm-a", "A-2"), ("firm-b", "B-1")):
-        data.manifests[(firm, manifest)] = (Direction.EXPORT, False)
+        data.manifests[(firm, manifest)] = ManifestTerms(Direction.EXPORT, False)
     return MemoryBookingUnitOfWork(data), RecordingPublisher()
 
 
