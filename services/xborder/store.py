@@ -321,6 +321,16 @@ class Unit:
         if before is not None and item.source is not None and before.source == item.source:
             return Applied("redelivered")
         if before is not None and message.attempt > before.attempt:
+            if before.refusal is not None and self._refusal(item) != before.refusal:
+                # refused in its place, its payload not kept: refused otherwise now (or
+                # not), it is not the same message (a correction was acknowledged again as
+                # `resent` and dropped in silence)
+                return Applied(
+                    "replayed",
+                    f"replayed: message {message.message_id} was refused in its place "
+                    f"(sequence {before.sequence}: {before.refusal}); a resend carries the "
+                    "same fact; a correction is a new message with an id of its own",
+                )
             changed = _changed_fields(before.payload, item.payload)
             if changed:
                 return Applied(
@@ -338,7 +348,8 @@ class Unit:
         if before is not None:
             return Applied(
                 "replayed",
-                f"replayed: message {message.message_id} was applied already "
+                f"replayed: message {message.message_id} was "
+                f"{'applied' if before.refusal is None else 'refused in its place'} already "
                 f"(sequence {before.sequence}, received {before.received_at.isoformat()})",
             )
         last = await self._lock(message.sender, RECEIVED)
@@ -350,11 +361,7 @@ class Unit:
                 f"{last} is {what} (expected {last + 1})",
             )
         self._counters[(message.sender.value, RECEIVED)] = message.sequence
-        refusal = item.refusal
-        if refusal is None and isinstance(message, AckV1):
-            refusal = self._ack_refusal(message)
-        elif refusal is None and not isinstance(message, MessageHeader):
-            refusal = self._origin_refusal(message)
+        refusal = self._refusal(item)
         row = XborderInboxRow(
             message_id=message.message_id,
             sender=message.sender.value,
@@ -390,6 +397,17 @@ class Unit:
             await self.prior.apply(self.session, message, now=self.now)
         await self._acknowledge(message)
         return Applied("applied")
+
+    def _refusal(self, item: Incoming) -> str | None:
+        """Why `item`, in its place in its sender's sequence, is refused there, if it is."""
+        message = item.message
+        if item.refusal is not None:
+            return item.refusal
+        if isinstance(message, AckV1):
+            return self._ack_refusal(message)
+        if not isinstance(message, MessageHeader):
+            return self._origin_refusal(message)
+        return None
 
     async def _acknowledge(self, message: Header) -> None:
         """Queue the ack of `message` (of its transmission: a resend's ack has an id of

@@ -423,3 +423,34 @@ async def test_a_notice_or_exit_of_the_other_direction_is_refused_on_a_new_cross
     async with session_factory(engine)() as session:
         crossings = set(await session.scalars(select(XborderCrossingRow.crossing_id)))
     assert crossings == {"VN-x3"}
+
+
+async def test_a_corrected_resend_of_a_message_refused_in_its_place_is_refused_not_acknowledged(
+    engine: AsyncEngine,
+) -> None:
+    """A message refused in its place keeps no payload, so a resend under its id with a
+    higher attempt compared as "the same fact": the peer's correction (the direction put
+    right) was acknowledged again as `resent` and dropped in silence, the peer believing it
+    applied (found by a stranger's try, as the resend with other content above). Refused as
+    a replay naming the first refusal, not acknowledged; the same message resent is
+    acknowledged again."""
+    wrong = ExitEventV1.model_validate({**_exit(1).model_dump(), "direction": "import"})
+    assert (await _apply(engine, wrong, "t:0:1")).status == "invalid"
+    assert await _count(engine, XborderOutboxRow) == 1  # its ack, in its place
+    corrected = _exit(1).model_copy(update={"attempt": 2})
+    refused = await _apply(engine, corrected, "t:0:2")
+    assert (refused.status, refused.reason) == (
+        "replayed",
+        "replayed: message VN:e-1 was refused in its place (sequence 1: invalid: direction "
+        "'import' is a truck leaving CN: an exit from VN can only be of a truck leaving VN "
+        "(direction 'export')); a resend carries the same fact; a correction is a new "
+        "message with an id of its own",
+    )
+    assert await _count(engine, XborderOutboxRow) == 1
+    same = wrong.model_copy(update={"attempt": 3})
+    assert (await _apply(engine, same, "t:0:3")).status == "resent"
+    assert await _count(engine, XborderOutboxRow) == 2
+    assert await _count(engine, XborderCrossingRow) == 0
+    copy = await _apply(engine, same, "t:0:4")  # the same transmission in another record
+    assert copy.status == "replayed"
+    assert copy.reason.startswith("replayed: message VN:e-1 was refused in its place already")
