@@ -47,6 +47,9 @@ async def load_queue(session: AsyncSession, gate_id: str) -> QueueSnapshot | Non
         plates=dict(row.snapshot["plates"]),
         pages=dict(row.snapshot["pages"]),
         stepped_to=row.event_time,
+        reached={
+            m: datetime.fromisoformat(at) for m, at in row.snapshot.get("reached", {}).items()
+        },
     )
 
 
@@ -94,6 +97,7 @@ class SqlCallForwardStore:
             "queue": queue_to_json(snapshot.queue),
             "plates": dict(snapshot.plates),
             "pages": dict(snapshot.pages),
+            "reached": {m: at.isoformat() for m, at in snapshot.reached.items()},
         }
         row = await self.session.get(CallForwardQueueRow, gate_id)
         if row is None:

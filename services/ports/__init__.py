@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -408,13 +408,16 @@ ManifestStores = Callable[[], AbstractAsyncContextManager[ManifestStore]]
 @dataclass(frozen=True, slots=True)
 class QueueSnapshot:
     """A gate's waiting-area queue as call-forward left it after a batch: the queue, the
-    plates of the queued trucks (plate -> visit id), their pages (visit id -> page key)
-    and the event time it was stepped to (what a restarted worker resumes from)."""
+    plates of the queued trucks (plate -> visit id), their pages (visit id -> page key),
+    the event time it was stepped to (what a restarted worker resumes from), and when the
+    trucks that left it for the gate lately reached it (manifest id -> the gate read's
+    captured_at: an area read of such a truck handled late does not queue it again)."""
 
     queue: AreaQueue
     plates: Mapping[str, str]
     pages: Mapping[str, str]
     stepped_to: datetime | None
+    reached: Mapping[str, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

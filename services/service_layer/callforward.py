@@ -6,7 +6,9 @@ matcher (`lanes.matching`, the same OCR-tolerant rules and margins) attributes t
 manifest of the area's direction, customs-cleared, puts the truck in the area's queue (with
 its booking, when the manifest has an active one: its page is the booking's); a read at any
 other camera of the gate that names a queued truck's plate, or that the matcher attributes
-to a queued truck's manifest, is the truck reaching the gate. A read the matcher cannot
+to a queued truck's manifest, is the truck reaching the gate; an area read (or check-in)
+of it handled later, captured before that or within the gate's visit window after it (its
+camera's partition behind, a redelivered batch), queues it no more. A read the matcher cannot
 attribute (unknown, ambiguous) queues nobody: the gate's decider and its review desk take
 that truck as today. A booking's check-in (`booking.checked_in`: the firm says its truck is
 in the area) queues the truck as a read at the area's camera would, at the check-in's time.
@@ -74,6 +76,9 @@ MANIFEST_LOOKBACK = timedelta(days=2)
 # How long (event time) after its deadline a call whose truck reached the gate is kept for
 # the gate's decider, which may take the gate's read after this worker did
 CALLED_KEEP = 2 * CALL_HOLDS_PAST_DEADLINE
+# How far (event time) behind the queue the time each truck reached the gate is kept: an
+# area read of it handled up to this late is still known as that truck's (`_at_gate_since`)
+REACHED_KEEP = timedelta(hours=1)
 # What names a truck's manifest, whatever else the matcher found wrong with the truck there
 # (its window, its customs status: `truck_from_manifest` still keeps a pending truck out)
 _NAMED = frozenset({MatchOutcome.MATCHED, MatchOutcome.OUTSIDE_WINDOW, MatchOutcome.NOT_CLEARED})
@@ -150,6 +155,9 @@ class _GateDesk:
     pages: dict[str, str] = field(default_factory=dict)  # visit id -> page key
     stepped_to: datetime | None = None
     arrived: set[str] = field(default_factory=set)  # manifests at the gate since the save
+    # manifest -> when its truck reached the gate (the gate read's captured_at), kept
+    # `REACHED_KEEP` behind the queue
+    reached: dict[str, datetime] = field(default_factory=dict)
     decided: list[CallEvent] = field(default_factory=list)  # calls since the save, in order
 
 
@@ -280,6 +288,7 @@ class StepWaitingAreasHandler:
             reached = desk.desk.queue.find(visit_id)
             if reached is not None and reached.truck.manifest_id is not None:
                 desk.arrived.add(reached.truck.manifest_id)
+                desk.reached[reached.truck.manifest_id] = read.captured_at
             desk.desk.use_board(board)
             events = await desk.desk.reached_gate(visit_id, at=at)
             self.stats.at_gate += 1
@@ -339,10 +348,11 @@ class StepWaitingAreasHandler:
     ) -> list[CallEvent]:
         """The manifest's truck is in the area since `arrival` (the event's id and time):
         queued, unless it already is (read again, perhaps misread otherwise, or checked in
-        and read) or its customs are pending (a later read tries again)."""
+        and read), it reached the gate since (`_at_gate_since`) or its customs are pending
+        (a later read tries again)."""
         event_id, at = arrival
         now = _step_time(desk, at)
-        if _visit_of(desk, manifest) is not None:
+        if _visit_of(desk, manifest) is not None or _at_gate_since(desk, gate, manifest, at):
             return await desk.desk.step(now=now, board=board)
         plate = normalise_plate(manifest.tractor_plate)
         visit_id = f"wa-{event_id}"
@@ -418,6 +428,7 @@ class StepWaitingAreasHandler:
             state.plates = dict(saved.plates)
             state.pages = dict(saved.pages)
             state.stepped_to = saved.stepped_to
+            state.reached = dict(saved.reached)
         self._desks[gate.gate_id] = state
         return state
 
@@ -430,11 +441,15 @@ class StepWaitingAreasHandler:
         desk = state.desk
         queued = {w.truck.visit_id for w in desk.queue.waiting}
         pages = {v: k for v, k in state.pages.items() if v in queued}
+        if state.stepped_to is not None:
+            behind = state.stepped_to - REACHED_KEEP
+            state.reached = {m: at for m, at in state.reached.items() if at >= behind}
         snapshot = QueueSnapshot(
             queue=desk.queue,
             plates={p: v for p, v in state.plates.items() if v in queued},
             pages=pages,
             stepped_to=state.stepped_to,
+            reached=dict(state.reached),
         )
         states = desk.page_states()
         await store.save_pages(
@@ -464,6 +479,17 @@ def _times(call: TruckCalled) -> tuple[datetime, datetime]:
 def _visit_of(desk: _GateDesk, manifest: Manifest) -> str | None:
     """The queued truck of this manifest, if any."""
     return _visit_of_manifest(desk, manifest.manifest_id)
+
+
+def _at_gate_since(desk: _GateDesk, gate: Gate, manifest: Manifest, at: datetime) -> bool:
+    """The manifest's truck reached the gate after `at`, or less than the gate's visit
+    window before it (the decider takes such reads for one visit): an area read of it at
+    `at`, handled late (its camera's partition behind the gate camera's, or a redelivered
+    batch), or its check-in, is of the truck that already left the area, not a new arrival.
+    A read later than that is the matcher's to attribute, as any arrival (a truck turned
+    away and back, or a new crossing of its manifest)."""
+    reached = desk.reached.get(manifest.manifest_id)
+    return reached is not None and at < reached + gate.visit_window
 
 
 def _visit_of_manifest(desk: _GateDesk, manifest_id: str) -> str | None:

@@ -133,3 +133,40 @@ async def test_a_call_is_on_the_topic_only_once_its_page_is_committed(engine: As
         )
         await worker.handle(read("r-1", "20C-333.33"))
     assert seen == [("wa-r-1/call-1", True)]
+
+
+async def test_an_area_read_handled_after_the_truck_reached_the_gate_calls_it_no_more(
+    engine: AsyncEngine,
+) -> None:
+    """The truck read at the area at 10:00 and at the gate at 10:05; a worker restarted
+    after that takes two area reads of it late (its camera's partition behind): 10:01, the
+    truck still in the area, and 10:08, within the gate's visit window. Neither queues nor
+    calls it (before: wa-r-3/call-1, a call for a truck at the gate): the time it reached
+    the gate is kept in the queue's snapshot. Read there again at 10:16, past the window,
+    it is an arrival as any (the matcher's to attribute): called."""
+    await walk_in(engine)
+    sessions = session_factory(engine)
+    sent: list[CallEventV1] = []
+
+    async def publish(call: CallEventV1) -> None:
+        sent.append(call)
+
+    def worker() -> CallForwardWorker:
+        return make_callforward(
+            sessions=sessions, gates=default_gates(), publish=publish, secret=b"outbox test"
+        )
+
+    gate_in = "hn-imp-gate-1"
+    await worker().handle(read("r-1", "20C33333") + read("r-2", "20C33333", gate_in, T0 + 5 * MIN))
+    again = worker()  # a restart: the queue, and when the truck reached the gate, from the row
+    await again.handle(
+        read("r-3", "20C33333", at=T0 + MIN) + read("r-4", "20C-333.33", at=T0 + 8 * MIN)
+    )
+    assert [c.call_id for c in sent] == ["wa-r-1/call-1"]
+    async with sessions() as session:
+        row = await session.get(CallForwardQueueRow, "huu-nghi")
+    assert row is not None and row.snapshot["queue"] == []
+    assert row.snapshot["reached"] == {"W-1": (T0 + 5 * MIN).isoformat()}
+
+    await again.handle(read("r-5", "20C33333", at=T0 + 16 * MIN))
+    assert [c.call_id for c in sent] == ["wa-r-1/call-1", "wa-r-5/call-1"]

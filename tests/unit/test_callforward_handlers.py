@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -168,6 +169,72 @@ async def test_a_batch_stepped_again_sends_no_call_twice() -> None:
     await step_areas(batch)
     await step_areas(batch)
     assert [c.call_id for c in sent] == ["wa-r-1/call-1"]
+
+
+@pytest.mark.parametrize("restart", [False, True], ids=["same", "restarted"])
+@pytest.mark.parametrize("late", [-4 * MIN, 3 * MIN], ids=["before", "after"])
+async def test_an_area_read_taken_after_its_truck_reached_the_gate_queues_it_no_more(
+    late: timedelta, restart: bool
+) -> None:
+    """The truck is read at the area at 10:00, called, read at the gate at 10:05; then an
+    area read of it is handled (its camera's partition behind the gate camera's), captured
+    before the gate read (the truck still in the area) or a little after (within the gate's
+    visit window: the same visit, as the decider groups it), and a check-in of its booking
+    at that time. The truck is not queued, nor called, again. Before: queued as wa-r-3 and
+    called wa-r-3/call-1 (and wa-ev-1/call-1), calls for a truck at the gate. The time it
+    reached the gate is kept with the queue (a restart too)."""
+    data = MemoryCallForward(manifests=[manifest("CF-1", "29C11111")])
+    sent: list[CallEventV1] = []
+    step_areas = handler(data, sent)
+    reached = T0 + 5 * MIN
+    await step_areas(step(("r-1", AREA, "29C11111", T0), ("r-2", GATE_IN, "29C11111", reached)))
+    if restart:
+        step_areas = handler(data, sent)
+
+    late_read = step(("r-3", AREA, "29C-111.11", reached + late))
+    check_in = CheckedIn("ev-1", "bk-1", "firm-a", "CF-1", "huu-nghi", reached + late)
+    await step_areas(replace(late_read, check_ins=(check_in,)))
+
+    assert [c.call_id for c in sent] == ["wa-r-1/call-1"]
+    assert data.queues["huu-nghi"].queue.waiting == ()
+    assert step_areas.stats.entered == (0 if restart else 1)
+
+
+async def test_a_redelivered_batch_whose_area_read_did_not_queue_the_truck_queues_nothing() -> None:
+    """The truck queued by its first area read (one batch); its second area read and its
+    gate read come in the next batch, which commits and is redelivered (offsets not
+    committed). Before: the second read queued it again (wa-r-2) and it was called again
+    (wa-r-2/call-1)."""
+    data = MemoryCallForward(manifests=[manifest("CF-1", "29C11111")])
+    sent: list[CallEventV1] = []
+    step_areas = handler(data, sent)
+    await step_areas(step(("r-1", AREA, "29C11111", T0)))
+    batch = step(("r-2", AREA, "29C11111", T0 + MIN), ("r-3", GATE_IN, "29C11111", T0 + 5 * MIN))
+    await step_areas(batch)
+    await step_areas(batch)
+    assert [c.call_id for c in sent] == ["wa-r-1/call-1"]
+    assert data.queues["huu-nghi"].queue.waiting == ()
+
+
+async def test_a_truck_back_at_the_area_after_the_visit_window_is_queued_again() -> None:
+    """Hours after it reached the gate the truck is read at the area again (turned away,
+    or a new crossing): whether it is its manifest's truck is the matcher's (and the
+    decider's) to say, as before: queued and called under its new visit. So is a read just
+    past the visit window; what the gate read is kept for is forgotten an hour behind the
+    queue."""
+    data = MemoryCallForward(manifests=[manifest("CF-1", "29C11111")])
+    sent: list[CallEventV1] = []
+    step_areas = handler(data, sent)
+    reached = T0 + 5 * MIN
+    await step_areas(step(("r-1", AREA, "29C11111", T0), ("r-2", GATE_IN, "29C11111", reached)))
+    assert dict(data.queues["huu-nghi"].reached) == {"CF-1": reached}
+
+    await step_areas(step(("r-3", AREA, "29C11111", reached + 11 * MIN)))
+    assert [c.call_id for c in sent] == ["wa-r-1/call-1", "wa-r-3/call-1"]
+    await step_areas(step(("r-4", GATE_IN, "29C11111", reached + 15 * MIN)))
+    await step_areas(step(("r-5", AREA, "29C11111", reached + 3 * 60 * MIN)))
+    assert [c.call_id for c in sent][2:] == ["wa-r-5/call-1"]
+    assert dict(data.queues["huu-nghi"].reached) == {}  # both reached over an hour before
 
 
 async def test_a_call_not_sent_after_the_commit_goes_at_the_next_idle_step() -> None:
