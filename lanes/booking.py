@@ -199,12 +199,18 @@ class Booking:
             version=self.version + 1,
         )
 
+    def waits_in_area(self, gate: Gate) -> bool:
+        """Whether the gate has a waiting area for the booking's direction: its truck
+        waits there and is called (its driver checks in); else it drives to the gate
+        for its slot (the Chinese side's Youyiguan file has no area at all)."""
+        return gate.waiting_area(self.direction) is not None
+
     def check_in(self, gate: Gate) -> None:
         """Refuses a check-in at the waiting area (BookingRefused) unless the booking is
         active and the gate has a waiting area for its direction; a check-in changes
         nothing of the booking (its truck waits in the area: call-forward's queue)."""
         self._require_active("checked in")
-        if gate.waiting_area(self.direction) is None:
+        if not self.waits_in_area(gate):
             raise BookingRefused(
                 "no_waiting_area",
                 "booking_id",

@@ -69,6 +69,10 @@ WORDS: dict[str, dict[str, str]] = {
         "at_gate": "You are at the gate: follow the signs to your lane.",
         "at_gate_since": "You reached the gate on {date} at {time}.",
         "booked": "Booked. Drive to the waiting area: this page then shows your place.",
+        "booked_gate": (
+            "Booked. This gate has no waiting area for your direction: drive straight to the "
+            "gate in your slot."
+        ),
         "check_in": "I am in the waiting area",
         "checked_in": "Checked in: your place in the queue shows here in a moment.",
         "check_in_failed": "Check-in refused:",
@@ -152,6 +156,10 @@ WORDS: dict[str, dict[str, str]] = {
         "at_gate": "Bạn đã đến cửa khẩu: hãy đi theo biển chỉ dẫn đến làn của bạn.",
         "at_gate_since": "Bạn đã đến cửa khẩu lúc {time} ngày {date}.",
         "booked": "Đã đặt lịch. Hãy lái xe đến bãi chờ: trang này sẽ hiện vị trí của bạn.",
+        "booked_gate": (
+            "Đã đặt lịch. Cửa khẩu này không có bãi chờ cho hướng đi của bạn: hãy lái xe thẳng "
+            "đến cửa khẩu đúng khung giờ đã đặt."
+        ),
         "check_in": "Tôi đã ở bãi chờ",
         "checked_in": "Đã báo có mặt: vị trí của bạn trong hàng chờ sẽ hiện ở đây trong giây lát.",
         "check_in_failed": "Không báo có mặt được:",
@@ -222,6 +230,7 @@ WORDS: dict[str, dict[str, str]] = {
         "at_gate": "您已到达口岸：请按指示牌前往您的车道。",
         "at_gate_since": "您于{date} {time}到达口岸。",
         "booked": "已预约。请驶往等候区：届时本页面将显示您的排队位置。",
+        "booked_gate": "已预约。本口岸没有您通行方向的等候区：请在预约时段内直接驶往口岸。",
         "check_in": "我已到达等候区",
         "checked_in": "已签到：您的排队位置稍后将显示在此。",
         "check_in_failed": "签到未成功：",

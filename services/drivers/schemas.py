@@ -39,6 +39,11 @@ class BookedPage(_Page):
     status: Literal["booked"]
     slot_start: str | SkipJsonSchema[None] = _absent(f"the booked slot's start, {_ISO}")
     slot_end: str | SkipJsonSchema[None] = _absent(f"its end, {_ISO}")
+    waiting_area: Literal[False] | SkipJsonSchema[None] = _absent(
+        "false: the gate has no waiting area for the truck's direction: the driver drives "
+        "to the gate for the slot, and there is no check-in; left out: the driver drives to "
+        "the waiting area and checks in there"
+    )
 
 
 class WaitingPage(_Page):

@@ -68,14 +68,22 @@ def driver_state(
     }
 
 
-def booked_state(slot: tuple[datetime, datetime] | None) -> dict[str, Any]:
+def booked_state(
+    slot: tuple[datetime, datetime] | None, *, waiting_area: bool = True
+) -> dict[str, Any]:
     """A booked truck's page: "booked", with its slot's start and end as ISO times in the
     gate's local time (`slot`, already in it: the page shows the date and the times as
-    written, never in the phone's or the server's zone)."""
-    if slot is None:
-        return {"status": "booked"}
-    start, end = slot
-    return {"status": "booked", "slot_start": start.isoformat(), "slot_end": end.isoformat()}
+    written, never in the phone's or the server's zone). `waiting_area` False: the gate has
+    no waiting area for the truck's direction (`"waiting_area": false`; left out otherwise),
+    so the page tells the driver to drive to the gate for the slot and offers no check-in
+    (until 2026-12-06 it said to drive to the waiting area, and its check-in was refused)."""
+    state: dict[str, Any] = {"status": "booked"}
+    if slot is not None:
+        start, end = slot
+        state |= {"slot_start": start.isoformat(), "slot_end": end.isoformat()}
+    if not waiting_area:
+        state["waiting_area"] = False
+    return state
 
 
 def lost_state(event: PlaceLost, utc_offset: timedelta) -> dict[str, Any]:

@@ -99,14 +99,17 @@ class DriverPages(Protocol):
         *,
         phone: str | None = None,
         slot: tuple[datetime, datetime] | None = None,
+        waiting_area: bool = True,
     ) -> None:
         """The driver's page of a new booking ("booked"), with the driver's mobile when the
         firm gave it and the booked slot's start and end in the gate's local time (their
-        offset is the gate's: the page shows them as they are)."""
+        offset is the gate's: the page shows them as they are); `waiting_area` False: the
+        gate has none for the booking's direction (the page says to drive to the gate, and
+        offers no check-in)."""
 
     async def moved(self, booking_id: str, slot: tuple[datetime, datetime], now: datetime) -> None:
         """A rescheduled booking's page shows its new slot (gate local time) while it still
-        says "booked"."""
+        says "booked" (with or without a waiting area, as it was booked)."""
 
     async def cancelled(self, booking_id: str, now: datetime) -> None:
         """The page of a cancelled booking says so ("cancelled") while it still says

@@ -79,6 +79,12 @@
       if (state.reached_at) $("at-gate-since").textContent = reachedText(state.reached_at, state);
     }
     if (state.status === "booked") {
+      // no waiting area for the truck's direction at this gate: drive to the gate for the
+      // slot, nothing to check in to (the check-in would be refused)
+      const toGate = state.waiting_area === false;
+      $("booked").querySelector("[data-w]").textContent = words[toGate ? "booked_gate" : "booked"];
+      $("check-in").hidden = toGate;
+      if (toGate) $("check-in-result").hidden = true;
       $("booked-slot").hidden = !state.slot_start;
       if (state.slot_start) $("booked-slot").textContent = slotText(state.slot_start, state.slot_end);
     }

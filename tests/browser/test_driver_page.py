@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from playwright.async_api import Browser, Page
 
 from lanes.board import Board, Truck
-from lanes.model import BookingStatus, CargoClass, CustomsChannel, Direction
+from lanes.model import BookingStatus, CargoClass, CustomsChannel, Direction, Manifest
 from lanes.policy.callforward import (
     AreaQueue,
     CallForwardPolicy,
@@ -28,14 +28,18 @@ from lanes.policy.callforward import (
     PlaceLost,
     TruckCalled,
 )
-from services.bootstrap import build_callforward, infrastructure
+from services.api.app import ApiContext, create_app
+from services.api.ratelimit import RateLimiter
+from services.bootstrap import build_callforward, infrastructure, prepare_database
+from services.db.engine import create_engine, session_factory
 from services.db.firms import create_firm
+from services.db.manifests import store_manifests
 from services.drivers.hub import DriverHub
 from services.drivers.routes import KEEP_ALIVE_S, CheckInBooking, PageSource, drivers_router
 from services.drivers.store import HubPages, Watch
 from services.drivers.view import booked_state, driver_states, lost_state
-from services.gates.loader import get_gate
-from services.runtime.settings import DatabaseSettings
+from services.gates.loader import configured_gates, get_gate
+from services.runtime.settings import DatabaseSettings, KafkaSettings
 from streams import clock
 from tests.browser.live import _Server, free_port, served_api
 from tests.integration.harness import fresh_broker, make_settings, manifest, seed
@@ -44,6 +48,7 @@ from tests.integration.test_bookings_api import local_slot
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
 HN = get_gate("huu-nghi")
+CN_GATES = Path(__file__).resolve().parents[2] / "services" / "gates" / "cn"  # --side CN
 T0 = datetime(2025, 6, 2, 3, 0, tzinfo=UTC)  # 10:00 local
 PHONE = {"width": 390, "height": 844}
 FIELDS = {"status", "position", "expected_call", "lane_id", "carrier_slot", "way", "yard"}
@@ -80,10 +85,17 @@ async def serve(
     app.include_router(
         drivers_router(hub, stream_lifetime_s=60, keep_alive_s=keep_alive_s, check_in=check_in)
     )
+    async with serve_app(app) as base:
+        yield base
+
+
+@contextlib.asynccontextmanager
+async def serve_app(app: FastAPI) -> AsyncIterator[str]:
+    """`app` on a port of its own (no lifespan: no workers, no broker), its base URL."""
     port = free_port()
     server = _Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                       timeout_graceful_shutdown=1)
+                       lifespan="off", timeout_graceful_shutdown=1)
     )  # fmt: skip
     task = asyncio.create_task(server.serve())
     try:
@@ -305,6 +317,82 @@ async def test_a_booked_page_shows_its_slot_in_the_gates_time(
         await page.goto(f"{base}/d/{hub.token_for('visit-b')}")
         await page.wait_for_function("() => document.body.dataset.status === 'booked'")
         assert shown in await page.inner_text("#booked-slot")
+
+
+# what a booked driver at a gate without a waiting area for its direction reads, by language:
+# where to drive, and the slot in the gate's zone (Youyiguan: UTC+8)
+TO_GATE = {
+    "vi": (
+        "Cửa khẩu này không có bãi chờ cho hướng đi của bạn: hãy lái xe thẳng đến cửa khẩu",
+        "Khung giờ của bạn: 10:00–10:30 ngày 24/11/2026 (giờ địa phương tại cửa khẩu, UTC+08:00)",
+    ),
+    "zh": (
+        "本口岸没有您通行方向的等候区：请在预约时段内直接驶往口岸",
+        "您的时段：2026年11月24日 10:00–10:30（口岸当地时间，UTC+08:00）",
+    ),
+    "en": (
+        "This gate has no waiting area for your direction: drive straight to the gate",
+        "Your slot: 24 Nov 2026, 10:00–10:30 (local time at the gate, UTC+08:00)",
+    ),
+}
+
+
+async def test_a_booked_page_at_a_gate_without_a_waiting_area_says_to_drive_to_the_gate(
+    browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a stranger on the Chinese side (`borderflow up --side CN`, Youyiguan, whose
+    gate file has no waiting area), 2026-12-06: the booked driver's page said "drive to the
+    waiting area" and showed the check-in button, and a tap always ended in "Check-in
+    refused: ask your firm or the waiting area's staff". The real API books an import
+    truck at Youyiguan; its page says to drive to the gate in the slot (in the gate's
+    zone), with no check-in to tap, and still does after a reschedule. The API's clock is
+    fixed: nothing here depends on today's date."""
+    monkeypatch.setattr(clock, "wall_clock", lambda: datetime(2026, 11, 23, 1, 0, tzinfo=UTC))
+    gate = configured_gates(CN_GATES)["youyiguan"]
+    assert gate.waiting_area(Direction.IMPORT) is None
+    engine = create_engine(DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'bf.db'}"))
+    try:
+        await prepare_database(engine, {"youyiguan": gate})
+        sessions = session_factory(engine)
+        async with sessions() as session, session.begin():
+            key = (await create_firm(session=session, firm_id="firm-cn", name="F", now=T0)).key
+            cargo = Manifest("YY-1", "firm-cn", Direction.IMPORT, tractor_plate="29H12345")
+            await store_manifests(session=session, manifests=[cargo], source="http", now=T0)
+        context = ApiContext(
+            sessions=sessions,
+            kafka=KafkaSettings(bootstrap="127.0.0.1:9"),
+            bootstrap="127.0.0.1:9",
+            gates={"youyiguan": gate},
+            default_gate="youyiguan",
+            limiter=RateLimiter(rate=10_000.0, burst=10_000),
+        )
+        async with serve_app(create_app(context)) as base, httpx.AsyncClient() as api:
+            firm = {"Authorization": f"Bearer {key}"}
+            booked = await api.post(
+                f"{base}/v1/bookings",
+                json={"manifest_id": "YY-1", "slot_start": "2026-11-24T09:30:00+08:00"},
+                headers=firm | {"Idempotency-Key": "yy-1"},
+            )
+            assert booked.status_code == 201, booked.text
+            moved = await api.post(
+                f"{base}/v1/bookings/{booked.json()['booking_id']}/reschedule",
+                json={"slot_start": "2026-11-24T10:00:00+08:00"},
+                headers=firm,
+            )
+            assert moved.status_code == 200, moved.text
+            link = booked.json()["driver_page"]
+            state = (await api.get(f"{link}/state")).json()
+            assert state["waiting_area"] is False and state["slot_start"].endswith("+08:00")
+            page = await phone(browser, "en-US")
+            for lang, (told, slot) in TO_GATE.items():
+                await page.goto(f"{link}?lang={lang}")
+                await page.wait_for_function("() => document.body.dataset.status === 'booked'")
+                assert told in await page.inner_text("#booked"), lang
+                assert slot in await page.inner_text("#booked-slot"), lang
+                assert await page.is_hidden("#check-in"), lang
+            await page.context.close()  # its stream, before the server stops
+    finally:
+        await engine.dispose()
 
 
 async def test_an_unknown_token_or_code_is_a_404(browser: Browser) -> None:

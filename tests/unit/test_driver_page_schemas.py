@@ -55,6 +55,7 @@ def _states() -> list[dict[str, Any]]:
     states += [
         booked_state(None),
         booked_state((slot[0].astimezone(), slot[1].astimezone(UTC))),
+        booked_state(slot, waiting_area=False),  # no waiting area for its direction
         lost_state(lost, SEVEN),
         lost_state(replace(lost, deadline=T0), SEVEN),
         lost_state(replace(lost, withdrawn=True), SEVEN),
@@ -83,6 +84,7 @@ def test_each_page_state_is_valid_by_the_document(state: dict[str, Any]) -> None
     "state",
     [
         {"status": "booked", "slot_start": None},
+        {"status": "booked", "waiting_area": True},  # left out, never true
         {"status": "waiting", "position": 1},
         {"status": "at_gate", "position": 1},
         {"status": "gone"},

@@ -87,7 +87,8 @@ def test_a_member_always_sent_is_required() -> None:
     missing: a booking's `driver_page`, a firm's `webhook_url`, an xborder alert's
     `acknowledged`, a review item's `customs_status` were optional in the document, and the
     API sends each every time (null when none). Only the driver's page's data leaves
-    members out (a booked page without its slot, a lost place without its deadline)."""
+    members out (a booked page without its slot or with a waiting area, a lost place
+    without its deadline)."""
     schemas = DOCUMENT["components"]["schemas"]
     answered: set[str] = set()
     todo = [
@@ -112,6 +113,8 @@ def test_a_member_always_sent_is_required() -> None:
     }
     assert optional == {
         ("BookedPage", "slot_start"), ("BookedPage", "slot_end"),
+        # false only, at a gate with no waiting area for the truck's direction
+        ("BookedPage", "waiting_area"),
         ("LostPage", "missed"), ("LostPage", "zone"),
         # a page written before 2026-12-06 has neither
         ("AtGatePage", "reached_at"), ("AtGatePage", "zone"),
