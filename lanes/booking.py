@@ -55,6 +55,20 @@ def already_booked(manifest_id: str, existing: str | None) -> BookingRefused:
     )
 
 
+def meets_window(
+    slot_start: datetime,
+    slot_end: datetime,
+    window_start: datetime | None,
+    window_end: datetime | None,
+) -> bool:
+    """Whether a slot [slot_start, slot_end) meets a crossing window [window_start,
+    window_end] (a bound None: open): it does not end by the time the window opens, nor
+    start once it has closed, so a truck on time for the slot can be in its window."""
+    if window_start is not None and slot_end <= window_start:
+        return False
+    return window_end is None or slot_start < window_end
+
+
 @dataclass(frozen=True, slots=True)
 class ManifestTerms:
     """What a booking takes from its manifest: the direction whose capacity its slot is
@@ -77,9 +91,7 @@ class ManifestTerms:
         firm means to book. Until 2026-12-06 it was booked (201). A slot across a bound is
         taken: the truck can arrive on time for both (an announced truck's window opens
         when its notice was sent, within its booked slot: `services.xborder.prior`)."""
-        before = self.window_start is not None and slot_end <= self.window_start
-        after = self.window_end is not None and slot_start >= self.window_end
-        if not (before or after):
+        if meets_window(slot_start, slot_end, self.window_start, self.window_end):
             return
         offset = gate.utc_offset
         opens = "open" if self.window_start is None else local_when(self.window_start, offset)

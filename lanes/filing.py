@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from lanes.booking import meets_window
 from lanes.model import Manifest
 
 
@@ -105,3 +106,33 @@ def booked_refusal(manifest: Manifest, booking_id: str, field: str) -> StoreResu
     if field == "direction":
         return booked_for_its_direction(manifest, booking_id)
     return booked_for_its_cargo(manifest, booking_id)
+
+
+def booked_off_window(
+    before: Manifest, after: Manifest, booking_id: str, slot: tuple[datetime, datetime]
+) -> StoreResult | None:
+    """Refused: the amendment moves the crossing window of a manifest holding an active
+    booking so that its booked slot no longer meets it (`lanes.booking.meets_window`, the
+    rule the booking was made by): its truck, on time for the slot, would be matched
+    `outside_window` at the gate and go to review. None when the window is unchanged or
+    still meets the slot. Until 2026-12-06 such an amendment was taken."""
+    if (before.window_start, before.window_end) == (after.window_start, after.window_end):
+        return None
+    start, end = slot
+    if meets_window(start, end, after.window_start, after.window_end):
+        return None
+    early = after.window_start is not None and end <= after.window_start
+    field = "window_start" if early else "window_end"
+    opens = "open" if after.window_start is None else after.window_start.isoformat()
+    closes = "open" if after.window_end is None else after.window_end.isoformat()
+    return StoreResult(
+        after.manifest_id,
+        StoreStatus.REFUSED,
+        reason=(
+            f"{field}: manifest {after.manifest_id!r} holds booking {booking_id!r} for the "
+            f"slot {start.isoformat()} to {end.isoformat()}, which the new window ({opens} to "
+            f"{closes}) does not meet: reschedule the booking into a slot that meets both "
+            f"windows first (POST /v1/bookings/{booking_id}/reschedule), or cancel it "
+            f"(POST /v1/bookings/{booking_id}/cancel), then amend the window and book again"
+        ),
+    )

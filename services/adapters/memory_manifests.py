@@ -14,6 +14,7 @@ from lanes.filing import (
     StoreResult,
     StoreStatus,
     booked_change,
+    booked_off_window,
     booked_refusal,
     id_taken,
     not_the_callers,
@@ -28,11 +29,15 @@ class MemoryManifests:
     versions: list[StoredManifest] = field(default_factory=list)  # every version, in order
     # manifest id -> its active booking (the bookings' store is another; tests set it)
     active_bookings: dict[str, str] = field(default_factory=dict)
+    # manifest id -> its active booking's slot, where a test gives one (`booked_off_window`)
+    booked_slots: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
 
     def stores(self) -> ManifestStores:
         @asynccontextmanager
         async def transaction() -> AsyncIterator[ManifestStore]:
-            work = MemoryManifestStore(dict(self.stored), self.active_bookings)
+            work = MemoryManifestStore(
+                dict(self.stored), self.active_bookings, booked_slots=self.booked_slots
+            )
             yield work
             self.stored = work.stored
             self.versions.extend(work.versions)
@@ -42,10 +47,15 @@ class MemoryManifests:
 
 class MemoryManifestStore:
     def __init__(
-        self, stored: dict[str, StoredManifest], active_bookings: dict[str, str] | None = None
+        self,
+        stored: dict[str, StoredManifest],
+        active_bookings: dict[str, str] | None = None,
+        *,
+        booked_slots: dict[str, tuple[datetime, datetime]] | None = None,
     ) -> None:
         self.stored = stored
         self.active_bookings = active_bookings or {}
+        self.booked_slots = booked_slots or {}
         self.versions: list[StoredManifest] = []
 
     async def file(
@@ -73,6 +83,15 @@ class MemoryManifestStore:
             changed := booked_change(found.manifest, m)
         ):
             return booked_refusal(m, self.active_bookings[m.manifest_id], changed)
+        elif m.manifest_id in self.booked_slots and (
+            off := booked_off_window(
+                found.manifest,
+                m,
+                self.active_bookings[m.manifest_id],
+                self.booked_slots[m.manifest_id],
+            )
+        ):
+            return off
         else:
             stored = replace(
                 found, manifest=m, version=found.version + 1, source=source, updated_at=now

@@ -81,7 +81,8 @@ async def submit_manifest(body: ManifestV1, firm: FirmDep, sessions: SessionsDep
     )
     if result.stored is None:  # the reason reads "field: ..." (the use case's words)
         reason = result.reason or "refused"
-        for booked in ("direction", "perishable"):  # lanes.filing.booked_change's fields
+        # lanes.filing.booked_change's fields, then booked_off_window's
+        for booked in ("direction", "perishable", "window_start", "window_end"):
             if reason.startswith(f"{booked}: "):
                 raise ProblemError(
                     409, "manifest-booked", reason.removeprefix(f"{booked}: "), field=booked

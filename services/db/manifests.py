@@ -17,6 +17,7 @@ from lanes.filing import (
     StoreResult,
     StoreStatus,
     booked_change,
+    booked_off_window,
     booked_refusal,
     id_taken,
     not_the_callers,
@@ -122,9 +123,14 @@ async def _store_unique(
         if before == m:
             results.append(StoreResult(m.manifest_id, StoreStatus.UNCHANGED, _from_row(row)))
             continue
-        if m.manifest_id in booked and (field := booked_change(before, m)) is not None:
-            results.append(booked_refusal(m, booked[m.manifest_id], field))
-            continue
+        if m.manifest_id in booked:
+            booking_id, slot = booked[m.manifest_id]
+            if (field := booked_change(before, m)) is not None:
+                results.append(booked_refusal(m, booking_id, field))
+                continue
+            if (off := booked_off_window(before, m, booking_id, slot)) is not None:
+                results.append(off)
+                continue
         version = row.version + 1
         updates.append(
             manifest_values(m) | {"version": version, "source": source, "updated_at": now}
@@ -160,25 +166,35 @@ async def _store_unique(
 
 async def _booked_turning(
     session: AsyncSession, manifests: Sequence[Manifest], current: dict[str, ManifestRow]
-) -> dict[str, str]:
-    """manifest id -> its active booking, for the amendments (of the same firm) that change
-    what a booking's capacity accounting counts (`booked_change`: the direction, whether the
-    cargo is perishable) of a manifest holding one: those are refused."""
+) -> dict[str, tuple[str, tuple[datetime, datetime]]]:
+    """manifest id -> its active booking and that booking's slot, for the amendments (of the
+    same firm) that change what a booking's capacity accounting counts (`booked_change`:
+    the direction, whether the cargo is perishable), refused for a manifest holding one, or
+    its crossing window, refused when the slot no longer meets it (`booked_off_window`)."""
     turning = [
         m.manifest_id
         for m in manifests
         if (row := current.get(m.manifest_id)) is not None
         and row.firm_id == m.firm_id
-        and booked_change(manifest_from_row(row), m) is not None
+        and (
+            booked_change(before := manifest_from_row(row), m) is not None
+            or (before.window_start, before.window_end) != (m.window_start, m.window_end)
+        )
     ]
     if not turning:
         return {}
     rows = await session.execute(
-        select(BookingRow.manifest_id, BookingRow.booking_id).where(
-            BookingRow.manifest_id.in_(turning), BookingRow.status == BookingState.ACTIVE.value
-        )
+        select(
+            BookingRow.manifest_id,
+            BookingRow.booking_id,
+            BookingRow.slot_start,
+            BookingRow.slot_end,
+        ).where(BookingRow.manifest_id.in_(turning), BookingRow.status == BookingState.ACTIVE.value)
     )
-    return {manifest_id: booking_id for manifest_id, booking_id in rows.all()}
+    return {
+        manifest_id: (booking_id, (start, end))
+        for manifest_id, booking_id, start, end in rows.all()
+    }
 
 
 async def next_version_seq(session: AsyncSession) -> int:

@@ -4,8 +4,8 @@
 `outside_window` ("3 h 10 min late for its window", lanes/matching.py) and went to review.
 Now booking or rescheduling into a slot wholly outside the window is a 422 naming
 `slot_start`, the window in words (`lanes.booking.ManifestTerms.check_slot`); a slot that
-meets the window is booked as before. Not checked yet: an amendment that moves a booked
-manifest's window off its slot (docs/http-api.md)."""
+meets the window is booked as before. An amendment that moves a booked manifest's window
+off its slot is a 409 manifest-booked naming the bound (`lanes.filing.booked_off_window`)."""
 
 from __future__ import annotations
 
@@ -63,3 +63,24 @@ async def test_a_slot_outside_the_manifests_window_is_refused(
         headers=auth(a),
     )
     assert back.status_code == 200, back.text
+    # an amendment moving the window off the booked slot (08:00-09:00) is refused; one that
+    # still meets it is a new version
+    off = manifest | {"window_start": local_slot(1, 10).isoformat()}
+    refused = await client.post("/v1/manifests", json=off, headers=auth(a))
+    body = problem(refused, 409)
+    assert body["type"].endswith("manifest-booked"), body
+    assert [e["field"] for e in body["errors"]] == ["window_start"], body
+    assert f"holds booking {booking!r}" in body["detail"], body
+    late = manifest | {
+        "window_start": local_slot(1, 6).isoformat(),
+        "window_end": local_slot(1, 8).isoformat(),
+    }
+    assert [
+        e["field"]
+        for e in problem(await client.post("/v1/manifests", json=late, headers=auth(a)), 409)[
+            "errors"
+        ]
+    ] == ["window_end"]
+    still = manifest | {"window_start": (opens + timedelta(minutes=30)).isoformat()}
+    amended = await client.post("/v1/manifests", json=still, headers=auth(a))
+    assert amended.status_code == 200, amended.text

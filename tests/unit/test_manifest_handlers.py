@@ -9,7 +9,7 @@ import io
 import json
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -162,6 +162,31 @@ async def test_a_booked_manifests_direction_change_is_refused_naming_its_booking
         "direction: manifest 'M-1' holds booking 'bk_1', a slot for the other direction"
     )
     assert data.stored["M-1"].manifest.direction is Direction.EXPORT
+
+
+async def test_a_booked_manifests_window_moved_off_its_slot_is_refused_naming_it() -> None:
+    # the topic's and the import's view (the HTTP API's: test_booking_window.py): its truck,
+    # on time for the slot, would be matched outside_window at the gate
+    hour = timedelta(hours=1)
+    windowed = [
+        replace(manifest(m), window_start=T0, window_end=T0 + 4 * hour) for m in ("M-1", "M-2")
+    ]
+    data = MemoryManifests()
+    file = FileManifestsHandler(uow=data.stores())
+    await file(FileManifests(tuple(windowed), source="topic", now=T0))
+    for m in ("M-1", "M-2"):
+        data.active_bookings[m] = f"bk_{m}"
+        data.booked_slots[m] = (T0, T0 + hour)
+    amended = [
+        replace(windowed[0], window_start=T0 + 2 * hour),  # off the slot
+        replace(windowed[1], window_start=T0 + hour / 2),  # still meets it
+    ]
+    results = await file(FileManifests(tuple(amended), source="topic", now=T0))
+    assert [r.status for r in results] == [StoreStatus.REFUSED, StoreStatus.UPDATED]
+    assert (results[0].reason or "").startswith(
+        "window_start: manifest 'M-1' holds booking 'bk_M-1' for the slot "
+    )
+    assert data.stored["M-1"].manifest.window_start == T0
 
 
 async def test_a_booked_manifests_perishable_change_is_refused_naming_its_booking() -> None:
