@@ -7,6 +7,7 @@ controller, audited)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import time
@@ -176,14 +177,22 @@ async def xborder_stream(
     between, `event: bye` after `max_s` (the page reconnects, and its session is checked
     again then). The session is checked again at each look: a controller logged out,
     disabled or with a new password stops seeing the other side at once (`event: bye`
-    with the reason); it saw it until `max_s` ran out, up to 5 minutes, until 2026-12-06."""
+    with the reason); it saw it until `max_s` ran out, up to 5 minutes, until 2026-12-06.
+    A server beginning to stop (the context's `stopping`) ends it at once (`event: bye`,
+    "server stopping"), as the control room's stream; until 2026-12-06 it ran on until
+    uvicorn's graceful timeout cancelled it, a traceback in the log at every stop."""
     _corridor(request)  # 404 before the stream starts
-    sessions = request.app.state.context.sessions
+    context = request.app.state.context
+    sessions = context.sessions
+    stopping: asyncio.Event = getattr(context, "stopping", None) or asyncio.Event()
 
     async def events() -> AsyncIterator[str]:
         ends = time.monotonic() + max_s
         last = ""
         while time.monotonic() < ends:
+            if stopping.is_set():
+                yield 'event: bye\ndata: {"reason": "server stopping"}\n\n'
+                return
             try:
                 await logged_in(request, sessions)
             except NotLoggedIn as exc:
@@ -197,7 +206,9 @@ async def xborder_stream(
                 yield ": keep-alive\n\n"
             if await request.is_disconnected():
                 return
-            await asyncio.sleep(min(STREAM_POLL_S, max(0.0, ends - time.monotonic())))
+            pause = min(STREAM_POLL_S, max(0.0, ends - time.monotonic()))
+            with contextlib.suppress(TimeoutError):  # the pause ran out: look again
+                await asyncio.wait_for(stopping.wait(), pause)
         yield "event: bye\ndata: {}\n\n"
 
     return StreamingResponse(
