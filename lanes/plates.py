@@ -44,6 +44,8 @@ CN_TRAILER_MARK = "挂"
 
 _NOT_ASCII_ALNUM = re.compile(r"[^0-9A-Z]+")
 _NOT_ALNUM = re.compile(r"[\W_]+")  # \w is exactly str.isalnum() plus "_"
+# upper case already: Đ (U+0110, Vietnamese) and Ð (U+00D0, the look-alike eth)
+_D_WITH_STROKE = str.maketrans({"\u0110": "D", "\u00d0": "D"})
 _VN = re.compile(r"(\d{2})([A-Z]{1,2})(\d{4,5})")
 _CN_SERIAL = "[A-HJ-NP-Z0-9]"
 _CN = re.compile(rf"([^\x00-\x7f])([A-HJ-NP-Z])({_CN_SERIAL}{{5}})")
@@ -74,12 +76,16 @@ def normalise_plate(text: str) -> str:
     """NFKC, upper case, letters and digits only (CJK kept).
 
     Spaces, line breaks and separators (`-`, `.`, `·`, `•`, `_`, `/` and any other
-    punctuation) go: `桂A·12345` -> `桂A12345`, ` 29h-123.45 ` -> `29H12345`. Text with no
-    letter or digit gives "" (an unreadable plate). Idempotent.
+    punctuation) go: `桂A·12345` -> `桂A12345`, ` 29h-123.45 ` -> `29H12345`. A D with a
+    stroke (Vietnamese `Đ`/`đ`, or its look-alike `Ð`) is a `D`: no plate has one, but
+    Vietnamese software and keyboards write it (`29LĐ-123.45` for `29LD12345`), and NFKC
+    keeps it as a letter of its own. Text with no letter or digit gives "" (an unreadable
+    plate). Idempotent; one character for one, so `char_confidences` keep their places.
     """
     if text.isascii():  # the common case, an order of magnitude faster
         return _NOT_ASCII_ALNUM.sub("", text.upper())
-    return _NOT_ALNUM.sub("", unicodedata.normalize("NFKC", text).upper())
+    folded = unicodedata.normalize("NFKC", text).upper().translate(_D_WITH_STROKE)
+    return _NOT_ALNUM.sub("", folded)
 
 
 def parse_plate(text: str) -> ParsedPlate:

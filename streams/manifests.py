@@ -76,7 +76,7 @@ _PLATE = (
     "a Vietnamese plate (province 01-99, 1-2 letters, 4-5 digits, e.g. 29H12345 or "
     "'29H-123.45') or a Chinese one (province character, a letter, 5 letters or digits, "
     "no I or O, e.g. 桂A12345; new-energy D or F and 5 more); spaces, dots and dashes are "
-    "dropped and letters upper-cased before the check; stored so"
+    "dropped, letters upper-cased and a Vietnamese Đ read as D before the check; stored so"
 )
 _WHEN = "ISO 8601 with offset, between 2000-01-01 and 2199-12-31 (UTC)"
 # `_channel`'s rule said in JSON Schema, exactly: a manifest whose customs_status is

@@ -115,13 +115,17 @@ async def test_plate_reads_in_every_codec_are_decided(
 async def test_manifests_in_every_codec_are_stored(
     database_settings: DatabaseSettings, tmp_path: Path
 ) -> None:
+    """A manifest in a gzip, snappy, lz4 or zstd batch is stored, its plate written as a
+    Vietnamese customs system writes the series LD (`29LĐ-123.45`, dead-lettered as
+    neither a Vietnamese nor a Chinese plate until 2026-12-06) stored as `29LD12345`."""
     async with fresh_broker(tmp_path) as broker:
         settings = make_settings(broker.bootstrap, database_settings, tmp_path)
         async with running_manifest_intake(settings) as system:
             for codec in CODECS:
                 for client in ("aio", "rdk"):
                     mid = f"MF-{client}-{codec}"
-                    message = [(mid.encode(), json.dumps(manifest_form(mid)).encode())]
+                    form = manifest_form(mid, tractor_plate="29LĐ-123.45")
+                    message = [(mid.encode(), json.dumps(form, ensure_ascii=False).encode())]
                     if client == "rdk":
                         _send_librdkafka(broker.bootstrap, MANIFESTS.name, message, codec)
                     else:
@@ -139,6 +143,7 @@ async def test_manifests_in_every_codec_are_stored(
                             session=session, firm_id="firm-01", manifest_id=mid
                         )
                         assert stored is not None, mid
+                        assert stored.manifest.tractor_plate == "29LD12345", mid
             assert system.runtime.stats.dead_lettered == 0
 
 

@@ -61,6 +61,14 @@ def test_a_chinese_tractor_and_trailer_are_accepted() -> None:
     assert (m.tractor_plate, m.trailer_plate) == ("桂A12345", "桂A1234挂")
 
 
+def test_a_plate_written_with_a_vietnamese_d_is_stored_with_a_d() -> None:
+    """Vietnamese customs software writes the series LD with a stroke: `29LĐ-123.45` was
+    refused as neither a Vietnamese nor a Chinese plate (manifest dead-lettered, truck to
+    review) until 2026-12-06."""
+    m = _decode(tractor_plate="29LĐ-123.45", trailer_plate="29Rđ-012.34")
+    assert (m.tractor_plate, m.trailer_plate) == ("29LD12345", "29RD01234")
+
+
 @pytest.mark.parametrize(
     ("changes", "field", "reason"),
     [

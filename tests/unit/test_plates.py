@@ -21,6 +21,10 @@ from lanes.plates import (
         ("29LD_012/34", "29LD01234"),
         ("桂A•1234挂", "桂A1234挂"),
         ("２９Ｈ１２３４５", "29H12345"),  # full-width (NFKC)
+        # a D with a stroke, as Vietnamese software writes the series LD: a D (NFKC keeps it)
+        ("29LĐ-123.45", "29LD12345"),
+        ("29lđ 123.45", "29LD12345"),
+        ("29Ð12345", "29D12345"),  # the look-alike eth
         ("29H12345", "29H12345"),
     ],
 )
