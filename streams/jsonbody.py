@@ -44,7 +44,13 @@ def load_object(raw: bytes | str | None, *, what: str, where: str = "") -> dict[
     else:
         text = raw.removeprefix("\ufeff")
     try:
-        obj = json.loads(text)
+        obj = json.loads(text, object_pairs_hook=_members_once)
+    except _RepeatedMember as exc:
+        raise InvalidEvent(
+            f"{where}member {exc.name!r} given more than once in one object: send each "
+            "member once (a consumer keeping the first value and one keeping the last would "
+            f"read two different {what.removeprefix('a ').removeprefix('an ')}s)"
+        ) from exc
     except json.JSONDecodeError as exc:
         raise InvalidEvent(
             f"{where}invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
@@ -65,6 +71,26 @@ def load_object(raw: bytes | str | None, *, what: str, where: str = "") -> dict[
     # is nothing to look for (the plate reads' hot path)
     if (lenient or "\\u" in text) and (bad := unstorable_text(obj)) is not None:
         raise InvalidEvent(f"{where}{bad}")
+    return obj
+
+
+class _RepeatedMember(ValueError):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _members_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object from its members, refusing a member given twice (`json.loads` keeps the
+    last silently; the HTTP API refuses it too, `services.api.strict`). Until 2026-12-06 a
+    plate read with two `event_id`s was taken under the last one."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise _RepeatedMember(name)
+            seen.add(name)
     return obj
 
 

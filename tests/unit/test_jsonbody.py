@@ -53,6 +53,10 @@ READ = {
         (b"null", "expected a JSON object, got null"),
         (b"[" * 100_000, "invalid JSON: nested too deeply"),
         (b'{"a": "x\\u0000y"}', "a: "),
+        # a member twice: json.loads kept the last silently (found by a stranger's Kafka
+        # client, 2026-12-06); nested objects too
+        (b'{"a": 1, "b": 2, "a": 3}', "member 'a' given more than once in one object"),
+        (b'{"a": {"c": 1, "c": 1}}', "member 'c' given more than once in one object"),
         # Kafka Connect's JsonConverter with its default schemas.enable=true: the manifests
         # were refused listing every field as missing, the plate reads without a word of it
         (
