@@ -99,14 +99,20 @@ def read_again(
     goes to review: a re-entry, or another truck with its plates. Two trucks with one
     plate at the gate at once are the cloned-plate alert's (`lanes.alerts`), which counts
     every sighting."""
+    if earlier is None or not _given_to_another(visit, match, earlier):
+        return False
+    return earlier.outcome is Outcome.ASSIGNED and board.place_of(earlier.visit_id) is not None
+
+
+def _given_to_another(visit: Visit, match: MatchResult, earlier: LaneDecision) -> bool:
+    """Whether the visit matched the manifest that `earlier`, the decision on another visit
+    of the gate that identified its truck, was matched to."""
     manifest = match.manifest
-    if match.outcome is not MatchOutcome.MATCHED or manifest is None or earlier is None:
+    if match.outcome is not MatchOutcome.MATCHED or manifest is None:
         return False
     if earlier.visit_id == visit.visit_id or earlier.match_outcome is not MatchOutcome.MATCHED:
         return False
-    if earlier.manifest_id != manifest.manifest_id or earlier.outcome is not Outcome.ASSIGNED:
-        return False
-    return board.place_of(earlier.visit_id) is not None
+    return earlier.manifest_id == manifest.manifest_id
 
 
 def given_before(
@@ -129,17 +135,12 @@ def given_before(
     a second truck with the same plates (a cloned plate), which the reads cannot; its lane
     stays the first decision's. An earlier decision whose match was not a truck identified
     (unknown, ambiguous) gives nothing: the manifest was never given."""
-    manifest = match.manifest
-    if match.outcome is not MatchOutcome.MATCHED or manifest is None or earlier is None:
-        return None
-    if earlier.visit_id == visit.visit_id or earlier.match_outcome is not MatchOutcome.MATCHED:
-        return None
-    if earlier.manifest_id != manifest.manifest_id:
+    if earlier is None or not _given_to_another(visit, match, earlier):
         return None
     place = earlier.lane_id or earlier.carrier_slot or earlier.outcome.value.replace("_", " ")
     at = gate_clock(earlier.decided_at, gate.utc_offset, day_of=now)
     return (
-        f"manifest {manifest.manifest_id} already given to visit {earlier.visit_id} at {at} "
+        f"manifest {earlier.manifest_id} already given to visit {earlier.visit_id} at {at} "
         f"({place}): the same truck read again, or another truck with its plates"
     )
 
