@@ -22,6 +22,7 @@ from plate_recognition.alphabet import ALPHABET, IMG_HEIGHT, IMG_WIDTH, PAD
 from plate_recognition.ocr_data import crop_for_ocr, jittered_box
 from plate_recognition.photo_crops import GREEN, SHIFT_FONTS, render_crop
 from plate_recognition.plates import BLUE, WHITE, YELLOW, PlateSpec
+from plate_recognition.reading import edits
 from plate_recognition.scenes import render_scene
 from plate_recognition.views import Views, load_views
 
@@ -110,18 +111,9 @@ def by_kind(probs: np.ndarray, texts: list[str], kinds: list[str]) -> dict[str, 
     return {k: {"n": len(v), "exact": round(sum(v) / len(v), 4)} for k, v in sorted(groups.items())}
 
 
-def edit_distance(a: str, b: str) -> int:
-    row = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        prev, row[0] = row[0], i
-        for j, cb in enumerate(b, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
-    return row[-1]
-
-
 def read_score(read: str, truth: str) -> tuple[bool, float]:
     """(exact, character score: 1 - edits / length, at least 0) of one read of `truth`."""
-    return read == truth, max(0.0, 1 - edit_distance(read, truth) / len(truth))
+    return read == truth, max(0.0, 1 - edits(read, truth) / len(truth))
 
 
 def misread_kind(country: str, lines: int) -> str:
