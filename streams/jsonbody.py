@@ -46,8 +46,11 @@ def load_object(raw: bytes | str | None, *, what: str, where: str = "") -> dict[
     try:
         obj = json.loads(text, object_pairs_hook=_members_once)
     except _RepeatedMember as exc:
+        # the refusal's path: walked again, as it was sent (the parse stopped at the
+        # innermost object first, and knows neither the path nor the count)
+        name, count = repeated_member(text) or (exc.name, 2)
         raise InvalidEvent(
-            f"{where}member {exc.name!r} given more than once in one object: send each "
+            f"{where}member {name!r} given {count} times in one object: send each "
             "member once (a consumer keeping the first value and one keeping the last would "
             f"read two different {what.removeprefix('a ').removeprefix('an ')}s)"
         ) from exc
@@ -82,8 +85,8 @@ class _RepeatedMember(ValueError):
 
 def _members_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A JSON object from its members, refusing a member given twice (`json.loads` keeps the
-    last silently; the HTTP API refuses it too, `services.api.strict`). Until 2026-12-06 a
-    plate read with two `event_id`s was taken under the last one."""
+    last silently). Until 2026-12-06 a plate read with two `event_id`s was taken under the
+    last one. The fast check, while parsing; `repeated_member` names the member."""
     obj = dict(pairs)
     if len(obj) != len(pairs):
         seen: set[str] = set()
@@ -92,6 +95,43 @@ def _members_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
                 raise _RepeatedMember(name)
             seen.add(name)
     return obj
+
+
+class _Members(list[tuple[str, Any]]):
+    """A JSON object's members as sent, every one kept (json.loads' `object_pairs_hook`)."""
+
+
+def _first_repeat(value: Any, path: str) -> tuple[str, int] | None:
+    if isinstance(value, _Members):
+        counts: dict[str, int] = {}
+        for name, _ in value:
+            counts[name] = counts.get(name, 0) + 1
+        for name, count in counts.items():
+            if count > 1:
+                return (f"{path}.{name}" if path else name), count
+        items = [(f"{path}.{name}" if path else name, member) for name, member in value]
+    elif isinstance(value, list):
+        items = [
+            (f"{path}.{index}" if path else str(index), item) for index, item in enumerate(value)
+        ]
+    else:
+        return None
+    for where, item in items:
+        if (found := _first_repeat(item, where)) is not None:
+            return found
+    return None
+
+
+def repeated_member(raw: bytes | str) -> tuple[str, int] | None:
+    """The first member of `raw` (JSON) given more than once in one object, as a dotted path
+    (`cargo.description`, a list's item by its index, as the refusals name fields), with
+    how many times; None when there is none, or when `raw` is not JSON or is nested too
+    deep to walk. The one check of a repeated member: the Kafka topics (`load_object`) and
+    the HTTP API (`services.api.strict`) name it in the same words."""
+    try:
+        return _first_repeat(json.loads(raw, object_pairs_hook=_Members), "")
+    except (ValueError, RecursionError):
+        return None
 
 
 def json_kind(value: object) -> str:

@@ -9,7 +9,6 @@ surrogates) is refused on every route, with the field named."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from fastapi import Request
 from fastapi._compat import field_annotation_is_sequence
@@ -17,6 +16,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from services.api.problems import ProblemError
+from streams.jsonbody import repeated_member
 from streams.text import unstorable_text
 
 
@@ -83,42 +83,6 @@ async def reject_unstorable_text(request: Request) -> None:
     if (bad := unstorable_text(body)) is not None:
         field, message = bad.split(": ", 1)
         raise ProblemError(422, "invalid-text", message, field=field)
-
-
-class _Members(list[tuple[str, Any]]):
-    """A JSON object's members as sent, every one kept (json.loads' `object_pairs_hook`)."""
-
-
-def _first_repeat(value: Any, path: str) -> tuple[str, int] | None:
-    if isinstance(value, _Members):
-        counts: dict[str, int] = {}
-        for name, _ in value:
-            counts[name] = counts.get(name, 0) + 1
-        for name, count in counts.items():
-            if count > 1:
-                return (f"{path}.{name}" if path else name), count
-        items = [(f"{path}.{name}" if path else name, member) for name, member in value]
-    elif isinstance(value, list):
-        items = [
-            (f"{path}.{index}" if path else str(index), item) for index, item in enumerate(value)
-        ]
-    else:
-        return None
-    for where, item in items:
-        if (found := _first_repeat(item, where)) is not None:
-            return found
-    return None
-
-
-def repeated_member(raw: bytes | str) -> tuple[str, int] | None:
-    """The first member of `raw` (JSON) given more than once in one object, as a dotted path
-    (`cargo.description`, a list's item by its index, as the refusals name fields), with
-    how many times; None when there is none, or when `raw` is not JSON or is nested too
-    deep to walk (the route's own parsing answers it)."""
-    try:
-        return _first_repeat(json.loads(raw, object_pairs_hook=_Members), "")
-    except (ValueError, RecursionError):
-        return None
 
 
 async def reject_repeated_members(request: Request) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from services.api.strict import repeated_member
+from streams.jsonbody import repeated_member
 from tests.integration.test_bookings_api import auth, client, keys, local_slot, problem
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]

@@ -55,8 +55,10 @@ READ = {
         (b'{"a": "x\\u0000y"}', "a: "),
         # a member twice: json.loads kept the last silently (found by a stranger's Kafka
         # client, 2026-12-06); nested objects too
-        (b'{"a": 1, "b": 2, "a": 3}', "member 'a' given more than once in one object"),
-        (b'{"a": {"c": 1, "c": 1}}', "member 'c' given more than once in one object"),
+        (b'{"a": 1, "b": 2, "a": 3}', "member 'a' given 2 times in one object"),
+        # named by its path, as the HTTP API names it (was 'c', 2026-12-06)
+        (b'{"a": {"c": 1, "c": 1}}', "member 'a.c' given 2 times in one object"),
+        (b'{"b": [{"a": 1}, {"a": 2, "a": 3, "a": 4}]}', "member 'b.1.a' given 3 times"),
         # Kafka Connect's JsonConverter with its default schemas.enable=true: the manifests
         # were refused listing every field as missing, the plate reads without a word of it
         (
