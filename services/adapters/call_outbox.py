@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from aiokafka import AIOKafkaProducer
 
 from lanes.policy.callforward import CallEvent
+from services.adapters.outbox_marks import MarkedOutbox
 from services.ports import CallForwardStore, CallForwardStores
 from streams import clock
 from streams.calls import CallEventV1, call_to_wire, encode_call
@@ -46,20 +47,23 @@ def kafka_publisher(producer: AIOKafkaProducer, topic: str = CALLS.name) -> Publ
     return publish
 
 
-class CallOutbox:
+class CallOutbox(MarkedOutbox[CallForwardStore]):
+    what = "calls"
+
     def __init__(
         self, *, stores: CallForwardStores, publish: Publish, drain_at_start: bool = True
     ) -> None:
         """`stores`: the outbox's transactions (drain, marks); `publish`: one call event to
         the topic (`kafka_publisher`)."""
-        self.stores, self.publish = stores, publish
-        self.dirty = drain_at_start  # a crash may have left calls committed, unpublished
-        self.published = 0
-        # sent, not yet marked: marked in the next batch's transaction (`mark_sent`) or when
-        # idle; a crash before that only sends them again (same call id: kept once)
-        self._sent: list[str] = []
-        self._marking = 0
+        super().__init__(stores=stores, drain_at_start=drain_at_start)
+        self.publish = publish
         self._purged_at: datetime | None = None
+
+    async def _mark(self, store: CallForwardStore, ids: list[str], at: datetime) -> None:
+        await store.mark_calls_published(ids, at=at)
+
+    async def _unmark_since(self, store: CallForwardStore, since: datetime) -> int:
+        return await store.unmark_calls_published_since(since)
 
     async def send(self, calls: Sequence[CallEvent]) -> None:
         """Publish a committed batch's calls from memory, in their order, or drain the
@@ -73,31 +77,16 @@ class CallOutbox:
                 return
             for wire in [call_to_wire(c) for c in calls]:
                 await self.publish(wire)
-                self._sent.append(wire.call_id)
+                self.sent([wire.call_id])
                 self.published += 1
         except Exception as exc:
             self.dirty = True
             log.warning("calls not yet published (%r): sent by the next batch or idle step", exc)
 
-    async def mark_sent(self, store: CallForwardStore) -> None:
-        """Mark the calls sent so far as published, in `store`'s transaction (the next
-        batch's). They stay listed until `committed()`: a rollback marks them next time."""
-        if self._sent:
-            await store.mark_calls_published(self._sent, at=clock.wall_clock())
-            self._marking = len(self._sent)
-
-    def committed(self) -> None:
-        """The transaction that ran `mark_sent` committed: those marks are done."""
-        del self._sent[: self._marking]
-        self._marking = 0
-
     async def drain(self) -> int:
         """Mark what was sent; then, after a failure or at start-up, publish every call not
         yet on Kafka, oldest first, and mark it; hourly, purge the old published ones."""
-        if self._sent:
-            async with self.stores() as store:
-                await self.mark_sent(store)
-            self.committed()
+        await self.mark_what_was_sent()
         await self._purge()
         if not self.dirty:
             return 0
@@ -116,17 +105,6 @@ class CallOutbox:
         self.published += total
         self.dirty = False
         return total
-
-    async def republish_since(self, since: datetime) -> None:
-        """The broker came back empty (`streams.watch.BrokerWatch`): the calls marked
-        published since `since`, and those sent not yet marked, may be gone with it. Mark
-        them unpublished; the next send or idle drains them again."""
-        async with self.stores() as store:
-            again = await store.unmark_calls_published_since(since)
-        self._sent.clear()
-        self._marking = 0
-        self.dirty = True
-        log.warning("%d calls to publish again after the broker's restart", again)
 
     async def _purge(self) -> None:
         now = clock.wall_clock()

@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from lanes.model import LaneDecision
+from services.adapters.outbox_marks import MarkedOutbox
 from services.db.convert import decision_values
 from services.ports import GateStore, GateStores
 from streams import clock
@@ -26,7 +27,9 @@ log = logging.getLogger(__name__)
 SWEEP_EVERY_S = 10.0
 
 
-class DecisionOutbox:
+class DecisionOutbox(MarkedOutbox[GateStore]):
+    what = "decisions"
+
     def __init__(
         self,
         *,
@@ -36,21 +39,21 @@ class DecisionOutbox:
         topic: str = LANE_DECISIONS.name,
         drain_at_start: bool = True,
     ) -> None:
-        self.stores, self.producer = stores, producer
-        self.topic, self.producer_name = topic, producer_name
-        # drain at start-up: a crash may have left decisions (the deciding workers do; a
-        # process that only sends its own decisions, the control room, does not)
-        self.dirty = drain_at_start
-        self.published = 0
-        # sent but not yet marked: marked in the next deciding transaction (`mark_sent`) or
-        # on idle; a crash before that only re-sends them (same decision_id: deduplicated)
-        self._sent: list[str] = []
-        self._marking = 0
+        # drain at start-up: the deciding workers; a process that only sends its own
+        # decisions, the control room, does not
+        super().__init__(stores=stores, drain_at_start=drain_at_start)
+        self.producer, self.topic, self.producer_name = producer, topic, producer_name
         # Orphans: decisions another process committed and died before publishing (scaled
         # out, nobody restarts in its place). Unpublished at two sweeps SWEEP_EVERY_S apart
         # is orphaned: a live process marks what it sent within its next batch or idle.
         self._suspects: set[str] = set()
         self._swept_at: float | None = None
+
+    async def _mark(self, store: GateStore, ids: list[str], at: datetime) -> None:
+        await store.mark_published(ids, at=at)
+
+    async def _unmark_since(self, store: GateStore, since: datetime) -> int:
+        return await store.unmark_published_since(since)
 
     async def send(self, decisions: Sequence[LaneDecision]) -> None:
         """Publish a committed batch's decisions straight from memory, or drain the outbox
@@ -65,7 +68,7 @@ class DecisionOutbox:
         except BaseException:
             self.dirty = True
             raise
-        self._sent += [d.decision_id for d in decisions]
+        self.sent([d.decision_id for d in decisions])
         self.published += len(decisions)
 
     async def publish_now(self, decisions: Sequence[LaneDecision]) -> None:
@@ -82,37 +85,10 @@ class DecisionOutbox:
                 "decisions %s not yet published: %s", [d.decision_id for d in decisions], exc
             )
 
-    async def republish_since(self, since: datetime) -> None:
-        """The broker came back empty (`streams.watch.BrokerWatch`): every decision marked
-        published since `since` may be gone with it, and those sent but not yet marked too.
-        Mark them unpublished; the next send or idle drains them again."""
-        async with self.stores() as store:
-            again = await store.unmark_published_since(since)
-        self._sent.clear()
-        self._marking = 0
-        self.dirty = True
-        log.warning("%d decisions to publish again after the broker's restart", again)
-
-    async def mark_sent(self, store: GateStore) -> None:
-        """Mark the decisions sent so far as published, in `store`'s transaction (the next
-        batch's: one transaction fewer per batch). They stay listed until `committed()`: a
-        transaction that rolls back marks them again next time."""
-        if self._sent:
-            await store.mark_published(self._sent, at=clock.wall_clock())
-            self._marking = len(self._sent)
-
-    def committed(self) -> None:
-        """The transaction that ran `mark_sent` committed: those marks are done."""
-        del self._sent[: self._marking]
-        self._marking = 0
-
     async def drain(self) -> int:
         """Mark what was sent; then, after a failure or at start-up, publish every decision
         not yet on Kafka and mark it published."""
-        if self._sent:
-            async with self.stores() as store:
-                await self.mark_sent(store)
-            self.committed()
+        await self.mark_what_was_sent()
         if not self.dirty:
             return await self._sweep_orphans()
         total = 0
