@@ -1,6 +1,7 @@
 """The alert event on `borderflow.alerts` (key gate_id, issue 22): raised by the decider's
 alert step (`change` "raised"), then one per controller action (acknowledged, escalated,
-dismissed), each carrying the alert as it stands after the change."""
+dismissed), and one when a controller releases the truck it held (`change` "released",
+with who, when and why), each carrying the alert as it stands after the change."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from pydantic import BaseModel, ConfigDict
 ALERT_TYPE = "risk_alert"
 
 AlertStatus = Literal["open", "acknowledged", "escalated", "dismissed"]
-AlertChange = Literal["raised", "acknowledged", "escalated", "dismissed"]
+# "released": a controller released the truck the alert held (the alert's status stays)
+AlertChange = Literal["raised", "acknowledged", "escalated", "dismissed", "released"]
 
 
 class AlertV1(BaseModel):
@@ -29,6 +31,9 @@ class AlertV1(BaseModel):
     evidence: list[str]
     hold: bool
     held_visit_id: str | None = None
+    released_by: str | None = None  # the controller who released the held truck
+    released_at: datetime | None = None  # the gate's event time of the release
+    release_reason: str | None = None
     status: AlertStatus
     changed_by: str | None = None  # the controller, for a workflow change
     reason: str | None = None

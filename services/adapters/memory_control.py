@@ -12,7 +12,7 @@ from datetime import datetime
 from lanes.actions import PendingLaneChange
 from lanes.model import Manifest
 from lanes.visits import VisitTrack
-from services.adapters.memory_gate import MemoryGateData, MemoryGateStore
+from services.adapters.memory_gate import CLOSED_ALERTS, MemoryGateData, MemoryGateStore
 from services.ports import AlertState, AlertViews, AuditEntry, ControlStore, ControlStores
 
 
@@ -75,10 +75,29 @@ class MemoryControlStore(MemoryGateStore):
         self.data.alerts[alert_id].status = status
         self.control.alert_changes[alert_id] = (by, reason)
 
+    async def release_holds(
+        self, visit_id: str, *, by: str, reason: str, at: datetime
+    ) -> list[AlertViews]:
+        held = sorted(
+            (
+                a
+                for a in self.data.alerts.values()
+                if a.held_visit_id == visit_id
+                and a.released_at is None
+                and a.status not in CLOSED_ALERTS
+            ),
+            key=lambda a: (a.alert.raised_at, a.alert.alert_id),
+        )
+        for a in held:
+            a.released_by, a.released_at, a.release_reason = by, at, reason
+        return [await self.alert_views(a.alert.alert_id, change="released") for a in held]
+
     async def alert_views(self, alert_id: str, *, change: str) -> AlertViews:
         state = self.data.alerts[alert_id]
         a = state.alert
         by, why = self.control.alert_changes.get(alert_id, (None, None))
+        if change == "released":
+            by, why = state.released_by, state.release_reason
         shown = {
             "alert_id": a.alert_id,
             "rule": a.rule,
@@ -90,7 +109,17 @@ class MemoryControlStore(MemoryGateStore):
             "evidence": list(a.evidence),
             "hold": a.hold,
             "held_visit_id": state.held_visit_id,
+            "released_by": state.released_by,
+            "released_at": None if state.released_at is None else state.released_at.isoformat(),
+            "release_reason": state.release_reason,
             "status": state.status,
         }
-        wire = shown | {"raised_at": a.raised_at, "change": change, "changed_by": by, "reason": why}
-        return AlertViews(shown | {"status_by": by, "status_reason": why}, wire)
+        wire = shown | {
+            "raised_at": a.raised_at,
+            "released_at": state.released_at,
+            "change": change,
+            "changed_by": by,
+            "reason": why,
+        }
+        status_by, status_why = self.control.alert_changes.get(alert_id, (None, None))
+        return AlertViews(shown | {"status_by": status_by, "status_reason": status_why}, wire)

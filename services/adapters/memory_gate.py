@@ -89,6 +89,9 @@ class _Alert:
     held_visit_id: str | None = None
     status: str = "open"
     published: bool = False
+    released_by: str | None = None  # who released the held truck, when (event time), why
+    released_at: datetime | None = None
+    release_reason: str | None = None
 
 
 @dataclass
@@ -709,7 +712,9 @@ class MemoryGateStore:
         return sorted(found, key=lambda a: (a.raised_at, a.alert_id))
 
     async def set_held(self, alert_id: str, visit_id: str) -> None:
-        self.data.alerts[alert_id].held_visit_id = visit_id
+        held = self.data.alerts[alert_id]
+        held.held_visit_id = visit_id
+        held.released_by = held.released_at = held.release_reason = None
 
     async def unpublished_alerts(self, limit: int) -> list[dict[str, Any]]:
         rows = sorted(
@@ -737,6 +742,9 @@ def _alert_wire(a: _Alert) -> dict[str, Any]:
         "evidence": list(alert.evidence),
         "hold": alert.hold,
         "held_visit_id": a.held_visit_id,
+        "released_by": a.released_by,
+        "released_at": a.released_at,
+        "release_reason": a.release_reason,
         "status": a.status,
         "changed_by": None,
         "reason": None,

@@ -270,6 +270,14 @@ class SqlControlStore(SqlGateStore):
         assert row is not None
         return AlertViews(alerts.row_json(row), alerts.wire_values(row, change))  # type: ignore[arg-type]
 
+    async def release_holds(
+        self, visit_id: str, *, by: str, reason: str, at: datetime
+    ) -> list[AlertViews]:
+        rows = await alerts.release_holds(
+            session=self.session, visit_id=visit_id, by=by, reason=reason, at=at
+        )
+        return [AlertViews(alerts.row_json(r), alerts.wire_values(r, "released")) for r in rows]
+
 
 def sql_control_stores(sessions: async_sessionmaker[AsyncSession]) -> ControlStores:
     """A transaction for the control room's actions (`SqlControlStore`), as below."""

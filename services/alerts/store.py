@@ -50,9 +50,32 @@ async def insert_new(
 
 
 async def set_held(*, session: AsyncSession, alert_id: str, visit_id: str) -> None:
+    """The alert holds `visit_id` now (a release of a truck it held before is over)."""
     await session.execute(
-        update(AlertRow).where(AlertRow.alert_id == alert_id).values(held_visit_id=visit_id)
+        update(AlertRow)
+        .where(AlertRow.alert_id == alert_id)
+        .values(held_visit_id=visit_id, released_by=None, released_at=None, release_reason=None)
     )
+
+
+async def release_holds(
+    *, session: AsyncSession, visit_id: str, by: str, reason: str, at: datetime
+) -> list[AlertRow]:
+    """The alerts (not dismissed) holding the truck of `visit_id`, marked released by `by`
+    at `at` (the gate's event time), oldest first; those released already are left."""
+    rows = list(
+        await session.scalars(
+            select(AlertRow)
+            .where(AlertRow.held_visit_id == visit_id, AlertRow.released_at.is_(None))
+            .where(AlertRow.status.not_in(sorted(CLOSED)))
+            .order_by(AlertRow.raised_at, AlertRow.alert_id)
+            .with_for_update()
+        )
+    )
+    for row in rows:
+        row.released_by, row.released_at, row.release_reason = by, at, reason
+    await session.flush()
+    return rows
 
 
 async def open_holds(
@@ -143,10 +166,33 @@ def wire_values(row: AlertRow, change: AlertChange = "raised") -> dict[str, Any]
         "evidence": list(row.evidence),
         "hold": row.hold,
         "held_visit_id": row.held_visit_id,
+        **released(row),
         "status": row.status,
-        "changed_by": row.status_by if change != "raised" else None,
-        "reason": row.status_reason if change != "raised" else None,
+        "changed_by": _changed_by(row, change),
+        "reason": _changed_why(row, change),
     }
+
+
+def released(row: AlertRow) -> dict[str, Any]:
+    """Who released the truck the alert held, when (event time) and why; None each while
+    it is held (or never was)."""
+    return {
+        "released_by": row.released_by,
+        "released_at": None if row.released_at is None else _aware(row.released_at),
+        "release_reason": row.release_reason,
+    }
+
+
+def _changed_by(row: AlertRow, change: AlertChange) -> str | None:
+    if change == "raised":
+        return None
+    return row.released_by if change == "released" else row.status_by
+
+
+def _changed_why(row: AlertRow, change: AlertChange) -> str | None:
+    if change == "raised":
+        return None
+    return row.release_reason if change == "released" else row.status_reason
 
 
 def row_json(row: AlertRow) -> dict[str, Any]:
@@ -162,6 +208,9 @@ def row_json(row: AlertRow) -> dict[str, Any]:
         "evidence": list(row.evidence),
         "hold": row.hold,
         "held_visit_id": row.held_visit_id,
+        "released_by": row.released_by,
+        "released_at": None if row.released_at is None else _aware(row.released_at).isoformat(),
+        "release_reason": row.release_reason,
         "status": row.status,
         "status_by": row.status_by,
         "status_reason": row.status_reason,

@@ -2,8 +2,9 @@
 becomes the `ApplyAction` command for its handler (services/service_layer/control.py: the
 domain's check, the transaction with its audit entry, the revised decision through the
 outbox), and the handler's announcement goes on Kafka before the commit: the action on
-`borderflow.controller-actions`, and for a lane opened or closed the lane event the
-orchestrator applies (which re-plans the lane's trucks).
+`borderflow.controller-actions`, for a lane opened or closed the lane event the
+orchestrator applies (which re-plans the lane's trucks), and for a truck released that an
+alert held the alert's `released` change on `borderflow.alerts`.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from lanes.model import Gate, LaneDecision
+from services.alerts.outbox import send_alert
 from services.api.problems import ProblemError
 from services.control.state import PRODUCER_NAME, ControlRoom
 from services.service_layer.control import ActionNotFound, ActionTaken, ApplyAction
 from streams import clock
+from streams.alerts import AlertV1
 from streams.codec import encode_enveloped
 from streams.lane_events import LANE_EVENT_TYPE, LaneEventV1
 from streams.topics import CONTROLLER_ACTIONS, LANE_EVENTS
@@ -129,6 +132,9 @@ async def _announce(room: ControlRoom, taken: ActionTaken) -> None:
             actor=cmd.actor,
         )
         await _send(room, LANE_EVENTS.name, lane_event, LANE_EVENT_TYPE, lane_event.event_id, taken)
+    for views in taken.released:  # the alerts that held the truck: released, by whom, when
+        alert = AlertV1(**views.wire, audit_seq=taken.audit_seq)
+        await (await send_alert(room.producer, alert, producer_name=PRODUCER_NAME))
 
 
 async def _send(  # noqa: PLR0917

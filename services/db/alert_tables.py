@@ -34,6 +34,10 @@ class AlertRow(Base):
     evidence: Mapped[list[str]] = mapped_column(JSON)
     hold: Mapped[bool] = mapped_column(Boolean)
     held_visit_id: Mapped[str | None] = mapped_column(String(64))  # the truck held, if any
+    # the controller who released the held truck, at the gate's event time, and why (0023)
+    released_by: Mapped[str | None] = mapped_column(String(64))
+    released_at: Mapped[datetime | None]
+    release_reason: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16))
     status_by: Mapped[str | None] = mapped_column(String(64))
     status_reason: Mapped[str | None] = mapped_column(Text)

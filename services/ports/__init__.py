@@ -384,6 +384,13 @@ class ControlStore(GateStore, Protocol):
     async def alert_views(self, alert_id: str, *, change: str) -> AlertViews:
         """The alert as it now stands, shown and as the event of `change`."""
 
+    async def release_holds(
+        self, visit_id: str, *, by: str, reason: str, at: datetime
+    ) -> list[AlertViews]:
+        """Mark the alerts (not dismissed) holding the truck of `visit_id` released by `by`
+        at `at` (event time); returns them as they now stand, each as its `released`
+        event, oldest first."""
+
 
 ControlStores = Callable[[], AbstractAsyncContextManager[ControlStore]]
 

@@ -39,6 +39,9 @@ from services.ports import (
 )
 
 LANE_ACTIONS = ("open_lane", "close_lane")
+# the actions that place a truck in review on the policy's word: each releases the truck an
+# alert held (the alert then says so: by whom, when, why)
+RELEASING = frozenset({"release", "pick_manifest", "confirm_plate"})
 CLOSED_ALERTS = frozenset({"dismissed"})  # as services/alerts/store.py CLOSED
 MANIFEST_LOOKBACK = timedelta(days=1)
 # a controller's lane event not applied by then (refused by the lane-event worker) no longer
@@ -74,6 +77,8 @@ class ActionTaken:
     at: datetime  # the gate's event time it took effect at
     decision: LaneDecision | None  # the revised decision, when one was made
     lane_event: str | None  # `lane_opened` / `lane_closed`, for a lane action
+    # the alerts that held the truck, released by this action (as their `released` events)
+    released: tuple[AlertViews, ...] = ()
 
 
 class Announcer(Protocol):
@@ -102,6 +107,7 @@ class ApplyActionHandler:
             at = await store.gate_clock(gate.gate_id) or cmd.recorded_at
             board = settle(await store.board(gate), gate, now=at)
             decision: LaneDecision | None = None
+            released: list[AlertViews] = []
             details: dict[str, Any] = {"action_id": cmd.action_id, "event_time": at.isoformat()}
             if cmd.action in LANE_ACTIONS:
                 assert cmd.lane_id is not None
@@ -125,6 +131,12 @@ class ApplyActionHandler:
                 await store.save_board(gate.gate_id, applied.board, now=at)
                 await store.revise_decisions([decision])
                 details |= {"before": _before(before), "after": _after(decision)}
+                if cmd.action in RELEASING:
+                    released = await store.release_holds(
+                        decision.visit_id, by=cmd.actor, reason=cmd.reason, at=at
+                    )
+                    if released:
+                        details["released_alerts"] = [v.shown["alert_id"] for v in released]
             named = {"lane_id": cmd.lane_id, "manifest_id": cmd.manifest_id, "plate": cmd.plate}
             seq = await store.audit(
                 AuditEntry(
@@ -140,7 +152,7 @@ class ApplyActionHandler:
             lane_event = None
             if cmd.action in LANE_ACTIONS:
                 lane_event = "lane_opened" if cmd.action == "open_lane" else "lane_closed"
-            taken = ActionTaken(cmd, seq, at, decision, lane_event)
+            taken = ActionTaken(cmd, seq, at, decision, lane_event, tuple(released))
             await announce(taken)  # before the commit: a send that fails rolls it back
         self.decisions.committed()
         if decision is not None:

@@ -296,6 +296,17 @@ function ageText(seconds) {
   return Math.floor(seconds / 3600) + " h " + Math.floor((seconds % 3600) / 60) + " min";
 }
 
+// what became of the truck an alert holds: released by a controller (by whom, at what gate
+// time, why: until 2026-12-06 a released truck's alert still said "truck held"), held, or
+// to be held when it is decided
+function heldText(a) {
+  if (a.released_by) {
+    return " · truck released by " + a.released_by + " at " + localTime(a.released_at) + " ("
+      + a.release_reason + ")";
+  }
+  return a.held_visit_id ? " · truck held" : " · holds the truck";
+}
+
 // `counts`: how many there are, listed or not (the server lists the 50 most urgent: open
 // first, most severe, newest); until 2026-12-05 the count was the list's, "50 open of 50"
 // with 118 open
@@ -314,7 +325,7 @@ function renderAlerts(alerts, counts) {
       el("span", { class: "sev" }, a.severity), " ",
       el("b", {}, a.rule.replace(/_/g, " ")), " · ", el("span", { class: "subject" }, a.subject),
       " · ", el("span", { class: "age", title: "raised " + localTime(a.raised_at, true) + " gate time" }, ageText(a.age_s) + " ago"),
-      a.hold ? el("span", { class: "held" }, a.held_visit_id ? " · truck held" : " · holds the truck") : null,
+      a.hold ? el("span", { class: "held" }, heldText(a)) : null,
       a.status !== "open" ? el("span", { class: "status" }, " · " + a.status + (a.status_by ? " by " + a.status_by : "")) : null),
     el("div", { class: "why" }, a.explanation),
     el("div", { class: "evidence" }, "evidence: ", a.evidence.join(", ")),

@@ -544,3 +544,39 @@ async def test_a_lane_being_closed_by_one_controller_is_refused_to_the_next(
     data.gate.lane_events |= {"ctl-1", "ctl-3"}  # both applied: the board says again
     with pytest.raises(ActionRefused, match="lane_id: HN-E5 is already open"):
         await handler(lane("open_lane", "ana", 4), announce=announce)
+
+
+async def test_a_truck_an_alert_held_released_by_a_controller_releases_the_alert_too(
+    data: MemoryControlData,
+) -> None:
+    """The alert that held the truck says it was released, by whom, when (the gate's
+    clock) and why, and the release announces it as the alert's `released` change; until
+    2026-12-06 the alert kept saying "truck held" (tests/integration/test_alert_workflow.py
+    on the database)."""
+    holding = Alert("a-1", "swap", Severity.HIGH, "manifest:MF-1", GATE.gate_id, T0, "x", (), True)
+    async with data.gate.stores()() as store:
+        await store.add_alerts([holding], now=WALL)
+    done, _, _ = await _decide(data, _read("r-1", PLATE, T0))
+    (held,) = done.held
+    handler = ApplyActionHandler(
+        uow=data.stores(), decisions=RecordingOutbox(), gates=GATES, policy=OrchestratedPolicy()
+    )
+    announced: list[ActionTaken] = []
+
+    async def announce(taken: ActionTaken) -> None:
+        announced.append(taken)
+
+    cmd = ApplyAction("release", GATE.gate_id, "ana", "seal ok", "act-1", WALL, held.visit_id)
+    taken = await handler(cmd, announce=announce)
+    assert taken.decision is not None and taken.decision.outcome.value == "assigned"
+    (views,) = announced[0].released
+    assert (views.wire["change"], views.wire["changed_by"], views.wire["reason"]) == (
+        "released",
+        "ana",
+        "seal ok",
+    )
+    assert views.shown["released_by"] == "ana" and views.shown["released_at"] == T0.isoformat()
+    assert views.shown["held_visit_id"] == held.visit_id and views.shown["status"] == "open"
+    (entry,) = data.audit_log
+    assert entry.details["released_alerts"] == ["a-1"]
+    assert data.gate.alerts["a-1"].released_by == "ana"
