@@ -10,7 +10,8 @@ from itertools import pairwise
 from lanes.alert_rules import AlertRules
 from lanes.alerts.model import Alert, WeighIn, make_alert
 from lanes.alerts.passes import Declarations, Pass
-from lanes.model import Manifest
+from lanes.alerts.wording import gate_time, zone
+from lanes.model import CustomsStatus, Manifest
 
 
 def swaps(
@@ -92,6 +93,40 @@ def late_amendments(
         )
         alerts.append(
             _alert("late_amendment", f"manifest:{manifest.manifest_id}", p, why, evidence)
+        )
+    return alerts
+
+
+def customs_pending(
+    found: Sequence[Pass], versions: Declarations, rules: AlertRules
+) -> list[Alert]:
+    """A truck that arrived on a manifest not pending at customs (cleared or to inspect:
+    decided on it), whose manifest's newest version, received after the arrival, is pending
+    again: the truck's decision no longer stands (a truck arriving on a pending manifest is
+    sent to review by the matcher; this is the same rule for one that turned pending after).
+    Raised when the pending version was received."""
+    alerts = []
+    for p in found:
+        declared = versions.as_of(p.plate, p.first_at)
+        if declared is None or declared[0].customs_status is CustomsStatus.PENDING:
+            continue
+        manifest = declared[0]
+        newest = versions.history(manifest.manifest_id)[-1]
+        if newest.manifest.customs_status is not CustomsStatus.PENDING:
+            continue
+        if newest.received_at <= p.first_at:
+            continue  # pending at arrival (the version as of then says otherwise: not ours)
+        at = newest.received_at
+        why = (
+            f"manifest {manifest.manifest_id} v{newest.version} turned customs status back to "
+            f"pending at {gate_time(at, day_of=at, rules=rules)} ({zone(rules)}), after "
+            f"{p.plate} arrived at {p.gate_id} at "
+            f"{gate_time(p.first_at, day_of=at, rules=rules)} with it "
+            f"{manifest.customs_status.value}: its decision no longer stands"
+        )
+        evidence = (f"{manifest.manifest_id}@v{newest.version}", p.event_ids[0])
+        alerts.append(
+            _alert("customs_pending", f"manifest:{manifest.manifest_id}", p, why, evidence, at=at)
         )
     return alerts
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from lanes.alert_rules import AlertRules
 from lanes.alerts.bookings import bursts, no_show_rates, rebook_jumps
-from lanes.alerts.cargo import late_amendments, overweight, swaps
+from lanes.alerts.cargo import customs_pending, late_amendments, overweight, swaps
 from lanes.alerts.model import Alert, Observations
 from lanes.alerts.passes import Declarations, Exits, Trucks, passes
 from lanes.alerts.plates import clones, lost_trucks
@@ -32,6 +32,7 @@ def evaluate(
         *lost_trucks(found, exit_reads, rules, now=now, trucks=trucks),
         *swaps(found, versions),
         *late_amendments(found, versions, rules),
+        *customs_pending(found, versions, rules),
         *overweight(weighings, versions, rules),
         *no_show_rates(changes, rules),
         *rebook_jumps(changes, rules),

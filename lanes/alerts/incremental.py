@@ -33,7 +33,13 @@ from typing import TypeVar
 
 from lanes.alert_rules import AlertRules
 from lanes.alerts.bookings import bursts, no_show_rates, rebook_jumps
-from lanes.alerts.cargo import late_amendments, overweight, portal_containers, swaps
+from lanes.alerts.cargo import (
+    customs_pending,
+    late_amendments,
+    overweight,
+    portal_containers,
+    swaps,
+)
 from lanes.alerts.evaluate import first_alerts
 from lanes.alerts.model import Alert, ManifestVersion, Observations, Sighting, WeighIn
 from lanes.alerts.passes import INBOUND, Declarations, Exits, Pass, Trucks, passes
@@ -144,6 +150,7 @@ class Incremental:
                 ),
                 *swaps(found, versions, reading=self._reading()),
                 *late_amendments(found, versions, rules),
+                *customs_pending(found, versions, rules),
                 *overweight(weighings, versions, rules),
                 *no_show_rates(changes, rules),
                 *rebook_jumps(changes, rules),

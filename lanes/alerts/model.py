@@ -24,6 +24,7 @@ RULES: dict[str, tuple[Severity, bool]] = {
     "containers_unread": (Severity.MEDIUM, False),
     "lost_truck": (Severity.HIGH, False),
     "late_amendment": (Severity.MEDIUM, True),
+    "customs_pending": (Severity.HIGH, True),
     "overweight": (Severity.MEDIUM, True),
     "no_show_rate": (Severity.LOW, False),
     "rebook_jump": (Severity.MEDIUM, False),

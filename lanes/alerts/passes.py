@@ -26,6 +26,12 @@ INBOUND = frozenset({CameraRole.APPROACH, CameraRole.GATE_IN})
 # (0.8) for the rivals, 2-10x those of MARGIN, at the same recall.
 EXIT_REACH = CORROBORATED_MAX
 EXIT_MARGIN = MARGIN
+# Two passes read at the same camera this close in time are one truck read twice, when
+# their plates are within EXIT_REACH of each other: some of its reads misread alike made a
+# pass of their own (`Trucks.twin`). A camera's reads of one truck come seconds apart; two
+# trucks nose to tail pass one camera further apart than this, and would also need plates
+# two mistakes apart.
+SAME_MOMENT = timedelta(seconds=10)
 
 
 def exit_cost(texts: Iterable[str], plate: str) -> float:
@@ -104,6 +110,10 @@ class Declarations:
         for manifest_id, history in sorted(self._history.items()):
             for plate in dict.fromkeys(v.manifest.tractor_plate for v in history):
                 self._by_plate.setdefault(plate, []).append(manifest_id)
+
+    def history(self, manifest_id: str) -> tuple[ManifestVersion, ...]:
+        """Every version of the manifest given, in the order received."""
+        return tuple(self._history.get(manifest_id, ()))
 
     def declares(self, plate: str) -> bool:
         """Whether a manifest version names `plate` as its tractor's."""
@@ -241,6 +251,28 @@ class Trucks:
             entries.sort(key=lambda e: (e[0], e[1]))
             self._firsts[gate_id] = [e[0] for e in entries]
 
+    def twin(self, p: Pass, exits: Exits) -> Pass | None:
+        """Another pass that is `p`'s truck, which an exit camera read: at `p`'s gate and
+        direction, its plate within `EXIT_REACH` of `p`'s (`exit_cost`), read by a camera
+        that read `p` within `SAME_MOMENT` of that read, with an exit read showing its
+        texts while it was due. `p` is then that truck's reads misread alike (a split
+        pass), not a truck of its own that vanished."""
+        entries = self._by_gate.get(p.gate_id, [])
+        firsts = self._firsts.get(p.gate_id, [])
+        low = bisect_left(firsts, p.first_at - self._longest - SAME_MOMENT)
+        high = bisect_right(firsts, p.last_at + SAME_MOMENT)
+        for _, _, q in entries[low:high]:
+            if (
+                q.plate == p.plate
+                or q.direction is not p.direction
+                or exit_cost((q.plate,), p.plate) > EXIT_REACH
+                or not _read_together(p, q)
+            ):
+                continue
+            if exits.between(q.texts, q.first_at, q.last_at + self._allowed):
+                return q
+        return None
+
     def open_at(self, gate_id: str, at: datetime) -> Iterable[Pass]:
         """The passes at `gate_id` that entered before `at` and were due out at `at` or
         later."""
@@ -253,3 +285,12 @@ class Trucks:
                 break
             if p.last_at + self._allowed >= at:
                 yield p
+
+
+def _read_together(p: Pass, q: Pass) -> bool:
+    """Whether a camera read `p` and `q` within `SAME_MOMENT` of each other."""
+    return any(
+        s.camera_id == t.camera_id and abs(s.at - t.at) <= SAME_MOMENT
+        for s in p.sightings
+        for t in q.sightings
+    )

@@ -19,7 +19,7 @@ from lanes.alerts import (
     WeighIn,
     evaluate,
 )
-from lanes.model import CameraRole, Direction, Manifest
+from lanes.model import CameraRole, CustomsStatus, Direction, Manifest
 from tests.unit.factories import at
 
 GATE = "huu-nghi"
@@ -207,6 +207,27 @@ def test_a_truck_that_entered_after_the_exit_read_is_no_rival_for_it() -> None:
     assert rules_of(Observations(sightings=tuple(sightings))) == []
 
 
+def test_a_trucks_reads_misread_alike_are_not_a_lost_truck_of_their_own() -> None:
+    # bench/alerts_noise.py's transposition model: two of a truck's reads, taken by the same
+    # cameras within seconds of its exact reads, spell 29H12354; they make a pass of their
+    # own, which no exit read shows (the exit read is the plate's). Until 2026-12-06 that
+    # pass was a lost truck, the main source of false lost trucks under OCR noise.
+    misread = "29H12354"
+    sightings = [
+        *crossing("t1", 0),
+        seen("a2", 0.05, "hn-exp-approach-1", misread),
+        seen("g2", 1.05, "hn-exp-gate-1", misread),
+    ]
+    assert rules_of(Observations(sightings=tuple(sightings))) == []
+
+
+def test_a_truck_of_a_near_plate_read_a_minute_after_another_is_still_lost() -> None:
+    # two trucks of plates two mistakes apart, nose to tail: each camera read them a minute
+    # apart, so they are two trucks, and the one not read leaving is lost
+    sightings = [*crossing("t1", 0), *crossing("t2", 1, plate="29H12354", exit_after=None)]
+    assert rules_of(Observations(sightings=tuple(sightings))) == [("lost_truck", "plate:29H12354")]
+
+
 def test_two_passes_of_a_row_read_alone_are_no_clone() -> None:
     # bench/alerts_noise.py's row_lost model: the top row alone (12C) is what many trucks'
     # plates give; two passes under it, with no exit read of it between, are two trucks
@@ -263,6 +284,30 @@ def test_plates_or_containers_amended_just_before_arrival() -> None:
     assert rules_of(Observations(sightings, (V1, early))) == []
     weight_only = replace(v2, manifest=manifest(gross_weight_kg=31_000.0))
     assert rules_of(Observations(sightings, (V1, weight_only))) == []
+
+
+def test_a_manifest_turned_back_to_customs_pending_after_its_truck_arrived() -> None:
+    """Cleared at arrival, pending in a version received after: the truck's decision no
+    longer stands (an alert that holds it). Pending already at arrival (the matcher sent
+    it to review), or pending and cleared again since, raises nothing."""
+    sightings = tuple(crossing("t1", 0, exit_after=None))
+    pending = ManifestVersion(manifest(customs_status=CustomsStatus.PENDING), 2, at(12))
+    (alert,) = evaluate(Observations(sightings, (V1, pending)), now=at(20))
+    assert (alert.rule, alert.subject, alert.hold) == ("customs_pending", "manifest:MF-1", True)
+    assert (alert.raised_at, alert.evidence) == (at(12), ("MF-1@v2", "t1-a"))
+    assert alert.explanation == (
+        "manifest MF-1 v2 turned customs status back to pending at 10:12 (UTC), after "
+        "29H12345 arrived at huu-nghi at 10:00 with it cleared: its decision no longer stands"
+    )
+    assert rules_of(Observations(sightings, (V1, pending)), minutes=11) == []  # not yet
+    at_arrival = replace(pending, received_at=at(-5))
+    assert rules_of(Observations(sightings, (V1, at_arrival)), minutes=20) == []
+    cleared = ManifestVersion(manifest(), 3, at(15))
+    assert rules_of(Observations(sightings, (V1, pending, cleared)), minutes=20) == []
+    inspect = ManifestVersion(manifest(customs_status=CustomsStatus.INSPECT), 1, at(-600))
+    assert rules_of(Observations(sightings, (inspect, replace(pending, version=2))), 20) == [
+        ("customs_pending", "manifest:MF-1")
+    ]
 
 
 def test_overweight_beyond_the_tolerance() -> None:

@@ -24,11 +24,12 @@ from lanes.alerts import (
 )
 from lanes.alerts.incremental import Incremental
 from lanes.alerts.model import Alert
-from lanes.model import CameraRole, Direction, Manifest
+from lanes.model import CameraRole, CustomsStatus, Direction, Manifest
 from services.alerts.observations import lookback
 from tests.unit.factories import at
 
 GATE = "huu-nghi"
+CLEARED = CustomsStatus.CLEARED
 CAMERAS = [
     ("hn-exp-approach-1", CameraRole.APPROACH, Direction.EXPORT),
     ("hn-exp-gate-1", CameraRole.GATE_IN, Direction.EXPORT),
@@ -87,6 +88,7 @@ def _day(rng: random.Random, *, exits: bool, containers: bool) -> tuple[list[Sig
                 tractor_plate=rng.choice([base.tractor_plate] * 3 + plates),
                 containers=tuple(rng.sample(["MSCU0", "MSCU1", "MSCU2"], rng.randint(0, 2))),
                 cargo_description=rng.choice(["durian", "rice"]),
+                customs_status=rng.choice([CLEARED, CLEARED, CustomsStatus.PENDING]),
             )
     weighings = [
         WeighIn(
