@@ -23,8 +23,17 @@ import json
 from datetime import datetime
 from typing import Annotated, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
 
+from lanes.containers import container_error
 from lanes.crossings import ExitMode, Side, TruckIdentity
 from lanes.model import CargoClass, Direction
 from streams.codec import describe_validation_error
@@ -46,7 +55,21 @@ Id = Annotated[
     ),
 ]
 Plate = Annotated[str, StringConstraints(min_length=2, max_length=16)]
-Container = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}[UJZ]\d{7}$")]
+
+
+def _iso6346(number: str) -> str:
+    """`number` if its ISO 6346 check digit is right (lanes.containers), else why not."""
+    error = container_error(number)
+    if error is not None:
+        raise ValueError(error)
+    return number
+
+
+# upper case with no separators, and the check digit right (until 2026-12-06 only the
+# pattern was checked: a number misread or mistyped by the other side was applied)
+Container = Annotated[
+    str, StringConstraints(pattern=r"^[A-Z]{3}[UJZ]\d{7}$"), AfterValidator(_iso6346)
+]
 HazmatClass = Annotated[str, StringConstraints(pattern=r"^[1-9](\.[1-6][A-Z]?)?$")]
 # what the database columns hold (BIGINT sequences, INTEGER attempt): a larger number from
 # the other side is an invalid message naming its field, not a driver's OverflowError

@@ -1,0 +1,135 @@
+"""What the receiving side refuses of the other side's messages, as the other side's client
+meets it: bare JSON payloads as docs/exchange.md shows them, signed with the sender's key
+and sent through a bare aiokafka producer to this side's embedded broker, China's link
+receiving (SQLite and PostgreSQL).
+
+- a container whose ISO 6346 check digit is wrong is refused, naming `containers` (it was
+  applied: the pattern alone was checked);
+- a `from_gate` / `to_gate` that is not the sender's gate / not a crossing of the corridor,
+  and an entry at a gate that is not the sender's, are refused naming the field (they were
+  applied and recorded as the crossing's gates).
+
+Each refusal is `invalid`, in its place in the sequence: dead-lettered with the reason,
+acknowledged, and the next message applied."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import select
+
+from lanes.containers import check_digit
+from lanes.crossings import Side
+from services.runtime.settings import DatabaseSettings
+from services.xborder.config import inbound_topic
+from services.xborder.corridor import side_gates_dir
+from services.xborder.facts import gate_corridors
+from services.xborder.tables import XborderInboxRow
+from streams.xborder_sign import SigningKey, sign_payload
+from tests.integration.xborder_harness import GateSide, dead_letters, eventually, gate_side
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(120)]
+
+GOOD_BOX = f"CSQU305438{check_digit('CSQU305438')}"  # CSQU3054383
+BAD_BOX = "CSQU3054384"  # the check digit of CSQU305438 is 3
+
+
+@pytest_asyncio.fixture
+async def china(
+    database_settings: DatabaseSettings, tmp_path: Path
+) -> AsyncIterator[tuple[GateSide, GateSide]]:
+    """China's link receiving, with its gate files' corridor (youyiguan <-> huu-nghi), as
+    `borderflow xborder link` runs it; Vietnam's broker and key only (the test sends as
+    Vietnam)."""
+    vn_db = DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'vn.db'}")
+    async with (
+        gate_side(Side.VN, vn_db, tmp_path) as vn,
+        gate_side(Side.CN, database_settings, tmp_path) as cn,
+    ):
+        await cn.start_link(vn, corridors=gate_corridors(side_gates_dir(Side.CN)))
+        yield vn, cn
+
+
+def exit_json(sequence: int, **fields: Any) -> dict[str, Any]:
+    """Vietnam's exit as docs/exchange.md writes a message: one flat JSON object."""
+    return {
+        "attempt": 1,
+        "containers": [GOOD_BOX],
+        "crossing_id": f"VN:huu-nghi:M-{sequence}",
+        "direction": "export",
+        "event_time": "2026-12-06T09:40:00+07:00",
+        "from_gate": "huu-nghi",
+        "message_id": f"VN:exit:v-{sequence}",
+        "mode": "road",
+        "schema_version": 1,
+        "sender": "VN",
+        "sequence": sequence,
+        "to_gate": "youyiguan",
+        "tractor_plate": f"29H1234{sequence}",
+        "trailer_plate": None,
+        "type": "borderflow.xborder.exit",
+    } | fields
+
+
+def entry_json(sequence: int, crossing_id: str, **fields: Any) -> dict[str, Any]:
+    """Vietnam's entry of a Chinese truck at Huu Nghi."""
+    return {
+        "containers": [],
+        "crossing_id": crossing_id,
+        "event_time": "2026-12-06T10:20:00+07:00",
+        "gate_id": "huu-nghi",
+        "message_id": f"VN:entry:v-{sequence}",
+        "schema_version": 1,
+        "sender": "VN",
+        "sequence": sequence,
+        "tractor_plate": "桂A·12345",
+        "type": "borderflow.xborder.entry",
+    } | fields
+
+
+async def send_all(cn: GateSide, key: SigningKey, payloads: list[dict[str, Any]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=cn.bootstrap)
+    await producer.start()
+    try:
+        for payload in payloads:
+            value = sign_payload(json.dumps(payload, ensure_ascii=False).encode(), key)
+            await producer.send_and_wait(inbound_topic(Side.VN), value=value, key=b"VN")
+    finally:
+        await producer.stop()
+
+    async def all_received() -> bool:
+        return (await cn.state()).last_received == len(payloads)
+
+    await eventually(all_received, timeout_s=30, what="every message in its place")
+
+
+async def refusals(cn: GateSide) -> dict[int, str | None]:
+    async with cn.sessions() as session:
+        inbox = (await session.scalars(select(XborderInboxRow))).all()
+    return {row.sequence: row.refusal for row in inbox}
+
+
+async def test_a_container_with_a_wrong_check_digit_is_refused_naming_the_field(
+    china: tuple[GateSide, GateSide],
+) -> None:
+    vn, cn = china
+    await send_all(
+        cn,
+        vn.key,
+        [exit_json(1), exit_json(2, containers=[GOOD_BOX, BAD_BOX]), exit_json(3)],
+    )
+    [dead] = await dead_letters(cn.bootstrap, f"{inbound_topic(Side.VN)}.dlq", expect=1)
+    assert dead["dlq.error.type"] == "invalid"
+    assert "containers.1" in dead["dlq.error"], dead["dlq.error"]
+    assert "'CSQU3054384': check digit is 4, ISO 6346 gives 3" in dead["dlq.error"]
+    found = await refusals(cn)
+    assert found[1] is None and found[3] is None  # the others applied
+    assert found[2] is not None and "check digit" in found[2]
+    crossings = {c.crossing_id for c in await cn.crossings()}
+    assert crossings == {"VN:huu-nghi:M-1", "VN:huu-nghi:M-3"}
