@@ -36,6 +36,8 @@ ACTIONS = (
     "turn_away",  # a visit in review refused entry (no declaration, seal broken, ...)
     "open_lane",
     "close_lane",
+    "carrier_out",  # an autonomous carrier out of service (its trips re-planned)
+    "carrier_back",  # back in service
 )
 
 
@@ -269,8 +271,9 @@ def turn_away(decision: LaneDecision, *, board: Board, what: str, now: datetime)
 
 @dataclass(frozen=True, slots=True)
 class PendingLaneChange:
-    """A lane opened or closed by a controller, its lane event not yet applied to the board
-    (the lane-event worker applies it a moment later): `by`, e.g. 'ana (crew short)'."""
+    """A lane opened or closed (a carrier put back in service or taken out: `opens` is
+    back) by a controller, its lane event not yet applied to the board (the lane-event
+    worker applies it a moment later): `by`, e.g. 'ana (crew short)'."""
 
     opens: bool
     by: str
@@ -296,3 +299,23 @@ def lane_change_allowed(
         return
     if board.lane(lane_id).is_open is open_it:
         raise ActionRefused(f"lane_id: {lane_id} is already {'open' if open_it else 'closed'}")
+
+
+def carrier_change_allowed(
+    carrier_id: str, *, board: Board, back: bool, pending: PendingLaneChange | None = None
+) -> None:
+    """As `lane_change_allowed`, for a carrier taken out of service (`back` False) or put
+    back: a carrier not of the gate's fleet, out already or in service already is refused;
+    one a controller is changing counts as changed until its lane event is applied."""
+    if carrier_id not in {c.carrier_id for c in board.carriers}:
+        raise ActionRefused(f"carrier_id: gate {board.gate_id!r} has no carrier {carrier_id!r}")
+    if pending is not None:
+        if pending.opens is back:
+            doing = "put back in service" if back else "taken out of service"
+            raise ActionRefused(
+                f"carrier_id: {carrier_id} is already being {doing} by {pending.by}"
+            )
+        return
+    if board.carrier(carrier_id).out_of_service is not back:
+        state = "in service" if back else "out of service"
+        raise ActionRefused(f"carrier_id: {carrier_id} is already {state}")

@@ -47,18 +47,20 @@ class MemoryControlStore(MemoryGateStore):
         return len(self.control.audit_log)
 
     async def pending_lane_change(
-        self, gate_id: str, lane_id: str, *, since: datetime
+        self,
+        gate_id: str,
+        lane_id: str,
+        *,
+        since: datetime,
+        actions: tuple[str, str] = ("open_lane", "close_lane"),
     ) -> PendingLaneChange | None:
         for entry in reversed(self.control.audit_log):
-            if entry.action in ("open_lane", "close_lane") and (entry.gate_id, entry.target) == (
-                gate_id,
-                lane_id,
-            ):
+            if entry.action in actions and (entry.gate_id, entry.target) == (gate_id, lane_id):
                 event_id = entry.details.get("lane_event_id")
                 if entry.at < since or not event_id or event_id in self.data.lane_events:
                     return None
                 return PendingLaneChange(
-                    entry.action == "open_lane", f"{entry.actor} ({entry.reason})"
+                    entry.action == actions[0], f"{entry.actor} ({entry.reason})"
                 )
         return None
 

@@ -229,14 +229,19 @@ class SqlControlStore(SqlGateStore):
         return row.seq
 
     async def pending_lane_change(
-        self, gate_id: str, lane_id: str, *, since: datetime
+        self,
+        gate_id: str,
+        lane_id: str,
+        *,
+        since: datetime,
+        actions: tuple[str, str] = ("open_lane", "close_lane"),
     ) -> PendingLaneChange | None:
         row = await self.session.scalar(
             select(AuditRow)
             .where(
                 AuditRow.gate_id == gate_id,
                 AuditRow.target == lane_id,
-                AuditRow.action.in_(("open_lane", "close_lane")),
+                AuditRow.action.in_(actions),
                 AuditRow.at >= since,
             )
             .order_by(AuditRow.seq.desc())
@@ -247,7 +252,7 @@ class SqlControlStore(SqlGateStore):
             return None
         if await self.session.get(LaneEventRow, event_id) is not None:
             return None  # applied: the board says
-        return PendingLaneChange(row.action == "open_lane", f"{row.actor} ({row.reason})")
+        return PendingLaneChange(row.action == actions[0], f"{row.actor} ({row.reason})")
 
     async def alert_state(self, alert_id: str) -> AlertState | None:
         row = await alerts.get_alert(session=self.session, alert_id=alert_id, for_update=True)

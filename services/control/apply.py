@@ -2,8 +2,9 @@
 becomes the `ApplyAction` command for its handler (services/service_layer/control.py: the
 domain's check, the transaction with its audit entry, the revised decision through the
 outbox), and the handler's announcement goes on Kafka before the commit: the action on
-`borderflow.controller-actions`, for a lane opened or closed the lane event the
-orchestrator applies (which re-plans the lane's trucks), and for a truck released that an
+`borderflow.controller-actions`, for a lane opened or closed or a carrier taken out of
+service or put back the lane event the orchestrator applies (which re-plans the lane's
+trucks, the carrier's trips), and for a truck released that an
 alert held the alert's `released` change on `borderflow.alerts`.
 """
 
@@ -20,7 +21,7 @@ from lanes.model import Gate, LaneDecision
 from services.alerts.outbox import send_alert
 from services.api.problems import ProblemError
 from services.control.state import PRODUCER_NAME, ControlRoom
-from services.service_layer.control import ActionNotFound, ActionTaken, ApplyAction
+from services.service_layer.control import BOARD_EVENTS, ActionNotFound, ActionTaken, ApplyAction
 from streams import clock
 from streams.alerts import AlertV1
 from streams.codec import encode_enveloped
@@ -48,6 +49,7 @@ class ControllerActionV1(BaseModel):
     lane_id: str | None = None
     manifest_id: str | None = None
     plate: str | None = None
+    carrier_id: str | None = None
     decision_id: str | None = None  # the revised decision, when one was made
     outcome: str | None = None
 
@@ -70,13 +72,14 @@ class Request:
     lane_id: str | None = None
     manifest_id: str | None = None
     plate: str | None = None
+    carrier_id: str | None = None
 
 
 async def apply_action(room: ControlRoom, gate: Gate, req: Request) -> Done:
     """Apply `req`; raises ActionRefused (409) or ActionNotFound (404)."""
     if room.handlers is None:
         raise ProblemError(503, "not-configured", "control room: actions not configured")
-    lane = req.action in ("open_lane", "close_lane")
+    lane = req.action in BOARD_EVENTS
     cmd = ApplyAction(
         action=req.action,
         gate_id=gate.gate_id,
@@ -88,6 +91,7 @@ async def apply_action(room: ControlRoom, gate: Gate, req: Request) -> Done:
         lane_id=req.lane_id,
         manifest_id=req.manifest_id,
         plate=req.plate,
+        carrier_id=req.carrier_id,
         lane_event_id=f"ctl-{uuid.uuid4().hex}" if lane else None,
     )
     await room.producer_ready()
@@ -116,6 +120,7 @@ async def _announce(room: ControlRoom, taken: ActionTaken) -> None:
         lane_id=cmd.lane_id,
         manifest_id=cmd.manifest_id,
         plate=cmd.plate,
+        carrier_id=cmd.carrier_id,
         decision_id=None if decision is None else decision.decision_id,
         outcome=None if decision is None else decision.outcome.value,
     )
@@ -125,9 +130,10 @@ async def _announce(room: ControlRoom, taken: ActionTaken) -> None:
         lane_event = LaneEventV1(
             event_id=cmd.lane_event_id,
             gate_id=cmd.gate_id,
-            kind=taken.lane_event,  # lane_opened / lane_closed
+            kind=taken.lane_event,  # lane_opened / lane_closed / carrier_out / carrier_back
             at=taken.at,
             lane_id=cmd.lane_id,
+            carrier_id=cmd.carrier_id,
             reason=cmd.reason,
             actor=cmd.actor,
         )

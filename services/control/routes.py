@@ -78,6 +78,8 @@ _NEEDS: dict[str, tuple[str, ...]] = {
     "turn_away": ("visit_id",),
     "open_lane": ("lane_id",),
     "close_lane": ("lane_id",),
+    "carrier_out": ("carrier_id",),
+    "carrier_back": ("carrier_id",),
 }
 
 
@@ -249,6 +251,8 @@ class ActionBody(BaseModel):
         "turn_away",
         "open_lane",
         "close_lane",
+        "carrier_out",
+        "carrier_back",
     ]
     # blanks around it do not count (found by a stranger's try: "   " was audited as "")
     reason: Annotated[
@@ -261,6 +265,13 @@ class ActionBody(BaseModel):
     # validated when left out too, so that a field the action needs is named when missing
     visit_id: str | None = Field(default=None, max_length=64, validate_default=True)
     lane_id: str | None = Field(default=None, max_length=64, validate_default=True)
+    carrier_id: str | None = Field(
+        default=None,
+        max_length=64,
+        validate_default=True,
+        description="the autonomous carrier `carrier_out` takes out of service and "
+        "`carrier_back` puts back",
+    )
     # read as the firm API reads it (streams.manifests.normalise_id): " MF-1 " is MF-1
     manifest_id: Annotated[str | None, BeforeValidator(normalise_id)] = Field(
         default=None,
@@ -272,7 +283,7 @@ class ActionBody(BaseModel):
     )
     plate: str | None = Field(default=None, max_length=32, validate_default=True)
 
-    @field_validator("visit_id", "lane_id", "manifest_id", "plate")
+    @field_validator("visit_id", "lane_id", "carrier_id", "manifest_id", "plate")
     @classmethod
     def _needed_by_the_action(cls, value: str | None, info: ValidationInfo) -> str | None:
         action = info.data.get("action")
@@ -319,6 +330,7 @@ async def act(body: ActionBody, room: RoomDep, actor: ActorDep) -> ActionDone:
         reason=body.reason.strip(),
         visit_id=body.visit_id,
         lane_id=body.lane_id,
+        carrier_id=body.carrier_id,
         manifest_id=body.manifest_id,
         plate=body.plate,
     )

@@ -369,10 +369,17 @@ class ControlStore(GateStore, Protocol):
         """Append `entry` to the audit log (the hash chain); returns its `seq`."""
 
     async def pending_lane_change(
-        self, gate_id: str, lane_id: str, *, since: datetime
+        self,
+        gate_id: str,
+        lane_id: str,
+        *,
+        since: datetime,
+        actions: tuple[str, str] = ("open_lane", "close_lane"),
     ) -> PendingLaneChange | None:
-        """The newest lane action on `lane_id` audited since `since` (wall clock) whose lane
-        event the board has not applied yet; None if there is none."""
+        """The newest of `actions` (the one that opens, the one that closes: a lane's, or a
+        carrier's `carrier_back`, `carrier_out`) on `lane_id` (a carrier's id) audited since
+        `since` (wall clock) whose lane event the board has not applied yet; None if there is
+        none."""
 
     async def alert_state(self, alert_id: str) -> AlertState | None:
         """The alert, locked for this transaction; None: no such alert."""

@@ -1,12 +1,12 @@
 """The control room's use cases: a controller's action (`ApplyAction`: open or close a lane,
-reassign, hold, release, pick a manifest, confirm a plate), checked by the domain
-(`lanes.actions`, the policy), made durable with its audit entry in one transaction on the
-gate's state (`ControlStores`, the unit of work) under the gate's lock (the lock the
-deciding use cases take), announced (`Announcer`: sent before the commit, so a send that
-fails rolls the action and its entry back), and a decision it changed published through
-the decision outbox after the commit. Timed by the gate's clock (the newest read's event
-time), as automatic decisions are, so a replay gives the same board; the audit entry also
-keeps the wall clock (`recorded_at`)."""
+take a carrier out of service or put it back, reassign, hold, release, pick a manifest,
+confirm a plate), checked by the domain (`lanes.actions`, the policy), made durable with
+its audit entry in one transaction on the gate's state (`ControlStores`, the unit of work)
+under the gate's lock (the lock the deciding use cases take), announced (`Announcer`: sent
+before the commit, so a send that fails rolls the action and its entry back), and a
+decision it changed published through the decision outbox after the commit. Timed by the
+gate's clock (the newest read's event time), as automatic decisions are, so a replay gives
+the same board; the audit entry also keeps the wall clock (`recorded_at`)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from lanes.actions import (
     ActionRefused,
     Applied,
+    carrier_change_allowed,
     hold,
     lane_change_allowed,
     place_with_manifest,
@@ -39,6 +40,15 @@ from services.ports import (
 )
 
 LANE_ACTIONS = ("open_lane", "close_lane")
+CARRIER_ACTIONS = ("carrier_back", "carrier_out")  # as LANE_ACTIONS: the one that opens first
+# the actions that change the board through a lane event (applied by the lane-event worker),
+# and the event each makes
+BOARD_EVENTS = {
+    "open_lane": "lane_opened",
+    "close_lane": "lane_closed",
+    "carrier_back": "carrier_back",
+    "carrier_out": "carrier_out",
+}
 # the actions that place a truck in review on the policy's word: each releases the truck an
 # alert held (the alert then says so: by whom, when, why)
 RELEASING = frozenset({"release", "pick_manifest", "confirm_plate"})
@@ -66,6 +76,7 @@ class ApplyAction:
     manifest_id: str | None = None
     plate: str | None = None
     lane_event_id: str | None = None  # the id of the lane event a lane action makes
+    carrier_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +87,7 @@ class ActionTaken:
     audit_seq: int
     at: datetime  # the gate's event time it took effect at
     decision: LaneDecision | None  # the revised decision, when one was made
-    lane_event: str | None  # `lane_opened` / `lane_closed`, for a lane action
+    lane_event: str | None  # `lane_opened`, `lane_closed`, `carrier_out`, `carrier_back`
     # the alerts that held the truck, released by this action (as their `released` events)
     released: tuple[AlertViews, ...] = ()
 
@@ -109,18 +120,8 @@ class ApplyActionHandler:
             decision: LaneDecision | None = None
             released: list[AlertViews] = []
             details: dict[str, Any] = {"action_id": cmd.action_id, "event_time": at.isoformat()}
-            if cmd.action in LANE_ACTIONS:
-                assert cmd.lane_id is not None
-                pending = await store.pending_lane_change(
-                    gate.gate_id, cmd.lane_id, since=cmd.recorded_at - LANE_EVENT_PENDING
-                )
-                lane_change_allowed(
-                    cmd.lane_id,
-                    gate=gate,
-                    board=board,
-                    open_it=cmd.action == "open_lane",
-                    pending=pending,
-                )
+            if cmd.action in BOARD_EVENTS:
+                await _board_change_allowed(store, gate, cmd, board)
                 details["lane_event_id"] = cmd.lane_event_id
             else:
                 before = await _decision(store, gate, cmd.visit_id)
@@ -137,21 +138,24 @@ class ApplyActionHandler:
                     )
                     if released:
                         details["released_alerts"] = [v.shown["alert_id"] for v in released]
-            named = {"lane_id": cmd.lane_id, "manifest_id": cmd.manifest_id, "plate": cmd.plate}
+            named = {
+                "lane_id": cmd.lane_id,
+                "carrier_id": cmd.carrier_id,
+                "manifest_id": cmd.manifest_id,
+                "plate": cmd.plate,
+            }
             seq = await store.audit(
                 AuditEntry(
                     actor=cmd.actor,
                     action=cmd.action,
                     gate_id=gate.gate_id,
-                    target=str(cmd.lane_id if cmd.action in LANE_ACTIONS else cmd.visit_id),
+                    target=str(_target(cmd)),
                     reason=cmd.reason,
                     details=details | {k: v for k, v in named.items() if v},
                     at=cmd.recorded_at,
                 )
             )
-            lane_event = None
-            if cmd.action in LANE_ACTIONS:
-                lane_event = "lane_opened" if cmd.action == "open_lane" else "lane_closed"
+            lane_event = BOARD_EVENTS.get(cmd.action)
             taken = ActionTaken(cmd, seq, at, decision, lane_event, tuple(released))
             await announce(taken)  # before the commit: a send that fails rolls it back
         self.decisions.committed()
@@ -213,6 +217,35 @@ class ApplyActionHandler:
             now=at,
             plate=normalise_plate(cmd.plate or "") if cmd.action == "confirm_plate" else None,
         )
+
+
+def _target(cmd: ApplyAction) -> str | None:
+    """What the action is about: its lane, its carrier, else its visit."""
+    if cmd.action in LANE_ACTIONS:
+        return cmd.lane_id
+    return cmd.carrier_id if cmd.action in CARRIER_ACTIONS else cmd.visit_id
+
+
+async def _board_change_allowed(
+    store: ControlStore, gate: Gate, cmd: ApplyAction, board: Board
+) -> None:
+    """A lane opened or closed, or a carrier put back or taken out, checked by the rules,
+    counting a change of it a controller made whose lane event is not applied yet."""
+    since = cmd.recorded_at - LANE_EVENT_PENDING
+    if cmd.action in LANE_ACTIONS:
+        assert cmd.lane_id is not None
+        pending = await store.pending_lane_change(gate.gate_id, cmd.lane_id, since=since)
+        lane_change_allowed(
+            cmd.lane_id, gate=gate, board=board, open_it=cmd.action == "open_lane", pending=pending
+        )
+        return
+    assert cmd.carrier_id is not None
+    pending = await store.pending_lane_change(
+        gate.gate_id, cmd.carrier_id, since=since, actions=CARRIER_ACTIONS
+    )
+    carrier_change_allowed(
+        cmd.carrier_id, board=board, back=cmd.action == "carrier_back", pending=pending
+    )
 
 
 def _before(d: LaneDecision) -> dict[str, Any]:

@@ -505,10 +505,22 @@ function renderReview(items, total) {
   }), ...(more ? [more] : []));
 }
 
+// out of service and back, as a lane is closed and opened (a lane event the orchestrator
+// applies; until 2026-12-06 the room could not take a carrier out of service)
+function carrierButton(k) {
+  const action = k.out_of_service ? "carrier_back" : "carrier_out";
+  const text = (k.out_of_service ? "Put carrier " + k.carrier_id + " back in service"
+    : "Take carrier " + k.carrier_id + " out of service");
+  return el("button", { type: "button", "data-action": action, disabled: !canAct(),
+    onclick: () => ask(action, text, { carrier_id: k.carrier_id }) },
+  k.out_of_service ? "Back in service" : "Out of service");
+}
+
 function renderCarriers(c) {
   const rows = c.carriers.map((k) => el("div", { class: "carrier" + (k.out_of_service ? " out" : ""), "data-carrier": k.carrier_id },
     el("span", {}, k.carrier_id), el("span", {}, k.out_of_service ? "out of service"
-      : k.back_at ? "on trip, back " + localTime(k.back_at) + (k.load.length ? " (" + k.load.length + " ctr)" : "") : "at the yard")));
+      : k.back_at ? "on trip, back " + localTime(k.back_at) + (k.load.length ? " (" + k.load.length + " ctr)" : "") : "at the yard"),
+    carrierButton(k)));
   const deps = c.departures.slice(0, 8).map((d) => el("div", { class: "carrier" },
     el("span", {}, d.carrier_id || "?"), el("span", {}, "departs " + localTime(d.departs_at))));
   const trucks = c.trucks.map((t) => el("div", { class: "carrier", "data-visit": t.visit_id },
@@ -697,10 +709,13 @@ function restoreDraft() {
   const truck = f.visit_id && s.lanes.flatMap((l) => l.trucks.map((t) => [t, l])).find(([t]) => t.visit_id === f.visit_id);
   const item = f.visit_id && (s.review || []).find((it) => it.visit_id === f.visit_id);
   const alert = d.alert_id && (s.alerts || []).find((a) => a.alert_id === d.alert_id);
+  const carrier = f.carrier_id && ((s.carriers || {}).carriers || []).find((k) => k.carrier_id === f.carrier_id);
   let opened = false;
   if (d.kind === "alert" && alert) { askAlert(alert, d.action); opened = true; }
   else if (d.kind === "action" && (d.action === "close_lane" || d.action === "open_lane") && lane
     && lane.is_open === (d.action === "close_lane")) { ask(d.action, d.title, f); opened = true; }
+  else if (d.kind === "action" && (d.action === "carrier_out" || d.action === "carrier_back") && carrier
+    && carrier.out_of_service === (d.action === "carrier_back")) { ask(d.action, d.title, f); opened = true; }
   else if (d.kind === "action" && (d.action === "hold" || d.action === "reassign") && truck && !truck[0].in_service) {
     ask(d.action, d.title, f, truck[0]); opened = true;
     if (d.action === "reassign" && d.lane) $("confirm-lane").value = d.lane;

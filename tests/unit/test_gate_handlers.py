@@ -546,6 +546,54 @@ async def test_a_lane_being_closed_by_one_controller_is_refused_to_the_next(
         await handler(lane("open_lane", "ana", 4), announce=announce)
 
 
+async def test_a_carrier_is_taken_out_of_service_and_back_as_a_lane_is_closed_and_opened(
+    data: MemoryControlData,
+) -> None:
+    """The control room takes an autonomous carrier out of service (a `carrier_out` lane
+    event, as a lane is closed: tests/integration/test_control_carriers.py on the database):
+    a second controller is refused while the first's event waits, putting it back meanwhile
+    is allowed, an unknown carrier is refused naming `carrier_id`."""
+    handler = ApplyActionHandler(
+        uow=data.stores(), decisions=RecordingOutbox(), gates=GATES, policy=OrchestratedPolicy()
+    )
+
+    async def announce(taken: ActionTaken) -> None:
+        pass
+
+    def carrier(action: str, who: str, n: int, carrier_id: str = "AC-1") -> ApplyAction:
+        return ApplyAction(
+            action,
+            GATE.gate_id,
+            who,
+            "lidar fault",
+            f"act-{n}",
+            WALL,
+            lane_event_id=f"ctl-{n}",
+            carrier_id=carrier_id,
+        )
+
+    taken = await handler(carrier("carrier_out", "ana", 1), announce=announce)
+    assert (taken.lane_event, taken.decision) == ("carrier_out", None)
+    (entry,) = data.audit_log
+    assert (entry.action, entry.target, entry.details["carrier_id"]) == (
+        "carrier_out",
+        "AC-1",
+        "AC-1",
+    )
+    with pytest.raises(ActionRefused) as refused:
+        await handler(carrier("carrier_out", "bob", 2), announce=announce)
+    assert str(refused.value) == (
+        "carrier_id: AC-1 is already being taken out of service by ana (lidar fault)"
+    )
+    with pytest.raises(ActionRefused, match="carrier_id: gate 'huu-nghi' has no carrier 'AC-99'"):
+        await handler(carrier("carrier_out", "bob", 3, "AC-99"), announce=announce)
+    back = await handler(carrier("carrier_back", "bob", 4), announce=announce)
+    assert back.lane_event == "carrier_back"
+    data.gate.lane_events |= {"ctl-1", "ctl-4"}  # both applied: the board says again
+    with pytest.raises(ActionRefused, match="carrier_id: AC-1 is already in service"):
+        await handler(carrier("carrier_back", "ana", 5), announce=announce)
+
+
 async def test_a_truck_an_alert_held_released_by_a_controller_releases_the_alert_too(
     data: MemoryControlData,
 ) -> None:
