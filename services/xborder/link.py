@@ -44,7 +44,7 @@ from services.runtime.settings import KafkaSettings
 from services.xborder import metrics
 from services.xborder import store as xstore
 from services.xborder.config import OUTBOUND_TOPIC, XborderSettings, inbound_topic
-from services.xborder.corridor import GateCorridor
+from services.xborder.corridor import CrossingGates, GateCorridor
 from services.xborder.facts import FACT_TOPICS, Consumed, FactsPublisher, decode_fact
 from services.xborder.prior import Prior
 from streams import clock
@@ -127,6 +127,8 @@ class Link:
         # outbound topic (services/xborder/facts.py); off without a gate with a corridor
         self.facts: ConsumerRuntime[Consumed] | None = None
         corridors = {g: c for g, c in (corridors or {}).items() if c.side is self.me}
+        # the gates the other side's messages may name (not checked without a corridor)
+        self.gates = CrossingGates.of(self.me, corridors)
         if corridors:
             self.publisher = FactsPublisher(
                 sessions=sessions, producer=producer, corridors=dict(corridors)
@@ -197,7 +199,9 @@ class Link:
                 continue
             incoming.append((item, one))
         async with self.sessions() as session, session.begin():
-            unit = xstore.Unit(session, me=self.me, sign=self._sign, now=now, prior=self.prior)
+            unit = xstore.Unit(
+                session, me=self.me, sign=self._sign, now=now, prior=self.prior, gates=self.gates
+            )
             results = await unit.apply([one for _, one in incoming])
         counted = False  # an invalid message counted in the sequence: its ack to send
         for (item, one), result in zip(incoming, results, strict=True):

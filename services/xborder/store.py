@@ -37,6 +37,7 @@ from lanes.crossings import (
     match_entry,
     mismatch,
 )
+from services.xborder.corridor import CrossingGates
 from services.xborder.facts import outgoing_direction
 from services.xborder.prior import Prior
 from services.xborder.tables import (
@@ -102,9 +103,11 @@ class Unit:
         sign: Signer,
         now: datetime,
         prior: Prior | None = None,
+        gates: CrossingGates | None = None,
     ) -> None:
         self.session, self.me, self.sign, self.now = session, me, sign, now
         self.prior = prior  # the other side's notices as a prior here (services/xborder/prior.py)
+        self.gates = gates  # the gates the other side may name (None: not checked)
         self._counters: dict[tuple[str, str], int] = {}
         self._crossings: dict[str, XborderCrossingRow] = {}
         self._sent: dict[str, int] = {}  # this side's message id -> sequence (acks' checks)
@@ -198,6 +201,8 @@ class Unit:
                     f"{message.sender.other.value}: {article} {kind} from {sender} can only "
                     f"be of a truck leaving {sender} (direction {outgoing.value!r})"
                 )
+        if self.gates is not None and (refused := self.gates.refusal(message)) is not None:
+            return refused
         row = self._crossings.get(message.crossing_id)
         if row is None:
             return None

@@ -133,3 +133,33 @@ async def test_a_container_with_a_wrong_check_digit_is_refused_naming_the_field(
     assert found[2] is not None and "check digit" in found[2]
     crossings = {c.crossing_id for c in await cn.crossings()}
     assert crossings == {"VN:huu-nghi:M-1", "VN:huu-nghi:M-3"}
+
+
+async def test_gates_that_are_not_the_senders_or_not_a_crossing_are_refused(
+    china: tuple[GateSide, GateSide],
+) -> None:
+    vn, cn = china
+    await send_all(
+        cn,
+        vn.key,
+        [
+            exit_json(1, from_gate="youyiguan"),  # China's gate, in Vietnam's exit
+            exit_json(2, to_gate="dongxing"),  # no crossing from huu-nghi to it
+            exit_json(3, from_gate="mong-cai", to_gate="youyiguan"),  # not a corridor gate
+            entry_json(4, "CN:youyiguan:M-9", gate_id="youyiguan"),  # entry at China's gate
+            exit_json(5),
+            entry_json(6, "CN:youyiguan:M-9"),
+        ],
+    )
+    dead = await dead_letters(cn.bootstrap, f"{inbound_topic(Side.VN)}.dlq", expect=4)
+    reasons = [d["dlq.error"] for d in dead]
+    assert {d["dlq.error.type"] for d in dead} == {"invalid"}
+    assert "from_gate 'youyiguan' is not a gate of VN" in reasons[0], reasons[0]
+    assert "to_gate 'dongxing'" in reasons[1] and "huu-nghi -> youyiguan" in reasons[1]
+    assert "from_gate 'mong-cai' is not a gate of VN" in reasons[2], reasons[2]
+    assert "gate_id 'youyiguan' is not a gate of VN" in reasons[3], reasons[3]
+    found = await refusals(cn)
+    assert [n for n, r in sorted(found.items()) if r is None] == [5, 6]
+    crossings = {c.crossing_id: c for c in await cn.crossings()}
+    assert set(crossings) == {"VN:huu-nghi:M-5", "CN:youyiguan:M-9"}
+    assert crossings["CN:youyiguan:M-9"].entry is not None
