@@ -26,6 +26,7 @@ from plate_recognition.errors import ModelsMissing
 from plate_recognition.frame_detector import FrameDetector
 from plate_recognition.images import decode_image
 from plate_recognition.reading import PlateReading, burst_plates, reading_from_probs
+from plate_recognition.rectify import level
 from plate_recognition.views import ONE_VIEW, Views, load_views
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
@@ -171,8 +172,11 @@ class PlateRecognizer:
     def _read_crop(self, image: np.ndarray, found: list[PlateReading]) -> list[PlateReading]:
         """A plate photograph, as cut: the most confident of its read whole, of the box the
         detector found in it as it is (`found`), and of the box found in it laid on a canvas
-        at a scene's scale (`crops.on_canvas`: loose crops); under `MIN_CROP_CONFIDENCE`,
-        none (what the OCR reads of an image too small or unclear to hold a plate)."""
+        at a scene's scale (`crops.on_canvas`: loose crops), and of the image levelled when
+        its plate slopes (`rectify.level`: a camera above and beside the lane); under
+        `MIN_CROP_CONFIDENCE`, none (what the OCR reads of an image too small or unclear to
+        hold a plate). The box found is not levelled: on the real crops that lost a read
+        and gained none, tight or with margins."""
         detector = self.alpr.detector
         small = detector.small if isinstance(detector, FrameDetector) else detector
         canvas, scale, left, top = on_canvas(image, small.size)
@@ -182,7 +186,9 @@ class PlateRecognizer:
             if box is not None:
                 found.append(self._read_box(image, box, detection.confidence))
         vouched = found[0].detection_confidence if found else 0.0
-        whole = self._read_box(image, (0, 0, image.shape[1], image.shape[0]), vouched)
+        whole_box = (0, 0, image.shape[1], image.shape[0])
+        whole = self._read_box(image, whole_box, vouched)
+        found.extend(self._read_levelled(image, whole_box, vouched))
         best = max([whole, *found], key=lambda r: r.confidence)  # ties: the whole image
         return [best] if best.confidence >= MIN_CROP_CONFIDENCE else []
 
@@ -190,7 +196,21 @@ class PlateRecognizer:
         self, image: np.ndarray, box: tuple[int, int, int, int], detection_confidence: float
     ) -> PlateReading:
         x1, y1, x2, y2 = box
-        ocr = self.alpr.ocr.predict(np.ascontiguousarray(image[y1:y2, x1:x2]))
+        return self._read_plate(image[y1:y2, x1:x2], box, detection_confidence)
+
+    def _read_levelled(
+        self, image: np.ndarray, box: tuple[int, int, int, int], detection_confidence: float
+    ) -> list[PlateReading]:
+        """The plate in `box` levelled (`rectify.level`) and read, when it slopes; else none."""
+        x1, y1, x2, y2 = box
+        levelled = level(image[y1:y2, x1:x2])
+        return [] if levelled is None else [self._read_plate(levelled, box, detection_confidence)]
+
+    def _read_plate(
+        self, plate: np.ndarray, box: tuple[int, int, int, int], detection_confidence: float
+    ) -> PlateReading:
+        ocr = self.alpr.ocr.predict(np.ascontiguousarray(plate))
+        x1, y1, x2, y2 = box
         return reading_from_probs(
             ocr.slot_probs,
             bbox=(float(x1), float(y1), float(x2), float(y2)),
