@@ -9,6 +9,7 @@ import contextlib
 import socket
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import uvicorn
 
@@ -16,6 +17,9 @@ from services.api.app import create_app
 from services.bootstrap import Infrastructure
 from services.bootstrap.serving import api_context
 from services.db.controllers import create_controller
+from services.runtime.settings import DatabaseSettings
+from streams.broker import EmbeddedBroker
+from tests.integration.harness import Running, fresh_broker, make_settings, running_system
 
 PASSWORD = "correct horse battery"
 
@@ -65,3 +69,17 @@ async def add_controllers(infra: Infrastructure) -> None:
             await create_controller(
                 session=session, username=name, role=role, password=PASSWORD, now=datetime.now(UTC)
             )
+
+
+@contextlib.asynccontextmanager
+async def running_room(tmp_path: Path) -> AsyncIterator[tuple[EmbeddedBroker, Running, str]]:
+    """A live system on SQLite in `tmp_path` with the controllers, and its API served on a
+    free port: the broker, the system and the API's base URL."""
+    database = DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'borderflow.db'}")
+    async with fresh_broker(tmp_path) as broker:
+        settings = make_settings(broker.bootstrap, database, tmp_path)
+        async with running_system(settings) as system:
+            await add_controllers(system.infra)
+            port = free_port()
+            async with served_api(system.infra, port):
+                yield broker, system, f"http://127.0.0.1:{port}"

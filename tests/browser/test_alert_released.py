@@ -12,19 +12,10 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, expect
 
-from services.runtime.settings import DatabaseSettings
-from tests.browser.live import add_controllers, free_port, served_api
+from tests.browser.live import running_room
 from tests.browser.test_alerts_panel import OTHER, T0
 from tests.browser.test_control_room import act, log_in
-from tests.integration.harness import (
-    fresh_broker,
-    make_settings,
-    manifest,
-    publish,
-    read,
-    running_system,
-    seed,
-)
+from tests.integration.harness import manifest, publish, read, seed
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -32,33 +23,21 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(
 async def test_a_released_truck_shows_released_on_the_alert_that_held_it(
     browser: Browser, tmp_path: Path
 ) -> None:
-    database = DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'borderflow.db'}")
-    async with fresh_broker(tmp_path) as broker:
-        settings = make_settings(broker.bootstrap, database, tmp_path)
-        async with running_system(settings) as system:
-            await add_controllers(system.infra)
-            await seed(
-                system.infra, manifest("MF-2", "29H22222", containers=("MSCU1234565",)), now=T0
-            )
-            port = free_port()
-            async with served_api(system.infra, port):
-                page = await browser.new_page(viewport={"width": 1600, "height": 1000})
-                await log_in(page, f"http://127.0.0.1:{port}", "ana")
-                first = read("s-1", "29H22222", T0)
-                await publish(broker.bootstrap, ("hn-exp-gate-1", json.dumps(first).encode()))
-                # decided (a carrier slot: it carries a container) before the swap is read
-                await expect(page.locator("#recent-items")).to_contain_text(
-                    "29H22222", timeout=15_000
-                )
-                cause = read("s-2", "29H22222", T0 + timedelta(seconds=40)) | {
-                    "container_numbers": [OTHER]
-                }
-                await publish(broker.bootstrap, ("hn-exp-gate-1", json.dumps(cause).encode()))
-                held = page.locator('[data-alert][data-rule="swap"] .held')
-                await expect(held).to_have_text(" · truck held", timeout=15_000)
+    async with running_room(tmp_path) as (broker, system, base):
+        await seed(system.infra, manifest("MF-2", "29H22222", containers=("MSCU1234565",)), now=T0)
+        page = await browser.new_page(viewport={"width": 1600, "height": 1000})
+        await log_in(page, base, "ana")
+        first = read("s-1", "29H22222", T0)
+        await publish(broker.bootstrap, ("hn-exp-gate-1", json.dumps(first).encode()))
+        # decided (a carrier slot: it carries a container) before the swap is read
+        await expect(page.locator("#recent-items")).to_contain_text("29H22222", timeout=15_000)
+        cause = read("s-2", "29H22222", T0 + timedelta(seconds=40)) | {"container_numbers": [OTHER]}
+        await publish(broker.bootstrap, ("hn-exp-gate-1", json.dumps(cause).encode()))
+        held = page.locator('[data-alert][data-rule="swap"] .held')
+        await expect(held).to_have_text(" · truck held", timeout=15_000)
 
-                release = '[data-review][data-plate="29H22222"] [data-action="release"]'
-                await act(page, release, "seal checked")
-                await expect(held).to_have_text(
-                    " · truck released by ana at 10:00 (seal checked)", timeout=15_000
-                )
+        release = '[data-review][data-plate="29H22222"] [data-action="release"]'
+        await act(page, release, "seal checked")
+        await expect(held).to_have_text(
+            " · truck released by ana at 10:00 (seal checked)", timeout=15_000
+        )

@@ -11,10 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, expect
 
-from services.runtime.settings import DatabaseSettings
-from tests.browser.live import add_controllers, free_port, served_api
+from tests.browser.live import running_room
 from tests.browser.test_control_room import act, log_in, send_read
-from tests.integration.harness import fresh_broker, make_settings, running_system
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -22,26 +20,19 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(
 async def test_a_carrier_is_taken_out_of_service_and_back_from_the_carriers_panel(
     browser: Browser, tmp_path: Path
 ) -> None:
-    database = DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'borderflow.db'}")
-    async with fresh_broker(tmp_path) as broker:
-        settings = make_settings(broker.bootstrap, database, tmp_path)
-        async with running_system(settings) as system:
-            await add_controllers(system.infra)
-            port = free_port()
-            base = f"http://127.0.0.1:{port}"
-            async with served_api(system.infra, port):
-                page = await browser.new_page(viewport={"width": 1600, "height": 1000})
-                await log_in(page, base, "ana")
-                await send_read(broker.bootstrap, "r-1", "29H12345", 1)  # the gate's board
-                row = page.locator('[data-carrier="AC-1"]')
-                await expect(row).to_have_class("carrier", timeout=15_000)
+    async with running_room(tmp_path) as (broker, _, base):
+        page = await browser.new_page(viewport={"width": 1600, "height": 1000})
+        await log_in(page, base, "ana")
+        await send_read(broker.bootstrap, "r-1", "29H12345", 1)  # the gate's board
+        row = page.locator('[data-carrier="AC-1"]')
+        await expect(row).to_have_class("carrier", timeout=15_000)
 
-                # the lane event reaches the room's feed as the orchestrator applies it; a
-                # change that revises no decision shows by the room's refresh (10 s) at the
-                # latest (docs/control-room.md), hence 15 s
-                await act(page, '[data-carrier="AC-1"] [data-action="carrier_out"]', "lidar")
-                await expect(row).to_have_class("carrier out", timeout=15_000)
-                await expect(row).to_contain_text("out of service")
-                await act(page, '[data-carrier="AC-1"] [data-action="carrier_back"]', "fixed")
-                await expect(row).to_have_class("carrier", timeout=15_000)
-                await expect(row.locator('[data-action="carrier_out"]')).to_be_enabled()
+        # the lane event reaches the room's feed as the orchestrator applies it; a
+        # change that revises no decision shows by the room's refresh (10 s) at the
+        # latest (docs/control-room.md), hence 15 s
+        await act(page, '[data-carrier="AC-1"] [data-action="carrier_out"]', "lidar")
+        await expect(row).to_have_class("carrier out", timeout=15_000)
+        await expect(row).to_contain_text("out of service")
+        await act(page, '[data-carrier="AC-1"] [data-action="carrier_back"]', "fixed")
+        await expect(row).to_have_class("carrier", timeout=15_000)
+        await expect(row.locator('[data-action="carrier_out"]')).to_be_enabled()
