@@ -1,7 +1,8 @@
 // borderflow control room: the other side of the gate (issue 21). Loaded after control.js,
 // whose `state`, `api` and `el` it uses; every string goes in through textContent.
 // Live: /v1/xborder/stream (Server-Sent Events), the crossings with both sides' facts and
-// the cross-border alerts, each with its Acknowledge action (a controller, with a reason).
+// the cross-border alerts, each with its Acknowledge action (a controller, with a reason),
+// and the other side's messages refused here.
 "use strict";
 
 const xb = { source: null, data: null, retry: null };
@@ -23,7 +24,8 @@ function xbRender() {
   const d = xb.data;
   $("xborder-link").textContent = "link " + d.link.side + " ↔ " + d.link.peer_gate_id
     + ": waiting " + d.link.waiting + ", unacknowledged " + d.link.unacked
-    + ", last sent #" + d.link.last_sent + ", last received #" + d.link.last_received;
+    + ", last sent #" + d.link.last_sent + ", last received #" + d.link.last_received
+    + ", refused " + d.link.refused;
   const canAct = state.me && state.me.role === "controller";
   $("xborder-alerts").replaceChildren(...d.alerts.map((a) => el("div",
     { class: "xb-alert", "data-alert": a.alert_id, "data-kind": a.kind },
@@ -31,6 +33,13 @@ function xbRender() {
     a.acknowledged
       ? el("span", { class: "xb-ack" }, " acknowledged by " + a.acknowledged.by + ": " + a.acknowledged.reason)
       : (canAct ? el("button", { type: "button", class: "xb-ack-button", onclick: () => xbAcknowledge(a) }, "Acknowledge") : null),
+  )));
+  // the other side's records refused here, newest first, as their dead letters say
+  $("xborder-refused").replaceChildren(...d.refused.map((r) => el("tr",
+    { "data-kind": r.kind, "data-record": r.record },
+    el("td", {}, xbTime(r.at)), el("td", {}, r.kind),
+    el("td", {}, r.message_id ? r.message_id + (r.sequence ? " #" + r.sequence : "") : "(unreadable)"),
+    el("td", {}, r.reason), el("td", {}, r.acknowledged ? "acknowledged" : "not acknowledged"),
   )));
   $("xborder-count").textContent = "(" + d.crossings.length + ")";
   $("xborder-crossings").replaceChildren(...d.crossings.map((c) => el("tr",

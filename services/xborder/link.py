@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from lanes.crossings import Side
 from lanes.model import Gate
 from services.runtime.settings import KafkaSettings
-from services.xborder import metrics
+from services.xborder import metrics, refusals
 from services.xborder import store as xstore
 from services.xborder.config import OUTBOUND_TOPIC, XborderSettings, inbound_topic
 from services.xborder.corridor import CrossingGates, GateCorridor
@@ -185,7 +185,7 @@ class Link:
         incoming: list[tuple[Inbound[Received], xstore.Incoming]] = []
         for item in batch:
             verified, refused = item.event.verified, item.event.refused
-            source = f"{item.topic}:{item.partition}:{item.offset}"
+            source = _record_of(item)
             if verified is not None:
                 one = xstore.Incoming(verified.message, verified.key_id, verified.payload, source)
             elif refused is not None and refused.header is not None and refused.key_id:
@@ -198,28 +198,30 @@ class Link:
                 rejected.append((item, refused.reason, refused.error_type))
                 continue
             incoming.append((item, one))
+        counted = False  # an invalid message counted in the sequence: its ack to send
         async with self.sessions() as session, session.begin():
             unit = xstore.Unit(
                 session, me=self.me, sign=self._sign, now=now, prior=self.prior, gates=self.gates
             )
             results = await unit.apply([one for _, one in incoming])
-        counted = False  # an invalid message counted in the sequence: its ack to send
-        for (item, one), result in zip(incoming, results, strict=True):
-            if result.status == "applied":
-                assert not isinstance(one.message, MessageHeader)
-                applied.append(one.message)
-            elif result.status == "invalid":
-                counted = True
-                rejected.append((item, result.reason, result.status))
-            elif result.status in ("redelivered", "resent"):
-                self.stats[result.status] += 1
-                if result.status == "resent":
-                    counted = True  # acknowledged again, and ours it lacks to resend
-                    sequence = one.message.sequence
-                    self._peer_resent = min(self._peer_resent or sequence, sequence)
-            else:
-                rejected.append((item, result.reason, result.status))
-        rejected.sort(key=lambda r: (r[0].topic, r[0].partition, r[0].offset))  # record order
+            for (item, one), result in zip(incoming, results, strict=True):
+                if result.status == "applied":
+                    assert not isinstance(one.message, MessageHeader)
+                    applied.append(one.message)
+                elif result.status == "invalid":
+                    counted = True
+                    rejected.append((item, result.reason, result.status))
+                elif result.status in ("redelivered", "resent"):
+                    self.stats[result.status] += 1
+                    if result.status == "resent":
+                        counted = True  # acknowledged again, and ours it lacks to resend
+                        sequence = one.message.sequence
+                        self._peer_resent = min(self._peer_resent or sequence, sequence)
+                else:
+                    rejected.append((item, result.reason, result.status))
+            rejected.sort(key=lambda r: (r[0].topic, r[0].partition, r[0].offset))  # in order
+            # shown in the control room as well as dead-lettered (services/xborder/refusals.py)
+            await refusals.record(session, [self._refusal(*r) for r in rejected], now=now)
         for message in applied:
             metrics.APPLIED.labels(message.sender.value, message.type).inc()
         self.stats["applied"] += len(applied)
@@ -239,6 +241,17 @@ class Link:
         if applied or counted:
             self._wake.set()  # acks to send
         return rejected
+
+    def _refusal(self, item: Inbound[Received], reason: str, kind: str) -> refusals.Refusal:
+        verified, refused = item.event.verified, item.event.refused
+        message = verified.message if verified else refused.header if refused else None
+        return refusals.Refusal(
+            kind=kind,
+            reason=reason,
+            source=_record_of(item),
+            sender=self.me.other.value,
+            message=message,
+        )
 
     # -- 2. forwarder ---------------------------------------------------------------------
 
@@ -417,6 +430,11 @@ class Link:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _record_of(item: Inbound[Received]) -> str:
+    """The record a message came in: `topic:partition:offset`."""
+    return f"{item.topic}:{item.partition}:{item.offset}"
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +31,7 @@ from services.api.staff import StaffDep
 from services.control.auth import CSRF_HEADER, NotLoggedIn, logged_in
 from services.db import repository as repo
 from services.db.audit import append_entry
+from services.xborder import refusals
 from services.xborder import store as xstore
 from services.xborder.corridor import GateCorridor, corridor_of
 from services.xborder.tables import XborderAlertAckRow
@@ -41,6 +42,7 @@ router = APIRouter(prefix="/v1/xborder", tags=["cross-border"])
 # session cookie for a login (tests/integration/test_staff_cookie.py)
 action_router = APIRouter(prefix="/control/api/xborder", tags=["control room"])
 SHOWN = 200
+REFUSALS_SHOWN = 50
 STREAM_S = 300.0  # one stream's life; the page reconnects
 STREAM_POLL_S = 1.0  # how often the stream looks at the database (a few staff pages)
 
@@ -94,6 +96,28 @@ class LinkView(BaseModel):
     unacked: int
     last_sent: int
     last_received: int
+    refused: int = Field(description="the other side's records refused here, all kept")
+
+
+class RefusalView(BaseModel):
+    """A record of the other side refused here, as its dead letter says it (`dlq.error.type`
+    and `dlq.error`), with the message it says it is when that could be read."""
+
+    at: datetime = Field(description="when it was received (this side's wall clock)")
+    kind: str = Field(
+        description="invalid, replayed, reordered, unsigned, unknown_key or bad_signature"
+    )
+    sender: str = Field(description="the side whose topic it came on")
+    message_id: str | None = Field(description="null when the record could not be read")
+    sequence: int | None
+    type: str | None
+    crossing_id: str | None
+    reason: str = Field(description="why, as the dead letter's `dlq.error`")
+    record: str = Field(description="`topic:partition:offset` of the record refused")
+    acknowledged: bool = Field(
+        description="the sender was sent an ack of it (an invalid message takes its place "
+        "in the sequence); the others are not acknowledged"
+    )
 
 
 class XborderState(BaseModel):
@@ -102,6 +126,10 @@ class XborderState(BaseModel):
     link: LinkView
     alerts: list[AlertView]
     crossings: list[CrossingView]
+    refused: list[RefusalView] = Field(
+        description=f"the latest {REFUSALS_SHOWN} of the other side's records refused here, "
+        "newest first"
+    )
 
 
 @cache
@@ -224,6 +252,7 @@ async def _state(request: Request) -> XborderState:
         link = await xstore.link_state(session, me=corridor.side)
         clock, alerts = await _alerts(session, corridor)
         newest = await xstore.newest_crossings(session, limit=SHOWN)
+        refused, latest_refused = await refusals.latest(session, limit=REFUSALS_SHOWN)
         acks = {
             row.alert_id: Acknowledgement(
                 by=row.acknowledged_by, at=row.acknowledged_at, reason=row.reason
@@ -244,6 +273,7 @@ async def _state(request: Request) -> XborderState:
             unacked=link.unacked,
             last_sent=link.last_sent,
             last_received=link.last_received,
+            refused=refused,
         ),
         alerts=[
             AlertView(
@@ -258,6 +288,21 @@ async def _state(request: Request) -> XborderState:
             for a in alerts
         ],
         crossings=[_view(c) for c in newest],
+        refused=[
+            RefusalView(
+                at=r.received_at,
+                kind=r.kind,
+                sender=r.sender,
+                message_id=r.message_id,
+                sequence=r.sequence,
+                type=r.message_type,
+                crossing_id=r.crossing_id,
+                reason=r.reason,
+                record=r.source,
+                acknowledged=refusals.acknowledged(r.kind, r.message_type),
+            )
+            for r in latest_refused
+        ],
     )
 
 

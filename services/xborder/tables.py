@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, String, Text, false
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.db.tables import Base
@@ -58,6 +58,31 @@ class XborderInboxRow(Base):
     refusal: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ux_xborder_inbox_sender_seq", "sender", "sequence", unique=True),)
+
+
+class XborderRefusalRow(Base):
+    """A record of the other side's topic that the receiver refused, of any kind (invalid,
+    replayed, reordered, unsigned, unknown_key, bad_signature), with the reason: what the
+    control room shows (`GET /v1/xborder/state`, `refused`) besides the dead letter, which
+    keeps the record itself (migration 0024). Written in the receiver's transaction; the
+    same record with the same reason again (a redelivery) is not written twice."""
+
+    __tablename__ = "xborder_refusals"
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    received_at: Mapped[datetime]  # wall clock
+    kind: Mapped[str] = mapped_column(String(32))
+    sender: Mapped[str] = mapped_column(String(8))
+    # what the message says it is, when that could be read (not for an unsigned record)
+    message_id: Mapped[str | None] = mapped_column(String(160))
+    sequence: Mapped[int | None] = mapped_column(BigInteger)
+    message_type: Mapped[str | None] = mapped_column(String(64))
+    crossing_id: Mapped[str | None] = mapped_column(String(160))
+    reason: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(300))  # topic:partition:offset
+
+    __table_args__ = (Index("ix_xborder_refusals_source", "source"),)
 
 
 class XborderSequenceRow(Base):

@@ -1,6 +1,7 @@
 """The control room shows the other side of the gate live (issue 21): a controller logged in
 to Huu Nghi's control room in Chromium sees the crossings with both sides' facts and the
-cross-border alerts; a crossing recorded while the page is open appears without a reload;
+cross-border alerts; a crossing recorded while the page is open appears without a reload,
+and so does a message of the other side refused by the receiver, with its reason;
 Acknowledge asks for a reason and the alert then shows who acknowledged it."""
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from lanes.crossings import ExitMode, Side
 from lanes.model import Direction
 from services.bootstrap import Infrastructure, infrastructure
 from services.runtime.settings import DatabaseSettings
+from services.xborder import refusals
 from services.xborder import store as xstore
+from streams.xborder import MessageHeader
 from streams.xborder_local import LocalCrossingEventV1
 from streams.xborder_sign import SigningKey, sign
 from tests.browser.live import PASSWORD, add_controllers, free_port, served_api
@@ -48,6 +51,28 @@ async def _take(infra: Infrastructure, event: LocalCrossingEventV1) -> None:
         )
 
 
+async def _refuse(infra: Infrastructure) -> None:
+    """What the receiver keeps of China's exit refused as invalid (services/xborder/link.py)."""
+    header = MessageHeader(
+        message_id="CN:exit:c-7",
+        type="borderflow.xborder.exit",
+        sender=Side.CN,
+        sequence=7,
+        event_time=T,
+        crossing_id="CN:youyiguan:M-7",
+    )
+    refusal = refusals.Refusal(
+        kind="invalid",
+        reason="payload.borderflow.xborder.exit.containers.0: 'CSQU3054384': check digit is 4, "
+        "ISO 6346 gives 3",
+        source="borderflow.xborder.from-cn:0:6",
+        sender="CN",
+        message=header,
+    )
+    async with infra.sessions() as session, session.begin():
+        await refusals.record(session, [refusal], now=datetime.now(UTC))
+
+
 async def test_the_other_side_live_with_the_acknowledge_action(
     browser: Browser, tmp_path: Path
 ) -> None:
@@ -78,6 +103,13 @@ async def test_the_other_side_live_with_the_acknowledge_action(
             # live: a fourth truck leaves while the page is open
             await _take(infra, _exit(4, T + timedelta(hours=2, minutes=5)))
             await expect(rows).to_have_count(4, timeout=10_000)
+
+            # live: China's exit refused by the receiver (a wrong check digit) is listed
+            await _refuse(infra)
+            refused = page.locator('#xborder-refused tr[data-kind="invalid"]')
+            await expect(refused).to_contain_text("CN:exit:c-7 #7", timeout=10_000)
+            await expect(refused).to_contain_text("check digit is 4, ISO 6346 gives 3")
+            await expect(page.locator("#xborder-link")).to_contain_text("refused 1")
 
             async def answer(dialog: Dialog) -> None:
                 await dialog.accept("driver called: broke down at the zero line")

@@ -13,21 +13,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lanes.crossings import ExitMode, Side
 from lanes.model import Direction
-from services.api.app import ApiContext, create_app
 from services.db.engine import session_factory
-from services.gates.loader import default_gates
-from services.runtime.settings import KafkaSettings
 from services.xborder import store as xstore
 from streams.xborder import EntryEventV1, ExitEventV1, outgoing_payload
 from streams.xborder_local import LocalCrossingEventV1
 from streams.xborder_sign import SigningKey, sign
-from tests.integration.harness import staff_cookies_on
+from tests.integration.xborder_harness import control_room_state
 
 pytestmark = pytest.mark.integration
 
@@ -108,20 +104,7 @@ class Vietnam:
         return sign(message, VN)
 
     async def state(self) -> dict[str, Any]:
-        context = ApiContext(
-            sessions=self.sessions,
-            kafka=KafkaSettings(bootstrap="127.0.0.1:1"),
-            bootstrap="127.0.0.1:1",
-            gates=default_gates(),
-            default_gate="huu-nghi",
-        )
-        transport = httpx.ASGITransport(app=create_app(context))
-        async with httpx.AsyncClient(transport=transport, base_url="http://bf.test") as client:
-            client.cookies.update(await staff_cookies_on(self.sessions))
-            response = await client.get("/v1/xborder/state")
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
+        return await control_room_state(self.sessions)
 
 
 def _minutes(m: int) -> datetime:

@@ -32,7 +32,13 @@ from services.xborder.corridor import side_gates_dir
 from services.xborder.facts import gate_corridors
 from services.xborder.tables import XborderInboxRow
 from streams.xborder_sign import SigningKey, sign_payload
-from tests.integration.xborder_harness import GateSide, dead_letters, eventually, gate_side
+from tests.integration.xborder_harness import (
+    GateSide,
+    control_room_state,
+    dead_letters,
+    eventually,
+    gate_side,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -163,3 +169,46 @@ async def test_gates_that_are_not_the_senders_or_not_a_crossing_are_refused(
     crossings = {c.crossing_id: c for c in await cn.crossings()}
     assert set(crossings) == {"VN:huu-nghi:M-5", "CN:youyiguan:M-9"}
     assert crossings["CN:youyiguan:M-9"].entry is not None
+
+
+async def test_refused_messages_are_listed_in_the_control_rooms_state(
+    china: tuple[GateSide, GateSide],
+) -> None:
+    """Every kind of refusal is shown where the operators look, the control room's `GET
+    /v1/xborder/state` (and its stream), newest first, with the reason: before, only the
+    dead-letter topic had them (read with a Kafka client), and an `invalid` message was
+    acknowledged to its sender like any other."""
+    vn, cn = china
+    topic = inbound_topic(Side.VN)
+    first = sign_payload(json.dumps(exit_json(1)).encode(), vn.key)
+    records = [
+        first,
+        sign_payload(json.dumps(exit_json(2, containers=[BAD_BOX])).encode(), vn.key),
+        b'{"hello": "not an envelope"}',
+        first,  # the same transmission in another record: replayed
+        sign_payload(json.dumps(exit_json(5)).encode(), vn.key),  # a gap: reordered
+    ]
+    producer = AIOKafkaProducer(bootstrap_servers=cn.bootstrap)
+    await producer.start()
+    try:
+        for value in records:
+            await producer.send_and_wait(topic, value=value, key=b"VN")
+    finally:
+        await producer.stop()
+    dead = await dead_letters(cn.bootstrap, f"{topic}.dlq", expect=4)  # the DLQ still has them
+    assert [d["dlq.error.type"] for d in dead] == ["invalid", "unsigned", "replayed", "reordered"]
+
+    body = await control_room_state(cn.sessions, gate="youyiguan")
+    refused = body["refused"]
+    assert [r["kind"] for r in refused] == ["reordered", "replayed", "unsigned", "invalid"]
+    assert body["link"]["refused"] == 4
+    invalid = refused[-1]
+    assert invalid["message_id"] == "VN:exit:v-2" and invalid["sequence"] == 2
+    assert invalid["type"] == "borderflow.xborder.exit"
+    assert invalid["crossing_id"] == "VN:huu-nghi:M-2" and invalid["sender"] == "VN"
+    assert "check digit is 4, ISO 6346 gives 3" in invalid["reason"]
+    assert invalid["acknowledged"] is True  # taken in its place: its sender holds an ack
+    assert refused[0]["message_id"] == "VN:exit:v-5" and "expected 3" in refused[0]["reason"]
+    assert refused[0]["acknowledged"] is False
+    assert refused[2]["message_id"] is None and refused[2]["record"].startswith(topic)
+    assert all(r["at"] and r["record"] for r in refused)

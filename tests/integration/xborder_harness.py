@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from lanes.containers import check_digit
 from lanes.crossings import Side
 from lanes.model import Gate
+from services.api.app import ApiContext, create_app
 from services.bootstrap import prepare_database
 from services.db.engine import create_engine, session_factory
 from services.gates.loader import default_gates
@@ -33,6 +35,7 @@ from streams.broker import EmbeddedBroker
 from streams.clients import make_producer
 from streams.xborder_local import LocalCrossingEventV1
 from streams.xborder_sign import SigningKey, TrustedKeys
+from tests.integration.harness import staff_cookies_on
 
 DAY = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
 GATES = {Side.VN: "huu-nghi", Side.CN: "youyiguan"}
@@ -318,3 +321,23 @@ async def dead_letters(
     finally:
         await consumer.stop()
     return found
+
+
+async def control_room_state(
+    sessions: async_sessionmaker[AsyncSession], *, gate: str = "huu-nghi"
+) -> dict[str, Any]:
+    """`GET /v1/xborder/state` of `gate`'s side, as a logged-in control room asks it."""
+    context = ApiContext(
+        sessions=sessions,
+        kafka=KafkaSettings(bootstrap="127.0.0.1:1"),
+        bootstrap="127.0.0.1:1",
+        gates=default_gates(),
+        default_gate=gate,
+    )
+    transport = httpx.ASGITransport(app=create_app(context))
+    async with httpx.AsyncClient(transport=transport, base_url="http://bf.test") as client:
+        client.cookies.update(await staff_cookies_on(sessions))
+        response = await client.get("/v1/xborder/state")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body

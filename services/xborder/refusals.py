@@ -1,0 +1,76 @@
+"""The other side's records this side refused, kept where the control room reads them
+(`xborder_refusals`, migration 0024) as well as in the inbound topic's dead letter: until
+2026-12-06 the dead letter alone had them, so the operators of the receiving side had to
+read Kafka to learn what the other side sent and what was wrong with it.
+
+Written by the receiver in the transaction of the batch they came in (a consumer that
+restarts before committing reads the batch again: the same record refused the same way is
+not written twice)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.xborder.tables import XborderRefusalRow
+from streams.xborder import ACK_TYPE, MessageHeader, XBorderMessage
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """One refused record: its kind (`dlq.error.type`), the reason (`dlq.error`), the
+    record (`topic:partition:offset`) and, when it could be read, the message it says it
+    is."""
+
+    kind: str
+    reason: str
+    source: str
+    sender: str
+    message: XBorderMessage | MessageHeader | None = None
+
+
+def acknowledged(kind: str, message_type: str | None) -> bool:
+    """Whether the sender was sent an ack of a refused message: an invalid one (not an
+    ack) takes its place in the sequence and is acknowledged; the others are not."""
+    return kind == "invalid" and message_type not in (None, ACK_TYPE)
+
+
+async def record(session: AsyncSession, refusals: Sequence[Refusal], *, now: datetime) -> None:
+    """Keep `refusals`, but not one whose record was refused so already."""
+    if not refusals:
+        return
+    row = XborderRefusalRow
+    found = await session.execute(
+        select(row.source, row.reason).where(row.source.in_({r.source for r in refusals}))
+    )
+    kept = {(source, reason) for source, reason in found.all()}
+    for refusal in refusals:
+        if (refusal.source, refusal.reason) in kept:
+            continue
+        kept.add((refusal.source, refusal.reason))
+        message = refusal.message
+        session.add(
+            XborderRefusalRow(
+                received_at=now,
+                kind=refusal.kind,
+                sender=refusal.sender,
+                message_id=message.message_id if message else None,
+                sequence=message.sequence if message else None,
+                message_type=message.type if message else None,
+                crossing_id=message.crossing_id if message else None,
+                reason=refusal.reason,
+                source=refusal.source,
+            )
+        )
+
+
+async def latest(session: AsyncSession, *, limit: int) -> tuple[int, list[XborderRefusalRow]]:
+    """How many refusals are kept, and the latest `limit`, newest first."""
+    row = XborderRefusalRow
+    total = await session.scalar(select(func.count()).select_from(row))
+    rows = await session.scalars(select(row).order_by(row.id.desc()).limit(limit))
+    return int(total or 0), list(rows.all())
