@@ -33,9 +33,11 @@ from lanes.similarity import (
 
 # The matcher's bounds the risk alerts price exit reads by too (lanes.alerts.passes, which
 # may not import lanes.matching): the least the runner-up truck's cost must exceed the best
-# one's by, and the most a truck's reads may cost on average when its trailer or a
-# container agrees (lanes.matching's evidence rule)
+# one's by, the most a truck's reads may cost on average when nothing else agrees (one
+# arbitrary edit), and when its trailer or a container agrees (lanes.matching's evidence
+# rule)
 MARGIN = 0.35
+EVIDENCE_MAX = 1.05
 CORROBORATED_MAX = 2.1
 TRAILER_AGREES = 0.5  # the most a trailer read may cost against the declared trailer plate
 ROWS_SWAPPED = 0.1  # the price of reading a two-line plate's rows in the other order

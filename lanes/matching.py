@@ -32,6 +32,7 @@ from typing import NamedTuple, Protocol
 from lanes.containers import is_valid_container, normalise_container
 from lanes.evidence import (
     CORROBORATED_MAX,
+    EVIDENCE_MAX,
     MARGIN,
     ROWS_SWAPPED,
     corroboration,
@@ -73,9 +74,9 @@ TRAILER_OTHER = 1.5  # how far (edits, no confidences) a trailer read must be to
 # Evidence (issue 19): a truck further than MATCH_MAX is still decided when nothing else
 # explains the reads as well (lanes.evidence), up to one arbitrary edit on average, two
 # when a container or the trailer agrees, every rival EVIDENCE_MARGIN behind.
-# (CORROBORATED_MAX and MARGIN, the plate alone's runner-up margin, are defined in
-# lanes.evidence, with the price of a read, so that the risk alerts price by them too)
-EVIDENCE_MAX = 1.05
+# (EVIDENCE_MAX, CORROBORATED_MAX and MARGIN, the plate alone's runner-up margin, are
+# defined in lanes.evidence, with the price of a read, so that the risk alerts price by them
+# too)
 EVIDENCE_MARGIN = 0.8
 NONE_MARGIN = 0.5  # how far behind "a truck with no manifest" must be, in edit units
 # What "a truck with no manifest" pays for its plate lying this close to an expected

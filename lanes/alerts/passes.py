@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from lanes.alert_rules import AlertRules
 from lanes.alerts.model import ManifestVersion, Sighting
-from lanes.evidence import CORROBORATED_MAX, MARGIN, text_cost
+from lanes.evidence import CORROBORATED_MAX, EVIDENCE_MAX, MARGIN, text_cost
 from lanes.values import CameraRole, Direction, Manifest
 
 INBOUND = frozenset({CameraRole.APPROACH, CameraRole.GATE_IN})
@@ -26,11 +26,14 @@ INBOUND = frozenset({CameraRole.APPROACH, CameraRole.GATE_IN})
 # (0.8) for the rivals, 2-10x those of MARGIN, at the same recall.
 EXIT_REACH = CORROBORATED_MAX
 EXIT_MARGIN = MARGIN
-# Two passes read at the same camera this close in time are one truck read twice, when
-# their plates are within EXIT_REACH of each other: some of its reads misread alike made a
-# pass of their own (`Trucks.twin`). A camera's reads of one truck come seconds apart; two
-# trucks nose to tail pass one camera further apart than this, and would also need plates
-# two mistakes apart.
+# Two passes read by one camera this close in time are one truck, when their plates are
+# within TWIN_REACH of each other (the matcher's bound for one truck's reads, one arbitrary
+# edit): some of its reads misread alike made a pass of their own (`Trucks.twin`). A
+# camera's reads of one truck come seconds apart. Chosen on bench/holdout.py's TUNING error
+# models (bench/alerts_noise.py, docs/alerts.md): two edits (EXIT_REACH) also took two
+# trucks nose to tail, 2 s apart at a gate-in camera, for one, and hid an injected lost
+# truck; one edit and 30 s found the same twins as one edit and 10 s.
+TWIN_REACH = EVIDENCE_MAX
 SAME_MOMENT = timedelta(seconds=10)
 
 
@@ -253,7 +256,7 @@ class Trucks:
 
     def twin(self, p: Pass, exits: Exits) -> Pass | None:
         """Another pass that is `p`'s truck, which an exit camera read: at `p`'s gate and
-        direction, its plate within `EXIT_REACH` of `p`'s (`exit_cost`), read by a camera
+        direction, its plate within `TWIN_REACH` of `p`'s (`exit_cost`), read by a camera
         that read `p` within `SAME_MOMENT` of that read, with an exit read showing its
         texts while it was due. `p` is then that truck's reads misread alike (a split
         pass), not a truck of its own that vanished."""
@@ -265,7 +268,7 @@ class Trucks:
             if (
                 q.plate == p.plate
                 or q.direction is not p.direction
-                or exit_cost((q.plate,), p.plate) > EXIT_REACH
+                or exit_cost((q.plate,), p.plate) > TWIN_REACH
                 or not _read_together(p, q)
             ):
                 continue

@@ -76,7 +76,9 @@ def lost_trucks(
     `expected_transit + transit_margin` of its last inbound read, once `now` is past that;
     only at a gate whose exit cameras are read at all (else every truck would be lost).
     An exit read that may be its plate misread and may be no other truck open then is its
-    exit (`Exits.misread`; `trucks`, every pass of the window)."""
+    exit (`Exits.misread`; `trucks`, every pass of the window). A pass whose reads a camera
+    took together with another pass of a plate near its own, which did exit, is that
+    truck's reads misread alike (`Trucks.twin`), not a lost truck."""
     allowed = rules.expected_transit + rules.transit_margin
     alerts = []
     for p in found:
@@ -86,6 +88,8 @@ def lost_trucks(
         if exit_reads.between(p.texts, p.first_at, due):
             continue
         if exit_reads.misread(p, due, trucks):
+            continue
+        if trucks.twin(p, exit_reads) is not None:
             continue
         alerts.append(
             make_alert(

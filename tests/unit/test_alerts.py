@@ -8,6 +8,8 @@ import random
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
+
 from lanes.alerts import (
     AlertRules,
     BookingChange,
@@ -221,11 +223,17 @@ def test_a_trucks_reads_misread_alike_are_not_a_lost_truck_of_their_own() -> Non
     assert rules_of(Observations(sightings=tuple(sightings))) == []
 
 
-def test_a_truck_of_a_near_plate_read_a_minute_after_another_is_still_lost() -> None:
-    # two trucks of plates two mistakes apart, nose to tail: each camera read them a minute
-    # apart, so they are two trucks, and the one not read leaving is lost
-    sightings = [*crossing("t1", 0), *crossing("t2", 1, plate="29H12354", exit_after=None)]
-    assert rules_of(Observations(sightings=tuple(sightings))) == [("lost_truck", "plate:29H12354")]
+@pytest.mark.parametrize(
+    ("plate", "after_s"),
+    [
+        ("29H12354", 60),  # one mistake apart, each camera read them a minute apart
+        ("29H12377", 2),  # read 2 s apart, but two mistakes apart: two trucks
+    ],
+)
+def test_a_truck_of_a_near_plate_read_after_another_is_still_lost(plate: str, after_s: int) -> None:
+    # two trucks nose to tail: the one not read leaving is lost
+    sightings = [*crossing("t1", 0), *crossing("t2", after_s / 60, plate=plate, exit_after=None)]
+    assert rules_of(Observations(sightings=tuple(sightings))) == [("lost_truck", f"plate:{plate}")]
 
 
 def test_two_passes_of_a_row_read_alone_are_no_clone() -> None:
