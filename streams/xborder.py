@@ -31,6 +31,7 @@ from pydantic import (
     StringConstraints,
     TypeAdapter,
     ValidationError,
+    model_validator,
 )
 
 from lanes.containers import container_error
@@ -136,6 +137,22 @@ class _Truck(BaseModel):
         return TruckIdentity(self.tractor_plate, self.trailer_plate, tuple(self.containers))
 
 
+def slot_error(start: datetime | None, end: datetime | None) -> str | None:
+    """Why a booked slot is not one, or None: a slot has both ends, the end after the
+    start (until 2026-12-06 a notice whose slot ended before it started was applied, the
+    crossing recorded with it and a slot booked from its start)."""
+    if start is None and end is None:
+        return None
+    if start is None or end is None:
+        missing = "booked_slot_start" if start is None else "booked_slot_end"
+        return f"{missing}: missing: a booked slot has a start and an end (or neither)"
+    if end <= start:
+        return (
+            f"booked_slot_end {end.isoformat()} is not after booked_slot_start {start.isoformat()}"
+        )
+    return None
+
+
 class PreArrivalNoticeV1(_Message, _Truck):
     type: Literal["borderflow.xborder.pre-arrival-notice"] = "borderflow.xborder.pre-arrival-notice"
     from_gate: Id
@@ -146,6 +163,13 @@ class PreArrivalNoticeV1(_Message, _Truck):
     perishable: Annotated[bool, Field(strict=True)] = False
     booked_slot_start: IsoAwareDatetime | None = None
     booked_slot_end: IsoAwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _slot(self) -> PreArrivalNoticeV1:
+        error = slot_error(self.booked_slot_start, self.booked_slot_end)
+        if error is not None:
+            raise ValueError(error)
+        return self
 
 
 class ExitEventV1(_Message, _Truck):

@@ -28,6 +28,7 @@ from streams.xborder import (
     Plate,
     PreArrivalNoticeV1,
     XBorderMessage,
+    slot_error,
 )
 
 LocalKind = Literal["notice", "exit", "entry"]
@@ -80,6 +81,8 @@ def decode_local_event(raw: bytes | None) -> LocalCrossingEventV1:
         raise InvalidEvent(f"direction: required on a {event.kind}")
     if event.kind == "exit" and event.mode is None:
         raise InvalidEvent("mode: required on an exit")
+    if (error := slot_error(event.booked_slot_start, event.booked_slot_end)) is not None:
+        raise InvalidEvent(error)  # the message built from it would not be valid
     return event
 
 

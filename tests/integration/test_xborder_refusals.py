@@ -212,3 +212,67 @@ async def test_refused_messages_are_listed_in_the_control_rooms_state(
     assert refused[0]["acknowledged"] is False
     assert refused[2]["message_id"] is None and refused[2]["record"].startswith(topic)
     assert all(r["at"] and r["record"] for r in refused)
+
+
+def notice_json(sequence: int, **fields: Any) -> dict[str, Any]:
+    """China's notice of a truck bound for Huu Nghi, as docs/exchange.md writes it."""
+    return {
+        "attempt": 1,
+        "booked_slot_end": "2026-12-06T20:00:00+07:00",
+        "booked_slot_start": "2026-12-06T19:00:00+07:00",
+        "cargo_classes": ["container"],
+        "containers": [GOOD_BOX],
+        "crossing_id": f"CN:youyiguan:M-{sequence}",
+        "direction": "import",
+        "event_time": "2026-12-06T16:40:00+08:00",
+        "from_gate": "youyiguan",
+        "hazmat_class": None,
+        "message_id": f"CN:notice:v-{sequence}",
+        "perishable": False,
+        "schema_version": 1,
+        "sender": "CN",
+        "sequence": sequence,
+        "to_gate": "huu-nghi",
+        "tractor_plate": f"桂A·1234{sequence}",
+        "trailer_plate": None,
+        "type": "borderflow.xborder.pre-arrival-notice",
+    } | fields
+
+
+async def test_a_booked_slot_that_ends_before_it_starts_or_has_no_end_is_refused(
+    database_settings: DatabaseSettings, tmp_path: Path
+) -> None:
+    """China's notices to Vietnam's link: a slot ending before it starts was applied, the
+    crossing recorded with it and a slot booked; a slot with a start and no end too."""
+    cn_db = DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'cn.db'}")
+    async with (
+        gate_side(Side.CN, cn_db, tmp_path) as cn,
+        gate_side(Side.VN, database_settings, tmp_path) as vn,
+    ):
+        await vn.start_link(cn, corridors=gate_corridors(side_gates_dir(Side.VN)))
+        producer = AIOKafkaProducer(bootstrap_servers=vn.bootstrap)
+        await producer.start()
+        try:
+            for payload in (
+                notice_json(1, booked_slot_end="2026-12-06T18:00:00+07:00"),
+                notice_json(2, booked_slot_end=None),
+                notice_json(3),
+            ):
+                value = sign_payload(json.dumps(payload, ensure_ascii=False).encode(), cn.key)
+                await producer.send_and_wait(inbound_topic(Side.CN), value=value, key=b"CN")
+        finally:
+            await producer.stop()
+
+        async def all_received() -> bool:
+            return (await vn.state()).last_received == 3
+
+        await eventually(all_received, timeout_s=30, what="every notice in its place")
+        dead = await dead_letters(vn.bootstrap, f"{inbound_topic(Side.CN)}.dlq", expect=2)
+        reasons = [d["dlq.error"] for d in dead]
+        assert (
+            "booked_slot_end 2026-12-06T18:00:00+07:00 is not after booked_slot_start"
+            in (reasons[0])
+        ), reasons[0]
+        assert "booked_slot_end: missing" in reasons[1], reasons[1]
+        crossings = {c.crossing_id for c in await vn.crossings()}
+        assert crossings == {"CN:youyiguan:M-3"}

@@ -143,3 +143,14 @@ def test_local_event_needs_its_crossing_fields() -> None:
     with pytest.raises(InvalidEvent, match="mode: required"):
         decode_local_event(raw)
     assert decode_local_event(_local("entry").model_dump_json().encode()).kind == "entry"
+
+
+def test_a_local_notice_whose_slot_ends_before_it_starts_is_dead_lettered() -> None:
+    """Not built into a message the receiver would refuse (nor a ValidationError in the
+    outbound loop): the local event is refused with the reason."""
+    wrong = _local("notice").model_copy(update={"booked_slot_end": T0})
+    with pytest.raises(InvalidEvent, match=r"booked_slot_end .* is not after booked_slot_start"):
+        decode_local_event(wrong.model_dump_json().encode())
+    half = _local("notice").model_copy(update={"booked_slot_start": None})
+    with pytest.raises(InvalidEvent, match="booked_slot_start: missing"):
+        decode_local_event(half.model_dump_json().encode())
