@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ from sqlalchemy import select
 
 from lanes.containers import check_digit
 from lanes.crossings import Side
+from services.db.booking_tables import BookingRow
+from services.gates.loader import default_gates
 from services.runtime.settings import DatabaseSettings
 from services.xborder.config import inbound_topic
 from services.xborder.corridor import side_gates_dir
@@ -276,3 +279,55 @@ async def test_a_booked_slot_that_ends_before_it_starts_or_has_no_end_is_refused
         assert "booked_slot_end: missing" in reasons[1], reasons[1]
         crossings = {c.crossing_id for c in await vn.crossings()}
         assert crossings == {"CN:youyiguan:M-3"}
+
+
+def documented_notice() -> dict[str, Any]:
+    """China's notice as docs/exchange.md shows it (the JSON block after 'as
+    `outgoing_payload` writes it')."""
+    text = (Path(__file__).parents[2] / "docs" / "exchange.md").read_text()
+    after = text.split("as `outgoing_payload` writes it:", 1)[1]
+    block = after.split("```json\n", 1)[1].split("\n```", 1)[0]
+    notice: dict[str, Any] = json.loads(block)
+    return notice
+
+
+async def test_the_documented_notice_is_applied_and_its_slot_booked(
+    database_settings: DatabaseSettings, tmp_path: Path
+) -> None:
+    """A stranger copies the page's example (its sequence put first): it is applied, and
+    its slot is booked at Huu Nghi. The example's notice came after the slot's bookings
+    closed (16:40 +08:00 is 15:40 +07:00, after the 15:30 cut-off of a 16:00 slot): the
+    link logged 'booked slot ... not held'."""
+    cn_db = DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'cn.db'}")
+    async with (
+        gate_side(Side.CN, cn_db, tmp_path) as cn,
+        gate_side(Side.VN, database_settings, tmp_path) as vn,
+    ):
+        await vn.start_link(
+            cn, corridors=gate_corridors(side_gates_dir(Side.VN)), gates=default_gates()
+        )
+        notice = documented_notice() | {"sequence": 1}
+        producer = AIOKafkaProducer(bootstrap_servers=vn.bootstrap)
+        await producer.start()
+        try:
+            value = sign_payload(json.dumps(notice, ensure_ascii=False).encode(), cn.key)
+            await producer.send_and_wait(inbound_topic(Side.CN), value=value, key=b"CN")
+        finally:
+            await producer.stop()
+
+        async def applied() -> bool:
+            return (await vn.state()).last_received == 1
+
+        await eventually(applied, timeout_s=30, what="the documented notice")
+        assert await refusals(vn) == {1: None}
+        async with vn.sessions() as session:
+            booked = (
+                await session.scalars(
+                    select(BookingRow).where(
+                        BookingRow.manifest_id == f"xb-{notice['crossing_id']}"
+                    )
+                )
+            ).all()
+        assert [(b.gate_id, b.slot_start) for b in booked] == [
+            ("huu-nghi", datetime.fromisoformat(notice["booked_slot_start"]))
+        ]
