@@ -259,8 +259,10 @@ class StepWaitingAreasHandler:
                     gate = self.gates[camera.gate_id]
                     desk = await self._desk(store, gate)
                     if area is None and not desk.desk.queue.waiting:
-                        continue  # a read at the gate, and nobody queued: nothing to do
-                    await self._read(store, desk, gate, item, (camera, area))
+                        if not await self._passed(store, desk, gate, camera, item):
+                            continue  # nobody queued, nobody who may yet be: nothing to do
+                    else:
+                        await self._read(store, desk, gate, item, (camera, area))
                 touched.add(gate.gate_id)
             for gate_id in sorted(touched):
                 decided += await self._save(store, gate_id, now=now)
@@ -293,8 +295,32 @@ class StepWaitingAreasHandler:
             events = await desk.desk.reached_gate(visit_id, at=at)
             self.stats.at_gate += 1
         else:
+            await self._passed(store, desk, gate, camera, read)
             events = await desk.desk.step(now=at, board=board)
         self._after(desk, events, at)
+
+    async def _passed(
+        self,
+        store: CallForwardStore,
+        desk: _GateDesk,
+        gate: Gate,
+        camera: Camera,
+        read: PlateRead,
+    ) -> bool:
+        """A read at the gate of a truck not queued, in a direction with a waiting area:
+        the manifest the matcher names is kept as having reached the gate then, so that an
+        area read of its truck handled afterwards (taken after the gate read, or before it
+        and delivered late) does not queue and call a truck already at the gate
+        (`_at_gate_since`). True when one was kept."""
+        if camera.role not in _AT_GATE or gate.waiting_area(camera.direction) is None:
+            return False
+        manifest = await self._named(store, read, camera.direction)
+        if manifest is None:
+            return False
+        known = desk.reached.get(manifest.manifest_id)
+        if known is None or known < read.captured_at:
+            desk.reached[manifest.manifest_id] = read.captured_at
+        return True
 
     def _after(self, desk: _GateDesk, events: list[CallEvent], at: datetime) -> None:
         """What a step decided: a truck that lost its place is no longer queued."""

@@ -49,7 +49,7 @@ from streams.calls import decode_call
 from streams.clients import ensure_topics, make_producer
 from streams.events import PlateReadV1
 from streams.runtime import ConsumerRuntime, Inbound
-from streams.topics import PLATE_READS, TopicSpec
+from streams.topics import LANE_EVENTS, PLATE_READS, TopicSpec
 from tests.integration.harness import collect, staff_cookies_on
 from tests.integration.test_bookings_api import (
     _book,
@@ -299,19 +299,39 @@ def _runtime(
     )
 
 
+def _on_topic(
+    engine: AsyncEngine,
+    producer: AIOKafkaProducer,
+    calls: str,
+    lane_events_topic: str = LANE_EVENTS.name,
+) -> CallForwardWorker:
+    """The worker on the database, publishing its calls to the topic `calls`."""
+    return make_callforward(
+        sessions=session_factory(engine),
+        gates=default_gates(),
+        publish=kafka_publisher(producer, calls),
+        secret=b"runtime test",
+        lane_events_topic=lane_events_topic,
+    )
+
+
 def T(minutes: int) -> datetime:
     """Event time: tomorrow 10:00 at the gate (+07:00), in the lanes' opening hours."""
     return local_slot(1, 10) + minutes * MIN
 
 
-async def _walk_in(engine: AsyncEngine) -> None:
-    """Firm W's manifest W-1, an import truck 20C33333 with no booking (a walk-in)."""
+async def _walk_in(engine: AsyncEngine, *plates: str) -> None:
+    """Firm W's manifest W-1, an import truck 20C33333 with no booking (a walk-in), and
+    W-2, W-3... for the `plates` after it."""
     await add_firms(engine, ["firm-w"])
-    walk_in = Manifest(
-        manifest_id="W-1", firm_id="firm-w", direction=Direction.IMPORT, tractor_plate="20C33333"
-    )
+    walk_ins = [
+        Manifest(
+            manifest_id=f"W-{n}", firm_id="firm-w", direction=Direction.IMPORT, tractor_plate=p
+        )
+        for n, p in enumerate(("20C33333", *plates), start=1)
+    ]
     async with session_factory(engine)() as session, session.begin():
-        await store_manifests(session=session, manifests=[walk_in], source="http", now=T(0))
+        await store_manifests(session=session, manifests=walk_ins, source="http", now=T(0))
 
 
 async def test_through_the_reads_topic_a_read_at_the_area_camera_gets_a_call(
@@ -475,13 +495,7 @@ async def test_a_lane_event_ahead_of_its_record_steps_the_queue_as_it_changes_th
     await ensure_topics(kafka_settings, kafka_bootstrap, [reads, lanes, lanes.dlq, calls])
     producer = make_producer(kafka_settings, kafka_bootstrap)
     await producer.start()
-    worker = make_callforward(
-        sessions=session_factory(engine),
-        gates=default_gates(),
-        publish=kafka_publisher(producer, calls.name),
-        secret=b"runtime test",
-        lane_events_topic=lanes.name,
-    )
+    worker = _on_topic(engine, producer, calls.name, lane_events_topic=lanes.name)
     board = make_lane_event_handler(
         stores=sql_gate_stores(session_factory(engine)),
         producer=producer,
@@ -540,3 +554,60 @@ async def test_a_lane_event_ahead_of_its_record_steps_the_queue_as_it_changes_th
         await producer.stop()
     assert [decode_call(r.value).type for r in records] == ["truck.called", "truck.recalled"]
     assert worker.out_of_clock == 0 and runtimes[1].stats.dead_lettered == 0
+
+
+async def test_a_truck_read_at_the_gate_before_its_first_area_read_is_not_called(
+    engine: AsyncEngine, kafka_settings: KafkaSettings, kafka_bootstrap: str
+) -> None:
+    """Reads as the cameras send them (bare JSON on the reads topic), in any order: W-1's
+    truck, never queued, is read at the gate at 10:05 and then at the area's camera at 10:07
+    (read as it drove past, or the camera's clock off); W-2's at the gate at 10:06, its area
+    read of 10:03 delivered after it, in a later batch (the area camera's partition behind).
+    Neither is queued nor called (before: W-1's and W-2's trucks both called, at the gate
+    already); W-3's truck, read at the area at 10:20, is, and its call is the first on the
+    topic."""
+    await _walk_in(engine, "20C44444", "20C55555")
+    reads = TopicSpec(unique_name("borderflow.plate-reads"), 1, "camera_id", "test")
+    calls = TopicSpec(unique_name("borderflow.calls"), 1, "visit_id", "test")
+    await ensure_topics(kafka_settings, kafka_bootstrap, [reads, reads.dlq, calls])
+    producer = make_producer(kafka_settings, kafka_bootstrap)
+    await producer.start()
+    worker = _on_topic(engine, producer, calls.name)
+    runtime = _runtime(worker, [reads.name], kafka_settings, kafka_bootstrap, producer)
+
+    async def send(event_id: str, camera: str, plate: str, at: datetime) -> None:
+        bare = {
+            "event_id": event_id,
+            "camera_id": camera,
+            "captured_at": at.isoformat(),
+            "plate_text": plate,
+            "confidence": 0.95,
+        }
+        await producer.send_and_wait(
+            reads.name,
+            value=json.dumps(bare).encode(),
+            key=camera.encode(),
+            timestamp_ms=int(at.timestamp() * 1000),
+        )
+
+    async def handled(count: int) -> None:
+        async with asyncio.timeout(60):
+            while worker.stats.reads < count:  # consumed (not timing: waits for the count)
+                await asyncio.sleep(0.05)
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(runtime.run(stop))
+    try:
+        await send("g-1", "hn-imp-gate-1", "20C33333", T(5))
+        await send("a-1", "hn-imp-approach-1", "20C33333", T(7))
+        await send("g-2", "hn-imp-gate-1", "20C44444", T(6))
+        await handled(3)
+        await send("a-2", "hn-imp-approach-1", "20C44444", T(3))
+        await handled(4)
+        await send("a-3", "hn-imp-approach-1", "20C55555", T(20))
+        records = await collect(kafka_bootstrap, calls.name, expect=1, timeout=60)
+    finally:
+        stop.set()
+        await task
+        await producer.stop()
+    assert [decode_call(r.value).visit_id for r in records] == ["wa-a-3"]
