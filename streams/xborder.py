@@ -34,7 +34,7 @@ from pydantic import (
     model_validator,
 )
 
-from lanes.containers import container_error
+from lanes.containers import container_error, normalise_container
 from lanes.crossings import ExitMode, Side, TruckIdentity
 from lanes.model import CargoClass, Direction
 from streams.codec import describe_validation_error
@@ -59,18 +59,20 @@ Plate = Annotated[str, StringConstraints(min_length=2, max_length=16)]
 
 
 def _iso6346(number: str) -> str:
-    """`number` if its ISO 6346 check digit is right (lanes.containers), else why not."""
+    """`number` if it is an ISO 6346 number with its check digit right (lanes.containers),
+    written upper case with no separators, else why not (a number written `csqu3054383`
+    was told the pattern it did not match, `^[A-Z]{3}[UJZ]\\d{7}$`, until 2026-12-06)."""
     error = container_error(number)
     if error is not None:
         raise ValueError(error)
+    if (written := normalise_container(number)) != number:
+        raise ValueError(f"{number!r}: write it upper case with no separators, {written!r}")
     return number
 
 
-# upper case with no separators, and the check digit right (until 2026-12-06 only the
-# pattern was checked: a number misread or mistyped by the other side was applied)
-Container = Annotated[
-    str, StringConstraints(pattern=r"^[A-Z]{3}[UJZ]\d{7}$"), AfterValidator(_iso6346)
-]
+# the check digit right (until 2026-12-06 only the pattern was checked: a number misread or
+# mistyped by the other side was applied)
+Container = Annotated[str, AfterValidator(_iso6346)]
 HazmatClass = Annotated[str, StringConstraints(pattern=r"^[1-9](\.[1-6][A-Z]?)?$")]
 # what the database columns hold (BIGINT sequences, INTEGER attempt): a larger number from
 # the other side is an invalid message naming its field, not a driver's OverflowError

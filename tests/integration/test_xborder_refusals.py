@@ -131,9 +131,20 @@ async def test_a_container_with_a_wrong_check_digit_is_refused_naming_the_field(
     await send_all(
         cn,
         vn.key,
-        [exit_json(1), exit_json(2, containers=[GOOD_BOX, BAD_BOX]), exit_json(3)],
+        [
+            exit_json(1),
+            exit_json(2, containers=[GOOD_BOX, BAD_BOX]),
+            exit_json(3),
+            exit_json(4, containers=["csqu 305438-3"]),
+        ],
     )
-    [dead] = await dead_letters(cn.bootstrap, f"{inbound_topic(Side.VN)}.dlq", expect=1)
+    dead, lower = await dead_letters(cn.bootstrap, f"{inbound_topic(Side.VN)}.dlq", expect=2)
+    # written otherwise than the agreement says: told how, not a regular expression
+    assert (
+        "containers.0: 'csqu 305438-3': write it upper case with no separators, "
+        in (lower["dlq.error"])
+    ), lower["dlq.error"]
+    assert "'CSQU3054383'" in lower["dlq.error"]
     assert dead["dlq.error.type"] == "invalid"
     assert "containers.1" in dead["dlq.error"], dead["dlq.error"]
     assert "'CSQU3054384': check digit is 4, ISO 6346 gives 3" in dead["dlq.error"]
