@@ -160,20 +160,20 @@ def verify(raw: bytes | None, trusted: TrustedKeys) -> XBorderMessage:
 def verify_signed(raw: bytes | None, trusted: TrustedKeys) -> Verified:
     """`verify`, keeping the key id and the payload bytes (what the receiver stores)."""
     envelope = _envelope(raw)
-    key_id = envelope.get("key_id")
-    signature_text = envelope.get("signature")
-    if not isinstance(signature_text, str) or not signature_text or not isinstance(key_id, str):
-        raise Refused("unsigned: the envelope has no key_id and signature", "unsigned")
+    key_id, signature_text = _signed_by(envelope, "key_id"), _signed_by(envelope, "signature")
     payload_text = envelope.get("payload")
     if not isinstance(payload_text, str):
         raise Refused("invalid: the envelope has no payload", "invalid")
     key = trusted.keys.get(key_id)
     if key is None:
         raise Refused(f"unknown key: {key_id!r} is not a trusted key", "unknown_key")
-    try:
-        signature, payload = _b64decode(signature_text), _b64decode(payload_text)
-    except ValueError as exc:
-        raise Refused(f"bad signature: {exc}", "bad_signature") from exc
+    decoded = []
+    for name, text in (("signature", signature_text), ("payload", payload_text)):
+        try:
+            decoded.append(_b64decode(text))
+        except ValueError as exc:
+            raise Refused(f"bad signature: {name}: {exc}", "bad_signature") from exc
+    signature, payload = decoded
     try:
         key.public.verify(signature, payload)
     except InvalidSignature:
@@ -194,6 +194,18 @@ def verify_signed(raw: bytes | None, trusted: TrustedKeys) -> Verified:
             "unknown_key",
         )
     return Verified(message, key_id, payload)
+
+
+def _signed_by(envelope: dict[str, Any], name: str) -> str:
+    """The envelope's `key_id` or `signature`, or `unsigned` naming it."""
+    value = envelope.get(name)
+    if value is None or value == "":
+        raise Refused(
+            f"unsigned: {name}: missing: a signed envelope has key_id and signature", "unsigned"
+        )
+    if not isinstance(value, str):
+        raise Refused(f"unsigned: {name}: expected a string, got {value!r:.40}", "unsigned")
+    return value
 
 
 def signed_payload(raw: bytes) -> bytes:

@@ -197,3 +197,22 @@ def test_a_signed_message_that_is_not_valid_keeps_its_place_in_the_sequence() ->
     assert as_cn.error_type == "invalid" and as_cn.header is None
     # an unsigned or tampered one never carries one
     assert _refusal(base64.b64decode(json.loads(_signed(payload))["payload"])).header is None
+
+
+def test_an_envelope_member_that_is_wrong_is_named() -> None:
+    """Found by a stranger writing China's envelopes by hand: `key_id: 5` was told 'the
+    envelope has no key_id and signature', and a payload that is not base64 'bad
+    signature: not base64' (the signature's fault, as it read)."""
+    good = json.loads(sign(_ack(), VN_OLD))
+    assert _refusal(json.dumps(good | {"key_id": 5}).encode()).reason == (
+        "unsigned: key_id: expected a string, got 5"
+    )
+    no_signature = {k: v for k, v in good.items() if k != "signature"}
+    assert _refusal(json.dumps(no_signature).encode()).reason == (
+        "unsigned: signature: missing: a signed envelope has key_id and signature"
+    )
+    payload = _refusal(json.dumps(good | {"payload": "!!not base64"}).encode())
+    assert payload.error_type == "bad_signature"
+    assert payload.reason.startswith("bad signature: payload: not base64"), payload.reason
+    signature = _refusal(json.dumps(good | {"signature": "%%"}).encode())
+    assert signature.reason.startswith("bad signature: signature: not base64"), signature.reason
