@@ -32,8 +32,6 @@ class BookingData:
     phones: dict[str, str] = field(default_factory=dict)  # booking id -> the driver's mobile
     # booking id -> the slot its page shows (gate local time)
     page_slots: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
-    # booking ids whose page says to drive to the gate (no waiting area for the direction)
-    to_gate: set[str] = field(default_factory=set)
 
 
 class MemoryBookingStore:
@@ -136,11 +134,8 @@ class MemoryDriverPages:
         *,
         phone: str | None = None,
         slot: tuple[datetime, datetime] | None = None,
-        waiting_area: bool = True,
     ) -> None:
         self.data.pages[booking_id] = "booked"
-        if not waiting_area:
-            self.data.to_gate.add(booking_id)
         if phone is not None:
             self.data.phones[booking_id] = phone
         if slot is not None:

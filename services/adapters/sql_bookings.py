@@ -109,10 +109,9 @@ class SqlDriverPages:
         *,
         phone: str | None = None,
         slot: tuple[datetime, datetime] | None = None,
-        waiting_area: bool = True,
     ) -> None:
         key = booking_page_key(booking_id)
-        state = booked_state(slot, waiting_area=waiting_area)
+        state = booked_state(slot)
         await save_pages(session=self.session, secret=self.secret, states={key: state}, now=now)
         if phone is not None:
             await self.session.execute(
@@ -124,12 +123,10 @@ class SqlDriverPages:
         row = await self.session.scalar(select(DriverPageRow).where(DriverPageRow.page_key == key))
         if row is None or row.state.get("status") != "booked":
             return  # no page, or the truck is queued: the call-forward worker's page
-        # the gate and direction are the booking's own: a page without a waiting area stays so
-        area = row.state.get("waiting_area", True)
         await save_pages(
             session=self.session,
             secret=self.secret,
-            states={key: booked_state(slot, waiting_area=area is not False)},
+            states={key: booked_state(slot)},
             now=now,
             only_existing=True,
         )

@@ -172,7 +172,7 @@ def create_app(
     # the drivers' pages (issue 23): /d/{token}, served from the database's driver_pages
     app.include_router(
         drivers_router(
-            DbPages(lambda: app.state.context.sessions),
+            DbPages(lambda: app.state.context.sessions, lambda: app.state.context.gates),
             check_in=check_in_from_page,
             code_guard=lambda: app.state.context.code_guard,
         )

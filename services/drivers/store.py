@@ -20,6 +20,7 @@ from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
+from lanes.model import Gate
 from lanes.plates import normalise_plate
 from services.db.booking_tables import BookingRow
 from services.db.driver_pages import BOOKING_PAGE
@@ -27,6 +28,7 @@ from services.db.driver_tables import DriverPageRow
 from services.db.tables import ManifestRow, VisitRow
 from services.drivers.hub import DriverHub, normal_code, page_code, page_token
 from services.drivers.i18n import language_of_phone
+from services.drivers.view import with_area
 
 POLL_S = 0.25
 
@@ -154,19 +156,32 @@ Watch = Callable[[float], Awaitable[str | None]]
 class DbPages:
     """The page source of the API app: rows of `driver_pages`, streamed by polling."""
 
-    def __init__(self, sessions: Callable[[], async_sessionmaker[AsyncSession]]) -> None:
-        self._sessions = sessions  # late-bound: the app's context may be built at start-up
+    def __init__(
+        self,
+        sessions: Callable[[], async_sessionmaker[AsyncSession]],
+        gates: Callable[[], Mapping[str, Gate]] = dict,
+    ) -> None:
+        """`sessions`, `gates`: late-bound (the app's context may be built at start-up);
+        the gates as loaded say whether a booked page's gate has a waiting area for it."""
+        self._sessions, self._gates = sessions, gates
 
     async def _row(self, token: str) -> tuple[str, int] | None:
+        booking = aliased(BookingRow)
+        query = (
+            select(DriverPageRow.state, DriverPageRow.version, booking.gate_id, booking.direction)
+            .outerjoin(
+                booking,
+                booking.booking_id == func.substr(DriverPageRow.page_key, len(BOOKING_PAGE) + 1),
+            )
+            .where(DriverPageRow.token == token)
+        )
         async with self._sessions()() as session:
-            row = (
-                await session.execute(
-                    select(DriverPageRow.state, DriverPageRow.version).where(
-                        DriverPageRow.token == token
-                    )
-                )
-            ).first()
-        return None if row is None else (_text(row[0]), row[1])
+            row = (await session.execute(query)).first()
+        if row is None:
+            return None
+        state, version, gate_id, direction = row
+        gate = None if gate_id is None else self._gates().get(gate_id)
+        return _text(with_area(state, gate, direction)), version
 
     async def state(self, token: str) -> str | None:
         row = await self._row(token)

@@ -68,22 +68,32 @@ def driver_state(
     }
 
 
-def booked_state(
-    slot: tuple[datetime, datetime] | None, *, waiting_area: bool = True
-) -> dict[str, Any]:
+def booked_state(slot: tuple[datetime, datetime] | None) -> dict[str, Any]:
     """A booked truck's page: "booked", with its slot's start and end as ISO times in the
     gate's local time (`slot`, already in it: the page shows the date and the times as
-    written, never in the phone's or the server's zone). `waiting_area` False: the gate has
-    no waiting area for the truck's direction (`"waiting_area": false`; left out otherwise),
-    so the page tells the driver to drive to the gate for the slot and offers no check-in
-    (until 2026-12-06 it said to drive to the waiting area, and its check-in was refused)."""
+    written, never in the phone's or the server's zone). Whether the gate has a waiting
+    area for it is not kept: `with_area` says it from the gate file when the page is read."""
     state: dict[str, Any] = {"status": "booked"}
     if slot is not None:
         start, end = slot
         state |= {"slot_start": start.isoformat(), "slot_end": end.isoformat()}
-    if not waiting_area:
-        state["waiting_area"] = False
     return state
+
+
+def with_area(state: dict[str, Any], gate: Gate | None, direction: str | None) -> dict[str, Any]:
+    """A booked page as shown: `"waiting_area": false` when its gate, as loaded now, has no
+    waiting area for the booking's direction (the page tells the driver to drive to the gate
+    for the slot and offers no check-in; until 2026-12-06 it said to drive to the waiting
+    area, and its check-in was refused), left out otherwise. From the gate's current model,
+    not the booking's time: a gate file given an area (or losing one) after the booking
+    changes the page's words (until 2026-12-06 late the flag was saved with the booking).
+    A page not "booked", or whose gate is unknown, is as stored."""
+    if state.get("status") != "booked" or gate is None or direction is None:
+        return state
+    shown = {k: v for k, v in state.items() if k != "waiting_area"}
+    if gate.waiting_area(Direction(direction)) is None:
+        shown["waiting_area"] = False
+    return shown
 
 
 def lost_state(event: PlaceLost, utc_offset: timedelta) -> dict[str, Any]:

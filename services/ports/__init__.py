@@ -99,13 +99,11 @@ class DriverPages(Protocol):
         *,
         phone: str | None = None,
         slot: tuple[datetime, datetime] | None = None,
-        waiting_area: bool = True,
     ) -> None:
         """The driver's page of a new booking ("booked"), with the driver's mobile when the
         firm gave it and the booked slot's start and end in the gate's local time (their
-        offset is the gate's: the page shows them as they are); `waiting_area` False: the
-        gate has none for the booking's direction (the page says to drive to the gate, and
-        offers no check-in)."""
+        offset is the gate's: the page shows them as they are); whether the gate has a
+        waiting area for it is said when the page is read, from the gate file then."""
 
     async def moved(self, booking_id: str, slot: tuple[datetime, datetime], now: datetime) -> None:
         """A rescheduled booking's page shows its new slot (gate local time) while it still

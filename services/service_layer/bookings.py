@@ -267,14 +267,11 @@ async def book_slot(
         answer = present(booking)
         # the driver's page exists from the booking on ("booked"; the call-forward worker
         # moves it on when the truck reaches the waiting area; at a gate with none for the
-        # booking's direction it says to drive to the gate)
+        # booking's direction, as the gate file says when it is read, it says to drive to
+        # the gate)
         gate = gates[cmd.gate_id]
         await uow.driver_pages.booked(
-            booking.booking_id,
-            now,
-            phone=cmd.driver_phone,
-            slot=_local_slot(booking, gate),
-            waiting_area=booking.waits_in_area(gate),
+            booking.booking_id, now, phone=cmd.driver_phone, slot=_local_slot(booking, gate)
         )
         if cmd.idempotency_key is not None:
             await uow.idempotency.answer(

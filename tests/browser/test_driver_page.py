@@ -10,6 +10,7 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -18,9 +19,18 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from playwright.async_api import Browser, Page
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.board import Board, Truck
-from lanes.model import BookingStatus, CargoClass, CustomsChannel, Direction, Manifest
+from lanes.model import (
+    BookingStatus,
+    CargoClass,
+    CustomsChannel,
+    Direction,
+    Gate,
+    Manifest,
+    WaitingArea,
+)
 from lanes.policy.callforward import (
     AreaQueue,
     CallForwardPolicy,
@@ -337,6 +347,57 @@ TO_GATE = {
 }
 
 
+@contextlib.asynccontextmanager
+async def _youyiguan_db(
+    tmp_path: Path,
+) -> AsyncIterator[tuple[async_sessionmaker[AsyncSession], str]]:
+    """A SQLite database of the Chinese side's Youyiguan (no waiting area in its file):
+    its sessions and firm-cn's key; firm-cn's import manifest YY-1 stored."""
+    gate = configured_gates(CN_GATES)["youyiguan"]
+    assert gate.waiting_area(Direction.IMPORT) is None
+    engine = create_engine(DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'bf.db'}"))
+    try:
+        await prepare_database(engine, {"youyiguan": gate})
+        sessions = session_factory(engine)
+        async with sessions() as session, session.begin():
+            key = (await create_firm(session=session, firm_id="firm-cn", name="F", now=T0)).key
+            cargo = Manifest("YY-1", "firm-cn", Direction.IMPORT, tractor_plate="29H12345")
+            await store_manifests(session=session, manifests=[cargo], source="http", now=T0)
+        yield sessions, key
+    finally:
+        await engine.dispose()
+
+
+def _youyiguan_app(sessions: async_sessionmaker[AsyncSession], gate: Gate) -> FastAPI:
+    context = ApiContext(
+        sessions=sessions,
+        kafka=KafkaSettings(bootstrap="127.0.0.1:9"),
+        bootstrap="127.0.0.1:9",
+        gates={"youyiguan": gate},
+        default_gate="youyiguan",
+        limiter=RateLimiter(rate=10_000.0, burst=10_000),
+    )
+    return create_app(context)
+
+
+async def _book_yy_1(api: httpx.AsyncClient, base: str, key: str) -> str:
+    """Firm-cn books YY-1 at 09:30 (+08:00) tomorrow; the driver's page link."""
+    booked = await api.post(
+        f"{base}/v1/bookings",
+        json={"manifest_id": "YY-1", "slot_start": "2026-11-24T09:30:00+08:00"},
+        headers={"Authorization": f"Bearer {key}", "Idempotency-Key": "yy-1"},
+    )
+    assert booked.status_code == 201, booked.text
+    moved = await api.post(
+        f"{base}/v1/bookings/{booked.json()['booking_id']}/reschedule",
+        json={"slot_start": "2026-11-24T10:00:00+08:00"},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert moved.status_code == 200, moved.text
+    link: str = booked.json()["driver_page"]
+    return link
+
+
 async def test_a_booked_page_at_a_gate_without_a_waiting_area_says_to_drive_to_the_gate(
     browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -349,38 +410,10 @@ async def test_a_booked_page_at_a_gate_without_a_waiting_area_says_to_drive_to_t
     fixed: nothing here depends on today's date."""
     monkeypatch.setattr(clock, "wall_clock", lambda: datetime(2026, 11, 23, 1, 0, tzinfo=UTC))
     gate = configured_gates(CN_GATES)["youyiguan"]
-    assert gate.waiting_area(Direction.IMPORT) is None
-    engine = create_engine(DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'bf.db'}"))
-    try:
-        await prepare_database(engine, {"youyiguan": gate})
-        sessions = session_factory(engine)
-        async with sessions() as session, session.begin():
-            key = (await create_firm(session=session, firm_id="firm-cn", name="F", now=T0)).key
-            cargo = Manifest("YY-1", "firm-cn", Direction.IMPORT, tractor_plate="29H12345")
-            await store_manifests(session=session, manifests=[cargo], source="http", now=T0)
-        context = ApiContext(
-            sessions=sessions,
-            kafka=KafkaSettings(bootstrap="127.0.0.1:9"),
-            bootstrap="127.0.0.1:9",
-            gates={"youyiguan": gate},
-            default_gate="youyiguan",
-            limiter=RateLimiter(rate=10_000.0, burst=10_000),
-        )
-        async with serve_app(create_app(context)) as base, httpx.AsyncClient() as api:
-            firm = {"Authorization": f"Bearer {key}"}
-            booked = await api.post(
-                f"{base}/v1/bookings",
-                json={"manifest_id": "YY-1", "slot_start": "2026-11-24T09:30:00+08:00"},
-                headers=firm | {"Idempotency-Key": "yy-1"},
-            )
-            assert booked.status_code == 201, booked.text
-            moved = await api.post(
-                f"{base}/v1/bookings/{booked.json()['booking_id']}/reschedule",
-                json={"slot_start": "2026-11-24T10:00:00+08:00"},
-                headers=firm,
-            )
-            assert moved.status_code == 200, moved.text
-            link = booked.json()["driver_page"]
+    async with _youyiguan_db(tmp_path) as (sessions, key):
+        app = _youyiguan_app(sessions, gate)
+        async with serve_app(app) as base, httpx.AsyncClient() as api:
+            link = await _book_yy_1(api, base, key)
             state = (await api.get(f"{link}/state")).json()
             assert state["waiting_area"] is False and state["slot_start"].endswith("+08:00")
             page = await phone(browser, "en-US")
@@ -391,8 +424,42 @@ async def test_a_booked_page_at_a_gate_without_a_waiting_area_says_to_drive_to_t
                 assert slot in await page.inner_text("#booked-slot"), lang
                 assert await page.is_hidden("#check-in"), lang
             await page.context.close()  # its stream, before the server stops
-    finally:
-        await engine.dispose()
+
+
+async def test_a_booked_page_follows_the_gate_file_as_loaded_now(
+    browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Youyiguan's file given an import waiting area after YY-1 was booked (the API
+    restarted on it): the booked page opened then says to drive to the waiting area and
+    offers the check-in, as a page booked under the new file does; the file back without
+    it, the page says again to drive to the gate. Until 2026-12-06 late the no-area flag
+    was saved with the booking, so the page kept the wording of the file it was booked
+    under (`"waiting_area": false`, no check-in, while the check-in was taken)."""
+    monkeypatch.setattr(clock, "wall_clock", lambda: datetime(2026, 11, 23, 1, 0, tzinfo=UTC))
+    gate = configured_gates(CN_GATES)["youyiguan"]
+    area = WaitingArea(
+        "yg-imp-wait", "Youyiguan import waiting area", Direction.IMPORT,
+        camera_id="yg-imp-approach-1", capacity=50, drive_time=timedelta(minutes=5),
+    )  # fmt: skip
+    with_area = replace(gate, waiting_areas=(area,))
+    async with _youyiguan_db(tmp_path) as (sessions, key):
+        async with serve_app(_youyiguan_app(sessions, gate)) as base, httpx.AsyncClient() as api:
+            link = await _book_yy_1(api, base, key)
+            assert (await api.get(f"{link}/state")).json()["waiting_area"] is False
+        path = httpx.URL(link).path
+        async with (
+            serve_app(_youyiguan_app(sessions, with_area)) as base,
+            httpx.AsyncClient() as api,
+        ):
+            state = (await api.get(f"{base}{path}/state")).json()
+            assert state["status"] == "booked" and "waiting_area" not in state
+            page = await phone(browser, "en-US")
+            await page.goto(f"{base}{path}")
+            await page.wait_for_function("() => document.body.dataset.status === 'booked'")
+            assert await page.is_visible("#check-in")
+            await page.context.close()  # its stream, before the server stops
+        async with serve_app(_youyiguan_app(sessions, gate)) as base, httpx.AsyncClient() as api:
+            assert (await api.get(f"{base}{path}/state")).json()["waiting_area"] is False
 
 
 async def test_an_unknown_token_or_code_is_a_404(browser: Browser) -> None:

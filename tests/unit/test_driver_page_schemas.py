@@ -55,7 +55,7 @@ def _states() -> list[dict[str, Any]]:
     states += [
         booked_state(None),
         booked_state((slot[0].astimezone(), slot[1].astimezone(UTC))),
-        booked_state(slot, waiting_area=False),  # no waiting area for its direction
+        {**booked_state(slot), "waiting_area": False},  # with_area: no area for it
         lost_state(lost, SEVEN),
         lost_state(replace(lost, deadline=T0), SEVEN),
         lost_state(replace(lost, withdrawn=True), SEVEN),
