@@ -293,14 +293,14 @@ def mismatch(crossing: Crossing) -> CrossingAlert | None:
     ]
     for field, want, got in differences:
         evidence += [(f"{field}.announced", want), (f"{field}.seen", got)]
-    names = ", ".join(field for field, _, _ in differences)
+    told = "; ".join(f"{field} {got} (announced {want})" for field, want, got in differences)
     return CrossingAlert(
         alert_id=f"mismatch:{crossing.crossing_id}",
         kind=AlertKind.MISMATCH,
         crossing_id=crossing.crossing_id,
         from_side=crossing.from_side,
         at=entry.at,
-        explanation=f"entered {crossing.from_side.other.value} with another {names} than announced",
+        explanation=(f"entered {crossing.from_side.other.value} otherwise than announced: {told}"),
         evidence=tuple(evidence),
     )
 

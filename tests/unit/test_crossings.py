@@ -85,6 +85,12 @@ def test_mismatch_names_each_field_with_evidence() -> None:
     assert evidence["containers.seen"] == "CSQU3054383 MSCU1234566"
     assert "tractor_plate.seen" not in evidence  # separators do not make a difference
     assert evidence["entry_message_id"] == "CN:i-a"
+    # the controller reads what differs without opening the evidence (it said "entered CN
+    # with another trailer_plate, containers than announced" until 2026-12-06)
+    assert alert.explanation == (
+        "entered CN otherwise than announced: trailer_plate 29R99999 (announced 29R01234); "
+        "containers CSQU3054383 MSCU1234566 (announced CSQU3054383)"
+    )
 
 
 def test_same_alerts_in_any_order() -> None:
