@@ -24,7 +24,7 @@ class DriverPageRow(Base):
     updated_at: Mapped[datetime]  # wall clock: an operation, not a decision
     # the truck it follows now (set by the call-forward worker): the notifier's way in
     visit_id: Mapped[str | None] = mapped_column(String(128), index=True)
-    # the language the driver last read it in (?lang= or the browser's): the SMS's
+    # the language the driver last chose for it (?lang=, kept by the phone): the SMS's
     language: Mapped[str | None] = mapped_column(String(8))
     # the driver's mobile (E.164), given with the booking: where the call's SMS goes
     phone: Mapped[str | None] = mapped_column(String(16))

@@ -44,7 +44,13 @@ from services.drivers.code_form import (
 )
 from services.drivers.guard import CodeGuard
 from services.drivers.hub import DriverHub, could_be_code, normal_code
-from services.drivers.i18n import CHOSEN_COOKIE, WORDS, language_links, said_language
+from services.drivers.i18n import (
+    CHOSEN_COOKIE,
+    WORDS,
+    asked_language,
+    language_links,
+    said_language,
+)
 from services.drivers.not_found import not_found_page, prefers_html
 from services.drivers.schemas import DriverPageState, PageCheckIn
 from services.drivers.store import HubPages, Watch
@@ -309,14 +315,18 @@ def drivers_router(
     ) -> Response:
         if await source.state(token) is None:
             return _not_found("truck page", request)
-        said = said_language(lang, accept_language, request.cookies.get(CHOSEN_COOKIE))
+        kept = request.cookies.get(CHOSEN_COOKIE)
+        said = said_language(lang, accept_language, kept)
         chosen = said or "en"
         remember = getattr(source, "remember_language", None)
-        if remember is not None and said is not None:
-            # the language the SMS are written in: only one the reader named; a request
-            # naming none (a messenger's link preview, a script) is shown English and
-            # leaves the driver's (or the mobile's country's) as it was
-            await remember(token, said)
+        picked = asked_language(lang) or asked_language(kept)
+        if remember is not None and picked is not None:
+            # the language the SMS are written in: only one chosen with the page's language
+            # links (`?lang=`, or kept by the phone that chose it); a browser's own language
+            # (the firm's English PC opening the link before the driver) or none (a link
+            # preview, a script) is shown, and leaves the driver's (or the mobile's
+            # country's) as it was
+            await remember(token, picked)
         template = (WEB / "driver.html").read_text("utf-8")
         switch = language_links(chosen)
         body = (

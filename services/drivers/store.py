@@ -60,8 +60,8 @@ async def purge_pages(*, session: AsyncSession, now: datetime) -> int:
 
 
 async def language_of_visit(session: AsyncSession, visit_id: str) -> str | None:
-    """The language the driver of this truck last read its page in; else, the page never
-    read (a driver texted before opening any link), the language of the country of the
+    """The language the driver of this truck last chose on its page (its language links);
+    else, none chosen (a driver texted before opening any link), the language of the country of the
     mobile given with its booking (`+84`: Vietnamese, `+86`: Chinese); None: not known."""
     pages = (
         await session.execute(
@@ -197,7 +197,7 @@ class DbPages:
         return key
 
     async def remember_language(self, token: str, language: str) -> None:
-        """The language the driver reads the page in: the one its SMS are written in."""
+        """The language the driver chose for the page: the one its SMS are written in."""
         async with self._sessions()() as session, session.begin():
             await session.execute(
                 update(DriverPageRow)
