@@ -43,6 +43,14 @@ WORDS: dict[str, dict[str, str]] = {
             "This is your last call: if you are not at the gate by then, you lose your place "
             "in the queue."
         ),
+        "overdue": (
+            "Your time to be at the gate has passed. Go to the gate now: you are called once "
+            "more, then you lose your place in the queue."
+        ),
+        "overdue_last": (
+            "Your last call's time has passed: unless you are at the gate now, you have lost "
+            "your place in the queue."
+        ),
         "gate_time": "{time} (local time at the gate, {zone})",
         "booked_slot": "Your slot: {date}, {time} (local time at the gate, {zone})",
         "date": "{d} {mon} {y}",
@@ -128,6 +136,14 @@ WORDS: dict[str, dict[str, str]] = {
             "Đây là lần gọi cuối: nếu bạn không có mặt tại cửa khẩu trước giờ đó, bạn sẽ mất "
             "vị trí trong hàng chờ."
         ),
+        "overdue": (
+            "Đã quá giờ phải có mặt tại cửa khẩu. Hãy đến cửa khẩu ngay: bạn sẽ được gọi thêm "
+            "một lần, sau đó bạn sẽ mất vị trí trong hàng chờ."
+        ),
+        "overdue_last": (
+            "Đã quá giờ của lần gọi cuối: nếu bạn chưa có mặt tại cửa khẩu, bạn đã mất vị trí "
+            "trong hàng chờ."
+        ),
         "gate_time": "{time} (giờ địa phương tại cửa khẩu, {zone})",
         "booked_slot": (
             "Khung giờ của bạn: {time} ngày {date} (giờ địa phương tại cửa khẩu, {zone})"
@@ -207,6 +223,10 @@ WORDS: dict[str, dict[str, str]] = {
             "没有货车同时使用此代码和此车牌号。请核对两者后重新输入，或询问等候区工作人员。"
         ),
         "last_call": "这是最后一次叫号：如未在此时间前到达口岸，您将失去队列中的位置。",
+        "overdue": (
+            "已超过到达口岸的时间。请立即前往口岸：您还会被叫号一次，之后将失去队列中的位置。"
+        ),
+        "overdue_last": "最后一次叫号的时间已过：如您尚未到达口岸，您已失去队列中的位置。",
         "gate_time": "{time}（口岸当地时间，{zone}）",
         "booked_slot": "您的时段：{date} {time}（口岸当地时间，{zone}）",
         "date": "{y}年{m}月{d}日",

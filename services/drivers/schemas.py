@@ -68,6 +68,11 @@ class CalledPage(_Page):
     gate: str
     called_at: str = _HHMM
     be_there_by: str = _HHMM
+    deadline: str | SkipJsonSchema[None] = _absent(
+        f"`be_there_by` in full, {_ISO}: past it (by the server's clock, the stream's "
+        "`clock`) the page says the truck is late (`recalled`: its place is lost unless at "
+        "the gate); absent on a page written before 2026-12-06 late"
+    )
     zone: str = _ZONE
 
 

@@ -64,6 +64,9 @@ def driver_state(
         "gate": gate.name,
         "called_at": local_hhmm(call.called_at, offset),
         "be_there_by": local_hhmm(call.deadline, offset),
+        # in full (ISO, the gate's offset): past it the page says the truck is late, with
+        # no event (the recall or the lost place comes with the queue's next step)
+        "deadline": call.deadline.astimezone(timezone(offset)).isoformat(),
         "zone": zone_name(offset),
     }
 

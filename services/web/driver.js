@@ -116,9 +116,17 @@
   // The estimate is made when the queue moves, and nothing may move for a while: past the
   // expected call's minute (by the server's clock, as last heard), the page says the call
   // is later than estimated rather than show a time gone by as if it were to come.
+  // A call's deadline passes with no event too (the recall, or the lost place, comes with
+  // the queue's next step): past it, by the server's clock, the page says the truck is late
+  // and what follows, rather than show a time gone by as the one to be there by.
   function late() {
     const at = shown && shown.status === "waiting" ? Date.parse(shown.expected_at) : NaN;
     $("late").hidden = !(serverNow() >= at + 60000);
+    const called = shown && (shown.status === "called" || shown.status === "recalled");
+    const overdue = called && serverNow() >= Date.parse(shown.deadline);
+    $("overdue").hidden = !overdue;
+    if (overdue) $("overdue").textContent = words[shown.status === "recalled" ? "overdue_last" : "overdue"];
+    body.dataset.overdue = overdue ? "yes" : "no";
   }
 
   $("check-in").addEventListener("click", async () => {

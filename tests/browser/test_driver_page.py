@@ -62,7 +62,7 @@ CN_GATES = Path(__file__).resolve().parents[2] / "services" / "gates" / "cn"  # 
 T0 = datetime(2025, 6, 2, 3, 0, tzinfo=UTC)  # 10:00 local
 PHONE = {"width": 390, "height": 844}
 FIELDS = {"status", "position", "expected_call", "lane_id", "carrier_slot", "way", "yard"}
-FIELDS |= {"gate", "called_at", "be_there_by", "zone", "expected_at", "as_of"}
+FIELDS |= {"gate", "called_at", "be_there_by", "zone", "expected_at", "as_of", "deadline"}
 
 
 def a_queue(n: int) -> AreaQueue:
@@ -771,3 +771,44 @@ async def test_an_expected_call_time_gone_by_is_said_to_be_late_on_the_servers_c
         assert (
             await page.inner_text("#as-of") == f"(ước tính lúc {later:%H:%M})"
         )  # expected_at: the gate's time
+
+
+async def test_a_call_past_its_deadline_is_said_late_with_no_event(
+    browser: Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A called truck not at the gate by its deadline is recalled at the queue's next step,
+    and nothing may step it for a while (event time has no other source). Before, the open
+    page showed the call and its time to be there by, gone by, as if still to come. Now,
+    past the call's `deadline` by the server's clock (the stream's `clock`, the phone's own
+    25 minutes slow), the page says the truck is late and that one more call is all it
+    gets; recalled (a new deadline), it no longer does, until that one passes too: then
+    that the place is lost unless at the gate. Both clocks are faked (the server's
+    `streams.clock.wall_clock`, the phone's by Playwright): no dependence on the date."""
+    server = [T0 + timedelta(minutes=1)]
+    monkeypatch.setattr(clock, "wall_clock", lambda: server[0])
+    hub = DriverHub(secret=b"test secret")
+    policy, queue, board = CallForwardPolicy(), a_queue(1), Board.for_gate(HN)
+    _, queue, board = policy.step(queue, board, HN, now=T0)
+    hub.publish(driver_states(queue, board, HN, now=T0))
+    call = queue.waiting[0].call
+    assert call is not None
+    async with serve(hub, keep_alive_s=0.3) as base:
+        page = await phone(browser, "vi-VN")
+        await page.clock.set_fixed_time(server[0] - timedelta(minutes=25))
+        await page.goto(f"{base}/d/{hub.token_for('visit-000')}")
+        await page.wait_for_function("() => document.body.dataset.status === 'called'")
+        await page.wait_for_function("() => document.body.dataset.overdue === 'no'")
+        assert await page.is_hidden("#overdue")
+        server[0] = call.deadline + timedelta(seconds=1)  # no event: the page alone
+        await page.wait_for_function("() => document.body.dataset.overdue === 'yes'")
+        assert "Đã quá giờ phải có mặt tại cửa khẩu" in await page.inner_text("#overdue")
+        _, queue, board = policy.step(queue, board, HN, now=call.deadline)
+        hub.publish(driver_states(queue, board, HN, now=call.deadline))
+        await page.wait_for_function("() => document.body.dataset.status === 'recalled'")
+        await page.wait_for_function("() => document.body.dataset.overdue === 'no'")
+        recall = queue.waiting[0].call
+        assert recall is not None and recall.deadline > call.deadline
+        server[0] = recall.deadline + timedelta(seconds=1)
+        await page.wait_for_function("() => document.body.dataset.overdue === 'yes'")
+        assert "Đã quá giờ của lần gọi cuối" in await page.inner_text("#overdue")
+        await page.context.close()  # its stream, before the server stops
