@@ -110,7 +110,8 @@ class Unit:
         self.gates = gates  # the gates the other side may name (None: not checked)
         self._counters: dict[tuple[str, str], int] = {}
         self._crossings: dict[str, XborderCrossingRow] = {}
-        self._sent: dict[str, int] = {}  # this side's message id -> sequence (acks' checks)
+        # this side's message id -> its sequence and type (acks' checks)
+        self._sent: dict[str, tuple[int, str]] = {}
 
     async def _lock(self, side: Side, role: str) -> int:
         """The counter's value, read by an UPDATE: the row stays locked (PostgreSQL) or the
@@ -159,10 +160,12 @@ class Unit:
     async def _load_sent(self, ids: set[str]) -> None:
         """The sequence of each of this side's messages named by an ack in the batch."""
         if ids:
-            query = select(XborderOutboxRow.message_id, XborderOutboxRow.sequence).where(
-                XborderOutboxRow.message_id.in_(ids)
+            out = XborderOutboxRow
+            query = select(out.message_id, out.sequence, out.message_type).where(
+                out.message_id.in_(ids)
             )
-            self._sent.update({mid: seq for mid, seq in (await self.session.execute(query)).all()})
+            found = (await self.session.execute(query)).all()
+            self._sent.update({mid: (seq, kind) for mid, seq, kind in found})
 
     def _ack_refusal(self, ack: AckV1) -> str | None:
         """Why an ack cannot acknowledge anything here: it names a message this side never
@@ -174,10 +177,17 @@ class Unit:
                 f"invalid: acked_message_id {ack.acked_message_id!r} is no message "
                 f"{self.me.value} sent"
             )
-        if sent != ack.acked_sequence:
+        sequence, kind = sent
+        if kind == ACK_TYPE:
+            # nothing acknowledges an ack (until 2026-12-06 one was applied in silence)
+            return (
+                f"invalid: acked_message_id {ack.acked_message_id!r} is an ack: acks are not "
+                "acknowledged"
+            )
+        if sequence != ack.acked_sequence:
             return (
                 f"invalid: acked_sequence {ack.acked_sequence} is not the sequence of "
-                f"{ack.acked_message_id} ({sent})"
+                f"{ack.acked_message_id} ({sequence})"
             )
         return None
 

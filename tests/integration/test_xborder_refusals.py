@@ -102,7 +102,11 @@ def entry_json(sequence: int, crossing_id: str, **fields: Any) -> dict[str, Any]
     } | fields
 
 
-async def send_all(cn: GateSide, key: SigningKey, payloads: list[dict[str, Any]]) -> None:
+async def send_all(
+    cn: GateSide, key: SigningKey, payloads: list[dict[str, Any]], *, before: int = 0
+) -> None:
+    """Send `payloads` (after `before` messages sent already) and wait until each is in
+    its place."""
     producer = AIOKafkaProducer(bootstrap_servers=cn.bootstrap)
     await producer.start()
     try:
@@ -113,7 +117,7 @@ async def send_all(cn: GateSide, key: SigningKey, payloads: list[dict[str, Any]]
         await producer.stop()
 
     async def all_received() -> bool:
-        return (await cn.state()).last_received == len(payloads)
+        return (await cn.state()).last_received == before + len(payloads)
 
     await eventually(all_received, timeout_s=30, what="every message in its place")
 
@@ -342,3 +346,29 @@ async def test_the_documented_notice_is_applied_and_its_slot_booked(
         assert [(b.gate_id, b.slot_start) for b in booked] == [
             ("huu-nghi", datetime.fromisoformat(notice["booked_slot_start"]))
         ]
+
+
+async def test_an_ack_of_an_ack_is_refused_naming_it(china: tuple[GateSide, GateSide]) -> None:
+    """Nothing acknowledges an ack (docs/exchange.md): Vietnam's ack of China's ack of its
+    exit was applied in silence, marking China's ack acknowledged, so a peer building its
+    acks wrong never learnt it."""
+    vn, cn = china
+    ack_of_ack = {
+        "acked_message_id": "CN:ack-VN:exit:v-1",
+        "acked_sequence": 1,
+        "crossing_id": "VN:huu-nghi:M-1",
+        "event_time": "2026-12-06T09:41:00+07:00",
+        "message_id": "VN:ack-CN:ack-VN:exit:v-1",
+        "schema_version": 1,
+        "sender": "VN",
+        "sequence": 2,
+        "type": "borderflow.xborder.ack",
+    }
+    await send_all(cn, vn.key, [exit_json(1)])
+    await send_all(cn, vn.key, [ack_of_ack], before=1)  # once China acknowledged the exit
+    [dead] = await dead_letters(cn.bootstrap, f"{inbound_topic(Side.VN)}.dlq", expect=1)
+    assert dead["dlq.error.type"] == "invalid"
+    assert (
+        "acked_message_id 'CN:ack-VN:exit:v-1' is an ack: acks are not acknowledged"
+        in (dead["dlq.error"])
+    ), dead["dlq.error"]
