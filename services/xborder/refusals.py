@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.xborder.tables import XborderRefusalRow
@@ -39,8 +39,16 @@ def acknowledged(kind: str, message_type: str | None) -> bool:
     return kind == "invalid" and message_type not in (None, ACK_TYPE)
 
 
-async def record(session: AsyncSession, refusals: Sequence[Refusal], *, now: datetime) -> None:
-    """Keep `refusals`, but not one whose record was refused so already."""
+# the refusals kept (the latest): a flood of forged records, each refused and kept, would
+# otherwise grow the table for ever; the dead letters keep them all
+KEPT = 10_000
+
+
+async def record(
+    session: AsyncSession, refusals: Sequence[Refusal], *, now: datetime, keep: int = KEPT
+) -> None:
+    """Keep `refusals`, but not one whose record was refused so already, and only the
+    latest `keep` of all."""
     if not refusals:
         return
     row = XborderRefusalRow
@@ -66,6 +74,10 @@ async def record(session: AsyncSession, refusals: Sequence[Refusal], *, now: dat
                 source=refusal.source,
             )
         )
+    await session.flush()
+    newest = await session.scalar(select(func.max(row.id)))
+    if newest is not None and newest > keep:
+        await session.execute(delete(row).where(row.id <= newest - keep))
 
 
 async def latest(session: AsyncSession, *, limit: int) -> tuple[int, list[XborderRefusalRow]]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +24,15 @@ import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lanes.containers import check_digit
 from lanes.crossings import Side
 from services.db.booking_tables import BookingRow
+from services.db.engine import session_factory
 from services.gates.loader import default_gates
 from services.runtime.settings import DatabaseSettings
+from services.xborder import refusals as kept
 from services.xborder.config import inbound_topic
 from services.xborder.corridor import side_gates_dir
 from services.xborder.facts import gate_corridors
@@ -372,3 +375,22 @@ async def test_an_ack_of_an_ack_is_refused_naming_it(china: tuple[GateSide, Gate
         "acked_message_id 'CN:ack-VN:exit:v-1' is an ack: acks are not acknowledged"
         in (dead["dlq.error"])
     ), dead["dlq.error"]
+
+
+async def test_the_refusals_kept_are_bounded(engine: AsyncEngine) -> None:
+    """A flood of forged records (each refused, each kept for the control room) cannot
+    grow the table without end: the latest `keep` are kept (it grew for ever before)."""
+    sessions = session_factory(engine)
+    for n in range(5):
+        one = kept.Refusal(
+            kind="unsigned",
+            reason="unsigned: empty message",
+            source=f"borderflow.xborder.from-cn:0:{n}",
+            sender="CN",
+        )
+        async with sessions() as session, session.begin():
+            await kept.record(session, [one], now=datetime.now(UTC), keep=3)
+    async with sessions() as session:
+        total, latest = await kept.latest(session, limit=10)
+    assert total == 3
+    assert [r.source.rsplit(":", 1)[1] for r in latest] == ["4", "3", "2"]
