@@ -23,11 +23,14 @@ from aiokafka import AIOKafkaProducer
 
 from lanes.containers import check_digit
 from lanes.crossings import AlertKind, Corridor, Side, reconcile
+from lanes.values import gate_clock
 from services.bootstrap import open_database
 from services.bootstrap.serving import install_stop_signals
+from services.gates.loader import configured_gates
 from services.runtime.settings import KafkaSettings, Settings
 from services.xborder import store as xstore
 from services.xborder.config import OUTBOUND_TOPIC, XborderSettings
+from services.xborder.corridor import side_gates_dir
 from services.xborder.link import Link
 from streams import clock
 from streams.broker import EmbeddedBroker
@@ -182,7 +185,7 @@ class Demo:
                 await asyncio.wait_for(stop.wait(), timeout=0.5)
 
     async def report(self) -> str:
-        lines = [f"gate clock {self.now().isoformat(timespec='minutes')}"]
+        lines = [clock_line(self.now())]
         for side, one in self.sides.items():
             async with one.sessions() as session:
                 state = await xstore.link_state(session, me=side)
@@ -201,6 +204,17 @@ class Demo:
                 f"overdue {overdue:3d}  mismatch {mismatch:3d}  refused {refused}"
             )
         return "\n".join(lines)
+
+
+def clock_line(now: datetime) -> str:
+    """The demo's gate clock on each gate's own clock (its gate file's offset): `gate clock
+    huu-nghi 2028-01-01 05:42 (UTC+07:00), youyiguan 2028-01-01 06:42 (UTC+08:00)` (until
+    2026-12-06 in UTC, a day behind both gates at 22:42 UTC on new year's eve)."""
+    told = []
+    for side, gate_id in GATES.items():
+        gate = configured_gates(side_gates_dir(side))[gate_id]
+        told.append(f"{gate_id} {gate_clock(now, gate.utc_offset, zone='named')}")
+    return "gate clock " + ", ".join(told)
 
 
 def _fresh(folder: Path) -> None:
