@@ -55,12 +55,18 @@ Cursor = Annotated[
 
 # What the schema cannot say of a slot (it depends on the gate and on the time of asking),
 # said to the reader: a schema-driven client's slot_start was refused with nothing to go by
+# The figures of the packaged gate, as the reference shows them; a running system's document
+# says those of its own gates (services.api.gate_enum.slot_figures, in place of these)
+SLOT_FIGURES = (
+    "at huu-nghi: 60-min slots within 06:00-22:00 at UTC+07:00, up to 7 days ahead, "
+    "until 30 min before the slot"
+)
 SLOT_START = (
     "the start of one of the gate's slots, ISO 8601 with offset: on a slot boundary of the "
-    "gate's local day (at huu-nghi hourly, 06:00 to 21:00 at +07:00) and open for booking "
-    "(at most 7 days ahead, until 30 min before it starts): `GET /v1/slots` lists them "
-    "with `open`"
+    "gate's local day, within its bookable hours, and open for booking (up to its horizon, "
+    f"until its cut-off; {SLOT_FIGURES}): `GET /v1/slots` lists them with `open`"
 )
+RESCHEDULE_SLOT_START = f"the new slot: {SLOT_START}"
 
 
 class BookingRequest(BaseModel):
@@ -99,7 +105,7 @@ class RescheduleRequest(BaseModel):
         json_schema_extra={"examples": [{"slot_start": "2026-12-07T10:00:00+07:00"}]},
     )
 
-    slot_start: IsoAwareDatetime = Field(description=f"the new slot: {SLOT_START}")
+    slot_start: IsoAwareDatetime = Field(description=RESCHEDULE_SLOT_START)
 
 
 # A member is refused, not ignored: cancel and check-in ignored any body, so a client
