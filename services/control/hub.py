@@ -7,7 +7,13 @@ A stream's queue holds one item: a page that reads slowly gets the newest snapsh
 backlog. Each snapshot carries `seq` (the SSE event id); a stream sends the difference when
 its page holds the snapshot it applies to, and the whole snapshot otherwise (at connect,
 after a skipped one). A page that reconnects gets the current snapshot at once, so it
-catches up whatever it missed."""
+catches up whatever it missed.
+
+A lane event is heard as it is sent, before the orchestrator applied it to the board: the
+hub rebuilds then, and again once the orchestrator's transaction that recorded it has
+committed (`stored`, asked every `poll_s` while one is awaited). A change that revises no
+decision (a carrier out of service with no trip, a lane with no queue closed) has no lane
+decision to tell of it; until 2026-12-06 the room showed it at the next refresh."""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ import contextlib
 import json
 import logging
 import time
+from asyncio import FIRST_COMPLETED
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +37,8 @@ from streams.topics import ALERTS, CONTROLLER_ACTIONS, LANE_DECISIONS, LANE_EVEN
 log = logging.getLogger(__name__)
 
 Builder = Callable[[str], Awaitable[dict[str, Any]]]
+Stored = Callable[[list[str]], Awaitable[set[str]]]  # which of these lane events are applied
+AWAITED_MAX = 1000  # lane events awaited at once; past it, one is rebuilt for at once
 
 
 @dataclass
@@ -46,6 +55,9 @@ class LiveHub:
     gates: Iterable[str]
     debounce_s: float = 0.05
     refresh_s: float = 10.0
+    stored: Stored | None = None  # None: lane events are not awaited (the refresh shows them)
+    poll_s: float = 0.1  # how often `stored` is asked while a lane event is awaited
+    wait_s: float = 60.0  # a lane event not applied by then (refused: dead-lettered) is dropped
     latest: dict[str, Published] = field(default_factory=dict)
     _snapshots: dict[str, dict[str, Any]] = field(default_factory=dict)  # as last published
     _streams: dict[str, set[asyncio.Queue[Published]]] = field(default_factory=dict)
@@ -53,12 +65,22 @@ class LiveHub:
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _seq: int = 0
     _built: dict[str, float] = field(default_factory=dict)  # monotonic time of each snapshot
+    _awaited: dict[str, tuple[str, float]] = field(default_factory=dict)  # id -> gate, until
     listening: bool = False
 
     def notify(self, gate_id: str) -> None:
         if gate_id in self._known:
             self._dirty.add(gate_id)
             self._wake.set()
+
+    def await_lane_event(self, gate_id: str, event_id: str) -> None:
+        """Rebuild the gate's snapshot once the orchestrator has applied this lane event."""
+        if self.stored is None or gate_id not in self._known:
+            return
+        if len(self._awaited) < AWAITED_MAX:
+            self._awaited[event_id] = (gate_id, time.monotonic() + self.wait_s)
+        else:  # a flood: the periodic refresh shows this one (the next polls the others)
+            self.notify(gate_id)
 
     @property
     def _known(self) -> set[str]:
@@ -93,23 +115,32 @@ class LiveHub:
         return sum(len(s) for s in self._streams.values())
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Rebuild dirty gates after each burst (and every `refresh_s` regardless)."""
+        """Rebuild dirty gates after each burst, and those whose awaited lane event was
+        applied (and every `refresh_s` regardless)."""
+        refresh_at = time.monotonic() + self.refresh_s
         while not stop.is_set():
-            # a change, the periodic refresh, or the stop: whichever comes first (waiting on
-            # the change alone held a shutdown for the whole refresh period)
+            # a change, the periodic refresh, a poll for an awaited lane event, or the stop:
+            # whichever comes first (waiting on the change alone held a shutdown for the
+            # whole refresh period)
+            timeout = max(0.0, refresh_at - time.monotonic())
+            if self._awaited:
+                timeout = min(timeout, self.poll_s)
             woken, stopping = (
                 asyncio.ensure_future(self._wake.wait()),
                 asyncio.ensure_future(stop.wait()),
             )
-            await asyncio.wait(
-                {woken, stopping}, timeout=self.refresh_s, return_when=asyncio.FIRST_COMPLETED
-            )
+            await asyncio.wait({woken, stopping}, timeout=timeout, return_when=FIRST_COMPLETED)
             for waiting in (woken, stopping):
                 waiting.cancel()
             if stop.is_set():
                 return
-            if not self._wake.is_set():  # periodic refresh of the gates someone watches
+            if time.monotonic() >= refresh_at:  # periodic refresh of the gates someone watches
                 self._dirty |= {g for g, s in self._streams.items() if s}
+                refresh_at = time.monotonic() + self.refresh_s
+            await self._applied()
+            if not self._dirty:  # a poll that found nothing applied yet
+                self._wake.clear()  # (no change pending: a notify marks its gate dirty)
+                continue
             await asyncio.sleep(self.debounce_s)
             self._wake.clear()
             dirty, self._dirty = self._dirty, set()
@@ -123,6 +154,23 @@ class LiveHub:
                 except Exception:
                     log.exception("control room: snapshot of %s failed", gate_id)
                     self._dirty.add(gate_id)
+
+    async def _applied(self) -> None:
+        """Mark dirty the gates whose awaited lane events the orchestrator has applied (its
+        transaction committed: the snapshot built now shows them)."""
+        if not self._awaited or self.stored is None:
+            return
+        try:
+            applied = await self.stored(sorted(self._awaited))
+        except Exception:
+            log.exception("control room: could not tell which lane events are applied")
+            return
+        now = time.monotonic()
+        for event_id, (gate_id, until) in list(self._awaited.items()):
+            if event_id in applied:
+                self._dirty.add(gate_id)
+            if event_id in applied or now >= until:
+                del self._awaited[event_id]
 
     async def _publish(self, gate_id: str) -> Published:
         started = time.perf_counter()
@@ -150,17 +198,29 @@ class LiveHub:
         return published
 
 
+def _data(value: bytes | None) -> dict[str, Any] | None:
+    """A record's event (`data` of its envelope), or None if it is not a JSON object."""
+    try:
+        body = json.loads(value or b"")
+        data = body.get("data", body)
+    except (ValueError, AttributeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def lane_event_id(value: bytes | None) -> str | None:
+    """The `event_id` of a lane event's record (None if it has none: the orchestrator
+    dead-letters it)."""
+    found = (_data(value) or {}).get("event_id")
+    return found if isinstance(found, str) and found else None
+
+
 def gate_of(topic: str, key: bytes | None, value: bytes | None) -> str | None:
     """The gate a record is about: the key on gate-keyed topics, `data.gate_id` in a
     lane decision."""
     if topic != LANE_DECISIONS.name:
         return None if key is None else key.decode(errors="replace")
-    try:
-        body = json.loads(value or b"")
-        data = body.get("data", body)
-        gate = data.get("gate_id")
-    except (ValueError, AttributeError):
-        return None
+    gate = (_data(value) or {}).get("gate_id")
     return gate if isinstance(gate, str) else None
 
 
@@ -192,8 +252,13 @@ async def listen(
                 for records in batch.values():
                     for record in records:
                         about = gate_of(record.topic, record.key, record.value)
-                        if about is not None:
-                            hub.notify(about)
+                        if about is None:
+                            continue
+                        hub.notify(about)
+                        if record.topic == LANE_EVENTS.name:
+                            event_id = lane_event_id(record.value)
+                            if event_id is not None:
+                                hub.await_lane_event(about, event_id)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

@@ -21,6 +21,7 @@ from services.control.hub import LiveHub, listen
 from services.control.settings import ControlSettings
 from services.control.snapshot import build_snapshot
 from services.control.throttle import LoginThrottle
+from services.db.boards import stored_lane_events
 from services.service_layer.control import ControlRoomHandlers
 from streams import clock
 from streams.clients import make_producer
@@ -77,8 +78,13 @@ async def control_room(app: FastAPI) -> AsyncIterator[None]:
                 session=session, gate=gates[gate_id], now=clock.wall_clock()
             )
 
+    async def stored(event_ids: list[str]) -> set[str]:
+        async with sessions() as session:
+            return await stored_lane_events(session=session, event_ids=event_ids)
+
     hub = LiveHub(
         build=build,
+        stored=stored,
         gates=list(gates),
         debounce_s=settings.debounce_ms / 1000,
         refresh_s=settings.refresh_s,

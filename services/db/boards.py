@@ -51,15 +51,24 @@ async def new_lane_events(*, session: AsyncSession, rows: Sequence[dict[str, Any
     """Record lane events; returns the event_ids not seen before (the ones to apply)."""
     if not rows:
         return set()
-    ids = [r["event_id"] for r in rows]
-    seen = set(
-        await session.scalars(select(LaneEventRow.event_id).where(LaneEventRow.event_id.in_(ids)))
-    )
+    seen = await stored_lane_events(session=session, event_ids=[r["event_id"] for r in rows])
     fresh = [r for r in rows if r["event_id"] not in seen]
     if fresh:
         stmt = _insert(session, LaneEventRow).on_conflict_do_nothing(index_elements=["event_id"])
         await session.execute(stmt, fresh)
     return {r["event_id"] for r in fresh}
+
+
+async def stored_lane_events(*, session: AsyncSession, event_ids: Sequence[str]) -> set[str]:
+    """The event_ids of these lane events that a committed batch recorded (applied: the
+    control room's hub rebuilds a board once its lane event is, services/control/hub.py)."""
+    if not event_ids:
+        return set()
+    return set(
+        await session.scalars(
+            select(LaneEventRow.event_id).where(LaneEventRow.event_id.in_(sorted(set(event_ids))))
+        )
+    )
 
 
 async def forget_lane_events(*, session: AsyncSession, event_ids: Sequence[str]) -> None:

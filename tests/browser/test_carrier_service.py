@@ -2,7 +2,9 @@
 it back, in a real headless Chromium against a real system (embedded broker, decider and
 lane-event workers, SQLite, the API on a TCP port): the button, the dialog with its reason,
 and the panel showing the carrier out of service once the orchestrator applied the lane
-event, then back. Until 2026-12-06 the panel showed carriers and offered no action."""
+event, then back: as soon as it did, the room's periodic refresh being made an hour long
+(tests/integration/test_control_room_push.py). Until 2026-12-06 the panel showed carriers and
+offered no action, and then showed the change only by its 10 s refresh."""
 
 from __future__ import annotations
 
@@ -18,8 +20,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(
 
 
 async def test_a_carrier_is_taken_out_of_service_and_back_from_the_carriers_panel(
-    browser: Browser, tmp_path: Path
+    browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("BORDERFLOW_CONTROL_REFRESH_S", "3600")  # only the push shows it
     async with running_room(tmp_path) as (broker, _, base):
         page = await browser.new_page(viewport={"width": 1600, "height": 1000})
         await log_in(page, base, "ana")
@@ -27,12 +30,11 @@ async def test_a_carrier_is_taken_out_of_service_and_back_from_the_carriers_pane
         row = page.locator('[data-carrier="AC-1"]')
         await expect(row).to_have_class("carrier", timeout=15_000)
 
-        # the lane event reaches the room's feed as the orchestrator applies it; a
-        # change that revises no decision shows by the room's refresh (10 s) at the
-        # latest (docs/control-room.md), hence 15 s
+        # the room pushes its snapshot once the orchestrator's transaction that applied the
+        # lane event committed, as for a lane closed (tests/browser/test_control_room.py)
         await act(page, '[data-carrier="AC-1"] [data-action="carrier_out"]', "lidar")
-        await expect(row).to_have_class("carrier out", timeout=15_000)
+        await expect(row).to_have_class("carrier out", timeout=5000)
         await expect(row).to_contain_text("out of service")
         await act(page, '[data-carrier="AC-1"] [data-action="carrier_back"]', "fixed")
-        await expect(row).to_have_class("carrier", timeout=15_000)
+        await expect(row).to_have_class("carrier", timeout=5000)
         await expect(row.locator('[data-action="carrier_out"]')).to_be_enabled()

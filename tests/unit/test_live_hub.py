@@ -6,6 +6,8 @@ whenever its first poll came before the exit reads were handled."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
 from services.control.hub import LiveHub
@@ -39,3 +41,29 @@ async def test_a_streamed_gate_is_left_to_the_hub_s_own_refresh() -> None:
     first = await hub.current("g")
     async with hub.subscribe("g"):
         assert await hub.current("g") is first and built == [1]
+
+
+async def test_a_streamed_gate_is_rebuilt_once_its_awaited_lane_event_is_applied() -> None:
+    """The hub heard a lane event before the orchestrator applied it: it rebuilds once the
+    store says the event is recorded, not at the refresh (an hour here)."""
+    applied: set[str] = set()
+    asked = asyncio.Event()
+
+    async def stored(event_ids: list[str]) -> set[str]:
+        asked.set()
+        return applied & set(event_ids)
+
+    hub, built = _counting_hub(refresh_s=3600.0)
+    hub.stored, hub.poll_s, hub.debounce_s = stored, 0.0, 0.0
+    stop = asyncio.Event()
+    async with hub.subscribe("g") as queue:
+        running = asyncio.create_task(hub.run(stop))
+        hub.await_lane_event("g", "le-1")
+        await asyncio.wait_for(asked.wait(), timeout=20)
+        assert built == [] and queue.empty()  # not applied yet: nothing to show
+        applied.add("le-1")
+        published = await asyncio.wait_for(queue.get(), timeout=20)
+        assert json.loads(published.data)["n"] == 1
+        stop.set()
+        await asyncio.wait_for(running, timeout=20)
+    assert hub._awaited == {}
