@@ -29,6 +29,20 @@ def _absent(description: str) -> Any:
 _ISO = "ISO 8601 at the gate's offset"
 
 
+def _instant(description: str, *, absent: bool = False) -> Any:
+    """An instant the page's data writes as an RFC 3339 date-time at the gate's offset:
+    `format: date-time` in the document, so that a generated client reads it as one (it
+    was a plain string until 2026-12-06 late); `absent`: left out when it has no value."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        schema.pop("default", None)
+        schema["format"] = "date-time"
+
+    if absent:
+        return Field(default=None, description=description, json_schema_extra=extra)
+    return Field(description=description, json_schema_extra=extra)
+
+
 class _Page(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -37,8 +51,10 @@ class BookedPage(_Page):
     """Booked, the truck not yet in the waiting area."""
 
     status: Literal["booked"]
-    slot_start: str | SkipJsonSchema[None] = _absent(f"the booked slot's start, {_ISO}")
-    slot_end: str | SkipJsonSchema[None] = _absent(f"its end, {_ISO}")
+    slot_start: str | SkipJsonSchema[None] = _instant(
+        f"the booked slot's start, {_ISO}", absent=True
+    )
+    slot_end: str | SkipJsonSchema[None] = _instant(f"its end, {_ISO}", absent=True)
     waiting_area: Literal[False] | SkipJsonSchema[None] = _absent(
         "false: the gate has no waiting area for the truck's direction: the driver drives "
         "to the gate for the slot, and there is no check-in; left out: the driver drives to "
@@ -52,7 +68,7 @@ class WaitingPage(_Page):
     status: Literal["waiting"]
     position: int = Field(ge=1, description="1: the next to be called")
     expected_call: str = _HHMM
-    expected_at: str = Field(description=f"the expected call, {_ISO}")
+    expected_at: str = _instant(f"the expected call, {_ISO}")
     as_of: str = _HHMM
     zone: str = _ZONE
 
@@ -68,10 +84,11 @@ class CalledPage(_Page):
     gate: str
     called_at: str = _HHMM
     be_there_by: str = _HHMM
-    deadline: str | SkipJsonSchema[None] = _absent(
+    deadline: str | SkipJsonSchema[None] = _instant(
         f"`be_there_by` in full, {_ISO}: past it (by the server's clock, the stream's "
         "`clock`) the page says the truck is late (`recalled`: its place is lost unless at "
-        "the gate); absent on a page written before 2026-12-06 late"
+        "the gate); absent on a page written before 2026-12-06 late",
+        absent=True,
     )
     zone: str = _ZONE
 
@@ -89,8 +106,9 @@ class AtGatePage(_Page):
     """The called truck reached the gate."""
 
     status: Literal["at_gate"]
-    reached_at: str | SkipJsonSchema[None] = _absent(
-        f"when, {_ISO}, to the minute (left out on a page written before 2026-12-06)"
+    reached_at: str | SkipJsonSchema[None] = _instant(
+        f"when, {_ISO}, to the minute (left out on a page written before 2026-12-06)",
+        absent=True,
     )
     zone: str | SkipJsonSchema[None] = _absent("the gate's offset, with `reached_at`")
 

@@ -5,6 +5,7 @@ schema lacks, none it requires left out. The document gave the page's data no sc
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -50,7 +51,10 @@ def _states() -> list[dict[str, Any]]:
             AreaQueue(entries), Board.for_gate(g), g, now=T0 + timedelta(minutes=1)
         ).values()
     ]
-    slot = (datetime(2026, 12, 7, 9, tzinfo=UTC) + SEVEN, datetime(2026, 12, 7, 10) + SEVEN)
+    slot = (
+        datetime(2026, 12, 7, 9, tzinfo=UTC) + SEVEN,
+        datetime(2026, 12, 7, 10, tzinfo=UTC) + SEVEN,
+    )
     lost = PlaceLost("v1", "tiny", AREA.area_id, T0, "v1/call-2", "not at the gate in time")
     states += [
         booked_state(None),
@@ -78,6 +82,33 @@ def test_the_builders_make_every_status() -> None:
 @pytest.mark.parametrize("state", _states(), ids=lambda s: str(s["status"]))
 def test_each_page_state_is_valid_by_the_document(state: dict[str, Any]) -> None:
     jsonschema.Draft202012Validator(_schema("/d/{token}/state", "get", "200")).validate(state)
+
+
+# RFC 3339's date-time (OpenAPI's `format: date-time`): a date, `T`, a time with seconds, an
+# offset; what a generated client parses into its language's instant
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+INSTANTS = {
+    "BookedPage": ("slot_start", "slot_end"),
+    "WaitingPage": ("expected_at",),
+    "CalledPage": ("deadline",),
+    "AtGatePage": ("reached_at",),
+}
+
+
+def test_each_instant_of_a_page_is_a_date_time_in_the_document() -> None:
+    """Found by a firm's generated client (openapi-python-client): a booked page's
+    `slot_start` came as a plain string, where the API's own `slot_start` is a datetime,
+    though every builder writes an RFC 3339 date-time at the gate's offset."""
+    schemas = DOCUMENT["components"]["schemas"]
+    for name, members in INSTANTS.items():
+        for member in members:
+            assert schemas[name]["properties"][member].get("format") == "date-time", member
+    for state in _states():
+        page = {"booked": "BookedPage", "waiting": "WaitingPage", "called": "CalledPage"}
+        page |= {"recalled": "CalledPage", "at_gate": "AtGatePage"}
+        for member in INSTANTS.get(page.get(state["status"], ""), ()):
+            if member in state:
+                assert RFC3339.match(state[member]), (member, state[member])
 
 
 @pytest.mark.parametrize(
