@@ -354,7 +354,8 @@ function askAlert(a, action) {
   const dlg = $("confirm"), opener = focusedKey();
   state.dialog = { kind: "alert", action, alert_id: a.alert_id };
   $("confirm-title").textContent = action + " alert";
-  $("confirm-text").textContent = a.rule.replace(/_/g, " ") + " · " + a.subject;
+  const named = a.rule.replace(/_/g, " ");  // as the panel names it, in the notice too
+  $("confirm-text").textContent = named + " · " + a.subject;
   $("confirm-reason").value = "";
   $("confirm-extra-label").hidden = true;
   $("confirm-ok").disabled = false;
@@ -365,7 +366,7 @@ function askAlert(a, action) {
       { method: "POST", body: { reason: $("confirm-reason").value } });
     const n = $("notice");
     n.classList.toggle("bad", !r.ok);
-    n.textContent = r.ok ? "done: " + action + " " + a.rule + " (audit entry " + r.body.audit_seq + ")"
+    n.textContent = r.ok ? "done: " + action + " " + named + " (audit entry " + r.body.audit_seq + ")"
       : notDone(r);
   };
   dlg.showModal();
