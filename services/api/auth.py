@@ -65,12 +65,15 @@ async def current_firm(
     limiter: RateLimiter = request.app.state.context.limiter
     wait = limiter.take(match.prefix)
     if wait is not None:
+        retry_after = RateLimiter.retry_after(wait)
         limited = ProblemError(
             429,
             "rate-limited",
             f"too many requests for API key {match.prefix}...: at most {limiter.burst} at once "
-            f"and {limiter.rate:g} a second; retry after {wait:.1f} s",
-            headers={"Retry-After": RateLimiter.retry_after(wait)},
+            # the wait as the header gives it (whole seconds, at least 1): the detail said
+            # the exact wait to a tenth, "0.0 s" under 0.05 s, where the header said 1
+            f"and {limiter.rate:g} a second; retry after {retry_after} s (Retry-After)",
+            headers={"Retry-After": retry_after},
         )
         # the key over its rate named, as the header it came in (no `errors` until then)
         limited.errors = [FieldError(field="Authorization", message="this key is over its rate")]

@@ -52,6 +52,21 @@ async def test_each_key_is_limited_with_retry_after(engine: AsyncEngine) -> None
     assert other.status_code == 200  # firm-02's key has its own bucket
 
 
+async def test_a_429_says_the_wait_its_retry_after_header_gives(engine: AsyncEngine) -> None:
+    """Found by a firm's integrator: at 2 a second the detail said "retry after 0.0 s" (a
+    wait under 0.05 s, rounded) while `Retry-After` said 1; a client reading the detail retried
+    at once and was refused again. The clock is frozen: the wait is 1/rate, 0.01 s."""
+    async with session_factory(engine)() as session, session.begin():
+        one = await create_firm(session=session, firm_id="firm-01", name="One", now=T0)
+    limiter = RateLimiter(rate=100.0, burst=1, clock=lambda: 0.0)
+    async with _client(engine, limiter) as client:
+        key = {"Authorization": f"Bearer {one.key}"}
+        assert (await client.get("/v1/manifests", headers=key)).status_code == 200
+        limited = await client.get("/v1/manifests", headers=key)
+    assert limited.status_code == 429 and limited.headers["retry-after"] == "1"
+    assert limited.json()["detail"].endswith("retry after 1 s (Retry-After)")
+
+
 async def test_request_ids_are_kept_or_made_and_logged(
     engine: AsyncEngine, caplog: pytest.LogCaptureFixture
 ) -> None:
