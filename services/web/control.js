@@ -20,6 +20,10 @@ function el(tag, attrs, ...children) {
   return node;
 }
 
+// a code of the server's in words: "not_cleared" is "not cleared", "lost_truck" "lost truck"
+// (until 2026-12-06 a decision's outcome was shown as its code)
+const words = (code) => String(code).replace(/_/g, " ");
+
 // Camera images come from the page's own origin, data: and the origins the server allows
 // (BORDERFLOW_CONTROL_IMAGE_SOURCES: the page's bf-image-sources meta and its CSP img-src).
 // A plate read's image_ref is written by whoever produces plate reads: one elsewhere is
@@ -286,7 +290,7 @@ function drawRoom() {
   $("recent-items").replaceChildren(...s.recent.slice(0, 12).map((d) =>
     el("div", { class: "carrier", "data-recent": d.visit_id },
       el("span", {}, localTime(d.decided_at, true) + " " + d.plate),
-      el("span", {}, d.outcome === "assigned" ? d.place : d.outcome))));
+      el("span", {}, d.outcome === "assigned" ? d.place : words(d.outcome)))));
 }
 
 // -- risk alerts (issue 22): first on the page; age in gate time; evidence on a click --
@@ -323,7 +327,7 @@ function renderAlerts(alerts, counts) {
     },
     el("summary", {},
       el("span", { class: "sev" }, a.severity), " ",
-      el("b", {}, a.rule.replace(/_/g, " ")), " · ", el("span", { class: "subject" }, a.subject),
+      el("b", {}, words(a.rule)), " · ", el("span", { class: "subject" }, a.subject),
       " · ", el("span", { class: "age", title: "raised " + localTime(a.raised_at, true) + " gate time" }, ageText(a.age_s) + " ago"),
       a.hold ? el("span", { class: "held" }, heldText(a)) : null,
       a.status !== "open" ? el("span", { class: "status" }, " · " + a.status + (a.status_by ? " by " + a.status_by : "")) : null),
@@ -354,7 +358,7 @@ function askAlert(a, action) {
   const dlg = $("confirm"), opener = focusedKey();
   state.dialog = { kind: "alert", action, alert_id: a.alert_id };
   $("confirm-title").textContent = action + " alert";
-  const named = a.rule.replace(/_/g, " ");  // as the panel names it, in the notice too
+  const named = words(a.rule);  // as the panel names it, in the notice too
   $("confirm-text").textContent = named + " · " + a.subject;
   $("confirm-reason").value = "";
   $("confirm-extra-label").hidden = true;
@@ -485,7 +489,7 @@ function renderReview(items, total) {
         el("td", {}, cameraImage(r.image_ref, r.plate_text)))));
     return el("div", { class: "item", "data-review": it.visit_id, "data-plate": it.plate },
       el("div", {},
-        el("div", {}, el("b", {}, it.plate || "(no plate)"), el("span", { class: "outcome" }, it.match_outcome),
+        el("div", {}, el("b", {}, it.plate || "(no plate)"), el("span", { class: "outcome" }, words(it.match_outcome)),
           " · ", el("span", { class: "waits", title: "arrived " + localTime(it.arrived_at) + " gate time" },
             "waits " + waitingMin(it.arrived_at, state.snap.as_of) + " min"),
           " · score " + it.match_score.toFixed(2) + " · " + localTime(it.decided_at)),
