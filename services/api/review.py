@@ -8,7 +8,7 @@ control room's 50)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -116,10 +116,21 @@ async def review_queue(
         return await review_page(session=session, gate_id=gate_id, limit=limit, after=cursor)
 
 
+def _cursor_time(at: datetime) -> str:
+    """A cursor's time in UTC ending in `Z`: nothing in it to escape in a URL (it gave
+    `+00:00`, whose `+` reads as a space when the cursor is pasted into a query string)."""
+    if at.tzinfo is None:
+        return at.isoformat()
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def _cursor(name: str, text: str | None) -> tuple[datetime, str]:
     """A page's `next` (`<arrival, ISO 8601>|<decision id>`) read back, or a 422 problem
     naming the parameter (it was a bare 422 naming none, `after` even for `before`)."""
     at, _, decision_id = (text or "").partition("|")
+    # a `+` of an offset pasted into a query string as it is reads as a space (ISO 8601 has
+    # no space of its own here): a page's `next` before its time ended in `Z`
+    at = at.replace(" ", "+")
     try:
         arrived = in_range(datetime.fromisoformat(at))
     except ValueError:
@@ -185,7 +196,7 @@ async def review_page(
         for row, arrived_at in page
     ]
     last = page[-1] if page and more else None
-    following = None if last is None else f"{last[1].isoformat()}|{last[0].decision_id}"
+    following = None if last is None else f"{_cursor_time(last[1])}|{last[0].decision_id}"
     return ReviewPage(items=items, next=following)
 
 
