@@ -31,12 +31,13 @@ _TYPE = "urn:borderflow:problem:"
 _LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
 
 
-def gate_or_404(gates: Mapping[str, Gate], gate_id: str) -> Gate:
-    """The gate `gate_id` names; 404 `gate: unknown gate ...` when no configured gate has it."""
+def gate_or_404(gates: Mapping[str, Gate], gate_id: str, *, field: str = "gate") -> Gate:
+    """The gate `gate_id` names; 404 `gate: unknown gate ...` when no configured gate has it
+    (`field`: the request's name for it, `gate_id` in a control-room action's body)."""
     try:
         return get_gate(gate_id, gates)
     except UnknownGateError as exc:
-        raise ProblemError(404, "unknown-gate", str(exc), field="gate") from None
+        raise ProblemError(404, "unknown-gate", str(exc), field=field) from None
 
 
 class FieldError(BaseModel):

@@ -322,7 +322,7 @@ class ActionDone(BaseModel):
 async def act(body: ActionBody, room: RoomDep, actor: ActorDep) -> ActionDone:
     """Apply an action (controllers only; `X-CSRF-Token` required). 409 when the rules
     refuse it, with the reason; 404 for a visit or manifest that does not exist."""
-    gate = room.gate(body.gate_id)
+    gate = room.gate(body.gate_id, field="gate_id")  # the body's name (it said `gate`)
     req = ActionRequest(
         action=body.action,
         gate_id=gate.gate_id,

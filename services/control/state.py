@@ -50,8 +50,8 @@ class ControlRoom:
             self.producer_started = True
         return self.producer
 
-    def gate(self, gate_id: str | None) -> Gate:
-        return gate_or_404(self.gates, gate_id or self.default_gate)
+    def gate(self, gate_id: str | None, *, field: str = "gate") -> Gate:
+        return gate_or_404(self.gates, gate_id or self.default_gate, field=field)
 
 
 def room_of(request: Request) -> ControlRoom:
