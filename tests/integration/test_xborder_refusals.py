@@ -106,21 +106,28 @@ def entry_json(sequence: int, crossing_id: str, **fields: Any) -> dict[str, Any]
 
 
 async def send_all(
-    cn: GateSide, key: SigningKey, payloads: list[dict[str, Any]], *, before: int = 0
+    receiver: GateSide,
+    key: SigningKey,
+    payloads: list[dict[str, Any]],
+    *,
+    before: int = 0,
+    sender: Side = Side.VN,
 ) -> None:
-    """Send `payloads` (after `before` messages sent already) and wait until each is in
-    its place."""
-    producer = AIOKafkaProducer(bootstrap_servers=cn.bootstrap)
+    """Send `payloads` signed by `sender`'s `key` (after `before` messages sent already) and
+    wait until each is in its place at `receiver`."""
+    producer = AIOKafkaProducer(bootstrap_servers=receiver.bootstrap)
     await producer.start()
     try:
         for payload in payloads:
             value = sign_payload(json.dumps(payload, ensure_ascii=False).encode(), key)
-            await producer.send_and_wait(inbound_topic(Side.VN), value=value, key=b"VN")
+            await producer.send_and_wait(
+                inbound_topic(sender), value=value, key=sender.value.encode()
+            )
     finally:
         await producer.stop()
 
     async def all_received() -> bool:
-        return (await cn.state()).last_received == before + len(payloads)
+        return (await receiver.state()).last_received == before + len(payloads)
 
     await eventually(all_received, timeout_s=30, what="every message in its place")
 
@@ -271,23 +278,12 @@ async def test_a_booked_slot_that_ends_before_it_starts_or_has_no_end_is_refused
         gate_side(Side.VN, database_settings, tmp_path) as vn,
     ):
         await vn.start_link(cn, corridors=gate_corridors(side_gates_dir(Side.VN)))
-        producer = AIOKafkaProducer(bootstrap_servers=vn.bootstrap)
-        await producer.start()
-        try:
-            for payload in (
-                notice_json(1, booked_slot_end="2026-12-06T18:00:00+07:00"),
-                notice_json(2, booked_slot_end=None),
-                notice_json(3),
-            ):
-                value = sign_payload(json.dumps(payload, ensure_ascii=False).encode(), cn.key)
-                await producer.send_and_wait(inbound_topic(Side.CN), value=value, key=b"CN")
-        finally:
-            await producer.stop()
-
-        async def all_received() -> bool:
-            return (await vn.state()).last_received == 3
-
-        await eventually(all_received, timeout_s=30, what="every notice in its place")
+        notices = [
+            notice_json(1, booked_slot_end="2026-12-06T18:00:00+07:00"),
+            notice_json(2, booked_slot_end=None),
+            notice_json(3),
+        ]
+        await send_all(vn, cn.key, notices, sender=Side.CN)
         dead = await dead_letters(vn.bootstrap, f"{inbound_topic(Side.CN)}.dlq", expect=2)
         reasons = [d["dlq.error"] for d in dead]
         assert (
@@ -325,18 +321,7 @@ async def test_the_documented_notice_is_applied_and_its_slot_booked(
             cn, corridors=gate_corridors(side_gates_dir(Side.VN)), gates=default_gates()
         )
         notice = documented_notice() | {"sequence": 1}
-        producer = AIOKafkaProducer(bootstrap_servers=vn.bootstrap)
-        await producer.start()
-        try:
-            value = sign_payload(json.dumps(notice, ensure_ascii=False).encode(), cn.key)
-            await producer.send_and_wait(inbound_topic(Side.CN), value=value, key=b"CN")
-        finally:
-            await producer.stop()
-
-        async def applied() -> bool:
-            return (await vn.state()).last_received == 1
-
-        await eventually(applied, timeout_s=30, what="the documented notice")
+        await send_all(vn, cn.key, [notice], sender=Side.CN)
         assert await refusals(vn) == {1: None}
         async with vn.sessions() as session:
             booked = (
