@@ -115,7 +115,7 @@ async def waiting_area_view(
             DriverPageRow.page_key.in_(list(keys.values()))
         )
     )
-    given = {page_key: code for page_key, code in rows.tuples()}
+    given = {page_key: code for page_key, code in rows}
     trucks = []
     for waiting in queue.waiting:
         truck, call = waiting.truck, waiting.call

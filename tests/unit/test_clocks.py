@@ -39,7 +39,7 @@ WALL_READS = {
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
 
-def _wall_reads(path: Path) -> list[str]:
+def _wall_reads(path: Path, root: Path = ROOT) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     found = []
     for node in ast.walk(tree):
@@ -48,7 +48,7 @@ def _wall_reads(path: Path) -> list[str]:
         owner = node.func.value
         name = owner.id if isinstance(owner, ast.Name) else getattr(owner, "attr", None)
         if (name, node.func.attr) in WALL_READS:
-            found.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}.{node.func.attr}()")
+            found.append(f"{path.relative_to(root)}:{node.lineno} {name}.{node.func.attr}()")
     return found
 
 
@@ -66,12 +66,12 @@ def test_only_streams_clock_reads_the_wall_clock() -> None:
 
 
 def test_the_source_check_sees_a_wall_clock_read(tmp_path: Path) -> None:
-    sample = ROOT / "services" / "_clock_probe_sample.py"
-    try:
-        sample.write_text("import datetime\nx = datetime.datetime.now()\n", encoding="utf-8")
-        assert _wall_reads(sample) == ["services/_clock_probe_sample.py:2 datetime.now()"]
-    finally:
-        sample.unlink()
+    """The sample lies outside the checkout: a test scanning `services/` at the same time
+    (pytest-xdist runs files side by side) must never see it."""
+    sample = tmp_path / "services" / "_clock_probe_sample.py"
+    sample.parent.mkdir()
+    sample.write_text("import datetime\nx = datetime.datetime.now()\n", encoding="utf-8")
+    assert _wall_reads(sample, tmp_path) == ["services/_clock_probe_sample.py:2 datetime.now()"]
 
 
 def _inputs(trucks: int = 150) -> object:
