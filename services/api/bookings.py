@@ -209,6 +209,7 @@ async def create_booking(
     idempotency_key: Annotated[
         str,
         Header(
+            alias="Idempotency-Key",  # one spelling in the document and problems; any case taken
             min_length=1,
             max_length=255,
             description="a key unique to this booking request, reused on retries",

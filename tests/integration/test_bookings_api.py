@@ -255,7 +255,14 @@ async def test_idempotent_retries(client: httpx.AsyncClient, keys: dict[str, str
         json={"manifest_id": "A-3", "slot_start": at.isoformat()},
         headers=auth(keys["a"]),
     )
-    assert problem(no_key, 422)["errors"][0]["field"] == "idempotency-key"
+    assert problem(no_key, 422)["errors"][0]["field"] == "Idempotency-Key"
+    # headers are case-insensitive: the key written in lower case is the same key
+    lower = await client.post(
+        "/v1/bookings",
+        json={"manifest_id": "A-1", "slot_start": at.isoformat()},
+        headers={"Authorization": f"Bearer {keys['a']}", "idempotency-key": "same"},
+    )
+    assert lower.status_code == 201 and lower.headers["idempotent-replayed"] == "true"
 
 
 async def test_each_rule_has_its_problem(client: httpx.AsyncClient, keys: dict[str, str]) -> None:
