@@ -56,7 +56,8 @@ test-fast: $(STAMP)
 # The whole suite with every Python process's wall clock a year ahead (time-machine, from
 # tests/clockshift/sitecustomize.py): nothing may depend on today's date (issue 17).
 test-shifted: $(STAMP) system-deps
-	BORDERFLOW_TEST_SHIFT_DAYS=365 PYTHONPATH=tests/clockshift $(BIN)/python -m pytest
+	BORDERFLOW_TEST_SHIFT_DAYS=365 PYTHONPATH=tests/clockshift \
+	  $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 # The fault suite alone (also part of `make test`): SIGKILLed workers, a rebalance between
 # two deciders, the broker restarted empty, PostgreSQL connections terminated, poison input.
