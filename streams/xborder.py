@@ -20,8 +20,9 @@ and the serialised bytes).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
     AfterValidator,
@@ -254,6 +255,52 @@ def decode_header(payload: bytes) -> MessageHeader | None:
         return MessageHeader.model_validate(load_object(payload, what="a message"))
     except (InvalidEvent, ValidationError):
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class Legible:
+    """What can be read of a record that is no valid message and has no place in its
+    sender's sequence (its header not valid, or its signature not verified): each header
+    field that is valid on its own, else None. It is what the record *says* it is, for the
+    control room's list of refusals and the refusal sent back (never a header: it counts
+    for nothing in the sequence)."""
+
+    message_id: str | None = None
+    type: str | None = None
+    sender: str | None = None
+    sequence: int | None = None
+    crossing_id: str | None = None
+    event_time: datetime | None = None
+
+
+_LEGIBLE: dict[str, TypeAdapter[Any]] = {
+    "message_id": TypeAdapter(Id),
+    "type": TypeAdapter(Annotated[str, StringConstraints(pattern=r"^[a-z0-9._-]{1,64}$")]),
+    "sender": TypeAdapter(Side),
+    "sequence": TypeAdapter(SequenceNumber),
+    "crossing_id": TypeAdapter(Id),
+    "event_time": TypeAdapter(IsoAwareDatetime),
+}
+
+
+def legible(payload: bytes) -> Legible | None:
+    """What can be read of `payload` (a JSON object), or None if nothing can."""
+    try:
+        obj = load_object(payload, what="a message")
+    except InvalidEvent:
+        return None
+    found: dict[str, Any] = {}
+    for name, adapter in _LEGIBLE.items():
+        if name in obj:
+            try:
+                found[name] = adapter.validate_python(obj[name])
+            except ValidationError:
+                continue
+    if not found:
+        return None
+    if "sender" in found:
+        found["sender"] = found["sender"].value
+    return Legible(**found)
 
 
 def event_time_of(message: XBorderMessage) -> datetime:

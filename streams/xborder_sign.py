@@ -34,10 +34,12 @@ from lanes.crossings import Side
 from streams.errors import InvalidEvent
 from streams.jsonbody import load_object
 from streams.xborder import (
+    Legible,
     MessageHeader,
     XBorderMessage,
     decode_header,
     decode_message,
+    legible,
     outgoing_payload,
 )
 
@@ -48,7 +50,9 @@ class Refused(InvalidEvent):
     """A cross-border message the receiver will not apply: `error_type` names the kind
     (unsigned, unknown_key, bad_signature, invalid, replayed, reordered). An `invalid` one
     whose signature verified and whose header is readable carries that header and the key
-    that signed it: the sender did send it, so it takes its place in the sender's sequence."""
+    that signed it: the sender did send it, so it takes its place in the sender's sequence.
+    `legible`: what the record says it is, as far as it can be read (any kind; verified or
+    not), for the control room and the refusal sent back."""
 
     def __init__(
         self,
@@ -57,10 +61,11 @@ class Refused(InvalidEvent):
         *,
         header: MessageHeader | None = None,
         key_id: str | None = None,
+        legible: Legible | None = None,
     ) -> None:
         super().__init__(reason)
         self.error_type = error_type
-        self.header, self.key_id = header, key_id
+        self.header, self.key_id, self.legible = header, key_id, legible
 
 
 @dataclass(frozen=True)
@@ -158,7 +163,26 @@ def verify(raw: bytes | None, trusted: TrustedKeys) -> XBorderMessage:
 
 
 def verify_signed(raw: bytes | None, trusted: TrustedKeys) -> Verified:
-    """`verify`, keeping the key id and the payload bytes (what the receiver stores)."""
+    """`verify`, keeping the key id and the payload bytes (what the receiver stores). A
+    refusal carries what can be read of the record (`Refused.legible`)."""
+    try:
+        return _verify_signed(raw, trusted)
+    except Refused as refused:
+        if refused.legible is None:
+            refused.legible = _legible_record(raw)
+        raise
+
+
+def _legible_record(raw: bytes | None) -> Legible | None:
+    """What a refused record says it is: its payload's header fields, verified or not, or
+    those of a bare message sent unsigned."""
+    try:
+        return legible(signed_payload(raw or b""))
+    except (InvalidEvent, ValueError):
+        return legible(raw or b"")
+
+
+def _verify_signed(raw: bytes | None, trusted: TrustedKeys) -> Verified:
     envelope = _envelope(raw)
     key_id, signature_text = _signed_by(envelope, "key_id"), _signed_by(envelope, "signature")
     payload_text = envelope.get("payload")

@@ -51,7 +51,7 @@ from streams import clock
 from streams.clients import ensure_topics, make_producer
 from streams.runtime import Backoff, ConsumerRuntime, Inbound, Rejected
 from streams.topics import TopicSpec
-from streams.xborder import MessageHeader, XBorderMessage
+from streams.xborder import ACK_TYPE, MessageHeader, XBorderMessage
 from streams.xborder_local import LocalCrossingEventV1, decode_local_event
 from streams.xborder_sign import Refused, TrustedKeys, Verified, sign, verify_signed
 
@@ -199,6 +199,7 @@ class Link:
                 continue
             incoming.append((item, one))
         counted = False  # an invalid message counted in the sequence: its ack to send
+        acknowledged: set[str] = set()  # the records refused in their place and acknowledged
         async with self.sessions() as session, session.begin():
             unit = xstore.Unit(
                 session, me=self.me, sign=self._sign, now=now, prior=self.prior, gates=self.gates
@@ -211,6 +212,8 @@ class Link:
                 elif result.status == "invalid":
                     counted = True
                     rejected.append((item, result.reason, result.status))
+                    if one.message.type != ACK_TYPE:
+                        acknowledged.add(_record_of(item))  # in its place, acknowledged
                 elif result.status in ("redelivered", "resent"):
                     self.stats[result.status] += 1
                     if result.status == "resent":
@@ -221,7 +224,8 @@ class Link:
                     rejected.append((item, result.reason, result.status))
             rejected.sort(key=lambda r: (r[0].topic, r[0].partition, r[0].offset))  # in order
             # shown in the control room as well as dead-lettered (services/xborder/refusals.py)
-            await refusals.record(session, [self._refusal(*r) for r in rejected], now=now)
+            kept = [self._refusal(*r, acknowledged=acknowledged) for r in rejected]
+            await refusals.record(session, kept, now=now)
         for message in applied:
             metrics.APPLIED.labels(message.sender.value, message.type).inc()
         self.stats["applied"] += len(applied)
@@ -242,15 +246,26 @@ class Link:
             self._wake.set()  # acks to send
         return rejected
 
-    def _refusal(self, item: Inbound[Received], reason: str, kind: str) -> refusals.Refusal:
+    def _refusal(
+        self, item: Inbound[Received], reason: str, kind: str, *, acknowledged: set[str]
+    ) -> refusals.Refusal:
         verified, refused = item.event.verified, item.event.refused
-        message = verified.message if verified else refused.header if refused else None
+        # what a record refused without a place says it is, as far as it can be read (it
+        # was listed as '(unreadable)' when its header was not valid)
+        message = (
+            verified.message
+            if verified
+            else (refused.header or refused.legible)
+            if refused
+            else None
+        )
         return refusals.Refusal(
             kind=kind,
             reason=reason,
             source=_record_of(item),
             sender=self.me.other.value,
             message=message,
+            acknowledged=_record_of(item) in acknowledged,
         )
 
     # -- 2. forwarder ---------------------------------------------------------------------

@@ -17,26 +17,31 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.xborder.tables import XborderRefusalRow
-from streams.xborder import ACK_TYPE, MessageHeader, XBorderMessage
+from streams.xborder import ACK_TYPE, Legible, MessageHeader, XBorderMessage
 
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
     """One refused record: its kind (`dlq.error.type`), the reason (`dlq.error`), the
-    record (`topic:partition:offset`) and, when it could be read, the message it says it
-    is."""
+    record (`topic:partition:offset`) and, as far as it could be read, the message it says
+    it is."""
 
     kind: str
     reason: str
     source: str
     sender: str
-    message: XBorderMessage | MessageHeader | None = None
+    message: XBorderMessage | MessageHeader | Legible | None = None
+    acknowledged: bool = False  # an invalid message in its place (not an ack)
 
 
-def acknowledged(kind: str, message_type: str | None) -> bool:
-    """Whether the sender was sent an ack of a refused message: an invalid one (not an
-    ack) takes its place in the sequence and is acknowledged; the others are not."""
-    return kind == "invalid" and message_type not in (None, ACK_TYPE)
+def acknowledged(row: XborderRefusalRow) -> bool:
+    """Whether the sender was sent an ack of a refused record: an invalid message (not an
+    ack) in its place in the sequence is acknowledged; the others are not. Kept on the row
+    since migration 0025 (an invalid record with no place may now have a type); the rows
+    before keep no type for a record with no place."""
+    if row.acknowledged is not None:
+        return row.acknowledged
+    return row.kind == "invalid" and row.message_type not in (None, ACK_TYPE)
 
 
 # the refusals kept (the latest): a flood of forged records, each refused and kept, would
@@ -72,6 +77,7 @@ async def record(
                 crossing_id=message.crossing_id if message else None,
                 reason=refusal.reason,
                 source=refusal.source,
+                acknowledged=refusal.acknowledged,
             )
         )
     await session.flush()

@@ -299,7 +299,7 @@ async def _state(request: Request) -> XborderState:
                 crossing_id=r.crossing_id,
                 reason=r.reason,
                 record=r.source,
-                acknowledged=refusals.acknowledged(r.kind, r.message_type),
+                acknowledged=refusals.acknowledged(r),
             )
             for r in latest_refused
         ],

@@ -81,6 +81,9 @@ class XborderRefusalRow(Base):
     crossing_id: Mapped[str | None] = mapped_column(String(160))
     reason: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(300))  # topic:partition:offset
+    # the sender was sent an ack of it (an invalid message in its place, not an ack); null
+    # on rows before migration 0025 (refusals.acknowledged's rule then)
+    acknowledged: Mapped[bool | None]
 
     __table_args__ = (Index("ix_xborder_refusals_source", "source"),)
 

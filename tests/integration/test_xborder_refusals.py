@@ -215,6 +215,8 @@ async def test_refused_messages_are_listed_in_the_control_rooms_state(
         b'{"hello": "not an envelope"}',
         first,  # the same transmission in another record: replayed
         sign_payload(json.dumps(exit_json(5)).encode(), vn.key),  # a gap: reordered
+        # parsed, but its header not valid (a string sequence): no place, what it says kept
+        sign_payload(json.dumps(exit_json(6) | {"sequence": "6"}).encode(), vn.key),
     ]
     producer = AIOKafkaProducer(bootstrap_servers=cn.bootstrap)
     await producer.start()
@@ -223,13 +225,20 @@ async def test_refused_messages_are_listed_in_the_control_rooms_state(
             await producer.send_and_wait(topic, value=value, key=b"VN")
     finally:
         await producer.stop()
-    dead = await dead_letters(cn.bootstrap, f"{topic}.dlq", expect=4)  # the DLQ still has them
-    assert [d["dlq.error.type"] for d in dead] == ["invalid", "unsigned", "replayed", "reordered"]
+    dead = await dead_letters(cn.bootstrap, f"{topic}.dlq", expect=5)  # the DLQ still has them
+    kinds = ["invalid", "unsigned", "replayed", "reordered", "invalid"]
+    assert [d["dlq.error.type"] for d in dead] == kinds
 
     body = await control_room_state(cn.sessions, gate="youyiguan")
-    refused = body["refused"]
+    headless, *refused = body["refused"]
     assert [r["kind"] for r in refused] == ["reordered", "replayed", "unsigned", "invalid"]
-    assert body["link"]["refused"] == 4
+    assert body["link"]["refused"] == 5
+    # listed as '(unreadable)' before: its id, type and crossing can be read
+    assert (headless["kind"], headless["message_id"]) == ("invalid", "VN:exit:v-6")
+    assert headless["type"] == "borderflow.xborder.exit"
+    assert headless["crossing_id"] == "VN:huu-nghi:M-6" and headless["sequence"] is None
+    assert "exit.sequence: Input should be a valid integer" in headless["reason"]
+    assert headless["acknowledged"] is False  # no place in the sequence, no ack
     invalid = refused[-1]
     assert invalid["message_id"] == "VN:exit:v-2" and invalid["sequence"] == 2
     assert invalid["type"] == "borderflow.xborder.exit"

@@ -216,3 +216,34 @@ def test_an_envelope_member_that_is_wrong_is_named() -> None:
     assert payload.reason.startswith("bad signature: payload: not base64"), payload.reason
     signature = _refusal(json.dumps(good | {"signature": "%%"}).encode())
     assert signature.reason.startswith("bad signature: signature: not base64"), signature.reason
+
+
+def test_what_can_be_read_of_a_message_that_has_no_place_is_kept() -> None:
+    """A message that parsed but whose header is not valid (its sequence a string) has no
+    place in the sequence, but its id, type, sender and crossing can be read: the control
+    room listed it as '(unreadable)' (found by a stranger sending `"sequence": "7"`). So can
+    those of a record that does not verify, as it says them (never as a header)."""
+    payload = json.loads(outgoing_payload(_ack(sequence=7))) | {"sequence": "7"}
+    refused = _refusal(_signed(payload))
+    assert refused.error_type == "invalid" and refused.header is None
+    assert refused.legible is not None
+    assert (refused.legible.message_id, refused.legible.type) == (
+        "VN:ack-7",
+        "borderflow.xborder.ack",
+    )
+    assert (refused.legible.sender, refused.legible.sequence) == ("VN", None)
+    assert refused.legible.crossing_id == "x-1"
+    tampered = json.loads(_signed(json.loads(outgoing_payload(_ack(sequence=8)))))
+    forged = base64.b64encode(base64.b64decode(tampered["payload"]).replace(b"x-1", b"x-2"))
+    bad = _refusal(json.dumps(tampered | {"payload": forged.decode()}).encode())
+    assert bad.error_type == "bad_signature" and bad.header is None
+    assert bad.legible is not None and bad.legible.sequence == 8
+    assert bad.legible.crossing_id == "x-2"
+    bare = _refusal(outgoing_payload(_ack(sequence=9)))  # a message sent unsigned
+    assert bare.error_type == "unsigned" and bare.legible is not None
+    assert bare.legible.message_id == "VN:ack-9"
+    # an id that is no id is not read
+    odd = _refusal(_signed(payload | {"message_id": "<script>", "crossing_id": 5}))
+    assert odd.legible is not None and odd.legible.message_id is None
+    assert odd.legible.crossing_id is None and odd.legible.type == "borderflow.xborder.ack"
+    assert _refusal(b"not json").legible is None
