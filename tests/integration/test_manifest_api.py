@@ -198,6 +198,12 @@ async def test_refusals_are_problem_details_with_field_paths(
     assert "motor vehicle's plate" in fields["trailer_plate"]
     assert "check digit" in fields["containers"]
     assert "pydantic" not in response.text and "Value error" not in response.text
+    # a crossing window's bounds are both required (docs/http-api.md): the one left out named
+    for bound in ("window_start", "window_end"):
+        open_ended = {k: v for k, v in manifest_form("MF-2").items() if k != bound}
+        left_out = await client.post("/v1/manifests", json=open_ended, headers=_auth(keys["one"]))
+        assert _problem(left_out, 422)["type"].endswith(":invalid-request")
+        assert [e["field"] for e in left_out.json()["errors"]] == [bound]
 
     broken = await client.post(
         "/v1/manifests",
