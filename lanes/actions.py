@@ -45,6 +45,11 @@ class ActionRefused(DomainError):
     """An action the rules do not allow; the message says why, naming the field."""
 
 
+class UnknownTarget(ActionRefused):
+    """The action names a lane or a carrier the gate does not have: not found (the control
+    room's 404, as an unknown visit), not a conflict with the board's state (409)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Applied:
     decision: LaneDecision
@@ -167,7 +172,7 @@ def reassign(
     truck = entry.truck
     lane = next((lane for lane in gate.lanes if lane.lane_id == lane_id), None)
     if lane is None:
-        raise ActionRefused(f"lane_id: gate {gate.gate_id!r} has no lane {lane_id!r}")
+        raise UnknownTarget(f"lane_id: gate {gate.gate_id!r} has no lane {lane_id!r}")
     if lane_id == place:
         raise ActionRefused(f"lane_id: the truck is already on {lane_id}")
     _check_lane_takes(lane_id, truck, gate=gate, board=board)
@@ -291,7 +296,7 @@ def lane_change_allowed(
     a controller is opening or closing counts as done (two controllers closing one lane
     were both 'done', two closures audited and sent, until 2026-12-05)."""
     if lane_id not in {lane.lane_id for lane in gate.lanes}:
-        raise ActionRefused(f"lane_id: gate {gate.gate_id!r} has no lane {lane_id!r}")
+        raise UnknownTarget(f"lane_id: gate {gate.gate_id!r} has no lane {lane_id!r}")
     if pending is not None:
         if pending.opens is open_it:
             done = "opened" if open_it else "closed"
@@ -308,7 +313,7 @@ def carrier_change_allowed(
     back: a carrier not of the gate's fleet, out already or in service already is refused;
     one a controller is changing counts as changed until its lane event is applied."""
     if carrier_id not in {c.carrier_id for c in board.carriers}:
-        raise ActionRefused(f"carrier_id: gate {board.gate_id!r} has no carrier {carrier_id!r}")
+        raise UnknownTarget(f"carrier_id: gate {board.gate_id!r} has no carrier {carrier_id!r}")
     if pending is not None:
         if pending.opens is back:
             doing = "put back in service" if back else "taken out of service"

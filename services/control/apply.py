@@ -76,7 +76,7 @@ class Request:
 
 
 async def apply_action(room: ControlRoom, gate: Gate, req: Request) -> Done:
-    """Apply `req`; raises ActionRefused (409) or ActionNotFound (404)."""
+    """Apply `req`; raises ActionRefused (409; UnknownTarget, 404) or ActionNotFound (404)."""
     if room.handlers is None:
         raise ProblemError(503, "not-configured", "control room: actions not configured")
     lane = req.action in BOARD_EVENTS

@@ -31,7 +31,7 @@ from pydantic import (
 )
 from sqlalchemy.exc import OperationalError
 
-from lanes.actions import ActionRefused
+from lanes.actions import ActionRefused, UnknownTarget
 from services.api.problems import FieldError, ProblemError, problems
 from services.control import auth
 from services.control.alerts import router as alerts_router
@@ -306,6 +306,15 @@ def _naming_its_field(status: int, slug: str, exc: Exception) -> ProblemError:
     return refused
 
 
+def refusal_problem(exc: ActionRefused | ActionNotFound) -> ProblemError:
+    """A thing the body names that the gate has not (a visit, a manifest, a lane, a
+    carrier) is 404; a refusal of the rules, a conflict with the board's state, is 409.
+    An unknown lane or carrier answered 409 until 2026-12-06."""
+    if isinstance(exc, ActionNotFound | UnknownTarget):
+        return _naming_its_field(404, "not-found", exc)
+    return _naming_its_field(409, "action-refused", exc)
+
+
 class ActionDone(BaseModel):
     action_id: str
     audit_seq: int
@@ -321,7 +330,8 @@ class ActionDone(BaseModel):
 )
 async def act(body: ActionBody, room: RoomDep, actor: ActorDep) -> ActionDone:
     """Apply an action (controllers only; `X-CSRF-Token` required). 409 when the rules
-    refuse it, with the reason; 404 for a visit or manifest that does not exist."""
+    refuse it, with the reason; 404 for a visit, manifest, lane or carrier that does not
+    exist."""
     gate = room.gate(body.gate_id, field="gate_id")  # the body's name (it said `gate`)
     req = ActionRequest(
         action=body.action,
@@ -336,10 +346,8 @@ async def act(body: ActionBody, room: RoomDep, actor: ActorDep) -> ActionDone:
     )
     try:
         done = await apply_action(room, gate, req)
-    except ActionRefused as exc:
-        raise _naming_its_field(409, "action-refused", exc) from None
-    except ActionNotFound as exc:
-        raise _naming_its_field(404, "not-found", exc) from None
+    except (ActionRefused, ActionNotFound) as exc:
+        raise refusal_problem(exc) from None
     except KafkaError as exc:
         raise ProblemError(
             503, "broker-unavailable", f"broker: unavailable ({type(exc).__name__}); not applied"

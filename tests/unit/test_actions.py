@@ -8,6 +8,8 @@ import pytest
 from lanes.actions import (
     ActionRefused,
     Applied,
+    UnknownTarget,
+    carrier_change_allowed,
     hold,
     lane_change_allowed,
     lanes_to_move_to,
@@ -87,6 +89,21 @@ def test_reassignments_the_rules_forbid_are_refused_naming_the_lane() -> None:
     with pytest.raises(ActionRefused) as refused:
         reassign(decision, other, gate=HUU_NGHI, board=closed, what="x", now=NOW)
     assert str(refused.value) == f"lane_id: {other} is closed"
+
+
+def test_a_lane_or_carrier_the_gate_has_not_is_unknown_not_a_conflict() -> None:
+    """Not found (404 in the control room, as an unknown visit), not a refusal of the rules
+    (409): an unknown lane answered 409 where an unknown visit answered 404."""
+    decisions, board = _busy_gate()
+    decision = _queued(decisions, board)
+    with pytest.raises(UnknownTarget, match=r"^lane_id: gate 'huu-nghi' has no lane 'HN-X9'$"):
+        reassign(decision, "HN-X9", gate=HUU_NGHI, board=board, what="x", now=NOW)
+    for open_it in (True, False):
+        with pytest.raises(UnknownTarget, match=r"^lane_id: gate 'huu-nghi' has no lane 'HN-Z1'$"):
+            lane_change_allowed("HN-Z1", gate=HUU_NGHI, board=board, open_it=open_it)
+    for back in (True, False):
+        with pytest.raises(UnknownTarget, match=r"^carrier_id: gate 'huu-nghi' has no carrier"):
+            carrier_change_allowed("C-NONE", board=board, back=back)
 
 
 def test_a_truck_in_service_or_unknown_cannot_move() -> None:
