@@ -180,7 +180,12 @@ class WaitingArea:
     (the lead only while as many trucks wait uncalled for the truck's kind of lane as that
     kind has open lanes: `lanes.policy.callplaces.backlogged`);
     one that has not reached the gate `drive_time + arrival_grace` after its call is
-    recalled once, then loses its place."""
+    recalled once, then loses its place. An area read (or check-in) of a truck less than
+    `reentry` after its read at the gate is of the truck that left the area (a camera's
+    clock a little off, or the truck seen from the area's camera as it drives on), not a new
+    arrival: a truck turned away at the gate drives out and back through the area, which
+    takes longer (at Huu Nghi, 5 minutes' drive each way: 10 minutes). Call-forward's own,
+    not the decider's `Gate.visit_window`, which groups reads at the gate into visits."""
 
     area_id: str
     name: str
@@ -190,6 +195,7 @@ class WaitingArea:
     drive_time: timedelta
     call_lead: timedelta = timedelta(0)
     arrival_grace: timedelta = timedelta(minutes=10)
+    reentry: timedelta = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)

@@ -534,6 +534,10 @@ GATE_FIELDS: dict[str, str] = {
     "WaitingAreaConfig.call_lead_min": "call this much before the place is expected free",
     "WaitingAreaConfig.grace_min": "after the drive time: a called truck not at the gate is "
     "recalled once, then loses its place",
+    "WaitingAreaConfig.reentry_min": "an area read (or check-in) of a truck less than this "
+    "after its read at the gate is of the truck that left, not a new arrival (a truck turned "
+    "away drives out and back through the area, which takes longer); call-forward's own, not "
+    "visit_window",
 }
 
 

@@ -61,6 +61,7 @@ A file holds (durations in minutes, hours as local "HH:MM-HH:MM" windows):
     drive_time_min = 5             # from the area to the gate
     call_lead_min = 0              # call this much before the place is expected free
     grace_min = 10                 # after drive time: recalled once, then the place is lost
+    reentry_min = 10               # an area read sooner after the gate read: the truck that left
 """
 
 from __future__ import annotations
@@ -513,6 +514,7 @@ def _to_gate(config: GateConfig) -> Gate:
                 drive_time=_minutes(a.drive_time_min),
                 call_lead=_minutes(a.call_lead_min),
                 arrival_grace=_minutes(a.grace_min),
+                reentry=_minutes(a.reentry_min),
             )
             for a in config.waiting_areas
         ),

@@ -216,6 +216,7 @@ class WaitingAreaConfig(_Strict):
     drive_time_min: Minutes
     call_lead_min: Spread = 0.0
     grace_min: Minutes = 10.0
+    reentry_min: Minutes = 10.0
 
 
 class CorridorConfig(_Strict):

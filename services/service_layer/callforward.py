@@ -7,7 +7,7 @@ manifest of the area's direction, customs-cleared, puts the truck in the area's 
 its booking, when the manifest has an active one: its page is the booking's); a read at any
 other camera of the gate that names a queued truck's plate, or that the matcher attributes
 to a queued truck's manifest, is the truck reaching the gate; an area read (or check-in)
-of it handled later, captured before that or within the gate's visit window after it (its
+of it handled later, captured before that or within the area's `reentry` after it (its
 camera's partition behind, a redelivered batch), queues it no more. A read the matcher cannot
 attribute (unknown, ambiguous) queues nobody: the gate's decider and its review desk take
 that truck as today. A booking's check-in (`booking.checked_in`: the firm says its truck is
@@ -378,7 +378,7 @@ class StepWaitingAreasHandler:
         (a later read tries again)."""
         event_id, at = arrival
         now = _step_time(desk, at)
-        if _visit_of(desk, manifest) is not None or _at_gate_since(desk, gate, manifest, at):
+        if _visit_of(desk, manifest) is not None or _at_gate_since(desk, area, manifest, at):
             return await desk.desk.step(now=now, board=board)
         plate = normalise_plate(manifest.tractor_plate)
         visit_id = f"wa-{event_id}"
@@ -507,15 +507,18 @@ def _visit_of(desk: _GateDesk, manifest: Manifest) -> str | None:
     return _visit_of_manifest(desk, manifest.manifest_id)
 
 
-def _at_gate_since(desk: _GateDesk, gate: Gate, manifest: Manifest, at: datetime) -> bool:
-    """The manifest's truck reached the gate after `at`, or less than the gate's visit
-    window before it (the decider takes such reads for one visit): an area read of it at
-    `at`, handled late (its camera's partition behind the gate camera's, or a redelivered
-    batch), or its check-in, is of the truck that already left the area, not a new arrival.
-    A read later than that is the matcher's to attribute, as any arrival (a truck turned
-    away and back, or a new crossing of its manifest)."""
+def _at_gate_since(desk: _GateDesk, area: WaitingArea, manifest: Manifest, at: datetime) -> bool:
+    """The manifest's truck reached the gate after `at`, or less than the area's `reentry`
+    before it (a truck turned away drives out and back through the area, which takes
+    longer): an area read of it at `at`, handled late (its camera's partition behind the
+    gate camera's, or a redelivered batch), or its check-in, is of the truck that already
+    left the area, not a new arrival. A read later than that is the matcher's to attribute,
+    as any arrival (a truck turned away and back, or a new crossing of its manifest). Until
+    2026-12-06 the window was the decider's `Gate.visit_window` (10 minutes too), so a gate
+    file grouping reads at the gate otherwise changed what call-forward takes for an
+    arrival."""
     reached = desk.reached.get(manifest.manifest_id)
-    return reached is not None and at < reached + gate.visit_window
+    return reached is not None and at < reached + area.reentry
 
 
 def _visit_of_manifest(desk: _GateDesk, manifest_id: str) -> str | None:
