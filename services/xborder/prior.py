@@ -18,7 +18,9 @@ Applied in the transaction that applies the notice (exactly once with it):
 - **Booking.** A notice with a booked slot on this side's gate books that slot for the
   announced manifest through the booking use case (`services.service_layer.bookings.book`, the
   gate's booking rules at the notice's event time); a slot the rules refuse is logged with
-  the reason and the notice still applies.
+  the reason and the notice still applies. A slot that is not one of the gate's slots (of
+  another length, or off its grid) is refused with the notice (`Prior.slot_refusal`, asked
+  by the store when it checks the notice).
 """
 
 from __future__ import annotations
@@ -33,8 +35,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lanes.booking import BookingRefused
+from lanes.bookings import local_when, slot_of
 from lanes.model import CustomsStatus, Gate, Manifest
 from lanes.plates import normalise_plate
+from lanes.policy.hours import local_hhmm
 from services.adapters.sql_bookings import SqlBookingStore
 from services.db.booking_tables import BookingRow
 from services.db.bookings import ACTIVE
@@ -88,6 +92,37 @@ class Prior:
     """This side's gates (the booking rules of each)."""
 
     gates: Mapping[str, Gate]
+
+    def slot_refusal(self, notice: PreArrivalNoticeV1) -> str | None:
+        """Why the notice's booked slot is not one of its gate's slots, or None (no slot,
+        or a gate this side does not run or that takes no bookings: nothing to hold). The
+        slot is the one booked at this side's gate (a firm books it on this side's API):
+        one of another length or off the gate's grid is the sender's error, refused naming
+        the field; until 2026-12-06 a 30-minute slot was booked as Huu Nghi's 60-minute one
+        from its start, in silence (an off-grid one was not held, logged)."""
+        start, end = notice.booked_slot_start, notice.booked_slot_end
+        gate = self.gates.get(notice.to_gate)
+        if start is None or end is None or gate is None or gate.booking is None:
+            return None
+        rules, offset = gate.booking, gate.utc_offset
+        minutes = int(rules.slot_length.total_seconds() // 60)
+        slot_start, slot_end = slot_of(start, rules, offset)
+        if slot_start != start:
+            return (
+                f"invalid: booked_slot_start {start.isoformat()}: not one of {gate.gate_id}'s "
+                f"slots ({minutes} min from local midnight: {local_hhmm(slot_start, offset)} or "
+                f"{local_hhmm(slot_end, offset)}): a notice names a slot of the gate it is "
+                "bound for, as booked there"
+            )
+        if end != slot_end:
+            length = int((end - start).total_seconds() // 60)
+            return (
+                f"invalid: booked_slot_end {end.isoformat()}: the slot is {length} min, "
+                f"{gate.gate_id}'s slots are {minutes} min (the one from "
+                f"{local_when(slot_start, offset)} ends at {local_when(slot_end, offset)}): a "
+                "notice names a slot of the gate it is bound for, as booked there"
+            )
+        return None
 
     async def apply(
         self, session: AsyncSession, notice: PreArrivalNoticeV1, *, now: datetime

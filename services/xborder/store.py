@@ -213,6 +213,12 @@ class Unit:
                 )
         if self.gates is not None and (refused := self.gates.refusal(message)) is not None:
             return refused
+        if (  # a notice's booked slot is one of its gate's own, as booked there
+            self.prior is not None
+            and isinstance(message, PreArrivalNoticeV1)
+            and (refused := self.prior.slot_refusal(message)) is not None
+        ):
+            return refused
         row = self._crossings.get(message.crossing_id)
         if row is None:
             return None

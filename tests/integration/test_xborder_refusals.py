@@ -320,7 +320,8 @@ async def test_the_documented_notice_is_applied_and_its_slot_booked(
     """A stranger copies the page's example (its sequence put first): it is applied, and
     its slot is booked at Huu Nghi. The example's notice came after the slot's bookings
     closed (16:40 +08:00 is 15:40 +07:00, after the 15:30 cut-off of a 16:00 slot): the
-    link logged 'booked slot ... not held'."""
+    link logged 'booked slot ... not held'. The same notice with a 30-minute slot is
+    refused naming booked_slot_end (it was booked as Huu Nghi's 60-minute slot)."""
     cn_db = DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'cn.db'}")
     async with (
         gate_side(Side.CN, cn_db, tmp_path) as cn,
@@ -330,13 +331,28 @@ async def test_the_documented_notice_is_applied_and_its_slot_booked(
             cn, corridors=gate_corridors(side_gates_dir(Side.VN)), gates=default_gates()
         )
         notice = documented_notice() | {"sequence": 1}
-        await send_all(vn, cn.key, [notice], sender=Side.CN)
-        assert await refusals(vn) == {1: None}
+        # a 30-minute slot at Huu Nghi, whose slots are 60 minutes: booked as Huu Nghi's
+        # 16:00-17:00 in silence before; refused now, naming the field
+        half = notice | {
+            "sequence": 2,
+            "message_id": "CN:notice:v-half",
+            "crossing_id": "CN:youyiguan:M-half",
+            "booked_slot_end": "2026-12-06T16:30:00+07:00",
+        }
+        await send_all(vn, cn.key, [notice, half], sender=Side.CN)
+        found = await refusals(vn)
+        assert found[1] is None
+        assert found[2] is not None and found[2].startswith(
+            "invalid: booked_slot_end 2026-12-06T16:30:00+07:00: the slot is 30 min, "
+            "huu-nghi's slots are 60 min"
+        ), found[2]
         async with vn.sessions() as session:
             booked = (
                 await session.scalars(
                     select(BookingRow).where(
-                        BookingRow.manifest_id == f"xb-{notice['crossing_id']}"
+                        BookingRow.manifest_id.in_(
+                            [f"xb-{n['crossing_id']}" for n in (notice, half)]
+                        )
                     )
                 )
             ).all()
