@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lanes.alerts import Alert, Severity
 from services.db.alert_tables import AlertRow
-from streams.alerts import AlertChange, AlertV1
+from streams.alerts import AlertChange, AlertV1, HoldEnd
 
 OPEN = "open"
 CLOSED = frozenset({"dismissed"})
+HOLD_ENDS = frozenset({"released", "turned_away"})  # the changes a hold's end announces
 
 
 async def insert_new(
@@ -54,12 +55,41 @@ async def set_held(*, session: AsyncSession, alert_id: str, visit_id: str) -> No
     await session.execute(
         update(AlertRow)
         .where(AlertRow.alert_id == alert_id)
-        .values(held_visit_id=visit_id, released_by=None, released_at=None, release_reason=None)
+        .values(
+            held_visit_id=visit_id,
+            released_by=None,
+            released_at=None,
+            release_reason=None,
+            released_as=None,
+        )
     )
 
 
+async def holding(*, session: AsyncSession, visit_ids: Sequence[str]) -> dict[str, list[AlertRow]]:
+    """The alerts (not dismissed, not released) holding each of `visit_ids`' trucks, oldest
+    first: what `release_holds` would release."""
+    if not visit_ids:
+        return {}
+    rows = await session.scalars(
+        select(AlertRow)
+        .where(AlertRow.held_visit_id.in_(sorted(set(visit_ids))))
+        .where(AlertRow.released_at.is_(None), AlertRow.status.not_in(sorted(CLOSED)))
+        .order_by(AlertRow.raised_at, AlertRow.alert_id)
+    )
+    found: dict[str, list[AlertRow]] = {}
+    for row in rows:
+        found.setdefault(str(row.held_visit_id), []).append(row)
+    return found
+
+
 async def release_holds(
-    *, session: AsyncSession, visit_id: str, by: str, reason: str, at: datetime
+    *,
+    session: AsyncSession,
+    visit_id: str,
+    by: str,
+    reason: str,
+    at: datetime,
+    ended: HoldEnd = "released",
 ) -> list[AlertRow]:
     """The alerts (not dismissed) holding the truck of `visit_id`, marked released by `by`
     at `at` (the gate's event time), oldest first; those released already are left."""
@@ -74,6 +104,7 @@ async def release_holds(
     )
     for row in rows:
         row.released_by, row.released_at, row.release_reason = by, at, reason
+        row.released_as = ended
     await session.flush()
     return rows
 
@@ -174,25 +205,42 @@ def wire_values(row: AlertRow, change: AlertChange = "raised") -> dict[str, Any]
 
 
 def released(row: AlertRow) -> dict[str, Any]:
-    """Who released the truck the alert held, when (event time) and why; None each while
-    it is held (or never was)."""
+    """Who released the truck the alert held (or turned it away: `released_as`), when
+    (event time) and why; None each while it is held (or never was)."""
     return {
         "released_by": row.released_by,
         "released_at": None if row.released_at is None else _aware(row.released_at),
         "release_reason": row.release_reason,
+        "released_as": _released_as(row),
     }
+
+
+def hold_end(ended: str) -> HoldEnd:
+    """`ended` as a hold's end ("released" or "turned_away"); anything else is a bug."""
+    if ended == "turned_away":
+        return "turned_away"
+    if ended != "released":
+        raise ValueError(f"a hold ends released or turned_away, not {ended!r}")
+    return "released"
+
+
+def _released_as(row: AlertRow) -> HoldEnd | None:
+    """A release before the column (0026) was always a release."""
+    if row.released_at is None:
+        return None
+    return hold_end(row.released_as or "released")
 
 
 def _changed_by(row: AlertRow, change: AlertChange) -> str | None:
     if change == "raised":
         return None
-    return row.released_by if change == "released" else row.status_by
+    return row.released_by if change in HOLD_ENDS else row.status_by
 
 
 def _changed_why(row: AlertRow, change: AlertChange) -> str | None:
     if change == "raised":
         return None
-    return row.release_reason if change == "released" else row.status_reason
+    return row.release_reason if change in HOLD_ENDS else row.status_reason
 
 
 def row_json(row: AlertRow) -> dict[str, Any]:
@@ -211,6 +259,7 @@ def row_json(row: AlertRow) -> dict[str, Any]:
         "released_by": row.released_by,
         "released_at": None if row.released_at is None else _aware(row.released_at).isoformat(),
         "release_reason": row.release_reason,
+        "released_as": _released_as(row),
         "status": row.status,
         "status_by": row.status_by,
         "status_reason": row.status_reason,

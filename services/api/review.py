@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.alerts.store import holding
 from services.api.problems import ProblemError, gate_or_404
 from services.db.tables import DecisionRow, ManifestRow, PlateReadRow, VisitRow
 from streams.timestamps import in_range
@@ -54,6 +55,14 @@ class ReviewRead(BaseModel):
     image_ref: str | None
 
 
+class HeldBy(BaseModel):
+    """A risk alert that holds the truck until a controller releases it."""
+
+    alert_id: str
+    rule: str
+    reason: str = Field(description="the alert's explanation")
+
+
 class ReviewItem(BaseModel):
     model_config = _ALWAYS_SENT
 
@@ -72,6 +81,11 @@ class ReviewItem(BaseModel):
     )
     candidates: list[WeighedManifest]
     reads: list[ReviewRead]
+    held_by: list[HeldBy] = Field(
+        default_factory=list,
+        description="the risk alerts holding the truck (oldest first); empty when none does. "
+        "`match_outcome` stays what the match found (a held truck's reads may match)",
+    )
 
 
 class ReviewPage(BaseModel):
@@ -163,6 +177,7 @@ async def review_page(
     ).all()
     page, more = rows[:limit], len(rows) > limit
     reads = await _reads(session=session, visit_ids=[r.visit_id for r, _ in page])
+    holds = await holding(session=session, visit_ids=[r.visit_id for r, _ in page])
     customs = await _customs(
         session=session,
         manifest_ids={
@@ -192,6 +207,10 @@ async def review_page(
                 for c in row.match_candidates or ()
             ],
             reads=reads.get(row.visit_id, []),
+            held_by=[
+                HeldBy(alert_id=a.alert_id, rule=a.rule, reason=a.explanation)
+                for a in holds.get(row.visit_id, ())
+            ],
         )
         for row, arrived_at in page
     ]

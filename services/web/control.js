@@ -300,13 +300,15 @@ function ageText(seconds) {
   return Math.floor(seconds / 3600) + " h " + Math.floor((seconds % 3600) / 60) + " min";
 }
 
-// what became of the truck an alert holds: released by a controller (by whom, at what gate
-// time, why: until 2026-12-06 a released truck's alert still said "truck held"), held, or
-// to be held when it is decided
+// what became of the truck an alert holds: released or turned away by a controller (by
+// whom, at what gate time, why: until 2026-12-06 a released truck's alert still said
+// "truck held", and a turned-away one's until 2026-12-06 late), held, or to be held when it
+// is decided
 function heldText(a) {
   if (a.released_by) {
-    return " · truck released by " + a.released_by + " at " + localTime(a.released_at) + " ("
-      + a.release_reason + ")";
+    const how = a.released_as === "turned_away" ? "turned away" : "released";
+    return " · truck " + how + " by " + a.released_by + " at " + localTime(a.released_at)
+      + " (" + a.release_reason + ")";
   }
   return a.held_visit_id ? " · truck held" : " · holds the truck";
 }
@@ -461,6 +463,17 @@ function pendingWhy(status) {
   return status === "pending" ? "customs clearance pending: the gate cannot place this truck yet" : null;
 }
 
+// a truck a risk alert holds reads "held", with each alert's reason: it read its match
+// outcome ("matched"), as if nothing stopped it (until 2026-12-06)
+function outcomeText(it) {
+  return (it.held_by || []).length ? "held" : words(it.match_outcome);
+}
+
+function heldBy(it) {
+  return (it.held_by || []).map((h) => el("div", { class: "why held-by", "data-held-by": h.alert_id },
+    "held by risk alert " + words(h.rule) + ": " + h.reason));
+}
+
 function renderReview(items, total) {
   $("review-count").textContent = total ? "(" + total + ")" : "";
   // the server lists the truck waiting longest first, and holds 50: say how many newer
@@ -489,11 +502,11 @@ function renderReview(items, total) {
         el("td", {}, cameraImage(r.image_ref, r.plate_text)))));
     return el("div", { class: "item", "data-review": it.visit_id, "data-plate": it.plate },
       el("div", {},
-        el("div", {}, el("b", {}, it.plate || "(no plate)"), el("span", { class: "outcome" }, words(it.match_outcome)),
+        el("div", {}, el("b", {}, it.plate || "(no plate)"), el("span", { class: "outcome" }, outcomeText(it)),
           " · ", el("span", { class: "waits", title: "arrived " + localTime(it.arrived_at) + " gate time" },
             "waits " + waitingMin(it.arrived_at, state.snap.as_of) + " min"),
           " · score " + it.match_score.toFixed(2) + " · " + localTime(it.decided_at)),
-        el("div", { class: "why" }, it.reason), cands, reads),
+        el("div", { class: "why" }, it.reason), ...heldBy(it), cands, reads),
       el("div", { class: "acts" },
         el("button", { type: "button", "data-action": "confirm_plate", disabled: !canAct(),
           onclick: () => ask("confirm_plate", "Confirm or correct the plate of visit " + it.plate,

@@ -35,6 +35,10 @@ async def test_a_released_truck_shows_released_on_the_alert_that_held_it(
         await publish(broker.bootstrap, ("hn-exp-gate-1", json.dumps(cause).encode()))
         held = page.locator('[data-alert][data-rule="swap"] .held')
         await expect(held).to_have_text(" · truck held", timeout=15_000)
+        # its review item reads held, with the alert's reason (it read "matched")
+        item = page.locator('[data-review][data-plate="29H22222"]')
+        await expect(item.locator(".outcome")).to_have_text("held", timeout=15_000)
+        await expect(item.locator(".held-by")).to_contain_text("held by risk alert swap: ")
 
         release = '[data-review][data-plate="29H22222"] [data-action="release"]'
         await act(page, release, "seal checked")

@@ -199,7 +199,7 @@ async def test_a_truck_held_by_an_alert_and_released_shows_released_by_whom_and_
         await wait_until(held, timeout=30)
         async with infra.sessions() as session:
             row = (await session.scalars(select(AlertRow))).one()
-            alert_id, visit_id = row.alert_id, row.held_visit_id
+            alert_id, visit_id, explanation = row.alert_id, row.held_visit_id, row.explanation
 
         port = free_port()
         async with (
@@ -209,6 +209,13 @@ async def test_a_truck_held_by_an_alert_and_released_shows_released_by_whom_and_
             csrf = await login(client, "ana")
             (shown,) = (await client.get("/control/api/alerts")).json()["items"]
             assert shown["held_visit_id"] == visit_id and shown["released_by"] is None
+            # the review item says it is held, by which alert and why: it said only its
+            # match outcome, "matched" (a stranger's test)
+            (item,) = (await client.get("/control/api/state")).json()["review"]
+            assert (item["visit_id"], item["match_outcome"]) == (visit_id, "matched")
+            assert item["held_by"] == [
+                {"alert_id": alert_id, "rule": "swap", "reason": explanation}
+            ]
             r = await client.post(
                 "/control/api/actions",
                 json={"action": "release", "visit_id": visit_id, "reason": "seal checked"},
