@@ -78,7 +78,7 @@ class MemoryControlStore(MemoryGateStore):
         self.control.alert_changes[alert_id] = (by, reason)
 
     async def release_holds(
-        self, visit_id: str, *, by: str, reason: str, at: datetime
+        self, visit_id: str, *, by: str, reason: str, at: datetime, ended: str = "released"
     ) -> list[AlertViews]:
         held = sorted(
             (
@@ -92,13 +92,14 @@ class MemoryControlStore(MemoryGateStore):
         )
         for a in held:
             a.released_by, a.released_at, a.release_reason = by, at, reason
-        return [await self.alert_views(a.alert.alert_id, change="released") for a in held]
+            a.released_as = ended
+        return [await self.alert_views(a.alert.alert_id, change=ended) for a in held]
 
     async def alert_views(self, alert_id: str, *, change: str) -> AlertViews:
         state = self.data.alerts[alert_id]
         a = state.alert
         by, why = self.control.alert_changes.get(alert_id, (None, None))
-        if change == "released":
+        if change in {"released", "turned_away"}:
             by, why = state.released_by, state.release_reason
         shown = {
             "alert_id": a.alert_id,
@@ -114,6 +115,7 @@ class MemoryControlStore(MemoryGateStore):
             "released_by": state.released_by,
             "released_at": None if state.released_at is None else state.released_at.isoformat(),
             "release_reason": state.release_reason,
+            "released_as": state.released_as,
             "status": state.status,
         }
         wire = shown | {

@@ -92,6 +92,7 @@ class _Alert:
     released_by: str | None = None  # who released the held truck, when (event time), why
     released_at: datetime | None = None
     release_reason: str | None = None
+    released_as: str | None = None  # "released" or "turned_away" (`streams.alerts.HoldEnd`)
 
 
 @dataclass
@@ -714,7 +715,7 @@ class MemoryGateStore:
     async def set_held(self, alert_id: str, visit_id: str) -> None:
         held = self.data.alerts[alert_id]
         held.held_visit_id = visit_id
-        held.released_by = held.released_at = held.release_reason = None
+        held.released_by = held.released_at = held.release_reason = held.released_as = None
 
     async def unpublished_alerts(self, limit: int) -> list[dict[str, Any]]:
         rows = sorted(
@@ -745,6 +746,7 @@ def _alert_wire(a: _Alert) -> dict[str, Any]:
         "released_by": a.released_by,
         "released_at": a.released_at,
         "release_reason": a.release_reason,
+        "released_as": a.released_as,
         "status": a.status,
         "changed_by": None,
         "reason": None,

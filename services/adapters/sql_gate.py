@@ -276,12 +276,13 @@ class SqlControlStore(SqlGateStore):
         return AlertViews(alerts.row_json(row), alerts.wire_values(row, change))  # type: ignore[arg-type]
 
     async def release_holds(
-        self, visit_id: str, *, by: str, reason: str, at: datetime
+        self, visit_id: str, *, by: str, reason: str, at: datetime, ended: str = "released"
     ) -> list[AlertViews]:
+        change = alerts.hold_end(ended)
         rows = await alerts.release_holds(
-            session=self.session, visit_id=visit_id, by=by, reason=reason, at=at
+            session=self.session, visit_id=visit_id, by=by, reason=reason, at=at, ended=change
         )
-        return [AlertViews(alerts.row_json(r), alerts.wire_values(r, "released")) for r in rows]
+        return [AlertViews(alerts.row_json(r), alerts.wire_values(r, change)) for r in rows]
 
 
 def sql_control_stores(sessions: async_sessionmaker[AsyncSession]) -> ControlStores:

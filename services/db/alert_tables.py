@@ -38,6 +38,8 @@ class AlertRow(Base):
     released_by: Mapped[str | None] = mapped_column(String(64))
     released_at: Mapped[datetime | None]
     release_reason: Mapped[str | None] = mapped_column(Text)
+    # how it was released: "released" (placed) or "turned_away" (0026; null before: released)
+    released_as: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
     status_by: Mapped[str | None] = mapped_column(String(64))
     status_reason: Mapped[str | None] = mapped_column(Text)

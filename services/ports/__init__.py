@@ -390,11 +390,11 @@ class ControlStore(GateStore, Protocol):
         """The alert as it now stands, shown and as the event of `change`."""
 
     async def release_holds(
-        self, visit_id: str, *, by: str, reason: str, at: datetime
+        self, visit_id: str, *, by: str, reason: str, at: datetime, ended: str = "released"
     ) -> list[AlertViews]:
         """Mark the alerts (not dismissed) holding the truck of `visit_id` released by `by`
-        at `at` (event time); returns them as they now stand, each as its `released`
-        event, oldest first."""
+        at `at` (event time), as `ended` ("released": placed; "turned_away": refused
+        entry); returns them as they now stand, each as its `ended` event, oldest first."""
 
 
 ControlStores = Callable[[], AbstractAsyncContextManager[ControlStore]]

@@ -49,9 +49,15 @@ BOARD_EVENTS = {
     "carrier_back": "carrier_back",
     "carrier_out": "carrier_out",
 }
-# the actions that place a truck in review on the policy's word: each releases the truck an
-# alert held (the alert then says so: by whom, when, why)
-RELEASING = frozenset({"release", "pick_manifest", "confirm_plate"})
+# the actions that end an alert's hold of the truck in review, and how: placed on the
+# policy's word ("released"), or refused entry ("turned_away", since 2026-12-06 late: the
+# alert kept saying "truck held"); the alert then says so, by whom, when, why
+RELEASING = {
+    "release": "released",
+    "pick_manifest": "released",
+    "confirm_plate": "released",
+    "turn_away": "turned_away",
+}
 CLOSED_ALERTS = frozenset({"dismissed"})  # as services/alerts/store.py CLOSED
 MANIFEST_LOOKBACK = timedelta(days=1)
 # a controller's lane event not applied by then (refused by the lane-event worker) no longer
@@ -134,7 +140,11 @@ class ApplyActionHandler:
                 details |= {"before": _before(before), "after": _after(decision)}
                 if cmd.action in RELEASING:
                     released = await store.release_holds(
-                        decision.visit_id, by=cmd.actor, reason=cmd.reason, at=at
+                        decision.visit_id,
+                        by=cmd.actor,
+                        reason=cmd.reason,
+                        at=at,
+                        ended=RELEASING[cmd.action],
                     )
                     if released:
                         details["released_alerts"] = [v.shown["alert_id"] for v in released]
