@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 
 from services.alerts import store
@@ -20,6 +20,7 @@ from services.api.problems import ProblemError, problems
 from services.control import auth
 from services.control.auth import SessionDep
 from services.control.busy import busy_problem, is_busy
+from services.control.reasons import Reason
 from services.control.state import RoomDep
 from services.db.controllers import SessionInfo
 from services.service_layer.control import (
@@ -39,7 +40,7 @@ AlertId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
 
 
 class AlertAction(BaseModel):
-    reason: str = Field(default="", description="why (3-500 characters): kept in the audit log")
+    reason: Reason
 
 
 async def _controller(request: Request, info: SessionDep) -> SessionInfo:
@@ -90,9 +91,7 @@ async def act_on_alert(
         raise ProblemError(
             404, "unknown-action", f"{action!r} is not one of {', '.join(STATUS)}", field="action"
         )
-    reason = body.reason.strip()
-    if not 3 <= len(reason) <= 500:
-        raise ProblemError(422, "invalid-request", "3 to 500 characters: why", field="reason")
+    reason = body.reason  # checked by its type: trimmed, 3 to 500 characters, not blank
     if room.handlers is None:
         raise ProblemError(503, "not-configured", "control room: actions not configured")
     producer = await room.producer_ready()

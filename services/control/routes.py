@@ -25,7 +25,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    StringConstraints,
     ValidationInfo,
     field_validator,
 )
@@ -39,6 +38,7 @@ from services.control.apply import ActionNotFound, apply_action
 from services.control.apply import Request as ActionRequest
 from services.control.auth import ActorDep, SessionDep
 from services.control.busy import busy_problem, is_busy
+from services.control.reasons import Reason
 from services.control.state import ControlRoom, RoomDep, control_room
 from services.runtime.stopping import unless_stopping
 from streams.manifests import ID_PATTERN, normalise_id
@@ -255,12 +255,7 @@ class ActionBody(BaseModel):
         "carrier_back",
     ]
     # blanks around it do not count (found by a stranger's try: "   " was audited as "")
-    reason: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)
-    ] = Field(
-        description="why: kept in the audit log; 3 to 500 characters once the blanks "
-        "around it are dropped"
-    )
+    reason: Reason
     gate_id: str | None = None
     # validated when left out too, so that a field the action needs is named when missing
     visit_id: str | None = Field(default=None, max_length=64, validate_default=True)
