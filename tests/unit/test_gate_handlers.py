@@ -594,13 +594,18 @@ async def test_a_carrier_is_taken_out_of_service_and_back_as_a_lane_is_closed_an
         await handler(carrier("carrier_back", "ana", 5), announce=announce)
 
 
-async def test_a_truck_an_alert_held_released_by_a_controller_releases_the_alert_too(
-    data: MemoryControlData,
+@pytest.mark.parametrize(
+    ("action", "outcome", "ended"),
+    [("release", "assigned", "released"), ("turn_away", "refused", "turned_away")],
+)
+async def test_a_truck_an_alert_held_released_or_turned_away_by_a_controller_marks_the_alert(
+    data: MemoryControlData, action: str, outcome: str, ended: str
 ) -> None:
-    """The alert that held the truck says it was released, by whom, when (the gate's
-    clock) and why, and the release announces it as the alert's `released` change; until
-    2026-12-06 the alert kept saying "truck held" (tests/integration/test_alert_workflow.py
-    on the database)."""
+    """The alert that held the truck says it was released (or turned away), by whom, when
+    (the gate's clock) and why, and the action announces it as the alert's `released` (or
+    `turned_away`) change; until 2026-12-06 the alert kept saying "truck held", and after a
+    turn-away until 2026-12-06 late (tests/integration/test_alert_workflow.py and
+    test_alert_turned_away.py on the database)."""
     holding = Alert("a-1", "swap", Severity.HIGH, "manifest:MF-1", GATE.gate_id, T0, "x", (), True)
     async with data.gate.stores()() as store:
         await store.add_alerts([holding], now=WALL)
@@ -614,50 +619,18 @@ async def test_a_truck_an_alert_held_released_by_a_controller_releases_the_alert
     async def announce(taken: ActionTaken) -> None:
         announced.append(taken)
 
-    cmd = ApplyAction("release", GATE.gate_id, "ana", "seal ok", "act-1", WALL, held.visit_id)
+    cmd = ApplyAction(action, GATE.gate_id, "ana", "seal checked", "act-1", WALL, held.visit_id)
     taken = await handler(cmd, announce=announce)
-    assert taken.decision is not None and taken.decision.outcome.value == "assigned"
+    assert taken.decision is not None and taken.decision.outcome.value == outcome
     (views,) = announced[0].released
     assert (views.wire["change"], views.wire["changed_by"], views.wire["reason"]) == (
-        "released",
+        ended,
         "ana",
-        "seal ok",
+        "seal checked",
     )
     assert views.shown["released_by"] == "ana" and views.shown["released_at"] == T0.isoformat()
+    assert views.shown["released_as"] == ended
     assert views.shown["held_visit_id"] == held.visit_id and views.shown["status"] == "open"
     (entry,) = data.audit_log
     assert entry.details["released_alerts"] == ["a-1"]
-    assert data.gate.alerts["a-1"].released_by == "ana"
-
-
-async def test_a_truck_an_alert_held_turned_away_by_a_controller_is_marked_on_the_alert(
-    data: MemoryControlData,
-) -> None:
-    """Turned away, as released is (the test above): the alert says the truck it held was
-    turned away, by whom, when and why, and the action announces the alert's `turned_away`
-    change; until 2026-12-06 only the actions that place the truck marked the alert, which
-    kept saying "truck held" after the truck was refused entry."""
-    holding = Alert("a-1", "swap", Severity.HIGH, "manifest:MF-1", GATE.gate_id, T0, "x", (), True)
-    async with data.gate.stores()() as store:
-        await store.add_alerts([holding], now=WALL)
-    done, _, _ = await _decide(data, _read("r-1", PLATE, T0))
-    (held,) = done.held
-    handler = ApplyActionHandler(
-        uow=data.stores(), decisions=RecordingOutbox(), gates=GATES, policy=OrchestratedPolicy()
-    )
-    announced: list[ActionTaken] = []
-
-    async def announce(taken: ActionTaken) -> None:
-        announced.append(taken)
-
-    cmd = ApplyAction("turn_away", GATE.gate_id, "ana", "seal broken", "act-1", WALL, held.visit_id)
-    taken = await handler(cmd, announce=announce)
-    assert taken.decision is not None and taken.decision.outcome.value == "refused"
-    (views,) = announced[0].released
-    assert views.wire["change"] == "turned_away"
-    assert (views.wire["changed_by"], views.wire["reason"]) == ("ana", "seal broken")
-    assert views.shown["released_as"] == "turned_away" and views.shown["released_by"] == "ana"
-    assert views.shown["released_at"] == T0.isoformat() and views.shown["status"] == "open"
-    (entry,) = data.audit_log
-    assert entry.details["released_alerts"] == ["a-1"]
-    assert data.gate.alerts["a-1"].released_as == "turned_away"
+    assert data.gate.alerts["a-1"].released_as == ended
