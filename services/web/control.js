@@ -356,6 +356,27 @@ function toggleAlerts() {
   button.textContent = items.hidden ? "Show" : "Hide";
 }
 
+// what a notice says was done, in a controller's words: it said the action's code
+// ("done: carrier_out", "done: acknowledge") until 2026-12-06
+const ALERT_DONE = { acknowledge: "acknowledged", escalate: "escalated", dismiss: "dismissed" };
+const ACTION_DONE = {
+  pick_manifest: (b) => "Manifest " + b.manifest_id + " picked",
+  confirm_plate: (b) => "Plate " + b.plate + " confirmed",
+  reassign: (b) => "Truck moved to " + b.lane_id,
+  hold: () => "Truck held",
+  release: () => "Truck released",
+  turn_away: () => "Truck turned away",
+  open_lane: (b) => "Lane " + b.lane_id + " opened",
+  close_lane: (b) => "Lane " + b.lane_id + " closed",
+  carrier_out: (b) => "Carrier " + b.carrier_id + " taken out of service",
+  carrier_back: (b) => "Carrier " + b.carrier_id + " back in service",
+};
+
+function doneText(action, body) {
+  const said = ACTION_DONE[action];
+  return said ? said(body) : "Done: " + words(action);
+}
+
 function askAlert(a, action) {
   const dlg = $("confirm"), opener = focusedKey();
   state.dialog = { kind: "alert", action, alert_id: a.alert_id };
@@ -372,7 +393,7 @@ function askAlert(a, action) {
       { method: "POST", body: { reason: $("confirm-reason").value } });
     const n = $("notice");
     n.classList.toggle("bad", !r.ok);
-    n.textContent = r.ok ? "done: " + action + " " + named + " (audit entry " + r.body.audit_seq + ")"
+    n.textContent = r.ok ? "Alert " + ALERT_DONE[action] + ": " + named + " (audit entry " + r.body.audit_seq + ")"
       : notDone(r);
   };
   dlg.showModal();
@@ -606,8 +627,8 @@ function ask(action, text, fields, truck, plate) {
     const r = await api("/control/api/actions", { method: "POST", body });
     const n = $("notice");
     n.classList.toggle("bad", !r.ok);
-    n.textContent = r.ok ? "done: " + action + (r.body.decision ? " → " + r.body.decision.reason : "")
-      : notDone(r);
+    n.textContent = r.ok ? doneText(action, body) + " (audit entry " + r.body.audit_seq + ")"
+      + (r.body.decision ? " → " + r.body.decision.reason : "") : notDone(r);
   };
   dlg.showModal();
 }

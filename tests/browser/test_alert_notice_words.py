@@ -19,6 +19,8 @@ from tests.integration.test_staff_cookie import api_on_a_port
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(90)]
 
 T0 = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+# the notice says what was done in words ("done: acknowledge ..." until 2026-12-06)
+DONE = {"acknowledge": "acknowledged", "escalate": "escalated", "dismiss": "dismissed"}
 
 
 async def a_cloned_plate(infra: Infrastructure) -> None:
@@ -41,7 +43,7 @@ async def test_the_notice_names_the_alert_as_the_panel_does(
             await page.fill("#confirm-reason", f"{action} it, checked")
             await page.click("#confirm-ok")
             notice = page.locator("#notice")
-            await expect(notice).to_contain_text(f"done: {action} cloned plate (audit entry")
+            await expect(notice).to_contain_text(f"Alert {DONE[action]}: cloned plate (audit entry")
             await expect(notice).not_to_contain_text("cloned_plate")
             if action != "dismiss":
                 await expect(alert).to_have_attribute(

@@ -94,7 +94,7 @@ async def test_an_alert_appears_within_2_s_and_its_acknowledgement_is_audited(
                 await alert.locator('[data-alert-action="acknowledge"]').click()
                 await page.fill("#confirm-reason", "container checked with the driver")
                 await page.click("#confirm-ok")
-                await expect(page.locator("#notice")).to_contain_text("done: acknowledge")
+                await expect(page.locator("#notice")).to_contain_text("Alert acknowledged:")
                 await expect(alert).to_have_attribute("data-status", "acknowledged", timeout=3000)
                 alert_id = await alert.get_attribute("data-alert")
                 await page.close()

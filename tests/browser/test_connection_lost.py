@@ -49,7 +49,7 @@ async def test_an_action_or_a_login_that_cannot_reach_the_server_says_so(
         await lane.locator('[data-action="close_lane"]').click()
         await page.fill("#confirm-reason", "crew short")
         await page.click("#confirm-ok")
-        await expect(notice).to_contain_text("done: close_lane")
+        await expect(notice).to_contain_text(" closed (audit entry")
         await expect(notice).to_have_class("notice")
 
         other = await browser.new_page()

@@ -56,7 +56,7 @@ async def test_the_focused_button_keeps_the_focus_when_the_room_is_drawn_again(
         # the reason typed, Enter applies it (it was the first button's: Cancel, silently)
         await page.keyboard.type("bay crew short")
         await page.keyboard.press("Enter")
-        await expect(page.locator("#notice")).to_contain_text("done: close_lane", timeout=10000)
+        await expect(page.locator("#notice")).to_contain_text(" closed (audit entry", timeout=10000)
         # and Cancel still cancels: no action is sent
         sent: list[str] = []
         page.on("request", lambda r: sent.append(r.url) if r.method == "POST" else None)
@@ -92,7 +92,7 @@ async def test_after_an_actions_dialog_the_focus_is_back_on_its_lane(
         await page.evaluate("render()")  # an update under the dialog: its opener drawn again
         await page.keyboard.type("bay crew short")
         await page.keyboard.press("Enter")
-        await expect(page.locator("#notice")).to_contain_text("done: close_lane", timeout=10000)
+        await expect(page.locator("#notice")).to_contain_text(" closed (audit entry", timeout=10000)
         await expect(lane.locator("[data-action='close_lane']")).to_be_focused()
 
         # the lane drawn closed (what the stream's patch does once the closure is applied):
@@ -135,7 +135,7 @@ async def test_after_acknowledging_an_alert_by_keyboard_the_focus_stays_on_it(
         await page.keyboard.press("Enter")
         await page.keyboard.type("seen on camera")
         await page.keyboard.press("Enter")
-        await expect(page.locator("#notice")).to_contain_text("done: acknowledge", timeout=10000)
+        await expect(page.locator("#notice")).to_contain_text("Alert acknowledged:", timeout=10000)
         await expect(alert).to_have_attribute("data-status", "acknowledged", timeout=10000)
         await expect(acknowledge).to_be_disabled()
         await expect(alert.locator("summary")).to_be_focused()
