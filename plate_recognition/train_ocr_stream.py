@@ -60,10 +60,12 @@ SCENE_END = 2_990_000
 CHUNK = 128
 
 
-def _render(task: tuple[str, int, int, float, float, float]) -> tuple[np.ndarray, np.ndarray]:
-    """One chunk of crops: ("photo", first seed, count, old share, tilt share, slope share) or
-    ("scene", first frame, frames, 0, 0, 0) with two crops per frame."""
-    kind, start, n, old_share, tilt_share, slope_share = task
+def _render(
+    task: tuple[str, int, int, float, float, float, float],
+) -> tuple[np.ndarray, np.ndarray]:
+    """One chunk of crops: ("photo", first seed, count, old share, tilt share, slope share,
+    heavy share) or ("scene", first frame, frames, 0, 0, 0, 0) with two crops per frame."""
+    kind, start, n, old_share, tilt_share, slope_share, heavy_share = task
     if kind == "photo":
         drawn = [
             render_crop(
@@ -73,6 +75,7 @@ def _render(task: tuple[str, int, int, float, float, float]) -> tuple[np.ndarray
                 old_share=old_share,
                 tilt_share=tilt_share,
                 slope_share=slope_share,
+                heavy_share=heavy_share,
             )
             for seed in range(start, start + n)
         ]
@@ -89,6 +92,8 @@ def _tasks(  # type: ignore[no-untyped-def]
     seed: int,
     tilt_share: float = 0.0,
     slope_share: float = 0.0,
+    *,
+    heavy_share: float = 0.0,
 ):
     """Chunks in a fixed order: the scene chunks interleaved at `scene_share` of the crops;
     each run seed starts further into the seeds (a run that continues another draws new
@@ -99,10 +104,10 @@ def _tasks(  # type: ignore[no-untyped-def]
         owed += scene_share
         if owed >= 1.0 and scene < SCENE_END:
             owed -= 1.0
-            yield ("scene", scene, CHUNK // 2, 0.0, 0.0, 0.0)
+            yield ("scene", scene, CHUNK // 2, 0.0, 0.0, 0.0, 0.0)
             scene += CHUNK // 2
         else:
-            yield ("photo", photo, CHUNK, old_share, tilt_share, slope_share)
+            yield ("photo", photo, CHUNK, old_share, tilt_share, slope_share, heavy_share)
             photo += CHUNK
 
 
@@ -231,6 +236,13 @@ def arguments() -> argparse.Namespace:
         "edges sloped 5-14 degrees with the verticals upright (`photo_crops.sloped`); "
         "0 before 2026-12-06",
     )
+    parser.add_argument(
+        "--heavy-share",
+        type=float,
+        default=0.0,
+        help="share of the second renderer's crops whose Chinese characters are drawn heavy "
+        "(`photo_crops.heavy_province`); 0 before 2026-12-06's afternoon",
+    )
     parser.add_argument("--threads", type=int, default=1, help="the trainer's CPU threads")
     parser.add_argument(
         "--init", type=Path, default=None, help="start from this .pt state or exported .onnx"
@@ -261,6 +273,7 @@ def main() -> None:  # noqa: PLR0915 (one run, read top to bottom)
             args.old_share,
             args.tilt_share,
             args.slope_share,
+            args.heavy_share,
         )
         for i in range(0, args.val, CHUNK)
     ]
@@ -301,7 +314,14 @@ def main() -> None:  # noqa: PLR0915 (one run, read top to bottom)
     def feed() -> None:
         for part in pool.imap(
             _render,
-            _tasks(args.scene_share, args.old_share, args.seed, args.tilt_share, args.slope_share),
+            _tasks(
+                args.scene_share,
+                args.old_share,
+                args.seed,
+                args.tilt_share,
+                args.slope_share,
+                heavy_share=args.heavy_share,
+            ),
             chunksize=1,
         ):
             if stop.is_set():

@@ -25,6 +25,8 @@ from plate_recognition.photo_crops import (
     GREEN,
     SHIFT_FONTS,
     TRAIN_FONTS,
+    draw_plate,
+    heavy_province,
     random_spec,
     render_crop,
     sloped,
@@ -158,6 +160,49 @@ def test_a_slope_share_sees_that_share_of_the_plates_from_above_and_the_side() -
         sloped_lean.append(abs(slope - plain))
         turned_lean.append(abs(_lean(_camera(random.Random(seed), bars, tilt=angle)) - plain))
     assert np.median(sloped_lean) <= 2 and np.median(turned_lean) >= 6
+
+
+def _ink(plate: np.ndarray) -> tuple[float, float]:
+    """(the province cell's ink, the serial's) of a blue one-line plate brought to 94 x 24 as
+    the real crops are: the share of pixels over Otsu's threshold in fixed cells."""
+    small = cv2.resize(plate.clip(0, 255).astype(np.uint8), (94, 24), interpolation=cv2.INTER_AREA)
+    _, ink = cv2.threshold(
+        cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU
+    )
+    return float(ink[4:20, 3:13].mean()), float(ink[4:20, 34:89].mean())
+
+
+def test_a_heavy_share_draws_that_share_of_the_chinese_characters_heavy() -> None:
+    """On real plates at 94 x 24 pixels the province character is a heavy blob carrying more
+    ink than the serial's characters (1.28 times, the real 皖); the CJK fonts here draw it
+    thin (0.78 times). With `heavy_share`, that share of the crops draw their Chinese
+    characters heavy (strokes 5-17 pixels thicker at the 100-pixel drawing), the Latin ones
+    as before; without it every crop is as before (its own generator)."""
+    from plate_recognition.photo_crops import _glyph  # noqa: PLC0415 (a private helper)
+    from plate_recognition.plates import BLUE, WHITE, PlateSpec  # noqa: PLC0415
+
+    seeds = range(700_100, 700_400)
+    heavy = [heavy_province(seed, 0.6) for seed in seeds]
+    assert 0.5 < np.mean(np.array(heavy) > 0) < 0.7
+    assert {h for h in heavy if h} == {5, 7, 9, 11, 13, 15, 17}
+    assert not any(heavy_province(seed, 0.0) for seed in seeds)
+    assert np.array_equal(render_crop(SEEDS[3])[0], render_crop(SEEDS[3], heavy_share=0.0)[0])
+    for font in TRAIN_FONTS.cjk:
+        thin, thick = _glyph(font, "皖", False), _glyph(font, "皖", False, heavy=9)
+        assert thick.mean() > thin.mean() * 1.2
+    ratios = {}
+    for h in (0, 13):
+        cells = []
+        for seed in range(20):
+            spec = PlateSpec("皖A25575", "CN", ("皖A25575",), BLUE, WHITE, 440 / 140)
+            cells.append(_ink(draw_plate(spec, random.Random(seed), TRAIN_FONTS, 0.5, h)))
+        province, serial = np.mean(cells, axis=0)
+        ratios[h] = province / serial
+    assert ratios[0] < 1.0 and ratios[13] > 1.2  # lighter than the serial; heavier
+    seed = next(s for s in seeds if heavy_province(s, 1.0) >= 13)
+    plain = render_crop(seed, cn_share=1.0)
+    thick_crop = render_crop(seed, cn_share=1.0, heavy_share=1.0)
+    assert plain[1] == thick_crop[1] and not np.array_equal(plain[0], thick_crop[0])
 
 
 def _lean(crop: np.ndarray) -> float:
