@@ -77,6 +77,20 @@ class CallForwardDesk:
             self.hub.publish({visit_id: at_gate_state(at, self.gate.utc_offset)})
         return await self.step(now=at)
 
+    async def unqueued(
+        self, visit_id: str, *, reached: datetime, now: datetime, board: Board
+    ) -> list[CallEvent]:
+        """The truck queued as `visit_id` had reached the gate at `reached`, before the
+        arrival that queued it (a read at the gate handled after a later area read): it
+        leaves the queue and the place its call took, as if never queued, announced to
+        nobody (a truck reaching the gate is not announced either); its page says it
+        reached the gate then. The queue steps on, on `board` (the orchestrator's)."""
+        self.queue = self.queue.left(visit_id)
+        self.board = self.board.without(visit_id)
+        if self.hub is not None:
+            self.hub.publish({visit_id: at_gate_state(reached, self.gate.utc_offset)})
+        return await self.step(now=now, board=board)
+
     async def withdrawn(self, visit_id: str, *, at: datetime, reason: str) -> list[CallEvent]:
         """The truck is no longer to be called (`CallForwardPolicy.withdraw`): its place is
         given up, with the reason, and the queue steps on."""

@@ -556,6 +556,12 @@ class CallDesk(Protocol):
     async def withdrawn(self, visit_id: str, *, at: datetime, reason: str) -> list[CallEvent]:
         """The truck is no longer to be called: its place given up, with the reason."""
 
+    async def unqueued(
+        self, visit_id: str, *, reached: datetime, now: datetime, board: Board
+    ) -> list[CallEvent]:
+        """The truck had reached the gate at `reached`, before the arrival that queued it:
+        out of the queue as if never queued, announced to nobody; the queue steps on."""
+
     def page_states(self) -> dict[str, dict[str, Any]]:
         """The pages' data by visit id, as refreshed since the last `pages_written`."""
 

@@ -6,9 +6,10 @@ matcher (`lanes.matching`, the same OCR-tolerant rules and margins) attributes t
 manifest of the area's direction, customs-cleared, puts the truck in the area's queue (with
 its booking, when the manifest has an active one: its page is the booking's); a read at any
 other camera of the gate that names a queued truck's plate, or that the matcher attributes
-to a queued truck's manifest, is the truck reaching the gate; an area read (or check-in)
-of it handled later, captured before that or within the area's `reentry` after it (its
-camera's partition behind, a redelivered batch), queues it no more. A read the matcher cannot
+to a queued truck's manifest, is the truck reaching the gate (a read taken no later than
+its arrival in the area, handled late, is of an earlier pass: `_at_gate`); an area read (or
+check-in) of it handled later, captured before that or within the area's `reentry` after it
+(its camera's partition behind, a redelivered batch), queues it no more. A read the matcher cannot
 attribute (unknown, ambiguous) queues nobody: the gate's decider and its review desk take
 that truck as today. A booking's check-in (`booking.checked_in`: the firm says its truck is
 in the area) queues the truck as a read at the area's camera would, at the check-in's time.
@@ -286,18 +287,52 @@ class StepWaitingAreasHandler:
             else:
                 events = await self._entered(store, desk, gate, area, read, board)
         elif (visit_id := await self._queued(store, desk, camera, read)) is not None:
-            desk.plates = {p: v for p, v in desk.plates.items() if v != visit_id}
-            reached = desk.desk.queue.find(visit_id)
-            if reached is not None and reached.truck.manifest_id is not None:
-                desk.arrived.add(reached.truck.manifest_id)
-                desk.reached[reached.truck.manifest_id] = read.captured_at
-            desk.desk.use_board(board)
-            events = await desk.desk.reached_gate(visit_id, at=at)
-            self.stats.at_gate += 1
+            events = await self._at_gate(desk, gate, camera, visit_id, read, board)
         else:
             await self._passed(store, desk, gate, camera, read)
             events = await desk.desk.step(now=at, board=board)
         self._after(desk, events, at)
+
+    async def _at_gate(  # noqa: PLR0917 (one read's whole context)
+        self,
+        desk: _GateDesk,
+        gate: Gate,
+        camera: Camera,
+        visit_id: str,
+        read: PlateRead,
+        board: Board,
+    ) -> list[CallEvent]:
+        """A read at another camera of the gate of the queued truck `visit_id`: the truck
+        reached the gate, unless the read was taken no later than the truck's arrival in the
+        area (a gate read handled after a later area read: its camera's partition behind).
+        Such a read is of an earlier pass: at a gate-in or lane-entry camera it is kept as
+        when the truck reached the gate (as `_passed` keeps one), and when the arrival came
+        less than the area's `reentry` after it, the arrival was the truck that had left the
+        area, as `_at_gate_since` says when the gate read is handled first: out of the queue
+        as if never queued (`CallDesk.unqueued`: no call held for it for the decider, nothing
+        announced, its page at the gate since then). A call made before the gate read was
+        handled is out and stays out. An arrival after that (the truck came back) stays
+        queued. Until 2026-12-06 late any such read was the truck reaching the gate at the
+        queue's time: the outcome hung on which read was handled first."""
+        at = _step_time(desk, read.captured_at)
+        waiting = desk.desk.queue.find(visit_id)
+        manifest_id = None if waiting is None else waiting.truck.manifest_id
+        if waiting is None or read.captured_at > waiting.truck.arrived_at:
+            desk.plates = {p: v for p, v in desk.plates.items() if v != visit_id}
+            if manifest_id is not None:
+                desk.arrived.add(manifest_id)
+                desk.reached[manifest_id] = read.captured_at
+            desk.desk.use_board(board)
+            self.stats.at_gate += 1
+            return await desk.desk.reached_gate(visit_id, at=at)
+        if camera.role not in _AT_GATE or manifest_id is None:
+            return await desk.desk.step(now=at, board=board)
+        _keep_reached(desk, manifest_id, read.captured_at)
+        area = gate.waiting_area(waiting.truck.direction)
+        if area is None or waiting.truck.arrived_at >= read.captured_at + area.reentry:
+            return await desk.desk.step(now=at, board=board)
+        desk.plates = {p: v for p, v in desk.plates.items() if v != visit_id}
+        return await desk.desk.unqueued(visit_id, reached=read.captured_at, now=at, board=board)
 
     async def _passed(
         self,
@@ -317,9 +352,7 @@ class StepWaitingAreasHandler:
         manifest = await self._named(store, read, camera.direction)
         if manifest is None:
             return False
-        known = desk.reached.get(manifest.manifest_id)
-        if known is None or known < read.captured_at:
-            desk.reached[manifest.manifest_id] = read.captured_at
+        _keep_reached(desk, manifest.manifest_id, read.captured_at)
         return True
 
     def _after(self, desk: _GateDesk, events: list[CallEvent], at: datetime) -> None:
@@ -519,6 +552,13 @@ def _at_gate_since(desk: _GateDesk, area: WaitingArea, manifest: Manifest, at: d
     arrival."""
     reached = desk.reached.get(manifest.manifest_id)
     return reached is not None and at < reached + area.reentry
+
+
+def _keep_reached(desk: _GateDesk, manifest_id: str, at: datetime) -> None:
+    """The manifest's truck was read at the gate at `at`: kept, unless a later read is."""
+    known = desk.reached.get(manifest_id)
+    if known is None or known < at:
+        desk.reached[manifest_id] = at
 
 
 def _visit_of_manifest(desk: _GateDesk, manifest_id: str) -> str | None:
