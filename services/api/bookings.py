@@ -2,10 +2,12 @@
 
 `POST /v1/bookings` needs an `Idempotency-Key` header. The first request with a key is
 answered 201; a retry with the same key and the same body gets the same status and body
-again (201, header `Idempotent-Replayed: true`) without booking twice; the same key with
-another body is a 409. A refused request (4xx) stores nothing under its key, so it may be
-retried with the same key once the cause is gone. Another firm's booking or manifest
-answers 404 exactly as a missing one."""
+again (201, header `Idempotent-Replayed: true`) without booking twice, as the first answer
+was even if the booking has since been rescheduled or cancelled (as Stripe and the IETF
+Idempotency-Key draft do: a retry learns what its request did; `GET` the Location for the
+booking now); the same key with another body is a 409. A refused request (4xx) stores
+nothing under its key, so it may be retried with the same key once the cause is gone.
+Another firm's booking or manifest answers 404 exactly as a missing one."""
 
 from __future__ import annotations
 

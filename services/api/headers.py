@@ -42,7 +42,9 @@ _ANSWERS: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {
         "Location": _location("the booking's URL (a path)"),
         "Idempotent-Replayed": {
             "description": "`true`: the answer of an earlier request with this "
-            "Idempotency-Key and body, replayed; nothing was booked again",
+            "Idempotency-Key and body, replayed as it was then (a booking since "
+            "rescheduled or cancelled reads as it was booked: GET its Location for it "
+            "now); nothing was booked again",
             "schema": {"type": "string", "enum": ["true"]},
         },
     },

@@ -263,6 +263,15 @@ async def test_idempotent_retries(client: httpx.AsyncClient, keys: dict[str, str
         headers={"Authorization": f"Bearer {keys['a']}", "idempotency-key": "same"},
     )
     assert lower.status_code == 201 and lower.headers["idempotent-replayed"] == "true"
+    # once the booking is cancelled, a retry still replays the first answer as it was (the
+    # IETF draft's and Stripe's behaviour, docs/http-api.md): its Location tells it as it is
+    path = first.headers["location"]
+    assert (await client.post(path + "/cancel", headers=auth(keys["a"]))).status_code == 200
+    late = await _book(client, keys["a"], "A-1", at, "same")
+    assert (late.status_code, late.json()) == (201, first.json())
+    assert late.headers["idempotent-replayed"] == "true" and late.headers["location"] == path
+    now = await client.get(path, headers=auth(keys["a"]))
+    assert now.json()["status"] == "cancelled"
 
 
 async def test_each_rule_has_its_problem(client: httpx.AsyncClient, keys: dict[str, str]) -> None:
