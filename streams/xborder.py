@@ -9,7 +9,10 @@ sequence number per sender, event time, crossing id) and its own fields:
 - `exit`: the truck left this side's gate at `event_time`, by road or on an autonomous
   carrier through the transfer yard;
 - `entry`: a truck announced by the other side entered this side's gate;
-- `ack`: a message of the other side was received and applied.
+- `ack`: a message of the other side was received and applied;
+- `refusal`: a record of the other side was refused, naming its message id and the reason
+  (the receiver's negative acknowledgement). Acks and refusals are replies: never
+  acknowledged, and a refusal is never answered with a refusal (no loops).
 
 `ALLOWED_FIELDS` is the data-sharing agreement: the only fields that may cross, per type.
 Every model is strict (`extra="forbid"`), so a receiver refuses a field outside it, and
@@ -48,6 +51,10 @@ NOTICE_TYPE: Final = "borderflow.xborder.pre-arrival-notice"
 EXIT_TYPE: Final = "borderflow.xborder.exit"
 ENTRY_TYPE: Final = "borderflow.xborder.entry"
 ACK_TYPE: Final = "borderflow.xborder.ack"
+REFUSAL_TYPE: Final = "borderflow.xborder.refusal"
+# the replies to a message: nothing acknowledges them, and a refusal of one is not sent
+REPLY_TYPES: Final = frozenset({ACK_TYPE, REFUSAL_TYPE})
+REASON_MAX = 2000  # a refusal's reason on the wire, in characters
 
 MESSAGE_ID_MAX = 128  # an id's length on the wire (message, crossing, gate)
 Id = Annotated[
@@ -112,6 +119,7 @@ ALLOWED_FIELDS: dict[str, frozenset[str]] = {
     EXIT_TYPE: HEADER_FIELDS | TRUCK_FIELDS | {"from_gate", "to_gate", "direction", "mode"},
     ENTRY_TYPE: HEADER_FIELDS | TRUCK_FIELDS | {"gate_id"},
     ACK_TYPE: HEADER_FIELDS | {"acked_message_id", "acked_sequence"},
+    REFUSAL_TYPE: HEADER_FIELDS | {"refused_message_id", "refused_sequence", "kind", "reason"},
 }
 
 
@@ -194,8 +202,27 @@ class AckV1(_Message):
     acked_sequence: SequenceNumber
 
 
+RefusalKind = Literal[
+    "unsigned", "unknown_key", "bad_signature", "invalid", "replayed", "reordered"
+]
+
+
+class RefusalV1(_Message):
+    """The receiver refused a record of the other side: the message id it named (and its
+    sequence, when that could be read), the kind (`dlq.error.type`) and the reason
+    (`dlq.error`). Header: the refused message's event time and crossing when they could be
+    read (else the time it was received and the refused message id)."""
+
+    type: Literal["borderflow.xborder.refusal"] = "borderflow.xborder.refusal"
+    refused_message_id: Id
+    refused_sequence: SequenceNumber | None = None
+    kind: RefusalKind
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=REASON_MAX)]
+
+
 XBorderMessage = Annotated[
-    PreArrivalNoticeV1 | ExitEventV1 | EntryEventV1 | AckV1, Field(discriminator="type")
+    PreArrivalNoticeV1 | ExitEventV1 | EntryEventV1 | AckV1 | RefusalV1,
+    Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter[XBorderMessage] = TypeAdapter(XBorderMessage)
 MESSAGE_MODELS: dict[str, type[_Message]] = {
@@ -203,6 +230,7 @@ MESSAGE_MODELS: dict[str, type[_Message]] = {
     EXIT_TYPE: ExitEventV1,
     ENTRY_TYPE: EntryEventV1,
     ACK_TYPE: AckV1,
+    REFUSAL_TYPE: RefusalV1,
 }
 
 

@@ -2,7 +2,7 @@
 // whose `state`, `api` and `el` it uses; every string goes in through textContent.
 // Live: /v1/xborder/stream (Server-Sent Events), the crossings with both sides' facts and
 // the cross-border alerts, each with its Acknowledge action (a controller, with a reason),
-// and the other side's messages refused here.
+// the other side's messages refused here, and ours it refused.
 "use strict";
 
 const xb = { source: null, data: null, retry: null };
@@ -25,7 +25,7 @@ function xbRender() {
   $("xborder-link").textContent = "link " + d.link.side + " ↔ " + d.link.peer_gate_id
     + ": waiting " + d.link.waiting + ", unacknowledged " + d.link.unacked
     + ", last sent #" + d.link.last_sent + ", last received #" + d.link.last_received
-    + ", refused " + d.link.refused;
+    + ", refused " + d.link.refused + ", refused by the other side " + d.link.refused_by_peer;
   const canAct = state.me && state.me.role === "controller";
   $("xborder-alerts").replaceChildren(...d.alerts.map((a) => el("div",
     { class: "xb-alert", "data-alert": a.alert_id, "data-kind": a.kind },
@@ -40,6 +40,13 @@ function xbRender() {
     el("td", {}, xbTime(r.at)), el("td", {}, r.kind),
     el("td", {}, r.message_id ? r.message_id + (r.sequence ? " #" + r.sequence : "") : "(unreadable)"),
     el("td", {}, r.reason), el("td", {}, r.acknowledged ? "acknowledged" : "not acknowledged"),
+  )));
+  // this side's messages the other side refused and said so (its refusal message)
+  $("xborder-refused-by-peer").replaceChildren(...(d.refused_by_peer || []).map((r) => el("tr",
+    { "data-kind": r.kind, "data-message": r.message_id },
+    el("td", {}, xbTime(r.at)), el("td", {}, r.kind),
+    el("td", {}, r.message_id + " #" + r.sequence),
+    el("td", {}, r.text), el("td", {}, r.acknowledged ? "acknowledged" : "not acknowledged"),
   )));
   $("xborder-count").textContent = "(" + d.crossings.length + ")";
   $("xborder-crossings").replaceChildren(...d.crossings.map((c) => el("tr",

@@ -13,7 +13,7 @@ from lanes.crossings import Corridor, Side
 from services.gates.loader import gate_from_data, read_gate_document
 from services.gates.schema import GateConfig
 from services.runtime.settings import DatabaseSettings, Settings
-from streams.xborder import AckV1, EntryEventV1, XBorderMessage
+from streams.xborder import AckV1, EntryEventV1, RefusalV1, XBorderMessage
 
 CN_GATES = "cn"  # services/gates/cn/: the Chinese side's gate files
 
@@ -45,8 +45,8 @@ class CrossingGates:
 
     def refusal(self, message: XBorderMessage) -> str | None:
         """Why the gates `message` names are not the sender's / not a crossing, if so (an
-        ack names none)."""
-        if isinstance(message, AckV1):
+        ack or a refusal names none)."""
+        if isinstance(message, AckV1 | RefusalV1):
             return None
         sender = message.sender.value
         theirs = sorted({theirs for theirs, _ in self.pairs})

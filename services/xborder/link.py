@@ -51,7 +51,7 @@ from streams import clock
 from streams.clients import ensure_topics, make_producer
 from streams.runtime import Backoff, ConsumerRuntime, Inbound, Rejected
 from streams.topics import TopicSpec
-from streams.xborder import ACK_TYPE, MessageHeader, XBorderMessage
+from streams.xborder import REPLY_TYPES, MessageHeader, RefusalV1, XBorderMessage
 from streams.xborder_local import LocalCrossingEventV1, decode_local_event
 from streams.xborder_sign import Refused, TrustedKeys, Verified, sign, verify_signed
 
@@ -212,7 +212,7 @@ class Link:
                 elif result.status == "invalid":
                     counted = True
                     rejected.append((item, result.reason, result.status))
-                    if one.message.type != ACK_TYPE:
+                    if one.message.type not in REPLY_TYPES:
                         acknowledged.add(_record_of(item))  # in its place, acknowledged
                 elif result.status in ("redelivered", "resent"):
                     self.stats[result.status] += 1
@@ -225,9 +225,29 @@ class Link:
             rejected.sort(key=lambda r: (r[0].topic, r[0].partition, r[0].offset))  # in order
             # shown in the control room as well as dead-lettered (services/xborder/refusals.py)
             kept = [self._refusal(*r, acknowledged=acknowledged) for r in rejected]
-            await refusals.record(session, kept, now=now)
+            new = await refusals.record(session, kept, now=now)
+            # and told to the sender, a refusal naming each (not twice for a redelivery)
+            replies = [reply for r in new if (reply := refusals.reply_to(r)) is not None]
+            told = await unit.refuse(replies)
+        self._report(applied, rejected, told)
+        if applied or counted or told:
+            self._wake.set()  # acks and refusals to send
+        return rejected
+
+    def _report(
+        self,
+        applied: Sequence[XBorderMessage],
+        rejected: Sequence[Rejected[Received]],
+        told: Sequence[RefusalV1],
+    ) -> None:
+        """Metrics and logs of a batch received, once its transaction committed."""
         for message in applied:
             metrics.APPLIED.labels(message.sender.value, message.type).inc()
+            if isinstance(message, RefusalV1):
+                self._refused_by_peer(message)
+        if told:
+            metrics.REFUSALS_SENT.labels(self.me.value).inc(len(told))
+            self.stats["refusals_sent"] += len(told)
         self.stats["applied"] += len(applied)
         sender = self.me.other.value
         for item, reason, error_type in rejected:
@@ -242,9 +262,20 @@ class Link:
                 reason,
                 extra={"xborder_refusal": error_type, "sender": sender},
             )
-        if applied or counted:
-            self._wake.set()  # acks to send
-        return rejected
+
+    def _refused_by_peer(self, refusal: RefusalV1) -> None:
+        """The other side refused a message of ours and said so: kept on the message (the
+        store), counted and logged for this side's operators."""
+        other = refusal.sender.value
+        metrics.REFUSED_BY_PEER.labels(other, refusal.kind).inc()
+        self.stats["refused_by_peer"] += 1
+        log.warning(
+            "ALERT cross-border message %s refused by %s: %s",
+            refusal.refused_message_id,
+            other,
+            refusal.reason,
+            extra={"xborder_refused_by": other, "refused_message_id": refusal.refused_message_id},
+        )
 
     def _refusal(
         self, item: Inbound[Received], reason: str, kind: str, *, acknowledged: set[str]

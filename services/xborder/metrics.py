@@ -13,6 +13,20 @@ REFUSED = Counter(
     ["sender", "reason"],
     registry=REGISTRY,
 )
+REFUSALS_SENT = Counter(
+    "borderflow_xborder_refusals_sent",
+    "Refusals sent back to the other side, one per record refused that names a message "
+    "(not for a refusal of its own)",
+    ["side"],
+    registry=REGISTRY,
+)
+REFUSED_BY_PEER = Counter(
+    "borderflow_xborder_refused_by_peer",
+    "This side's messages the other side refused and said so (its refusal messages), per "
+    "kind: alert on any increase",
+    ["receiver", "reason"],
+    registry=REGISTRY,
+)
 APPLIED = Counter(
     "borderflow_xborder_applied",
     "Messages of the other side applied (exactly once each), per type",

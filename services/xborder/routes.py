@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lanes.crossing_clocks import alerts
-from lanes.crossings import Crossing, CrossingAlert, Sighting
+from lanes.crossings import Crossing, CrossingAlert, Side, Sighting
 from services.api.problems import FieldError, ProblemError
 from services.api.staff import StaffDep
 from services.control.auth import CSRF_HEADER, NotLoggedIn, logged_in
@@ -34,7 +34,7 @@ from services.db.audit import append_entry
 from services.xborder import refusals
 from services.xborder import store as xstore
 from services.xborder.corridor import GateCorridor, corridor_of
-from services.xborder.tables import XborderAlertAckRow
+from services.xborder.tables import XborderAlertAckRow, XborderOutboxRow
 from streams.clock import wall_clock
 
 router = APIRouter(prefix="/v1/xborder", tags=["cross-border"])
@@ -97,6 +97,9 @@ class LinkView(BaseModel):
     last_sent: int
     last_received: int
     refused: int = Field(description="the other side's records refused here, all kept")
+    refused_by_peer: int = Field(
+        description="this side's messages the other side refused and said so (its refusal)"
+    )
 
 
 class RefusalView(BaseModel):
@@ -120,6 +123,26 @@ class RefusalView(BaseModel):
     )
 
 
+class PeerRefusalView(BaseModel):
+    """A message of this side that the other side refused, as its refusal message says it
+    (`borderflow.xborder.refusal`, docs/exchange.md)."""
+
+    at: datetime = Field(description="when the refusal came (this side's wall clock)")
+    message_id: str = Field(description="this side's message refused")
+    sequence: int
+    type: str
+    crossing_id: str
+    kind: str = Field(
+        description="invalid, replayed, reordered, unsigned, unknown_key or bad_signature"
+    )
+    reason: str = Field(description="the other side's reason, as its dead letter gives it")
+    text: str = Field(description="'refused by <side>: <reason>', as the page shows it")
+    acknowledged: bool = Field(
+        description="the other side also acknowledged the message (an invalid one takes its "
+        "place in the sequence)"
+    )
+
+
 class XborderState(BaseModel):
     gate_id: str
     gate_clock: datetime | None
@@ -129,6 +152,10 @@ class XborderState(BaseModel):
     refused: list[RefusalView] = Field(
         description=f"the latest {REFUSALS_SHOWN} of the other side's records refused here, "
         "newest first"
+    )
+    refused_by_peer: list[PeerRefusalView] = Field(
+        description=f"the latest {REFUSALS_SHOWN} of this side's messages the other side "
+        "refused, newest first"
     )
 
 
@@ -253,6 +280,7 @@ async def _state(request: Request) -> XborderState:
         clock, alerts = await _alerts(session, corridor)
         newest = await xstore.newest_crossings(session, limit=SHOWN)
         refused, latest_refused = await refusals.latest(session, limit=REFUSALS_SHOWN)
+        by_peer, latest_by_peer = await xstore.peer_refusals(session, limit=REFUSALS_SHOWN)
         acks = {
             row.alert_id: Acknowledgement(
                 by=row.acknowledged_by, at=row.acknowledged_at, reason=row.reason
@@ -274,6 +302,7 @@ async def _state(request: Request) -> XborderState:
             last_sent=link.last_sent,
             last_received=link.last_received,
             refused=refused,
+            refused_by_peer=by_peer,
         ),
         alerts=[
             AlertView(
@@ -303,6 +332,22 @@ async def _state(request: Request) -> XborderState:
             )
             for r in latest_refused
         ],
+        refused_by_peer=[_peer_refusal(r, corridor.side.other) for r in latest_by_peer],
+    )
+
+
+def _peer_refusal(row: XborderOutboxRow, other: Side) -> PeerRefusalView:
+    assert row.peer_refused_at is not None and row.peer_refusal is not None
+    return PeerRefusalView(
+        at=row.peer_refused_at,
+        message_id=row.message_id,
+        sequence=row.sequence,
+        type=row.message_type,
+        crossing_id=row.crossing_id,
+        kind=row.peer_refused_kind or "",
+        reason=row.peer_refusal,
+        text=f"refused by {other.value}: {row.peer_refusal}",
+        acknowledged=row.acked_at is not None,
     )
 
 

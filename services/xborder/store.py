@@ -40,6 +40,7 @@ from lanes.crossings import (
 from services.xborder.corridor import CrossingGates
 from services.xborder.facts import outgoing_direction
 from services.xborder.prior import Prior
+from services.xborder.refusals import Reply
 from services.xborder.tables import (
     XborderCrossingRow,
     XborderInboxRow,
@@ -50,11 +51,13 @@ from streams.errors import InvalidEvent
 from streams.xborder import (
     ACK_TYPE,
     MESSAGE_ID_MAX,
+    REPLY_TYPES,
     AckV1,
     EntryEventV1,
     ExitEventV1,
     MessageHeader,
     PreArrivalNoticeV1,
+    RefusalV1,
     XBorderMessage,
     decode_message,
 )
@@ -178,11 +181,13 @@ class Unit:
                 f"{self.me.value} sent"
             )
         sequence, kind = sent
-        if kind == ACK_TYPE:
-            # nothing acknowledges an ack (until 2026-12-06 one was applied in silence)
+        if kind in REPLY_TYPES:
+            # nothing acknowledges an ack (until 2026-12-06 one was applied in silence) or
+            # a refusal
+            what = ("an ack", "acks") if kind == ACK_TYPE else ("a refusal", "refusals")
             return (
-                f"invalid: acked_message_id {ack.acked_message_id!r} is an ack: acks are not "
-                "acknowledged"
+                f"invalid: acked_message_id {ack.acked_message_id!r} is {what[0]}: {what[1]} "
+                "are not acknowledged"
             )
         if sequence != ack.acked_sequence:
             return (
@@ -317,25 +322,75 @@ class Unit:
             ).all()
         }
         await self._load_crossings({item.message.crossing_id for item in received})
+        messages = [i.message for i in received]
         await self._load_sent(
-            {m.acked_message_id for m in (i.message for i in received) if isinstance(m, AckV1)}
+            {m.acked_message_id for m in messages if isinstance(m, AckV1)}
+            | {m.refused_message_id for m in messages if isinstance(m, RefusalV1)}
         )
         acked: list[str] = []
+        refused: list[RefusalV1] = []
         results = []
         for item in received:
-            result = await self._apply_one(item, seen, acked)
+            result = await self._apply_one(item, seen, acked, refused)
             results.append(result)
         if acked:
+            out = XborderOutboxRow
+            await self.session.execute(
+                update(out).where(out.message_id.in_(acked)).values(acked_at=self.now)
+            )
+            # a refusal as reordered was of a transmission after a gap: acknowledged now,
+            # the resend filled it and the message was applied (the other kinds stay: a
+            # content the other side refused, or a copy of it)
+            await self.session.execute(
+                update(out)
+                .where(out.message_id.in_(acked), out.peer_refused_kind == "reordered")
+                .values(peer_refused_at=None, peer_refused_kind=None, peer_refusal=None)
+            )
+        for refusal in refused:  # on the message it names, for this side's operators
             await self.session.execute(
                 update(XborderOutboxRow)
-                .where(XborderOutboxRow.message_id.in_(acked))
-                .values(acked_at=self.now)
+                .where(XborderOutboxRow.message_id == refusal.refused_message_id)
+                .values(
+                    peer_refused_at=self.now,
+                    peer_refused_kind=refusal.kind,
+                    peer_refusal=refusal.reason,
+                )
             )
         await self._write_counters()
         return results
 
+    async def refuse(self, replies: Sequence[Reply]) -> list[RefusalV1]:
+        """Queue a refusal to the other side for each of `replies` (its records this side
+        refused: `refusals.reply_to`), numbered and signed like every message of this side,
+        in the receiver's transaction. Its id is `<side>:refusal-<its sequence>`: a record
+        may be refused again (a resend, a copy), each refusal a message of its own."""
+        queued = []
+        for reply in replies:
+            sequence = await self._next_sequence()
+            message = RefusalV1(
+                message_id=message_id_for(self.me, f"refusal-{sequence}"),
+                sender=self.me,
+                sequence=sequence,
+                # the refused message's time, else when it was received (wall clock: a
+                # record whose time cannot be read)
+                event_time=reply.event_time or self.now,
+                crossing_id=reply.crossing_id or reply.refused_message_id,
+                refused_message_id=reply.refused_message_id,
+                refused_sequence=reply.refused_sequence,
+                kind=reply.kind,
+                reason=reply.reason,
+            )
+            await self._store_outgoing(message, None)
+            queued.append(message)
+        await self._write_counters()
+        return queued
+
     async def _apply_one(
-        self, item: Incoming, seen: dict[str, XborderInboxRow], acked: list[str]
+        self,
+        item: Incoming,
+        seen: dict[str, XborderInboxRow],
+        acked: list[str],
+        refused: list[RefusalV1],
     ) -> Applied:
         message = item.message
         before = seen.get(message.message_id)
@@ -363,7 +418,7 @@ class Unit:
             # the sender resent it (its acknowledgement was late or lost): no effect, but
             # acknowledge it again, or it resends it for ever
             before.attempt = message.attempt
-            if message.type != ACK_TYPE:
+            if message.type not in REPLY_TYPES:
                 await self._acknowledge(message)
             return Applied("resent")
         if before is not None:
@@ -405,12 +460,15 @@ class Unit:
             # signed by the sender, so it is its message number `sequence`: received, with
             # no effect, and acknowledged (an ack is not), so what follows it is applied and
             # the sender does not resend it for ever
-            if message.type != ACK_TYPE:
+            if message.type not in REPLY_TYPES:
                 await self._acknowledge(message)
             return Applied("invalid", refusal)
         assert not isinstance(message, MessageHeader)  # a header comes with its refusal
         if isinstance(message, AckV1):
             acked.append(message.acked_message_id)
+            return Applied("applied")
+        if isinstance(message, RefusalV1):
+            refused.append(message)  # not acknowledged: a reply, like an ack
             return Applied("applied")
         from_side = message.sender if not isinstance(message, EntryEventV1) else self.me
         _record(self._crossing(message.crossing_id, from_side), message)
@@ -426,6 +484,13 @@ class Unit:
             return item.refusal
         if isinstance(message, AckV1):
             return self._ack_refusal(message)
+        if isinstance(message, RefusalV1):
+            if message.refused_message_id in self._sent:
+                return None
+            return (
+                f"invalid: refused_message_id {message.refused_message_id!r} is no message "
+                f"{self.me.value} sent ({message.sender.value} refused it as {message.kind})"
+            )
         if not isinstance(message, MessageHeader):
             return self._origin_refusal(message)
         return None
@@ -718,7 +783,7 @@ async def rewind_unacknowledged(
                 out.sent_at.is_not(None),
                 out.sent_at < sent_before,
                 out.acked_at.is_(None),
-                out.message_type != ACK_TYPE,
+                out.message_type.not_in(REPLY_TYPES),
             )
         )
     ).scalar_one_or_none()
@@ -737,7 +802,7 @@ async def rewind_unacknowledged(
     )
     resent = None
     for row in rows:
-        is_ack = row.message_type == ACK_TYPE
+        is_ack = row.message_type in REPLY_TYPES  # a reply: resent with the acks
         if not any(lo <= row.sequence <= hi and (is_ack or not acks) for lo, hi, acks in windows):
             continue
         message = decode_message(signed_payload(row.envelope.encode()))
@@ -754,7 +819,7 @@ async def _our_ack_of(session: AsyncSession, *, before: int) -> int:
     theirs = (
         await session.execute(
             select(inbox.message_id, inbox.sender, inbox.attempt)
-            .where(inbox.sequence < before, inbox.message_type != ACK_TYPE)
+            .where(inbox.sequence < before, inbox.message_type.not_in(REPLY_TYPES))
             .order_by(inbox.sequence.desc())
             .limit(1)
         )
@@ -767,6 +832,24 @@ async def _our_ack_of(session: AsyncSession, *, before: int) -> int:
         select(func.min(XborderOutboxRow.sequence)).where(XborderOutboxRow.message_id.in_(ids))
     )
     return int(ours or 0)
+
+
+async def peer_refusals(
+    session: AsyncSession, *, limit: int
+) -> tuple[int, Sequence[XborderOutboxRow]]:
+    """How many of this side's messages the other side refused and said so, and the latest
+    `limit` of them (by when the refusal came), newest first; by index."""
+    out = XborderOutboxRow
+    total = await session.scalar(
+        select(func.count()).select_from(out).where(out.peer_refused_at.is_not(None))
+    )
+    rows = await session.scalars(
+        select(out)
+        .where(out.peer_refused_at.is_not(None))
+        .order_by(out.peer_refused_at.desc(), out.sequence.desc())
+        .limit(limit)
+    )
+    return int(total or 0), rows.all()
 
 
 @dataclass(frozen=True, slots=True)
@@ -792,7 +875,7 @@ async def link_state(session: AsyncSession, *, me: Side) -> LinkState:
         select(func.count()).where(
             XborderOutboxRow.sent_at.is_not(None),
             XborderOutboxRow.acked_at.is_(None),
-            XborderOutboxRow.message_type != ACK_TYPE,
+            XborderOutboxRow.message_type.not_in(REPLY_TYPES),
         )
     )
     sent = await session.get(XborderSequenceRow, (me.value, SENT))

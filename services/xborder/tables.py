@@ -29,8 +29,16 @@ class XborderOutboxRow(Base):
     created_at: Mapped[datetime]  # wall clock (operations: the link's lag)
     sent_at: Mapped[datetime | None]
     acked_at: Mapped[datetime | None]
+    # the other side refused it and said so (its `refusal` message, migration 0027): when
+    # that came (wall clock), the kind and the reason; the latest refusal if several
+    peer_refused_at: Mapped[datetime | None]
+    peer_refused_kind: Mapped[str | None] = mapped_column(String(32))
+    peer_refusal: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (Index("ix_xborder_outbox_unsent", "sent_at", "sequence"),)
+    __table_args__ = (
+        Index("ix_xborder_outbox_unsent", "sent_at", "sequence"),
+        Index("ix_xborder_outbox_peer_refused", "peer_refused_at"),
+    )
 
 
 class XborderInboxRow(Base):

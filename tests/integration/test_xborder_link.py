@@ -276,6 +276,19 @@ async def _refusals(vn: GateSide, cn: GateSide) -> None:
     await eventually(lambda: _exchange_settled(vn, cn), what="a message after the refusals")
     assert await cn.inbox_count() == before + 2
 
+    # China told Vietnam of each (a signed refusal naming the message the record said it
+    # was), and Vietnam keeps the latest on its message: its operators see it refused
+    async def told() -> bool:
+        async with vn.sessions() as session:
+            row = await session.get(XborderOutboxRow, applied.sequence)
+        return row is not None and row.peer_refused_kind == "unknown_key"
+
+    await eventually(told, what="China's refusals kept on Vietnam's message")
+    async with vn.sessions() as session:
+        row = await session.get(XborderOutboxRow, applied.sequence)
+    assert row is not None and row.peer_refusal is not None
+    assert "'vn-rogue' is not a trusted key" in row.peer_refusal, row.peer_refusal
+
 
 async def test_key_rotation_without_downtime(sides: tuple[GateSide, GateSide]) -> None:
     """Vietnam rotates its key: China trusts both, Vietnam switches (messages stored under

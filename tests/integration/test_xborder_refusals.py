@@ -36,8 +36,9 @@ from services.xborder import refusals as kept
 from services.xborder.config import inbound_topic
 from services.xborder.corridor import side_gates_dir
 from services.xborder.facts import gate_corridors
-from services.xborder.tables import XborderInboxRow
-from streams.xborder_sign import SigningKey, sign_payload
+from services.xborder.tables import XborderInboxRow, XborderOutboxRow
+from streams.xborder import RefusalV1
+from streams.xborder_sign import SigningKey, TrustedKeys, sign_payload, verify
 from tests.integration.xborder_harness import (
     GateSide,
     control_room_state,
@@ -249,6 +250,30 @@ async def test_refused_messages_are_listed_in_the_control_rooms_state(
     assert refused[0]["acknowledged"] is False
     assert refused[2]["message_id"] is None and refused[2]["record"].startswith(topic)
     assert all(r["at"] and r["record"] for r in refused)
+    # and each is told to Vietnam, a signed refusal naming it, but the record that names
+    # no message (nothing to name); the sender was told nothing before
+    told = await _refusals_sent(cn)
+    assert [(t.refused_message_id, t.kind) for t in told] == [
+        ("VN:exit:v-2", "invalid"),
+        ("VN:exit:v-1", "replayed"),
+        ("VN:exit:v-5", "reordered"),
+        ("VN:exit:v-6", "invalid"),
+    ]
+    assert "check digit is 4, ISO 6346 gives 3" in told[0].reason
+    assert (told[0].refused_sequence, told[3].refused_sequence) == (2, None)
+
+
+async def _refusals_sent(side: GateSide) -> list[RefusalV1]:
+    """The refusals `side` queued for the other side, in order, as signed."""
+    async with side.sessions() as session:
+        rows = await session.scalars(
+            select(XborderOutboxRow)
+            .where(XborderOutboxRow.message_type == "borderflow.xborder.refusal")
+            .order_by(XborderOutboxRow.sequence)
+        )
+        told = [verify(r.envelope.encode(), TrustedKeys.of(side.key.trusted())) for r in rows]
+    assert all(isinstance(t, RefusalV1) for t in told)
+    return told  # type: ignore[return-value]
 
 
 def notice_json(sequence: int, **fields: Any) -> dict[str, Any]:
@@ -385,6 +410,9 @@ async def test_an_ack_of_an_ack_is_refused_naming_it(china: tuple[GateSide, Gate
         "acked_message_id 'CN:ack-VN:exit:v-1' is an ack: acks are not acknowledged"
         in (dead["dlq.error"])
     ), dead["dlq.error"]
+    [told] = await _refusals_sent(cn)  # and Vietnam is told so
+    assert (told.refused_message_id, told.kind) == ("VN:ack-CN:ack-VN:exit:v-1", "invalid")
+    assert told.reason == dead["dlq.error"]
 
 
 async def test_the_refusals_kept_are_bounded(engine: AsyncEngine) -> None:

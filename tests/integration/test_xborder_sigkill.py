@@ -17,11 +17,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from lanes.crossings import Side
 from services.runtime.settings import DatabaseSettings
 from services.xborder.link import local_topics
+from services.xborder.tables import XborderOutboxRow
 from streams.clients import ensure_topics
+from streams.xborder import REFUSAL_TYPE
 from streams.xborder_local import LocalCrossingEventV1
 from tests.integration.xborder_harness import (
     DAY,
@@ -131,8 +134,11 @@ async def test_sigkill_of_a_link_worker(killed: Side, tmp_path: Path) -> None:
             if first.poll() is None:
                 first.kill()
         # exactly once: each side applied each message of the other once (unique ids and
-        # sequences in the inbox), every one of VN's messages is a crossing fact on CN
-        assert await cn.inbox_count() == (await vn.state()).last_sent == len(messages)
+        # sequences in the inbox), every one of VN's messages is a crossing fact on CN, but
+        # VN's refusals of CN's copies sent again after a kill of CN's worker (each copy
+        # refused is told to its sender, a refusal message of VN)
+        told = await _refusals_sent(vn)
+        assert await cn.inbox_count() == (await vn.state()).last_sent == len(messages) + told
         # CN acknowledged each message, and each of VN's resends again (an ack of its own)
         acks = (await cn.state()).last_sent
         assert await vn.inbox_count() == acks >= len(messages)
@@ -142,11 +148,22 @@ async def test_sigkill_of_a_link_worker(killed: Side, tmp_path: Path) -> None:
         stats = survivor.link.stats
         # a copy sent again after the kill is refused, at most one send batch of them
         assert stats["refused_replayed"] <= 10, stats
+        assert stats["refusals_sent"] == stats["refused_replayed"], stats  # each one told
         assert (
             sum(v for k, v in stats.items() if k.startswith("refused_"))
             == stats["refused_replayed"]
         )
         assert all(c.exit is not None and c.notice is not None for c in crossings)
+
+
+async def _refusals_sent(side: GateSide) -> int:
+    async with side.sessions() as session:
+        return int(
+            await session.scalar(
+                select(func.count()).where(XborderOutboxRow.message_type == REFUSAL_TYPE)
+            )
+            or 0
+        )
 
 
 async def _paced(vn: GateSide, cn: GateSide, messages: list[LocalCrossingEventV1]) -> None:

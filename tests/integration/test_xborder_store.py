@@ -14,10 +14,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from lanes.crossings import Side
 from services.db.engine import session_factory
 from services.xborder import store as xstore
+from services.xborder.refusals import Reply
 from services.xborder.tables import XborderCrossingRow, XborderInboxRow, XborderOutboxRow
-from streams.xborder import AckV1, EntryEventV1, ExitEventV1, PreArrivalNoticeV1, outgoing_payload
+from streams.xborder import (
+    AckV1,
+    EntryEventV1,
+    ExitEventV1,
+    PreArrivalNoticeV1,
+    RefusalV1,
+    outgoing_payload,
+)
 from streams.xborder_local import LocalCrossingEventV1
 from streams.xborder_sign import SigningKey, TrustedKeys, sign, verify
+from tests.integration.xborder_harness import control_room_state
 
 pytestmark = pytest.mark.integration
 
@@ -454,3 +463,85 @@ async def test_a_corrected_resend_of_a_message_refused_in_its_place_is_refused_n
     copy = await _apply(engine, same, "t:0:4")  # the same transmission in another record
     assert copy.status == "replayed"
     assert copy.reason.startswith("replayed: message VN:e-1 was refused in its place already")
+
+
+async def test_a_refusal_is_kept_on_the_message_it_names_and_sent_as_a_signed_message(
+    engine: AsyncEngine,
+) -> None:
+    """The sender is told what the receiver refused (until 2026-12-06 it was not: the
+    refusal was listed on the receiving side only). China sent an exit; Vietnam's refusal
+    naming it is kept on China's message and listed in China's control room as 'refused by
+    VN: ...', not acknowledged and not answered; one naming no message of China's is
+    refused in its place, not answered either (no refusal of a refusal). China's own
+    refusal (`Unit.refuse`) is a signed message numbered like its others, never resent
+    as unacknowledged."""
+    sessions = session_factory(engine)
+    async with sessions() as session, session.begin():
+        await xstore.ensure_counters(session, me=Side.CN)
+        event = LocalCrossingEventV1(
+            event_id="cn-exit-1",
+            kind="exit",
+            at=T0,
+            crossing_id="CN:youyiguan:M-1",
+            gate_id="youyiguan",
+            peer_gate_id="huu-nghi",
+            direction="import",
+            mode="road",
+            tractor_plate="GuiA12345",
+        )
+        await xstore.take_local(session, event, me=Side.CN, sign=lambda m: sign(m, CN), now=T0)
+        ours = (await session.scalars(select(XborderOutboxRow))).one()
+    reason = "invalid: from_gate 'huu-nghi' is not a gate of CN: ..."
+
+    def refusal(sequence: int, refused_id: str) -> RefusalV1:
+        return RefusalV1(
+            message_id=f"VN:refusal-{sequence}",
+            sender=Side.VN,
+            sequence=sequence,
+            event_time=T0,
+            crossing_id="CN:youyiguan:M-1",
+            refused_message_id=refused_id,
+            refused_sequence=1,
+            kind="invalid",
+            reason=reason,
+        )
+
+    assert (await _apply(engine, refusal(1, ours.message_id))).status == "applied"
+    stray = await _apply(engine, refusal(2, "CN:exit:nothing"))
+    assert (stray.status, stray.reason) == (
+        "invalid",
+        "invalid: refused_message_id 'CN:exit:nothing' is no message CN sent (VN refused "
+        "it as invalid)",
+    )
+    async with sessions() as session:
+        row = await session.get(XborderOutboxRow, ours.sequence)
+        assert row is not None
+        assert (row.peer_refused_kind, row.peer_refusal) == ("invalid", reason)
+        assert row.peer_refused_at == T0 and row.acked_at is None
+    assert await _count(engine, XborderOutboxRow) == 1  # nothing sent back for either
+    body = await control_room_state(sessions, gate="youyiguan")
+    assert body["link"]["refused_by_peer"] == 1
+    [shown] = body["refused_by_peer"]
+    assert shown["message_id"] == ours.message_id and shown["kind"] == "invalid"
+    assert shown["text"] == f"refused by VN: {reason}"
+
+    async with sessions() as session, session.begin():
+        unit = xstore.Unit(session, me=Side.CN, sign=lambda m: sign(m, CN), now=T0)
+        reply = Reply("VN:exit:v-2", 2, "invalid", "invalid: why", None, None)
+        [sent] = await unit.refuse([reply])
+    assert (sent.message_id, sent.sequence) == ("CN:refusal-2", 2)
+    async with sessions() as session, session.begin():
+        stored = await session.get(XborderOutboxRow, 2)
+        assert stored is not None and stored.message_type == "borderflow.xborder.refusal"
+        on_wire = verify(stored.envelope.encode(), TrustedKeys.of(CN.trusted()))
+        assert isinstance(on_wire, RefusalV1)
+        assert (on_wire.refused_message_id, on_wire.kind) == ("VN:exit:v-2", "invalid")
+        assert on_wire.crossing_id == "VN:exit:v-2" and on_wire.event_time == T0
+        await xstore.mark_sent(session, [1, 2], now=T0)
+    async with sessions() as session, session.begin():
+        later = T0 + timedelta(hours=1)
+        first = await xstore.rewind_unacknowledged(
+            session, sent_before=later, sign=lambda m: sign(m, CN)
+        )
+        assert first == 1  # the exit, overdue; its refusal is a reply, not resent alone
+        assert (await xstore.link_state(session, me=Side.CN)).unacked == 0
