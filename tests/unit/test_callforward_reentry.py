@@ -73,11 +73,12 @@ def test_the_packaged_areas_keep_ten_minutes() -> None:
 
 
 async def _both(
-    order: str, gate_at: datetime, area_at: datetime
+    order: str, gate_at: datetime, area_at: datetime, *, restart: bool = False
 ) -> tuple[MemoryCallForward, list[str], list[str]]:
     """CF-1's truck read at the gate (r-1) and at the area (r-2), in two batches in `order`,
     then a lane event 40 minutes on (a recall or a lost place would be out by then): the data,
-    the calls sent before the second read was handled and those sent after it."""
+    the calls sent before the second read was handled and those sent after it. `restart`:
+    the second read handled by a handler made afresh (the queue from the store)."""
     data = MemoryCallForward(manifests=[manifest("CF-1", "29C11111")])
     sent: list[CallEventV1] = []
     step_areas = handler(data, sent)
@@ -88,15 +89,18 @@ async def _both(
     first, second = (gate, area) if order == "gate first" else (area, gate)
     await step_areas(first)
     before = [c.call_id for c in sent]
+    if restart:
+        step_areas = handler(data, sent)
     await step_areas(second)
     later = GateTime("le-1", "huu-nghi", T0 + 40 * MIN)
     await step_areas(StepWaitingAreas((), received_at=WALL, gate_times=(later,)))
     return data, before, [c.call_id for c in sent][len(before) :]
 
 
+@pytest.mark.parametrize("restart", [False, True], ids=["same", "restarted"])
 @pytest.mark.parametrize("order", ["gate first", "area first"])
 async def test_an_area_read_after_the_gate_read_is_the_truck_that_left_in_either_order(
-    order: str,
+    order: str, restart: bool
 ) -> None:
     """Gate read 10:05, area read 10:07 (within the area's reentry): the truck had left the
     area. Read in event order, it is never queued nor called. Its area read handled first,
@@ -106,7 +110,7 @@ async def test_an_area_read_after_the_gate_read_is_the_truck_that_left_in_either
     nothing more sent (no recall, no lost place), its page at the gate since 10:05. Before,
     the late gate read was the queued truck reaching the gate at 10:07: its call kept for the
     decider as the truck's, its page 'reached at 10:07'."""
-    data, before, after = await _both(order, T0 + 5 * MIN, T0 + 7 * MIN)
+    data, before, after = await _both(order, T0 + 5 * MIN, T0 + 7 * MIN, restart=restart)
     saved = data.queues["huu-nghi"]
     assert saved.queue.waiting == ()
     assert dict(saved.reached) == {"CF-1": T0 + 5 * MIN}
