@@ -70,6 +70,25 @@ async def _apply(
         )
 
 
+async def _china_sent_an_exit(engine: AsyncEngine, crossing_id: str) -> XborderOutboxRow:
+    """China's exit of `crossing_id` in its outbox (its first message), as its link takes it."""
+    async with session_factory(engine)() as session, session.begin():
+        await xstore.ensure_counters(session, me=Side.CN)
+        event = LocalCrossingEventV1(
+            event_id="cn-exit-1",
+            kind="exit",
+            at=T0,
+            crossing_id=crossing_id,
+            gate_id="youyiguan",
+            peer_gate_id="huu-nghi",
+            direction="import",
+            mode="road",
+            tractor_plate="GuiA12345",
+        )
+        await xstore.take_local(session, event, me=Side.CN, sign=lambda m: sign(m, CN), now=T0)
+        return (await session.scalars(select(XborderOutboxRow))).one()
+
+
 async def _count(engine: AsyncEngine, row: type) -> int:
     async with session_factory(engine)() as session:
         return int(await session.scalar(select(func.count()).select_from(row)))
@@ -245,21 +264,7 @@ async def test_an_ack_of_no_message_sent_is_refused_in_its_place(engine: AsyncEn
     wrong, in its place (the next message is applied). It was applied in silence: a peer
     building its acks wrong never learnt it, and our message was resent for ever."""
     sessions = session_factory(engine)
-    async with sessions() as session, session.begin():
-        await xstore.ensure_counters(session, me=Side.CN)
-        event = LocalCrossingEventV1(
-            event_id="cn-exit-1",
-            kind="exit",
-            at=T0,
-            crossing_id="CN-x1",
-            gate_id="youyiguan",
-            peer_gate_id="huu-nghi",
-            direction="import",
-            mode="road",
-            tractor_plate="GuiA12345",
-        )
-        await xstore.take_local(session, event, me=Side.CN, sign=lambda m: sign(m, CN), now=T0)
-        ours = (await session.scalars(select(XborderOutboxRow))).one()
+    ours = await _china_sent_an_exit(engine, "CN-x1")
 
     def ack(sequence: int, acked_id: str, acked_sequence: int) -> AckV1:
         return AckV1(
@@ -476,21 +481,7 @@ async def test_a_refusal_is_kept_on_the_message_it_names_and_sent_as_a_signed_me
     refusal (`Unit.refuse`) is a signed message numbered like its others, never resent
     as unacknowledged."""
     sessions = session_factory(engine)
-    async with sessions() as session, session.begin():
-        await xstore.ensure_counters(session, me=Side.CN)
-        event = LocalCrossingEventV1(
-            event_id="cn-exit-1",
-            kind="exit",
-            at=T0,
-            crossing_id="CN:youyiguan:M-1",
-            gate_id="youyiguan",
-            peer_gate_id="huu-nghi",
-            direction="import",
-            mode="road",
-            tractor_plate="GuiA12345",
-        )
-        await xstore.take_local(session, event, me=Side.CN, sign=lambda m: sign(m, CN), now=T0)
-        ours = (await session.scalars(select(XborderOutboxRow))).one()
+    ours = await _china_sent_an_exit(engine, "CN:youyiguan:M-1")
     reason = "invalid: from_gate 'huu-nghi' is not a gate of CN: ..."
 
     def refusal(sequence: int, refused_id: str) -> RefusalV1:
