@@ -306,20 +306,7 @@ async def test_the_other_side_reports_only_its_own_direction_of_a_crossing(
     entered in China (its overdue alert gone). Each is refused as invalid in its place,
     the crossing untouched, and the next message applied."""
     sessions = session_factory(engine)
-    async with sessions() as session, session.begin():
-        await xstore.ensure_counters(session, me=Side.CN)
-        event = LocalCrossingEventV1(
-            event_id="cn-exit-1",
-            kind="exit",
-            at=T0,
-            crossing_id="CN-x1",
-            gate_id="youyiguan",
-            peer_gate_id="huu-nghi",
-            direction="import",
-            mode="road",
-            tractor_plate="GuiA12345",
-        )
-        await xstore.take_local(session, event, me=Side.CN, sign=lambda m: sign(m, CN), now=T0)
+    await _china_sent_an_exit(engine, "CN-x1")
 
     hijack = await _apply(engine, _exit(1).model_copy(update={"crossing_id": "CN-x1"}))
     assert (hijack.status, hijack.reason) == (
