@@ -365,3 +365,35 @@ async def test_a_truck_waiting_in_the_area_is_decided_at_the_gate_where_its_call
     walked = producer.decisions()[-1]
     assert walked["manifest_id"] == "MF-2" and walked["lane_id"] is not None
     assert not walked["reason"].startswith("called")
+
+
+async def test_a_backlog_in_one_batch_raises_the_alerts_small_batches_raise() -> None:
+    """A decider that comes back to hours of reads takes them in few large batches: the
+    rules must still judge every read, not only those within the look-back of the batch's
+    newest read (2 h 20 min with the default rules). Four hours with anomalies of every
+    kind, in batches of 3 and in one batch: the same alerts (rule and subject)."""
+    start = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+    plan = plan_traffic(
+        gate=GATE,
+        trucks=120,
+        start=start,
+        seed=5,
+        span=timedelta(hours=4),
+        anomalies=AnomalySpec(per_kind=2),
+    )
+    world = plan.anomalies
+    assert world is not None
+    received = sorted(world.manifest_versions, key=lambda v: (v.received_at, v.version))
+    versions = [
+        ManifestVersion(v.manifest, "simulator", v.received_at, seq)
+        for seq, v in enumerate(received, start=1)
+    ]
+    raised = {}
+    for batch in (3, 100_000):
+        inputs = assemble(archived_reads(plan.reads), [], versions, fallback_batch=batch)
+        run = await run_sandbox(
+            inputs, gates=GATES, policy=OrchestratedPolicy(), weighings=world.weighings
+        )
+        raised[batch] = sorted((a["rule"], a["subject"]) for a in run.alerts)
+    assert len(raised[3]) >= 6
+    assert raised[100_000] == raised[3]
