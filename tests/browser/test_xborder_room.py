@@ -1,7 +1,8 @@
 """The control room shows the other side of the gate live (issue 21): a controller logged in
 to Huu Nghi's control room in Chromium sees the crossings with both sides' facts and the
 cross-border alerts; a crossing recorded while the page is open appears without a reload,
-and so does a message of the other side refused by the receiver, with its reason;
+and so does a message of the other side refused by the receiver, with its reason, and one
+of this side's the other side refused and said so;
 Acknowledge asks for a reason and the alert then shows who acknowledged it."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from services.bootstrap import Infrastructure, infrastructure
 from services.runtime.settings import DatabaseSettings
 from services.xborder import refusals
 from services.xborder import store as xstore
-from streams.xborder import MessageHeader
+from streams.xborder import MessageHeader, RefusalV1, outgoing_payload
 from streams.xborder_local import LocalCrossingEventV1
 from streams.xborder_sign import SigningKey, sign
 from tests.browser.live import PASSWORD, add_controllers, free_port, served_api
@@ -73,6 +74,31 @@ async def _refuse(infra: Infrastructure) -> None:
         await refusals.record(session, [refusal], now=datetime.now(UTC))
 
 
+async def _refused_by_china(infra: Infrastructure) -> None:
+    """China's refusal of Vietnam's first exit, as Vietnam's link applies it."""
+    refusal = RefusalV1(
+        message_id="CN:refusal-1",
+        sender=Side.CN,
+        sequence=1,
+        event_time=T,
+        crossing_id="VN-b1",
+        refused_message_id="VN:exit-1",
+        refused_sequence=1,
+        kind="invalid",
+        reason="invalid: to_gate 'dongxing' is not across the border from from_gate 'huu-nghi'",
+    )
+    async with infra.sessions() as session, session.begin():
+        await xstore.apply_received(
+            session,
+            refusal,
+            key_id="cn-2026-01",
+            payload=outgoing_payload(refusal),
+            me=Side.VN,
+            sign=lambda m: sign(m, KEY),
+            now=datetime.now(UTC),
+        )
+
+
 async def test_the_other_side_live_with_the_acknowledge_action(
     browser: Browser, tmp_path: Path
 ) -> None:
@@ -110,6 +136,16 @@ async def test_the_other_side_live_with_the_acknowledge_action(
             await expect(refused).to_contain_text("CN:exit:c-7 #7", timeout=10_000)
             await expect(refused).to_contain_text("check digit is 4, ISO 6346 gives 3")
             await expect(page.locator("#xborder-link")).to_contain_text("refused 1")
+
+            # live: China refused Vietnam's first exit and said so (a refusal message)
+            await _refused_by_china(infra)
+            ours = page.locator('#xborder-refused-by-peer tr[data-message="VN:exit-1"]')
+            await expect(ours).to_contain_text(
+                "refused by CN: invalid: to_gate 'dongxing'", timeout=10_000
+            )
+            await expect(page.locator("#xborder-link")).to_contain_text(
+                "refused by the other side 1"
+            )
 
             async def answer(dialog: Dialog) -> None:
                 await dialog.accept("driver called: broke down at the zero line")
