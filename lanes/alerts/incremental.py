@@ -25,9 +25,10 @@ inputs, which is slower, never wrong. A `now` older than the last call's starts 
 
 from __future__ import annotations
 
+import bisect
 import heapq
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import TypeVar
 
@@ -77,6 +78,9 @@ class Incremental:
         self._history: dict[str, dict[int, ManifestVersion]] = {}  # manifest -> its versions
         self._tractors: dict[str, set[str]] = {}  # tractor plate -> manifests naming it
         self._passes: dict[str, list[Pass]] = {}  # plate -> its passes
+        # (due out, plate, n): the n-th pass of each plate by its lost-truck due time
+        self._by_due: list[tuple[datetime, str, int]] = []
+        self._longest = timedelta(0)  # the longest pass so far (first to last read)
         self._portal: dict[str, set[str]] = {}  # plate -> gates its passes read containers at
         self._dues: list[tuple[datetime, str]] = []  # (a pass's lost-truck due time, plate)
         self._weighings: dict[int, WeighIn] = {}  # the last window's, by id()
@@ -115,20 +119,10 @@ class Incremental:
             (p for plate in dirty for p in self._passes.get(plate, ())),
             key=lambda p: (p.first_at, p.plate, p.gate_id),
         )
-        # a truck already due out whose exit read may now stand for a pass that changed
         allowed = rules.expected_transit + rules.transit_margin
-        everyone = [p for mine in self._passes.values() for p in mine]
-        judged = [
-            p
-            for p in everyone
-            if p.plate not in dirty
-            and p.last_at + allowed <= now
-            and any(
-                g == p.gate_id and start <= p.last_at + allowed and p.first_at <= end
-                for g, start, end in self._changed
-            )
-        ]
-        self._changed = []
+        judged = self._judged(dirty, now=now, allowed=allowed)
+        # every pass of the window, for `Trucks`, which reads it only when a rule asks
+        everyone = (p for mine in self._passes.values() for p in mine)
         # a weighing's alert depends on it and on the manifests declaring its texts then:
         # judged when it comes, and again when those manifests' versions change
         _, came_weighed = _moved(self._weighings, o.weighings, now, attrgetter("at"))
@@ -157,6 +151,40 @@ class Incremental:
                 *bursts(changes, rules),
             ]
         )
+
+    def _judged(self, dirty: set[str], *, now: datetime, allowed: timedelta) -> list[Pass]:
+        """The passes, of plates not `dirty`, of a truck already due out whose exit read
+        may now stand for a pass that changed (at its gate, open while it was); clears
+        the changes. Only the passes due since the earliest change began are looked at
+        (`_by_due`), not the window's every pass on every batch (issue 26)."""
+        spans: dict[str, list[tuple[datetime, datetime]]] = {}
+        for gate_id, start, end in self._changed:
+            spans.setdefault(gate_id, []).append((start, end))
+        self._changed = []
+        if not spans:
+            return []
+        # a pass that overlaps a change [start, end] is due out in [start, end + allowed +
+        # the longest pass] (its first read is at least `allowed` plus its length before
+        # that): only the passes due in those spans are looked at, in `_by_due`
+        reach = allowed + self._longest
+        spells = sorted(
+            (start, min(now, end + reach)) for here in spans.values() for start, end in here
+        )
+        by_due, judged = self._by_due, []
+        done = 0  # the entries before it were looked at
+        for start, stop in spells:
+            k = max(done, bisect.bisect_left(by_due, (start,)))
+            while k < len(by_due) and by_due[k][0] <= stop:
+                due, plate, n = by_due[k]
+                k += 1
+                if plate in dirty:
+                    continue
+                p = self._passes[plate][n]
+                here = spans.get(p.gate_id)
+                if here is not None and any(s <= due and p.first_at <= e for s, e in here):
+                    judged.append(p)
+            done = max(done, k)
+        return judged
 
     def _count(self, s: Sighting, sign: int, dirty: set[str], texts: set[str]) -> None:
         """A read into the window (`sign` 1) or out of it (-1)."""
@@ -224,6 +252,13 @@ class Incremental:
                     (p.gate_id, p.first_at, p.last_at + allowed)
                     for p in {*before, *found} - ({*before} & {*found})
                 )
+                for n, p in enumerate(before):
+                    del self._by_due[
+                        bisect.bisect_left(self._by_due, (p.last_at + allowed, plate, n))
+                    ]
+                for n, p in enumerate(found):
+                    bisect.insort(self._by_due, (p.last_at + allowed, plate, n))
+                    self._longest = max(self._longest, p.last_at - p.first_at)
             if found:
                 self._passes[plate] = found
             else:

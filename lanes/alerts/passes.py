@@ -243,10 +243,19 @@ class Trucks:
     inbound read) at a time."""
 
     def __init__(self, found: Iterable[Pass], allowed: timedelta) -> None:
+        """`found` is indexed when first asked (`twin`, `open_at`): most calls of the
+        alert rules ask nothing (every truck due out was read at the exit), and the index
+        of a whole window, built on every batch, cost more than the rules (issue 26)."""
         self._allowed = allowed
+        self._found: Iterable[Pass] | None = found
         self._by_gate: dict[str, list[tuple[datetime, str, Pass]]] = {}
         self._firsts: dict[str, list[datetime]] = {}
         self._longest = timedelta(0)
+
+    def _index(self) -> None:
+        if self._found is None:
+            return
+        found, self._found = self._found, None
         for p in found:
             self._by_gate.setdefault(p.gate_id, []).append((p.first_at, p.plate, p))
             self._longest = max(self._longest, p.last_at - p.first_at)
@@ -260,6 +269,7 @@ class Trucks:
         that read `p` within `SAME_MOMENT` of that read, with an exit read showing its
         texts while it was due. `p` is then that truck's reads misread alike (a split
         pass), not a truck of its own that vanished."""
+        self._index()
         entries = self._by_gate.get(p.gate_id, [])
         firsts = self._firsts.get(p.gate_id, [])
         low = bisect_left(firsts, p.first_at - self._longest - SAME_MOMENT)
@@ -279,6 +289,7 @@ class Trucks:
     def open_at(self, gate_id: str, at: datetime) -> Iterable[Pass]:
         """The passes at `gate_id` that entered before `at` and were due out at `at` or
         later."""
+        self._index()
         entries = self._by_gate.get(gate_id, [])
         earliest = at - self._allowed - self._longest
         i = bisect_left(self._firsts.get(gate_id, []), at)
