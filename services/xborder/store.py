@@ -347,9 +347,19 @@ class Unit:
                 .values(peer_refused_at=None, peer_refused_kind=None, peer_refusal=None)
             )
         for refusal in refused:  # on the message it names, for this side's operators
+            out = XborderOutboxRow
+            named = out.message_id == refusal.refused_message_id
+            if refusal.kind == "reordered":
+                # of one transmission after a gap: stale once the message is acknowledged
+                # (acks are applied first), and it hides no refusal of its content
+                named = and_(
+                    named,
+                    out.acked_at.is_(None),
+                    or_(out.peer_refused_kind.is_(None), out.peer_refused_kind == "reordered"),
+                )
             await self.session.execute(
-                update(XborderOutboxRow)
-                .where(XborderOutboxRow.message_id == refusal.refused_message_id)
+                update(out)
+                .where(named)
                 .values(
                     peer_refused_at=self.now,
                     peer_refused_kind=refusal.kind,

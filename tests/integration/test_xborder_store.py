@@ -471,7 +471,7 @@ async def test_a_refusal_is_kept_on_the_message_it_names_and_sent_as_a_signed_me
     ours = await _china_sent_an_exit(engine, "CN:youyiguan:M-1")
     reason = "invalid: from_gate 'huu-nghi' is not a gate of CN: ..."
 
-    def refusal(sequence: int, refused_id: str) -> RefusalV1:
+    def refusal(sequence: int, refused_id: str, kind: str = "invalid") -> RefusalV1:
         return RefusalV1(
             message_id=f"VN:refusal-{sequence}",
             sender=Side.VN,
@@ -480,8 +480,8 @@ async def test_a_refusal_is_kept_on_the_message_it_names_and_sent_as_a_signed_me
             crossing_id="CN:youyiguan:M-1",
             refused_message_id=refused_id,
             refused_sequence=1,
-            kind="invalid",
-            reason=reason,
+            kind=kind,  # type: ignore[arg-type]
+            reason=reason if kind == "invalid" else f"{kind}: after a gap",
         )
 
     assert (await _apply(engine, refusal(1, ours.message_id))).status == "applied"
@@ -502,6 +502,11 @@ async def test_a_refusal_is_kept_on_the_message_it_names_and_sent_as_a_signed_me
     [shown] = body["refused_by_peer"]
     assert shown["message_id"] == ours.message_id and shown["kind"] == "invalid"
     assert shown["text"] == f"refused by VN: {reason}"
+    # a refusal of a transmission after a gap hides no refusal of the content
+    assert (await _apply(engine, refusal(3, ours.message_id, "reordered"))).status == "applied"
+    async with sessions() as session:
+        row = await session.get(XborderOutboxRow, ours.sequence)
+        assert row is not None and (row.peer_refused_kind, row.peer_refusal) == ("invalid", reason)
 
     async with sessions() as session, session.begin():
         unit = xstore.Unit(session, me=Side.CN, sign=lambda m: sign(m, CN), now=T0)
@@ -523,3 +528,48 @@ async def test_a_refusal_is_kept_on_the_message_it_names_and_sent_as_a_signed_me
         )
         assert first == 1  # the exit, overdue; its refusal is a reply, not resent alone
         assert (await xstore.link_state(session, me=Side.CN)).unacked == 0
+
+
+async def test_a_refusal_as_reordered_is_cleared_once_the_message_is_acknowledged(
+    engine: AsyncEngine,
+) -> None:
+    """A refusal as reordered is of one transmission after a gap: once the resend filled it
+    and the message was applied (its ack), the sender's message no longer shows it refused;
+    a late one of a message acknowledged already is not kept."""
+    sessions = session_factory(engine)
+    ours = await _china_sent_an_exit(engine, "CN:youyiguan:M-1")
+
+    def reordered(sequence: int) -> RefusalV1:
+        return RefusalV1(
+            message_id=f"VN:refusal-{sequence}",
+            sender=Side.VN,
+            sequence=sequence,
+            event_time=T0,
+            crossing_id=ours.crossing_id,
+            refused_message_id=ours.message_id,
+            refused_sequence=ours.sequence,
+            kind="reordered",
+            reason="reordered: sequence 1 from CN after 0 is a gap (expected 0)",
+        )
+
+    async def kind() -> str | None:
+        async with sessions() as session:
+            row = await session.get(XborderOutboxRow, ours.sequence)
+            assert row is not None
+            return row.peer_refused_kind
+
+    assert (await _apply(engine, reordered(1))).status == "applied"
+    assert await kind() == "reordered"
+    ack = AckV1(
+        message_id=f"VN:ack-{ours.message_id}",
+        sender=Side.VN,
+        sequence=2,
+        event_time=T0,
+        crossing_id=ours.crossing_id,
+        acked_message_id=ours.message_id,
+        acked_sequence=ours.sequence,
+    )
+    assert (await _apply(engine, ack)).status == "applied"
+    assert await kind() is None
+    assert (await _apply(engine, reordered(3))).status == "applied"
+    assert await kind() is None
