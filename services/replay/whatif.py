@@ -30,6 +30,7 @@ from services.gates.loader import (
     parse_gate,
     require_known_gate,
 )
+from services.gates.schema import LaneGroupConfig
 
 # the live decision policies (the simulation's `fifo` baseline is a queueing discipline of
 # the discrete-event model, not a live policy: it cannot be replayed)
@@ -54,6 +55,8 @@ def recorded(gates: Mapping[str, Gate]) -> WhatIf:
 
 def load_what_if(path: Path, gates: Mapping[str, Gate], *, gates_dir: Path | None) -> WhatIf:
     source = path.name
+    if not path.is_file():  # was "cannot read the what-if file as TOML: [Errno 2] ..."
+        raise GateConfigError(source, [("", f"no such file: {path}")])
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -197,9 +200,16 @@ def _override(
     if not ids:
         raise GateConfigError(where, [("ids", "name at least one lane")])
     groups: list[dict[str, Any]] = data.get("lanes", [])
-    missing = ids - {i for g in groups for i in g.get("ids", [])}
+    lane_ids = [i for g in groups for i in g.get("ids", [])]
+    missing = ids - set(lane_ids)
     if missing:
-        raise GateConfigError(where, [("ids", f"no lane {sorted(missing)} in the gate")])
+        said = f"no lane {sorted(missing)} in gate {data.get('gate_id')} (its lanes: "
+        raise GateConfigError(where, [("ids", said + ", ".join(lane_ids) + ")")])
+    unknown = sorted(set(override) - set(LaneGroupConfig.model_fields))
+    if unknown:  # was pydantic's "Extra inputs are not permitted", naming no right one
+        takes = ", ".join(sorted(set(LaneGroupConfig.model_fields) - {"ids"}))
+        why = f"no such field of a lane (a [[lanes]] entry sets ids and any of: {takes})"
+        raise GateConfigError(where, [(key, why) for key in unknown])
     if not set(override) - {"ids"}:  # it ran as the recorded day, "0 trucks changed"
         raise GateConfigError(
             where,
