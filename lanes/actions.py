@@ -234,11 +234,14 @@ def lanes_to_move_to(
     )
 
 
+HELD = "held until a controller releases it"  # a held truck's reason ends with it
+
+
 def hold(decision: LaneDecision, *, board: Board, what: str, now: datetime) -> Applied:
     """The queued truck taken out of its queue; its decision goes back to review."""
     in_a_queue(decision)
     queued_truck(board, decision.visit_id)
-    assignment = Assignment(Outcome.NEEDS_REVIEW, None, "held until a controller releases it")
+    assignment = Assignment(Outcome.NEEDS_REVIEW, None, HELD)
     return Applied(
         _controller_decision(decision, assignment, what=what, now=now),
         board.without(decision.visit_id),

@@ -16,8 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lanes.actions import HELD
 from services.alerts.store import holding
 from services.api.problems import ProblemError, gate_or_404
+from services.db.audit import made_by
+from services.db.control_tables import AuditRow
 from services.db.tables import DecisionRow, ManifestRow, PlateReadRow, VisitRow
 from streams.timestamps import in_range
 
@@ -63,6 +66,14 @@ class HeldBy(BaseModel):
     reason: str = Field(description="the alert's explanation")
 
 
+class ControllerHold(BaseModel):
+    """A controller's `hold` that took the truck out of its queue, until one releases it."""
+
+    by: str = Field(description="the controller who held it")
+    reason: str = Field(description="why, as kept in the audit log")
+    audit_seq: int = Field(description="the hold's audit entry")
+
+
 class ReviewItem(BaseModel):
     model_config = _ALWAYS_SENT
 
@@ -85,6 +96,11 @@ class ReviewItem(BaseModel):
         default_factory=list,
         description="the risk alerts holding the truck (oldest first); empty when none does. "
         "`match_outcome` stays what the match found (a held truck's reads may match)",
+    )
+    held_by_controller: ControllerHold | None = Field(
+        default=None,
+        description="the controller who held the truck (the `hold` action) and why; null "
+        "when none did",
     )
 
 
@@ -178,6 +194,13 @@ async def review_page(
     page, more = rows[:limit], len(rows) > limit
     reads = await _reads(session=session, visit_ids=[r.visit_id for r, _ in page])
     holds = await holding(session=session, visit_ids=[r.visit_id for r, _ in page])
+    # a truck a controller held: its decision is the hold's (an alert's hold is not audited)
+    by_controller = await made_by(
+        session=session,
+        gate_id=gate_id,
+        action="hold",
+        decisions={r.visit_id: r.decision_id for r, _ in page if r.reason.endswith(f"-> {HELD}")},
+    )
     customs = await _customs(
         session=session,
         manifest_ids={
@@ -211,12 +234,19 @@ async def review_page(
                 HeldBy(alert_id=a.alert_id, rule=a.rule, reason=a.explanation)
                 for a in holds.get(row.visit_id, ())
             ],
+            held_by_controller=_controller_hold(by_controller.get(row.visit_id)),
         )
         for row, arrived_at in page
     ]
     last = page[-1] if page and more else None
     following = None if last is None else f"{_cursor_time(last[1])}|{last[0].decision_id}"
     return ReviewPage(items=items, next=following)
+
+
+def _controller_hold(entry: AuditRow | None) -> ControllerHold | None:
+    if entry is None:
+        return None
+    return ControllerHold(by=entry.actor, reason=entry.reason, audit_seq=entry.seq)
 
 
 async def _customs(*, session: AsyncSession, manifest_ids: set[str]) -> dict[str, str]:

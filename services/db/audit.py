@@ -154,6 +154,28 @@ async def verify_chain(*, session: AsyncSession) -> Verdict:
     return Verdict(True, count, prev_seq, prev_hash)
 
 
+async def made_by(
+    *, session: AsyncSession, gate_id: str, action: str, decisions: Mapping[str, str]
+) -> dict[str, AuditRow]:
+    """The entry of the `action` that made each decision of `decisions` (visit id: decision
+    id), by the decision it recorded after it; a visit whose decision another made is left
+    out."""
+    if not decisions:
+        return {}
+    rows = await session.scalars(
+        select(AuditRow).where(
+            AuditRow.gate_id == gate_id,
+            AuditRow.action == action,
+            AuditRow.target.in_(sorted(decisions)),
+        )
+    )
+    return {
+        row.target: row
+        for row in rows
+        if (row.details.get("after") or {}).get("decision_id") == decisions[row.target]
+    }
+
+
 async def entry_count(*, session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(AuditRow)) or 0)
 

@@ -484,15 +484,20 @@ function pendingWhy(status) {
   return status === "pending" ? "customs clearance pending: the gate cannot place this truck yet" : null;
 }
 
-// a truck a risk alert holds reads "held", with each alert's reason: it read its match
-// outcome ("matched"), as if nothing stopped it (until 2026-12-06)
+// a truck a risk alert or a controller holds reads "held", with who held it and why: it
+// read its match outcome ("matched"), as if nothing stopped it (until 2026-12-06; a
+// controller's hold until 2026-12-06 late)
 function outcomeText(it) {
-  return (it.held_by || []).length ? "held" : words(it.match_outcome);
+  return (it.held_by || []).length || it.held_by_controller ? "held" : words(it.match_outcome);
 }
 
 function heldBy(it) {
-  return (it.held_by || []).map((h) => el("div", { class: "why held-by", "data-held-by": h.alert_id },
+  const lines = (it.held_by || []).map((h) => el("div", { class: "why held-by", "data-held-by": h.alert_id },
     "held by risk alert " + words(h.rule) + ": " + h.reason));
+  const c = it.held_by_controller;
+  if (c) lines.push(el("div", { class: "why held-by", "data-held-by": "controller" },
+    "held by " + c.by + ": " + c.reason + " (audit entry " + c.audit_seq + ")"));
+  return lines;
 }
 
 function renderReview(items, total) {

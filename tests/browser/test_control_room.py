@@ -159,6 +159,12 @@ async def test_a_controller_watches_resolves_and_closes_and_a_viewer_is_refused(
                 await expect(page.locator(f'[data-review][data-plate="{plate}"]')).to_be_visible(
                     timeout=3000
                 )
+                # it reads held, by whom and why, as a truck an alert holds (it read "matched")
+                held_item = page.locator(f'[data-review][data-plate="{plate}"]')
+                await expect(held_item.locator(".outcome")).to_have_text("held")
+                await expect(held_item.locator(".held-by")).to_have_text(
+                    re.compile(r"^held by ana: seal \(audit entry \d+\)$")
+                )
                 await expect(page.locator(f'[data-lane] [data-plate="{plate}"]')).to_have_count(0)
                 # then turn it away (refuse entry): out of review, in no lane
                 await act(

@@ -216,6 +216,7 @@ async def test_a_truck_held_by_an_alert_and_released_shows_released_by_whom_and_
             assert item["held_by"] == [
                 {"alert_id": alert_id, "rule": "swap", "reason": explanation}
             ]
+            assert item["held_by_controller"] is None  # an alert held it, not a controller
             r = await client.post(
                 "/control/api/actions",
                 json={"action": "release", "visit_id": visit_id, "reason": "seal checked"},

@@ -244,6 +244,18 @@ async def test_roles_csrf_keys_rules_audit_and_kafka(
                     client, csrf, action="hold", visit_id=held["visit_id"], reason="seal broken"
                 )
                 assert r.json()["decision"]["outcome"] == "needs_review"
+                # its review item says who held it and why, as an alert's hold does (it
+                # said only its match outcome, "matched")
+                items = (await client.get("/v1/review")).json()["items"]
+                item = next(it for it in items if it["visit_id"] == held["visit_id"])
+                assert (item["match_outcome"], item["held_by"]) == ("matched", [])
+                assert item["held_by_controller"] == {
+                    "by": "ana",
+                    "reason": "seal broken",
+                    "audit_seq": r.json()["audit_seq"],
+                }
+                others = [it for it in items if it["visit_id"] != held["visit_id"]]
+                assert others and all(it["held_by_controller"] is None for it in others)
                 r = await action(
                     client,
                     csrf,
