@@ -27,10 +27,8 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from operator import attrgetter
-from typing import TypeVar
 
 from lanes.alert_rules import AlertRules
 from lanes.alerts.bookings import bursts, no_show_rates, rebook_jumps
@@ -42,25 +40,11 @@ from lanes.alerts.cargo import (
     swaps,
 )
 from lanes.alerts.evaluate import first_alerts
+from lanes.alerts.given import Given
 from lanes.alerts.model import Alert, ManifestVersion, Observations, Sighting, WeighIn
 from lanes.alerts.passes import INBOUND, Declarations, Exits, Pass, Trucks, passes
 from lanes.alerts.plates import clones, lost_trucks
 from lanes.values import CameraRole
-
-T = TypeVar("T")
-
-
-def _moved(
-    kept: dict[int, T], items: Sequence[T], now: datetime, at: Callable[[T], datetime]
-) -> tuple[list[T], list[T]]:
-    """Makes `kept` (by id()) the `items` up to `now`; returns what left and what came.
-    Only the items `kept` lacks are looked at one by one (this runs on every batch):
-    `now` does not go back between calls, so an item kept stays up to `now`."""
-    given = dict(zip(map(id, items), items, strict=True))
-    gone = [kept.pop(k) for k in kept.keys() - given.keys()]
-    came = [item for k in given.keys() - kept.keys() if at(item := given[k]) <= now]
-    kept.update(zip(map(id, came), came, strict=True))
-    return gone, came
 
 
 class Incremental:
@@ -70,11 +54,12 @@ class Incremental:
 
     def _start(self) -> None:
         self._now: datetime | None = None
-        self._sightings: dict[int, Sighting] = {}  # the last window's, by id()
+        self._sightings: Given[Sighting] = Given(attrgetter("at"))  # the last window's
         self._inbound: dict[str, dict[int, Sighting]] = {}  # plate -> its inbound reads
         self._texts: dict[str, dict[str, int]] = {}  # text -> plate -> inbound reads showing it
         self._exits = Exits()
-        self._versions: dict[int, ManifestVersion] = {}  # received by the last `now`
+        # received by the last `now`
+        self._versions: Given[ManifestVersion] = Given(attrgetter("received_at"))
         self._history: dict[str, dict[int, ManifestVersion]] = {}  # manifest -> its versions
         self._tractors: dict[str, set[str]] = {}  # tractor plate -> manifests naming it
         self._passes: dict[str, list[Pass]] = {}  # plate -> its passes
@@ -83,7 +68,7 @@ class Incremental:
         self._longest = timedelta(0)  # the longest pass so far (first to last read)
         self._portal: dict[str, set[str]] = {}  # plate -> gates its passes read containers at
         self._dues: list[tuple[datetime, str]] = []  # (a pass's lost-truck due time, plate)
-        self._weighings: dict[int, WeighIn] = {}  # the last window's, by id()
+        self._weighings: Given[WeighIn] = Given(attrgetter("at"))  # the last window's
         # (gate, from, to): when a pass that came, went or changed was open (entered, not
         # yet due out): an exit read then may stand for another truck now (`Exits.misread`)
         self._changed: list[tuple[str, datetime, datetime]] = []
@@ -95,16 +80,14 @@ class Incremental:
         exits_before, reading_before = self._exits.gates(), self._reading()
         dirty: set[str] = set()
         texts: set[str] = set()  # texts of exit reads that came or went
-        gone, came = _moved(self._sightings, o.sightings, now, attrgetter("at"))
+        gone, came = self._sightings.move(o.sightings, now)
         for s in gone:
             self._count(s, -1, dirty, texts)
         for s in came:
             self._count(s, 1, dirty, texts)
         for text in texts:
             dirty.update(self._texts.get(text, ()))
-        declared = self._declared(
-            *_moved(self._versions, o.manifests, now, attrgetter("received_at"))
-        )
+        declared = self._declared(*self._versions.move(o.manifests, now))
         dirty |= declared
         while self._dues and self._dues[0][0] <= now:
             dirty.add(heapq.heappop(self._dues)[1])
@@ -125,11 +108,11 @@ class Incremental:
         everyone = (p for mine in self._passes.values() for p in mine)
         # a weighing's alert depends on it and on the manifests declaring its texts then:
         # judged when it comes, and again when those manifests' versions change
-        _, came_weighed = _moved(self._weighings, o.weighings, now, attrgetter("at"))
+        _, came_weighed = self._weighings.move(o.weighings, now)
         fresh = {id(w) for w in came_weighed}
         weighings = [
             w
-            for w in self._weighings.values()
+            for w in self._weighings.kept.values()
             if id(w) in fresh or not declared.isdisjoint((w.plate, *w.alternatives))
         ]
         changes = [c for c in o.bookings if c.at <= now]
