@@ -185,11 +185,20 @@ async def main_replay(settings: Settings, args: argparse.Namespace) -> int:
                 "trucks_changed": outcome.trucks_changed,
                 "without_manifest_known_now": outcome.without_manifest_known_now,
                 "controllers_not_replayed": outcome.controllers,
+                "not_handled_live": outcome.not_handled_live,
                 "wall_s": round(outcome.wall_s, 2),
                 "files": [str(f) for f in outcome.files],
             }
         )
     )
+    if outcome.not_handled_live:
+        print(
+            f"borderflow replay: {outcome.not_handled_live:,} plate reads and lane events "
+            "archived in this range were never handled by the live workers (they stopped "
+            "before them, or dead-lettered them): the live run decided nothing on them, so "
+            "the replay leaves them out too (docs/replay.md, Limits)",
+            file=sys.stderr,
+        )
     if outcome.exact_differences and args.source == "archive":
         note = await warm_up_note(
             settings.database, start=args.start, warm_up=timedelta(hours=args.warm_up)

@@ -49,6 +49,8 @@ class ReplayOutcome:
     # what the lane controllers did in the range, which the replay does not do again
     # (`controller_actions`): a reason for differences, said in the summary
     controllers: dict[str, int] = field(default_factory=dict)
+    # archived inputs of the range that no live batch handled, so not replayed
+    not_handled_live: int = 0
 
 
 class ProgressLine:
@@ -259,6 +261,7 @@ def write_outputs(
         "exact differences": "-" if differences is None else len(differences),
         "trucks whose decision changed": len(diff),
         "decided without a manifest that exists now": len(late),
+        "archived inputs no live batch handled (not replayed)": inputs.not_handled_live,
         # not the run's wall time: it is on the printed summary (wall_s), and here it made
         # kpis.json and report.html differ between two runs of the same replay
     }
@@ -299,4 +302,5 @@ def write_outputs(
         without_manifest_known_now=len(late),
         wall_s=wall_s,
         files=(decisions, out / "alerts.jsonl", diff_file, kpi_file, html_file),
+        not_handled_live=inputs.not_handled_live,
     )
