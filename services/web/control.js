@@ -384,13 +384,14 @@ function askAlert(a, action) {
   const named = words(a.rule);  // as the panel names it, in the notice too
   $("confirm-text").textContent = named + " · " + a.subject;
   $("confirm-reason").value = "";
+  $("confirm-reason-error").textContent = "";
   $("confirm-extra-label").hidden = true;
   $("confirm-ok").disabled = false;
   dlg.onclose = async () => {
     refocus(opener);  // the button that opened it may have been drawn again meanwhile
     if (dlg.returnValue !== "ok") return;
     const r = await api("/control/api/alerts/" + encodeURIComponent(a.alert_id) + "/" + action,
-      { method: "POST", body: { reason: $("confirm-reason").value } });
+      { method: "POST", body: { reason: $("confirm-reason").value.trim() } });
     const n = $("notice");
     n.classList.toggle("bad", !r.ok);
     n.textContent = r.ok ? "Alert " + ALERT_DONE[action] + ": " + named + " (audit entry " + r.body.audit_seq + ")"
@@ -608,6 +609,7 @@ function ask(action, text, fields, truck, plate) {
   $("confirm-title").textContent = action.replace("_", " ");
   $("confirm-text").textContent = text;
   $("confirm-reason").value = "";
+  $("confirm-reason-error").textContent = "";
   const extra = $("confirm-extra-label"), lane = $("confirm-lane"), plateIn = $("confirm-plate");
   extra.hidden = true; lane.hidden = true; plateIn.hidden = true;
   $("confirm-ok").disabled = false;
@@ -625,7 +627,7 @@ function ask(action, text, fields, truck, plate) {
   dlg.onclose = async () => {
     refocus(opener);
     if (dlg.returnValue !== "ok") return;
-    const body = Object.assign({ action, reason: $("confirm-reason").value }, fields);
+    const body = Object.assign({ action, reason: $("confirm-reason").value.trim() }, fields);
     if (state.gate) body.gate_id = state.gate;
     if (action === "reassign") body.lane_id = lane.value;
     if (action === "confirm_plate") body.plate = plateIn.value;
@@ -638,6 +640,21 @@ function ask(action, text, fields, truck, plate) {
   dlg.showModal();
 }
 
+// what the server would refuse in a reason, in its words: it drops the blanks around it
+// first (minlength counts them, so three spaces were sent and refused: until 2026-12-06)
+function reasonRefusal(text) {
+  const reason = text.trim();
+  if (!reason) return "reason: must not be blank";
+  return reason.length < 3 ? "reason: at least 3 characters, not counting the blanks around it" : "";
+}
+
+// Apply: a reason the server would refuse is not sent; why is said next to the field
+function checkReason(ev) {
+  const why = reasonRefusal($("confirm-reason").value);
+  $("confirm-reason-error").textContent = why;
+  if (why) { ev.preventDefault(); $("confirm-reason").focus(); }
+}
+
 setInterval(() => {
   if (state.snap && $("conn").dataset.state !== "live") document.body.classList.add("stale");
 }, 1000);
@@ -648,6 +665,8 @@ document.addEventListener("DOMContentLoaded", () => {
   // not a submit button: Enter in the reason field submits with the form's first submit
   // button, which was Cancel, and the action was dropped without a word
   $("confirm-cancel").addEventListener("click", () => $("confirm").close("cancel"));
+  $("confirm-form").addEventListener("submit", checkReason);
+  $("confirm-reason").addEventListener("input", () => { $("confirm-reason-error").textContent = ""; });
   for (const b of document.querySelectorAll("[data-relogin]")) b.addEventListener("click", openRelogin);
   $("relogin-form").addEventListener("submit", relogin);
   $("relogin-cancel").addEventListener("click", () => $("relogin").close());

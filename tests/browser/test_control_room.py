@@ -154,8 +154,25 @@ async def test_a_controller_watches_resolves_and_closes_and_a_viewer_is_refused(
                 assert offered == (set(INSPECTION) - {lane, new_lane}) | {"HN-E12"}, offered
                 await page.click("#confirm-cancel")
 
-                # hold it: out of its queue, into the review queue
-                await act(page, f'[data-lane] [data-plate="{plate}"] [data-action="hold"]', "seal")
+                # hold it: out of its queue, into the review queue. A reason of blanks only
+                # is not sent: the dialog says the server's words next to the field (it let
+                # three spaces through minlength=3, and the server refused them)
+                hold = f'[data-lane] [data-plate="{plate}"] [data-action="hold"]'
+                await page.locator(hold).click()
+                await page.fill("#confirm-reason", "   ")
+                await page.click("#confirm-ok")
+                error = page.locator("#confirm-reason-error")
+                await expect(error).to_have_text("reason: must not be blank")
+                await expect(page.locator("#confirm")).to_have_attribute("open", "")
+                await page.fill("#confirm-reason", "  a ")  # 4 characters, 1 once trimmed
+                await expect(error).to_have_text("")  # typing again clears it
+                await page.click("#confirm-ok")
+                await expect(error).to_have_text(
+                    "reason: at least 3 characters, not counting the blanks around it"
+                )
+                await expect(page.locator("#confirm")).to_have_attribute("open", "")
+                await page.click("#confirm-cancel")
+                await act(page, hold, "seal")
                 await expect(page.locator(f'[data-review][data-plate="{plate}"]')).to_be_visible(
                     timeout=3000
                 )
