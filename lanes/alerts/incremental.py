@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import itertools
 from datetime import datetime, timedelta
 from operator import attrgetter
 
@@ -153,6 +154,14 @@ class Incremental:
         spells = sorted(
             (start, min(now, end + reach)) for here in spans.values() for start, end in here
         )
+        # per gate, the changes by start, with the latest end of those begun by each: a
+        # pass due at `due` overlaps one if its first read is before the latest end of
+        # the changes begun by `due`
+        begun: dict[str, tuple[list[datetime], list[datetime]]] = {}
+        for gate_id, here in spans.items():
+            here.sort()
+            ends = list(itertools.accumulate((e for _, e in here), max))
+            begun[gate_id] = ([s for s, _ in here], ends)
         by_due, judged = self._by_due, []
         done = 0  # the entries before it were looked at
         for start, stop in spells:
@@ -163,8 +172,11 @@ class Incremental:
                 if plate in dirty:
                     continue
                 p = self._passes[plate][n]
-                here = spans.get(p.gate_id)
-                if here is not None and any(s <= due and p.first_at <= e for s, e in here):
+                if (found := begun.get(p.gate_id)) is None:
+                    continue
+                starts, ends = found
+                i = bisect.bisect_right(starts, due)
+                if i and p.first_at <= ends[i - 1]:
                     judged.append(p)
             done = max(done, k)
         return judged
