@@ -16,7 +16,7 @@ from lanes.errors import DomainError
 from services.archive.redrive import redrive
 from services.archive.store import records_in_range
 from services.gates.loader import GateConfigError, configured_gates, require_known_gate
-from services.replay.inputs import read_topics
+from services.replay.inputs import BrokerUnreachable, read_topics
 from services.replay.preflight import archive_problem, warm_up_note
 from services.runtime.settings import Settings
 from streams.clients import consumer_kwargs, make_producer
@@ -152,6 +152,13 @@ async def main_replay(settings: Settings, args: argparse.Namespace) -> int:
     if Path(args.out).exists() and not Path(args.out).is_dir():  # noqa: ASYNC240
         print(f"borderflow replay: --out {args.out} is a file; give a folder", file=sys.stderr)
         return 2
+    if args.source == "kafka" and settings.kafka.bootstrap is None:  # was status 1
+        print(
+            "borderflow replay: --source kafka needs BORDERFLOW_KAFKA_BOOTSTRAP (a running "
+            "broker's); without --source the replay reads the archive",
+            file=sys.stderr,
+        )
+        return 2
     try:
         if args.gate is not None:  # named before a missing archive (which needs no gate)
             require_known_gate(args.gate, configured_gates(settings.gates_dir))
@@ -173,7 +180,7 @@ async def main_replay(settings: Settings, args: argparse.Namespace) -> int:
             progress=ProgressLine(),
             warm_up=timedelta(hours=args.warm_up),
         )
-    except (GateConfigError, DomainError) as exc:
+    except (GateConfigError, DomainError, BrokerUnreachable) as exc:
         print(f"borderflow replay: {exc}", file=sys.stderr)
         return 2
     print(
@@ -235,7 +242,11 @@ async def main_redrive(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     if args.dlq is not None:
         assert bootstrap is not None
-        records = await read_topics(consumer_kwargs(settings.kafka, bootstrap), [args.dlq])
+        try:
+            records = await read_topics(consumer_kwargs(settings.kafka, bootstrap), [args.dlq])
+        except BrokerUnreachable as exc:
+            print(f"borderflow redrive: {exc}", file=sys.stderr)
+            return 2
     else:
         problem = await archive_problem(
             settings.database, start=args.start, end=args.end, need_events=False

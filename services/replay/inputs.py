@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaConnectionError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -35,6 +36,11 @@ log = logging.getLogger(__name__)
 INPUT_TOPICS = {PLATE_READS.name: DECIDER, LANE_EVENTS.name: LANE_EVENT_WORKER}
 FALLBACK_BATCH = 500  # records a batch when no batch boundaries were recorded
 QUIET_POLLS = 2  # empty polls past the end offsets before a topic counts as read
+
+
+class BrokerUnreachable(Exception):
+    """No Kafka broker answers at the bootstrap: `--source kafka` and `redrive --dlq` have
+    nothing to read (the embedded broker of `borderflow up` keeps nothing once stopped)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,7 +311,15 @@ async def read_topics(
     consumer = AIOKafkaConsumer(
         **consumer_kwargs, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
     )
-    await consumer.start()
+    try:  # was a KafkaConnectionError traceback, and 'Unclosed AIOKafkaConsumer'
+        await consumer.start()
+    except KafkaConnectionError:
+        await consumer.stop()
+        raise BrokerUnreachable(
+            f"no Kafka broker answers at {consumer_kwargs.get('bootstrap_servers')} "
+            "(BORDERFLOW_KAFKA_BOOTSTRAP); the embedded broker of `borderflow up` keeps "
+            "nothing once stopped: its records are in the archive"
+        ) from None
     try:
         await consumer.topics()  # metadata for every topic
         parts = [
