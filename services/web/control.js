@@ -108,11 +108,14 @@ async function sessionChanged() {
 const SESSION_ENDED = "Your session has ended (expired, or logged out in another tab). Log in again.";
 const UNREACHABLE = "the server could not be reached (connection lost); nothing was done, try again when it is back";
 
-// what the notice says of an action that was not done: refused by the server, or never sent
-function notDone(r) {
+// what the notice says of an action that was not done (`what`, in words: "Lane HN-E1 not
+// opened"): the server's reason, or that it was never sent. It said "refused (409): ...",
+// the HTTP status first, and no word of the action (until 2026-12-06)
+function notDone(r, what) {
   const d = r.body && r.body.detail;
-  const detail = (Array.isArray(d) ? d[0] && d[0].msg : d) || "error";
-  return r.status ? "refused (" + r.status + "): " + detail : "not applied: " + detail;
+  const said = Array.isArray(d) ? d.map((e) => e && e.msg).filter(Boolean).join("; ") : d;
+  const detail = typeof said === "string" && said ? said : "the server gave no reason";
+  return what + ": " + (r.status ? detail : "not applied: " + detail);
 }
 
 // -- login --------------------------------------------------------------------------
@@ -377,6 +380,24 @@ function doneText(action, body) {
   return said ? said(body) : "Done: " + words(action);
 }
 
+const ACTION_NOT_DONE = {
+  pick_manifest: (b) => "Manifest " + b.manifest_id + " not picked",
+  confirm_plate: (b) => "Plate " + (b.plate ? b.plate + " " : "") + "not confirmed",
+  reassign: (b) => "Truck not moved" + (b.lane_id ? " to " + b.lane_id : ""),
+  hold: () => "Truck not held",
+  release: () => "Truck not released",
+  turn_away: () => "Truck not turned away",
+  open_lane: (b) => "Lane " + b.lane_id + " not opened",
+  close_lane: (b) => "Lane " + b.lane_id + " not closed",
+  carrier_out: (b) => "Carrier " + b.carrier_id + " not taken out of service",
+  carrier_back: (b) => "Carrier " + b.carrier_id + " not put back in service",
+};
+
+function notDoneText(action, body) {
+  const said = ACTION_NOT_DONE[action];
+  return said ? said(body) : "Not done: " + words(action);
+}
+
 function askAlert(a, action) {
   const dlg = $("confirm"), opener = focusedKey();
   state.dialog = { kind: "alert", action, alert_id: a.alert_id };
@@ -395,7 +416,7 @@ function askAlert(a, action) {
     const n = $("notice");
     n.classList.toggle("bad", !r.ok);
     n.textContent = r.ok ? "Alert " + ALERT_DONE[action] + ": " + named + " (audit entry " + r.body.audit_seq + ")"
-      : notDone(r);
+      : notDone(r, "Alert not " + ALERT_DONE[action] + ": " + named);
   };
   dlg.showModal();
 }
@@ -635,7 +656,7 @@ function ask(action, text, fields, truck, plate) {
     const n = $("notice");
     n.classList.toggle("bad", !r.ok);
     n.textContent = r.ok ? doneText(action, body) + " (audit entry " + r.body.audit_seq + ")"
-      + (r.body.decision ? " → " + r.body.decision.reason : "") : notDone(r);
+      + (r.body.decision ? " → " + r.body.decision.reason : "") : notDone(r, notDoneText(action, body));
   };
   dlg.showModal();
 }

@@ -1,7 +1,8 @@
 """The notice after an alert's acknowledgement, escalation or dismissal names the alert as
 the panel does ("cloned plate"), not by its rule's code. Found by a tester as a lane
 controller: the panel and the dialog said "lost truck", the notice
-"done: acknowledge lost_truck (audit entry 9)"."""
+"done: acknowledge lost_truck (audit entry 9)". A refused action or alert change says what
+was not done and the server's reason ("refused (409): ..." until 2026-12-06)."""
 
 from __future__ import annotations
 
@@ -49,4 +50,65 @@ async def test_the_notice_names_the_alert_as_the_panel_does(
                 await expect(alert).to_have_attribute(
                     "data-status", "acknowledged" if action == "acknowledge" else "escalated"
                 )
+        await expect(alert).to_have_count(0)  # dismissed: off the panel, nothing more to come
+
+        # a refusal says what was not done and the server's reason, in words: it said
+        # "refused (409): ...", the HTTP status first. The page is handed what another
+        # controller's change or a stale screen shows (the alert as open, a truck gone, a
+        # lane as closed) and each action is refused by the real server
+        await page.evaluate(STALE)
+        refusals = [
+            (
+                '[data-alert="al-cloned"] [data-alert-action="acknowledge"]',
+                None,
+                "Alert not acknowledged: cloned plate: alert_id: al-cloned is closed (dismissed)",
+            ),
+            (
+                '[data-alert="al-gone"] [data-alert-action="escalate"]',
+                None,
+                "Alert not escalated: cloned plate: alert_id: no alert 'al-gone'",
+            ),
+            (
+                '[data-lane="HN-E1"] [data-action="open_lane"]',
+                None,
+                "Lane HN-E1 not opened: lane_id: HN-E1 is already open",
+            ),
+            (
+                '[data-review="v-gone"] [data-action="turn_away"]',
+                None,
+                "Truck not turned away: visit_id: no decided visit 'v-gone' at gate 'huu-nghi'",
+            ),
+            (
+                '[data-review="v-gone"] [data-action="confirm_plate"]',
+                "",
+                "Plate not confirmed: plate: required for confirm_plate",
+            ),
+        ]
+        notice = page.locator("#notice")
+        for button, plate, said in refusals:
+            await page.locator(f"{button} >> visible=true").first.click()
+            if plate is not None:
+                await page.fill("#confirm-plate", plate)
+            await page.fill("#confirm-reason", "testing the refusals")
+            await page.click("#confirm-ok")
+            await expect(notice).to_have_text(said)
+            await expect(notice).to_have_class("notice bad")
         await page.close()
+
+
+# what a screen a moment stale shows: the dismissed alert as open, an alert gone since, a
+# truck in review gone since, the open lane HN-E1 as closed
+STALE = """() => {
+  const a = {alert_id: "al-cloned", rule: "cloned_plate", severity: "high", status: "open",
+    subject: "plate:29H12345", explanation: "seen twice", raised_at: state.snap.as_of,
+    evidence: [], hold: false, held_visit_id: null, released_by: null};
+  state.snap.alerts = [a, Object.assign({}, a, {alert_id: "al-gone"})];
+  state.snap.alert_counts = {open: 2, total: 2};
+  state.snap.review = [{visit_id: "v-gone", plate: "29H12345", match_outcome: "unknown",
+    match_score: 0, decided_at: state.snap.as_of, arrived_at: state.snap.as_of,
+    reason: "no manifest", candidates: [], reads: [], manifest_id: null, held_by: []}];
+  state.snap.needs_review = 1;
+  state.snap.lanes.find((l) => l.lane_id === "HN-E1").is_open = false;
+  state.openAlerts.add("al-cloned"); state.openAlerts.add("al-gone");
+  render();
+}"""
