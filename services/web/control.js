@@ -362,40 +362,26 @@ function toggleAlerts() {
 // what a notice says was done, in a controller's words: it said the action's code
 // ("done: carrier_out", "done: acknowledge") until 2026-12-06
 const ALERT_DONE = { acknowledge: "acknowledged", escalate: "escalated", dismiss: "dismissed" };
+// each action as [what, done]: the notice says "<what> <done>", or "<what> not <done>"
+// when refused
 const ACTION_DONE = {
-  pick_manifest: (b) => "Manifest " + b.manifest_id + " picked",
-  confirm_plate: (b) => "Plate " + b.plate + " confirmed",
-  reassign: (b) => "Truck moved to " + b.lane_id,
-  hold: () => "Truck held",
-  release: () => "Truck released",
-  turn_away: () => "Truck turned away",
-  open_lane: (b) => "Lane " + b.lane_id + " opened",
-  close_lane: (b) => "Lane " + b.lane_id + " closed",
-  carrier_out: (b) => "Carrier " + b.carrier_id + " taken out of service",
-  carrier_back: (b) => "Carrier " + b.carrier_id + " back in service",
+  pick_manifest: (b) => ["Manifest " + b.manifest_id, "picked"],
+  confirm_plate: (b) => [b.plate ? "Plate " + b.plate : "Plate", "confirmed"],
+  reassign: (b) => ["Truck", b.lane_id ? "moved to " + b.lane_id : "moved"],
+  hold: () => ["Truck", "held"],
+  release: () => ["Truck", "released"],
+  turn_away: () => ["Truck", "turned away"],
+  open_lane: (b) => ["Lane " + b.lane_id, "opened"],
+  close_lane: (b) => ["Lane " + b.lane_id, "closed"],
+  carrier_out: (b) => ["Carrier " + b.carrier_id, "taken out of service"],
+  carrier_back: (b) => ["Carrier " + b.carrier_id, "back in service"],
 };
 
-function doneText(action, body) {
+function doneText(action, body, refused) {
   const said = ACTION_DONE[action];
-  return said ? said(body) : "Done: " + words(action);
-}
-
-const ACTION_NOT_DONE = {
-  pick_manifest: (b) => "Manifest " + b.manifest_id + " not picked",
-  confirm_plate: (b) => "Plate " + (b.plate ? b.plate + " " : "") + "not confirmed",
-  reassign: (b) => "Truck not moved" + (b.lane_id ? " to " + b.lane_id : ""),
-  hold: () => "Truck not held",
-  release: () => "Truck not released",
-  turn_away: () => "Truck not turned away",
-  open_lane: (b) => "Lane " + b.lane_id + " not opened",
-  close_lane: (b) => "Lane " + b.lane_id + " not closed",
-  carrier_out: (b) => "Carrier " + b.carrier_id + " not taken out of service",
-  carrier_back: (b) => "Carrier " + b.carrier_id + " not put back in service",
-};
-
-function notDoneText(action, body) {
-  const said = ACTION_NOT_DONE[action];
-  return said ? said(body) : "Not done: " + words(action);
+  if (!said) return (refused ? "Not done: " : "Done: ") + words(action);
+  const [what, done] = said(body);
+  return what + (refused ? " not " : " ") + done;
 }
 
 function askAlert(a, action) {
@@ -656,7 +642,7 @@ function ask(action, text, fields, truck, plate) {
     const n = $("notice");
     n.classList.toggle("bad", !r.ok);
     n.textContent = r.ok ? doneText(action, body) + " (audit entry " + r.body.audit_seq + ")"
-      + (r.body.decision ? " → " + r.body.decision.reason : "") : notDone(r, notDoneText(action, body));
+      + (r.body.decision ? " → " + r.body.decision.reason : "") : notDone(r, doneText(action, body, true));
   };
   dlg.showModal();
 }
