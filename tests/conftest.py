@@ -16,8 +16,10 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 import pytest_asyncio
 from sqlalchemy import make_url, text
@@ -45,6 +47,22 @@ def _restore_root_logging() -> Iterator[None]:
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def _patient_http_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    """httpx clients wait 30 s for an answer unless a test says otherwise, not httpx's 5 s:
+    `make test` runs four test processes on two cores, and on a loaded machine a request
+    the server answers in milliseconds when quiet waited more than 5 s (ReadTimeout in
+    test_control_carriers and test_control_lane_race, 2026-12-06, load 10). How long a
+    request takes is the benchmarks' question (bench/), not these tests'."""
+    init = httpx.AsyncClient.__init__
+
+    def patient(self: httpx.AsyncClient, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("timeout", 30.0)
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(httpx.AsyncClient, "__init__", patient)
 
 
 def pytest_report_header(config: pytest.Config) -> str:

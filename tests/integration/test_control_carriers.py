@@ -98,7 +98,7 @@ async def test_a_carrier_taken_out_of_service_and_back_from_the_control_room(
                 assert again.json()["detail"] == f"carrier_id: {carrier} is already out of service"
 
                 for body, status in (
-                    ({"carrier_id": "AC-NOPE"}, 409),
+                    ({"carrier_id": "AC-NOPE"}, 404),
                     ({}, 422),
                     ({"carrier_id": ""}, 422),
                 ):

@@ -230,13 +230,10 @@ async def test_the_database_and_memory_decide_the_same_byte_for_byte(
     assert in_memory.alerts == on_db.alerts
 
 
-@pytest.mark.parametrize("batch", [3, 50])
-async def test_the_replay_in_memory_raises_the_alerts_the_database_raises(
-    batch: int, tmp_path: Path
-) -> None:
-    """A day with anomalies of every kind (exit reads, portal containers, amended manifests,
-    weighings): the memory replay's incremental alert rules against the SQLite sandbox's
-    `evaluate` of the whole look-back on every batch, the same alerts."""
+def _anomalous_hours() -> tuple[Any, list[ManifestVersion], tuple[Any, ...]]:
+    """Four simulated hours with two anomalies of every kind (exit reads, portal
+    containers, amended manifests, weighings): the plan, its manifest versions as received,
+    its weighings."""
     start = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
     plan = plan_traffic(
         gate=GATE,
@@ -253,6 +250,17 @@ async def test_the_replay_in_memory_raises_the_alerts_the_database_raises(
         ManifestVersion(v.manifest, "simulator", v.received_at, seq)
         for seq, v in enumerate(received, start=1)
     ]
+    return plan, versions, tuple(world.weighings)
+
+
+@pytest.mark.parametrize("batch", [3, 50])
+async def test_the_replay_in_memory_raises_the_alerts_the_database_raises(
+    batch: int, tmp_path: Path
+) -> None:
+    """A day with anomalies of every kind (exit reads, portal containers, amended manifests,
+    weighings): the memory replay's incremental alert rules against the SQLite sandbox's
+    `evaluate` of the whole look-back on every batch, the same alerts."""
+    plan, versions, weighings = _anomalous_hours()
     inputs = assemble(archived_reads(plan.reads), [], versions, fallback_batch=batch)
     policy = OrchestratedPolicy()
     on_db = await run_sandbox(
@@ -261,9 +269,9 @@ async def test_the_replay_in_memory_raises_the_alerts_the_database_raises(
         policy=policy,
         workdir=tmp_path,
         database=True,
-        weighings=world.weighings,
+        weighings=weighings,
     )
-    in_memory = await run_sandbox(inputs, gates=GATES, policy=policy, weighings=world.weighings)
+    in_memory = await run_sandbox(inputs, gates=GATES, policy=policy, weighings=weighings)
     assert len(on_db.alerts) >= 6
     assert {"cloned_plate", "swap", "overweight"} <= {a["rule"] for a in on_db.alerts}
     assert in_memory.alerts == on_db.alerts
@@ -372,27 +380,12 @@ async def test_a_backlog_in_one_batch_raises_the_alerts_small_batches_raise() ->
     rules must still judge every read, not only those within the look-back of the batch's
     newest read (2 h 20 min with the default rules). Four hours with anomalies of every
     kind, in batches of 3 and in one batch: the same alerts (rule and subject)."""
-    start = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
-    plan = plan_traffic(
-        gate=GATE,
-        trucks=120,
-        start=start,
-        seed=5,
-        span=timedelta(hours=4),
-        anomalies=AnomalySpec(per_kind=2),
-    )
-    world = plan.anomalies
-    assert world is not None
-    received = sorted(world.manifest_versions, key=lambda v: (v.received_at, v.version))
-    versions = [
-        ManifestVersion(v.manifest, "simulator", v.received_at, seq)
-        for seq, v in enumerate(received, start=1)
-    ]
+    plan, versions, weighings = _anomalous_hours()
     raised = {}
     for batch in (3, 100_000):
         inputs = assemble(archived_reads(plan.reads), [], versions, fallback_batch=batch)
         run = await run_sandbox(
-            inputs, gates=GATES, policy=OrchestratedPolicy(), weighings=world.weighings
+            inputs, gates=GATES, policy=OrchestratedPolicy(), weighings=weighings
         )
         raised[batch] = sorted((a["rule"], a["subject"]) for a in run.alerts)
     assert len(raised[3]) >= 6
