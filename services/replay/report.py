@@ -68,10 +68,16 @@ def on_gate_clock(at: datetime, utc_offset: timedelta) -> datetime:
 # (hourly over an evening and a night, 12 labels) they ran into one another, "19:0020:00"
 # (found replaying a recorded New Year's Eve of a gate at UTC-05:00)
 MAX_TIME_TICKS = 6
+# and the fewest: with matplotlib's 5, a range of 3 to 5 hours fitted neither hourly (too
+# few) nor half-hourly labels (too many), and the locator warned on the analyst's terminal
+# ("AutoDateLocator was unable to pick an appropriate interval") and drew 30-minute ones
+MIN_TIME_TICKS = 3
 
 
 def _time_axis(ax: Any, utc_offset: timedelta) -> None:
-    locator = mdates.AutoDateLocator(maxticks=MAX_TIME_TICKS)  # type: ignore[no-untyped-call]
+    locator = mdates.AutoDateLocator(  # type: ignore[no-untyped-call]
+        minticks=MIN_TIME_TICKS, maxticks=MAX_TIME_TICKS
+    )
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
     ax.set_xlabel(f"gate time ({zone_name(utc_offset)})", fontsize=8)
