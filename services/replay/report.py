@@ -70,8 +70,10 @@ def on_gate_clock(at: datetime, utc_offset: timedelta) -> datetime:
 MAX_TIME_TICKS = 6
 # and the fewest: with matplotlib's 5, a range of 3 to 5 hours fitted neither hourly (too
 # few) nor half-hourly labels (too many), and the locator warned on the analyst's terminal
-# ("AutoDateLocator was unable to pick an appropriate interval") and drew 30-minute ones
-MIN_TIME_TICKS = 3
+# ("AutoDateLocator was unable to pick an appropriate interval") and drew 30-minute ones;
+# with 3, so did 2.5 to 3 hours. With 2, every span fits one of its intervals (the
+# locator takes an interval when the span is at most MAX_TIME_TICKS - 1 of them)
+MIN_TIME_TICKS = 2
 
 
 def _time_axis(ax: Any, utc_offset: timedelta) -> None:

@@ -506,19 +506,20 @@ def test_a_time_written_right_that_does_not_exist_says_why(
     assert "argument --to: 'x' is not an ISO 8601 time" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("hours", [4, 5, 6, 11, 24, 48])
-def test_a_lane_panel_has_room_for_its_time_labels(hours: int) -> None:
+@pytest.mark.parametrize("hours", [0.25, 0.75, 2.6, 4, 5, 6, 11, 24, 48, 24 * 20])
+def test_a_lane_panel_has_room_for_its_time_labels(hours: float) -> None:
     """A panel a third of the page wide over 19:00 to 06:00 had twelve hourly labels run
     into one another ("19:0020:0021:00"); six at most, whatever the range. Over 3 to 5
-    hours (an analyst's replay of 02:00 to 06:00) the locator found no interval and printed
-    matplotlib's 'AutoDateLocator was unable to pick an appropriate interval' warning on
-    the replay's terminal, drawing a label every 30 minutes."""
+    hours (an analyst's replay of 02:00 to 06:00), or 10 minutes, the locator found no
+    interval and printed matplotlib's 'AutoDateLocator was unable to pick an appropriate
+    interval' warning on the replay's terminal, drawing a label every 30 minutes."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
     offset = timedelta(hours=-5)
     start = datetime(2028, 1, 1, 0, 30, tzinfo=UTC)
     times = [
-        report.on_gate_clock(start + timedelta(minutes=5 * n), offset) for n in range(12 * hours)
+        report.on_gate_clock(start + timedelta(minutes=5 * n), offset)
+        for n in range(round(12 * hours))
     ]
     fig, axes = plt.subplots(1, 3, figsize=(12, 2.4), sharex=True)
     axes[0].step(times, [n % 3 for n in range(len(times))], where="post")
