@@ -48,22 +48,35 @@ def parse_time(raw: str) -> datetime:
     return at
 
 
+# found by an analyst's try: `--help` said `--from START` and nothing of how to write it
+TIME_HELP = (
+    "ISO 8601 with its UTC offset, e.g. 2026-11-24T00:00:00+07:00 (the Huu Nghi gate's "
+    "local time) or ...Z (UTC); event time"
+)
+
+
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     archive = sub.add_parser("archive", help="the event archive (issue 7)")
     archive_sub = archive.add_subparsers(dest="archive_command", required=True)
     export = archive_sub.add_parser("export", help="a time range (event time) to JSONL or Parquet")
-    export.add_argument("--from", dest="start", type=parse_time, required=True)
-    export.add_argument("--to", dest="end", type=parse_time, required=True)
+    export.add_argument("--from", dest="start", type=parse_time, required=True, help=TIME_HELP)
+    export.add_argument("--to", dest="end", type=parse_time, required=True, help="likewise")
     export.add_argument("--format", choices=["jsonl", "parquet"], default="jsonl")
     export.add_argument("--topic", action="append", default=None, help="repeatable; default all")
     export.add_argument("--out", required=True, help="a file (jsonl) or a folder (parquet)")
 
     rp = sub.add_parser("replay", help="re-run a recorded range in a sandbox; diff and report")
-    rp.add_argument("--from", dest="start", type=parse_time, required=True)
-    rp.add_argument("--to", dest="end", type=parse_time, required=True)
+    rp.add_argument("--from", dest="start", type=parse_time, required=True, help=TIME_HELP)
+    rp.add_argument("--to", dest="end", type=parse_time, required=True, help="likewise")
     rp.add_argument("--gate", default=None, help="only this gate's events")
     rp.add_argument("--policy", default=None, help="a what-if TOML file (policy, gate changes)")
-    rp.add_argument("--source", choices=["archive", "kafka"], default="archive")
+    rp.add_argument(
+        "--source",
+        choices=["archive", "kafka"],
+        default="archive",
+        help="archive (default): the event archive in the database; kafka: the topics of "
+        "the broker at BORDERFLOW_KAFKA_BOOTSTRAP (a running one)",
+    )
     rp.add_argument(
         "--warm-up",
         type=float,
@@ -75,8 +88,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     rp.add_argument("--out", required=True, help="folder for decisions, diff, KPIs, report")
 
     rd = sub.add_parser("redrive", help="publish an archived range or a DLQ back onto a topic")
-    rd.add_argument("--from", dest="start", type=parse_time, default=None)
-    rd.add_argument("--to", dest="end", type=parse_time, default=None)
+    rd.add_argument("--from", dest="start", type=parse_time, default=None, help=TIME_HELP)
+    rd.add_argument("--to", dest="end", type=parse_time, default=None, help="likewise")
     rd.add_argument("--topic", default=None, help="with --from/--to: the archived topic")
     rd.add_argument("--dlq", default=None, help="a dead-letter topic, read from Kafka")
     rd.add_argument("--to-topic", default=None, help="default: each record's source topic")
