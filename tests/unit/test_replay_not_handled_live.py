@@ -21,7 +21,8 @@ from services.replay.whatif import recorded
 START = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 
 
-def _read(event_id: str, at: datetime, offset: int) -> ArchivedRecord:
+def archived_read(event_id: str, at: datetime, offset: int) -> ArchivedRecord:
+    """A plate read as the archive holds it (also test_replay_range_end's)."""
     value = {"event_id": event_id, "camera_id": "hn-exp-gate-1", "captured_at": at.isoformat()}
     return ArchivedRecord(
         topic="borderflow.plate-reads",
@@ -38,11 +39,11 @@ def _read(event_id: str, at: datetime, offset: int) -> ArchivedRecord:
 
 def test_the_range_s_inputs_in_no_recorded_batch_are_counted() -> None:
     records = [
-        _read("warm", START - timedelta(hours=1), 0),  # the warm-up's: not the range's
-        _read("a", START, 1),
-        _read("a", START, 2),  # redelivered: decided once, in its batch
-        _read("late-1", START + timedelta(minutes=5), 3),  # the run stopped before these
-        _read("late-2", START + timedelta(minutes=6), 4),
+        archived_read("warm", START - timedelta(hours=1), 0),  # the warm-up's: not the range's
+        archived_read("a", START, 1),
+        archived_read("a", START, 2),  # redelivered: decided once, in its batch
+        archived_read("late-1", START + timedelta(minutes=5), 3),  # the run stopped before these
+        archived_read("late-2", START + timedelta(minutes=6), 4),
     ]
     batches = [RecordedBatch(1, "decider", ("a",), START, START, START, 0)]
     inputs = assemble(records, batches, [], decided_from=START)
@@ -53,7 +54,7 @@ def test_the_range_s_inputs_in_no_recorded_batch_are_counted() -> None:
 
 
 def test_the_summary_says_how_many_were_not_replayed(tmp_path: Path) -> None:
-    records = [_read("a", START, 0), _read("late", START + timedelta(minutes=5), 1)]
+    records = [archived_read("a", START, 0), archived_read("late", START + timedelta(minutes=5), 1)]
     batches = [RecordedBatch(1, "decider", ("a",), START, START, START, 0)]
     outcome = write_outputs(
         tmp_path,

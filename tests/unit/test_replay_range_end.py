@@ -6,39 +6,27 @@ run decided at 06:01, on all its reads, was decided at 05:59 on some, inside the
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from services.archive.records import ArchivedRecord
 from services.archive.store import archive
 from services.bootstrap import open_database
 from services.db.archive_tables import ArchiveBatchRow
 from services.gates.loader import default_gates
 from services.replay.inputs import from_archive
 from services.runtime.settings import DatabaseSettings
+from tests.unit.test_replay_not_handled_live import archived_read
 
 END = datetime(2026, 12, 6, 23, 0, tzinfo=UTC)  # 06:00 at the gate
 
 
-def _read(event_id: str, at: datetime, offset: int) -> ArchivedRecord:
-    value = {"event_id": event_id, "camera_id": "hn-exp-gate-1", "captured_at": at.isoformat()}
-    return ArchivedRecord(
-        topic="borderflow.plate-reads",
-        partition=0,
-        offset=offset,
-        timestamp_ms=offset,
-        key=b"k",
-        value=json.dumps(value).encode(),
-        headers=(),
-        event_id=event_id,
-        event_time=at,
-    )
-
-
 async def test_a_batch_across_the_end_of_the_range_is_read_whole(tmp_path: Path) -> None:
     before, after = END - timedelta(minutes=1), END + timedelta(minutes=1)
-    reads = [_read("a", before, 0), _read("b", after, 1), _read("next", after, 2)]
+    reads = [
+        archived_read("a", before, 0),
+        archived_read("b", after, 1),
+        archived_read("next", after, 2),
+    ]
     settings = DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'b.db'}")
     async with open_database(settings, gates=default_gates()) as sessions:
         async with sessions() as session, session.begin():
