@@ -10,6 +10,8 @@ import contextlib
 import logging
 from collections.abc import Sequence
 
+from sqlalchemy.exc import OperationalError
+
 from services.ports.calls import CallNotice
 from services.service_layer.call_notices import CallNotices, KeepCalls
 from streams.calls import CallEventV1
@@ -57,7 +59,12 @@ class CallNotifier:
         while not stop.is_set():
             try:
                 await self.deliver_due()
-            except Exception:  # the database away: log and try again
+            except OperationalError as exc:  # the database away or locked: one line, again
+                # (its traceback, 30 lines a time, came between `up`'s progress lines)
+                log.warning(
+                    "call deliveries failed (%s); retrying in %g s", exc.orig or exc, every_s
+                )
+            except Exception:  # anything else: with its traceback, and try again
                 log.exception("call deliveries failed; retrying")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=every_s)
