@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.db.tables import Base
@@ -37,9 +37,11 @@ class ControllerSessionRow(Base):
 class AuditRow(Base):
     """One controller action. `hash` is the SHA-256 of the entry's canonical JSON, which
     includes `prev_hash`, the previous entry's hash: editing or deleting an entry breaks
-    the chain at that entry."""
+    the chain at that entry. Looked up by what an entry is about: the hold that made a
+    review item's decision, a lane's change not applied yet (`ix_audit_log_gate_target`)."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_gate_target", "gate_id", "target", "action", "at"),)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(64))

@@ -6,7 +6,8 @@ seeded by the day). From it, as the decider stores them: the plate reads (wire p
 received), one visit per truck and the plate's track, one decision per visit (published),
 the manifests with their version and plate keys (`upsert_manifests`, the repository's own
 write), a booking for every fourth manifest (used, or a no-show for one in twenty) with its
-booking events, and an alert for one truck in 200 (dismissed; `alert_every`). All of it is
+booking events, an alert for one truck in 200 (dismissed; `alert_every`), and the
+controllers' actions in the audit log (services/simulation/history_audit.py). All of it is
 dated in the `days` days before `before`: none of it open or pending at the measured run.
 Not filled: the archive (`event_archive`, `archive_batches`), weighings and lane events,
 which no per-batch query reads back (or, for weighings, the bench does not send)."""
@@ -29,10 +30,12 @@ from services.db import repository as repo
 from services.db.alert_tables import AlertRow
 from services.db.booking_tables import BookingEventRow, BookingRow
 from services.db.bookings import event_payload
+from services.db.control_tables import AuditRow
 from services.db.convert import decision_values
 from services.db.engine import session_factory
 from services.db.manifests import upsert_manifests
 from services.db.tables import DecisionRow, VisitRow
+from services.simulation.history_audit import ChainEnd, audit_day
 from services.simulation.plan import SimulatedTruck, TrafficPlan, plan_traffic
 
 TRUCKS_PER_DAY = 3_400  # 30 days: ~100,000 manifests, ~350,000 reads
@@ -48,6 +51,7 @@ TABLES = (
     "bookings",
     "booking_events",
     "alerts",
+    "audit_log",
 )
 
 
@@ -68,14 +72,17 @@ async def fill_history(
     before: datetime,
     trucks_per_day: int = TRUCKS_PER_DAY,
     alert_every: int = 200,
+    hold_every: int = 50,
     bookings: bool = True,
 ) -> HistoryCounts:
     """Insert `days` simulated days ending at `before` (one transaction a day), then ANALYZE
     on PostgreSQL, as autovacuum would have done on a database this size. One truck in
-    `alert_every` has an alert (dismissed). `bookings=False`: no bookings nor booking events
-    (to tell their share of a bench's cost: the alert step reads 7 days of them a batch)."""
+    `alert_every` has an alert (dismissed), one in `hold_every` a controller's hold in the
+    audit log, with each lane's and carrier's changes. `bookings=False`: no bookings nor
+    booking events (to tell their share of a bench's cost: the alert step reads 7 days of
+    them a batch)."""
     counts = HistoryCounts(days=days)
-    seq = 0
+    seq, chain = 0, ChainEnd()
     for day in range(days):
         start = before - timedelta(days=days - day)
         plan = plan_traffic(gate=gate, trucks=trucks_per_day, start=start, seed=10_000 + day)
@@ -90,6 +97,11 @@ async def fill_history(
                 bookings=bookings,
                 counts=counts,
             )
+            entries, chain = audit_day(
+                gate, plan.trucks, day=day, start=start, hold_every=hold_every, end=chain
+            )
+            await _bulk(session, AuditRow, entries)
+            counts.add("audit_log", len(entries))
     if engine.dialect.name == "postgresql":
         async with engine.begin() as conn:
             for table in TABLES:

@@ -1,8 +1,9 @@
 """Issue 26 item 5: the cost of a batch does not grow with history. Every statement a
-decide batch and the lane-event worker send to PostgreSQL is explained (EXPLAIN ANALYZE),
-with days of history already in the tables but older than any look-back: no statement may
-touch more than a handful of rows of a history table. A sequential scan, or an index
-walked past the batch's time span or key, touches the whole history and fails.
+decide batch, the lane-event worker and the control room's audit look-ups send to
+PostgreSQL is explained (EXPLAIN ANALYZE), with days of history already in the tables but
+older than any look-back: no statement may touch more than a handful of rows of a history
+table. A sequential scan, or an index walked past the batch's time span or key, touches the
+whole history and fails.
 
 The planner is told not to choose a sequential scan where an index can serve
 (`enable_seqscan = off`): the tables here are far smaller than 30 days at a busy gate, where
@@ -28,8 +29,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from lanes.matching import OcrMatcher
 from lanes.model import CustomsStatus, Direction, Manifest
 from lanes.policy import OrchestratedPolicy
-from services.adapters.sql_gate import sql_gate_stores
+from services.adapters.sql_gate import sql_control_stores, sql_gate_stores
 from services.bootstrap import make_decider, prepare_database
+from services.db.audit import made_by
+from services.db.control_tables import AuditRow
 from services.db.engine import create_engine, session_factory
 from services.db.manifests import upsert_manifests
 from services.db.tables import PlateTrackRow
@@ -228,11 +231,17 @@ async def test_a_decide_batch_reads_no_history(engine: AsyncEngine) -> None:
     assert found == [], "\n".join(found)
 
 
-async def test_the_lane_event_worker_and_alert_lookups_read_no_history(engine: AsyncEngine) -> None:
+async def test_the_worker_alert_and_control_room_lookups_read_no_history(
+    engine: AsyncEngine,
+) -> None:
     """What the lane-event worker and a holding alert ask besides a decide batch's
     statements: stored lane events, the decisions of the re-planned visits, and the latest
-    decision about a plate or a manifest."""
-    async with session_factory(engine)() as session:
+    decision about a plate or a manifest. And the audit entries the control room looks up,
+    with days of controllers' actions in the log: the hold that made each held review
+    item's decision (`made_by`, on every snapshot and review page) and a lane's or a
+    carrier's change not applied yet (`pending_lane_change`, on every lane action)."""
+    sessions = session_factory(engine)
+    async with sessions() as session:
         plate, visit_id, manifest_id = (
             await session.execute(
                 text(
@@ -241,9 +250,15 @@ async def test_the_lane_event_worker_and_alert_lookups_read_no_history(engine: A
                 )
             )
         ).one()
-    stores = sql_gate_stores(session_factory(engine))
+        hold = await session.scalar(
+            select(AuditRow).where(AuditRow.action == "hold").order_by(AuditRow.seq).limit(1)
+        )
+    assert hold is not None and GATE.fleet is not None
+    held = {hold.target: hold.details["after"]["decision_id"], "v-missing": "d-missing"}
+    lane, carrier = GATE.lanes[0].lane_id, GATE.fleet.carriers[0].carrier_id
+    since = T0 - timedelta(seconds=60)
     with captured(engine) as sent:
-        async with stores() as store:
+        async with sql_control_stores(sessions)() as store:
             await store.lock_gates([GATE.gate_id])
             await store.new_lane_events([])
             await store.board(GATE)
@@ -256,10 +271,19 @@ async def test_the_lane_event_worker_and_alert_lookups_read_no_history(engine: A
             await store.unpublished_decisions(100)
             await store.unpublished_alerts(100)
             await store.expire_bookings(gate_id=GATE.gate_id, now=T0, grace=timedelta(hours=1))
-    assert len(sent) >= 10
+            await store.pending_lane_change(GATE.gate_id, lane, since=since)
+            await store.pending_lane_change(
+                GATE.gate_id, carrier, since=since, actions=("carrier_back", "carrier_out")
+            )
+        async with sessions() as session:
+            made = await made_by(
+                session=session, gate_id=GATE.gate_id, action="hold", decisions=held
+            )
+    assert len(sent) >= 13
     assert list(found) == [manifest_id]
-    found = await overreaching(engine, sent)
-    assert found == [], "\n".join(found)
+    assert list(made) == [hold.target]
+    reading = await overreaching(engine, sent)
+    assert reading == [], "\n".join(reading)
 
 
 async def test_the_check_sees_a_scan_of_history(engine: AsyncEngine) -> None:

@@ -11,7 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.db.alert_tables import AlertRow
+from services.db.audit import verify_chain
 from services.db.booking_tables import BookingEventRow, BookingRow
+from services.db.control_tables import AuditRow
 from services.db.engine import session_factory
 from services.db.manifests import visible_version_seq
 from services.db.tables import DecisionRow, ManifestRow, PlateReadRow, PlateTrackRow, VisitRow
@@ -45,4 +47,11 @@ async def test_two_days_of_history_are_stored_and_settled(engine: AsyncEngine) -
         assert await count(BookingRow.status == "active", row=BookingRow) == 0
         assert await count(AlertRow.status != "dismissed", row=AlertRow) == 0
         newest = await session.scalar(select(func.max(PlateReadRow.captured_at)))
+        assert newest is not None and newest.replace(tzinfo=UTC) <= BEFORE
+        # the controllers' actions: holds and each lane's and carrier's changes, chained
+        assert await count(AuditRow.action == "hold", row=AuditRow) == 2 * len(range(0, 80, 50))
+        assert await count(row=AuditRow) == counts.rows["audit_log"] > 2 * 16 * 30
+        verdict = await verify_chain(session=session)
+        assert verdict.ok and verdict.entries == counts.rows["audit_log"], verdict
+        newest = await session.scalar(select(func.max(AuditRow.at)))
         assert newest is not None and newest.replace(tzinfo=UTC) <= BEFORE
