@@ -97,7 +97,11 @@ class LiveHub:
             and not self._streams.get(gate_id)
             and time.monotonic() - self._built.get(gate_id, 0.0) >= self.refresh_s
         )
-        if found is None or stale:
+        if found is None or stale or gate_id in self._dirty:
+            # a change notified and not rebuilt yet (the loop waits `debounce_s` for the
+            # burst): built now, so a client that acted and then asks sees its action (a
+            # release read as still held, 2026-12-06); the streams get it as a patch
+            self._dirty.discard(gate_id)
             found = await self._publish(gate_id)
         return found
 
