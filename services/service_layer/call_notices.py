@@ -164,7 +164,14 @@ class CallNotices:
         done = self.wall()
         await self._mark(call_id, attempts, done, done, None, sent=claimed.sent)
         self.delivered += 1
-        log.info("call %s delivered after %d attempt(s)", call_id, attempts)
+        # routine at the first attempt (DEBUG: `borderflow up` prints INFO, and a line per
+        # call buried its progress lines); after a failure, worth saying
+        log.log(
+            logging.INFO if attempts > 1 else logging.DEBUG,
+            "call %s delivered after %d attempt(s)",
+            call_id,
+            attempts,
+        )
         return 1
 
     async def _mark(

@@ -6,7 +6,10 @@ broker. The same use cases run on the database behind the `borderflow.calls` con
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from services.adapters.memory_call_notices import MemoryCallNotices
 from services.ports.calls import CallNotice, Notification, NotifierDown
@@ -218,3 +221,24 @@ async def test_one_trucks_calls_are_sent_in_their_order() -> None:
     assert await notices.deliver_due() == 3
     mine = [c for c in order if c.startswith("wa-1/")]
     assert mine == ["wa-1/call-1", "wa-1/call-2"] and "wa-2/call-1" in order
+
+
+async def test_a_call_delivered_at_once_is_not_a_line_of_the_console(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`borderflow up` prints INFO: one line for every call delivered buried its progress
+    lines (a stranger analyst counted 336 at the end of a short run). A call delivered at
+    its first attempt is DEBUG; one delivered after a failure is still said at INFO."""
+    data, notifier, clock = MemoryCallNotices(), RecordingNotifier(), Clock()
+    notices = make(data, notifier, clock)
+    with caplog.at_level(logging.INFO, logger="services.service_layer.call_notices"):
+        await notices.keep(KeepCalls((notice("c-1"),)))
+        assert await notices.deliver_due() == 1
+        assert [r.getMessage() for r in caplog.records] == []
+        notifier.down = True
+        await notices.keep(KeepCalls((notice("c-2", "wa-2"),)))
+        assert await notices.deliver_due() == 0
+        notifier.down, clock.now = False, clock.now + 2 * SEC
+        assert await notices.deliver_due() == 1
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert said == ["call c-2 delivered after 2 attempt(s)"]
