@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -400,9 +401,29 @@ def _allowed_methods(request: Request) -> str:
 _METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 
+BUSY_RETRY_AFTER_S = 5
+BUSY_DETAIL = "database: busy (another writer held it past the wait); not applied, try again"
+
+
+def database_busy(exc: BaseException) -> bool:
+    """SQLite's `database is locked`: another writer (the decider under a busy gate) held
+    its lock past the busy timeout; the transaction did not start, nothing was written."""
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
     """The last resort: an error nobody foresaw is logged with its traceback and answered as
-    a problem (500) carrying the request id to quote, never as Starlette's plain text."""
+    a problem (500) carrying the request id to quote, never as Starlette's plain text. A
+    database busy past its wait is foreseen wherever it happens: 503, try again (a
+    control-room login under `borderflow up` on a loaded machine answered 500, 2026-12-06)."""
+    if database_busy(exc):
+        log.warning("database busy on %s %s: answered 503", request.method, request.url.path)
+        return problem_response(
+            503,
+            BUSY_DETAIL,
+            type_=_TYPE + "database-busy",
+            headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
+        )
     request_id = str(request.scope.get("borderflow.request_id") or "-")
     log.error(
         "unexpected error on %s %s (request %s)",

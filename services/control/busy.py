@@ -7,20 +7,23 @@ from __future__ import annotations
 
 from sqlalchemy.exc import OperationalError
 
-from services.api.problems import ProblemError
+from services.api.problems import (
+    BUSY_DETAIL,
+    BUSY_RETRY_AFTER_S,
+    ProblemError,
+    database_busy,
+)
 
-RETRY_AFTER_S = 5
+RETRY_AFTER_S = BUSY_RETRY_AFTER_S
 
 
 def is_busy(exc: OperationalError) -> bool:
-    """SQLite's `database is locked`: the transaction did not start, nothing was written."""
-    return "database is locked" in str(exc.orig)
+    """SQLite's `database is locked`: the transaction did not start, nothing was written
+    (`services.api.problems.database_busy`, which answers it anywhere else as this does)."""
+    return database_busy(exc)
 
 
 def busy_problem() -> ProblemError:
     return ProblemError(
-        503,
-        "database-busy",
-        "database: busy (another writer held it past the wait); not applied, try again",
-        headers={"Retry-After": str(RETRY_AFTER_S)},
+        503, "database-busy", BUSY_DETAIL, headers={"Retry-After": str(RETRY_AFTER_S)}
     )

@@ -4,9 +4,12 @@ and 503s, the static-file 404 were such (df23124 gave each its own type)."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import httpx
 import pytest
 from fastapi import FastAPI, HTTPException
+from sqlalchemy.exc import OperationalError
 
 from services.api.problems import install_problem_handlers
 
@@ -35,3 +38,26 @@ async def test_a_bare_http_exception_is_typed_by_its_status(status: int, slug: s
     body = answer.json()
     assert body["type"] == f"urn:borderflow:problem:{slug}"
     assert body["detail"] == "refused as it is"
+
+
+async def test_a_database_locked_past_the_wait_is_503_to_try_again() -> None:
+    """SQLite's writer lock held past the busy timeout (the decider under a busy gate) is a
+    503 with Retry-After wherever it happens, nothing written: a control-room login under
+    `borderflow up` on a loaded machine answered 500 "unexpected error" (2026-12-06)."""
+    app = _app()
+
+    @app.post("/write")
+    async def write() -> None:
+        raise OperationalError("INSERT ...", {}, sqlite3.OperationalError("database is locked"))
+
+    @app.post("/broken")
+    async def broken() -> None:
+        raise OperationalError("SELECT ...", {}, sqlite3.OperationalError("no such table: x"))
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        busy, other = await client.post("/write"), await client.post("/broken")
+    assert (busy.status_code, busy.headers["retry-after"]) == (503, "5")
+    assert busy.json()["type"] == "urn:borderflow:problem:database-busy"
+    assert busy.json()["detail"].startswith("database: busy")
+    assert other.status_code == 500  # anything else stays the last resort
