@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from lanes.alert_rules import AlertRules
 from lanes.alerts.bookings import bursts, no_show_rates, rebook_jumps
@@ -39,23 +39,6 @@ def evaluate(
         *bursts(changes, rules),
     ]
     return first_alerts(raised)
-
-
-def judged_at(first: datetime, now: datetime, rules: AlertRules) -> list[datetime]:
-    """The event times a batch of reads from `first` to `now` is judged at: `now`, and
-    before it one every `rules.visit_window` from `first` on. The rules look back from the
-    time they judge at (`services.alerts.observations.lookback`: the longest wait of a rule
-    plus two visit windows), so reads judged every few seconds are all seen whole; a batch
-    that spans hours (a decider taking a backlog after an outage, a replay in large
-    batches) judged at its end only would never judge its older reads. A batch within one
-    window, as batches are when the decider keeps up, is judged at `now` alone."""
-    step = max(rules.visit_window, timedelta(minutes=1))
-    times = []
-    at = first + step
-    while at < now:
-        times.append(at)
-        at += step
-    return [*times, now]
 
 
 def first_alerts(raised: Iterable[Alert]) -> tuple[Alert, ...]:

@@ -18,7 +18,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from lanes.alerts import Alert, AlertRules, Observations, evaluate
-from lanes.alerts.evaluate import first_alerts, judged_at
 from lanes.alerts.hold import hold_for
 from lanes.alerts.incremental import Incremental
 from lanes.model import Gate, LaneDecision, Outcome
@@ -52,16 +51,13 @@ class AlertStep:
         store: GateStore,
         *,
         clocks: Mapping[str, datetime],
-        firsts: Mapping[str, datetime] | None = None,
         decided: Sequence[LaneDecision] = (),
         stored_at: datetime,
     ) -> tuple[list[Alert], list[LaneDecision]]:
         """The new alerts of each gate at its clock, and the decisions their holds revised:
         the trucks of new holding alerts, and the trucks `decided` in this batch that an
-        open holding alert raised earlier is about. `firsts`: each gate's oldest read of
-        the batch; a batch spanning more than a visit window is judged along the way too
-        (`lanes.alerts.judged_at`), its holds applied at the gate's clock. `stored_at`: the
-        wall clock, kept with the new alerts (operations only)."""
+        open holding alert raised earlier is about. `stored_at`: the wall clock, kept with
+        the new alerts (operations only)."""
         new: list[Alert] = []
         revised: list[LaneDecision] = []
         for gate_id, batch_now in sorted(clocks.items()):
@@ -69,11 +65,9 @@ class AlertStep:
             # the gate's clock never goes back: a batch of older reads (another partition's)
             # is judged at the newest time the gate has seen
             now = max(batch_now, await store.gate_clock(gate_id) or batch_now)
-            rules = rules_of(gate)
-            judged: list[Alert] = []
-            for at in judged_at((firsts or {}).get(gate_id, now), now, rules):
-                judged += self._evaluate(gate, await store.observations(gate, rules, now=at), at)
-            found = first_alerts(judged)
+            found = self._evaluate(
+                gate, await store.observations(gate, rules_of(gate), now=now), now
+            )
             mine = [a for a in found if a.gate_id in (gate_id, None)]
             fresh = await store.add_alerts(mine, now=stored_at)
             held: set[str] = set()

@@ -147,11 +147,7 @@ class DecideReadsHandler:
         clocks = _gate_clocks(fresh)
         await self._expire_no_shows(store, clocks)
         alerts, held = await self.alert_step.run(
-            store,
-            clocks=clocks,
-            firsts=_gate_firsts(fresh),
-            decided=decisions,
-            stored_at=cmd.received_at,
+            store, clocks=clocks, decided=decisions, stored_at=cmd.received_at
         )
         return ReadsDecided(tuple(decisions), tuple(held), stored, len(fresh), visits, len(alerts))
 
@@ -445,15 +441,6 @@ def _gate_clocks(fresh: Sequence[IncomingRead]) -> dict[str, datetime]:
         gate_id, at = r.at_gate.camera.gate_id, r.at_gate.read.captured_at
         latest[gate_id] = max(at, latest.get(gate_id, at))
     return latest
-
-
-def _gate_firsts(fresh: Sequence[IncomingRead]) -> dict[str, datetime]:
-    """Each gate's oldest read of the batch (event time)."""
-    oldest: dict[str, datetime] = {}
-    for r in fresh:
-        gate_id, at = r.at_gate.camera.gate_id, r.at_gate.read.captured_at
-        oldest[gate_id] = min(at, oldest.get(gate_id, at))
-    return oldest
 
 
 def _read_row(
