@@ -12,14 +12,12 @@ from typing import Annotated, Any
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel
-from sqlalchemy.exc import OperationalError
 
 from services.alerts import store
 from services.alerts.outbox import send_alert
 from services.api.problems import ProblemError, problems
 from services.control import auth
 from services.control.auth import SessionDep
-from services.control.busy import busy_problem, is_busy
 from services.control.reasons import Reason
 from services.control.state import RoomDep
 from services.db.controllers import SessionInfo
@@ -122,10 +120,6 @@ async def act_on_alert(
     except AlertChangeRefused as exc:
         code = 404 if exc.kind == "unknown-alert" else 409
         raise ProblemError(code, exc.kind, str(exc), field="alert_id") from None
-    except OperationalError as exc:
-        if not is_busy(exc):
-            raise
-        raise busy_problem() from None
     if changed.gate_id:
         room.hub.notify(changed.gate_id)
     return AlertDone(alert=dict(changed.views.shown), audit_seq=changed.audit_seq)

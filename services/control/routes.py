@@ -28,7 +28,6 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
-from sqlalchemy.exc import OperationalError
 
 from lanes.actions import ActionRefused, UnknownTarget
 from services.api.problems import FieldError, ProblemError, problems
@@ -37,7 +36,6 @@ from services.control.alerts import router as alerts_router
 from services.control.apply import ActionNotFound, apply_action
 from services.control.apply import Request as ActionRequest
 from services.control.auth import ActorDep, SessionDep
-from services.control.busy import busy_problem, is_busy
 from services.control.reasons import Reason
 from services.control.state import ControlRoom, RoomDep, control_room
 from services.runtime.stopping import unless_stopping
@@ -347,10 +345,6 @@ async def act(body: ActionBody, room: RoomDep, actor: ActorDep) -> ActionDone:
         raise ProblemError(
             503, "broker-unavailable", f"broker: unavailable ({type(exc).__name__}); not applied"
         ) from None
-    except OperationalError as exc:
-        if not is_busy(exc):
-            raise
-        raise busy_problem() from None
     room.hub.notify(gate.gate_id)
     decision = None
     if done.decision is not None:
