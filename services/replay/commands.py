@@ -69,7 +69,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     rp.add_argument("--from", dest="start", type=parse_time, required=True, help=TIME_HELP)
     rp.add_argument("--to", dest="end", type=parse_time, required=True, help="likewise")
     rp.add_argument("--gate", default=None, help="only this gate's events")
-    rp.add_argument("--policy", default=None, help="a what-if TOML file (policy, gate changes)")
+    rp.add_argument(
+        "--policy", default=None, help="a what-if TOML file (policy, gate changes, lane closures)"
+    )
     rp.add_argument(
         "--source",
         choices=["archive", "kafka"],
@@ -217,6 +219,11 @@ async def main_replay(settings: Settings, args: argparse.Namespace) -> int:
             "archived in this range were never handled by the live workers (they stopped "
             "before them, or dead-lettered them): the live run decided nothing on them, so "
             "the replay leaves them out too (docs/replay.md, Limits)",
+            file=sys.stderr,
+        )
+    for line in outcome.without_a_lane:  # what the what-if's lane closures leave no lane
+        print(
+            f"borderflow replay: {line}: such trucks are refused, as live (docs/replay.md)",
             file=sys.stderr,
         )
     if outcome.exact_differences and args.source == "archive":

@@ -9,6 +9,7 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,6 +23,8 @@ from services.db.alert_tables import AlertRow, WeighingRow
 from services.db.archive_tables import ArchivedEventRow
 from services.gates.loader import configured_gates, get_gate
 from services.replay import compare, kpis, report
+from services.replay.closing import close_lanes
+from services.replay.closures import Closure, described, for_range, without_a_lane
 from services.replay.inputs import ReplayInputs, decision_line, from_archive, from_kafka
 from services.replay.sandbox import SandboxResult, run_sandbox
 from services.replay.whatif import WhatIf, load_what_if, recorded
@@ -51,6 +54,8 @@ class ReplayOutcome:
     controllers: dict[str, int] = field(default_factory=dict)
     # archived inputs of the range that no live batch handled, so not replayed
     not_handled_live: int = 0
+    # what the what-if's lane closures leave with no lane (services/replay/closures.py)
+    without_a_lane: tuple[str, ...] = ()
 
 
 class ProgressLine:
@@ -171,12 +176,15 @@ async def replay(
         if policy_file is not None
         else recorded(gates)
     )
+    source_name = policy_file.name if policy_file is not None else ""
+    closures = for_range(scenario.closures, start=start, end=end, source=source_name)
     inputs = await load_inputs(
         settings, start=start, end=end, gate_id=gate_id, source=source, warm_up=warm_up
     )
     weighings = await recorded_weighings(settings, start=start - warm_up, end=end)
+    closed = close_lanes(inputs, closures, source=source_name)
     result = await run_sandbox(
-        inputs,
+        closed.inputs,  # the recorded inputs, and the closures' lane events
         gates=scenario.gates,
         policy=scenario.policy,
         workdir=out.parent if out.parent.exists() else None,
@@ -213,8 +221,25 @@ async def replay(
         wall_s=wall,
         exact=policy_file is None and bool(inputs.recorded),
         warm_up=warm_up,
+        closures=closed_summary(closures, scenario, closed.set_aside),
     )
-    return replace(outcome, controllers=acted)
+    return replace(
+        outcome,
+        controllers=acted,
+        without_a_lane=tuple(without_a_lane(closures, scenario.gates)),
+    )
+
+
+def closed_summary(closures: Sequence[Closure], scenario: WhatIf, set_aside: int) -> dict[str, Any]:
+    """The summary's lines of the what-if's lane closures (none without)."""
+    if not closures:
+        return {}
+    return {
+        "lanes closed (what-if)": "; ".join(described(closures, scenario.gates)),
+        "recorded lane openings/closings inside them, set aside": set_aside,
+        "left with no lane (refused, as live)": "; ".join(without_a_lane(closures, scenario.gates))
+        or "none",
+    }
 
 
 def write_outputs(
@@ -231,6 +256,7 @@ def write_outputs(
     wall_s: float,
     exact: bool,
     warm_up: timedelta = timedelta(0),
+    closures: dict[str, Any] | None = None,
 ) -> ReplayOutcome:
     out.mkdir(parents=True, exist_ok=True)
     # the range's alerts, as its decisions (found by a stranger's try: the warm-up's too)
@@ -262,6 +288,7 @@ def write_outputs(
         "trucks whose decision changed": len(diff),
         "decided without a manifest that exists now": len(late),
         "archived inputs no live batch handled (not replayed)": inputs.not_handled_live,
+        **(closures or {}),
         # not the run's wall time: it is on the printed summary (wall_s), and here it made
         # kpis.json and report.html differ between two runs of the same replay
     }

@@ -5,6 +5,10 @@
     [[lanes]]                        # optional: these lanes take these fields instead
     ids = ["HN-E6"]
     accepts = ["perishable"]
+    [[closures]]                     # optional: these lanes closed (services/replay/closures.py)
+    ids = ["HN-E1", "HN-E2"]
+    from = 2026-12-06T10:00:00+07:00 # optional (the range's start), as `to` (its end)
+    to = 2026-12-06T14:00:00+07:00
 
 Each `[[lanes]]` entry gives the named lanes the fields it sets (the rest from their group;
 every lane keeps its place in the gate's order); the result is checked like any
@@ -31,13 +35,17 @@ from services.gates.loader import (
     require_known_gate,
 )
 from services.gates.schema import LaneGroupConfig
+from services.replay.closures import Closure, read_closures
 
 # the live decision policies (the simulation's `fifo` baseline is a queueing discipline of
 # the discrete-event model, not a live policy: it cannot be replayed)
 POLICIES: dict[str, Callable[[], Policy]] = {"orchestrated": OrchestratedPolicy}
 # what a what-if file may say (found by a stranger's try: `[[lane]]` or any misspelt key was
 # ignored, and the what-if ran as the recorded day, "0 trucks changed")
-KEYS = frozenset({"policy", "gate_file", "gate", "lanes"})
+KEYS = frozenset({"policy", "gate_file", "gate", "lanes", "closures"})
+# what an analyst writes to close a lane in a [[lanes]] entry: a closure is not a field of
+# the gate file, but the control room's lane event ([[closures]])
+CLOSING = frozenset({"closed", "open", "is_open"})
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,7 @@ class WhatIf:
     policy_name: str
     policy: Policy
     gates: Mapping[str, Gate]
+    closures: tuple[Closure, ...] = ()  # lanes closed, as the control room closes them
 
 
 def recorded(gates: Mapping[str, Gate]) -> WhatIf:
@@ -69,8 +78,8 @@ def load_what_if(path: Path, gates: Mapping[str, Gate], *, gates_dir: Path | Non
             [
                 (
                     "",
-                    "the what-if file is empty: give policy, lanes or gate_file (without "
-                    "--policy the replay runs the recorded policy)",
+                    "the what-if file is empty: give policy, lanes, closures or gate_file "
+                    "(without --policy the replay runs the recorded policy)",
                 )
             ],
         )
@@ -93,10 +102,16 @@ def load_what_if(path: Path, gates: Mapping[str, Gate], *, gates_dir: Path | Non
         raise GateConfigError(source, [("policy", f"{name!r} is not one of {sorted(POLICIES)}")])
     if "gate" in data:  # an unknown one was ignored without [[lanes]]
         _known_gate(str(data["gate"]), gates, source, "gate")
-        if not data.get("lanes") and "gate_file" not in data:  # it ran as recorded
-            raise GateConfigError(
+        if not data.get("lanes") and "gate_file" not in data and "closures" not in data:
+            raise GateConfigError(  # it ran as recorded
                 source,
-                [("gate", "names the gate whose [[lanes]] change: with none, nothing changes")],
+                [
+                    (
+                        "gate",
+                        "names the gate whose [[lanes]] change or [[closures]] close: with "
+                        "neither, nothing changes",
+                    )
+                ],
             )
     changed = dict(gates)
     if "gate_file" in data:
@@ -119,6 +134,7 @@ def load_what_if(path: Path, gates: Mapping[str, Gate], *, gates_dir: Path | Non
         base = _packaged_or_dir(gate_id, gates_dir, source)
     else:
         base = None
+    closed_gate = str(data.get("gate", next(iter(gates))))
     if base is not None:
         # which of the what-if's [[lanes]] entries last changed each lane group, if any
         origins: list[int | None] = [None] * len(base.get("lanes", []))
@@ -128,7 +144,11 @@ def load_what_if(path: Path, gates: Mapping[str, Gate], *, gates_dir: Path | Non
         # a gate whose events were never recorded: it ran, "0 trucks changed"
         _known_gate(gate.gate_id, gates, source, "gate_file")
         changed[gate.gate_id] = gate
-    return WhatIf(path.stem, name, POLICIES[name](), changed)
+        closed_gate = gate.gate_id
+    closures = (
+        read_closures(data["closures"], changed[closed_gate], source) if "closures" in data else ()
+    )
+    return WhatIf(path.stem, name, POLICIES[name](), changed, closures)
 
 
 def _toml(path: Path, source: str) -> dict[str, Any]:
@@ -209,7 +229,10 @@ def _override(
     if unknown:  # was pydantic's "Extra inputs are not permitted", naming no right one
         takes = ", ".join(sorted(set(LaneGroupConfig.model_fields) - {"ids"}))
         why = f"no such field of a lane (a [[lanes]] entry sets ids and any of: {takes})"
-        raise GateConfigError(where, [(key, why) for key in unknown])
+        closing = "; to close these lanes, a [[closures]] entry: ids, and from and to"
+        raise GateConfigError(
+            where, [(key, why + (closing if key in CLOSING else "")) for key in unknown]
+        )
     if not set(override) - {"ids"}:  # it ran as the recorded day, "0 trucks changed"
         raise GateConfigError(
             where,

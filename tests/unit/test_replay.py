@@ -152,7 +152,7 @@ def test_what_if_gives_named_lanes_new_fields_and_keeps_their_order(tmp_path: Pa
         ('[[lanes]]\nids = ["HN-E1"]\naccepts = ["coal"]\n', "perishable.toml: lanes"),
         # a misspelt key or table was ignored: the what-if ran as the recorded day
         ('[[lane]]\nids = ["HN-E1"]\naccepts = ["perishable"]\n', "lane: unknown key"),
-        ("bogus = 1\n", "bogus: unknown key .a what-if file takes: gate, gate_file"),
+        ("bogus = 1\n", "bogus: unknown key .a what-if file takes: closures, gate, gate_file"),
         ('[lanes]\nids = ["HN-E1"]\n', "lanes: an array of tables: write each entry as"),
         # ids of the wrong type: a number was a TypeError traceback, a string was taken
         # letter by letter ("no lane ['-', '1', 'E', 'H', 'N']")
@@ -163,7 +163,7 @@ def test_what_if_gives_named_lanes_new_fields_and_keeps_their_order(tmp_path: Pa
         ),
         ("[[lanes]]\nids = [1, 2]\n", "lanes[0]: ids: an array of lane ids"),
         # these ran as the recorded policy and said nothing
-        ("", "perishable.toml: the what-if file is empty: give policy, lanes or gate_file"),
+        ("", "perishable.toml: the what-if file is empty: give policy, lanes, closures or gate"),
         ('gate = "nowhere"\n', "perishable.toml: gate: unknown gate 'nowhere' .known: huu-nghi"),
         # a JSON or YAML file: say that it must be TOML
         ('{"policy": "orchestrated"}\n', "cannot read the what-if file as TOML: "),

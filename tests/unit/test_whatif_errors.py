@@ -27,9 +27,11 @@ def _refusal(tmp_path: Path, text: str) -> str:
 def test_a_field_no_lane_has_is_named_with_those_a_lane_has(tmp_path: Path, line: str) -> None:
     key = line.split(" ", maxsplit=1)[0]
     said = _refusal(tmp_path, f'[[lanes]]\nids = ["HN-E1"]\n{line}\n')
+    # a lane is closed by a [[closures]] entry: the control room's lane event, not a field
+    closing = "; to close these lanes, a [[closures]] entry: ids, and from and to"
     assert said == (
         f"whatif.toml: lanes[0]: {key}: no such field of a lane (a [[lanes]] entry sets "
-        f"ids and any of: {LANE_FIELDS})"
+        f"ids and any of: {LANE_FIELDS})" + (closing if key == "open" else "")
     )
 
 
