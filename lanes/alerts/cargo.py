@@ -114,8 +114,9 @@ def customs_pending(
         newest = versions.history(manifest.manifest_id)[-1]
         if newest.manifest.customs_status is not CustomsStatus.PENDING:
             continue
-        if newest.received_at <= p.first_at:
+        if newest.received_at < p.first_at:
             continue  # pending at arrival (the version as of then says otherwise: not ours)
+        # (received at the events' clock of the arrival itself: after its read was decided)
         at = newest.received_at
         why = (
             f"manifest {manifest.manifest_id} v{newest.version} turned customs status back to "

@@ -4,7 +4,7 @@ their parameters, and the alert they raise. Frozen values, no I/O, no clock."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from lanes.ids import stable_id
@@ -53,13 +53,25 @@ class Sighting:
         return plate == self.plate or plate in self.alternatives
 
 
+# a version that reached us before any read did counts from the start of the events' clock
+FROM_THE_START = datetime.min.replace(tzinfo=UTC)
+
+
 @dataclass(frozen=True, slots=True)
 class ManifestVersion:
-    """A manifest as it stood from `received_at` (the time that version reached us)."""
+    """A manifest as it stood from `received_at`: when that version reached us, on the
+    events' clock (the newest read by then; `FROM_THE_START` before any), never the wall
+    clock, which the reads' event time cannot be compared with."""
 
     manifest: Manifest
     version: int
     received_at: datetime
+
+    @staticmethod
+    def counted_from(clock_at: datetime | None) -> datetime:
+        """The `received_at` of a version stored at the events' clock `clock_at` (None:
+        before any read)."""
+        return FROM_THE_START if clock_at is None else clock_at
 
 
 @dataclass(frozen=True, slots=True)

@@ -126,10 +126,11 @@ class Declarations:
         self, plate: str, at: datetime
     ) -> tuple[Manifest, tuple[ManifestVersion, ...]] | None:
         """The manifest declaring tractor `plate` as it stood at `at` (the one whose window
-        holds `at`, else the nearest window), with its versions received by then."""
+        holds `at`, else the nearest window), with its versions received before then (a
+        version received at the events' clock `at` came after the reads of `at`)."""
         fits = []
         for manifest_id in self._by_plate.get(plate, ()):
-            known = [v for v in self._history[manifest_id] if v.received_at <= at]
+            known = [v for v in self._history[manifest_id] if v.received_at < at]
             if known and known[-1].manifest.tractor_plate == plate:
                 fits.append(known)
         if not fits:

@@ -47,6 +47,7 @@ from services.alerts.observations import (
 )
 from services.db.bookings import event_payload
 from services.db.convert import decision_values, manifest_payload
+from services.db.manifests import EventClock
 from services.ports import GateStore, GateStores, TrackKey
 from streams.weigh import WeighInMotionV1
 
@@ -186,9 +187,21 @@ class MemoryGateData:
 
     # -- what the replay feeds in (as `store_manifests`, the booking upsert and the
     # weigh-in intake store it on the database) --------------------------------------------
-    def store_manifests(self, manifests: Sequence[Manifest], *, now: datetime) -> None:
+    def store_manifests(
+        self,
+        manifests: Sequence[Manifest],
+        *,
+        now: datetime,
+        clock_at: datetime | EventClock | None = EventClock.NOW,
+    ) -> None:
         """Create or version each manifest (identical content: unchanged; another firm's
-        id: refused, as `services.db.manifests.store_manifests` does)."""
+        id: refused, as `services.db.manifests.store_manifests` does). `now`, the wall clock,
+        is not kept; each new version counts for the rules from `clock_at` (by default the
+        newest read decided at any gate, as `event_clock` does on the database)."""
+        del now  # the database keeps it as `recorded_at`, for operations only
+        if clock_at is EventClock.NOW:
+            clock_at = max(self.clocks.values(), default=None)
+        counted_from = ManifestVersion.counted_from(clock_at)
         for given in manifests:
             m = replace(
                 given,
@@ -205,7 +218,7 @@ class MemoryGateData:
             else:
                 self._unindex(found.current)
                 found.current = m
-            found.versions.append(ManifestVersion(stored, version, utc(now)))
+            found.versions.append(ManifestVersion(stored, version, counted_from))
             self._index(m)
             self.manifest_changes += 1
 

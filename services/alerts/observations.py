@@ -251,7 +251,8 @@ def row_version(row: ManifestVersionRow) -> ManifestVersion | None:
         manifest = stored_manifest(row.payload, row.firm_id)
     except (KeyError, TypeError, ValueError):
         return None
-    return ManifestVersion(manifest, row.version, row.recorded_at)
+    # from the events' clock when it was stored, not the wall clock's `recorded_at`
+    return ManifestVersion(manifest, row.version, ManifestVersion.counted_from(row.clock_at))
 
 
 def stored_manifest(p: dict[str, Any], firm_id: str) -> Manifest:

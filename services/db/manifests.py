@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from enum import Enum
 from typing import Any, cast
 
 from sqlalchemy import delete, func, or_, select, update
@@ -27,13 +28,26 @@ from lanes.similarity import KEY_SCHEME, index_keys
 from services.db.booking_tables import BookingRow
 from services.db.convert import manifest_from_row, manifest_payload, manifest_values
 from services.db.repository import _insert, is_postgres
-from services.db.tables import ManifestPlateKeyRow, ManifestRow, ManifestVersionRow, MetaRow
+from services.db.tables import (
+    GateRow,
+    ManifestPlateKeyRow,
+    ManifestRow,
+    ManifestVersionRow,
+    MetaRow,
+)
+from services.db.visits import gate_clock
 
 SOURCES = frozenset({"http", "import", "topic", "simulator", "xborder"})  # xborder: issue 21
 CHUNK = 500  # manifests per statement (18 columns each: well under both databases' limits)
 KEYS_PER_QUERY = 10_000
 _SEQ_LOCK_ID = 0x6D736571  # "mseq": serialises the numbering of manifest versions
 PLATE_KEY_SCHEME = "plate_key_scheme"  # the borderflow_meta row naming the keys' KEY_SCHEME
+
+
+class EventClock(Enum):
+    """`store_manifests`' default `clock_at`: the system's event-time clock as it is now."""
+
+    NOW = "now"
 
 
 async def store_manifests(
@@ -43,8 +57,15 @@ async def store_manifests(
     source: str,
     now: datetime,
     firm_scope: str | None = None,
+    clock_at: datetime | EventClock | None = EventClock.NOW,
 ) -> list[StoreResult]:
     """Create or version `manifests` (one result each, in order) in the caller's transaction.
+
+    `now` is the wall clock, kept as `recorded_at` (operations); each new version counts for
+    the risk alerts' rules from `clock_at`, by default the system's event-time clock now
+    (`event_clock`: the newest read decided; None: none yet, from the start). The
+    simulation gives its own (a version planned for a time of its day), the replay the
+    recorded one.
 
     A firm never overwrites another firm's manifest: such an id is refused, with a reason
     that does not name the owner. With `firm_scope` (an authenticated caller), a manifest of
@@ -55,6 +76,7 @@ async def store_manifests(
     results: list[StoreResult | None] = [None] * len(manifests)
     rounds: list[list[tuple[int, Manifest]]] = []
     seen: dict[str, int] = {}
+    counted_from = await event_clock(session) if clock_at is EventClock.NOW else clock_at
     for i, m in enumerate(manifests):
         if firm_scope is not None and m.firm_id != firm_scope:
             results[i] = not_the_callers(m)
@@ -67,14 +89,18 @@ async def store_manifests(
         batch.sort(key=lambda item: item[1].manifest_id)  # one lock order: no deadlock
         for start in range(0, len(batch), CHUNK):
             chunk = batch[start : start + CHUNK]
-            stored = await _store_unique(session, [m for _, m in chunk], source, now)
+            stored = await _store_unique(session, [m for _, m in chunk], source, now, counted_from)
             for (i, _), result in zip(chunk, stored, strict=True):
                 results[i] = result
     return [r for r in results if r is not None]
 
 
 async def _store_unique(
-    session: AsyncSession, manifests: Sequence[Manifest], source: str, now: datetime
+    session: AsyncSession,
+    manifests: Sequence[Manifest],
+    source: str,
+    now: datetime,
+    clock_at: datetime | None,
 ) -> list[StoreResult]:
     """Store manifests of distinct ids (sorted by id)."""
     table = ManifestRow.__table__
@@ -155,6 +181,7 @@ async def _store_unique(
                     "payload": manifest_payload(m),
                     "source": source,
                     "recorded_at": now,
+                    "clock_at": clock_at,
                     "seq": first + i,
                 }
                 for i, (m, v) in enumerate(versions)
@@ -195,6 +222,20 @@ async def _booked_turning(
         manifest_id: (booking_id, (start, end))
         for manifest_id, booking_id, start, end in rows.all()
     }
+
+
+async def event_clock(session: AsyncSession) -> datetime | None:
+    """The system's event-time clock: the newest read decided at any gate (each gate's
+    `visits.gate_clock`, one indexed look-up a gate); None before the first. What a manifest
+    version stored now counts from in the rules: the reads' clock, never the wall clock
+    (until 2026-12-06 the rules compared the version's wall-clock `recorded_at` with the
+    reads' event time, so a manifest filed today did not count for an earlier day's truck)."""
+    clocks = [
+        at
+        for gate_id in (await session.scalars(select(GateRow.gate_id))).all()
+        if (at := await gate_clock(session=session, gate_id=gate_id)) is not None
+    ]
+    return max(clocks, default=None)
 
 
 async def next_version_seq(session: AsyncSession) -> int:
@@ -279,12 +320,16 @@ async def rebuild_plate_keys(*, session: AsyncSession, batch: int = 2_000) -> in
 
 
 async def upsert_manifests(
-    *, session: AsyncSession, manifests: Sequence[Manifest], now: datetime
+    *,
+    session: AsyncSession,
+    manifests: Sequence[Manifest],
+    now: datetime,
+    clock_at: datetime | EventClock | None = EventClock.NOW,
 ) -> None:
     """Seed manifests (simulator, tests, benchmarks): `store_manifests` with source
     "simulator"; a refusal (an id of another firm) raises instead of passing unnoticed."""
     results = await store_manifests(
-        session=session, manifests=manifests, source="simulator", now=now
+        session=session, manifests=manifests, source="simulator", now=now, clock_at=clock_at
     )
     refused = [f"{r.manifest_id}: {r.reason}" for r in results if r.status is StoreStatus.REFUSED]
     if refused:

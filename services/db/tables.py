@@ -67,6 +67,10 @@ class ManifestVersionRow(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     source: Mapped[str] = mapped_column(String(16))
     recorded_at: Mapped[datetime]  # wall clock: when it was stored (operations only)
+    # the system's event-time clock when it was stored (the newest read decided by then;
+    # None: none yet, it counts from the start): when the risk alerts' rules count it from
+    # (migration 0029; services.db.manifests.event_clock)
+    clock_at: Mapped[datetime | None]
     # the order versions were committed in (services.db.manifests.next_version_seq): what a
     # decision batch knew is "every version up to its `manifest_seq`", no clock involved
     seq: Mapped[int | None] = mapped_column(BigInteger)

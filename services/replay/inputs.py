@@ -63,6 +63,9 @@ class ManifestVersion:
     source: str
     recorded_at: datetime  # wall clock, kept for the sandbox's rows; never compared
     seq: int  # commit order (services.db.manifests.next_version_seq)
+    # the events' clock it was stored at live (None: before any read), what the rules
+    # count it from (`manifest_versions.clock_at`)
+    clock_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +222,7 @@ async def manifest_versions(*, session: AsyncSession) -> list[ManifestVersion]:
             r.source,
             r.recorded_at,
             r.seq or 0,
+            r.clock_at,
         )
         for r in rows
     ]

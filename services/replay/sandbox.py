@@ -237,7 +237,9 @@ class MemoryFeed:
 
     async def manifests(self, due: Sequence[ManifestVersion]) -> None:
         for version in due:
-            self.data.store_manifests([version.manifest], now=version.recorded_at)
+            self.data.store_manifests(
+                [version.manifest], now=version.recorded_at, clock_at=version.clock_at
+            )
 
     async def bookings(self, due: Sequence[BookingChange]) -> None:
         for change in due:
@@ -276,15 +278,19 @@ class DatabaseFeed:
         async with self.sessions() as session, session.begin():
             start = 0
             while start < len(due):  # one call per recording time, as they were stored
-                at = due[start].recorded_at
+                at, clock_at = due[start].recorded_at, due[start].clock_at
                 end = start
-                while end < len(due) and due[end].recorded_at == at:
+                while end < len(due) and (due[end].recorded_at, due[end].clock_at) == (
+                    at,
+                    clock_at,
+                ):
                     end += 1
                 await store_manifests(
                     session=session,
                     manifests=[v.manifest for v in due[start:end]],
                     source=due[start].source,
                     now=at,
+                    clock_at=clock_at,
                 )
                 start = end
 

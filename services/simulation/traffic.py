@@ -97,7 +97,8 @@ async def seed_manifest_versions(
     every first version at the earliest first version's time (one batch: thousands of
     transactions would hold up the demo's start; a first version earlier than simulated
     changes no rule), then each later version at its own received time (so a late
-    amendment is late: lanes.alerts reads a version from its `received_at`)."""
+    amendment is late: lanes.alerts reads a version from its `received_at`, kept as the
+    version's `clock_at`: the simulated day's clock, not the reads decided so far)."""
     firsts = [v for v in versions if v.version == 1]
     later = sorted((v for v in versions if v.version > 1), key=lambda v: (v.received_at, v.version))
     if not firsts:
@@ -108,10 +109,15 @@ async def seed_manifest_versions(
             manifests=[v.manifest for v in firsts],
             source="simulator",
             now=min(v.received_at for v in firsts),
+            clock_at=min(v.received_at for v in firsts),
         )
         for v in later:
             results += await store_manifests(
-                session=session, manifests=[v.manifest], source="simulator", now=v.received_at
+                session=session,
+                manifests=[v.manifest],
+                source="simulator",
+                now=v.received_at,
+                clock_at=v.received_at,
             )
     counts = tally(results)
     log.info(

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from services.bootstrap import Infrastructure, build_manifest_intake
+from services.db.manifests import event_clock
 from services.db.tables import ManifestRow
 from services.runtime.settings import DatabaseSettings
-from streams import clock
 from streams.topics import ALERTS, LANE_DECISIONS, MANIFESTS
 from tests.integration.harness import (
     as_message,
@@ -44,12 +44,11 @@ def _form(status: str) -> tuple[str, bytes]:
 
 
 async def test_a_truck_whose_manifest_turns_pending_after_its_decision_goes_back_to_review(
-    database_settings: DatabaseSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    database_settings: DatabaseSettings, tmp_path: Path
 ) -> None:
-    # the manifests' received time is the servers' clock: the rules compare it with the
-    # reads' event time (docs/alerts.md), so the test sets it
-    received = [T0 - timedelta(hours=1)]
-    monkeypatch.setattr(clock, "wall_clock", lambda: received[0])
+    # the servers' clock is left alone: a manifest version counts for the rules from the
+    # events' clock when it was stored (until 2026-12-06 from the wall clock, which this
+    # test had to set to the reads' day)
     async with fresh_broker(tmp_path) as broker:
         settings = make_settings(broker.bootstrap, database_settings, tmp_path)
         async with running_system(settings) as system:
@@ -71,7 +70,8 @@ async def test_a_truck_whose_manifest_turns_pending_after_its_decision_goes_back
                 )
                 assert (first["manifest_id"], first["outcome"]) == ("MF-P", "assigned")
 
-                received[0] = T0 + timedelta(minutes=1)  # customs takes the clearance back
+                # customs takes the clearance back, once both reads are decided
+                await _clock_reaches(system.infra, T0 + timedelta(seconds=30))
                 await publish_to(broker.bootstrap, MANIFESTS.name, _form("pending"))
                 await _stored(system.infra, version=2)
                 # the gate's next read (another truck) judges the gate at its clock
@@ -106,7 +106,16 @@ async def test_a_truck_whose_manifest_turns_pending_after_its_decision_goes_back
     (alert,) = [a for a in alerts if a["rule"] == "customs_pending"]
     assert (alert["subject"], alert["hold"]) == ("manifest:MF-P", True)
     assert alert["held_visit_id"] == first["visit_id"]
-    assert datetime.fromisoformat(alert["raised_at"]) == T0 + timedelta(minutes=1)
+    # at the events' clock when pending was filed: the newest read decided then
+    assert datetime.fromisoformat(alert["raised_at"]) == T0 + timedelta(seconds=30)
+
+
+async def _clock_reaches(infra: Infrastructure, at: datetime) -> None:
+    async def there() -> bool:
+        async with infra.sessions() as session:
+            return await event_clock(session) == at
+
+    await wait_until(there, timeout=30)
 
 
 async def _stored(infra: Infrastructure, *, version: int) -> None:

@@ -212,12 +212,14 @@ async def test_the_booked_manifests_kept_answer_as_all_of_them(
     firm, at = "f1", T0 + timedelta(hours=5)
     manifests = [_manifest(f"m-{i}", firm, f"29C{i:05d}") for i in range(40)]
     async with sessions() as session, session.begin():
-        await upsert_manifests(session=session, manifests=manifests, now=at - timedelta(hours=2))
+        first = at - timedelta(hours=2)  # on the events' clock too: what the rules read
+        await upsert_manifests(session=session, manifests=manifests, now=first, clock_at=first)
         amended = [
             _manifest("m-3", firm, "15H99999"),  # amended away from 29C00003
             _manifest("m-7", firm, "29C00008"),  # now names another booked one's plate
         ]
-        await upsert_manifests(session=session, manifests=amended, now=at - timedelta(hours=1))
+        later = at - timedelta(hours=1)
+        await upsert_manifests(session=session, manifests=amended, now=later, clock_at=later)
         rows = [
             _event(i, "created", at, firm_id=firm, manifest_id=m.manifest_id,
                    slot_start=at.isoformat())
@@ -250,7 +252,8 @@ async def test_the_booked_manifests_kept_answer_as_all_of_them(
     await compare()
     async with sessions() as session, session.begin():  # amended after the gate was loaded
         later = [_manifest("m-12", firm, "51A12345"), _manifest("m-35", firm, "29C00010")]
-        await upsert_manifests(session=session, manifests=later, now=at + timedelta(hours=2))
+        after = at + timedelta(hours=2)
+        await upsert_manifests(session=session, manifests=later, now=after, clock_at=after)
     await compare()
     assert kept.kept(GATE.gate_id) is not None
     assert "m-12" in kept.kept(GATE.gate_id).booked_naming({"51A12345"})  # type: ignore[union-attr]
