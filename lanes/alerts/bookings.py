@@ -13,7 +13,10 @@ SETTLED = frozenset({BookingKind.USED, BookingKind.NO_SHOW, BookingKind.LOST_LAT
 
 
 def _ordered(changes: Sequence[BookingChange]) -> list[BookingChange]:
-    return sorted(changes, key=lambda c: (c.at, c.event_id))
+    """In event time; changes of one time by booking: the decider marks a batch's no-shows
+    at one time (the gate's clock) under event ids of their own (uuid4), which its replay
+    does not give again, so the ids only settle what the booking leaves open."""
+    return sorted(changes, key=lambda c: (c.at, c.booking_id, c.event_id))
 
 
 def no_show_rates(changes: Sequence[BookingChange], rules: AlertRules) -> list[Alert]:

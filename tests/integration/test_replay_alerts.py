@@ -14,11 +14,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from lanes.policy import OrchestratedPolicy
 from services.bootstrap import build_archiver, build_weighing_intake
 from services.db.alert_tables import AlertRow, WeighingRow
-from services.db.booking_tables import BookingEventRow
+from services.db.booking_tables import BookingEventRow, BookingRow
 from services.db.manifests import store_manifests
 from services.gates.loader import default_gates, get_gate
 from services.replay.inputs import from_archive
@@ -137,9 +139,14 @@ FIRM_KINDS = {"created": "booking.created", "cancelled": "booking.cancelled"}
 
 async def _firms_book(infra: Any, world: Any, plan: Any) -> None:
     """The firms' own booking changes of the injected day (created, cancelled), written as
-    the booking API writes them (`booking_events`, numbered in order): what the booking
-    rules read live and the replay hands each batch. The decider's own changes (used,
-    no-show) it makes itself, live and in the replay, from real bookings: not injected here."""
+    the booking API writes them: the booking as the change leaves it (`bookings`) and the
+    event (`booking_events`, numbered in order), what the booking rules read live and the
+    replay hands each batch. The decider's own changes (used, no-show) it makes itself,
+    live and in the replay, from these bookings: not injected here. Until 2026-12-06 only
+    the events were written, so the live decider had no booking to mark while the replay's
+    sandbox built them from the events: a live run whose gate clock ran past the slots
+    before the trucks' reads came (a backlog taken partition by partition) raised no
+    `no_show_rate` where its replay did."""
     direction = {m.manifest_id: m.direction.value for m in plan.manifests}
     changes = sorted(
         (c for c in world.bookings if c.kind.value in FIRM_KINDS), key=lambda c: (c.at, c.event_id)
@@ -170,6 +177,27 @@ async def _firms_book(infra: Any, world: Any, plan: Any) -> None:
             }
             if not postgres:  # PostgreSQL numbers them from its sequence
                 row["seq"] = n
+            booking = {
+                "booking_id": c.booking_id,
+                "firm_id": c.firm_id,
+                "manifest_id": c.manifest_id,
+                "gate_id": c.gate_id,
+                "direction": payload["direction"],
+                "slot_start": c.slot_start,
+                "slot_end": c.slot_start + timedelta(hours=1),
+                "perishable": False,
+                "status": payload["status"],
+                "version": 1,
+                "created_at": c.at,
+                "updated_at": c.at,
+            }
+            upsert = (pg_insert if postgres else sqlite_insert)(BookingRow).values(**booking)
+            await session.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=["booking_id"],
+                    set_={"status": booking["status"], "updated_at": c.at},
+                )
+            )
             await session.execute(insert(BookingEventRow).values(**row))
 
 

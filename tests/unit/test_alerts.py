@@ -354,6 +354,23 @@ def test_a_firm_that_does_not_show() -> None:
     assert rules_of(Observations(bookings=tuple(fine))) == []
 
 
+def test_no_shows_marked_at_one_time_give_one_alert_whatever_their_event_ids() -> None:
+    """The decider marks a batch's no-shows at one time, the gate's clock, each event with
+    an id of its own (uuid4): a live run and its replay give the same bookings other ids.
+    The alert (its evidence, where the rate was crossed) must not depend on them: until
+    2026-12-06 changes of one time were taken in event-id order, and the replay of a live
+    run whose clock passed many slots at once listed the no-shows in another order."""
+    settled = [booking(n, BookingKind.USED, n) for n in range(1, 13)]
+    marked = [booking(n, BookingKind.NO_SHOW, 30) for n in range(13, 31)]
+    found = set()
+    for seed in range(6):
+        rng = random.Random(seed)
+        ids = [replace(c, event_id=f"{rng.getrandbits(64):016x}") for c in marked]
+        (alert,) = evaluate(Observations(bookings=(*settled, *ids)), now=at(100))
+        found.add((alert.raised_at, alert.evidence, alert.explanation))
+    assert len(found) == 1, found
+
+
 def test_cancel_and_rebook_earlier_is_a_jump() -> None:
     cancel = booking(1, BookingKind.CANCELLED, 0)
     earlier = booking(2, BookingKind.CREATED, 1, manifest_id="MF-1", slot_start=at(300))
