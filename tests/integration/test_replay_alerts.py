@@ -79,6 +79,7 @@ async def test_a_replay_raises_exactly_the_recorded_alerts(
                         manifests=[v.manifest],
                         source="simulator",
                         now=v.received_at,
+                        clock_at=v.received_at,  # on the day's clock, as planned
                     )
             await _firms_book(infra, world, plan)
             await publish_to(
