@@ -103,12 +103,13 @@ class MemoryCallForwardStore:
         arrived: Iterable[str],
         purge_before: datetime | None,
         now: datetime,
+        reached: Sequence[CalledPlace] = (),
     ) -> None:
         """`called_after`, as the database's (written at once: the unit tests of the use case
         do not roll back)."""
         kept = self.data.called.get(gate_id, {})
         self.data.called[gate_id] = called_after(
-            kept, calls, arrived=arrived, purge_before=purge_before
+            kept, calls, arrived=arrived, purge_before=purge_before, reached=reached
         )
 
     async def save_pages(

@@ -119,6 +119,7 @@ class SqlCallForwardStore:
         arrived: Iterable[str],
         purge_before: datetime | None,
         now: datetime,
+        reached: Sequence[CalledPlace] = (),
     ) -> None:
         await save_called(
             session=self.session,
@@ -127,6 +128,7 @@ class SqlCallForwardStore:
             arrived=arrived,
             purge_before=purge_before,
             now=now,
+            reached=reached,
         )
 
     async def save_pages(

@@ -40,15 +40,20 @@ def called_after(
     *,
     arrived: Iterable[str],
     purge_before: datetime | None,
+    reached: Sequence[CalledPlace] = (),
 ) -> dict[str, tuple[CalledPlace, bool]]:
     """A gate's calls (manifest id -> (call, arrived)) after a call-forward batch: `calls`,
     the trucks called and on their way (each manifest's latest), replace what was kept; the
-    calls of `arrived` (manifests whose truck reached the gate) are kept, marked; every other
-    call not marked arrived is dropped (withdrawn: the place lost, or the lane closed), and
-    so is every call whose deadline is before `purge_before`. The one rule of both
-    adapters."""
-    reached = set(arrived)
-    out = {m: (call, was or m in reached) for m, (call, was) in kept.items() if m in reached or was}
+    calls of `arrived` (manifests whose truck reached the gate) are kept, marked, and
+    `reached`, the call each such truck held when it reached the gate, is kept so too (a
+    call made in the batch that saw the truck reach the gate was never kept before: until
+    2026-12-06 it was lost, and the decider sent the truck where its policy alone said);
+    every other call not marked arrived is dropped (withdrawn: the place lost, or the lane
+    closed), and so is every call whose deadline is before `purge_before`. The one rule of
+    both adapters."""
+    at_gate = set(arrived) | {c.manifest_id for c in reached}
+    out = {m: (call, was or m in at_gate) for m, (call, was) in kept.items() if m in at_gate or was}
+    out |= {c.manifest_id: (c, True) for c in reached}
     out |= {c.manifest_id: (c, False) for c in calls}
     return {
         m: kept_call
@@ -65,6 +70,7 @@ async def save_called(
     arrived: Iterable[str],
     purge_before: datetime | None,
     now: datetime,
+    reached: Sequence[CalledPlace] = (),
 ) -> None:
     """`called_after` on the gate's rows: the rows that change are written, the others
     left as they are."""
@@ -75,7 +81,7 @@ async def save_called(
         )
     }
     kept = {m: (_place(r), r.arrived) for m, r in rows.items()}
-    after = called_after(kept, calls, arrived=arrived, purge_before=purge_before)
+    after = called_after(kept, calls, arrived=arrived, purge_before=purge_before, reached=reached)
     for manifest_id, row in rows.items():
         if manifest_id not in after:
             await session.delete(row)

@@ -477,11 +477,13 @@ class CallForwardStore(Protocol):
         arrived: Iterable[str],
         purge_before: datetime | None,
         now: datetime,
+        reached: Sequence[CalledPlace] = (),
     ) -> None:
         """Tell the gate's decider the calls (`services.db.called.save_called`): `calls`,
         the trucks called and on their way; `arrived`, the manifests whose truck reached the
-        gate (their calls kept a while: the decider may take that read later); every other
-        call withdrawn; calls whose deadline is before `purge_before` forgotten."""
+        gate (their calls kept a while: the decider may take that read later), and
+        `reached`, the call each such truck held then (kept so, saved before or not); every
+        other call withdrawn; calls whose deadline is before `purge_before` forgotten."""
 
     async def save_pages(
         self,

@@ -156,6 +156,9 @@ class _GateDesk:
     pages: dict[str, str] = field(default_factory=dict)  # visit id -> page key
     stepped_to: datetime | None = None
     arrived: set[str] = field(default_factory=set)  # manifests at the gate since the save
+    # manifest -> the call its truck held when it reached the gate, since the save (a call
+    # made in the same batch was never saved: `_save` writes the waiting trucks' calls)
+    reached_calls: dict[str, CalledPlace] = field(default_factory=dict)
     # manifest -> when its truck reached the gate (the gate read's captured_at), kept
     # `REACHED_KEEP` behind the queue
     reached: dict[str, datetime] = field(default_factory=dict)
@@ -322,6 +325,8 @@ class StepWaitingAreasHandler:
             if manifest_id is not None:
                 desk.arrived.add(manifest_id)
                 desk.reached[manifest_id] = read.captured_at
+            if waiting is not None and (held := _called_place(manifest_id, waiting.call)):
+                desk.reached_calls[held.manifest_id] = held  # saved before or not
             desk.desk.use_board(board)
             self.stats.at_gate += 1
             return await desk.desk.reached_gate(visit_id, at=at)
@@ -520,19 +525,30 @@ class StepWaitingAreasHandler:
         state.pages = pages
         await store.save_queue(gate_id, snapshot, now=now)
         calls = [
-            CalledPlace(w.truck.manifest_id, w.call.lane_id, w.call.call_id, *_times(w.call))
+            place
             for w in desk.queue.waiting
-            if w.call is not None and w.call.lane_id is not None and w.truck.manifest_id
+            if (place := _called_place(w.truck.manifest_id, w.call)) is not None
         ]
         keep = None if state.stepped_to is None else state.stepped_to - CALLED_KEEP
-        await store.save_called(gate_id, calls, arrived=state.arrived, purge_before=keep, now=now)
-        state.arrived = set()
+        await store.save_called(
+            gate_id,
+            calls,
+            arrived=state.arrived,
+            reached=list(state.reached_calls.values()),
+            purge_before=keep,
+            now=now,
+        )
+        state.arrived, state.reached_calls = set(), {}
         decided, state.decided = state.decided, []
         return await store.add_calls(decided, now=now)
 
 
-def _times(call: TruckCalled) -> tuple[datetime, datetime]:
-    return call.called_at, call.deadline
+def _called_place(manifest_id: str | None, call: TruckCalled | None) -> CalledPlace | None:
+    """A truck's call as the gate's decider is told it; None: not called, or called to a
+    carrier slot (no lane), or no manifest."""
+    if call is None or call.lane_id is None or not manifest_id:
+        return None
+    return CalledPlace(manifest_id, call.lane_id, call.call_id, call.called_at, call.deadline)
 
 
 def _visit_of(desk: _GateDesk, manifest: Manifest) -> str | None:

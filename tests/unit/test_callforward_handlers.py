@@ -586,3 +586,23 @@ def test_a_malformed_read_or_lane_event_is_skipped_a_malformed_booking_event_ref
         assert isinstance(found, Malformed) and f"{topic}[0]@7" in found.reason
     with pytest.raises(InvalidEvent):
         worker.decode(record(BOOKINGS.name, b"{not json"))
+
+
+async def test_a_truck_called_and_at_the_gate_in_one_batch_keeps_its_call_for_the_decider() -> None:
+    """Found by a stranger's try (a day sent in one burst by a bare client): the worker took
+    a truck's area read and its gate read in one batch, called the truck (the call went out
+    on the calls topic and by SMS), saw it reach the gate, and saved no call for the gate's
+    decider: only the calls of trucks still waiting were written, and a truck's arrival kept
+    only a call saved by an earlier batch. The decider then sent the truck where its policy
+    alone said (HN-E2 where the call said HN-E3). The call it held when it reached the gate
+    is now kept, marked arrived, as a call saved before the arrival is."""
+    data = MemoryCallForward(manifests=[manifest("CF-1", "29C11111")])
+    sent: list[CallEventV1] = []
+    await handler(data, sent)(
+        step(("r-1", AREA, "29C11111", T0), ("r-2", GATE_IN, "29C11111", T0 + 5 * MIN))
+    )
+    (call,) = sent
+    assert call.type == "truck.called" and call.lane_id is not None
+    (place, arrived) = data.called["huu-nghi"]["CF-1"]
+    assert (place.lane_id, place.call_id, arrived) == (call.lane_id, "wa-r-1/call-1", True)
+    assert (place.called_at, place.deadline) == (call.occurred_at, call.deadline)
