@@ -13,7 +13,7 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.alerts import ManifestVersion
+from lanes.filing import StoreResult
 from lanes.model import Manifest
 from services.archive.records import ArchivedRecord, identify
 from services.db.manifests import store_manifests
@@ -57,17 +58,23 @@ DELIVERY_BATCH = 500  # sends in flight before we wait for their delivery report
 YIELD_EVERY = 50  # unpaced sends between two turns given to the other tasks
 MAX_NAP_S = 0.25  # the longest sleep between two looks at `stop`
 EARLY_S = 0.001  # a read this close to its time goes now (and float rounding cannot spin)
+# Manifests seeded a transaction. On SQLite the seeding holds the one write lock while it
+# stores: a whole day at once (6,000 manifests) held it 61 s on a loaded 2-core VM, past the
+# 30 s every other writer waits ("database is locked" in the workers and the API).
+SEED_CHUNK = 500
 
 
 async def seed_manifests(
     sessions: async_sessionmaker[AsyncSession], manifests: Sequence[Manifest], *, now: datetime
 ) -> None:
     """Store `manifests` through the intake (source "simulator": versions and plate keys
-    like any other), in one transaction, 500 per statement."""
-    async with sessions() as session, session.begin():
-        results = await store_manifests(
-            session=session, manifests=manifests, source="simulator", now=now
-        )
+    like any other), `SEED_CHUNK` a transaction."""
+    results: list[StoreResult] = []
+    for chunk in _chunks(manifests):
+        async with sessions() as session, session.begin():
+            results += await store_manifests(
+                session=session, manifests=chunk, source="simulator", now=now
+            )
     counts = tally(results)
     if counts["refused"]:
         log.warning("%d simulated manifest(s) refused: their ids are taken", counts["refused"])
@@ -75,6 +82,11 @@ async def seed_manifests(
         "seeded manifests",
         extra={"manifests": len(manifests), **{f"manifests_{k}": n for k, n in counts.items()}},
     )
+
+
+def _chunks(manifests: Sequence[Manifest]) -> Iterator[Sequence[Manifest]]:
+    for i in range(0, len(manifests), SEED_CHUNK):
+        yield manifests[i : i + SEED_CHUNK]
 
 
 MIN_TRUCKS_FOR_ANOMALIES = 50  # fewer: too few trucks with containers to pick from
@@ -93,24 +105,24 @@ def demo_anomalies(trucks: int, rate: float) -> AnomalySpec | None:
 async def seed_manifest_versions(
     sessions: async_sessionmaker[AsyncSession], versions: Sequence[ManifestVersion]
 ) -> None:
-    """Store an anomalous day's manifest versions through the intake, in one transaction:
-    every first version at the earliest first version's time (one batch: thousands of
-    transactions would hold up the demo's start; a first version earlier than simulated
-    changes no rule), then each later version at its own received time (so a late
-    amendment is late: lanes.alerts reads a version from its `received_at`, kept as the
-    version's `clock_at`: the simulated day's clock, not the reads decided so far)."""
+    """Store an anomalous day's manifest versions through the intake: every first version
+    at the earliest first version's time (`SEED_CHUNK` a transaction: one each would hold
+    up the demo's start; a first version earlier than simulated changes no rule), then
+    each later version at its own received time, in one transaction (so a late amendment
+    is late: lanes.alerts reads a version from its `received_at`, kept as the version's
+    `clock_at`: the simulated day's clock, not the reads decided so far)."""
     firsts = [v for v in versions if v.version == 1]
     later = sorted((v for v in versions if v.version > 1), key=lambda v: (v.received_at, v.version))
     if not firsts:
         return
+    at = min(v.received_at for v in firsts)
+    results: list[StoreResult] = []
+    for chunk in _chunks([v.manifest for v in firsts]):
+        async with sessions() as session, session.begin():
+            results += await store_manifests(
+                session=session, manifests=chunk, source="simulator", now=at, clock_at=at
+            )
     async with sessions() as session, session.begin():
-        results = await store_manifests(
-            session=session,
-            manifests=[v.manifest for v in firsts],
-            source="simulator",
-            now=min(v.received_at for v in firsts),
-            clock_at=min(v.received_at for v in firsts),
-        )
         for v in later:
             results += await store_manifests(
                 session=session,
