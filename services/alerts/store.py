@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lanes.alerts import Alert, Severity
@@ -142,8 +142,14 @@ def to_alert(row: AlertRow) -> Alert:
 async def get_alert(
     *, session: AsyncSession, alert_id: str, for_update: bool = False
 ) -> AlertRow | None:
+    """The alert; `for_update`: locked until the transaction ends (call it first in the
+    transaction: on SQLite, which has no FOR UPDATE, it takes the database's write lock
+    before reading, BEGIN IMMEDIATE; until 2026-12-06 it read unlocked there, and two
+    controllers acknowledging one alert at once both did it, with two audit entries)."""
     query = select(AlertRow).where(AlertRow.alert_id == alert_id)
     if for_update:
+        if session.get_bind().dialect.name == "sqlite":
+            await session.execute(text("BEGIN IMMEDIATE"))
         query = query.with_for_update()
     return (await session.scalars(query)).first()
 

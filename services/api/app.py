@@ -46,7 +46,6 @@ from services.api.strict import (
     reject_unstorable_text,
 )
 from services.control.routes import router as control_router
-from services.db.engine import begin_reader
 from services.drivers.guard import CodeGuard
 from services.drivers.routes import drivers_router
 from services.drivers.store import DbPages
@@ -98,7 +97,6 @@ async def get_session(
     ctx: Annotated[ApiContext, Depends(get_context)],
 ) -> AsyncIterator[AsyncSession]:
     async with ctx.sessions() as session:
-        await begin_reader(session)  # its routes read only: SQLite's writers not held back
         yield session
 
 

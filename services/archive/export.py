@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.archive.records import ArchivedRecord
 from services.archive.store import iter_range
-from services.db.engine import begin_reader
 
 FORMATS = ("jsonl", "parquet")
 
@@ -62,7 +61,6 @@ async def export_range(
     if fmt not in FORMATS:
         raise ValueError(f"format: {fmt!r} is not one of {', '.join(FORMATS)}")
     async with sessions() as session:
-        await begin_reader(session)  # SQLite: the running system's writers not held back
         if fmt == "jsonl":
             out.parent.mkdir(parents=True, exist_ok=True)
             count = 0

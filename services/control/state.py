@@ -22,7 +22,6 @@ from services.control.settings import ControlSettings
 from services.control.snapshot import build_snapshot
 from services.control.throttle import LoginThrottle
 from services.db.boards import stored_lane_events
-from services.db.engine import begin_reader
 from services.service_layer.control import ControlRoomHandlers
 from streams import clock
 from streams.clients import make_producer
@@ -75,14 +74,12 @@ async def control_room(app: FastAPI) -> AsyncIterator[None]:
 
     async def build(gate_id: str) -> dict[str, Any]:
         async with sessions() as session:
-            await begin_reader(session)  # one snapshot; SQLite's writers not held back
             return await build_snapshot(
                 session=session, gate=gates[gate_id], now=clock.wall_clock()
             )
 
     async def stored(event_ids: list[str]) -> set[str]:
         async with sessions() as session:
-            await begin_reader(session)
             return await stored_lane_events(session=session, event_ids=event_ids)
 
     hub = LiveHub(

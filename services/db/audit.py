@@ -7,9 +7,9 @@ the first). Editing an entry changes its hash; deleting one leaves a gap in `seq
 Removing the newest entries leaves a valid, shorter chain: `head` (seq and hash of the last
 entry) is what to note elsewhere to detect that too.
 
-Appends are serialised: the caller's transaction holds the write lock (SQLite: every
-transaction begins IMMEDIATE, services/db/engine.py), and on PostgreSQL a transaction-scoped
-advisory lock orders writers across gates and processes."""
+Appends are serialised: the caller's transaction holds the write lock (SQLite:
+BEGIN IMMEDIATE, `repository.begin_write`), and on PostgreSQL a transaction-scoped advisory
+lock orders writers across gates and processes."""
 
 from __future__ import annotations
 

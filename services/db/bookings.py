@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, func, insert, select, update
+from sqlalchemy import CursorResult, Table, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lanes.booking import Booking, ManifestTerms
@@ -69,11 +69,10 @@ def event_payload(booking: Booking) -> dict[str, Any]:
 
 
 async def begin_booking_write(*, session: AsyncSession) -> None:
-    """Begin the booking's transaction. SQLite: it takes the write lock up front (every
-    transaction there begins IMMEDIATE, services/db/engine.py), so concurrent writers queue
+    """SQLite: take the write lock up front (BEGIN IMMEDIATE), so concurrent writers queue
     instead of failing on a lock upgrade. PostgreSQL: row locks do it; nothing to do."""
     if not is_postgres(session):
-        await session.connection()  # the transaction begins here, not at the first query
+        await session.execute(text("BEGIN IMMEDIATE"))
 
 
 # --- slots -----------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, event
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
@@ -73,46 +73,17 @@ def create_engine(settings: DatabaseSettings, **overrides: Any) -> AsyncEngine:
     kwargs.update(overrides)
     engine = create_async_engine(settings.url, **kwargs)
     if settings.is_sqlite:
-        event.listen(engine.sync_engine, "connect", _sqlite_connect)
-        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
 
 
-SQLITE_READER = "borderflow_sqlite_reader"  # execution option: `begin_reader`
-
-
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
-    # The driver's own transaction handling off: it began a transaction only before an
-    # INSERT, UPDATE or DELETE, so what a transaction read before its first write was read
-    # outside it (two that read and then wrote lost an update; two controllers both
-    # acknowledged one alert). `_sqlite_begin` begins each transaction SQLAlchemy begins
-    # (SQLAlchemy's recipe for pysqlite and aiosqlite; savepoints work as they should).
-    dbapi_connection.isolation_level = None
-
-
-def _sqlite_begin(connection: Connection) -> None:
-    """Every transaction on SQLite takes the write lock when it begins, and waits for it
-    (the busy timeout) while another connection holds it. A plain (deferred) BEGIN would
-    fail a transaction that read and then writes after another connection committed, at
-    once (SQLITE_BUSY_SNAPSHOT, "database is locked", the timeout not applied). The cost:
-    a read-only transaction waits for a writer too, and holds writers back while it runs
-    (begin_reader; docs/architecture.md). PostgreSQL is untouched."""
-    reader = connection.get_execution_options().get(SQLITE_READER, False)
-    connection.exec_driver_sql("BEGIN" if reader else "BEGIN IMMEDIATE")
-
-
-async def begin_reader(session: AsyncSession) -> None:
-    """Begin `session`'s transaction as a reader that writes nothing (call it first): on
-    SQLite a deferred BEGIN, which takes no lock (WAL), so that a long read (an export)
-    neither waits for the writers nor holds them back; it reads one snapshot throughout.
-    A write in it would fail at once if another connection committed since it began."""
-    await session.connection(execution_options={SQLITE_READER: True})
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:

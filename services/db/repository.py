@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,9 +42,8 @@ async def begin_write(*, session: AsyncSession, gate_ids: Iterable[str]) -> None
     """Take the write locks of a decision batch before reading any state.
 
     PostgreSQL: lock the gates' rows (sorted, so two workers never deadlock), which
-    serialises decisions per gate across workers. SQLite: nothing to do, every transaction
-    there began with the database's write lock (BEGIN IMMEDIATE, services/db/engine.py),
-    so the read-then-write below cannot go stale."""
+    serialises decisions per gate across workers. SQLite: BEGIN IMMEDIATE takes the
+    database's write lock up front, so the read-then-write below cannot go stale."""
     if is_postgres(session):
         await session.execute(
             select(GateRow.gate_id)
@@ -52,6 +51,8 @@ async def begin_write(*, session: AsyncSession, gate_ids: Iterable[str]) -> None
             .order_by(GateRow.gate_id)
             .with_for_update()
         )
+    else:
+        await session.execute(text("BEGIN IMMEDIATE"))
 
 
 async def existing_read_payloads(

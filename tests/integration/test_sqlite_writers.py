@@ -1,34 +1,35 @@
 """Several writers on one SQLite file (`borderflow up`: the decider, the workers and the API
 in one process, each transaction on its own connection). The driver (pysqlite, under
-aiosqlite) began a transaction only before an INSERT, UPDATE or DELETE, so what a
-transaction read before its first write was read outside it: two transactions that read
-and then wrote lost one's update, and two controllers acknowledging one alert at once both
-did it. Every transaction on SQLite now begins IMMEDIATE (services/db/engine.py): it holds
-the write lock from its start, and the others wait for it (the busy timeout). On
-PostgreSQL the same code runs under its own locks: the cases through the use cases run on
-both. Also the demo's seeding, which held the write lock past the others' wait."""
+aiosqlite) begins a transaction only before an INSERT, UPDATE or DELETE, so what a
+transaction reads before its first write is read outside it: a use case that reads, checks
+and writes takes SQLite's write lock first (BEGIN IMMEDIATE: the decider's `begin_write`,
+the bookings' `begin_booking_write`, and since 2026-12-06 an alert read for update), as
+PostgreSQL's row locks do. Also the demo's seeding, which held the write lock past the
+other writers' wait.
+
+(Every transaction beginning IMMEDIATE, services/db/engine.py, was tried the same day and
+taken back: `borderflow up --speedup 1200` on a quiet VM then decided 5,257 and 5,619 reads
+in 70 s where it decided 7,931 and 9,078 without it, every idle poll of the workers taking
+the write lock; docs/architecture.md.)"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-from sqlalchemy import Integer, event, func, select, text
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from lanes.alerts import Alert, Severity
 from services.adapters.sql_gate import SqlControlStore, sql_control_stores
 from services.alerts import store as alerts
 from services.db.control_tables import AuditRow
-from services.db.engine import begin_reader, create_engine, session_factory, transactions
+from services.db.engine import session_factory, transactions
 from services.db.tables import ManifestRow
 from services.gates.loader import get_gate
 from services.ports import AlertState
-from services.runtime.settings import DatabaseSettings
 from services.service_layer.control import (
     AlertChangeRefused,
     AlertStatusChanged,
@@ -45,118 +46,6 @@ T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 # only how quickly the test goes; whatever the other writer did by then, neither update
 # may be lost.
 OTHER_WRITER = 2.0
-
-
-class _Base(DeclarativeBase):
-    pass
-
-
-class _Counter(_Base):
-    __tablename__ = "counter"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    n: Mapped[int] = mapped_column(Integer)
-
-
-async def _counter_engine(tmp_path: Path) -> AsyncEngine:
-    eng = create_engine(DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'c.db'}"))
-    async with eng.begin() as conn:
-        await conn.run_sync(_Base.metadata.create_all)
-        await conn.execute(text("INSERT INTO counter (id, n) VALUES (1, 0)"))
-    return eng
-
-
-async def _add_one(session: AsyncSession) -> None:
-    row = await session.get(_Counter, 1)  # read...
-    assert row is not None
-    await asyncio.sleep(0)  # ...let the others run...
-    row.n += 1  # ...then write what was read, plus one
-    await session.flush()
-
-
-async def _count(eng: AsyncEngine) -> int:
-    async with session_factory(eng)() as session:
-        return int(await session.scalar(select(_Counter.n)) or 0)
-
-
-async def test_a_transaction_that_read_writes_after_another_committed(tmp_path: Path) -> None:
-    eng = await _counter_engine(tmp_path)
-    tx = transactions(session_factory(eng), lambda session: session)
-    try:
-
-        async def other() -> None:
-            async with tx() as session:
-                await _add_one(session)
-
-        async with tx() as session:
-            row = await session.get(_Counter, 1)
-            assert row is not None
-            writer = asyncio.create_task(other())
-            await asyncio.wait({writer}, timeout=OTHER_WRITER)
-            row.n += 1  # lost `other`'s update: the read above was outside the transaction
-            await session.flush()
-        await writer
-        assert await _count(eng) == 2
-    finally:
-        await eng.dispose()
-
-
-async def test_concurrent_read_then_write_transactions_all_commit_none_lost(
-    tmp_path: Path,
-) -> None:
-    eng = await _counter_engine(tmp_path)
-    tx = transactions(session_factory(eng), lambda session: session)
-    try:
-
-        async def add() -> None:
-            async with tx() as session:
-                await _add_one(session)
-
-        outcomes = await asyncio.gather(*(add() for _ in range(8)), return_exceptions=True)
-        assert [o for o in outcomes if o is not None] == []
-        assert await _count(eng) == 8
-    finally:
-        await eng.dispose()
-
-
-async def test_a_reader_neither_waits_for_a_writer_nor_holds_it_back(tmp_path: Path) -> None:
-    """`begin_reader` (a long export): a deferred transaction on one snapshot, no lock."""
-    eng = await _counter_engine(tmp_path)
-    sessions = session_factory(eng)
-    tx = transactions(sessions, lambda session: session)
-    try:
-        async with sessions() as reader:
-            await begin_reader(reader)
-            assert await reader.scalar(select(_Counter.n)) == 0
-            async with tx() as writer:  # waited for the reader, then "database is locked"
-                await _add_one(writer)
-                async with sessions() as other_reader:  # a writer in progress: no wait
-                    await begin_reader(other_reader)
-                    assert await other_reader.scalar(select(_Counter.n)) == 0
-            assert await reader.scalar(select(_Counter.n)) == 0  # its snapshot throughout
-        assert await _count(eng) == 1
-    finally:
-        await eng.dispose()
-
-
-async def test_a_savepoint_rolls_back_alone_inside_a_transaction(tmp_path: Path) -> None:
-    eng = await _counter_engine(tmp_path)
-    try:
-        async with session_factory(eng)() as session, session.begin():
-            row = await session.get(_Counter, 1)
-            assert row is not None
-            row.n = 5
-            await session.flush()
-            try:
-                async with session.begin_nested():
-                    row.n = 99
-                    await session.flush()
-                    raise LookupError("undo the savepoint only")
-            except LookupError:
-                pass
-            assert (await session.scalar(select(_Counter.n))) == 5
-        assert await _count(eng) == 5
-    finally:
-        await eng.dispose()
 
 
 class _SaysWhenRead(SqlControlStore):
@@ -176,8 +65,9 @@ async def test_two_controllers_acknowledging_one_alert_at_once_apply_it_once(
     """The alert's change (`ChangeAlertStatusHandler`) reads the alert, checks its status and
     writes it: on SQLite the read came before the transaction's first write, outside it, so
     the second controller read 'open' while the first one's change was not committed and
-    both were applied (two audit entries 'open -> acknowledged'). Now the second waits for
-    the first (as on PostgreSQL, where the alert is read FOR UPDATE) and is refused."""
+    both were applied (two audit entries 'open -> acknowledged'). Now the read for update
+    takes the write lock first, the second waits for the first (as on PostgreSQL, where the
+    alert is read FOR UPDATE) and is refused."""
     sessions = session_factory(engine)
     alert = Alert("al-1", "swap", Severity.HIGH, "manifest:MF-1", "huu-nghi", T0, "x", (), True)
     async with sessions() as session, session.begin():
