@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import select
 
 from services.bootstrap import Infrastructure, build_manifest_intake, build_weighing_intake
+from services.db.alert_tables import WeighingRow
 from services.db.manifests import event_clock
 from services.db.tables import ManifestRow
 from services.runtime.settings import DatabaseSettings
@@ -106,6 +107,13 @@ async def test_manifest_rules_raise_on_a_past_day_with_manifests_filed_now(
                 await publish_to(
                     broker.bootstrap, WEIGH_IN_MOTION.name, ("wim-1", json.dumps(weighing).encode())
                 )
+
+                # stored before the reads come: the rules judge it at the gate's next batch
+                async def weighed() -> bool:
+                    async with infra.sessions() as session:
+                        return await session.get(WeighingRow, "w-1") is not None
+
+                await wait_until(weighed, timeout=30)
                 await publish(
                     broker.bootstrap,
                     as_message(read("w-a", "29H33333", T0 + timedelta(seconds=30))),
