@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, text, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lanes.alerts import Alert, Severity
 from services.db.alert_tables import AlertRow
+from services.db.repository import sqlite_write_lock
 from streams.alerts import AlertChange, AlertV1, HoldEnd
 
 OPEN = "open"
@@ -148,8 +149,7 @@ async def get_alert(
     controllers acknowledging one alert at once both did it, with two audit entries)."""
     query = select(AlertRow).where(AlertRow.alert_id == alert_id)
     if for_update:
-        if session.get_bind().dialect.name == "sqlite":
-            await session.execute(text("BEGIN IMMEDIATE"))
+        await sqlite_write_lock(session)
         query = query.with_for_update()
     return (await session.scalars(query)).first()
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, func, insert, select, text, update
+from sqlalchemy import CursorResult, Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lanes.booking import Booking, ManifestTerms
@@ -26,7 +26,7 @@ from services.db.booking_tables import (
     BookingRow,
     SlotCountRow,
 )
-from services.db.repository import _insert, is_postgres
+from services.db.repository import _insert, is_postgres, sqlite_write_lock
 from services.db.tables import ManifestRow
 
 ACTIVE = BookingState.ACTIVE.value
@@ -71,8 +71,7 @@ def event_payload(booking: Booking) -> dict[str, Any]:
 async def begin_booking_write(*, session: AsyncSession) -> None:
     """SQLite: take the write lock up front (BEGIN IMMEDIATE), so concurrent writers queue
     instead of failing on a lock upgrade. PostgreSQL: row locks do it; nothing to do."""
-    if not is_postgres(session):
-        await session.execute(text("BEGIN IMMEDIATE"))
+    await sqlite_write_lock(session)
 
 
 # --- slots -----------------------------------------------------------------------------------

@@ -52,6 +52,15 @@ async def begin_write(*, session: AsyncSession, gate_ids: Iterable[str]) -> None
             .with_for_update()
         )
     else:
+        await sqlite_write_lock(session)
+
+
+async def sqlite_write_lock(session: AsyncSession) -> None:
+    """SQLite: take the database's write lock now (BEGIN IMMEDIATE), as the first statement
+    of the transaction, so a read-check-write cannot go stale and concurrent writers queue
+    on the busy timeout; PostgreSQL: nothing (its row locks do it). The one place that
+    emits it (the decider's `begin_write`, the bookings', an alert read for update)."""
+    if not is_postgres(session):
         await session.execute(text("BEGIN IMMEDIATE"))
 
 
