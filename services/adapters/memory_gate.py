@@ -201,7 +201,7 @@ class MemoryGateData:
         del now  # the database keeps it as `recorded_at`, for operations only
         if clock_at is EventClock.NOW:
             clock_at = max(self.clocks.values(), default=None)
-        counted_from = ManifestVersion.counted_from(clock_at)
+        counted_from = ManifestVersion.counted_from(None if clock_at is None else utc(clock_at))
         for given in manifests:
             m = replace(
                 given,

@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import groupby
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast
 
@@ -276,23 +277,16 @@ class DatabaseFeed:
 
     async def manifests(self, due: Sequence[ManifestVersion]) -> None:
         async with self.sessions() as session, session.begin():
-            start = 0
-            while start < len(due):  # one call per recording time, as they were stored
-                at, clock_at = due[start].recorded_at, due[start].clock_at
-                end = start
-                while end < len(due) and (due[end].recorded_at, due[end].clock_at) == (
-                    at,
-                    clock_at,
-                ):
-                    end += 1
+            # one call per recording (its wall and events' times), as they were stored
+            for (at, clock_at), run in groupby(due, key=lambda v: (v.recorded_at, v.clock_at)):
+                versions = list(run)
                 await store_manifests(
                     session=session,
-                    manifests=[v.manifest for v in due[start:end]],
-                    source=due[start].source,
+                    manifests=[v.manifest for v in versions],
+                    source=versions[0].source,
                     now=at,
                     clock_at=clock_at,
                 )
-                start = end
 
     async def bookings(self, due: Sequence[BookingChange]) -> None:
         """Each change leaves the booking as its event describes it."""
