@@ -227,6 +227,20 @@ async def wait_until(predicate: Any, *, timeout: float = 20.0, every: float = 0.
 # -- manifest intake (issue 3) ---------------------------------------------------------
 
 
+def weighing_form(
+    at: datetime, plate_text: str, gross_weight_kg: float, *, event_id: str = "w-1"
+) -> dict[str, Any]:
+    """A weigh-in-motion record (`WeighInMotionV1` JSON) of station wim-1 at Huu Nghi."""
+    return {
+        "event_id": event_id,
+        "station_id": "wim-1",
+        "gate_id": "huu-nghi",
+        "captured_at": at.isoformat(),
+        "plate_text": plate_text,
+        "gross_weight_kg": gross_weight_kg,
+    }
+
+
 def manifest_form(manifest_id: str, **fields: Any) -> dict[str, Any]:
     """A valid intake form (`ManifestV1` JSON) for firm-01, with `fields` overriding."""
     form: dict[str, Any] = {

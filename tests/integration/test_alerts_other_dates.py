@@ -39,6 +39,7 @@ from tests.integration.harness import (
     read,
     running_system,
     wait_until,
+    weighing_form,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(150)]
@@ -96,14 +97,7 @@ async def test_manifest_rules_raise_on_a_past_day_with_manifests_filed_now(
                 await _version(infra, "MF-W", 1)
                 await _version(infra, "MF-P", 1)
                 # MF-W weighed 44 t against the 30 t declared
-                weighing = {
-                    "event_id": "w-1",
-                    "station_id": "wim-1",
-                    "gate_id": "huu-nghi",
-                    "captured_at": T0.isoformat(),
-                    "plate_text": "29H33333",
-                    "gross_weight_kg": 44_000,
-                }
+                weighing = weighing_form(T0, "29H33333", 44_000)
                 await publish_to(
                     broker.bootstrap, WEIGH_IN_MOTION.name, ("wim-1", json.dumps(weighing).encode())
                 )

@@ -49,6 +49,7 @@ from tests.integration.harness import (
     read,
     running_system,
     wait_until,
+    weighing_form,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(150)]
@@ -188,14 +189,7 @@ async def test_overweight_is_raised_on_a_day_sent_after_a_later_day(
                     ("MF-W", json.dumps(_plain("MF-W", "29H33333")).encode()),
                 )
                 await _stored(system, ManifestRow, "MF-W")
-                weighing = {
-                    "event_id": "w-1",
-                    "station_id": "wim-1",
-                    "gate_id": "huu-nghi",
-                    "captured_at": T0.isoformat(),
-                    "plate_text": "29H33333",
-                    "gross_weight_kg": 44_000,
-                }
+                weighing = weighing_form(T0, "29H33333", 44_000)
                 await publish_to(
                     broker.bootstrap, WEIGH_IN_MOTION.name, ("wim-1", json.dumps(weighing).encode())
                 )

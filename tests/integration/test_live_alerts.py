@@ -34,6 +34,7 @@ from tests.integration.harness import (
     running_system,
     seed,
     wait_until,
+    weighing_form,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -78,14 +79,7 @@ async def test_alerts_are_raised_stored_once_published_and_hold_the_truck(
                     now=T0 - timedelta(days=1),
                 )
                 # a weighing far above MF-3's declared 30 t, and a malformed one
-                good = {
-                    "event_id": "w-1",
-                    "station_id": "wim-1",
-                    "gate_id": "huu-nghi",
-                    "captured_at": T0.isoformat(),
-                    "plate_text": "29H33333",
-                    "gross_weight_kg": 44_000,
-                }
+                good = weighing_form(T0, "29H33333", 44_000)
                 await publish_to(
                     broker.bootstrap,
                     WEIGH_IN_MOTION.name,
