@@ -41,6 +41,15 @@ class Closure:
     end: datetime | None = None
 
 
+def unknown_lanes(ids: Sequence[str], lanes: Sequence[str], gate_id: object) -> str | None:
+    """What to say of `ids` naming lanes the gate has not (its `lanes`), or None (the one
+    wording of a what-if's `[[lanes]]` and `[[closures]]` entries)."""
+    missing = sorted(set(ids) - set(lanes))
+    if not missing:
+        return None
+    return f"no lane {missing} in gate {gate_id} (its lanes: {', '.join(lanes)})"
+
+
 def read_closures(raw: Any, gate: Gate, source: str) -> tuple[Closure, ...]:
     """The what-if file's `closures` (its lanes those of `gate`, as the what-if changes it)."""
     if not isinstance(raw, list) or not all(isinstance(entry, dict) for entry in raw):
@@ -65,10 +74,8 @@ def _closure(n: int, entry: Mapping[str, Any], gate: Gate, source: str) -> Closu
             source,
             [(f"{where}.ids", f'name the lanes to close, e.g. ids = ["HN-E1"] (got {ids!r})')],
         )
-    lanes = [lane.lane_id for lane in gate.lanes]
-    missing = sorted(set(ids) - set(lanes))
-    if missing:
-        said = f"no lane {missing} in gate {gate.gate_id} (its lanes: {', '.join(lanes)})"
+    said = unknown_lanes(ids, [lane.lane_id for lane in gate.lanes], gate.gate_id)
+    if said:
         raise GateConfigError(source, [(f"{where}.ids", said)])
     start = _time(entry["from"], f"{where}.from", gate, source) if "from" in entry else None
     end = _time(entry["to"], f"{where}.to", gate, source) if "to" in entry else None

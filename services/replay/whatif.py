@@ -35,7 +35,7 @@ from services.gates.loader import (
     require_known_gate,
 )
 from services.gates.schema import LaneGroupConfig
-from services.replay.closures import Closure, read_closures
+from services.replay.closures import Closure, read_closures, unknown_lanes
 
 # the live decision policies (the simulation's `fifo` baseline is a queueing discipline of
 # the discrete-event model, not a live policy: it cannot be replayed)
@@ -221,10 +221,9 @@ def _override(
         raise GateConfigError(where, [("ids", "name at least one lane")])
     groups: list[dict[str, Any]] = data.get("lanes", [])
     lane_ids = [i for g in groups for i in g.get("ids", [])]
-    missing = ids - set(lane_ids)
-    if missing:
-        said = f"no lane {sorted(missing)} in gate {data.get('gate_id')} (its lanes: "
-        raise GateConfigError(where, [("ids", said + ", ".join(lane_ids) + ")")])
+    said = unknown_lanes(sorted(ids), lane_ids, data.get("gate_id"))
+    if said:
+        raise GateConfigError(where, [("ids", said)])
     unknown = sorted(set(override) - set(LaneGroupConfig.model_fields))
     if unknown:  # was pydantic's "Extra inputs are not permitted", naming no right one
         takes = ", ".join(sorted(set(LaneGroupConfig.model_fields) - {"ids"}))
