@@ -166,16 +166,25 @@ class OrchestratedPolicy:
                 )
                 moving += [(e.truck, f"lane {lane.lane_id} closed{since}") for e in state.queue]
                 continue
-            queue = project_lane(lane, state, now=now, utc_offset=offset)
             hours = stretch(lane.hours, now, offset)
             if hours is None:
                 continue
-            closes = hours[1] if hours[0] <= now else now
-            moving += [
-                (e.truck, f"lane {lane.lane_id} closes at {local_hhmm(closes, offset)}")
-                for e in queue
-                if e.expected_start_at >= closes
-            ]
+            opens, closes = hours
+            planned = {e.truck.visit_id: e.expected_start_at for e in state.queue}
+            for e in project_lane(lane, state, now=now, utc_offset=offset):
+                # open now: a truck that would start after its hours end; closed by its
+                # hours: one planned before they ended (its closing is when), or one that
+                # would start after the stretch ahead (planned for 06:00, it stays put)
+                told = planned[e.truck.visit_id]
+                ended = stretch(lane.hours, told, offset) if opens > now > told else None
+                if ended is not None and ended[0] <= told:
+                    moving.append(
+                        (e.truck, f"lane {lane.lane_id} closes at {local_hhmm(ended[1], offset)}")
+                    )
+                elif e.expected_start_at >= closes:
+                    moving.append(
+                        (e.truck, f"lane {lane.lane_id} closes at {local_hhmm(closes, offset)}")
+                    )
         if board.yard is not None:
             out = {c.carrier_id for c in board.carriers if c.out_of_service}
             moving += [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from lanes.board import Board, Queued, Truck
@@ -214,3 +215,40 @@ def test_no_call_forward_for_less_than_a_minute_saved() -> None:
     gate = _two_lanes()
     board = _waiting_behind(gate, NOON + 30 * timedelta(seconds=1))  # 12:02:30 on A, 12:02 on B
     assert POLICY.rebalance(board, gate, now=NOON) == ([], board)
+
+
+NIGHT = datetime(2026, 2, 28, 18, 0, tzinfo=UTC)  # 01:00 local; the bays open at 06:00
+
+
+def test_a_night_closure_elsewhere_leaves_the_bays_queue_waiting_for_their_opening() -> None:
+    # Found replaying 2026-02-28 with HN-E1 and HN-E2 closed 02:00-05:00: the closure's
+    # re-plan moved a red truck promised HN-E9 at 06:12 to HN-E10 at 06:12 ("re-planned:
+    # lane HN-E9 closes at 02:00"): the bays closed at 22:00, the plan was made for 06:00
+    board = Board.for_gate(HN)
+    for n in range(5):
+        red = truck(f"red{n}", 0, channel=CustomsChannel.RED, perishable=True)
+        red = replace(red, arrived_at=NIGHT + n * MIN)
+        plan, board = POLICY.assign(red, board, HN, now=NIGHT + n * MIN)
+        assert plan.lane_id in ("HN-E9", "HN-E10", "HN-E11")
+        assert plan.expected_start_at is not None and plan.expected_start_at >= NIGHT + 5 * 60 * MIN
+    board = board.lane_closed("HN-E1", NIGHT + 60 * MIN)  # 02:00 local
+
+    changes, _ = POLICY.replan(board, HN, now=NIGHT + 60 * MIN)
+
+    assert changes == []
+
+
+def test_a_truck_the_bays_hours_overtook_is_moved_at_a_night_replan() -> None:
+    # planned for 21:50, still queued when the bay closed at 22:00: the hours ended before
+    # it would start, so a re-plan at 02:00 moves it (to the hazmat lane, open all night)
+    late = truck("late", 0, channel=CustomsChannel.RED)
+    evening = NIGHT - 3 * 60 * MIN - 10 * MIN  # 21:50 local
+    board = Board.for_gate(HN).assigned(
+        Queued(late, 12 * MIN, evening, evening + 12 * MIN), place="HN-E9"
+    )
+
+    changes, _ = POLICY.replan(board, HN, now=NIGHT + 60 * MIN)
+
+    moved = dict(changes)
+    assert moved["late"].lane_id == "HN-E12"
+    assert moved["late"].reason.startswith("re-planned: lane HN-E9 closes at 22:00 -> red")
