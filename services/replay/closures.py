@@ -88,17 +88,16 @@ def _closure(n: int, entry: Mapping[str, Any], gate: Gate, source: str) -> Closu
 def _time(value: Any, where: str, gate: Gate, source: str) -> datetime:
     """A TOML time with its offset (`2026-12-06T10:00:00+07:00`, or the same as a string);
     a local time or a date is refused, as `--from` refuses one, not taken as UTC."""
-    example = f"2026-12-06T10:00:00{_offset(gate.utc_offset).removeprefix('UTC')}"
-    utc = datetime(2026, 12, 6, 10) - gate.utc_offset
-    hint = f"e.g. {example} (the gate's local time) or {utc:%Y-%m-%dT%H:%M:%S}Z"
     at = value
     if isinstance(value, str):
         try:
             at = datetime.fromisoformat(value)
         except ValueError:
+            hint = _hint(None, gate.utc_offset)
             raise GateConfigError(
                 source, [(where, f"{value!r} is not an ISO 8601 time: {hint}")]
             ) from None
+    hint = _hint(at, gate.utc_offset)
     if isinstance(at, datetime):
         if at.tzinfo is None:
             said = f"{value} has no UTC offset: write it with one, {hint}"
@@ -117,6 +116,23 @@ def _time(value: Any, where: str, gate: Gate, source: str) -> datetime:
     raise GateConfigError(
         source, [(where, f"{value} is {what}: give a time with its offset, {hint}")]
     )
+
+
+def _hint(at: object, offset: timedelta) -> str:
+    """An example with its offset on the day written (a date: its midnight; a time of day or
+    no time: a day of ours), so that the example, copied, is the time meant."""
+    local = datetime(2026, 12, 6, 10)
+    if isinstance(at, datetime):
+        local = at.replace(tzinfo=None, microsecond=0)
+    elif isinstance(at, date):
+        local = datetime.combine(at, time())
+    try:
+        utc = local - offset
+    except OverflowError:  # the year 1 or 9999 at the edge: our day instead
+        local = datetime(2026, 12, 6, 10)
+        utc = local - offset
+    example = f"{local:%Y-%m-%dT%H:%M:%S}{_offset(offset).removeprefix('UTC')}"
+    return f"e.g. {example} (the gate's local time) or {utc:%Y-%m-%dT%H:%M:%S}Z"
 
 
 def for_range(

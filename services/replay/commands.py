@@ -36,10 +36,11 @@ def parse_time(raw: str) -> datetime:
         # written right, but no such time: say which part (found by a stranger's try:
         # 2027-02-29, a leap day in a year without one, was "not an ISO 8601 time")
         raise argparse.ArgumentTypeError(f"{raw!r} is no such time: {why}") from exc
-    if at.tzinfo is None:
+    if at.tzinfo is None:  # the example on the day typed (a fixed day's was copied wrong)
+        typed = f"{at:%Y-%m-%dT%H:%M:%S}" if at.year >= 1000 else "2026-11-24T00:00:00"
         raise argparse.ArgumentTypeError(
-            f"{raw!r} has no UTC offset: write it with one, e.g. 2026-11-24T00:00:00+07:00 "
-            "(the Huu Nghi gate's local time) or 2026-11-24T00:00:00Z"
+            f"{raw!r} has no UTC offset: write it with one, e.g. {typed}+07:00 "
+            f"(the Huu Nghi gate's local time) or {typed}Z"
         )
     try:  # the archive keeps UTC: 0001-01-01T00:00:00+07:00 failed in the database driver
         at.astimezone(UTC)

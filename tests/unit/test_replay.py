@@ -562,3 +562,19 @@ def test_two_runs_of_a_replay_write_the_same_bytes(tmp_path: Path) -> None:
         "report.html",
     }
     assert written[0] == written[1]
+
+
+def test_a_time_without_its_offset_is_answered_with_the_day_typed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Found replaying 2026-02-28 as an analyst: `--from 2026-03-01` was answered "e.g.
+    2026-11-24T00:00:00+07:00", another day; the example is now the time typed, with the
+    offsets to choose from."""
+    for naive, local in (
+        ("2026-03-01", "2026-03-01T00:00:00"),
+        ("2026-02-28T23:30", "2026-02-28T23:30:00"),
+    ):
+        with pytest.raises(SystemExit):
+            main(["replay", "--out", "x", "--from", naive, "--to", "2026-03-02T00:00:00Z"])
+        said = capsys.readouterr().err
+        assert f"e.g. {local}+07:00 (the Huu Nghi gate's local time) or {local}Z" in said

@@ -130,6 +130,33 @@ def test_a_closure_the_replay_cannot_use_names_the_field(
     assert _refusal(tmp_path, text).startswith(message)
 
 
+@pytest.mark.parametrize(
+    ("written", "hint"),
+    [
+        (
+            "2026-03-01T10:00:00",
+            "e.g. 2026-03-01T10:00:00+07:00 (the gate's local time) or 2026-03-01T03:00:00Z",
+        ),
+        (
+            "2026-03-01",
+            "e.g. 2026-03-01T00:00:00+07:00 (the gate's local time) or 2026-02-28T17:00:00Z",
+        ),
+        (
+            '"2026-03-01 02:30"',
+            "e.g. 2026-03-01T02:30:00+07:00 (the gate's local time) or 2026-02-28T19:30:00Z",
+        ),
+        ("0001-01-01T03:00:00", "e.g. 2026-12-06T10:00:00+07:00 (the gate's local time)"),
+    ],
+)
+def test_a_closure_time_without_its_offset_is_shown_on_its_own_day(
+    tmp_path: Path, written: str, hint: str
+) -> None:
+    # found replaying 2026-02-28: `from = 2026-03-01T10:00:00` was answered "e.g.
+    # 2026-12-06T10:00:00+07:00", another day, which copied closes nothing in the range
+    text = STRETCH.replace("2026-12-06T10:00:00+07:00", written)
+    assert hint in _refusal(tmp_path, text)
+
+
 def test_a_closure_outside_the_replayed_range_is_refused(tmp_path: Path) -> None:
     scenario = _load(tmp_path, STRETCH)
     with pytest.raises(GateConfigError) as caught:
