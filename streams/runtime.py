@@ -18,12 +18,12 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaError, MessageSizeTooLargeError
+from aiokafka.errors import IllegalStateError, KafkaError, MessageSizeTooLargeError
 
 from streams import clock, metrics
 from streams.clients import consumer_kwargs, require_codecs, size_limits
@@ -32,6 +32,7 @@ from streams.log_fields import event_log_fields
 from streams.settings import KafkaSettings
 from streams.topics import dead_letter_topic
 from streams.unreadable import UNREADABLE, salvage
+from streams.watermark import Partition
 
 log = logging.getLogger(__name__)
 
@@ -157,15 +158,19 @@ class ConsumerRuntime(Generic[T]):
         on_reconnect: Callable[[], Awaitable[None]] | None = None,
         batch_attempts: int = 3,
         dead_letters_of: Collection[str] | None = None,
+        on_backlog: Callable[[frozenset[Partition]], None] | None = None,
     ) -> None:
         """`dead_letters_of`: the topics whose too-large records this consumer dead-letters
         (None: every topic it reads); another topic's are skipped, its own reader's dead
-        letter stands for them (one dead letter per record, not one per consumer group)."""
+        letter stands for them (one dead letter per record, not one per consumer group).
+        `on_backlog`: told, before each batch is handled, the partitions held that have
+        records left to read after it (for a watermark: streams/watermark.py)."""
         self.settings, self.bootstrap = settings, bootstrap
         self.dead_letters_of = None if dead_letters_of is None else frozenset(dead_letters_of)
         self.topics, self.group_id = list(topics), group_id
         self.decode, self.handle, self.producer = decode, handle, producer
         self.on_idle, self.on_reconnect = on_idle, on_reconnect
+        self.on_backlog = on_backlog
         self.batch_attempts = batch_attempts
         self.stats = RuntimeStats()
         self.ready = asyncio.Event()  # set once partitions are assigned the first time
@@ -243,6 +248,8 @@ class ConsumerRuntime(Generic[T]):
                 if self.on_idle is not None:
                     await self._idle(stop)
                 continue
+            if self.on_backlog is not None:
+                self.on_backlog(await _behind(consumer, batches))
             if not await self._process(records, stop):
                 return  # stopping mid-batch: nothing committed, it will be redelivered
             offsets = {tp: max(r.offset for r in part) + 1 for tp, part in batches.items() if part}
@@ -500,6 +507,27 @@ _OUTAGE_NAMES = frozenset(
         "QueryCanceledError",
     }
 )
+
+
+async def _behind(
+    consumer: AIOKafkaConsumer, batches: Mapping[TopicPartition, Sequence[ConsumerRecord]]
+) -> frozenset[Partition]:
+    """The partitions held with records left after `batches`: the last fetched high
+    watermark past the next offset to handle. A partition not fetched yet (no high
+    watermark known) is not counted: the first fetch asks for every partition held."""
+    behind = set()
+    for tp in consumer.assignment():
+        highwater = consumer.highwater(tp)
+        if highwater is None:
+            continue
+        part = batches.get(tp)
+        try:
+            position = max(r.offset for r in part) + 1 if part else await consumer.position(tp)
+        except IllegalStateError:  # revoked since (a rebalance): not ours to wait for
+            continue
+        if highwater > position:
+            behind.add((tp.topic, tp.partition))
+    return frozenset(behind)
 
 
 def is_outage(exc: BaseException) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from lanes.alert_rules import AlertRules
 from lanes.alerts.bookings import bursts, no_show_rates, rebook_jumps
@@ -39,6 +39,23 @@ def evaluate(
         *bursts(changes, rules),
     ]
     return first_alerts(raised)
+
+
+def judged_at(since: datetime, until: datetime, rules: AlertRules) -> list[datetime]:
+    """The event times the reads from `since` to `until` are judged at: `until`, and before
+    it one every `rules.visit_window` after `since`. The rules look back from the time they
+    judge at (`services.alerts.observations.lookback`: the longest wait of a rule plus two
+    visit windows), so a stretch judged every visit window is seen whole; a stretch of
+    hours (a decider taking a backlog, a replay in large batches) judged at its end only
+    would never judge its older reads. A stretch within one window, as when the decider
+    keeps up, is judged at `until` alone."""
+    step = max(rules.visit_window, timedelta(minutes=1))
+    times = []
+    at = since + step
+    while at < until:
+        times.append(at)
+        at += step
+    return [*times, until]
 
 
 def first_alerts(raised: Iterable[Alert]) -> tuple[Alert, ...]:

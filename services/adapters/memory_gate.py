@@ -344,7 +344,12 @@ class MemoryGateStore:
         return None  # one writer: the replay, or a test
 
     async def record_batch(
-        self, worker: str, event_ids: Sequence[str], times: Sequence[datetime]
+        self,
+        worker: str,
+        event_ids: Sequence[str],
+        times: Sequence[datetime],
+        *,
+        watermark: datetime | None = None,
     ) -> None:
         if event_ids:
             self.data.batches += 1

@@ -63,10 +63,19 @@ class SqlGateStore:
         await repo.begin_write(session=self.session, gate_ids=gate_ids)
 
     async def record_batch(
-        self, worker: str, event_ids: Sequence[str], times: Sequence[datetime]
+        self,
+        worker: str,
+        event_ids: Sequence[str],
+        times: Sequence[datetime],
+        *,
+        watermark: datetime | None = None,
     ) -> None:
         self._batch = await record_batch(
-            session=self.session, worker=worker, event_ids=event_ids, times=times
+            session=self.session,
+            worker=worker,
+            event_ids=event_ids,
+            times=times,
+            watermark=watermark,
         )
 
     async def called_places(

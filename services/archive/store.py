@@ -33,6 +33,7 @@ class RecordedBatch:
     booking_seq: int | None = None  # the booking events it saw: those with seq <= this
     # the calls it was told of, by gate (`services.db.called.calls_json`; None: none)
     calls: dict[str, Any] | None = None
+    watermark: datetime | None = None  # every partition read up to it (None: to its end)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,12 +148,17 @@ async def records_in_range(
 
 
 async def record_batch(
-    *, session: AsyncSession, worker: str, event_ids: Sequence[str], times: Sequence[datetime]
+    *,
+    session: AsyncSession,
+    worker: str,
+    event_ids: Sequence[str],
+    times: Sequence[datetime],
+    watermark: datetime | None = None,
 ) -> ArchiveBatchRow | None:
     """Note a deciding worker's batch (call inside the batch's transaction, before it reads
-    any manifest): its events and the manifest versions it can see (`manifest_seq`). The
-    row (None for a batch of no events) takes what else the batch is told (`calls`) until
-    the transaction commits."""
+    any manifest): its events, the manifest versions it can see (`manifest_seq`) and its
+    input's watermark. The row (None for a batch of no events) takes what else the batch
+    is told (`calls`) until the transaction commits."""
     if not event_ids:
         return None
     row = ArchiveBatchRow(
@@ -163,6 +169,7 @@ async def record_batch(
         recorded_at=clock.wall_clock(),  # operations only: nothing compares it
         manifest_seq=await visible_version_seq(session),
         booking_seq=await visible_booking_seq(session),
+        watermark=watermark,
     )
     session.add(row)
     await session.flush()
@@ -191,6 +198,7 @@ async def batches_in_range(
             manifest_seq=r.manifest_seq,
             booking_seq=r.booking_seq,
             calls=r.calls,
+            watermark=r.watermark,
         )
         for r in rows
     ]

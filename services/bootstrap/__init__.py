@@ -83,6 +83,7 @@ from streams.topics import (
     all_topics,
 )
 from streams.watch import BrokerWatch
+from streams.watermark import Partition
 from streams.weigh import WeighInMotionV1
 
 if TYPE_CHECKING:  # the recognition extra is imported only by the recognizer
@@ -323,6 +324,7 @@ def build_decider(infra: Infrastructure) -> tuple[Decider, ConsumerRuntime[GateR
         decode=decider.decode,
         handle=decider.handle,
         on_idle=decider.idle,
+        on_backlog=decider.partitions.backlog,
     )
     return decider, runtime
 
@@ -336,6 +338,7 @@ def _consumer(
     handle: Handler[T],
     on_idle: Callable[[], Awaitable[None]] | None = None,
     dead_letters_of: Collection[str] | None = None,
+    on_backlog: Callable[[frozenset[Partition]], None] | None = None,
 ) -> ConsumerRuntime[T]:
     """A worker's consumer on the system's broker, producer (dead letters) and settings;
     after a reconnect it recreates the topics (the embedded broker keeps none).
@@ -351,6 +354,7 @@ def _consumer(
         on_idle=on_idle,
         on_reconnect=_topics_recreator(infra),
         dead_letters_of=dead_letters_of,
+        on_backlog=on_backlog,
     )
 
 

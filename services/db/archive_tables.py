@@ -64,5 +64,8 @@ class ArchiveBatchRow(Base):
     # the calls it was told of, by gate (`services.archive.store.calls_json`; migration 0018):
     # None when it asked for none
     calls: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # up to when every partition of its input had been read (streams/watermark.py;
+    # migration 0030): None when all of them had, or on rows before it
+    watermark: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_archive_batches_time", "first_event_at"),)

@@ -163,9 +163,15 @@ class GateStore(Protocol):
         """Take the gates' write locks before reading any of their state."""
 
     async def record_batch(
-        self, worker: str, event_ids: Sequence[str], times: Sequence[datetime]
+        self,
+        worker: str,
+        event_ids: Sequence[str],
+        times: Sequence[datetime],
+        *,
+        watermark: datetime | None = None,
     ) -> None:
-        """Note a deciding worker's batch for the replay (its events, what it could see)."""
+        """Note a deciding worker's batch for the replay (its events, what it could see,
+        its input's watermark: streams/watermark.py)."""
 
     # -- plate reads ---------------------------------------------------------------------
     async def stored_reads(self, event_ids: Sequence[str]) -> dict[str, dict[str, Any]]:

@@ -55,6 +55,9 @@ class InputBatch:
     # the calls call-forward had made that the batch was told of, by gate (issue 23; none
     # when the boundaries were not recorded)
     calls: Mapping[str, Sequence[CalledPlace]] = field(default_factory=dict)
+    # up to when every partition of the input had been read live (streams/watermark.py;
+    # None: all of them, or not recorded): the alert rules judge no later
+    watermark: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +165,7 @@ def assemble(
                         batch.manifest_seq,
                         batch.booking_seq,
                         calls_parse(batch.calls),
+                        batch.watermark,
                     )
                 )
         return ReplayInputs(

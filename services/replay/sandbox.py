@@ -346,5 +346,8 @@ async def _handle(batch: InputBatch, decider: Decider, handler: LaneEventHandler
             continue
         items.append(Inbound(record.topic, record.partition, record.offset, record.key, decoded))
     if items:
-        await (decider.handle(items) if batch.worker == DECIDER else handler.handle(items))
+        if batch.worker == DECIDER:
+            await decider.handle(items, watermark=batch.watermark)
+        else:
+            await handler.handle(items)
     return len(batch.records) - len(items)

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from lanes.alerts import Alert, AlertRules, Observations, evaluate
+from lanes.alerts.evaluate import first_alerts, judged_at
 from lanes.alerts.hold import hold_for
 from lanes.alerts.incremental import Incremental
 from lanes.model import Gate, LaneDecision, Outcome
@@ -45,29 +46,71 @@ class AlertStep:
         self.raised = 0
         self.held = 0
         self._incremental: dict[str, Incremental] | None = {} if incremental else None
+        # each gate's last time judged, or (never judged yet) its oldest read seen; what the
+        # batch in hand would make them, kept when its transaction commits
+        self._judged: dict[str, datetime] = {}
+        self._from: dict[str, datetime] = {}
+        self._pending: tuple[dict[str, datetime], dict[str, datetime]] = ({}, {})
+
+    def committed(self) -> None:
+        self._judged.update(self._pending[0])
+        self._from.update(self._pending[1])
+        self._pending = ({}, {})
+
+    def rolled_back(self) -> None:
+        self._pending = ({}, {})
+
+    def _times(
+        self, gate_id: str, rules: AlertRules, *, first: datetime, limit: datetime
+    ) -> list[datetime]:
+        """When the gate is judged for this batch: from its last time judged (or, never
+        judged yet, its oldest read seen) to `limit`, every visit window and at `limit`
+        (`lanes.alerts.judged_at`); at its last time judged again when `limit` is not past
+        it (a late read, or a watermark held back). None before its oldest read seen."""
+        last = self._judged.get(gate_id)
+        if last is not None:
+            times = judged_at(last, limit, rules) if limit > last else [last]
+        else:
+            start = min(first, self._from.get(gate_id, first))
+            self._pending[1][gate_id] = start
+            times = judged_at(start, limit, rules) if limit >= start else []
+        if times:
+            self._pending[0][gate_id] = times[-1]
+        return times
 
     async def run(
         self,
         store: GateStore,
         *,
         clocks: Mapping[str, datetime],
+        firsts: Mapping[str, datetime] | None = None,
+        watermark: datetime | None = None,
         decided: Sequence[LaneDecision] = (),
         stored_at: datetime,
     ) -> tuple[list[Alert], list[LaneDecision]]:
-        """The new alerts of each gate at its clock, and the decisions their holds revised:
-        the trucks of new holding alerts, and the trucks `decided` in this batch that an
-        open holding alert raised earlier is about. `stored_at`: the wall clock, kept with
-        the new alerts (operations only)."""
+        """The new alerts of each gate, and the decisions their holds revised: the trucks
+        of new holding alerts, and the trucks `decided` in this batch that an open holding
+        alert raised earlier is about. The rules judge up to the gate's clock or the
+        `watermark`, whichever is earlier (up to it every partition of the reads has been
+        read: a truck is not lost for an exit read still to come), and along the way from
+        the last time judged (`_times`); `firsts`: each gate's oldest read of the batch.
+        Holds are applied at the gate's clock. `stored_at`: the wall clock, kept with the
+        new alerts (operations only)."""
+        self._pending = ({}, {})
         new: list[Alert] = []
         revised: list[LaneDecision] = []
         for gate_id, batch_now in sorted(clocks.items()):
             gate = self.gates[gate_id]
+            rules = rules_of(gate)
             # the gate's clock never goes back: a batch of older reads (another partition's)
             # is judged at the newest time the gate has seen
             now = max(batch_now, await store.gate_clock(gate_id) or batch_now)
-            found = self._evaluate(
-                gate, await store.observations(gate, rules_of(gate), now=now), now
-            )
+            limit = now if watermark is None else min(now, watermark)
+            first = (firsts or {}).get(gate_id, batch_now)
+            judged: list[Alert] = []
+            for at in self._times(gate_id, rules, first=first, limit=limit):
+                judged += self._evaluate(gate, await store.observations(gate, rules, now=at), at)
+            found = first_alerts(judged)
             mine = [a for a in found if a.gate_id in (gate_id, None)]
             fresh = await store.add_alerts(mine, now=stored_at)
             held: set[str] = set()

@@ -60,10 +60,13 @@ class IncomingRead:
 @dataclass(frozen=True, slots=True)
 class DecideReads:
     """Decide a batch of reads (each `event_id` once). `received_at`: the wall clock, kept
-    with the reads and the alerts (operations only, never a decision)."""
+    with the reads and the alerts (operations only, never a decision). `watermark`: up to
+    when every partition of the reads has been read (streams/watermark.py; None: all of
+    them, as when the consumer keeps up): the alert rules judge no later."""
 
     reads: tuple[IncomingRead, ...]
     received_at: datetime
+    watermark: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +101,13 @@ class DecideReadsHandler:
         self.alert_step = AlertStep(gates, incremental=incremental_alerts)
 
     async def __call__(self, cmd: DecideReads) -> ReadsDecided:
-        async with self.uow() as store:
-            done = await self._decide(store, cmd)
+        try:
+            async with self.uow() as store:
+                done = await self._decide(store, cmd)
+        except BaseException:
+            self.alert_step.rolled_back()
+            raise
+        self.alert_step.committed()
         self.decisions.committed()
         await self.decisions.send(done.decided + done.held)
         if done.alerts:
@@ -118,6 +126,7 @@ class DecideReadsHandler:
             WORKER,
             [r.at_gate.read.event_id for r in fresh],
             [r.at_gate.read.captured_at for r in fresh],
+            watermark=cmd.watermark,
         )
         if not fresh:
             return ReadsDecided((), (), stored, 0, 0, 0)
@@ -144,10 +153,15 @@ class DecideReadsHandler:
             await _save_visits(store, grouping)
         await store.add_reads([_read_row(r, visit_of_read, cmd.received_at) for r in fresh])
         await store.add_decisions(decisions)
-        clocks = _gate_clocks(fresh)
+        firsts, clocks = _gate_spans(fresh)
         await self._expire_no_shows(store, clocks)
         alerts, held = await self.alert_step.run(
-            store, clocks=clocks, decided=decisions, stored_at=cmd.received_at
+            store,
+            clocks=clocks,
+            firsts=firsts,
+            watermark=cmd.watermark,
+            decided=decisions,
+            stored_at=cmd.received_at,
         )
         return ReadsDecided(tuple(decisions), tuple(held), stored, len(fresh), visits, len(alerts))
 
@@ -434,13 +448,18 @@ async def _save_visits(store: GateStore, grouping: Grouping) -> None:
     await store.save_tracks(grouping.tracks.values())
 
 
-def _gate_clocks(fresh: Sequence[IncomingRead]) -> dict[str, datetime]:
-    """Each gate's clock after the batch: its newest read's event time."""
+def _gate_spans(
+    fresh: Sequence[IncomingRead],
+) -> tuple[dict[str, datetime], dict[str, datetime]]:
+    """Each gate's oldest read of the batch and its clock after it (its newest read), in
+    event time."""
+    oldest: dict[str, datetime] = {}
     latest: dict[str, datetime] = {}
     for r in fresh:
         gate_id, at = r.at_gate.camera.gate_id, r.at_gate.read.captured_at
+        oldest[gate_id] = min(at, oldest.get(gate_id, at))
         latest[gate_id] = max(at, latest.get(gate_id, at))
-    return latest
+    return oldest, latest
 
 
 def _read_row(

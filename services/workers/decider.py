@@ -27,6 +27,7 @@ from streams.codec import decode_plate_read, plate_read_from_wire
 from streams.errors import InvalidEvent
 from streams.events import PlateReadV1
 from streams.runtime import Inbound, Rejected
+from streams.watermark import PartitionTimes
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,13 @@ class DeciderStats:
     published: int = 0
 
 
+class Live:
+    """`Decider.handle`'s watermark when none is given: the live one, from the partitions."""
+
+
+LIVE = Live()
+
+
 class Decider:
     """Turns a consumer batch into the `DecideReads` command for its handler; both are
     built in the composition root (services/bootstrap)."""
@@ -123,6 +131,7 @@ class Decider:
             c.camera_id: c for g in gates.values() for c in g.cameras
         }
         self.stats = DeciderStats()
+        self.partitions = PartitionTimes()  # the consumer runtime tells it the backlog
 
     # -- decoding (runs in the consumer runtime; InvalidEvent -> dead letter) ----------
     def decode(self, record: ConsumerRecord) -> GateRead:
@@ -145,10 +154,22 @@ class Decider:
 
     # -- handling ------------------------------------------------------------------------
     @timed(DECISION_SECONDS)
-    async def handle(self, batch: Sequence[Inbound[GateRead]]) -> list[Rejected[GateRead]]:
+    async def handle(
+        self,
+        batch: Sequence[Inbound[GateRead]],
+        *,
+        watermark: datetime | Live | None = LIVE,
+    ) -> list[Rejected[GateRead]]:
         """Decide the batch; returns the conflicting duplicates (an `event_id` already seen
         with other content: a bug or tampering upstream), for the dead-letter topic. An
-        identical re-send changes nothing and is not reported."""
+        identical re-send changes nothing and is not reported. `watermark`: up to when
+        every partition has been read (streams/watermark.py); live, from the partitions'
+        times and the backlog the consumer runtime told `partitions`; the replay gives the
+        one recorded with the batch."""
+        if isinstance(watermark, Live):
+            watermark = self.partitions.advance(
+                ((i.topic, i.partition), i.event.at_gate.read.captured_at) for i in batch
+            )
         unique: dict[str, Inbound[GateRead]] = {}
         conflicts: list[Rejected[GateRead]] = []
         for item in batch:
@@ -157,7 +178,11 @@ class Decider:
                 conflicts.append((item, _conflict_reason(item), "conflicting_duplicate"))
         items = list(unique.values())
         done = await self.decide(
-            DecideReads(tuple(_incoming(i) for i in items), received_at=clock.wall_clock())
+            DecideReads(
+                tuple(_incoming(i) for i in items),
+                received_at=clock.wall_clock(),
+                watermark=watermark,
+            )
         )
         for item in items:
             stored = done.stored.get(item.event.at_gate.read.event_id)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.model import CustomsStatus, Direction, Manifest
@@ -23,6 +24,7 @@ from services.bootstrap import (
     infrastructure,
 )
 from services.control.auth import COOKIE
+from services.db.alert_tables import WeighingRow
 from services.db.controllers import create_controller, open_session
 from services.db.manifests import upsert_manifests
 from services.runtime.settings import DatabaseSettings, KafkaSettings, Settings
@@ -31,7 +33,7 @@ from services.workers.manifests import ManifestIntake
 from streams.broker import EmbeddedBroker
 from streams.manifests import ManifestV1
 from streams.runtime import ConsumerRuntime
-from streams.topics import PLATE_READS
+from streams.topics import PLATE_READS, WEIGH_IN_MOTION
 
 
 @contextlib.asynccontextmanager
@@ -269,6 +271,25 @@ async def publish_to(bootstrap: str, topic: str, *messages: tuple[str, bytes]) -
             await producer.send_and_wait(topic, value=value, key=key.encode())
     finally:
         await producer.stop()
+
+
+async def send_weighings(
+    bootstrap: str, sessions: async_sessionmaker[AsyncSession], weighings: Sequence[Any]
+) -> None:
+    """Send weigh-in-motion records (`WeighInMotionV1`) to their topic, keyed by station,
+    and wait until the weighing intake running on `sessions` has stored them all."""
+    await publish_to(
+        bootstrap,
+        WEIGH_IN_MOTION.name,
+        *((w.station_id, w.model_dump_json().encode()) for w in weighings),
+    )
+
+    async def stored() -> bool:
+        async with sessions() as session:
+            n = await session.scalar(select(func.count()).select_from(WeighingRow))
+        return (n or 0) >= len({w.event_id for w in weighings})
+
+    await wait_until(stored, timeout=60)
 
 
 @dataclass

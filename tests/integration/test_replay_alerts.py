@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from lanes.policy import OrchestratedPolicy
 from services.bootstrap import build_archiver, build_weighing_intake
-from services.db.alert_tables import AlertRow, WeighingRow
+from services.db.alert_tables import AlertRow
 from services.db.booking_tables import BookingEventRow, BookingRow
 from services.db.manifests import store_manifests
 from services.gates.loader import default_gates, get_gate
@@ -28,12 +28,11 @@ from services.replay.sandbox import run_sandbox
 from services.runtime.settings import DatabaseSettings
 from services.simulation.anomalies import AnomalySpec
 from services.simulation.traffic import plan_traffic, publish_reads
-from streams.topics import WEIGH_IN_MOTION
 from tests.integration.harness import (
     fresh_broker,
     make_settings,
-    publish_to,
     running_system,
+    send_weighings,
     wait_until,
 )
 
@@ -82,18 +81,7 @@ async def test_a_replay_raises_exactly_the_recorded_alerts(
                         clock_at=v.received_at,  # on the day's clock, as planned
                     )
             await _firms_book(infra, world, plan)
-            await publish_to(
-                broker.bootstrap,
-                WEIGH_IN_MOTION.name,
-                *((w.station_id, w.model_dump_json().encode()) for w in world.weighings),
-            )
-
-            async def weighed() -> bool:
-                async with infra.sessions() as session:
-                    n = await session.scalar(select(func.count()).select_from(WeighingRow))
-                return (n or 0) >= len({w.event_id for w in world.weighings})
-
-            await wait_until(weighed, timeout=60)
+            await send_weighings(broker.bootstrap, infra.sessions, world.weighings)
             # paced so that the decider keeps up even on a loaded machine: a backlog taken in
             # large batches judges the alerts otherwise (docs/alerts.md: batches in time order
             # spanning up to about an hour raise the same alerts; a fresh-clone CI run under

@@ -19,6 +19,7 @@ from lanes.model import CustomsStatus, Direction, Manifest
 from lanes.policy import OrchestratedPolicy
 from lanes.policy.callforward import CalledPlace
 from services.adapters.memory_gate import MemoryGateData
+from services.archive.records import ArchivedRecord
 from services.bootstrap import make_decider
 from services.gates.loader import default_gates, get_gate
 from services.replay.inputs import (
@@ -33,6 +34,7 @@ from services.simulation.anomalies import AnomalySpec
 from services.simulation.traffic import archived_reads, plan_traffic
 from services.workers.decider import Decider
 from streams.runtime import Inbound
+from streams.watermark import PartitionTimes
 
 T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 GATES = default_gates()
@@ -236,7 +238,7 @@ async def test_the_database_and_memory_decide_the_same_byte_for_byte(
     assert in_memory.alerts == on_db.alerts
 
 
-def _anomalous_hours() -> tuple[Any, list[ManifestVersion], tuple[Any, ...]]:
+def anomalous_hours() -> tuple[Any, list[ManifestVersion], tuple[Any, ...]]:
     """Four simulated hours with two anomalies of every kind (exit reads, portal
     containers, amended manifests, weighings): the plan, its manifest versions as received,
     its weighings."""
@@ -266,7 +268,7 @@ async def test_the_replay_in_memory_raises_the_alerts_the_database_raises(
     """A day with anomalies of every kind (exit reads, portal containers, amended manifests,
     weighings): the memory replay's incremental alert rules against the SQLite sandbox's
     `evaluate` of the whole look-back on every batch, the same alerts."""
-    plan, versions, weighings = _anomalous_hours()
+    plan, versions, weighings = anomalous_hours()
     inputs = assemble(archived_reads(plan.reads), [], versions, fallback_batch=batch)
     policy = OrchestratedPolicy()
     on_db = await run_sandbox(
@@ -381,20 +383,12 @@ async def test_a_truck_waiting_in_the_area_is_decided_at_the_gate_where_its_call
     assert not walked["reason"].startswith("called")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a batch is judged at its newest read only: reads older than the look-back there "
-    "are never judged. Judging along the way (cdd0a95, taken back) fixes this test but is "
-    "unsound on the live path: a backlog comes partition by partition, and judged along "
-    "the way the times whose exit reads are still in another partition raise false lost "
-    "trucks (test_reads_taken_camera_by_camera_...); it needs a watermark (docs/alerts.md)",
-)
 async def test_a_backlog_in_one_batch_raises_the_alerts_small_batches_raise() -> None:
     """A decider that comes back to hours of reads takes them in few large batches: the
     rules must still judge every read, not only those within the look-back of the batch's
     newest read (2 h 20 min with the default rules). Four hours with anomalies of every
     kind, in batches of 3 and in one batch: the same alerts (rule and subject)."""
-    plan, versions, weighings = _anomalous_hours()
+    plan, versions, weighings = anomalous_hours()
     raised = {}
     for batch in (3, 100_000):
         inputs = assemble(archived_reads(plan.reads), [], versions, fallback_batch=batch)
@@ -404,6 +398,24 @@ async def test_a_backlog_in_one_batch_raises_the_alerts_small_batches_raise() ->
         raised[batch] = sorted((a["rule"], a["subject"]) for a in run.alerts)
     assert len(raised[3]) >= 6
     assert raised[100_000] == raised[3]
+
+
+def with_watermarks(batches: Sequence[InputBatch]) -> tuple[InputBatch, ...]:
+    """Each batch with the watermark the live decider's consumer gives it: one partition a
+    camera (reads are keyed by camera), a partition with records in a later batch has
+    records left (`streams.watermark.PartitionTimes`, as services/workers/decider.py)."""
+    cameras = sorted({r.key or b"" for b in batches for r in b.records})
+
+    def partition(r: ArchivedRecord) -> tuple[str, int]:
+        return r.topic, cameras.index(r.key or b"")
+
+    times = PartitionTimes()
+    out = []
+    for n, batch in enumerate(batches):
+        times.backlog({partition(r) for b in batches[n + 1 :] for r in b.records})
+        mark = times.advance((partition(r), r.event_time) for r in batch.records)
+        out.append(replace(batch, watermark=mark))
+    return tuple(out)
 
 
 def _alerts_of(run: Any) -> list[tuple[str, str]]:
@@ -417,7 +429,7 @@ async def test_batches_in_event_time_order_up_to_an_hour_raise_the_same_alerts()
     as batches of 3 reads. When and on what evidence each is first raised may differ: the
     rules raise an alert on what they have seen of a pass when they judge (a truck's unread
     containers on its first portal read, or on its first two)."""
-    plan, versions, weighings = _anomalous_hours()
+    plan, versions, weighings = anomalous_hours()
     raised = {}
     for batch in (3, 20, 120):
         inputs = assemble(archived_reads(plan.reads), [], versions, fallback_batch=batch)
@@ -431,13 +443,6 @@ async def test_batches_in_event_time_order_up_to_an_hour_raise_the_same_alerts()
     assert raised[20] == raised[3] and raised[120] == raised[3]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the alert step judges at the gate's clock, the newest read of the batch, as if "
-    "every camera's reads up to then were in; reads are keyed by camera, and a consumer "
-    "taking a backlog drains one partition before another, so the exit reads of the trucks "
-    "due by then may still be to come: false lost trucks (needs a watermark: docs/alerts.md)",
-)
 async def test_reads_taken_camera_by_camera_raise_the_alerts_of_reads_in_time_order() -> None:
     """The live decider's batches as a backlog gives them: reads are keyed by camera (one
     partition each), and aiokafka's getmany drains a partition before the next, so a batch
@@ -449,7 +454,7 @@ async def test_reads_taken_camera_by_camera_raise_the_alerts_of_reads_in_time_or
     judged every visit window of such batches, hours of them after a slow start: the 16
     lost trucks of its CI run of test_replay_alerts (3 are usual; 3 to 123 in that test
     with its decider held back 5 s, so that it met the reads as a backlog)."""
-    plan, versions, weighings = _anomalous_hours()
+    plan, versions, weighings = anomalous_hours()
     records = archived_reads(plan.reads)
     inputs = assemble(records, [], versions, fallback_batch=3)
     in_order = _alerts_of(
@@ -463,7 +468,7 @@ async def test_reads_taken_camera_by_camera_raise_the_alerts_of_reads_in_time_or
         cameras = sorted({r.key or b"" for r in chunk}, key=lambda k: (b"exit" in k, k))
         for camera in cameras:
             batches.append(InputBatch("decider", tuple(r for r in chunk if r.key == camera), None))
-    by_camera = replace(inputs, batches=tuple(batches))
+    by_camera = replace(inputs, batches=with_watermarks(batches))
     run = await run_sandbox(
         by_camera, gates=GATES, policy=OrchestratedPolicy(), weighings=weighings
     )
