@@ -21,7 +21,12 @@ from lanes.plates import normalise_plate
 from services.bootstrap import open_database
 from services.db.alert_tables import AlertRow, WeighingRow
 from services.db.archive_tables import ArchivedEventRow
-from services.gates.loader import configured_gates, get_gate
+from services.gates.loader import (
+    GateConfigError,
+    configured_gates,
+    get_gate,
+    require_default_gate,
+)
 from services.replay import compare, kpis, report
 from services.replay.closing import close_lanes
 from services.replay.closures import Closure, described, for_range, without_a_lane
@@ -171,6 +176,8 @@ async def replay(
     was idle at its start, or when it reaches back to the start of the recording)."""
     started = time.monotonic()
     gates = configured_gates(settings.gates_dir)
+    if gate_id is None:  # the summary's gate and the report's clock: the system's default
+        require_default_gate(settings.gate_id, gates, settings.gates_dir)
     scenario: WhatIf = (
         load_what_if(policy_file, gates, gates_dir=settings.gates_dir)
         if policy_file is not None
@@ -181,6 +188,9 @@ async def replay(
     inputs = await load_inputs(
         settings, start=start, end=end, gate_id=gate_id, source=source, warm_up=warm_up
     )
+    strangers = sorted({str(d.get("gate_id")) for d in inputs.recorded} - set(scenario.gates))
+    if strangers:  # its reads would all be refused: 0 decisions, every truck a difference
+        raise GateConfigError("the archive", [("", _no_gate_file(strangers, settings))])
     weighings = await recorded_weighings(settings, start=start - warm_up, end=end)
     closed = close_lanes(inputs, closures, source=source_name)
     result = await run_sandbox(
@@ -227,6 +237,18 @@ async def replay(
         outcome,
         controllers=acted,
         without_a_lane=tuple(without_a_lane(closures, scenario.gates)),
+    )
+
+
+def _no_gate_file(gate_ids: Sequence[str], settings: Settings) -> str:
+    """Why a recording of `gate_ids` cannot be replayed with the gates configured here."""
+    gates = configured_gates(settings.gates_dir)
+    where = "packaged with borderflow" if settings.gates_dir is None else f"in {settings.gates_dir}"
+    return (
+        f"the live run decided trucks at gate {', '.join(gate_ids)} in this range, and no gate "
+        f"file {where} has it (known: {', '.join(sorted(gates))}): set BORDERFLOW_GATES_DIR "
+        "to the gate files it ran with and BORDERFLOW_GATE_ID to its gate (`borderflow up "
+        "--side CN` ran Youyiguan's: services/gates/cn, youyiguan), or give --gate"
     )
 
 

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
+import services.gates
 from services.archive.records import ArchivedRecord
 from services.archive.store import archive
 from services.bootstrap import open_database
 from services.cli.main import main
+from services.db.tables import DecisionRow
 from services.replay.run import ReplayOutcome
 from services.runtime.settings import DatabaseSettings
 
@@ -106,6 +108,53 @@ def test_differences_after_a_warm_up_shorter_than_the_recording_say_so(
     # a warm-up from the start of the recording: the differences are not the warm-up's
     assert main(["replay", *out, "--from", "2026-11-24T09:30:00Z", "--warm-up", "7"]) == 1
     assert "warm-up" not in capsys.readouterr().err
+
+
+CN_GATES = Path(services.gates.__file__).parent / "cn"  # `borderflow up --side CN`'s
+
+
+def test_a_recording_of_a_gate_the_replay_has_no_file_for_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found replaying `borderflow up --side CN` (Youyiguan, recorded 2025-12-31) with the
+    packaged gate files: "decisions": 0, 1339 exact differences, status 1, and no word that
+    every read was for a gate the replay did not know."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'borderflow.db'}"
+    monkeypatch.setenv("BORDERFLOW_DATABASE_URL", url)
+    assert main(["migrate"]) == 0
+    at = datetime(2025, 12, 31, 15, 40, tzinfo=UTC)  # 23:40 at Youyiguan (UTC+08:00)
+    asyncio.run(_archive_one(DatabaseSettings(url=url), at))
+    asyncio.run(_decided_at(DatabaseSettings(url=url), "youyiguan", at))
+
+    out = tmp_path / "out"
+    span = ["--from", "2025-12-31T00:00:00+08:00", "--to", "2026-01-02T00:00:00+08:00"]
+    assert main(["replay", "--out", str(out), *span]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "the live run decided trucks at gate youyiguan in this range, and no gate file "
+        "packaged with borderflow has it (known: huu-nghi): set BORDERFLOW_GATES_DIR" in err
+    ), err
+    assert "Traceback" not in err and not out.exists()
+
+    # with Youyiguan's gate files but the default gate left at Huu Nghi's: the summary
+    # named huu-nghi and the report drew Youyiguan's day in UTC, "gate time (UTC)"
+    monkeypatch.setenv("BORDERFLOW_GATES_DIR", str(CN_GATES))
+    assert main(["replay", "--out", str(out), *span]) == 2
+    err = capsys.readouterr().err
+    assert "BORDERFLOW_GATE_ID: unknown gate 'huu-nghi' (known: youyiguan)" in err, err
+    assert not out.exists()
+
+
+async def _decided_at(settings: DatabaseSettings, gate_id: str, at: datetime) -> None:
+    row = DecisionRow(
+        decision_id="d-1", visit_id="v-1", gate_id=gate_id, plate="12C06096",
+        manifest_id=None, outcome="needs_review", match_outcome="no_manifest",
+        match_score=0.0, match_candidates=[], lane_id=None, carrier_slot=None,
+        reason="no manifest", decided_at=at, expected_start_at=None,
+        expected_done_at=None, read_event_ids=["r-1"], revision=0, published_at=at,
+    )  # fmt: skip
+    async with open_database(settings) as sessions, sessions.begin() as session:
+        session.add(row)
 
 
 async def _archive_one(settings: DatabaseSettings, at: datetime, *, offset: int = 0) -> None:
