@@ -170,6 +170,8 @@ def charts(
     fig.tight_layout()
     out["dwell"] = _png(fig)
     plt.close(fig)
+    if gate is not None and (gate.fleet is None or not gate.fleet.carriers):
+        return out  # no carriers (Youyiguan): no chart, the KPI table says "-"
 
     fig, ax = plt.subplots(figsize=(8, 3.2))
     for name, colour, style in SIDES:

@@ -16,7 +16,7 @@ from services.archive.records import ArchivedRecord, identify
 from services.archive.redrive import clean_headers, redrive, target
 from services.archive.store import RecordedBatch
 from services.cli.main import main
-from services.gates.loader import GateConfigError, default_gates
+from services.gates.loader import GateConfigError, configured_gates, default_gates
 from services.replay import report
 from services.replay.compare import exact_differences, latest, truck_diff
 from services.replay.inputs import ReplayInputs, assemble
@@ -578,3 +578,14 @@ def test_a_time_without_its_offset_is_answered_with_the_day_typed(
             main(["replay", "--out", "x", "--from", naive, "--to", "2026-03-02T00:00:00Z"])
         said = capsys.readouterr().err
         assert f"e.g. {local}+07:00 (the Huu Nghi gate's local time) or {local}Z" in said
+
+
+def test_the_report_of_a_gate_without_carriers_draws_no_carrier_chart() -> None:
+    """Found replaying Youyiguan's day (no carrier fleet): under "Carrier utilisation" an
+    empty plot with an axis from 0.0 to 1.0 and nothing to say why."""
+    cn = configured_gates(Path(report.__file__).parents[1] / "gates" / "cn")["youyiguan"]
+    assert cn.fleet is None or not cn.fleet.carriers
+    decisions = [_decision("v1", "YG-E1", start_min=30)]
+    images = report.charts(decisions, decisions, gate=cn)
+    assert "carriers" not in images and {"queues", "dwell"} <= set(images)
+    assert "carriers" in report.charts(decisions, decisions, gate=default_gates()["huu-nghi"])
