@@ -128,11 +128,11 @@ async def main_archive(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    problem = await archive_problem(
-        settings.database, start=args.start, end=args.end, need_events=False
+    problem = await archive_problem(  # an empty range: a day mistyped, an empty file
+        settings.database, start=args.start, end=args.end, need_events=True
     )
     if problem:
-        print(f"borderflow archive export: {problem}", file=sys.stderr)
+        print(f"borderflow archive export: {problem}; nothing written", file=sys.stderr)
         return 2
     async with open_database(settings.database) as sessions:
         count, files = await export_range(
@@ -269,8 +269,11 @@ async def main_redrive(settings: Settings, args: argparse.Namespace) -> int:
             print(f"borderflow redrive: {exc}", file=sys.stderr)
             return 2
     else:
+        if args.end <= args.start:  # answered "would send 0 records", status 0
+            print("borderflow redrive: --to must be after --from", file=sys.stderr)
+            return 2
         problem = await archive_problem(
-            settings.database, start=args.start, end=args.end, need_events=False
+            settings.database, start=args.start, end=args.end, need_events=True
         )
         if problem:
             print(f"borderflow redrive: {problem}", file=sys.stderr)

@@ -74,6 +74,41 @@ def test_a_replay_of_a_range_with_nothing_archived_says_what_the_archive_holds(
     assert not out.exists()
 
 
+def test_an_export_or_redrive_of_a_range_with_nothing_archived_or_reversed_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found as an analyst on a day recorded 2026-02-28: an export of a day with no data
+    wrote an empty file, "exported 0 records", status 0 (the replay of it is refused with
+    what the archive holds); `redrive --from` after `--to` answered "would send 0 records",
+    status 0 (export and replay refuse it)."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'borderflow.db'}"
+    monkeypatch.setenv("BORDERFLOW_DATABASE_URL", url)
+    assert main(["migrate"]) == 0
+    asyncio.run(_archive_one(DatabaseSettings(url=url), datetime(2026, 2, 28, 17, tzinfo=UTC)))
+    capsys.readouterr()
+
+    a_day_off = ["--from", "2026-05-01T00:00:00+07:00", "--to", "2026-05-02T00:00:00+07:00"]
+    out = tmp_path / "day.jsonl"
+    for command in (["archive", "export", "--out", str(out)], ["redrive", "--dry-run"]):
+        assert main([*command, *a_day_off]) == 2, command
+        err = capsys.readouterr().err
+        assert (
+            "nothing archived from 2026-04-30T17:00:00Z to 2026-05-01T17:00:00Z (event time); "
+            "the archive holds 1 records from 2026-02-28T17:00:00Z" in err
+        ), err
+    assert not out.exists()
+
+    reversed_ = ["--from", "2026-03-02T00:00:00+07:00", "--to", "2026-02-28T00:00:00+07:00"]
+    assert main(["redrive", "--dry-run", *reversed_]) == 2
+    assert "borderflow redrive: --to must be after --from" in capsys.readouterr().err
+
+    # the day recorded: exported, and counted for a redrive
+    the_day = ["--from", "2026-03-01T00:00:00+07:00", "--to", "2026-03-02T00:00:00+07:00"]
+    assert main(["archive", "export", "--out", str(out), *the_day]) == 0
+    assert main(["redrive", "--dry-run", *the_day]) == 0
+    assert "would send 1 records" in capsys.readouterr().out
+
+
 def test_differences_after_a_warm_up_shorter_than_the_recording_say_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
