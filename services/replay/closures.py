@@ -145,8 +145,10 @@ def for_range(
         dated = replace(closure, start=closure.start or start, end=closure.end or end)
         assert dated.start is not None and dated.end is not None
         if dated.end <= start or dated.start >= end:
+            zone = start.tzinfo  # the closure in the clock the range was typed in
             said = (
-                f"{dated.start.isoformat()} to {dated.end.isoformat()} closes nothing in the "
+                f"{dated.start.astimezone(zone).isoformat()} to "
+                f"{dated.end.astimezone(zone).isoformat()} closes nothing in the "
                 f"replayed range ({start.isoformat()} to {end.isoformat()})"
             )
             raise GateConfigError(source, [(f"closures[{closure.entry}]", said)])

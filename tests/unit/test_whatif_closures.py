@@ -7,7 +7,7 @@ trucks queued there are re-planned as live, the same bytes run to run."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +155,22 @@ def test_a_closure_time_without_its_offset_is_shown_on_its_own_day(
     # 2026-12-06T10:00:00+07:00", another day, which copied closes nothing in the range
     text = STRETCH.replace("2026-12-06T10:00:00+07:00", written)
     assert hint in _refusal(tmp_path, text)
+
+
+def test_a_closure_outside_a_range_typed_in_gate_time_is_named_in_gate_time(
+    tmp_path: Path,
+) -> None:
+    # found replaying 2026-02-28 (+07:00): a closure written 2026-02-20T10:00:00+07:00 was
+    # named "2026-02-20T03:00:00+00:00 to ..." beside the range as typed, in +07:00
+    scenario = _load(tmp_path, STRETCH.replace("2026-12-06", "2026-02-20"))
+    local = timezone(timedelta(hours=7))
+    start = datetime(2026, 2, 28, tzinfo=local)
+    with pytest.raises(GateConfigError) as caught:
+        for_range(scenario.closures, start=start, end=start + timedelta(days=2), source="w")
+    assert str(caught.value) == (
+        "w: closures[0]: 2026-02-20T10:00:00+07:00 to 2026-02-20T14:00:00+07:00 closes "
+        "nothing in the replayed range (2026-02-28T00:00:00+07:00 to 2026-03-02T00:00:00+07:00)"
+    )
 
 
 def test_a_closure_outside_the_replayed_range_is_refused(tmp_path: Path) -> None:
