@@ -346,8 +346,19 @@ def _problems(exc: ValidationError) -> list[Problem]:
                 )
             )
             continue
+        if error["type"] == "model_type":  # "... instance of DurationConfig": our class name
+            what = _TABLES.get(str(error.get("ctx", {}).get("class_name")), "a table")
+            found.append((where, f"{what}, not {error['input']!r}"))
+            continue
         found.append((where, str(error["msg"]).removeprefix("Value error, ")))
     return found
+
+
+# what a nested table of the gate file is, said for a value that is not one
+_TABLES = {
+    "DurationConfig": "a duration, e.g. { mean_min = 2.5, sd_min = 0.8 } (minutes, lognormal; "
+    "sd_min = 0 for a fixed one)",
+}
 
 
 def _dotted(loc: Sequence[int | str]) -> str:

@@ -167,6 +167,13 @@ def test_what_if_gives_named_lanes_new_fields_and_keeps_their_order(tmp_path: Pa
         ('gate = "nowhere"\n', "perishable.toml: gate: unknown gate 'nowhere' .known: huu-nghi"),
         # a JSON or YAML file: say that it must be TOML
         ('{"policy": "orchestrated"}\n', "cannot read the what-if file as TOML: "),
+        # found by an analyst's try: "Input should be a valid dictionary or instance of
+        # DurationConfig", a class name of ours, and not how to write one
+        (
+            '[[lanes]]\nids = ["HN-E1"]\nservice = 3\n',
+            "lanes[0].service: a duration, e.g. . mean_min = 2.5, sd_min = 0.8 . .minutes, "
+            "lognormal; sd_min = 0 for a fixed one., not 3",
+        ),
     ],
 )
 def test_what_if_errors_name_the_file_and_field(tmp_path: Path, text: str, message: str) -> None:
