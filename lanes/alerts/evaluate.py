@@ -41,10 +41,18 @@ def evaluate(
     return first_alerts(raised)
 
 
+def lookback(rules: AlertRules) -> timedelta:
+    """How far back the sightings a rule may need reach: the longest of a clone's return
+    time and a lost truck's allowance, plus two visit windows (a pass spans one)."""
+    return max(rules.min_return, rules.expected_transit + rules.transit_margin) + (
+        2 * rules.visit_window
+    )
+
+
 def judged_at(since: datetime, until: datetime, rules: AlertRules) -> list[datetime]:
     """The event times the reads from `since` to `until` are judged at: `until`, and before
     it one every `rules.visit_window` after `since`. The rules look back from the time they
-    judge at (`services.alerts.observations.lookback`: the longest wait of a rule plus two
+    judge at (`lookback`: the longest wait of a rule plus two
     visit windows), so a stretch judged every visit window is seen whole; a stretch of
     hours (a decider taking a backlog, a replay in large batches) judged at its end only
     would never judge its older reads. A stretch within one window, as when the decider

@@ -4,7 +4,7 @@ their parameters, and the alert they raise. Frozen values, no I/O, no clock."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from lanes.ids import stable_id
@@ -55,6 +55,23 @@ class Sighting:
 
 # a version that reached us before any read did counts from the start of the events' clock
 FROM_THE_START = datetime.min.replace(tzinfo=UTC)
+# how long after its crossing window's end the events' clock must be for a version stored
+# then to be about a day the clock has left behind (`stored_at_clock`)
+DAY_LEFT_BEHIND = timedelta(hours=12)
+
+
+def stored_at_clock(clock: datetime | None, window_end: datetime | None) -> datetime | None:
+    """The events' clock a manifest version stored now counts from, `clock` being the
+    system's (the newest read decided; None before any). A version whose crossing window
+    ended more than `DAY_LEFT_BEHIND` before that clock describes a day the clock has left
+    behind: a day of reads and manifests sent after a later one (a recorded day sent again,
+    an acceptance day run after another). It counts from the start (None), else the
+    rules would take it as filed after its own trucks and stay silent for that day. A
+    truck that is read now, more than 12 hours after its window, sees it as filed before
+    it came; its late amendment goes unseen (docs/alerts.md)."""
+    if clock is None or window_end is None or clock <= window_end + DAY_LEFT_BEHIND:
+        return clock
+    return None
 
 
 @dataclass(frozen=True, slots=True)

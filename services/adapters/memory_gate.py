@@ -29,6 +29,8 @@ from typing import Any
 
 from lanes.alert_rules import AlertRules
 from lanes.alerts import Alert, ManifestVersion, Observations, Sighting, WeighIn
+from lanes.alerts.evaluate import lookback
+from lanes.alerts.model import stored_at_clock
 from lanes.board import Board
 from lanes.booking import Booking, slots_at_arrival
 from lanes.bookings import BookedSlot, BookingState
@@ -40,7 +42,6 @@ from lanes.visits import VisitTrack
 from services.alerts.observations import (
     BOOKING_LOOKBACK,
     booking_change,
-    lookback,
     sighting,
     stored_manifest,
     weigh_in,
@@ -199,15 +200,17 @@ class MemoryGateData:
         is not kept; each new version counts for the rules from `clock_at` (by default the
         newest read decided at any gate, as `event_clock` does on the database)."""
         del now  # the database keeps it as `recorded_at`, for operations only
-        if clock_at is EventClock.NOW:
-            clock_at = max(self.clocks.values(), default=None)
-        counted_from = ManifestVersion.counted_from(None if clock_at is None else utc(clock_at))
+        from_clock = clock_at is EventClock.NOW
+        clock = max(self.clocks.values(), default=None) if from_clock else clock_at
+        assert not isinstance(clock, EventClock)
         for given in manifests:
             m = replace(
                 given,
                 window_start=_utc_or_none(given.window_start),
                 window_end=_utc_or_none(given.window_end),
             )
+            at = stored_at_clock(clock, m.window_end) if from_clock else clock
+            counted_from = ManifestVersion.counted_from(None if at is None else utc(at))
             found = self.manifests.get(m.manifest_id)
             if found is not None and (found.current.firm_id != m.firm_id or found.current == m):
                 continue

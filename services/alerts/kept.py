@@ -40,12 +40,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lanes.alert_rules import AlertRules
 from lanes.alerts import BookingChange, Observations
+from lanes.alerts.evaluate import lookback
 from lanes.model import Gate
 from services.alerts.kept_window import KeptReads, KeptVersions, VersionTail
 from services.alerts.observations import (
     BOOKING_LOOKBACK,
     loaded_changes,
-    lookback,
     plates_of,
     row_change,
     weighings_window,

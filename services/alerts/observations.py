@@ -20,6 +20,7 @@ from lanes.alerts import (
     Sighting,
     WeighIn,
 )
+from lanes.alerts.evaluate import lookback
 from lanes.model import CustomsChannel, CustomsStatus, Direction, Gate, Manifest
 from lanes.plates import normalise_plate
 from services.db.alert_tables import WeighingRow
@@ -29,14 +30,6 @@ from services.db.tables import ManifestRow, ManifestVersionRow, PlateReadRow
 # a firm's booking behaviour (no-show rate, rebooking, bursts) is judged over this much of
 # its history; an ASSUMPTION (docs/alerts.md)
 BOOKING_LOOKBACK = timedelta(days=7)
-
-
-def lookback(rules: AlertRules) -> timedelta:
-    """How far back the sightings a rule may need reach: the longest of a clone's return
-    time and a lost truck's allowance, plus two visit windows (a pass spans one)."""
-    return max(rules.min_return, rules.expected_transit + rules.transit_margin) + (
-        2 * rules.visit_window
-    )
 
 
 async def observations(

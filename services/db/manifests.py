@@ -12,6 +12,7 @@ from typing import Any, cast
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lanes.alerts.model import stored_at_clock
 from lanes.bookings import BookingState
 from lanes.filing import (
     StoredManifest,
@@ -76,6 +77,7 @@ async def store_manifests(
     results: list[StoreResult | None] = [None] * len(manifests)
     rounds: list[list[tuple[int, Manifest]]] = []
     seen: dict[str, int] = {}
+    from_clock = clock_at is EventClock.NOW
     counted_from = await event_clock(session) if clock_at is EventClock.NOW else clock_at
     for i, m in enumerate(manifests):
         if firm_scope is not None and m.firm_id != firm_scope:
@@ -89,7 +91,9 @@ async def store_manifests(
         batch.sort(key=lambda item: item[1].manifest_id)  # one lock order: no deadlock
         for start in range(0, len(batch), CHUNK):
             chunk = batch[start : start + CHUNK]
-            stored = await _store_unique(session, [m for _, m in chunk], source, now, counted_from)
+            stored = await _store_unique(
+                session, [m for _, m in chunk], source, now, counted_from, from_clock=from_clock
+            )
             for (i, _), result in zip(chunk, stored, strict=True):
                 results[i] = result
     return [r for r in results if r is not None]
@@ -101,8 +105,11 @@ async def _store_unique(
     source: str,
     now: datetime,
     clock_at: datetime | None,
+    *,
+    from_clock: bool = False,
 ) -> list[StoreResult]:
-    """Store manifests of distinct ids (sorted by id)."""
+    """Store manifests of distinct ids (sorted by id). `from_clock`: `clock_at` is the
+    events' clock now, each version placed on it by `stored_at_clock`."""
     table = ManifestRow.__table__
     # Claim the new ids first, insert-on-conflict: two writers of one new id never collide
     # (on PostgreSQL the second waits for the first, then finds the row).
@@ -181,7 +188,7 @@ async def _store_unique(
                     "payload": manifest_payload(m),
                     "source": source,
                     "recorded_at": now,
-                    "clock_at": clock_at,
+                    "clock_at": stored_at_clock(clock_at, m.window_end) if from_clock else clock_at,
                     "seq": first + i,
                 }
                 for i, (m, v) in enumerate(versions)

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from lanes.alerts import Alert, AlertRules, Observations, evaluate
-from lanes.alerts.evaluate import first_alerts, judged_at
+from lanes.alerts.evaluate import first_alerts, judged_at, lookback
 from lanes.alerts.hold import hold_for
 from lanes.alerts.incremental import Incremental
 from lanes.model import Gate, LaneDecision, Outcome
@@ -107,8 +107,16 @@ class AlertStep:
             now = max(batch_now, await store.gate_clock(gate_id) or batch_now)
             limit = now if watermark is None else min(now, watermark)
             first = (firsts or {}).get(gate_id, batch_now)
+            last = self._judged.get(gate_id)
+            if last is not None and batch_now < last - lookback(rules):
+                # reads the last judging could not see (a day sent after a later one, a
+                # camera's hours sent late): judged on their own, at their own times, up to
+                # their newest read; the gate's judging goes on from where it was
+                times = judged_at(first, batch_now, rules)
+            else:
+                times = self._times(gate_id, rules, first=first, limit=limit)
             judged: list[Alert] = []
-            for at in self._times(gate_id, rules, first=first, limit=limit):
+            for at in times:
                 judged += self._evaluate(gate, await store.observations(gate, rules, now=at), at)
             found = first_alerts(judged)
             mine = [a for a in found if a.gate_id in (gate_id, None)]

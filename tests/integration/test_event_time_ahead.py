@@ -1,7 +1,7 @@
 """Two days that are not today, sent to one running system, as a stranger's client meets
 them (bare JSON through the broker, the servers' clock left alone): defects found on
-2026-12-06 and not fixed, each a strict xfail that says what it takes (docs/alerts.md and
-docs/lanes-and-carriers.md say the same).
+2026-12-06. The first is not fixed, a strict xfail that says what it takes
+(docs/lanes-and-carriers.md says the same); the second is fixed (docs/alerts.md).
 
 1. A lane event dated ahead of the gate's clock takes effect at once. The lane-event worker
    settles the board to the event's `at` and applies it
@@ -10,13 +10,15 @@ docs/lanes-and-carriers.md say the same).
    events sent before an earlier day's reads) shuts the lane for the trucks read today, and
    settling the board a year on moves every queued truck through its lane. The replay of
    that range then decides the truck on the open lane (1 exact difference).
-2. A manifest filed while the gate's clock is ahead of its truck counts as received after
+2. A manifest filed while the gate's clock is ahead of its truck counted as received after
    the truck. `manifest_versions.clock_at` is the newest read decided at any gate
    (services/db/manifests.py `event_clock`, ae37aac); a day sent after a later one (a
-   recorded day sent again, or the days of a test out of order) has every manifest filed
-   for it stamped at the later day's clock, and the rules that ask what a manifest said
-   when its truck came (overweight, swap, containers unread, late amendment, customs
-   pending) stay silent for that day.
+   recorded day sent again, or the days of a test out of order) had every manifest filed
+   for it stamped at the later day's clock, and its reads judged at the later day's time,
+   so the rules that ask what a manifest said when its truck came (overweight, swap,
+   containers unread, late amendment, customs pending) stayed silent for that day. Fixed:
+   `lanes.alerts.model.stored_at_clock`, and the alert step judges such a batch at its own
+   times.
 """
 
 from __future__ import annotations
@@ -153,12 +155,6 @@ async def test_a_lane_closed_a_year_ahead_is_still_open_for_a_truck_read_today(
     assert decision["lane_id"] == "HN-E1", decision["reason"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not fixed (2026-12-06): a manifest's clock_at is the newest read at any gate, "
-    "so one filed for a day sent after a later day counts from the later day; and the "
-    "gate's clock never goes back, so that day's reads are judged outside the look-back",
-)
 async def test_overweight_is_raised_on_a_day_sent_after_a_later_day(
     sqlite_db: DatabaseSettings, tmp_path: Path
 ) -> None:

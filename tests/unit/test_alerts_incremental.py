@@ -22,10 +22,10 @@ from lanes.alerts import (
     WeighIn,
     evaluate,
 )
+from lanes.alerts.evaluate import lookback
 from lanes.alerts.incremental import Incremental
 from lanes.alerts.model import Alert
 from lanes.model import CameraRole, CustomsStatus, Direction, Manifest
-from services.alerts.observations import lookback
 from tests.unit.factories import at
 
 GATE = "huu-nghi"

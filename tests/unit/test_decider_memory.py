@@ -473,3 +473,30 @@ async def test_reads_taken_camera_by_camera_raise_the_alerts_of_reads_in_time_or
         by_camera, gates=GATES, policy=OrchestratedPolicy(), weighings=weighings
     )
     assert _alerts_of(run) == in_order
+
+
+async def test_a_day_sent_after_a_later_day_raises_its_alerts() -> None:
+    """Four hours with anomalies sent after a few trucks of the next day (a recorded day
+    sent again, an acceptance day run after another): the gate's clock stays on the later
+    day, and the earlier day's reads, all older than the rules' look-back from it, were
+    never judged. Judged on their own, at their own times: the alerts they raise alone."""
+    plan, versions, weighings = anomalous_hours()
+    first = min(r.captured_at for r in plan.reads)
+    later = plan_traffic(
+        gate=GATE, trucks=3, start=first + timedelta(days=1), seed=6, span=timedelta(hours=1)
+    )
+    alone = assemble(archived_reads(plan.reads), [], versions, fallback_batch=3)
+    after = assemble(
+        [*archived_reads(later.reads), *archived_reads(plan.reads)],
+        [],
+        versions,
+        fallback_batch=3,
+    )
+    raised = {}
+    for name, inputs in (("alone", alone), ("after", after)):
+        run = await run_sandbox(
+            inputs, gates=GATES, policy=OrchestratedPolicy(), weighings=weighings
+        )
+        raised[name] = _alerts_of(run)
+    assert len(raised["alone"]) >= 6
+    assert raised["after"] == raised["alone"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from lanes.alerts.model import stored_at_clock
 from streams.watermark import PartitionTimes
 
 T0 = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
@@ -48,3 +49,13 @@ def test_a_partition_with_records_left_and_none_read_holds_everything_back() -> 
     times.backlog({B})
     mark = times.advance([(A, T0), (A, T0 + 60 * MIN)])
     assert mark is not None and mark < T0
+
+
+def test_a_manifest_stored_when_the_clock_has_left_its_day_behind_counts_from_the_start() -> None:
+    window_end = T0 + 8 * 60 * MIN  # 18:00 at the gate
+    assert stored_at_clock(None, window_end) is None  # before any read: from the start
+    assert stored_at_clock(T0, None) == T0  # no window: the clock
+    assert stored_at_clock(T0, window_end) == T0  # before its window ends
+    assert stored_at_clock(window_end + 12 * 60 * MIN, window_end) == window_end + 12 * 60 * MIN
+    # the next day's reads were sent first: the clock is a day on
+    assert stored_at_clock(T0 + 24 * 60 * MIN, window_end) is None
