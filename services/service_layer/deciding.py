@@ -239,7 +239,9 @@ class DecideReadsHandler:
         if not visits:
             return []
         ordered = sorted(visits, key=lambda v: (v.last_seen_at, v.visit_id))
-        matched = [(v, self._match(v, index, reads, alone)) for v in ordered]
+        matched = [
+            (v, self._match(v, index, reads, alone, at=_arrived(gate, v, reads))) for v in ordered
+        ]
         matched = [(v, m) for v, m in matched if not _waits(gate, v, m, reads)]
         if not matched:
             return []
@@ -287,19 +289,19 @@ class DecideReadsHandler:
         index: PlateIndex,
         reads: Mapping[str, PlateRead],
         alone: Mapping[str, MatchResult],
+        *,
+        at: datetime,
     ) -> MatchResult:
-        """The visit's reads matched together; a visit of one read reuses that read's match
-        from its resolution (the same read, direction, index and time: the same answer)."""
+        """The visit's reads matched together, as of the truck's arrival `at`; a visit of one
+        read reuses that read's match from its resolution (the same read, direction, index and
+        time: the same answer)."""
         if len(visit.read_event_ids) == 1:
             (event_id,) = visit.read_event_ids
             match = alone.get(event_id)
-            if match is not None and reads[event_id].captured_at == visit.last_seen_at:
+            if match is not None and reads[event_id].captured_at == at:
                 return match
         return self.matcher.match(
-            [reads[e] for e in visit.read_event_ids],
-            direction=visit.direction,
-            index=index,
-            now=visit.last_seen_at,
+            [reads[e] for e in visit.read_event_ids], direction=visit.direction, index=index, now=at
         )
 
 
@@ -352,6 +354,22 @@ def _arriving(gate: Gate, visit: Visit, reads: Mapping[str, PlateRead]) -> bool:
     phantom trucks on the board, a second review item for each truck needing one."""
     cameras = [gate.camera(reads[e].camera_id) for e in visit.read_event_ids if e in reads]
     return not cameras or any(c is None or c.sees_arrivals for c in cameras)
+
+
+def _arrived(gate: Gate, visit: Visit, reads: Mapping[str, PlateRead]) -> datetime:
+    """When the truck arrived, the time its match is judged at (its window open, expected
+    here): its first read at a camera that sees arrivals, one at a waiting area's only when it
+    has none elsewhere (a truck waiting to be called arrives when read at the gate). A decider
+    keeping up decides a visit on that read; until 2026-12-06 a batch holding later reads too
+    (a backlog, a gateway batching) judged it at its last read, an exit camera's included: a
+    truck read in its window, then again after it, was 'late for its window' (found by a
+    stranger's camera client, tests/unit/test_decided_on_arrival.py)."""
+    areas = {a.camera_id for a in gate.waiting_areas}
+    seen = [reads[e] for e in visit.read_event_ids if e in reads]
+    arriving = [r for r in seen if (c := gate.camera(r.camera_id)) is None or c.sees_arrivals]
+    at_gate = [r.captured_at for r in arriving if r.camera_id not in areas]
+    times = at_gate or [r.captured_at for r in arriving]
+    return min(times, default=visit.last_seen_at)
 
 
 def _waits(gate: Gate, visit: Visit, match: MatchResult, reads: Mapping[str, PlateRead]) -> bool:
