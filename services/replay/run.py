@@ -188,6 +188,20 @@ async def replay(
     inputs = await load_inputs(
         settings, start=start, end=end, gate_id=gate_id, source=source, warm_up=warm_up
     )
+    if gate_id is not None and not (inputs.batches or inputs.recorded or inputs.not_handled_live):
+        hours = f"{warm_up.total_seconds() / 3600:g}"
+        raise GateConfigError(  # was "events": 0 and empty files, status 0, without a word
+            "--gate",
+            [
+                (
+                    "",
+                    f"nothing of gate {gate_id} archived from {start.isoformat()} to "
+                    f"{end.isoformat()} (event time, and the warm-up's {hours} hours before): "
+                    "the range's records are another gate's; without --gate the replay "
+                    "takes every gate's",
+                )
+            ],
+        )
     strangers = sorted({str(d.get("gate_id")) for d in inputs.recorded} - set(scenario.gates))
     if strangers:  # its reads would all be refused: 0 decisions, every truck a difference
         raise GateConfigError("the archive", [("", _no_gate_file(strangers, settings))])

@@ -180,6 +180,34 @@ def test_a_recording_of_a_gate_the_replay_has_no_file_for_is_refused(
     assert not out.exists()
 
 
+def test_a_replay_of_a_gate_with_nothing_in_the_range_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found replaying Huu Nghi's 2026-02-28 with `--gate youyiguan` (Youyiguan's gate
+    files set): "events": 0, "decisions": 0, empty files, status 0, and no word, where a
+    range with nothing archived is refused."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'borderflow.db'}"
+    monkeypatch.setenv("BORDERFLOW_DATABASE_URL", url)
+    assert main(["migrate"]) == 0
+    at = datetime(2026, 2, 28, 17, 0, tzinfo=UTC)
+    asyncio.run(_archive_one(DatabaseSettings(url=url), at))  # a read at Huu Nghi's camera
+    asyncio.run(_decided_at(DatabaseSettings(url=url), "huu-nghi", at))
+    monkeypatch.setenv("BORDERFLOW_GATES_DIR", str(CN_GATES))
+    monkeypatch.setenv("BORDERFLOW_GATE_ID", "youyiguan")
+    capsys.readouterr()
+
+    out = tmp_path / "out"
+    span = ["--from", "2026-02-28T00:00:00+07:00", "--to", "2026-03-02T00:00:00+07:00"]
+    assert main(["replay", "--out", str(out), "--gate", "youyiguan", *span]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "--gate: nothing of gate youyiguan archived from 2026-02-28T00:00:00+07:00 to "
+        "2026-03-02T00:00:00+07:00 (event time, and the warm-up's 24 hours before): the "
+        "range's records are another gate's; without --gate the replay takes every gate's"
+    ) in err, err
+    assert not out.exists()
+
+
 async def _decided_at(settings: DatabaseSettings, gate_id: str, at: datetime) -> None:
     row = DecisionRow(
         decision_id="d-1", visit_id="v-1", gate_id=gate_id, plate="12C06096",
