@@ -283,5 +283,8 @@ def decode_manifest(raw: bytes | str | None, *, require_firm: bool = True) -> Ma
     except ValidationError as exc:
         raise InvalidEvent(describe_errors(exc)) from exc
     if require_firm and manifest.firm_id is None:
-        raise InvalidEvent("firm_id: Field required")
+        raise InvalidEvent(
+            "firm_id: Field required (the declarant's firm id: only POST /v1/manifests may "
+            "leave it out, where the API key names the firm)"
+        )
     return manifest
