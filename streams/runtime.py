@@ -514,11 +514,13 @@ async def _behind(
 ) -> frozenset[Partition]:
     """The partitions held with records left after `batches`: the last fetched high
     watermark past the next offset to handle. A partition not fetched yet (no high
-    watermark known) is not counted: the first fetch asks for every partition held."""
+    watermark known: its offset still being looked up when the first batch came) counts
+    as behind, since nothing is known of what it holds; the next fetch tells."""
     behind = set()
     for tp in consumer.assignment():
         highwater = consumer.highwater(tp)
         if highwater is None:
+            behind.add((tp.topic, tp.partition))
             continue
         part = batches.get(tp)
         try:
