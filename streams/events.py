@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
 
+from lanes.plates import normalise_plate
 from streams.timestamps import IsoAwareDatetime, UtcDatetime
 
 EventId = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
@@ -19,6 +20,24 @@ ShortText = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_
 Probability = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False, strict=True)]
 StrictNumber = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 ContainerText = Annotated[str, StringConstraints(max_length=16, strip_whitespace=True)]
+PLATE_MAX = 32  # the plate columns' width, as the text a camera sends
+
+
+def fits_a_plate(text: str) -> str:
+    """`text` unchanged when its normalised form (`lanes.plates.normalise_plate`, what is
+    stored and matched) is at most PLATE_MAX characters; ValueError otherwise. NFKC spells
+    some characters as several ('\u00df' as 'SS', U+FDFA as 18 letters): until 2026-12-06 such
+    a read of 32 characters was stored as a longer plate on SQLite and, on PostgreSQL, failed
+    its batch and was dead-lettered as a database error naming no field."""
+    if len(plate := normalise_plate(text)) > PLATE_MAX:
+        raise ValueError(
+            f"is {len(plate)} characters once normalised (NFKC spells some characters as "
+            f"several; separators dropped), more than a plate's {PLATE_MAX}"
+        )
+    return text
+
+
+PlateText = Annotated[str, StringConstraints(max_length=PLATE_MAX), AfterValidator(fits_a_plate)]
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -39,7 +58,7 @@ class Envelope(BaseModel, Generic[T]):
 class CandidateV1(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    text: Annotated[str, StringConstraints(max_length=32)]
+    text: PlateText
     confidence: Probability
 
 
@@ -58,7 +77,7 @@ class PlateReadV1(BaseModel):
     event_id: EventId = Field(validation_alias=AliasChoices("event_id", "read_id"))
     camera_id: ShortText
     captured_at: IsoAwareDatetime  # ISO 8601 text with offset: no epoch numbers or text
-    plate_text: Annotated[str, StringConstraints(max_length=32)]
+    plate_text: PlateText
     confidence: Probability
     candidates: list[CandidateV1] = Field(default_factory=list, max_length=20)
     char_confidences: list[Probability] | None = Field(default=None, max_length=32)

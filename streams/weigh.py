@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lanes.alerts import WeighIn
 from lanes.plates import normalise_plate
 from streams.codec import describe_validation_error
 from streams.errors import InvalidEvent
-from streams.events import EventId, ShortText
+from streams.events import EventId, PlateText, ShortText
 from streams.jsonbody import load_object
 from streams.text import unstorable_text
 from streams.timestamps import IsoAwareDatetime
@@ -36,10 +36,8 @@ class WeighInMotionV1(BaseModel):
     station_id: ShortText
     gate_id: ShortText
     captured_at: IsoAwareDatetime
-    plate_text: Annotated[str, StringConstraints(max_length=32)]
-    plate_candidates: list[Annotated[str, StringConstraints(max_length=32)]] = Field(
-        default_factory=list, max_length=10
-    )
+    plate_text: PlateText
+    plate_candidates: list[PlateText] = Field(default_factory=list, max_length=10)
     gross_weight_kg: Kilograms
     axle_weights_kg: list[Kilograms] | None = Field(default=None, max_length=12)
     speed_kmh: Annotated[float, Field(strict=True, ge=0, le=200, allow_inf_nan=False)] | None = None
