@@ -300,6 +300,20 @@ async def _on_validation(request: Request, exc: Exception) -> Response:
             type_=_TYPE + "unsupported-media-type",
             errors=[FieldError(field="Content-Type", message=message)],
         )
+    if content_type is None and any(
+        tuple(e.get("loc", ())) == ("body",) and e.get("type") == "model_attributes_type"
+        for e in errors
+    ):
+        # A body sent with no Content-Type at all (curl without the header, http.client):
+        # FastAPI hands it over unparsed, so it read as "expected a JSON object" though it
+        # was one; the missing type is what is wrong (found by a firm's integrator)
+        message = "no Content-Type: send the body as application/json"
+        return problem_response(
+            415,
+            message,
+            type_=_TYPE + "unsupported-media-type",
+            errors=[FieldError(field="Content-Type", message=message)],
+        )
     broken = next((e for e in errors if e.get("type") == "json_invalid"), None)
     if broken is not None:
         reason = (broken.get("ctx") or {}).get("error", "malformed")

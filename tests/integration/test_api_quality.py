@@ -164,3 +164,38 @@ async def test_wrong_content_type_and_unknown_routes_are_problems(engine: AsyncE
     assert wrong_method.headers["content-type"].startswith("application/problem+json")
     # every method the path takes (Starlette named only its first route's: 'POST' here)
     assert wrong_method.headers["allow"] == "GET, POST"
+
+
+async def test_a_json_body_sent_without_a_content_type_is_a_415_naming_it(
+    engine: AsyncEngine,
+) -> None:
+    """Found by a firm's integrator (2026-12-06, curl with the header left out, and Python's
+    http.client, which sends none): a JSON object sent with no Content-Type at all was a 422
+    `body: expected a JSON object`, though it was one: the type is what is missing, as a
+    text/plain body is a 415 naming Content-Type. An empty body stays the 422 saying so."""
+    async with session_factory(engine)() as session, session.begin():
+        firm = await create_firm(session=session, firm_id="firm-01", name="One", now=T0)
+    headers = {"Authorization": f"Bearer {firm.key}"}
+    body = b'{"manifest_id": "M-1", "slot_start": "2027-03-10T09:00:00+07:00"}'
+    async with _client(engine, RateLimiter(rate=10, burst=10)) as client:
+        untyped = [
+            await client.post(path, content=body, headers=headers | extra)
+            for path, extra in (
+                ("/v1/bookings", {"Idempotency-Key": "k-1"}),
+                ("/v1/manifests", {}),
+                ("/v1/bookings/bk_1/cancel", {}),
+            )
+        ]
+        empty = await client.post("/v1/manifests", headers=headers)
+    for answer in untyped:
+        assert "content-type" not in answer.request.headers
+        assert answer.status_code == 415, answer.text
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        problem = answer.json()
+        assert problem["type"] == "urn:borderflow:problem:unsupported-media-type"
+        assert problem["errors"][0]["field"] == "Content-Type"
+        assert "no Content-Type" in problem["detail"] and "application/json" in problem["detail"]
+    assert empty.status_code == 422, empty.text
+    assert empty.json()["errors"] == [
+        {"field": "body", "message": "the request has no body: send it as JSON"}
+    ]
