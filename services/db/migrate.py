@@ -8,6 +8,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -50,3 +53,22 @@ async def migrate(engine: AsyncEngine) -> None:
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade)
     log.info("database schema at head", extra={"database": engine.url.render_as_string()})
+
+
+def schema_mismatch(connection: Connection) -> str | None:
+    """What stands between this version and a database migrated to another revision (a
+    recording made before an upgrade: its tables lack what this version reads), in words;
+    None at this version's head, or for a database alembic never migrated."""
+    current = MigrationContext.configure(connection).get_current_revision()
+    script = ScriptDirectory(str(MIGRATIONS))
+    head = script.get_current_head()
+    if current is None or current == head:
+        return None
+    try:
+        script.get_revision(current)
+    except CommandError:
+        return f"is at schema {current}, newer than this borderflow's ({head}): use that version"
+    return (
+        f"is at schema {current}, and this borderflow reads schema {head}: run `borderflow "
+        "migrate` on it first (the same BORDERFLOW_DATABASE_URL; run again, it changes nothing)"
+    )

@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 
 from services.archive.store import archive_extent, count_in_range
 from services.db.engine import display_url
+from services.db.migrate import schema_mismatch
 from services.runtime.settings import DatabaseSettings
 
 _WHERE = (
@@ -41,6 +42,9 @@ async def archive_problem(
                 f"{url} holds no event archive (no event_archive table: `borderflow up` "
                 f"never ran on it); {_WHERE}"
             )
+        mismatch = await session.run_sync(lambda sync: schema_mismatch(sync.connection()))
+        if mismatch:  # was a traceback: "no such column: archive_batches.watermark"
+            return f"{url} {mismatch}"
         if not need_events or await count_in_range(session=session, start=start, end=end):
             return None
     held = (

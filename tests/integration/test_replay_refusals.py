@@ -11,12 +11,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 
 import services.gates
 from services.archive.records import ArchivedRecord
 from services.archive.store import archive
 from services.bootstrap import open_database
 from services.cli.main import main
+from services.db.engine import create_engine
+from services.db.migrate import MIGRATIONS, to_revision
 from services.db.tables import DecisionRow
 from services.replay.run import ReplayOutcome
 from services.runtime.settings import DatabaseSettings
@@ -206,6 +209,41 @@ def test_a_replay_of_a_gate_with_nothing_in_the_range_is_refused(
         "range's records are another gate's; without --gate the replay takes every gate's"
     ) in err, err
     assert not out.exists()
+
+
+def test_a_recording_at_an_older_schema_asks_for_a_migrate_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by an analyst: a day recorded at 20:16 (schema 0029) replayed at 20:55, after
+    migration 0030 (archive_batches.watermark) came in: a 90-line traceback, "no such
+    column: archive_batches.watermark"."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'borderflow.db'}"
+    monkeypatch.setenv("BORDERFLOW_DATABASE_URL", url)
+    assert main(["migrate"]) == 0
+    settings = DatabaseSettings(url=url)
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    older = ScriptDirectory(str(MIGRATIONS)).get_revision(head).down_revision
+    asyncio.run(_to_revision(settings, str(older)))
+    asyncio.run(_archive_one(settings, datetime(2026, 2, 28, 17, tzinfo=UTC)))
+    capsys.readouterr()
+
+    day = ["--from", "2026-03-01T00:00:00+07:00", "--to", "2026-03-02T00:00:00+07:00"]
+    for command in _commands(tmp_path):
+        assert main([*command, *day]) == 2, command
+        err = capsys.readouterr().err
+        assert f"is at schema {older}, and this borderflow reads schema {head}" in err, err
+        assert "borderflow migrate" in err and "Traceback" not in err, err
+    assert main(["migrate"]) == 0
+    assert main(["archive", "export", "--out", str(tmp_path / "day.jsonl"), *day]) == 0
+
+
+async def _to_revision(settings: DatabaseSettings, revision: str) -> None:
+    engine = create_engine(settings)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(to_revision(revision, down=True))
+    finally:
+        await engine.dispose()
 
 
 async def _decided_at(settings: DatabaseSettings, gate_id: str, at: datetime) -> None:
