@@ -14,6 +14,10 @@ from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([Tt ]|$)")
 # a date-time whose `+07:00` came through a URL query unescaped: `+` there reads as a space
 _PLUS_AS_SPACE = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)? (\d{2}:?\d{2})$")
+# a date-time and its zone's name (Java's ZonedDateTime.toString(), RFC 9557): the offset is
+# what is taken, alone; and an offset of hours alone (ISO 8601 allows it, RFC 3339 does not)
+_ZONE_NAMED = re.compile(r"^(\d{4}-\d{2}-\d{2}[Tt ][\d:.,]+(?:[Zz]|[+-]\d{2}:?\d{2}))(\[.*\])$")
+_HOURS_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?([+-]\d{2})$")
 
 
 def iso_text(value: object) -> object:
@@ -22,6 +26,17 @@ def iso_text(value: object) -> object:
         raise ValueError(
             "has a space where the offset's '+' belongs (in a URL query '+' reads as a "
             f"space: send it as %2B{lost.group(3)})"
+        )
+    if isinstance(value, str) and (named := _ZONE_NAMED.match(value)):
+        raise ValueError(
+            f"a zone's name in brackets ({named.group(2)!r}) is not taken: send the date-time "
+            f"with its offset alone, e.g. {named.group(1)} (Java: "
+            "DateTimeFormatter.ISO_OFFSET_DATE_TIME, not ZonedDateTime.toString())"
+        )
+    if isinstance(value, str) and (hours := _HOURS_ONLY.match(value)):
+        raise ValueError(
+            f"the offset {hours.group(1)!r} needs its minutes: {hours.group(1)}:00 "
+            "(ISO 8601 with offset, e.g. 2026-11-24T08:00:00+07:00)"
         )
     if isinstance(value, datetime) or (isinstance(value, str) and _ISO_DATE.match(value)):
         return value
