@@ -199,3 +199,27 @@ async def test_a_json_body_sent_without_a_content_type_is_a_415_naming_it(
     assert empty.json()["errors"] == [
         {"field": "body", "message": "the request has no body: send it as JSON"}
     ]
+
+
+async def test_a_body_nested_too_deep_is_told_so_not_to_send_utf8(engine: AsyncEngine) -> None:
+    """Found by a firm's integrator (2026-12-06): a JSON body of 5,000 arrays one inside the
+    other, valid UTF-8, was a 400 'not readable as JSON (There was an error parsing the
+    body): send UTF-8 JSON', the advice for bytes that are not UTF-8 (still given for them):
+    the parser's recursion limit was what refused it."""
+    async with session_factory(engine)() as session, session.begin():
+        firm = await create_firm(session=session, firm_id="firm-01", name="One", now=T0)
+    headers = {"Authorization": f"Bearer {firm.key}", "Content-Type": "application/json"}
+    async with _client(engine, RateLimiter(rate=10, burst=10)) as client:
+        deep = await client.post(
+            "/v1/manifests", content=b"[" * 5000 + b"]" * 5000, headers=headers
+        )
+        not_utf8 = await client.post(
+            "/v1/manifests", content=b'{"manifest_id": "M-\xff\xfe"}', headers=headers
+        )
+    for answer in (deep, not_utf8):
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["type"] == "urn:borderflow:problem:invalid-json"
+        assert answer.json()["errors"][0]["field"] == "body"
+    assert "nested too deeply" in deep.json()["detail"], deep.text
+    assert "UTF-8" not in deep.json()["detail"]
+    assert "send UTF-8 JSON" in not_utf8.json()["detail"]
