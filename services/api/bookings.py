@@ -14,15 +14,17 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timezone
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import TypeAdapter
 
 from lanes.booking import Booking, BookingRefused, booking_not_found
 from lanes.bookings import BookingState
+from lanes.model import Gate
 from services.adapters.sql_bookings import SqlBookingUnitOfWork
 from services.api.auth import FirmDep, SessionsDep
 from services.api.booking_schemas import (
@@ -188,10 +190,18 @@ def _uow(request: Request, sessions: SessionsDep) -> SqlBookingUnitOfWork:
     return SqlBookingUnitOfWork(sessions, drivers_secret=request.app.state.context.drivers_secret)
 
 
-def _hash(body: BookingRequest, gate_id: str) -> str:
+_INSTANT = TypeAdapter(datetime)  # a datetime as a model's JSON dump writes it
+
+
+def _hash(body: BookingRequest, gate: Gate) -> str:
     # without the phone when none is given: the hash of a request made before it existed
     unset = {"driver_phone"} if body.driver_phone is None else set()
-    canonical = body.model_dump(mode="json", exclude=unset) | {"gate": gate_id}
+    canonical = body.model_dump(mode="json", exclude=unset) | {"gate": gate.gate_id}
+    # the instant, written in the gate's offset: a retry naming it in UTC or another offset
+    # is the same request (it was "another body"), and one sent in the gate's offset, as the
+    # docs do, hashes as before (a key stored before this change is still recognised)
+    local = body.slot_start.astimezone(timezone(gate.utc_offset))
+    canonical["slot_start"] = _INSTANT.dump_python(local, mode="json")
     return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
@@ -226,7 +236,7 @@ async def create_booking(
         gate_id=gate.gate_id,
         slot_start=body.slot_start,
         idempotency_key=idempotency_key,
-        request_hash=_hash(body, gate.gate_id),
+        request_hash=_hash(body, gate),
         driver_phone=body.driver_phone,
     )
     try:

@@ -5,8 +5,10 @@ retries, each rule's problem+json, and the booking events left in the outbox."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from collections.abc import AsyncIterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -18,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from lanes.bookings import BookingRules
 from lanes.model import Direction, Gate, Manifest
 from services.api.app import ApiContext, create_app
+from services.api.booking_schemas import BookingRequest
+from services.api.bookings import _hash as request_hash
 from services.api.ratelimit import RateLimiter
 from services.db.booking_tables import BookingEventRow, BookingRow, SlotCountRow
 from services.db.engine import session_factory
@@ -272,6 +276,45 @@ async def test_idempotent_retries(client: httpx.AsyncClient, keys: dict[str, str
     assert late.headers["idempotent-replayed"] == "true" and late.headers["location"] == path
     now = await client.get(path, headers=auth(keys["a"]))
     assert now.json()["status"] == "cancelled"
+
+
+async def test_a_retry_naming_the_same_instant_in_another_offset_is_the_same_request(
+    client: httpx.AsyncClient, keys: dict[str, str]
+) -> None:
+    """Found by a firm's integrator (2026-12-06, curl): a retry whose `slot_start` named the
+    first request's instant in UTC (`...T02:00:00Z` for `...T09:00:00+07:00`, as a client
+    that keeps its times in UTC writes it again) was a 409 `idempotency-key-reused`, 'used
+    with another request body', though it asked for the very booking the first made (blanks
+    around the manifest id were already read as the same request). The instant counts, in
+    the gate's offset, so a request hashed before this change is still recognised."""
+    at = local_slot(2, 9)
+    local = at.astimezone(timezone(LOCAL)).isoformat()
+    first = await _book_as(client, keys["a"], "A-1", local, "same")
+    assert first.status_code == 201, first.text
+    for written in (
+        at.isoformat().replace("+00:00", "Z"),
+        at.astimezone(timezone(-LOCAL)).isoformat(),
+    ):
+        retry = await _book_as(client, keys["a"], "A-1", written, "same")
+        assert retry.status_code == 201, retry.text
+        assert retry.json() == first.json() and retry.headers["idempotent-replayed"] == "true"
+    other = await _book_as(client, keys["a"], "A-1", (at + timedelta(hours=1)).isoformat(), "same")
+    assert problem(other, 409)["type"] == "urn:borderflow:problem:idempotency-key-reused"
+    # a request in the gate's offset hashes as it did before: its stored keys still match
+    body = BookingRequest(manifest_id="A-1", slot_start=datetime.fromisoformat(local))
+    before = body.model_dump(mode="json", exclude={"driver_phone"}) | {"gate": "huu-nghi"}
+    legacy = hashlib.sha256(json.dumps(before, sort_keys=True).encode()).hexdigest()
+    assert request_hash(body, default_gates()["huu-nghi"]) == legacy
+
+
+async def _book_as(
+    client: httpx.AsyncClient, key: str, manifest_id: str, slot_start: str, idem: str
+) -> httpx.Response:
+    return await client.post(
+        "/v1/bookings",
+        json={"manifest_id": manifest_id, "slot_start": slot_start},
+        headers=auth(key, idem),
+    )
 
 
 async def test_each_rule_has_its_problem(client: httpx.AsyncClient, keys: dict[str, str]) -> None:
