@@ -59,6 +59,7 @@ from lanes.similarity import (
     plate_cost,
     query_keys,
 )
+from lanes.values import gate_clock, zone_name
 
 MATCH_MAX = 0.7  # the most a visit's mean cost may be for its plate to count as read
 FAR = 1.0  # the cost assumed for a truck the index did not propose (at least one edit away)
@@ -123,6 +124,7 @@ class Matcher(Protocol):
         direction: Direction | None,
         index: ManifestIndex,
         now: datetime,
+        zone: timedelta | None = None,
     ) -> MatchResult: ...
 
 
@@ -408,7 +410,10 @@ class OcrMatcher:
         direction: Direction | None,
         index: ManifestIndex,
         now: datetime,
+        zone: timedelta | None = None,
     ) -> MatchResult:
+        """The reads' truck, as of `now`; `zone`: the gate's offset from UTC, in which a
+        reason tells a time (None: UTC, as the benches and `borderflow match` print)."""
         rule = self.rule
         readable = [texts for r in reads if (texts := read_texts(r, evidence=rule.evidence))]
         if not readable:
@@ -476,6 +481,7 @@ class OcrMatcher:
             reads,
             direction=direction,
             now=now,
+            zone=zone,
             score=score_of(best[0]),
             how=how,
             scored=scored,
@@ -675,6 +681,7 @@ def _check(
     *,
     direction: Direction | None,
     now: datetime,
+    zone: timedelta | None = None,
     score: float,
     how: str,
     scored: tuple[ScoredManifest, ...],
@@ -697,7 +704,8 @@ def _check(
     open_now = [m for m in ways if in_window(m, now)]
     if len(open_now) > 1:
         ids = ", ".join(sorted(m.manifest_id for m in open_now))
-        return result(MatchOutcome.AMBIGUOUS, None, f"manifests {ids} are all open at {now:%H:%M}")
+        at = f"{now:%H:%M}" if zone is None else gate_clock(now, zone, zone="named")
+        return result(MatchOutcome.AMBIGUOUS, None, f"manifests {ids} are all open at {at}")
     if open_now:
         manifest = open_now[0]
     else:
@@ -720,7 +728,7 @@ def _check(
             MatchOutcome.OUTSIDE_WINDOW,
             manifest,
             f"{manifest.manifest_id}: {_duration(abs(gap))} {word} for its window "
-            f"{_when(manifest.window_start)}-{_when(manifest.window_end)}",
+            f"{_window(manifest, now, zone)}",
         )
     return result(MatchOutcome.MATCHED, manifest, f"{manifest.manifest_id} ({manifest.direction})")
 
@@ -762,3 +770,17 @@ def _duration(delta: timedelta) -> str:
 
 def _when(at: datetime | None) -> str:
     return "open" if at is None else f"{at:%Y-%m-%d %H:%M}"
+
+
+def _window(manifest: Manifest, now: datetime, zone: timedelta | None) -> str:
+    """The manifest's crossing window for people: on the gate's clock with its zone named
+    (`06:00-12:30 (UTC+07:00)`, the date where it is not now's day), as the alerts tell a
+    time; without a zone, in UTC as stored. Until 2026-12-06 always the latter, unnamed: a
+    controller at Huu Nghi read '2025-07-13 23:00-2025-07-14 05:30' for 06:00-12:30."""
+    if zone is None:
+        return f"{_when(manifest.window_start)}-{_when(manifest.window_end)}"
+    ends = [
+        "open" if at is None else gate_clock(at, zone, day_of=now)
+        for at in (manifest.window_start, manifest.window_end)
+    ]
+    return f"{ends[0]}-{ends[1]} ({zone_name(zone)})"

@@ -40,12 +40,14 @@ def resolve_reads(
     index: ManifestIndex,
     recent: Sequence[VisitTrack],
     window: timedelta,
+    zone: timedelta | None = None,
 ) -> list[Resolved]:
-    """Each read with the plate it is grouped under (see the module's doc)."""
+    """Each read with the plate it is grouped under (see the module's doc); `zone`, the
+    gate's offset from UTC, for the times its match tells."""
     resolved = []
     for read, camera in reads:
         result = matcher.match(
-            [read], direction=camera.direction, index=index, now=read.captured_at
+            [read], direction=camera.direction, index=index, now=read.captured_at, zone=zone
         )
         if result.manifest is not None:
             plate, how = result.manifest.tractor_plate, "manifest"

@@ -218,6 +218,7 @@ class DecideReadsHandler:
                 index=index,
                 recent=recent,
                 window=window,
+                zone=self.gates[gate_id].utc_offset,
             )
             resolved += [replace(r, at_gate=f.at_gate) for r, f in zip(items, found, strict=True)]
             alone.update((f.at_gate.read.event_id, f.match) for f in found)
@@ -240,7 +241,13 @@ class DecideReadsHandler:
             return []
         ordered = sorted(visits, key=lambda v: (v.last_seen_at, v.visit_id))
         matched = [
-            (v, self._match(v, index, reads, alone, at=_arrived(gate, v, reads))) for v in ordered
+            (
+                v,
+                self._match(
+                    v, index, reads, alone, at=_arrived(gate, v, reads), zone=gate.utc_offset
+                ),
+            )
+            for v in ordered
         ]
         matched = [(v, m) for v, m in matched if not _waits(gate, v, m, reads)]
         if not matched:
@@ -291,6 +298,7 @@ class DecideReadsHandler:
         alone: Mapping[str, MatchResult],
         *,
         at: datetime,
+        zone: timedelta,
     ) -> MatchResult:
         """The visit's reads matched together, as of the truck's arrival `at`; a visit of one
         read reuses that read's match from its resolution (the same read, direction, index and
@@ -301,7 +309,11 @@ class DecideReadsHandler:
             if match is not None and reads[event_id].captured_at == at:
                 return match
         return self.matcher.match(
-            [reads[e] for e in visit.read_event_ids], direction=visit.direction, index=index, now=at
+            [reads[e] for e in visit.read_event_ids],
+            direction=visit.direction,
+            index=index,
+            now=at,
+            zone=zone,
         )
 
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-
 from lanes.matching import OcrMatcher
 from lanes.model import CustomsStatus, Direction, LaneDecision, Manifest, PlateRead
 from lanes.policy import OrchestratedPolicy
@@ -94,20 +92,30 @@ async def test_a_truck_read_only_after_its_window_is_still_late() -> None:
     assert "3 min late for its window" in decision.reason  # from its first read
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the window in an outside_window reason is written in UTC with no zone named "
-        "('late for its window 2025-07-13 23:00-2025-07-14 05:30' for a window of 06:00-12:30 "
-        "at the gate, UTC+07:00), where a controller reads gate time and the alerts name it "
-        "(lanes.values.gate_clock): lanes/matching.py _when formats the stored UTC time, and "
-        "the matcher is told no gate offset (Matcher.match has direction, index and now only; "
-        "the resolution's match of a lone read, reused for a visit of one read, is asked at the "
-        "read's time as decoded, so the zone cannot be taken from now without a replay reading "
-        "another text); needs the gate's offset passed to the matcher on every path"
-    ),
-)
 async def test_a_late_trucks_reason_tells_its_window_in_gate_time() -> None:
     decision = await _decided(_data(), (_read("f1", "12:33"),))
     assert decision.match_outcome.value == "outside_window"
-    assert "06:00-12:30 (UTC+07:00)" in decision.reason
+    assert decision.reason.endswith("V-70: 3 min late for its window 06:00-12:30 (UTC+07:00)")
+    # in one batch with another read (the visit's own match, not the lone read's): the same
+    again = await _decided(_data(), (_read("f1", "12:33"), _read("f2", "12:34")))
+    assert again.reason.endswith("V-70: 3 min late for its window 06:00-12:30 (UTC+07:00)")
+
+
+async def test_a_window_on_another_day_is_told_with_its_date() -> None:
+    decision = await _decided(_data(), (_read("f1", "12:33"),))
+    assert "2025-07-14 06:00-2025-07-14 12:30" not in decision.reason  # today's: no date
+    data = MemoryControlData()
+    day_before = Manifest(
+        "V-71",
+        "vendor-a",
+        Direction.EXPORT,
+        PLATE,
+        customs_status=CustomsStatus.CLEARED,
+        window_start=DAY - timedelta(hours=18),
+        window_end=DAY - timedelta(hours=6),
+    )
+    data.gate.store_manifests([day_before], now=DAY - timedelta(days=1))
+    late = await _decided(data, (_read("f1", "08:00"),))
+    assert late.reason.endswith(
+        "V-71: 14 h 00 min late for its window 2025-07-13 06:00-2025-07-13 18:00 (UTC+07:00)"
+    ), late.reason
