@@ -214,7 +214,10 @@ def read_texts(read: PlateRead, *, evidence: bool = True) -> tuple[_Text, ...]:
     texts: dict[str, _Text] = {}
     if top:
         confidences = read.char_confidences
-        if confidences is None and read.confidence > 0:
+        # a list of another length (one per character as printed, separators included, not
+        # of the normalised text) cannot be placed: the read's confidence stands for each
+        # character, as when none came (until 2026-12-06 the read was priced as unsure)
+        if (confidences is None or len(confidences) != len(top)) and read.confidence > 0:
             confidences = (read.confidence,) * len(top)
         weights = char_weights(top, confidences)
         capped = weights

@@ -68,7 +68,8 @@ class PlateReadV1(BaseModel):
     `event_id` may arrive as `read_id` (some camera gateways name it so); it is always
     written back as `event_id`. `char_confidences`, when the camera's OCR gives them, are one
     per character of the *normalised* `plate_text` (`lanes.plates.normalise_plate`: no
-    separators, upper case), not of the text as printed. `container_numbers` are the
+    separators, upper case), not of the text as printed; a list of another length is set
+    aside, and the read's `confidence` stands for each character. `container_numbers` are the
     container numbers a gate OCR portal read on the truck, as read (not checked here).
     """
 
