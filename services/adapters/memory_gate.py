@@ -147,6 +147,8 @@ class MemoryGateData:
     tracks: dict[TrackKey, VisitTrack] = field(default_factory=dict)
     boards: dict[str, Board] = field(default_factory=dict)
     lane_events: set[str] = field(default_factory=set)
+    held_events: dict[str, dict[str, Any]] = field(default_factory=dict)  # event_id -> row
+    lane_event_rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # to hold
     lanes_open: dict[str, bool] = field(default_factory=dict)
     bookings: dict[str, Booking] = field(default_factory=dict)
     active_bookings: set[str] = field(default_factory=set)  # booking ids
@@ -487,10 +489,27 @@ class MemoryGateStore:
     async def new_lane_events(self, rows: Sequence[Mapping[str, Any]]) -> set[str]:
         fresh = {str(r["event_id"]) for r in rows} - self.data.lane_events
         self.data.lane_events |= fresh
+        self.data.lane_event_rows = {str(r["event_id"]): dict(r) for r in rows}
         return fresh
 
     async def forget_lane_events(self, event_ids: Sequence[str]) -> None:
         self.data.lane_events -= set(event_ids)
+
+    async def hold_lane_events(self, event_ids: Sequence[str]) -> None:
+        for event_id in event_ids:
+            self.data.held_events[event_id] = self.data.lane_event_rows[event_id]
+
+    async def held_lane_events(self, gate_id: str, *, until: datetime) -> list[dict[str, Any]]:
+        due = [
+            r
+            for r in self.data.held_events.values()
+            if r["gate_id"] == gate_id and utc(r["at"]) <= until
+        ]
+        return sorted(due, key=lambda r: (utc(r["at"]), r["event_id"]))
+
+    async def release_lane_events(self, event_ids: Sequence[str]) -> None:
+        for event_id in event_ids:
+            self.data.held_events.pop(event_id, None)
 
     async def set_lane_open(self, lane_id: str, *, is_open: bool) -> None:
         self.data.lanes_open[lane_id] = is_open

@@ -138,6 +138,15 @@ class SqlGateStore:
     async def forget_lane_events(self, event_ids: Sequence[str]) -> None:
         await boards.forget_lane_events(session=self.session, event_ids=event_ids)
 
+    async def hold_lane_events(self, event_ids: Sequence[str]) -> None:
+        await boards.hold_lane_events(session=self.session, event_ids=event_ids)
+
+    async def held_lane_events(self, gate_id: str, *, until: datetime) -> list[dict[str, Any]]:
+        return await boards.held_lane_events(session=self.session, gate_id=gate_id, until=until)
+
+    async def release_lane_events(self, event_ids: Sequence[str]) -> None:
+        await boards.hold_lane_events(session=self.session, event_ids=event_ids, held=False)
+
     async def set_lane_open(self, lane_id: str, *, is_open: bool) -> None:
         await boards.set_lane_open(session=self.session, lane_id=lane_id, is_open=is_open)
 

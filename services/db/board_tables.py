@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String
+from sqlalchemy import JSON, Boolean, Index, Integer, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.db.tables import Base
+
+HELD = text("held")  # the partial index's predicate, and the query's (boards.held_lane_events)
 
 
 class GateBoardRow(Base):
@@ -33,5 +35,12 @@ class LaneEventRow(Base):
     at: Mapped[datetime]
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     received_at: Mapped[datetime]
+    # dated ahead of the gate's reads when it came: kept, applied when they reach it
+    # (services/service_layer/lane_events.py; migration 0031)
+    held: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
-    __table_args__ = (Index("ix_lane_events_gate_at", "gate_id", "at"),)
+    __table_args__ = (
+        Index("ix_lane_events_gate_at", "gate_id", "at"),
+        # the few held ones, looked for on every decider batch
+        Index("ix_lane_events_held", "gate_id", "at", postgresql_where=HELD, sqlite_where=HELD),
+    )

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lanes.board import Board
 from lanes.board_json import board_from_json
 from lanes.model import Gate, LaneDecision
-from services.db.board_tables import GateBoardRow, LaneEventRow
+from services.db.board_tables import HELD, GateBoardRow, LaneEventRow
 from services.db.convert import decision_values
 from services.db.repository import _insert
 from services.db.tables import DecisionRow, LaneRow
@@ -77,6 +77,40 @@ async def forget_lane_events(*, session: AsyncSession, event_ids: Sequence[str])
         await session.execute(
             delete(LaneEventRow).where(LaneEventRow.event_id.in_(sorted(set(event_ids))))
         )
+
+
+async def hold_lane_events(
+    *, session: AsyncSession, event_ids: Sequence[str], held: bool = True
+) -> None:
+    """Keep these recorded lane events to be applied later (dated ahead of the reads), or
+    with `held` False, no longer (applied now)."""
+    if event_ids:
+        await session.execute(
+            update(LaneEventRow)
+            .where(LaneEventRow.event_id.in_(sorted(set(event_ids))))
+            .values(held=held)
+        )
+
+
+async def held_lane_events(
+    *, session: AsyncSession, gate_id: str, until: datetime
+) -> list[dict[str, Any]]:
+    """The gate's held lane events dated up to `until`, in (at, event_id) order."""
+    rows = await session.scalars(
+        select(LaneEventRow)
+        .where(LaneEventRow.gate_id == gate_id, HELD, LaneEventRow.at <= until)
+        .order_by(LaneEventRow.at, LaneEventRow.event_id)
+    )
+    return [
+        {
+            "event_id": r.event_id,
+            "gate_id": r.gate_id,
+            "kind": r.kind,
+            "at": r.at,
+            "payload": r.payload,
+        }
+        for r in rows
+    ]
 
 
 async def set_lane_open(*, session: AsyncSession, lane_id: str, is_open: bool) -> None:

@@ -227,6 +227,16 @@ class GateStore(Protocol):
         """Unrecord lane events that were not applied (the board refused them): sent again
         (a redrive of their dead letters), they are applied then, not taken as seen."""
 
+    async def hold_lane_events(self, event_ids: Sequence[str]) -> None:
+        """Keep recorded lane events to be applied when the gate's reads reach them."""
+
+    async def held_lane_events(self, gate_id: str, *, until: datetime) -> list[dict[str, Any]]:
+        """The gate's held lane events dated up to `until` (event_id, gate_id, kind, at,
+        payload), in (at, event_id) order."""
+
+    async def release_lane_events(self, event_ids: Sequence[str]) -> None:
+        """Held lane events applied (or refused by the board) now: held no longer."""
+
     async def set_lane_open(self, lane_id: str, *, is_open: bool) -> None: ...
 
     # -- bookings at the gate ------------------------------------------------------------

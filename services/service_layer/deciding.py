@@ -37,6 +37,7 @@ from lanes.similarity import folded_key
 from lanes.visits import Grouping, ReadAtGate, VisitTrack, group_reads
 from services.ports import AlertPublisher, DecisionPublisher, GateStore, GateStores
 from services.service_layer.alert_step import AlertStep
+from services.service_layer.lane_events import apply_held_lane_events
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,9 @@ class ReadsDecided:
     fresh: int  # reads not seen before
     visits: int  # new visits of trucks arriving (the progress line's "trucks")
     alerts: int  # new alerts
+    # revisions of queued trucks that held lane events (a closure) made when the reads
+    # reached them (services/service_layer/lane_events.py)
+    replanned: tuple[LaneDecision, ...] = ()
 
 
 class DecideReadsHandler:
@@ -109,7 +113,7 @@ class DecideReadsHandler:
             raise
         self.alert_step.committed()
         self.decisions.committed()
-        await self.decisions.send(done.decided + done.held)
+        await self.decisions.send(done.replanned + done.decided + done.held)
         if done.alerts:
             self.alerts.dirty = True
             await self.alerts.drain()
@@ -130,6 +134,15 @@ class DecideReadsHandler:
         )
         if not fresh:
             return ReadsDecided((), (), stored, 0, 0, 0)
+        _, newest = _gate_spans(fresh)
+        replanned: list[LaneDecision] = []
+        for gate_id in sorted(newest):
+            # lane events held until the reads reached them: applied before the reads'
+            # trucks are decided (the gate's clock never goes back)
+            reached = max(newest[gate_id], await store.gate_clock(gate_id) or newest[gate_id])
+            replanned += await apply_held_lane_events(
+                store, self.gates[gate_id], reached, self.policy
+            )
         index = await self._manifest_index(store, fresh)
         fresh, alone, recent = await self._resolve(store, fresh, index)
         tracks = await store.tracks({(r.at_gate.camera.gate_id, r.at_gate.plate) for r in fresh})
@@ -163,7 +176,15 @@ class DecideReadsHandler:
             decided=decisions,
             stored_at=cmd.received_at,
         )
-        return ReadsDecided(tuple(decisions), tuple(held), stored, len(fresh), visits, len(alerts))
+        return ReadsDecided(
+            tuple(decisions),
+            tuple(held),
+            stored,
+            len(fresh),
+            visits,
+            len(alerts),
+            tuple(replanned),
+        )
 
     async def _expire_no_shows(self, store: GateStore, clocks: Mapping[str, datetime]) -> None:
         """Bookings whose slot ended more than the gate's grace before the gate's clock

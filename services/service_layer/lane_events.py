@@ -14,8 +14,8 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lanes.board import Board, BoardError
@@ -29,6 +29,12 @@ from services.ports import DecisionPublisher, GateStore, GateStores
 log = logging.getLogger(__name__)
 
 WORKER = "lane-events"  # the name of its batches in the archive
+# how far ahead of the gate's reads (its newest read) a lane event is applied when it comes;
+# one dated further ahead (a gateway whose clock is off, a later day's events sent before an
+# earlier day's reads) is held until the reads reach it (an ASSUMPTION: gates read trucks
+# at least hourly while they work; at night an event more than an hour ahead of the last
+# read waits for the first read within the hour before it)
+LEAD = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,65 +101,139 @@ class ApplyLaneEventsHandler:
             list(dict.fromkeys(e.event_id for e in events if e.event_id in fresh_ids)),
             [e.at for e in fresh],
         )
-        revised: list[LaneDecision] = []
-        latest: dict[str, LaneDecision] = {}  # visit -> its decision revised in this batch
-        rejected: list[tuple[LaneEvent, str]] = []
-        applied: Counter[str] = Counter()
-        took: set[str] = set()  # the event ids applied (a batch may hold one twice)
+        done = Applied()
         for gate_id in sorted({e.gate_id for e in fresh}):
             gate = self.gates[gate_id]
-            board = await store.board(gate)
-            for event in (e for e in fresh if e.gate_id == gate_id):
-                board = settle(board, gate, now=event.at)
-                try:
-                    board, plans = self._apply(board, gate, event)
-                except BoardError as exc:
-                    rejected.append((event, str(exc)))
-                    continue
-                applied[event.kind] += 1
-                took.add(event.event_id)
-                if event.kind in {"lane_closed", "lane_opened"} and event.lane_id:
-                    await store.set_lane_open(event.lane_id, is_open=event.kind == "lane_opened")
-                revised += await _revise(store, plans, event, latest)
-            await store.save_board(gate_id, board, now=fresh[-1].at)
+            mine = [e for e in fresh if e.gate_id == gate_id]
+            clock = await store.gate_clock(gate_id)
+            ahead = [e for e in mine if clock is not None and e.at > clock + LEAD]
+            if ahead:  # applied by the decider when the reads reach them
+                log.info(
+                    "lane events %s at %s dated ahead of its reads (%s): held",
+                    [e.event_id for e in ahead],
+                    gate_id,
+                    clock,
+                )
+                await store.hold_lane_events([e.event_id for e in ahead])
+            now = [e for e in mine if e not in ahead]
+            if now:
+                await apply_lane_events(store, gate, now, self.policy, done)
         # a refused event is dead-lettered, not seen: its redrive (a truck's entry that came
         # before its decision, sent again once the decision is there) is applied then
         await store.forget_lane_events(
-            sorted({e.event_id for e, _ in rejected if e.event_id not in took})
+            sorted({e.event_id for e, _ in done.rejected if e.event_id not in done.took})
         )
-        await store.revise_decisions(revised)
-        return LaneEventsApplied(tuple(revised), tuple(rejected), applied, len(events) - len(fresh))
+        await store.revise_decisions(done.revised)
+        return LaneEventsApplied(
+            tuple(done.revised), tuple(done.rejected), done.applied, len(events) - len(fresh)
+        )
 
-    def _apply(
-        self, board: Board, gate: Gate, event: LaneEvent
-    ) -> tuple[Board, list[tuple[str, Assignment]]]:
-        at = event.at
-        if event.kind == "truck_entered":
-            assert event.visit_id is not None and event.lane_id is not None
-            return board.truck_entered(event.visit_id, event.lane_id, at), []
-        if event.kind == "truck_left":
-            assert event.visit_id is not None
-            return board.truck_left(event.visit_id, at), []
-        if event.kind == "lane_opened":
-            assert event.lane_id is not None
-            return board.lane_opened(event.lane_id, at), []
-        if event.kind == "carrier_back":
-            assert event.carrier_id is not None
-            return board.carrier_back(event.carrier_id, at), []
-        if event.kind == "carrier_departed":
-            assert event.carrier_id is not None
-            return board.carrier_departed(event.carrier_id, at), []
-        if event.kind == "carrier_arrived":
-            assert event.carrier_id is not None
-            return board.carrier_arrived(event.carrier_id, at), []
-        if event.kind == "lane_closed":
-            assert event.lane_id is not None
-            board = board.lane_closed(event.lane_id, at)
-        else:  # carrier_out
-            assert event.carrier_id is not None
-            board = board.carrier_out(event.carrier_id, at)
-        plans, board = self.policy.replan(board, gate, now=at)
-        return board, plans
+
+@dataclass
+class Applied:
+    """What applying lane events to the boards did, gathered over a batch."""
+
+    revised: list[LaneDecision] = field(default_factory=list)
+    latest: dict[str, LaneDecision] = field(default_factory=dict)  # visit -> its revision
+    rejected: list[tuple[LaneEvent, str]] = field(default_factory=list)
+    applied: Counter[str] = field(default_factory=Counter)  # by kind
+    took: set[str] = field(default_factory=set)  # the event ids applied
+
+
+async def apply_lane_events(
+    store: GateStore, gate: Gate, events: Sequence[LaneEvent], policy: Policy, done: Applied
+) -> None:
+    """Apply `events` (of `gate`, in time order) to its board, each at its time: the board
+    settled to it, the event applied, the trucks a closure strands re-planned (their
+    revisions in `done`, not yet stored). An event the board refuses is in `done.rejected`.
+    The lane-event worker calls it for the events it takes; the decider for the held ones
+    its reads reach."""
+    board = await store.board(gate)
+    for event in events:
+        board = settle(board, gate, now=event.at)
+        try:
+            board, plans = _apply(board, gate, event, policy)
+        except BoardError as exc:
+            done.rejected.append((event, str(exc)))
+            continue
+        done.applied[event.kind] += 1
+        done.took.add(event.event_id)
+        if event.kind in {"lane_closed", "lane_opened"} and event.lane_id:
+            await store.set_lane_open(event.lane_id, is_open=event.kind == "lane_opened")
+        done.revised += await _revise(store, plans, event, done.latest)
+    await store.save_board(gate.gate_id, board, now=events[-1].at)
+
+
+async def apply_held_lane_events(
+    store: GateStore, gate: Gate, until: datetime, policy: Policy
+) -> list[LaneDecision]:
+    """The gate's held lane events dated up to `until + LEAD` (the reads have reached them),
+    applied; the revisions they make, stored. One the board refuses now is logged and
+    forgotten: sent again (from the topic or the archive), it is applied then."""
+    rows = await store.held_lane_events(gate.gate_id, until=until + LEAD)
+    if not rows:
+        return []
+    events = [held_event(row, n) for n, row in enumerate(rows)]
+    done = Applied()
+    await apply_lane_events(store, gate, events, policy, done)
+    await store.release_lane_events([e.event_id for e in events])
+    for event, reason in done.rejected:
+        log.warning(
+            "held lane event %s at %s refused by the board when its time came: %s",
+            event.event_id,
+            gate.gate_id,
+            reason,
+        )
+    await store.forget_lane_events(sorted({e.event_id for e, _ in done.rejected}))
+    await store.revise_decisions(done.revised)
+    return done.revised
+
+
+def held_event(row: Mapping[str, Any], position: int) -> LaneEvent:
+    payload = row["payload"]
+    return LaneEvent(
+        event_id=row["event_id"],
+        gate_id=row["gate_id"],
+        kind=row["kind"],
+        at=row["at"] if row["at"].tzinfo else row["at"].replace(tzinfo=UTC),
+        payload=payload,
+        position=position,
+        visit_id=payload.get("visit_id"),
+        lane_id=payload.get("lane_id"),
+        carrier_id=payload.get("carrier_id"),
+    )
+
+
+def _apply(
+    board: Board, gate: Gate, event: LaneEvent, policy: Policy
+) -> tuple[Board, list[tuple[str, Assignment]]]:
+    at = event.at
+    if event.kind == "truck_entered":
+        assert event.visit_id is not None and event.lane_id is not None
+        return board.truck_entered(event.visit_id, event.lane_id, at), []
+    if event.kind == "truck_left":
+        assert event.visit_id is not None
+        return board.truck_left(event.visit_id, at), []
+    if event.kind == "lane_opened":
+        assert event.lane_id is not None
+        return board.lane_opened(event.lane_id, at), []
+    if event.kind == "carrier_back":
+        assert event.carrier_id is not None
+        return board.carrier_back(event.carrier_id, at), []
+    if event.kind == "carrier_departed":
+        assert event.carrier_id is not None
+        return board.carrier_departed(event.carrier_id, at), []
+    if event.kind == "carrier_arrived":
+        assert event.carrier_id is not None
+        return board.carrier_arrived(event.carrier_id, at), []
+    if event.kind == "lane_closed":
+        assert event.lane_id is not None
+        board = board.lane_closed(event.lane_id, at)
+    else:  # carrier_out
+        assert event.carrier_id is not None
+        board = board.carrier_out(event.carrier_id, at)
+    plans, board = policy.replan(board, gate, now=at)
+    return board, plans
 
 
 async def _revise(

@@ -1,7 +1,6 @@
 """Two days that are not today, sent to one running system, as a stranger's client meets
 them (bare JSON through the broker, the servers' clock left alone): defects found on
-2026-12-06. The first is not fixed, a strict xfail that says what it takes
-(docs/lanes-and-carriers.md says the same); the second is fixed (docs/alerts.md).
+2026-12-06 and fixed the same day (docs/lanes-and-carriers.md, docs/alerts.md).
 
 1. A lane event dated ahead of the gate's clock takes effect at once. The lane-event worker
    settles the board to the event's `at` and applies it
@@ -9,7 +8,9 @@ them (bare JSON through the broker, the servers' clock left alone): defects foun
    is: a `lane_closed` stamped a year ahead (a gateway whose clock is off, or a later day's
    events sent before an earlier day's reads) shuts the lane for the trucks read today, and
    settling the board a year on moves every queued truck through its lane. The replay of
-   that range then decides the truck on the open lane (1 exact difference).
+   that range then decides the truck on the open lane (1 exact difference). Fixed: an
+   event more than an hour ahead of the gate's newest read is held, and applied by the
+   decider when its reads reach it.
 2. A manifest filed while the gate's clock is ahead of its truck counted as received after
    the truck. `manifest_versions.clock_at` is the newest read decided at any gate
    (services/db/manifests.py `event_clock`, ae37aac); a day sent after a later one (a
@@ -58,6 +59,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(150)]
 
 # a fixed day (10:00 at the gate), as a recorded or test day is; not today
 T0 = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
 
 
 @pytest.fixture
@@ -104,22 +106,26 @@ async def _decided(bootstrap: str, manifest_id: str) -> dict[str, Any]:
     return first
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not fixed (2026-12-06): a lane event is applied when it comes, not at its time; "
-    "needs lane events ahead of the gate's clock kept and applied when the reads reach them",
-)
 async def test_a_lane_closed_a_year_ahead_is_still_open_for_a_truck_read_today(
-    sqlite_db: DatabaseSettings, tmp_path: Path
+    database_settings: DatabaseSettings, tmp_path: Path
 ) -> None:
+    """On SQLite and PostgreSQL (the held events' partial index and query differ)."""
     async with fresh_broker(tmp_path) as broker:
-        settings = make_settings(broker.bootstrap, sqlite_db, tmp_path)
+        settings = make_settings(broker.bootstrap, database_settings, tmp_path)
         async with running_system(settings) as system:
             _, manifests = build_manifest_intake(system.infra)
             stop = asyncio.Event()
             task = asyncio.create_task(manifests.run(stop))
             try:
                 await asyncio.wait_for(manifests.ready.wait(), timeout=20)
+                # the gate is at work: a truck with no manifest read an hour before (with
+                # no read at all there is no clock to be ahead of: an event is applied)
+                await publish(broker.bootstrap, as_message(read("r-0", "51C00000", T0 - HOUR)))
+
+                async def clock_set() -> bool:
+                    return system.decider.stats.reads >= 1
+
+                await wait_until(clock_set, timeout=30)
                 # the gateway's clock is a year ahead: HN-E1 closed "on 2027-11-23"
                 closure = {
                     "event_id": "le-ahead",
@@ -133,7 +139,7 @@ async def test_a_lane_closed_a_year_ahead_is_still_open_for_a_truck_read_today(
                 await publish_to(
                     broker.bootstrap, LANE_EVENTS.name, ("huu-nghi", json.dumps(closure).encode())
                 )
-                await _stored(system, LaneEventRow, "le-ahead")  # on the board
+                await _stored(system, LaneEventRow, "le-ahead")  # taken (and held)
                 await publish_to(
                     broker.bootstrap,
                     MANIFESTS.name,
@@ -151,6 +157,7 @@ async def test_a_lane_closed_a_year_ahead_is_still_open_for_a_truck_read_today(
                 await asyncio.wait_for(task, timeout=20)
     # every export standard lane is free at T0 and HN-E1 comes first (the replay of T0's
     # range, without the closure of a year later, assigns HN-E1); the live run said HN-E2
+    # until the closure was held (services/service_layer/lane_events.py)
     assert decision["outcome"] == "assigned", decision
     assert decision["lane_id"] == "HN-E1", decision["reason"]
 

@@ -634,3 +634,35 @@ async def test_a_truck_an_alert_held_released_or_turned_away_by_a_controller_mar
     (entry,) = data.audit_log
     assert entry.details["released_alerts"] == ["a-1"]
     assert data.gate.alerts["a-1"].released_as == ended
+
+
+async def test_a_lane_event_dated_ahead_of_the_reads_is_held_until_they_reach_it(
+    data: MemoryControlData,
+) -> None:
+    """A closure a day ahead of the gate's reads (a gateway whose clock is off, a later
+    day's events sent first) is kept, not applied: the truck read now still gets the lane;
+    the read that reaches the closure's time has it applied first, under the same lock."""
+    first, _, _ = await _decide(data, _read("r-1", PLATE, T0))
+    (decided,) = first.decided
+    lane = decided.lane_id
+    assert lane is not None
+    handler = ApplyLaneEventsHandler(
+        uow=data.gate.stores(),
+        decisions=RecordingOutbox(),
+        gates=GATES,
+        policy=OrchestratedPolicy(),
+    )
+    ahead = T0 + timedelta(days=1)
+    closed = LaneEvent(
+        "le-ahead", GATE.gate_id, "lane_closed", ahead, {"lane_id": lane}, 0, lane_id=lane
+    )
+    done = await handler(ApplyLaneEvents((closed,), received_at=WALL))
+    assert not done.applied and not done.rejected
+    assert data.gate.lanes_open.get(lane, True)  # still open
+    assert list(data.gate.held_events) == ["le-ahead"]
+    # a read an hour before it: within the lead, the closure is applied before deciding
+    later, outbox, _ = await _decide(data, _read("r-2", "51C77777", ahead - timedelta(minutes=59)))
+    assert data.gate.lanes_open[lane] is False
+    assert not data.gate.held_events
+    assert all(d.lane_id != lane for d in later.decided)
+    assert outbox.calls[-2:] == ["committed", "send"]
