@@ -509,6 +509,9 @@ _OUTAGE_NAMES = frozenset(
 )
 
 
+POSITION_WAIT_S = 0.5  # how long a batch waits to learn a partition's position (`_behind`)
+
+
 async def _behind(
     consumer: AIOKafkaConsumer, batches: Mapping[TopicPartition, Sequence[ConsumerRecord]]
 ) -> frozenset[Partition]:
@@ -524,8 +527,15 @@ async def _behind(
             continue
         part = batches.get(tp)
         try:
-            position = max(r.offset for r in part) + 1 if part else await consumer.position(tp)
+            if part:
+                position = max(r.offset for r in part) + 1
+            else:  # known at once, unless an offset is being looked up again (a reset)
+                async with asyncio.timeout(POSITION_WAIT_S):
+                    position = await consumer.position(tp)
         except IllegalStateError:  # revoked since (a rebalance): not ours to wait for
+            continue
+        except TimeoutError:  # not known now: nothing is known of what it holds
+            behind.add((tp.topic, tp.partition))
             continue
         if highwater > position:
             behind.add((tp.topic, tp.partition))

@@ -5,12 +5,13 @@ batch's lag is observed (another worker of the group died or joined), is skipped
 
 from __future__ import annotations
 
-from typing import cast
+import asyncio
+from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from streams import metrics
-from streams.runtime import ConsumerRuntime
+from streams.runtime import ConsumerRuntime, _behind
 from streams.settings import KafkaSettings
 
 KEPT, REVOKED = TopicPartition("t", 0), TopicPartition("t", 1)
@@ -40,3 +41,26 @@ def test_a_partition_revoked_since_the_fetch_is_skipped() -> None:
     runtime._observe_lag(cast(AIOKafkaConsumer, _Rebalanced()), {KEPT: 4, REVOKED: 7})
     assert metrics.CONSUMER_LAG.labels("g-lag", "t", "0")._value.get() == 6
     assert runtime._lag_labels == {("g-lag", "t", "0")}
+
+
+class _Resetting:
+    """Partition 0 fetched and read; partition 1 fetched, its position being looked up again
+    (an offset reset): `position()` does not answer."""
+
+    def assignment(self) -> set[TopicPartition]:
+        return {KEPT, REVOKED}
+
+    def highwater(self, tp: TopicPartition) -> int:
+        return 10
+
+    async def position(self, tp: TopicPartition) -> int:
+        await asyncio.Event().wait()  # never
+        return 0
+
+
+async def test_a_partition_whose_position_is_not_known_counts_as_behind() -> None:
+    """The batch is not held up waiting for it (`POSITION_WAIT_S`), and its records are
+    waited for: nothing is known of what it holds."""
+    read = cast(Any, [type("R", (), {"offset": 9})()])
+    behind = await _behind(cast(AIOKafkaConsumer, _Resetting()), {KEPT: read})
+    assert behind == {("t", 1)}
