@@ -54,6 +54,12 @@ function localTime(iso, withSeconds) {
   return withSeconds ? s.slice(11, 19) : s.slice(11, 16);
 }
 
+// the gate's date of an instant (YYYY-MM-DD), as localTime its time
+function localDate(iso) {
+  if (!iso || !state.snap) return "";
+  return new Date(new Date(iso).getTime() + state.snap.utc_offset_min * 60000).toISOString().slice(0, 10);
+}
+
 // the gate's offset as the API's refusals spell it: "UTC+07:00", "UTC-03:30"
 function utcOffset(minutes) {
   const m = Math.abs(minutes), pad = (n) => String(n).padStart(2, "0");
@@ -281,6 +287,8 @@ function render() {
 function drawRoom() {
   const s = state.snap;
   $("gate-name").textContent = s.gate_name + " control room";
+  // the gate's day, which its "today" is: a feed of another day shows another date
+  $("clock-date").textContent = localDate(s.as_of);
   $("clock").textContent = "gate time " + localTime(s.as_of, true);
   // which zone: a browser elsewhere (or set to another zone) cannot tell it from the times
   $("clock-zone").textContent = utcOffset(s.utc_offset_min);

@@ -1,0 +1,58 @@
+"""The control room says which day the gate's clock is on, and its header fits a phone.
+
+Found by a tester as a stranger lane controller (2026-12-06) feeding plate reads of
+2025-09-02 (a camera gateway sending a past day): the header said "gate time 08:15:00
+UTC+07:00" and the KPIs "trucks in today", and nothing on the page said that the gate's
+"today" was 2025-09-02, not the day on the wall. On a phone (390 px wide) the header did not
+wrap: the controller's name, Log out and the session's end lay past the right edge, and the
+page was laid out 504 px wide.
+
+The gate's clock is the newest read: a visit read at 06:30 local on 2025-09-02, which is
+still 2025-09-01 in UTC, is written before the API starts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from services.bootstrap import Infrastructure
+from tests.browser.test_control_room import log_in
+from tests.browser.test_review_order import in_review
+from tests.integration.test_staff_cookie import api_on_a_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(90)]
+
+EARLY = datetime(2025, 9, 1, 23, 30, tzinfo=UTC)  # 2025-09-02 06:30 at Huu Nghi (UTC+07:00)
+
+
+async def read_early(infra: Infrastructure) -> None:
+    async with infra.sessions() as session, session.begin():
+        session.add_all(in_review("29H30002", arrived=EARLY, decided=EARLY, clock=EARLY))
+
+
+async def test_the_header_names_the_gates_day(browser: Browser, tmp_path: Path) -> None:
+    async with api_on_a_port(tmp_path, seed=read_early) as port:
+        page = await browser.new_page(viewport={"width": 1280, "height": 720})
+        await log_in(page, f"http://127.0.0.1:{port}", "ana")
+        await expect(page.locator("#clock")).to_have_text("gate time 06:30:00")
+        await expect(page.locator("#clock-date")).to_have_text("2025-09-02")
+
+
+async def test_the_header_fits_a_phone(browser: Browser, tmp_path: Path) -> None:
+    async with api_on_a_port(tmp_path, seed=read_early) as port:
+        context = await browser.new_context(
+            viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+        )
+        page = await context.new_page()
+        await log_in(page, f"http://127.0.0.1:{port}", "ana")
+        await expect(page.locator("#who-name")).to_have_text("ana")
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the page is laid out {width} px wide on a 390 px phone"
+        for part in ("#logout", "#session-until", "#clock-zone"):
+            box = await page.locator(part).bounding_box()
+            assert box is not None, part
+            assert box["x"] + box["width"] <= 390, f"{part} ends at {box['x'] + box['width']} px"
+        await context.close()
