@@ -35,7 +35,26 @@ _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
 
 
+# How each format read begins: a file that begins so but does not open is that format damaged
+_MAGIC = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF8", "GIF"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+)
+
+
 def _not_an_image(data: bytes) -> UnreadableImage:
+    for magic, what in _MAGIC:
+        if data.startswith(magic):
+            return UnreadableImage(
+                f"the {len(data)} bytes of {what} are cut short or corrupt (its header)"
+            )
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return UnreadableImage(
+            f"the {len(data)} bytes of WebP are cut short or corrupt (its header)"
+        )
     reason = f"the {len(data)} bytes do not decode to an image ({READ_FORMATS})"
     if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
         reason += ": HEIC/HEIF, a phone's photo format, is not read; send it as JPEG"
