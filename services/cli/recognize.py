@@ -8,6 +8,7 @@ image cannot be read, 0 otherwise (an image with no plate prints `"plates": []`)
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -43,11 +44,18 @@ def reading_json(reading: PlateReading) -> dict[str, Any]:
 
 
 def main_recognize(images: Sequence[str], *, vote: bool = False) -> int:
+    # fast_plate_ocr logs "Using custom providers" at INFO as the OCR loads: not a line for
+    # stderr, where each refusal is one line (the worker's log keeps it)
+    library = logging.getLogger("fast_plate_ocr")
+    level = library.level
+    library.setLevel(logging.WARNING)
     try:
         recognizer = PlateRecognizer()
     except RecognitionError as exc:
         _err(f"borderflow recognize: {exc}")
         return 2
+    finally:
+        library.setLevel(level)
     status = 0
     decoded = []
     for name in images:

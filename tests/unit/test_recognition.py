@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import socket
 import urllib.request
 from collections.abc import Iterator
@@ -222,6 +223,20 @@ def test_undecodable_bytes_are_refused() -> None:
         decode_image(b"\xff\xd8 this is not really a JPEG")
     with pytest.raises(UnreadableImage, match="empty"):
         decode_image(b"")
+
+
+def test_recognize_command_prints_no_library_info_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every `borderflow recognize` printed fast_plate_ocr's INFO line "Using custom providers:
+    ['CPUExecutionProvider']" on stderr, where a refusal is documented as one line (found
+    2026-12-06 as a camera vendor reading stderr for the refusals)."""
+    good = tmp_path / "cam.jpg"
+    good.write_bytes(render_scene(900_003, clean=True).jpeg)
+    with caplog.at_level(logging.INFO):
+        assert main_recognize([str(good)]) == 0
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("fast_plate_ocr")] == []
+    assert json.loads(capsys.readouterr().out)["image"] == str(good)
 
 
 def test_recognize_command_prints_one_json_line_per_image(
