@@ -57,7 +57,7 @@ def main_recognize(images: Sequence[str], *, vote: bool = False) -> int:
     finally:
         library.setLevel(level)
     status = 0
-    decoded = []
+    decoded, voted_names = [], []
     for name in images:
         try:
             image = decode_image(Path(name).read_bytes())
@@ -67,16 +67,18 @@ def main_recognize(images: Sequence[str], *, vote: bool = False) -> int:
             continue
         if vote:
             decoded.append(image)
+            voted_names.append(name)
             continue
         plates = [reading_json(r) for r in frame_plates(recognizer.read(image))]
         _out(json.dumps({"image": name, "plates": plates}, ensure_ascii=False))
     if vote and decoded:
         voted = [reading_json(r) for r in recognizer.read_burst(decoded)]
         # "plate": the burst's vehicle; "plates": each plate the frames show (a second
-        # truck caught by the burst too), the first being "plate"
+        # truck caught by the burst too), the first being "plate"; "images": those voted
+        # (a refused one is its line on stderr only)
         _out(
             json.dumps(
-                {"images": list(images), "plate": voted[0] if voted else None, "plates": voted},
+                {"images": voted_names, "plate": voted[0] if voted else None, "plates": voted},
                 ensure_ascii=False,
             )
         )

@@ -239,6 +239,22 @@ def test_recognize_command_prints_no_library_info_line(
     assert json.loads(capsys.readouterr().out)["image"] == str(good)
 
 
+def test_a_vote_names_only_the_images_it_voted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`recognize --vote` listed a refused image among the "images" of the voted read (found
+    2026-12-06 as a camera vendor: an empty file and two good ones printed three "images" and
+    "frames": 2)."""
+    good, empty = tmp_path / "cam.jpg", tmp_path / "empty.jpg"
+    good.write_bytes(render_scene(900_003, clean=True).jpeg)
+    empty.write_bytes(b"")
+    assert main_recognize([str(empty), str(good), str(good)], vote=True) == 1
+    out, err = capsys.readouterr()
+    voted = json.loads(out)
+    assert voted["images"] == [str(good), str(good)] and voted["plate"]["frames"] == 2
+    assert "empty.jpg: empty image (0 bytes)" in err
+
+
 def test_recognize_command_prints_one_json_line_per_image(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
