@@ -60,6 +60,13 @@ function localDate(iso) {
   return new Date(new Date(iso).getTime() + state.snap.utc_offset_min * 60000).toISOString().slice(0, 10);
 }
 
+// a past moment on the gate's clock: its time, with its date when that is not the gate's
+// day (yesterday's 09:45 listed after today's 00:10 is not taken for today's)
+function pastTime(iso, withSeconds) {
+  const t = localTime(iso, withSeconds), day = localDate(iso);
+  return t && state.snap && day !== localDate(state.snap.as_of) ? day + " " + t : t;
+}
+
 // the gate's offset as the API's refusals spell it: "UTC+07:00", "UTC-03:30"
 function utcOffset(minutes) {
   const m = Math.abs(minutes), pad = (n) => String(n).padStart(2, "0");
@@ -300,7 +307,7 @@ function drawRoom() {
   if (state.waiting) renderWaiting(state.waiting);  // its times need the gate's offset
   $("recent-items").replaceChildren(...s.recent.slice(0, 12).map((d) =>
     el("div", { class: "carrier", "data-recent": d.visit_id },
-      el("span", {}, localTime(d.decided_at, true) + " " + d.plate),
+      el("span", {}, pastTime(d.decided_at, true) + " " + d.plate),
       el("span", {}, d.outcome === "assigned" ? d.place : words(d.outcome)))));
 }
 
@@ -318,7 +325,7 @@ function ageText(seconds) {
 function heldText(a) {
   if (a.released_by) {
     const how = a.released_as === "turned_away" ? "turned away" : "released";
-    return " · truck " + how + " by " + a.released_by + " at " + localTime(a.released_at)
+    return " · truck " + how + " by " + a.released_by + " at " + pastTime(a.released_at)
       + " (" + a.release_reason + ")";
   }
   return a.held_visit_id ? " · truck held" : " · holds the truck";
@@ -341,7 +348,7 @@ function renderAlerts(alerts, counts) {
     el("summary", {},
       el("span", { class: "sev" }, a.severity), " ",
       el("b", {}, words(a.rule)), " · ", el("span", { class: "subject" }, a.subject),
-      " · ", el("span", { class: "age", title: "raised " + localTime(a.raised_at, true) + " gate time" }, ageText(a.age_s) + " ago"),
+      " · ", el("span", { class: "age", title: "raised " + pastTime(a.raised_at, true) + " gate time" }, ageText(a.age_s) + " ago"),
       a.hold ? el("span", { class: "held" }, heldText(a)) : null,
       a.status !== "open" ? el("span", { class: "status" }, " · " + a.status + (a.status_by ? " by " + a.status_by : "")) : null),
     el("div", { class: "why" }, a.explanation),
@@ -545,9 +552,9 @@ function renderReview(items, total) {
     return el("div", { class: "item", "data-review": it.visit_id, "data-plate": it.plate },
       el("div", {},
         el("div", {}, el("b", {}, it.plate || "(no plate)"), el("span", { class: "outcome" }, outcomeText(it)),
-          " · ", el("span", { class: "waits", title: "arrived " + localTime(it.arrived_at) + " gate time" },
+          " · ", el("span", { class: "waits", title: "arrived " + pastTime(it.arrived_at) + " gate time" },
             "waits " + waitingMin(it.arrived_at, state.snap.as_of) + " min"),
-          " · score " + it.match_score.toFixed(2) + " · " + localTime(it.decided_at)),
+          " · score " + it.match_score.toFixed(2) + " · " + pastTime(it.decided_at)),
         el("div", { class: "why" }, it.reason), ...heldBy(it), cands, reads),
       el("div", { class: "acts" },
         el("button", { type: "button", "data-action": "confirm_plate", disabled: !canAct(),
@@ -612,7 +619,7 @@ function renderWaiting(area) {
       ? (t.call.kind === "recall" ? "recalled to " : "called to ")
         + (t.call.lane_id || "carrier slot " + t.call.carrier_slot)
         + ", due " + localTime(t.call.due_at)
-      : "in line #" + t.position + " since " + localTime(t.entered_at))));
+      : "in line #" + t.position + " since " + pastTime(t.entered_at))));
   $("waiting-items").replaceChildren(
     ...(rows.length ? rows : [el("div", { class: "why" }, "nobody waiting")]));
 }

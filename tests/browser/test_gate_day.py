@@ -26,11 +26,40 @@ from tests.integration.test_staff_cookie import api_on_a_port
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(90)]
 
 EARLY = datetime(2025, 9, 1, 23, 30, tzinfo=UTC)  # 2025-09-02 06:30 at Huu Nghi (UTC+07:00)
+EVE = datetime(2025, 9, 1, 2, 45, tzinfo=UTC)  # 2025-09-01 09:45 there: the day before
 
 
 async def read_early(infra: Infrastructure) -> None:
     async with infra.sessions() as session, session.begin():
         session.add_all(in_review("29H30002", arrived=EARLY, decided=EARLY, clock=EARLY))
+
+
+async def two_days(infra: Infrastructure) -> None:
+    async with infra.sessions() as session, session.begin():
+        session.add_all(in_review("29H30001", arrived=EVE, decided=EVE, clock=EVE))
+        session.add_all(in_review("29H30002", arrived=EARLY, decided=EARLY, clock=EARLY))
+
+
+async def test_a_time_of_another_day_than_the_gates_gives_its_date(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """Found the same way: past midnight (gate time) the review queue and the latest
+    decisions listed yesterday's 09:45 below today's 00:10, both as bare times."""
+    async with api_on_a_port(tmp_path, seed=two_days) as port:
+        page = await browser.new_page(viewport={"width": 1280, "height": 720})
+        await log_in(page, f"http://127.0.0.1:{port}", "ana")
+        await expect(page.locator("#clock-date")).to_have_text("2025-09-02")
+        yesterday = page.locator('[data-review="v-29H30001"]')
+        await expect(yesterday).to_contain_text("· 2025-09-01 09:45")
+        await expect(yesterday.locator(".waits")).to_have_attribute(
+            "title", "arrived 2025-09-01 09:45 gate time"
+        )
+        today = page.locator('[data-review="v-29H30002"]')
+        await expect(today).to_contain_text("· 06:30")
+        await expect(today).not_to_contain_text("2025")
+        recent = page.locator("#recent-items")
+        await expect(recent).to_contain_text("2025-09-01 09:45:00 29H30001")
+        await expect(recent).to_contain_text("06:30:00 29H30002")
 
 
 async def test_the_header_names_the_gates_day(browser: Browser, tmp_path: Path) -> None:
