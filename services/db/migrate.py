@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-# Several processes may start at once: PostgreSQL serialises them on this advisory lock.
+# Several processes may start at once: PostgreSQL serialises them on this advisory lock,
+# SQLite on its write lock (BEGIN IMMEDIATE).
 _ADVISORY_LOCK_ID = 0x626F7264  # "bord"
 
 
@@ -42,6 +43,10 @@ def _upgrade(connection: Connection) -> None:
     is_pg = connection.dialect.name == "postgresql"
     if is_pg:
         connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
+    elif connection.dialect.name == "sqlite":
+        # SQLite: the write lock first (the others queue on the busy timeout), so a second
+        # process reads the version the first wrote, not a new database to create again
+        connection.execute(text("BEGIN IMMEDIATE"))
     try:
         command.upgrade(_config(connection), "head")
     finally:
