@@ -79,10 +79,12 @@ def create_engine(settings: DatabaseSettings, **overrides: Any) -> AsyncEngine:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # the busy timeout first: turning a new database to WAL takes its lock, and connections
+    # opened at once (two processes migrating a new file) met "database is locked" there
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 

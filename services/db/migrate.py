@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,9 @@ def _config(connection: Connection) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
     return config
+
+
+SQLITE_LOCKED_ATTEMPTS = 5
 
 
 def to_revision(revision: str, *, down: bool = False) -> Callable[[Connection], None]:
@@ -55,8 +60,19 @@ def _upgrade(connection: Connection) -> None:
 
 
 async def migrate(engine: AsyncEngine) -> None:
-    async with engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+    for attempt in range(1, SQLITE_LOCKED_ATTEMPTS + 1):
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(_upgrade)
+            break
+        except OperationalError as exc:
+            # SQLite: opening a new file while another process turns it to WAL can answer
+            # "database is locked" at once, before any busy timeout applies; tried again
+            locked = engine.dialect.name == "sqlite" and "database is locked" in str(exc)
+            if not locked or attempt == SQLITE_LOCKED_ATTEMPTS:
+                raise
+            log.warning("database locked while migrating; again (%d)", attempt)
+            await asyncio.sleep(0.2 * attempt)
     log.info("database schema at head", extra={"database": engine.url.render_as_string()})
 
 
