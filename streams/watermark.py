@@ -52,9 +52,6 @@ class PartitionTimes:
                 self.earliest = at
         if not self.behind:
             return None
-        floor = None if self.earliest is None else self.earliest - _BEFORE
-        times = [reached.get(p, floor) for p in self.behind]
-        known = [t for t in times if t is not None]
-        if len(known) < len(times) or not known:
-            return floor
-        return min(known)
+        if any(p not in reached for p in self.behind):
+            return None if self.earliest is None else self.earliest - _BEFORE
+        return min(reached[p] for p in self.behind)

@@ -50,32 +50,45 @@ class AlertStep:
         # batch in hand would make them, kept when its transaction commits
         self._judged: dict[str, datetime] = {}
         self._from: dict[str, datetime] = {}
-        self._pending: tuple[dict[str, datetime], dict[str, datetime]] = ({}, {})
+        self._judged_now: dict[str, datetime] = {}
+        self._from_now: dict[str, datetime] = {}
 
     def committed(self) -> None:
-        self._judged.update(self._pending[0])
-        self._from.update(self._pending[1])
-        self._pending = ({}, {})
+        self._judged.update(self._judged_now)
+        self._from.update(self._from_now)
+        self.rolled_back()
 
     def rolled_back(self) -> None:
-        self._pending = ({}, {})
+        self._judged_now, self._from_now = {}, {}
 
     def _times(
-        self, gate_id: str, rules: AlertRules, *, first: datetime, limit: datetime
+        self,
+        gate_id: str,
+        rules: AlertRules,
+        *,
+        first: datetime,
+        newest: datetime,
+        limit: datetime,
     ) -> list[datetime]:
-        """When the gate is judged for this batch: from its last time judged (or, never
-        judged yet, its oldest read seen) to `limit`, every visit window and at `limit`
-        (`lanes.alerts.judged_at`); at its last time judged again when `limit` is not past
-        it (a late read, or a watermark held back). None before its oldest read seen."""
+        """When the gate is judged for this batch (its reads from `first` to `newest`):
+        from its last time judged (or, never judged yet, its oldest read seen) to `limit`,
+        every visit window and at `limit` (`lanes.alerts.judged_at`); at its last time
+        judged again when `limit` is not past it (a late read, or a watermark held back).
+        None before its oldest read seen. Reads all older than the look-back from the last
+        time judged (a day sent after a later one, a camera's hours sent late), which that
+        judging could not see, are judged on their own, at their own times, up to their
+        newest read; the gate's judging goes on from where it was."""
         last = self._judged.get(gate_id)
+        if last is not None and newest < last - lookback(rules):
+            return judged_at(first, newest, rules)
         if last is not None:
             times = judged_at(last, limit, rules) if limit > last else [last]
         else:
             start = min(first, self._from.get(gate_id, first))
-            self._pending[1][gate_id] = start
+            self._from_now[gate_id] = start
             times = judged_at(start, limit, rules) if limit >= start else []
         if times:
-            self._pending[0][gate_id] = times[-1]
+            self._judged_now[gate_id] = times[-1]
         return times
 
     async def run(
@@ -96,7 +109,7 @@ class AlertStep:
         the last time judged (`_times`); `firsts`: each gate's oldest read of the batch.
         Holds are applied at the gate's clock. `stored_at`: the wall clock, kept with the
         new alerts (operations only)."""
-        self._pending = ({}, {})
+        self.rolled_back()
         new: list[Alert] = []
         revised: list[LaneDecision] = []
         for gate_id, batch_now in sorted(clocks.items()):
@@ -107,14 +120,7 @@ class AlertStep:
             now = max(batch_now, await store.gate_clock(gate_id) or batch_now)
             limit = now if watermark is None else min(now, watermark)
             first = (firsts or {}).get(gate_id, batch_now)
-            last = self._judged.get(gate_id)
-            if last is not None and batch_now < last - lookback(rules):
-                # reads the last judging could not see (a day sent after a later one, a
-                # camera's hours sent late): judged on their own, at their own times, up to
-                # their newest read; the gate's judging goes on from where it was
-                times = judged_at(first, batch_now, rules)
-            else:
-                times = self._times(gate_id, rules, first=first, limit=limit)
+            times = self._times(gate_id, rules, first=first, newest=batch_now, limit=limit)
             judged: list[Alert] = []
             for at in times:
                 judged += self._evaluate(gate, await store.observations(gate, rules, now=at), at)

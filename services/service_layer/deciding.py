@@ -134,12 +134,12 @@ class DecideReadsHandler:
         )
         if not fresh:
             return ReadsDecided((), (), stored, 0, 0, 0)
-        _, newest = _gate_spans(fresh)
+        firsts, clocks = _gate_spans(fresh)  # resolving keeps each read's gate and time
         replanned: list[LaneDecision] = []
-        for gate_id in sorted(newest):
+        for gate_id in sorted(clocks):
             # lane events held until the reads reached them: applied before the reads'
             # trucks are decided (the gate's clock never goes back)
-            reached = max(newest[gate_id], await store.gate_clock(gate_id) or newest[gate_id])
+            reached = max(clocks[gate_id], await store.gate_clock(gate_id) or clocks[gate_id])
             replanned += await apply_held_lane_events(
                 store, self.gates[gate_id], reached, self.policy
             )
@@ -166,7 +166,6 @@ class DecideReadsHandler:
             await _save_visits(store, grouping)
         await store.add_reads([_read_row(r, visit_of_read, cmd.received_at) for r in fresh])
         await store.add_decisions(decisions)
-        firsts, clocks = _gate_spans(fresh)
         await self._expire_no_shows(store, clocks)
         alerts, held = await self.alert_step.run(
             store,

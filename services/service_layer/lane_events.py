@@ -15,7 +15,7 @@ import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from lanes.board import Board, BoardError
@@ -195,7 +195,7 @@ def held_event(row: Mapping[str, Any], position: int) -> LaneEvent:
         event_id=row["event_id"],
         gate_id=row["gate_id"],
         kind=row["kind"],
-        at=row["at"] if row["at"].tzinfo else row["at"].replace(tzinfo=UTC),
+        at=row["at"],
         payload=payload,
         position=position,
         visit_id=payload.get("visit_id"),
