@@ -12,7 +12,7 @@ from pathlib import Path
 from lanes.crossings import Corridor, Side
 from services.gates.loader import gate_from_data, read_gate_document
 from services.gates.schema import GateConfig
-from services.runtime.settings import DatabaseSettings, Settings
+from services.runtime.settings import Settings
 from streams.xborder import AckV1, EntryEventV1, RefusalV1, XBorderMessage
 
 CN_GATES = "cn"  # services/gates/cn/: the Chinese side's gate files
@@ -112,7 +112,9 @@ def side_settings(settings: Settings, side: str) -> Settings:
     which = Side(side)
     var_dir = settings.var_dir / which.value.lower()
     database = settings.database
-    if database.url == DatabaseSettings().url:  # the default embedded one: one per side
+    # The default embedded one (no URL set, in the environment or by the caller): one per
+    # side. A URL the operator set is kept, even one spelled as the default.
+    if "url" not in database.model_fields_set:
         database = database.model_copy(
             update={"url": f"sqlite+aiosqlite:///{var_dir / 'borderflow.db'}"}
         )

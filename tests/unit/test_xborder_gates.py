@@ -8,6 +8,8 @@ from importlib import resources
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from lanes.crossings import Side
 from services.gates.loader import configured_gates, default_gates
 from services.xborder.corridor import corridor_of, side_gates_dir
@@ -69,3 +71,22 @@ def test_the_api_serves_the_corridor_of_the_gate_files_it_runs_with(tmp_path: Pa
     _, corridor = _corridor(request)  # type: ignore[arg-type]
 
     assert (corridor.gate_id, corridor.peer_gate_id) == ("lang-son", "youyiguan")
+
+
+def test_up_side_keeps_a_database_url_the_operator_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found by a stranger's try: `BORDERFLOW_DATABASE_URL=sqlite+aiosqlite:///./var/
+    borderflow.db borderflow up --side CN` wrote to var/cn/borderflow.db instead: a URL set
+    to the default's spelling was taken for no setting at all."""
+    from pathlib import Path as P  # noqa: PLC0415
+
+    from services.runtime.settings import Settings  # noqa: PLC0415
+    from services.xborder.corridor import side_settings  # noqa: PLC0415
+
+    monkeypatch.setenv("BORDERFLOW_DATABASE_URL", "sqlite+aiosqlite:///./var/borderflow.db")
+    cn = side_settings(Settings(var_dir=P("var")), "CN")
+    assert cn.database.url == "sqlite+aiosqlite:///./var/borderflow.db"
+    monkeypatch.setenv("BORDERFLOW_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1/cn")
+    cn = side_settings(Settings(var_dir=P("var")), "CN")
+    assert cn.database.url == "postgresql+asyncpg://postgres@127.0.0.1/cn"
