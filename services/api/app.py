@@ -145,6 +145,7 @@ def create_app(
         summary="Smart-border truck flow orchestration",
         lifespan=lifespan,
         dependencies=[Depends(reject_unstorable_text), Depends(reject_repeated_members)],
+        redirect_slashes=False,  # the problem handler redirects, with a body (problems.py)
     )
     if context is not None:
         app.state.context = context

@@ -364,6 +364,9 @@ async def _on_http(request: Request, exc: Exception) -> Response:
         what = "no such route" if exc.status_code == 404 else "method not allowed on this route"
         detail = f"{what}: {request.method} {request.url.path[:200]}"
         if exc.status_code == 404:
+            redirect = _slash_redirect(request)
+            if redirect is not None:
+                return redirect
             # typed, the path at fault named (was about:blank); the detail as it was
             return problem_response(
                 404,
@@ -405,6 +408,32 @@ def _status_slug(status: int) -> str:
     except ValueError:
         return f"status-{status}"
     return "-".join(phrase.lower().replace("'", "").split())
+
+
+def _slash_redirect(request: Request) -> Response | None:
+    """A path that has a route with its trailing slash added or taken away: redirected
+    there as Starlette does (307, the method and body kept), with a problem body that says
+    why, for a client that does not follow redirects (curl without -L printed nothing).
+    A GET of the page at `/control/` is redirected to `/control` the same way."""
+    path = request.url.path
+    if path == "/":
+        return None
+    other = path.rstrip("/") if path.endswith("/") else path + "/"
+    scope = {**request.scope, "path": other}
+    if not any(r.matches(scope)[0] is not Match.NONE for r in request.app.router.routes):
+        return None
+    location = str(request.url.replace(path=other))
+    slash = "without" if path.endswith("/") else "with"
+    detail = (
+        f"{request.method} {path[:200]}: this route is {other[:200]}, {slash} the trailing "
+        "slash; the request is redirected there (curl: drop the slash, or add -L)"
+    )
+    # not a problem (RFC 9457 is for errors, and Problem.status is 400-599): a JSON body
+    return JSONResponse(
+        {"status": 307, "detail": detail, "location": location},
+        status_code=307,
+        headers={"Location": location},
+    )
 
 
 def _allowed_methods(request: Request) -> str:

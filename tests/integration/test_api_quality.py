@@ -223,3 +223,30 @@ async def test_a_body_nested_too_deep_is_told_so_not_to_send_utf8(engine: AsyncE
     assert "nested too deeply" in deep.json()["detail"], deep.text
     assert "UTF-8" not in deep.json()["detail"]
     assert "send UTF-8 JSON" in not_utf8.json()["detail"]
+
+
+async def test_a_trailing_slash_is_redirected_with_a_body_that_says_so(
+    engine: AsyncEngine,
+) -> None:
+    """Found by a stranger firm with curl (2026-12-06): `curl -X POST .../v1/bookings/`
+    answered a bare 307 with an empty body, and curl (which does not follow redirects unless
+    told) printed nothing. The redirect stays (clients that follow it keep working), now
+    with a JSON body naming the route; a path with no route either way is still a 404."""
+    async with session_factory(engine)() as session, session.begin():
+        firm = await create_firm(session=session, firm_id="firm-01", name="One", now=T0)
+    headers = {"Authorization": f"Bearer {firm.key}"}
+    async with _client(engine, RateLimiter(rate=10, burst=10)) as client:
+        post = await client.post("/v1/bookings/", json={}, headers=headers)
+        get = await client.get("/v1/bookings/?limit=5", headers=headers)
+        followed = await client.get("/v1/bookings/?limit=5", headers=headers, follow_redirects=True)
+        nowhere = await client.get("/v1/nowhere/")
+    for answer, method in ((post, "POST"), (get, "GET")):
+        assert answer.status_code == 307
+        assert answer.headers["content-type"].startswith("application/json")
+        assert answer.json()["detail"].startswith(
+            f"{method} /v1/bookings/: this route is /v1/bookings, without the trailing slash"
+        )
+    assert post.headers["location"].endswith("/v1/bookings")
+    assert get.headers["location"].endswith("/v1/bookings?limit=5")
+    assert followed.status_code == 200
+    assert nowhere.status_code == 404
