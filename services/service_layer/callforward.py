@@ -72,6 +72,7 @@ from services.ports import (
     NewCallDesk,
     QueueSnapshot,
 )
+from services.service_layer.lane_events import LEAD
 
 MANIFEST_LOOKBACK = timedelta(days=2)
 # How long (event time) after its deadline a call whose truck reached the gate is kept for
@@ -144,6 +145,7 @@ class CallForwardStats:
     reads: int = 0
     check_ins: int = 0
     gate_times: int = 0
+    held: int = 0  # lane events' times more than LEAD ahead of the queue: not stepped to
     entered: int = 0
     at_gate: int = 0
     events: int = 0
@@ -255,6 +257,9 @@ class StepWaitingAreasHandler:
                     desk = await self._desk(store, gate)
                     if not desk.desk.queue.waiting:
                         continue  # nobody waits: nothing to step, nothing to save
+                    if _held(desk, item.at):
+                        self.stats.held += 1
+                        continue  # the boards hold it too: the reads will step the queue
                     at = _step_time(desk, item.at)
                     events = await desk.desk.step(now=at, board=await store.board(gate))
                     self._after(desk, events, at)
@@ -589,6 +594,16 @@ def _step_time(desk: _GateDesk, at: datetime) -> datetime:
     before what the queue was already stepped to (reads of other cameras come on other
     partitions, a little out of order; a late read still counts, at the queue's time)."""
     return at if desk.stepped_to is None else max(at, desk.stepped_to)
+
+
+def _held(desk: _GateDesk, at: datetime) -> bool:
+    """A lane event's time more than `LEAD` ahead of what the queue was stepped to: the
+    decider's boards hold such an event until the gate's reads reach it (a gateway whose
+    clock is off, a later day's events sent first), so the queue is not stepped to it
+    either (it was: a lane closed a year ahead recalled every waiting truck at once and
+    dated every later call a year on). The queue's time stands for the gate's reads here
+    (it is moved by reads and by lane events within the lead)."""
+    return desk.stepped_to is not None and at > desk.stepped_to + LEAD
 
 
 def _time(item: PlateRead | CheckedIn | GateTime | BookingCancelled) -> datetime:

@@ -423,6 +423,29 @@ async def test_the_gates_lane_events_step_its_queue_between_reads() -> None:
     assert step_areas.stats.gate_times == 3
 
 
+async def test_a_lane_event_more_than_the_lead_ahead_of_the_queue_steps_nothing() -> None:
+    """The decider's boards hold a lane event dated more than `LEAD` ahead of the gate's
+    reads until the reads reach it (cda49ee); call-forward stepped its queue to it at once:
+    a lane closed a year ahead moved the queue's clock a year on, the truck waiting was
+    recalled and lost its place on the spot, and every later call was dated a year ahead.
+    Now such a time steps nothing; one within the lead still does, and the next read steps
+    the queue as before."""
+    data = MemoryCallForward(manifests=[manifest("CF-1", "29C11111")])
+    sent: list[CallEventV1] = []
+    step_areas = handler(data, sent)
+    await step_areas(step(("r-1", AREA, "29C11111", T0)))  # called: deadline +15
+
+    def times(*at: tuple[str, str, datetime]) -> StepWaitingAreas:
+        return StepWaitingAreas((), received_at=WALL, gate_times=tuple(GateTime(*t) for t in at))
+
+    await step_areas(times(("le-1", "huu-nghi", T0 + timedelta(days=365))))
+    assert [c.type for c in sent] == ["truck.called"]
+    assert data.queues["huu-nghi"].stepped_to == T0
+    await step_areas(times(("le-2", "huu-nghi", T0 + 16 * MIN)))  # within the lead
+    assert [c.type for c in sent] == ["truck.called", "truck.recalled"]
+    assert data.queues["huu-nghi"].stepped_to == T0 + 16 * MIN
+
+
 def _record(topic: str, value: dict[str, object], ms: int) -> ConsumerRecord:
     body = json.dumps(value).encode()
     key = str(value["gate_id"]).encode() if "gate_id" in value else None  # a lane event's
