@@ -507,6 +507,15 @@ _OUTAGE_NAMES = frozenset(
         "QueryCanceledError",
     }
 )
+# The same by the SQLSTATE a PostgreSQL driver's error carries (asyncpg's own, and the
+# adapter SQLAlchemy wraps it in): its class, or the code. A server that refuses new
+# connections does not always say so by a class named above: a database not accepting
+# connections (55000, `ALTER DATABASE ... ALLOW_CONNECTIONS false`), gone or renamed (3D000,
+# a restore), a role or password refused (28000, 28P01: a password changed before the
+# Secret) were dead-lettered record by record as "handler error" (found 2026-12-06 by an
+# operator: 316 plate reads). None of these is a record's data.
+_OUTAGE_SQLSTATE_CLASSES = frozenset({"08", "28", "3D", "53", "57", "58"})
+_OUTAGE_SQLSTATES = frozenset({"55000", "55006", "55P03", "40001", "40P01"})
 
 
 POSITION_WAIT_S = 0.5  # how long a batch waits to learn a partition's position (`_behind`)
@@ -552,11 +561,18 @@ def is_outage(exc: BaseException) -> bool:
         seen.add(id(found))
         if isinstance(found, OSError | TimeoutError | KafkaError):
             return True
-        if type(found).__name__ in _OUTAGE_NAMES:
+        if type(found).__name__ in _OUTAGE_NAMES or _outage_sqlstate(found):
             return True
         orig = getattr(found, "orig", None)  # a database driver's error, wrapped
         found = orig if isinstance(orig, BaseException) else (found.__cause__ or found.__context__)
     return False
+
+
+def _outage_sqlstate(exc: BaseException) -> bool:
+    state = getattr(exc, "sqlstate", None)
+    return isinstance(state, str) and (
+        state in _OUTAGE_SQLSTATES or state[:2] in _OUTAGE_SQLSTATE_CLASSES
+    )
 
 
 def _reason(exc: BaseException) -> str:
