@@ -36,6 +36,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from lanes.crossings import Side
@@ -326,6 +327,10 @@ class Link:
                     )
                     await _stop_producer(producer)
                     producer = None
+                    # the lag grows while the other side is away: show it then too (it was
+                    # set only after a send that went through, so it read 0 all outage)
+                    with contextlib.suppress(SQLAlchemyError, OSError):
+                        await self.observe()
                     await _wait(stop, delay)
                     continue
                 await self.observe()
