@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import ValidationError
 
@@ -36,6 +36,15 @@ def _add_up(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argpars
     up.add_argument("--speedup", type=_speedup, default=60.0, help="simulated seconds per second")
     up.add_argument(
         "--seed", type=int, default=None, help="default: from the start time (new event ids)"
+    )
+    up.add_argument(
+        "--start",
+        type=_sim_start,
+        default=None,
+        metavar="YYYY-MM-DD[THH:MM]",
+        help="when the simulated traffic starts, in the gate's local time unless an offset is "
+        "given (a day alone: its 00:00); default: now. Another day than today, past or "
+        "coming: its reads, manifests and decisions carry that day's times",
     )
     up.add_argument(
         "--anomalies",
@@ -226,6 +235,21 @@ def _sim_day(text: str) -> date:
     return day
 
 
+def _sim_start(text: str) -> datetime:
+    """`--start`: a day (`2025-09-02`, its 00:00) or a time (`2025-09-02T06:30`, seconds and
+    an offset allowed), in the range every time in borderflow takes; naive means the gate's
+    local time (the simulator sets its offset, `supervisor.traffic_start`)."""
+    raw = text.strip()
+    try:
+        at = datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"--start {text!r}: give a day YYYY-MM-DD or a time YYYY-MM-DDTHH:MM ({exc})"
+        ) from None
+    _sim_day(at.date().isoformat())  # 2000-01-02 .. 2199-12-30, as --day
+    return at
+
+
 def _speedup(raw: str) -> float:
     """Simulated seconds per second: 0 (or inf) publishes unpaced, as fast as it can; a
     negative one or NaN was taken and failed once everything had started (found by a
@@ -293,6 +317,7 @@ def _run(args: argparse.Namespace) -> int:
             speedup=args.speedup,
             seed=args.seed,
             anomaly_rate=args.anomalies,
+            start=args.start,
         )
     if args.command == "broker":
         from services.cli.commands import run_broker

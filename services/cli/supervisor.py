@@ -12,11 +12,13 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timezone
 from typing import Any
 
 import httpx
 
+from lanes.bookings import local_when
+from lanes.model import Gate
 from services.bootstrap import (
     Infrastructure,
     build_archiver,
@@ -139,6 +141,7 @@ async def run_up(
     speedup: float,
     seed: int | None,
     anomaly_rate: float = DEMO_ANOMALY_RATE,
+    start: datetime | None = None,
 ) -> int:
     stop = asyncio.Event()
     install_stop_signals(stop)
@@ -208,6 +211,7 @@ async def run_up(
                         speedup=speedup,
                         seed=seed,
                         anomaly_rate=anomaly_rate,
+                        start=start,
                     ),
                     name="simulator",
                 )
@@ -257,10 +261,12 @@ async def _simulate(
     speedup: float,
     seed: int | None,
     anomaly_rate: float = DEMO_ANOMALY_RATE,
+    start: datetime | None = None,
 ) -> None:
     gate = get_gate(infra.settings.gate_id, infra.gates)
-    start = clock.wall_clock().replace(microsecond=0)
-    seed = _seed_for(start, seed)
+    now = clock.wall_clock().replace(microsecond=0)
+    start = traffic_start(gate, start, now=now)
+    seed = _seed_for(now, seed)  # new traffic each run, another day's too
     spec = demo_anomalies(trucks, anomaly_rate)
     plan = plan_traffic(gate=gate, trucks=trucks, start=start, seed=seed, anomalies=spec)
     world = plan.anomalies
@@ -277,7 +283,11 @@ async def _simulate(
             "--anomalies 0 for an ordinary day",
             flush=True,
         )
-    print(f"simulator (seed {seed}): {plan_summary(plan)}; speed-up x{speedup:g}", flush=True)
+    print(
+        f"simulator (seed {seed}, from {local_when(start, gate.utc_offset)}): "
+        f"{plan_summary(plan)}; speed-up x{speedup:g}",
+        flush=True,
+    )
     # until the decider holds its partitions, or Ctrl-C: never hold a stop for 30 s here
     ready, stopping = (asyncio.ensure_future(e.wait()) for e in (runtime.ready, stop))
     await asyncio.wait({ready, stopping}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
@@ -323,6 +333,20 @@ async def run_simulate_traffic(
     return 0
 
 
+def traffic_start(gate: Gate, given: datetime | None, *, now: datetime) -> datetime:
+    """When the simulated traffic starts: `given` (`up --start`; naive is the gate's local
+    time), else `now` (the wall clock: the demo's day is today's), to the second, in UTC.
+    The reads are stamped from it and sent with their own time as the record's (a camera's
+    clock), so a day past or coming is taken as it would be live."""
+    if given is None:
+        at = now
+    elif given.tzinfo is None:
+        at = given.replace(tzinfo=timezone(gate.utc_offset))
+    else:
+        at = given
+    return at.astimezone(UTC).replace(microsecond=0)
+
+
 def _seed_for(start: datetime, seed: int | None) -> int:
     """A given seed replays the same traffic (same event ids, which a database that has
     seen them ignores as duplicates); by default each run gets new traffic."""
@@ -337,6 +361,7 @@ def main_up(
     speedup: float,
     seed: int | None,
     anomaly_rate: float = DEMO_ANOMALY_RATE,
+    start: datetime | None = None,
 ) -> int:
     gates = system_gates(settings)  # before anything starts, simulator or not
     if simulator:  # before anything starts (found by a stranger's try: a traceback after)
@@ -364,6 +389,7 @@ def main_up(
                 speedup=speedup,
                 seed=seed,
                 anomaly_rate=anomaly_rate,
+                start=start,
             )
         )
     except KeyboardInterrupt:
