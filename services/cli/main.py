@@ -129,6 +129,13 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--seed", type=int, default=None, help="default: from the start time (new event ids)"
     )
+    sim.add_argument(
+        "--start",
+        type=_sim_start,
+        default=None,
+        metavar="YYYY-MM-DD[THH:MM]",
+        help="as for up: when the traffic starts (default: now)",
+    )
     sim.add_argument("--noise", type=float, default=0.1, help="share of reads with an OCR error")
     sim.add_argument("--no-manifests", action="store_true", help="do not seed manifests")
 
@@ -350,6 +357,7 @@ def _run(args: argparse.Namespace) -> int:
                 seed=args.seed,
                 noise=args.noise,
                 seed_manifests_too=not args.no_manifests,
+                start=args.start,
             )
         )
     if args.command == "firms":

@@ -310,14 +310,17 @@ async def run_simulate_traffic(
     seed: int | None,
     noise: float,
     seed_manifests_too: bool,
+    start: datetime | None = None,
 ) -> int:
     stop = asyncio.Event()
     install_stop_signals(stop)
     async with infrastructure(settings, allow_embedded=False) as infra:
-        start = clock.wall_clock().replace(microsecond=0)
-        seed = _seed_for(start, seed)
+        gate = get_gate(settings.gate_id, infra.gates)
+        now = clock.wall_clock().replace(microsecond=0)
+        start = traffic_start(gate, start, now=now)
+        seed = _seed_for(now, seed)
         plan = plan_traffic(
-            gate=get_gate(settings.gate_id, infra.gates),
+            gate=gate,
             trucks=trucks,
             start=start,
             seed=seed,

@@ -28,7 +28,12 @@ NOW = datetime(2026, 12, 6, 22, 0, 0, 123456, tzinfo=UTC)
 def test_up_start_is_the_gates_local_time_unless_an_offset_is_given(
     given: str | None, expected: datetime
 ) -> None:
-    args = build_parser().parse_args(["up", *(["--start", given] if given else [])])
+    for command in ("up", "simulate-traffic"):
+        args = build_parser().parse_args([command, *(["--start", given] if given else [])])
+        assert (
+            args.start
+            == build_parser().parse_args(["up", *(["--start", given] if given else [])]).start
+        )
     start = traffic_start(GATE, args.start, now=NOW)
     assert start == expected
     assert start.tzinfo is not None and start.utcoffset() == timedelta(0)
