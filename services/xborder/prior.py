@@ -18,7 +18,8 @@ Applied in the transaction that applies the notice (exactly once with it):
 - **Booking.** A notice with a booked slot on this side's gate books that slot for the
   announced manifest through the booking use case (`services.service_layer.bookings.book`, the
   gate's booking rules at the notice's event time); a slot the rules refuse is logged with
-  the reason and the notice still applies. A slot that is not one of the gate's slots (of
+  the reason and the notice still applies. A later notice of the crossing with another
+  slot moves the booking there (`reschedule`). A slot that is not one of the gate's slots (of
   another length, or off its grid) is refused with the notice (`Prior.slot_refusal`, asked
   by the store when it checks the notice).
 """
@@ -44,7 +45,7 @@ from services.db.booking_tables import BookingRow
 from services.db.bookings import ACTIVE
 from services.db.manifests import store_manifests
 from services.db.tables import ManifestRow
-from services.service_layer.bookings import book
+from services.service_layer.bookings import book, reschedule
 from streams.xborder import PreArrivalNoticeV1
 
 log = logging.getLogger(__name__)
@@ -144,32 +145,51 @@ class Prior:
         await store_manifests(session=session, manifests=[manifest], source=SOURCE, now=now)
         if notice.booked_slot_start is None or gate.booking is None:
             return Announced(manifest.manifest_id, None)
-        held = await session.scalar(
-            select(BookingRow.booking_id).where(
-                BookingRow.manifest_id == manifest.manifest_id, BookingRow.status == ACTIVE
+        held = (
+            await session.execute(
+                select(BookingRow.booking_id, BookingRow.slot_start).where(
+                    BookingRow.manifest_id == manifest.manifest_id, BookingRow.status == ACTIVE
+                )
             )
-        )
-        if held is not None:
-            return Announced(manifest.manifest_id, held)
+        ).first()
+        if held is not None and held.slot_start == notice.booked_slot_start:
+            return Announced(manifest.manifest_id, held.booking_id)
         try:
             async with session.begin_nested():  # a refused slot leaves nothing behind
-                booking = await book(
-                    SqlBookingStore(session),
-                    firm_id=manifest.firm_id,
-                    manifest_id=manifest.manifest_id,
-                    gate=gate,
-                    slot_start=notice.booked_slot_start,
-                    now=notice.event_time,
-                )
+                if held is not None:
+                    # the sender's correction (a later notice of the crossing) names
+                    # another slot: move the booking there (until 2026-12-06 it stayed
+                    # at the first notice's slot, in silence, while the crossing
+                    # recorded the new one)
+                    booking = await reschedule(
+                        SqlBookingStore(session),
+                        firm_id=manifest.firm_id,
+                        booking_id=held.booking_id,
+                        gates={gate.gate_id: gate},
+                        slot_start=notice.booked_slot_start,
+                        now=notice.event_time,
+                    )
+                else:
+                    booking = await book(
+                        SqlBookingStore(session),
+                        firm_id=manifest.firm_id,
+                        manifest_id=manifest.manifest_id,
+                        gate=gate,
+                        slot_start=notice.booked_slot_start,
+                        now=notice.event_time,
+                    )
         except BookingRefused as refused:
             log.warning(
-                "announced truck %s: booked slot %s not held at %s: %s",
+                "announced truck %s: booked slot %s not held at %s: %s%s",
                 notice.crossing_id,
                 notice.booked_slot_start.isoformat(),
                 gate.gate_id,
                 refused,
+                "" if held is None else f"; its booking of {held.slot_start.isoformat()} kept",
             )
-            return Announced(manifest.manifest_id, None, str(refused))
+            return Announced(
+                manifest.manifest_id, None if held is None else held.booking_id, str(refused)
+            )
         return Announced(manifest.manifest_id, booking.booking_id)
 
 
