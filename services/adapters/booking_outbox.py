@@ -24,6 +24,7 @@ from streams import clock
 from streams.bookings import BookingEventV1
 from streams.codec import encode_enveloped
 from streams.metrics import EVENTS_PRODUCED
+from streams.runtime import is_outage
 from streams.topics import BOOKINGS
 
 log = logging.getLogger(__name__)
@@ -133,8 +134,12 @@ class BookingOutbox:
                     log.debug("booking events published", extra={"count": sent})
                 backoff = 1.0
                 wait = self.idle_s
-            except Exception:
-                log.warning("booking events not published yet; will retry", exc_info=True)
+            except Exception as exc:
+                # the database or the broker away is expected: one line, not a traceback
+                outage = is_outage(exc)
+                log.warning(
+                    "booking events not published yet (%r); will retry", exc, exc_info=not outage
+                )
                 await self._drop_producer()
                 wait, backoff = backoff, min(backoff * 2, 60.0)
             with contextlib.suppress(TimeoutError):
