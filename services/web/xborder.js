@@ -7,8 +7,10 @@
 
 const xb = { source: null, data: null, retry: null };
 
+// a time on the gate's clock, with its date when that is not the gate's day (a truck of
+// New Year's Eve is not taken for today's: until 2026-12-06 every time here was bare)
 function xbTime(iso) {
-  return iso ? localTime(iso, false) || iso.slice(11, 16) : "–";
+  return iso ? pastTime(iso, false) || iso.slice(11, 16) : "–";
 }
 
 function xbSighting(s) {

@@ -23,7 +23,10 @@ from streams.xborder import MessageHeader, RefusalV1, outgoing_payload
 from streams.xborder_local import LocalCrossingEventV1
 from streams.xborder_sign import SigningKey, sign
 from tests.browser.live import PASSWORD, add_controllers, free_port, served_api
+from tests.browser.test_control_room import log_in
+from tests.browser.test_gate_day import EARLY, read_early
 from tests.integration.harness import fresh_broker, make_settings
+from tests.integration.test_staff_cookie import api_on_a_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -154,3 +157,30 @@ async def test_the_other_side_live_with_the_acknowledge_action(
             await alert.locator("button.xb-ack-button").click()
             await expect(alert).to_contain_text("acknowledged by ana", timeout=10_000)
             await context.close()
+
+
+async def test_a_crossing_of_another_day_than_the_gates_gives_its_date(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """Found 2026-12-06 by a stranger sending China's messages by hand: in "The other side"
+    a truck that left on New Year's Eve (2025-12-31 23:40 at Huu Nghi) and one of
+    2027-02-05 15:50 were listed as "23:40" and "15:50", bare times, side by side with the
+    day's; the rest of the room gives a past time's date when it is not the gate's day
+    (4608eff). Here the gate's day is 2025-09-02 (a read at 06:30 local): the exit of
+    2025-09-01 23:40 local gives its date, the exit of the day's 06:30 does not."""
+
+    async def seed(infra: Infrastructure) -> None:
+        await read_early(infra)
+        await _take(infra, _exit(1, datetime(2025, 9, 1, 16, 40, tzinfo=UTC)))  # 23:40 local
+        await _take(infra, _exit(2, EARLY))
+
+    async with api_on_a_port(tmp_path, seed=seed) as port:
+        page = await browser.new_page(viewport={"width": 1280, "height": 720})
+        await log_in(page, f"http://127.0.0.1:{port}", "ana")
+        await expect(page.locator("#clock-date")).to_have_text("2025-09-02")
+        eve = page.locator('[data-crossing="VN-b1"]')
+        await expect(eve).to_contain_text("2025-09-01 23:40 29H20001", timeout=10_000)
+        today = page.locator('[data-crossing="VN-b2"]')
+        await expect(today).to_contain_text("06:30 29H20002")
+        await expect(today).not_to_contain_text("2025")
+        await page.close()
