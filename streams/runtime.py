@@ -128,9 +128,10 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
-async def _stop_quietly(consumer: AIOKafkaConsumer, group_id: str) -> None:
+async def stop_quietly(consumer: AIOKafkaConsumer, group_id: str) -> None:
     """Stop a consumer, bounded. With the broker gone, aiokafka's stop() can raise a
-    CancelledError of its own fetch task: swallow it unless our own task is cancelled."""
+    CancelledError of its own fetch task: swallow it unless our own task is cancelled.
+    `group_id` names the consumer in the log (the control room's feed has no group)."""
     try:
         async with asyncio.timeout(10):
             await consumer.stop()
@@ -227,7 +228,7 @@ class ConsumerRuntime(Generic[T]):
                                 exc,
                             )
             finally:
-                await _stop_quietly(consumer, self.group_id)
+                await stop_quietly(consumer, self.group_id)
 
     async def _consume(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -32,6 +32,7 @@ from aiokafka import AIOKafkaConsumer
 from services.control.patch import diff
 from services.runtime.settings import KafkaSettings
 from streams.clients import consumer_kwargs
+from streams.runtime import stop_quietly
 from streams.topics import ALERTS, CONTROLLER_ACTIONS, LANE_DECISIONS, LANE_EVENTS
 
 log = logging.getLogger(__name__)
@@ -269,8 +270,9 @@ async def listen(
             log.warning("control room: change feed lost (%s); retrying in %.1f s", exc, delay)
         finally:
             hub.listening = False
-            with contextlib.suppress(Exception):
-                await consumer.stop()
+            # as the workers' consumers: with the broker gone, aiokafka's stop() raised a
+            # CancelledError of its own fetch, and the API's shutdown failed on it
+            await stop_quietly(consumer, "control-room feed")
         if not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=delay)
