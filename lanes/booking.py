@@ -25,9 +25,9 @@ from lanes.values import Direction
 
 class BookingRefused(DomainError):
     """An expected refusal: `kind` (manifest_not_found, booking_not_found, window,
-    already_booked, slot_full, not_active, no_bookings, no_waiting_area), the field at fault
-    and why; `state`: for not_active, the state the booking is in (the driver's page words
-    its refusal by it)."""
+    already_booked, slot_full, not_active, no_bookings, no_waiting_area, version_changed),
+    the field at fault and why; `state`: for not_active, the state the booking is in (the
+    driver's page words its refusal by it)."""
 
     def __init__(
         self, kind: str, field: str, detail: str, *, state: BookingState | None = None
@@ -193,6 +193,26 @@ class Booking:
         self._require_active("cancelled")
         return replace(
             self, status=BookingState.CANCELLED, updated_at=now, version=self.version + 1
+        )
+
+    def require_version(self, versions: frozenset[int] | None) -> None:
+        """Refuses a change (BookingRefused `version_changed`) unless the booking is at one
+        of `versions`, the ones the client read it at (None: any). Called only when the
+        change would change something: a retry of a change already made is answered as
+        done (RFC 9110 13.1.1)."""
+        if versions is None or self.version in versions:
+            return
+        told = (
+            "version " + ", ".join(str(v) for v in sorted(versions))
+            if versions
+            else "no version of this booking"
+        )
+        raise BookingRefused(
+            "version_changed",
+            "version",
+            f"the booking is at version {self.version}; the request names {told}: it changed "
+            "since it was read, or the tag is another's; read it again (GET) and decide on "
+            "what it is now",
         )
 
     def rescheduled(self, gate: Gate, slot_start: datetime, now: datetime) -> Booking | None:

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Awaitable
 from datetime import UTC, datetime, timezone
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Header, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter
 
 from lanes.booking import Booking, BookingRefused, booking_not_found
@@ -71,7 +72,10 @@ _STATUS = {
     "slot_full": (409, "slot-full"),
     "not_active": (409, "booking-not-active"),
     "no_waiting_area": (422, "no-waiting-area"),
+    "version_changed": (412, "precondition-failed"),
 }
+# the request header a refusal's field stands for (the domain names what it checks)
+_HEADER_FIELDS = {"version_changed": "If-Match"}
 _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {**FOUND_ERRORS, 400: PROBLEM, 409: PROBLEM}
 _BOOKING = "/v1/bookings/{booking_id}"
 _ID = "$response.body#/booking_id"
@@ -106,11 +110,12 @@ def _refusal(
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     status, slug = _STATUS[exc.kind]
+    field = _HEADER_FIELDS.get(exc.kind, exc.field)
     return problem_response(
         status,
-        f"{exc.field}: {exc.detail}",
+        f"{field}: {exc.detail}",
         type_=_TYPE + slug,
-        errors=[FieldError(field=exc.field, message=exc.detail)],
+        errors=[FieldError(field=field, message=exc.detail)],
         extensions=extensions,
         headers=headers,
     )
@@ -140,7 +145,40 @@ async def _answer(request: Request, change: Awaitable[Booking]) -> JSONResponse:
         booking = await change
     except BookingRefused as exc:
         return _refusal(exc)
-    return JSONResponse(_view(booking, request))
+    return JSONResponse(_view(booking, request), headers=_etag(booking.booking_id, booking.version))
+
+
+def _etag(booking_id: str, version: int) -> dict[str, str]:
+    """A booking's entity tag: its id and version (strong: the body is the version's)."""
+    return {"ETag": f'"{booking_id}-v{version}"'}
+
+
+_ETAG = re.compile(r'\s*(W/)?"([^"]*)"\s*')
+
+
+def _versions(booking_id: str, if_match: str | None) -> frozenset[int] | None:
+    """The versions an `If-Match` names for this booking (RFC 9110 13.1.1: a list of
+    entity tags, strong comparison, so a weak one matches nothing; `*`: any). None: no
+    header or `*`; a tag of another booking, or one not ours, matches no version."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    versions = set()
+    for tag in if_match.split(","):
+        found = _ETAG.fullmatch(tag)
+        if found is None or found.group(1):
+            continue
+        stem, _, version = found.group(2).rpartition("-v")
+        if stem == booking_id and version.isdigit() and len(version) < 10:
+            versions.add(int(version))
+    return frozenset(versions)
+
+
+_IF_MATCH = Header(
+    alias="If-Match",
+    max_length=1024,
+    description="the booking's ETag as last read (a list, or *): refused with 412 if it "
+    "has changed since",
+)
 
 
 def _driver_page(request: Request, booking_id: str) -> str:
@@ -266,7 +304,10 @@ async def create_booking(
             headers=_location(earlier.booking_id or "") | {"Idempotent-Replayed": "true"},
         )
     return JSONResponse(
-        result.answer, status_code=201, headers=_location(result.booking.booking_id)
+        result.answer,
+        status_code=201,
+        headers=_location(result.booking.booking_id)
+        | _etag(result.booking.booking_id, result.booking.version),
     )
 
 
@@ -303,29 +344,59 @@ async def list_own_bookings(  # noqa: PLR0917 (FastAPI parameters)
     summary="One of your firm's bookings",
 )
 async def read_booking(
-    request: Request, booking_id: IdPath, firm: FirmDep, sessions: SessionsDep
-) -> JSONResponse:
+    request: Request,
+    booking_id: IdPath,
+    firm: FirmDep,
+    sessions: SessionsDep,
+    if_none_match: Annotated[
+        str | None,
+        Header(
+            alias="If-None-Match",
+            max_length=1024,
+            description="the ETag last read: 304, no body, while the booking is unchanged",
+        ),
+    ] = None,
+) -> Response:
     async with sessions() as session:
         booking = await repo.get_booking(session=session, firm_id=firm, booking_id=booking_id)
     if booking is None:  # another firm's id reads as missing: ids reveal nothing
         return _refusal(booking_not_found(booking_id))
-    return JSONResponse(_view(booking, request))
+    etag = _etag(booking.booking_id, booking.version)
+    if if_none_match is not None and _matches_weakly(etag["ETag"], if_none_match):
+        return Response(status_code=304, headers=etag)  # RFC 9110 15.4.5: the ETag again
+    return JSONResponse(_view(booking, request), headers=etag)
+
+
+def _matches_weakly(etag: str, if_none_match: str) -> bool:
+    """`If-None-Match` (RFC 9110 13.1.2): `*`, or a list of tags compared weakly."""
+    if if_none_match.strip() == "*":
+        return True
+    return any(
+        (found := _ETAG.fullmatch(tag)) is not None and f'"{found.group(2)}"' == etag
+        for tag in if_none_match.split(",")
+    )
 
 
 @router.post(
     "/{booking_id}/reschedule",
     response_model=BookingView,
-    responses=_WRITE_ERRORS,
+    responses={**_WRITE_ERRORS, 412: PROBLEM},
     summary="Move an active booking to another slot (atomic: the old slot is kept if refused)",
 )
-async def reschedule_booking(
+async def reschedule_booking(  # noqa: PLR0917 (FastAPI parameters)
     request: Request,
     booking_id: IdPath,
     body: RescheduleRequest,
     firm: FirmDep,
     sessions: SessionsDep,
+    if_match: Annotated[str | None, _IF_MATCH] = None,
 ) -> JSONResponse:
-    cmd = RescheduleSlot(firm_id=firm, booking_id=booking_id, slot_start=body.slot_start)
+    cmd = RescheduleSlot(
+        firm_id=firm,
+        booking_id=booking_id,
+        slot_start=body.slot_start,
+        versions=_versions(booking_id, if_match),
+    )
     return await _answer(
         request,
         reschedule_slot(
@@ -341,20 +412,23 @@ async def reschedule_booking(
 @router.post(
     "/{booking_id}/cancel",
     response_model=BookingView,
-    responses=_WRITE_ERRORS,
+    responses={**_WRITE_ERRORS, 412: PROBLEM},
     summary="Cancel a booking and free its place (an already cancelled one: 200, unchanged)",
 )
-async def cancel_booking(
+async def cancel_booking(  # noqa: PLR0917 (FastAPI parameters)
     request: Request,
     booking_id: IdPath,
     firm: FirmDep,
     sessions: SessionsDep,
     no_body: NoBody = None,
+    if_match: Annotated[str | None, _IF_MATCH] = None,
 ) -> JSONResponse:
     return await _answer(
         request,
         cancel_slot(
-            CancelSlot(firm_id=firm, booking_id=booking_id),
+            CancelSlot(
+                firm_id=firm, booking_id=booking_id, versions=_versions(booking_id, if_match)
+            ),
             uow=_uow(request, sessions),
             publisher=_publisher(request),
             now=clock.wall_clock(),
@@ -391,7 +465,10 @@ async def check_in_booking(
         )
     except BookingRefused as exc:
         return _refusal(exc)
-    return JSONResponse(_view(done.booking, request), headers=_check_in_headers(done))
+    return JSONResponse(
+        _view(done.booking, request),
+        headers=_check_in_headers(done) | _etag(done.booking.booking_id, done.booking.version),
+    )
 
 
 async def check_in_from_page(request: Request, booking_id: str) -> JSONResponse:

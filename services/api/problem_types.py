@@ -43,11 +43,13 @@ _OWN: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {
     ("post", _BOOKING + "/reschedule"): {
         "404": ("booking-not-found",),
         "409": ("booking-not-active", "slot-full"),
+        "412": ("precondition-failed",),
         "422": ("slot-not-bookable", "no-bookings"),
     },
     ("post", _BOOKING + "/cancel"): {
         "404": ("booking-not-found",),
         "409": ("booking-not-active",),
+        "412": ("precondition-failed",),
     },
     ("post", _BOOKING + "/check-in"): {
         "404": ("booking-not-found",),

@@ -56,12 +56,14 @@ class RescheduleSlot:
     firm_id: str
     booking_id: str
     slot_start: datetime
+    versions: frozenset[int] | None = None  # the versions it was read at (If-Match); None: any
 
 
 @dataclass(frozen=True, slots=True)
 class CancelSlot:
     firm_id: str
     booking_id: str
+    versions: frozenset[int] | None = None  # as RescheduleSlot's
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,9 +152,11 @@ async def reschedule(
     gates: Mapping[str, Gate],
     slot_start: datetime,
     now: datetime,
+    versions: frozenset[int] | None = None,
 ) -> Booking:
     """Move an active booking to another slot: take the new place, release the old, in one
-    transaction (slot rows in one order: two crossing reschedules cannot deadlock)."""
+    transaction (slot rows in one order: two crossing reschedules cannot deadlock);
+    `versions`: see `Booking.require_version`."""
     current = await store.get(firm_id, booking_id, for_update=True)
     gate = None if current is None else gates.get(current.gate_id)
     if current is None or gate is None:
@@ -160,6 +164,7 @@ async def reschedule(
     moved = current.rescheduled(gate, slot_start, now)
     if moved is None:
         return current
+    current.require_version(versions)
     terms = await store.manifest_cargo(firm_id, current.manifest_id)
     if terms is not None:
         terms.check_slot(current.manifest_id, gate, moved.slot_start, moved.slot_end)
@@ -176,14 +181,23 @@ async def reschedule(
     return moved
 
 
-async def cancel(store: BookingStore, *, firm_id: str, booking_id: str, now: datetime) -> Booking:
-    """Cancel and release the place; an already cancelled booking is returned as it is."""
+async def cancel(
+    store: BookingStore,
+    *,
+    firm_id: str,
+    booking_id: str,
+    now: datetime,
+    versions: frozenset[int] | None = None,
+) -> Booking:
+    """Cancel and release the place; an already cancelled booking is returned as it is;
+    `versions`: see `Booking.require_version`."""
     current = await store.get(firm_id, booking_id, for_update=True)
     if current is None:
         raise booking_not_found(booking_id)
     cancelled = current.cancelled(now)
     if cancelled is None:
         return current
+    current.require_version(versions)
     await store.release_place(current)
     await store.save(current, cancelled)
     await store.record_event(cancelled, "booking.cancelled")
@@ -298,6 +312,7 @@ async def reschedule_slot(
             gates=gates,
             slot_start=cmd.slot_start,
             now=now,
+            versions=cmd.versions,
         )
         # a page still "booked" shows the new slot
         await uow.driver_pages.moved(
@@ -312,7 +327,9 @@ async def cancel_slot(
     cmd: CancelSlot, *, uow: BookingUnitOfWork, publisher: EventPublisher, now: datetime
 ) -> Booking:
     async def step(store: BookingStore) -> Booking:
-        cancelled = await cancel(store, firm_id=cmd.firm_id, booking_id=cmd.booking_id, now=now)
+        cancelled = await cancel(
+            store, firm_id=cmd.firm_id, booking_id=cmd.booking_id, now=now, versions=cmd.versions
+        )
         # the driver's page stops telling the driver to drive to the waiting area
         await uow.driver_pages.cancelled(cancelled.booking_id, now)
         return cancelled
