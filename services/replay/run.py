@@ -34,6 +34,7 @@ from services.replay.inputs import ReplayInputs, decision_line, from_archive, fr
 from services.replay.sandbox import SandboxResult, run_sandbox
 from services.replay.whatif import WhatIf, load_what_if, recorded
 from services.runtime.settings import Settings
+from services.workers.decider import ClockWindow
 from streams.clients import consumer_kwargs
 from streams.topics import CONTROLLER_ACTIONS
 from streams.weigh import WeighInMotionV1
@@ -207,6 +208,10 @@ async def replay(
         raise GateConfigError("the archive", [("", _no_gate_file(strangers, settings))])
     weighings = await recorded_weighings(settings, start=start - warm_up, end=end)
     closed = close_lanes(inputs, closures, source=source_name)
+    # the live decider's door for plate reads: at the defaults, the reads a decider run with
+    # a wider BORDERFLOW_READS_MAX_AHEAD_S took were refused here, their trucks "replayed":
+    # null (found by an operator's try, 2026-12-06)
+    window = ClockWindow.of(settings.reads_max_ahead_s, settings.reads_max_behind_s)
     result = await run_sandbox(
         closed.inputs,  # the recorded inputs, and the closures' lane events
         gates=scenario.gates,
@@ -214,6 +219,7 @@ async def replay(
         workdir=out.parent if out.parent.exists() else None,
         progress=progress,
         weighings=weighings,
+        clock_window=window,
     )
     baseline: tuple[dict[str, Any], ...] = inputs.recorded
     label = "published decisions"
@@ -222,7 +228,11 @@ async def replay(
         baseline = (
             result.decisions
             if policy_file is None
-            else (await run_sandbox(inputs, gates=gates, policy=recorded(gates).policy)).decisions
+            else (
+                await run_sandbox(
+                    inputs, gates=gates, policy=recorded(gates).policy, clock_window=window
+                )
+            ).decisions
         )
     baseline = in_range(baseline, start, end)
     result = replace(result, decisions=in_range(result.decisions, start, end))

@@ -44,7 +44,7 @@ from services.replay.inputs import (
     ReplayInputs,
 )
 from services.runtime.settings import DatabaseSettings
-from services.workers.decider import Decider
+from services.workers.decider import ClockWindow, Decider
 from services.workers.orchestrator import LaneEventHandler
 from streams.errors import InvalidEvent
 from streams.runtime import Inbound
@@ -130,6 +130,7 @@ async def run_sandbox(
     weighings: Sequence[WeighInMotionV1] = (),
     database: bool = False,
     keep: timedelta | None = None,
+    clock_window: ClockWindow | None = None,
 ) -> SandboxResult:
     """Replay `inputs` under `gates` and `policy`: in memory (the gate's state in
     `MemoryGateData`), or with `database` in a fresh SQLite sandbox database (in `workdir`):
@@ -137,7 +138,9 @@ async def run_sandbox(
     known from the start (see docs/alerts.md). `keep` (in memory only; e.g. `KEEP`): drop
     the reads and visits older than that before the alert window, for long replays; a read
     arriving later than that behind the gate's clock then stops the replay (`DroppedState`)
-    instead of being decided on less than the live worker had, so it is off by default."""
+    instead of being decided on less than the live worker had, so it is off by default.
+    `clock_window`: the live decider's door for plate reads (BORDERFLOW_READS_MAX_AHEAD_S /
+    _BEHIND_S; None: the defaults), so that a read it took is taken again."""
     if not database:
         data = MemoryGateData(keep=keep)
         for weighing in weighings:
@@ -150,6 +153,7 @@ async def run_sandbox(
             policy=policy,
             progress=progress,
             incremental=True,
+            clock_window=clock_window,
         )
     with tempfile.TemporaryDirectory(prefix="borderflow-replay-", dir=workdir) as tmp:
         database_settings = DatabaseSettings(url=f"sqlite+aiosqlite:///{Path(tmp) / 'sb.db'}")
@@ -164,6 +168,7 @@ async def run_sandbox(
                 gates=gates,
                 policy=policy,
                 progress=progress,
+                clock_window=clock_window,
             )
 
 
@@ -188,12 +193,18 @@ async def _replay(
     policy: Policy,
     progress: Progress | None,
     incremental: bool = False,
+    clock_window: ClockWindow | None = None,
 ) -> SandboxResult:
     producer = RecordingProducer()
     kafka = cast(AIOKafkaProducer, producer)  # the outbox only calls send()
     # the memory adapter keeps every alert: the rules may judge only what changed
     decider = make_decider(
-        stores=stores, producer=kafka, gates=gates, policy=policy, incremental_alerts=incremental
+        stores=stores,
+        producer=kafka,
+        gates=gates,
+        policy=policy,
+        incremental_alerts=incremental,
+        clock_window=clock_window,
     )
     handler = make_lane_event_handler(
         stores=stores, producer=kafka, gates=gates, policy=policy, group_id="replay"
