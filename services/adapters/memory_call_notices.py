@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from services.ports.calls import CallNotice, CallNoticeStore, CallNoticeStores, ClaimedCall
+from services.ports.calls import (
+    CHANNELS,
+    GIVEN_UP,
+    CallNotice,
+    CallNoticeStore,
+    CallNoticeStores,
+    ClaimedCall,
+)
 
 
 @dataclass
@@ -58,6 +65,14 @@ class MemoryCallNoticeStore:
         kept = self.data.calls.get(call_id)
         if kept is None or kept.delivered_at is not None or kept.next_attempt_at > now:
             return None
+        earlier = [
+            c
+            for other_id, c in self.data.calls.items()
+            if c.notice.visit_id == kept.notice.visit_id
+            and c.delivered_at is None
+            and c.next_attempt_at < GIVEN_UP
+            and (c.created_at, other_id) < (kept.created_at, call_id)
+        ]
         kept.next_attempt_at = until
         payload: dict[str, Any] = dict(kept.notice.payload)
         language = self.data.languages.get(kept.notice.visit_id)
@@ -69,6 +84,8 @@ class MemoryCallNoticeStore:
             kept.created_at,
             sent=kept.sent,
             code=self.data.codes.get(kept.notice.visit_id),
+            held=frozenset().union(*(CHANNELS - c.sent for c in earlier)),
+            held_until=min((c.next_attempt_at for c in earlier), default=None),
         )
 
     async def mark(

@@ -7,14 +7,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.db.call_tables import CallNotificationRow
 from services.db.engine import transactions
 from services.drivers.store import code_of_visit, language_of_visit
-from services.ports.calls import CallNotice, CallNoticeStores, ClaimedCall
+from services.ports.calls import CHANNELS, GIVEN_UP, CallNotice, CallNoticeStores, ClaimedCall
 
 
 class SqlCallNoticeStore:
@@ -70,14 +70,32 @@ class SqlCallNoticeStore:
             return None
         row = await self.session.get(CallNotificationRow, call_id)
         assert row is not None
+        # the calls of the same truck kept before it and neither delivered nor given up:
+        # it waits for them on the channels they have not taken yet
+        c = CallNotificationRow
+        earlier = (
+            await self.session.execute(
+                select(c.sent, c.next_attempt_at).where(
+                    c.visit_id == row.visit_id,
+                    c.delivered_at.is_(None),
+                    c.next_attempt_at < GIVEN_UP,
+                    or_(
+                        c.created_at < row.created_at,
+                        and_(c.created_at == row.created_at, c.call_id < call_id),
+                    ),
+                )
+            )
+        ).all()
         return ClaimedCall(
             call_id=call_id,
             attempts=row.attempts,
             payload=dict(row.payload),
             language=await language_of_visit(self.session, row.visit_id),
             kept_at=row.created_at,
-            sent=frozenset(filter(None, (row.sent or "").split(","))),
+            sent=_channels(row.sent),
             code=await code_of_visit(self.session, row.visit_id),
+            held=frozenset().union(*(CHANNELS - _channels(sent) for sent, _ in earlier)),
+            held_until=min((at for _, at in earlier), default=None),
         )
 
     async def mark(
@@ -101,6 +119,11 @@ class SqlCallNoticeStore:
                 sent=",".join(sorted(sent)) or None,
             )
         )
+
+
+def _channels(sent: str | None) -> frozenset[str]:
+    """The channels that took a call, as `call_notifications.sent` keeps them."""
+    return frozenset(filter(None, (sent or "").split(",")))
 
 
 def sql_call_notice_stores(sessions: async_sessionmaker[AsyncSession]) -> CallNoticeStores:

@@ -89,6 +89,11 @@ class CallRouter:
             if key in self._done or channel in note.sent:
                 sent.add(channel)
                 continue
+            if channel in note.held:  # an earlier call of the truck goes there first
+                failed = failed or NotifierDown(
+                    f"{channel}: held until an earlier call of {note.visit_id} is taken there"
+                )
+                continue
             try:
                 await self._send(channel, note)
             except NotifierDown as exc:

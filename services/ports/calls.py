@@ -11,11 +11,16 @@ import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from lanes.policy.hours import local_hhmm
 from lanes.values import zone_name
+
+# the channels a call goes to (services/notify/routing.py): the firm's webhook, the SMS
+CHANNELS = frozenset({"webhook", "sms"})
+# the next attempt of a call given up: never (the row keeps its attempts and last error)
+GIVEN_UP = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 class NotifierDown(Exception):
@@ -36,6 +41,9 @@ class Notification:
     text: str  # for a person (an SMS)
     data: dict[str, Any]  # the call event (CallEventV1), for a system
     sent: frozenset[str] = frozenset()  # channels that took it on an earlier attempt
+    # channels not to send it to now: an earlier call of its truck has not been taken
+    # there yet (it goes first, so that a firm never gets the recall before the call)
+    held: frozenset[str] = frozenset()
 
 
 class Notifier(Protocol):
@@ -162,6 +170,11 @@ class ClaimedCall:
     kept_at: datetime | None = None  # when the call was kept (wall clock)
     sent: frozenset[str] = frozenset()  # the channels that took it on an earlier attempt
     code: str | None = None  # the short code of the page that follows this truck (None: none)
+    # the channels an earlier call of the same truck, kept before it and neither delivered
+    # nor given up, has not taken yet (`CHANNELS` less its `sent`), and that call's next
+    # attempt (the earliest of them): this call waits for it on those channels
+    held: frozenset[str] = frozenset()
+    held_until: datetime | None = None
 
 
 class CallNoticeStore(Protocol):

@@ -19,9 +19,10 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from services.ports.calls import (
+    GIVEN_UP,
     CallNotice,
     CallNoticeStores,
     Notification,
@@ -31,9 +32,6 @@ from services.ports.calls import (
 )
 
 log = logging.getLogger(__name__)
-
-# the next attempt of a call given up: never (the row keeps its attempts and last error)
-GIVEN_UP = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +130,7 @@ class CallNotices:
             ),
             data=data,
             sent=claimed.sent,
+            held=claimed.held,
         )
         try:
             await self.notifier.send(note)
@@ -155,6 +154,11 @@ class CallNotices:
                 return 0
             log.warning("call %s not delivered (attempt %d): %s", call_id, attempts, exc)
             retry_at = self.wall() + self.retries.backoff(attempts)
+            if claimed.held - claimed.sent - exc.sent and claimed.held_until is not None:
+                # held behind an earlier call of its truck: tried again with it (that one
+                # first: the due calls of one truck go in the order they were kept), not
+                # after a backoff of its own that would let later calls overtake it
+                retry_at = max(self.wall(), min(claimed.held_until, GIVEN_UP))
             # the channels that took it are kept with the call: a notifier restarted before
             # the retry does not send them it again (before, they were in its memory only)
             await self._mark(
