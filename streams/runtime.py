@@ -160,12 +160,18 @@ class ConsumerRuntime(Generic[T]):
         batch_attempts: int = 3,
         dead_letters_of: Collection[str] | None = None,
         on_backlog: Callable[[frozenset[Partition]], None] | None = None,
+        oversized: Callable[[ConsumerRecord, str], T] | None = None,
     ) -> None:
         """`dead_letters_of`: the topics whose too-large records this consumer dead-letters
         (None: every topic it reads); another topic's are skipped, its own reader's dead
         letter stands for them (one dead letter per record, not one per consumer group).
         `on_backlog`: told, before each batch is handled, the partitions held that have
-        records left to read after it (for a watermark: streams/watermark.py)."""
+        records left to read after it (for a watermark: streams/watermark.py).
+        `oversized`: what a too-large record of a topic this consumer dead-letters is to the
+        handler, made from the record (never decoded) and the reason: the handler keeps
+        what it must of it and rejects it (`too_large`: dead-lettered by reference). None:
+        dead-lettered here, the handler never told."""
+        self.oversized = oversized
         self.settings, self.bootstrap = settings, bootstrap
         self.dead_letters_of = None if dead_letters_of is None else frozenset(dead_letters_of)
         self.topics, self.group_id = list(topics), group_id
@@ -308,8 +314,15 @@ class ConsumerRuntime(Generic[T]):
         for record in records:
             size = len(record.value or b"")
             if size > limit:  # never decoded: dead-lettered by reference, skipped
-                if self.dead_letters_of is None or record.topic in self.dead_letters_of:
-                    dead.append((record, f"too-large: {size} bytes > {limit}", "too_large"))
+                reason = f"too-large: {size} bytes > {limit}"
+                mine = self.dead_letters_of is None or record.topic in self.dead_letters_of
+                if mine and self.oversized is not None:
+                    event = self.oversized(record, reason)
+                    valid.append(
+                        Inbound(record.topic, record.partition, record.offset, record.key, event)
+                    )
+                elif mine:
+                    dead.append((record, reason, "too_large"))
                 else:
                     self.stats.skipped_too_large += 1
                     log.info(
@@ -404,6 +417,11 @@ class ConsumerRuntime(Generic[T]):
                 else:
                     failures.append((item, _reason(exc), "handler"))
         return rejected + failures, outaged
+
+    async def dead_letter(self, dead: list[tuple[ConsumerRecord, str, str]]) -> None:
+        """Dead-letter records its handler kept and found wrong later, outside a batch
+        (record, reason, error type): as a batch's are, to `<topic>.dlq` with the reason."""
+        await self._dead_letter(dead)
 
     async def _dead_letter(self, dead: list[tuple[ConsumerRecord, str, str]]) -> None:
         if not dead:

@@ -148,6 +148,8 @@ class MemoryGateData:
     boards: dict[str, Board] = field(default_factory=dict)
     lane_events: set[str] = field(default_factory=set)
     held_events: dict[str, dict[str, Any]] = field(default_factory=dict)  # event_id -> row
+    # held, then refused by the board when their time came: event_id -> row with `refused`
+    refused_events: dict[str, dict[str, Any]] = field(default_factory=dict)
     lane_event_rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # to hold
     lanes_open: dict[str, bool] = field(default_factory=dict)
     bookings: dict[str, Booking] = field(default_factory=dict)
@@ -494,6 +496,8 @@ class MemoryGateStore:
 
     async def forget_lane_events(self, event_ids: Sequence[str]) -> None:
         self.data.lane_events -= set(event_ids)
+        for event_id in event_ids:
+            self.data.refused_events.pop(event_id, None)
 
     async def hold_lane_events(self, event_ids: Sequence[str]) -> None:
         for event_id in event_ids:
@@ -510,6 +514,20 @@ class MemoryGateStore:
     async def release_lane_events(self, event_ids: Sequence[str]) -> None:
         for event_id in event_ids:
             self.data.held_events.pop(event_id, None)
+
+    async def refuse_lane_events(self, refusals: Sequence[tuple[str, str]]) -> None:
+        for event_id, reason in refusals:
+            row = self.data.held_events.pop(event_id, None) or self.data.lane_event_rows.get(
+                event_id
+            )
+            if row is not None and event_id in self.data.lane_events:
+                self.data.refused_events[event_id] = dict(row) | {"refused": reason}
+
+    async def refused_lane_events(self, *, limit: int) -> list[dict[str, Any]]:
+        rows = sorted(
+            self.data.refused_events.values(), key=lambda r: (utc(r["at"]), r["event_id"])
+        )
+        return rows[:limit]
 
     async def set_lane_open(self, lane_id: str, *, is_open: bool) -> None:
         self.data.lanes_open[lane_id] = is_open

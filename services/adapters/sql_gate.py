@@ -144,6 +144,12 @@ class SqlGateStore:
     async def held_lane_events(self, gate_id: str, *, until: datetime) -> list[dict[str, Any]]:
         return await boards.held_lane_events(session=self.session, gate_id=gate_id, until=until)
 
+    async def refuse_lane_events(self, refusals: Sequence[tuple[str, str]]) -> None:
+        await boards.refuse_lane_events(session=self.session, refusals=refusals)
+
+    async def refused_lane_events(self, *, limit: int) -> list[dict[str, Any]]:
+        return await boards.refused_lane_events(session=self.session, limit=limit)
+
     async def release_lane_events(self, event_ids: Sequence[str]) -> None:
         await boards.hold_lane_events(session=self.session, event_ids=event_ids, held=False)
 

@@ -401,6 +401,7 @@ def build_lane_events(
         handle=handler.handle,
         on_idle=handler.idle,
     )
+    handler.dead_letters = runtime.dead_letter  # the held events refused later (idle step)
     return handler, runtime
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Index, Integer, String, false, text
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.db.tables import Base
 
+REFUSED = text("refused IS NOT NULL")  # the few waiting to be dead-lettered (0032)
 HELD = text("held")  # the partial index's predicate, and the query's (boards.held_lane_events)
 
 
@@ -38,9 +39,18 @@ class LaneEventRow(Base):
     # dated ahead of the gate's reads when it came: kept, applied when they reach it
     # (services/service_layer/lane_events.py; migration 0031)
     held: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # held, then refused by the board when its time came: the reason, until the lane-event
+    # worker has dead-lettered it (then the row goes; migration 0032)
+    refused: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (
         Index("ix_lane_events_gate_at", "gate_id", "at"),
         # the few held ones, looked for on every decider batch
         Index("ix_lane_events_held", "gate_id", "at", postgresql_where=HELD, sqlite_where=HELD),
+        Index(
+            "ix_lane_events_refused",
+            "event_id",
+            postgresql_where=REFUSED,
+            sqlite_where=REFUSED,
+        ),
     )

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lanes.board import Board
 from lanes.board_json import board_from_json
 from lanes.model import Gate, LaneDecision
-from services.db.board_tables import HELD, GateBoardRow, LaneEventRow
+from services.db.board_tables import HELD, REFUSED, GateBoardRow, LaneEventRow
 from services.db.convert import decision_values
 from services.db.repository import _insert
 from services.db.tables import DecisionRow, LaneRow
@@ -108,6 +108,39 @@ async def held_lane_events(
             "kind": r.kind,
             "at": r.at,
             "payload": r.payload,
+        }
+        for r in rows
+    ]
+
+
+async def refuse_lane_events(*, session: AsyncSession, refusals: Sequence[tuple[str, str]]) -> None:
+    """Held lane events the board refused when their time came, with the reason: held no
+    longer, kept until dead-lettered (`refused_lane_events`, then `forget_lane_events`)."""
+    for event_id, reason in refusals:
+        await session.execute(
+            update(LaneEventRow)
+            .where(LaneEventRow.event_id == event_id)
+            .values(held=False, refused=reason)
+        )
+
+
+async def refused_lane_events(*, session: AsyncSession, limit: int) -> list[dict[str, Any]]:
+    """Up to `limit` refused lane events waiting to be dead-lettered, oldest first, each with
+    its payload (the event as it came) and `refused` (the board's reason)."""
+    rows = await session.scalars(
+        select(LaneEventRow)
+        .where(REFUSED)
+        .order_by(LaneEventRow.at, LaneEventRow.event_id)
+        .limit(limit)
+    )
+    return [
+        {
+            "event_id": r.event_id,
+            "gate_id": r.gate_id,
+            "kind": r.kind,
+            "at": r.at,
+            "payload": r.payload,
+            "refused": r.refused,
         }
         for r in rows
     ]

@@ -237,6 +237,14 @@ class GateStore(Protocol):
     async def release_lane_events(self, event_ids: Sequence[str]) -> None:
         """Held lane events applied (or refused by the board) now: held no longer."""
 
+    async def refuse_lane_events(self, refusals: Sequence[tuple[str, str]]) -> None:
+        """Held lane events the board refused when their time came, (event_id, reason):
+        kept until dead-lettered."""
+
+    async def refused_lane_events(self, *, limit: int) -> list[dict[str, Any]]:
+        """Refused lane events waiting to be dead-lettered (event_id, gate_id, kind, at,
+        payload, refused), oldest first."""
+
     async def set_lane_open(self, lane_id: str, *, is_open: bool) -> None: ...
 
     # -- bookings at the gate ------------------------------------------------------------

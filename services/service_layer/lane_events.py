@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -168,25 +168,50 @@ async def apply_held_lane_events(
     store: GateStore, gate: Gate, until: datetime, policy: Policy
 ) -> list[LaneDecision]:
     """The gate's held lane events dated up to `until + LEAD` (the reads have reached them),
-    applied; the revisions they make, stored. One the board refuses now is logged and
-    forgotten: sent again (from the topic or the archive), it is applied then."""
+    applied; the revisions they make, stored. One the board refuses now is kept with the
+    reason (`refuse_lane_events`) for the lane-event worker to dead-letter
+    (`dead_letter_refused`), as it does one refused when it comes; until 2026-12-06 it was
+    logged and forgotten."""
     rows = await store.held_lane_events(gate.gate_id, until=until + LEAD)
     if not rows:
         return []
     events = [held_event(row, n) for n, row in enumerate(rows)]
     done = Applied()
     await apply_lane_events(store, gate, events, policy, done)
-    await store.release_lane_events([e.event_id for e in events])
-    for event, reason in done.rejected:
+    refused = {e.event_id: reason for e, reason in done.rejected if e.event_id not in done.took}
+    for event_id, reason in refused.items():
         log.warning(
-            "held lane event %s at %s refused by the board when its time came: %s",
-            event.event_id,
+            "held lane event %s at %s refused by the board when its time came (to be "
+            "dead-lettered): %s",
+            event_id,
             gate.gate_id,
             reason,
         )
-    await store.forget_lane_events(sorted({e.event_id for e, _ in done.rejected}))
+    await store.refuse_lane_events(sorted(refused.items()))
+    await store.release_lane_events([e.event_id for e in events if e.event_id not in refused])
     await store.revise_decisions(done.revised)
     return done.revised
+
+
+HELD_REFUSED = "held lane event refused by the board when the gate's reads reached its time"
+DEAD_LETTER_BATCH = 100
+
+
+async def dead_letter_refused(
+    uow: GateStores, send: Callable[[Sequence[Mapping[str, Any]]], Awaitable[None]]
+) -> int:
+    """The held lane events the board refused, dead-lettered (`send`: each row, with its
+    payload, the event as it came, and `refused`, the reason), then forgotten, so that a
+    redrive of the dead letter is applied then, not taken as seen. A crash between the two
+    sends them again (a dead letter twice, never none). Returns how many were sent."""
+    async with uow() as store:
+        rows = await store.refused_lane_events(limit=DEAD_LETTER_BATCH)
+    if not rows:
+        return 0
+    await send(rows)
+    async with uow() as store:
+        await store.forget_lane_events([str(r["event_id"]) for r in rows])
+    return len(rows)
 
 
 def held_event(row: Mapping[str, Any], position: int) -> LaneEvent:

@@ -9,10 +9,13 @@ record, its headers and its coordinates, as every dead letter).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka import ConsumerRecord
 
@@ -21,17 +24,22 @@ from lanes.model import Gate
 from services.gates.loader import get_gate
 from services.ports import DecisionPublisher
 from services.service_layer.lane_events import (
+    HELD_REFUSED,
     ApplyLaneEvents,
     ApplyLaneEventsHandler,
     LaneEvent,
+    dead_letter_refused,
 )
 from streams import clock
 from streams.errors import InvalidEvent
 from streams.keys import key_mismatch, note_mismatch
 from streams.lane_events import LaneEventV1, decode_lane_event
 from streams.runtime import Inbound, Rejected
+from streams.topics import LANE_EVENTS
 
 log = logging.getLogger(__name__)
+
+DeadLetters = Callable[[list[tuple[ConsumerRecord, str, str]]], Awaitable[None]]
 
 PRODUCER_NAME = "borderflow.orchestrator"
 
@@ -59,6 +67,9 @@ class LaneEventHandler:
         self.apply, self.outbox = apply, outbox
         self.gates, self.group_id = dict(gates), group_id
         self.stats = OrchestratorStats()
+        # the consumer runtime's dead-lettering (the composition root sets it): the held
+        # events the board refused later go there from the idle step
+        self.dead_letters: DeadLetters | None = None
 
     def decode(self, record: ConsumerRecord) -> LaneEventV1:
         event = decode_lane_event(record.value)
@@ -112,6 +123,39 @@ class LaneEventHandler:
 
     async def idle(self) -> None:
         await self.outbox.drain()
+        if self.dead_letters is not None:
+            sent = await dead_letter_refused(self.apply.uow, self._send_refused)
+            self.stats.rejected += sent
+
+    async def _send_refused(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Held lane events the board refused when the decider applied them: dead-lettered
+        as this worker's own refusals are, the event as it came (its JSON, keyed by its
+        gate); its record's headers and coordinates are not kept (partition and offset -1)."""
+        assert self.dead_letters is not None
+        dead = []
+        for row in rows:
+            value = json.dumps(row["payload"], ensure_ascii=False).encode()
+            at: datetime = row["at"]  # stored in UTC; a naive one is UTC too
+            at_ms = int((at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp() * 1000)
+            record = ConsumerRecord(
+                LANE_EVENTS.name,
+                -1,
+                -1,
+                at_ms,
+                0,
+                str(row["gate_id"]).encode(),
+                value,
+                None,
+                len(str(row["gate_id"])),
+                len(value),
+                [],
+            )
+            reason = f"{HELD_REFUSED}: {row['refused']}"
+            log.warning(
+                "held lane event %s refused (%s): %s", row["event_id"], self.group_id, reason
+            )
+            dead.append((record, reason, "rejected"))
+        await self.dead_letters(dead)
 
 
 def _lane_event(event: LaneEventV1, position: int) -> LaneEvent:

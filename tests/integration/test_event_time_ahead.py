@@ -216,3 +216,56 @@ async def test_overweight_is_raised_on_a_day_sent_after_a_later_day(
                 stop.set()
                 await asyncio.wait_for(asyncio.gather(*tasks), timeout=20)
     assert [a["subject"] for a in alerts if a["rule"] == "overweight"] == ["manifest:MF-W"]
+
+
+async def test_a_held_lane_event_the_board_refuses_when_its_time_comes_is_dead_lettered(
+    database_settings: DatabaseSettings, tmp_path: Path
+) -> None:
+    """A lane event held (dated ahead of the reads) and refused by the board when the reads
+    reach it (a truck that left but is in no lane, bay or queue) was logged and forgotten
+    (listed in the twenty-first closing note): nothing in `borderflow.lane-events.dlq`, as
+    there is for one refused when it comes. It is now dead-lettered with the board's reason
+    (by the lane-event worker, which owns that topic's dead letters), and its row is gone,
+    so a redrive of the dead letter is applied then, not taken as seen."""
+    async with fresh_broker(tmp_path) as broker:
+        settings = make_settings(broker.bootstrap, database_settings, tmp_path)
+        async with running_system(settings) as system:
+            await publish(broker.bootstrap, as_message(read("r-0", "51C00000", T0)))
+
+            async def clock_set() -> bool:
+                return system.decider.stats.reads >= 1
+
+            await wait_until(clock_set, timeout=30)
+            left = {
+                "event_id": "le-left",
+                "gate_id": "huu-nghi",
+                "kind": "truck_left",
+                "at": (T0 + 2 * HOUR).isoformat(),
+                "visit_id": "v-nowhere",
+                "actor": "gateway",
+            }
+            await publish_to(
+                broker.bootstrap, LANE_EVENTS.name, ("huu-nghi", json.dumps(left).encode())
+            )
+            await _stored(system, LaneEventRow, "le-left")  # taken, and held
+            # the reads reach its time: the decider applies it, the board refuses it
+            await publish(broker.bootstrap, as_message(read("r-1", "51C00001", T0 + 2 * HOUR)))
+            dead = await collect(
+                broker.bootstrap,
+                LANE_EVENTS.dlq.name,
+                until=lambda records: any(b"le-left" in r.value for r in records),
+                timeout=30,
+            )
+
+            async def forgotten() -> bool:
+                async with system.infra.sessions() as session:
+                    return await session.get(LaneEventRow, "le-left") is None
+
+            await wait_until(forgotten, timeout=30)
+    (letter,) = [r for r in dead if b"le-left" in r.value]
+    assert json.loads(letter.value)["visit_id"] == "v-nowhere"
+    assert letter.key == b"huu-nghi"
+    headers = {k: v.decode() for k, v in letter.headers}
+    assert "in no lane, bay or queue" in headers["dlq.error"]
+    assert "held" in headers["dlq.error"]
+    assert headers["dlq.source.topic"] == LANE_EVENTS.name

@@ -6,7 +6,7 @@ test_control_api.py, test_alert_workflow.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,6 +41,7 @@ from services.service_layer.lane_events import (
     ApplyLaneEvents,
     ApplyLaneEventsHandler,
     LaneEvent,
+    dead_letter_refused,
 )
 
 T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
@@ -666,3 +667,35 @@ async def test_a_lane_event_dated_ahead_of_the_reads_is_held_until_they_reach_it
     assert not data.gate.held_events
     assert all(d.lane_id != lane for d in later.decided)
     assert outbox.calls[-2:] == ["committed", "send"]
+
+
+async def test_a_held_lane_event_the_board_refuses_later_waits_to_be_dead_lettered(
+    data: MemoryControlData,
+) -> None:
+    """In memory, as on SQLite and PostgreSQL (tests/integration/test_event_time_ahead.py):
+    a held truck_left for a visit on no lane, applied when the reads reach it, is refused
+    and kept with the reason; the dead-letter step sends it once and forgets it."""
+    await _decide(data, _read("r-1", PLATE, T0))
+    handler = ApplyLaneEventsHandler(
+        uow=data.gate.stores(),
+        decisions=RecordingOutbox(),
+        gates=GATES,
+        policy=OrchestratedPolicy(),
+    )
+    ahead = T0 + timedelta(hours=2)
+    left = LaneEvent(
+        "le-left", GATE.gate_id, "truck_left", ahead, {"visit_id": "v-x"}, 0, visit_id="v-x"
+    )
+    await handler(ApplyLaneEvents((left,), received_at=WALL))
+    assert list(data.gate.held_events) == ["le-left"]
+    await _decide(data, _read("r-2", "51C77777", ahead))
+    assert not data.gate.held_events
+    sent: list[list[Any]] = []
+
+    async def send(rows: Sequence[Mapping[str, Any]]) -> None:
+        sent.append([(r["event_id"], r["refused"]) for r in rows])
+
+    assert await dead_letter_refused(data.gate.stores(), send) == 1
+    assert sent == [[("le-left", "truck 'v-x' left, but it is in no lane, bay or queue")]]
+    assert await dead_letter_refused(data.gate.stores(), send) == 0  # once
+    assert "le-left" not in data.gate.lane_events  # a redrive is new again
