@@ -123,6 +123,7 @@ class Link:
             topics=[inbound_topic(self.me.other)],
             decode=self.decode_received,
             handle=self.handle_received,
+            oversized=self.oversized_received,
         )
         # 0. this side's facts (lane decisions, lane events) -> its crossing events on the
         # outbound topic (services/xborder/facts.py); off without a gate with a corridor
@@ -178,6 +179,13 @@ class Link:
             return Received(verify_signed(record.value, self.trusted), None)
         except Refused as refused:
             return Received(None, refused)
+
+    def oversized_received(self, record: ConsumerRecord, reason: str) -> Received:
+        """A record over the size limit, never read: refused as `too_large`, listed and
+        alerted as every refused record (until 2026-12-06 the runtime dead-lettered it
+        before the link saw it), dead-lettered by reference, answered with nothing (its
+        message id is not read), and like an unverified record it holds the sequence."""
+        return Received(None, Refused(reason, "too_large"))
 
     async def handle_received(self, batch: Sequence[Inbound[Received]]) -> list[Rejected[Received]]:
         now = clock.wall_clock()

@@ -108,7 +108,8 @@ class RefusalView(BaseModel):
 
     at: datetime = Field(description="when it was received (this side's wall clock)")
     kind: str = Field(
-        description="invalid, replayed, reordered, unsigned, unknown_key or bad_signature"
+        description="invalid, replayed, reordered, unsigned, unknown_key, bad_signature or "
+        "too_large (over the size limit, never read)"
     )
     sender: str = Field(description="the side whose topic it came on")
     message_id: str | None = Field(description="null when the record could not be read")
