@@ -101,16 +101,18 @@ async def held_lane_events(
         .where(LaneEventRow.gate_id == gate_id, HELD, LaneEventRow.at <= until)
         .order_by(LaneEventRow.at, LaneEventRow.event_id)
     )
-    return [
-        {
-            "event_id": r.event_id,
-            "gate_id": r.gate_id,
-            "kind": r.kind,
-            "at": r.at,
-            "payload": r.payload,
-        }
-        for r in rows
-    ]
+    return [_event(r) for r in rows]
+
+
+def _event(row: LaneEventRow) -> dict[str, Any]:
+    """A stored lane event as the stores hand it on (the event as it came in `payload`)."""
+    return {
+        "event_id": row.event_id,
+        "gate_id": row.gate_id,
+        "kind": row.kind,
+        "at": row.at,
+        "payload": row.payload,
+    }
 
 
 async def refuse_lane_events(*, session: AsyncSession, refusals: Sequence[tuple[str, str]]) -> None:
@@ -133,17 +135,7 @@ async def refused_lane_events(*, session: AsyncSession, limit: int) -> list[dict
         .order_by(LaneEventRow.at, LaneEventRow.event_id)
         .limit(limit)
     )
-    return [
-        {
-            "event_id": r.event_id,
-            "gate_id": r.gate_id,
-            "kind": r.kind,
-            "at": r.at,
-            "payload": r.payload,
-            "refused": r.refused,
-        }
-        for r in rows
-    ]
+    return [_event(r) | {"refused": r.refused} for r in rows]
 
 
 async def set_lane_open(*, session: AsyncSession, lane_id: str, is_open: bool) -> None:
