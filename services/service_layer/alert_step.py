@@ -96,6 +96,7 @@ class AlertStep:
         store: GateStore,
         *,
         clocks: Mapping[str, datetime],
+        gate_clocks: Mapping[str, datetime] | None = None,
         firsts: Mapping[str, datetime] | None = None,
         watermark: datetime | None = None,
         decided: Sequence[LaneDecision] = (),
@@ -106,7 +107,10 @@ class AlertStep:
         alert raised earlier is about. The rules judge up to the gate's clock or the
         `watermark`, whichever is earlier (up to it every partition of the reads has been
         read: a truck is not lost for an exit read still to come), and along the way from
-        the last time judged (`_times`); `firsts`: each gate's oldest read of the batch.
+        the last time judged (`_times`); `firsts`: each gate's oldest read of the batch;
+        `gate_clocks`: each gate's clock as the batch leaves it, when the caller knows it
+        (the decider: the newer of the stored clock and the batch's newest read), else
+        read from the store.
         Holds are applied at the gate's clock. `stored_at`: the wall clock, kept with the
         new alerts (operations only)."""
         self.rolled_back()
@@ -117,7 +121,9 @@ class AlertStep:
             rules = rules_of(gate)
             # the gate's clock never goes back: a batch of older reads (another partition's)
             # is judged at the newest time the gate has seen
-            now = max(batch_now, await store.gate_clock(gate_id) or batch_now)
+            known = (gate_clocks or {}).get(gate_id)
+            stored = known if known is not None else await store.gate_clock(gate_id)
+            now = max(batch_now, stored or batch_now)
             limit = now if watermark is None else min(now, watermark)
             first = (firsts or {}).get(gate_id, batch_now)
             times = self._times(gate_id, rules, first=first, newest=batch_now, limit=limit)

@@ -136,12 +136,14 @@ class DecideReadsHandler:
             return ReadsDecided((), (), stored, 0, 0, 0)
         firsts, clocks = _gate_spans(fresh)  # resolving keeps each read's gate and time
         replanned: list[LaneDecision] = []
+        reached: dict[str, datetime] = {}  # each gate's clock once this batch is saved
         for gate_id in sorted(clocks):
             # lane events held until the reads reached them: applied before the reads'
             # trucks are decided (the gate's clock never goes back)
-            reached = max(clocks[gate_id], await store.gate_clock(gate_id) or clocks[gate_id])
+            before = await store.gate_clock(gate_id)
+            reached[gate_id] = max(clocks[gate_id], before or clocks[gate_id])
             replanned += await apply_held_lane_events(
-                store, self.gates[gate_id], reached, self.policy
+                store, self.gates[gate_id], reached[gate_id], self.policy
             )
         index = await self._manifest_index(store, fresh)
         fresh, alone, recent = await self._resolve(store, fresh, index)
@@ -170,6 +172,7 @@ class DecideReadsHandler:
         alerts, held = await self.alert_step.run(
             store,
             clocks=clocks,
+            gate_clocks=reached,
             firsts=firsts,
             watermark=cmd.watermark,
             decided=decisions,
