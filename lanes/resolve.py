@@ -5,7 +5,9 @@ resolved: a read the matcher attributes to a manifest takes that manifest's trac
 (a misread `29H-I23.45` and a clean `29H-123.45` then join one visit); a read it cannot
 attribute joins the one recent visit at its gate and direction whose plate it is a close
 look-alike of, or else keeps its own text (a new visit, for review). Two near-twin trucks in
-one convoy stay apart: a read close to both joins neither.
+one convoy stay apart: a read close to both joins neither. A batch's reads are resolved as
+if handled one by one in event time: each read's plate is a recent visit for the reads after
+it, so a misread joins its truck read in the same batch as it would one read before it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from datetime import timedelta
 
 from lanes.evidence import MARGIN
 from lanes.matching import ManifestIndex, Matcher, read_texts
-from lanes.model import Camera, MatchResult, PlateRead
+from lanes.model import Camera, Direction, MatchResult, PlateRead
 from lanes.plates import normalise_plate
 from lanes.similarity import plate_cost
 from lanes.visits import ReadAtGate, VisitTrack
@@ -44,17 +46,28 @@ def resolve_reads(
 ) -> list[Resolved]:
     """Each read with the plate it is grouped under (see the module's doc); `zone`, the
     gate's offset from UTC, for the times its match tells."""
-    resolved = []
-    for read, camera in reads:
+    batch: dict[tuple[str, Direction, str], VisitTrack] = {}  # the plates this batch read
+    resolved: dict[int, Resolved] = {}
+    in_time = sorted(range(len(reads)), key=lambda i: (reads[i][0].captured_at, i))
+    for i in in_time:
+        read, camera = reads[i]
         result = matcher.match(
             [read], direction=camera.direction, index=index, now=read.captured_at, zone=zone
         )
         if result.manifest is not None:
             plate, how = result.manifest.tractor_plate, "manifest"
         else:
-            plate, how = _recent_plate(read, camera, recent, window)
-        resolved.append(Resolved(ReadAtGate(read, camera, plate), how, result))
-    return resolved
+            plate, how = _recent_plate(read, camera, [*recent, *batch.values()], window)
+        resolved[i] = Resolved(ReadAtGate(read, camera, plate), how, result)
+        if plate:  # the visit this read opens or joins, for the batch's later reads
+            key, at = (camera.gate_id, camera.direction, plate), read.captured_at
+            known = batch.get(key)
+            batch[key] = (
+                known.with_read(at)
+                if known
+                else VisitTrack(camera.gate_id, plate, "", camera.direction, at, at, 1)
+            )
+    return [resolved[i] for i in range(len(reads))]
 
 
 def _recent_plate(

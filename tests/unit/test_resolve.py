@@ -56,3 +56,45 @@ def test_a_read_far_from_every_recent_visit_keeps_its_text() -> None:
 def test_a_visit_outside_the_window_is_not_joined() -> None:
     old = VisitTrack(GATE, "29H12345", "v-1", Direction.EXPORT, at(-60), at(-50), 1)
     assert resolve("29HI2345", [], [old]) == ("29HI2345", "own text")
+
+
+def test_a_look_alike_misread_joins_the_truck_read_in_the_same_batch() -> None:
+    """Found 2026-12-06 by an outside camera integrator (two gate cameras reading a truck
+    with no manifest seconds apart): `12X21892` twice and `12X21B92` once in one batch gave
+    two visits, two review items for one truck, where the misread handled in a later batch
+    joins the truck's visit. A batch's reads now join as if handled one by one in event
+    time: each a candidate for the reads after it, whatever the order they came in."""
+    reads = [
+        PlateRead("r-3", "hn-exp-gate-2", at(1.05), "12X21B92", 0.95),  # the misread first
+        PlateRead("r-1", "hn-exp-gate-1", at(1), "12X-218.92", 0.9),
+        PlateRead("r-2", "hn-exp-gate-1", at(1.1), "12X 218 92", 0.9),
+    ]
+    found = resolve_reads(
+        [(r, camera(r.camera_id)) for r in reads],
+        matcher=OcrMatcher(),
+        index=PlateIndex([manifest("M-1", "29H12345")]),
+        recent=[],
+        window=WINDOW,
+    )
+    assert [(f.at_gate.read.event_id, f.at_gate.plate) for f in found] == [
+        ("r-3", "12X21892"),
+        ("r-1", "12X21892"),
+        ("r-2", "12X21892"),
+    ]
+    assert [f.how for f in found] == ["recent visit", "own text", "recent visit"]
+
+
+def test_near_twins_read_in_one_batch_stay_apart() -> None:
+    reads = [
+        PlateRead("r-1", "hn-exp-gate-1", at(1), "51C99999", 0.95),
+        PlateRead("r-2", "hn-exp-gate-1", at(1.1), "29H12345", 0.95),
+        PlateRead("r-3", "hn-exp-gate-1", at(1.2), "29H12348", 0.95),
+    ]
+    found = resolve_reads(
+        [(r, camera()) for r in reads],
+        matcher=OcrMatcher(),
+        index=PlateIndex([]),
+        recent=[],
+        window=WINDOW,
+    )
+    assert [f.at_gate.plate for f in found] == ["51C99999", "29H12345", "29H12348"]
