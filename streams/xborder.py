@@ -23,6 +23,7 @@ and the serialised bytes).
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal
@@ -312,11 +313,17 @@ _LEGIBLE: dict[str, TypeAdapter[Any]] = {
 
 
 def legible(payload: bytes) -> Legible | None:
-    """What can be read of `payload` (a JSON object), or None if nothing can."""
+    """What can be read of `payload` (a JSON object), or None if nothing can. Of an object
+    that gives a member more than once (refused for it), the members given once: its id
+    and sequence name it for the refusal sent back (until 2026-12-06 such a message was
+    refused as unreadable and its sender told nothing); a member given twice is not read."""
     try:
         obj = load_object(payload, what="a message")
     except InvalidEvent:
-        return None
+        given_once = _members_given_once(payload)
+        if given_once is None:
+            return None
+        obj = given_once
     found: dict[str, Any] = {}
     for name, adapter in _LEGIBLE.items():
         if name in obj:
@@ -329,6 +336,21 @@ def legible(payload: bytes) -> Legible | None:
     if "sender" in found:
         found["sender"] = found["sender"].value
     return Legible(**found)
+
+
+def _members_given_once(payload: bytes) -> dict[str, Any] | None:
+    """The top-level members of a JSON object that are given once, or None when it is no
+    JSON object (what `load_object` refuses for other reasons stays unread)."""
+
+    def once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        given = Counter(name for name, _ in pairs)
+        return {name: value for name, value in pairs if given[name] == 1}
+
+    try:
+        obj = json.loads(payload.decode("utf-8-sig"), object_pairs_hook=once)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return None
+    return obj if isinstance(obj, dict) else None
 
 
 def event_time_of(message: XBorderMessage) -> datetime:

@@ -6,11 +6,16 @@ only."""
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime
+
+import pytest
 
 from lanes.crossings import Side
 from services.xborder.refusals import Refusal, reply_to
-from streams.xborder import REASON_MAX, AckV1, Legible, MessageHeader, RefusalV1
+from streams.xborder import REASON_MAX, AckV1, Legible, MessageHeader, RefusalV1, legible
+from streams.xborder_sign import Refused, SigningKey, TrustedKeys, verify_signed
 
 T0 = datetime(2026, 12, 6, 2, 40, tzinfo=UTC)
 
@@ -82,3 +87,40 @@ def test_nothing_to_name_or_a_refusal_is_not_answered() -> None:
     # one that only says it is a refusal (not verified, or not valid) is not answered either
     said = Legible(message_id="VN:refusal-4", type="borderflow.xborder.refusal")
     assert reply_to(_refused(said, "bad_signature")) is None
+
+
+def test_a_message_giving_a_member_twice_is_answered_with_its_id() -> None:
+    """Found 2026-12-06 by a stranger sending China's messages by hand: a signed notice
+    giving `tractor_plate` twice was refused (rightly: which plate was signed?) but as a
+    record whose id cannot be read, so China was told nothing, and Vietnam's control room
+    listed it as "(unreadable)", though its id, sequence and type were each given once.
+    What is given once is read (what is given twice is not: it is the ambiguity)."""
+    cn = SigningKey.generate("cn-1", Side.CN)
+    payload = (
+        b'{"type": "borderflow.xborder.pre-arrival-notice", "schema_version": 1, '
+        b'"sender": "CN", "sequence": 37, "message_id": "CN:notice:dup", "crossing_id": '
+        b'"CN:youyiguan:M-8", "event_time": "2027-02-05T20:00:00+08:00", "tractor_plate": '
+        b'"\xe6\xa1\x82H88888", "tractor_plate": "\xe6\xa1\x82H99999"}'
+    )
+    envelope = json.dumps(
+        {
+            "format": "borderflow.xborder.signed/1",
+            "key_id": "cn-1",
+            "signature": base64.b64encode(cn.private.sign(payload)).decode(),
+            "payload": base64.b64encode(payload).decode(),
+        }
+    ).encode()
+    with pytest.raises(Refused) as refused:
+        verify_signed(envelope, TrustedKeys.of(cn.trusted()))
+    assert "member 'tractor_plate' given 2 times" in refused.value.reason
+    said = refused.value.legible
+    assert said is not None
+    assert (said.message_id, said.sequence, said.crossing_id) == (
+        "CN:notice:dup",
+        37,
+        "CN:youyiguan:M-8",
+    )
+    reply = reply_to(_refused(said, refused.value.error_type, refused.value.reason))
+    assert reply is not None and reply.refused_message_id == "CN:notice:dup"
+    twice = legible(b'{"message_id": "CN:a-1", "message_id": "CN:a-2", "sequence": 3}')
+    assert twice is not None and twice.message_id is None and twice.sequence == 3
