@@ -7,10 +7,11 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -43,8 +44,8 @@ async def reach_database(engine: AsyncEngine, settings: DatabaseSettings) -> Non
     reason: a database or role that does not exist, a host not found or not answering, a
     password refused (each was a traceback from the first query, or the bare reason)."""
     try:
-        async with engine.connect():
-            pass
+        async with engine.connect() as connection:
+            missing = await _missing_schema(connection, settings)
     except (OSError, SQLAlchemyError) as exc:
         cause: BaseException = exc
         if isinstance(exc, DBAPIError) and exc.orig is not None:
@@ -55,6 +56,24 @@ async def reach_database(engine: AsyncEngine, settings: DatabaseSettings) -> Non
         raise SettingError(
             f"BORDERFLOW_DATABASE_URL={display_url(settings)}: cannot connect: {why}"
         ) from exc
+    if missing is not None:
+        raise SettingError(
+            f"BORDERFLOW_DATABASE_SCHEMA_NAME={missing}: no such schema in "
+            f"{display_url(settings)}: create it first (CREATE SCHEMA {missing}), or leave the "
+            "setting unset for the server's default"
+        )
+
+
+async def _missing_schema(connection: AsyncConnection, settings: DatabaseSettings) -> str | None:
+    """The schema BORDERFLOW_DATABASE_SCHEMA_NAME names when PostgreSQL has none so named
+    (found by an operator: migrate then failed creating its first table, and the advisory
+    unlock after it ended in a traceback, 'current transaction is aborted'); else None."""
+    if settings.is_sqlite or not settings.schema_name:
+        return None
+    found = await connection.scalar(
+        text("SELECT 1 FROM pg_namespace WHERE nspname = :name"), {"name": settings.schema_name}
+    )
+    return None if found else settings.schema_name
 
 
 def create_engine(settings: DatabaseSettings, **overrides: Any) -> AsyncEngine:

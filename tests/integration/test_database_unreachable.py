@@ -56,3 +56,22 @@ def test_a_database_not_reached_is_one_line_naming_the_setting(
     assert reason in err
     assert err.count("\n") == 1, err
     assert "hunter2" not in err
+
+
+def test_a_schema_that_does_not_exist_is_one_line_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Found 2026-12-06 by an operator on PostgreSQL: `BORDERFLOW_DATABASE_SCHEMA_NAME=h3schema
+    borderflow migrate`, the schema not made yet, ended in a 100-line traceback whose last
+    line was 'current transaction is aborted' (the advisory unlock after the failed
+    migration), status 1, with no word of the schema or the setting."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BORDERFLOW_DATABASE_URL", POSTGRES_URL)
+    monkeypatch.setenv("BORDERFLOW_DATABASE_SCHEMA_NAME", "borderflow_no_such_schema")
+    assert cli_main(["migrate"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "borderflow migrate: BORDERFLOW_DATABASE_SCHEMA_NAME=borderflow_no_such_schema: "
+    ), err
+    assert "CREATE SCHEMA borderflow_no_such_schema" in err
+    assert err.count("\n") == 1, err
