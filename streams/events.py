@@ -120,7 +120,15 @@ class LaneDecisionV1(BaseModel):
     decided_at: UtcDatetime
     expected_start_at: UtcDatetime | None
     expected_done_at: UtcDatetime | None
-    read_event_ids: list[str]
+    read_event_ids: list[str] = Field(
+        description=(
+            "the reads the decision was made on: the visit's reads in the batch that decided "
+            "it (a revision keeps the list). A read that joins the visit after its decision "
+            "(the truck read again by another camera, or a read handled later from another "
+            "partition) is stored with the visit, which keeps its decision: no decision is "
+            "published for that read, so it is in no decision's list"
+        )
+    )
     revision: int = Field(default=0, description="0 first; each re-plan of the visit adds one")
 
 
