@@ -45,18 +45,16 @@ def to_revision(revision: str, *, down: bool = False) -> Callable[[Connection], 
 
 
 def _upgrade(connection: Connection) -> None:
-    is_pg = connection.dialect.name == "postgresql"
-    if is_pg:
-        connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
+    if connection.dialect.name == "postgresql":
+        # held to the end of the migrating transaction, committed or rolled back: an unlock
+        # in a `finally` ran in the transaction a failed migration had aborted, and its own
+        # error ('current transaction is aborted') hid the migration's
+        connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
     elif connection.dialect.name == "sqlite":
         # SQLite: the write lock first (the others queue on the busy timeout), so a second
         # process reads the version the first wrote, not a new database to create again
         connection.execute(text("BEGIN IMMEDIATE"))
-    try:
-        command.upgrade(_config(connection), "head")
-    finally:
-        if is_pg:
-            connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": _ADVISORY_LOCK_ID})
+    command.upgrade(_config(connection), "head")
 
 
 async def migrate(engine: AsyncEngine) -> None:
