@@ -39,7 +39,6 @@ from lanes.booking import BookingRefused
 from lanes.bookings import local_when, slot_of
 from lanes.model import CustomsStatus, Gate, Manifest
 from lanes.plates import normalise_plate
-from lanes.policy.hours import local_hhmm
 from services.adapters.sql_bookings import SqlBookingStore
 from services.db.booking_tables import BookingRow
 from services.db.bookings import ACTIVE
@@ -111,8 +110,8 @@ class Prior:
         if slot_start != start:
             return (
                 f"invalid: booked_slot_start {start.isoformat()}: not one of {gate.gate_id}'s "
-                f"slots ({minutes} min from local midnight: {local_hhmm(slot_start, offset)} or "
-                f"{local_hhmm(slot_end, offset)}): a notice names a slot of the gate it is "
+                f"slots ({minutes} min from local midnight: {local_when(slot_start, offset)} or "
+                f"{local_when(slot_end, offset)}): a notice names a slot of the gate it is "
                 "bound for, as booked there"
             )
         if end != slot_end:

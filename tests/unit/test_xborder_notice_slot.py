@@ -49,7 +49,10 @@ def test_a_slot_off_the_gates_grid_is_refused_naming_the_start() -> None:
     assert reason.startswith("invalid: booked_slot_start 2026-12-06T16:30:00+07:00: not one of "), (
         reason
     )
-    assert "huu-nghi's slots (60 min from local midnight: 16:00 or 17:00)" in reason, reason
+    assert (
+        "huu-nghi's slots (60 min from local midnight: 2026-12-06 16:00 local (UTC+07:00) or "
+        "2026-12-06 17:00 local (UTC+07:00))"
+    ) in reason, reason
 
 
 def test_a_slot_of_the_gate_or_none_or_another_gate_is_not_refused() -> None:
@@ -68,3 +71,18 @@ def test_a_slot_of_the_gate_or_none_or_another_gate_is_not_refused() -> None:
     )
     elsewhere = unbooked.model_copy(update={"to_gate": "mong-cai"})  # not run here: not checked
     assert prior.slot_refusal(elsewhere) is None
+
+
+def test_an_off_grid_slot_in_another_zone_is_refused_with_the_gates_slots_dated_and_zoned() -> None:
+    """Found 2026-12-06 by a stranger sending China's notices by hand: a slot written in
+    China's time, 2027-02-06T00:30:00+08:00 (23:30 on 2027-02-05 at Huu Nghi), was refused
+    as 'not one of huu-nghi's slots (60 min from local midnight: 23:00 or 00:00)': bare
+    times of an unnamed zone, and one of them the next day. Now each is its date, time and
+    zone, as the slot length's refusal says them."""
+    prior = Prior(default_gates())
+    reason = prior.slot_refusal(_notice("2027-02-06T00:30:00+08:00", "2027-02-06T01:30:00+08:00"))
+    assert reason is not None
+    assert (
+        "huu-nghi's slots (60 min from local midnight: 2027-02-05 23:00 local (UTC+07:00) or "
+        "2027-02-06 00:00 local (UTC+07:00))"
+    ) in reason, reason
