@@ -20,7 +20,7 @@ from services.alerts.store import panel as alert_panel
 from services.alerts.store import panel_counts as alert_counts
 from services.api import queries
 from services.api.review import review_page
-from services.db.board_tables import GateBoardRow
+from services.db.board_tables import HELD, GateBoardRow, LaneEventRow
 from services.db.tables import DecisionRow, LaneRow, ManifestRow, VisitRow
 
 REVIEW_LIMIT = 50
@@ -122,7 +122,34 @@ async def build_snapshot(*, session: AsyncSession, gate: Gate, now: datetime) ->
         "alerts": await alert_panel(session=session, gate_id=gate_id, as_of=as_of),
         # how many there are, the 50 listed or not: `open`, `total` (not dismissed)
         "alert_counts": await alert_counts(session=session, gate_id=gate_id),
+        "held_events": await _held_events(session, gate_id),
     }
+
+
+HELD_LIMIT = 20  # held lane events listed (a gateway with its clock off may send many)
+
+
+async def _held_events(session: AsyncSession, gate_id: str) -> list[dict[str, Any]]:
+    """The gate's lane events dated more than an hour ahead of its reads, held until they
+    reach them (services/service_layer/lane_events.py, LEAD): the board shown is without
+    them, and the page says so. Soonest first."""
+    rows = await session.scalars(
+        select(LaneEventRow)
+        .where(LaneEventRow.gate_id == gate_id, HELD)
+        .order_by(LaneEventRow.at, LaneEventRow.event_id)
+        .limit(HELD_LIMIT)
+    )
+    return [
+        {
+            "event_id": r.event_id,
+            "kind": r.kind,
+            "at": _aware(r.at).isoformat(),
+            "lane_id": r.payload.get("lane_id"),
+            "carrier_id": r.payload.get("carrier_id"),
+            "visit_id": r.payload.get("visit_id"),
+        }
+        for r in rows
+    ]
 
 
 def _truck(row: Any, service: Mapping[str, timedelta], as_of: datetime) -> dict[str, Any]:

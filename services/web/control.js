@@ -301,6 +301,7 @@ function drawRoom() {
   $("clock-zone").textContent = utcOffset(s.utc_offset_min);
   renderAlerts(s.alerts || [], s.alert_counts);
   renderKpis(s.kpis, s.needs_review);
+  renderHeld(s.held_events || []);
   renderLanes(s.lanes);
   renderReview(s.review, s.needs_review);
   renderCarriers(s.carriers);
@@ -309,6 +310,25 @@ function drawRoom() {
     el("div", { class: "carrier", "data-recent": d.visit_id },
       el("span", {}, pastTime(d.decided_at, true) + " " + d.plate),
       el("span", {}, d.outcome === "assigned" ? d.place : words(d.outcome)))));
+}
+
+// lane events dated more than an hour ahead of the gate's reads: held until the reads
+// reach them, so the lanes below are shown without them (until 2026-12-06 nothing said so)
+const HELD_WORDS = {
+  lane_closed: "closes", lane_opened: "opens", carrier_out: "out of service",
+  carrier_back: "back in service", carrier_departed: "departs", carrier_arrived: "arrives",
+  truck_entered: "enters", truck_left: "leaves",
+};
+
+function renderHeld(events) {
+  const held = $("held-events");
+  held.hidden = events.length === 0;
+  held.replaceChildren(...(events.length ? [
+    "Dated ahead of the gate's clock, applied when the gate's reads reach them: ",
+    ...events.map((e, i) => el("span", { "data-held": e.event_id },
+      (i ? " · " : "") + (e.lane_id || e.carrier_id || e.visit_id || "") + " "
+      + (HELD_WORDS[e.kind] || e.kind) + " " + localDate(e.at) + " " + localTime(e.at))),
+  ] : []));
 }
 
 // -- risk alerts (issue 22): first on the page; age in gate time; evidence on a click --

@@ -12,13 +12,14 @@ still 2025-09-01 in UTC, is written before the API starts."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, expect
 
 from services.bootstrap import Infrastructure
+from services.db.board_tables import LaneEventRow
 from tests.browser.test_control_room import log_in
 from tests.browser.test_review_order import in_review
 from tests.integration.test_staff_cookie import api_on_a_port
@@ -85,3 +86,55 @@ async def test_the_header_fits_a_phone(browser: Browser, tmp_path: Path) -> None
             assert box is not None, part
             assert box["x"] + box["width"] <= 390, f"{part} ends at {box['x'] + box['width']} px"
         await context.close()
+
+
+async def held_closure(infra: Infrastructure) -> None:
+    """The gate at 2025-09-02 06:30 and a gateway's closure of HN-E1 dated a day later:
+    held until the reads reach it (services/service_layer/lane_events.py, LEAD)."""
+    await read_early(infra)
+    ahead = EARLY + timedelta(days=1, hours=2)  # 2025-09-03 08:30 at the gate
+    closure = {
+        "event_id": "le-ahead",
+        "gate_id": "huu-nghi",
+        "kind": "lane_closed",
+        "at": ahead.isoformat(),
+        "lane_id": "HN-E1",
+        "reason": "maintenance",
+        "actor": "gateway",
+    }
+    async with infra.sessions() as session, session.begin():
+        session.add(
+            LaneEventRow(
+                event_id="le-ahead",
+                gate_id="huu-nghi",
+                kind="lane_closed",
+                at=ahead,
+                payload=closure,
+                received_at=EARLY,
+                held=True,
+            )
+        )
+
+
+async def test_a_lane_event_held_ahead_of_the_gates_clock_is_shown(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """A lane event dated more than an hour ahead of the gate's reads is held until they
+    reach it (cda49ee); the control room showed the board without it and said nothing, so a
+    controller who saw HN-E1 open could not tell that a closure for it had come. Now the
+    page lists the held events, with their gate date and time, above the lanes."""
+    async with api_on_a_port(tmp_path, seed=held_closure) as port:
+        page = await browser.new_page(viewport={"width": 1280, "height": 720})
+        await log_in(page, f"http://127.0.0.1:{port}", "ana")
+        held = page.locator("#held-events")
+        await expect(held).to_be_visible()
+        await expect(held).to_contain_text("HN-E1 closes 2025-09-03 08:30")
+        await expect(held).to_contain_text("applied when the gate's reads reach")
+
+
+async def test_no_held_event_no_notice(browser: Browser, tmp_path: Path) -> None:
+    async with api_on_a_port(tmp_path, seed=read_early) as port:
+        page = await browser.new_page(viewport={"width": 1280, "height": 720})
+        await log_in(page, f"http://127.0.0.1:{port}", "ana")
+        await expect(page.locator("#clock-date")).to_have_text("2025-09-02")
+        await expect(page.locator("#held-events")).to_be_hidden()
