@@ -52,6 +52,7 @@ def call_to_wire(event: TruckCalled | PlaceLost) -> CallEventV1:
             type="truck.place_lost",
             occurred_at=event.at,
             deadline=event.deadline,
+            manifest_id=event.manifest_id,
             reason=event.reason,
             withdrawn=event.withdrawn,
         )

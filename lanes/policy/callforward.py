@@ -95,6 +95,7 @@ class PlaceLost:
     reason: str
     deadline: datetime | None = None  # the recall's, missed: what the driver is told in words
     withdrawn: bool = False  # taken out of the queue (its booking cancelled), not missed
+    manifest_id: str | None = None  # the truck's, as its calls name it (the firm's webhook)
 
 
 CallEvent = TruckCalled | PlaceLost
@@ -194,6 +195,7 @@ class CallForwardPolicy:
                         call.call_id,
                         reason,
                         call.deadline,
+                        manifest_id=waiting.truck.manifest_id,
                     )
                 )
                 queue = queue.left(waiting.truck.visit_id)
@@ -310,7 +312,16 @@ class CallForwardPolicy:
             return None, queue, board
         last = waiting.call.call_id if waiting.call is not None else f"{visit_id}/withdrawn"
         area = _area(gate, waiting)
-        event = PlaceLost(visit_id, gate.gate_id, area.area_id, now, last, reason, withdrawn=True)
+        event = PlaceLost(
+            visit_id,
+            gate.gate_id,
+            area.area_id,
+            now,
+            last,
+            reason,
+            withdrawn=True,
+            manifest_id=waiting.truck.manifest_id,
+        )
         return event, queue.left(visit_id), board.without(visit_id)
 
     def _call(
