@@ -44,6 +44,27 @@ class RedriveResult:
     skipped: int = 0
 
 
+def dead_letters_matching(
+    records: Sequence[ArchivedRecord], *, reason: str | None = None, group: str | None = None
+) -> list[ArchivedRecord]:
+    """The dead letters whose reason (`dlq.error`) holds `reason` (any case) and whose
+    consumer group (`dlq.consumer.group`) is `group`; None: any. A redrive of what a fix
+    mends, not of every dead letter (the truly bad ones came back each time), and of one
+    group's copy (an outage once dead-lettered a read in each group that read it)."""
+
+    def header(record: ArchivedRecord, name: str) -> str:
+        value = dict(record.headers).get(name)
+        return "" if value is None else value.decode("utf-8", "replace")
+
+    wanted = None if reason is None else reason.casefold()
+    return [
+        r
+        for r in records
+        if (wanted is None or wanted in header(r, "dlq.error").casefold())
+        and (group is None or header(r, "dlq.consumer.group") == group)
+    ]
+
+
 def target(record: ArchivedRecord, to_topic: str | None) -> str:
     if to_topic:
         return to_topic

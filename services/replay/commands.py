@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from lanes.errors import DomainError
-from services.archive.redrive import redrive
+from services.archive.redrive import dead_letters_matching, redrive
 from services.archive.store import records_in_range
 from services.gates.loader import GateConfigError, configured_gates, require_known_gate
 from services.replay.inputs import BrokerUnreachable, read_topics
@@ -97,6 +97,17 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     rd.add_argument("--dlq", default=None, help="a dead-letter topic, read from Kafka")
     rd.add_argument("--to-topic", default=None, help="default: each record's source topic")
     rd.add_argument("--rate", type=float, default=100.0, help="records a second (0: unpaced)")
+    rd.add_argument(
+        "--reason",
+        default=None,
+        metavar="TEXT",
+        help="with --dlq: only the dead letters whose reason (dlq.error) holds TEXT, any case",
+    )
+    rd.add_argument(
+        "--group",
+        default=None,
+        help="with --dlq: only those the consumer group GROUP dead-lettered (dlq.consumer.group)",
+    )
     rd.add_argument("--dry-run", action="store_true")
 
 
@@ -251,6 +262,14 @@ async def main_redrive(settings: Settings, args: argparse.Namespace) -> int:
     if (args.dlq is None) == (args.start is None or args.end is None):
         print("borderflow redrive: give either --dlq TOPIC or --from and --to", file=sys.stderr)
         return 2
+    reason, group = getattr(args, "reason", None), getattr(args, "group", None)
+    if args.dlq is None and (reason is not None or group is not None):
+        print(
+            "borderflow redrive: --reason and --group take --dlq (they read a dead letter's "
+            "headers; an archived range has none)",
+            file=sys.stderr,
+        )
+        return 2
     if not (args.rate >= 0 and math.isfinite(args.rate)):  # nan, -1: sent unpaced
         print(
             "borderflow redrive: --rate must be 0 (unpaced) or more records a second",
@@ -268,6 +287,15 @@ async def main_redrive(settings: Settings, args: argparse.Namespace) -> int:
         except BrokerUnreachable as exc:
             print(f"borderflow redrive: {exc}", file=sys.stderr)
             return 2
+        if reason is not None or group is not None:
+            kept = dead_letters_matching(records, reason=reason, group=group)
+            print(
+                f"redrive: {len(kept)} of {len(records)} dead letters match"
+                + (f" --reason {reason!r}" if reason is not None else "")
+                + (f" --group {group!r}" if group is not None else ""),
+                file=sys.stderr,
+            )
+            records = kept
     else:
         if args.end <= args.start:  # answered "would send 0 records", status 0
             print("borderflow redrive: --to must be after --from", file=sys.stderr)

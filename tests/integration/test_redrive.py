@@ -67,6 +67,14 @@ async def test_redrive_a_dead_letter_topic_and_an_archived_range(
             assert await main_redrive(settings, _args(dlq=PLATE_READS.dlq.name, dry_run=True)) == 0
             assert "would send 1 records" in capsys.readouterr().out
             assert await collect_to_end(broker.bootstrap, "fixed.plate-reads") == []
+            # only the dead letters of a reason (and a group): the others stay where they are
+            for reason, sent in (("UNKNOWN CAMERA", 1), ("clock-skew", 0)):
+                code = await main_redrive(
+                    settings,
+                    _args(dlq=PLATE_READS.dlq.name, dry_run=True, reason=reason, group=None),
+                )
+                assert code == 0
+                assert f"would send {sent} records" in capsys.readouterr().out
 
             # the dead letter, after a fix (the camera now known), onto a topic of its own
             code = await main_redrive(
