@@ -516,11 +516,9 @@ class MemoryGateStore:
             self.data.held_events.pop(event_id, None)
 
     async def refuse_lane_events(self, refusals: Sequence[tuple[str, str]]) -> None:
-        for event_id, reason in refusals:
-            row = self.data.held_events.pop(event_id, None) or self.data.lane_event_rows.get(
-                event_id
-            )
-            if row is not None and event_id in self.data.lane_events:
+        for event_id, reason in refusals:  # held ones: held no longer, kept with the reason
+            row = self.data.held_events.pop(event_id, None)
+            if row is not None:
                 self.data.refused_events[event_id] = dict(row) | {"refused": reason}
 
     async def refused_lane_events(self, *, limit: int) -> list[dict[str, Any]]:

@@ -163,14 +163,21 @@ def _versions(booking_id: str, if_match: str | None) -> frozenset[int] | None:
     if if_match is None or if_match.strip() == "*":
         return None
     versions = set()
-    for tag in if_match.split(","):
-        found = _ETAG.fullmatch(tag)
-        if found is None or found.group(1):
-            continue
-        stem, _, version = found.group(2).rpartition("-v")
-        if stem == booking_id and version.isdigit() and len(version) < 10:
+    for weak, opaque in _tags(if_match):
+        stem, _, version = opaque.rpartition("-v")
+        if not weak and stem == booking_id and version.isdigit() and len(version) < 10:
             versions.add(int(version))
     return frozenset(versions)
+
+
+def _tags(header: str) -> list[tuple[bool, str]]:
+    """The entity tags a list header names (RFC 9110 8.8.3): (weak, opaque tag) each; an
+    item that is not one is left out."""
+    return [
+        (found.group(1) is not None, found.group(2))
+        for tag in header.split(",")
+        if (found := _ETAG.fullmatch(tag)) is not None
+    ]
 
 
 _IF_MATCH = Header(
@@ -371,10 +378,7 @@ def _matches_weakly(etag: str, if_none_match: str) -> bool:
     """`If-None-Match` (RFC 9110 13.1.2): `*`, or a list of tags compared weakly."""
     if if_none_match.strip() == "*":
         return True
-    return any(
-        (found := _ETAG.fullmatch(tag)) is not None and f'"{found.group(2)}"' == etag
-        for tag in if_none_match.split(",")
-    )
+    return any(f'"{opaque}"' == etag for _, opaque in _tags(if_none_match))
 
 
 @router.post(
