@@ -523,8 +523,11 @@ async def test_a_driver_types_the_code_into_a_form_in_their_language(browser: Br
         full_width = "".join(chr(ord(ch) + 0xFEE0) for ch in code)
         await page.fill("#code", f"{full_width[:4]}　{full_width[4:]}")
         await page.get_by_role("button", name="打开我的货车页面").click()
+        # the truck's page, not the form still on screen while the browser navigates (the
+        # wait read the form's missing #position once: a TypeError, CI 2026-12-07)
+        await page.wait_for_url(f"{base}/d/{hub.token_for('visit-001')}?lang=zh")
         await page.wait_for_function(
-            "() => document.getElementById('position').textContent === '2'"
+            "() => document.getElementById('position')?.textContent === '2'"
         )
         assert page.url == f"{base}/d/{hub.token_for('visit-001')}?lang=zh"
         assert "您在队列中的位置" in await page.inner_text("body")
